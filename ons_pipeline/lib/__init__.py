@@ -1,0 +1,1 @@
+"""Pure, typed logic of ons-pipeline. Nothing in this package imports Dagster."""

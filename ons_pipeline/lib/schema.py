@@ -1,0 +1,234 @@
+"""Schema mapping: Timestream tables → canonical Arrow schema → InfluxDB measurement, tags, fields.
+
+The mapping is declared in ``tables.toml`` beside this module and validated when loaded. Every
+other module (generator, exporter, converter, loader, checks, query layer) takes its column names
+and types from here.
+
+Canonical partition layout (the Parquet on S3 and what the converter reads): a ``time`` column of
+``timestamp[ns, UTC]``, then the tag columns as strings, then the field columns with their Arrow type.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+TIME_COLUMN = "time"
+TIME_TYPE = pa.timestamp("ns", tz="UTC")
+MAPPING_FILE = Path(__file__).with_name("tables.toml")
+
+
+class SchemaError(ValueError):
+    """The schema mapping is invalid, or data does not match it."""
+
+
+class MeasureType(StrEnum):
+    """Timestream measure types."""
+
+    DOUBLE = "DOUBLE"
+    BIGINT = "BIGINT"
+    VARCHAR = "VARCHAR"
+    BOOLEAN = "BOOLEAN"
+    TIMESTAMP = "TIMESTAMP"
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        return _ARROW_TYPES[self]
+
+
+_ARROW_TYPES: dict[MeasureType, pa.DataType] = {
+    MeasureType.DOUBLE: pa.float64(),
+    MeasureType.BIGINT: pa.int64(),
+    MeasureType.VARCHAR: pa.string(),
+    MeasureType.BOOLEAN: pa.bool_(),
+    # InfluxDB has no timestamp field type: TIMESTAMP measures are written as integer ns since epoch.
+    MeasureType.TIMESTAMP: pa.timestamp("ns", tz="UTC"),
+}
+
+
+class Source(StrEnum):
+    ONS = "ons"
+    LEGACY = "legacy"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    type: MeasureType
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """How one Timestream table maps to one InfluxDB measurement."""
+
+    name: str
+    description: str
+    source: Source
+    measure_name: str
+    grain: timedelta
+    tags: tuple[str, ...]
+    fields: tuple[FieldSpec, ...]
+    measurement: str
+    optional_tags: frozenset[str] = frozenset()
+    raw_time_column: str | None = None
+    raw_renames: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (TIME_COLUMN, *self.tags, *self.field_names)
+
+    @property
+    def time_precision(self) -> str:
+        """Precision of the source's timestamps: the legacy platform wrote milliseconds."""
+        return "ms" if self.source is Source.LEGACY else "ns"
+
+    @property
+    def is_multi_measure(self) -> bool:
+        return self.source is Source.ONS
+
+    def field_spec(self, name: str) -> FieldSpec:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise SchemaError(f"table {self.name!r} has no field {name!r}; fields: {self.field_names}")
+
+    def arrow_schema(self) -> pa.Schema:
+        columns = [pa.field(TIME_COLUMN, TIME_TYPE, nullable=False)]
+        columns += [pa.field(t, pa.string(), nullable=t in self.optional_tags) for t in self.tags]
+        columns += [pa.field(f.name, f.type.arrow_type) for f in self.fields]
+        return pa.schema(columns)
+
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_ALLOWED_KEYS = {
+    "description",
+    "source",
+    "measure_name",
+    "grain",
+    "tags",
+    "optional_tags",
+    "fields",
+    "units",
+    "measurement",
+    "raw_time_column",
+    "raw_renames",
+}
+_REQUIRED_KEYS = {"description", "source", "measure_name", "grain", "tags", "fields"}
+_GRAIN = re.compile(r"^(\d+)([smhd])$")
+_GRAIN_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_grain(text: str) -> timedelta:
+    match = _GRAIN.match(text)
+    if not match:
+        raise SchemaError(f"grain {text!r} is not like '30m', '1h' or '1d'")
+    return timedelta(**{_GRAIN_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def _table_from_mapping(name: str, raw: dict[str, Any]) -> TableSpec:
+    where = f"table {name!r}"
+    if not _NAME.match(name):
+        raise SchemaError(f"{where}: name must match {_NAME.pattern}")
+    unknown = set(raw) - _ALLOWED_KEYS
+    if unknown:
+        raise SchemaError(f"{where}: unknown keys {sorted(unknown)}")
+    missing = _REQUIRED_KEYS - set(raw)
+    if missing:
+        raise SchemaError(f"{where}: missing keys {sorted(missing)}")
+    try:
+        source = Source(raw["source"])
+    except ValueError:
+        raise SchemaError(f"{where}: source must be one of {[s.value for s in Source]}") from None
+    tags = tuple(raw["tags"])
+    fields_raw: dict[str, str] = raw["fields"]
+    units: dict[str, str] = raw.get("units", {})
+    if not fields_raw:
+        raise SchemaError(f"{where}: at least one field is required")
+    fields: list[FieldSpec] = []
+    for fname, ftype in fields_raw.items():
+        try:
+            mtype = MeasureType(ftype)
+        except ValueError:
+            raise SchemaError(
+                f"{where}: field {fname!r} has type {ftype!r}; "
+                f"expected one of {[t.value for t in MeasureType]}"
+            ) from None
+        fields.append(FieldSpec(fname, mtype, units.get(fname, "")))
+    names = [TIME_COLUMN, *tags, *fields_raw]
+    for column in names[1:]:
+        if not _NAME.match(column):
+            raise SchemaError(f"{where}: column {column!r} must match {_NAME.pattern}")
+    duplicates = sorted({c for c in names if names.count(c) > 1})
+    if duplicates:
+        raise SchemaError(f"{where}: columns used twice (tags, fields and 'time'): {duplicates}")
+    optional = frozenset(raw.get("optional_tags", ()))
+    if not optional <= set(tags):
+        raise SchemaError(f"{where}: optional_tags {sorted(optional - set(tags))} are not tags")
+    if set(units) - set(fields_raw):
+        raise SchemaError(f"{where}: units for unknown fields {sorted(set(units) - set(fields_raw))}")
+    if source is Source.LEGACY and (
+        raw["measure_name"] != "value" or list(fields_raw.items()) != [("value", "DOUBLE")]
+    ):
+        raise SchemaError(f"{where}: legacy tables hold one DOUBLE measure named 'value'")
+    return TableSpec(
+        name=name,
+        description=raw["description"],
+        source=source,
+        measure_name=raw["measure_name"],
+        grain=parse_grain(raw["grain"]),
+        tags=tags,
+        fields=tuple(fields),
+        measurement=raw.get("measurement", name),
+        optional_tags=optional,
+        raw_time_column=raw.get("raw_time_column"),
+        raw_renames=dict(raw.get("raw_renames", {})),
+    )
+
+
+def load_mapping(path: Path = MAPPING_FILE) -> dict[str, TableSpec]:
+    """Parse and validate a mapping file; errors name the file and the table."""
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SchemaError(f"{path}: {exc}") from exc
+    tables = document.get("tables")
+    if not isinstance(tables, dict) or not tables:
+        raise SchemaError(f"{path}: no [tables.<name>] entries")
+    try:
+        return {name: _table_from_mapping(name, raw) for name, raw in tables.items()}
+    except SchemaError as exc:
+        raise SchemaError(f"{path}: {exc}") from exc
+
+
+@cache
+def tables() -> dict[str, TableSpec]:
+    """The project's table mapping (from ``tables.toml``)."""
+    return load_mapping()
+
+
+def table(name: str) -> TableSpec:
+    try:
+        return tables()[name]
+    except KeyError:
+        raise SchemaError(f"unknown table {name!r}; known tables: {sorted(tables())}") from None
+
+
+def ons_tables() -> list[str]:
+    return [name for name, spec in tables().items() if spec.source is Source.ONS]
+
+
+def legacy_tables() -> list[str]:
+    return [name for name, spec in tables().items() if spec.source is Source.LEGACY]
