@@ -1,4 +1,4 @@
-"""Session fixtures: a real InfluxDB and a moto server on loopback, started and stopped by the tests."""
+"""Session fixtures: a real InfluxDB and a moto server on loopback, started by the tests."""
 
 from __future__ import annotations
 

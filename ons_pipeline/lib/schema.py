@@ -5,7 +5,7 @@ other module (generator, exporter, converter, loader, checks, query layer) takes
 and types from here.
 
 Canonical partition layout (the Parquet on S3 and what the converter reads): a ``time`` column of
-``timestamp[ns, UTC]``, then the tag columns as strings, then the field columns with their Arrow type.
+``timestamp[ns, UTC]``, then the tag columns as strings, then the field columns, typed.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ _ARROW_TYPES: dict[MeasureType, pa.DataType] = {
     MeasureType.BIGINT: pa.int64(),
     MeasureType.VARCHAR: pa.string(),
     MeasureType.BOOLEAN: pa.bool_(),
-    # InfluxDB has no timestamp field type: TIMESTAMP measures are written as integer ns since epoch.
+    # InfluxDB has no timestamp field type: TIMESTAMP measures are written as integer ns.
     MeasureType.TIMESTAMP: pa.timestamp("ns", tz="UTC"),
 }
 
@@ -178,7 +178,9 @@ def _table_from_mapping(name: str, raw: dict[str, Any]) -> TableSpec:
     if not optional <= set(tags):
         raise SchemaError(f"{where}: optional_tags {sorted(optional - set(tags))} are not tags")
     if set(units) - set(fields_raw):
-        raise SchemaError(f"{where}: units for unknown fields {sorted(set(units) - set(fields_raw))}")
+        raise SchemaError(
+            f"{where}: units for unknown fields {sorted(set(units) - set(fields_raw))}"
+        )
     if source is Source.LEGACY and (
         raw["measure_name"] != "value" or list(fields_raw.items()) != [("value", "DOUBLE")]
     ):

@@ -7,6 +7,7 @@ crashed run is cleaned up, never duplicated. ``stop`` stops the process by its P
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -64,7 +65,7 @@ def _pid_alive(pid: int, expected_cmd: str) -> bool:
 
 def _http_status(url: str, timeout: float = 1.0, context: object | None = None) -> int | None:
     try:
-        with urllib.request.urlopen(url, timeout=timeout, context=context) as response:  # noqa: S310
+        with urllib.request.urlopen(url, timeout=timeout, context=context) as response:
             return int(response.status)
     except urllib.error.HTTPError as exc:
         return int(exc.code)
@@ -133,7 +134,7 @@ class LocalServer:
         url = self.url_for(port)
         log = self.log_file.open("ab")
         try:
-            process = subprocess.Popen(  # noqa: S603
+            process = subprocess.Popen(
                 self.command(port),
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -165,7 +166,9 @@ class LocalServer:
             time.sleep(0.1)
         process.kill()
         process.wait()
-        raise ServerError(f"{self.name} not ready on {url} after {timeout:.0f}s:\n{self.log_tail()}")
+        raise ServerError(
+            f"{self.name} not ready on {url} after {timeout:.0f}s:\n{self.log_tail()}"
+        )
 
     def stop(self, timeout: float = 15.0) -> bool:
         """Stop the recorded server by its PID; False if none was running."""
@@ -196,10 +199,8 @@ class LocalServer:
 
 def _reap(pid: int) -> None:
     """Collect the exit status when the server is our own child (tests), ignore otherwise."""
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from ons_pipeline_tests.conftest import influxql
 
 def test_influx_write_and_read_back_through_influxql(influx_url: str, influx_db: str) -> None:
     lines = (
-        "curva_carga,id_subsistema=SE,nom_subsistema=SUDESTE val_cargaenergiahomwmed=36803.90999999 "
+        "curva_carga,id_subsistema=SE,nom_subsistema=SUDESTE "
+        "val_cargaenergiahomwmed=36803.90999999 "
         "1541257200000000000\n"
         "curva_carga,id_subsistema=S,nom_subsistema=SUL val_cargaenergiahomwmed=9988.92500427 "
         "1541257200000000000\n"
