@@ -1,0 +1,1147 @@
+"""InfluxDB client over the v1 HTTP API that every engine accepts (1.x, 2.x, 3.x, Timestream).
+
+Writes are ``POST /write`` (line protocol, optional gzip, split at newlines into batches of at most
+``max_batch_bytes``) with retries and full-jitter exponential backoff on 5xx, 429 (``Retry-After``
+honoured) and connection errors/timeouts. Writes are idempotent in InfluxDB (same series + time
+overwrites), so retrying after an ambiguous failure is safe. Bad data (400/413/422) raises
+:class:`BadDataError`, credentials problems (401/403) raise :class:`AuthError`; neither is retried.
+
+Queries are InfluxQL on ``/query``; :meth:`InfluxClient.iter_query_rows` streams
+``chunked=true`` responses line by line without holding the whole result in memory.
+
+Admin: ``ping``, ``ensure_database`` (1.x ``CREATE DATABASE``; 2.x bucket + DBRP mapping through
+influxdb-client) and ``delete_range`` (1.x InfluxQL ``DELETE``; 2.x ``/api/v2/delete``).
+
+Secrets never leave this module in text: :class:`InfluxConfig`'s ``repr`` hides them, credentials
+travel in the ``Authorization`` header (never ``u=``/``p=`` query parameters), and every error
+message is passed through :func:`redact` and raised without chaining the requests exception.
+"""
+
+from __future__ import annotations
+
+import gzip as gzip_module
+import json
+import logging
+import math
+import os
+import random
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase, HTTPBasicAuth
+
+log = logging.getLogger(__name__)
+
+WRITE_PRECISIONS = ("ns", "ms", "s")
+QUERY_EPOCHS = ("ns", "u", "ms", "s", "m", "h")
+AUTH_SCHEMES = ("none", "basic", "token")
+ENGINES = ("1", "2", "3")
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+DEFAULT_MAX_BATCH_BYTES = 5_000_000
+_NS_PER_S = 1_000_000_000
+_DURATION_UNITS_NS = {
+    "ns": 1,
+    "u": 1_000,
+    "µ": 1_000,
+    "ms": 1_000_000,
+    "s": _NS_PER_S,
+    "m": 60 * _NS_PER_S,
+    "h": 3_600 * _NS_PER_S,
+    "d": 86_400 * _NS_PER_S,
+    "w": 7 * 86_400 * _NS_PER_S,
+}
+_DURATION_RE = re.compile(r"(\d+)(ns|ms|u|µ|s|m|h|d|w)")
+_SECRET_PARAM_RE = re.compile(r"(?i)([?&](?:p|password|token)=)[^&\s'\"]*")
+_AUTH_HEADER_RE = re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?\w+\s+)[^\s'\",}]+")
+_DROPPED_RE = re.compile(r"dropped=(\d+)")
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+
+class InfluxError(RuntimeError):
+    """Any InfluxDB failure; ``status`` and ``server_message`` when the server answered."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        server_message: str | None = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.server_message = server_message
+        self.attempts = attempts
+        # Set by ``InfluxClient.write`` when a payload was split: what was acknowledged before.
+        self.chunk_index: int | None = None
+        self.written_lines: int = 0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r}, status={self.status})"
+
+
+class ConfigError(InfluxError, ValueError):
+    """The configuration is invalid or unsafe (e.g. credentials over http to a remote host)."""
+
+
+class AuthError(InfluxError):
+    """401/403: credentials missing, wrong, or without the needed privilege. Never retried."""
+
+
+class BadDataError(InfluxError):
+    """400/413/422 on a write: the payload is rejected. Never retried.
+
+    ``partial`` is true when InfluxDB 1.x answered ``partial write``: the valid lines of that
+    request WERE written, only the rejected ones are missing (``dropped`` = points the server
+    counted).
+    """
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        text = self.server_message or ""
+        self.partial = "partial write" in text
+        match = _DROPPED_RE.search(text)
+        self.dropped = int(match.group(1)) if match else None
+
+
+class RequestError(InfluxError):
+    """Any other non-retryable HTTP answer (e.g. 404 database not found)."""
+
+
+class TlsError(InfluxError):
+    """The TLS handshake or certificate verification failed. Never retried."""
+
+
+class RetriesExhaustedError(InfluxError):
+    """Every attempt failed with a retryable error (5xx, 429, connection error, timeout)."""
+
+
+class QueryError(InfluxError):
+    """InfluxQL rejected by the server, or an ``error`` inside a statement's result."""
+
+    def __init__(self, message: str, *, statement_id: int | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.statement_id = statement_id
+
+
+def redact(text: str, secrets: tuple[str | None, ...] = ()) -> str:
+    """Remove secrets from ``text``: the given values, ``p=``/``token=`` params, auth headers."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    text = _SECRET_PARAM_RE.sub(r"\1***", text)
+    return _AUTH_HEADER_RE.sub(r"\1***", text)
+
+
+# -- quoting ----------------------------------------------------------------------------------
+
+
+def _escape_influxql(value: str, quote: str) -> str:
+    if "\x00" in value:
+        raise ValueError("InfluxQL identifiers and strings cannot contain NUL")
+    return (
+        value.replace("\\", "\\\\")
+        .replace(quote, "\\" + quote)
+        .replace("\n", "\\n")
+        .replace("\r", "")
+    )
+
+
+def quote_ident(name: str) -> str:
+    """An InfluxQL identifier in double quotes (``"`` and ``\\`` escaped): safe for any name."""
+    if not name:
+        raise ValueError("an InfluxQL identifier cannot be empty")
+    if "\r" in name:
+        raise ValueError("an InfluxQL identifier cannot contain a carriage return")
+    return '"' + _escape_influxql(name, '"') + '"'
+
+
+def quote_literal(value: str) -> str:
+    """An InfluxQL string literal in single quotes (``'`` and ``\\`` escaped)."""
+    if "\r" in value:
+        raise ValueError("an InfluxQL string literal cannot contain a carriage return")
+    return "'" + _escape_influxql(value, "'") + "'"
+
+
+# -- durations --------------------------------------------------------------------------------
+
+Duration = timedelta | str | int
+
+
+def parse_duration_ns(value: Duration) -> int:
+    """Nanoseconds of an InfluxQL duration (``30d``, ``1h30m``), a timedelta, or int seconds.
+
+    ``INF`` (or 0) means infinite retention and returns 0.
+    """
+    if isinstance(value, timedelta):
+        return round(value.total_seconds()) * _NS_PER_S
+    if isinstance(value, bool):
+        raise ValueError(f"not a duration: {value!r}")
+    if isinstance(value, int):
+        return value * _NS_PER_S
+    text = value.strip()
+    if text.upper() == "INF":
+        return 0
+    pos, total = 0, 0
+    for match in _DURATION_RE.finditer(text):
+        if match.start() != pos:
+            break
+        total += int(match.group(1)) * _DURATION_UNITS_NS[match.group(2)]
+        pos = match.end()
+    if pos != len(text) or not text:
+        raise ValueError(f"not an InfluxQL duration: {value!r} (expected e.g. '30d', '1h30m', INF)")
+    return total
+
+
+def _influxql_duration(value: Duration) -> str:
+    ns = parse_duration_ns(value)
+    if ns == 0:
+        return "INF"
+    if ns % _NS_PER_S == 0:
+        return f"{ns // _NS_PER_S}s"
+    return f"{ns}ns"
+
+
+def format_rfc3339_ns(ns: int) -> str:
+    """``2024-01-01T00:00:00.000000001Z`` from integer nanoseconds since the epoch (UTC)."""
+    seconds, frac = divmod(ns, _NS_PER_S)
+    moment = datetime.fromtimestamp(seconds, UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{frac:09d}Z"
+
+
+# -- configuration ----------------------------------------------------------------------------
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+@dataclass(frozen=True, repr=False)
+class InfluxConfig:
+    """Where and how to reach InfluxDB. ``repr``/``str`` never show the password or token.
+
+    ``auth_scheme`` defaults to ``basic`` when ``username`` is set, else ``token`` when ``token`` is
+    set, else ``none``. Basic without a password but with a token sends the token as the password
+    (2.x's v1 API accepts that). InfluxDB 1.x before 1.8 (Debian's 1.6.7) answers 401 to
+    ``Authorization: Token``: use ``basic`` there.
+
+    Transport safety: https verifies certificates (system store, or ``ca_bundle``) unless
+    ``verify_tls`` is false (logged as a warning). Plain http to a host that is not loopback logs a
+    warning, and is refused when credentials would travel in clear text, unless ``allow_insecure``.
+    """
+
+    url: str = "http://127.0.0.1:8086"
+    database: str = "ons"
+    retention_policy: str | None = None
+    username: str | None = None
+    password: str | None = None
+    token: str | None = None
+    auth_scheme: str | None = None
+    verify_tls: bool = True
+    ca_bundle: str | None = None
+    timeout: float = 30.0
+    gzip: bool = False
+    engine: str = "1"
+    org: str | None = None
+    allow_insecure: bool = False
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ConfigError(f"InfluxDB URL must be http(s)://host[:port], not {parts.scheme}://…")
+        if parts.username or parts.password:
+            raise ConfigError(
+                "put InfluxDB credentials in ONS_INFLUX_USERNAME/PASSWORD or TOKEN, not in the URL"
+            )
+        if parts.query:
+            raise ConfigError("the InfluxDB URL must not carry query parameters")
+        object.__setattr__(self, "url", self.url.rstrip("/"))
+        scheme = self.auth_scheme
+        if scheme is None or scheme == "":
+            scheme = "basic" if self.username else "token" if self.token else "none"
+        scheme = scheme.lower()
+        if scheme not in AUTH_SCHEMES:
+            raise ConfigError(f"auth scheme must be one of {AUTH_SCHEMES}, not {scheme!r}")
+        object.__setattr__(self, "auth_scheme", scheme)
+        if scheme == "basic" and not self.username:
+            raise ConfigError("basic auth needs a username (ONS_INFLUX_USERNAME)")
+        # A missing password/token is allowed here (secrets may be resolved later, e.g. by
+        # Dagster's EnvVar); the server then answers 401 and the client raises AuthError.
+        if self.engine not in ENGINES:
+            raise ConfigError(f"engine must be one of {ENGINES}, not {self.engine!r}")
+        if not self.database:
+            raise ConfigError("a database (1.x/3.x) or bucket (2.x) name is required")
+        if not (self.timeout > 0):
+            raise ConfigError(f"timeout must be positive, not {self.timeout!r}")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> InfluxConfig:
+        """Read the configuration from environment variables.
+
+        - ``ONS_INFLUX_URL``: base URL, ``http(s)://host:port`` (default ``http://127.0.0.1:8086``)
+        - ``ONS_INFLUX_DATABASE``: database (1.x/3.x) or bucket (2.x) name (default ``ons``)
+        - ``ONS_INFLUX_RETENTION_POLICY``: 1.x retention policy to write to (default: the DB's)
+        - ``ONS_INFLUX_USERNAME`` / ``ONS_INFLUX_PASSWORD``: basic-auth credentials
+        - ``ONS_INFLUX_TOKEN``: API token (2.x/3.x, 1.8+)
+        - ``ONS_INFLUX_AUTH``: ``none`` | ``basic`` | ``token`` (default: inferred, see class doc)
+        - ``ONS_INFLUX_CA_BUNDLE``: PEM file of CAs to trust for https (e.g. a private CA)
+        - ``ONS_INFLUX_VERIFY_TLS``: ``false`` disables certificate checks (default ``true``)
+        - ``ONS_INFLUX_ALLOW_INSECURE``: ``true`` allows credentials over http to a remote host
+        - ``ONS_INFLUX_GZIP``: ``true`` gzips write bodies (default ``false``)
+        - ``ONS_INFLUX_ENGINE``: ``1`` | ``2`` | ``3``: selects admin paths (default ``1``)
+        - ``ONS_INFLUX_ORG``: organisation (2.x admin: buckets, DBRP, delete)
+        - ``ONS_INFLUX_TIMEOUT``: per-request timeout in seconds (default ``30``)
+        """
+        source: Mapping[str, str] = os.environ if env is None else env
+        defaults = cls.__dataclass_fields__
+
+        def get(name: str) -> str | None:
+            value = source.get(name)
+            return value if value not in (None, "") else None
+
+        timeout_raw = get("ONS_INFLUX_TIMEOUT")
+        try:
+            timeout = float(timeout_raw) if timeout_raw else defaults["timeout"].default
+        except ValueError:
+            raise ConfigError(f"ONS_INFLUX_TIMEOUT must be seconds, not {timeout_raw!r}") from None
+        return cls(
+            url=get("ONS_INFLUX_URL") or defaults["url"].default,
+            database=get("ONS_INFLUX_DATABASE") or defaults["database"].default,
+            retention_policy=get("ONS_INFLUX_RETENTION_POLICY"),
+            username=get("ONS_INFLUX_USERNAME"),
+            password=get("ONS_INFLUX_PASSWORD"),
+            token=get("ONS_INFLUX_TOKEN"),
+            auth_scheme=get("ONS_INFLUX_AUTH"),
+            verify_tls=_flag(source, "ONS_INFLUX_VERIFY_TLS", True),
+            ca_bundle=get("ONS_INFLUX_CA_BUNDLE"),
+            timeout=float(timeout),
+            gzip=_flag(source, "ONS_INFLUX_GZIP", False),
+            engine=get("ONS_INFLUX_ENGINE") or "1",
+            org=get("ONS_INFLUX_ORG"),
+            allow_insecure=_flag(source, "ONS_INFLUX_ALLOW_INSECURE", False),
+        )
+
+    @property
+    def secrets(self) -> tuple[str | None, ...]:
+        """Values to scrub from any text that leaves the client."""
+        return (self.password, self.token)
+
+    @property
+    def is_loopback(self) -> bool:
+        return (urlsplit(self.url).hostname or "") in LOOPBACK_HOSTS
+
+    def redacted(self) -> dict[str, Any]:
+        """The fields as a dict with secrets replaced by ``'***'`` (safe to log or serialise)."""
+        out: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if name in {"password", "token"} and value is not None:
+                value = "***"
+            out[name] = value
+        return out
+
+    def check_transport(self) -> None:
+        """Warn about, or refuse, unsafe transport settings (see class docstring)."""
+        parts = urlsplit(self.url)
+        if parts.scheme == "https" and not self.verify_tls:
+            log.warning("TLS certificate verification is disabled for %s", self.url)
+        if parts.scheme == "http" and not self.is_loopback:
+            if self.auth_scheme != "none" and not self.allow_insecure:
+                raise ConfigError(
+                    f"refusing to send InfluxDB credentials over plain http to {parts.hostname}: "
+                    "use https, or set ONS_INFLUX_ALLOW_INSECURE=true (allow_insecure) knowingly"
+                )
+            log.warning("InfluxDB traffic to %s is not encrypted (plain http)", parts.hostname)
+
+    def __repr__(self) -> str:
+        body = ", ".join(f"{key}={value!r}" for key, value in self.redacted().items())
+        return f"InfluxConfig({body})"
+
+    __str__ = __repr__
+
+
+# -- retry policy -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff, full jitter: attempt n waits ``uniform(0, min(max, base*2**(n-1)))``.
+
+    A ``Retry-After`` from the server (seconds or HTTP-date) replaces the backoff, capped at
+    ``max_retry_after``. ``sleep`` and ``random`` are injectable for tests.
+    """
+
+    max_attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    jitter: bool = True
+    max_retry_after: float = 300.0
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
+    random: Callable[[], float] = field(default=random.random, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if self.base_delay < 0 or self.max_delay < 0:
+            raise ValueError("delays cannot be negative")
+
+    def backoff(self, attempt: int) -> float:
+        """Delay after the failed ``attempt`` (1-based), before the next one."""
+        cap = min(self.max_delay, self.base_delay * (2 ** min(attempt - 1, 62)))
+        return self.random() * cap if self.jitter else cap
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_retry_after)
+        return self.backoff(attempt)
+
+
+NO_RETRY = RetryPolicy(max_attempts=1)
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP-date); None if invalid."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        pass
+    else:
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - (now or datetime.now(UTC))).total_seconds())
+
+
+# -- results ----------------------------------------------------------------------------------
+
+
+@dataclass
+class WriteStats:
+    """What one ``write`` did: ``bytes`` is line protocol, ``wire_bytes`` what was sent."""
+
+    lines: int = 0
+    bytes: int = 0
+    wire_bytes: int = 0
+    requests: int = 0
+    attempts: int = 0
+    retries: int = 0
+    seconds: float = 0.0
+    slept: float = 0.0
+
+    def add(self, other: WriteStats) -> None:
+        """Accumulate another write's stats into this one."""
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass(frozen=True)
+class QueryRow:
+    """One row of a query result: its statement, series name, group-by tags and column values."""
+
+    statement_id: int
+    measurement: str | None
+    tags: dict[str, str]
+    values: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Tags and values in one dict (values win on a name clash)."""
+        return {**self.tags, **self.values}
+
+
+class _TokenAuth(AuthBase):
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Token {self._token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "_TokenAuth(***)"
+
+
+@dataclass
+class _Outcome:
+    response: requests.Response
+    attempts: int
+    slept: float
+
+
+def _server_message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        for key in ("error", "message"):
+            if isinstance(body.get(key), str):
+                return str(body[key])
+    header = response.headers.get("X-Influxdb-Error")
+    if header:
+        return header
+    return (response.text or response.reason or "").strip()[:1000]
+
+
+def _split_payload(data: bytes, max_bytes: int) -> list[bytes]:
+    """Cut ``data`` into pieces of at most ``max_bytes`` at newline boundaries (a longer line
+    becomes a piece of its own)."""
+    if len(data) <= max_bytes:
+        return [data] if data.strip() else []
+    pieces: list[bytes] = []
+    start, size = 0, len(data)
+    while start < size:
+        end = start + max_bytes
+        if end >= size:
+            cut = size
+        else:
+            newline = data.rfind(b"\n", start, end)
+            if newline < start:  # one line longer than max_bytes
+                newline = data.find(b"\n", end)
+                cut = size if newline < 0 else newline + 1
+            else:
+                cut = newline + 1
+        piece = data[start:cut]
+        if piece.strip():
+            pieces.append(piece)
+        start = cut
+    return pieces
+
+
+def _count_lines(data: bytes) -> int:
+    count = data.count(b"\n")
+    if data and not data.endswith(b"\n"):
+        count += 1
+    return count
+
+
+def _halve(data: bytes) -> tuple[bytes, bytes] | None:
+    body = data.rstrip(b"\n")
+    middle = body.rfind(b"\n", 0, len(body) // 2 + 1)
+    if middle < 0:
+        middle = body.find(b"\n", len(body) // 2)
+    if middle < 0:
+        return None
+    return data[: middle + 1], data[middle + 1 :]
+
+
+def _version_below_1_8(version: str | None) -> bool:
+    match = re.match(r"v?(\d+)\.(\d+)", version or "")
+    return bool(match) and (int(match.group(1)), int(match.group(2))) < (1, 8)
+
+
+# -- the client -------------------------------------------------------------------------------
+
+
+class InfluxClient:
+    """Writes, queries and administers one InfluxDB over a keep-alive ``requests.Session``.
+
+    Use as a context manager (or call ``close``). ``pool_size`` sizes the connection pool for
+    callers writing from several threads with one client.
+    """
+
+    def __init__(
+        self,
+        config: InfluxConfig,
+        retry: RetryPolicy | None = None,
+        *,
+        max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
+        pool_size: int = 4,
+    ) -> None:
+        if max_batch_bytes < 1:
+            raise ValueError("max_batch_bytes must be positive")
+        config.check_transport()
+        self.config = config
+        self.retry = retry or RetryPolicy()
+        self.max_batch_bytes = max_batch_bytes
+        self.server_version: str | None = None
+        session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        session.headers["User-Agent"] = "ons-pipeline"
+        # Passed on every request too: a session-level ``verify`` loses to REQUESTS_CA_BUNDLE.
+        self._verify: bool | str = config.ca_bundle if config.ca_bundle else config.verify_tls
+        session.verify = self._verify
+        if config.auth_scheme == "basic":
+            password = config.password if config.password is not None else config.token
+            session.auth = HTTPBasicAuth(config.username or "", password or "")
+        elif config.auth_scheme == "token":
+            session.auth = _TokenAuth(config.token or "")
+        self._session = session
+
+    def __repr__(self) -> str:
+        return f"InfluxClient({self.config!r})"
+
+    def __enter__(self) -> InfluxClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._session.close()
+
+    # -- transport ----------------------------------------------------------------------------
+    def _timeout(self) -> tuple[float, float]:
+        return (min(10.0, self.config.timeout), self.config.timeout)
+
+    def _redact(self, text: str) -> str:
+        return redact(text, self.config.secrets)
+
+    def _raise_for_status(self, method: str, path: str, response: requests.Response) -> None:
+        status = response.status_code
+        message = self._redact(_server_message(response))
+        version = response.headers.get("X-Influxdb-Version")
+        if version:
+            self.server_version = version
+        where = f"{method} {path}"
+        if status in (401, 403):
+            text = (
+                f"InfluxDB refused the credentials (HTTP {status} on {where}, "
+                f"auth scheme {self.config.auth_scheme}"
+                + (f", user {self.config.username!r}" if self.config.username else "")
+                + f"): {message}"
+            )
+            if self.config.auth_scheme == "token" and (
+                _version_below_1_8(version) or (version is None and self.config.engine == "1")
+            ):
+                text += (
+                    f". Hint: InfluxDB {version or '1.x'} (1.x before 1.8) does not accept "
+                    "'Authorization: Token'; use basic auth (ONS_INFLUX_AUTH=basic with "
+                    "ONS_INFLUX_USERNAME/ONS_INFLUX_PASSWORD)"
+                )
+            elif self.config.auth_scheme == "none":
+                text += ". Hint: the server has auth enabled; set credentials"
+            raise AuthError(text, status=status, server_message=message)
+        if path == "/write" and status in (400, 413, 422):
+            raise BadDataError(
+                f"InfluxDB rejected the data (HTTP {status} on {where}): {message}",
+                status=status,
+                server_message=message,
+            )
+        if path == "/query" and status == 400:
+            raise QueryError(f"InfluxQL error: {message}", status=status, server_message=message)
+        raise RequestError(
+            f"InfluxDB answered HTTP {status} on {where}: {message}",
+            status=status,
+            server_message=message,
+        )
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        data: bytes | dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        stream: bool = False,
+        retry: RetryPolicy | None = None,
+    ) -> _Outcome:
+        """Send with retries; returns the 2xx response or raises an :class:`InfluxError`."""
+        policy = retry or self.retry
+        url = self.config.url + path
+        attempt, slept = 0, 0.0
+        while True:
+            attempt += 1
+            retry_after: float | None = None
+            status: int | None = None
+            fatal: InfluxError | None = None
+            try:
+                response = self._session.request(
+                    method,
+                    url,
+                    params=params,
+                    data=data,
+                    headers=headers,
+                    timeout=self._timeout(),
+                    stream=stream,
+                    verify=self._verify,
+                )
+            except requests.exceptions.SSLError as exc:
+                fatal = TlsError(
+                    f"TLS failure talking to {self.config.url}: {self._redact(str(exc))}. "
+                    "Hint: set ONS_INFLUX_CA_BUNDLE to the CA that signed the server certificate",
+                    attempts=attempt,
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                failure = f"{type(exc).__name__}: {self._redact(str(exc))}"
+            except requests.RequestException as exc:
+                fatal = InfluxError(
+                    f"{method} {path} failed: {type(exc).__name__}: {self._redact(str(exc))}",
+                    attempts=attempt,
+                )
+            else:
+                status = response.status_code
+                version = response.headers.get("X-Influxdb-Version")
+                if version:
+                    self.server_version = version
+                if 200 <= status < 300:
+                    return _Outcome(response, attempt, slept)
+                if status == 429 or status >= 500:
+                    message = self._redact(_server_message(response))
+                    failure = f"HTTP {status}: {message}"
+                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                    response.close()
+                else:
+                    try:
+                        self._raise_for_status(method, path, response)
+                    except InfluxError as error:
+                        error.attempts = attempt
+                        raise
+                    finally:
+                        response.close()
+            if fatal is not None:
+                # Raised outside the except block: no chained requests exception (its text
+                # would carry the URL) in __context__.
+                raise fatal
+            if attempt >= policy.max_attempts:
+                raise RetriesExhaustedError(
+                    f"{method} {path} to {self.config.url} failed after {attempt} attempt(s); "
+                    f"last error: {failure}",
+                    status=status,
+                    attempts=attempt,
+                )
+            delay = policy.delay(attempt, retry_after)
+            log.warning(
+                "InfluxDB %s %s attempt %d/%d failed (%s); retrying in %.2fs",
+                method,
+                path,
+                attempt,
+                policy.max_attempts,
+                failure,
+                delay,
+            )
+            policy.sleep(delay)
+            slept += delay
+
+    # -- writes -------------------------------------------------------------------------------
+    def write(
+        self,
+        data: bytes,
+        lines: int | None = None,
+        precision: str = "ns",
+        *,
+        database: str | None = None,
+        retention_policy: str | None = None,
+    ) -> WriteStats:
+        """Write line protocol; split into requests of at most ``max_batch_bytes`` at newlines.
+
+        Raises :class:`BadDataError`, :class:`AuthError`, :class:`RetriesExhaustedError`, ...;
+        on a split payload the error's ``chunk_index``/``written_lines`` tell what was acknowledged.
+        """
+        if precision not in WRITE_PRECISIONS:
+            raise ValueError(
+                f"precision must be one of {WRITE_PRECISIONS}, not {precision!r} "
+                "(InfluxDB 1.6 misreads 'u'; convert microseconds to ns)"
+            )
+        if isinstance(data, str):
+            raise TypeError("write() takes bytes (UTF-8 line protocol), not str")
+        started = time.perf_counter()
+        stats = WriteStats(bytes=len(data))
+        stats.lines = lines if lines is not None else _count_lines(data)
+        params = {"db": database or self.config.database, "precision": precision}
+        rp = retention_policy or self.config.retention_policy
+        if rp:
+            params["rp"] = rp
+        pending = _split_payload(bytes(data), self.max_batch_bytes)
+        written_lines = 0
+        index = 0
+        while pending:
+            chunk = pending.pop(0)
+            try:
+                self._write_chunk(chunk, params, stats)
+            except BadDataError as error:
+                halves = _halve(chunk) if error.status == 413 else None
+                if halves is None:
+                    error.chunk_index, error.written_lines = index, written_lines
+                    raise
+                log.warning("InfluxDB answered 413 to %d bytes: splitting in two", len(chunk))
+                pending[:0] = list(halves)
+                continue
+            except InfluxError as error:
+                error.chunk_index, error.written_lines = index, written_lines
+                raise
+            written_lines += _count_lines(chunk)
+            index += 1
+        stats.seconds = time.perf_counter() - started
+        return stats
+
+    def _write_chunk(self, chunk: bytes, params: dict[str, str], stats: WriteStats) -> None:
+        headers = {"Content-Type": "text/plain; charset=utf-8"}
+        body = chunk
+        if self.config.gzip:
+            body = gzip_module.compress(chunk, compresslevel=1, mtime=0)
+            headers["Content-Encoding"] = "gzip"
+        try:
+            outcome = self._request("POST", "/write", params=params, data=body, headers=headers)
+        except InfluxError as error:
+            stats.attempts += error.attempts
+            stats.retries += error.attempts - 1
+            raise
+        outcome.response.close()
+        stats.requests += 1
+        stats.attempts += outcome.attempts
+        stats.retries += outcome.attempts - 1
+        stats.slept += outcome.slept
+        stats.wire_bytes += len(body)
+
+    # -- queries ------------------------------------------------------------------------------
+    def _query_params(
+        self, influxql: str, database: str | None, epoch: str | None, chunked: bool, chunk_size: int
+    ) -> dict[str, str]:
+        if epoch is not None and epoch not in QUERY_EPOCHS:
+            raise ValueError(f"epoch must be one of {QUERY_EPOCHS} or None, not {epoch!r}")
+        params = {"q": influxql}
+        db = self.config.database if database is None else database
+        if db:
+            params["db"] = db
+            if self.config.retention_policy:
+                params["rp"] = self.config.retention_policy
+        if epoch:
+            params["epoch"] = epoch
+        if chunked:
+            params["chunked"] = "true"
+            params["chunk_size"] = str(chunk_size)
+        return params
+
+    def _send_query(self, params: dict[str, str], stream: bool) -> requests.Response:
+        text = params["q"].lstrip().upper()
+        read_only = text.startswith(("SELECT", "SHOW")) and " INTO " not in text
+        if read_only and len(params["q"]) < 4000:
+            return self._request("GET", "/query", params=params, stream=stream).response
+        form = {"q": params.pop("q")}
+        return self._request("POST", "/query", params=params, data=form, stream=stream).response
+
+    @staticmethod
+    def _check_chunk(body: Any) -> list[dict[str, Any]]:
+        if not isinstance(body, dict):
+            raise QueryError(f"unexpected /query answer: {str(body)[:200]}")
+        if "error" in body:
+            message = str(body["error"])
+            raise QueryError(f"InfluxQL error: {message}", server_message=message)
+        results = body.get("results", [])
+        for result in results:
+            if "error" in result:
+                message = str(result["error"])
+                sid = result.get("statement_id")
+                raise QueryError(
+                    f"InfluxQL error in statement {sid}: {message}",
+                    statement_id=sid,
+                    server_message=message,
+                )
+        return list(results)
+
+    def query(
+        self,
+        influxql: str,
+        database: str | None = None,
+        epoch: str | None = "ns",
+        chunked: bool = False,
+        chunk_size: int = 10_000,
+    ) -> list[dict[str, Any]]:
+        """Run InfluxQL; the ``results`` list (one dict per statement, chunks merged).
+
+        ``database=None`` uses the configured one, ``""`` sends none (server-level statements).
+        """
+        params = self._query_params(influxql, database, epoch, chunked, chunk_size)
+        if not chunked:
+            response = self._send_query(params, stream=False)
+            try:
+                body = response.json()
+            except ValueError:
+                raise QueryError(f"/query answered non-JSON: {response.text[:200]!r}") from None
+            return self._check_chunk(body)
+        merged: dict[int, dict[str, Any]] = {}
+        for chunk in self._iter_chunks(params):
+            for result in chunk:
+                sid = int(result.get("statement_id", 0))
+                target = merged.setdefault(sid, {"statement_id": sid})
+                for series in result.get("series", []):
+                    pieces = target.setdefault("series", [])
+                    last = pieces[-1] if pieces else None
+                    if (
+                        last is not None
+                        and last.pop("partial", False)
+                        and last.get("name") == series.get("name")
+                        and last.get("tags") == series.get("tags")
+                    ):
+                        last["values"].extend(series.get("values", []))
+                        if series.get("partial"):
+                            last["partial"] = True
+                    else:
+                        pieces.append(dict(series))
+                for key in ("messages",):
+                    if key in result:
+                        target.setdefault(key, []).extend(result[key])
+        for result in merged.values():
+            for series in result.get("series", []):
+                series.pop("partial", None)
+        return [merged[sid] for sid in sorted(merged)]
+
+    def _iter_chunks(self, params: dict[str, str]) -> Iterator[list[dict[str, Any]]]:
+        response = self._send_query(params, stream=True)
+        try:
+            buffer = b""
+            for block in response.iter_content(chunk_size=1 << 16):
+                buffer += block
+                while True:
+                    newline = buffer.find(b"\n")
+                    if newline < 0:
+                        break
+                    line, buffer = buffer[:newline], buffer[newline + 1 :]
+                    if line.strip():
+                        yield self._check_chunk(json.loads(line))
+            if buffer.strip():
+                yield self._check_chunk(json.loads(buffer))
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            raise InfluxError(
+                f"query stream interrupted: {type(exc).__name__}: {self._redact(str(exc))}"
+            ) from None
+        finally:
+            response.close()
+
+    def iter_query_chunks(
+        self,
+        influxql: str,
+        database: str | None = None,
+        epoch: str | None = "ns",
+        chunk_size: int = 10_000,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Stream the raw ``results`` list of each chunk of a ``chunked=true`` response."""
+        params = self._query_params(influxql, database, epoch, True, chunk_size)
+        return self._iter_chunks(params)
+
+    def iter_query_rows(
+        self,
+        influxql: str,
+        database: str | None = None,
+        epoch: str | None = "ns",
+        chunk_size: int = 10_000,
+    ) -> Iterator[QueryRow]:
+        """Stream rows of a query, one chunk (``chunk_size`` rows) in memory at a time."""
+        for results in self.iter_query_chunks(influxql, database, epoch, chunk_size):
+            for result in results:
+                sid = int(result.get("statement_id", 0))
+                for series in result.get("series", []):
+                    columns = series.get("columns", [])
+                    name = series.get("name")
+                    tags = series.get("tags") or {}
+                    for values in series.get("values", []):
+                        yield QueryRow(sid, name, tags, dict(zip(columns, values, strict=False)))
+
+    # -- admin --------------------------------------------------------------------------------
+    def ping(self) -> str:
+        """The server's version (``X-Influxdb-Version``); raises if unreachable."""
+        response = self._request("GET", "/ping", retry=NO_RETRY).response
+        response.close()
+        version = response.headers.get("X-Influxdb-Version")
+        if not version:
+            try:
+                version = str(response.json().get("version", ""))
+            except ValueError:
+                version = ""
+        self.server_version = version or self.server_version
+        return version or "unknown"
+
+    def ensure_database(
+        self,
+        name: str | None = None,
+        retention: Duration | None = None,
+        retention_policy: str | None = None,
+    ) -> None:
+        """Create the database (1.x) / bucket (2.x) if missing; idempotent.
+
+        ``retention`` (``30d``, timedelta, int seconds, INF) becomes the default retention policy
+        (1.x, named ``retention_policy`` if given) or the bucket's expiry rule (2.x). An existing
+        database with a different retention is left alone and raises :class:`InfluxError`:
+        shortening retention deletes data, so that change stays a deliberate, manual one.
+        InfluxDB 3 creates a database on first write, so nothing is done there.
+        """
+        db = name or self.config.database
+        if self.config.engine == "2":
+            self._ensure_bucket(db, retention, retention_policy)
+            return
+        if self.config.engine == "3":
+            log.info("InfluxDB 3 creates database %r on first write; nothing to do", db)
+            return
+        clauses = []
+        if retention is not None:
+            clauses.append(f"DURATION {_influxql_duration(retention)}")
+        if retention_policy:
+            clauses.append(f"NAME {quote_ident(retention_policy)}")
+        statement = f"CREATE DATABASE {quote_ident(db)}"
+        if clauses:
+            statement += " WITH " + " ".join(clauses)
+        try:
+            self.query(statement, database="", epoch=None)
+        except QueryError as error:
+            if "conflicts with an existing policy" not in (error.server_message or ""):
+                raise
+            policies = self.query(f"SHOW RETENTION POLICIES ON {quote_ident(db)}", database="")
+            existing = [
+                dict(zip(series["columns"], row, strict=False))
+                for result in policies
+                for series in result.get("series", [])
+                for row in series.get("values", [])
+            ]
+            raise InfluxError(
+                f"database {db!r} exists with retention policies {existing}, not the requested "
+                f"{retention!r}/{retention_policy!r}; change it deliberately with "
+                "ALTER RETENTION POLICY (shortening retention deletes data)",
+                server_message=error.server_message,
+            ) from None
+
+    def delete_range(
+        self,
+        measurement: str,
+        start_ns: int,
+        end_ns: int,
+        tags: Mapping[str, str] | None = None,
+        database: str | None = None,
+    ) -> None:
+        """Delete the points of ``measurement`` in ``[start_ns, end_ns)`` matching all ``tags``.
+
+        1.x: InfluxQL ``DELETE`` (every retention policy of the database). 2.x: ``/api/v2/delete``
+        with ``stop = end - 1ns`` (its range is inclusive). 3.x: unsupported over the v1 API.
+        """
+        if not isinstance(start_ns, int) or not isinstance(end_ns, int):
+            raise TypeError("start_ns and end_ns must be integer nanoseconds")
+        if end_ns <= start_ns:
+            raise ValueError(f"empty range [{start_ns}, {end_ns})")
+        db = database or self.config.database
+        if self.config.engine == "2":
+            self._delete_v2(db, measurement, start_ns, end_ns, tags or {})
+            return
+        if self.config.engine == "3":
+            raise InfluxError("delete_range is not available on InfluxDB 3 through the v1 API")
+        conditions = [f"time >= {start_ns}", f"time < {end_ns}"]
+        for key, value in sorted((tags or {}).items()):
+            conditions.append(f"{quote_ident(key)} = {quote_literal(value)}")
+        statement = f"DELETE FROM {quote_ident(measurement)} WHERE " + " AND ".join(conditions)
+        self.query(statement, database=db, epoch=None)
+
+    # -- 2.x admin through influxdb-client ---------------------------------------------------
+    def _v2_client(self) -> Any:
+        from influxdb_client import InfluxDBClient
+
+        kwargs: dict[str, Any] = {
+            "url": self.config.url,
+            "org": self.config.org,
+            "timeout": int(self.config.timeout * 1000),
+            "verify_ssl": self.config.verify_tls,
+        }
+        if self.config.ca_bundle:
+            kwargs["ssl_ca_cert"] = self.config.ca_bundle
+        if self.config.token:
+            kwargs["token"] = self.config.token
+        elif self.config.username:
+            kwargs["username"] = self.config.username
+            kwargs["password"] = self.config.password
+        return InfluxDBClient(**kwargs)
+
+    def _v2_error(self, action: str, exc: Exception) -> InfluxError:
+        status = getattr(exc, "status", None)
+        body = getattr(exc, "body", None) or getattr(exc, "message", None) or str(exc)
+        message = self._redact(str(body))[:1000]
+        cls: type[InfluxError] = AuthError if status in (401, 403) else RequestError
+        return cls(
+            f"InfluxDB 2.x {action} failed: {message}", status=status, server_message=message
+        )
+
+    def _ensure_bucket(
+        self, name: str, retention: Duration | None, retention_policy: str | None
+    ) -> None:
+        from influxdb_client import BucketRetentionRules
+        from influxdb_client.domain.dbrp_create import DBRPCreate
+        from influxdb_client.service.dbr_ps_service import DBRPsService
+
+        every = parse_duration_ns(retention) // _NS_PER_S if retention is not None else 0
+        with self._v2_client() as client:
+            buckets = client.buckets_api()
+            try:
+                bucket = buckets.find_bucket_by_name(name)
+                if bucket is None:
+                    rules = (
+                        [BucketRetentionRules(type="expire", every_seconds=every)] if every else []
+                    )
+                    bucket = buckets.create_bucket(
+                        bucket_name=name, retention_rules=rules, org=self.config.org
+                    )
+                    log.info("created bucket %r (retention %ss)", name, every or "infinite")
+                elif retention is not None:
+                    current = [r.every_seconds for r in (bucket.retention_rules or [])]
+                    if (current[0] if current else 0) != every:
+                        raise InfluxError(
+                            f"bucket {name!r} exists with retention {current or 'infinite'}s, not "
+                            f"{every or 'infinite'}s; change it deliberately (shortening "
+                            "deletes data)"
+                        )
+            except InfluxError:
+                raise
+            except Exception as exc:
+                raise self._v2_error(f"ensuring bucket {name!r}", exc) from None
+            # The v1 /write and /query map db/rp to a bucket through a DBRP mapping; 2.x creates
+            # virtual mappings for bucket names in recent versions, an explicit one does no harm.
+            try:
+                dbrps = DBRPsService(client.api_client)
+                found = dbrps.get_dbr_ps(org_id=bucket.org_id, db=name)
+                if not (found.content or []):
+                    dbrps.post_dbrp(
+                        DBRPCreate(
+                            org_id=bucket.org_id,
+                            bucket_id=bucket.id,
+                            database=name,
+                            retention_policy=retention_policy or "autogen",
+                            default=True,
+                        )
+                    )
+            except Exception as exc:
+                log.warning("could not ensure the DBRP mapping for %r: %s", name, exc)
+
+    def _delete_v2(
+        self, bucket: str, measurement: str, start_ns: int, end_ns: int, tags: Mapping[str, str]
+    ) -> None:
+        terms = [f"{quote_ident('_measurement')}={quote_ident(measurement)}"]
+        terms += [f"{quote_ident(k)}={quote_ident(v)}" for k, v in sorted(tags.items())]
+        predicate = " AND ".join(terms)
+        with self._v2_client() as client:
+            try:
+                client.delete_api().delete(
+                    start=format_rfc3339_ns(start_ns),
+                    stop=format_rfc3339_ns(end_ns - 1),
+                    predicate=predicate,
+                    bucket=bucket,
+                    org=self.config.org,
+                )
+            except Exception as exc:
+                raise self._v2_error(f"delete in {bucket!r}", exc) from None
+
+
+InfluxWriter = InfluxClient
+"""The name the loader and dead-letter replay use; same class."""
