@@ -1,0 +1,743 @@
+"""Arrow record batches → InfluxDB line protocol, vectorised with ``pyarrow.compute``.
+
+No Python code runs per row. Each distinct series key (escaped measurement and tag set, tags
+sorted by key) is rendered once per batch: the tag columns are dictionary-encoded, their codes
+(together with the null pattern of the fields, when fields have nulls) are combined into one group
+index, the group's line prefix is rendered once and ``take``-n per row. Values and timestamps are
+rendered by Arrow's cast kernels and everything is concatenated by one
+``binary_join_element_wise`` call, whose value buffer *is* the payload.
+
+Lossless rules (each checked against a real InfluxDB 1.6.7; 1.8 and 2.x parse line protocol with
+the same Go ``models`` package — second-hand, not run here):
+
+* time: integer ns since the epoch, from a timestamp column of any unit and zone (cast exactly) or
+  an integer column already in ns; null or outside InfluxDB's range → :class:`LineProtocolError`.
+* DOUBLE: Arrow's shortest round-trip text (``0.1``, ``1e+20``, ``-0``, ``5e-324``, ``123``), read
+  back bit-identical. NaN and ±inf have no line-protocol form → :class:`LineProtocolError` naming
+  the column and row (never silently dropped). float32 is widened to float64 exactly.
+* BIGINT and other integers → ``123i`` (uint64 above 2^63-1 → error); TIMESTAMP fields → integer ns
+  ``…i``; booleans → ``true``/``false``; strings → double-quoted with ``\\`` and ``"`` escaped.
+  A literal newline inside a string field is kept as is: InfluxDB's parser accepts it inside
+  quotes and reads it back unchanged (so one point may span two physical lines).
+* null field values and null or empty tag values are omitted (InfluxDB rejects ``k=``; a missing
+  tag reads back as empty, so null and "" are not distinguished). A row with no field value left
+  is skipped and counted (``skipped_rows``).
+* measurement (``,`` and space escaped), tag keys, tag values and field keys (``,``, ``=`` and space
+  escaped); other bytes, unicode included, pass through as UTF-8. Tags are sorted by key.
+
+Names and tag values InfluxDB cannot store faithfully raise :class:`LineProtocolError`: a newline
+(no escape exists), a backslash at the end or before ``\\``, ``,``, ``=`` or space (InfluxDB keeps
+or drops such backslashes depending on context and mis-splits lines around them), an empty key,
+the key ``time``, a measurement starting with ``#`` (a comment: silently dropped) or a measurement
+or field key starting with a tab or NUL (silently stripped).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ons_pipeline.lib.schema import TIME_COLUMN, TableSpec
+
+__all__ = [
+    "DEFAULT_MAX_LINES",
+    "TIME_MAX_NS",
+    "TIME_MIN_NS",
+    "EncodedBatch",
+    "LineEncoder",
+    "LineProtocolError",
+    "encode",
+    "encode_columns",
+    "escape_key",
+    "escape_measurement",
+    "escape_string_value",
+    "iter_encoded",
+]
+
+# InfluxDB's valid point times (models.MinNanoTime / MaxNanoTime).
+TIME_MIN_NS = -9_223_372_036_854_775_806
+TIME_MAX_NS = 9_223_372_036_854_775_806
+DEFAULT_MAX_LINES = 10_000
+DEFAULT_CHUNK_ROWS = 1 << 18
+
+# A name or tag value InfluxDB cannot read back as written (see the module docstring).
+_BAD_VALUE = r"\n|\\(?:[\\, =]|$)"
+_BAD_VALUE_RE = re.compile(_BAD_VALUE)
+_RADIX_LIMIT = 1 << 62
+
+
+class LineProtocolError(ValueError):
+    """The data cannot be written as InfluxDB line protocol without loss."""
+
+
+@dataclass(frozen=True)
+class EncodedBatch:
+    """Line protocol for ``lines`` points, covering input rows ``[first_row, first_row + rows)``.
+
+    ``data`` is UTF-8 line protocol, one point per line, each ending in ``\\n`` (a string field may
+    hold a literal newline, so split on points with :meth:`LineEncoder.lines`, not on bytes).
+    """
+
+    data: bytes
+    lines: int
+    skipped_rows: int
+    first_row: int = 0
+
+    @property
+    def rows(self) -> int:
+        """Input rows covered: written lines plus skipped rows."""
+        return self.lines + self.skipped_rows
+
+
+class _Kind(Enum):
+    FLOAT = "float"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    STRING = "string"
+    TIMESTAMP = "timestamp"
+
+
+_SUFFIX = {_Kind.INTEGER: "i", _Kind.TIMESTAMP: "i", _Kind.STRING: '"'}
+_QUOTE = {_Kind.STRING: '"'}
+
+
+def _check_name(what: str, name: str) -> None:
+    if not isinstance(name, str) or not name:
+        raise LineProtocolError(f"{what} must be a non-empty string, got {name!r}")
+    match = _BAD_VALUE_RE.search(name)
+    if match:
+        raise LineProtocolError(f"{what} {name!r}: {_reason(match.group(0))}")
+
+
+def _reason(bad: str) -> str:
+    if bad == "\n":
+        return "contains a newline, which line protocol cannot escape"
+    return (
+        "has a backslash at the end or before a backslash, comma, space or equals sign, "
+        "which InfluxDB does not read back as written"
+    )
+
+
+def escape_measurement(name: str) -> str:
+    """Escape a measurement name (after checking InfluxDB can store it)."""
+    _check_name("measurement", name)
+    if name[0] in "#\t\0":
+        raise LineProtocolError(
+            f"measurement {name!r} starts with {name[0]!r}: InfluxDB drops or strips it"
+        )
+    return name.replace(",", "\\,").replace(" ", "\\ ")
+
+
+def escape_key(name: str, what: str = "key") -> str:
+    """Escape a tag key, tag value or field key (after checking InfluxDB can store it)."""
+    _check_name(what, name)
+    return name.replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+
+
+def escape_string_value(value: str) -> str:
+    """Quote a string field value."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    key: str  # escaped
+    kind: _Kind | None  # None: inferred from the batch
+
+
+_KIND_TYPES: dict[_Kind, pa.DataType] = {
+    _Kind.FLOAT: pa.float64(),
+    _Kind.INTEGER: pa.int64(),
+    _Kind.BOOLEAN: pa.bool_(),
+    _Kind.STRING: pa.string(),
+    _Kind.TIMESTAMP: pa.timestamp("ns"),
+}
+# Which declared kinds a column of a given Arrow kind may be cast to (exactly, or it raises).
+_ACCEPTS: dict[_Kind, set[_Kind]] = {
+    _Kind.FLOAT: {_Kind.FLOAT},
+    _Kind.INTEGER: {_Kind.INTEGER, _Kind.FLOAT},
+    _Kind.BOOLEAN: {_Kind.BOOLEAN},
+    _Kind.STRING: {_Kind.STRING},
+    _Kind.TIMESTAMP: {_Kind.TIMESTAMP},
+}
+
+
+def _kind_of(column: str, type_: pa.DataType) -> _Kind:
+    if pa.types.is_dictionary(type_):
+        type_ = type_.value_type
+    if pa.types.is_floating(type_):
+        return _Kind.FLOAT
+    if pa.types.is_integer(type_):
+        return _Kind.INTEGER
+    if pa.types.is_boolean(type_):
+        return _Kind.BOOLEAN
+    if pa.types.is_string(type_) or pa.types.is_large_string(type_):
+        return _Kind.STRING
+    if pa.types.is_timestamp(type_):
+        return _Kind.TIMESTAMP
+    raise LineProtocolError(f"field column {column!r} has type {type_}, which has no field type")
+
+
+def _cast(column: str, array: pa.Array, target: pa.DataType) -> pa.Array:
+    if pa.types.is_timestamp(target) and pa.types.is_timestamp(array.type):
+        target = pa.timestamp("ns", tz=array.type.tz)
+    if array.type == target:
+        return array
+    try:
+        return pc.cast(array, target, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise LineProtocolError(
+            f"column {column!r} cannot be cast to {target} exactly: {exc}"
+        ) from exc
+
+
+def _first(mask: pa.Array | np.ndarray) -> int:
+    """Index of the first true value of a boolean mask."""
+    if isinstance(mask, np.ndarray):
+        return int(np.argmax(mask))
+    return int(pc.index(mask, True).as_py())
+
+
+class LineEncoder:
+    """Encode record batches with fixed columns as points of one measurement.
+
+    ``threads`` > 1 renders slices of each chunk in parallel (Arrow kernels release the GIL).
+    """
+
+    def __init__(
+        self,
+        measurement: str,
+        tag_columns: Sequence[str],
+        field_columns: Sequence[str],
+        time_column: str = TIME_COLUMN,
+        *,
+        field_types: dict[str, pa.DataType] | None = None,
+        threads: int = 1,
+    ) -> None:
+        if not field_columns:
+            raise LineProtocolError("line protocol needs at least one field column")
+        names = [*tag_columns, *field_columns]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise LineProtocolError(f"columns used twice as tag or field keys: {duplicates}")
+        for name in names:
+            if name == "time":
+                raise LineProtocolError("InfluxDB rejects a tag or field key named 'time'")
+        self.measurement = measurement
+        self.time_column = time_column
+        self.threads = max(1, threads)
+        self._measurement = escape_measurement(measurement)
+        # Go's bytes.Compare order = UTF-8 byte order = code point order.
+        self._tags = [(t, escape_key(t, "tag key")) for t in sorted(tag_columns)]
+        kinds = {name: _kind_of(name, type_) for name, type_ in (field_types or {}).items()}
+        fields = []
+        for name in field_columns:
+            key = escape_key(name, "field key")
+            if name[0] in "\t\0":
+                raise LineProtocolError(f"field key {name!r} starts with a tab or NUL")
+            fields.append(_Field(name, key, kinds.get(name)))
+        self._fields = fields
+        self.tag_columns = tuple(tag_columns)
+        self.field_columns = tuple(field_columns)
+
+    @classmethod
+    def for_table(cls, spec: TableSpec, *, threads: int = 1) -> LineEncoder:
+        """The encoder of a mapped table: its measurement, tags and typed fields."""
+        return cls(
+            spec.measurement,
+            spec.tags,
+            spec.field_names,
+            TIME_COLUMN,
+            field_types={f.name: f.type.arrow_type for f in spec.fields},
+            threads=threads,
+        )
+
+    # -- public -----------------------------------------------------------------------------------
+    def lines(self, batch: pa.RecordBatch | pa.Table) -> pa.StringArray:
+        """One line (ending in ``\\n``) per input row; null where the row has no field value."""
+        batch = _as_batch(batch)
+        prepared = self._prepare(batch, 0)
+        (rendered,) = self._render_all(prepared, threads=1)
+        keep = prepared.keep
+        if keep is None:
+            return rendered
+        lengths = np.zeros(batch.num_rows, np.int32)
+        rendered_offsets = _offsets(rendered)
+        lengths[keep] = np.diff(rendered_offsets)
+        offsets = np.zeros(batch.num_rows + 1, np.int32)
+        np.cumsum(lengths, out=offsets[1:])
+        data = _payload(rendered)
+        validity = pa.array(keep).buffers()[1]
+        return pa.StringArray.from_buffers(
+            batch.num_rows, pa.py_buffer(offsets), data, validity, int(np.sum(~keep))
+        )
+
+    def encode(self, data: pa.RecordBatch | pa.Table) -> EncodedBatch:
+        """All rows of ``data`` as one payload."""
+        parts: list[pa.Buffer] = []
+        lines = rows = 0
+        for start, chunk in _chunks(data, DEFAULT_CHUNK_ROWS * 4):
+            for rendered in self._render_all(self._prepare(chunk, start), self.threads):
+                parts.append(_payload(rendered))
+                lines += len(rendered)
+            rows += chunk.num_rows
+        return EncodedBatch(b"".join(parts), lines, rows - lines, 0)
+
+    def iter_encoded(
+        self,
+        data: pa.RecordBatch | pa.Table | Iterable[pa.RecordBatch],
+        max_lines: int = DEFAULT_MAX_LINES,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    ) -> Iterator[EncodedBatch]:
+        """Payloads of at most ``max_lines`` points; memory bounded by ``chunk_rows`` rows.
+
+        Skipped rows are counted in the batch that follows them (trailing ones in a last batch
+        with ``lines == 0``), so the batches' ``first_row`` and ``rows`` tile the input.
+        """
+        if max_lines < 1:
+            raise ValueError("max_lines must be >= 1")
+        chunk_rows = max(chunk_rows // max_lines, 1) * max_lines  # full batches across chunks
+        next_row = 0  # first input row not yet reported in a batch
+        total = 0
+        for start, chunk in _chunks(data, chunk_rows):
+            total = start + chunk.num_rows
+            prepared = self._prepare(chunk, start)
+            rendered_parts = self._render_all(prepared, self.threads)
+            kept = prepared.kept_rows()
+            first = 0
+            for rendered in rendered_parts:
+                rows = kept[first : first + len(rendered)]
+                first += len(rendered)
+                offsets = _offsets(rendered)
+                buffer = rendered.buffers()[2]
+                for a in range(0, len(rendered), max_lines):
+                    b = min(a + max_lines, len(rendered))
+                    end_row = start + int(rows[b - 1]) + 1
+                    payload = buffer[int(offsets[a]) : int(offsets[b])].to_pybytes()
+                    yield EncodedBatch(payload, b - a, end_row - next_row - (b - a), next_row)
+                    next_row = end_row
+        if total > next_row:
+            yield EncodedBatch(b"", 0, total - next_row, next_row)
+
+    # -- internals --------------------------------------------------------------------------------
+    def _prepare(self, batch: pa.RecordBatch, start: int) -> _Prepared:
+        """Columns cast and checked, and the rows to keep."""
+        missing = [
+            c
+            for c in (self.time_column, *self.tag_columns, *self.field_columns)
+            if c not in batch.schema.names
+        ]
+        if missing:
+            raise LineProtocolError(f"batch lacks columns {missing}; has {batch.schema.names}")
+        time = batch.column(self.time_column)
+        if pa.types.is_timestamp(time.type):
+            time = _cast(self.time_column, time, pa.timestamp("ns", tz=time.type.tz))
+            time = time.view(pa.int64())
+        elif pa.types.is_integer(time.type):
+            time = _cast(self.time_column, time, pa.int64())
+        else:
+            raise LineProtocolError(
+                f"time column {self.time_column!r} has type {time.type}; expected a timestamp"
+            )
+        if time.null_count:
+            row = start + _first(time.is_null())
+            raise LineProtocolError(
+                f"time column {self.time_column!r}, row {row}: null time (InfluxDB would stamp "
+                "the point with its own clock)"
+            )
+        if len(time):
+            low, high = pc.min_max(time).values()
+            if low.as_py() < TIME_MIN_NS or high.as_py() > TIME_MAX_NS:
+                row = _first(pc.or_(pc.less(time, TIME_MIN_NS), pc.greater(time, TIME_MAX_NS)))
+                raise LineProtocolError(
+                    f"time column {self.time_column!r}, row {start + row}: {time[row].as_py()} "
+                    "ns is outside InfluxDB's time range"
+                )
+        tags = []
+        for tag, _ in self._tags:
+            array = batch.column(tag)
+            value_type = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
+            if pa.types.is_null(value_type):
+                array = pa.nulls(len(array), pa.string())
+            elif not (pa.types.is_string(value_type) or pa.types.is_large_string(value_type)):
+                raise LineProtocolError(
+                    f"tag column {tag!r} has type {array.type}; expected string"
+                )
+            tags.append(array)
+        fields = []
+        kinds = []
+        any_valid: pa.Array | None = None
+        every_row_has_a_field = False
+        for spec in self._fields:
+            array = batch.column(spec.name)
+            if pa.types.is_null(array.type):  # no value at all: any kind will do
+                array = pa.nulls(len(array), _KIND_TYPES[spec.kind or _Kind.FLOAT])
+            kind = _kind_of(spec.name, array.type)
+            if spec.kind is not None:
+                if spec.kind not in _ACCEPTS[kind]:
+                    raise LineProtocolError(
+                        f"field column {spec.name!r} has type {array.type}; "
+                        f"its table spec expects {spec.kind.value}"
+                    )
+                kind = spec.kind
+            if pa.types.is_dictionary(array.type):
+                array = _cast(spec.name, array, array.type.value_type)
+            array = _cast(spec.name, array, _KIND_TYPES[kind])
+            if kind is _Kind.FLOAT:
+                finite = pc.is_finite(array)
+                if pc.all(finite).as_py() is False:  # None: all null
+                    row = _first(pc.invert(finite))
+                    raise LineProtocolError(
+                        f"field column {spec.name!r}, row {start + row}: {array[row].as_py()} "
+                        "cannot be written to InfluxDB (line protocol has no NaN or infinity)"
+                    )
+            fields.append(array)
+            kinds.append(kind)
+            if array.null_count == 0:
+                every_row_has_a_field = True
+            elif not every_row_has_a_field:
+                valid = array.is_valid()
+                any_valid = valid if any_valid is None else pc.or_(any_valid, valid)
+        keep = None
+        if not every_row_has_a_field and any_valid is not None and not pc.all(any_valid).as_py():
+            keep = any_valid.to_numpy(zero_copy_only=False)
+            mask = pa.array(keep)
+            time = pc.filter(time, mask)
+            tags = [pc.filter(a, mask) for a in tags]
+            fields = [pc.filter(a, mask) for a in fields]
+        return _Prepared(time, tags, fields, kinds, keep, batch.num_rows, start)
+
+    def _render_all(self, prepared: _Prepared, threads: int) -> list[pa.StringArray]:
+        """Lines of the kept rows, in ``threads`` consecutive parts rendered in parallel."""
+        rows = len(prepared.time)
+        if threads == 1 or rows < _MIN_ROWS_PER_THREAD * 2:
+            return [self._render(prepared, 0, rows)]
+        bounds = np.linspace(0, rows, threads + 1).astype(int)
+        with ThreadPoolExecutor(threads) as pool:
+            futures = [
+                pool.submit(self._render, prepared, int(a), int(b))
+                for a, b in itertools.pairwise(bounds)
+            ]
+            return [f.result() for f in futures]
+
+    @staticmethod
+    def _reject_tag(
+        tag: str,
+        dictionary: pa.Array,
+        bad: pa.Array,
+        codes: np.ndarray,
+        prepared: _Prepared,
+        offset: int,
+    ) -> None:
+        """Raise for the first row holding a bad tag value (dictionaries may hold unused ones)."""
+        used = np.bincount(codes, minlength=len(dictionary) + 1)[: len(dictionary)] > 0
+        bad_used = bad.to_numpy(zero_copy_only=False) & used
+        if not bad_used.any():
+            return
+        entry = _first(bad_used)
+        kept_row = offset + _first(codes == entry)
+        value = dictionary[entry].as_py()
+        match = _BAD_VALUE_RE.search(value)
+        assert match is not None
+        raise LineProtocolError(
+            f"tag column {tag!r}, row {prepared.start + prepared.input_row(kept_row)}: "
+            f"value {value!r} {_reason(match.group(0))}"
+        )
+
+    def _render(self, prepared: _Prepared, a: int, b: int) -> pa.StringArray:
+        """Lines of kept rows ``[a, b)``."""
+        rows = b - a
+        if rows == 0:
+            return pa.array([], pa.string())
+        time = prepared.time.slice(a, rows)
+        tags = [t.slice(a, rows) for t in prepared.tags]
+        fields = [f.slice(a, rows) for f in prepared.fields]
+        kinds = prepared.kinds
+        # Group index: tag codes and field null pattern → one dense id per distinct combination.
+        codes: list[np.ndarray] = []
+        cards: list[int] = []
+        tag_pieces: list[pa.Array] = []
+        for (tag, key), array in zip(self._tags, tags, strict=True):
+            dictionary, tag_codes = _dictionary(array)
+            bad = pc.match_substring_regex(dictionary, _BAD_VALUE)
+            if pc.any(bad).as_py():
+                self._reject_tag(tag, dictionary, bad, tag_codes, prepared, a)
+            escaped = pc.replace_substring_regex(dictionary, pattern="([, =])", replacement=r"\\\1")
+            piece = pc.binary_join_element_wise(f",{key}=", escaped, "")
+            piece = pc.if_else(pc.equal(pc.binary_length(dictionary), 0), "", piece)
+            tag_pieces.append(pa.concat_arrays([piece, pa.array([""])]))
+            codes.append(tag_codes)
+            cards.append(len(dictionary) + 1)
+        nullable: list[int] = []
+        for j, array in enumerate(fields):
+            if array.null_count:
+                codes.append(array.is_valid().to_numpy(zero_copy_only=False).view(np.uint8))
+                cards.append(2)
+                nullable.append(j)
+        group, table = _group_rows(codes, cards)
+        groups = len(table[0]) if table else 1
+        valid = np.ones((len(fields), groups), bool)
+        for position, j in enumerate(nullable):
+            valid[j] = table[len(tags) + position].astype(bool)
+        # Literal text around the values, per group: T0 v1 T1 v2 … vn Tn time "\n", where T0 holds
+        # the series key and each T holds the closing of one value and the key of the next.
+        openings: list[tuple[np.ndarray, list[str]]] = []
+        before = np.zeros(groups, bool)
+        for j, spec in enumerate(self._fields):
+            key = spec.key + "=" + _QUOTE.get(kinds[j], "")
+            openings.append((np.where(valid[j], np.where(before, 2, 1), 0), ["", key, "," + key]))
+            before |= valid[j]
+        head: list[pa.Array | str] = [self._measurement]
+        head += [pieces.take(pa.array(table[t])) for t, pieces in enumerate(tag_pieces)]
+        head.append(" ")
+        head.append(_variants(openings[0][1], openings[0][0]))
+        texts: list[pa.Array | str] = [_join(head)]
+        for j in range(len(fields)):
+            suffix = _SUFFIX.get(kinds[j], "")
+            closing = valid[j].astype(np.int64)
+            if j + 1 < len(fields):
+                code_next, variants_next = openings[j + 1]
+                texts.append(
+                    _variants(
+                        [c + o for c in ("", suffix) for o in variants_next],
+                        closing * 3 + code_next,
+                    )
+                )
+            else:
+                texts.append(_variants([" ", suffix + " "], closing))
+        parts: list[pa.Array | pa.Scalar | str] = []
+        for j, text in enumerate(texts):
+            parts.append(_take(text, group))
+            if j < len(fields):
+                parts.append(_render_values(fields[j]))
+        parts.append(_render_times(time))
+        parts.append("\n")
+        return pc.binary_join_element_wise(*parts, "", null_handling="replace", null_replacement="")
+
+
+_MIN_ROWS_PER_THREAD = 16_384
+
+
+@dataclass
+class _Prepared:
+    """A chunk's columns, cast and checked, restricted to the rows with a field value."""
+
+    time: pa.Array  # int64 ns
+    tags: list[pa.Array]  # in the encoder's sorted tag order
+    fields: list[pa.Array]
+    kinds: list[_Kind]
+    keep: np.ndarray | None  # None: every row kept
+    rows: int
+    start: int  # input row of the chunk's first row
+
+    def kept_rows(self) -> np.ndarray:
+        return np.arange(self.rows) if self.keep is None else np.flatnonzero(self.keep)
+
+    def input_row(self, kept_row: int) -> int:
+        return kept_row if self.keep is None else int(np.flatnonzero(self.keep)[kept_row])
+
+
+def encode(data: pa.RecordBatch | pa.Table, spec: TableSpec, *, threads: int = 1) -> EncodedBatch:
+    """All rows of ``data`` (canonical columns of ``spec``) as one line-protocol payload."""
+    return LineEncoder.for_table(spec, threads=threads).encode(data)
+
+
+def iter_encoded(
+    data: pa.RecordBatch | pa.Table | Iterable[pa.RecordBatch],
+    spec: TableSpec,
+    max_lines: int = DEFAULT_MAX_LINES,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    threads: int = 1,
+) -> Iterator[EncodedBatch]:
+    """Payloads of at most ``max_lines`` points of ``spec``'s measurement, in input order."""
+    encoder = LineEncoder.for_table(spec, threads=threads)
+    return encoder.iter_encoded(data, max_lines, chunk_rows)
+
+
+def encode_columns(
+    data: pa.RecordBatch | pa.Table,
+    measurement: str,
+    tag_columns: Sequence[str],
+    field_columns: Sequence[str],
+    time_column: str = TIME_COLUMN,
+    *,
+    threads: int = 1,
+) -> EncodedBatch:
+    """Like :func:`encode` without a table spec: field types come from the Arrow types."""
+    return LineEncoder(
+        measurement, tag_columns, field_columns, time_column, threads=threads
+    ).encode(data)
+
+
+def _render_values(array: pa.Array) -> pa.Array:
+    type_ = array.type
+    if pa.types.is_string(type_):
+        if pc.any(pc.match_substring_regex(array, r'["\\]')).as_py():
+            array = pc.replace_substring(array, "\\", "\\\\")
+            array = pc.replace_substring(array, '"', '\\"')
+        return array
+    if pa.types.is_timestamp(type_):
+        array = array.view(pa.int64())
+    return pc.cast(array, pa.string())
+
+
+def _render_times(time: pa.Array) -> pa.Array:
+    """Decimal ns times; each run of equal times (rows sorted by time) is formatted once."""
+    if len(time) >= 1024:
+        values = time.to_numpy(zero_copy_only=False)
+        change = values[1:] != values[:-1]
+        runs = int(np.count_nonzero(change)) + 1
+        if runs * 4 <= len(values):
+            starts = np.flatnonzero(np.concatenate(([True], change)))
+            text = pc.cast(pa.array(values[starts]), pa.string())
+            run = np.empty(len(values), np.int32)
+            run[0] = 0
+            np.cumsum(change, out=run[1:])
+            return text.take(pa.array(run))
+    return pc.cast(time, pa.string())
+
+
+def _variants(variants: list[str], code: np.ndarray) -> pa.Array | str:
+    """Per-group text chosen among ``variants`` (a plain string when the same for all)."""
+    first = int(code[0])
+    if (code == first).all():
+        return variants[first]
+    return pa.array(variants).take(pa.array(code))
+
+
+def _join(pieces: list[pa.Array | str]) -> pa.Array | str:
+    if all(isinstance(p, str) for p in pieces):
+        return "".join(pieces)  # type: ignore[arg-type]
+    return pc.binary_join_element_wise(*pieces, "")
+
+
+def _take(text: pa.Array | pa.Scalar | str, group: pa.Array | None) -> pa.Array | pa.Scalar | str:
+    if isinstance(text, pa.Array):
+        if group is None:
+            return text[0]
+        return text.take(group)
+    return text
+
+
+def _dictionary(array: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """Distinct values (as ``string``) and each row's code; null rows get ``len(dictionary)``."""
+    if not pa.types.is_dictionary(array.type):
+        array = pc.dictionary_encode(array)
+    dictionary = array.dictionary
+    if not pa.types.is_string(dictionary.type):
+        dictionary = pc.cast(dictionary, pa.string())
+    if dictionary.null_count:
+        dictionary = pc.fill_null(dictionary, "")
+    indices = array.indices
+    if indices.null_count:
+        indices = pc.fill_null(indices, len(dictionary))
+    return dictionary, indices.to_numpy(zero_copy_only=False)
+
+
+def _group_rows(
+    codes: list[np.ndarray], cards: list[int]
+) -> tuple[pa.Array | None, list[np.ndarray]]:
+    """Dense group id per row (None: one group) and each input's code per group."""
+    if not codes:
+        return None, []
+    table: list[np.ndarray] = []  # per input already densified: code per group
+    key: np.ndarray | None = None
+    radix = 1
+    pending: list[int] = []
+    group: pa.Array | None = None
+
+    def densify() -> None:
+        nonlocal key, radix, pending, table, group
+        assert key is not None
+        encoded = pc.dictionary_encode(pa.array(key))
+        uniques = encoded.dictionary.to_numpy()
+        group = encoded.indices
+        rest = uniques
+        decoded: dict[int, np.ndarray] = {}
+        for i in reversed(pending):
+            rest, decoded[i] = np.divmod(rest, cards[i])
+        table = [column[rest] for column in table] + [decoded[i] for i in pending]
+        key = group.to_numpy(zero_copy_only=False).astype(np.int64)
+        radix, pending = len(uniques), []
+
+    for i, (column, card) in enumerate(zip(codes, cards, strict=True)):
+        if radix * card >= _RADIX_LIMIT:
+            densify()
+        column = column.astype(np.int64, copy=False)
+        key = column if key is None else key * card + column
+        radix *= card
+        pending.append(i)
+    densify()
+    if len(table[0]) == 1:
+        return None, table
+    return group, table
+
+
+def _offsets(array: pa.StringArray) -> np.ndarray:
+    offsets = np.frombuffer(array.buffers()[1], np.int32)
+    return offsets[array.offset : array.offset + len(array) + 1]
+
+
+def _payload(array: pa.StringArray) -> pa.Buffer:
+    if len(array) == 0:
+        return pa.py_buffer(b"")
+    offsets = _offsets(array)
+    return array.buffers()[2][int(offsets[0]) : int(offsets[-1])]
+
+
+def _as_batch(data: pa.RecordBatch | pa.Table) -> pa.RecordBatch:
+    if isinstance(data, pa.Table):
+        if data.num_rows == 0:
+            return pa.RecordBatch.from_pylist([], schema=data.schema)
+        return _single_batch(data)
+    return data
+
+
+def _single_batch(table: pa.Table) -> pa.RecordBatch:
+    """The table as one record batch (no copy when every column is one chunk already)."""
+    if any(column.num_chunks != 1 for column in table.columns):
+        table = table.combine_chunks()
+    (batch,) = table.to_batches()
+    return batch
+
+
+def _chunks(
+    data: pa.RecordBatch | pa.Table | Iterable[pa.RecordBatch], rows: int
+) -> Iterator[tuple[int, pa.RecordBatch]]:
+    """(first row, batch) over the input, in batches of ``rows`` rows (the last one shorter).
+
+    Small input batches (Parquet row groups, say) are coalesced, so payloads stay full and the
+    per-chunk cost is paid once per ``rows`` rows; one large batch is sliced without copying.
+    """
+    if isinstance(data, pa.RecordBatch):
+        batches: Iterable[pa.RecordBatch] = [data]
+    elif isinstance(data, pa.Table):
+        batches = data.to_batches()
+    else:
+        batches = data
+    pending: list[pa.RecordBatch] = []
+    pending_rows = 0
+    start = 0
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        pending.append(batch)
+        pending_rows += batch.num_rows
+        while pending_rows >= rows:
+            table = pa.Table.from_batches(pending)
+            yield start, _single_batch(table.slice(0, rows))
+            start += rows
+            pending_rows -= rows
+            pending = table.slice(rows).to_batches() if pending_rows else []
+    if pending_rows:
+        yield start, _single_batch(pa.Table.from_batches(pending))

@@ -1,0 +1,343 @@
+"""ONS local clock time (America/Sao_Paulo) ↔ UTC, vectorised over Arrow/NumPy arrays.
+
+ONS files stamp rows with Brasília clock time and no offset. Until February 2019 Brazil had
+daylight saving time (DST), so:
+
+* the **spring-forward** hour does not exist (e.g. ``2018-11-04 00:00`` jumped to ``01:00``). ONS
+  files still carry a row for it in some years (with empty values). Parsing never shifts such a
+  time silently: the row is reported in ``LocalTimes.nonexistent`` and its UTC value is NULL;
+* the **fall-back** hour happens twice (``2018-02-17 23:00``). ONS files show it once, so the
+  label is resolved to its **first occurrence** (the DST one, ``2018-02-18 01:00Z``); such rows are
+  flagged in ``LocalTimes.ambiguous``;
+* local days last 23 or 25 hours on those days (``local_day_bounds_utc``).
+
+A date-only string (``YYYY-MM-DD``) denotes a local day and maps to the day's first instant, which
+is ``01:00`` local on a spring-forward day. The offsets come from ``zoneinfo`` (the IANA database):
+a table of the zone's transitions is built once per year and then applied with ``searchsorted``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+ONS_TIMEZONE = "America/Sao_Paulo"
+SAO_PAULO = ZoneInfo(ONS_TIMEZONE)
+UTC_NS = pa.timestamp("ns", tz="UTC")
+NS_PER_SECOND = 1_000_000_000
+NS_PER_DAY = 86_400 * NS_PER_SECOND
+LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"
+_SCAN_STEP_S = 3 * 3600  # offsets are assumed to change at most once within this step
+
+
+class NonexistentTimeError(ValueError):
+    """A local clock time that was skipped by a DST transition."""
+
+
+@dataclass(frozen=True)
+class LocalTimes:
+    """Result of parsing local timestamps.
+
+    ``utc`` is NULL for NULL/empty input and for nonexistent local times; ``nonexistent`` and
+    ``ambiguous`` are boolean masks over the input rows.
+    """
+
+    utc: pa.TimestampArray
+    nonexistent: np.ndarray
+    ambiguous: np.ndarray
+
+    @property
+    def nonexistent_rows(self) -> list[int]:
+        return np.flatnonzero(self.nonexistent).tolist()
+
+    @property
+    def ambiguous_rows(self) -> list[int]:
+        return np.flatnonzero(self.ambiguous).tolist()
+
+
+# --- transition table -----------------------------------------------------------------------
+
+
+def _offset_s(tz: ZoneInfo, utc_second: int) -> int:
+    offset = datetime.fromtimestamp(utc_second, tz=UTC).astimezone(tz).utcoffset()
+    assert offset is not None
+    return int(offset.total_seconds())
+
+
+@cache
+def _year_transitions(tz: ZoneInfo, year: int) -> tuple[tuple[int, int], ...]:
+    """``(utc_second, offset_after_s)`` of each offset change within a UTC year."""
+    start = int(datetime(year, 1, 1, tzinfo=UTC).timestamp())
+    end = int(datetime(year + 1, 1, 1, tzinfo=UTC).timestamp())
+    found: list[tuple[int, int]] = []
+    previous = _offset_s(tz, start)
+    second = start
+    while second < end:
+        step_end = min(second + _SCAN_STEP_S, end)
+        after = _offset_s(tz, step_end)
+        if after != previous:
+            low, high = second, step_end  # offset(low) == previous, offset(high) != previous
+            while high - low > 1:
+                middle = (low + high) // 2
+                if _offset_s(tz, middle) == previous:
+                    low = middle
+                else:
+                    high = middle
+            found.append((high, after))
+            previous = after
+        second = step_end
+    return tuple(found)
+
+
+@cache
+def _table(tz: ZoneInfo, first_year: int, last_year: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Transition instants (ns), offsets after them (ns), and the offset before the first."""
+    base = _offset_s(tz, int(datetime(first_year, 1, 1, tzinfo=UTC).timestamp()))
+    pairs = [p for year in range(first_year, last_year + 1) for p in _year_transitions(tz, year)]
+    instants = np.array([p[0] for p in pairs], dtype=np.int64) * NS_PER_SECOND
+    offsets = np.array([p[1] for p in pairs], dtype=np.int64) * NS_PER_SECOND
+    return instants, offsets, base * NS_PER_SECOND
+
+
+def _year_of_ns(ns: int) -> int:
+    return int(np.datetime64(int(ns), "ns").astype("datetime64[Y]").astype(np.int64)) + 1970
+
+
+def _table_for(
+    tz: ZoneInfo, ns_values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int] | None:
+    if ns_values.size == 0:
+        return None
+    first = _year_of_ns(int(ns_values.min()) - NS_PER_DAY)
+    last = _year_of_ns(int(ns_values.max()) + NS_PER_DAY)
+    return _table(tz, first, last)
+
+
+def _offsets_at(table: tuple[np.ndarray, np.ndarray, int], utc_ns: np.ndarray) -> np.ndarray:
+    instants, offsets, base = table
+    index = np.searchsorted(instants, utc_ns, side="right") - 1
+    if offsets.size == 0:
+        return np.full(utc_ns.shape, base, dtype=np.int64)
+    return np.where(index < 0, base, offsets[np.clip(index, 0, None)])
+
+
+# --- vectorised core --------------------------------------------------------------------------
+
+
+def local_ns_to_utc_ns(
+    local_ns: np.ndarray, tz: ZoneInfo = SAO_PAULO
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Naive local clock times (int64 ns) → ``(utc_ns, nonexistent, ambiguous)``.
+
+    Ambiguous times resolve to their first occurrence. For nonexistent times ``utc_ns`` holds the
+    instant the clock jumped (the first instant at or after that clock time); use the mask.
+    """
+    local_ns = np.asarray(local_ns, dtype=np.int64)
+    table = _table_for(tz, local_ns)
+    if table is None:
+        empty = np.zeros(0, dtype=bool)
+        return np.zeros(0, dtype=np.int64), empty, empty
+    instants, offsets, base = table
+    candidates = np.unique(np.concatenate([offsets, [base]]))
+    best = np.full(local_ns.shape, np.iinfo(np.int64).max, dtype=np.int64)
+    valid_count = np.zeros(local_ns.shape, dtype=np.int64)
+    for offset in candidates:
+        utc = local_ns - offset
+        valid = _offsets_at(table, utc) == offset
+        valid_count += valid
+        best = np.where(valid & (utc < best), utc, best)
+    nonexistent = valid_count == 0
+    ambiguous = valid_count > 1
+    if nonexistent.any():
+        # A clock time in the gap [T + before, T + after) maps to its transition instant T, the
+        # first transition after the earliest candidate instant.
+        earliest = local_ns[nonexistent] - candidates.max()
+        index = np.searchsorted(instants, earliest, side="right")
+        best[nonexistent] = instants[np.clip(index, 0, instants.size - 1)]
+    return best, nonexistent, ambiguous
+
+
+def utc_ns_to_local_ns(utc_ns: np.ndarray, tz: ZoneInfo = SAO_PAULO) -> np.ndarray:
+    """UTC instants (int64 ns) → naive local clock times (int64 ns)."""
+    utc_ns = np.asarray(utc_ns, dtype=np.int64)
+    table = _table_for(tz, utc_ns)
+    if table is None:
+        return np.zeros(0, dtype=np.int64)
+    return utc_ns + _offsets_at(table, utc_ns)
+
+
+# --- Arrow helpers ----------------------------------------------------------------------------
+
+
+def _as_string_array(values: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if not isinstance(values, pa.Array):
+        values = pa.array(values, pa.string())
+    return pc.cast(values, pa.string())
+
+
+def parse_local(
+    values: pa.Array | pa.ChunkedArray | Sequence[str | None],
+    *,
+    daily: bool = False,
+    tz: ZoneInfo = SAO_PAULO,
+) -> LocalTimes:
+    """Parse ONS local timestamps (``YYYY-MM-DD HH:MM:SS`` or ``YYYY-MM-DD``) to UTC.
+
+    Surrounding spaces are ignored; NULL or empty input gives NULL. ``YYYY-MM-DD`` means the local
+    day and maps to its first instant. With ``daily=True`` a time part is read as an offset from
+    the day's first instant, so daily files written ``YYYY-MM-DD 00:00:00`` never report a
+    nonexistent midnight. Raises ``ValueError`` naming the first malformed row.
+    """
+    strings = pc.utf8_trim_whitespace(_as_string_array(values))
+    length = pc.fill_null(pc.utf8_length(strings), 0).to_numpy(zero_copy_only=False)
+    is_date = length == 10
+    is_datetime = length == 19
+    present = is_date | is_datetime
+    padded = pc.if_else(pa.array(is_date), pc.binary_join_element_wise(strings, "00:00:00", " "),
+                        strings)
+    parsed = pc.strptime(padded, format=LOCAL_FORMAT, unit="s", error_is_null=True)
+    parsed_ok = parsed.is_valid().to_numpy(zero_copy_only=False)
+    bad = ((length > 0) & ~present) | (present & ~parsed_ok)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"row {row}: {strings[row].as_py()!r} is not a local time like "
+            "'YYYY-MM-DD HH:MM:SS' or 'YYYY-MM-DD'"
+        )
+    seconds = pc.fill_null(pc.cast(parsed, pa.int64()), 0).to_numpy(zero_copy_only=False)
+    local_ns = seconds.astype(np.int64) * NS_PER_SECOND
+    as_day = is_date | (is_datetime & daily)
+    day_ns = local_ns - np.mod(local_ns, NS_PER_DAY)
+    utc_ns, nonexistent, ambiguous = local_ns_to_utc_ns(np.where(as_day, day_ns, local_ns), tz)
+    # Days: first instant of the day (+ the time part for daily rows like 00:00:01).
+    utc_ns = np.where(as_day, utc_ns + (local_ns - day_ns), utc_ns)
+    nonexistent = nonexistent & ~as_day & present
+    ambiguous = ambiguous & ~as_day & present
+    mask = ~present | nonexistent
+    utc = pa.array(utc_ns, type=UTC_NS, mask=mask)
+    return LocalTimes(utc=utc, nonexistent=nonexistent, ambiguous=ambiguous)
+
+
+def _ns_array(values: pa.Array | pa.ChunkedArray | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Timestamps (any unit) or int64 ns → (int64 ns, null mask)."""
+    if isinstance(values, np.ndarray):
+        if np.issubdtype(values.dtype, np.datetime64):
+            values = values.astype("datetime64[ns]").astype(np.int64)
+        return values.astype(np.int64), np.zeros(values.shape, dtype=bool)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if pa.types.is_timestamp(values.type):
+        values = pc.cast(values, pa.timestamp("ns", tz=values.type.tz))
+    ints = pc.cast(values, pa.int64())
+    nulls = ints.is_null().to_numpy(zero_copy_only=False)
+    return pc.fill_null(ints, 0).to_numpy(zero_copy_only=False).astype(np.int64), nulls
+
+
+def format_local(
+    utc: pa.Array | pa.ChunkedArray | np.ndarray, *, daily: bool = False,
+    tz: ZoneInfo = SAO_PAULO,
+) -> pa.StringArray:
+    """UTC instants → local clock strings ``YYYY-MM-DD HH:MM:SS`` (``YYYY-MM-DD`` if daily).
+
+    Sub-second parts are dropped. NULL stays NULL.
+    """
+    ns, nulls = _ns_array(utc)
+    local = utc_ns_to_local_ns(ns, tz)
+    stamps = pa.array(local // NS_PER_SECOND, type=pa.timestamp("s"), mask=nulls)
+    if daily:
+        return pc.cast(pc.cast(stamps, pa.date32()), pa.string())
+    return pc.cast(stamps, pa.string())
+
+
+def local_dates(
+    utc: pa.Array | pa.ChunkedArray | np.ndarray, tz: ZoneInfo = SAO_PAULO
+) -> np.ndarray:
+    """The local calendar day of each UTC instant, as ``datetime64[D]``."""
+    ns, _ = _ns_array(utc)
+    return utc_ns_to_local_ns(ns, tz).astype("datetime64[ns]").astype("datetime64[D]")
+
+
+# --- scalar helpers ---------------------------------------------------------------------------
+
+
+def to_ns(moment: datetime) -> int:
+    """An aware datetime → integer ns since the epoch (exact to the microsecond)."""
+    if moment.tzinfo is None:
+        raise ValueError(f"{moment!r} is naive; pass an aware datetime")
+    delta = moment.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * NS_PER_SECOND + delta.microseconds * 1000
+
+
+def _from_ns(ns: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ns // 1000)
+
+
+def _naive_ns(moment: datetime) -> int:
+    return to_ns(moment.replace(tzinfo=UTC))
+
+
+def to_utc(local: datetime, tz: ZoneInfo = SAO_PAULO) -> datetime:
+    """A naive local clock time → aware UTC datetime (first occurrence if repeated).
+
+    Raises ``NonexistentTimeError`` for a clock time skipped by DST.
+    """
+    if local.tzinfo is not None:
+        raise ValueError(f"{local!r} is aware; pass a naive local clock time")
+    utc, nonexistent, _ = local_ns_to_utc_ns(np.array([_naive_ns(local)]), tz)
+    if nonexistent[0]:
+        raise NonexistentTimeError(f"{local} does not exist in {tz.key} (DST start)")
+    return _from_ns(int(utc[0]))
+
+
+def to_local(moment: datetime, tz: ZoneInfo = SAO_PAULO) -> datetime:
+    """An aware datetime → naive local clock time."""
+    local = utc_ns_to_local_ns(np.array([to_ns(moment)]), tz)
+    return _from_ns(int(local[0])).replace(tzinfo=None)
+
+
+def local_day_start_utc(day: date, tz: ZoneInfo = SAO_PAULO) -> datetime:
+    """First instant of a local day (its midnight, or the instant the clock jumped past it)."""
+    midnight = _naive_ns(datetime.combine(day, time()))
+    utc, _, _ = local_ns_to_utc_ns(np.array([midnight]), tz)
+    return _from_ns(int(utc[0]))
+
+
+def local_day_bounds_utc(day: date, tz: ZoneInfo = SAO_PAULO) -> tuple[datetime, datetime]:
+    """The half-open UTC window ``[start, end)`` of a local day (23, 24 or 25 hours long)."""
+    return local_day_start_utc(day, tz), local_day_start_utc(day + timedelta(days=1), tz)
+
+
+def utc_day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The half-open UTC window ``[day 00:00Z, day+1 00:00Z)``."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return start, start + timedelta(days=1)
+
+
+def local_date_of(moment: datetime, tz: ZoneInfo = SAO_PAULO) -> date:
+    """The local calendar day containing an aware instant."""
+    return to_local(moment, tz).date()
+
+
+def local_days(start: datetime, end: datetime, tz: ZoneInfo = SAO_PAULO) -> list[date]:
+    """Local days that overlap the half-open UTC window ``[start, end)``, in order."""
+    if end <= start:
+        return []
+    first = local_date_of(start, tz)
+    last = local_date_of(_from_ns(to_ns(end) - 1000), tz)
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def local_grid_utc_ns(day: date, step: timedelta, tz: ZoneInfo = SAO_PAULO) -> np.ndarray:
+    """UTC instants (int64 ns) of a local day's time grid: ``start, start + step, ... < end``."""
+    start, end = local_day_bounds_utc(day, tz)
+    step_ns = int(step.total_seconds()) * NS_PER_SECOND
+    return np.arange(to_ns(start), to_ns(end), step_ns, dtype=np.int64)
