@@ -83,8 +83,32 @@ _TIME_FIRST = {"intercambio", "geracao_usina"}  # ONS files whose first column i
 
 _LOAD_MW = np.array([6_000.0, 11_000.0, 12_000.0, 40_000.0])  # mean load around 2023
 _WEEKDAY_SHAPE = np.array(
-    [0.83, 0.80, 0.78, 0.77, 0.77, 0.79, 0.83, 0.88, 0.94, 0.99, 1.02, 1.04,
-     1.03, 1.04, 1.06, 1.06, 1.05, 1.03, 1.04, 1.07, 1.07, 1.03, 0.96, 0.89]
+    [
+        0.83,
+        0.80,
+        0.78,
+        0.77,
+        0.77,
+        0.79,
+        0.83,
+        0.88,
+        0.94,
+        0.99,
+        1.02,
+        1.04,
+        1.03,
+        1.04,
+        1.06,
+        1.06,
+        1.05,
+        1.03,
+        1.04,
+        1.07,
+        1.07,
+        1.03,
+        0.96,
+        0.89,
+    ]
 )
 _WEEKDAY_SHAPE = _WEEKDAY_SHAPE / _WEEKDAY_SHAPE.mean()
 _HOLIDAYS = {(1, 1), (4, 21), (5, 1), (9, 7), (10, 12), (11, 2), (11, 15), (12, 25)}
@@ -102,14 +126,62 @@ _EAR_AMPLITUDE = np.array([32.0, 25.0, 14.0, 22.0])
 _EAR_PEAK_DOY = np.array([130.0, 120.0, 280.0, 120.0])
 _ENA_MLT = np.array(  # long-term mean natural inflow energy per month, MWmed
     [
-        [15518.6, 22563.3, 28000.0, 29000.0, 21000.0, 10000.0,
-         5500.0, 3500.0, 2600.0, 2700.0, 4200.0, 8700.0],
-        [13500.0, 15000.0, 15500.0, 13000.0, 7000.0, 4500.0,
-         3800.0, 3200.0, 2700.0, 2800.0, 5000.0, 9500.0],
-        [10000.0, 10500.0, 8500.0, 9000.0, 11000.0, 13000.0,
-         14500.0, 13500.0, 14000.0, 16000.0, 12000.0, 10000.0],
-        [56000.0, 60000.0, 55000.0, 42000.0, 30000.0, 25000.0,
-         21000.0, 17500.0, 16000.0, 19000.0, 26000.0, 42000.0],
+        [
+            15518.6,
+            22563.3,
+            28000.0,
+            29000.0,
+            21000.0,
+            10000.0,
+            5500.0,
+            3500.0,
+            2600.0,
+            2700.0,
+            4200.0,
+            8700.0,
+        ],
+        [
+            13500.0,
+            15000.0,
+            15500.0,
+            13000.0,
+            7000.0,
+            4500.0,
+            3800.0,
+            3200.0,
+            2700.0,
+            2800.0,
+            5000.0,
+            9500.0,
+        ],
+        [
+            10000.0,
+            10500.0,
+            8500.0,
+            9000.0,
+            11000.0,
+            13000.0,
+            14500.0,
+            13500.0,
+            14000.0,
+            16000.0,
+            12000.0,
+            10000.0,
+        ],
+        [
+            56000.0,
+            60000.0,
+            55000.0,
+            42000.0,
+            30000.0,
+            25000.0,
+            21000.0,
+            17500.0,
+            16000.0,
+            19000.0,
+            26000.0,
+            42000.0,
+        ],
     ]
 )
 _ENA_STORABLE_MLT_SHARE = 0.95
@@ -176,16 +248,37 @@ def _wetness(seed: int, day: date) -> np.ndarray:
 
 _STATES = {
     "N": {"AM": "AMAZONAS", "AP": "AMAPA", "MA": "MARANHAO", "PA": "PARA", "TO": "TOCANTINS"},
-    "NE": {"AL": "ALAGOAS", "BA": "BAHIA", "CE": "CEARA", "PB": "PARAIBA", "PE": "PERNAMBUCO",
-           "PI": "PIAUI", "RN": "RIO GRANDE DO NORTE", "SE": "SERGIPE"},
+    "NE": {
+        "AL": "ALAGOAS",
+        "BA": "BAHIA",
+        "CE": "CEARA",
+        "PB": "PARAIBA",
+        "PE": "PERNAMBUCO",
+        "PI": "PIAUI",
+        "RN": "RIO GRANDE DO NORTE",
+        "SE": "SERGIPE",
+    },
     "S": {"PR": "PARANA", "RS": "RIO GRANDE DO SUL", "SC": "SANTA CATARINA"},
-    "SE": {"AC": "ACRE", "ES": "ESPIRITO SANTO", "GO": "GOIAS", "MG": "MINAS GERAIS",
-           "MS": "MATO GROSSO DO SUL", "MT": "MATO GROSSO", "RJ": "RIO DE JANEIRO",
-           "RO": "RONDONIA", "SP": "SAO PAULO"},
+    "SE": {
+        "AC": "ACRE",
+        "ES": "ESPIRITO SANTO",
+        "GO": "GOIAS",
+        "MG": "MINAS GERAIS",
+        "MS": "MATO GROSSO DO SUL",
+        "MT": "MATO GROSSO",
+        "RJ": "RIO DE JANEIRO",
+        "RO": "RONDONIA",
+        "SP": "SAO PAULO",
+    },
 }
 _STATE_SUB = {uf: sub for sub, states in _STATES.items() for uf in states}
-_KIND_TYPE = {"H": "HIDROELÉTRICA", "T": "TÉRMICA", "U": "NUCLEAR", "W": "EOLIELÉTRICA",
-              "S": "FOTOVOLTAICA"}
+_KIND_TYPE = {
+    "H": "HIDROELÉTRICA",
+    "T": "TÉRMICA",
+    "U": "NUCLEAR",
+    "W": "EOLIELÉTRICA",
+    "S": "FOTOVOLTAICA",
+}
 KINDS = ("H", "T", "U", "W", "S")  # hydro, thermal, nuclear (uranium), wind, solar
 
 # uf | modalidade | kind | combustível | nome | id_ons | ceg | MW. Real plants (names as ONS
@@ -274,99 +367,415 @@ SC|Pequenas Usinas (Tipo III)|W|Eólica|PEQUENAS CENTRAIS EOLIELÉTRICAS DA CELE
 
 _PLACES = {
     "N": [
-        "Manaus", "Iranduba", "Manacapuru", "Itacoatiara", "Parintins", "Macapá", "Santana",
-        "Oiapoque", "Laranjal do Jari", "Belém", "Barcarena", "Marabá", "Santarém", "Altamira",
-        "Itaituba", "Jacundá", "São Luís", "Imperatriz", "Açailândia", "Bacabal",
-        "Santo Antônio dos Lopes", "Barreirinhas", "Tutóia", "Araguaína", "Porto Nacional",
-        "Gurupi", "Tocantinópolis", "Conceição do Araguaia", "Redenção", "Paragominas",
-        "Castanhal", "Abaetetuba", "Tucumã", "Xinguara",
+        "Manaus",
+        "Iranduba",
+        "Manacapuru",
+        "Itacoatiara",
+        "Parintins",
+        "Macapá",
+        "Santana",
+        "Oiapoque",
+        "Laranjal do Jari",
+        "Belém",
+        "Barcarena",
+        "Marabá",
+        "Santarém",
+        "Altamira",
+        "Itaituba",
+        "Jacundá",
+        "São Luís",
+        "Imperatriz",
+        "Açailândia",
+        "Bacabal",
+        "Santo Antônio dos Lopes",
+        "Barreirinhas",
+        "Tutóia",
+        "Araguaína",
+        "Porto Nacional",
+        "Gurupi",
+        "Tocantinópolis",
+        "Conceição do Araguaia",
+        "Redenção",
+        "Paragominas",
+        "Castanhal",
+        "Abaetetuba",
+        "Tucumã",
+        "Xinguara",
     ],
     "NE": [
-        "Caetité", "Igaporã", "Guanambi", "Brotas de Macaúbas", "Sento Sé", "Casa Nova",
-        "Juazeiro", "Morro do Chapéu", "Campo Formoso", "Umburanas", "Ourolândia",
-        "Xique-Xique", "Gentio do Ouro", "Tanque Novo", "Pindaí", "Riachão", "Sobral", "Acaraú",
-        "Aracati", "Trairi", "Amontada", "Icaraí", "Camocim", "Beberibe", "Itarema", "Tianguá",
-        "Ibiapina", "Parnaíba", "Simões", "Marcolândia", "Caldeirão Grande", "Lagoa do Barro",
-        "Dom Inocêncio", "Queimada Nova", "São Gonçalo do Gurguéia", "Ribeira do Piauí",
-        "Lajes", "João Câmara", "Parazinho", "Touros", "Guamaré", "Macau", "Areia Branca",
-        "Serra do Mel", "Jandaíra", "Santana do Matos", "Currais Novos", "Pedra Grande",
-        "São Bento do Norte", "Galinhos", "Araripina", "Tacaratu", "São José do Belmonte",
-        "Serra Talhada", "Garanhuns", "Coremas", "Malta", "Santa Luzia", "São Mamede", "Sumé",
-        "Canindé de São Francisco", "Pão de Açúcar", "Piranhas", "Barra dos Coqueiros",
-        "Aquiraz", "Camaçari", "Candeias", "Lençóis", "Irecê", "Bom Jesus da Lapa",
-        "Tabocas do Brejo Velho", "Oliveira dos Brejinhos", "Jaguarari", "Mangue Seco",
-        "Baixa do Feijão", "Chapada do Araripe", "Serra da Babilônia", "Boa Vista do Tupim",
-        "Várzea da Roça", "Sertão do Pajeú", "Cacimbas", "Ventania", "Alto do Rodrigues",
-        "Assú", "Mossoró", "Apodi", "Afonso Bezerra", "Pedro Avelino", "Caiçara do Norte",
+        "Caetité",
+        "Igaporã",
+        "Guanambi",
+        "Brotas de Macaúbas",
+        "Sento Sé",
+        "Casa Nova",
+        "Juazeiro",
+        "Morro do Chapéu",
+        "Campo Formoso",
+        "Umburanas",
+        "Ourolândia",
+        "Xique-Xique",
+        "Gentio do Ouro",
+        "Tanque Novo",
+        "Pindaí",
+        "Riachão",
+        "Sobral",
+        "Acaraú",
+        "Aracati",
+        "Trairi",
+        "Amontada",
+        "Icaraí",
+        "Camocim",
+        "Beberibe",
+        "Itarema",
+        "Tianguá",
+        "Ibiapina",
+        "Parnaíba",
+        "Simões",
+        "Marcolândia",
+        "Caldeirão Grande",
+        "Lagoa do Barro",
+        "Dom Inocêncio",
+        "Queimada Nova",
+        "São Gonçalo do Gurguéia",
+        "Ribeira do Piauí",
+        "Lajes",
+        "João Câmara",
+        "Parazinho",
+        "Touros",
+        "Guamaré",
+        "Macau",
+        "Areia Branca",
+        "Serra do Mel",
+        "Jandaíra",
+        "Santana do Matos",
+        "Currais Novos",
+        "Pedra Grande",
+        "São Bento do Norte",
+        "Galinhos",
+        "Araripina",
+        "Tacaratu",
+        "São José do Belmonte",
+        "Serra Talhada",
+        "Garanhuns",
+        "Coremas",
+        "Malta",
+        "Santa Luzia",
+        "São Mamede",
+        "Sumé",
+        "Canindé de São Francisco",
+        "Pão de Açúcar",
+        "Piranhas",
+        "Barra dos Coqueiros",
+        "Aquiraz",
+        "Camaçari",
+        "Candeias",
+        "Lençóis",
+        "Irecê",
+        "Bom Jesus da Lapa",
+        "Tabocas do Brejo Velho",
+        "Oliveira dos Brejinhos",
+        "Jaguarari",
+        "Mangue Seco",
+        "Baixa do Feijão",
+        "Chapada do Araripe",
+        "Serra da Babilônia",
+        "Boa Vista do Tupim",
+        "Várzea da Roça",
+        "Sertão do Pajeú",
+        "Cacimbas",
+        "Ventania",
+        "Alto do Rodrigues",
+        "Assú",
+        "Mossoró",
+        "Apodi",
+        "Afonso Bezerra",
+        "Pedro Avelino",
+        "Caiçara do Norte",
     ],
     "SE": [
-        "Pirapora", "Janaúba", "Jaíba", "Paracatu", "Guaimbê", "Ituverava", "Sertãozinho",
-        "Piracicaba", "Araraquara", "Ribeirão Preto", "Barretos", "Jaboticabal",
-        "Presidente Prudente", "Três Lagoas", "Campo Grande", "Dourados", "Cuiabá",
-        "Rondonópolis", "Várzea Grande", "Anápolis", "Rio Verde", "Uberaba", "Uberlândia",
-        "Araguari", "Patos de Minas", "Montes Claros", "Governador Valadares", "Juiz de Fora",
-        "Ipatinga", "Itabira", "Conceição do Mato Dentro", "Campos dos Goytacazes", "Macaé",
-        "Seropédica", "Santa Cruz", "Duque de Caxias", "Vitória", "Linhares",
-        "Cachoeiro de Itapemirim", "Aimorés", "Capim Branco", "Queimado", "Picada",
-        "São Domingos", "Espora", "Salto do Rio Verdinho", "Caçu", "Itaguaçu", "Corumbá",
-        "Batalha", "Serra do Facão", "Guaporé", "Juruena", "Sapezal", "Samuel", "Rio Branco",
-        "Porto Velho", "Ji-Paraná", "Vilhena", "Ourinhos", "Avaré", "Jurumirim", "Chavantes",
-        "Taquaruçu", "Rosana", "Promissão", "Ibitinga", "Bariri", "Barra Bonita",
-        "Nova Avanhandava", "Três Irmãos", "Igarapava", "Volta Grande", "Porto Colômbia",
-        "Jaguara", "Miranda", "Amador Aguiar", "Camargos", "Itutinga", "Sá Carvalho",
-        "Guilman-Amorim", "Salto Grande", "Porto Estrela", "Baguari", "Retiro Baixo",
-        "Candonga", "Fumaça", "Pai Joaquim", "Itiquira", "Manso", "Ponte de Pedra",
-        "Dardanelos", "Colíder", "Sinop", "São Manoel", "Irapé", "Mascarenhas", "Funil",
-        "Simplício", "Anta", "Ilha dos Pombos", "Nilo Peçanha", "Fontes Nova", "Pereira Passos",
-        "Paraibuna", "Jaguari", "Caconde", "Euclides da Cunha", "Limoeiro", "Lajes do Muriaé",
-        "Cana Brava", "Corumbá IV", "Barra dos Bugres", "Canarana", "Nova Ponte", "Três Marias",
-        "Piumhi", "Lavras", "Andradina", "Penápolis", "Catanduva", "Jaú", "Lins",
+        "Pirapora",
+        "Janaúba",
+        "Jaíba",
+        "Paracatu",
+        "Guaimbê",
+        "Ituverava",
+        "Sertãozinho",
+        "Piracicaba",
+        "Araraquara",
+        "Ribeirão Preto",
+        "Barretos",
+        "Jaboticabal",
+        "Presidente Prudente",
+        "Três Lagoas",
+        "Campo Grande",
+        "Dourados",
+        "Cuiabá",
+        "Rondonópolis",
+        "Várzea Grande",
+        "Anápolis",
+        "Rio Verde",
+        "Uberaba",
+        "Uberlândia",
+        "Araguari",
+        "Patos de Minas",
+        "Montes Claros",
+        "Governador Valadares",
+        "Juiz de Fora",
+        "Ipatinga",
+        "Itabira",
+        "Conceição do Mato Dentro",
+        "Campos dos Goytacazes",
+        "Macaé",
+        "Seropédica",
+        "Santa Cruz",
+        "Duque de Caxias",
+        "Vitória",
+        "Linhares",
+        "Cachoeiro de Itapemirim",
+        "Aimorés",
+        "Capim Branco",
+        "Queimado",
+        "Picada",
+        "São Domingos",
+        "Espora",
+        "Salto do Rio Verdinho",
+        "Caçu",
+        "Itaguaçu",
+        "Corumbá",
+        "Batalha",
+        "Serra do Facão",
+        "Guaporé",
+        "Juruena",
+        "Sapezal",
+        "Samuel",
+        "Rio Branco",
+        "Porto Velho",
+        "Ji-Paraná",
+        "Vilhena",
+        "Ourinhos",
+        "Avaré",
+        "Jurumirim",
+        "Chavantes",
+        "Taquaruçu",
+        "Rosana",
+        "Promissão",
+        "Ibitinga",
+        "Bariri",
+        "Barra Bonita",
+        "Nova Avanhandava",
+        "Três Irmãos",
+        "Igarapava",
+        "Volta Grande",
+        "Porto Colômbia",
+        "Jaguara",
+        "Miranda",
+        "Amador Aguiar",
+        "Camargos",
+        "Itutinga",
+        "Sá Carvalho",
+        "Guilman-Amorim",
+        "Salto Grande",
+        "Porto Estrela",
+        "Baguari",
+        "Retiro Baixo",
+        "Candonga",
+        "Fumaça",
+        "Pai Joaquim",
+        "Itiquira",
+        "Manso",
+        "Ponte de Pedra",
+        "Dardanelos",
+        "Colíder",
+        "Sinop",
+        "São Manoel",
+        "Irapé",
+        "Mascarenhas",
+        "Funil",
+        "Simplício",
+        "Anta",
+        "Ilha dos Pombos",
+        "Nilo Peçanha",
+        "Fontes Nova",
+        "Pereira Passos",
+        "Paraibuna",
+        "Jaguari",
+        "Caconde",
+        "Euclides da Cunha",
+        "Limoeiro",
+        "Lajes do Muriaé",
+        "Cana Brava",
+        "Corumbá IV",
+        "Barra dos Bugres",
+        "Canarana",
+        "Nova Ponte",
+        "Três Marias",
+        "Piumhi",
+        "Lavras",
+        "Andradina",
+        "Penápolis",
+        "Catanduva",
+        "Jaú",
+        "Lins",
     ],
     "S": [
-        "Osório", "Palmares do Sul", "Santa Vitória do Palmar", "Chuí", "Tramandaí",
-        "Livramento", "Cerro Chato", "Água Doce", "Bom Jardim da Serra", "Candiota",
-        "Charqueadas", "Uruguaiana", "Canoas", "Guarapuava", "Pato Branco", "Chapecó",
-        "Joaçaba", "Lages", "Blumenau", "Criciúma", "Tubarão", "Capivari de Baixo", "Erechim",
-        "Passo Fundo", "Santa Maria", "Bagé", "Rio Grande", "Pelotas", "Cascavel",
-        "Foz do Iguaçu", "Ponta Grossa", "Telêmaco Borba", "Castro", "Palmas",
-        "União da Vitória", "Caxias do Sul", "Bento Gonçalves", "Garibaldi", "Monte Claro",
-        "Castro Alves", "14 de Julho", "Dona Francisca", "Itaúba", "Jacuí", "Passo Real",
-        "Ernestina", "Passo São João", "Monjolinho", "Baixo Iguaçu",
-        "Governador Parigot de Souza", "Guaricana", "Chaminé", "Apucaraninha", "Mourão",
-        "Salto do Vau", "Cavernoso", "Rio dos Patos", "Garcia", "Bracinho", "Cedros", "Pery",
-        "Celso Ramos", "Xanxerê", "Foz do Chapecó", "Barra Grande", "Passo São Borja",
+        "Osório",
+        "Palmares do Sul",
+        "Santa Vitória do Palmar",
+        "Chuí",
+        "Tramandaí",
+        "Livramento",
+        "Cerro Chato",
+        "Água Doce",
+        "Bom Jardim da Serra",
+        "Candiota",
+        "Charqueadas",
+        "Uruguaiana",
+        "Canoas",
+        "Guarapuava",
+        "Pato Branco",
+        "Chapecó",
+        "Joaçaba",
+        "Lages",
+        "Blumenau",
+        "Criciúma",
+        "Tubarão",
+        "Capivari de Baixo",
+        "Erechim",
+        "Passo Fundo",
+        "Santa Maria",
+        "Bagé",
+        "Rio Grande",
+        "Pelotas",
+        "Cascavel",
+        "Foz do Iguaçu",
+        "Ponta Grossa",
+        "Telêmaco Borba",
+        "Castro",
+        "Palmas",
+        "União da Vitória",
+        "Caxias do Sul",
+        "Bento Gonçalves",
+        "Garibaldi",
+        "Monte Claro",
+        "Castro Alves",
+        "14 de Julho",
+        "Dona Francisca",
+        "Itaúba",
+        "Jacuí",
+        "Passo Real",
+        "Ernestina",
+        "Passo São João",
+        "Monjolinho",
+        "Baixo Iguaçu",
+        "Governador Parigot de Souza",
+        "Guaricana",
+        "Chaminé",
+        "Apucaraninha",
+        "Mourão",
+        "Salto do Vau",
+        "Cavernoso",
+        "Rio dos Patos",
+        "Garcia",
+        "Bracinho",
+        "Cedros",
+        "Pery",
+        "Celso Ramos",
+        "Xanxerê",
+        "Foz do Chapecó",
+        "Barra Grande",
+        "Passo São Borja",
     ],
 }
 
 # (subsystem, kind) -> (number of plants, total MW around 2023, anchors included).
 _FLEET = {
-    ("N", "H"): (22, 28_000), ("NE", "H"): (14, 11_000), ("SE", "H"): (95, 45_000),
-    ("S", "H"): (45, 17_000), ("N", "T"): (25, 3_500), ("NE", "T"): (30, 7_000),
-    ("SE", "T"): (60, 20_000), ("S", "T"): (20, 4_000), ("SE", "U"): (2, 1_990),
-    ("N", "W"): (6, 900), ("NE", "W"): (140, 18_000), ("S", "W"): (18, 2_000),
-    ("N", "S"): (2, 150), ("NE", "S"): (35, 6_000), ("S", "S"): (3, 200), ("SE", "S"): (18, 3_000),
+    ("N", "H"): (22, 28_000),
+    ("NE", "H"): (14, 11_000),
+    ("SE", "H"): (95, 45_000),
+    ("S", "H"): (45, 17_000),
+    ("N", "T"): (25, 3_500),
+    ("NE", "T"): (30, 7_000),
+    ("SE", "T"): (60, 20_000),
+    ("S", "T"): (20, 4_000),
+    ("SE", "U"): (2, 1_990),
+    ("N", "W"): (6, 900),
+    ("NE", "W"): (140, 18_000),
+    ("S", "W"): (18, 2_000),
+    ("N", "S"): (2, 150),
+    ("NE", "S"): (35, 6_000),
+    ("S", "S"): (3, 200),
+    ("SE", "S"): (18, 3_000),
 }
-_FUELS = ("Gás", "Óleo Diesel", "Óleo Combustível", "Biomassa", "Carvão",
-          "Resíduos Industriais")
+_FUELS = ("Gás", "Óleo Diesel", "Óleo Combustível", "Biomassa", "Carvão", "Resíduos Industriais")
 _FUEL_P = (0.36, 0.2, 0.14, 0.2, 0.04, 0.06)
-_FUEL_CEG = {"Hidráulica": "PH", "Gás": "GN", "Óleo Diesel": "PE", "Óleo Combustível": "PE",
-             "Biomassa": "AI", "Carvão": "CM", "Resíduos Industriais": "RI", "Nuclear": "UR",
-             "Eólica": "CV", "Fotovoltaica": "RS"}
-_DISPATCH = {"Gás": 0.5, "Óleo Diesel": 0.08, "Óleo Combustível": 0.12, "Biomassa": 0.55,
-             "Carvão": 0.75, "Resíduos Industriais": 0.7, "Nuclear": 1.0}
+_FUEL_CEG = {
+    "Hidráulica": "PH",
+    "Gás": "GN",
+    "Óleo Diesel": "PE",
+    "Óleo Combustível": "PE",
+    "Biomassa": "AI",
+    "Carvão": "CM",
+    "Resíduos Industriais": "RI",
+    "Nuclear": "UR",
+    "Eólica": "CV",
+    "Fotovoltaica": "RS",
+}
+_DISPATCH = {
+    "Gás": 0.5,
+    "Óleo Diesel": 0.08,
+    "Óleo Combustível": 0.12,
+    "Biomassa": 0.55,
+    "Carvão": 0.75,
+    "Resíduos Industriais": 0.7,
+    "Nuclear": 1.0,
+}
 # States where wind and solar plants are sited (hydro and thermal: any state of the subsystem).
 _RENEWABLE_STATES = {
-    ("N", "W"): ("MA",), ("NE", "W"): ("BA", "BA", "RN", "RN", "CE", "PI", "PE", "PB"),
-    ("S", "W"): ("RS", "RS", "RS", "SC", "PR"), ("N", "S"): ("TO",), ("S", "S"): ("RS", "SC"),
-    ("NE", "S"): ("BA", "PI", "CE", "PE", "PB", "RN"), ("SE", "S"): ("MG", "MG", "SP", "GO"),
+    ("N", "W"): ("MA",),
+    ("NE", "W"): ("BA", "BA", "RN", "RN", "CE", "PI", "PE", "PB"),
+    ("S", "W"): ("RS", "RS", "RS", "SC", "PR"),
+    ("N", "S"): ("TO",),
+    ("S", "S"): ("RS", "SC"),
+    ("NE", "S"): ("BA", "PI", "CE", "PE", "PB", "RN"),
+    ("SE", "S"): ("MG", "MG", "SP", "GO"),
 }
 _ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")
-_STOP_WORDS = {"DE", "DO", "DA", "DOS", "DAS", "E", "CONJ", "USINA", "SOLAR", "PCH", "UTE", "EOL",
-               "UFV", "FASE", "COMPLEXO", "EOLICO", "PARQUE", "BIOENERGIA", "TERMO", "CIA"}
+_STOP_WORDS = {
+    "DE",
+    "DO",
+    "DA",
+    "DOS",
+    "DAS",
+    "E",
+    "CONJ",
+    "USINA",
+    "SOLAR",
+    "PCH",
+    "UTE",
+    "EOL",
+    "UFV",
+    "FASE",
+    "COMPLEXO",
+    "EOLICO",
+    "PARQUE",
+    "BIOENERGIA",
+    "TERMO",
+    "CIA",
+}
 
-PLANT_TAGS = ("id_subsistema", "nom_subsistema", "id_estado", "nom_estado",
-              "cod_modalidadeoperacao", "nom_tipousina", "nom_tipocombustivel", "nom_usina",
-              "id_ons", "ceg")
+PLANT_TAGS = (
+    "id_subsistema",
+    "nom_subsistema",
+    "id_estado",
+    "nom_estado",
+    "cod_modalidadeoperacao",
+    "nom_tipousina",
+    "nom_tipocombustivel",
+    "nom_usina",
+    "id_ons",
+    "ceg",
+)
 
 
 @dataclass(frozen=True)
@@ -390,8 +799,11 @@ def _ascii(text: str) -> str:
 
 
 def _abbreviation(name: str) -> str:
-    words = [w for w in "".join(c if c.isalnum() else " " for c in _ascii(name)).upper().split()
-             if w not in _STOP_WORDS]
+    words = [
+        w
+        for w in "".join(c if c.isalnum() else " " for c in _ascii(name)).upper().split()
+        if w not in _STOP_WORDS
+    ]
     if not words:
         return "X"
     if len(words) == 1:
@@ -425,14 +837,36 @@ def _plant_name(kind: str, modalidade: str, fuel: str, place: str, rng: np.rando
 def _modalidade(kind: str, rng: np.random.Generator) -> str:
     roll = rng.random()
     if kind == "H":
-        return "TIPO I" if roll < 0.45 else "TIPO II-A" if roll < 0.6 else (
-            "TIPO III" if roll < 0.9 else "Pequenas Usinas (Tipo III)")
+        return (
+            "TIPO I"
+            if roll < 0.45
+            else "TIPO II-A"
+            if roll < 0.6
+            else ("TIPO III" if roll < 0.9 else "Pequenas Usinas (Tipo III)")
+        )
     if kind == "T":
-        return "TIPO I" if roll < 0.45 else "TIPO II-A" if roll < 0.7 else (
-            "TIPO II-B" if roll < 0.82 else "TIPO II-C" if roll < 0.88 else
-            "TIPO III" if roll < 0.96 else "Pequenas Usinas (Tipo III)")
-    return "Conjunto de Usinas" if roll < 0.8 else "TIPO I" if roll < 0.88 else (
-        "TIPO II-B" if roll < 0.95 else "TIPO II-C")
+        return (
+            "TIPO I"
+            if roll < 0.45
+            else "TIPO II-A"
+            if roll < 0.7
+            else (
+                "TIPO II-B"
+                if roll < 0.82
+                else "TIPO II-C"
+                if roll < 0.88
+                else "TIPO III"
+                if roll < 0.96
+                else "Pequenas Usinas (Tipo III)"
+            )
+        )
+    return (
+        "Conjunto de Usinas"
+        if roll < 0.8
+        else "TIPO I"
+        if roll < 0.88
+        else ("TIPO II-B" if roll < 0.95 else "TIPO II-C")
+    )
 
 
 @cache
@@ -445,8 +879,9 @@ def plant_catalogue() -> PlantCatalogue:
     ceg_numbers: set[int] = set()
     for line in _ANCHORS.strip().splitlines():
         uf, mod, kind, fuel, name, id_ons, ceg, mw = line.split("|")
-        rows.append(dict(uf=uf, mod=mod, kind=kind, fuel=fuel, name=name, id=id_ons, ceg=ceg,
-                         mw=float(mw)))
+        rows.append(
+            dict(uf=uf, mod=mod, kind=kind, fuel=fuel, name=name, id=id_ons, ceg=ceg, mw=float(mw))
+        )
         names.add(name)
         ids.add(id_ons)
     for (sub, kind), (count, total_mw) in _FLEET.items():
@@ -461,7 +896,8 @@ def plant_catalogue() -> PlantCatalogue:
             uf = states[rng.integers(len(states))]
             mod = _modalidade(kind, rng)
             fuel = {"H": "Hidráulica", "W": "Eólica", "S": "Fotovoltaica", "U": "Nuclear"}.get(
-                kind) or str(rng.choice(_FUELS, p=_FUEL_P))
+                kind
+            ) or str(rng.choice(_FUELS, p=_FUEL_P))
             base = _plant_name(kind, mod, fuel, places[rng.integers(len(places))], rng)
             name = base
             for numeral in _ROMAN[1:]:
@@ -469,8 +905,11 @@ def plant_catalogue() -> PlantCatalogue:
                     break
                 name = f"{base} {numeral}"
             names.add(name)
-            prefix = "CJU_" if mod == "Conjunto de Usinas" else (
-                "PQU_" if mod.startswith("Pequenas") else "")
+            prefix = (
+                "CJU_"
+                if mod == "Conjunto de Usinas"
+                else ("PQU_" if mod.startswith("Pequenas") else "")
+            )
             stem = f"{prefix}{uf}{_abbreviation(name)}"[:10]
             id_ons, n = stem, 1
             while id_ons in ids:
@@ -484,13 +923,32 @@ def plant_catalogue() -> PlantCatalogue:
                 while number in ceg_numbers:
                     number = int(rng.integers(1, 60_000))
                 ceg_numbers.add(number)
-                cls = {"H": "UHE" if size > 30 else "PCH", "T": "UTE", "U": "UTN", "W": "EOL",
-                       "S": "UFV"}[kind]
-                digit = sum(int(c) * w for c, w in zip(f"{number:06d}", (7, 6, 5, 4, 3, 2),
-                                                       strict=True)) % 10
+                cls = {
+                    "H": "UHE" if size > 30 else "PCH",
+                    "T": "UTE",
+                    "U": "UTN",
+                    "W": "EOL",
+                    "S": "UFV",
+                }[kind]
+                digit = (
+                    sum(
+                        int(c) * w for c, w in zip(f"{number:06d}", (7, 6, 5, 4, 3, 2), strict=True)
+                    )
+                    % 10
+                )
                 ceg = f"{cls}.{_FUEL_CEG[fuel]}.{uf}.{number:06d}-{digit}.01"
-            rows.append(dict(uf=uf, mod=mod, kind=kind, fuel=fuel, name=name, id=id_ons,
-                             ceg=ceg, mw=round(float(size), 1)))
+            rows.append(
+                dict(
+                    uf=uf,
+                    mod=mod,
+                    kind=kind,
+                    fuel=fuel,
+                    name=name,
+                    id=id_ons,
+                    ceg=ceg,
+                    mw=round(float(size), 1),
+                )
+            )
     site = rng.uniform(0.8, 1.2, len(rows))
     jitter = rng.uniform(0.7, 1.3, len(rows))
 
@@ -498,13 +956,24 @@ def plant_catalogue() -> PlantCatalogue:
         r = rows[i]
         uf = str(r["uf"])
         sub = _STATE_SUB[uf]
-        return (sub, _NAMES[sub], uf, _STATES[sub][uf], str(r["mod"]), _KIND_TYPE[str(r["kind"])],
-                str(r["fuel"]), str(r["name"]), str(r["id"]), str(r["ceg"]))
+        return (
+            sub,
+            _NAMES[sub],
+            uf,
+            _STATES[sub][uf],
+            str(r["mod"]),
+            _KIND_TYPE[str(r["kind"])],
+            str(r["fuel"]),
+            str(r["name"]),
+            str(r["id"]),
+            str(r["ceg"]),
+        )
 
     order = sorted(range(len(rows)), key=sort_key)
     keys = [sort_key(i) for i in order]
-    tags = pa.table({name: pa.array([k[j] for k in keys], pa.string())
-                     for j, name in enumerate(PLANT_TAGS)})
+    tags = pa.table(
+        {name: pa.array([k[j] for k in keys], pa.string()) for j, name in enumerate(PLANT_TAGS)}
+    )
     fuels = np.array([rows[i]["fuel"] for i in order], dtype=object)
     return PlantCatalogue(
         tags=tags,
@@ -570,9 +1039,9 @@ def _irradiance(mid_utc_ns: np.ndarray, day: date) -> np.ndarray:
     hour_angle = np.radians(15.0 * (solar_time - 12.0))
     declination = np.radians(-23.44 * _season(day, -10.0))
     lat = _LATITUDE[:, None]
-    sin_elevation = np.sin(lat) * np.sin(declination) + np.cos(lat) * np.cos(
-        declination
-    ) * np.cos(hour_angle)
+    sin_elevation = np.sin(lat) * np.sin(declination) + np.cos(lat) * np.cos(declination) * np.cos(
+        hour_angle
+    )
     return np.where(sin_elevation > 0.05, np.clip(sin_elevation, 0, 1) ** 1.25, 0.0)
 
 
@@ -617,13 +1086,18 @@ def _system_day(seed: int, day: date) -> _SystemDay:
     capacity = cat.capacity_mw * growth
     onehot = (cat.subsystem[None, :] == np.arange(4)[:, None]).astype(np.int64)  # (4, P)
     # Wind: seasonal (NE peaks Aug–Oct) and diurnal (NE/N blow at night), plant noise.
-    wind_season = np.array([0.36, 0.40, 0.33, 0.30]) + np.array(
-        [0.14, 0.15, 0.05, 0.0]) * _season(day, [260, 260, 300, 0])
+    wind_season = np.array([0.36, 0.40, 0.33, 0.30]) + np.array([0.14, 0.15, 0.05, 0.0]) * _season(
+        day, [260, 260, 300, 0]
+    )
     diurnal = 1 + np.array([0.18, 0.18, 0.08, 0.0])[:, None] * np.cos(
-        2 * np.pi * (local_hour[None, :] - np.array([1.0, 1.0, 15.0, 0.0])[:, None]) / 24)
+        2 * np.pi * (local_hour[None, :] - np.array([1.0, 1.0, 15.0, 0.0])[:, None]) / 24
+    )
     regional_wind = wind_season[:, None] * diurnal * np.exp(rng.normal(0, 0.25, 4))[:, None]
-    wind_cf = regional_wind[cat.subsystem] * cat.site[:, None] * np.exp(
-        rng.normal(0, 0.12, (plants, hours)))
+    wind_cf = (
+        regional_wind[cat.subsystem]
+        * cat.site[:, None]
+        * np.exp(rng.normal(0, 0.12, (plants, hours)))
+    )
     wind = np.clip(wind_cf, 0, 0.95) * capacity[:, None]
     # Solar: a daylight bell, exactly 0 at night, with per-plant clouds.
     irradiance = _irradiance(times + HOUR_NS // 2, day)[cat.subsystem]
@@ -639,8 +1113,9 @@ def _system_day(seed: int, day: date) -> _SystemDay:
     thermal = np.clip(thermal * (1 + rng.normal(0, 0.03, (plants, hours))), 0, capacity[:, None])
     # Nuclear: flat near full power, rare refuelling outages.
     running = rng.random(plants) >= 0.003
-    nuclear = running[:, None] * capacity[:, None] * 0.93 * (
-        1 + rng.normal(0, 0.003, (plants, hours)))
+    nuclear = (
+        running[:, None] * capacity[:, None] * 0.93 * (1 + rng.normal(0, 0.003, (plants, hours)))
+    )
 
     kind = cat.kind[:, None]
     generation = np.where(kind == "W", wind, 0.0) + np.where(kind == "S", solar, 0.0)
@@ -667,14 +1142,16 @@ def _system_day(seed: int, day: date) -> _SystemDay:
     flows = np.stack([north_to_ne, net[n] - north_to_ne, net[ne] + north_to_ne, -net[s]])
     scheduled = _milli(
         (flows * (1 + rng.normal(0, 0.03, flows.shape)) + rng.normal(0, 30_000, flows.shape))
-        / 1000.0)
+        / 1000.0
+    )
     weights = capacity * rng.uniform(0.6, 1.2, plants)
     for sub in range(4):
         members = np.flatnonzero(is_hydro & (cat.subsystem == sub))
         limits = 0.98 * capacity[members] * 1000.0
         plant_milli[members] = _allocate(hydro_m[sub], weights[members], limits)
-    state = _SystemDay(times, load_m, hydro_m, thermal_m, nuclear_m, wind_m, solar_m, flows,
-                       scheduled, plant_milli)
+    state = _SystemDay(
+        times, load_m, hydro_m, thermal_m, nuclear_m, wind_m, solar_m, flows, scheduled, plant_milli
+    )
     for value in vars(state).values():
         value.setflags(write=False)
     return state
@@ -708,12 +1185,16 @@ class _Dense:
 
 def _subsystem_series(names: Mapping[str, str], ids: Iterable[str]) -> dict[str, pa.Array]:
     ids = list(ids)
-    return {"id_subsistema": pa.array(ids, pa.string()),
-            "nom_subsistema": pa.array([names[i] for i in ids], pa.string())}
+    return {
+        "id_subsistema": pa.array(ids, pa.string()),
+        "nom_subsistema": pa.array([names[i] for i in ids], pa.string()),
+    }
 
 
 def _ons_values(
-    milli_by_field: Mapping[str, np.ndarray], rng: np.random.Generator, null_rate: float,
+    milli_by_field: Mapping[str, np.ndarray],
+    rng: np.random.Generator,
+    null_rate: float,
     scale: Mapping[str, int] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """(H, S) integers (1e-3 or ``scale`` units) → 1e-8 units with artefacts, and NULL masks."""
@@ -738,10 +1219,18 @@ def _dense_ons(table: str, day: date, seed: int, null_rate: float) -> _Dense:
         values, nulls = _ons_values({"val_cargaenergiahomwmed": system.load.T}, rng, null_rate)
         return _Dense(spec, system.times, _subsystem_series(_NAMES, subs), values, nulls)
     if table == "balanco_subsistema":
-        parts = [system.hydro, system.thermal, system.wind, system.solar, system.load,
-                 system.interchange]
-        data = {name: np.vstack([p, p.sum(axis=0)]).T for name, p in zip(spec.field_names,
-                                                                          parts, strict=True)}
+        parts = [
+            system.hydro,
+            system.thermal,
+            system.wind,
+            system.solar,
+            system.load,
+            system.interchange,
+        ]
+        data = {
+            name: np.vstack([p, p.sum(axis=0)]).T
+            for name, p in zip(spec.field_names, parts, strict=True)
+        }
         values, nulls = _ons_values(data, rng, null_rate)
         series = _subsystem_series(_BALANCO_NAMES, [*subs, "SIN"])
         return _Dense(spec, system.times, series, values, nulls)
@@ -752,8 +1241,10 @@ def _dense_ons(table: str, day: date, seed: int, null_rate: float) -> _Dense:
             "id_subsistema_destino": pa.array([d for _, d in PAIRS]),
             "nom_subsistema_destino": pa.array([_NAMES[d] for _, d in PAIRS]),
         }
-        data = {"val_intercambiomwmed": system.flows.T,
-                "val_intercambioprogmwmed": system.flows_scheduled.T}
+        data = {
+            "val_intercambiomwmed": system.flows.T,
+            "val_intercambioprogmwmed": system.flows_scheduled.T,
+        }
         values, nulls = _ons_values(data, rng, null_rate)
         return _Dense(spec, system.times, series, values, nulls)
     if table == "geracao_usina":
@@ -768,8 +1259,11 @@ def _dense_ons(table: str, day: date, seed: int, null_rate: float) -> _Dense:
         maximum = _milli(_EAR_MAX)
         stored = _milli(np.clip(percent, 1, 99) / 100 * _EAR_MAX)
         exact = np.rint(stored / maximum * 100 * 1000).astype(np.int64)
-        data = {"ear_max_subsistema": maximum[None, :], "ear_verif_subsistema_mwmes":
-                stored[None, :], "ear_verif_subsistema_percentual": exact[None, :]}
+        data = {
+            "ear_max_subsistema": maximum[None, :],
+            "ear_verif_subsistema_mwmes": stored[None, :],
+            "ear_verif_subsistema_percentual": exact[None, :],
+        }
         values, nulls = _ons_values(data, rng, null_rate)
         return _Dense(spec, day_start, _subsystem_series(_NAMES, subs), values, nulls)
     if table == "ena_diario":
@@ -780,13 +1274,18 @@ def _dense_ons(table: str, day: date, seed: int, null_rate: float) -> _Dense:
         storable = _milli(gross / 1000 * rng.uniform(0.88, 0.99, 4))
         gross_pct = np.rint(gross / 1000 / mlt * 100 * 10_000).astype(np.int64)
         storable_pct = np.rint(
-            storable / 1000 / (mlt * _ENA_STORABLE_MLT_SHARE) * 100 * 10_000).astype(np.int64)
-        data = {"ena_bruta_regiao_mwmed": gross[None, :],
-                "ena_bruta_regiao_percentualmlt": gross_pct[None, :],
-                "ena_armazenavel_regiao_mwmed": storable[None, :],
-                "ena_armazenavel_regiao_percentualmlt": storable_pct[None, :]}
-        scale = {"ena_bruta_regiao_percentualmlt": 10_000,
-                 "ena_armazenavel_regiao_percentualmlt": 10_000}
+            storable / 1000 / (mlt * _ENA_STORABLE_MLT_SHARE) * 100 * 10_000
+        ).astype(np.int64)
+        data = {
+            "ena_bruta_regiao_mwmed": gross[None, :],
+            "ena_bruta_regiao_percentualmlt": gross_pct[None, :],
+            "ena_armazenavel_regiao_mwmed": storable[None, :],
+            "ena_armazenavel_regiao_percentualmlt": storable_pct[None, :],
+        }
+        scale = {
+            "ena_bruta_regiao_percentualmlt": 10_000,
+            "ena_armazenavel_regiao_percentualmlt": 10_000,
+        }
         values, nulls = _ons_values(data, rng, null_rate, scale)
         return _Dense(spec, day_start, _subsystem_series(_NAMES, subs), values, nulls)
     raise ValueError(f"no generator for ONS table {table!r}")
@@ -804,14 +1303,24 @@ def _dense_cmo(
     base_se = (15 + 650 * stress**2.2) * np.exp(rng.normal(0, 0.35)) * (0.6 + 0.8 * dryness)
     if dryness < 0.25 and rng.random() < 0.5:
         base_se = rng.uniform(0, 8)
-    ratio = np.array([rng.uniform(0.5, 1.0), rng.uniform(0.4, 1.0),
-                      1.0 if rng.random() < 0.8 else rng.uniform(0.6, 1.3), 1.0])
+    ratio = np.array(
+        [
+            rng.uniform(0.5, 1.0),
+            rng.uniform(0.4, 1.0),
+            1.0 if rng.random() < 0.8 else rng.uniform(0.6, 1.3),
+            1.0,
+        ]
+    )
     base = base_se * ratio
-    cost = base[None, :] * (1 + 0.35 * (shape[:, None] - 1)) * (
-        1 + rng.normal(0, 0.02, (times.size, 4)))
+    cost = (
+        base[None, :]
+        * (1 + 0.35 * (shape[:, None] - 1))
+        * (1 + rng.normal(0, 0.02, (times.size, 4)))
+    )
     negative_day = rng.random(4) < 0.03
-    cost = np.where(negative_day[None, :], cost + rng.normal(-2, 2.5, cost.shape),
-                    np.clip(cost, 0, None))
+    cost = np.where(
+        negative_day[None, :], cost + rng.normal(-2, 2.5, cost.shape), np.clip(cost, 0, None)
+    )
     cents = np.rint(np.clip(cost, -50, 1500) * 100).astype(np.int64)
     values, nulls = _ons_values({"val_cmo": cents}, rng, null_rate, {"val_cmo": 100})
     return _Dense(spec, times, _subsystem_series(_NAMES, SUBSYSTEMS), values, nulls)
@@ -834,12 +1343,20 @@ def _dense_legacy(table: str, day: date, seed: int) -> _Dense:
     rows: list[tuple[str, ...]] = []
     columns: list[np.ndarray] = []
     dataset = _LEGACY_DATASET[table]
-    third = next(t for t in spec.tags if t not in ("region", "dataset_type", "measurement_type",
-                                                    "quality_flag"))
+    third = next(
+        t
+        for t in spec.tags
+        if t not in ("region", "dataset_type", "measurement_type", "quality_flag")
+    )
     if table == "generation_data":
         thermal = hourly("thermal") - hourly("nuclear")
-        by_source = {"hydro": hourly("hydro"), "nuclear": hourly("nuclear"),
-                     "solar": hourly("solar"), "thermal": thermal, "wind": hourly("wind")}
+        by_source = {
+            "hydro": hourly("hydro"),
+            "nuclear": hourly("nuclear"),
+            "solar": hourly("solar"),
+            "thermal": thermal,
+            "wind": hourly("wind"),
+        }
         for sub in sorted(SUBSYSTEMS, key=_REGIONS.__getitem__):
             for source in _ENERGY_SOURCES:
                 series = by_source[source][_SUB_INDEX[sub]]
@@ -857,8 +1374,11 @@ def _dense_legacy(table: str, day: date, seed: int) -> _Dense:
             region_load = load[_SUB_INDEX[sub]]
             residential = _milli(region_load * shares["residential"] / 1000)
             commercial = _milli(region_load * shares["commercial"] / 1000)
-            split = {"commercial": commercial, "industrial": region_load - residential
-                     - commercial, "residential": residential}
+            split = {
+                "commercial": commercial,
+                "industrial": region_load - residential - commercial,
+                "residential": residential,
+            }
             for consumer in _CONSUMER_TYPES:
                 rows.append((_REGIONS[sub], consumer))
                 columns.append(split[consumer])
@@ -874,16 +1394,21 @@ def _dense_legacy(table: str, day: date, seed: int) -> _Dense:
     scheduled = np.rint(verified * noise).astype(np.int64)
     if table != "transmission_data":
         scheduled = np.clip(scheduled, 0, None)
-    series_rows = [(region, dataset, key, kind) for region, key in rows
-                   for kind in _MEASUREMENT_TYPES]
+    series_rows = [
+        (region, dataset, key, kind) for region, key in rows for kind in _MEASUREMENT_TYPES
+    ]
     milli = np.stack([scheduled, verified], axis=2).reshape(hours, -1)
     tags = ("region", "dataset_type", third, "measurement_type")
     series = {t: pa.array([r[i] for r in series_rows], pa.string()) for i, t in enumerate(tags)}
     n = len(series_rows)
-    flags = rng.choice(len(_QUALITY_FLAGS) + 1, size=hours * n, p=[*_QUALITY_P,
-                                                                  1 - sum(_QUALITY_P)])
-    flag_array = pa.array(np.array([*_QUALITY_FLAGS, ""], dtype=object)[flags], pa.string(),
-                          mask=flags == len(_QUALITY_FLAGS))
+    flags = rng.choice(
+        len(_QUALITY_FLAGS) + 1, size=hours * n, p=[*_QUALITY_P, 1 - sum(_QUALITY_P)]
+    )
+    flag_array = pa.array(
+        np.array([*_QUALITY_FLAGS, ""], dtype=object)[flags],
+        pa.string(),
+        mask=flags == len(_QUALITY_FLAGS),
+    )
     offsets_ms = rng.integers(1, 1000, hours)  # the platform stamped rows with milliseconds
     stamp = times[keep] + offsets_ms * 1_000_000
     values = {"value": milli * (UNITS_PER_ONE // 1000)}
@@ -903,12 +1428,10 @@ def _canonical(dense: _Dense, first: int, last: int) -> pa.Table:
     n = dense.n_series
     hours = last - first
     series_index = pa.array(np.tile(np.arange(n), hours))
-    arrays: list[pa.Array] = [
-        pa.array(np.repeat(dense.times[first:last], n), ons_time.UTC_NS)
-    ]
+    arrays: list[pa.Array] = [pa.array(np.repeat(dense.times[first:last], n), ons_time.UTC_NS)]
     for tag in spec.tags:
         if tag in dense.row_tags:
-            arrays.append(dense.row_tags[tag][first * n:last * n])
+            arrays.append(dense.row_tags[tag][first * n : last * n])
         else:
             arrays.append(dense.series[tag].take(series_index))
     all_null = np.ones(hours * n, dtype=bool)
@@ -975,8 +1498,11 @@ def raw_columns(table: str, *, header_typo: bool = False) -> list[str]:
     if spec.source is not Source.ONS or spec.raw_time_column is None:
         raise ValueError(f"table {table!r} is not an ONS dataset")
     tags = list(spec.tags)
-    columns = ([spec.raw_time_column, *tags] if table in _TIME_FIRST
-               else [*tags[:2], spec.raw_time_column, *tags[2:]]) + list(spec.field_names)
+    columns = (
+        [spec.raw_time_column, *tags]
+        if table in _TIME_FIRST
+        else [*tags[:2], spec.raw_time_column, *tags[2:]]
+    ) + list(spec.field_names)
     if header_typo:
         typos = {canonical: typo for typo, canonical in spec.raw_renames.items()}
         columns = [typos.get(c, c) for c in columns]
@@ -996,8 +1522,9 @@ def render_numbers(units: np.ndarray, nulls: np.ndarray, style: NumberStyle) -> 
         whole = pc.cast(pa.array(magnitude // UNITS_PER_ONE), pa.string())
         fraction = pc.utf8_lpad(pc.cast(pa.array(magnitude % UNITS_PER_ONE), pa.string()), 8, "0")
         sign = pa.array(np.where(units < 0, "-", ""), pa.string())
-        text = pc.binary_join_element_wise(pc.binary_join_element_wise(sign, whole, ""),
-                                           fraction, ".")
+        text = pc.binary_join_element_wise(
+            pc.binary_join_element_wise(sign, whole, ""), fraction, "."
+        )
         text = pc.if_else(pa.array(units == 0), "0E-8", text)
     elif style == "shortest":
         text = pa.array([repr(v) for v in (units / UNITS_PER_ONE).tolist()], pa.string())
@@ -1039,23 +1566,26 @@ def generate_raw_ons(
     n = dense.n_series
     daily = spec.grain >= timedelta(days=1)
     ids = dense.series["id_subsistema"].to_pylist() if "id_subsistema" in dense.series else []
-    order = np.array([ids.index(s) for s in _ONS_ROW_ORDER[table]] if table in _ONS_ROW_ORDER
-                     else range(n), dtype=np.int64)
+    order = np.array(
+        [ids.index(s) for s in _ONS_ROW_ORDER[table]] if table in _ONS_ROW_ORDER else range(n),
+        dtype=np.int64,
+    )
     if daily:
         slot_instant = [0]
         slot_label = [local_day.isoformat() + (" 00:00:00" if daily_time else "")]
     else:
-        slot_instant, slot_label = _slots(dense.times, local_day, spec.grain, dst_gap,
-                                          repeated_hour)
+        slot_instant, slot_label = _slots(
+            dense.times, local_day, spec.grain, dst_gap, repeated_hour
+        )
     slots = len(slot_label)
     instant = np.repeat(np.array(slot_instant, dtype=np.int64), order.size)
     series = np.tile(order, slots)
     gap = instant < 0
     flat = np.where(gap, 0, instant) * n + series
     result: dict[str, pa.Array] = {
-        spec.raw_time_column or "din_instante":
-            pa.array(slot_label, pa.string()).take(pa.array(np.repeat(np.arange(slots),
-                                                                       order.size)))
+        spec.raw_time_column or "din_instante": pa.array(slot_label, pa.string()).take(
+            pa.array(np.repeat(np.arange(slots), order.size))
+        )
     }
     rng = _rng(seed, table, local_day.isoformat(), "raw")
     padded = rng.random(instant.size) < 0.1 if padded_codes else np.zeros(instant.size, bool)
@@ -1064,8 +1594,11 @@ def generate_raw_ons(
         if tag.startswith("id_") and padded.any():
             values = pc.if_else(pa.array(padded), pc.utf8_rpad(values, 12, " "), values)
         result[tag] = values
-    styles = ({name: number_style for name in spec.field_names} if isinstance(number_style, str)
-              else {name: number_style.get(name, "fixed8") for name in spec.field_names})
+    styles = (
+        {name: number_style for name in spec.field_names}
+        if isinstance(number_style, str)
+        else {name: number_style.get(name, "fixed8") for name in spec.field_names}
+    )
     for name in spec.field_names:
         units = dense.values[name].ravel()[flat]
         nulls = dense.nulls[name].ravel()[flat] | gap
@@ -1082,8 +1615,9 @@ def _slots(
     midnight = (day - date(1970, 1, 1)).days * DAY_NS
     grid = midnight + np.arange(DAY_NS // step_ns, dtype=np.int64) * step_ns
     _, nonexistent, _ = ons_time.local_ns_to_utc_ns(grid)
-    labels = pc.cast(pa.array(grid // ons_time.NS_PER_SECOND, pa.timestamp("s")),
-                     pa.string()).to_pylist()
+    labels = pc.cast(
+        pa.array(grid // ons_time.NS_PER_SECOND, pa.timestamp("s")), pa.string()
+    ).to_pylist()
     by_label: dict[str, list[int]] = {}
     for index, label in enumerate(ons_time.format_local(times).to_pylist()):
         by_label.setdefault(label, []).append(index)
@@ -1113,14 +1647,21 @@ def to_typed_ons(raw: pa.Table, table: str) -> pa.Table:
     for name, column in zip(raw.column_names, raw.columns, strict=True):
         text = pc.cast(column, pa.string())
         if name == spec.raw_time_column:
-            padded = pc.if_else(pc.equal(pc.utf8_length(text), 10),
-                                pc.binary_join_element_wise(text, "00:00:00", " "), text)
-            arrays.append(pc.cast(pc.strptime(padded, format=ons_time.LOCAL_FORMAT, unit="s"),
-                                  pa.timestamp("ns")))
+            padded = pc.if_else(
+                pc.equal(pc.utf8_length(text), 10),
+                pc.binary_join_element_wise(text, "00:00:00", " "),
+                text,
+            )
+            arrays.append(
+                pc.cast(
+                    pc.strptime(padded, format=ons_time.LOCAL_FORMAT, unit="s"), pa.timestamp("ns")
+                )
+            )
         elif name in spec.field_names:
             blank = pc.equal(text, "")
-            arrays.append(pc.cast(pc.if_else(blank, pa.scalar(None, pa.string()), text),
-                                  pa.float64()))
+            arrays.append(
+                pc.cast(pc.if_else(blank, pa.scalar(None, pa.string()), text), pa.float64())
+            )
         else:
             arrays.append(text)
     return pa.Table.from_arrays(arrays, names=raw.column_names)
@@ -1198,9 +1739,10 @@ def generate_ons_file(
 
     ``raw_options`` go to ``generate_raw_ons``; ``typed`` applies to Parquet.
     """
-    chunks = (generate_raw_ons(table, start_day + timedelta(days=i), seed,
-                               **raw_options)  # type: ignore[arg-type]
-              for i in range(days))
+    chunks = (
+        generate_raw_ons(table, start_day + timedelta(days=i), seed, **raw_options)  # type: ignore[arg-type]
+        for i in range(days)
+    )
     if fmt == "csv":
         return write_ons_csv(chunks, path, crlf=crlf)
     if fmt == "parquet":

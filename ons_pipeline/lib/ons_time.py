@@ -110,9 +110,7 @@ def _year_of_ns(ns: int) -> int:
     return int(np.datetime64(int(ns), "ns").astype("datetime64[Y]").astype(np.int64)) + 1970
 
 
-def _table_for(
-    tz: ZoneInfo, ns_values: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, int] | None:
+def _table_for(tz: ZoneInfo, ns_values: np.ndarray) -> tuple[np.ndarray, np.ndarray, int] | None:
     if ns_values.size == 0:
         return None
     first = _year_of_ns(int(ns_values.min()) - NS_PER_DAY)
@@ -202,8 +200,9 @@ def parse_local(
     is_date = length == 10
     is_datetime = length == 19
     present = is_date | is_datetime
-    padded = pc.if_else(pa.array(is_date), pc.binary_join_element_wise(strings, "00:00:00", " "),
-                        strings)
+    padded = pc.if_else(
+        pa.array(is_date), pc.binary_join_element_wise(strings, "00:00:00", " "), strings
+    )
     parsed = pc.strptime(padded, format=LOCAL_FORMAT, unit="s", error_is_null=True)
     parsed_ok = parsed.is_valid().to_numpy(zero_copy_only=False)
     bad = ((length > 0) & ~present) | (present & ~parsed_ok)
@@ -243,7 +242,9 @@ def _ns_array(values: pa.Array | pa.ChunkedArray | np.ndarray) -> tuple[np.ndarr
 
 
 def format_local(
-    utc: pa.Array | pa.ChunkedArray | np.ndarray, *, daily: bool = False,
+    utc: pa.Array | pa.ChunkedArray | np.ndarray,
+    *,
+    daily: bool = False,
     tz: ZoneInfo = SAO_PAULO,
 ) -> pa.StringArray:
     """UTC instants → local clock strings ``YYYY-MM-DD HH:MM:SS`` (``YYYY-MM-DD`` if daily).

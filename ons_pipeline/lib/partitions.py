@@ -37,6 +37,11 @@ def day_window(day: date) -> Window:
     return Window(start, start + timedelta(days=1))
 
 
+def day_range(first: date, last: date) -> list[date]:
+    """Every day of ``[first, last]`` (inclusive, as people name date ranges)."""
+    return [first + timedelta(days=k) for k in range((last - first).days + 1)]
+
+
 def partition_prefix(base_prefix: str, table: str, day: date) -> str:
     return f"{base_prefix.strip('/')}/{table}/date={day.isoformat()}/"
 

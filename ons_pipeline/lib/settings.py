@@ -64,10 +64,16 @@ class AwsSettings:
 
     def client(self, service: str) -> Any:
         """A boto3 client; the endpoint is always explicit (Timestream clients otherwise run
-        endpoint discovery against AWS even when ``AWS_ENDPOINT_URL`` is set)."""
-        import boto3
+        endpoint discovery against AWS even when ``AWS_ENDPOINT_URL`` is set).
 
-        return boto3.client(service, **self.client_kwargs())
+        Throttling and 5xx are retried by botocore's adaptive mode (client-side rate limiting,
+        which also respects Timestream's query rate); data errors are never retried.
+        """
+        import boto3
+        from botocore.config import Config
+
+        config = Config(retries={"mode": "adaptive", "max_attempts": 10})
+        return boto3.client(service, config=config, **self.client_kwargs())
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,8 @@ def test_schema_order_and_keys(table: str, day: date) -> None:
     identity = ["time", *(t for t in spec.tags if t not in spec.optional_tags)]
     assert data.group_by(identity).aggregate([]).num_rows == data.num_rows
     assert pc.min(data.column("time")).as_py() >= (
-        ons_time.utc_day_bounds(day)[0] if spec.source is schema.Source.LEGACY
+        ons_time.utc_day_bounds(day)[0]
+        if spec.source is schema.Source.LEGACY
         else ons_time.local_day_bounds_utc(day)[0]
     )
 
@@ -120,7 +121,7 @@ def test_same_seed_same_data_other_seed_other_data(table: str) -> None:
 @pytest.mark.parametrize("table", ALL)
 def test_window_spanning_two_days_is_the_concatenation(table: str) -> None:
     days = [date(2018, 2, 17), date(2018, 2, 18)]
-    bounds = (ons_time.utc_day_bounds if table in LEGACY else ons_time.local_day_bounds_utc)
+    bounds = ons_time.utc_day_bounds if table in LEGACY else ons_time.local_day_bounds_utc
     windows = [bounds(d) for d in days]
     both = concat(g.generate_canonical(table, windows[0][0], windows[1][1], seed=3), table)
     singles = [concat(g.generate_canonical(table, s, e, seed=3), table) for s, e in windows]
@@ -136,30 +137,38 @@ def test_arbitrary_window_equals_filtered_days(table: str) -> None:
     days = g.generation_days(table, start, end)
     whole = pa.concat_tables(g.generate_day(table, d) for d in days)
     times = whole.column("time")
-    inside = pc.and_(pc.greater_equal(times, pa.scalar(start, ons_time.UTC_NS)),
-                     pc.less(times, pa.scalar(end, ons_time.UTC_NS)))
+    inside = pc.and_(
+        pc.greater_equal(times, pa.scalar(start, ons_time.UTC_NS)),
+        pc.less(times, pa.scalar(end, ons_time.UTC_NS)),
+    )
     assert window.equals(whole.filter(inside))
     assert window.num_rows > 0
 
 
 def test_windows_are_half_open() -> None:
     moment = utc(2023, 5, 10, 15)
-    one_hour = concat(g.generate_canonical("curva_carga", moment, moment + timedelta(hours=1)),
-                      "curva_carga")
+    one_hour = concat(
+        g.generate_canonical("curva_carga", moment, moment + timedelta(hours=1)), "curva_carga"
+    )
     assert set(one_hour.column("time").to_pylist()) == {moment}
     assert one_hour.num_rows <= 4
     empty = list(g.generate_canonical("curva_carga", moment, moment))
     assert empty == []
-    adjacent = concat(g.generate_canonical("curva_carga", moment - timedelta(hours=1), moment),
-                      "curva_carga")
+    adjacent = concat(
+        g.generate_canonical("curva_carga", moment - timedelta(hours=1), moment), "curva_carga"
+    )
     assert moment not in adjacent.column("time").to_pylist()
 
 
 def test_naive_datetimes_are_utc() -> None:
-    naive = concat(g.generate_canonical("transmission_data", datetime(2023, 1, 1),
-                                        datetime(2023, 1, 1, 6)), "transmission_data")
-    aware = concat(g.generate_canonical("transmission_data", utc(2023, 1, 1),
-                                        utc(2023, 1, 1, 6)), "transmission_data")
+    naive = concat(
+        g.generate_canonical("transmission_data", datetime(2023, 1, 1), datetime(2023, 1, 1, 6)),
+        "transmission_data",
+    )
+    aware = concat(
+        g.generate_canonical("transmission_data", utc(2023, 1, 1), utc(2023, 1, 1, 6)),
+        "transmission_data",
+    )
     assert naive.equals(aware)
 
 
@@ -168,8 +177,14 @@ def test_naive_datetimes_are_utc() -> None:
 
 @pytest.mark.parametrize(
     ("day", "hours"),
-    [(DST_START, 23), (date(2017, 10, 15), 23), (DST_END, 25), (date(2019, 2, 16), 25),
-     (date(2019, 11, 3), 24), (date(2023, 1, 1), 24)],
+    [
+        (DST_START, 23),
+        (date(2017, 10, 15), 23),
+        (DST_END, 25),
+        (date(2019, 2, 16), 25),
+        (date(2019, 11, 3), 24),
+        (date(2023, 1, 1), 24),
+    ],
 )
 def test_hourly_tables_follow_local_day_length(day: date, hours: int) -> None:
     start, end = ons_time.local_day_bounds_utc(day)
@@ -211,8 +226,10 @@ def test_balanco_sin_is_the_sum_and_interchange_balances() -> None:
         interchange = frame["val_intercambio"]
         np.testing.assert_allclose(interchange[:, :4].sum(axis=1), 0, atol=1e-6)
         np.testing.assert_allclose(interchange[:, 4], 0, atol=1e-6)
-        generation = sum(frame[f] for f in ("val_gerhidraulica", "val_gertermica",
-                                             "val_gereolica", "val_gersolar"))
+        generation = sum(
+            frame[f]
+            for f in ("val_gerhidraulica", "val_gertermica", "val_gereolica", "val_gersolar")
+        )
         np.testing.assert_allclose(generation - frame["val_carga"], interchange, atol=1e-6)
 
 
@@ -221,26 +238,41 @@ def test_tables_agree_with_each_other() -> None:
     balanco = g.generate_day("balanco_subsistema", day, null_rate=0.0)
     subsystems = balanco.filter(pc.not_equal(balanco.column("id_subsistema"), "SIN"))
     carga = g.generate_day("curva_carga", day, null_rate=0.0)
-    np.testing.assert_allclose(values(carga, "val_cargaenergiahomwmed"),
-                               values(subsystems, "val_carga"), atol=1e-6)
-    flows = values(g.generate_day("intercambio", day, null_rate=0.0),
-                   "val_intercambiomwmed").reshape(-1, 4)  # N→NE, N→SE, NE→SE, SE→S
-    net = np.stack([flows[:, 0] + flows[:, 1], flows[:, 2] - flows[:, 0], -flows[:, 3],
-                    flows[:, 3] - flows[:, 1] - flows[:, 2]], axis=1)
-    np.testing.assert_allclose(net, values(subsystems, "val_intercambio").reshape(-1, 4),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        values(carga, "val_cargaenergiahomwmed"), values(subsystems, "val_carga"), atol=1e-6
+    )
+    flows = values(
+        g.generate_day("intercambio", day, null_rate=0.0), "val_intercambiomwmed"
+    ).reshape(-1, 4)  # N→NE, N→SE, NE→SE, SE→S
+    net = np.stack(
+        [
+            flows[:, 0] + flows[:, 1],
+            flows[:, 2] - flows[:, 0],
+            -flows[:, 3],
+            flows[:, 3] - flows[:, 1] - flows[:, 2],
+        ],
+        axis=1,
+    )
+    np.testing.assert_allclose(net, values(subsystems, "val_intercambio").reshape(-1, 4), atol=1e-6)
     plants = g.generate_day("geracao_usina", day, null_rate=0.0)
     hours = pc.count_distinct(plants.column("time")).as_py()
-    kind = {"HIDROELÉTRICA": "val_gerhidraulica", "TÉRMICA": "val_gertermica",
-            "NUCLEAR": "val_gertermica", "EOLIELÉTRICA": "val_gereolica",
-            "FOTOVOLTAICA": "val_gersolar"}
+    kind = {
+        "HIDROELÉTRICA": "val_gerhidraulica",
+        "TÉRMICA": "val_gertermica",
+        "NUCLEAR": "val_gertermica",
+        "EOLIELÉTRICA": "val_gereolica",
+        "FOTOVOLTAICA": "val_gersolar",
+    }
     plant_values = values(plants, "val_geracao").reshape(hours, -1)
     types = plants.column("nom_tipousina").to_pylist()[: plant_values.shape[1]]
     subs = plants.column("id_subsistema").to_pylist()[: plant_values.shape[1]]
     for index, sub in enumerate(g.SUBSYSTEMS):
         for field in set(kind.values()):
-            members = [i for i, (t, s) in enumerate(zip(types, subs, strict=True))
-                       if s == sub and kind[t] == field]
+            members = [
+                i
+                for i, (t, s) in enumerate(zip(types, subs, strict=True))
+                if s == sub and kind[t] == field
+            ]
             total = plant_values[:, members].sum(axis=1)
             expected = values(subsystems, field).reshape(-1, 4)[:, index]
             np.testing.assert_allclose(total, expected, atol=1e-5, err_msg=f"{sub} {field}")
@@ -251,8 +283,9 @@ def test_load_has_daily_weekly_cycles_and_subsystem_scale() -> None:
     data = pa.concat_tables(g.generate_day("curva_carga", d, null_rate=0.0) for d in week)
     load = values(data, "val_cargaenergiahomwmed").reshape(7, 24, 4)
     mean = load.mean(axis=(0, 1))
-    for sub, (low, high) in zip(g.SUBSYSTEMS, [(4e3, 8e3), (8e3, 14e3), (9e3, 15e3),
-                                                 (30e3, 48e3)], strict=True):
+    for sub, (low, high) in zip(
+        g.SUBSYSTEMS, [(4e3, 8e3), (8e3, 14e3), (9e3, 15e3), (30e3, 48e3)], strict=True
+    ):
         assert low < mean[g.SUBSYSTEMS.index(sub)] < high, sub
     daily = load.sum(axis=2).mean(axis=1)
     assert daily[6] < daily[5] < daily[:5].min()  # Sunday < Saturday < weekdays
@@ -313,8 +346,7 @@ def test_ena_percent_has_one_long_term_mean_per_month() -> None:
 
 def test_cmo_is_mostly_0_to_600_and_rarely_negative() -> None:
     days = [date(2015, 1, 1) + timedelta(days=i) for i in range(0, 4 * 365, 3)]
-    cmo = np.concatenate([values(g.generate_day("cmo_semihorario", d), "val_cmo")
-                          for d in days])
+    cmo = np.concatenate([values(g.generate_day("cmo_semihorario", d), "val_cmo") for d in days])
     cmo = cmo[~np.isnan(cmo)]
     assert np.mean((cmo >= 0) & (cmo <= 600)) > 0.9
     assert 0 < np.mean(cmo < 0) < 0.01
@@ -323,8 +355,13 @@ def test_cmo_is_mostly_0_to_600_and_rarely_negative() -> None:
 
 def test_intercambio_has_the_four_directed_pairs() -> None:
     data = g.generate_day("intercambio", date(2024, 1, 1), null_rate=0.0)
-    pairs = list(zip(data.column("id_subsistema_origem").to_pylist(),
-                     data.column("id_subsistema_destino").to_pylist(), strict=True))
+    pairs = list(
+        zip(
+            data.column("id_subsistema_origem").to_pylist(),
+            data.column("id_subsistema_destino").to_pylist(),
+            strict=True,
+        )
+    )
     assert pairs[:4] == [("N", "NE"), ("N", "SE"), ("NE", "SE"), ("SE", "S")]
     assert set(pairs) == set(g.PAIRS) and len(pairs) == 24 * 4
     scheduled = values(data, "val_intercambioprogmwmed")
@@ -342,15 +379,26 @@ def test_plant_catalogue() -> None:
     assert len({t["id_ons"] for t in tags}) == len(tags)
     assert catalogue.tags.equals(catalogue.tags.sort_by([(c, "ascending") for c in g.PLANT_TAGS]))
     names = {t["nom_usina"] for t in tags}
-    for required in ("Conj. Paulino Neves", "Pequenas Usinas (Tipo III)", "São Salvador",
-                     "Usina Solar Sol do Sertão, Fase 2", "Belo Monte", "Angra 2"):
+    for required in (
+        "Conj. Paulino Neves",
+        "Pequenas Usinas (Tipo III)",
+        "São Salvador",
+        "Usina Solar Sol do Sertão, Fase 2",
+        "Belo Monte",
+        "Angra 2",
+    ):
         assert required in names
     assert sum("," in n for n in names) >= 5
     assert sum("(" in n and ")" in n for n in names) >= 5
     assert sum(n != n.encode("ascii", "ignore").decode() for n in names) >= 50
     assert not any(";" in n or n != n.strip() for n in names)
     assert {t["nom_tipousina"] for t in tags} == {
-        "HIDROELÉTRICA", "TÉRMICA", "EOLIELÉTRICA", "FOTOVOLTAICA", "NUCLEAR"}
+        "HIDROELÉTRICA",
+        "TÉRMICA",
+        "EOLIELÉTRICA",
+        "FOTOVOLTAICA",
+        "NUCLEAR",
+    }
     ceg = re.compile(r"^(UHE|PCH|UTE|UTN|EOL|UFV)\.[A-Z]{2}\.[A-Z]{2}\.\d{6}-\d\.\d{2}$")
     grouped = {"Conjunto de Usinas", "Pequenas Usinas (Tipo III)"}
     for plant in tags:
@@ -370,16 +418,23 @@ def test_catalogue_matches_the_real_file_vocabulary() -> None:
     lines = (SAMPLES / "geracao_usina_2021_excerpt.csv").read_bytes().decode().split("\r\n")
     header = lines[0].split(";")
     rows = [dict(zip(header, line.split(";"), strict=True)) for line in lines[1:] if line]
-    real = {c: {r[c] for r in rows} for c in ("nom_tipousina", "nom_tipocombustivel",
-                                               "cod_modalidadeoperacao")}
+    real = {
+        c: {r[c] for r in rows}
+        for c in ("nom_tipousina", "nom_tipocombustivel", "cod_modalidadeoperacao")
+    }
     ours = {c: set(g.plant_catalogue().tags.column(c).to_pylist()) for c in real}
     for column, seen in real.items():
         assert seen <= ours[column], (column, seen - ours[column])
     real_states = {(r["id_estado"], r["nom_estado"], r["id_subsistema"]) for r in rows}
     catalogue = g.plant_catalogue().tags
-    our_states = set(zip(catalogue.column("id_estado").to_pylist(),
-                         catalogue.column("nom_estado").to_pylist(),
-                         catalogue.column("id_subsistema").to_pylist(), strict=True))
+    our_states = set(
+        zip(
+            catalogue.column("id_estado").to_pylist(),
+            catalogue.column("nom_estado").to_pylist(),
+            catalogue.column("id_subsistema").to_pylist(),
+            strict=True,
+        )
+    )
     assert real_states <= our_states
 
 
@@ -387,9 +442,11 @@ def test_catalogue_matches_the_real_file_vocabulary() -> None:
 
 
 def test_legacy_tables() -> None:
-    expected_third = {"generation_data": ("energy_source", set(g._ENERGY_SOURCES)),
-                      "consumption_data": ("consumer_type", set(g._CONSUMER_TYPES)),
-                      "transmission_data": ("line_id", {"N-NE", "N-SE", "NE-SE", "SE-S"})}
+    expected_third = {
+        "generation_data": ("energy_source", set(g._ENERGY_SOURCES)),
+        "consumption_data": ("consumer_type", set(g._CONSUMER_TYPES)),
+        "transmission_data": ("line_id", {"N-NE", "N-SE", "NE-SE", "SE-S"}),
+    }
     for table, (column, allowed) in expected_third.items():
         data = g.generate_day(table, date(2023, 3, 3))
         regions = {"north", "northeast", "southeast"}  # origin of each line
@@ -449,7 +506,8 @@ def test_raw_header_and_row_order_match_the_real_files(table: str) -> None:
 
 def test_raw_header_typo_is_optional() -> None:
     assert g.generate_raw_ons("balanco_subsistema", date(2023, 1, 1)).column_names[0] == (
-        "id_subsistema")
+        "id_subsistema"
+    )
     typo = g.generate_raw_ons("balanco_subsistema", date(2023, 1, 1), header_typo=True)
     assert typo.column_names[0] == "id_subsistena"
     assert g.raw_columns("curva_carga", header_typo=True)[0] == "id_subsistema"
@@ -457,8 +515,11 @@ def test_raw_header_typo_is_optional() -> None:
 
 def test_raw_fixed8_numbers() -> None:
     raw = g.generate_raw_ons("balanco_subsistema", date(2023, 1, 1))
-    cells = [v for name in schema.table("balanco_subsistema").field_names
-             for v in raw.column(name).to_pylist()]
+    cells = [
+        v
+        for name in schema.table("balanco_subsistema").field_names
+        for v in raw.column(name).to_pylist()
+    ]
     assert all(FIXED8.match(v) for v in cells)
     assert "0E-8" in cells  # SIN interchange and solar at night
     assert any(v.endswith("99999") for v in cells)  # the ONS binary artefact
@@ -470,12 +531,30 @@ def test_render_numbers_styles() -> None:
     units = np.array([0, 482807250000, -360000000, 1045581799999, 5169122600000, 100, 11000000000])
     nulls = np.array([False, False, False, False, False, False, True])
     assert g.render_numbers(units, nulls, "fixed8").to_pylist() == [
-        "0E-8", "4828.07250000", "-3.60000000", "10455.81799999", "51691.22600000",
-        "0.00000100", ""]
+        "0E-8",
+        "4828.07250000",
+        "-3.60000000",
+        "10455.81799999",
+        "51691.22600000",
+        "0.00000100",
+        "",
+    ]
     assert g.render_numbers(units, nulls, "shortest").to_pylist() == [
-        "0.0", "4828.0725", "-3.6", "10455.81799999", "51691.226", "1e-06", ""]
+        "0.0",
+        "4828.0725",
+        "-3.6",
+        "10455.81799999",
+        "51691.226",
+        "1e-06",
+        "",
+    ]
     assert g.render_numbers(units, nulls, "float32").to_pylist()[:5] == [
-        "0.0", "4828.07226562", "-3.5999999", "10455.81835938", "51691.2265625"]
+        "0.0",
+        "4828.07226562",
+        "-3.5999999",
+        "10455.81835938",
+        "51691.2265625",
+    ]
     with pytest.raises(ValueError, match="number style"):
         g.render_numbers(units, nulls, "comma")  # type: ignore[arg-type]
 
@@ -529,8 +608,9 @@ def parse_raw(raw: pa.Table, table: str) -> pa.Table:
     """An independent reader: raw ONS strings → canonical rows (as a loader would)."""
     spec = schema.table(table)
     raw = raw.rename_columns([spec.raw_renames.get(n, n) for n in raw.column_names])
-    parsed = ons_time.parse_local(raw.column(spec.raw_time_column),
-                                  daily=spec.grain >= timedelta(days=1))
+    parsed = ons_time.parse_local(
+        raw.column(spec.raw_time_column), daily=spec.grain >= timedelta(days=1)
+    )
     columns: dict[str, pa.Array | pa.ChunkedArray] = {"time": parsed.utc}
     for tag in spec.tags:
         columns[tag] = pc.utf8_rtrim_whitespace(raw.column(tag))
@@ -538,8 +618,9 @@ def parse_raw(raw: pa.Table, table: str) -> pa.Table:
     any_value = np.zeros(raw.num_rows, dtype=bool)
     for name in spec.field_names:
         text = raw.column(name)
-        number = pc.cast(pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text),
-                         pa.float64())
+        number = pc.cast(
+            pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text), pa.float64()
+        )
         columns[name] = number
         any_value |= pc.is_valid(number).to_numpy(zero_copy_only=False)
     result = pa.table(columns).filter(pa.array(keep & any_value))
@@ -558,8 +639,15 @@ def without_repeated_hour(data: pa.Table) -> pa.Table:
 @pytest.mark.parametrize("day", [DST_START, DST_END, date(2023, 1, 1)])
 @pytest.mark.parametrize("style", ["fixed8", "shortest"])
 def test_raw_parses_back_to_canonical_exactly(table: str, day: date, style: str) -> None:
-    raw = g.generate_raw_ons(table, day, seed=5, number_style=style,  # type: ignore[arg-type]
-                             dst_gap="empty", padded_codes=True, header_typo=True)
+    raw = g.generate_raw_ons(
+        table,
+        day,
+        seed=5,
+        number_style=style,  # type: ignore[arg-type]
+        dst_gap="empty",
+        padded_codes=True,
+        header_typo=True,
+    )
     canonical = without_repeated_hour(g.generate_day(table, day, seed=5))
     assert parse_raw(raw, table).equals(canonical)
 
@@ -571,11 +659,12 @@ def test_raw_repeat_mode_parses_to_the_full_day_except_the_resolved_hour() -> No
 
 
 def test_raw_float32_style_is_close() -> None:
-    raw = g.generate_raw_ons("ear_diario", date(2023, 1, 1), number_style="float32",
-                             null_rate=0.0)
+    raw = g.generate_raw_ons("ear_diario", date(2023, 1, 1), number_style="float32", null_rate=0.0)
     canonical = g.generate_day("ear_diario", date(2023, 1, 1), null_rate=0.0)
-    order = [canonical.column("id_subsistema").to_pylist().index(s)
-             for s in raw.column("id_subsistema").to_pylist()]
+    order = [
+        canonical.column("id_subsistema").to_pylist().index(s)
+        for s in raw.column("id_subsistema").to_pylist()
+    ]
     for name in schema.table("ear_diario").field_names:
         parsed = np.array([float(v) for v in raw.column(name).to_pylist()])
         expected = values(canonical, name)[order]
@@ -587,8 +676,9 @@ def test_raw_float32_style_is_close() -> None:
 
 
 def test_write_csv_lf_and_crlf(tmp_path: Path) -> None:
-    days = [g.generate_raw_ons("curva_carga", date(2023, 1, 1) + timedelta(days=i))
-            for i in range(2)]
+    days = [
+        g.generate_raw_ons("curva_carga", date(2023, 1, 1) + timedelta(days=i)) for i in range(2)
+    ]
     lf, crlf = tmp_path / "lf.csv", tmp_path / "crlf.csv"
     assert g.write_ons_csv(days, lf) == 192
     assert g.write_ons_csv(days, crlf, crlf=True) == 192
@@ -600,8 +690,9 @@ def test_write_csv_lf_and_crlf(tmp_path: Path) -> None:
     read = pacsv.read_csv(
         lf,
         parse_options=pacsv.ParseOptions(delimiter=";"),
-        convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                             strings_can_be_null=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.string() for n in names}, strings_can_be_null=False
+        ),
     )
     assert read.equals(pa.concat_tables(days))
 
@@ -623,20 +714,25 @@ def test_write_csv_rejects_separator_in_values(tmp_path: Path) -> None:
 
 def test_generate_ons_file_csv_and_parquet(tmp_path: Path) -> None:
     csv_path = tmp_path / "cmo.csv"
-    rows = g.generate_ons_file("cmo_semihorario", DST_START, 2, csv_path, seed=1,
-                               dst_gap="empty")
+    rows = g.generate_ons_file("cmo_semihorario", DST_START, 2, csv_path, seed=1, dst_gap="empty")
     assert rows == (48 + 48) * 4
     assert csv_path.read_text().count("\n") == rows + 1
     parquet_path = tmp_path / "cmo.parquet"
-    assert g.generate_ons_file("cmo_semihorario", DST_START, 2, parquet_path, fmt="parquet",
-                               seed=1, dst_gap="empty") == rows
+    assert (
+        g.generate_ons_file(
+            "cmo_semihorario", DST_START, 2, parquet_path, fmt="parquet", seed=1, dst_gap="empty"
+        )
+        == rows
+    )
     typed = pq.read_table(parquet_path)
     assert typed.schema.field("din_instante").type == pa.timestamp("ns")
     assert typed.schema.field("val_cmo").type == pa.float64()
-    canonical = pa.concat_tables(g.generate_day("cmo_semihorario", DST_START + timedelta(days=i),
-                                                seed=1) for i in range(2))
+    canonical = pa.concat_tables(
+        g.generate_day("cmo_semihorario", DST_START + timedelta(days=i), seed=1) for i in range(2)
+    )
     assert sorted(pc.drop_null(typed.column("val_cmo")).to_pylist()) == sorted(
-        pc.drop_null(canonical.column("val_cmo")).to_pylist())
+        pc.drop_null(canonical.column("val_cmo")).to_pylist()
+    )
     strings = tmp_path / "strings.parquet"
     g.generate_ons_file("ear_diario", DST_START, 3, strings, fmt="parquet", typed=False)
     assert pq.read_table(strings).schema.field("ear_max_subsistema").type == pa.string()

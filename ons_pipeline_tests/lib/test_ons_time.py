@@ -34,8 +34,7 @@ def column(path: Path, name: str) -> list[str]:
 
 def test_dst_start_hour_is_reported_not_shifted() -> None:
     parsed = ot.parse_local(
-        ["2018-11-03 23:00:00", "2018-11-04 00:00:00", "2018-11-04 00:30:00",
-         "2018-11-04 01:00:00"]
+        ["2018-11-03 23:00:00", "2018-11-04 00:00:00", "2018-11-04 00:30:00", "2018-11-04 01:00:00"]
     )
     assert parsed.nonexistent_rows == [1, 2]
     assert parsed.utc.to_pylist() == [utc(2018, 11, 4, 2), None, None, utc(2018, 11, 4, 3)]
@@ -44,11 +43,12 @@ def test_dst_start_hour_is_reported_not_shifted() -> None:
 
 def test_dst_end_hour_resolves_to_first_occurrence() -> None:
     parsed = ot.parse_local(
-        ["2018-02-17 22:00:00", "2018-02-17 23:00:00", "2018-02-17 23:59:59",
-         "2018-02-18 00:00:00"]
+        ["2018-02-17 22:00:00", "2018-02-17 23:00:00", "2018-02-17 23:59:59", "2018-02-18 00:00:00"]
     )
     assert parsed.utc.to_pylist() == [
-        utc(2018, 2, 18, 0), utc(2018, 2, 18, 1), utc(2018, 2, 18, 1, 59, 59),
+        utc(2018, 2, 18, 0),
+        utc(2018, 2, 18, 1),
+        utc(2018, 2, 18, 1, 59, 59),
         utc(2018, 2, 18, 3),
     ]
     assert parsed.ambiguous_rows == [1, 2]
@@ -76,7 +76,10 @@ def test_malformed_values_raise_naming_the_row(bad: str) -> None:
 def test_date_only_strings_map_to_the_local_day_start() -> None:
     parsed = ot.parse_local(["2023-01-01", "2018-11-04", "2018-02-17", "2018-02-18"])
     assert parsed.utc.to_pylist() == [
-        utc(2023, 1, 1, 3), utc(2018, 11, 4, 3), utc(2018, 2, 17, 2), utc(2018, 2, 18, 3)
+        utc(2023, 1, 1, 3),
+        utc(2018, 11, 4, 3),
+        utc(2018, 2, 17, 2),
+        utc(2018, 2, 18, 3),
     ]
     assert parsed.nonexistent_rows == []  # 2018-11-04 has no 00:00, but the day exists
 
@@ -88,7 +91,9 @@ def test_daily_mode_reads_midnight_as_the_day() -> None:
     daily = ot.parse_local(values, daily=True)
     assert daily.nonexistent_rows == []
     assert daily.utc.to_pylist() == [
-        utc(2018, 11, 4, 3), utc(2013, 2, 2, 2), utc(2013, 2, 2, 2, 0, 1)
+        utc(2018, 11, 4, 3),
+        utc(2013, 2, 2, 2),
+        utc(2013, 2, 2, 2, 0, 1),
     ]
 
 
@@ -163,7 +168,9 @@ def test_utc_day_bounds() -> None:
 
 def test_local_days_of_a_utc_window() -> None:
     assert ot.local_days(utc(2018, 11, 4, 2), utc(2018, 11, 5, 3)) == [
-        date(2018, 11, 3), date(2018, 11, 4), date(2018, 11, 5)
+        date(2018, 11, 3),
+        date(2018, 11, 4),
+        date(2018, 11, 5),
     ]
     assert ot.local_days(utc(2023, 1, 1, 3), utc(2023, 1, 2, 3)) == [date(2023, 1, 1)]
     assert ot.local_days(utc(2023, 1, 1, 3), utc(2023, 1, 1, 3)) == []
@@ -174,13 +181,15 @@ def test_local_days_of_a_utc_window() -> None:
 
 def test_format_local() -> None:
     instants = pa.array(
-        [utc(2018, 11, 4, 2), utc(2018, 11, 4, 3), utc(2018, 2, 18, 1), utc(2018, 2, 18, 2),
-         None],
+        [utc(2018, 11, 4, 2), utc(2018, 11, 4, 3), utc(2018, 2, 18, 1), utc(2018, 2, 18, 2), None],
         pa.timestamp("ns", tz="UTC"),
     )
     assert ot.format_local(instants).to_pylist() == [
-        "2018-11-03 23:00:00", "2018-11-04 01:00:00", "2018-02-17 23:00:00",
-        "2018-02-17 23:00:00", None,
+        "2018-11-03 23:00:00",
+        "2018-11-04 01:00:00",
+        "2018-02-17 23:00:00",
+        "2018-02-17 23:00:00",
+        None,
     ]
     assert ot.format_local(instants, daily=True).to_pylist()[:2] == ["2018-11-03", "2018-11-04"]
 
@@ -254,10 +263,10 @@ def test_agrees_with_arrow_assume_timezone() -> None:
     utc_ns, nonexistent, ambiguous = ot.local_ns_to_utc_ns(local)
     naive = pa.array(local, pa.timestamp("ns"))
     try:
-        early = pc.assume_timezone(naive, ot.ONS_TIMEZONE, ambiguous="earliest",
-                                   nonexistent="earliest")
-        late = pc.assume_timezone(naive, ot.ONS_TIMEZONE, ambiguous="latest",
-                                  nonexistent="latest")
+        early = pc.assume_timezone(
+            naive, ot.ONS_TIMEZONE, ambiguous="earliest", nonexistent="earliest"
+        )
+        late = pc.assume_timezone(naive, ot.ONS_TIMEZONE, ambiguous="latest", nonexistent="latest")
     except pa.ArrowInvalid as exc:  # no tz database available to Arrow
         pytest.skip(str(exc))
     early_ns = pc.cast(early, pa.int64()).to_numpy()

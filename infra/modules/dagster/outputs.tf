@@ -1,0 +1,49 @@
+output "cluster_name" {
+  description = "ECS cluster."
+  value       = aws_ecs_cluster.this.name
+}
+
+output "cluster_arn" {
+  description = "ECS cluster ARN."
+  value       = aws_ecs_cluster.this.arn
+}
+
+output "tasks_security_group_id" {
+  description = "Security group of every Dagster task (the only source InfluxDB and RDS admit)."
+  value       = aws_security_group.tasks.id
+}
+
+output "rds_security_group_id" {
+  description = "Security group of the Dagster PostgreSQL."
+  value       = aws_security_group.rds.id
+}
+
+output "run_task_definition_arn" {
+  description = "Run task definition (EcsRunLauncher task_definition), without revision."
+  value       = aws_ecs_task_definition.run.arn_without_revision
+}
+
+output "execution_role_arn" {
+  description = "Task execution role."
+  value       = aws_iam_role.execution.arn
+}
+
+output "postgres_host" {
+  description = "Dagster PostgreSQL host."
+  value       = aws_db_instance.this.address
+}
+
+output "postgres_master_secret_arn" {
+  description = "RDS-managed secret of the PostgreSQL master user (username, password)."
+  value       = aws_db_instance.this.master_user_secret[0].secret_arn
+}
+
+output "ui_url" {
+  description = "Internal URL of the Dagster UI (null without a load balancer)."
+  value       = local.ui_enabled ? "https://${aws_lb.ui[0].dns_name}" : null
+}
+
+output "log_groups" {
+  description = "CloudWatch log groups of the webserver, daemon and runs."
+  value       = { for k, lg in aws_cloudwatch_log_group.this : k => lg.name }
+}

@@ -1,0 +1,211 @@
+# Least-privilege IAM for the Dagster tasks (webserver, daemon and the runs EcsRunLauncher starts).
+#
+# `pipeline` policy: what the pipeline code does, and nothing else:
+#   S3      parquet/ read-write-delete, unload/ read-write-delete (UNLOAD output), raw/ read-only,
+#           deadletter/ read-write-delete, listing limited to those prefixes
+#   KMS     the environment key, only through S3, Secrets Manager and SNS
+#   Timestream (LiveAnalytics) Select/ListMeasures (+ Unload) on the source tables;
+#           DescribeEndpoints on "*" (endpoint discovery has no resource-level permission)
+#   Secrets GetSecretValue on the InfluxDB secrets
+#   CloudWatch PutMetricData on "*" (no resource-level permission) limited to the ONS/Pipeline
+#           namespace by condition
+#   SNS     Publish to the alarm topic
+#
+# Roles: `run` (the runs) gets the pipeline policy; `control` (webserver + daemon) gets the
+# pipeline policy too (sensors and schedules run in the daemon) and, from the dagster module,
+# the EcsRunLauncher permissions.
+
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  region     = data.aws_region.current.region
+  partition  = data.aws_partition.current.partition
+  bucket_arn = var.data_bucket_arn
+  p          = { for k, v in var.prefixes : k => trim(v, "/") }
+
+  timestream_table_arns = [
+    for db in var.timestream_databases :
+    "arn:${local.partition}:timestream:${local.region}:${local.account_id}:database/${db}/table/*"
+  ]
+  timestream_actions = concat(
+    ["timestream:Select", "timestream:ListMeasures"],
+    var.allow_timestream_unload ? ["timestream:Unload"] : [],
+  )
+}
+
+data "aws_iam_policy_document" "ecs_tasks_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:*"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "pipeline" {
+  statement {
+    sid       = "ListOnlyThePipelinePrefixes"
+    actions   = ["s3:ListBucket"]
+    resources = [local.bucket_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values = flatten([
+        for k in ["parquet", "unload", "raw", "deadletter"] : [local.p[k], "${local.p[k]}/*"]
+      ])
+    }
+  }
+
+  statement {
+    sid = "ParquetPartitionsReadWriteReplace"
+    actions = [
+      "s3:GetObject",
+      "s3:PutObject",
+      "s3:DeleteObject",
+      "s3:AbortMultipartUpload",
+    ]
+    resources = ["${local.bucket_arn}/${local.p.parquet}/*"]
+  }
+
+  # Timestream writes UNLOAD results with the caller's credentials (GetBucketAcl, PutObject,
+  # AbortMultipartUpload, per the UNLOAD prerequisites); the export reads and deletes them.
+  statement {
+    sid = "UnloadOutputWriteReadDelete"
+    actions = [
+      "s3:GetObject",
+      "s3:PutObject",
+      "s3:DeleteObject",
+      "s3:AbortMultipartUpload",
+    ]
+    resources = ["${local.bucket_arn}/${local.p.unload}/*"]
+  }
+
+  statement {
+    sid       = "RawOnsFilesReadOnly"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.bucket_arn}/${local.p.raw}/*"]
+  }
+
+  statement {
+    sid = "DeadLettersReadWriteDelete"
+    actions = [
+      "s3:GetObject",
+      "s3:PutObject",
+      "s3:DeleteObject",
+    ]
+    resources = ["${local.bucket_arn}/${local.p.deadletter}/*"]
+  }
+
+  dynamic "statement" {
+    for_each = var.allow_timestream_unload ? [1] : []
+    content {
+      sid       = "UnloadChecksTheBucketAcl"
+      actions   = ["s3:GetBucketAcl"]
+      resources = [local.bucket_arn]
+    }
+  }
+
+  statement {
+    sid = "EnvironmentKeyThroughS3SecretsManagerAndSns"
+    actions = [
+      "kms:Decrypt",
+      "kms:GenerateDataKey",
+    ]
+    resources = [var.kms_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values = [
+        "s3.${local.region}.amazonaws.com",
+        "secretsmanager.${local.region}.amazonaws.com",
+        "sns.${local.region}.amazonaws.com",
+      ]
+    }
+  }
+
+  statement {
+    sid       = "TimestreamReadAndUnloadSourceTables"
+    actions   = local.timestream_actions
+    resources = local.timestream_table_arns
+  }
+
+  statement {
+    sid       = "TimestreamEndpointDiscoveryHasNoResourceLevelPermission"
+    actions   = ["timestream:DescribeEndpoints"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "ReadInfluxDBSecrets"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = var.influxdb_secret_arns
+  }
+
+  statement {
+    sid       = "PutMetricDataOnlyInThePipelineNamespace"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = [var.metrics_namespace]
+    }
+  }
+
+  statement {
+    sid       = "PublishAlerts"
+    actions   = ["sns:Publish"]
+    resources = [var.alarm_topic_arn]
+  }
+}
+
+resource "aws_iam_policy" "pipeline" {
+  name        = "${var.name}-pipeline"
+  description = "ons-pipeline tasks: their S3 prefixes, Timestream read/UNLOAD, InfluxDB secrets, ONS/Pipeline metrics, alert topic"
+  policy      = data.aws_iam_policy_document.pipeline.json
+  tags        = var.tags
+}
+
+resource "aws_iam_role" "run" {
+  name               = "${var.name}-dagster-run"
+  description        = "Task role of the Dagster runs launched by EcsRunLauncher"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "run_pipeline" {
+  role       = aws_iam_role.run.name
+  policy_arn = aws_iam_policy.pipeline.arn
+}
+
+resource "aws_iam_role" "control" {
+  name               = "${var.name}-dagster-control"
+  description        = "Task role of the Dagster webserver and daemon"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "control_pipeline" {
+  role       = aws_iam_role.control.name
+  policy_arn = aws_iam_policy.pipeline.arn
+}

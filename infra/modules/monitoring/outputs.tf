@@ -1,0 +1,17 @@
+output "alarm_topic_arn" {
+  description = "SNS topic of every alarm (and of the pipeline's own alerts)."
+  value       = aws_sns_topic.alarms.arn
+}
+
+output "alarm_names" {
+  description = "Names of the CloudWatch alarms."
+  value = concat(
+    [for a in aws_cloudwatch_metric_alarm.influxdb : a.alarm_name],
+    [
+      aws_cloudwatch_metric_alarm.failed_batches.alarm_name,
+      aws_cloudwatch_metric_alarm.check_failures.alarm_name,
+      aws_cloudwatch_metric_alarm.load_lag.alarm_name,
+      aws_cloudwatch_metric_alarm.points_per_second.alarm_name,
+    ],
+  )
+}

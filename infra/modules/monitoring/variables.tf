@@ -1,0 +1,87 @@
+variable "name" {
+  description = "Name prefix, e.g. ons-pipeline-prod."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "KMS key of the alarm topic (its policy lets cloudwatch.amazonaws.com use it)."
+  type        = string
+}
+
+variable "alarm_emails" {
+  description = "E-mail addresses subscribed to the alarm topic (each must confirm)."
+  type        = list(string)
+  default     = []
+}
+
+variable "influxdb_instance_name" {
+  description = "Name of the Timestream for InfluxDB v2 DB instance (the DbInstanceName dimension); null = no instance alarms (v3 cluster)."
+  type        = string
+  default     = null
+}
+
+variable "influxdb_metrics_namespace" {
+  description = "CloudWatch namespace of Timestream for InfluxDB metrics. Confirm with `aws cloudwatch list-metrics --dimensions Name=DbInstanceName,Value=<name>` (see README)."
+  type        = string
+  default     = "AWS/Timestream-InfluxDB"
+}
+
+variable "influxdb_cpu_threshold" {
+  description = "CPUUtilization alarm threshold, percent."
+  type        = number
+  default     = 80
+}
+
+variable "influxdb_memory_threshold" {
+  description = "MemoryUtilization alarm threshold, percent."
+  type        = number
+  default     = 85
+}
+
+variable "influxdb_disk_threshold" {
+  description = "DiskUtilization alarm threshold, percent (AWS suggests about 75-80)."
+  type        = number
+  default     = 75
+}
+
+variable "influxdb_evaluation_periods" {
+  description = "Consecutive 5-minute periods above threshold before an instance alarm fires."
+  type        = number
+  default     = 3
+}
+
+variable "pipeline_metrics_namespace" {
+  description = "Namespace of the pipeline's own metrics."
+  type        = string
+  default     = "ONS/Pipeline"
+}
+
+variable "pipeline_metric_dimensions" {
+  description = "Dimensions the pipeline publishes its metrics with; an alarm matches only that exact set (e.g. { Environment = \"prod\" })."
+  type        = map(string)
+  default     = {}
+}
+
+variable "load_lag_threshold_seconds" {
+  description = "LoadLagSeconds above this fires (daily partitions: 36 h by default)."
+  type        = number
+  default     = 129600
+}
+
+variable "load_lag_evaluation_hours" {
+  description = "Hours the lag must stay above threshold (or unreported) before the alarm fires."
+  type        = number
+  default     = 2
+}
+
+variable "points_per_second_min" {
+  description = "PointsPerSecond below this for 15 min fires (only while runs report it)."
+  type        = number
+  default     = 1000
+}
+
+variable "tags" {
+  description = "Tags for every resource of the module."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,292 @@
+"""Launch and follow a migration backfill on the Dagster instance (used by the CLI).
+
+The backfill is Dagster's own (``dagster job backfill``: one queued run per day). Its runs need a
+daemon: when none is alive on this instance, one is started for the backfill and stopped by PID
+afterwards. Days whose every selected table is already loaded into InfluxDB are not redone.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+
+from ons_pipeline.defs.migration.assets import influxdb_key, parquet_key
+from ons_pipeline.defs.migration.jobs import jobs_for
+from ons_pipeline.defs.migration.rollback import ROLLED_BACK
+from ons_pipeline.lib.partitions import day_range
+
+FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+MIGRATION_TAG = "ons/migration"
+
+
+@dataclass
+class BackfillReport:
+    days: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    succeeded: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    rows: int = 0
+    points: int = 0
+    load_seconds: float = 0.0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        rate = self.points / self.load_seconds if self.load_seconds else 0.0
+        return "\n".join(
+            [
+                "migration summary",
+                f"  partitions run:      {len(self.days)} "
+                f"(succeeded {len(self.succeeded)}, failed {len(self.failed)})",
+                f"  partitions skipped:  {len(self.skipped)} (already migrated)",
+                f"  rows exported:       {self.rows:,}",
+                f"  points loaded:       {self.points:,}",
+                f"  load throughput:     {rate:,.0f} points/s (sum of load-step durations)",
+                f"  wall time:           {self.seconds:.1f} s",
+            ]
+        )
+
+
+def pending_days(tables: list[str], first: date, last: date, home: Path) -> list[date]:
+    """Days in [first, last] not yet loaded into InfluxDB for every table."""
+    os.environ["DAGSTER_HOME"] = str(home)
+    days = day_range(first, last)
+    keys = [d.isoformat() for d in days]
+    with dg.DagsterInstance.get() as instance:
+        done: set[str] | None = None
+        for table in tables:
+            loaded = loaded_partitions(instance, influxdb_key(table), keys)
+            done = loaded if done is None else done & loaded
+    done = done or set()
+    return [d for d in days if d.isoformat() not in done]
+
+
+def _latest_by_partition(records: list[dg.EventLogRecord], only_rollbacks: bool) -> dict[str, int]:
+    latest: dict[str, int] = {}
+    for record in records:
+        event = record.asset_materialization or record.asset_observation
+        if event is None or event.partition is None:
+            continue
+        if only_rollbacks and ROLLED_BACK not in event.metadata:
+            continue
+        latest[event.partition] = max(latest.get(event.partition, -1), record.storage_id)
+    return latest
+
+
+def _all(
+    fetch: Callable[..., dg.EventRecordsResult], records_filter: dg.AssetRecordsFilter
+) -> list[dg.EventLogRecord]:
+    records: list[dg.EventLogRecord] = []
+    cursor = None
+    while True:
+        page = fetch(records_filter, limit=10_000, cursor=cursor)
+        records += page.records
+        if not page.has_more:
+            return records
+        cursor = page.cursor
+
+
+def loaded_partitions(instance: dg.DagsterInstance, key: dg.AssetKey, days: list[str]) -> set[str]:
+    """Days whose latest load is newer than any rollback of that day."""
+    records_filter = dg.AssetRecordsFilter(asset_key=key, asset_partitions=days)
+    loads = _latest_by_partition(_all(instance.fetch_materializations, records_filter), False)
+    rollbacks = _latest_by_partition(_all(instance.fetch_observations, records_filter), True)
+    return {day for day, storage_id in loads.items() if storage_id > rollbacks.get(day, -1)}
+
+
+def close_abandoned_runs() -> list[str]:
+    """Mark unfinished runs of earlier migrations failed when no daemon is alive to own them.
+
+    A migration killed mid-way leaves runs STARTED or QUEUED forever; they would hold the run
+    queue's slots. Their partitions are not materialized, so the next backfill redoes them, and
+    since loads overwrite the same series+time nothing is duplicated.
+    """
+    closed: list[str] = []
+    with dg.DagsterInstance.get() as instance:
+        if _daemon_alive(instance):
+            return closed
+        unfinished = [
+            run
+            for run in instance.get_runs(
+                filters=dg.RunsFilter(
+                    statuses=[s for s in dg.DagsterRunStatus if s not in FINISHED]
+                )
+            )
+            if MIGRATION_TAG in run.tags
+        ]
+        for run in unfinished:
+            instance.report_run_failed(run, message="interrupted migration: no process owns it")
+            # The killed steps still hold their concurrency-pool slots: give them back.
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            closed.append(run.run_id)
+    return closed
+
+
+def _daemon_pid_file() -> Path:
+    return Path(os.environ["DAGSTER_HOME"]) / "ons-daemon.pid"
+
+
+def _daemon_alive(instance: dg.DagsterInstance) -> bool:
+    """Is a daemon serving this instance? Ours is known by its pid file; another one (e.g.
+    `dagster dev`) by fresh heartbeats. A daemon of ours that died leaves heartbeats that look
+    fresh for a while: they are wiped."""
+    pid_file = _daemon_pid_file()
+    if pid_file.exists():
+        try:
+            pid = int(pid_file.read_text())
+            os.kill(pid, 0)
+            return True
+        except (ValueError, ProcessLookupError):
+            pid_file.unlink(missing_ok=True)
+            instance.wipe_daemon_heartbeats()
+            return False
+    heartbeats = instance.get_daemon_heartbeats()
+    now = time.time()
+    return any(now - hb.timestamp < 60 for hb in heartbeats.values())
+
+
+def _metadata_sum(instance: dg.DagsterInstance, key: dg.AssetKey, partitions: list[str]) -> dict:
+    totals = {"rows": 0, "points": 0, "seconds": 0.0}
+    if not partitions:
+        return totals
+    records = _all(
+        instance.fetch_materializations,
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=partitions),
+    )
+    records.sort(key=lambda r: r.storage_id, reverse=True)
+    latest: dict[str, dg.AssetMaterialization] = {}
+    for record in records:  # newest first
+        materialization = record.asset_materialization
+        if materialization and materialization.partition not in latest:
+            latest[str(materialization.partition)] = materialization
+    for materialization in latest.values():
+        metadata = materialization.metadata
+        for name, target in (("rows", "rows"), ("points", "points"), ("duration s", "seconds")):
+            if name in metadata:
+                totals[target] += metadata[name].value  # type: ignore[operator]
+    return totals
+
+
+def run_backfill(
+    *,
+    tables: list[str],
+    first: date,
+    last: date,
+    home: Path,
+    dagster_bin: str,
+    daemon_bin: str,
+    timeout: float,
+    echo: Callable[[str], None],
+) -> BackfillReport:
+    started = time.monotonic()
+    report = BackfillReport()
+    todo = pending_days(tables, first, last, home)
+    report.skipped = [d.isoformat() for d in day_range(first, last) if d not in todo]
+    report.days = [d.isoformat() for d in todo]
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    migration_id = uuid.uuid4().hex[:12]
+    abandoned = close_abandoned_runs()
+    if abandoned:
+        echo(f"marked {len(abandoned)} run(s) of an interrupted migration as failed: {abandoned}")
+    if todo:
+        jobs = jobs_for(tables)
+        for job in jobs:
+            echo(f"backfill {job}: {len(todo)} partition(s) {todo[0]} … {todo[-1]}")
+            subprocess.run(
+                [
+                    dagster_bin,
+                    "job",
+                    "backfill",
+                    "-m",
+                    "ons_pipeline.definitions",
+                    "-j",
+                    job,
+                    "--partitions",
+                    ",".join(report.days),
+                    "--tags",
+                    json.dumps({MIGRATION_TAG: migration_id}),
+                    "--noprompt",
+                ],
+                check=True,
+                env=env,
+                stdout=subprocess.DEVNULL,
+            )
+        _follow(home, migration_id, len(todo) * len(jobs), daemon_bin, env, timeout, echo, report)
+    with dg.DagsterInstance.get() as instance:
+        for table in tables:
+            exported = _metadata_sum(instance, parquet_key(table), report.succeeded)
+            loaded = _metadata_sum(instance, influxdb_key(table), report.succeeded)
+            report.rows += int(exported["rows"])
+            report.points += int(loaded["points"])
+            report.load_seconds += float(loaded["seconds"])
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _follow(
+    home: Path,
+    migration_id: str,
+    expected: int,
+    daemon_bin: str,
+    env: dict[str, str],
+    timeout: float,
+    echo: Callable[[str], None],
+    report: BackfillReport,
+) -> None:
+    daemon: subprocess.Popen[bytes] | None = None
+    with dg.DagsterInstance.get() as instance:
+        if not _daemon_alive(instance):
+            log = (home / "daemon.log").open("ab")
+            daemon = subprocess.Popen(
+                [daemon_bin, "run", "-m", "ons_pipeline.definitions"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            log.close()
+            _daemon_pid_file().write_text(str(daemon.pid))
+            echo(f"started dagster-daemon (pid {daemon.pid}) for the backfill")
+        try:
+            deadline = time.monotonic() + timeout
+            last_line = ""
+            while time.monotonic() < deadline:
+                runs = instance.get_runs(filters=dg.RunsFilter(tags={MIGRATION_TAG: migration_id}))
+                done = [r for r in runs if r.status in FINISHED]
+                line = f"  {len(done)}/{expected} runs finished"
+                if line != last_line:
+                    echo(line)
+                    last_line = line
+                if len(runs) >= expected and len(done) == len(runs):
+                    failed = {
+                        run.tags.get("dagster/partition", "?")
+                        for run in runs
+                        if run.status != dg.DagsterRunStatus.SUCCESS
+                    }
+                    report.failed = sorted(failed)
+                    report.succeeded = sorted(set(report.days) - failed)
+                    return
+                if daemon is not None and daemon.poll() is not None:
+                    raise RuntimeError(
+                        f"dagster-daemon exited with {daemon.returncode}; see {home}/daemon.log"
+                    )
+                time.sleep(1.0)
+            raise TimeoutError(f"backfill {migration_id} not finished after {timeout:.0f}s")
+        finally:
+            if daemon is not None:
+                os.killpg(daemon.pid, signal.SIGTERM)
+                try:
+                    daemon.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(daemon.pid, signal.SIGKILL)
+                    daemon.wait()
+                # Its last heartbeats would make the next migration think a daemon is alive.
+                instance.wipe_daemon_heartbeats()
+                _daemon_pid_file().unlink(missing_ok=True)

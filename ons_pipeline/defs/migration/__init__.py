@@ -1,0 +1,1 @@
+"""The migration spine: Timestream exports → Parquet partitions on S3 → InfluxDB."""

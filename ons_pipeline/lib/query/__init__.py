@@ -1,0 +1,34 @@
+"""Query layer: one typed query model rendered to InfluxQL and Flux, built from natural-language
+questions (pt-BR, en) or from the replaced platform's Timestream SQL, and run on InfluxDB.
+
+- :mod:`.model` — ``QueryModel`` and its parts (validated against ``schema.tables()``)
+- :mod:`.influxql` / :mod:`.flux` — ``render_influxql(model)``, ``render_flux(model, bucket)``
+- :mod:`.execute` — ``execute(model, client_or_url, database)`` → ``QueryResult``
+- :mod:`.nl` — ``translate(question, now)`` / ``RuleTranslator`` → ``Translation``
+- :mod:`.timestream_sql` — ``parse_sql(sql, now)`` → ``SqlTranslation``; ``execute_sql``
+- :mod:`.fluxcheck` — ``FluxChecker`` (InfluxData's Flux language server under node)
+"""
+
+from ons_pipeline.lib.query.execute import ExecutionError, QueryResult, execute
+from ons_pipeline.lib.query.flux import render_flux
+from ons_pipeline.lib.query.influxql import RenderError, render_influxql
+from ons_pipeline.lib.query.model import ModelError, QueryModel
+from ons_pipeline.lib.query.nl import RuleTranslator, Translation, translate
+from ons_pipeline.lib.query.timestream_sql import SqlError, execute_sql, parse_sql
+
+__all__ = [
+    "ExecutionError",
+    "ModelError",
+    "QueryModel",
+    "QueryResult",
+    "RenderError",
+    "RuleTranslator",
+    "SqlError",
+    "Translation",
+    "execute",
+    "execute_sql",
+    "parse_sql",
+    "render_flux",
+    "render_influxql",
+    "translate",
+]

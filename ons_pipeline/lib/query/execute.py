@@ -1,0 +1,228 @@
+"""Run a :class:`QueryModel` on InfluxDB (InfluxQL over the v1 HTTP API) and type the answer.
+
+The result has one stable shape whatever the query: columns (time, tags, values; each with its
+kind and unit from the schema) and rows, sorted by time then tags unless the model orders them.
+Series of several statements (calendar windows, subquery transforms) are merged on (time, tags);
+SQL's global ORDER BY / LIMIT are applied here when InfluxQL cannot (it orders by time only and
+limits per series).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import requests
+
+from ons_pipeline.lib.influx import InfluxError, QueryError
+from ons_pipeline.lib.query.influxql import Statement, statements
+from ons_pipeline.lib.query.model import QueryModel, format_time
+
+
+class ExecutionError(RuntimeError):
+    """InfluxDB rejected the query or could not be reached."""
+
+    def __init__(self, message: str, *, status: int | None = None, query: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.query = query
+
+
+class QueryRunner(Protocol):
+    """Anything that runs InfluxQL like ``ons_pipeline.lib.influx.InfluxClient.query``."""
+
+    def query(
+        self, influxql: str, database: str | None = ..., epoch: str | None = ...
+    ) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class HttpRunner:
+    """A minimal runner over ``requests`` (POST /query, ``epoch=ns``) for a base URL."""
+
+    url: str
+    timeout: float = 30.0
+    auth: tuple[str, str] | None = None
+    session: requests.Session | None = field(default=None, compare=False, repr=False)
+
+    def query(
+        self, influxql: str, database: str | None = None, epoch: str | None = "ns"
+    ) -> list[dict[str, Any]]:
+        params = {"q": influxql}
+        if database:
+            params["db"] = database
+        if epoch:
+            params["epoch"] = epoch
+        http = self.session or requests
+        try:
+            response = http.post(
+                f"{self.url.rstrip('/')}/query", data=params, timeout=self.timeout, auth=self.auth
+            )
+        except requests.Timeout:
+            raise ExecutionError("InfluxDB did not answer in time", status=504) from None
+        except requests.RequestException as exc:
+            raise ExecutionError(
+                f"InfluxDB unreachable: {type(exc).__name__}", status=502
+            ) from None
+        try:
+            body = response.json()
+        except ValueError:
+            raise ExecutionError(
+                f"InfluxDB answered {response.status_code} without JSON", status=502
+            ) from None
+        if "error" in body:
+            status = 400 if response.status_code < 500 else 502
+            raise ExecutionError(f"InfluxDB: {body['error']}", status=status, query=influxql)
+        results = list(body.get("results", []))
+        for result in results:
+            if "error" in result:
+                raise ExecutionError(f"InfluxDB: {result['error']}", status=400, query=influxql)
+        return results
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # "time" | "tag" | "value"
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Typed rows of a query: ``time`` as integer ns (UTC), tags as str or None, values."""
+
+    model: QueryModel
+    columns: tuple[Column, ...]
+    rows: list[tuple[Any, ...]]
+    influxql: str
+    elapsed_ms: float
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> list[Any]:
+        index = self.names.index(name)
+        return [row[index] for row in self.rows]
+
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.names, row, strict=True)) for row in self.rows]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: time as RFC 3339 strings and ns integers side by side."""
+        time_names = {c.name for c in self.columns if c.kind == "time"}
+        rows = []
+        for row in self.rows:
+            rows.append(
+                [
+                    format_time(v) if name in time_names and v is not None else v
+                    for name, v in zip(self.names, row, strict=True)
+                ]
+            )
+        return {
+            "columns": [{"name": c.name, "kind": c.kind, "unit": c.unit} for c in self.columns],
+            "rows": rows,
+            "row_count": len(rows),
+            "query": self.influxql,
+            "language": "influxql",
+            "model": self.model.to_dict(),
+            "elapsed_ms": round(self.elapsed_ms, 3),
+        }
+
+
+def _sort_key(values: Sequence[Any]) -> tuple[Any, ...]:
+    # None sorts last, numbers and strings each among themselves
+    return tuple((v is None, v if v is not None else 0) for v in values)
+
+
+def merge_results(
+    model: QueryModel, stmts: Sequence[Statement], results: Sequence[dict[str, Any]]
+) -> list[tuple[Any, ...]]:
+    """Rows (time, result tags..., selection values...) from the statements' results."""
+    tags = model.result_tags()
+    aliases = [s.alias for s in model.selections]
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    order: list[tuple[Any, ...]] = []
+    by_id = {int(r.get("statement_id", i)): r for i, r in enumerate(results)}
+    for index, stmt in enumerate(stmts):
+        result = by_id.get(index, {})
+        for series in result.get("series", []) or []:
+            series_tags = series.get("tags") or {}
+            columns = series.get("columns", [])
+            for values in series.get("values", []):
+                row = dict(zip(columns, values, strict=False))
+                moment = stmt.label if stmt.label is not None else row.get("time")
+                tag_values = []
+                for tag in tags:
+                    value = series_tags.get(tag, row.get(tag))
+                    tag_values.append(None if value in (None, "") else str(value))
+                key = (moment, *tag_values)
+                if key not in merged:
+                    merged[key] = {}
+                    order.append(key)
+                for alias in stmt.aliases:
+                    merged[key][alias] = row.get(alias)
+    rows = [(*key, *(merged[key].get(a) for a in aliases)) for key in order]
+    columns = model.result_columns()
+    if model.order_by:
+        for okey in reversed(model.order_by):
+            i = columns.index(okey.column)
+            rows.sort(key=lambda r, i=i: _sort_key([r[i]]), reverse=okey.descending)
+            if okey.descending:  # keep None last even when descending
+                rows.sort(key=lambda r, i=i: r[i] is None)
+    elif model.top is not None:
+        vi, sign, ntags = len(columns) - 1, 1 if model.top.bottom else -1, len(tags)
+        rows.sort(
+            key=lambda r: (_sort_key([r[0], *r[2 : 1 + ntags]]), r[vi] is None, sign * (r[vi] or 0))
+        )
+    else:
+        rows.sort(key=lambda r: _sort_key(r[: 1 + len(tags)]))
+    if model.limit is not None:
+        rows = rows[: model.limit]
+    if model.output_columns is not None:
+        picks = [columns.index(c) for c in model.output_columns]
+        rows = [tuple(r[i] for i in picks) for r in rows]
+    return rows
+
+
+def result_columns(model: QueryModel) -> tuple[Column, ...]:
+    units = model.units()
+    tags = set(model.result_tags())
+    cols = []
+    for name in model.output_columns or model.result_columns():
+        if name == model.time_alias:
+            cols.append(Column(name, "time", "ns"))
+        elif name in tags:
+            cols.append(Column(name, "tag"))
+        else:
+            cols.append(Column(name, "value", units.get(name, "")))
+    return tuple(cols)
+
+
+def execute(
+    model: QueryModel,
+    client: QueryRunner | str,
+    database: str | None = None,
+    retention_policy: str | None = None,
+) -> QueryResult:
+    """Render ``model`` as InfluxQL, run it, return typed rows.
+
+    ``client`` is an ``InfluxClient`` (or anything with its ``query`` method) or a base URL.
+    """
+    runner: QueryRunner = HttpRunner(client) if isinstance(client, str) else client
+    stmts = statements(model, retention_policy)
+    text = ";\n".join(s.text for s in stmts)
+    began = time.perf_counter()
+    try:
+        results = runner.query(text, database=database, epoch="ns")
+    except ExecutionError:
+        raise
+    except QueryError as exc:
+        raise ExecutionError(str(exc), status=400, query=text) from None
+    except InfluxError as exc:
+        raise ExecutionError(str(exc), status=exc.status or 502, query=text) from None
+    elapsed = (time.perf_counter() - began) * 1000
+    rows = merge_results(model, stmts, results)
+    return QueryResult(model, result_columns(model), rows, text, elapsed)

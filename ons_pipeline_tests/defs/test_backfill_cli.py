@@ -1,0 +1,197 @@
+"""`ons-pipeline migrate`: Dagster's own backfill, run by a real daemon, resumable after a kill."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from ons_pipeline.lib import schema
+from ons_pipeline.lib.exporter import ExportTarget
+from ons_pipeline.lib.partitions import day_window
+from ons_pipeline.lib.staging import stage_day
+from ons_pipeline.lib.timestream import export_query, stage_query_results, table_to_pages
+from ons_pipeline_tests.conftest import influxql
+from ons_pipeline_tests.defs.test_migration import field_counts_in_influx, field_counts_in_source
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, moto_server, s3_bucket, influx_url, influx_db) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {
+        **os.environ,
+        "ONS_STATE_DIR": str(tmp_path / "no-local-servers"),
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "ONS_INFLUX_URL": influx_url,
+        "ONS_INFLUX_DATABASE": influx_db,
+        "ONS_AWS_ENDPOINT_URL": moto_server.url,
+        "ONS_S3_BUCKET": s3_bucket,
+    }
+
+
+def migrate(env: dict[str, str], table: str, first: date, last: date, **kwargs):  # type: ignore[no-untyped-def]
+    command = [
+        sys.executable,
+        "-m",
+        "ons_pipeline.cli",
+        "migrate",
+        "--tables",
+        table,
+        "--start",
+        first.isoformat(),
+        "--end",
+        last.isoformat(),
+        "--timeout",
+        "300",
+    ]
+    return subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **kwargs,
+    )
+
+
+def stage(env: dict[str, str], table: str, days: list[date], page_bytes: int = 1_000_000) -> None:
+    target = ExportTarget(bucket=env["ONS_S3_BUCKET"])
+    for day in days:
+        stage_day(
+            schema.table(table),
+            day,
+            mode="query",
+            endpoint_url=env["ONS_AWS_ENDPOINT_URL"],
+            target=target,
+            page_bytes=page_bytes,
+        )
+
+
+def runs_by_partition(env: dict[str, str]) -> dict[str, list[dg.DagsterRunStatus]]:
+    os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
+    try:
+        with dg.DagsterInstance.get() as instance:
+            out: dict[str, list[dg.DagsterRunStatus]] = {}
+            for run in instance.get_runs():
+                out.setdefault(run.tags.get("dagster/partition", "?"), []).append(run.status)
+            return out
+    finally:
+        os.environ.pop("DAGSTER_HOME", None)
+
+
+def test_failed_partition_reruns_alone_and_finished_ones_are_not_redone(cli_env) -> None:  # type: ignore[no-untyped-def]
+    table = "curva_carga"
+    good, bad = date(2018, 11, 3), date(2018, 11, 4)
+    stage(cli_env, table, [good])
+    # The bad day's export meets a record with an unknown measure_name: its run fails.
+    spec = schema.table(table)
+    pages = table_to_pages([], spec)
+    pages[0]["Rows"] = [
+        {
+            "Data": [
+                {"ScalarValue": "2018-11-04 05:00:00.000000000"},
+                {"ScalarValue": "N"},
+                {"ScalarValue": "NORTE"},
+                {"ScalarValue": "unexpected"},
+                {"ScalarValue": "1.5"},
+            ]
+        }
+    ]
+    stage_query_results(
+        cli_env["ONS_AWS_ENDPOINT_URL"], {export_query(spec, "ons", day_window(bad)): pages}
+    )
+    first = migrate(cli_env, table, good, bad)
+    output, _ = first.communicate(timeout=400)
+    assert first.returncode != 0, output
+    assert "1 partition(s) failed: ['2018-11-04']" in output, output
+
+    stage(cli_env, table, [bad])
+    second = migrate(cli_env, table, good, bad)
+    output, _ = second.communicate(timeout=400)
+    assert second.returncode == 0, output
+    assert "partitions skipped:  1 (already migrated)" in output, output
+    runs = runs_by_partition(cli_env)
+    assert runs["2018-11-03"] == [dg.DagsterRunStatus.SUCCESS], "a finished day was redone"
+    assert sorted(runs["2018-11-04"], key=str) == sorted(
+        [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE], key=str
+    )
+    for day in (good, bad):
+        assert field_counts_in_influx(
+            cli_env["ONS_INFLUX_URL"], cli_env["ONS_INFLUX_DATABASE"], table, day
+        ) == field_counts_in_source(table, day)
+
+
+def test_killing_a_migration_halfway_then_rerunning_loses_and_duplicates_nothing(cli_env) -> None:  # type: ignore[no-untyped-def]
+    table = "geracao_usina"
+    days = [date(2018, 11, 1) + timedelta(days=k) for k in range(7)]
+    # One page per day: a kill between pages would leave the stand-in's queue half consumed,
+    # which real Timestream (that simply answers a repeated query again) never does.
+    stage(cli_env, table, days, page_bytes=1 << 30)
+    process = migrate(cli_env, table, days[0], days[-1], start_new_session=True)
+    daemon_pid: int | None = None
+    deadline = time.monotonic() + 240
+    measurement = schema.table(table).measurement
+    assert process.stdout is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)  # type: ignore[arg-type]
+    reader.start()
+    output = ""
+    while time.monotonic() < deadline:
+        output = "".join(lines)
+        found = re.search(r"dagster-daemon \(pid (\d+)\)", output)
+        if found:
+            daemon_pid = int(found.group(1))
+        body = influxql(
+            cli_env["ONS_INFLUX_URL"],
+            f'SELECT count(*) FROM "{measurement}"',
+            cli_env["ONS_INFLUX_DATABASE"],
+        )
+        if body["results"][0].get("series"):
+            break
+        time.sleep(0.05)
+    assert daemon_pid is not None, output
+    # Kill everything the migration started: the CLI, the daemon and the runs it launched.
+    for group in (daemon_pid, process.pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+    process.wait(timeout=30)
+    loaded = sum(
+        sum(
+            field_counts_in_influx(
+                cli_env["ONS_INFLUX_URL"], cli_env["ONS_INFLUX_DATABASE"], table, d
+            ).values()
+        )
+        for d in days
+    )
+    expected = sum(sum(field_counts_in_source(table, d).values()) for d in days)
+    assert 0 < loaded < expected, "the kill must land halfway through the migration"
+
+    # Days interrupted mid-export consumed their staged pages: stage the unfinished days again,
+    # as the real Timestream would simply answer the query again.
+    os.environ["DAGSTER_HOME"] = cli_env["DAGSTER_HOME"]
+    try:
+        from ons_pipeline.backfill import pending_days
+
+        todo = pending_days([table], days[0], days[-1], Path(cli_env["DAGSTER_HOME"]))
+    finally:
+        os.environ.pop("DAGSTER_HOME", None)
+    assert todo, "some days must be left to do"
+    stage(cli_env, table, todo, page_bytes=1 << 30)
+    rerun = migrate(cli_env, table, days[0], days[-1])
+    output, _ = rerun.communicate(timeout=400)
+    assert rerun.returncode == 0, output
+    for day in days:
+        assert field_counts_in_influx(
+            cli_env["ONS_INFLUX_URL"], cli_env["ONS_INFLUX_DATABASE"], table, day
+        ) == field_counts_in_source(table, day), day

@@ -1,0 +1,1 @@
+"""Offline checks of the Terraform under ``infra/`` (fmt, HCL structure and security, checkov)."""

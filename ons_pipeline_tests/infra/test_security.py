@@ -1,0 +1,614 @@
+"""Security properties of the Terraform, read from the HCL (python-hcl2), no provider needed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ons_pipeline_tests.infra.hcl import (
+    ENVS,
+    ENVS_DIR,
+    INFRA_DIR,
+    MODULES_DIR,
+    all_modules,
+    as_list,
+    load,
+    module,
+    tfvars,
+    walk_strings,
+)
+
+OPEN_CIDRS = {"0.0.0.0/0", "::/0"}
+INFLUXDB_TYPES = ("aws_timestreaminfluxdb_db_instance", "aws_timestreaminfluxdb_db_cluster")
+
+# Actions AWS offers no resource-level permission for: "*" is the only valid resource. Adding an
+# action here is a reviewed decision, not a side effect.
+STAR_RESOURCE_ACTIONS = {
+    "timestream:DescribeEndpoints",
+    "cloudwatch:PutMetricData",  # limited by the cloudwatch:namespace condition (tested below)
+    "ecs:DescribeTaskDefinition",
+    "ec2:DescribeNetworkInterfaces",
+    "ecr:GetAuthorizationToken",
+}
+
+
+def _resources(type_: str) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (mod.path.name, name, body)
+        for mod in all_modules()
+        for name, body in mod.of_type(type_).items()
+    ]
+
+
+def _policy_documents() -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (mod.path.name, name, body)
+        for mod in all_modules()
+        for name, body in mod.data_of_type("aws_iam_policy_document").items()
+    ]
+
+
+def _statements(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    statements = as_list(doc.get("statement"))
+    for dynamic in as_list(doc.get("dynamic")):
+        for content in as_list(dynamic.get("statement", {}).get("content")):
+            statements.append(content)
+    return statements
+
+
+def _first(value: Any) -> Any:
+    return as_list(value)[0] if as_list(value) else None
+
+
+# Timestream for InfluxDB ------------------------------------------------------------------------
+
+
+def test_influxdb_resources_exist_for_both_engines() -> None:
+    influx = module(MODULES_DIR / "influxdb")
+    assert set(influx.of_type("aws_timestreaminfluxdb_db_instance")) == {"this"}
+    assert set(influx.of_type("aws_timestreaminfluxdb_db_cluster")) == {"this"}
+    assert (
+        influx.of_type("aws_timestreaminfluxdb_db_instance")["this"]["count"]
+        == "${local.is_v2 ? 1 : 0}"
+    )
+    assert (
+        influx.of_type("aws_timestreaminfluxdb_db_cluster")["this"]["count"]
+        == "${local.is_v3 ? 1 : 0}"
+    )
+
+
+@pytest.mark.parametrize("type_", INFLUXDB_TYPES)
+def test_influxdb_never_publicly_accessible(type_: str) -> None:
+    found = _resources(type_)
+    assert found, f"no {type_} in infra/"
+    for where, name, body in found:
+        assert body.get("publicly_accessible") is False, f"{where}: {type_}.{name}"
+
+
+@pytest.mark.parametrize("type_", INFLUXDB_TYPES)
+def test_influxdb_engine_logs_go_to_s3(type_: str) -> None:
+    for where, name, body in _resources(type_):
+        s3 = _first(_first(body["log_delivery_configuration"])["s3_configuration"])
+        assert s3["enabled"] is True, f"{where}: {type_}.{name}"
+        assert s3["bucket_name"] == "${var.log_bucket_name}"
+
+
+@pytest.mark.parametrize("type_", INFLUXDB_TYPES)
+def test_influxdb_in_private_subnets_behind_its_own_security_group(type_: str) -> None:
+    for _, _, body in _resources(type_):
+        assert body["vpc_security_group_ids"] == ["${aws_security_group.influxdb.id}"]
+        assert body["vpc_subnet_ids"] == "${var.subnet_ids}"
+    stack = module(MODULES_DIR / "stack")
+    assert stack.modules["influxdb"]["subnet_ids"] == "${module.network.private_subnet_ids}"
+
+
+def test_influxdb_admin_password_is_generated_never_literal() -> None:
+    influx = module(MODULES_DIR / "influxdb")
+    instance = influx.of_type("aws_timestreaminfluxdb_db_instance")["this"]
+    assert instance["password"] == "${random_password.admin[0].result}"
+    generated = influx.of_type("random_password")["admin"]
+    assert generated["special"] is False  # the service accepts [a-zA-Z0-9] only
+    assert 8 <= generated["length"] <= 64
+    cluster = influx.of_type("aws_timestreaminfluxdb_db_cluster")["this"]
+    assert "password" not in cluster  # V3: the service creates an admin token
+    assert "password" not in influx.variables
+
+
+def test_influxdb_security_group_admits_only_the_tasks_security_group() -> None:
+    influx = module(MODULES_DIR / "influxdb")
+    group = influx.of_type("aws_security_group")["influxdb"]
+    assert "ingress" not in group and "egress" not in group
+    assert not influx.of_type("aws_security_group_rule")
+    rules = influx.of_type("aws_vpc_security_group_ingress_rule")
+    assert set(rules) == {"influxdb"}
+    rule = rules["influxdb"]
+    assert rule["security_group_id"] == "${aws_security_group.influxdb.id}"
+    assert rule["referenced_security_group_id"] == "${each.value}"
+    assert rule["for_each"] == "${var.allowed_security_groups}"
+    assert not {"cidr_ipv4", "cidr_ipv6", "prefix_list_id"} & set(rule)
+    assert rule["ip_protocol"] == "tcp"
+    assert rule["from_port"] == rule["to_port"] == "${local.port}"
+    assert influx.locals["port"] == "${coalesce(var.port, local.is_v2 ? 8086 : 8181)}"
+    # ... and the only allowed group is the Dagster tasks' security group.
+    stack = module(MODULES_DIR / "stack")
+    assert stack.modules["influxdb"]["allowed_security_groups"] == {
+        "pipeline_tasks": "${module.dagster.tasks_security_group_id}"
+    }
+
+
+def test_tasks_reach_influxdb_on_its_port_only() -> None:
+    dagster = module(MODULES_DIR / "dagster")
+    egress = dagster.of_type("aws_vpc_security_group_egress_rule")["tasks_influxdb"]
+    assert egress["referenced_security_group_id"] == "${var.influxdb_security_group_id}"
+    assert egress["from_port"] == egress["to_port"] == "${var.influxdb_port}"
+    stack = module(MODULES_DIR / "stack")
+    assert stack.modules["dagster"]["influxdb_port"] == "${module.influxdb.port}"
+
+
+# Security groups: no ingress from the internet ----------------------------------------------------
+
+
+def test_no_ingress_from_the_internet_anywhere() -> None:
+    for where, name, group in _resources("aws_security_group"):
+        for rule in as_list(group.get("ingress")):
+            cidrs = set(as_list(rule.get("cidr_blocks"))) | set(
+                as_list(rule.get("ipv6_cidr_blocks"))
+            )
+            assert not cidrs & OPEN_CIDRS, f"{where}: aws_security_group.{name}"
+    for where, name, rule in _resources("aws_security_group_rule"):
+        if rule.get("type") == "ingress":
+            cidrs = set(as_list(rule.get("cidr_blocks"))) | set(
+                as_list(rule.get("ipv6_cidr_blocks"))
+            )
+            assert not cidrs & OPEN_CIDRS, f"{where}: aws_security_group_rule.{name}"
+    ingress = _resources("aws_vpc_security_group_ingress_rule")
+    assert ingress
+    for where, name, rule in ingress:
+        assert rule.get("cidr_ipv4") not in OPEN_CIDRS, f"{where}: {name}"
+        assert rule.get("cidr_ipv6") not in OPEN_CIDRS, f"{where}: {name}"
+
+
+def test_only_the_ui_load_balancer_takes_cidr_ingress_and_never_the_internet() -> None:
+    for where, name, rule in _resources("aws_vpc_security_group_ingress_rule"):
+        if "cidr_ipv4" in rule or "cidr_ipv6" in rule:
+            assert (where, name) == ("dagster", "alb_https")
+            assert rule["cidr_ipv4"] == "${each.value}"
+            assert rule["from_port"] == rule["to_port"] == 443
+        else:
+            assert "referenced_security_group_id" in rule, f"{where}: {name}"
+    variable = module(MODULES_DIR / "dagster").variables["ui_allowed_cidr_blocks"]
+    assert "0.0.0.0/0" in str(variable["validation"]), "the variable must reject 0.0.0.0/0"
+    for env in ENVS:
+        assert not set(tfvars(env).get("ui_allowed_cidr_blocks", [])) & OPEN_CIDRS
+    alb = module(MODULES_DIR / "dagster").of_type("aws_lb")["ui"]
+    assert alb["internal"] is True
+    assert alb["drop_invalid_header_fields"] is True
+
+
+def test_rds_admits_only_the_tasks_security_group() -> None:
+    dagster = module(MODULES_DIR / "dagster")
+    rules = {
+        name: rule
+        for name, rule in dagster.of_type("aws_vpc_security_group_ingress_rule").items()
+        if rule["security_group_id"] == "${aws_security_group.rds.id}"
+    }
+    assert set(rules) == {"rds_from_tasks"}
+    rule = rules["rds_from_tasks"]
+    assert rule["referenced_security_group_id"] == "${aws_security_group.tasks.id}"
+    assert rule["from_port"] == rule["to_port"] == 5432
+
+
+def test_tasks_security_group_has_no_ingress() -> None:
+    dagster = module(MODULES_DIR / "dagster")
+    for rule in dagster.of_type("aws_vpc_security_group_ingress_rule").values():
+        assert rule["security_group_id"] != "${aws_security_group.tasks.id}"
+    assert "ingress" not in dagster.of_type("aws_security_group")["tasks"]
+
+
+def test_default_security_group_is_emptied_and_subnets_private() -> None:
+    network = module(MODULES_DIR / "network")
+    default = network.of_type("aws_default_security_group")["this"]
+    assert "ingress" not in default and "egress" not in default
+    for subnet in network.of_type("aws_subnet").values():
+        assert subnet["map_public_ip_on_launch"] is False
+    assert network.of_type("aws_flow_log")["this"]["traffic_type"] == "ALL"
+
+
+def test_ecs_services_get_no_public_ip() -> None:
+    dagster = module(MODULES_DIR / "dagster")
+    services = dagster.of_type("aws_ecs_service")
+    assert set(services) == {"webserver", "daemon"}
+    for name, service in services.items():
+        network = _first(service["network_configuration"])
+        assert network["assign_public_ip"] is False, name
+        assert network["subnets"] == "${var.subnet_ids}"
+    daemon = services["daemon"]
+    assert daemon["desired_count"] == 1
+    assert daemon["deployment_maximum_percent"] == 100  # never two daemons at once
+
+
+# S3 -----------------------------------------------------------------------------------------------
+
+
+def _bucket_settings(storage: Any, type_: str) -> dict[str, dict[str, Any]]:
+    """resource body by the bucket it configures (aws_s3_bucket.<name>.id -> name)."""
+    out = {}
+    for body in storage.of_type(type_).values():
+        match = re.fullmatch(r"\$\{aws_s3_bucket\.([a-z_]+)\.id\}", body["bucket"])
+        assert match, body["bucket"]
+        out[match.group(1)] = body
+    return out
+
+
+def test_buckets_encrypted_versioned_public_access_blocked_tls_only() -> None:
+    storage = module(MODULES_DIR / "storage")
+    buckets = set(storage.of_type("aws_s3_bucket"))
+    assert buckets == {"data", "influxdb_logs", "access_logs"}
+    assert _resources("aws_s3_bucket") == [
+        ("storage", b, storage.of_type("aws_s3_bucket")[b])
+        for b in storage.of_type("aws_s3_bucket")
+    ]
+
+    encryption = _bucket_settings(storage, "aws_s3_bucket_server_side_encryption_configuration")
+    versioning = _bucket_settings(storage, "aws_s3_bucket_versioning")
+    blocks = _bucket_settings(storage, "aws_s3_bucket_public_access_block")
+    ownership = _bucket_settings(storage, "aws_s3_bucket_ownership_controls")
+    policies = _bucket_settings(storage, "aws_s3_bucket_policy")
+    lifecycle = _bucket_settings(storage, "aws_s3_bucket_lifecycle_configuration")
+    for bucket in buckets:
+        rule = _first(_first(encryption[bucket]["rule"])["apply_server_side_encryption_by_default"])
+        assert rule["sse_algorithm"] in {"aws:kms", "AES256"}, bucket
+        assert _first(versioning[bucket]["versioning_configuration"])["status"] == "Enabled", bucket
+        block = blocks[bucket]
+        for flag in (
+            "block_public_acls",
+            "block_public_policy",
+            "ignore_public_acls",
+            "restrict_public_buckets",
+        ):
+            assert block[flag] is True, f"{bucket}: {flag}"
+        assert _first(ownership[bucket]["rule"])["object_ownership"] == "BucketOwnerEnforced"
+        assert bucket in lifecycle, bucket
+        document = re.fullmatch(
+            r"\$\{data\.aws_iam_policy_document\.([a-z_]+)\.json\}", policies[bucket]["policy"]
+        )
+        assert document, bucket
+        statements = _statements(storage.data_of_type("aws_iam_policy_document")[document.group(1)])
+        deny = [s for s in statements if s.get("sid") == "DenyInsecureTransport"]
+        assert deny and deny[0]["effect"] == "Deny", bucket
+        assert _first(deny[0]["condition"])["variable"] == "aws:SecureTransport"
+    data_rule = _first(
+        _first(encryption["data"]["rule"])["apply_server_side_encryption_by_default"]
+    )
+    assert data_rule["sse_algorithm"] == "aws:kms"
+    assert data_rule["kms_master_key_id"] == "${var.kms_key_arn}"
+
+
+def test_data_bucket_lifecycle_expires_unload_and_deadletter() -> None:
+    storage = module(MODULES_DIR / "storage")
+    rules = as_list(
+        _bucket_settings(storage, "aws_s3_bucket_lifecycle_configuration")["data"]["rule"]
+    )
+    by_prefix = {_first(r["filter"]).get("prefix"): r for r in rules}
+    unload = by_prefix["${local.prefixes.unload}/"]
+    assert unload["status"] == "Enabled"
+    assert _first(unload["expiration"])["days"] == "${var.unload_expiration_days}"
+    deadletter = by_prefix["${local.prefixes.deadletter}/"]
+    assert deadletter["status"] == "Enabled"
+    assert _first(deadletter["expiration"])["days"] == "${var.deadletter_expiration_days}"
+    for rule in rules:
+        assert "abort_incomplete_multipart_upload" in rule
+
+
+def test_influxdb_log_bucket_lets_the_service_deliver() -> None:
+    storage = module(MODULES_DIR / "storage")
+    statements = _statements(storage.data_of_type("aws_iam_policy_document")["influxdb_logs"])
+    allow = [s for s in statements if s.get("effect") == "Allow"]
+    assert len(allow) == 1
+    assert allow[0]["actions"] == ["s3:PutObject"]
+    assert _first(allow[0]["principals"])["identifiers"] == ["timestream-influxdb.amazonaws.com"]
+
+
+# IAM ----------------------------------------------------------------------------------------------
+
+
+def test_every_policy_is_a_checked_policy_document() -> None:
+    """No inline JSON policy escapes the document checks below."""
+    for mod in all_modules():
+        for (type_, name), body in mod.resources.items():
+            for attribute in ("policy", "assume_role_policy"):
+                if attribute in body:
+                    assert re.fullmatch(
+                        r"\$\{data\.aws_iam_policy_document\.[a-z_]+\.json\}", body[attribute]
+                    ), f"{mod.path.name}: {type_}.{name}.{attribute}"
+        for text in mod.texts.values():
+            assert '"Action"' not in text and '"Statement"' not in text, mod.path.name
+
+
+def test_identity_policies_have_no_wildcard_except_where_aws_requires_it() -> None:
+    star_actions: set[str] = set()
+    for where, name, doc in _policy_documents():
+        for statement in _statements(doc):
+            if "principals" in statement:
+                continue  # resource policies: next test
+            actions = as_list(statement.get("actions"))
+            resources = as_list(statement.get("resources"))
+            assert actions and resources, f"{where}: {name}"
+            for action in actions:
+                assert "*" not in action, f"{where}: {name}: wildcard action {action}"
+            if "*" in resources:
+                assert resources == ["*"]
+                unexpected = set(actions) - STAR_RESOURCE_ACTIONS
+                assert not unexpected, f"{where}: {name}: {sorted(unexpected)} on '*'"
+                star_actions.update(actions)
+            for resource in resources:
+                assert resource == "*" or not resource.endswith(":*:*"), resource
+    assert star_actions == STAR_RESOURCE_ACTIONS, "the allowlist lists exactly what is used"
+
+
+def test_put_metric_data_only_in_the_pipeline_namespace() -> None:
+    iam = module(MODULES_DIR / "iam")
+    statements = _statements(iam.data_of_type("aws_iam_policy_document")["pipeline"])
+    put = [s for s in statements if "cloudwatch:PutMetricData" in as_list(s.get("actions"))]
+    assert len(put) == 1
+    condition = _first(put[0]["condition"])
+    assert condition["test"] == "StringEquals"
+    assert condition["variable"] == "cloudwatch:namespace"
+    assert condition["values"] == ["${var.metrics_namespace}"]
+    assert iam.variables["metrics_namespace"]["default"] == "ONS/Pipeline"
+    stack = module(MODULES_DIR / "stack")
+    assert stack.variables["pipeline_metrics_namespace"]["default"] == "ONS/Pipeline"
+
+
+def test_pipeline_policy_grants_exactly_its_prefixes() -> None:
+    iam = module(MODULES_DIR / "iam")
+    statements = {
+        s["sid"]: s for s in _statements(iam.data_of_type("aws_iam_policy_document")["pipeline"])
+    }
+    assert statements["RawOnsFilesReadOnly"]["actions"] == ["s3:GetObject"]
+    s3_object_resources = {
+        sid: statement["resources"]
+        for sid, statement in statements.items()
+        if any(a.startswith("s3:") for a in statement["actions"])
+        and sid != "ListOnlyThePipelinePrefixes"
+        and sid != "UnloadChecksTheBucketAcl"
+    }
+    prefixes = {r.split("}/", 1)[1] for rs in s3_object_resources.values() for r in rs}
+    assert prefixes == {
+        "${local.p.parquet}/*",
+        "${local.p.unload}/*",
+        "${local.p.raw}/*",
+        "${local.p.deadletter}/*",
+    }
+    listing = _first(statements["ListOnlyThePipelinePrefixes"]["condition"])
+    assert listing["variable"] == "s3:prefix"
+    assert statements["ReadInfluxDBSecrets"]["actions"] == ["secretsmanager:GetSecretValue"]
+    assert statements["ReadInfluxDBSecrets"]["resources"] == "${var.influxdb_secret_arns}"
+    assert statements["PublishAlerts"]["actions"] == ["sns:Publish"]
+    assert statements["PublishAlerts"]["resources"] == ["${var.alarm_topic_arn}"]
+    timestream = statements["TimestreamReadAndUnloadSourceTables"]
+    assert timestream["resources"] == "${local.timestream_table_arns}"
+    assert "timestream:WriteRecords" not in str(iam.locals["timestream_actions"])
+    assert "timestream:Select" in str(iam.locals["timestream_actions"])
+    stack = module(MODULES_DIR / "stack")
+    assert stack.modules["iam"]["influxdb_secret_arns"] == [
+        "${module.influxdb.auth_secret_arn}",
+        "${module.influxdb.pipeline_token_secret_arn}",
+    ]
+
+
+def test_resource_policies_never_allow_everyone() -> None:
+    for where, name, doc in _policy_documents():
+        for statement in _statements(doc):
+            if "principals" not in statement:
+                continue
+            effect = statement.get("effect", "Allow")
+            principals = as_list(statement["principals"])
+            if effect == "Allow":
+                for principal in principals:
+                    assert "*" not in as_list(principal["identifiers"]), f"{where}: {name}"
+                actions = as_list(statement["actions"])
+                if any("*" in a for a in actions) or "*" in as_list(statement.get("resources")):
+                    # Only a KMS key policy names "*" (= this key), and only the account root
+                    # (AWS's default key policy) may hold kms:*.
+                    assert where == "kms" and name == "key_policy", f"{where}: {name}"
+                    if "kms:*" in actions:
+                        assert principals[0]["identifiers"] == [
+                            "arn:${local.partition}:iam::${local.account_id}:root"
+                        ]
+
+
+def test_pass_role_is_limited_to_the_run_roles_and_ecs() -> None:
+    dagster = module(MODULES_DIR / "dagster")
+    statements = _statements(dagster.data_of_type("aws_iam_policy_document")["run_launcher"])
+    pass_role = [s for s in statements if "iam:PassRole" in s["actions"]]
+    assert len(pass_role) == 1
+    assert pass_role[0]["resources"] == [
+        "${var.run_task_role_arn}",
+        "${aws_iam_role.execution.arn}",
+    ]
+    condition = _first(pass_role[0]["condition"])
+    assert condition["variable"] == "iam:PassedToService"
+    assert condition["values"] == ["ecs-tasks.amazonaws.com"]
+    run_task = next(s for s in statements if "ecs:RunTask" in s["actions"])
+    assert _first(run_task["condition"])["variable"] == "ecs:cluster"
+
+
+def test_task_roles_trust_only_ecs_tasks_of_this_account() -> None:
+    for where in ("iam", "dagster"):
+        doc = module(MODULES_DIR / where).data_of_type("aws_iam_policy_document")[
+            "ecs_tasks_assume"
+        ]
+        statement = _first(doc["statement"])
+        assert _first(statement["principals"])["identifiers"] == ["ecs-tasks.amazonaws.com"]
+        variables = {c["variable"] for c in as_list(statement["condition"])}
+        assert variables == {"aws:SourceAccount", "aws:SourceArn"}
+
+
+# CloudWatch alarms --------------------------------------------------------------------------------
+
+
+def test_influxdb_alarms_use_the_service_dimension_name() -> None:
+    monitoring = module(MODULES_DIR / "monitoring")
+    alarms = monitoring.of_type("aws_cloudwatch_metric_alarm")
+    influx = alarms["influxdb"]
+    assert influx["namespace"] == "${var.influxdb_metrics_namespace}"
+    assert influx["dimensions"] == {"DbInstanceName": "${var.influxdb_instance_name}"}
+    assert influx["metric_name"] == "${each.value.metric}"
+    specs = monitoring.locals["instance_alarm_specs"]
+    assert {spec["metric"] for spec in specs.values()} == {
+        "CPUUtilization",
+        "MemoryUtilization",
+        "DiskUtilization",
+    }
+    assert "var.influxdb_instance_name != null" in monitoring.locals["instance_alarms"]
+    stack = module(MODULES_DIR / "stack")
+    assert stack.modules["monitoring"]["influxdb_instance_name"] == (
+        '${var.influxdb_engine == "v2" ? module.influxdb.name : null}'
+    )
+    # Nothing anywhere uses another spelling of the dimension.
+    for mod in all_modules():
+        for text in mod.texts.values():
+            assert "DBInstanceIdentifier" not in text and "DbInstanceIdentifier" not in text
+
+
+def test_pipeline_alarms_cover_the_pipeline_metrics() -> None:
+    monitoring = module(MODULES_DIR / "monitoring")
+    alarms = monitoring.of_type("aws_cloudwatch_metric_alarm")
+    pipeline = {
+        body["metric_name"]: body
+        for body in alarms.values()
+        if body["namespace"] == "${var.pipeline_metrics_namespace}"
+    }
+    assert set(pipeline) == {"FailedBatches", "PointsPerSecond", "LoadLagSeconds", "CheckFailures"}
+    for body in pipeline.values():
+        assert body["dimensions"] == "${var.pipeline_metric_dimensions}"
+    assert monitoring.variables["pipeline_metrics_namespace"]["default"] == "ONS/Pipeline"
+
+
+def test_every_alarm_notifies_the_topic() -> None:
+    monitoring = module(MODULES_DIR / "monitoring")
+    assert monitoring.locals["actions"] == ["${aws_sns_topic.alarms.arn}"]
+    for name, alarm in monitoring.of_type("aws_cloudwatch_metric_alarm").items():
+        assert alarm["alarm_actions"] == "${local.actions}", name
+        assert alarm["ok_actions"] == "${local.actions}", name
+    topic = monitoring.of_type("aws_sns_topic")["alarms"]
+    assert topic["kms_master_key_id"] == "${var.kms_key_arn}"
+
+
+# RDS ----------------------------------------------------------------------------------------------
+
+
+def test_rds_encrypted_private_and_password_managed_by_rds() -> None:
+    dagster = module(MODULES_DIR / "dagster")
+    databases = dagster.of_type("aws_db_instance")
+    assert set(databases) == {"this"}
+    db = databases["this"]
+    assert db["storage_encrypted"] is True
+    assert db["kms_key_id"] == "${var.kms_key_arn}"
+    assert db["publicly_accessible"] is False
+    assert db["manage_master_user_password"] is True
+    assert "password" not in db
+    assert db["deletion_protection"] is True
+    assert db["skip_final_snapshot"] is False
+    assert db["vpc_security_group_ids"] == ["${aws_security_group.rds.id}"]
+    subnets = dagster.of_type("aws_db_subnet_group")["this"]
+    assert subnets["subnet_ids"] == "${var.subnet_ids}"
+    parameters = {
+        p["name"]: p["value"]
+        for p in as_list(dagster.of_type("aws_db_parameter_group")["this"]["parameter"])
+    }
+    assert parameters["rds.force_ssl"] == "1"
+    stack = module(MODULES_DIR / "stack")
+    assert stack.modules["dagster"]["subnet_ids"] == "${module.network.private_subnet_ids}"
+
+
+# Secrets ------------------------------------------------------------------------------------------
+
+SECRET_NAME = re.compile(r"(?i)(password|passwd|secret|token|private_key|access_key|credential)")
+SECRET_VALUE = re.compile(
+    r"(AKIA|ASIA)[A-Z0-9]{16}"  # AWS access key id
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+    r"|(?i:(password|token)\s*[=:]\s*\S{6,})"
+)
+
+
+def _files(*patterns: str) -> list[Path]:
+    return sorted(p for pattern in patterns for p in INFRA_DIR.rglob(pattern))
+
+
+@pytest.mark.parametrize(
+    "path", _files("*.tfvars", "*.tfbackend"), ids=lambda p: str(p.relative_to(INFRA_DIR))
+)
+def test_no_secret_in_tfvars(path: Path) -> None:
+    values = load(path)
+    for key, value in values.items():
+        if SECRET_NAME.search(key):
+            # Only references to secrets (ARNs) may be named like one.
+            for text in walk_strings(value):
+                assert text.startswith("arn:"), f"{path.name}: {key} holds a literal secret"
+    for text in walk_strings(values):
+        assert not SECRET_VALUE.search(text), f"{path.name}: {text[:20]}..."
+    raw = path.read_text(encoding="utf-8")
+    assert not SECRET_VALUE.search(raw.replace("\n", " ")), path.name
+
+
+def test_no_secret_literal_in_terraform_code() -> None:
+    for mod in all_modules():
+        for (type_, name), body in mod.resources.items():
+            for key in ("password", "master_password", "secret_string", "token"):
+                value = body.get(key)
+                if value is None:
+                    continue
+                allowed = is_reference(value) or (
+                    type_ == "aws_secretsmanager_secret_version"
+                    and value.startswith("unset-")  # placeholder, replaced out of band
+                )
+                assert allowed, f"{mod.path.name}: {type_}.{name}.{key} is a literal"
+        for name, variable in mod.variables.items():
+            if SECRET_NAME.search(name) and not name.endswith(("_arn", "_arns")):
+                assert "default" not in variable, f"{mod.path.name}: variable {name} has a default"
+
+
+def is_reference(value: Any) -> bool:
+    return isinstance(value, str) and bool(
+        re.fullmatch(
+            r"\$\{(random_password|data\.aws_secretsmanager_secret_version|var|ephemeral)\..+\}",
+            value,
+        )
+    )
+
+
+def test_container_secrets_come_from_secrets_manager() -> None:
+    dagster = module(MODULES_DIR / "dagster")
+    validation = str(dagster.variables["container_environment"]["validation"])
+    assert "password|token" in validation
+    stack = module(MODULES_DIR / "stack")
+    environment = stack.modules["dagster"]["container_environment"]
+    assert not [k for k in environment if SECRET_NAME.search(k) and not k.endswith("_ARN")]
+    assert stack.modules["dagster"]["container_secret_arns"] == {
+        "ONS_INFLUX_TOKEN": "${module.influxdb.pipeline_token_secret_arn}"
+    }
+    tasks = "\n".join(dagster.texts[p] for p in dagster.texts if p.name == "tasks.tf")
+    assert '"${local.pg_secret_arn}:password::"' in tasks
+
+
+def test_encryption_at_rest_uses_the_environment_key() -> None:
+    expected = "${var.kms_key_arn}"
+    for mod in all_modules():
+        for name, group in mod.of_type("aws_cloudwatch_log_group").items():
+            assert group["kms_key_id"] == expected, f"{mod.path.name}: {name}"
+        for name, secret in mod.of_type("aws_secretsmanager_secret").items():
+            assert secret["kms_key_id"] == expected, f"{mod.path.name}: {name}"
+    kms = module(MODULES_DIR / "kms").of_type("aws_kms_key")["this"]
+    assert kms["enable_key_rotation"] is True
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_root_modules_pass_no_secret(env: str) -> None:
+    root = module(ENVS_DIR / env)
+    call = root.modules["stack"]
+    assert not [k for k in call if SECRET_NAME.search(k)]

@@ -1,0 +1,184 @@
+"""Module wiring checked without ``terraform validate`` (which needs providers from the internet).
+
+Every ``var.``/``local.``/resource/``data.``/``module.`` reference resolves inside its module, every
+module call passes only declared inputs and all required ones, every referenced module output
+exists, and each environment's tfvars sets declared variables and all required ones.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from ons_pipeline_tests.infra.hcl import (
+    ENVS,
+    ENVS_DIR,
+    INFRA_DIR,
+    Module,
+    all_dirs,
+    module,
+    module_dirs,
+    references,
+    tfvars,
+    walk_strings,
+)
+
+VAR_RE = re.compile(r"\bvar\.([A-Za-z0-9_]+)")
+LOCAL_RE = re.compile(r"\blocal\.([A-Za-z0-9_]+)")
+MODULE_RE = re.compile(r"\bmodule\.([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)")
+RESOURCE_RE = re.compile(r"(?<![\w.])((?:aws|random)_[a-z0-9_]+\.[A-Za-z0-9_]+)\b")
+DATA_RE = re.compile(r"\bdata\.((?:aws|random)_[a-z0-9_]+\.[A-Za-z0-9_]+)\b")
+META_ARGS = {"source", "count", "for_each", "depends_on", "providers", "version"}
+
+
+def _ids(paths: list[Path]) -> list[str]:
+    return [str(p.relative_to(INFRA_DIR)) for p in paths]
+
+
+def _everything(mod: Module) -> list[object]:
+    return [
+        mod.resources,
+        mod.data,
+        mod.outputs,
+        mod.locals,
+        mod.modules,
+        {
+            name: {k: v for k, v in body.items() if k != "description"}
+            for name, body in mod.variables.items()
+        },
+    ]
+
+
+def _expressions(mod: Module) -> list[str]:
+    return [s for s in walk_strings(_everything(mod)) if "${" in s]
+
+
+def _source_dir(mod: Module, call: dict) -> Path:
+    return (mod.path / call["source"]).resolve()
+
+
+def test_layout() -> None:
+    assert (INFRA_DIR / "README.md").is_file()
+    assert {p.name for p in module_dirs()} >= {
+        "network",
+        "kms",
+        "storage",
+        "influxdb",
+        "iam",
+        "dagster",
+        "monitoring",
+        "stack",
+    }
+    for env in ENVS:
+        for name in ("versions.tf", "main.tf", "variables.tf", "outputs.tf", "terraform.tfvars"):
+            assert (ENVS_DIR / env / name).is_file(), f"envs/{env}/{name} missing"
+    for path in module_dirs():
+        for name in ("main.tf", "variables.tf", "outputs.tf"):
+            assert (path / name).is_file(), f"{path.name}/{name} missing"
+
+
+@pytest.mark.parametrize("path", all_dirs(), ids=_ids(all_dirs()))
+def test_references_resolve(path: Path) -> None:
+    mod = module(path)
+    everything = _everything(mod)
+    undeclared_vars = references(everything, VAR_RE) - set(mod.variables)
+    assert not undeclared_vars, f"undeclared variables: {sorted(undeclared_vars)}"
+    undeclared_locals = references(everything, LOCAL_RE) - set(mod.locals)
+    assert not undeclared_locals, f"undeclared locals: {sorted(undeclared_locals)}"
+
+    declared_resources = {f"{t}.{n}" for t, n in mod.resources}
+    declared_data = {f"{t}.{n}" for t, n in mod.data}
+    used_resources: set[str] = set()
+    used_data: set[str] = set()
+    for text in _expressions(mod):
+        used_resources.update(RESOURCE_RE.findall(text))
+        used_data.update(DATA_RE.findall(text))
+    assert not used_resources - declared_resources, sorted(used_resources - declared_resources)
+    assert not used_data - declared_data, sorted(used_data - declared_data)
+
+
+@pytest.mark.parametrize("path", all_dirs(), ids=_ids(all_dirs()))
+def test_module_calls_match_module_interfaces(path: Path) -> None:
+    mod = module(path)
+    for name, call in mod.modules.items():
+        child = module(_source_dir(mod, call))
+        passed = set(call) - META_ARGS
+        unknown = passed - set(child.variables)
+        assert not unknown, f"module {name}: unknown inputs {sorted(unknown)}"
+        required = {v for v, body in child.variables.items() if "default" not in body}
+        missing = required - passed
+        assert not missing, f"module {name}: required inputs not passed {sorted(missing)}"
+
+    for text in _expressions(mod):
+        for called, output in MODULE_RE.findall(text):
+            assert called in mod.modules, f"module.{called} is not called in {path.name}"
+            child = module(_source_dir(mod, mod.modules[called]))
+            assert output in child.outputs, f"module.{called} has no output {output!r}"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_tfvars_set_declared_and_required_variables(env: str) -> None:
+    root = module(ENVS_DIR / env)
+    values = set(tfvars(env))
+    assert not values - set(root.variables), (
+        f"unknown tfvars: {sorted(values - set(root.variables))}"
+    )
+    required = {v for v, body in root.variables.items() if "default" not in body}
+    assert not required - values, f"required variables without a value: {sorted(required - values)}"
+
+
+def test_environments_share_the_same_code() -> None:
+    """dev and prod differ only in terraform.tfvars and backend.tfbackend."""
+    for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf"):
+        dev = (ENVS_DIR / "dev" / name).read_text(encoding="utf-8")
+        prod = (ENVS_DIR / "prod" / name).read_text(encoding="utf-8")
+        assert dev == prod, f"envs/dev/{name} and envs/prod/{name} differ"
+
+
+def test_provider_and_terraform_versions_pinned() -> None:
+    for env in ENVS:
+        text = (ENVS_DIR / env / "versions.tf").read_text(encoding="utf-8")
+        assert re.search(r'required_version\s*=\s*">= 1\.9"', text)
+        assert re.search(r'source\s*=\s*"hashicorp/aws"\s*\n\s*version\s*=\s*"~> 6\.\d+"', text)
+        assert 'backend "s3"' in text
+        backend = (ENVS_DIR / env / "backend.tfbackend").read_text(encoding="utf-8")
+        assert re.search(r"encrypt\s*=\s*true", backend)
+        assert f"ons-pipeline/{env}/terraform.tfstate" in backend
+
+
+def test_variable_values_satisfy_the_influxdb_module_rules() -> None:
+    """The tfvars choices the plan would reject, caught here (allowed classes and tiers)."""
+    instance_types = {
+        "db.influx.medium",
+        "db.influx.large",
+        "db.influx.xlarge",
+        "db.influx.2xlarge",
+        "db.influx.4xlarge",
+        "db.influx.8xlarge",
+        "db.influx.12xlarge",
+        "db.influx.16xlarge",
+    }
+    for env in ENVS:
+        values = tfvars(env)
+        assert values["influxdb_engine"] in {"v2", "v3"}
+        assert values["influxdb_instance_type"] in instance_types
+        tier = values.get("influxdb_storage_type", "InfluxIOIncludedT1")
+        storage = values.get("influxdb_allocated_storage", 20)
+        assert 20 <= storage <= 16384
+        if tier != "InfluxIOIncludedT1":
+            assert storage >= 400, f"{env}: {tier} needs at least 400 GiB"
+        zones = values["availability_zones"]
+        assert 2 <= len(zones) <= 3 and len(set(zones)) == len(zones)
+        assert all(z.startswith(values["region"]) for z in zones)
+        if values.get("influxdb_deployment_type") == "WITH_MULTIAZ_STANDBY":
+            assert len(zones) >= 2
+
+
+def test_prod_is_highly_available() -> None:
+    prod = tfvars("prod")
+    assert prod["influxdb_deployment_type"] == "WITH_MULTIAZ_STANDBY"
+    assert prod["rds_multi_az"] is True
+    assert prod["single_nat_gateway"] is False
+    assert len(prod["availability_zones"]) == 3

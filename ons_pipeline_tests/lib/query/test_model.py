@@ -1,0 +1,174 @@
+"""The query model: validation against the schema, canonical text and JSON round trips, units."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ons_pipeline.lib.query.model import (
+    Agg,
+    Aggregation,
+    BinOp,
+    Const,
+    Duration,
+    Fill,
+    FilterOp,
+    ModelError,
+    OrderKey,
+    QueryModel,
+    Selection,
+    TagFilter,
+    TimeRange,
+    TopN,
+    Transform,
+    TransformKind,
+    ValueFilter,
+    format_time,
+    parse_expr,
+    parse_time,
+)
+
+RANGE = TimeRange(parse_time("2024-01-01"), parse_time("2024-02-01"))
+
+
+def sel(text: str, alias: str = "v") -> Selection:
+    return Selection(parse_expr(text), alias)
+
+
+def test_fields_the_loader_never_writes_cannot_be_queried() -> None:
+    with pytest.raises(ModelError, match="has no field 'val_geracao_total'"):
+        QueryModel("geracao_usina", (sel("mean(val_geracao_total)"),), RANGE)
+    with pytest.raises(ModelError, match="has no field 'value'"):
+        QueryModel("curva_carga", (sel("mean(value)"),), RANGE)
+    with pytest.raises(ModelError, match="no tag 'region'"):
+        QueryModel("curva_carga", (sel("mean(val_cargaenergiahomwmed)"),), RANGE,
+                   tag_filters=(TagFilter("region", FilterOp.EQ, ("S",)),))  # fmt: skip
+    with pytest.raises(ModelError, match="unknown table"):
+        QueryModel("nope", (sel("mean(x)"),), RANGE)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"selections": (sel("mean(val_cmo) + val_cmo"),)}, "mixing aggregated and raw"),
+        ({"selections": (sel("val_cmo"),), "window": Duration.parse("1h")}, "needs aggregated"),
+        ({"window": Duration.parse("1h"), "time_range": TimeRange(None, 10)}, "needs a start"),
+        ({"fill": Fill.PREVIOUS}, "fill applies to time windows"),
+        ({"fill": Fill.VALUE, "window": Duration.parse("1h")}, "finite fill_value"),
+        ({"selections": (sel("mean(val_cmo) / max(val_cmo)"),), "top": TopN(3, "id_subsistema")},
+         "single aggregate"),
+        ({"selections": (sel("moving_average(mean(val_cmo), 3)"),)}, "needs a time window"),
+        ({"selections": (sel("mean(val_cmo)", "id_subsistema"),)}, "clash"),
+        ({"selections": (sel("mean(val_cmo)", "a"), sel("max(val_cmo)", "a"))}, "unique"),
+        ({"order_by": (OrderKey("nope"),)}, "cannot order by"),
+        ({"limit": 0}, "positive"),
+        ({"timezone": "Mars/Olympus"}, "unknown time zone"),
+    ],
+)  # fmt: skip
+def test_inconsistent_models_are_rejected(kwargs: dict, message: str) -> None:
+    base = {"table": "cmo_semihorario", "selections": (sel("mean(val_cmo)"),), "time_range": RANGE}
+    with pytest.raises(ModelError, match=message):
+        QueryModel(**{**base, **kwargs})
+
+
+def test_transforms_only_at_the_top_and_well_formed() -> None:
+    with pytest.raises(ModelError, match="nested"):
+        Transform(TransformKind.DIFFERENCE, Transform(TransformKind.CUMULATIVE_SUM, Agg(
+            Aggregation.SUM, "x")))  # fmt: skip
+    with pytest.raises(ModelError):
+        Transform(TransformKind.MOVING_AVERAGE, Agg(Aggregation.SUM, "x"), n=1)
+    with pytest.raises(ModelError):
+        Transform(TransformKind.DERIVATIVE, Agg(Aggregation.SUM, "x"), unit=Duration(1, "mo"))
+    with pytest.raises(ModelError, match="whole selection"):
+        QueryModel("cmo_semihorario", (sel("difference(mean(val_cmo)) * 2"),), RANGE,
+                   window=Duration.parse("1h"))  # fmt: skip
+
+
+def test_tag_values_with_nul_or_cr_are_refused() -> None:
+    for bad in ("a\x00b", "a\rb"):
+        with pytest.raises(ModelError):
+            TagFilter("id_subsistema", FilterOp.EQ, (bad,))
+
+
+EXPRESSIONS = [
+    "mean(val_cmo)",
+    "mean(a) / (mean(a) + mean(b) + mean(c)) * 100",
+    "a - (b - c)",
+    "a - b - c",
+    "(a + b) * c",
+    "a * -2",
+    "moving_average(mean(a) / mean(b), 3)",
+    "derivative(max(a), 1h)",
+    "difference(min(a))",
+    "cumulative_sum(sum(a))",
+    "count(a) * 0.5",
+]
+
+
+@pytest.mark.parametrize("text", EXPRESSIONS)
+def test_canonical_text_round_trips(text: str) -> None:
+    expr = parse_expr(text)
+    assert parse_expr(str(expr)) == expr
+    assert str(parse_expr(str(expr))) == str(expr)
+
+
+names = st.sampled_from(["a", "b", "val_cmo"])
+leaf = st.one_of(
+    st.builds(Agg, st.sampled_from(list(Aggregation)), names),
+    st.builds(Const, st.floats(min_value=-1e6, max_value=1e6, allow_nan=False).map(
+        lambda v: round(v, 3))),
+)  # fmt: skip
+exprs = st.recursive(
+    leaf, lambda children: st.builds(BinOp, st.sampled_from("+-*/"), children, children),
+    max_leaves=8,
+)  # fmt: skip
+
+
+@given(exprs)
+def test_any_expression_round_trips_through_text(expr: object) -> None:
+    assert str(parse_expr(str(expr))) == str(expr)
+
+
+def test_json_form_round_trips_and_is_stable() -> None:
+    model = QueryModel(
+        "balanco_subsistema",
+        (sel("moving_average(mean(val_gereolica) / mean(val_carga), 3)", "r"),
+         sel("max(val_gersolar)", "peak")),
+        TimeRange(parse_time("2024-01-01T00:00:00.5Z"), parse_time("2024-02-01")),
+        tag_filters=(TagFilter("id_subsistema", FilterOp.EQ, ("S", "NE")),),
+        value_filters=(ValueFilter("val_carga", ">", 10.0),),
+        window=Duration.parse("1d"), group_tags=("id_subsistema",), fill=Fill.VALUE,
+        fill_value=0.0, timezone="America/Sao_Paulo", order_by=(OrderKey("peak", True),),
+        limit=5,
+    )  # fmt: skip
+    data = model.to_dict()
+    assert QueryModel.from_dict(data) == model
+    assert data["time_range"] == {"start": "2024-01-01T00:00:00.5Z", "end": "2024-02-01T00:00:00Z"}
+    assert model.units() == {"r": "", "peak": "MWmed"}
+    with pytest.raises(ModelError):
+        QueryModel.from_dict({"table": "curva_carga"})
+
+
+def test_units_follow_the_schema() -> None:
+    model = QueryModel(
+        "balanco_subsistema",
+        (sel("mean(val_gereolica) / (mean(val_gereolica) + mean(val_gersolar)) * 100", "share"),
+         sel("sum(val_gereolica) + sum(val_gersolar)", "renewables"),
+         sel("count(val_carga)", "n"),
+         sel("derivative(mean(val_carga), 1h)", "trend")),
+        RANGE, window=Duration.parse("1d"),
+    )  # fmt: skip
+    assert model.units() == {"share": "%", "renewables": "MWmed", "n": "", "trend": "MWmed/1h"}
+
+
+def test_time_parsing_and_formatting() -> None:
+    assert format_time(parse_time("2024-03-10T12:00:00-03:00")) == "2024-03-10T15:00:00Z"
+    assert (
+        format_time(parse_time("2024-03-10 12:00", "America/Sao_Paulo")) == "2024-03-10T15:00:00Z"
+    )
+    assert format_time(parse_time("2024-03-10T00:00:00.000000001Z")).endswith(".000000001Z")
+    with pytest.raises(ModelError):
+        parse_time("2024-02-30")
+    with pytest.raises(ModelError):
+        TimeRange(10, 10)

@@ -1,0 +1,202 @@
+"""Timestream SQL of the replaced platform → query model → InfluxDB, with numbers checked against
+pandas on the data written; unsupported constructs fail with the construct and its position."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+from ons_pipeline.lib.query.model import FilterOp
+from ons_pipeline.lib.query.timestream_sql import SqlError, execute_sql, parse_sql
+from ons_pipeline_tests.lib.query.conftest import START, Dataset
+
+NOW = datetime(2024, 3, 4, 0, 0, tzinfo=UTC)  # ago(7d) covers the fixture data up to here
+END = pd.Timestamp(NOW)
+
+
+def legacy(frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, closed: str = "left"):
+    lo = frame.time >= start
+    hi = frame.time <= end if closed == "both" else frame.time < end
+    return frame[lo & hi]
+
+
+def test_the_platform_query_shape(dataset: Dataset) -> None:
+    sql = """
+        SELECT region, energy_source, bin(time, 1h) AS binned_time,
+               avg(measure_value::double) AS avg_value, max(measure_value::double) AS max_value,
+               count(*) AS n
+        FROM "ons_energy_data"."generation_data"
+        WHERE time BETWEEN ago(7d) AND now() AND region = 'southeast'
+          AND measure_name = 'value'
+        GROUP BY region, energy_source, bin(time, 1h)
+        ORDER BY binned_time DESC, energy_source
+        LIMIT 10
+    """
+    result = execute_sql(sql, dataset.url, dataset.db, now=NOW)
+    assert result.names == ["region", "energy_source", "binned_time", "avg_value", "max_value", "n"]
+    frame = legacy(dataset.frames["generation_data"], END - pd.Timedelta(days=7), END, "both")
+    frame = frame[frame.region == "southeast"].assign(hour=lambda f: f.time.dt.floor("h"))
+    grouped = frame.groupby(["hour", "energy_source"]).value.agg(["mean", "max", "count"])
+    grouped = grouped.sort_index(level=[0, 1], ascending=[False, True]).head(10)
+    assert len(result.rows) == 10
+    for row, ((hour, source), want) in zip(result.rows, grouped.iterrows(), strict=True):
+        assert row[:3] == ("southeast", source, hour.value)
+        assert math.isclose(row[3], want["mean"]) and row[4] == want["max"]
+        assert row[5] == want["count"]
+    # the inclusive BETWEEN end: the point at now() itself is counted (data at 2024-03-04T00:00)
+    assert result.rows[0][2] == END.value
+
+
+def test_raw_rows_with_measure_name_and_dimensions(dataset: Dataset) -> None:
+    sql = ("SELECT time, region, measure_name, measure_value::double FROM consumption_data "
+           "WHERE time > ago(1h) ORDER BY time DESC LIMIT 10")  # fmt: skip
+    translation = parse_sql(sql, NOW)
+    assert translation.model.table == "consumption_data"
+    result = execute_sql(translation, dataset.url, dataset.db)
+    assert result.names == ["time", "region", "measure_name", "measure_value::double"]
+    assert result.rows == []  # no consumption data written: an empty, well-shaped answer
+    sql = ("SELECT time, region, energy_source, quality_flag, measure_name, measure_value::double "
+           "FROM generation_data WHERE time > ago(3h) AND energy_source = 'wind' "
+           "ORDER BY time DESC, region LIMIT 6")  # fmt: skip
+    rows = execute_sql(sql, dataset.url, dataset.db, now=NOW).rows
+    frame = dataset.frames["generation_data"]
+    frame = frame[(frame.time > END - pd.Timedelta(hours=3)) & (frame.energy_source == "wind")]
+    frame = frame.sort_values(["time", "region"], ascending=[False, True]).head(6)
+    assert rows == [
+        (r.time.value, r.region, "wind", r.quality_flag, "value", r.value)
+        for r in frame.itertuples()
+    ]
+
+
+def test_multi_measure_columns_on_ons_tables(dataset: Dataset) -> None:
+    sql = """
+        SELECT id_subsistema, max(val_gerhidraulica) / avg(val_gereolica) AS ratio,
+               sum(val_gersolar) + sum(val_gereolica) AS renewables, count(*)
+        FROM "ons"."balanco_subsistema"
+        WHERE time >= '2024-03-01 00:00:00'
+          AND time < from_iso8601_timestamp('2024-03-02T00:00:00Z')
+          AND (id_subsistema = 'S' OR id_subsistema = 'NE')
+        GROUP BY 1 ORDER BY ratio DESC
+    """
+    result = execute_sql(sql, dataset.url, dataset.db, now=NOW)
+    frame = dataset.frames["balanco_subsistema"]
+    frame = frame[(frame.time >= START) & (frame.time < START + pd.Timedelta(days=1))]
+    frame = frame[frame.id_subsistema.isin(["S", "NE"])]
+    g = frame.groupby("id_subsistema")
+    ratio = g.val_gerhidraulica.max() / g.val_gereolica.mean()
+    renewables = g.val_gersolar.sum() + g.val_gereolica.sum()
+    assert [r[0] for r in result.rows] == list(ratio.sort_values(ascending=False).index)
+    for sub, got_ratio, got_renew, n in result.rows:
+        assert math.isclose(got_ratio, ratio[sub]) and math.isclose(got_renew, renewables[sub])
+        assert n == 24
+    assert result.names == ["id_subsistema", "ratio", "renewables", "_col3"]
+    assert result.columns[1].unit == "" and result.columns[2].unit == "MWmed"
+
+
+def test_in_lists_daily_bins_and_inclusive_between(dataset: Dataset) -> None:
+    sql = """
+        SELECT bin(time, 1d) AS day, nom_usina, max(val_geracao) AS peak
+        FROM geracao_usina
+        WHERE nom_usina IN ('Itá', 'Mauá 3') AND nom_usina <> 'Mauá 3'
+          AND time BETWEEN '2024-03-01' AND '2024-03-02'
+        GROUP BY bin(time, 1d), nom_usina ORDER BY day
+    """
+    translation = parse_sql(sql, NOW)
+    (flt,) = translation.model.tag_filters[:1]
+    assert flt.op is FilterOp.EQ and flt.values == ("Itá", "Mauá 3")
+    rows = execute_sql(translation, dataset.url, dataset.db).rows
+    frame = dataset.frames["geracao_usina"]
+    frame = frame[(frame.nom_usina == "Itá") & (frame.time >= START)
+                  & (frame.time <= START + pd.Timedelta(days=1))]  # fmt: skip
+    want = frame.groupby(frame.time.dt.floor("D")).val_geracao.max()
+    assert [(r[0], r[1], r[2]) for r in rows] == [(t.value, "Itá", v) for t, v in want.items()]
+    assert len(rows) == 2  # BETWEEN includes the point at 2024-03-02T00:00
+
+
+def test_ago_and_now_arithmetic(dataset: Dataset) -> None:
+    sql = ("SELECT avg(val_cmo) AS v FROM cmo_semihorario "
+           "WHERE time >= now() - 2d AND time < ago(1d) AND id_subsistema = 'N'")  # fmt: skip
+    (row,) = execute_sql(sql, dataset.url, dataset.db, now=NOW).rows
+    frame = dataset.frames["cmo_semihorario"]
+    frame = frame[
+        (frame.time >= END - pd.Timedelta(days=2)) & (frame.time < END - pd.Timedelta(days=1))
+    ]
+    assert math.isclose(row[0], frame[frame.id_subsistema == "N"].val_cmo.mean())
+
+
+@pytest.mark.parametrize(
+    ("sql", "construct", "column"),
+    [
+        ("SELECT a.x FROM generation_data a JOIN t b ON a.id = b.id", "JOIN", 35),
+        (
+            "SELECT avg(measure_value::double) FROM generation_data WHERE region LIKE 'so%'",
+            "LIKE",
+            69,
+        ),
+        (
+            "SELECT approx_percentile(measure_value::double, 0.9) FROM generation_data",
+            "approx_percentile",
+            8,
+        ),
+        (
+            "SELECT avg(measure_value::double) FROM generation_data WHERE region = 'a' OR "
+            "energy_source = 'b'",
+            "OR",
+            75,
+        ),
+        (
+            "SELECT avg(val_cmo) FROM cmo_semihorario WHERE measure_name = 'value'",
+            "measure_name",
+            63,
+        ),
+        ("SELECT avg(val_missing) FROM cmo_semihorario", "val_missing", 12),
+        ("SELECT avg(measure_value::double) FROM cmo_semihorario", "measure_value", 12),
+        ("SELECT avg(measure_value::bigint) FROM generation_data", "measure_value::bigint", 12),
+        ("SELECT DISTINCT region FROM generation_data", "DISTINCT", 8),
+        ("SELECT region FROM (SELECT * FROM generation_data)", "subquery", 20),
+        (
+            "SELECT avg(measure_value::double) FROM generation_data GROUP BY region HAVING "
+            "avg(measure_value::double) > 1",
+            "HAVING",
+            72,
+        ),
+        ("SELECT region, avg(measure_value::double) FROM generation_data", "region", 8),
+        ("SELECT avg(measure_value::double) FROM nope", "FROM", 40),
+        (
+            "SELECT avg(measure_value::double) OVER (PARTITION BY region) FROM generation_data",
+            "window functions (OVER)",
+            35,
+        ),
+        (
+            "SELECT avg(measure_value::double) FROM generation_data WHERE time > interval '1' day",
+            "INTERVAL literals (use 7d, 1h)",
+            69,
+        ),
+        ("WITH x AS (SELECT 1) SELECT * FROM x", "WITH (common table expressions)", 1),
+    ],
+)
+def test_unsupported_constructs_give_a_precise_error(sql: str, construct: str, column: int) -> None:
+    with pytest.raises(SqlError) as error:
+        parse_sql(sql, NOW)
+    assert error.value.construct == construct, str(error.value)
+    assert (error.value.line, error.value.column) == (1, column), str(error.value)
+    assert f"line 1, column {column}" in str(error.value)
+    assert error.value.to_dict()["position"] == column - 1
+
+
+def test_errors_on_later_lines_point_there() -> None:
+    sql = "SELECT avg(measure_value::double)\nFROM generation_data\nWHERE region ~ 'x'"
+    with pytest.raises(SqlError) as error:
+        parse_sql(sql, NOW)
+    assert (error.value.line, error.value.column) == (3, 14)
+
+
+def test_quotes_in_sql_literals_stay_literal() -> None:
+    translation = parse_sql(
+        "SELECT avg(measure_value::double) FROM generation_data WHERE region = 'a''b\" OR 1=1'",
+        NOW,
+    )
+    assert translation.model.tag_filters[0].values == ("a'b\" OR 1=1",)
