@@ -1,0 +1,139 @@
+"""End-to-end load rate vs the server's own raw ingest rate, on the same data and server.
+
+    python benchmarks/load.py [--days 80] [--table geracao_usina]
+
+Side A (raw): the same points, pre-built as line protocol before the clock starts, POSTed over
+one keep-alive connection with the best of several batch sizes — the most the server can ingest.
+Side B (ours): the Parquet partition → validation → vectorised conversion → batched writes
+(``ons_pipeline.lib.loader.load_tables``), everything timed. Each side writes into its own fresh
+database on a fresh InfluxDB 1.x started here on loopback. The last line is a JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import requests
+
+from ons_pipeline.lib import schema
+from ons_pipeline.lib.generator import generate_canonical
+from ons_pipeline.lib.influx import InfluxClient, InfluxConfig
+from ons_pipeline.lib.lineprotocol import iter_encoded
+from ons_pipeline.lib.loader import load_tables
+from ons_pipeline.lib.partitions import validate_table
+from ons_pipeline.lib.servers import InfluxServer
+from ons_pipeline.lib.timestream import Window
+
+
+def build_partition(table: str, days: int, path: Path) -> tuple[int, Window]:
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    window = Window(start, start + timedelta(days=days))
+    writer: pq.ParquetWriter | None = None
+    rows = 0
+    for chunk in generate_canonical(table, window.start, window.end, seed=1):
+        if writer is None:
+            writer = pq.ParquetWriter(path, chunk.schema, compression="zstd")
+        writer.write_table(chunk, row_group_size=100_000)
+        rows += chunk.num_rows
+    assert writer is not None
+    writer.close()
+    return rows, window
+
+
+def count_points(url: str, db: str, measurement: str, field: str) -> int:
+    body = requests.post(
+        f"{url}/query", params={"db": db, "q": f'SELECT count("{field}") FROM "{measurement}"'}
+    ).json()
+    series = body["results"][0].get("series")
+    return int(series[0]["values"][0][1]) if series else 0
+
+
+def raw_rate(url: str, payloads: list[bytes], lines: int, db: str) -> float:
+    requests.post(f"{url}/query", params={"q": f'CREATE DATABASE "{db}"'}).raise_for_status()
+    session = requests.Session()
+    started = time.perf_counter()
+    for payload in payloads:
+        response = session.post(
+            f"{url}/write", params={"db": db, "precision": "ns"}, data=payload, timeout=60
+        )
+        response.raise_for_status()
+    return lines / (time.perf_counter() - started)
+
+
+def ours_rate(url: str, path: Path, spec: schema.TableSpec, window: Window, db: str) -> float:
+    with InfluxClient(InfluxConfig(url=url, database=db)) as client:
+        client.ensure_database(db)
+        started = time.perf_counter()
+        parquet = pq.ParquetFile(path)
+        batches = (
+            validate_table(batch, spec, window, where=str(path))
+            for batch in parquet.iter_batches(batch_size=100_000)
+        )
+        report = load_tables(batches, spec, client, partition="bench", batch_lines=10_000)
+        elapsed = time.perf_counter() - started
+    assert report.failed_batches == 0, report.errors[:3]
+    return report.points / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--table", default="geracao_usina")
+    parser.add_argument("--days", type=int, default=80, help="days of data (geracao: ~12.8k/day)")
+    parser.add_argument("--repeat", type=int, default=2, help="best of N for each side")
+    args = parser.parse_args()
+    spec = schema.table(args.table)
+    with tempfile.TemporaryDirectory(prefix="ons-bench-load-") as tmp:
+        path = Path(tmp) / "partition.parquet"
+        rows, window = build_partition(args.table, args.days, path)
+        table = pq.read_table(path)
+        prebuilt: dict[int, list[bytes]] = {}
+        lines = 0
+        for size in (5_000, 10_000, 20_000):
+            encoded = list(iter_encoded(table, spec, max_lines=size))
+            prebuilt[size] = [e.data for e in encoded if e.lines]
+            lines = sum(e.lines for e in encoded)
+        del table
+        print(f"{args.table}: {rows:,} rows, {lines:,} points, {path.stat().st_size:,} bytes")
+        server = InfluxServer(Path(tmp) / "state")
+        info = server.start()
+        try:
+            raw: dict[int, float] = {}
+            ours: list[float] = []
+            for attempt in range(args.repeat):
+                for size, payloads in prebuilt.items():
+                    db = f"raw_{size}_{attempt}"
+                    rate = raw_rate(info.url, payloads, lines, db)
+                    assert count_points(info.url, db, spec.measurement, spec.fields[0].name) > 0
+                    raw[size] = max(raw.get(size, 0.0), rate)
+                    print(f"  raw POST, {size:>6}-line batches: {rate:>12,.0f} points/s")
+                db = f"ours_{attempt}"
+                rate = ours_rate(info.url, path, spec, window, db)
+                ours.append(rate)
+                print(f"  ours (Parquet → InfluxDB):     {rate:>12,.0f} points/s")
+            field = spec.fields[0].name
+            best = max(raw, key=lambda s: raw[s])
+            assert count_points(info.url, "ours_0", spec.measurement, field) == count_points(
+                info.url, f"raw_{best}_0", spec.measurement, field
+            ), "both sides must store the same points"
+        finally:
+            server.stop()
+    result = {
+        "table": args.table,
+        "rows": rows,
+        "points": lines,
+        "raw_best_points_per_s": round(raw[best]),
+        "raw_best_batch_lines": best,
+        "ours_points_per_s": round(max(ours)),
+        "ratio_ours_vs_raw": round(max(ours) / raw[best], 3),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
