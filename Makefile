@@ -59,8 +59,10 @@ servers-start: setup
 servers-stop:
 	$(BIN)/ons-pipeline servers stop
 
-dev: setup ## the Dagster UI on http://127.0.0.1:3000 (servers must be started)
-	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
+dev: setup ## the Dagster UI on http://127.0.0.1:3000 (with the local servers)
+	$(BIN)/ons-pipeline servers start
+	mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
 clean:
 	-$(BIN)/ons-pipeline servers stop
