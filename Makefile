@@ -13,10 +13,12 @@ FLUXLSP := ons_pipeline/lib/query/fluxlsp
 
 setup: system-deps venv checkov fluxlsp ## install everything (idempotent)
 
-system-deps: ## Debian packages: InfluxDB 1.x server (the real server tests and the demo run)
-	@if ! command -v influxd >/dev/null 2>&1; then \
-		echo "installing Debian's influxdb..."; \
-		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq influxdb influxdb-client >/dev/null; \
+DEBIAN_PACKAGES := influxdb influxdb-client postgresql openssl util-linux
+
+system-deps: ## Debian packages: InfluxDB 1.x and PostgreSQL servers (real servers for tests and demo)
+	@if ! command -v influxd >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "installing Debian packages: $(DEBIAN_PACKAGES)"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(DEBIAN_PACKAGES) >/dev/null; \
 	fi
 
 venv: $(BIN)/.installed ## Python virtual environment with the project and its dev tools

@@ -7,7 +7,8 @@ import dagster as dg
 from pydantic import Field
 
 from ons_pipeline.lib.exporter import ExportTarget
-from ons_pipeline.lib.influx import InfluxClient, InfluxConfig
+from ons_pipeline.lib.influx import InfluxClient, InfluxConfig, RetryPolicy
+from ons_pipeline.lib.secrets import resolve_influx_config, secure_client
 from ons_pipeline.lib.settings import AwsSettings, Settings
 
 
@@ -74,7 +75,13 @@ def default_settings() -> Settings:
 
 
 class InfluxDBResource(dg.ConfigurableResource):
-    """The target InfluxDB (v1 write + InfluxQL API; any engine). Secrets come from env vars."""
+    """The target InfluxDB (v1 write + InfluxQL API; any engine).
+
+    Credentials come from env vars (``ONS_INFLUX_PASSWORD``/``ONS_INFLUX_TOKEN``) or, when neither
+    is set, from the Secrets Manager secret ``ONS_INFLUX_SECRET_ARN``, read at run time (never
+    stored in the resource's config). Plain http is refused outside loopback unless
+    ``allow_insecure``; auth and TLS failures are logged as security events.
+    """
 
     url: str = "http://127.0.0.1:8086"
     database: str = "ons"
@@ -91,6 +98,11 @@ class InfluxDBResource(dg.ConfigurableResource):
     org: str | None = None
     allow_insecure: bool = False
     batch_lines: int = Field(default=10_000, description="Lines per write request.")
+    secret_arn: str | None = Field(
+        default=None,
+        description="Secrets Manager secret with the InfluxDB credentials (ONS_INFLUX_SECRET_ARN),"
+        " read at run time when no password or token is set.",
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "InfluxDBResource":
@@ -119,11 +131,17 @@ class InfluxDBResource(dg.ConfigurableResource):
             org=config.org,
             allow_insecure=config.allow_insecure,
             batch_lines=int(env.get("ONS_INFLUX_BATCH_LINES", "10000")),
+            secret_arn=env.get("ONS_INFLUX_SECRET_ARN") or None,
             **secrets,
         )
 
     def config(self) -> InfluxConfig:
-        return InfluxConfig(
+        """The full configuration, credentials from the secret resolved (at run time)."""
+        return resolve_influx_config(self.config_fields(), self.secret_arn)
+
+    def config_fields(self) -> dict[str, Any]:
+        """The InfluxConfig fields as configured (secrets not resolved)."""
+        return dict(
             url=self.url,
             database=self.database,
             retention_policy=self.retention_policy,
@@ -140,5 +158,5 @@ class InfluxDBResource(dg.ConfigurableResource):
             allow_insecure=self.allow_insecure,
         )
 
-    def client(self) -> InfluxClient:
-        return InfluxClient(self.config())
+    def client(self, retry: RetryPolicy | None = None) -> InfluxClient:
+        return secure_client(self.config_fields(), retry, secret_arn=self.secret_arn)
