@@ -1,0 +1,15 @@
+"""Integrity of the migration: GX asset checks, exact verification, query equivalence, the
+migration report and SNS notifications (thin Dagster wrappers over ``ons_pipeline.lib``)."""
+
+import dagster as dg
+
+from ons_pipeline.defs.integrity.checks import integrity_checks
+from ons_pipeline.defs.integrity.report import migration_report, query_equivalence
+from ons_pipeline.defs.integrity.sensors import integrity_sensors
+
+
+def integrity_assets() -> list[dg.AssetsDefinition]:
+    return [migration_report, query_equivalence]
+
+
+__all__ = ["integrity_assets", "integrity_checks", "integrity_sensors"]
