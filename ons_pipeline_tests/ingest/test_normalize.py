@@ -1,0 +1,331 @@
+"""Normalisation of raw ONS files: the real excerpts, DST, empty days, quirks and broken rows."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from ons_pipeline.lib import ons_time, schema
+from ons_pipeline.lib.generator import (
+    generate_day,
+    generate_raw_ons,
+    write_ons_csv,
+    write_ons_parquet,
+)
+from ons_pipeline.lib.normalize import (
+    NormalizedFile,
+    NormalizeError,
+    UnknownDatasetError,
+    coverage_by_utc_day,
+    detect_dataset,
+    normalize_bytes,
+    normalize_file,
+    write_local,
+)
+from ons_pipeline_tests.ingest.conftest import EXTRA_SAMPLES, SAMPLES
+
+HOUR_NS = 3_600 * ons_time.NS_PER_SECOND
+
+# file → (dataset, rows read, rows normalised, empty rows dropped, DST-gap rows dropped)
+EXPECTED = {
+    "balanco_energia_subsistema_2023_excerpt.csv": ("balanco_subsistema", 120, 120, 0, 0),
+    "cmo_semihorario_2022_excerpt.csv": ("cmo_semihorario", 288, 288, 0, 0),
+    "curva_carga_2018_excerpt.csv": ("curva_carga", 144, 140, 0, 4),
+    "ear_diario_subsistema_2023_excerpt.csv": ("ear_diario", 100, 100, 0, 0),
+    "ena_diario_subsistema_2023_excerpt.csv": ("ena_diario", 136, 136, 0, 0),
+    "geracao_usina_2021_excerpt.csv": ("geracao_usina", 280, 280, 0, 0),
+    "intercambio_nacional_2024_excerpt.csv": ("intercambio", 96, 96, 0, 0),
+}
+
+
+def all_rows(result: NormalizedFile) -> pa.Table:
+    tables = [result.days[d] for d in sorted(result.days)]
+    return pa.concat_tables(tables) if tables else result.spec.arrow_schema().empty_table()
+
+
+def local_day_of(table: pa.Table) -> list[date]:
+    return [date.fromisoformat(str(d)) for d in ons_time.local_dates(table.column("time"))]
+
+
+def covered_ns(result: NormalizedFile, start: int, end: int) -> int:
+    return sum(
+        max(0, min(e, end) - max(s, start)) for day in result.coverage.values() for s, e in day
+    )
+
+
+def test_every_real_excerpt_is_covered_by_the_expectations() -> None:
+    names = {p.name for p in SAMPLES.glob("*.csv")}
+    assert names == set(EXPECTED) | {"carga_energia_2013_excerpt.csv"}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_real_excerpt_normalises(name: str) -> None:
+    dataset, read, rows, empty, dst = EXPECTED[name]
+    result = normalize_file(SAMPLES / name)
+    assert (result.table, result.rows_read, result.rows) == (dataset, read, rows)
+    assert (result.dropped_empty, result.dropped_dst, result.bad_rows) == (empty, dst, [])
+    spec = schema.table(dataset)
+    for day, table in result.days.items():
+        assert table.schema == spec.arrow_schema()
+        times = pc.cast(table.column("time"), pa.int64())
+        assert pc.min(times).as_py() >= ons_time.to_ns(
+            datetime(day.year, day.month, day.day, tzinfo=UTC)
+        )
+        assert table.num_rows == table.group_by(["time", *spec.tags]).aggregate([]).num_rows
+    # every UTC day with rows is covered; coverage never extends past the local days of the file
+    assert set(result.days) <= set(result.coverage)
+
+
+def test_dst_start_2018_empty_hour_rows_are_dropped() -> None:
+    result = normalize_file(SAMPLES / "curva_carga_2018_excerpt.csv")
+    rows = all_rows(result)
+    days = local_day_of(rows)
+    on_dst_day = rows.filter(pa.array([d == date(2018, 11, 4) for d in days]))
+    # 23 local hours × 4 subsystems: the rows of the nonexistent 00:00 (N, NE, SE empty; S 0E-8)
+    # are dropped, not shifted onto 01:00
+    assert on_dst_day.num_rows == 23 * 4
+    assert result.dropped_dst == 4 and result.bad_rows == []
+    start, end = ons_time.local_day_bounds_utc(date(2018, 11, 4))
+    times = sorted(set(pc.cast(on_dst_day.column("time"), pa.int64()).to_pylist()))
+    assert times == list(range(ons_time.to_ns(start), ons_time.to_ns(end), HOUR_NS))
+    first = on_dst_day.filter(pc.equal(on_dst_day.column("id_subsistema"), "N")).slice(0, 1)
+    assert first.column("time")[0].as_py() == datetime(2018, 11, 4, 3, tzinfo=UTC)  # 01:00 -02
+    assert first.column("val_cargaenergiahomwmed")[0].as_py() == 5438.173
+
+
+def test_dst_hour_with_a_real_value_is_a_bad_row() -> None:
+    text = (
+        "id_subsistema;nom_subsistema;din_instante;val_cargaenergiahomwmed\n"
+        "N;NORTE;2018-11-03 23:00:00;4500.00000000\n"
+        "N;NORTE;2018-11-04 00:00:00;4400.00000000\n"
+        "N;NORTE;2018-11-04 01:00:00;4300.00000000\n"
+    )
+    result = normalize_bytes(text.encode(), "dst.csv")
+    assert result.rows == 2
+    [bad] = result.bad_rows
+    assert (bad.row, bad.column) == (3, "din_instante")
+    assert "does not exist" in bad.reason
+    assert bad.text == "N;NORTE;2018-11-04 00:00:00;4400.00000000"
+
+
+def test_empty_day_2014_02_01_gives_zero_points_without_error() -> None:
+    result = normalize_file(EXTRA_SAMPLES / "curva_carga_2014_excerpt.csv")
+    assert result.table == "curva_carga" and result.bad_rows == []
+    assert result.rows_read == 168 and result.dropped_empty == 72
+    days = local_day_of(all_rows(result))
+    assert date(2014, 2, 1) not in days
+    assert days.count(date(2014, 1, 31)) == 12 * 4 and days.count(date(2014, 2, 2)) == 12 * 4
+    # the empty day is still covered: a correction would replace it with nothing
+    start, end = ons_time.local_day_bounds_utc(date(2014, 2, 1))
+    assert covered_ns(result, ons_time.to_ns(start), ons_time.to_ns(end)) == ons_time.to_ns(
+        end
+    ) - ons_time.to_ns(start)
+
+
+def test_daily_carga_files_with_an_extended_mapping(extended_mapping) -> None:  # type: ignore[no-untyped-def]
+    # Not a dataset of tables.toml: a clear error naming the file and what is missing.
+    with pytest.raises(UnknownDatasetError) as info:
+        normalize_file(SAMPLES / "carga_energia_2013_excerpt.csv")
+    message = str(info.value)
+    assert "carga_energia_2013_excerpt.csv" in message and "val_cargaenergiamwmed" in message
+    # With a mapping entry, both real daily files normalise.
+    r2013 = normalize_file(SAMPLES / "carga_energia_2013_excerpt.csv", specs=extended_mapping)
+    assert (r2013.table, r2013.rows_read, r2013.rows, r2013.bad_rows) == (
+        "carga_energia",
+        109,
+        108,
+        [],
+    )
+    assert r2013.dropped_empty == 1  # the spurious empty `S;Sul;2013-02-02 00:00:01;` row
+    names = set(pc.unique(all_rows(r2013).column("nom_subsistema")).to_pylist())
+    assert "Sudeste/Centro-Oeste" in names  # mixed case kept as published
+    first = all_rows(r2013).slice(0, 1).to_pylist()[0]
+    assert first["time"] == datetime(2013, 1, 20, 2, tzinfo=UTC)  # local midnight, DST (-02)
+    r2014 = normalize_file(EXTRA_SAMPLES / "carga_energia_2014_excerpt.csv", specs=extended_mapping)
+    assert r2014.bad_rows == [] and r2014.dropped_empty == 4
+    assert date(2014, 2, 1) not in local_day_of(all_rows(r2014))
+
+
+def test_header_typo_id_subsistena() -> None:
+    result = normalize_file(SAMPLES / "balanco_energia_subsistema_2023_excerpt.csv")
+    assert result.table == "balanco_subsistema" and result.ignored_columns == []
+    rows = all_rows(result)
+    assert set(pc.unique(rows.column("id_subsistema")).to_pylist()) == {"N", "NE", "S", "SE", "SIN"}
+    one = rows.filter(pc.equal(rows.column("id_subsistema"), "NE")).slice(0, 1).to_pylist()[0]
+    assert one["val_gereolica"] == 13305.26171875  # float32 artefact kept exactly
+    assert one["time"] == datetime(2023, 1, 1, 3, tzinfo=UTC)
+    sin = rows.filter(pc.equal(rows.column("id_subsistema"), "SIN"))
+    assert sin.column("val_intercambio").to_pylist() == [11.47] + [0.0] * 23  # then 0E-8
+
+
+def test_values_and_tags_as_published() -> None:
+    geracao = all_rows(normalize_file(SAMPLES / "geracao_usina_2021_excerpt.csv"))  # CRLF
+    assert pc.sum(pc.equal(geracao.column("ceg"), "-")).as_py() == 131  # '-' is a tag value
+    assert "HIDROELÉTRICA" in geracao.column("nom_tipousina").to_pylist()
+    assert {"Conj. Abil I", "Mauá 3"} <= set(geracao.column("nom_usina").to_pylist())
+    assert not any(v.endswith("\r") for v in geracao.column("ceg").to_pylist())
+    cmo = all_rows(normalize_file(SAMPLES / "cmo_semihorario_2022_excerpt.csv"))
+    assert pc.min(cmo.column("val_cmo")).as_py() == -6.18  # SE 2022-01-01 07:00 (line 60)
+    ear = all_rows(normalize_file(SAMPLES / "ear_diario_subsistema_2023_excerpt.csv"))
+    assert 51691.2265625 in ear.column("ear_max_subsistema").to_pylist()
+    inter = normalize_file(SAMPLES / "intercambio_nacional_2024_excerpt.csv")
+    assert inter.missing_fields == ["val_intercambioprogmwmed"]
+    assert all_rows(inter).column("val_intercambioprogmwmed").null_count == 96
+
+
+@pytest.mark.parametrize("table", schema.ons_tables())
+def test_generated_raw_days_round_trip_to_canonical(table: str, tmp_path: Path) -> None:
+    """Raw quirks (padded codes, header typo, DST gap rows, 00:00:00 on daily dates, CRLF, the
+    fall-back hour written twice, number styles) normalise back to the canonical day."""
+    cases = [
+        (
+            date(2018, 11, 4),
+            {"dst_gap": "empty", "padded_codes": True, "header_typo": True, "daily_time": True},
+        ),
+        (date(2018, 2, 17), {"repeated_hour": "repeat", "number_style": "shortest"}),
+    ]
+    for day, options in cases:
+        raw = generate_raw_ons(table, day, **options)  # type: ignore[arg-type]
+        csv_path, parquet_path = tmp_path / f"{day}.csv", tmp_path / f"{day}.parquet"
+        write_ons_csv([raw], csv_path, crlf=True)
+        write_ons_parquet([raw], parquet_path, table=table)
+        expected = generate_day(table, day)
+        for path in (csv_path, parquet_path):
+            result = normalize_file(path)
+            assert result.bad_rows == [] and result.table == table
+            assert all_rows(result).equals(expected), (table, day, path.suffix)
+
+
+def test_broken_rows_are_reported_with_row_and_column() -> None:
+    text = (
+        "id_subsistema;nom_subsistema;din_instante;val_cargaenergiahomwmed\r\n"  # line 1
+        "N;NORTE;2024-01-05 00:00:00;4828.07250000\r\n"  # 2 good
+        "\r\n"  # 3 blank: skipped
+        "NE;NORDESTE;2024-01-05 00:00:00;12,5\r\n"  # 4 comma decimal
+        "S;SUL;2024-13-05 00:00:00;100.0\r\n"  # 5 bad month
+        "SE;SUDESTE;2024-01-05 00:00:00\r\n"  # 6 a field short
+        ";SUDESTE;2024-01-05 01:00:00;1.0\r\n"  # 7 empty code
+        "N;NORTE;2024-01-05 00:00:00;4900.0\r\n"  # 8 duplicate of line 2
+        "S;SUL;2024-01-05 00:00:00;NaN\r\n"  # 9 not a number
+        "  SE  ;SUDESTE;2024-01-05 00:00:00;-\r\n"  # 10 '-' placeholder: an empty row
+        "SE   ;SUDESTE;2024-01-05 01:00:00;0E-8\r\n"  # 11 good, padded code
+    )
+    result = normalize_bytes(text.encode(), "raw/curva_carga/broken.csv")
+    found = [(b.row, b.column) for b in result.bad_rows]
+    assert found == [
+        (4, "val_cargaenergiahomwmed"),
+        (5, "din_instante"),
+        (6, None),
+        (7, "id_subsistema"),
+        (8, None),
+        (9, "val_cargaenergiahomwmed"),
+    ]
+    reasons = {b.row: b.reason for b in result.bad_rows}
+    assert "'12,5'" in reasons[4] and "not a number" in reasons[4]
+    assert "expected 4 fields" in reasons[6] and "found 3" in reasons[6]
+    assert "duplicate of row 2" in reasons[8]
+    assert str(result.bad_rows[0]).startswith("raw/curva_carga/broken.csv: row 4, column")
+    assert result.bad_rows[2].text == "SE;SUDESTE;2024-01-05 00:00:00"
+    rows = all_rows(result).to_pylist()
+    assert [(r["id_subsistema"], r["val_cargaenergiahomwmed"]) for r in rows] == [
+        ("N", 4828.0725),
+        ("SE", 0.0),
+    ]
+    assert result.dropped_empty == 1 and result.rows_read == 9
+    # bad rows whose series and time parsed are protected from correction deletes
+    assert (("N", "NORTE"), ons_time.to_ns(datetime(2024, 1, 5, 3, tzinfo=UTC))) in result.protected
+    quarantine = json.loads(result.quarantine_json(etag="abc"))
+    assert [r["row"] for r in quarantine["bad_rows"]] == [4, 5, 6, 7, 8, 9]
+    assert quarantine["etag"] == "abc" and quarantine["dataset"] == "curva_carga"
+    lines = result.quarantine_csv().decode().splitlines()
+    assert lines[0] == "id_subsistema;nom_subsistema;din_instante;val_cargaenergiahomwmed"
+    assert lines[1] == "NE;NORDESTE;2024-01-05 00:00:00;12,5" and len(lines) == 7
+
+
+def test_parquet_rows_are_numbered_from_one(tmp_path: Path) -> None:
+    raw = generate_raw_ons("cmo_semihorario", date(2022, 1, 1))
+    values = raw.column("val_cmo").to_pylist()
+    values[5] = "abc"
+    raw = raw.set_column(raw.schema.get_field_index("val_cmo"), "val_cmo", pa.array(values))
+    path = tmp_path / "cmo.parquet"
+    pq.write_table(raw, path)
+    result = normalize_file(path)
+    [bad] = result.bad_rows
+    assert (bad.row, bad.column, result.format) == (6, "val_cmo", "parquet")
+    assert result.rows == raw.num_rows - 1
+
+
+def test_unknown_and_unreadable_files() -> None:
+    with pytest.raises(UnknownDatasetError, match=r"prices\.csv.*matches no known ONS dataset"):
+        normalize_bytes(b"date;price\n2024-01-01;3\n", "prices.csv")
+    with pytest.raises(NormalizeError, match=r"empty\.csv: no header"):
+        normalize_bytes(b"\n\n", "empty.csv")
+    with pytest.raises(NormalizeError, match="unreadable Parquet"):
+        normalize_bytes(b"PAR1 not really", "x.parquet")
+    with pytest.raises(NormalizeError, match="appears twice"):
+        normalize_bytes(
+            b"id_subsistema;id_subsistema;nom_subsistema;din_instante;val_cmo\n", "d.csv"
+        )
+    spec = detect_dataset([" ID_SUBSISTENA ", "nom_subsistema", "din_instante", "val_carga"])
+    assert spec.name == "balanco_subsistema"
+
+
+def test_invalid_utf8_rows_are_quarantined() -> None:
+    data = (
+        b"id_subsistema;nom_subsistema;din_instante;val_cmo\n"
+        b"N;NORTE;2022-01-01 00:00:00;1.0\n"
+        b"S;SUL\xe9;2022-01-01 00:00:00;2.0\n"
+    )
+    result = normalize_bytes(data, "latin.csv")
+    assert result.rows == 1 and [b.row for b in result.bad_rows] == [3]
+    assert "UTF-8" in result.bad_rows[0].reason
+
+
+def test_coverage_is_cut_at_utc_midnight_and_follows_dst() -> None:
+    coverage = coverage_by_utc_day([date(2018, 11, 4)])  # a 23-hour local day
+    assert list(coverage) == [date(2018, 11, 4), date(2018, 11, 5)]
+    (s1, e1), (s2, e2) = coverage[date(2018, 11, 4)][0], coverage[date(2018, 11, 5)][0]
+    assert e1 == s2 == ons_time.to_ns(datetime(2018, 11, 5, tzinfo=UTC))
+    assert s1 == ons_time.to_ns(datetime(2018, 11, 4, 3, tzinfo=UTC))
+    assert e2 == ons_time.to_ns(datetime(2018, 11, 5, 2, tzinfo=UTC))
+    assert (e1 - s1) + (e2 - s2) == 23 * HOUR_NS
+    merged = coverage_by_utc_day([date(2024, 1, 5), date(2024, 1, 6)])
+    assert merged[date(2024, 1, 6)] == (
+        (
+            ons_time.to_ns(datetime(2024, 1, 6, tzinfo=UTC)),
+            ons_time.to_ns(datetime(2024, 1, 7, tzinfo=UTC)),
+        ),
+    )
+
+
+def test_write_local(tmp_path: Path) -> None:
+    result = normalize_bytes(
+        b"id_subsistema;nom_subsistema;din_instante;val_cmo\nN;NORTE;2022-01-01 00:00:00;1\nS;X\n",
+        "cmo.csv",
+    )
+    written = write_local(result, tmp_path)
+    names = sorted(p.relative_to(tmp_path).as_posix() for p in written)
+    assert names == [
+        "cmo_semihorario/date=2022-01-01/part-00000.parquet",
+        "quarantine/cmo.csv.csv",
+        "quarantine/cmo.csv.json",
+    ]
+    table = pq.read_table(tmp_path / names[0])
+    assert table.num_rows == 1
+    assert table.column("time")[0].as_py() == datetime(2022, 1, 1, 3, tzinfo=UTC)
+    assert (tmp_path / names[1]).read_text().endswith("S;X\n")
+
+
+def test_parquet_with_utc_instants_is_taken_as_is(tmp_path: Path) -> None:
+    canonical = generate_day("cmo_semihorario", date(2018, 11, 4))
+    path = tmp_path / "instants.parquet"
+    pq.write_table(canonical.rename_columns(["din_instante", *canonical.column_names[1:]]), path)
+    result = normalize_file(path)
+    assert result.bad_rows == [] and all_rows(result).equals(canonical)
+    assert list(result.coverage) == [date(2018, 11, 4), date(2018, 11, 5)]

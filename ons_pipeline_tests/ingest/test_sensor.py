@@ -1,0 +1,229 @@
+"""The raw-file sensor, tick by tick (``build_sensor_context``) against the moto S3 server."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+
+import dagster as dg
+import pytest
+from botocore.exceptions import ClientError
+
+from ons_pipeline.defs.ingest import sensors
+from ons_pipeline.defs.ingest.jobs import ingest_raw_object_job
+from ons_pipeline.defs.ingest.sensors import RawCursor, evaluate_raw_files, raw_files_sensor
+from ons_pipeline.lib.generator import generate_raw_ons, write_ons_parquet
+from ons_pipeline.lib.ingest import IngestSettings
+from ons_pipeline.resources import AwsResource, InfluxDBResource
+from ons_pipeline_tests.ingest.conftest import SAMPLES
+
+CURVA = (SAMPLES / "curva_carga_2018_excerpt.csv").read_bytes()
+CMO = (SAMPLES / "cmo_semihorario_2022_excerpt.csv").read_bytes()
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+def tick(
+    instance: dg.DagsterInstance,
+    aws: AwsResource,
+    cursor: str | None,
+    config: IngestSettings | None = None,
+) -> dg.SensorResult:
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"aws": aws})
+    if config is None:
+        result = raw_files_sensor(context)
+    else:
+        result = evaluate_raw_files(context, aws, config)
+    assert isinstance(result, dg.SensorResult)
+    return result
+
+
+def put(aws: AwsResource, key: str, body: bytes) -> str:
+    return aws.client("s3").put_object(Bucket=aws.bucket, Key=key, Body=body)["ETag"].strip('"')
+
+
+def skip(result: dg.SensorResult) -> str:
+    return result.skip_reason.skip_message or "" if result.skip_reason else ""
+
+
+def keys_of(result: dg.SensorResult) -> list[str]:
+    return [r.run_key or "" for r in result.run_requests or []]
+
+
+def test_new_object_then_quiet_then_identical_then_changed_upload(
+    instance: dg.DagsterInstance, aws: AwsResource
+) -> None:
+    first = tick(instance, aws, None)
+    assert first.run_requests == [] and first.skip_reason
+
+    etag = put(aws, "raw/curva_carga/2018-11.csv", CURVA)
+    new = tick(instance, aws, first.cursor)
+    [request] = new.run_requests or []
+    assert request.run_key == f"raw/curva_carga/2018-11.csv@{etag}"
+    assert request.run_config == {
+        "ops": {
+            "normalize_and_load": {"config": {"key": "raw/curva_carga/2018-11.csv", "etag": etag}}
+        }
+    }
+    assert request.tags["ons/dataset"] == "curva_carga"
+    assert RawCursor.parse(new.cursor).key == "raw/curva_carga/2018-11.csv"
+
+    quiet = tick(instance, aws, new.cursor)
+    assert quiet.run_requests == [] and skip(quiet) == "no new raw object"
+
+    assert put(aws, "raw/curva_carga/2018-11.csv", CURVA) == etag  # identical re-upload
+    same = tick(instance, aws, quiet.cursor)
+    assert same.run_requests == []
+
+    changed_etag = put(aws, "raw/curva_carga/2018-11.csv", CURVA.replace(b"4851.678", b"4851.679"))
+    changed = tick(instance, aws, same.cursor)
+    assert keys_of(changed) == [f"raw/curva_carga/2018-11.csv@{changed_etag}"]
+    assert changed_etag != etag
+
+
+def test_known_run_key_is_not_requested_again(
+    instance: dg.DagsterInstance, aws: AwsResource, influxdb: InfluxDBResource
+) -> None:
+    """The run a request launched carries its run key: a later tick (even with a lost cursor)
+    does not request it again, and the requested run loads the file."""
+    put(aws, "raw/cmo/2022-01.csv", CMO)
+    [request] = tick(instance, aws, None).run_requests or []
+    result = ingest_raw_object_job.execute_in_process(
+        run_config=request.run_config,
+        tags={**request.tags, "dagster/run_key": request.run_key or ""},
+        resources={"aws": aws, "influxdb": influxdb},
+        instance=instance,
+    )
+    assert result.success
+    assert tick(instance, aws, None).run_requests == []  # cursor lost: run keys still protect
+
+
+def test_bad_objects_are_reported_and_skipped_and_the_sensor_goes_on(
+    instance: dg.DagsterInstance, aws: AwsResource
+) -> None:
+    put(aws, "raw/a-unknown.csv", b"date;price\n2024-01-01;3\n")
+    put(aws, "raw/b-binary.xlsx", b"PK\x03\x04\x00\x00binary")
+    put(aws, "raw/c-empty.csv", b"")
+    put(aws, "raw/d-broken.parquet", b"PAR1 broken footer")
+    good = put(aws, "raw/e-good.csv", CMO)
+    result = tick(instance, aws, None)
+    assert keys_of(result) == [f"raw/e-good.csv@{good}"]
+    s3 = aws.client("s3")
+    listing = s3.list_objects_v2(Bucket=aws.bucket, Prefix="quarantine/objects/")
+    reports = {o["Key"]: o for o in listing.get("Contents", [])}
+    assert len(reports) == 4
+    unknown = next(k for k in reports if "a-unknown.csv@" in k)
+    body = json.loads(s3.get_object(Bucket=aws.bucket, Key=unknown)["Body"].read())
+    assert "matches no known ONS dataset" in body["reason"]
+    reasons = [
+        json.loads(s3.get_object(Bucket=aws.bucket, Key=k)["Body"].read())["reason"]
+        for k in sorted(reports)
+    ]
+    assert "binary content" in reasons[1]
+    assert "empty object" in reasons[2]
+    assert "Parquet" in reasons[3]
+    # the cursor moved past them: the next tick neither re-reports nor re-requests
+    again = tick(instance, aws, result.cursor)
+    assert again.run_requests == [] and skip(again) == "no new raw object"
+
+
+def test_only_bad_objects_give_a_skip_reason(
+    instance: dg.DagsterInstance, aws: AwsResource
+) -> None:
+    put(aws, "raw/x.csv", b"a;b\n1;2\n")
+    result = tick(instance, aws, None)
+    assert result.run_requests == []
+    assert "1 rejected" in skip(result) and "raw/x.csv" in skip(result)
+
+
+def test_parquet_objects_are_probed_through_their_footer(
+    instance: dg.DagsterInstance, aws: AwsResource, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "ear.parquet"
+    write_ons_parquet([generate_raw_ons("ear_diario", date(2023, 1, 1))], path, table="ear_diario")
+    etag = put(aws, "raw/ear/2023-01-01.parquet", path.read_bytes())
+    [request] = tick(instance, aws, None).run_requests or []
+    assert request.run_key == f"raw/ear/2023-01-01.parquet@{etag}"
+    assert request.tags["ons/dataset"] == "ear_diario"
+
+
+def test_at_most_max_objects_per_tick(instance: dg.DagsterInstance, aws: AwsResource) -> None:
+    for name in ("a", "b", "c"):
+        put(aws, f"raw/{name}.csv", CMO.replace(b"0.24000000", name.encode() + b"0.24"[1:]))
+    config = dataclasses.replace(IngestSettings(), max_objects_per_tick=2)
+    first = tick(instance, aws, None, config)
+    assert [k.split("@")[0] for k in keys_of(first)] == ["raw/a.csv", "raw/b.csv"]
+    second = tick(instance, aws, first.cursor, config)
+    assert [k.split("@")[0] for k in keys_of(second)] == ["raw/c.csv"]
+
+
+def test_objects_listed_late_are_found_within_the_lookback(
+    instance: dg.DagsterInstance, aws: AwsResource
+) -> None:
+    etag = put(aws, "raw/late.csv", CMO)
+    modified = aws.client("s3").head_object(Bucket=aws.bucket, Key="raw/late.csv")["LastModified"]
+    # a cursor already past the object, as if a later object had been listed first
+    ahead = RawCursor(modified + timedelta(seconds=30), "raw/zz.csv").dump()
+    found = tick(instance, aws, ahead)
+    assert keys_of(found) == [f"raw/late.csv@{etag}"]
+    assert tick(instance, aws, found.cursor).run_requests == []
+    no_lookback = dataclasses.replace(IngestSettings(), lookback_s=0)
+    assert tick(instance, aws, ahead, no_lookback).run_requests == []
+
+
+def test_a_transient_s3_error_ends_the_tick_before_that_object(
+    instance: dg.DagsterInstance, aws: AwsResource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    put(aws, "raw/a.csv", CMO)
+    put(aws, "raw/b.csv", CMO.replace(b"0.24000000", b"0.25000000"))
+    real = sensors.probe_object
+
+    def flaky(s3, bucket, key, **kwargs):  # type: ignore[no-untyped-def]
+        if key == "raw/b.csv":
+            raise ClientError({"Error": {"Code": "SlowDown", "Message": "slow"}}, "GetObject")
+        return real(s3, bucket, key, **kwargs)
+
+    monkeypatch.setattr(sensors, "probe_object", flaky)
+    first = tick(instance, aws, None)
+    assert [k.split("@")[0] for k in keys_of(first)] == ["raw/a.csv"]
+    monkeypatch.setattr(sensors, "probe_object", real)
+    second = tick(instance, aws, first.cursor)
+    assert [k.split("@")[0] for k in keys_of(second)] == ["raw/b.csv"]
+
+
+def test_cursor_round_trip_and_unreadable_cursor() -> None:
+    moment = datetime.fromisoformat("2024-01-05T10:00:00+00:00")
+    cursor = RawCursor(moment, "raw/x.csv", {"raw/x.csv@1": moment.isoformat()})
+    parsed = RawCursor.parse(cursor.dump())
+    assert (parsed.last_modified, parsed.key, parsed.recent) == (
+        moment,
+        "raw/x.csv",
+        cursor.recent,
+    )
+    assert RawCursor.parse("not json").last_modified is None
+    cursor.advance(moment + timedelta(hours=1), "raw/y.csv", "raw/y.csv@2")
+    cursor.prune(timedelta(minutes=5))
+    assert list(cursor.recent) == ["raw/y.csv@2"]
+
+
+def test_missing_bucket_is_a_skip(instance: dg.DagsterInstance, moto_server) -> None:  # type: ignore[no-untyped-def]
+    aws = AwsResource(endpoint_url=moto_server.url, bucket="no-such-bucket-here")
+    result = tick(instance, aws, None)
+    assert "does not exist" in skip(result)
+
+
+def test_whole_bucket_as_raw_prefix_ignores_the_pipelines_own_objects(
+    instance: dg.DagsterInstance, aws: AwsResource
+) -> None:
+    for key in ("parquet/cmo/date=2022-01-01/part-00000.parquet", "quarantine/rows/x.json"):
+        put(aws, key, b"not raw")
+    etag = put(aws, "CMO_SEMIHORARIO_2022.csv", CMO)
+    whole = AwsResource(endpoint_url=aws.endpoint_url, bucket=aws.bucket, raw_prefix="")
+    result = tick(instance, whole, None)
+    assert keys_of(result) == [f"CMO_SEMIHORARIO_2022.csv@{etag}"]
