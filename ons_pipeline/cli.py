@@ -255,10 +255,17 @@ def demo(days: int, start: Any, tables: str) -> None:
     else:
         click.echo("every day is already migrated; nothing to stage")
     ctx.invoke(migrate, tables=tables, start=start, end=_as_datetime(last), timeout=3600)
+    click.echo("\nContinuous loading: a new day's ONS file lands in the raw prefix of the local S3")
+    from ons_pipeline.cli_ingest import demo_drop_and_wait
+
+    drop = demo_drop_and_wait(day=last + timedelta(days=1), home=home, echo=click.echo)
+    click.echo(f"  {drop}")
     click.echo(
-        "\nNext: `make dev` (or `DAGSTER_HOME=.dagster_home .venv/bin/dagster dev`) opens the "
-        "Dagster UI on http://127.0.0.1:3000 — Assets → influxdb/* shows each partition's "
-        "rows, points and points/s; Runs shows the backfill."
+        "\nNext: `make dev` opens the Dagster UI on http://127.0.0.1:3000 — Assets → influxdb/* "
+        "shows each partition's rows, points, points/s and its checks; Runs shows the backfill "
+        'and the sensor\'s ingest run. `ons-pipeline query "carga média do Sudeste por dia"` '
+        "queries what was loaded; `ons-pipeline report --out report.md` writes the migration "
+        "report."
     )
 
 
@@ -283,10 +290,10 @@ def _as_datetime(day: date) -> Any:
 
 
 def _influx_client() -> Any:
-    from ons_pipeline.lib.influx import InfluxClient, InfluxConfig
+    """The audited client (credentials from env or Secrets Manager, TLS rules, security log)."""
+    from ons_pipeline.lib.secrets import client_from_env
 
-    settings = Settings.from_env()
-    return InfluxClient(InfluxConfig.from_env(settings.influx_env))
+    return client_from_env(Settings.from_env().influx_env)
 
 
 def _deadletter_store() -> Any:
@@ -376,6 +383,15 @@ def rollback(table: str, start: Any, end: Any, yes: bool) -> None:
     key = result.output_for_node("rollback_influxdb_range")
     click.echo(f"rolled back; record at s3://{Settings.from_env().aws.bucket}/{key}")
 
+
+def _register_commands() -> None:
+    from ons_pipeline import cli_ingest, cli_integrity, cli_query
+
+    for module in (cli_integrity, cli_ingest, cli_query):
+        module.register(main)
+
+
+_register_commands()
 
 if __name__ == "__main__":
     main()
