@@ -26,6 +26,8 @@ venv: $(BIN)/.installed ## Python virtual environment with the project and its d
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	set -o pipefail; $(BIN)/python -m pip install -q --upgrade pip 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@# CPU torch first (a wheel on this machine's disk); otherwise a dependency pulls a CUDA build
+	set -o pipefail; $(BIN)/python -m pip install -q torch==2.13.0 2>&1 | { grep -v "^WARNING: Location" || true; }
 	set -o pipefail; $(BIN)/python -m pip install -q -e '.[dev]' 2>&1 | { grep -v "^WARNING: Location" || true; }
 	@$(BIN)/python -c "import ons_pipeline, dagster, pyarrow, moto" && touch $@
 

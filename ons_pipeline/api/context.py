@@ -1,0 +1,123 @@
+"""The RAG service of the API: the knowledge index (built lazily, once), the pipeline wired to the
+query processor's cached executor, and the mapping to :class:`ContextResponse`."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from ons_pipeline.api.config import ApiSettings
+from ons_pipeline.api.processor import QueryProcessor, model_info, new_query_id
+from ons_pipeline.api.schemas import (
+    AnswerInfo,
+    ContextRequest,
+    ContextResponse,
+    ContextTranslation,
+    UnmappedInfo,
+)
+from ons_pipeline.lib.query.execute import QueryResult
+from ons_pipeline.lib.query.model import QueryModel
+from ons_pipeline.lib.query.nl import RuleTranslator
+from ons_pipeline.lib.rag.compose import AnswerComposer, TemplateComposer
+from ons_pipeline.lib.rag.embeddings import embedder_from_env
+from ons_pipeline.lib.rag.index import KnowledgeIndex, Retriever
+from ons_pipeline.lib.rag.knowledge import load_knowledge
+from ons_pipeline.lib.rag.pipeline import RagPipeline, RagResult
+
+
+def default_retriever(settings: ApiSettings) -> Retriever:
+    """The shipped knowledge base, embedded with ``ONS_RAG_EMBEDDER`` (all-MiniLM-L6-v2)."""
+    return KnowledgeIndex(load_knowledge(), embedder_from_env(), cache_dir=settings.rag_cache_dir)
+
+
+class RagService:
+    def __init__(
+        self,
+        processor: QueryProcessor,
+        retriever: Retriever | None = None,
+        retriever_factory: Callable[[], Retriever] | None = None,
+        composer: AnswerComposer | None = None,
+    ) -> None:
+        self.processor = processor
+        self._retriever = retriever
+        self._factory = retriever_factory or (lambda: default_retriever(processor.settings))
+        self.composer = composer or TemplateComposer()
+        self._lock = threading.Lock()
+
+    @property
+    def ready(self) -> bool:
+        return self._retriever is not None
+
+    @property
+    def loaded(self) -> Retriever | None:
+        """The retriever if it was built already (never builds it)."""
+        return self._retriever
+
+    @property
+    def retriever(self) -> Retriever:
+        with self._lock:
+            if self._retriever is None:
+                retriever = self._factory()
+                if isinstance(retriever, KnowledgeIndex):
+                    retriever.vectors()  # embed (or load the cached embeddings) now
+                self._retriever = retriever
+            return self._retriever
+
+    def _executor(self, model: QueryModel) -> QueryResult:
+        return self.processor.execute_model(model)[0]
+
+    def run(
+        self,
+        question: str,
+        now: datetime | None = None,
+        k: int = 3,
+        max_points: int = 48,
+        timeseries: bool = True,
+    ) -> RagResult:
+        pipeline = RagPipeline(
+            self.retriever,
+            self._executor if timeseries else None,
+            self.composer,
+            RuleTranslator(timezone=self.processor.settings.timezone),
+            k=k,
+            max_points=max_points,
+        )
+        return pipeline.run(question, now or self.processor.clock(), k)
+
+    def respond(self, req: ContextRequest, query_id: str | None = None) -> ContextResponse:
+        result = self.run(req.question, req.now, req.k, req.max_points, req.timeseries)
+        return context_response(result, query_id or new_query_id(), self.retriever.name)
+
+
+def context_response(result: RagResult, query_id: str, retriever: str) -> ContextResponse:
+    tr = result.translation
+    translation = None
+    if tr is not None:
+        translation = ContextTranslation(
+            question_language=tr.language,
+            complete=tr.complete,
+            unmapped=[UnmappedInfo(kind=u.kind, text=u.text, reason=u.reason) for u in tr.unmapped],
+            assumptions=list(tr.assumptions),
+            model=model_info(tr.model),
+        )
+    return ContextResponse.model_validate(
+        {
+            "query_id": query_id,
+            "question": result.question,
+            "language": result.language,
+            "needs_timeseries": result.decision.needed,
+            "decision_reason": result.decision.reason,
+            "translation": translation,
+            "context": result.context.text,
+            "citations": result.citations,
+            "answer": AnswerInfo(
+                text=result.answer.text,
+                citations_used=list(result.answer.citations_used),
+                confidence=result.answer.confidence,
+                composer=result.answer.composer,
+            ),
+            "retriever": retriever,
+            "timings_ms": {k: round(v, 3) for k, v in result.timings_ms.items()},
+        }
+    )

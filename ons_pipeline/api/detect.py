@@ -1,0 +1,200 @@
+"""What the input is (question, InfluxQL, Flux, Timestream SQL), its normal form for caching, and
+the read-only guard for raw InfluxQL.
+
+Detection: ``|>`` or ``from(bucket:`` is Flux; ``SHOW``/``EXPLAIN`` is InfluxQL; a ``SELECT`` is
+Timestream SQL when it has constructs only SQL has (``measure_value::double``, ``ago()``,
+``bin()``, ``avg()``, ``BETWEEN``, ``"db"."table"``, …) more than InfluxQL-only ones
+(``GROUP BY time()``, ``mean()``, ``fill()``, ``=~``, ``"db".."m"``, …), else InfluxQL (a SELECT
+valid in both with nothing specific is read as InfluxQL); anything else is a question. An
+explicit ``language`` in the request overrides all of this.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from ons_pipeline.api.errors import ApiError
+from ons_pipeline.lib.query.timestream_sql import SqlError, parse_sql
+
+QUESTION, INFLUXQL, FLUX, TIMESTREAM_SQL = "question", "influxql", "flux", "timestream_sql"
+LANGUAGES = (QUESTION, INFLUXQL, FLUX, TIMESTREAM_SQL)
+
+_FLUX = re.compile(r"\|>|\bfrom\s*\(\s*bucket\s*:|^\s*import\s+\"|^\s*option\s+\w", re.M)
+_LEADING = re.compile(r"\A(?:\s+|--[^\n]*\n?|/\*.*?\*/|\()*", re.S)
+_FIRST_WORD = re.compile(r"[A-Za-z]+")
+_SQL_MARKERS = [
+    r"measure_value\s*::",
+    r"\bmeasure_name\b",
+    r"\bago\s*\(",
+    r"\bbin\s*\(",
+    r"\bavg\s*\(",
+    r"\bfrom_iso8601_timestamp\s*\(",
+    r"\bfrom_milliseconds\s*\(",
+    r"\bbetween\b",
+    r"\bcount\s*\(\s*\*\s*\)",
+    r"\btimestamp\s+'",
+    r'"[^"]+"\s*\.\s*"[^"]+"(?!\s*\.)',
+]
+_INFLUXQL_MARKERS = [
+    r"\bgroup\s+by\s+time\s*\(",
+    r"\bmean\s*\(",
+    r"\bfill\s*\(",
+    r"=~|!~",
+    r"::(?:tag|field)\b",
+    r"\btz\s*\(",
+    r"\bs(?:limit|offset)\b",
+    r"\b(?:spread|percentile|moving_average|derivative|non_negative_\w+|integral|mode)\s*\(",
+    r'"[^"]*"\s*\.\s*"[^"]*"\s*\.\s*"',
+    r'"[^"]+"\s*\.\s*\.',
+]
+
+
+def _score(text: str, patterns: list[str]) -> int:
+    return sum(1 for p in patterns if re.search(p, text, re.I))
+
+
+def detect_language(text: str, now: datetime | None = None) -> tuple[str, str]:
+    """``(language, reason)`` of ``text`` — see the module docstring."""
+    if _FLUX.search(text):
+        return FLUX, "Flux pipe-forward (|>) or from(bucket:)"
+    head = _LEADING.sub("", text, count=1)
+    word = _FIRST_WORD.match(head)
+    first = word.group(0).upper() if word else ""
+    if first in ("SHOW", "EXPLAIN"):
+        return INFLUXQL, f"starts with {first}"
+    if first in ("SELECT", "WITH"):
+        sql, influx = _score(text, _SQL_MARKERS), _score(text, _INFLUXQL_MARKERS)
+        try:
+            parse_sql(text, now or datetime.now(UTC))
+        except SqlError:
+            parses = False
+        else:
+            parses = True
+        if parses and sql > 0 and sql >= influx:
+            return TIMESTREAM_SQL, "parses as the legacy platform's Timestream SQL"
+        if sql > influx:
+            return TIMESTREAM_SQL, f"Timestream SQL constructs ({sql} vs {influx} InfluxQL)"
+        if parses:
+            return INFLUXQL, "valid in both languages with nothing Timestream-specific: InfluxQL"
+        return INFLUXQL, f"a SELECT with InfluxQL constructs ({influx} vs {sql} SQL)"
+    return QUESTION, "natural language"
+
+
+# -- normal form ------------------------------------------------------------------------------
+
+
+def _segments(text: str) -> list[tuple[str, str]]:
+    """``(kind, text)`` runs: ``code``, ``string`` ('…'), ``ident`` ("…"), ``comment``.
+    Raises ValueError on an unterminated quote or comment."""
+    out: list[tuple[str, str]] = []
+    i, n, start = 0, len(text), 0
+    while i < n:
+        ch = text[i]
+        if ch in ("'", '"'):
+            if start < i:
+                out.append(("code", text[start:i]))
+            j = i + 1
+            while j < n and text[j] != ch:
+                j += 2 if text[j] == "\\" else 1
+            if j >= n:
+                raise ValueError(f"unterminated {ch} quote starting at position {i}")
+            out.append(("string" if ch == "'" else "ident", text[i : j + 1]))
+            i = start = j + 1
+            continue
+        if text.startswith("--", i) or text.startswith("/*", i):
+            if start < i:
+                out.append(("code", text[start:i]))
+            if text.startswith("--", i):
+                j = text.find("\n", i)
+                j = n if j < 0 else j
+            else:
+                j = text.find("*/", i + 2)
+                if j < 0:
+                    raise ValueError(f"unterminated comment starting at position {i}")
+                j += 2
+            out.append(("comment", text[i:j]))
+            i = start = j
+            continue
+        i += 1
+    if start < n:
+        out.append(("code", text[start:]))
+    return out
+
+
+def normalise_query_text(text: str) -> str:
+    """Whitespace runs outside quotes collapsed, comments dropped, ends stripped (a cache key;
+    case is kept, since identifiers are case-sensitive)."""
+    try:
+        segments = _segments(text)
+    except ValueError:
+        return " ".join(text.split())
+    parts: list[str] = []
+    code = ""
+    for kind, piece in segments:
+        if kind in ("code", "comment"):
+            code += " " if kind == "comment" else piece
+            continue
+        parts.append(re.sub(r"\s+", " ", code))
+        parts.append(piece)
+        code = ""
+    parts.append(re.sub(r"\s+", " ", code))
+    return "".join(parts).strip()
+
+
+# -- read-only guard --------------------------------------------------------------------------
+
+_WRITE_WORDS = re.compile(r"\b(INTO|DROP|DELETE|CREATE|ALTER|GRANT|REVOKE|KILL|SET)\b", re.I)
+_SHOW_ALLOWED = re.compile(
+    r"^\s*SHOW\s+(?:MEASUREMENTS|MEASUREMENT\s+(?:CARDINALITY|EXACT\s+CARDINALITY)|TAG\s+KEYS|"
+    r"TAG\s+VALUES|FIELD\s+KEYS|SERIES|RETENTION\s+POLICIES|DATABASES)\b",
+    re.I,
+)
+
+
+def check_readonly_influxql(text: str) -> list[str]:
+    """The statements of ``text`` if every one only reads (``SELECT`` without ``INTO``, or a
+    ``SHOW`` of measurements/tags/fields/series/retention policies/databases); else ApiError 400.
+
+    Conservative: a write or admin keyword anywhere — even inside a quoted name — is refused."""
+    try:
+        segments = _segments(text)
+    except ValueError as exc:
+        raise ApiError(400, "bad_query", f"InfluxQL: {exc}") from None
+    statements, current = [], []
+    for kind, piece in segments:
+        if kind != "code":
+            current.append(piece if kind != "comment" else " ")
+            continue
+        pieces = piece.split(";")
+        current.append(pieces[0])
+        for rest in pieces[1:]:
+            statements.append("".join(current))
+            current = [rest]
+    statements.append("".join(current))
+    statements = [s.strip() for s in statements if s.strip()]
+    if not statements:
+        raise ApiError(400, "bad_query", "empty InfluxQL query")
+    word = _WRITE_WORDS.search(text)
+    if word:
+        raise ApiError(
+            400,
+            "forbidden_statement",
+            f"the query API is read-only: {word.group(1).upper()!r} is not allowed",
+            {"keyword": word.group(1).upper(), "position": word.start()},
+        )
+    for stmt in statements:
+        head = _LEADING.sub("", stmt, count=1)
+        word = _FIRST_WORD.match(head)
+        first = word.group(0) if word else ""
+        if first.upper() == "SELECT":
+            continue
+        if first.upper() == "SHOW" and _SHOW_ALLOWED.match(head):
+            continue
+        raise ApiError(
+            400,
+            "forbidden_statement",
+            "the query API is read-only: only SELECT and SHOW MEASUREMENTS / TAG KEYS / TAG "
+            f"VALUES / FIELD KEYS / SERIES / RETENTION POLICIES / DATABASES, not {stmt[:60]!r}",
+        )
+    return statements

@@ -1,0 +1,153 @@
+"""The replaced platform's public contract, kept for existing clients (DESIGN.md §7).
+
+``POST /query`` (and ``/v1/query``) with ``{"question": "..."}`` or ``{"query": "..."}`` (1–1000
+characters) behind the API key answers with the old body: ``query_id``, ``question``, ``answer``,
+``confidence_score``, ``sources`` (``{id, type, relevance_score, excerpt ≤ 200 chars, location}``;
+time-series sources also carry ``query`` and ``record_count``), ``processing_time_ms``,
+``timestamp`` (epoch s), ``metadata`` and, when data was used, ``time_series_data``. Errors are
+``{"error": ..., "query_id": ...}`` (400 bad request, 401 API key, 500 server error).
+
+The answer now comes from the RAG flow (translator → InfluxQL on the v1 endpoint → knowledge
+base → template composer), so the old faults — English-only keywords, InfluxQL sent to the Flux
+endpoint, fields the loader never wrote — are gone while the shape stays.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ons_pipeline.api.schemas import (
+    LegacyDataPoint,
+    LegacyMetadata,
+    LegacyQueryResponse,
+    LegacySource,
+    LegacyTimeSeriesData,
+)
+from ons_pipeline.lib.query.model import Agg, FieldRef, leaves, strip_transform
+from ons_pipeline.lib.rag.compose import data_confidence
+from ons_pipeline.lib.rag.pipeline import RagResult
+from ons_pipeline.lib.rag.timeseries import Evidence
+
+MAX_QUESTION = 1000
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _field_names(ev: Evidence) -> dict[str, str]:
+    """Column alias → the field it reads (the alias itself for arithmetic of several fields)."""
+    out = {}
+    for sel in ev.model.selections:
+        inner, _ = strip_transform(sel.expr)
+        names = {leaf.field if isinstance(leaf, Agg) else leaf.name for leaf in leaves(inner)}
+        single = isinstance(inner, Agg | FieldRef) or len(names) == 1
+        out[sel.alias] = next(iter(names)) if single and names else sel.alias
+    return out
+
+
+def _ts_excerpt(ev: Evidence) -> str:
+    tr = ev.time_range
+    filters = ",".join(f"{k}={'|'.join(v)}" for k, v in ev.filters.items())
+    text = f"{ev.measurement} {', '.join(ev.fields)}"
+    if filters:
+        text += f" ({filters})"
+    text += f" [{tr['start']}, {tr['end']}): {ev.points_total} rows"
+    if ev.series and ev.series[0].stats and ev.series[0].stats[0].mean is not None:
+        st = ev.series[0].stats[0]
+        text += f"; {st.column} mean {st.mean:.2f} {st.unit}".rstrip()
+    if ev.error:
+        text += f"; failed: {ev.error}"
+    return _clip(text)
+
+
+def _query_type(ev: Evidence) -> str:
+    if ev.model.top is not None:
+        return "top_n"
+    return "aggregation" if ev.model.aggregated else "raw"
+
+
+def legacy_response(
+    result: RagResult,
+    query_id: str,
+    began: float,
+    database: str,
+    embedder: str,
+    max_data_points: int = 1000,
+) -> LegacyQueryResponse:
+    ctx = result.context
+    sources: list[LegacySource] = []
+    question_ev = [e for e in ctx.question_evidence if not e.error]
+    ts_conf = max((data_confidence(e, result.translation) for e in question_ev), default=0.0)
+    by_ref = {ev.ref: ev for ev in ctx.evidence}
+    for item in ctx.citations():
+        if item["type"] == "knowledge_base":
+            sources.append(
+                LegacySource(
+                    id=item["doc_id"],
+                    type="knowledge_base",
+                    relevance_score=round(min(1.0, max(0.0, item["relevance_score"])), 4),
+                    excerpt=_clip(item["excerpt"]),
+                    location=item["location"],
+                )
+            )
+            continue
+        ev = by_ref[item["ref"]]
+        sources.append(
+            LegacySource(
+                id=f"ts-{ev.ref}",
+                type="time_series",
+                relevance_score=round(ts_conf if ev.purpose == "question" else 0.5, 4),
+                excerpt=_ts_excerpt(ev),
+                location=f"influxdb://{database}/{ev.measurement}",
+                query=ev.query,
+                record_count=ev.points_total,
+            )
+        )
+    kb_used = any(k.ref in result.answer.citations_used for k in ctx.knowledge)
+    query_type = ("hybrid" if kb_used else "time_series") if question_ev else "knowledge_base"
+    ts_data = None
+    if question_ev:
+        ev = question_ev[0]
+        names = _field_names(ev)
+        points: list[LegacyDataPoint] = []
+        for point in ev.points:
+            for column, value in point["values"].items():
+                if value is None or len(points) >= max_data_points:
+                    continue
+                points.append(
+                    LegacyDataPoint(
+                        timestamp=point["time"] or "",
+                        measurement=ev.measurement,
+                        field=names.get(column, column),
+                        value=value,
+                        tags=dict(point["tags"]),
+                    )
+                )
+        ts_data = LegacyTimeSeriesData(
+            query_type=_query_type(ev),
+            influxdb_query=ev.query,
+            data_points=points,
+            record_count=ev.points_total,
+            processing_time_ms=round(ev.elapsed_ms, 3),
+        )
+    metadata: dict[str, Any] = {
+        "query_type": query_type,
+        "citation_count": len(result.answer.citations_used),
+        "model_used": f"{result.answer.composer} + {embedder}",
+        "has_timeseries_context": bool(question_ev),
+        "timeseries_confidence": round(ts_conf, 4),
+    }
+    return LegacyQueryResponse(
+        query_id=query_id,
+        question=result.question,
+        answer=result.answer.text,
+        confidence_score=result.answer.confidence,
+        sources=sources,
+        processing_time_ms=round((time.perf_counter() - began) * 1000, 3),
+        timestamp=int(time.time()),
+        metadata=LegacyMetadata(**metadata),
+        time_series_data=ts_data,
+    )

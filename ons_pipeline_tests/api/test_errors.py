@@ -1,0 +1,192 @@
+"""Structured errors and their HTTP statuses: bad queries (400), API key (401), invalid requests
+and untranslatable questions (422), Flux on 1.x (501), InfluxDB failures (502), timeouts (504),
+unexpected errors (500) — each validated against the OpenAPI document."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ons_pipeline.lib.influx import InfluxConfig
+from ons_pipeline_tests.api.conftest import ApiData
+from ons_pipeline_tests.api.openapi_check import OpenApiValidator
+from ons_pipeline_tests.api.stubs import closed_port_url, silent_server, stub_server
+
+FLUX_CSV = (
+    "#datatype,string,long,dateTime:RFC3339,string,double\r\n"
+    "#group,false,false,false,true,false\r\n"
+    "#default,_result,,,,\r\n"
+    ",result,table,_time,id_subsistema,mean_val_cmo\r\n"
+    ",,0,2024-03-05T00:00:00Z,S,101.5\r\n"
+    ",,0,2024-03-06T00:00:00Z,S,99.25\r\n"
+    "\r\n"
+)
+
+
+def error_of(client: TestClient, status: int, **body: object) -> dict:
+    response = client.post("/v2/query", json=body)
+    data = response.json()
+    assert response.status_code == status, data
+    OpenApiValidator(client).validate("/v2/query", "post", status, data)
+    assert data["error"]["status"] == status
+    assert response.headers["X-Query-Id"] == data["query_id"]
+    return data["error"]
+
+
+def test_bad_queries_are_400(client: TestClient) -> None:
+    err = error_of(client, 400, query="SELECT FROM WHERE", language="influxql")
+    assert err["code"] == "query_error" and "InfluxDB" in err["message"]
+    err = error_of(
+        client,
+        400,
+        query='SELECT avg(measure_value::double) FROM "ons_energy_data"."generation_data" '
+        "WHERE region LIKE 'so%'",
+    )
+    assert err["code"] == "sql_error" and err["details"]["construct"] == "LIKE"
+    assert err["details"]["line"] == 1 and err["details"]["column"] > 0
+    # a field the loader never wrote is an error, not an empty answer
+    err = error_of(client, 400, query="SELECT avg(val_missing) FROM cmo_semihorario")
+    assert err["code"] == "sql_error" and "val_missing" in err["message"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        'SELECT * INTO "copy" FROM "curva_carga"',
+        'DROP DATABASE "ons"',
+        'SELECT * FROM "curva_carga"; DROP MEASUREMENT "curva_carga"',
+        "SHOW USERS",
+        'DELETE FROM "curva_carga"',
+    ],
+)
+def test_writes_and_admin_statements_are_refused(
+    client: TestClient, api_data: ApiData, query: str
+) -> None:
+    err = error_of(client, 400, query=query, language="influxql")
+    assert err["code"] == "forbidden_statement"
+
+
+def test_questions_that_cannot_be_mapped_are_422(client: TestClient) -> None:
+    err = error_of(client, 422, query="qual é a cor do céu?")
+    assert err["code"] == "untranslatable_question"
+    err = error_of(client, 422, query="PLD do Sudeste ontem")
+    assert err["code"] == "untranslatable_question" and "PLD" in err["message"]
+    # a model was built, but part of the question was not understood: no silently wrong query
+    err = error_of(client, 422, query="carga e PLD do Sudeste ontem")
+    assert err["code"] == "incomplete_translation"
+    assert err["details"]["model"]["table"] == "curva_carga"
+    kinds = {u["kind"] for u in err["details"]["translation"]["unmapped"]}
+    assert "measure" in kinds
+    # leftover words only: answered, with a warning; strict mode refuses them
+    ok = client.post("/v2/query", json={"query": "Como estão os reservatórios do Nordeste?"})
+    assert ok.status_code == 200 and ok.json()["warnings"]
+    err = error_of(client, 422, query="Como estão os reservatórios do Nordeste?", strict=True)
+    assert err["code"] == "incomplete_translation"
+
+
+def test_invalid_requests_are_422(client: TestClient) -> None:
+    err = error_of(client, 422, query="")
+    assert err["code"] == "validation_error" and err["details"]["errors"]
+    assert error_of(client, 422, query="x", bogus=1)["code"] == "validation_error"
+    assert error_of(client, 422, query="x", max_rows=0)["code"] == "validation_error"
+    assert error_of(client, 422, query="x", language="cobol")["code"] == "validation_error"
+    err = error_of(client, 422, query="carga do Sul ontem", timezone="Mars/Olympus")
+    assert err["code"] == "validation_error" and "Mars/Olympus" in err["message"]
+    response = client.post(
+        "/v2/query", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422 and response.json()["error"]["code"] == "validation_error"
+
+
+def test_flux_on_1x_is_501_and_never_sent(make_client: Callable[..., TestClient]) -> None:
+    with stub_server({"/query": (200, "application/json", '{"results":[]}')}) as (url, seen):
+        client = make_client(influx=InfluxConfig(url=url, database="ons"))
+        err = error_of(client, 501, query="CMO do Sul por dia ontem", target="flux")
+        assert err["code"] == "flux_not_supported" and "2.x" in err["message"]
+        assert (
+            err["details"]["flux"].startswith('from(bucket: "ons")')
+            or "from(" in err["details"]["flux"]
+        )
+        assert err["details"]["influxql"].startswith("SELECT")
+        raw = 'from(bucket: "ons") |> range(start: -1d) |> filter(fn: (r) => r._measurement == "x")'
+        err = error_of(client, 501, query=raw)
+        assert err["code"] == "flux_not_supported" and err["details"]["flux"] == raw
+        # a dry run renders the Flux without running it
+        dry = client.post(
+            "/v2/query",
+            json={"query": "CMO do Sul por dia ontem", "target": "flux", "execute": False},
+        )
+        assert dry.status_code == 200
+        body = dry.json()
+        assert body["query"] == {
+            "language": "flux",
+            "text": body["renderings"]["flux"],
+            "executed": False,
+        }
+        assert seen == []  # nothing reached the server, least of all the InfluxQL endpoint
+
+
+def test_flux_on_2x_goes_to_the_v2_endpoint(make_client: Callable[..., TestClient]) -> None:
+    routes = {"/api/v2/query": (200, "application/csv", FLUX_CSV)}
+    with stub_server(routes) as (url, seen):
+        config = InfluxConfig(url=url, database="ons", engine="2", token="t", org="ons")
+        client = make_client(influx=config)
+        response = client.post(
+            "/v2/query", json={"query": "CMO médio do Sul por dia ontem", "target": "flux"}
+        )
+        assert response.status_code == 200, response.json()
+        body = response.json()
+        OpenApiValidator(client).validate("/v2/query", "post", 200, body)
+        assert seen == ["POST /api/v2/query"]
+        assert body["query"]["language"] == "flux" and body["query"]["executed"]
+        assert [c["name"] for c in body["columns"]] == ["time", "id_subsistema", "mean_val_cmo"]
+        assert body["columns"][2]["unit"] == "R$/MWh"
+        assert body["rows"] == [
+            ["2024-03-05T00:00:00Z", "S", 101.5],
+            ["2024-03-06T00:00:00Z", "S", 99.25],
+        ]
+
+
+def test_influx_failures_are_502(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(influx=InfluxConfig(url=closed_port_url(), database="ons"))
+    assert error_of(client, 502, query="carga do Sul ontem")["code"] == "influx_unreachable"
+    with stub_server({"/query": (500, "text/plain", "boom")}) as (url, _):
+        client = make_client(influx=InfluxConfig(url=url, database="ons"))
+        assert error_of(client, 502, query="carga do Sul ontem")["code"] == "influx_error"
+    with stub_server({"/query": (401, "application/json", '{"error":"auth"}')}) as (url, _):
+        client = make_client(influx=InfluxConfig(url=url, database="ons"))
+        assert error_of(client, 502, query="carga do Sul ontem")["code"] == "influx_auth"
+    with stub_server({"/query": (200, "text/html", "<html>")}) as (url, _):
+        client = make_client(influx=InfluxConfig(url=url, database="ons"))
+        assert error_of(client, 502, query="carga do Sul ontem")["code"] == "influx_error"
+
+
+def test_missing_database_is_502(make_client: Callable[..., TestClient], api_data: ApiData) -> None:
+    client = make_client(influx=InfluxConfig(url=api_data.url, database="no_such_db_xyz"))
+    err = error_of(client, 502, query="carga do Sul ontem")
+    assert err["code"] == "influx_error" and "database not found" in err["message"]
+
+
+def test_timeout_is_504(make_client: Callable[..., TestClient]) -> None:
+    with silent_server() as url:
+        client = make_client(influx=InfluxConfig(url=url, database="ons"))
+        err = error_of(client, 504, query="carga do Sul ontem", timeout_s=0.3)
+        assert err["code"] == "influx_timeout" and err["details"]["query"].startswith("SELECT")
+
+
+def test_unexpected_errors_are_500(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    processor = client.app.state.processor  # type: ignore[attr-defined]
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret detail")
+
+    monkeypatch.setattr(processor, "process", boom)
+    err = error_of(client, 500, query="carga do Sul ontem")
+    assert err["code"] == "internal_error" and "secret detail" not in err["message"]
+
+
+def test_unknown_route_is_structured(client: TestClient) -> None:
+    response = client.get("/v2/nope")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"

@@ -1,0 +1,167 @@
+"""POST /v2/query on the real InfluxDB: numbers against the generated data, the schema, the cache,
+errors and statuses."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from ons_pipeline.api.schemas import QueryResponse
+from ons_pipeline_tests.api.conftest import NOW, ApiData, frame, rfc3339
+from ons_pipeline_tests.api.openapi_check import OpenApiValidator
+
+
+def close(a: float | None, b: float) -> bool:
+    return a is not None and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def post(client: TestClient, validator: OpenApiValidator | None = None, **body: object) -> dict:
+    response = client.post("/v2/query", json=body)
+    data = response.json()
+    if validator is not None:
+        validator.validate("/v2/query", "post", response.status_code, data)
+    data["_status"] = response.status_code
+    return data
+
+
+@pytest.fixture
+def validator(client: TestClient) -> OpenApiValidator:
+    return OpenApiValidator(client)
+
+
+def test_question_mean_by_subsystem(
+    client: TestClient, validator: OpenApiValidator, api_data: ApiData
+) -> None:
+    data = post(client, validator, query="carga média por subsistema entre 2024-03-02 e 2024-03-04")
+    assert data["_status"] == 200, data
+    QueryResponse.model_validate({k: v for k, v in data.items() if k != "_status"})
+    assert data["input"]["language"] == "question" and data["input"]["detected"]
+    assert data["query"]["language"] == "influxql" and data["query"]["executed"]
+    assert data["renderings"]["flux"] and "from(bucket:" in data["renderings"]["flux"]
+    tr = data["time_range"]
+    df = frame(api_data, "curva_carga", tr["start"], tr["end"])
+    expected = df.groupby("id_subsistema").val_cargaenergiahomwmed.mean()
+    names = [c["name"] for c in data["columns"]]
+    assert names[:2] == ["time", "id_subsistema"]
+    assert data["columns"][2]["unit"] == "MWmed"
+    got = {row[1]: row[2] for row in data["rows"]}
+    assert set(got) == set(expected.index) == {"SE", "S", "NE", "N"}
+    for sub, value in expected.items():
+        assert close(got[sub], value), sub
+    assert len(data["series"]) == 4 and data["row_count"] == 4
+    assert tr["start"] == "2024-03-02T03:00:00Z" and tr["end"] == "2024-03-05T03:00:00Z"
+    assert data["cache"]["hit"] is False
+    assert data["timings"]["total_ms"] >= data["timings"]["execute_ms"] > 0
+
+
+def test_question_per_local_day(client: TestClient, api_data: ApiData) -> None:
+    data = post(client, query="geração eólica no nordeste por dia em março de 2024")
+    assert data["_status"] == 200, data
+    df = frame(api_data, "balanco_subsistema")
+    df = df[df.id_subsistema == "NE"]
+    local_day = df.time.dt.tz_convert("America/Sao_Paulo").dt.floor("D")
+    expected = df.groupby(local_day).val_gereolica.mean()
+    got = {row[0]: row[-1] for row in data["rows"]}
+    assert len(got) == len(expected) == 7
+    for day, value in expected.items():
+        assert close(got[rfc3339(day)], value)
+
+
+def test_raw_influxql(client: TestClient, validator: OpenApiValidator, api_data: ApiData) -> None:
+    query = (
+        'SELECT max("val_cmo") AS "peak", count("val_cmo") FROM "cmo_semihorario" '
+        "WHERE time >= '2024-03-03T00:00:00Z' AND time < '2024-03-05T00:00:00Z' "
+        'GROUP BY "id_subsistema"'
+    )
+    data = post(client, validator, query=query)
+    assert data["_status"] == 200, data
+    assert data["input"]["language"] == "influxql" and data["model"] is None
+    df = frame(api_data, "cmo_semihorario", "2024-03-03T00:00:00Z", "2024-03-05T00:00:00Z")
+    expected = df.groupby("id_subsistema").val_cmo.agg(["max", "count"])
+    cols = {c["name"]: c for c in data["columns"]}
+    assert cols["peak"]["kind"] == "value" and cols["count"]["unit"] == ""
+    for row in data["rows"]:
+        record = dict(zip(cols, row, strict=True))
+        want = expected.loc[record["id_subsistema"]]
+        assert close(record["peak"], want["max"]) and record["count"] == want["count"]
+    assert len(data["rows"]) == 4
+    # the unit of a raw column named after a field comes from the schema
+    raw = post(client, query='SELECT "val_cmo" FROM "cmo_semihorario" LIMIT 3')
+    assert {c["name"]: c["unit"] for c in raw["columns"]}["val_cmo"] == "R$/MWh"
+
+
+def test_timestream_sql(client: TestClient, validator: OpenApiValidator, api_data: ApiData) -> None:
+    sql = """
+        SELECT region, avg(measure_value::double) AS avg_value, count(*) AS n
+        FROM "ons_energy_data"."generation_data"
+        WHERE time BETWEEN ago(2d) AND now() AND energy_source = 'wind'
+          AND measure_name = 'value'
+        GROUP BY region ORDER BY region
+    """
+    data = post(client, validator, query=sql)
+    assert data["_status"] == 200, data
+    assert data["input"]["language"] == "timestream_sql"
+    assert data["model"]["table"] == "generation_data"
+    end = pd.Timestamp(NOW)
+    df = frame(api_data, "generation_data")
+    df = df[(df.time >= end - pd.Timedelta(days=2)) & (df.time <= end)]
+    df = df[df.energy_source == "wind"]
+    expected = df.groupby("region").value.agg(["mean", "count"]).sort_index()
+    # columns in the SELECT's order, as the legacy platform returned them
+    assert [c["name"] for c in data["columns"]] == ["region", "avg_value", "n"]
+    assert [r[0] for r in data["rows"]] == list(expected.index)
+    for row, (_, want) in zip(data["rows"], expected.iterrows(), strict=True):
+        assert close(row[1], want["mean"]) and row[2] == want["count"]
+    assert data["columns"][1]["unit"] == "MW"
+
+
+def test_top_plants(client: TestClient, api_data: ApiData) -> None:
+    data = post(client, query="top 3 usinas eólicas por geração total em 2024-03-01")
+    assert data["_status"] == 200, data
+    tr = data["time_range"]
+    df = frame(api_data, "geracao_usina", tr["start"], tr["end"])
+    df = df[df.nom_tipousina == "EOLIELÉTRICA"]
+    expected = df.groupby("nom_usina").val_geracao.sum().sort_values(ascending=False).head(3)
+    got = [(r[1], r[-1]) for r in data["rows"]]
+    assert [g[0] for g in got] == list(expected.index)
+    for (_, value), want in zip(got, expected, strict=True):
+        assert math.isclose(value, want, rel_tol=1e-9)
+
+
+def test_cache_hit_and_normalised_keys(client: TestClient) -> None:
+    first = post(client, query="carga média do Sul ontem")
+    second = post(client, query="carga média do Sul ontem")
+    assert first["cache"]["hit"] is False and second["cache"]["hit"] is True
+    assert second["rows"] == first["rows"] and second["timings"]["execute_ms"] == 0
+    assert second["cache"]["key"] == first["cache"]["key"]
+    # the same model from another wording and language shares the entry
+    english = post(client, query="average load in the south yesterday")
+    assert english["model"] == first["model"]
+    assert english["cache"]["hit"] is True and english["cache"]["key"] == first["cache"]["key"]
+    # raw queries: whitespace and comments do not change the key
+    q1 = post(client, query='SELECT count("val_cmo") FROM "cmo_semihorario"')
+    q2 = post(client, query='SELECT   count("val_cmo")\n  FROM "cmo_semihorario" -- all of it')
+    assert q2["cache"]["hit"] is True and q2["rows"] == q1["rows"]
+    # opting out
+    q3 = post(client, query='SELECT count("val_cmo") FROM "cmo_semihorario"', use_cache=False)
+    assert q3["cache"]["hit"] is False
+
+
+def test_cache_disabled_with_zero_ttl(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(cache_ttl_s=0)
+    post(client, query="carga média do Sul ontem")
+    assert post(client, query="carga média do Sul ontem")["cache"]["hit"] is False
+
+
+def test_dry_run_and_max_rows(client: TestClient) -> None:
+    dry = post(client, query="CMO do Sudeste por hora ontem", execute=False)
+    assert dry["_status"] == 200 and dry["query"]["executed"] is False and dry["rows"] == []
+    assert [c["name"] for c in dry["columns"]][:1] == ["time"]
+    full = post(client, query="CMO do Sudeste por hora ontem")
+    assert full["row_count"] == 24 and not full["truncated"]
+    cut = post(client, query="CMO do Sudeste por hora ontem", max_rows=5)
+    assert cut["row_count"] == 5 and cut["truncated"] and cut["rows"] == full["rows"][:5]

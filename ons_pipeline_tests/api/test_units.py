@@ -1,0 +1,142 @@
+"""Pure parts of the API: language detection, the read-only guard, normalised keys, the TTL cache,
+Flux annotated CSV and raw-result tables, configuration."""
+
+from __future__ import annotations
+
+import pytest
+
+from ons_pipeline.api import detect
+from ons_pipeline.api.backend import column_unit, table_from_flux_csv, table_from_influxql
+from ons_pipeline.api.cache import TTLCache, cache_key
+from ons_pipeline.api.config import ApiSettings
+from ons_pipeline.api.errors import ApiError
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Qual foi a carga média do Sudeste ontem?", "question"),
+        ("average CMO in the south last week", "question"),
+        ('from(bucket: "ons") |> range(start: -1h)', "flux"),
+        ('import "strings"\nfrom(bucket:"ons")', "flux"),
+        ("SHOW MEASUREMENTS", "influxql"),
+        ('SELECT mean("val_cmo") FROM "cmo_semihorario" GROUP BY time(1h)', "influxql"),
+        ('SELECT max("val_cmo") FROM "cmo_semihorario" WHERE time > now() - 1d', "influxql"),
+        ('SELECT * FROM "ons".."curva_carga" LIMIT 1', "influxql"),
+        (
+            'SELECT avg(measure_value::double) FROM "ons_energy_data"."generation_data" '
+            "WHERE time > ago(1d)",
+            "timestream_sql",
+        ),
+        ("SELECT region, avg(x) FROM t WHERE time BETWEEN ago(7d) AND now()", "timestream_sql"),
+        ("  -- comment\n select bin(time, 1h) from generation_data", "timestream_sql"),
+    ],
+)
+def test_detection(text: str, language: str) -> None:
+    assert detect.detect_language(text)[0] == language
+
+
+def test_readonly_guard() -> None:
+    assert detect.check_readonly_influxql("SELECT 1 FROM m; SHOW TAG KEYS") == [
+        "SELECT 1 FROM m",
+        "SHOW TAG KEYS",
+    ]
+    # a semicolon inside a string or identifier does not split
+    assert len(detect.check_readonly_influxql("SELECT \"a;b\" FROM m WHERE t = 'x;y'")) == 1
+    for bad in (
+        "SELECT * INTO x FROM m",
+        "select * into x from m",
+        "CREATE DATABASE x",
+        "SHOW USERS",
+        "SHOW GRANTS FOR admin",
+        "SELECT 1; ALTER RETENTION POLICY p ON d DURATION 1h",
+        "SELECT * FROM m WHERE a = 'unterminated",
+        "",
+    ):
+        with pytest.raises(ApiError) as info:
+            detect.check_readonly_influxql(bad)
+        assert info.value.status == 400
+
+
+def test_normalised_text() -> None:
+    a = detect.normalise_query_text("SELECT  *\n FROM m  -- c\n WHERE a = 'x  y'")
+    b = detect.normalise_query_text("SELECT * FROM m /* other */ WHERE a = 'x  y'")
+    assert a == b == "SELECT * FROM m WHERE a = 'x  y'"
+
+
+def test_cache_key_is_order_independent() -> None:
+    assert cache_key({"a": 1, "b": [1, 2]}) == cache_key({"b": [1, 2], "a": 1})
+    assert cache_key({"a": 1}) != cache_key({"a": 2})
+
+
+def test_ttl_and_lru() -> None:
+    now = [0.0]
+    cache = TTLCache(ttl_s=10, max_entries=2, clock=lambda: now[0])
+    cache.put("a", 1)
+    now[0] = 4
+    assert cache.get("a") == (1, 4)
+    cache.put("b", 2)
+    cache.get("a")
+    cache.put("c", 3)  # evicts b, the least recently used
+    assert cache.get("b") is None and cache.get("c") == (3, 0)
+    now[0] = 10
+    assert cache.get("a") is None  # expired at ttl
+    stats = cache.stats()
+    assert (stats.hits, stats.entries) == (3, 1)
+
+
+def test_flux_csv_and_influxql_tables() -> None:
+    text = (
+        "#datatype,string,long,dateTime:RFC3339,dateTime:RFC3339,dateTime:RFC3339,string,double\n"
+        "#group,false,false,true,true,false,true,false\n"
+        "#default,_result,,,,,,\n"
+        ",result,table,_start,_stop,_time,id_subsistema,val_cmo\n"
+        ",,0,2024-01-01T00:00:00Z,2024-01-02T00:00:00Z,2024-01-01T00:30:00Z,S,12.5\n"
+        "\n"
+        "#datatype,string,long,dateTime:RFC3339,dateTime:RFC3339,dateTime:RFC3339,string,double\n"
+        "#group,false,false,true,true,false,true,false\n"
+        "#default,_result,,,,,,\n"
+        ",result,table,_start,_stop,_time,id_subsistema,val_cmo\n"
+        ",,1,2024-01-01T00:00:00Z,2024-01-02T00:00:00Z,2024-01-01T00:30:00Z,N,\n"
+    )
+    table = table_from_flux_csv(text, "flux", 1.0)
+    assert [(c.name, c.kind, c.unit) for c in table.columns] == [
+        ("time", "time", "ns"), ("id_subsistema", "tag", ""), ("val_cmo", "value", ""),
+    ]  # fmt: skip
+    assert table.rows == [[1704069000000000000, "S", 12.5], [1704069000000000000, "N", None]]
+    results = [
+        {"statement_id": 0, "series": [
+            {"name": "cmo_semihorario", "tags": {"id_subsistema": "S"},
+             "columns": ["time", "mean_val_cmo"], "values": [[1, 2.0]]},
+            {"name": "cmo_semihorario", "tags": {"id_subsistema": "N"},
+             "columns": ["time", "mean_val_cmo"], "values": [[1, 3.0]]},
+        ]},
+    ]  # fmt: skip
+    table = table_from_influxql(results, "q", 1.0)
+    assert [c.name for c in table.columns] == ["time", "id_subsistema", "mean_val_cmo"]
+    assert table.columns[2].unit == "R$/MWh" and table.rows == [[1, "S", 2.0], [1, "N", 3.0]]
+    assert column_unit("curva_carga", "max") == "MWmed"
+    assert column_unit("curva_carga", "count_val_cargaenergiahomwmed") == ""
+    assert column_unit("unknown", "x") == ""
+
+
+def test_settings_from_env(tmp_path: object) -> None:
+    settings = ApiSettings.from_env(
+        {
+            "ONS_INFLUX_URL": "http://127.0.0.1:9",
+            "ONS_INFLUX_DATABASE": "d",
+            "ONS_API_KEY": "sekret-value-42",
+            "ONS_API_CACHE_TTL": "5",
+            "ONS_API_QUERY_TIMEOUT": "2.5",
+            "ONS_STATE_DIR": str(tmp_path),
+        }
+    )
+    assert settings.influx.url == "http://127.0.0.1:9" and settings.influx.database == "d"
+    assert (
+        settings.api_key == "sekret-value-42"
+        and settings.cache_ttl_s == 5
+        and settings.query_timeout_s == 2.5
+    )
+    assert "sekret" not in repr(settings)
+    with pytest.raises(ValueError):
+        ApiSettings.from_env({"ONS_API_CACHE_TTL": "soon", "ONS_STATE_DIR": str(tmp_path)})
