@@ -904,7 +904,9 @@ class InfluxClient:
                 series.pop("partial", None)
         return [merged[sid] for sid in sorted(merged)]
 
-    def _iter_chunks(self, params: dict[str, str]) -> Iterator[list[dict[str, Any]]]:
+    def _iter_chunks(
+        self, params: dict[str, str], parse_int: Callable[[str], Any] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
         response = self._send_query(params, stream=True)
         try:
             buffer = b""
@@ -916,9 +918,9 @@ class InfluxClient:
                         break
                     line, buffer = buffer[:newline], buffer[newline + 1 :]
                     if line.strip():
-                        yield self._check_chunk(json.loads(line))
+                        yield self._check_chunk(json.loads(line, parse_int=parse_int))
             if buffer.strip():
-                yield self._check_chunk(json.loads(buffer))
+                yield self._check_chunk(json.loads(buffer, parse_int=parse_int))
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
             raise InfluxError(
                 f"query stream interrupted: {type(exc).__name__}: {self._redact(str(exc))}"
@@ -932,10 +934,14 @@ class InfluxClient:
         database: str | None = None,
         epoch: str | None = "ns",
         chunk_size: int = 10_000,
+        parse_int: Callable[[str], Any] | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
-        """Stream the raw ``results`` list of each chunk of a ``chunked=true`` response."""
+        """Stream the raw ``results`` list of each chunk of a ``chunked=true`` response.
+
+        ``parse_int`` is passed to ``json.loads`` (e.g. to keep ``-0`` a float for bit-exact
+        comparisons)."""
         params = self._query_params(influxql, database, epoch, True, chunk_size)
-        return self._iter_chunks(params)
+        return self._iter_chunks(params, parse_int)
 
     def iter_query_rows(
         self,

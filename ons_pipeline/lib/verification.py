@@ -42,7 +42,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ons_pipeline.lib.influx import InfluxClient, InfluxError, quote_ident, quote_literal
+from ons_pipeline.lib.influx import InfluxClient, quote_ident, quote_literal
 from ons_pipeline.lib.partitions import day_window, iter_partition, partition_prefix
 from ons_pipeline.lib.schema import TIME_COLUMN, MeasureType, TableSpec
 from ons_pipeline.lib.timestream import Window
@@ -330,27 +330,7 @@ def stream_results(
     Like ``InfluxClient.iter_query_chunks`` (same transport, retries and error handling), with
     the number parsing that bit-exact comparison needs.
     """
-    params = client._query_params(influxql, database, "ns", True, chunk_size)
-    response = client._send_query(params, stream=True)
-    try:
-        buffer = b""
-        for block in response.iter_content(chunk_size=1 << 16):
-            buffer += block
-            while True:
-                newline = buffer.find(b"\n")
-                if newline < 0:
-                    break
-                line, buffer = buffer[:newline], buffer[newline + 1 :]
-                if line.strip():
-                    yield client._check_chunk(json.loads(line, parse_int=_parse_int))
-        if buffer.strip():
-            yield client._check_chunk(json.loads(buffer, parse_int=_parse_int))
-    except InfluxError:
-        raise
-    except Exception as exc:  # connection dropped mid-stream, malformed chunk
-        raise InfluxError(f"query stream interrupted: {type(exc).__name__}: {exc}") from None
-    finally:
-        response.close()
+    return client.iter_query_chunks(influxql, database, "ns", chunk_size, parse_int=_parse_int)
 
 
 def _column_array(values: tuple[Any, ...], kind: MeasureType | None) -> pa.Array:
