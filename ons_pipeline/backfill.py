@@ -11,7 +11,8 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -152,6 +153,49 @@ def _daemon_alive(instance: dg.DagsterInstance) -> bool:
     return any(now - hb.timestamp < 60 for hb in heartbeats.values())
 
 
+@contextmanager
+def owned_daemon(
+    instance: dg.DagsterInstance,
+    home: Path,
+    env: dict[str, str],
+    daemon_bin: str,
+    echo: Callable[[str], None],
+    purpose: str,
+) -> Iterator[subprocess.Popen[bytes] | None]:
+    """A dagster-daemon serving ``instance`` for the block: the one already alive (e.g.
+    ``dagster dev``), else one started here, recorded in a pid file and stopped by PID after."""
+    if _daemon_alive(instance):
+        yield None
+        return
+    with (home / "daemon.log").open("ab") as log:
+        daemon = subprocess.Popen(
+            [daemon_bin, "run", "-m", "ons_pipeline.definitions"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    _daemon_pid_file().write_text(str(daemon.pid))
+    echo(f"started dagster-daemon (pid {daemon.pid}) for {purpose}")
+    try:
+        yield daemon
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        try:
+            daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(daemon.pid, signal.SIGKILL)
+            daemon.wait()
+        # Its last heartbeats would make the next command think a daemon is alive.
+        instance.wipe_daemon_heartbeats()
+        _daemon_pid_file().unlink(missing_ok=True)
+
+
+def check_daemon(daemon: subprocess.Popen[bytes] | None, home: Path) -> None:
+    if daemon is not None and daemon.poll() is not None:
+        raise RuntimeError(f"dagster-daemon exited with {daemon.returncode}; see {home}/daemon.log")
+
+
 def _metadata_sum(instance: dg.DagsterInstance, key: dg.AssetKey, partitions: list[str]) -> dict:
     totals = {"rows": 0, "points": 0, "seconds": 0.0}
     if not partitions:
@@ -240,53 +284,28 @@ def _follow(
     echo: Callable[[str], None],
     report: BackfillReport,
 ) -> None:
-    daemon: subprocess.Popen[bytes] | None = None
-    with dg.DagsterInstance.get() as instance:
-        if not _daemon_alive(instance):
-            log = (home / "daemon.log").open("ab")
-            daemon = subprocess.Popen(
-                [daemon_bin, "run", "-m", "ons_pipeline.definitions"],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            log.close()
-            _daemon_pid_file().write_text(str(daemon.pid))
-            echo(f"started dagster-daemon (pid {daemon.pid}) for the backfill")
-        try:
-            deadline = time.monotonic() + timeout
-            last_line = ""
-            while time.monotonic() < deadline:
-                runs = instance.get_runs(filters=dg.RunsFilter(tags={MIGRATION_TAG: migration_id}))
-                done = [r for r in runs if r.status in FINISHED]
-                line = f"  {len(done)}/{expected} runs finished"
-                if line != last_line:
-                    echo(line)
-                    last_line = line
-                if len(runs) >= expected and len(done) == len(runs):
-                    failed = {
-                        run.tags.get("dagster/partition", "?")
-                        for run in runs
-                        if run.status != dg.DagsterRunStatus.SUCCESS
-                    }
-                    report.failed = sorted(failed)
-                    report.succeeded = sorted(set(report.days) - failed)
-                    return
-                if daemon is not None and daemon.poll() is not None:
-                    raise RuntimeError(
-                        f"dagster-daemon exited with {daemon.returncode}; see {home}/daemon.log"
-                    )
-                time.sleep(1.0)
-            raise TimeoutError(f"backfill {migration_id} not finished after {timeout:.0f}s")
-        finally:
-            if daemon is not None:
-                os.killpg(daemon.pid, signal.SIGTERM)
-                try:
-                    daemon.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(daemon.pid, signal.SIGKILL)
-                    daemon.wait()
-                # Its last heartbeats would make the next migration think a daemon is alive.
-                instance.wipe_daemon_heartbeats()
-                _daemon_pid_file().unlink(missing_ok=True)
+    with (
+        dg.DagsterInstance.get() as instance,
+        owned_daemon(instance, home, env, daemon_bin, echo, "the backfill") as daemon,
+    ):
+        deadline = time.monotonic() + timeout
+        last_line = ""
+        while time.monotonic() < deadline:
+            runs = instance.get_runs(filters=dg.RunsFilter(tags={MIGRATION_TAG: migration_id}))
+            done = [r for r in runs if r.status in FINISHED]
+            line = f"  {len(done)}/{expected} runs finished"
+            if line != last_line:
+                echo(line)
+                last_line = line
+            if len(runs) >= expected and len(done) == len(runs):
+                failed = {
+                    run.tags.get("dagster/partition", "?")
+                    for run in runs
+                    if run.status != dg.DagsterRunStatus.SUCCESS
+                }
+                report.failed = sorted(failed)
+                report.succeeded = sorted(set(report.days) - failed)
+                return
+            check_daemon(daemon, home)
+            time.sleep(1.0)
+        raise TimeoutError(f"backfill {migration_id} not finished after {timeout:.0f}s")

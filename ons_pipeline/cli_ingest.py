@@ -17,8 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -108,9 +106,9 @@ def load_command(file: Path, as_json: bool) -> None:
     Bad rows go to s3://$ONS_S3_BUCKET/quarantine/rows/manual/<file>@<md5>.json and .csv.
     """
     from ons_pipeline.lib.deadletter import S3DeadLetterStore
-    from ons_pipeline.lib.influx import InfluxClient, InfluxConfig
     from ons_pipeline.lib.ingest import IngestError, IngestSettings, ingest_bytes
     from ons_pipeline.lib.normalize import NormalizeError
+    from ons_pipeline.lib.secrets import client_from_env
 
     settings = Settings.from_env()
     aws = settings.aws
@@ -122,7 +120,7 @@ def load_command(file: Path, as_json: bool) -> None:
     raw_key = f"{aws.raw_prefix.strip('/')}/manual/{file.name}"
     store = S3DeadLetterStore(aws.bucket, aws.deadletter_prefix, client=s3)
     try:
-        with InfluxClient(InfluxConfig.from_env(settings.influx_env)) as client:
+        with client_from_env(settings.influx_env) as client:
             report = ingest_bytes(
                 data,
                 str(file),
@@ -216,13 +214,14 @@ def demo_drop_and_wait(
     """
     import dagster as dg
 
-    from ons_pipeline.backfill import _daemon_alive
+    from ons_pipeline.backfill import check_daemon, owned_daemon
     from ons_pipeline.defs.ingest.sensors import RAW_SENSOR
     from ons_pipeline.lib.generator import generate_raw_ons, write_ons_csv
-    from ons_pipeline.lib.influx import InfluxClient, InfluxConfig, quote_ident
+    from ons_pipeline.lib.influx import quote_ident
     from ons_pipeline.lib.ingest import run_key
     from ons_pipeline.lib.ons_time import local_day_bounds_utc, to_ns
     from ons_pipeline.lib.schema import table as table_spec
+    from ons_pipeline.lib.secrets import client_from_env
 
     started = time.monotonic()
     if home is None:
@@ -244,55 +243,34 @@ def demo_drop_and_wait(
     wanted = run_key(key, etag)
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     env.setdefault("ONS_INGEST_SENSOR_INTERVAL", "5")
-    daemon: subprocess.Popen[bytes] | None = None
-    with dg.DagsterInstance.get() as instance:
-        if not _daemon_alive(instance):
-            log = (home / "daemon.log").open("ab")
-            daemon = subprocess.Popen(
-                [_dagster_bin("dagster-daemon"), "run", "-m", "ons_pipeline.definitions"],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+    daemon_bin = _dagster_bin("dagster-daemon")
+    with (
+        dg.DagsterInstance.get() as instance,
+        owned_daemon(instance, home, env, daemon_bin, echo, "the demo") as daemon,
+    ):
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/run_key": wanted}))
+            run = runs[0] if runs else None
+            status = run.status.value if run else "waiting for the sensor"
+            if status != last:
+                echo(f"  {status}")
+                last = status
+            if run is not None:
+                report.run_id, report.status = run.run_id, run.status.value
+                if run.is_finished:
+                    break
+            check_daemon(daemon, home)
+            time.sleep(1.0)
+        else:
+            raise TimeoutError(
+                f"{key} not loaded after {timeout:.0f}s: is the {RAW_SENSOR} sensor running? "
+                f"(`dagster sensor start {RAW_SENSOR} -m ons_pipeline.definitions`)"
             )
-            log.close()
-            echo(f"started dagster-daemon (pid {daemon.pid}) for the demo")
-        try:
-            deadline = time.monotonic() + timeout
-            last = ""
-            while time.monotonic() < deadline:
-                runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/run_key": wanted}))
-                run = runs[0] if runs else None
-                status = run.status.value if run else "waiting for the sensor"
-                if status != last:
-                    echo(f"  {status}")
-                    last = status
-                if run is not None:
-                    report.run_id, report.status = run.run_id, run.status.value
-                    if run.is_finished:
-                        break
-                if daemon is not None and daemon.poll() is not None:
-                    raise RuntimeError(
-                        f"dagster-daemon exited with {daemon.returncode}; see {home}/daemon.log"
-                    )
-                time.sleep(1.0)
-            else:
-                raise TimeoutError(
-                    f"{key} not loaded after {timeout:.0f}s: is the {RAW_SENSOR} sensor running? "
-                    f"(`dagster sensor start {RAW_SENSOR} -m ons_pipeline.definitions`)"
-                )
-        finally:
-            if daemon is not None:
-                os.killpg(daemon.pid, signal.SIGTERM)
-                try:
-                    daemon.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(daemon.pid, signal.SIGKILL)
-                    daemon.wait()
-                instance.wipe_daemon_heartbeats()
     spec = table_spec(table)
     start, end = local_day_bounds_utc(day)
-    with InfluxClient(InfluxConfig.from_env(settings.influx_env)) as client:
+    with client_from_env(settings.influx_env) as client:
         results = client.query(
             f"SELECT count({quote_ident(spec.field_names[0])}) FROM {quote_ident(spec.measurement)}"
             f" WHERE time >= {to_ns(start)} AND time < {to_ns(end)}"

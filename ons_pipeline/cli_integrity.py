@@ -17,11 +17,11 @@ from ons_pipeline.lib.settings import Settings
 
 
 def _clients() -> tuple[Settings, Any, Any]:
-    from ons_pipeline.lib.influx import InfluxClient, InfluxConfig
+    from ons_pipeline.lib.secrets import client_from_env
 
     settings = Settings.from_env()
     s3 = settings.aws.client("s3")
-    client = InfluxClient(InfluxConfig.from_env(settings.influx_env))
+    client = client_from_env(settings.influx_env)
     return settings, s3, client
 
 

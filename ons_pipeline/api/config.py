@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ons_pipeline.lib.influx import InfluxConfig
 from ons_pipeline.lib.query.model import zone_info
+from ons_pipeline.lib.secrets import influx_config_from_env
 from ons_pipeline.lib.settings import Settings
 
 
@@ -55,7 +56,7 @@ class ApiSettings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:
         source = dict(os.environ if env is None else env)
         settings = Settings.from_env(source)
-        influx = InfluxConfig.from_env({**source, **settings.influx_env})
+        influx = influx_config_from_env({**source, **settings.influx_env})
         rag_dir = source.get("ONS_RAG_CACHE_DIR")
         return cls(
             influx=influx,
