@@ -258,8 +258,7 @@ def demo(days: int, start: Any, tables: str) -> None:
     click.echo("\nContinuous loading: a new day's ONS file lands in the raw prefix of the local S3")
     from ons_pipeline.cli_ingest import demo_drop_and_wait
 
-    drop = demo_drop_and_wait(day=last + timedelta(days=1), home=home, echo=click.echo)
-    click.echo(f"  {drop}")
+    demo_drop_and_wait(day=last + timedelta(days=1), home=home, echo=click.echo)
     click.echo(
         "\nNext: `make dev` opens the Dagster UI on http://127.0.0.1:3000 — Assets → influxdb/* "
         "shows each partition's rows, points, points/s and its checks; Runs shows the backfill "
