@@ -3,7 +3,8 @@
     python benchmarks/load.py [--days 80] [--table geracao_usina]
 
 Side A (raw): the same points, pre-built as line protocol before the clock starts, POSTed over
-one keep-alive connection with the best of several batch sizes — the most the server can ingest.
+the same number of keep-alive connections (``--connections``) with the best of several batch
+sizes — the most the server can ingest.
 Side B (ours): the Parquet partition → validation → vectorised conversion → batched writes
 (``ons_pipeline.lib.loader.load_tables``), everything timed. Each side writes into its own fresh
 database on a fresh InfluxDB 1.x started here on loopback. The last line is a JSON object.
@@ -15,6 +16,7 @@ import argparse
 import json
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -54,28 +56,39 @@ def count_points(url: str, db: str, measurement: str, field: str) -> int:
     return int(series[0]["values"][0][1]) if series else 0
 
 
-def raw_rate(url: str, payloads: list[bytes], lines: int, db: str) -> float:
+def raw_rate(url: str, payloads: list[bytes], lines: int, db: str, connections: int) -> float:
+    """POST pre-built payloads over ``connections`` keep-alive connections (one thread each)."""
     requests.post(f"{url}/query", params={"q": f'CREATE DATABASE "{db}"'}).raise_for_status()
-    session = requests.Session()
+
+    def post(share: list[bytes]) -> None:
+        with requests.Session() as session:
+            for payload in share:
+                response = session.post(
+                    f"{url}/write", params={"db": db, "precision": "ns"}, data=payload, timeout=60
+                )
+                response.raise_for_status()
+
+    shares = [payloads[k::connections] for k in range(connections)]
     started = time.perf_counter()
-    for payload in payloads:
-        response = session.post(
-            f"{url}/write", params={"db": db, "precision": "ns"}, data=payload, timeout=60
-        )
-        response.raise_for_status()
+    with ThreadPoolExecutor(connections) as pool:
+        list(pool.map(post, shares))
     return lines / (time.perf_counter() - started)
 
 
-def ours_rate(url: str, path: Path, spec: schema.TableSpec, window: Window, db: str) -> float:
+def ours_rate(
+    url: str, path: Path, spec: schema.TableSpec, window: Window, db: str, connections: int
+) -> float:
     with InfluxClient(InfluxConfig(url=url, database=db)) as client:
         client.ensure_database(db)
         started = time.perf_counter()
-        parquet = pq.ParquetFile(path)
+        parquet = pq.ParquetFile(path, read_dictionary=list(spec.tags))
         batches = (
             validate_table(batch, spec, window, where=str(path))
             for batch in parquet.iter_batches(batch_size=100_000)
         )
-        report = load_tables(batches, spec, client, partition="bench", batch_lines=10_000)
+        report = load_tables(
+            batches, spec, client, partition="bench", batch_lines=10_000, writers=connections
+        )
         elapsed = time.perf_counter() - started
     assert report.failed_batches == 0, report.errors[:3]
     return report.points / elapsed
@@ -86,6 +99,9 @@ def main() -> None:
     parser.add_argument("--table", default="geracao_usina")
     parser.add_argument("--days", type=int, default=80, help="days of data (geracao: ~12.8k/day)")
     parser.add_argument("--repeat", type=int, default=2, help="best of N for each side")
+    parser.add_argument(
+        "--connections", type=int, default=2, help="HTTP connections, the same for both sides"
+    )
     args = parser.parse_args()
     spec = schema.table(args.table)
     with tempfile.TemporaryDirectory(prefix="ons-bench-load-") as tmp:
@@ -108,12 +124,12 @@ def main() -> None:
             for attempt in range(args.repeat):
                 for size, payloads in prebuilt.items():
                     db = f"raw_{size}_{attempt}"
-                    rate = raw_rate(info.url, payloads, lines, db)
+                    rate = raw_rate(info.url, payloads, lines, db, args.connections)
                     assert count_points(info.url, db, spec.measurement, spec.fields[0].name) > 0
                     raw[size] = max(raw.get(size, 0.0), rate)
                     print(f"  raw POST, {size:>6}-line batches: {rate:>12,.0f} points/s")
                 db = f"ours_{attempt}"
-                rate = ours_rate(info.url, path, spec, window, db)
+                rate = ours_rate(info.url, path, spec, window, db, args.connections)
                 ours.append(rate)
                 print(f"  ours (Parquet → InfluxDB):     {rate:>12,.0f} points/s")
             field = spec.fields[0].name
@@ -130,6 +146,7 @@ def main() -> None:
         "raw_best_points_per_s": round(raw[best]),
         "raw_best_batch_lines": best,
         "ours_points_per_s": round(max(ours)),
+        "connections": args.connections,
         "ratio_ours_vs_raw": round(max(ours) / raw[best], 3),
     }
     print(json.dumps(result))

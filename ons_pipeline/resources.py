@@ -98,6 +98,9 @@ class InfluxDBResource(dg.ConfigurableResource):
     org: str | None = None
     allow_insecure: bool = False
     batch_lines: int = Field(default=10_000, description="Lines per write request.")
+    write_connections: int = Field(
+        default=2, description="Concurrent write requests per load (keeps the server busy)."
+    )
     secret_arn: str | None = Field(
         default=None,
         description="Secrets Manager secret with the InfluxDB credentials (ONS_INFLUX_SECRET_ARN),"
@@ -131,6 +134,7 @@ class InfluxDBResource(dg.ConfigurableResource):
             org=config.org,
             allow_insecure=config.allow_insecure,
             batch_lines=int(env.get("ONS_INFLUX_BATCH_LINES", "10000")),
+            write_connections=int(env.get("ONS_INFLUX_WRITE_CONNECTIONS", "2")),
             secret_arn=env.get("ONS_INFLUX_SECRET_ARN") or None,
             **secrets,
         )

@@ -65,6 +65,7 @@ def load_tables(
     partition: str,
     deadletter: DeadLetterStore | None = None,
     batch_lines: int = DEFAULT_BATCH_LINES,
+    writers: int = 1,
 ) -> LoadReport:
     """Write every row of ``tables`` as points of ``spec``'s measurement."""
     report = LoadReport(table=spec.name, partition=partition)
@@ -93,8 +94,12 @@ def load_tables(
                 report.write.add(stats)
                 report.points += batch.lines
 
-    thread = threading.Thread(target=writer, name=f"influx-writer-{spec.name}", daemon=True)
-    thread.start()
+    threads = [
+        threading.Thread(target=writer, name=f"influx-writer-{spec.name}-{n}", daemon=True)
+        for n in range(writers)
+    ]
+    for thread in threads:
+        thread.start()
     try:
         for table in tables:
             report.rows += table.num_rows
@@ -107,8 +112,10 @@ def load_tables(
                 pending.put((report.batches, batch))
                 report.batches += 1
     finally:
-        pending.put(None)
-        thread.join()
+        for _ in threads:
+            pending.put(None)
+        for thread in threads:
+            thread.join()
         report.seconds = time.perf_counter() - started
     if fatal:
         raise fatal[0]

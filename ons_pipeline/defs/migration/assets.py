@@ -113,7 +113,9 @@ def build_load_asset(spec: TableSpec) -> dg.AssetsDefinition:
         store = S3DeadLetterStore(aws.bucket, aws.deadletter_prefix, client=s3)
         with influxdb.client() as client:
             client.ensure_database(influxdb.database)
-            batches = iter_partition(s3, aws.bucket, prefix, spec, day_window(day))
+            batches = iter_partition(
+                s3, aws.bucket, prefix, spec, day_window(day), dictionary_tags=True
+            )
             try:
                 report = load_tables(
                     batches,
@@ -122,6 +124,7 @@ def build_load_asset(spec: TableSpec) -> dg.AssetsDefinition:
                     partition=day.isoformat(),
                     deadletter=store,
                     batch_lines=influxdb.batch_lines,
+                    writers=influxdb.write_connections,
                 )
             except PartitionError as exc:
                 raise dg.Failure(description=str(exc)) from exc
