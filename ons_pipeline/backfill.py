@@ -19,7 +19,6 @@ from pathlib import Path
 
 import dagster as dg
 
-from ons_pipeline.defs.integrity.checks import EXACT_VERIFICATION
 from ons_pipeline.defs.migration.assets import influxdb_key, parquet_key
 from ons_pipeline.defs.migration.jobs import jobs_for
 from ons_pipeline.defs.migration.rollback import ROLLED_BACK
@@ -97,44 +96,11 @@ def _all(
 
 
 def loaded_partitions(instance: dg.DagsterInstance, key: dg.AssetKey, days: list[str]) -> set[str]:
-    """Days whose latest load is newer than any rollback of that day and whose latest exact
-    verification (when one ran) did not fail."""
+    """Days whose latest load is newer than any rollback of that day."""
     records_filter = dg.AssetRecordsFilter(asset_key=key, asset_partitions=days)
     loads = _latest_by_partition(_all(instance.fetch_materializations, records_filter), False)
     rollbacks = _latest_by_partition(_all(instance.fetch_observations, records_filter), True)
-    failed = failed_verifications(instance, key)
-    return {
-        day
-        for day, storage_id in loads.items()
-        if storage_id > rollbacks.get(day, -1) and day not in failed
-    }
-
-
-def record_verification(
-    instance: dg.DagsterInstance, table: str, day: str, passed: bool, summary: str
-) -> None:
-    """Record an out-of-run verification (``ons-pipeline verify``) as the day's
-    ``exact_verification`` result, so a failed day is migrated again by the next backfill."""
-    instance.report_runless_asset_event(
-        dg.AssetCheckEvaluation(
-            asset_key=influxdb_key(table),
-            check_name=EXACT_VERIFICATION,
-            passed=passed,
-            partition=day,
-            metadata={"summary": summary[:2000], "source": "ons-pipeline verify"},
-        )
-    )
-
-
-def failed_verifications(instance: dg.DagsterInstance, key: dg.AssetKey) -> set[str]:
-    """Partitions whose most recent ``exact_verification`` check execution failed."""
-    check_key = dg.AssetCheckKey(key, EXACT_VERIFICATION)
-    latest: dict[str, str] = {}
-    history = instance.event_log_storage.get_asset_check_execution_history(check_key, limit=10_000)
-    for record in history:  # newest first
-        if record.partition is not None and record.partition not in latest:
-            latest[record.partition] = record.status.value
-    return {partition for partition, status in latest.items() if status == "FAILED"}
+    return {day for day, storage_id in loads.items() if storage_id > rollbacks.get(day, -1)}
 
 
 def close_abandoned_runs() -> list[str]:

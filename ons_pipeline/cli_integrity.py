@@ -80,28 +80,12 @@ def verify_command(tables: str, day: Any, end: Any, attempts: int, as_json: bool
                     click.echo(result.summary())
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in results], indent=2))
-    _record_in_dagster(results)
     failed = [r for r in results if not r.ok]
     if failed:
         raise click.ClickException(
             f"{len(failed)} of {len(results)} partition(s) differ: "
             + ", ".join(f"{r.table} {r.partition}" for r in failed)
         )
-
-
-def _record_in_dagster(results: list[Any]) -> None:
-    """Each result becomes the day's ``exact_verification`` evaluation in the Dagster instance."""
-    import dagster as dg
-
-    from ons_pipeline.backfill import record_verification
-    from ons_pipeline.cli import dagster_home
-
-    dagster_home()
-    with dg.DagsterInstance.get() as instance:
-        for result in results:
-            record_verification(
-                instance, result.table, str(result.partition), result.ok, result.summary()
-            )
 
 
 @click.command("equivalence")

@@ -249,32 +249,3 @@ def test_local_topic_is_created_when_none_is_configured(moto_server) -> None:  #
     assert arn is not None and arn.endswith(f":{LOCAL_TOPIC_NAME}")
     assert resolve_topic(sns, local=False, env={}) is None
     assert resolve_topic(sns, local=False, env={TOPIC_ENV: "arn:x"}) == "arn:x"
-
-
-def test_a_day_that_fails_verification_counts_as_not_migrated(backfill) -> None:  # type: ignore[no-untyped-def]
-    from ons_pipeline.backfill import loaded_partitions, record_verification
-    from ons_pipeline.lib.verification import verify_partition
-
-    instance = backfill["instance"]
-    key = influxdb_key(TABLE)
-    assert GOOD.isoformat() in loaded_partitions(instance, key, [d.isoformat() for d in DAYS])
-    # Alter one point of the good day behind the pipeline's back, then verify that day again.
-    window = day_window(GOOD)
-    line = f"{TABLE},id_subsistema=N,nom_subsistema=NORTE val_cargaenergiahomwmed=1.5 "
-    first_hour = window.start_ns + 3 * 3_600_000_000_000  # 00:00 local
-    requests.post(
-        f"{backfill['url']}/write",
-        params={"db": backfill["database"], "precision": "ns"},
-        data=f"{line}{first_hour}".encode(),
-        timeout=30,
-    ).raise_for_status()
-    aws = backfill["aws"]
-    with backfill["resources"]["influxdb"].client() as client:
-        result = verify_partition(
-            aws.client("s3"), aws.bucket, aws.parquet_prefix, client, schema.table(TABLE), GOOD
-        )
-    assert not result.ok
-    record_verification(instance, TABLE, GOOD.isoformat(), result.ok, result.summary())
-    assert GOOD.isoformat() not in loaded_partitions(
-        instance, key, [d.isoformat() for d in DAYS]
-    ), "a day whose data differs from the source must count as not migrated"
