@@ -32,7 +32,7 @@ from influxdb_client.client.write.dataframe_serializer import DataframeSerialize
 from influxdb_client.client.write_api import PointSettings
 from line_protocol_parser import parse_line
 
-from ons_pipeline.lib.lineprotocol import LineEncoder
+from ons_pipeline.lib.influx.lineprotocol import LineEncoder
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)

@@ -6,8 +6,8 @@ Side A (raw): the same points, pre-built as line protocol before the clock start
 the same number of keep-alive connections (``--connections``) with the best of several batch
 sizes — the most the server can ingest.
 Side B (ours): the Parquet partition → validation → vectorised conversion → batched writes
-(``ons_pipeline.lib.loader.load_tables``), everything timed. Each side writes into its own fresh
-database on a fresh InfluxDB 1.x started here on loopback. The last line is a JSON object.
+(``ons_pipeline.lib.migration.loader.load_tables``), everything timed. Each side writes into its
+own fresh database on a fresh InfluxDB 1.x started here on loopback. The last line is a JSON object.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ import pyarrow.parquet as pq
 import requests
 
 from ons_pipeline.lib import schema
-from ons_pipeline.lib.generator import generate_canonical
-from ons_pipeline.lib.influx import InfluxClient, InfluxConfig
-from ons_pipeline.lib.lineprotocol import iter_encoded
-from ons_pipeline.lib.loader import load_tables
+from ons_pipeline.lib.influx.client import InfluxClient, InfluxConfig
+from ons_pipeline.lib.influx.lineprotocol import iter_encoded
+from ons_pipeline.lib.migration.loader import load_tables
+from ons_pipeline.lib.migration.timestream import Window
 from ons_pipeline.lib.partitions import validate_table
-from ons_pipeline.lib.servers import InfluxServer
-from ons_pipeline.lib.timestream import Window
+from ons_pipeline.local.generator import generate_canonical
+from ons_pipeline.local.servers import InfluxServer
 
 
 def build_partition(table: str, days: int, path: Path) -> tuple[int, Window]:

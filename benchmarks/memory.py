@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from ons_pipeline.lib.generator import generate_canonical
-from ons_pipeline.lib.servers import InfluxServer
+from ons_pipeline.local.generator import generate_canonical
+from ons_pipeline.local.servers import InfluxServer
 
 TABLE = "geracao_usina"
 ROWS_PER_DAY = 12_840  # 535 plants x 24 h
@@ -50,10 +50,10 @@ import resource, sys, json
 from datetime import datetime
 import pyarrow.parquet as pq
 from ons_pipeline.lib import schema
-from ons_pipeline.lib.influx import InfluxClient, InfluxConfig
-from ons_pipeline.lib.loader import load_tables
+from ons_pipeline.lib.influx.client import InfluxClient, InfluxConfig
+from ons_pipeline.lib.migration.loader import load_tables
 from ons_pipeline.lib.partitions import validate_table
-from ons_pipeline.lib.timestream import Window
+from ons_pipeline.lib.migration.timestream import Window
 path, url, db, start, end, mode = sys.argv[1:]
 spec = schema.table("geracao_usina")
 window = Window(datetime.fromisoformat(start), datetime.fromisoformat(end))

@@ -5,10 +5,8 @@ import os
 import dagster as dg
 
 from ons_pipeline.defs.ingest import ingest_jobs, ingest_sensors
-from ons_pipeline.defs.integrity import integrity_assets, integrity_checks, integrity_sensors
-from ons_pipeline.defs.migration.assets import migration_assets
-from ons_pipeline.defs.migration.jobs import migration_jobs
-from ons_pipeline.defs.migration.rollback import rollback
+from ons_pipeline.defs.integrity import integrity_assets, integrity_sensors
+from ons_pipeline.defs.migration import migration_assets, migration_checks, migration_jobs, rollback
 from ons_pipeline.defs.monitoring import (
     MonitoringResource,
     monitoring_assets,
@@ -20,7 +18,7 @@ settings = default_settings()
 
 defs = dg.Definitions(
     assets=[*migration_assets(), *monitoring_assets(), *integrity_assets()],
-    asset_checks=integrity_checks(),
+    asset_checks=migration_checks(),
     jobs=[*migration_jobs(), rollback, *ingest_jobs()],
     sensors=[*monitoring_sensors(), *ingest_sensors(), *integrity_sensors()],
     resources={

@@ -6,9 +6,9 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from ons_pipeline.lib.exporter import ExportTarget
-from ons_pipeline.lib.influx import InfluxClient, InfluxConfig, RetryPolicy
-from ons_pipeline.lib.secrets import resolve_influx_config, secure_client
+from ons_pipeline.lib.influx.client import InfluxClient, InfluxConfig, RetryPolicy
+from ons_pipeline.lib.influx.secrets import resolve_influx_config, secure_client
+from ons_pipeline.lib.migration.exporter import ExportTarget
 from ons_pipeline.lib.settings import AwsSettings, Settings
 
 

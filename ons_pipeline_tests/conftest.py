@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from ons_pipeline.lib.servers import InfluxServer, MotoServer, ServerInfo
+from ons_pipeline.local.servers import InfluxServer, MotoServer, ServerInfo
 
 # Every boto3 client in the test process talks to the local moto server and nothing else.
 _AWS_TEST_ENV = {

@@ -42,7 +42,6 @@ from ons_pipeline.api.config import ApiSettings
 from ons_pipeline.api.context import RagService
 from ons_pipeline.api.errors import ApiError
 from ons_pipeline.api.legacy import MAX_QUESTION, legacy_response
-from ons_pipeline.api.processor import QueryProcessor, new_query_id
 from ons_pipeline.api.schemas import (
     ContextRequest,
     ContextResponse,
@@ -59,6 +58,7 @@ from ons_pipeline.api.schemas import (
     TableInfo,
 )
 from ons_pipeline.lib import schema
+from ons_pipeline.lib.query.service import QueryProcessor, new_query_id
 from ons_pipeline.lib.rag.index import KnowledgeIndex
 
 log = logging.getLogger(__name__)

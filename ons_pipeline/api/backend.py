@@ -19,7 +19,7 @@ import requests
 from requests.auth import AuthBase, HTTPBasicAuth
 
 from ons_pipeline.lib import schema
-from ons_pipeline.lib.influx import InfluxConfig
+from ons_pipeline.lib.influx.client import InfluxConfig
 from ons_pipeline.lib.query.execute import Column, ExecutionError, QueryResult
 from ons_pipeline.lib.query.model import Aggregation, QueryModel, parse_time
 

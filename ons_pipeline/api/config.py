@@ -20,9 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ons_pipeline.lib.influx import InfluxConfig
+from ons_pipeline.lib.influx.client import InfluxConfig
+from ons_pipeline.lib.influx.secrets import influx_config_from_env
 from ons_pipeline.lib.query.model import zone_info
-from ons_pipeline.lib.secrets import influx_config_from_env
 from ons_pipeline.lib.settings import Settings
 
 

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from datetime import datetime
 
 from ons_pipeline.api.config import ApiSettings
-from ons_pipeline.api.processor import QueryProcessor, model_info, new_query_id
 from ons_pipeline.api.schemas import (
     AnswerInfo,
     ContextRequest,
@@ -19,6 +18,7 @@ from ons_pipeline.api.schemas import (
 from ons_pipeline.lib.query.execute import QueryResult
 from ons_pipeline.lib.query.model import QueryModel
 from ons_pipeline.lib.query.nl import RuleTranslator
+from ons_pipeline.lib.query.service import QueryProcessor, model_info, new_query_id
 from ons_pipeline.lib.rag.compose import AnswerComposer, TemplateComposer
 from ons_pipeline.lib.rag.embeddings import embedder_from_env
 from ons_pipeline.lib.rag.index import KnowledgeIndex, Retriever

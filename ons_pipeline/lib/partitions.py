@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ons_pipeline.lib.migration.timestream import Window, delete_prefix
 from ons_pipeline.lib.schema import TIME_COLUMN, MeasureType, TableSpec
-from ons_pipeline.lib.timestream import Window, delete_prefix
 
 DEFAULT_ROWS_PER_FILE = 1_000_000
 DEFAULT_BATCH_ROWS = 10_000

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ons_pipeline.lib.servers import InfluxServer, MotoServer, ServerInfo
+from ons_pipeline.local.servers import InfluxServer, MotoServer, ServerInfo
 
 # Credentials moto accepts; used only when the AWS endpoint is the local moto server.
 LOCAL_AWS_CREDENTIALS = {

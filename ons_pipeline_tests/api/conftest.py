@@ -23,14 +23,14 @@ from ons_pipeline.api.app import create_app
 from ons_pipeline.api.backend import InfluxBackend
 from ons_pipeline.api.config import ApiSettings
 from ons_pipeline.api.context import RagService
-from ons_pipeline.api.processor import QueryProcessor
 from ons_pipeline.lib import schema
-from ons_pipeline.lib.generator import generate_canonical
-from ons_pipeline.lib.influx import InfluxConfig
-from ons_pipeline.lib.lineprotocol import iter_encoded
+from ons_pipeline.lib.influx.client import InfluxConfig
+from ons_pipeline.lib.influx.lineprotocol import iter_encoded
+from ons_pipeline.lib.query.service import QueryProcessor
 from ons_pipeline.lib.rag.embeddings import MiniLMEmbedder
 from ons_pipeline.lib.rag.index import KnowledgeIndex
 from ons_pipeline.lib.rag.knowledge import load_knowledge
+from ons_pipeline.local.generator import generate_canonical
 from ons_pipeline_tests.conftest import influxql
 
 API_KEY = "test-key-0123456789abcdef"

@@ -17,7 +17,7 @@ import requests
 from click.testing import CliRunner
 
 from ons_pipeline.api.schemas import ErrorResponse, QueryResponse
-from ons_pipeline.cli_query import register
+from ons_pipeline.cli.query import register
 from ons_pipeline_tests.api.conftest import ApiData, frame
 
 
@@ -91,7 +91,7 @@ def _free_port() -> int:
 def test_serve_runs_the_api(env: dict) -> None:
     port = _free_port()
     script = (
-        "import click\nfrom ons_pipeline.cli_query import register\n"
+        "import click\nfrom ons_pipeline.cli.query import register\n"
         "@click.group()\ndef main():\n    pass\nregister(main)\nmain()\n"
     )
     process = subprocess.Popen(

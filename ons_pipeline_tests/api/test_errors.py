@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 
-from ons_pipeline.lib.influx import InfluxConfig
+from ons_pipeline.lib.influx.client import InfluxConfig
 from ons_pipeline_tests.api.conftest import ApiData
 from ons_pipeline_tests.api.openapi_check import OpenApiValidator
 from ons_pipeline_tests.api.stubs import closed_port_url, silent_server, stub_server

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from ons_pipeline.lib.influx import InfluxConfig
+from ons_pipeline.lib.influx.client import InfluxConfig
 from ons_pipeline.lib.query.model import QueryModel
 from ons_pipeline.lib.rag.bedrock import BedrockComposer, BedrockKnowledgeBaseRetriever
 from ons_pipeline.lib.rag.compose import fmt_number

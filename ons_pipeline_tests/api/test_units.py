@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from ons_pipeline.api import detect
 from ons_pipeline.api.backend import column_unit, table_from_flux_csv, table_from_influxql
-from ons_pipeline.api.cache import TTLCache, cache_key
 from ons_pipeline.api.config import ApiSettings
 from ons_pipeline.api.errors import ApiError
+from ons_pipeline.lib.query import detect
+from ons_pipeline.lib.query.cache import TTLCache, cache_key
 
 
 @pytest.mark.parametrize(

@@ -17,10 +17,10 @@ import dagster as dg
 import pytest
 
 from ons_pipeline.lib import schema
-from ons_pipeline.lib.exporter import ExportTarget
+from ons_pipeline.lib.migration.exporter import ExportTarget
+from ons_pipeline.lib.migration.timestream import export_query, stage_query_results, table_to_pages
 from ons_pipeline.lib.partitions import day_window
-from ons_pipeline.lib.staging import stage_day
-from ons_pipeline.lib.timestream import export_query, stage_query_results, table_to_pages
+from ons_pipeline.local.staging import stage_day
 from ons_pipeline_tests.conftest import influxql
 from ons_pipeline_tests.defs.test_migration import field_counts_in_influx, field_counts_in_source
 
@@ -44,7 +44,7 @@ def migrate(env: dict[str, str], table: str, first: date, last: date, **kwargs):
     command = [
         sys.executable,
         "-m",
-        "ons_pipeline.cli",
+        "ons_pipeline.cli.main",
         "migrate",
         "--tables",
         table,
@@ -181,7 +181,7 @@ def test_killing_a_migration_halfway_then_rerunning_loses_and_duplicates_nothing
     # as the real Timestream would simply answer the query again.
     os.environ["DAGSTER_HOME"] = cli_env["DAGSTER_HOME"]
     try:
-        from ons_pipeline.backfill import pending_days
+        from ons_pipeline.defs.state import pending_days
 
         todo = pending_days([table], days[0], days[-1], Path(cli_env["DAGSTER_HOME"]))
     finally:

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from ons_pipeline.lib import schema
-from ons_pipeline.lib.servers import free_port
+from ons_pipeline.local.servers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 

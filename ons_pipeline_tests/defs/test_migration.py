@@ -11,13 +11,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from ons_pipeline.backfill import loaded_partitions
-from ons_pipeline.defs.migration.assets import influxdb_key, migration_assets, parquet_key
+from ons_pipeline.defs.keys import influxdb_key, parquet_key
+from ons_pipeline.defs.migration.assets import migration_assets
 from ons_pipeline.defs.migration.rollback import rollback
+from ons_pipeline.defs.state import loaded_partitions
 from ons_pipeline.lib import schema
-from ons_pipeline.lib.generator import generate_canonical
 from ons_pipeline.lib.partitions import day_window, partition_prefix
-from ons_pipeline.lib.staging import stage_day
+from ons_pipeline.local.generator import generate_canonical
+from ons_pipeline.local.staging import stage_day
 from ons_pipeline.resources import AwsResource, InfluxDBResource
 from ons_pipeline_tests.conftest import influxql
 

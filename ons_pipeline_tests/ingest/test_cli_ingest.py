@@ -9,14 +9,14 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from ons_pipeline.cli_ingest import register
+from ons_pipeline.cli.ingest import register
 from ons_pipeline_tests.conftest import influxql
 from ons_pipeline_tests.ingest.conftest import SAMPLES
 
 
 @click.group()
 def cli() -> None:
-    """Stand-in for ``ons_pipeline.cli.main``."""
+    """Stand-in for ``ons_pipeline.cli.main.main``."""
 
 
 register(cli)

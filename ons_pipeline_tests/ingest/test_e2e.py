@@ -16,9 +16,9 @@ import dagster as dg
 import pytest
 import yaml
 
-from ons_pipeline.cli_ingest import demo_drop_and_wait
+from ons_pipeline.cli.demo import demo_drop_and_wait
 from ons_pipeline.lib import ons_time
-from ons_pipeline.lib.generator import generate_day
+from ons_pipeline.local.generator import generate_day
 from ons_pipeline_tests.conftest import influxql
 from ons_pipeline_tests.ingest.conftest import SAMPLES
 

@@ -13,16 +13,17 @@ import pytest
 from ons_pipeline.defs.ingest import ingest_jobs, ingest_sensors
 from ons_pipeline.defs.ingest.jobs import ingest_raw_object_job
 from ons_pipeline.defs.ingest.sensors import ingest_verify_sensor, touched_partitions
-from ons_pipeline.defs.integrity import integrity_checks
-from ons_pipeline.defs.migration.assets import influxdb_key, migration_assets, parquet_key
+from ons_pipeline.defs.keys import influxdb_key, parquet_key
+from ons_pipeline.defs.migration import migration_checks
+from ons_pipeline.defs.migration.assets import migration_assets
 from ons_pipeline.lib import ons_time, schema
-from ons_pipeline.lib.generator import generate_day, generate_raw_ons, write_ons_csv
-from ons_pipeline.lib.ingest import (
+from ons_pipeline.lib.ingest.files import (
     TooManyBadRowsError,
     ingest_bytes,
     quarantine_keys,
 )
 from ons_pipeline.lib.partitions import day_window, partition_prefix, read_partition_table
+from ons_pipeline.local.generator import generate_day, generate_raw_ons, write_ons_csv
 from ons_pipeline.resources import AwsResource, InfluxDBResource
 from ons_pipeline_tests.conftest import influxql
 
@@ -215,7 +216,7 @@ def test_ingest_job_records_partitions_and_the_verify_run_rechecks_them(
     resources = {"aws": aws, "influxdb": influxdb}
     defs = dg.Definitions(
         assets=migration_assets(),
-        asset_checks=integrity_checks(),
+        asset_checks=migration_checks(),
         jobs=ingest_jobs(),
         sensors=ingest_sensors(),
         resources=resources,

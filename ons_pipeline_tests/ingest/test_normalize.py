@@ -12,13 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ons_pipeline.lib import ons_time, schema
-from ons_pipeline.lib.generator import (
-    generate_day,
-    generate_raw_ons,
-    write_ons_csv,
-    write_ons_parquet,
-)
-from ons_pipeline.lib.normalize import (
+from ons_pipeline.lib.ingest.normalize import (
     NormalizedFile,
     NormalizeError,
     UnknownDatasetError,
@@ -27,6 +21,12 @@ from ons_pipeline.lib.normalize import (
     normalize_bytes,
     normalize_file,
     write_local,
+)
+from ons_pipeline.local.generator import (
+    generate_day,
+    generate_raw_ons,
+    write_ons_csv,
+    write_ons_parquet,
 )
 from ons_pipeline_tests.ingest.conftest import EXTRA_SAMPLES, SAMPLES
 

@@ -14,8 +14,8 @@ from botocore.exceptions import ClientError
 from ons_pipeline.defs.ingest import sensors
 from ons_pipeline.defs.ingest.jobs import ingest_raw_object_job
 from ons_pipeline.defs.ingest.sensors import RawCursor, evaluate_raw_files, raw_files_sensor
-from ons_pipeline.lib.generator import generate_raw_ons, write_ons_parquet
-from ons_pipeline.lib.ingest import IngestSettings
+from ons_pipeline.lib.ingest.files import IngestSettings
+from ons_pipeline.local.generator import generate_raw_ons, write_ons_parquet
 from ons_pipeline.resources import AwsResource, InfluxDBResource
 from ons_pipeline_tests.ingest.conftest import SAMPLES
 

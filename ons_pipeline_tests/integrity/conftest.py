@@ -10,15 +10,15 @@ import pyarrow as pa
 import pytest
 
 from ons_pipeline.lib import schema
-from ons_pipeline.lib.generator import generate_canonical
-from ons_pipeline.lib.influx import InfluxClient, InfluxConfig
-from ons_pipeline.lib.loader import load_tables
+from ons_pipeline.lib.influx.client import InfluxClient, InfluxConfig
+from ons_pipeline.lib.migration.loader import load_tables
 from ons_pipeline.lib.partitions import (
     day_window,
     iter_partition,
     partition_prefix,
     write_partition,
 )
+from ons_pipeline.local.generator import generate_canonical
 
 PARQUET = "parquet"
 

@@ -8,10 +8,9 @@ from datetime import UTC, date, datetime
 import click
 from click.testing import CliRunner
 
-from ons_pipeline.cli_integrity import register, verify_command
+from ons_pipeline.cli.integrity import register, verify_command
 from ons_pipeline.lib import schema
-from ons_pipeline.lib.partitions import day_window
-from ons_pipeline.lib.report import (
+from ons_pipeline.lib.integrity.report import (
     DONE,
     FAILED,
     PENDING,
@@ -22,6 +21,7 @@ from ons_pipeline.lib.report import (
     day_ranges,
     render_markdown,
 )
+from ons_pipeline.lib.partitions import day_window
 from ons_pipeline_tests.integrity.conftest import load_day, put_day
 
 DAY = date(2018, 11, 4)

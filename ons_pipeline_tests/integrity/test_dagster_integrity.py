@@ -16,20 +16,26 @@ import pyarrow as pa
 import pytest
 import requests
 
-from ons_pipeline.defs.integrity import integrity_checks
-from ons_pipeline.defs.integrity.checks import EXACT_VERIFICATION, GX_PLAUSIBILITY, GX_STRUCTURE
 from ons_pipeline.defs.integrity.report import migration_report
 from ons_pipeline.defs.integrity.sensors import (
     migration_completion_notification,
     migration_failure_notification,
 )
-from ons_pipeline.defs.migration.assets import influxdb_key, migration_assets, parquet_key
+from ons_pipeline.defs.keys import (
+    EXACT_VERIFICATION,
+    GX_PLAUSIBILITY,
+    GX_STRUCTURE,
+    influxdb_key,
+    parquet_key,
+)
+from ons_pipeline.defs.migration import migration_checks
+from ons_pipeline.defs.migration.assets import migration_assets
 from ons_pipeline.defs.migration.jobs import migration_jobs, table_job_name
 from ons_pipeline.lib import schema
-from ons_pipeline.lib.notify import LOCAL_TOPIC_NAME, TOPIC_ENV, resolve_topic
+from ons_pipeline.lib.migration.timestream import export_query, stage_query_results, table_to_pages
+from ons_pipeline.lib.ops.notify import LOCAL_TOPIC_NAME, TOPIC_ENV, resolve_topic
 from ons_pipeline.lib.partitions import day_window
-from ons_pipeline.lib.staging import stage_day
-from ons_pipeline.lib.timestream import export_query, stage_query_results, table_to_pages
+from ons_pipeline.local.staging import stage_day
 from ons_pipeline.resources import AwsResource, InfluxDBResource
 from ons_pipeline_tests.integrity.conftest import generated
 
@@ -88,7 +94,7 @@ def backfill(moto_server, influx_url) -> Iterator[dict[str, Any]]:  # type: igno
 
     defs = dg.Definitions(
         assets=migration_assets(),
-        asset_checks=integrity_checks(),
+        asset_checks=migration_checks(),
         jobs=migration_jobs(),
         resources=resources,
     )

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ons_pipeline.lib import schema
-from ons_pipeline.lib.equivalence import (
+from ons_pipeline.lib.integrity.equivalence import (
     DuckDBSource,
     QueryCase,
     compare_days,

@@ -9,8 +9,7 @@ import pyarrow as pa
 import pytest
 
 from ons_pipeline.lib import schema
-from ons_pipeline.lib.partitions import day_window
-from ons_pipeline.lib.validation import (
+from ons_pipeline.lib.integrity.validation import (
     NONFINITE_COLUMN,
     ValidationReport,
     describe_rules,
@@ -18,6 +17,7 @@ from ons_pipeline.lib.validation import (
     validate_partition,
     validate_table,
 )
+from ons_pipeline.lib.partitions import day_window
 from ons_pipeline_tests.integrity.conftest import PARQUET, generated, put_day
 
 DAY = date(2018, 11, 4)

@@ -9,8 +9,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ons_pipeline.lib import schema
+from ons_pipeline.lib.integrity.verification import (
+    format_ns,
+    series_key,
+    series_text,
+    verify_partition,
+)
 from ons_pipeline.lib.partitions import day_window
-from ons_pipeline.lib.verification import format_ns, series_key, series_text, verify_partition
 from ons_pipeline_tests.integrity.conftest import PARQUET, generated, load_day, put_day
 
 DAY = date(2018, 11, 4)  # the 23-hour DST-start day in Brasília

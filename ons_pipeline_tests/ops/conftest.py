@@ -16,8 +16,8 @@ from typing import Any
 import boto3
 import pytest
 
-from ons_pipeline.lib.postgres_server import PostgresServer, find_pg_bindir
-from ons_pipeline.lib.servers import ServerInfo
+from ons_pipeline.local.postgres import PostgresServer, find_pg_bindir
+from ons_pipeline.local.servers import ServerInfo
 
 NAMESPACE = "ONS/Pipeline"
 

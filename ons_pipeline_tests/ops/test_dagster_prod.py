@@ -16,7 +16,7 @@ import yaml
 from dagster._core.instance.config import dagster_instance_config
 
 from ons_pipeline.defs.monitoring.cost import COST_KEY, influxdb_monthly_cost
-from ons_pipeline.lib.servers import ServerInfo
+from ons_pipeline.local.servers import ServerInfo
 from ons_pipeline_tests.ops.conftest import Postgres
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ons_pipeline.lib.influx import InfluxClient, InfluxConfig, RetryPolicy
-from ons_pipeline.lib.monitoring import (
+from ons_pipeline.lib.influx.client import InfluxClient, InfluxConfig, RetryPolicy
+from ons_pipeline.lib.ops.monitoring import (
     HEALTH_MEASUREMENT,
     PRICES_FILE,
     Alert,
@@ -30,7 +30,7 @@ from ons_pipeline.lib.monitoring import (
     load_prices,
     probe_influxdb,
 )
-from ons_pipeline.lib.servers import free_port
+from ons_pipeline.local.servers import free_port
 from ons_pipeline_tests.conftest import influxql
 from ons_pipeline_tests.ops.conftest import Inbox, metric_dimensions, metric_values
 
@@ -141,7 +141,7 @@ def test_metrics_reach_cloudwatch_with_exactly_the_environment_dimension(
 
 
 def test_non_finite_values_are_not_sent(aws, metrics_env: str) -> None:  # type: ignore[no-untyped-def]
-    from ons_pipeline.lib.monitoring import Metric
+    from ons_pipeline.lib.ops.monitoring import Metric
 
     publisher = MetricsPublisher(aws("cloudwatch"), "ONS/Pipeline", metrics_env)
     assert publisher.publish([Metric("X", float("nan")), Metric("X", float("inf"))]) == 0

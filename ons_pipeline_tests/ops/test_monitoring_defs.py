@@ -11,7 +11,8 @@ import dagster as dg
 import pytest
 import requests
 
-from ons_pipeline.defs.migration.assets import influxdb_key, migration_assets, parquet_key
+from ons_pipeline.defs.keys import influxdb_key, parquet_key
+from ons_pipeline.defs.migration.assets import migration_assets
 from ons_pipeline.defs.monitoring import MonitoringResource
 from ons_pipeline.defs.monitoring.cost import influxdb_monthly_cost
 from ons_pipeline.defs.monitoring.health import (
@@ -27,8 +28,8 @@ from ons_pipeline.defs.monitoring.run_metrics import (
 )
 from ons_pipeline.lib import schema
 from ons_pipeline.lib.partitions import day_window
-from ons_pipeline.lib.servers import free_port
-from ons_pipeline.lib.staging import stage_day
+from ons_pipeline.local.servers import free_port
+from ons_pipeline.local.staging import stage_day
 from ons_pipeline.resources import AwsResource, InfluxDBResource
 from ons_pipeline_tests.ops.conftest import Inbox, metric_values
 
@@ -260,7 +261,7 @@ def test_definitions_register_monitoring(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_alerts_go_to_a_local_topic_when_none_is_configured(
     moto_server: Any, aws: Any, metrics_env: str
 ) -> None:
-    from ons_pipeline.lib.monitoring import LOCAL_TOPIC_NAME, Alert, ensure_local_topic
+    from ons_pipeline.lib.ops.monitoring import LOCAL_TOPIC_NAME, Alert, ensure_local_topic
     from ons_pipeline_tests.ops.conftest import subscribe_inbox
 
     local = subscribe_inbox(aws, ensure_local_topic(aws("sns")))

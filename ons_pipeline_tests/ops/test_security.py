@@ -27,9 +27,10 @@ import pytest
 import requests
 from dagster._serdes import serialize_value
 
-from ons_pipeline.defs.migration.assets import influxdb_key, migration_assets, parquet_key
+from ons_pipeline.defs.keys import influxdb_key, parquet_key
+from ons_pipeline.defs.migration.assets import migration_assets
 from ons_pipeline.lib import schema
-from ons_pipeline.lib.influx import (
+from ons_pipeline.lib.influx.client import (
     AuthError,
     ConfigError,
     InfluxConfig,
@@ -37,7 +38,7 @@ from ons_pipeline.lib.influx import (
     TlsError,
     quote_literal,
 )
-from ons_pipeline.lib.secrets import (
+from ons_pipeline.lib.influx.secrets import (
     SECURITY_LOGGER,
     InfluxCredentials,
     SecretError,
@@ -50,10 +51,10 @@ from ons_pipeline.lib.secrets import (
     resolve_influx_config,
     secure_client,
 )
-from ons_pipeline.lib.servers import ServerInfo
-from ons_pipeline.lib.staging import stage_day
+from ons_pipeline.local.servers import ServerInfo
+from ons_pipeline.local.staging import stage_day
 from ons_pipeline.resources import AwsResource, InfluxDBResource
-from ons_pipeline_tests.lib.test_influx import (  # noqa: F401  (fixtures reused, not duplicated)
+from ons_pipeline_tests.lib.influx.test_client import (  # noqa: F401  (fixtures reused, not duplicated)
     ADMIN_PASSWORD,
     auth_server,
     tls_server,

@@ -5,10 +5,9 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from ons_pipeline.defs.migration.assets import INFLUXDB, influxdb_key, parquet_key
-from ons_pipeline.defs.migration.partitions import daily_partitions
-from ons_pipeline.lib.deadletter import S3DeadLetterStore
-from ons_pipeline.lib.ingest import (
+from ons_pipeline.defs.keys import INFLUXDB, influxdb_key, parquet_key
+from ons_pipeline.defs.partitions import daily_partitions
+from ons_pipeline.lib.ingest.files import (
     IngestReport,
     IngestSettings,
     ObjectChangedError,
@@ -17,7 +16,8 @@ from ons_pipeline.lib.ingest import (
     ingest_bytes,
     write_rejection,
 )
-from ons_pipeline.lib.normalize import NormalizeError
+from ons_pipeline.lib.ingest.normalize import NormalizeError
+from ons_pipeline.lib.migration.deadletter import S3DeadLetterStore
 from ons_pipeline.lib.schema import tables
 from ons_pipeline.resources import AwsResource, InfluxDBResource
 

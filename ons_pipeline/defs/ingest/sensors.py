@@ -27,8 +27,8 @@ from ons_pipeline.defs.ingest.jobs import (
     ingest_raw_object_job,
     ingest_verify_job,
 )
-from ons_pipeline.defs.migration.assets import INFLUXDB, PARQUET, influxdb_key, parquet_key
-from ons_pipeline.lib.ingest import (
+from ons_pipeline.defs.keys import INFLUXDB, PARQUET, influxdb_key, parquet_key
+from ons_pipeline.lib.ingest.files import (
     IngestSettings,
     RejectedObjectError,
     clean_etag,

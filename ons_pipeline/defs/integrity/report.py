@@ -19,13 +19,16 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from ons_pipeline.backfill import loaded_partitions
-from ons_pipeline.defs.integrity.checks import EXACT_VERIFICATION, GX_PLAUSIBILITY, GX_STRUCTURE
-from ons_pipeline.defs.migration.assets import influxdb_key, parquet_key
-from ons_pipeline.defs.migration.partitions import MIGRATION_START, daily_partitions
-from ons_pipeline.lib.deadletter import DeadLetterStore, S3DeadLetterStore
-from ons_pipeline.lib.partitions import day_range
-from ons_pipeline.lib.report import (
+from ons_pipeline.defs.keys import (
+    EXACT_VERIFICATION,
+    GX_PLAUSIBILITY,
+    GX_STRUCTURE,
+    influxdb_key,
+    parquet_key,
+)
+from ons_pipeline.defs.partitions import MIGRATION_START, daily_partitions
+from ons_pipeline.defs.state import loaded_partitions
+from ons_pipeline.lib.integrity.report import (
     DONE,
     FAILED,
     RUNNING,
@@ -35,6 +38,8 @@ from ons_pipeline.lib.report import (
     TableStatus,
     render_markdown,
 )
+from ons_pipeline.lib.migration.deadletter import DeadLetterStore, S3DeadLetterStore
+from ons_pipeline.lib.partitions import day_range
 from ons_pipeline.lib.schema import TableSpec, tables
 from ons_pipeline.resources import AwsResource, InfluxDBResource
 
@@ -324,7 +329,7 @@ def query_equivalence(
     aws: AwsResource,
     influxdb: InfluxDBResource,
 ) -> dg.MaterializeResult:
-    from ons_pipeline.lib.equivalence import compare_days
+    from ons_pipeline.lib.integrity.equivalence import compare_days
 
     names = config.tables or list(tables())
     last = (

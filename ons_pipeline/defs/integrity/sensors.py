@@ -11,8 +11,8 @@ from typing import Any
 
 import dagster as dg
 
-from ons_pipeline.defs.integrity.checks import EXACT_VERIFICATION
-from ons_pipeline.lib.notify import RunNotification, StepError, publish, resolve_topic, table_of
+from ons_pipeline.defs.keys import EXACT_VERIFICATION
+from ons_pipeline.lib.ops.notify import RunNotification, StepError, publish, resolve_topic, table_of
 from ons_pipeline.lib.schema import tables
 from ons_pipeline.resources import AwsResource
 

@@ -4,29 +4,21 @@ from typing import Any
 
 import dagster as dg
 
-from ons_pipeline.defs.migration.partitions import daily_partitions, partition_day
-from ons_pipeline.lib.deadletter import S3DeadLetterStore
-from ons_pipeline.lib.exporter import export_partition
-from ons_pipeline.lib.loader import load_tables, summarise
+from ons_pipeline.defs.keys import (
+    INFLUXDB,
+    PARQUET,
+    TIMESTREAM,
+    influxdb_key,
+    parquet_key,
+    timestream_key,
+)
+from ons_pipeline.defs.partitions import daily_partitions, partition_day
+from ons_pipeline.lib.migration.deadletter import S3DeadLetterStore
+from ons_pipeline.lib.migration.exporter import export_partition
+from ons_pipeline.lib.migration.loader import load_tables, summarise
 from ons_pipeline.lib.partitions import PartitionError, day_window, iter_partition, partition_prefix
 from ons_pipeline.lib.schema import TableSpec, tables
 from ons_pipeline.resources import AwsResource, InfluxDBResource
-
-TIMESTREAM = "timestream"
-PARQUET = "parquet"
-INFLUXDB = "influxdb"
-
-
-def timestream_key(table: str) -> dg.AssetKey:
-    return dg.AssetKey([TIMESTREAM, table])
-
-
-def parquet_key(table: str) -> dg.AssetKey:
-    return dg.AssetKey([PARQUET, table])
-
-
-def influxdb_key(table: str) -> dg.AssetKey:
-    return dg.AssetKey([INFLUXDB, table])
 
 
 def timestream_source(spec: TableSpec) -> dg.AssetSpec:

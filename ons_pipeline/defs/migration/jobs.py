@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ons_pipeline.defs.migration.assets import influxdb_key, parquet_key
-from ons_pipeline.defs.migration.partitions import daily_partitions
+from ons_pipeline.defs.keys import influxdb_key, parquet_key
+from ons_pipeline.defs.partitions import daily_partitions
 from ons_pipeline.lib.schema import tables
 
 MIGRATION_JOB = "migration"

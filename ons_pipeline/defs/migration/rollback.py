@@ -4,14 +4,13 @@ from datetime import date
 
 import dagster as dg
 
-from ons_pipeline.defs.migration.assets import influxdb_key
+from ons_pipeline.defs.keys import ROLLED_BACK, influxdb_key
+from ons_pipeline.lib.migration.rollback import rollback_days
 from ons_pipeline.lib.partitions import day_range
-from ons_pipeline.lib.rollback import rollback_days
 from ons_pipeline.lib.schema import table
 from ons_pipeline.resources import AwsResource, InfluxDBResource
 
 ROLLBACK_PREFIX = "rollbacks"
-ROLLED_BACK = "rolled back"
 
 
 class RollbackConfig(dg.Config):

@@ -1,6 +1,6 @@
 """Operations: InfluxDB health, pipeline metrics (CloudWatch), alerts (SNS), cost estimate.
 
-Thin Dagster wrappers over :mod:`ons_pipeline.lib.monitoring`. Register with
+Thin Dagster wrappers over :mod:`ons_pipeline.lib.ops.monitoring`. Register with
 ``assets=[*monitoring_assets()]``, ``sensors=monitoring_sensors()`` and the ``monitoring``
 resource (:class:`MonitoringResource`).
 """

@@ -6,7 +6,7 @@ import dagster as dg
 from pydantic import Field
 
 from ons_pipeline.defs.monitoring.health import MONITORING
-from ons_pipeline.lib.monitoring import estimate_monthly_cost, load_prices
+from ons_pipeline.lib.ops.monitoring import estimate_monthly_cost, load_prices
 
 COST_KEY = dg.AssetKey("influxdb_monthly_cost")
 
@@ -41,7 +41,7 @@ class CostConfig(dg.Config):
     description=(
         "Estimated monthly cost of the Timestream for InfluxDB instance (instance class, storage "
         "type/IOPS tier and size, Multi-AZ standby) from the price table shipped in "
-        "ons_pipeline/lib/prices.toml. The metadata states the prices' date and source and "
+        "ons_pipeline/lib/ops/prices.toml. The metadata states the prices' date and source and "
         "whether they were verified: check them before quoting the figure."
     ),
 )

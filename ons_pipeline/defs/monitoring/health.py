@@ -11,10 +11,11 @@ from typing import Any
 
 import dagster as dg
 
-from ons_pipeline.defs.migration.assets import influxdb_key
+from ons_pipeline.defs.keys import influxdb_key
 from ons_pipeline.defs.monitoring.resources import MonitoringResource
-from ons_pipeline.lib.influx import InfluxError, RetryPolicy
-from ons_pipeline.lib.monitoring import (
+from ons_pipeline.lib.influx.client import InfluxError, RetryPolicy
+from ons_pipeline.lib.influx.secrets import secure_client
+from ons_pipeline.lib.ops.monitoring import (
     AlertState,
     HealthReport,
     Metric,
@@ -25,7 +26,6 @@ from ons_pipeline.lib.monitoring import (
 )
 from ons_pipeline.lib.partitions import day_window
 from ons_pipeline.lib.schema import tables
-from ons_pipeline.lib.secrets import secure_client
 from ons_pipeline.resources import InfluxDBResource
 
 MONITORING = "monitoring"

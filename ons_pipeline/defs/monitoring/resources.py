@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from ons_pipeline.lib.monitoring import (
+from ons_pipeline.lib.ops.monitoring import (
     DEFAULT_ENVIRONMENT,
     DEFAULT_NAMESPACE,
     Alert,

@@ -8,10 +8,10 @@ from typing import Any
 
 import dagster as dg
 
-from ons_pipeline.defs.migration.assets import INFLUXDB
+from ons_pipeline.defs.keys import INFLUXDB
 from ons_pipeline.defs.monitoring.health import DEFAULT_STATUS, MONITORING, newest_loaded_until
 from ons_pipeline.defs.monitoring.resources import MonitoringResource
-from ons_pipeline.lib.monitoring import (
+from ons_pipeline.lib.ops.monitoring import (
     STANDING_RUN_ALERTS,
     AlertState,
     LoadFigures,

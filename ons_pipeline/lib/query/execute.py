@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import requests
 
-from ons_pipeline.lib.influx import InfluxError, QueryError
+from ons_pipeline.lib.influx.client import InfluxError, QueryError
 from ons_pipeline.lib.query.influxql import Statement, statements
 from ons_pipeline.lib.query.model import QueryModel, format_time
 
@@ -31,7 +31,7 @@ class ExecutionError(RuntimeError):
 
 
 class QueryRunner(Protocol):
-    """Anything that runs InfluxQL like ``ons_pipeline.lib.influx.InfluxClient.query``."""
+    """Anything that runs InfluxQL like ``ons_pipeline.lib.influx.client.InfluxClient.query``."""
 
     def query(
         self, influxql: str, database: str | None = ..., epoch: str | None = ...

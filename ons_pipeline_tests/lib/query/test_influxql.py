@@ -11,7 +11,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ons_pipeline.lib.influx import InfluxClient, InfluxConfig
+from ons_pipeline.lib.influx.client import InfluxClient, InfluxConfig
 from ons_pipeline.lib.query.execute import ExecutionError, execute
 from ons_pipeline.lib.query.influxql import (
     quote_ident,

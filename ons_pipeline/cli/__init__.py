@@ -1,0 +1,1 @@
+"""The `ons-pipeline` command line."""

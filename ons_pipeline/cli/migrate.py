@@ -1,0 +1,127 @@
+"""``ons-pipeline migrate | dlq | rollback``: the migration backfill, what redoes or undoes it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import click
+
+from ons_pipeline.cli.common import (
+    dagster_bin,
+    dagster_home,
+    deadletter_store,
+    emit,
+    influx_client,
+    table_names,
+)
+from ons_pipeline.lib import schema
+from ons_pipeline.lib.settings import Settings
+
+
+@click.command()
+@click.option("--tables", default="all", show_default=True, help="all, ons, legacy or a,b,c")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), required=True, help="First day.")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), required=True, help="Last day (incl.).")
+@click.option("--timeout", type=float, default=3600, show_default=True, help="Seconds to wait.")
+def migrate(tables: str, start: Any, end: Any, timeout: float) -> None:
+    """Backfill the migration over [start, end] through Dagster and follow it.
+
+    Days already migrated for every selected table are skipped; failed or missing ones run.
+    """
+    from ons_pipeline.cli.backfill import run_backfill
+
+    report = run_backfill(
+        tables=table_names(tables),
+        first=start.date(),
+        last=end.date(),
+        home=dagster_home(),
+        dagster_bin=dagster_bin("dagster"),
+        daemon_bin=dagster_bin("dagster-daemon"),
+        timeout=timeout,
+        echo=click.echo,
+    )
+    click.echo(report.summary())
+    if report.failed:
+        raise click.ClickException(f"{len(report.failed)} partition(s) failed: {report.failed}")
+
+
+@click.group()
+def dlq() -> None:
+    """Failed batches kept in the dead-letter store (s3://$ONS_S3_BUCKET/deadletter/)."""
+
+
+@dlq.command("list")
+@click.option("--table", default=None, help="Only this table.")
+@click.option("--partition", default=None, help="Only this day (YYYY-MM-DD).")
+@click.option("--all", "include_replayed", is_flag=True, help="Include replayed entries.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def dlq_list(
+    table: str | None, partition: str | None, include_replayed: bool, as_json: bool
+) -> None:
+    """List failed batches with their error."""
+    entries = deadletter_store().list(
+        table=table, partition=partition, include_replayed=include_replayed
+    )
+    lines = [
+        f"{e.id}  {e.lines:>6} lines  {e.failures} failure(s)  {e.status}  "
+        f"{e.error_class}: {e.error_message[:120]}"
+        for e in entries
+    ]
+    emit([asdict(e) for e in entries], as_json, "\n".join(lines) or "no failed batches")
+
+
+@dlq.command("replay")
+@click.option("--table", default=None, help="Only this table.")
+@click.option("--partition", default=None, help="Only this day (YYYY-MM-DD).")
+@click.option("--id", "ids", multiple=True, help="Only these entry ids (repeatable).")
+def dlq_replay(table: str | None, partition: str | None, ids: tuple[str, ...]) -> None:
+    """Write failed batches again; replayed entries are removed, failures stay (idempotent)."""
+    store = deadletter_store()
+    with influx_client() as client:
+        report = store.replay(client, list(ids) or None, table=table, partition=partition)
+    click.echo(
+        f"replayed {len(report.replayed)} batch(es), {report.lines:,} lines; "
+        f"failed {len(report.failed)}; skipped {len(report.skipped)}"
+    )
+    for entry_id, error in report.failed.items():
+        click.echo(f"  {entry_id}: {error}")
+    if not report.ok:
+        raise click.ClickException(report.aborted or "some batches failed again")
+
+
+@click.command()
+@click.option("--table", required=True, help="Table (measurement) to roll back.")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), required=True, help="First day.")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), required=True, help="Last day (incl.).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def rollback(table: str, start: Any, end: Any, yes: bool) -> None:
+    """Delete a table's days from InfluxDB through Dagster's rollback job (recorded on S3)."""
+    spec = schema.table(table)
+    if not yes:
+        click.confirm(
+            f"Delete {spec.measurement} from {start.date()} to {end.date()} in InfluxDB?",
+            abort=True,
+        )
+    import dagster as dg
+
+    from ons_pipeline.definitions import defs
+
+    dagster_home()
+    with dg.DagsterInstance.get() as instance:
+        result = defs.get_job_def("rollback").execute_in_process(
+            run_config={
+                "ops": {
+                    "rollback_influxdb_range": {
+                        "config": {
+                            "table": table,
+                            "first_day": start.date().isoformat(),
+                            "last_day": end.date().isoformat(),
+                        }
+                    }
+                }
+            },
+            instance=instance,
+        )
+    key = result.output_for_node("rollback_influxdb_range")
+    click.echo(f"rolled back; record at s3://{Settings.from_env().aws.bucket}/{key}")

@@ -1,0 +1,1 @@
+"""Continuous loading: raw ONS files normalised, quarantined and merged into partitions."""

@@ -1,0 +1,702 @@
+"""Continuous loading: a raw ONS object on S3 → Parquet partitions → InfluxDB, with corrections.
+
+For each UTC day a file covers (``normalize.NormalizedFile``), in this order:
+
+1. **Compare** with the day's Parquet partition ``<parquet prefix>/<table>/date=D/`` — the same
+   partitions the migration writes, so a day has one canonical copy whatever its origin. If the
+   partition already holds exactly the file's rows for the covered period, the day is skipped:
+   ONS re-publishes a growing yearly file every day, and only new or corrected days cost anything.
+2. **Corrections in InfluxDB** — the points InfluxDB holds in the covered intervals are read
+   (series + time + which fields are set) and compared with the file's rows. Points the file no
+   longer has are deleted, and so are points where a field the file now leaves empty is still set
+   (they are rewritten at step 3 without it). Only those points are deleted, never the whole range:
+   runs of consecutive doomed points of one series become one ``DELETE … time >= a AND time <= b``.
+   Points of the file's *bad* rows are protected: a row that failed to parse does not delete the
+   value InfluxDB already has.
+3. **Load** — the file's rows through ``loader.load_tables`` (batched, retried, dead-lettered).
+   InfluxDB overwrites the same series + time, so re-running an object never duplicates.
+4. **Partition** — rewritten with ``partitions.write_partition`` as the existing rows outside the
+   coverage plus the file's rows, and only when every batch was written: a day that failed still
+   differs from the file, so the next attempt redoes it.
+
+Bad rows are kept under ``<quarantine prefix>/rows/<raw key>@<etag>.json`` (reasons) and ``.csv``
+(the original header and lines, ready to fix and re-upload). Objects that cannot be ingested at all
+(unknown dataset, not CSV/Parquet, too big) get a report under ``<quarantine prefix>/objects/``.
+
+Coverage: a file covers the local (Sao Paulo) days it mentions — see ``normalize``. A day absent
+from the file (ONS's missing days) is not covered and never deleted.
+
+Not safe for two runs on the same table-day at once (read-merge-write of the partition): the ingest
+op runs in the ``influxdb`` pool, which ``dagster.yaml`` limits to one step at a time.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ons_pipeline.lib.influx.client import InfluxClient, quote_ident, quote_literal
+from ons_pipeline.lib.ingest.normalize import (
+    FileFormat,
+    Interval,
+    NormalizedFile,
+    NormalizeError,
+    SeriesTime,
+    detect_dataset,
+    normalize_bytes,
+    read_header,
+    sniff_format,
+)
+from ons_pipeline.lib.migration.deadletter import DeadLetterStore
+from ons_pipeline.lib.migration.loader import LoadReport, load_tables
+from ons_pipeline.lib.partitions import (
+    PartitionWrite,
+    day_window,
+    list_partition,
+    partition_prefix,
+    read_partition_table,
+    write_partition,
+)
+from ons_pipeline.lib.schema import TIME_COLUMN, TableSpec
+
+QUARANTINE_PREFIX = "quarantine"
+DELETE_STATEMENTS_PER_REQUEST = 100
+
+
+class IngestError(RuntimeError):
+    """An object could not be ingested completely (see the message for what is left)."""
+
+
+class ObjectChangedError(IngestError):
+    """The object was overwritten since the sensor saw it: a newer run owns the new version."""
+
+
+class TooManyBadRowsError(IngestError):
+    """More bad rows than allowed: probably a format change, so nothing was loaded."""
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    """Knobs of continuous loading, from ``ONS_INGEST_*`` environment variables."""
+
+    quarantine_prefix: str = QUARANTINE_PREFIX  # ONS_S3_QUARANTINE_PREFIX
+    sensor_interval_s: int = 30  # ONS_INGEST_SENSOR_INTERVAL: minimum seconds between ticks
+    sensor_running: bool = True  # ONS_INGEST_SENSOR: running | stopped (default status)
+    verify_running: bool = True  # ONS_INGEST_VERIFY: running | stopped (the checks sensor)
+    max_objects_per_tick: int = 100  # ONS_INGEST_MAX_PER_TICK
+    max_object_bytes: int = 512 * 1024 * 1024  # ONS_INGEST_MAX_BYTES
+    lookback_s: int = 300  # ONS_INGEST_LOOKBACK: late-listed objects older than the cursor
+    max_bad_fraction: float = 0.5  # ONS_INGEST_MAX_BAD_FRACTION: above it nothing is loaded
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> IngestSettings:
+        source = os.environ if env is None else env
+        d = cls()
+
+        def number(name: str, default: float) -> float:
+            raw = source.get(name)
+            if raw in (None, ""):
+                return default
+            try:
+                return float(raw)
+            except ValueError:
+                raise ValueError(f"{name} must be a number, not {raw!r}") from None
+
+        def running(name: str) -> bool:
+            status = (source.get(name) or "running").strip().lower()
+            if status not in {"running", "stopped"}:
+                raise ValueError(f"{name} must be 'running' or 'stopped', not {status!r}")
+            return status == "running"
+
+        return cls(
+            quarantine_prefix=(source.get("ONS_S3_QUARANTINE_PREFIX") or d.quarantine_prefix),
+            sensor_interval_s=max(
+                1, int(number("ONS_INGEST_SENSOR_INTERVAL", d.sensor_interval_s))
+            ),
+            sensor_running=running("ONS_INGEST_SENSOR"),
+            verify_running=running("ONS_INGEST_VERIFY"),
+            max_objects_per_tick=max(
+                1, int(number("ONS_INGEST_MAX_PER_TICK", d.max_objects_per_tick))
+            ),
+            max_object_bytes=int(number("ONS_INGEST_MAX_BYTES", d.max_object_bytes)),
+            lookback_s=max(0, int(number("ONS_INGEST_LOOKBACK", d.lookback_s))),
+            max_bad_fraction=number("ONS_INGEST_MAX_BAD_FRACTION", d.max_bad_fraction),
+        )
+
+
+# --- S3 objects -------------------------------------------------------------------------------
+
+
+def clean_etag(etag: str | None) -> str:
+    return (etag or "").strip().strip('"')
+
+
+def run_key(key: str, etag: str | None) -> str:
+    """The sensor's run key of one version of an object: key + ETag."""
+    return f"{key}@{clean_etag(etag)}"
+
+
+@dataclass(frozen=True)
+class RawObject:
+    bucket: str
+    key: str
+    etag: str
+    last_modified: datetime | None
+    body: bytes
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+def fetch_object(s3: Any, bucket: str, key: str, etag: str | None = None) -> RawObject:
+    """Download an object; with ``etag``, only that version (else :class:`ObjectChangedError`)."""
+    from botocore.exceptions import ClientError
+
+    kwargs: dict[str, str] = {"Bucket": bucket, "Key": key}
+    if etag:
+        kwargs["IfMatch"] = f'"{clean_etag(etag)}"'
+    try:
+        response = s3.get_object(**kwargs)
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in {"PreconditionFailed", "412"}:
+            raise ObjectChangedError(
+                f"s3://{bucket}/{key} changed since ETag {clean_etag(etag)}: the newer version "
+                "has its own run"
+            ) from None
+        if code in {"NoSuchKey", "404"}:
+            raise ObjectChangedError(f"s3://{bucket}/{key} no longer exists") from None
+        raise
+    body = response["Body"].read()
+    got = clean_etag(response.get("ETag"))
+    if etag and got and got != clean_etag(etag):
+        raise ObjectChangedError(f"s3://{bucket}/{key} has ETag {got}, not {clean_etag(etag)}")
+    return RawObject(bucket, key, got, response.get("LastModified"), body)
+
+
+def _relative(raw_key: str, raw_prefix: str) -> str:
+    prefix = raw_prefix.strip("/") + "/"
+    return raw_key[len(prefix) :] if raw_key.startswith(prefix) else raw_key
+
+
+def quarantine_keys(quarantine_prefix: str, raw_prefix: str, raw_key: str, etag: str) -> list[str]:
+    """Where the bad rows of one object version go: ``.json`` (reasons) and ``.csv`` (lines)."""
+    stem = (
+        f"{quarantine_prefix.strip('/')}/rows/{_relative(raw_key, raw_prefix)}@{clean_etag(etag)}"
+    )
+    return [f"{stem}.json", f"{stem}.csv"]
+
+
+def rejection_key(quarantine_prefix: str, raw_prefix: str, raw_key: str, etag: str) -> str:
+    rel = _relative(raw_key, raw_prefix)
+    return f"{quarantine_prefix.strip('/')}/objects/{rel}@{clean_etag(etag)}.json"
+
+
+def write_rejection(
+    s3: Any,
+    bucket: str,
+    quarantine_prefix: str,
+    raw_prefix: str,
+    raw_key: str,
+    etag: str,
+    reason: str,
+) -> str:
+    """Record why a whole object was not ingested; returns the report's key."""
+    key = rejection_key(quarantine_prefix, raw_prefix, raw_key, etag)
+    body = {
+        "source": f"s3://{bucket}/{raw_key}",
+        "etag": clean_etag(etag),
+        "reason": reason,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    s3.put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=json.dumps(body, indent=2, ensure_ascii=False).encode("utf-8"),
+        ContentType="application/json",
+    )
+    return key
+
+
+def write_quarantine(
+    s3: Any,
+    bucket: str,
+    quarantine_prefix: str,
+    raw_prefix: str,
+    normalized: NormalizedFile,
+    raw_key: str,
+    etag: str,
+) -> list[str]:
+    """Keep a file's bad rows (JSON with reasons + CSV of the original lines); returns keys."""
+    if not normalized.bad_rows:
+        return []
+    json_key, csv_key = quarantine_keys(quarantine_prefix, raw_prefix, raw_key, etag)
+    s3.put_object(
+        Bucket=bucket,
+        Key=json_key,
+        Body=normalized.quarantine_json(etag=clean_etag(etag)),
+        ContentType="application/json",
+    )
+    s3.put_object(
+        Bucket=bucket, Key=csv_key, Body=normalized.quarantine_csv(), ContentType="text/csv"
+    )
+    return [json_key, csv_key]
+
+
+# --- Parquet partitions -----------------------------------------------------------------------
+
+
+def _in_intervals(times_ns: pa.Array, intervals: Iterable[Interval]) -> pa.Array:
+    inside = pa.array([False] * len(times_ns))
+    for start, end in intervals:
+        inside = pc.or_(inside, pc.and_(pc.greater_equal(times_ns, start), pc.less(times_ns, end)))
+    return inside
+
+
+@dataclass
+class PartitionMerge:
+    """A day's partition split by a file's coverage: rows kept, rows the file replaces."""
+
+    prefix: str
+    exists: bool
+    outside: pa.Table  # existing rows outside the coverage: kept
+    inside: pa.Table  # existing rows inside the coverage: replaced by the file's rows
+
+    def unchanged(self, new_rows: pa.Table, spec: TableSpec) -> bool:
+        """The file brings exactly the rows the partition already has for its coverage."""
+        if not self.exists:
+            return new_rows.num_rows == 0
+        order = [(TIME_COLUMN, "ascending"), *((t, "ascending") for t in spec.tags)]
+        names = spec.arrow_schema().names
+        return (
+            self.inside.select(names).sort_by(order).equals(new_rows.select(names).sort_by(order))
+        )
+
+    def merged(self, new_rows: pa.Table, spec: TableSpec) -> pa.Table:
+        names = spec.arrow_schema().names
+        return pa.concat_tables([self.outside.select(names), new_rows.select(names)])
+
+
+def plan_partition(
+    s3: Any,
+    bucket: str,
+    parquet_prefix: str,
+    spec: TableSpec,
+    day: date,
+    coverage: Iterable[Interval],
+) -> PartitionMerge:
+    """Read a day's partition (if any) and split it by ``coverage``."""
+    prefix = partition_prefix(parquet_prefix, spec.name, day)
+    empty = spec.arrow_schema().empty_table()
+    if not list_partition(s3, bucket, prefix):
+        return PartitionMerge(prefix, False, empty, empty)
+    existing = read_partition_table(s3, bucket, prefix, spec, day_window(day))
+    inside = _in_intervals(pc.cast(existing.column(TIME_COLUMN), pa.int64()), coverage)
+    return PartitionMerge(prefix, True, existing.filter(pc.invert(inside)), existing.filter(inside))
+
+
+# --- InfluxDB corrections ---------------------------------------------------------------------
+
+
+@dataclass
+class Reconciliation:
+    """What the correction step found in InfluxDB for one table-day."""
+
+    existing_points: int = 0
+    deleted_points: int = 0  # points absent from the file
+    rewritten_points: int = 0  # points whose fields the file now leaves empty
+    protected_points: int = 0  # kept because the file's row for them was bad
+    delete_statements: int = 0
+
+
+def existing_points(
+    client: InfluxClient, spec: TableSpec, intervals: Iterable[Interval]
+) -> dict[SeriesTime, frozenset[str]]:
+    """Series + time → the fields set, for the points of ``spec`` in ``intervals``."""
+    found: dict[SeriesTime, frozenset[str]] = {}
+    fields = set(spec.field_names)
+    for start, end in intervals:
+        statement = (
+            f"SELECT * FROM {quote_ident(spec.measurement)} "
+            f"WHERE time >= {start} AND time < {end} GROUP BY *"
+        )
+        for row in client.iter_query_rows(statement, epoch="ns"):
+            key = (tuple(row.tags.get(t, "") for t in spec.tags), int(row.values["time"]))
+            found[key] = frozenset(
+                name for name, value in row.values.items() if name in fields and value is not None
+            )
+    return found
+
+
+def new_points(table: pa.Table, spec: TableSpec) -> dict[SeriesTime, frozenset[str]]:
+    """Series + time → the fields set, for canonical rows."""
+    tags = [pc.fill_null(table.column(t), "").to_pylist() for t in spec.tags]
+    times = pc.cast(table.column(TIME_COLUMN), pa.int64()).to_pylist()
+    valid = {f: pc.is_valid(table.column(f)).to_pylist() for f in spec.field_names}
+    out: dict[SeriesTime, frozenset[str]] = {}
+    for index, moment in enumerate(times):
+        key = (tuple(column[index] for column in tags), moment)
+        out[key] = frozenset(f for f, flags in valid.items() if flags[index])
+    return out
+
+
+def _delete_runs(
+    existing: Mapping[SeriesTime, frozenset[str]], doomed: set[SeriesTime]
+) -> list[tuple[tuple[str, ...], int, int]]:
+    """(series, first, last) runs of consecutive existing points that are all to be deleted."""
+    by_series: dict[tuple[str, ...], list[int]] = {}
+    for series, moment in existing:
+        by_series.setdefault(series, []).append(moment)
+    runs: list[tuple[tuple[str, ...], int, int]] = []
+    for series, moments in sorted(by_series.items()):
+        run: list[int] = []
+        for moment in sorted(moments):
+            if (series, moment) in doomed:
+                run.append(moment)
+                continue
+            if run:
+                runs.append((series, run[0], run[-1]))
+                run = []
+        if run:
+            runs.append((series, run[0], run[-1]))
+    return runs
+
+
+def reconcile(
+    client: InfluxClient,
+    spec: TableSpec,
+    new_rows: pa.Table,
+    coverage: Iterable[Interval],
+    protected: frozenset[SeriesTime] = frozenset(),
+) -> Reconciliation:
+    """Delete the points of ``coverage`` that the new rows no longer have (see module doc)."""
+    intervals = list(coverage)
+    result = Reconciliation()
+    existing = existing_points(client, spec, intervals)
+    result.existing_points = len(existing)
+    if not existing:
+        return result
+    incoming = new_points(new_rows, spec)
+    doomed: set[SeriesTime] = set()
+    for key, fields in existing.items():
+        if key in protected:
+            result.protected_points += 1
+            continue
+        wanted = incoming.get(key)
+        if wanted is None:
+            doomed.add(key)
+            result.deleted_points += 1
+        elif fields - wanted:
+            doomed.add(key)
+            result.rewritten_points += 1
+    if not doomed:
+        return result
+    runs = _delete_runs(existing, doomed)
+    statements = []
+    for series, first, last in runs:
+        conditions = [
+            f"{quote_ident(tag)} = {quote_literal(value)}"
+            for tag, value in zip(spec.tags, series, strict=True)
+        ]
+        conditions += [f"time >= {first}", f"time <= {last}"]
+        statements.append(
+            f"DELETE FROM {quote_ident(spec.measurement)} WHERE " + " AND ".join(conditions)
+        )
+    result.delete_statements = len(statements)
+    if client.config.engine == "1":
+        for start in range(0, len(statements), DELETE_STATEMENTS_PER_REQUEST):
+            chunk = statements[start : start + DELETE_STATEMENTS_PER_REQUEST]
+            client.query("; ".join(chunk), epoch=None)
+    else:
+        for series, first, last in runs:
+            client.delete_range(
+                spec.measurement, first, last + 1, tags=dict(zip(spec.tags, series, strict=True))
+            )
+    return result
+
+
+# --- one object, end to end -------------------------------------------------------------------
+
+
+@dataclass
+class DayIngest:
+    """What ingesting one file did to one UTC day of one table."""
+
+    table: str
+    day: date
+    rows: int
+    coverage: tuple[Interval, ...]
+    partition: PartitionWrite
+    partition_rows_kept: int
+    reconciliation: Reconciliation
+    load: LoadReport | None
+
+    @property
+    def partition_key(self) -> str:
+        return self.day.isoformat()
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "day": self.partition_key,
+            "rows": self.rows,
+            "covered": [
+                f"{datetime.fromtimestamp(s / 1e9, UTC):%H:%M}–"
+                f"{datetime.fromtimestamp(e / 1e9, UTC):%H:%M}Z"
+                for s, e in self.coverage
+            ],
+            "partition rows": self.partition.rows,
+            "partition rows kept from before": self.partition_rows_kept,
+            "points written": self.load.points if self.load else 0,
+            "points deleted": self.reconciliation.deleted_points,
+            "points rewritten without emptied fields": self.reconciliation.rewritten_points,
+            "failed batches": self.load.failed_batches if self.load else 0,
+        }
+
+
+@dataclass
+class IngestReport:
+    source: str
+    etag: str
+    normalized: NormalizedFile
+    days: list[DayIngest] = field(default_factory=list)  # the days the file changed
+    unchanged_days: list[date] = field(default_factory=list)
+    quarantine_keys: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def table(self) -> str:
+        return self.normalized.table
+
+    @property
+    def points_written(self) -> int:
+        return sum(d.load.points for d in self.days if d.load)
+
+    @property
+    def points_deleted(self) -> int:
+        return sum(
+            d.reconciliation.deleted_points + d.reconciliation.rewritten_points for d in self.days
+        )
+
+    @property
+    def failed_batches(self) -> int:
+        return sum(d.load.failed_batches for d in self.days if d.load)
+
+    def errors(self) -> list[str]:
+        return [e for d in self.days if d.load for e in d.load.errors]
+
+    def dead_letter_ids(self) -> list[str]:
+        return [i for d in self.days if d.load for i in d.load.dead_letter_ids]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            **self.normalized.summary(),
+            "etag": self.etag,
+            "points written": self.points_written,
+            "points deleted": self.points_deleted,
+            "failed batches": self.failed_batches,
+            "quarantine": self.quarantine_keys,
+            "days": [d.summary() for d in self.days],
+            "unchanged days": [d.isoformat() for d in self.unchanged_days],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def check_bad_fraction(normalized: NormalizedFile, max_bad_fraction: float) -> None:
+    if normalized.bad_rows and normalized.bad_fraction > max_bad_fraction:
+        first = "; ".join(str(b) for b in normalized.bad_rows[:3])
+        raise TooManyBadRowsError(
+            f"{normalized.source}: {len(normalized.bad_rows)} of {normalized.rows_read} rows are "
+            f"bad (> {max_bad_fraction:.0%}); nothing was loaded. First: {first}"
+        )
+
+
+def ingest_normalized(
+    normalized: NormalizedFile,
+    *,
+    s3: Any,
+    bucket: str,
+    parquet_prefix: str,
+    client: InfluxClient,
+    deadletter: DeadLetterStore | None = None,
+    batch_lines: int = 10_000,
+    etag: str = "",
+) -> IngestReport:
+    """Corrections, load and partition for every UTC day the file covers and changes.
+
+    A day whose partition already holds exactly the file's rows for the covered period is left
+    alone (ONS re-publishes a growing yearly file every day: only the new or corrected days cost
+    anything). The partition is rewritten last, and only when every batch was written, so a
+    failed day still differs from the file and is redone by the next attempt.
+    """
+    started = time.perf_counter()
+    spec = normalized.spec
+    report = IngestReport(normalized.source, clean_etag(etag), normalized)
+    client.ensure_database()
+    empty = spec.arrow_schema().empty_table()
+    for day in sorted(set(normalized.coverage) | set(normalized.days)):
+        rows = normalized.days.get(day, empty)
+        coverage = normalized.coverage.get(day, ())
+        plan = plan_partition(s3, bucket, parquet_prefix, spec, day, coverage)
+        if plan.unchanged(rows, spec):
+            report.unchanged_days.append(day)
+            continue
+        recon = reconcile(client, spec, rows, coverage, normalized.protected)
+        load = None
+        if rows.num_rows:
+            load = load_tables(
+                [rows],
+                spec,
+                client,
+                partition=day.isoformat(),
+                deadletter=deadletter,
+                batch_lines=batch_lines,
+            )
+        write = PartitionWrite()
+        if load is None or not load.failed_batches:
+            merged = plan.merged(rows, spec)
+            write = write_partition(s3, bucket, plan.prefix, [merged], spec, day_window(day))
+        report.days.append(
+            DayIngest(
+                spec.name, day, rows.num_rows, coverage, write, plan.outside.num_rows, recon, load
+            )
+        )
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def ingest_bytes(
+    data: bytes,
+    source: str,
+    *,
+    s3: Any,
+    bucket: str,
+    parquet_prefix: str,
+    client: InfluxClient,
+    raw_prefix: str = "raw",
+    raw_key: str | None = None,
+    etag: str = "",
+    quarantine_prefix: str = QUARANTINE_PREFIX,
+    deadletter: DeadLetterStore | None = None,
+    batch_lines: int = 10_000,
+    max_bad_fraction: float = 0.5,
+    fmt: FileFormat | None = None,
+) -> IngestReport:
+    """Normalise, quarantine the bad rows, then ingest (the whole path for one file)."""
+    normalized = normalize_bytes(data, source, fmt=fmt or sniff_format(data, source))
+    quarantined = write_quarantine(
+        s3, bucket, quarantine_prefix, raw_prefix, normalized, raw_key or source, etag
+    )
+    check_bad_fraction(normalized, max_bad_fraction)
+    report = ingest_normalized(
+        normalized,
+        s3=s3,
+        bucket=bucket,
+        parquet_prefix=parquet_prefix,
+        client=client,
+        deadletter=deadletter,
+        batch_lines=batch_lines,
+        etag=etag,
+    )
+    report.quarantine_keys = quarantined
+    return report
+
+
+# --- what the sensor checks before launching a run --------------------------------------------
+
+PROBE_BYTES = 64 * 1024
+
+
+class RejectedObjectError(IngestError):
+    """The object is not an ingestible ONS file (reported, then skipped by the sensor)."""
+
+
+class _RangeReader(io.RawIOBase):
+    """A read-only, seekable view of one S3 object version through ranged GETs (Parquet footers)."""
+
+    def __init__(self, s3: Any, bucket: str, key: str, size: int, etag: str | None) -> None:
+        self._s3, self._bucket, self._key, self._size = s3, bucket, key, size
+        self._etag = clean_etag(etag)
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        end = self._size if size is None or size < 0 else min(self._size, self._pos + size)
+        if end <= self._pos:
+            return b""
+        kwargs: dict[str, str] = {"Range": f"bytes={self._pos}-{end - 1}"}
+        if self._etag:
+            kwargs["IfMatch"] = f'"{self._etag}"'
+        body = self._s3.get_object(Bucket=self._bucket, Key=self._key, **kwargs)["Body"].read()
+        self._pos += len(body)
+        return body
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+
+def probe_object(
+    s3: Any,
+    bucket: str,
+    key: str,
+    *,
+    size: int,
+    etag: str | None = None,
+    max_bytes: int = IngestSettings.max_object_bytes,
+) -> str:
+    """The dataset of an object from its first bytes (CSV header, Parquet footer), cheaply.
+
+    Raises :class:`RejectedObjectError` for an object that cannot be ingested (empty, too big,
+    binary, unknown dataset); S3 errors (throttling, network) propagate unchanged.
+    """
+    uri = f"s3://{bucket}/{key}"
+    if size <= 0:
+        raise RejectedObjectError(f"{uri}: empty object")
+    if size > max_bytes:
+        raise RejectedObjectError(
+            f"{uri}: {size:,} bytes is more than ONS_INGEST_MAX_BYTES ({max_bytes:,})"
+        )
+    kwargs: dict[str, str] = {"Range": f"bytes=0-{min(size, PROBE_BYTES) - 1}"}
+    if etag:
+        kwargs["IfMatch"] = f'"{clean_etag(etag)}"'
+    head = s3.get_object(Bucket=bucket, Key=key, **kwargs)["Body"].read()
+    try:
+        if head[:4] == b"PAR1":
+            reader = _RangeReader(s3, bucket, key, size, etag)
+            try:
+                columns = pq.read_schema(pa.PythonFile(reader, mode="r")).names
+            except (pa.ArrowInvalid, OSError) as exc:
+                raise RejectedObjectError(f"{uri}: unreadable Parquet ({exc})") from None
+        else:
+            if b"\x00" in head:
+                raise RejectedObjectError(f"{uri}: binary content, neither ';' CSV nor Parquet")
+            if b"\n" not in head and size > len(head):
+                raise RejectedObjectError(f"{uri}: no line break in the first {PROBE_BYTES} bytes")
+            columns = read_header(head, uri)
+        return detect_dataset(columns, uri).name
+    except NormalizeError as exc:
+        raise RejectedObjectError(str(exc)) from None

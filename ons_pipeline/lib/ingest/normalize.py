@@ -1,0 +1,750 @@
+"""Raw ONS files (``;`` CSV or Parquet, as ONS publishes them) → canonical tables per UTC day.
+
+The dataset is recognised from the header with the schema mapping (``tables.toml``): a file is
+dataset ``t`` when it has ``t``'s time column (``raw_time_column``), every tag column and at least
+one field column, after lower-casing, trimming and ``raw_renames`` (the ``id_subsistena`` typo).
+Extra columns are ignored and reported; a field the file lacks (intercâmbio's programmed value) is
+NULL. A file that matches no dataset raises :class:`UnknownDatasetError` naming the file, its
+header and the closest dataset with the columns it misses.
+
+Row rules (every quirk of ../shared/DESIGN.md §4 and the sample README):
+
+* bytes: UTF-8 (a BOM is ignored), LF or CRLF, ``;`` without quoting; blank lines are skipped;
+* codes and names: surrounding spaces stripped (padded codes); case, accents, dots and
+  parentheses kept as published (they are tag values); ``-`` is kept as a tag value (ONS writes
+  ``ceg = -`` for conjuntos); an empty tag makes the row bad;
+* values: ``.`` decimals in every ONS style (``4828.07250000``, ``0E-8``, ``51691.2265625``,
+  ``2.3``, negative numbers) parsed to float64; empty and ``-`` are NULL; anything else (``1,5``,
+  ``NaN``, ``inf``, text) makes the row bad; ``-0`` becomes ``0``;
+* time: local Brasília clock (``YYYY-MM-DD HH:MM:SS`` or ``YYYY-MM-DD``) → UTC with
+  :func:`ons_time.parse_local` (daily datasets read a time part as an offset in the day, so the
+  2013 ``00:00:01`` row stays on its day). The non-existent DST-start hour is **dropped** when its
+  values are empty or zero (ONS's placeholders: empty, or ``0E-8`` for Sul in 2018) and makes the
+  row bad when it carries a real value. A fall-back hour written twice for a series is read as the
+  first, then the second occurrence; any other repeated series+time makes the later rows bad;
+* a row whose values are all NULL is dropped (counted): a point needs a field, so a whole empty
+  day (curva carga 2014-02-01) gives zero points and no error.
+
+Bad rows never stop a file: each is reported as :class:`BadRow` with the file, the row (the
+**1-based physical line number** in a CSV, header = line 1; the 1-based row number in Parquet),
+the column and the reason, and keeps its verbatim text for the quarantine; good rows are returned.
+
+Coverage: besides its rows, a file *covers* the local days it mentions (any row with a valid time,
+even empty or bad ones). ``NormalizedFile.coverage`` gives, per UTC day, the UTC intervals of those
+local days: a correction replaces exactly that period (see ``ons_pipeline.lib.ingest.files``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from ons_pipeline.lib import ons_time
+from ons_pipeline.lib.partitions import day_window, validate_table
+from ons_pipeline.lib.schema import TIME_COLUMN, MeasureType, Source, TableSpec, tables
+
+FileFormat = Literal["csv", "parquet"]
+
+SEPARATOR = ";"
+PLACEHOLDERS = ("", "-")
+_NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+_INTEGER = r"^[+-]?\d+$"
+_LOCAL_TIME = r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})?$"
+_BOM = b"\xef\xbb\xbf"
+_NS_PER_DAY = ons_time.NS_PER_DAY
+_SUPPORTED_FIELD_TYPES = {MeasureType.DOUBLE, MeasureType.BIGINT, MeasureType.VARCHAR}
+
+
+class NormalizeError(ValueError):
+    """A file cannot be normalised at all (unreadable, unknown dataset, bad header)."""
+
+
+class UnknownDatasetError(NormalizeError):
+    """The file's header matches no ONS dataset of the schema mapping."""
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """A row that could not be loaded: where it is, why, and its verbatim text."""
+
+    source: str
+    row: int  # CSV: 1-based physical line (header = 1); Parquet: 1-based row number
+    column: str | None
+    reason: str
+    text: str
+
+    def __str__(self) -> str:
+        where = f"{self.source}: row {self.row}"
+        if self.column:
+            where += f", column {self.column!r}"
+        return f"{where}: {self.reason}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "reason": self.reason, "text": self.text}
+
+
+Interval = tuple[int, int]  # [start_ns, end_ns) in UTC
+SeriesTime = tuple[tuple[str, ...], int]  # (tag values in spec order, time ns)
+
+
+@dataclass
+class NormalizedFile:
+    """One raw file, normalised: canonical rows per UTC day plus everything that was left out."""
+
+    source: str
+    spec: TableSpec = field(repr=False)
+    format: FileFormat
+    header: list[str]
+    rows_read: int = 0
+    days: dict[date, pa.Table] = field(default_factory=dict)
+    coverage: dict[date, tuple[Interval, ...]] = field(default_factory=dict)
+    bad_rows: list[BadRow] = field(default_factory=list)
+    dropped_empty: int = 0
+    dropped_dst: int = 0
+    second_occurrences: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+    missing_fields: list[str] = field(default_factory=list)
+    protected: frozenset[SeriesTime] = frozenset()  # series+time of bad rows: never deleted
+
+    @property
+    def table(self) -> str:
+        """The dataset (table of the schema mapping)."""
+        return self.spec.name
+
+    @property
+    def rows(self) -> int:
+        """Good rows (= points to write)."""
+        return sum(t.num_rows for t in self.days.values())
+
+    @property
+    def bad_fraction(self) -> float:
+        return len(self.bad_rows) / self.rows_read if self.rows_read else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "dataset": self.table,
+            "format": self.format,
+            "rows read": self.rows_read,
+            "rows normalised": self.rows,
+            "bad rows": len(self.bad_rows),
+            "empty rows dropped": self.dropped_empty,
+            "DST-gap rows dropped": self.dropped_dst,
+            "fall-back second occurrences": self.second_occurrences,
+            "UTC days": [d.isoformat() for d in sorted(self.days)],
+            "covered UTC days": [d.isoformat() for d in sorted(self.coverage)],
+            "ignored columns": self.ignored_columns,
+            "missing fields (NULL)": self.missing_fields,
+        }
+
+    def quarantine_json(self, **extra: Any) -> bytes:
+        """The bad rows with their reasons (file, row, column, verbatim text) as JSON."""
+        document = {
+            "source": self.source,
+            "dataset": self.table,
+            "format": self.format,
+            "header": self.header,
+            "rows_read": self.rows_read,
+            "bad_rows": [b.as_dict() for b in self.bad_rows],
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            **extra,
+        }
+        return json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8")
+
+    def quarantine_csv(self) -> bytes:
+        """The bad rows as an ONS CSV (original header, verbatim lines): fix and re-upload."""
+        lines = [SEPARATOR.join(self.header), *(b.text for b in self.bad_rows)]
+        return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+# --- dataset detection ------------------------------------------------------------------------
+
+
+def _clean_name(name: str) -> str:
+    return name.strip().strip("\ufeff").strip().lower()
+
+
+def _ons_specs(specs: Mapping[str, TableSpec] | None) -> list[TableSpec]:
+    chosen = tables() if specs is None else specs
+    return [s for s in chosen.values() if s.source is Source.ONS and s.raw_time_column]
+
+
+def detect_dataset(
+    columns: Iterable[str], source: str = "<file>", specs: Mapping[str, TableSpec] | None = None
+) -> TableSpec:
+    """The ONS dataset whose columns this header has (see module docstring)."""
+    header = [_clean_name(c) for c in columns]
+    scored: list[tuple[int, int, TableSpec, list[str]]] = []
+    for spec in _ons_specs(specs):
+        names = {spec.raw_renames.get(c, c) for c in header}
+        required = [spec.raw_time_column or "", *spec.tags]
+        missing = [c for c in required if c not in names]
+        found_fields = [f for f in spec.field_names if f in names]
+        if not found_fields:
+            missing += [" | ".join(spec.field_names)]
+        scored.append((len(missing), -len(found_fields), spec, missing))
+    matches = [entry for entry in scored if entry[0] == 0]
+    if not matches:
+        if not scored:
+            raise UnknownDatasetError(f"{source}: the schema mapping has no ONS dataset")
+        _, _, closest, missing = min(scored, key=lambda e: (e[0], e[1]))
+        raise UnknownDatasetError(
+            f"{source}: header {header} matches no known ONS dataset "
+            f"({', '.join(s.name for s in _ons_specs(specs))}); closest is "
+            f"{closest.name!r}, which also needs {missing}"
+        )
+    matches.sort(key=lambda e: e[1])
+    if len(matches) > 1 and matches[0][1] == matches[1][1]:
+        names = [m[2].name for m in matches if m[1] == matches[0][1]]
+        raise UnknownDatasetError(f"{source}: header {header} matches several datasets {names}")
+    return matches[0][2]
+
+
+def _column_map(header: list[str], spec: TableSpec, source: str) -> dict[str, int]:
+    """Canonical column name → index in the file; errors on duplicates."""
+    mapping: dict[str, int] = {}
+    for index, raw in enumerate(header):
+        name = _clean_name(raw)
+        name = spec.raw_renames.get(name, name)
+        if name in mapping:
+            raise NormalizeError(f"{source}: column {name!r} appears twice in the header")
+        mapping[name] = index
+    return mapping
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def sniff_format(data: bytes, name: str = "") -> FileFormat:
+    """Parquet by its magic bytes, else CSV."""
+    if data[:4] == b"PAR1" or name.lower().endswith(".parquet"):
+        return "parquet"
+    return "csv"
+
+
+def read_header(data: bytes, source: str = "<file>") -> list[str]:
+    """The column names of a CSV's first non-blank line (a prefix of the file is enough)."""
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    for raw in data.split(b"\n"):
+        line = raw.rstrip(b"\r")
+        if not line.strip():
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise NormalizeError(f"{source}: the header is not UTF-8 ({exc})") from None
+        return text.split(SEPARATOR)
+    raise NormalizeError(f"{source}: no header line (empty file)")
+
+
+@dataclass
+class _RawRows:
+    """String columns of the data rows, their row numbers and verbatim texts (lazy)."""
+
+    header: list[str]
+    columns: list[pa.Array]
+    rows: np.ndarray  # int64, 1-based line/row numbers
+    texts: Any  # callable(index array) -> list[str]
+    bad: list[tuple[int, str | None, str, str]]  # structural problems: (row, column, reason, text)
+
+
+def _line_table(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Starts, content ends (without CR/LF) and next-line starts of every physical line."""
+    newlines = np.flatnonzero(arr == 10)
+    starts = np.concatenate([[0], newlines + 1]).astype(np.int64)
+    nexts = np.concatenate([newlines + 1, [arr.size]]).astype(np.int64)
+    ends = np.concatenate([newlines, [arr.size]]).astype(np.int64)
+    if starts.size and starts[-1] == arr.size:  # the file ends with a newline
+        starts, ends, nexts = starts[:-1], ends[:-1], nexts[:-1]
+    has_cr = (ends > starts) & (arr[np.maximum(ends - 1, 0)] == 13)
+    ends = ends - has_cr
+    return starts, ends, nexts
+
+
+def _read_csv(data: bytes, source: str) -> _RawRows:
+    offset = len(_BOM) if data.startswith(_BOM) else 0
+    arr = np.frombuffer(data, dtype=np.uint8)[offset:]
+    starts, ends, nexts = _line_table(arr)
+    blank = ends == starts
+    content = np.flatnonzero(~blank)
+    if content.size == 0:
+        raise NormalizeError(f"{source}: no header line (empty file)")
+    header_line = int(content[0])
+    header_bytes = arr[starts[header_line] : ends[header_line]].tobytes()
+    header = read_header(header_bytes, source)
+    expected = len(header) - 1
+
+    def per_line(positions: np.ndarray) -> np.ndarray:
+        lines = np.searchsorted(starts, positions, side="right") - 1
+        return np.bincount(lines, minlength=starts.size)
+
+    found = per_line(np.flatnonzero(arr == 59))
+    carriage = np.flatnonzero(arr == 13)
+    followed = carriage + 1
+    lone = followed >= arr.size
+    lone[~lone] = arr[followed[~lone]] != 10
+    stray_cr = per_line(carriage[lone]) > 0
+    data_line = ~blank & (np.arange(starts.size) > header_line)
+
+    def text_of(line: int) -> str:
+        return arr[starts[line] : ends[line]].tobytes().decode("utf-8", errors="replace")
+
+    bad: list[tuple[int, str | None, str, str]] = []
+    wrong_count = data_line & (found != expected)
+    for line in np.flatnonzero(wrong_count).tolist():
+        bad.append(
+            (
+                line + 1,
+                None,
+                f"expected {expected + 1} fields separated by ';', found {int(found[line]) + 1}",
+                text_of(line),
+            )
+        )
+    cr_inside = data_line & ~wrong_count & stray_cr
+    for line in np.flatnonzero(cr_inside).tolist():
+        bad.append((line + 1, None, "carriage return inside the line", text_of(line)))
+    keep = data_line & ~wrong_count & ~cr_inside
+    # Invalid UTF-8: only searched line by line when the file as a whole does not decode.
+    try:
+        data[offset:].decode("utf-8")
+    except UnicodeDecodeError:
+        for line in np.flatnonzero(keep).tolist():
+            try:
+                arr[starts[line] : ends[line]].tobytes().decode("utf-8")
+            except UnicodeDecodeError as exc:
+                bad.append((line + 1, None, f"not valid UTF-8 ({exc.reason})", text_of(line)))
+                keep[line] = False
+    kept = np.flatnonzero(keep)
+    if kept.size:
+        # Contiguous runs of kept lines are copied as slices (one run when nothing was dropped).
+        breaks = np.flatnonzero(np.diff(kept) != 1)
+        run_first = kept[np.concatenate([[0], breaks + 1])]
+        run_last = kept[np.concatenate([breaks, [kept.size - 1]])]
+        body = b"".join(
+            data[offset + int(starts[a]) : offset + int(nexts[b])]
+            for a, b in zip(run_first.tolist(), run_last.tolist(), strict=True)
+        )
+        if not body.endswith(b"\n"):
+            body += b"\n"
+        names = [f"c{i}" for i in range(len(header))]
+        table = pacsv.read_csv(
+            io.BytesIO(body),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
+            parse_options=pacsv.ParseOptions(
+                delimiter=SEPARATOR,
+                quote_char=False,
+                double_quote=False,
+                escape_char=False,
+                newlines_in_values=False,
+                ignore_empty_lines=False,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                null_values=[],
+            ),
+        )
+        if table.num_rows != kept.size:
+            raise NormalizeError(
+                f"{source}: read {table.num_rows} rows but the file has {kept.size} data lines"
+            )
+        columns = [c.combine_chunks() for c in table.columns]
+    else:
+        columns = [pa.array([], pa.string()) for _ in header]
+
+    def texts(indices: np.ndarray) -> list[str]:
+        return [text_of(int(kept[i])) for i in indices]
+
+    return _RawRows(header, columns, (kept + 1).astype(np.int64), texts, bad)
+
+
+def _read_parquet(data: bytes, source: str) -> _RawRows:
+    try:
+        table = pq.read_table(io.BytesIO(data))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise NormalizeError(f"{source}: unreadable Parquet: {exc}") from None
+    header = list(table.column_names)
+    columns = [c.combine_chunks() for c in table.columns]
+
+    def texts(indices: np.ndarray) -> list[str]:
+        picked = pa.array(np.asarray(indices, dtype=np.int64))
+        cells = [
+            pc.fill_null(pc.cast(c.take(picked), pa.string()), "").to_pylist() for c in columns
+        ]
+        return [SEPARATOR.join(values) for values in zip(*cells, strict=True)] if cells else []
+
+    rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
+    return _RawRows(header, columns, rows, texts, [])
+
+
+# --- normalisation ----------------------------------------------------------------------------
+
+
+def _trimmed(column: pa.Array) -> pa.Array:
+    return pc.utf8_trim_whitespace(pc.cast(column, pa.string()))
+
+
+def _bool(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _time_strings(column: pa.Array) -> pa.Array:
+    """Any ONS time column (string, naive timestamp, date) → trimmed local clock strings."""
+    if pa.types.is_timestamp(column.type):  # naive: local clock (ONS has no sub-seconds)
+        seconds = pc.cast(column, pa.timestamp("s"), safe=False)
+        return pc.strftime(seconds, format=ons_time.LOCAL_FORMAT)
+    if pa.types.is_date(column.type):
+        return pc.cast(column, pa.string())
+    return _trimmed(column)
+
+
+def _parse_field(column: pa.Array, ftype: MeasureType) -> tuple[pa.Array, np.ndarray, str | None]:
+    """A field column → (typed values, bad mask, reason)."""
+    if ftype is MeasureType.VARCHAR:
+        text = _trimmed(column)
+        blank = pc.is_in(text, pa.array(PLACEHOLDERS))
+        return (
+            pc.if_else(blank, pa.scalar(None, pa.string()), text),
+            np.zeros(len(text), bool),
+            None,
+        )
+    target = ftype.arrow_type
+    if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
+        values = pc.cast(column, target)
+        bad = np.zeros(len(values), bool)
+        if pa.types.is_floating(target):
+            bad = ~_bool(pc.or_kleene(pc.is_finite(values), pc.is_null(values)))
+            values = pc.if_else(pa.array(bad), pa.scalar(None, target), values)
+        return values, bad, "not a finite number"
+    text = _trimmed(column)
+    blank = _bool(pc.is_in(text, pa.array(PLACEHOLDERS)))
+    pattern = _NUMBER if pa.types.is_floating(target) else _INTEGER
+    ok = _bool(pc.match_substring_regex(text, pattern))
+    bad = ~blank & ~ok
+    usable = pa.array(~blank & ok)
+    cleaned = pc.if_else(usable, text, pa.scalar(None, pa.string()))
+    values = pc.cast(cleaned, target)
+    if pa.types.is_floating(target):
+        values = pc.add(values, pa.scalar(0.0, target))  # -0 → 0
+    return values, bad, "not a number"
+
+
+def normalize_bytes(
+    data: bytes,
+    source: str = "<file>",
+    *,
+    fmt: FileFormat | None = None,
+    specs: Mapping[str, TableSpec] | None = None,
+) -> NormalizedFile:
+    """Normalise one raw ONS file's bytes (see the module docstring for every rule)."""
+    fmt = fmt or sniff_format(data, source)
+    raw = _read_parquet(data, source) if fmt == "parquet" else _read_csv(data, source)
+    spec = detect_dataset(raw.header, source, specs)
+    for f in spec.fields:
+        if f.type not in _SUPPORTED_FIELD_TYPES:
+            raise NormalizeError(f"{source}: field {f.name!r} has unsupported type {f.type}")
+    mapping = _column_map(raw.header, spec, source)
+    wanted = {spec.raw_time_column or "", *spec.tags, *spec.field_names}
+    result = NormalizedFile(
+        source=source,
+        spec=spec,
+        format=fmt,
+        header=raw.header,
+        rows_read=len(raw.rows) + len(raw.bad),
+        ignored_columns=[raw.header[i] for n, i in mapping.items() if n not in wanted],
+        missing_fields=[f for f in spec.field_names if f not in mapping],
+    )
+    _normalize_rows(raw, spec, mapping, result)
+    return result
+
+
+def normalize_file(
+    path: str | Path, *, specs: Mapping[str, TableSpec] | None = None
+) -> NormalizedFile:
+    path = Path(path)
+    data = path.read_bytes()
+    return normalize_bytes(data, str(path), fmt=sniff_format(data, path.name), specs=specs)
+
+
+def _normalize_rows(
+    raw: _RawRows, spec: TableSpec, mapping: dict[str, int], result: NormalizedFile
+) -> None:
+    source = result.source
+    n = len(raw.rows)
+    problems: dict[int, tuple[str | None, str]] = {}  # row index → first (column, reason)
+    bad_mask = np.zeros(n, bool)
+
+    def flag(mask: np.ndarray, column: str | None, reason_of: Any) -> None:
+        for index in np.flatnonzero(mask & ~bad_mask).tolist():
+            problems[index] = (column, reason_of(index))
+        bad_mask[mask] = True
+
+    # tags
+    tag_arrays: dict[str, pa.Array] = {}
+    for tag in spec.tags:
+        values = _trimmed(raw.columns[mapping[tag]])
+        empty = _bool(pc.equal(values, ""))
+        if tag in spec.optional_tags:
+            values = pc.if_else(pa.array(empty), pa.scalar(None, pa.string()), values)
+        else:
+            flag(empty, tag, lambda _i: "empty value (a tag is required)")
+        tag_arrays[tag] = values
+
+    # time
+    time_name = spec.raw_time_column or ""
+    time_column = raw.columns[mapping[time_name]]
+    aware = pa.types.is_timestamp(time_column.type) and time_column.type.tz is not None
+    if aware:
+        utc_all = pc.cast(time_column, ons_time.UTC_NS)
+        time_ok = _bool(pc.is_valid(utc_all))
+        local_text = None
+    else:
+        local_text = _time_strings(time_column)
+        shaped = _bool(pc.match_substring_regex(local_text, _LOCAL_TIME))
+        padded = pc.if_else(
+            pc.equal(pc.utf8_length(local_text), 10),
+            pc.binary_join_element_wise(local_text, "00:00:00", " "),
+            local_text,
+        )
+        parsed = pc.strptime(padded, format=ons_time.LOCAL_FORMAT, unit="s", error_is_null=True)
+        time_ok = shaped & _bool(pc.is_valid(parsed))
+    time_texts = local_text.to_pylist() if local_text is not None and not time_ok.all() else None
+    flag(
+        ~time_ok,
+        time_name,
+        lambda i: (
+            f"{time_texts[i]!r} is not a local time like 'YYYY-MM-DD HH:MM:SS' or 'YYYY-MM-DD'"
+            if time_texts is not None and time_texts[i]
+            else "missing time"
+        ),
+    )
+
+    # fields
+    field_arrays: dict[str, pa.Array] = {}
+    for f in spec.fields:
+        if f.name not in mapping:
+            field_arrays[f.name] = pa.nulls(n, f.type.arrow_type)
+            continue
+        column = raw.columns[mapping[f.name]]
+        values, bad, reason = _parse_field(column, f.type)
+        if bad.any():
+            shown = _trimmed(column).to_pylist() if not pa.types.is_floating(column.type) else None
+            flag(
+                bad,
+                f.name,
+                lambda i, shown=shown, reason=reason: (
+                    f"{reason}: {shown[i]!r}" if shown is not None else str(reason)
+                ),
+            )
+        field_arrays[f.name] = values
+
+    has_value = np.zeros(n, bool)
+    nonzero = np.zeros(n, bool)
+    for f in spec.fields:
+        valid = _bool(pc.is_valid(field_arrays[f.name]))
+        has_value |= valid
+        if f.type in (MeasureType.DOUBLE, MeasureType.BIGINT):
+            nonzero |= valid & _bool(pc.not_equal(field_arrays[f.name], 0))
+        else:
+            nonzero |= valid
+
+    # local → UTC for the rows whose time parsed
+    utc = np.zeros(n, np.int64)
+    nonexistent = np.zeros(n, bool)
+    ambiguous = np.zeros(n, bool)
+    parsed_rows = np.flatnonzero(time_ok)
+    if aware:
+        utc[parsed_rows] = pc.cast(utc_all, pa.int64()).to_numpy(zero_copy_only=False)[parsed_rows]
+    elif parsed_rows.size:
+        assert local_text is not None
+        daily = spec.grain >= timedelta(days=1)
+        local = ons_time.parse_local(local_text.take(pa.array(parsed_rows)), daily=daily)
+        utc[parsed_rows] = pc.fill_null(pc.cast(local.utc, pa.int64()), 0).to_numpy(
+            zero_copy_only=False
+        )
+        nonexistent[parsed_rows] = local.nonexistent
+        ambiguous[parsed_rows] = local.ambiguous
+
+    # coverage: the local days of every row with a valid time
+    if aware:
+        local_days = ons_time.local_dates(pa.array(utc[parsed_rows], ons_time.UTC_NS))
+        covered = sorted({date.fromisoformat(str(d)) for d in np.unique(local_days)})
+    else:
+        assert local_text is not None
+        day_text = pc.utf8_slice_codeunits(local_text.take(pa.array(parsed_rows)), 0, 10)
+        covered = sorted(date.fromisoformat(d) for d in pc.unique(day_text).to_pylist())
+    result.coverage = coverage_by_utc_day(covered)
+
+    # the DST-start hour: dropped when empty or zero, bad when it carries a value
+    dst_with_value = nonexistent & nonzero
+    flag(
+        dst_with_value,
+        time_name,
+        lambda i: (
+            "local time does not exist (DST start: the clock jumped this hour) "
+            "but the row carries values"
+        ),
+    )
+    dst_drop = nonexistent & ~dst_with_value & time_ok
+
+    series_key = pc.binary_join_element_wise(
+        *[pc.fill_null(tag_arrays[t], "") for t in spec.tags], "\x1f"
+    )
+    series_codes = np.asarray(
+        pc.dictionary_encode(series_key).indices.to_numpy(zero_copy_only=False), dtype=np.int64
+    )
+
+    # the fall-back hour written twice: second occurrence = one hour later
+    candidates = ambiguous & ~bad_mask
+    if candidates.any():
+        order, first, rank = _groups(np.flatnonzero(candidates), series_codes, utc)
+        second = order[rank == 1]
+        if second.size:
+            shifted = utc[second] + 3600 * ons_time.NS_PER_SECOND
+            same_clock = ons_time.utc_ns_to_local_ns(shifted) == ons_time.utc_ns_to_local_ns(
+                utc[second]
+            )
+            utc[second[same_clock]] = shifted[same_clock]
+            result.second_occurrences = int(same_clock.sum())
+
+    # duplicates of series+time among the remaining rows with values: the first one wins
+    alive = np.flatnonzero(time_ok & ~nonexistent & ~bad_mask & has_value)
+    if alive.size > 1:
+        order, first, rank = _groups(alive, series_codes, utc)
+        duplicate = np.zeros(n, bool)
+        duplicate[order[rank > 0]] = True
+        first_row = dict(zip(order[rank > 0].tolist(), first[rank > 0].tolist(), strict=True))
+        flag(
+            duplicate,
+            None,
+            lambda i: f"duplicate of row {int(raw.rows[first_row[i]])} (same series and time)",
+        )
+
+    dst_drop &= ~bad_mask
+    empty = ~bad_mask & ~dst_drop & ~has_value
+    good = ~bad_mask & ~dst_drop & has_value
+    result.dropped_dst = int(dst_drop.sum())
+    result.dropped_empty = int(empty.sum())
+
+    # bad rows: structural ones from the reader, then per-cell ones, in file order
+    bad_rows = [BadRow(source, row, column, reason, text) for row, column, reason, text in raw.bad]
+    if problems:
+        indices = np.array(sorted(problems), dtype=np.int64)
+        texts = raw.texts(indices)
+        for index, text in zip(indices.tolist(), texts, strict=True):
+            column, reason = problems[index]
+            bad_rows.append(BadRow(source, int(raw.rows[index]), column, reason, text))
+    result.bad_rows = sorted(bad_rows, key=lambda b: b.row)
+
+    # series+time of bad rows whose key parsed: a correction never deletes those points
+    keyed = bad_mask & time_ok & ~nonexistent
+    for tag in spec.tags:
+        if tag not in spec.optional_tags:
+            keyed &= ~_bool(pc.equal(tag_arrays[tag], ""))
+    if keyed.any():
+        picked = pa.array(np.flatnonzero(keyed))
+        tag_values = [pc.fill_null(tag_arrays[t].take(picked), "").to_pylist() for t in spec.tags]
+        times = utc[np.flatnonzero(keyed)].tolist()
+        result.protected = frozenset(
+            (tuple(values), t)
+            for values, t in zip(zip(*tag_values, strict=True), times, strict=True)
+        )
+
+    # canonical rows, split per UTC day
+    keep = pa.array(np.flatnonzero(good))
+    arrays = [pa.array(utc, ons_time.UTC_NS).take(keep)]
+    arrays += [tag_arrays[t].take(keep) for t in spec.tags]
+    arrays += [field_arrays[f].take(keep) for f in spec.field_names]
+    canonical = pa.Table.from_arrays(arrays, schema=spec.arrow_schema())
+    result.days = split_by_utc_day(canonical, spec, source)
+
+
+def _groups(
+    rows: np.ndarray, series_codes: np.ndarray, utc: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows ordered by (series, time, row); for each, the first row of its group and its rank."""
+    order = rows[np.lexsort((rows, utc[rows], series_codes[rows]))]
+    starts = np.ones(order.size, bool)
+    starts[1:] = (series_codes[order][1:] != series_codes[order][:-1]) | (
+        utc[order][1:] != utc[order][:-1]
+    )
+    group = np.cumsum(starts) - 1
+    start_positions = np.flatnonzero(starts)
+    rank = np.arange(order.size) - start_positions[group]
+    return order, order[start_positions][group], rank
+
+
+def coverage_by_utc_day(local_days: Iterable[date]) -> dict[date, tuple[Interval, ...]]:
+    """UTC intervals of the given local (Sao Paulo) days, merged and cut at UTC midnights."""
+    intervals: list[list[int]] = []
+    for day in sorted(set(local_days)):
+        start, end = ons_time.local_day_bounds_utc(day)
+        s, e = ons_time.to_ns(start), ons_time.to_ns(end)
+        if intervals and intervals[-1][1] >= s:
+            intervals[-1][1] = max(intervals[-1][1], e)
+        else:
+            intervals.append([s, e])
+    out: dict[date, list[Interval]] = {}
+    for s, e in intervals:
+        cursor = s
+        while cursor < e:
+            day_index = cursor // _NS_PER_DAY
+            boundary = (day_index + 1) * _NS_PER_DAY
+            piece_end = min(e, boundary)
+            utc_day = date(1970, 1, 1) + timedelta(days=int(day_index))
+            out.setdefault(utc_day, []).append((cursor, piece_end))
+            cursor = piece_end
+    return {d: tuple(v) for d, v in sorted(out.items())}
+
+
+def split_by_utc_day(canonical: pa.Table, spec: TableSpec, source: str) -> dict[date, pa.Table]:
+    """Canonical rows → {UTC day: rows sorted by time then tags}, validated per partition."""
+    if canonical.num_rows == 0:
+        return {}
+    times = pc.cast(canonical.column(TIME_COLUMN), pa.int64()).to_numpy(zero_copy_only=False)
+    day_index = np.floor_divide(times, _NS_PER_DAY)
+    out: dict[date, pa.Table] = {}
+    for value in np.unique(day_index).tolist():
+        day = date(1970, 1, 1) + timedelta(days=int(value))
+        part = canonical.filter(pa.array(day_index == value))
+        part = part.sort_by([(TIME_COLUMN, "ascending"), *((t, "ascending") for t in spec.tags)])
+        out[day] = validate_table(
+            part, spec, day_window(day), f"table {spec.name!r}, {source}, UTC day {day}"
+        )
+    return out
+
+
+def write_local(normalized: NormalizedFile, out: Path) -> list[Path]:
+    """Write the day tables as ``<out>/<table>/date=D/part-00000.parquet`` and the quarantine
+    (``<out>/quarantine/<name>.json`` and ``.csv``) when there are bad rows."""
+    written: list[Path] = []
+    for day, table in sorted(normalized.days.items()):
+        target = out / normalized.table / f"date={day.isoformat()}" / "part-00000.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, target, compression="zstd")
+        written.append(target)
+    if normalized.bad_rows:
+        stem = Path(normalized.source).name
+        folder = out / "quarantine"
+        folder.mkdir(parents=True, exist_ok=True)
+        for suffix, body in (
+            (".json", normalized.quarantine_json()),
+            (".csv", normalized.quarantine_csv()),
+        ):
+            target = folder / f"{stem}{suffix}"
+            target.write_bytes(body)
+            written.append(target)
+    return written

@@ -1,0 +1,1 @@
+"""Integrity: GX validation, exact verification, query equivalence, the migration report."""

@@ -1,0 +1,1 @@
+"""The migration spine: Timestream export, Parquet partitions, loads, dead letters, rollback."""

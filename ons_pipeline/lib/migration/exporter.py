@@ -1,0 +1,110 @@
+"""Export one table-day from Timestream to its Parquet partition on S3 (``query`` or ``unload``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pyarrow as pa
+
+from ons_pipeline.lib.migration.timestream import (
+    QueryClient,
+    Window,
+    database_for,
+    export_query_mode,
+    export_unload_mode,
+)
+from ons_pipeline.lib.partitions import day_window, partition_prefix, write_partition
+from ons_pipeline.lib.schema import TableSpec
+
+EXPORT_MODES = ("query", "unload")
+
+
+@dataclass(frozen=True)
+class ExportTarget:
+    """Where exports read from and write to."""
+
+    bucket: str
+    parquet_prefix: str = "parquet"
+    unload_prefix: str = "unload"
+    ons_database: str = "ons"
+    legacy_database: str = "ons_energy_data"
+
+
+@dataclass
+class ExportResult:
+    table: str
+    day: date
+    window: Window
+    mode: str
+    rows: int = 0
+    pages: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    keys: list[str] = field(default_factory=list)
+    removed_stale: int = 0
+
+    @property
+    def partition_url_prefix(self) -> str:
+        return self.keys[0].rsplit("/", 1)[0] + "/" if self.keys else ""
+
+
+def unload_destination(target: ExportTarget, table: str, day: date) -> str:
+    return f"s3://{target.bucket}/{target.unload_prefix.strip('/')}/{table}/date={day.isoformat()}/"
+
+
+def source_tables(
+    spec: TableSpec,
+    day: date,
+    mode: str,
+    query_client: QueryClient,
+    s3: Any,
+    target: ExportTarget,
+) -> Generator[pa.Table, None, None]:
+    """The source rows of one UTC day, as canonical tables (pages or UNLOAD files)."""
+    window = day_window(day)
+    database = database_for(spec, target.ons_database, target.legacy_database)
+    if mode == "query":
+        return export_query_mode(query_client, spec, database, window)
+    if mode == "unload":
+        destination = unload_destination(target, spec.name, day)
+        return export_unload_mode(query_client, s3, spec, database, window, destination)
+    raise ValueError(f"export mode must be one of {EXPORT_MODES}, not {mode!r}")
+
+
+def export_partition(
+    spec: TableSpec,
+    day: date,
+    mode: str,
+    query_client: QueryClient,
+    s3: Any,
+    target: ExportTarget,
+) -> ExportResult:
+    """Export the UTC day ``[day, day+1)`` of ``spec`` and replace its Parquet partition."""
+    started = time.perf_counter()
+    window = day_window(day)
+    result = ExportResult(table=spec.name, day=day, window=window, mode=mode)
+    pages = 0
+    source = source_tables(spec, day, mode, query_client, s3, target)
+
+    def counted() -> Iterator[pa.Table]:
+        nonlocal pages
+        for table in source:
+            pages += 1
+            yield table
+
+    prefix = partition_prefix(target.parquet_prefix, spec.name, day)
+    try:
+        written = write_partition(s3, target.bucket, prefix, counted(), spec, window)
+    finally:
+        source.close()  # runs the source's clean-up (UNLOAD output) also when writing failed
+    result.rows = written.rows
+    result.bytes = written.bytes
+    result.keys = written.keys
+    result.removed_stale = written.removed_stale
+    result.pages = pages
+    result.seconds = time.perf_counter() - started
+    return result

@@ -1,0 +1,214 @@
+"""Timestream export: exact SQL, typed parsing, NextToken paging and UNLOAD, via boto3 and moto."""
+
+from __future__ import annotations
+
+import math
+import struct
+from datetime import UTC, date, datetime, timedelta
+
+import boto3
+import pyarrow as pa
+import pytest
+
+from ons_pipeline.lib import schema
+from ons_pipeline.lib.migration.exporter import ExportTarget, export_partition, unload_destination
+from ons_pipeline.lib.migration.timestream import (
+    ExportError,
+    Window,
+    export_query,
+    export_query_mode,
+    export_unload_mode,
+    iter_query_pages,
+    page_to_table,
+    stage_query_results,
+    stage_unload,
+    table_to_pages,
+    to_ns,
+)
+from ons_pipeline.lib.partitions import day_window, partition_prefix, read_partition_table
+from ons_pipeline.lib.schema import FieldSpec, MeasureType, Source, TableSpec
+
+ALL_TYPES = TableSpec(
+    name="all_types",
+    description="every Timestream measure type",
+    source=Source.ONS,
+    measure_name="m",
+    grain=timedelta(hours=1),
+    tags=("site", "opt"),
+    optional_tags=frozenset({"opt"}),
+    fields=(
+        FieldSpec("d", MeasureType.DOUBLE),
+        FieldSpec("i", MeasureType.BIGINT),
+        FieldSpec("s", MeasureType.VARCHAR),
+        FieldSpec("b", MeasureType.BOOLEAN),
+        FieldSpec("t", MeasureType.TIMESTAMP),
+    ),
+    measurement="all_types",
+)
+DAY = date(2018, 11, 4)
+WINDOW = day_window(DAY)
+
+
+def all_types_table(rows: int) -> pa.Table:
+    base = WINDOW.start_ns
+    times = [base + k * 420_000_000_000 + 123_456_789 for k in range(rows)]  # every 7 min
+    doubles = [5e-324, -0.0, 1.7976931348623157e308, 0.1 + 0.2, 36803.90999999, -3.6]
+    return pa.table(
+        {
+            "time": pa.array(times, pa.int64()).cast(schema.TIME_TYPE),
+            "site": [f'São Salvador, "{k % 3}" \\ x=y' for k in range(rows)],
+            "opt": [None if k % 2 else "flag" for k in range(rows)],
+            "d": [None if k % 5 == 4 else doubles[k % len(doubles)] for k in range(rows)],
+            "i": [(-(2**63)) if k == 0 else (2**63 - 1 - k) for k in range(rows)],
+            "s": [None if k % 4 == 3 else f"linha\n{k} ção" for k in range(rows)],
+            "b": [k % 3 == 0 for k in range(rows)],
+            "t": pa.array([base + 1 + k for k in range(rows)], pa.int64()).cast(schema.TIME_TYPE),
+        },
+        schema=ALL_TYPES.arrow_schema(),
+    )
+
+
+def bits(values: list[float | None]) -> list[bytes | None]:
+    return [None if v is None else struct.pack("<d", v) for v in values]
+
+
+@pytest.fixture
+def query_client(moto_server):  # type: ignore[no-untyped-def]
+    # Explicit endpoint: Timestream clients otherwise run endpoint discovery against AWS.
+    return boto3.client("timestream-query", endpoint_url=moto_server.url)
+
+
+def test_export_query_is_half_open_and_never_between() -> None:
+    spec = schema.table("curva_carga")
+    sql = export_query(spec, "ons", WINDOW)
+    assert "BETWEEN" not in sql.upper()
+    assert f"time >= from_nanoseconds({WINDOW.start_ns})" in sql
+    assert f"time < from_nanoseconds({WINDOW.end_ns})" in sql
+    assert '"ons"."curva_carga"' in sql
+    legacy = export_query(schema.table("generation_data"), "ons_energy_data", WINDOW)
+    assert 'measure_value::double AS "value"' in legacy
+
+
+def test_window_rejects_naive_and_empty() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        Window(datetime(2024, 1, 1), datetime(2024, 1, 2))
+    moment = datetime(2024, 1, 1, tzinfo=UTC)
+    with pytest.raises(ValueError, match="empty window"):
+        Window(moment, moment)
+    assert to_ns(datetime(2262, 4, 11, tzinfo=UTC)) == 9_223_286_400_000_000_000
+
+
+def test_pages_round_trip_every_type_exactly() -> None:
+    table = all_types_table(40)
+    pages = table_to_pages([table], ALL_TYPES, page_bytes=2_000)
+    assert len(pages) > 3, "small page size must produce several pages"
+    assert all("NextToken" in p for p in pages[:-1]) and "NextToken" not in pages[-1]
+    parsed = pa.concat_tables(page_to_table(p, ALL_TYPES) for p in pages)
+    assert parsed.schema == ALL_TYPES.arrow_schema()
+    for name in ("time", "site", "opt", "i", "s", "b", "t"):
+        assert parsed.column(name).to_pylist() == table.column(name).to_pylist(), name
+    assert bits(parsed.column("d").to_pylist()) == bits(table.column("d").to_pylist())
+
+
+def test_multi_page_query_through_boto3_follows_every_next_token(moto_server, query_client) -> None:  # type: ignore[no-untyped-def]
+    table = all_types_table(200)
+    sql = export_query(ALL_TYPES, "ons", WINDOW)
+    pages = table_to_pages([table], ALL_TYPES, page_bytes=4_000)
+    stage_query_results(moto_server.url, {sql: pages})
+    seen = list(iter_query_pages(query_client, sql))
+    assert len(seen) == len(pages) > 5
+    exported = pa.concat_tables(export_query_mode_from(seen))
+    assert exported.num_rows == 200
+    assert exported.column("i").to_pylist() == table.column("i").to_pylist()
+
+
+def export_query_mode_from(pages: list[dict]) -> list[pa.Table]:
+    return [page_to_table(p, ALL_TYPES) for p in pages]
+
+
+def test_unexpected_measure_name_is_a_clear_error() -> None:
+    pages = table_to_pages([all_types_table(2)], ALL_TYPES)
+    pages[0]["Rows"][1]["Data"][3] = {"ScalarValue": "other"}
+    with pytest.raises(ExportError, match=r"measure_name \['other'\]"):
+        page_to_table(pages[0], ALL_TYPES)
+
+
+def test_null_dimension_in_required_tag_names_the_row() -> None:
+    pages = table_to_pages([all_types_table(3)], ALL_TYPES)
+    pages[0]["Rows"][2]["Data"][1] = {"NullValue": True}
+    with pytest.raises(ExportError, match="'site' is NULL at row 2"):
+        page_to_table(pages[0], ALL_TYPES)
+
+
+def test_export_partition_query_mode_replaces_the_day(moto_server, query_client, s3_bucket) -> None:  # type: ignore[no-untyped-def]
+    s3 = boto3.client("s3")
+    target = ExportTarget(bucket=s3_bucket)
+    table = all_types_table(24)
+    sql = export_query(ALL_TYPES, "ons", WINDOW)
+    prefix = partition_prefix(target.parquet_prefix, ALL_TYPES.name, DAY)
+    s3.put_object(Bucket=s3_bucket, Key=prefix + "part-00007.parquet", Body=b"left by a crash")
+    for _ in range(2):  # a re-run replaces the partition
+        stage_query_results(moto_server.url, {sql: table_to_pages([table], ALL_TYPES, 3_000)})
+        result = export_partition(ALL_TYPES, DAY, "query", query_client, s3, target)
+        assert result.rows == 24 and result.pages > 1
+    listed = [o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket, Prefix=prefix)["Contents"]]
+    assert listed == [prefix + "part-00000.parquet"]
+    stored = read_partition_table(s3, s3_bucket, prefix, ALL_TYPES, WINDOW)
+    assert stored.column("time").to_pylist() == table.column("time").to_pylist()
+    assert stored.column("t").to_pylist() == table.column("t").to_pylist()
+
+
+def test_unload_mode_reads_manifest_and_cleans_up(moto_server, query_client, s3_bucket) -> None:  # type: ignore[no-untyped-def]
+    s3 = boto3.client("s3")
+    target = ExportTarget(bucket=s3_bucket)
+    destination = unload_destination(target, ALL_TYPES.name, DAY)
+    table = all_types_table(30)
+    stage_unload(
+        s3, moto_server.url, ALL_TYPES, "ons", WINDOW, destination, [table], rows_per_file=7
+    )
+    result = export_partition(ALL_TYPES, DAY, "unload", query_client, s3, target)
+    assert result.rows == 30
+    unload_prefix = destination.split("/", 3)[3]
+    assert "Contents" not in s3.list_objects_v2(Bucket=s3_bucket, Prefix=unload_prefix)
+    stored = read_partition_table(
+        s3, s3_bucket, partition_prefix("parquet", ALL_TYPES.name, DAY), ALL_TYPES, WINDOW
+    )
+    assert stored.column("time").to_pylist() == table.column("time").to_pylist()
+    assert bits(stored.column("d").to_pylist()) == bits(table.column("d").to_pylist())
+
+
+def test_failed_unload_read_removes_partial_output(moto_server, query_client, s3_bucket) -> None:  # type: ignore[no-untyped-def]
+    s3 = boto3.client("s3")
+    destination = f"s3://{s3_bucket}/unload/all_types/date={DAY}/"
+    manifest = stage_unload(
+        s3, moto_server.url, ALL_TYPES, "ons", WINDOW, destination, [all_types_table(10)], 4
+    )
+    # Corrupt one result file, as a failed UNLOAD can leave behind.
+    listing = s3.list_objects_v2(Bucket=s3_bucket, Prefix="unload/")["Contents"]
+    broken = next(o["Key"] for o in listing if o["Key"].endswith("part00001.parquet"))
+    s3.put_object(Bucket=s3_bucket, Key=broken, Body=b"not parquet")
+    assert manifest.startswith(f"s3://{s3_bucket}/unload/")
+    with pytest.raises(ExportError, match="not valid Parquet"):
+        list(export_unload_mode(query_client, s3, ALL_TYPES, "ons", WINDOW, destination))
+    assert "Contents" not in s3.list_objects_v2(Bucket=s3_bucket, Prefix="unload/")
+
+
+def test_nan_in_source_fails_with_table_partition_row_and_column(
+    moto_server, query_client, s3_bucket
+) -> None:  # type: ignore[no-untyped-def]
+    s3 = boto3.client("s3")
+    target = ExportTarget(bucket=s3_bucket)
+    table = all_types_table(6)
+    doubles = table.column("d").to_pylist()
+    doubles[4] = math.nan
+    table = table.set_column(3, "d", pa.array(doubles, pa.float64()))
+    sql = export_query(ALL_TYPES, "ons", WINDOW)
+    stage_query_results(moto_server.url, {sql: table_to_pages([table], ALL_TYPES)})
+    with pytest.raises(ValueError, match=r"all_types.*date=2018-11-04.*row 4.*'d' is nan"):
+        export_partition(ALL_TYPES, DAY, "query", query_client, s3, target)
+
+
+def test_export_query_mode_yields_empty_day_as_empty(moto_server, query_client) -> None:  # type: ignore[no-untyped-def]
+    window = day_window(date(2030, 1, 1))
+    tables = list(export_query_mode(query_client, ALL_TYPES, "ons", window))
+    assert sum(t.num_rows for t in tables) == 0
