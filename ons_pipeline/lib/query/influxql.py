@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from ons_pipeline.lib.influx.client import quote_ident, quote_literal
+from ons_pipeline.lib.ons_time import to_ns
 from ons_pipeline.lib.query.model import (
     Agg,
     BinOp,
@@ -31,7 +33,6 @@ from ons_pipeline.lib.query.model import (
     Transform,
     format_time,
     from_ns,
-    to_ns,
     zone_info,
 )
 
@@ -43,24 +44,6 @@ class RenderError(ValueError):
 
 
 # -- quoting ----------------------------------------------------------------------------------
-
-
-def _escape(value: str, quote: str) -> str:
-    if "\x00" in value or "\r" in value:
-        raise ModelError(f"InfluxQL text cannot contain NUL or CR: {value!r}")
-    return value.replace("\\", "\\\\").replace(quote, "\\" + quote).replace("\n", "\\n")
-
-
-def quote_ident(name: str) -> str:
-    """``"name"`` with ``\\``, ``"`` and newlines escaped."""
-    if not name:
-        raise ModelError("an identifier cannot be empty")
-    return '"' + _escape(name, '"') + '"'
-
-
-def quote_string(value: str) -> str:
-    """``'value'`` with ``\\``, ``'`` and newlines escaped."""
-    return "'" + _escape(value, "'") + "'"
 
 
 def re2_escape(text: str) -> str:
@@ -156,9 +139,9 @@ def _tag_condition(flt: TagFilter) -> str:
     if flt.op is FilterOp.IEQ:
         return f"{tag} =~ {regex_literal(ieq_pattern(flt.values))}"
     if flt.op is FilterOp.EQ:
-        terms = [f"{tag} = {quote_string(v)}" for v in flt.values]
+        terms = [f"{tag} = {quote_literal(v)}" for v in flt.values]
         return terms[0] if len(terms) == 1 else "(" + " OR ".join(terms) + ")"
-    return " AND ".join(f"{tag} != {quote_string(v)}" for v in flt.values)
+    return " AND ".join(f"{tag} != {quote_literal(v)}" for v in flt.values)
 
 
 def _where(model: QueryModel, start: int | None, end: int | None) -> str:
@@ -200,7 +183,7 @@ def _fill(model: QueryModel) -> str:
 
 def _tz(model: QueryModel) -> str:
     if model.timezone and model.window is not None:
-        return f" tz({quote_string(model.timezone)})"
+        return f" tz({quote_literal(model.timezone)})"
     return ""
 
 

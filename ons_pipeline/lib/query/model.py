@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ons_pipeline.lib import schema
+from ons_pipeline.lib.ons_time import to_ns
 from ons_pipeline.lib.schema import MeasureType, TableSpec
 
 NS_PER_SECOND = 1_000_000_000
@@ -133,14 +134,6 @@ class Duration:
 
 
 # -- time -------------------------------------------------------------------------------------
-
-
-def to_ns(moment: datetime) -> int:
-    """Integer nanoseconds since the epoch of an aware datetime."""
-    if moment.tzinfo is None:
-        raise ModelError(f"datetime {moment.isoformat()} has no time zone")
-    delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * NS_PER_SECOND + delta.microseconds * 1_000
 
 
 def from_ns(ns: int) -> datetime:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from ons_pipeline.lib.ons_time import to_ns
 from ons_pipeline.lib.query.model import (
     Agg,
     Aggregation,
@@ -38,7 +39,6 @@ from ons_pipeline.lib.query.model import (
     TopN,
     Transform,
     TransformKind,
-    to_ns,
     zone_info,
 )
 

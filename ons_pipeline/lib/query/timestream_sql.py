@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ons_pipeline.lib import schema
+from ons_pipeline.lib.ons_time import to_ns
 from ons_pipeline.lib.query.execute import Column, QueryResult, QueryRunner, execute
 from ons_pipeline.lib.query.model import (
     NS_PER_SECOND,
@@ -39,7 +40,6 @@ from ons_pipeline.lib.query.model import (
     TimeRange,
     ValueFilter,
     parse_time,
-    to_ns,
 )
 from ons_pipeline.lib.schema import MeasureType, Source, TableSpec
 

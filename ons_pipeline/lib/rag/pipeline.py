@@ -15,9 +15,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ons_pipeline.lib import schema
+from ons_pipeline.lib.ons_time import to_ns
 from ons_pipeline.lib.query.execute import ExecutionError
 from ons_pipeline.lib.query.influxql import RenderError, render_influxql
-from ons_pipeline.lib.query.model import Duration, ModelError, QueryModel, format_time, to_ns
+from ons_pipeline.lib.query.model import Duration, ModelError, QueryModel, format_time
 from ons_pipeline.lib.query.nl import RuleTranslator, Translation, Translator
 from ons_pipeline.lib.rag.compose import (
     KB_MIN_SCORE,

@@ -170,6 +170,8 @@ def test_quote_ident_and_literal_escape_quotes_and_backslashes() -> None:
         quote_ident("")
     with pytest.raises(ValueError):
         quote_literal("nul\x00")
+    with pytest.raises(ValueError):
+        quote_ident("carriage\rreturn")
 
 
 def test_durations_and_rfc3339() -> None:

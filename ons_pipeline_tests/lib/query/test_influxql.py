@@ -11,11 +11,10 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ons_pipeline.lib.influx.client import InfluxClient, InfluxConfig
+from ons_pipeline.lib.influx.client import InfluxClient, InfluxConfig, quote_ident, quote_literal
+from ons_pipeline.lib.ons_time import to_ns
 from ons_pipeline.lib.query.execute import ExecutionError, execute
 from ons_pipeline.lib.query.influxql import (
-    quote_ident,
-    quote_string,
     regex_literal,
     render_influxql,
     statements,
@@ -32,7 +31,6 @@ from ons_pipeline.lib.query.model import (
     TopN,
     ValueFilter,
     parse_expr,
-    to_ns,
 )
 from ons_pipeline_tests.lib.query.conftest import START, TRICKY_PLANTS, Dataset
 
@@ -282,7 +280,7 @@ def scan_string(text: str, quote: str) -> tuple[str, int]:
 
 @pytest.mark.parametrize("value", INJECTIONS)
 def test_quoting_round_trips(value: str) -> None:
-    for quoted, quote in ((quote_string(value), "'"), (quote_ident(value), '"')):
+    for quoted, quote in ((quote_literal(value), "'"), (quote_ident(value), '"')):
         decoded, end = scan_string(quoted, quote)
         assert decoded == value and end == len(quoted)
     literal = regex_literal(value.replace("\n", ""))
