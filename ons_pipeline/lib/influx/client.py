@@ -8,6 +8,9 @@ overwrites), so retrying after an ambiguous failure is safe. Bad data (400/413/4
 
 Queries are InfluxQL on ``/query``; :meth:`InfluxClient.iter_query_rows` streams
 ``chunked=true`` responses line by line without holding the whole result in memory.
+:meth:`InfluxClient.query_flux` runs Flux on ``/api/v2/query`` (2.x). A query may set its own
+timeout and retry policy (the query API answers within its own budget, without retrying); a last
+attempt that timed out raises :class:`InfluxTimeoutError`.
 
 Admin: ``ping``, ``ensure_database`` (1.x ``CREATE DATABASE``; 2.x bucket + DBRP mapping through
 influxdb-client) and ``delete_range`` (1.x InfluxQL ``DELETE``; 2.x ``/api/v2/delete``).
@@ -46,6 +49,7 @@ AUTH_SCHEMES = ("none", "basic", "token")
 ENGINES = ("1", "2", "3")
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 DEFAULT_MAX_BATCH_BYTES = 5_000_000
+FLUX_QUERY_PATH = "/api/v2/query"
 _NS_PER_S = 1_000_000_000
 _DURATION_UNITS_NS = {
     "ns": 1,
@@ -124,6 +128,18 @@ class TlsError(InfluxError):
 
 class RetriesExhaustedError(InfluxError):
     """Every attempt failed with a retryable error (5xx, 429, connection error, timeout)."""
+
+
+class InfluxTimeoutError(RetriesExhaustedError):
+    """The last attempt got no answer within ``timeout`` seconds."""
+
+    def __init__(self, message: str, *, timeout: float, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.timeout = timeout
+
+
+class MalformedResponseError(InfluxError):
+    """InfluxDB answered 2xx with a body that is not what the endpoint returns (e.g. not JSON)."""
 
 
 class QueryError(InfluxError):
@@ -600,8 +616,9 @@ class InfluxClient:
         self._session.close()
 
     # -- transport ----------------------------------------------------------------------------
-    def _timeout(self) -> tuple[float, float]:
-        return (min(10.0, self.config.timeout), self.config.timeout)
+    def _timeout(self, seconds: float | None = None) -> tuple[float, float]:
+        read = self.config.timeout if seconds is None else seconds
+        return (min(10.0, read), read)
 
     def _redact(self, text: str) -> str:
         return redact(text, self.config.secrets)
@@ -639,6 +656,8 @@ class InfluxClient:
             )
         if path == "/query" and status == 400:
             raise QueryError(f"InfluxQL error: {message}", status=status, server_message=message)
+        if path == FLUX_QUERY_PATH and status < 500:
+            raise QueryError(f"Flux error: {message}", status=status, server_message=message)
         raise RequestError(
             f"InfluxDB answered HTTP {status} on {where}: {message}",
             status=status,
@@ -655,8 +674,11 @@ class InfluxClient:
         headers: dict[str, str] | None = None,
         stream: bool = False,
         retry: RetryPolicy | None = None,
+        timeout: float | None = None,
     ) -> _Outcome:
-        """Send with retries; returns the 2xx response or raises an :class:`InfluxError`."""
+        """Send with retries; returns the 2xx response or raises an :class:`InfluxError`.
+
+        ``timeout`` (seconds) replaces the configured one for this request."""
         policy = retry or self.retry
         url = self.config.url + path
         attempt, slept = 0, 0.0
@@ -665,6 +687,7 @@ class InfluxClient:
             retry_after: float | None = None
             status: int | None = None
             fatal: InfluxError | None = None
+            timed_out = False
             try:
                 response = self._session.request(
                     method,
@@ -672,7 +695,7 @@ class InfluxClient:
                     params=params,
                     data=data,
                     headers=headers,
-                    timeout=self._timeout(),
+                    timeout=self._timeout(timeout),
                     stream=stream,
                     verify=self._verify,
                 )
@@ -684,6 +707,7 @@ class InfluxClient:
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 failure = f"{type(exc).__name__}: {self._redact(str(exc))}"
+                timed_out = isinstance(exc, requests.Timeout)
             except requests.RequestException as exc:
                 fatal = InfluxError(
                     f"{method} {path} failed: {type(exc).__name__}: {self._redact(str(exc))}",
@@ -714,12 +738,15 @@ class InfluxClient:
                 # would carry the URL) in __context__.
                 raise fatal
             if attempt >= policy.max_attempts:
-                raise RetriesExhaustedError(
+                text = (
                     f"{method} {path} to {self.config.url} failed after {attempt} attempt(s); "
-                    f"last error: {failure}",
-                    status=status,
-                    attempts=attempt,
+                    f"last error: {failure}"
                 )
+                if timed_out:
+                    raise InfluxTimeoutError(
+                        text, timeout=self._timeout(timeout)[1], status=status, attempts=attempt
+                    )
+                raise RetriesExhaustedError(text, status=status, attempts=attempt)
             delay = policy.delay(attempt, retry_after)
             log.warning(
                 "InfluxDB %s %s attempt %d/%d failed (%s); retrying in %.2fs",
@@ -823,18 +850,25 @@ class InfluxClient:
             params["chunk_size"] = str(chunk_size)
         return params
 
-    def _send_query(self, params: dict[str, str], stream: bool) -> requests.Response:
+    def _send_query(
+        self,
+        params: dict[str, str],
+        stream: bool,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> requests.Response:
         text = params["q"].lstrip().upper()
         read_only = text.startswith(("SELECT", "SHOW")) and " INTO " not in text
+        options: dict[str, Any] = {"stream": stream, "timeout": timeout, "retry": retry}
         if read_only and len(params["q"]) < 4000:
-            return self._request("GET", "/query", params=params, stream=stream).response
+            return self._request("GET", "/query", params=params, **options).response
         form = {"q": params.pop("q")}
-        return self._request("POST", "/query", params=params, data=form, stream=stream).response
+        return self._request("POST", "/query", params=params, data=form, **options).response
 
     @staticmethod
     def _check_chunk(body: Any) -> list[dict[str, Any]]:
         if not isinstance(body, dict):
-            raise QueryError(f"unexpected /query answer: {str(body)[:200]}")
+            raise MalformedResponseError(f"unexpected /query answer: {str(body)[:200]}")
         if "error" in body:
             message = str(body["error"])
             raise QueryError(f"InfluxQL error: {message}", server_message=message)
@@ -857,21 +891,29 @@ class InfluxClient:
         epoch: str | None = "ns",
         chunked: bool = False,
         chunk_size: int = 10_000,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
     ) -> list[dict[str, Any]]:
         """Run InfluxQL; the ``results`` list (one dict per statement, chunks merged).
 
         ``database=None`` uses the configured one, ``""`` sends none (server-level statements).
+        ``timeout`` and ``retry`` replace the client's for this query. A statement InfluxDB
+        rejects raises :class:`QueryError`; an answer that is not JSON,
+        :class:`MalformedResponseError`.
         """
         params = self._query_params(influxql, database, epoch, chunked, chunk_size)
         if not chunked:
-            response = self._send_query(params, stream=False)
+            response = self._send_query(params, stream=False, timeout=timeout, retry=retry)
             try:
                 body = response.json()
             except ValueError:
-                raise QueryError(f"/query answered non-JSON: {response.text[:200]!r}") from None
+                raise MalformedResponseError(
+                    f"/query answered non-JSON: {self._redact(response.text[:200])!r}"
+                ) from None
             return self._check_chunk(body)
         merged: dict[int, dict[str, Any]] = {}
-        for chunk in self._iter_chunks(params):
+        for chunk in self._iter_chunks(params, timeout=timeout, retry=retry):
             for result in chunk:
                 sid = int(result.get("statement_id", 0))
                 target = merged.setdefault(sid, {"statement_id": sid})
@@ -898,9 +940,14 @@ class InfluxClient:
         return [merged[sid] for sid in sorted(merged)]
 
     def _iter_chunks(
-        self, params: dict[str, str], parse_int: Callable[[str], Any] | None = None
+        self,
+        params: dict[str, str],
+        parse_int: Callable[[str], Any] | None = None,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
-        response = self._send_query(params, stream=True)
+        response = self._send_query(params, stream=True, timeout=timeout, retry=retry)
         try:
             buffer = b""
             for block in response.iter_content(chunk_size=1 << 16):
@@ -954,10 +1001,43 @@ class InfluxClient:
                     for values in series.get("values", []):
                         yield QueryRow(sid, name, tags, dict(zip(columns, values, strict=False)))
 
+    def query_flux(
+        self,
+        flux: str,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> str:
+        """Run Flux (``POST /api/v2/query``, InfluxDB 2.x; never the InfluxQL endpoint) and return
+        the annotated CSV answer (``#datatype``, ``#group``, ``#default``, then a header per
+        table). A query InfluxDB rejects (4xx) raises :class:`QueryError`."""
+        body = {
+            "query": flux,
+            "type": "flux",
+            "dialect": {
+                "header": True,
+                "delimiter": ",",
+                "annotations": ["datatype", "group", "default"],
+            },
+        }
+        outcome = self._request(
+            "POST",
+            FLUX_QUERY_PATH,
+            params={"org": self.config.org} if self.config.org else None,
+            data=json.dumps(body).encode("utf-8"),
+            headers={"Content-Type": "application/json", "Accept": "application/csv"},
+            timeout=timeout,
+            retry=retry,
+        )
+        try:
+            return outcome.response.text
+        finally:
+            outcome.response.close()
+
     # -- admin --------------------------------------------------------------------------------
-    def ping(self) -> str:
+    def ping(self, timeout: float | None = None) -> str:
         """The server's version (``X-Influxdb-Version``); raises if unreachable."""
-        response = self._request("GET", "/ping", retry=NO_RETRY).response
+        response = self._request("GET", "/ping", retry=NO_RETRY, timeout=timeout).response
         response.close()
         version = response.headers.get("X-Influxdb-Version")
         if not version:

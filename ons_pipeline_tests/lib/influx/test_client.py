@@ -20,13 +20,16 @@ import pytest
 import requests
 
 from ons_pipeline.lib.influx.client import (
+    NO_RETRY,
     AuthError,
     BadDataError,
     ConfigError,
     InfluxClient,
     InfluxConfig,
     InfluxError,
+    InfluxTimeoutError,
     InfluxWriter,
+    MalformedResponseError,
     QueryError,
     RequestError,
     RetriesExhaustedError,
@@ -648,6 +651,54 @@ def test_read_timeout_is_retried(stub_factory: Callable[..., Stub]) -> None:
     with InfluxClient(InfluxConfig(url=stub.url, timeout=0.2), policy(recorder)) as client:
         stats = client.write(b"m v=1 1\n")
     assert stats.attempts == 2 and recorder.sleeps == [0.1]
+
+
+def test_query_timeout_and_retry_can_be_set_per_query(stub_factory: Callable[..., Stub]) -> None:
+    def slow(seen: Seen) -> Reply:
+        time.sleep(0.6)
+        return (200, JSON, b'{"results":[]}')
+
+    stub = stub_factory(slow)
+    recorder = Recorder()
+    with (
+        InfluxClient(InfluxConfig(url=stub.url), policy(recorder)) as client,
+        pytest.raises(InfluxTimeoutError) as caught,
+    ):
+        client.query('SELECT "v" FROM "m"', timeout=0.2, retry=NO_RETRY)
+    assert caught.value.timeout == 0.2 and caught.value.attempts == 1
+    assert isinstance(caught.value, RetriesExhaustedError)  # what write callers already catch
+    assert len(stub.seen) == 1 and recorder.sleeps == []
+
+
+def test_a_query_answer_that_is_not_json_is_malformed(stub_factory: Callable[..., Stub]) -> None:
+    stub = stub_factory(scripted((200, {"Content-Type": "text/html"}, b"<html>proxy</html>")))
+    with InfluxClient(InfluxConfig(url=stub.url)) as client, pytest.raises(MalformedResponseError):
+        client.query('SELECT "v" FROM "m"')
+
+
+def test_flux_goes_to_the_v2_endpoint(stub_factory: Callable[..., Stub]) -> None:
+    csv_text = "#datatype,string,long,double\r\n,result,table,_value\r\n,,0,1.5\r\n"
+
+    def respond(seen: Seen) -> Reply:
+        if json.loads(seen.body)["query"].startswith("bad"):
+            return (400, JSON, json.dumps({"code": "invalid", "message": "bad flux"}).encode())
+        return (200, {"Content-Type": "text/csv"}, csv_text.encode())
+
+    stub = stub_factory(respond)
+    config = InfluxConfig(url=stub.url, database="ons", token="tok-9", engine="2", org="o")
+    with InfluxClient(config) as client:
+        assert client.query_flux('from(bucket: "ons") |> range(start: -1h)') == csv_text
+        with pytest.raises(QueryError, match="bad flux") as caught:
+            client.query_flux("bad(")
+    assert caught.value.status == 400 and caught.value.attempts == 1
+    seen = stub.seen[0]
+    assert (seen.method, seen.path, seen.query) == ("POST", "/api/v2/query", {"org": ["o"]})
+    assert seen.headers["Authorization"] == "Token tok-9"
+    assert seen.headers["Accept"] == "application/csv"
+    body = json.loads(seen.body)
+    assert body["type"] == "flux" and body["dialect"]["annotations"] == [
+        "datatype", "group", "default",
+    ]  # fmt: skip
 
 
 def test_connection_refused_exhausts_retries() -> None:
