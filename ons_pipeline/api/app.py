@@ -37,14 +37,13 @@ from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ons_pipeline.api.backend import InfluxBackend
 from ons_pipeline.api.config import ApiSettings
-from ons_pipeline.api.context import RagService
 from ons_pipeline.api.errors import ApiError
 from ons_pipeline.api.legacy import MAX_QUESTION, legacy_response
 from ons_pipeline.api.schemas import (
+    LEGACY_ERRORS,
+    V2_ERRORS,
     ContextRequest,
-    ContextResponse,
     ErrorDetail,
     ErrorResponse,
     FieldInfo,
@@ -54,35 +53,21 @@ from ons_pipeline.api.schemas import (
     LegacyQueryRequest,
     LegacyQueryResponse,
     QueryRequest,
-    QueryResponse,
     TableInfo,
 )
 from ons_pipeline.lib import schema
+from ons_pipeline.lib.query.backend import InfluxBackend
+from ons_pipeline.lib.query.errors import QueryServiceError
+from ons_pipeline.lib.query.response import QueryResponse
 from ons_pipeline.lib.query.service import QueryProcessor, new_query_id
-from ons_pipeline.lib.rag.index import KnowledgeIndex
+from ons_pipeline.lib.rag.response import ContextResponse
+from ons_pipeline.lib.rag.service import RagService
 
 log = logging.getLogger(__name__)
 
 API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ApiKey")
 BEARER = HTTPBearer(auto_error=False, scheme_name="Bearer")
 LEGACY_PATHS = frozenset({"/query", "/v1/query", "/health", "/v1/health"})
-V2_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse, "description": text}
-    for status, text in [
-        (400, "Bad query: SQL/InfluxQL error, unsafe statement, InfluxDB rejected it"),
-        (401, "Missing or invalid API key"),
-        (422, "Invalid request, or a question that could not be translated"),
-        (501, "Flux asked of an InfluxDB engine without Flux (1.x, 3.x)"),
-        (502, "InfluxDB unreachable, failing or refusing the server's credentials"),
-        (504, "InfluxDB did not answer in time"),
-        (500, "Unexpected server error"),
-    ]
-}
-LEGACY_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": LegacyError, "description": "Missing, empty or too long question"},
-    401: {"model": LegacyError, "description": "Missing or invalid API key"},
-    500: {"model": LegacyError, "description": "Server error"},
-}
 
 
 def _version() -> str:
@@ -132,9 +117,9 @@ def create_app(
 ) -> FastAPI:
     """The API. Every collaborator can be injected (tests pass a shared knowledge index)."""
     settings = settings or ApiSettings.from_env()
-    backend = backend or InfluxBackend(settings.influx)
+    backend = backend or InfluxBackend.connect(settings.influx)
     processor = processor or QueryProcessor(backend, settings, clock=clock)
-    rag = rag or RagService(processor)
+    rag = rag or RagService(processor, cache_dir=settings.rag_cache_dir)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -177,6 +162,10 @@ def create_app(
     @app.exception_handler(ApiError)
     async def on_api_error(request: Request, exc: ApiError) -> JSONResponse:
         return _error(request, exc)
+
+    @app.exception_handler(QueryServiceError)
+    async def on_service_error(request: Request, exc: QueryServiceError) -> JSONResponse:
+        return _error(request, ApiError.from_service(exc))
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -236,7 +225,7 @@ def create_app(
             _query_id(request),
             began,
             backend.database,
-            _embedder_name(rag),
+            rag.embedder_name,
         )
 
     for path in ("/query", "/v1/query"):
@@ -262,7 +251,7 @@ def create_app(
         summary="Run a question, InfluxQL, Flux or Timestream SQL query",
     )
     def v2_query(request: Request, body: QueryRequest) -> QueryResponse:
-        return processor.process(body, _query_id(request))
+        return processor.process(body.to_input(), _query_id(request))
 
     @app.post(
         "/v2/context",
@@ -273,25 +262,24 @@ def create_app(
         summary="RAG context with citations for a question",
     )
     def v2_context(request: Request, body: ContextRequest) -> ContextResponse:
-        return rag.respond(body, _query_id(request))
+        return rag.respond(
+            body.question,
+            now=body.now,
+            k=body.k,
+            max_points=body.max_points,
+            timeseries=body.timeseries,
+            query_id=_query_id(request),
+        )
 
     @app.get("/v2/health", response_model=HealthResponse, tags=["meta"])
     def v2_health() -> HealthResponse:
         ping = backend.ping()
-        retriever = rag.loaded  # no load here: health must stay fast
-        kb: dict[str, Any] = {"ready": rag.ready}
-        if isinstance(retriever, KnowledgeIndex):
-            kb.update(
-                documents=len(retriever.docs),
-                embedder=retriever.embedder.name,
-                embeddings_from_disk_cache=retriever.cache_hit,
-            )
         return HealthResponse(
             status="healthy" if ping["reachable"] else "degraded",
             timestamp=int(time.time()),
             version=_version(),
             influxdb={**ping, "engine": backend.engine, "database": backend.database},
-            knowledge_base=kb,
+            knowledge_base=rag.knowledge_status(),
             cache=asdict(processor.cache.stats()),
         )
 
@@ -311,10 +299,3 @@ def create_app(
         ]
 
     return app
-
-
-def _embedder_name(rag: RagService) -> str:
-    retriever = rag.loaded
-    if isinstance(retriever, KnowledgeIndex):
-        return retriever.embedder.name
-    return retriever.name if retriever is not None else "none"

@@ -1,8 +1,34 @@
-"""Structured errors of the query API: an HTTP status, a stable code, a message and details."""
+"""Structured errors of the query API: an HTTP status, a stable code, a message and details; and
+the one mapping of the query service's domain errors to HTTP statuses (also what ``ons-pipeline
+query`` prints). No FastAPI here: the CLI imports this module."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from ons_pipeline.lib.query.errors import (
+    BackendTimeout,
+    BackendUnavailable,
+    ExecutionError,
+    InvalidParameter,
+    QueryRefused,
+    QueryRejected,
+    QueryServiceError,
+    QuestionNotUnderstood,
+    UnsupportedLanguage,
+)
+
+HTTP_STATUS: dict[type[QueryServiceError], int] = {
+    QueryRefused: 400,
+    QueryRejected: 400,
+    QuestionNotUnderstood: 422,
+    InvalidParameter: 422,
+    UnsupportedLanguage: 501,
+    ExecutionError: 502,
+    BackendUnavailable: 502,
+    BackendTimeout: 504,
+}
+"""Domain error → HTTP status; a subclass not listed takes its nearest listed base's."""
 
 
 class ApiError(Exception):
@@ -23,6 +49,12 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.details = details or {}
+
+    @classmethod
+    def from_service(cls, exc: QueryServiceError) -> ApiError:
+        """The API error of a query service failure (status from :data:`HTTP_STATUS`)."""
+        status = next((HTTP_STATUS[c] for c in type(exc).__mro__ if c in HTTP_STATUS), 500)
+        return cls(status, exc.code, exc.message, exc.details)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -1,27 +1,23 @@
-"""The API's JSON schemas (pydantic): the stable v2 query and context responses, the structured
-errors, and the legacy platform's exact shapes. FastAPI publishes them at ``/openapi.json``."""
+"""The API's own JSON schemas (pydantic): the request bodies, the structured errors, health and
+tables, and the legacy platform's exact shapes. The answers of the query and RAG services are
+:mod:`ons_pipeline.lib.query.response` and :mod:`ons_pipeline.lib.rag.response`. FastAPI publishes
+all of them at ``/openapi.json``."""
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field
 
-# -- shared -----------------------------------------------------------------------------------
+from ons_pipeline.lib.query.service import (
+    MAX_ROWS_LIMIT,
+    MAX_TIMEOUT_S,
+    InputLanguage,
+    QueryInput,
+    TargetLanguage,
+)
 
-
-class InputLanguage(StrEnum):
-    AUTO = "auto"
-    QUESTION = "question"
-    INFLUXQL = "influxql"
-    FLUX = "flux"
-    TIMESTREAM_SQL = "timestream_sql"
-
-
-class TargetLanguage(StrEnum):
-    INFLUXQL = "influxql"
-    FLUX = "flux"
+# -- errors -----------------------------------------------------------------------------------
 
 
 class ErrorDetail(BaseModel):
@@ -40,98 +36,21 @@ class ErrorResponse(BaseModel):
     query_id: str
 
 
-class TimeRangeInfo(BaseModel):
-    start: str | None = Field(description="RFC 3339 UTC, inclusive (null: unbounded)")
-    end: str | None = Field(description="RFC 3339 UTC, exclusive (null: unbounded)")
-    start_ns: int | None
-    end_ns: int | None
-    closed: Literal["[start, end)"] = "[start, end)"
+V2_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": text}
+    for status, text in [
+        (400, "Bad query: SQL/InfluxQL error, unsafe statement, InfluxDB rejected it"),
+        (401, "Missing or invalid API key"),
+        (422, "Invalid request, or a question that could not be translated"),
+        (501, "Flux asked of an InfluxDB engine without Flux (1.x, 3.x)"),
+        (502, "InfluxDB unreachable, failing or refusing the server's credentials"),
+        (504, "InfluxDB did not answer in time"),
+        (500, "Unexpected server error"),
+    ]
+}
 
 
-class ColumnInfo(BaseModel):
-    name: str
-    kind: Literal["time", "tag", "value"]
-    unit: str = Field(
-        description="Unit from the schema ('' when none or unknown); time is RFC 3339"
-    )
-
-
-class SeriesInfo(BaseModel):
-    tags: dict[str, str | None]
-    columns: list[str]
-    values: list[list[Any]]
-
-
-class UnmappedInfo(BaseModel):
-    kind: str = Field(description="measure, period, subsystem, filter, combination or word")
-    text: str
-    reason: str
-
-
-class TranslationInfo(BaseModel):
-    question_language: str = Field(description="pt or en")
-    complete: bool
-    unmapped: list[UnmappedInfo]
-    assumptions: list[str]
-
-
-class SelectItem(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-    expr: str
-    as_: str = Field(alias="as")
-
-
-class TagFilterInfo(BaseModel):
-    tag: str
-    op: str
-    values: list[str]
-
-
-class ValueFilterInfo(BaseModel):
-    field: str
-    op: str
-    value: float
-
-
-class TopInfo(BaseModel):
-    n: int
-    tag: str
-    bottom: bool
-
-
-class OrderInfo(BaseModel):
-    column: str
-    desc: bool
-
-
-class ModelTimeRange(BaseModel):
-    start: str | None
-    end: str | None
-
-
-class QueryModelInfo(BaseModel):
-    """The query model (``QueryModel.to_dict``): one table, its selections and options."""
-
-    model_config = ConfigDict(populate_by_name=True)
-    table: str
-    measurement: str
-    select: list[SelectItem]
-    time_range: ModelTimeRange
-    where: list[TagFilterInfo]
-    value_filters: list[ValueFilterInfo]
-    window: str | None
-    group_by: list[str]
-    fill: str
-    fill_value: float | None
-    timezone: str | None
-    top: TopInfo | None
-    order_by: list[OrderInfo]
-    limit: int | None
-    time_alias: str
-    output_columns: list[str] | None
-
-
-# -- v2 query ---------------------------------------------------------------------------------
+# -- requests ---------------------------------------------------------------------------------
 
 
 class QueryRequest(BaseModel):
@@ -169,8 +88,8 @@ class QueryRequest(BaseModel):
         None, description="Anchor of relative periods ('ontem', ago(7d)); default: the clock"
     )
     timezone: str | None = Field(None, description="Zone of relative periods in questions")
-    max_rows: int | None = Field(None, ge=1, le=100_000)
-    timeout_s: float | None = Field(None, gt=0, le=300)
+    max_rows: int | None = Field(None, ge=1, le=MAX_ROWS_LIMIT)
+    timeout_s: float | None = Field(None, gt=0, le=MAX_TIMEOUT_S)
     use_cache: bool = True
     strict: bool = Field(
         False,
@@ -178,65 +97,9 @@ class QueryRequest(BaseModel):
         "period, subsystem, filter or combination not understood refuses it)",
     )
 
-
-class InputInfo(BaseModel):
-    text: str
-    language: Literal["question", "influxql", "flux", "timestream_sql"]
-    detected: bool = Field(description="True when the language was auto-detected")
-    reason: str
-
-
-class RenderedQuery(BaseModel):
-    language: Literal["influxql", "flux"]
-    text: str
-    executed: bool
-
-
-class Renderings(BaseModel):
-    influxql: str | None = None
-    flux: str | None = None
-
-
-class Timings(BaseModel):
-    parse_ms: float
-    render_ms: float
-    execute_ms: float = Field(description="InfluxDB time (0 on a cache hit or a dry run)")
-    total_ms: float
-
-
-class CacheInfo(BaseModel):
-    hit: bool
-    key: str = Field(description="SHA-256 of the normalised query")
-    age_s: float | None = None
-    ttl_s: float
-
-
-class DataRange(BaseModel):
-    first: str | None
-    last: str | None
-
-
-class QueryResponse(BaseModel):
-    query_id: str
-    input: InputInfo
-    model: QueryModelInfo | None = Field(description="Null for raw InfluxQL and Flux")
-    query: RenderedQuery
-    renderings: Renderings
-    engine: str = Field(description="InfluxDB engine configured: 1, 2 or 3")
-    columns: list[ColumnInfo]
-    rows: list[list[Any]] = Field(description="Rows in column order; time as RFC 3339 UTC")
-    series: list[SeriesInfo] = Field(description="The same rows grouped by their tag values")
-    row_count: int
-    truncated: bool
-    time_range: TimeRangeInfo | None = Field(description="The range the query asked for")
-    data_range: DataRange | None = Field(description="First and last time in the rows")
-    timings: Timings
-    cache: CacheInfo
-    translation: TranslationInfo | None
-    warnings: list[str]
-
-
-# -- v2 context (RAG) -------------------------------------------------------------------------
+    def to_input(self) -> QueryInput:
+        """The query service's request."""
+        return QueryInput(**self.model_dump())
 
 
 class ContextRequest(BaseModel):
@@ -250,102 +113,6 @@ class ContextRequest(BaseModel):
     timeseries: bool = Field(True, description="False: knowledge base only")
 
 
-class PointInfo(BaseModel):
-    time: str | None
-    tags: dict[str, Any]
-    values: dict[str, Any]
-
-
-class StatInfo(BaseModel):
-    column: str
-    unit: str
-    count: int
-    mean: float | None
-    min: float | None
-    min_time: str | None
-    max: float | None
-    max_time: str | None
-    first: float | None
-    first_time: str | None
-    last: float | None
-    last_time: str | None
-
-
-class SeriesSummaryInfo(BaseModel):
-    tags: dict[str, Any]
-    rows: int
-    stats: list[StatInfo]
-
-
-class QueryText(BaseModel):
-    language: str
-    text: str
-
-
-class TimeSeriesCitation(BaseModel):
-    ref: int
-    type: Literal["time_series"]
-    purpose: Literal["question", "enrichment"]
-    doc_id: str | None
-    measurement: str
-    table: str
-    fields: list[str]
-    tags: dict[str, list[str]] = Field(description="Tag filters of the query")
-    group_by: list[str]
-    window: str | None
-    time_range: TimeRangeInfo
-    query: QueryText
-    model: QueryModelInfo
-    columns: list[ColumnInfo]
-    record_count: int = Field(description="Rows the query returned")
-    points: list[PointInfo] = Field(description="The points shown to the model")
-    points_selection: str
-    series: list[SeriesSummaryInfo] = Field(description="Summaries over every returned row")
-    elapsed_ms: float
-    error: str | None
-
-
-class KnowledgeCitationInfo(BaseModel):
-    ref: int
-    type: Literal["knowledge_base"]
-    doc_id: str
-    title: str
-    location: str
-    source: str
-    excerpt: str
-    relevance_score: float
-    semantic_score: float
-    lexical_score: float
-
-
-Citation = Annotated[TimeSeriesCitation | KnowledgeCitationInfo, Field(discriminator="type")]
-
-
-class AnswerInfo(BaseModel):
-    text: str
-    citations_used: list[int]
-    confidence: float
-    composer: str
-
-
-class ContextTranslation(TranslationInfo):
-    model: QueryModelInfo | None
-
-
-class ContextResponse(BaseModel):
-    query_id: str
-    question: str
-    language: str
-    needs_timeseries: bool
-    decision_reason: str
-    translation: ContextTranslation | None
-    context: str = Field(description="The context block for a language model, sources numbered")
-    citations: list[Citation]
-    answer: AnswerInfo
-    retriever: str
-    timings_ms: dict[str, float]
-
-
 # -- health -----------------------------------------------------------------------------------
 
 
@@ -356,6 +123,22 @@ class HealthResponse(BaseModel):
     influxdb: dict[str, Any]
     knowledge_base: dict[str, Any]
     cache: dict[str, Any]
+
+
+class FieldInfo(BaseModel):
+    name: str
+    type: str
+    unit: str
+
+
+class TableInfo(BaseModel):
+    table: str
+    measurement: str
+    description: str
+    source: str
+    grain: str
+    tags: list[str]
+    fields: list[FieldInfo]
 
 
 # -- legacy platform (exact shapes) -----------------------------------------------------------
@@ -425,17 +208,8 @@ class LegacyHealth(BaseModel):
     version: str
 
 
-class FieldInfo(BaseModel):
-    name: str
-    type: str
-    unit: str
-
-
-class TableInfo(BaseModel):
-    table: str
-    measurement: str
-    description: str
-    source: str
-    grain: str
-    tags: list[str]
-    fields: list[FieldInfo]
+LEGACY_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": LegacyError, "description": "Missing, empty or too long question"},
+    401: {"model": LegacyError, "description": "Missing or invalid API key"},
+    500: {"model": LegacyError, "description": "Server error"},
+}

@@ -1,9 +1,11 @@
 """``ons-pipeline query``, ``ons-pipeline ask`` and ``ons-pipeline serve``: the query processor, the
 RAG answer and the HTTP API from the command line.
 
-``register(main)`` adds the commands to the project's click group. ``query`` prints exactly the
-API's :class:`~ons_pipeline.api.schemas.QueryResponse` (``--format json``) or a table of it;
-errors print the API's error body and exit with status 1.
+``register(main)`` adds the commands to the project's click group. ``query`` and ``ask`` call the
+query and RAG services directly: ``query`` prints their
+:class:`~ons_pipeline.lib.query.response.QueryResponse` (``--format json``, what the API's
+``POST /v2/query`` answers) or a table of it; errors print the API's error body and exit with
+status 1.
 """
 
 from __future__ import annotations
@@ -130,40 +132,39 @@ def register(main: click.Group) -> None:
         Prints the same JSON schema as the API's POST /v2/query (--format json) or a table.
         InfluxDB comes from ONS_INFLUX_* (default: the local server).
         """
-        from pydantic import ValidationError
-
-        from ons_pipeline.api.backend import InfluxBackend
         from ons_pipeline.api.config import ApiSettings
         from ons_pipeline.api.errors import ApiError
-        from ons_pipeline.api.schemas import QueryRequest
-        from ons_pipeline.lib.query.service import QueryProcessor, new_query_id
+        from ons_pipeline.lib.query.backend import InfluxBackend
+        from ons_pipeline.lib.query.errors import QueryServiceError
+        from ons_pipeline.lib.query.service import (
+            InputLanguage,
+            QueryInput,
+            QueryProcessor,
+            TargetLanguage,
+            new_query_id,
+        )
 
         query_id = new_query_id()
         try:
-            request = QueryRequest.model_validate(
-                {
-                    "query": text,
-                    "language": language,
-                    "target": target,
-                    "execute": not dry_run,
-                    "now": _parse_now(now),
-                    "timezone": timezone,
-                    "max_rows": max_rows,
-                    "timeout_s": timeout_s,
-                    "strict": strict,
-                }
+            request = QueryInput(
+                query=text,
+                language=InputLanguage(language),
+                target=TargetLanguage(target),
+                execute=not dry_run,
+                now=_parse_now(now),
+                timezone=timezone,
+                max_rows=max_rows,
+                timeout_s=timeout_s,
+                strict=strict,
             )
             settings = ApiSettings.from_env()
-            backend = InfluxBackend(settings.influx)
+            backend = InfluxBackend.connect(settings.influx)
             try:
                 body = QueryProcessor(backend, settings).process(request, query_id)
             finally:
                 backend.close()
-        except ValidationError as exc:
-            error = ApiError(422, "validation_error", str(exc).splitlines()[0])
-            _fail(error.to_dict(), query_id, fmt)
-        except ApiError as exc:
-            _fail(exc.to_dict(), query_id, fmt)
+        except QueryServiceError as exc:
+            _fail(ApiError.from_service(exc).to_dict(), query_id, fmt)
         data = body.model_dump(mode="json", by_alias=True)
         if fmt == "json":
             click.echo(json.dumps(data, indent=2, ensure_ascii=False))
@@ -174,25 +175,31 @@ def register(main: click.Group) -> None:
     @click.argument("question")
     @click.option("--json", "as_json", is_flag=True, help="The full context response as JSON.")
     @click.option("--now", help="Anchor of relative periods (ISO 8601 with zone).")
-    @click.option("-k", "k", type=int, default=3, show_default=True, help="Documents to use.")
+    @click.option(
+        "-k",
+        "k",
+        type=click.IntRange(1, 10),
+        default=3,
+        show_default=True,
+        help="Documents to use.",
+    )
     def ask_command(question: str, as_json: bool, now: str | None, k: int) -> None:
         """Answer a question from the data and the ONS knowledge base, with citations.
 
         Prints the answer and its numbered sources (--json: the API's POST /v2/context body).
         Loads the embedding model (all-MiniLM-L6-v2, offline).
         """
-        from ons_pipeline.api.backend import InfluxBackend
         from ons_pipeline.api.config import ApiSettings
-        from ons_pipeline.api.context import RagService
-        from ons_pipeline.api.schemas import ContextRequest
+        from ons_pipeline.lib.query.backend import InfluxBackend
         from ons_pipeline.lib.query.service import QueryProcessor
+        from ons_pipeline.lib.rag.service import RagService
 
         settings = ApiSettings.from_env()
-        backend = InfluxBackend(settings.influx)
+        backend = InfluxBackend.connect(settings.influx)
         try:
-            rag = RagService(QueryProcessor(backend, settings))
-            request = ContextRequest(question=question, now=_parse_now(now), k=k)
-            body = rag.respond(request).model_dump(mode="json", by_alias=True)
+            rag = RagService(QueryProcessor(backend, settings), cache_dir=settings.rag_cache_dir)
+            response = rag.respond(question, now=_parse_now(now), k=k)
+            body = response.model_dump(mode="json", by_alias=True)
         finally:
             backend.close()
         if as_json:

@@ -16,8 +16,9 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from ons_pipeline.api.schemas import ErrorResponse, QueryResponse
+from ons_pipeline.api.schemas import ErrorResponse
 from ons_pipeline.cli.query import register
+from ons_pipeline.lib.query.response import QueryResponse
 from ons_pipeline_tests.api.conftest import ApiData, frame
 
 
@@ -134,7 +135,7 @@ def test_ask_prints_a_cited_answer(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # the session's index (model loaded once) instead of loading the model again
-    monkeypatch.setattr("ons_pipeline.api.context.default_retriever", lambda _: knowledge_index)
+    monkeypatch.setattr("ons_pipeline.lib.rag.service.default_retriever", lambda _: knowledge_index)
     result = CliRunner().invoke(
         cli,
         ["ask", "Qual foi a carga média do Sudeste em 2024-03-05?", "--now",

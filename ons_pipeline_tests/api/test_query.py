@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from ons_pipeline.api.schemas import QueryResponse
+from ons_pipeline.lib.query.response import QueryResponse
 from ons_pipeline_tests.api.conftest import NOW, ApiData, frame, rfc3339
 from ons_pipeline_tests.api.openapi_check import OpenApiValidator
 

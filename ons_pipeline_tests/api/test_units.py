@@ -1,15 +1,17 @@
-"""Pure parts of the API: language detection, the read-only guard, normalised keys, the TTL cache,
-Flux annotated CSV and raw-result tables, configuration."""
+"""Pure parts of the query service and the API: language detection, the read-only guard,
+normalised keys, the TTL cache, Flux annotated CSV and raw-result tables, configuration, the
+domain errors' HTTP statuses."""
 
 from __future__ import annotations
 
 import pytest
 
-from ons_pipeline.api.backend import column_unit, table_from_flux_csv, table_from_influxql
 from ons_pipeline.api.config import ApiSettings
 from ons_pipeline.api.errors import ApiError
 from ons_pipeline.lib.query import detect
+from ons_pipeline.lib.query.backend import column_unit, table_from_flux_csv, table_from_influxql
 from ons_pipeline.lib.query.cache import TTLCache, cache_key
+from ons_pipeline.lib.query.errors import QueryRefused
 
 
 @pytest.mark.parametrize(
@@ -53,9 +55,9 @@ def test_readonly_guard() -> None:
         "SELECT * FROM m WHERE a = 'unterminated",
         "",
     ):
-        with pytest.raises(ApiError) as info:
+        with pytest.raises(QueryRefused) as info:
             detect.check_readonly_influxql(bad)
-        assert info.value.status == 400
+        assert ApiError.from_service(info.value).status == 400
 
 
 def test_normalised_text() -> None:

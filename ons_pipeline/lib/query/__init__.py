@@ -7,9 +7,14 @@ questions (pt-BR, en) or from the replaced platform's Timestream SQL, and run on
 - :mod:`.nl` — ``translate(question, now)`` / ``RuleTranslator`` → ``Translation``
 - :mod:`.timestream_sql` — ``parse_sql(sql, now)`` → ``SqlTranslation``; ``execute_sql``
 - :mod:`.fluxcheck` — ``FluxChecker`` (InfluxData's Flux language server under node)
+- :mod:`.service` — ``QueryProcessor.process(QueryInput)`` → ``QueryResponse`` (:mod:`.response`),
+  the one entry of the API and the CLI; :mod:`.backend` — its InfluxDB (through ``InfluxClient``);
+  :mod:`.detect` — input language, read-only guard; :mod:`.cache` — TTL cache
+- :mod:`.errors` — the domain errors (stable codes; the API maps them to HTTP statuses)
 """
 
-from ons_pipeline.lib.query.execute import ExecutionError, QueryResult, execute
+from ons_pipeline.lib.query.errors import ExecutionError
+from ons_pipeline.lib.query.execute import QueryResult, execute
 from ons_pipeline.lib.query.flux import render_flux
 from ons_pipeline.lib.query.influxql import RenderError, render_influxql
 from ons_pipeline.lib.query.model import ModelError, QueryModel

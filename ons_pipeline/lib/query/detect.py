@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from ons_pipeline.api.errors import ApiError
+from ons_pipeline.lib.query.errors import QueryRefused
 from ons_pipeline.lib.query.timestream_sql import SqlError, parse_sql
 
 QUESTION, INFLUXQL, FLUX, TIMESTREAM_SQL = "question", "influxql", "flux", "timestream_sql"
@@ -154,13 +154,14 @@ _SHOW_ALLOWED = re.compile(
 
 def check_readonly_influxql(text: str) -> list[str]:
     """The statements of ``text`` if every one only reads (``SELECT`` without ``INTO``, or a
-    ``SHOW`` of measurements/tags/fields/series/retention policies/databases); else ApiError 400.
+    ``SHOW`` of measurements/tags/fields/series/retention policies/databases); else
+    :class:`QueryRefused`.
 
     Conservative: a write or admin keyword anywhere — even inside a quoted name — is refused."""
     try:
         segments = _segments(text)
     except ValueError as exc:
-        raise ApiError(400, "bad_query", f"InfluxQL: {exc}") from None
+        raise QueryRefused("bad_query", f"InfluxQL: {exc}") from None
     statements, current = [], []
     for kind, piece in segments:
         if kind != "code":
@@ -174,11 +175,10 @@ def check_readonly_influxql(text: str) -> list[str]:
     statements.append("".join(current))
     statements = [s.strip() for s in statements if s.strip()]
     if not statements:
-        raise ApiError(400, "bad_query", "empty InfluxQL query")
+        raise QueryRefused("bad_query", "empty InfluxQL query")
     word = _WRITE_WORDS.search(text)
     if word:
-        raise ApiError(
-            400,
+        raise QueryRefused(
             "forbidden_statement",
             f"the query API is read-only: {word.group(1).upper()!r} is not allowed",
             {"keyword": word.group(1).upper(), "position": word.start()},
@@ -191,8 +191,7 @@ def check_readonly_influxql(text: str) -> list[str]:
             continue
         if first.upper() == "SHOW" and _SHOW_ALLOWED.match(head):
             continue
-        raise ApiError(
-            400,
+        raise QueryRefused(
             "forbidden_statement",
             "the query API is read-only: only SELECT and SHOW MEASUREMENTS / TAG KEYS / TAG "
             f"VALUES / FIELD KEYS / SERIES / RETENTION POLICIES / DATABASES, not {stmt[:60]!r}",

@@ -9,25 +9,33 @@ limits per series).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-import requests
-
-from ons_pipeline.lib.influx.client import InfluxError, QueryError
+from ons_pipeline.lib.influx.client import (
+    NO_RETRY,
+    AuthError,
+    InfluxClient,
+    InfluxConfig,
+    InfluxError,
+    InfluxTimeoutError,
+    MalformedResponseError,
+    QueryError,
+    TlsError,
+)
+from ons_pipeline.lib.query.errors import (
+    BackendTimeout,
+    BackendUnavailable,
+    ExecutionError,
+    QueryRejected,
+)
 from ons_pipeline.lib.query.influxql import Statement, statements
 from ons_pipeline.lib.query.model import QueryModel, format_time
 
-
-class ExecutionError(RuntimeError):
-    """InfluxDB rejected the query or could not be reached."""
-
-    def __init__(self, message: str, *, status: int | None = None, query: str = "") -> None:
-        super().__init__(message)
-        self.status = status
-        self.query = query
+log = logging.getLogger(__name__)
 
 
 class QueryRunner(Protocol):
@@ -38,48 +46,36 @@ class QueryRunner(Protocol):
     ) -> list[dict[str, Any]]: ...
 
 
-@dataclass(frozen=True)
-class HttpRunner:
-    """A minimal runner over ``requests`` (POST /query, ``epoch=ns``) for a base URL."""
-
-    url: str
-    timeout: float = 30.0
-    auth: tuple[str, str] | None = None
-    session: requests.Session | None = field(default=None, compare=False, repr=False)
-
-    def query(
-        self, influxql: str, database: str | None = None, epoch: str | None = "ns"
-    ) -> list[dict[str, Any]]:
-        params = {"q": influxql}
-        if database:
-            params["db"] = database
-        if epoch:
-            params["epoch"] = epoch
-        http = self.session or requests
-        try:
-            response = http.post(
-                f"{self.url.rstrip('/')}/query", data=params, timeout=self.timeout, auth=self.auth
-            )
-        except requests.Timeout:
-            raise ExecutionError("InfluxDB did not answer in time", status=504) from None
-        except requests.RequestException as exc:
-            raise ExecutionError(
-                f"InfluxDB unreachable: {type(exc).__name__}", status=502
-            ) from None
-        try:
-            body = response.json()
-        except ValueError:
-            raise ExecutionError(
-                f"InfluxDB answered {response.status_code} without JSON", status=502
-            ) from None
-        if "error" in body:
-            status = 400 if response.status_code < 500 else 502
-            raise ExecutionError(f"InfluxDB: {body['error']}", status=status, query=influxql)
-        results = list(body.get("results", []))
-        for result in results:
-            if "error" in result:
-                raise ExecutionError(f"InfluxDB: {result['error']}", status=400, query=influxql)
-        return results
+def execution_error(exc: InfluxError, query: str) -> ExecutionError:
+    """The domain error of an InfluxDB client failure while running ``query``. Messages name the
+    kind of failure only: the client's own text (URL, host) stays in the server's log."""
+    if not isinstance(exc, QueryError):  # a query InfluxDB refused is the caller's business
+        log.warning("InfluxDB query failed: %s", exc)
+    if isinstance(exc, InfluxTimeoutError):
+        return BackendTimeout(f"InfluxDB did not answer within {exc.timeout:g} s", query=query)
+    if isinstance(exc, QueryError):
+        message = exc.server_message or str(exc)
+        if message.startswith("database not found"):
+            return BackendUnavailable(f"InfluxDB: {message}", code="influx_error", query=query)
+        return QueryRejected(f"InfluxDB rejected the query: {message}", query=query)
+    if isinstance(exc, AuthError):
+        return BackendUnavailable(
+            f"InfluxDB refused this server's credentials (HTTP {exc.status})",
+            code="influx_auth",
+            query=query,
+        )
+    if isinstance(exc, MalformedResponseError):
+        return BackendUnavailable(
+            "InfluxDB answered without a JSON query result", code="influx_error", query=query
+        )
+    if exc.status is not None:
+        return BackendUnavailable(
+            f"InfluxDB answered HTTP {exc.status}", code="influx_error", query=query
+        )
+    reason = " (TLS failure)" if isinstance(exc, TlsError) else ""
+    return BackendUnavailable(
+        f"InfluxDB is unreachable{reason}", code="influx_unreachable", query=query
+    )
 
 
 @dataclass(frozen=True)
@@ -209,20 +205,22 @@ def execute(
 ) -> QueryResult:
     """Render ``model`` as InfluxQL, run it, return typed rows.
 
-    ``client`` is an ``InfluxClient`` (or anything with its ``query`` method) or a base URL.
+    ``client`` is an ``InfluxClient`` (or anything with its ``query`` method) or a base URL (a
+    client without credentials or retries is opened for the call). Failures raise
+    :class:`~ons_pipeline.lib.query.errors.ExecutionError`.
     """
-    runner: QueryRunner = HttpRunner(client) if isinstance(client, str) else client
     stmts = statements(model, retention_policy)
     text = ";\n".join(s.text for s in stmts)
     began = time.perf_counter()
     try:
-        results = runner.query(text, database=database, epoch="ns")
-    except ExecutionError:
-        raise
-    except QueryError as exc:
-        raise ExecutionError(str(exc), status=400, query=text) from None
+        if isinstance(client, str):
+            with InfluxClient(InfluxConfig(url=client), NO_RETRY) as own:
+                # "" sends no db parameter, as the caller asked for none
+                results = own.query(text, database=database or "", epoch="ns")
+        else:
+            results = client.query(text, database=database, epoch="ns")
     except InfluxError as exc:
-        raise ExecutionError(str(exc), status=exc.status or 502, query=text) from None
+        raise execution_error(exc, text) from None
     elapsed = (time.perf_counter() - began) * 1000
     rows = merge_results(model, stmts, results)
     return QueryResult(model, result_columns(model), rows, text, elapsed)

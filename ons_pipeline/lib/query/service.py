@@ -1,8 +1,8 @@
-"""The query processor: input → (detected) language → query model → rendered query → cached
-execution → one stable response (:class:`~ons_pipeline.api.schemas.QueryResponse`).
+"""The query service: input → (detected) language → query model → rendered query → cached
+execution → one stable response (:class:`~ons_pipeline.lib.query.response.QueryResponse`).
 
-Used by the HTTP API and by ``ons-pipeline query``; no web framework here. Errors are
-:class:`~ons_pipeline.api.errors.ApiError` with the HTTP status they map to.
+Used by the HTTP API and by ``ons-pipeline query``; no web framework here. Failures are the
+domain errors of :mod:`ons_pipeline.lib.query.errors` (the API maps them to HTTP statuses).
 
 Cache: results are kept ``ttl_s`` seconds under the SHA-256 of the normalised query — for anything
 with a query model, its ``to_dict()`` as sorted JSON (so equivalent inputs share an entry and a
@@ -18,83 +18,104 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, Protocol
 
-from ons_pipeline.api.backend import BackendError, FluxUnsupportedError, InfluxBackend, ResultTable
-from ons_pipeline.api.config import ApiSettings
-from ons_pipeline.api.errors import ApiError
-from ons_pipeline.api.schemas import (
-    CacheInfo,
-    ColumnInfo,
-    DataRange,
-    InputInfo,
-    InputLanguage,
-    QueryModelInfo,
-    QueryRequest,
-    QueryResponse,
-    RenderedQuery,
-    Renderings,
-    SeriesInfo,
-    TargetLanguage,
-    TimeRangeInfo,
-    Timings,
-    TranslationInfo,
-    UnmappedInfo,
-)
 from ons_pipeline.lib.query import detect
+from ons_pipeline.lib.query.backend import InfluxBackend, ResultTable
 from ons_pipeline.lib.query.cache import TTLCache, cache_key
-from ons_pipeline.lib.query.execute import Column, ExecutionError, QueryResult, execute
+from ons_pipeline.lib.query.errors import (
+    InvalidParameter,
+    QueryRefused,
+    QuestionNotUnderstood,
+    UnsupportedLanguage,
+)
+from ons_pipeline.lib.query.execute import Column, QueryResult, execute, result_columns
 from ons_pipeline.lib.query.flux import render_flux
 from ons_pipeline.lib.query.influxql import RenderError, render_influxql
 from ons_pipeline.lib.query.model import ModelError, QueryModel, format_time
 from ons_pipeline.lib.query.nl import RuleTranslator, Translation
-from ons_pipeline.lib.query.timestream_sql import SqlError, SqlTranslation, parse_sql
+from ons_pipeline.lib.query.response import (
+    CacheInfo,
+    ColumnInfo,
+    DataRange,
+    InputInfo,
+    QueryResponse,
+    RenderedQuery,
+    Renderings,
+    SeriesInfo,
+    Timings,
+    model_info,
+    time_range_info,
+    translation_info,
+)
+from ons_pipeline.lib.query.timestream_sql import SqlError, SqlTranslation, execute_sql, parse_sql
 from ons_pipeline.lib.rag.timeseries import STRUCTURAL_GAPS
+
+MAX_ROWS_LIMIT = 100_000
+MAX_TIMEOUT_S = 300.0
+
+
+class InputLanguage(StrEnum):
+    AUTO = "auto"
+    QUESTION = "question"
+    INFLUXQL = "influxql"
+    FLUX = "flux"
+    TIMESTREAM_SQL = "timestream_sql"
+
+
+class TargetLanguage(StrEnum):
+    INFLUXQL = "influxql"
+    FLUX = "flux"
+
+
+@dataclass(frozen=True)
+class QueryInput:
+    """One request to the service: the text (a question, InfluxQL, Flux or Timestream SQL) and
+    how to run it. ``None`` options take the service's settings."""
+
+    query: str
+    language: InputLanguage = InputLanguage.AUTO
+    target: TargetLanguage = TargetLanguage.INFLUXQL
+    execute: bool = True
+    now: datetime | None = None
+    timezone: str | None = None
+    max_rows: int | None = None
+    timeout_s: float | None = None
+    use_cache: bool = True
+    strict: bool = False
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not self.query:
+            problems.append("query: must not be empty")
+        if self.now is not None and self.now.tzinfo is None:
+            problems.append("now: needs a time zone")
+        if self.max_rows is not None and not 1 <= self.max_rows <= MAX_ROWS_LIMIT:
+            problems.append(f"max_rows: must be between 1 and {MAX_ROWS_LIMIT}")
+        if self.timeout_s is not None and not 0 < self.timeout_s <= MAX_TIMEOUT_S:
+            problems.append(f"timeout_s: must be above 0 and at most {MAX_TIMEOUT_S:g}")
+        if problems:
+            raise InvalidParameter("validation_error", "; ".join(problems))
+
+
+class QuerySettings(Protocol):
+    """The service's knobs (the API settings have them)."""
+
+    @property
+    def cache_ttl_s(self) -> float: ...
+    @property
+    def cache_max_entries(self) -> int: ...
+    @property
+    def query_timeout_s(self) -> float: ...
+    @property
+    def max_rows(self) -> int: ...
+    @property
+    def timezone(self) -> str: ...
 
 
 def new_query_id() -> str:
     return str(uuid.uuid4())
-
-
-def time_range_info(model: QueryModel | None) -> TimeRangeInfo | None:
-    if model is None:
-        return None
-    tr = model.time_range
-    return TimeRangeInfo(
-        start=None if tr.start is None else format_time(tr.start),
-        end=None if tr.end is None else format_time(tr.end),
-        start_ns=tr.start,
-        end_ns=tr.end,
-    )
-
-
-def translation_info(tr: Translation) -> TranslationInfo:
-    return TranslationInfo(
-        question_language=tr.language,
-        complete=tr.complete,
-        unmapped=[UnmappedInfo(kind=u.kind, text=u.text, reason=u.reason) for u in tr.unmapped],
-        assumptions=list(tr.assumptions),
-    )
-
-
-def model_info(model: QueryModel | None) -> QueryModelInfo | None:
-    return None if model is None else QueryModelInfo.model_validate(model.to_dict())
-
-
-def execution_api_error(exc: ExecutionError) -> ApiError:
-    """Map an execution failure to its HTTP status and code."""
-    code = getattr(exc, "code", None)
-    status = exc.status or 502
-    if code is None:
-        code = (
-            "query_error"
-            if status == 400
-            else "influx_timeout"
-            if status == 504
-            else ("influx_error")
-        )
-    details = {"query": exc.query} if exc.query else {}
-    return ApiError(status, code, str(exc), details)
 
 
 @dataclass
@@ -118,17 +139,17 @@ class QueryProcessor:
     def __init__(
         self,
         backend: InfluxBackend,
-        settings: ApiSettings | None = None,
+        settings: QuerySettings,
         cache: TTLCache | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.backend = backend
-        self.settings = settings or ApiSettings(influx=backend.config)
+        self.settings = settings
         self.cache = cache or TTLCache(self.settings.cache_ttl_s, self.settings.cache_max_entries)
         self.clock = clock or (lambda: datetime.now(UTC))
 
     # -- planning -----------------------------------------------------------------------------
-    def _plan(self, req: QueryRequest, now: datetime) -> _Plan:
+    def _plan(self, req: QueryInput, now: datetime) -> _Plan:
         text = req.query
         if req.language is InputLanguage.AUTO:
             language, reason = detect.detect_language(text, now)
@@ -141,11 +162,9 @@ class QueryProcessor:
             try:
                 plan.sql = parse_sql(text, now)
             except SqlError as exc:
-                raise ApiError(
-                    400, "sql_error", str(exc).split("\n", 1)[0], exc.to_dict()
-                ) from None
+                raise QueryRefused("sql_error", str(exc).split("\n", 1)[0], exc.to_dict()) from None
             except ModelError as exc:
-                raise ApiError(400, "bad_query", str(exc)) from None
+                raise QueryRefused("bad_query", str(exc)) from None
             plan.model = plan.sql.model
         elif plan.language == detect.INFLUXQL:
             detect.check_readonly_influxql(text)
@@ -158,37 +177,36 @@ class QueryProcessor:
             plan.target = str(req.target)
             mark = time.perf_counter()
             try:
-                plan.influxql = render_influxql(plan.model, self.backend.config.retention_policy)
+                plan.influxql = render_influxql(plan.model, self.backend.retention_policy)
             except (RenderError, ModelError) as exc:
                 if plan.target == "influxql":
-                    raise ApiError(400, "render_error", f"InfluxQL: {exc}") from None
+                    raise QueryRefused("render_error", f"InfluxQL: {exc}") from None
                 plan.warnings.append(f"no InfluxQL rendering: {exc}")  # type: ignore[union-attr]
             try:
                 plan.flux = render_flux(plan.model, self.backend.database)
             except (RenderError, ModelError) as exc:
                 if plan.target == "flux":
-                    raise ApiError(400, "render_error", f"Flux: {exc}") from None
+                    raise QueryRefused("render_error", f"Flux: {exc}") from None
                 plan.warnings.append(f"no Flux rendering: {exc}")  # type: ignore[union-attr]
             plan.render_ms = (time.perf_counter() - mark) * 1000
         return plan
 
-    def _plan_question(self, plan: _Plan, req: QueryRequest, now: datetime) -> None:
+    def _plan_question(self, plan: _Plan, req: QueryInput, now: datetime) -> None:
         try:
             translator = RuleTranslator(timezone=req.timezone or self.settings.timezone)
         except ModelError as exc:
-            raise ApiError(422, "validation_error", f"timezone: {exc}") from None
+            raise InvalidParameter("validation_error", f"timezone: {exc}") from None
         try:
             tr = translator.translate(req.query, now)
         except ModelError as exc:
-            raise ApiError(422, "untranslatable_question", str(exc)) from None
+            raise QuestionNotUnderstood("untranslatable_question", str(exc)) from None
         plan.translation = tr
         details: dict[str, Any] = {
             "translation": translation_info(tr).model_dump(),
             "model": None if tr.model is None else tr.model.to_dict(),
         }
         if tr.model is None:
-            raise ApiError(
-                422,
+            raise QuestionNotUnderstood(
                 "untranslatable_question",
                 "the question names no measure of the data"
                 + (": " + "; ".join(str(u) for u in tr.unmapped) if tr.unmapped else ""),
@@ -196,8 +214,7 @@ class QueryProcessor:
             )
         gaps = [u for u in tr.unmapped if req.strict or u.kind in STRUCTURAL_GAPS]
         if gaps:
-            raise ApiError(
-                422,
+            raise QuestionNotUnderstood(
                 "incomplete_translation",
                 "part of the question was not understood: " + "; ".join(str(u) for u in gaps),
                 details,
@@ -213,7 +230,7 @@ class QueryProcessor:
             "target": plan.target,
             "engine": self.backend.engine,
             "db": self.backend.database,
-            "rp": self.backend.config.retention_policy,
+            "rp": self.backend.retention_policy,
         }
         if plan.model is not None:
             payload["model"] = plan.model.to_dict()
@@ -239,12 +256,8 @@ class QueryProcessor:
         assert plan.model is not None
         runner = self.backend.runner(timeout)
         if plan.sql is not None and plan.sql.constants:
-            from ons_pipeline.lib.query.timestream_sql import execute_sql
-
             return execute_sql(plan.sql, runner, self.backend.database)
-        return execute(
-            plan.model, runner, self.backend.database, self.backend.config.retention_policy
-        )
+        return execute(plan.model, runner, self.backend.database, self.backend.retention_policy)
 
     def execute_model(
         self, model: QueryModel, timeout: float | None = None, use_cache: bool = True
@@ -262,8 +275,9 @@ class QueryProcessor:
         self.cache.put(key, table)
         return table.to_query_result(), False
 
-    def process(self, req: QueryRequest, query_id: str | None = None) -> QueryResponse:
-        """Plan, execute (or dry-run) and shape one request; raises :class:`ApiError`."""
+    def process(self, req: QueryInput, query_id: str | None = None) -> QueryResponse:
+        """Plan, execute (or dry-run) and shape one request; raises a
+        :class:`~ons_pipeline.lib.query.errors.QueryServiceError`."""
         began = time.perf_counter()
         query_id = query_id or new_query_id()
         now = req.now or self.clock()
@@ -273,8 +287,7 @@ class QueryProcessor:
         key = self._key(plan, req.query)
         timeout = req.timeout_s or self.settings.query_timeout_s
         if plan.target == "flux" and req.execute and not self.backend.supports_flux:
-            raise ApiError(
-                501,
+            raise UnsupportedLanguage(
                 "flux_not_supported",
                 f"Flux cannot run on the configured InfluxDB (engine {self.backend.engine}): "
                 "Flux exists only on InfluxDB 2.x, and it is never sent to the InfluxQL endpoint. "
@@ -303,12 +316,8 @@ class QueryProcessor:
                 mark = time.perf_counter()
                 try:
                     table = self._execute(plan, timeout)
-                except FluxUnsupportedError as exc:  # pragma: no cover - guarded above
-                    raise ApiError(501, "flux_not_supported", str(exc)) from None
-                except (BackendError, ExecutionError) as exc:
-                    raise execution_api_error(exc) from None
                 except (RenderError, ModelError) as exc:
-                    raise ApiError(400, "render_error", str(exc)) from None
+                    raise QueryRefused("render_error", str(exc)) from None
                 execute_ms = (time.perf_counter() - mark) * 1000
                 self.cache.put(key, table)
         return self._response(
@@ -318,7 +327,7 @@ class QueryProcessor:
     # -- shaping ------------------------------------------------------------------------------
     def _response(
         self,
-        req: QueryRequest,
+        req: QueryInput,
         query_id: str,
         plan: _Plan,
         table: ResultTable | None,
@@ -333,8 +342,6 @@ class QueryProcessor:
         max_rows = req.max_rows or self.settings.max_rows
         columns: list[Column] = list(table.columns) if table is not None else []
         if table is None and plan.model is not None:
-            from ons_pipeline.lib.query.execute import result_columns
-
             columns = list(result_columns(plan.model))
         all_rows = table.rows if table is not None else []
         rows = all_rows[:max_rows]
@@ -406,6 +413,3 @@ def _series(columns: list[Column], rows: list[list[Any]]) -> list[SeriesInfo]:
         )
         for key, values in groups.items()
     ]
-
-
-__all__ = ["QueryProcessor", "TargetLanguage", "execution_api_error", "new_query_id"]

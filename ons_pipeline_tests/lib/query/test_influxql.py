@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from ons_pipeline.lib.influx.client import InfluxClient, InfluxConfig, quote_ident, quote_literal
 from ons_pipeline.lib.ons_time import to_ns
-from ons_pipeline.lib.query.execute import ExecutionError, execute
+from ons_pipeline.lib.query.errors import BackendUnavailable
+from ons_pipeline.lib.query.execute import execute
 from ons_pipeline.lib.query.influxql import (
     regex_literal,
     render_influxql,
@@ -234,12 +235,13 @@ def test_runs_through_the_project_influx_client(dataset: Dataset) -> None:
 
 
 def test_server_errors_are_structured(dataset: Dataset) -> None:
-    with pytest.raises(ExecutionError) as error:
+    with pytest.raises(BackendUnavailable) as error:
         execute(model("cmo_semihorario", "max(val_cmo)"), dataset.url, "no_such_db_xyz")
-    assert error.value.status in (400, 404)
-    with pytest.raises(ExecutionError) as error:
+    assert error.value.code == "influx_error" and "database not found" in error.value.message
+    assert error.value.details["query"].startswith("SELECT")
+    with pytest.raises(BackendUnavailable) as error:
         execute(model("cmo_semihorario", "max(val_cmo)"), "http://127.0.0.1:9", dataset.db)
-    assert error.value.status == 502
+    assert error.value.code == "influx_unreachable"
 
 
 # -- quoting and injection ---------------------------------------------------------------------

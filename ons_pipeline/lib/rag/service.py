@@ -1,34 +1,36 @@
-"""The RAG service of the API: the knowledge index (built lazily, once), the pipeline wired to the
-query processor's cached executor, and the mapping to :class:`ContextResponse`."""
+"""The RAG service: the knowledge index (built lazily, once), the pipeline wired to the query
+service's cached executor, and the mapping to :class:`ContextResponse`. Used by the API
+(``POST /v2/context``, the legacy ``/query``) and by ``ons-pipeline ask``."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
-from ons_pipeline.api.config import ApiSettings
-from ons_pipeline.api.schemas import (
-    AnswerInfo,
-    ContextRequest,
-    ContextResponse,
-    ContextTranslation,
-    UnmappedInfo,
-)
 from ons_pipeline.lib.query.execute import QueryResult
 from ons_pipeline.lib.query.model import QueryModel
 from ons_pipeline.lib.query.nl import RuleTranslator
-from ons_pipeline.lib.query.service import QueryProcessor, model_info, new_query_id
+from ons_pipeline.lib.query.response import model_info, translation_info
+from ons_pipeline.lib.query.service import QueryProcessor, new_query_id
 from ons_pipeline.lib.rag.compose import AnswerComposer, TemplateComposer
 from ons_pipeline.lib.rag.embeddings import embedder_from_env
 from ons_pipeline.lib.rag.index import KnowledgeIndex, Retriever
 from ons_pipeline.lib.rag.knowledge import load_knowledge
 from ons_pipeline.lib.rag.pipeline import RagPipeline, RagResult
+from ons_pipeline.lib.rag.response import (
+    AnswerInfo,
+    ContextResponse,
+    ContextTranslation,
+)
 
 
-def default_retriever(settings: ApiSettings) -> Retriever:
-    """The shipped knowledge base, embedded with ``ONS_RAG_EMBEDDER`` (all-MiniLM-L6-v2)."""
-    return KnowledgeIndex(load_knowledge(), embedder_from_env(), cache_dir=settings.rag_cache_dir)
+def default_retriever(cache_dir: Path | None) -> Retriever:
+    """The shipped knowledge base, embedded with ``ONS_RAG_EMBEDDER`` (all-MiniLM-L6-v2), its
+    embeddings cached in ``cache_dir``."""
+    return KnowledgeIndex(load_knowledge(), embedder_from_env(), cache_dir=cache_dir)
 
 
 class RagService:
@@ -38,10 +40,12 @@ class RagService:
         retriever: Retriever | None = None,
         retriever_factory: Callable[[], Retriever] | None = None,
         composer: AnswerComposer | None = None,
+        *,
+        cache_dir: Path | None = None,
     ) -> None:
         self.processor = processor
         self._retriever = retriever
-        self._factory = retriever_factory or (lambda: default_retriever(processor.settings))
+        self._factory = retriever_factory or (lambda: default_retriever(cache_dir))
         self.composer = composer or TemplateComposer()
         self._lock = threading.Lock()
 
@@ -64,6 +68,27 @@ class RagService:
                 self._retriever = retriever
             return self._retriever
 
+    @property
+    def embedder_name(self) -> str:
+        """The embedding model's name (the retriever's for a managed one), without loading it."""
+        retriever = self._retriever
+        if isinstance(retriever, KnowledgeIndex):
+            return retriever.embedder.name
+        return retriever.name if retriever is not None else "none"
+
+    def knowledge_status(self) -> dict[str, Any]:
+        """Readiness of the knowledge base, and its size and embedder once loaded (never loads:
+        health checks must stay fast)."""
+        status: dict[str, Any] = {"ready": self.ready}
+        retriever = self._retriever
+        if isinstance(retriever, KnowledgeIndex):
+            status.update(
+                documents=len(retriever.docs),
+                embedder=retriever.embedder.name,
+                embeddings_from_disk_cache=retriever.cache_hit,
+            )
+        return status
+
     def _executor(self, model: QueryModel) -> QueryResult:
         return self.processor.execute_model(model)[0]
 
@@ -85,8 +110,17 @@ class RagService:
         )
         return pipeline.run(question, now or self.processor.clock(), k)
 
-    def respond(self, req: ContextRequest, query_id: str | None = None) -> ContextResponse:
-        result = self.run(req.question, req.now, req.k, req.max_points, req.timeseries)
+    def respond(
+        self,
+        question: str,
+        *,
+        now: datetime | None = None,
+        k: int = 3,
+        max_points: int = 48,
+        timeseries: bool = True,
+        query_id: str | None = None,
+    ) -> ContextResponse:
+        result = self.run(question, now, k, max_points, timeseries)
         return context_response(result, query_id or new_query_id(), self.retriever.name)
 
 
@@ -95,11 +129,7 @@ def context_response(result: RagResult, query_id: str, retriever: str) -> Contex
     translation = None
     if tr is not None:
         translation = ContextTranslation(
-            question_language=tr.language,
-            complete=tr.complete,
-            unmapped=[UnmappedInfo(kind=u.kind, text=u.text, reason=u.reason) for u in tr.unmapped],
-            assumptions=list(tr.assumptions),
-            model=model_info(tr.model),
+            **translation_info(tr).model_dump(), model=model_info(tr.model)
         )
     return ContextResponse.model_validate(
         {

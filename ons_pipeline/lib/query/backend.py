@@ -1,9 +1,12 @@
-"""The InfluxDB side of the query API: InfluxQL over the v1 ``/query`` endpoint (every engine), Flux
-over ``/api/v2/query`` (2.x only — Flux is never sent to the InfluxQL endpoint), and one tabular
-result type for every path.
+"""The query service's InfluxDB: InfluxQL over the v1 ``/query`` endpoint (every engine), Flux over
+``/api/v2/query`` (2.x only — Flux is never sent to the InfluxQL endpoint), and one tabular result
+type for every path.
 
-Failures become :class:`BackendError` (an ``ExecutionError`` with a stable ``code``): a timeout is
-504, an unreachable server, a 5xx or refused credentials 502, a query InfluxDB rejects 400.
+No HTTP here: every request goes through :class:`~ons_pipeline.lib.influx.client.InfluxClient`
+(auth, TLS, redaction, security events), with the caller's timeout and no retry (an interactive
+answer within its budget). Failures become the domain's
+:class:`~ons_pipeline.lib.query.errors.ExecutionError` (rejected, unavailable, timed out) or
+:class:`~ons_pipeline.lib.query.errors.UnsupportedLanguage` (Flux on 1.x or 3.x).
 """
 
 from __future__ import annotations
@@ -15,34 +18,21 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import requests
-from requests.auth import AuthBase, HTTPBasicAuth
-
 from ons_pipeline.lib import schema
-from ons_pipeline.lib.influx.client import InfluxConfig
-from ons_pipeline.lib.query.execute import Column, ExecutionError, QueryResult
+from ons_pipeline.lib.influx.client import (
+    NO_RETRY,
+    InfluxClient,
+    InfluxConfig,
+    InfluxError,
+    InfluxTimeoutError,
+)
+from ons_pipeline.lib.influx.secrets import AuditedInfluxClient, credential_source
+from ons_pipeline.lib.query.errors import UnsupportedLanguage
+from ons_pipeline.lib.query.execute import Column, QueryResult, QueryRunner, execution_error
 from ons_pipeline.lib.query.model import Aggregation, QueryModel, parse_time
 
-
-class BackendError(ExecutionError):
-    """An InfluxDB failure with the API's error ``code`` and HTTP ``status``."""
-
-    def __init__(self, message: str, *, status: int, code: str, query: str = "") -> None:
-        super().__init__(message, status=status, query=query)
-        self.code = code
-
-
-class FluxUnsupportedError(Exception):
-    """Flux was asked of an engine that has no Flux (1.x, 3.x)."""
-
-
-class _TokenAuth(AuthBase):
-    def __init__(self, token: str) -> None:
-        self.token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Token {self.token}"
-        return request
+# The API answers from a thread pool: keep more than the client's default of keep-alive sockets.
+POOL_SIZE = 10
 
 
 @dataclass
@@ -244,20 +234,22 @@ def table_from_flux_csv(
 
 
 class InfluxBackend:
-    """Runs InfluxQL (``/query``) and Flux (``/api/v2/query``, engine 2 only) for the API."""
+    """Runs InfluxQL (``/query``) and Flux (``/api/v2/query``, engine 2 only) for the query
+    service, through one :class:`InfluxClient`."""
 
-    def __init__(self, config: InfluxConfig) -> None:
-        config.check_transport()
-        self.config = config
-        session = requests.Session()
-        session.headers["User-Agent"] = "ons-pipeline-api"
-        session.verify = config.ca_bundle if config.ca_bundle else config.verify_tls
-        if config.auth_scheme == "basic":
-            password = config.password if config.password is not None else config.token
-            session.auth = HTTPBasicAuth(config.username or "", password or "")
-        elif config.auth_scheme == "token":
-            session.auth = _TokenAuth(config.token or "")
-        self._session = session
+    def __init__(self, client: InfluxClient) -> None:
+        self.client = client
+
+    @classmethod
+    def connect(cls, config: InfluxConfig) -> InfluxBackend:
+        """A backend on an audited client: refused credentials and TLS failures are logged as
+        security events."""
+        source = credential_source(config, None)
+        return cls(AuditedInfluxClient(config, credential_source=source, pool_size=POOL_SIZE))
+
+    @property
+    def config(self) -> InfluxConfig:
+        return self.client.config
 
     @property
     def engine(self) -> str:
@@ -268,160 +260,69 @@ class InfluxBackend:
         return self.config.database
 
     @property
+    def retention_policy(self) -> str | None:
+        return self.config.retention_policy
+
+    @property
     def supports_flux(self) -> bool:
         return self.config.engine == "2"
 
     def close(self) -> None:
-        self._session.close()
+        self.client.close()
 
-    def _post(self, path: str, timeout: float, query: str, **kwargs: Any) -> requests.Response:
-        try:
-            return self._session.post(
-                self.config.url + path,
-                timeout=(min(10.0, timeout), timeout),
-                verify=self._session.verify,
-                **kwargs,
-            )
-        except requests.Timeout:
-            raise BackendError(
-                f"InfluxDB did not answer within {timeout:g} s",
-                status=504,
-                code="influx_timeout",
-                query=query,
-            ) from None
-        except requests.RequestException as exc:
-            raise BackendError(
-                f"InfluxDB is unreachable ({type(exc).__name__})",
-                status=502,
-                code="influx_unreachable",
-                query=query,
-            ) from None
-
-    def _check_status(self, response: requests.Response, query: str) -> None:
-        status = response.status_code
-        if status in (401, 403):
-            raise BackendError(
-                f"InfluxDB refused this server's credentials (HTTP {status})",
-                status=502,
-                code="influx_auth",
-                query=query,
-            )
-        if status >= 500 or status == 429:
-            raise BackendError(
-                f"InfluxDB answered HTTP {status}: {response.text[:200]}",
-                status=502,
-                code="influx_error",
-                query=query,
-            )
-
-    def query_influxql(
-        self, text: str, timeout: float, database: str | None = None
-    ) -> list[dict[str, Any]]:
-        """The ``results`` of InfluxQL ``text`` (``epoch=ns``); statement errors raise 400."""
-        params = {"q": text, "db": database or self.config.database, "epoch": "ns"}
-        if self.config.retention_policy:
-            params["rp"] = self.config.retention_policy
-        response = self._post("/query", timeout, text, data=params)
-        self._check_status(response, text)
-        try:
-            body = response.json()
-        except ValueError:
-            raise BackendError(
-                f"InfluxDB answered HTTP {response.status_code} without JSON",
-                status=502,
-                code="influx_error",
-                query=text,
-            ) from None
-        if "error" in body:
-            raise BackendError(
-                f"InfluxDB rejected the query: {body['error']}",
-                status=400 if response.status_code < 500 else 502,
-                code="query_error",
-                query=text,
-            )
-        results = list(body.get("results", []))
-        for result in results:
-            if "error" in result:
-                message = str(result["error"])
-                missing_db = message.startswith("database not found")
-                raise BackendError(
-                    f"InfluxDB: {message}",
-                    status=502 if missing_db else 400,
-                    code="influx_error" if missing_db else "query_error",
-                    query=text,
-                )
-        return results
-
-    def runner(self, timeout: float) -> _Runner:
-        """A ``QueryRunner`` (for :func:`ons_pipeline.lib.query.execute.execute`)."""
-        return _Runner(self, timeout)
+    def runner(self, timeout: float) -> QueryRunner:
+        """A ``QueryRunner`` (for :func:`ons_pipeline.lib.query.execute.execute`) with this
+        timeout and no retry."""
+        return _Runner(self.client, timeout)
 
     def run_influxql(self, text: str, timeout: float) -> ResultTable:
         began = time.perf_counter()
-        results = self.query_influxql(text, timeout)
+        try:
+            results = self.client.query(text, epoch="ns", timeout=timeout, retry=NO_RETRY)
+        except InfluxError as exc:
+            raise execution_error(exc, text) from None
         elapsed = (time.perf_counter() - began) * 1000
         return table_from_influxql(results, text, elapsed)
 
     def run_flux(self, flux: str, timeout: float, model: QueryModel | None = None) -> ResultTable:
-        """Run Flux on a 2.x server (``/api/v2/query``); any other engine raises
-        :class:`FluxUnsupportedError` before anything is sent."""
+        """Run Flux on a 2.x server; any other engine raises :class:`UnsupportedLanguage` before
+        anything is sent."""
         if not self.supports_flux:
-            raise FluxUnsupportedError(
-                f"Flux cannot run on InfluxDB engine {self.config.engine} (Flux exists only on 2.x)"
+            raise UnsupportedLanguage(
+                "flux_not_supported",
+                f"Flux cannot run on InfluxDB engine {self.engine} (Flux exists only on 2.x)",
             )
-        params = {"org": self.config.org} if self.config.org else {}
-        body = {
-            "query": flux,
-            "type": "flux",
-            "dialect": {
-                "header": True,
-                "delimiter": ",",
-                "annotations": ["datatype", "group", "default"],
-            },
-        }
         began = time.perf_counter()
-        response = self._post(
-            "/api/v2/query",
-            timeout,
-            flux,
-            params=params,
-            json=body,
-            headers={"Accept": "application/csv"},
-        )
-        self._check_status(response, flux)
-        if response.status_code >= 400:
-            try:
-                message = response.json().get("message", response.text[:300])
-            except ValueError:
-                message = response.text[:300]
-            raise BackendError(
-                f"InfluxDB rejected the Flux query: {message}",
-                status=400,
-                code="query_error",
-                query=flux,
-            )
+        try:
+            text = self.client.query_flux(flux, timeout=timeout, retry=NO_RETRY)
+        except InfluxError as exc:
+            raise execution_error(exc, flux) from None
         elapsed = (time.perf_counter() - began) * 1000
-        return table_from_flux_csv(response.text, flux, elapsed, model)
+        return table_from_flux_csv(text, flux, elapsed, model)
 
     def ping(self, timeout: float = 2.0) -> dict[str, Any]:
         """``{"reachable": bool, "version": str | None, "error": str | None}``."""
         try:
-            response = self._session.get(self.config.url + "/ping", timeout=timeout)
-        except requests.RequestException as exc:
-            return {"reachable": False, "version": None, "error": type(exc).__name__}
+            version = self.client.ping(timeout=timeout)
+        except InfluxError as exc:
+            if exc.status is not None:
+                error = f"HTTP {exc.status}"
+            else:
+                error = "timeout" if isinstance(exc, InfluxTimeoutError) else "unreachable"
+            return {"reachable": False, "version": None, "error": error}
         return {
-            "reachable": response.status_code in (200, 204),
-            "version": response.headers.get("X-Influxdb-Version"),
-            "error": None if response.status_code in (200, 204) else f"HTTP {response.status_code}",
+            "reachable": True,
+            "version": None if version == "unknown" else version,
+            "error": None,
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Runner:
-    backend: InfluxBackend
+    client: InfluxClient
     timeout: float
 
     def query(
         self, influxql: str, database: str | None = None, epoch: str | None = "ns"
     ) -> list[dict[str, Any]]:
-        return self.backend.query_influxql(influxql, self.timeout, database)
+        return self.client.query(influxql, database, epoch, timeout=self.timeout, retry=NO_RETRY)
