@@ -1,11 +1,11 @@
-"""The query API: the v2 query processor and RAG context over FastAPI, plus the replaced
-platform's legacy contract. See :mod:`ons_pipeline.api.app` for the routes.
+"""The query API: the query and RAG services over FastAPI, plus the replaced platform's legacy
+contract. The services themselves live in :mod:`ons_pipeline.lib.query.service` and
+:mod:`ons_pipeline.lib.rag.service`.
 
-- :mod:`.processor` — ``QueryProcessor.process(QueryRequest)`` → ``QueryResponse`` (no FastAPI:
-  also used by ``ons-pipeline query``)
-- :mod:`.context` — ``RagService``: knowledge index + RAG pipeline on the cached executor
-- :mod:`.legacy` — the legacy response shape
-- :mod:`.app` — ``create_app()``
+- :mod:`.app` — ``create_app()``: wires the services, the error handlers and the routes
+- :mod:`.routes` — one module per concern (query, context, legacy, health, meta)
+- :mod:`.security` — the API key check; :mod:`.errors` — domain errors → HTTP statuses
+- :mod:`.schemas` — request bodies, error, health and legacy shapes
 """
 
 from __future__ import annotations

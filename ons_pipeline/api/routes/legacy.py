@@ -17,9 +17,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from fastapi import APIRouter
+
+from ons_pipeline.api.deps import Backend, QueryId, Rag
+from ons_pipeline.api.errors import ApiError
 from ons_pipeline.api.schemas import (
+    LEGACY_ERRORS,
     LegacyDataPoint,
     LegacyMetadata,
+    LegacyQueryRequest,
     LegacyQueryResponse,
     LegacySource,
     LegacyTimeSeriesData,
@@ -30,6 +36,7 @@ from ons_pipeline.lib.rag.pipeline import RagResult
 from ons_pipeline.lib.rag.timeseries import Evidence
 
 MAX_QUESTION = 1000
+QUERY_PATHS = ("/query", "/v1/query")
 
 
 def _clip(text: str, limit: int = 200) -> str:
@@ -150,4 +157,32 @@ def legacy_response(
         timestamp=int(time.time()),
         metadata=LegacyMetadata(**metadata),
         time_series_data=ts_data,
+    )
+
+
+router = APIRouter(tags=["legacy"])
+
+
+def legacy_query(
+    body: LegacyQueryRequest, rag: Rag, backend: Backend, query_id: QueryId
+) -> LegacyQueryResponse:
+    began = time.perf_counter()
+    text = body.question if body.question is not None else body.query
+    if text is None or not text.strip():
+        raise ApiError(400, "bad_request", "a question is required: {'question': '...'}")
+    if len(text) > MAX_QUESTION:
+        raise ApiError(400, "bad_request", f"the question is longer than {MAX_QUESTION} characters")
+    result = rag.run(text, max_points=1000)
+    return legacy_response(result, query_id, began, backend.database, rag.embedder_name)
+
+
+for _path in QUERY_PATHS:
+    router.add_api_route(
+        _path,
+        legacy_query,
+        methods=["POST"],
+        response_model=LegacyQueryResponse,
+        response_model_exclude_none=True,
+        responses=LEGACY_ERRORS,
+        summary="Answer a question (legacy contract)",
     )
