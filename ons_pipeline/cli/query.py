@@ -198,7 +198,7 @@ def register(main: click.Group) -> None:
         backend = InfluxBackend.connect(settings.influx)
         try:
             rag = RagService(QueryProcessor(backend, settings), cache_dir=settings.rag_cache_dir)
-            response = rag.respond(question, now=_parse_now(now), k=k)
+            response = rag.respond(rag.run(question, _parse_now(now), k))
             body = response.model_dump(mode="json", by_alias=True)
         finally:
             backend.close()

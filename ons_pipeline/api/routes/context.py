@@ -18,11 +18,5 @@ router = APIRouter(tags=["rag"])
     summary="RAG context with citations for a question",
 )
 def v2_context(body: ContextRequest, rag: Rag, query_id: QueryId) -> ContextResponse:
-    return rag.respond(
-        body.question,
-        now=body.now,
-        k=body.k,
-        max_points=body.max_points,
-        timeseries=body.timeseries,
-        query_id=query_id,
-    )
+    result = rag.run(body.question, body.now, body.k, body.max_points, body.timeseries)
+    return rag.respond(result, query_id)

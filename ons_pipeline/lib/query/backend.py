@@ -15,7 +15,7 @@ import csv
 import io
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ons_pipeline.lib import schema
@@ -42,11 +42,8 @@ class ResultTable:
     columns: list[Column]
     rows: list[list[Any]]
     query: str
-    language: str
     elapsed_ms: float
     model: QueryModel | None = None
-    statements: int = 1
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_result(cls, result: QueryResult) -> ResultTable:
@@ -54,10 +51,8 @@ class ResultTable:
             columns=list(result.columns),
             rows=[list(r) for r in result.rows],
             query=result.influxql,
-            language="influxql",
             elapsed_ms=result.elapsed_ms,
             model=result.model,
-            statements=result.influxql.count(";\n") + 1,
         )
 
     def to_query_result(self) -> QueryResult:
@@ -147,7 +142,7 @@ def table_from_influxql(
                 row.append(None if value in (None, "") else value)
             row.extend(record.get(v) for v in values)
             rows.append(row)
-    return ResultTable(columns, rows, query, "influxql", elapsed_ms, statements=len(results) or 1)
+    return ResultTable(columns, rows, query, elapsed_ms)
 
 
 # -- Flux annotated CSV -----------------------------------------------------------------------
@@ -224,7 +219,6 @@ def table_from_flux_csv(
         columns=[columns[i] for i in order],
         rows=[[row[i] for i in order] for row in rows],
         query=query,
-        language="flux",
         elapsed_ms=elapsed_ms,
         model=model,
     )

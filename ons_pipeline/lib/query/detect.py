@@ -18,7 +18,6 @@ from ons_pipeline.lib.query.errors import QueryRefused
 from ons_pipeline.lib.query.timestream_sql import SqlError, parse_sql
 
 QUESTION, INFLUXQL, FLUX, TIMESTREAM_SQL = "question", "influxql", "flux", "timestream_sql"
-LANGUAGES = (QUESTION, INFLUXQL, FLUX, TIMESTREAM_SQL)
 
 _FLUX = re.compile(r"\|>|\bfrom\s*\(\s*bucket\s*:|^\s*import\s+\"|^\s*option\s+\w", re.M)
 _LEADING = re.compile(r"\A(?:\s+|--[^\n]*\n?|/\*.*?\*/|\()*", re.S)

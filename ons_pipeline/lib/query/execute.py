@@ -33,7 +33,7 @@ from ons_pipeline.lib.query.errors import (
     QueryRejected,
 )
 from ons_pipeline.lib.query.influxql import Statement, statements
-from ons_pipeline.lib.query.model import QueryModel, format_time
+from ons_pipeline.lib.query.model import QueryModel
 
 log = logging.getLogger(__name__)
 
@@ -98,34 +98,6 @@ class QueryResult:
     @property
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
-
-    def column(self, name: str) -> list[Any]:
-        index = self.names.index(name)
-        return [row[index] for row in self.rows]
-
-    def records(self) -> list[dict[str, Any]]:
-        return [dict(zip(self.names, row, strict=True)) for row in self.rows]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form: time as RFC 3339 strings and ns integers side by side."""
-        time_names = {c.name for c in self.columns if c.kind == "time"}
-        rows = []
-        for row in self.rows:
-            rows.append(
-                [
-                    format_time(v) if name in time_names and v is not None else v
-                    for name, v in zip(self.names, row, strict=True)
-                ]
-            )
-        return {
-            "columns": [{"name": c.name, "kind": c.kind, "unit": c.unit} for c in self.columns],
-            "rows": rows,
-            "row_count": len(rows),
-            "query": self.influxql,
-            "language": "influxql",
-            "model": self.model.to_dict(),
-            "elapsed_ms": round(self.elapsed_ms, 3),
-        }
 
 
 def _sort_key(values: Sequence[Any]) -> tuple[Any, ...]:

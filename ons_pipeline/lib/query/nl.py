@@ -538,15 +538,12 @@ class _State:
     zone: object
     unmapped: list[Unmapped] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
-    spans: list[tuple[int, int, _Span]] = field(default_factory=list)
     period: _Span | None = None
-    period_open_end: bool = False
     top: tuple[int, bool] | None = None
     transform: tuple[TransformKind, int | None, str | None] | None = None
     share: bool = False
     ratio: bool = False
     window: str | None = None
-    window_hint: str | None = None
     group_tags: list[str] = field(default_factory=list)
     by_source: bool = False
     measures: list[tuple[int, str, str]] = field(default_factory=list)  # (pos, key, text)
@@ -556,7 +553,6 @@ class _State:
     plant_context: bool = False
     aggregations: list[tuple[int, Aggregation, str]] = field(default_factory=list)
     compare: bool = False
-    total_word: bool = False
     mlt: bool = False
     mwmes: bool = False
 
@@ -758,9 +754,8 @@ class RuleTranslator:
                 )
             )
         if found:
-            _, _, span, open_end = found[0]
+            _, _, span, _ = found[0]
             st.period = span
-            st.period_open_end = open_end
             if span.start > now:
                 st.unmapped.append(
                     Unmapped(
@@ -871,7 +866,6 @@ class RuleTranslator:
         elif st.text.take(_TOP_ONE):
             st.top = (1, False)
             return
-            st.assumptions.append("top-N without N: the top 10")
 
     def _transforms(self, st: _State) -> None:
         text = st.text
@@ -937,8 +931,6 @@ class RuleTranslator:
         for rx, agg in _AGG_RX:
             for match in st.text.take(rx):
                 st.aggregations.append((match.start(), agg, match.group(0)))
-                if agg is Aggregation.SUM and "total" in match.group(0):
-                    st.total_word = True
         st.aggregations.sort()
         if st.text.take(_SHARE):
             st.share = True

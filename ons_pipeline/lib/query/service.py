@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -129,7 +129,7 @@ class _Plan:
     influxql: str | None = None
     flux: str | None = None
     target: str = "influxql"
-    warnings: list[str] | None = None
+    warnings: list[str] = field(default_factory=list)
     render_ms: float = 0.0
 
 
@@ -153,9 +153,9 @@ class QueryProcessor:
         text = req.query
         if req.language is InputLanguage.AUTO:
             language, reason = detect.detect_language(text, now)
-            plan = _Plan(language, True, reason, warnings=[])
+            plan = _Plan(language, True, reason)
         else:
-            plan = _Plan(str(req.language), False, "given by the request", warnings=[])
+            plan = _Plan(str(req.language), False, "given by the request")
         if plan.language == detect.QUESTION:
             self._plan_question(plan, req, now)
         elif plan.language == detect.TIMESTREAM_SQL:
@@ -176,20 +176,23 @@ class QueryProcessor:
         if plan.model is not None:
             plan.target = str(req.target)
             mark = time.perf_counter()
-            try:
-                plan.influxql = render_influxql(plan.model, self.backend.retention_policy)
-            except (RenderError, ModelError) as exc:
-                if plan.target == "influxql":
-                    raise QueryRefused("render_error", f"InfluxQL: {exc}") from None
-                plan.warnings.append(f"no InfluxQL rendering: {exc}")  # type: ignore[union-attr]
-            try:
-                plan.flux = render_flux(plan.model, self.backend.database)
-            except (RenderError, ModelError) as exc:
-                if plan.target == "flux":
-                    raise QueryRefused("render_error", f"Flux: {exc}") from None
-                plan.warnings.append(f"no Flux rendering: {exc}")  # type: ignore[union-attr]
+            model, rp, bucket = plan.model, self.backend.retention_policy, self.backend.database
+            plan.influxql = self._rendering(plan, "influxql", lambda: render_influxql(model, rp))
+            plan.flux = self._rendering(plan, "flux", lambda: render_flux(model, bucket))
             plan.render_ms = (time.perf_counter() - mark) * 1000
         return plan
+
+    @staticmethod
+    def _rendering(plan: _Plan, language: str, render: Callable[[], str]) -> str | None:
+        """One rendering of the plan's model; failing is a warning, unless it is the target."""
+        name = {"influxql": "InfluxQL", "flux": "Flux"}[language]
+        try:
+            return render()
+        except (RenderError, ModelError) as exc:
+            if plan.target == language:
+                raise QueryRefused("render_error", f"{name}: {exc}") from None
+            plan.warnings.append(f"no {name} rendering: {exc}")
+            return None
 
     def _plan_question(self, plan: _Plan, req: QueryInput, now: datetime) -> None:
         try:
@@ -220,7 +223,7 @@ class QueryProcessor:
                 details,
             )
         if tr.unmapped:
-            plan.warnings.append(  # type: ignore[union-attr]
+            plan.warnings.append(
                 "words not understood (ignored): " + ", ".join(repr(u.text) for u in tr.unmapped)
             )
         plan.model = tr.model
@@ -263,7 +266,7 @@ class QueryProcessor:
         self, model: QueryModel, timeout: float | None = None, use_cache: bool = True
     ) -> tuple[QueryResult, bool]:
         """Run a model through the cache (the RAG flow's executor): ``(result, cache_hit)``."""
-        plan = _Plan("model", False, "", model=model, target="influxql", warnings=[])
+        plan = _Plan("model", False, "", model=model, target="influxql")
         key = self._key(plan, "")
         if use_cache:
             cached = self.cache.get(key)
@@ -387,7 +390,7 @@ class QueryProcessor:
                 ttl_s=self.cache.ttl_s,
             ),
             translation=None if plan.translation is None else translation_info(plan.translation),
-            warnings=list(plan.warnings or []),
+            warnings=list(plan.warnings),
         )
 
 

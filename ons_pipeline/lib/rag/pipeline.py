@@ -45,48 +45,32 @@ from ons_pipeline.lib.rag.timeseries import (
 
 @dataclass
 class RagResult:
-    question: str
-    language: str
-    decision: Decision
-    translation: Translation | None
+    """The numbered context (question, decision, translation, sources) and the answer on it."""
+
     context: RagContext
     answer: Answer
     passages: list[Passage]
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     @property
+    def question(self) -> str:
+        return self.context.question
+
+    @property
+    def language(self) -> str:
+        return self.context.language
+
+    @property
+    def decision(self) -> Decision:
+        return self.context.decision
+
+    @property
+    def translation(self) -> Translation | None:
+        return self.context.translation
+
+    @property
     def citations(self) -> list[dict[str, Any]]:
         return self.context.citations()
-
-    def translation_dict(self) -> dict[str, Any] | None:
-        tr = self.translation
-        if tr is None:
-            return None
-        return {
-            "language": tr.language,
-            "complete": tr.complete,
-            "model": None if tr.model is None else tr.model.to_dict(),
-            "unmapped": [{"kind": u.kind, "text": u.text, "reason": u.reason} for u in tr.unmapped],
-            "assumptions": list(tr.assumptions),
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "question": self.question,
-            "language": self.language,
-            "needs_timeseries": self.decision.needed,
-            "decision_reason": self.decision.reason,
-            "translation": self.translation_dict(),
-            "context": self.context.text,
-            "citations": self.citations,
-            "answer": {
-                "text": self.answer.text,
-                "citations_used": list(self.answer.citations_used),
-                "confidence": self.answer.confidence,
-                "composer": self.answer.composer,
-            },
-            "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
-        }
 
 
 def _lookback(text: str) -> timedelta:
@@ -221,13 +205,4 @@ class RagPipeline:
         answer = self.composer.compose(context)
         timings["compose"] = (time.perf_counter() - mark) * 1000
         timings["total"] = (time.perf_counter() - began) * 1000
-        return RagResult(
-            question=question,
-            language=translation.language,
-            decision=decision,
-            translation=translation,
-            context=context,
-            answer=answer,
-            passages=passages,
-            timings_ms=timings,
-        )
+        return RagResult(context=context, answer=answer, passages=passages, timings_ms=timings)

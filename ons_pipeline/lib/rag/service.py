@@ -110,44 +110,31 @@ class RagService:
         )
         return pipeline.run(question, now or self.processor.clock(), k)
 
-    def respond(
-        self,
-        question: str,
-        *,
-        now: datetime | None = None,
-        k: int = 3,
-        max_points: int = 48,
-        timeseries: bool = True,
-        query_id: str | None = None,
-    ) -> ContextResponse:
-        result = self.run(question, now, k, max_points, timeseries)
-        return context_response(result, query_id or new_query_id(), self.retriever.name)
-
-
-def context_response(result: RagResult, query_id: str, retriever: str) -> ContextResponse:
-    tr = result.translation
-    translation = None
-    if tr is not None:
-        translation = ContextTranslation(
-            **translation_info(tr).model_dump(), model=model_info(tr.model)
+    def respond(self, result: RagResult, query_id: str | None = None) -> ContextResponse:
+        """A run's result as the context response (what ``POST /v2/context`` answers)."""
+        tr = result.translation
+        translation = None
+        if tr is not None:
+            translation = ContextTranslation(
+                **translation_info(tr).model_dump(), model=model_info(tr.model)
+            )
+        return ContextResponse.model_validate(
+            {
+                "query_id": query_id or new_query_id(),
+                "question": result.question,
+                "language": result.language,
+                "needs_timeseries": result.decision.needed,
+                "decision_reason": result.decision.reason,
+                "translation": translation,
+                "context": result.context.text,
+                "citations": result.citations,
+                "answer": AnswerInfo(
+                    text=result.answer.text,
+                    citations_used=list(result.answer.citations_used),
+                    confidence=result.answer.confidence,
+                    composer=result.answer.composer,
+                ),
+                "retriever": self.retriever.name,
+                "timings_ms": {k: round(v, 3) for k, v in result.timings_ms.items()},
+            }
         )
-    return ContextResponse.model_validate(
-        {
-            "query_id": query_id,
-            "question": result.question,
-            "language": result.language,
-            "needs_timeseries": result.decision.needed,
-            "decision_reason": result.decision.reason,
-            "translation": translation,
-            "context": result.context.text,
-            "citations": result.citations,
-            "answer": AnswerInfo(
-                text=result.answer.text,
-                citations_used=list(result.answer.citations_used),
-                confidence=result.answer.confidence,
-                composer=result.answer.composer,
-            ),
-            "retriever": retriever,
-            "timings_ms": {k: round(v, 3) for k, v in result.timings_ms.items()},
-        }
-    )
