@@ -15,15 +15,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ons_pipeline.environment import load_settings
 from ons_pipeline.lib.influx.client import InfluxConfig
-from ons_pipeline.lib.influx.secrets import influx_config_from_env
 from ons_pipeline.lib.query.model import zone_info
-from ons_pipeline.lib.settings import Settings
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:
@@ -54,17 +52,15 @@ class ApiSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:
-        source = dict(os.environ if env is None else env)
-        settings = Settings.from_env(source)
-        influx = influx_config_from_env({**source, **settings.influx_env})
-        rag_dir = source.get("ONS_RAG_CACHE_DIR")
+        settings = load_settings(env)
+        api = settings.api
         return cls(
-            influx=influx,
-            api_key=source.get("ONS_API_KEY") or None,
-            cache_ttl_s=_number(source, "ONS_API_CACHE_TTL", 300.0),
-            cache_max_entries=int(_number(source, "ONS_API_CACHE_SIZE", 512)),
-            query_timeout_s=_number(source, "ONS_API_QUERY_TIMEOUT", 30.0),
-            max_rows=int(_number(source, "ONS_API_MAX_ROWS", 10_000)),
-            timezone=source.get("ONS_API_TIMEZONE") or "America/Sao_Paulo",
-            rag_cache_dir=Path(rag_dir) if rag_dir else settings.state_dir / "rag",
+            influx=settings.influx.config(),
+            api_key=api.api_key,
+            cache_ttl_s=api.cache_ttl_s,
+            cache_max_entries=api.cache_max_entries,
+            query_timeout_s=api.query_timeout_s,
+            max_rows=api.max_rows,
+            timezone=api.timezone,
+            rag_cache_dir=api.rag_cache_dir,
         )

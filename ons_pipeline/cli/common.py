@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
+from ons_pipeline.environment import load_settings
 from ons_pipeline.lib import schema
-from ons_pipeline.lib.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,13 +61,11 @@ def dagster_bin(name: str) -> str:
 
 def influx_client() -> Any:
     """The audited client (credentials from env or Secrets Manager, TLS rules, security log)."""
-    from ons_pipeline.lib.influx.secrets import client_from_env
-
-    return client_from_env(Settings.from_env().influx_env)
+    return load_settings().influx.client()
 
 
 def deadletter_store() -> Any:
     from ons_pipeline.lib.migration.deadletter import S3DeadLetterStore
 
-    aws = Settings.from_env().aws
+    aws = load_settings().aws
     return S3DeadLetterStore(aws.bucket, aws.deadletter_prefix, client=aws.client("s3"))

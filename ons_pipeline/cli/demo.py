@@ -17,9 +17,9 @@ import click
 from ons_pipeline.cli.common import dagster_bin, dagster_home, ensure_bucket, table_names
 from ons_pipeline.cli.migrate import migrate
 from ons_pipeline.cli.servers import servers_start
+from ons_pipeline.environment import load_settings
 from ons_pipeline.lib import schema
 from ons_pipeline.lib.partitions import day_range
-from ons_pipeline.lib.settings import Settings
 
 DEMO_START = date(2018, 11, 1)  # the week of the 2018 DST start (2018-11-04 has 23 local hours)
 DEMO_TABLE = "curva_carga"
@@ -62,17 +62,13 @@ def generate(tables: str, start: Any, days: int, fmt: str, out: Path, seed: int)
 def _stage(names: list[str], first: date, days: int, seed: int) -> int:
     from ons_pipeline.local.staging import stage_day
 
-    settings = Settings.from_env()
-    aws = settings.aws
+    aws = load_settings().aws
     if not aws.endpoint_url:
         raise click.ClickException(
             "staging needs the local AWS endpoint: run `ons-pipeline servers start` first"
         )
     s3 = aws.client("s3")
     ensure_bucket(s3, aws.bucket)
-    from ons_pipeline.resources import AwsResource
-
-    target = AwsResource.from_settings(aws).export_target()
     total = 0
     with click.progressbar(
         [(n, d) for n in names for d in day_range(first, first + timedelta(days=days - 1))],
@@ -84,7 +80,7 @@ def _stage(names: list[str], first: date, days: int, seed: int) -> int:
                 day,
                 mode=aws.export_mode,
                 endpoint_url=aws.endpoint_url,
-                target=target,
+                target=aws,
                 s3=s3,
                 seed=seed,
                 page_bytes=aws.query_page_bytes,
@@ -123,7 +119,7 @@ def demo(days: int, start: Any, tables: str) -> None:
     todo = pending_days(names, first, last, home)
     if todo:
         for block_start, block_days in _contiguous(todo):
-            _stage(names, block_start, block_days, Settings.from_env().seed)
+            _stage(names, block_start, block_days, load_settings().seed)
     else:
         click.echo("every day is already migrated; nothing to stage")
     ctx.invoke(migrate, tables=tables, start=start, end=_as_datetime(last), timeout=3600)
@@ -190,7 +186,6 @@ def demo_drop_and_wait(
     from ons_pipeline.cli.backfill import check_daemon, owned_daemon
     from ons_pipeline.defs.ingest.sensors import RAW_SENSOR
     from ons_pipeline.lib.influx.client import quote_ident
-    from ons_pipeline.lib.influx.secrets import client_from_env
     from ons_pipeline.lib.ingest.files import run_key
     from ons_pipeline.lib.ons_time import local_day_bounds_utc, to_ns
     from ons_pipeline.lib.schema import table as table_spec
@@ -200,7 +195,7 @@ def demo_drop_and_wait(
     if home is None:
         home = dagster_home()
     os.environ["DAGSTER_HOME"] = str(home)
-    settings = Settings.from_env()
+    settings = load_settings()
     aws = settings.aws
     s3 = aws.client("s3")
     ensure_bucket(s3, aws.bucket)
@@ -241,7 +236,7 @@ def demo_drop_and_wait(
             )
     spec = table_spec(table)
     start, end = local_day_bounds_utc(day)
-    with client_from_env(settings.influx_env) as client:
+    with settings.influx.client() as client:
         results = client.query(
             f"SELECT count({quote_ident(spec.field_names[0])}) FROM {quote_ident(spec.measurement)}"
             f" WHERE time >= {to_ns(start)} AND time < {to_ns(end)}"

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from ons_pipeline.cli.common import ensure_bucket
-from ons_pipeline.lib.settings import Settings
+from ons_pipeline.environment import load_settings
 
 MAX_SHOWN_BAD_ROWS = 20
 
@@ -93,14 +93,13 @@ def load_command(file: Path, as_json: bool) -> None:
 
     Bad rows go to s3://$ONS_S3_BUCKET/quarantine/rows/manual/<file>@<md5>.json and .csv.
     """
-    from ons_pipeline.lib.influx.secrets import client_from_env
-    from ons_pipeline.lib.ingest.files import IngestError, IngestSettings, ingest_bytes
+    from ons_pipeline.lib.ingest.files import IngestError, ingest_bytes
     from ons_pipeline.lib.ingest.normalize import NormalizeError
     from ons_pipeline.lib.migration.deadletter import S3DeadLetterStore
 
-    settings = Settings.from_env()
+    settings = load_settings()
     aws = settings.aws
-    config = IngestSettings.from_env()
+    config = settings.ingest
     s3 = aws.client("s3")
     ensure_bucket(s3, aws.bucket)
     data = file.read_bytes()
@@ -108,7 +107,7 @@ def load_command(file: Path, as_json: bool) -> None:
     raw_key = f"{aws.raw_prefix.strip('/')}/manual/{file.name}"
     store = S3DeadLetterStore(aws.bucket, aws.deadletter_prefix, client=s3)
     try:
-        with client_from_env(settings.influx_env) as client:
+        with settings.influx.client() as client:
             report = ingest_bytes(
                 data,
                 str(file),
@@ -119,9 +118,9 @@ def load_command(file: Path, as_json: bool) -> None:
                 raw_prefix=aws.raw_prefix,
                 raw_key=raw_key,
                 etag=etag,
-                quarantine_prefix=config.quarantine_prefix,
+                quarantine_prefix=aws.quarantine_prefix,
                 deadletter=store,
-                batch_lines=int(settings.influx_env.get("ONS_INFLUX_BATCH_LINES", "10000")),
+                batch_lines=settings.influx.batch_lines,
                 max_bad_fraction=config.max_bad_fraction,
             )
     except (NormalizeError, IngestError) as exc:

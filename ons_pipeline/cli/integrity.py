@@ -12,16 +12,15 @@ from typing import Any
 
 import click
 
+from ons_pipeline.environment import load_settings
 from ons_pipeline.lib import schema
 from ons_pipeline.lib.settings import Settings
 
 
 def _clients() -> tuple[Settings, Any, Any]:
-    from ons_pipeline.lib.influx.secrets import client_from_env
-
-    settings = Settings.from_env()
+    settings = load_settings()
     s3 = settings.aws.client("s3")
-    client = client_from_env(settings.influx_env)
+    client = settings.influx.client()
     return settings, s3, client
 
 
@@ -141,7 +140,7 @@ def report_command(start: Any, end: Any, out: Path) -> None:
 
     os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve()))
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
-    aws = Settings.from_env().aws
+    aws = load_settings().aws
     store = None
     if aws.endpoint_url or os.environ.get("AWS_REGION"):
         store = S3DeadLetterStore(aws.bucket, aws.deadletter_prefix, client=aws.client("s3"))

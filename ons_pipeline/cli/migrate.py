@@ -15,8 +15,8 @@ from ons_pipeline.cli.common import (
     influx_client,
     table_names,
 )
+from ons_pipeline.environment import load_settings
 from ons_pipeline.lib import schema
-from ons_pipeline.lib.settings import Settings
 
 
 @click.command()
@@ -124,4 +124,4 @@ def rollback(table: str, start: Any, end: Any, yes: bool) -> None:
             instance=instance,
         )
     key = result.output_for_node("rollback_influxdb_range")
-    click.echo(f"rolled back; record at s3://{Settings.from_env().aws.bucket}/{key}")
+    click.echo(f"rolled back; record at s3://{load_settings().aws.bucket}/{key}")

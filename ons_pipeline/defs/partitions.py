@@ -1,11 +1,12 @@
 """The daily partitioning shared by every migration asset: one UTC day per partition."""
 
-import os
 from datetime import date
 
 import dagster as dg
 
-MIGRATION_START = os.environ.get("ONS_MIGRATION_START", "2018-01-01")
+from ons_pipeline.environment import load_settings
+
+MIGRATION_START = load_settings().migration_start
 
 daily_partitions = dg.DailyPartitionsDefinition(start_date=MIGRATION_START, timezone="UTC")
 

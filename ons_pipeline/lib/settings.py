@@ -1,127 +1,354 @@
-"""Configuration from environment variables, with defaults that point at the local servers.
+"""Configuration: one :class:`Settings` object, parsed from ``ONS_*`` environment variables here
+and nowhere else (see README, "Configuration").
 
-Every setting has an ``ONS_*`` variable (see README, "Configuration"). When a variable is unset and
-``ons-pipeline servers start`` has started local servers, their loopback URLs are used, so the same
-commands work locally and, with the variables set, against real AWS and Timestream for InfluxDB.
+Every section is a frozen dataclass whose defaults point at the local servers' conventions;
+``Settings.from_env`` is pure (it reads only the mapping it is given). The process-wide settings,
+with the local servers' URLs filled in when they run, come from
+:func:`ons_pipeline.environment.load_settings`.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ons_pipeline.local.servers import InfluxServer, MotoServer, ServerInfo
+from ons_pipeline.lib.aws import AwsSettings, SettingsError
+from ons_pipeline.lib.influx.client import InfluxClient, InfluxConfig, RetryPolicy
+from ons_pipeline.lib.influx.secrets import resolve_influx_config, secure_client
 
-# Credentials moto accepts; used only when the AWS endpoint is the local moto server.
-LOCAL_AWS_CREDENTIALS = {
-    "aws_access_key_id": "testing",
-    "aws_secret_access_key": "testing",
-}
+__all__ = ["AwsSettings", "SettingsError"]
 
 
-def _running(info: tuple[str, ServerInfo | None]) -> ServerInfo | None:
-    state, server = info
-    return server if state == "running" else None
+
+class _Env:
+    """Typed reads of one environment mapping; errors name the variable."""
+
+    def __init__(self, source: Mapping[str, str]) -> None:
+        self.source = source
+
+    def text(self, name: str, default: str | None = None) -> str | None:
+        value = self.source.get(name)
+        return default if value is None or value.strip() == "" else value
+
+    def number(self, name: str, default: float) -> float:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a number, not {raw!r}") from None
+        if not math.isfinite(value):
+            raise SettingsError(f"{name} must be finite, not {raw!r}")
+        return value
+
+    def integer(self, name: str, default: int, minimum: int | None = None) -> int:
+        value = int(self.number(name, default))
+        return value if minimum is None else max(minimum, value)
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        value = raw.strip().lower()
+        if value in {"1", "true", "yes", "on"}:
+            return True
+        if value in {"0", "false", "no", "off"}:
+            return False
+        raise SettingsError(f"{name} must be true or false, not {raw!r}")
+
+    def running(self, name: str, default: bool = True) -> bool:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        status = raw.strip().lower()
+        if status not in {"running", "stopped"}:
+            raise SettingsError(f"{name} must be 'running' or 'stopped', not {raw!r}")
+        return status == "running"
 
 
-def _flag(value: str | None, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+# -- InfluxDB -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class AwsSettings:
-    """Where the AWS side lives: region, endpoint (moto locally), bucket and prefixes."""
+class InfluxSettings:
+    """The target InfluxDB: its :class:`InfluxConfig` fields as configured (password and token
+    may instead come from the Secrets Manager secret ``secret_arn``, read when a client is made,
+    never stored here) and the load knobs."""
 
-    region: str = "us-east-1"
-    endpoint_url: str | None = None
-    bucket: str = "ons-pipeline"
-    parquet_prefix: str = "parquet"
-    unload_prefix: str = "unload"
-    raw_prefix: str = "raw"
-    deadletter_prefix: str = "deadletter"
-    timestream_database: str = "ons"
-    timestream_legacy_database: str = "ons_energy_data"
-    export_mode: str = "query"
-    query_page_bytes: int = 1_000_000
+    connection: Mapping[str, Any] = field(default_factory=dict)
+    secret_arn: str | None = None
+    secret_aws: AwsSettings = field(default_factory=AwsSettings)  # where the secret is read
+    batch_lines: int = 10_000
+    write_connections: int = 2
+
+    def __post_init__(self) -> None:
+        unknown = set(self.connection) - {f.name for f in fields(InfluxConfig)}
+        if unknown:
+            raise SettingsError(f"unknown InfluxDB settings: {sorted(unknown)}")
+        if self.batch_lines < 1 or self.write_connections < 1:
+            raise SettingsError("ONS_INFLUX_BATCH_LINES and _WRITE_CONNECTIONS must be >= 1")
+
+    @classmethod
+    def of(cls, **values: Any) -> InfluxSettings:
+        """From keyword arguments: InfluxConfig fields, ``secret_arn`` and the load knobs."""
+        own = {f.name for f in fields(cls)} - {"connection"}
+        return cls(
+            connection={k: v for k, v in values.items() if k not in own},
+            **{k: v for k, v in values.items() if k in own},
+        )
 
     @property
-    def is_local(self) -> bool:
-        return bool(self.endpoint_url) and "127.0.0.1" in str(self.endpoint_url)
+    def database(self) -> str:
+        return str(self.connection.get("database") or InfluxConfig.database)
 
-    def client_kwargs(self) -> dict[str, str]:
-        """Keyword arguments for ``boto3.client``: endpoint and, for moto, its dummy credentials."""
-        kwargs: dict[str, str] = {"region_name": self.region}
-        if self.endpoint_url:
-            kwargs["endpoint_url"] = self.endpoint_url
-        if self.is_local and not os.environ.get("AWS_ACCESS_KEY_ID"):
-            kwargs.update(LOCAL_AWS_CREDENTIALS)
-        return kwargs
+    @property
+    def url(self) -> str:
+        return str(self.connection.get("url") or InfluxConfig.url)
 
-    def client(self, service: str) -> Any:
-        """A boto3 client; the endpoint is always explicit (Timestream clients otherwise run
-        endpoint discovery against AWS even when ``AWS_ENDPOINT_URL`` is set).
+    def config(self) -> InfluxConfig:
+        """The full configuration, credentials from the secret resolved (now)."""
+        return resolve_influx_config(self.connection, self.secret_arn, aws=self.secret_aws)
 
-        Throttling and 5xx are retried by botocore's adaptive mode (client-side rate limiting,
-        which also respects Timestream's query rate); data errors are never retried.
-        """
-        import boto3
-        from botocore.config import Config
+    def client(self, retry: RetryPolicy | None = None, **kwargs: Any) -> InfluxClient:
+        """An audited client (TLS policy applied, auth/TLS failures logged as security events)."""
+        return secure_client(
+            self.connection, retry, secret_arn=self.secret_arn, aws=self.secret_aws, **kwargs
+        )
 
-        config = Config(retries={"mode": "adaptive", "max_attempts": 10})
-        return boto3.client(service, config=config, **self.client_kwargs())
+
+def _influx(env: _Env, aws: AwsSettings) -> InfluxSettings:
+    arn = env.text("ONS_INFLUX_SECRET_ARN")
+    connection: dict[str, Any] = {
+        "url": env.text("ONS_INFLUX_URL", InfluxConfig.url),
+        "database": env.text("ONS_INFLUX_DATABASE", InfluxConfig.database),
+        "retention_policy": env.text("ONS_INFLUX_RETENTION_POLICY"),
+        "username": env.text("ONS_INFLUX_USERNAME"),
+        "password": env.text("ONS_INFLUX_PASSWORD"),
+        "token": env.text("ONS_INFLUX_TOKEN"),
+        "auth_scheme": env.text("ONS_INFLUX_AUTH"),
+        "verify_tls": env.flag("ONS_INFLUX_VERIFY_TLS", True),
+        "ca_bundle": env.text("ONS_INFLUX_CA_BUNDLE"),
+        "timeout": env.number("ONS_INFLUX_TIMEOUT", InfluxConfig.timeout),
+        "gzip": env.flag("ONS_INFLUX_GZIP", False),
+        "engine": env.text("ONS_INFLUX_ENGINE", "1"),
+        "org": env.text("ONS_INFLUX_ORG"),
+        "allow_insecure": env.flag("ONS_INFLUX_ALLOW_INSECURE", False),
+    }
+    if not arn or connection["password"] or connection["token"]:
+        InfluxConfig(**connection)  # invalid settings fail now, naming the problem
+    return InfluxSettings(
+        connection=connection,
+        secret_arn=arn,
+        secret_aws=aws,
+        batch_lines=env.integer("ONS_INFLUX_BATCH_LINES", 10_000),
+        write_connections=env.integer("ONS_INFLUX_WRITE_CONNECTIONS", 2),
+    )
+
+
+# -- continuous loading -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    """Knobs of continuous loading (``ONS_INGEST_*``)."""
+
+    sensor_interval_s: int = 30  # ONS_INGEST_SENSOR_INTERVAL: minimum seconds between ticks
+    sensor_running: bool = True  # ONS_INGEST_SENSOR: running | stopped (default status)
+    verify_running: bool = True  # ONS_INGEST_VERIFY: running | stopped (the checks sensor)
+    max_objects_per_tick: int = 100  # ONS_INGEST_MAX_PER_TICK
+    max_object_bytes: int = 512 * 1024 * 1024  # ONS_INGEST_MAX_BYTES
+    lookback_s: int = 300  # ONS_INGEST_LOOKBACK: late-listed objects older than the cursor
+    max_bad_fraction: float = 0.5  # ONS_INGEST_MAX_BAD_FRACTION: above it nothing is loaded
+
+
+def _ingest(env: _Env) -> IngestSettings:
+    d = IngestSettings()
+    return IngestSettings(
+        sensor_interval_s=env.integer("ONS_INGEST_SENSOR_INTERVAL", d.sensor_interval_s, 1),
+        sensor_running=env.running("ONS_INGEST_SENSOR"),
+        verify_running=env.running("ONS_INGEST_VERIFY"),
+        max_objects_per_tick=env.integer("ONS_INGEST_MAX_PER_TICK", d.max_objects_per_tick, 1),
+        max_object_bytes=env.integer("ONS_INGEST_MAX_BYTES", d.max_object_bytes),
+        lookback_s=env.integer("ONS_INGEST_LOOKBACK", d.lookback_s, 0),
+        max_bad_fraction=env.number("ONS_INGEST_MAX_BAD_FRACTION", d.max_bad_fraction),
+    )
+
+
+# -- monitoring ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When to alert (``ONS_ALERT_<FIELD>``, e.g. ``ONS_ALERT_MAX_LOAD_LAG_SECONDS``). Defaults
+    match the CloudWatch alarms in ``infra/modules/monitoring``.
+
+    ``min_points_per_second`` applies only to runs that wrote at least
+    ``min_points_for_throughput`` points: a small daily table is dominated by fixed costs.
+    """
+
+    max_failed_batches: int = 0
+    max_check_failures: int = 0
+    max_load_lag_seconds: float = 129_600.0  # 36 h: daily partitions
+    min_points_per_second: float = 1_000.0
+    min_points_for_throughput: int = 10_000
+    max_query_latency_ms: float = 2_000.0
+    max_write_read_latency_ms: float = 5_000.0
+    realert_seconds: float = 3_600.0
+
+
+@dataclass(frozen=True)
+class MonitoringSettings:
+    """Where metrics and alerts go: CloudWatch namespace and ``Environment`` dimension
+    (``ONS_METRICS_NAMESPACE``, ``ONS_METRICS_ENVIRONMENT``), the SNS topic
+    (``ONS_ALARM_TOPIC_ARN``), the thresholds and the health probe's interval."""
+
+    namespace: str = "ONS/Pipeline"
+    environment: str = "local"
+    alarm_topic_arn: str | None = None
+    notification_topic_arn: str | None = None  # ONS_SNS_TOPIC_ARN: run failures and completions
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    health_interval_s: int = 300  # ONS_HEALTH_INTERVAL_SECONDS
+    # Sensors run by default where the deployment says where metrics go (ONS_METRICS_ENVIRONMENT
+    # is set in the ECS containers); on a laptop they wait to be switched on in the UI.
+    sensors_running: bool = False
+
+
+def _monitoring(env: _Env) -> MonitoringSettings:
+    d = MonitoringSettings()
+    limits: dict[str, Any] = {}
+    for spec in fields(Thresholds):
+        default = spec.default
+        value = env.number(f"ONS_ALERT_{spec.name.upper()}", float(default))  # type: ignore[arg-type]
+        limits[spec.name] = int(value) if isinstance(default, int) else value
+    environment = env.text("ONS_METRICS_ENVIRONMENT")
+    return MonitoringSettings(
+        namespace=env.text("ONS_METRICS_NAMESPACE", d.namespace) or d.namespace,
+        environment=environment or d.environment,
+        alarm_topic_arn=env.text("ONS_ALARM_TOPIC_ARN"),
+        notification_topic_arn=env.text("ONS_SNS_TOPIC_ARN"),
+        thresholds=Thresholds(**limits),
+        health_interval_s=env.integer("ONS_HEALTH_INTERVAL_SECONDS", d.health_interval_s, 1),
+        sensors_running=environment is not None,
+    )
+
+
+@dataclass(frozen=True)
+class InstanceSettings:
+    """The Timestream for InfluxDB instance as deployed (priced by the cost asset); defaults are
+    the dev tfvars' values."""
+
+    instance_type: str = "db.influx.medium"  # ONS_INFLUX_INSTANCE_TYPE
+    storage_type: str = "InfluxIOIncludedT1"  # ONS_INFLUX_STORAGE_TYPE
+    allocated_storage_gb: int = 50  # ONS_INFLUX_ALLOCATED_STORAGE
+    deployment_type: str = "SINGLE_AZ"  # ONS_INFLUX_DEPLOYMENT_TYPE
+
+
+def _instance(env: _Env) -> InstanceSettings:
+    d = InstanceSettings()
+    return InstanceSettings(
+        instance_type=env.text("ONS_INFLUX_INSTANCE_TYPE", d.instance_type) or d.instance_type,
+        storage_type=env.text("ONS_INFLUX_STORAGE_TYPE", d.storage_type) or d.storage_type,
+        allocated_storage_gb=env.integer("ONS_INFLUX_ALLOCATED_STORAGE", d.allocated_storage_gb),
+        deployment_type=env.text("ONS_INFLUX_DEPLOYMENT_TYPE", d.deployment_type)
+        or d.deployment_type,
+    )
+
+
+# -- query API ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """The query API and its RAG context (``ONS_API_*``, ``ONS_RAG_*``)."""
+
+    api_key: str | None = field(default=None, repr=False)  # ONS_API_KEY
+    cache_ttl_s: float = 300.0  # ONS_API_CACHE_TTL (0 disables)
+    cache_max_entries: int = 512  # ONS_API_CACHE_SIZE
+    query_timeout_s: float = 30.0  # ONS_API_QUERY_TIMEOUT
+    max_rows: int = 10_000  # ONS_API_MAX_ROWS
+    timezone: str = "America/Sao_Paulo"  # ONS_API_TIMEZONE: zone of relative periods
+    rag_cache_dir: Path | None = None  # ONS_RAG_CACHE_DIR (default $ONS_STATE_DIR/rag)
+    rag_embedder: str = "minilm"  # ONS_RAG_EMBEDDER: minilm | hashing
+
+    def __post_init__(self) -> None:
+        if self.query_timeout_s <= 0 or self.max_rows < 1 or self.cache_ttl_s < 0:
+            raise SettingsError("query timeout and max rows must be positive, cache TTL >= 0")
+
+
+def _api(env: _Env, state_dir: Path) -> ApiSettings:
+    d = ApiSettings()
+    rag_dir = env.text("ONS_RAG_CACHE_DIR")
+    return ApiSettings(
+        api_key=env.text("ONS_API_KEY"),
+        cache_ttl_s=env.number("ONS_API_CACHE_TTL", d.cache_ttl_s),
+        cache_max_entries=env.integer("ONS_API_CACHE_SIZE", d.cache_max_entries),
+        query_timeout_s=env.number("ONS_API_QUERY_TIMEOUT", d.query_timeout_s),
+        max_rows=env.integer("ONS_API_MAX_ROWS", d.max_rows),
+        timezone=env.text("ONS_API_TIMEZONE", d.timezone) or d.timezone,
+        rag_cache_dir=Path(rag_dir) if rag_dir else state_dir / "rag",
+        rag_embedder=(env.text("ONS_RAG_EMBEDDER", d.rag_embedder) or d.rag_embedder).lower(),
+    )
+
+
+# -- everything -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything the pipeline needs to find its stores."""
+    """Everything the pipeline, the CLI and the API need to find their stores and knobs."""
 
-    influx_env: Mapping[str, str] = field(default_factory=dict)
     aws: AwsSettings = field(default_factory=AwsSettings)
-    state_dir: Path = Path(".ons-pipeline")
-    seed: int = 0
+    influx: InfluxSettings = field(default_factory=InfluxSettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
+    instance: InstanceSettings = field(default_factory=InstanceSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
+    migration_start: str = "2018-01-01"  # ONS_MIGRATION_START: first day of the partitions
+    report_path: str | None = None  # ONS_REPORT_PATH: also write the migration report there
+    state_dir: Path = Path(".ons-pipeline")  # ONS_STATE_DIR: local servers, caches
+    seed: int = 0  # ONS_SEED: the generator's seed (local data)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = dict(os.environ if env is None else env)
-        state_dir = Path(env.get("ONS_STATE_DIR", ".ons-pipeline")).resolve()
-        influx_env = {k: v for k, v in env.items() if k.startswith("ONS_INFLUX_")}
-        if "ONS_INFLUX_URL" not in influx_env:
-            local = _running(InfluxServer(state_dir).status())
-            if local is not None:
-                influx_env["ONS_INFLUX_URL"] = local.url
-        endpoint = env.get("ONS_AWS_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL")
-        if not endpoint:
-            local_moto = _running(MotoServer(state_dir).status())
-            if local_moto is not None:
-                endpoint = local_moto.url
+    def from_env(cls, source: Mapping[str, str] | None = None) -> Settings:
+        """Parse ``source`` (default: ``os.environ``); a bad value raises :class:`SettingsError`
+        naming its variable."""
+        env = _Env(os.environ if source is None else source)
+        state_dir = Path(env.text("ONS_STATE_DIR", ".ons-pipeline") or ".ons-pipeline").resolve()
         defaults = AwsSettings()
         aws = AwsSettings(
-            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or defaults.region,
-            endpoint_url=endpoint or None,
-            bucket=env.get("ONS_S3_BUCKET", defaults.bucket),
-            parquet_prefix=env.get("ONS_S3_PARQUET_PREFIX", defaults.parquet_prefix),
-            unload_prefix=env.get("ONS_S3_UNLOAD_PREFIX", defaults.unload_prefix),
-            raw_prefix=env.get("ONS_S3_RAW_PREFIX", defaults.raw_prefix),
-            deadletter_prefix=env.get("ONS_S3_DEADLETTER_PREFIX", defaults.deadletter_prefix),
-            timestream_database=env.get("ONS_TIMESTREAM_DATABASE", defaults.timestream_database),
-            timestream_legacy_database=env.get(
+            region=env.text("AWS_REGION") or env.text("AWS_DEFAULT_REGION") or defaults.region,
+            endpoint_url=env.text("ONS_AWS_ENDPOINT_URL") or env.text("AWS_ENDPOINT_URL"),
+            bucket=env.text("ONS_S3_BUCKET", defaults.bucket) or defaults.bucket,
+            parquet_prefix=env.text("ONS_S3_PARQUET_PREFIX", defaults.parquet_prefix) or "",
+            unload_prefix=env.text("ONS_S3_UNLOAD_PREFIX", defaults.unload_prefix) or "",
+            raw_prefix=env.text("ONS_S3_RAW_PREFIX", defaults.raw_prefix) or "",
+            quarantine_prefix=env.text("ONS_S3_QUARANTINE_PREFIX", defaults.quarantine_prefix)
+            or "",
+            deadletter_prefix=env.text("ONS_S3_DEADLETTER_PREFIX", defaults.deadletter_prefix)
+            or "",
+            timestream_database=env.text("ONS_TIMESTREAM_DATABASE", defaults.timestream_database)
+            or "",
+            timestream_legacy_database=env.text(
                 "ONS_TIMESTREAM_LEGACY_DATABASE", defaults.timestream_legacy_database
-            ),
-            export_mode=env.get("ONS_EXPORT_MODE", defaults.export_mode),
-            query_page_bytes=int(env.get("ONS_QUERY_PAGE_BYTES", defaults.query_page_bytes)),
-        )
-        if aws.export_mode not in {"query", "unload"}:
-            raise ValueError(
-                f"ONS_EXPORT_MODE must be 'query' or 'unload', not {aws.export_mode!r}"
             )
+            or "",
+            export_mode=env.text("ONS_EXPORT_MODE", defaults.export_mode) or "",
+            query_page_bytes=env.integer("ONS_QUERY_PAGE_BYTES", defaults.query_page_bytes),
+        )
         return cls(
-            influx_env=influx_env,
             aws=aws,
+            influx=_influx(env, aws),
+            ingest=_ingest(env),
+            monitoring=_monitoring(env),
+            instance=_instance(env),
+            api=_api(env, state_dir),
+            migration_start=env.text("ONS_MIGRATION_START", "2018-01-01") or "2018-01-01",
+            report_path=env.text("ONS_REPORT_PATH"),
             state_dir=state_dir,
-            seed=int(env.get("ONS_SEED", "0")),
+            seed=env.integer("ONS_SEED", 0),
         )

@@ -18,6 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -310,3 +311,18 @@ def default_state_dir() -> Path:
 def local_servers(state_dir: Path | None = None) -> list[LocalServer]:
     base = state_dir or default_state_dir()
     return [InfluxServer(base), MotoServer(base)]
+
+
+def local_endpoints(state_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
+    """``ONS_INFLUX_URL`` / ``ONS_AWS_ENDPOINT_URL`` of the local servers that run, for the ones
+    ``env`` does not set (an endpoint chosen in the environment is never overridden)."""
+    found: dict[str, str] = {}
+    if not env.get("ONS_INFLUX_URL"):
+        state, info = InfluxServer(state_dir).status()
+        if state == "running" and info is not None:
+            found["ONS_INFLUX_URL"] = info.url
+    if not (env.get("ONS_AWS_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL")):
+        state, info = MotoServer(state_dir).status()
+        if state == "running" and info is not None:
+            found["ONS_AWS_ENDPOINT_URL"] = info.url
+    return found

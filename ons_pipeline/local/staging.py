@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ons_pipeline.lib.migration.exporter import ExportTarget, unload_destination
+from ons_pipeline.lib.aws import AwsSettings
+from ons_pipeline.lib.migration.exporter import unload_destination
 from ons_pipeline.lib.migration.timestream import (
     database_for,
     export_query,
@@ -38,7 +39,7 @@ def stage_day(
     *,
     mode: str,
     endpoint_url: str,
-    target: ExportTarget,
+    target: AwsSettings,
     s3: Any = None,
     seed: int = 0,
     page_bytes: int = 1_000_000,
@@ -47,7 +48,7 @@ def stage_day(
     window = day_window(day)
     tables = list(generate_canonical(spec.name, window.start, window.end, seed=seed))
     rows = sum(t.num_rows for t in tables)
-    database = database_for(spec, target.ons_database, target.legacy_database)
+    database = database_for(spec, target.timestream_database, target.timestream_legacy_database)
     if mode == "unload":
         if s3 is None:
             raise ValueError("unload staging needs an S3 client")

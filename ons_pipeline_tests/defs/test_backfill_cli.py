@@ -17,7 +17,7 @@ import dagster as dg
 import pytest
 
 from ons_pipeline.lib import schema
-from ons_pipeline.lib.migration.exporter import ExportTarget
+from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.migration.timestream import export_query, stage_query_results, table_to_pages
 from ons_pipeline.lib.partitions import day_window
 from ons_pipeline.local.staging import stage_day
@@ -66,7 +66,7 @@ def migrate(env: dict[str, str], table: str, first: date, last: date, **kwargs):
 
 
 def stage(env: dict[str, str], table: str, days: list[date], page_bytes: int = 1_000_000) -> None:
-    target = ExportTarget(bucket=env["ONS_S3_BUCKET"])
+    target = AwsSettings(bucket=env["ONS_S3_BUCKET"])
     for day in days:
         stage_day(
             schema.table(table),

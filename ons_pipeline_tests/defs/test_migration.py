@@ -16,10 +16,11 @@ from ons_pipeline.defs.migration.assets import migration_assets
 from ons_pipeline.defs.migration.rollback import rollback
 from ons_pipeline.defs.state import loaded_partitions
 from ons_pipeline.lib import schema
+from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.partitions import day_window, partition_prefix
+from ons_pipeline.lib.settings import InfluxSettings
 from ons_pipeline.local.generator import generate_canonical
 from ons_pipeline.local.staging import stage_day
-from ons_pipeline.resources import AwsResource, InfluxDBResource
 from ons_pipeline_tests.conftest import influxql
 
 START = date(2018, 11, 1)
@@ -56,13 +57,13 @@ def field_counts_in_influx(url: str, db: str, table: str, day: date) -> dict[str
 @pytest.fixture
 def resources(moto_server, s3_bucket, influx_url, influx_db) -> dict:  # type: ignore[no-untyped-def]
     return {
-        "aws": AwsResource(endpoint_url=moto_server.url, bucket=s3_bucket),
-        "influxdb": InfluxDBResource(url=influx_url, database=influx_db, batch_lines=2_000),
+        "aws": AwsSettings(endpoint_url=moto_server.url, bucket=s3_bucket),
+        "influxdb": InfluxSettings.of(url=influx_url, database=influx_db, batch_lines=2_000),
     }
 
 
 def stage(resources: dict, tables: list[str], days: list[date]) -> None:
-    aws: AwsResource = resources["aws"]
+    aws: AwsSettings = resources["aws"]
     for name in tables:
         for day in days:
             stage_day(
@@ -70,7 +71,7 @@ def stage(resources: dict, tables: list[str], days: list[date]) -> None:
                 day,
                 mode="query",
                 endpoint_url=str(aws.endpoint_url),
-                target=aws.export_target(),
+                target=aws,
                 s3=aws.client("s3"),
             )
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.schema import MAPPING_FILE, TableSpec, load_mapping
-from ons_pipeline.resources import AwsResource, InfluxDBResource
+from ons_pipeline.lib.settings import InfluxSettings
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "ons_samples"
 EXTRA_SAMPLES = Path(__file__).resolve().parent / "data"
@@ -34,10 +35,10 @@ def extended_mapping(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Tabl
 
 
 @pytest.fixture
-def aws(moto_server, s3_bucket) -> AwsResource:  # type: ignore[no-untyped-def]
-    return AwsResource(endpoint_url=moto_server.url, bucket=s3_bucket)
+def aws(moto_server, s3_bucket) -> AwsSettings:  # type: ignore[no-untyped-def]
+    return AwsSettings(endpoint_url=moto_server.url, bucket=s3_bucket)
 
 
 @pytest.fixture
-def influxdb(influx_url, influx_db) -> InfluxDBResource:  # type: ignore[no-untyped-def]
-    return InfluxDBResource(url=influx_url, database=influx_db, batch_lines=2_000)
+def influxdb(influx_url, influx_db) -> InfluxSettings:  # type: ignore[no-untyped-def]
+    return InfluxSettings.of(url=influx_url, database=influx_db, batch_lines=2_000)

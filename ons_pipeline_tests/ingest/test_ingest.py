@@ -17,14 +17,15 @@ from ons_pipeline.defs.keys import influxdb_key, parquet_key
 from ons_pipeline.defs.migration import migration_checks
 from ons_pipeline.defs.migration.assets import migration_assets
 from ons_pipeline.lib import ons_time, schema
+from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.ingest.files import (
     TooManyBadRowsError,
     ingest_bytes,
     quarantine_keys,
 )
 from ons_pipeline.lib.partitions import day_window, partition_prefix, read_partition_table
+from ons_pipeline.lib.settings import InfluxSettings
 from ons_pipeline.local.generator import generate_day, generate_raw_ons, write_ons_csv
-from ons_pipeline.resources import AwsResource, InfluxDBResource
 from ons_pipeline_tests.conftest import influxql
 
 DAY = date(2024, 1, 5)
@@ -61,7 +62,7 @@ def points(url: str, db: str, table: str, start: datetime, end: datetime) -> dic
     return out
 
 
-def ingest(aws: AwsResource, influxdb: InfluxDBResource, data: bytes, key: str, **kwargs):  # type: ignore[no-untyped-def]
+def ingest(aws: AwsSettings, influxdb: InfluxSettings, data: bytes, key: str, **kwargs):  # type: ignore[no-untyped-def]
     with influxdb.client() as client:
         return ingest_bytes(
             data,
@@ -81,7 +82,7 @@ def local(day: date, hour: int) -> int:
 
 
 def test_correction_replaces_the_covered_period_and_deletes_only_what_vanished(
-    aws: AwsResource, influxdb: InfluxDBResource, influx_url: str, influx_db: str
+    aws: AwsSettings, influxdb: InfluxSettings, influx_url: str, influx_db: str
 ) -> None:
     table = "balanco_subsistema"
     spec = schema.table(table)
@@ -140,7 +141,7 @@ def test_correction_replaces_the_covered_period_and_deletes_only_what_vanished(
 
 
 def test_a_growing_yearly_file_only_costs_its_new_days(
-    aws: AwsResource, influxdb: InfluxDBResource, influx_url: str, influx_db: str
+    aws: AwsSettings, influxdb: InfluxSettings, influx_url: str, influx_db: str
 ) -> None:
     table = "cmo_semihorario"
     ingest(aws, influxdb, raw_csv(table, [DAY]), "raw/cmo/CMO_2024.csv")
@@ -156,7 +157,7 @@ def test_a_growing_yearly_file_only_costs_its_new_days(
 
 
 def test_quarantine_keeps_bad_rows_and_loads_the_good_ones(
-    aws: AwsResource, influxdb: InfluxDBResource, influx_url: str, influx_db: str
+    aws: AwsSettings, influxdb: InfluxSettings, influx_url: str, influx_db: str
 ) -> None:
     table = "curva_carga"
     ingest(aws, influxdb, raw_csv(table, [DAY]), "raw/curva/day.csv")
@@ -191,7 +192,7 @@ def test_quarantine_keeps_bad_rows_and_loads_the_good_ones(
 
 
 def test_too_many_bad_rows_loads_nothing(
-    aws: AwsResource, influxdb: InfluxDBResource, influx_url: str, influx_db: str
+    aws: AwsSettings, influxdb: InfluxSettings, influx_url: str, influx_db: str
 ) -> None:
     def ruin(rows: list[dict]) -> None:
         for row in rows[:120]:
@@ -206,7 +207,7 @@ def test_too_many_bad_rows_loads_nothing(
 
 
 def test_ingest_job_records_partitions_and_the_verify_run_rechecks_them(
-    aws: AwsResource, influxdb: InfluxDBResource, influx_url: str, influx_db: str
+    aws: AwsSettings, influxdb: InfluxSettings, influx_url: str, influx_db: str
 ) -> None:
     """Ingest, then a correction through the Dagster job; the verify sensor asks for the touched
     days, and the verify run re-runs the project's integrity checks on them: they pass."""
@@ -288,7 +289,7 @@ def test_ingest_job_records_partitions_and_the_verify_run_rechecks_them(
 
 
 def test_ingest_job_fails_clearly_on_an_unknown_dataset(
-    aws: AwsResource, influxdb: InfluxDBResource
+    aws: AwsSettings, influxdb: InfluxSettings
 ) -> None:
     key = "raw/other/prices.csv"
     s3 = aws.client("s3")
@@ -309,7 +310,7 @@ def test_ingest_job_fails_clearly_on_an_unknown_dataset(
     assert keys and keys[0].startswith("quarantine/objects/other/prices.csv@")
 
 
-def test_superseded_version_is_a_no_op(aws: AwsResource, influxdb: InfluxDBResource) -> None:
+def test_superseded_version_is_a_no_op(aws: AwsSettings, influxdb: InfluxSettings) -> None:
     key = "raw/curva_carga/old.csv"
     s3 = aws.client("s3")
     s3.put_object(Bucket=aws.bucket, Key=key, Body=raw_csv("curva_carga", [DAY]))

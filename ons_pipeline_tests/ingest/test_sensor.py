@@ -14,9 +14,9 @@ from botocore.exceptions import ClientError
 from ons_pipeline.defs.ingest import sensors
 from ons_pipeline.defs.ingest.jobs import ingest_raw_object_job
 from ons_pipeline.defs.ingest.sensors import RawCursor, evaluate_raw_files, raw_files_sensor
-from ons_pipeline.lib.ingest.files import IngestSettings
+from ons_pipeline.lib.aws import AwsSettings
+from ons_pipeline.lib.settings import InfluxSettings, IngestSettings
 from ons_pipeline.local.generator import generate_raw_ons, write_ons_parquet
-from ons_pipeline.resources import AwsResource, InfluxDBResource
 from ons_pipeline_tests.ingest.conftest import SAMPLES
 
 CURVA = (SAMPLES / "curva_carga_2018_excerpt.csv").read_bytes()
@@ -31,7 +31,7 @@ def instance() -> Iterator[dg.DagsterInstance]:
 
 def tick(
     instance: dg.DagsterInstance,
-    aws: AwsResource,
+    aws: AwsSettings,
     cursor: str | None,
     config: IngestSettings | None = None,
 ) -> dg.SensorResult:
@@ -44,7 +44,7 @@ def tick(
     return result
 
 
-def put(aws: AwsResource, key: str, body: bytes) -> str:
+def put(aws: AwsSettings, key: str, body: bytes) -> str:
     return aws.client("s3").put_object(Bucket=aws.bucket, Key=key, Body=body)["ETag"].strip('"')
 
 
@@ -57,7 +57,7 @@ def keys_of(result: dg.SensorResult) -> list[str]:
 
 
 def test_new_object_then_quiet_then_identical_then_changed_upload(
-    instance: dg.DagsterInstance, aws: AwsResource
+    instance: dg.DagsterInstance, aws: AwsSettings
 ) -> None:
     first = tick(instance, aws, None)
     assert first.run_requests == [] and first.skip_reason
@@ -88,7 +88,7 @@ def test_new_object_then_quiet_then_identical_then_changed_upload(
 
 
 def test_known_run_key_is_not_requested_again(
-    instance: dg.DagsterInstance, aws: AwsResource, influxdb: InfluxDBResource
+    instance: dg.DagsterInstance, aws: AwsSettings, influxdb: InfluxSettings
 ) -> None:
     """The run a request launched carries its run key: a later tick (even with a lost cursor)
     does not request it again, and the requested run loads the file."""
@@ -105,7 +105,7 @@ def test_known_run_key_is_not_requested_again(
 
 
 def test_bad_objects_are_reported_and_skipped_and_the_sensor_goes_on(
-    instance: dg.DagsterInstance, aws: AwsResource
+    instance: dg.DagsterInstance, aws: AwsSettings
 ) -> None:
     put(aws, "raw/a-unknown.csv", b"date;price\n2024-01-01;3\n")
     put(aws, "raw/b-binary.xlsx", b"PK\x03\x04\x00\x00binary")
@@ -134,7 +134,7 @@ def test_bad_objects_are_reported_and_skipped_and_the_sensor_goes_on(
 
 
 def test_only_bad_objects_give_a_skip_reason(
-    instance: dg.DagsterInstance, aws: AwsResource
+    instance: dg.DagsterInstance, aws: AwsSettings
 ) -> None:
     put(aws, "raw/x.csv", b"a;b\n1;2\n")
     result = tick(instance, aws, None)
@@ -143,7 +143,7 @@ def test_only_bad_objects_give_a_skip_reason(
 
 
 def test_parquet_objects_are_probed_through_their_footer(
-    instance: dg.DagsterInstance, aws: AwsResource, tmp_path
+    instance: dg.DagsterInstance, aws: AwsSettings, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "ear.parquet"
     write_ons_parquet([generate_raw_ons("ear_diario", date(2023, 1, 1))], path, table="ear_diario")
@@ -153,7 +153,7 @@ def test_parquet_objects_are_probed_through_their_footer(
     assert request.tags["ons/dataset"] == "ear_diario"
 
 
-def test_at_most_max_objects_per_tick(instance: dg.DagsterInstance, aws: AwsResource) -> None:
+def test_at_most_max_objects_per_tick(instance: dg.DagsterInstance, aws: AwsSettings) -> None:
     for name in ("a", "b", "c"):
         put(aws, f"raw/{name}.csv", CMO.replace(b"0.24000000", name.encode() + b"0.24"[1:]))
     config = dataclasses.replace(IngestSettings(), max_objects_per_tick=2)
@@ -164,7 +164,7 @@ def test_at_most_max_objects_per_tick(instance: dg.DagsterInstance, aws: AwsReso
 
 
 def test_objects_listed_late_are_found_within_the_lookback(
-    instance: dg.DagsterInstance, aws: AwsResource
+    instance: dg.DagsterInstance, aws: AwsSettings
 ) -> None:
     etag = put(aws, "raw/late.csv", CMO)
     modified = aws.client("s3").head_object(Bucket=aws.bucket, Key="raw/late.csv")["LastModified"]
@@ -178,7 +178,7 @@ def test_objects_listed_late_are_found_within_the_lookback(
 
 
 def test_a_transient_s3_error_ends_the_tick_before_that_object(
-    instance: dg.DagsterInstance, aws: AwsResource, monkeypatch: pytest.MonkeyPatch
+    instance: dg.DagsterInstance, aws: AwsSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     put(aws, "raw/a.csv", CMO)
     put(aws, "raw/b.csv", CMO.replace(b"0.24000000", b"0.25000000"))
@@ -213,17 +213,17 @@ def test_cursor_round_trip_and_unreadable_cursor() -> None:
 
 
 def test_missing_bucket_is_a_skip(instance: dg.DagsterInstance, moto_server) -> None:  # type: ignore[no-untyped-def]
-    aws = AwsResource(endpoint_url=moto_server.url, bucket="no-such-bucket-here")
+    aws = AwsSettings(endpoint_url=moto_server.url, bucket="no-such-bucket-here")
     result = tick(instance, aws, None)
     assert "does not exist" in skip(result)
 
 
 def test_whole_bucket_as_raw_prefix_ignores_the_pipelines_own_objects(
-    instance: dg.DagsterInstance, aws: AwsResource
+    instance: dg.DagsterInstance, aws: AwsSettings
 ) -> None:
     for key in ("parquet/cmo/date=2022-01-01/part-00000.parquet", "quarantine/rows/x.json"):
         put(aws, key, b"not raw")
     etag = put(aws, "CMO_SEMIHORARIO_2022.csv", CMO)
-    whole = AwsResource(endpoint_url=aws.endpoint_url, bucket=aws.bucket, raw_prefix="")
+    whole = AwsSettings(endpoint_url=aws.endpoint_url, bucket=aws.bucket, raw_prefix="")
     result = tick(instance, whole, None)
     assert keys_of(result) == [f"CMO_SEMIHORARIO_2022.csv@{etag}"]

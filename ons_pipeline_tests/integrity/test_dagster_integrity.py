@@ -32,11 +32,13 @@ from ons_pipeline.defs.migration import migration_checks
 from ons_pipeline.defs.migration.assets import migration_assets
 from ons_pipeline.defs.migration.jobs import migration_jobs, table_job_name
 from ons_pipeline.lib import schema
+from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.migration.timestream import export_query, stage_query_results, table_to_pages
-from ons_pipeline.lib.ops.notify import LOCAL_TOPIC_NAME, TOPIC_ENV, resolve_topic
+from ons_pipeline.lib.ops.notify import LOCAL_TOPIC_NAME, resolve_topic
 from ons_pipeline.lib.partitions import day_window
+from ons_pipeline.lib.settings import InfluxSettings, MonitoringSettings, Settings
 from ons_pipeline.local.staging import stage_day
-from ons_pipeline.resources import AwsResource, InfluxDBResource
+from ons_pipeline.resources import Monitoring
 from ons_pipeline_tests.integrity.conftest import generated
 
 TABLE = "curva_carga"
@@ -60,7 +62,7 @@ def _count(url: str, db: str, day: date) -> int:
     return int(series[0]["values"][0][1]) if series else 0
 
 
-def _stage(aws: AwsResource, day: date, rows: pa.Table) -> None:
+def _stage(aws: AwsSettings, day: date, rows: pa.Table) -> None:
     spec = schema.table(TABLE)
     sql = export_query(spec, TIMESTREAM_DB, day_window(day))
     stage_query_results(str(aws.endpoint_url), {sql: table_to_pages([rows], spec)})
@@ -72,19 +74,19 @@ def backfill(moto_server, influx_url) -> Iterator[dict[str, Any]]:  # type: igno
     database = f"integrity_{uuid.uuid4().hex[:10]}"
     boto3.client("s3", endpoint_url=moto_server.url).create_bucket(Bucket=bucket)
     requests.post(f"{influx_url}/query", params={"q": f'CREATE DATABASE "{database}"'}, timeout=30)
-    aws = AwsResource(
+    aws = AwsSettings(
         endpoint_url=moto_server.url, bucket=bucket, timestream_database=TIMESTREAM_DB
     )
     resources = {
         "aws": aws,
-        "influxdb": InfluxDBResource(url=influx_url, database=database, batch_lines=2_000),
+        "influxdb": InfluxSettings.of(url=influx_url, database=database, batch_lines=2_000),
     }
     stage_day(
         schema.table(TABLE),
         GOOD,
         mode="query",
         endpoint_url=moto_server.url,
-        target=aws.export_target(),
+        target=aws,
     )
     rows = generated(TABLE, BAD)
     _stage(aws, BAD, pa.concat_tables([rows, rows.slice(10, 3)]))  # 3 duplicated rows
@@ -197,15 +199,14 @@ def test_migration_report_renders_done_failed_and_checksums(backfill, tmp_path: 
 
 
 @pytest.fixture
-def subscribed_queue(moto_server, monkeypatch) -> Iterator[tuple[Any, str]]:  # type: ignore[no-untyped-def]
+def subscribed_queue(moto_server) -> Iterator[tuple[Any, str, str]]:  # type: ignore[no-untyped-def]
     sns = boto3.client("sns", endpoint_url=moto_server.url)
     sqs = boto3.client("sqs", endpoint_url=moto_server.url)
     topic = sns.create_topic(Name=f"ons-test-{uuid.uuid4().hex[:8]}")["TopicArn"]
     queue = sqs.create_queue(QueueName=f"ons-test-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["QueueArn"])
-    monkeypatch.setenv(TOPIC_ENV, topic)
-    yield sqs, queue
+    yield sqs, queue, topic
 
 
 def _received(sqs: Any, queue: str) -> list[dict[str, Any]]:
@@ -214,15 +215,16 @@ def _received(sqs: Any, queue: str) -> list[dict[str, Any]]:
 
 
 def test_failure_and_completion_are_published_to_sns(backfill, subscribed_queue) -> None:  # type: ignore[no-untyped-def]
-    sqs, queue = subscribed_queue
+    sqs, queue, topic = subscribed_queue
     instance, aws = backfill["instance"], backfill["aws"]
+    monitoring = Monitoring(MonitoringSettings(notification_topic_arn=topic), aws)
     failed = backfill["results"][BAD]
     context = dg.build_run_status_sensor_context(
         sensor_name="migration_failure_notification",
         dagster_event=failed.get_run_failure_event(),
         dagster_instance=instance,
         dagster_run=failed.dagster_run,
-        resources={"aws": aws},
+        resources={"monitoring": monitoring},
     ).for_run_failure()
     migration_failure_notification(context)
     envelope = _received(sqs, queue)[0]
@@ -239,7 +241,7 @@ def test_failure_and_completion_are_published_to_sns(backfill, subscribed_queue)
         dagster_event=done.get_run_success_event(),
         dagster_instance=instance,
         dagster_run=done.dagster_run,
-        resources={"aws": aws},
+        resources={"monitoring": monitoring},
     )
     migration_completion_notification(context)
     message = json.loads(_received(sqs, queue)[0]["Message"])
@@ -251,7 +253,8 @@ def test_failure_and_completion_are_published_to_sns(backfill, subscribed_queue)
 
 def test_local_topic_is_created_when_none_is_configured(moto_server) -> None:  # type: ignore[no-untyped-def]
     sns = boto3.client("sns", endpoint_url=moto_server.url)
-    arn = resolve_topic(sns, local=True, env={})
+    arn = resolve_topic(sns, local=True, arn=None)
     assert arn is not None and arn.endswith(f":{LOCAL_TOPIC_NAME}")
-    assert resolve_topic(sns, local=False, env={}) is None
-    assert resolve_topic(sns, local=False, env={TOPIC_ENV: "arn:x"}) == "arn:x"
+    assert resolve_topic(sns, local=False, arn=None) is None
+    assert resolve_topic(sns, local=False, arn="arn:x") == "arn:x"
+    assert Settings.from_env({"ONS_SNS_TOPIC_ARN": "arn:y"}).monitoring.notification_topic_arn

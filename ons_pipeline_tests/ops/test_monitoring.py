@@ -19,9 +19,7 @@ from ons_pipeline.lib.ops.monitoring import (
     AlertState,
     LoadFigures,
     MetricsPublisher,
-    MonitoringConfig,
     RunMetrics,
-    Thresholds,
     estimate_monthly_cost,
     evaluate_health,
     evaluate_lag,
@@ -30,6 +28,7 @@ from ons_pipeline.lib.ops.monitoring import (
     load_prices,
     probe_influxdb,
 )
+from ons_pipeline.lib.settings import Settings, Thresholds
 from ons_pipeline.local.servers import free_port
 from ons_pipeline_tests.conftest import influxql
 from ons_pipeline_tests.ops.conftest import Inbox, metric_dimensions, metric_values
@@ -119,7 +118,7 @@ def test_run_metrics_from_load_metadata() -> None:
 def test_metrics_reach_cloudwatch_with_exactly_the_environment_dimension(
     aws, metrics_env: str
 ) -> None:  # type: ignore[no-untyped-def]
-    config = MonitoringConfig.from_env({"ONS_METRICS_ENVIRONMENT": metrics_env})
+    config = Settings.from_env({"ONS_METRICS_ENVIRONMENT": metrics_env}).monitoring
     assert config.namespace == "ONS/Pipeline"
     publisher = MetricsPublisher(aws("cloudwatch"), config.namespace, config.environment)
     loads = [
@@ -198,24 +197,24 @@ def test_lag_thresholds_and_config_from_env() -> None:
     assert load_lag_seconds(datetime(2024, 1, 3, tzinfo=UTC), now) == 12 * 3600
     assert load_lag_seconds(now + timedelta(hours=1), now) == 0.0
     assert load_lag_seconds(None, now) is None
-    limits = Thresholds.from_env(
+    limits = Settings.from_env(
         {"ONS_ALERT_MAX_LOAD_LAG_SECONDS": "3600", "ONS_ALERT_MAX_FAILED_BATCHES": "3"}
-    )
+    ).monitoring.thresholds
     assert (limits.max_load_lag_seconds, limits.max_failed_batches) == (3600.0, 3)
     assert isinstance(limits.max_failed_batches, int)
     assert [a.key for a in evaluate_lag(7200, limits)] == ["load_lag"]
     assert evaluate_lag(1800, limits) == []
     with pytest.raises(ValueError, match="ONS_ALERT_MIN_POINTS_PER_SECOND"):
-        Thresholds.from_env({"ONS_ALERT_MIN_POINTS_PER_SECOND": "fast"})
-    config = MonitoringConfig.from_env(
+        Settings.from_env({"ONS_ALERT_MIN_POINTS_PER_SECOND": "fast"})
+    config = Settings.from_env(
         {
             "ONS_METRICS_NAMESPACE": "ONS/Other",
             "ONS_METRICS_ENVIRONMENT": "prod",
             "ONS_ALARM_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:alarms",
         }
-    )
+    ).monitoring
     assert (config.namespace, config.environment) == ("ONS/Other", "prod")
-    assert config.alarm_topic_arn and MonitoringConfig.from_env({}).environment == "local"
+    assert config.alarm_topic_arn and Settings.from_env({}).monitoring.environment == "local"
 
 
 # -- cost estimate ---------------------------------------------------------------------------

@@ -13,7 +13,6 @@ import requests
 
 from ons_pipeline.defs.keys import influxdb_key, parquet_key
 from ons_pipeline.defs.migration.assets import migration_assets
-from ons_pipeline.defs.monitoring import MonitoringResource
 from ons_pipeline.defs.monitoring.cost import influxdb_monthly_cost
 from ons_pipeline.defs.monitoring.health import (
     HEALTH_KEY,
@@ -27,26 +26,28 @@ from ons_pipeline.defs.monitoring.run_metrics import (
     pipeline_metrics_on_success,
 )
 from ons_pipeline.lib import schema
+from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.partitions import day_window
+from ons_pipeline.lib.settings import InfluxSettings, MonitoringSettings, Settings
 from ons_pipeline.local.servers import free_port
 from ons_pipeline.local.staging import stage_day
-from ons_pipeline.resources import AwsResource, InfluxDBResource
+from ons_pipeline.resources import Monitoring
 from ons_pipeline_tests.ops.conftest import Inbox, metric_values
 
 DAY = date(2024, 3, 5)
 
 
 def migrate(
-    moto_url: str, bucket: str, influx: InfluxDBResource, tables: list[str], day: date = DAY
+    moto_url: str, bucket: str, influx: InfluxSettings, tables: list[str], day: date = DAY
 ) -> tuple[dg.DagsterInstance, dg.ExecuteInProcessResult]:
-    aws = AwsResource(endpoint_url=moto_url, bucket=bucket)
+    aws = AwsSettings(endpoint_url=moto_url, bucket=bucket)
     for name in tables:
         stage_day(
             schema.table(name),
             day,
             mode="query",
             endpoint_url=moto_url,
-            target=aws.export_target(),
+            target=aws,
             s3=aws.client("s3"),
         )
     instance = dg.DagsterInstance.ephemeral()
@@ -61,8 +62,11 @@ def migrate(
     return instance, result
 
 
-def monitoring(moto_url: str, environment: str, topic: str | None) -> MonitoringResource:
-    return MonitoringResource(endpoint_url=moto_url, environment=environment, alarm_topic_arn=topic)
+def monitoring(moto_url: str, environment: str, topic: str | None) -> Monitoring:
+    return Monitoring(
+        MonitoringSettings(environment=environment, alarm_topic_arn=topic),
+        AwsSettings(endpoint_url=moto_url),
+    )
 
 
 def test_health_sensor_records_an_observation_and_publishes_metrics(
@@ -70,7 +74,7 @@ def test_health_sensor_records_an_observation_and_publishes_metrics(
 ) -> None:
     instance = dg.DagsterInstance.ephemeral()
     resources = {
-        "influxdb": InfluxDBResource(url=influx_url, database=influx_db),
+        "influxdb": InfluxSettings.of(url=influx_url, database=influx_db),
         "monitoring": monitoring(moto_server.url, metrics_env, inbox.topic_arn),
     }
     with dg.build_sensor_context(instance=instance, resources=resources) as context:
@@ -92,7 +96,7 @@ def test_health_sensor_alerts_once_while_influxdb_is_down_then_resolves(
     moto_server: Any, influx_url: str, influx_db: str, aws: Any, metrics_env: str, inbox: Inbox
 ) -> None:
     instance = dg.DagsterInstance.ephemeral()
-    down = InfluxDBResource(url=f"http://127.0.0.1:{free_port()}", database="ons", timeout=2)
+    down = InfluxSettings.of(url=f"http://127.0.0.1:{free_port()}", database="ons", timeout=2)
     watch = monitoring(moto_server.url, metrics_env, inbox.topic_arn)
     cursor = None
     for _ in range(2):
@@ -105,7 +109,7 @@ def test_health_sensor_alerts_once_while_influxdb_is_down_then_resolves(
     assert len(messages) == 1, "a standing alert is not repeated within the hour"
     assert messages[0]["Subject"].startswith(f"[ons-pipeline {metrics_env}] CRITICAL: InfluxDB")
     assert set(metric_values(aws("cloudwatch"), metrics_env, "InfluxDBHealthy", "Maximum")) == {0.0}
-    up = InfluxDBResource(url=influx_url, database=influx_db)
+    up = InfluxSettings.of(url=influx_url, database=influx_db)
     with dg.build_sensor_context(
         instance=instance, cursor=cursor, resources={"influxdb": up, "monitoring": watch}
     ) as context:
@@ -132,7 +136,7 @@ def test_run_status_sensor_publishes_the_figures_of_a_real_load(
     metrics_env: str,
     inbox: Inbox,
 ) -> None:
-    influx = InfluxDBResource(url=influx_url, database=influx_db, batch_lines=50)
+    influx = InfluxSettings.of(url=influx_url, database=influx_db, batch_lines=50)
     instance, result = migrate(moto_server.url, s3_bucket, influx, ["curva_carga", "ear_diario"])
     assert result.success
     event = instance.get_latest_materialization_event(influxdb_key("curva_carga"))
@@ -184,7 +188,7 @@ def test_failure_sensor_reports_failed_batches_and_alerts(
         data=f'{spec.measurement} {field}="text" {stamp}\n',
         timeout=10,
     ).raise_for_status()
-    influx = InfluxDBResource(url=influx_url, database=influx_db, batch_lines=50)
+    influx = InfluxSettings.of(url=influx_url, database=influx_db, batch_lines=50)
     instance, result = migrate(moto_server.url, s3_bucket, influx, ["curva_carga"])
     assert not result.success
     context = dg.build_run_status_sensor_context(
@@ -252,10 +256,9 @@ def test_definitions_register_monitoring(monkeypatch: pytest.MonkeyPatch) -> Non
         "ONS_METRICS_NAMESPACE": "ONS/Pipeline",
         "ONS_ALARM_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:ons-alarms",
     }
-    from ons_pipeline.lib.settings import AwsSettings
-
-    resource = MonitoringResource.from_env(env, AwsSettings())
-    assert (resource.environment, resource.alarm_topic_arn) == ("prod", env["ONS_ALARM_TOPIC_ARN"])
+    settings = Settings.from_env(env).monitoring
+    assert (settings.environment, settings.alarm_topic_arn) == ("prod", env["ONS_ALARM_TOPIC_ARN"])
+    assert settings.sensors_running  # a deployment that names its environment runs the sensors
 
 
 def test_alerts_go_to_a_local_topic_when_none_is_configured(
@@ -274,5 +277,5 @@ def test_alerts_go_to_a_local_topic_when_none_is_configured(
     assert [m["Subject"] for m in local.messages()] == [
         f"[ons-pipeline {metrics_env}] WARNING: local alert"
     ]
-    remote = MonitoringResource(environment=metrics_env, endpoint_url=None)
+    remote = Monitoring(MonitoringSettings(environment=metrics_env), AwsSettings())
     assert remote.topic_arn(aws("sns")) is None  # real AWS without a topic: alerts only logged

@@ -30,6 +30,7 @@ from dagster._serdes import serialize_value
 from ons_pipeline.defs.keys import influxdb_key, parquet_key
 from ons_pipeline.defs.migration.assets import migration_assets
 from ons_pipeline.lib import schema
+from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.influx.client import (
     AuthError,
     ConfigError,
@@ -43,17 +44,15 @@ from ons_pipeline.lib.influx.secrets import (
     InfluxCredentials,
     SecretError,
     clear_secret_cache,
-    client_from_env,
-    influx_config_from_env,
     influx_credentials_from_secret,
     parse_influx_secret,
     require_tls,
     resolve_influx_config,
     secure_client,
 )
+from ons_pipeline.lib.settings import InfluxSettings, Settings
 from ons_pipeline.local.servers import ServerInfo
 from ons_pipeline.local.staging import stage_day
-from ons_pipeline.resources import AwsResource, InfluxDBResource
 from ons_pipeline_tests.lib.influx.test_client import (  # noqa: F401  (fixtures reused, not duplicated)
     ADMIN_PASSWORD,
     auth_server,
@@ -159,11 +158,12 @@ def test_secret_is_read_at_run_time_cached_and_never_in_the_resource_config(
         aws, {"username": loader.username, "password": loader.password, "bucket": "x"}
     )
     db = f"sec_{uuid.uuid4().hex[:8]}"
-    resource = InfluxDBResource.from_env(
+    resource = Settings.from_env(
         {"ONS_INFLUX_URL": loader.url, "ONS_INFLUX_DATABASE": db, "ONS_INFLUX_SECRET_ARN": arn}
-    )
-    assert resource.secret_arn == arn and resource.password is None
-    assert loader.password not in json.dumps(resource.config_fields())
+    ).influx
+    assert resource.secret_arn == arn and resource.connection["password"] is None
+    assert loader.password not in json.dumps(dict(resource.connection), default=str)
+    assert loader.password not in repr(resource)
     caplog.set_level(logging.DEBUG)
     with resource.client() as client:
         assert client.credential_source == "secretsmanager"  # type: ignore[attr-defined]
@@ -197,18 +197,18 @@ def test_clients_outside_dagster_read_the_secret_too(aws: Any, loader: Loader) -
         "ONS_INFLUX_AUTH": "basic",
         "ONS_INFLUX_SECRET_ARN": arn,
     }
-    config = influx_config_from_env(env)
+    config = Settings.from_env(env).influx.config()
     assert (config.auth_scheme, config.username) == ("basic", loader.username)
-    with client_from_env(env) as client:
-        assert client.credential_source == "secretsmanager"
+    with Settings.from_env(env).influx.client() as client:
+        assert client.credential_source == "secretsmanager"  # type: ignore[attr-defined]
         client.ensure_database()
     own = {**env, "ONS_INFLUX_USERNAME": "me", "ONS_INFLUX_PASSWORD": "x"}
-    assert influx_config_from_env(own).password == "x"  # the environment wins
+    assert Settings.from_env(own).influx.config().password == "x"  # the environment wins
 
 
 def test_a_missing_secret_fails_the_run_clearly_not_the_definitions(aws: Any) -> None:
     arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope-AbCdEf"
-    resource = InfluxDBResource(url="http://127.0.0.1:1", secret_arn=arn)  # built: no AWS call
+    resource = InfluxSettings.of(url="http://127.0.0.1:1", secret_arn=arn)  # built: no AWS call
     with pytest.raises(SecretError, match=f"could not read secret {arn}: ResourceNotFound"):
         resource.client()
 
@@ -223,7 +223,7 @@ def test_wrong_credentials_are_a_clear_unretried_error_logged_as_a_security_even
     arn = create_secret(aws, {"username": loader.username, "password": wrong})
     sleeps: list[float] = []
     retry = RetryPolicy(max_attempts=5, sleep=sleeps.append)
-    resource = InfluxDBResource(url=loader.url, database="secured", secret_arn=arn)
+    resource = InfluxSettings.of(url=loader.url, database="secured", secret_arn=arn)
     caplog.set_level(logging.INFO)
     with resource.client(retry) as client, pytest.raises(AuthError) as caught:
         client.write(b"m v=1 1\n")
@@ -259,7 +259,7 @@ def test_a_wrong_ca_is_a_clear_tls_error_and_a_security_event(
         capture_output=True,
     )
     sleeps: list[float] = []
-    wrong = InfluxDBResource(url=info.url, database="tls", ca_bundle=str(other_ca))
+    wrong = InfluxSettings.of(url=info.url, database="tls", ca_bundle=str(other_ca))
     caplog.set_level(logging.INFO)
     with (
         wrong.client(RetryPolicy(sleep=sleeps.append)) as client,
@@ -272,10 +272,10 @@ def test_a_wrong_ca_is_a_clear_tls_error_and_a_security_event(
     (event,) = security_records(caplog)
     assert event["event"] == "influxdb.tls_failure" and event["ca_bundle"] == str(other_ca)
     # https is the default expectation, and the right CA works through the same path.
-    right = InfluxDBResource(url=info.url, database="tls", ca_bundle=str(right_ca))
+    right = InfluxSettings.of(url=info.url, database="tls", ca_bundle=str(right_ca))
     with right.client() as client:
         assert client.ping().startswith("1.6")
-    missing = InfluxDBResource(url=info.url, ca_bundle=str(tmp_path / "nope.pem"))
+    missing = InfluxSettings.of(url=info.url, ca_bundle=str(tmp_path / "nope.pem"))
     with pytest.raises(ConfigError, match="not a readable file"):
         missing.client()
 
@@ -290,7 +290,7 @@ def test_plain_http_outside_loopback_is_refused_even_without_credentials(
     (event,) = security_records(caplog)
     assert event["event"] == "influxdb.insecure_transport_refused"
     with pytest.raises(ConfigError, match="ONS_INFLUX_ALLOW_INSECURE"):
-        InfluxDBResource(url="http://influx.internal:8086").client()
+        InfluxSettings.of(url="http://influx.internal:8086").client()
     require_tls(InfluxConfig(url="http://influx.internal:8086", allow_insecure=True))
     require_tls(InfluxConfig(url="http://127.0.0.1:8086"))
     require_tls(InfluxConfig(url="https://influx.internal:8086"))
@@ -310,7 +310,7 @@ def scan_for(secret: str, texts: dict[str, str | bytes]) -> list[str]:
     return found
 
 
-def s3_texts(aws: AwsResource) -> dict[str, str | bytes]:
+def s3_texts(aws: AwsSettings) -> dict[str, str | bytes]:
     s3 = aws.client("s3")
     out: dict[str, str | bytes] = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=aws.bucket):
@@ -342,7 +342,7 @@ def test_no_secret_in_parquet_s3_logs_or_dagster_metadata(
     capfd: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    storage = AwsResource(endpoint_url=moto_server.url, bucket=s3_bucket)
+    storage = AwsSettings(endpoint_url=moto_server.url, bucket=s3_bucket)
     name = "curva_carga"
     db = f"nosecret_{uuid.uuid4().hex[:8]}"
     arn = create_secret(aws, {"username": loader.username, "password": loader.password})
@@ -352,19 +352,19 @@ def test_no_secret_in_parquet_s3_logs_or_dagster_metadata(
     caplog.clear()
     capfd.readouterr()
     caplog.set_level(logging.DEBUG)
-    by_secret = InfluxDBResource.from_env(
+    by_secret = Settings.from_env(
         {"ONS_INFLUX_URL": loader.url, "ONS_INFLUX_DATABASE": db, "ONS_INFLUX_SECRET_ARN": arn}
-    )
-    by_env = InfluxDBResource.from_env(
+    ).influx
+    by_env = Settings.from_env(
         {
             "ONS_INFLUX_URL": loader.url,
             "ONS_INFLUX_DATABASE": db,
             "ONS_INFLUX_USERNAME": loader.username,
             "ONS_INFLUX_PASSWORD": loader.password,
         }
-    )
+    ).influx
     wrong_password = "Bad-" + secrets.token_urlsafe(12)
-    wrong = InfluxDBResource(
+    wrong = InfluxSettings.of(
         url=loader.url, database=db, username=loader.username, password=wrong_password
     )
     instance = dg.DagsterInstance.ephemeral()
@@ -376,7 +376,7 @@ def test_no_secret_in_parquet_s3_logs_or_dagster_metadata(
             DAY,
             mode="query",
             endpoint_url=moto_server.url,
-            target=storage.export_target(),
+            target=storage,
             s3=storage.client("s3"),
         )
         result = dg.materialize(

@@ -7,9 +7,9 @@ from pydantic import Field
 
 from ons_pipeline.defs.keys import INFLUXDB, influxdb_key, parquet_key
 from ons_pipeline.defs.partitions import daily_partitions
+from ons_pipeline.environment import load_settings
 from ons_pipeline.lib.ingest.files import (
     IngestReport,
-    IngestSettings,
     ObjectChangedError,
     TooManyBadRowsError,
     fetch_object,
@@ -104,7 +104,7 @@ def normalize_and_load(
     aws: AwsResource,
     influxdb: InfluxDBResource,
 ) -> Any:
-    settings = IngestSettings.from_env()
+    settings = load_settings().ingest
     s3 = aws.client("s3")
     uri = f"s3://{aws.bucket}/{config.key}"
     try:
@@ -126,7 +126,7 @@ def normalize_and_load(
                 raw_prefix=aws.raw_prefix,
                 raw_key=raw.key,
                 etag=raw.etag,
-                quarantine_prefix=settings.quarantine_prefix,
+                quarantine_prefix=aws.quarantine_prefix,
                 deadletter=store,
                 batch_lines=influxdb.batch_lines,
                 max_bad_fraction=settings.max_bad_fraction,
@@ -135,7 +135,7 @@ def normalize_and_load(
         raise dg.Failure(description=str(exc)) from exc
     except NormalizeError as exc:
         key = write_rejection(
-            s3, aws.bucket, settings.quarantine_prefix, aws.raw_prefix, raw.key, raw.etag, str(exc)
+            s3, aws.bucket, aws.quarantine_prefix, aws.raw_prefix, raw.key, raw.etag, str(exc)
         )
         raise dg.Failure(description=f"{exc} (report: s3://{aws.bucket}/{key})") from exc
     normalized = report.normalized

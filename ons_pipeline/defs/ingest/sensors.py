@@ -28,14 +28,15 @@ from ons_pipeline.defs.ingest.jobs import (
     ingest_verify_job,
 )
 from ons_pipeline.defs.keys import INFLUXDB, PARQUET, influxdb_key, parquet_key
+from ons_pipeline.environment import load_settings
 from ons_pipeline.lib.ingest.files import (
-    IngestSettings,
     RejectedObjectError,
     clean_etag,
     probe_object,
     run_key,
     write_rejection,
 )
+from ons_pipeline.lib.settings import IngestSettings
 from ons_pipeline.resources import AwsResource
 
 RAW_SENSOR = "ons_raw_files"
@@ -58,7 +59,7 @@ TRANSIENT_S3_CODES = {
     "500",
 }
 
-settings = IngestSettings.from_env()
+settings = load_settings().ingest
 
 
 def _status(running: bool) -> dg.DefaultSensorStatus:
@@ -168,7 +169,7 @@ def evaluate_raw_files(
             aws.parquet_prefix,
             aws.unload_prefix,
             aws.deadletter_prefix,
-            config.quarantine_prefix,
+            aws.quarantine_prefix,
         )
         if not prefix and p.strip("/")
     )
@@ -263,7 +264,7 @@ def _reject(
     where = ""
     try:
         report = write_rejection(
-            s3, aws.bucket, config.quarantine_prefix, aws.raw_prefix, key, clean_etag(etag), reason
+            s3, aws.bucket, aws.quarantine_prefix, aws.raw_prefix, key, clean_etag(etag), reason
         )
         where = f" (report s3://{aws.bucket}/{report})"
     except Exception as exc:  # the report is a courtesy: never let it stop the tick

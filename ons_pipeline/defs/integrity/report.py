@@ -11,7 +11,6 @@ exported Parquet and as InfluxQL on InfluxDB, and compares the answers (the chec
 switching read traffic); its latest result is included in the migration report.
 """
 
-import os
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from ons_pipeline.defs.keys import (
 )
 from ons_pipeline.defs.partitions import MIGRATION_START, daily_partitions
 from ons_pipeline.defs.state import loaded_partitions
+from ons_pipeline.environment import load_settings
 from ons_pipeline.lib.integrity.report import (
     DONE,
     FAILED,
@@ -47,7 +47,6 @@ REPORTS = "reports"
 REPORT_KEY = dg.AssetKey([REPORTS, "migration"])
 EQUIVALENCE_KEY = dg.AssetKey([REPORTS, "query_equivalence"])
 REPORT_OBJECT = "reports/migration-report.md"
-REPORT_PATH_ENV = "ONS_REPORT_PATH"
 MAX_ERROR_LOOKUPS = 50
 HISTORY = 10_000
 
@@ -61,7 +60,7 @@ class ReportConfig(dg.Config):
     )
     path: str | None = Field(
         default=None,
-        description=f"Also write the report to this file (default ${REPORT_PATH_ENV}).",
+        description="Also write the report to this file (default $ONS_REPORT_PATH).",
     )
 
 
@@ -282,7 +281,7 @@ def migration_report(
         "window": f"{report.first_day} … {report.last_day}",
         **{k: dg.MetadataValue.int(v) for k, v in report.figures().items()},
     }
-    path = config.path or os.environ.get(REPORT_PATH_ENV)
+    path = config.path or load_settings().report_path
     if path:
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)

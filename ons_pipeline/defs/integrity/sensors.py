@@ -14,7 +14,7 @@ import dagster as dg
 from ons_pipeline.defs.keys import EXACT_VERIFICATION
 from ons_pipeline.lib.ops.notify import RunNotification, StepError, publish, resolve_topic, table_of
 from ons_pipeline.lib.schema import tables
-from ons_pipeline.resources import AwsResource
+from ons_pipeline.resources import MonitoringResource
 
 MIGRATION_JOB_PREFIXES = ("migration", "migrate_", "__ASSET_JOB")
 
@@ -126,9 +126,11 @@ def completion_notification(context: dg.RunStatusSensorContext) -> RunNotificati
     )
 
 
-def _send(context: Any, aws: AwsResource, note: RunNotification) -> str | None:
-    sns = aws.client("sns")
-    topic = resolve_topic(sns, local=aws.settings().is_local)
+def _send(context: Any, monitoring: MonitoringResource, note: RunNotification) -> str | None:
+    sns = monitoring.aws.client("sns")
+    topic = resolve_topic(
+        sns, local=monitoring.aws.is_local, arn=monitoring.settings.notification_topic_arn
+    )
     if topic is None:
         context.log.warning("no SNS topic: set ONS_SNS_TOPIC_ARN to receive notifications")
         return None
@@ -144,8 +146,10 @@ def _send(context: Any, aws: AwsResource, note: RunNotification) -> str | None:
     description="Publishes every failed run (job, partition, tables, errors, failed checks) to "
     "SNS ($ONS_SNS_TOPIC_ARN).",
 )
-def migration_failure_notification(context: dg.RunFailureSensorContext, aws: AwsResource) -> None:
-    _send(context, aws, failure_notification(context))
+def migration_failure_notification(
+    context: dg.RunFailureSensorContext, monitoring: MonitoringResource
+) -> None:
+    _send(context, monitoring, failure_notification(context))
 
 
 @dg.run_status_sensor(
@@ -157,11 +161,11 @@ def migration_failure_notification(context: dg.RunFailureSensorContext, aws: Aws
     "verification) to SNS ($ONS_SNS_TOPIC_ARN).",
 )
 def migration_completion_notification(
-    context: dg.RunStatusSensorContext, aws: AwsResource
+    context: dg.RunStatusSensorContext, monitoring: MonitoringResource
 ) -> dg.SkipReason | None:
     if not context.dagster_run.job_name.startswith(MIGRATION_JOB_PREFIXES):
         return dg.SkipReason(f"{context.dagster_run.job_name} is not a migration job")
-    _send(context, aws, completion_notification(context))
+    _send(context, monitoring, completion_notification(context))
     return None
 
 

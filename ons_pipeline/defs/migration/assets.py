@@ -58,7 +58,7 @@ def build_export_asset(spec: TableSpec) -> dg.AssetsDefinition:
             aws.export_mode,
             aws.client("timestream-query"),
             aws.client("s3"),
-            aws.export_target(),
+            aws,
         )
         context.log.info(
             f"{spec.name} {day}: {result.rows} rows in {result.pages} pages/files "

@@ -1,22 +1,20 @@
 """Operations: InfluxDB health, pipeline metrics (CloudWatch), alerts (SNS), cost estimate.
 
-Thin Dagster wrappers over :mod:`ons_pipeline.lib.ops.monitoring`. Register with
-``assets=[*monitoring_assets()]``, ``sensors=monitoring_sensors()`` and the ``monitoring``
-resource (:class:`MonitoringResource`).
+Thin Dagster wrappers over :mod:`ons_pipeline.lib.ops.monitoring`; they publish through the
+``monitoring`` resource (:class:`ons_pipeline.resources.Monitoring`).
 """
 
 import dagster as dg
 
 from ons_pipeline.defs.monitoring.cost import influxdb_monthly_cost
 from ons_pipeline.defs.monitoring.health import influxdb_health, influxdb_health_sensor
-from ons_pipeline.defs.monitoring.resources import MonitoringResource
 from ons_pipeline.defs.monitoring.run_metrics import (
     pipeline_metrics,
     pipeline_metrics_on_failure,
     pipeline_metrics_on_success,
 )
 
-__all__ = ["MonitoringResource", "monitoring_assets", "monitoring_sensors"]
+__all__ = ["monitoring_assets", "monitoring_sensors"]
 
 
 def monitoring_assets() -> list[dg.AssetsDefinition | dg.AssetSpec]:

@@ -1,14 +1,14 @@
 """Monthly cost estimate of the Timestream for InfluxDB instance, from the shipped price table."""
 
-import os
-
 import dagster as dg
 from pydantic import Field
 
 from ons_pipeline.defs.monitoring.health import MONITORING
+from ons_pipeline.environment import load_settings
 from ons_pipeline.lib.ops.monitoring import estimate_monthly_cost, load_prices
 
 COST_KEY = dg.AssetKey("influxdb_monthly_cost")
+INSTANCE = load_settings().instance
 
 
 class CostConfig(dg.Config):
@@ -17,19 +17,19 @@ class CostConfig(dg.Config):
     ``ONS_INFLUX_DEPLOYMENT_TYPE`` (the dev tfvars' values otherwise)."""
 
     instance_type: str = Field(
-        default=os.environ.get("ONS_INFLUX_INSTANCE_TYPE", "db.influx.medium"),
+        default=INSTANCE.instance_type,
         description="db.influx.medium ... db.influx.16xlarge",
     )
     storage_type: str = Field(
-        default=os.environ.get("ONS_INFLUX_STORAGE_TYPE", "InfluxIOIncludedT1"),
+        default=INSTANCE.storage_type,
         description="InfluxIOIncludedT1 (3K IOPS), T2 (12K) or T3 (16K)",
     )
     allocated_storage_gb: int = Field(
-        default=int(os.environ.get("ONS_INFLUX_ALLOCATED_STORAGE", "50")),
+        default=INSTANCE.allocated_storage_gb,
         description="Allocated storage in GB (T2/T3 need at least 400).",
     )
     deployment_type: str = Field(
-        default=os.environ.get("ONS_INFLUX_DEPLOYMENT_TYPE", "SINGLE_AZ"),
+        default=INSTANCE.deployment_type,
         description="SINGLE_AZ or WITH_MULTIAZ_STANDBY (doubles instance and storage).",
     )
 

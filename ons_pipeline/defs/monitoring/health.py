@@ -3,18 +3,16 @@ asset to run the same probe on demand. Both publish the health metrics and ``Loa
 (the CloudWatch lag alarm treats two hours without a value as breaching, so it must be published
 periodically, not only when a load runs)."""
 
-import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
 import dagster as dg
 
 from ons_pipeline.defs.keys import influxdb_key
-from ons_pipeline.defs.monitoring.resources import MonitoringResource
+from ons_pipeline.environment import load_settings
 from ons_pipeline.lib.influx.client import InfluxError, RetryPolicy
-from ons_pipeline.lib.influx.secrets import secure_client
 from ons_pipeline.lib.ops.monitoring import (
     AlertState,
     HealthReport,
@@ -26,20 +24,15 @@ from ons_pipeline.lib.ops.monitoring import (
 )
 from ons_pipeline.lib.partitions import day_window
 from ons_pipeline.lib.schema import tables
-from ons_pipeline.resources import InfluxDBResource
+from ons_pipeline.resources import InfluxDBResource, MonitoringResource
 
 MONITORING = "monitoring"
 HEALTH_KEY = dg.AssetKey("influxdb_health")
 PROBE_TIMEOUT_S = 10.0
 PROBE_RETRY = RetryPolicy(max_attempts=2, base_delay=0.2, max_delay=1.0)
-HEALTH_INTERVAL_S = int(os.environ.get("ONS_HEALTH_INTERVAL_SECONDS", "300"))
-
-# Running by default where the deployment says where metrics go (ONS_METRICS_ENVIRONMENT is set
-# in the ECS containers); stopped on a laptop until switched on in the UI.
+SETTINGS = load_settings().monitoring
 DEFAULT_STATUS = (
-    dg.DefaultSensorStatus.RUNNING
-    if os.environ.get("ONS_METRICS_ENVIRONMENT")
-    else dg.DefaultSensorStatus.STOPPED
+    dg.DefaultSensorStatus.RUNNING if SETTINGS.sensors_running else dg.DefaultSensorStatus.STOPPED
 )
 
 
@@ -56,9 +49,10 @@ def newest_loaded_until(instance: dg.DagsterInstance) -> datetime | None:
 
 def probe(influxdb: InfluxDBResource) -> HealthReport:
     """Probe with a short timeout and one retry (a sensor tick has about a minute)."""
-    fields = {**influxdb.config_fields(), "timeout": min(influxdb.timeout, PROBE_TIMEOUT_S)}
+    timeout = min(float(influxdb.connection.get("timeout") or PROBE_TIMEOUT_S), PROBE_TIMEOUT_S)
+    probing = replace(influxdb, connection={**influxdb.connection, "timeout": timeout})
     try:
-        client = secure_client(fields, PROBE_RETRY, secret_arn=influxdb.secret_arn)
+        client = probing.client(PROBE_RETRY)
     except InfluxError as error:  # TLS policy, unreadable secret, bad config
         return HealthReport(
             url=influxdb.url,
@@ -153,7 +147,7 @@ def influxdb_health(
 
 @dg.sensor(
     name="influxdb_health_sensor",
-    minimum_interval_seconds=HEALTH_INTERVAL_S,
+    minimum_interval_seconds=SETTINGS.health_interval_s,
     default_status=DEFAULT_STATUS,
     description=(
         "Every few minutes: probe InfluxDB (ping, write+read, query latency), record an "

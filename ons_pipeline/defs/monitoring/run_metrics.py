@@ -10,7 +10,6 @@ import dagster as dg
 
 from ons_pipeline.defs.keys import INFLUXDB
 from ons_pipeline.defs.monitoring.health import DEFAULT_STATUS, MONITORING, newest_loaded_until
-from ons_pipeline.defs.monitoring.resources import MonitoringResource
 from ons_pipeline.lib.ops.monitoring import (
     STANDING_RUN_ALERTS,
     AlertState,
@@ -19,6 +18,7 @@ from ons_pipeline.lib.ops.monitoring import (
     evaluate_run,
     load_lag_seconds,
 )
+from ons_pipeline.resources import MonitoringResource
 
 PIPELINE_METRICS_KEY = dg.AssetKey("pipeline_metrics")
 _RUN_ALERT_STATE = "ons_pipeline/monitoring/run_alert_state"

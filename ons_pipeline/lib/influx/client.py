@@ -26,7 +26,6 @@ import gzip as gzip_module
 import json
 import logging
 import math
-import os
 import random
 import re
 import time
@@ -231,18 +230,6 @@ def format_rfc3339_ns(ns: int) -> str:
 # -- configuration ----------------------------------------------------------------------------
 
 
-def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    value = raw.strip().lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    raise ConfigError(f"{name} must be true or false, not {raw!r}")
-
-
 @dataclass(frozen=True, repr=False)
 class InfluxConfig:
     """Where and how to reach InfluxDB. ``repr``/``str`` never show the password or token.
@@ -300,53 +287,6 @@ class InfluxConfig:
             raise ConfigError("a database (1.x/3.x) or bucket (2.x) name is required")
         if not (self.timeout > 0):
             raise ConfigError(f"timeout must be positive, not {self.timeout!r}")
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> InfluxConfig:
-        """Read the configuration from environment variables.
-
-        - ``ONS_INFLUX_URL``: base URL, ``http(s)://host:port`` (default ``http://127.0.0.1:8086``)
-        - ``ONS_INFLUX_DATABASE``: database (1.x/3.x) or bucket (2.x) name (default ``ons``)
-        - ``ONS_INFLUX_RETENTION_POLICY``: 1.x retention policy to write to (default: the DB's)
-        - ``ONS_INFLUX_USERNAME`` / ``ONS_INFLUX_PASSWORD``: basic-auth credentials
-        - ``ONS_INFLUX_TOKEN``: API token (2.x/3.x, 1.8+)
-        - ``ONS_INFLUX_AUTH``: ``none`` | ``basic`` | ``token`` (default: inferred, see class doc)
-        - ``ONS_INFLUX_CA_BUNDLE``: PEM file of CAs to trust for https (e.g. a private CA)
-        - ``ONS_INFLUX_VERIFY_TLS``: ``false`` disables certificate checks (default ``true``)
-        - ``ONS_INFLUX_ALLOW_INSECURE``: ``true`` allows credentials over http to a remote host
-        - ``ONS_INFLUX_GZIP``: ``true`` gzips write bodies (default ``false``)
-        - ``ONS_INFLUX_ENGINE``: ``1`` | ``2`` | ``3``: selects admin paths (default ``1``)
-        - ``ONS_INFLUX_ORG``: organisation (2.x admin: buckets, DBRP, delete)
-        - ``ONS_INFLUX_TIMEOUT``: per-request timeout in seconds (default ``30``)
-        """
-        source: Mapping[str, str] = os.environ if env is None else env
-        defaults = cls.__dataclass_fields__
-
-        def get(name: str) -> str | None:
-            value = source.get(name)
-            return value if value not in (None, "") else None
-
-        timeout_raw = get("ONS_INFLUX_TIMEOUT")
-        try:
-            timeout = float(timeout_raw) if timeout_raw else defaults["timeout"].default
-        except ValueError:
-            raise ConfigError(f"ONS_INFLUX_TIMEOUT must be seconds, not {timeout_raw!r}") from None
-        return cls(
-            url=get("ONS_INFLUX_URL") or defaults["url"].default,
-            database=get("ONS_INFLUX_DATABASE") or defaults["database"].default,
-            retention_policy=get("ONS_INFLUX_RETENTION_POLICY"),
-            username=get("ONS_INFLUX_USERNAME"),
-            password=get("ONS_INFLUX_PASSWORD"),
-            token=get("ONS_INFLUX_TOKEN"),
-            auth_scheme=get("ONS_INFLUX_AUTH"),
-            verify_tls=_flag(source, "ONS_INFLUX_VERIFY_TLS", True),
-            ca_bundle=get("ONS_INFLUX_CA_BUNDLE"),
-            timeout=float(timeout),
-            gzip=_flag(source, "ONS_INFLUX_GZIP", False),
-            engine=get("ONS_INFLUX_ENGINE") or "1",
-            org=get("ONS_INFLUX_ORG"),
-            allow_insecure=_flag(source, "ONS_INFLUX_ALLOW_INSECURE", False),
-        )
 
     @property
     def secrets(self) -> tuple[str | None, ...]:

@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.influx.client import (
     AuthError,
     ConfigError,
@@ -172,11 +173,9 @@ def _region_of(arn: str) -> str | None:
     return parts[3] if len(parts) > 5 and parts[0] == "arn" and parts[3] else None
 
 
-def secretsmanager_client(secret_arn: str) -> Any:
-    """A Secrets Manager client in the secret's region, at the configured AWS endpoint."""
-    from ons_pipeline.lib.settings import Settings
-
-    aws = Settings.from_env().aws
+def secretsmanager_client(secret_arn: str, aws: AwsSettings | None = None) -> Any:
+    """A Secrets Manager client in the secret's region, at ``aws``'s endpoint."""
+    aws = aws or AwsSettings()
     region = _region_of(secret_arn) or aws.region
     return replace(aws, region=region).client("secretsmanager")
 
@@ -199,13 +198,15 @@ for _name in _BODY_LOGGERS:
         _logger.addFilter(_HideSecretResponses())
 
 
-def fetch_secret_string(secret_arn: str, client: Any = None) -> str:
+def fetch_secret_string(
+    secret_arn: str, client: Any = None, aws: AwsSettings | None = None
+) -> str:
     """``GetSecretValue`` of ``secret_arn``; failures raise :class:`SecretError` (and are logged
     as a security event when access is refused). botocore's response-body debug log is muted
     during the call."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    client = client or secretsmanager_client(secret_arn)
+    client = client or secretsmanager_client(secret_arn, aws)
     _reading_secret.active = True
     try:
         answer = client.get_secret_value(SecretId=secret_arn)
@@ -244,6 +245,7 @@ def influx_credentials_from_secret(
     secret_arn: str,
     client: Any = None,
     *,
+    aws: AwsSettings | None = None,
     max_age: float = SECRET_CACHE_SECONDS,
 ) -> InfluxCredentials:
     """The credentials in ``secret_arn``, cached in memory for ``max_age`` seconds (a rotation is
@@ -254,7 +256,7 @@ def influx_credentials_from_secret(
         if hit is not None and now - hit[0] < max_age:
             return hit[1]
     credentials = parse_influx_secret(
-        fetch_secret_string(secret_arn, client), f"secret {secret_arn}"
+        fetch_secret_string(secret_arn, client, aws), f"secret {secret_arn}"
     )
     parts = [n for n in ("username", "password", "token") if getattr(credentials, n)]
     log.info("InfluxDB credentials read from secret %s (%s)", secret_arn, ", ".join(parts))
@@ -278,7 +280,10 @@ def credential_source(config: InfluxConfig | Mapping[str, Any], secret_arn: str 
 
 
 def resolve_influx_config(
-    config: InfluxConfig | Mapping[str, Any], secret_arn: str | None, client: Any = None
+    config: InfluxConfig | Mapping[str, Any],
+    secret_arn: str | None,
+    client: Any = None,
+    aws: AwsSettings | None = None,
 ) -> InfluxConfig:
     """An :class:`InfluxConfig` from ``config`` (a config or its fields), with credentials from
     ``secret_arn`` when it has no password or token of its own.
@@ -290,7 +295,7 @@ def resolve_influx_config(
     fields = _fields(config)
     if not secret_arn or fields.get("password") or fields.get("token"):
         return InfluxConfig(**fields)
-    credentials = influx_credentials_from_secret(secret_arn, client)
+    credentials = influx_credentials_from_secret(secret_arn, client, aws=aws)
     scheme = (fields.get("auth_scheme") or "").lower() or None
     explicit = scheme not in (None, "none")
     fields["org"] = fields.get("org") or credentials.organization
@@ -310,24 +315,6 @@ def resolve_influx_config(
     fields["password"] = credentials.password
     fields["auth_scheme"] = "basic"
     return InfluxConfig(**fields)
-
-
-def influx_config_from_env(env: Mapping[str, str] | None = None) -> InfluxConfig:
-    """:meth:`InfluxConfig.from_env` plus ``ONS_INFLUX_SECRET_ARN``: when no password or token
-    is set in the environment, the credentials are read from that secret (now)."""
-    source = os.environ if env is None else env
-    arn = source.get("ONS_INFLUX_SECRET_ARN") or None
-    if not arn or source.get("ONS_INFLUX_PASSWORD") or source.get("ONS_INFLUX_TOKEN"):
-        return InfluxConfig.from_env(source)
-    # Validated once the secret has filled the credentials in (e.g. basic auth whose username
-    # is in the secret).
-    base = InfluxConfig.from_env(
-        {k: v for k, v in source.items() if k not in {"ONS_INFLUX_AUTH", "ONS_INFLUX_USERNAME"}}
-    )
-    fields = _fields(base)
-    fields["auth_scheme"] = source.get("ONS_INFLUX_AUTH") or None
-    fields["username"] = source.get("ONS_INFLUX_USERNAME") or None
-    return resolve_influx_config(fields, arn)
 
 
 # -- transport policy and an audited client ---------------------------------------------------
@@ -403,25 +390,12 @@ def secure_client(
     retry: RetryPolicy | None = None,
     *,
     secret_arn: str | None = None,
+    aws: AwsSettings | None = None,
     **kwargs: Any,
 ) -> AuditedInfluxClient:
-    """An audited client after the TLS policy; credentials from ``secret_arn`` when ``config`` (a
-    config or its fields) has none."""
+    """An audited client after the TLS policy; credentials from ``secret_arn`` (read through
+    ``aws``) when ``config`` (a config or its fields) has none."""
     source = credential_source(config, secret_arn)
-    resolved = resolve_influx_config(config, secret_arn)
+    resolved = resolve_influx_config(config, secret_arn, aws=aws)
     require_tls(resolved)
     return AuditedInfluxClient(resolved, retry, credential_source=source, **kwargs)
-
-
-def client_from_env(
-    env: Mapping[str, str] | None = None, retry: RetryPolicy | None = None, **kwargs: Any
-) -> AuditedInfluxClient:
-    """An audited client from the ``ONS_INFLUX_*`` variables (secret ARN included), for code
-    that does not go through the Dagster resource (CLI, API)."""
-    source = os.environ if env is None else env
-    arn = source.get("ONS_INFLUX_SECRET_ARN") or None
-    has_own = bool(source.get("ONS_INFLUX_PASSWORD") or source.get("ONS_INFLUX_TOKEN"))
-    config = influx_config_from_env(source)
-    require_tls(config)
-    origin = "environment" if has_own else ("secretsmanager" if arn else "none")
-    return AuditedInfluxClient(config, retry, credential_source=origin, **kwargs)

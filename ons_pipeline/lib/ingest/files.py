@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -68,6 +67,7 @@ from ons_pipeline.lib.partitions import (
     write_partition,
 )
 from ons_pipeline.lib.schema import TIME_COLUMN, TableSpec
+from ons_pipeline.lib.settings import IngestSettings
 
 QUARANTINE_PREFIX = "quarantine"
 DELETE_STATEMENTS_PER_REQUEST = 100
@@ -83,55 +83,6 @@ class ObjectChangedError(IngestError):
 
 class TooManyBadRowsError(IngestError):
     """More bad rows than allowed: probably a format change, so nothing was loaded."""
-
-
-@dataclass(frozen=True)
-class IngestSettings:
-    """Knobs of continuous loading, from ``ONS_INGEST_*`` environment variables."""
-
-    quarantine_prefix: str = QUARANTINE_PREFIX  # ONS_S3_QUARANTINE_PREFIX
-    sensor_interval_s: int = 30  # ONS_INGEST_SENSOR_INTERVAL: minimum seconds between ticks
-    sensor_running: bool = True  # ONS_INGEST_SENSOR: running | stopped (default status)
-    verify_running: bool = True  # ONS_INGEST_VERIFY: running | stopped (the checks sensor)
-    max_objects_per_tick: int = 100  # ONS_INGEST_MAX_PER_TICK
-    max_object_bytes: int = 512 * 1024 * 1024  # ONS_INGEST_MAX_BYTES
-    lookback_s: int = 300  # ONS_INGEST_LOOKBACK: late-listed objects older than the cursor
-    max_bad_fraction: float = 0.5  # ONS_INGEST_MAX_BAD_FRACTION: above it nothing is loaded
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> IngestSettings:
-        source = os.environ if env is None else env
-        d = cls()
-
-        def number(name: str, default: float) -> float:
-            raw = source.get(name)
-            if raw in (None, ""):
-                return default
-            try:
-                return float(raw)
-            except ValueError:
-                raise ValueError(f"{name} must be a number, not {raw!r}") from None
-
-        def running(name: str) -> bool:
-            status = (source.get(name) or "running").strip().lower()
-            if status not in {"running", "stopped"}:
-                raise ValueError(f"{name} must be 'running' or 'stopped', not {status!r}")
-            return status == "running"
-
-        return cls(
-            quarantine_prefix=(source.get("ONS_S3_QUARANTINE_PREFIX") or d.quarantine_prefix),
-            sensor_interval_s=max(
-                1, int(number("ONS_INGEST_SENSOR_INTERVAL", d.sensor_interval_s))
-            ),
-            sensor_running=running("ONS_INGEST_SENSOR"),
-            verify_running=running("ONS_INGEST_VERIFY"),
-            max_objects_per_tick=max(
-                1, int(number("ONS_INGEST_MAX_PER_TICK", d.max_objects_per_tick))
-            ),
-            max_object_bytes=int(number("ONS_INGEST_MAX_BYTES", d.max_object_bytes)),
-            lookback_s=max(0, int(number("ONS_INGEST_LOOKBACK", d.lookback_s))),
-            max_bad_fraction=number("ONS_INGEST_MAX_BAD_FRACTION", d.max_bad_fraction),
-        )
 
 
 # --- S3 objects -------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.migration.timestream import (
     QueryClient,
     Window,
@@ -21,17 +22,6 @@ from ons_pipeline.lib.partitions import day_window, partition_prefix, write_part
 from ons_pipeline.lib.schema import TableSpec
 
 EXPORT_MODES = ("query", "unload")
-
-
-@dataclass(frozen=True)
-class ExportTarget:
-    """Where exports read from and write to."""
-
-    bucket: str
-    parquet_prefix: str = "parquet"
-    unload_prefix: str = "unload"
-    ons_database: str = "ons"
-    legacy_database: str = "ons_energy_data"
 
 
 @dataclass
@@ -52,7 +42,7 @@ class ExportResult:
         return self.keys[0].rsplit("/", 1)[0] + "/" if self.keys else ""
 
 
-def unload_destination(target: ExportTarget, table: str, day: date) -> str:
+def unload_destination(target: AwsSettings, table: str, day: date) -> str:
     return f"s3://{target.bucket}/{target.unload_prefix.strip('/')}/{table}/date={day.isoformat()}/"
 
 
@@ -62,11 +52,11 @@ def source_tables(
     mode: str,
     query_client: QueryClient,
     s3: Any,
-    target: ExportTarget,
+    target: AwsSettings,
 ) -> Generator[pa.Table, None, None]:
     """The source rows of one UTC day, as canonical tables (pages or UNLOAD files)."""
     window = day_window(day)
-    database = database_for(spec, target.ons_database, target.legacy_database)
+    database = database_for(spec, target.timestream_database, target.timestream_legacy_database)
     if mode == "query":
         return export_query_mode(query_client, spec, database, window)
     if mode == "unload":
@@ -81,7 +71,7 @@ def export_partition(
     mode: str,
     query_client: QueryClient,
     s3: Any,
-    target: ExportTarget,
+    target: AwsSettings,
 ) -> ExportResult:
     """Export the UTC day ``[day, day+1)`` of ``spec`` and replace its Parquet partition."""
     started = time.perf_counter()

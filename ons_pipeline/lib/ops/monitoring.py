@@ -12,7 +12,7 @@ Pure logic, no Dagster import (the Dagster wrappers are in ``ons_pipeline.defs.m
   ``PointsPerSecond`` Average).
 - :class:`RunMetrics` / :class:`LoadFigures`: the figures of a run from the load assets'
   materialization (or failure) metadata, and the metrics they become.
-- :class:`Thresholds`, :func:`evaluate_run`, :func:`evaluate_health`, :func:`evaluate_lag`:
+- :func:`evaluate_run`, :func:`evaluate_health`, :func:`evaluate_lag`:
   alerts; :class:`AlertState` re-sends a standing alert only after ``realert_seconds`` and
   reports when it clears; :class:`AlertPublisher` publishes to SNS (``ONS_ALARM_TOPIC_ARN``; on
   the local moto endpoint a topic is created when none is configured).
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import socket
 import time
 import tomllib
@@ -36,9 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from ons_pipeline.lib.influx.client import InfluxClient, InfluxError, quote_ident, quote_literal
+from ons_pipeline.lib.settings import Thresholds
 
-DEFAULT_NAMESPACE = "ONS/Pipeline"
-DEFAULT_ENVIRONMENT = "local"
 HEALTH_MEASUREMENT = "_ons_health"
 LOCAL_TOPIC_NAME = "ons-pipeline-alerts"
 PRICES_FILE = Path(__file__).with_name("prices.toml")
@@ -46,68 +44,6 @@ _PUT_BATCH = 20  # PutMetricData accepts more today; 20 works with every endpoin
 
 
 # -- configuration ----------------------------------------------------------------------------
-
-
-def _env_float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a number, not {raw!r}") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, not {raw!r}")
-    return value
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """When to alert. Defaults match the CloudWatch alarms in ``infra/modules/monitoring``.
-
-    ``min_points_per_second`` applies only to runs that wrote at least
-    ``min_points_for_throughput`` points: a small daily table is dominated by fixed costs.
-    """
-
-    max_failed_batches: int = 0
-    max_check_failures: int = 0
-    max_load_lag_seconds: float = 129_600.0  # 36 h: daily partitions
-    min_points_per_second: float = 1_000.0
-    min_points_for_throughput: int = 10_000
-    max_query_latency_ms: float = 2_000.0
-    max_write_read_latency_ms: float = 5_000.0
-    realert_seconds: float = 3_600.0
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Thresholds:
-        """``ONS_ALERT_<FIELD>`` overrides each field (e.g. ``ONS_ALERT_MAX_LOAD_LAG_SECONDS``)."""
-        source = os.environ if env is None else env
-        values: dict[str, Any] = {}
-        for name, spec in cls.__dataclass_fields__.items():
-            default = spec.default
-            value = _env_float(source, f"ONS_ALERT_{name.upper()}", float(default))  # type: ignore[arg-type]
-            values[name] = int(value) if isinstance(default, int) else value
-        return cls(**values)
-
-
-@dataclass(frozen=True)
-class MonitoringConfig:
-    namespace: str = DEFAULT_NAMESPACE
-    environment: str = DEFAULT_ENVIRONMENT
-    alarm_topic_arn: str | None = None
-    thresholds: Thresholds = field(default_factory=Thresholds)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> MonitoringConfig:
-        """``ONS_METRICS_NAMESPACE``, ``ONS_METRICS_ENVIRONMENT``, ``ONS_ALARM_TOPIC_ARN`` and the
-        ``ONS_ALERT_*`` thresholds."""
-        source = os.environ if env is None else env
-        return cls(
-            namespace=source.get("ONS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE,
-            environment=source.get("ONS_METRICS_ENVIRONMENT") or DEFAULT_ENVIRONMENT,
-            alarm_topic_arn=source.get("ONS_ALARM_TOPIC_ARN") or None,
-            thresholds=Thresholds.from_env(source),
-        )
 
 
 # -- metrics ----------------------------------------------------------------------------------

@@ -9,12 +9,9 @@ logs why). Subscribers (e-mail, SQS, Lambda, chat) get a short subject and a JSO
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-TOPIC_ENV = "ONS_SNS_TOPIC_ARN"
 LOCAL_TOPIC_NAME = "ons-pipeline-migration"
 SUBJECT_MAX = 100
 MESSAGE_MAX = 200_000  # SNS accepts 256 KiB
@@ -63,10 +60,9 @@ class RunNotification:
         return text
 
 
-def resolve_topic(sns: Any, local: bool, env: Mapping[str, str] | None = None) -> str | None:
-    """The topic ARN to publish to: ``$ONS_SNS_TOPIC_ARN``, or a local topic created on moto."""
-    source = os.environ if env is None else env
-    arn = source.get(TOPIC_ENV)
+def resolve_topic(sns: Any, local: bool, arn: str | None) -> str | None:
+    """The topic ARN to publish to: ``arn`` (``ONS_SNS_TOPIC_ARN``), or a local topic created on
+    moto."""
     if arn:
         return arn
     if not local:

@@ -43,6 +43,7 @@ from ons_pipeline.lib.influx.client import (
     quote_literal,
     redact,
 )
+from ons_pipeline.lib.settings import Settings, SettingsError
 from ons_pipeline.local.servers import InfluxServer, ServerInfo, TlsFiles, free_port
 from ons_pipeline_tests.conftest import influxql
 
@@ -211,7 +212,7 @@ def test_backoff_is_exponential_capped_with_full_jitter() -> None:
 
 
 def test_config_from_env_defaults_and_secrets_hidden() -> None:
-    config = InfluxConfig.from_env(
+    config = Settings.from_env(
         {
             "ONS_INFLUX_URL": "https://influx.example.com:8086/",
             "ONS_INFLUX_DATABASE": "ons",
@@ -224,7 +225,7 @@ def test_config_from_env_defaults_and_secrets_hidden() -> None:
             "ONS_INFLUX_TIMEOUT": "12.5",
             "ONS_INFLUX_VERIFY_TLS": "yes",
         }
-    )
+    ).influx.config()
     assert config.url == "https://influx.example.com:8086"
     assert config.auth_scheme == "basic"  # username wins
     assert (config.gzip, config.engine, config.org, config.timeout) == (True, "2", "ons", 12.5)
@@ -233,9 +234,11 @@ def test_config_from_env_defaults_and_secrets_hidden() -> None:
         assert "***" in text
     assert InfluxConfig(token="t0k").auth_scheme == "token"
     assert InfluxConfig().auth_scheme == "none"
-    assert InfluxConfig.from_env({}).url == "http://127.0.0.1:8086"
-    with pytest.raises(ConfigError, match="ONS_INFLUX_GZIP"):
-        InfluxConfig.from_env({"ONS_INFLUX_GZIP": "maybe"})
+    assert Settings.from_env({}).influx.config().url == "http://127.0.0.1:8086"
+    with pytest.raises(SettingsError, match="ONS_INFLUX_GZIP"):
+        Settings.from_env({"ONS_INFLUX_GZIP": "maybe"})
+    with pytest.raises(ConfigError, match="not in the URL"):  # invalid settings fail when read
+        Settings.from_env({"ONS_INFLUX_URL": "http://admin:pw@127.0.0.1:8086"})
     with pytest.raises(ConfigError, match="not in the URL"):
         InfluxConfig(url="http://admin:pw@127.0.0.1:8086")
     with pytest.raises(ConfigError, match="username"):

@@ -11,7 +11,8 @@ import pyarrow as pa
 import pytest
 
 from ons_pipeline.lib import schema
-from ons_pipeline.lib.migration.exporter import ExportTarget, export_partition, unload_destination
+from ons_pipeline.lib.aws import AwsSettings
+from ons_pipeline.lib.migration.exporter import export_partition, unload_destination
 from ons_pipeline.lib.migration.timestream import (
     ExportError,
     Window,
@@ -142,7 +143,7 @@ def test_null_dimension_in_required_tag_names_the_row() -> None:
 
 def test_export_partition_query_mode_replaces_the_day(moto_server, query_client, s3_bucket) -> None:  # type: ignore[no-untyped-def]
     s3 = boto3.client("s3")
-    target = ExportTarget(bucket=s3_bucket)
+    target = AwsSettings(bucket=s3_bucket)
     table = all_types_table(24)
     sql = export_query(ALL_TYPES, "ons", WINDOW)
     prefix = partition_prefix(target.parquet_prefix, ALL_TYPES.name, DAY)
@@ -160,7 +161,7 @@ def test_export_partition_query_mode_replaces_the_day(moto_server, query_client,
 
 def test_unload_mode_reads_manifest_and_cleans_up(moto_server, query_client, s3_bucket) -> None:  # type: ignore[no-untyped-def]
     s3 = boto3.client("s3")
-    target = ExportTarget(bucket=s3_bucket)
+    target = AwsSettings(bucket=s3_bucket)
     destination = unload_destination(target, ALL_TYPES.name, DAY)
     table = all_types_table(30)
     stage_unload(
@@ -197,7 +198,7 @@ def test_nan_in_source_fails_with_table_partition_row_and_column(
     moto_server, query_client, s3_bucket
 ) -> None:  # type: ignore[no-untyped-def]
     s3 = boto3.client("s3")
-    target = ExportTarget(bucket=s3_bucket)
+    target = AwsSettings(bucket=s3_bucket)
     table = all_types_table(6)
     doubles = table.column("d").to_pylist()
     doubles[4] = math.nan
