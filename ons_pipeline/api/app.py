@@ -26,16 +26,17 @@ from datetime import datetime
 from fastapi import Depends, FastAPI
 
 from ons_pipeline.api import handlers
-from ons_pipeline.api.config import ApiSettings
 from ons_pipeline.api.routes import context, health, legacy, meta, query
 from ons_pipeline.api.security import require_api_key
+from ons_pipeline.environment import load_settings
 from ons_pipeline.lib.query.backend import InfluxBackend
 from ons_pipeline.lib.query.service import QueryProcessor
 from ons_pipeline.lib.rag.service import RagService
+from ons_pipeline.lib.settings import Settings
 
 
 def create_app(
-    settings: ApiSettings | None = None,
+    settings: Settings | None = None,
     *,
     backend: InfluxBackend | None = None,
     processor: QueryProcessor | None = None,
@@ -43,12 +44,14 @@ def create_app(
     clock: Callable[[], datetime] | None = None,
     preload_knowledge: bool = False,
 ) -> FastAPI:
-    """The API. Every collaborator can be injected (tests pass a shared knowledge index)."""
-    settings = settings or ApiSettings.from_env()
+    """The API on ``settings`` (default: the process's, :func:`load_settings`): ``api`` for its
+    knobs, ``influx`` for the InfluxDB connection. Every collaborator can be injected (tests pass
+    a shared knowledge index)."""
+    settings = settings or load_settings()
     if backend is None:
         backend = processor.backend if processor else InfluxBackend.connect(settings.influx)
-    processor = processor or QueryProcessor(backend, settings, clock=clock)
-    rag = rag or RagService(processor, cache_dir=settings.rag_cache_dir)
+    processor = processor or QueryProcessor(backend, settings.api, clock=clock)
+    rag = rag or RagService(processor)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -32,7 +32,7 @@ def require_api_key(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
 ) -> None:
     """401 unless the request carries the configured API key."""
-    expected = request.app.state.settings.api_key
+    expected = request.app.state.settings.api.api_key
     if not expected:
         raise ApiError(
             401, "unauthorized", "the server has no API key configured (set ONS_API_KEY)"

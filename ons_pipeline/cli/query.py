@@ -132,8 +132,8 @@ def register(main: click.Group) -> None:
         Prints the same JSON schema as the API's POST /v2/query (--format json) or a table.
         InfluxDB comes from ONS_INFLUX_* (default: the local server).
         """
-        from ons_pipeline.api.config import ApiSettings
         from ons_pipeline.api.errors import ApiError
+        from ons_pipeline.environment import load_settings
         from ons_pipeline.lib.query.backend import InfluxBackend
         from ons_pipeline.lib.query.errors import QueryServiceError
         from ons_pipeline.lib.query.service import (
@@ -157,10 +157,10 @@ def register(main: click.Group) -> None:
                 timeout_s=timeout_s,
                 strict=strict,
             )
-            settings = ApiSettings.from_env()
+            settings = load_settings()
             backend = InfluxBackend.connect(settings.influx)
             try:
-                body = QueryProcessor(backend, settings).process(request, query_id)
+                body = QueryProcessor(backend, settings.api).process(request, query_id)
             finally:
                 backend.close()
         except QueryServiceError as exc:
@@ -189,15 +189,15 @@ def register(main: click.Group) -> None:
         Prints the answer and its numbered sources (--json: the API's POST /v2/context body).
         Loads the embedding model (all-MiniLM-L6-v2, offline).
         """
-        from ons_pipeline.api.config import ApiSettings
+        from ons_pipeline.environment import load_settings
         from ons_pipeline.lib.query.backend import InfluxBackend
         from ons_pipeline.lib.query.service import QueryProcessor
         from ons_pipeline.lib.rag.service import RagService
 
-        settings = ApiSettings.from_env()
+        settings = load_settings()
         backend = InfluxBackend.connect(settings.influx)
         try:
-            rag = RagService(QueryProcessor(backend, settings), cache_dir=settings.rag_cache_dir)
+            rag = RagService(QueryProcessor(backend, settings.api))
             response = rag.respond(rag.run(question, _parse_now(now), k))
             body = response.model_dump(mode="json", by_alias=True)
         finally:
@@ -236,7 +236,7 @@ def register(main: click.Group) -> None:
         import uvicorn
 
         from ons_pipeline.api.app import create_app
-        from ons_pipeline.api.config import ApiSettings
+        from ons_pipeline.environment import load_settings
 
         if not os.environ.get("ONS_API_KEY"):
             if not _is_loopback(host):
@@ -248,13 +248,13 @@ def register(main: click.Group) -> None:
                 f"ONS_API_KEY is not set: this run's key is {os.environ['ONS_API_KEY']}",
                 err=True,
             )
-        settings = ApiSettings.from_env()
+        app = create_app(load_settings(), preload_knowledge=preload)
+        backend = app.state.backend
         click.echo(
-            f"InfluxDB {settings.influx.url} (engine {settings.influx.engine}, database "
-            f"{settings.influx.database}); API on http://{host}:{port}",
+            f"InfluxDB {backend.config.url} (engine {backend.engine}, database "
+            f"{backend.database}); API on http://{host}:{port}",
             err=True,
         )
-        app = create_app(settings, preload_knowledge=preload)
         uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 

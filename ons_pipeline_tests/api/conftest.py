@@ -20,9 +20,7 @@ import requests
 from fastapi.testclient import TestClient
 
 from ons_pipeline.api.app import create_app
-from ons_pipeline.api.config import ApiSettings
 from ons_pipeline.lib import schema
-from ons_pipeline.lib.influx.client import InfluxConfig
 from ons_pipeline.lib.influx.lineprotocol import iter_encoded
 from ons_pipeline.lib.query.backend import InfluxBackend
 from ons_pipeline.lib.query.service import QueryProcessor
@@ -30,6 +28,7 @@ from ons_pipeline.lib.rag.embeddings import MiniLMEmbedder
 from ons_pipeline.lib.rag.index import KnowledgeIndex
 from ons_pipeline.lib.rag.knowledge import load_knowledge
 from ons_pipeline.lib.rag.service import RagService
+from ons_pipeline.lib.settings import ApiSettings, InfluxSettings, Settings
 from ons_pipeline.local.generator import generate_canonical
 from ons_pipeline_tests.conftest import influxql
 
@@ -97,12 +96,14 @@ def make_client(
     clients: list[TestClient] = []
 
     def make(
-        influx: InfluxConfig | None = None, api_key: str | None = API_KEY, **kwargs: object
+        influx: InfluxSettings | None = None, api_key: str | None = API_KEY, **kwargs: object
     ) -> TestClient:
-        config = influx or InfluxConfig(url=api_data.url, database=api_data.db)
-        settings = ApiSettings(influx=config, api_key=api_key, **kwargs)  # type: ignore[arg-type]
-        backend = InfluxBackend.connect(config)
-        processor = QueryProcessor(backend, settings, clock=lambda: NOW)
+        settings = Settings(
+            influx=influx or InfluxSettings.of(url=api_data.url, database=api_data.db),
+            api=ApiSettings(api_key=api_key, **kwargs),  # type: ignore[arg-type]
+        )
+        backend = InfluxBackend.connect(settings.influx)
+        processor = QueryProcessor(backend, settings.api, clock=lambda: NOW)
         rag = RagService(processor, retriever=knowledge_index)
         app = create_app(settings, backend=backend, processor=processor, rag=rag)
         client = TestClient(app, raise_server_exceptions=False)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 
-from ons_pipeline.lib.influx.client import InfluxConfig
+from ons_pipeline.lib.settings import InfluxSettings
 from ons_pipeline_tests.api.conftest import ApiData
 from ons_pipeline_tests.api.openapi_check import OpenApiValidator
 from ons_pipeline_tests.api.stubs import closed_port_url, silent_server, stub_server
@@ -102,7 +102,7 @@ def test_invalid_requests_are_422(client: TestClient) -> None:
 
 def test_flux_on_1x_is_501_and_never_sent(make_client: Callable[..., TestClient]) -> None:
     with stub_server({"/query": (200, "application/json", '{"results":[]}')}) as (url, seen):
-        client = make_client(influx=InfluxConfig(url=url, database="ons"))
+        client = make_client(influx=InfluxSettings.of(url=url, database="ons"))
         err = error_of(client, 501, query="CMO do Sul por dia ontem", target="flux")
         assert err["code"] == "flux_not_supported" and "2.x" in err["message"]
         assert (
@@ -131,7 +131,7 @@ def test_flux_on_1x_is_501_and_never_sent(make_client: Callable[..., TestClient]
 def test_flux_on_2x_goes_to_the_v2_endpoint(make_client: Callable[..., TestClient]) -> None:
     routes = {"/api/v2/query": (200, "application/csv", FLUX_CSV)}
     with stub_server(routes) as (url, seen):
-        config = InfluxConfig(url=url, database="ons", engine="2", token="t", org="ons")
+        config = InfluxSettings.of(url=url, database="ons", engine="2", token="t", org="ons")
         client = make_client(influx=config)
         response = client.post(
             "/v2/query", json={"query": "CMO médio do Sul por dia ontem", "target": "flux"}
@@ -150,28 +150,28 @@ def test_flux_on_2x_goes_to_the_v2_endpoint(make_client: Callable[..., TestClien
 
 
 def test_influx_failures_are_502(make_client: Callable[..., TestClient]) -> None:
-    client = make_client(influx=InfluxConfig(url=closed_port_url(), database="ons"))
+    client = make_client(influx=InfluxSettings.of(url=closed_port_url(), database="ons"))
     assert error_of(client, 502, query="carga do Sul ontem")["code"] == "influx_unreachable"
     with stub_server({"/query": (500, "text/plain", "boom")}) as (url, _):
-        client = make_client(influx=InfluxConfig(url=url, database="ons"))
+        client = make_client(influx=InfluxSettings.of(url=url, database="ons"))
         assert error_of(client, 502, query="carga do Sul ontem")["code"] == "influx_error"
     with stub_server({"/query": (401, "application/json", '{"error":"auth"}')}) as (url, _):
-        client = make_client(influx=InfluxConfig(url=url, database="ons"))
+        client = make_client(influx=InfluxSettings.of(url=url, database="ons"))
         assert error_of(client, 502, query="carga do Sul ontem")["code"] == "influx_auth"
     with stub_server({"/query": (200, "text/html", "<html>")}) as (url, _):
-        client = make_client(influx=InfluxConfig(url=url, database="ons"))
+        client = make_client(influx=InfluxSettings.of(url=url, database="ons"))
         assert error_of(client, 502, query="carga do Sul ontem")["code"] == "influx_error"
 
 
 def test_missing_database_is_502(make_client: Callable[..., TestClient], api_data: ApiData) -> None:
-    client = make_client(influx=InfluxConfig(url=api_data.url, database="no_such_db_xyz"))
+    client = make_client(influx=InfluxSettings.of(url=api_data.url, database="no_such_db_xyz"))
     err = error_of(client, 502, query="carga do Sul ontem")
     assert err["code"] == "influx_error" and "database not found" in err["message"]
 
 
 def test_timeout_is_504(make_client: Callable[..., TestClient]) -> None:
     with silent_server() as url:
-        client = make_client(influx=InfluxConfig(url=url, database="ons"))
+        client = make_client(influx=InfluxSettings.of(url=url, database="ons"))
         err = error_of(client, 504, query="carga do Sul ontem", timeout_s=0.3)
         assert err["code"] == "influx_timeout" and err["details"]["query"].startswith("SELECT")
 

@@ -12,13 +12,13 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from ons_pipeline.lib.influx.client import InfluxConfig
 from ons_pipeline.lib.query.model import QueryModel
 from ons_pipeline.lib.rag.bedrock import BedrockComposer, BedrockKnowledgeBaseRetriever
 from ons_pipeline.lib.rag.compose import fmt_number
 from ons_pipeline.lib.rag.index import KnowledgeIndex
 from ons_pipeline.lib.rag.knowledge import load_knowledge
 from ons_pipeline.lib.rag.pipeline import RagPipeline
+from ons_pipeline.lib.settings import InfluxSettings
 from ons_pipeline_tests.api.conftest import NOW, ApiData, frame, rfc3339
 from ons_pipeline_tests.api.openapi_check import OpenApiValidator
 from ons_pipeline_tests.api.stubs import closed_port_url
@@ -126,7 +126,7 @@ def test_questions_with_gaps_are_answered_from_documents(client: TestClient) -> 
 
 
 def test_influx_failure_is_cited_not_fatal(make_client: Callable[..., TestClient]) -> None:
-    client = make_client(influx=InfluxConfig(url=closed_port_url(), database="ons"))
+    client = make_client(influx=InfluxSettings.of(url=closed_port_url(), database="ons"))
     body = context(client, "Qual foi a carga média do Sudeste em 2024-03-05?")
     ts = body["citations"][0]
     assert ts["error"] and "unreachable" in ts["error"] and ts["points"] == []

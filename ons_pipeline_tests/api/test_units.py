@@ -6,12 +6,21 @@ from __future__ import annotations
 
 import pytest
 
-from ons_pipeline.api.config import ApiSettings
 from ons_pipeline.api.errors import ApiError
+from ons_pipeline.environment import load_settings
+from ons_pipeline.lib.influx.client import InfluxClient, InfluxConfig
 from ons_pipeline.lib.query import detect
-from ons_pipeline.lib.query.backend import column_unit, table_from_flux_csv, table_from_influxql
+from ons_pipeline.lib.query.backend import (
+    InfluxBackend,
+    column_unit,
+    table_from_flux_csv,
+    table_from_influxql,
+)
 from ons_pipeline.lib.query.cache import TTLCache, cache_key
 from ons_pipeline.lib.query.errors import QueryRefused
+from ons_pipeline.lib.query.model import ModelError
+from ons_pipeline.lib.query.service import QueryProcessor
+from ons_pipeline.lib.settings import ApiSettings
 
 
 @pytest.mark.parametrize(
@@ -123,7 +132,7 @@ def test_flux_csv_and_influxql_tables() -> None:
 
 
 def test_settings_from_env(tmp_path: object) -> None:
-    settings = ApiSettings.from_env(
+    settings = load_settings(
         {
             "ONS_INFLUX_URL": "http://127.0.0.1:9",
             "ONS_INFLUX_DATABASE": "d",
@@ -134,11 +143,16 @@ def test_settings_from_env(tmp_path: object) -> None:
         }
     )
     assert settings.influx.url == "http://127.0.0.1:9" and settings.influx.database == "d"
-    assert (
-        settings.api_key == "sekret-value-42"
-        and settings.cache_ttl_s == 5
-        and settings.query_timeout_s == 2.5
-    )
+    api = settings.api
+    assert api.api_key == "sekret-value-42" and api.cache_ttl_s == 5 and api.query_timeout_s == 2.5
     assert "sekret" not in repr(settings)
     with pytest.raises(ValueError):
-        ApiSettings.from_env({"ONS_API_CACHE_TTL": "soon", "ONS_STATE_DIR": str(tmp_path)})
+        load_settings({"ONS_API_CACHE_TTL": "soon", "ONS_STATE_DIR": str(tmp_path)})
+
+
+def test_an_unknown_time_zone_fails_when_the_service_starts() -> None:
+    backend = InfluxBackend(InfluxClient(InfluxConfig()))
+    QueryProcessor(backend, ApiSettings())
+    with pytest.raises(ModelError, match="Mars/Olympus"):
+        QueryProcessor(backend, ApiSettings(timezone="Mars/Olympus"))
+    backend.close()

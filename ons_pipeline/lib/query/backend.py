@@ -26,10 +26,10 @@ from ons_pipeline.lib.influx.client import (
     InfluxError,
     InfluxTimeoutError,
 )
-from ons_pipeline.lib.influx.secrets import AuditedInfluxClient, credential_source
 from ons_pipeline.lib.query.errors import UnsupportedLanguage
 from ons_pipeline.lib.query.execute import Column, QueryResult, QueryRunner, execution_error
 from ons_pipeline.lib.query.model import Aggregation, QueryModel, parse_time
+from ons_pipeline.lib.settings import InfluxSettings
 
 # The API answers from a thread pool: keep more than the client's default of keep-alive sockets.
 POOL_SIZE = 10
@@ -235,11 +235,10 @@ class InfluxBackend:
         self.client = client
 
     @classmethod
-    def connect(cls, config: InfluxConfig) -> InfluxBackend:
-        """A backend on an audited client: refused credentials and TLS failures are logged as
-        security events."""
-        source = credential_source(config, None)
-        return cls(AuditedInfluxClient(config, credential_source=source, pool_size=POOL_SIZE))
+    def connect(cls, influx: InfluxSettings) -> InfluxBackend:
+        """A backend on the settings' audited client (TLS policy, credentials from the secret,
+        refused credentials and TLS failures logged as security events)."""
+        return cls(influx.client(pool_size=POOL_SIZE))
 
     @property
     def config(self) -> InfluxConfig:

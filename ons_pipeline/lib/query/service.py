@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from ons_pipeline.lib.query import detect
 from ons_pipeline.lib.query.backend import InfluxBackend, ResultTable
@@ -33,7 +33,7 @@ from ons_pipeline.lib.query.errors import (
 from ons_pipeline.lib.query.execute import Column, QueryResult, execute, result_columns
 from ons_pipeline.lib.query.flux import render_flux
 from ons_pipeline.lib.query.influxql import RenderError, render_influxql
-from ons_pipeline.lib.query.model import ModelError, QueryModel, format_time
+from ons_pipeline.lib.query.model import ModelError, QueryModel, format_time, zone_info
 from ons_pipeline.lib.query.nl import RuleTranslator, Translation
 from ons_pipeline.lib.query.response import (
     CacheInfo,
@@ -51,6 +51,7 @@ from ons_pipeline.lib.query.response import (
 )
 from ons_pipeline.lib.query.timestream_sql import SqlError, SqlTranslation, execute_sql, parse_sql
 from ons_pipeline.lib.rag.timeseries import STRUCTURAL_GAPS
+from ons_pipeline.lib.settings import ApiSettings
 
 MAX_ROWS_LIMIT = 100_000
 MAX_TIMEOUT_S = 300.0
@@ -99,21 +100,6 @@ class QueryInput:
             raise InvalidParameter("validation_error", "; ".join(problems))
 
 
-class QuerySettings(Protocol):
-    """The service's knobs (the API settings have them)."""
-
-    @property
-    def cache_ttl_s(self) -> float: ...
-    @property
-    def cache_max_entries(self) -> int: ...
-    @property
-    def query_timeout_s(self) -> float: ...
-    @property
-    def max_rows(self) -> int: ...
-    @property
-    def timezone(self) -> str: ...
-
-
 def new_query_id() -> str:
     return str(uuid.uuid4())
 
@@ -139,10 +125,11 @@ class QueryProcessor:
     def __init__(
         self,
         backend: InfluxBackend,
-        settings: QuerySettings,
+        settings: ApiSettings,
         cache: TTLCache | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
+        zone_info(settings.timezone)  # an unknown zone fails here, not at the first question
         self.backend = backend
         self.settings = settings
         self.cache = cache or TTLCache(self.settings.cache_ttl_s, self.settings.cache_max_entries)

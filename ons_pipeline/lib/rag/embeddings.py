@@ -139,10 +139,9 @@ class HashingEmbedder:
         return out
 
 
-def embedder_from_env(env: dict[str, str] | None = None) -> Embedder:
-    """``ONS_RAG_EMBEDDER``: ``minilm`` (default) or ``hashing``."""
-    source = os.environ if env is None else env
-    kind = (source.get("ONS_RAG_EMBEDDER") or "minilm").strip().lower()
+def embedder_named(kind: str) -> Embedder:
+    """The embedder ``ONS_RAG_EMBEDDER`` names: ``minilm`` (all-MiniLM-L6-v2) or ``hashing``."""
+    kind = kind.strip().lower()
     if kind == "minilm":
         return MiniLMEmbedder()
     if kind == "hashing":

@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from ons_pipeline.lib.query.execute import QueryResult
@@ -16,7 +15,7 @@ from ons_pipeline.lib.query.nl import RuleTranslator
 from ons_pipeline.lib.query.response import model_info, translation_info
 from ons_pipeline.lib.query.service import QueryProcessor, new_query_id
 from ons_pipeline.lib.rag.compose import AnswerComposer, TemplateComposer
-from ons_pipeline.lib.rag.embeddings import embedder_from_env
+from ons_pipeline.lib.rag.embeddings import embedder_named
 from ons_pipeline.lib.rag.index import KnowledgeIndex, Retriever
 from ons_pipeline.lib.rag.knowledge import load_knowledge
 from ons_pipeline.lib.rag.pipeline import RagPipeline, RagResult
@@ -25,12 +24,14 @@ from ons_pipeline.lib.rag.response import (
     ContextResponse,
     ContextTranslation,
 )
+from ons_pipeline.lib.settings import ApiSettings
 
 
-def default_retriever(cache_dir: Path | None) -> Retriever:
-    """The shipped knowledge base, embedded with ``ONS_RAG_EMBEDDER`` (all-MiniLM-L6-v2), its
-    embeddings cached in ``cache_dir``."""
-    return KnowledgeIndex(load_knowledge(), embedder_from_env(), cache_dir=cache_dir)
+def default_retriever(settings: ApiSettings) -> Retriever:
+    """The shipped knowledge base, embedded with the configured embedder (all-MiniLM-L6-v2 by
+    default), its embeddings cached in the RAG cache directory."""
+    embedder = embedder_named(settings.rag_embedder)
+    return KnowledgeIndex(load_knowledge(), embedder, cache_dir=settings.rag_cache_dir)
 
 
 class RagService:
@@ -40,12 +41,10 @@ class RagService:
         retriever: Retriever | None = None,
         retriever_factory: Callable[[], Retriever] | None = None,
         composer: AnswerComposer | None = None,
-        *,
-        cache_dir: Path | None = None,
     ) -> None:
         self.processor = processor
         self._retriever = retriever
-        self._factory = retriever_factory or (lambda: default_retriever(cache_dir))
+        self._factory = retriever_factory or (lambda: default_retriever(processor.settings))
         self.composer = composer or TemplateComposer()
         self._lock = threading.Lock()
 
