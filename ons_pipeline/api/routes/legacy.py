@@ -87,7 +87,7 @@ def legacy_response(
     ctx = result.context
     sources: list[LegacySource] = []
     question_ev = [e for e in ctx.question_evidence if not e.error]
-    ts_conf = max((data_confidence(e, result.translation) for e in question_ev), default=0.0)
+    ts_conf = max((data_confidence(e, ctx.translation) for e in question_ev), default=0.0)
     by_ref = {ev.ref: ev for ev in ctx.evidence}
     for item in ctx.citations():
         if item["type"] == "knowledge_base":
@@ -149,7 +149,7 @@ def legacy_response(
     }
     return LegacyQueryResponse(
         query_id=query_id,
-        question=result.question,
+        question=ctx.question,
         answer=result.answer.text,
         confidence_score=result.answer.confidence,
         sources=sources,

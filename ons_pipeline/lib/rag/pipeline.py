@@ -45,28 +45,13 @@ from ons_pipeline.lib.rag.timeseries import (
 
 @dataclass
 class RagResult:
-    """The numbered context (question, decision, translation, sources) and the answer on it."""
+    """The numbered context (question, language, decision, translation, sources) and the answer
+    composed on it."""
 
     context: RagContext
     answer: Answer
     passages: list[Passage]
     timings_ms: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def question(self) -> str:
-        return self.context.question
-
-    @property
-    def language(self) -> str:
-        return self.context.language
-
-    @property
-    def decision(self) -> Decision:
-        return self.context.decision
-
-    @property
-    def translation(self) -> Translation | None:
-        return self.context.translation
 
     @property
     def citations(self) -> list[dict[str, Any]]:

@@ -111,7 +111,8 @@ class RagService:
 
     def respond(self, result: RagResult, query_id: str | None = None) -> ContextResponse:
         """A run's result as the context response (what ``POST /v2/context`` answers)."""
-        tr = result.translation
+        ctx = result.context
+        tr = ctx.translation
         translation = None
         if tr is not None:
             translation = ContextTranslation(
@@ -120,12 +121,12 @@ class RagService:
         return ContextResponse.model_validate(
             {
                 "query_id": query_id or new_query_id(),
-                "question": result.question,
-                "language": result.language,
-                "needs_timeseries": result.decision.needed,
-                "decision_reason": result.decision.reason,
+                "question": ctx.question,
+                "language": ctx.language,
+                "needs_timeseries": ctx.decision.needed,
+                "decision_reason": ctx.decision.reason,
                 "translation": translation,
-                "context": result.context.text,
+                "context": ctx.text,
                 "citations": result.citations,
                 "answer": AnswerInfo(
                     text=result.answer.text,
