@@ -14,6 +14,7 @@ import click
 
 from ons_pipeline.environment import load_settings
 from ons_pipeline.lib import schema
+from ons_pipeline.lib.partitions import ParquetStore
 from ons_pipeline.lib.settings import Settings
 
 
@@ -66,9 +67,7 @@ def verify_command(tables: str, day: Any, end: Any, attempts: int, as_json: bool
         for name in _tables(tables):
             for one in _days(day.date(), end.date() if end else None):
                 result = verify_partition(
-                    s3,
-                    aws.bucket,
-                    aws.parquet_prefix,
+                    ParquetStore.of(aws, s3),
                     client,
                     schema.table(name),
                     one,
@@ -101,9 +100,7 @@ def equivalence_command(tables: str, start: Any, end: Any, as_json: bool) -> Non
     aws = settings.aws
     with client:
         report = compare_days(
-            s3,
-            aws.bucket,
-            aws.parquet_prefix,
+            ParquetStore.of(aws, s3),
             client,
             _tables(tables),
             start.date(),

@@ -27,7 +27,7 @@ from ons_pipeline.defs.monitoring.run_metrics import (
 )
 from ons_pipeline.lib import schema
 from ons_pipeline.lib.aws import AwsSettings
-from ons_pipeline.lib.partitions import day_window
+from ons_pipeline.lib.ons_time import day_window
 from ons_pipeline.lib.settings import InfluxSettings, MonitoringSettings, Settings
 from ons_pipeline.local.servers import free_port
 from ons_pipeline.local.staging import stage_day

@@ -18,7 +18,8 @@ from ons_pipeline.lib.migration.timestream import (
     export_query_mode,
     export_unload_mode,
 )
-from ons_pipeline.lib.partitions import day_window, partition_prefix, write_partition
+from ons_pipeline.lib.ons_time import day_window
+from ons_pipeline.lib.partitions import ParquetStore, Partition
 from ons_pipeline.lib.schema import TableSpec
 
 EXPORT_MODES = ("query", "unload")
@@ -86,9 +87,9 @@ def export_partition(
             pages += 1
             yield table
 
-    prefix = partition_prefix(target.parquet_prefix, spec.name, day)
+    store = ParquetStore.of(target, s3)
     try:
-        written = write_partition(s3, target.bucket, prefix, counted(), spec, window)
+        written = store.write(Partition(spec.name, day), counted(), spec)
     finally:
         source.close()  # runs the source's clean-up (UNLOAD output) also when writing failed
     result.rows = written.rows

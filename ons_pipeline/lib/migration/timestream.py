@@ -16,14 +16,13 @@ import io
 import json
 import uuid
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ons_pipeline.lib.ons_time import Window
 from ons_pipeline.lib.schema import (
     TIME_COLUMN,
     TIME_TYPE,
@@ -42,38 +41,6 @@ class ExportError(RuntimeError):
 
 class QueryClient(Protocol):
     def query(self, **kwargs: Any) -> dict[str, Any]: ...
-
-
-@dataclass(frozen=True)
-class Window:
-    """A half-open UTC time window ``[start, end)``."""
-
-    start: datetime
-    end: datetime
-
-    def __post_init__(self) -> None:
-        for moment in (self.start, self.end):
-            if moment.tzinfo is None:
-                raise ValueError(f"window bounds must be timezone-aware, got {moment!r}")
-        if self.end <= self.start:
-            raise ValueError(f"empty window [{self.start}, {self.end})")
-
-    @property
-    def start_ns(self) -> int:
-        return to_ns(self.start)
-
-    @property
-    def end_ns(self) -> int:
-        return to_ns(self.end)
-
-    def __str__(self) -> str:
-        return f"[{self.start.isoformat()}, {self.end.isoformat()})"
-
-
-def to_ns(moment: datetime) -> int:
-    """Exact integer ns since the epoch of an aware datetime (no float rounding)."""
-    delta = moment.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * NS_PER_SECOND + delta.microseconds * 1_000
 
 
 def database_for(spec: TableSpec, ons_database: str, legacy_database: str) -> str:

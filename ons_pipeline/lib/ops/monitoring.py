@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ons_pipeline.lib.influx.client import InfluxClient, InfluxError, quote_ident, quote_literal
+from ons_pipeline.lib.migration.loader import LoadReport
 from ons_pipeline.lib.settings import Thresholds
 
 HEALTH_MEASUREMENT = "_ons_health"
@@ -209,15 +210,6 @@ def probe_influxdb(
 # -- pipeline run metrics ---------------------------------------------------------------------
 
 
-def _number(metadata: Mapping[str, Any], key: str, default: float = 0.0) -> float:
-    value = metadata.get(key, default)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return default
-    return number if math.isfinite(number) else default
-
-
 @dataclass(frozen=True)
 class LoadFigures:
     """One load asset partition, from its materialization (or failure) metadata."""
@@ -242,16 +234,16 @@ class LoadFigures:
         succeeded: bool = True,
         error: str | None = None,
     ) -> LoadFigures:
-        """Keys as the load asset writes them: ``points``, ``duration s``, ``batches``,
-        ``retries``, ``failed batches`` (plain values, not Dagster MetadataValue)."""
+        """From a load asset's metadata (:meth:`LoadReport.to_metadata`)."""
+        report = LoadReport.from_metadata(table, partition or "", metadata)
         return cls(
             table=table,
             partition=partition,
-            points=int(_number(metadata, "points")),
-            seconds=_number(metadata, "duration s"),
-            batches=int(_number(metadata, "batches")),
-            retries=int(_number(metadata, "retries")),
-            failed_batches=int(_number(metadata, "failed batches")),
+            points=report.points,
+            seconds=report.seconds,
+            batches=report.batches,
+            retries=report.write.retries,
+            failed_batches=report.failed_batches,
             succeeded=succeeded,
             error=error,
         )
