@@ -22,6 +22,7 @@ hcl2 = pytest.importorskip(
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INFRA_DIR = REPO_ROOT / "infra"
+ROOT_DIR = INFRA_DIR  # the one root module; environments are envs/<env>.tfvars + .tfbackend
 MODULES_DIR = INFRA_DIR / "modules"
 ENVS_DIR = INFRA_DIR / "envs"
 ENVS = ("dev", "prod")
@@ -79,6 +80,7 @@ class Module:
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     locals: dict[str, Any] = field(default_factory=dict)
     modules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    moved: list[dict[str, str]] = field(default_factory=list)
     texts: dict[Path, str] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> dict[str, dict[str, Any]]:
@@ -110,6 +112,7 @@ def module(path: Path) -> Module:
             mod.locals.update(block)
         for block in doc.get("module", []):
             mod.modules.update(block)
+        mod.moved.extend(doc.get("moved", []))
     return mod
 
 
@@ -118,7 +121,7 @@ def module_dirs() -> list[Path]:
 
 
 def root_dirs() -> list[Path]:
-    return [ENVS_DIR / env for env in ENVS]
+    return [ROOT_DIR]
 
 
 def all_dirs() -> list[Path]:
@@ -131,7 +134,11 @@ def all_modules() -> Iterator[Module]:
 
 
 def tfvars(env: str) -> dict[str, Any]:
-    return load(ENVS_DIR / env / "terraform.tfvars")
+    return load(ENVS_DIR / f"{env}.tfvars")
+
+
+def tfbackend(env: str) -> dict[str, Any]:
+    return load(ENVS_DIR / f"{env}.tfbackend")
 
 
 def walk_strings(value: Any) -> Iterator[str]:
@@ -151,3 +158,4 @@ def references(value: Any, pattern: re.Pattern[str]) -> set[str]:
     for text in walk_strings(value):
         found.update(m.group(1) for m in pattern.finditer(text))
     return found
+

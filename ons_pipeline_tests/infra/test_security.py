@@ -10,9 +10,9 @@ import pytest
 
 from ons_pipeline_tests.infra.hcl import (
     ENVS,
-    ENVS_DIR,
     INFRA_DIR,
     MODULES_DIR,
+    ROOT_DIR,
     all_modules,
     as_list,
     load,
@@ -101,8 +101,8 @@ def test_influxdb_in_private_subnets_behind_its_own_security_group(type_: str) -
     for _, _, body in _resources(type_):
         assert body["vpc_security_group_ids"] == ["${aws_security_group.influxdb.id}"]
         assert body["vpc_subnet_ids"] == "${var.subnet_ids}"
-    stack = module(MODULES_DIR / "stack")
-    assert stack.modules["influxdb"]["subnet_ids"] == "${module.network.private_subnet_ids}"
+    root = module(ROOT_DIR)
+    assert root.modules["influxdb"]["subnet_ids"] == "${module.network.private_subnet_ids}"
 
 
 def test_influxdb_admin_password_is_generated_never_literal() -> None:
@@ -133,8 +133,8 @@ def test_influxdb_security_group_admits_only_the_tasks_security_group() -> None:
     assert rule["from_port"] == rule["to_port"] == "${local.port}"
     assert influx.locals["port"] == "${coalesce(var.port, local.is_v2 ? 8086 : 8181)}"
     # ... and the only allowed group is the Dagster tasks' security group.
-    stack = module(MODULES_DIR / "stack")
-    assert stack.modules["influxdb"]["allowed_security_groups"] == {
+    root = module(ROOT_DIR)
+    assert root.modules["influxdb"]["allowed_security_groups"] == {
         "pipeline_tasks": "${module.dagster.tasks_security_group_id}"
     }
 
@@ -144,8 +144,8 @@ def test_tasks_reach_influxdb_on_its_port_only() -> None:
     egress = dagster.of_type("aws_vpc_security_group_egress_rule")["tasks_influxdb"]
     assert egress["referenced_security_group_id"] == "${var.influxdb_security_group_id}"
     assert egress["from_port"] == egress["to_port"] == "${var.influxdb_port}"
-    stack = module(MODULES_DIR / "stack")
-    assert stack.modules["dagster"]["influxdb_port"] == "${module.influxdb.port}"
+    root = module(ROOT_DIR)
+    assert root.modules["dagster"]["influxdb_port"] == "${module.influxdb.port}"
 
 
 # Security groups: no ingress from the internet ----------------------------------------------------
@@ -359,8 +359,8 @@ def test_put_metric_data_only_in_the_pipeline_namespace() -> None:
     assert condition["variable"] == "cloudwatch:namespace"
     assert condition["values"] == ["${var.metrics_namespace}"]
     assert iam.variables["metrics_namespace"]["default"] == "ONS/Pipeline"
-    stack = module(MODULES_DIR / "stack")
-    assert stack.variables["pipeline_metrics_namespace"]["default"] == "ONS/Pipeline"
+    root = module(ROOT_DIR)
+    assert root.variables["pipeline_metrics_namespace"]["default"] == "ONS/Pipeline"
 
 
 def test_pipeline_policy_grants_exactly_its_prefixes() -> None:
@@ -393,8 +393,8 @@ def test_pipeline_policy_grants_exactly_its_prefixes() -> None:
     assert timestream["resources"] == "${local.timestream_table_arns}"
     assert "timestream:WriteRecords" not in str(iam.locals["timestream_actions"])
     assert "timestream:Select" in str(iam.locals["timestream_actions"])
-    stack = module(MODULES_DIR / "stack")
-    assert stack.modules["iam"]["influxdb_secret_arns"] == [
+    root = module(ROOT_DIR)
+    assert root.modules["iam"]["influxdb_secret_arns"] == [
         "${module.influxdb.auth_secret_arn}",
         "${module.influxdb.pipeline_token_secret_arn}",
     ]
@@ -465,8 +465,8 @@ def test_influxdb_alarms_use_the_service_dimension_name() -> None:
         "DiskUtilization",
     }
     assert "var.influxdb_instance_name != null" in monitoring.locals["instance_alarms"]
-    stack = module(MODULES_DIR / "stack")
-    assert stack.modules["monitoring"]["influxdb_instance_name"] == (
+    root = module(ROOT_DIR)
+    assert root.modules["monitoring"]["influxdb_instance_name"] == (
         '${var.influxdb_engine == "v2" ? module.influxdb.name : null}'
     )
     # Nothing anywhere uses another spelling of the dimension.
@@ -522,8 +522,8 @@ def test_rds_encrypted_private_and_password_managed_by_rds() -> None:
         for p in as_list(dagster.of_type("aws_db_parameter_group")["this"]["parameter"])
     }
     assert parameters["rds.force_ssl"] == "1"
-    stack = module(MODULES_DIR / "stack")
-    assert stack.modules["dagster"]["subnet_ids"] == "${module.network.private_subnet_ids}"
+    root = module(ROOT_DIR)
+    assert root.modules["dagster"]["subnet_ids"] == "${module.network.private_subnet_ids}"
 
 
 # Secrets ------------------------------------------------------------------------------------------
@@ -586,10 +586,10 @@ def test_container_secrets_come_from_secrets_manager() -> None:
     dagster = module(MODULES_DIR / "dagster")
     validation = str(dagster.variables["container_environment"]["validation"])
     assert "password|token" in validation
-    stack = module(MODULES_DIR / "stack")
-    environment = stack.modules["dagster"]["container_environment"]
+    root = module(ROOT_DIR)
+    environment = root.modules["dagster"]["container_environment"]
     assert not [k for k in environment if SECRET_NAME.search(k) and not k.endswith("_ARN")]
-    assert stack.modules["dagster"]["container_secret_arns"] == {
+    assert root.modules["dagster"]["container_secret_arns"] == {
         "ONS_INFLUX_TOKEN": "${module.influxdb.pipeline_token_secret_arn}"
     }
     tasks = "\n".join(dagster.texts[p] for p in dagster.texts if p.name == "tasks.tf")
@@ -607,8 +607,17 @@ def test_encryption_at_rest_uses_the_environment_key() -> None:
     assert kms["enable_key_rotation"] is True
 
 
-@pytest.mark.parametrize("env", ENVS)
-def test_root_modules_pass_no_secret(env: str) -> None:
-    root = module(ENVS_DIR / env)
-    call = root.modules["stack"]
-    assert not [k for k in call if SECRET_NAME.search(k)]
+def test_root_module_takes_no_secret_and_passes_only_secret_references() -> None:
+    root = module(ROOT_DIR)
+    for name in root.variables:
+        assert not SECRET_NAME.search(name) or name.endswith(("_arn", "_arns")), (
+            f"variable {name}: secrets are never inputs of the root module"
+        )
+    for call_name, call in root.modules.items():
+        for key, value in call.items():
+            if not SECRET_NAME.search(key):
+                continue
+            for text in walk_strings(value):
+                assert re.fullmatch(r"\$\{module\.[a-z_]+\.[a-z_]+_arns?\}", text), (
+                    f"module {call_name}: {key} must reference a secret ARN, not hold {text[:20]}"
+                )
