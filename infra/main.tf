@@ -112,9 +112,11 @@ module "dagster" {
   image                  = var.dagster_image
   ecr_repository_arn     = var.ecr_repository_arn
   cpu_architecture       = var.cpu_architecture
-  control_task_role_arn  = module.iam.control_role_arn
-  control_task_role_name = module.iam.control_role_name
-  run_task_role_arn      = module.iam.run_role_arn
+  control_task_role_arn  = module.iam.task_roles["control"].arn
+  control_task_role_name = module.iam.task_roles["control"].name
+  run_task_role_arn      = module.iam.task_roles["run"].arn
+  execution_role_arn     = module.iam.task_roles["execution"].arn
+  execution_role_name    = module.iam.task_roles["execution"].name
 
   influxdb_security_group_id = module.influxdb.security_group_id
   influxdb_port              = module.influxdb.port

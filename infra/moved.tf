@@ -37,3 +37,9 @@ moved {
   from = module.stack.module.dagster
   to   = module.dagster
 }
+
+# The execution role moved from modules/dagster to modules/iam, beside the other task roles.
+moved {
+  from = module.dagster.aws_iam_role.execution
+  to   = module.iam.aws_iam_role.task["execution"]
+}

@@ -15,6 +15,7 @@ from ons_pipeline_tests.infra.hcl import (
     ROOT_DIR,
     all_modules,
     as_list,
+    instances,
     load,
     module,
     tfvars,
@@ -234,13 +235,40 @@ def test_ecs_services_get_no_public_ip() -> None:
 
 
 def _bucket_settings(storage: Any, type_: str) -> dict[str, dict[str, Any]]:
-    """resource body by the bucket it configures (aws_s3_bucket.<name>.id -> name)."""
-    out = {}
-    for body in storage.of_type(type_).values():
-        match = re.fullmatch(r"\$\{aws_s3_bucket\.([a-z_]+)\.id\}", body["bucket"])
-        assert match, body["bucket"]
-        out[match.group(1)] = body
+    """Resource body by the bucket it configures (aws_s3_bucket.<name>.id -> name), for_each
+    instances expanded; each bucket is configured once."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, body in storage.of_type(type_).items():
+        for key, instance in instances(storage, body).items():
+            match = re.fullmatch(r"\$\{aws_s3_bucket\.([a-z_]+)\.id\}", instance["bucket"])
+            assert match, f"{type_}.{name}[{key}]: {instance['bucket']}"
+            assert match.group(1) not in out, f"{type_}: {match.group(1)} configured twice"
+            out[match.group(1)] = {**instance, "__key__": key, "__name__": name}
     return out
+
+
+def _bucket_policy_statements(storage: Any, bucket: str) -> list[dict[str, Any]]:
+    """Statements of the policy attached to ``bucket``, source_policy_documents included."""
+    policy = _bucket_settings(storage, "aws_s3_bucket_policy")[bucket]
+    match = re.fullmatch(
+        r"\$\{data\.aws_iam_policy_document\.([a-z_]+)(\[each\.key\])?\.json\}", policy["policy"]
+    )
+    assert match, f"{bucket}: {policy['policy']}"
+    document = storage.data_of_type("aws_iam_policy_document")[match.group(1)]
+    if match.group(2):  # the document is for_each over the same map as the policy resource
+        resource = storage.of_type("aws_s3_bucket_policy")[policy["__name__"]]
+        assert document["for_each"] == resource["for_each"], bucket
+        document = instances(storage, document)[policy["__key__"]]
+    statements = _statements(document)
+    sources = document.get("source_policy_documents")
+    by_key = re.fullmatch(r"\$\{local\.([a-z_]+)\[each\.key\]\}", str(sources))
+    if by_key:  # a map of source documents, keyed like the bucket policies
+        sources = storage.locals[by_key.group(1)][policy["__key__"]]
+    for source in as_list(sources):
+        found = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([a-z_]+)\.json\}", source)
+        assert found, f"{bucket}: source policy {source}"
+        statements += _statements(storage.data_of_type("aws_iam_policy_document")[found[1]])
+    return statements
 
 
 def test_buckets_encrypted_versioned_public_access_blocked_tls_only() -> None:
@@ -256,7 +284,6 @@ def test_buckets_encrypted_versioned_public_access_blocked_tls_only() -> None:
     versioning = _bucket_settings(storage, "aws_s3_bucket_versioning")
     blocks = _bucket_settings(storage, "aws_s3_bucket_public_access_block")
     ownership = _bucket_settings(storage, "aws_s3_bucket_ownership_controls")
-    policies = _bucket_settings(storage, "aws_s3_bucket_policy")
     lifecycle = _bucket_settings(storage, "aws_s3_bucket_lifecycle_configuration")
     for bucket in buckets:
         rule = _first(_first(encryption[bucket]["rule"])["apply_server_side_encryption_by_default"])
@@ -272,19 +299,26 @@ def test_buckets_encrypted_versioned_public_access_blocked_tls_only() -> None:
             assert block[flag] is True, f"{bucket}: {flag}"
         assert _first(ownership[bucket]["rule"])["object_ownership"] == "BucketOwnerEnforced"
         assert bucket in lifecycle, bucket
-        document = re.fullmatch(
-            r"\$\{data\.aws_iam_policy_document\.([a-z_]+)\.json\}", policies[bucket]["policy"]
-        )
-        assert document, bucket
-        statements = _statements(storage.data_of_type("aws_iam_policy_document")[document.group(1)])
+        statements = _bucket_policy_statements(storage, bucket)
         deny = [s for s in statements if s.get("sid") == "DenyInsecureTransport"]
-        assert deny and deny[0]["effect"] == "Deny", bucket
+        assert len(deny) == 1 and deny[0]["effect"] == "Deny", bucket
         assert _first(deny[0]["condition"])["variable"] == "aws:SecureTransport"
+        assert _first(deny[0]["condition"])["values"] == ["false"]
+        assert deny[0]["resources"] == [
+            f"${{aws_s3_bucket.{bucket}.arn}}",
+            f"${{aws_s3_bucket.{bucket}.arn}}/*",
+        ], f"{bucket}: the TLS-only statement covers another bucket"
     data_rule = _first(
         _first(encryption["data"]["rule"])["apply_server_side_encryption_by_default"]
     )
     assert data_rule["sse_algorithm"] == "aws:kms"
     assert data_rule["kms_master_key_id"] == "${var.kms_key_arn}"
+    # Every bucket but the access-log bucket logs its requests to the access-log bucket.
+    logging = _bucket_settings(storage, "aws_s3_bucket_logging")
+    assert set(logging) == buckets - {"access_logs"}
+    for bucket, settings in logging.items():
+        assert settings["target_bucket"] == "${aws_s3_bucket.access_logs.id}", bucket
+        assert settings["target_prefix"] == f"s3/${{var.{bucket}_bucket_name}}/", bucket
 
 
 def test_data_bucket_lifecycle_expires_unload_and_deadletter() -> None:
@@ -305,11 +339,13 @@ def test_data_bucket_lifecycle_expires_unload_and_deadletter() -> None:
 
 def test_influxdb_log_bucket_lets_the_service_deliver() -> None:
     storage = module(MODULES_DIR / "storage")
-    statements = _statements(storage.data_of_type("aws_iam_policy_document")["influxdb_logs"])
+    statements = _bucket_policy_statements(storage, "influxdb_logs")
     allow = [s for s in statements if s.get("effect") == "Allow"]
     assert len(allow) == 1
     assert allow[0]["actions"] == ["s3:PutObject"]
     assert _first(allow[0]["principals"])["identifiers"] == ["timestream-influxdb.amazonaws.com"]
+    assert allow[0]["resources"] == ["${aws_s3_bucket.influxdb_logs.arn}/*"]
+    assert not [s for s in _bucket_policy_statements(storage, "data") if s["effect"] == "Allow"]
 
 
 # IAM ----------------------------------------------------------------------------------------------
@@ -317,13 +353,16 @@ def test_influxdb_log_bucket_lets_the_service_deliver() -> None:
 
 def test_every_policy_is_a_checked_policy_document() -> None:
     """No inline JSON policy escapes the document checks below."""
+    documents = r"\$\{data\.aws_iam_policy_document\.([a-z_]+)(\[each\.key\])?\.json\}"
     for mod in all_modules():
         for (type_, name), body in mod.resources.items():
             for attribute in ("policy", "assume_role_policy"):
                 if attribute in body:
-                    assert re.fullmatch(
-                        r"\$\{data\.aws_iam_policy_document\.[a-z_]+\.json\}", body[attribute]
-                    ), f"{mod.path.name}: {type_}.{name}.{attribute}"
+                    match = re.fullmatch(documents, body[attribute])
+                    assert match, f"{mod.path.name}: {type_}.{name}.{attribute}"
+                    if match.group(2):  # one document per instance, over the same map
+                        document = mod.data_of_type("aws_iam_policy_document")[match.group(1)]
+                        assert document.get("for_each") == body["for_each"], f"{type_}.{name}"
         for text in mod.texts.values():
             assert '"Action"' not in text and '"Statement"' not in text, mod.path.name
 
@@ -428,8 +467,11 @@ def test_pass_role_is_limited_to_the_run_roles_and_ecs() -> None:
     assert len(pass_role) == 1
     assert pass_role[0]["resources"] == [
         "${var.run_task_role_arn}",
-        "${aws_iam_role.execution.arn}",
+        "${var.execution_role_arn}",
     ]
+    call = module(ROOT_DIR).modules["dagster"]
+    assert call["run_task_role_arn"] == '${module.iam.task_roles["run"].arn}'
+    assert call["execution_role_arn"] == '${module.iam.task_roles["execution"].arn}'
     condition = _first(pass_role[0]["condition"])
     assert condition["variable"] == "iam:PassedToService"
     assert condition["values"] == ["ecs-tasks.amazonaws.com"]
@@ -438,14 +480,33 @@ def test_pass_role_is_limited_to_the_run_roles_and_ecs() -> None:
 
 
 def test_task_roles_trust_only_ecs_tasks_of_this_account() -> None:
-    for where in ("iam", "dagster"):
-        doc = module(MODULES_DIR / where).data_of_type("aws_iam_policy_document")[
-            "ecs_tasks_assume"
-        ]
-        statement = _first(doc["statement"])
-        assert _first(statement["principals"])["identifiers"] == ["ecs-tasks.amazonaws.com"]
-        variables = {c["variable"] for c in as_list(statement["condition"])}
-        assert variables == {"aws:SourceAccount", "aws:SourceArn"}
+    iam = module(MODULES_DIR / "iam")
+    doc = iam.data_of_type("aws_iam_policy_document")["ecs_tasks_assume"]
+    statement = _first(doc["statement"])
+    assert _first(statement["principals"])["identifiers"] == ["ecs-tasks.amazonaws.com"]
+    variables = {c["variable"] for c in as_list(statement["condition"])}
+    assert variables == {"aws:SourceAccount", "aws:SourceArn"}
+    roles = {
+        key: role
+        for body in iam.of_type("aws_iam_role").values()
+        for key, role in instances(iam, body).items()
+    }
+    assert set(roles) == {"run", "control", "execution"}
+    for key, role in roles.items():
+        assert role["assume_role_policy"] == (
+            "${data.aws_iam_policy_document.ecs_tasks_assume.json}"
+        ), key
+    # Every other role in infra/ trusts a service other than ECS tasks: no second ECS trust.
+    for mod in all_modules():
+        for name, role in mod.of_type("aws_iam_role").items():
+            document = re.fullmatch(
+                r"\$\{data\.aws_iam_policy_document\.([a-z_]+)\.json\}", role["assume_role_policy"]
+            )
+            assert document, f"{mod.path.name}: {name}"
+            trust = mod.data_of_type("aws_iam_policy_document")[document[1]]
+            principals = _first(_first(trust["statement"])["principals"])["identifiers"]
+            if "ecs-tasks.amazonaws.com" in principals:
+                assert (mod.path.name, document[1]) == ("iam", "ecs_tasks_assume"), name
 
 
 # CloudWatch alarms --------------------------------------------------------------------------------
@@ -477,10 +538,14 @@ def test_influxdb_alarms_use_the_service_dimension_name() -> None:
 
 def test_pipeline_alarms_cover_the_pipeline_metrics() -> None:
     monitoring = module(MODULES_DIR / "monitoring")
-    alarms = monitoring.of_type("aws_cloudwatch_metric_alarm")
+    alarms = [
+        instance
+        for body in monitoring.of_type("aws_cloudwatch_metric_alarm").values()
+        for instance in instances(monitoring, body).values()
+    ]
     pipeline = {
         body["metric_name"]: body
-        for body in alarms.values()
+        for body in alarms
         if body["namespace"] == "${var.pipeline_metrics_namespace}"
     }
     assert set(pipeline) == {"FailedBatches", "PointsPerSecond", "LoadLagSeconds", "CheckFailures"}
