@@ -64,10 +64,6 @@ _S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
 _TRUE, _FALSE = np.uint64(0x5151_5151_5151_5151), np.uint64(0xA3A3_A3A3_A3A3_A3A3)
 
 
-class VerificationError(RuntimeError):
-    """The verification itself could not run (unreadable source, InfluxDB unreachable)."""
-
-
 # -- hashing --------------------------------------------------------------------------------------
 
 

@@ -38,10 +38,6 @@ class ExportResult:
     keys: list[str] = field(default_factory=list)
     removed_stale: int = 0
 
-    @property
-    def partition_url_prefix(self) -> str:
-        return self.keys[0].rsplit("/", 1)[0] + "/" if self.keys else ""
-
 
 def unload_destination(target: AwsSettings, table: str, day: date) -> str:
     return f"s3://{target.bucket}/{target.unload_prefix.strip('/')}/{table}/date={day.isoformat()}/"

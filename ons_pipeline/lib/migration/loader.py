@@ -73,9 +73,7 @@ class LoadReport:
         }
 
     @classmethod
-    def from_metadata(
-        cls, table: str, partition: str, metadata: Mapping[str, Any]
-    ) -> LoadReport:
+    def from_metadata(cls, table: str, partition: str, metadata: Mapping[str, Any]) -> LoadReport:
         """The report written by :meth:`to_metadata` (Dagster ``MetadataValue``s or plain values;
         a missing or unreadable figure counts as 0)."""
 

@@ -440,39 +440,3 @@ def stage_unload(
     }
     stage_query_results(endpoint_url, {unload_query(spec, database, window, destination): [answer]})
     return manifest_url
-
-
-def to_write_records(table: pa.Table, spec: TableSpec) -> Iterator[dict[str, Any]]:
-    """Canonical rows as Timestream ``WriteRecords`` records (multi-measure for ONS tables)."""
-    if spec.source is Source.LEGACY:
-        unit = "MILLISECONDS"
-        times = pc.divide(pc.cast(table.column(TIME_COLUMN), pa.int64()), 1_000_000).to_pylist()
-    else:
-        unit = "NANOSECONDS"
-        times = pc.cast(table.column(TIME_COLUMN), pa.int64()).to_pylist()
-    tags = {t: table.column(t).to_pylist() for t in spec.tags}
-    fields = {f.name: _render_column(table.column(f.name), f.type) for f in spec.fields}
-    for row, moment in enumerate(times):
-        dimensions = [
-            {"Name": t, "Value": values[row], "DimensionValueType": "VARCHAR"}
-            for t, values in tags.items()
-            if values[row] is not None
-        ]
-        measures = [
-            {"Name": f.name, "Value": fields[f.name][row], "Type": _ARROW_TO_SCALAR[f.type]}
-            for f in spec.fields
-            if fields[f.name][row] is not None
-        ]
-        if not measures:
-            continue
-        record: dict[str, Any] = {
-            "Dimensions": dimensions,
-            "Time": str(moment),
-            "TimeUnit": unit,
-            "MeasureName": spec.measure_name,
-        }
-        if spec.source is Source.LEGACY:
-            record.update(MeasureValue=measures[0]["Value"], MeasureValueType="DOUBLE")
-        else:
-            record.update(MeasureValues=measures, MeasureValueType="MULTI")
-        yield record
