@@ -27,7 +27,7 @@ from ons_pipeline.lib import schema
 from ons_pipeline.lib.influx.client import InfluxClient, InfluxConfig
 from ons_pipeline.lib.influx.lineprotocol import iter_encoded
 from ons_pipeline.lib.migration.loader import load_tables
-from ons_pipeline.lib.migration.timestream import Window
+from ons_pipeline.lib.ons_time import Window
 from ons_pipeline.lib.partitions import validate_table
 from ons_pipeline.local.generator import generate_canonical
 from ons_pipeline.local.servers import InfluxServer

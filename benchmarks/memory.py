@@ -53,7 +53,7 @@ from ons_pipeline.lib import schema
 from ons_pipeline.lib.influx.client import InfluxClient, InfluxConfig
 from ons_pipeline.lib.migration.loader import load_tables
 from ons_pipeline.lib.partitions import validate_table
-from ons_pipeline.lib.migration.timestream import Window
+from ons_pipeline.lib.ons_time import Window
 path, url, db, start, end, mode = sys.argv[1:]
 spec = schema.table("geracao_usina")
 window = Window(datetime.fromisoformat(start), datetime.fromisoformat(end))

@@ -16,11 +16,12 @@ import dagster as dg
 
 from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.ops.monitoring import (
+    ALERTS_TOPIC_NAME,
     Alert,
     AlertPublisher,
     MetricsPublisher,
-    ensure_local_topic,
 )
+from ons_pipeline.lib.ops.notify import resolve_topic
 from ons_pipeline.lib.settings import InfluxSettings, MonitoringSettings, Settings, Thresholds
 
 
@@ -47,11 +48,9 @@ class Monitoring:
         )
 
     def topic_arn(self, sns: Any) -> str | None:
-        if self.settings.alarm_topic_arn:
-            return self.settings.alarm_topic_arn
-        if self.aws.is_local:
-            return ensure_local_topic(sns)
-        return None
+        return resolve_topic(
+            sns, self.aws.is_local, self.settings.alarm_topic_arn, ALERTS_TOPIC_NAME
+        )
 
     def publish_metrics(self, metrics: Iterable[Any], log: logging.Logger | Any) -> dict[str, Any]:
         """Publish; returns ``{"sent": n}`` or ``{"sent": 0, "error": ...}``."""

@@ -22,7 +22,7 @@ import dagster as dg
 from ons_pipeline.defs.keys import influxdb_key, parquet_key
 from ons_pipeline.defs.migration.jobs import jobs_for
 from ons_pipeline.defs.state import metadata_totals, pending_days
-from ons_pipeline.lib.partitions import day_range
+from ons_pipeline.lib.ons_time import day_range
 
 FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 MIGRATION_TAG = "ons/migration"

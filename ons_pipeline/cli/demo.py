@@ -19,7 +19,7 @@ from ons_pipeline.cli.migrate import migrate
 from ons_pipeline.cli.servers import servers_start
 from ons_pipeline.environment import load_settings
 from ons_pipeline.lib import schema
-from ons_pipeline.lib.partitions import day_range
+from ons_pipeline.lib.ons_time import day_range
 
 DEMO_START = date(2018, 11, 1)  # the week of the 2018 DST start (2018-11-04 has 23 local hours)
 DEMO_TABLE = "curva_carga"

@@ -99,7 +99,6 @@ def load_command(file: Path, as_json: bool) -> None:
 
     settings = load_settings()
     aws = settings.aws
-    config = settings.ingest
     s3 = aws.client("s3")
     ensure_bucket(s3, aws.bucket)
     data = file.read_bytes()
@@ -111,17 +110,14 @@ def load_command(file: Path, as_json: bool) -> None:
             report = ingest_bytes(
                 data,
                 str(file),
+                aws=aws,
                 s3=s3,
-                bucket=aws.bucket,
-                parquet_prefix=aws.parquet_prefix,
                 client=client,
-                raw_prefix=aws.raw_prefix,
                 raw_key=raw_key,
                 etag=etag,
-                quarantine_prefix=aws.quarantine_prefix,
                 deadletter=store,
                 batch_lines=settings.influx.batch_lines,
-                max_bad_fraction=config.max_bad_fraction,
+                max_bad_fraction=settings.ingest.max_bad_fraction,
             )
     except (NormalizeError, IngestError) as exc:
         raise click.ClickException(str(exc)) from exc

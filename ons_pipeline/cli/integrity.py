@@ -6,14 +6,17 @@ the rest of the CLI (``ONS_S3_BUCKET``, ``ONS_INFLUX_*``..., local servers by de
 
 import json
 import os
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import click
 
+from ons_pipeline.cli.common import table_names
 from ons_pipeline.environment import load_settings
 from ons_pipeline.lib import schema
+from ons_pipeline.lib.ons_time import day_range
+from ons_pipeline.lib.partitions import ParquetStore
 from ons_pipeline.lib.settings import Settings
 
 
@@ -24,24 +27,11 @@ def _clients() -> tuple[Settings, Any, Any]:
     return settings, s3, client
 
 
-def _tables(value: str) -> list[str]:
-    if value in ("", "all"):
-        return list(schema.tables())
-    if value == "ons":
-        return schema.ons_tables()
-    if value == "legacy":
-        return schema.legacy_tables()
-    names = [v.strip() for v in value.split(",") if v.strip()]
-    for name in names:
-        schema.table(name)
-    return names
-
-
 def _days(start: date, end: date | None) -> list[date]:
     last = end or start
     if last < start:
         raise click.BadParameter("--end is before --date")
-    return [start + timedelta(days=k) for k in range((last - start).days + 1)]
+    return day_range(start, last)
 
 
 @click.command("verify")
@@ -63,12 +53,10 @@ def verify_command(tables: str, day: Any, end: Any, attempts: int, as_json: bool
     aws = settings.aws
     results = []
     with client:
-        for name in _tables(tables):
+        for name in table_names(tables):
             for one in _days(day.date(), end.date() if end else None):
                 result = verify_partition(
-                    s3,
-                    aws.bucket,
-                    aws.parquet_prefix,
+                    ParquetStore.of(aws, s3),
                     client,
                     schema.table(name),
                     one,
@@ -101,11 +89,9 @@ def equivalence_command(tables: str, start: Any, end: Any, as_json: bool) -> Non
     aws = settings.aws
     with client:
         report = compare_days(
-            s3,
-            aws.bucket,
-            aws.parquet_prefix,
+            ParquetStore.of(aws, s3),
             client,
-            _tables(tables),
+            table_names(tables),
             start.date(),
             end.date(),
             {"ons": aws.timestream_database, "legacy": aws.timestream_legacy_database},

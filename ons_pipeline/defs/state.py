@@ -13,7 +13,8 @@ from pathlib import Path
 import dagster as dg
 
 from ons_pipeline.defs.keys import ROLLED_BACK, influxdb_key
-from ons_pipeline.lib.partitions import day_range
+from ons_pipeline.lib.migration.loader import LoadReport
+from ons_pipeline.lib.ons_time import day_range
 
 
 def pending_days(tables: list[str], first: date, last: date, home: Path) -> list[date]:
@@ -67,7 +68,11 @@ def loaded_partitions(instance: dg.DagsterInstance, key: dg.AssetKey, days: list
     return {day for day, storage_id in loads.items() if storage_id > rollbacks.get(day, -1)}
 
 
-def metadata_totals(instance: dg.DagsterInstance, key: dg.AssetKey, partitions: list[str]) -> dict:
+def metadata_totals(
+    instance: dg.DagsterInstance, key: dg.AssetKey, partitions: list[str]
+) -> dict[str, float]:
+    """Rows, points and seconds of the newest materialization of each partition (the export
+    asset records rows and seconds under the same names as a load)."""
     totals = {"rows": 0, "points": 0, "seconds": 0.0}
     if not partitions:
         return totals
@@ -81,9 +86,9 @@ def metadata_totals(instance: dg.DagsterInstance, key: dg.AssetKey, partitions: 
         materialization = record.asset_materialization
         if materialization and materialization.partition not in latest:
             latest[str(materialization.partition)] = materialization
-    for materialization in latest.values():
-        metadata = materialization.metadata
-        for name, target in (("rows", "rows"), ("points", "points"), ("duration s", "seconds")):
-            if name in metadata:
-                totals[target] += metadata[name].value  # type: ignore[operator]
+    for partition, materialization in latest.items():
+        report = LoadReport.from_metadata(key.path[-1], partition, materialization.metadata)
+        totals["rows"] += report.rows
+        totals["points"] += report.points
+        totals["seconds"] += report.seconds
     return totals

@@ -342,3 +342,43 @@ def local_grid_utc_ns(day: date, step: timedelta, tz: ZoneInfo = SAO_PAULO) -> n
     start, end = local_day_bounds_utc(day, tz)
     step_ns = int(step.total_seconds()) * NS_PER_SECOND
     return np.arange(to_ns(start), to_ns(end), step_ns, dtype=np.int64)
+
+
+# --- UTC windows and days ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open UTC time window ``[start, end)``."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        for moment in (self.start, self.end):
+            if moment.tzinfo is None:
+                raise ValueError(f"window bounds must be timezone-aware, got {moment!r}")
+        if self.end <= self.start:
+            raise ValueError(f"empty window [{self.start}, {self.end})")
+
+    @property
+    def start_ns(self) -> int:
+        return to_ns(self.start)
+
+    @property
+    def end_ns(self) -> int:
+        return to_ns(self.end)
+
+    def __str__(self) -> str:
+        return f"[{self.start.isoformat()}, {self.end.isoformat()})"
+
+
+def day_window(day: date) -> Window:
+    """The UTC day ``[day 00:00Z, day+1 00:00Z)``: the unit of partitioning."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return Window(start, start + timedelta(days=1))
+
+
+def day_range(first: date, last: date) -> list[date]:
+    """Every day of ``[first, last]`` (inclusive, as people name date ranges)."""
+    return [first + timedelta(days=k) for k in range((last - first).days + 1)]

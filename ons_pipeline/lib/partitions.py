@@ -12,7 +12,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ons_pipeline.lib.migration.timestream import Window, delete_prefix
-from ons_pipeline.lib.schema import TIME_COLUMN, MeasureType, TableSpec
+from ons_pipeline.lib.aws import AwsSettings
+from ons_pipeline.lib.ons_time import Window, day_window
+from ons_pipeline.lib.schema import TIME_COLUMN, TableSpec
 
 DEFAULT_ROWS_PER_FILE = 1_000_000
 DEFAULT_BATCH_ROWS = 10_000
@@ -31,19 +32,29 @@ class PartitionError(ValueError):
     """A partition's data does not match the mapping or its window."""
 
 
-def day_window(day: date) -> Window:
-    """The UTC day ``[day 00:00Z, day+1 00:00Z)``: the unit of partitioning."""
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return Window(start, start + timedelta(days=1))
+@dataclass(frozen=True, order=True)
+class Partition:
+    """One table-day, the unit of export, load, validation and rollback."""
 
+    table: str
+    day: date
 
-def day_range(first: date, last: date) -> list[date]:
-    """Every day of ``[first, last]`` (inclusive, as people name date ranges)."""
-    return [first + timedelta(days=k) for k in range((last - first).days + 1)]
+    @classmethod
+    def of(cls, table: str, key: str) -> Partition:
+        """From a Dagster partition key (``YYYY-MM-DD``)."""
+        return cls(table, date.fromisoformat(key))
 
+    @property
+    def key(self) -> str:
+        return self.day.isoformat()
 
-def partition_prefix(base_prefix: str, table: str, day: date) -> str:
-    return f"{base_prefix.strip('/')}/{table}/date={day.isoformat()}/"
+    @property
+    def window(self) -> Window:
+        return day_window(self.day)
+
+    def prefix(self, base_prefix: str) -> str:
+        """``<base>/<table>/date=YYYY-MM-DD/``."""
+        return f"{base_prefix.strip('/')}/{self.table}/date={self.key}/"
 
 
 @dataclass
@@ -123,120 +134,145 @@ def _sort_rows(table: pa.Table, spec: TableSpec) -> pa.Table:
     return table.sort_by(keys)
 
 
-def write_partition(
-    s3: Any,
-    bucket: str,
-    prefix: str,
-    tables: Iterable[pa.Table],
-    spec: TableSpec,
-    window: Window,
-    rows_per_file: int = DEFAULT_ROWS_PER_FILE,
-) -> PartitionWrite:
-    """Write a partition's rows as Parquet files under ``prefix``, replacing what was there."""
-    result = PartitionWrite()
-    pending: list[pa.Table] = []
-    pending_rows = 0
-    where = f"table {spec.name!r}, partition {prefix}"
+class ParquetStore:
+    """The Parquet partitions of every table on S3: ``s3://<bucket>/<prefix>/<table>/date=.../``."""
 
-    def flush(chunk: pa.Table) -> None:
-        key = f"{prefix}part-{len(result.keys):05d}.parquet"
-        sink = pa.BufferOutputStream()
-        pq.write_table(_sort_rows(chunk, spec), sink, compression="zstd")
-        body = sink.getvalue()
-        s3.put_object(Bucket=bucket, Key=key, Body=body.to_pybytes())
-        result.keys.append(key)
-        result.rows += chunk.num_rows
-        result.bytes += body.size
+    def __init__(self, s3: Any, bucket: str, prefix: str = "parquet") -> None:
+        self.s3 = s3
+        self.bucket = bucket
+        self.base = prefix
 
-    for table in tables:
-        canonical = validate_table(
-            table, spec, window, where, row_offset=result.rows + pending_rows
+    @classmethod
+    def of(cls, aws: AwsSettings, s3: Any = None) -> ParquetStore:
+        return cls(s3 or aws.client("s3"), aws.bucket, aws.parquet_prefix)
+
+    def prefix(self, partition: Partition) -> str:
+        return partition.prefix(self.base)
+
+    def uri(self, partition: Partition) -> str:
+        return f"s3://{self.bucket}/{self.prefix(partition)}"
+
+    def keys(self, partition: Partition) -> list[str]:
+        """The partition's Parquet objects, sorted."""
+        paginator = self.s3.get_paginator("list_objects_v2")
+        return sorted(
+            obj["Key"]
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix(partition))
+            for obj in page.get("Contents", [])
+            if obj["Key"].endswith(".parquet")
         )
-        pending.append(canonical)
-        pending_rows += canonical.num_rows
-        while pending_rows >= rows_per_file:
-            combined = pa.concat_tables(pending)
-            flush(combined.slice(0, rows_per_file))
-            rest = combined.slice(rows_per_file)
-            pending, pending_rows = [rest], rest.num_rows
-    if pending_rows or not result.keys:
-        flush(pa.concat_tables(pending) if pending else spec.arrow_schema().empty_table())
-    keep = set(result.keys)
-    paginator = s3.get_paginator("list_objects_v2")
-    stale = [
-        {"Key": obj["Key"]}
-        for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
-        for obj in page.get("Contents", [])
-        if obj["Key"] not in keep
-    ]
-    for start in range(0, len(stale), 1000):
-        s3.delete_objects(Bucket=bucket, Delete={"Objects": stale[start : start + 1000]})
-    result.removed_stale = len(stale)
-    return result
 
+    def write(
+        self,
+        partition: Partition,
+        tables: Iterable[pa.Table],
+        spec: TableSpec,
+        rows_per_file: int = DEFAULT_ROWS_PER_FILE,
+    ) -> PartitionWrite:
+        """Write a partition's rows as Parquet files, replacing what was there."""
+        s3, bucket, prefix, window = self.s3, self.bucket, self.prefix(partition), partition.window
+        result = PartitionWrite()
+        pending: list[pa.Table] = []
+        pending_rows = 0
+        where = f"table {spec.name!r}, partition {prefix}"
 
-def list_partition(s3: Any, bucket: str, prefix: str) -> list[str]:
-    paginator = s3.get_paginator("list_objects_v2")
-    return sorted(
-        obj["Key"]
-        for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
-        for obj in page.get("Contents", [])
-        if obj["Key"].endswith(".parquet")
-    )
+        def flush(chunk: pa.Table) -> None:
+            key = f"{prefix}part-{len(result.keys):05d}.parquet"
+            sink = pa.BufferOutputStream()
+            pq.write_table(_sort_rows(chunk, spec), sink, compression="zstd")
+            body = sink.getvalue()
+            s3.put_object(Bucket=bucket, Key=key, Body=body.to_pybytes())
+            result.keys.append(key)
+            result.rows += chunk.num_rows
+            result.bytes += body.size
 
+        for table in tables:
+            canonical = validate_table(
+                table, spec, window, where, row_offset=result.rows + pending_rows
+            )
+            pending.append(canonical)
+            pending_rows += canonical.num_rows
+            while pending_rows >= rows_per_file:
+                combined = pa.concat_tables(pending)
+                flush(combined.slice(0, rows_per_file))
+                rest = combined.slice(rows_per_file)
+                pending, pending_rows = [rest], rest.num_rows
+        if pending_rows or not result.keys:
+            flush(pa.concat_tables(pending) if pending else spec.arrow_schema().empty_table())
+        keep = set(result.keys)
+        paginator = s3.get_paginator("list_objects_v2")
+        stale = [
+            {"Key": obj["Key"]}
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
+            for obj in page.get("Contents", [])
+            if obj["Key"] not in keep
+        ]
+        for start in range(0, len(stale), 1000):
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": stale[start : start + 1000]})
+        result.removed_stale = len(stale)
+        return result
 
-def iter_partition(
-    s3: Any,
-    bucket: str,
-    prefix: str,
-    spec: TableSpec,
-    window: Window,
-    batch_rows: int = DEFAULT_BATCH_ROWS,
-    dictionary_tags: bool = False,
-) -> Iterator[pa.Table]:
-    """Validated canonical batches of a partition, one file downloaded at a time.
+    def batches(
+        self,
+        partition: Partition,
+        spec: TableSpec,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+        dictionary_tags: bool = False,
+    ) -> Iterator[pa.Table]:
+        """Validated canonical batches of a partition, one file downloaded at a time.
 
-    ``dictionary_tags`` reads tag columns dictionary-encoded (faster line-protocol conversion).
-    """
-    keys = list_partition(s3, bucket, prefix)
-    if not keys:
-        raise PartitionError(
-            f"table {spec.name!r}: partition s3://{bucket}/{prefix} has no Parquet files "
-            "(export it first)"
-        )
-    row_offset = 0
-    with tempfile.TemporaryDirectory(prefix="ons-partition-") as tmp:
+        ``dictionary_tags`` reads tag columns dictionary-encoded (faster line-protocol conversion).
+        """
+        keys = self.keys(partition)
+        uri = self.uri(partition)
+        if not keys:
+            raise PartitionError(
+                f"table {spec.name!r}: partition {uri} has no Parquet files (export it first)"
+            )
+        row_offset = 0
+        with tempfile.TemporaryDirectory(prefix="ons-partition-") as tmp:
+            for key in keys:
+                local = Path(tmp) / "part.parquet"
+                self.s3.download_file(self.bucket, key, str(local))
+                where = f"table {spec.name!r}, partition {uri}, file {key}"
+                try:
+                    parquet = pq.ParquetFile(
+                        local, read_dictionary=list(spec.tags) if dictionary_tags else None
+                    )
+                    for batch in parquet.iter_batches(batch_size=batch_rows):
+                        yield validate_table(batch, spec, partition.window, where, row_offset)
+                        row_offset += batch.num_rows
+                except (pa.ArrowInvalid, OSError) as exc:
+                    raise PartitionError(f"{where}: unreadable Parquet: {exc}") from exc
+                finally:
+                    local.unlink(missing_ok=True)
+
+    def download(self, partition: Partition, dest: Path) -> list[Path]:
+        """Copy the partition's files under ``dest/<table>/<day>/``; the local paths."""
+        paths: list[Path] = []
+        for key in self.keys(partition):
+            local = dest / partition.table / partition.key / key.rsplit("/", 1)[-1]
+            local.parent.mkdir(parents=True, exist_ok=True)
+            self.s3.download_file(self.bucket, key, str(local))
+            paths.append(local)
+        return paths
+
+    def read(self, partition: Partition, spec: TableSpec) -> pa.Table:
+        """A whole partition in memory, validated (small partitions, tests, verification tools)."""
+        tables = list(self.batches(partition, spec))
+        return pa.concat_tables(tables) if tables else spec.arrow_schema().empty_table()
+
+    def read_raw(self, partition: Partition) -> tuple[pa.Table | None, list[str]]:
+        """Every Parquet file of a partition as one table, as written (no cast, no validation).
+
+        ``None`` when the partition has no files. Files with different schemas are unified
+        permissively so that the checks, not Arrow, report what differs.
+        """
+        keys = self.keys(partition)
+        if not keys:
+            return None, keys
+        tables = []
         for key in keys:
-            local = Path(tmp) / "part.parquet"
-            s3.download_file(bucket, key, str(local))
-            where = f"table {spec.name!r}, partition s3://{bucket}/{prefix}, file {key}"
-            try:
-                parquet = pq.ParquetFile(
-                    local, read_dictionary=list(spec.tags) if dictionary_tags else None
-                )
-                batches = parquet.iter_batches(batch_size=batch_rows)
-                for batch in batches:
-                    yield validate_table(batch, spec, window, where, row_offset)
-                    row_offset += batch.num_rows
-            except (pa.ArrowInvalid, OSError) as exc:
-                raise PartitionError(f"{where}: unreadable Parquet: {exc}") from exc
-            finally:
-                local.unlink(missing_ok=True)
-
-
-def read_partition_table(
-    s3: Any, bucket: str, prefix: str, spec: TableSpec, window: Window
-) -> pa.Table:
-    """A whole partition in memory (small partitions, tests and verification tools)."""
-    tables = list(iter_partition(s3, bucket, prefix, spec, window))
-    return pa.concat_tables(tables) if tables else spec.arrow_schema().empty_table()
-
-
-def delete_partition(s3: Any, bucket: str, prefix: str) -> int:
-    return delete_prefix(s3, bucket, prefix)
-
-
-def value_columns(spec: TableSpec) -> list[str]:
-    """Fields that hold numbers (the ones aggregated and range-checked)."""
-    numeric = {MeasureType.DOUBLE, MeasureType.BIGINT}
-    return [f.name for f in spec.fields if f.type in numeric]
+            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            tables.append(pq.read_table(pa.BufferReader(body)))
+        return pa.concat_tables(tables, promote_options="permissive"), keys

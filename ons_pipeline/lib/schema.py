@@ -95,10 +95,6 @@ class TableSpec:
         """Precision of the source's timestamps: the legacy platform wrote milliseconds."""
         return "ms" if self.source is Source.LEGACY else "ns"
 
-    @property
-    def is_multi_measure(self) -> bool:
-        return self.source is Source.ONS
-
     def field_spec(self, name: str) -> FieldSpec:
         for f in self.fields:
             if f.name == name:

@@ -23,7 +23,6 @@ from ons_pipeline.lib.influx.secrets import resolve_influx_config, secure_client
 __all__ = ["AwsSettings", "SettingsError"]
 
 
-
 class _Env:
     """Typed reads of one environment mapping; errors name the variable."""
 

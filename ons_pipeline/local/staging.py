@@ -20,7 +20,7 @@ from ons_pipeline.lib.migration.timestream import (
     stage_unload,
     table_to_pages,
 )
-from ons_pipeline.lib.partitions import day_window
+from ons_pipeline.lib.ons_time import day_window
 from ons_pipeline.lib.schema import TableSpec
 from ons_pipeline.local.generator import generate_canonical
 

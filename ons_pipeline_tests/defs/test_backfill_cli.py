@@ -19,7 +19,7 @@ import pytest
 from ons_pipeline.lib import schema
 from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.migration.timestream import export_query, stage_query_results, table_to_pages
-from ons_pipeline.lib.partitions import day_window
+from ons_pipeline.lib.ons_time import day_window
 from ons_pipeline.local.staging import stage_day
 from ons_pipeline_tests.conftest import influxql
 from ons_pipeline_tests.defs.test_migration import field_counts_in_influx, field_counts_in_source

@@ -17,7 +17,8 @@ from ons_pipeline.defs.migration.rollback import rollback
 from ons_pipeline.defs.state import loaded_partitions
 from ons_pipeline.lib import schema
 from ons_pipeline.lib.aws import AwsSettings
-from ons_pipeline.lib.partitions import day_window, partition_prefix
+from ons_pipeline.lib.ons_time import day_window
+from ons_pipeline.lib.partitions import Partition
 from ons_pipeline.lib.settings import InfluxSettings
 from ons_pipeline.local.generator import generate_canonical
 from ons_pipeline.local.staging import stage_day
@@ -122,7 +123,7 @@ def test_reloading_a_day_neither_duplicates_nor_loses(resources, influx_url, inf
             name, day
         )
     s3 = boto3.client("s3")
-    prefix = partition_prefix("parquet", "geracao_usina", day)
+    prefix = Partition("geracao_usina", day).prefix("parquet")
     keys = [
         o["Key"]
         for o in s3.list_objects_v2(Bucket=resources["aws"].bucket, Prefix=prefix)["Contents"]
@@ -149,7 +150,7 @@ def test_bad_partition_fails_naming_table_partition_and_row_others_complete(
     import pyarrow.parquet as pq
 
     pq.write_table(rows, sink)
-    prefix = partition_prefix("parquet", spec.name, bad)
+    prefix = Partition(spec.name, bad).prefix("parquet")
     boto3.client("s3").put_object(
         Bucket=resources["aws"].bucket,
         Key=prefix + "part-00000.parquet",

@@ -22,6 +22,7 @@ hcl2 = pytest.importorskip(
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INFRA_DIR = REPO_ROOT / "infra"
+ROOT_DIR = INFRA_DIR  # the one root module; environments are envs/<env>.tfvars + .tfbackend
 MODULES_DIR = INFRA_DIR / "modules"
 ENVS_DIR = INFRA_DIR / "envs"
 ENVS = ("dev", "prod")
@@ -79,6 +80,7 @@ class Module:
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     locals: dict[str, Any] = field(default_factory=dict)
     modules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    moved: list[dict[str, str]] = field(default_factory=list)
     texts: dict[Path, str] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> dict[str, dict[str, Any]]:
@@ -110,6 +112,7 @@ def module(path: Path) -> Module:
             mod.locals.update(block)
         for block in doc.get("module", []):
             mod.modules.update(block)
+        mod.moved.extend(doc.get("moved", []))
     return mod
 
 
@@ -118,7 +121,7 @@ def module_dirs() -> list[Path]:
 
 
 def root_dirs() -> list[Path]:
-    return [ENVS_DIR / env for env in ENVS]
+    return [ROOT_DIR]
 
 
 def all_dirs() -> list[Path]:
@@ -131,7 +134,11 @@ def all_modules() -> Iterator[Module]:
 
 
 def tfvars(env: str) -> dict[str, Any]:
-    return load(ENVS_DIR / env / "terraform.tfvars")
+    return load(ENVS_DIR / f"{env}.tfvars")
+
+
+def tfbackend(env: str) -> dict[str, Any]:
+    return load(ENVS_DIR / f"{env}.tfbackend")
 
 
 def walk_strings(value: Any) -> Iterator[str]:
@@ -151,3 +158,59 @@ def references(value: Any, pattern: re.Pattern[str]) -> set[str]:
     for text in walk_strings(value):
         found.update(m.group(1) for m in pattern.finditer(text))
     return found
+
+
+_EACH_VALUE = re.compile(r"\$\{each\.value\.([A-Za-z0-9_]+)\}")
+_LOCAL_PATH = re.compile(r"\$\{local\.([A-Za-z0-9_.]+)\}")
+
+
+def resolve_local(mod: Module, value: Any) -> Any:
+    """``"${local.a.b}"`` -> the parsed value of ``locals { a = { b = ... } }``; else ``value``."""
+    match = _LOCAL_PATH.fullmatch(value) if isinstance(value, str) else None
+    if not match:
+        return value
+    resolved: Any = mod.locals
+    for step in match.group(1).split("."):
+        if not isinstance(resolved, dict) or step not in resolved:
+            return value
+        resolved = resolved[step]
+    return resolve_local(mod, resolved)
+
+
+def _substitute(value: Any, key: str, item: dict[str, Any]) -> Any:
+    if isinstance(value, dict):
+        return {k: _substitute(v, key, item) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, key, item) for v in value]
+    if not isinstance(value, str):
+        return value
+    whole = _EACH_VALUE.fullmatch(value)
+    if whole and whole.group(1) in item:
+        return item[whole.group(1)]
+    if value == "${each.key}":
+        return key
+
+    def inline(match: re.Match[str]) -> str:
+        found = item.get(match.group(1), match.group(0))
+        return f"${{{expr(found)}}}" if is_expr(found) else str(found)
+
+    return _EACH_VALUE.sub(inline, value).replace("${each.key}", key)
+
+
+def instances(mod: Module, body: dict[str, Any]) -> dict[str | None, dict[str, Any]]:
+    """A block's instances: ``{None: body}`` without for_each; with ``for_each = local.x`` (a map
+    written in the module), one body per key, ``each.key`` and ``each.value.<attr>`` replaced by
+    what the map holds for that key. Other for_each expressions stay unexpanded, under None."""
+    items = resolve_local(mod, body.get("for_each"))
+    if not isinstance(items, dict):
+        return {None: body}
+    out = {}
+    for key, item in items.items():
+        item = resolve_local(mod, item)
+        assert isinstance(item, dict), f"for_each item {key} is not a map: {item!r}"
+        out[key] = _substitute(
+            {k: v for k, v in body.items() if k != "for_each"},
+            key,
+            {k: resolve_local(mod, v) for k, v in item.items()},
+        )
+    return out

@@ -1,5 +1,6 @@
 """checkov, from its own virtualenv (it pins an old boto3), with the custom policies of
-``infra/checkov``: the Terraform is clean, and every custom policy fails on a bad snippet.
+``infra/checkov``: the Terraform is clean with each environment's tfvars, and every custom
+policy fails on a bad snippet.
 
 The virtualenv is ``.venv-checkov`` at the repository root (``python3 -m venv .venv-checkov &&
 .venv-checkov/bin/pip install checkov``); without it these tests are skipped, saying so.
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from ons_pipeline_tests.infra.hcl import INFRA_DIR, REPO_ROOT
+from ons_pipeline_tests.infra.hcl import ENVS, ENVS_DIR, INFRA_DIR, REPO_ROOT, tfvars
 
 CHECKOV = Path(os.environ.get("ONS_CHECKOV", REPO_ROOT / ".venv-checkov" / "bin" / "checkov"))
 POLICIES_DIR = INFRA_DIR / "checkov"
@@ -110,9 +111,12 @@ def run_checkov(directory: Path, *extra: str) -> dict[str, Any]:
     return report
 
 
-@pytest.fixture(scope="module")
-def infra_report() -> dict[str, Any]:
-    return run_checkov(INFRA_DIR)
+@pytest.fixture(scope="module", params=ENVS)
+def infra_report(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The root module as an environment deploys it: checkov reads envs/<env>.tfvars."""
+    report = run_checkov(INFRA_DIR, "--var-file", str(ENVS_DIR / f"{request.param}.tfvars"))
+    report["environment"] = request.param
+    return report
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +145,17 @@ def test_infra_is_checkov_clean(infra_report: dict[str, Any]) -> None:
     assert not failed, "\n".join(failed)
     assert summary["parsing_errors"] == 0
     assert summary["passed"] > 300  # the built-in AWS checks ran, not just ours
+
+
+def test_checkov_evaluated_the_environment_tfvars(infra_report: dict[str, Any]) -> None:
+    """Each AZ of the environment's tfvars has its private subnet checked, and no other."""
+    zones = len(tfvars(infra_report["environment"])["availability_zones"])
+    checked = {
+        c["resource"]
+        for c in infra_report["results"]["passed_checks"]
+        if c["resource"].startswith("module.network.aws_subnet.private[")
+    }
+    assert checked == {f"module.network.aws_subnet.private[{i}]" for i in range(zones)}
 
 
 def test_custom_policies_ran_on_the_influxdb_resources(infra_report: dict[str, Any]) -> None:

@@ -10,11 +10,12 @@ import pytest
 
 from ons_pipeline_tests.infra.hcl import (
     ENVS,
-    ENVS_DIR,
     INFRA_DIR,
     MODULES_DIR,
+    ROOT_DIR,
     all_modules,
     as_list,
+    instances,
     load,
     module,
     tfvars,
@@ -101,8 +102,8 @@ def test_influxdb_in_private_subnets_behind_its_own_security_group(type_: str) -
     for _, _, body in _resources(type_):
         assert body["vpc_security_group_ids"] == ["${aws_security_group.influxdb.id}"]
         assert body["vpc_subnet_ids"] == "${var.subnet_ids}"
-    stack = module(MODULES_DIR / "stack")
-    assert stack.modules["influxdb"]["subnet_ids"] == "${module.network.private_subnet_ids}"
+    root = module(ROOT_DIR)
+    assert root.modules["influxdb"]["subnet_ids"] == "${module.network.private_subnet_ids}"
 
 
 def test_influxdb_admin_password_is_generated_never_literal() -> None:
@@ -133,8 +134,8 @@ def test_influxdb_security_group_admits_only_the_tasks_security_group() -> None:
     assert rule["from_port"] == rule["to_port"] == "${local.port}"
     assert influx.locals["port"] == "${coalesce(var.port, local.is_v2 ? 8086 : 8181)}"
     # ... and the only allowed group is the Dagster tasks' security group.
-    stack = module(MODULES_DIR / "stack")
-    assert stack.modules["influxdb"]["allowed_security_groups"] == {
+    root = module(ROOT_DIR)
+    assert root.modules["influxdb"]["allowed_security_groups"] == {
         "pipeline_tasks": "${module.dagster.tasks_security_group_id}"
     }
 
@@ -144,8 +145,8 @@ def test_tasks_reach_influxdb_on_its_port_only() -> None:
     egress = dagster.of_type("aws_vpc_security_group_egress_rule")["tasks_influxdb"]
     assert egress["referenced_security_group_id"] == "${var.influxdb_security_group_id}"
     assert egress["from_port"] == egress["to_port"] == "${var.influxdb_port}"
-    stack = module(MODULES_DIR / "stack")
-    assert stack.modules["dagster"]["influxdb_port"] == "${module.influxdb.port}"
+    root = module(ROOT_DIR)
+    assert root.modules["dagster"]["influxdb_port"] == "${module.influxdb.port}"
 
 
 # Security groups: no ingress from the internet ----------------------------------------------------
@@ -234,13 +235,40 @@ def test_ecs_services_get_no_public_ip() -> None:
 
 
 def _bucket_settings(storage: Any, type_: str) -> dict[str, dict[str, Any]]:
-    """resource body by the bucket it configures (aws_s3_bucket.<name>.id -> name)."""
-    out = {}
-    for body in storage.of_type(type_).values():
-        match = re.fullmatch(r"\$\{aws_s3_bucket\.([a-z_]+)\.id\}", body["bucket"])
-        assert match, body["bucket"]
-        out[match.group(1)] = body
+    """Resource body by the bucket it configures (aws_s3_bucket.<name>.id -> name), for_each
+    instances expanded; each bucket is configured once."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, body in storage.of_type(type_).items():
+        for key, instance in instances(storage, body).items():
+            match = re.fullmatch(r"\$\{aws_s3_bucket\.([a-z_]+)\.id\}", instance["bucket"])
+            assert match, f"{type_}.{name}[{key}]: {instance['bucket']}"
+            assert match.group(1) not in out, f"{type_}: {match.group(1)} configured twice"
+            out[match.group(1)] = {**instance, "__key__": key, "__name__": name}
     return out
+
+
+def _bucket_policy_statements(storage: Any, bucket: str) -> list[dict[str, Any]]:
+    """Statements of the policy attached to ``bucket``, source_policy_documents included."""
+    policy = _bucket_settings(storage, "aws_s3_bucket_policy")[bucket]
+    match = re.fullmatch(
+        r"\$\{data\.aws_iam_policy_document\.([a-z_]+)(\[each\.key\])?\.json\}", policy["policy"]
+    )
+    assert match, f"{bucket}: {policy['policy']}"
+    document = storage.data_of_type("aws_iam_policy_document")[match.group(1)]
+    if match.group(2):  # the document is for_each over the same map as the policy resource
+        resource = storage.of_type("aws_s3_bucket_policy")[policy["__name__"]]
+        assert document["for_each"] == resource["for_each"], bucket
+        document = instances(storage, document)[policy["__key__"]]
+    statements = _statements(document)
+    sources = document.get("source_policy_documents")
+    by_key = re.fullmatch(r"\$\{local\.([a-z_]+)\[each\.key\]\}", str(sources))
+    if by_key:  # a map of source documents, keyed like the bucket policies
+        sources = storage.locals[by_key.group(1)][policy["__key__"]]
+    for source in as_list(sources):
+        found = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([a-z_]+)\.json\}", source)
+        assert found, f"{bucket}: source policy {source}"
+        statements += _statements(storage.data_of_type("aws_iam_policy_document")[found[1]])
+    return statements
 
 
 def test_buckets_encrypted_versioned_public_access_blocked_tls_only() -> None:
@@ -256,7 +284,6 @@ def test_buckets_encrypted_versioned_public_access_blocked_tls_only() -> None:
     versioning = _bucket_settings(storage, "aws_s3_bucket_versioning")
     blocks = _bucket_settings(storage, "aws_s3_bucket_public_access_block")
     ownership = _bucket_settings(storage, "aws_s3_bucket_ownership_controls")
-    policies = _bucket_settings(storage, "aws_s3_bucket_policy")
     lifecycle = _bucket_settings(storage, "aws_s3_bucket_lifecycle_configuration")
     for bucket in buckets:
         rule = _first(_first(encryption[bucket]["rule"])["apply_server_side_encryption_by_default"])
@@ -272,19 +299,26 @@ def test_buckets_encrypted_versioned_public_access_blocked_tls_only() -> None:
             assert block[flag] is True, f"{bucket}: {flag}"
         assert _first(ownership[bucket]["rule"])["object_ownership"] == "BucketOwnerEnforced"
         assert bucket in lifecycle, bucket
-        document = re.fullmatch(
-            r"\$\{data\.aws_iam_policy_document\.([a-z_]+)\.json\}", policies[bucket]["policy"]
-        )
-        assert document, bucket
-        statements = _statements(storage.data_of_type("aws_iam_policy_document")[document.group(1)])
+        statements = _bucket_policy_statements(storage, bucket)
         deny = [s for s in statements if s.get("sid") == "DenyInsecureTransport"]
-        assert deny and deny[0]["effect"] == "Deny", bucket
+        assert len(deny) == 1 and deny[0]["effect"] == "Deny", bucket
         assert _first(deny[0]["condition"])["variable"] == "aws:SecureTransport"
+        assert _first(deny[0]["condition"])["values"] == ["false"]
+        assert deny[0]["resources"] == [
+            f"${{aws_s3_bucket.{bucket}.arn}}",
+            f"${{aws_s3_bucket.{bucket}.arn}}/*",
+        ], f"{bucket}: the TLS-only statement covers another bucket"
     data_rule = _first(
         _first(encryption["data"]["rule"])["apply_server_side_encryption_by_default"]
     )
     assert data_rule["sse_algorithm"] == "aws:kms"
     assert data_rule["kms_master_key_id"] == "${var.kms_key_arn}"
+    # Every bucket but the access-log bucket logs its requests to the access-log bucket.
+    logging = _bucket_settings(storage, "aws_s3_bucket_logging")
+    assert set(logging) == buckets - {"access_logs"}
+    for bucket, settings in logging.items():
+        assert settings["target_bucket"] == "${aws_s3_bucket.access_logs.id}", bucket
+        assert settings["target_prefix"] == f"s3/${{var.{bucket}_bucket_name}}/", bucket
 
 
 def test_data_bucket_lifecycle_expires_unload_and_deadletter() -> None:
@@ -305,11 +339,13 @@ def test_data_bucket_lifecycle_expires_unload_and_deadletter() -> None:
 
 def test_influxdb_log_bucket_lets_the_service_deliver() -> None:
     storage = module(MODULES_DIR / "storage")
-    statements = _statements(storage.data_of_type("aws_iam_policy_document")["influxdb_logs"])
+    statements = _bucket_policy_statements(storage, "influxdb_logs")
     allow = [s for s in statements if s.get("effect") == "Allow"]
     assert len(allow) == 1
     assert allow[0]["actions"] == ["s3:PutObject"]
     assert _first(allow[0]["principals"])["identifiers"] == ["timestream-influxdb.amazonaws.com"]
+    assert allow[0]["resources"] == ["${aws_s3_bucket.influxdb_logs.arn}/*"]
+    assert not [s for s in _bucket_policy_statements(storage, "data") if s["effect"] == "Allow"]
 
 
 # IAM ----------------------------------------------------------------------------------------------
@@ -317,13 +353,16 @@ def test_influxdb_log_bucket_lets_the_service_deliver() -> None:
 
 def test_every_policy_is_a_checked_policy_document() -> None:
     """No inline JSON policy escapes the document checks below."""
+    documents = r"\$\{data\.aws_iam_policy_document\.([a-z_]+)(\[each\.key\])?\.json\}"
     for mod in all_modules():
         for (type_, name), body in mod.resources.items():
             for attribute in ("policy", "assume_role_policy"):
                 if attribute in body:
-                    assert re.fullmatch(
-                        r"\$\{data\.aws_iam_policy_document\.[a-z_]+\.json\}", body[attribute]
-                    ), f"{mod.path.name}: {type_}.{name}.{attribute}"
+                    match = re.fullmatch(documents, body[attribute])
+                    assert match, f"{mod.path.name}: {type_}.{name}.{attribute}"
+                    if match.group(2):  # one document per instance, over the same map
+                        document = mod.data_of_type("aws_iam_policy_document")[match.group(1)]
+                        assert document.get("for_each") == body["for_each"], f"{type_}.{name}"
         for text in mod.texts.values():
             assert '"Action"' not in text and '"Statement"' not in text, mod.path.name
 
@@ -359,8 +398,8 @@ def test_put_metric_data_only_in_the_pipeline_namespace() -> None:
     assert condition["variable"] == "cloudwatch:namespace"
     assert condition["values"] == ["${var.metrics_namespace}"]
     assert iam.variables["metrics_namespace"]["default"] == "ONS/Pipeline"
-    stack = module(MODULES_DIR / "stack")
-    assert stack.variables["pipeline_metrics_namespace"]["default"] == "ONS/Pipeline"
+    root = module(ROOT_DIR)
+    assert root.variables["pipeline_metrics_namespace"]["default"] == "ONS/Pipeline"
 
 
 def test_pipeline_policy_grants_exactly_its_prefixes() -> None:
@@ -393,8 +432,8 @@ def test_pipeline_policy_grants_exactly_its_prefixes() -> None:
     assert timestream["resources"] == "${local.timestream_table_arns}"
     assert "timestream:WriteRecords" not in str(iam.locals["timestream_actions"])
     assert "timestream:Select" in str(iam.locals["timestream_actions"])
-    stack = module(MODULES_DIR / "stack")
-    assert stack.modules["iam"]["influxdb_secret_arns"] == [
+    root = module(ROOT_DIR)
+    assert root.modules["iam"]["influxdb_secret_arns"] == [
         "${module.influxdb.auth_secret_arn}",
         "${module.influxdb.pipeline_token_secret_arn}",
     ]
@@ -428,8 +467,11 @@ def test_pass_role_is_limited_to_the_run_roles_and_ecs() -> None:
     assert len(pass_role) == 1
     assert pass_role[0]["resources"] == [
         "${var.run_task_role_arn}",
-        "${aws_iam_role.execution.arn}",
+        "${var.execution_role_arn}",
     ]
+    call = module(ROOT_DIR).modules["dagster"]
+    assert call["run_task_role_arn"] == '${module.iam.task_roles["run"].arn}'
+    assert call["execution_role_arn"] == '${module.iam.task_roles["execution"].arn}'
     condition = _first(pass_role[0]["condition"])
     assert condition["variable"] == "iam:PassedToService"
     assert condition["values"] == ["ecs-tasks.amazonaws.com"]
@@ -438,14 +480,33 @@ def test_pass_role_is_limited_to_the_run_roles_and_ecs() -> None:
 
 
 def test_task_roles_trust_only_ecs_tasks_of_this_account() -> None:
-    for where in ("iam", "dagster"):
-        doc = module(MODULES_DIR / where).data_of_type("aws_iam_policy_document")[
-            "ecs_tasks_assume"
-        ]
-        statement = _first(doc["statement"])
-        assert _first(statement["principals"])["identifiers"] == ["ecs-tasks.amazonaws.com"]
-        variables = {c["variable"] for c in as_list(statement["condition"])}
-        assert variables == {"aws:SourceAccount", "aws:SourceArn"}
+    iam = module(MODULES_DIR / "iam")
+    doc = iam.data_of_type("aws_iam_policy_document")["ecs_tasks_assume"]
+    statement = _first(doc["statement"])
+    assert _first(statement["principals"])["identifiers"] == ["ecs-tasks.amazonaws.com"]
+    variables = {c["variable"] for c in as_list(statement["condition"])}
+    assert variables == {"aws:SourceAccount", "aws:SourceArn"}
+    roles = {
+        key: role
+        for body in iam.of_type("aws_iam_role").values()
+        for key, role in instances(iam, body).items()
+    }
+    assert set(roles) == {"run", "control", "execution"}
+    for key, role in roles.items():
+        assert role["assume_role_policy"] == (
+            "${data.aws_iam_policy_document.ecs_tasks_assume.json}"
+        ), key
+    # Every other role in infra/ trusts a service other than ECS tasks: no second ECS trust.
+    for mod in all_modules():
+        for name, role in mod.of_type("aws_iam_role").items():
+            document = re.fullmatch(
+                r"\$\{data\.aws_iam_policy_document\.([a-z_]+)\.json\}", role["assume_role_policy"]
+            )
+            assert document, f"{mod.path.name}: {name}"
+            trust = mod.data_of_type("aws_iam_policy_document")[document[1]]
+            principals = _first(_first(trust["statement"])["principals"])["identifiers"]
+            if "ecs-tasks.amazonaws.com" in principals:
+                assert (mod.path.name, document[1]) == ("iam", "ecs_tasks_assume"), name
 
 
 # CloudWatch alarms --------------------------------------------------------------------------------
@@ -465,8 +526,8 @@ def test_influxdb_alarms_use_the_service_dimension_name() -> None:
         "DiskUtilization",
     }
     assert "var.influxdb_instance_name != null" in monitoring.locals["instance_alarms"]
-    stack = module(MODULES_DIR / "stack")
-    assert stack.modules["monitoring"]["influxdb_instance_name"] == (
+    root = module(ROOT_DIR)
+    assert root.modules["monitoring"]["influxdb_instance_name"] == (
         '${var.influxdb_engine == "v2" ? module.influxdb.name : null}'
     )
     # Nothing anywhere uses another spelling of the dimension.
@@ -477,10 +538,14 @@ def test_influxdb_alarms_use_the_service_dimension_name() -> None:
 
 def test_pipeline_alarms_cover_the_pipeline_metrics() -> None:
     monitoring = module(MODULES_DIR / "monitoring")
-    alarms = monitoring.of_type("aws_cloudwatch_metric_alarm")
+    alarms = [
+        instance
+        for body in monitoring.of_type("aws_cloudwatch_metric_alarm").values()
+        for instance in instances(monitoring, body).values()
+    ]
     pipeline = {
         body["metric_name"]: body
-        for body in alarms.values()
+        for body in alarms
         if body["namespace"] == "${var.pipeline_metrics_namespace}"
     }
     assert set(pipeline) == {"FailedBatches", "PointsPerSecond", "LoadLagSeconds", "CheckFailures"}
@@ -522,8 +587,8 @@ def test_rds_encrypted_private_and_password_managed_by_rds() -> None:
         for p in as_list(dagster.of_type("aws_db_parameter_group")["this"]["parameter"])
     }
     assert parameters["rds.force_ssl"] == "1"
-    stack = module(MODULES_DIR / "stack")
-    assert stack.modules["dagster"]["subnet_ids"] == "${module.network.private_subnet_ids}"
+    root = module(ROOT_DIR)
+    assert root.modules["dagster"]["subnet_ids"] == "${module.network.private_subnet_ids}"
 
 
 # Secrets ------------------------------------------------------------------------------------------
@@ -586,10 +651,10 @@ def test_container_secrets_come_from_secrets_manager() -> None:
     dagster = module(MODULES_DIR / "dagster")
     validation = str(dagster.variables["container_environment"]["validation"])
     assert "password|token" in validation
-    stack = module(MODULES_DIR / "stack")
-    environment = stack.modules["dagster"]["container_environment"]
+    root = module(ROOT_DIR)
+    environment = root.modules["dagster"]["container_environment"]
     assert not [k for k in environment if SECRET_NAME.search(k) and not k.endswith("_ARN")]
-    assert stack.modules["dagster"]["container_secret_arns"] == {
+    assert root.modules["dagster"]["container_secret_arns"] == {
         "ONS_INFLUX_TOKEN": "${module.influxdb.pipeline_token_secret_arn}"
     }
     tasks = "\n".join(dagster.texts[p] for p in dagster.texts if p.name == "tasks.tf")
@@ -607,8 +672,17 @@ def test_encryption_at_rest_uses_the_environment_key() -> None:
     assert kms["enable_key_rotation"] is True
 
 
-@pytest.mark.parametrize("env", ENVS)
-def test_root_modules_pass_no_secret(env: str) -> None:
-    root = module(ENVS_DIR / env)
-    call = root.modules["stack"]
-    assert not [k for k in call if SECRET_NAME.search(k)]
+def test_root_module_takes_no_secret_and_passes_only_secret_references() -> None:
+    root = module(ROOT_DIR)
+    for name in root.variables:
+        assert not SECRET_NAME.search(name) or name.endswith(("_arn", "_arns")), (
+            f"variable {name}: secrets are never inputs of the root module"
+        )
+    for call_name, call in root.modules.items():
+        for key, value in call.items():
+            if not SECRET_NAME.search(key):
+                continue
+            for text in walk_strings(value):
+                assert re.fullmatch(r"\$\{module\.[a-z_]+\.[a-z_]+_arns?\}", text), (
+                    f"module {call_name}: {key} must reference a secret ARN, not hold {text[:20]}"
+                )

@@ -2,7 +2,8 @@
 
 Every ``var.``/``local.``/resource/``data.``/``module.`` reference resolves inside its module, every
 module call passes only declared inputs and all required ones, every referenced module output
-exists, and each environment's tfvars sets declared variables and all required ones.
+exists, every ``moved`` block lands on something declared, and the one root module is run with
+each environment's tfvars (declared variables only, all required ones) and backend file.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from ons_pipeline_tests.infra.hcl import (
     ENVS,
     ENVS_DIR,
     INFRA_DIR,
+    ROOT_DIR,
     Module,
     all_dirs,
+    expr,
     module,
     module_dirs,
     references,
+    tfbackend,
     tfvars,
     walk_strings,
 )
@@ -31,6 +35,8 @@ MODULE_RE = re.compile(r"\bmodule\.([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)")
 RESOURCE_RE = re.compile(r"(?<![\w.])((?:aws|random)_[a-z0-9_]+\.[A-Za-z0-9_]+)\b")
 DATA_RE = re.compile(r"\bdata\.((?:aws|random)_[a-z0-9_]+\.[A-Za-z0-9_]+)\b")
 META_ARGS = {"source", "count", "for_each", "depends_on", "providers", "version"}
+# The module calls of the root: modules/stack made them before the environments became tfvars.
+FORMER_STACK_MODULES = {"kms", "network", "storage", "influxdb", "monitoring", "iam", "dagster"}
 
 
 def _ids(paths: list[Path]) -> list[str]:
@@ -61,22 +67,22 @@ def _source_dir(mod: Module, call: dict) -> Path:
 
 def test_layout() -> None:
     assert (INFRA_DIR / "README.md").is_file()
-    assert {p.name for p in module_dirs()} >= {
-        "network",
-        "kms",
-        "storage",
-        "influxdb",
-        "iam",
-        "dagster",
-        "monitoring",
-        "stack",
-    }
-    for env in ENVS:
-        for name in ("versions.tf", "main.tf", "variables.tf", "outputs.tf", "terraform.tfvars"):
-            assert (ENVS_DIR / env / name).is_file(), f"envs/{env}/{name} missing"
+    assert {p.name for p in module_dirs()} == FORMER_STACK_MODULES
+    for name in ("versions.tf", "main.tf", "variables.tf", "outputs.tf", "moved.tf"):
+        assert (ROOT_DIR / name).is_file(), f"{name} missing from the root module"
     for path in module_dirs():
         for name in ("main.tf", "variables.tf", "outputs.tf"):
             assert (path / name).is_file(), f"{path.name}/{name} missing"
+
+
+def test_one_root_module_and_one_tfvars_and_backend_file_per_environment() -> None:
+    """No copied root per environment: .tf files live only in the root and in modules/<name>/."""
+    tf_dirs = {p.parent for p in INFRA_DIR.rglob("*.tf") if ".terraform" not in p.parts}
+    assert tf_dirs == {ROOT_DIR, *module_dirs()}, sorted(str(d) for d in tf_dirs)
+    expected = {f"{env}.{suffix}" for env in ENVS for suffix in ("tfvars", "tfbackend")}
+    assert {p.name for p in ENVS_DIR.iterdir()} == expected
+    for env in ENVS:
+        assert tfvars(env)["environment"] == env, f"envs/{env}.tfvars sets another environment"
 
 
 @pytest.mark.parametrize("path", all_dirs(), ids=_ids(all_dirs()))
@@ -120,32 +126,90 @@ def test_module_calls_match_module_interfaces(path: Path) -> None:
 
 @pytest.mark.parametrize("env", ENVS)
 def test_tfvars_set_declared_and_required_variables(env: str) -> None:
-    root = module(ENVS_DIR / env)
+    root = module(ROOT_DIR)
     values = set(tfvars(env))
     assert not values - set(root.variables), (
         f"unknown tfvars: {sorted(values - set(root.variables))}"
     )
     required = {v for v, body in root.variables.items() if "default" not in body}
+    assert required, "every variable of the root has a default: nothing ties it to an environment"
     assert not required - values, f"required variables without a value: {sorted(required - values)}"
 
 
-def test_environments_share_the_same_code() -> None:
-    """dev and prod differ only in terraform.tfvars and backend.tfbackend."""
-    for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf"):
-        dev = (ENVS_DIR / "dev" / name).read_text(encoding="utf-8")
-        prod = (ENVS_DIR / "prod" / name).read_text(encoding="utf-8")
-        assert dev == prod, f"envs/dev/{name} and envs/prod/{name} differ"
+def test_backend_files_name_a_distinct_encrypted_state_per_environment() -> None:
+    text = (ROOT_DIR / "versions.tf").read_text(encoding="utf-8")
+    assert re.search(r'backend "s3" \{\s*\}', text), "the backend stays a partial configuration"
+    keys = {}
+    for env in ENVS:
+        backend = tfbackend(env)
+        for setting in ("bucket", "key", "region"):
+            assert isinstance(backend.get(setting), str), f"envs/{env}.tfbackend: no {setting}"
+            assert backend[setting].strip(), f"envs/{env}.tfbackend: empty {setting}"
+        assert backend["key"] == f"ons-pipeline/{env}/terraform.tfstate"
+        assert backend["region"] == tfvars(env)["region"]
+        assert backend.get("encrypt") is True, f"envs/{env}.tfbackend: encrypt = true missing"
+        assert backend.get("use_lockfile") is True, f"envs/{env}.tfbackend: no state locking"
+        keys[env] = backend["key"]
+    assert len(set(keys.values())) == len(ENVS), f"two environments share one state: {keys}"
 
 
 def test_provider_and_terraform_versions_pinned() -> None:
-    for env in ENVS:
-        text = (ENVS_DIR / env / "versions.tf").read_text(encoding="utf-8")
-        assert re.search(r'required_version\s*=\s*">= 1\.9"', text)
-        assert re.search(r'source\s*=\s*"hashicorp/aws"\s*\n\s*version\s*=\s*"~> 6\.\d+"', text)
-        assert 'backend "s3"' in text
-        backend = (ENVS_DIR / env / "backend.tfbackend").read_text(encoding="utf-8")
-        assert re.search(r"encrypt\s*=\s*true", backend)
-        assert f"ons-pipeline/{env}/terraform.tfstate" in backend
+    text = (ROOT_DIR / "versions.tf").read_text(encoding="utf-8")
+    assert re.search(r'required_version\s*=\s*">= 1\.9"', text)
+    assert re.search(r'source\s*=\s*"hashicorp/aws"\s*\n\s*version\s*=\s*"~> 6\.\d+"', text)
+    assert 'backend "s3"' in text
+
+
+def _declared(mod: Module) -> set[str]:
+    return (
+        {f"{t}.{n}" for t, n in mod.resources}
+        | {f"data.{t}.{n}" for t, n in mod.data}
+        | {f"module.{n}" for n in mod.modules}
+    )
+
+
+def _block(address: str) -> str:
+    """``aws_x.y["k"]`` or ``module.m[0]`` -> ``aws_x.y`` or ``module.m``: the declared block."""
+    return re.sub(r"\[[^\]]*\]", "", address)
+
+
+def _moves(mod: Module) -> list[tuple[str, str]]:
+    return [(expr(block["from"]), expr(block["to"])) for block in mod.moved]
+
+
+def _is_declared(mod: Module, address: str) -> bool:
+    """Whether ``address`` (``module.m.aws_x.y["k"]`` and the like) names a declared block,
+    following module calls into their source directories."""
+    address = _block(address)
+    while address.startswith("module.") and address.count(".") > 1:
+        call, address = address.removeprefix("module.").split(".", 1)
+        if call not in mod.modules:
+            return False
+        mod = module(_source_dir(mod, mod.modules[call]))
+    return address in _declared(mod)
+
+
+@pytest.mark.parametrize("path", all_dirs(), ids=_ids(all_dirs()))
+def test_moved_blocks_land_on_declared_objects(path: Path) -> None:
+    """A ``moved`` block to an undeclared address would not save the object from destruction."""
+    mod = module(path)
+    moves = _moves(mod)
+    for source, target in moves:
+        assert source != target, f"{path.name}: {source} moved to itself"
+        assert _is_declared(mod, target), f"{path.name}: moved to undeclared {target}"
+        if source == _block(source):  # a whole block moved: the old one must be gone
+            assert not _is_declared(mod, source), f"{path.name}: {source} moved, still declared"
+    sources = [source for source, _ in moves]
+    targets = [target for _, target in moves]
+    assert len(set(sources)) == len(sources), f"{path.name}: one address moved twice"
+    assert len(set(targets)) == len(targets), f"{path.name}: two objects moved to one address"
+
+
+def test_the_former_stack_modules_keep_their_state() -> None:
+    moves = dict(_moves(module(ROOT_DIR)))
+    assert set(module(ROOT_DIR).modules) == FORMER_STACK_MODULES
+    for name in FORMER_STACK_MODULES:
+        assert moves.get(f"module.stack.module.{name}") == f"module.{name}", name
 
 
 def test_variable_values_satisfy_the_influxdb_module_rules() -> None:

@@ -23,7 +23,8 @@ from ons_pipeline.lib.ingest.files import (
     ingest_bytes,
     quarantine_keys,
 )
-from ons_pipeline.lib.partitions import day_window, partition_prefix, read_partition_table
+from ons_pipeline.lib.ons_time import day_window
+from ons_pipeline.lib.partitions import ParquetStore, Partition
 from ons_pipeline.lib.settings import InfluxSettings
 from ons_pipeline.local.generator import generate_day, generate_raw_ons, write_ons_csv
 from ons_pipeline_tests.conftest import influxql
@@ -67,9 +68,8 @@ def ingest(aws: AwsSettings, influxdb: InfluxSettings, data: bytes, key: str, **
         return ingest_bytes(
             data,
             f"s3://{aws.bucket}/{key}",
+            aws=aws,
             s3=aws.client("s3"),
-            bucket=aws.bucket,
-            parquet_prefix=aws.parquet_prefix,
             client=client,
             raw_key=key,
             etag=kwargs.pop("etag", "e1"),
@@ -130,8 +130,7 @@ def test_correction_replaces_the_covered_period_and_deletes_only_what_vanished(
     # the Parquet partitions hold exactly what InfluxDB holds
     s3 = aws.client("s3")
     for utc_day in (DAY, NEXT, date(2024, 1, 7)):
-        prefix = partition_prefix(aws.parquet_prefix, table, utc_day)
-        part = read_partition_table(s3, aws.bucket, prefix, spec, day_window(utc_day))
+        part = ParquetStore.of(aws, s3).read(Partition(table, utc_day), spec)
         in_influx = points(
             influx_url, influx_db, table, day_window(utc_day).start, day_window(utc_day).end
         )

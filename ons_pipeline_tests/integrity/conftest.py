@@ -12,12 +12,8 @@ import pytest
 from ons_pipeline.lib import schema
 from ons_pipeline.lib.influx.client import InfluxClient, InfluxConfig
 from ons_pipeline.lib.migration.loader import load_tables
-from ons_pipeline.lib.partitions import (
-    day_window,
-    iter_partition,
-    partition_prefix,
-    write_partition,
-)
+from ons_pipeline.lib.ons_time import day_window
+from ons_pipeline.lib.partitions import ParquetStore, Partition
 from ons_pipeline.local.generator import generate_canonical
 
 PARQUET = "parquet"
@@ -32,17 +28,14 @@ def put_day(s3, bucket: str, table: str, day: date, rows: pa.Table | None = None
     """Write a table-day's canonical partition (generated unless ``rows``) to S3."""
     spec = schema.table(table)
     rows = generated(table, day) if rows is None else rows
-    write_partition(
-        s3, bucket, partition_prefix(PARQUET, table, day), [rows], spec, day_window(day)
-    )
+    ParquetStore(s3, bucket, PARQUET).write(Partition(table, day), [rows], spec)
     return rows
 
 
 def load_day(s3, bucket: str, client: InfluxClient, table: str, day: date) -> int:  # type: ignore[no-untyped-def]
     """Load a table-day's partition from S3 into InfluxDB; the points written."""
     spec = schema.table(table)
-    prefix = partition_prefix(PARQUET, table, day)
-    batches = iter_partition(s3, bucket, prefix, spec, day_window(day))
+    batches = ParquetStore(s3, bucket, PARQUET).batches(Partition(table, day), spec)
     report = load_tables(batches, spec, client, partition=day.isoformat())
     assert report.failed_batches == 0, report.errors
     return report.points

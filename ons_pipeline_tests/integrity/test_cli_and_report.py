@@ -21,7 +21,7 @@ from ons_pipeline.lib.integrity.report import (
     day_ranges,
     render_markdown,
 )
-from ons_pipeline.lib.partitions import day_window
+from ons_pipeline.lib.ons_time import day_window
 from ons_pipeline_tests.integrity.conftest import load_day, put_day
 
 DAY = date(2018, 11, 4)

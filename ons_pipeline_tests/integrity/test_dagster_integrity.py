@@ -34,8 +34,8 @@ from ons_pipeline.defs.migration.jobs import migration_jobs, table_job_name
 from ons_pipeline.lib import schema
 from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.migration.timestream import export_query, stage_query_results, table_to_pages
+from ons_pipeline.lib.ons_time import day_window
 from ons_pipeline.lib.ops.notify import LOCAL_TOPIC_NAME, resolve_topic
-from ons_pipeline.lib.partitions import day_window
 from ons_pipeline.lib.settings import InfluxSettings, MonitoringSettings, Settings
 from ons_pipeline.local.staging import stage_day
 from ons_pipeline.resources import Monitoring

@@ -17,6 +17,7 @@ from ons_pipeline.lib.integrity.equivalence import (
     run_case,
     to_duckdb_sql,
 )
+from ons_pipeline.lib.partitions import ParquetStore
 from ons_pipeline_tests.integrity.conftest import PARQUET, load_day, put_day
 
 DAYS = [date(2018, 11, 3), date(2018, 11, 4)]
@@ -41,7 +42,13 @@ def test_the_query_suite_gives_identical_results_then_catches_an_altered_point(
             put_day(s3, s3_bucket, table, day)
             load_day(s3, s3_bucket, influx, table, day)
     report = compare_days(
-        s3, s3_bucket, PARQUET, influx, TABLES, DAYS[0], DAYS[-1], DATABASES, influx.config.database
+        ParquetStore(s3, s3_bucket, PARQUET),
+        influx,
+        TABLES,
+        DAYS[0],
+        DAYS[-1],
+        DATABASES,
+        influx.config.database,
     )
     assert report.ok, report.summary()
     assert len(report.results) >= 20
@@ -74,9 +81,7 @@ def test_the_query_suite_gives_identical_results_then_catches_an_altered_point(
     value = victim["val_geracao"] + 0.001
     influx.write(f"geracao_usina,{tags} val_geracao={value!r} {moment}\n".encode())
     report = compare_days(
-        s3,
-        s3_bucket,
-        PARQUET,
+        ParquetStore(s3, s3_bucket, PARQUET),
         influx,
         ["geracao_usina"],
         DAYS[0],

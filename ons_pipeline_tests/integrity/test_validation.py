@@ -17,7 +17,8 @@ from ons_pipeline.lib.integrity.validation import (
     validate_partition,
     validate_table,
 )
-from ons_pipeline.lib.partitions import day_window
+from ons_pipeline.lib.ons_time import day_window
+from ons_pipeline.lib.partitions import ParquetStore
 from ons_pipeline_tests.integrity.conftest import PARQUET, generated, put_day
 
 DAY = date(2018, 11, 4)
@@ -108,10 +109,9 @@ def test_implausible_values_only_warn() -> None:
 def test_partition_read_from_s3_and_missing_partition(s3, s3_bucket) -> None:  # type: ignore[no-untyped-def]
     spec = schema.table("cmo_semihorario")
     put_day(s3, s3_bucket, "cmo_semihorario", DAY)
-    prefix = f"{PARQUET}/cmo_semihorario/date={DAY}/"
-    report = validate_partition(s3, s3_bucket, prefix, spec, day_window(DAY), DAY.isoformat())
+    report = validate_partition(ParquetStore(s3, s3_bucket, PARQUET), spec, DAY)
     assert report.passed and report.rows > 0 and report.files
-    missing = validate_partition(s3, s3_bucket, "nothing/", spec, day_window(DAY))
+    missing = validate_partition(ParquetStore(s3, s3_bucket, "nothing"), spec, DAY)
     assert not missing.passed and "no Parquet files" in missing.summary(blocking=True)
 
 

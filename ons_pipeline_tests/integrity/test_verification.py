@@ -15,7 +15,8 @@ from ons_pipeline.lib.integrity.verification import (
     series_text,
     verify_partition,
 )
-from ons_pipeline.lib.partitions import day_window
+from ons_pipeline.lib.ons_time import day_window
+from ons_pipeline.lib.partitions import ParquetStore
 from ons_pipeline_tests.integrity.conftest import PARQUET, generated, load_day, put_day
 
 DAY = date(2018, 11, 4)  # the 23-hour DST-start day in Brasília
@@ -23,7 +24,8 @@ DAY = date(2018, 11, 4)  # the 23-hour DST-start day in Brasília
 
 def verify(s3, bucket, influx, table, **options):  # type: ignore[no-untyped-def]
     options.setdefault("attempts", 1)
-    return verify_partition(s3, bucket, PARQUET, influx, schema.table(table), DAY, **options)
+    store = ParquetStore(s3, bucket, PARQUET)
+    return verify_partition(store, influx, schema.table(table), DAY, **options)
 
 
 def test_loaded_day_verifies_then_one_altered_point_is_named(s3, s3_bucket, influx) -> None:  # type: ignore[no-untyped-def]

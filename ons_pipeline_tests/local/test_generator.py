@@ -18,6 +18,7 @@ import pytest
 
 from ons_pipeline.lib import ons_time, schema
 from ons_pipeline.local import generator as g
+from ons_pipeline.local.generator.canonical import _CONSUMER_TYPES, _ENERGY_SOURCES
 
 SAMPLES = Path(__file__).parents[1] / "data" / "ons_samples"
 ONS = schema.ons_tables()
@@ -443,8 +444,8 @@ def test_catalogue_matches_the_real_file_vocabulary() -> None:
 
 def test_legacy_tables() -> None:
     expected_third = {
-        "generation_data": ("energy_source", set(g._ENERGY_SOURCES)),
-        "consumption_data": ("consumer_type", set(g._CONSUMER_TYPES)),
+        "generation_data": ("energy_source", set(_ENERGY_SOURCES)),
+        "consumption_data": ("consumer_type", set(_CONSUMER_TYPES)),
         "transmission_data": ("line_id", {"N-NE", "N-SE", "NE-SE", "SE-S"}),
     }
     for table, (column, allowed) in expected_third.items():

@@ -221,7 +221,7 @@ def test_lag_thresholds_and_config_from_env() -> None:
 
 
 def tfvars(env: str) -> dict[str, str]:
-    text = (REPO / "infra" / "envs" / env / "terraform.tfvars").read_text()
+    text = (REPO / "infra" / "envs" / f"{env}.tfvars").read_text()
     return dict(re.findall(r'^(influxdb_\w+)\s*=\s*"?([^"\n]+?)"?\s*$', text, re.MULTILINE))
 
 
@@ -241,7 +241,7 @@ def test_price_table_states_date_source_and_that_it_must_be_checked() -> None:
     assert prices.storage_label["InfluxIOIncludedT2"] == "Influx IO Included 12K IOPS"
     # The package ships the table (pyproject's package-data includes lib/*.toml).
     pyproject = (REPO / "pyproject.toml").read_text()
-    assert '"ons_pipeline.lib" = ["*.toml"]' in pyproject
+    assert '"ons_pipeline.lib.ops" = ["*.toml"]' in pyproject  # prices.toml ships
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])

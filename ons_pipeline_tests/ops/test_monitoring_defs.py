@@ -27,7 +27,7 @@ from ons_pipeline.defs.monitoring.run_metrics import (
 )
 from ons_pipeline.lib import schema
 from ons_pipeline.lib.aws import AwsSettings
-from ons_pipeline.lib.partitions import day_window
+from ons_pipeline.lib.ons_time import day_window
 from ons_pipeline.lib.settings import InfluxSettings, MonitoringSettings, Settings
 from ons_pipeline.local.servers import free_port
 from ons_pipeline.local.staging import stage_day
@@ -264,11 +264,12 @@ def test_definitions_register_monitoring(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_alerts_go_to_a_local_topic_when_none_is_configured(
     moto_server: Any, aws: Any, metrics_env: str
 ) -> None:
-    from ons_pipeline.lib.ops.monitoring import LOCAL_TOPIC_NAME, Alert, ensure_local_topic
+    from ons_pipeline.lib.ops.monitoring import ALERTS_TOPIC_NAME, Alert
+    from ons_pipeline.lib.ops.notify import ensure_local_topic
     from ons_pipeline_tests.ops.conftest import subscribe_inbox
 
-    local = subscribe_inbox(aws, ensure_local_topic(aws("sns")))
-    assert local.topic_arn.endswith(f":{LOCAL_TOPIC_NAME}")
+    local = subscribe_inbox(aws, ensure_local_topic(aws("sns"), ALERTS_TOPIC_NAME))
+    assert local.topic_arn.endswith(f":{ALERTS_TOPIC_NAME}")
     watch = monitoring(moto_server.url, metrics_env, None)
     sent = watch.send_alerts(
         [Alert("x", "warning", "local alert")], "test", dg.get_dagster_logger()

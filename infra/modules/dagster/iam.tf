@@ -1,35 +1,6 @@
-# Task execution role (ECS agent: pull the image, write logs, inject secrets) and the
-# EcsRunLauncher permissions of the webserver/daemon task role.
-
-data "aws_iam_policy_document" "ecs_tasks_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["ecs-tasks.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-
-    condition {
-      test     = "ArnLike"
-      variable = "aws:SourceArn"
-      values   = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:*"]
-    }
-  }
-}
-
-resource "aws_iam_role" "execution" {
-  name               = "${var.name}-dagster-execution"
-  description        = "ECS task execution role of the Dagster tasks"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
-  tags               = var.tags
-}
+# Permissions of the task execution role (ECS agent: pull the image, write logs, inject secrets)
+# and the EcsRunLauncher permissions of the webserver/daemon task role. The roles themselves, and
+# their trust policy, are in modules/iam.
 
 data "aws_iam_policy_document" "execution" {
   dynamic "statement" {
@@ -81,7 +52,7 @@ data "aws_iam_policy_document" "execution" {
 
 resource "aws_iam_role_policy" "execution" {
   name   = "pull-log-inject-secrets"
-  role   = aws_iam_role.execution.id
+  role   = var.execution_role_name
   policy = data.aws_iam_policy_document.execution.json
 }
 
@@ -143,7 +114,7 @@ data "aws_iam_policy_document" "run_launcher" {
   statement {
     sid       = "PassOnlyTheRunRolesToEcsTasks"
     actions   = ["iam:PassRole"]
-    resources = [var.run_task_role_arn, aws_iam_role.execution.arn]
+    resources = [var.run_task_role_arn, var.execution_role_arn]
 
     condition {
       test     = "StringEquals"

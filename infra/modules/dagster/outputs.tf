@@ -23,11 +23,6 @@ output "run_task_definition_arn" {
   value       = aws_ecs_task_definition.run.arn_without_revision
 }
 
-output "execution_role_arn" {
-  description = "Task execution role."
-  value       = aws_iam_role.execution.arn
-}
-
 output "postgres_host" {
   description = "Dagster PostgreSQL host."
   value       = aws_db_instance.this.address

@@ -1,26 +1,12 @@
 # Task definitions and services. One image (the project's, with dagster.yaml and workspace.yaml
-# under DAGSTER_HOME) for the three roles; commands differ.
+# under DAGSTER_HOME) for the three roles; commands differ. The three task definitions stay three
+# blocks: checkov does not expand a for_each over them, and its container checks (privileged
+# containers, host namespaces) would silently stop running on them.
 
 locals {
   pg_secret_arn = aws_db_instance.this.master_user_secret[0].secret_arn
 
-  base_environment = merge(var.container_environment, {
-    DAGSTER_HOME                 = var.dagster_home
-    DAGSTER_PG_HOST              = aws_db_instance.this.address
-    DAGSTER_PG_PORT              = tostring(aws_db_instance.this.port)
-    DAGSTER_PG_DB                = aws_db_instance.this.db_name
-    DAGSTER_RUN_TASK_DEFINITION  = aws_ecs_task_definition.run.arn_without_revision
-    DAGSTER_RUN_CONTAINER_NAME   = "run"
-    DAGSTER_ECS_CLUSTER          = aws_ecs_cluster.this.name
-    DAGSTER_RUN_TASK_ROLE_ARN    = var.run_task_role_arn
-    DAGSTER_RUN_EXECUTION_ROLE   = aws_iam_role.execution.arn
-    AWS_REGION                   = local.region
-    AWS_DEFAULT_REGION           = local.region
-    PYTHONUNBUFFERED             = "1"
-    DAGSTER_CLI_API_GRPC_TIMEOUT = "180"
-  })
-
-  # The run task definition cannot reference its own ARN.
+  # Every container: the ONS_* settings, Dagster's storage, the region.
   run_environment = merge(var.container_environment, {
     DAGSTER_HOME       = var.dagster_home
     DAGSTER_PG_HOST    = aws_db_instance.this.address
@@ -29,6 +15,17 @@ locals {
     AWS_REGION         = local.region
     AWS_DEFAULT_REGION = local.region
     PYTHONUNBUFFERED   = "1"
+  })
+
+  # The webserver and the daemon also launch runs (EcsRunLauncher); the runs do not (and the run
+  # task definition cannot name its own ARN).
+  base_environment = merge(local.run_environment, {
+    DAGSTER_RUN_TASK_DEFINITION  = aws_ecs_task_definition.run.arn_without_revision
+    DAGSTER_RUN_CONTAINER_NAME   = "run"
+    DAGSTER_ECS_CLUSTER          = aws_ecs_cluster.this.name
+    DAGSTER_RUN_TASK_ROLE_ARN    = var.run_task_role_arn
+    DAGSTER_RUN_EXECUTION_ROLE   = var.execution_role_arn
+    DAGSTER_CLI_API_GRPC_TIMEOUT = "180"
   })
 
   pg_secrets = [
@@ -55,7 +52,7 @@ resource "aws_ecs_task_definition" "webserver" {
   network_mode             = "awsvpc"
   cpu                      = var.webserver_cpu
   memory                   = var.webserver_memory
-  execution_role_arn       = aws_iam_role.execution.arn
+  execution_role_arn       = var.execution_role_arn
   task_role_arn            = var.control_task_role_arn
 
   runtime_platform {
@@ -85,7 +82,7 @@ resource "aws_ecs_task_definition" "daemon" {
   network_mode             = "awsvpc"
   cpu                      = var.daemon_cpu
   memory                   = var.daemon_memory
-  execution_role_arn       = aws_iam_role.execution.arn
+  execution_role_arn       = var.execution_role_arn
   task_role_arn            = var.control_task_role_arn
 
   runtime_platform {
@@ -116,7 +113,7 @@ resource "aws_ecs_task_definition" "run" {
   network_mode             = "awsvpc"
   cpu                      = var.run_cpu
   memory                   = var.run_memory
-  execution_role_arn       = aws_iam_role.execution.arn
+  execution_role_arn       = var.execution_role_arn
   task_role_arn            = var.run_task_role_arn
 
   runtime_platform {

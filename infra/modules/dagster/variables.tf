@@ -86,6 +86,16 @@ variable "run_task_role_arn" {
   type        = string
 }
 
+variable "execution_role_arn" {
+  description = "Task execution role of every Dagster task (this module grants it pull, logs and secrets)."
+  type        = string
+}
+
+variable "execution_role_name" {
+  description = "Name of that role."
+  type        = string
+}
+
 variable "influxdb_security_group_id" {
   description = "Security group of the InfluxDB instance (the tasks' egress target)."
   type        = string

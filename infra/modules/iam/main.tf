@@ -11,9 +11,11 @@
 #           namespace by condition
 #   SNS     Publish to the alarm topic
 #
-# Roles: `run` (the runs) gets the pipeline policy; `control` (webserver + daemon) gets the
-# pipeline policy too (sensors and schedules run in the daemon) and, from the dagster module,
-# the EcsRunLauncher permissions.
+# Roles, all trusting only ECS tasks of this account and region: `run` (the runs) gets the
+# pipeline policy; `control` (webserver + daemon) gets the pipeline policy too (sensors and
+# schedules run in the daemon) and, from the dagster module, the EcsRunLauncher permissions;
+# `execution` (the ECS agent) gets from the dagster module only what it needs to pull the image,
+# write the logs and inject the secrets.
 
 data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
@@ -34,6 +36,13 @@ locals {
     ["timestream:Select", "timestream:ListMeasures"],
     var.allow_timestream_unload ? ["timestream:Unload"] : [],
   )
+
+  task_roles = {
+    run       = { description = "Task role of the Dagster runs launched by EcsRunLauncher", pipeline = true }
+    control   = { description = "Task role of the Dagster webserver and daemon", pipeline = true }
+    execution = { description = "ECS task execution role of the Dagster tasks", pipeline = false }
+  }
+  pipeline_roles = toset([for key, role in local.task_roles : key if role.pipeline])
 }
 
 data "aws_iam_policy_document" "ecs_tasks_assume" {
@@ -186,26 +195,16 @@ resource "aws_iam_policy" "pipeline" {
   tags        = var.tags
 }
 
-resource "aws_iam_role" "run" {
-  name               = "${var.name}-dagster-run"
-  description        = "Task role of the Dagster runs launched by EcsRunLauncher"
+resource "aws_iam_role" "task" {
+  for_each           = local.task_roles
+  name               = "${var.name}-dagster-${each.key}"
+  description        = each.value.description
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
   tags               = var.tags
 }
 
-resource "aws_iam_role_policy_attachment" "run_pipeline" {
-  role       = aws_iam_role.run.name
-  policy_arn = aws_iam_policy.pipeline.arn
-}
-
-resource "aws_iam_role" "control" {
-  name               = "${var.name}-dagster-control"
-  description        = "Task role of the Dagster webserver and daemon"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
-  tags               = var.tags
-}
-
-resource "aws_iam_role_policy_attachment" "control_pipeline" {
-  role       = aws_iam_role.control.name
+resource "aws_iam_role_policy_attachment" "pipeline" {
+  for_each   = local.pipeline_roles
+  role       = aws_iam_role.task[each.key].name
   policy_arn = aws_iam_policy.pipeline.arn
 }

@@ -3,22 +3,7 @@ output "pipeline_policy_arn" {
   value       = aws_iam_policy.pipeline.arn
 }
 
-output "run_role_arn" {
-  description = "Task role of the runs (EcsRunLauncher task_role_arn)."
-  value       = aws_iam_role.run.arn
-}
-
-output "run_role_name" {
-  description = "Name of the runs' task role."
-  value       = aws_iam_role.run.name
-}
-
-output "control_role_arn" {
-  description = "Task role of the webserver and daemon."
-  value       = aws_iam_role.control.arn
-}
-
-output "control_role_name" {
-  description = "Name of the webserver/daemon task role."
-  value       = aws_iam_role.control.name
+output "task_roles" {
+  description = "ARN and name of each task role: run (EcsRunLauncher task_role_arn), control (webserver and daemon), execution (every task's execution role)."
+  value       = { for key, role in aws_iam_role.task : key => { arn = role.arn, name = role.name } }
 }

@@ -36,6 +36,60 @@ locals {
   instance_alarms = {
     for key, spec in local.instance_alarm_specs : key => spec if var.influxdb_instance_name != null
   }
+
+  # The pipeline's own metrics, each with exactly var.pipeline_metric_dimensions.
+  pipeline_alarm_specs = {
+    failed_batches = {
+      name                = "failed-batches"
+      description         = "Write batches to InfluxDB failed after retries (they went to deadletter/)"
+      metric              = "FailedBatches"
+      statistic           = "Sum"
+      period              = 300
+      evaluation_periods  = 1
+      datapoints_to_alarm = null
+      threshold           = 0
+      comparison_operator = "GreaterThanThreshold"
+      treat_missing_data  = "notBreaching"
+    }
+    check_failures = {
+      name                = "check-failures"
+      description         = "Migration checks (counts, checksums) failed"
+      metric              = "CheckFailures"
+      statistic           = "Sum"
+      period              = 300
+      evaluation_periods  = 1
+      datapoints_to_alarm = null
+      threshold           = 0
+      comparison_operator = "GreaterThanThreshold"
+      treat_missing_data  = "notBreaching"
+    }
+    # The newest loaded data is too old, or the pipeline stopped reporting it (missing = breaching).
+    load_lag = {
+      name                = "load-lag"
+      description         = "Newest data loaded into InfluxDB is older than ${var.load_lag_threshold_seconds} s, or no lag reported"
+      metric              = "LoadLagSeconds"
+      statistic           = "Maximum"
+      period              = 3600
+      evaluation_periods  = var.load_lag_evaluation_hours
+      datapoints_to_alarm = var.load_lag_evaluation_hours
+      threshold           = var.load_lag_threshold_seconds
+      comparison_operator = "GreaterThanThreshold"
+      treat_missing_data  = "breaching"
+    }
+    # Throughput collapse while loading (no data = no run in progress = fine).
+    points_per_second = {
+      name                = "low-throughput"
+      description         = "Load throughput below ${var.points_per_second_min} points/s for 15 min"
+      metric              = "PointsPerSecond"
+      statistic           = "Average"
+      period              = 300
+      evaluation_periods  = 3
+      datapoints_to_alarm = 3
+      threshold           = var.points_per_second_min
+      comparison_operator = "LessThanThreshold"
+      treat_missing_data  = "notBreaching"
+    }
+  }
 }
 
 resource "aws_sns_topic" "alarms" {
@@ -118,73 +172,21 @@ resource "aws_cloudwatch_metric_alarm" "influxdb" {
 
 # Pipeline metrics (namespace ONS/Pipeline) ------------------------------------------------------
 
-resource "aws_cloudwatch_metric_alarm" "failed_batches" {
-  alarm_name          = "${var.name}-pipeline-failed-batches"
-  alarm_description   = "Write batches to InfluxDB failed after retries (they went to deadletter/)"
-  namespace           = var.pipeline_metrics_namespace
-  metric_name         = "FailedBatches"
-  dimensions          = var.pipeline_metric_dimensions
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.actions
-  ok_actions          = local.actions
-  tags                = var.tags
-}
+resource "aws_cloudwatch_metric_alarm" "pipeline" {
+  for_each = local.pipeline_alarm_specs
 
-resource "aws_cloudwatch_metric_alarm" "check_failures" {
-  alarm_name          = "${var.name}-pipeline-check-failures"
-  alarm_description   = "Migration checks (counts, checksums) failed"
+  alarm_name          = "${var.name}-pipeline-${each.value.name}"
+  alarm_description   = each.value.description
   namespace           = var.pipeline_metrics_namespace
-  metric_name         = "CheckFailures"
+  metric_name         = each.value.metric
   dimensions          = var.pipeline_metric_dimensions
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.actions
-  ok_actions          = local.actions
-  tags                = var.tags
-}
-
-# The newest loaded data is too old, or the pipeline stopped reporting it (missing = breaching).
-resource "aws_cloudwatch_metric_alarm" "load_lag" {
-  alarm_name          = "${var.name}-pipeline-load-lag"
-  alarm_description   = "Newest data loaded into InfluxDB is older than ${var.load_lag_threshold_seconds} s, or no lag reported"
-  namespace           = var.pipeline_metrics_namespace
-  metric_name         = "LoadLagSeconds"
-  dimensions          = var.pipeline_metric_dimensions
-  statistic           = "Maximum"
-  period              = 3600
-  evaluation_periods  = var.load_lag_evaluation_hours
-  datapoints_to_alarm = var.load_lag_evaluation_hours
-  threshold           = var.load_lag_threshold_seconds
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "breaching"
-  alarm_actions       = local.actions
-  ok_actions          = local.actions
-  tags                = var.tags
-}
-
-# Throughput collapse while loading (no data = no run in progress = fine).
-resource "aws_cloudwatch_metric_alarm" "points_per_second" {
-  alarm_name          = "${var.name}-pipeline-low-throughput"
-  alarm_description   = "Load throughput below ${var.points_per_second_min} points/s for 15 min"
-  namespace           = var.pipeline_metrics_namespace
-  metric_name         = "PointsPerSecond"
-  dimensions          = var.pipeline_metric_dimensions
-  statistic           = "Average"
-  period              = 300
-  evaluation_periods  = 3
-  datapoints_to_alarm = 3
-  threshold           = var.points_per_second_min
-  comparison_operator = "LessThanThreshold"
-  treat_missing_data  = "notBreaching"
+  statistic           = each.value.statistic
+  period              = each.value.period
+  evaluation_periods  = each.value.evaluation_periods
+  datapoints_to_alarm = each.value.datapoints_to_alarm
+  threshold           = each.value.threshold
+  comparison_operator = each.value.comparison_operator
+  treat_missing_data  = each.value.treat_missing_data
   alarm_actions       = local.actions
   ok_actions          = local.actions
   tags                = var.tags

@@ -7,11 +7,6 @@ output "alarm_names" {
   description = "Names of the CloudWatch alarms."
   value = concat(
     [for a in aws_cloudwatch_metric_alarm.influxdb : a.alarm_name],
-    [
-      aws_cloudwatch_metric_alarm.failed_batches.alarm_name,
-      aws_cloudwatch_metric_alarm.check_failures.alarm_name,
-      aws_cloudwatch_metric_alarm.load_lag.alarm_name,
-      aws_cloudwatch_metric_alarm.points_per_second.alarm_name,
-    ],
+    [for a in aws_cloudwatch_metric_alarm.pipeline : a.alarm_name],
   )
 }

@@ -2,7 +2,9 @@
 #   data bucket           parquet/ unload/ raw/ deadletter/  (SSE-KMS, versioned, lifecycle)
 #   influxdb-logs bucket  Timestream for InfluxDB engine logs (written by the service)
 #   access-logs bucket    S3 server access logs of the two above, and the UI load balancer logs
-# Every bucket: public access blocked, ACLs disabled (BucketOwnerEnforced), versioned, TLS only.
+# Every bucket: public access blocked, ACLs disabled (BucketOwnerEnforced), versioned, encrypted,
+# TLS only. Those settings are one resource each, for_each over local.buckets; the buckets
+# themselves, their lifecycles and their delivery policies stay apart, because they differ.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -12,6 +14,48 @@ locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
   prefixes   = { for k, v in var.prefixes : k => trim(v, "/") }
+
+  # What differs between the buckets in the settings they share. SSE-S3 on the two log buckets:
+  # S3 server access logging, ELB access logs and the InfluxDB log delivery require it.
+  buckets = {
+    data = {
+      id                 = aws_s3_bucket.data.id
+      arn                = aws_s3_bucket.data.arn
+      sse_algorithm      = "aws:kms"
+      kms_key_arn        = var.kms_key_arn
+      bucket_key_enabled = true
+    }
+    influxdb_logs = {
+      id                 = aws_s3_bucket.influxdb_logs.id
+      arn                = aws_s3_bucket.influxdb_logs.arn
+      sse_algorithm      = "AES256"
+      kms_key_arn        = null
+      bucket_key_enabled = null
+    }
+    access_logs = {
+      id                 = aws_s3_bucket.access_logs.id
+      arn                = aws_s3_bucket.access_logs.arn
+      sse_algorithm      = "AES256"
+      kms_key_arn        = null
+      bucket_key_enabled = null
+    }
+  }
+  # What each bucket policy allows besides TLS-only access (the log delivery services).
+  delivery_policies = {
+    data          = []
+    influxdb_logs = [data.aws_iam_policy_document.influxdb_logs_delivery.json]
+    access_logs   = [data.aws_iam_policy_document.access_logs_delivery.json]
+  }
+  # Server access logs of every bucket but the access-log bucket itself go to the latter.
+  logged_buckets = {
+    data          = { id = aws_s3_bucket.data.id, name = var.data_bucket_name }
+    influxdb_logs = { id = aws_s3_bucket.influxdb_logs.id, name = var.influxdb_logs_bucket_name }
+  }
+  # Engine and access logs expire alike.
+  log_buckets = {
+    influxdb_logs = { id = aws_s3_bucket.influxdb_logs.id, rule = "expire-engine-logs" }
+    access_logs   = { id = aws_s3_bucket.access_logs.id, rule = "expire-access-logs" }
+  }
 }
 
 # Data bucket ------------------------------------------------------------------------------------
@@ -22,45 +66,6 @@ resource "aws_s3_bucket" "data" {
   bucket        = var.data_bucket_name
   force_destroy = false
   tags          = merge(var.tags, { Name = var.data_bucket_name, Purpose = "pipeline-data" })
-}
-
-resource "aws_s3_bucket_public_access_block" "data" {
-  bucket                  = aws_s3_bucket.data.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_ownership_controls" "data" {
-  bucket = aws_s3_bucket.data.id
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_versioning" "data" {
-  bucket = aws_s3_bucket.data.id
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "data" {
-  bucket = aws_s3_bucket.data.id
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = "aws:kms"
-      kms_master_key_id = var.kms_key_arn
-    }
-    bucket_key_enabled = true
-  }
-}
-
-resource "aws_s3_bucket_logging" "data" {
-  bucket        = aws_s3_bucket.data.id
-  target_bucket = aws_s3_bucket.access_logs.id
-  target_prefix = "s3/${var.data_bucket_name}/"
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "data" {
@@ -120,36 +125,6 @@ resource "aws_s3_bucket_lifecycle_configuration" "data" {
     }
   }
 }
-
-data "aws_iam_policy_document" "data_bucket" {
-  statement {
-    sid     = "DenyInsecureTransport"
-    effect  = "Deny"
-    actions = ["s3:*"]
-    resources = [
-      aws_s3_bucket.data.arn,
-      "${aws_s3_bucket.data.arn}/*",
-    ]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "data" {
-  bucket     = aws_s3_bucket.data.id
-  policy     = data.aws_iam_policy_document.data_bucket.json
-  depends_on = [aws_s3_bucket_public_access_block.data]
-}
-
 # Timestream for InfluxDB engine logs -----------------------------------------------------------
 
 resource "aws_s3_bucket" "influxdb_logs" {
@@ -161,64 +136,8 @@ resource "aws_s3_bucket" "influxdb_logs" {
   tags          = merge(var.tags, { Name = var.influxdb_logs_bucket_name, Purpose = "influxdb-engine-logs" })
 }
 
-resource "aws_s3_bucket_public_access_block" "influxdb_logs" {
-  bucket                  = aws_s3_bucket.influxdb_logs.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_ownership_controls" "influxdb_logs" {
-  bucket = aws_s3_bucket.influxdb_logs.id
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_versioning" "influxdb_logs" {
-  bucket = aws_s3_bucket.influxdb_logs.id
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "influxdb_logs" {
-  bucket = aws_s3_bucket.influxdb_logs.id
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm = "AES256"
-    }
-  }
-}
-
-resource "aws_s3_bucket_logging" "influxdb_logs" {
-  bucket        = aws_s3_bucket.influxdb_logs.id
-  target_bucket = aws_s3_bucket.access_logs.id
-  target_prefix = "s3/${var.influxdb_logs_bucket_name}/"
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "influxdb_logs" {
-  bucket = aws_s3_bucket.influxdb_logs.id
-  rule {
-    id     = "expire-engine-logs"
-    status = "Enabled"
-    filter {}
-    expiration {
-      days = var.log_expiration_days
-    }
-    noncurrent_version_expiration {
-      noncurrent_days = 7
-    }
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 1
-    }
-  }
-}
-
-# Bucket policy from the provider documentation of log_delivery_configuration (the service
-# principal puts objects), plus TLS-only access.
-data "aws_iam_policy_document" "influxdb_logs" {
+# From the provider documentation of log_delivery_configuration: the service principal puts objects.
+data "aws_iam_policy_document" "influxdb_logs_delivery" {
   statement {
     sid       = "TimestreamForInfluxDBDeliversEngineLogs"
     effect    = "Allow"
@@ -230,33 +149,6 @@ data "aws_iam_policy_document" "influxdb_logs" {
       identifiers = ["timestream-influxdb.amazonaws.com"]
     }
   }
-
-  statement {
-    sid     = "DenyInsecureTransport"
-    effect  = "Deny"
-    actions = ["s3:*"]
-    resources = [
-      aws_s3_bucket.influxdb_logs.arn,
-      "${aws_s3_bucket.influxdb_logs.arn}/*",
-    ]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "influxdb_logs" {
-  bucket     = aws_s3_bucket.influxdb_logs.id
-  policy     = data.aws_iam_policy_document.influxdb_logs.json
-  depends_on = [aws_s3_bucket_public_access_block.influxdb_logs]
 }
 
 # Access logs ------------------------------------------------------------------------------------
@@ -271,56 +163,7 @@ resource "aws_s3_bucket" "access_logs" {
   tags          = merge(var.tags, { Name = var.access_logs_bucket_name, Purpose = "access-logs" })
 }
 
-resource "aws_s3_bucket_public_access_block" "access_logs" {
-  bucket                  = aws_s3_bucket.access_logs.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_ownership_controls" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_versioning" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm = "AES256"
-    }
-  }
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
-  rule {
-    id     = "expire-access-logs"
-    status = "Enabled"
-    filter {}
-    expiration {
-      days = var.log_expiration_days
-    }
-    noncurrent_version_expiration {
-      noncurrent_days = 7
-    }
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 1
-    }
-  }
-}
-
-data "aws_iam_policy_document" "access_logs" {
+data "aws_iam_policy_document" "access_logs_delivery" {
   # S3 server access logging (the bucket owner enforces ownership, so delivery is by policy).
   statement {
     sid       = "S3ServerAccessLogDelivery"
@@ -352,14 +195,85 @@ data "aws_iam_policy_document" "access_logs" {
       identifiers = [data.aws_elb_service_account.current.arn]
     }
   }
+}
+
+# Every bucket -----------------------------------------------------------------------------------
+
+resource "aws_s3_bucket_public_access_block" "this" {
+  for_each                = local.buckets
+  bucket                  = each.value.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "this" {
+  for_each = local.buckets
+  bucket   = each.value.id
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_versioning" "this" {
+  for_each = local.buckets
+  bucket   = each.value.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
+  for_each = local.buckets
+  bucket   = each.value.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = each.value.sse_algorithm
+      kms_master_key_id = each.value.kms_key_arn
+    }
+    bucket_key_enabled = each.value.bucket_key_enabled
+  }
+}
+
+resource "aws_s3_bucket_logging" "this" {
+  for_each      = local.logged_buckets
+  bucket        = each.value.id
+  target_bucket = aws_s3_bucket.access_logs.id
+  target_prefix = "s3/${each.value.name}/"
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "logs" {
+  for_each = local.log_buckets
+  bucket   = each.value.id
+  rule {
+    id     = each.value.rule
+    status = "Enabled"
+    filter {}
+    expiration {
+      days = var.log_expiration_days
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 7
+    }
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+}
+
+# The bucket's delivery statements (log buckets), then TLS-only access for everyone.
+data "aws_iam_policy_document" "bucket" {
+  for_each                = local.buckets
+  source_policy_documents = local.delivery_policies[each.key]
 
   statement {
     sid     = "DenyInsecureTransport"
     effect  = "Deny"
     actions = ["s3:*"]
     resources = [
-      aws_s3_bucket.access_logs.arn,
-      "${aws_s3_bucket.access_logs.arn}/*",
+      each.value.arn,
+      "${each.value.arn}/*",
     ]
 
     principals {
@@ -375,8 +289,9 @@ data "aws_iam_policy_document" "access_logs" {
   }
 }
 
-resource "aws_s3_bucket_policy" "access_logs" {
-  bucket     = aws_s3_bucket.access_logs.id
-  policy     = data.aws_iam_policy_document.access_logs.json
-  depends_on = [aws_s3_bucket_public_access_block.access_logs]
+resource "aws_s3_bucket_policy" "this" {
+  for_each   = local.buckets
+  bucket     = each.value.id
+  policy     = data.aws_iam_policy_document.bucket[each.key].json
+  depends_on = [aws_s3_bucket_public_access_block.this]
 }

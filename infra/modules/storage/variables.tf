@@ -21,12 +21,6 @@ variable "prefixes" {
     raw        = string
     deadletter = string
   })
-  default = {
-    parquet    = "parquet"
-    unload     = "unload"
-    raw        = "raw"
-    deadletter = "deadletter"
-  }
 }
 
 variable "kms_key_arn" {

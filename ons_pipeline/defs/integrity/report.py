@@ -39,7 +39,9 @@ from ons_pipeline.lib.integrity.report import (
     render_markdown,
 )
 from ons_pipeline.lib.migration.deadletter import DeadLetterStore, S3DeadLetterStore
-from ons_pipeline.lib.partitions import day_range
+from ons_pipeline.lib.migration.loader import LoadReport
+from ons_pipeline.lib.ons_time import day_range
+from ons_pipeline.lib.partitions import ParquetStore
 from ons_pipeline.lib.schema import TableSpec, tables
 from ons_pipeline.resources import AwsResource, InfluxDBResource
 
@@ -153,9 +155,8 @@ def table_status(
         name = getattr(raw, "value", str(raw or "")).upper()
         if day in done:
             status.state = DONE
-            meta = metadata.get(day, {})
-            status.rows = _int(meta.get("rows"))
-            status.points = _int(meta.get("points"))
+            load = LoadReport.from_metadata(spec.name, day, metadata.get(day, {}))
+            status.rows, status.points = load.rows, load.points
         elif "FAILED" in name:
             status.state = FAILED
         elif "IN_PROGRESS" in name:
@@ -339,9 +340,7 @@ def query_equivalence(
     first = date.fromisoformat(config.first_day) if config.first_day else last - timedelta(2)
     with influxdb.client() as client:
         report = compare_days(
-            aws.client("s3"),
-            aws.bucket,
-            aws.parquet_prefix,
+            ParquetStore.of(aws),
             client,
             names,
             first,

@@ -15,8 +15,8 @@ from ons_pipeline.defs.keys import (
 from ons_pipeline.defs.partitions import daily_partitions, partition_day
 from ons_pipeline.lib.migration.deadletter import S3DeadLetterStore
 from ons_pipeline.lib.migration.exporter import export_partition
-from ons_pipeline.lib.migration.loader import load_tables, summarise
-from ons_pipeline.lib.partitions import PartitionError, day_window, iter_partition, partition_prefix
+from ons_pipeline.lib.migration.loader import load_tables
+from ons_pipeline.lib.partitions import ParquetStore, Partition, PartitionError
 from ons_pipeline.lib.schema import TableSpec, tables
 from ons_pipeline.resources import AwsResource, InfluxDBResource
 
@@ -101,13 +101,12 @@ def build_load_asset(spec: TableSpec) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         day = partition_day(context)
         s3 = aws.client("s3")
-        prefix = partition_prefix(aws.parquet_prefix, spec.name, day)
+        parquet = ParquetStore.of(aws, s3)
+        partition = Partition(spec.name, day)
         store = S3DeadLetterStore(aws.bucket, aws.deadletter_prefix, client=s3)
         with influxdb.client() as client:
             client.ensure_database(influxdb.database)
-            batches = iter_partition(
-                s3, aws.bucket, prefix, spec, day_window(day), dictionary_tags=True
-            )
+            batches = parquet.batches(partition, spec, dictionary_tags=True)
             try:
                 report = load_tables(
                     batches,
@@ -120,22 +119,13 @@ def build_load_asset(spec: TableSpec) -> dg.AssetsDefinition:
                 )
             except PartitionError as exc:
                 raise dg.Failure(description=str(exc)) from exc
-        summary = summarise(report)
         metadata: dict[str, Any] = {
-            "rows": dg.MetadataValue.int(report.rows),
-            "points": dg.MetadataValue.int(report.points),
-            "skipped rows (no field)": dg.MetadataValue.int(report.skipped_rows),
-            "batches": dg.MetadataValue.int(report.batches),
-            "failed batches": dg.MetadataValue.int(report.failed_batches),
-            "retries": dg.MetadataValue.int(report.write.retries),
-            "bytes": dg.MetadataValue.int(report.write.bytes),
-            "duration s": dg.MetadataValue.float(round(report.seconds, 3)),
-            "points/s": dg.MetadataValue.float(float(summary["points/s"])),
+            **report.to_metadata(),
             "measurement": spec.measurement,
             "database": influxdb.database,
-            "source": f"s3://{aws.bucket}/{prefix}",
+            "source": parquet.uri(partition),
         }
-        context.log.info(f"{spec.name} {day}: {summary}")
+        context.log.info(f"{spec.name} {day}: {report.to_metadata()}")
         if report.failed_batches:
             raise dg.Failure(
                 description=(

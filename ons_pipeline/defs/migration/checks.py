@@ -32,7 +32,7 @@ from ons_pipeline.lib.integrity.validation import (
     validate_partition,
 )
 from ons_pipeline.lib.integrity.verification import verify_partition
-from ons_pipeline.lib.partitions import day_window, partition_prefix
+from ons_pipeline.lib.partitions import ParquetStore
 from ons_pipeline.lib.schema import TableSpec, tables
 from ons_pipeline.resources import AwsResource, InfluxDBResource
 
@@ -93,10 +93,7 @@ def build_gx_checks(spec: TableSpec) -> dg.AssetChecksDefinition:
     )
     def gx_checks(context: dg.AssetCheckExecutionContext, aws: AwsResource) -> Any:
         day = date.fromisoformat(context.partition_key)
-        prefix = partition_prefix(aws.parquet_prefix, spec.name, day)
-        report = validate_partition(
-            aws.client("s3"), aws.bucket, prefix, spec, day_window(day), day.isoformat()
-        )
+        report = validate_partition(ParquetStore.of(aws), spec, day)
         context.log.info(
             f"GX {spec.name} {day}: {report.rows} rows, {len(report.outcomes)} expectations in "
             f"{report.seconds:.2f}s; blocking failures {len(report.blocking_failures)}, "
@@ -148,13 +145,7 @@ def build_verification_check(spec: TableSpec) -> dg.AssetChecksDefinition:
             day = date.fromisoformat(context.partition_key)
             with influxdb.client() as client:
                 result = verify_partition(
-                    aws.client("s3"),
-                    aws.bucket,
-                    aws.parquet_prefix,
-                    client,
-                    spec,
-                    day,
-                    database=influxdb.database,
+                    ParquetStore.of(aws), client, spec, day, database=influxdb.database
                 )
             context.log.info(result.summary(max_series=3))
             return dg.AssetCheckResult(

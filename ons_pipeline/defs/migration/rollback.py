@@ -6,7 +6,7 @@ import dagster as dg
 
 from ons_pipeline.defs.keys import ROLLED_BACK, influxdb_key
 from ons_pipeline.lib.migration.rollback import rollback_days
-from ons_pipeline.lib.partitions import day_range
+from ons_pipeline.lib.ons_time import day_range
 from ons_pipeline.lib.schema import table
 from ons_pipeline.resources import AwsResource, InfluxDBResource
 

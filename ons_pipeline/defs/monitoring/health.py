@@ -13,6 +13,7 @@ import dagster as dg
 from ons_pipeline.defs.keys import influxdb_key
 from ons_pipeline.environment import load_settings
 from ons_pipeline.lib.influx.client import InfluxError, RetryPolicy
+from ons_pipeline.lib.ons_time import day_window
 from ons_pipeline.lib.ops.monitoring import (
     AlertState,
     HealthReport,
@@ -22,7 +23,6 @@ from ons_pipeline.lib.ops.monitoring import (
     load_lag_seconds,
     probe_influxdb,
 )
-from ons_pipeline.lib.partitions import day_window
 from ons_pipeline.lib.schema import tables
 from ons_pipeline.resources import InfluxDBResource, MonitoringResource
 

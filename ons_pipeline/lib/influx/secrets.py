@@ -198,9 +198,7 @@ for _name in _BODY_LOGGERS:
         _logger.addFilter(_HideSecretResponses())
 
 
-def fetch_secret_string(
-    secret_arn: str, client: Any = None, aws: AwsSettings | None = None
-) -> str:
+def fetch_secret_string(secret_arn: str, client: Any = None, aws: AwsSettings | None = None) -> str:
     """``GetSecretValue`` of ``secret_arn``; failures raise :class:`SecretError` (and are logged
     as a security event when access is refused). botocore's response-body debug log is muted
     during the call."""

@@ -15,7 +15,7 @@ For each UTC day a file covers (``normalize.NormalizedFile``), in this order:
    value InfluxDB already has.
 3. **Load** — the file's rows through ``loader.load_tables`` (batched, retried, dead-lettered).
    InfluxDB overwrites the same series + time, so re-running an object never duplicates.
-4. **Partition** — rewritten with ``partitions.write_partition`` as the existing rows outside the
+4. **Partition** — rewritten with ``ParquetStore.write`` as the existing rows outside the
    coverage plus the file's rows, and only when every batch was written: a day that failed still
    differs from the file, so the next attempt redoes it.
 
@@ -44,6 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.influx.client import InfluxClient, quote_ident, quote_literal
 from ons_pipeline.lib.ingest.normalize import (
     FileFormat,
@@ -58,18 +59,10 @@ from ons_pipeline.lib.ingest.normalize import (
 )
 from ons_pipeline.lib.migration.deadletter import DeadLetterStore
 from ons_pipeline.lib.migration.loader import LoadReport, load_tables
-from ons_pipeline.lib.partitions import (
-    PartitionWrite,
-    day_window,
-    list_partition,
-    partition_prefix,
-    read_partition_table,
-    write_partition,
-)
+from ons_pipeline.lib.partitions import ParquetStore, Partition, PartitionWrite
 from ons_pipeline.lib.schema import TIME_COLUMN, TableSpec
 from ons_pipeline.lib.settings import IngestSettings
 
-QUARANTINE_PREFIX = "quarantine"
 DELETE_STATEMENTS_PER_REQUEST = 100
 
 
@@ -240,19 +233,15 @@ class PartitionMerge:
 
 
 def plan_partition(
-    s3: Any,
-    bucket: str,
-    parquet_prefix: str,
-    spec: TableSpec,
-    day: date,
-    coverage: Iterable[Interval],
+    store: ParquetStore, spec: TableSpec, day: date, coverage: Iterable[Interval]
 ) -> PartitionMerge:
     """Read a day's partition (if any) and split it by ``coverage``."""
-    prefix = partition_prefix(parquet_prefix, spec.name, day)
+    partition = Partition(spec.name, day)
+    prefix = store.prefix(partition)
     empty = spec.arrow_schema().empty_table()
-    if not list_partition(s3, bucket, prefix):
+    if not store.keys(partition):
         return PartitionMerge(prefix, False, empty, empty)
-    existing = read_partition_table(s3, bucket, prefix, spec, day_window(day))
+    existing = store.read(partition, spec)
     inside = _in_intervals(pc.cast(existing.column(TIME_COLUMN), pa.int64()), coverage)
     return PartitionMerge(prefix, True, existing.filter(pc.invert(inside)), existing.filter(inside))
 
@@ -476,9 +465,7 @@ def check_bad_fraction(normalized: NormalizedFile, max_bad_fraction: float) -> N
 def ingest_normalized(
     normalized: NormalizedFile,
     *,
-    s3: Any,
-    bucket: str,
-    parquet_prefix: str,
+    store: ParquetStore,
     client: InfluxClient,
     deadletter: DeadLetterStore | None = None,
     batch_lines: int = 10_000,
@@ -499,7 +486,7 @@ def ingest_normalized(
     for day in sorted(set(normalized.coverage) | set(normalized.days)):
         rows = normalized.days.get(day, empty)
         coverage = normalized.coverage.get(day, ())
-        plan = plan_partition(s3, bucket, parquet_prefix, spec, day, coverage)
+        plan = plan_partition(store, spec, day, coverage)
         if plan.unchanged(rows, spec):
             report.unchanged_days.append(day)
             continue
@@ -517,7 +504,7 @@ def ingest_normalized(
         write = PartitionWrite()
         if load is None or not load.failed_batches:
             merged = plan.merged(rows, spec)
-            write = write_partition(s3, bucket, plan.prefix, [merged], spec, day_window(day))
+            write = store.write(Partition(spec.name, day), [merged], spec)
         report.days.append(
             DayIngest(
                 spec.name, day, rows.num_rows, coverage, write, plan.outside.num_rows, recon, load
@@ -531,14 +518,11 @@ def ingest_bytes(
     data: bytes,
     source: str,
     *,
+    aws: AwsSettings,
     s3: Any,
-    bucket: str,
-    parquet_prefix: str,
     client: InfluxClient,
-    raw_prefix: str = "raw",
     raw_key: str | None = None,
     etag: str = "",
-    quarantine_prefix: str = QUARANTINE_PREFIX,
     deadletter: DeadLetterStore | None = None,
     batch_lines: int = 10_000,
     max_bad_fraction: float = 0.5,
@@ -547,14 +531,12 @@ def ingest_bytes(
     """Normalise, quarantine the bad rows, then ingest (the whole path for one file)."""
     normalized = normalize_bytes(data, source, fmt=fmt or sniff_format(data, source))
     quarantined = write_quarantine(
-        s3, bucket, quarantine_prefix, raw_prefix, normalized, raw_key or source, etag
+        s3, aws.bucket, aws.quarantine_prefix, aws.raw_prefix, normalized, raw_key or source, etag
     )
     check_bad_fraction(normalized, max_bad_fraction)
     report = ingest_normalized(
         normalized,
-        s3=s3,
-        bucket=bucket,
-        parquet_prefix=parquet_prefix,
+        store=ParquetStore.of(aws, s3),
         client=client,
         deadletter=deadletter,
         batch_lines=batch_lines,

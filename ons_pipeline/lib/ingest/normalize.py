@@ -51,7 +51,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ons_pipeline.lib import ons_time
-from ons_pipeline.lib.partitions import day_window, validate_table
+from ons_pipeline.lib.ons_time import day_window
+from ons_pipeline.lib.partitions import validate_table
 from ons_pipeline.lib.schema import TIME_COLUMN, MeasureType, Source, TableSpec, tables
 
 FileFormat = Literal["csv", "parquet"]

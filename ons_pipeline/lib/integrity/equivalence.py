@@ -41,7 +41,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ons_pipeline.lib.partitions import day_window, list_partition, partition_prefix
+from ons_pipeline.lib.ons_time import day_window
+from ons_pipeline.lib.partitions import ParquetStore, Partition
 from ons_pipeline.lib.query.execute import QueryRunner
 from ons_pipeline.lib.query.model import Agg, Aggregation, FieldRef, FilterOp, QueryModel
 from ons_pipeline.lib.query.timestream_sql import SqlTranslation, execute_sql, parse_sql
@@ -179,25 +180,6 @@ def _ident(name: str) -> str:
 
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
-
-
-def download_partitions(
-    s3: Any,
-    bucket: str,
-    parquet_prefix: str,
-    table_name: str,
-    days: Iterable[date],
-    dest: Path,
-) -> list[Path]:
-    """Copy a table's day partitions from S3 to ``dest``; the local Parquet paths."""
-    paths: list[Path] = []
-    for day in days:
-        for key in list_partition(s3, bucket, partition_prefix(parquet_prefix, table_name, day)):
-            local = dest / table_name / day.isoformat() / key.rsplit("/", 1)[-1]
-            local.parent.mkdir(parents=True, exist_ok=True)
-            s3.download_file(bucket, key, str(local))
-            paths.append(local)
-    return paths
 
 
 # -- the suite ------------------------------------------------------------------------------------
@@ -713,9 +695,7 @@ def sample_tag_values(duck: DuckDBSource, tables: Iterable[str]) -> dict[str, di
 
 
 def compare_days(
-    s3: Any,
-    bucket: str,
-    parquet_prefix: str,
+    store: ParquetStore,
     client: QueryRunner,
     tables: Sequence[str],
     first: date,
@@ -729,7 +709,9 @@ def compare_days(
     with tempfile.TemporaryDirectory(prefix="ons-equivalence-") as tmp, DuckDBSource() as duck:
         for name in tables:
             spec = table(name)
-            files = download_partitions(s3, bucket, parquet_prefix, name, days, Path(tmp))
+            files = [
+                path for day in days for path in store.download(Partition(name, day), Path(tmp))
+            ]
             duck.register(spec, databases[spec.source.value], files)
         samples = sample_tag_values(duck, tables)
         cases = standard_suite(tables, first, last, databases, samples) + list(extra_cases)

@@ -91,10 +91,6 @@ class TableStatus:
     def dead_letter_batches(self) -> int:
         return sum(d.batches for d in self.dead_letters)
 
-    @property
-    def dead_letter_lines(self) -> int:
-        return sum(d.lines for d in self.dead_letters)
-
 
 @dataclass
 class MigrationReport:

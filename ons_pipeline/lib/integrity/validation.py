@@ -38,10 +38,9 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from ons_pipeline.lib.migration.timestream import Window
-from ons_pipeline.lib.partitions import day_window, list_partition
+from ons_pipeline.lib.ons_time import Window, day_window
+from ons_pipeline.lib.partitions import ParquetStore, Partition
 from ons_pipeline.lib.schema import TIME_COLUMN, MeasureType, TableSpec
 
 NONFINITE_COLUMN = "_nonfinite_fields"
@@ -580,34 +579,17 @@ def validate_table(
     )
 
 
-def read_raw_partition(s3: Any, bucket: str, prefix: str) -> tuple[pa.Table | None, list[str]]:
-    """Every Parquet file of a partition as one table, as written (no cast, no validation).
-
-    ``None`` when the partition has no files. Files with different schemas are unified
-    permissively so that GX, not Arrow, reports what differs.
-    """
-    keys = list_partition(s3, bucket, prefix)
-    if not keys:
-        return None, keys
-    tables = []
-    for key in keys:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        tables.append(pq.read_table(pa.BufferReader(body)))
-    return pa.concat_tables(tables, promote_options="permissive"), keys
-
-
-def validate_partition(
-    s3: Any, bucket: str, prefix: str, spec: TableSpec, window: Window, partition: str = ""
-) -> ValidationReport:
+def validate_partition(store: ParquetStore, spec: TableSpec, day: date) -> ValidationReport:
     """Read a partition from S3 and validate it; a partition without files fails blocking."""
     began = time.perf_counter()
-    table, keys = read_raw_partition(s3, bucket, prefix)
+    partition = Partition(spec.name, day)
+    table, keys = store.read_raw(partition)
     if table is None:
         rule = Rule("PartitionHasParquetFiles", {}, True, "the export wrote the partition")
-        outcome = Outcome(rule, False, error=f"no Parquet files under s3://{bucket}/{prefix}")
-        return ValidationReport(spec.name, partition, 0, [outcome], time.perf_counter() - began)
-    report = validate_table(table, spec, window, partition)
-    report.files = [f"s3://{bucket}/{k}" for k in keys]
+        outcome = Outcome(rule, False, error=f"no Parquet files under {store.uri(partition)}")
+        return ValidationReport(spec.name, partition.key, 0, [outcome], time.perf_counter() - began)
+    report = validate_table(table, spec, partition.window, partition.key)
+    report.files = [f"s3://{store.bucket}/{k}" for k in keys]
     report.seconds = time.perf_counter() - began
     return report
 

@@ -15,7 +15,7 @@ the wrong series, or a lost duplicate. Here both sides are reduced to the same *
   are then read again on both sides (only those) and compared point by point, naming the times
   and the values.
 
-The source side streams the partition's record batches (``iter_partition``); the InfluxDB side
+The source side streams the partition's record batches (``ParquetStore.batches``); the InfluxDB side
 streams ``SELECT * ... GROUP BY *`` with ``chunked=true`` (one chunk in memory at a time), parsed
 so that ``-0`` stays ``-0.0`` (Python's JSON reader would make it the integer 0 and lose the sign).
 Rows of the source without any field value are skipped, as the loader skips them (InfluxDB has no
@@ -43,8 +43,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ons_pipeline.lib.influx.client import InfluxClient, quote_ident, quote_literal
-from ons_pipeline.lib.migration.timestream import Window
-from ons_pipeline.lib.partitions import day_window, iter_partition, partition_prefix
+from ons_pipeline.lib.ons_time import Window
+from ons_pipeline.lib.partitions import ParquetStore, Partition
 from ons_pipeline.lib.schema import TIME_COLUMN, MeasureType, TableSpec
 
 NS_PER_SECOND = 1_000_000_000
@@ -62,10 +62,6 @@ _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
 _TRUE, _FALSE = np.uint64(0x5151_5151_5151_5151), np.uint64(0xA3A3_A3A3_A3A3_A3A3)
-
-
-class VerificationError(RuntimeError):
-    """The verification itself could not run (unreadable source, InfluxDB unreachable)."""
 
 
 # -- hashing --------------------------------------------------------------------------------------
@@ -307,7 +303,7 @@ def add_source_table(acc: _Accumulator, table: pa.Table, spec: TableSpec) -> Non
 def source_digest(
     tables: Iterable[pa.Table], spec: TableSpec, window: Window, bucket_ns: int = BUCKET_NS
 ) -> Digest:
-    """The digest of canonical record batches (e.g. ``iter_partition``), streamed."""
+    """The digest of canonical record batches (e.g. ``ParquetStore.batches``), streamed."""
     acc = _Accumulator("source", spec.measurement, window, bucket_ns)
     for table in tables:
         add_source_table(acc, table, spec)
@@ -808,22 +804,19 @@ def verify(
 
 
 def verify_partition(
-    s3: Any,
-    bucket: str,
-    parquet_prefix: str,
+    store: ParquetStore,
     client: InfluxClient,
     spec: TableSpec,
     day: date,
     **options: Any,
 ) -> VerificationResult:
-    """Verify one loaded table-day: ``s3://bucket/<prefix>/<table>/date=<day>/`` ↔ InfluxDB."""
-    prefix = partition_prefix(parquet_prefix, spec.name, day)
-    window = day_window(day)
+    """Verify one loaded table-day: its Parquet partition ↔ InfluxDB."""
+    partition = Partition(spec.name, day)
 
     def tables() -> Iterable[pa.Table]:
-        return iter_partition(s3, bucket, prefix, spec, window)
+        return store.batches(partition, spec)
 
-    return verify(tables, client, spec, window, partition=day.isoformat(), **options)
+    return verify(tables, client, spec, partition.window, partition=partition.key, **options)
 
 
 # -- formatting -----------------------------------------------------------------------------------

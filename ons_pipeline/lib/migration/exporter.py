@@ -18,7 +18,8 @@ from ons_pipeline.lib.migration.timestream import (
     export_query_mode,
     export_unload_mode,
 )
-from ons_pipeline.lib.partitions import day_window, partition_prefix, write_partition
+from ons_pipeline.lib.ons_time import day_window
+from ons_pipeline.lib.partitions import ParquetStore, Partition
 from ons_pipeline.lib.schema import TableSpec
 
 EXPORT_MODES = ("query", "unload")
@@ -36,10 +37,6 @@ class ExportResult:
     seconds: float = 0.0
     keys: list[str] = field(default_factory=list)
     removed_stale: int = 0
-
-    @property
-    def partition_url_prefix(self) -> str:
-        return self.keys[0].rsplit("/", 1)[0] + "/" if self.keys else ""
 
 
 def unload_destination(target: AwsSettings, table: str, day: date) -> str:
@@ -86,9 +83,9 @@ def export_partition(
             pages += 1
             yield table
 
-    prefix = partition_prefix(target.parquet_prefix, spec.name, day)
+    store = ParquetStore.of(target, s3)
     try:
-        written = write_partition(s3, target.bucket, prefix, counted(), spec, window)
+        written = store.write(Partition(spec.name, day), counted(), spec)
     finally:
         source.close()  # runs the source's clean-up (UNLOAD output) also when writing failed
     result.rows = written.rows

@@ -10,10 +10,11 @@ once: every other batch would fail the same way, and they are never retried blin
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,47 @@ class LoadReport:
     @property
     def points_per_second(self) -> float:
         return self.points / self.seconds if self.seconds else 0.0
+
+    def to_metadata(self) -> dict[str, int | float]:
+        """The figures as materialization metadata (plain values; one name per figure)."""
+        return {
+            "rows": self.rows,
+            "points": self.points,
+            "skipped rows (no field)": self.skipped_rows,
+            "batches": self.batches,
+            "failed batches": self.failed_batches,
+            "failed points": self.failed_points,
+            "retries": self.write.retries,
+            "bytes": self.write.bytes,
+            "duration s": round(self.seconds, 3),
+            "points/s": round(self.points_per_second, 1),
+        }
+
+    @classmethod
+    def from_metadata(cls, table: str, partition: str, metadata: Mapping[str, Any]) -> LoadReport:
+        """The report written by :meth:`to_metadata` (Dagster ``MetadataValue``s or plain values;
+        a missing or unreadable figure counts as 0)."""
+
+        def number(name: str) -> float:
+            value = getattr(metadata.get(name), "value", metadata.get(name))
+            try:
+                result = float(value)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                return 0.0
+            return result if math.isfinite(result) else 0.0
+
+        return cls(
+            table=table,
+            partition=partition,
+            rows=int(number("rows")),
+            points=int(number("points")),
+            skipped_rows=int(number("skipped rows (no field)")),
+            batches=int(number("batches")),
+            failed_batches=int(number("failed batches")),
+            failed_points=int(number("failed points")),
+            write=WriteStats(retries=int(number("retries")), bytes=int(number("bytes"))),
+            seconds=number("duration s"),
+        )
 
 
 def load_tables(
@@ -156,17 +198,3 @@ def _dead_letter(
         report.errors.append(f"batch {index}: {message}")
         if entry_id is not None:
             report.dead_letter_ids.append(entry_id)
-
-
-def summarise(report: LoadReport) -> dict[str, Any]:
-    return {
-        "rows": report.rows,
-        "points": report.points,
-        "skipped rows (no field)": report.skipped_rows,
-        "batches": report.batches,
-        "failed batches": report.failed_batches,
-        "retries": report.write.retries,
-        "bytes": report.write.bytes,
-        "seconds": round(report.seconds, 3),
-        "points/s": round(report.points_per_second),
-    }

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 
 from ons_pipeline.lib.influx.client import InfluxClient, quote_ident
-from ons_pipeline.lib.partitions import day_window
+from ons_pipeline.lib.ons_time import day_window
 from ons_pipeline.lib.schema import TableSpec
 
 

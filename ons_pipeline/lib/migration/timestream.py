@@ -16,14 +16,13 @@ import io
 import json
 import uuid
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ons_pipeline.lib.ons_time import Window
 from ons_pipeline.lib.schema import (
     TIME_COLUMN,
     TIME_TYPE,
@@ -42,38 +41,6 @@ class ExportError(RuntimeError):
 
 class QueryClient(Protocol):
     def query(self, **kwargs: Any) -> dict[str, Any]: ...
-
-
-@dataclass(frozen=True)
-class Window:
-    """A half-open UTC time window ``[start, end)``."""
-
-    start: datetime
-    end: datetime
-
-    def __post_init__(self) -> None:
-        for moment in (self.start, self.end):
-            if moment.tzinfo is None:
-                raise ValueError(f"window bounds must be timezone-aware, got {moment!r}")
-        if self.end <= self.start:
-            raise ValueError(f"empty window [{self.start}, {self.end})")
-
-    @property
-    def start_ns(self) -> int:
-        return to_ns(self.start)
-
-    @property
-    def end_ns(self) -> int:
-        return to_ns(self.end)
-
-    def __str__(self) -> str:
-        return f"[{self.start.isoformat()}, {self.end.isoformat()})"
-
-
-def to_ns(moment: datetime) -> int:
-    """Exact integer ns since the epoch of an aware datetime (no float rounding)."""
-    delta = moment.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * NS_PER_SECOND + delta.microseconds * 1_000
 
 
 def database_for(spec: TableSpec, ons_database: str, legacy_database: str) -> str:
@@ -473,39 +440,3 @@ def stage_unload(
     }
     stage_query_results(endpoint_url, {unload_query(spec, database, window, destination): [answer]})
     return manifest_url
-
-
-def to_write_records(table: pa.Table, spec: TableSpec) -> Iterator[dict[str, Any]]:
-    """Canonical rows as Timestream ``WriteRecords`` records (multi-measure for ONS tables)."""
-    if spec.source is Source.LEGACY:
-        unit = "MILLISECONDS"
-        times = pc.divide(pc.cast(table.column(TIME_COLUMN), pa.int64()), 1_000_000).to_pylist()
-    else:
-        unit = "NANOSECONDS"
-        times = pc.cast(table.column(TIME_COLUMN), pa.int64()).to_pylist()
-    tags = {t: table.column(t).to_pylist() for t in spec.tags}
-    fields = {f.name: _render_column(table.column(f.name), f.type) for f in spec.fields}
-    for row, moment in enumerate(times):
-        dimensions = [
-            {"Name": t, "Value": values[row], "DimensionValueType": "VARCHAR"}
-            for t, values in tags.items()
-            if values[row] is not None
-        ]
-        measures = [
-            {"Name": f.name, "Value": fields[f.name][row], "Type": _ARROW_TO_SCALAR[f.type]}
-            for f in spec.fields
-            if fields[f.name][row] is not None
-        ]
-        if not measures:
-            continue
-        record: dict[str, Any] = {
-            "Dimensions": dimensions,
-            "Time": str(moment),
-            "TimeUnit": unit,
-            "MeasureName": spec.measure_name,
-        }
-        if spec.source is Source.LEGACY:
-            record.update(MeasureValue=measures[0]["Value"], MeasureValueType="DOUBLE")
-        else:
-            record.update(MeasureValues=measures, MeasureValueType="MULTI")
-        yield record

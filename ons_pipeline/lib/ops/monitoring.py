@@ -35,10 +35,12 @@ from pathlib import Path
 from typing import Any
 
 from ons_pipeline.lib.influx.client import InfluxClient, InfluxError, quote_ident, quote_literal
+from ons_pipeline.lib.migration.loader import LoadReport
+from ons_pipeline.lib.ops.notify import publish_message
 from ons_pipeline.lib.settings import Thresholds
 
 HEALTH_MEASUREMENT = "_ons_health"
-LOCAL_TOPIC_NAME = "ons-pipeline-alerts"
+ALERTS_TOPIC_NAME = "ons-pipeline-alerts"  # the local alerts topic (moto)
 PRICES_FILE = Path(__file__).with_name("prices.toml")
 _PUT_BATCH = 20  # PutMetricData accepts more today; 20 works with every endpoint
 
@@ -209,15 +211,6 @@ def probe_influxdb(
 # -- pipeline run metrics ---------------------------------------------------------------------
 
 
-def _number(metadata: Mapping[str, Any], key: str, default: float = 0.0) -> float:
-    value = metadata.get(key, default)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return default
-    return number if math.isfinite(number) else default
-
-
 @dataclass(frozen=True)
 class LoadFigures:
     """One load asset partition, from its materialization (or failure) metadata."""
@@ -242,16 +235,16 @@ class LoadFigures:
         succeeded: bool = True,
         error: str | None = None,
     ) -> LoadFigures:
-        """Keys as the load asset writes them: ``points``, ``duration s``, ``batches``,
-        ``retries``, ``failed batches`` (plain values, not Dagster MetadataValue)."""
+        """From a load asset's metadata (:meth:`LoadReport.to_metadata`)."""
+        report = LoadReport.from_metadata(table, partition or "", metadata)
         return cls(
             table=table,
             partition=partition,
-            points=int(_number(metadata, "points")),
-            seconds=_number(metadata, "duration s"),
-            batches=int(_number(metadata, "batches")),
-            retries=int(_number(metadata, "retries")),
-            failed_batches=int(_number(metadata, "failed batches")),
+            points=report.points,
+            seconds=report.seconds,
+            batches=report.batches,
+            retries=report.write.retries,
+            failed_batches=report.failed_batches,
             succeeded=succeeded,
             error=error,
         )
@@ -523,11 +516,6 @@ class AlertState:
         return due, cleared
 
 
-def ensure_local_topic(sns: Any, name: str = LOCAL_TOPIC_NAME) -> str:
-    """Create (idempotently) the alert topic on a local endpoint; returns its ARN."""
-    return str(sns.create_topic(Name=name)["TopicArn"])
-
-
 class AlertPublisher:
     """Publishes alerts to one SNS topic; subject ≤ 100 characters, body text + JSON."""
 
@@ -548,40 +536,19 @@ class AlertPublisher:
                 "time": datetime.now(UTC).isoformat(timespec="seconds"),
             }
             message = f"{alert.summary}\n\n{json.dumps(body, indent=2, default=str)}"
-            answer = self.sns.publish(
-                TopicArn=self.topic_arn,
-                Subject=_sns_subject(subject),
-                Message=message,
-                MessageAttributes={
-                    "severity": {"DataType": "String", "StringValue": alert.severity},
-                    "alert": {"DataType": "String", "StringValue": alert.key},
-                    "environment": {"DataType": "String", "StringValue": self.environment},
-                },
-            )
-            ids.append(str(answer.get("MessageId", "")))
+            ids.append(self._publish(subject, message, alert.severity, alert.key))
         return ids
 
     def publish_cleared(self, keys: Sequence[str], source: str) -> list[str]:
-        ids = []
-        for key in keys:
-            answer = self.sns.publish(
-                TopicArn=self.topic_arn,
-                Subject=_sns_subject(f"[ons-pipeline {self.environment}] RESOLVED: {key}"),
-                Message=f"{key} is no longer alerting ({source}).",
-                MessageAttributes={
-                    "severity": {"DataType": "String", "StringValue": "resolved"},
-                    "alert": {"DataType": "String", "StringValue": key},
-                    "environment": {"DataType": "String", "StringValue": self.environment},
-                },
-            )
-            ids.append(str(answer.get("MessageId", "")))
-        return ids
+        subject = f"[ons-pipeline {self.environment}] RESOLVED: {{}}"
+        message = f"{{}} is no longer alerting ({source})."
+        return [
+            self._publish(subject.format(key), message.format(key), "resolved", key) for key in keys
+        ]
 
-
-def _sns_subject(text: str) -> str:
-    # SNS subjects: ASCII printable, no line breaks, at most 100 characters.
-    clean = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text.replace("\n", " "))
-    return clean if len(clean) <= 100 else clean[:97] + "..."
+    def _publish(self, subject: str, message: str, severity: str, key: str) -> str:
+        attributes = {"severity": severity, "alert": key, "environment": self.environment}
+        return publish_message(self.sns, self.topic_arn, subject, message, attributes)
 
 
 # -- cost estimate ----------------------------------------------------------------------------

@@ -1,14 +1,17 @@
 """Notifications to Amazon SNS: migration failures and completions, with table, partition, error.
 
-The topic is ``$ONS_SNS_TOPIC_ARN``. Without it, against the local AWS endpoint (moto), a topic
-named ``ons-pipeline-migration`` is created (``CreateTopic`` is idempotent) so that the local setup
-behaves like production; against real AWS without a topic, nothing is published (and the caller
-logs why). Subscribers (e-mail, SQS, Lambda, chat) get a short subject and a JSON body.
+The one SNS publisher of the project (run notifications here, alerts in ``monitoring``). The
+topic of run notifications is ``$ONS_SNS_TOPIC_ARN``. Without it, against the local AWS endpoint
+(moto), a topic named ``ons-pipeline-migration`` is created (``CreateTopic`` is idempotent) so
+that the local setup behaves like production; against real AWS without a topic, nothing is
+published (and the caller logs why). Subscribers (e-mail, SQS, Lambda, chat) get a short
+subject and a JSON body.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -60,35 +63,47 @@ class RunNotification:
         return text
 
 
-def resolve_topic(sns: Any, local: bool, arn: str | None) -> str | None:
-    """The topic ARN to publish to: ``arn`` (``ONS_SNS_TOPIC_ARN``), or a local topic created on
-    moto."""
+def ensure_local_topic(sns: Any, name: str) -> str:
+    """Create (idempotently) a topic on the local endpoint; returns its ARN."""
+    return str(sns.create_topic(Name=name)["TopicArn"])
+
+
+def resolve_topic(
+    sns: Any, local: bool, arn: str | None, local_name: str = LOCAL_TOPIC_NAME
+) -> str | None:
+    """The topic ARN to publish to: ``arn`` when configured, else on the local endpoint (moto) a
+    topic created under ``local_name``, else none (real AWS without a topic: only logged)."""
     if arn:
         return arn
-    if not local:
-        return None
-    return str(sns.create_topic(Name=LOCAL_TOPIC_NAME)["TopicArn"])
+    return ensure_local_topic(sns, local_name) if local else None
+
+
+def sns_subject(text: str) -> str:
+    """An SNS subject: printable ASCII, no line breaks, at most 100 characters, never empty."""
+    clean = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text.replace("\n", " ")).strip()
+    clean = clean if len(clean) <= SUBJECT_MAX else clean[: SUBJECT_MAX - 3] + "..."
+    return clean or "ons-pipeline"
+
+
+def publish_message(
+    sns: Any, topic_arn: str, subject: str, message: str, attributes: Mapping[str, str]
+) -> str:
+    """Publish one message (string attributes, for subscription filters); its message id."""
+    response = sns.publish(
+        TopicArn=topic_arn,
+        Subject=sns_subject(subject),
+        Message=message,
+        MessageAttributes={
+            name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
+        },
+    )
+    return str(response.get("MessageId", ""))
 
 
 def publish(sns: Any, topic_arn: str, note: RunNotification) -> str:
     """Publish ``note``; the SNS message id."""
-    response = sns.publish(
-        TopicArn=topic_arn,
-        Subject=_ascii_subject(note.subject),
-        Message=note.body(),
-        MessageAttributes={
-            "event": {"DataType": "String", "StringValue": note.event},
-            "job": {"DataType": "String", "StringValue": note.job},
-            "partition": {"DataType": "String", "StringValue": note.partition or "-"},
-        },
-    )
-    return str(response["MessageId"])
-
-
-def _ascii_subject(subject: str) -> str:
-    # SNS subjects must be ASCII, start with a letter, number or punctuation, no newlines.
-    text = subject.encode("ascii", "replace").decode().replace("\n", " ").strip()
-    return text[:SUBJECT_MAX] or "ons-pipeline"
+    attributes = {"event": note.event, "job": note.job, "partition": note.partition or "-"}
+    return publish_message(sns, topic_arn, note.subject, note.body(), attributes)
 
 
 def table_of(step_key: str, tables: list[str]) -> str | None:

@@ -15,7 +15,6 @@ from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.migration.exporter import export_partition, unload_destination
 from ons_pipeline.lib.migration.timestream import (
     ExportError,
-    Window,
     export_query,
     export_query_mode,
     export_unload_mode,
@@ -24,9 +23,9 @@ from ons_pipeline.lib.migration.timestream import (
     stage_query_results,
     stage_unload,
     table_to_pages,
-    to_ns,
 )
-from ons_pipeline.lib.partitions import day_window, partition_prefix, read_partition_table
+from ons_pipeline.lib.ons_time import Window, day_window, to_ns
+from ons_pipeline.lib.partitions import ParquetStore, Partition
 from ons_pipeline.lib.schema import FieldSpec, MeasureType, Source, TableSpec
 
 ALL_TYPES = TableSpec(
@@ -146,7 +145,7 @@ def test_export_partition_query_mode_replaces_the_day(moto_server, query_client,
     target = AwsSettings(bucket=s3_bucket)
     table = all_types_table(24)
     sql = export_query(ALL_TYPES, "ons", WINDOW)
-    prefix = partition_prefix(target.parquet_prefix, ALL_TYPES.name, DAY)
+    prefix = Partition(ALL_TYPES.name, DAY).prefix(target.parquet_prefix)
     s3.put_object(Bucket=s3_bucket, Key=prefix + "part-00007.parquet", Body=b"left by a crash")
     for _ in range(2):  # a re-run replaces the partition
         stage_query_results(moto_server.url, {sql: table_to_pages([table], ALL_TYPES, 3_000)})
@@ -154,7 +153,7 @@ def test_export_partition_query_mode_replaces_the_day(moto_server, query_client,
         assert result.rows == 24 and result.pages > 1
     listed = [o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket, Prefix=prefix)["Contents"]]
     assert listed == [prefix + "part-00000.parquet"]
-    stored = read_partition_table(s3, s3_bucket, prefix, ALL_TYPES, WINDOW)
+    stored = ParquetStore(s3, s3_bucket).read(Partition(ALL_TYPES.name, DAY), ALL_TYPES)
     assert stored.column("time").to_pylist() == table.column("time").to_pylist()
     assert stored.column("t").to_pylist() == table.column("t").to_pylist()
 
@@ -171,9 +170,7 @@ def test_unload_mode_reads_manifest_and_cleans_up(moto_server, query_client, s3_
     assert result.rows == 30
     unload_prefix = destination.split("/", 3)[3]
     assert "Contents" not in s3.list_objects_v2(Bucket=s3_bucket, Prefix=unload_prefix)
-    stored = read_partition_table(
-        s3, s3_bucket, partition_prefix("parquet", ALL_TYPES.name, DAY), ALL_TYPES, WINDOW
-    )
+    stored = ParquetStore(s3, s3_bucket).read(Partition(ALL_TYPES.name, DAY), ALL_TYPES)
     assert stored.column("time").to_pylist() == table.column("time").to_pylist()
     assert bits(stored.column("d").to_pylist()) == bits(table.column("d").to_pylist())
 

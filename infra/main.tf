@@ -1,4 +1,5 @@
-# The whole ons-pipeline environment; envs/dev and envs/prod call this module with their tfvars.
+# The root module: the whole ons-pipeline environment. One configuration for every environment;
+# each environment is a pair of files, envs/<env>.tfvars and envs/<env>.tfbackend (see README).
 
 data "aws_caller_identity" "current" {}
 
@@ -18,13 +19,13 @@ locals {
 }
 
 module "kms" {
-  source = "../kms"
+  source = "./modules/kms"
   name   = local.name
   tags   = local.tags
 }
 
 module "network" {
-  source             = "../network"
+  source             = "./modules/network"
   name               = local.name
   cidr_block         = var.vpc_cidr_block
   availability_zones = var.availability_zones
@@ -35,7 +36,7 @@ module "network" {
 }
 
 module "storage" {
-  source                     = "../storage"
+  source                     = "./modules/storage"
   data_bucket_name           = local.data_bucket_name
   influxdb_logs_bucket_name  = local.influxdb_logs_bucket_name
   access_logs_bucket_name    = local.access_logs_bucket_name
@@ -47,7 +48,7 @@ module "storage" {
 }
 
 module "influxdb" {
-  source = "../influxdb"
+  source = "./modules/influxdb"
 
   name                          = local.name
   engine                        = var.influxdb_engine
@@ -70,7 +71,7 @@ module "influxdb" {
 }
 
 module "monitoring" {
-  source = "../monitoring"
+  source = "./modules/monitoring"
 
   name                       = local.name
   kms_key_arn                = module.kms.key_arn
@@ -87,7 +88,7 @@ module "monitoring" {
 }
 
 module "iam" {
-  source = "../iam"
+  source = "./modules/iam"
 
   name                    = local.name
   data_bucket_arn         = module.storage.data_bucket_arn
@@ -102,7 +103,7 @@ module "iam" {
 }
 
 module "dagster" {
-  source = "../dagster"
+  source = "./modules/dagster"
 
   name                   = local.name
   vpc_id                 = module.network.vpc_id
@@ -111,9 +112,11 @@ module "dagster" {
   image                  = var.dagster_image
   ecr_repository_arn     = var.ecr_repository_arn
   cpu_architecture       = var.cpu_architecture
-  control_task_role_arn  = module.iam.control_role_arn
-  control_task_role_name = module.iam.control_role_name
-  run_task_role_arn      = module.iam.run_role_arn
+  control_task_role_arn  = module.iam.task_roles["control"].arn
+  control_task_role_name = module.iam.task_roles["control"].name
+  run_task_role_arn      = module.iam.task_roles["run"].arn
+  execution_role_arn     = module.iam.task_roles["execution"].arn
+  execution_role_name    = module.iam.task_roles["execution"].name
 
   influxdb_security_group_id = module.influxdb.security_group_id
   influxdb_port              = module.influxdb.port

@@ -1,22 +1,44 @@
-# Inputs of this environment; values in terraform.tfvars. No secret is an input: the InfluxDB
-# admin password is generated, the PostgreSQL password is managed by RDS, the pipeline's
+# Inputs of the root module; each environment sets them in envs/<env>.tfvars. The variables
+# without a default are the choices every environment must make. No secret is an input: the
+# InfluxDB admin password is generated, the PostgreSQL password is managed by RDS, the pipeline's
 # InfluxDB token is put in Secrets Manager after apply (README).
+
+# General ----------------------------------------------------------------------------------------
 
 variable "region" {
   description = "AWS region; the Timestream (LiveAnalytics) source and the data bucket must share it (UNLOAD)."
   type        = string
 }
 
-variable "environment" {
-  description = "Environment name."
+variable "project" {
+  description = "Project name, first part of every resource name."
   type        = string
+  default     = "ons-pipeline"
+}
+
+variable "environment" {
+  description = "Environment name (dev, prod): second part of every resource name."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{1,9}$", var.environment))
+    error_message = "environment: 2-10 lowercase letters or digits, starting with a letter."
+  }
 }
 
 variable "tags" {
-  description = "Extra tags."
+  description = "Extra tags for every resource."
   type        = map(string)
   default     = {}
 }
+
+variable "log_retention_days" {
+  description = "Retention of every CloudWatch log group, days."
+  type        = number
+  default     = 365
+}
+
+# Network ----------------------------------------------------------------------------------------
 
 variable "vpc_cidr_block" {
   description = "CIDR of the VPC."
@@ -24,19 +46,37 @@ variable "vpc_cidr_block" {
 }
 
 variable "availability_zones" {
-  description = "Zone names, 2 or 3."
+  description = "Zone names, 2 or 3 (e.g. [\"us-east-1a\", \"us-east-1b\"])."
   type        = list(string)
 }
 
 variable "single_nat_gateway" {
-  description = "One NAT gateway for all AZs."
+  description = "One NAT gateway instead of one per AZ."
   type        = bool
 }
 
-variable "log_retention_days" {
-  description = "Retention of every CloudWatch log group, days."
-  type        = number
-  default     = 365
+# Storage ----------------------------------------------------------------------------------------
+
+variable "data_bucket_name" {
+  description = "Name of the data bucket; null = <project>-<environment>-data-<account id>."
+  type        = string
+  default     = null
+}
+
+variable "s3_prefixes" {
+  description = "Prefixes of the data bucket (match ONS_S3_*_PREFIX)."
+  type = object({
+    parquet    = string
+    unload     = string
+    raw        = string
+    deadletter = string
+  })
+  default = {
+    parquet    = "parquet"
+    unload     = "unload"
+    raw        = "raw"
+    deadletter = "deadletter"
+  }
 }
 
 variable "unload_expiration_days" {
@@ -51,69 +91,81 @@ variable "deadletter_expiration_days" {
   default     = 180
 }
 
+# Timestream (source) ------------------------------------------------------------------------------
+
 variable "timestream_databases" {
-  description = "Timestream for LiveAnalytics databases the export reads."
+  description = "Timestream for LiveAnalytics databases read by the export: [ONS_TIMESTREAM_DATABASE, ONS_TIMESTREAM_LEGACY_DATABASE]."
   type        = list(string)
   default     = ["ons", "ons_energy_data"]
 }
 
 variable "allow_timestream_unload" {
-  description = "Export with UNLOAD (true) or paged Query (false)."
+  description = "Export with UNLOAD (ONS_EXPORT_MODE=unload) and grant what it needs; false = paged Query only."
   type        = bool
   default     = true
 }
 
+# Timestream for InfluxDB (target) ---------------------------------------------------------------
+
 variable "influxdb_engine" {
-  description = "\"v2\" (DB instance) or \"v3\" (DB cluster)."
+  description = "\"v2\" (DB instance, InfluxDB 2.x) or \"v3\" (DB cluster, InfluxDB 3)."
   type        = string
 }
 
 variable "influxdb_instance_type" {
-  description = "db.influx.* class."
+  description = "db.influx.* instance class."
   type        = string
 }
 
 variable "influxdb_storage_type" {
-  description = "InfluxIOIncludedT1 / T2 / T3 (v2)."
+  description = "V2 storage tier: InfluxIOIncludedT1 / T2 / T3."
   type        = string
   default     = "InfluxIOIncludedT1"
 }
 
 variable "influxdb_allocated_storage" {
-  description = "Storage, GiB (v2)."
+  description = "V2 storage, GiB (400+ for T2/T3)."
   type        = number
   default     = 20
 }
 
 variable "influxdb_deployment_type" {
-  description = "SINGLE_AZ or WITH_MULTIAZ_STANDBY (v2)."
+  description = "V2: SINGLE_AZ or WITH_MULTIAZ_STANDBY."
   type        = string
   default     = "SINGLE_AZ"
 }
 
 variable "influxdb_parameter_group_identifier" {
-  description = "V2 DB parameter group ID (created outside Terraform); null = defaults."
+  description = "V2 DB parameter group ID (created outside Terraform, see README); null = defaults."
   type        = string
   default     = null
 }
 
 variable "influxdb_v3_parameter_group_identifier" {
-  description = "V3 parameter group (InfluxDBV3Core, InfluxDBV3Enterprise, custom)."
+  description = "V3 parameter group: InfluxDBV3Core, InfluxDBV3Enterprise or a custom one."
   type        = string
   default     = "InfluxDBV3Core"
 }
 
 variable "influxdb_organization" {
-  description = "V2 initial organization."
+  description = "V2 initial organization (ONS_INFLUX_ORG)."
   type        = string
   default     = "ons"
 }
 
 variable "influxdb_bucket" {
-  description = "V2 initial bucket."
+  description = "V2 initial bucket (ONS_INFLUX_DATABASE)."
   type        = string
   default     = "ons"
 }
+
+variable "influxdb_admin_username" {
+  description = "V2 initial admin user name (its password is generated)."
+  type        = string
+  default     = "ons-admin"
+}
+
+# Monitoring -------------------------------------------------------------------------------------
 
 variable "alarm_emails" {
   description = "E-mail subscriptions of the alarm topic."
@@ -122,7 +174,7 @@ variable "alarm_emails" {
 }
 
 variable "influxdb_metrics_namespace" {
-  description = "CloudWatch namespace of the Timestream for InfluxDB metrics (confirm, see README)."
+  description = "CloudWatch namespace of the Timestream for InfluxDB metrics (confirm with list-metrics, see README)."
   type        = string
   default     = "AWS/Timestream-InfluxDB"
 }
@@ -139,6 +191,12 @@ variable "influxdb_disk_alarm_threshold" {
   default     = 75
 }
 
+variable "pipeline_metrics_namespace" {
+  description = "Namespace of the pipeline's metrics (the only one its role may write)."
+  type        = string
+  default     = "ONS/Pipeline"
+}
+
 variable "load_lag_alarm_seconds" {
   description = "LoadLagSeconds alarm threshold."
   type        = number
@@ -151,8 +209,10 @@ variable "points_per_second_alarm_min" {
   default     = 1000
 }
 
+# Dagster ----------------------------------------------------------------------------------------
+
 variable "dagster_image" {
-  description = "Image of the project."
+  description = "Image of the project (dagster.yaml + workspace.yaml in DAGSTER_HOME)."
   type        = string
 }
 
@@ -211,13 +271,13 @@ variable "run_ephemeral_storage_gib" {
 }
 
 variable "ui_certificate_arn" {
-  description = "ACM certificate of the internal UI load balancer; null = none."
+  description = "ACM certificate of the internal UI load balancer; null = no load balancer."
   type        = string
   default     = null
 }
 
 variable "ui_allowed_cidr_blocks" {
-  description = "CIDR ranges allowed to the UI (never 0.0.0.0/0)."
+  description = "CIDR ranges allowed to the UI load balancer (never 0.0.0.0/0)."
   type        = list(string)
   default     = []
 }
@@ -235,7 +295,7 @@ variable "rds_multi_az" {
 }
 
 variable "rds_backup_retention_days" {
-  description = "Backup retention, days."
+  description = "Backup retention of the Dagster PostgreSQL, days."
   type        = number
   default     = 7
 }

@@ -13,7 +13,8 @@ terraform {
     }
   }
 
-  # Partial configuration: `terraform init -backend-config=backend.tfbackend` (see README).
+  # Partial configuration, one file per environment:
+  # `terraform init -backend-config=envs/<env>.tfbackend` (see README).
   backend "s3" {}
 }
 

@@ -54,8 +54,8 @@ output "run_launcher" {
     cluster             = module.dagster.cluster_name
     task_definition     = module.dagster.run_task_definition_arn
     container_name      = "run"
-    task_role_arn       = module.iam.run_role_arn
-    execution_role_arn  = module.dagster.execution_role_arn
+    task_role_arn       = module.iam.task_roles["run"].arn
+    execution_role_arn  = module.iam.task_roles["execution"].arn
     subnets             = module.network.private_subnet_ids
     security_group_ids  = [module.dagster.tasks_security_group_id]
     run_log_group       = module.dagster.log_groups["run"]
