@@ -1,14 +1,16 @@
-"""Launch and follow a migration backfill on the Dagster instance (used by the CLI).
+"""Launch and follow a migration backfill on the Dagster instance (used by the CLI and the demo).
 
-The backfill is Dagster's own (``dagster job backfill``: one queued run per day). Its runs need a
-daemon: when none is alive on this instance, one is started for the backfill and stopped by PID
-afterwards. Days whose every selected table is already loaded into InfluxDB are not redone.
+The backfill is Dagster's own asset backfill over the missing table-days (``PartitionBackfill``):
+its daemon cuts it into runs by the assets' ``BackfillPolicy`` (many days per run, sized by
+expected rows) and the run queue runs them. Its runs need a daemon: when none is alive on this
+instance, one is started for the backfill and stopped by PID afterwards. Days already migrated
+(loaded, and verified after the load) are not redone; days whose verification failed are.
 """
 
-import json
 import os
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,67 +22,77 @@ from pathlib import Path
 import dagster as dg
 
 from ons_pipeline.defs.keys import influxdb_key, parquet_key
-from ons_pipeline.defs.migration.jobs import jobs_for
-from ons_pipeline.defs.state import metadata_totals, pending_days
+from ons_pipeline.defs.state import metadata_totals, pending_partitions
 from ons_pipeline.lib.ons_time import day_range
 
 FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 MIGRATION_TAG = "ons/migration"
+BACKFILL_TAG = "dagster/backfill"
 
 
 @dataclass
 class BackfillReport:
-    days: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    succeeded: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
+    planned: dict[str, list[str]] = field(default_factory=dict)  # table → days run
+    skipped: int = 0  # table-days already migrated
+    succeeded: dict[str, list[str]] = field(default_factory=dict)
+    failed: dict[str, list[str]] = field(default_factory=dict)
+    runs: int = 0
     rows: int = 0
     points: int = 0
-    load_seconds: float = 0.0
     seconds: float = 0.0
+    backfill_id: str | None = None
+
+    @property
+    def failed_partitions(self) -> list[str]:
+        return [f"{table} {day}" for table, days in self.failed.items() for day in days]
 
     def summary(self) -> str:
-        rate = self.points / self.load_seconds if self.load_seconds else 0.0
+        planned = sum(len(d) for d in self.planned.values())
+        succeeded = sum(len(d) for d in self.succeeded.values())
+        rate = self.points / self.seconds if self.seconds else 0.0
         return "\n".join(
             [
-                "migration summary",
-                f"  partitions run:      {len(self.days)} "
-                f"(succeeded {len(self.succeeded)}, failed {len(self.failed)})",
-                f"  partitions skipped:  {len(self.skipped)} (already migrated)",
+                "migration summary"
+                + (f" (backfill {self.backfill_id})" if self.backfill_id else ""),
+                f"  table-days run:      {planned} in {self.runs} run(s) "
+                f"(succeeded {succeeded}, failed {len(self.failed_partitions)})",
+                f"  table-days skipped:  {self.skipped} (already migrated and verified)",
                 f"  rows exported:       {self.rows:,}",
                 f"  points loaded:       {self.points:,}",
-                f"  load throughput:     {rate:,.0f} points/s over the load steps (small daily "
-                "partitions pay per-request overhead; benchmarks/load.py measures the path)",
+                f"  end to end:          {rate:,.0f} points/s (export, checks, load and "
+                "verification, run start-up included)",
                 f"  wall time:           {self.seconds:.1f} s",
             ]
         )
 
 
-def close_abandoned_runs() -> list[str]:
-    """Mark unfinished runs of earlier migrations failed when no daemon is alive to own them.
+def close_abandoned(instance: dg.DagsterInstance) -> list[str]:
+    """Close what an interrupted migration left when no daemon is alive to own it: its runs
+    (STARTED or QUEUED forever, holding the run queue's slots and pool slots) are marked failed
+    and its backfill canceled, so the next migration starts from the instance's true state.
+    Partitions an interrupted run did not materialize are redone; loads overwrite the same
+    series+time, so nothing is duplicated."""
+    from dagster._core.execution.backfill import BulkActionStatus
 
-    A migration killed mid-way leaves runs STARTED or QUEUED forever; they would hold the run
-    queue's slots. Their partitions are not materialized, so the next backfill redoes them, and
-    since loads overwrite the same series+time nothing is duplicated.
-    """
     closed: list[str] = []
-    with dg.DagsterInstance.get() as instance:
-        if _daemon_alive(instance):
-            return closed
-        unfinished = [
-            run
-            for run in instance.get_runs(
-                filters=dg.RunsFilter(
-                    statuses=[s for s in dg.DagsterRunStatus if s not in FINISHED]
-                )
+    if _daemon_alive(instance):
+        return closed
+    unfinished = instance.get_runs(
+        filters=dg.RunsFilter(statuses=[s for s in dg.DagsterRunStatus if s not in FINISHED])
+    )
+    for run in unfinished:
+        if MIGRATION_TAG not in run.tags:
+            continue
+        instance.report_run_failed(run, message="interrupted migration: no process owns it")
+        # The killed steps still hold their concurrency-pool slots: give them back.
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        closed.append(run.run_id)
+    for backfill in instance.get_backfills(status=BulkActionStatus.REQUESTED):
+        if MIGRATION_TAG in backfill.tags:
+            instance.update_backfill(
+                backfill.with_status(BulkActionStatus.CANCELED).with_end_timestamp(time.time())
             )
-            if MIGRATION_TAG in run.tags
-        ]
-        for run in unfinished:
-            instance.report_run_failed(run, message="interrupted migration: no process owns it")
-            # The killed steps still hold their concurrency-pool slots: give them back.
-            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
-            closed.append(run.run_id)
+            closed.append(backfill.backfill_id)
     return closed
 
 
@@ -150,94 +162,191 @@ def check_daemon(daemon: subprocess.Popen[bytes] | None, home: Path) -> None:
         raise RuntimeError(f"dagster-daemon exited with {daemon.returncode}; see {home}/daemon.log")
 
 
+def launch_backfill(
+    instance: dg.DagsterInstance, todo: dict[str, list[date]], tags: dict[str, str], title: str
+) -> str:
+    """Add an asset backfill of exactly the ``todo`` table-days (both stores of each table, and
+    their checks) to the instance; the daemon runs it. Its id."""
+    from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
+    from dagster._core.definitions.events import AssetKeyPartitionKey
+    from dagster._core.execution.backfill import PartitionBackfill
+    from dagster._core.utils import make_new_backfill_id
+
+    from ons_pipeline.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    wanted = {
+        AssetKeyPartitionKey(key, day.isoformat())
+        for table, days in todo.items()
+        for day in days
+        for key in (parquet_key(table), influxdb_key(table))
+    }
+    backfill = PartitionBackfill.from_asset_graph_subset(
+        backfill_id=make_new_backfill_id(),
+        backfill_timestamp=time.time(),
+        tags=tags,
+        dynamic_partitions_store=instance,
+        asset_graph_subset=AssetGraphSubset.from_asset_partition_set(wanted, graph),
+        title=title,
+        description="ons-pipeline migrate: the table-days not yet migrated and verified",
+        run_config=None,
+    )
+    instance.add_backfill(backfill)
+    return backfill.backfill_id
+
+
 def run_backfill(
     *,
     tables: list[str],
     first: date,
     last: date,
     home: Path,
-    dagster_bin: str,
     daemon_bin: str,
     timeout: float,
     echo: Callable[[str], None],
 ) -> BackfillReport:
     started = time.monotonic()
     report = BackfillReport()
-    todo = pending_days(tables, first, last, home)
-    report.skipped = [d.isoformat() for d in day_range(first, last) if d not in todo]
-    report.days = [d.isoformat() for d in todo]
     env = {**os.environ, "DAGSTER_HOME": str(home)}
-    migration_id = uuid.uuid4().hex[:12]
-    abandoned = close_abandoned_runs()
-    if abandoned:
-        echo(f"marked {len(abandoned)} run(s) of an interrupted migration as failed: {abandoned}")
-    if todo:
-        jobs = jobs_for(tables)
-        for job in jobs:
-            echo(f"backfill {job}: {len(todo)} partition(s) {todo[0]} … {todo[-1]}")
-            subprocess.run(
-                [
-                    dagster_bin,
-                    "job",
-                    "backfill",
-                    "-m",
-                    "ons_pipeline.definitions",
-                    "-j",
-                    job,
-                    "--partitions",
-                    ",".join(report.days),
-                    "--tags",
-                    json.dumps({MIGRATION_TAG: migration_id}),
-                    "--noprompt",
-                ],
-                check=True,
-                env=env,
-                stdout=subprocess.DEVNULL,
-            )
-        _follow(home, migration_id, len(todo) * len(jobs), daemon_bin, env, timeout, echo, report)
+    days = day_range(first, last)
     with dg.DagsterInstance.get() as instance:
-        for table in tables:
-            exported = metadata_totals(instance, parquet_key(table), report.succeeded)
-            loaded = metadata_totals(instance, influxdb_key(table), report.succeeded)
+        abandoned = close_abandoned(instance)
+        if abandoned:
+            echo(f"closed {len(abandoned)} run(s)/backfill(s) of an interrupted migration")
+        todo = {t: d for t, d in pending_partitions(instance, tables, days).items() if d}
+        report.planned = {t: [d.isoformat() for d in ds] for t, ds in todo.items()}
+        report.skipped = len(tables) * len(days) - sum(len(d) for d in todo.values())
+        if todo:
+            tags = {MIGRATION_TAG: uuid.uuid4().hex[:12]}
+            title = f"migrate {first}…{last} ({', '.join(sorted(todo))})"
+            report.backfill_id = launch_backfill(instance, todo, tags, title)
+            total = sum(len(d) for d in todo.values())
+            echo(f"backfill {report.backfill_id}: {total} table-day(s) of {len(todo)} table(s)")
+            with owned_daemon(instance, home, env, daemon_bin, echo, "the backfill") as daemon:
+                _follow(instance, report, todo, daemon, home, timeout, started, echo)
+        for table, days_run in report.planned.items():
+            exported = metadata_totals(instance, parquet_key(table), days_run)
+            loaded = metadata_totals(instance, influxdb_key(table), days_run)
             report.rows += int(exported["rows"])
             report.points += int(loaded["points"])
-            report.load_seconds += float(loaded["seconds"])
     report.seconds = time.monotonic() - started
     return report
 
 
+class Progress:
+    """Days done / total, points, rate and ETA: one redrawn line on a terminal, else a line
+    every few seconds."""
+
+    def __init__(self, total: int, started: float, echo: Callable[[str], None]) -> None:
+        self.total, self.started, self.echo = total, started, echo
+        self.tty = sys.stdout.isatty()
+        self.shown = ""
+        self.last = 0.0
+
+    def update(self, done: int, failed: int, points: int, runs: str, final: bool = False) -> None:
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        rate = points / elapsed
+        finished = done + failed
+        eta = elapsed / finished * (self.total - finished) if finished else float("nan")
+        width = 24
+        filled = int(width * finished / self.total) if self.total else width
+        bar = "#" * filled + "-" * (width - filled)
+        line = (
+            f"  [{bar}] {finished}/{self.total} table-days ({failed} failed) · {points:,} points "
+            f"· {rate:,.0f} points/s · {runs} · ETA {_duration(eta)}"
+        )
+        if self.tty:
+            sys.stdout.write("\r" + line + ("\n" if final else ""))
+            sys.stdout.flush()
+        elif final or (line != self.shown and time.monotonic() - self.last >= 5.0):
+            self.echo(line)
+            self.last = time.monotonic()
+        self.shown = line
+
+
+def _duration(seconds: float) -> str:
+    if seconds != seconds:  # NaN: not known yet
+        return "--"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
 def _follow(
-    home: Path,
-    migration_id: str,
-    expected: int,
-    daemon_bin: str,
-    env: dict[str, str],
-    timeout: float,
-    echo: Callable[[str], None],
+    instance: dg.DagsterInstance,
     report: BackfillReport,
+    todo: dict[str, list[date]],
+    daemon: subprocess.Popen[bytes] | None,
+    home: Path,
+    timeout: float,
+    started: float,
+    echo: Callable[[str], None],
 ) -> None:
-    with (
-        dg.DagsterInstance.get() as instance,
-        owned_daemon(instance, home, env, daemon_bin, echo, "the backfill") as daemon,
-    ):
-        deadline = time.monotonic() + timeout
-        last_line = ""
-        while time.monotonic() < deadline:
-            runs = instance.get_runs(filters=dg.RunsFilter(tags={MIGRATION_TAG: migration_id}))
-            done = [r for r in runs if r.status in FINISHED]
-            line = f"  {len(done)}/{expected} runs finished"
-            if line != last_line:
-                echo(line)
-                last_line = line
-            if len(runs) >= expected and len(done) == len(runs):
-                failed = {
-                    run.tags.get("dagster/partition", "?")
-                    for run in runs
-                    if run.status != dg.DagsterRunStatus.SUCCESS
-                }
-                report.failed = sorted(failed)
-                report.succeeded = sorted(set(report.days) - failed)
-                return
-            check_daemon(daemon, home)
-            time.sleep(1.0)
-        raise TimeoutError(f"backfill {migration_id} not finished after {timeout:.0f}s")
+    """Wait for the backfill's runs, showing progress; fill the report's outcome per table-day."""
+    assert report.backfill_id is not None
+    wanted = {t: {d.isoformat() for d in ds} for t, ds in todo.items()}
+    total = sum(len(d) for d in wanted.values())
+    progress = Progress(total, started, echo)
+    done: dict[str, set[str]] = {t: set() for t in wanted}
+    points = 0
+    cursors: dict[str, int | None] = {t: None for t in wanted}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for table in wanted:  # new load materializations since the last look
+            page = instance.fetch_materializations(
+                dg.AssetRecordsFilter(
+                    asset_key=influxdb_key(table),
+                    asset_partitions=sorted(wanted[table]),
+                    after_storage_id=cursors[table],
+                ),
+                limit=10_000,
+                ascending=True,
+            )
+            for record in page.records:
+                event = record.asset_materialization
+                if event is not None and event.partition not in done[table]:
+                    done[table].add(str(event.partition))
+                    value = event.metadata.get("points")
+                    points += int(getattr(value, "value", 0) or 0)
+                cursors[table] = record.storage_id
+        runs = instance.get_runs(filters=dg.RunsFilter(tags={BACKFILL_TAG: report.backfill_id}))
+        running = [r for r in runs if r.status not in FINISHED]
+        backfill = instance.get_backfill(report.backfill_id)
+        requested_all = backfill is not None and _requested_all(backfill)
+        finished = requested_all and not running
+        ended = len(runs) - len(running)
+        failed_so_far = 0
+        if finished:
+            failed_so_far = total - sum(len(d) for d in done.values())
+        progress.update(
+            sum(len(d) for d in done.values()),
+            failed_so_far,
+            points,
+            f"runs {ended}/{len(runs)}",
+            final=finished,
+        )
+        if finished:
+            report.runs = len(runs)
+            states = pending_partitions(
+                instance,
+                wanted,
+                [date.fromisoformat(d) for d in sorted(set().union(*wanted.values()))],
+            )
+            for table, days in wanted.items():
+                left = {d.isoformat() for d in states[table]} & days
+                report.failed[table] = sorted(left)
+                report.succeeded[table] = sorted(days - left)
+            report.failed = {t: d for t, d in report.failed.items() if d}
+            return
+        check_daemon(daemon, home)
+        time.sleep(1.0)
+    raise TimeoutError(f"backfill {report.backfill_id} not finished after {timeout:.0f}s")
+
+
+def _requested_all(backfill: object) -> bool:
+    """Has the daemon launched runs for every table-day of the backfill?"""
+    data = getattr(backfill, "asset_backfill_data", None)
+    if data is None:
+        return False
+    target = data.target_subset.num_partitions_and_non_partitioned_assets
+    requested = data.requested_subset.num_partitions_and_non_partitioned_assets
+    return requested >= target

@@ -113,13 +113,17 @@ def demo(days: int, start: Any, tables: str) -> None:
     names = table_names(tables)
     first = start.date()
     last = first + timedelta(days=days - 1)
-    from ons_pipeline.defs.state import pending_days
+    import dagster as dg
+
+    from ons_pipeline.defs.state import pending_partitions
 
     home = dagster_home()
-    todo = pending_days(names, first, last, home)
-    if todo:
-        for block_start, block_days in _contiguous(todo):
-            _stage(names, block_start, block_days, load_settings().seed)
+    with dg.DagsterInstance.get() as instance:
+        todo = pending_partitions(instance, names, day_range(first, last))
+    if any(todo.values()):
+        for table, pending in todo.items():
+            for block_start, block_days in _contiguous(pending):
+                _stage([table], block_start, block_days, load_settings().seed)
     else:
         click.echo("every day is already migrated; nothing to stage")
     ctx.invoke(migrate, tables=tables, start=start, end=_as_datetime(last), timeout=3600)

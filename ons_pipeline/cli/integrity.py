@@ -45,7 +45,8 @@ def verify_command(tables: str, day: Any, end: Any, attempts: int, as_json: bool
 
     Counts per series and an order-independent checksum of every (series, time, field value,
     bit-exact); a difference names the series, time ranges and points. Exit status 1 on any
-    difference.
+    difference. Each verdict is recorded on the day's ``influxdb/<table>`` partition in Dagster:
+    a day that fails here counts as not migrated, and ``ons-pipeline migrate`` redoes it.
     """
     from ons_pipeline.lib.integrity.verification import verify_partition
 
@@ -65,6 +66,7 @@ def verify_command(tables: str, day: Any, end: Any, attempts: int, as_json: bool
                 results.append(result)
                 if not as_json:
                     click.echo(result.summary())
+    _record_verdicts(results)
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in results], indent=2))
     failed = [r for r in results if not r.ok]
@@ -73,6 +75,31 @@ def verify_command(tables: str, day: Any, end: Any, attempts: int, as_json: bool
             f"{len(failed)} of {len(results)} partition(s) differ: "
             + ", ".join(f"{r.table} {r.partition}" for r in failed)
         )
+
+
+def _record_verdicts(results: list[Any]) -> None:
+    import dagster as dg
+
+    from ons_pipeline.cli.common import dagster_home
+    from ons_pipeline.defs.keys import influxdb_key
+    from ons_pipeline.defs.state import VERDICT
+
+    dagster_home()
+    with dg.DagsterInstance.get() as instance:
+        for result in results:
+            instance.report_runless_asset_event(
+                dg.AssetObservation(
+                    asset_key=influxdb_key(result.table),
+                    partition=result.partition,
+                    metadata={
+                        VERDICT: "passed" if result.ok else "failed",
+                        "source checksum": result.source_checksum,
+                        "influxdb checksum": result.influx_checksum,
+                        "differing series": len(result.diffs),
+                        "by": "ons-pipeline verify",
+                    },
+                )
+            )
 
 
 @click.command("equivalence")

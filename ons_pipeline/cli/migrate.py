@@ -27,7 +27,9 @@ from ons_pipeline.lib import schema
 def migrate(tables: str, start: Any, end: Any, timeout: float) -> None:
     """Backfill the migration over [start, end] through Dagster and follow it.
 
-    Days already migrated for every selected table are skipped; failed or missing ones run.
+    One Dagster asset backfill of the table-days not yet migrated (loaded and verified): a few
+    runs of many days each (ONS_MIGRATION_RUN_ROWS). Days whose load or verification failed run
+    again; the others are skipped. Progress shows days, points, rate and ETA.
     """
     from ons_pipeline.cli.backfill import run_backfill
 
@@ -36,14 +38,18 @@ def migrate(tables: str, start: Any, end: Any, timeout: float) -> None:
         first=start.date(),
         last=end.date(),
         home=dagster_home(),
-        dagster_bin=dagster_bin("dagster"),
         daemon_bin=dagster_bin("dagster-daemon"),
         timeout=timeout,
         echo=click.echo,
     )
     click.echo(report.summary())
     if report.failed:
-        raise click.ClickException(f"{len(report.failed)} partition(s) failed: {report.failed}")
+        failed = report.failed_partitions
+        raise click.ClickException(
+            f"{len(failed)} table-day(s) failed: {', '.join(failed[:20])}"
+            + (" …" if len(failed) > 20 else "")
+            + " (see the runs in the Dagster UI; `ons-pipeline migrate` again redoes them)"
+        )
 
 
 @click.group()

@@ -6,7 +6,7 @@ import dagster as dg
 
 from ons_pipeline.environment import load_settings
 
-MIGRATION_START = load_settings().migration_start
+MIGRATION_START = load_settings().migration.start
 
 daily_partitions = dg.DailyPartitionsDefinition(start_date=MIGRATION_START, timezone="UTC")
 

@@ -1,46 +1,53 @@
-"""Migration state, read from the Dagster instance: which days are loaded into InfluxDB.
+"""Migration state, read from the Dagster instance: which table-days are migrated.
 
-The one home of "is this day migrated?": the newest ``influxdb/<table>`` materialization of the
-day is newer than any rollback observation of it. The CLI's backfill, the demo and the migration
-report all ask here.
+The one home of "is this day migrated?". A day of a table is migrated when
+
+* its newest ``influxdb/<table>`` materialization is newer than any rollback of that day, and
+* the newest exact-verification verdict on that day passed and came after that materialization.
+
+Verdicts are the ``exact_verification`` check evaluations of migration runs and the observations
+``ons-pipeline verify`` records (:data:`VERDICT`), whichever is newer: a failed verification, in a
+run or later from the command line, puts the day back in ``ons-pipeline migrate``'s list. The CLI's
+backfill, the demo and the migration report all ask here.
 """
 
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import dagster as dg
 
-from ons_pipeline.defs.keys import ROLLED_BACK, influxdb_key
+from ons_pipeline.defs.keys import EXACT_VERIFICATION, ROLLED_BACK, influxdb_key
 from ons_pipeline.lib.migration.loader import LoadReport
-from ons_pipeline.lib.ons_time import day_range
+
+# Observation metadata key of `ons-pipeline verify`: "passed" | "failed".
+VERDICT = "exact verification"
+_PAGE = 10_000
 
 
-def pending_days(tables: list[str], first: date, last: date, home: Path) -> list[date]:
-    """Days in [first, last] not yet loaded into InfluxDB for every table."""
-    os.environ["DAGSTER_HOME"] = str(home)
-    days = day_range(first, last)
-    keys = [d.isoformat() for d in days]
-    with dg.DagsterInstance.get() as instance:
-        done: set[str] | None = None
-        for table in tables:
-            loaded = loaded_partitions(instance, influxdb_key(table), keys)
-            done = loaded if done is None else done & loaded
-    done = done or set()
-    return [d for d in days if d.isoformat() not in done]
+@dataclass(frozen=True)
+class DayState:
+    """What the instance knows about one table-day (timestamps, ``None`` when never)."""
 
+    loaded_at: float | None = None
+    rolled_back_at: float | None = None
+    verified_at: float | None = None
+    verified: bool | None = None
 
-def _latest_by_partition(records: list[dg.EventLogRecord], only_rollbacks: bool) -> dict[str, int]:
-    latest: dict[str, int] = {}
-    for record in records:
-        event = record.asset_materialization or record.asset_observation
-        if event is None or event.partition is None:
-            continue
-        if only_rollbacks and ROLLED_BACK not in event.metadata:
-            continue
-        latest[event.partition] = max(latest.get(event.partition, -1), record.storage_id)
-    return latest
+    @property
+    def loaded(self) -> bool:
+        return self.loaded_at is not None and (
+            self.rolled_back_at is None or self.loaded_at > self.rolled_back_at
+        )
+
+    @property
+    def migrated(self) -> bool:
+        return (
+            self.loaded
+            and bool(self.verified)
+            and self.verified_at is not None
+            and self.verified_at >= self.loaded_at  # type: ignore[operator]
+        )
 
 
 def all_records(
@@ -49,23 +56,91 @@ def all_records(
     records: list[dg.EventLogRecord] = []
     cursor = None
     while True:
-        page = fetch(records_filter, limit=10_000, cursor=cursor)
+        page = fetch(records_filter, limit=_PAGE, cursor=cursor)
         records += page.records
         if not page.has_more:
             return records
         cursor = page.cursor
 
 
-def loaded_partitions(instance: dg.DagsterInstance, key: dg.AssetKey, days: list[str]) -> set[str]:
-    """Days whose latest load is newer than any rollback of that day."""
-    records_filter = dg.AssetRecordsFilter(asset_key=key, asset_partitions=days)
-    loads = _latest_by_partition(
-        all_records(instance.fetch_materializations, records_filter), only_rollbacks=False
+def day_states(
+    instance: dg.DagsterInstance, table: str, days: Iterable[str]
+) -> dict[str, DayState]:
+    """The state of each of ``days`` (``YYYY-MM-DD``) of ``table``."""
+    keys = list(days)
+    key = influxdb_key(table)
+    records_filter = dg.AssetRecordsFilter(asset_key=key, asset_partitions=keys)
+    loaded: dict[str, float] = {}
+    for record in all_records(instance.fetch_materializations, records_filter):
+        event = record.asset_materialization
+        if event is not None and event.partition is not None:
+            loaded[event.partition] = max(loaded.get(event.partition, 0.0), record.timestamp)
+    rolled: dict[str, float] = {}
+    verdicts: dict[str, tuple[float, bool]] = {}
+    for record in all_records(instance.fetch_observations, records_filter):
+        event = record.asset_observation
+        if event is None or event.partition is None:
+            continue
+        if ROLLED_BACK in event.metadata:
+            rolled[event.partition] = max(rolled.get(event.partition, 0.0), record.timestamp)
+        if VERDICT in event.metadata:
+            passed = getattr(event.metadata[VERDICT], "value", None) == "passed"
+            _newer(verdicts, event.partition, record.timestamp, passed)
+    wanted = set(keys)
+    for execution in _check_history(instance, dg.AssetCheckKey(key, EXACT_VERIFICATION)):
+        evaluation = execution.event.asset_check_evaluation if execution.event else None
+        if evaluation is None or execution.partition not in wanted:
+            continue
+        _newer(verdicts, execution.partition, execution.event.timestamp, evaluation.passed)  # type: ignore[union-attr]
+    return {
+        day: DayState(
+            loaded_at=loaded.get(day),
+            rolled_back_at=rolled.get(day),
+            verified_at=verdicts[day][0] if day in verdicts else None,
+            verified=verdicts[day][1] if day in verdicts else None,
+        )
+        for day in keys
+    }
+
+
+def _newer(verdicts: dict[str, tuple[float, bool]], day: str, at: float, passed: bool) -> None:
+    if day not in verdicts or at >= verdicts[day][0]:
+        verdicts[day] = (at, passed)
+
+
+def _check_history(instance: dg.DagsterInstance, check: dg.AssetCheckKey) -> list[object]:
+    from dagster._core.storage.asset_check_execution_record import (
+        AssetCheckExecutionRecordStatus,
     )
-    rollbacks = _latest_by_partition(
-        all_records(instance.fetch_observations, records_filter), only_rollbacks=True
-    )
-    return {day for day, storage_id in loads.items() if storage_id > rollbacks.get(day, -1)}
+
+    done = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}
+    history: list[object] = []
+    cursor = None
+    while True:
+        page = instance.event_log_storage.get_asset_check_execution_history(
+            check, limit=_PAGE, cursor=cursor, status=done
+        )
+        history += page
+        if len(page) < _PAGE:
+            return history
+        cursor = page[-1].id
+
+
+def loaded_partitions(instance: dg.DagsterInstance, table: str, days: list[str]) -> set[str]:
+    """Days whose latest load is newer than any rollback of that day (verified or not)."""
+    return {day for day, state in day_states(instance, table, days).items() if state.loaded}
+
+
+def pending_partitions(
+    instance: dg.DagsterInstance, tables: Iterable[str], days: list[date]
+) -> dict[str, list[date]]:
+    """Per table, the days of ``days`` not migrated (never loaded, rolled back, not verified,
+    or whose newest verification failed)."""
+    out: dict[str, list[date]] = {}
+    for table in tables:
+        states = day_states(instance, table, [d.isoformat() for d in days])
+        out[table] = [d for d in days if not states[d.isoformat()].migrated]
+    return out
 
 
 def metadata_totals(

@@ -63,6 +63,12 @@ class PartitionWrite:
     rows: int = 0
     bytes: int = 0
     removed_stale: int = 0
+    written: list[pa.Table] = field(default_factory=list, repr=False)
+
+    @property
+    def table(self) -> pa.Table:
+        """The rows as written (canonical, sorted): what a reader of the partition gets back."""
+        return pa.concat_tables(self.written)
 
 
 def validate_table(
@@ -179,9 +185,11 @@ class ParquetStore:
         def flush(chunk: pa.Table) -> None:
             key = f"{prefix}part-{len(result.keys):05d}.parquet"
             sink = pa.BufferOutputStream()
-            pq.write_table(_sort_rows(chunk, spec), sink, compression="zstd")
+            rows = _sort_rows(chunk, spec)
+            pq.write_table(rows, sink, compression="zstd")
             body = sink.getvalue()
             s3.put_object(Bucket=bucket, Key=key, Body=body.to_pybytes())
+            result.written.append(rows)
             result.keys.append(key)
             result.rows += chunk.num_rows
             result.bytes += body.size

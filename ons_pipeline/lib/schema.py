@@ -81,6 +81,12 @@ class TableSpec:
     optional_tags: frozenset[str] = frozenset()
     raw_time_column: str | None = None
     raw_renames: dict[str, str] = field(default_factory=dict)
+    series: int = 5  # expected number of series (sizes runs; the data may have more or fewer)
+
+    @property
+    def rows_per_day(self) -> int:
+        """Expected rows of one UTC day: series × samples per day."""
+        return self.series * max(1, round(timedelta(days=1) / self.grain))
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -121,6 +127,7 @@ _ALLOWED_KEYS = {
     "measurement",
     "raw_time_column",
     "raw_renames",
+    "series",
 }
 _REQUIRED_KEYS = {"description", "source", "measure_name", "grain", "tags", "fields"}
 _GRAIN = re.compile(r"^(\d+)([smhd])$")
@@ -177,6 +184,9 @@ def _table_from_mapping(name: str, raw: dict[str, Any]) -> TableSpec:
         raise SchemaError(
             f"{where}: units for unknown fields {sorted(set(units) - set(fields_raw))}"
         )
+    series = raw.get("series", 5)
+    if not isinstance(series, int) or isinstance(series, bool) or series < 1:
+        raise SchemaError(f"{where}: series must be a positive integer, not {series!r}")
     if source is Source.LEGACY and (
         raw["measure_name"] != "value" or list(fields_raw.items()) != [("value", "DOUBLE")]
     ):
@@ -193,6 +203,7 @@ def _table_from_mapping(name: str, raw: dict[str, Any]) -> TableSpec:
         optional_tags=optional,
         raw_time_column=raw.get("raw_time_column"),
         raw_renames=dict(raw.get("raw_renames", {})),
+        series=series,
     )
 
 

@@ -149,6 +149,43 @@ def _influx(env: _Env, aws: AwsSettings) -> InfluxSettings:
     )
 
 
+# -- historical migration -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MigrationSettings:
+    """How the historical backfill is cut into runs and how a run works through its days.
+
+    A run covers up to ``run_rows`` expected rows of one table (its expected rows per day, from
+    the mapping's ``series`` and ``grain``) and at most ``max_days_per_run`` days; tables whose
+    run size comes out the same share runs. Inside a run, days are exported ``export_threads`` at a
+    time, and validated, loaded and verified in groups of about ``group_rows`` rows while the next
+    group is exported."""
+
+    start: str = "2018-01-01"  # ONS_MIGRATION_START: the first day of the partitions
+    run_rows: int = 2_000_000  # ONS_MIGRATION_RUN_ROWS
+    max_days_per_run: int = 366  # ONS_MIGRATION_MAX_DAYS_PER_RUN
+    group_rows: int = 400_000  # ONS_MIGRATION_GROUP_ROWS
+    export_threads: int = 4  # ONS_EXPORT_THREADS: concurrent Timestream exports in a run
+
+    def days_per_run(self, rows_per_day: int) -> int:
+        return max(1, min(self.max_days_per_run, self.run_rows // max(1, rows_per_day)))
+
+    def days_per_group(self, rows_per_day: int) -> int:
+        return max(1, min(100, self.group_rows // max(1, rows_per_day)))
+
+
+def _migration(env: _Env) -> MigrationSettings:
+    d = MigrationSettings()
+    return MigrationSettings(
+        start=env.text("ONS_MIGRATION_START", d.start) or d.start,
+        run_rows=env.integer("ONS_MIGRATION_RUN_ROWS", d.run_rows, 1),
+        max_days_per_run=env.integer("ONS_MIGRATION_MAX_DAYS_PER_RUN", d.max_days_per_run, 1),
+        group_rows=env.integer("ONS_MIGRATION_GROUP_ROWS", d.group_rows, 1),
+        export_threads=env.integer("ONS_EXPORT_THREADS", d.export_threads, 1),
+    )
+
+
 # -- continuous loading -------------------------------------------------------------------------
 
 
@@ -307,7 +344,7 @@ class Settings:
     monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
     instance: InstanceSettings = field(default_factory=InstanceSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
-    migration_start: str = "2018-01-01"  # ONS_MIGRATION_START: first day of the partitions
+    migration: MigrationSettings = field(default_factory=MigrationSettings)
     report_path: str | None = None  # ONS_REPORT_PATH: also write the migration report there
     state_dir: Path = Path(".ons-pipeline")  # ONS_STATE_DIR: local servers, caches
     seed: int = 0  # ONS_SEED: the generator's seed (local data)
@@ -346,7 +383,7 @@ class Settings:
             monitoring=_monitoring(env),
             instance=_instance(env),
             api=_api(env, state_dir),
-            migration_start=env.text("ONS_MIGRATION_START", "2018-01-01") or "2018-01-01",
+            migration=_migration(env),
             report_path=env.text("ONS_REPORT_PATH"),
             state_dir=state_dir,
             seed=env.integer("ONS_SEED", 0),

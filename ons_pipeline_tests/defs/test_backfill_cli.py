@@ -78,13 +78,35 @@ def stage(env: dict[str, str], table: str, days: list[date], page_bytes: int = 1
         )
 
 
-def runs_by_partition(env: dict[str, str]) -> dict[str, list[dg.DagsterRunStatus]]:
+def runs_by_range(env: dict[str, str]) -> list[tuple[str, str, dg.DagsterRunStatus]]:
+    """(first day, last day, status) of every run, oldest first."""
     os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
     try:
         with dg.DagsterInstance.get() as instance:
-            out: dict[str, list[dg.DagsterRunStatus]] = {}
-            for run in instance.get_runs():
-                out.setdefault(run.tags.get("dagster/partition", "?"), []).append(run.status)
+            return [
+                (
+                    run.tags.get("dagster/asset_partition_range_start", "?"),
+                    run.tags.get("dagster/asset_partition_range_end", "?"),
+                    run.status,
+                )
+                for run in reversed(instance.get_runs())
+            ]
+    finally:
+        os.environ.pop("DAGSTER_HOME", None)
+
+
+def loads_by_day(env: dict[str, str], table: str) -> dict[str, int]:
+    """How many times each day of ``table`` was loaded into InfluxDB (materializations)."""
+    os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
+    try:
+        with dg.DagsterInstance.get() as instance:
+            records = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=dg.AssetKey(["influxdb", table])), limit=1000
+            ).records
+            out: dict[str, int] = {}
+            for record in records:
+                day = str(record.asset_materialization.partition)  # type: ignore[union-attr]
+                out[day] = out.get(day, 0) + 1
             return out
     finally:
         os.environ.pop("DAGSTER_HOME", None)
@@ -114,18 +136,19 @@ def test_failed_partition_reruns_alone_and_finished_ones_are_not_redone(cli_env)
     first = migrate(cli_env, table, good, bad)
     output, _ = first.communicate(timeout=400)
     assert first.returncode != 0, output
-    assert "1 partition(s) failed: ['2018-11-04']" in output, output
+    assert "1 table-day(s) failed: curva_carga 2018-11-04" in output, output
+    # One run covered both days: the good day is migrated, only the bad day failed.
+    assert runs_by_range(cli_env) == [("2018-11-03", "2018-11-04", dg.DagsterRunStatus.FAILURE)]
+    assert loads_by_day(cli_env, table) == {"2018-11-03": 1}
 
     stage(cli_env, table, [bad])
     second = migrate(cli_env, table, good, bad)
     output, _ = second.communicate(timeout=400)
     assert second.returncode == 0, output
-    assert "partitions skipped:  1 (already migrated)" in output, output
-    runs = runs_by_partition(cli_env)
-    assert runs["2018-11-03"] == [dg.DagsterRunStatus.SUCCESS], "a finished day was redone"
-    assert sorted(runs["2018-11-04"], key=str) == sorted(
-        [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE], key=str
-    )
+    assert "table-days skipped:  1 (already migrated and verified)" in output, output
+    # The failed day ran again alone; the finished day was not redone.
+    assert runs_by_range(cli_env)[1:] == [("2018-11-04", "2018-11-04", dg.DagsterRunStatus.SUCCESS)]
+    assert loads_by_day(cli_env, table) == {"2018-11-03": 1, "2018-11-04": 1}
     for day in (good, bad):
         assert field_counts_in_influx(
             cli_env["ONS_INFLUX_URL"], cli_env["ONS_INFLUX_DATABASE"], table, day
@@ -181,9 +204,10 @@ def test_killing_a_migration_halfway_then_rerunning_loses_and_duplicates_nothing
     # as the real Timestream would simply answer the query again.
     os.environ["DAGSTER_HOME"] = cli_env["DAGSTER_HOME"]
     try:
-        from ons_pipeline.defs.state import pending_days
+        from ons_pipeline.defs.state import pending_partitions
 
-        todo = pending_days([table], days[0], days[-1], Path(cli_env["DAGSTER_HOME"]))
+        with dg.DagsterInstance.get() as instance:
+            todo = pending_partitions(instance, [table], days)[table]
     finally:
         os.environ.pop("DAGSTER_HOME", None)
     assert todo, "some days must be left to do"

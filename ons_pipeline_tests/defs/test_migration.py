@@ -209,7 +209,7 @@ def test_rollback_deletes_the_range_records_it_and_reload_restores(
     expected = sum(field_counts_in_source("ear_diario", d)["ear_max_subsistema"] for d in days[1:])
     assert sum(e["counts"]["ear_max_subsistema"] for e in record["deleted"]) == expected
     assert record["remaining_after"] == 0
-    loaded = loaded_partitions(instance, influxdb_key("ear_diario"), [d.isoformat() for d in days])
+    loaded = loaded_partitions(instance, "ear_diario", [d.isoformat() for d in days])
     assert loaded == {"2018-11-01"}, "rolled-back days must count as not migrated"
     stage(resources, names, days[1:])
     for day in days[1:]:

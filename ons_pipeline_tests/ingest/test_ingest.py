@@ -14,7 +14,6 @@ from ons_pipeline.defs.ingest import ingest_jobs, ingest_sensors
 from ons_pipeline.defs.ingest.jobs import ingest_raw_object_job
 from ons_pipeline.defs.ingest.sensors import ingest_verify_sensor, touched_partitions
 from ons_pipeline.defs.keys import influxdb_key, parquet_key
-from ons_pipeline.defs.migration import migration_checks
 from ons_pipeline.defs.migration.assets import migration_assets
 from ons_pipeline.lib import ons_time, schema
 from ons_pipeline.lib.aws import AwsSettings
@@ -216,7 +215,6 @@ def test_ingest_job_records_partitions_and_the_verify_run_rechecks_them(
     resources = {"aws": aws, "influxdb": influxdb}
     defs = dg.Definitions(
         assets=migration_assets(),
-        asset_checks=migration_checks(),
         jobs=ingest_jobs(),
         sensors=ingest_sensors(),
         resources=resources,

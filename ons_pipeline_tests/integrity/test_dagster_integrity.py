@@ -28,7 +28,6 @@ from ons_pipeline.defs.keys import (
     influxdb_key,
     parquet_key,
 )
-from ons_pipeline.defs.migration import migration_checks
 from ons_pipeline.defs.migration.assets import migration_assets
 from ons_pipeline.defs.migration.jobs import migration_jobs, table_job_name
 from ons_pipeline.lib import schema
@@ -96,7 +95,6 @@ def backfill(moto_server, influx_url) -> Iterator[dict[str, Any]]:  # type: igno
 
     defs = dg.Definitions(
         assets=migration_assets(),
-        asset_checks=migration_checks(),
         jobs=migration_jobs(),
         resources=resources,
     )

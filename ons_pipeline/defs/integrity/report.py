@@ -141,7 +141,7 @@ def table_status(
     store: DeadLetterStore | None,
 ) -> TableStatus:
     key = influxdb_key(spec.name)
-    done = loaded_partitions(instance, key, days)
+    done = loaded_partitions(instance, spec.name, days)
     statuses = instance.get_status_by_partition(key, days, daily_partitions) or {}
     metadata = _latest_metadata(instance, key, days)
     verified = _latest_checks(instance, dg.AssetCheckKey(key, EXACT_VERIFICATION))

@@ -1,9 +1,8 @@
 """The migration spine: Timestream exports → Parquet partitions on S3 → InfluxDB, with the checks
-that guard each partition, the migration jobs and the rollback job."""
+that guard each day (run by the migration assets), the migration jobs and the rollback job."""
 
 from ons_pipeline.defs.migration.assets import migration_assets
-from ons_pipeline.defs.migration.checks import migration_checks
 from ons_pipeline.defs.migration.jobs import migration_jobs
 from ons_pipeline.defs.migration.rollback import rollback
 
-__all__ = ["migration_assets", "migration_checks", "migration_jobs", "rollback"]
+__all__ = ["migration_assets", "migration_jobs", "rollback"]

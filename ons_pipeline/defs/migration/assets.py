@@ -1,10 +1,21 @@
-"""Assets of the three stores, per table: Timestream table → Parquet on S3 → InfluxDB."""
+"""Assets of the three stores, per table: Timestream table → Parquet on S3 → InfluxDB.
 
+One multi-asset per table materialises both ``parquet/<table>`` and ``influxdb/<table>`` and runs
+their checks, over as many days as the run covers (its ``BackfillPolicy`` sizes runs by expected
+rows: see ``MigrationSettings``). Each day still gets its own materializations and check results,
+and can be run alone; selecting only ``influxdb/<table>`` (re)loads days from their Parquet
+partitions, only ``parquet/<table>`` (re)exports them.
+"""
+
+from datetime import date
 from typing import Any
 
 import dagster as dg
 
 from ons_pipeline.defs.keys import (
+    EXACT_VERIFICATION,
+    GX_PLAUSIBILITY,
+    GX_STRUCTURE,
     INFLUXDB,
     PARQUET,
     TIMESTREAM,
@@ -12,13 +23,22 @@ from ons_pipeline.defs.keys import (
     parquet_key,
     timestream_key,
 )
-from ons_pipeline.defs.partitions import daily_partitions, partition_day
+from ons_pipeline.defs.migration.checks import (
+    check_specs,
+    gx_evaluations,
+    verification_evaluation,
+)
+from ons_pipeline.defs.partitions import daily_partitions
+from ons_pipeline.environment import load_settings
 from ons_pipeline.lib.migration.deadletter import S3DeadLetterStore
-from ons_pipeline.lib.migration.exporter import export_partition
-from ons_pipeline.lib.migration.loader import load_tables
-from ons_pipeline.lib.partitions import ParquetStore, Partition, PartitionError
+from ons_pipeline.lib.migration.exporter import ExportResult, export_partition
+from ons_pipeline.lib.migration.pipeline import DayOutcome, Stages, TableMigration
+from ons_pipeline.lib.partitions import ParquetStore
 from ons_pipeline.lib.schema import TableSpec, tables
+from ons_pipeline.lib.settings import MigrationSettings
 from ons_pipeline.resources import AwsResource, InfluxDBResource
+
+GX_CHECKS = (GX_STRUCTURE, GX_PLAUSIBILITY)
 
 
 def timestream_source(spec: TableSpec) -> dg.AssetSpec:
@@ -32,120 +52,178 @@ def timestream_source(spec: TableSpec) -> dg.AssetSpec:
             "measures": ", ".join(f"{f.name} {f.type.value}" for f in spec.fields),
             "measure_name": spec.measure_name,
             "time precision": spec.time_precision,
+            "expected rows per day": spec.rows_per_day,
         },
     )
 
 
-def build_export_asset(spec: TableSpec) -> dg.AssetsDefinition:
-    @dg.asset(
-        key=parquet_key(spec.name),
-        deps=[timestream_key(spec.name)],
-        partitions_def=daily_partitions,
-        group_name=PARQUET,
-        kinds={"s3", "parquet"},
-        pool=TIMESTREAM,
-        description=(
-            f"One Parquet partition per UTC day of Timestream table `{spec.name}` on S3 "
-            f"(`<parquet prefix>/{spec.name}/date=YYYY-MM-DD/`), ns timestamps intact. "
-            "Re-materializing a day replaces its objects."
-        ),
-    )
-    def export(context: dg.AssetExecutionContext, aws: AwsResource) -> dg.MaterializeResult:
-        day = partition_day(context)
-        result = export_partition(
-            spec,
-            day,
-            aws.export_mode,
-            aws.client("timestream-query"),
-            aws.client("s3"),
-            aws,
-        )
-        context.log.info(
-            f"{spec.name} {day}: {result.rows} rows in {result.pages} pages/files "
-            f"({result.mode} mode) → {len(result.keys)} object(s), {result.seconds:.2f}s"
-        )
-        return dg.MaterializeResult(
-            metadata={
-                "rows": dg.MetadataValue.int(result.rows),
-                "bytes": dg.MetadataValue.int(result.bytes),
-                "source pages/files": dg.MetadataValue.int(result.pages),
-                "export mode": result.mode,
-                "window": str(result.window),
-                "s3 keys": dg.MetadataValue.json([f"s3://{aws.bucket}/{k}" for k in result.keys]),
-                "stale objects removed": dg.MetadataValue.int(result.removed_stale),
-                "duration s": dg.MetadataValue.float(round(result.seconds, 3)),
-            }
-        )
-
-    return export
+def backfill_policy(spec: TableSpec, migration: MigrationSettings) -> dg.BackfillPolicy:
+    """Runs of about ``run_rows`` expected rows (at most ``max_days_per_run`` days): a year of a
+    daily table is one run, a year of plant generation a few."""
+    return dg.BackfillPolicy.multi_run(migration.days_per_run(spec.rows_per_day))
 
 
-def build_load_asset(spec: TableSpec) -> dg.AssetsDefinition:
-    @dg.asset(
-        key=influxdb_key(spec.name),
-        deps=[parquet_key(spec.name)],
-        partitions_def=daily_partitions,
-        group_name=INFLUXDB,
-        kinds={"influxdb"},
+def build_migration_asset(spec: TableSpec, migration: MigrationSettings) -> dg.AssetsDefinition:
+    parquet, influx = parquet_key(spec.name), influxdb_key(spec.name)
+
+    @dg.multi_asset(
+        name=f"{spec.name}_migration",
+        specs=[
+            dg.AssetSpec(
+                parquet,
+                deps=[timestream_key(spec.name)],
+                partitions_def=daily_partitions,
+                group_name=PARQUET,
+                kinds={"s3", "parquet"},
+                skippable=True,
+                description=(
+                    f"One Parquet partition per UTC day of Timestream table `{spec.name}` on S3 "
+                    f"(`<parquet prefix>/{spec.name}/date=YYYY-MM-DD/`), ns timestamps intact. "
+                    "Re-materializing a day replaces its objects."
+                ),
+            ),
+            dg.AssetSpec(
+                influx,
+                deps=[parquet],
+                partitions_def=daily_partitions,
+                group_name=INFLUXDB,
+                kinds={"influxdb"},
+                skippable=True,
+                description=(
+                    f"Points of measurement `{spec.measurement}` in InfluxDB, one UTC day per "
+                    "partition, converted losslessly from the Parquet partition (tags: "
+                    f"{', '.join(spec.tags)}; fields: {', '.join(spec.field_names)}). Batches "
+                    "that fail after retries go to the dead-letter store and fail the day; "
+                    "re-loading a day overwrites, never duplicates."
+                ),
+            ),
+        ],
+        check_specs=check_specs(spec),
+        can_subset=True,
+        backfill_policy=backfill_policy(spec, migration),
         pool=INFLUXDB,
-        description=(
-            f"Points of measurement `{spec.measurement}` in InfluxDB, one UTC day per partition, "
-            f"converted losslessly from the Parquet partition (tags: {', '.join(spec.tags)}; "
-            f"fields: {', '.join(spec.field_names)}). Batches that fail after retries go to the "
-            "dead-letter store and fail the partition; re-loading a day overwrites, never "
-            "duplicates."
-        ),
+        description=f"Migrate table `{spec.name}`: export, validate, load and verify its days.",
     )
-    def load(
+    def migrate(
         context: dg.AssetExecutionContext, aws: AwsResource, influxdb: InfluxDBResource
-    ) -> dg.MaterializeResult:
-        day = partition_day(context)
+    ) -> Any:
+        days = [date.fromisoformat(k) for k in context.partition_keys]
+        selected = set(context.selected_asset_keys)
+        checks = set(context.selected_asset_check_keys)
+        stages = Stages(
+            export=parquet in selected,
+            validate=bool(checks & {dg.AssetCheckKey(parquet, n) for n in GX_CHECKS}),
+            load=influx in selected,
+            verify=dg.AssetCheckKey(influx, EXACT_VERIFICATION) in checks,
+        )
         s3 = aws.client("s3")
-        parquet = ParquetStore.of(aws, s3)
-        partition = Partition(spec.name, day)
-        store = S3DeadLetterStore(aws.bucket, aws.deadletter_prefix, client=s3)
-        with influxdb.client() as client:
-            client.ensure_database(influxdb.database)
-            batches = parquet.batches(partition, spec, dictionary_tags=True)
-            try:
-                report = load_tables(
-                    batches,
-                    spec,
-                    client,
-                    partition=day.isoformat(),
-                    deadletter=store,
-                    batch_lines=influxdb.batch_lines,
-                    writers=influxdb.write_connections,
-                )
-            except PartitionError as exc:
-                raise dg.Failure(description=str(exc)) from exc
-        metadata: dict[str, Any] = {
-            **report.to_metadata(),
-            "measurement": spec.measurement,
-            "database": influxdb.database,
-            "source": parquet.uri(partition),
-        }
-        context.log.info(f"{spec.name} {day}: {report.to_metadata()}")
-        if report.failed_batches:
+        timestream = aws.client("timestream-query") if stages.export else None
+
+        def export(day: date) -> ExportResult:
+            return export_partition(spec, day, aws.export_mode, timestream, s3, aws)
+
+        store = ParquetStore.of(aws, s3)
+        failed: list[DayOutcome] = []
+        client = influxdb.client() if stages.load or stages.verify else None
+        try:
+            if client is not None and stages.load:
+                client.ensure_database(influxdb.database)
+            migration = TableMigration(
+                spec,
+                store,
+                export=export,
+                client=client,
+                settings=load_settings().migration,
+                deadletter=S3DeadLetterStore(aws.bucket, aws.deadletter_prefix, client=s3),
+                batch_lines=influxdb.batch_lines,
+                writers=influxdb.write_connections,
+                database=influxdb.database,
+            )
+            for group in migration.run(days, stages):
+                for outcome in group:
+                    yield from _events(spec, outcome, stages, checks, store, influxdb.database)
+                    if not outcome.ok:
+                        failed.append(outcome)
+                        context.log.error(f"{spec.name} {outcome.partition.key}: {outcome.error}")
+                context.log.info(_progress(spec, group))
+        finally:
+            if client is not None:
+                client.close()
+        if failed:
             raise dg.Failure(
                 description=(
-                    f"{spec.name} {day}: {report.failed_batches} of {report.batches} batches "
-                    f"({report.failed_points} points) failed and were kept in the dead-letter "
-                    f"store (`ons-pipeline dlq list --table {spec.name}`, then `dlq replay`). "
-                    f"First error: {report.errors[0]}"
+                    f"{spec.name}: {len(failed)} of {len(days)} day(s) failed; the others are "
+                    "migrated. `ons-pipeline migrate` redoes the failed days (dead-lettered "
+                    f"batches: `ons-pipeline dlq list --table {spec.name}`).\n"
+                    + "\n".join(f"{o.partition.key}: {o.error}"[:500] for o in failed[:20])
                 ),
+                metadata={"failed days": dg.MetadataValue.json([o.partition.key for o in failed])},
+            )
+
+    return migrate
+
+
+def _events(
+    spec: TableSpec,
+    outcome: DayOutcome,
+    stages: Stages,
+    checks: set[dg.AssetCheckKey],
+    store: ParquetStore,
+    database: str,
+) -> list[Any]:
+    """The day's materializations and check evaluations, in the order they happened."""
+    key = outcome.partition.key
+    events: list[Any] = []
+    if outcome.export is not None:
+        events.append(
+            dg.AssetMaterialization(
+                asset_key=parquet_key(spec.name),
+                partition=key,
+                metadata=outcome.export.to_metadata(store.bucket),
+            )
+        )
+    if outcome.validation is not None:
+        events += gx_evaluations(spec, outcome.validation, checks)
+    load = outcome.load
+    if load is not None and load.ok:
+        events.append(
+            dg.AssetMaterialization(
+                asset_key=influxdb_key(spec.name),
+                partition=key,
                 metadata={
-                    **metadata,
-                    "dead-letter ids": dg.MetadataValue.json(report.dead_letter_ids),
+                    **load.to_metadata(),
+                    "measurement": spec.measurement,
+                    "database": database,
+                    "source": store.uri(outcome.partition),
                 },
             )
-        return dg.MaterializeResult(metadata=metadata)
+        )
+    elif load is not None:
+        events.append(
+            dg.AssetObservation(
+                asset_key=influxdb_key(spec.name),
+                partition=key,
+                metadata={**load.to_metadata(), "dead-letter ids": load.dead_letter_ids},
+                description=f"load failed: {outcome.error}"[:2000],
+            )
+        )
+    if outcome.verification is not None and stages.verify:
+        events.append(verification_evaluation(spec, outcome.verification))
+    return events
 
-    return load
+
+def _progress(spec: TableSpec, group: list[DayOutcome]) -> str:
+    points = sum(o.load.points for o in group if o.load is not None)
+    failed = sum(not o.ok for o in group)
+    return (
+        f"{spec.name} {group[0].partition.key}…{group[-1].partition.key}: {len(group)} day(s), "
+        f"{points:,} points, {failed} failed"
+    )
 
 
 def migration_assets() -> list[dg.AssetsDefinition | dg.AssetSpec]:
+    migration = load_settings().migration
     assets: list[dg.AssetsDefinition | dg.AssetSpec] = []
     for spec in tables().values():
-        assets += [timestream_source(spec), build_export_asset(spec), build_load_asset(spec)]
+        assets += [timestream_source(spec), build_migration_asset(spec, migration)]
     return assets

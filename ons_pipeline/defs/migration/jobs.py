@@ -5,7 +5,6 @@ from __future__ import annotations
 import dagster as dg
 
 from ons_pipeline.defs.keys import influxdb_key, parquet_key
-from ons_pipeline.defs.partitions import daily_partitions
 from ons_pipeline.lib.schema import tables
 
 MIGRATION_JOB = "migration"
@@ -28,14 +27,13 @@ def _selection(names: list[str]) -> dg.AssetSelection:
 
 
 def migration_jobs() -> list[dg.UnresolvedAssetJobDefinition]:  # type: ignore[name-defined]
-    # In-process: a day's steps share one process (no per-step interpreter start-up on 2 cores);
-    # days run in parallel as separate runs, bounded by dagster.yaml's run queue and pools.
+    # In-process: a run's steps (one per table) share one process; runs cover many days each
+    # (the assets' BackfillPolicy) and are bounded by dagster.yaml's run queue and pools.
     executor = dg.in_process_executor
     jobs = [
         dg.define_asset_job(
             MIGRATION_JOB,
             selection=_selection(list(tables())),
-            partitions_def=daily_partitions,
             executor_def=executor,
             description="Export every table's day from Timestream to Parquet on S3 and load it "
             "into InfluxDB. Backfill it over a date range to migrate history.",
@@ -45,9 +43,8 @@ def migration_jobs() -> list[dg.UnresolvedAssetJobDefinition]:  # type: ignore[n
         dg.define_asset_job(
             table_job_name(name),
             selection=_selection([name]),
-            partitions_def=daily_partitions,
             executor_def=executor,
-            description=f"Migrate table {name} (export + load) for one day.",
+            description=f"Migrate table {name}: export, check, load and verify its days.",
         )
         for name in tables()
     ]

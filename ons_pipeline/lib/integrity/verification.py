@@ -43,7 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ons_pipeline.lib.influx.client import InfluxClient, quote_ident, quote_literal
-from ons_pipeline.lib.ons_time import Window
+from ons_pipeline.lib.ons_time import Window, day_window
 from ons_pipeline.lib.partitions import ParquetStore, Partition
 from ons_pipeline.lib.schema import TIME_COLUMN, MeasureType, TableSpec
 
@@ -143,10 +143,9 @@ class SeriesDigest:
     rows: int
     values: dict[str, int]
     checksum: int
-    first_ns: int | None
-    last_ns: int | None
     bucket_rows: np.ndarray
     bucket_sums: np.ndarray
+    bucket_values: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -175,6 +174,32 @@ class Digest:
     def checksum_hex(self) -> str:
         return f"{self.checksum:016x}"
 
+    def slice(self, window: Window) -> Digest:
+        """The digest of a sub-window made of whole buckets (e.g. one UTC day of a longer run)."""
+        first = (window.start_ns - self.window.start_ns) // self.bucket_ns
+        last = -(-(window.end_ns - self.window.start_ns) // self.bucket_ns)
+        if first < 0 or (window.start_ns - self.window.start_ns) % self.bucket_ns:
+            raise ValueError(f"{window} does not start on a bucket of {self.window}")
+        part = slice(int(first), int(last))
+        series: dict[SeriesKey, SeriesDigest] = {}
+        for key, s in self.series.items():
+            rows = s.bucket_rows[part]
+            if not rows.any():
+                continue
+            values = {n: v[part] for n, v in s.bucket_values.items()}
+            with np.errstate(over="ignore"):
+                checksum = int(s.bucket_sums[part].sum(dtype=np.uint64))
+            series[key] = SeriesDigest(
+                key=key,
+                rows=int(rows.sum()),
+                values={n: int(v.sum()) for n, v in values.items() if v.any()},
+                checksum=checksum,
+                bucket_rows=rows.copy(),
+                bucket_sums=s.bucket_sums[part].copy(),
+                bucket_values=values,
+            )
+        return Digest(self.side, self.measurement, window, self.bucket_ns, series)
+
 
 class _Accumulator:
     """Counts and wrapping sums per (series, bucket), grown as series are discovered."""
@@ -189,9 +214,7 @@ class _Accumulator:
         self.hashes: list[np.uint64] = []
         self.rows = np.zeros((8, self.buckets), dtype=np.int64)
         self.sums = np.zeros((8, self.buckets), dtype=np.uint64)
-        self.first = np.full(8, np.iinfo(np.int64).max, dtype=np.int64)
-        self.last = np.full(8, np.iinfo(np.int64).min, dtype=np.int64)
-        self.values: dict[str, np.ndarray] = {}
+        self.values: dict[str, np.ndarray] = {}  # per field: value counts per (series, bucket)
 
     def series_id(self, key: SeriesKey) -> int:
         found = self.index.get(key)
@@ -200,14 +223,11 @@ class _Accumulator:
         sid = len(self.index)
         self.index[key] = sid
         self.hashes.append(_series_hash(self.measurement, key))
-        if sid >= len(self.first):
-            grow = len(self.first)
+        if sid >= self.rows.shape[0]:
             self.rows = np.vstack([self.rows, np.zeros_like(self.rows)])
             self.sums = np.vstack([self.sums, np.zeros_like(self.sums)])
-            self.first = np.concatenate([self.first, np.full(grow, np.iinfo(np.int64).max)])
-            self.last = np.concatenate([self.last, np.full(grow, np.iinfo(np.int64).min)])
             for name, counts in self.values.items():
-                self.values[name] = np.concatenate([counts, np.zeros(grow, dtype=np.int64)])
+                self.values[name] = np.vstack([counts, np.zeros_like(counts)])
         return sid
 
     def add(
@@ -226,13 +246,11 @@ class _Accumulator:
         np.add.at(self.rows.reshape(-1), flat, 1)
         with np.errstate(over="ignore"):
             np.add.at(self.sums.reshape(-1), flat, digests)
-        np.minimum.at(self.first, sids, times)
-        np.maximum.at(self.last, sids, times)
         for name, _bits, valid in fields:
             counts = self.values.get(name)
             if counts is None:
-                counts = self.values[name] = np.zeros(len(self.first), dtype=np.int64)
-            np.add.at(counts, sids, valid.astype(np.int64))
+                counts = self.values[name] = np.zeros_like(self.rows)
+            np.add.at(counts.reshape(-1), flat, valid.astype(np.int64))
 
     def digest(self) -> Digest:
         series: dict[SeriesKey, SeriesDigest] = {}
@@ -240,15 +258,15 @@ class _Accumulator:
             rows = int(self.rows[sid].sum())
             with np.errstate(over="ignore"):
                 checksum = int(self.sums[sid].sum(dtype=np.uint64))
+            bucket_values = {n: c[sid].copy() for n, c in self.values.items()}
             series[key] = SeriesDigest(
                 key=key,
                 rows=rows,
-                values={n: int(c[sid]) for n, c in self.values.items() if c[sid]},
+                values={n: int(v.sum()) for n, v in bucket_values.items() if v.any()},
                 checksum=checksum,
-                first_ns=int(self.first[sid]) if rows else None,
-                last_ns=int(self.last[sid]) if rows else None,
                 bucket_rows=self.rows[sid].copy(),
                 bucket_sums=self.sums[sid].copy(),
+                bucket_values=bucket_values,
             )
         return Digest(self.side, self.measurement, self.window, self.bucket_ns, series)
 
@@ -801,6 +819,65 @@ def verify(
         attempts=tries,
         seconds=time.perf_counter() - began,
     )
+
+
+def verify_days(
+    tables: Mapping[date, pa.Table],
+    client: InfluxClient,
+    spec: TableSpec,
+    *,
+    database: str | None = None,
+    attempts: int = DEFAULT_ATTEMPTS,
+    delay: float = DEFAULT_DELAY,
+    max_points: int = MAX_POINTS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[date, VerificationResult]:
+    """Verify many loaded days of one table with one read of InfluxDB: both sides are digested
+    over the span of the days (hourly buckets) and compared day by day, so each day gets the
+    result a verification of that day alone would give (its counts, checksums and differences;
+    days between the given ones are not judged). Only differing days are drilled into."""
+    if attempts < 1:
+        raise ValueError("attempts must be >= 1")
+    days = sorted(tables)
+    if not days:
+        return {}
+    began = time.perf_counter()
+    span = Window(day_window(days[0]).start, day_window(days[-1]).end)
+    source = source_digest((tables[d] for d in days), spec, span)
+    sources = {day: source.slice(day_window(day)) for day in days}
+    tries = 0
+    while True:
+        tries += 1
+        influx = influx_digest(client, spec, span, database)
+        judged = {day: (influx.slice(day_window(day)), sources[day]) for day in days}
+        diffs = {day: compare(src, dst) for day, (dst, src) in judged.items()}
+        flushing = any(diffs[day] and dst.rows < src.rows for day, (dst, src) in judged.items())
+        if not flushing or tries >= attempts:
+            break
+        sleep(delay * 2 ** (tries - 1))
+    share = (time.perf_counter() - began) / len(days)
+    results: dict[date, VerificationResult] = {}
+    for day in days:
+        dst, src = judged[day]
+        started = time.perf_counter()
+        if diffs[day]:
+            drill_down(diffs[day], lambda d=day: [tables[d]], client, spec, database, max_points)
+        results[day] = VerificationResult(
+            table=spec.name,
+            partition=day.isoformat(),
+            window=day_window(day),
+            source_rows=src.rows,
+            influx_rows=dst.rows,
+            source_values=src.values,
+            influx_values=dst.values,
+            source_checksum=src.checksum_hex,
+            influx_checksum=dst.checksum_hex,
+            series=len(set(src.series) | set(dst.series)),
+            diffs=diffs[day],
+            attempts=tries,
+            seconds=share + time.perf_counter() - started,
+        )
+    return results
 
 
 def verify_partition(

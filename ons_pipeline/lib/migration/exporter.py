@@ -37,6 +37,20 @@ class ExportResult:
     seconds: float = 0.0
     keys: list[str] = field(default_factory=list)
     removed_stale: int = 0
+    data: pa.Table | None = field(default=None, repr=False)  # the partition's rows, as written
+
+    def to_metadata(self, bucket: str) -> dict[str, Any]:
+        """The figures as materialization metadata (plain values)."""
+        return {
+            "rows": self.rows,
+            "bytes": self.bytes,
+            "source pages/files": self.pages,
+            "export mode": self.mode,
+            "window": str(self.window),
+            "s3 keys": [f"s3://{bucket}/{k}" for k in self.keys],
+            "stale objects removed": self.removed_stale,
+            "duration s": round(self.seconds, 3),
+        }
 
 
 def unload_destination(target: AwsSettings, table: str, day: date) -> str:
@@ -92,6 +106,7 @@ def export_partition(
     result.bytes = written.bytes
     result.keys = written.keys
     result.removed_stale = written.removed_stale
+    result.data = written.table
     result.pages = pages
     result.seconds = time.perf_counter() - started
     return result

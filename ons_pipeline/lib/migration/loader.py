@@ -1,11 +1,18 @@
 """Load canonical record batches into InfluxDB: convert, batch, write, dead-letter what fails.
 
-Conversion (this thread) and HTTP writes (one writer thread) overlap through a small bounded
-queue, so memory stays bounded by a few batches whatever the partition size, and the converter
-and the server share the two cores instead of taking turns. A batch the server rejects (bad data)
-or that exhausts its retries is persisted in the dead-letter store and the load goes on; the
-caller fails the partition if any batch failed. Authentication and TLS failures stop the load at
-once: every other batch would fail the same way, and they are never retried blindly.
+Conversion (the caller's thread) and HTTP writes (``writers`` threads) overlap through a small
+bounded queue, so memory stays bounded by a few batches whatever the data size, and the converter
+and the server share the two cores instead of taking turns. One :class:`Loader` serves many
+partitions (the days of a multi-day run) with the same writer threads and keeps one
+:class:`LoadReport` per partition.
+
+A batch the server rejects (bad data) or that exhausts its retries is persisted in the dead-letter
+store and the load goes on; the caller fails the partition if any of its batches failed. When the
+dead-letter store itself fails, the batch is counted as failed (not kept: the Parquet partition
+still holds it, so re-running the partition writes it again) and the error says so. Authentication
+and TLS failures stop the load at once: every other batch would fail the same way, and they are
+never retried blindly. Before a report is returned, its points are accounted for exactly:
+``points + failed_points + skipped_rows == rows``, or the load fails loudly.
 """
 
 from __future__ import annotations
@@ -34,6 +41,11 @@ from ons_pipeline.lib.schema import TableSpec
 DEFAULT_BATCH_LINES = 10_000
 _QUEUE_DEPTH = 4
 _FATAL = (AuthError, TlsError)
+_PUT_WAIT_S = 1.0
+
+
+class LoadAccountingError(RuntimeError):
+    """A load could not account for every row (a bug or a lost batch): the partition failed."""
 
 
 @dataclass
@@ -56,6 +68,20 @@ class LoadReport:
     @property
     def points_per_second(self) -> float:
         return self.points / self.seconds if self.seconds else 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed_batches
+
+    def check_accounting(self) -> None:
+        """Every row is a point written, a point failed (dead-lettered) or a row without field."""
+        accounted = self.points + self.failed_points + self.skipped_rows
+        if accounted != self.rows:
+            raise LoadAccountingError(
+                f"{self.table} {self.partition}: {self.rows} rows but {self.points} points "
+                f"written + {self.failed_points} failed + {self.skipped_rows} skipped = "
+                f"{accounted}; the partition is not loaded completely (re-run it)"
+            )
 
     def to_metadata(self) -> dict[str, int | float]:
         """The figures as materialization metadata (plain values; one name per figure)."""
@@ -99,6 +125,183 @@ class LoadReport:
         )
 
 
+@dataclass
+class _Job:
+    partition: str
+    index: int
+    batch: EncodedBatch
+
+
+class Loader:
+    """Writes the points of one table's partitions through a pool of writer threads.
+
+    ``load(partition, tables)`` converts in the calling thread and queues the batches; writes run
+    concurrently; ``finish()`` waits for every batch and returns the reports, checked. Use it as
+    a context manager so the writer threads always stop.
+    """
+
+    def __init__(
+        self,
+        spec: TableSpec,
+        client: InfluxClient,
+        *,
+        deadletter: DeadLetterStore | None = None,
+        batch_lines: int = DEFAULT_BATCH_LINES,
+        writers: int = 1,
+    ) -> None:
+        self.spec = spec
+        self.client = client
+        self.deadletter = deadletter
+        self.batch_lines = batch_lines
+        self.reports: dict[str, LoadReport] = {}
+        self._started: dict[str, float] = {}
+        self._finished: dict[str, float] = {}
+        self._pending: queue.Queue[_Job | None] = queue.Queue(maxsize=_QUEUE_DEPTH)
+        self._fatal: list[BaseException] = []
+        self._lock = threading.Lock()
+        self._threads = [
+            threading.Thread(
+                target=self._writer, name=f"influx-writer-{spec.name}-{n}", daemon=True
+            )
+            for n in range(max(1, writers))
+        ]
+        for thread in self._threads:
+            thread.start()
+        self._closed = False
+
+    def __enter__(self) -> Loader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- producer side ------------------------------------------------------------------------
+
+    def load(self, partition: str, tables: Iterable[pa.Table]) -> LoadReport:
+        """Convert and queue every row of ``tables`` as points of the partition ``partition``."""
+        report = self.reports.setdefault(partition, LoadReport(self.spec.name, partition))
+        self._started.setdefault(partition, time.perf_counter())
+        for table in tables:
+            report.rows += table.num_rows
+            for batch in iter_encoded(table, self.spec, max_lines=self.batch_lines):
+                report.skipped_rows += batch.skipped_rows
+                if batch.lines == 0:
+                    continue
+                self._raise_fatal()
+                self._put(_Job(partition, report.batches, batch))
+                report.batches += 1
+        return report
+
+    def _put(self, job: _Job) -> None:
+        while True:
+            try:
+                self._pending.put(job, timeout=_PUT_WAIT_S)
+                return
+            except queue.Full:
+                self._raise_fatal()
+                if not any(t.is_alive() for t in self._threads):
+                    raise RuntimeError("every InfluxDB writer thread stopped") from None
+
+    def _raise_fatal(self) -> None:
+        if self._fatal:
+            raise self._fatal[0]
+
+    def drain(self) -> dict[str, LoadReport]:
+        """Wait until every queued batch is written; the reports of the partitions loaded so far,
+        each accounted for exactly. The writers stay up for more."""
+        self._pending.join()
+        return self._checked()
+
+    def finish(self) -> dict[str, LoadReport]:
+        """Wait for every queued batch and stop the writers; the reports, checked."""
+        self.close()
+        return self._checked()
+
+    def _checked(self) -> dict[str, LoadReport]:
+        self._raise_fatal()
+        for partition, report in self.reports.items():
+            end = self._finished.get(partition, time.perf_counter())
+            report.seconds = max(0.0, end - self._started[partition])
+            report.check_accounting()
+        return dict(self.reports)
+
+    def close(self) -> None:
+        """Stop the writer threads after the queued batches (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        for thread in self._threads:
+            if thread.is_alive():
+                self._pending.put(None)
+        for thread in self._threads:
+            thread.join()
+
+    # -- writer side --------------------------------------------------------------------------
+
+    def _writer(self) -> None:
+        while True:
+            job = self._pending.get()
+            try:
+                if job is None:
+                    return
+                if not self._fatal:  # after a fatal error the queue is only drained
+                    self._write(job)
+            except BaseException as exc:  # anything unexpected: the load fails, loudly
+                self._fatal.append(exc)
+            finally:
+                self._pending.task_done()
+
+    def _write(self, job: _Job) -> None:
+        try:
+            stats = self.client.write(job.batch.data, lines=job.batch.lines, precision="ns")
+        except _FATAL as exc:
+            self._fatal.append(exc)
+            return
+        except Exception as exc:  # bad data, retries exhausted, anything else: kept
+            self._fail(job, exc)
+            return
+        with self._lock:
+            report = self.reports[job.partition]
+            report.write.add(stats)
+            report.points += job.batch.lines
+            self._finished[job.partition] = time.perf_counter()
+
+    def _fail(self, job: _Job, error: BaseException) -> None:
+        config = self.client.config
+        message = redact(f"{type(error).__name__}: {error}", config.secrets)
+        entry_id = None
+        if self.deadletter is not None:
+            try:
+                entry_id = self.deadletter.put(
+                    job.batch.data,
+                    DeadLetterMeta.from_error(
+                        error,
+                        table=self.spec.name,
+                        partition=job.partition,
+                        batch_index=job.index,
+                        lines=job.batch.lines,
+                        database=config.database,
+                        retention_policy=config.retention_policy,
+                        precision="ns",
+                        secrets=config.secrets,
+                    ),
+                )
+            except Exception as store_error:  # the batch is not kept: say so, count it failed
+                message += (
+                    f"; the dead-letter store failed too ({type(store_error).__name__}: "
+                    f"{redact(str(store_error), config.secrets)}), so the batch was not kept: "
+                    "re-run the partition to write it again"
+                )
+        with self._lock:
+            report = self.reports[job.partition]
+            report.failed_batches += 1
+            report.failed_points += job.batch.lines
+            report.errors.append(f"batch {job.index}: {message}")
+            if entry_id is not None:
+                report.dead_letter_ids.append(entry_id)
+            self._finished[job.partition] = time.perf_counter()
+
+
 def load_tables(
     tables: Iterable[pa.Table],
     spec: TableSpec,
@@ -109,92 +312,9 @@ def load_tables(
     batch_lines: int = DEFAULT_BATCH_LINES,
     writers: int = 1,
 ) -> LoadReport:
-    """Write every row of ``tables`` as points of ``spec``'s measurement."""
-    report = LoadReport(table=spec.name, partition=partition)
-    started = time.perf_counter()
-    pending: queue.Queue[tuple[int, EncodedBatch] | None] = queue.Queue(maxsize=_QUEUE_DEPTH)
-    fatal: list[BaseException] = []
-    lock = threading.Lock()
-
-    def writer() -> None:
-        while True:
-            item = pending.get()
-            if item is None:
-                return
-            if fatal:
-                continue  # drain the queue so the producer never blocks
-            index, batch = item
-            try:
-                stats = client.write(batch.data, lines=batch.lines, precision="ns")
-            except _FATAL as exc:
-                fatal.append(exc)
-                continue
-            except Exception as exc:  # bad data, retries exhausted, anything else: kept
-                _dead_letter(report, lock, deadletter, spec, partition, index, batch, exc, client)
-                continue
-            with lock:
-                report.write.add(stats)
-                report.points += batch.lines
-
-    threads = [
-        threading.Thread(target=writer, name=f"influx-writer-{spec.name}-{n}", daemon=True)
-        for n in range(writers)
-    ]
-    for thread in threads:
-        thread.start()
-    try:
-        for table in tables:
-            report.rows += table.num_rows
-            for batch in iter_encoded(table, spec, max_lines=batch_lines):
-                report.skipped_rows += batch.skipped_rows
-                if batch.lines == 0:
-                    continue
-                if fatal:
-                    raise fatal[0]
-                pending.put((report.batches, batch))
-                report.batches += 1
-    finally:
-        for _ in threads:
-            pending.put(None)
-        for thread in threads:
-            thread.join()
-        report.seconds = time.perf_counter() - started
-    if fatal:
-        raise fatal[0]
-    return report
-
-
-def _dead_letter(
-    report: LoadReport,
-    lock: threading.Lock,
-    store: DeadLetterStore | None,
-    spec: TableSpec,
-    partition: str,
-    index: int,
-    batch: EncodedBatch,
-    error: BaseException,
-    client: InfluxClient,
-) -> None:
-    message = redact(f"{type(error).__name__}: {error}", client.config.secrets)
-    entry_id = None
-    if store is not None:
-        entry_id = store.put(
-            batch.data,
-            DeadLetterMeta.from_error(
-                error,
-                table=spec.name,
-                partition=partition,
-                batch_index=index,
-                lines=batch.lines,
-                database=client.config.database,
-                retention_policy=client.config.retention_policy,
-                precision="ns",
-                secrets=client.config.secrets,
-            ),
-        )
-    with lock:
-        report.failed_batches += 1
-        report.failed_points += batch.lines
-        report.errors.append(f"batch {index}: {message}")
-        if entry_id is not None:
-            report.dead_letter_ids.append(entry_id)
+    """Write every row of ``tables`` as points of ``spec``'s measurement (one partition)."""
+    with Loader(
+        spec, client, deadletter=deadletter, batch_lines=batch_lines, writers=writers
+    ) as loader:
+        loader.load(partition, tables)
+        return loader.finish()[partition]

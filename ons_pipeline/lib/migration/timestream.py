@@ -218,10 +218,16 @@ def unload_result(page: dict[str, Any]) -> dict[str, str]:
     return {n: d.get("ScalarValue", "") for n, d in zip(names, rows[0]["Data"], strict=True)}
 
 
-def read_unload_output(s3: Any, manifest_url: str, spec: TableSpec) -> Iterator[pa.Table]:
-    """Canonical tables from the Parquet files an UNLOAD manifest lists (rows checked)."""
+def read_unload_output(
+    s3: Any, manifest_url: str, spec: TableSpec, keys: list[str] | None = None
+) -> Iterator[pa.Table]:
+    """Canonical tables from the Parquet files an UNLOAD manifest lists (rows checked).
+
+    ``keys`` receives the keys of the result files the manifest lists."""
     bucket, key = split_s3_url(manifest_url)
     manifest = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    if keys is not None:
+        keys.extend(split_s3_url(entry["url"])[1] for entry in manifest.get("result_files", []))
     expected_total = manifest.get("query_metadata", {}).get("total_row_count")
     total = 0
     for entry in manifest.get("result_files", []):
@@ -244,6 +250,17 @@ def read_unload_output(s3: Any, manifest_url: str, spec: TableSpec) -> Iterator[
         raise ExportError(
             f"UNLOAD {manifest_url}: read {total} rows, manifest says {expected_total}"
         )
+
+
+def delete_unload_output(s3: Any, bucket: str, prefix: str, keys: list[str]) -> None:
+    """Remove an UNLOAD's output: the objects it named (``keys``, once read whole: one request),
+    else everything under its prefix (a failed UNLOAD can leave partial files)."""
+    if keys and all(k.startswith(prefix) for k in keys):
+        s3.delete_objects(
+            Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True}
+        )
+        return
+    delete_prefix(s3, bucket, prefix)
 
 
 def delete_prefix(s3: Any, bucket: str, prefix: str) -> int:
@@ -269,12 +286,28 @@ def export_unload_mode(
     """Canonical tables from an UNLOAD to ``destination``; its output is removed afterwards,
     also when the UNLOAD or the read fails (a failed UNLOAD can leave partial files)."""
     bucket, prefix = split_s3_url(destination)
+    sql = unload_query(spec, database, window, destination)
+    written: list[str] = []  # filled only once the whole output has been read
     try:
-        pages = list(iter_query_pages(client, unload_query(spec, database, window, destination)))
-        result = unload_result(pages[0])
-        yield from read_unload_output(s3, result["manifestFile"], spec)
+        # While the statement runs, Timestream answers pages without rows and a NextToken; the
+        # result row (manifest, metadata, row count) comes on a later page.
+        pages = iter_query_pages(client, sql)
+        page = next((p for p in pages if p.get("Rows")), None)
+        if page is None:
+            raise ExportError(f"UNLOAD finished without a result row: {sql}")
+        result = unload_result(page)
+        files: list[str] = []
+        yield from read_unload_output(s3, result["manifestFile"], spec, files)
+        written = [
+            *(
+                split_s3_url(result[k])[1]
+                for k in ("manifestFile", "metadataFile")
+                if result.get(k)
+            ),
+            *files,
+        ]
     finally:
-        delete_prefix(s3, bucket, prefix)
+        delete_unload_output(s3, bucket, prefix, written)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -367,9 +400,11 @@ def stage_unload(
     destination: str,
     tables: Iterable[pa.Table],
     rows_per_file: int = 500_000,
+    running_pages: int = 2,
 ) -> str:
     """Write what Timestream's UNLOAD would (Parquet results, manifest, metadata) and queue its
-    answer; returns the manifest URL."""
+    answer as Timestream gives it: ``running_pages`` pages without rows (each with a NextToken)
+    while the statement runs, then the result row; returns the manifest URL."""
     bucket, prefix = split_s3_url(destination)
     prefix = prefix.rstrip("/")
     query_id = uuid.uuid4().hex
@@ -438,5 +473,16 @@ def stage_unload(
         ],
         "QueryStatus": {"ProgressPercentage": 100.0},
     }
-    stage_query_results(endpoint_url, {unload_query(spec, database, window, destination): [answer]})
+    running = [
+        {
+            "QueryId": query_id,
+            "Rows": [],
+            "ColumnInfo": answer["ColumnInfo"],
+            "NextToken": f"{query_id}-{page}",
+            "QueryStatus": {"ProgressPercentage": round(100.0 * page / (running_pages + 1), 1)},
+        }
+        for page in range(running_pages)
+    ]
+    sql = unload_query(spec, database, window, destination)
+    stage_query_results(endpoint_url, {sql: [*running, answer]})
     return manifest_url

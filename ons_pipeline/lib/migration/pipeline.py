@@ -1,0 +1,204 @@
+"""The migration of one table over many days, as one pipeline: export → validate → load → verify.
+
+Days are cut into groups of about ``group_rows`` expected rows. While a group is validated (one GX
+run for the group, split only where something fails), loaded (the same writer threads for every
+day) and verified (one read of InfluxDB for the group), the next group is already being exported
+(``export_threads`` days at a time). Each day's rows are read once: the exported (or, when only
+the load is asked for, the stored) Parquet partition feeds the checks, the load and the source
+side of the verification.
+
+Every stage reports per day, and a day that fails at any stage does not stop the others: its
+outcome says where and why, and the caller fails the run after recording the days that passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+
+import pyarrow as pa
+
+from ons_pipeline.lib.influx.client import InfluxClient
+from ons_pipeline.lib.integrity.validation import ValidationReport, validate_days
+from ons_pipeline.lib.integrity.verification import VerificationResult, verify_days
+from ons_pipeline.lib.migration.deadletter import DeadLetterStore
+from ons_pipeline.lib.migration.exporter import ExportResult
+from ons_pipeline.lib.migration.loader import Loader, LoadReport
+from ons_pipeline.lib.partitions import ParquetStore, Partition, PartitionError, validate_table
+from ons_pipeline.lib.schema import TableSpec
+from ons_pipeline.lib.settings import MigrationSettings
+
+
+@dataclass(frozen=True)
+class Stages:
+    """What a run was asked for: produce the Parquet partitions, the checks on them, the load,
+    the exact verification of the load."""
+
+    export: bool = True
+    validate: bool = True
+    load: bool = True
+    verify: bool = True
+
+
+@dataclass
+class DayOutcome:
+    """What happened to one table-day; ``error`` names the first stage that failed."""
+
+    partition: Partition
+    export: ExportResult | None = None
+    validation: ValidationReport | None = None
+    load: LoadReport | None = None
+    verification: VerificationResult | None = None
+    error: str | None = None
+    rows: pa.Table | None = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def fail(self, stage: str, reason: str) -> None:
+        if self.error is None:
+            self.error = f"{stage}: {reason}"
+
+
+@dataclass
+class _Read:
+    """A day's rows: canonical (what is loaded and verified) and as stored (what GX checks)."""
+
+    canonical: pa.Table
+    raw: pa.Table
+    export: ExportResult | None = None
+
+
+Exporter = Callable[[date], ExportResult]
+
+
+class TableMigration:
+    """Runs :class:`Stages` of one table over days; yields each group's outcomes when done."""
+
+    def __init__(
+        self,
+        spec: TableSpec,
+        store: ParquetStore,
+        *,
+        export: Exporter,
+        client: InfluxClient | None,
+        settings: MigrationSettings,
+        deadletter: DeadLetterStore | None = None,
+        batch_lines: int = 10_000,
+        writers: int = 1,
+        database: str | None = None,
+    ) -> None:
+        self.spec = spec
+        self.store = store
+        self.export = export
+        self.client = client
+        self.settings = settings
+        self.deadletter = deadletter
+        self.batch_lines = batch_lines
+        self.writers = writers
+        self.database = database
+
+    def groups(self, days: Sequence[date]) -> list[list[date]]:
+        size = self.settings.days_per_group(self.spec.rows_per_day)
+        ordered = sorted(days)
+        return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+    def run(self, days: Sequence[date], stages: Stages) -> Iterator[list[DayOutcome]]:
+        if (stages.load or stages.verify) and self.client is None:
+            raise ValueError("loading or verifying needs an InfluxDB client")
+        groups = self.groups(days)
+        with ThreadPoolExecutor(self.settings.export_threads, "export") as pool:
+            loader = (
+                Loader(
+                    self.spec,
+                    self.client,  # type: ignore[arg-type]
+                    deadletter=self.deadletter,
+                    batch_lines=self.batch_lines,
+                    writers=self.writers,
+                )
+                if stages.load
+                else None
+            )
+            try:
+                reading = self._submit(pool, groups[0], stages) if groups else {}
+                for index, group in enumerate(groups):
+                    current = reading
+                    if index + 1 < len(groups):  # export the next group while this one loads
+                        reading = self._submit(pool, groups[index + 1], stages)
+                    yield self._process(group, current, stages, loader)
+            finally:
+                if loader is not None:
+                    loader.close()
+
+    def _submit(
+        self, pool: ThreadPoolExecutor, group: list[date], stages: Stages
+    ) -> dict[date, Future[_Read]]:
+        return {day: pool.submit(self._read, day, stages) for day in group}
+
+    def _read(self, day: date, stages: Stages) -> _Read:
+        if stages.export:
+            result = self.export(day)
+            data = (
+                result.data if result.data is not None else self.spec.arrow_schema().empty_table()
+            )
+            return _Read(canonical=data, raw=data, export=result)
+        partition = Partition(self.spec.name, day)
+        raw, _keys = self.store.read_raw(partition)
+        if raw is None:
+            raise PartitionError(
+                f"table {self.spec.name!r}: partition {self.store.uri(partition)} has no Parquet "
+                "files (export it first)"
+            )
+        where = f"table {self.spec.name!r}, partition {self.store.uri(partition)}"
+        return _Read(canonical=validate_table(raw, self.spec, partition.window, where), raw=raw)
+
+    def _process(
+        self,
+        group: list[date],
+        reading: dict[date, Future[_Read]],
+        stages: Stages,
+        loader: Loader | None,
+    ) -> list[DayOutcome]:
+        outcomes = {day: DayOutcome(Partition(self.spec.name, day)) for day in group}
+        data: dict[date, _Read] = {}
+        for day, future in reading.items():
+            try:
+                data[day] = future.result()
+            except Exception as exc:  # this day only: the others go on
+                stage = "export" if stages.export else "read"
+                outcomes[day].fail(stage, f"{type(exc).__name__}: {exc}")
+                continue
+            outcomes[day].export = data[day].export
+            outcomes[day].rows = data[day].canonical
+        if stages.validate and data:
+            for day, report in validate_days(
+                {d: r.raw for d, r in data.items()}, self.spec
+            ).items():
+                outcomes[day].validation = report
+                if not report.passed:
+                    outcomes[day].fail("gx_structure", report.summary(blocking=True))
+        loadable = [d for d in sorted(data) if outcomes[d].ok]
+        if stages.load and loader is not None and loadable:
+            for day in loadable:
+                loader.load(day.isoformat(), [data[day].canonical])
+            reports = loader.drain()
+            for day in loadable:
+                report = reports[day.isoformat()]
+                outcomes[day].load = report
+                if not report.ok:
+                    outcomes[day].fail(
+                        "load",
+                        f"{report.failed_batches} of {report.batches} batches "
+                        f"({report.failed_points} points) failed: {report.errors[0]}",
+                    )
+        if stages.verify and self.client is not None:
+            verifiable = {d: data[d].canonical for d in sorted(data) if outcomes[d].ok}
+            results = verify_days(verifiable, self.client, self.spec, database=self.database)
+            for day, result in results.items():
+                outcomes[day].verification = result
+                if not result.ok:
+                    outcomes[day].fail("exact_verification", result.summary(max_series=3))
+        return [outcomes[d] for d in group]
