@@ -21,4 +21,7 @@ defs = dg.Definitions(
     jobs=[*migration_jobs(), rollback, *ingest_jobs()],
     sensors=[*monitoring_sensors(), *ingest_sensors(), *integrity_sensors()],
     resources=pipeline_resources(load_settings()),
+    # Every job, the implicit asset job of backfills included, runs its steps in the run's own
+    # process: one interpreter start and one Great Expectations import per run, not per step.
+    executor=dg.in_process_executor,
 )

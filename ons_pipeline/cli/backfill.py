@@ -218,7 +218,8 @@ def run_backfill(
         report.skipped = len(tables) * len(days) - sum(len(d) for d in todo.values())
         if todo:
             tags = {MIGRATION_TAG: uuid.uuid4().hex[:12]}
-            title = f"migrate {first}…{last} ({', '.join(sorted(todo))})"
+            names = ", ".join(sorted(todo)) if len(todo) <= 2 else f"{len(todo)} tables"
+            title = f"migrate {first}…{last} ({names})"
             report.backfill_id = launch_backfill(instance, todo, tags, title)
             total = sum(len(d) for d in todo.values())
             echo(f"backfill {report.backfill_id}: {total} table-day(s) of {len(todo)} table(s)")

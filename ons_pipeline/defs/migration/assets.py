@@ -101,7 +101,6 @@ def build_migration_asset(spec: TableSpec, migration: MigrationSettings) -> dg.A
         check_specs=check_specs(spec),
         can_subset=True,
         backfill_policy=backfill_policy(spec, migration),
-        pool=INFLUXDB,
         description=f"Migrate table `{spec.name}`: export, validate, load and verify its days.",
     )
     def migrate(

@@ -1,0 +1,206 @@
+"""The historical backfill end to end against the server's raw ingest: a year of every table.
+
+    .venv/bin/python benchmarks/backfill.py [--start 2024-01-01] [--days 366] [--tables all]
+
+Side A (ours, the user's path): ``ons-pipeline migrate`` on a fresh Dagster instance — an asset
+backfill run by a dagster-daemon it starts, runs of many days, export of every table-day from the
+Timestream stand-in in UNLOAD mode (moto: S3 and timestream-query on loopback), Great Expectations
+checks, load into InfluxDB and the exact verification of every day — timed from the command's
+start to its summary. Staging the year in the stand-in happens before and is not counted.
+Side B (raw): the same points, pre-built as line protocol before the clock starts, POSTed to the
+same InfluxDB (a fresh database) over two keep-alive connections at the best of three batch sizes.
+
+Both sides run on servers this script starts on loopback (its own state directory) and stops.
+The last line printed is one JSON object: ``points``, ``wall_s``, ``raw_s``,
+``backfill_over_raw_time`` (= wall_s / raw_s) and ``verified`` (true only when every table-day
+passed its exact verification and both databases hold the same number of points per table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+import requests
+
+from ons_pipeline.defs.state import pending_partitions
+from ons_pipeline.lib import schema
+from ons_pipeline.lib.aws import AwsSettings
+from ons_pipeline.lib.influx.lineprotocol import iter_encoded
+from ons_pipeline.lib.ons_time import Window, day_range, day_window
+from ons_pipeline.local.generator import generate_canonical
+from ons_pipeline.local.servers import InfluxServer, MotoServer
+from ons_pipeline.local.staging import stage_day
+
+REPO = Path(__file__).resolve().parent.parent
+DATABASE = "ons_backfill"
+BATCH_SIZES = (5_000, 10_000, 20_000)
+
+
+def stage_year(aws: AwsSettings, tables: list[str], days: list[date]) -> int:
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=aws.bucket)
+
+    def one(job: tuple[str, date]) -> int:
+        table, day = job
+        staged = stage_day(
+            schema.table(table),
+            day,
+            mode="unload",
+            endpoint_url=str(aws.endpoint_url),
+            target=aws,
+            s3=s3,
+        )
+        return staged.rows
+
+    with ThreadPoolExecutor(4) as pool:
+        return sum(pool.map(one, [(t, d) for t in tables for d in days]))
+
+
+def migrate(env: dict[str, str], tables: list[str], first: date, last: date) -> tuple[float, str]:
+    command = [
+        sys.executable,
+        "-m",
+        "ons_pipeline.cli.main",
+        "migrate",
+        "--tables",
+        ",".join(tables),
+        "--start",
+        first.isoformat(),
+        "--end",
+        last.isoformat(),
+        "--timeout",
+        "7200",
+    ]
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"migrate failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return wall, done.stdout
+
+
+def prebuilt(tables: list[str], window: Window) -> dict[int, tuple[list[bytes], int]]:
+    """Per batch size, the payloads of every point of ``tables`` in ``window`` and their lines."""
+    out: dict[int, tuple[list[bytes], int]] = {size: ([], 0) for size in BATCH_SIZES}
+    for table in tables:
+        spec = schema.table(table)
+        for chunk in generate_canonical(table, window.start, window.end, seed=0):
+            for size in BATCH_SIZES:
+                payloads, lines = out[size]
+                for batch in iter_encoded(chunk, spec, max_lines=size):
+                    if batch.lines:
+                        payloads.append(batch.data)
+                        lines += batch.lines
+                out[size] = (payloads, lines)
+    return out
+
+
+def raw_seconds(url: str, payloads: list[bytes], db: str, connections: int = 2) -> float:
+    requests.post(f"{url}/query", params={"q": f'CREATE DATABASE "{db}"'}).raise_for_status()
+
+    def post(share: list[bytes]) -> None:
+        with requests.Session() as session:
+            for payload in share:
+                response = session.post(
+                    f"{url}/write", params={"db": db, "precision": "ns"}, data=payload, timeout=120
+                )
+                response.raise_for_status()
+
+    shares = [payloads[k::connections] for k in range(connections)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(connections) as pool:
+        list(pool.map(post, shares))
+    return time.perf_counter() - started
+
+
+def points_in(url: str, db: str, measurement: str) -> int:
+    body = requests.post(
+        f"{url}/query", params={"db": db, "q": f'SELECT count(*) FROM "{measurement}"'}
+    ).json()
+    series = body["results"][0].get("series")
+    if not series:
+        return 0
+    return max(int(v) for v in series[0]["values"][0][1:] if v is not None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--start", type=date.fromisoformat, default=date(2024, 1, 1))
+    parser.add_argument("--days", type=int, default=366)
+    parser.add_argument("--tables", default="all", help="all or a,b,c")
+    args = parser.parse_args()
+    tables = list(schema.tables()) if args.tables == "all" else args.tables.split(",")
+    days = day_range(args.start, args.start + timedelta(days=args.days - 1))
+    window = Window(day_window(days[0]).start, day_window(days[-1]).end)
+    with tempfile.TemporaryDirectory(prefix="ons-bench-backfill-") as tmp:
+        state = Path(tmp) / "state"
+        influx, moto = InfluxServer(state), MotoServer(state)
+        influx_info, moto_info = influx.start(), moto.start()
+        try:
+            env = {
+                **os.environ,
+                "ONS_STATE_DIR": str(state),
+                "DAGSTER_HOME": str(Path(tmp) / "dagster_home"),
+                "ONS_EXPORT_MODE": "unload",
+                "ONS_INFLUX_URL": influx_info.url,
+                "ONS_INFLUX_DATABASE": DATABASE,
+                "ONS_AWS_ENDPOINT_URL": moto_info.url,
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+            }
+            aws = AwsSettings(endpoint_url=moto_info.url, export_mode="unload")
+            began = time.perf_counter()
+            rows = stage_year(aws, tables, days)
+            seconds = time.perf_counter() - began
+            print(
+                f"staged {rows:,} rows, {len(tables)} tables × {len(days)} days in {seconds:.0f} s"
+            )
+            wall, output = migrate(env, tables, days[0], days[-1])
+            print("\n".join(output.strip().splitlines()[-8:]), flush=True)
+            os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
+            with dg.DagsterInstance.get() as instance:
+                pending = pending_partitions(instance, tables, days)
+            not_verified = sum(len(d) for d in pending.values())
+            payloads = prebuilt(tables, window)
+            raw: dict[int, float] = {}
+            for size, (batches, lines) in payloads.items():
+                raw[size] = raw_seconds(influx_info.url, batches, f"raw_{size}")
+                print(f"  raw POST, {size:>6}-line batches: {lines / raw[size]:>12,.0f} points/s")
+            best = min(raw, key=lambda s: raw[s])
+            points = payloads[best][1]
+            same = all(
+                points_in(influx_info.url, DATABASE, schema.table(t).measurement)
+                == points_in(influx_info.url, f"raw_{best}", schema.table(t).measurement)
+                for t in tables
+            )
+        finally:
+            influx.stop()
+            moto.stop()
+    result = {
+        "tables": len(tables),
+        "days": len(days),
+        "points": points,
+        "wall_s": round(wall, 1),
+        "raw_s": round(raw[best], 2),
+        "raw_best_batch_lines": best,
+        "ours_points_per_s": round(points / wall),
+        "raw_points_per_s": round(points / raw[best]),
+        "backfill_over_raw_time": round(wall / raw[best], 2),
+        "table_days_not_verified": not_verified,
+        "verified": not_verified == 0 and same,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
