@@ -40,6 +40,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase, HTTPBasicAuth
 
+from ons_pipeline.lib.influx.points import count_points, halve, split_points
+
 log = logging.getLogger(__name__)
 
 WRITE_PRECISIONS = ("ns", "ms", "s")
@@ -85,9 +87,10 @@ class InfluxError(RuntimeError):
         self.status = status
         self.server_message = server_message
         self.attempts = attempts
-        # Set by ``InfluxClient.write`` when a payload was split: what was acknowledged before.
+        # Set by ``InfluxClient.write``: what was acknowledged before the failing request.
         self.chunk_index: int | None = None
         self.written_lines: int = 0
+        self.chunk_lines: int = 0
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r}, status={self.status})"
@@ -115,6 +118,18 @@ class BadDataError(InfluxError):
         self.partial = "partial write" in text
         match = _DROPPED_RE.search(text)
         self.dropped = int(match.group(1)) if match else None
+
+
+def points_written(error: InfluxError) -> int | None:
+    """How many points of a failed ``write`` InfluxDB kept: the acknowledged requests' points
+    plus, for a partial write, the failing request's points it did not drop. ``None`` when a
+    partial write did not say how many it dropped."""
+    written = int(getattr(error, "written_lines", 0) or 0)
+    if isinstance(error, BadDataError) and error.partial:
+        if error.dropped is None:
+            return None
+        written += max(0, int(getattr(error, "chunk_lines", 0) or 0) - error.dropped)
+    return written
 
 
 class RequestError(InfluxError):
@@ -456,48 +471,6 @@ def _server_message(response: requests.Response) -> str:
     return (response.text or response.reason or "").strip()[:1000]
 
 
-def _split_payload(data: bytes, max_bytes: int) -> list[bytes]:
-    """Cut ``data`` into pieces of at most ``max_bytes`` at newline boundaries (a longer line
-    becomes a piece of its own)."""
-    if len(data) <= max_bytes:
-        return [data] if data.strip() else []
-    pieces: list[bytes] = []
-    start, size = 0, len(data)
-    while start < size:
-        end = start + max_bytes
-        if end >= size:
-            cut = size
-        else:
-            newline = data.rfind(b"\n", start, end)
-            if newline < start:  # one line longer than max_bytes
-                newline = data.find(b"\n", end)
-                cut = size if newline < 0 else newline + 1
-            else:
-                cut = newline + 1
-        piece = data[start:cut]
-        if piece.strip():
-            pieces.append(piece)
-        start = cut
-    return pieces
-
-
-def _count_lines(data: bytes) -> int:
-    count = data.count(b"\n")
-    if data and not data.endswith(b"\n"):
-        count += 1
-    return count
-
-
-def _halve(data: bytes) -> tuple[bytes, bytes] | None:
-    body = data.rstrip(b"\n")
-    middle = body.rfind(b"\n", 0, len(body) // 2 + 1)
-    if middle < 0:
-        middle = body.find(b"\n", len(body) // 2)
-    if middle < 0:
-        return None
-    return data[: middle + 1], data[middle + 1 :]
-
-
 def _version_below_1_8(version: str | None) -> bool:
     match = re.match(r"v?(\d+)\.(\d+)", version or "")
     return bool(match) and (int(match.group(1)), int(match.group(2))) < (1, 8)
@@ -710,10 +683,14 @@ class InfluxClient:
         database: str | None = None,
         retention_policy: str | None = None,
     ) -> WriteStats:
-        """Write line protocol; split into requests of at most ``max_batch_bytes`` at newlines.
+        """Write line protocol; split into requests of at most ``max_batch_bytes`` between points
+        (never at a newline inside a string value).
 
         Raises :class:`BadDataError`, :class:`AuthError`, :class:`RetriesExhaustedError`, ...;
-        on a split payload the error's ``chunk_index``/``written_lines`` tell what was acknowledged.
+        the error's ``written_lines`` counts the points of the requests acknowledged before the
+        failing one (``chunk_index``), which held ``chunk_lines`` points; requests after it were
+        not sent. A partial write (``partial``) kept all but ``dropped`` of that request's points:
+        see :func:`points_written`.
         """
         if precision not in WRITE_PRECISIONS:
             raise ValueError(
@@ -724,12 +701,12 @@ class InfluxClient:
             raise TypeError("write() takes bytes (UTF-8 line protocol), not str")
         started = time.perf_counter()
         stats = WriteStats(bytes=len(data))
-        stats.lines = lines if lines is not None else _count_lines(data)
+        stats.lines = lines if lines is not None else count_points(data)
         params = {"db": database or self.config.database, "precision": precision}
         rp = retention_policy or self.config.retention_policy
         if rp:
             params["rp"] = rp
-        pending = _split_payload(bytes(data), self.max_batch_bytes)
+        pending = split_points(bytes(data), self.max_batch_bytes)
         written_lines = 0
         index = 0
         while pending:
@@ -737,17 +714,19 @@ class InfluxClient:
             try:
                 self._write_chunk(chunk, params, stats)
             except BadDataError as error:
-                halves = _halve(chunk) if error.status == 413 else None
+                halves = halve(chunk) if error.status == 413 else None
                 if halves is None:
                     error.chunk_index, error.written_lines = index, written_lines
+                    error.chunk_lines = count_points(chunk)
                     raise
                 log.warning("InfluxDB answered 413 to %d bytes: splitting in two", len(chunk))
                 pending[:0] = list(halves)
                 continue
             except InfluxError as error:
                 error.chunk_index, error.written_lines = index, written_lines
+                error.chunk_lines = count_points(chunk)
                 raise
-            written_lines += _count_lines(chunk)
+            written_lines += count_points(chunk)
             index += 1
         stats.seconds = time.perf_counter() - started
         return stats

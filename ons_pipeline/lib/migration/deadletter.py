@@ -32,6 +32,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from ons_pipeline.lib.influx.client import AuthError, redact
+from ons_pipeline.lib.influx.points import count_points
 
 log = logging.getLogger(__name__)
 PAYLOAD_SUFFIX = ".lp.gz"
@@ -91,10 +92,6 @@ def _check_id(entry_id: str) -> str:
     if not _ID_RE.match(entry_id) or any(p in {".", ".."} for p in entry_id.split("/")):
         raise DeadLetterError(f"not a dead-letter id: {entry_id!r}")
     return entry_id
-
-
-def _count_lines(data: bytes) -> int:
-    return sum(1 for line in data.split(b"\n") if line.strip())
 
 
 @dataclass
@@ -229,7 +226,7 @@ class DeadLetterStore(ABC):
                 id=entry_id,
                 sha256=digest,
                 bytes=len(payload),
-                lines=meta.lines or _count_lines(payload),
+                lines=meta.lines or count_points(payload),
                 error_message=message,
                 first_failure=meta.first_failure or now,
                 last_failure=now,

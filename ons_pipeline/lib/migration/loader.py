@@ -30,8 +30,10 @@ import pyarrow as pa
 from ons_pipeline.lib.influx.client import (
     AuthError,
     InfluxClient,
+    InfluxError,
     TlsError,
     WriteStats,
+    points_written,
     redact,
 )
 from ons_pipeline.lib.influx.lineprotocol import EncodedBatch, iter_encoded
@@ -269,23 +271,34 @@ class Loader:
     def _fail(self, job: _Job, error: BaseException) -> None:
         config = self.client.config
         message = redact(f"{type(error).__name__}: {error}", config.secrets)
+        # Some points of the batch may be stored already: earlier requests of a split payload,
+        # or all but the rejected ones of a partial write. They count as written; the batch is
+        # kept whole (replaying it rewrites the same series+time: idempotent).
+        written = points_written(error) if isinstance(error, InfluxError) else 0
+        known = written is not None
+        written = min(written or 0, job.batch.lines)
+        if written:
+            message += f" ({written} of its {job.batch.lines} points were stored)"
+        elif not known:
+            message += " (a partial write that did not say how many points it dropped)"
         entry_id = None
         if self.deadletter is not None:
+            meta = DeadLetterMeta.from_error(
+                error,
+                table=self.spec.name,
+                partition=job.partition,
+                batch_index=job.index,
+                lines=job.batch.lines,
+                database=config.database,
+                retention_policy=config.retention_policy,
+                precision="ns",
+                secrets=config.secrets,
+            )
+            if written or not known:
+                meta.extra["partially applied"] = "true"
+                meta.extra["points stored"] = str(written) if known else "unknown"
             try:
-                entry_id = self.deadletter.put(
-                    job.batch.data,
-                    DeadLetterMeta.from_error(
-                        error,
-                        table=self.spec.name,
-                        partition=job.partition,
-                        batch_index=job.index,
-                        lines=job.batch.lines,
-                        database=config.database,
-                        retention_policy=config.retention_policy,
-                        precision="ns",
-                        secrets=config.secrets,
-                    ),
-                )
+                entry_id = self.deadletter.put(job.batch.data, meta)
             except Exception as store_error:  # the batch is not kept: say so, count it failed
                 message += (
                     f"; the dead-letter store failed too ({type(store_error).__name__}: "
@@ -295,7 +308,8 @@ class Loader:
         with self._lock:
             report = self.reports[job.partition]
             report.failed_batches += 1
-            report.failed_points += job.batch.lines
+            report.points += written
+            report.failed_points += job.batch.lines - written
             report.errors.append(f"batch {job.index}: {message}")
             if entry_id is not None:
                 report.dead_letter_ids.append(entry_id)

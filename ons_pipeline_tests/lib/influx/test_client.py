@@ -35,7 +35,6 @@ from ons_pipeline.lib.influx.client import (
     RetriesExhaustedError,
     RetryPolicy,
     TlsError,
-    _split_payload,
     format_rfc3339_ns,
     parse_duration_ns,
     parse_retry_after,
@@ -43,6 +42,7 @@ from ons_pipeline.lib.influx.client import (
     quote_literal,
     redact,
 )
+from ons_pipeline.lib.influx.points import split_points
 from ons_pipeline.lib.settings import Settings, SettingsError
 from ons_pipeline.local.servers import InfluxServer, ServerInfo, TlsFiles, free_port
 from ons_pipeline_tests.conftest import influxql
@@ -265,13 +265,13 @@ def test_plain_http_to_remote_host_refused_with_credentials(
 
 def test_split_payload_cuts_at_newlines_and_keeps_everything() -> None:
     data = lines_for("m", 200)
-    pieces = _split_payload(data, 700)
+    pieces = split_points(data, 700)
     assert len(pieces) > 1
     assert b"".join(pieces) == data
     assert all(len(p) <= 700 and p.endswith(b"\n") for p in pieces)
     long_line = b"m v=1 " + b"1" * 50 + b"\nm v=2 2\n"
-    assert _split_payload(long_line, 10) == [b"m v=1 " + b"1" * 50 + b"\n", b"m v=2 2\n"]
-    assert _split_payload(b"\n\n", 10) == []
+    assert split_points(long_line, 10) == [b"m v=1 " + b"1" * 50 + b"\n", b"m v=2 2\n"]
+    assert split_points(b"\n\n", 10) == []
 
 
 def test_redact_removes_secret_params_and_values() -> None:
