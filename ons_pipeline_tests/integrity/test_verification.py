@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, timedelta
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -15,6 +15,7 @@ from ons_pipeline.lib.integrity.verification import (
     series_text,
     verify_partition,
 )
+from ons_pipeline.lib.integrity.verification import verify as verify_function
 from ons_pipeline.lib.ons_time import day_window
 from ons_pipeline.lib.partitions import ParquetStore
 from ons_pipeline_tests.integrity.conftest import PARQUET, generated, load_day, put_day
@@ -114,3 +115,37 @@ def test_negative_zero_is_compared_bit_exactly(s3, s3_bucket, influx) -> None:  
     result = verify(s3, s3_bucket, influx, table)
     assert not result.ok
     assert "-0.0 (source) ≠ 0.0 (InfluxDB)" in result.summary()
+
+
+def test_a_value_stored_as_another_type_is_a_mismatch(influx) -> None:  # type: ignore[no-untyped-def]
+    # The mapping says BIGINT; InfluxDB holds the same numbers as floats (5.0 for 5). Both read
+    # back as the same JSON numbers: only the stored type tells them apart.
+    spec = schema.TableSpec(
+        name="counts",
+        description="",
+        source=schema.Source.ONS,
+        measure_name="counts",
+        grain=timedelta(hours=1),
+        tags=("id",),
+        fields=(schema.FieldSpec("n", schema.MeasureType.BIGINT),),
+        measurement="counts",
+    )
+    window = day_window(DAY)
+    table = pa.table(
+        {
+            "time": pa.array(
+                [window.start_ns + k * 3_600 * 10**9 for k in range(5)], pa.int64()
+            ).cast(schema.TIME_TYPE),
+            "id": ["a"] * 5,
+            "n": pa.array(range(5), pa.int64()),
+        }
+    )
+    lines = "".join(f"counts,id=a n={k} {window.start_ns + k * 3_600 * 10**9}\n" for k in range(5))
+    influx.write(lines.encode())
+    result = verify_function(lambda: [table], influx, spec, window, attempts=1)
+    assert not result.ok
+    assert result.source_rows == result.influx_rows == 5
+    assert "stored as float in InfluxDB; the mapping says BIGINT" in result.summary()
+    assert result.type_mismatches == {
+        "n": "stored as float in InfluxDB; the mapping says BIGINT (integer)"
+    }

@@ -119,17 +119,38 @@ def _value_bits(array: pa.Array, kind: MeasureType | None) -> tuple[np.ndarray, 
     return distinct[indices] if len(distinct) else np.zeros(n, np.uint64), valid
 
 
+# InfluxDB's field types (``SHOW FIELD KEYS``) of the mapping's measure types.
+INFLUX_TYPES = {
+    MeasureType.DOUBLE: "float",
+    MeasureType.BIGINT: "integer",
+    MeasureType.TIMESTAMP: "integer",
+    MeasureType.VARCHAR: "string",
+    MeasureType.BOOLEAN: "boolean",
+}
+
+
+@dataclass(frozen=True)
+class FieldColumn:
+    """One field's values in a batch of points: its name and stored type (``float``,
+    ``integer``...), the 64 value bits per point and which points have a value."""
+
+    name: str
+    type: str
+    bits: np.ndarray
+    valid: np.ndarray
+
+
 def point_hashes(
-    series_hashes: np.ndarray,
-    times_ns: np.ndarray,
-    fields: list[tuple[str, np.ndarray, np.ndarray]],
+    series_hashes: np.ndarray, times_ns: np.ndarray, fields: list[FieldColumn]
 ) -> np.ndarray:
-    """One 64-bit digest per point from its series hash, time and (field, bits, valid) columns."""
+    """One 64-bit digest per point from its series hash, time and typed field values (a value
+    stored as another type than the mapping's — 5.0 for 5 — changes it)."""
     with np.errstate(over="ignore"):
         digest = mix64(series_hashes ^ mix64(times_ns.astype(np.int64).view(np.uint64)))
         values = np.zeros(len(times_ns), dtype=np.uint64)
-        for name, bits, valid in fields:
-            contribution = mix64(bits ^ np.uint64(hash_text(name)))
+        for f in fields:
+            bits, valid = f.bits, f.valid
+            contribution = mix64(bits ^ np.uint64(hash_text(f"{f.name}\x00{f.type}")))
             values += np.where(valid, contribution, np.uint64(0))
         return mix64(digest + values)
 
@@ -246,11 +267,11 @@ class _Accumulator:
         np.add.at(self.rows.reshape(-1), flat, 1)
         with np.errstate(over="ignore"):
             np.add.at(self.sums.reshape(-1), flat, digests)
-        for name, _bits, valid in fields:
-            counts = self.values.get(name)
+        for f in fields:
+            counts = self.values.get(f.name)
             if counts is None:
-                counts = self.values[name] = np.zeros_like(self.rows)
-            np.add.at(counts.reshape(-1), flat, valid.astype(np.int64))
+                counts = self.values[f.name] = np.zeros_like(self.rows)
+            np.add.at(counts.reshape(-1), flat, f.valid.astype(np.int64))
 
     def digest(self) -> Digest:
         series: dict[SeriesKey, SeriesDigest] = {}
@@ -313,8 +334,9 @@ def add_source_table(acc: _Accumulator, table: pa.Table, spec: TableSpec) -> Non
     times = pc.cast(table.column(TIME_COLUMN), pa.int64()).to_numpy().astype(np.int64)
     fields = []
     for name in present:
-        bits, valid = _value_bits(table.column(name).combine_chunks(), _kind(spec, name))
-        fields.append((name, bits, valid))
+        kind = _kind(spec, name)
+        bits, valid = _value_bits(table.column(name).combine_chunks(), kind)
+        fields.append(FieldColumn(name, INFLUX_TYPES.get(kind, "unknown"), bits, valid))  # type: ignore[arg-type]
     acc.add(sids, times, fields)
 
 
@@ -399,8 +421,10 @@ def influx_digest(
     bucket_ns: int = BUCKET_NS,
     chunk_size: int = 10_000,
 ) -> Digest:
-    """The digest of the window's points read back from InfluxDB (streamed, chunk by chunk)."""
+    """The digest of the window's points read back from InfluxDB (streamed, chunk by chunk),
+    each value with the type InfluxDB stores its field as."""
     acc = _Accumulator("influxdb", spec.measurement, window, bucket_ns)
+    types = field_types(client, spec.measurement, database)
     for key, columns, rows in iter_influx_series(client, spec, window, database, None, chunk_size):
         if not rows:
             continue
@@ -409,10 +433,35 @@ def influx_digest(
         fields = []
         for name, values in zip(columns[1:], transposed[1:], strict=True):
             bits, valid = _value_bits(_column_array(values, _kind(spec, name)), _kind(spec, name))
-            fields.append((name, bits, valid))
+            fields.append(FieldColumn(name, types.get(name, "unknown"), bits, valid))
         sid = acc.series_id(key)
         acc.add(np.full(len(rows), sid, dtype=np.int64), times, fields)
     return acc.digest()
+
+
+def field_types(client: InfluxClient, measurement: str, database: str | None) -> dict[str, str]:
+    """Each field's type in InfluxDB (``SHOW FIELD KEYS``); a field stored as different types in
+    different shards gets them all, joined by ``|``."""
+    results = client.query(f"SHOW FIELD KEYS FROM {quote_ident(measurement)}", database)
+    types: dict[str, set[str]] = {}
+    for result in results:
+        for series in result.get("series", []) or []:
+            for name, kind in series.get("values", []):
+                types.setdefault(name, set()).add(kind)
+    return {name: "|".join(sorted(kinds)) for name, kinds in types.items()}
+
+
+def type_mismatches(spec: TableSpec, stored: Mapping[str, str]) -> dict[str, str]:
+    """Fields InfluxDB stores as another type than the mapping says, described."""
+    out = {}
+    for f in spec.fields:
+        expected = INFLUX_TYPES[f.type]
+        if f.name in stored and stored[f.name] != expected:
+            out[f.name] = (
+                f"stored as {stored[f.name]} in InfluxDB; the mapping says {f.type.value} "
+                f"({expected})"
+            )
+    return out
 
 
 # -- comparison -----------------------------------------------------------------------------------
@@ -707,6 +756,7 @@ class VerificationResult:
     diffs: list[SeriesDiff]
     attempts: int
     seconds: float
+    type_mismatches: dict[str, str] = field(default_factory=dict)  # field → what differs
 
     @property
     def ok(self) -> bool:
@@ -726,6 +776,7 @@ class VerificationResult:
             f"{self.influx_values:,} values, checksum {self.influx_checksum}; "
             f"{self.attempts} read(s))"
         ]
+        lines += [f"  field {n}: {text}" for n, text in self.type_mismatches.items()]
         lines += ["  " + d.describe() for d in self.diffs[:max_series]]
         if len(self.diffs) > max_series:
             lines.append(f"  ... and {len(self.diffs) - max_series} more series")
@@ -738,6 +789,8 @@ class VerificationResult:
             f"❌ **{self.table} {self.partition}**: {len(self.diffs)} of {self.series} series "
             f"differ — source {self.source_rows:,} points (checksum `{self.source_checksum}`), "
             f"InfluxDB {self.influx_rows:,} points (checksum `{self.influx_checksum}`)",
+            "",
+            *(f"- field `{n}`: {text}" for n, text in self.type_mismatches.items()),
             "",
             "| series | status | source points | InfluxDB points | time ranges | points |",
             "|---|---|---|---|---|---|",
@@ -771,6 +824,7 @@ class VerificationResult:
             "attempts": self.attempts,
             "seconds": round(self.seconds, 3),
             "diffs": [d.to_dict() for d in self.diffs],
+            "type_mismatches": self.type_mismatches,
         }
 
 
@@ -802,8 +856,10 @@ def verify(
         if not diffs or influx.rows >= source.rows or tries >= attempts:
             break
         sleep(delay * 2 ** (tries - 1))
+    mismatched: dict[str, str] = {}
     if diffs:
         drill_down(diffs, source_tables, client, spec, database, max_points)
+        mismatched = type_mismatches(spec, field_types(client, spec.measurement, database))
     return VerificationResult(
         table=spec.name,
         partition=partition,
@@ -818,6 +874,7 @@ def verify(
         diffs=diffs,
         attempts=tries,
         seconds=time.perf_counter() - began,
+        type_mismatches=mismatched,
     )
 
 
@@ -856,6 +913,9 @@ def verify_days(
             break
         sleep(delay * 2 ** (tries - 1))
     share = (time.perf_counter() - began) / len(days)
+    mismatched: dict[str, str] = {}
+    if any(diffs.values()):
+        mismatched = type_mismatches(spec, field_types(client, spec.measurement, database))
     results: dict[date, VerificationResult] = {}
     for day in days:
         dst, src = judged[day]
@@ -876,6 +936,7 @@ def verify_days(
             diffs=diffs[day],
             attempts=tries,
             seconds=share + time.perf_counter() - started,
+            type_mismatches=mismatched if diffs[day] else {},
         )
     return results
 
