@@ -481,6 +481,10 @@ def prepare_frame(table: pa.Table, spec: TableSpec) -> Any:
         column = table.column(name)
         if name in spec.optional_tags and pa.types.is_string(column.type):
             column = pc.fill_null(column, "")
+        if name in spec.tags and pa.types.is_string(column.type):
+            # pandas categoricals: GX's regex and null checks then look at each distinct value
+            # once (a tag has a few hundred values over hundreds of thousands of rows)
+            column = pc.dictionary_encode(column)
         columns[name] = column
     columns[NONFINITE_COLUMN] = _nonfinite(table, spec)
     if UTC_HOUR_COLUMN in derived_columns(spec):

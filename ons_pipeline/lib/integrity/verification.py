@@ -425,18 +425,53 @@ def influx_digest(
     each value with the type InfluxDB stores its field as."""
     acc = _Accumulator("influxdb", spec.measurement, window, bucket_ns)
     types = field_types(client, spec.measurement, database)
+    pending = _PendingRows()
     for key, columns, rows in iter_influx_series(client, spec, window, database, None, chunk_size):
-        if not rows:
-            continue
-        transposed = list(zip(*rows, strict=True))
-        times = np.fromiter(transposed[0], dtype=np.int64, count=len(rows))
-        fields = []
-        for name, values in zip(columns[1:], transposed[1:], strict=True):
-            bits, valid = _value_bits(_column_array(values, _kind(spec, name)), _kind(spec, name))
-            fields.append(FieldColumn(name, types.get(name, "unknown"), bits, valid))
-        sid = acc.series_id(key)
-        acc.add(np.full(len(rows), sid, dtype=np.int64), times, fields)
+        if rows:
+            pending.extend(acc.series_id(key), columns, rows)
+        if pending.size >= _DIGEST_ROWS:  # one vectorised pass per many series, not per series
+            pending.flush(acc, spec, types)
+    pending.flush(acc, spec, types)
     return acc.digest()
+
+
+_DIGEST_ROWS = 100_000
+
+
+class _PendingRows:
+    """Rows read back from InfluxDB, gathered across series until digested together."""
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self.sids: list[np.ndarray] = []
+        self.times: list[Any] = []
+        self.values: dict[str, list[Any]] = {}
+        self.size = 0
+
+    def extend(self, sid: int, columns: list[str], rows: list[list[Any]]) -> None:
+        transposed = list(zip(*rows, strict=True))
+        self.sids.append(np.full(len(rows), sid, dtype=np.int64))
+        self.times.extend(transposed[0])
+        for name in self.values.keys() - set(columns[1:]):
+            self.values[name].extend([None] * len(rows))
+        for name, values in zip(columns[1:], transposed[1:], strict=True):
+            column = self.values.setdefault(name, [None] * self.size)
+            column.extend(values)
+        self.size += len(rows)
+
+    def flush(self, acc: _Accumulator, spec: TableSpec, types: Mapping[str, str]) -> None:
+        if not self.size:
+            return
+        times = np.fromiter(self.times, dtype=np.int64, count=self.size)
+        fields = []
+        for name, values in self.values.items():
+            kind = _kind(spec, name)
+            bits, valid = _value_bits(_column_array(tuple(values), kind), kind)
+            fields.append(FieldColumn(name, types.get(name, "unknown"), bits, valid))
+        acc.add(np.concatenate(self.sids), times, fields)
+        self._reset()
 
 
 def field_types(client: InfluxClient, measurement: str, database: str | None) -> dict[str, str]:
