@@ -1,7 +1,14 @@
 """Parquet partitions on S3: one prefix per table-day, ``<prefix>/<table>/date=YYYY-MM-DD/``.
 
-Writing a partition replaces it: files get deterministic names (``part-00000.parquet``...) and any
-other object left under the prefix by an earlier run is deleted, so a re-run never duplicates.
+A partition is published as one unit: its data files carry the name of their *generation*
+(``part-<generation>-00000.parquet``...) and a manifest (``_manifest.json``, one S3 object, written
+after every data file) names the current generation and its files. Readers read exactly the
+files of the manifest, so a replacement that fails halfway (a crash, S3 down) leaves the previous
+generation whole and readable, never a mix; the next successful write removes the leftovers.
+Partitions written before manifests existed (no ``_manifest.json``) are read as all their
+``.parquet`` files. A partition never holds two rows of the same series and time: two such rows
+mean a source dimension the mapping does not know (their points would collapse into one).
+
 Reading streams record batches (memory bounded by the batch, not the partition) and validates
 every batch against the mapping and the partition's window, with errors that name the table,
 partition, file, row and column.
@@ -9,7 +16,10 @@ partition, file, row and column.
 
 from __future__ import annotations
 
+import json
 import tempfile
+import time
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,6 +36,7 @@ from ons_pipeline.lib.schema import TIME_COLUMN, TableSpec
 
 DEFAULT_ROWS_PER_FILE = 1_000_000
 DEFAULT_BATCH_ROWS = 10_000
+MANIFEST = "_manifest.json"
 
 
 class PartitionError(ValueError):
@@ -63,6 +74,7 @@ class PartitionWrite:
     rows: int = 0
     bytes: int = 0
     removed_stale: int = 0
+    generation: str = ""
     written: list[pa.Table] = field(default_factory=list, repr=False)
 
     @property
@@ -131,6 +143,24 @@ def validate_table(
     return canonical
 
 
+def _refuse_duplicates(table: pa.Table, spec: TableSpec, where: str) -> None:
+    """Two rows of one series at one time would be one point in InfluxDB: one value lost."""
+    keys = [TIME_COLUMN, *spec.tags]
+    if table.num_rows < 2:
+        return
+    counts = table.select(keys).group_by(keys, use_threads=False).aggregate([([], "count_all")])
+    repeated = counts.filter(pc.greater(counts.column("count_all"), 1))
+    if repeated.num_rows:
+        example = repeated.slice(0, 1).to_pylist()[0]
+        rows = pc.sum(repeated.column("count_all")).as_py()
+        raise PartitionError(
+            f"{where}: {rows} rows share their series and time with another row "
+            f"({repeated.num_rows} series+time, e.g. {example}): the source has a dimension "
+            "the mapping does not know, or duplicate records; their points would collapse into "
+            "one in InfluxDB"
+        )
+
+
 def _is_string_dictionary(type_: pa.DataType) -> bool:
     return pa.types.is_dictionary(type_) and pa.types.is_string(type_.value_type)
 
@@ -158,15 +188,34 @@ class ParquetStore:
     def uri(self, partition: Partition) -> str:
         return f"s3://{self.bucket}/{self.prefix(partition)}"
 
+    def manifest(self, partition: Partition) -> dict[str, Any] | None:
+        """The partition's manifest (generation, files, rows), ``None`` when it has none."""
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=self.prefix(partition) + MANIFEST)
+        except self.s3.exceptions.NoSuchKey:
+            return None
+        return dict(json.loads(body["Body"].read()))
+
+    def generation(self, partition: Partition) -> str | None:
+        """The current generation of the partition (``None``: none, or written before manifests)."""
+        manifest = self.manifest(partition)
+        return str(manifest["generation"]) if manifest else None
+
     def keys(self, partition: Partition) -> list[str]:
-        """The partition's Parquet objects, sorted."""
+        """The partition's Parquet objects: those of its manifest, else every ``.parquet``."""
+        manifest = self.manifest(partition)
+        if manifest is not None:
+            return list(manifest["files"])
+        return sorted(k for k in self.listed(partition) if k.endswith(".parquet"))
+
+    def listed(self, partition: Partition) -> list[str]:
+        """Every object under the partition's prefix (published or not)."""
         paginator = self.s3.get_paginator("list_objects_v2")
-        return sorted(
+        return [
             obj["Key"]
             for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix(partition))
             for obj in page.get("Contents", [])
-            if obj["Key"].endswith(".parquet")
-        )
+        ]
 
     def write(
         self,
@@ -175,15 +224,17 @@ class ParquetStore:
         spec: TableSpec,
         rows_per_file: int = DEFAULT_ROWS_PER_FILE,
     ) -> PartitionWrite:
-        """Write a partition's rows as Parquet files, replacing what was there."""
+        """Write a partition's rows as a new generation of Parquet files and publish it (the
+        manifest), replacing what was there; rows sharing a series and time are refused."""
         s3, bucket, prefix, window = self.s3, self.bucket, self.prefix(partition), partition.window
-        result = PartitionWrite()
+        generation = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
+        result = PartitionWrite(generation=generation)
         pending: list[pa.Table] = []
         pending_rows = 0
         where = f"table {spec.name!r}, partition {prefix}"
 
         def flush(chunk: pa.Table) -> None:
-            key = f"{prefix}part-{len(result.keys):05d}.parquet"
+            key = f"{prefix}part-{generation}-{len(result.keys):05d}.parquet"
             sink = pa.BufferOutputStream()
             rows = _sort_rows(chunk, spec)
             pq.write_table(rows, sink, compression="zstd")
@@ -207,14 +258,18 @@ class ParquetStore:
                 pending, pending_rows = [rest], rest.num_rows
         if pending_rows or not result.keys:
             flush(pa.concat_tables(pending) if pending else spec.arrow_schema().empty_table())
-        keep = set(result.keys)
-        paginator = s3.get_paginator("list_objects_v2")
-        stale = [
-            {"Key": obj["Key"]}
-            for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
-            for obj in page.get("Contents", [])
-            if obj["Key"] not in keep
-        ]
+        _refuse_duplicates(pa.concat_tables(result.written), spec, where)
+        manifest = {
+            "generation": generation,
+            "files": result.keys,
+            "rows": result.rows,
+            "table": spec.name,
+            "day": partition.key,
+            "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        s3.put_object(Bucket=bucket, Key=prefix + MANIFEST, Body=json.dumps(manifest).encode())
+        keep = {*result.keys, prefix + MANIFEST}
+        stale = [{"Key": key} for key in self.listed(partition) if key not in keep]
         for start in range(0, len(stale), 1000):
             s3.delete_objects(Bucket=bucket, Delete={"Objects": stale[start : start + 1000]})
         result.removed_stale = len(stale)

@@ -18,7 +18,7 @@ from ons_pipeline.defs.state import loaded_partitions
 from ons_pipeline.lib import schema
 from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.ons_time import day_window
-from ons_pipeline.lib.partitions import Partition
+from ons_pipeline.lib.partitions import ParquetStore, Partition
 from ons_pipeline.lib.settings import InfluxSettings
 from ons_pipeline.local.generator import generate_canonical
 from ons_pipeline.local.staging import stage_day
@@ -128,7 +128,8 @@ def test_reloading_a_day_neither_duplicates_nor_loses(resources, influx_url, inf
         o["Key"]
         for o in s3.list_objects_v2(Bucket=resources["aws"].bucket, Prefix=prefix)["Contents"]
     ]
-    assert keys == [prefix + "part-00000.parquet"]
+    current = ParquetStore(s3, resources["aws"].bucket).keys(Partition("geracao_usina", day))
+    assert len(current) == 1 and keys == [prefix + "_manifest.json", *current]
 
 
 def test_bad_partition_fails_naming_table_partition_and_row_others_complete(

@@ -152,8 +152,10 @@ def test_export_partition_query_mode_replaces_the_day(moto_server, query_client,
         result = export_partition(ALL_TYPES, DAY, "query", query_client, s3, target)
         assert result.rows == 24 and result.pages > 1
     listed = [o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket, Prefix=prefix)["Contents"]]
-    assert listed == [prefix + "part-00000.parquet"]
-    stored = ParquetStore(s3, s3_bucket).read(Partition(ALL_TYPES.name, DAY), ALL_TYPES)
+    store = ParquetStore(s3, s3_bucket)
+    (data_file,) = store.keys(Partition(ALL_TYPES.name, DAY))  # one generation, one file
+    assert listed == [prefix + "_manifest.json", data_file]  # the crash's leftover is gone
+    stored = store.read(Partition(ALL_TYPES.name, DAY), ALL_TYPES)
     assert stored.column("time").to_pylist() == table.column("time").to_pylist()
     assert stored.column("t").to_pylist() == table.column("t").to_pylist()
 

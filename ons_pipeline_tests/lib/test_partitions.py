@@ -1,0 +1,66 @@
+"""Parquet partitions on S3 (moto): published as one unit, never with a collapsed series+time
+(issue 11, items 3 and 8)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import boto3
+import pyarrow as pa
+import pytest
+
+from ons_pipeline.lib import schema
+from ons_pipeline.lib.partitions import MANIFEST, ParquetStore, Partition, PartitionError
+from ons_pipeline_tests.integrity.conftest import generated
+
+TABLE = "cmo_semihorario"
+DAY = date(2024, 3, 5)
+
+
+@pytest.fixture
+def store(moto_server, s3_bucket) -> ParquetStore:  # type: ignore[no-untyped-def]
+    return ParquetStore(boto3.client("s3", endpoint_url=moto_server.url), s3_bucket, "parquet")
+
+
+def test_a_replacement_that_fails_halfway_leaves_the_previous_generation_whole(
+    store: ParquetStore,
+) -> None:
+    spec, partition = schema.table(TABLE), Partition(TABLE, DAY)
+    old = generated(TABLE, DAY)
+    first = store.write(partition, [old], spec, rows_per_file=50)
+    assert len(first.keys) > 1 and store.generation(partition) == first.generation
+    new = old.set_column(
+        old.schema.get_field_index("val_cmo"), "val_cmo", pa.array([1.0] * old.num_rows)
+    )
+
+    def failing() -> Iterator[pa.Table]:
+        yield new.slice(0, 120)  # two files of the new generation reach S3...
+        raise ConnectionError("S3 went away")  # ...then the export dies
+
+    with pytest.raises(ConnectionError):
+        store.write(partition, failing(), spec, rows_per_file=50)
+    # Readers still see exactly the old generation, not a mix.
+    assert store.generation(partition) == first.generation
+    stored = store.read(partition, spec)
+    assert stored.num_rows == old.num_rows
+    assert stored.column("val_cmo").to_pylist() == first.table.column("val_cmo").to_pylist()
+    listed = store.listed(partition)
+    assert len(listed) > len(first.keys) + 1  # the dead write's files are there, unread
+    # The next successful write publishes its generation and removes every leftover.
+    second = store.write(partition, [new], spec, rows_per_file=50)
+    manifest = store.prefix(partition) + MANIFEST
+    assert sorted(store.listed(partition)) == sorted([*second.keys, manifest])
+    assert store.read(partition, spec).column("val_cmo").to_pylist() == [1.0] * old.num_rows
+
+
+def test_rows_sharing_a_series_and_time_are_refused_naming_them(store: ParquetStore) -> None:
+    # A source dimension the mapping does not know: two rows differ only there.
+    spec, partition = schema.table(TABLE), Partition(TABLE, DAY)
+    rows = generated(TABLE, DAY)
+    with pytest.raises(PartitionError, match=r"2 rows share their series and time") as caught:
+        store.write(partition, [pa.concat_tables([rows, rows.slice(7, 1)])], spec)
+    assert "id_subsistema" in str(caught.value) and "a dimension the mapping does not know" in str(
+        caught.value
+    )
+    assert store.manifest(partition) is None  # nothing was published
