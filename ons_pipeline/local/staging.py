@@ -14,7 +14,11 @@ from typing import Any
 from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.migration.exporter import unload_destination
 from ons_pipeline.lib.migration.timestream import (
+    count_answer,
+    count_query,
     database_for,
+    describe_answer,
+    describe_query,
     export_query,
     stage_query_results,
     stage_unload,
@@ -49,6 +53,12 @@ def stage_day(
     tables = list(generate_canonical(spec.name, window.start, window.end, seed=seed))
     rows = sum(t.num_rows for t in tables)
     database = database_for(spec, target.timestream_database, target.timestream_legacy_database)
+    # What the exporter asks besides the rows: the table's description (once per run; staging
+    # one per day leaves spares) and, in query mode, the day's own count.
+    answers = {describe_query(database, spec.name): [describe_answer(spec)]}
+    if mode == "query":
+        answers[count_query(spec, database, window)] = [count_answer(spec, tables)]
+    stage_query_results(endpoint_url, answers)
     if mode == "unload":
         if s3 is None:
             raise ValueError("unload staging needs an S3 client")

@@ -33,6 +33,7 @@ from ons_pipeline.environment import load_settings
 from ons_pipeline.lib.migration.deadletter import S3DeadLetterStore
 from ons_pipeline.lib.migration.exporter import ExportResult, export_partition
 from ons_pipeline.lib.migration.pipeline import DayOutcome, Stages, TableMigration
+from ons_pipeline.lib.migration.timestream import check_source_columns, database_for
 from ons_pipeline.lib.partitions import ParquetStore
 from ons_pipeline.lib.schema import TableSpec, tables
 from ons_pipeline.lib.settings import MigrationSettings
@@ -121,6 +122,14 @@ def build_migration_asset(spec: TableSpec, migration: MigrationSettings) -> dg.A
         def export(day: date) -> ExportResult:
             return export_partition(spec, day, aws.export_mode, timestream, s3, aws)
 
+        def check_source() -> None:
+            database = database_for(spec, aws.timestream_database, aws.timestream_legacy_database)
+            if not check_source_columns(timestream, spec, database):
+                context.log.warning(
+                    f"Timestream did not describe {database}.{spec.name}: its columns were not "
+                    "checked against the mapping"
+                )
+
         store = ParquetStore.of(aws, s3)
         failed: list[DayOutcome] = []
         client = influxdb.client() if stages.load or stages.verify else None
@@ -131,6 +140,7 @@ def build_migration_asset(spec: TableSpec, migration: MigrationSettings) -> dg.A
                 spec,
                 store,
                 export=export,
+                check_source=check_source,
                 client=client,
                 settings=load_settings().migration,
                 deadletter=S3DeadLetterStore(aws.bucket, aws.deadletter_prefix, client=s3),

@@ -17,6 +17,8 @@ from ons_pipeline.lib.migration.timestream import (
     database_for,
     export_query_mode,
     export_unload_mode,
+    reconcile_counts,
+    source_counts,
 )
 from ons_pipeline.lib.ons_time import day_window
 from ons_pipeline.lib.partitions import ParquetStore, Partition
@@ -37,6 +39,7 @@ class ExportResult:
     seconds: float = 0.0
     keys: list[str] = field(default_factory=list)
     removed_stale: int = 0
+    source_count: int | None = None  # Timestream's own count of the day (query mode)
     data: pa.Table | None = field(default=None, repr=False)  # the partition's rows, as written
 
     def to_metadata(self, bucket: str) -> dict[str, Any]:
@@ -49,6 +52,9 @@ class ExportResult:
             "window": str(self.window),
             "s3 keys": [f"s3://{bucket}/{k}" for k in self.keys],
             "stale objects removed": self.removed_stale,
+            "source count": "manifest"
+            if self.mode == "unload"
+            else (self.source_count if self.source_count is not None else "not answered"),
             "duration s": round(self.seconds, 3),
         }
 
@@ -84,7 +90,11 @@ def export_partition(
     s3: Any,
     target: AwsSettings,
 ) -> ExportResult:
-    """Export the UTC day ``[day, day+1)`` of ``spec`` and replace its Parquet partition."""
+    """Export the UTC day ``[day, day+1)`` of ``spec`` and replace its Parquet partition.
+
+    The rows are reconciled with Timestream's own count before the partition is published: in
+    ``query`` mode by a ``count`` query of the window (rows and each measure), in ``unload`` mode
+    by the row counts of the UNLOAD manifest. A difference fails the day, nothing published."""
     started = time.perf_counter()
     window = day_window(day)
     result = ExportResult(table=spec.name, day=day, window=window, mode=mode)
@@ -98,8 +108,21 @@ def export_partition(
             yield table
 
     store = ParquetStore.of(target, s3)
+    partition = Partition(spec.name, day)
     try:
-        written = store.write(Partition(spec.name, day), counted(), spec)
+        if mode == "query":  # the pages are read whole, then checked against the source's count
+            tables = list(counted())
+            database = database_for(
+                spec, target.timestream_database, target.timestream_legacy_database
+            )
+            counts = source_counts(query_client, spec, database, window)
+            if counts is not None:
+                rows = pa.concat_tables(tables) if tables else spec.arrow_schema().empty_table()
+                reconcile_counts(counts, rows, spec, f"table {spec.name!r}, day {day}")
+                result.source_count = counts["rows"]
+            written = store.write(partition, tables, spec)
+        else:
+            written = store.write(partition, counted(), spec)
     finally:
         source.close()  # runs the source's clean-up (UNLOAD output) also when writing failed
     result.rows = written.rows

@@ -84,6 +84,7 @@ class TableMigration:
         store: ParquetStore,
         *,
         export: Exporter,
+        check_source: Callable[[], object] | None = None,
         client: InfluxClient | None,
         settings: MigrationSettings,
         deadletter: DeadLetterStore | None = None,
@@ -94,6 +95,7 @@ class TableMigration:
         self.spec = spec
         self.store = store
         self.export = export
+        self.check_source = check_source
         self.client = client
         self.settings = settings
         self.deadletter = deadletter
@@ -109,6 +111,8 @@ class TableMigration:
     def run(self, days: Sequence[date], stages: Stages) -> Iterator[list[DayOutcome]]:
         if (stages.load or stages.verify) and self.client is None:
             raise ValueError("loading or verifying needs an InfluxDB client")
+        if stages.export and self.check_source is not None:
+            self.check_source()  # a source that does not match the mapping stops every day
         groups = self.groups(days)
         with ThreadPoolExecutor(self.settings.export_threads, "export") as pool:
             loader = (

@@ -199,6 +199,95 @@ def export_query_mode(
 
 
 # ---------------------------------------------------------------------------------------------
+# What the source says of itself: its columns, and its own count of a window
+
+
+def describe_query(database: str, table: str) -> str:
+    return f"DESCRIBE {_ident(database)}.{_ident(table)}"
+
+
+def unmapped_columns(client: QueryClient, spec: TableSpec, database: str) -> list[str] | None:
+    """Problems between the source table's columns (``DESCRIBE``) and the mapping, each
+    described: a dimension the mapping does not know (rows that differ only there would collapse
+    into one point), a measure it does not know (never migrated), a mapped column the source
+    lacks. ``None`` when the source gave no description to check."""
+    page = client.query(QueryString=describe_query(database, spec.name))
+    names = [c["Name"] for c in page.get("ColumnInfo") or []]
+    rows = [[d.get("ScalarValue") for d in row["Data"]] for row in page.get("Rows") or []]
+    if not rows or len(names) < 3:
+        return None
+    columns = {row[0]: str(row[2]).upper() for row in rows}
+    dimensions = {c for c, kind in columns.items() if kind == "DIMENSION"}
+    measures = {c for c, kind in columns.items() if kind in {"MULTI", "MEASURE_VALUE"}}
+    wanted_measures = (
+        {"measure_value::double"} if spec.source is Source.LEGACY else set(spec.field_names)
+    )
+    problems = [
+        f"dimension {d!r} is not in the mapping: rows that differ only in it would collapse "
+        "into one point (map it as a tag)"
+        for d in sorted(dimensions - set(spec.tags))
+    ]
+    problems += [
+        f"measure {m!r} is not in the mapping: it would not be migrated (map it as a field)"
+        for m in sorted(measures - wanted_measures)
+    ]
+    problems += [
+        f"the mapping's column {c!r} is not in the source table"
+        for c in sorted((set(spec.tags) - dimensions) | (wanted_measures - measures))
+    ]
+    return problems
+
+
+def check_source_columns(client: QueryClient, spec: TableSpec, database: str) -> bool:
+    """Raise :class:`ExportError` naming every column problem; ``False`` when the source gave no
+    description (nothing checked), ``True`` when it matches the mapping."""
+    problems = unmapped_columns(client, spec, database)
+    if problems:
+        raise ExportError(
+            f"Timestream table {database}.{spec.name} does not match the mapping: "
+            + "; ".join(problems)
+        )
+    return problems is not None
+
+
+def count_query(spec: TableSpec, database: str, window: Window) -> str:
+    """Timestream's own count of a window: rows and, per measure, values."""
+    counts = ['count(*) AS "rows"']
+    if spec.source is Source.LEGACY:
+        counts.append(f"count(measure_value::double) AS {_ident('value')}")
+    else:
+        counts += [f"count({_ident(f.name)}) AS {_ident(f.name)}" for f in spec.fields]
+    return (
+        f"SELECT {', '.join(counts)} FROM {_ident(database)}.{_ident(spec.name)} "
+        f"WHERE time >= from_nanoseconds({window.start_ns}) "
+        f"AND time < from_nanoseconds({window.end_ns})"
+    )
+
+
+def source_counts(
+    client: QueryClient, spec: TableSpec, database: str, window: Window
+) -> dict[str, int] | None:
+    """Timestream's count of the window (``rows`` and each measure's values); ``None`` when the
+    source gave no answer."""
+    page = client.query(QueryString=count_query(spec, database, window))
+    names = [c["Name"] for c in page.get("ColumnInfo") or []]
+    rows = page.get("Rows") or []
+    if not rows:
+        return None
+    return {n: int(d.get("ScalarValue") or 0) for n, d in zip(names, rows[0]["Data"], strict=True)}
+
+
+def reconcile_counts(counts: dict[str, int], table: pa.Table, spec: TableSpec, where: str) -> None:
+    """Fail when the exported rows differ from the source's own count (rows or a measure)."""
+    exported = {"rows": table.num_rows}
+    exported.update({f.name: table.num_rows - table.column(f.name).null_count for f in spec.fields})
+    differing = {n: (counts[n], exported[n]) for n in counts if exported.get(n) != counts[n]}
+    if differing:
+        detail = ", ".join(f"{n}: source {a}, exported {b}" for n, (a, b) in differing.items())
+        raise ExportError(f"{where}: the export does not match Timestream's own count ({detail})")
+
+
+# ---------------------------------------------------------------------------------------------
 # UNLOAD mode
 
 
@@ -389,6 +478,36 @@ def stage_query_results(endpoint_url: str, results: dict[str, list[dict[str, Any
         timeout=60,
     )
     response.raise_for_status()
+
+
+def describe_answer(spec: TableSpec, extra_dimensions: Sequence[str] = ()) -> dict[str, Any]:
+    """What ``DESCRIBE`` answers for a table laid out as the mapping says (plus, for tests,
+    dimensions the mapping does not know)."""
+    rows = [[TIME_COLUMN, "timestamp", "TIMESTAMP"]]
+    rows += [[t, "varchar", "DIMENSION"] for t in (*spec.tags, *extra_dimensions)]
+    rows.append(["measure_name", "varchar", "MEASURE_NAME"])
+    if spec.source is Source.LEGACY:
+        rows.append(["measure_value::double", "double", "MEASURE_VALUE"])
+    else:
+        rows += [[f.name, f.type.value.lower(), "MULTI"] for f in spec.fields]
+    return {
+        "Rows": [{"Data": [{"ScalarValue": v} for v in row]} for row in rows],
+        "ColumnInfo": [
+            {"Name": n, "Type": {"ScalarType": "VARCHAR"}}
+            for n in ("Column", "Type", "Timestream attribute type")
+        ],
+    }
+
+
+def count_answer(spec: TableSpec, tables: Iterable[pa.Table]) -> dict[str, Any]:
+    """What Timestream's count of a window answers for these rows."""
+    rows = pa.concat_tables(list(tables) or [spec.arrow_schema().empty_table()])
+    values = {"rows": rows.num_rows}
+    values.update({f.name: rows.num_rows - rows.column(f.name).null_count for f in spec.fields})
+    return {
+        "Rows": [{"Data": [{"ScalarValue": str(v)} for v in values.values()]}],
+        "ColumnInfo": [{"Name": n, "Type": {"ScalarType": "BIGINT"}} for n in values],
+    }
 
 
 def stage_unload(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import struct
+import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import boto3
@@ -15,6 +16,11 @@ from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.migration.exporter import export_partition, unload_destination
 from ons_pipeline.lib.migration.timestream import (
     ExportError,
+    check_source_columns,
+    count_answer,
+    count_query,
+    describe_answer,
+    describe_query,
     export_query,
     export_query_mode,
     export_unload_mode,
@@ -212,3 +218,55 @@ def test_export_query_mode_yields_empty_day_as_empty(moto_server, query_client) 
     window = day_window(date(2030, 1, 1))
     tables = list(export_query_mode(query_client, ALL_TYPES, "ons", window))
     assert sum(t.num_rows for t in tables) == 0
+
+
+def test_a_source_dimension_the_mapping_does_not_know_stops_the_export(
+    moto_server, query_client
+) -> None:  # type: ignore[no-untyped-def]
+    database = f"db_{uuid.uuid4().hex[:8]}"
+    spec = schema.table("curva_carga")
+    stage_query_results(
+        moto_server.url,
+        {
+            describe_query(database, spec.name): [
+                describe_answer(spec, extra_dimensions=["id_usina"]),
+                describe_answer(spec),
+            ]
+        },
+    )
+    with pytest.raises(ExportError, match=r"dimension 'id_usina' is not in the mapping"):
+        check_source_columns(query_client, spec, database)
+    assert check_source_columns(query_client, spec, database) is True  # described, matching
+    assert check_source_columns(query_client, spec, database) is False  # no answer: unchecked
+
+
+def test_query_mode_export_is_reconciled_with_timestreams_own_count(
+    moto_server, query_client, s3_bucket
+) -> None:  # type: ignore[no-untyped-def]
+    # The pages hold 24 rows; Timestream counts 25 for the window (a page lost in between, or
+    # rows the query did not return): the day fails and nothing is published.
+    s3 = boto3.client("s3")
+    target = AwsSettings(bucket=s3_bucket)
+    table = all_types_table(24)
+    more = all_types_table(25)
+    stage_query_results(
+        moto_server.url,
+        {
+            export_query(ALL_TYPES, "ons", WINDOW): table_to_pages([table], ALL_TYPES),
+            count_query(ALL_TYPES, "ons", WINDOW): [count_answer(ALL_TYPES, [more])],
+        },
+    )
+    with pytest.raises(ExportError, match=r"rows: source 25, exported 24"):
+        export_partition(ALL_TYPES, DAY, "query", query_client, s3, AwsSettings(bucket=s3_bucket))
+    store = ParquetStore(s3, s3_bucket)
+    assert store.manifest(Partition(ALL_TYPES.name, DAY)) is None  # nothing published
+    # The same pages with a matching count export, and the result says it was reconciled.
+    stage_query_results(
+        moto_server.url,
+        {
+            export_query(ALL_TYPES, "ons", WINDOW): table_to_pages([table], ALL_TYPES),
+            count_query(ALL_TYPES, "ons", WINDOW): [count_answer(ALL_TYPES, [table])],
+        },
+    )
+    result = export_partition(ALL_TYPES, DAY, "query", query_client, s3, target)
+    assert result.rows == 24 and result.source_count == 24
