@@ -217,7 +217,9 @@ def run_backfill(
         report.planned = {t: [d.isoformat() for d in ds] for t, ds in todo.items()}
         report.skipped = len(tables) * len(days) - sum(len(d) for d in todo.values())
         if todo:
-            tags = {MIGRATION_TAG: uuid.uuid4().hex[:12]}
+            # No automatic run retry: a retry redoes every day of a multi-day run; migrate redoes
+            # exactly the days that failed.
+            tags = {MIGRATION_TAG: uuid.uuid4().hex[:12], "dagster/max_retries": "0"}
             names = ", ".join(sorted(todo)) if len(todo) <= 2 else f"{len(todo)} tables"
             title = f"migrate {first}…{last} ({names})"
             report.backfill_id = launch_backfill(instance, todo, tags, title)

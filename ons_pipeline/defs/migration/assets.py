@@ -201,6 +201,7 @@ def _events(
                 partition=key,
                 metadata={
                     **load.to_metadata(),
+                    "reloaded after a short read-back": outcome.reloaded,
                     "measurement": spec.measurement,
                     "database": database,
                     "source": store.uri(outcome.partition),

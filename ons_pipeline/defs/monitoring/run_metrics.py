@@ -24,6 +24,7 @@ PIPELINE_METRICS_KEY = dg.AssetKey("pipeline_metrics")
 _RUN_ALERT_STATE = "ons_pipeline/monitoring/run_alert_state"
 _EVENT_TYPES = {
     dg.DagsterEventType.ASSET_MATERIALIZATION,
+    dg.DagsterEventType.ASSET_OBSERVATION,
     dg.DagsterEventType.STEP_FAILURE,
     dg.DagsterEventType.ASSET_CHECK_EVALUATION,
 }
@@ -52,44 +53,51 @@ def _load_table(key: dg.AssetKey | None) -> str | None:
 
 
 def _table_of_step(step_key: str | None) -> str | None:
-    prefix = f"{INFLUXDB}__"
-    if step_key and step_key.startswith(prefix) and "__" not in step_key[len(prefix) :]:
-        return step_key[len(prefix) :]
+    """The table a migration step (``<table>_migration``) works on."""
+    suffix = "_migration"
+    if step_key and step_key.endswith(suffix):
+        return step_key[: -len(suffix)]
     return None
 
 
 def collect_run_metrics(instance: dg.DagsterInstance, run: dg.DagsterRun) -> RunMetrics:
-    """The load figures and check results in ``run``'s event log."""
+    """The load figures and check results in ``run``'s event log: a loaded day is a
+    materialization of its InfluxDB asset, a failed load an observation of it (with the same
+    figures), and a step that failed before loading anything a failed load without figures."""
     metrics = RunMetrics(run_id=run.run_id, job_name=run.job_name)
     partition = run.tags.get("dagster/partition")
     for entry in instance.all_logs(run.run_id, of_type=_EVENT_TYPES):
         event = entry.dagster_event
         if event is None:
             continue
-        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
-            materialization = entry.asset_materialization
-            table = _load_table(materialization.asset_key if materialization else None)
-            if materialization is not None and table is not None:
-                metrics.loads.append(
-                    LoadFigures.from_metadata(
-                        table, materialization.partition, _plain(materialization.metadata)
-                    )
-                )
-        elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
-            table = _table_of_step(event.step_key)
-            data = event.step_failure_data
-            if table is None:
+        if event.event_type in (
+            dg.DagsterEventType.ASSET_MATERIALIZATION,
+            dg.DagsterEventType.ASSET_OBSERVATION,
+        ):
+            record = entry.asset_materialization or entry.asset_observation
+            table = _load_table(record.asset_key if record else None)
+            if record is None or table is None:
                 continue
-            user = data.user_failure_data if data else None
-            error = data.error.message.strip().splitlines()[0] if data and data.error else None
+            failed = event.event_type == dg.DagsterEventType.ASSET_OBSERVATION
+            if failed and "failed batches" not in record.metadata:
+                continue  # not a load (e.g. a rollback's record)
             metrics.loads.append(
                 LoadFigures.from_metadata(
                     table,
-                    partition,
-                    _plain(user.metadata) if user else {},
-                    succeeded=False,
-                    error=error,
+                    record.partition,
+                    _plain(record.metadata),
+                    succeeded=not failed,
+                    error=record.description if failed else None,
                 )
+            )
+        elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            table = _table_of_step(event.step_key)
+            if table is None or any(load.table == table for load in metrics.loads):
+                continue
+            data = event.step_failure_data
+            error = data.error.message.strip().splitlines()[0] if data and data.error else None
+            metrics.loads.append(
+                LoadFigures.from_metadata(table, partition, {}, succeeded=False, error=error)
             )
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = entry.asset_check_evaluation
