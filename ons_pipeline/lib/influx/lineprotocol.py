@@ -34,9 +34,10 @@ or field key starting with a tab or NUL (silently stripped).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
@@ -268,17 +269,20 @@ class LineEncoder:
         prepared = self._prepare(batch, 0)
         (rendered,) = self._render_all(prepared, threads=1)
         keep = prepared.keep
-        if keep is None:
-            return rendered
-        lengths = np.zeros(batch.num_rows, np.int32)
-        rendered_offsets = _offsets(rendered)
-        lengths[keep] = np.diff(rendered_offsets)
-        offsets = np.zeros(batch.num_rows + 1, np.int32)
+        lengths = np.diff(rendered.offsets)
+        if keep is not None:
+            lengths, kept = np.zeros(batch.num_rows, np.int64), lengths
+            lengths[keep] = kept
+        offsets = np.zeros(batch.num_rows + 1, np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        data = _payload(rendered)
-        validity = pa.array(keep).buffers()[1]
-        return pa.StringArray.from_buffers(
-            batch.num_rows, pa.py_buffer(offsets), data, validity, int(np.sum(~keep))
+        if offsets[-1] < 2**31:
+            offsets, type_ = offsets.astype(np.int32), pa.string()
+        else:
+            type_ = pa.large_string()
+        validity = None if keep is None else pa.array(keep).buffers()[1]
+        nulls = 0 if keep is None else int(np.sum(~keep))
+        return pa.Array.from_buffers(
+            type_, batch.num_rows, [validity, pa.py_buffer(offsets), rendered.data], nulls
         )
 
     def encode(self, data: pa.RecordBatch | pa.Table) -> EncodedBatch:
@@ -287,7 +291,7 @@ class LineEncoder:
         lines = rows = 0
         for start, chunk in _chunks(data, DEFAULT_CHUNK_ROWS * 4):
             for rendered in self._render_all(self._prepare(chunk, start), self.threads):
-                parts.append(_payload(rendered))
+                parts.append(rendered.data)
                 lines += len(rendered)
             rows += chunk.num_rows
         return EncodedBatch(b"".join(parts), lines, rows - lines, 0)
@@ -312,19 +316,21 @@ class LineEncoder:
             total = start + chunk.num_rows
             prepared = self._prepare(chunk, start)
             rendered_parts = self._render_all(prepared, self.threads)
-            kept = prepared.kept_rows()
-            first = 0
+            kept = None if prepared.keep is None else prepared.kept_rows()
+            first = 0  # kept rows before this part
             for rendered in rendered_parts:
-                rows = kept[first : first + len(rendered)]
-                first += len(rendered)
-                offsets = _offsets(rendered)
-                buffer = rendered.buffers()[2]
-                for a in range(0, len(rendered), max_lines):
-                    b = min(a + max_lines, len(rendered))
-                    end_row = start + int(rows[b - 1]) + 1
-                    payload = buffer[int(offsets[a]) : int(offsets[b])].to_pybytes()
-                    yield EncodedBatch(payload, b - a, end_row - next_row - (b - a), next_row)
+                n = len(rendered)
+                bounds = [*range(0, n, max_lines), n]
+                last = np.asarray(bounds[1:], np.int64) + first - 1  # last kept row per payload
+                ends = (last if kept is None else kept[last]) + 1 + start
+                cuts = rendered.offsets[bounds].tolist()
+                for i in range(len(bounds) - 1):
+                    lines = bounds[i + 1] - bounds[i]
+                    end_row = int(ends[i])
+                    payload = rendered.data[cuts[i] : cuts[i + 1]].to_pybytes()
+                    yield EncodedBatch(payload, lines, end_row - next_row - lines, next_row)
                     next_row = end_row
+                first += n
         if total > next_row:
             yield EncodedBatch(b"", 0, total - next_row, next_row)
 
@@ -416,7 +422,7 @@ class LineEncoder:
             fields = [pc.filter(a, mask) for a in fields]
         return _Prepared(time, tags, fields, kinds, keep, batch.num_rows, start)
 
-    def _render_all(self, prepared: _Prepared, threads: int) -> list[pa.StringArray]:
+    def _render_all(self, prepared: _Prepared, threads: int) -> list[_Lines]:
         """Lines of the kept rows, in ``threads`` consecutive parts rendered in parallel."""
         rows = len(prepared.time)
         if threads == 1 or rows < _MIN_ROWS_PER_THREAD * 2:
@@ -453,11 +459,11 @@ class LineEncoder:
             f"value {value!r} {_reason(match.group(0))}"
         )
 
-    def _render(self, prepared: _Prepared, a: int, b: int) -> pa.StringArray:
+    def _render(self, prepared: _Prepared, a: int, b: int) -> _Lines:
         """Lines of kept rows ``[a, b)``."""
         rows = b - a
         if rows == 0:
-            return pa.array([], pa.string())
+            return _Lines(pa.py_buffer(b""), np.zeros(1, np.int64))
         time = prepared.time.slice(a, rows)
         tags = [t.slice(a, rows) for t in prepared.tags]
         fields = [f.slice(a, rows) for f in prepared.fields]
@@ -478,11 +484,16 @@ class LineEncoder:
             codes.append(tag_codes)
             cards.append(len(dictionary) + 1)
         nullable: list[int] = []
-        for j, array in enumerate(fields):
+        valid_rows: list[np.ndarray | None] = []
+        for array in fields:
             if array.null_count:
-                codes.append(array.is_valid().to_numpy(zero_copy_only=False).view(np.uint8))
+                valid = array.is_valid().to_numpy(zero_copy_only=False)
+                codes.append(valid.view(np.uint8))
                 cards.append(2)
-                nullable.append(j)
+                nullable.append(len(valid_rows))
+                valid_rows.append(valid)
+            else:
+                valid_rows.append(None)
         group, table = _group_rows(codes, cards)
         groups = len(table[0]) if table else 1
         valid = np.ones((len(fields), groups), bool)
@@ -514,14 +525,18 @@ class LineEncoder:
                 )
             else:
                 texts.append(_variants([" ", suffix + " "], closing))
-        parts: list[pa.Array | pa.Scalar | str] = []
-        for j, text in enumerate(texts):
-            parts.append(_take(text, group))
-            if j < len(fields):
-                parts.append(_render_values(fields[j]))
-        parts.append(_render_times(time))
-        parts.append("\n")
-        return pc.binary_join_element_wise(*parts, "", null_handling="replace", null_replacement="")
+        # Every piece of every line as a string view, row after row: casting them to one string
+        # array concatenates them, and its value buffer is the payload.
+        pieces: list[_Piece] = []
+        for j, text in enumerate(texts[:-1]):
+            pieces.append(_text_piece(text, group))
+            pieces.append(_value_piece(fields[j], valid_rows[j]))
+        last = texts[-1]
+        if not isinstance(last, str):
+            pieces.append(_text_piece(last, group))
+            last = ""
+        pieces += _time_pieces(time, last)
+        return _assemble([p for p in pieces if p.longest], rows)
 
 
 _MIN_ROWS_PER_THREAD = 16_384
@@ -579,20 +594,272 @@ def encode_columns(
     ).encode(data)
 
 
-def _render_values(array: pa.Array) -> pa.Array:
+@dataclass
+class _Lines:
+    """Consecutive lines: line ``i`` is ``data[offsets[i]:offsets[i + 1]]``."""
+
+    data: pa.Buffer
+    offsets: np.ndarray  # lines + 1 entries, the first 0
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+
+# An Arrow string view: int32 length, then the first 12 bytes inline (length <= 12) or 4 bytes of
+# prefix, int32 buffer index and int32 offset. Handled as two little-endian uint64 words.
+_VIEW = np.dtype("V16")
+_INLINE = 12
+_LOW32 = np.uint64(0xFFFF_FFFF)
+
+
+@dataclass
+class _Piece:
+    """One piece of each line, as string views over ``buffers``.
+
+    ``views`` holds one view per row (``index`` None and as many views as rows), one for all
+    rows (a single view, ``index`` None) or one per group (``index``: each row's group); or
+    ``render`` writes them.
+    """
+
+    views: np.ndarray | None  # _VIEW
+    buffers: list[pa.Buffer]
+    longest: int  # bytes, at most; 0: the piece is empty in every line
+    index: np.ndarray | None = None
+    # or: writes each row's view into words (rows, 2), appending the buffers they refer to
+    render: Callable[[np.ndarray, list[pa.Buffer]], None] | None = None
+
+
+def _words(views: np.ndarray) -> np.ndarray:
+    """The (n, 2) uint64 words of views."""
+    return views.view(np.uint64).reshape(-1, 2)
+
+
+def _array_views(array: pa.Array) -> _Piece:
+    """Views of a string array (nulls: empty); its data buffers are kept, not copied."""
+    views = array.cast(pa.string_view())
+    buffers = views.buffers()
+    words = np.frombuffer(buffers[1], np.uint64).reshape(-1, 2)[views.offset :][: len(views)]
+    if views.null_count:
+        words = words.copy()
+        words[~views.is_valid().to_numpy(zero_copy_only=False)] = 0
+    lengths = (words[:, 0] & _LOW32).astype(np.int64)
+    longest = int(lengths.max()) if len(lengths) else 0
+    return _Piece(words.view(_VIEW).reshape(-1), [b for b in buffers[2:] if b is not None], longest)
+
+
+def _text_piece(text: pa.Array | str, group: np.ndarray | None) -> _Piece:
+    """Per-group (or constant) text."""
+    if isinstance(text, str):
+        return _array_views(pa.array([text], pa.string()))
+    piece = _array_views(text)
+    if group is None:  # one group
+        piece.views = piece.views[:1]
+    else:
+        piece.index = group
+    return piece
+
+
+def _value_piece(array: pa.Array, valid: np.ndarray | None) -> _Piece:
+    """The text of each value (empty where null)."""
     type_ = array.type
+    if pa.types.is_floating(type_):
+        return _float_piece(array, valid)
+    if pa.types.is_boolean(type_):
+        words = np.where(
+            array.fill_null(False).to_numpy(zero_copy_only=False)[:, None], _TRUE, _FALSE
+        )
+        if valid is not None:
+            words[~valid] = 0
+        return _Piece(words.view(_VIEW).reshape(-1), [], 5)
     if pa.types.is_string(type_):
         if pc.any(pc.match_substring_regex(array, r'["\\]')).as_py():
             array = pc.replace_substring(array, "\\", "\\\\")
             array = pc.replace_substring(array, '"', '\\"')
-        return array
+        return _array_views(array)
     if pa.types.is_timestamp(type_):
         array = array.view(pa.int64())
-    return pc.cast(array, pa.string())
+    return _array_views(pc.cast(array, pa.string()))
 
 
-def _render_times(time: pa.Array) -> pa.Array:
-    """Decimal ns times; each run of equal times (rows sorted by time) is formatted once."""
+# -- doubles ---------------------------------------------------------------------------------------
+# Arrow writes the shortest round-trip text without an exponent for 1e-6 <= |x| < 1e10. A double x
+# with 1e-6 <= |x| < 1e8 (or 0) that is the double nearest to k / 10**d (d <= 6 decimals, so k
+# has at most 14 digits) has k / 10**d as its shortest text: two decimals of at most 15 significant
+# digits never round to the same double. Those are written here from lookup tables (integer part,
+# decimal part); every other value is left to Arrow's formatter.
+_MAX_DECIMALS = 6
+_FAST_BELOW = 1e8
+_LOW56 = np.uint64((1 << 56) - 1)
+
+
+@functools.cache
+def _integer_table() -> np.ndarray:
+    """ASCII of 0…9999 (no leading zeros) from the lowest byte; its length in the top byte."""
+    n = np.arange(10_000)
+    length = 1 + (n >= 10) + (n >= 100) + (n >= 1000)
+    word = np.zeros(len(n), np.uint64)
+    for p in range(4):  # p-th character from the left
+        digit = (n // 10 ** np.maximum(length - 1 - p, 0)) % 10
+        word |= np.where(p < length, 48 + digit, 0).astype(np.uint64) << np.uint64(8 * p)
+    return word | (length.astype(np.uint64) << np.uint64(56))
+
+
+@functools.cache
+def _padded_table() -> np.ndarray:
+    """ASCII of 0…9999 as four digits (leading zeros) from the lowest byte."""
+    n = np.arange(10_000)
+    word = np.zeros(len(n), np.uint64)
+    for p in range(4):
+        word |= (48 + (n // 10 ** (3 - p)) % 10).astype(np.uint64) << np.uint64(8 * p)
+    return word
+
+
+@functools.cache
+def _fraction_table(decimals: int) -> np.ndarray:
+    """``.`` and the digits of f / 10**decimals for f < 10**decimals without trailing zeros
+    (nothing for 0) from the lowest byte; its length in the top byte."""
+    f = np.arange(10**decimals)
+    word = np.full(len(f), ord("."), np.uint64)
+    length = np.zeros(len(f), np.int64)
+    for p in range(decimals):
+        digit = (f // 10 ** (decimals - 1 - p)) % 10
+        word |= (48 + digit).astype(np.uint64) << np.uint64(8 * (p + 1))
+        length = np.where(digit != 0, p + 2, length)
+    word &= (np.uint64(1) << (length.astype(np.uint64) << np.uint64(3))) - np.uint64(1)
+    return word | (length.astype(np.uint64) << np.uint64(56))
+
+
+def _decimals(values: np.ndarray, valid: np.ndarray | None) -> int | None:
+    """Decimals that cover a sample of the values, or None when most need Arrow's formatter."""
+    sample = values[:1024] if valid is None else values[:8192][valid[:8192]][:1024]
+    if len(sample) == 0:
+        return _MAX_DECIMALS
+    a = np.abs(sample)
+    covered = []
+    for decimals in range(_MAX_DECIMALS + 1):
+        scale = 10.0**decimals
+        covered.append(int(np.count_nonzero((np.rint(a * scale) / scale == a) & (a < _FAST_BELOW))))
+    if covered[-1] * 2 < len(sample):
+        return None
+    return covered.index(covered[-1])
+
+
+def _float_piece(array: pa.Array, valid: np.ndarray | None) -> _Piece:
+    """Shortest round-trip text of float64 values (finite where valid)."""
+    values = np.frombuffer(array.buffers()[1], np.float64)[array.offset :][: len(array)]
+    with np.errstate(all="ignore"):  # null slots hold anything
+        decimals = _decimals(values, valid)
+    if decimals is None:
+        return _array_views(pc.cast(array, pa.string()))
+
+    def render(out: np.ndarray, buffers: list[pa.Buffer]) -> None:
+        with np.errstate(all="ignore"):
+            for a in range(0, len(values), _BLOCK):
+                b = a + _BLOCK
+                block_valid = None if valid is None else valid[a:b]
+                _render_floats(values[a:b], block_valid, decimals, out[a:b], buffers)
+
+    return _Piece(None, [], _LONGEST_DOUBLE, render=render)
+
+
+_BLOCK = 1 << 14  # rows rendered at a time: temporaries stay in the CPU cache
+_LONGEST_DOUBLE = len("-2.2250738585072014e-308")
+
+
+def _render_floats(
+    values: np.ndarray,
+    valid: np.ndarray | None,
+    decimals: int,
+    out: np.ndarray,
+    buffers: list[pa.Buffer],
+) -> None:
+    """Views of the values' text into ``out``; the buffers they need appended to ``buffers``."""
+    u64 = np.uint64
+    negative = np.signbit(values)
+    any_negative = bool(negative.any())
+    a = np.abs(values) if any_negative else values
+    scale = 10.0**decimals
+    k = a * scale
+    np.rint(k, out=k)
+    fast = k / scale == a
+    fast &= a < _FAST_BELOW
+    if valid is not None:
+        fast &= valid
+    all_fast = bool(fast.all())
+    if not all_fast:  # keep the table indices in range
+        a = np.where(fast, a, 0.0)
+        k = np.where(fast, k, 0.0)
+    whole = np.floor(a)  # a >= 1e-6 is never just below the integer k / 10**d rounds to
+    k -= whole * scale
+    fraction = k.astype(np.intp)
+    whole = whole.astype(np.intp)
+    # integer part: up to 8 digits
+    if len(whole) and int(whole.max()) >= 10_000:
+        high, low = np.divmod(whole, 10_000)
+        top = _integer_table()[high]
+        top_length = top >> u64(56)
+        top &= _LOW56
+        int_word = np.where(high > 0, top | (_padded_table()[low] << (top_length << u64(3))), 0)
+        low_word = _integer_table()[low]
+        int_length = np.where(high > 0, top_length + u64(4), low_word >> u64(56))
+        int_word |= np.where(high > 0, u64(0), low_word & _LOW56)
+    else:
+        int_word = _integer_table()[whole]
+        int_length = int_word >> u64(56)
+        int_word &= _LOW56
+    fraction_word = _fraction_table(decimals)[fraction]
+    length = fraction_word >> u64(56)
+    fraction_word &= _LOW56
+    shift = int_length << u64(3)
+    low_bytes = fraction_word << shift  # bytes 0-7 of the text (a shift by 64 gives 0)
+    low_bytes |= int_word
+    np.subtract(u64(64), shift, out=shift)
+    high_bytes = fraction_word >> shift  # bytes 8-15
+    length += int_length
+    if any_negative:
+        sign = negative.astype(u64)
+        shift = sign << u64(3)
+        high_bytes = (high_bytes << shift) | (low_bytes >> (u64(64) - shift))
+        low_bytes = (low_bytes << shift) | (sign * u64(ord("-")))
+        length += sign
+    np.left_shift(low_bytes, u64(32), out=out[:, 0])
+    out[:, 0] |= length
+    np.right_shift(low_bytes, u64(32), out=out[:, 1])
+    out[:, 1] |= high_bytes << u64(32)
+    if len(length) and int(length.max()) > _INLINE:  # 13 to 16 bytes: in a buffer of their own
+        rows = np.flatnonzero(length > _INLINE)
+        text = np.empty((len(rows), 2), u64)
+        text[:, 0] = low_bytes[rows]
+        text[:, 1] = high_bytes[rows]
+        out[rows, 1] = (np.arange(len(rows), dtype=u64) << u64(36)) | u64(len(buffers))
+        buffers.append(pa.py_buffer(text))
+    if not all_fast:
+        out[~fast] = 0
+        others = np.flatnonzero(~fast if valid is None else valid & ~fast)
+        if len(others):
+            piece = _array_views(pc.cast(pa.array(values[others]), pa.string()))
+            words = _words(piece.views)
+            if piece.buffers:
+                words = words.copy()
+                words[(words[:, 0] & _LOW32) > _INLINE, 1] += u64(len(buffers))
+            out[others] = words
+            buffers += piece.buffers
+
+
+def _inline(text: bytes) -> np.ndarray:
+    word = len(text).to_bytes(4, "little") + text.ljust(_INLINE, b"\0")
+    return np.frombuffer(word, np.uint64)
+
+
+_TRUE = _inline(b"true")
+_FALSE = _inline(b"false")
+
+
+def _time_pieces(time: pa.Array, before: str) -> list[_Piece]:
+    """``before`` (the same for all rows), the decimal ns time and the line end.
+
+    Each run of equal times (rows sorted by time) is formatted once, together with the rest.
+    """
     if len(time) >= 1024:
         values = time.to_numpy(zero_copy_only=False)
         change = values[1:] != values[:-1]
@@ -600,11 +867,49 @@ def _render_times(time: pa.Array) -> pa.Array:
         if runs * 4 <= len(values):
             starts = np.flatnonzero(np.concatenate(([True], change)))
             text = pc.cast(pa.array(values[starts]), pa.string())
-            run = np.empty(len(values), np.int32)
-            run[0] = 0
-            np.cumsum(change, out=run[1:])
-            return text.take(pa.array(run))
-    return pc.cast(time, pa.string())
+            piece = _array_views(pc.binary_join_element_wise(before, text, "\n", ""))
+            piece.index = np.empty(len(values), np.intp)
+            piece.index[0] = 0
+            np.cumsum(change, out=piece.index[1:])
+            return [piece]
+    return [
+        _array_views(pa.array([before])),
+        _array_views(pc.cast(time, pa.string())),
+        _array_views(pa.array(["\n"])),
+    ]
+
+
+def _assemble(pieces: list[_Piece], rows: int) -> _Lines:
+    """Lines made of ``pieces`` in order: one Arrow cast from string views to a string array."""
+    k = len(pieces)
+    memory = pa.allocate_buffer(rows * k * _VIEW.itemsize)  # from (and back to) Arrow's pool
+    views = np.frombuffer(memory, _VIEW).reshape(rows, k)
+    words = views.view(np.uint64).reshape(rows, k, 2)
+    buffers: list[pa.Buffer] = []
+    longest = 0
+    for j, piece in enumerate(pieces):
+        longest += piece.longest
+        if piece.render is not None:
+            piece.render(words[:, j], buffers)
+            continue
+        source = piece.views
+        assert source is not None
+        if piece.buffers and buffers:  # renumber the piece's buffers after those before it
+            source_words = _words(source).copy()
+            source_words[(source_words[:, 0] & _LOW32) > _INLINE, 1] += np.uint64(len(buffers))
+            source = source_words.view(_VIEW).reshape(-1)
+        buffers += piece.buffers
+        if piece.index is not None:
+            np.take(source, piece.index, out=views[:, j], mode="clip")
+        elif len(source) == 1:
+            views[:, j] = source[0]
+        else:
+            views[:, j] = source
+    array = pa.Array.from_buffers(pa.string_view(), rows * k, [None, memory, *buffers])
+    large = longest * rows >= 2**31
+    text = array.cast(pa.large_string() if large else pa.string())
+    offsets = np.frombuffer(text.buffers()[1], np.int64 if large else np.int32)
+    return _Lines(text.buffers()[2] or pa.py_buffer(b""), offsets[::k])
 
 
 def _variants(variants: list[str], code: np.ndarray) -> pa.Array | str:
@@ -619,14 +924,6 @@ def _join(pieces: list[pa.Array | str]) -> pa.Array | str:
     if all(isinstance(p, str) for p in pieces):
         return "".join(pieces)  # type: ignore[arg-type]
     return pc.binary_join_element_wise(*pieces, "")
-
-
-def _take(text: pa.Array | pa.Scalar | str, group: pa.Array | None) -> pa.Array | pa.Scalar | str:
-    if isinstance(text, pa.Array):
-        if group is None:
-            return text[0]
-        return text.take(group)
-    return text
 
 
 def _dictionary(array: pa.Array) -> tuple[pa.Array, np.ndarray]:
@@ -646,7 +943,7 @@ def _dictionary(array: pa.Array) -> tuple[pa.Array, np.ndarray]:
 
 def _group_rows(
     codes: list[np.ndarray], cards: list[int]
-) -> tuple[pa.Array | None, list[np.ndarray]]:
+) -> tuple[np.ndarray | None, list[np.ndarray]]:
     """Dense group id per row (None: one group) and each input's code per group."""
     if not codes:
         return None, []
@@ -654,20 +951,28 @@ def _group_rows(
     key: np.ndarray | None = None
     radix = 1
     pending: list[int] = []
-    group: pa.Array | None = None
+    group: np.ndarray | None = None
 
     def densify() -> None:
         nonlocal key, radix, pending, table, group
         assert key is not None
-        encoded = pc.dictionary_encode(pa.array(key))
-        uniques = encoded.dictionary.to_numpy()
-        group = encoded.indices
+        if radix <= max(4 * len(key), 1 << 16):  # a lookup table beats hashing
+            present = np.zeros(radix, bool)
+            present[key] = True
+            uniques = np.flatnonzero(present)
+            lookup = np.empty(radix, np.intp)
+            lookup[uniques] = np.arange(len(uniques))
+            group = lookup[key]
+        else:
+            encoded = pc.dictionary_encode(pa.array(key))
+            uniques = encoded.dictionary.to_numpy()
+            group = encoded.indices.to_numpy(zero_copy_only=False).astype(np.intp)
         rest = uniques
         decoded: dict[int, np.ndarray] = {}
         for i in reversed(pending):
             rest, decoded[i] = np.divmod(rest, cards[i])
         table = [column[rest] for column in table] + [decoded[i] for i in pending]
-        key = group.to_numpy(zero_copy_only=False).astype(np.int64)
+        key = group.astype(np.int64, copy=False)
         radix, pending = len(uniques), []
 
     for i, (column, card) in enumerate(zip(codes, cards, strict=True)):
@@ -681,18 +986,6 @@ def _group_rows(
     if len(table[0]) == 1:
         return None, table
     return group, table
-
-
-def _offsets(array: pa.StringArray) -> np.ndarray:
-    offsets = np.frombuffer(array.buffers()[1], np.int32)
-    return offsets[array.offset : array.offset + len(array) + 1]
-
-
-def _payload(array: pa.StringArray) -> pa.Buffer:
-    if len(array) == 0:
-        return pa.py_buffer(b"")
-    offsets = _offsets(array)
-    return array.buffers()[2][int(offsets[0]) : int(offsets[-1])]
 
 
 def _as_batch(data: pa.RecordBatch | pa.Table) -> pa.RecordBatch:
