@@ -35,7 +35,6 @@ or field key starting with a tab or NUL (silently stripped).
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -267,9 +266,11 @@ class LineEncoder:
         """One line (ending in ``\\n``) per input row; null where the row has no field value."""
         batch = _as_batch(batch)
         prepared = self._prepare(batch, 0)
-        (rendered,) = self._render_all(prepared, threads=1)
+        rows = len(prepared.time)
+        blocks = list(self._blocks(prepared, max(rows, 1)))
+        data, line_offsets = blocks[0] if blocks else (pa.py_buffer(b""), np.zeros(1, np.int64))
+        lengths = np.diff(line_offsets)
         keep = prepared.keep
-        lengths = np.diff(rendered.offsets)
         if keep is not None:
             lengths, kept = np.zeros(batch.num_rows, np.int64), lengths
             lengths[keep] = kept
@@ -282,7 +283,7 @@ class LineEncoder:
         validity = None if keep is None else pa.array(keep).buffers()[1]
         nulls = 0 if keep is None else int(np.sum(~keep))
         return pa.Array.from_buffers(
-            type_, batch.num_rows, [validity, pa.py_buffer(offsets), rendered.data], nulls
+            type_, batch.num_rows, [validity, pa.py_buffer(offsets), data], nulls
         )
 
     def encode(self, data: pa.RecordBatch | pa.Table) -> EncodedBatch:
@@ -290,9 +291,9 @@ class LineEncoder:
         parts: list[pa.Buffer] = []
         lines = rows = 0
         for start, chunk in _chunks(data, DEFAULT_CHUNK_ROWS * 4):
-            for rendered in self._render_all(self._prepare(chunk, start), self.threads):
-                parts.append(rendered.data)
-                lines += len(rendered)
+            for text, offsets in self._blocks(self._prepare(chunk, start), _BLOCK_LINES):
+                parts.append(text)
+                lines += len(offsets) - 1
             rows += chunk.num_rows
         return EncodedBatch(b"".join(parts), lines, rows - lines, 0)
 
@@ -310,24 +311,23 @@ class LineEncoder:
         if max_lines < 1:
             raise ValueError("max_lines must be >= 1")
         chunk_rows = max(chunk_rows // max_lines, 1) * max_lines  # full batches across chunks
+        block = max(_BLOCK_LINES // max_lines, 1) * max_lines  # and across blocks
         next_row = 0  # first input row not yet reported in a batch
         total = 0
         for start, chunk in _chunks(data, chunk_rows):
             total = start + chunk.num_rows
             prepared = self._prepare(chunk, start)
-            rendered_parts = self._render_all(prepared, self.threads)
             kept = None if prepared.keep is None else prepared.kept_rows()
-            first = 0  # kept rows before this part
-            for rendered in rendered_parts:
-                n = len(rendered)
+            first = 0  # kept rows before this block
+            for text, offsets in self._blocks(prepared, block):
+                n = len(offsets) - 1
                 bounds = [*range(0, n, max_lines), n]
+                cuts = offsets[bounds].tolist()
                 last = np.asarray(bounds[1:], np.int64) + first - 1  # last kept row per payload
-                ends = (last if kept is None else kept[last]) + 1 + start
-                cuts = rendered.offsets[bounds].tolist()
-                for i in range(len(bounds) - 1):
+                ends = ((last if kept is None else kept[last]) + 1 + start).tolist()
+                for i, end_row in enumerate(ends):
                     lines = bounds[i + 1] - bounds[i]
-                    end_row = int(ends[i])
-                    payload = rendered.data[cuts[i] : cuts[i + 1]].to_pybytes()
+                    payload = text[cuts[i] : cuts[i + 1]].to_pybytes()
                     yield EncodedBatch(payload, lines, end_row - next_row - lines, next_row)
                     next_row = end_row
                 first += n
@@ -422,18 +422,27 @@ class LineEncoder:
             fields = [pc.filter(a, mask) for a in fields]
         return _Prepared(time, tags, fields, kinds, keep, batch.num_rows, start)
 
-    def _render_all(self, prepared: _Prepared, threads: int) -> list[_Lines]:
-        """Lines of the kept rows, in ``threads`` consecutive parts rendered in parallel."""
+    def _blocks(self, prepared: _Prepared, block: int) -> Iterator[tuple[pa.Buffer, np.ndarray]]:
+        """Text of the kept rows ``block`` lines at a time, and where each line starts (and the
+        end). With threads, consecutive parts (whole blocks) are rendered in parallel."""
         rows = len(prepared.time)
-        if threads == 1 or rows < _MIN_ROWS_PER_THREAD * 2:
-            return [self._render(prepared, 0, rows)]
-        bounds = np.linspace(0, rows, threads + 1).astype(int)
-        with ThreadPoolExecutor(threads) as pool:
-            futures = [
-                pool.submit(self._render, prepared, int(a), int(b))
-                for a, b in itertools.pairwise(bounds)
-            ]
-            return [f.result() for f in futures]
+        if self.threads == 1 or rows < _MIN_ROWS_PER_THREAD * 2:
+            lines = self._render(prepared, 0, rows)
+            for a in range(0, rows, block):
+                yield lines.text(a, min(a + block, rows))
+            return
+        part = -(-rows // self.threads)
+        part = -(-part // block) * block
+        bounds = [*range(0, rows, part), rows]
+
+        def render(a: int, b: int) -> list[tuple[pa.Buffer, np.ndarray]]:
+            lines = self._render(prepared, a, b)
+            return [lines.text(x, min(x + block, b - a)) for x in range(0, b - a, block)]
+
+        with ThreadPoolExecutor(self.threads) as pool:
+            parts = list(pool.map(render, bounds[:-1], bounds[1:]))
+        for texts in parts:
+            yield from texts
 
     @staticmethod
     def _reject_tag(
@@ -463,7 +472,7 @@ class LineEncoder:
         """Lines of kept rows ``[a, b)``."""
         rows = b - a
         if rows == 0:
-            return _Lines(pa.py_buffer(b""), np.zeros(1, np.int64))
+            return _Lines([], [], 0)
         time = prepared.time.slice(a, rows)
         tags = [t.slice(a, rows) for t in prepared.tags]
         fields = [f.slice(a, rows) for f in prepared.fields]
@@ -536,10 +545,11 @@ class LineEncoder:
             pieces.append(_text_piece(last, group))
             last = ""
         pieces += _time_pieces(time, last)
-        return _assemble([p for p in pieces if p.longest], rows)
+        return _assemble([p for p in pieces if p.longest])
 
 
 _MIN_ROWS_PER_THREAD = 16_384
+_BLOCK_LINES = 1 << 14  # lines put together at a time: their views and text stay in the CPU cache
 
 
 @dataclass
@@ -596,13 +606,39 @@ def encode_columns(
 
 @dataclass
 class _Lines:
-    """Consecutive lines: line ``i`` is ``data[offsets[i]:offsets[i + 1]]``."""
+    """Consecutive lines, each made of one string view per piece.
 
-    data: pa.Buffer
-    offsets: np.ndarray  # lines + 1 entries, the first 0
+    Casting the views of some lines to a string array concatenates them: its value buffer is
+    their text. Done a block of lines at a time, views and text stay in the CPU cache.
+    """
 
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
+    pieces: list[_Piece]
+    buffers: list[pa.Buffer]  # those of the pieces' views, numbered in this order
+    longest: int  # bytes of a line, at most
+
+    def text(self, a: int, b: int) -> tuple[pa.Buffer, np.ndarray]:
+        """The text of lines ``[a, b)`` and where each line starts in it (and the end)."""
+        k, rows = len(self.pieces), b - a
+        memory = pa.allocate_buffer(rows * k * _VIEW.itemsize)  # from (and back to) Arrow's pool
+        views = np.frombuffer(memory, _VIEW).reshape(rows, k)
+        words = views.view(np.uint64).reshape(rows, k, 2)
+        buffers = list(self.buffers)
+        for j, piece in enumerate(self.pieces):
+            if piece.render is not None:
+                piece.render(words[:, j], a, b, buffers)
+            elif piece.index is not None:
+                views[:, j] = piece.views[piece.index[a:b]]
+            elif len(piece.views) == 1:
+                views[:, j] = piece.views[0]
+            else:
+                views[:, j] = piece.views[a:b]
+        array = pa.Array.from_buffers(pa.string_view(), rows * k, [None, memory, *buffers])
+        large = self.longest * rows >= 2**31
+        text = array.cast(pa.large_string() if large else pa.string())
+        offsets = np.frombuffer(text.buffers()[1], np.int64 if large else np.int32)
+        offsets = offsets[: len(text) + 1 : k]  # a fresh array: no offset, starting at 0
+        data = text.buffers()[2]
+        return data[: int(offsets[-1])] if data is not None else pa.py_buffer(b""), offsets
 
 
 # An Arrow string view: int32 length, then the first 12 bytes inline (length <= 12) or 4 bytes of
@@ -625,8 +661,8 @@ class _Piece:
     buffers: list[pa.Buffer]
     longest: int  # bytes, at most; 0: the piece is empty in every line
     index: np.ndarray | None = None
-    # or: writes each row's view into words (rows, 2), appending the buffers they refer to
-    render: Callable[[np.ndarray, list[pa.Buffer]], None] | None = None
+    # or: writes the views of rows [a, b) into words (b - a, 2), appending the buffers they need
+    render: Callable[[np.ndarray, int, int, list[pa.Buffer]], None] | None = None
 
 
 def _words(views: np.ndarray) -> np.ndarray:
@@ -752,17 +788,14 @@ def _float_piece(array: pa.Array, valid: np.ndarray | None) -> _Piece:
     if decimals is None:
         return _array_views(pc.cast(array, pa.string()))
 
-    def render(out: np.ndarray, buffers: list[pa.Buffer]) -> None:
+    def render(out: np.ndarray, a: int, b: int, buffers: list[pa.Buffer]) -> None:
         with np.errstate(all="ignore"):
-            for a in range(0, len(values), _BLOCK):
-                b = a + _BLOCK
-                block_valid = None if valid is None else valid[a:b]
-                _render_floats(values[a:b], block_valid, decimals, out[a:b], buffers)
+            block_valid = None if valid is None else valid[a:b]
+            _render_floats(values[a:b], block_valid, decimals, out, buffers)
 
     return _Piece(None, [], _LONGEST_DOUBLE, render=render)
 
 
-_BLOCK = 1 << 14  # rows rendered at a time: temporaries stay in the CPU cache
 _LONGEST_DOUBLE = len("-2.2250738585072014e-308")
 
 
@@ -879,37 +912,17 @@ def _time_pieces(time: pa.Array, before: str) -> list[_Piece]:
     ]
 
 
-def _assemble(pieces: list[_Piece], rows: int) -> _Lines:
-    """Lines made of ``pieces`` in order: one Arrow cast from string views to a string array."""
-    k = len(pieces)
-    memory = pa.allocate_buffer(rows * k * _VIEW.itemsize)  # from (and back to) Arrow's pool
-    views = np.frombuffer(memory, _VIEW).reshape(rows, k)
-    words = views.view(np.uint64).reshape(rows, k, 2)
+def _assemble(pieces: list[_Piece]) -> _Lines:
+    """Lines made of ``pieces`` in order, their buffers numbered in that order."""
     buffers: list[pa.Buffer] = []
-    longest = 0
-    for j, piece in enumerate(pieces):
-        longest += piece.longest
-        if piece.render is not None:
-            piece.render(words[:, j], buffers)
-            continue
-        source = piece.views
-        assert source is not None
+    for piece in pieces:
         if piece.buffers and buffers:  # renumber the piece's buffers after those before it
-            source_words = _words(source).copy()
-            source_words[(source_words[:, 0] & _LOW32) > _INLINE, 1] += np.uint64(len(buffers))
-            source = source_words.view(_VIEW).reshape(-1)
+            assert piece.views is not None
+            words = _words(piece.views).copy()
+            words[(words[:, 0] & _LOW32) > _INLINE, 1] += np.uint64(len(buffers))
+            piece.views = words.view(_VIEW).reshape(-1)
         buffers += piece.buffers
-        if piece.index is not None:
-            np.take(source, piece.index, out=views[:, j], mode="clip")
-        elif len(source) == 1:
-            views[:, j] = source[0]
-        else:
-            views[:, j] = source
-    array = pa.Array.from_buffers(pa.string_view(), rows * k, [None, memory, *buffers])
-    large = longest * rows >= 2**31
-    text = array.cast(pa.large_string() if large else pa.string())
-    offsets = np.frombuffer(text.buffers()[1], np.int64 if large else np.int32)
-    return _Lines(text.buffers()[2] or pa.py_buffer(b""), offsets[::k])
+    return _Lines(pieces, buffers, sum(p.longest for p in pieces))
 
 
 def _variants(variants: list[str], code: np.ndarray) -> pa.Array | str:
