@@ -807,25 +807,100 @@ def _render_floats(
     buffers: list[pa.Buffer],
 ) -> None:
     """Views of the values' text into ``out``; the buffers they need appended to ``buffers``."""
-    u64 = np.uint64
-    negative = np.signbit(values)
-    any_negative = bool(negative.any())
-    a = np.abs(values) if any_negative else values
+    negative = np.signbit(values) if values.view(np.int64).min() < 0 else None
+    a = values if negative is None else np.abs(values)
     scale = 10.0**decimals
     k = a * scale
     np.rint(k, out=k)
     fast = k / scale == a
-    fast &= a < _FAST_BELOW
     if valid is not None:
         fast &= valid
     all_fast = bool(fast.all())
+    largest = a.max() if all_fast else np.max(a, where=fast, initial=0.0)
+    if largest >= _FAST_BELOW:
+        fast &= a < _FAST_BELOW
+        all_fast = False
     if not all_fast:  # keep the table indices in range
-        a = np.where(fast, a, 0.0)
         k = np.where(fast, k, 0.0)
-    whole = np.floor(a)  # a >= 1e-6 is never just below the integer k / 10**d rounds to
-    k -= whole * scale
-    fraction = k.astype(np.intp)
-    whole = whole.astype(np.intp)
+    if decimals <= _SMALL_DECIMALS and largest < _SMALL_BELOW:
+        _render_small(k.astype(np.intp), negative, decimals, out)
+    else:
+        _render_large(k, negative, decimals, out, buffers)
+    if not all_fast:
+        out[~fast] = 0
+        others = np.flatnonzero(~fast if valid is None else valid & ~fast)
+        if len(others):
+            piece = _array_views(pc.cast(pa.array(values[others]), pa.string()))
+            words = _words(piece.views)
+            if piece.buffers:
+                words = words.copy()
+                words[(words[:, 0] & _LOW32) > _INLINE, 1] += np.uint64(len(buffers))
+            out[others] = words
+            buffers += piece.buffers
+
+
+# Values below 1e5 with at most 4 decimals: at most 11 bytes, always inline, and each view word is
+# the sum of a word for the sign and integer part and one for the decimal part placed after it.
+_SMALL_BELOW = 100_000
+_SMALL_DECIMALS = 4
+
+
+@functools.cache
+def _whole_views() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """View words and length of the text of i (i < 1e5) and of -i (at i + 1e5)."""
+    n = np.arange(_SMALL_BELOW)
+    length = 1 + sum((n >= 10**p).astype(np.int64) for p in range(1, 5))
+    text = np.zeros(len(n), np.uint64)
+    for p in range(5):  # p-th character from the left
+        digit = (n // 10 ** np.maximum(length - 1 - p, 0)) % 10
+        text |= np.where(p < length, 48 + digit, 0).astype(np.uint64) << np.uint64(8 * p)
+    text = np.concatenate([text, (text << np.uint64(8)) | np.uint64(ord("-"))])
+    length = np.concatenate([length, length + 1])
+    word0 = length.astype(np.uint64) | ((text & _LOW32) << np.uint64(32))
+    return word0, text >> np.uint64(32), length
+
+
+@functools.cache
+def _fraction_views(decimals: int) -> tuple[np.ndarray, np.ndarray]:
+    """View words of the decimal part f (``.`` and digits) placed after ``i`` bytes, at 8f + i."""
+    table = _fraction_table(decimals)
+    length = (table >> np.uint64(56))[:, None]
+    text = (table & _LOW56)[:, None]
+    start = np.arange(8, dtype=np.uint64)[None, :] * np.uint64(8)  # bits before the text
+    word0 = length | (((text << start) & _LOW32) << np.uint64(32))
+    up = np.where(start >= 32, start - np.uint64(32), np.uint64(0))
+    down = np.where(start >= 32, np.uint64(0), np.uint64(32) - start)
+    word1 = (text << up) >> down
+    return word0.reshape(-1), word1.reshape(-1)
+
+
+def _render_small(
+    k: np.ndarray, negative: np.ndarray | None, decimals: int, out: np.ndarray
+) -> None:
+    """``k`` = |x| * 10**decimals (x < 1e5) → inline views."""
+    whole, fraction = np.divmod(k, 10**decimals)
+    if negative is not None:
+        whole += negative * _SMALL_BELOW
+    word0, word1, length = _whole_views()
+    fraction_word0, fraction_word1 = _fraction_views(decimals)
+    fraction <<= 3
+    fraction |= length[whole]
+    np.add(word0[whole], fraction_word0[fraction], out=out[:, 0])
+    np.bitwise_or(word1[whole], fraction_word1[fraction], out=out[:, 1])
+
+
+def _render_large(
+    k: np.ndarray,
+    negative: np.ndarray | None,
+    decimals: int,
+    out: np.ndarray,
+    buffers: list[pa.Buffer],
+) -> None:
+    """``k`` = |x| * 10**decimals (x < 1e8) → views, in a buffer above 12 bytes."""
+    u64 = np.uint64
+    scale = 10**decimals
+    whole = k.astype(np.intp)
+    whole, fraction = np.divmod(whole, scale)
     # integer part: up to 8 digits
     if len(whole) and int(whole.max()) >= 10_000:
         high, low = np.divmod(whole, 10_000)
@@ -849,7 +924,7 @@ def _render_floats(
     np.subtract(u64(64), shift, out=shift)
     high_bytes = fraction_word >> shift  # bytes 8-15
     length += int_length
-    if any_negative:
+    if negative is not None:
         sign = negative.astype(u64)
         shift = sign << u64(3)
         high_bytes = (high_bytes << shift) | (low_bytes >> (u64(64) - shift))
@@ -866,17 +941,6 @@ def _render_floats(
         text[:, 1] = high_bytes[rows]
         out[rows, 1] = (np.arange(len(rows), dtype=u64) << u64(36)) | u64(len(buffers))
         buffers.append(pa.py_buffer(text))
-    if not all_fast:
-        out[~fast] = 0
-        others = np.flatnonzero(~fast if valid is None else valid & ~fast)
-        if len(others):
-            piece = _array_views(pc.cast(pa.array(values[others]), pa.string()))
-            words = _words(piece.views)
-            if piece.buffers:
-                words = words.copy()
-                words[(words[:, 0] & _LOW32) > _INLINE, 1] += u64(len(buffers))
-            out[others] = words
-            buffers += piece.buffers
 
 
 def _inline(text: bytes) -> np.ndarray:
@@ -985,14 +1049,17 @@ def _group_rows(
         for i in reversed(pending):
             rest, decoded[i] = np.divmod(rest, cards[i])
         table = [column[rest] for column in table] + [decoded[i] for i in pending]
-        key = group.astype(np.int64, copy=False)
+        key = group.astype(np.int64)  # a copy: updated in place
         radix, pending = len(uniques), []
 
     for i, (column, card) in enumerate(zip(codes, cards, strict=True)):
         if radix * card >= _RADIX_LIMIT:
             densify()
-        column = column.astype(np.int64, copy=False)
-        key = column if key is None else key * card + column
+        if key is None:
+            key = column.astype(np.int64)
+        else:
+            key *= card
+            key += column
         radix *= card
         pending.append(i)
     densify()
