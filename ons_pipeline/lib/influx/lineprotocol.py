@@ -623,15 +623,16 @@ class _Lines:
         views = np.frombuffer(memory, _VIEW).reshape(rows, k)
         words = views.view(np.uint64).reshape(rows, k, 2)
         buffers = list(self.buffers)
-        for j, piece in enumerate(self.pieces):
-            if piece.render is not None:
-                piece.render(words[:, j], a, b, buffers)
-            elif piece.index is not None:
-                views[:, j] = piece.views[piece.index[a:b]]
-            elif len(piece.views) == 1:
-                views[:, j] = piece.views[0]
-            else:
-                views[:, j] = piece.views[a:b]
+        with np.errstate(all="ignore"):  # renderers meet anything in null slots
+            for j, piece in enumerate(self.pieces):
+                if piece.render is not None:
+                    piece.render(words[:, j], a, b, buffers)
+                elif piece.index is not None:
+                    views[:, j] = piece.views[piece.index[a:b]]
+                elif len(piece.views) == 1:
+                    views[:, j] = piece.views[0]
+                else:
+                    views[:, j] = piece.views[a:b]
         array = pa.Array.from_buffers(pa.string_view(), rows * k, [None, memory, *buffers])
         large = self.longest * rows >= 2**31
         text = array.cast(pa.large_string() if large else pa.string())
@@ -789,9 +790,8 @@ def _float_piece(array: pa.Array, valid: np.ndarray | None) -> _Piece:
         return _array_views(pc.cast(array, pa.string()))
 
     def render(out: np.ndarray, a: int, b: int, buffers: list[pa.Buffer]) -> None:
-        with np.errstate(all="ignore"):
-            block_valid = None if valid is None else valid[a:b]
-            _render_floats(values[a:b], block_valid, decimals, out, buffers)
+        block_valid = None if valid is None else valid[a:b]
+        _render_floats(values[a:b], block_valid, decimals, out, buffers)
 
     return _Piece(None, [], _LONGEST_DOUBLE, render=render)
 
@@ -878,15 +878,16 @@ def _render_small(
     k: np.ndarray, negative: np.ndarray | None, decimals: int, out: np.ndarray
 ) -> None:
     """``k`` = |x| * 10**decimals (x < 1e5) → inline views."""
-    whole, fraction = np.divmod(k, 10**decimals)
+    whole = k // 10**decimals  # faster than np.divmod
+    fraction = np.subtract(k, whole * 10**decimals, out=k)
     if negative is not None:
         whole += negative * _SMALL_BELOW
     word0, word1, length = _whole_views()
     fraction_word0, fraction_word1 = _fraction_views(decimals)
     fraction <<= 3
-    fraction |= length[whole]
-    np.add(word0[whole], fraction_word0[fraction], out=out[:, 0])
-    np.bitwise_or(word1[whole], fraction_word1[fraction], out=out[:, 1])
+    fraction |= np.take(length, whole)
+    np.add(np.take(word0, whole), np.take(fraction_word0, fraction), out=out[:, 0])
+    np.bitwise_or(np.take(word1, whole), np.take(fraction_word1, fraction), out=out[:, 1])
 
 
 def _render_large(
@@ -965,9 +966,8 @@ def _time_pieces(time: pa.Array, before: str) -> list[_Piece]:
             starts = np.flatnonzero(np.concatenate(([True], change)))
             text = pc.cast(pa.array(values[starts]), pa.string())
             piece = _array_views(pc.binary_join_element_wise(before, text, "\n", ""))
-            piece.index = np.empty(len(values), np.intp)
-            piece.index[0] = 0
-            np.cumsum(change, out=piece.index[1:])
+            lengths = np.diff(starts, append=len(values))
+            piece.index = np.repeat(np.arange(runs), lengths)  # each row's run
             return [piece]
     return [
         _array_views(pa.array([before])),
