@@ -621,12 +621,11 @@ class _Lines:
         k, rows = len(self.pieces), b - a
         memory = pa.allocate_buffer(rows * k * _VIEW.itemsize)  # from (and back to) Arrow's pool
         views = np.frombuffer(memory, _VIEW).reshape(rows, k)
-        words = views.view(np.uint64).reshape(rows, k, 2)
         buffers = list(self.buffers)
         with np.errstate(all="ignore"):  # renderers meet anything in null slots
             for j, piece in enumerate(self.pieces):
                 if piece.render is not None:
-                    piece.render(words[:, j], a, b, buffers)
+                    views[:, j] = piece.render(a, b, buffers).view(_VIEW).reshape(-1)
                 elif piece.index is not None:
                     views[:, j] = piece.views[piece.index[a:b]]
                 elif len(piece.views) == 1:
@@ -662,8 +661,8 @@ class _Piece:
     buffers: list[pa.Buffer]
     longest: int  # bytes, at most; 0: the piece is empty in every line
     index: np.ndarray | None = None
-    # or: writes the views of rows [a, b) into words (b - a, 2), appending the buffers they need
-    render: Callable[[np.ndarray, int, int, list[pa.Buffer]], None] | None = None
+    # or: the views of rows [a, b) as (b - a, 2) words, appending the buffers they need
+    render: Callable[[int, int, list[pa.Buffer]], np.ndarray] | None = None
 
 
 def _words(views: np.ndarray) -> np.ndarray:
@@ -789,9 +788,9 @@ def _float_piece(array: pa.Array, valid: np.ndarray | None) -> _Piece:
     if decimals is None:
         return _array_views(pc.cast(array, pa.string()))
 
-    def render(out: np.ndarray, a: int, b: int, buffers: list[pa.Buffer]) -> None:
+    def render(a: int, b: int, buffers: list[pa.Buffer]) -> np.ndarray:
         block_valid = None if valid is None else valid[a:b]
-        _render_floats(values[a:b], block_valid, decimals, out, buffers)
+        return _render_floats(values[a:b], block_valid, decimals, buffers)
 
     return _Piece(None, [], _LONGEST_DOUBLE, render=render)
 
@@ -803,10 +802,10 @@ def _render_floats(
     values: np.ndarray,
     valid: np.ndarray | None,
     decimals: int,
-    out: np.ndarray,
     buffers: list[pa.Buffer],
-) -> None:
-    """Views of the values' text into ``out``; the buffers they need appended to ``buffers``."""
+) -> np.ndarray:
+    """Views (n, 2 words) of the values' text; the buffers they need appended to ``buffers``."""
+    # None: no sign bit set (-0 has one); an int64 view is negative exactly where it is set
     negative = np.signbit(values) if values.view(np.int64).min() < 0 else None
     a = values if negative is None else np.abs(values)
     scale = 10.0**decimals
@@ -823,9 +822,9 @@ def _render_floats(
     if not all_fast:  # keep the table indices in range
         k = np.where(fast, k, 0.0)
     if decimals <= _SMALL_DECIMALS and largest < _SMALL_BELOW:
-        _render_small(k.astype(np.intp), negative, decimals, out)
+        out = _render_small(k.astype(np.intp), negative, decimals)
     else:
-        _render_large(k, negative, decimals, out, buffers)
+        out = _render_large(k, negative, decimals, buffers)
     if not all_fast:
         out[~fast] = 0
         others = np.flatnonzero(~fast if valid is None else valid & ~fast)
@@ -837,6 +836,7 @@ def _render_floats(
                 words[(words[:, 0] & _LOW32) > _INLINE, 1] += np.uint64(len(buffers))
             out[others] = words
             buffers += piece.buffers
+    return out
 
 
 # Values below 1e5 with at most 4 decimals: at most 11 bytes, always inline, and each view word is
@@ -846,8 +846,8 @@ _SMALL_DECIMALS = 4
 
 
 @functools.cache
-def _whole_views() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """View words and length of the text of i (i < 1e5) and of -i (at i + 1e5)."""
+def _whole_views() -> np.ndarray:
+    """The two view words of the text of i (i < 1e5) and of -i (at i + 1e5); length <= 6."""
     n = np.arange(_SMALL_BELOW)
     length = 1 + sum((n >= 10**p).astype(np.int64) for p in range(1, 5))
     text = np.zeros(len(n), np.uint64)
@@ -855,14 +855,15 @@ def _whole_views() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         digit = (n // 10 ** np.maximum(length - 1 - p, 0)) % 10
         text |= np.where(p < length, 48 + digit, 0).astype(np.uint64) << np.uint64(8 * p)
     text = np.concatenate([text, (text << np.uint64(8)) | np.uint64(ord("-"))])
-    length = np.concatenate([length, length + 1])
-    word0 = length.astype(np.uint64) | ((text & _LOW32) << np.uint64(32))
-    return word0, text >> np.uint64(32), length
+    length = np.concatenate([length, length + 1]).astype(np.uint64)
+    words = np.stack([length | ((text & _LOW32) << np.uint64(32)), text >> np.uint64(32)], 1)
+    return words.view(np.int64)  # the same bits, indexable and addable to int64 arrays
 
 
 @functools.cache
-def _fraction_views(decimals: int) -> tuple[np.ndarray, np.ndarray]:
-    """View words of the decimal part f (``.`` and digits) placed after ``i`` bytes, at 8f + i."""
+def _fraction_views(decimals: int) -> np.ndarray:
+    """The two view words of the decimal part f (``.`` and digits) placed after ``i`` bytes (i <
+    8), at 8f + i."""
     table = _fraction_table(decimals)
     length = (table >> np.uint64(56))[:, None]
     text = (table & _LOW56)[:, None]
@@ -871,32 +872,28 @@ def _fraction_views(decimals: int) -> tuple[np.ndarray, np.ndarray]:
     up = np.where(start >= 32, start - np.uint64(32), np.uint64(0))
     down = np.where(start >= 32, np.uint64(0), np.uint64(32) - start)
     word1 = (text << up) >> down
-    return word0.reshape(-1), word1.reshape(-1)
+    return np.stack([word0.reshape(-1), word1.reshape(-1)], 1).view(np.int64)
 
 
-def _render_small(
-    k: np.ndarray, negative: np.ndarray | None, decimals: int, out: np.ndarray
-) -> None:
-    """``k`` = |x| * 10**decimals (x < 1e5) → inline views."""
+def _render_small(k: np.ndarray, negative: np.ndarray | None, decimals: int) -> np.ndarray:
+    """``k`` = |x| * 10**decimals (x < 1e5) → inline views: integer part's words + decimals'."""
     whole = k // 10**decimals  # faster than np.divmod
     fraction = np.subtract(k, whole * 10**decimals, out=k)
     if negative is not None:
         whole += negative * _SMALL_BELOW
-    word0, word1, length = _whole_views()
-    fraction_word0, fraction_word1 = _fraction_views(decimals)
+    words = np.take(_whole_views(), whole, axis=0)
     fraction <<= 3
-    fraction |= np.take(length, whole)
-    np.add(np.take(word0, whole), np.take(fraction_word0, fraction), out=out[:, 0])
-    np.bitwise_or(np.take(word1, whole), np.take(fraction_word1, fraction), out=out[:, 1])
+    fraction |= words[:, 0] & 7  # the integer part's length
+    words += np.take(_fraction_views(decimals), fraction, axis=0)  # no byte in common
+    return words.view(np.uint64)
 
 
 def _render_large(
     k: np.ndarray,
     negative: np.ndarray | None,
     decimals: int,
-    out: np.ndarray,
     buffers: list[pa.Buffer],
-) -> None:
+) -> np.ndarray:
     """``k`` = |x| * 10**decimals (x < 1e8) → views, in a buffer above 12 bytes."""
     u64 = np.uint64
     scale = 10**decimals
@@ -931,6 +928,7 @@ def _render_large(
         high_bytes = (high_bytes << shift) | (low_bytes >> (u64(64) - shift))
         low_bytes = (low_bytes << shift) | (sign * u64(ord("-")))
         length += sign
+    out = np.empty((len(k), 2), u64)
     np.left_shift(low_bytes, u64(32), out=out[:, 0])
     out[:, 0] |= length
     np.right_shift(low_bytes, u64(32), out=out[:, 1])
@@ -942,6 +940,7 @@ def _render_large(
         text[:, 1] = high_bytes[rows]
         out[rows, 1] = (np.arange(len(rows), dtype=u64) << u64(36)) | u64(len(buffers))
         buffers.append(pa.py_buffer(text))
+    return out
 
 
 def _inline(text: bytes) -> np.ndarray:
