@@ -1,11 +1,16 @@
 """Arrow record batches → InfluxDB line protocol, vectorised with ``pyarrow.compute``.
 
 No Python code runs per row. Each distinct series key (escaped measurement and tag set, tags
-sorted by key) is rendered once per batch: the tag columns are dictionary-encoded, their codes
-(together with the null pattern of the fields, when fields have nulls) are combined into one group
-index, the group's line prefix is rendered once and ``take``-n per row. Values and timestamps are
-rendered by Arrow's cast kernels and everything is concatenated by one
-``binary_join_element_wise`` call, whose value buffer *is* the payload.
+sorted by key) is rendered once per batch: the tag columns are dictionary-encoded (the
+dictionaries of dictionary-typed columns, as Parquet's ``read_dictionary`` gives them, are used as
+they are), their codes (together with the null pattern of the fields, when fields have nulls) are
+combined into one group index by integer arithmetic, and the group's line prefix is rendered once.
+Each line is then a sequence of Arrow string views (16 bytes each: the text inline up to 12 bytes,
+else a pointer into a buffer): the group's prefix, each value, the text between values, the time.
+Casting the views of a block of lines to a string array concatenates them; its value buffer *is*
+the payload. Doubles with up to 4 decimals below 1e5 (up to 6 below 1e8) are written from lookup
+tables straight into views, the same text Arrow's formatter writes; all other values, and times
+(each run of equal times once), are rendered by Arrow's cast kernels.
 
 Lossless rules (each checked against a real InfluxDB 1.6.7; 1.8 and 2.x parse line protocol with
 the same Go ``models`` package — second-hand, not run here):
