@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -1030,35 +1031,15 @@ def _group_rows(
         return None, []
     table: list[np.ndarray] = []  # per input already densified: code per group
     key: np.ndarray | None = None
+    group: np.ndarray | None = None
     radix = 1
     pending: list[int] = []
-    group: np.ndarray | None = None
-
-    def densify() -> None:
-        nonlocal key, radix, pending, table, group
-        assert key is not None
-        if radix <= max(4 * len(key), 1 << 16):  # a lookup table beats hashing
-            present = np.zeros(radix, bool)
-            present[key] = True
-            uniques = np.flatnonzero(present)
-            lookup = np.empty(radix, np.intp)
-            lookup[uniques] = np.arange(len(uniques))
-            group = lookup[key]
-        else:
-            encoded = pc.dictionary_encode(pa.array(key))
-            uniques = encoded.dictionary.to_numpy()
-            group = encoded.indices.to_numpy(zero_copy_only=False).astype(np.intp)
-        rest = uniques
-        decoded: dict[int, np.ndarray] = {}
-        for i in reversed(pending):
-            rest, decoded[i] = np.divmod(rest, cards[i])
-        table = [column[rest] for column in table] + [decoded[i] for i in pending]
-        key = group.astype(np.int64)  # a copy: updated in place
-        radix, pending = len(uniques), []
-
     for i, (column, card) in enumerate(zip(codes, cards, strict=True)):
         if radix * card >= _RADIX_LIMIT:
-            densify()
+            assert key is not None
+            group, uniques = _densify(key, radix)
+            table = _decode(table, pending, cards, uniques)
+            key, radix, pending = group.astype(np.int64), len(uniques), []
         if key is None:
             key = column.astype(np.int64)
         else:
@@ -1066,10 +1047,44 @@ def _group_rows(
             key += column
         radix *= card
         pending.append(i)
-    densify()
-    if len(table[0]) == 1:
+    assert key is not None
+    group, uniques = _densify(key, radix)
+    table = _decode(table, pending, cards, uniques)
+    if len(uniques) == 1:
         return None, table
     return group, table
+
+
+def _decode(
+    table: list[np.ndarray], pending: list[int], cards: list[int], uniques: np.ndarray
+) -> list[np.ndarray]:
+    """Each input's code per group, from the groups' combined keys."""
+    rest = uniques
+    decoded: dict[int, np.ndarray] = {}
+    for i in reversed(pending):
+        rest, decoded[i] = np.divmod(rest, cards[i])
+    return [column[rest] for column in table] + [decoded[i] for i in pending]
+
+
+_SCRATCH = threading.local()
+
+
+def _densify(key: np.ndarray, radix: int) -> tuple[np.ndarray, np.ndarray]:
+    """Dense ids of keys in ``[0, radix)`` (in key order) and the distinct keys."""
+    if radix > min(max(4 * len(key), 1 << 16), 1 << 20):
+        encoded = pc.dictionary_encode(pa.array(key))
+        group = encoded.indices.to_numpy(zero_copy_only=False).astype(np.intp)
+        return group, encoded.dictionary.to_numpy()
+    # Lookup tables of radix entries, kept per thread: fresh ones cost page faults.
+    present, lookup = getattr(_SCRATCH, "tables", (np.zeros(0, bool), np.zeros(0, np.intp)))
+    if len(present) < radix:
+        present, lookup = np.zeros(radix, bool), np.empty(radix, np.intp)
+        _SCRATCH.tables = (present, lookup)
+    present[key] = True
+    uniques = np.flatnonzero(present[:radix])
+    present[uniques] = False  # all clear again
+    lookup[uniques] = np.arange(len(uniques))
+    return np.take(lookup, key), uniques
 
 
 def _as_batch(data: pa.RecordBatch | pa.Table) -> pa.RecordBatch:
