@@ -450,6 +450,30 @@ class LineEncoder:
         for texts in parts:
             yield from texts
 
+    def _encode_tags(self, tags: list[pa.Array]) -> list[tuple[pa.Array, np.ndarray, int | None]]:
+        """Each tag's distinct values, each row's code and the other tag whose codes it shares.
+
+        Hashing a plain string column costs ~10 ns a row. Of several plain tags, only the one
+        with most distinct values is hashed; a tag whose value follows from that one's (as the
+        state and type follow from the plant's id) is checked with a gather and one comparison of
+        the whole column, and shares its codes.
+        """
+        encoded: list[tuple[pa.Array, np.ndarray, int | None] | None] = [None] * len(tags)
+        lead = _lead(tags)
+        if lead is not None:
+            dictionary, lead_codes = _dictionary(tags[lead])
+            encoded[lead] = (dictionary, lead_codes, None)
+            sample = np.zeros(len(dictionary) + 1, np.intp)  # a row of each code
+            sample[lead_codes] = np.arange(len(lead_codes))
+            for t, array in enumerate(tags):
+                if t != lead:
+                    per_code = _follows(array, lead_codes, sample)
+                    if per_code is not None:
+                        encoded[t] = (per_code, lead_codes, lead)
+        return [
+            e if e is not None else (*_dictionary(tags[t]), None) for t, e in enumerate(encoded)
+        ]
+
     @staticmethod
     def _reject_tag(
         tag: str,
@@ -484,20 +508,29 @@ class LineEncoder:
         fields = [f.slice(a, rows) for f in prepared.fields]
         kinds = prepared.kinds
         # Group index: tag codes and field null pattern → one dense id per distinct combination.
+        encoded = self._encode_tags(tags)
         codes: list[np.ndarray] = []
         cards: list[int] = []
+        position: list[int] = []  # where each tag's codes are in the group table
         tag_pieces: list[pa.Array] = []
-        for (tag, key), array in zip(self._tags, tags, strict=True):
-            dictionary, tag_codes = _dictionary(array)
+        for (tag, key), (dictionary, tag_codes, alias) in zip(self._tags, encoded, strict=True):
             bad = pc.match_substring_regex(dictionary, _BAD_VALUE)
             if pc.any(bad).as_py():
                 self._reject_tag(tag, dictionary, bad, tag_codes, prepared, a)
-            escaped = pc.replace_substring_regex(dictionary, pattern="([, =])", replacement=r"\\\1")
+            escaped = dictionary
+            for char in ",= ":
+                escaped = pc.replace_substring(escaped, char, "\\" + char)
             piece = pc.binary_join_element_wise(f",{key}=", escaped, "")
             piece = pc.if_else(pc.equal(pc.binary_length(dictionary), 0), "", piece)
             tag_pieces.append(pa.concat_arrays([piece, pa.array([""])]))
-            codes.append(tag_codes)
-            cards.append(len(dictionary) + 1)
+            if alias is None:
+                position.append(len(codes))
+                codes.append(tag_codes)
+                cards.append(len(dictionary) + 1)
+            else:  # the same codes as another tag: nothing to add to the group index
+                position.append(-1)
+        shared = [alias for _, _, alias in encoded]
+        position = [p if shared[t] is None else position[shared[t]] for t, p in enumerate(position)]
         nullable: list[int] = []
         valid_rows: list[np.ndarray | None] = []
         for array in fields:
@@ -512,8 +545,8 @@ class LineEncoder:
         group, table = _group_rows(codes, cards)
         groups = len(table[0]) if table else 1
         valid = np.ones((len(fields), groups), bool)
-        for position, j in enumerate(nullable):
-            valid[j] = table[len(tags) + position].astype(bool)
+        for offset, j in enumerate(nullable, start=len(codes) - len(nullable)):
+            valid[j] = table[offset].astype(bool)
         # Literal text around the values, per group: T0 v1 T1 v2 … vn Tn time "\n", where T0 holds
         # the series key and each T holds the closing of one value and the key of the next.
         openings: list[tuple[np.ndarray, list[str]]] = []
@@ -523,7 +556,7 @@ class LineEncoder:
             openings.append((np.where(valid[j], np.where(before, 2, 1), 0), ["", key, "," + key]))
             before |= valid[j]
         head: list[pa.Array | str] = [self._measurement]
-        head += [pieces.take(pa.array(table[t])) for t, pieces in enumerate(tag_pieces)]
+        head += [pieces.take(pa.array(table[position[t]])) for t, pieces in enumerate(tag_pieces)]
         head.append(" ")
         head.append(_variants(openings[0][1], openings[0][0]))
         texts: list[pa.Array | str] = [_join(head)]
@@ -1006,6 +1039,48 @@ def _join(pieces: list[pa.Array | str]) -> pa.Array | str:
     if all(isinstance(p, str) for p in pieces):
         return "".join(pieces)  # type: ignore[arg-type]
     return pc.binary_join_element_wise(*pieces, "")
+
+
+def _is_plain(array: pa.Array) -> bool:
+    return pa.types.is_string(array.type) and array.null_count == 0
+
+
+def _lead(tags: list[pa.Array]) -> int | None:
+    """The plain string tag with most distinct values in a sample (None: fewer than two)."""
+    plain = [t for t, array in enumerate(tags) if _is_plain(array)]
+    if len(plain) < 2:
+        return None
+    return max(plain, key=lambda t: len(pc.unique(tags[t].slice(0, 4096))))
+
+
+def _follows(array: pa.Array, codes: np.ndarray, sample: np.ndarray) -> pa.Array | None:
+    """The value of ``array`` at ``sample[code]`` for each code, if every row holds the value of
+    its code's sample row (None otherwise): rebuilt from them, the column is the same bytes."""
+    if not _is_plain(array):
+        return None
+    per_code = array.take(pa.array(sample))
+    rebuilt = per_code.take(pa.array(codes))
+    return per_code if _same_strings(array, rebuilt) else None
+
+
+def _same_strings(a: pa.Array, b: pa.Array) -> bool:
+    """Whether two string arrays without nulls hold the same strings."""
+    ends_a = np.frombuffer(a.buffers()[1], np.int32)[a.offset : a.offset + len(a) + 1]
+    ends_b = np.frombuffer(b.buffers()[1], np.int32)[b.offset : b.offset + len(b) + 1]
+    start_a, stop_a, start_b, stop_b = (
+        int(ends_a[0]),
+        int(ends_a[-1]),
+        int(ends_b[0]),
+        int(ends_b[-1]),
+    )
+    if stop_a - start_a != stop_b - start_b:
+        return False
+    if not np.array_equal(ends_a - start_a, ends_b - start_b):
+        return False
+    data_a, data_b = a.buffers()[2], b.buffers()[2]
+    if data_a is None or data_b is None:  # no bytes at all
+        return stop_a == start_a
+    return data_a[start_a:stop_a].equals(data_b[start_b:stop_b])
 
 
 def _dictionary(array: pa.Array) -> tuple[pa.Array, np.ndarray]:

@@ -776,6 +776,57 @@ def test_mixed_doubles_over_many_blocks_match_the_reference(seed: int) -> None:
     assert b"".join(b.data for b in threaded.iter_encoded(table, max_lines=5_000)) == whole
 
 
+def test_tags_that_follow_from_another_tag_give_the_same_lines() -> None:
+    """Plain tags whose value follows from the plant's id share its codes; others do not."""
+    rng = np.random.default_rng(5)
+    rows = 50_000
+    plants = [f"usina {i}" for i in range(300)]
+    state = {p: str(rng.choice(["SP", "MG", "a,b=c d", "Mato Grosso do Sul"])) for p in plants}
+    kind = {p: str(rng.choice(["HIDROELÉTRICA", "EÓLICA", "FOTOVOLTAICA"])) for p in plants}
+    plant = rng.choice(plants, rows).tolist()
+    almost = [state[p] for p in plant]
+    almost[40_000] = "other"  # follows from the plant everywhere but in one row
+    columns = {
+        "time": pa.array(np.arange(rows) // 300, NS),
+        "id": plant,
+        "state": [state[p] for p in plant],
+        "kind": [kind[p] for p in plant],
+        "almost": almost,
+        "free": rng.choice(["x", "y z"], rows).tolist(),  # independent of the plant
+        "f": np.round(rng.uniform(0, 100, rows), 2),
+    }
+    tags = ["id", "state", "kind", "almost", "free"]
+    table = pa.table(columns)
+    expected = reference_lines(table, "m", tags, ["f"])
+    encoder = LineEncoder("m", tags, ["f"])
+    assert encoder.lines(table).to_pylist() == expected
+    batches = encoder.iter_encoded(table, max_lines=1_000, chunk_rows=20_000)
+    assert b"".join(b.data for b in batches) == "".join(expected).encode()  # type: ignore[arg-type]
+    # a value InfluxDB cannot store, in a tag that follows from the plant: its first row is named
+    bad_plant = plant[12_345]
+    first = plant.index(bad_plant)
+    state[bad_plant] = "bad\n"
+    table = table.set_column(2, "state", pa.array([state[p] for p in plant]))
+    with pytest.raises(LineProtocolError, match=rf"tag column 'state', row {first}: .*newline"):
+        encoder.encode(table)
+
+
+def test_a_tag_with_the_same_bytes_but_other_values_does_not_follow() -> None:
+    """Rebuilt from the id, "ab" "c" "a" "bc" is "a" "bc" "a" "bc" (or "ab" "c" "ab" "c"): the
+    same bytes, other values."""
+    ids = ["p0", "p1", "p0", "p1", "q1", "q2", "q3", "q4", "q5"]  # more distinct values: the lead
+    table = pa.table(
+        {
+            "time": pa.array(range(len(ids)), NS),
+            "id": ids,
+            "x": ["ab", "c", "a", "bc", "x", "x", "x", "x", "x"],
+            "f": [1.0] * len(ids),
+        }
+    )
+    expected = reference_lines(table, "m", ["id", "x"], ["f"])
+    assert LineEncoder("m", ["id", "x"], ["f"]).lines(table).to_pylist() == expected
+
+
 @settings(max_examples=EXAMPLES or 200, deadline=None)
 @given(case=tables(for_parser=True), seed=st.integers(0, 2**32 - 1))
 def test_dictionary_tags_give_the_same_bytes_as_plain_tags(case: dict[str, Any], seed: int) -> None:
