@@ -44,7 +44,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 import numpy as np
@@ -654,12 +654,20 @@ class _Lines:
     pieces: list[_Piece]
     buffers: list[pa.Buffer]  # those of the pieces' views, numbered in this order
     longest: int  # bytes of a line, at most
+    # views of the first (largest) block, reused: constant pieces are written once
+    scratch: tuple[pa.Buffer, np.ndarray] | None = field(default=None, repr=False)
 
     def text(self, a: int, b: int) -> tuple[pa.Buffer, np.ndarray]:
         """The text of lines ``[a, b)`` and where each line starts in it (and the end)."""
         k, rows = len(self.pieces), b - a
-        memory = pa.allocate_buffer(rows * k * _VIEW.itemsize)  # from (and back to) Arrow's pool
-        views = np.frombuffer(memory, _VIEW).reshape(rows, k)
+        if self.scratch is None or len(self.scratch[1]) < rows:
+            memory = pa.allocate_buffer(rows * k * _VIEW.itemsize)
+            self.scratch = memory, np.frombuffer(memory, _VIEW).reshape(rows, k)
+            for j, piece in enumerate(self.pieces):
+                if piece.render is None and piece.index is None and len(piece.views) == 1:
+                    self.scratch[1][:, j] = piece.views[0]
+        memory, views = self.scratch
+        views = views[:rows]
         buffers = list(self.buffers)
         with np.errstate(all="ignore"):  # renderers meet anything in null slots
             for j, piece in enumerate(self.pieces):
@@ -667,9 +675,7 @@ class _Lines:
                     views[:, j] = piece.render(a, b, buffers).view(_VIEW).reshape(-1)
                 elif piece.index is not None:
                     views[:, j] = piece.views[piece.index[a:b]]
-                elif len(piece.views) == 1:
-                    views[:, j] = piece.views[0]
-                else:
+                elif len(piece.views) > 1:
                     views[:, j] = piece.views[a:b]
         array = pa.Array.from_buffers(pa.string_view(), rows * k, [None, memory, *buffers])
         large = self.longest * rows >= 2**31
@@ -861,7 +867,8 @@ def _render_floats(
     if not all_fast:  # keep the table indices in range
         k = np.where(fast, k, 0.0)
     if decimals <= _SMALL_DECIMALS and largest < _SMALL_BELOW:
-        out = _render_small(k.astype(np.intp), negative, decimals)
+        whole = a.astype(np.intp) if all_fast else None  # |x| < 1e5: truncation is floor
+        out = _render_small(k.astype(np.intp), whole, negative, decimals)
     else:
         out = _render_large(k, negative, decimals, buffers)
     if not all_fast:
@@ -914,9 +921,13 @@ def _fraction_views(decimals: int) -> np.ndarray:
     return np.stack([word0.reshape(-1), word1.reshape(-1)], 1).view(np.int64)
 
 
-def _render_small(k: np.ndarray, negative: np.ndarray | None, decimals: int) -> np.ndarray:
-    """``k`` = |x| * 10**decimals (x < 1e5) → inline views: integer part's words + decimals'."""
-    whole = k // 10**decimals  # faster than np.divmod
+def _render_small(
+    k: np.ndarray, whole: np.ndarray | None, negative: np.ndarray | None, decimals: int
+) -> np.ndarray:
+    """``k`` = |x| * 10**decimals (x < 1e5) and ``whole`` = k // 10**decimals, if known → inline
+    views: the integer part's words plus the decimal part's."""
+    if whole is None:
+        whole = k // 10**decimals  # faster than np.divmod
     fraction = np.subtract(k, whole * 10**decimals, out=k)
     if negative is not None:
         whole += negative * _SMALL_BELOW
