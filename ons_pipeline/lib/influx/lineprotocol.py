@@ -3,8 +3,10 @@
 No Python code runs per row. Each distinct series key (escaped measurement and tag set, tags
 sorted by key) is rendered once per batch: the tag columns are dictionary-encoded (the
 dictionaries of dictionary-typed columns, as Parquet's ``read_dictionary`` gives them, are used as
-they are), their codes (together with the null pattern of the fields, when fields have nulls) are
-combined into one group index by integer arithmetic, and the group's line prefix is rendered once.
+they are; of plain string tags only the one with most distinct values is hashed, and the others
+share its codes when their values follow from it, checked over the whole column), their codes
+(together with the null pattern of the fields, when fields have nulls) are combined into one group
+index by integer arithmetic, and the group's line prefix is rendered once.
 Each line is then a sequence of Arrow string views (16 bytes each: the text inline up to 12 bytes,
 else a pointer into a buffer): the group's prefix, each value, the text between values, the time.
 Casting the views of a block of lines to a string array concatenates them; its value buffer *is*
