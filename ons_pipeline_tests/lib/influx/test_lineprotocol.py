@@ -651,6 +651,217 @@ def test_ons_table_round_trips_through_real_influxdb(influx_url: str, influx_db:
     assert counts == {"Conj. Paulino Neves": 23, "São Salvador": 24, "Usina X, Fase 2": 24}
 
 
+# -- the vectorised renderer against a row-by-row reference ----------------------------------------
+def reference_lines(
+    table: pa.Table, measurement: str, tags: list[str], fields: list[str]
+) -> list[str | None]:
+    """Each row rendered on its own (None: no field value), doubles by Arrow's own formatter."""
+    texts: dict[str, list[str | None]] = {}
+    for field in fields:
+        column = table.column(field)
+        type_ = column.type
+        if pa.types.is_floating(type_):
+            texts[field] = pc.cast(column.cast(pa.float64()), pa.string()).to_pylist()
+        elif pa.types.is_boolean(type_):
+            texts[field] = [None if v is None else str(v).lower() for v in column.to_pylist()]
+        elif pa.types.is_string(type_):
+            texts[field] = [
+                None if v is None else escape_string_value(v) for v in column.to_pylist()
+            ]
+        else:  # integers and timestamps
+            values = pc.cast(column, pa.int64()).to_pylist()
+            texts[field] = [None if v is None else f"{v}i" for v in values]
+    times = pc.cast(table.column("time"), pa.int64()).to_pylist()
+    tag_values = {t: table.column(t).to_pylist() for t in tags}
+    lines: list[str | None] = []
+    for row, time in enumerate(times):
+        values = [f"{escape_key(f)}={texts[f][row]}" for f in fields if texts[f][row] is not None]
+        tag_set = "".join(
+            f",{escape_key(t)}={escape_key(tag_values[t][row])}"
+            for t in sorted(tags)
+            if tag_values[t][row]
+        )
+        head = escape_measurement(measurement) + tag_set
+        lines.append(f"{head} {','.join(values)} {time}\n" if values else None)
+    return lines
+
+
+# Doubles the table-driven path writes (few decimals, below 1e5 or 1e8) mixed with those it
+# leaves to Arrow (more digits, exponents, subnormals), both signs, -0 and the range edges.
+EDGE_DOUBLES = [
+    0.0, -0.0, 1e-6, -1e-6, 1e-7, 5e-7, 0.5, 9.5, 99999.9999, -99999.9999, 1e5, 100000.5,
+    12345678.123456, -12345678.123456, 99999999.999999, 99999999.0, 1e8, 1e10, 1e20, 5e-324,
+    2.2250738585072014e-308, 0.1 + 0.2, 1 / 3, 123.0, 1234.5678,
+]  # fmt: skip
+DECIMAL_DOUBLES = st.builds(
+    lambda whole, decimals, sign: sign * whole / 10**decimals,
+    st.integers(0, 10**14),
+    st.integers(0, 8),
+    st.sampled_from([1.0, -1.0]),
+)
+DOUBLES = st.one_of(
+    DECIMAL_DOUBLES,
+    st.sampled_from(EDGE_DOUBLES),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+
+
+@settings(max_examples=EXAMPLES or 300, deadline=None)
+@given(st.lists(st.none() | DOUBLES, min_size=1, max_size=300))
+def test_doubles_are_written_as_arrows_formatter_writes_them(values: list[float | None]) -> None:
+    table = pa.table(
+        {
+            "time": pa.array(range(len(values)), NS),
+            "f": pa.array(values, pa.float64()),
+            "g": pa.array([1.0] * len(values)),
+        }
+    )
+    expected = reference_lines(table, "m", [], ["f", "g"])
+    assert LineEncoder("m", [], ["f", "g"]).lines(table).to_pylist() == expected
+    for line, value in zip(expected, values, strict=True):  # the text reads back bit for bit
+        if value is not None:
+            assert line is not None
+            assert bits(float(line.split("=")[1].split(",")[0])) == bits(value)
+
+
+def _mixed_doubles(rng: np.random.Generator, rows: int) -> np.ndarray:
+    """Doubles of every kind, in runs (the renderer decides per block of rows)."""
+    kinds = [
+        lambda n: np.round(rng.uniform(0, 3000, n), 3),  # ONS MWmed
+        lambda n: np.round(rng.uniform(-1e5, 1e5, n), rng.integers(0, 7)),
+        lambda n: np.round(rng.uniform(-1e8, 1e8, n), rng.integers(0, 7)),
+        lambda n: rng.normal(size=n) * 10.0 ** rng.integers(-12, 20, n),
+        lambda n: rng.choice(EDGE_DOUBLES, n),
+    ]
+    parts, total = [], 0
+    while total < rows:
+        n = int(rng.integers(1, 5_000))
+        mix = np.concatenate([kinds[int(rng.integers(len(kinds)))](n), kinds[4](n // 50)])
+        parts.append(mix[rng.permutation(len(mix))] if rng.random() < 0.5 else mix)
+        total += len(mix)
+    return np.concatenate(parts)[:rows]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mixed_doubles_over_many_blocks_match_the_reference(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    rows = 70_000
+
+    def doubles(null_share: float) -> pa.Array:
+        values = _mixed_doubles(rng, rows)
+        null = rng.random(rows) < null_share
+        # what null slots hold is never looked at: NaN and infinities there must not matter
+        values[null] = rng.choice([np.nan, np.inf, -np.inf, -1e300, -5.5, 0.0], int(null.sum()))
+        return pa.array(values, mask=null)
+
+    table = pa.table(
+        {
+            # each time formatted once per run of rows (even seeds) or once per row
+            "time": pa.array(
+                np.arange(rows) // 50 if seed % 2 == 0 else rng.integers(0, 10**18, rows), NS
+            ),
+            "plant": pa.array(rng.choice(["Usina São Salvador, Fase 2", "a", ""], rows)),
+            "f": doubles(0.1),
+            "s": pa.array(rng.choice(['a "quoted" long text value', "b", None], rows)),
+            "g": doubles(0.2),
+        }
+    )
+    fields = ["f", "s", "g"]
+    expected = reference_lines(table, "m", ["plant"], fields)
+    encoder = LineEncoder("m", ["plant"], fields)
+    assert encoder.lines(table).to_pylist() == expected
+    whole = "".join(line for line in expected if line).encode()
+    assert encoder.encode(table).data == whole
+    batches = encoder.iter_encoded(table, max_lines=999, chunk_rows=30_000)
+    assert b"".join(b.data for b in batches) == whole
+    threaded = LineEncoder("m", ["plant"], fields, threads=2)
+    assert threaded.encode(table).data == whole
+    assert b"".join(b.data for b in threaded.iter_encoded(table, max_lines=5_000)) == whole
+
+
+def test_tags_that_follow_from_another_tag_give_the_same_lines() -> None:
+    """Plain tags whose value follows from the plant's id share its codes; others do not."""
+    rng = np.random.default_rng(5)
+    rows = 50_000
+    plants = [f"usina {i}" for i in range(300)]
+    state = {p: str(rng.choice(["SP", "MG", "a,b=c d", "Mato Grosso do Sul"])) for p in plants}
+    kind = {p: str(rng.choice(["HIDROELÉTRICA", "EÓLICA", "FOTOVOLTAICA"])) for p in plants}
+    plant = rng.choice(plants, rows).tolist()
+    almost = [state[p] for p in plant]
+    almost[40_000] = "other"  # follows from the plant everywhere but in one row
+    columns = {
+        "time": pa.array(np.arange(rows) // 300, NS),
+        "id": plant,
+        "state": [state[p] for p in plant],
+        "kind": [kind[p] for p in plant],
+        "almost": almost,
+        "free": rng.choice(["x", "y z"], rows).tolist(),  # independent of the plant
+        "f": np.round(rng.uniform(0, 100, rows), 2),
+    }
+    tags = ["id", "state", "kind", "almost", "free"]
+    table = pa.table(columns)
+    expected = reference_lines(table, "m", tags, ["f"])
+    encoder = LineEncoder("m", tags, ["f"])
+    assert encoder.lines(table).to_pylist() == expected
+    batches = encoder.iter_encoded(table, max_lines=1_000, chunk_rows=20_000)
+    assert b"".join(b.data for b in batches) == "".join(expected).encode()  # type: ignore[arg-type]
+    # a value InfluxDB cannot store, in a tag that follows from the plant: its first row is named
+    bad_plant = plant[12_345]
+    first = plant.index(bad_plant)
+    state[bad_plant] = "bad\n"
+    table = table.set_column(2, "state", pa.array([state[p] for p in plant]))
+    with pytest.raises(LineProtocolError, match=rf"tag column 'state', row {first}: .*newline"):
+        encoder.encode(table)
+
+
+def test_a_tag_with_the_same_bytes_but_other_values_does_not_follow() -> None:
+    """Rebuilt from the id, "ab" "c" "a" "bc" is "a" "bc" "a" "bc" (or "ab" "c" "ab" "c"): the
+    same bytes, other values."""
+    ids = ["p0", "p1", "p0", "p1", "q1", "q2", "q3", "q4", "q5"]  # more distinct values: the lead
+    table = pa.table(
+        {
+            "time": pa.array(range(len(ids)), NS),
+            "id": ids,
+            "x": ["ab", "c", "a", "bc", "x", "x", "x", "x", "x"],
+            "f": [1.0] * len(ids),
+        }
+    )
+    expected = reference_lines(table, "m", ["id", "x"], ["f"])
+    assert LineEncoder("m", ["id", "x"], ["f"]).lines(table).to_pylist() == expected
+
+
+@settings(max_examples=EXAMPLES or 200, deadline=None)
+@given(case=tables(for_parser=True), seed=st.integers(0, 2**32 - 1))
+def test_dictionary_tags_give_the_same_bytes_as_plain_tags(case: dict[str, Any], seed: int) -> None:
+    """Tags as Parquet's read_dictionary gives them: any dictionary order, unused entries."""
+    rng = np.random.default_rng(seed)
+    plain = case["table"]
+    encoded = plain
+    for tag in case["tags"]:
+        values = plain.column(tag).to_pylist()
+        extra = ["unused", "bad\nvalue", ""] if rng.random() < 0.5 else []
+        dictionary = sorted({v for v in values if v is not None} | set(extra))
+        order = rng.permutation(len(dictionary)).tolist()
+        dictionary = [dictionary[i] for i in order]
+        indices = [None if v is None else dictionary.index(v) for v in values]
+        column = pa.DictionaryArray.from_arrays(pa.array(indices, pa.int32()), dictionary)
+        encoded = encoded.set_column(encoded.schema.get_field_index(tag), tag, column)
+    args = (case["measurement"], case["tags"], case["fields"])
+    expected = reference_lines(plain, *args)
+    assert LineEncoder(*args).lines(encoded).to_pylist() == expected
+    assert LineEncoder(*args).lines(plain).to_pylist() == expected
+    assert encode_columns(encoded, *args) == encode_columns(plain, *args)
+
+
+@settings(max_examples=EXAMPLES or 300, deadline=None)
+@given(tables(for_parser=True))
+def test_every_table_matches_the_row_by_row_reference(case: dict[str, Any]) -> None:
+    args = (case["measurement"], case["tags"], case["fields"])
+    assert LineEncoder(*args).lines(case["table"]).to_pylist() == reference_lines(
+        case["table"], *args
+    )
+
+
 # -- real-server helpers --------------------------------------------------------------------------
 def write(url: str, db: str, data: bytes) -> None:
     response = requests.post(
