@@ -98,7 +98,9 @@ def _materializations(report: IngestReport, uri: str) -> list[dg.AssetMaterializ
     description=(
         "Normalise one raw ONS file (CSV ';' or Parquet) into the canonical schema, merge it into "
         "the daily Parquet partitions (`parquet/<table>`), delete from InfluxDB the points a "
-        "correction removed, load the rows (`influxdb/<table>`). Bad rows are quarantined."
+        "correction withdraws, load the rows (`influxdb/<table>`). Bad rows are quarantined. A "
+        "partial file (a fixed quarantine CSV, a patch) only upserts its rows; only series-days "
+        "the file holds whole are replaced (README, 'Continuous loading')."
     ),
 )
 def normalize_and_load(
