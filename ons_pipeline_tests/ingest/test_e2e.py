@@ -108,13 +108,16 @@ def test_files_dropped_in_s3_are_loaded_by_the_running_sensor(
     s3.put_object(Bucket=bucket, Key=key, Body=SAMPLE)
     wait_for("the first file in InfluxDB", lambda: count(influx_url, influx_db) == 140, 60, log)
 
-    # a correction re-publishes the same period without one row: that point disappears
+    # a correction re-publishes the same period with one value withdrawn (the row left empty, as
+    # ONS writes missing data): that point disappears
     removed_at = ons_time.to_ns(datetime(2018, 11, 4, 7, tzinfo=UTC))  # 05:00 local (-02)
     at_removed = f"WHERE time = {removed_at}"
     assert count(influx_url, influx_db, at_removed) == 4
     corrected = b"".join(
-        line for line in SAMPLE.splitlines(keepends=True) if not line.startswith(REMOVED_LINE)
+        REMOVED_LINE + b"\n" if line.startswith(REMOVED_LINE) else line
+        for line in SAMPLE.splitlines(keepends=True)
     )
+    assert corrected != SAMPLE
     s3.put_object(Bucket=bucket, Key=key, Body=corrected)
     wait_for("the correction", lambda: count(influx_url, influx_db, at_removed) == 3, 30, log)
     assert count(influx_url, influx_db) == 139

@@ -80,7 +80,7 @@ def local(day: date, hour: int) -> int:
     return ons_time.to_ns(ons_time.to_utc(datetime(day.year, day.month, day.day, hour)))
 
 
-def test_correction_replaces_the_covered_period_and_deletes_only_what_vanished(
+def test_correction_replaces_what_it_covers_and_deletes_only_what_it_withdraws(
     aws: AwsSettings, influxdb: InfluxSettings, influx_url: str, influx_db: str
 ) -> None:
     table = "balanco_subsistema"
@@ -93,17 +93,21 @@ def test_correction_replaces_the_covered_period_and_deletes_only_what_vanished(
     assert len(before) == expected
 
     ne = ("NE", "NORDESTE")
-    removed = (("N", "NORTE"), local(DAY, 10))
+    removed = (("N", "NORTE"), local(DAY, 10))  # published without values: withdrawn
     changed = (("SE", "SUDESTE/CENTRO-OESTE"), local(DAY, 11))
     blanked = (ne, local(DAY, 12))
+    missing = (("S", "SUL"), local(DAY, 13))  # no row at all: the file says nothing, kept
 
     def correct(rows: list[dict]) -> None:
         def at(row: dict) -> tuple:
             utc = ons_time.to_utc(datetime.fromisoformat(row["din_instante"]))
             return ((row["id_subsistema"], row["nom_subsistema"]), ons_time.to_ns(utc))
 
-        rows[:] = [r for r in rows if at(r) != removed]
+        rows[:] = [r for r in rows if at(r) != missing]
         for row in rows:
+            if at(row) == removed:
+                for name in spec.field_names:
+                    row[name] = ""
             if at(row) == changed:
                 row["val_carga"] = "12345.67800000"
             if at(row) == blanked:
@@ -115,12 +119,14 @@ def test_correction_replaces_the_covered_period_and_deletes_only_what_vanished(
     assert after[changed]["val_carga"] == 12345.678
     assert "val_gersolar" in before[blanked] and "val_gersolar" not in after[blanked]
     assert after[blanked]["val_carga"] == before[blanked]["val_carga"]  # rewritten, not lost
+    assert after[missing] == before[missing]
     assert len(after) == expected - 1
-    # only the vanished point and the point with an emptied field were deleted, one by one
+    # only the withdrawn point and the point with an emptied field were deleted, one by one
     recon = [d.reconciliation for d in second.days]
     assert sum(r.deleted_points for r in recon) == 1
     assert sum(r.rewritten_points for r in recon) == 1
     assert sum(r.delete_statements for r in recon) == 2
+    assert sum(r.kept_points for r in recon) == 1  # S's series-day is not whole in the file
     # the next local day (outside the correction's coverage) is untouched
     next_start, next_end = ons_time.local_day_bounds_utc(NEXT)
     for key, fields in before.items():
@@ -184,9 +190,9 @@ def test_quarantine_keeps_bad_rows_and_loads_the_good_ones(
     assert lines[1].endswith(";4.828,07") and len(lines) == 3
     after = points(influx_url, influx_db, table, *window)
     # good rows loaded; the point of the bad-value row is protected (its time and series parsed);
-    # the point of the bad-time row vanished from the file: deleted like any removed row
+    # the point of the bad-time row is kept too: the file has no readable row for it
     assert report.normalized.rows == len(before) - 2
-    assert len(after) == len(before) - 1
+    assert after == before
 
 
 def test_too_many_bad_rows_loads_nothing(
@@ -229,12 +235,10 @@ def test_ingest_job_records_partitions_and_the_verify_run_rechecks_them(
             instance=instance,
         )
 
-    def drop_sul_noon(rows: list[dict]) -> None:
-        rows[:] = [
-            r
-            for r in rows
-            if not (r["id_subsistema"] == "S" and r["din_instante"] == "2024-01-05 12:00:00")
-        ]
+    def drop_sul_noon(rows: list[dict]) -> None:  # withdrawn: republished without a value
+        for r in rows:
+            if r["id_subsistema"] == "S" and r["din_instante"] == "2024-01-05 12:00:00":
+                r["val_cargaenergiahomwmed"] = ""
 
     with dg.instance_for_test() as instance:
         assert run(raw_csv(table, [DAY])).success
@@ -249,6 +253,13 @@ def test_ingest_job_records_partitions_and_the_verify_run_rechecks_them(
             (parquet_key(table), "2024-01-05"),
             (influxdb_key(table), "2024-01-05"),
         }
+        loaded = next(
+            m
+            for m in result.asset_materializations_for_node("normalize_and_load")
+            if m.asset_key == influxdb_key(table)
+        )
+        assert loaded.metadata["points deleted (correction)"].value == 1
+        assert loaded.metadata["points kept (not in the file)"].value == 0
         assert touched_partitions(instance, result.run_id) == {"2024-01-05": [table]}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", dg.BetaWarning)  # repository_def is in beta

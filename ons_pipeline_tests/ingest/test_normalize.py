@@ -329,3 +329,63 @@ def test_parquet_with_utc_instants_is_taken_as_is(tmp_path: Path) -> None:
     result = normalize_file(path)
     assert result.bad_rows == [] and all_rows(result).equals(canonical)
     assert list(result.coverage) == [date(2018, 11, 4), date(2018, 11, 5)]
+
+
+# --- what a file holds whole (the series-days a correction may replace) -----------------------
+
+SUBSYSTEMS_2018 = [("N", "NORTE"), ("NE", "NORDESTE"), ("S", "SUL"), ("SE", "SUDESTE")]
+
+
+def test_whole_series_days_of_the_real_excerpts(extended_mapping) -> None:  # type: ignore[no-untyped-def]
+    # 2018-11-03 starts at 12:00 in the excerpt (partial); 11-04, the 23-hour DST-start day, is
+    # whole: its 00:00 placeholder does not exist and the 23 real hours are all there
+    curva = normalize_file(SAMPLES / "curva_carga_2018_excerpt.csv")
+    assert curva.whole == {(s, date(2018, 11, 4)) for s in SUBSYSTEMS_2018}
+    assert curva.series_days == 8 and curva.empty == frozenset()
+    assert curva.summary()["series-days held in part (upserted)"] == 4
+    # daily: one row per series-day is the whole day
+    ear = normalize_file(SAMPLES / "ear_diario_subsistema_2023_excerpt.csv")
+    assert len(ear.whole) == ear.series_days == 100
+    # the 2013 daily file: S's day 2013-02-02 is whole (00:00:00 row); the spurious empty
+    # 00:00:01 row falls in the same slot and is a withdrawn point, not a gap
+    carga = normalize_file(SAMPLES / "carga_energia_2013_excerpt.csv", specs=extended_mapping)
+    assert (("S", "Sul"), date(2013, 2, 2)) in carga.whole
+    spurious = ons_time.to_ns(datetime(2013, 2, 2, 2, 0, 1, tzinfo=UTC))
+    assert carga.empty == {(("S", "Sul"), spurious)}
+    # a day published empty (curva carga 2014-02-01) is whole for the series it lists
+    empty_day = normalize_file(EXTRA_SAMPLES / "curva_carga_2014_excerpt.csv")
+    listed = {s for s, d in empty_day.whole if d == date(2014, 2, 1)}
+    assert listed and len(empty_day.empty) == 72
+    assert {d for _, d in empty_day.whole} == {date(2014, 2, 1)}
+
+
+@pytest.mark.parametrize("repeated_hour", ["drop", "repeat"])
+def test_the_fall_back_day_is_whole_with_its_hour_written_once_or_twice(
+    repeated_hour: str, tmp_path: Path
+) -> None:
+    day = date(2018, 2, 17)  # 25 hours: 23:00 happens twice
+    path = tmp_path / "fall_back.csv"
+    write_ons_csv([generate_raw_ons("curva_carga", day, repeated_hour=repeated_hour)], path)
+    result = normalize_file(path)
+    assert {d for _, d in result.whole} == {day} and len(result.whole) == 4
+
+
+def test_partial_files_and_unreadable_rows_hold_no_whole_day(tmp_path: Path) -> None:
+    header = b"id_subsistema;nom_subsistema;din_instante;val_cargaenergiahomwmed\n"
+    # a quarantine re-upload: two hours of one series (one withdrawn)
+    patch = normalize_bytes(
+        header + b"N;NORTE;2024-01-05 05:00:00;5071.55\nN;NORTE;2024-01-05 14:00:00;\n", "p.csv"
+    )
+    assert patch.whole == frozenset() and patch.series_days == 1
+    assert patch.empty == {(("N", "NORTE"), ons_time.to_ns(datetime(2024, 1, 5, 17, tzinfo=UTC)))}
+    # two whole days; a row whose time cannot be read names 2024-01-05: that day is not whole
+    days = [date(2024, 1, 5), date(2024, 1, 6)]
+    path = tmp_path / "two_days.csv"
+    write_ons_csv([generate_raw_ons("curva_carga", d) for d in days], path)
+    data = path.read_bytes()
+    assert {d for _, d in normalize_bytes(data, "ok.csv").whole} == set(days)
+    bad_time = normalize_bytes(data + b"N;NORTE;2024-01-05 25:00:00;1.0\n", "bad-time.csv")
+    assert {d for _, d in bad_time.whole} == {date(2024, 1, 6)}
+    # a row that names no day at all: no day of the file is whole
+    garbage = normalize_bytes(data + b"N;NORTE\n", "garbage.csv")
+    assert garbage.whole == frozenset() and len(garbage.bad_rows) == 1

@@ -80,6 +80,9 @@ def _materializations(report: IngestReport, uri: str) -> list[dg.AssetMaterializ
                     "points kept (bad rows)": dg.MetadataValue.int(
                         day.reconciliation.protected_points
                     ),
+                    "points kept (not in the file)": dg.MetadataValue.int(
+                        day.reconciliation.kept_points
+                    ),
                     "source": uri,
                     "etag": report.etag,
                 },
@@ -95,7 +98,9 @@ def _materializations(report: IngestReport, uri: str) -> list[dg.AssetMaterializ
     description=(
         "Normalise one raw ONS file (CSV ';' or Parquet) into the canonical schema, merge it into "
         "the daily Parquet partitions (`parquet/<table>`), delete from InfluxDB the points a "
-        "correction removed, load the rows (`influxdb/<table>`). Bad rows are quarantined."
+        "correction withdraws, load the rows (`influxdb/<table>`). Bad rows are quarantined. A "
+        "partial file (a fixed quarantine CSV, a patch) only upserts its rows; only series-days "
+        "the file holds whole are replaced (README, 'Continuous loading')."
     ),
 )
 def normalize_and_load(
@@ -145,7 +150,8 @@ def normalize_and_load(
     context.log.info(
         f"{uri}: {normalized.table}, {normalized.rows:,} rows, {len(normalized.bad_rows)} bad; "
         f"{len(report.days)} UTC day(s) changed, {len(report.unchanged_days)} unchanged; "
-        f"{report.points_written:,} points written, {report.points_deleted:,} deleted"
+        f"{report.points_written:,} points written, {report.points_deleted:,} deleted, "
+        f"{report.points_kept:,} not in the file kept"
     )
     metadata = {
         "dataset": normalized.table,
@@ -158,6 +164,11 @@ def normalize_and_load(
         "DST-gap rows dropped": dg.MetadataValue.int(normalized.dropped_dst),
         "points written": dg.MetadataValue.int(report.points_written),
         "points deleted": dg.MetadataValue.int(report.points_deleted),
+        "points kept (not in the file)": dg.MetadataValue.int(report.points_kept),
+        "series-days replaced whole": dg.MetadataValue.int(len(normalized.whole)),
+        "series-days upserted (partial)": dg.MetadataValue.int(
+            normalized.series_days - len(normalized.whole)
+        ),
         "UTC days changed": dg.MetadataValue.json([d.partition_key for d in report.days]),
         "UTC days unchanged": dg.MetadataValue.json([d.isoformat() for d in report.unchanged_days]),
         "quarantine": dg.MetadataValue.json(

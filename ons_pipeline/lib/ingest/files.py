@@ -1,30 +1,50 @@
 """Continuous loading: a raw ONS object on S3 → Parquet partitions → InfluxDB, with corrections.
 
-For each UTC day a file covers (``normalize.NormalizedFile``), in this order:
+**What a file replaces.** A file never deletes a point it says nothing about. For each stored point
+of a local day the file mentions, the file's rows decide (``DayClaims.fate``):
+
+* a good row with the point's series + time **replaces** the point (upsert; a field the row
+  leaves empty is removed from the point, which is rewritten without it);
+* a bad row with that series + time **protects** it: the stored point stays as it is;
+* a row with that series + time but no value at all **withdraws** it: the point is deleted (ONS
+  publishes missing data as empty values; this is how a correction removes a point);
+* no row at that series + time: the point is deleted (**vanished**) only when the file holds that
+  series' *whole local day* — a row at every local clock slot of the day at the dataset's grain
+  (``normalize.NormalizedFile.whole``): a complete re-publication of the series-day, so a stored
+  point it lacks (an off-grid time, a stale daily ``00:00:01``) is no longer published;
+* otherwise the point is **kept**: a partial file — a fixed quarantine CSV, a patch of some hours
+  or of some series, an excerpt — upserts its own points and leaves everything else of the day.
+
+The same holds for fields: a field the file has no column for (real ONS intercâmbio files have no
+programmed value) is never changed. A replaced point keeps its stored value of that field, and a
+withdrawn or vanished point that has one stays with that field only (``plan_partition``).
+
+A series absent from the file, or with a single missing row on the day, is never replaced whole:
+missing rows are not evidence (a quarantine CSV is made of exactly the rows that were missing from
+the load). The counts of each fate are in ``Reconciliation`` and the run's metadata ("points kept
+(not in the file)" says how much of the touched days a partial file left alone).
+
+For each UTC day a file mentions, in this order:
 
 1. **Compare** with the day's Parquet partition ``<parquet prefix>/<table>/date=D/`` — the same
-   partitions the migration writes, so a day has one canonical copy whatever its origin. If the
-   partition already holds exactly the file's rows for the covered period, the day is skipped:
-   ONS re-publishes a growing yearly file every day, and only new or corrected days cost anything.
-2. **Corrections in InfluxDB** — the points InfluxDB holds in the covered intervals are read
-   (series + time + which fields are set) and compared with the file's rows. Points the file no
-   longer has are deleted, and so are points where a field the file now leaves empty is still set
-   (they are rewritten at step 3 without it). Only those points are deleted, never the whole range:
-   runs of consecutive doomed points of one series become one ``DELETE … time >= a AND time <= b``.
-   Points of the file's *bad* rows are protected: a row that failed to parse does not delete the
-   value InfluxDB already has.
+   partitions the migration writes, so a day has one canonical copy whatever its origin. If
+   applying the file's rows by the rule above leaves the partition exactly as it is, the day is
+   skipped: ONS re-publishes a growing yearly file every day, and only new or corrected days cost
+   anything.
+2. **Corrections in InfluxDB** — the points InfluxDB holds in the local days the file mentions are
+   read (series + time + which fields are set) and given their fate. Only withdrawn, vanished and
+   rewritten points are deleted, never a whole range: runs of consecutive doomed points of one
+   series become one ``DELETE … time >= a AND time <= b``.
 3. **Load** — the file's rows through ``loader.load_tables`` (batched, retried, dead-lettered).
    InfluxDB overwrites the same series + time, so re-running an object never duplicates.
-4. **Partition** — rewritten with ``ParquetStore.write`` as the existing rows outside the
-   coverage plus the file's rows, and only when every batch was written: a day that failed still
-   differs from the file, so the next attempt redoes it.
+4. **Partition** — rewritten with ``ParquetStore.write`` as the existing rows the file keeps
+   (by the same rule, so both stores agree) plus the file's rows, and only when every batch was
+   written: a day that failed still differs from the file, so the next attempt redoes it.
 
 Bad rows are kept under ``<quarantine prefix>/rows/<raw key>@<etag>.json`` (reasons) and ``.csv``
-(the original header and lines, ready to fix and re-upload). Objects that cannot be ingested at all
-(unknown dataset, not CSV/Parquet, too big) get a report under ``<quarantine prefix>/objects/``.
-
-Coverage: a file covers the local (Sao Paulo) days it mentions — see ``normalize``. A day absent
-from the file (ONS's missing days) is not covered and never deleted.
+(the original header and lines, ready to fix and re-upload: the fixed file upserts its rows).
+Objects that cannot be ingested at all (unknown dataset, not CSV/Parquet, too big) get a report
+under ``<quarantine prefix>/objects/``.
 
 Not safe for two runs on the same table-day at once (read-merge-write of the partition): the ingest
 op runs in the ``influxdb`` pool, which ``dagster.yaml`` limits to one step at a time.
@@ -36,10 +56,11 @@ import io
 import json
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -52,6 +73,7 @@ from ons_pipeline.lib.ingest.normalize import (
     NormalizedFile,
     NormalizeError,
     SeriesTime,
+    clock_slots,
     detect_dataset,
     normalize_bytes,
     read_header,
@@ -59,6 +81,7 @@ from ons_pipeline.lib.ingest.normalize import (
 )
 from ons_pipeline.lib.migration.deadletter import DeadLetterStore
 from ons_pipeline.lib.migration.loader import LoadReport, load_tables
+from ons_pipeline.lib.ons_time import NS_PER_DAY
 from ons_pipeline.lib.partitions import ParquetStore, Partition, PartitionWrite
 from ons_pipeline.lib.schema import TIME_COLUMN, TableSpec
 from ons_pipeline.lib.settings import IngestSettings
@@ -198,52 +221,188 @@ def write_quarantine(
     return [json_key, csv_key]
 
 
+# --- what a file replaces ---------------------------------------------------------------------
+
+SeriesDayIndex = tuple[tuple[str, ...], int]  # (series, local day as days since 1970-01-01)
+
+_EPOCH = date(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class DayClaims:
+    """What one file says about the points of one UTC day (see the module docstring)."""
+
+    rows: pa.Table  # good rows: each replaces the stored point with its series + time
+    coverage: tuple[Interval, ...]  # the local days the file mentions, within this UTC day
+    empty: frozenset[SeriesTime] = frozenset()  # rows without values: their points are withdrawn
+    protected: frozenset[SeriesTime] = frozenset()  # bad rows: their points stay as they are
+    whole: frozenset[SeriesDayIndex] = frozenset()  # series-days held at every clock slot
+    absent_fields: tuple[str, ...] = ()  # fields the file has no column for: never changed
+
+    def fate(
+        self, key: SeriesTime, local_day: int, incoming: Mapping[SeriesTime, frozenset[str]]
+    ) -> str:
+        """What the file does to a stored point: ``replaced``, ``protected``, ``withdrawn``,
+        ``vanished`` (both deleted) or ``kept``."""
+        if key in incoming:
+            return "replaced"
+        if key in self.protected:
+            return "protected"
+        if key in self.empty:
+            return "withdrawn"
+        if (key[0], local_day) in self.whole:
+            return "vanished"
+        return "kept"
+
+
+def day_claims(normalized: NormalizedFile) -> dict[date, DayClaims]:
+    """The claims of a normalised file, per UTC day it mentions."""
+    spec = normalized.spec
+    empty_table = spec.arrow_schema().empty_table()
+
+    def by_utc_day(keys: Iterable[SeriesTime]) -> dict[date, set[SeriesTime]]:
+        out: dict[date, set[SeriesTime]] = {}
+        for key in keys:
+            out.setdefault(_EPOCH + timedelta(days=key[1] // NS_PER_DAY), set()).add(key)
+        return out
+
+    empty = by_utc_day(normalized.empty)
+    protected = by_utc_day(normalized.protected)
+    whole: dict[int, set[SeriesDayIndex]] = {}  # by local day
+    for series, local_day in normalized.whole:
+        index = (local_day - _EPOCH).days
+        whole.setdefault(index, set()).add((series, index))
+    days = set(normalized.coverage) | set(normalized.days) | set(empty) | set(protected)
+
+    def whole_within(day: date) -> frozenset[SeriesDayIndex]:
+        # a UTC day meets two local days: the end of the previous one (UTC-2/-3) and its own
+        index = (day - _EPOCH).days
+        return frozenset(whole.get(index - 1, set()) | whole.get(index, set()))
+
+    return {
+        day: DayClaims(
+            rows=normalized.days.get(day, empty_table),
+            coverage=normalized.coverage.get(day, ()),
+            empty=frozenset(empty.get(day, ())),
+            protected=frozenset(protected.get(day, ())),
+            whole=whole_within(day),
+            absent_fields=tuple(normalized.missing_fields),
+        )
+        for day in sorted(days)
+    }
+
+
+def _series_strings(table: pa.Table, spec: TableSpec) -> pa.Array:
+    tags = [pc.fill_null(pc.cast(table.column(t), pa.string()), "") for t in spec.tags]
+    return pc.binary_join_element_wise(*tags, "\x1f")
+
+
+def _joined(series: tuple[str, ...], suffix: int) -> str:
+    return "\x1f".join(series) + "\x1e" + str(suffix)
+
+
+def _suffixed(series: pa.Array, numbers: pa.Array | np.ndarray) -> pa.Array:
+    return pc.binary_join_element_wise(series, pc.cast(pa.array(numbers), pa.string()), "\x1e")
+
+
 # --- Parquet partitions -----------------------------------------------------------------------
-
-
-def _in_intervals(times_ns: pa.Array, intervals: Iterable[Interval]) -> pa.Array:
-    inside = pa.array([False] * len(times_ns))
-    for start, end in intervals:
-        inside = pc.or_(inside, pc.and_(pc.greater_equal(times_ns, start), pc.less(times_ns, end)))
-    return inside
 
 
 @dataclass
 class PartitionMerge:
-    """A day's partition split by a file's coverage: rows kept, rows the file replaces."""
+    """A day's partition and what a file makes of it (the same rule as the InfluxDB step)."""
 
     prefix: str
     exists: bool
-    outside: pa.Table  # existing rows outside the coverage: kept
-    inside: pa.Table  # existing rows inside the coverage: replaced by the file's rows
+    existing: pa.Table
+    kept: pa.Table  # existing rows the file leaves as they are (not mentioned, or protected)
+    rows: pa.Table  # the file's rows, completed with the stored values of its absent fields
 
-    def unchanged(self, new_rows: pa.Table, spec: TableSpec) -> bool:
-        """The file brings exactly the rows the partition already has for its coverage."""
+    def unchanged(self, spec: TableSpec) -> bool:
+        """Applying the file leaves the partition exactly as it is."""
         if not self.exists:
-            return new_rows.num_rows == 0
+            return self.rows.num_rows == 0
         order = [(TIME_COLUMN, "ascending"), *((t, "ascending") for t in spec.tags)]
         names = spec.arrow_schema().names
-        return (
-            self.inside.select(names).sort_by(order).equals(new_rows.select(names).sort_by(order))
+        merged = self.merged(spec)
+        return merged.num_rows == self.existing.num_rows and (
+            merged.sort_by(order).equals(self.existing.select(names).sort_by(order))
         )
 
-    def merged(self, new_rows: pa.Table, spec: TableSpec) -> pa.Table:
+    def merged(self, spec: TableSpec) -> pa.Table:
         names = spec.arrow_schema().names
-        return pa.concat_tables([self.outside.select(names), new_rows.select(names)])
+        return pa.concat_tables([self.kept.select(names), self.rows.select(names)])
 
 
 def plan_partition(
-    store: ParquetStore, spec: TableSpec, day: date, coverage: Iterable[Interval]
+    store: ParquetStore, spec: TableSpec, day: date, claims: DayClaims
 ) -> PartitionMerge:
-    """Read a day's partition (if any) and split it by ``coverage``."""
+    """Read a day's partition (if any): the rows the file keeps, and the file's rows completed.
+
+    Fields the file has no column for (``claims.absent_fields``) are not the file's to change: a
+    replaced row takes them from the stored row, and a withdrawn or vanished point that has some
+    of them stays with those values only.
+    """
     partition = Partition(spec.name, day)
     prefix = store.prefix(partition)
     empty = spec.arrow_schema().empty_table()
+    rows = claims.rows
     if not store.keys(partition):
-        return PartitionMerge(prefix, False, empty, empty)
+        return PartitionMerge(prefix, False, empty, empty, rows)
     existing = store.read(partition, spec)
-    inside = _in_intervals(pc.cast(existing.column(TIME_COLUMN), pa.int64()), coverage)
-    return PartitionMerge(prefix, True, existing.filter(pc.invert(inside)), existing.filter(inside))
+    if existing.num_rows == 0:
+        return PartitionMerge(prefix, True, existing, existing, rows)
+    times = pc.cast(existing.column(TIME_COLUMN), pa.int64())
+    series = _series_strings(existing, spec)
+    keys = _suffixed(series, times)
+    new_keys = _suffixed(_series_strings(rows, spec), pc.cast(rows.column(TIME_COLUMN), pa.int64()))
+    local_days, _ = clock_slots(times.to_numpy(zero_copy_only=False), spec.grain)
+
+    def among(values: pa.Array, strings: Iterable[str]) -> pa.Array:
+        return pc.is_in(values, value_set=pa.array(list(strings), pa.string()))
+
+    replaced = pc.is_in(keys, value_set=new_keys)
+    protected = among(keys, (_joined(*k) for k in claims.protected))
+    withdrawn = among(keys, (_joined(*k) for k in claims.empty))
+    vanished = among(_suffixed(series, local_days), (_joined(*k) for k in claims.whole))
+    doomed = pc.and_(pc.invert(pc.or_(replaced, protected)), pc.or_(withdrawn, vanished))
+    kept = existing.filter(pc.invert(pc.or_(replaced, doomed)))
+    if claims.absent_fields:
+        rows = _complete_rows(rows, new_keys, existing, keys, doomed, spec, claims.absent_fields)
+    return PartitionMerge(prefix, True, existing, kept, rows)
+
+
+def _complete_rows(
+    rows: pa.Table,
+    new_keys: pa.Array,
+    existing: pa.Table,
+    keys: pa.Array,
+    doomed: pa.Array,
+    spec: TableSpec,
+    absent: tuple[str, ...],
+) -> pa.Table:
+    """The file's rows with the stored values of the fields it lacks, plus the doomed stored
+    points reduced to those fields (when they have any)."""
+    stored = pc.index_in(new_keys, value_set=keys)  # null for a point not stored yet
+    for name in absent:
+        position = rows.schema.get_field_index(name)
+        column = existing.column(name).take(stored)
+        rows = rows.set_column(position, rows.schema.field(position), column)
+    residual = existing.filter(doomed)
+    if residual.num_rows:
+        has_absent = pc.is_valid(residual.column(absent[0]))
+        for name in absent[1:]:
+            has_absent = pc.or_(has_absent, pc.is_valid(residual.column(name)))
+        residual = residual.filter(has_absent)
+        for name in spec.field_names:
+            if name not in absent:
+                position = residual.schema.get_field_index(name)
+                field_ = residual.schema.field(position)
+                residual = residual.set_column(
+                    position, field_, pa.nulls(residual.num_rows, field_.type)
+                )
+    names = spec.arrow_schema().names
+    return pa.concat_tables([rows.select(names), residual.select(names)])
 
 
 # --- InfluxDB corrections ---------------------------------------------------------------------
@@ -254,9 +413,10 @@ class Reconciliation:
     """What the correction step found in InfluxDB for one table-day."""
 
     existing_points: int = 0
-    deleted_points: int = 0  # points absent from the file
+    deleted_points: int = 0  # withdrawn (row without values) or vanished (from a whole series-day)
     rewritten_points: int = 0  # points whose fields the file now leaves empty
     protected_points: int = 0  # kept because the file's row for them was bad
+    kept_points: int = 0  # kept because the file does not mention them (partial files)
     delete_statements: int = 0
 
 
@@ -313,33 +473,31 @@ def _delete_runs(
     return runs
 
 
-def reconcile(
-    client: InfluxClient,
-    spec: TableSpec,
-    new_rows: pa.Table,
-    coverage: Iterable[Interval],
-    protected: frozenset[SeriesTime] = frozenset(),
-) -> Reconciliation:
-    """Delete the points of ``coverage`` that the new rows no longer have (see module doc)."""
-    intervals = list(coverage)
+def reconcile(client: InfluxClient, spec: TableSpec, claims: DayClaims) -> Reconciliation:
+    """Delete the points of the covered period that the file withdraws (see module doc)."""
     result = Reconciliation()
-    existing = existing_points(client, spec, intervals)
+    existing = existing_points(client, spec, claims.coverage)
     result.existing_points = len(existing)
     if not existing:
         return result
-    incoming = new_points(new_rows, spec)
+    incoming = new_points(claims.rows, spec)
+    absent = frozenset(claims.absent_fields)
+    keys = list(existing)
+    local_days, _ = clock_slots(np.array([t for _, t in keys], dtype=np.int64), spec.grain)
     doomed: set[SeriesTime] = set()
-    for key, fields in existing.items():
-        if key in protected:
+    for key, local_day in zip(keys, local_days.tolist(), strict=True):
+        fate = claims.fate(key, local_day, incoming)
+        if fate == "replaced":
+            if existing[key] - incoming[key] - absent:
+                doomed.add(key)
+                result.rewritten_points += 1
+        elif fate == "protected":
             result.protected_points += 1
-            continue
-        wanted = incoming.get(key)
-        if wanted is None:
+        elif fate == "kept":
+            result.kept_points += 1
+        else:
             doomed.add(key)
             result.deleted_points += 1
-        elif fields - wanted:
-            doomed.add(key)
-            result.rewritten_points += 1
     if not doomed:
         return result
     runs = _delete_runs(existing, doomed)
@@ -401,6 +559,8 @@ class DayIngest:
             "points written": self.load.points if self.load else 0,
             "points deleted": self.reconciliation.deleted_points,
             "points rewritten without emptied fields": self.reconciliation.rewritten_points,
+            "points kept (bad rows)": self.reconciliation.protected_points,
+            "points kept (not in the file)": self.reconciliation.kept_points,
             "failed batches": self.load.failed_batches if self.load else 0,
         }
 
@@ -430,6 +590,11 @@ class IngestReport:
         )
 
     @property
+    def points_kept(self) -> int:
+        """Stored points of the touched days that the file does not mention (left as they were)."""
+        return sum(d.reconciliation.kept_points for d in self.days)
+
+    @property
     def failed_batches(self) -> int:
         return sum(d.load.failed_batches for d in self.days if d.load)
 
@@ -445,6 +610,7 @@ class IngestReport:
             "etag": self.etag,
             "points written": self.points_written,
             "points deleted": self.points_deleted,
+            "points kept (not in the file)": self.points_kept,
             "failed batches": self.failed_batches,
             "quarantine": self.quarantine_keys,
             "days": [d.summary() for d in self.days],
@@ -482,15 +648,13 @@ def ingest_normalized(
     spec = normalized.spec
     report = IngestReport(normalized.source, clean_etag(etag), normalized)
     client.ensure_database()
-    empty = spec.arrow_schema().empty_table()
-    for day in sorted(set(normalized.coverage) | set(normalized.days)):
-        rows = normalized.days.get(day, empty)
-        coverage = normalized.coverage.get(day, ())
-        plan = plan_partition(store, spec, day, coverage)
-        if plan.unchanged(rows, spec):
+    for day, claims in day_claims(normalized).items():
+        plan = plan_partition(store, spec, day, claims)
+        if plan.unchanged(spec):
             report.unchanged_days.append(day)
             continue
-        recon = reconcile(client, spec, rows, coverage, normalized.protected)
+        rows = plan.rows
+        recon = reconcile(client, spec, replace(claims, rows=rows))
         load = None
         if rows.num_rows:
             load = load_tables(
@@ -503,11 +667,18 @@ def ingest_normalized(
             )
         write = PartitionWrite()
         if load is None or not load.failed_batches:
-            merged = plan.merged(rows, spec)
+            merged = plan.merged(spec)
             write = store.write(Partition(spec.name, day), [merged], spec)
         report.days.append(
             DayIngest(
-                spec.name, day, rows.num_rows, coverage, write, plan.outside.num_rows, recon, load
+                spec.name,
+                day,
+                rows.num_rows,
+                claims.coverage,
+                write,
+                plan.kept.num_rows,
+                recon,
+                load,
             )
         )
     report.seconds = time.perf_counter() - started

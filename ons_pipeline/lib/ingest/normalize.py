@@ -4,8 +4,9 @@ The dataset is recognised from the header with the schema mapping (``tables.toml
 dataset ``t`` when it has ``t``'s time column (``raw_time_column``), every tag column and at least
 one field column, after lower-casing, trimming and ``raw_renames`` (the ``id_subsistena`` typo).
 Extra columns are ignored and reported; a field the file lacks (intercâmbio's programmed value) is
-NULL. A file that matches no dataset raises :class:`UnknownDatasetError` naming the file, its
-header and the closest dataset with the columns it misses.
+NULL in its rows and listed in ``missing_fields`` (the stored values of that field are not the
+file's to change). A file that matches no dataset raises :class:`UnknownDatasetError` naming the
+file, its header and the closest dataset with the columns it misses.
 
 Row rules (every quirk of ../shared/DESIGN.md §4 and the sample README):
 
@@ -23,21 +24,35 @@ Row rules (every quirk of ../shared/DESIGN.md §4 and the sample README):
   row bad when it carries a real value. A fall-back hour written twice for a series is read as the
   first, then the second occurrence; any other repeated series+time makes the later rows bad;
 * a row whose values are all NULL is dropped (counted): a point needs a field, so a whole empty
-  day (curva carga 2014-02-01) gives zero points and no error.
+  day (curva carga 2014-02-01) gives zero points and no error; its series + time is kept in
+  ``empty`` (a correction that publishes a point empty withdraws it).
 
 Bad rows never stop a file: each is reported as :class:`BadRow` with the file, the row (the
 **1-based physical line number** in a CSV, header = line 1; the 1-based row number in Parquet),
 the column and the reason, and keeps its verbatim text for the quarantine; good rows are returned.
 
-Coverage: besides its rows, a file *covers* the local days it mentions (any row with a valid time,
-even empty or bad ones). ``NormalizedFile.coverage`` gives, per UTC day, the UTC intervals of those
-local days: a correction replaces exactly that period (see ``ons_pipeline.lib.ingest.files``).
+What a file says (used by ``ons_pipeline.lib.ingest.files`` to decide what it replaces):
+
+* ``days``: the good rows, per UTC day; each replaces the stored point with its series + time;
+* ``empty``: series + time of rows published without any value (ONS's way of writing "no data"):
+  the stored point is withdrawn;
+* ``protected``: series + time of bad rows whose key parsed: the stored point is kept as it is;
+* ``whole``: the (series, local day) pairs the file holds **completely**: a row (good, empty or
+  bad) at every local clock slot of that day at the dataset's grain — 24 hourly slots, 48
+  half-hourly, 1 daily; 23 on the DST-start day; 24 on the fall-back day, whose repeated hour ONS
+  writes once (a second occurrence falls in the same slot). Only there can a stored point the file
+  has no row for (an off-grid time, a stale daily ``00:00:01``) be deleted. A bad row whose series
+  or time cannot be read makes no series whole on the local day its text names (on any day when
+  it names none): the file may be saying something about that day that we cannot read;
+* ``coverage``: per UTC day, the UTC intervals of the local days the file mentions (any row with
+  a valid time): where to look for stored points at all.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -97,6 +112,7 @@ class BadRow:
 
 Interval = tuple[int, int]  # [start_ns, end_ns) in UTC
 SeriesTime = tuple[tuple[str, ...], int]  # (tag values in spec order, time ns)
+SeriesDay = tuple[tuple[str, ...], date]  # (tag values in spec order, local Sao Paulo day)
 
 
 @dataclass
@@ -117,6 +133,9 @@ class NormalizedFile:
     ignored_columns: list[str] = field(default_factory=list)
     missing_fields: list[str] = field(default_factory=list)
     protected: frozenset[SeriesTime] = frozenset()  # series+time of bad rows: never deleted
+    empty: frozenset[SeriesTime] = frozenset()  # series+time of rows without values: withdrawn
+    whole: frozenset[SeriesDay] = frozenset()  # (series, local day) held at every clock slot
+    series_days: int = 0  # (series, local day) pairs the file has rows for
 
     @property
     def table(self) -> str:
@@ -145,6 +164,8 @@ class NormalizedFile:
             "fall-back second occurrences": self.second_occurrences,
             "UTC days": [d.isoformat() for d in sorted(self.days)],
             "covered UTC days": [d.isoformat() for d in sorted(self.coverage)],
+            "series-days held whole (replaced)": len(self.whole),
+            "series-days held in part (upserted)": self.series_days - len(self.whole),
             "ignored columns": self.ignored_columns,
             "missing fields (NULL)": self.missing_fields,
         }
@@ -664,6 +685,22 @@ def _normalize_rows(
             for values, t in zip(zip(*tag_values, strict=True), times, strict=True)
         )
 
+    # what the file mentions: every row whose series and time parsed (good, empty or bad)
+    mentioned = time_ok & ~nonexistent
+    for tag in spec.tags:
+        if tag not in spec.optional_tags:
+            mentioned &= ~_bool(pc.equal(tag_arrays[tag], ""))
+    if empty.any():
+        picked = np.flatnonzero(empty & mentioned)
+        result.empty = frozenset(_series_times(spec, tag_arrays, utc, picked))
+    unreadable = [text for _, _, _, text in raw.bad]
+    unkeyed = np.flatnonzero(bad_mask & ~mentioned)
+    if unkeyed.size:
+        unreadable += raw.texts(unkeyed)
+    result.whole, result.series_days = _whole_series_days(
+        spec, tag_arrays, series_codes, utc, np.flatnonzero(mentioned), unreadable
+    )
+
     # canonical rows, split per UTC day
     keep = pa.array(np.flatnonzero(good))
     arrays = [pa.array(utc, ons_time.UTC_NS).take(keep)]
@@ -671,6 +708,103 @@ def _normalize_rows(
     arrays += [field_arrays[f].take(keep) for f in spec.field_names]
     canonical = pa.Table.from_arrays(arrays, schema=spec.arrow_schema())
     result.days = split_by_utc_day(canonical, spec, source)
+
+
+def _series_times(
+    spec: TableSpec, tag_arrays: Mapping[str, pa.Array], utc: np.ndarray, rows: np.ndarray
+) -> Iterable[SeriesTime]:
+    picked = pa.array(rows)
+    tag_values = [pc.fill_null(tag_arrays[t].take(picked), "").to_pylist() for t in spec.tags]
+    return zip(zip(*tag_values, strict=True), utc[rows].tolist(), strict=True)
+
+
+def clock_slots(utc_ns: np.ndarray, grain: timedelta) -> tuple[np.ndarray, np.ndarray]:
+    """(local day as days since 1970-01-01, local clock slot of that day) of UTC instants.
+
+    The slot is the local time of day divided by the grain (0 for daily data), so the repeated
+    fall-back hour and its first occurrence share a slot, and a 00:00:01 daily row is slot 0.
+    """
+    local = ons_time.utc_ns_to_local_ns(np.asarray(utc_ns, dtype=np.int64))
+    step = min(int(grain.total_seconds()) * ons_time.NS_PER_SECOND, _NS_PER_DAY)
+    return np.floor_divide(local, _NS_PER_DAY), np.mod(local, _NS_PER_DAY) // step
+
+
+def slots_per_day(day: date, grain: timedelta) -> int:
+    """How many local clock slots ``day`` has at ``grain`` (23 hours on the DST-start day)."""
+    grid = ons_time.local_grid_utc_ns(day, min(grain, timedelta(days=1)))
+    days, slots = clock_slots(grid, grain)
+    return int(np.unique(slots[days == (day - date(1970, 1, 1)).days]).size)
+
+
+_DATE_IN_TEXT = r"(\d{4}-\d{2}-\d{2})"
+
+
+def _whole_series_days(
+    spec: TableSpec,
+    tag_arrays: Mapping[str, pa.Array],
+    series_codes: np.ndarray,
+    utc: np.ndarray,
+    rows: np.ndarray,
+    unreadable: list[str],
+) -> tuple[frozenset[SeriesDay], int]:
+    """The (series, local day) pairs with a row at every clock slot; and how many pairs have rows.
+
+    ``unreadable``: texts of bad rows whose series or time did not parse; the local days they name
+    have no whole series (none at all when one of them names no date).
+    """
+    if rows.size == 0:
+        return frozenset(), 0
+    days, slots = clock_slots(utc[rows], spec.grain)
+    codes = series_codes[rows]
+    # (series, day, slot) packed in one int64: distinct cells, then cells per (series, day)
+    first_day = int(days.min())
+    n_days = int(days.max()) - first_day + 1
+    n_slots = int(slots.max()) + 1
+    pair = codes * n_days + (days - first_day)
+    cells = np.unique(pair * n_slots + slots)
+    packed, counts = np.unique(cells // n_slots, return_counts=True)
+    pairs = np.stack([packed // n_days, packed % n_days + first_day])
+    blocked: set[int] = set()
+    for text in unreadable:
+        named = [
+            (date.fromisoformat(d) - date(1970, 1, 1)).days
+            for d in re.findall(_DATE_IN_TEXT, text)
+            if _is_date(d)
+        ]
+        if not named:
+            return frozenset(), int(pairs.shape[1])
+        blocked.update(named)
+    needed = {
+        int(d): slots_per_day(date(1970, 1, 1) + timedelta(days=int(d)), spec.grain)
+        for d in np.unique(pairs[1]).tolist()
+    }
+    complete = [
+        i
+        for i, (d, count) in enumerate(zip(pairs[1].tolist(), counts.tolist(), strict=True))
+        if d not in blocked and count == needed[d]
+    ]
+    if not complete:
+        return frozenset(), int(pairs.shape[1])
+    # one representative row per series gives its tag values
+    first_row: dict[int, int] = {}
+    for code, row in zip(codes.tolist(), rows.tolist(), strict=True):
+        first_row.setdefault(code, row)
+    representatives = np.array(list(first_row.values()), dtype=np.int64)
+    series = (key for key, _ in _series_times(spec, tag_arrays, utc, representatives))
+    keys = dict(zip(first_row, series, strict=True))
+    whole = frozenset(
+        (keys[int(pairs[0][i])], date(1970, 1, 1) + timedelta(days=int(pairs[1][i])))
+        for i in complete
+    )
+    return whole, int(pairs.shape[1])
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _groups(
