@@ -11,6 +11,7 @@ were applied.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from ons_pipeline.lib.query.model import (
@@ -123,9 +124,20 @@ def _total_generation(expr: Expr) -> bool:
     return isinstance(expr, BinOp) and expr.op == "+" and found == sources
 
 
+_MASCULINE = ("intercâmbio", "CMO", "valor", "fluxo")
+
+
+def _of(measure: str, pt: bool) -> str:
+    """'of' before a measure: Portuguese contracts it with the article (da carga, do CMO)."""
+    if not pt:
+        return "of"
+    return "do" if measure.startswith(_MASCULINE) else "da"
+
+
 def _expr(model: QueryModel, expr: Expr, pt: bool) -> str:
     if isinstance(expr, Agg):
-        return f"{_t(_AGG[expr.func], pt)} {'da' if pt else 'of'} {_measure(model, expr.field, pt)}"
+        measure = _measure(model, expr.field, pt)
+        return f"{_t(_AGG[expr.func], pt)} {_of(measure, pt)} {measure}"
     if isinstance(expr, FieldRef):
         return _measure(model, expr.name, pt)
     if isinstance(expr, Transform):
@@ -263,8 +275,24 @@ def describe(model: QueryModel, language: str = "en", assumptions: tuple[str, ..
         parts.append(f"{_range(model.time_range.start, model.time_range.end, zone, pt)} {local}")
     notes = [a.split(": ", 1)[1] for a in assumptions if a.startswith("no period given")]
     if notes:
-        parts.append(("sem período na pergunta: " if pt else "no period asked: ") + notes[0])
+        parts.append(_default_period_note(notes[0], pt))
     return ", ".join(parts)
+
+
+def _default_period_note(note: str, pt: bool) -> str:
+    latest = re.fullmatch(r"the latest (\d+) days of data \((\S+) to (\S+)\)", note)
+    if latest:
+        n, a, b = latest.groups()
+        if pt:
+            return f"sem período na pergunta: os últimos {n} dias com dados ({a} a {b})"
+        return f"no period asked: the latest {n} days of data ({a} to {b})"
+    clock = re.fullmatch(r"the last (\d+) days up to now.*", note)
+    if clock and pt:
+        return (
+            f"sem período na pergunta: os últimos {clock.group(1)} dias até agora "
+            "(a data dos dados mais recentes não é conhecida)"
+        )
+    return ("sem período na pergunta: " if pt else "no period asked: ") + note
 
 
 def _weekdays(start: int, end: int, zone: str) -> set[int]:

@@ -66,6 +66,9 @@ from ons_pipeline.lib.query.text import Text, fold, rx
 DEFAULT_TIMEZONE = "America/Sao_Paulo"
 DEFAULT_PERIOD = timedelta(days=7)
 
+STRUCTURAL_GAPS = frozenset({"measure", "period", "subsystem", "filter", "number", "combination"})
+"""Kinds of :class:`Unmapped` that refuse a question even in lenient mode."""
+
 LatestData = Callable[[str], datetime | None]
 """Table name → the time of its latest data point (aware), or ``None`` when unknown."""
 
@@ -848,9 +851,10 @@ class RuleTranslator:
         ):
             between = norm[a_pos + len(a_text) : b_pos]
             after = norm[b_pos + len(b_text) :]
-            if re.fullmatch(r"\s*[-/]\s*", between) and re.match(
-                r"\s*(?:region|regiao|subsistema|subsystem|submercado)\b", after
-            ):
+            one_region = re.search(r"\b(?:region|regiao|subsistema|subsystem)$", b_text) or (
+                re.match(r"\s*(?:region|regiao|subsistema|subsystem|submercado)\b", after)
+            )
+            if re.fullmatch(r"\s*[-/]\s*", between) and one_region:
                 shown = text.original(a_pos, b_pos + len(b_text))
                 st.unmapped.append(
                     Unmapped(
@@ -1062,6 +1066,11 @@ class RuleTranslator:
 
     def _model(self, st: _State, keys: list[str]) -> QueryModel | None:
         codes = list(dict.fromkeys(code for _, code, _ in st.subsystems))
+        if st.legacy_marked and not st.legacy:
+            interchange = any(k.startswith("interchange") for k in keys)
+            st.legacy = (
+                "consumption" if "load" in keys else "transmission" if interchange else "generation"
+            )
         if st.legacy:
             return self._legacy_model(st, keys, codes)
         plant = (
