@@ -200,6 +200,29 @@ def _filters(model: QueryModel, pt: bool) -> list[str]:
     return out
 
 
+# tag → (pt singular, pt plural, pt feminine, en singular, en plural)
+_RANKED = {
+    "id_subsistema": ("subsistema", "subsistemas", False, "subsystem", "subsystems"),
+    "nom_usina": ("usina", "usinas", True, "plant", "plants"),
+    "id_estado": ("estado", "estados", False, "state", "states"),
+    "nom_tipousina": ("tipo de usina", "tipos de usina", False, "plant type", "plant types"),
+    "nom_tipocombustivel": ("combustível", "combustíveis", False, "fuel", "fuels"),
+}
+
+
+def _top(tag: str, n: int, bottom: bool, pt: bool) -> str:
+    one, many, feminine, one_en, many_en = _RANKED.get(tag, (tag, tag, False, tag, tag))
+    if pt:
+        order = "menor" if bottom else "maior"
+        if n == 1:
+            return f"{'a' if feminine else 'o'} {one} de {order} valor"
+        return f"{'as' if feminine else 'os'} {n} {many} de {order} valor"
+    order = "lowest" if bottom else "highest"
+    if n == 1:
+        return f"the {one_en} with the {order} value"
+    return f"the {n} {many_en} with the {order} values"
+
+
 def _local(ns: int, zone_name: str) -> datetime:
     return from_ns(ns).astimezone(zone_info(zone_name))
 
@@ -239,13 +262,7 @@ def describe(model: QueryModel, language: str = "en", assumptions: tuple[str, ..
         parts[0] += f" ({units.pop()})"
     parts += _filters(model, pt)
     if model.top is not None:
-        what = _t(_TAGS.get(model.top.tag, (model.top.tag, model.top.tag)), pt)
-        if pt:
-            order = "menores" if model.top.bottom else "maiores"
-            parts.append(f"{model.top.n} {order} por {what}")
-        else:
-            order = "lowest" if model.top.bottom else "highest"
-            parts.append(f"the {model.top.n} {order} by {what}")
+        parts.append(_top(model.top.tag, model.top.n, model.top.bottom, pt))
     if model.group_tags:
         names = [_t(_TAGS.get(t, (t, t)), pt) for t in model.group_tags]
         if set(model.group_tags) == {"id_subsistema_origem", "id_subsistema_destino"}:

@@ -874,6 +874,7 @@ class QueryModel:
 
 _INTENSIVE = frozenset({"%", "%MLT", "R$/MWh"})
 _POWER = frozenset({"MWmed", "MW"})
+_THOUSANDS = {"MWh": "GWh", "MW": "GW", "MWmed": "GWmed"}
 
 
 def agg_unit(spec: TableSpec, agg: Agg) -> str:
@@ -920,6 +921,8 @@ def expr_unit(spec: TableSpec, expr: Expr, window: Duration | None = None) -> st
         return left or right if not (left and right) else f"{left}·{right}"
     if left == right:
         return ""
+    if isinstance(expr.right, Const) and expr.right.value == 1000 and left in _THOUSANDS:
+        return _THOUSANDS[left]
     return f"{left}/{right}" if right else left
 
 

@@ -102,6 +102,7 @@ class Translation:
     assumptions: tuple[str, ...] = ()
     interpretation: str = ""
     ignored: tuple[str, ...] = ()
+    days: str | None = None  # days of the week kept: "weekend", "weekday" or "0,6"
 
     @property
     def complete(self) -> bool:
@@ -224,7 +225,7 @@ _MEASURES: list[tuple[str, str]] = [
     (r"nuclear(?:es)?(?:\s+" + _GEN + r")?", "nuclear"),
     (r"carga(?:\s+de\s+energia)?|demanda(?:\s+de\s+energia)?|consumo(?:\s+de\s+energia)?"
      r"|(?:electricity\s+|power\s+|energy\s+)?(?:load|demand|consumption)"
-     r"|consum(?:iu|iram|ida|ido)|consumed", "load"),
+     r"|consum(?:iu|iram|ida|ido)|consumed|consumes?|consuming", "load"),
     (r"(?:geracao|producao)\s+total|total\s+(?:de\s+)?(?:geracao|generation|production)",
      "generation_total"),
     (r"energia\s+(?:gerada|produzida)|(?:energy|power|electricity)\s+(?:generated|produced)"
@@ -254,7 +255,7 @@ _STOPWORDS = set(
     for to and at is was were are be been did does do there by with from into onto towards a an
     per over during within data series history time its their all it they had has have
     registered recorded see display energy power that who mostre-me diga-me informe-me
-    traga-me show-me tell-me
+    traga-me show-me tell-me net liquido liquida liquidos liquidas
     região regiões subsistema elétrico
     fala entre between from existe existem exist exists there electricity
     eletricidade eletrica energetica region regions subsystem subsystems
@@ -299,12 +300,12 @@ _RANK_WHICH = rx(
     + r")\b"
 )
 _RANK_N = rx(
-    r"\b(?:(?:os|as|the)\s+)?(?:(?P<dir>top|bottom)[\s-]*)?(?P<n>" + NUM + r")\s+"
+    r"\b(?:(?:os|as|the)\s+)?(?:(?P<dir>top|bottom)(?:-|\s*))?(?P<n>" + NUM + r")\s+"
     r"(?:(?P<adj>maiores|menores|principais|largest|biggest|smallest|highest|lowest|top)\s+)?(?:"
     + _ENTITY_ANY
     + r")\b"
 )
-_RANK_TOP = rx(r"\b(?P<dir>top|bottom)[\s-]*(?P<n>" + NUM + r")\b")
+_RANK_TOP = rx(r"\b(?P<dir>top|bottom)(?:-|\s*)(?P<n>" + NUM + r")\b")
 _RANK_ADJ_N = rx(
     r"\b(?:(?:os|as|the)\s+)?(?P<n>" + NUM + r")\s+(?P<adj>maiores|menores|principais|largest"
     r"|biggest|smallest|highest|lowest)\b"
@@ -350,7 +351,8 @@ _SHARE = rx(
 )
 _SERVED_BY = rx(
     r"\b(?:atendid[oa]s?|suprid[oa]s?|coberto|coberta|met|served|supplied|covered)\s+"
-    r"(?:pel[oa]s?|por|by)\b"
+    r"(?:pel[oa]s?|por|by)\b|\b(?:cover(?:ed|s)?|meet|met|supplied|supply|served|serve"
+    r"|atendeu|atende|cobriu|cobre|supriu)\b"
 )
 _RATIO = rx(r"\b(?:razao|relacao|ratio|dividid[oa]\s+por|divided\s+by|sobre\s+a)\b")
 _COMPARE = rx(
@@ -419,7 +421,8 @@ _AGGREGATIONS: list[tuple[str, Aggregation]] = [
     (r"mediana|median", Aggregation.MEDIAN),
     (r"amplitude|spread", Aggregation.SPREAD),
     (r"(?:quantos|quantas|numero\s+de|how\s+many|number\s+of|count\s+of)\s+(?:registros|medicoes"
-     r"|pontos|amostras|valores|records|points|measurements|samples|values|rows|linhas)"
+     r"|pontos|amostras|valores|records|points|measurements|samples|values|rows|linhas|horas"
+     r"|hours)(?:\s+(?:de\s+dados|of\s+data))?"
      r"|contagem|\bcount\b", Aggregation.COUNT),
     (r"(?:valor\s+)?(?:mais\s+recente|atual|atualmente|agora|neste\s+momento|current(?:ly)?"
      r"|latest|right\s+now|most\s+recent|ultimo\s+valor|last\s+value|now)", Aggregation.LAST),
@@ -442,7 +445,7 @@ _MLT = rx(
 _PERCENT = rx(r"(?:\b(?:em|in|como|as)\s+)?(?:%|\bpercentu?al\b|\bpercent\b|\bpercentage\b)")
 _FULLNESS = rx(r"\b(?:how\s+full|quao\s+cheios?|nivel\s+de\s+enchimento)\b")
 _MWMES = rx(r"\b(?:em\s+|in\s+)?(?:mw\s*mes|mwmes|mw[\s-]*months?|mwmonth)\b")
-_MWH = rx(r"(?:,\s*)?\b(?:em\s+|in\s+)?(?:mwh|gwh)\b(?:\s*,)?")
+_MWH = rx(r"(?:,\s*)?\b(?:em\s+|in\s+)?(?:mwh|(?P<gwh>gwh))\b(?:\s*,)?")
 _MWMED = rx(r"(?:,\s*)?\b(?:em\s+|in\s+)?(?:mw\s*med(?:ios)?|mw\s+medios|average\s+mw)\b(?:\s*,)?")
 _AMOUNT = rx(r"\b(?:quant[oa]s?|how\s+much)\b")
 _ENERGY_VERB = rx(
@@ -558,6 +561,7 @@ class _State:
     legacy_marked: bool = False
     consumers: list[str] = field(default_factory=list)
     total_word: bool = False
+    gwh: bool = False
 
 
 class RuleTranslator:
@@ -618,6 +622,7 @@ class RuleTranslator:
             assumptions=tuple(st.assumptions),
             interpretation=interpretation,
             ignored=tuple(st.ignored),
+            days=P.days_name(st.reading.days) if st.reading.days else None,
         )
 
     # -- extractors -----------------------------------------------------------------------------
@@ -699,7 +704,9 @@ class RuleTranslator:
         st.mlt = bool(text.take(_MLT))
         st.mwmes = bool(text.take(_MWMES))
         st.percent = bool(text.take(_FULLNESS))
-        st.unit_sum = bool(text.take(_MWH))
+        found = text.take(_MWH)
+        st.unit_sum = bool(found)
+        st.gwh = any(m.group("gwh") for m in found)
         st.unit_mean = bool(text.take(_MWMED))
 
     def _intent(self, st: _State) -> None:
@@ -761,7 +768,8 @@ class RuleTranslator:
             if entity in ("plant", "state", "source", "fuel"):
                 st.plant_context = True
             return
-        if st.plant_context and text.take(_RANK_HINTS):
+        plants = st.plant_context or re.search(r"\b" + _PLANT_WORD + r"\b", text.current)
+        if plants and text.take(_RANK_HINTS):
             st.rank = _Rank(10, False, None)
 
     def _transforms(self, st: _State) -> None:
@@ -1089,6 +1097,9 @@ class RuleTranslator:
         interchange = [k for k in keys if k.startswith("interchange")]
         if interchange and len(codes) >= 2 and self._directional(st):
             return self._interchange_model(st, keys, codes)
+        stock = any(k.startswith(("ear", "ena")) for k in keys)
+        if st.share and stock and not any(k in SOURCES for k in keys) and not st.by_source:
+            st.share, st.percent = False, True  # "em %": the percentage field
         if st.share:
             return self._share_model(st, keys, codes)
         tables = {self._table_of(k, keys, codes) for k in keys}
@@ -1302,7 +1313,7 @@ class RuleTranslator:
             if st.reading.days:
                 blocks = P.day_blocks(span, st.reading.days)
                 if not blocks:
-                    raise ModelError(f"no {st.reading.days} days in {P.label(span)}")
+                    raise ModelError(f"none of those days of the week in {P.label(span)}")
                 return rng, [Period(to_ns(b.start), to_ns(b.end), P.label(b)) for b in blocks]
             return rng, []
         if st.reading.days:
@@ -1360,6 +1371,12 @@ class RuleTranslator:
         combine = bool(periods) and len(st.reading.spans) <= 1 and window is None
         if combine and top is not None:
             raise ModelError("a ranking over some days of the week is not supported: ask per day")
+        if st.gwh and top is None:
+            selections = [
+                Selection(BinOp("/", s.expr, Const(1000)), f"{s.alias}_gwh") for s in selections
+            ]
+        elif st.gwh:
+            st.assumptions.append("a ranking is in MWh, not GWh")
         if st.transform is not None:
             kind, n, _ = st.transform
             if kind is TransformKind.MOVING_AVERAGE and n is None:
@@ -1446,6 +1463,7 @@ class RuleTranslator:
                 )
             )
             return None
+        self._unused_subsystems(st, {a, b})
         agg = self._agg(st, Aggregation.MEAN)
         filters = [
             TagFilter("id_subsistema_origem", FilterOp.EQ, (origin,)),
@@ -1464,10 +1482,23 @@ class RuleTranslator:
         selections = [Selection(expr, f"{agg}_flow_{a}_to_{b}")]
         return self._finish(st, "intercambio", selections, filters, [], window)
 
+    def _unused_subsystems(self, st: _State, used: set[str]) -> None:
+        """A subsystem named but not part of the flow asked about is not silently dropped."""
+        others = [c for _, c, _ in st.subsystems if c not in used]
+        if others:
+            st.unmapped.append(
+                Unmapped(
+                    "subsystem",
+                    ", ".join(dict.fromkeys(others)),
+                    "an interchange is between two subsystems: ask once per pair",
+                )
+            )
+
     def _net_model(self, st: _State, net: tuple[str, str]) -> QueryModel:
         """A subsystem's net interchange (balanço: positive when it exports); imports are the
         same series with its sign reversed."""
         kind, code = net
+        self._unused_subsystems(st, {code})
         agg = self._agg(st, Aggregation.MEAN)
         expr: Expr = Agg(agg, "val_intercambio")
         if kind == "import":

@@ -72,7 +72,7 @@ class Reading:
     within them; the phrases read; and the problems (text, reason) to report."""
 
     spans: list[Span] = field(default_factory=list)
-    days: str | None = None  # "weekend" | "weekday"
+    days: frozenset[int] | None = None  # weekdays kept (0 = Monday)
     phrases: list[str] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)
 
@@ -129,14 +129,42 @@ def label(span: Span) -> str:
     return f"{s:%Y-%m-%dT%H:%M}/{e:%Y-%m-%dT%H:%M}"
 
 
-def day_blocks(span: Span, days: str) -> list[Span]:
-    """The runs of weekend days (Sat–Sun) or weekdays (Mon–Fri) within ``span``, clipped to it."""
+WEEKEND = frozenset({5, 6})
+WEEKDAYS = frozenset({0, 1, 2, 3, 4})
+# "segunda", "quarta", "quinta" are also ordinals: alone, only plural and not before a period
+_NOT_ORDINAL = r"(?!\s+(?:quinzenas?|semanas?|metades?|trimestres?|semestres?)\b)"
+_DAY_NAMES = [
+    (r"segundas?[\s-]feiras?|segundas" + _NOT_ORDINAL + r"|mondays?", 0),
+    (r"tercas?(?:[\s-]feiras?)?|tuesdays?", 1),
+    (r"quartas?[\s-]feiras?|quartas" + _NOT_ORDINAL + r"|wednesdays?", 2),
+    (r"quintas?[\s-]feiras?|quintas" + _NOT_ORDINAL + r"|thursdays?", 3),
+    (r"sextas?(?:[\s-]feiras?)?|fridays?", 4),
+    (r"sabados?|saturdays?", 5),
+    (r"domingos?|sundays?", 6),
+]
+_DAY_NAME = "|".join(f"(?:{p})" for p, _ in _DAY_NAMES)
+
+
+def days_name(days: frozenset[int]) -> str:
+    """``weekend``, ``weekday`` or the days' numbers (``0,2``)."""
+    if days == WEEKEND:
+        return "weekend"
+    if days == WEEKDAYS:
+        return "weekday"
+    return ",".join(str(d) for d in sorted(days))
+
+
+def day_blocks(span: Span, days: frozenset[int] | str) -> list[Span]:
+    """The runs of consecutive kept days (``days``: weekdays 0–6, or ``weekend`` / ``weekday``)
+    within ``span``, clipped to it."""
+    if isinstance(days, str):
+        days = WEEKEND if days == "weekend" else WEEKDAYS
     blocks: list[Span] = []
     day = midnight(span.start)
     current: Span | None = None
     while day < span.end:
         nxt = add_days(day, 1)
-        keep = (day.weekday() >= 5) == (days == "weekend")
+        keep = day.weekday() in days
         if keep:
             lo, hi = max(day, span.start), min(nxt, span.end)
             if current is not None and current.end == lo:
@@ -154,9 +182,26 @@ def day_blocks(span: Span, days: str) -> list[Span]:
 # -- the grammar --------------------------------------------------------------------------------
 
 _DAYS = rx(
-    r"""\b(?:(?:n[oa]s|aos|em|on|during|in|over)\s+(?:the\s+|os\s+)?)?
+    r"""\b(?:(?:n[oa]s|aos|em|on|during|in|over)\s+(?:the\s+|os\s+|as\s+)?)?
     (?:(?P<we>fins?\s+de\s+semana|finais\s+de\s+semana|weekends?)
-    |(?P<wd>dias\s+uteis|dias\s+de\s+semana|weekdays|business\s+days|working\s+days))\b"""
+    |(?P<wd>dias\s+uteis|dias\s+de\s+semana|weekdays|business\s+days|working\s+days)
+    |(?P<names>(?:"""
+    + _DAY_NAME
+    + r""")(?:\s*(?:,|e|and|ou|or)\s*(?:(?:n?[oa]s|aos|on)\s+)?(?:"""
+    + _DAY_NAME
+    + r"""))*))\b"""
+)
+_FIRST_N = rx(
+    r"""\b(?:(?:n?[oa]s|the|in\s+the|during\s+the)\s+)?(?:(?P<n1>"""
+    + NUM
+    + r""")\s+(?P<e1>primeir[oa]s|ultim[oa]s)|(?P<e2>first|last)\s+(?P<n2>"""
+    + NUM
+    + r"""))\s+(?P<unit>dias|semanas|days|weeks)\s+(?:do\s+mes\s+)?(?:de|do|of)\s+(?P<m>"""
+    + MONTH_ANY
+    + r""")(?:\s*(?:de|,|of)?\s*(?P<y>\d{4}))?\b"""
+)
+_EDGE = rx(
+    r"\b(?:(?P<start>inicio|comeco|beginning|start)|(?P<end>fim|final|end))\s+(?:de|do|da|of)\s*$"
 )
 _SAME_LAST_YEAR = rx(
     r"""\b(?:(?:o|the)\s+)?(?:mesmo\s+(?:mes|periodo|trimestre|dia|semestre|ano|semana)
@@ -172,17 +217,18 @@ _SEMESTER = rx(
 _SUBMONTH = rx(
     r"""\b(?:(?:the)\s+)?(?P<ord>"""
     + numbers.ORDINAL
-    + r""")\s+(?P<unit>quinzena|semana|fortnight|week|half|metade)
+    + r""")\s+(?P<unit>quinzena|semana|fortnight|week|half|metade|fim\s+de\s+semana|weekend)
     \s+(?:do\s+mes\s+)?(?:de|do|of)\s+(?P<m>"""
     + MONTH_ANY
     + r""")(?:\s*(?:de|,|of)?\s*(?P<y>\d{4}))?\b"""
 )
 _SEASON = rx(
-    r"""\b(?P<s>verao|outono|inverno|primavera|summer|autumn|fall|winter|spring)
-    (?:\s+(?:de|of|do\s+ano\s+de))?(?:\s+(?P<y>\d{4}))?\b"""
+    r"""\b(?:(?P<y0>\d{4})\s+)?(?P<s>verao|outono|inverno|primavera|summer|autumn|fall|winter
+    |spring)(?:\s+(?:de|of|do\s+ano\s+de))?(?:\s+(?P<y>\d{4}))?\b"""
 )
 _HYDRO = rx(
-    r"""\b(?:(?:ultimo|last)\s+)?(?:periodo\s+(?P<pt>umido|chuvoso|seco)
+    r"""\b(?:(?:ultimo|last)\s+)?(?:(?P<y0>\d{4})(?:\s*[/-]\s*(?P<y0b>\d{4}))?\s+)?
+    (?:periodo\s+(?P<pt>umido|chuvoso|seco)
     |estacao\s+(?P<pt2>chuvosa|umida|seca)|(?P<en>wet|rainy|dry)\s+season)
     (?:\s+(?:de|of|do\s+ano\s+de))?(?:\s+(?P<y1>\d{4})(?:\s*[/-]\s*(?P<y2>\d{4}))?)?\b"""
 )
@@ -302,7 +348,7 @@ _RANGE_START = re.compile(r"\b(?:entre|between|de|from|do\s+dia|desde|since)\s*$
 _COMPARE_JOIN = re.compile(
     r"\s*(?:,\s*)?(?:vs\.?|versus|x|contra|against|e|and|com|with|ante|frente\s+a"
     r"|comparad[oa]s?\s+(?:com|a|ao)|em\s+comparacao\s+(?:com|a|ao)|em\s+relacao\s+(?:a|ao|as)"
-    r"|relativ[oa]\s+a|compared\s+(?:with|to)|in\s+comparison\s+(?:with|to)|relative\s+to"
+    r"|relativ[oa]\s+a|compared?\s+(?:with|to)|in\s+comparison\s+(?:with|to)|relative\s+to"
     r"|as\s+against)\s*(?:(?:a|o|ao|the)\s+)?"
 )
 
@@ -325,10 +371,17 @@ def read(text: Text, now: datetime) -> Reading:
     reading = Reading()
     atoms: list[_Atom] = []
     for match in text.take(_DAYS):
-        reading.days = "weekend" if match.group("we") else "weekday"
+        if match.group("we"):
+            reading.days = WEEKEND
+        elif match.group("wd"):
+            reading.days = WEEKDAYS
+        else:
+            names = match.group("names")
+            reading.days = frozenset(d for p, d in _DAY_NAMES if re.search(rf"\b(?:{p})\b", names))
     for match in text.take(_SAME_LAST_YEAR):
         atoms.append(_Atom(match.start(), match.end(), None))
     for pattern, builder in (
+        (_FIRST_N, _first_n),
         (_SEMESTER, _semester),
         (_SUBMONTH, _submonth),
         (_HYDRO, _hydro),
@@ -377,6 +430,17 @@ def read(text: Text, now: datetime) -> Reading:
             text.consume(match.start(), match.end())
             atoms.append(_Atom(match.start(), match.end(), span))
     atoms.sort(key=lambda a: a.start)
+    for atom in atoms:
+        edge = _EDGE.search(text.current[: atom.start])
+        if edge is None or atom.span is None:
+            continue
+        span = atom.span
+        if edge.group("start"):
+            atom.span = Span(span.start, min(add_days(span.start, 1), span.end))
+        else:
+            atom.span = Span(max(add_days(span.end, -1), span.start), span.end)
+        text.consume(edge.start(), atom.start)
+        atom.start = edge.start()
     periods = _ranges(text, atoms, now, reading)
     _compare(text, periods, reading)
     for span in reading.spans:
@@ -523,6 +587,24 @@ def _relative(n: int, unit: str, now: datetime) -> Span:
     return Span(_add_months(now, -12 * n), now)
 
 
+def _first_n(m: re.Match[str], now: datetime) -> Span:
+    """The first or last N days (weeks) of a month."""
+    zone = now.tzinfo
+    month = MONTHS[m.group("m")]
+    year = int(m.group("y")) if m.group("y") else _year(month, now)
+    whole = month_span(year, month, zone)
+    n = numbers.parse(m.group("n1") or m.group("n2"))
+    if n is None or n < 1:
+        raise ValueError("not a whole number of days")
+    days = n * (7 if m.group("unit") in ("semanas", "weeks") else 1)
+    last = (m.group("e1") or m.group("e2") or "").startswith(("ultim", "last"))
+    if days > (whole.end - whole.start).days + 1:
+        raise ValueError("longer than the month")
+    if last:
+        return Span(max(add_days(whole.end, -days), whole.start), whole.end)
+    return Span(whole.start, min(add_days(whole.start, days), whole.end))
+
+
 def _semester(m: re.Match[str], now: datetime) -> Span:
     zone = now.tzinfo
     if m.group("h"):
@@ -539,6 +621,13 @@ def _submonth(m: re.Match[str], now: datetime) -> Span:
     year = int(m.group("y")) if m.group("y") else _year(month, now)
     whole = month_span(year, month, zone)
     nth = numbers.ORDINALS[m.group("ord")]
+    if m.group("unit") in ("weekend",) or m.group("unit").startswith("fim"):
+        weekends = [b for b in day_blocks(whole, WEEKEND) if b.end - b.start >= timedelta(days=1)]
+        if nth == -1:
+            return weekends[-1]
+        if nth > len(weekends):
+            raise ValueError("that weekend is not in the month")
+        return weekends[nth - 1]
     if m.group("unit") in ("quinzena", "fortnight", "half", "metade"):
         if nth not in (1, 2, -1):
             raise ValueError("a month has two fortnights")
@@ -566,8 +655,9 @@ def _season(m: re.Match[str], now: datetime) -> Span:
     def starting(year: int) -> datetime:  # the season named by ``year`` (summer: Dec before)
         return datetime(year - 1 if month == 12 else year, month, 1, tzinfo=zone)
 
-    if m.group("y"):
-        start = starting(int(m.group("y")))
+    year = m.group("y") or m.group("y0")
+    if year:
+        start = starting(int(year))
     else:
         start = starting(now.year + (month == 12 and now.month == 12))
         if start > now:
@@ -579,7 +669,7 @@ def _hydro(m: re.Match[str], now: datetime) -> Span:
     zone = now.tzinfo
     kind = m.group("pt") or m.group("pt2") or m.group("en") or ""
     wet = kind not in ("seco", "seca", "dry")
-    y1, y2 = m.group("y1"), m.group("y2")
+    y1, y2 = m.group("y1") or m.group("y0"), m.group("y2") or m.group("y0b")
     if wet:
         if y1 and y2:
             if int(y2) != int(y1) + 1:

@@ -114,20 +114,9 @@ def _is_total(expr: Expr) -> bool:
     return isinstance(expr, BinOp) and expr.op == "+" and found == set(_SOURCE_FIELDS)
 
 
-def _weekday_kind(model: QueryModel) -> str | None:
-    days: set[int] = set()
-    for p in model.periods:
-        a, b = from_ns(p.start).astimezone(ZONE), from_ns(p.end - 1).astimezone(ZONE)
-        days |= {datetime.fromordinal(o).weekday() for o in range(a.toordinal(), b.toordinal() + 1)}
-    if days and days <= {5, 6}:
-        return "weekend"
-    if days and not days & {5, 6}:
-        return "weekday"
-    return None
-
-
-def read(model: QueryModel) -> dict[str, Any]:
-    """The meaning of a query model (see the corpus header for the keys)."""
+def read(model: QueryModel, days: str | None = None) -> dict[str, Any]:
+    """The meaning of a query model (see the corpus header for the keys); ``days``: the days of
+    the week the translation kept (its periods are then those days, not compared periods)."""
     out: dict[str, Any] = {"f": {}, "g": [], "w": "", "top": "", "tf": "", "share": ""}
     filters: dict[str, list[str]] = out["f"]
     sel = model.selections[0].expr
@@ -223,12 +212,17 @@ def read(model: QueryModel) -> dict[str, Any]:
         agg = "mean"  # one hourly total per window: the hourly values themselves
     out["agg"] = agg
     tr = model.time_range
-    if model.periods and not model.combine_periods and _weekday_kind(model) is None:
+    if model.periods and days is None:
         out["ps"] = [[_local(p.start), _local(p.end)] for p in model.periods]
     else:
         out["p"] = [_local(tr.start), _local(tr.end)]
-        if model.periods:
-            out["days"] = _weekday_kind(model)
+        if days in ("weekend", "weekday"):
+            out["days"] = days
+        elif days is not None:
+            kept = {int(d) for d in days.split(",")}
+            out["days"] = (
+                "weekend" if kept <= {5, 6} else "weekday" if kept <= set(range(5)) else days
+            )
     out["unit"] = model.units()[model.selections[0].alias]
     return out
 
@@ -360,7 +354,7 @@ def judge(case: Case, corpus: Corpus) -> Outcome:
     if is_refused:
         return Outcome(case, tr, False, True, [str(u) for u in tr.unmapped] or ["no model"])
     assert tr.model is not None
-    diffs = differences(case, read(tr.model), corpus)
+    diffs = differences(case, read(tr.model, tr.days), corpus)
     return Outcome(case, tr, not diffs, False, diffs)
 
 
