@@ -204,11 +204,22 @@ _EDGE = rx(
     r"\b(?:(?P<start>inicio|comeco|beginning|start)|(?P<end>fim|final|end))\s+(?:de|do|da|of)\s*$"
 )
 _SAME_LAST_YEAR = rx(
-    r"""\b(?:(?:o|the)\s+)?(?:mesmo\s+(?:mes|periodo|trimestre|dia|semestre|ano|semana)
+    r"""\b(?:(?:o|the)\s+)?(?:(?:mesmo|igual)\s+(?:mes|periodo|trimestre|dia|semestre|ano|semana)
     \s+d[oe]\s+ano\s+(?:anterior|passado)
     |same\s+(?:month|period|quarter|day|week)\s+(?:of\s+)?(?:the\s+)?(?:last|previous|prior)\s+year
     |same\s+(?:month|period)\s+a\s+year\s+(?:earlier|before|ago))\b"""
 )
+# "o mês anterior", "the previous week": the period before the one compared, of its own kind
+_PREVIOUS = rx(
+    r"""\b(?:(?:o|a|the)\s+)?(?:(?P<pt>mes|semana|ano|trimestre|semestre|dia|periodo)\s+anterior
+    |(?:previous|prior|preceding)\s+(?P<en>month|week|year|quarter|day|period)
+    |(?P<en2>month|week|year|quarter|day|period)\s+before)\b"""
+)
+_PREVIOUS_SHIFT = {
+    "mes": "1mo", "month": "1mo", "semana": "7d", "week": "7d", "ano": "12mo", "year": "12mo",
+    "trimestre": "3mo", "quarter": "3mo", "semestre": "6mo", "dia": "1d", "day": "1d",
+    "periodo": "length", "period": "length",
+}  # fmt: skip
 _SEMESTER = rx(
     r"""\b(?:(?:the\s+)?(?P<ord>primeiro|segundo|1o|2o|1º|2º|first|second|1st|2nd)
     \s+(?:semestre|half)\s+(?:de|do\s+ano\s+de|of)\s+(?P<y>\d{4})
@@ -346,7 +357,8 @@ _SINCE = re.compile(
 _UNTIL = re.compile(r"\b(?:ate|until|till|before|antes\s+de)(?:\s+(?:o\s+dia|o|a|the))?\s*$")
 _RANGE_START = re.compile(r"\b(?:entre|between|de|from|do\s+dia|desde|since)\s*$")
 _COMPARE_JOIN = re.compile(
-    r"\s*(?:,\s*)?(?:vs\.?|versus|x|contra|against|e|and|com|with|ante|frente\s+a"
+    r"\s*(?:,\s*)?(?:vs\.?|versus|x|contra|against|e|and|com|with|ante|frente\s+a|sobre"
+    r"|na\s+comparacao\s+com|year[\s-]+on[\s-]+year\s+(?:with|to)"
     r"|comparad[oa]s?\s+(?:com|a|ao)|em\s+comparacao\s+(?:com|a|ao)|em\s+relacao\s+(?:a|ao|as)"
     r"|relativ[oa]\s+a|compared?\s+(?:with|to)|in\s+comparison\s+(?:with|to)|relative\s+to"
     r"|as\s+against)\s*(?:(?:a|o|ao|the)\s+)?"
@@ -357,7 +369,8 @@ _COMPARE_JOIN = re.compile(
 class _Atom:
     start: int
     end: int
-    span: Span | None  # None: "the same period of the previous year"
+    span: Span | None  # None: a period relative to the one before it ("o mesmo mês de 2023")
+    shift: str = "12mo"  # how far back: "1mo", "7d", "length" (of the previous span)...
 
 
 def _bad(reading: Reading, text: Text, match: re.Match[str], reason: str) -> None:
@@ -380,6 +393,9 @@ def read(text: Text, now: datetime) -> Reading:
             reading.days = frozenset(d for p, d in _DAY_NAMES if re.search(rf"\b(?:{p})\b", names))
     for match in text.take(_SAME_LAST_YEAR):
         atoms.append(_Atom(match.start(), match.end(), None))
+    for match in text.take(_PREVIOUS):
+        unit = match.group("pt") or match.group("en") or match.group("en2")
+        atoms.append(_Atom(match.start(), match.end(), None, _PREVIOUS_SHIFT[unit]))
     for pattern, builder in (
         (_FIRST_N, _first_n),
         (_SEMESTER, _semester),
@@ -497,7 +513,7 @@ def _ranges(text: Text, atoms: list[_Atom], now: datetime, reading: Reading) -> 
             lead = _LEAD.search(before)
             begin = lead.start() if lead else a.start
             text.consume(begin, a.end)
-            out.append(_Atom(begin, a.end, a.span))
+            out.append(_Atom(begin, a.end, a.span, a.shift))
         i += 1
     return out
 
@@ -522,7 +538,7 @@ def _compare(text: Text, periods: list[_Atom], reading: Reading) -> None:
                     (text.original(atom.start, atom.end).strip(), "the same period as what?")
                 )
                 return
-            spans.append(spans[-1].years_back(1))
+            spans.append(_back(spans[-1], atom.shift))
         else:
             spans.append(atom.span)
         reading.phrases.append(text.original(atom.start, atom.end).strip())
@@ -535,6 +551,17 @@ def _compare(text: Text, periods: list[_Atom], reading: Reading) -> None:
 
 
 # -- builders -----------------------------------------------------------------------------------
+
+
+def _back(span: Span, shift: str) -> Span:
+    if shift == "length":
+        length = span.end - span.start
+        return Span(span.start - length, span.start)
+    if shift.endswith("mo"):
+        months = int(shift[:-2])
+        return Span(_add_months(span.start, -months), _add_months(span.end, -months))
+    days = int(shift[:-1])
+    return Span(add_days(span.start, -days), add_days(span.end, -days))
 
 
 def _year(month: int, now: datetime) -> int:

@@ -158,6 +158,21 @@ def test_periods_compared(question: str) -> None:
     assert span(m) == ("2023-03-01", "2024-04-01")
 
 
+@pytest.mark.parametrize(
+    ("question", "labels"),
+    [
+        ("carga do SIN em outubro de 2023 em relação ao mês anterior", ["2023-10", "2023-09"]),
+        ("carga do SIN em outubro de 2023 sobre igual período do ano passado",
+         ["2023-10", "2022-10"]),
+        ("load of the SIN in 2023 compared with the previous year", ["2023", "2022"]),
+        ("carga do Sul na semana de 4 a 10 de março de 2024 comparada com a semana anterior",
+         ["2024-03-04/2024-03-10", "2024-02-26/2024-03-03"]),
+    ],
+)  # fmt: skip
+def test_periods_compared_with_the_one_before(question: str, labels: list[str]) -> None:
+    assert [p.label for p in model(question).periods] == labels
+
+
 def test_periods_that_cannot_be_read_are_reported() -> None:
     for question in (
         "carga do Sul até 10 de março de 2024",
