@@ -479,7 +479,7 @@ _PARTNER_TO = re.compile(r"\b(?:para|pro|pra|ao|a|to|into|towards)(?:\s+(?:o|a|t
 _PARTNER_FROM = re.compile(r"\b(?:do|da|de|from|vind[oa]\s+d[oa])(?:\s+(?:o|a|the))?\s*$")
 
 # legacy platform (generation_data, consumption_data, transmission_data)
-_CONSUMER_TYPES = {"resid": "residential", "indus": "industrial", "comer": "commercial"}
+_CONSUMER_TYPES = {"res": "residential", "ind": "industrial", "com": "commercial"}
 _TYPES = r"residencia(?:l|is)|industria(?:l|is)|comercia(?:l|is)|residential|industrial|commercial"
 _CONSUMER = rx(
     r"\b(?:(?:consumo|consumidores|clientes|demanda|carga|classe)\s+(?P<c1>" + _TYPES + r")"
@@ -685,7 +685,7 @@ class RuleTranslator:
                 st.legacy = table.split("_")[0]
         for match in text.take(_CONSUMER):
             kind = match.group("c1") or match.group("c2") or match.group("c3")
-            st.consumers.append(_CONSUMER_TYPES[kind[:5]])
+            st.consumers.append(_CONSUMER_TYPES[kind[:3]])
             st.legacy = "consumption"
         if text.take(_BY_CONSUMER):
             st.legacy = "consumption"
