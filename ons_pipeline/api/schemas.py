@@ -41,7 +41,11 @@ V2_ERRORS: dict[int | str, dict[str, Any]] = {
     for status, text in [
         (400, "Bad query: SQL/InfluxQL error, unsafe statement, InfluxDB rejected it"),
         (401, "Missing or invalid API key"),
-        (422, "Invalid request, or a question that could not be translated"),
+        (
+            422,
+            "Invalid request, or a question not (entirely) understood: details list what was "
+            "not understood (not_understood) and suggestions",
+        ),
         (501, "Flux asked of an InfluxDB engine without Flux (1.x, 3.x)"),
         (502, "InfluxDB unreachable, failing or refusing the server's credentials"),
         (504, "InfluxDB did not answer in time"),
@@ -93,8 +97,15 @@ class QueryRequest(BaseModel):
     use_cache: bool = True
     strict: bool = Field(
         False,
-        description="Refuse a question with any word not understood (default: only a measure, "
-        "period, subsystem, filter or combination not understood refuses it)",
+        description="Also refuse a question with filler words ('por favor'), which are otherwise "
+        "ignored with a warning",
+    )
+    lenient: bool = Field(
+        False,
+        description="Answer a question even when some words were not understood (they are listed "
+        "in warnings). Default: any word, filter, period, number or measure not understood "
+        "refuses the question (422 with what was not understood and suggestions); in lenient "
+        "mode a measure, period, subsystem, filter, number or combination still refuses it",
     )
 
     def to_input(self) -> QueryInput:

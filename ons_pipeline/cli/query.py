@@ -60,6 +60,9 @@ def render_table(body: dict[str, Any]) -> str:
     for row in rows:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=False)]
     lines = []
+    if body.get("interpretation"):
+        lines.append(f"answer to: {body['interpretation']}")
+        lines.append("")
     if headers:
         lines.append("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
         lines.append("  ".join("-" * w for w in widths))
@@ -114,7 +117,13 @@ def register(main: click.Group) -> None:
     @click.option("--dry-run", is_flag=True, help="Translate and render only.")
     @click.option("--max-rows", type=int, help="Rows to return.")
     @click.option("--timeout", "timeout_s", type=float, help="InfluxDB timeout in seconds.")
-    @click.option("--strict", is_flag=True, help="Refuse questions with any word not understood.")
+    @click.option(
+        "--lenient",
+        is_flag=True,
+        help="Answer questions with words not understood (listed as warnings); by default they "
+        "are refused, as are filters, periods and numbers not understood (always).",
+    )
+    @click.option("--strict", is_flag=True, help="Also refuse questions with filler words.")
     def query_command(
         text: str,
         fmt: str,
@@ -125,6 +134,7 @@ def register(main: click.Group) -> None:
         dry_run: bool,
         max_rows: int | None,
         timeout_s: float | None,
+        lenient: bool,
         strict: bool,
     ) -> None:
         """Run a question (pt-BR/en), InfluxQL, Flux or Timestream SQL query.
@@ -156,6 +166,7 @@ def register(main: click.Group) -> None:
                 max_rows=max_rows,
                 timeout_s=timeout_s,
                 strict=strict,
+                lenient=lenient,
             )
             settings = load_settings()
             backend = InfluxBackend.connect(settings.influx)
@@ -264,4 +275,11 @@ def _fail(error: dict[str, Any], query_id: str, fmt: str) -> None:
         click.echo(json.dumps(body, indent=2, ensure_ascii=False))
     else:
         click.echo(f"error {error['status']} {error['code']}: {error['message']}", err=True)
+        details = error.get("details") or {}
+        for item in details.get("not_understood") or []:
+            click.echo(
+                f"  not understood ({item['kind']}): {item['text']!r} — {item['reason']}", err=True
+            )
+        if details.get("suggestions"):
+            click.echo("  try: " + " | ".join(details["suggestions"][:6]), err=True)
     sys.exit(1)

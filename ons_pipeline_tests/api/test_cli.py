@@ -78,6 +78,24 @@ def test_query_table_and_errors(cli: click.Group, env: dict) -> None:
     assert dry.exit_code == 0 and "from(bucket:" in dry.output
 
 
+def test_query_says_what_it_answered_and_what_it_did_not_understand(
+    cli: click.Group, env: dict
+) -> None:
+    runner = CliRunner()
+    # no period: the latest week of data (the test data ends on 2024-03-07), whatever the clock
+    ok = runner.invoke(cli, ["query", "carga média do Sudeste por dia"], env=env)
+    assert ok.exit_code == 0, ok.output
+    assert ok.output.startswith("answer to: média da carga horária (MWmed), subsistema SE, por dia")
+    assert "7 row(s)" in ok.output and "2024-03-01 a 2024-03-07" in ok.output
+    bad = runner.invoke(cli, ["query", "Como estão os reservatórios do Nordeste?"], env=env)
+    assert bad.exit_code == 1
+    assert "not understood (word): 'estão'" in bad.output and "try: " in bad.output
+    lenient = runner.invoke(
+        cli, ["query", "Como estão os reservatórios do Nordeste?", "--lenient"], env=env
+    )
+    assert lenient.exit_code == 0 and "warning: words not understood" in lenient.output
+
+
 def test_serve_refuses_a_public_host_without_key(cli: click.Group, env: dict) -> None:
     result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0"], env={**env, "ONS_API_KEY": ""})
     assert result.exit_code != 0 and "ONS_API_KEY" in result.output

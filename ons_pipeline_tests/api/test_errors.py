@@ -79,11 +79,54 @@ def test_questions_that_cannot_be_mapped_are_422(client: TestClient) -> None:
     assert err["details"]["model"]["table"] == "curva_carga"
     kinds = {u["kind"] for u in err["details"]["translation"]["unmapped"]}
     assert "measure" in kinds
-    # leftover words only: answered, with a warning; strict mode refuses them
-    ok = client.post("/v2/query", json={"query": "Como estão os reservatórios do Nordeste?"})
-    assert ok.status_code == 200 and ok.json()["warnings"]
-    err = error_of(client, 422, query="Como estão os reservatórios do Nordeste?", strict=True)
+    # issue #12: a word not understood refuses the question (it was answered with a warning),
+    # with what was not understood and suggestions; lenient mode keeps the older behaviour
+    err = error_of(client, 422, query="Como estão os reservatórios do Nordeste?")
     assert err["code"] == "incomplete_translation"
+    assert [u["text"] for u in err["details"]["not_understood"]] == ["estão"]
+    assert err["details"]["suggestions"] and err["details"]["interpretation"]
+    ok = client.post(
+        "/v2/query", json={"query": "Como estão os reservatórios do Nordeste?", "lenient": True}
+    )
+    assert ok.status_code == 200 and "estão" in ok.json()["warnings"][0]
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "text"),
+    [
+        ("carga do subsistema Centro-Sul em março de 2024", "filter", "Centro"),
+        ("geração das usinas a hidrogênio em 2023", "word", "hidrogênio"),
+        ("carga do Sudeste no Carnaval de 2024", "period", "Carnaval"),
+        ("carga do Sul na madrugada de 3 de março de 2024", "period", "madrugada"),
+        ("carga do Norte em 31/02/2024", "period", "31/02/2024"),
+        ("top 2,5 usinas em março de 2024", "number", "2,5"),
+        ("as cinco mil maiores usinas em 2023", "number", "cinco mil"),
+        ("average load in the Midwest-South region in 2024", "subsystem", "Midwest-South region"),
+    ],
+)
+def test_what_is_not_understood_is_refused_never_broadened(
+    client: TestClient, question: str, kind: str, text: str
+) -> None:
+    """A filter, period, number or word not understood: 422 naming it, in lenient mode too for
+    filters, periods and numbers — never an answer for all subsystems, the whole month..."""
+    err = error_of(client, 422, query=question)
+    assert err["code"] in ("incomplete_translation", "untranslatable_question"), err
+    found = {(u["kind"], u["text"]) for u in err["details"]["not_understood"]}
+    assert (kind, text) in found, found
+    assert err["details"]["suggestions"]
+    if kind != "word":
+        assert error_of(client, 422, query=question, lenient=True)["details"]["not_understood"]
+
+
+def test_filler_words_are_ignored_with_a_warning(client: TestClient) -> None:
+    ok = client.post("/v2/query", json={"query": "Por favor, qual a carga média do Sul ontem?"})
+    assert ok.status_code == 200, ok.json()
+    assert any("Por favor" in w for w in ok.json()["warnings"])
+    err = error_of(client, 422, query="Por favor, qual a carga média do Sul ontem?", strict=True)
+    assert err["code"] == "incomplete_translation"
+    assert error_of(client, 422, query="x", strict=True, lenient=True)["code"] == (
+        "validation_error"
+    )
 
 
 def test_invalid_requests_are_422(client: TestClient) -> None:

@@ -4,7 +4,9 @@ questions (pt-BR, en) or from the replaced platform's Timestream SQL, and run on
 - :mod:`.model` — ``QueryModel`` and its parts (validated against ``schema.tables()``)
 - :mod:`.influxql` / :mod:`.flux` — ``render_influxql(model)``, ``render_flux(model, bucket)``
 - :mod:`.execute` — ``execute(model, client_or_url, database)`` → ``QueryResult``
-- :mod:`.nl` — ``translate(question, now)`` / ``RuleTranslator`` → ``Translation``
+- :mod:`.nl` — ``translate(question, now, latest=...)`` / ``RuleTranslator`` → ``Translation``
+  (with :mod:`.periods` — periods in questions, :mod:`.numbers` — numbers in words and digits,
+  :mod:`.text` — the consumable question text, :mod:`.describe` — a model in words)
 - :mod:`.timestream_sql` — ``parse_sql(sql, now)`` → ``SqlTranslation``; ``execute_sql``
 - :mod:`.fluxcheck` — ``FluxChecker`` (InfluxData's Flux language server under node)
 - :mod:`.service` — ``QueryProcessor.process(QueryInput)`` → ``QueryResponse`` (:mod:`.response`),

@@ -32,8 +32,8 @@ from ons_pipeline.lib.query.errors import (
     ExecutionError,
     QueryRejected,
 )
-from ons_pipeline.lib.query.influxql import Statement, statements
-from ons_pipeline.lib.query.model import QueryModel
+from ons_pipeline.lib.query.influxql import Statement, combine_plan, statements
+from ons_pipeline.lib.query.model import PERIOD_COLUMN, Aggregation, QueryModel, evaluate
 
 log = logging.getLogger(__name__)
 
@@ -105,18 +105,63 @@ def _sort_key(values: Sequence[Any]) -> tuple[Any, ...]:
     return tuple((v is None, v if v is not None else 0) for v in values)
 
 
-def merge_results(
-    model: QueryModel, stmts: Sequence[Statement], results: Sequence[dict[str, Any]]
+def _combine(
+    model: QueryModel, stmts: Sequence[Statement], by_id: dict[int, dict[str, Any]]
 ) -> list[tuple[Any, ...]]:
-    """Rows (time, result tags..., selection values...) from the statements' results."""
+    """One row per group from the partial aggregates of every period's statement."""
+    plan = combine_plan(model)
+    tags = model.result_tags()
+    acc: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for index, _stmt in enumerate(stmts):
+        for series in by_id.get(index, {}).get("series", []) or []:
+            series_tags = series.get("tags") or {}
+            columns = series.get("columns", [])
+            for values in series.get("values", []):
+                row = dict(zip(columns, values, strict=False))
+                key = tuple(
+                    None if series_tags.get(t) in (None, "") else str(series_tags[t]) for t in tags
+                )
+                slot = acc.setdefault(key, {})
+                for part in plan:
+                    value = row.get(part.alias)
+                    if value is None:
+                        continue
+                    old = slot.get(part.alias)
+                    if old is None:
+                        slot[part.alias] = value
+                    elif part.func in (Aggregation.SUM, Aggregation.COUNT):
+                        slot[part.alias] = old + value
+                    elif part.func is Aggregation.MAX:
+                        slot[part.alias] = max(old, value)
+                    else:
+                        slot[part.alias] = min(old, value)
+    moment = min(p.start for p in model.periods)
+    rows = []
+    for key, slot in acc.items():
+        leaf_values: dict[str, float | None] = {}
+        for part in plan:
+            value = slot.get(part.alias)
+            if part.func is Aggregation.COUNT and part.leaf.startswith("mean("):
+                total = leaf_values.get(part.leaf)
+                leaf_values[part.leaf] = total / value if total is not None and value else None
+            else:
+                leaf_values[part.leaf] = value
+        values = [evaluate(sel.expr, leaf_values) for sel in model.selections]
+        rows.append((moment, *key, *values))
+    return rows
+
+
+def _merge(
+    model: QueryModel, stmts: Sequence[Statement], by_id: dict[int, dict[str, Any]]
+) -> list[tuple[Any, ...]]:
+    """Rows keyed by (time, tags) from each statement's series (a row's columns may come from
+    several statements)."""
     tags = model.result_tags()
     aliases = [s.alias for s in model.selections]
     merged: dict[tuple[Any, ...], dict[str, Any]] = {}
     order: list[tuple[Any, ...]] = []
-    by_id = {int(r.get("statement_id", i)): r for i, r in enumerate(results)}
     for index, stmt in enumerate(stmts):
-        result = by_id.get(index, {})
-        for series in result.get("series", []) or []:
+        for series in by_id.get(index, {}).get("series", []) or []:
             series_tags = series.get("tags") or {}
             columns = series.get("columns", [])
             for values in series.get("values", []):
@@ -124,7 +169,10 @@ def merge_results(
                 moment = stmt.label if stmt.label is not None else row.get("time")
                 tag_values = []
                 for tag in tags:
-                    value = series_tags.get(tag, row.get(tag))
+                    if tag == PERIOD_COLUMN and model.compared:
+                        value = stmt.period
+                    else:
+                        value = series_tags.get(tag, row.get(tag))
                     tag_values.append(None if value in (None, "") else str(value))
                 key = (moment, *tag_values)
                 if key not in merged:
@@ -132,7 +180,17 @@ def merge_results(
                     order.append(key)
                 for alias in stmt.aliases:
                     merged[key][alias] = row.get(alias)
-    rows = [(*key, *(merged[key].get(a) for a in aliases)) for key in order]
+    return [(*key, *(merged[key].get(a) for a in aliases)) for key in order]
+
+
+def merge_results(
+    model: QueryModel, stmts: Sequence[Statement], results: Sequence[dict[str, Any]]
+) -> list[tuple[Any, ...]]:
+    """Rows (time, result tags..., selection values...) from the statements' results."""
+    tags = model.result_tags()
+    by_id = {int(r.get("statement_id", i)): r for i, r in enumerate(results)}
+    merge = _combine if model.combine_periods else _merge
+    rows = merge(model, stmts, by_id)
     columns = model.result_columns()
     if model.order_by:
         for okey in reversed(model.order_by):
@@ -141,9 +199,11 @@ def merge_results(
             if okey.descending:  # keep None last even when descending
                 rows.sort(key=lambda r, i=i: r[i] is None)
     elif model.top is not None:
-        vi, sign, ntags = len(columns) - 1, 1 if model.top.bottom else -1, len(tags)
+        vi, sign = len(columns) - 1, 1 if model.top.bottom else -1
+        top_i = columns.index(model.top.tag)
+        keys = [0, *(i for i in range(1, 1 + len(tags)) if i != top_i)]
         rows.sort(
-            key=lambda r: (_sort_key([r[0], *r[2 : 1 + ntags]]), r[vi] is None, sign * (r[vi] or 0))
+            key=lambda r: (_sort_key([r[i] for i in keys]), r[vi] is None, sign * (r[vi] or 0))
         )
     else:
         rows.sort(key=lambda r: _sort_key(r[: 1 + len(tags)]))

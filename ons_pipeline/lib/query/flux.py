@@ -6,6 +6,10 @@ side by side and maps the expression; a transform follows. The selections are pi
 wide table (``_time``, tags, one column per selection alias), like InfluxQL's answer. Strings are
 double-quoted with ``\\``, ``"`` and ``${`` escaped; case-insensitive tag matches compare
 ``strings.toLower`` of the tag with lower-cased literals, so no input can inject Flux.
+
+Several periods: compared periods render the query once per period (its own ``range``) and tag
+each period's rows with a ``period`` column; combined periods read the union of the ranges as
+one stream (its ``_start``/``_stop`` set to the whole range), so every aggregate spans them all.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ons_pipeline.lib.query.model import (
+    PERIOD_COLUMN,
     Agg,
     Aggregation,
     BinOp,
@@ -70,6 +75,7 @@ class _Ctx:
     imports: set[str] = field(default_factory=set)
     blocks: list[str] = field(default_factory=list)
     counter: int = 0
+    data: str = "data"
 
     def name(self, prefix: str) -> str:
         self.counter += 1
@@ -100,6 +106,24 @@ def _base(model: QueryModel, bucket: str, ctx: _Ctx) -> str:
     ]
     steps += [f"filter(fn: (r) => {_tag_predicate(f, ctx)})" for f in model.tag_filters]
     return _INDENT.join(steps)
+
+
+def _combined_base(model: QueryModel, bucket: str, ctx: _Ctx) -> str:
+    """The union of the periods' ranges, as one range (the model's) for the aggregates."""
+    parts = [_base(model.with_range(p.start, p.end), bucket, ctx) for p in model.periods]
+    start, end = model.time_range.start, model.time_range.end
+    assert start is not None and end is not None
+    union = (
+        "union(tables: [\n        "
+        + ",\n        ".join(part.replace("\n", "\n        ") for part in parts)
+        + ",\n    ])"
+    )
+    return _INDENT.join(
+        [
+            union,
+            f"map(fn: (r) => ({{r with _start: {format_time(start)}, _stop: {format_time(end)}}}))",
+        ]
+    )
 
 
 def _leaf_source(model: QueryModel, fname: str) -> list[str]:
@@ -155,7 +179,7 @@ def _group_columns(tags: tuple[str, ...] | list[str]) -> str:
 def _leaf_stream(model: QueryModel, leaf: Agg | FieldRef, label: str, ctx: _Ctx) -> str:
     name = ctx.name("leaf")
     fname = leaf.field if isinstance(leaf, Agg) else leaf.name
-    steps = ["data", *_leaf_source(model, fname)]
+    steps = [ctx.data, *_leaf_source(model, fname)]
     if isinstance(leaf, FieldRef):
         steps.append(f"group(columns: {_group_columns(model.result_tags())})")
         steps.append('sort(columns: ["_time"])')
@@ -227,7 +251,7 @@ def _top_stream(model: QueryModel, ctx: _Ctx) -> str:
     sel = model.selections[0]
     assert isinstance(sel.expr, Agg)
     ranked = (model.top.tag, *model.group_tags)
-    steps = ["data", *_leaf_source(model, sel.expr.field)]
+    steps = [ctx.data, *_leaf_source(model, sel.expr.field)]
     steps.append(f"group(columns: {_group_columns(ranked)})")
     if model.window is not None:
         steps.append(
@@ -248,14 +272,33 @@ def _top_stream(model: QueryModel, ctx: _Ctx) -> str:
     return name
 
 
+def _streams(model: QueryModel, ctx: _Ctx) -> list[str]:
+    if model.top is not None:
+        return [_top_stream(model, ctx)]
+    return [_selection_stream(model, sel, ctx) for sel in model.selections]
+
+
 def render_flux(model: QueryModel, bucket: str = "ons") -> str:
     """The Flux program answering ``model`` from ``bucket`` (one ``yield``)."""
     ctx = _Ctx()
-    base = _base(model, bucket, ctx)
-    if model.top is not None:
-        streams = [_top_stream(model, ctx)]
+    bases: list[tuple[str, str]] = []
+    if model.compared:
+        streams = []
+        for i, period in enumerate(model.periods, 1):
+            sub = model.with_range(period.start, period.end)
+            ctx.data = f"data{i}"
+            bases.append((ctx.data, _base(sub, bucket, ctx)))
+            for stream in _streams(sub, ctx):
+                name = ctx.name("period")
+                ctx.blocks.append(
+                    f"{name} = {stream}{_INDENT}"
+                    f"set(key: {flux_string(PERIOD_COLUMN)}, value: {flux_string(period.label)})"
+                )
+                streams.append(name)
     else:
-        streams = [_selection_stream(model, sel, ctx) for sel in model.selections]
+        base = _combined_base(model, bucket, ctx) if model.periods else _base(model, bucket, ctx)
+        bases.append(("data", base))
+        streams = _streams(model, ctx)
     tags = list(model.result_tags())
     steps = [f"union(tables: [{', '.join(streams)}])" if len(streams) > 1 else streams[0]]
     steps.append(
@@ -286,8 +329,9 @@ def render_flux(model: QueryModel, bucket: str = "ons") -> str:
         lines.append(f"option location = timezone.location(name: {flux_string(model.timezone)})")
     if lines:
         lines.append("")
-    lines.append(f"data = {base}")
-    lines.append("")
+    for name, base in bases:
+        lines.append(f"{name} = {base}")
+        lines.append("")
     lines += [block + "\n" for block in ctx.blocks]
     lines.append(_INDENT.join(steps))
     return "\n".join(lines) + "\n"

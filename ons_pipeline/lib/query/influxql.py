@@ -7,18 +7,22 @@ character is escaped. No value can end a literal early, so no input can inject I
 What InfluxQL cannot say in one statement is split into several, which :mod:`execute` merges:
 calendar windows (months, years) become one statement per period; a transform of an arithmetic
 expression (``moving_average(mean(a) / mean(b), 3)``) runs over a subquery in a statement of its
-own. Top-N ranks the rows of a subquery grouped by the ranked tag.
+own. Top-N ranks the rows of a subquery grouped by the ranked tag. A model over several periods
+(InfluxQL has no OR of time ranges) runs one statement per period: compared periods tag their rows
+with the period, combined periods select partial aggregates (a mean as its sum and count) that
+:mod:`execute` combines.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ons_pipeline.lib.influx.client import quote_ident, quote_literal
 from ons_pipeline.lib.ons_time import to_ns
 from ons_pipeline.lib.query.model import (
     Agg,
+    Aggregation,
     BinOp,
     Const,
     Duration,
@@ -27,12 +31,14 @@ from ons_pipeline.lib.query.model import (
     Fill,
     FilterOp,
     ModelError,
+    Period,
     QueryModel,
     Selection,
     TagFilter,
     Transform,
     format_time,
     from_ns,
+    leaves,
     zone_info,
 )
 
@@ -101,11 +107,44 @@ def time_literal(ns: int) -> str:
 @dataclass(frozen=True)
 class Statement:
     """One InfluxQL statement: the selection aliases it yields and, for calendar periods, the
-    time label (ns) its rows get (InfluxDB would label them with the period's start too)."""
+    time label (ns) its rows get (InfluxDB would label them with the period's start too); for a
+    model over several periods, the period's label."""
 
     text: str
     aliases: tuple[str, ...]
     label: int | None = None
+    period: str | None = None
+
+
+@dataclass(frozen=True)
+class Partial:
+    """A partial aggregate of a combined-periods statement: the leaf it serves (canonical text),
+    the aggregate computed per period and the column alias it is selected as."""
+
+    leaf: str
+    func: Aggregation
+    field: str
+    alias: str
+
+
+def combine_plan(model: QueryModel) -> list[Partial]:
+    """The partial aggregates that combine over periods into the model's leaves (a mean is its
+    sum and its count)."""
+    plan: list[Partial] = []
+    seen: list[str] = []
+    for sel in model.selections:
+        for leaf in leaves(sel.expr):
+            key = str(leaf)
+            if key in seen or not isinstance(leaf, Agg):
+                continue
+            seen.append(key)
+            i = len(seen) - 1
+            if leaf.func is Aggregation.MEAN:
+                plan.append(Partial(key, Aggregation.SUM, leaf.field, f"_c{i}_sum"))
+                plan.append(Partial(key, Aggregation.COUNT, leaf.field, f"_c{i}_count"))
+            else:
+                plan.append(Partial(key, leaf.func, leaf.field, f"_c{i}_{leaf.func}"))
+    return plan
 
 
 def _expr(expr: Expr) -> str:
@@ -314,10 +353,28 @@ def calendar_periods(model: QueryModel) -> list[tuple[int, int, int]]:
     return periods
 
 
+def _combined_statement(model: QueryModel, period: Period, rp: str | None) -> Statement:
+    plan = combine_plan(model)
+    items = ", ".join(f"{p.func}({quote_ident(p.field)}) AS {quote_ident(p.alias)}" for p in plan)
+    text = (
+        f"SELECT {items} FROM {_source(model, rp)}{_where(model, period.start, period.end)}"
+        f"{_group(None, model.group_tags, None)}"
+    )
+    return Statement(text, tuple(p.alias for p in plan), None, period.label)
+
+
 def statements(model: QueryModel, retention_policy: str | None = None) -> list[Statement]:
     """The InfluxQL statements that answer ``model`` (usually one)."""
     start, end = model.time_range.start, model.time_range.end
     rp = retention_policy
+    if model.periods:
+        if model.combine_periods:
+            return [_combined_statement(model, p, rp) for p in model.periods]
+        out = []
+        for p in model.periods:
+            for stmt in statements(model.with_range(p.start, p.end), rp):
+                out.append(replace(stmt, period=p.label))
+        return out
     if model.window is not None and model.window.is_calendar:
         if any(isinstance(s.expr, Transform) for s in model.selections):
             raise RenderError("InfluxQL has no calendar windows: transforms over months/years")

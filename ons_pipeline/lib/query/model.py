@@ -6,6 +6,11 @@ top), filtered by tags and field values, over a half-open time range ``[start, e
 grouped by a time window and by tags, with fill, top-N, ordering and limit. It is validated
 against the schema when built: a field or tag the loader never writes cannot be queried.
 
+A model may also ask the same thing over several ``periods`` (each a half-open range with a
+label): compared side by side (rows tagged with a ``period`` column), or combined into one answer
+per group (``combine_periods``, e.g. the weekends of a month; only sums, counts, means, minima and
+maxima combine). Units follow aggregation: a sum of hourly MWmed is energy in MWh.
+
 Every expression has a canonical text form (``mean(val_cmo)``, ``mean(a) / (mean(a) + mean(b)) *
 100``, ``moving_average(mean(val_carga), 3)``) that :func:`parse_expr` reads back; ``to_dict`` /
 ``from_dict`` give a stable JSON form.
@@ -15,9 +20,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -527,6 +533,31 @@ class Selection:
             raise ModelError(f"invalid column alias {self.alias!r}")
 
 
+@dataclass(frozen=True)
+class Period:
+    """One of several time ranges a model asks the same thing over: ``[start, end)`` in ns and a
+    label (what the rows of this range are tagged with, e.g. ``2024-03``)."""
+
+    start: int
+    end: int
+    label: str
+
+    def __post_init__(self) -> None:
+        for value in (self.start, self.end):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ModelError(f"period bounds must be integer ns, not {value!r}")
+        if self.end <= self.start:
+            raise ModelError(f"empty period {self.label!r}")
+        if not self.label or "\x00" in self.label or "\r" in self.label or "\n" in self.label:
+            raise ModelError(f"invalid period label {self.label!r}")
+
+
+PERIOD_COLUMN = "period"
+MAX_PERIODS = 400
+COMBINABLE = frozenset({Aggregation.MEAN, Aggregation.SUM, Aggregation.COUNT, Aggregation.MAX,
+                        Aggregation.MIN})  # fmt: skip
+
+
 def default_alias(expr: Expr, index: int = 0) -> str:
     if isinstance(expr, FieldRef):
         return expr.name
@@ -560,6 +591,8 @@ class QueryModel:
     limit: int | None = None
     time_alias: str = "time"
     output_columns: tuple[str, ...] | None = None
+    periods: tuple[Period, ...] = ()
+    combine_periods: bool = False
 
     def __post_init__(self) -> None:
         self._validate()
@@ -580,7 +613,8 @@ class QueryModel:
         aliases = [s.alias for s in self.selections]
         if len(set(aliases)) != len(aliases):
             raise ModelError(f"column aliases must be unique: {aliases}")
-        clash = set(aliases) & (tags | {self.time_alias})
+        reserved = {self.time_alias} | ({PERIOD_COLUMN} if self.periods else set())
+        clash = set(aliases) & (tags | reserved)
         if clash:
             raise ModelError(f"aliases {sorted(clash)} clash with tag or time columns")
         kinds: set[str] = set()
@@ -651,6 +685,7 @@ class QueryModel:
                 raise ModelError("the top-N tag is ranked, not grouped: remove it from group_tags")
             if self.fill is not Fill.NONE:
                 raise ModelError("fill does not apply to top-N")
+        self._validate_periods(aggregated)
         if self.limit is not None and (
             not isinstance(self.limit, int) or isinstance(self.limit, bool) or self.limit < 1
         ):
@@ -664,7 +699,50 @@ class QueryModel:
             if unknown:
                 raise ModelError(f"output columns {unknown} are not in {sorted(columns)}")
 
+    def _validate_periods(self, aggregated: bool) -> None:
+        if not self.periods:
+            if self.combine_periods:
+                raise ModelError("combine_periods needs periods")
+            return
+        if len(self.periods) > MAX_PERIODS:
+            raise ModelError(f"at most {MAX_PERIODS} periods, not {len(self.periods)}")
+        if not aggregated:
+            raise ModelError("periods need aggregated selections")
+        start, end = self.time_range.start, self.time_range.end
+        if (
+            start is None
+            or end is None
+            or start > min(p.start for p in self.periods)
+            or end < max(p.end for p in self.periods)
+        ):
+            raise ModelError("the time range must cover every period")
+        if self.combine_periods:
+            ordered = sorted(self.periods, key=lambda p: p.start)
+            if any(a.end > b.start for a, b in pairwise(ordered)):
+                raise ModelError("combined periods must not overlap")
+            if self.window is not None or self.top is not None:
+                raise ModelError("combined periods give one value per group: no window or top-N")
+            for sel in self.selections:
+                if isinstance(sel.expr, Transform):
+                    raise ModelError("combined periods take no transform")
+                for leaf in leaves(sel.expr):
+                    if isinstance(leaf, Agg) and leaf.func not in COMBINABLE:
+                        raise ModelError(
+                            f"{leaf}: only {sorted(COMBINABLE)} can be combined over periods"
+                        )
+        else:
+            labels = [p.label for p in self.periods]
+            if len(set(labels)) != len(labels):
+                raise ModelError(f"period labels must be unique: {labels}")
+            if self.order_by or self.limit is not None:
+                raise ModelError("compared periods take no ORDER BY or LIMIT")
+
     # -- derived ------------------------------------------------------------------------------
+    @property
+    def compared(self) -> bool:
+        """Several periods answered side by side (rows tagged with their period)."""
+        return bool(self.periods) and not self.combine_periods
+
     @property
     def measurement(self) -> str:
         return self.spec.measurement
@@ -684,11 +762,12 @@ class QueryModel:
 
     def result_tags(self) -> tuple[str, ...]:
         """Tag columns of the result: the top-N tag, then group tags (raw: every table tag)."""
+        period = (PERIOD_COLUMN,) if self.compared else ()
         if self.top is not None:
-            return (self.top.tag, *self.group_tags)
+            return (*period, self.top.tag, *self.group_tags)
         if not self.aggregated:
             return self.group_tags or self.spec.tags
-        return self.group_tags
+        return (*period, *self.group_tags)
 
     def result_columns(self) -> tuple[str, ...]:
         """Columns of the result before ``output_columns``: time, tags, selections."""
@@ -697,6 +776,10 @@ class QueryModel:
     def units(self) -> dict[str, str]:
         """Unit of each selection column, from the schema (``""`` for counts and ratios)."""
         return {s.alias: expr_unit(self.spec, s.expr, self.window) for s in self.selections}
+
+    def with_range(self, start: int, end: int) -> QueryModel:
+        """The same query over ``[start, end)`` alone (no periods)."""
+        return replace(self, time_range=TimeRange(start, end), periods=(), combine_periods=False)
 
     # -- serialisation ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -724,6 +807,11 @@ class QueryModel:
             "limit": self.limit,
             "time_alias": self.time_alias,
             "output_columns": None if self.output_columns is None else list(self.output_columns),
+            "periods": [
+                {"start": format_time(p.start), "end": format_time(p.end), "label": p.label}
+                for p in self.periods
+            ],
+            "combine_periods": self.combine_periods,
         }
 
     @classmethod
@@ -772,6 +860,11 @@ class QueryModel:
                 output_columns=tuple(data["output_columns"])
                 if data.get("output_columns")
                 else None,
+                periods=tuple(
+                    Period(parse_time(p["start"]), parse_time(p["end"]), str(p["label"]))
+                    for p in data.get("periods") or ()
+                ),
+                combine_periods=bool(data.get("combine_periods", False)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, ModelError):
@@ -779,12 +872,39 @@ class QueryModel:
             raise ModelError(f"invalid query model: {type(exc).__name__}: {exc}") from None
 
 
+_INTENSIVE = frozenset({"%", "%MLT", "R$/MWh"})
+_POWER = frozenset({"MWmed", "MW"})
+_THOUSANDS = {"MWh": "GWh", "MW": "GW", "MWmed": "GWmed"}
+
+
+def agg_unit(spec: TableSpec, agg: Agg) -> str:
+    """Unit of an aggregate: a sum of average power over its samples is energy (hourly MWmed or
+    MW summed = MWh; other grains say so, e.g. ``MWmed×1d``); a sum of a percentage or a price
+    has no unit; counts have none; every other aggregate keeps the field's unit."""
+    unit = spec.field_spec(agg.field).unit
+    if agg.func is Aggregation.COUNT:
+        return ""
+    if agg.func is Aggregation.SUM:
+        if unit in _POWER:
+            seconds = int(spec.grain.total_seconds())
+            if seconds == 3600:
+                return "MWh"
+            if seconds % 86400 == 0:
+                return f"{unit}×{seconds // 86400}d"
+            if seconds % 3600 == 0:
+                return f"{unit}×{seconds // 3600}h"
+            return f"{unit}×{seconds // 60}min"
+        if unit in _INTENSIVE:
+            return ""
+    return unit
+
+
 def expr_unit(spec: TableSpec, expr: Expr, window: Duration | None = None) -> str:
     """Unit of an expression's values, derived from the fields' units in the schema."""
     if isinstance(expr, FieldRef):
         return spec.field_spec(expr.name).unit
     if isinstance(expr, Agg):
-        return "" if expr.func is Aggregation.COUNT else spec.field_spec(expr.field).unit
+        return agg_unit(spec, expr)
     if isinstance(expr, Const):
         return ""
     if isinstance(expr, Transform):
@@ -801,4 +921,27 @@ def expr_unit(spec: TableSpec, expr: Expr, window: Duration | None = None) -> st
         return left or right if not (left and right) else f"{left}·{right}"
     if left == right:
         return ""
+    if isinstance(expr.right, Const) and expr.right.value == 1000 and left in _THOUSANDS:
+        return _THOUSANDS[left]
     return f"{left}/{right}" if right else left
+
+
+def evaluate(expr: Expr, values: dict[str, float | None]) -> float | None:
+    """Value of an aggregate expression given each leaf's value (keyed by its canonical text);
+    ``None`` when a leaf is missing or a division is by zero."""
+    if isinstance(expr, Agg | FieldRef):
+        return values.get(str(expr))
+    if isinstance(expr, Const):
+        return float(expr.value)
+    if isinstance(expr, Transform):
+        raise ModelError("transforms cannot be evaluated on single values")
+    left, right = evaluate(expr.left, values), evaluate(expr.right, values)
+    if left is None or right is None:
+        return None
+    if expr.op == "+":
+        return left + right
+    if expr.op == "-":
+        return left - right
+    if expr.op == "*":
+        return left * right
+    return None if right == 0 else left / right

@@ -1,28 +1,47 @@
 """Natural-language questions (Portuguese and English) → :class:`QueryModel`, offline.
 
-A deterministic rule-based translator: the question is normalised (lower case, accents removed,
+A deterministic rule-based translator: the question is folded (lower case, accents removed,
 character positions kept), then phrases are recognised and *consumed* longest first — plant names,
-states, periods, top-N, transforms, grouping, measures, subsystems, aggregations — so a shorter
-word never matches inside a longer phrase ("southeast" is Sudeste, never "south" = Sul; "Rio
-Grande do Sul" is a state, not the Sul subsystem). Whatever content word is left over is reported
-as not understood, as are measures the data does not hold (PLD, prices) and periods that cannot
-be read: the answer is never a silently wrong query.
+states, legacy-platform wording, fuels, periods (:mod:`.periods`), rankings, transforms, grouping,
+shares, measures, subsystems, directions of interchange, aggregations — so a shorter word never
+matches inside a longer phrase ("southeast" is Sudeste, never "south" = Sul; "Rio Grande do Sul"
+is a state, not the Sul subsystem).
 
-Relative periods use an injectable ``now`` and calendar days of the configured zone (ONS data is
-Brasília time by default). Defaults applied when the question leaves something out (no period, no
-subsystem, no aggregation) are listed in ``assumptions``.
+**Honesty.** Whatever content word is left over is reported as not understood (``unmapped``), as
+are measures the data does not hold (PLD, prices), periods that cannot be read and numbers that
+are not whole counts; the query service refuses such a question instead of answering a broader
+one. Only filler words ("por favor", "please") are ignored, and said to be (``ignored``).
+
+**Meaning.** "Qual foi a carga…" asks for one value (the mean over the period); "quanto … gerou /
+exportou", "em MWh", "total" ask for an amount (the sum: hourly MWmed summed is MWh); a bare
+measure ("carga do Sul em março") or "mostre …" asks for the series at the data's grain.
+"Qual subsistema / usina / estado / fonte … maior" and "os N … com maior" rank (top-N). A grain
+adjective next to an aggregate ("a carga mínima horária") says which values are aggregated, not
+a grouping: one value, and for a maximum or minimum its time. Interchange verbs give a direction
+(o Nordeste exportou para o Sudeste = the flow NE → SE; importou/recebeu reverse it; without a
+partner, the subsystem's net interchange). A share names its denominator ("na carga" = load,
+"na geração" = total generation) and is a ratio of sums over the period.
+
+No period: the latest week of data (``latest``: table → last timestamp, from the query service),
+said in ``assumptions``; relative periods ("ontem", "últimos 7 dias") use the injectable ``now``
+in the configured zone (ONS data is Brasília time). :attr:`Translation.interpretation` states the
+interpreted question in words (:mod:`.describe`).
 """
 
 from __future__ import annotations
 
+import difflib
 import re
-import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from ons_pipeline.lib import schema
 from ons_pipeline.lib.ons_time import to_ns
+from ons_pipeline.lib.query import numbers
+from ons_pipeline.lib.query import periods as P
+from ons_pipeline.lib.query.describe import describe
 from ons_pipeline.lib.query.model import (
     Agg,
     Aggregation,
@@ -32,6 +51,7 @@ from ons_pipeline.lib.query.model import (
     Expr,
     FilterOp,
     ModelError,
+    Period,
     QueryModel,
     Selection,
     TagFilter,
@@ -41,9 +61,16 @@ from ons_pipeline.lib.query.model import (
     TransformKind,
     zone_info,
 )
+from ons_pipeline.lib.query.text import Text, fold, rx
 
 DEFAULT_TIMEZONE = "America/Sao_Paulo"
 DEFAULT_PERIOD = timedelta(days=7)
+
+STRUCTURAL_GAPS = frozenset({"measure", "period", "subsystem", "filter", "number", "combination"})
+"""Kinds of :class:`Unmapped` that refuse a question even in lenient mode."""
+
+LatestData = Callable[[str], datetime | None]
+"""Table name → the time of its latest data point (aware), or ``None`` when unknown."""
 
 # -- results ----------------------------------------------------------------------------------
 
@@ -51,11 +78,13 @@ DEFAULT_PERIOD = timedelta(days=7)
 @dataclass(frozen=True)
 class Unmapped:
     """Something in the question the translator could not map: ``kind`` is ``measure``,
-    ``period``, ``subsystem``, ``filter``, ``combination`` or ``word``."""
+    ``period``, ``subsystem``, ``filter``, ``number``, ``combination`` or ``word``; with
+    suggestions of what it may have meant."""
 
     kind: str
     text: str
     reason: str
+    suggestions: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.kind} {self.text!r}: {self.reason}"
@@ -63,14 +92,17 @@ class Unmapped:
 
 @dataclass(frozen=True)
 class Translation:
-    """The model (``None`` when no measure could be mapped), what was not understood, and the
-    defaults that were applied."""
+    """The model (``None`` when no measure could be mapped), what was not understood, the
+    defaults applied, the filler words ignored and the interpreted question in words."""
 
     question: str
     language: str
     model: QueryModel | None
     unmapped: tuple[Unmapped, ...] = ()
     assumptions: tuple[str, ...] = ()
+    interpretation: str = ""
+    ignored: tuple[str, ...] = ()
+    days: str | None = None  # days of the week kept: "weekend", "weekday" or "0,6"
 
     @property
     def complete(self) -> bool:
@@ -84,89 +116,10 @@ class Translator(Protocol):
     def translate(self, question: str, now: datetime | None = None) -> Translation: ...
 
 
-# -- text with consumable spans ---------------------------------------------------------------
-
-
-def _fold(ch: str) -> str:
-    base = unicodedata.normalize("NFD", ch)[0].lower()
-    return base[0] if base else " "
-
-
-class _Text:
-    """The question: original, folded (same length) and a working copy where consumed spans are
-    blanked so later patterns cannot match inside them."""
-
-    def __init__(self, question: str) -> None:
-        self.orig = question
-        self.norm = "".join(_fold(ch) for ch in question)
-        self.work = list(self.norm)
-
-    @property
-    def current(self) -> str:
-        return "".join(self.work)
-
-    def finditer(self, pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
-        text = self.current
-        return pattern.finditer(text)
-
-    def take(self, pattern: re.Pattern[str]) -> list[re.Match[str]]:
-        """All matches of ``pattern`` (on the working text), consumed."""
-        found = list(self.finditer(pattern))
-        for match in found:
-            self.consume(match.start(), match.end())
-        return found
-
-    def consume(self, start: int, end: int) -> None:
-        for i in range(start, end):
-            self.work[i] = " "
-
-    def original(self, start: int, end: int) -> str:
-        return self.orig[start:end]
-
-
-def _rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.VERBOSE)
-
-
 # -- vocabulary -------------------------------------------------------------------------------
 
-_NUMBER_WORDS = {
-    "um": 1, "uma": 1, "one": 1, "a": 1, "an": 1,
-    "dois": 2, "duas": 2, "two": 2,
-    "tres": 3, "three": 3, "quatro": 4, "four": 4, "cinco": 5, "five": 5,
-    "seis": 6, "six": 6, "sete": 7, "seven": 7, "oito": 8, "eight": 8,
-    "nove": 9, "nine": 9, "dez": 10, "ten": 10, "onze": 11, "eleven": 11,
-    "doze": 12, "twelve": 12, "quinze": 15, "fifteen": 15, "vinte": 20, "twenty": 20,
-    "trinta": 30, "thirty": 30,
-}  # fmt: skip
-_NUM = r"(?:\d+|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")"
-
-
-def _number(text: str) -> int:
-    text = text.strip()
-    return int(text) if text.isdigit() else _NUMBER_WORDS[text]
-
-
-_MONTHS = {
-    "janeiro": 1, "january": 1, "jan": 1,
-    "fevereiro": 2, "february": 2, "fev": 2, "feb": 2,
-    "marco": 3, "march": 3, "mar": 3,
-    "abril": 4, "april": 4, "abr": 4, "apr": 4,
-    "maio": 5, "may": 5, "mai": 5,
-    "junho": 6, "june": 6, "jun": 6,
-    "julho": 7, "july": 7, "jul": 7,
-    "agosto": 8, "august": 8, "ago": 8, "aug": 8,
-    "setembro": 9, "september": 9, "set": 9, "sep": 9, "sept": 9,
-    "outubro": 10, "october": 10, "out": 10, "oct": 10,
-    "novembro": 11, "november": 11, "nov": 11,
-    "dezembro": 12, "december": 12, "dez": 12, "dec": 12,
-}  # fmt: skip
-# abbreviations that are also ordinary words only count when a year or day is next to them
-_MONTH_FULL = (
-    r"(?:janeiro|fevereiro|marco|abril|maio|junho|julho|agosto|setembro|outubro|novembro|dezembro"
-    r"|january|february|march|april|june|july|august|september|october|november|december)"
-)
-_MONTH_ANY = r"(?:" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")"
+NUM = numbers.PATTERN
+MONTHS = P.MONTHS
 
 _SUBSYSTEMS: list[tuple[str, str]] = [
     (r"sudeste\s*(?:/|e|-)?\s*centro[\s-]*oeste", "SE"),
@@ -182,6 +135,14 @@ _SUBSYSTEMS: list[tuple[str, str]] = [
      r"|whole\s+(?:grid|system)", "SIN"),
 ]  # fmt: skip
 _SUBSYSTEM_CODES = re.compile(r"(?<![\w-])(SE|NE|SIN|S|N)(?![\w-])")
+SUBSYSTEM_NAMES = {
+    "SE": "Sudeste/Centro-Oeste", "S": "Sul", "NE": "Nordeste", "N": "Norte", "SIN": "SIN",
+}  # fmt: skip
+# interconnections as ONS's intercâmbio nacional orients them (a positive value flows origin →
+# destination): the other direction is the same series with its sign reversed
+INTERCONNECTIONS = (("N", "NE"), ("N", "SE"), ("NE", "SE"), ("SE", "S"))
+# the legacy platform's region names
+LEGACY_REGIONS = {"N": "north", "NE": "northeast", "S": "south", "SE": "southeast"}
 
 _STATES = {
     "acre": "AC", "alagoas": "AL", "amapa": "AP", "amazonas": "AM", "bahia": "BA", "ceara": "CE",
@@ -193,16 +154,29 @@ _STATES = {
 }  # fmt: skip
 
 # plant type names as ONS writes them (nom_tipousina)
-_PLANT_TYPES = {
+PLANT_TYPES = {
     "hydro": "HIDROELÉTRICA",
     "thermal": "TÉRMICA",
     "wind": "EOLIELÉTRICA",
     "solar": "FOTOVOLTAICA",
     "nuclear": "NUCLEAR",
 }
+# fuel names as ONS writes them (nom_tipocombustivel)
+_FUELS: list[tuple[str, str]] = [
+    (r"gas\s+natural|natural\s+gas|gas", "Gás"),
+    (r"carvao(?:\s+mineral)?|coal", "Carvão"),
+    (r"oleo\s+combustivel|fuel\s+oil", "Óleo Combustível"),
+    (r"(?:oleo\s+)?diesel", "Óleo Diesel"),
+    (r"biomassa|biomass|bagaco(?:\s+de\s+cana)?", "Biomassa"),
+    (r"residuos\s+industriais|industrial\s+waste", "Resíduos Industriais"),
+]
+_FUEL_RX = [
+    (rx(r"\b(?:(?:movidas?\s+a|a|de)\s+)?(?:" + p + r")(?:[\s-]+fired)?\b"), name)
+    for p, name in _FUELS
+]
 
-_SOURCES = ("hydro", "thermal", "wind", "solar")
-_BALANCO_FIELD = {
+SOURCES = ("hydro", "thermal", "wind", "solar")
+BALANCO_FIELD = {
     "hydro": "val_gerhidraulica",
     "thermal": "val_gertermica",
     "wind": "val_gereolica",
@@ -223,277 +197,222 @@ _MEASURES: list[tuple[str, str]] = [
      r"|afluencias?|inflows?)\s+armazenave(?:l|is)", "ena_storable"),
     (r"(?:ena|energia\s+natural\s+afluente)\s+armazenavel|storable\s+(?:natural\s+)?inflow"
      r"(?:\s+energy)?|storable\s+ena", "ena_storable"),
-    (r"energia\s+natural\s+afluente|\bena\b|natural\s+inflow(?:\s+energy)?|inflow\s+energy"
-     r"|afluencias?|inflows?", "ena"),
+    (r"energia\s+natural\s+afluente|ena(?:\s+bruta)?|natural\s+inflow(?:\s+energy)?"
+     r"|inflow\s+energy|afluencias?|inflows?(?:\s+to\s+(?:the\s+)?hydro\s+plants)?", "ena"),
     (r"(?:capacidade\s+maxima\s+de\s+armazenamento|ear\s+maxim[ao]|armazenamento\s+maximo"
      r"|maximum\s+storage(?:\s+capacity)?|storage\s+capacity|max(?:imum)?\s+ear)", "ear_max"),
-    (r"energia\s+armazenada|\bear\b|armazenamento|nivel\s+dos\s+reservatorios|reservatorios"
-     r"|stored\s+energy|reservoir\s+(?:level|storage)s?|reservoirs?|storage", "ear"),
+    (r"energia\s+armazenada(?:\s+verificada)?|\bear\b|armazenamento|nivel\s+d[oe]s\s+reservatorios"
+     r"|reservatorios|stored\s+energy|reservoir\s+(?:level|storage)s?|reservoirs?|storage",
+     "ear"),
     (r"custo\s+marginal(?:\s+de\s+operacao)?|\bcmo\b|marginal\s+(?:operating\s+|operation\s+)?cost",
      "cmo"),
     (r"intercambio\s+programado|programmed\s+interchange|scheduled\s+(?:interchange|exchange)"
      r"|intercambio\s+previsto", "interchange_scheduled"),
-    (r"intercambios?(?:\s+(?:de\s+energia|liquido))?|(?:net\s+)?(?:energy\s+)?interchanges?"
-     r"|(?:net\s+)?(?:power\s+)?exchanges?|troca(?:s)?\s+de\s+energia|energy\s+transfers?"
-     r"|fluxo\s+de\s+energia|power\s+flow", "interchange"),
+    (r"intercambios?(?:\s+(?:de\s+energia|liquido|verificado))*|(?:net\s+)?(?:energy\s+)?"
+     r"interchanges?|(?:net\s+)?(?:power\s+)?exchanges?|troca(?:s)?\s+de\s+energia"
+     r"|energy\s+transfers?|fluxo\s+(?:medio\s+)?de\s+energia|fluxo|power\s+flow|flow",
+     "interchange"),
     (_GEN + _OF + r"\s+(?:hidraulica|hidreletrica|hidroeletrica|hidro)s?"
      r"|(?:hidraulica|hidreletrica|hidroeletrica)s?|hydro(?:electric|power)?(?:\s+" + _GEN
      + r")?|usinas\s+hidreletricas", "hydro"),
     (_GEN + _OF + r"\s+(?:termica|termeletrica|termoeletrica)s?|(?:termica|termeletrica"
      r"|termoeletrica)s?|thermal(?:\s+" + _GEN + r")?|thermoelectric(?:\s+" + _GEN + r")?",
      "thermal"),
-    (_GEN + _OF + r"\s+eolica|eolicas?|eolico|wind(?:\s+(?:power|farms?))?(?:\s+" + _GEN + r")?",
-     "wind"),
+    (_GEN + _OF + r"\s+eolica|eolicas?|eolico|wind(?:\s+(?:power|farms?|energy))?(?:\s+" + _GEN
+     + r")?", "wind"),
     (_GEN + _OF + r"\s+(?:solar|fotovoltaica)|solar(?:es)?(?:\s+" + _GEN + r")?|fotovoltaicas?"
      r"|photovoltaic(?:\s+" + _GEN + r")?|\bpv\b", "solar"),
     (r"nuclear(?:es)?(?:\s+" + _GEN + r")?", "nuclear"),
     (r"carga(?:\s+de\s+energia)?|demanda(?:\s+de\s+energia)?|consumo(?:\s+de\s+energia)?"
-     r"|(?:electricity\s+|power\s+|energy\s+)?(?:load|demand|consumption)", "load"),
+     r"|(?:electricity\s+|power\s+|energy\s+)?(?:load|demand|consumption)"
+     r"|consum(?:iu|iram|ida|ido)|consumed|consumes?|consuming", "load"),
     (r"(?:geracao|producao)\s+total|total\s+(?:de\s+)?(?:geracao|generation|production)",
      "generation_total"),
     (r"energia\s+(?:gerada|produzida)|(?:energy|power|electricity)\s+(?:generated|produced)"
-     r"|\b(?:geracao|generation|gerou|geraram|gerada|gerado|generated|produced|produziu)\b",
+     r"|\b(?:geracao|generation|gerou|geraram|gerada|gerado|generated|produced|produziu"
+     r"|generate|generating|produce)\b",
      "generation"),
 ]  # fmt: skip
+_MEASURES_RX = [(rx(r"\b(?:" + p + r")\b"), k) for p, k in _MEASURES]
 
-_PLANT_WORD = r"(?:usinas?|plants?|power\s+plants?|power\s+stations?|geradoras?|uhe|ute|ufv|eol)"
+_PLANT_WORD = (
+    r"(?:usinas?|plants?|power\s+plants?|power\s+stations?|geradoras?|uhe|ute|ufv|eol"
+    r"|parques?\s+eolicos?|wind\s+farms?|complexos?\s+eolicos?)"
+)
 
 _STOPWORDS = set(
     """
-    qual quais foi foram e é era o a os as de do da dos das no na nos nas em para pra pelo pela
-    pelos pelas um uma uns umas me mostre mostrar mostra exiba exibir liste listar lista de quero
-    queria ver saber valor valores dados sobre com como quanto quanta quantos quantas se que ao
-    aos durante nesse neste nessa nesta esse este essa esta ser esta estava tem teve houve
-    registrado registrada registrados registradas verificado verificada verificados observado
-    observada nivel niveis serie historico informe informar diga dizer traga trazer gere gerar
-    calcule calcular obter obtenha buscar busque retorne retornar qual eh
+    qual quais foi foram e é era o a os as de do da dos das no na nos nas em para pra pro pelo
+    pela pelos pelas um uma uns umas me mostre mostrar mostra exiba exibir liste listar lista
+    quero queria ver saber valor valores dados sobre com como quanto quanta quantos quantas se
+    que ao aos durante nesse neste nessa nesta esse este essa esta ser estava tem teve tinha
+    tiveram houve registrado registrada registrados registradas registrou registraram
+    verificado verificada verificados observado observada nivel niveis serie historico informe
+    informar diga dizer traga trazer gere gerar calcule calcular obter obtenha buscar busque
+    retorne retornar eh ela ele elas eles isso isto ficou ficaram variou variaram cada
     regiao regioes subsistema subsistemas sistema eletrico energia mw mwmed mwh medios medias
-    what which how much many show me give list get tell please value values level levels the of in
-    on for to and at is was were are be been did does do there by with from into a an per over
-    during within data series history time its their all
+    what which how much many show me give list get tell value values level levels the of in on
+    for to and at is was were are be been did does do there by with from into onto towards a an
+    per over during within data series history time its their all it they had has have
+    registered recorded see display energy power that who mostre-me diga-me informe-me
+    traga-me show-me tell-me net liquido liquida liquidos liquidas
     região regiões subsistema elétrico
-    por favor fala entre between para from existe existem exist exists there electricity
-    eletricidade eletrica energetica
+    fala entre between from existe existem exist exists there electricity
+    eletricidade eletrica energetica region regions subsystem subsystems
     """.split()  # noqa: SIM905
 )
-
-
-# -- periods ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Span:
-    start: datetime
-    end: datetime
-
-
-def _month_span(year: int, month: int, zone: object) -> _Span:
-    start = datetime(year, month, 1, tzinfo=zone)  # type: ignore[arg-type]
-    nxt = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=zone)  # type: ignore[arg-type]
-    return _Span(start, nxt)
-
-
-def _day_span(year: int, month: int, day: int, zone: object) -> _Span:
-    start = datetime(year, month, day, tzinfo=zone)  # type: ignore[arg-type]
-    return _Span(start, _add_days(start, 1))
-
-
-def _add_days(moment: datetime, days: int) -> datetime:
-    """Same wall-clock time ``days`` later (local midnight stays midnight across DST)."""
-    naive = moment.replace(tzinfo=None) + timedelta(days=days)
-    return naive.replace(tzinfo=moment.tzinfo)
-
-
-def _add_months(moment: datetime, months: int) -> datetime:
-    index = moment.year * 12 + moment.month - 1 + months
-    year, month = divmod(index, 12)
-    day = min(
-        moment.day, [31, 29 if _leap(year) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month]
-    )
-    return moment.replace(year=year, month=month + 1, day=day)
-
-
-def _leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-
-
-_DATE_ISO = (
-    r"(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?:[t\s](?P<ih>\d{1,2}):(?P<imin>\d{2}))?"
+# politeness and hedges: ignored, and said to be
+_FILLER = rx(
+    r"\b(?:por\s+favor|please|kindly|aproximadamente|approximately|roughly|exatamente|exactly"
+    r"|obrigad[oa]|thanks|thank\s+you|ola|oi|hello|hi|hey)\b"
 )
-_DATE_BR = r"(?P<bd>\d{1,2})/(?P<bm>\d{1,2})/(?P<by>\d{4})"
-_DATE_LONG_PT = (
-    r"(?:dia\s+)?(?P<pd>\d{1,2})(?:o|º)?\s+(?:de\s+)?(?P<pm>" + _MONTH_ANY + r")"
-    r"(?:\s*(?:de|,)?\s+(?P<py>\d{4}))?"
-)
-_DATE_LONG_EN = (
-    r"(?P<em>" + _MONTH_ANY + r")\s+(?P<ed>\d{1,2})(?:st|nd|rd|th)?(?:\s*,?\s+(?P<ey>\d{4}))?"
-)
-_MONTH_YEAR = (
-    r"(?P<mm>" + _MONTH_ANY + r")\s*(?:de|/|,|-)?\s*(?P<my>\d{4})|(?P<ny>\d{4})-(?P<nm>\d{2})(?!-)"
-    r"|(?P<sm>\d{1,2})/(?P<sy>\d{4})"
-)
-_QUARTER = (
-    r"(?:(?P<qo>primeiro|segundo|terceiro|quarto|1o|2o|3o|4o|1º|2º|3º|4º|first|second|third"
-    r"|fourth|1st|2nd|3rd|4th)\s+(?:trimestre|quarter)|q(?P<qn>[1-4]))\s*(?:de|of|,)?\s*(?P<qy>\d{4})"
-)
-_MONTH_ALONE = r"(?P<am>" + _MONTH_FULL + r")"
-_YEAR = r"(?P<yy>(?:19|20)\d{2})"
-_DX = re.compile(
-    r"\b(?:"
-    + "|".join(
-        f"(?:{p})" for p in (_DATE_ISO, _DATE_BR, _QUARTER, _DATE_LONG_PT, _DATE_LONG_EN,
-                             _MONTH_YEAR, _MONTH_ALONE, _YEAR)
-    )
-    + r")\b"
-)  # fmt: skip
-_QUARTER_WORDS = {
-    "primeiro": 1,
-    "segundo": 2,
-    "terceiro": 3,
-    "quarto": 4,
-    "first": 1,
-    "second": 2,
-    "third": 3,
-    "fourth": 4,
+_PERIOD_WORDS = {
+    "feriado", "feriados", "holiday", "holidays", "carnaval", "carnival", "natal", "christmas",
+    "pascoa", "easter", "madrugada", "madrugadas", "manha", "tarde", "noite", "morning",
+    "afternoon", "evening", "night", "ponta", "fora", "quaresma", "reveillon", "semana",
+    "week", "mes", "month", "ano", "year", "dia", "day", "hora", "hour", "horas", "hours",
+    "manhas", "tardes", "noites", "mornings", "afternoons", "evenings", "nights", "ferias",
+    "vacation", "vacations", "semanas", "weeks", "dias", "days", "meses", "months",
+}  # fmt: skip
+
+# -- phrases ----------------------------------------------------------------------------------
+
+_ENTITY = {
+    "subsystem": r"subsistemas?|regi(?:ao|oes)|submercados?|subsystems?|regions?|submarkets?",
+    "plant": r"usinas?|(?:power\s+)?plants?|power\s+stations?|parques?\s+eolicos?|wind\s+farms?",
+    "state": r"estados?|states?|ufs?",
+    "source": r"fontes?(?:\s+de\s+energia)?|(?:energy\s+)?sources?|tipos?\s+de\s+(?:usina|fonte)",
+    "fuel": r"combustive(?:l|is)|fuels?(?:\s+types?)?",
 }
-
-_DAY_RANGE = _rx(
-    r"""\b(?:(?:de|from|entre|between|dias?|days?)\s+)?(?P<d1>\d{1,2})\s*(?:a|e|ate|to|and|-|through)\s*
-    (?P<d2>\d{1,2})\s+(?:de\s+)?(?P<m>"""
-    + _MONTH_ANY
-    + r""")(?:\s*(?:de|,)?\s+(?P<y>\d{4}))?\b"""
+_ENTITY_ANY = "|".join(f"(?P<{k}>{v})" for k, v in _ENTITY.items())
+_UP = r"maior(?:es)?|mais\s+alt[oa]s?|highest|largest|biggest|greatest|most|top|principais|mais"
+_DOWN = r"menor(?:es)?|mais\s+baix[oa]s?|lowest|smallest|least|bottom|menos"
+_SUPERLATIVE = rx(
+    r"\b(?:(?:com|with|that|que|de)\s+)?(?:(?:o|a|the)\s+)?(?:(?P<down>"
+    + _DOWN
+    + r")|(?P<up>"
+    + _UP
+    + r"))\b"
 )
-_DAY_RANGE_EN = _rx(
-    r"""\b(?:(?:from|between)\s+)?(?P<m>"""
-    + _MONTH_ANY
-    + r""")\s+(?P<d1>\d{1,2})\s*
-    (?:-|to|and|through|until)\s*(?P<d2>\d{1,2})(?:\s*,?\s+(?P<y>\d{4}))?\b"""
+_RANK_WHICH = rx(
+    r"\b(?:qual|quais|which|what)\s+(?:(?:foi|e|eh|was|is)\s+)?(?:(?:o|a|the)\s+)?(?:"
+    + _ENTITY_ANY
+    + r")\b"
 )
-_UNIT_WORDS = (
-    r"(?P<unit>horas?|hrs?|h|hours?|dias?|days?|d|semanas?|weeks?|meses|mes|months?|anos?"
-    r"|years?|minutos?|minutes?|mins?)"
+_RANK_N = rx(
+    r"\b(?:(?:os|as|the)\s+)?(?:(?P<dir>top|bottom)(?:-|\s*))?(?P<n>" + NUM + r")\s+"
+    r"(?:(?P<adj>maiores|menores|principais|largest|biggest|smallest|highest|lowest|top)\s+)?(?:"
+    + _ENTITY_ANY
+    + r")\b"
 )
-_RELATIVE_N = _rx(
-    r"""\b(?:(?:n[oa]s?|over\s+the|in\s+the|during\s+the|for\s+the|within\s+the|the)\s+)?
-    (?:ultim[oa]s|last|past|previous|recent(?:es)?)\s+(?P<n>"""
-    + _NUM
-    + r""")\s*"""
-    + _UNIT_WORDS
-    + r"""(?:\s+(?:atras|ago))?\b"""
+_RANK_TOP = rx(r"\b(?P<dir>top|bottom)(?:-|\s*)(?P<n>" + NUM + r")\b")
+_RANK_ADJ_N = rx(
+    r"\b(?:(?:os|as|the)\s+)?(?P<n>" + NUM + r")\s+(?P<adj>maiores|menores|principais|largest"
+    r"|biggest|smallest|highest|lowest)\b"
 )
-_RELATIVE_N_AGO = _rx(
-    r"\b(?:(?:n[oa]s|over\s+the|in\s+the)\s+)?(?P<n>"
-    + _NUM
-    + r")\s*"
-    + _UNIT_WORDS
-    + r"\s+(?:atras|ago|passad[oa]s)\b"
+_RANK_PLAIN = rx(
+    r"\b(?:(?:as|os|the)\s+)?(?P<adj>maiores|principais|largest|biggest|menores|smallest)\s+(?:"
+    + _ENTITY_ANY
+    + r")\b"
 )
-
-_NAMED_PERIODS: list[tuple[str, str]] = [
-    (r"(?:d?[oa]\s+)?anteontem|(?:the\s+)?day\s+before\s+yesterday", "day-2"),
-    (r"(?:d?[oa]\s+)?ontem|yesterday", "day-1"),
-    (r"(?:d?[oa]\s+)?hoje|today|(?:d?[oa]\s+)?dia\s+de\s+hoje", "today"),
-    (r"(?:n?[oa]\s+)?(?:ultimas|past|last)\s+24\s*(?:horas|hours|h)", "hours24"),
-    (r"(?:n?[oa]\s+)?(?:ultima|past|last|previous)\s+(?:semana|week)|(?:n?[oa]\s+)?semana\s+passada"
-     r"|(?:nos\s+)?ultimos\s+sete\s+dias", "week-rolling"),
-    (r"(?:n?[oa]\s+)?(?:esta|nesta|essa|nessa|this|current)\s+(?:semana|week)"
-     r"|(?:n?[oa]\s+)?semana\s+atual", "week-this"),
-    (r"(?:n?[oa]\s+)?mes\s+passado|(?:the\s+)?(?:last|previous)\s+month", "month-prev"),
-    (r"(?:n?[oa]\s+)?ultimo\s+mes|(?:the\s+)?past\s+month", "month-rolling"),
-    (r"(?:n?[oa]\s+)?(?:este|neste|esse|nesse|this|current)\s+(?:mes|month)"
-     r"|(?:n?[oa]\s+)?mes\s+atual", "month-this"),
-    (r"(?:n?[oa]\s+)?ano\s+passado|(?:the\s+)?(?:last|previous)\s+year", "year-prev"),
-    (r"(?:n?[oa]\s+)?ultimo\s+ano|(?:the\s+)?past\s+year|(?:the\s+)?last\s+12\s+months",
-     "year-rolling"),
-    (r"(?:n?[oa]\s+)?(?:este|neste|esse|nesse|this|current)\s+(?:ano|year)"
-     r"|(?:n?[oa]\s+)?ano\s+atual|year\s+to\s+date|ytd", "year-this"),
-]  # fmt: skip
-_NAMED_PERIOD_RX = [(_rx(r"\b(?:" + p + r")\b"), key) for p, key in _NAMED_PERIODS]
-
-# -- other phrases ----------------------------------------------------------------------------
-
-_TOP = [
-    _rx(r"\b(?:top|os|as|the)?\s*(?P<n>" + _NUM + r")\s+(?:maiores|principais|largest|biggest|top"
-        r"|mais\s+geradoras|highest)\b"),
-    _rx(r"\btop[\s-]*(?P<n>" + _NUM + r")\b"),
-    _rx(r"\b(?:os|as|the)\s+(?P<n>\d+)\s+(?=" + _PLANT_WORD + r")"),
-    _rx(r"\b(?:(?:os|as|the)\s+)?(?P<n>" + _NUM + r")\s+(?:menores|smallest|lowest|bottom)\b"),
-    _rx(r"\bbottom[\s-]*(?P<n>" + _NUM + r")\b"),
-]  # fmt: skip
-_TOP_WITHOUT_N = _rx(r"\b(?:(?:as|os|the)\s+)?(?:maiores|principais|largest|biggest|top)\b")
-_TOP_ONE = _rx(r"\b(?:(?:a|o|the)\s+)?(?:maior|largest|biggest)\b")
-_TOP_HINTS = _rx(
+_RANK_ONE = rx(
+    r"\b(?:(?:a|o|the)\s+)?(?P<adj>maior|largest|biggest|menor|smallest)\s+(?:"
+    + _ENTITY_ANY
+    + r")\b"
+)
+_RANK_HINTS = rx(
     r"\b(?:que\s+mais\s+(?:geraram|gerou|produziram|produziu)|that\s+generated\s+the\s+most"
     r"|with\s+the\s+(?:highest|largest|most)\s+(?:generation|output)|generated\s+the\s+most"
     r"|por\s+(?:geracao|generation)|by\s+(?:generation|output)|em\s+geracao|ranking|rank(?:ed)?)\b"
 )
 
-_MOVING_AVG = _rx(
+_MOVING_AVG = rx(
     r"\b(?:media\s+movel|moving\s+average|rolling\s+(?:average|mean))(?:\s+(?:de|of|over)?\s*"
-    r"(?P<n>" + _NUM + r")[\s-]*(?P<unit>dias?|days?|horas?|hours?|pontos|points|semanas?|weeks?"
+    r"(?P<n>" + NUM + r")[\s-]*(?P<unit>dias?|days?|horas?|hours?|pontos|points|semanas?|weeks?"
     r"|meses|months?|periodos|periods))?\b"
 )
-_MOVING_AVG_PREFIX = _rx(
-    r"\b(?P<n>" + _NUM + r")[\s-]*(?P<unit>dias?|days?|horas?|hours?|semanas?|weeks?|meses|months?"
+_MOVING_AVG_PREFIX = rx(
+    r"\b(?P<n>" + NUM + r")[\s-]*(?P<unit>dias?|days?|horas?|hours?|semanas?|weeks?|meses|months?"
     r"|pontos|points)\s+(?:moving\s+average|rolling\s+(?:average|mean)|media\s+movel)\b"
 )
-_TREND = _rx(r"\b(?:tendencias?|trends?|trending|taxa\s+de\s+variacao|rate\s+of\s+change)\b")
-_DIFFERENCE = _rx(
+_TREND = rx(r"\b(?:tendencias?|trends?|trending|taxa\s+de\s+variacao|rate\s+of\s+change)\b")
+_DIFFERENCE = rx(
     r"\b(?:variacao|variacoes|changes?\s+(?:from|between)\s+(?:one|each)\s+\w+"
     r"|period[\s-]+over[\s-]+period\s+change|changes?|diferenca\s+entre\s+periodos)\b"
 )
-_CUMULATIVE = _rx(
+_CUMULATIVE = rx(
     r"\b(?:soma\s+acumulada|acumulad[oa]\s+(?:ao\s+longo|no\s+periodo)|running\s+total"
     r"|cumulative(?:\s+sum|\s+total)?|acumulad[oa])\b"
 )
-_SHARE = _rx(
+_SHARE = rx(
     r"\b(?:participacao|parcela|fatia|proporcao|percentual|porcentagem|share|proportion"
-    r"|percentage|fraction|contribution|contribuicao)\b|%"
+    r"|percentage|fraction|contribution|contribuicao|quant[oa]\s+d[oa]|how\s+much\s+of\s+the)\b"
+    r"|%"
 )
-_RATIO = _rx(r"\b(?:razao|relacao|ratio|dividid[oa]\s+por|divided\s+by|sobre\s+a)\b")
-_COMPARE = _rx(
+_SERVED_BY = rx(
+    r"\b(?:atendid[oa]s?|suprid[oa]s?|coberto|coberta|met|served|supplied|covered)\s+"
+    r"(?:pel[oa]s?|por|by)\b|\b(?:cover(?:ed|s)?|meet|met|supplied|supply|served|serve"
+    r"|atendeu|atende|cobriu|cobre|supriu)\b"
+)
+_RATIO = rx(r"\b(?:razao|relacao|ratio|dividid[oa]\s+por|divided\s+by|sobre\s+a)\b")
+_COMPARE = rx(
     r"\b(?:compare|comparar|compara|comparacao|comparativo|comparing|comparison|versus"
     r"|vs\.?|contra|against)\b|(?<=\s)x(?=\s)"
 )
+_WHEN = rx(
+    r"\b(?:e\s+)?(?:em\s+que\s+(?:hora|horario|dia|momento)|a\s+que\s+horas?|que\s+horas"
+    r"|quando|when|at\s+what\s+time|on\s+which\s+day|and\s+when)\b"
+    r"(?:\s+(?:ela|ele|isso|it|this))?(?:\s+(?:ocorreu|aconteceu|foi\s+registrad[oa]"
+    r"|happened|occurred|took\s+place|was\s+recorded))?"
+)
 
 _GROUP_TIME: list[tuple[str, str]] = [
-    (r"(?:a\s+cada|every|por|per|each|in)\s+(?P<n>" + _NUM + r")\s*(?:minutos|minutes|mins?|min)"
+    (r"(?:a\s+cada|every|por|per|each|in)\s+(?P<n>" + NUM + r")\s*(?:minutos|minutes|mins?|min)"
      r"(?:\s+windows)?", "{n}m"),
-    (r"(?:a\s+cada|every|por|per|each|in)\s+(?P<n>" + _NUM + r")\s*(?:horas|hours|h)"
+    (r"(?:a\s+cada|every|por|per|each|in)\s+(?P<n>" + NUM + r")\s*(?:horas|hours|h)"
      r"(?:\s+windows)?", "{n}h"),
-    (r"(?:a\s+cada|every|por|per|each|in)\s+(?P<n>" + _NUM + r")\s*(?:dias|days)(?:\s+windows)?",
+    (r"(?:a\s+cada|every|por|per|each|in)\s+(?P<n>" + NUM + r")\s*(?:dias|days)(?:\s+windows)?",
      "{n}d"),
-    (r"(?:por|a\s+cada)\s+meia\s+hora|semi[\s-]?horari[oa]s?|half[\s-]?hourly|every\s+half\s+hour"
-     r"|per\s+half\s+hour|(?:a\s+cada|every)\s+30\s+min", "30m"),
-    (r"(?:por|a\s+cada|de|each|every|per|by)\s+(?:hora|hour)|horari[oa]s?|hora\s+a\s+hora"
-     r"|hourly|hour\s+by\s+hour", "1h"),
-    (r"(?:por|a\s+cada|each|every|per|by)\s+(?:dia|day)|diari[oa]s?|dia\s+a\s+dia|daily"
-     r"|day\s+by\s+day", "1d"),
-    (r"(?:por|a\s+cada|each|every|per|by)\s+(?:semana|week)|semana\s+a\s+semana|semanais|semanal"
-     r"|weekly|week\s+by\s+week", "1w"),
-    (r"(?:por|a\s+cada|each|every|per|by)\s+(?:mes|month)|mes\s+a\s+mes|mensais|mensal|monthly"
-     r"|month\s+by\s+month", "1mo"),
-    (r"(?:por|a\s+cada|each|every|per|by)\s+(?:ano|year)|ano\s+a\s+ano|anuais|anual|yearly"
-     r"|annual(?:ly)?|year\s+by\s+year", "1y"),
+    (r"(?:por|a\s+cada)\s+meia\s+hora|every\s+half\s+hour|per\s+half\s+hour"
+     r"|(?:a\s+cada|every)\s+30\s+min", "30m"),
+    (r"(?:por|a\s+cada|de|each|every|per|by)\s+(?:hora|hour)|hora\s+a\s+hora|hour\s+by\s+hour",
+     "1h"),
+    (r"(?:por|a\s+cada|each|every|per|by)\s+(?:dia|day)|dia\s+a\s+dia|day\s+by\s+day", "1d"),
+    (r"(?:por|a\s+cada|each|every|per|by)\s+(?:semana|week)|semana\s+a\s+semana"
+     r"|week\s+by\s+week", "1w"),
+    (r"(?:por|a\s+cada|each|every|per|by)\s+(?:mes|month)|mes\s+a\s+mes|month\s+by\s+month", "1mo"),
+    (r"(?:por|a\s+cada|each|every|per|by)\s+(?:ano|year)|ano\s+a\s+ano|year\s+by\s+year", "1y"),
 ]  # fmt: skip
-_GROUP_TIME_RX = [(_rx(r"\b(?:" + p + r")\b"), w) for p, w in _GROUP_TIME]
+_GROUP_TIME_RX = [(rx(r"\b(?:" + p + r")\b"), w) for p, w in _GROUP_TIME]
+# adjectives of grain: a grouping, or (with an aggregate, at the data's own grain) the values
+_GRAIN_ADJ: list[tuple[str, str]] = [
+    (r"semi[\s-]?horari[oa]s?|half[\s-]?hourly", "30m"),
+    (r"horari[oa]s?|hourly", "1h"),
+    (r"diari[oa]s?|daily", "1d"),
+    (r"semanais|semanal|weekly", "1w"),
+    (r"mensais|mensal|monthly", "1mo"),
+    (r"anuais|anual|yearly|annual(?:ly)?", "1y"),
+]
+_GRAIN_ADJ_RX = [(rx(r"\b(?:" + p + r")\b"), w) for p, w in _GRAIN_ADJ]
 
 _GROUP_TAG: list[tuple[str, str]] = [
+    (r"(?:por|cada|each|per|by|para\s+cada|for\s+each)\s+(?:tipos?\s+de\s+)?(?:combustivel"
+     r"|combustiveis|fuels?(?:\s+types?)?)", "nom_tipocombustivel"),
     (r"(?:por|cada|each|per|by|para\s+cada|for\s+each|todos\s+os|all)\s+(?:tipos?\s+de\s+usinas?"
      r"|tipos?|plant\s+types?|types?(?:\s+of\s+plants?)?)", "nom_tipousina"),
-    (r"(?:por|cada|each|per|by|para\s+cada|for\s+each)\s+(?:tipo\s+de\s+)?(?:combustivel|combustiveis"
-     r"|fuels?(?:\s+types?)?)", "nom_tipocombustivel"),
     (r"(?:por|cada|each|per|by|para\s+cada|for\s+each)\s+(?:usinas?|plants?|power\s+plants?)",
      "nom_usina"),
     (r"(?:por|cada|each|per|by|para\s+cada|for\s+each)\s+(?:estados?|states?|uf)", "id_estado"),
-    (r"(?:por|cada|each|per|by|para\s+cada|for\s+each|todos\s+os|em\s+todos\s+os|all|across)"
-     r"\s+(?:os\s+)?(?:subsistemas?|regioes|regiao|subsystems?|regions?)", "id_subsistema"),
+    (r"(?:por|cada|each|per|by|para\s+cada|for\s+each|todos\s+os|em\s+todos\s+os|all|across|de\s+cada"
+     r"|of\s+each|in\s+each)\s+(?:os\s+)?(?:subsistemas?|regioes|regiao|subsystems?|regions?"
+     r"|submercados?)", "id_subsistema"),
 ]  # fmt: skip
-_GROUP_TAG_RX = [(_rx(r"\b(?:" + p + r")\b"), t) for p, t in _GROUP_TAG]
-_BY_SOURCE = _rx(
+_GROUP_TAG_RX = [(rx(r"\b(?:" + p + r")\b"), t) for p, t in _GROUP_TAG]
+_BY_SOURCE = rx(
     r"\b(?:por|each|per|by|para\s+cada|for\s+each)\s+(?:fontes?|sources?|tipo\s+de\s+fonte"
-    r"|energy\s+sources?|fonte\s+de\s+energia)\b|\b(?:matriz|mix)(?:\s+(?:eletrica|energetica"
-    r"|de\s+geracao|energy|generation|electricity))?\b"
+    r"|energy\s+sources?|fonte\s+de\s+energia)\b|\b(?:matriz|mix|breakdown|distribuicao)"
+    r"(?:\s+(?:eletrica|energetica|de\s+geracao|energy|generation|electricity))?"
+    r"(?:\s+(?:por|by)\s+(?:fontes?|sources?))?\b"
 )
 
 _AGGREGATIONS: list[tuple[str, Aggregation]] = [
@@ -502,59 +421,147 @@ _AGGREGATIONS: list[tuple[str, Aggregation]] = [
     (r"mediana|median", Aggregation.MEDIAN),
     (r"amplitude|spread", Aggregation.SPREAD),
     (r"(?:quantos|quantas|numero\s+de|how\s+many|number\s+of|count\s+of)\s+(?:registros|medicoes"
-     r"|pontos|amostras|valores|records|points|measurements|samples|values|rows|linhas)"
+     r"|pontos|amostras|valores|records|points|measurements|samples|values|rows|linhas|horas"
+     r"|hours)(?:\s+(?:de\s+dados|of\s+data))?"
      r"|contagem|\bcount\b", Aggregation.COUNT),
     (r"(?:valor\s+)?(?:mais\s+recente|atual|atualmente|agora|neste\s+momento|current(?:ly)?"
      r"|latest|right\s+now|most\s+recent|ultimo\s+valor|last\s+value|now)", Aggregation.LAST),
     (r"primeiro\s+valor|first\s+value", Aggregation.FIRST),
     (r"medi[ao]s?|average|\bavg\b|\bmean\b|em\s+media|on\s+average", Aggregation.MEAN),
-    (r"(?:valor\s+)?(?:maxim[oa]s?|max|maximum|pico|picos|peak|peaks|highest|maior(?:es)?|mais\s+alt[oa]"
-     r"|record|recorde)", Aggregation.MAX),
+    (r"(?:valor\s+)?(?:maxim[oa]s?|max|maximum|pico|picos|peak|peaks|highest|maior(?:es)?"
+     r"|mais\s+alt[oa]|record|recorde)", Aggregation.MAX),
     (r"(?:valor\s+)?(?:minim[oa]s?|min|minimum|lowest|menor(?:es)?|mais\s+baix[oa]|vale)",
      Aggregation.MIN),
     (r"soma|somatorio|\bsum\b|\btotal\b|energia\s+total|total\s+energy", Aggregation.SUM),
 ]  # fmt: skip
-_AGG_RX = [(_rx(r"\b(?:" + p + r")\b"), a) for p, a in _AGGREGATIONS]
+_AGG_RX = [(rx(r"\b(?:" + p + r")\b"), a) for p, a in _AGGREGATIONS]
 
-_MLT = _rx(
+_MLT = rx(
     r"(?:\b(?:em|in|as|como)\s+)?(?:%|\bpercentual|\bpercent(?:age)?)?\s*"
     r"(?:\b(?:da|de|of\s+the|of)\s+)?"
-    r"\b(?:mlt|long[\s-]term\s+(?:average|mean)|media\s+de\s+longo\s+termo)\b"
+    r"\b(?:mlt|long[\s-]term\s+(?:average|mean)|media\s+de\s+longo\s+termo|historical\s+average"
+    r"|media\s+historica)\b"
 )
-_MWMES = _rx(r"\b(?:em\s+|in\s+)?(?:mw\s*mes|mwmes|mw[\s-]*months?)\b")
-_BETWEEN_SUBSYSTEMS = _rx(r"\b(?:entre|between)(?:\s+(?:o|a|the))?\s*$")
-_FROM_TO = _rx(r"\b(?:de|do|da|from)(?:\s+(?:o|a|the))?\s*$")
-_TO = _rx(r"^\s*(?:para\s+o|para\s+a|para|pro|pra|ao|a|to|into|->|→)(?:\s+(?:o|a|the))?\s*$")
-_AND = _rx(r"^\s*(?:e|and|x|vs\.?|versus|com|with|,)(?:\s+(?:o|a|the|do|da))?\s*$")
+_PERCENT = rx(r"(?:\b(?:em|in|como|as)\s+)?(?:%|\bpercentu?al\b|\bpercent\b|\bpercentage\b)")
+_FULLNESS = rx(r"\b(?:how\s+full|quao\s+cheios?|nivel\s+de\s+enchimento)\b")
+_MWMES = rx(r"\b(?:em\s+|in\s+)?(?:mw\s*mes|mwmes|mw[\s-]*months?|mwmonth)\b")
+_MWH = rx(r"(?:,\s*)?\b(?:em\s+|in\s+)?(?:mwh|(?P<gwh>gwh))\b(?:\s*,)?")
+_MWMED = rx(r"(?:,\s*)?\b(?:em\s+|in\s+)?(?:mw\s*med(?:ios)?|mw\s+medios|average\s+mw)\b(?:\s*,)?")
+_AMOUNT = rx(r"\b(?:quant[oa]s?|how\s+much)\b")
+_ENERGY_VERB = rx(
+    r"\b(?:ger(?:ou|aram)|produz(?:iu|iram)|consum(?:iu|iram)|export(?:ou|aram|ed|s)?"
+    r"|import(?:ou|aram|ed|s)?|receb(?:eu|eram)|envi(?:ou|aram)|generated|generate|produced"
+    r"|produce|consumed|consume|received|receive|sent|send)\b|\b(?:energia|energy)\b"
+)
+_ASKS_VALUE = rx(
+    r"^\W*(?:(?:e|and|entao|so)\s+)?(?:qual|quais|quanto|quanta|quantos|quantas|what|how|which"
+    r"|como|quando|when|em\s+que|at\s+what)\b"
+)
+_SERIES_WORDS = rx(
+    r"\b(?:mostre|mostrar|exiba|exibir|liste|listar|show|list|display|plot|grafico|serie"
+    r"|curva|evolucao|perfil|trajetoria)\b"
+)
+_BETWEEN_SUBSYSTEMS = rx(r"\b(?:entre|between)(?:\s+(?:o|a|the))?\s*$")
+_FROM_TO = rx(r"\b(?:de|do|da|from)(?:\s+(?:o|a|the))?\s*$")
+_TO = rx(r"^\s*(?:para\s+o|para\s+a|para|pro|pra|ao|a|to|into|->|→)(?:\s+(?:o|a|the))?\s*$")
+_AND = rx(r"^\s*(?:e|and|x|vs\.?|versus|com|with|,|-)(?:\s+(?:o|a|the|do|da))?\s*$")
+
+_EXPORT_VERB = rx(
+    r"\b(?:export(?:ou|aram|a|am|ava|ed|s|ing)?|envi(?:ou|aram|a|am)|sent|sends?|send"
+    r"|mand(?:ou|aram)|forneceu|supplied|transferiu|transferred)\b"
+)
+_IMPORT_VERB = rx(
+    r"\b(?:import(?:ou|aram|a|am|ava|ed|s|ing)?|receb(?:eu|eram|e|em)|received|receives?)\b"
+)
+_EXPORT_NOUN = rx(r"\b(?:exportac(?:ao|oes)|exports?|envio)\b")
+_IMPORT_NOUN = rx(r"\b(?:importac(?:ao|oes)|imports?|recebimento)\b")
+_PARTNER_TO = re.compile(r"\b(?:para|pro|pra|ao|a|to|into|towards)(?:\s+(?:o|a|the))?\s*$")
+_PARTNER_FROM = re.compile(r"\b(?:do|da|de|from|vind[oa]\s+d[oa])(?:\s+(?:o|a|the))?\s*$")
+
+# legacy platform (generation_data, consumption_data, transmission_data)
+_CONSUMER_TYPES = {"res": "residential", "ind": "industrial", "com": "commercial"}
+_TYPES = r"residencia(?:l|is)|industria(?:l|is)|comercia(?:l|is)|residential|industrial|commercial"
+_CONSUMER = rx(
+    r"\b(?:(?:consumo|consumidores|clientes|demanda|carga|classe)\s+(?P<c1>" + _TYPES + r")"
+    r"|(?P<c2>" + _TYPES + r")\s+(?:consumption|consumers|customers|demand|load|sector)"
+    r"|(?:for|of|dos|para|de)\s+(?:the\s+|os\s+)?(?P<c3>" + _TYPES + r")\s+(?:consumers"
+    r"|consumidores|customers))\b"
+)
+_BY_CONSUMER = rx(
+    r"\b(?:por|by|per|each|para\s+cada|for\s+each)\s+(?:tipo|classe|type|class)\s+(?:de\s+)?"
+    r"(?:consumidor|consumidores|consumo|consumer|consumers|consumption)"
+    r"|\b(?:por|by)\s+consumer\s+types?\b"
+)
+_TRANSMISSION = rx(
+    r"\b(?:(?:fluxos?|flows?|intercambio)\s+(?:n[ao]s?|d[ao]s?|in\s+the|on\s+the|of\s+the|through"
+    r"\s+the)\s+)?(?:linhas?\s+de\s+transmissao|transmission\s+lines?|transmissao|transmission)"
+    r"(?:\s+(?:flows?|fluxos?|data|dados))?\b"
+)
+_LEGACY_MARK = rx(
+    r"\b(?:(?:n[oa]s?|d[oa]s?|in\s+the|on\s+the|from\s+the)\s+)?(?:plataforma\s+(?:antiga|legada"
+    r"|anterior)|dados\s+legados|tabelas?\s+legadas?|legacy(?:\s+(?:platform|data|tables?))?"
+    r"|old\s+platform|(?P<table>generation_data|consumption_data|transmission_data))\b"
+)
+_LEGACY_MTYPE = rx(r"\b(?:(?P<s>programad[oa]s?|scheduled)|(?P<v>verificad[oa]s?|verified))\b")
+
+_CONNECTORS = {"de", "do", "da", "dos", "das", "e", "del", "di", "du", "of", "the"}
+_NOT_NAMES = {
+    "which", "what", "the", "top", "bottom", "qual", "quais", "a", "o", "as", "os", "average",
+    "total", "largest", "biggest", "smallest", "hydro", "wind", "solar", "thermal", "nuclear",
+    "each", "every", "per", "show", "list",
+}  # fmt: skip
 
 
 # -- the translator ---------------------------------------------------------------------------
 
 
 @dataclass
+class _Rank:
+    n: int
+    bottom: bool
+    entity: str | None  # subsystem, plant, state, source, fuel (None: plants by default)
+
+
+@dataclass
 class _State:
-    text: _Text
+    text: Text
     now: datetime
     zone: object
     unmapped: list[Unmapped] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
-    period: _Span | None = None
-    top: tuple[int, bool] | None = None
+    ignored: list[str] = field(default_factory=list)
+    reading: P.Reading = field(default_factory=P.Reading)
+    rank: _Rank | None = None
     transform: tuple[TransformKind, int | None, str | None] | None = None
     share: bool = False
     ratio: bool = False
     window: str | None = None
+    grain_adj: str | None = None
     group_tags: list[str] = field(default_factory=list)
     by_source: bool = False
     measures: list[tuple[int, str, str]] = field(default_factory=list)  # (pos, key, text)
     subsystems: list[tuple[int, str, str]] = field(default_factory=list)  # (pos, code, text)
     states: list[tuple[int, str]] = field(default_factory=list)
     plant_names: list[str] = field(default_factory=list)
+    fuels: list[str] = field(default_factory=list)
     plant_context: bool = False
     aggregations: list[tuple[int, Aggregation, str]] = field(default_factory=list)
     compare: bool = False
     mlt: bool = False
     mwmes: bool = False
+    percent: bool = False
+    unit_sum: bool = False
+    unit_mean: bool = False
+    amount: bool = False
+    asks_value: bool = False
+    wants_series: bool = False
+    flow: tuple[str, str] | None = None  # (from, to)
+    net: tuple[str, str] | None = None  # ("export" | "import", subsystem)
+    legacy: str | None = None  # generation | consumption | transmission
+    legacy_marked: bool = False
+    consumers: list[str] = field(default_factory=list)
+    total_word: bool = False
+    gwh: bool = False
 
 
 class RuleTranslator:
@@ -565,11 +572,13 @@ class RuleTranslator:
         timezone: str = DEFAULT_TIMEZONE,
         default_period: timedelta = DEFAULT_PERIOD,
         clock: Callable[[], datetime] | None = None,
+        latest: LatestData | None = None,
     ) -> None:
         self.timezone = timezone
         self.zone = zone_info(timezone)
         self.default_period = default_period
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.latest = latest
 
     # -- entry point ----------------------------------------------------------------------------
     def translate(self, question: str, now: datetime | None = None) -> Translation:
@@ -577,38 +586,55 @@ class RuleTranslator:
         moment = now or self.clock()
         if moment.tzinfo is None:
             raise ModelError("now must be an aware datetime")
-        text = _Text(question[:1000])
+        text = Text(question[:1000])
         st = _State(text=text, now=moment.astimezone(self.zone), zone=self.zone)
+        for match in text.take(_FILLER):
+            st.ignored.append(text.original(match.start(), match.end()))
         self._plants(st)
         self._states(st)
-        self._periods(st)
-        st.mlt = bool(text.take(_MLT))
-        st.mwmes = bool(text.take(_MWMES))
-        self._top(st)
+        self._legacy(st)
+        self._fuels(st)
+        st.reading = P.read(text, st.now)
+        for shown, reason in st.reading.problems:
+            st.unmapped.append(Unmapped("period", shown, reason, _period_hints(text.norm)))
+        self._units(st)
+        self._intent(st)
+        self._rank(st)
         self._transforms(st)
         self._grouping(st)
+        self._plant_words(st)
+        self._share(st)
         self._measures(st)
         self._subsystems(st)
+        self._direction(st)
         self._aggregations(st)
         self._compare(st)
+        self._late_plant_names(st)
         model = self._build(st)
         self._leftovers(st)
+        language = _language(text.norm)
+        interpretation = describe(model, language, tuple(st.assumptions)) if model else ""
         return Translation(
             question=question,
-            language=_language(text.norm),
+            language=language,
             model=model,
             unmapped=tuple(st.unmapped),
             assumptions=tuple(st.assumptions),
+            interpretation=interpretation,
+            ignored=tuple(st.ignored),
+            days=P.days_name(st.reading.days) if st.reading.days else None,
         )
 
     # -- extractors -----------------------------------------------------------------------------
     def _plants(self, st: _State) -> None:
         text = st.text
-        quoted = _rx(r"""["“'‘](?P<name>[^"”'’]{1,80})["”'’]""")
+        quoted = rx(r"""["“'‘](?P<name>[^"”'’]{1,80})["”'’]""")
         for match in quoted.finditer(text.orig):
+            if match.start() > 0 and text.orig[match.start() - 1].isalnum():
+                continue  # an apostrophe inside a word ("Brazil's")
             st.plant_names.append(match.group("name").strip())
             text.consume(match.start(), match.end())
-        name_rx = _rx(
+        name_rx = rx(
             r"\b(?P<kw>usina|uhe|ute|ufv|eol|plant|power\s+plant|power\s+station)"
             r"(?:\s+(?:de|da|do|of))?\s+(?P<rest>.*)$"
         )
@@ -618,7 +644,7 @@ class RuleTranslator:
             if name_end > start:
                 st.plant_names.append(text.orig[start:name_end].strip())
                 text.consume(match.start(), name_end)
-        before_rx = _rx(r"(?P<kw>\s(?:plant|power\s+plant|power\s+station|hydro\s+plant|dam))\b")
+        before_rx = rx(r"(?P<kw>\s(?:plant|power\s+plant|power\s+station|hydro\s+plant|dam))\b")
         for match in list(text.finditer(before_rx)):
             begin = _capitalised_run_backwards(text.orig, match.start())
             if begin < match.start():
@@ -626,251 +652,135 @@ class RuleTranslator:
                 text.consume(begin, match.end())
         if st.plant_names:
             st.plant_context = True
-        generic = _rx(r"\b" + _PLANT_WORD + r"\b")
-        if text.take(generic):
+
+    def _plant_words(self, st: _State) -> None:
+        for match in st.text.take(rx(r"\b" + _PLANT_WORD + r"\b")):
             st.plant_context = True
+            if re.search(r"eolic|wind", match.group(0)):
+                st.measures.append((match.start(), "wind", match.group(0)))
 
     def _states(self, st: _State) -> None:
         for name in sorted(_STATES, key=len, reverse=True):
-            rx = _rx(
+            pattern = rx(
                 r"\b(?:(?:n[oa]|d[oa]|em|in|of)\s+)?(?:estado\s+(?:d[eoa]\s+)?)?"
                 + re.escape(name)
                 + r"\b"
             )
-            for match in st.text.take(rx):
-                # "para" is also a preposition: only a state after "do/no/estado do"
-                if name == "para" and not re.match(r"(?:n|d)o\s|estado", match.group(0)):
-                    st.text.work[match.start() : match.end()] = list(
-                        st.text.norm[match.start() : match.end()]
-                    )
+            for match in st.text.take(pattern):
+                # "para" is also a preposition: only "Pará", or after "do/no/estado do"
+                if name == "para" and not (
+                    "á" in st.text.orig[match.start() : match.end()].lower()
+                    or re.match(r"(?:n|d)o\s|estado", match.group(0))
+                ):
+                    st.text.restore(match.start(), match.end())
                     continue
                 st.states.append((match.start(), _STATES[name]))
 
-    def _periods(self, st: _State) -> None:
-        text, now = st.text, st.now
-        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        found: list[tuple[int, int, _Span, bool]] = []  # start, end, span, open-ended
-        for rx, key in _NAMED_PERIOD_RX:
-            for match in text.take(rx):
-                found.append((match.start(), match.end(), self._named(key, now, today), False))
-        for rx in (_RELATIVE_N, _RELATIVE_N_AGO):
-            for match in text.take(rx):
-                span = self._relative(_number(match.group("n")), match.group("unit"), now)
-                found.append((match.start(), match.end(), span, False))
-        for rx in (_DAY_RANGE, _DAY_RANGE_EN):
-            for match in text.take(rx):
-                try:
-                    month = _MONTHS[match.group("m")]
-                    year = int(match.group("y")) if match.group("y") else self._year(month, now)
-                    a = _day_span(year, month, int(match.group("d1")), st.zone)
-                    b = _day_span(year, month, int(match.group("d2")), st.zone)
-                    found.append((match.start(), match.end(), _Span(a.start, b.end), False))
-                except ValueError:
-                    st.unmapped.append(Unmapped("period", match.group(0), "not a valid date"))
-        dxs: list[tuple[int, int, _Span]] = []
-        for match in text.finditer(_DX):
-            try:
-                span = self._dx(match, now)
-            except ValueError:
-                st.unmapped.append(Unmapped("period", match.group(0).strip(), "not a valid date"))
-                text.consume(match.start(), match.end())
+    def _legacy(self, st: _State) -> None:
+        text = st.text
+        for match in text.take(_LEGACY_MARK):
+            st.legacy_marked = True
+            table = match.group("table")
+            if table:
+                st.legacy = table.split("_")[0]
+        for match in text.take(_CONSUMER):
+            kind = match.group("c1") or match.group("c2") or match.group("c3")
+            st.consumers.append(_CONSUMER_TYPES[kind[:3]])
+            st.legacy = "consumption"
+        if text.take(_BY_CONSUMER):
+            st.legacy = "consumption"
+            st.group_tags.append("consumer_type")
+        if text.take(_TRANSMISSION):
+            st.legacy = "transmission"
+
+    def _fuels(self, st: _State) -> None:
+        for pattern, name in _FUEL_RX:
+            if st.text.take(pattern):
+                st.fuels.append(name)
+                st.plant_context = True
+
+    def _units(self, st: _State) -> None:
+        text = st.text
+        st.mlt = bool(text.take(_MLT))
+        st.mwmes = bool(text.take(_MWMES))
+        st.percent = bool(text.take(_FULLNESS))
+        found = text.take(_MWH)
+        st.unit_sum = bool(found)
+        st.gwh = any(m.group("gwh") for m in found)
+        st.unit_mean = bool(text.take(_MWMED))
+
+    def _intent(self, st: _State) -> None:
+        norm = st.text.norm
+        st.asks_value = bool(_ASKS_VALUE.search(norm))
+        st.wants_series = bool(_SERIES_WORDS.search(norm))
+        st.amount = bool(
+            _AMOUNT.search(norm)
+            and _ENERGY_VERB.search(norm)
+            and not re.search(r"\b(?:quant[oa]\s+d[ao]|how\s+much\s+of)\b", norm)
+        ) or bool(re.search(r"\b(?:how\s+much|quanta)\s+(?:energy|energia)\b", norm))
+        st.text.take(_WHEN)
+
+    def _rank(self, st: _State) -> None:
+        text = st.text
+        for pattern in (_RANK_WHICH, _RANK_N, _RANK_TOP, _RANK_ADJ_N, _RANK_PLAIN, _RANK_ONE):
+            match = next(iter(text.finditer(pattern)), None)
+            if match is None:
                 continue
-            if span is not None:
-                dxs.append((match.start(), match.end(), span))
-        # combine consecutive date expressions joined as ranges
-        i = 0
-        current = text.current
-        while i < len(dxs):
-            s0, e0, sp0 = dxs[i]
-            before = current[:s0]
-            if i + 1 < len(dxs):
-                s1, e1, sp1 = dxs[i + 1]
-                between = current[e0:s1]
-                is_between = re.search(r"\b(?:entre|between)\s*$", before) and re.fullmatch(
-                    r"\s*(?:e|and|-)\s*", between
-                )
-                is_from_to = re.search(r"\b(?:de|from|do\s+dia|desde|since)\s*$", before) and (
-                    re.fullmatch(
-                        r"\s*(?:a|ate|to|until|till|through|-|e)\s*(?:o\s+dia\s+)?", between
-                    )
-                )
-                is_dash = re.fullmatch(r"\s*(?:-|a|ate|to|until|through)\s*", between)
-                if is_between or is_from_to or is_dash:
-                    prefix = re.search(
-                        r"\b(?:entre|between|de|from|do\s+dia|desde|since)\s*$", before
-                    )
-                    begin = prefix.start() if prefix else s0
-                    start, end = sp0.start, sp1.end
-                    if sp1.start < sp0.start:
-                        st.unmapped.append(
-                            Unmapped(
-                                "period",
-                                current[begin:e1].strip(),
-                                "the range ends before it starts",
-                            )
+            groups = match.groupdict()
+            entity = next((k for k in _ENTITY if groups.get(k)), None)
+            n: int | None = 1
+            if groups.get("n"):
+                n = numbers.parse(groups["n"])
+                if n is None or not 1 <= n <= 1000:
+                    text.consume(match.start(), match.end())
+                    st.unmapped.append(
+                        Unmapped(
+                            "number",
+                            text.original(match.start("n"), match.end("n")),
+                            "a ranking needs a whole number from 1 to 1000",
+                            ("top 5", "os 3 maiores", "the ten largest"),
                         )
-                    found.append((begin, e1, _Span(start, end), False))
-                    text.consume(begin, e1)
-                    i += 2
-                    continue
-            prefix_rx = re.search(
-                r"\b(?:desde|since|a\s+partir\s+de|starting(?:\s+from)?|after|apos|depois\s+de)"
-                r"(?:\s+(?:o\s+dia|o|a|the))?\s*$",
-                before,
-            )
-            until_rx = re.search(
-                r"\b(?:ate|until|till|before|antes\s+de)(?:\s+(?:o\s+dia|o|a|the))?\s*$", before
-            )
-            if prefix_rx:
-                text.consume(prefix_rx.start(), e0)
-                found.append((prefix_rx.start(), e0, _Span(sp0.start, now), True))
-            elif until_rx:
-                text.consume(until_rx.start(), e0)
-                st.unmapped.append(
-                    Unmapped(
-                        "period",
-                        current[until_rx.start() : e0].strip(),
-                        "a period needs a start: say 'between ... and ...'",
                     )
-                )
-            else:
-                lead = re.search(
-                    r"\b(?:em|in|on|no|na|durante|during|for|de|do|da|dia|of|at|throughout)"
-                    r"(?:\s+(?:o\s+dia|o\s+ano\s+de|o\s+mes\s+de|the\s+year|the\s+month\s+of|the))?\s*$",
-                    before,
-                )
-                begin = lead.start() if lead else s0
-                text.consume(begin, e0)
-                found.append((begin, e0, sp0, False))
-            i += 1
-        if len(found) > 1:
-            found.sort()
-            shown = ", ".join(repr(st.text.original(a, b).strip()) for a, b, _, _ in found)
-            st.unmapped.append(
-                Unmapped(
-                    "period",
-                    shown,
-                    "several periods: comparing periods is not supported, ask once per period",
-                )
-            )
-        if found:
-            _, _, span, _ = found[0]
-            st.period = span
-            if span.start > now:
-                st.unmapped.append(
-                    Unmapped(
-                        "period",
-                        st.text.original(found[0][0], found[0][1]).strip(),
-                        "the period is in the future",
-                    )
-                )
-
-    def _year(self, month: int, now: datetime) -> int:
-        return now.year if month <= now.month else now.year - 1
-
-    def _named(self, key: str, now: datetime, today: datetime) -> _Span:
-        if key == "day-2":
-            return _Span(_add_days(today, -2), _add_days(today, -1))
-        if key == "day-1":
-            return _Span(_add_days(today, -1), today)
-        if key == "today":
-            return _Span(today, now)
-        if key == "hours24":
-            return _Span(now - timedelta(hours=24), now)
-        if key == "week-rolling":
-            return _Span(_add_days(now, -7), now)
-        if key == "week-this":
-            return _Span(_add_days(today, -today.weekday()), now)
-        month_start = today.replace(day=1)
-        if key == "month-prev":
-            return _Span(_add_months(month_start, -1), month_start)
-        if key == "month-rolling":
-            return _Span(_add_months(now, -1), now)
-        if key == "month-this":
-            return _Span(month_start, now)
-        year_start = today.replace(month=1, day=1)
-        if key == "year-prev":
-            return _Span(year_start.replace(year=year_start.year - 1), year_start)
-        if key == "year-rolling":
-            return _Span(_add_months(now, -12), now)
-        return _Span(year_start, now)
-
-    def _relative(self, n: int, unit: str, now: datetime) -> _Span:
-        if unit.startswith(("min", "minute")):
-            return _Span(now - timedelta(minutes=n), now)
-        if unit.startswith(("h", "hora", "hour")):
-            return _Span(now - timedelta(hours=n), now)
-        if unit.startswith(("d", "dia", "day")):
-            return _Span(_add_days(now, -n), now)
-        if unit.startswith(("sem", "week")):
-            return _Span(_add_days(now, -7 * n), now)
-        if unit.startswith(("mes", "month")):
-            return _Span(_add_months(now, -n), now)
-        return _Span(_add_months(now, -12 * n), now)
-
-    def _dx(self, m: re.Match[str], now: datetime) -> _Span | None:
-        g = m.groupdict()
-        zone = now.tzinfo
-        if g["iy"]:
-            if g["ih"]:
-                start = datetime(
-                    int(g["iy"]),
-                    int(g["im"]),
-                    int(g["id"]),
-                    int(g["ih"]),
-                    int(g["imin"]),
-                    tzinfo=zone,
-                )
-                return _Span(start, start + timedelta(hours=1))
-            return _day_span(int(g["iy"]), int(g["im"]), int(g["id"]), zone)
-        if g["by"]:
-            return _day_span(int(g["by"]), int(g["bm"]), int(g["bd"]), zone)
-        if g["qy"]:
-            q = int(g["qn"]) if g["qn"] else _QUARTER_WORDS.get(g["qo"], 0) or int(g["qo"][0])
-            a = _month_span(int(g["qy"]), 3 * q - 2, zone)
-            b = _month_span(int(g["qy"]), 3 * q, zone)
-            return _Span(a.start, b.end)
-        if g["pm"]:
-            month = _MONTHS[g["pm"]]
-            year = int(g["py"]) if g["py"] else self._year(month, now)
-            return _day_span(year, month, int(g["pd"]), zone)
-        if g["em"]:
-            month = _MONTHS[g["em"]]
-            year = int(g["ey"]) if g["ey"] else self._year(month, now)
-            return _day_span(year, month, int(g["ed"]), zone)
-        if g["mm"]:
-            return _month_span(int(g["my"]), _MONTHS[g["mm"]], zone)
-        if g["ny"]:
-            return _month_span(int(g["ny"]), int(g["nm"]), zone)
-        if g["sy"]:
-            return _month_span(int(g["sy"]), int(g["sm"]), zone)
-        if g["am"]:
-            month = _MONTHS[g["am"]]
-            return _month_span(self._year(month, now), month, zone)
-        if g["yy"]:
-            year = int(g["yy"])
-            return _Span(datetime(year, 1, 1, tzinfo=zone), datetime(year + 1, 1, 1, tzinfo=zone))
-        return None
-
-    def _top(self, st: _State) -> None:
-        for index, rx in enumerate(_TOP):
-            for match in st.text.take(rx):
-                bottom = index >= 3
-                st.top = (_number(match.group("n")), bottom)
-                st.text.take(_TOP_HINTS)
-                return
-        if not st.plant_context:
+                    return
+            elif pattern is _RANK_PLAIN:
+                n = 10
+            adj = groups.get("adj") or groups.get("dir") or ""
+            bottom: bool | None = None
+            if adj:
+                bottom = adj in ("menores", "smallest", "lowest", "menor", "bottom")
+            text.consume(match.start(), match.end())
+            if pattern in (_RANK_TOP, _RANK_ADJ_N):  # "top 5 usinas": the entity may follow
+                after = re.match(r"\s*(?:" + _ENTITY_ANY + r")\b", text.current[match.end() :])
+                if after:
+                    entity = next((k for k in _ENTITY if after.groupdict().get(k)), None)
+                    text.consume(match.end(), match.end() + after.end())
+            if bottom is None or pattern in (_RANK_WHICH, _RANK_N):
+                sup = next(iter(text.finditer(_SUPERLATIVE)), None)
+                if sup is not None and sup.start() >= match.start():
+                    bottom = bool(sup.group("down"))
+                    text.consume(sup.start(), sup.end())
+                elif bottom is None and pattern is _RANK_WHICH:
+                    text.restore(match.start(), match.end())  # "qual subsistema" alone: no rank
+                    return
+            text.take(_RANK_HINTS)
+            assert n is not None
+            st.rank = _Rank(n, bool(bottom), entity)
+            if entity in ("plant", "state", "source", "fuel"):
+                st.plant_context = True
             return
-        if st.text.take(_TOP_WITHOUT_N) or st.text.take(_TOP_HINTS):
-            st.top = (10, False)
-        elif st.text.take(_TOP_ONE):
-            st.top = (1, False)
-            return
+        plants = st.plant_context or re.search(r"\b" + _PLANT_WORD + r"\b", text.current)
+        if plants and text.take(_RANK_HINTS):
+            st.rank = _Rank(10, False, None)
 
     def _transforms(self, st: _State) -> None:
         text = st.text
         for match in text.take(_MOVING_AVG_PREFIX) + text.take(_MOVING_AVG):
-            n = _number(match.group("n")) if match.group("n") else None
+            n = numbers.parse(match.group("n")) if match.group("n") else None
+            if match.group("n") and (n is None or n < 2):
+                st.unmapped.append(
+                    Unmapped("number", match.group("n"), "a moving average needs 2 or more points")
+                )
+                continue
             unit = match.group("unit") or ""
             window = None
             if unit.startswith(("dia", "day")):
@@ -892,33 +802,49 @@ class RuleTranslator:
             st.ratio = True
 
     def _grouping(self, st: _State) -> None:
-        for rx, window in _GROUP_TIME_RX:
-            for match in st.text.take(rx):
+        for pattern, window in _GROUP_TIME_RX:
+            for match in st.text.take(pattern):
                 n = match.groupdict().get("n")
-                st.window = window.format(n=_number(n)) if n else window
-        for rx, tag in _GROUP_TAG_RX:
-            if st.text.take(rx) and tag not in st.group_tags:
+                if n is not None:
+                    count = numbers.parse(n)
+                    if count is None or count < 1:
+                        st.unmapped.append(Unmapped("number", n, "not a whole number of units"))
+                        continue
+                    st.window = window.format(n=count)
+                else:
+                    st.window = window
+        for pattern, window in _GRAIN_ADJ_RX:
+            if st.text.take(pattern) and st.grain_adj is None:
+                st.grain_adj = window
+        for pattern, tag in _GROUP_TAG_RX:
+            if st.text.take(pattern) and tag not in st.group_tags:
                 st.group_tags.append(tag)
                 if tag != "id_subsistema":
                     st.plant_context = True
         if st.text.take(_BY_SOURCE):
             st.by_source = True
 
+    def _share(self, st: _State) -> None:
+        if st.text.take(_SHARE):
+            st.share = True
+            st.text.take(_SERVED_BY)
+
     def _measures(self, st: _State) -> None:
-        for pattern, key in _MEASURES:
-            rx = _rx(r"\b(?:" + pattern + r")\b")
-            for match in st.text.take(rx):
+        for pattern, key in _MEASURES_RX:
+            for match in st.text.take(pattern):
                 st.measures.append((match.start(), key, match.group(0)))
         st.measures.sort()
+        st.percent = bool(st.text.take(_PERCENT)) or st.percent
 
     def _subsystems(self, st: _State) -> None:
         text = st.text
         for pattern, code in _SUBSYSTEMS:
-            rx = _rx(
+            pattern_rx = rx(
                 r"\b(?:(?:(?:o|a|no|na|do|da|de|in|of|the|for)\s+)?(?:regiao|subsistema"
-                r"|region|subsystem)\s+)?(?:" + pattern + r")(?:\s+(?:region|subsystem))?\b"
+                r"|submercado|region|subsystem)\s+)?(?:" + pattern + r")(?:\s+(?:region|subsystem"
+                r"|regiao|subsistema))?\b"
             )
-            for match in text.take(rx):
+            for match in text.take(pattern_rx):
                 st.subsystems.append((match.start(), code, match.group(0)))
         current = text.current
         for match in _SUBSYSTEM_CODES.finditer(text.orig):
@@ -926,26 +852,114 @@ class RuleTranslator:
                 st.subsystems.append((match.start(), match.group(1), match.group(0)))
                 text.consume(match.start(), match.end())
         st.subsystems.sort()
+        # two subsystem names joined into one region ("Midwest-South region") name none of them
+        norm = text.norm
+        for (a_pos, _, a_text), (b_pos, _, b_text) in zip(
+            st.subsystems, st.subsystems[1:], strict=False
+        ):
+            between = norm[a_pos + len(a_text) : b_pos]
+            after = norm[b_pos + len(b_text) :]
+            one_region = re.search(r"\b(?:region|regiao|subsistema|subsystem)$", b_text) or (
+                re.match(r"\s*(?:region|regiao|subsistema|subsystem|submercado)\b", after)
+            )
+            if re.fullmatch(r"\s*[-/]\s*", between) and one_region:
+                shown = text.original(a_pos, b_pos + len(b_text))
+                st.unmapped.append(
+                    Unmapped(
+                        "subsystem",
+                        shown,
+                        "not a subsystem of the SIN",
+                        tuple(SUBSYSTEM_NAMES.values()),
+                    )
+                )
+
+    def _direction(self, st: _State) -> None:
+        """Verbs and nouns of interchange: who sends energy to whom."""
+        text = st.text
+        subs = st.subsystems
+        for exporting, verb_rx, noun in (
+            (True, _EXPORT_VERB, False),
+            (False, _IMPORT_VERB, False),
+            (True, _EXPORT_NOUN, True),
+            (False, _IMPORT_NOUN, True),
+        ):
+            match = next(iter(text.finditer(verb_rx)), None)
+            if match is None:
+                continue
+            text.consume(match.start(), match.end())
+            norm = text.norm
+            after = [s for s in subs if s[0] >= match.end()]
+            before = [s for s in subs if s[0] < match.start()]
+            partner_to = next(
+                (s for s in after if _PARTNER_TO.search(norm[match.end() : s[0]])), None
+            )
+            partner_from = next(
+                (s for s in after if _PARTNER_FROM.search(norm[match.end() : s[0]])), None
+            )
+            if noun:  # "exportação do Nordeste para o Sudeste"
+                subject = partner_from if exporting else partner_to
+                other = partner_to if exporting else partner_from
+                if subject is None:
+                    subject = before[-1] if before else None
+            else:
+                subject = before[-1] if before else (after[0] if after else None)
+                other = partner_to if exporting else partner_from
+                if other is not None and subject is other:
+                    other = None
+            if subject is None:
+                st.measures.append((match.start(), "interchange", match.group(0)))
+                return
+            if other is not None and other[1] != subject[1]:
+                st.flow = (subject[1], other[1]) if exporting else (other[1], subject[1])
+            else:
+                st.net = ("export" if exporting else "import", subject[1])
+            st.measures.append((match.start(), "interchange", match.group(0)))
+            st.measures.sort()
+            return
 
     def _aggregations(self, st: _State) -> None:
-        for rx, agg in _AGG_RX:
-            for match in st.text.take(rx):
+        for pattern, agg in _AGG_RX:
+            for match in st.text.take(pattern):
                 st.aggregations.append((match.start(), agg, match.group(0)))
         st.aggregations.sort()
-        if st.text.take(_SHARE):
-            st.share = True
 
     def _compare(self, st: _State) -> None:
         if st.text.take(_COMPARE):
             st.compare = True
 
+    def _late_plant_names(self, st: _State) -> None:
+        """A capitalised name right after "geração de" / "generation of", or before "'s
+        generation", names a plant."""
+        if not any(k in ("generation", *PLANT_TYPES) for _, k, _ in st.measures):
+            return
+        orig, current, norm = st.text.orig, st.text.current, st.text.norm
+        for match in re.finditer(r"[A-ZÀ-Ý][\wÀ-ÿ.-]*", orig):
+            if not current[match.start() : match.end()].strip():
+                continue
+            end = _capitalised_run(orig, match.start())
+            if not current[match.start() : end].strip():
+                continue
+            before = norm[: match.start()]
+            after = norm[end:]
+            if re.search(
+                r"\b(?:geracao|generation|output|producao|gerou|generated)\s+(?:(?:media|horaria"
+                r"|average|hourly|total|diaria|daily)\s+)*(?:of|de|da|do)\s*$",
+                before,
+            ) or re.match(
+                r"'s\s+(?:(?:average|hourly|total|daily)\s+)*(?:generation|output)", after
+            ):
+                st.plant_names.append(orig[match.start() : end].strip())
+                st.text.consume(match.start(), end + (3 if after.startswith("'s") else 0))
+                st.plant_context = True
+
     def _leftovers(self, st: _State) -> None:
-        for match in re.finditer(r"[a-z0-9]+(?:[-'][a-z0-9]+)*", st.text.current):
+        current = st.text.current
+        for match in re.finditer(r"[a-z0-9]+(?:[-'.,][a-z0-9]+)*", current):
             word = match.group(0)
-            if word in _STOPWORDS or len(word) == 1:
+            if word in _STOPWORDS or (len(word) == 1 and not word.isdigit()):
                 continue
             original = st.text.original(match.start(), match.end())
-            st.unmapped.append(Unmapped("word", original, "not understood"))
+            st.unmapped.append(_not_understood(word, original, match.start(), st.text))
 
     # -- building the model ---------------------------------------------------------------------
     def _build(self, st: _State) -> QueryModel | None:
@@ -958,12 +972,15 @@ class RuleTranslator:
                         shown,
                         "prices (PLD) are not in the data; the marginal "
                         "operating cost (CMO) is: ask for CMO",
+                        ("CMO", "custo marginal de operação"),
                     )
                 )
         keys = [k for k in keys if not k.startswith("unsupported:")]
         if not keys and st.by_source:
             keys = ["generation"]
-        if not keys and (st.plant_context and (st.top or st.plant_names or st.group_tags)):
+        if not keys and st.legacy:
+            keys = ["load" if st.legacy == "consumption" else "generation"]
+        if not keys and st.plant_context and (st.rank or st.plant_names or st.group_tags):
             keys = ["generation"]
         if not keys:
             if not any(u.kind == "measure" for u in st.unmapped):
@@ -972,36 +989,22 @@ class RuleTranslator:
                         "measure",
                         st.text.orig.strip()[:80],
                         "no measure recognised (carga, geração, CMO, EAR, ENA, intercâmbio...)",
+                        ("carga", "geração eólica", "CMO", "EAR", "ENA", "intercâmbio"),
                     )
                 )
             return None
         # a generic "generation" word next to a source or other measure only describes it
         if "generation" in keys and any(k != "generation" for k in keys):
             keys = [k for k in keys if k != "generation"]
+        if "generation_total" in keys and st.plant_context:
+            st.total_word = True  # plants' "geração total": the amount they generated
         keys = ["generation" if k == "generation_total" else k for k in keys]
-        # the distinct measures, in order
-        seen: list[str] = []
-        for k in keys:
-            if k not in seen:
-                seen.append(k)
-        keys = seen
+        keys = list(dict.fromkeys(keys))
         try:
             return self._model(st, keys)
         except ModelError as exc:
             st.unmapped.append(Unmapped("combination", st.text.orig.strip()[:80], str(exc)))
             return None
-
-    def _time_range(self, st: _State) -> TimeRange:
-        if st.period is None:
-            end = st.now
-            start = end - self.default_period
-            st.assumptions.append(
-                f"no period given: the last {self.default_period.days} days"
-                if self.default_period.days
-                else "no period given: a default period"
-            )
-            return TimeRange(to_ns(start), to_ns(end))
-        return TimeRange(to_ns(st.period.start), to_ns(st.period.end))
 
     def _agg(self, st: _State, default: Aggregation) -> Aggregation:
         aggs = []
@@ -1013,17 +1016,92 @@ class RuleTranslator:
             st.unmapped.append(
                 Unmapped("combination", shown, "several aggregations: ask once per aggregation")
             )
-        return aggs[0] if aggs else default
+        if aggs:
+            return aggs[0]
+        if st.unit_sum or st.amount or st.total_word:
+            return Aggregation.SUM
+        if st.transform is not None and st.transform[0] is TransformKind.CUMULATIVE_SUM:
+            return Aggregation.SUM  # a running total of energy sums it, never its averages
+        return default
+
+    def _single(self, st: _State) -> bool:
+        """The question asks for one value per group (and per period), not a series."""
+        return bool(
+            st.aggregations
+            or st.rank
+            or st.share
+            or st.amount
+            or st.unit_sum
+            or st.total_word
+            or (st.asks_value and not st.wants_series)
+            or len(st.reading.spans) > 1
+            or (st.reading.days and st.grain_adj is None)
+        )
+
+    def _covering(self, st: _State, window: str | None) -> str | None:
+        """A fixed window as long as the whole period groups nothing: the period's own value."""
+        spans = st.reading.spans
+        if window is None or not spans or st.transform is not None:
+            return window
+        duration = Duration.parse(window)
+        if duration.is_calendar:
+            return window
+        shortest = min(s.end - s.start for s in spans)
+        return None if timedelta(microseconds=duration.ns // 1000) >= shortest else window
+
+    def _window(self, st: _State, grain: str) -> str | None:
+        return self._covering(st, self._window_of(st, grain))
+
+    def _window_of(self, st: _State, grain: str) -> str | None:
+        window = st.window
+        if st.transform is not None:
+            kind, _, hint = st.transform
+            window = window or hint or st.grain_adj
+            if window is None:
+                window = "1d"
+                st.assumptions.append(f"{kind} without a time grouping: per day")
+            return window
+        if window is not None:
+            return window
+        if st.grain_adj is not None:
+            if st.grain_adj == grain and (st.aggregations or st.amount or st.unit_sum):
+                return None  # "a carga mínima horária": the hourly values, aggregated
+            return st.grain_adj
+        if self._single(st):
+            return None
+        st.assumptions.append(f"no aggregation given: mean values per {grain}")
+        return grain
 
     def _model(self, st: _State, keys: list[str]) -> QueryModel | None:
-        plant = st.plant_context or bool(st.states) or "nuclear" in keys
-        subsystems = [code for _, code, _ in st.subsystems]
-        codes = list(dict.fromkeys(subsystems))
+        codes = list(dict.fromkeys(code for _, code, _ in st.subsystems))
+        if st.legacy_marked and not st.legacy:
+            interchange = any(k.startswith("interchange") for k in keys)
+            st.legacy = (
+                "consumption" if "load" in keys else "transmission" if interchange else "generation"
+            )
+        if st.legacy:
+            return self._legacy_model(st, keys, codes)
+        plant = (
+            st.plant_context
+            or bool(st.states)
+            or bool(st.fuels)
+            or "nuclear" in keys
+            or (st.rank is not None and st.rank.entity in ("plant", "state", "source", "fuel"))
+        )
         if plant:
             return self._plant_model(st, keys, codes)
+        if st.flow is not None:
+            return self._flow_model(st, keys, st.flow)
+        if st.net is not None:
+            return self._net_model(st, st.net)
         interchange = [k for k in keys if k.startswith("interchange")]
         if interchange and len(codes) >= 2 and self._directional(st):
             return self._interchange_model(st, keys, codes)
+        stock = any(k.startswith(("ear", "ena")) for k in keys)
+        if st.share and stock and not any(k in SOURCES for k in keys) and not st.by_source:
+            st.share, st.percent = False, True  # "em %": the percentage field
+        if st.share:
+            return self._share_model(st, keys, codes)
         tables = {self._table_of(k, keys, codes) for k in keys}
         if len(tables) > 1:
             st.unmapped.append(
@@ -1040,20 +1118,12 @@ class RuleTranslator:
                 if self._table_of(k, keys, codes) == self._table_of(keys[0], keys, codes)
             ]
         table = self._table_of(keys[0], keys, codes)
-        grain_window = {
-            "curva_carga": "1h",
-            "balanco_subsistema": "1h",
-            "cmo_semihorario": "30m",
-            "ear_diario": "1d",
-            "ena_diario": "1d",
-        }[table]
-        explicit_aggs = bool(st.aggregations)
+        grain = _grain(table)
         agg = self._agg(st, Aggregation.MEAN)
         fields = self._fields(st, table, keys)
-        selections = self._selections(st, table, keys, fields, agg)
+        selections = self._selections(st, table, fields, agg)
         if selections is None:
             return None
-        # tag filters and grouping
         filters: list[TagFilter] = []
         group = [t for t in st.group_tags if t == "id_subsistema"]
         for tag in st.group_tags:
@@ -1070,7 +1140,17 @@ class RuleTranslator:
                 Unmapped("subsystem", "SIN", f"{table} has no SIN total, only subsystems")
             )
             codes = [c for c in codes if c != "SIN"]
-        if codes:
+        top = None
+        if st.rank is not None:
+            top = TopN(st.rank.n, "id_subsistema", st.rank.bottom)
+            if codes:
+                filters.append(TagFilter("id_subsistema", FilterOp.EQ, tuple(codes)))
+            elif table == "balanco_subsistema":
+                filters.append(TagFilter("id_subsistema", FilterOp.NE, ("SIN",)))
+            group = [t for t in group if t != "id_subsistema"]
+            if not st.aggregations and agg is Aggregation.MEAN:
+                st.assumptions.append("ranked by the mean over the period")
+        elif codes:
             filters.append(TagFilter("id_subsistema", FilterOp.EQ, tuple(codes)))
             if len(codes) > 1 and "id_subsistema" not in group:
                 group.append("id_subsistema")
@@ -1080,12 +1160,16 @@ class RuleTranslator:
         elif "id_subsistema" not in group:
             group.append("id_subsistema")
             st.assumptions.append("no subsystem given: one series per subsystem")
-        if st.compare and len(codes) < 2 and len(selections) < 2:
+        if st.compare and len(codes) < 2 and len(selections) < 2 and len(st.reading.spans) < 2:
             st.unmapped.append(
-                Unmapped("combination", "compare", "comparing needs two subsystems or two measures")
+                Unmapped(
+                    "combination",
+                    "compare",
+                    "comparing needs two subsystems, two measures or two periods",
+                )
             )
-        window = self._window(st, explicit_aggs, grain_window)
-        return self._finish(st, table, selections, filters, group, window)
+        window = self._window(st, grain)
+        return self._finish(st, table, selections, filters, group, window, top)
 
     def _directional(self, st: _State) -> bool:
         if len(st.subsystems) < 2:
@@ -1101,13 +1185,13 @@ class RuleTranslator:
         )
 
     def _table_of(self, key: str, keys: list[str], codes: list[str]) -> str:
-        if key in _SOURCES or key in ("generation", "interchange"):
+        if key in SOURCES or key in ("generation", "interchange"):
             return "balanco_subsistema"
         if key == "interchange_scheduled":
             return "intercambio"
         if key == "load":
             others = [k for k in keys if k != "load"]
-            if "SIN" in codes or any(k in (*_SOURCES, "generation", "interchange") for k in others):
+            if "SIN" in codes or any(k in (*SOURCES, "generation", "interchange") for k in others):
                 return "balanco_subsistema"
             return "curva_carga"
         if key == "cmo":
@@ -1119,58 +1203,35 @@ class RuleTranslator:
         raise ModelError(f"no dataset holds {key!r}")
 
     def _fields(self, st: _State, table: str, keys: list[str]) -> list[str]:
-        norm = st.text.norm
-        mlt = st.mlt
-        pct = bool(re.search(r"%|percent|porcent", norm))
-        mwmes = st.mwmes
+        pct = st.percent or st.mlt
         fields = []
         for key in keys:
             if table == "curva_carga":
                 fields.append("val_cargaenergiahomwmed")
             elif table == "balanco_subsistema":
-                if key == "generation":
-                    fields.append("generation")
-                else:
-                    fields.append(_BALANCO_FIELD.get(key, ""))
+                fields.append("generation" if key == "generation" else BALANCO_FIELD.get(key, ""))
             elif table == "cmo_semihorario":
                 fields.append("val_cmo")
             elif table == "ear_diario":
                 if key == "ear_max":
                     fields.append("ear_max_subsistema")
-                elif mwmes:
+                elif st.mwmes:
                     fields.append("ear_verif_subsistema_mwmes")
                 else:
                     fields.append("ear_verif_subsistema_percentual")
             elif table == "ena_diario":
                 prefix = "ena_armazenavel_regiao" if key == "ena_storable" else "ena_bruta_regiao"
-                fields.append(f"{prefix}_percentualmlt" if (mlt or pct) else f"{prefix}_mwmed")
+                fields.append(f"{prefix}_percentualmlt" if pct else f"{prefix}_mwmed")
             elif table == "intercambio":
                 fields.append("val_intercambioprogmwmed")
-        if table in ("ear_diario", "ena_diario"):
-            st.share = False  # '%' chose the field
         return list(dict.fromkeys(fields))
 
     def _selections(
-        self, st: _State, table: str, keys: list[str], fields: list[str], agg: Aggregation
+        self, st: _State, table: str, fields: list[str], agg: Aggregation
     ) -> list[Selection] | None:
         total = _total_generation(agg)
         if st.by_source and table == "balanco_subsistema":
-            fields = [_BALANCO_FIELD[s] for s in _SOURCES]
-        if st.share:
-            sources = [f for f in fields if f in {_BALANCO_FIELD[s] for s in _SOURCES}]
-            if not sources:
-                st.unmapped.append(
-                    Unmapped(
-                        "combination",
-                        "share",
-                        "a share needs a generation source (hidráulica, térmica, eólica, solar)",
-                    )
-                )
-                return None
-            return [
-                Selection(BinOp("*", BinOp("/", Agg(agg, f), total), Const(100)), f"share_{f}")
-                for f in sources
-            ]
+            fields = [BALANCO_FIELD[s] for s in SOURCES]
         if st.ratio:
             if len(fields) != 2:
                 st.unmapped.append(
@@ -1188,18 +1249,99 @@ class RuleTranslator:
             selections.append(Selection(expr, alias))
         return selections
 
-    def _window(self, st: _State, explicit_aggs: bool, grain: str) -> str | None:
-        window = st.window
-        if st.transform is not None:
-            kind, _, hint = st.transform
-            window = window or hint
-            if window is None:
-                window = "1d"
-                st.assumptions.append(f"{kind} without a time grouping: per day")
-        elif window is None and not explicit_aggs and not st.top:
-            window = grain
-            st.assumptions.append(f"no aggregation given: mean values per {grain}")
-        return window
+    def _share_model(self, st: _State, keys: list[str], codes: list[str]) -> QueryModel | None:
+        """A source's share of a named denominator (the load, or total generation by default),
+        as a ratio of sums over each window (the whole period without one)."""
+        sources = [k for k in keys if k in SOURCES]
+        if st.by_source and not sources:
+            sources = list(SOURCES)
+        if not sources:
+            st.unmapped.append(
+                Unmapped(
+                    "combination",
+                    "share",
+                    "a share needs a generation source (hidráulica, térmica, eólica, solar)",
+                    ("participação da eólica na carga", "share of hydro in total generation"),
+                )
+            )
+            return None
+        aggs = {a for _, a, _ in st.aggregations}
+        if aggs - {Aggregation.MEAN, Aggregation.SUM}:
+            st.unmapped.append(
+                Unmapped(
+                    "combination",
+                    ", ".join(t for _, _, t in st.aggregations),
+                    "a share is a ratio of sums over the period (or per hour/day: 'por dia')",
+                )
+            )
+        if "load" in keys:
+            denominator: Expr = Agg(Aggregation.SUM, "val_carga")
+            name = "load"
+        else:
+            denominator = _total_generation(Aggregation.SUM)
+            name = "generation"
+            if "generation" not in keys:
+                st.assumptions.append("share of what not given: of total generation")
+        selections = [
+            Selection(
+                BinOp(
+                    "*",
+                    BinOp("/", Agg(Aggregation.SUM, BALANCO_FIELD[s]), denominator),
+                    Const(100),
+                ),
+                f"share_{BALANCO_FIELD[s]}_of_{name}",
+            )
+            for s in sources
+        ]
+        filters = []
+        codes = [c for c in codes] or ["SIN"]
+        if not [c for _, c, _ in st.subsystems]:
+            st.assumptions.append("no subsystem given: the SIN total")
+        filters.append(TagFilter("id_subsistema", FilterOp.EQ, tuple(codes)))
+        group = ["id_subsistema"] if len(codes) > 1 else []
+        window = st.window or (None if st.grain_adj == "1h" else st.grain_adj)
+        window = self._covering(st, window)
+        return self._finish(st, "balanco_subsistema", selections, filters, group, window)
+
+    def _time_range(self, st: _State, table: str) -> tuple[TimeRange, list[Period]]:
+        spans = st.reading.spans
+        if not spans:
+            spans = [self._default_span(st, table)]
+        if len(spans) == 1:
+            span = spans[0]
+            rng = TimeRange(to_ns(span.start), to_ns(span.end))
+            if st.reading.days:
+                blocks = P.day_blocks(span, st.reading.days)
+                if not blocks:
+                    raise ModelError(f"none of those days of the week in {P.label(span)}")
+                return rng, [Period(to_ns(b.start), to_ns(b.end), P.label(b)) for b in blocks]
+            return rng, []
+        if st.reading.days:
+            raise ModelError("comparing periods restricted to some days of the week: ask once each")
+        start = min(s.start for s in spans)
+        end = max(s.end for s in spans)
+        return TimeRange(to_ns(start), to_ns(end)), [
+            Period(to_ns(s.start), to_ns(s.end), P.label(s)) for s in spans
+        ]
+
+    def _default_span(self, st: _State, table: str) -> P.Span:
+        """No period given: the latest week of data (the clock when the latest is unknown)."""
+        days = self.default_period.days or 7
+        latest = self.latest(table) if self.latest is not None else None
+        if latest is not None:
+            end = P.add_days(P.midnight(latest.astimezone(self.zone)), 1)
+            start = P.add_days(end, -days)
+            last_day = P.add_days(end, -1)
+            st.assumptions.append(
+                f"no period given: the latest {days} days of data "
+                f"({start:%Y-%m-%d} to {last_day:%Y-%m-%d})"
+            )
+            return P.Span(start, end)
+        end = st.now
+        st.assumptions.append(
+            f"no period given: the last {days} days up to now (the latest data is not known)"
+        )
+        return P.Span(end - self.default_period, end)
 
     def _finish(
         self,
@@ -1211,18 +1353,30 @@ class RuleTranslator:
         window: str | None,
         top: TopN | None = None,
     ) -> QueryModel:
-        if st.top is not None and top is None:
+        if st.rank is not None and top is None:
             st.unmapped.append(
                 Unmapped(
                     "combination",
                     "top",
-                    "top-N ranks plants (usinas) or states: ask for 'top 5 usinas'",
+                    "a ranking needs plants, states, sources or subsystems to rank",
+                    ("top 5 usinas", "qual subsistema teve a maior carga"),
                 )
             )
         last = any(isinstance(s.expr, Agg) and s.expr.func is Aggregation.LAST for s in selections)
-        time_range = (
-            TimeRange(None, to_ns(st.now)) if last and st.period is None else self._time_range(st)
-        )
+        periods: list[Period] = []
+        if last and not st.reading.spans:
+            time_range = TimeRange(None, to_ns(st.now))
+        else:
+            time_range, periods = self._time_range(st, table)
+        combine = bool(periods) and len(st.reading.spans) <= 1 and window is None
+        if combine and top is not None:
+            raise ModelError("a ranking over some days of the week is not supported: ask per day")
+        if st.gwh and top is None:
+            selections = [
+                Selection(BinOp("/", s.expr, Const(1000)), f"{s.alias}_gwh") for s in selections
+            ]
+        elif st.gwh:
+            st.assumptions.append("a ranking is in MWh, not GWh")
         if st.transform is not None:
             kind, n, _ = st.transform
             if kind is TransformKind.MOVING_AVERAGE and n is None:
@@ -1249,19 +1403,23 @@ class RuleTranslator:
             group_tags=tuple(group),
             timezone=self.timezone if window else None,
             top=top,
+            periods=tuple(periods),
+            combine_periods=combine,
         )
 
     def _interchange_model(self, st: _State, keys: list[str], codes: list[str]) -> QueryModel:
+        """Interchange between two subsystems named together: a direction when written "do X
+        para Y", else both directions of the pair."""
+        text = st.text.norm
+        if _FROM_TO.search(text[: st.subsystems[0][0]]) and "interchange_scheduled" not in keys:
+            return self._flow_model(st, keys, (codes[0], codes[1]))
         field_name = (
             "val_intercambioprogmwmed"
             if "interchange_scheduled" in keys
             else "val_intercambiomwmed"
         )
-        agg = self._agg(st, Aggregation.MEAN)
         a, b = codes[0], codes[1]
-        text = st.text.norm
-        directed = bool(_FROM_TO.search(text[: st.subsystems[0][0]]))
-        if directed:
+        if _FROM_TO.search(text[: st.subsystems[0][0]]):
             filters = [
                 TagFilter("id_subsistema_origem", FilterOp.EQ, (a,)),
                 TagFilter("id_subsistema_destino", FilterOp.EQ, (b,)),
@@ -1277,14 +1435,88 @@ class RuleTranslator:
             st.unmapped.append(
                 Unmapped("subsystem", ", ".join(codes[2:]), "an interchange links two subsystems")
             )
-        window = self._window(st, bool(st.aggregations), "1h")
+        agg = self._agg(st, Aggregation.MEAN)
+        window = self._window(st, "1h")
         selections = [Selection(Agg(agg, field_name), f"{agg}_{field_name}")]
         return self._finish(st, "intercambio", selections, filters, group, window)
 
+    def _flow_model(self, st: _State, keys: list[str], flow: tuple[str, str]) -> QueryModel | None:
+        """The flow from one subsystem to another: the pair's series as ONS orients it, its sign
+        reversed when asked the other way (a maximum becomes the negated minimum)."""
+        a, b = flow
+        field_name = (
+            "val_intercambioprogmwmed"
+            if "interchange_scheduled" in keys
+            else "val_intercambiomwmed"
+        )
+        if (a, b) in INTERCONNECTIONS:
+            origin, destination, sign = a, b, 1
+        elif (b, a) in INTERCONNECTIONS:
+            origin, destination, sign = b, a, -1
+        else:
+            st.unmapped.append(
+                Unmapped(
+                    "subsystem",
+                    f"{a} → {b}",
+                    "no direct interconnection between these subsystems in the data",
+                    tuple(f"{x} ↔ {y}" for x, y in INTERCONNECTIONS),
+                )
+            )
+            return None
+        self._unused_subsystems(st, {a, b})
+        agg = self._agg(st, Aggregation.MEAN)
+        filters = [
+            TagFilter("id_subsistema_origem", FilterOp.EQ, (origin,)),
+            TagFilter("id_subsistema_destino", FilterOp.EQ, (destination,)),
+        ]
+        expr: Expr
+        if sign == 1:
+            expr = Agg(agg, field_name)
+        else:
+            swapped = {Aggregation.MAX: Aggregation.MIN, Aggregation.MIN: Aggregation.MAX}
+            expr = BinOp("*", Const(-1), Agg(swapped.get(agg, agg), field_name))
+            st.assumptions.append(
+                f"the flow {a} → {b} is the {b} → {a} series of the data with its sign reversed"
+            )
+        window = self._window(st, "1h")
+        selections = [Selection(expr, f"{agg}_flow_{a}_to_{b}")]
+        return self._finish(st, "intercambio", selections, filters, [], window)
+
+    def _unused_subsystems(self, st: _State, used: set[str]) -> None:
+        """A subsystem named but not part of the flow asked about is not silently dropped."""
+        others = [c for _, c, _ in st.subsystems if c not in used]
+        if others:
+            st.unmapped.append(
+                Unmapped(
+                    "subsystem",
+                    ", ".join(dict.fromkeys(others)),
+                    "an interchange is between two subsystems: ask once per pair",
+                )
+            )
+
+    def _net_model(self, st: _State, net: tuple[str, str]) -> QueryModel:
+        """A subsystem's net interchange (balanço: positive when it exports); imports are the
+        same series with its sign reversed."""
+        kind, code = net
+        self._unused_subsystems(st, {code})
+        agg = self._agg(st, Aggregation.MEAN)
+        expr: Expr = Agg(agg, "val_intercambio")
+        if kind == "import":
+            swapped = {Aggregation.MAX: Aggregation.MIN, Aggregation.MIN: Aggregation.MAX}
+            expr = BinOp("*", Const(-1), Agg(swapped.get(agg, agg), "val_intercambio"))
+        filters = [TagFilter("id_subsistema", FilterOp.EQ, (code,))]
+        window = self._window(st, "1h")
+        name = "net_import" if kind == "import" else "net_interchange"
+        return self._finish(
+            st, "balanco_subsistema", [Selection(expr, f"{agg}_{name}")], filters, [], window
+        )
+
     def _plant_model(self, st: _State, keys: list[str], codes: list[str]) -> QueryModel:
         filters: list[TagFilter] = []
-        types = [_PLANT_TYPES[k] for k in keys if k in _PLANT_TYPES]
-        others = [k for k in keys if k not in _PLANT_TYPES and k != "generation"]
+        types = [PLANT_TYPES[k] for k in keys if k in PLANT_TYPES]
+        if st.fuels and types == [PLANT_TYPES["thermal"]]:
+            types = []  # "térmicas a gás": the fuel says it
+        others = [k for k in keys if k not in PLANT_TYPES and k != "generation"]
         for k in others:
             st.unmapped.append(
                 Unmapped(
@@ -1298,6 +1530,10 @@ class RuleTranslator:
             filters.append(TagFilter("nom_usina", FilterOp.IEQ, tuple(st.plant_names)))
         if types:
             filters.append(TagFilter("nom_tipousina", FilterOp.EQ, tuple(dict.fromkeys(types))))
+        if st.fuels:
+            filters.append(
+                TagFilter("nom_tipocombustivel", FilterOp.EQ, tuple(dict.fromkeys(st.fuels)))
+            )
         if st.states:
             filters.append(
                 TagFilter("id_estado", FilterOp.EQ, tuple(dict.fromkeys(c for _, c in st.states)))
@@ -1306,41 +1542,119 @@ class RuleTranslator:
         if codes:
             filters.append(TagFilter("id_subsistema", FilterOp.EQ, tuple(codes)))
         group = list(st.group_tags)
+        if st.by_source and "nom_tipousina" not in group:
+            group.append("nom_tipousina")
         if len(codes) > 1 and "id_subsistema" not in group:
             group.append("id_subsistema")
         if len(st.plant_names) > 1 and "nom_usina" not in group:
             group.append("nom_usina")
-        default = Aggregation.SUM if (st.top or not st.plant_names) else Aggregation.MEAN
+        default = Aggregation.SUM if (st.rank or not st.plant_names) else Aggregation.MEAN
         agg = self._agg(st, default)
         top = None
-        if st.top is not None:
-            n, bottom = st.top
-            tag = "id_estado" if re.search(r"\b(?:estados|states)\b", st.text.norm) else "nom_usina"
-            top = TopN(n, tag, bottom)
+        if st.rank is not None:
+            tag = {
+                "state": "id_estado",
+                "source": "nom_tipousina",
+                "fuel": "nom_tipocombustivel",
+                "subsystem": "id_subsistema",
+            }.get(st.rank.entity or "", "nom_usina")
+            if re.search(r"\b(?:estados|states)\b", st.text.norm) and st.rank.entity is None:
+                tag = "id_estado"
+            top = TopN(st.rank.n, tag, st.rank.bottom)
             group = [t for t in group if t != tag]
             if not st.aggregations:
-                st.assumptions.append("top-N ranks by total generation (sum) over the period")
-        explicit = bool(st.aggregations) or top is not None
+                st.assumptions.append(f"ranked by total generation ({agg}) over the period")
         window = st.window
-        if window is None and not explicit:
-            window = "1h"
-            st.assumptions.append(
-                "no aggregation given: hourly values"
-                + (" summed over the selected plants" if agg is Aggregation.SUM else "")
-            )
+        if window is None and st.transform is None:
+            if st.grain_adj is not None:
+                single = st.aggregations or st.amount or st.unit_sum
+                window = None if (st.grain_adj == "1h" and single) else st.grain_adj
+            elif not self._single(st) and not st.total_word:
+                window = "1h"
+                st.assumptions.append(
+                    "no aggregation given: hourly values"
+                    + (" summed over the selected plants" if agg is Aggregation.SUM else "")
+                )
+        elif st.transform is not None:
+            window = self._window(st, "1h")
+        window = self._covering(st, window)
         selections = [Selection(Agg(agg, "val_geracao"), f"{agg}_val_geracao")]
         return self._finish(st, "geracao_usina", selections, filters, group, window, top)
 
+    def _legacy_model(self, st: _State, keys: list[str], codes: list[str]) -> QueryModel | None:
+        """The replaced platform's tables: generation by energy source, consumption by consumer
+        type, transmission by line; regions by their English names; the verified series unless
+        scheduled values are asked for."""
+        kind = st.legacy or "generation"
+        table = {
+            "generation": "generation_data",
+            "consumption": "consumption_data",
+            "transmission": "transmission_data",
+        }[kind]
+        filters: list[TagFilter] = []
+        group = [t for t in st.group_tags if t == "consumer_type"]
+        codes = [c for c in codes if c != "SIN"]
+        if kind == "transmission":
+            if len(codes) == 2:
+                a, b = codes
+                pair = (a, b) if (a, b) in INTERCONNECTIONS else (b, a)
+                if pair not in INTERCONNECTIONS:
+                    st.unmapped.append(
+                        Unmapped("subsystem", f"{a}-{b}", "no transmission line between these")
+                    )
+                    return None
+                filters.append(TagFilter("line_id", FilterOp.EQ, (f"{pair[0]}-{pair[1]}",)))
+            elif codes:
+                filters.append(
+                    TagFilter("region", FilterOp.EQ, tuple(LEGACY_REGIONS[c] for c in codes))
+                )
+                group.append("line_id")
+            else:
+                group.append("line_id")
+        else:
+            if codes:
+                filters.append(
+                    TagFilter("region", FilterOp.EQ, tuple(LEGACY_REGIONS[c] for c in codes))
+                )
+                if len(codes) > 1:
+                    group.append("region")
+            if kind == "generation":
+                sources = [k for k in keys if k in (*SOURCES, "nuclear")]
+                if sources:
+                    filters.append(TagFilter("energy_source", FilterOp.EQ, tuple(sources)))
+                if st.by_source:
+                    group.append("energy_source")
+            if kind == "consumption" and st.consumers:
+                filters.append(
+                    TagFilter("consumer_type", FilterOp.EQ, tuple(dict.fromkeys(st.consumers)))
+                )
+        mtype = "verified"
+        for match in st.text.take(_LEGACY_MTYPE):
+            mtype = "scheduled" if match.group("s") else "verified"
+        filters.append(TagFilter("measurement_type", FilterOp.EQ, (mtype,)))
+        if mtype == "verified":
+            st.assumptions.append("legacy platform data: the verified values")
+        agg = self._agg(st, Aggregation.MEAN)
+        window = self._window(st, "1h")
+        selections = [Selection(Agg(agg, "value"), f"{agg}_value")]
+        return self._finish(st, table, selections, filters, group, window)
+
+
+def _grain(table: str) -> str:
+    seconds = int(schema.table(table).grain.total_seconds())
+    if seconds % 86400 == 0:
+        return f"{seconds // 86400}d"
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 60}m"
+
 
 def _total_generation(agg: Aggregation) -> Expr:
-    parts = [Agg(agg, _BALANCO_FIELD[s]) for s in _SOURCES]
+    parts = [Agg(agg, BALANCO_FIELD[s]) for s in SOURCES]
     expr: Expr = parts[0]
     for part in parts[1:]:
         expr = BinOp("+", expr, part)
     return expr
-
-
-_CONNECTORS = {"de", "do", "da", "dos", "das", "e", "del", "di", "du", "of", "the"}
 
 
 def _capitalised_run(text: str, start: int) -> int:
@@ -1348,6 +1662,9 @@ def _capitalised_run(text: str, start: int) -> int:
     pos, end = start, start
     for match in re.finditer(r"\S+", text[start:]):
         word = match.group(0).strip(",.;:?!")
+        if word.endswith("'s"):
+            end = start + match.start() + len(word) - 2
+            return end
         if not word:
             break
         if word[0].isupper() or word[0].isdigit() or re.fullmatch(r"[IVX]+", word):
@@ -1364,14 +1681,58 @@ def _capitalised_run(text: str, start: int) -> int:
 
 def _capitalised_run_backwards(text: str, end: int) -> int:
     words = list(re.finditer(r"\S+", text[:end]))
-    begin = end
+    run = []
     for match in reversed(words):
         word = match.group(0)
         if word[0].isupper() or word[0].isdigit():
-            begin = match.start()
+            run.insert(0, match)
             continue
         break
-    return begin
+    while run and fold(run[0].group(0).strip(",.;:?!")) in _NOT_NAMES:
+        run.pop(0)
+    return run[0].start() if run else end
+
+
+# -- what was not understood --------------------------------------------------------------------
+
+_VOCABULARY = sorted(
+    {
+        *(n.split("/")[0].lower() for n in SUBSYSTEM_NAMES.values()),
+        "sudeste", "nordeste", "norte", "sul", "southeast", "northeast", "north", "south",
+        *MONTHS, *_STATES, "carga", "geracao", "eolica", "solar", "hidraulica", "termica",
+        "nuclear", "intercambio", "cmo", "ear", "ena", "load", "generation", "wind", "hydro",
+        "thermal", "interchange", "reservatorios", "semana", "quinzena", "trimestre", "semestre",
+        "verao", "inverno", "outono", "primavera", "fins de semana", "dias uteis", "weekends",
+        "weekdays", "usinas", "plants", "estados", "states", "media", "maxima", "minima",
+        "average", "maximum", "minimum", "total", "soma", "participacao", "share",
+    }
+)  # fmt: skip
+
+
+def _period_hints(norm: str) -> tuple[str, ...]:
+    if re.search(r"\b(?:the|what|which|how|in|of)\b", norm):
+        return ("in March 2024", "from March 1 to 15, 2024", "on weekends in March 2024")
+    return ("em março de 2024", "de 1 a 15 de março de 2024", "nos fins de semana de março")
+
+
+def _not_understood(word: str, original: str, pos: int, text: Text) -> Unmapped:
+    close = tuple(difflib.get_close_matches(word, _VOCABULARY, n=3, cutoff=0.75))
+    if re.fullmatch(r"\d+(?:[.,]\d+)?", word) or numbers.parse(word) is not None:
+        return Unmapped(
+            "number", original, "a number that is not understood here", close or ("top 5",)
+        )
+    if word in _PERIOD_WORDS:
+        return Unmapped("period", original, "not a period the translator can read", close)
+    before = text.norm[:pos]
+    after_preposition = re.search(r"\b(?:n[oa]s?|in|d[oa]s?|of)\s*$", before)
+    if (original[:1].isupper() and pos > 0) or after_preposition:
+        return Unmapped(
+            "filter",
+            original,
+            "not a subsystem, state, plant or source the data knows",
+            close or ("Sudeste", "Nordeste", "Bahia", '"Tucuruí"'),
+        )
+    return Unmapped("word", original, "not understood", close)
 
 
 _PT_HINTS = re.compile(
@@ -1390,7 +1751,10 @@ def _language(norm: str) -> str:
 
 
 def translate(
-    question: str, now: datetime | None = None, timezone: str = DEFAULT_TIMEZONE
+    question: str,
+    now: datetime | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
+    latest: LatestData | None = None,
 ) -> Translation:
     """Translate with the default :class:`RuleTranslator`."""
-    return RuleTranslator(timezone=timezone).translate(question, now)
+    return RuleTranslator(timezone=timezone, latest=latest).translate(question, now)

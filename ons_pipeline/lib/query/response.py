@@ -36,9 +36,10 @@ class SeriesInfo(BaseModel):
 
 
 class UnmappedInfo(BaseModel):
-    kind: str = Field(description="measure, period, subsystem, filter, combination or word")
+    kind: str = Field(description="measure, period, subsystem, filter, number, combination or word")
     text: str
     reason: str
+    suggestions: list[str] = Field(default_factory=list, description="What it may have meant")
 
 
 class TranslationInfo(BaseModel):
@@ -46,6 +47,10 @@ class TranslationInfo(BaseModel):
     complete: bool
     unmapped: list[UnmappedInfo]
     assumptions: list[str]
+    interpretation: str = Field(
+        "", description="The interpreted question in words, in the question's language"
+    )
+    ignored: list[str] = Field(default_factory=list, description="Filler words ignored")
 
 
 class SelectItem(BaseModel):
@@ -77,6 +82,12 @@ class OrderInfo(BaseModel):
     desc: bool
 
 
+class PeriodInfo(BaseModel):
+    start: str
+    end: str
+    label: str
+
+
 class ModelTimeRange(BaseModel):
     start: str | None
     end: str | None
@@ -102,6 +113,11 @@ class QueryModelInfo(BaseModel):
     limit: int | None
     time_alias: str
     output_columns: list[str] | None
+    periods: list[PeriodInfo] = Field(
+        default_factory=list,
+        description="Several time ranges: compared (rows tagged with 'period') or combined",
+    )
+    combine_periods: bool = False
 
 
 class InputInfo(BaseModel):
@@ -158,6 +174,10 @@ class QueryResponse(BaseModel):
     timings: Timings
     cache: CacheInfo
     translation: TranslationInfo | None
+    interpretation: str | None = Field(
+        None,
+        description="What was answered, in words and in the question's language (questions only)",
+    )
     warnings: list[str]
 
 
@@ -177,8 +197,13 @@ def translation_info(tr: Translation) -> TranslationInfo:
     return TranslationInfo(
         question_language=tr.language,
         complete=tr.complete,
-        unmapped=[UnmappedInfo(kind=u.kind, text=u.text, reason=u.reason) for u in tr.unmapped],
+        unmapped=[
+            UnmappedInfo(kind=u.kind, text=u.text, reason=u.reason, suggestions=list(u.suggestions))
+            for u in tr.unmapped
+        ],
         assumptions=list(tr.assumptions),
+        interpretation=tr.interpretation,
+        ignored=list(tr.ignored),
     )
 
 

@@ -4,6 +4,14 @@ execution → one stable response (:class:`~ons_pipeline.lib.query.response.Quer
 Used by the HTTP API and by ``ons-pipeline query``; no web framework here. Failures are the
 domain errors of :mod:`ons_pipeline.lib.query.errors` (the API maps them to HTTP statuses).
 
+Questions: a question with anything not understood — a word, a filter, a period, a number, a
+measure — is refused (:class:`QuestionNotUnderstood`, with what was not understood and suggestions),
+never answered more broadly than asked; ``lenient`` keeps the older behaviour (only measures,
+periods, subsystems, filters, numbers and combinations refuse, other words are warnings). Filler
+words ("por favor") are ignored with a warning (``strict`` refuses them too). A question without a
+period is asked of the latest week of data (the latest time of its table in InfluxDB, looked up and
+cached for ``ttl_s``), and every answer states the interpreted question in words.
+
 Cache: results are kept ``ttl_s`` seconds under the SHA-256 of the normalised query — for anything
 with a query model, its ``to_dict()`` as sorted JSON (so equivalent inputs share an entry and a
 relative period resolves to absolute times first); for raw InfluxQL/Flux, the text with whitespace
@@ -13,6 +21,7 @@ policy. Only successful results are cached.
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -21,6 +30,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from ons_pipeline.lib import schema
+from ons_pipeline.lib.influx.client import InfluxError, quote_ident
 from ons_pipeline.lib.query import detect
 from ons_pipeline.lib.query.backend import InfluxBackend, ResultTable
 from ons_pipeline.lib.query.cache import TTLCache, cache_key
@@ -33,8 +44,8 @@ from ons_pipeline.lib.query.errors import (
 from ons_pipeline.lib.query.execute import Column, QueryResult, execute, result_columns
 from ons_pipeline.lib.query.flux import render_flux
 from ons_pipeline.lib.query.influxql import RenderError, render_influxql
-from ons_pipeline.lib.query.model import ModelError, QueryModel, format_time, zone_info
-from ons_pipeline.lib.query.nl import RuleTranslator, Translation
+from ons_pipeline.lib.query.model import ModelError, QueryModel, format_time, from_ns, zone_info
+from ons_pipeline.lib.query.nl import STRUCTURAL_GAPS, RuleTranslator, Translation, Unmapped
 from ons_pipeline.lib.query.response import (
     CacheInfo,
     ColumnInfo,
@@ -50,7 +61,6 @@ from ons_pipeline.lib.query.response import (
     translation_info,
 )
 from ons_pipeline.lib.query.timestream_sql import SqlError, SqlTranslation, execute_sql, parse_sql
-from ons_pipeline.lib.rag.timeseries import STRUCTURAL_GAPS
 from ons_pipeline.lib.settings import ApiSettings
 
 MAX_ROWS_LIMIT = 100_000
@@ -85,6 +95,7 @@ class QueryInput:
     timeout_s: float | None = None
     use_cache: bool = True
     strict: bool = False
+    lenient: bool = False
 
     def __post_init__(self) -> None:
         problems = []
@@ -96,6 +107,8 @@ class QueryInput:
             problems.append(f"max_rows: must be between 1 and {MAX_ROWS_LIMIT}")
         if self.timeout_s is not None and not 0 < self.timeout_s <= MAX_TIMEOUT_S:
             problems.append(f"timeout_s: must be above 0 and at most {MAX_TIMEOUT_S:g}")
+        if self.strict and self.lenient:
+            problems.append("strict and lenient: choose one")
         if problems:
             raise InvalidParameter("validation_error", "; ".join(problems))
 
@@ -134,6 +147,37 @@ class QueryProcessor:
         self.settings = settings
         self.cache = cache or TTLCache(self.settings.cache_ttl_s, self.settings.cache_max_entries)
         self.clock = clock or (lambda: datetime.now(UTC))
+        self._latest: dict[str, tuple[datetime | None, float]] = {}
+        self._latest_lock = threading.Lock()
+
+    def latest_data(self, table: str) -> datetime | None:
+        """Time of the latest point of ``table`` in InfluxDB (``None`` when empty or the lookup
+        fails), cached ``cache_ttl_s`` seconds (a failure 5 s)."""
+        mark = time.monotonic()
+        with self._latest_lock:
+            cached = self._latest.get(table)
+            if cached is not None and cached[1] > mark:
+                return cached[0]
+        spec = schema.table(table)
+        rp = self.backend.retention_policy
+        source = quote_ident(spec.measurement)
+        if rp:
+            source = f"{quote_ident(rp)}.{source}"
+        text = f"SELECT last({quote_ident(spec.fields[0].name)}) FROM {source}"
+        value: datetime | None = None
+        ttl = 5.0
+        try:
+            runner = self.backend.runner(min(self.settings.query_timeout_s, 10.0))
+            results = runner.query(text, self.backend.database, "ns")
+            series = (results[0].get("series") or []) if results else []
+            if series:
+                value = from_ns(int(series[0]["values"][0][0]))
+            ttl = self.settings.cache_ttl_s
+        except (InfluxError, KeyError, IndexError, TypeError, ValueError):
+            value = None
+        with self._latest_lock:
+            self._latest[table] = (value, mark + ttl)
+        return value
 
     # -- planning -----------------------------------------------------------------------------
     def _plan(self, req: QueryInput, now: datetime) -> _Plan:
@@ -183,7 +227,10 @@ class QueryProcessor:
 
     def _plan_question(self, plan: _Plan, req: QueryInput, now: datetime) -> None:
         try:
-            translator = RuleTranslator(timezone=req.timezone or self.settings.timezone)
+            translator = RuleTranslator(
+                timezone=req.timezone or self.settings.timezone,
+                latest=self.latest_data if req.execute else None,
+            )
         except ModelError as exc:
             raise InvalidParameter("validation_error", f"timezone: {exc}") from None
         try:
@@ -194,6 +241,9 @@ class QueryProcessor:
         details: dict[str, Any] = {
             "translation": translation_info(tr).model_dump(),
             "model": None if tr.model is None else tr.model.to_dict(),
+            "interpretation": tr.interpretation or None,
+            "not_understood": [_unmapped_detail(u) for u in tr.unmapped],
+            "suggestions": _suggestions(tr),
         }
         if tr.model is None:
             raise QuestionNotUnderstood(
@@ -202,17 +252,24 @@ class QueryProcessor:
                 + (": " + "; ".join(str(u) for u in tr.unmapped) if tr.unmapped else ""),
                 details,
             )
-        gaps = [u for u in tr.unmapped if req.strict or u.kind in STRUCTURAL_GAPS]
+        gaps = [u for u in tr.unmapped if not req.lenient or u.kind in STRUCTURAL_GAPS]
+        if req.strict and tr.ignored:
+            gaps += [Unmapped("word", w, "filler word (strict mode)") for w in tr.ignored]
+            details["not_understood"] = [_unmapped_detail(u) for u in gaps]
         if gaps:
             raise QuestionNotUnderstood(
                 "incomplete_translation",
-                "part of the question was not understood: " + "; ".join(str(u) for u in gaps),
+                "part of the question was not understood, so it is not answered (rephrase it, "
+                "or send lenient=true to ignore words): " + "; ".join(str(u) for u in gaps),
                 details,
             )
         if tr.unmapped:
             plan.warnings.append(
-                "words not understood (ignored): " + ", ".join(repr(u.text) for u in tr.unmapped)
+                "words not understood (ignored, lenient mode): "
+                + ", ".join(repr(u.text) for u in tr.unmapped)
             )
+        if tr.ignored:
+            plan.warnings.append("filler words ignored: " + ", ".join(repr(w) for w in tr.ignored))
         plan.model = tr.model
 
     def _key(self, plan: _Plan, text: str) -> str:
@@ -377,8 +434,43 @@ class QueryProcessor:
                 ttl_s=self.cache.ttl_s,
             ),
             translation=None if plan.translation is None else translation_info(plan.translation),
+            interpretation=plan.translation.interpretation or None
+            if plan.translation is not None
+            else None,
             warnings=list(plan.warnings),
         )
+
+
+def _unmapped_detail(u: Unmapped) -> dict[str, Any]:
+    return {"kind": u.kind, "text": u.text, "reason": u.reason, "suggestions": list(u.suggestions)}
+
+
+_EXAMPLES = {
+    "pt": [
+        "carga média do Sudeste em março de 2024",
+        "geração eólica do Nordeste por dia na primeira quinzena de março de 2024",
+        "quanto o Nordeste exportou para o Sudeste em março de 2024",
+        "qual subsistema teve a maior carga em fevereiro de 2024",
+        "as 5 usinas que mais geraram em 2023",
+    ],
+    "en": [
+        "average load in the Southeast in March 2024",
+        "daily wind generation in the Northeast in the first half of March 2024",
+        "how much did the Northeast export to the Southeast in March 2024",
+        "which subsystem had the highest load in February 2024",
+        "the 5 plants that generated the most in 2023",
+    ],
+}
+
+
+def _suggestions(tr: Translation) -> list[str]:
+    """What the user may have meant: close words first, then example questions."""
+    out: list[str] = []
+    for u in tr.unmapped:
+        for s in u.suggestions:
+            if s not in out:
+                out.append(s)
+    return out + _EXAMPLES.get(tr.language, _EXAMPLES["en"])
 
 
 def _format_row(row: list[Any], time_idx: list[int]) -> list[Any]:

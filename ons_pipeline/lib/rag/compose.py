@@ -174,6 +174,8 @@ def build_context_text(context: RagContext) -> str:
         f"Question ({context.language}): {context.question}",
     ]
     tr = context.translation
+    if tr is not None and tr.interpretation:
+        lines.append("Interpreted as: " + tr.interpretation)
     if tr is not None and tr.assumptions:
         lines.append("Assumptions applied: " + "; ".join(tr.assumptions))
     if tr is not None and tr.unmapped:
@@ -202,6 +204,7 @@ _TEXT = {
         "failed": "A consulta [{ref}] falhou: {error}",
         "more": "• … e mais {n} séries (ver [{ref}]).",
         "kb": "{title}: {summary} [{ref}]",
+        "interpretation": "Pergunta interpretada como: {text}.",
         "assumptions": "Premissas: {items}.",
         "unmapped": "Não entendido: {items}.",
         "nothing": (
@@ -221,6 +224,7 @@ _TEXT = {
         "failed": "The query [{ref}] failed: {error}",
         "more": "• … and {n} more series (see [{ref}]).",
         "kb": "{title}: {summary} [{ref}]",
+        "interpretation": "Question read as: {text}.",
         "assumptions": "Assumptions: {items}.",
         "unmapped": "Not understood: {items}.",
         "nothing": "I found neither data nor documents answering the question. Reason: {reason}.",
@@ -313,6 +317,9 @@ class TemplateComposer:
         lines: list[str] = []
         used: list[int] = []
         data_conf = 0.0
+        tr = context.translation
+        if tr is not None and tr.interpretation and context.question_evidence:
+            lines.append(t["interpretation"].format(text=tr.interpretation))
         for ev in context.question_evidence:
             lines.extend(self._evidence_lines(ev, t, lang))
             used.append(ev.ref)
@@ -336,7 +343,6 @@ class TemplateComposer:
             if ev is not None:
                 lines.extend(self._evidence_lines(ev, t, lang, title=doc.title))
                 used.append(ev.ref)
-        tr = context.translation
         if tr is not None and context.question_evidence and tr.assumptions:
             lines.append(t["assumptions"].format(items="; ".join(tr.assumptions)))
         if tr is not None and tr.unmapped:

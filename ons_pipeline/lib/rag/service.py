@@ -103,7 +103,10 @@ class RagService:
             self.retriever,
             self._executor if timeseries else None,
             self.composer,
-            RuleTranslator(timezone=self.processor.settings.timezone),
+            RuleTranslator(
+                timezone=self.processor.settings.timezone,
+                latest=self.processor.latest_data if timeseries else None,
+            ),
             k=k,
             max_points=max_points,
         )

@@ -2,9 +2,10 @@
 
 :func:`needs_timeseries` decides from the question and its translation: a conceptual question
 ("o que é EAR?", "what is the CMO?") with no period and no aggregation of its own is answered from
-the knowledge base alone; a question whose translation has a model and no *structural* gap (an
-unmapped measure, period, subsystem, filter or combination) is run. Unknown leftover words alone
-do not stop it: they are reported beside the data.
+the knowledge base alone; a question whose translation has a model and nothing left not
+understood is run. A measure, period, subsystem, filter, number or combination not understood
+stops the data query (it would answer a broader question than asked), and so does any other word
+not understood, except in a conceptual question, whose explaining words are no part of the data.
 
 :func:`build_evidence` turns a query result into an :class:`Evidence`: the exact query text and
 language, the measurement and tag filters, the exact half-open time range, per-series summaries
@@ -22,10 +23,8 @@ from typing import Any
 
 from ons_pipeline.lib.query.execute import QueryResult
 from ons_pipeline.lib.query.model import QueryModel, format_time
-from ons_pipeline.lib.query.nl import Translation
+from ons_pipeline.lib.query.nl import STRUCTURAL_GAPS, Translation
 from ons_pipeline.lib.rag.index import fold
-
-STRUCTURAL_GAPS = frozenset({"measure", "period", "subsystem", "filter", "combination"})
 
 ModelExecutor = Callable[[QueryModel], QueryResult]
 """Runs a model (InfluxQL on InfluxDB, with whatever cache the caller has)."""
@@ -51,18 +50,19 @@ def needs_timeseries(question: str, translation: Translation | None) -> Decision
     """See the module docstring."""
     if translation is None or translation.model is None:
         return Decision(False, "no measure of the data was recognised in the question")
-    gaps = sorted({u.kind for u in translation.unmapped} & STRUCTURAL_GAPS)
+    conceptual = bool(_CONCEPTUAL.search(fold(question)))
+    gaps = [u for u in translation.unmapped if u.kind in STRUCTURAL_GAPS or not conceptual]
     if gaps:
         return Decision(
             False,
             "part of the question could not be mapped to the data ("
-            + "; ".join(str(u) for u in translation.unmapped if u.kind in STRUCTURAL_GAPS)
+            + "; ".join(str(u) for u in gaps)
             + ")",
         )
     defaults = {a.split(":", 1)[0] for a in translation.assumptions}
     explicit_period = "no period given" not in defaults
     explicit_aggregation = "no aggregation given" not in defaults
-    if _CONCEPTUAL.search(fold(question)) and not (explicit_period or explicit_aggregation):
+    if conceptual and not (explicit_period or explicit_aggregation):
         return Decision(False, "a conceptual question with no period or aggregation of its own")
     return Decision(True, f"the question asks for {translation.model.table} data")
 

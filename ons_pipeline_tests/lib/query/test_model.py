@@ -159,7 +159,29 @@ def test_units_follow_the_schema() -> None:
          sel("derivative(mean(val_carga), 1h)", "trend")),
         RANGE, window=Duration.parse("1d"),
     )  # fmt: skip
-    assert model.units() == {"share": "%", "renewables": "MWmed", "n": "", "trend": "MWmed/1h"}
+    # issue #12: a sum of hourly MWmed is energy (MWh); it was labelled MWmed
+    assert model.units() == {"share": "%", "renewables": "MWh", "n": "", "trend": "MWmed/1h"}
+
+
+def test_units_through_aggregation() -> None:
+    """A sum of average power is energy (hourly: MWh; daily values say their grain); averages
+    and extremes keep the field's unit; a sum of a percentage or a price has none."""
+
+    def units(table: str, *exprs: str) -> list[str]:
+        model = QueryModel(table, tuple(sel(e, f"c{i}") for i, e in enumerate(exprs)), RANGE)
+        return list(model.units().values())
+
+    assert units("curva_carga", "sum(val_cargaenergiahomwmed)", "mean(val_cargaenergiahomwmed)",
+                 "max(val_cargaenergiahomwmed)") == ["MWh", "MWmed", "MWmed"]  # fmt: skip
+    assert units("geracao_usina", "sum(val_geracao)") == ["MWh"]
+    assert units("intercambio", "-1 * sum(val_intercambiomwmed)") == ["MWh"]
+    assert units("ena_diario", "sum(ena_bruta_regiao_mwmed)",
+                 "mean(ena_bruta_regiao_percentualmlt)",
+                 "sum(ena_bruta_regiao_percentualmlt)") == ["MWmed×1d", "%MLT", ""]  # fmt: skip
+    assert units("cmo_semihorario", "mean(val_cmo)", "sum(val_cmo)") == ["R$/MWh", ""]
+    assert units("ear_diario", "last(ear_verif_subsistema_percentual)") == ["%"]
+    assert units("generation_data", "sum(value)", "mean(value)") == ["MWh", "MW"]
+    assert units("balanco_subsistema", "sum(val_gereolica) / sum(val_carga) * 100") == ["%"]
 
 
 def test_time_parsing_and_formatting() -> None:

@@ -37,6 +37,7 @@ def spec(result: Translation) -> dict[str, Any]:
     out["group_by"] = d["group_by"]
     top = d["top"]
     out["top"] = f"{'bottom' if top['bottom'] else 'top'} {top['n']} {top['tag']}" if top else ""
+    out["periods"] = [p["label"] for p in d["periods"]]
     return out
 
 
@@ -51,6 +52,7 @@ def expected_spec(case: dict[str, Any]) -> dict[str, Any]:
             window=case.get("window", ""),
             group_by=case.get("group_by", []),
             top=case.get("top", ""),
+            periods=case.get("periods", []),
         )
     return out
 
@@ -140,8 +142,11 @@ def test_relative_dates_follow_the_injected_now() -> None:
 def test_what_cannot_be_mapped_is_reported() -> None:
     cases = {
         "Qual o PLD do Sul hoje?": "measure",
-        "carga do Sul em Marte ontem": "word",
-        "Carga do Sul em março de 2023 e março de 2024": "period",
+        "carga do Sul em Marte ontem": "filter",
+        "Carga do Sul em março de 2023 ontem": "period",
+        "carga do Sul pelas manhãs de março": "period",
+        "top 2,5 usinas em março de 2024": "number",
+        "as 2000 maiores usinas em 2023": "number",
         "What was the temperature in the south yesterday?": "measure",
         "carga do Sul até 2024-03-01": "period",
         "Load of the SIN and CMO of the southeast yesterday": "combination",

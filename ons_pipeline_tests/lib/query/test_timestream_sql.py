@@ -93,7 +93,8 @@ def test_multi_measure_columns_on_ons_tables(dataset: Dataset) -> None:
         assert math.isclose(got_ratio, ratio[sub]) and math.isclose(got_renew, renewables[sub])
         assert n == 24
     assert result.names == ["id_subsistema", "ratio", "renewables", "_col3"]
-    assert result.columns[1].unit == "" and result.columns[2].unit == "MWmed"
+    # issue #12: a sum of hourly MWmed is energy in MWh (it was labelled MWmed)
+    assert result.columns[1].unit == "" and result.columns[2].unit == "MWh"
 
 
 def test_in_lists_daily_bins_and_inclusive_between(dataset: Dataset) -> None:

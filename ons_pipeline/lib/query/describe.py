@@ -1,0 +1,320 @@
+"""A query model in words, Portuguese or English — what an answer did, so that a user sees a
+misreading at once: "média da carga horária (MWmed), subsistema NE, de 2024-03-01 a 2024-03-07
+(horário local)" / "mean of hourly load (MWmed), subsystem NE, 2024-03-01 to 2024-03-07 (local
+time)".
+
+Measures are named from their fields, aggregates and expressions (shares, flows with their
+direction) from the selections, then filters, grouping, ranking, windows and the period (dates in
+the model's zone, inclusive; compared periods and days of the week named), and the defaults that
+were applied.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from ons_pipeline.lib.query.model import (
+    Agg,
+    Aggregation,
+    BinOp,
+    Const,
+    Expr,
+    FieldRef,
+    FilterOp,
+    QueryModel,
+    Transform,
+    TransformKind,
+    from_ns,
+    leaves,
+    zone_info,
+)
+
+LOCAL_ZONE = "America/Sao_Paulo"
+
+_FIELDS: dict[str, tuple[str, str]] = {
+    "val_cargaenergiahomwmed": ("carga horária", "hourly load"),
+    "val_carga": ("carga horária", "hourly load"),
+    "val_gerhidraulica": ("geração hidráulica horária", "hourly hydro generation"),
+    "val_gertermica": ("geração térmica horária", "hourly thermal generation"),
+    "val_gereolica": ("geração eólica horária", "hourly wind generation"),
+    "val_gersolar": ("geração solar horária", "hourly solar generation"),
+    "val_intercambio": ("intercâmbio líquido horário", "hourly net interchange"),
+    "val_cmo": ("CMO semi-horário", "half-hourly marginal cost (CMO)"),
+    "ear_max_subsistema": ("capacidade máxima de armazenamento diária",
+                           "daily maximum storage capacity"),
+    "ear_verif_subsistema_mwmes": ("energia armazenada diária", "daily stored energy"),
+    "ear_verif_subsistema_percentual": ("energia armazenada diária (% da capacidade)",
+                                        "daily stored energy (% of capacity)"),
+    "ena_bruta_regiao_mwmed": ("ENA bruta diária", "daily natural inflow energy"),
+    "ena_bruta_regiao_percentualmlt": ("ENA bruta diária (% da MLT)",
+                                       "daily natural inflow energy (% of long-term mean)"),
+    "ena_armazenavel_regiao_mwmed": ("ENA armazenável diária", "daily storable inflow energy"),
+    "ena_armazenavel_regiao_percentualmlt": ("ENA armazenável diária (% da MLT)",
+                                             "daily storable inflow energy (% of long-term mean)"),
+    "val_intercambiomwmed": ("intercâmbio horário verificado", "hourly verified interchange"),
+    "val_intercambioprogmwmed": ("intercâmbio horário programado", "hourly scheduled interchange"),
+    "val_geracao": ("geração horária por usina", "hourly plant generation"),
+}  # fmt: skip
+_LEGACY = {
+    "generation_data": ("valor horário de geração da plataforma antiga",
+                        "hourly generation value of the legacy platform"),
+    "consumption_data": ("valor horário de consumo da plataforma antiga",
+                         "hourly consumption value of the legacy platform"),
+    "transmission_data": ("fluxo horário nas linhas da plataforma antiga",
+                          "hourly line flow of the legacy platform"),
+}  # fmt: skip
+_AGG = {
+    Aggregation.MEAN: ("média", "mean"),
+    Aggregation.SUM: ("soma", "sum"),
+    Aggregation.MAX: ("máximo (e seu instante)", "maximum (and its time)"),
+    Aggregation.MIN: ("mínimo (e seu instante)", "minimum (and its time)"),
+    Aggregation.COUNT: ("número de valores", "count of values"),
+    Aggregation.LAST: ("último valor", "latest value"),
+    Aggregation.FIRST: ("primeiro valor", "first value"),
+    Aggregation.MEDIAN: ("mediana", "median"),
+    Aggregation.SPREAD: ("amplitude", "spread"),
+    Aggregation.STDDEV: ("desvio padrão", "standard deviation"),
+}
+_TAGS = {
+    "id_subsistema": ("subsistema", "subsystem"),
+    "id_estado": ("estado", "state"),
+    "nom_usina": ("usina", "plant"),
+    "nom_tipousina": ("tipo de usina", "plant type"),
+    "nom_tipocombustivel": ("combustível", "fuel"),
+    "id_subsistema_origem": ("origem", "origin"),
+    "id_subsistema_destino": ("destino", "destination"),
+    "region": ("região", "region"),
+    "energy_source": ("fonte", "energy source"),
+    "consumer_type": ("tipo de consumidor", "consumer type"),
+    "line_id": ("linha", "line"),
+    "measurement_type": ("tipo de medição", "measurement type"),
+}
+_WINDOWS = {
+    "30m": ("a cada 30 min", "every 30 min"),
+    "1h": ("por hora", "per hour"),
+    "1d": ("por dia", "per day"),
+    "1w": ("por semana", "per week"),
+    "1mo": ("por mês", "per month"),
+    "1y": ("por ano", "per year"),
+}
+_TRANSFORMS = {
+    TransformKind.MOVING_AVERAGE: ("média móvel de {n} janelas de", "moving average over {n} of"),
+    TransformKind.DERIVATIVE: ("taxa de variação de", "rate of change of"),
+    TransformKind.DIFFERENCE: ("diferença entre janelas de", "difference between windows of"),
+    TransformKind.CUMULATIVE_SUM: ("soma acumulada de", "cumulative sum of"),
+}
+
+
+def _t(pair: tuple[str, str], pt: bool) -> str:
+    return pair[0] if pt else pair[1]
+
+
+def _measure(model: QueryModel, name: str, pt: bool) -> str:
+    if name in _FIELDS:
+        return _t(_FIELDS[name], pt)
+    if model.table in _LEGACY:
+        return _t(_LEGACY[model.table], pt)
+    return name
+
+
+def _total_generation(expr: Expr) -> bool:
+    found = {leaf.field for leaf in leaves(expr) if isinstance(leaf, Agg)}
+    sources = {"val_gerhidraulica", "val_gertermica", "val_gereolica", "val_gersolar"}
+    return isinstance(expr, BinOp) and expr.op == "+" and found == sources
+
+
+_MASCULINE = ("intercâmbio", "CMO", "valor", "fluxo")
+
+
+def _of(measure: str, pt: bool) -> str:
+    """'of' before a measure: Portuguese contracts it with the article (da carga, do CMO)."""
+    if not pt:
+        return "of"
+    return "do" if measure.startswith(_MASCULINE) else "da"
+
+
+def _expr(model: QueryModel, expr: Expr, pt: bool) -> str:
+    if isinstance(expr, Agg):
+        measure = _measure(model, expr.field, pt)
+        return f"{_t(_AGG[expr.func], pt)} {_of(measure, pt)} {measure}"
+    if isinstance(expr, FieldRef):
+        return _measure(model, expr.name, pt)
+    if isinstance(expr, Transform):
+        words = _t(_TRANSFORMS[expr.kind], pt).format(n=expr.n)
+        return f"{words} {_expr(model, expr.arg, pt)}"
+    if isinstance(expr, Const):
+        return str(expr)
+    if _total_generation(expr):
+        func = next(leaf.func for leaf in leaves(expr) if isinstance(leaf, Agg))
+        total = "geração total horária" if pt else "hourly total generation"
+        return f"{_t(_AGG[func], pt)} {'da' if pt else 'of'} {total}"
+    if expr.op == "*" and isinstance(expr.right, Const) and expr.right.value == 100:
+        ratio = expr.left
+        if isinstance(ratio, BinOp) and ratio.op == "/":
+            num, den = ratio.left, ratio.right
+            num_text = _expr(model, num, pt)
+            den_text = (
+                ("geração total" if pt else "total generation")
+                if _total_generation(den)
+                else _expr(model, den, pt)
+            )
+            return (
+                f"participação (%): {num_text} / {den_text}"
+                if pt
+                else f"share (%): {num_text} / {den_text}"
+            )
+    if expr.op == "*" and isinstance(expr.left, Const) and expr.left.value == -1:
+        inner = _expr(model, expr.right, pt)
+        return f"{inner}, com o sinal invertido" if pt else f"{inner}, sign reversed"
+    left, right = _expr(model, expr.left, pt), _expr(model, expr.right, pt)
+    return f"({left}) {expr.op} ({right})"
+
+
+def _filters(model: QueryModel, pt: bool) -> list[str]:
+    out = []
+    origin = next((f for f in model.tag_filters if f.tag == "id_subsistema_origem"), None)
+    dest = next((f for f in model.tag_filters if f.tag == "id_subsistema_destino"), None)
+    negated = any(
+        isinstance(s.expr, BinOp) and isinstance(s.expr.left, Const) and s.expr.left.value == -1
+        for s in model.selections
+    )
+    for flt in model.tag_filters:
+        if flt.tag in ("id_subsistema_origem", "id_subsistema_destino"):
+            continue
+        name = _t(_TAGS.get(flt.tag, (flt.tag, flt.tag)), pt)
+        values = (" e " if pt else " and ").join(flt.values)
+        if flt.op is FilterOp.NE:
+            out.append(f"{name} {'exceto' if pt else 'except'} {values}")
+        else:
+            plural = "s" if len(flt.values) > 1 and not name.endswith("s") else ""
+            out.append(f"{name}{plural} {values}")
+    if origin and dest and len(origin.values) == 1 and len(dest.values) == 1:
+        a, b = origin.values[0], dest.values[0]
+        if negated:
+            a, b = b, a
+        out.append(f"de {a} para {b}" if pt else f"from {a} to {b}")
+    elif origin and dest:
+        pair = (" e " if pt else " and ").join(dict.fromkeys(origin.values + dest.values))
+        out.append(f"entre {pair}, nos dois sentidos" if pt else f"between {pair}, both ways")
+    return out
+
+
+# tag → (pt singular, pt plural, pt feminine, en singular, en plural)
+_RANKED = {
+    "id_subsistema": ("subsistema", "subsistemas", False, "subsystem", "subsystems"),
+    "nom_usina": ("usina", "usinas", True, "plant", "plants"),
+    "id_estado": ("estado", "estados", False, "state", "states"),
+    "nom_tipousina": ("tipo de usina", "tipos de usina", False, "plant type", "plant types"),
+    "nom_tipocombustivel": ("combustível", "combustíveis", False, "fuel", "fuels"),
+}
+
+
+def _top(tag: str, n: int, bottom: bool, pt: bool) -> str:
+    one, many, feminine, one_en, many_en = _RANKED.get(tag, (tag, tag, False, tag, tag))
+    if pt:
+        order = "menor" if bottom else "maior"
+        if n == 1:
+            return f"{'a' if feminine else 'o'} {one} de {order} valor"
+        return f"{'as' if feminine else 'os'} {n} {many} de {order} valor"
+    order = "lowest" if bottom else "highest"
+    if n == 1:
+        return f"the {one_en} with the {order} value"
+    return f"the {n} {many_en} with the {order} values"
+
+
+def _local(ns: int, zone_name: str) -> datetime:
+    return from_ns(ns).astimezone(zone_info(zone_name))
+
+
+def _range(start: int | None, end: int | None, zone: str, pt: bool) -> str:
+    if start is None and end is None:
+        return "todo o histórico" if pt else "all the data"
+    if start is None:
+        assert end is not None
+        return f"até {_moment(end, zone)}" if pt else f"up to {_moment(end, zone)}"
+    assert end is not None
+    a, b = _local(start, zone), _local(end, zone)
+    if (a.hour, a.minute, b.hour, b.minute) == (0, 0, 0, 0):
+        last = datetime.fromordinal(b.toordinal() - 1)
+        first_text, last_text = f"{a:%Y-%m-%d}", f"{last:%Y-%m-%d}"
+        if first_text == last_text:
+            return f"em {first_text}" if pt else f"on {first_text}"
+        return f"de {first_text} a {last_text}" if pt else f"{first_text} to {last_text}"
+    return (
+        f"de {a:%Y-%m-%d %H:%M} a {b:%Y-%m-%d %H:%M}"
+        if pt
+        else f"{a:%Y-%m-%d %H:%M} to {b:%Y-%m-%d %H:%M}"
+    )
+
+
+def _moment(ns: int, zone: str) -> str:
+    return f"{_local(ns, zone):%Y-%m-%d %H:%M}"
+
+
+def describe(model: QueryModel, language: str = "en", assumptions: tuple[str, ...] = ()) -> str:
+    """The model in words (``pt`` or ``en``); see the module docstring."""
+    pt = language == "pt"
+    zone = model.timezone or LOCAL_ZONE
+    parts = ["; ".join(_expr(model, s.expr, pt) for s in model.selections)]
+    units = {u for u in model.units().values() if u}
+    if len(units) == 1:
+        parts[0] += f" ({units.pop()})"
+    parts += _filters(model, pt)
+    if model.top is not None:
+        parts.append(_top(model.top.tag, model.top.n, model.top.bottom, pt))
+    if model.group_tags:
+        names = [_t(_TAGS.get(t, (t, t)), pt) for t in model.group_tags]
+        if set(model.group_tags) == {"id_subsistema_origem", "id_subsistema_destino"}:
+            names = ["par de subsistemas" if pt else "pair of subsystems"]
+        parts.append(("por " if pt else "per ") + (" e " if pt else " and ").join(names))
+    if model.window is not None:
+        parts.append(_t(_WINDOWS.get(str(model.window), (str(model.window),) * 2), pt))
+    local = "(horário local)" if pt else "(local time)"
+    if model.periods and model.combine_periods:
+        days = {d for p in model.periods for d in _weekdays(p.start, p.end, zone)}
+        if days <= {5, 6}:
+            kind = "nos fins de semana" if pt else "on weekends"
+        elif not days & {5, 6}:
+            kind = "nos dias úteis" if pt else "on weekdays"
+        else:
+            kind = (
+                f"em {len(model.periods)} intervalos" if pt else f"over {len(model.periods)} spans"
+            )
+        parts.append(
+            f"{kind}, {_range(model.time_range.start, model.time_range.end, zone, pt)} {local}"
+        )
+    elif model.periods:
+        spans = [_range(p.start, p.end, zone, pt) for p in model.periods]
+        joined = (" vs ").join(spans)
+        parts.append(("comparando " if pt else "comparing ") + f"{joined} {local}")
+    else:
+        parts.append(f"{_range(model.time_range.start, model.time_range.end, zone, pt)} {local}")
+    notes = [a.split(": ", 1)[1] for a in assumptions if a.startswith("no period given")]
+    if notes:
+        parts.append(_default_period_note(notes[0], pt))
+    return ", ".join(parts)
+
+
+def _default_period_note(note: str, pt: bool) -> str:
+    latest = re.fullmatch(r"the latest (\d+) days of data \((\S+) to (\S+)\)", note)
+    if latest:
+        n, a, b = latest.groups()
+        if pt:
+            return f"sem período na pergunta: os últimos {n} dias com dados ({a} a {b})"
+        return f"no period asked: the latest {n} days of data ({a} to {b})"
+    clock = re.fullmatch(r"the last (\d+) days up to now.*", note)
+    if clock and pt:
+        return (
+            f"sem período na pergunta: os últimos {clock.group(1)} dias até agora "
+            "(a data dos dados mais recentes não é conhecida)"
+        )
+    return ("sem período na pergunta: " if pt else "no period asked: ") + note
+
+
+def _weekdays(start: int, end: int, zone: str) -> set[int]:
+    a, b = _local(start, zone), _local(end - 1, zone)
+    days = set()
+    for ordinal in range(a.toordinal(), b.toordinal() + 1):
+        days.add(datetime.fromordinal(ordinal).weekday())
+    return days

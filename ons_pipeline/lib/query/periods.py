@@ -1,0 +1,762 @@
+"""Periods in questions, Portuguese and English: what span of local time a phrase names.
+
+The grammar, from the most specific phrase to the least (each recognised phrase is consumed):
+
+- days of the week within a period: fins de semana / weekends, dias úteis / weekdays;
+- "the same month (period) of the previous year", compared with another period;
+- halves of a year (primeiro semestre de 2023, second half of 2023, H1 2023);
+- parts of a month: first/second fortnight (quinzena, half), first…fourth and last week of a
+  month (days 1–7, 8–14, 15–21, 22–28, the last seven days);
+- seasons of the southern hemisphere, meteorological (verão de 2024 = Dec 2023–Feb 2024,
+  outono Mar–May, inverno Jun–Aug, primavera Sep–Nov), and the hydrological wet (período
+  úmido, Nov–Apr: "2023/2024" or the one ending in a year) and dry (período seco, May–Oct) seasons;
+- ISO weeks (semana 14 de 2024, week 14 of 2024);
+- relative periods (hoje, ontem, mês passado, este ano, últimos N dias, last N hours...);
+- day ranges (de 1 a 10 de março, March 5-9, semana de 9 a 15 de março);
+- dates (ISO, dd/mm/yyyy, 5 de março de 2024, March 5, 2024), months, quarters, years.
+
+Two periods joined as a range (de X a Y, entre X e Y, desde X) make one; two joined as a
+comparison (vs, contra, comparado com, em relação a, e, compared with...) are compared; "até X"
+without a start, an impossible date or several periods joined otherwise are problems the caller
+reports. Relative periods are anchored at ``now`` in its zone (calendar days of that zone).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+
+from ons_pipeline.lib.query import numbers
+from ons_pipeline.lib.query.text import Text, rx
+
+NUM = numbers.PATTERN
+
+MONTHS = {
+    "janeiro": 1, "january": 1, "jan": 1,
+    "fevereiro": 2, "february": 2, "fev": 2, "feb": 2,
+    "marco": 3, "march": 3, "mar": 3,
+    "abril": 4, "april": 4, "abr": 4, "apr": 4,
+    "maio": 5, "may": 5, "mai": 5,
+    "junho": 6, "june": 6, "jun": 6,
+    "julho": 7, "july": 7, "jul": 7,
+    "agosto": 8, "august": 8, "ago": 8, "aug": 8,
+    "setembro": 9, "september": 9, "set": 9, "sep": 9, "sept": 9,
+    "outubro": 10, "october": 10, "out": 10, "oct": 10,
+    "novembro": 11, "november": 11, "nov": 11,
+    "dezembro": 12, "december": 12, "dez": 12, "dec": 12,
+}  # fmt: skip
+# abbreviations that are also ordinary words only count when a year or day is next to them
+MONTH_FULL = (
+    r"(?:janeiro|fevereiro|marco|abril|maio|junho|julho|agosto|setembro|outubro|novembro|dezembro"
+    r"|january|february|march|april|june|july|august|september|october|november|december)"
+)
+MONTH_ANY = r"(?:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")"
+
+
+@dataclass(frozen=True)
+class Span:
+    """``[start, end)`` in local time (aware datetimes)."""
+
+    start: datetime
+    end: datetime
+
+    def years_back(self, years: int) -> Span:
+        return Span(_add_months(self.start, -12 * years), _add_months(self.end, -12 * years))
+
+
+@dataclass
+class Reading:
+    """What the question says about time: one span, or several compared; days of the week kept
+    within them; the phrases read; and the problems (text, reason) to report."""
+
+    spans: list[Span] = field(default_factory=list)
+    days: frozenset[int] | None = None  # weekdays kept (0 = Monday)
+    phrases: list[str] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+
+# -- calendar arithmetic ------------------------------------------------------------------------
+
+
+def month_span(year: int, month: int, zone: tzinfo | None) -> Span:
+    start = datetime(year, month, 1, tzinfo=zone)
+    nxt = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=zone)
+    return Span(start, nxt)
+
+
+def day_span(year: int, month: int, day: int, zone: tzinfo | None) -> Span:
+    start = datetime(year, month, day, tzinfo=zone)
+    return Span(start, add_days(start, 1))
+
+
+def add_days(moment: datetime, days: int) -> datetime:
+    """Same wall-clock time ``days`` later (local midnight stays midnight across DST)."""
+    naive = moment.replace(tzinfo=None) + timedelta(days=days)
+    return naive.replace(tzinfo=moment.tzinfo)
+
+
+def _add_months(moment: datetime, months: int) -> datetime:
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    days = [31, 29 if _leap(year) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month]
+    return moment.replace(year=year, month=month + 1, day=min(moment.day, days))
+
+
+add_months = _add_months
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def midnight(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def label(span: Span) -> str:
+    """A short name for a span: ``2024-03``, ``2024``, ``2024-03-05``, ``2024-03-01/2024-03-15``
+    (inclusive days) or local times."""
+    s, e = span.start, span.end
+    if s == midnight(s) and e == midnight(e):
+        if s.day == 1 and e == _add_months(s, 1):
+            return f"{s:%Y-%m}"
+        if (s.month, s.day) == (1, 1) and e == _add_months(s, 12):
+            return f"{s:%Y}"
+        last = add_days(e, -1)
+        return f"{s:%Y-%m-%d}" if last == s else f"{s:%Y-%m-%d}/{last:%Y-%m-%d}"
+    return f"{s:%Y-%m-%dT%H:%M}/{e:%Y-%m-%dT%H:%M}"
+
+
+WEEKEND = frozenset({5, 6})
+WEEKDAYS = frozenset({0, 1, 2, 3, 4})
+# "segunda", "quarta", "quinta" are also ordinals: alone, only plural and not before a period
+_NOT_ORDINAL = r"(?!\s+(?:quinzenas?|semanas?|metades?|trimestres?|semestres?)\b)"
+_DAY_NAMES = [
+    (r"segundas?[\s-]feiras?|segundas" + _NOT_ORDINAL + r"|mondays?", 0),
+    (r"tercas?(?:[\s-]feiras?)?|tuesdays?", 1),
+    (r"quartas?[\s-]feiras?|quartas" + _NOT_ORDINAL + r"|wednesdays?", 2),
+    (r"quintas?[\s-]feiras?|quintas" + _NOT_ORDINAL + r"|thursdays?", 3),
+    (r"sextas?(?:[\s-]feiras?)?|fridays?", 4),
+    (r"sabados?|saturdays?", 5),
+    (r"domingos?|sundays?", 6),
+]
+_DAY_NAME = "|".join(f"(?:{p})" for p, _ in _DAY_NAMES)
+
+
+def days_name(days: frozenset[int]) -> str:
+    """``weekend``, ``weekday`` or the days' numbers (``0,2``)."""
+    if days == WEEKEND:
+        return "weekend"
+    if days == WEEKDAYS:
+        return "weekday"
+    return ",".join(str(d) for d in sorted(days))
+
+
+def day_blocks(span: Span, days: frozenset[int] | str) -> list[Span]:
+    """The runs of consecutive kept days (``days``: weekdays 0–6, or ``weekend`` / ``weekday``)
+    within ``span``, clipped to it."""
+    if isinstance(days, str):
+        days = WEEKEND if days == "weekend" else WEEKDAYS
+    blocks: list[Span] = []
+    day = midnight(span.start)
+    current: Span | None = None
+    while day < span.end:
+        nxt = add_days(day, 1)
+        keep = day.weekday() in days
+        if keep:
+            lo, hi = max(day, span.start), min(nxt, span.end)
+            if current is not None and current.end == lo:
+                current = Span(current.start, hi)
+            else:
+                if current is not None:
+                    blocks.append(current)
+                current = Span(lo, hi)
+        day = nxt
+    if current is not None:
+        blocks.append(current)
+    return blocks
+
+
+# -- the grammar --------------------------------------------------------------------------------
+
+_DAYS = rx(
+    r"""\b(?:(?:n[oa]s|aos|em|on|during|in|over)\s+(?:the\s+|os\s+|as\s+)?)?
+    (?:(?P<we>fins?\s+de\s+semana|finais\s+de\s+semana|weekends?)
+    |(?P<wd>dias\s+uteis|dias\s+de\s+semana|weekdays|business\s+days|working\s+days)
+    |(?P<names>(?:"""
+    + _DAY_NAME
+    + r""")(?:\s*(?:,|e|and|ou|or)\s*(?:(?:n?[oa]s|aos|on)\s+)?(?:"""
+    + _DAY_NAME
+    + r"""))*))\b"""
+)
+_FIRST_N = rx(
+    r"""\b(?:(?:n?[oa]s|the|in\s+the|during\s+the)\s+)?(?:(?P<n1>"""
+    + NUM
+    + r""")\s+(?P<e1>primeir[oa]s|ultim[oa]s)|(?P<e2>first|last)\s+(?P<n2>"""
+    + NUM
+    + r"""))\s+(?P<unit>dias|semanas|days|weeks)\s+(?:do\s+mes\s+)?(?:de|do|of)\s+(?P<m>"""
+    + MONTH_ANY
+    + r""")(?:\s*(?:de|,|of)?\s*(?P<y>\d{4}))?\b"""
+)
+_EDGE = rx(
+    r"\b(?:(?P<start>inicio|comeco|beginning|start)|(?P<end>fim|final|end))\s+(?:de|do|da|of)\s*$"
+)
+_SAME_LAST_YEAR = rx(
+    r"""\b(?:(?:o|the)\s+)?(?:(?:mesmo|igual)\s+(?:mes|periodo|trimestre|dia|semestre|ano|semana)
+    \s+d[oe]\s+ano\s+(?:anterior|passado)
+    |same\s+(?:month|period|quarter|day|week)\s+(?:of\s+)?(?:the\s+)?(?:last|previous|prior)\s+year
+    |same\s+(?:month|period)\s+a\s+year\s+(?:earlier|before|ago))\b"""
+)
+# "o mês anterior", "the previous week": the period before the one compared, of its own kind
+_PREVIOUS = rx(
+    r"""\b(?:(?:o|a|the)\s+)?(?:(?P<pt>mes|semana|ano|trimestre|semestre|dia|periodo)\s+anterior
+    |(?:previous|prior|preceding)\s+(?P<en>month|week|year|quarter|day|period)
+    |(?P<en2>month|week|year|quarter|day|period)\s+before)\b"""
+)
+_PREVIOUS_SHIFT = {
+    "mes": "1mo", "month": "1mo", "semana": "7d", "week": "7d", "ano": "12mo", "year": "12mo",
+    "trimestre": "3mo", "quarter": "3mo", "semestre": "6mo", "dia": "1d", "day": "1d",
+    "periodo": "length", "period": "length",
+}  # fmt: skip
+_SEMESTER = rx(
+    r"""\b(?:(?:the\s+)?(?P<ord>primeiro|segundo|1o|2o|1º|2º|first|second|1st|2nd)
+    \s+(?:semestre|half)\s+(?:de|do\s+ano\s+de|of)\s+(?P<y>\d{4})
+    |h(?P<h>[12])\s*(?P<hy>\d{4}))\b"""
+)
+_SUBMONTH = rx(
+    r"""\b(?:(?:the)\s+)?(?P<ord>"""
+    + numbers.ORDINAL
+    + r""")\s+(?P<unit>quinzena|semana|fortnight|week|half|metade|fim\s+de\s+semana|weekend)
+    \s+(?:do\s+mes\s+)?(?:de|do|of)\s+(?P<m>"""
+    + MONTH_ANY
+    + r""")(?:\s*(?:de|,|of)?\s*(?P<y>\d{4}))?\b"""
+)
+_SEASON = rx(
+    r"""\b(?:(?P<y0>\d{4})\s+)?(?P<s>verao|outono|inverno|primavera|summer|autumn|fall|winter
+    |spring)(?:\s+(?:de|of|do\s+ano\s+de))?(?:\s+(?P<y>\d{4}))?\b"""
+)
+_HYDRO = rx(
+    r"""\b(?:(?:ultimo|last)\s+)?(?:(?P<y0>\d{4})(?:\s*[/-]\s*(?P<y0b>\d{4}))?\s+)?
+    (?:periodo\s+(?P<pt>umido|chuvoso|seco)
+    |estacao\s+(?P<pt2>chuvosa|umida|seca)|(?P<en>wet|rainy|dry)\s+season)
+    (?:\s+(?:de|of|do\s+ano\s+de))?(?:\s+(?P<y1>\d{4})(?:\s*[/-]\s*(?P<y2>\d{4}))?)?\b"""
+)
+_ISO_WEEK = rx(
+    r"""\b(?:semana|week)\s+(?:n[oº.]?\s*|number\s+)?(?P<w>\d{1,2})
+    \s+(?:de|of|do\s+ano\s+de)\s+(?P<y>\d{4})\b"""
+)
+_DATE_ISO = (
+    r"(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?:[t\s](?P<ih>\d{1,2}):(?P<imin>\d{2}))?"
+)
+_DATE_BR = r"(?P<bd>\d{1,2})/(?P<bm>\d{1,2})/(?P<by>\d{4})"
+_DATE_LONG_PT = (
+    r"(?:dia\s+)?(?P<pd>\d{1,2})(?:o|º)?\s+(?:de\s+)?(?P<pm>" + MONTH_ANY + r")"
+    r"(?:\s*(?:de|,)?\s+(?P<py>\d{4}))?"
+)
+_DATE_LONG_EN = (
+    r"(?P<em>" + MONTH_ANY + r")\s+(?P<ed>\d{1,2})(?:st|nd|rd|th)?(?:\s*,?\s+(?P<ey>\d{4}))?"
+)
+_MONTH_YEAR = (
+    r"(?P<mm>"
+    + MONTH_ANY
+    + r")\s*(?:de|/|,|-|of)?\s*(?P<my>\d{4})|(?P<ny>\d{4})-(?P<nm>\d{2})(?!-)"
+    r"|(?P<sm>\d{1,2})/(?P<sy>\d{4})"
+)
+_QUARTER = (
+    r"(?:(?P<qo>primeiro|segundo|terceiro|quarto|ultimo|1o|2o|3o|4o|1º|2º|3º|4º|first|second"
+    r"|third|fourth|last|1st|2nd|3rd|4th)\s+(?:trimestre|quarter)|q(?P<qn>[1-4]))"
+    r"\s*(?:de|of|,)?\s*(?P<qy>\d{4})"
+)
+_MONTH_ALONE = r"(?P<am>" + MONTH_FULL + r")"
+# a four-digit count ("as 2000 maiores usinas", "top 2000") is not a year
+_YEAR = (
+    r"(?<!top\s)(?<!bottom\s)(?<!top-)(?P<yy>(?:19|20)\d{2})(?!\s+(?:maiores|menores|principais"
+    r"|largest|biggest|smallest|highest|lowest|usinas|plants|subsistemas|subsystems|estados"
+    r"|states|fontes|sources|regioes|regions)\b)"
+)
+_DX = re.compile(
+    r"\b(?:"
+    + "|".join(
+        f"(?:{p})" for p in (_DATE_ISO, _DATE_BR, _QUARTER, _DATE_LONG_PT, _DATE_LONG_EN,
+                             _MONTH_YEAR, _MONTH_ALONE, _YEAR)
+    )
+    + r")\b"
+)  # fmt: skip
+_QUARTER_WORDS = {
+    "primeiro": 1, "segundo": 2, "terceiro": 3, "quarto": 4, "ultimo": 4, "first": 1,
+    "second": 2, "third": 3, "fourth": 4, "last": 4,
+}  # fmt: skip
+
+_DAY_RANGE = rx(
+    r"""\b(?:(?:(?:n[oa]\s+)?semana\s+(?:de|do\s+dia)|de|from|entre|between|dias?|days?)\s+)?
+    (?P<d1>\d{1,2})\s*(?:a|e|ate|to|and|-|through)\s*
+    (?P<d2>\d{1,2})\s+(?:de\s+)?(?P<m>"""
+    + MONTH_ANY
+    + r""")(?:\s*(?:de|,)?\s+(?P<y>\d{4}))?\b"""
+)
+_DAY_RANGE_EN = rx(
+    r"""\b(?:(?:from|between)\s+)?(?P<m>"""
+    + MONTH_ANY
+    + r""")\s+(?P<d1>\d{1,2})\s*
+    (?:-|to|and|through|until)\s*(?P<d2>\d{1,2})(?:\s*,?\s+(?P<y>\d{4}))?\b"""
+)
+_UNIT_WORDS = (
+    r"(?P<unit>horas?|hrs?|h|hours?|dias?|days?|d|semanas?|weeks?|meses|mes|months?|anos?"
+    r"|years?|minutos?|minutes?|mins?)"
+)
+_RELATIVE_N = rx(
+    r"""\b(?:(?:n[oa]s?|over\s+the|in\s+the|during\s+the|for\s+the|within\s+the|the)\s+)?
+    (?:ultim[oa]s|last|past|previous|recent(?:es)?)\s+(?P<n>"""
+    + NUM
+    + r""")\s*"""
+    + _UNIT_WORDS
+    + r"""(?:\s+(?:atras|ago))?\b"""
+)
+_RELATIVE_N_AGO = rx(
+    r"\b(?:(?:n[oa]s|over\s+the|in\s+the)\s+)?(?P<n>"
+    + NUM
+    + r")\s*"
+    + _UNIT_WORDS
+    + r"\s+(?:atras|ago|passad[oa]s)\b"
+)
+
+_NAMED: list[tuple[str, str]] = [
+    (r"(?:d?[oa]\s+)?anteontem|(?:the\s+)?day\s+before\s+yesterday", "day-2"),
+    (r"(?:d?[oa]\s+)?ontem|yesterday", "day-1"),
+    (r"(?:d?[oa]\s+)?hoje|today|(?:d?[oa]\s+)?dia\s+de\s+hoje", "today"),
+    (r"(?:n?[oa]\s+)?(?:ultimas|past|last)\s+24\s*(?:horas|hours|h)", "hours24"),
+    (r"(?:n?[oa]\s+)?(?:ultima|past|last|previous)\s+(?:semana|week)|(?:n?[oa]\s+)?semana\s+passada"
+     r"|(?:nos\s+)?ultimos\s+sete\s+dias", "week-rolling"),
+    (r"(?:n?[oa]\s+)?(?:esta|nesta|essa|nessa|this|current)\s+(?:semana|week)"
+     r"|(?:n?[oa]\s+)?semana\s+atual", "week-this"),
+    (r"(?:for|over|in|during|within)\s+the\s+(?:last|past)\s+month", "month-rolling"),
+    (r"(?:n?[oa]\s+)?mes\s+passado|(?:the\s+)?(?:last|previous)\s+month", "month-prev"),
+    (r"(?:n?[oa]\s+)?ultimo\s+mes|(?:the\s+)?past\s+month", "month-rolling"),
+    (r"(?:n?[oa]\s+)?(?:este|neste|esse|nesse|this|current)\s+(?:mes|month)"
+     r"|(?:n?[oa]\s+)?mes\s+atual", "month-this"),
+    (r"(?:n?[oa]\s+)?trimestre\s+passado|(?:the\s+)?(?:last|previous)\s+quarter", "quarter-prev"),
+    (r"(?:n?[oa]\s+)?ano\s+passado|(?:the\s+)?(?:last|previous)\s+year", "year-prev"),
+    (r"(?:n?[oa]\s+)?ultimo\s+ano|(?:the\s+)?past\s+year|(?:the\s+)?last\s+12\s+months",
+     "year-rolling"),
+    (r"(?:n?[oa]\s+)?(?:este|neste|esse|nesse|this|current)\s+(?:ano|year)"
+     r"|(?:n?[oa]\s+)?ano\s+atual|year\s+to\s+date|ytd", "year-this"),
+]  # fmt: skip
+_NAMED_RX = [(rx(r"\b(?:" + p + r")\b"), key) for p, key in _NAMED]
+
+_LEAD = re.compile(
+    r"(?:\b(?:em|in|on|no|na|nos|nas|durante|during|for|de|do|da|dos|das|of|at|throughout"
+    r"|over|within|ao\s+longo\s+d[eoa])\s+)+(?:(?:o|a|the)\s+)?"
+    r"(?:(?:dia|mes|ano|day|month|year)\s+(?:de\s+|of\s+)?)?$"
+)
+_SINCE = re.compile(
+    r"\b(?:desde|since|a\s+partir\s+de|starting(?:\s+from)?|after|apos|depois\s+de)"
+    r"(?:\s+(?:o\s+dia|o|a|the))?\s*$"
+)
+_UNTIL = re.compile(r"\b(?:ate|until|till|before|antes\s+de)(?:\s+(?:o\s+dia|o|a|the))?\s*$")
+_RANGE_START = re.compile(r"\b(?:entre|between|de|from|do\s+dia|desde|since)\s*$")
+_COMPARE_JOIN = re.compile(
+    r"\s*(?:,\s*)?(?:vs\.?|versus|x|contra|against|e|and|com|with|ante|frente\s+a|sobre"
+    r"|na\s+comparacao\s+com|year[\s-]+on[\s-]+year\s+(?:with|to)"
+    r"|comparad[oa]s?\s+(?:com|a|ao)|em\s+comparacao\s+(?:com|a|ao)|em\s+relacao\s+(?:a|ao|as)"
+    r"|relativ[oa]\s+a|compared?\s+(?:with|to)|in\s+comparison\s+(?:with|to)|relative\s+to"
+    r"|as\s+against)\s*(?:(?:a|o|ao|the)\s+)?"
+)
+
+
+@dataclass
+class _Atom:
+    start: int
+    end: int
+    span: Span | None  # None: a period relative to the one before it ("o mesmo mês de 2023")
+    shift: str = "12mo"  # how far back: "1mo", "7d", "length" (of the previous span)...
+
+
+def _bad(reading: Reading, text: Text, match: re.Match[str], reason: str) -> None:
+    reading.problems.append((text.original(match.start(), match.end()).strip(), reason))
+
+
+def read(text: Text, now: datetime) -> Reading:
+    """Read (and consume) every period phrase of ``text``; see the module docstring."""
+    zone = now.tzinfo
+    today = midnight(now)
+    reading = Reading()
+    atoms: list[_Atom] = []
+    for match in text.take(_DAYS):
+        if match.group("we"):
+            reading.days = WEEKEND
+        elif match.group("wd"):
+            reading.days = WEEKDAYS
+        else:
+            names = match.group("names")
+            reading.days = frozenset(d for p, d in _DAY_NAMES if re.search(rf"\b(?:{p})\b", names))
+    for match in text.take(_SAME_LAST_YEAR):
+        atoms.append(_Atom(match.start(), match.end(), None))
+    for match in text.take(_PREVIOUS):
+        unit = match.group("pt") or match.group("en") or match.group("en2")
+        atoms.append(_Atom(match.start(), match.end(), None, _PREVIOUS_SHIFT[unit]))
+    for pattern, builder in (
+        (_FIRST_N, _first_n),
+        (_SEMESTER, _semester),
+        (_SUBMONTH, _submonth),
+        (_HYDRO, _hydro),
+        (_SEASON, _season),
+        (_ISO_WEEK, _iso_week),
+    ):
+        for match in text.take(pattern):
+            try:
+                span = builder(match, now)
+            except ValueError as exc:
+                _bad(reading, text, match, str(exc) or "not a valid period")
+                continue
+            atoms.append(_Atom(match.start(), match.end(), span))
+    for pattern, key in _NAMED_RX:
+        for match in text.take(pattern):
+            atoms.append(_Atom(match.start(), match.end(), _named(key, now, today)))
+    for pattern in (_RELATIVE_N, _RELATIVE_N_AGO):
+        for match in text.take(pattern):
+            n = numbers.parse(match.group("n"))
+            if n is None or n < 1:
+                _bad(reading, text, match, "not a whole number of units")
+                continue
+            atoms.append(_Atom(match.start(), match.end(), _relative(n, match.group("unit"), now)))
+    for pattern in (_DAY_RANGE, _DAY_RANGE_EN):
+        for match in text.take(pattern):
+            try:
+                month = MONTHS[match.group("m")]
+                year = int(match.group("y")) if match.group("y") else _year(month, now)
+                a = day_span(year, month, int(match.group("d1")), zone)
+                b = day_span(year, month, int(match.group("d2")), zone)
+            except ValueError:
+                _bad(reading, text, match, "not a valid date")
+                continue
+            if b.start < a.start:
+                _bad(reading, text, match, "the range ends before it starts")
+                continue
+            atoms.append(_Atom(match.start(), match.end(), Span(a.start, b.end)))
+    for match in list(text.finditer(_DX)):
+        try:
+            span = _dx(match, now)
+        except ValueError:
+            _bad(reading, text, match, "not a valid date")
+            text.consume(match.start(), match.end())
+            continue
+        if span is not None:
+            text.consume(match.start(), match.end())
+            atoms.append(_Atom(match.start(), match.end(), span))
+    atoms.sort(key=lambda a: a.start)
+    for atom in atoms:
+        edge = _EDGE.search(text.current[: atom.start])
+        if edge is None or atom.span is None:
+            continue
+        span = atom.span
+        if edge.group("start"):
+            atom.span = Span(span.start, min(add_days(span.start, 1), span.end))
+        else:
+            atom.span = Span(max(add_days(span.end, -1), span.start), span.end)
+        text.consume(edge.start(), atom.start)
+        atom.start = edge.start()
+    periods = _ranges(text, atoms, now, reading)
+    _compare(text, periods, reading)
+    for span in reading.spans:
+        if span.start > now:
+            reading.problems.append((label(span), "the period is in the future"))
+    return reading
+
+
+def _ranges(text: Text, atoms: list[_Atom], now: datetime, reading: Reading) -> list[_Atom]:
+    """Join atoms written as ranges (de X a Y, entre X e Y), open ones (desde X) and leading
+    prepositions into the periods the question names."""
+    out: list[_Atom] = []
+    i = 0
+    while i < len(atoms):
+        a = atoms[i]
+        before = text.current[: a.start]
+        if i + 1 < len(atoms) and a.span is not None and atoms[i + 1].span is not None:
+            b = atoms[i + 1]
+            between = text.norm[a.end : b.start]
+            joined = (
+                re.search(r"\b(?:entre|between)\s*$", before)
+                and re.fullmatch(r"\s*(?:e|and|-)\s*", between)
+            ) or (
+                _RANGE_START.search(before)
+                and re.fullmatch(
+                    r"\s*(?:a|ate|to|until|till|through|-|e)\s*(?:o\s+dia\s+)?", between
+                )
+            )
+            if joined or re.fullmatch(r"\s*(?:-|a|ate|to|until|through)\s*", between):
+                prefix = _RANGE_START.search(before) if joined else None
+                begin = prefix.start() if prefix else a.start
+                assert a.span is not None and b.span is not None
+                if b.span.end <= a.span.start:
+                    reading.problems.append(
+                        (text.original(begin, b.end).strip(), "the range ends before it starts")
+                    )
+                text.consume(begin, b.end)
+                out.append(_Atom(begin, b.end, Span(a.span.start, b.span.end)))
+                i += 2
+                continue
+        since, until = _SINCE.search(before), _UNTIL.search(before)
+        if since and a.span is not None:
+            text.consume(since.start(), a.end)
+            out.append(_Atom(since.start(), a.end, Span(a.span.start, now)))
+        elif until:
+            text.consume(until.start(), a.end)
+            reading.problems.append(
+                (
+                    text.original(until.start(), a.end).strip(),
+                    "a period needs a start: say 'de ... até ...' / 'from ... to ...'",
+                )
+            )
+        else:
+            lead = _LEAD.search(before)
+            begin = lead.start() if lead else a.start
+            text.consume(begin, a.end)
+            out.append(_Atom(begin, a.end, a.span, a.shift))
+        i += 1
+    return out
+
+
+def _compare(text: Text, periods: list[_Atom], reading: Reading) -> None:
+    if not periods:
+        return
+    joins = [
+        _COMPARE_JOIN.fullmatch(text.norm[a.end : b.start]) for a, b in itertools.pairwise(periods)
+    ]
+    shown = ", ".join(repr(text.original(p.start, p.end).strip()) for p in periods)
+    if not all(joins):
+        reading.problems.append(
+            (shown, "several periods: join them as a range (de ... a ...) or compare them (vs)")
+        )
+        return
+    spans: list[Span] = []
+    for atom in periods:
+        if atom.span is None:
+            if not spans:
+                reading.problems.append(
+                    (text.original(atom.start, atom.end).strip(), "the same period as what?")
+                )
+                return
+            spans.append(_back(spans[-1], atom.shift))
+        else:
+            spans.append(atom.span)
+        reading.phrases.append(text.original(atom.start, atom.end).strip())
+    for a, b in itertools.pairwise(periods):
+        text.consume(a.end, b.start)
+    if len(spans) > 1 and len({(s.start, s.end) for s in spans}) < len(spans):
+        reading.problems.append((shown, "the same period twice"))
+        return
+    reading.spans = spans
+
+
+# -- builders -----------------------------------------------------------------------------------
+
+
+def _back(span: Span, shift: str) -> Span:
+    if shift == "length":
+        length = span.end - span.start
+        return Span(span.start - length, span.start)
+    if shift.endswith("mo"):
+        months = int(shift[:-2])
+        return Span(_add_months(span.start, -months), _add_months(span.end, -months))
+    days = int(shift[:-1])
+    return Span(add_days(span.start, -days), add_days(span.end, -days))
+
+
+def _year(month: int, now: datetime) -> int:
+    """The year of the latest such month that has begun."""
+    return now.year if month <= now.month else now.year - 1
+
+
+def _named(key: str, now: datetime, today: datetime) -> Span:
+    if key == "day-2":
+        return Span(add_days(today, -2), add_days(today, -1))
+    if key == "day-1":
+        return Span(add_days(today, -1), today)
+    if key == "today":
+        return Span(today, now)
+    if key == "hours24":
+        return Span(now - timedelta(hours=24), now)
+    if key == "week-rolling":
+        return Span(add_days(now, -7), now)
+    if key == "week-this":
+        return Span(add_days(today, -today.weekday()), now)
+    month_start = today.replace(day=1)
+    if key == "month-prev":
+        return Span(_add_months(month_start, -1), month_start)
+    if key == "month-rolling":
+        return Span(_add_months(now, -1), now)
+    if key == "month-this":
+        return Span(month_start, now)
+    if key == "quarter-prev":
+        quarter_start = month_start.replace(month=(today.month - 1) // 3 * 3 + 1)
+        return Span(_add_months(quarter_start, -3), quarter_start)
+    year_start = today.replace(month=1, day=1)
+    if key == "year-prev":
+        return Span(year_start.replace(year=year_start.year - 1), year_start)
+    if key == "year-rolling":
+        return Span(_add_months(now, -12), now)
+    return Span(year_start, now)
+
+
+def _relative(n: int, unit: str, now: datetime) -> Span:
+    if unit.startswith(("min", "minute")):
+        return Span(now - timedelta(minutes=n), now)
+    if unit.startswith(("h", "hora", "hour")):
+        return Span(now - timedelta(hours=n), now)
+    if unit.startswith(("d", "dia", "day")):
+        return Span(add_days(now, -n), now)
+    if unit.startswith(("sem", "week")):
+        return Span(add_days(now, -7 * n), now)
+    if unit.startswith(("mes", "month")):
+        return Span(_add_months(now, -n), now)
+    return Span(_add_months(now, -12 * n), now)
+
+
+def _first_n(m: re.Match[str], now: datetime) -> Span:
+    """The first or last N days (weeks) of a month."""
+    zone = now.tzinfo
+    month = MONTHS[m.group("m")]
+    year = int(m.group("y")) if m.group("y") else _year(month, now)
+    whole = month_span(year, month, zone)
+    n = numbers.parse(m.group("n1") or m.group("n2"))
+    if n is None or n < 1:
+        raise ValueError("not a whole number of days")
+    days = n * (7 if m.group("unit") in ("semanas", "weeks") else 1)
+    last = (m.group("e1") or m.group("e2") or "").startswith(("ultim", "last"))
+    if days > (whole.end - whole.start).days + 1:
+        raise ValueError("longer than the month")
+    if last:
+        return Span(max(add_days(whole.end, -days), whole.start), whole.end)
+    return Span(whole.start, min(add_days(whole.start, days), whole.end))
+
+
+def _semester(m: re.Match[str], now: datetime) -> Span:
+    zone = now.tzinfo
+    if m.group("h"):
+        first, year = m.group("h") == "1", int(m.group("hy"))
+    else:
+        first, year = numbers.ORDINALS[m.group("ord")] == 1, int(m.group("y"))
+    start = datetime(year, 1 if first else 7, 1, tzinfo=zone)
+    return Span(start, _add_months(start, 6))
+
+
+def _submonth(m: re.Match[str], now: datetime) -> Span:
+    zone = now.tzinfo
+    month = MONTHS[m.group("m")]
+    year = int(m.group("y")) if m.group("y") else _year(month, now)
+    whole = month_span(year, month, zone)
+    nth = numbers.ORDINALS[m.group("ord")]
+    if m.group("unit") in ("weekend",) or m.group("unit").startswith("fim"):
+        weekends = [b for b in day_blocks(whole, WEEKEND) if b.end - b.start >= timedelta(days=1)]
+        if nth == -1:
+            return weekends[-1]
+        if nth > len(weekends):
+            raise ValueError("that weekend is not in the month")
+        return weekends[nth - 1]
+    if m.group("unit") in ("quinzena", "fortnight", "half", "metade"):
+        if nth not in (1, 2, -1):
+            raise ValueError("a month has two fortnights")
+        middle = whole.start.replace(day=16)
+        return Span(whole.start, middle) if nth == 1 else Span(middle, whole.end)
+    if nth == -1:
+        return Span(add_days(whole.end, -7), whole.end)
+    start = whole.start.replace(day=(nth - 1) * 7 + 1)
+    end = min(add_days(start, 7), whole.end)
+    if start >= whole.end or nth > 5:
+        raise ValueError("that week is not in the month")
+    return Span(start, end)
+
+
+_SEASON_START = {
+    "verao": 12, "summer": 12, "outono": 3, "autumn": 3, "fall": 3,
+    "inverno": 6, "winter": 6, "primavera": 9, "spring": 9,
+}  # fmt: skip
+
+
+def _season(m: re.Match[str], now: datetime) -> Span:
+    zone = now.tzinfo
+    month = _SEASON_START[m.group("s")]
+
+    def starting(year: int) -> datetime:  # the season named by ``year`` (summer: Dec before)
+        return datetime(year - 1 if month == 12 else year, month, 1, tzinfo=zone)
+
+    year = m.group("y") or m.group("y0")
+    if year:
+        start = starting(int(year))
+    else:
+        start = starting(now.year + (month == 12 and now.month == 12))
+        if start > now:
+            start = _add_months(start, -12)
+    return Span(start, _add_months(start, 3))
+
+
+def _hydro(m: re.Match[str], now: datetime) -> Span:
+    zone = now.tzinfo
+    kind = m.group("pt") or m.group("pt2") or m.group("en") or ""
+    wet = kind not in ("seco", "seca", "dry")
+    y1, y2 = m.group("y1") or m.group("y0"), m.group("y2") or m.group("y0b")
+    if wet:
+        if y1 and y2:
+            if int(y2) != int(y1) + 1:
+                raise ValueError("a wet season spans two consecutive years (e.g. 2023/2024)")
+            end_year = int(y2)
+        elif y1:
+            end_year = int(y1)
+        else:
+            end_year = now.year + (now.month >= 11)
+            if datetime(end_year - 1, 11, 1, tzinfo=zone) > now:
+                end_year -= 1
+        return Span(
+            datetime(end_year - 1, 11, 1, tzinfo=zone), datetime(end_year, 5, 1, tzinfo=zone)
+        )
+    if y2:
+        raise ValueError("a dry season is within one year (May to October)")
+    year = int(y1) if y1 else now.year - (now.month < 5)
+    return Span(datetime(year, 5, 1, tzinfo=zone), datetime(year, 11, 1, tzinfo=zone))
+
+
+def _iso_week(m: re.Match[str], now: datetime) -> Span:
+    monday = date.fromisocalendar(int(m.group("y")), int(m.group("w")), 1)
+    start = datetime(monday.year, monday.month, monday.day, tzinfo=now.tzinfo)
+    return Span(start, add_days(start, 7))
+
+
+def _dx(m: re.Match[str], now: datetime) -> Span | None:
+    g = m.groupdict()
+    zone = now.tzinfo
+    if g["iy"]:
+        if g["ih"]:
+            start = datetime(
+                int(g["iy"]), int(g["im"]), int(g["id"]), int(g["ih"]), int(g["imin"]), tzinfo=zone
+            )
+            return Span(start, start + timedelta(hours=1))
+        return day_span(int(g["iy"]), int(g["im"]), int(g["id"]), zone)
+    if g["by"]:
+        return day_span(int(g["by"]), int(g["bm"]), int(g["bd"]), zone)
+    if g["qy"]:
+        q = int(g["qn"]) if g["qn"] else _QUARTER_WORDS.get(g["qo"], 0) or int(g["qo"][0])
+        a = month_span(int(g["qy"]), 3 * q - 2, zone)
+        return Span(a.start, _add_months(a.start, 3))
+    if g["pm"]:
+        month = MONTHS[g["pm"]]
+        year = int(g["py"]) if g["py"] else _year(month, now)
+        return day_span(year, month, int(g["pd"]), zone)
+    if g["em"]:
+        month = MONTHS[g["em"]]
+        year = int(g["ey"]) if g["ey"] else _year(month, now)
+        return day_span(year, month, int(g["ed"]), zone)
+    if g["mm"]:
+        return month_span(int(g["my"]), MONTHS[g["mm"]], zone)
+    if g["ny"]:
+        return month_span(int(g["ny"]), int(g["nm"]), zone)
+    if g["sy"]:
+        return month_span(int(g["sy"]), int(g["sm"]), zone)
+    if g["am"]:
+        month = MONTHS[g["am"]]
+        return month_span(_year(month, now), month, zone)
+    if g["yy"]:
+        year = int(g["yy"])
+        return Span(datetime(year, 1, 1, tzinfo=zone), datetime(year + 1, 1, 1, tzinfo=zone))
+    return None

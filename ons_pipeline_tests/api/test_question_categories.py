@@ -1,0 +1,198 @@
+"""Issue #12 on the real InfluxDB: for each kind of question analysts ask — the latest data when
+no period is given, compared periods, weekends, directions of interchange, shares of a named
+denominator, extremes with their time, "which subsystem", units of sums, legacy wording — the
+answer equals the same computation done with pandas on the generated data, and says what it did.
+
+The test data covers 2024-03-01 … 2024-03-07 (local days; plants 03-01 … 03-02).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from ons_pipeline_tests.api.conftest import ApiData, frame, rfc3339
+
+TZ = "America/Sao_Paulo"
+
+
+def close(a: float | None, b: float) -> bool:
+    return a is not None and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6)
+
+
+def ask(client: TestClient, query: str, **body: object) -> dict:
+    response = client.post("/v2/query", json={"query": query, **body})
+    data = response.json()
+    assert response.status_code == 200, data
+    return data
+
+
+def local_days(df: pd.DataFrame) -> pd.Series:
+    return df.time.dt.tz_convert(TZ).dt.floor("D")
+
+
+def day(df: pd.DataFrame, date: str) -> pd.DataFrame:
+    return df[local_days(df) == pd.Timestamp(date, tz=TZ)]
+
+
+def test_no_period_means_the_latest_data_not_the_clock(
+    make_client: Callable[..., TestClient], api_data: ApiData
+) -> None:
+    """The demo's suggested question on data far older than the clock: the latest week of data."""
+    client = make_client()
+    client.app.state.processor.clock = lambda: datetime(2025, 6, 1, 12, tzinfo=UTC)  # type: ignore[attr-defined]
+    data = ask(client, "carga média do Sudeste por dia")
+    assert data["time_range"]["start"] == "2024-03-01T03:00:00Z"
+    assert data["time_range"]["end"] == "2024-03-08T03:00:00Z"
+    df = frame(api_data, "curva_carga")
+    df = df[df.id_subsistema == "SE"]
+    expected = df.groupby(local_days(df)).val_cargaenergiahomwmed.mean()
+    got = {row[0]: row[-1] for row in data["rows"]}
+    assert len(got) == 7
+    for moment, value in expected.items():
+        assert close(got[rfc3339(moment)], value)
+    assumptions = data["translation"]["assumptions"]
+    assert any("latest 7 days of data (2024-03-01 to 2024-03-07)" in a for a in assumptions)
+    assert data["interpretation"] == (
+        "média da carga horária (MWmed), subsistema SE, por dia, de 2024-03-01 a 2024-03-07 "
+        "(horário local), sem período na pergunta: os últimos 7 dias com dados "
+        "(2024-03-01 a 2024-03-07)"
+    )
+
+
+def test_answers_say_what_they_did_in_the_question_language(client: TestClient) -> None:
+    en = ask(client, "average load in the south on March 2, 2024")
+    assert en["interpretation"] == (
+        "mean of hourly load (MWmed), subsystem S, on 2024-03-02 (local time)"
+    )
+    pt = ask(client, "Quanto o Nordeste exportou para o Sudeste em 2 de março de 2024?")
+    assert pt["interpretation"] == (
+        "soma do intercâmbio horário verificado (MWh), de NE para SE, em 2024-03-02 (horário local)"
+    )
+
+
+def test_periods_compared(client: TestClient, api_data: ApiData) -> None:
+    data = ask(client, "carga média do Sul de 1 a 3 de março de 2024 vs de 5 a 7 de março de 2024")
+    df = frame(api_data, "curva_carga")
+    df = df[df.id_subsistema == "S"]
+    days = local_days(df)
+    first = df[
+        (days >= pd.Timestamp("2024-03-01", tz=TZ)) & (days <= pd.Timestamp("2024-03-03", tz=TZ))
+    ]
+    second = df[
+        (days >= pd.Timestamp("2024-03-05", tz=TZ)) & (days <= pd.Timestamp("2024-03-07", tz=TZ))
+    ]
+    assert [c["name"] for c in data["columns"]][:2] == ["time", "period"]
+    got = {row[1]: row[-1] for row in data["rows"]}
+    assert close(got["2024-03-01/2024-03-03"], first.val_cargaenergiahomwmed.mean())
+    assert close(got["2024-03-05/2024-03-07"], second.val_cargaenergiahomwmed.mean())
+    assert "comparando" in data["interpretation"]
+
+
+def test_weekends_combined_into_one_value(client: TestClient, api_data: ApiData) -> None:
+    data = ask(client, "Qual foi a carga média do Norte nos fins de semana de março de 2024?")
+    df = frame(api_data, "curva_carga")
+    df = df[df.id_subsistema == "N"]
+    weekend = df[df.time.dt.tz_convert(TZ).dt.day_of_week >= 5]  # Sat 2 and Sun 3 in the data
+    assert data["row_count"] == 1
+    assert close(data["rows"][0][-1], weekend.val_cargaenergiahomwmed.mean())
+    assert "fins de semana" in data["interpretation"]
+
+
+@pytest.mark.parametrize(
+    ("question", "origin", "destination", "sign"),
+    [
+        ("Quanto o Nordeste exportou para o Sudeste em 2 de março de 2024?", "NE", "SE", 1),
+        ("Quanto o Sudeste recebeu do Nordeste em 2 de março de 2024?", "NE", "SE", 1),
+        ("How much did the Southeast export to the Northeast on March 2, 2024?", "NE", "SE", -1),
+        ("Quanto o Sul importou do Sudeste em 2 de março de 2024?", "SE", "S", 1),
+    ],
+)
+def test_interchange_directions(
+    client: TestClient, api_data: ApiData, question: str, origin: str, destination: str, sign: int
+) -> None:
+    """Energy sent from one subsystem to another: the pair's series as ONS orients it, summed
+    (MWh), with its sign reversed when asked the other way."""
+    data = ask(client, question)
+    df = day(frame(api_data, "intercambio"), "2024-03-02")
+    df = df[(df.id_subsistema_origem == origin) & (df.id_subsistema_destino == destination)]
+    assert data["row_count"] == 1 and data["columns"][-1]["unit"] == "MWh"
+    assert close(data["rows"][0][-1], sign * df.val_intercambiomwmed.sum())
+
+
+def test_net_export_and_import_of_a_subsystem(client: TestClient, api_data: ApiData) -> None:
+    df = day(frame(api_data, "balanco_subsistema"), "2024-03-02")
+    ne = df[df.id_subsistema == "NE"].val_intercambio.sum()
+    exported = ask(client, "Quanto o Nordeste exportou em 2 de março de 2024?")
+    assert close(exported["rows"][0][-1], ne)
+    imported = ask(client, "How much power did the Northeast import on March 2, 2024?")
+    assert close(imported["rows"][0][-1], -ne)
+
+
+def test_share_of_a_named_denominator(client: TestClient, api_data: ApiData) -> None:
+    """ "Participação da eólica na carga": wind generation / load over the period, in %."""
+    df = day(frame(api_data, "balanco_subsistema"), "2024-03-02")
+    ne = df[df.id_subsistema == "NE"]
+    data = ask(
+        client, "Qual a participação da geração eólica na carga do Nordeste em 2 de março de 2024?"
+    )
+    assert data["row_count"] == 1 and data["columns"][-1]["unit"] == "%"
+    assert close(data["rows"][0][-1], ne.val_gereolica.sum() / ne.val_carga.sum() * 100)
+    total = ne.val_gerhidraulica + ne.val_gertermica + ne.val_gereolica + ne.val_gersolar
+    of_generation = ask(client, "wind share of total generation in the northeast on March 2, 2024")
+    assert close(of_generation["rows"][0][-1], ne.val_gereolica.sum() / total.sum() * 100)
+
+
+def test_single_extreme_with_its_time(client: TestClient, api_data: ApiData) -> None:
+    """ "The minimum hourly load on <day>": one value and its hour, not 24 hourly minima."""
+    data = ask(client, "What was the minimum hourly load in the South on March 3, 2024?")
+    df = day(frame(api_data, "curva_carga"), "2024-03-03")
+    df = df[df.id_subsistema == "S"].dropna(subset=["val_cargaenergiahomwmed"])
+    low = df.loc[df.val_cargaenergiahomwmed.idxmin()]
+    assert data["row_count"] == 1
+    assert data["rows"][0][0] == rfc3339(low.time)
+    assert close(data["rows"][0][-1], low.val_cargaenergiahomwmed)
+
+
+def test_which_subsystem_is_a_top_1(client: TestClient, api_data: ApiData) -> None:
+    df = day(frame(api_data, "curva_carga"), "2024-03-04")
+    means = df.groupby("id_subsistema").val_cargaenergiahomwmed.mean()
+    data = ask(client, "Qual subsistema teve a maior carga em 4 de março de 2024?")
+    assert [(r[1], round(r[-1], 6)) for r in data["rows"]] == [
+        (means.idxmax(), round(means.max(), 6))
+    ]
+    low = ask(client, "which region had the lowest load on March 4, 2024?")
+    assert [r[1] for r in low["rows"]] == [means.idxmin()]
+
+
+def test_which_plant_and_numbers_in_words(client: TestClient, api_data: ApiData) -> None:
+    df = day(frame(api_data, "geracao_usina"), "2024-03-01")
+    totals = df.groupby("nom_usina").val_geracao.sum().sort_values(ascending=False)
+    data = ask(client, "Quais as três usinas que mais geraram em 1º de março de 2024?")
+    assert [r[1] for r in data["rows"]] == list(totals.index[:3])
+    assert data["columns"][-1]["unit"] == "MWh"
+    one = ask(client, "Qual usina gerou mais em 1º de março de 2024?")
+    assert [r[1] for r in one["rows"]] == [totals.index[0]]
+
+
+def test_amounts_are_energy_in_mwh(client: TestClient, api_data: ApiData) -> None:
+    df = day(frame(api_data, "curva_carga"), "2024-03-02")
+    south = df[df.id_subsistema == "S"].val_cargaenergiahomwmed
+    data = ask(client, "Quanta energia o Sul consumiu em 2 de março de 2024, em MWh?")
+    assert data["columns"][-1]["unit"] == "MWh" and close(data["rows"][0][-1], south.sum())
+    mean = ask(client, "Qual foi a carga média do Sul em 2 de março de 2024?")
+    assert mean["columns"][-1]["unit"] == "MWmed" and close(mean["rows"][0][-1], south.mean())
+
+
+def test_legacy_platform_wording(client: TestClient, api_data: ApiData) -> None:
+    df = day(frame(api_data, "generation_data"), "2024-03-02")
+    df = df[(df.region == "northeast") & (df.energy_source == "wind")]
+    df = df[df.measurement_type == "verified"]
+    data = ask(client, "geração eólica média do Nordeste na plataforma antiga em 2/3/2024")
+    assert data["model"]["table"] == "generation_data"
+    assert close(data["rows"][0][-1], df.value.mean())
