@@ -172,21 +172,28 @@ def test_no_ingress_from_the_internet_anywhere() -> None:
         assert rule.get("cidr_ipv6") not in OPEN_CIDRS, f"{where}: {name}"
 
 
-def test_only_the_ui_load_balancer_takes_cidr_ingress_and_never_the_internet() -> None:
+def test_only_the_load_balancers_take_cidr_ingress_and_never_the_internet() -> None:
+    """CIDR ingress exists only on the load balancers' security group (modules/alb, used by the
+    Dagster UI and the query API), on 443, from ranges a validation keeps off the internet."""
     for where, name, rule in _resources("aws_vpc_security_group_ingress_rule"):
         if "cidr_ipv4" in rule or "cidr_ipv6" in rule:
-            assert (where, name) == ("dagster", "alb_https")
+            assert (where, name) == ("alb", "https")
             assert rule["cidr_ipv4"] == "${each.value}"
+            assert rule["for_each"] == "${toset(var.allowed_cidr_blocks)}"
             assert rule["from_port"] == rule["to_port"] == 443
         else:
             assert "referenced_security_group_id" in rule, f"{where}: {name}"
-    variable = module(MODULES_DIR / "dagster").variables["ui_allowed_cidr_blocks"]
+    variable = module(MODULES_DIR / "alb").variables["allowed_cidr_blocks"]
     assert "0.0.0.0/0" in str(variable["validation"]), "the variable must reject 0.0.0.0/0"
+    assert "::/0" in str(variable["validation"])
     for env in ENVS:
-        assert not set(tfvars(env).get("ui_allowed_cidr_blocks", [])) & OPEN_CIDRS
-    alb = module(MODULES_DIR / "dagster").of_type("aws_lb")["ui"]
-    assert alb["internal"] is True
-    assert alb["drop_invalid_header_fields"] is True
+        for name in ("ui_allowed_cidr_blocks", "api_allowed_cidr_blocks"):
+            assert not set(tfvars(env).get(name, [])) & OPEN_CIDRS, f"{env}: {name}"
+    balancers = _resources("aws_lb")
+    assert [(where, name) for where, name, _ in balancers] == [("alb", "this")]
+    for _, _, alb in balancers:
+        assert alb["internal"] is True
+        assert alb["drop_invalid_header_fields"] is True
 
 
 def test_rds_admits_only_the_tasks_security_group() -> None:

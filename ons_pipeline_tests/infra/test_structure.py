@@ -17,6 +17,7 @@ from ons_pipeline_tests.infra.hcl import (
     ENVS,
     ENVS_DIR,
     INFRA_DIR,
+    MODULES_DIR,
     ROOT_DIR,
     Module,
     all_dirs,
@@ -37,6 +38,27 @@ DATA_RE = re.compile(r"\bdata\.((?:aws|random)_[a-z0-9_]+\.[A-Za-z0-9_]+)\b")
 META_ARGS = {"source", "count", "for_each", "depends_on", "providers", "version"}
 # The module calls of the root: modules/stack made them before the environments became tfvars.
 FORMER_STACK_MODULES = {"kms", "network", "storage", "influxdb", "monitoring", "iam", "dagster"}
+# Added since: the load balancer the Dagster UI shares with the query API.
+API_MODULES = {"alb"}
+# Objects the query API's deployment moved, by the module holding the moved block: the Dagster UI
+# load balancer into modules/alb.
+API_MOVES = {
+    "dagster": {
+        "aws_security_group.alb[0]": "module.ui_alb[0].aws_security_group.this",
+        "aws_vpc_security_group_ingress_rule.alb_https": (
+            "module.ui_alb[0].aws_vpc_security_group_ingress_rule.https"
+        ),
+        "aws_vpc_security_group_egress_rule.alb_to_webserver[0]": (
+            "module.ui_alb[0].aws_vpc_security_group_egress_rule.to_targets"
+        ),
+        "aws_vpc_security_group_ingress_rule.webserver_from_alb[0]": (
+            "module.ui_alb[0].aws_vpc_security_group_ingress_rule.targets_from_alb"
+        ),
+        "aws_lb.ui[0]": "module.ui_alb[0].aws_lb.this",
+        "aws_lb_target_group.webserver[0]": "module.ui_alb[0].aws_lb_target_group.this",
+        "aws_lb_listener.https[0]": "module.ui_alb[0].aws_lb_listener.https",
+    },
+}
 
 
 def _ids(paths: list[Path]) -> list[str]:
@@ -67,7 +89,7 @@ def _source_dir(mod: Module, call: dict) -> Path:
 
 def test_layout() -> None:
     assert (INFRA_DIR / "README.md").is_file()
-    assert {p.name for p in module_dirs()} == FORMER_STACK_MODULES
+    assert {p.name for p in module_dirs()} == FORMER_STACK_MODULES | API_MODULES
     for name in ("versions.tf", "main.tf", "variables.tf", "outputs.tf", "moved.tf"):
         assert (ROOT_DIR / name).is_file(), f"{name} missing from the root module"
     for path in module_dirs():
@@ -210,6 +232,16 @@ def test_the_former_stack_modules_keep_their_state() -> None:
     assert set(module(ROOT_DIR).modules) == FORMER_STACK_MODULES
     for name in FORMER_STACK_MODULES:
         assert moves.get(f"module.stack.module.{name}") == f"module.{name}", name
+
+
+@pytest.mark.parametrize("where", sorted(API_MOVES))
+def test_the_objects_the_api_deployment_moved_keep_their_state(where: str) -> None:
+    """Each object the query API's deployment reshaped has its moved block, in the module that
+    holds both addresses (an object left out would be destroyed and created again)."""
+    path = ROOT_DIR if where == "infra" else MODULES_DIR / where
+    moves = dict(_moves(module(path)))
+    for source, target in API_MOVES[where].items():
+        assert moves.get(source) == target, f"{where}: {source} not moved to {target}"
 
 
 def test_variable_values_satisfy_the_influxdb_module_rules() -> None:

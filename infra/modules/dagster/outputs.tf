@@ -35,7 +35,7 @@ output "postgres_master_secret_arn" {
 
 output "ui_url" {
   description = "Internal URL of the Dagster UI (null without a load balancer)."
-  value       = local.ui_enabled ? "https://${aws_lb.ui[0].dns_name}" : null
+  value       = local.ui_enabled ? module.ui_alb[0].url : null
 }
 
 output "log_groups" {

@@ -166,14 +166,9 @@ variable "ui_certificate_arn" {
 }
 
 variable "ui_allowed_cidr_blocks" {
-  description = "CIDR ranges allowed to reach the UI load balancer on 443 (VPN, office). Never 0.0.0.0/0."
+  description = "CIDR ranges allowed to reach the UI load balancer on 443 (VPN, office). Never 0.0.0.0/0 (modules/alb rejects it)."
   type        = list(string)
   default     = []
-
-  validation {
-    condition     = alltrue([for c in var.ui_allowed_cidr_blocks : !contains(["0.0.0.0/0", "::/0"], c)])
-    error_message = "The Dagster UI is never open to the internet: remove 0.0.0.0/0 and ::/0."
-  }
 }
 
 variable "access_logs_bucket_name" {
