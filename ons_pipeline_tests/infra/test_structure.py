@@ -41,7 +41,8 @@ FORMER_STACK_MODULES = {"kms", "network", "storage", "influxdb", "monitoring", "
 # Added since: the load balancer the Dagster UI shares with the query API.
 API_MODULES = {"alb"}
 # Objects the query API's deployment moved, by the module holding the moved block: the Dagster UI
-# load balancer into modules/alb.
+# load balancer into modules/alb, the pipeline token's secret into the for_each that also holds
+# the API's token.
 API_MOVES = {
     "dagster": {
         "aws_security_group.alb[0]": "module.ui_alb[0].aws_security_group.this",
@@ -57,6 +58,12 @@ API_MOVES = {
         "aws_lb.ui[0]": "module.ui_alb[0].aws_lb.this",
         "aws_lb_target_group.webserver[0]": "module.ui_alb[0].aws_lb_target_group.this",
         "aws_lb_listener.https[0]": "module.ui_alb[0].aws_lb_listener.https",
+    },
+    "influxdb": {
+        "aws_secretsmanager_secret.pipeline_token": 'aws_secretsmanager_secret.token["pipeline"]',
+        "aws_secretsmanager_secret_version.pipeline_token_placeholder": (
+            'aws_secretsmanager_secret_version.token_placeholder["pipeline"]'
+        ),
     },
 }
 
