@@ -40,10 +40,13 @@ locals {
   # The pipeline's own metrics, each with exactly var.pipeline_metric_dimensions.
   pipeline_alarm_specs = {
     failed_batches = {
-      name                = "failed-batches"
+      name                = "pipeline-failed-batches"
+      namespace           = var.pipeline_metrics_namespace
+      dimensions          = var.pipeline_metric_dimensions
       description         = "Write batches to InfluxDB failed after retries (they went to deadletter/)"
       metric              = "FailedBatches"
       statistic           = "Sum"
+      extended_statistic  = null
       period              = 300
       evaluation_periods  = 1
       datapoints_to_alarm = null
@@ -52,10 +55,13 @@ locals {
       treat_missing_data  = "notBreaching"
     }
     check_failures = {
-      name                = "check-failures"
+      name                = "pipeline-check-failures"
+      namespace           = var.pipeline_metrics_namespace
+      dimensions          = var.pipeline_metric_dimensions
       description         = "Migration checks (counts, checksums) failed"
       metric              = "CheckFailures"
       statistic           = "Sum"
+      extended_statistic  = null
       period              = 300
       evaluation_periods  = 1
       datapoints_to_alarm = null
@@ -65,10 +71,13 @@ locals {
     }
     # The newest loaded data is too old, or the pipeline stopped reporting it (missing = breaching).
     load_lag = {
-      name                = "load-lag"
+      name                = "pipeline-load-lag"
+      namespace           = var.pipeline_metrics_namespace
+      dimensions          = var.pipeline_metric_dimensions
       description         = "Newest data loaded into InfluxDB is older than ${var.load_lag_threshold_seconds} s, or no lag reported"
       metric              = "LoadLagSeconds"
       statistic           = "Maximum"
+      extended_statistic  = null
       period              = 3600
       evaluation_periods  = var.load_lag_evaluation_hours
       datapoints_to_alarm = var.load_lag_evaluation_hours
@@ -78,10 +87,13 @@ locals {
     }
     # Throughput collapse while loading (no data = no run in progress = fine).
     points_per_second = {
-      name                = "low-throughput"
+      name                = "pipeline-low-throughput"
+      namespace           = var.pipeline_metrics_namespace
+      dimensions          = var.pipeline_metric_dimensions
       description         = "Load throughput below ${var.points_per_second_min} points/s for 15 min"
       metric              = "PointsPerSecond"
       statistic           = "Average"
+      extended_statistic  = null
       period              = 300
       evaluation_periods  = 3
       datapoints_to_alarm = 3
@@ -90,6 +102,9 @@ locals {
       treat_missing_data  = "notBreaching"
     }
   }
+
+  # Every alarm on one metric (the pipeline's): one resource (keys and names unchanged).
+  metric_alarm_specs = local.pipeline_alarm_specs
 }
 
 resource "aws_sns_topic" "alarms" {
@@ -172,15 +187,16 @@ resource "aws_cloudwatch_metric_alarm" "influxdb" {
 
 # Pipeline metrics (namespace ONS/Pipeline) ------------------------------------------------------
 
-resource "aws_cloudwatch_metric_alarm" "pipeline" {
-  for_each = local.pipeline_alarm_specs
+resource "aws_cloudwatch_metric_alarm" "metric" {
+  for_each = local.metric_alarm_specs
 
-  alarm_name          = "${var.name}-pipeline-${each.value.name}"
+  alarm_name          = "${var.name}-${each.value.name}"
   alarm_description   = each.value.description
-  namespace           = var.pipeline_metrics_namespace
+  namespace           = each.value.namespace
   metric_name         = each.value.metric
-  dimensions          = var.pipeline_metric_dimensions
+  dimensions          = each.value.dimensions
   statistic           = each.value.statistic
+  extended_statistic  = each.value.extended_statistic
   period              = each.value.period
   evaluation_periods  = each.value.evaluation_periods
   datapoints_to_alarm = each.value.datapoints_to_alarm
