@@ -99,7 +99,11 @@ module "iam" {
   influxdb_secret_arns    = [module.influxdb.auth_secret_arn, module.influxdb.pipeline_token_secret_arn]
   metrics_namespace       = var.pipeline_metrics_namespace
   alarm_topic_arn         = module.monitoring.alarm_topic_arn
-  tags                    = local.tags
+  ecr_repository_arn      = var.ecr_repository_arn
+  execution_grants = {
+    execution = { log_group_arns = module.dagster.log_group_arns, secret_arns = module.dagster.injected_secret_arns }
+  }
+  tags = local.tags
 }
 
 module "dagster" {
@@ -110,13 +114,11 @@ module "dagster" {
   subnet_ids             = module.network.private_subnet_ids
   kms_key_arn            = module.kms.key_arn
   image                  = var.dagster_image
-  ecr_repository_arn     = var.ecr_repository_arn
   cpu_architecture       = var.cpu_architecture
   control_task_role_arn  = module.iam.task_roles["control"].arn
   control_task_role_name = module.iam.task_roles["control"].name
   run_task_role_arn      = module.iam.task_roles["run"].arn
   execution_role_arn     = module.iam.task_roles["execution"].arn
-  execution_role_name    = module.iam.task_roles["execution"].name
 
   influxdb_security_group_id = module.influxdb.security_group_id
   influxdb_port              = module.influxdb.port

@@ -498,7 +498,7 @@ def test_task_roles_trust_only_ecs_tasks_of_this_account() -> None:
         for body in iam.of_type("aws_iam_role").values()
         for key, role in instances(iam, body).items()
     }
-    assert set(roles) == {"run", "control", "execution"}
+    assert set(roles) == {"run", "control", "execution", "api", "api_execution"}
     for key, role in roles.items():
         assert role["assume_role_policy"] == (
             "${data.aws_iam_policy_document.ecs_tasks_assume.json}"

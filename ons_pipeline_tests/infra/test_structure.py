@@ -41,8 +41,9 @@ FORMER_STACK_MODULES = {"kms", "network", "storage", "influxdb", "monitoring", "
 # Added since: the load balancer the Dagster UI shares with the query API.
 API_MODULES = {"alb"}
 # Objects the query API's deployment moved, by the module holding the moved block: the Dagster UI
-# load balancer into modules/alb, the pipeline token's secret into the for_each that also holds
-# the API's token, the pipeline alarms into the resource that also holds the API's.
+# load balancer into modules/alb, the execution role's policy into modules/iam, the pipeline token's
+# secret into the for_each that also holds the API's token, the pipeline alarms into the resource
+# that also holds the API's.
 API_MOVES = {
     "dagster": {
         "aws_security_group.alb[0]": "module.ui_alb[0].aws_security_group.this",
@@ -58,6 +59,11 @@ API_MOVES = {
         "aws_lb.ui[0]": "module.ui_alb[0].aws_lb.this",
         "aws_lb_target_group.webserver[0]": "module.ui_alb[0].aws_lb_target_group.this",
         "aws_lb_listener.https[0]": "module.ui_alb[0].aws_lb_listener.https",
+    },
+    "infra": {
+        "module.dagster.aws_iam_role_policy.execution": (
+            'module.iam.aws_iam_role_policy.execution["execution"]'
+        ),
     },
     "monitoring": {
         "aws_cloudwatch_metric_alarm.pipeline": "aws_cloudwatch_metric_alarm.metric",

@@ -42,3 +42,13 @@ output "log_groups" {
   description = "CloudWatch log groups of the webserver, daemon and runs."
   value       = { for k, lg in aws_cloudwatch_log_group.this : k => lg.name }
 }
+
+output "log_group_arns" {
+  description = "ARNs of the webserver, daemon and run log groups (the execution role writes them)."
+  value       = [for lg in aws_cloudwatch_log_group.this : lg.arn]
+}
+
+output "injected_secret_arns" {
+  description = "Every secret the Dagster task definitions inject (the execution role reads exactly these)."
+  value       = concat([local.pg_secret_arn], values(var.container_secret_arns))
+}

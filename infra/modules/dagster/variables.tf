@@ -28,12 +28,6 @@ variable "image" {
   type        = string
 }
 
-variable "ecr_repository_arn" {
-  description = "ECR repository of the image (grants pull to the execution role); null for a public image."
-  type        = string
-  default     = null
-}
-
 variable "cpu_architecture" {
   description = "X86_64 or ARM64 (must match the image)."
   type        = string
@@ -87,12 +81,7 @@ variable "run_task_role_arn" {
 }
 
 variable "execution_role_arn" {
-  description = "Task execution role of every Dagster task (this module grants it pull, logs and secrets)."
-  type        = string
-}
-
-variable "execution_role_name" {
-  description = "Name of that role."
+  description = "Task execution role of every Dagster task (modules/iam grants it pull, logs and secrets)."
   type        = string
 }
 
