@@ -9,7 +9,7 @@ output "cluster_arn" {
 }
 
 output "tasks_security_group_id" {
-  description = "Security group of every Dagster task (the only source InfluxDB and RDS admit)."
+  description = "Security group of every Dagster task (RDS admits it alone; InfluxDB admits it and the API tasks)."
   value       = aws_security_group.tasks.id
 }
 
