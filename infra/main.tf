@@ -16,6 +16,17 @@ locals {
   access_logs_bucket_name   = "${local.name}-access-logs-${local.account_id}"
 
   influx_engine_digit = var.influxdb_engine == "v2" ? "2" : "3"
+
+  # How every InfluxDB client of the project (the Dagster tasks, the query API) finds InfluxDB;
+  # the token comes from Secrets Manager (ONS_INFLUX_TOKEN), a different one for each.
+  influx_environment = {
+    ONS_INFLUX_URL        = module.influxdb.url
+    ONS_INFLUX_ENGINE     = local.influx_engine_digit
+    ONS_INFLUX_DATABASE   = module.influxdb.database
+    ONS_INFLUX_ORG        = var.influxdb_engine == "v2" ? var.influxdb_organization : ""
+    ONS_INFLUX_AUTH       = "token"
+    ONS_INFLUX_VERIFY_TLS = "true"
+  }
 }
 
 module "kms" {
@@ -64,7 +75,7 @@ module "influxdb" {
 
   vpc_id                  = module.network.vpc_id
   subnet_ids              = module.network.private_subnet_ids
-  allowed_security_groups = { pipeline_tasks = module.dagster.tasks_security_group_id }
+  allowed_security_groups = { pipeline_tasks = module.dagster.tasks_security_group_id, api_tasks = module.api.tasks_security_group_id }
   log_bucket_name         = module.storage.influxdb_logs_bucket_name
   kms_key_arn             = module.kms.key_arn
   tags                    = local.tags
@@ -84,7 +95,13 @@ module "monitoring" {
   pipeline_metric_dimensions = { Environment = var.environment }
   load_lag_threshold_seconds = var.load_lag_alarm_seconds
   points_per_second_min      = var.points_per_second_alarm_min
-  tags                       = local.tags
+
+  api_load_balancer_arn_suffix   = module.api.load_balancer_arn_suffix
+  api_target_group_arn_suffix    = module.api.target_group_arn_suffix
+  api_latency_threshold_seconds  = var.api_latency_alarm_seconds
+  api_5xx_rate_threshold_percent = var.api_5xx_alarm_percent
+
+  tags = local.tags
 }
 
 module "iam" {
@@ -99,7 +116,12 @@ module "iam" {
   influxdb_secret_arns    = [module.influxdb.auth_secret_arn, module.influxdb.pipeline_token_secret_arn]
   metrics_namespace       = var.pipeline_metrics_namespace
   alarm_topic_arn         = module.monitoring.alarm_topic_arn
-  tags                    = local.tags
+  ecr_repository_arn      = var.ecr_repository_arn
+  execution_grants = {
+    execution     = { log_group_arns = module.dagster.log_group_arns, secret_arns = module.dagster.injected_secret_arns }
+    api_execution = { log_group_arns = module.api.log_group_arns, secret_arns = module.api.injected_secret_arns }
+  }
+  tags = local.tags
 }
 
 module "dagster" {
@@ -110,18 +132,16 @@ module "dagster" {
   subnet_ids             = module.network.private_subnet_ids
   kms_key_arn            = module.kms.key_arn
   image                  = var.dagster_image
-  ecr_repository_arn     = var.ecr_repository_arn
   cpu_architecture       = var.cpu_architecture
   control_task_role_arn  = module.iam.task_roles["control"].arn
   control_task_role_name = module.iam.task_roles["control"].name
   run_task_role_arn      = module.iam.task_roles["run"].arn
   execution_role_arn     = module.iam.task_roles["execution"].arn
-  execution_role_name    = module.iam.task_roles["execution"].name
 
   influxdb_security_group_id = module.influxdb.security_group_id
   influxdb_port              = module.influxdb.port
 
-  container_environment = {
+  container_environment = merge(local.influx_environment, {
     ONS_S3_BUCKET                  = module.storage.data_bucket_name
     ONS_S3_PARQUET_PREFIX          = module.storage.prefixes.parquet
     ONS_S3_UNLOAD_PREFIX           = module.storage.prefixes.unload
@@ -130,17 +150,11 @@ module "dagster" {
     ONS_TIMESTREAM_DATABASE        = var.timestream_databases[0]
     ONS_TIMESTREAM_LEGACY_DATABASE = length(var.timestream_databases) > 1 ? var.timestream_databases[1] : var.timestream_databases[0]
     ONS_EXPORT_MODE                = var.allow_timestream_unload ? "unload" : "query"
-    ONS_INFLUX_URL                 = module.influxdb.url
-    ONS_INFLUX_ENGINE              = local.influx_engine_digit
-    ONS_INFLUX_DATABASE            = module.influxdb.database
-    ONS_INFLUX_ORG                 = var.influxdb_engine == "v2" ? var.influxdb_organization : ""
-    ONS_INFLUX_AUTH                = "token"
-    ONS_INFLUX_VERIFY_TLS          = "true"
     ONS_INFLUX_SECRET_ARN          = module.influxdb.auth_secret_arn
     ONS_METRICS_NAMESPACE          = var.pipeline_metrics_namespace
     ONS_METRICS_ENVIRONMENT        = var.environment
     ONS_ALARM_TOPIC_ARN            = module.monitoring.alarm_topic_arn
-  }
+  })
   container_secret_arns = {
     ONS_INFLUX_TOKEN = module.influxdb.pipeline_token_secret_arn
   }
@@ -162,4 +176,42 @@ module "dagster" {
   rds_backup_retention_days = var.rds_backup_retention_days
   log_retention_days        = var.log_retention_days
   tags                      = local.tags
+}
+
+# The query API (`ons-pipeline serve`) in the same cluster, behind its own internal HTTPS load
+# balancer, reading InfluxDB with the read-only API token.
+module "api" {
+  source = "./modules/api"
+
+  name               = local.name
+  vpc_id             = module.network.vpc_id
+  subnet_ids         = module.network.private_subnet_ids
+  cluster_arn        = module.dagster.cluster_arn
+  cluster_name       = module.dagster.cluster_name
+  kms_key_arn        = module.kms.key_arn
+  image              = var.dagster_image
+  cpu_architecture   = var.cpu_architecture
+  task_role_arn      = module.iam.task_roles["api"].arn
+  execution_role_arn = module.iam.task_roles["api_execution"].arn
+
+  influxdb_security_group_id = module.influxdb.security_group_id
+  influxdb_port              = module.influxdb.port
+
+  container_environment = local.influx_environment
+  container_secret_arns = {
+    ONS_INFLUX_TOKEN = module.influxdb.api_token_secret_arn
+  }
+
+  certificate_arn         = var.api_certificate_arn
+  allowed_cidr_blocks     = distinct(concat([var.vpc_cidr_block], var.api_allowed_cidr_blocks))
+  access_logs_bucket_name = module.storage.access_logs_bucket_name
+
+  cpu                 = var.api_cpu
+  memory              = var.api_memory
+  min_tasks           = var.api_min_tasks
+  max_tasks           = var.api_max_tasks
+  requests_per_target = var.api_requests_per_target
+  cpu_target_percent  = var.api_cpu_target_percent
+  log_retention_days  = var.log_retention_days
+  tags                = local.tags
 }

@@ -43,3 +43,11 @@ moved {
   from = module.dagster.aws_iam_role.execution
   to   = module.iam.aws_iam_role.task["execution"]
 }
+
+# The execution role's policy moved from modules/dagster to modules/iam, one for_each instance per
+# execution role (the Dagster tasks' and the query API's). Its statement IDs became generic
+# (PullTheProjectImage, WriteTheTaskLogGroups): an in-place update of the policy, not a new one.
+moved {
+  from = module.dagster.aws_iam_role_policy.execution
+  to   = module.iam.aws_iam_role_policy.execution["execution"]
+}

@@ -73,3 +73,23 @@ output "alarm_names" {
   description = "CloudWatch alarms."
   value       = module.monitoring.alarm_names
 }
+
+output "api_url" {
+  description = "Internal URL of the query API (https)."
+  value       = module.api.url
+}
+
+output "api_service_name" {
+  description = "ECS service of the query API (in ecs_cluster_name)."
+  value       = module.api.service_name
+}
+
+output "api_key_secret_arn" {
+  description = "Secret holding the query API's key (ONS_API_KEY)."
+  value       = module.api.api_key_secret_arn
+}
+
+output "influxdb_api_token_secret_arn" {
+  description = "Secret to put the query API's read-only InfluxDB token in (ONS_INFLUX_TOKEN of the API tasks)."
+  value       = module.influxdb.api_token_secret_arn
+}

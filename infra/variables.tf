@@ -299,3 +299,64 @@ variable "rds_backup_retention_days" {
   type        = number
   default     = 7
 }
+
+# Query API --------------------------------------------------------------------------------------
+
+variable "api_certificate_arn" {
+  description = "ACM certificate of the query API's internal HTTPS load balancer."
+  type        = string
+}
+
+variable "api_allowed_cidr_blocks" {
+  description = "CIDR ranges allowed to the API load balancer besides the VPC (e.g. the VPN range). Never 0.0.0.0/0."
+  type        = list(string)
+  default     = []
+}
+
+variable "api_min_tasks" {
+  description = "Fewest API tasks (Application Auto Scaling minimum, and the count at creation)."
+  type        = number
+  default     = 2
+}
+
+variable "api_max_tasks" {
+  description = "Most API tasks (Application Auto Scaling maximum)."
+  type        = number
+  default     = 6
+}
+
+variable "api_cpu" {
+  description = "CPU units of each API task."
+  type        = number
+  default     = 1024
+}
+
+variable "api_memory" {
+  description = "Memory of each API task, MiB."
+  type        = number
+  default     = 2048
+}
+
+variable "api_requests_per_target" {
+  description = "Target of the request scaling policy: requests a minute per API task."
+  type        = number
+  default     = 600
+}
+
+variable "api_cpu_target_percent" {
+  description = "Target of the CPU scaling policy: average CPU of the API tasks, percent."
+  type        = number
+  default     = 60
+}
+
+variable "api_latency_alarm_seconds" {
+  description = "API p95 response time alarm threshold, seconds."
+  type        = number
+  default     = 3
+}
+
+variable "api_5xx_alarm_percent" {
+  description = "API 5xx alarm threshold, percent of requests."
+  type        = number
+  default     = 5
+}

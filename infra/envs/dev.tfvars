@@ -25,3 +25,8 @@ run_memory = 4096
 rds_instance_class        = "db.t4g.medium"
 rds_multi_az              = false
 rds_backup_retention_days = 7
+
+# Query API: one task, up to two; reachable from inside the VPC only.
+api_certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-1111-1111-1111-111111111111"
+api_min_tasks       = 1
+api_max_tasks       = 2

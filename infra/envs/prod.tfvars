@@ -32,3 +32,9 @@ ui_allowed_cidr_blocks = ["10.100.0.0/16"]
 rds_instance_class        = "db.m7g.large"
 rds_multi_az              = true
 rds_backup_retention_days = 14
+
+# Query API: one task per AZ at least, up to twelve; from the VPC and the VPN range.
+api_certificate_arn     = "arn:aws:acm:us-east-1:123456789012:certificate/22222222-2222-2222-2222-222222222222"
+api_allowed_cidr_blocks = ["10.100.0.0/16"]
+api_min_tasks           = 3
+api_max_tasks           = 12

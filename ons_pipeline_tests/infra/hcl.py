@@ -27,7 +27,13 @@ MODULES_DIR = INFRA_DIR / "modules"
 ENVS_DIR = INFRA_DIR / "envs"
 ENVS = ("dev", "prod")
 
-_MARKERS = {"__is_block__", "__comments__", "__start_line__", "__end_line__"}
+_MARKERS = {
+    "__is_block__",
+    "__comments__",
+    "__inline_comments__",
+    "__start_line__",
+    "__end_line__",
+}
 
 
 def unquote(value: str) -> str:
@@ -67,6 +73,20 @@ def as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
+
+
+def first(value: Any) -> Any:
+    """The first (usually only) item of a block list, or None."""
+    return as_list(value)[0] if as_list(value) else None
+
+
+def statements(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The statements of an ``aws_iam_policy_document``, dynamic ones included."""
+    found = as_list(doc.get("statement"))
+    for dynamic in as_list(doc.get("dynamic")):
+        for content in as_list(dynamic.get("statement", {}).get("content")):
+            found.append(content)
+    return found
 
 
 @dataclass
@@ -162,10 +182,18 @@ def references(value: Any, pattern: re.Pattern[str]) -> set[str]:
 
 _EACH_VALUE = re.compile(r"\$\{each\.value\.([A-Za-z0-9_]+)\}")
 _LOCAL_PATH = re.compile(r"\$\{local\.([A-Za-z0-9_.]+)\}")
+_MERGED_LOCALS = re.compile(r"\$\{merge\((local\.[A-Za-z0-9_.]+(?:, local\.[A-Za-z0-9_.]+)*)\)\}")
 
 
 def resolve_local(mod: Module, value: Any) -> Any:
-    """``"${local.a.b}"`` -> the parsed value of ``locals { a = { b = ... } }``; else ``value``."""
+    """``"${local.a.b}"`` -> the parsed value of ``locals { a = { b = ... } }``, and
+    ``"${merge(local.a, local.b)}"`` -> the two maps merged; else ``value``."""
+    merged = _MERGED_LOCALS.fullmatch(value) if isinstance(value, str) else None
+    if merged:
+        parts = [resolve_local(mod, f"${{{name}}}") for name in merged.group(1).split(", ")]
+        if all(isinstance(part, dict) for part in parts):
+            return {k: v for part in parts for k, v in part.items()}
+        return value
     match = _LOCAL_PATH.fullmatch(value) if isinstance(value, str) else None
     if not match:
         return value

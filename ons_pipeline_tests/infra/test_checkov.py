@@ -70,7 +70,14 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
             "aws_security_group_rule.influx_egress_anywhere",
         },
     ),
+    "CKV_ONS_5": ({"aws_lb.public", "aws_alb.implicit"}, {"aws_lb.internal_api"}),
 }
+
+# The load balancers of each environment (dev has no UI certificate, but checkov evaluates a
+# module whose count is 0 all the same) and the built-in checks every HTTPS listener must pass:
+# HTTPS (CKV_AWS_2), TLS 1.2 or later (CKV_AWS_103).
+LOAD_BALANCERS = {"module.dagster.module.ui_alb", "module.api.module.alb"}
+LISTENER_CHECKS = {"CKV_AWS_2", "CKV_AWS_103"}
 
 
 def policy_ids() -> list[str]:
@@ -167,6 +174,19 @@ def test_custom_policies_ran_on_the_influxdb_resources(infra_report: dict[str, A
         assert (policy, "aws_timestreaminfluxdb_db_instance") in passed
         assert (policy, "aws_timestreaminfluxdb_db_cluster") in passed
     assert ("CKV_ONS_4", "aws_vpc_security_group_ingress_rule") in passed
+    assert ("CKV_ONS_5", "aws_lb") in passed
+
+
+def test_every_load_balancer_is_internal_and_its_listener_passes_the_tls_checks(
+    infra_report: dict[str, Any],
+) -> None:
+    """Passed, not merely absent from the failures: checkov skips a check it cannot resolve (a
+    TLS policy passed through a variable), and a skipped check fails nothing."""
+    passed = {(c["check_id"], c["resource"]) for c in infra_report["results"]["passed_checks"]}
+    for balancer in LOAD_BALANCERS:
+        assert ("CKV_ONS_5", f"{balancer}.aws_lb.this") in passed, balancer
+        for check in LISTENER_CHECKS:
+            assert (check, f"{balancer}.aws_lb_listener.https") in passed, (balancer, check)
 
 
 @pytest.mark.parametrize("policy", sorted(EXPECTED))

@@ -18,9 +18,12 @@ from ons_pipeline_tests.infra.hcl import (
     instances,
     load,
     module,
+    resolve_local,
     tfvars,
     walk_strings,
 )
+from ons_pipeline_tests.infra.hcl import first as _first
+from ons_pipeline_tests.infra.hcl import statements as _statements
 
 OPEN_CIDRS = {"0.0.0.0/0", "::/0"}
 INFLUXDB_TYPES = ("aws_timestreaminfluxdb_db_instance", "aws_timestreaminfluxdb_db_cluster")
@@ -50,18 +53,6 @@ def _policy_documents() -> list[tuple[str, str, dict[str, Any]]]:
         for mod in all_modules()
         for name, body in mod.data_of_type("aws_iam_policy_document").items()
     ]
-
-
-def _statements(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    statements = as_list(doc.get("statement"))
-    for dynamic in as_list(doc.get("dynamic")):
-        for content in as_list(dynamic.get("statement", {}).get("content")):
-            statements.append(content)
-    return statements
-
-
-def _first(value: Any) -> Any:
-    return as_list(value)[0] if as_list(value) else None
 
 
 # Timestream for InfluxDB ------------------------------------------------------------------------
@@ -133,10 +124,11 @@ def test_influxdb_security_group_admits_only_the_tasks_security_group() -> None:
     assert rule["ip_protocol"] == "tcp"
     assert rule["from_port"] == rule["to_port"] == "${local.port}"
     assert influx.locals["port"] == "${coalesce(var.port, local.is_v2 ? 8086 : 8181)}"
-    # ... and the only allowed group is the Dagster tasks' security group.
+    # ... and the only allowed groups are the Dagster tasks' and the query API tasks'.
     root = module(ROOT_DIR)
     assert root.modules["influxdb"]["allowed_security_groups"] == {
-        "pipeline_tasks": "${module.dagster.tasks_security_group_id}"
+        "pipeline_tasks": "${module.dagster.tasks_security_group_id}",
+        "api_tasks": "${module.api.tasks_security_group_id}",
     }
 
 
@@ -172,21 +164,28 @@ def test_no_ingress_from_the_internet_anywhere() -> None:
         assert rule.get("cidr_ipv6") not in OPEN_CIDRS, f"{where}: {name}"
 
 
-def test_only_the_ui_load_balancer_takes_cidr_ingress_and_never_the_internet() -> None:
+def test_only_the_load_balancers_take_cidr_ingress_and_never_the_internet() -> None:
+    """CIDR ingress exists only on the load balancers' security group (modules/alb, used by the
+    Dagster UI and the query API), on 443, from ranges a validation keeps off the internet."""
     for where, name, rule in _resources("aws_vpc_security_group_ingress_rule"):
         if "cidr_ipv4" in rule or "cidr_ipv6" in rule:
-            assert (where, name) == ("dagster", "alb_https")
+            assert (where, name) == ("alb", "https")
             assert rule["cidr_ipv4"] == "${each.value}"
+            assert rule["for_each"] == "${toset(var.allowed_cidr_blocks)}"
             assert rule["from_port"] == rule["to_port"] == 443
         else:
             assert "referenced_security_group_id" in rule, f"{where}: {name}"
-    variable = module(MODULES_DIR / "dagster").variables["ui_allowed_cidr_blocks"]
+    variable = module(MODULES_DIR / "alb").variables["allowed_cidr_blocks"]
     assert "0.0.0.0/0" in str(variable["validation"]), "the variable must reject 0.0.0.0/0"
+    assert "::/0" in str(variable["validation"])
     for env in ENVS:
-        assert not set(tfvars(env).get("ui_allowed_cidr_blocks", [])) & OPEN_CIDRS
-    alb = module(MODULES_DIR / "dagster").of_type("aws_lb")["ui"]
-    assert alb["internal"] is True
-    assert alb["drop_invalid_header_fields"] is True
+        for name in ("ui_allowed_cidr_blocks", "api_allowed_cidr_blocks"):
+            assert not set(tfvars(env).get(name, [])) & OPEN_CIDRS, f"{env}: {name}"
+    balancers = _resources("aws_lb")
+    assert [(where, name) for where, name, _ in balancers] == [("alb", "this")]
+    for _, _, alb in balancers:
+        assert alb["internal"] is True
+        assert alb["drop_invalid_header_fields"] is True
 
 
 def test_rds_admits_only_the_tasks_security_group() -> None:
@@ -222,7 +221,9 @@ def test_ecs_services_get_no_public_ip() -> None:
     dagster = module(MODULES_DIR / "dagster")
     services = dagster.of_type("aws_ecs_service")
     assert set(services) == {"webserver", "daemon"}
-    for name, service in services.items():
+    api = module(MODULES_DIR / "api").of_type("aws_ecs_service")
+    assert set(api) == {"api"}
+    for name, service in {**services, **api}.items():
         network = _first(service["network_configuration"])
         assert network["assign_public_ip"] is False, name
         assert network["subnets"] == "${var.subnet_ids}"
@@ -491,7 +492,7 @@ def test_task_roles_trust_only_ecs_tasks_of_this_account() -> None:
         for body in iam.of_type("aws_iam_role").values()
         for key, role in instances(iam, body).items()
     }
-    assert set(roles) == {"run", "control", "execution"}
+    assert set(roles) == {"run", "control", "execution", "api", "api_execution"}
     for key, role in roles.items():
         assert role["assume_role_policy"] == (
             "${data.aws_iam_policy_document.ecs_tasks_assume.json}"
@@ -546,7 +547,7 @@ def test_pipeline_alarms_cover_the_pipeline_metrics() -> None:
     pipeline = {
         body["metric_name"]: body
         for body in alarms
-        if body["namespace"] == "${var.pipeline_metrics_namespace}"
+        if body.get("namespace") == "${var.pipeline_metrics_namespace}"
     }
     assert set(pipeline) == {"FailedBatches", "PointsPerSecond", "LoadLagSeconds", "CheckFailures"}
     for body in pipeline.values():
@@ -652,13 +653,27 @@ def test_container_secrets_come_from_secrets_manager() -> None:
     validation = str(dagster.variables["container_environment"]["validation"])
     assert "password|token" in validation
     root = module(ROOT_DIR)
-    environment = root.modules["dagster"]["container_environment"]
-    assert not [k for k in environment if SECRET_NAME.search(k) and not k.endswith("_ARN")]
+    for call in ("dagster", "api"):
+        environment = _environment_keys(root, root.modules[call]["container_environment"])
+        assert {"ONS_INFLUX_URL", "ONS_INFLUX_AUTH"} <= environment, call
+        assert not [k for k in environment if SECRET_NAME.search(k) and not k.endswith("_ARN")]
     assert root.modules["dagster"]["container_secret_arns"] == {
         "ONS_INFLUX_TOKEN": "${module.influxdb.pipeline_token_secret_arn}"
     }
     tasks = "\n".join(dagster.texts[p] for p in dagster.texts if p.name == "tasks.tf")
     assert '"${local.pg_secret_arn}:password::"' in tasks
+
+
+def _environment_keys(root: Any, value: Any) -> set[str]:
+    """The variable names of a container_environment argument: a map, a local, or
+    ``merge(local.x, {A = ..., B = ...})``."""
+    value = resolve_local(root, value)
+    if isinstance(value, dict):
+        return set(value)
+    keys = set(re.findall(r"\b([A-Z][A-Z0-9_]+)\s*=", value))
+    for name in re.findall(r"\blocal\.([a-z_]+)", value):
+        keys |= set(root.locals[name])
+    return keys
 
 
 def test_encryption_at_rest_uses_the_environment_key() -> None:

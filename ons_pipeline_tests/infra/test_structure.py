@@ -17,6 +17,7 @@ from ons_pipeline_tests.infra.hcl import (
     ENVS,
     ENVS_DIR,
     INFRA_DIR,
+    MODULES_DIR,
     ROOT_DIR,
     Module,
     all_dirs,
@@ -37,6 +38,43 @@ DATA_RE = re.compile(r"\bdata\.((?:aws|random)_[a-z0-9_]+\.[A-Za-z0-9_]+)\b")
 META_ARGS = {"source", "count", "for_each", "depends_on", "providers", "version"}
 # The module calls of the root: modules/stack made them before the environments became tfvars.
 FORMER_STACK_MODULES = {"kms", "network", "storage", "influxdb", "monitoring", "iam", "dagster"}
+# Added since: the query API (a root module call) and the load balancer it shares with Dagster.
+API_MODULES = {"api", "alb"}
+# Objects the query API's deployment moved, by the module holding the moved block: the Dagster UI
+# load balancer into modules/alb, the execution role's policy into modules/iam, the pipeline token's
+# secret into the for_each that also holds the API's token, the pipeline alarms into the resource
+# that also holds the API's.
+API_MOVES = {
+    "dagster": {
+        "aws_security_group.alb[0]": "module.ui_alb[0].aws_security_group.this",
+        "aws_vpc_security_group_ingress_rule.alb_https": (
+            "module.ui_alb[0].aws_vpc_security_group_ingress_rule.https"
+        ),
+        "aws_vpc_security_group_egress_rule.alb_to_webserver[0]": (
+            "module.ui_alb[0].aws_vpc_security_group_egress_rule.to_targets"
+        ),
+        "aws_vpc_security_group_ingress_rule.webserver_from_alb[0]": (
+            "module.ui_alb[0].aws_vpc_security_group_ingress_rule.targets_from_alb"
+        ),
+        "aws_lb.ui[0]": "module.ui_alb[0].aws_lb.this",
+        "aws_lb_target_group.webserver[0]": "module.ui_alb[0].aws_lb_target_group.this",
+        "aws_lb_listener.https[0]": "module.ui_alb[0].aws_lb_listener.https",
+    },
+    "infra": {
+        "module.dagster.aws_iam_role_policy.execution": (
+            'module.iam.aws_iam_role_policy.execution["execution"]'
+        ),
+    },
+    "monitoring": {
+        "aws_cloudwatch_metric_alarm.pipeline": "aws_cloudwatch_metric_alarm.metric",
+    },
+    "influxdb": {
+        "aws_secretsmanager_secret.pipeline_token": 'aws_secretsmanager_secret.token["pipeline"]',
+        "aws_secretsmanager_secret_version.pipeline_token_placeholder": (
+            'aws_secretsmanager_secret_version.token_placeholder["pipeline"]'
+        ),
+    },
+}
 
 
 def _ids(paths: list[Path]) -> list[str]:
@@ -67,7 +105,7 @@ def _source_dir(mod: Module, call: dict) -> Path:
 
 def test_layout() -> None:
     assert (INFRA_DIR / "README.md").is_file()
-    assert {p.name for p in module_dirs()} == FORMER_STACK_MODULES
+    assert {p.name for p in module_dirs()} == FORMER_STACK_MODULES | API_MODULES
     for name in ("versions.tf", "main.tf", "variables.tf", "outputs.tf", "moved.tf"):
         assert (ROOT_DIR / name).is_file(), f"{name} missing from the root module"
     for path in module_dirs():
@@ -189,6 +227,20 @@ def _is_declared(mod: Module, address: str) -> bool:
     return address in _declared(mod)
 
 
+def _follow(moves: dict[str, str], address: str) -> str:
+    """Where ``address`` ends after a chain of moves (A to B, later B to C), a move of a whole
+    block carrying its instances (``aws_x.b["k"]`` follows ``aws_x.b`` to ``aws_x.c["k"]``)."""
+    seen: set[str] = set()
+    while address not in seen:
+        seen.add(address)
+        block = _block(address)
+        if address in moves:
+            address = moves[address]
+        elif block in moves:
+            address = moves[block] + address[len(block) :]
+    return address
+
+
 @pytest.mark.parametrize("path", all_dirs(), ids=_ids(all_dirs()))
 def test_moved_blocks_land_on_declared_objects(path: Path) -> None:
     """A ``moved`` block to an undeclared address would not save the object from destruction."""
@@ -196,7 +248,8 @@ def test_moved_blocks_land_on_declared_objects(path: Path) -> None:
     moves = _moves(mod)
     for source, target in moves:
         assert source != target, f"{path.name}: {source} moved to itself"
-        assert _is_declared(mod, target), f"{path.name}: moved to undeclared {target}"
+        end = _follow(dict(moves), target)
+        assert _is_declared(mod, end), f"{path.name}: {source} moved to undeclared {end}"
         if source == _block(source):  # a whole block moved: the old one must be gone
             assert not _is_declared(mod, source), f"{path.name}: {source} moved, still declared"
     sources = [source for source, _ in moves]
@@ -207,9 +260,19 @@ def test_moved_blocks_land_on_declared_objects(path: Path) -> None:
 
 def test_the_former_stack_modules_keep_their_state() -> None:
     moves = dict(_moves(module(ROOT_DIR)))
-    assert set(module(ROOT_DIR).modules) == FORMER_STACK_MODULES
+    assert set(module(ROOT_DIR).modules) == FORMER_STACK_MODULES | {"api"}
     for name in FORMER_STACK_MODULES:
         assert moves.get(f"module.stack.module.{name}") == f"module.{name}", name
+
+
+@pytest.mark.parametrize("where", sorted(API_MOVES))
+def test_the_objects_the_api_deployment_moved_keep_their_state(where: str) -> None:
+    """Each object the query API's deployment reshaped has its moved block, in the module that
+    holds both addresses (an object left out would be destroyed and created again)."""
+    path = ROOT_DIR if where == "infra" else MODULES_DIR / where
+    moves = dict(_moves(module(path)))
+    for source, target in API_MOVES[where].items():
+        assert moves.get(source) == target, f"{where}: {source} not moved to {target}"
 
 
 def test_variable_values_satisfy_the_influxdb_module_rules() -> None:

@@ -1,60 +1,6 @@
-# Permissions of the task execution role (ECS agent: pull the image, write logs, inject secrets)
-# and the EcsRunLauncher permissions of the webserver/daemon task role. The roles themselves, and
-# their trust policy, are in modules/iam.
-
-data "aws_iam_policy_document" "execution" {
-  dynamic "statement" {
-    for_each = var.ecr_repository_arn == null ? [] : [1]
-    content {
-      sid       = "EcrAuthorizationTokenHasNoResourceLevelPermission"
-      actions   = ["ecr:GetAuthorizationToken"]
-      resources = ["*"]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = var.ecr_repository_arn == null ? [] : [1]
-    content {
-      sid = "PullTheDagsterImage"
-      actions = [
-        "ecr:BatchCheckLayerAvailability",
-        "ecr:GetDownloadUrlForLayer",
-        "ecr:BatchGetImage",
-      ]
-      resources = [var.ecr_repository_arn]
-    }
-  }
-
-  statement {
-    sid       = "WriteTheDagsterLogGroups"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = [for lg in aws_cloudwatch_log_group.this : "${lg.arn}:*"]
-  }
-
-  statement {
-    sid       = "InjectContainerSecrets"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = concat([aws_db_instance.this.master_user_secret[0].secret_arn], values(var.container_secret_arns))
-  }
-
-  statement {
-    sid       = "DecryptSecretsThroughSecretsManager"
-    actions   = ["kms:Decrypt"]
-    resources = [var.kms_key_arn]
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["secretsmanager.${local.region}.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role_policy" "execution" {
-  name   = "pull-log-inject-secrets"
-  role   = var.execution_role_name
-  policy = data.aws_iam_policy_document.execution.json
-}
+# The EcsRunLauncher permissions of the webserver/daemon task role. The roles themselves, their
+# trust policy and the execution role's permissions (pull, logs, secrets: var.execution_grants
+# there, fed by this module's outputs log_group_arns and injected_secret_arns) are in modules/iam.
 
 # EcsRunLauncher (dagster-aws): RunTask with the run task definition, DescribeTasks/StopTask in
 # this cluster, tag the tasks it starts, read the current task's definition and network

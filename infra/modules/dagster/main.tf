@@ -7,9 +7,11 @@
 # Security groups:
 #   tasks      attached to every Dagster task (webserver, daemon, runs): no ingress; egress to
 #              InfluxDB, PostgreSQL and HTTPS (AWS APIs through NAT / the S3 endpoint). It is the
-#              only source the InfluxDB and RDS security groups admit.
-#   webserver  port 3000 from the load balancer only.
-#   alb        443 from var.ui_allowed_cidr_blocks (a VPN/office range, never 0.0.0.0/0).
+#              only source the RDS security group admits; InfluxDB admits it and the query API's
+#              tasks.
+#   webserver  port 3000 from the load balancer only (that rule is in modules/alb).
+#   alb        443 from var.ui_allowed_cidr_blocks (a VPN/office range, never 0.0.0.0/0),
+#              in modules/alb (module.ui_alb).
 #   rds        5432 from the tasks security group only.
 
 data "aws_caller_identity" "current" {}

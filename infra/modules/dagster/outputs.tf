@@ -9,7 +9,7 @@ output "cluster_arn" {
 }
 
 output "tasks_security_group_id" {
-  description = "Security group of every Dagster task (the only source InfluxDB and RDS admit)."
+  description = "Security group of every Dagster task (RDS admits it alone; InfluxDB admits it and the API tasks)."
   value       = aws_security_group.tasks.id
 }
 
@@ -35,10 +35,20 @@ output "postgres_master_secret_arn" {
 
 output "ui_url" {
   description = "Internal URL of the Dagster UI (null without a load balancer)."
-  value       = local.ui_enabled ? "https://${aws_lb.ui[0].dns_name}" : null
+  value       = local.ui_enabled ? module.ui_alb[0].url : null
 }
 
 output "log_groups" {
   description = "CloudWatch log groups of the webserver, daemon and runs."
   value       = { for k, lg in aws_cloudwatch_log_group.this : k => lg.name }
+}
+
+output "log_group_arns" {
+  description = "ARNs of the webserver, daemon and run log groups (the execution role writes them)."
+  value       = [for lg in aws_cloudwatch_log_group.this : lg.arn]
+}
+
+output "injected_secret_arns" {
+  description = "Every secret the Dagster task definitions inject (the execution role reads exactly these)."
+  value       = concat([local.pg_secret_arn], values(var.container_secret_arns))
 }

@@ -157,7 +157,7 @@ resource "aws_ecs_service" "webserver" {
   dynamic "load_balancer" {
     for_each = local.ui_enabled ? [1] : []
     content {
-      target_group_arn = aws_lb_target_group.webserver[0].arn
+      target_group_arn = module.ui_alb[0].target_group_arn
       container_name   = "webserver"
       container_port   = 3000
     }
@@ -173,7 +173,7 @@ resource "aws_ecs_service" "webserver" {
   tags = var.tags
 
   # The target group must be attached to the load balancer before the service registers in it.
-  depends_on = [aws_lb_listener.https]
+  depends_on = [module.ui_alb]
 }
 
 # Exactly one daemon: never two at once, even during a deployment.

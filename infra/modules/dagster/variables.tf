@@ -28,12 +28,6 @@ variable "image" {
   type        = string
 }
 
-variable "ecr_repository_arn" {
-  description = "ECR repository of the image (grants pull to the execution role); null for a public image."
-  type        = string
-  default     = null
-}
-
 variable "cpu_architecture" {
   description = "X86_64 or ARM64 (must match the image)."
   type        = string
@@ -87,12 +81,7 @@ variable "run_task_role_arn" {
 }
 
 variable "execution_role_arn" {
-  description = "Task execution role of every Dagster task (this module grants it pull, logs and secrets)."
-  type        = string
-}
-
-variable "execution_role_name" {
-  description = "Name of that role."
+  description = "Task execution role of every Dagster task (modules/iam grants it pull, logs and secrets)."
   type        = string
 }
 
@@ -166,14 +155,9 @@ variable "ui_certificate_arn" {
 }
 
 variable "ui_allowed_cidr_blocks" {
-  description = "CIDR ranges allowed to reach the UI load balancer on 443 (VPN, office). Never 0.0.0.0/0."
+  description = "CIDR ranges allowed to reach the UI load balancer on 443 (VPN, office). Never 0.0.0.0/0 (modules/alb rejects it)."
   type        = list(string)
   default     = []
-
-  validation {
-    condition     = alltrue([for c in var.ui_allowed_cidr_blocks : !contains(["0.0.0.0/0", "::/0"], c)])
-    error_message = "The Dagster UI is never open to the internet: remove 0.0.0.0/0 and ::/0."
-  }
 }
 
 variable "access_logs_bucket_name" {

@@ -14,8 +14,10 @@
 # Roles, all trusting only ECS tasks of this account and region: `run` (the runs) gets the
 # pipeline policy; `control` (webserver + daemon) gets the pipeline policy too (sensors and
 # schedules run in the daemon) and, from the dagster module, the EcsRunLauncher permissions;
-# `execution` (the ECS agent) gets from the dagster module only what it needs to pull the image,
-# write the logs and inject the secrets.
+# `api` (the query API's tasks) gets no policy: the API reads InfluxDB with the token ECS injects.
+# The two execution roles (the ECS agent), `execution` for the Dagster tasks and `api_execution`
+# for the query API, get only what their tasks need: pull the image, write their log groups and
+# read exactly the secrets their task definitions inject (var.execution_grants).
 
 data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
@@ -37,10 +39,13 @@ locals {
     var.allow_timestream_unload ? ["timestream:Unload"] : [],
   )
 
+  # name: the role's name after "<var.name>-" (the Dagster roles keep the names they were created with).
   task_roles = {
-    run       = { description = "Task role of the Dagster runs launched by EcsRunLauncher", pipeline = true }
-    control   = { description = "Task role of the Dagster webserver and daemon", pipeline = true }
-    execution = { description = "ECS task execution role of the Dagster tasks", pipeline = false }
+    run           = { name = "dagster-run", description = "Task role of the Dagster runs launched by EcsRunLauncher", pipeline = true }
+    control       = { name = "dagster-control", description = "Task role of the Dagster webserver and daemon", pipeline = true }
+    execution     = { name = "dagster-execution", description = "ECS task execution role of the Dagster tasks", pipeline = false }
+    api           = { name = "api-task", description = "Task role of the query API tasks", pipeline = false }
+    api_execution = { name = "api-execution", description = "ECS task execution role of the query API tasks", pipeline = false }
   }
   pipeline_roles = toset([for key, role in local.task_roles : key if role.pipeline])
 }
@@ -197,7 +202,7 @@ resource "aws_iam_policy" "pipeline" {
 
 resource "aws_iam_role" "task" {
   for_each           = local.task_roles
-  name               = "${var.name}-dagster-${each.key}"
+  name               = "${var.name}-${each.value.name}"
   description        = each.value.description
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
   tags               = var.tags
@@ -207,4 +212,62 @@ resource "aws_iam_role_policy_attachment" "pipeline" {
   for_each   = local.pipeline_roles
   role       = aws_iam_role.task[each.key].name
   policy_arn = aws_iam_policy.pipeline.arn
+}
+
+# Execution roles: what the ECS agent does for the tasks, nothing of what the application does.
+data "aws_iam_policy_document" "execution" {
+  for_each = var.execution_grants
+
+  dynamic "statement" {
+    for_each = var.ecr_repository_arn == null ? [] : [1]
+    content {
+      sid       = "EcrAuthorizationTokenHasNoResourceLevelPermission"
+      actions   = ["ecr:GetAuthorizationToken"]
+      resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.ecr_repository_arn == null ? [] : [1]
+    content {
+      sid = "PullTheProjectImage"
+      actions = [
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:GetDownloadUrlForLayer",
+        "ecr:BatchGetImage",
+      ]
+      resources = [var.ecr_repository_arn]
+    }
+  }
+
+  statement {
+    sid       = "WriteTheTaskLogGroups"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = [for arn in each.value.log_group_arns : "${arn}:*"]
+  }
+
+  statement {
+    sid       = "InjectContainerSecrets"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = each.value.secret_arns
+  }
+
+  statement {
+    sid       = "DecryptSecretsThroughSecretsManager"
+    actions   = ["kms:Decrypt"]
+    resources = [var.kms_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${local.region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "execution" {
+  for_each = var.execution_grants
+  name     = "pull-log-inject-secrets"
+  role     = aws_iam_role.task[each.key].name
+  policy   = data.aws_iam_policy_document.execution[each.key].json
 }

@@ -4,6 +4,6 @@ output "pipeline_policy_arn" {
 }
 
 output "task_roles" {
-  description = "ARN and name of each task role: run (EcsRunLauncher task_role_arn), control (webserver and daemon), execution (every task's execution role)."
+  description = "ARN and name of each role: run (EcsRunLauncher task_role_arn), control (webserver and daemon), execution (the Dagster tasks' execution role), api and api_execution (the query API's task and execution roles)."
   value       = { for key, role in aws_iam_role.task : key => { arn = role.arn, name = role.name } }
 }

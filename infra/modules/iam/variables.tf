@@ -55,6 +55,25 @@ variable "alarm_topic_arn" {
   type        = string
 }
 
+variable "ecr_repository_arn" {
+  description = "ECR repository of the project image (the execution roles may pull from it); null for a public image."
+  type        = string
+  default     = null
+}
+
+variable "execution_grants" {
+  description = "Per execution role (\"execution\", \"api_execution\"): the log groups its tasks write and the secrets their task definitions inject."
+  type = map(object({
+    log_group_arns = list(string)
+    secret_arns    = list(string)
+  }))
+
+  validation {
+    condition     = alltrue([for role in keys(var.execution_grants) : contains(["execution", "api_execution"], role)])
+    error_message = "execution_grants: only the execution roles (execution, api_execution)."
+  }
+}
+
 variable "tags" {
   description = "Tags for every resource of the module."
   type        = map(string)

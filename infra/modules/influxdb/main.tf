@@ -107,21 +107,32 @@ resource "aws_timestreaminfluxdb_db_cluster" "this" {
   tags = var.tags
 }
 
-# The pipeline's own API token (least-privilege, created after provisioning with the influx CLI
-# or the InfluxDB 3 admin token, see README) lives here. Terraform creates the secret with a
-# placeholder and never overwrites the real value afterwards.
-resource "aws_secretsmanager_secret" "pipeline_token" {
-  #checkov:skip=CKV2_AWS_57:InfluxDB API tokens are rotated with the influx CLI (no rotation Lambda exists for them); see README "Rotating the InfluxDB token".
-  name                    = "${var.name}/influxdb/pipeline-token"
-  description             = "InfluxDB API token the ons-pipeline tasks use (ONS_INFLUX_TOKEN)"
+# The InfluxDB API tokens of the project's own clients live here, one secret each, created after
+# provisioning with the influx CLI or the InfluxDB 3 admin token (see README):
+#   pipeline  read-write on the pipeline's bucket/database: the Dagster tasks (ONS_INFLUX_TOKEN)
+#   api       read-only: the query API's tasks (ONS_INFLUX_TOKEN there), which run user queries
+# Terraform creates each secret with a placeholder and never overwrites the real value afterwards.
+locals {
+  token_secrets = {
+    pipeline = "InfluxDB API token the ons-pipeline tasks use (ONS_INFLUX_TOKEN)"
+    api      = "Read-only InfluxDB API token of the query API tasks (ONS_INFLUX_TOKEN)"
+  }
+}
+
+resource "aws_secretsmanager_secret" "token" {
+  #checkov:skip=CKV2_AWS_57:InfluxDB API tokens are rotated with the influx CLI (no rotation Lambda exists for them); see README "Secret rotation".
+  for_each                = local.token_secrets
+  name                    = "${var.name}/influxdb/${each.key}-token"
+  description             = each.value
   kms_key_id              = var.kms_key_arn
   recovery_window_in_days = 7
   tags                    = var.tags
 }
 
-resource "aws_secretsmanager_secret_version" "pipeline_token_placeholder" {
-  secret_id     = aws_secretsmanager_secret.pipeline_token.id
-  secret_string = "unset-put-the-pipeline-token-here"
+resource "aws_secretsmanager_secret_version" "token_placeholder" {
+  for_each      = local.token_secrets
+  secret_id     = aws_secretsmanager_secret.token[each.key].id
+  secret_string = "unset-put-the-${each.key}-token-here"
 
   lifecycle {
     ignore_changes = [secret_string]

@@ -40,7 +40,12 @@ output "auth_secret_arn" {
 
 output "pipeline_token_secret_arn" {
   description = "Secret holding the pipeline's InfluxDB API token (ONS_INFLUX_TOKEN)."
-  value       = aws_secretsmanager_secret.pipeline_token.arn
+  value       = aws_secretsmanager_secret.token["pipeline"].arn
+}
+
+output "api_token_secret_arn" {
+  description = "Secret holding the query API's read-only InfluxDB API token (ONS_INFLUX_TOKEN of the API tasks)."
+  value       = aws_secretsmanager_secret.token["api"].arn
 }
 
 output "security_group_id" {

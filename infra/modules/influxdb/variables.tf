@@ -158,7 +158,7 @@ variable "subnet_ids" {
 }
 
 variable "allowed_security_groups" {
-  description = "Security groups allowed on the InfluxDB port, by a static label (e.g. { pipeline_tasks = sg-... })."
+  description = "Security groups allowed on the InfluxDB port, by a static label (e.g. { pipeline_tasks = sg-..., api_tasks = sg-... })."
   type        = map(string)
 }
 
@@ -168,7 +168,7 @@ variable "log_bucket_name" {
 }
 
 variable "kms_key_arn" {
-  description = "KMS key for the pipeline token secret."
+  description = "KMS key for the token secrets."
   type        = string
 }
 

@@ -5,6 +5,9 @@
 #   - the pipeline's own metrics in the ONS/Pipeline namespace (FailedBatches, CheckFailures,
 #     LoadLagSeconds, PointsPerSecond), published by the pipeline with exactly
 #     var.pipeline_metric_dimensions as dimensions.
+#   - the query API's load balancer (AWS/ApplicationELB, dimensions LoadBalancer and TargetGroup):
+#     share of requests the tasks answer 5xx, 5xx the load balancer itself answers (no target,
+#     target reset or timeout), p95 response time, unhealthy targets, no healthy target.
 
 data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
@@ -40,10 +43,13 @@ locals {
   # The pipeline's own metrics, each with exactly var.pipeline_metric_dimensions.
   pipeline_alarm_specs = {
     failed_batches = {
-      name                = "failed-batches"
+      name                = "pipeline-failed-batches"
+      namespace           = var.pipeline_metrics_namespace
+      dimensions          = var.pipeline_metric_dimensions
       description         = "Write batches to InfluxDB failed after retries (they went to deadletter/)"
       metric              = "FailedBatches"
       statistic           = "Sum"
+      extended_statistic  = null
       period              = 300
       evaluation_periods  = 1
       datapoints_to_alarm = null
@@ -52,10 +58,13 @@ locals {
       treat_missing_data  = "notBreaching"
     }
     check_failures = {
-      name                = "check-failures"
+      name                = "pipeline-check-failures"
+      namespace           = var.pipeline_metrics_namespace
+      dimensions          = var.pipeline_metric_dimensions
       description         = "Migration checks (counts, checksums) failed"
       metric              = "CheckFailures"
       statistic           = "Sum"
+      extended_statistic  = null
       period              = 300
       evaluation_periods  = 1
       datapoints_to_alarm = null
@@ -65,10 +74,13 @@ locals {
     }
     # The newest loaded data is too old, or the pipeline stopped reporting it (missing = breaching).
     load_lag = {
-      name                = "load-lag"
+      name                = "pipeline-load-lag"
+      namespace           = var.pipeline_metrics_namespace
+      dimensions          = var.pipeline_metric_dimensions
       description         = "Newest data loaded into InfluxDB is older than ${var.load_lag_threshold_seconds} s, or no lag reported"
       metric              = "LoadLagSeconds"
       statistic           = "Maximum"
+      extended_statistic  = null
       period              = 3600
       evaluation_periods  = var.load_lag_evaluation_hours
       datapoints_to_alarm = var.load_lag_evaluation_hours
@@ -78,10 +90,13 @@ locals {
     }
     # Throughput collapse while loading (no data = no run in progress = fine).
     points_per_second = {
-      name                = "low-throughput"
+      name                = "pipeline-low-throughput"
+      namespace           = var.pipeline_metrics_namespace
+      dimensions          = var.pipeline_metric_dimensions
       description         = "Load throughput below ${var.points_per_second_min} points/s for 15 min"
       metric              = "PointsPerSecond"
       statistic           = "Average"
+      extended_statistic  = null
       period              = 300
       evaluation_periods  = 3
       datapoints_to_alarm = 3
@@ -90,6 +105,78 @@ locals {
       treat_missing_data  = "notBreaching"
     }
   }
+
+  # The query API's load balancer: every API metric by target group except the load balancer's
+  # own 5xx (dimension LoadBalancer only). One-minute periods. The 5xx rate, a metric math
+  # expression, is its own resource below.
+  api_target = { LoadBalancer = var.api_load_balancer_arn_suffix, TargetGroup = var.api_target_group_arn_suffix }
+  api_alarm_specs = {
+    api_latency = {
+      name                = "api-latency"
+      namespace           = "AWS/ApplicationELB"
+      dimensions          = local.api_target
+      description         = "Query API p95 response time above ${var.api_latency_threshold_seconds} s for 5 minutes"
+      metric              = "TargetResponseTime"
+      statistic           = null
+      extended_statistic  = "p95"
+      period              = 60
+      evaluation_periods  = 5
+      datapoints_to_alarm = 5
+      threshold           = var.api_latency_threshold_seconds
+      comparison_operator = "GreaterThanThreshold"
+      treat_missing_data  = "notBreaching"
+    }
+    api_unhealthy_targets = {
+      name                = "api-unhealthy-targets"
+      namespace           = "AWS/ApplicationELB"
+      dimensions          = local.api_target
+      description         = "Query API tasks failing the /health check for 3 minutes"
+      metric              = "UnHealthyHostCount"
+      statistic           = "Maximum"
+      extended_statistic  = null
+      period              = 60
+      evaluation_periods  = 3
+      datapoints_to_alarm = 3
+      threshold           = 0
+      comparison_operator = "GreaterThanThreshold"
+      treat_missing_data  = "notBreaching"
+    }
+    # The API is down. The load balancer publishes its metrics only while requests flow (AWS
+    # docs), so no data is an idle API, not a down one: a request to a down API reports 0.
+    api_no_healthy_target = {
+      name                = "api-no-healthy-target"
+      namespace           = "AWS/ApplicationELB"
+      dimensions          = local.api_target
+      description         = "Query API has no healthy task behind its load balancer"
+      metric              = "HealthyHostCount"
+      statistic           = "Minimum"
+      extended_statistic  = null
+      period              = 60
+      evaluation_periods  = 2
+      datapoints_to_alarm = 2
+      threshold           = 1
+      comparison_operator = "LessThanThreshold"
+      treat_missing_data  = "notBreaching"
+    }
+    api_load_balancer_5xx = {
+      name                = "api-load-balancer-5xx"
+      namespace           = "AWS/ApplicationELB"
+      dimensions          = { LoadBalancer = var.api_load_balancer_arn_suffix }
+      description         = "Query API load balancer answered more than ${var.api_elb_5xx_threshold} 5xx a minute itself (no target, reset or timeout) in 3 of 5 minutes"
+      metric              = "HTTPCode_ELB_5XX_Count"
+      statistic           = "Sum"
+      extended_statistic  = null
+      period              = 60
+      evaluation_periods  = 5
+      datapoints_to_alarm = 3
+      threshold           = var.api_elb_5xx_threshold
+      comparison_operator = "GreaterThanThreshold"
+      treat_missing_data  = "notBreaching"
+    }
+  }
+
+  # Every alarm on one metric of the pipeline or the API: one resource (keys and names unchanged).
+  metric_alarm_specs = merge(local.pipeline_alarm_specs, local.api_alarm_specs)
 }
 
 resource "aws_sns_topic" "alarms" {
@@ -170,17 +257,18 @@ resource "aws_cloudwatch_metric_alarm" "influxdb" {
   tags                = var.tags
 }
 
-# Pipeline metrics (namespace ONS/Pipeline) ------------------------------------------------------
+# Pipeline metrics (namespace ONS/Pipeline) and the query API (AWS/ApplicationELB) --------------
 
-resource "aws_cloudwatch_metric_alarm" "pipeline" {
-  for_each = local.pipeline_alarm_specs
+resource "aws_cloudwatch_metric_alarm" "metric" {
+  for_each = local.metric_alarm_specs
 
-  alarm_name          = "${var.name}-pipeline-${each.value.name}"
+  alarm_name          = "${var.name}-${each.value.name}"
   alarm_description   = each.value.description
-  namespace           = var.pipeline_metrics_namespace
+  namespace           = each.value.namespace
   metric_name         = each.value.metric
-  dimensions          = var.pipeline_metric_dimensions
+  dimensions          = each.value.dimensions
   statistic           = each.value.statistic
+  extended_statistic  = each.value.extended_statistic
   period              = each.value.period
   evaluation_periods  = each.value.evaluation_periods
   datapoints_to_alarm = each.value.datapoints_to_alarm
@@ -190,4 +278,49 @@ resource "aws_cloudwatch_metric_alarm" "pipeline" {
   alarm_actions       = local.actions
   ok_actions          = local.actions
   tags                = var.tags
+}
+
+# Share of the requests the API tasks answer with a 5xx. The load balancer publishes no
+# HTTPCode_Target_5XX_Count datapoint in a minute without one, hence FILL; no request = 0 %.
+resource "aws_cloudwatch_metric_alarm" "api_5xx_rate" {
+  alarm_name          = "${var.name}-api-5xx-rate"
+  alarm_description   = "Query API answered more than ${var.api_5xx_rate_threshold_percent} % of requests with 5xx in 3 of 5 minutes"
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.api_5xx_rate_threshold_percent
+  evaluation_periods  = 5
+  datapoints_to_alarm = 3
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+
+  metric_query {
+    id          = "rate"
+    expression  = "IF(requests > 0, 100 * FILL(errors, 0) / requests, 0)"
+    label       = "Target 5xx, % of requests"
+    return_data = true
+  }
+
+  metric_query {
+    id = "errors"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "HTTPCode_Target_5XX_Count"
+      dimensions  = local.api_target
+      stat        = "Sum"
+      period      = 60
+    }
+  }
+
+  metric_query {
+    id = "requests"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "RequestCount"
+      dimensions  = local.api_target
+      stat        = "Sum"
+      period      = 60
+    }
+  }
+
+  tags = var.tags
 }

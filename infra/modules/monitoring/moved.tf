@@ -20,3 +20,10 @@ moved {
   from = aws_cloudwatch_metric_alarm.points_per_second
   to   = aws_cloudwatch_metric_alarm.pipeline["points_per_second"]
 }
+
+# The pipeline alarms' resource became `metric`, the one for every alarm on a single metric;
+# every instance keeps its key and its name, so one block moves them all.
+moved {
+  from = aws_cloudwatch_metric_alarm.pipeline
+  to   = aws_cloudwatch_metric_alarm.metric
+}

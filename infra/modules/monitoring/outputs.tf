@@ -7,6 +7,7 @@ output "alarm_names" {
   description = "Names of the CloudWatch alarms."
   value = concat(
     [for a in aws_cloudwatch_metric_alarm.influxdb : a.alarm_name],
-    [for a in aws_cloudwatch_metric_alarm.pipeline : a.alarm_name],
+    [for a in aws_cloudwatch_metric_alarm.metric : a.alarm_name],
+    [aws_cloudwatch_metric_alarm.api_5xx_rate.alarm_name],
   )
 }

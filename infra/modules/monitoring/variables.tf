@@ -80,6 +80,34 @@ variable "points_per_second_min" {
   default     = 1000
 }
 
+variable "api_load_balancer_arn_suffix" {
+  description = "ARN suffix of the query API's load balancer (dimension LoadBalancer)."
+  type        = string
+}
+
+variable "api_target_group_arn_suffix" {
+  description = "ARN suffix of the query API's target group (dimension TargetGroup)."
+  type        = string
+}
+
+variable "api_latency_threshold_seconds" {
+  description = "Query API p95 response time (TargetResponseTime) above this for 5 minutes fires."
+  type        = number
+  default     = 3
+}
+
+variable "api_5xx_rate_threshold_percent" {
+  description = "Share of requests answered 5xx by the API tasks, percent, above which (3 of 5 minutes) the alarm fires."
+  type        = number
+  default     = 5
+}
+
+variable "api_elb_5xx_threshold" {
+  description = "5xx a minute answered by the API's load balancer itself, above which (3 of 5 minutes) the alarm fires."
+  type        = number
+  default     = 10
+}
+
 variable "tags" {
   description = "Tags for every resource of the module."
   type        = map(string)
