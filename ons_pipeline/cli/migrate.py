@@ -82,14 +82,31 @@ def dlq_list(
 @click.option("--partition", default=None, help="Only this day (YYYY-MM-DD).")
 @click.option("--id", "ids", multiple=True, help="Only these entry ids (repeatable).")
 def dlq_replay(table: str | None, partition: str | None, ids: tuple[str, ...]) -> None:
-    """Write failed batches again; replayed entries are removed, failures stay (idempotent)."""
+    """Write failed batches again; replayed entries are removed, failures stay (idempotent).
+
+    A batch whose partition was rewritten, rolled back, or loaded and verified again after it
+    failed is not written (it would bring back older values or deleted points): it is marked
+    superseded, with the reason, and listed by `dlq list --all`."""
+    import dagster as dg
+
+    from ons_pipeline.defs.state import dead_letter_supersession
+    from ons_pipeline.lib.partitions import ParquetStore
+
     store = deadletter_store()
-    with influx_client() as client:
-        report = store.replay(client, list(ids) or None, table=table, partition=partition)
+    aws = load_settings().aws
+    dagster_home()
+    with dg.DagsterInstance.get() as instance, influx_client() as client:
+        superseded = dead_letter_supersession(instance, ParquetStore.of(aws, aws.client("s3")))
+        report = store.replay(
+            client, list(ids) or None, table=table, partition=partition, superseded=superseded
+        )
     click.echo(
         f"replayed {len(report.replayed)} batch(es), {report.lines:,} lines; "
-        f"failed {len(report.failed)}; skipped {len(report.skipped)}"
+        f"failed {len(report.failed)}; superseded {len(report.superseded)}; "
+        f"skipped {len(report.skipped)}"
     )
+    for entry_id, why in report.superseded.items():
+        click.echo(f"  not replayed {entry_id}: {why}")
     for entry_id, error in report.failed.items():
         click.echo(f"  {entry_id}: {error}")
     if not report.ok:

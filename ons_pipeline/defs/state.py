@@ -13,12 +13,14 @@ backfill, the demo and the migration report all ask here.
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 import dagster as dg
 
 from ons_pipeline.defs.keys import EXACT_VERIFICATION, ROLLED_BACK, influxdb_key
+from ons_pipeline.lib.migration.deadletter import GENERATION, DeadLetterMeta
 from ons_pipeline.lib.migration.loader import LoadReport
+from ons_pipeline.lib.partitions import ParquetStore, Partition
 
 # Observation metadata key of `ons-pipeline verify`: "passed" | "failed".
 VERDICT = "exact verification"
@@ -167,3 +169,50 @@ def metadata_totals(
         totals["points"] += report.points
         totals["seconds"] += report.seconds
     return totals
+
+
+def dead_letter_supersession(
+    instance: dg.DagsterInstance, store: ParquetStore
+) -> Callable[[DeadLetterMeta], str | None]:
+    """Why a dead-lettered batch must not be replayed any more, from the partition and the
+    instance: its Parquet partition was rewritten since (a re-export or a correction: the batch
+    holds older rows), its day was rolled back after it failed (replaying would bring deleted
+    points back), or its day was loaded and verified again after it failed (nothing left to do)."""
+    generations: dict[tuple[str, str], str] = {}
+    states: dict[tuple[str, str], DayState] = {}
+
+    def reason(meta: DeadLetterMeta) -> str | None:
+        try:
+            day = date.fromisoformat(meta.partition)
+        except ValueError:
+            return None  # not a day partition: nothing to compare with
+        key = (meta.table, meta.partition)
+        partition = Partition(meta.table, day)
+        recorded = meta.extra.get(GENERATION)
+        if recorded is not None:
+            if key not in generations:
+                generations[key] = store.generation(partition) or ""
+            if generations[key] != recorded:
+                return (
+                    f"{store.uri(partition)} was rewritten after this batch failed (generation "
+                    f"{recorded or 'none'} → {generations[key] or 'none'}): it holds older rows"
+                )
+        if key not in states:
+            states[key] = day_states(instance, meta.table, [meta.partition])[meta.partition]
+        state = states[key]
+        failed_at = _epoch(meta.last_failure)
+        if state.rolled_back_at is not None and state.rolled_back_at > failed_at:
+            return f"the day was rolled back at {_iso(state.rolled_back_at)}, after it failed"
+        if state.migrated and state.loaded_at is not None and state.loaded_at > failed_at:
+            return f"the day was loaded and verified again at {_iso(state.loaded_at)}"
+        return None
+
+    return reason
+
+
+def _epoch(moment: str) -> float:
+    return datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp() if moment else 0.0
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

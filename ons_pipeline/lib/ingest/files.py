@@ -664,6 +664,7 @@ def ingest_normalized(
                 partition=day.isoformat(),
                 deadletter=deadletter,
                 batch_lines=batch_lines,
+                generation=store.generation(Partition(spec.name, day)) or "",
             )
         write = PartitionWrite()
         if load is None or not load.failed_batches:

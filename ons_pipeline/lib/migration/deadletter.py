@@ -9,7 +9,9 @@ written after the payload: an entry without a sidecar is incomplete and not list
 Two backends share the logic: :class:`LocalDeadLetterStore` (a directory) and
 :class:`S3DeadLetterStore` (a bucket + prefix, boto3). ``replay`` re-writes entries through an
 ``InfluxWriter``; that is idempotent because InfluxDB overwrites a point with the same series and
-time, so replaying twice never duplicates data.
+time, so replaying twice never duplicates data. An entry that later events superseded (its partition
+rewritten, rolled back, or loaded and verified again) is not replayed: it would put back older
+values or deleted points; the caller decides which entries are superseded and why.
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ PAYLOAD_SUFFIX = ".lp.gz"
 META_SUFFIX = ".json"
 STATUS_PENDING = "pending"
 STATUS_REPLAYED = "replayed"
+STATUS_SUPERSEDED = "superseded"  # newer data (or a rollback) made replaying it wrong or useless
+# Extra key: the generation of the partition (lib/partitions.py) when the batch was written; a
+# partition rewritten since holds newer rows than the batch, which must not overwrite them.
+GENERATION = "partition generation"
 _ID_RE = re.compile(r"^([^/]+)/([^/]+)/(\d{6,})-([0-9a-f]{16})$")
 _MAX_MESSAGE = 4000
 
@@ -164,10 +170,12 @@ class DeadLetterMeta:
 
 @dataclass
 class ReplayReport:
-    """What a replay did: ids replayed, failed (id → error), skipped; lines re-written."""
+    """What a replay did: ids replayed, failed (id → error), superseded (id → why), skipped
+    (already replayed or superseded before); lines re-written."""
 
     replayed: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    superseded: dict[str, str] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     lines: int = 0
     aborted: str | None = None
@@ -178,6 +186,8 @@ class ReplayReport:
 
 
 Selector = Iterable[str] | Callable[[DeadLetterMeta], bool] | None
+# Why an entry must not be replayed any more (``None``: it may be).
+Supersession = Callable[[DeadLetterMeta], str | None]
 
 
 class DeadLetterStore(ABC):
@@ -255,7 +265,8 @@ class DeadLetterStore(ABC):
         partition: str | None = None,
         include_replayed: bool = False,
     ) -> builtins.list[DeadLetterMeta]:
-        """Entries (their sidecars), optionally of one table / partition, in batch order."""
+        """Pending entries (their sidecars; with ``include_replayed`` also the replayed and
+        superseded ones), optionally of one table / partition, in batch order."""
         prefix = ""
         if table is not None:
             prefix = _component(table, "table") + "/"
@@ -276,7 +287,7 @@ class DeadLetterStore(ABC):
                 continue
             if table is not None and meta.table != table:
                 continue
-            if meta.status == STATUS_REPLAYED and not include_replayed:
+            if meta.status != STATUS_PENDING and not include_replayed:
                 continue
             found.append(meta)
         found.sort(key=lambda m: (m.table, m.partition, m.batch_index, m.id))
@@ -326,17 +337,25 @@ class DeadLetterStore(ABC):
         table: str | None = None,
         partition: str | None = None,
         keep_replayed: bool = False,
+        superseded: Supersession | None = None,
     ) -> ReplayReport:
         """Re-write entries (all, the given ids, or those a predicate accepts) through ``writer``.
 
         A replayed entry is deleted (or, with ``keep_replayed``, marked ``replayed``); a failure
-        stays with its attempt count and error updated. An :class:`AuthError` stops the replay:
-        every other entry would fail the same way.
+        stays with its attempt count and error updated. An entry ``superseded`` gives a reason for
+        is not written but marked ``superseded`` with that reason (kept, listed with ``--all``).
+        An :class:`AuthError` stops the replay: every other entry would fail the same way.
         """
         report = ReplayReport()
         for meta in self._select(ids, table, partition):
-            if meta.status == STATUS_REPLAYED:
+            if meta.status != STATUS_PENDING:
                 report.skipped.append(meta.id)
+                continue
+            reason = superseded(meta) if superseded is not None else None
+            if reason:
+                extra = {**meta.extra, "superseded": reason}
+                self._save_meta(replace(meta, status=STATUS_SUPERSEDED, extra=extra))
+                report.superseded[meta.id] = reason
                 continue
             try:
                 payload = self.get(meta.id)

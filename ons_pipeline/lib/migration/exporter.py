@@ -40,6 +40,7 @@ class ExportResult:
     keys: list[str] = field(default_factory=list)
     removed_stale: int = 0
     source_count: int | None = None  # Timestream's own count of the day (query mode)
+    generation: str | None = None  # of the Parquet partition written
     data: pa.Table | None = field(default=None, repr=False)  # the partition's rows, as written
 
     def to_metadata(self, bucket: str) -> dict[str, Any]:
@@ -52,6 +53,7 @@ class ExportResult:
             "window": str(self.window),
             "s3 keys": [f"s3://{bucket}/{k}" for k in self.keys],
             "stale objects removed": self.removed_stale,
+            "generation": self.generation or "",
             "source count": "manifest"
             if self.mode == "unload"
             else (self.source_count if self.source_count is not None else "not answered"),
@@ -128,6 +130,7 @@ def export_partition(
     result.rows = written.rows
     result.bytes = written.bytes
     result.keys = written.keys
+    result.generation = written.generation
     result.removed_stale = written.removed_stale
     result.data = written.table
     result.pages = pages

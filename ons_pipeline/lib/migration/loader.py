@@ -37,7 +37,7 @@ from ons_pipeline.lib.influx.client import (
     redact,
 )
 from ons_pipeline.lib.influx.lineprotocol import EncodedBatch, iter_encoded
-from ons_pipeline.lib.migration.deadletter import DeadLetterMeta, DeadLetterStore
+from ons_pipeline.lib.migration.deadletter import GENERATION, DeadLetterMeta, DeadLetterStore
 from ons_pipeline.lib.schema import TableSpec
 
 DEFAULT_BATCH_LINES = 10_000
@@ -157,6 +157,7 @@ class Loader:
         self.batch_lines = batch_lines
         self.reports: dict[str, LoadReport] = {}
         self._started: dict[str, float] = {}
+        self._generations: dict[str, str] = {}
         self._finished: dict[str, float] = {}
         self._pending: queue.Queue[_Job | None] = queue.Queue(maxsize=_QUEUE_DEPTH)
         self._fatal: list[BaseException] = []
@@ -179,9 +180,14 @@ class Loader:
 
     # -- producer side ------------------------------------------------------------------------
 
-    def load(self, partition: str, tables: Iterable[pa.Table]) -> LoadReport:
-        """Convert and queue every row of ``tables`` as points of the partition ``partition``."""
+    def load(
+        self, partition: str, tables: Iterable[pa.Table], *, generation: str | None = None
+    ) -> LoadReport:
+        """Convert and queue every row of ``tables`` as points of the partition ``partition``;
+        ``generation`` (the Parquet partition's, when known) goes with any dead-lettered batch."""
         report = self.reports.setdefault(partition, LoadReport(self.spec.name, partition))
+        if generation is not None:
+            self._generations[partition] = generation
         self._started.setdefault(partition, time.perf_counter())
         for table in tables:
             report.rows += table.num_rows
@@ -294,6 +300,8 @@ class Loader:
                 precision="ns",
                 secrets=config.secrets,
             )
+            if job.partition in self._generations:
+                meta.extra[GENERATION] = self._generations[job.partition]
             if written or not known:
                 meta.extra["partially applied"] = "true"
                 meta.extra["points stored"] = str(written) if known else "unknown"
@@ -325,10 +333,11 @@ def load_tables(
     deadletter: DeadLetterStore | None = None,
     batch_lines: int = DEFAULT_BATCH_LINES,
     writers: int = 1,
+    generation: str | None = None,
 ) -> LoadReport:
     """Write every row of ``tables`` as points of ``spec``'s measurement (one partition)."""
     with Loader(
         spec, client, deadletter=deadletter, batch_lines=batch_lines, writers=writers
     ) as loader:
-        loader.load(partition, tables)
+        loader.load(partition, tables, generation=generation)
         return loader.finish()[partition]

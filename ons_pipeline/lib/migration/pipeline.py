@@ -71,6 +71,7 @@ class _Read:
     canonical: pa.Table
     raw: pa.Table
     export: ExportResult | None = None
+    generation: str | None = None  # the Parquet partition's, when known
 
 
 Exporter = Callable[[date], ExportResult]
@@ -149,8 +150,9 @@ class TableMigration:
             data = (
                 result.data if result.data is not None else self.spec.arrow_schema().empty_table()
             )
-            return _Read(canonical=data, raw=data, export=result)
+            return _Read(canonical=data, raw=data, export=result, generation=result.generation)
         partition = Partition(self.spec.name, day)
+        generation = self.store.generation(partition)
         raw, _keys = self.store.read_raw(partition)
         if raw is None:
             raise PartitionError(
@@ -158,7 +160,8 @@ class TableMigration:
                 "files (export it first)"
             )
         where = f"table {self.spec.name!r}, partition {self.store.uri(partition)}"
-        return _Read(canonical=validate_table(raw, self.spec, partition.window, where), raw=raw)
+        canonical = validate_table(raw, self.spec, partition.window, where)
+        return _Read(canonical=canonical, raw=raw, generation=generation)
 
     def _process(
         self,
@@ -188,7 +191,7 @@ class TableMigration:
         loadable = [d for d in sorted(data) if outcomes[d].ok]
         if stages.load and loader is not None and loadable:
             for day in loadable:
-                loader.load(day.isoformat(), [data[day].canonical])
+                loader.load(day.isoformat(), [data[day].canonical], generation=data[day].generation)
             reports = loader.drain()
             for day in loadable:
                 report = reports[day.isoformat()]
@@ -216,6 +219,7 @@ class TableMigration:
                         deadletter=self.deadletter,
                         batch_lines=self.batch_lines,
                         writers=self.writers,
+                        generation=data[day].generation,
                     )
                     outcomes[day].reloaded = True
                 again = {d: data[d].canonical for d in short}
