@@ -19,6 +19,7 @@ passed its exact verification and both databases hold the same number of points 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -138,11 +139,23 @@ def main() -> None:
     parser.add_argument("--start", type=date.fromisoformat, default=date(2024, 1, 1))
     parser.add_argument("--days", type=int, default=366)
     parser.add_argument("--tables", default="all", help="all or a,b,c")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="work in this directory and keep it (the Dagster "
+        "instance of the runs, to open with DAGSTER_HOME=<dir>/dagster_home dagster dev)",
+    )
     args = parser.parse_args()
     tables = list(schema.tables()) if args.tables == "all" else args.tables.split(",")
     days = day_range(args.start, args.start + timedelta(days=args.days - 1))
     window = Window(day_window(days[0]).start, day_window(days[-1]).end)
-    with tempfile.TemporaryDirectory(prefix="ons-bench-backfill-") as tmp:
+    with contextlib.ExitStack() as stack:
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            tmp = str(args.keep)
+        else:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="ons-bench-backfill-"))
         state = Path(tmp) / "state"
         influx, moto = InfluxServer(state), MotoServer(state)
         influx_info, moto_info = influx.start(), moto.start()
