@@ -60,7 +60,15 @@ def _metrics_flusher(settings: Settings) -> MetricsFlusher | None:
     monitoring = settings.monitoring
 
     def publisher() -> MetricsPublisher:
-        client = settings.aws.client("cloudwatch")
+        import boto3
+        from botocore.config import Config
+
+        # Short timeouts and few retries: a failed publication keeps its data for the next one,
+        # and a CloudWatch outage must not hold the publisher thread (or shutdown) for minutes.
+        config = Config(
+            connect_timeout=5, read_timeout=10, retries={"mode": "standard", "max_attempts": 3}
+        )
+        client = boto3.client("cloudwatch", config=config, **settings.aws.client_kwargs())
         return MetricsPublisher(client, monitoring.namespace, monitoring.environment)
 
     return MetricsFlusher(RequestMetrics(), publisher, settings.api.metrics_interval_s)

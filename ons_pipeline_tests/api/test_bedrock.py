@@ -338,8 +338,12 @@ def test_without_bedrock_settings_nothing_changes() -> None:
 
 
 def test_a_knowledge_base_that_does_not_exist_is_502(
-    bedrock: BedrockStub, api_data: ApiData, moto_server: ServerInfo
+    bedrock: BedrockStub,
+    api_data: ApiData,
+    moto_server: ServerInfo,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO)
     client = bedrock_app(api_data, **bedrock_env("NOSUCHKB01"))
     response = client.post("/v2/context", json={"question": QUESTION})
     error = response.json()["error"]
@@ -354,6 +358,18 @@ def test_a_knowledge_base_that_does_not_exist_is_502(
     assert legacy.status_code == 500 and set(legacy.json()) == {"error", "query_id"}
     assert client.get("/v2/health").json()["knowledge_base"]["ready"] is False
     assert bedrock.calls == []  # never retrieved from an unchecked knowledge base
+
+    def checks() -> int:
+        return caplog.text.count("Bedrock GetKnowledgeBase on NOSUCHKB01 failed")
+
+    # Two requests, one GetKnowledgeBase: a failed check is not repeated for 30 s ...
+    assert checks() == 1
+    rag = client.app.state.rag  # type: ignore[attr-defined]
+    clock = rag._clock
+    rag._clock = lambda: clock() + 31
+    # ... then it is.
+    assert client.post("/v2/context", json={"question": QUESTION}).status_code == 502
+    assert checks() == 2
 
 
 def test_refused_and_throttled_calls_fail_loudly_after_retries(

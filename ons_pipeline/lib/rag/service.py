@@ -7,6 +7,7 @@ pipeline wired to the query service's cached executor, and the mapping to
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,8 @@ from ons_pipeline.lib.rag.response import (
     ContextTranslation,
 )
 from ons_pipeline.lib.settings import ApiSettings
+
+RETRY_AFTER_S = 30.0  # a retriever that failed to build is not tried again before this
 
 
 def default_retriever(settings: ApiSettings) -> Retriever:
@@ -68,6 +71,8 @@ class RagService:
         self._factory = retriever_factory or (lambda: default_retriever(processor.settings))
         self.composer = composer or default_composer(processor.settings)
         self._lock = threading.Lock()
+        self._failed: tuple[float, Exception] | None = None
+        self._clock = time.monotonic
 
     @property
     def ready(self) -> bool:
@@ -80,14 +85,23 @@ class RagService:
 
     @property
     def retriever(self) -> Retriever:
+        """The retriever, built on first use. A failed build is raised again, without another
+        attempt, for ``RETRY_AFTER_S``: every request must not call ``GetKnowledgeBase`` (a
+        low-quota control-plane API) while a knowledge base is missing or refused."""
         with self._lock:
             if self._retriever is None:
-                retriever = self._factory()
-                if isinstance(retriever, KnowledgeIndex):
-                    retriever.vectors()  # embed (or load the cached embeddings) now
-                elif isinstance(retriever, BedrockKnowledgeBaseRetriever):
-                    retriever.check()  # it exists and is ACTIVE (else BedrockError, 502)
-                self._retriever = retriever
+                if self._failed is not None and self._clock() - self._failed[0] < RETRY_AFTER_S:
+                    raise self._failed[1]
+                try:
+                    retriever = self._factory()
+                    if isinstance(retriever, KnowledgeIndex):
+                        retriever.vectors()  # embed (or load the cached embeddings) now
+                    elif isinstance(retriever, BedrockKnowledgeBaseRetriever):
+                        retriever.check()  # it exists and is ACTIVE (else BedrockError, 502)
+                except Exception as exc:
+                    self._failed = (self._clock(), exc)
+                    raise
+                self._retriever, self._failed = retriever, None
             return self._retriever
 
     @property
