@@ -154,6 +154,8 @@ def bedrock(moto_server: ServerInfo, monkeypatch: pytest.MonkeyPatch) -> Iterato
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
         monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
+        # boto3's default session keeps the credentials it first found: a fresh one reads these.
+        monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
         yield stub
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -202,6 +203,19 @@ def test_timeouts_and_server_errors_are_counted_per_endpoint(
     assert stats(cw, env, "ApiRequests", query) == 2
     assert stats(cw, env, "Api5xxErrors", query) == 2
     assert stats(cw, env, "ApiTimeouts", query) == 1  # the 504, not the 500
+
+
+def test_the_publisher_thread_sends_every_interval(
+    make_app: Callable[..., TestClient], moto_server: ServerInfo
+) -> None:
+    client = make_app(metrics_interval_s=1)
+    assert client.get("/v2/tables").status_code == 200
+    env, cw = client.environment, cloudwatch(moto_server)  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 10
+    while stats(cw, env, "ApiRequests", "GET /v2/tables") is None:  # no flush() called here
+        assert time.monotonic() < deadline, "the thread published nothing in 10 s"
+        time.sleep(0.2)
+    assert stats(cw, env, "ApiRequests", "GET /v2/tables") == 1
 
 
 def test_the_lifespan_publishes_what_is_left_at_shutdown(

@@ -196,6 +196,7 @@ class MetricsFlusher:
 
     def start(self) -> None:
         if self._thread is None:
+            self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="api-metrics", daemon=True)
             self._thread.start()
 
