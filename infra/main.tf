@@ -27,6 +27,17 @@ locals {
     ONS_INFLUX_AUTH       = "token"
     ONS_INFLUX_VERIFY_TLS = "true"
   }
+
+  # The query API besides InfluxDB: where its request metrics go (setting the environment turns
+  # them on) and, when var.api_bedrock names them, the Bedrock knowledge base and model.
+  api_environment = {
+    ONS_METRICS_NAMESPACE         = var.pipeline_metrics_namespace
+    ONS_METRICS_ENVIRONMENT       = var.environment
+    ONS_RAG_RETRIEVER             = var.api_bedrock.knowledge_base_id == null ? "local" : "bedrock"
+    ONS_BEDROCK_KNOWLEDGE_BASE_ID = var.api_bedrock.knowledge_base_id == null ? "" : var.api_bedrock.knowledge_base_id
+    ONS_BEDROCK_MODEL_ID          = var.api_bedrock.model_id == null ? "" : var.api_bedrock.model_id
+    ONS_BEDROCK_REGION            = var.api_bedrock.region == null ? "" : var.api_bedrock.region
+  }
 }
 
 module "kms" {
@@ -117,6 +128,7 @@ module "iam" {
   metrics_namespace       = var.pipeline_metrics_namespace
   alarm_topic_arn         = module.monitoring.alarm_topic_arn
   ecr_repository_arn      = var.ecr_repository_arn
+  api_bedrock             = var.api_bedrock
   execution_grants = {
     execution     = { log_group_arns = module.dagster.log_group_arns, secret_arns = module.dagster.injected_secret_arns }
     api_execution = { log_group_arns = module.api.log_group_arns, secret_arns = module.api.injected_secret_arns }
@@ -197,7 +209,7 @@ module "api" {
   influxdb_security_group_id = module.influxdb.security_group_id
   influxdb_port              = module.influxdb.port
 
-  container_environment = local.influx_environment
+  container_environment = merge(local.influx_environment, local.api_environment)
   container_secret_arns = {
     ONS_INFLUX_TOKEN = module.influxdb.api_token_secret_arn
   }

@@ -360,3 +360,13 @@ variable "api_5xx_alarm_percent" {
   type        = number
   default     = 5
 }
+
+variable "api_bedrock" {
+  description = "The query API on an existing Amazon Bedrock knowledge base (knowledge_base_id: ONS_RAG_RETRIEVER=bedrock) and/or foundation model for its answers (model_id: Converse), in region (default: this one). Unset = the local MiniLM index and template answers."
+  type = object({
+    knowledge_base_id = optional(string)
+    model_id          = optional(string)
+    region            = optional(string)
+  })
+  default = {}
+}

@@ -4,7 +4,10 @@ contract. The services themselves live in :mod:`ons_pipeline.lib.query.service` 
 
 - :mod:`.app` — ``create_app()``: wires the services, the error handlers and the routes
 - :mod:`.routes` — one module per concern (query, context, legacy, health, meta)
-- :mod:`.security` — the API key check; :mod:`.errors` — domain errors → HTTP statuses
+- :mod:`.security` — the API key check, the rate limit per key, security events;
+  :mod:`.errors` — domain errors → HTTP statuses
+- :mod:`.observability` — request metrics per endpoint (published by
+  :mod:`ons_pipeline.lib.ops.apimetrics`)
 - :mod:`.schemas` — request bodies, error, health and legacy shapes
 """
 

@@ -13,11 +13,16 @@ Routes (OpenAPI at ``/openapi.json``, docs at ``/docs``):
 Authentication: every data route (``/query``, ``/v1/query``, ``/v2/query``, ``/v2/context``)
 needs the API key (``ONS_API_KEY``) as ``X-API-Key: <key>`` or ``Authorization: Bearer <key>``,
 compared in constant time; health, tables and the OpenAPI document are open. With no key
-configured the data routes answer 401 (fail closed).
+configured the data routes answer 401 (fail closed). Each key is rate limited (token bucket per
+process: 429 with ``Retry-After``); rejected keys, malformed bodies and rate limiting are logged
+as security events. With ``ONS_API_METRICS`` on, latency, errors and timeouts per endpoint go to
+CloudWatch once a minute.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -26,13 +31,47 @@ from datetime import datetime
 from fastapi import Depends, FastAPI
 
 from ons_pipeline.api import handlers
+from ons_pipeline.api.observability import RequestMetricsMiddleware
 from ons_pipeline.api.routes import context, health, legacy, meta, query
-from ons_pipeline.api.security import require_api_key
+from ons_pipeline.api.security import rate_limit
 from ons_pipeline.environment import load_settings
+from ons_pipeline.lib.ops.apiguard import RateLimiter
+from ons_pipeline.lib.ops.apimetrics import MetricsFlusher, RequestMetrics
+from ons_pipeline.lib.ops.monitoring import MetricsPublisher
 from ons_pipeline.lib.query.backend import InfluxBackend
 from ons_pipeline.lib.query.service import QueryProcessor
 from ons_pipeline.lib.rag.service import RagService
 from ons_pipeline.lib.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _preload(rag: RagService) -> None:
+    try:
+        _ = rag.retriever
+    except Exception as exc:  # reported by /v2/health and retried by the first request
+        log.warning("knowledge base not ready: %s: %s", type(exc).__name__, exc)
+
+
+def _metrics_flusher(settings: Settings) -> MetricsFlusher | None:
+    """The request metrics' publisher, when ``ONS_API_METRICS`` is on."""
+    if not settings.api.metrics:
+        return None
+    monitoring = settings.monitoring
+
+    def publisher() -> MetricsPublisher:
+        import boto3
+        from botocore.config import Config
+
+        # Short timeouts and few retries: a failed publication keeps its data for the next one,
+        # and a CloudWatch outage must not hold the publisher thread (or shutdown) for minutes.
+        config = Config(
+            connect_timeout=5, read_timeout=10, retries={"mode": "standard", "max_attempts": 3}
+        )
+        client = boto3.client("cloudwatch", config=config, **settings.aws.client_kwargs())
+        return MetricsPublisher(client, monitoring.namespace, monitoring.environment)
+
+    return MetricsFlusher(RequestMetrics(), publisher, settings.api.metrics_interval_s)
 
 
 def create_app(
@@ -53,11 +92,17 @@ def create_app(
     processor = processor or QueryProcessor(backend, settings.api, clock=clock)
     rag = rag or RagService(processor)
 
+    flusher = _metrics_flusher(settings)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if preload_knowledge:
-            threading.Thread(target=lambda: rag.retriever, name="kb-preload", daemon=True).start()
+            threading.Thread(target=_preload, args=(rag,), name="kb-preload", daemon=True).start()
+        if flusher is not None:
+            flusher.start()
         yield
+        if flusher is not None:
+            flusher.stop()
         backend.close()
 
     app = FastAPI(
@@ -71,8 +116,16 @@ def create_app(
     app.state.backend = backend
     app.state.processor = processor
     app.state.rag = rag
+    # The HMAC key of the key fingerprints in security events (see lib/ops/apiguard.py).
+    app.state.key_secret = (settings.api.api_key or "").encode() or os.urandom(32)
+    app.state.rate_limiter = RateLimiter(
+        settings.api.rate_limit_per_s, settings.api.rate_limit_burst
+    )
+    app.state.api_metrics = flusher
     handlers.install(app)
-    protected = [Depends(require_api_key)]
+    if flusher is not None:
+        app.add_middleware(RequestMetricsMiddleware, metrics=flusher.metrics)
+    protected = [Depends(rate_limit)]
     app.include_router(legacy.router, dependencies=protected)
     app.include_router(query.router, dependencies=protected)
     app.include_router(context.router, dependencies=protected)

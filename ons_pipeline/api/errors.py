@@ -17,6 +17,7 @@ from ons_pipeline.lib.query.errors import (
     QuestionNotUnderstood,
     UnsupportedLanguage,
 )
+from ons_pipeline.lib.rag.errors import BedrockError, BedrockTimeout
 
 HTTP_STATUS: dict[type[QueryServiceError], int] = {
     QueryRefused: 400,
@@ -27,6 +28,8 @@ HTTP_STATUS: dict[type[QueryServiceError], int] = {
     ExecutionError: 502,
     BackendUnavailable: 502,
     BackendTimeout: 504,
+    BedrockError: 502,
+    BedrockTimeout: 504,
 }
 """Domain error → HTTP status; a subclass not listed takes its nearest listed base's."""
 
@@ -37,18 +40,25 @@ class ApiError(Exception):
     Codes and statuses: ``bad_query`` / ``sql_error`` / ``render_error`` /
     ``forbidden_statement`` / ``query_error`` (400), ``unauthorized`` (401),
     ``untranslatable_question`` / ``incomplete_translation`` / ``validation_error`` (422),
-    ``flux_not_supported`` (501), ``influx_unreachable`` / ``influx_error`` / ``influx_auth``
-    (502), ``influx_timeout`` (504), ``internal_error`` (500).
+    ``rate_limited`` (429, with ``Retry-After``), ``flux_not_supported`` (501),
+    ``influx_unreachable`` / ``influx_error`` / ``influx_auth`` / ``bedrock_error`` (502),
+    ``influx_timeout`` / ``bedrock_timeout`` (504), ``internal_error`` (500).
     """
 
     def __init__(
-        self, status: int, code: str, message: str, details: dict[str, Any] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = details or {}
+        self.headers = headers or {}
 
     @classmethod
     def from_service(cls, exc: QueryServiceError) -> ApiError:

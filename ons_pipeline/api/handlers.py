@@ -1,6 +1,7 @@
 """How the API answers failures: every error is JSON with the request's ``X-Query-Id`` — the
-structured :class:`ErrorResponse` on v2 routes, the legacy ``{"error", "query_id"}`` (400, 401 or
-500 only) on the legacy contract's paths."""
+structured :class:`ErrorResponse` on v2 routes, the legacy ``{"error", "query_id"}`` (400, 401,
+429 or 500 only) on the legacy contract's paths. Invalid request bodies are also logged as
+``api.request_malformed`` security events."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from ons_pipeline.api.deps import query_id_of
 from ons_pipeline.api.errors import ApiError
 from ons_pipeline.api.routes import health, legacy
 from ons_pipeline.api.schemas import ErrorDetail, ErrorResponse, LegacyError
+from ons_pipeline.api.security import malformed_request
 from ons_pipeline.lib.query.errors import QueryServiceError
 from ons_pipeline.lib.query.service import new_query_id
 
@@ -28,11 +30,12 @@ LEGACY_PATHS = frozenset({*legacy.QUERY_PATHS, *health.LEGACY_PATHS})
 
 def error_response(request: Request, exc: ApiError) -> JSONResponse:
     qid = query_id_of(request)
-    headers = {"X-Query-Id": qid}
+    request.state.error_status = exc.status  # what the metrics count (legacy hides 504)
+    headers = {**exc.headers, "X-Query-Id": qid}
     if exc.status == 401:
         headers["WWW-Authenticate"] = 'ApiKey header="X-API-Key"'
     if request.url.path in LEGACY_PATHS:
-        status = exc.status if exc.status in (400, 401) else 500 if exc.status >= 500 else 400
+        status = exc.status if exc.status in (400, 401, 429) else 500 if exc.status >= 500 else 400
         body = LegacyError(error=exc.message, query_id=qid).model_dump()
         return JSONResponse(body, status_code=status, headers=headers)
     body = ErrorResponse(error=ErrorDetail(**exc.to_dict()), query_id=qid).model_dump(mode="json")
@@ -59,6 +62,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        malformed_request(request, exc.errors())
         if request.url.path in LEGACY_PATHS:
             message = "invalid request body: expected JSON {'question': '...'} (1-1000 characters)"
             return error_response(request, ApiError(400, "bad_request", message))

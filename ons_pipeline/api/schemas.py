@@ -29,8 +29,8 @@ class ErrorDetail(BaseModel):
 
 class ErrorResponse(BaseModel):
     """Every v2 error: 400 bad query, 401 API key, 422 invalid request or untranslatable question,
-    501 Flux on an engine without Flux, 502 InfluxDB failed or unreachable, 504 InfluxDB timeout,
-    500 unexpected."""
+    429 rate limit, 501 Flux on an engine without Flux, 502 InfluxDB or Bedrock failed or
+    unreachable, 504 InfluxDB or Bedrock timeout, 500 unexpected."""
 
     error: ErrorDetail
     query_id: str
@@ -41,14 +41,15 @@ V2_ERRORS: dict[int | str, dict[str, Any]] = {
     for status, text in [
         (400, "Bad query: SQL/InfluxQL error, unsafe statement, InfluxDB rejected it"),
         (401, "Missing or invalid API key"),
+        (429, "Too many requests for this API key (per server process): see Retry-After"),
         (
             422,
             "Invalid request, or a question not (entirely) understood: details list what was "
             "not understood (not_understood) and suggestions",
         ),
         (501, "Flux asked of an InfluxDB engine without Flux (1.x, 3.x)"),
-        (502, "InfluxDB unreachable, failing or refusing the server's credentials"),
-        (504, "InfluxDB did not answer in time"),
+        (502, "InfluxDB (or Bedrock) unreachable, failing or refusing the server's credentials"),
+        (504, "InfluxDB (or Bedrock) did not answer in time"),
         (500, "Unexpected server error"),
     ]
 }
@@ -222,5 +223,6 @@ class LegacyHealth(BaseModel):
 LEGACY_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": LegacyError, "description": "Missing, empty or too long question"},
     401: {"model": LegacyError, "description": "Missing or invalid API key"},
+    429: {"model": LegacyError, "description": "Too many requests for this API key: Retry-After"},
     500: {"model": LegacyError, "description": "Server error"},
 }

@@ -297,6 +297,26 @@ def _instance(env: _Env) -> InstanceSettings:
 
 # -- query API ------------------------------------------------------------------------------------
 
+RAG_RETRIEVERS = ("local", "bedrock")
+
+
+@dataclass(frozen=True)
+class BedrockSettings:
+    """An existing Amazon Bedrock knowledge base and, optionally, a Bedrock model for answers
+    (``ONS_BEDROCK_*``); used when ``ONS_RAG_RETRIEVER=bedrock`` (the model also without)."""
+
+    knowledge_base_id: str | None = None  # ONS_BEDROCK_KNOWLEDGE_BASE_ID
+    model_id: str | None = None  # ONS_BEDROCK_MODEL_ID: Converse answers; unset = templates
+    region: str = "us-east-1"  # ONS_BEDROCK_REGION (default: AWS_REGION)
+    endpoint_url: str | None = None  # ONS_BEDROCK_ENDPOINT_URL: every Bedrock service (tests)
+    timeout_s: float = 30.0  # ONS_BEDROCK_TIMEOUT: connect and read timeout of one call
+    max_attempts: int = 3  # ONS_BEDROCK_MAX_ATTEMPTS: botocore standard retries, first included
+    max_tokens: int = 800  # ONS_BEDROCK_MAX_TOKENS: answer length limit of the model
+
+    def __post_init__(self) -> None:
+        if self.timeout_s <= 0 or self.max_attempts < 1 or self.max_tokens < 1:
+            raise SettingsError("ONS_BEDROCK_TIMEOUT, _MAX_ATTEMPTS and _MAX_TOKENS must be > 0")
+
 
 @dataclass(frozen=True)
 class ApiSettings:
@@ -310,15 +330,47 @@ class ApiSettings:
     timezone: str = "America/Sao_Paulo"  # ONS_API_TIMEZONE: zone of relative periods
     rag_cache_dir: Path | None = None  # ONS_RAG_CACHE_DIR (default $ONS_STATE_DIR/rag)
     rag_embedder: str = "minilm"  # ONS_RAG_EMBEDDER: minilm | hashing
+    # Token bucket per API key, in each process (each ECS task): see README, "Rate limiting".
+    rate_limit_per_s: float = 20.0  # ONS_API_RATE_LIMIT: sustained requests/s per key (0 = off)
+    rate_limit_burst: int = 40  # ONS_API_RATE_BURST: requests a key may send at once
+    # Request metrics to CloudWatch (namespace and Environment from the monitoring settings).
+    metrics: bool = False  # ONS_API_METRICS (default: on when ONS_METRICS_ENVIRONMENT is set)
+    metrics_interval_s: float = 60.0  # ONS_API_METRICS_INTERVAL: seconds between publications
+    rag_retriever: str = "local"  # ONS_RAG_RETRIEVER: local (MiniLM index) | bedrock
+    bedrock: BedrockSettings = field(default_factory=BedrockSettings)
 
     def __post_init__(self) -> None:
         if self.query_timeout_s <= 0 or self.max_rows < 1 or self.cache_ttl_s < 0:
             raise SettingsError("query timeout and max rows must be positive, cache TTL >= 0")
+        if self.rate_limit_per_s < 0 or self.rate_limit_burst < 1:
+            raise SettingsError("ONS_API_RATE_LIMIT must be >= 0 and ONS_API_RATE_BURST >= 1")
+        if self.metrics_interval_s < 1:
+            raise SettingsError("ONS_API_METRICS_INTERVAL must be >= 1 second")
+        if self.rag_retriever not in RAG_RETRIEVERS:
+            raise SettingsError(
+                f"ONS_RAG_RETRIEVER must be one of {RAG_RETRIEVERS}, not {self.rag_retriever!r}"
+            )
+        if self.rag_retriever == "bedrock" and not self.bedrock.knowledge_base_id:
+            raise SettingsError("ONS_RAG_RETRIEVER=bedrock needs ONS_BEDROCK_KNOWLEDGE_BASE_ID")
 
 
-def _api(env: _Env, state_dir: Path) -> ApiSettings:
+def _bedrock(env: _Env, aws: AwsSettings) -> BedrockSettings:
+    d = BedrockSettings()
+    return BedrockSettings(
+        knowledge_base_id=env.text("ONS_BEDROCK_KNOWLEDGE_BASE_ID"),
+        model_id=env.text("ONS_BEDROCK_MODEL_ID"),
+        region=env.text("ONS_BEDROCK_REGION", aws.region) or aws.region,
+        endpoint_url=env.text("ONS_BEDROCK_ENDPOINT_URL"),
+        timeout_s=env.number("ONS_BEDROCK_TIMEOUT", d.timeout_s),
+        max_attempts=env.integer("ONS_BEDROCK_MAX_ATTEMPTS", d.max_attempts),
+        max_tokens=env.integer("ONS_BEDROCK_MAX_TOKENS", d.max_tokens),
+    )
+
+
+def _api(env: _Env, state_dir: Path, aws: AwsSettings | None = None) -> ApiSettings:
     d = ApiSettings()
     rag_dir = env.text("ONS_RAG_CACHE_DIR")
+    metrics_default = env.text("ONS_METRICS_ENVIRONMENT") is not None
     return ApiSettings(
         api_key=env.text("ONS_API_KEY"),
         cache_ttl_s=env.number("ONS_API_CACHE_TTL", d.cache_ttl_s),
@@ -328,6 +380,12 @@ def _api(env: _Env, state_dir: Path) -> ApiSettings:
         timezone=env.text("ONS_API_TIMEZONE", d.timezone) or d.timezone,
         rag_cache_dir=Path(rag_dir) if rag_dir else state_dir / "rag",
         rag_embedder=(env.text("ONS_RAG_EMBEDDER", d.rag_embedder) or d.rag_embedder).lower(),
+        rate_limit_per_s=env.number("ONS_API_RATE_LIMIT", d.rate_limit_per_s),
+        rate_limit_burst=env.integer("ONS_API_RATE_BURST", d.rate_limit_burst),
+        metrics=env.flag("ONS_API_METRICS", metrics_default),
+        metrics_interval_s=env.number("ONS_API_METRICS_INTERVAL", d.metrics_interval_s),
+        rag_retriever=(env.text("ONS_RAG_RETRIEVER", d.rag_retriever) or d.rag_retriever).lower(),
+        bedrock=_bedrock(env, aws or AwsSettings()),
     )
 
 
@@ -382,7 +440,7 @@ class Settings:
             ingest=_ingest(env),
             monitoring=_monitoring(env),
             instance=_instance(env),
-            api=_api(env, state_dir),
+            api=_api(env, state_dir, aws),
             migration=_migration(env),
             report_path=env.text("ONS_REPORT_PATH"),
             state_dir=state_dir,

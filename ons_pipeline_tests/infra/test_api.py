@@ -243,9 +243,11 @@ def test_the_api_environment_holds_no_secret_and_influxdb_reads_with_its_own_tok
     validation = first(api().variables["container_environment"]["validation"])
     assert "password|token|secret|key" in validation["condition"]
     call = root().modules["api"]
-    assert call["container_environment"] == "${local.influx_environment}"
+    assert call["container_environment"] == (
+        "${merge(local.influx_environment, local.api_environment)}"
+    )
     environment = resolve_local(root(), call["container_environment"])
-    assert not [k for k in environment if SECRET_NAME.search(k)]
+    assert not [k for k in environment if SECRET_NAME.search(k) and not k.endswith("_ID")]
     assert environment["ONS_INFLUX_AUTH"] == "token"
     assert environment["ONS_INFLUX_VERIFY_TLS"] == "true"
     assert environment["ONS_INFLUX_URL"] == "${module.influxdb.url}"
@@ -279,14 +281,15 @@ def test_the_execution_role_reads_exactly_the_api_secrets() -> None:
     policy = iam.of_type("aws_iam_role_policy")["execution"]
     assert policy["for_each"] == document["for_each"] == "${var.execution_grants}"
     assert policy["role"] == "${aws_iam_role.task[each.key].name}"
-    # Its own roles: the API never runs with the Dagster roles, and its task role has no policy.
+    # Its own roles: the API never runs with the Dagster roles; its task role has its own small
+    # policy (metrics, Bedrock: test_api_observability.py), never the pipeline's.
     call = root().modules["api"]
     assert call["task_role_arn"] == '${module.iam.task_roles["api"].arn}'
     assert call["execution_role_arn"] == '${module.iam.task_roles["api_execution"].arn}'
     roles = iam.locals["task_roles"]
     assert roles["api"]["pipeline"] is False
     assert roles["api_execution"]["pipeline"] is False
-    # Policies go to the execution roles only: the task role "api" gets none.
+    # Execution grants go to the execution roles only.
     condition = first(iam.variables["execution_grants"]["validation"])["condition"]
     assert '["execution", "api_execution"]' in condition
     assert iam.of_type("aws_iam_role_policy_attachment")["pipeline"]["for_each"] == (

@@ -14,7 +14,10 @@
 # Roles, all trusting only ECS tasks of this account and region: `run` (the runs) gets the
 # pipeline policy; `control` (webserver + daemon) gets the pipeline policy too (sensors and
 # schedules run in the daemon) and, from the dagster module, the EcsRunLauncher permissions;
-# `api` (the query API's tasks) gets no policy: the API reads InfluxDB with the token ECS injects.
+# `api` (the query API's tasks) gets its own small policy: PutMetricData in the metrics namespace
+# (its request metrics) and, only when var.api_bedrock names them, Retrieve/GetKnowledgeBase on
+# that knowledge base and InvokeModel (Converse) on that foundation model. It reads InfluxDB with
+# the token ECS injects.
 # The two execution roles (the ECS agent), `execution` for the Dagster tasks and `api_execution`
 # for the query API, get only what their tasks need: pull the image, write their log groups and
 # read exactly the secrets their task definitions inject (var.execution_grants).
@@ -48,6 +51,7 @@ locals {
     api_execution = { name = "api-execution", description = "ECS task execution role of the query API tasks", pipeline = false }
   }
   pipeline_roles = toset([for key, role in local.task_roles : key if role.pipeline])
+  bedrock_region = coalesce(var.api_bedrock.region, local.region)
 }
 
 data "aws_iam_policy_document" "ecs_tasks_assume" {
@@ -206,6 +210,46 @@ resource "aws_iam_role" "task" {
   description        = each.value.description
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
   tags               = var.tags
+}
+
+# The query API's task role -------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "api" {
+  statement {
+    sid       = "PutApiMetricsOnlyInThePipelineNamespace"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = [var.metrics_namespace]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.api_bedrock.knowledge_base_id == null ? [] : [var.api_bedrock.knowledge_base_id]
+    content {
+      sid       = "RetrieveFromTheBedrockKnowledgeBase"
+      actions   = ["bedrock:Retrieve", "bedrock:GetKnowledgeBase"]
+      resources = ["arn:${local.partition}:bedrock:${local.bedrock_region}:${local.account_id}:knowledge-base/${statement.value}"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.api_bedrock.model_id == null ? [] : [var.api_bedrock.model_id]
+    content {
+      sid       = "AnswerWithTheBedrockModel"
+      actions   = ["bedrock:InvokeModel"]
+      resources = ["arn:${local.partition}:bedrock:${local.bedrock_region}::foundation-model/${statement.value}"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "api" {
+  name   = "api-metrics-bedrock"
+  role   = aws_iam_role.task["api"].name
+  policy = data.aws_iam_policy_document.api.json
 }
 
 resource "aws_iam_role_policy_attachment" "pipeline" {

@@ -74,6 +74,16 @@ variable "execution_grants" {
   }
 }
 
+variable "api_bedrock" {
+  description = "The existing Bedrock knowledge base and foundation model the query API uses (ids; null = not used), and their region (null = this one)."
+  type = object({
+    knowledge_base_id = optional(string)
+    model_id          = optional(string)
+    region            = optional(string)
+  })
+  default = {}
+}
+
 variable "tags" {
   description = "Tags for every resource of the module."
   type        = map(string)

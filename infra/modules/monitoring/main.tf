@@ -8,6 +8,11 @@
 #   - the query API's load balancer (AWS/ApplicationELB, dimensions LoadBalancer and TargetGroup):
 #     share of requests the tasks answer 5xx, 5xx the load balancer itself answers (no target,
 #     target reset or timeout), p95 response time, unhealthy targets, no healthy target.
+#   - the query API's own metrics (ONS/Pipeline, published once a minute by every API task,
+#     ons_pipeline/lib/ops/apimetrics.py): per data endpoint of var.api_metric_endpoints
+#     (dimensions var.pipeline_metric_dimensions + Endpoint) p99 latency, share of 5xx and
+#     timeouts of InfluxDB or Bedrock; over all endpoints (var.pipeline_metric_dimensions only)
+#     rejected API keys and rate-limited requests.
 
 data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
@@ -175,8 +180,43 @@ locals {
     }
   }
 
+  # The API's own metrics over all endpoints (exactly var.pipeline_metric_dimensions): someone
+  # trying keys, or clients still using a replaced key; a client held back by the rate limit.
+  api_metric_alarm_specs = {
+    api_rejected_keys = {
+      name                = "api-rejected-keys"
+      namespace           = var.pipeline_metrics_namespace
+      dimensions          = var.pipeline_metric_dimensions
+      description         = "Query API refused more than ${var.api_rejected_keys_threshold} requests for a missing or wrong API key in 5 minutes (security events api.key_rejected in the API log)"
+      metric              = "ApiRejectedKeys"
+      statistic           = "Sum"
+      extended_statistic  = null
+      period              = 300
+      evaluation_periods  = 1
+      datapoints_to_alarm = null
+      threshold           = var.api_rejected_keys_threshold
+      comparison_operator = "GreaterThanThreshold"
+      treat_missing_data  = "notBreaching"
+    }
+    api_rate_limited = {
+      name                = "api-rate-limited"
+      namespace           = var.pipeline_metrics_namespace
+      dimensions          = var.pipeline_metric_dimensions
+      description         = "Query API answered more than ${var.api_rate_limited_threshold} requests 429 (rate limit per key) in 5 minutes"
+      metric              = "ApiRateLimited"
+      statistic           = "Sum"
+      extended_statistic  = null
+      period              = 300
+      evaluation_periods  = 1
+      datapoints_to_alarm = null
+      threshold           = var.api_rate_limited_threshold
+      comparison_operator = "GreaterThanThreshold"
+      treat_missing_data  = "notBreaching"
+    }
+  }
+
   # Every alarm on one metric of the pipeline or the API: one resource (keys and names unchanged).
-  metric_alarm_specs = merge(local.pipeline_alarm_specs, local.api_alarm_specs)
+  metric_alarm_specs = merge(local.pipeline_alarm_specs, local.api_alarm_specs, local.api_metric_alarm_specs)
 }
 
 resource "aws_sns_topic" "alarms" {
@@ -323,4 +363,93 @@ resource "aws_cloudwatch_metric_alarm" "api_5xx_rate" {
   }
 
   tags = var.tags
+}
+
+# The query API's own metrics, per data endpoint ------------------------------------------------
+# Published only in minutes with requests (no data = idle, not broken); the counters are 0, not
+# absent, in those minutes, so the 5xx share needs no FILL.
+
+resource "aws_cloudwatch_metric_alarm" "api_endpoint_latency" {
+  for_each = var.api_metric_endpoints
+
+  alarm_name          = "${var.name}-api-${each.key}-latency"
+  alarm_description   = "Query API ${each.value}: p99 latency above ${var.api_endpoint_latency_p99_ms} ms in 3 of 5 minutes"
+  namespace           = var.pipeline_metrics_namespace
+  metric_name         = "ApiLatencyMs"
+  dimensions          = merge(var.pipeline_metric_dimensions, { Endpoint = each.value })
+  extended_statistic  = "p99"
+  period              = 60
+  evaluation_periods  = 5
+  datapoints_to_alarm = 3
+  threshold           = var.api_endpoint_latency_p99_ms
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "api_endpoint_5xx_rate" {
+  for_each = var.api_metric_endpoints
+
+  alarm_name          = "${var.name}-api-${each.key}-5xx-rate"
+  alarm_description   = "Query API ${each.value}: more than ${var.api_endpoint_5xx_percent} % of requests answered 5xx in 3 of 5 minutes"
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.api_endpoint_5xx_percent
+  evaluation_periods  = 5
+  datapoints_to_alarm = 3
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+
+  metric_query {
+    id          = "rate"
+    expression  = "IF(requests > 0, 100 * errors / requests, 0)"
+    label       = "5xx, % of requests"
+    return_data = true
+  }
+
+  metric_query {
+    id = "errors"
+    metric {
+      namespace   = var.pipeline_metrics_namespace
+      metric_name = "Api5xxErrors"
+      dimensions  = merge(var.pipeline_metric_dimensions, { Endpoint = each.value })
+      stat        = "Sum"
+      period      = 60
+    }
+  }
+
+  metric_query {
+    id = "requests"
+    metric {
+      namespace   = var.pipeline_metrics_namespace
+      metric_name = "ApiRequests"
+      dimensions  = merge(var.pipeline_metric_dimensions, { Endpoint = each.value })
+      stat        = "Sum"
+      period      = 60
+    }
+  }
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "api_endpoint_timeouts" {
+  for_each = var.api_metric_endpoints
+
+  alarm_name          = "${var.name}-api-${each.key}-timeouts"
+  alarm_description   = "Query API ${each.value}: more than ${var.api_endpoint_timeouts_threshold} requests a minute failed on an InfluxDB or Bedrock timeout in 3 of 5 minutes"
+  namespace           = var.pipeline_metrics_namespace
+  metric_name         = "ApiTimeouts"
+  dimensions          = merge(var.pipeline_metric_dimensions, { Endpoint = each.value })
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 5
+  datapoints_to_alarm = 3
+  threshold           = var.api_endpoint_timeouts_threshold
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+  tags                = var.tags
 }

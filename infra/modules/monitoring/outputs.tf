@@ -9,5 +9,8 @@ output "alarm_names" {
     [for a in aws_cloudwatch_metric_alarm.influxdb : a.alarm_name],
     [for a in aws_cloudwatch_metric_alarm.metric : a.alarm_name],
     [aws_cloudwatch_metric_alarm.api_5xx_rate.alarm_name],
+    [for a in aws_cloudwatch_metric_alarm.api_endpoint_latency : a.alarm_name],
+    [for a in aws_cloudwatch_metric_alarm.api_endpoint_5xx_rate : a.alarm_name],
+    [for a in aws_cloudwatch_metric_alarm.api_endpoint_timeouts : a.alarm_name],
   )
 }

@@ -108,6 +108,47 @@ variable "api_elb_5xx_threshold" {
   default     = 10
 }
 
+variable "api_metric_endpoints" {
+  description = "Data endpoints of the query API alarmed on one by one (key: alarm name part, value: the Endpoint dimension the API publishes, \"<METHOD> <route>\")."
+  type        = map(string)
+  default = {
+    v2-query   = "POST /v2/query"
+    v2-context = "POST /v2/context"
+    query      = "POST /query"
+    v1-query   = "POST /v1/query"
+  }
+}
+
+variable "api_endpoint_latency_p99_ms" {
+  description = "p99 latency of one API endpoint (ApiLatencyMs), milliseconds, above which (3 of 5 minutes) its alarm fires."
+  type        = number
+  default     = 10000
+}
+
+variable "api_endpoint_5xx_percent" {
+  description = "Share of one API endpoint's requests answered 5xx, percent, above which (3 of 5 minutes) its alarm fires."
+  type        = number
+  default     = 5
+}
+
+variable "api_endpoint_timeouts_threshold" {
+  description = "Requests a minute of one API endpoint that failed on an InfluxDB or Bedrock timeout, above which (3 of 5 minutes) its alarm fires."
+  type        = number
+  default     = 0
+}
+
+variable "api_rejected_keys_threshold" {
+  description = "Requests refused for a missing or wrong API key in 5 minutes, over all tasks and endpoints, above which the alarm fires."
+  type        = number
+  default     = 20
+}
+
+variable "api_rate_limited_threshold" {
+  description = "Requests answered 429 (rate limit per key) in 5 minutes, over all tasks and endpoints, above which the alarm fires."
+  type        = number
+  default     = 100
+}
+
 variable "tags" {
   description = "Tags for every resource of the module."
   type        = map(string)

@@ -5,7 +5,8 @@ characters) behind the API key answers with the old body: ``query_id``, ``questi
 ``confidence_score``, ``sources`` (``{id, type, relevance_score, excerpt ≤ 200 chars, location}``;
 time-series sources also carry ``query`` and ``record_count``), ``processing_time_ms``,
 ``timestamp`` (epoch s), ``metadata`` and, when data was used, ``time_series_data``. Errors are
-``{"error": ..., "query_id": ...}`` (400 bad request, 401 API key, 500 server error).
+``{"error": ..., "query_id": ...}`` (400 bad request, 401 API key, 429 rate limit with
+``Retry-After``, 500 server error).
 
 The answer now comes from the RAG flow (translator → InfluxQL on the v1 endpoint → knowledge
 base → template composer), so the old faults — English-only keywords, InfluxQL sent to the Flux
@@ -17,7 +18,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from ons_pipeline.api.deps import Backend, QueryId, Rag
 from ons_pipeline.api.errors import ApiError
@@ -30,6 +31,7 @@ from ons_pipeline.api.schemas import (
     LegacySource,
     LegacyTimeSeriesData,
 )
+from ons_pipeline.api.security import malformed_request
 from ons_pipeline.lib.query.model import Agg, FieldRef, leaves, strip_transform
 from ons_pipeline.lib.rag.compose import data_confidence
 from ons_pipeline.lib.rag.pipeline import RagResult
@@ -164,13 +166,15 @@ router = APIRouter(tags=["legacy"])
 
 
 def legacy_query(
-    body: LegacyQueryRequest, rag: Rag, backend: Backend, query_id: QueryId
+    request: Request, body: LegacyQueryRequest, rag: Rag, backend: Backend, query_id: QueryId
 ) -> LegacyQueryResponse:
     began = time.perf_counter()
     text = body.question if body.question is not None else body.query
     if text is None or not text.strip():
+        malformed_request(request, [{"loc": ("body", "question"), "type": "missing"}])
         raise ApiError(400, "bad_request", "a question is required: {'question': '...'}")
     if len(text) > MAX_QUESTION:
+        malformed_request(request, [{"loc": ("body", "question"), "type": "string_too_long"}])
         raise ApiError(400, "bad_request", f"the question is longer than {MAX_QUESTION} characters")
     result = rag.run(text, max_points=1000)
     return legacy_response(result, query_id, began, backend.database, rag.embedder_name)

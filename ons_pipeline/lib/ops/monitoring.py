@@ -43,6 +43,7 @@ HEALTH_MEASUREMENT = "_ons_health"
 ALERTS_TOPIC_NAME = "ons-pipeline-alerts"  # the local alerts topic (moto)
 PRICES_FILE = Path(__file__).with_name("prices.toml")
 _PUT_BATCH = 20  # PutMetricData accepts more today; 20 works with every endpoint
+_MAX_VALUES = 150  # distinct values of one datum's Values/Counts (PutMetricData limit)
 
 
 # -- configuration ----------------------------------------------------------------------------
@@ -53,16 +54,22 @@ _PUT_BATCH = 20  # PutMetricData accepts more today; 20 works with every endpoin
 
 @dataclass(frozen=True)
 class Metric:
-    """One CloudWatch datum; ``unit`` is a CloudWatch StandardUnit."""
+    """One CloudWatch datum; ``unit`` is a CloudWatch StandardUnit. ``dimensions`` are added to
+    ``Environment``; ``values``/``counts`` (a distribution: CloudWatch computes percentiles from
+    it) replace ``value`` when given."""
 
     name: str
     value: float
     unit: str = "None"
     timestamp: datetime | None = None
+    dimensions: tuple[tuple[str, str], ...] = ()
+    values: tuple[float, ...] = ()
+    counts: tuple[float, ...] = ()
 
 
 class MetricsPublisher:
-    """``PutMetricData`` under ``namespace`` with exactly the dimension ``Environment=<env>``."""
+    """``PutMetricData`` under ``namespace`` with the dimension ``Environment=<env>`` (plus a
+    metric's own dimensions, if any)."""
 
     def __init__(self, cloudwatch: Any, namespace: str, environment: str) -> None:
         if not namespace or not environment:
@@ -78,17 +85,27 @@ class MetricsPublisher:
     def publish(self, metrics: Iterable[Metric], now: datetime | None = None) -> int:
         """Publish finite values (CloudWatch rejects NaN/inf); returns how many were sent."""
         moment = now or datetime.now(UTC)
-        data = [
-            {
+        data: list[dict[str, Any]] = []
+        for m in metrics:
+            datum: dict[str, Any] = {
                 "MetricName": m.name,
-                "Dimensions": self.dimensions,
-                "Value": float(m.value),
+                "Dimensions": self.dimensions + [{"Name": k, "Value": v} for k, v in m.dimensions],
                 "Unit": m.unit,
                 "Timestamp": m.timestamp or moment,
             }
-            for m in metrics
-            if m.value is not None and math.isfinite(float(m.value))
-        ]
+            if m.values:
+                pairs = [
+                    (float(v), float(c))
+                    for v, c in zip(m.values, m.counts or [1.0] * len(m.values), strict=True)
+                    if math.isfinite(float(v))
+                ]
+                for start in range(0, len(pairs), _MAX_VALUES):
+                    chunk = pairs[start : start + _MAX_VALUES]
+                    data.append(
+                        {**datum, "Values": [v for v, _ in chunk], "Counts": [c for _, c in chunk]}
+                    )
+            elif m.value is not None and math.isfinite(float(m.value)):
+                data.append({**datum, "Value": float(m.value)})
         for start in range(0, len(data), _PUT_BATCH):
             self.cloudwatch.put_metric_data(
                 Namespace=self.namespace, MetricData=data[start : start + _PUT_BATCH]

@@ -6,7 +6,8 @@
 - :mod:`.timeseries` — ``needs_timeseries``, ``Evidence`` (exact range, query, points used)
 - :mod:`.compose` — numbered context block, ``TemplateComposer`` (answers citing [1], [2], …)
 - :mod:`.pipeline` — ``RagPipeline.run(question, now)`` → ``RagResult``
-- :mod:`.bedrock` — managed knowledge base / LLM backends behind the same interfaces
+- :mod:`.bedrock` — an existing Bedrock knowledge base / model behind the same interfaces,
+  chosen by ``ONS_RAG_RETRIEVER`` / ``ONS_BEDROCK_MODEL_ID`` (:mod:`.service`); :mod:`.errors`
 """
 
 from ons_pipeline.lib.rag.compose import Answer, AnswerComposer, RagContext, TemplateComposer

@@ -1,10 +1,13 @@
-"""The RAG service: the knowledge index (built lazily, once), the pipeline wired to the query
-service's cached executor, and the mapping to :class:`ContextResponse`. Used by the API
-(``POST /v2/context``, the legacy ``/query``) and by ``ons-pipeline ask``."""
+"""The RAG service: the retriever (the local knowledge index or a Bedrock knowledge base, by
+``ONS_RAG_RETRIEVER``; built lazily, once), the composer (templates or a Bedrock model), the
+pipeline wired to the query service's cached executor, and the mapping to
+:class:`ContextResponse`. Used by the API (``POST /v2/context``, the legacy ``/query``) and by
+``ons-pipeline ask``."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -14,6 +17,7 @@ from ons_pipeline.lib.query.model import QueryModel
 from ons_pipeline.lib.query.nl import RuleTranslator
 from ons_pipeline.lib.query.response import model_info, translation_info
 from ons_pipeline.lib.query.service import QueryProcessor, new_query_id
+from ons_pipeline.lib.rag.bedrock import BedrockComposer, BedrockKnowledgeBaseRetriever
 from ons_pipeline.lib.rag.compose import AnswerComposer, TemplateComposer
 from ons_pipeline.lib.rag.embeddings import embedder_named
 from ons_pipeline.lib.rag.index import KnowledgeIndex, Retriever
@@ -26,12 +30,32 @@ from ons_pipeline.lib.rag.response import (
 )
 from ons_pipeline.lib.settings import ApiSettings
 
+RETRY_AFTER_S = 30.0  # a retriever that failed to build is not tried again before this
+
 
 def default_retriever(settings: ApiSettings) -> Retriever:
-    """The shipped knowledge base, embedded with the configured embedder (all-MiniLM-L6-v2 by
-    default), its embeddings cached in the RAG cache directory."""
+    """``ONS_RAG_RETRIEVER``: ``local`` (default) is the shipped knowledge base, embedded with
+    the configured embedder (all-MiniLM-L6-v2 by default), its embeddings cached in the RAG
+    cache directory; ``bedrock`` is the existing knowledge base
+    ``ONS_BEDROCK_KNOWLEDGE_BASE_ID``."""
+    if settings.rag_retriever == "bedrock":
+        assert settings.bedrock.knowledge_base_id  # ApiSettings refuses bedrock without one
+        return BedrockKnowledgeBaseRetriever(
+            settings.bedrock.knowledge_base_id, settings=settings.bedrock
+        )
     embedder = embedder_named(settings.rag_embedder)
     return KnowledgeIndex(load_knowledge(), embedder, cache_dir=settings.rag_cache_dir)
+
+
+def default_composer(settings: ApiSettings) -> AnswerComposer:
+    """Answers by the Bedrock model ``ONS_BEDROCK_MODEL_ID`` when set (with either retriever),
+    else by the deterministic templates."""
+    model = settings.bedrock.model_id
+    if model:
+        return BedrockComposer(
+            model, max_tokens=settings.bedrock.max_tokens, settings=settings.bedrock
+        )
+    return TemplateComposer()
 
 
 class RagService:
@@ -45,8 +69,10 @@ class RagService:
         self.processor = processor
         self._retriever = retriever
         self._factory = retriever_factory or (lambda: default_retriever(processor.settings))
-        self.composer = composer or TemplateComposer()
+        self.composer = composer or default_composer(processor.settings)
         self._lock = threading.Lock()
+        self._failed: tuple[float, Exception] | None = None
+        self._clock = time.monotonic
 
     @property
     def ready(self) -> bool:
@@ -59,12 +85,23 @@ class RagService:
 
     @property
     def retriever(self) -> Retriever:
+        """The retriever, built on first use. A failed build is raised again, without another
+        attempt, for ``RETRY_AFTER_S``: every request must not call ``GetKnowledgeBase`` (a
+        low-quota control-plane API) while a knowledge base is missing or refused."""
         with self._lock:
             if self._retriever is None:
-                retriever = self._factory()
-                if isinstance(retriever, KnowledgeIndex):
-                    retriever.vectors()  # embed (or load the cached embeddings) now
-                self._retriever = retriever
+                if self._failed is not None and self._clock() - self._failed[0] < RETRY_AFTER_S:
+                    raise self._failed[1]
+                try:
+                    retriever = self._factory()
+                    if isinstance(retriever, KnowledgeIndex):
+                        retriever.vectors()  # embed (or load the cached embeddings) now
+                    elif isinstance(retriever, BedrockKnowledgeBaseRetriever):
+                        retriever.check()  # it exists and is ACTIVE (else BedrockError, 502)
+                except Exception as exc:
+                    self._failed = (self._clock(), exc)
+                    raise
+                self._retriever, self._failed = retriever, None
             return self._retriever
 
     @property
@@ -75,11 +112,21 @@ class RagService:
             return retriever.embedder.name
         return retriever.name if retriever is not None else "none"
 
+    @property
+    def backend(self) -> str:
+        """``local`` or ``bedrock`` (of the retriever, or of the settings before it is built)."""
+        retriever = self._retriever
+        if retriever is None:
+            return self.processor.settings.rag_retriever
+        return "bedrock" if isinstance(retriever, BedrockKnowledgeBaseRetriever) else "local"
+
     def knowledge_status(self) -> dict[str, Any]:
         """Readiness of the knowledge base, and its size and embedder once loaded (never loads:
         health checks must stay fast)."""
-        status: dict[str, Any] = {"ready": self.ready}
+        status: dict[str, Any] = {"ready": self.ready, "backend": self.backend}
         retriever = self._retriever
+        if isinstance(retriever, BedrockKnowledgeBaseRetriever):
+            status.update(retriever.info or {})
         if isinstance(retriever, KnowledgeIndex):
             status.update(
                 documents=len(retriever.docs),
