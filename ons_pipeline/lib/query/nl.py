@@ -1003,6 +1003,15 @@ class RuleTranslator:
         if not keys and st.plant_context and (st.rank or st.plant_names or st.group_tags):
             keys = ["generation"]
         if not keys:
+            if st.patamar is not None:
+                st.unmapped.append(
+                    Unmapped(
+                        "measure",
+                        st.patamar[1],
+                        "a load level (patamar) qualifies the weekly CMO: ask for the CMO at it",
+                        ("CMO semanal no patamar pesado",),
+                    )
+                )
             if not any(u.kind == "measure" for u in st.unmapped):
                 st.unmapped.append(
                     Unmapped(
