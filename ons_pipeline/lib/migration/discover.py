@@ -1,8 +1,7 @@
 """Discovery: a Timestream database's tables → a mapping file a user reviews, then loads with
 ``ONS_MAPPING_EXTRA``.
 
-What each table is asked (metadata queries cost nothing in Timestream; the sample scans one
-window):
+What each table is asked (two metadata queries and one query over the sample window):
 
 * ``DESCRIBE``: the dimensions, the ``measure_name`` column, the measure columns — ``MULTI``
   attributes with their types, or ``measure_value::<type>`` of single-measure records;
