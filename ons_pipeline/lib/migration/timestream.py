@@ -331,10 +331,10 @@ def unmapped_columns(client: QueryClient, spec: TableSpec, database: str) -> lis
         wanted = {f"measure_value::{f.type.value.lower()}": "" for f in spec.fields}
     else:
         wanted = {spec.source_column(f.name): f.type.value.lower() for f in spec.fields}
-        problems += [
-            f"measure {m!r} is not in the mapping: it would not be migrated (map it as a field)"
-            for m in sorted(measures - set(wanted))
-        ]
+    problems += [
+        f"measure {m!r} is not in the mapping: it would not be migrated (map it as a field)"
+        for m in sorted(measures - set(wanted))
+    ]
     problems += [
         f"the mapping's column {c!r} is not in the source table"
         for c in sorted(set(wanted) - measures)

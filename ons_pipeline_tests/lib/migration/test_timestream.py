@@ -376,3 +376,19 @@ def test_single_measure_sources_are_checked_against_show_measures(
     )}  # fmt: skip
     assert described["measure_value::timestamp"] == "MEASURE_VALUE"
     assert list(described)[:2] == ["Site Name", "opt"]  # dimensions first, as Timestream lists
+
+
+def test_measure_columns_the_mapping_does_not_read_stop_the_export(
+    moto_server, query_client
+) -> None:  # type: ignore[no-untyped-def]
+    """Records of another type in a single-measure table (``measure_value::bigint`` beside the
+    legacy platform's doubles) would not be exported: the check names them."""
+    database = f"db_{uuid.uuid4().hex[:8]}"
+    spec = schema.table("generation_data")
+    answer = describe_answer(spec)
+    answer["Rows"].append(
+        {"Data": [{"ScalarValue": v} for v in ("measure_value::bigint", "bigint", "MEASURE_VALUE")]}
+    )
+    stage_query_results(moto_server.url, {describe_query(database, spec.name): [answer]})
+    with pytest.raises(ExportError, match=r"measure 'measure_value::bigint' is not in the mapping"):
+        check_source_columns(query_client, spec, database)
