@@ -52,7 +52,7 @@ def generate(tables: str, start: Any, days: int, fmt: str, out: Path, seed: int)
     out.mkdir(parents=True, exist_ok=True)
     for name in names:
         if schema.table(name).source is not schema.Source.ONS:
-            click.echo(f"{name}: legacy table, no ONS file form (use --format timestream)")
+            click.echo(f"{name}: not an ONS dataset, no ONS file form (use --format timestream)")
             continue
         path = out / f"{name}_{first.isoformat()}_{days}d.{fmt}"
         generate_ons_file(name, first, days, path, fmt=fmt, seed=seed)

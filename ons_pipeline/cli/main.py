@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ons_pipeline.cli import demo, ingest, integrity, migrate, query, servers
+from ons_pipeline.cli import demo, discover, ingest, integrity, migrate, query, servers
 
 
 @click.group()
@@ -18,7 +18,7 @@ for command in (demo.generate, demo.stage, demo.demo):
     main.add_command(command)
 for command in (migrate.migrate, migrate.dlq, migrate.rollback):
     main.add_command(command)
-for module in (integrity, ingest, query):
+for module in (integrity, ingest, query, discover):
     module.register(main)
 
 if __name__ == "__main__":

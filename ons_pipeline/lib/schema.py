@@ -1,8 +1,10 @@
 """Schema mapping: Timestream tables → canonical Arrow schema → InfluxDB measurement, tags, fields.
 
-The mapping is declared in ``tables.toml`` beside this module and validated when loaded. Every
-other module (generator, exporter, converter, loader, checks, query layer) takes its column names
-and types from here.
+The mapping is declared in ``tables.toml`` beside this module (or the file ``ONS_MAPPING_FILE``
+names), merged with user files (``ONS_MAPPING_EXTRA``) that add tables or replace them, and
+validated when loaded: errors name the file, the table and the key. Every other module
+(generator, exporter, converter, loader, checks, query layer) takes its column names and types
+from here, through :func:`tables` and :func:`table`.
 
 Canonical partition layout (the Parquet on S3 and what the converter reads): a ``time`` column of
 ``timestamp[ns, UTC]``, then the tag columns as strings, then the field columns, typed.
@@ -12,14 +14,18 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from ons_pipeline.lib.settings import MappingSettings
 
 TIME_COLUMN = "time"
 TIME_TYPE = pa.timestamp("ns", tz="UTC")
@@ -55,8 +61,19 @@ _ARROW_TYPES: dict[MeasureType, pa.DataType] = {
 
 
 class Source(StrEnum):
+    """Where a table comes from: ONS open data, the replaced platform, or any other Timestream
+    table (one ``ons-pipeline discover`` found, or a user declared)."""
+
     ONS = "ons"
     LEGACY = "legacy"
+    TIMESTREAM = "timestream"
+
+
+class Layout(StrEnum):
+    """How a table's records carry its measures."""
+
+    MULTI = "multi"  # multi-measure records under one measure_name: each measure is a field
+    SINGLE = "single"  # single-measure records: each measure_name is a field (pivoted by time)
 
 
 @dataclass(frozen=True)
@@ -82,6 +99,22 @@ class TableSpec:
     raw_time_column: str | None = None
     raw_renames: dict[str, str] = field(default_factory=dict)
     series: int = 5  # expected number of series (sizes runs; the data may have more or fewer)
+    origin: str = ""  # the mapping file that declared the table
+    database: str | None = None  # Timestream database; default by source (ONS or legacy)
+    timestream_table: str | None = None  # Timestream table name when it is not ``name``
+    layout: Layout = Layout.MULTI
+    source_columns: dict[str, str] = field(default_factory=dict)  # tag/field → source name
+    raw_columns: tuple[str, ...] = ()  # the raw file's header, in order (empty: derived)
+    raw_decimal: str = "."  # decimal separator of the raw file's numbers
+
+    @property
+    def source_table(self) -> str:
+        """The table's name in Timestream."""
+        return self.timestream_table or self.name
+
+    def source_column(self, column: str) -> str:
+        """The Timestream name of a tag (dimension) or field (measure)."""
+        return self.source_columns.get(column, column)
 
     @property
     def rows_per_day(self) -> int:
@@ -115,6 +148,8 @@ class TableSpec:
 
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# Timestream database and table names: 3 to 256 letters, digits, '_', '.' and '-'
+_TIMESTREAM_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,256}$")
 _ALLOWED_KEYS = {
     "description",
     "source",
@@ -128,104 +163,252 @@ _ALLOWED_KEYS = {
     "raw_time_column",
     "raw_renames",
     "series",
+    "database",
+    "timestream_table",
+    "layout",
+    "source_columns",
+    "raw_columns",
+    "raw_decimal",
 }
-_REQUIRED_KEYS = {"description", "source", "measure_name", "grain", "tags", "fields"}
+_REQUIRED_KEYS = {"description", "source", "grain", "tags", "fields"}
 _GRAIN = re.compile(r"^(\d+)([smhd])$")
 _GRAIN_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+_DECIMALS = (".", ",")
 
 
 def parse_grain(text: str) -> timedelta:
     match = _GRAIN.match(text)
-    if not match:
-        raise SchemaError(f"grain {text!r} is not like '30m', '1h' or '1d'")
+    if not match or int(match.group(1)) < 1:
+        raise SchemaError(f"grain {text!r} is not like '30m', '1h', '1d' or '7d'")
     return timedelta(**{_GRAIN_UNITS[match.group(2)]: int(match.group(1))})
 
 
-def _table_from_mapping(name: str, raw: dict[str, Any]) -> TableSpec:
-    where = f"table {name!r}"
+class _Keys:
+    """Typed reads of one table's keys; every error names the table and the key."""
+
+    def __init__(self, name: str, raw: dict[str, Any]) -> None:
+        self.name = name
+        self.raw = raw
+
+    def error(self, key: str, problem: str) -> SchemaError:
+        return SchemaError(f"table {self.name!r}, key {key!r}: {problem}")
+
+    def text(self, key: str, default: str | None = None) -> str | None:
+        value = self.raw.get(key, default)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(key, f"must be a non-empty string, not {value!r}")
+        return value
+
+    def names(self, key: str) -> tuple[str, ...]:
+        value = self.raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(key, f"must be a list of strings, not {value!r}")
+        duplicates = sorted({v for v in value if value.count(v) > 1})
+        if duplicates:
+            raise self.error(key, f"lists {duplicates} more than once")
+        return tuple(value)
+
+    def table(self, key: str) -> dict[str, str]:
+        value = self.raw.get(key, {})
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise self.error(key, f'must be a table of strings (name = "value"), not {value!r}')
+        return dict(value)
+
+    def choice(self, key: str, options: type[StrEnum], default: str) -> Any:
+        value = self.raw.get(key, default)
+        try:
+            return options(value)
+        except ValueError:
+            choices = [o.value for o in options]
+            raise self.error(key, f"must be one of {choices}, not {value!r}") from None
+
+
+def _table_from_mapping(name: str, raw: dict[str, Any], origin: str = "") -> TableSpec:
     if not _NAME.match(name):
-        raise SchemaError(f"{where}: name must match {_NAME.pattern}")
-    unknown = set(raw) - _ALLOWED_KEYS
+        raise SchemaError(f"table {name!r}: the name must match {_NAME.pattern}")
+    if not isinstance(raw, dict):
+        raise SchemaError(f"table {name!r}: must be a table of keys, not {raw!r}")
+    keys = _Keys(name, raw)
+    unknown = sorted(set(raw) - _ALLOWED_KEYS)
     if unknown:
-        raise SchemaError(f"{where}: unknown keys {sorted(unknown)}")
-    missing = _REQUIRED_KEYS - set(raw)
+        raise keys.error(unknown[0], f"unknown key (unknown keys: {unknown}; known: "
+                         f"{sorted(_ALLOWED_KEYS)})")  # fmt: skip
+    missing = sorted(_REQUIRED_KEYS - set(raw))
     if missing:
-        raise SchemaError(f"{where}: missing keys {sorted(missing)}")
-    try:
-        source = Source(raw["source"])
-    except ValueError:
-        raise SchemaError(f"{where}: source must be one of {[s.value for s in Source]}") from None
-    tags = tuple(raw["tags"])
-    fields_raw: dict[str, str] = raw["fields"]
-    units: dict[str, str] = raw.get("units", {})
+        raise keys.error(missing[0], f"missing (missing keys: {missing})")
+    description = keys.text("description") or ""
+    source: Source = keys.choice("source", Source, "ons")
+    default_layout = Layout.SINGLE if source is Source.LEGACY else Layout.MULTI
+    layout: Layout = keys.choice("layout", Layout, default_layout.value)
+    tags = keys.names("tags")
+    fields_raw = keys.table("fields")
+    units = keys.table("units")
     if not fields_raw:
-        raise SchemaError(f"{where}: at least one field is required")
+        raise keys.error("fields", "at least one field is required")
     fields: list[FieldSpec] = []
     for fname, ftype in fields_raw.items():
         try:
             mtype = MeasureType(ftype)
         except ValueError:
-            raise SchemaError(
-                f"{where}: field {fname!r} has type {ftype!r}; "
-                f"expected one of {[t.value for t in MeasureType]}"
+            raise keys.error(
+                "fields",
+                f"field {fname!r} has type {ftype!r}; expected one of "
+                f"{[t.value for t in MeasureType]}",
             ) from None
         fields.append(FieldSpec(fname, mtype, units.get(fname, "")))
+    for key, columns in (("tags", tags), ("fields", tuple(fields_raw))):
+        for column in columns:
+            if not _NAME.match(column):
+                raise keys.error(key, f"column {column!r} must match {_NAME.pattern}")
     names = [TIME_COLUMN, *tags, *fields_raw]
-    for column in names[1:]:
-        if not _NAME.match(column):
-            raise SchemaError(f"{where}: column {column!r} must match {_NAME.pattern}")
     duplicates = sorted({c for c in names if names.count(c) > 1})
     if duplicates:
-        raise SchemaError(f"{where}: columns used twice (tags, fields and 'time'): {duplicates}")
-    optional = frozenset(raw.get("optional_tags", ()))
+        raise keys.error("fields", f"columns used twice (tags, fields and 'time'): {duplicates}")
+    optional = frozenset(keys.names("optional_tags"))
     if not optional <= set(tags):
-        raise SchemaError(f"{where}: optional_tags {sorted(optional - set(tags))} are not tags")
+        raise keys.error("optional_tags", f"{sorted(optional - set(tags))} are not tags")
     if set(units) - set(fields_raw):
-        raise SchemaError(
-            f"{where}: units for unknown fields {sorted(set(units) - set(fields_raw))}"
-        )
+        strays = sorted(set(units) - set(fields_raw))
+        raise keys.error("units", f"units for unknown fields {strays}")
     series = raw.get("series", 5)
     if not isinstance(series, int) or isinstance(series, bool) or series < 1:
-        raise SchemaError(f"{where}: series must be a positive integer, not {series!r}")
-    if source is Source.LEGACY and (
-        raw["measure_name"] != "value" or list(fields_raw.items()) != [("value", "DOUBLE")]
-    ):
-        raise SchemaError(f"{where}: legacy tables hold one DOUBLE measure named 'value'")
+        raise keys.error("series", f"must be a positive integer, not {series!r}")
+    grain_text = raw["grain"]
+    if not isinstance(grain_text, str):
+        raise keys.error("grain", f"must be a string like '1h', not {grain_text!r}")
+    try:
+        grain = parse_grain(grain_text)
+    except SchemaError as exc:
+        raise keys.error("grain", str(exc)) from None
+    measure_name = keys.text("measure_name")
+    if layout is Layout.MULTI and measure_name is None:
+        raise keys.error("measure_name", "missing (multi-measure records need their name)")
+    if layout is Layout.SINGLE and source is not Source.LEGACY and measure_name is not None:
+        raise keys.error(
+            "measure_name", "not used with layout 'single' (each field is a measure_name)"
+        )
+    if source is Source.LEGACY:
+        if layout is not Layout.SINGLE:
+            raise keys.error("layout", "legacy tables hold single-measure records")
+        if measure_name != "value" or list(fields_raw.items()) != [("value", "DOUBLE")]:
+            raise keys.error("fields", "legacy tables hold one DOUBLE measure named 'value'")
+    measurement = keys.text("measurement", name) or name
+    database = keys.text("database")
+    timestream_table = keys.text("timestream_table")
+    for key, value in (("database", database), ("timestream_table", timestream_table)):
+        if value is not None and not _TIMESTREAM_NAME.match(value):
+            pattern = _TIMESTREAM_NAME.pattern
+            raise keys.error(key, f"{value!r} is not a Timestream name ({pattern})")
+    source_columns = keys.table("source_columns")
+    strays = sorted(set(source_columns) - set(tags) - set(fields_raw))
+    if strays:
+        raise keys.error("source_columns", f"{strays} are neither tags nor fields")
+    renamed = list(source_columns.values())
+    clashes = sorted({v for v in renamed if renamed.count(v) > 1})
+    if clashes:
+        raise keys.error("source_columns", f"source names used twice: {clashes}")
+    raw_time_column = keys.text("raw_time_column")
+    raw_columns = keys.names("raw_columns")
+    renames = keys.table("raw_renames")
+    if raw_columns:
+        if raw_time_column is None:
+            raise keys.error("raw_columns", "needs raw_time_column (the file's time column)")
+        known = {renames.get(c, c) for c in raw_columns}
+        lacking = [c for c in (raw_time_column, *tags) if c not in known]
+        if lacking:
+            raise keys.error("raw_columns", f"the header lacks {lacking}")
+    raw_decimal = keys.text("raw_decimal", ".") or "."
+    if raw_decimal not in _DECIMALS:
+        raise keys.error("raw_decimal", f"must be '.' or ',', not {raw_decimal!r}")
     return TableSpec(
         name=name,
-        description=raw["description"],
+        description=description,
         source=source,
-        measure_name=raw["measure_name"],
-        grain=parse_grain(raw["grain"]),
+        measure_name=measure_name or "",
+        grain=grain,
         tags=tags,
         fields=tuple(fields),
-        measurement=raw.get("measurement", name),
+        measurement=measurement,
         optional_tags=optional,
-        raw_time_column=raw.get("raw_time_column"),
-        raw_renames=dict(raw.get("raw_renames", {})),
+        raw_time_column=raw_time_column,
+        raw_renames=renames,
         series=series,
+        origin=origin,
+        database=database,
+        timestream_table=timestream_table,
+        layout=layout,
+        source_columns=source_columns,
+        raw_columns=raw_columns,
+        raw_decimal=raw_decimal,
     )
 
 
 def load_mapping(path: Path = MAPPING_FILE) -> dict[str, TableSpec]:
-    """Parse and validate a mapping file; errors name the file and the table."""
+    """Parse and validate one mapping file; errors name the file, the table and the key."""
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SchemaError(f"{path}: cannot read the mapping file ({exc.strerror})") from None
+    try:
+        document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SchemaError(f"{path}: {exc}") from exc
+    unknown = sorted(set(document) - {"tables"})
+    if unknown:
+        raise SchemaError(f"{path}: key {unknown[0]!r}: unknown; a mapping file holds only "
+                          "[tables.<name>] entries")  # fmt: skip
     tables = document.get("tables")
     if not isinstance(tables, dict) or not tables:
         raise SchemaError(f"{path}: no [tables.<name>] entries")
     try:
-        return {name: _table_from_mapping(name, raw) for name, raw in tables.items()}
+        return {name: _table_from_mapping(name, raw, str(path)) for name, raw in tables.items()}
     except SchemaError as exc:
         raise SchemaError(f"{path}: {exc}") from exc
 
 
-@cache
-def tables() -> dict[str, TableSpec]:
-    """The project's table mapping (from ``tables.toml``)."""
-    return load_mapping()
+def load_mappings(paths: Sequence[Path]) -> dict[str, TableSpec]:
+    """The merged mapping of ``paths`` in order: a later file's table adds to the earlier ones or
+    replaces the one of the same name, whole. Two tables may not write one measurement."""
+    merged: dict[str, TableSpec] = {}
+    for path in paths:
+        merged.update(load_mapping(path))
+    by_measurement: dict[str, TableSpec] = {}
+    for spec in merged.values():
+        other = by_measurement.setdefault(spec.measurement, spec)
+        if other is not spec:
+            raise SchemaError(
+                f"{spec.origin}: table {spec.name!r}, key 'measurement': measurement "
+                f"{spec.measurement!r} is also written by table {other.name!r} ({other.origin})"
+            )
+    return merged
+
+
+def _stamp(path: Path) -> tuple[str, int, int]:
+    try:
+        info = path.stat()
+    except OSError:
+        return (str(path), -1, -1)  # loading it names the file
+    return (str(path), info.st_mtime_ns, info.st_size)
+
+
+@lru_cache(maxsize=16)
+def _load_stamped(stamps: tuple[tuple[str, int, int], ...]) -> dict[str, TableSpec]:
+    return load_mappings([Path(p) for p, _, _ in stamps])
+
+
+def tables(mapping: MappingSettings | None = None) -> dict[str, TableSpec]:
+    """The project's table mapping: ``ONS_MAPPING_FILE`` (default: the shipped ``tables.toml``)
+    merged with the ``ONS_MAPPING_EXTRA`` files. Read from the environment at every call and
+    cached by the files' modification times, so a changed setting or file is seen at once."""
+    if mapping is None:
+        from ons_pipeline.lib.settings import MappingSettings
+
+        mapping = MappingSettings.from_env()
+    return _load_stamped(tuple(_stamp(p) for p in mapping.files))
 
 
 def table(name: str) -> TableSpec:

@@ -389,6 +389,39 @@ def _api(env: _Env, state_dir: Path, aws: AwsSettings | None = None) -> ApiSetti
     )
 
 
+# -- schema mapping -------------------------------------------------------------------------------
+
+SHIPPED_MAPPING = Path(__file__).with_name("tables.toml")
+
+
+@dataclass(frozen=True)
+class MappingSettings:
+    """Where the schema mapping comes from: the project's mapping file (``ONS_MAPPING_FILE``,
+    default the one shipped in the package) and user files whose tables add to it or replace
+    its tables of the same name (``ONS_MAPPING_EXTRA``: paths separated by ``os.pathsep``,
+    applied in order)."""
+
+    file: Path = SHIPPED_MAPPING
+    extra: tuple[Path, ...] = ()
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        return (self.file, *self.extra)
+
+    @classmethod
+    def from_env(cls, source: Mapping[str, str] | None = None) -> MappingSettings:
+        return _mapping(_Env(os.environ if source is None else source))
+
+
+def _mapping(env: _Env) -> MappingSettings:
+    base = env.text("ONS_MAPPING_FILE")
+    extra = env.text("ONS_MAPPING_EXTRA") or ""
+    return MappingSettings(
+        file=Path(base).expanduser() if base else SHIPPED_MAPPING,
+        extra=tuple(Path(p).expanduser() for p in extra.split(os.pathsep) if p.strip()),
+    )
+
+
 # -- everything -----------------------------------------------------------------------------------
 
 
@@ -406,6 +439,7 @@ class Settings:
     report_path: str | None = None  # ONS_REPORT_PATH: also write the migration report there
     state_dir: Path = Path(".ons-pipeline")  # ONS_STATE_DIR: local servers, caches
     seed: int = 0  # ONS_SEED: the generator's seed (local data)
+    mapping: MappingSettings = field(default_factory=MappingSettings)
 
     @classmethod
     def from_env(cls, source: Mapping[str, str] | None = None) -> Settings:
@@ -445,4 +479,5 @@ class Settings:
             report_path=env.text("ONS_REPORT_PATH"),
             state_dir=state_dir,
             seed=env.integer("ONS_SEED", 0),
+            mapping=_mapping(env),
         )

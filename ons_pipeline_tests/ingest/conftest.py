@@ -7,31 +7,20 @@ from pathlib import Path
 import pytest
 
 from ons_pipeline.lib.aws import AwsSettings
-from ons_pipeline.lib.schema import MAPPING_FILE, TableSpec, load_mapping
+from ons_pipeline.lib.schema import MAPPING_FILE, TableSpec, load_mappings
 from ons_pipeline.lib.settings import InfluxSettings
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "ons_samples"
 EXTRA_SAMPLES = Path(__file__).resolve().parent / "data"
 
-# The daily "carga de energia" dataset is not in tables.toml; tests add it to a copy of the
-# mapping to show that a new dataset needs only a mapping entry.
-CARGA_ENERGIA = """
-[tables.carga_energia]
-description = "Carga de energia diária por subsistema (test-only entry)"
-source = "ons"
-measure_name = "carga"
-grain = "1d"
-tags = ["id_subsistema", "nom_subsistema"]
-fields = { val_cargaenergiamwmed = "DOUBLE" }
-raw_time_column = "din_instante"
-"""
+# The daily "carga de energia" and weekly CMO datasets are not in tables.toml: the example user
+# mapping file adds them, to show that a new dataset needs only a mapping entry.
+EXAMPLE_MAPPING = Path(__file__).resolve().parents[2] / "examples" / "mappings" / "ons_extra.toml"
 
 
 @pytest.fixture(scope="session")
-def extended_mapping(tmp_path_factory: pytest.TempPathFactory) -> dict[str, TableSpec]:
-    path = tmp_path_factory.mktemp("mapping") / "tables.toml"
-    path.write_text(MAPPING_FILE.read_text(encoding="utf-8") + CARGA_ENERGIA, encoding="utf-8")
-    return load_mapping(path)
+def extended_mapping() -> dict[str, TableSpec]:
+    return load_mappings([MAPPING_FILE, EXAMPLE_MAPPING])
 
 
 @pytest.fixture

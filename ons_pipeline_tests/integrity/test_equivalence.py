@@ -101,3 +101,37 @@ def test_a_query_the_translation_cannot_run_fails_with_its_reason(influx) -> Non
         case = QueryCase("bad", "curva_carga", 'SELECT median(x) FROM "ons"."curva_carga"')
         result = run_case(case, duck, influx, influx.config.database)
     assert not result.passed and result.error and not math.isnan(result.max_diff)
+
+
+def test_tables_of_a_user_mapping_give_identical_results(
+    s3, s3_bucket, influx, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The platform's shapes over tables only a user file declares: single-measure records of
+    several types (only their numbers are aggregated) and the example file's weekly CMO."""
+    import os
+
+    from ons_pipeline_tests.lib.test_schema import EXAMPLE, USER_FILE
+
+    user = tmp_path / "user.toml"
+    user.write_text(USER_FILE, encoding="utf-8")
+    monkeypatch.setenv("ONS_MAPPING_EXTRA", f"{EXAMPLE}{os.pathsep}{user}")
+    tables = ["telemetria", "cmo_semanal"]
+    days = [date(2024, 1, 5), date(2024, 1, 6)]  # a Friday (the weekly row) and the next day
+    for table in tables:
+        for day in days if table == "telemetria" else days[:1]:  # no weekly row on Saturday
+            put_day(s3, s3_bucket, table, day)
+            load_day(s3, s3_bucket, influx, table, day)
+    report = compare_days(
+        ParquetStore(s3, s3_bucket, PARQUET),
+        influx,
+        tables,
+        days[0],
+        days[-1],
+        DATABASES,
+        influx.config.database,
+    )
+    assert report.ok, report.summary()
+    sqls = [r.case.sql for r in report.results]
+    assert any('"plant_ops"."telemetria"' in s for s in sqls)  # the table's own database
+    assert {r.case.table for r in report.results} == set(tables)
+    assert not any("estado" in s or "disponivel" in s for s in sqls if "max(" in s)

@@ -126,8 +126,8 @@ def build_migration_asset(spec: TableSpec, migration: MigrationSettings) -> dg.A
             database = database_for(spec, aws.timestream_database, aws.timestream_legacy_database)
             if not check_source_columns(timestream, spec, database):
                 context.log.warning(
-                    f"Timestream did not describe {database}.{spec.name}: its columns were not "
-                    "checked against the mapping"
+                    f"Timestream did not describe {database}.{spec.source_table}: its columns "
+                    "were not checked against the mapping"
                 )
 
         store = ParquetStore.of(aws, s3)

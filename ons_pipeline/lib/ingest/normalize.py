@@ -1,8 +1,9 @@
 """Raw ONS files (``;`` CSV or Parquet, as ONS publishes them) → canonical tables per UTC day.
 
-The dataset is recognised from the header with the schema mapping (``tables.toml``): a file is
-dataset ``t`` when it has ``t``'s time column (``raw_time_column``), every tag column and at least
-one field column, after lower-casing, trimming and ``raw_renames`` (the ``id_subsistena`` typo).
+The dataset is recognised from the header with the schema mapping (``tables.toml`` and the user
+files of ``ONS_MAPPING_EXTRA``; every table with a ``raw_time_column``): a file is dataset ``t``
+when it has ``t``'s time column, every tag column and at least one field column, after
+lower-casing, trimming and ``raw_renames`` (the ``id_subsistena`` typo).
 Extra columns are ignored and reported; a field the file lacks (intercâmbio's programmed value) is
 NULL in its rows and listed in ``missing_fields`` (the stored values of that field are not the
 file's to change). A file that matches no dataset raises :class:`UnknownDatasetError` naming the
@@ -16,7 +17,8 @@ Row rules (every quirk of ../shared/DESIGN.md §4 and the sample README):
   ``ceg = -`` for conjuntos); an empty tag makes the row bad;
 * values: ``.`` decimals in every ONS style (``4828.07250000``, ``0E-8``, ``51691.2265625``,
   ``2.3``, negative numbers) parsed to float64; empty and ``-`` are NULL; anything else (``1,5``,
-  ``NaN``, ``inf``, text) makes the row bad; ``-0`` becomes ``0``;
+  ``NaN``, ``inf``, text) makes the row bad; ``-0`` becomes ``0``; a dataset declared with
+  ``raw_decimal = ","`` reads ``4828,0725`` instead (and refuses a ``.``);
 * time: local Brasília clock (``YYYY-MM-DD HH:MM:SS`` or ``YYYY-MM-DD``) → UTC with
   :func:`ons_time.parse_local` (daily datasets read a time part as an offset in the day, so the
   2013 ``00:00:01`` row stays on its day). The non-existent DST-start hour is **dropped** when its
@@ -198,8 +200,9 @@ def _clean_name(name: str) -> str:
 
 
 def _ons_specs(specs: Mapping[str, TableSpec] | None) -> list[TableSpec]:
+    """The datasets a raw file can be: tables of the mapping with a raw-file description."""
     chosen = tables() if specs is None else specs
-    return [s for s in chosen.values() if s.source is Source.ONS and s.raw_time_column]
+    return [s for s in chosen.values() if s.source is not Source.LEGACY and s.raw_time_column]
 
 
 def detect_dataset(
@@ -224,7 +227,8 @@ def detect_dataset(
         raise UnknownDatasetError(
             f"{source}: header {header} matches no known ONS dataset "
             f"({', '.join(s.name for s in _ons_specs(specs))}); closest is "
-            f"{closest.name!r}, which also needs {missing}"
+            f"{closest.name!r}, which also needs {missing}. A new dataset is declared in a "
+            "mapping file (ONS_MAPPING_EXTRA; see README, 'Schema mapping')"
         )
     matches.sort(key=lambda e: e[1])
     if len(matches) > 1 and matches[0][1] == matches[1][1]:
@@ -433,8 +437,11 @@ def _time_strings(column: pa.Array) -> pa.Array:
     return _trimmed(column)
 
 
-def _parse_field(column: pa.Array, ftype: MeasureType) -> tuple[pa.Array, np.ndarray, str | None]:
-    """A field column → (typed values, bad mask, reason)."""
+def _parse_field(
+    column: pa.Array, ftype: MeasureType, decimal: str = "."
+) -> tuple[pa.Array, np.ndarray, str | None]:
+    """A field column → (typed values, bad mask, reason). ``decimal``: the file's decimal
+    separator (with ``,`` a ``.`` is refused: it would be a thousands separator)."""
     if ftype is MeasureType.VARCHAR:
         text = _trimmed(column)
         blank = pc.is_in(text, pa.array(PLACEHOLDERS))
@@ -453,6 +460,9 @@ def _parse_field(column: pa.Array, ftype: MeasureType) -> tuple[pa.Array, np.nda
         return values, bad, "not a finite number"
     text = _trimmed(column)
     blank = _bool(pc.is_in(text, pa.array(PLACEHOLDERS)))
+    if decimal != ".":
+        dotted = _bool(pc.match_substring(text, "."))
+        text = pc.if_else(pa.array(dotted), "?", pc.replace_substring(text, decimal, "."))
     pattern = _NUMBER if pa.types.is_floating(target) else _INTEGER
     ok = _bool(pc.match_substring_regex(text, pattern))
     bad = ~blank & ~ok
@@ -561,7 +571,7 @@ def _normalize_rows(
             field_arrays[f.name] = pa.nulls(n, f.type.arrow_type)
             continue
         column = raw.columns[mapping[f.name]]
-        values, bad, reason = _parse_field(column, f.type)
+        values, bad, reason = _parse_field(column, f.type, spec.raw_decimal)
         if bad.any():
             shown = _trimmed(column).to_pylist() if not pa.types.is_floating(column.type) else None
             flag(

@@ -46,7 +46,7 @@ from ons_pipeline.lib.partitions import ParquetStore, Partition
 from ons_pipeline.lib.query.execute import QueryRunner
 from ons_pipeline.lib.query.model import Agg, Aggregation, FieldRef, FilterOp, QueryModel
 from ons_pipeline.lib.query.timestream_sql import SqlTranslation, execute_sql, parse_sql
-from ons_pipeline.lib.schema import TIME_COLUMN, Source, TableSpec, table
+from ons_pipeline.lib.schema import TIME_COLUMN, MeasureType, Source, TableSpec, table
 
 U = 2.0**-53
 HEURISTIC_REL = 1e-9
@@ -199,6 +199,11 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def database_of(spec: TableSpec, databases: Mapping[str, str]) -> str:
+    """The table's Timestream database: its mapping's, else its source's (ONS by default)."""
+    return spec.database or databases.get(spec.source.value) or databases[Source.ONS.value]
+
+
 def standard_suite(
     tables: Iterable[str],
     first: date,
@@ -223,7 +228,7 @@ def standard_suite(
     cases: list[QueryCase] = []
     for name in tables:
         spec = table(name)
-        source = f'"{databases[spec.source.value]}"."{spec.name}"'
+        source = f'"{database_of(spec, databases)}"."{spec.name}"'
         samples = dict((sample_tags or {}).get(name, {}))
         if spec.source is Source.LEGACY:
             cases += _legacy_cases(spec, source, within, inclusive, samples)
@@ -236,8 +241,11 @@ def _ons_cases(
     spec: TableSpec, source: str, within: str, samples: Mapping[str, str]
 ) -> list[QueryCase]:
     n = spec.name
+    numeric = [f.name for f in spec.fields if f.type in (MeasureType.DOUBLE, MeasureType.BIGINT)]
+    if not spec.tags or not numeric:
+        return []  # the shapes group by a dimension and aggregate a number
     tag = spec.tags[0]
-    f0 = spec.field_names[0]
+    f0 = numeric[0]
     window = "1d" if spec.grain >= timedelta(days=1) else "1h"
     cases = [
         QueryCase(
@@ -254,7 +262,7 @@ def _ons_cases(
             "SELECT bin(time, 1d) AS day, "
             + ", ".join(
                 f"max({f}) AS max_{i}, min({f}) AS min_{i}, sum({f}) AS sum_{i}"
-                for i, f in enumerate(spec.field_names)
+                for i, f in enumerate(numeric)
             )
             + f" FROM {source} WHERE {within} GROUP BY bin(time, 1d) ORDER BY day",
             "daily extremes and totals",
@@ -276,7 +284,7 @@ def _ons_cases(
             QueryCase(
                 f"{n}: raw points of {tag} = {value!r}",
                 n,
-                f"SELECT time, {', '.join(spec.tags)}, {', '.join(spec.field_names)} "
+                f"SELECT time, {', '.join(spec.tags)}, {', '.join(numeric)} "
                 f"FROM {source} WHERE {within} AND {tag} = '{value}' ORDER BY time",
                 "raw selection (no aggregation)",
             )
@@ -712,7 +720,7 @@ def compare_days(
             files = [
                 path for day in days for path in store.download(Partition(name, day), Path(tmp))
             ]
-            duck.register(spec, databases[spec.source.value], files)
+            duck.register(spec, database_of(spec, databases), files)
         samples = sample_tag_values(duck, tables)
         cases = standard_suite(tables, first, last, databases, samples) + list(extra_cases)
         return run_suite(cases, duck, client, influx_database)

@@ -26,6 +26,8 @@ from ons_pipeline.lib.ons_time import Window
 from ons_pipeline.lib.schema import (
     TIME_COLUMN,
     TIME_TYPE,
+    FieldSpec,
+    Layout,
     MeasureType,
     Source,
     TableSpec,
@@ -44,6 +46,9 @@ class QueryClient(Protocol):
 
 
 def database_for(spec: TableSpec, ons_database: str, legacy_database: str) -> str:
+    """The table's Timestream database: its mapping's ``database``, else by its source."""
+    if spec.database:
+        return spec.database
     return legacy_database if spec.source is Source.LEGACY else ons_database
 
 
@@ -51,13 +56,53 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _column(spec: TableSpec, name: str) -> str:
+    """A tag or multi-measure field as selected: its source column, renamed when it differs."""
+    source = spec.source_column(name)
+    return _ident(source) if source == name else f"{_ident(source)} AS {_ident(name)}"
+
+
+def pivoted(spec: TableSpec) -> bool:
+    """Single-measure records whose measure names become fields (one row per time and series)."""
+    return spec.layout is Layout.SINGLE and spec.source is not Source.LEGACY
+
+
+def _pivot_field(spec: TableSpec, field: FieldSpec) -> str:
+    # One record per (series, time, measure_name) in Timestream: max() picks that one value.
+    value = f"measure_value::{field.type.value.lower()}"
+    name = _literal(spec.source_column(field.name))
+    return f"max(CASE WHEN measure_name = {name} THEN {value} END) AS {_ident(field.name)}"
+
+
 def _select_list(spec: TableSpec, time_expression: str) -> str:
-    columns = [time_expression, *(_ident(t) for t in spec.tags), "measure_name"]
+    columns = [time_expression, *(_column(spec, t) for t in spec.tags)]
     if spec.source is Source.LEGACY:
-        columns.append(f"measure_value::double AS {_ident('value')}")
+        columns += ["measure_name", f"measure_value::double AS {_ident('value')}"]
+    elif pivoted(spec):
+        columns += [_pivot_field(spec, f) for f in spec.fields]
     else:
-        columns += [_ident(f.name) for f in spec.fields]
+        columns.append("measure_name")
+        columns += [_column(spec, f.name) for f in spec.fields]
     return ", ".join(columns)
+
+
+def _from_window(spec: TableSpec, database: str, window: Window) -> str:
+    """``FROM`` the table ``WHERE`` time is in the half-open window (and, for pivoted tables,
+    the measure is mapped), then ``GROUP BY`` time and series for pivoted tables."""
+    text = (
+        f"FROM {_ident(database)}.{_ident(spec.source_table)} "
+        f"WHERE time >= from_nanoseconds({window.start_ns}) "
+        f"AND time < from_nanoseconds({window.end_ns})"
+    )
+    if pivoted(spec):
+        names = ", ".join(_literal(spec.source_column(f)) for f in spec.field_names)
+        group = ", ".join(["time", *(_ident(spec.source_column(t)) for t in spec.tags)])
+        text += f" AND measure_name IN ({names}) GROUP BY {group}"
+    return text
 
 
 def export_query(
@@ -65,12 +110,10 @@ def export_query(
 ) -> str:
     """The exact SQL that exports one window of one table (ordered by time, then series)."""
     time_expression = f"to_nanoseconds(time) AS {UNLOAD_TIME_COLUMN}" if for_unload else "time"
-    order = ", ".join(["time", *(_ident(t) for t in spec.tags)])
+    order = ", ".join(["time", *(_ident(spec.source_column(t)) for t in spec.tags)])
     return (
         f"SELECT {_select_list(spec, time_expression)} "
-        f"FROM {_ident(database)}.{_ident(spec.name)} "
-        f"WHERE time >= from_nanoseconds({window.start_ns}) "
-        f"AND time < from_nanoseconds({window.end_ns}) "
+        f"{_from_window(spec, database, window)} "
         f"ORDER BY {order}"
     )
 
@@ -206,34 +249,124 @@ def describe_query(database: str, table: str) -> str:
     return f"DESCRIBE {_ident(database)}.{_ident(table)}"
 
 
-def unmapped_columns(client: QueryClient, spec: TableSpec, database: str) -> list[str] | None:
-    """Problems between the source table's columns (``DESCRIBE``) and the mapping, each
-    described: a dimension the mapping does not know (rows that differ only there would collapse
-    into one point), a measure it does not know (never migrated), a mapped column the source
-    lacks. ``None`` when the source gave no description to check."""
-    page = client.query(QueryString=describe_query(database, spec.name))
-    names = [c["Name"] for c in page.get("ColumnInfo") or []]
-    rows = [[d.get("ScalarValue") for d in row["Data"]] for row in page.get("Rows") or []]
-    if not rows or len(names) < 3:
+def show_measures_query(database: str, table: str) -> str:
+    return f"SHOW MEASURES FROM {_ident(database)}.{_ident(table)}"
+
+
+def show_tables_query(database: str) -> str:
+    return f"SHOW TABLES FROM {_ident(database)}"
+
+
+def _datum(datum: dict[str, Any]) -> Any:
+    """A Query ``Datum`` as Python: scalars as text, arrays as lists, rows as lists."""
+    if datum.get("NullValue"):
         return None
-    columns = {row[0]: str(row[2]).upper() for row in rows}
+    if "ArrayValue" in datum:
+        return [_datum(d) for d in datum["ArrayValue"]]
+    if "RowValue" in datum:
+        return [_datum(d) for d in datum["RowValue"].get("Data", [])]
+    return datum.get("ScalarValue")
+
+
+def page_rows(page: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of one Query page as ``{column: value}`` (arrays and rows as lists)."""
+    names = [c.get("Name", "") for c in page.get("ColumnInfo") or []]
+    return [
+        dict(zip(names, (_datum(d) for d in row.get("Data", [])), strict=False))
+        for row in page.get("Rows") or []
+    ]
+
+
+def query_rows(client: QueryClient, sql: str) -> list[dict[str, Any]]:
+    """Every row of a (small) query, following ``NextToken``."""
+    return [row for page in iter_query_pages(client, sql) for row in page_rows(page)]
+
+
+def described_columns(client: QueryClient, database: str, table: str) -> list[tuple[str, str, str]]:
+    """``DESCRIBE``: (column, type, Timestream attribute type) in Timestream's order."""
+    columns = []
+    for row in query_rows(client, describe_query(database, table)):
+        values = list(row.values())
+        if len(values) >= 3:
+            columns.append((str(values[0]), str(values[1]).lower(), str(values[2]).upper()))
+    return columns
+
+
+def measure_types(client: QueryClient, database: str, table: str) -> dict[str, list[str]]:
+    """``SHOW MEASURES``: measure name → its data types (``double``, ..., or ``multi``)."""
+    found: dict[str, list[str]] = {}
+    for row in query_rows(client, show_measures_query(database, table)):
+        name, kind = row.get("measure_name"), row.get("data_type")
+        if name is not None and kind is not None:
+            found.setdefault(str(name), []).append(str(kind).lower())
+    return found
+
+
+def unmapped_columns(client: QueryClient, spec: TableSpec, database: str) -> list[str] | None:
+    """Problems between the source table's columns (``DESCRIBE``; for pivoted tables also
+    ``SHOW MEASURES``) and the mapping, each described: a dimension the mapping does not know
+    (rows that differ only there would collapse into one point), a measure it does not know
+    (never migrated), a mapped column the source lacks or holds with another type. ``None``
+    when the source gave no description to check."""
+    described = described_columns(client, database, spec.source_table)
+    if not described:
+        return None
+    columns = {name: kind for name, _, kind in described}
+    types = {name: kind for name, kind, _ in described}
     dimensions = {c for c, kind in columns.items() if kind == "DIMENSION"}
     measures = {c for c, kind in columns.items() if kind in {"MULTI", "MEASURE_VALUE"}}
-    wanted_measures = (
-        {"measure_value::double"} if spec.source is Source.LEGACY else set(spec.field_names)
-    )
+    tags = {spec.source_column(t) for t in spec.tags}
     problems = [
         f"dimension {d!r} is not in the mapping: rows that differ only in it would collapse "
         "into one point (map it as a tag)"
-        for d in sorted(dimensions - set(spec.tags))
+        for d in sorted(dimensions - tags)
     ]
     problems += [
+        f"the mapping's tag {c!r} is not a dimension of the source table"
+        for c in sorted(tags - dimensions)
+    ]
+    if spec.source is Source.LEGACY:
+        wanted = {"measure_value::double": "double"}
+    elif pivoted(spec):
+        wanted = {f"measure_value::{f.type.value.lower()}": "" for f in spec.fields}
+    else:
+        wanted = {spec.source_column(f.name): f.type.value.lower() for f in spec.fields}
+    problems += [
         f"measure {m!r} is not in the mapping: it would not be migrated (map it as a field)"
-        for m in sorted(measures - wanted_measures)
+        for m in sorted(measures - set(wanted))
     ]
     problems += [
         f"the mapping's column {c!r} is not in the source table"
-        for c in sorted((set(spec.tags) - dimensions) | (wanted_measures - measures))
+        for c in sorted(set(wanted) - measures)
+    ]
+    problems += [
+        f"column {c!r} is {types[c].upper()} in the source, {kind.upper()} in the mapping"
+        for c, kind in sorted(wanted.items())
+        if kind and c in types and types[c] != kind
+    ]
+    if pivoted(spec):
+        problems += _measure_problems(client, spec, database)
+    return problems
+
+
+def _measure_problems(client: QueryClient, spec: TableSpec, database: str) -> list[str]:
+    found = measure_types(client, database, spec.source_table)
+    if not found:
+        return []
+    mapped = {spec.source_column(f.name): f.type.value.lower() for f in spec.fields}
+    problems = [
+        f"measure {m!r} is not in the mapping: it would not be migrated (map it as a field)"
+        for m in sorted(set(found) - set(mapped))
+    ]
+    problems += [
+        f"the mapping's measure {m!r} is not in the source table"
+        for m in sorted(set(mapped) - set(found))
+    ]
+    problems += [
+        f"measure {m!r} is held as {'/'.join(found[m]).upper()} in the source, "
+        f"{kind.upper()} in the mapping (records of another type would not be migrated)"
+        for m, kind in sorted(mapped.items())
+        if m in found and found[m] != [kind]
     ]
     return problems
 
@@ -244,7 +377,7 @@ def check_source_columns(client: QueryClient, spec: TableSpec, database: str) ->
     problems = unmapped_columns(client, spec, database)
     if problems:
         raise ExportError(
-            f"Timestream table {database}.{spec.name} does not match the mapping: "
+            f"Timestream table {database}.{spec.source_table} does not match the mapping: "
             + "; ".join(problems)
         )
     return problems is not None
@@ -255,13 +388,15 @@ def count_query(spec: TableSpec, database: str, window: Window) -> str:
     counts = ['count(*) AS "rows"']
     if spec.source is Source.LEGACY:
         counts.append(f"count(measure_value::double) AS {_ident('value')}")
-    else:
+    elif pivoted(spec):  # counted on the pivoted rows the export reads
         counts += [f"count({_ident(f.name)}) AS {_ident(f.name)}" for f in spec.fields]
-    return (
-        f"SELECT {', '.join(counts)} FROM {_ident(database)}.{_ident(spec.name)} "
-        f"WHERE time >= from_nanoseconds({window.start_ns}) "
-        f"AND time < from_nanoseconds({window.end_ns})"
-    )
+        inner = f"SELECT {_select_list(spec, 'time')} {_from_window(spec, database, window)}"
+        return f"SELECT {', '.join(counts)} FROM ({inner})"
+    else:
+        counts += [
+            f"count({_ident(spec.source_column(f.name))}) AS {_ident(f.name)}" for f in spec.fields
+        ]
+    return f"SELECT {', '.join(counts)} {_from_window(spec, database, window)}"
 
 
 def source_counts(
@@ -413,9 +548,11 @@ _ARROW_TO_SCALAR = {
 
 
 def column_info(spec: TableSpec) -> list[dict[str, Any]]:
+    """The export query's result columns (``measure_name`` only for unpivoted records)."""
     columns = [{"Name": TIME_COLUMN, "Type": {"ScalarType": "TIMESTAMP"}}]
     columns += [{"Name": t, "Type": {"ScalarType": "VARCHAR"}} for t in spec.tags]
-    columns.append({"Name": "measure_name", "Type": {"ScalarType": "VARCHAR"}})
+    if not pivoted(spec):
+        columns.append({"Name": "measure_name", "Type": {"ScalarType": "VARCHAR"}})
     columns += [
         {"Name": f.name, "Type": {"ScalarType": _ARROW_TO_SCALAR[f.type]}} for f in spec.fields
     ]
@@ -437,8 +574,6 @@ def table_to_pages(
 ) -> list[dict[str, Any]]:
     """Query response pages (about ``page_bytes`` of JSON each) holding the tables' rows."""
     info = column_info(spec)
-    measures: list[MeasureType | None] = [None] * (1 + len(spec.tags))
-    measures += [None] + [f.type for f in spec.fields]
     pages: list[dict[str, Any]] = []
     current: list[dict[str, Any]] = []
     size = 0
@@ -446,7 +581,8 @@ def table_to_pages(
         table = table.select(list(spec.columns))
         rendered = [_render_column(table.column(TIME_COLUMN), None)]
         rendered += [_render_column(table.column(t), None) for t in spec.tags]
-        rendered.append([spec.measure_name] * table.num_rows)
+        if not pivoted(spec):
+            rendered.append([spec.measure_name] * table.num_rows)
         rendered += [_render_column(table.column(f.name), f.type) for f in spec.fields]
         for values in zip(*rendered, strict=False):
             row = {
@@ -480,23 +616,75 @@ def stage_query_results(endpoint_url: str, results: dict[str, list[dict[str, Any
     response.raise_for_status()
 
 
-def describe_answer(spec: TableSpec, extra_dimensions: Sequence[str] = ()) -> dict[str, Any]:
-    """What ``DESCRIBE`` answers for a table laid out as the mapping says (plus, for tests,
-    dimensions the mapping does not know)."""
-    rows = [[TIME_COLUMN, "timestamp", "TIMESTAMP"]]
-    rows += [[t, "varchar", "DIMENSION"] for t in (*spec.tags, *extra_dimensions)]
-    rows.append(["measure_name", "varchar", "MEASURE_NAME"])
-    if spec.source is Source.LEGACY:
-        rows.append(["measure_value::double", "double", "MEASURE_VALUE"])
-    else:
-        rows += [[f.name, f.type.value.lower(), "MULTI"] for f in spec.fields]
+_DESCRIBE_COLUMNS = ("Column", "Type", "Timestream attribute type")
+
+
+def _varchar_answer(names: Sequence[str], rows: Iterable[Sequence[str]]) -> dict[str, Any]:
     return {
         "Rows": [{"Data": [{"ScalarValue": v} for v in row]} for row in rows],
+        "ColumnInfo": [{"Name": n, "Type": {"ScalarType": "VARCHAR"}} for n in names],
+    }
+
+
+def describe_answer(spec: TableSpec, extra_dimensions: Sequence[str] = ()) -> dict[str, Any]:
+    """What ``DESCRIBE`` answers for a table laid out as the mapping says (plus, for tests,
+    dimensions the mapping does not know): dimensions, ``measure_name``, ``time``, then the
+    measure columns, as Timestream orders them."""
+    tags = [spec.source_column(t) for t in spec.tags]
+    rows = [[t, "varchar", "DIMENSION"] for t in (*tags, *extra_dimensions)]
+    rows.append(["measure_name", "varchar", "MEASURE_NAME"])
+    rows.append([TIME_COLUMN, "timestamp", "TIMESTAMP"])
+    if spec.source is Source.LEGACY or pivoted(spec):
+        kinds = dict.fromkeys(f.type.value.lower() for f in spec.fields)
+        rows += [[f"measure_value::{k}", k, "MEASURE_VALUE"] for k in kinds]
+    else:
+        rows += [[spec.source_column(f.name), f.type.value.lower(), "MULTI"] for f in spec.fields]
+    return _varchar_answer(_DESCRIBE_COLUMNS, rows)
+
+
+_DIMENSIONS_TYPE = {
+    "ArrayColumnInfo": {
+        "Type": {
+            "RowColumnInfo": [
+                {"Name": "dimension_name", "Type": {"ScalarType": "VARCHAR"}},
+                {"Name": "data_type", "Type": {"ScalarType": "VARCHAR"}},
+            ]
+        }
+    }
+}
+
+
+def show_measures_answer(
+    spec: TableSpec, dimensions: dict[str, Sequence[str]] | None = None
+) -> dict[str, Any]:
+    """What ``SHOW MEASURES`` answers: one row per measure name with its data type (``multi``
+    for multi-measure records) and the dimensions its records carry (an array of rows), by
+    default every tag of the table; ``dimensions`` gives them per measure name."""
+    tags = [spec.source_column(t) for t in spec.tags]
+    if spec.source is Source.LEGACY or pivoted(spec):
+        measures = [(spec.source_column(f.name), f.type.value.lower()) for f in spec.fields]
+    else:
+        measures = [(spec.measure_name, "multi")]
+    rows = []
+    for name, kind in measures:
+        dims = list((dimensions or {}).get(name, tags))
+        array = [
+            {"RowValue": {"Data": [{"ScalarValue": d}, {"ScalarValue": "varchar"}]}} for d in dims
+        ]
+        rows.append({"Data": [{"ScalarValue": name}, {"ScalarValue": kind}, {"ArrayValue": array}]})
+    return {
+        "Rows": rows,
         "ColumnInfo": [
-            {"Name": n, "Type": {"ScalarType": "VARCHAR"}}
-            for n in ("Column", "Type", "Timestream attribute type")
+            {"Name": "measure_name", "Type": {"ScalarType": "VARCHAR"}},
+            {"Name": "data_type", "Type": {"ScalarType": "VARCHAR"}},
+            {"Name": "dimensions", "Type": _DIMENSIONS_TYPE},
         ],
     }
+
+
+def show_tables_answer(tables: Sequence[str]) -> dict[str, Any]:
+    """What ``SHOW TABLES FROM <database>`` answers."""
+    return _varchar_answer(("Table",), ([t] for t in tables))
 
 
 def count_answer(spec: TableSpec, tables: Iterable[pa.Table]) -> dict[str, Any]:
@@ -533,9 +721,10 @@ def stage_unload(
     out_columns = {
         UNLOAD_TIME_COLUMN: pc.cast(combined.column(TIME_COLUMN), pa.int64()),
         **{t: combined.column(t) for t in spec.tags},
-        "measure_name": pa.array([spec.measure_name] * combined.num_rows, pa.string()),
-        **{f.name: combined.column(f.name) for f in spec.fields},
     }
+    if not pivoted(spec):
+        out_columns["measure_name"] = pa.array([spec.measure_name] * combined.num_rows, pa.string())
+    out_columns.update({f.name: combined.column(f.name) for f in spec.fields})
     out = pa.table(out_columns)
     result_files = []
     for index, offset in enumerate(range(0, max(out.num_rows, 1), rows_per_file)):

@@ -55,6 +55,13 @@ _FIELDS: dict[str, tuple[str, str]] = {
     "val_intercambiomwmed": ("intercâmbio horário verificado", "hourly verified interchange"),
     "val_intercambioprogmwmed": ("intercâmbio horário programado", "hourly scheduled interchange"),
     "val_geracao": ("geração horária por usina", "hourly plant generation"),
+    # datasets of the example user mapping (examples/mappings/ons_extra.toml)
+    "val_cmomediasemanal": ("CMO semanal (média dos patamares)",
+                            "weekly marginal cost (CMO, mean of the load levels)"),
+    "val_cmoleve": ("CMO semanal no patamar leve", "weekly marginal cost at light load"),
+    "val_cmomedia": ("CMO semanal no patamar médio", "weekly marginal cost at medium load"),
+    "val_cmopesada": ("CMO semanal no patamar pesado", "weekly marginal cost at heavy load"),
+    "val_cargaenergiamwmed": ("carga diária", "daily load"),
 }  # fmt: skip
 _LEGACY = {
     "generation_data": ("valor horário de geração da plataforma antiga",

@@ -394,6 +394,18 @@ _GRAIN_ADJ: list[tuple[str, str]] = [
     (r"anuais|anual|yearly|annual(?:ly)?", "1y"),
 ]
 _GRAIN_ADJ_RX = [(rx(r"\b(?:" + p + r")\b"), w) for p, w in _GRAIN_ADJ]
+# load levels (patamares) of the weekly CMO; "carga média" is left alone (the mean load)
+_PATAMAR = rx(
+    r"\b(?:(?:n[oa]s?|em|d[oa]s?|at|in|for)\s+(?:the\s+)?)?(?:patamar(?:es)?(?:\s+de\s+carga)?"
+    r"\s+(?P<pt>leve|medio|media|pesado|pesada)|carga\s+(?P<load>leve|pesada)"
+    r"|(?P<en>light|medium|heavy)[\s-]+load(?:\s+level)?|(?P<en2>light|medium|heavy)\s+level)\b"
+)
+PATAMAR_FIELDS = {"leve": "val_cmoleve", "medio": "val_cmomedia", "media": "val_cmomedia",
+                  "pesado": "val_cmopesada", "pesada": "val_cmopesada", "light": "val_cmoleve",
+                  "medium": "val_cmomedia", "heavy": "val_cmopesada"}  # fmt: skip
+# datasets a user mapping may add (examples/mappings/ons_extra.toml), asked by their grain
+WEEKLY_CMO = "cmo_semanal"
+DAILY_LOAD = "carga_energia"
 
 _GROUP_TAG: list[tuple[str, str]] = [
     (r"(?:por|cada|each|per|by|para\s+cada|for\s+each)\s+(?:tipos?\s+de\s+)?(?:combustivel"
@@ -562,6 +574,7 @@ class _State:
     consumers: list[str] = field(default_factory=list)
     total_word: bool = False
     gwh: bool = False
+    patamar: tuple[str, str] | None = None  # (field, text) of a load level of the weekly CMO
 
 
 class RuleTranslator:
@@ -604,6 +617,7 @@ class RuleTranslator:
         self._grouping(st)
         self._plant_words(st)
         self._share(st)
+        self._patamar(st)
         self._measures(st)
         self._subsystems(st)
         self._direction(st)
@@ -829,6 +843,12 @@ class RuleTranslator:
             st.share = True
             st.text.take(_SERVED_BY)
 
+    def _patamar(self, st: _State) -> None:
+        match = next(iter(st.text.take(_PATAMAR)), None)
+        if match is not None:
+            word = next(w for w in match.group("pt", "load", "en", "en2") if w)
+            st.patamar = (PATAMAR_FIELDS[word], match.group(0).strip())
+
     def _measures(self, st: _State) -> None:
         for pattern, key in _MEASURES_RX:
             for match in st.text.take(pattern):
@@ -983,6 +1003,15 @@ class RuleTranslator:
         if not keys and st.plant_context and (st.rank or st.plant_names or st.group_tags):
             keys = ["generation"]
         if not keys:
+            if st.patamar is not None:
+                st.unmapped.append(
+                    Unmapped(
+                        "measure",
+                        st.patamar[1],
+                        "a load level (patamar) qualifies the weekly CMO: ask for the CMO at it",
+                        ("CMO semanal no patamar pesado",),
+                    )
+                )
             if not any(u.kind == "measure" for u in st.unmapped):
                 st.unmapped.append(
                     Unmapped(
@@ -1102,6 +1131,7 @@ class RuleTranslator:
             st.share, st.percent = False, True  # "em %": the percentage field
         if st.share:
             return self._share_model(st, keys, codes)
+        keys = self._mapped_datasets(st, keys, codes)
         tables = {self._table_of(k, keys, codes) for k in keys}
         if len(tables) > 1:
             st.unmapped.append(
@@ -1171,6 +1201,41 @@ class RuleTranslator:
         window = self._window(st, grain)
         return self._finish(st, table, selections, filters, group, window, top)
 
+    def _mapped_datasets(self, st: _State, keys: list[str], codes: list[str]) -> list[str]:
+        """The weekly CMO and the daily load when the schema mapping holds them: "CMO semanal"
+        (or a load level) reads the weekly CMO (one value per week); "carga diária" without an
+        aggregation reads the daily load (with one, the hourly curve aggregated per day, as the
+        daily peak is the maximum of hourly values)."""
+        mapped = schema.tables()
+        if st.patamar is not None and "cmo" not in keys:
+            st.unmapped.append(
+                Unmapped(
+                    "combination",
+                    st.patamar[1],
+                    "load levels (leve, média, pesada) belong to the weekly CMO",
+                    ("CMO semanal no patamar pesado",),
+                )
+            )
+            st.patamar = None
+        if "cmo" in keys and (st.grain_adj == "1w" or st.patamar is not None):
+            if WEEKLY_CMO in mapped:
+                keys = ["cmo_weekly" if k == "cmo" else k for k in keys]
+            elif st.patamar is not None:
+                st.unmapped.append(
+                    Unmapped(
+                        "measure",
+                        st.patamar[1],
+                        f"load levels are in the weekly CMO ({WEEKLY_CMO}), which the schema "
+                        "mapping does not include",
+                        ("CMO semanal", "CMO semi-horário"),
+                    )
+                )
+        plain = not (st.aggregations or st.amount or st.unit_sum or st.transform or st.rank)
+        daily = keys == ["load"] and st.grain_adj == "1d" and "SIN" not in codes
+        if daily and plain and DAILY_LOAD in mapped:
+            keys, st.grain_adj = ["load_daily"], None
+        return keys
+
     def _directional(self, st: _State) -> bool:
         if len(st.subsystems) < 2:
             return False
@@ -1196,6 +1261,10 @@ class RuleTranslator:
             return "curva_carga"
         if key == "cmo":
             return "cmo_semihorario"
+        if key == "cmo_weekly":
+            return WEEKLY_CMO
+        if key == "load_daily":
+            return DAILY_LOAD
         if key.startswith("ear"):
             return "ear_diario"
         if key.startswith("ena"):
@@ -1212,6 +1281,10 @@ class RuleTranslator:
                 fields.append("generation" if key == "generation" else BALANCO_FIELD.get(key, ""))
             elif table == "cmo_semihorario":
                 fields.append("val_cmo")
+            elif table == WEEKLY_CMO:
+                fields.append(st.patamar[0] if st.patamar else "val_cmomediasemanal")
+            elif table == DAILY_LOAD:
+                fields.append("val_cargaenergiamwmed")
             elif table == "ear_diario":
                 if key == "ear_max":
                     fields.append("ear_max_subsistema")
@@ -1642,6 +1715,8 @@ class RuleTranslator:
 
 def _grain(table: str) -> str:
     seconds = int(schema.table(table).grain.total_seconds())
+    if seconds % 604800 == 0:
+        return f"{seconds // 604800}w"
     if seconds % 86400 == 0:
         return f"{seconds // 86400}d"
     if seconds % 3600 == 0:

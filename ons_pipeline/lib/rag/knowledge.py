@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ons_pipeline.knowledge import KNOWLEDGE_DIR
+from ons_pipeline.lib import schema
 
 _FRONT_MATTER = re.compile(r"\A\+\+\+\s*\n(.*?)\n\+\+\+\s*\n", re.DOTALL)
 _MD_MARKUP = re.compile(r"[#*_`>|]+")
@@ -149,8 +151,25 @@ def parse_doc(text: str, doc_id: str, path: str = "") -> KnowledgeDoc:
     )
 
 
-def load_knowledge(directory: Path | None = None) -> list[KnowledgeDoc]:
-    """Every ``*.md`` document of ``directory`` (default: the shipped knowledge base), by id."""
+def for_mapping(docs: list[KnowledgeDoc], mapped: Collection[str]) -> list[KnowledgeDoc]:
+    """The documents about data this deployment holds: one naming ``tables`` of which none is
+    in the schema mapping is left out (a dataset only a user mapping file adds, such as CMO
+    semanal); a live query on a table not in the mapping is dropped."""
+    kept = []
+    for doc in docs:
+        if doc.tables and not set(doc.tables) & set(mapped):
+            continue
+        if doc.live is not None and doc.live.table not in mapped:
+            doc = replace(doc, live=None)
+        kept.append(doc)
+    return kept
+
+
+def load_knowledge(
+    directory: Path | None = None, mapped: Collection[str] | None = None
+) -> list[KnowledgeDoc]:
+    """Every ``*.md`` document of ``directory`` (default: the shipped knowledge base), by id,
+    kept :func:`for_mapping` the tables ``mapped`` (default: the current schema mapping)."""
     root = directory or KNOWLEDGE_DIR
     docs = []
     for file in sorted(root.glob("*.md")):
@@ -164,4 +183,4 @@ def load_knowledge(directory: Path | None = None) -> list[KnowledgeDoc]:
         raise KnowledgeError(f"duplicate knowledge document ids: {duplicates}")
     if not docs:
         raise KnowledgeError(f"no knowledge documents in {root}")
-    return docs
+    return for_mapping(docs, list(schema.tables()) if mapped is None else mapped)

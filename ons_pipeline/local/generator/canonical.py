@@ -8,9 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ons_pipeline.lib import ons_time
-from ons_pipeline.lib.schema import Source, TableSpec
+from ons_pipeline.lib.schema import TIME_COLUMN, MeasureType, Source, TableSpec
 from ons_pipeline.lib.schema import table as table_spec
 from ons_pipeline.local.generator.climate import (
     EAR_MAX,
@@ -39,6 +40,23 @@ ARTEFACT_RATE = 0.15
 UNITS_PER_ONE = 100_000_000  # canonical values are integers of 1e-8
 
 _BALANCO_NAMES = {**NAMES, "SE": "SUDESTE/CENTRO-OESTE", "SIN": "SISTEMA INTERLIGADO NACIONAL"}
+# the daily carga file writes the names in mixed case (CARGA_ENERGIA_2013/2014/2024)
+_DAILY_LOAD_NAMES = {"N": "Norte", "NE": "Nordeste", "S": "Sul", "SE": "Sudeste/Centro-Oeste"}
+# ONS datasets the generator models (by table name); other tables get generic series
+ONS_MODELS = frozenset(
+    {
+        "curva_carga",
+        "balanco_subsistema",
+        "intercambio",
+        "geracao_usina",
+        "cmo_semihorario",
+        "ear_diario",
+        "ena_diario",
+        "cmo_semanal",
+        "carga_energia",
+    }
+)
+LEGACY_MODELS = frozenset({"generation_data", "consumption_data", "transmission_data"})
 
 # Legacy platform (ons_energy_data): English region names, one dataset per table.
 _REGIONS = {"N": "north", "NE": "northeast", "S": "south", "SE": "southeast"}
@@ -99,8 +117,10 @@ def _ons_values(
     return values, nulls
 
 
-def dense_ons(table: str, day: date, seed: int, null_rate: float) -> _Dense:
-    spec = table_spec(table)
+def dense_ons(
+    table: str, day: date, seed: int, null_rate: float, spec: TableSpec | None = None
+) -> _Dense:
+    spec = spec or table_spec(table)
     rng = seeded_rng(seed, table, day.isoformat())
     system = system_day(seed, day)
     subs = list(SUBSYSTEMS)
@@ -144,6 +164,16 @@ def dense_ons(table: str, day: date, seed: int, null_rate: float) -> _Dense:
         return _Dense(spec, system.times, series, values, nulls)
     if table == "cmo_semihorario":
         return _dense_cmo(spec, day, seed, rng, null_rate)
+    if table == "cmo_semanal":
+        return _dense_cmo_weekly(spec, day, seed, rng, null_rate)
+    if table == "carga_energia":
+        hours = system.load.shape[1]
+        # the day's mean of the hourly load, to 1e-8 as ONS writes it (3707.89958333)
+        total = system.load.sum(axis=1) * (UNITS_PER_ONE // 1000)
+        mean = (2 * total + hours) // (2 * hours)
+        data = {"val_cargaenergiamwmed": mean[None, :]}
+        values, nulls = _ons_values(data, rng, null_rate, {"val_cargaenergiamwmed": UNITS_PER_ONE})
+        return _Dense(spec, day_start, _subsystem_series(_DAILY_LOAD_NAMES, subs), values, nulls)
     if table == "ear_diario":
         percent = ear_percent(seed, day) + rng.normal(0, 0.1, 4)
         maximum = to_milli(EAR_MAX)
@@ -181,10 +211,8 @@ def dense_ons(table: str, day: date, seed: int, null_rate: float) -> _Dense:
     raise ValueError(f"no generator for ONS table {table!r}")
 
 
-def _dense_cmo(
-    spec: TableSpec, day: date, seed: int, rng: np.random.Generator, null_rate: float
-) -> _Dense:
-    """Marginal cost (R$/MWh): high when reservoirs are low, near 0 (rarely < 0) when wet."""
+def _cmo_cost(day: date, seed: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The half-hourly marginal cost of a local day, in cents (H, 4), and its instants."""
     times = ons_time.local_grid_utc_ns(day, timedelta(minutes=30))
     shape = load_shape(local_hours(times) + 0.25, day)
     se = SUB_INDEX["SE"]
@@ -211,14 +239,65 @@ def _dense_cmo(
     cost = np.where(
         negative_day[None, :], cost + rng.normal(-2, 2.5, cost.shape), np.clip(cost, 0, None)
     )
-    cents = np.rint(np.clip(cost, -50, 1500) * 100).astype(np.int64)
+    return np.rint(np.clip(cost, -50, 1500) * 100).astype(np.int64), times
+
+
+def _dense_cmo(
+    spec: TableSpec, day: date, seed: int, rng: np.random.Generator, null_rate: float
+) -> _Dense:
+    """Marginal cost (R$/MWh): high when reservoirs are low, near 0 (rarely < 0) when wet."""
+    cents, times = _cmo_cost(day, seed, rng)
     values, nulls = _ons_values({"val_cmo": cents}, rng, null_rate, {"val_cmo": 100})
     return _Dense(spec, times, _subsystem_series(NAMES, SUBSYSTEMS), values, nulls)
 
 
-def _dense_legacy(table: str, day: date, seed: int) -> _Dense:
+# Share of a week's hours in each load level (patamar), lightest first, and the cost ranks that
+# fall in each: the light level holds the cheapest half-hours, the heavy one the dearest.
+_PATAMARES = (("val_cmoleve", 0.35), ("val_cmomedia", 0.45), ("val_cmopesada", 0.20))
+
+
+def _dense_cmo_weekly(
+    spec: TableSpec, day: date, seed: int, rng: np.random.Generator, null_rate: float
+) -> _Dense:
+    """Weekly marginal cost per load level (leve, média, pesada) and its hour-weighted mean, one
+    row per operating week (Saturday to Friday) on its Friday, as ONS publishes CMO semanal;
+    from the same half-hourly costs as ``cmo_semihorario``."""
+    series = _subsystem_series(NAMES, SUBSYSTEMS)
+    if day.weekday() != 4:  # not a Friday: no row
+        empty = np.zeros((0, len(SUBSYSTEMS)), np.int64)
+        fields = [name for name, _ in _PATAMARES] + ["val_cmomediasemanal"]
+        return _Dense(
+            spec,
+            np.zeros(0, np.int64),
+            series,
+            {f: empty for f in fields},
+            {f: empty.astype(bool) for f in fields},
+        )
+    week = [day - timedelta(days=k) for k in range(6, -1, -1)]
+    # per day, its cheapest half-hours make the light level and its dearest the heavy one; a
+    # level's weekly cost is the mean of its days' (DECOMP's levels group hours of like load)
+    sums = {name: np.zeros(len(SUBSYSTEMS)) for name, _ in _PATAMARES}
+    for d in week:
+        ranked = np.sort(
+            _cmo_cost(d, seed, seeded_rng(seed, "cmo_semihorario", d.isoformat()))[0], axis=0
+        )
+        start = 0
+        for name, share in _PATAMARES:
+            stop = len(ranked) if name == "val_cmopesada" else start + round(share * len(ranked))
+            sums[name] += ranked[start:stop].mean(axis=0)
+            start = stop
+    levels = {name: np.rint(total / len(week)).astype(np.int64) for name, total in sums.items()}
+    weighted = sum(levels[name] * share for name, share in _PATAMARES)
+    levels["val_cmomediasemanal"] = np.rint(weighted).astype(np.int64)
+    data = {name: levels[name][None, :] for name in spec.field_names}
+    values, nulls = _ons_values(data, rng, null_rate, dict.fromkeys(data, 100))
+    friday = np.array([ons_time.to_ns(ons_time.local_day_start_utc(day))], dtype=np.int64)
+    return _Dense(spec, friday, series, values, nulls)
+
+
+def _dense_legacy(table: str, day: date, seed: int, spec: TableSpec | None = None) -> _Dense:
     """One UTC day of a legacy table, from the two local system days that cover it."""
-    spec = table_spec(table)
+    spec = spec or table_spec(table)
     rng = seeded_rng(seed, table, day.isoformat())
     days = [system_day(seed, day - timedelta(days=1)), system_day(seed, day)]
     start, _ = ons_time.utc_day_bounds(day)
@@ -306,10 +385,73 @@ def _dense_legacy(table: str, day: date, seed: int) -> _Dense:
     return _Dense(spec, stamp, series, values, nulls, {"quality_flag": flag_array})
 
 
-def _dense(table: str, day: date, seed: int, null_rate: float) -> _Dense:
-    if table_spec(table).source is Source.LEGACY:
-        return _dense_legacy(table, day, seed)
-    return dense_ons(table, day, seed, null_rate)
+def _spec(table: str | TableSpec) -> TableSpec:
+    return table if isinstance(table, TableSpec) else table_spec(table)
+
+
+def _model(spec: TableSpec) -> str:
+    """How the generator makes a table: ``ons`` and ``legacy`` models by name, else ``generic``."""
+    if spec.source is Source.LEGACY and spec.name in LEGACY_MODELS:
+        return "legacy"
+    if spec.source is Source.ONS and spec.name in ONS_MODELS:
+        return "ons"
+    return "generic"
+
+
+def _dense(spec: TableSpec, day: date, seed: int, null_rate: float) -> _Dense:
+    if _model(spec) == "legacy":
+        return _dense_legacy(spec.name, day, seed, spec)
+    return dense_ons(spec.name, day, seed, null_rate, spec)
+
+
+_GENERIC_WORDS = ("ok", "warning", "alarm", "maintenance")
+
+
+def generic_day(
+    spec: TableSpec, day: date, seed: int = 0, null_rate: float = NULL_RATE
+) -> pa.Table:
+    """One UTC day of a table the generator has no model for (a user's or a discovered table):
+    ``series`` series (capped at 1000) whose tag values are ``<tag>-<k>`` (an optional tag is
+    NULL on every third series), one row per series at each step of the grain from 00:00 UTC (a
+    grain of days: one row on the UTC days that are a multiple of it since 1970-01-01), and
+    values by type — DOUBLE a noisy level with 3 decimals, BIGINT counts, VARCHAR states,
+    BOOLEAN flags, TIMESTAMP instants within the step — each NULL at ``null_rate`` (a row keeps
+    at least one value)."""
+    rng = seeded_rng(seed, "generic", spec.name, day.isoformat())
+    start_ns = ons_time.to_ns(ons_time.utc_day_bounds(day)[0])
+    step_ns = int(spec.grain.total_seconds()) * ons_time.NS_PER_SECOND
+    if step_ns >= DAY_NS:
+        epoch_days = (day - date(1970, 1, 1)).days
+        times = np.array([start_ns] if epoch_days % (step_ns // DAY_NS) == 0 else [], np.int64)
+    else:
+        times = start_ns + np.arange(DAY_NS // step_ns, dtype=np.int64) * step_ns
+    n = min(spec.series, 1000)
+    rows = times.size * n
+    columns: dict[str, pa.Array] = {TIME_COLUMN: pa.array(np.repeat(times, n), ons_time.UTC_NS)}
+    series_index = np.tile(np.arange(n), times.size)
+    for tag in spec.tags:
+        values = np.array([f"{tag}-{k:03d}" for k in range(n)], dtype=object)[series_index]
+        missing = (series_index % 3 == 2) if tag in spec.optional_tags else None
+        columns[tag] = pa.array(values, pa.string(), mask=missing)
+    nulls = {f.name: rng.random(rows) < null_rate for f in spec.fields}
+    if spec.fields:
+        first = spec.fields[0].name
+        nulls[first] &= ~np.logical_and.reduce([nulls[f.name] for f in spec.fields])
+    level = rng.uniform(10, 1000, n)[series_index]
+    for f in spec.fields:
+        if f.type is MeasureType.DOUBLE:
+            raw = np.rint(level * (1 + rng.normal(0, 0.05, rows)) * 1000) / 1000
+        elif f.type is MeasureType.BIGINT:
+            raw = rng.integers(0, 100_000, rows)
+        elif f.type is MeasureType.VARCHAR:
+            raw = np.array(_GENERIC_WORDS, dtype=object)[rng.integers(0, 4, rows)]
+        elif f.type is MeasureType.BOOLEAN:
+            raw = rng.random(rows) < 0.5
+        else:  # TIMESTAMP
+            raw = np.repeat(times, n) + rng.integers(0, step_ns, rows)
+        columns[f.name] = pa.array(raw, f.type.arrow_type, mask=nulls[f.name])
+    table = pa.Table.from_pydict(columns, schema=spec.arrow_schema())
+    return table.sort_by([(TIME_COLUMN, "ascending"), *((t, "ascending") for t in spec.tags)])
 
 
 def _canonical(dense: _Dense, first: int, last: int) -> pa.Table:
@@ -343,10 +485,10 @@ def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def generation_days(table: str, start: datetime, end: datetime) -> list[date]:
-    """Generation days overlapping ``[start, end)``: local days (ONS) or UTC days (legacy)."""
+def generation_days(table: str | TableSpec, start: datetime, end: datetime) -> list[date]:
+    """Generation days overlapping ``[start, end)``: local days (ONS models) or UTC days."""
     start, end = _aware(start), _aware(end)
-    if table_spec(table).source is Source.LEGACY:
+    if _model(_spec(table)) != "ons":
         if end <= start:
             return []
         first = start.astimezone(UTC).date()
@@ -356,16 +498,31 @@ def generation_days(table: str, start: datetime, end: datetime) -> list[date]:
 
 
 def generate_canonical(
-    table: str, start: datetime, end: datetime, seed: int = 0, *, null_rate: float = NULL_RATE
+    table: str | TableSpec,
+    start: datetime,
+    end: datetime,
+    seed: int = 0,
+    *,
+    null_rate: float = NULL_RATE,
 ) -> Iterator[pa.Table]:
     """Canonical records with time in ``[start, end)``, one table per generation day.
 
-    Naive datetimes are taken as UTC. Empty days are not yielded. Memory is bounded by one day.
+    ``table``: a name of the mapping, or a spec. Naive datetimes are taken as UTC. Empty days
+    are not yielded. Memory is bounded by one day.
     """
+    spec = _spec(table)
     start, end = _aware(start), _aware(end)
     start_ns, end_ns = ons_time.to_ns(start), ons_time.to_ns(end)
-    for day in generation_days(table, start, end):
-        dense = _dense(table, day, seed, null_rate)
+    for day in generation_days(spec, start, end):
+        if _model(spec) == "generic":
+            whole = generic_day(spec, day, seed, null_rate)
+            times = pc.cast(whole.column(TIME_COLUMN), pa.int64())
+            keep = pc.and_(pc.greater_equal(times, start_ns), pc.less(times, end_ns))
+            result = whole.filter(keep)
+            if result.num_rows:
+                yield result
+            continue
+        dense = _dense(spec, day, seed, null_rate)
         first, last = np.searchsorted(dense.times, [start_ns, end_ns], side="left")
         if last > first:
             result = _canonical(dense, int(first), int(last))
@@ -373,7 +530,12 @@ def generate_canonical(
                 yield result
 
 
-def generate_day(table: str, day: date, seed: int = 0, *, null_rate: float = NULL_RATE) -> pa.Table:
-    """All canonical records of one generation day (local day for ONS, UTC day for legacy)."""
-    dense = _dense(table, day, seed, null_rate)
+def generate_day(
+    table: str | TableSpec, day: date, seed: int = 0, *, null_rate: float = NULL_RATE
+) -> pa.Table:
+    """All canonical records of one generation day (local day for ONS, UTC day otherwise)."""
+    spec = _spec(table)
+    if _model(spec) == "generic":
+        return generic_day(spec, day, seed, null_rate)
+    dense = _dense(spec, day, seed, null_rate)
     return _canonical(dense, 0, dense.times.size)

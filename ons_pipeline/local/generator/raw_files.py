@@ -30,6 +30,8 @@ _ONS_ROW_ORDER = {
     "cmo_semihorario": ("NE", "N", "SE", "S"),
     "ear_diario": ("NE", "N", "SE", "S"),
     "ena_diario": ("N", "NE", "S", "SE"),
+    "cmo_semanal": ("N", "NE", "S", "SE"),
+    "carga_energia": ("N", "NE", "S", "SE"),
 }
 _TIME_FIRST = {"intercambio", "geracao_usina"}  # ONS files whose first column is din_instante
 
@@ -38,16 +40,19 @@ _TIME_FIRST = {"intercambio", "geracao_usina"}  # ONS files whose first column i
 
 
 def raw_columns(table: str, *, header_typo: bool = False) -> list[str]:
-    """The ONS file's column names, in the file's order."""
+    """The ONS file's column names, in the file's order (the mapping's ``raw_columns``, else the
+    order of the datasets ONS publishes: codes and names, time, values)."""
     spec = table_spec(table)
     if spec.source is not Source.ONS or spec.raw_time_column is None:
         raise ValueError(f"table {table!r} is not an ONS dataset")
     tags = list(spec.tags)
-    columns = (
-        [spec.raw_time_column, *tags]
-        if table in _TIME_FIRST
-        else [*tags[:2], spec.raw_time_column, *tags[2:]]
-    ) + list(spec.field_names)
+    if spec.raw_columns:
+        renames = spec.raw_renames
+        columns = [renames.get(c, c) for c in spec.raw_columns]
+    elif table in _TIME_FIRST:
+        columns = [spec.raw_time_column, *tags, *spec.field_names]
+    else:
+        columns = [*tags[:2], spec.raw_time_column, *tags[2:], *spec.field_names]
     if header_typo:
         typos = {canonical: typo for typo, canonical in spec.raw_renames.items()}
         columns = [typos.get(c, c) for c in columns]
@@ -109,6 +114,9 @@ def generate_raw_ons(
     columns = raw_columns(table)  # validates the table
     dense = dense_ons(table, local_day, seed, null_rate)
     n = dense.n_series
+    if dense.times.size == 0:  # a weekly dataset on another day of the week: no rows
+        header = raw_columns(table, header_typo=header_typo)
+        return pa.table({c: pa.array([], pa.string()) for c in header})
     daily = spec.grain >= timedelta(days=1)
     ids = dense.series["id_subsistema"].to_pylist() if "id_subsistema" in dense.series else []
     order = np.array(
@@ -149,7 +157,8 @@ def generate_raw_ons(
         nulls = dense.nulls[name].ravel()[flat] | gap
         result[name] = render_numbers(units, nulls, styles[name])
     header = raw_columns(table, header_typo=header_typo)
-    return pa.Table.from_arrays([result[c] for c in columns], names=header)
+    blank = pa.array([""] * instant.size, pa.string())  # a column the mapping does not load
+    return pa.Table.from_arrays([result.get(c, blank) for c in columns], names=header)
 
 
 def _slots(
