@@ -18,7 +18,7 @@ a table of the zone's transitions is built once per year and then applied with `
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
@@ -382,3 +382,20 @@ def day_window(day: date) -> Window:
 def day_range(first: date, last: date) -> list[date]:
     """Every day of ``[first, last]`` (inclusive, as people name date ranges)."""
     return [first + timedelta(days=k) for k in range((last - first).days + 1)]
+
+
+def consecutive_runs(days: Iterable[date], longest: int | None = None) -> list[list[date]]:
+    """``days`` (sorted, duplicates dropped) cut into runs of consecutive days, each at most
+    ``longest`` days long."""
+    runs: list[list[date]] = []
+    for day in sorted(set(days)):
+        last = runs[-1] if runs else None
+        if (
+            last
+            and last[-1] + timedelta(days=1) == day
+            and (longest is None or len(last) < longest)
+        ):
+            last.append(day)
+        else:
+            runs.append([day])
+    return runs

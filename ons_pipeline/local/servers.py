@@ -291,13 +291,15 @@ bind-address = "{LOOPBACK}:{rpc_port}"
 
 
 class MotoServer(LocalServer):
-    """moto's server mode: the local AWS endpoint (S3, Timestream, CloudWatch, SNS, ...)."""
+    """moto's server mode: the local AWS endpoint (S3, Timestream, CloudWatch, SNS, ...), with
+    the Timestream stand-in's UNLOAD of any staged window (``local/timestream_standin.py``)."""
 
     name = "moto"
-    command_marker = "moto"
+    command_marker = "timestream_standin"
 
     def command(self, port: int) -> list[str]:
-        return [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)]
+        module = "ons_pipeline.local.timestream_standin"
+        return [sys.executable, "-m", module, "-H", LOOPBACK, "-p", str(port)]
 
     def is_ready(self, url: str) -> bool:
         return _http_status(f"{url}/moto-api/data.json") == 200

@@ -1,8 +1,9 @@
 """The local Timestream stand-in: generated table-days staged in moto as Timestream would answer.
 
 For ``query`` mode a table-day becomes the response pages (~1 MB each, chained by ``NextToken``)
-of the exact SQL the exporter issues; for ``unload`` mode, the Parquet files, manifest and
-metadata that UNLOAD writes, plus its one-row answer. moto hands each staged answer out once.
+of the exact SQL the exporter issues (moto hands each staged answer out once); for ``unload``
+mode, the day's rows in the stand-in's table storage, from which the stand-in answers any UNLOAD
+whose window covers them (``local/timestream_standin.py``).
 
 For ``ons-pipeline discover``, :func:`stage_discovery` stages what Timestream answers about a
 database laid out as some mapping says: ``SHOW TABLES``, each table's ``DESCRIBE`` and ``SHOW
@@ -22,7 +23,6 @@ import pyarrow.compute as pc
 
 from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.migration.discover import sample_query
-from ons_pipeline.lib.migration.exporter import unload_destination
 from ons_pipeline.lib.migration.timestream import (
     count_answer,
     count_query,
@@ -36,12 +36,12 @@ from ons_pipeline.lib.migration.timestream import (
     show_tables_answer,
     show_tables_query,
     stage_query_results,
-    stage_unload,
     table_to_pages,
 )
 from ons_pipeline.lib.ons_time import Window, day_window
 from ons_pipeline.lib.schema import TIME_COLUMN, Source, TableSpec
 from ons_pipeline.local.generator import generate_canonical
+from ons_pipeline.local.timestream_standin import store_day
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,7 @@ def stage_day(
     if mode == "unload":
         if s3 is None:
             raise ValueError("unload staging needs an S3 client")
-        destination = unload_destination(target, spec.name, day)
-        stage_unload(s3, endpoint_url, spec, database, window, destination, tables)
+        store_day(s3, spec, database, window, tables)  # any UNLOAD over it is answered
         return StagedDay(spec.name, day, rows, 1)
     pages = table_to_pages(tables, spec, page_bytes=page_bytes)
     stage_query_results(endpoint_url, {export_query(spec, database, window): pages})

@@ -31,7 +31,7 @@ from ons_pipeline.defs.migration.checks import (
 from ons_pipeline.defs.partitions import daily_partitions
 from ons_pipeline.environment import load_settings
 from ons_pipeline.lib.migration.deadletter import S3DeadLetterStore
-from ons_pipeline.lib.migration.exporter import ExportResult, export_partition
+from ons_pipeline.lib.migration.exporter import ExportResult, export_days, export_partition
 from ons_pipeline.lib.migration.pipeline import DayOutcome, Stages, TableMigration
 from ons_pipeline.lib.migration.timestream import check_source_columns, database_for
 from ons_pipeline.lib.partitions import ParquetStore
@@ -122,6 +122,9 @@ def build_migration_asset(spec: TableSpec, migration: MigrationSettings) -> dg.A
         def export(day: date) -> ExportResult:
             return export_partition(spec, day, aws.export_mode, timestream, s3, aws)
 
+        def export_range(group: list[date]) -> dict[date, ExportResult | Exception]:
+            return export_days(spec, group, timestream, s3, aws)
+
         def check_source() -> None:
             database = database_for(spec, aws.timestream_database, aws.timestream_legacy_database)
             if not check_source_columns(timestream, spec, database):
@@ -140,6 +143,7 @@ def build_migration_asset(spec: TableSpec, migration: MigrationSettings) -> dg.A
                 spec,
                 store,
                 export=export,
+                export_days=export_range if aws.export_mode == "unload" else None,
                 check_source=check_source,
                 client=client,
                 settings=load_settings().migration,

@@ -1,4 +1,9 @@
-"""Export one table-day from Timestream to its Parquet partition on S3 (``query`` or ``unload``)."""
+"""Export table-days from Timestream to their Parquet partitions on S3.
+
+``query`` mode pages through one day at a time; ``unload`` mode (production) UNLOADs a run of
+consecutive days in one statement — Timestream allows one UNLOAD per second, so a statement per
+day would cap a backfill at 86,400 table-days a day however fast the rest is — and splits the
+rows into the days' partitions."""
 
 from __future__ import annotations
 
@@ -8,10 +13,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.migration.timestream import (
+    ExportError,
     QueryClient,
     Window,
     database_for,
@@ -20,9 +28,9 @@ from ons_pipeline.lib.migration.timestream import (
     reconcile_counts,
     source_counts,
 )
-from ons_pipeline.lib.ons_time import day_window
+from ons_pipeline.lib.ons_time import consecutive_runs, day_window
 from ons_pipeline.lib.partitions import ParquetStore, Partition
-from ons_pipeline.lib.schema import TableSpec
+from ons_pipeline.lib.schema import TIME_COLUMN, TableSpec
 
 EXPORT_MODES = ("query", "unload")
 
@@ -41,6 +49,7 @@ class ExportResult:
     removed_stale: int = 0
     source_count: int | None = None  # Timestream's own count of the day (query mode)
     generation: str | None = None  # of the Parquet partition written
+    statement: str = ""  # the source statement that exported the day (a range for UNLOAD)
     data: pa.Table | None = field(default=None, repr=False)  # the partition's rows, as written
 
     def to_metadata(self, bucket: str) -> dict[str, Any]:
@@ -54,6 +63,7 @@ class ExportResult:
             "s3 keys": [f"s3://{bucket}/{k}" for k in self.keys],
             "stale objects removed": self.removed_stale,
             "generation": self.generation or "",
+            "exported by": self.statement,
             "source count": "manifest"
             if self.mode == "unload"
             else (self.source_count if self.source_count is not None else "not answered"),
@@ -100,6 +110,7 @@ def export_partition(
     started = time.perf_counter()
     window = day_window(day)
     result = ExportResult(table=spec.name, day=day, window=window, mode=mode)
+    result.statement = f"{'Query' if mode == 'query' else 'UNLOAD'} of {day}"
     pages = 0
     source = source_tables(spec, day, mode, query_client, s3, target)
 
@@ -136,3 +147,100 @@ def export_partition(
     result.pages = pages
     result.seconds = time.perf_counter() - started
     return result
+
+
+# Days one UNLOAD covers at most (its output is read whole, so this also bounds memory with the
+# pipeline's groups, which are smaller for big tables).
+MAX_DAYS_PER_UNLOAD = 100
+
+
+def unload_range_destination(target: AwsSettings, table: str, first: date, last: date) -> str:
+    prefix = target.unload_prefix.strip("/")
+    return f"s3://{target.bucket}/{prefix}/{table}/from={first.isoformat()}_to={last.isoformat()}/"
+
+
+def export_days(
+    spec: TableSpec,
+    days: list[date],
+    query_client: QueryClient,
+    s3: Any,
+    target: AwsSettings,
+) -> dict[date, ExportResult | Exception]:
+    """UNLOAD ``days`` of ``spec``, one statement per run of consecutive days (at most
+    :data:`MAX_DAYS_PER_UNLOAD`), and replace each day's partition. Each day gets its result or
+    the error that stopped it: a failed statement fails its days, a failed write only its day.
+    The rows read are checked against the UNLOAD manifest's counts, as for one day."""
+    results: dict[date, ExportResult | Exception] = {}
+    for run in consecutive_runs(days, MAX_DAYS_PER_UNLOAD):
+        try:
+            results.update(_export_run(spec, run, query_client, s3, target))
+        except Exception as error:  # the statement or its output: every day of the run
+            results.update(dict.fromkeys(run, error))
+    return results
+
+
+def _export_run(
+    spec: TableSpec, days: list[date], query_client: QueryClient, s3: Any, target: AwsSettings
+) -> dict[date, ExportResult | Exception]:
+    started = time.perf_counter()
+    first, last = days[0], days[-1]
+    window = Window(day_window(first).start, day_window(last).end)
+    database = database_for(spec, target.timestream_database, target.timestream_legacy_database)
+    destination = unload_range_destination(target, spec.name, first, last)
+    source = export_unload_mode(query_client, s3, spec, database, window, destination)
+    try:
+        tables = list(source)
+    finally:
+        source.close()
+    rows = pa.concat_tables(tables) if tables else spec.arrow_schema().empty_table()
+    by_day = split_days(rows, days, f"table {spec.name!r}, UNLOAD of {first}…{last}")
+    share = (time.perf_counter() - started) / len(days)
+    store = ParquetStore.of(target, s3)
+    statement = f"UNLOAD of {first}…{last}" if first != last else f"UNLOAD of {first}"
+    results: dict[date, ExportResult | Exception] = {}
+    for day, part in by_day.items():
+        began = time.perf_counter()
+        try:
+            written = store.write(Partition(spec.name, day), [part], spec)
+        except Exception as error:  # this day only
+            results[day] = error
+            continue
+        results[day] = ExportResult(
+            table=spec.name,
+            day=day,
+            window=day_window(day),
+            mode="unload",
+            rows=written.rows,
+            pages=len(tables),
+            bytes=written.bytes,
+            seconds=share + time.perf_counter() - began,
+            keys=written.keys,
+            removed_stale=written.removed_stale,
+            generation=written.generation,
+            statement=statement,
+            data=written.table,
+        )
+    return results
+
+
+def split_days(rows: pa.Table, days: list[date], where: str) -> dict[date, pa.Table]:
+    """The rows of each of the consecutive ``days`` (every row must fall in one of them)."""
+    bounds = np.array(
+        [day_window(d).start_ns for d in days] + [day_window(days[-1]).end_ns], dtype=np.int64
+    )
+    times = pc.cast(rows.column(TIME_COLUMN), pa.int64()).to_numpy(zero_copy_only=False)
+    index = np.searchsorted(bounds, times, side="right") - 1
+    outside = (index < 0) | (index >= len(days))
+    if outside.any():
+        row = int(np.flatnonzero(outside)[0])
+        raise ExportError(
+            f"{where}: {int(outside.sum())} row(s) outside the statement's window, the first at "
+            f"row {row} ({rows.column(TIME_COLUMN)[row]})"
+        )
+    order = np.argsort(index, kind="stable")
+    ordered = rows.take(pa.array(order))
+    edges = np.searchsorted(index[order], np.arange(len(days) + 1))
+    return {
+        day: ordered.slice(int(edges[k]), int(edges[k + 1] - edges[k]))
+        for k, day in enumerate(days)
+    }

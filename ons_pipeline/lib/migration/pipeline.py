@@ -3,9 +3,10 @@
 Days are cut into groups of about ``group_rows`` expected rows. While a group is validated (one GX
 run for the group, split only where something fails), loaded (the same writer threads for every
 day) and verified (one read of InfluxDB for the group), the next group is already being exported
-(``export_threads`` days at a time). Each day's rows are read once: the exported (or, when only
-the load is asked for, the stored) Parquet partition feeds the checks, the load and the source
-side of the verification.
+(``export_threads`` days at a time, or, with a range exporter, one statement per run of
+consecutive days of the group: Timestream's UNLOAD). Each day's rows are read once: the exported
+(or, when only the load is asked for, the stored) Parquet partition feeds the checks, the load
+and the source side of the verification.
 
 Every stage reports per day, and a day that fails at any stage does not stop the others: its
 outcome says where and why, and the caller fails the run after recording the days that passed.
@@ -13,10 +14,11 @@ outcome says where and why, and the caller fails the run after recording the day
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Protocol
 
 import pyarrow as pa
 
@@ -75,6 +77,32 @@ class _Read:
 
 
 Exporter = Callable[[date], ExportResult]
+# Exports many days in as few statements as it can; each day gets its result or its error.
+RangeExporter = Callable[[list[date]], Mapping[date, ExportResult | Exception]]
+
+
+class _Pending(Protocol):
+    def result(self) -> _Read: ...
+
+
+def _exported(result: ExportResult, spec: TableSpec) -> _Read:
+    data = result.data if result.data is not None else spec.arrow_schema().empty_table()
+    return _Read(canonical=data, raw=data, export=result, generation=result.generation)
+
+
+@dataclass
+class _FromRange:
+    """One day of a range export (a failed statement fails each of its days)."""
+
+    whole: Future[Mapping[date, ExportResult | Exception]]
+    day: date
+    spec: TableSpec
+
+    def result(self) -> _Read:
+        value = self.whole.result()[self.day]
+        if isinstance(value, Exception):
+            raise value
+        return _exported(value, self.spec)
 
 
 class TableMigration:
@@ -86,6 +114,7 @@ class TableMigration:
         store: ParquetStore,
         *,
         export: Exporter,
+        export_days: RangeExporter | None = None,
         check_source: Callable[[], object] | None = None,
         client: InfluxClient | None,
         settings: MigrationSettings,
@@ -97,6 +126,7 @@ class TableMigration:
         self.spec = spec
         self.store = store
         self.export = export
+        self.export_days = export_days
         self.check_source = check_source
         self.client = client
         self.settings = settings
@@ -141,16 +171,15 @@ class TableMigration:
 
     def _submit(
         self, pool: ThreadPoolExecutor, group: list[date], stages: Stages
-    ) -> dict[date, Future[_Read]]:
+    ) -> dict[date, _Pending]:
+        if stages.export and self.export_days is not None:
+            whole = pool.submit(self.export_days, group)
+            return {day: _FromRange(whole, day, self.spec) for day in group}
         return {day: pool.submit(self._read, day, stages) for day in group}
 
     def _read(self, day: date, stages: Stages) -> _Read:
         if stages.export:
-            result = self.export(day)
-            data = (
-                result.data if result.data is not None else self.spec.arrow_schema().empty_table()
-            )
-            return _Read(canonical=data, raw=data, export=result, generation=result.generation)
+            return _exported(self.export(day), self.spec)
         partition = Partition(self.spec.name, day)
         generation = self.store.generation(partition)
         raw, _keys = self.store.read_raw(partition)
@@ -166,7 +195,7 @@ class TableMigration:
     def _process(
         self,
         group: list[date],
-        reading: dict[date, Future[_Read]],
+        reading: dict[date, _Pending],
         stages: Stages,
         loader: Loader | None,
     ) -> list[DayOutcome]:

@@ -698,23 +698,9 @@ def count_answer(spec: TableSpec, tables: Iterable[pa.Table]) -> dict[str, Any]:
     }
 
 
-def stage_unload(
-    s3: Any,
-    endpoint_url: str,
-    spec: TableSpec,
-    database: str,
-    window: Window,
-    destination: str,
-    tables: Iterable[pa.Table],
-    rows_per_file: int = 500_000,
-    running_pages: int = 2,
-) -> str:
-    """Write what Timestream's UNLOAD would (Parquet results, manifest, metadata) and queue its
-    answer as Timestream gives it: ``running_pages`` pages without rows (each with a NextToken)
-    while the statement runs, then the result row; returns the manifest URL."""
-    bucket, prefix = split_s3_url(destination)
-    prefix = prefix.rstrip("/")
-    query_id = uuid.uuid4().hex
+def unload_rows(spec: TableSpec, tables: Iterable[pa.Table]) -> pa.Table:
+    """Canonical rows in the form UNLOAD writes them: time as BIGINT ns, the tags, the measure
+    name (unpivoted records), the fields."""
     combined = pa.concat_tables(
         [t.select(list(spec.columns)) for t in tables] or [spec.arrow_schema().empty_table()]
     )
@@ -725,10 +711,26 @@ def stage_unload(
     if not pivoted(spec):
         out_columns["measure_name"] = pa.array([spec.measure_name] * combined.num_rows, pa.string())
     out_columns.update({f.name: combined.column(f.name) for f in spec.fields})
-    out = pa.table(out_columns)
+    return pa.table(out_columns)
+
+
+def write_unload_output(
+    s3: Any,
+    destination: str,
+    rows: pa.Table,
+    columns: list[dict[str, Any]],
+    rows_per_file: int = 500_000,
+    running_pages: int = 2,
+) -> list[dict[str, Any]]:
+    """Write what Timestream's UNLOAD writes to ``destination`` (Parquet results, manifest,
+    metadata) and return its answer as Timestream gives it: ``running_pages`` pages without rows
+    (each with a NextToken) while the statement runs, then the page with the result row."""
+    bucket, prefix = split_s3_url(destination)
+    prefix = prefix.rstrip("/")
+    query_id = uuid.uuid4().hex
     result_files = []
-    for index, offset in enumerate(range(0, max(out.num_rows, 1), rows_per_file)):
-        chunk = out.slice(offset, rows_per_file)
+    for index, offset in enumerate(range(0, max(rows.num_rows, 1), rows_per_file)):
+        chunk = rows.slice(offset, rows_per_file)
         buffer = io.BytesIO()
         pq.write_table(chunk, buffer, compression="snappy")
         key = f"{prefix}/results/{query_id}_part{index:05d}.parquet"
@@ -750,7 +752,7 @@ def stage_unload(
             "content_length_in_bytes": sum(
                 f["file_metadata"]["content_length_in_bytes"] for f in result_files
             ),
-            "total_row_count": out.num_rows,
+            "total_row_count": rows.num_rows,
             "result_format": "PARQUET",
             "result_version": "Amazon Timestream version 1.0.0",
         },
@@ -758,19 +760,16 @@ def stage_unload(
     }
     s3.put_object(Bucket=bucket, Key=manifest_key, Body=json.dumps(manifest).encode())
     s3.put_object(
-        Bucket=bucket,
-        Key=metadata_key,
-        Body=json.dumps({"ColumnInfo": column_info(spec)}).encode(),
+        Bucket=bucket, Key=metadata_key, Body=json.dumps({"ColumnInfo": columns}).encode()
     )
-    manifest_url = f"s3://{bucket}/{manifest_key}"
     answer = {
         "QueryId": query_id,
         "Rows": [
             {
                 "Data": [
-                    {"ScalarValue": str(out.num_rows)},
+                    {"ScalarValue": str(rows.num_rows)},
                     {"ScalarValue": f"s3://{bucket}/{metadata_key}"},
-                    {"ScalarValue": manifest_url},
+                    {"ScalarValue": f"s3://{bucket}/{manifest_key}"},
                 ]
             }
         ],
@@ -791,6 +790,26 @@ def stage_unload(
         }
         for page in range(running_pages)
     ]
+    return [*running, answer]
+
+
+def stage_unload(
+    s3: Any,
+    endpoint_url: str,
+    spec: TableSpec,
+    database: str,
+    window: Window,
+    destination: str,
+    tables: Iterable[pa.Table],
+    rows_per_file: int = 500_000,
+    running_pages: int = 2,
+) -> str:
+    """Write what one exact UNLOAD statement would and queue its answer for that statement's SQL
+    (the local stand-in answers any other window from its staged days); returns the manifest
+    URL."""
+    pages = write_unload_output(
+        s3, destination, unload_rows(spec, tables), column_info(spec), rows_per_file, running_pages
+    )
     sql = unload_query(spec, database, window, destination)
-    stage_query_results(endpoint_url, {sql: [*running, answer]})
-    return manifest_url
+    stage_query_results(endpoint_url, {sql: pages})
+    return str(pages[-1]["Rows"][0]["Data"][2]["ScalarValue"])
