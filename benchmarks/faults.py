@@ -36,8 +36,8 @@ the stand-in served) with the corrections applied. ``lost_points``: source point
 missing a field; ``duplicated_points``: points present with another value (a second, different
 write of the same series and time — InfluxDB cannot hold two); ``extra_points``: points the source
 does not have. Each table-day is checked after its trial's resume and again at the end; its
-count is the larger of the two. ``silent_failures`` counts trials whose faulted command reported
-success while points were missing — the bug this hunts.
+count is the larger of the two. ``silent_failures`` counts trials whose faulted command, or the
+user's resume, reported success while points were missing or wrong — the bug this hunts.
 
 The last line is one JSON object: ``trials``, ``lost_points``, ``duplicated_points``,
 ``extra_points``, ``silent_failures``, ``seed`` and more.
@@ -65,9 +65,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
-from ons_pipeline.lib import ons_time, schema
+from ons_pipeline.lib import schema
 from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.migration.timestream import (
     count_query,
@@ -83,12 +81,12 @@ from ons_pipeline.local.faults import (
     Counts,
     FaultProxy,
     InfluxOutage,
-    Key,
     NotYet,
     Points,
     Request,
     Trigger,
     compare,
+    correction_csv,
     influx_points,
     influx_write,
     kill9,
@@ -98,7 +96,6 @@ from ons_pipeline.local.faults import (
     sender,
     source_points,
 )
-from ons_pipeline.local.generator.raw_files import raw_columns
 from ons_pipeline.local.servers import InfluxServer, MotoServer
 from ons_pipeline.local.staging import stage_day
 
@@ -149,13 +146,18 @@ class Trial:
     commands: list[Command] = field(default_factory=list)
     before_resume: Counts | None = None
     after_resume: Counts | None = None
-    silent: bool = False
+    silent: bool = False  # the faulted command reported success, points were missing or wrong
+    silent_resume: bool = False  # so did the user's resume
     failed_loudly: bool = False
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
-        return not self.silent and self.after_resume is not None and self.after_resume.clean
+        return (
+            not (self.silent or self.silent_resume)
+            and self.after_resume is not None
+            and self.after_resume.clean
+        )
 
 
 def _summary(output: str) -> str:
@@ -560,6 +562,8 @@ class Bench:
                 break
         self.migrated_days += trial.days
         trial.after_resume = self.record(pairs)
+        last = trial.commands[-2] if trial.failed_loudly else faulted
+        trial.silent_resume = last.returncode == 0 and not trial.after_resume.clean
 
     def correction_trial(self, trial: Trial) -> None:
         rng, p = self.rng, trial.params
@@ -573,7 +577,8 @@ class Bench:
         body, corrected = correction_csv(table, source, chosen, rng)
         key = f"{self.aws.raw_prefix}/corrections/trial-{trial.index:02d}-{table}.csv"
         p.update(table=table, day=day.isoformat(), rows=len(chosen), key=key)
-        p["fault"] = rng.choice(["influx_crash", "s3_cut", "none"])
+        drawn = rng.choice(["influx_crash", "s3_cut", "verify_crash", "none"])
+        p["fault"] = p.get("fault") or drawn
         self.s3.put_object(Bucket=BUCKET, Key=key, Body=body)
         trial.injected.append(
             f"partial correction s3://{BUCKET}/{key}: {len(chosen)} rows of {table} on {day}"
@@ -584,16 +589,25 @@ class Bench:
         def note(text: str) -> None:
             trial.injected.append(f"t+{time.monotonic() - started:.1f}s {text}")
 
-        if p["fault"] == "influx_crash":
+        def crash_influx(when: str) -> None:
             p["down_s"] = round(rng.uniform(16, 24), 1)
 
             def stop_influx(request: Request) -> str:
                 pid = self.outage.stop(crash=True)
-                note(f"InfluxDB {pid} killed at the correction's write, down {p['down_s']} s")
+                note(f"InfluxDB {pid} killed at {when}, down {p['down_s']} s")
                 timers.append(later(p["down_s"], self.outage.start))
                 return RESET
 
             self.influx_proxy.add(Trigger(influx_write, 1, stop_influx))
+
+        def settle() -> None:
+            for timer in timers:
+                timer.join()
+            timers.clear()
+            self.restore()
+
+        if p["fault"] == "influx_crash":
+            crash_influx("the correction's write")
         elif p["fault"] == "s3_cut":
             p["cut_s"] = round(rng.uniform(3, 15), 1)
 
@@ -606,46 +620,35 @@ class Bench:
             parquet = s3_write_under(BUCKET, self.aws.parquet_prefix)
             self.moto_proxy.add(Trigger(parquet, 1, cut))
         first = ingest_runs(self)
-        for timer in timers:
-            timer.join()
-        self.restore()
+        settle()
         trial.commands += [c for c, _ in first]
-        trial.failed_loudly = any(c.returncode != 0 for c, _ in first)
         self.source[(table, day)] = {**source, **corrected}
         pair = (table, day)
-        trial.before_resume = self.check([pair])
-        trial.silent = not trial.failed_loudly and not trial.before_resume.clean
+        faulted = [c for c, _ in first]
+        if p["fault"] != "verify_crash":
+            trial.before_resume = self.check([pair])
         for command, run in first:
             if command.returncode != 0 and run is not None:
                 trial.commands.append(reexecute(self, run))
         trial.commands.append(self.dlq_replay())
-        trial.commands += verify_runs(self)
-        # A user's migrate over everything must neither redo nor revert a corrected day.
-        trial.commands.append(
-            self.migrate(sorted(self.migrated_days), "ons-pipeline migrate (all days so far)")
-        )
+        if p["fault"] == "verify_crash":
+            crash_influx("the verification run's reload")
+        verified = verify_runs(self)
+        settle()
+        trial.commands += verified
+        if p["fault"] == "verify_crash":
+            faulted = verified
+            trial.before_resume = self.check([pair])
+        trial.failed_loudly = any(c.returncode != 0 for c in faulted)
+        trial.silent = not trial.failed_loudly and not trial.before_resume.clean
+        # The user's migrate over every day so far (what a failed run's message advises): it must
+        # neither leave a corrected day unverified nor bring back the values it corrected.
+        self.top_up(sorted(self.migrated_days))
+        resume = self.migrate(sorted(self.migrated_days), "ons-pipeline migrate (all days so far)")
+        trial.commands.append(resume)
+        trial.commands.append(self.dlq_replay())
         trial.after_resume = self.record([pair])
-
-
-def correction_csv(
-    table: str, source: Points, keys: list[Key], rng: random.Random
-) -> tuple[bytes, Points]:
-    """An ONS file (``;`` CSV, local time) holding only ``keys``, each value changed; and the
-    points it must leave in InfluxDB."""
-    spec = schema.table(table)
-    columns = raw_columns(table)
-    lines = [";".join(columns)]
-    corrected: Points = {}
-    for key in keys:
-        tags, moment = key
-        label = ons_time.format_local(pa.array([moment], pa.timestamp("ns")))[0].as_py()
-        values: dict[str, str] = {}
-        for name, value in source[key].items():
-            values[name] = f"{value + rng.randint(1, 5000) / 100:.8f}"
-        row = {**dict(zip(spec.tags, tags, strict=True)), spec.raw_time_column: label, **values}
-        lines.append(";".join(str(row[c]) for c in columns))
-        corrected[key] = {name: float(text) for name, text in values.items()}
-    return ("\n".join(lines) + "\n").encode(), corrected
+        trial.silent_resume = resume.returncode == 0 and not trial.after_resume.clean
 
 
 # -- continuous loading, run the way the tests run it ------------------------------------------
@@ -789,7 +792,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=None, help="default: drawn and printed")
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--days-per-trial", type=int, default=2)
-    parser.add_argument("--kinds", default=None, help="a,b,c: these trials in this order")
+    parser.add_argument(
+        "--kinds",
+        default=None,
+        help="a,b,c: these trials in this order (correction=FAULT picks the correction's fault)",
+    )
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 31)
     # The ingest runs of corrections execute here: their retries and beta warnings are noise in
@@ -799,7 +806,7 @@ def main() -> None:
     print(f"seed {seed} (repeat with --seed {seed})", flush=True)
     began = time.monotonic()
     kinds = args.kinds.split(",") if args.kinds else plan(seed, args.trials)
-    unknown = set(kinds) - set(KINDS)
+    unknown = {k.split("=")[0] for k in kinds} - set(KINDS)
     if unknown:
         parser.error(f"unknown kinds {sorted(unknown)}; choose from {', '.join(KINDS)}")
     results: list[Trial] = []
@@ -807,8 +814,9 @@ def main() -> None:
         bench = Bench(Path(tmp), seed, args.days_per_trial)
         try:
             next_day = FIRST_DAY
-            for index, kind in enumerate(kinds, 1):
-                trial = Trial(index, kind, [])
+            for index, chosen in enumerate(kinds, 1):
+                kind, _, variant = chosen.partition("=")
+                trial = Trial(index, kind, [], {"fault": variant} if variant else {})
                 started = time.monotonic()
                 if kind == "correction":
                     bench.correction_trial(trial)
@@ -831,7 +839,7 @@ def main() -> None:
         "lost_points": final.lost,
         "duplicated_points": final.differs,
         "extra_points": final.extra,
-        "silent_failures": sum(t.silent for t in results),
+        "silent_failures": sum(t.silent or t.silent_resume for t in results),
         "trials_ok": sum(t.ok for t in results),
         "failed_loudly_then_resumed": sum(t.failed_loudly and t.ok for t in results),
         "absorbed_without_failure": sum(not t.failed_loudly and t.ok for t in results),
@@ -846,7 +854,11 @@ def main() -> None:
 
 def report(trial: Trial) -> None:
     days = f"{trial.days[0]}…{trial.days[-1]}" if trial.days else "-"
-    verdict = "OK" if trial.ok else ("SILENT LOSS" if trial.silent else "NOT CLEAN")
+    verdict = "OK"
+    if trial.silent or trial.silent_resume:
+        verdict = "SILENT: success reported, points missing or wrong"
+    elif not trial.ok:
+        verdict = "NOT CLEAN after resume"
     print(
         f"\ntrial {trial.index:2d} {trial.kind} ({days}) {json.dumps(trial.params, default=str)}"
         f" — {verdict} in {trial.seconds:.0f} s",

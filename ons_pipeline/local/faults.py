@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import signal
 import socket
 import struct
@@ -40,7 +41,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ons_pipeline.lib.ons_time import day_window
+from ons_pipeline.lib.ons_time import day_window, format_local
 from ons_pipeline.lib.schema import TIME_COLUMN, TableSpec
 from ons_pipeline.lib.schema import table as schema_table
 from ons_pipeline.local.servers import LOOPBACK, InfluxServer, ServerError
@@ -699,3 +700,30 @@ def compare(source: Points, stored: Points) -> Counts:
             counts.differs += 1
     counts.extra = sum(1 for key in stored if key not in source)
     return counts
+
+
+# -- a partial correction file ----------------------------------------------------------------
+
+
+def correction_csv(
+    table: str, source: Points, keys: list[Key], rng: random.Random
+) -> tuple[bytes, Points]:
+    """A partial correction: an ONS file (``;`` CSV, local Brasília time) holding only the
+    points ``keys`` of ``source``, every value changed; and those points as the file makes them
+    (what InfluxDB must hold for them once it is ingested — the rest of the day unchanged)."""
+    from ons_pipeline.local.generator.raw_files import raw_columns
+
+    spec = schema_table(table)
+    columns = raw_columns(table)
+    lines = [";".join(columns)]
+    corrected: Points = {}
+    for key in keys:
+        tags, moment = key
+        label = format_local(pa.array([moment], pa.timestamp("ns")))[0].as_py()
+        values: dict[str, str] = {}
+        for name, value in source[key].items():
+            values[name] = f"{value + rng.randint(1, 5000) / 100:.8f}"
+        row = {**dict(zip(spec.tags, tags, strict=True)), spec.raw_time_column: label, **values}
+        lines.append(";".join(str(row[c]) for c in columns))
+        corrected[key] = {name: float(text) for name, text in values.items()}
+    return ("\n".join(lines) + "\n").encode(), corrected
