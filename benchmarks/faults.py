@@ -21,17 +21,20 @@ stand-in in query mode) while one fault lands at a point drawn from the seed:
 * ``correction`` — a partial correction file (a few hours of a few series of an ONS dataset, on a
   day an earlier trial migrated) dropped on the raw prefix and ingested (sensor tick, ingest run,
   verification run — in this process, as the tests run them), with InfluxDB killed at the
-  correction's write, the AWS endpoint cut at its partition write, or no fault.
+  correction's write, the AWS endpoint cut at its partition write, InfluxDB killed during the
+  verification run that follows, or no fault.
 
 Then the user's resume, when the command failed: ``ons-pipeline migrate`` again over the trial's
 days, and ``ons-pipeline dlq replay`` when the dead-letter store holds pending entries (before
 each migrate, the answers the stand-in hands out only once are topped up: real Timestream answers
 a query again). A command that reported success is not resumed: its data must be complete. For a
-correction: a failed ingest run is re-executed (same job and config, as the UI's Re-execute),
-dead letters replayed, then the verification run the sensor requests and ``ons-pipeline migrate``
-over every day so far, which must neither redo nor revert anything.
+correction: ``dlq replay`` (what a failed ingest run's message advises), the failed run
+re-executed (same job and config, as the UI's Re-execute), then the verification run the sensor
+requests and ``ons-pipeline migrate`` over every day so far, which must reload a corrected day
+whose verification failed and never bring back the values the file corrected.
 
-Every point is then compared, straight from InfluxDB, with the source: the generated days (what
+Every point is then compared, straight from InfluxDB (and, separately, from the day's Parquet
+partition, the copy a reload reads), with the source: the generated days (what
 the stand-in served) with the corrections applied. ``lost_points``: source points missing or
 missing a field; ``duplicated_points``: points present with another value (a second, different
 write of the same series and time — InfluxDB cannot hold two); ``extra_points``: points the source
@@ -76,6 +79,7 @@ from ons_pipeline.lib.migration.timestream import (
     stage_query_results,
 )
 from ons_pipeline.lib.ons_time import day_range, day_window
+from ons_pipeline.lib.partitions import ParquetStore, Partition
 from ons_pipeline.local.faults import (
     RESET,
     Counts,
@@ -85,6 +89,7 @@ from ons_pipeline.local.faults import (
     Points,
     Request,
     Trigger,
+    as_points,
     compare,
     correction_csv,
     influx_points,
@@ -227,6 +232,7 @@ class Bench:
         self.source: dict[tuple[str, date], Points] = {}
         self.staged: Counter[str] = Counter()
         self.checked: dict[tuple[str, date], Counts] = {}
+        self.partitions: dict[tuple[str, date], Counts] = {}
         self.migrated_days: list[date] = []
         self.raw_cursor: str | None = None
 
@@ -352,27 +358,38 @@ class Bench:
             total.add(counts)
         return total
 
+    def partition_check(self, table: str, day: date) -> Counts:
+        """The day's Parquet partition (the canonical copy a reload reads) against the source."""
+        spec = schema.table(table)
+        rows = ParquetStore.of(self.aws, self.s3).read(Partition(table, day), spec)
+        return compare(self.source_of(table, day), as_points(rows, spec))
+
     def record(self, pairs: list[tuple[str, date]]) -> Counts:
         total = Counts()
-        for pair in pairs:
-            counts = self.check([pair])
-            self.checked[pair] = counts
+        for table, day in pairs:
+            counts = self.check([(table, day)])
+            self.checked[(table, day)] = counts
+            self.partitions[(table, day)] = self.partition_check(table, day)
             total.add(counts)
         return total
 
-    def final_sweep(self) -> Counts:
-        total = Counts()
+    def final_sweep(self) -> tuple[Counts, Counts]:
+        """Every table-day checked again, in InfluxDB and in its partition; each count is the
+        larger of this check and the one after the day's trial."""
+        stores = (Counts(), Counts())
         for pair in sorted(self.checked):
-            now = self.check([pair])
-            before = self.checked[pair]
-            worst = Counts(
-                now.points,
-                max(now.lost, before.lost),
-                max(now.differs, before.differs),
-                max(now.extra, before.extra),
-            )
-            total.add(worst)
-        return total
+            now = (self.check([pair]), self.partition_check(*pair))
+            before = (self.checked[pair], self.partitions[pair])
+            for total, later_, earlier in zip(stores, now, before, strict=True):
+                total.add(
+                    Counts(
+                        later_.points,
+                        max(later_.lost, earlier.lost),
+                        max(later_.differs, earlier.differs),
+                        max(later_.extra, earlier.extra),
+                    )
+                )
+        return stores
 
     # -- faults -------------------------------------------------------------------------------
     def restore(self) -> None:
@@ -627,6 +644,11 @@ class Bench:
         faulted = [c for c, _ in first]
         if p["fault"] != "verify_crash":
             trial.before_resume = self.check([pair])
+        if trial.before_resume is not None and any(c.returncode for c in faulted):
+            # What the failed run's message advises first: `dlq list`, then `dlq replay`.
+            trial.commands.append(self.dlq_replay())
+            stale = self.partition_check(table, day)
+            trial.injected.append(f"after the advised dlq replay, the Parquet partition: {stale}")
         for command, run in first:
             if command.returncode != 0 and run is not None:
                 trial.commands.append(reexecute(self, run))
@@ -829,10 +851,11 @@ def main() -> None:
                 trial.seconds = time.monotonic() - started
                 results.append(trial)
                 report(trial)
-            final = bench.final_sweep()
+            final, partitions = bench.final_sweep()
         finally:
             bench.close()
-    print(f"final sweep over {len(bench.checked)} table-days: {final}")
+    print(f"final sweep over {len(bench.checked)} table-days, InfluxDB: {final}")
+    print(f"final sweep over {len(bench.checked)} table-days, Parquet partitions: {partitions}")
     by_kind = Counter(t.kind for t in results)
     summary = {
         "trials": len(results),
@@ -843,6 +866,9 @@ def main() -> None:
         "trials_ok": sum(t.ok for t in results),
         "failed_loudly_then_resumed": sum(t.failed_loudly and t.ok for t in results),
         "absorbed_without_failure": sum(not t.failed_loudly and t.ok for t in results),
+        "partition_lost_points": partitions.lost,
+        "partition_differing_points": partitions.differs,
+        "partition_extra_points": partitions.extra,
         "points_compared": final.points,
         "table_days": len(bench.checked),
         "kinds": dict(sorted(by_kind.items())),

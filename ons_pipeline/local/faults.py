@@ -358,8 +358,12 @@ class FaultProxy:
 
 
 def _reset(sock: socket.socket) -> None:
+    """Abort the connection (RST). Shutting down reads first wakes a thread blocked reading the
+    socket: closing alone would leave the socket open while that read waits."""
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RD)
     with contextlib.suppress(OSError):
         sock.close()
 
