@@ -90,6 +90,7 @@ from ons_pipeline.local.faults import (
     Request,
     Trigger,
     as_points,
+    cmdline,
     compare,
     correction_csv,
     influx_points,
@@ -235,6 +236,7 @@ class Bench:
         self.partitions: dict[tuple[str, date], Counts] = {}
         self.migrated_days: list[date] = []
         self.raw_cursor: str | None = None
+        self.running: subprocess.Popen[str] | None = None  # the user's command now running
 
     def close(self) -> None:
         self.influx_proxy.close()
@@ -404,10 +406,9 @@ class Bench:
             self.outage.start()
 
     def cli_pid(self) -> int:
-        process = getattr(self, "running", None)
-        if process is None:
+        if self.running is None:
             raise NotYet
-        return int(process.pid)
+        return int(self.running.pid)
 
     def daemon_pid(self) -> int:
         try:
@@ -436,8 +437,9 @@ class Bench:
                 pid = sender(request, proxy, self.cli_pid())
                 if pid is None or pid == daemon:
                     raise NotYet
+                command = cmdline(pid)[:70]
                 kill9(pid)
-                note(f"kill -9 run worker {pid} at {what} {request.method} {request.path[:60]}")
+                note(f"kill -9 run worker {pid} ({command}) at {what}, {request.path[:40]}")
                 return RESET
 
             return fire
