@@ -321,6 +321,8 @@ class FaultProxy:
             self._drop(link, reset=False)
 
     def _pump_back(self, link: _Link) -> None:
+        """Answers back to the client. The server closing the connection closes the client's
+        once the answer is through; a server reset (or a dropped link) resets it."""
         upstream = link.upstream
         assert upstream is not None
         try:
@@ -330,9 +332,9 @@ class FaultProxy:
                     break
                 link.client.sendall(data)
         except OSError:
-            pass
-        # The server went away (or the link was dropped): so does the client's connection.
-        self._drop(link, reset=True)
+            self._drop(link, reset=True)
+            return
+        self._drop(link, reset=False)
 
     def _drop(self, link: _Link, *, reset: bool) -> None:
         if link.closed:
