@@ -4,7 +4,9 @@ The backfill is Dagster's own asset backfill over the missing table-days (``Part
 its daemon cuts it into runs by the assets' ``BackfillPolicy`` (many days per run, sized by
 expected rows) and the run queue runs them. Its runs need a daemon: when none is alive on this
 instance, one is started for the backfill and stopped by PID afterwards. Days already migrated
-(loaded, and verified after the load) are not redone; days whose verification failed are.
+(loaded, and verified after the load) are not redone; days whose verification failed are. A day
+whose Parquet partition continuous loading rewrote after its export (a correction merged into it)
+is reloaded from that partition, never exported again: Timestream lacks what the file corrected.
 """
 
 import os
@@ -22,7 +24,7 @@ from pathlib import Path
 import dagster as dg
 
 from ons_pipeline.defs.keys import influxdb_key, parquet_key
-from ons_pipeline.defs.state import metadata_totals, pending_partitions
+from ons_pipeline.defs.state import all_records, metadata_totals, pending_partitions
 from ons_pipeline.lib.ons_time import day_range
 
 FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
@@ -162,11 +164,33 @@ def check_daemon(daemon: subprocess.Popen[bytes] | None, home: Path) -> None:
         raise RuntimeError(f"dagster-daemon exited with {daemon.returncode}; see {home}/daemon.log")
 
 
+def corrected_since_export(instance: dg.DagsterInstance, table: str, days: list[str]) -> set[str]:
+    """Days whose newest ``parquet/<table>`` materialization is continuous loading's, after an
+    export: their partition holds corrections Timestream does not have."""
+    from ons_pipeline.defs.ingest.jobs import INGEST_JOB
+
+    records = all_records(
+        instance.fetch_materializations,
+        dg.AssetRecordsFilter(asset_key=parquet_key(table), asset_partitions=days),
+    )
+    writers: dict[str, list[str]] = {}  # day → job of each write, oldest first
+    for record in sorted(records, key=lambda r: r.storage_id):
+        event = record.asset_materialization
+        if event is not None and event.partition is not None:
+            writers.setdefault(event.partition, []).append(record.event_log_entry.job_name or "")
+    return {
+        day
+        for day, jobs in writers.items()
+        if jobs[-1] == INGEST_JOB and any(job != INGEST_JOB for job in jobs)
+    }
+
+
 def launch_backfill(
     instance: dg.DagsterInstance, todo: dict[str, list[date]], tags: dict[str, str], title: str
 ) -> str:
     """Add an asset backfill of exactly the ``todo`` table-days (both stores of each table, and
-    their checks) to the instance; the daemon runs it. Its id."""
+    their checks) to the instance; the daemon runs it. Days corrected since their export get
+    only their load (from the partition) and its checks. Its id."""
     from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
     from dagster._core.definitions.events import AssetKeyPartitionKey
     from dagster._core.execution.backfill import PartitionBackfill
@@ -175,12 +199,15 @@ def launch_backfill(
     from ons_pipeline.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    wanted = {
-        AssetKeyPartitionKey(key, day.isoformat())
-        for table, days in todo.items()
-        for day in days
-        for key in (parquet_key(table), influxdb_key(table))
-    }
+    wanted: set[AssetKeyPartitionKey] = set()
+    for table, days in todo.items():
+        keys = [d.isoformat() for d in days]
+        corrected = corrected_since_export(instance, table, keys)
+        for day in keys:
+            stores = [influxdb_key(table)]
+            if day not in corrected:
+                stores.append(parquet_key(table))
+            wanted |= {AssetKeyPartitionKey(key, day) for key in stores}
     backfill = PartitionBackfill.from_asset_graph_subset(
         backfill_id=make_new_backfill_id(),
         backfill_timestamp=time.time(),
