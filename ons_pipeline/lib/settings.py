@@ -12,13 +12,14 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from ons_pipeline.lib.aws import AwsSettings, SettingsError
 from ons_pipeline.lib.influx.client import InfluxClient, InfluxConfig, RetryPolicy
 from ons_pipeline.lib.influx.secrets import resolve_influx_config, secure_client
+from ons_pipeline.lib.schema import RetentionGroup, SchemaError, check_duration, retention_groups
 
 __all__ = ["AwsSettings", "SettingsError"]
 
@@ -331,6 +332,47 @@ def _api(env: _Env, state_dir: Path) -> ApiSettings:
     )
 
 
+# -- retention ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """Retention of each group of measurements: the ``[retention.<group>]`` durations of
+    ``tables.toml``, each overridden by ``ONS_RETENTION_<GROUP>`` (``INF`` or an InfluxQL
+    duration); ``ONS_RETENTION_ALLOW_SHORTEN`` lets a shorter duration than the server's be
+    applied (it deletes data)."""
+
+    durations: Mapping[str, str] = field(default_factory=dict)
+    allow_shorten: bool = False
+
+    def groups(self) -> list[RetentionGroup]:
+        """The declared groups with the overridden durations."""
+        out = []
+        for group in retention_groups().values():
+            duration = self.durations.get(group.name)
+            out.append(replace(group, duration=duration) if duration else group)
+        return out
+
+    def group(self, name: str) -> RetentionGroup:
+        for group in self.groups():
+            if group.name == name:
+                return group
+        raise SettingsError(f"no retention group {name!r} in tables.toml")
+
+
+def _retention(env: _Env) -> RetentionSettings:
+    durations: dict[str, str] = {}
+    for name in retention_groups():
+        variable = f"ONS_RETENTION_{name.upper()}"
+        value = env.text(variable)
+        if value is not None:
+            try:
+                durations[name] = check_duration(value, variable)
+            except SchemaError as exc:
+                raise SettingsError(str(exc)) from None
+    return RetentionSettings(durations, env.flag("ONS_RETENTION_ALLOW_SHORTEN", False))
+
+
 # -- everything -----------------------------------------------------------------------------------
 
 
@@ -348,6 +390,7 @@ class Settings:
     report_path: str | None = None  # ONS_REPORT_PATH: also write the migration report there
     state_dir: Path = Path(".ons-pipeline")  # ONS_STATE_DIR: local servers, caches
     seed: int = 0  # ONS_SEED: the generator's seed (local data)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
     @classmethod
     def from_env(cls, source: Mapping[str, str] | None = None) -> Settings:
@@ -387,4 +430,5 @@ class Settings:
             report_path=env.text("ONS_REPORT_PATH"),
             state_dir=state_dir,
             seed=env.integer("ONS_SEED", 0),
+            retention=_retention(env),
         )
