@@ -311,6 +311,7 @@ class ApiSettings:
     timezone: str = "America/Sao_Paulo"  # ONS_API_TIMEZONE: zone of relative periods
     rag_cache_dir: Path | None = None  # ONS_RAG_CACHE_DIR (default $ONS_STATE_DIR/rag)
     rag_embedder: str = "minilm"  # ONS_RAG_EMBEDDER: minilm | hashing
+    rollups: bool = True  # ONS_QUERY_ROLLUPS: answer routable models from the rollups
 
     def __post_init__(self) -> None:
         if self.query_timeout_s <= 0 or self.max_rows < 1 or self.cache_ttl_s < 0:
@@ -329,6 +330,7 @@ def _api(env: _Env, state_dir: Path) -> ApiSettings:
         timezone=env.text("ONS_API_TIMEZONE", d.timezone) or d.timezone,
         rag_cache_dir=Path(rag_dir) if rag_dir else state_dir / "rag",
         rag_embedder=(env.text("ONS_RAG_EMBEDDER", d.rag_embedder) or d.rag_embedder).lower(),
+        rollups=env.flag("ONS_QUERY_ROLLUPS", d.rollups),
     )
 
 

@@ -25,19 +25,28 @@ from datetime import date
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ons_pipeline.lib.influx.client import InfluxClient, quote_ident, quote_literal
+from ons_pipeline.lib.influx.client import InfluxClient, quote_ident
 from ons_pipeline.lib.influx.lineprotocol import escape_key, escape_measurement
 from ons_pipeline.lib.integrity.verification import VerificationResult, verify
 from ons_pipeline.lib.migration.loader import LoadReport, load_tables
 from ons_pipeline.lib.ons_time import Window
-from ons_pipeline.lib.rollup.spec import COUNT, RollupTable, column
-
-TABLE_TAG = "table"
-LEVEL_TAG = "level"
+from ons_pipeline.lib.rollup.spec import (
+    COUNT,
+    LEVEL_TAG,
+    TABLE_TAG,
+    RollupTable,
+    column,
+    coverage_query,
+)
 
 
 class RollupPublishError(RuntimeError):
-    """A rollup could not be published; its buckets are left uncovered."""
+    """A rollup could not be published; its buckets are left uncovered. ``published`` holds the
+    buckets verified before the failure was found (with failed verifications, if any)."""
+
+    def __init__(self, message: str, published: Sequence[Published] = ()) -> None:
+        super().__init__(message)
+        self.published = list(published)
 
 
 @dataclass(frozen=True)
@@ -119,9 +128,21 @@ def publish_buckets(
             spans.append([bucket])
     published: list[Published] = []
     for span in spans:
-        published += _publish_span(
-            client, rt, level, span, database, batch_lines, after_verify, progress, verify_attempts
-        )
+        try:
+            published += _publish_span(
+                client,
+                rt,
+                level,
+                span,
+                database,
+                batch_lines,
+                after_verify,
+                progress,
+                verify_attempts,
+            )
+        except RollupPublishError as error:
+            error.published[:0] = published
+            raise
     return published
 
 
@@ -136,7 +157,7 @@ def _publish_span(
     progress: Callable[[str], None] | None,
     verify_attempts: int,
 ) -> list[Published]:
-    if (client.config.retention_policy or None) != rt.policy:
+    if rt.policy is not None and client.config.retention_policy != rt.policy:
         raise ValueError(
             f"the client writes to retention policy {client.config.retention_policy!r}, "
             f"the rollups live in {rt.policy!r}"
@@ -188,7 +209,8 @@ def _publish_span(
     if failed:
         raise RollupPublishError(
             f"{spec.measurement}: {len(failed)} bucket(s) differ from what was computed; they "
-            "stay uncovered:\n" + "\n".join(failed[:10])
+            "stay uncovered:\n" + "\n".join(failed[:10]),
+            published,
         )
     if after_verify is not None:
         say("keep")
@@ -198,21 +220,6 @@ def _publish_span(
     data, lines = coverage_lines(rt, level, published)
     client.write(data, lines, precision="ns", database=database)
     return published
-
-
-def coverage_query(
-    rt: RollupTable, level: str, start_ns: int, end_ns: int, retention_policy: str | None
-) -> str:
-    """InfluxQL counting the covered buckets of ``level`` in ``[start, end)``."""
-    source = quote_ident(rt.coverage_measurement)
-    if retention_policy:
-        source = f"{quote_ident(retention_policy)}.{source}"
-    return (
-        f"SELECT count({quote_ident('series')}) FROM {source} WHERE "
-        f"{quote_ident(TABLE_TAG)} = {quote_literal(rt.table)} AND "
-        f"{quote_ident(LEVEL_TAG)} = {quote_literal(level)} AND "
-        f"time >= {start_ns} AND time < {end_ns}"
-    )
 
 
 def covered_keys(

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 from ons_pipeline.lib import schema
-from ons_pipeline.lib.ons_time import Window, local_date_of, local_day_start_utc, to_ns
+from ons_pipeline.lib.influx.client import quote_ident, quote_literal
+from ons_pipeline.lib.ons_time import Window, local_day_start_utc, to_ns
 from ons_pipeline.lib.schema import FieldSpec, MeasureType, TableSpec
 
 DAY = "1d"
@@ -28,6 +29,8 @@ COUNT, SUM, MEAN, MIN, MAX, MIN_TIME, MAX_TIME = (
 )  # fmt: skip
 STATS = (COUNT, SUM, MEAN, MIN, MAX, MIN_TIME, MAX_TIME)
 NUMERIC = (MeasureType.DOUBLE, MeasureType.BIGINT)
+TABLE_TAG = "table"  # tags of the coverage measurement
+LEVEL_TAG = "level"
 
 
 def column(field_name: str, stat: str) -> str:
@@ -87,18 +90,20 @@ class RollupTable:
         )
 
     # -- buckets ----------------------------------------------------------------------------
+    def day_start_ns(self, day: date) -> int:
+        """First instant (ns) of local day ``day``: its midnight, or the instant the clock
+        jumped past it (DST start)."""
+        return _day_start_ns(self.timezone, day)
+
     def day_window(self, day: date) -> Window:
         """The local day ``day`` as a UTC window."""
-        return Window(
-            local_day_start_utc(day, self.zone), local_day_start_utc(day + _ONE_DAY, self.zone)
-        )
+        return Window(_moment(self.day_start_ns(day)), _moment(self.day_start_ns(day + _ONE_DAY)))
 
     def month_window(self, month: date) -> Window:
         """The local month of ``month`` (any day of it) as a UTC window."""
         first = month.replace(day=1)
         return Window(
-            local_day_start_utc(first, self.zone),
-            local_day_start_utc(_next_month(first), self.zone),
+            _moment(self.day_start_ns(first)), _moment(self.day_start_ns(_next_month(first)))
         )
 
     def window(self, level: str, key: date) -> Window:
@@ -111,11 +116,11 @@ class RollupTable:
         return [first + timedelta(days=k) for k in range((last - first).days + 1)]
 
     def local_date(self, ns: int) -> date:
-        return local_date_of(_moment(ns), self.zone)
+        return _moment(ns).astimezone(self.zone).date()
 
     def is_day_start(self, ns: int) -> bool:
         """Whether ``ns`` is the first instant of a local day."""
-        return to_ns(local_day_start_utc(self.local_date(ns), self.zone)) == ns
+        return self.day_start_ns(self.local_date(ns)) == ns
 
     def is_month_start(self, ns: int) -> bool:
         return self.is_day_start(ns) and self.local_date(ns).day == 1
@@ -124,6 +129,17 @@ class RollupTable:
         """Local days of ``[start, end)`` (both local day starts)."""
         first, last = self.local_date(start_ns), self.local_date(end_ns)
         return [first + timedelta(days=k) for k in range((last - first).days)]
+
+
+@lru_cache(maxsize=65_536)
+def _day_start_ns(timezone: str, day: date) -> int:
+    zone = ZoneInfo(timezone)
+    moment = datetime(day.year, day.month, day.day, tzinfo=zone)  # fold 0: first occurrence
+    utc = moment.astimezone(UTC)
+    if utc.astimezone(zone).replace(tzinfo=None) == moment.replace(tzinfo=None):
+        return to_ns(utc)
+    # midnight skipped by a DST jump: the day starts where the jump ends
+    return to_ns(local_day_start_utc(day, zone))
 
 
 _ONE_DAY = timedelta(days=1)
@@ -171,3 +187,18 @@ def rollup_tables() -> dict[str, RollupTable]:
         )
         for name in config.tables
     }
+
+
+def coverage_query(
+    rt: RollupTable, level: str, start_ns: int, end_ns: int, retention_policy: str | None
+) -> str:
+    """InfluxQL counting the covered buckets of ``level`` in ``[start, end)``."""
+    source = quote_ident(rt.coverage_measurement)
+    if retention_policy:
+        source = f"{quote_ident(retention_policy)}.{source}"
+    return (
+        f"SELECT count({quote_ident('series')}) FROM {source} WHERE "
+        f"{quote_ident(TABLE_TAG)} = {quote_literal(rt.table)} AND "
+        f"{quote_ident(LEVEL_TAG)} = {quote_literal(level)} AND "
+        f"time >= {start_ns} AND time < {end_ns}"
+    )
