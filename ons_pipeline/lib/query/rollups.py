@@ -476,3 +476,58 @@ def _row(
             time = found.high_time if lone.func is Aggregation.MAX else found.low_time
     values = [_json_number(_evaluate(s.expr, leaf_values)) for s in model.selections]
     return [time, *values]
+
+
+# -- comparing answers ----------------------------------------------------------------------------
+
+_U = 2.0**-53
+
+
+def _gamma(n: int) -> float:
+    return n * _U / (1 - n * _U) if n > 0 else 0.0
+
+
+def summation_bound(func: Aggregation, n: int, magnitude: float) -> float:
+    """How far two sums (or means) of the same ``n`` values of absolute value at most
+    ``magnitude`` may differ when added in different orders: 2·γ(n−1)·n·M for a sum, 2·(γ(n−1)·M
+    + u·M) for a mean (Higham, §4.2; Σ|xᵢ| ≤ n·M)."""
+    if func is Aggregation.SUM:
+        return 2 * _gamma(max(n - 1, 0)) * n * magnitude
+    if func is Aggregation.MEAN:
+        return 2 * (_gamma(max(n - 1, 0)) * magnitude + _U * magnitude)
+    return 0.0
+
+
+def answers_equal(
+    model: QueryModel,
+    raw: Sequence[Sequence[Any]],
+    routed: Sequence[Sequence[Any]],
+    n: int,
+    magnitude: float,
+) -> tuple[bool, str]:
+    """Whether a routed answer equals the raw one: same rows, times, tags, counts, extremes;
+    a lone sum or mean within :func:`summation_bound` (``n`` values of at most ``magnitude``),
+    other arithmetic over sums or means within a relative 1e-9. ``(equal, first difference)``."""
+    if len(raw) != len(routed):
+        return False, f"{len(raw)} rows raw, {len(routed)} routed"
+    columns = list(model.output_columns or model.result_columns())
+    rules: dict[str, tuple[str, float]] = {}
+    for sel in model.selections:
+        found = leaves(sel.expr)
+        if isinstance(sel.expr, Agg) and sel.expr.func in (Aggregation.SUM, Aggregation.MEAN):
+            rules[sel.alias] = ("bound", summation_bound(sel.expr.func, n, magnitude))
+        elif any(
+            isinstance(x, Agg) and x.func in (Aggregation.SUM, Aggregation.MEAN) for x in found
+        ):
+            rules[sel.alias] = ("relative", 1e-9)
+    for index, (a, b) in enumerate(zip(raw, routed, strict=True)):
+        for name, x, y in zip(columns, a, b, strict=True):
+            kind, limit = rules.get(name, ("exact", 0.0))
+            if kind == "exact" or x is None or y is None:
+                if x != y:
+                    return False, f"row {index} {name}: raw {x!r}, routed {y!r}"
+                continue
+            allowed = limit if kind == "bound" else limit * max(abs(x), abs(y))
+            if abs(x - y) > allowed:
+                return False, f"row {index} {name}: |{x!r} - {y!r}| > {allowed:.3g}"
+    return True, ""
