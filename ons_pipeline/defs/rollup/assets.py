@@ -8,9 +8,10 @@
 * ``rollup_monthly/<table>``: one partition per local month, from the month's daily rollups.
 
 Kept in step by an automation condition: a day of ``influxdb/<table>`` loaded again (a re-run,
-a corrected file) and verified makes the days that read it stale, and their months after them;
-the ``rollups_in_step`` sensor requests them (any partition, not only the latest). No continuous
-query runs on the server: every rollup is a materialisation the UI shows, with its check.
+a corrected file through continuous loading) makes the local days that read it stale, and their
+month after them; the ``rollups_in_step`` sensor requests them (any partition, not only the
+latest), once every day they read is there. No continuous query runs on the server: every rollup
+is a materialisation the UI shows, with its check.
 """
 
 import hashlib
@@ -46,11 +47,13 @@ from ons_pipeline.lib.schema import rollup_config
 from ons_pipeline.lib.settings import RetentionSettings
 from ons_pipeline.resources import AwsResource, InfluxDBResource
 
-# Any partition (not only the latest) whose upstream days were loaded again and verified.
+# Any partition (not only the latest) whose upstream days were loaded again. (Rollups read the
+# Parquet partitions, the source every load is verified against, never a failed load's points.)
 IN_STEP = (
-    dg.AutomationCondition.eager().without(dg.AutomationCondition.in_latest_time_window())
-    & dg.AutomationCondition.all_deps_blocking_checks_passed()
-).with_label("in step with the days it reads")
+    dg.AutomationCondition.eager()
+    .without(dg.AutomationCondition.in_latest_time_window())
+    .with_label("in step with the days it reads")
+)
 
 
 def _retention(group: str) -> str:
