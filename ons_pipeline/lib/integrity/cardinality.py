@@ -75,8 +75,11 @@ class Cardinality:
             most = self.tags[key or ""]
             text = f"⚠️ {self.series} series > {most} values of {key}: tags vary together"
         expected = self.target.expected
-        if expected is not None and self.series > 2 * expected:
-            text += f"; ⚠️ {self.series} series, the mapping expects ~{expected}"
+        if expected is not None and self.series > expected:
+            text += (
+                f"; ⚠️ more series than the mapping expects ({expected}): a code under two "
+                "names, or new series (update `series` in tables.toml)"
+            )
         return text
 
     def to_dict(self) -> dict[str, Any]:
