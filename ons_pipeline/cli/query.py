@@ -77,6 +77,12 @@ def render_table(body: dict[str, Any]) -> str:
     if body["time_range"]:
         tr = body["time_range"]
         lines.append(f"time range: [{tr['start']}, {tr['end']})")
+    source = body.get("answered_from")
+    if source:
+        lines.append(
+            f"answered from: {', '.join(source['measurements']) or '(the query)'} "
+            f"({source['kind']}: {source['reason']})"
+        )
     timings, cache = body["timings"], body["cache"]
     lines.append(
         f"timings: total {timings['total_ms']:.1f} ms, InfluxDB {timings['execute_ms']:.1f} ms; "

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from ons_pipeline.lib.query.influxql import statements
 from ons_pipeline.lib.query.model import (
     Agg,
     Aggregation,
@@ -24,7 +25,7 @@ from ons_pipeline.lib.query.model import (
     ValueFilter,
 )
 from ons_pipeline.lib.query.nl import translate
-from ons_pipeline.lib.query.rollups import NotRoutable, plan
+from ons_pipeline.lib.query.rollups import NotRoutable, plan, raw_statements
 from ons_pipeline.lib.rollup.spec import DAY, MONTH, RollupTable, rollup_tables
 from ons_pipeline_tests.conftest import influxql
 from ons_pipeline_tests.rollup.conftest import (
@@ -109,6 +110,18 @@ def test_what_needs_raw_points_is_not_routed(change: dict, reason: str) -> None:
     base = model("curva_carga", [Agg(Aggregation.MEAN, LOAD)], date(2018, 2, 1), date(2018, 3, 1))
     with pytest.raises(NotRoutable, match=reason):
         plan(replace(base, **change), rt("curva_carga"))
+
+
+def test_daily_windows_of_a_daily_table_read_its_own_points() -> None:
+    daily = model(
+        "ear_diario",
+        [Agg(Aggregation.MAX, "ear_verif_subsistema_percentual")],
+        date(2018, 3, 1),
+        date(2018, 4, 1),
+        window=Duration(1, "d"),
+    )
+    with pytest.raises(NotRoutable, match="daily table"):
+        plan(daily, rt("ear_diario"))
 
 
 def test_aggregates_the_rollups_do_not_keep_are_not_routed() -> None:
@@ -292,3 +305,35 @@ def test_monthly_coverage_missing_falls_back_to_the_days(loaded: Loaded) -> None
         assert routed.source is not None and routed.source.levels == (DAY,)
     finally:
         publish(loaded, rt("ear_diario"), date(2018, 3, 1), date(2018, 3, 31))
+
+
+def test_the_routed_answer_has_the_shape_of_the_raw_statements() -> None:
+    months = (
+        Period(local(date(2018, 2, 1)), local(date(2018, 3, 1)), "fev"),
+        Period(local(date(2018, 3, 1)), local(date(2018, 4, 1)), "mar"),
+    )
+    mean = [Agg(Aggregation.MEAN, LOAD), Agg(Aggregation.MAX, LOAD)]
+    shapes = [
+        model("curva_carga", mean, date(2018, 1, 5), date(2018, 4, 1), window=Duration(1, "mo")),
+        model("curva_carga", mean, date(2018, 1, 1), date(2018, 4, 1), window=Duration(1, "y")),
+        model("curva_carga", mean, date(2018, 2, 1), date(2018, 4, 1), periods=months),
+        model(
+            "curva_carga",
+            mean,
+            date(2018, 2, 1),
+            date(2018, 4, 1),
+            periods=months,
+            window=Duration(1, "mo"),
+        ),
+        model(
+            "curva_carga", mean, date(2018, 2, 1), date(2018, 4, 1), periods=months,
+            combine_periods=True,
+        ),
+        model("curva_carga", mean, date(2018, 3, 1), date(2018, 4, 1), window=Duration(1, "d")),
+        model("curva_carga", mean, date(2018, 3, 1), date(2018, 4, 1)),
+    ]  # fmt: skip
+    for m in shapes:
+        p = plan(m, rt("curva_carga"))
+        ours = [(s.aliases, s.label, s.period) for s in raw_statements(p)]
+        theirs = [(s.aliases, s.label, s.period) for s in statements(m)]
+        assert ours == theirs, m

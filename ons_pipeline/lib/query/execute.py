@@ -247,15 +247,14 @@ def execute(
     client without credentials or retries is opened for the call). With ``rollups`` (the
     rolled-up tables), a routable model is answered from them (:mod:`.rollups`) and the result's
     ``source`` says so; otherwise, and when their coverage is incomplete, from the raw
-    measurement. Failures raise :class:`~ons_pipeline.lib.query.errors.ExecutionError`.
+    measurement; the result's ``influxql`` is the InfluxQL that ran (on the rollups, or the
+    model's own). Failures raise :class:`~ons_pipeline.lib.query.errors.ExecutionError`.
     """
-    stmts = statements(model, retention_policy)
-    text = ";\n".join(s.text for s in stmts)
     if isinstance(client, str):
         with InfluxClient(InfluxConfig(url=client), NO_RETRY) as own:
             # "" sends no db parameter, as the caller asked for none
-            return _execute(model, own, database or "", retention_policy, rollups, stmts, text)
-    return _execute(model, client, database, retention_policy, rollups, stmts, text)
+            return _execute(model, own, database or "", retention_policy, rollups)
+    return _execute(model, client, database, retention_policy, rollups)
 
 
 def _execute(
@@ -264,18 +263,19 @@ def _execute(
     database: str | None,
     retention_policy: str | None,
     rollups: Mapping[str, RollupTable] | None,
-    stmts: Sequence[Statement],
-    text: str,
 ) -> QueryResult:
     reason = "rollups not used"
     if rollups is not None:
         began = time.perf_counter()
-        routed = _from_rollups(model, runner, database, stmts, rollups)
+        routed = _from_rollups(model, runner, database, rollups)
         if isinstance(routed, tuple):
             rows, source = routed
             elapsed = (time.perf_counter() - began) * 1000
+            text = source.influxql or ""
             return QueryResult(model, result_columns(model), rows, text, elapsed, source)
         reason = routed
+    stmts = statements(model, retention_policy)
+    text = ";\n".join(s.text for s in stmts)
     began = time.perf_counter()
     try:
         results = runner.query(text, database=database, epoch="ns")
@@ -291,7 +291,6 @@ def _from_rollups(
     model: QueryModel,
     runner: QueryRunner,
     database: str | None,
-    stmts: Sequence[Statement],
     rollups: Mapping[str, RollupTable],
 ) -> tuple[list[tuple[Any, ...]], AnswerSource] | str:
     """The rows and their source when the rollups answer ``model``, else why not."""
@@ -317,7 +316,7 @@ def _from_rollups(
             if months and MONTH in plan.levels:
                 continue  # the days alone may be covered
             return reason
-        rows = merge_results(model, stmts, synthetic)
+        rows = merge_results(model, routing.raw_statements(plan), synthetic)
         levels = plan.levels
         read = " + ".join(f"{r.buckets} {r.level} bucket(s)" for r in plan.reads)
         source = AnswerSource(

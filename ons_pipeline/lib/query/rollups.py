@@ -28,12 +28,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ons_pipeline.lib.influx.client import quote_ident
-from ons_pipeline.lib.query.influxql import calendar_periods, combine_plan, tag_conditions
+from ons_pipeline.lib.query.influxql import (
+    Statement,
+    calendar_periods,
+    combine_plan,
+    tag_conditions,
+)
 from ons_pipeline.lib.query.model import (
     Agg,
     Aggregation,
@@ -100,12 +105,15 @@ class AnswerSource:
 
 @dataclass(frozen=True)
 class Cell:
-    """What one raw statement aggregates over: ``[lo, hi)``, per local day when ``daily``."""
+    """What one raw statement aggregates over: ``[lo, hi)``, per local day when ``daily``; its
+    calendar label and period label, as the statement carries them."""
 
     lo: int
     hi: int
     daily: bool = False
     partials: bool = False  # a combined-periods statement (partial aggregates)
+    label: int | None = None
+    period: str | None = None
 
 
 @dataclass(frozen=True)
@@ -177,10 +185,10 @@ def cells(model: QueryModel, rt: RollupTable) -> list[Cell]:
     """One cell per statement of :func:`~ons_pipeline.lib.query.influxql.statements`."""
     if model.periods:
         if model.combine_periods:
-            return [Cell(p.start, p.end, partials=True) for p in model.periods]
+            return [Cell(p.start, p.end, partials=True, period=p.label) for p in model.periods]
         out: list[Cell] = []
         for p in model.periods:
-            out += cells(model.with_range(p.start, p.end), rt)
+            out += [replace(c, period=p.label) for c in cells(model.with_range(p.start, p.end), rt)]
         return out
     start, end = model.time_range.start, model.time_range.end
     assert start is not None and end is not None
@@ -191,8 +199,10 @@ def cells(model: QueryModel, rt: RollupTable) -> list[Cell]:
     if zone != rt.timezone:
         raise NotRoutable(f"windows in {zone}, the rollups are days and months of {rt.timezone}")
     if window.is_calendar:
-        return [Cell(lo, hi) for lo, hi, _ in calendar_periods(model)]
+        return [Cell(lo, hi, label=label) for lo, hi, label in calendar_periods(model)]
     if window == ONE_DAY:
+        if rt.source.grain >= timedelta(days=1):
+            raise NotRoutable("daily windows of a daily table: its own points are the days")
         if _offset_changes(rt, start, end):
             raise NotRoutable("daily windows across a UTC-offset change (DST) read the raw data")
         return [Cell(start, end, daily=True)]
@@ -445,6 +455,14 @@ def answer(p: Plan, results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
             series.append(item)
         out.append({"statement_id": index, "series": series} if series else {"statement_id": index})
     return out
+
+
+def raw_statements(p: Plan) -> list[Statement]:
+    """The raw statements' shape (aliases, calendar label, period; no text), one per cell: what
+    :func:`~ons_pipeline.lib.query.execute.merge_results` needs to merge the answer."""
+    return [
+        Statement("", tuple(_aliases(p.model, cell)), cell.label, cell.period) for cell in p.cells
+    ]
 
 
 def _aliases(model: QueryModel, cell: Cell) -> list[str]:

@@ -116,7 +116,7 @@ class RollupTable:
         return [first + timedelta(days=k) for k in range((last - first).days + 1)]
 
     def local_date(self, ns: int) -> date:
-        return _moment(ns).astimezone(self.zone).date()
+        return _local_date(self.timezone, ns)
 
     def is_day_start(self, ns: int) -> bool:
         """Whether ``ns`` is the first instant of a local day."""
@@ -129,6 +129,11 @@ class RollupTable:
         """Local days of ``[start, end)`` (both local day starts)."""
         first, last = self.local_date(start_ns), self.local_date(end_ns)
         return [first + timedelta(days=k) for k in range((last - first).days)]
+
+
+@lru_cache(maxsize=65_536)
+def _local_date(timezone: str, ns: int) -> date:
+    return _moment(ns).astimezone(ZoneInfo(timezone)).date()
 
 
 @lru_cache(maxsize=65_536)
