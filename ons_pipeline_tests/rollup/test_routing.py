@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from ons_pipeline.lib.query.influxql import statements
+from ons_pipeline.lib.query.influxql import calendar_periods, statements
 from ons_pipeline.lib.query.model import (
     Agg,
     Aggregation,
@@ -25,7 +25,7 @@ from ons_pipeline.lib.query.model import (
     ValueFilter,
 )
 from ons_pipeline.lib.query.nl import translate
-from ons_pipeline.lib.query.rollups import NotRoutable, plan, raw_statements
+from ons_pipeline.lib.query.rollups import NotRoutable, cells, plan, raw_statements
 from ons_pipeline.lib.rollup.spec import DAY, MONTH, RollupTable, rollup_tables
 from ons_pipeline_tests.conftest import influxql
 from ons_pipeline_tests.rollup.conftest import (
@@ -337,3 +337,18 @@ def test_the_routed_answer_has_the_shape_of_the_raw_statements() -> None:
         ours = [(s.aliases, s.label, s.period) for s in raw_statements(p)]
         theirs = [(s.aliases, s.label, s.period) for s in statements(m)]
         assert ours == theirs, m
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "window"),
+    [
+        (date(2017, 12, 31), date(2024, 1, 1), Duration(1, "mo")),
+        (date(2018, 2, 17), date(2018, 11, 5), Duration(3, "mo")),
+        (date(2018, 1, 1), date(2025, 1, 1), Duration(1, "y")),
+        (date(2019, 5, 4), date(2023, 2, 1), Duration(2, "y")),
+    ],
+)
+def test_calendar_windows_are_influxql_s(first: date, last: date, window: Duration) -> None:
+    m = model("curva_carga", [Agg(Aggregation.MEAN, LOAD)], first, last, window=window)
+    ours = [(c.lo, c.hi, c.label) for c in cells(m, rt("curva_carga"))]
+    assert ours == calendar_periods(m)

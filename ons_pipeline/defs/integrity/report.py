@@ -9,6 +9,9 @@ dead-letter store; it is shown as Markdown in the UI and written to S3
 ``reports/query_equivalence`` runs the platform's Timestream SQL query shapes on DuckDB over the
 exported Parquet and as InfluxQL on InfluxDB, and compares the answers (the check to pass before
 switching read traffic); its latest result is included in the migration report.
+
+``reports/storage`` reads back the retention of every group of measurements and the series
+cardinality of every measurement (raw and rollups) and tag; its latest result is included too.
 """
 
 from datetime import UTC, date, datetime, timedelta

@@ -34,8 +34,8 @@ from typing import Any
 
 from ons_pipeline.lib.influx.client import quote_ident
 from ons_pipeline.lib.query.influxql import (
+    MAX_CALENDAR_STATEMENTS,
     Statement,
-    calendar_periods,
     combine_plan,
     tag_conditions,
 )
@@ -199,7 +199,7 @@ def cells(model: QueryModel, rt: RollupTable) -> list[Cell]:
     if zone != rt.timezone:
         raise NotRoutable(f"windows in {zone}, the rollups are days and months of {rt.timezone}")
     if window.is_calendar:
-        return [Cell(lo, hi, label=label) for lo, hi, label in calendar_periods(model)]
+        return _calendar_cells(rt, window, start, end)
     if window == ONE_DAY:
         if rt.source.grain >= timedelta(days=1):
             raise NotRoutable("daily windows of a daily table: its own points are the days")
@@ -207,6 +207,27 @@ def cells(model: QueryModel, rt: RollupTable) -> list[Cell]:
             raise NotRoutable("daily windows across a UTC-offset change (DST) read the raw data")
         return [Cell(start, end, daily=True)]
     raise NotRoutable(f"a {window} window is finer than or not aligned with the rollups")
+
+
+def _calendar_cells(rt: RollupTable, window: Duration, start: int, end: int) -> list[Cell]:
+    """:func:`~ons_pipeline.lib.query.influxql.calendar_periods` over the rollups' cached local
+    day starts (the same windows and labels, in the rollups' zone)."""
+    months = window.count * (12 if window.unit == "y" else 1)
+    first = rt.local_date(start)
+    index = first.year * 12 if window.unit == "y" else (first.year * 12 + first.month - 1)
+    index = index // months * months if window.unit != "y" else index
+    out: list[Cell] = []
+    label = rt.day_start_ns(date(index // 12, index % 12 + 1, 1))
+    while label < end:
+        index += months
+        following = rt.day_start_ns(date(index // 12, index % 12 + 1, 1))
+        lo, hi = max(label, start), min(following, end)
+        if lo < hi:
+            out.append(Cell(lo, hi, label=label))
+        if len(out) > MAX_CALENDAR_STATEMENTS:
+            raise NotRoutable(f"more than {MAX_CALENDAR_STATEMENTS} calendar windows")
+        label = following
+    return out
 
 
 def _offset_changes(rt: RollupTable, start: int, end: int) -> bool:
@@ -322,6 +343,9 @@ def statements(p: Plan) -> list[str]:
     return out
 
 
+_STAT_ORDER = (COUNT, SUM, MIN, MIN_TIME, MAX, MAX_TIME)
+
+
 @dataclass
 class _Stats:
     """Running aggregates of one field over buckets."""
@@ -333,20 +357,18 @@ class _Stats:
     high: Any = None
     high_time: int = 0
 
-    def add(self, row: Mapping[str, Any], name: str) -> None:
-        count = row.get(column(name, COUNT)) or 0
+    def add(self, values: Sequence[Any]) -> None:
+        """One bucket's (count, sum, min, min_time, max, max_time); unread stats are None."""
+        count, total, low, low_t, high, high_t = values
         if not count:
             return
         self.count += int(count)
-        value = row.get(column(name, SUM))
-        if value is not None:
-            self.total += value
-        low, low_t = row.get(column(name, MIN)), row.get(column(name, MIN_TIME))
+        if total is not None:
+            self.total += total
         if low is not None and (
             self.low is None or low < self.low or (low == self.low and low_t < self.low_time)
         ):
             self.low, self.low_time = low, int(low_t)
-        high, high_t = row.get(column(name, MAX)), row.get(column(name, MAX_TIME))
         if high is not None and (
             self.high is None or high > self.high or (high == self.high and high_t < self.high_time)
         ):
@@ -408,7 +430,9 @@ def answer(p: Plan, results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
     """The raw statements' results, computed from the rollup request's ``results``; ``None``
     when a read's coverage is incomplete."""
     by_id = {int(r.get("statement_id", i)): r for i, r in enumerate(results)}
-    rows: dict[tuple[str, int], list[tuple[tuple[str, ...], dict[str, Any]]]] = {}
+    fields = list(p.needs)
+    # per bucket: (group key, per field its (count, sum, min, min_time, max, max_time))
+    rows: dict[tuple[str, int], list[tuple[tuple[str, ...], list[list[Any]]]]] = {}
     for index, read in enumerate(p.reads):
         coverage = by_id.get(2 * index, {}).get("series") or []
         covered = int(coverage[0]["values"][0][1]) if coverage else 0
@@ -418,9 +442,13 @@ def answer(p: Plan, results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
             tags = series.get("tags") or {}
             key = tuple(str(tags.get(t) or "") for t in p.model.group_tags)
             names = series.get("columns", [])
+            where = {name: i for i, name in enumerate(names)}
+            picks = [[where.get(column(f, stat)) for stat in _STAT_ORDER] for f in fields]
+            time_at = where["time"]
+            level = read.level
             for values in series.get("values", []):
-                record = dict(zip(names, values, strict=False))
-                rows.setdefault((read.level, int(record["time"])), []).append((key, record))
+                stats = [[None if i is None else values[i] for i in pick] for pick in picks]
+                rows.setdefault((level, int(values[time_at])), []).append((key, stats))
     model = p.model
     lone = _lone_selector(model)
     out: list[dict[str, Any]] = []
@@ -435,10 +463,12 @@ def answer(p: Plan, results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
         for moment, buckets in windows.items():
             groups: dict[tuple[str, ...], dict[str, _Stats]] = {}
             for bucket in buckets:
-                for key, record in rows.get(bucket, []):
-                    stats = groups.setdefault(key, {})
-                    for name in p.needs:
-                        stats.setdefault(name, _Stats()).add(record, name)
+                for key, per_field in rows.get(bucket, []):
+                    stats = groups.get(key)
+                    if stats is None:
+                        stats = groups[key] = {name: _Stats() for name in fields}
+                    for name, values in zip(fields, per_field, strict=True):
+                        stats[name].add(values)
             for key, stats in groups.items():
                 row = _row(model, cell, moment, stats, lone)
                 if row is not None:
