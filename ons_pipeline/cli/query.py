@@ -130,6 +130,11 @@ def register(main: click.Group) -> None:
         "are refused, as are filters, periods and numbers not understood (always).",
     )
     @click.option("--strict", is_flag=True, help="Also refuse questions with filler words.")
+    @click.option(
+        "--rollups/--no-rollups",
+        default=None,
+        help="Let a routable question read the rollups (default: ONS_QUERY_ROLLUPS, true).",
+    )
     def query_command(
         text: str,
         fmt: str,
@@ -142,6 +147,7 @@ def register(main: click.Group) -> None:
         timeout_s: float | None,
         lenient: bool,
         strict: bool,
+        rollups: bool | None,
     ) -> None:
         """Run a question (pt-BR/en), InfluxQL, Flux or Timestream SQL query.
 
@@ -173,6 +179,7 @@ def register(main: click.Group) -> None:
                 timeout_s=timeout_s,
                 strict=strict,
                 lenient=lenient,
+                rollups=rollups,
             )
             settings = load_settings()
             backend = InfluxBackend.connect(settings.influx)

@@ -25,7 +25,7 @@ from ons_pipeline.lib.query.model import (
     ValueFilter,
 )
 from ons_pipeline.lib.query.nl import translate
-from ons_pipeline.lib.query.rollups import NotRoutable, cells, plan, raw_statements
+from ons_pipeline.lib.query.rollups import NotRoutable, answer, cells, plan, raw_statements
 from ons_pipeline.lib.rollup.spec import DAY, MONTH, RollupTable, rollup_tables
 from ons_pipeline_tests.conftest import influxql
 from ons_pipeline_tests.rollup.conftest import (
@@ -352,3 +352,28 @@ def test_calendar_windows_are_influxql_s(first: date, last: date, window: Durati
     m = model("curva_carga", [Agg(Aggregation.MEAN, LOAD)], first, last, window=window)
     ours = [(c.lo, c.hi, c.label) for c in cells(m, rt("curva_carga"))]
     assert ours == calendar_periods(m)
+
+
+def test_recombination_keeps_the_first_time_of_an_extreme_and_sums_counts() -> None:
+    # two daily buckets holding the same maximum: InfluxQL reports the earlier point
+    m = model("curva_carga", [Agg(Aggregation.MAX, LOAD)], date(2018, 3, 5), date(2018, 3, 7))
+    p = plan(m, rt("curva_carga"))
+    day5, day6 = local(date(2018, 3, 5)), local(date(2018, 3, 6))
+    columns = ["time", f"{LOAD}_count", f"{LOAD}_max", f"{LOAD}_max_time"]
+    results = [
+        {"statement_id": 0, "series": [{"columns": ["time", "count"], "values": [[0, 2]]}]},
+        {
+            "statement_id": 1,
+            "series": [
+                {
+                    "columns": columns,
+                    "values": [[day6, 24, 9.5, day6 + 7], [day5, 24, 9.5, day5 + 9]],
+                }
+            ],
+        },
+    ]
+    answered = answer(p, results)
+    assert answered is not None
+    assert answered[0]["series"][0]["values"] == [[day5 + 9, 9.5]]
+    results[0]["series"][0]["values"] = [[0, 1]]  # one of the two days not covered
+    assert answer(p, results) is None
