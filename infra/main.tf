@@ -38,6 +38,11 @@ locals {
     ONS_BEDROCK_MODEL_ID          = var.api_bedrock.model_id == null ? "" : var.api_bedrock.model_id
     ONS_BEDROCK_REGION            = var.api_bedrock.region == null ? "" : var.api_bedrock.region
   }
+
+  # Retention per group of measurements, applied by the pipeline (see variables.tf).
+  retention_environment = {
+    for group, duration in var.influxdb_retention : "ONS_RETENTION_${upper(group)}" => duration
+  }
 }
 
 module "kms" {
@@ -153,7 +158,7 @@ module "dagster" {
   influxdb_security_group_id = module.influxdb.security_group_id
   influxdb_port              = module.influxdb.port
 
-  container_environment = merge(local.influx_environment, {
+  container_environment = merge(local.influx_environment, local.retention_environment, {
     ONS_S3_BUCKET                  = module.storage.data_bucket_name
     ONS_S3_PARQUET_PREFIX          = module.storage.prefixes.parquet
     ONS_S3_UNLOAD_PREFIX           = module.storage.prefixes.unload

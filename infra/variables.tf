@@ -165,6 +165,34 @@ variable "influxdb_admin_username" {
   default     = "ons-admin"
 }
 
+# How long InfluxDB keeps each group of measurements (groups declared in
+# ons_pipeline/lib/tables.toml, [retention.<group>]). Bucket retention is an InfluxDB setting, not
+# an AWS one (aws_timestreaminfluxdb_* creates only the initial bucket, kept forever): Terraform
+# hands these to the Dagster tasks as ONS_RETENTION_<GROUP>, and the influxdb_retention asset applies
+# them through the InfluxDB API (a shorter duration than the server's is refused unless
+# ONS_RETENTION_ALLOW_SHORTEN is set by hand). Raw ONS history is kept forever unless said here.
+variable "influxdb_retention" {
+  description = "Retention per group of measurements: INF or an InfluxQL duration (e.g. 3650d)."
+  type        = map(string)
+  default = {
+    raw     = "INF"
+    rollups = "INF"
+  }
+
+  validation {
+    condition = alltrue([
+      for duration in values(var.influxdb_retention) :
+      can(regex("^(INF|([0-9]+(ns|u|ms|s|m|h|d|w))+)$", duration))
+    ])
+    error_message = "Each retention is INF or an InfluxQL duration such as 400d or 520w."
+  }
+
+  validation {
+    condition     = alltrue([for group in keys(var.influxdb_retention) : can(regex("^[a-z][a-z0-9_]*$", group))])
+    error_message = "Retention groups are the lower-case names of tables.toml's [retention.<group>]."
+  }
+}
+
 # Monitoring -------------------------------------------------------------------------------------
 
 variable "alarm_emails" {

@@ -77,6 +77,12 @@ def render_table(body: dict[str, Any]) -> str:
     if body["time_range"]:
         tr = body["time_range"]
         lines.append(f"time range: [{tr['start']}, {tr['end']})")
+    source = body.get("answered_from")
+    if source:
+        lines.append(
+            f"answered from: {', '.join(source['measurements']) or '(the query)'} "
+            f"({source['kind']}: {source['reason']})"
+        )
     timings, cache = body["timings"], body["cache"]
     lines.append(
         f"timings: total {timings['total_ms']:.1f} ms, InfluxDB {timings['execute_ms']:.1f} ms; "
@@ -124,6 +130,11 @@ def register(main: click.Group) -> None:
         "are refused, as are filters, periods and numbers not understood (always).",
     )
     @click.option("--strict", is_flag=True, help="Also refuse questions with filler words.")
+    @click.option(
+        "--rollups/--no-rollups",
+        default=None,
+        help="Let a routable question read the rollups (default: ONS_QUERY_ROLLUPS, true).",
+    )
     def query_command(
         text: str,
         fmt: str,
@@ -136,6 +147,7 @@ def register(main: click.Group) -> None:
         timeout_s: float | None,
         lenient: bool,
         strict: bool,
+        rollups: bool | None,
     ) -> None:
         """Run a question (pt-BR/en), InfluxQL, Flux or Timestream SQL query.
 
@@ -167,6 +179,7 @@ def register(main: click.Group) -> None:
                 timeout_s=timeout_s,
                 strict=strict,
                 lenient=lenient,
+                rollups=rollups,
             )
             settings = load_settings()
             backend = InfluxBackend.connect(settings.influx)

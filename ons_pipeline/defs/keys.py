@@ -26,3 +26,18 @@ def parquet_key(table: str) -> dg.AssetKey:
 
 def influxdb_key(table: str) -> dg.AssetKey:
     return dg.AssetKey([INFLUXDB, table])
+
+
+ROLLUP = "rollup"
+ROLLUP_MONTHLY = "rollup_monthly"
+RETENTION_KEY = dg.AssetKey("influxdb_retention")
+
+
+def rollup_key(table: str) -> dg.AssetKey:
+    """Daily rollups of a table (one partition per local day)."""
+    return dg.AssetKey([ROLLUP, table])
+
+
+def rollup_monthly_key(table: str) -> dg.AssetKey:
+    """Monthly rollups of a table (one partition per local month)."""
+    return dg.AssetKey([ROLLUP_MONTHLY, table])

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -357,10 +357,10 @@ def load_mapping(path: Path = MAPPING_FILE) -> dict[str, TableSpec]:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SchemaError(f"{path}: {exc}") from exc
-    unknown = sorted(set(document) - {"tables"})
+    unknown = sorted(set(document) - {"tables", "retention", "rollups"})
     if unknown:
         raise SchemaError(f"{path}: key {unknown[0]!r}: unknown; a mapping file holds only "
-                          "[tables.<name>] entries")  # fmt: skip
+                          "[tables.<name>], [retention.<group>] and [rollups] entries")  # fmt: skip
     tables = document.get("tables")
     if not isinstance(tables, dict) or not tables:
         raise SchemaError(f"{path}: no [tables.<name>] entries")
@@ -424,3 +424,145 @@ def ons_tables() -> list[str]:
 
 def legacy_tables() -> list[str]:
     return [name for name, spec in tables().items() if spec.source is Source.LEGACY]
+
+
+# -- retention groups and rollups (``[retention.<group>]`` and ``[rollups]`` in the mapping) -------
+
+_DURATION = re.compile(r"^(?:INF|(?:\d+(?:ns|u|µ|ms|s|m|h|d|w))+)$")
+
+
+@dataclass(frozen=True)
+class RetentionGroup:
+    """A group of measurements kept for one duration: ``policy`` ``None`` is the database's
+    default retention policy (where the loaders write the tables), ``duration`` ``"INF"`` or an
+    InfluxQL duration."""
+
+    name: str
+    description: str
+    policy: str | None
+    duration: str
+    shard_duration: str | None = None
+
+    @property
+    def forever(self) -> bool:
+        return self.duration.upper() == "INF"
+
+
+@dataclass(frozen=True)
+class RollupConfig:
+    """Which tables are rolled up, over the local days and months of ``timezone``, into which
+    retention group; ``coverage_measurement`` records every bucket rolled up."""
+
+    timezone: str
+    retention: str
+    coverage_measurement: str
+    tables: tuple[str, ...]
+
+
+def check_duration(text: str, where: str) -> str:
+    """``text`` if it is ``INF`` or an InfluxQL duration (``30d``, ``1h30m``); else SchemaError."""
+    if not isinstance(text, str) or not _DURATION.match(text.strip()):
+        raise SchemaError(f"{where}: {text!r} is not INF or an InfluxQL duration like '400d'")
+    return text.strip()
+
+
+def load_retention(path: Path = MAPPING_FILE) -> dict[str, RetentionGroup]:
+    """The ``[retention.<group>]`` entries: exactly one group on the default policy."""
+    document = tomllib.loads(path.read_text(encoding="utf-8"))
+    raw = document.get("retention")
+    if not isinstance(raw, dict) or not raw:
+        raise SchemaError(f"{path}: no [retention.<group>] entries")
+    groups: dict[str, RetentionGroup] = {}
+    for name, entry in raw.items():
+        where = f"{path}: retention group {name!r}"
+        if not _NAME.match(name):
+            raise SchemaError(f"{where}: name must match {_NAME.pattern}")
+        unknown = set(entry) - {"description", "policy", "duration", "shard_duration"}
+        if unknown:
+            raise SchemaError(f"{where}: unknown keys {sorted(unknown)}")
+        policy = str(entry.get("policy", ""))
+        if policy and not _NAME.match(policy):
+            raise SchemaError(f"{where}: policy must match {_NAME.pattern}")
+        shard = entry.get("shard_duration")
+        groups[name] = RetentionGroup(
+            name=name,
+            description=str(entry.get("description", "")),
+            policy=policy or None,
+            duration=check_duration(entry.get("duration", "INF"), where),
+            shard_duration=None if shard is None else check_duration(shard, where),
+        )
+    defaults = [g.name for g in groups.values() if g.policy is None]
+    if len(defaults) != 1:
+        raise SchemaError(f"{path}: exactly one retention group has policy '', not {defaults}")
+    policies = [g.policy for g in groups.values() if g.policy]
+    if len(set(policies)) != len(policies):
+        raise SchemaError(f"{path}: retention groups share a policy: {policies}")
+    return groups
+
+
+def load_rollups(
+    path: Path = MAPPING_FILE, known: dict[str, TableSpec] | None = None
+) -> RollupConfig:
+    """The ``[rollups]`` entry, checked against the tables and the retention groups."""
+    document = tomllib.loads(path.read_text(encoding="utf-8"))
+    raw = document.get("rollups")
+    where = f"{path}: [rollups]"
+    if not isinstance(raw, dict):
+        raise SchemaError(f"{where} is missing")
+    unknown = set(raw) - {"timezone", "retention", "coverage_measurement", "tables"}
+    if unknown:
+        raise SchemaError(f"{where}: unknown keys {sorted(unknown)}")
+    specs = known if known is not None else load_mapping(path)
+    groups = load_retention(path)
+    names = tuple(raw.get("tables", ()))
+    missing = [n for n in names if n not in specs]
+    if missing:
+        raise SchemaError(f"{where}: unknown tables {missing}")
+    group = str(raw.get("retention", ""))
+    if group not in groups:
+        raise SchemaError(f"{where}: retention {group!r} is not a [retention.<group>]")
+    coverage = str(raw.get("coverage_measurement", "rollup_coverage"))
+    if not _NAME.match(coverage):
+        raise SchemaError(f"{where}: coverage_measurement must match {_NAME.pattern}")
+    return RollupConfig(
+        timezone=str(raw.get("timezone", "UTC")),
+        retention=group,
+        coverage_measurement=coverage,
+        tables=names,
+    )
+
+
+def _declaring(section: str) -> Path:
+    """The project mapping file (``ONS_MAPPING_FILE``) when it declares ``section``, else the
+    shipped one: a user's project file may govern retention and rollups, or leave them as
+    shipped."""
+    from ons_pipeline.lib.settings import MappingSettings
+
+    path = MappingSettings.from_env().file
+    if path != MAPPING_FILE:
+        try:
+            if section in tomllib.loads(path.read_text(encoding="utf-8")):
+                return path
+        except (OSError, tomllib.TOMLDecodeError):
+            pass  # tables() names the unreadable file
+    return MAPPING_FILE
+
+
+def retention_groups() -> dict[str, RetentionGroup]:
+    """The project's retention groups (``[retention.<group>]`` of the mapping file)."""
+    return _retention_of(_declaring("retention"))
+
+
+@cache
+def _retention_of(path: Path) -> dict[str, RetentionGroup]:
+    return load_retention(path)
+
+
+def rollup_config() -> RollupConfig:
+    """The project's rollup declaration (``[rollups]`` of the mapping file)."""
+    return _rollups_of(_declaring("rollups"), tuple(sorted(tables())))
+
+
+@cache
+def _rollups_of(path: Path, known: tuple[str, ...]) -> RollupConfig:
+    return load_rollups(path, known={name: tables()[name] for name in known})

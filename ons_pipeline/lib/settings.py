@@ -12,13 +12,14 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from ons_pipeline.lib.aws import AwsSettings, SettingsError
 from ons_pipeline.lib.influx.client import InfluxClient, InfluxConfig, RetryPolicy
 from ons_pipeline.lib.influx.secrets import resolve_influx_config, secure_client
+from ons_pipeline.lib.schema import RetentionGroup, SchemaError, check_duration, retention_groups
 
 __all__ = ["AwsSettings", "SettingsError"]
 
@@ -338,6 +339,7 @@ class ApiSettings:
     metrics_interval_s: float = 60.0  # ONS_API_METRICS_INTERVAL: seconds between publications
     rag_retriever: str = "local"  # ONS_RAG_RETRIEVER: local (MiniLM index) | bedrock
     bedrock: BedrockSettings = field(default_factory=BedrockSettings)
+    rollups: bool = True  # ONS_QUERY_ROLLUPS: answer routable models from the rollups
 
     def __post_init__(self) -> None:
         if self.query_timeout_s <= 0 or self.max_rows < 1 or self.cache_ttl_s < 0:
@@ -386,6 +388,7 @@ def _api(env: _Env, state_dir: Path, aws: AwsSettings | None = None) -> ApiSetti
         metrics_interval_s=env.number("ONS_API_METRICS_INTERVAL", d.metrics_interval_s),
         rag_retriever=(env.text("ONS_RAG_RETRIEVER", d.rag_retriever) or d.rag_retriever).lower(),
         bedrock=_bedrock(env, aws or AwsSettings()),
+        rollups=env.flag("ONS_QUERY_ROLLUPS", d.rollups),
     )
 
 
@@ -422,6 +425,47 @@ def _mapping(env: _Env) -> MappingSettings:
     )
 
 
+# -- retention ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """Retention of each group of measurements: the ``[retention.<group>]`` durations of
+    ``tables.toml``, each overridden by ``ONS_RETENTION_<GROUP>`` (``INF`` or an InfluxQL
+    duration); ``ONS_RETENTION_ALLOW_SHORTEN`` lets a shorter duration than the server's be
+    applied (it deletes data)."""
+
+    durations: Mapping[str, str] = field(default_factory=dict)
+    allow_shorten: bool = False
+
+    def groups(self) -> list[RetentionGroup]:
+        """The declared groups with the overridden durations."""
+        out = []
+        for group in retention_groups().values():
+            duration = self.durations.get(group.name)
+            out.append(replace(group, duration=duration) if duration else group)
+        return out
+
+    def group(self, name: str) -> RetentionGroup:
+        for group in self.groups():
+            if group.name == name:
+                return group
+        raise SettingsError(f"no retention group {name!r} in tables.toml")
+
+
+def _retention(env: _Env) -> RetentionSettings:
+    durations: dict[str, str] = {}
+    for name in retention_groups():
+        variable = f"ONS_RETENTION_{name.upper()}"
+        value = env.text(variable)
+        if value is not None:
+            try:
+                durations[name] = check_duration(value, variable)
+            except SchemaError as exc:
+                raise SettingsError(str(exc)) from None
+    return RetentionSettings(durations, env.flag("ONS_RETENTION_ALLOW_SHORTEN", False))
+
+
 # -- everything -----------------------------------------------------------------------------------
 
 
@@ -440,6 +484,7 @@ class Settings:
     state_dir: Path = Path(".ons-pipeline")  # ONS_STATE_DIR: local servers, caches
     seed: int = 0  # ONS_SEED: the generator's seed (local data)
     mapping: MappingSettings = field(default_factory=MappingSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
     @classmethod
     def from_env(cls, source: Mapping[str, str] | None = None) -> Settings:
@@ -480,4 +525,5 @@ class Settings:
             state_dir=state_dir,
             seed=env.integer("ONS_SEED", 0),
             mapping=_mapping(env),
+            retention=_retention(env),
         )

@@ -217,3 +217,19 @@ def test_two_tables_may_not_write_one_measurement(tmp_path: Path) -> None:
     message = str(info.value)
     assert message.startswith(f"{path}: table 'copia', key 'measurement': ")
     assert "'curva_carga'" in message and str(SHIPPED_MAPPING) in message
+
+
+def test_a_project_file_may_declare_its_own_retention(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    shipped = SHIPPED_MAPPING.read_text(encoding="utf-8")
+    base = tmp_path / "project.toml"
+    marker = 'description = "Every table above'
+    base.write_text(shipped.replace(marker, 'note = "x"\n' + marker, 1), encoding="utf-8")
+    monkeypatch.setenv("ONS_MAPPING_FILE", str(base))
+    with pytest.raises(SchemaError, match=rf"{re.escape(str(base))}: retention group 'raw'"):
+        schema.retention_groups()
+
+    without = tmp_path / "tables_only.toml"
+    without.write_text(shipped.split("[retention.raw]")[0], encoding="utf-8")
+    monkeypatch.setenv("ONS_MAPPING_FILE", str(without))
+    assert schema.retention_groups() == schema.load_retention(SHIPPED_MAPPING)
+    assert schema.rollup_config() == schema.load_rollups(SHIPPED_MAPPING)

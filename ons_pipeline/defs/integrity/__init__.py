@@ -4,12 +4,12 @@ live beside their assets in ``defs/migration/checks.py``."""
 
 import dagster as dg
 
-from ons_pipeline.defs.integrity.report import migration_report, query_equivalence
+from ons_pipeline.defs.integrity.report import migration_report, query_equivalence, storage_report
 from ons_pipeline.defs.integrity.sensors import integrity_sensors
 
 
 def integrity_assets() -> list[dg.AssetsDefinition]:
-    return [migration_report, query_equivalence]
+    return [migration_report, query_equivalence, storage_report]
 
 
 __all__ = ["integrity_assets", "integrity_sensors"]

@@ -9,6 +9,9 @@ dead-letter store; it is shown as Markdown in the UI and written to S3
 ``reports/query_equivalence`` runs the platform's Timestream SQL query shapes on DuckDB over the
 exported Parquet and as InfluxQL on InfluxDB, and compares the answers (the check to pass before
 switching read traffic); its latest result is included in the migration report.
+
+``reports/storage`` reads back the retention of every group of measurements and the series
+cardinality of every measurement (raw and rollups) and tag; its latest result is included too.
 """
 
 from datetime import UTC, date, datetime, timedelta
@@ -28,6 +31,10 @@ from ons_pipeline.defs.keys import (
 from ons_pipeline.defs.partitions import MIGRATION_START, daily_partitions
 from ons_pipeline.defs.state import loaded_partitions
 from ons_pipeline.environment import load_settings
+from ons_pipeline.lib.influx.retention import markdown as retention_markdown
+from ons_pipeline.lib.influx.retention import read_retention
+from ons_pipeline.lib.integrity.cardinality import Target, measure
+from ons_pipeline.lib.integrity.cardinality import markdown as cardinality_markdown
 from ons_pipeline.lib.integrity.report import (
     DONE,
     FAILED,
@@ -42,12 +49,14 @@ from ons_pipeline.lib.migration.deadletter import DeadLetterStore, S3DeadLetterS
 from ons_pipeline.lib.migration.loader import LoadReport
 from ons_pipeline.lib.ons_time import day_range
 from ons_pipeline.lib.partitions import ParquetStore
+from ons_pipeline.lib.rollup.spec import LEVELS, rollup_tables
 from ons_pipeline.lib.schema import TableSpec, tables
 from ons_pipeline.resources import AwsResource, InfluxDBResource
 
 REPORTS = "reports"
 REPORT_KEY = dg.AssetKey([REPORTS, "migration"])
 EQUIVALENCE_KEY = dg.AssetKey([REPORTS, "query_equivalence"])
+STORAGE_KEY = dg.AssetKey([REPORTS, "storage"])
 REPORT_OBJECT = "reports/migration-report.md"
 MAX_ERROR_LOOKUPS = 50
 HISTORY = 10_000
@@ -238,12 +247,18 @@ def gather_report(
     days = [d.isoformat() for d in day_range(first, last)]
     statuses = [table_status(instance, spec, days, store) for spec in specs]
     report = MigrationReport(datetime.now(UTC), first, last, statuses)
-    latest = instance.get_latest_materialization_event(EQUIVALENCE_KEY)
-    if latest is not None and latest.asset_materialization is not None:
-        value = latest.asset_materialization.metadata.get("result")
-        if value is not None:
-            report.equivalence = str(getattr(value, "value", value))
+    report.equivalence = _latest_result(instance, EQUIVALENCE_KEY)
+    report.storage = _latest_result(instance, STORAGE_KEY)
     return report
+
+
+def _latest_result(instance: dg.DagsterInstance, key: dg.AssetKey) -> str | None:
+    """The ``result`` Markdown of an asset's latest materialization."""
+    latest = instance.get_latest_materialization_event(key)
+    if latest is None or latest.asset_materialization is None:
+        return None
+    value = latest.asset_materialization.metadata.get("result")
+    return None if value is None else str(getattr(value, "value", value))
 
 
 @dg.asset(
@@ -290,6 +305,61 @@ def migration_report(
         metadata["path"] = dg.MetadataValue.path(str(target.resolve()))
     context.log.info(f"migration report: {report.figures()}")
     return dg.MaterializeResult(metadata=metadata)
+
+
+def storage_targets(database_policy: str | None) -> list[Target]:
+    """Every raw measurement and every rollup level, with the series the mapping expects."""
+    targets = [
+        Target(spec.measurement, database_policy, spec.series, "raw") for spec in tables().values()
+    ]
+    for rt in rollup_tables().values():
+        for level in LEVELS:
+            policy = rt.policy or database_policy
+            targets.append(
+                Target(rt.measurement(level), policy, rt.source.series, f"rollup {level}")
+            )
+    return targets
+
+
+@dg.asset(
+    key=STORAGE_KEY,
+    group_name=REPORTS,
+    kinds={"influxdb", "markdown"},
+    description=(
+        "Storage design checked on InfluxDB: the retention each group of measurements is kept "
+        "for (declared vs read back), and series cardinality per measurement and per tag "
+        "(`SHOW SERIES` / `SHOW SERIES CARDINALITY` / `SHOW TAG VALUES`): whether the mapping's "
+        "descriptive tags follow from the identifying one and add no series. Included in the "
+        "migration report."
+    ),
+)
+def storage_report(
+    context: dg.AssetExecutionContext, influxdb: InfluxDBResource
+) -> dg.MaterializeResult:
+    settings = load_settings().retention
+    policy = influxdb.connection.get("retention_policy") or None
+    with influxdb.client() as client:
+        statuses = read_retention(client, settings.groups(), database=influxdb.database)
+        figures = measure(client, storage_targets(policy), influxdb.database)
+    text = (
+        "### Retention\n\n"
+        + retention_markdown(statuses)
+        + "\n\n### Series cardinality\n\n"
+        + cardinality_markdown(figures)
+    )
+    flagged = [f for f in figures if f.series is not None and f.dependent is False]
+    context.log.info(f"storage: {len(figures)} measurements, {len(flagged)} with multiplying tags")
+    return dg.MaterializeResult(
+        metadata={
+            "result": dg.MetadataValue.md(text),
+            "retention": dg.MetadataValue.json([s.to_dict() for s in statuses]),
+            "cardinality": dg.MetadataValue.json([f.to_dict() for f in figures]),
+            "series (raw)": dg.MetadataValue.int(
+                sum(f.series or 0 for f in figures if f.target.kind == "raw")
+            ),
+            "measurements with multiplying tags": dg.MetadataValue.int(len(flagged)),
+        }
+    )
 
 
 class EquivalenceConfig(dg.Config):

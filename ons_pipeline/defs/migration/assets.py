@@ -58,6 +58,14 @@ def timestream_source(spec: TableSpec) -> dg.AssetSpec:
     )
 
 
+def raw_retention() -> str:
+    """The raw group's retention as declared (the UI shows it on every load asset)."""
+    for group in load_settings().retention.groups():
+        if group.policy is None:
+            return f"{group.name}: database default policy, {group.duration}"
+    return "database default policy"
+
+
 def backfill_policy(spec: TableSpec, migration: MigrationSettings) -> dg.BackfillPolicy:
     """Runs of about ``run_rows`` expected rows (at most ``max_days_per_run`` days): a year of a
     daily table is one run, a year of plant generation a few."""
@@ -90,6 +98,7 @@ def build_migration_asset(spec: TableSpec, migration: MigrationSettings) -> dg.A
                 group_name=INFLUXDB,
                 kinds={"influxdb"},
                 skippable=True,
+                metadata={"retention": raw_retention()},
                 description=(
                     f"Points of measurement `{spec.measurement}` in InfluxDB, one UTC day per "
                     "partition, converted losslessly from the Parquet partition (tags: "

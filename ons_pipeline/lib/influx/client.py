@@ -437,6 +437,64 @@ class QueryRow:
         return {**self.tags, **self.values}
 
 
+@dataclass(frozen=True)
+class RetentionPolicyInfo:
+    """A retention policy (1.x) or bucket (2.x) as the server reports it; ``0`` ns = forever."""
+
+    name: str
+    duration_ns: int
+    shard_duration_ns: int = 0
+    default: bool = False
+    bucket: str | None = None  # 2.x: the bucket that holds the policy's data
+
+    @property
+    def duration(self) -> str:
+        return format_duration(self.duration_ns)
+
+    @property
+    def shard_duration(self) -> str:
+        return format_duration(self.shard_duration_ns)
+
+
+@dataclass(frozen=True)
+class RetentionChange:
+    """What :meth:`InfluxClient.ensure_retention_policy` did: ``created``, ``unchanged``,
+    ``lengthened``, ``shortened`` or ``unmanaged`` (InfluxDB 3), with the policy read back."""
+
+    policy: str
+    action: str
+    before: RetentionPolicyInfo | None
+    after: RetentionPolicyInfo | None
+    note: str = ""
+
+
+class RetentionConflict(InfluxError):
+    """The server keeps data for longer than asked: shortening deletes data, so it is refused
+    unless ``allow_shorten``."""
+
+
+def format_duration(ns: int) -> str:
+    """``INF`` for 0, else the largest whole unit (``400d``, ``52w``, ``36h``, ``90s``)."""
+    if ns <= 0:
+        return "INF"
+    for unit in ("w", "d", "h", "m", "s", "ms", "u", "ns"):
+        size = _DURATION_UNITS_NS[unit]
+        if ns % size == 0:
+            return f"{ns // size}{unit}"
+    return f"{ns}ns"
+
+
+def _ns_clause(ns: int) -> str:
+    return "INF" if ns <= 0 else _influxql_duration(timedelta(microseconds=ns // 1_000))
+
+
+def _keeps_longer(a_ns: int, b_ns: int) -> bool:
+    """Whether a retention of ``a_ns`` keeps data longer than ``b_ns`` (0 = forever)."""
+    if a_ns == b_ns:
+        return False
+    return a_ns == 0 or (b_ns != 0 and a_ns > b_ns)
+
+
 class _TokenAuth(AuthBase):
     def __init__(self, token: str) -> None:
         self._token = token
@@ -1015,6 +1073,107 @@ class InfluxClient:
                 server_message=error.server_message,
             ) from None
 
+    def retention_policy(
+        self, policy: str | None = None, database: str | None = None
+    ) -> RetentionPolicyInfo | None:
+        """The retention policy ``policy`` of the database, read from the server (``None`` = the
+        configured ``retention_policy`` or else the database's default); ``None`` when it does not
+        exist. 2.x: the bucket that holds it (``<database>`` or ``<database>_<policy>``). 3.x:
+        always ``None`` (retention is set per database at creation, outside the v1 API)."""
+        db = database or self.config.database
+        if self.config.engine == "2":
+            return self._bucket_info(db, policy)
+        if self.config.engine == "3":
+            return None
+        wanted = policy or self.config.retention_policy
+        try:
+            results = self.query(f"SHOW RETENTION POLICIES ON {quote_ident(db)}", database="")
+        except QueryError as error:
+            if "database not found" in (error.server_message or ""):
+                return None
+            raise
+        for result in results:
+            for series in result.get("series", []) or []:
+                for row in series.get("values", []):
+                    item = dict(zip(series["columns"], row, strict=False))
+                    is_default = bool(item.get("default"))
+                    if (wanted is None and is_default) or item.get("name") == wanted:
+                        return RetentionPolicyInfo(
+                            name=str(item["name"]),
+                            duration_ns=parse_duration_ns(str(item.get("duration") or "0s")),
+                            shard_duration_ns=parse_duration_ns(
+                                str(item.get("shardGroupDuration") or "0s")
+                            ),
+                            default=is_default,
+                        )
+        return None
+
+    def ensure_retention_policy(
+        self,
+        policy: str | None,
+        duration: Duration,
+        *,
+        shard_duration: Duration | None = None,
+        database: str | None = None,
+        allow_shorten: bool = False,
+    ) -> RetentionChange:
+        """Make the server keep the data of ``policy`` for ``duration`` (``INF`` = forever) and
+        read it back. ``None`` is the database's default policy (1.x; ``retention_policy`` when
+        configured) or the bucket itself (2.x); another name is a retention policy of the database
+        (1.x) or the bucket ``<database>_<policy>`` mapped to ``<database>/<policy>`` (2.x).
+
+        Missing: created (the database too). Kept shorter than asked: lengthened. Kept longer:
+        :class:`RetentionConflict` unless ``allow_shorten`` (shortening deletes data). InfluxDB 3
+        sets retention per database at creation only: nothing is sent, ``unmanaged`` is returned.
+        """
+        db = database or self.config.database
+        want_ns = parse_duration_ns(duration)
+        shard_ns = None if shard_duration is None else parse_duration_ns(shard_duration)
+        if self.config.engine == "3":
+            name = db if policy is None else f"{db}/{policy}"
+            return RetentionChange(
+                name,
+                "unmanaged",
+                None,
+                None,
+                f"InfluxDB 3 sets retention when database {name!r} is created (influxdb3 "
+                f"create database --retention-period); wanted {format_duration(want_ns)}",
+            )
+        if self.config.engine == "2":
+            return self._ensure_bucket_retention(db, policy, want_ns, shard_ns, allow_shorten)
+        self.ensure_database(db)
+        before = self.retention_policy(policy, db)
+        name = policy or (before.name if before else None) or self.config.retention_policy
+        if before is None:
+            if name is None:
+                raise InfluxError(f"database {db!r} has no default retention policy")
+            statement = (
+                f"CREATE RETENTION POLICY {quote_ident(name)} ON {quote_ident(db)} "
+                f"DURATION {_ns_clause(want_ns)} "
+                "REPLICATION 1"
+            )
+            if shard_ns:
+                statement += f" SHARD DURATION {_ns_clause(shard_ns)}"
+            self.query(statement, database="", epoch=None)
+            action = "created"
+        else:
+            assert name is not None
+            action = _retention_action(db, name, before.duration_ns, want_ns, allow_shorten)
+            clauses = []
+            if action != "unchanged":
+                clauses.append(f"DURATION {_ns_clause(want_ns)}")
+            if shard_ns and shard_ns != before.shard_duration_ns:
+                clauses.append(f"SHARD DURATION {_ns_clause(shard_ns)}")
+            if clauses:
+                self.query(
+                    f"ALTER RETENTION POLICY {quote_ident(name)} ON {quote_ident(db)} "
+                    + " ".join(clauses),
+                    database="",
+                    epoch=None,
+                )
+        after = self.retention_policy(name, db)
+        return RetentionChange(name, action, before, after)
+
     def delete_range(
         self,
         measurement: str,
@@ -1122,6 +1281,88 @@ class InfluxClient:
             except Exception as exc:
                 log.warning("could not ensure the DBRP mapping for %r: %s", name, exc)
 
+    def _bucket_info(self, database: str, policy: str | None) -> RetentionPolicyInfo | None:
+        name = database if policy is None else f"{database}_{policy}"
+        with self._v2_client() as client:
+            try:
+                bucket = client.buckets_api().find_bucket_by_name(name)
+            except Exception as exc:
+                raise self._v2_error(f"reading bucket {name!r}", exc) from None
+        if bucket is None:
+            return None
+        rules = [r for r in (bucket.retention_rules or []) if r.type == "expire"]
+        every = int(rules[0].every_seconds or 0) if rules else 0
+        shard = int(getattr(rules[0], "shard_group_duration_seconds", 0) or 0) if rules else 0
+        return RetentionPolicyInfo(
+            name=policy or "autogen",
+            duration_ns=every * _NS_PER_S,
+            shard_duration_ns=shard * _NS_PER_S,
+            default=policy is None,
+            bucket=name,
+        )
+
+    def _ensure_bucket_retention(
+        self,
+        database: str,
+        policy: str | None,
+        want_ns: int,
+        shard_ns: int | None,
+        allow_shorten: bool,
+    ) -> RetentionChange:
+        from influxdb_client import BucketRetentionRules
+        from influxdb_client.domain.dbrp_create import DBRPCreate
+        from influxdb_client.service.dbr_ps_service import DBRPsService
+
+        name = database if policy is None else f"{database}_{policy}"
+        every = want_ns // _NS_PER_S
+        shard = None if shard_ns is None else shard_ns // _NS_PER_S
+        before = self._bucket_info(database, policy)
+        rules = (
+            [
+                BucketRetentionRules(
+                    type="expire", every_seconds=every, shard_group_duration_seconds=shard
+                )
+            ]
+            if every
+            else []
+        )
+        with self._v2_client() as client:
+            buckets = client.buckets_api()
+            try:
+                if before is None:
+                    bucket = buckets.create_bucket(
+                        bucket_name=name, retention_rules=rules, org=self.config.org
+                    )
+                    action = "created"
+                else:
+                    action = _retention_action(
+                        database, name, before.duration_ns, want_ns, allow_shorten
+                    )
+                    bucket = buckets.find_bucket_by_name(name)
+                    if action != "unchanged":
+                        bucket.retention_rules = rules
+                        bucket = buckets.update_bucket(bucket)
+                if policy is not None:
+                    dbrps = DBRPsService(client.api_client)
+                    found = dbrps.get_dbr_ps(org_id=bucket.org_id, db=database, rp=policy)
+                    if not (found.content or []):
+                        dbrps.post_dbrp(
+                            DBRPCreate(
+                                org_id=bucket.org_id,
+                                bucket_id=bucket.id,
+                                database=database,
+                                retention_policy=policy,
+                                default=False,
+                            )
+                        )
+            except InfluxError:
+                raise
+            except Exception as exc:
+                raise self._v2_error(f"ensuring the retention of bucket {name!r}", exc) from None
+        return RetentionChange(
+            policy or "autogen", action, before, self._bucket_info(database, policy)
+        )
+
     def _delete_v2(
         self, bucket: str, measurement: str, start_ns: int, end_ns: int, tags: Mapping[str, str]
     ) -> None:
@@ -1139,6 +1380,23 @@ class InfluxClient:
                 )
             except Exception as exc:
                 raise self._v2_error(f"delete in {bucket!r}", exc) from None
+
+
+def _retention_action(
+    database: str, policy: str, have_ns: int, want_ns: int, allow_shorten: bool
+) -> str:
+    """``unchanged``, ``lengthened`` or ``shortened`` (only when allowed: it deletes data)."""
+    if have_ns == want_ns:
+        return "unchanged"
+    if _keeps_longer(want_ns, have_ns):
+        return "lengthened"
+    if not allow_shorten:
+        raise RetentionConflict(
+            f"retention policy {policy!r} of {database!r} keeps data for "
+            f"{format_duration(have_ns)}; the configuration asks for {format_duration(want_ns)}, "
+            "which deletes data older than that: set ONS_RETENTION_ALLOW_SHORTEN=true to apply it"
+        )
+    return "shortened"
 
 
 InfluxWriter = InfluxClient

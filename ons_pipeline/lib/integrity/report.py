@@ -100,6 +100,7 @@ class MigrationReport:
     tables: list[TableStatus]
     equivalence: str | None = None  # Markdown of the latest query-equivalence run
     notes: list[str] = field(default_factory=list)
+    storage: str | None = None  # Markdown: retention per group and series cardinality
 
     def count(self, state: str) -> int:
         return sum(len(t.days(state)) for t in self.tables)
@@ -188,6 +189,8 @@ def render_markdown(report: MigrationReport) -> str:
     lines += attention or ["Nothing: every partition in the window is done and verified."]
     if report.equivalence:
         lines += ["", "## Query equivalence (dual read)", "", report.equivalence]
+    if report.storage:
+        lines += ["", "## Storage: retention and series cardinality", "", report.storage]
     lines += ["", "## Per table", ""]
     for t in report.tables:
         lines += [

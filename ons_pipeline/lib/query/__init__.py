@@ -4,6 +4,8 @@ questions (pt-BR, en) or from the replaced platform's Timestream SQL, and run on
 - :mod:`.model` — ``QueryModel`` and its parts (validated against ``schema.tables()``)
 - :mod:`.influxql` / :mod:`.flux` — ``render_influxql(model)``, ``render_flux(model, bucket)``
 - :mod:`.execute` — ``execute(model, client_or_url, database)`` → ``QueryResult``
+- :mod:`.rollups` — a routable model answered from the rollups (``execute(..., rollups=)``),
+  with the raw answer's semantics; ``AnswerSource`` says which measurement answered
 - :mod:`.nl` — ``translate(question, now, latest=...)`` / ``RuleTranslator`` → ``Translation``
   (with :mod:`.periods` — periods in questions, :mod:`.numbers` — numbers in words and digits,
   :mod:`.text` — the consumable question text, :mod:`.describe` — a model in words)

@@ -29,8 +29,11 @@ from ons_pipeline.lib.influx.client import (
 from ons_pipeline.lib.query.errors import UnsupportedLanguage
 from ons_pipeline.lib.query.execute import Column, QueryResult, QueryRunner, execution_error
 from ons_pipeline.lib.query.model import Aggregation, QueryModel, parse_time
+from ons_pipeline.lib.query.rollups import AnswerSource
 from ons_pipeline.lib.settings import InfluxSettings
 
+AS_WRITTEN = "InfluxQL written by the user runs as written (never routed to the rollups)"
+FLUX_RUN = "Flux runs as written or rendered, on the raw measurement"
 # The API answers from a thread pool: keep more than the client's default of keep-alive sockets.
 POOL_SIZE = 10
 
@@ -44,6 +47,7 @@ class ResultTable:
     query: str
     elapsed_ms: float
     model: QueryModel | None = None
+    source: AnswerSource | None = None
 
     @classmethod
     def from_result(cls, result: QueryResult) -> ResultTable:
@@ -53,12 +57,15 @@ class ResultTable:
             query=result.influxql,
             elapsed_ms=result.elapsed_ms,
             model=result.model,
+            source=result.source,
         )
 
     def to_query_result(self) -> QueryResult:
         assert self.model is not None
         rows = [tuple(r) for r in self.rows]
-        return QueryResult(self.model, tuple(self.columns), rows, self.query, self.elapsed_ms)
+        return QueryResult(
+            self.model, tuple(self.columns), rows, self.query, self.elapsed_ms, self.source
+        )
 
 
 # -- units of raw query columns ---------------------------------------------------------------
@@ -142,7 +149,8 @@ def table_from_influxql(
                 row.append(None if value in (None, "") else value)
             row.extend(record.get(v) for v in values)
             rows.append(row)
-    return ResultTable(columns, rows, query, elapsed_ms)
+    source = AnswerSource("as_written", tuple(sorted(n for n in names if n)), AS_WRITTEN)
+    return ResultTable(columns, rows, query, elapsed_ms, source=source)
 
 
 # -- Flux annotated CSV -----------------------------------------------------------------------
@@ -215,12 +223,14 @@ def table_from_flux_csv(
     order = sorted(
         range(len(columns)), key=lambda i: ("time", "tag", "value").index(columns[i].kind)
     )
+    measurements = (model.measurement,) if model is not None else ()
     return ResultTable(
         columns=[columns[i] for i in order],
         rows=[[row[i] for i in order] for row in rows],
         query=query,
         elapsed_ms=elapsed_ms,
         model=model,
+        source=AnswerSource("as_written" if model is None else "raw", measurements, FLUX_RUN),
     )
 
 

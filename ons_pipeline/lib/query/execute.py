@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -26,6 +26,7 @@ from ons_pipeline.lib.influx.client import (
     QueryError,
     TlsError,
 )
+from ons_pipeline.lib.query import rollups as routing
 from ons_pipeline.lib.query.errors import (
     BackendTimeout,
     BackendUnavailable,
@@ -34,6 +35,8 @@ from ons_pipeline.lib.query.errors import (
 )
 from ons_pipeline.lib.query.influxql import Statement, combine_plan, statements
 from ons_pipeline.lib.query.model import PERIOD_COLUMN, Aggregation, QueryModel, evaluate
+from ons_pipeline.lib.query.rollups import AnswerSource
+from ons_pipeline.lib.rollup.spec import MONTH, RollupTable
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +97,7 @@ class QueryResult:
     rows: list[tuple[Any, ...]]
     influxql: str
     elapsed_ms: float
+    source: AnswerSource | None = None  # which measurement answered (raw or rollups)
 
     @property
     def names(self) -> list[str]:
@@ -234,25 +238,98 @@ def execute(
     client: QueryRunner | str,
     database: str | None = None,
     retention_policy: str | None = None,
+    *,
+    rollups: Mapping[str, RollupTable] | None = None,
 ) -> QueryResult:
     """Render ``model`` as InfluxQL, run it, return typed rows.
 
     ``client`` is an ``InfluxClient`` (or anything with its ``query`` method) or a base URL (a
-    client without credentials or retries is opened for the call). Failures raise
-    :class:`~ons_pipeline.lib.query.errors.ExecutionError`.
+    client without credentials or retries is opened for the call). With ``rollups`` (the
+    rolled-up tables), a routable model is answered from them (:mod:`.rollups`) and the result's
+    ``source`` says so; otherwise, and when their coverage is incomplete, from the raw
+    measurement; the result's ``influxql`` is the InfluxQL that ran (on the rollups, or the
+    model's own). Failures raise :class:`~ons_pipeline.lib.query.errors.ExecutionError`.
     """
+    if isinstance(client, str):
+        with InfluxClient(InfluxConfig(url=client), NO_RETRY) as own:
+            # "" sends no db parameter, as the caller asked for none
+            return _execute(model, own, database or "", retention_policy, rollups)
+    return _execute(model, client, database, retention_policy, rollups)
+
+
+def _execute(
+    model: QueryModel,
+    runner: QueryRunner,
+    database: str | None,
+    retention_policy: str | None,
+    rollups: Mapping[str, RollupTable] | None,
+) -> QueryResult:
+    reason = "rollups not used"
+    if rollups is not None:
+        began = time.perf_counter()
+        routed = _from_rollups(model, runner, database, rollups)
+        if isinstance(routed, tuple):
+            rows, source = routed
+            elapsed = (time.perf_counter() - began) * 1000
+            text = source.influxql or ""
+            return QueryResult(model, result_columns(model), rows, text, elapsed, source)
+        reason = routed
     stmts = statements(model, retention_policy)
     text = ";\n".join(s.text for s in stmts)
     began = time.perf_counter()
     try:
-        if isinstance(client, str):
-            with InfluxClient(InfluxConfig(url=client), NO_RETRY) as own:
-                # "" sends no db parameter, as the caller asked for none
-                results = own.query(text, database=database or "", epoch="ns")
-        else:
-            results = client.query(text, database=database, epoch="ns")
+        results = runner.query(text, database=database, epoch="ns")
     except InfluxError as exc:
         raise execution_error(exc, text) from None
     elapsed = (time.perf_counter() - began) * 1000
     rows = merge_results(model, stmts, results)
-    return QueryResult(model, result_columns(model), rows, text, elapsed)
+    source = AnswerSource.raw(model, reason, retention_policy)
+    return QueryResult(model, result_columns(model), rows, text, elapsed, source)
+
+
+def _from_rollups(
+    model: QueryModel,
+    runner: QueryRunner,
+    database: str | None,
+    rollups: Mapping[str, RollupTable],
+) -> tuple[list[tuple[Any, ...]], AnswerSource] | str:
+    """The rows and their source when the rollups answer ``model``, else why not."""
+    rt = rollups.get(model.table)
+    if rt is None:
+        return f"table {model.table} has no rollups"
+    reason = ""
+    for months in (True, False):
+        try:
+            plan = routing.plan(model, rt, months=months)
+        except routing.NotRoutable as exc:
+            return str(exc)
+        text = ";\n".join(routing.statements(plan))
+        try:
+            results = runner.query(text, database=database, epoch="ns")
+        except QueryError as exc:  # e.g. the rollup policy does not exist yet
+            return f"rollups unreadable ({exc.server_message or exc})"
+        except InfluxError as exc:
+            raise execution_error(exc, text) from None
+        synthetic = routing.answer(plan, results)
+        if synthetic is None:
+            reason = "rollup coverage incomplete over the range"
+            if months and MONTH in plan.levels:
+                continue  # the days alone may be covered
+            return reason
+        rows = merge_results(model, routing.raw_statements(plan), synthetic)
+        levels = plan.levels
+        read = " + ".join(f"{r.buckets} {r.level} bucket(s)" for r in plan.reads)
+        source = AnswerSource(
+            "rollup",
+            tuple(_qualified(rt.policy, rt.measurement(level)) for level in levels),
+            f"the window and grain allow it: {read or 'no bucket to read'}",
+            levels,
+            {level: sum(r.buckets for r in plan.reads if r.level == level) for level in levels},
+            text,
+        )
+        return rows, source
+    return reason
+
+
+def _qualified(policy: str | None, name: str) -> str:
+    return f"{policy}.{name}" if policy else name

@@ -183,6 +183,11 @@ def _tag_condition(flt: TagFilter) -> str:
     return " AND ".join(f"{tag} != {quote_literal(v)}" for v in flt.values)
 
 
+def tag_conditions(model: QueryModel) -> list[str]:
+    """The model's tag filters as InfluxQL conditions (one per filter, ANDed by the caller)."""
+    return [_tag_condition(f) for f in model.tag_filters]
+
+
 def _where(model: QueryModel, start: int | None, end: int | None) -> str:
     conditions = []
     if start is not None:

@@ -157,6 +157,24 @@ class DataRange(BaseModel):
     last: str | None
 
 
+class AnsweredFrom(BaseModel):
+    """Which measurement answered: the table's own (``raw``), its rollups (``rollup``), or the
+    query as the user wrote it (``as_written``: InfluxQL and Flux are never rewritten)."""
+
+    kind: Literal["raw", "rollup", "as_written"]
+    measurements: list[str] = Field(
+        description="Measurements read, qualified by retention policy when not the default one"
+    )
+    reason: str = Field(description="Why this source answered (or why the rollups did not)")
+    levels: list[str] = Field(default_factory=list, description="Rollup levels read: 1mo, 1d")
+    buckets: dict[str, int] = Field(
+        default_factory=dict, description="Rollup buckets read per level"
+    )
+    influxql: str | None = Field(
+        None, description="The InfluxQL that ran on the rollups (query.text is the model's own)"
+    )
+
+
 class QueryResponse(BaseModel):
     query_id: str
     input: InputInfo
@@ -179,6 +197,9 @@ class QueryResponse(BaseModel):
         description="What was answered, in words and in the question's language (questions only)",
     )
     warnings: list[str]
+    answered_from: AnsweredFrom | None = Field(
+        None, description="The measurement that answered (null on a dry run)"
+    )
 
 
 def time_range_info(model: QueryModel | None) -> TimeRangeInfo | None:

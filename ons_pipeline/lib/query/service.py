@@ -47,6 +47,7 @@ from ons_pipeline.lib.query.influxql import RenderError, render_influxql
 from ons_pipeline.lib.query.model import ModelError, QueryModel, format_time, from_ns, zone_info
 from ons_pipeline.lib.query.nl import STRUCTURAL_GAPS, RuleTranslator, Translation, Unmapped
 from ons_pipeline.lib.query.response import (
+    AnsweredFrom,
     CacheInfo,
     ColumnInfo,
     DataRange,
@@ -61,6 +62,7 @@ from ons_pipeline.lib.query.response import (
     translation_info,
 )
 from ons_pipeline.lib.query.timestream_sql import SqlError, SqlTranslation, execute_sql, parse_sql
+from ons_pipeline.lib.rollup.spec import rollup_tables
 from ons_pipeline.lib.settings import ApiSettings
 
 MAX_ROWS_LIMIT = 100_000
@@ -96,6 +98,7 @@ class QueryInput:
     use_cache: bool = True
     strict: bool = False
     lenient: bool = False
+    rollups: bool | None = None  # None: the service's setting (ONS_QUERY_ROLLUPS)
 
     def __post_init__(self) -> None:
         problems = []
@@ -130,6 +133,7 @@ class _Plan:
     target: str = "influxql"
     warnings: list[str] = field(default_factory=list)
     render_ms: float = 0.0
+    rollups: bool = True  # a model may be answered from the rollups
 
 
 class QueryProcessor:
@@ -280,6 +284,8 @@ class QueryProcessor:
             "rp": self.backend.retention_policy,
         }
         if plan.model is not None:
+            payload["rollups"] = plan.rollups
+        if plan.model is not None:
             payload["model"] = plan.model.to_dict()
             if plan.sql is not None and plan.sql.constants:
                 payload["sql_columns"] = list(plan.sql.columns)
@@ -304,13 +310,21 @@ class QueryProcessor:
         runner = self.backend.runner(timeout)
         if plan.sql is not None and plan.sql.constants:
             return execute_sql(plan.sql, runner, self.backend.database)
-        return execute(plan.model, runner, self.backend.database, self.backend.retention_policy)
+        return execute(
+            plan.model,
+            runner,
+            self.backend.database,
+            self.backend.retention_policy,
+            rollups=rollup_tables() if plan.rollups else None,
+        )
 
     def execute_model(
         self, model: QueryModel, timeout: float | None = None, use_cache: bool = True
     ) -> tuple[QueryResult, bool]:
         """Run a model through the cache (the RAG flow's executor): ``(result, cache_hit)``."""
-        plan = _Plan("model", False, "", model=model, target="influxql")
+        plan = _Plan(
+            "model", False, "", model=model, target="influxql", rollups=self.settings.rollups
+        )
         key = self._key(plan, "")
         if use_cache:
             cached = self.cache.get(key)
@@ -329,6 +343,7 @@ class QueryProcessor:
         query_id = query_id or new_query_id()
         now = req.now or self.clock()
         plan = self._plan(req, now)
+        plan.rollups = self.settings.rollups if req.rollups is None else req.rollups
         parsed = time.perf_counter()
         render_ms = plan.render_ms
         key = self._key(plan, req.query)
@@ -438,7 +453,14 @@ class QueryProcessor:
             if plan.translation is not None
             else None,
             warnings=list(plan.warnings),
+            answered_from=_answered_from(table),
         )
+
+
+def _answered_from(table: ResultTable | None) -> AnsweredFrom | None:
+    if table is None or table.source is None:
+        return None
+    return AnsweredFrom.model_validate(table.source.to_dict())
 
 
 def _unmapped_detail(u: Unmapped) -> dict[str, Any]:

@@ -1,0 +1,232 @@
+"""Rollup assets through real Dagster runs against the real InfluxDB and moto: materialised with
+their checks, answering questions as the raw data does, kept in step when a day is corrected, and
+failing whole when InfluxDB is down."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import boto3
+import dagster as dg
+import pyarrow.compute as pc
+import pytest
+
+from ons_pipeline.defs.keys import (
+    EXACT_VERIFICATION,
+    RETENTION_KEY,
+    influxdb_key,
+    rollup_key,
+    rollup_monthly_key,
+)
+from ons_pipeline.defs.migration.assets import migration_assets
+from ons_pipeline.defs.rollup.assets import rollup_assets
+from ons_pipeline.lib.aws import AwsSettings
+from ons_pipeline.lib.influx.client import InfluxClient, InfluxConfig
+from ons_pipeline.lib.query.backend import InfluxBackend
+from ons_pipeline.lib.query.service import QueryInput, QueryProcessor
+from ons_pipeline.lib.settings import ApiSettings, InfluxSettings
+from ons_pipeline.local.servers import InfluxServer
+from ons_pipeline_tests.conftest import influxql
+from ons_pipeline_tests.integrity.conftest import generated, load_day, put_day
+from ons_pipeline_tests.rollup.conftest import utc_days
+
+TABLE = "curva_carga"
+FIELD = "val_cargaenergiahomwmed"
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+MEAN_Q = "carga média do Sudeste em fevereiro de 2024"
+MAX_Q = "carga máxima do Sudeste em fevereiro de 2024"
+NOW = datetime(2024, 4, 2, tzinfo=UTC)
+RAW_DAYS = utc_days(date(2024, 1, 31), date(2024, 3, 1))
+
+
+@dataclass
+class Env:
+    resources: dict[str, Any]
+    url: str
+    database: str
+    instance: dg.DagsterInstance
+
+    @property
+    def aws(self) -> AwsSettings:
+        return self.resources["aws"]
+
+
+def assets() -> list[dg.AssetsDefinition]:
+    keys = {rollup_key(TABLE), rollup_monthly_key(TABLE), RETENTION_KEY}
+    return [a for a in rollup_assets() if set(a.keys) & keys]
+
+
+def definitions(env: Env) -> dg.Definitions:
+    """The table's load asset (with its blocking check) and its rollups."""
+    load = [
+        a
+        for a in migration_assets()
+        if isinstance(a, dg.AssetsDefinition) and influxdb_key(TABLE) in a.keys
+    ]
+    return dg.Definitions(assets=[*load, *assets()], resources=env.resources)
+
+
+def materialize(env: Env, key: dg.AssetKey, first: str, last: str | None = None) -> Any:
+    tags = {RANGE_START: first, RANGE_END: last or first}
+    return dg.materialize(
+        assets(),
+        selection=[key],
+        resources=env.resources,
+        instance=env.instance,
+        tags=tags,
+        raise_on_error=False,
+    )
+
+
+def load_raw(env: Env, days: list[date]) -> None:
+    s3 = env.aws.client("s3")
+    with InfluxClient(InfluxConfig(url=env.url, database=env.database)) as client:
+        for day in days:
+            put_day(s3, env.aws.bucket, TABLE, day)
+            load_day(s3, env.aws.bucket, client, TABLE, day)
+            report_loaded(env, day)
+
+
+def report_loaded(env: Env, day: date) -> None:
+    """What the migration or ingest run records for a loaded and verified day."""
+    env.instance.report_runless_asset_event(
+        dg.AssetMaterialization(asset_key=influxdb_key(TABLE), partition=day.isoformat())
+    )
+    env.instance.report_runless_asset_event(
+        dg.AssetCheckEvaluation(
+            asset_key=influxdb_key(TABLE),
+            check_name=EXACT_VERIFICATION,
+            passed=True,
+            partition=day.isoformat(),
+        )
+    )
+
+
+def ask(env: Env, question: str, rollups: bool) -> Any:
+    backend = InfluxBackend(InfluxClient(InfluxConfig(url=env.url, database=env.database)))
+    try:
+        processor = QueryProcessor(backend, ApiSettings(cache_ttl_s=0))
+        return processor.process(QueryInput(question, now=NOW, rollups=rollups))
+    finally:
+        backend.close()
+
+
+def assert_answers_agree(env: Env) -> tuple[Any, Any]:
+    """The Southeast's mean and maximum of February 2024, from the monthly rollup and raw."""
+    answers = []
+    for question in (MEAN_Q, MAX_Q):
+        routed, raw = ask(env, question, True), ask(env, question, False)
+        assert routed.answered_from is not None and routed.answered_from.kind == "rollup"
+        assert routed.answered_from.measurements == ["rollups.curva_carga_1mo"]
+        assert raw.answered_from is not None and raw.answered_from.kind == "raw"
+        assert routed.query.text == raw.query.text  # the model's InfluxQL, as always
+        assert len(routed.rows) == len(raw.rows) == 1
+        answers.append((routed.rows[0], raw.rows[0]))
+    (mean, raw_mean), (top, raw_top) = answers
+    assert mean[0] == raw_mean[0] and mean[1] == pytest.approx(raw_mean[1], rel=1e-12, abs=0)
+    assert top == raw_top  # the maximum and the time it happened, exactly
+    return mean, top
+
+
+@pytest.fixture
+def env(moto_server, influx_url) -> Iterator[Env]:  # type: ignore[no-untyped-def]
+    bucket = f"rollups-{uuid.uuid4().hex[:10]}"
+    database = f"rollups_{uuid.uuid4().hex[:10]}"
+    boto3.client("s3", endpoint_url=moto_server.url).create_bucket(Bucket=bucket)
+    influxql(influx_url, f'CREATE DATABASE "{database}"')
+    resources = {
+        "aws": AwsSettings(endpoint_url=moto_server.url, bucket=bucket),
+        "influxdb": InfluxSettings.of(url=influx_url, database=database),
+    }
+    with dg.DagsterInstance.ephemeral() as instance:
+        yield Env(resources, influx_url, database, instance)
+    influxql(influx_url, f'DROP DATABASE "{database}"')
+
+
+def _evaluations(result: Any) -> list[dg.AssetCheckEvaluation]:
+    return result.get_asset_check_evaluations()
+
+
+def test_rollups_materialise_with_checks_answer_like_raw_and_follow_a_corrected_day(
+    env: Env,
+) -> None:
+    load_raw(env, RAW_DAYS)
+    daily = materialize(env, rollup_key(TABLE), "2024-02-01", "2024-02-29")
+    assert daily.success
+    days = {e.partition for e in daily.get_asset_materialization_events()}
+    assert len(days) == 29
+    checks = _evaluations(daily)
+    assert len(checks) == 29 and all(c.passed for c in checks)
+    monthly = materialize(env, rollup_monthly_key(TABLE), "2024-02-01")
+    assert monthly.success and [c.passed for c in _evaluations(monthly)] == [True]
+    policies = influxql(env.url, f'SHOW RETENTION POLICIES ON "{env.database}"')
+    assert ["rollups", "0s", "8736h0m0s", 1, False] in policies["results"][0]["series"][0]["values"]
+    before = assert_answers_agree(env)
+
+    # Kept in step: the automation condition asks for exactly the rollups that read a day
+    # loaded again (and verified), then for their month.
+    first = dg.evaluate_automation_conditions(defs=definitions(env), instance=env.instance)
+    corrected = date(2024, 2, 10)
+    rows = generated(TABLE, corrected)
+    rows = rows.set_column(
+        rows.schema.get_field_index(FIELD), FIELD, pc.multiply(rows.column(FIELD), 3.0)
+    )
+    put_day(env.aws.client("s3"), env.aws.bucket, TABLE, corrected, rows)
+    # the day is loaded again by the load asset itself (as the ingest verify job does)
+    reload = dg.materialize(
+        definitions(env).assets,  # type: ignore[arg-type]
+        selection=[influxdb_key(TABLE)],
+        resources=env.resources,
+        instance=env.instance,
+        partition_key=corrected.isoformat(),
+    )
+    assert reload.success and all(c.passed for c in _evaluations(reload))
+    second = dg.evaluate_automation_conditions(
+        defs=definitions(env), instance=env.instance, cursor=first.cursor
+    )
+    requested = second.get_requested_partitions(rollup_key(TABLE))
+    assert requested == {"2024-02-09", "2024-02-10"}  # local days 9 and 10 read UTC day 10
+    again = materialize(env, rollup_key(TABLE), "2024-02-09", "2024-02-10")
+    assert again.success
+    third = dg.evaluate_automation_conditions(
+        defs=definitions(env), instance=env.instance, cursor=second.cursor
+    )
+    assert third.get_requested_partitions(rollup_monthly_key(TABLE)) == {"2024-02-01"}
+    assert materialize(env, rollup_monthly_key(TABLE), "2024-02-01").success
+    after = assert_answers_agree(env)
+    assert after[0][1] > before[0][1] and after[1] != before[1]
+
+
+def test_influxdb_down_fails_the_run_and_publishes_nothing(env: Env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    server = InfluxServer(tmp_path / "influx")
+    info = server.start()
+    try:
+        influxql(info.url, 'CREATE DATABASE "ons_down"')
+        env = Env(
+            {**env.resources, "influxdb": InfluxSettings.of(url=info.url, database="ons_down")},
+            info.url,
+            "ons_down",
+            env.instance,
+        )
+        load_raw(env, RAW_DAYS[:3])
+        assert materialize(env, rollup_key(TABLE), "2024-01-31", "2024-02-01").success
+        before = influxql(info.url, 'SELECT * FROM "rollups"."curva_carga_1d"', "ons_down")
+        server.stop()
+        failed = materialize(env, rollup_key(TABLE), "2024-01-31", "2024-02-01")
+        assert not failed.success
+        assert failed.get_asset_materialization_events() == []
+        assert _evaluations(failed) == []
+        assert InfluxServer(tmp_path / "influx", port=info.port).start().url == info.url
+        after = influxql(info.url, 'SELECT * FROM "rollups"."curva_carga_1d"', "ons_down")
+        assert after == before  # the published rollups were not touched
+        marks = influxql(
+            info.url, 'SELECT count("series") FROM "rollups"."rollup_coverage"', "ons_down"
+        )
+        assert marks["results"][0]["series"][0]["values"][0][1] == 2
+    finally:
+        server.stop()
