@@ -1,33 +1,15 @@
-"""`ons-pipeline migrate` as the user runs it, against the test servers: its environment, its
-command line, and the Timestream answers its exports read (staged on the moto server)."""
+"""`ons-pipeline migrate` as the user runs it, against the test servers (its environment is the
+``cli_env`` fixture of conftest.py): its command line, and the Timestream answers its exports
+read (staged on the moto server)."""
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import date
-from pathlib import Path
 
 from ons_pipeline.lib import schema
 from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.local.staging import stage_day
-
-
-def cli_env(
-    tmp_path: Path, influx_url: str, influx_db: str, aws_url: str, bucket: str, **extra: str
-) -> dict[str, str]:
-    """The environment of a command: the test servers, a fresh Dagster home, no local servers
-    of its own (``ONS_STATE_DIR`` points nowhere); ``extra`` adds or overrides variables."""
-    return {
-        **os.environ,
-        "ONS_STATE_DIR": str(tmp_path / "no-local-servers"),
-        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
-        "ONS_INFLUX_URL": influx_url,
-        "ONS_INFLUX_DATABASE": influx_db,
-        "ONS_AWS_ENDPOINT_URL": aws_url,
-        "ONS_S3_BUCKET": bucket,
-        **extra,
-    }
 
 
 def migrate_command(tables: str, first: date, last: date, timeout_s: int = 300) -> list[str]:

@@ -10,7 +10,6 @@ import subprocess
 import threading
 import time
 from datetime import date, timedelta
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -19,16 +18,10 @@ from ons_pipeline.lib import schema
 from ons_pipeline.lib.migration.timestream import export_query, stage_query_results, table_to_pages
 from ons_pipeline.lib.ons_time import day_window
 from ons_pipeline_tests.conftest import influxql
-from ons_pipeline_tests.defs.cli import cli_env as make_cli_env
 from ons_pipeline_tests.defs.cli import migrate_command, stage_exports
 from ons_pipeline_tests.defs.test_migration import field_counts_in_influx, field_counts_in_source
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def cli_env(tmp_path: Path, moto_server, s3_bucket, influx_url, influx_db) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return make_cli_env(tmp_path, influx_url, influx_db, moto_server.url, s3_bucket)
 
 
 def migrate(env: dict[str, str], table: str, first: date, last: date, **kwargs):  # type: ignore[no-untyped-def]

@@ -38,7 +38,7 @@ from ons_pipeline.local.faults import (
 )
 from ons_pipeline.local.servers import InfluxServer, ServerInfo
 from ons_pipeline_tests.conftest import influxql
-from ons_pipeline_tests.defs.cli import cli_env, migrate_command, stage_exports
+from ons_pipeline_tests.defs.cli import migrate_command, stage_exports
 from ons_pipeline_tests.defs.test_migration import materialize_day, stage
 
 DAY = date(2024, 3, 5)
@@ -155,23 +155,19 @@ def test_influx_crash_mid_load_is_absorbed_or_fails_loudly_and_the_rerun_complet
 
 @pytest.mark.slow
 def test_run_worker_killed_mid_load_fails_the_command_and_migrate_again_completes(
-    tmp_path: Path, influx_url: str, influx_db: str, moto_server: ServerInfo, s3_bucket: str
+    cli_env: dict[str, str], influx_url: str, influx_db: str
 ) -> None:
     """The user's path: `ons-pipeline migrate` (an asset backfill run by the daemon it starts);
     the run worker that sends the 3rd write is killed with SIGKILL. The command fails naming the
     day; `ons-pipeline migrate` again loads it; every point equals the source."""
     table = "geracao_usina"
     port = int(influx_url.rsplit(":", 1)[1])
-    env = cli_env(
-        tmp_path,
-        influx_url,
-        influx_db,
-        moto_server.url,
-        s3_bucket,
-        ONS_INFLUX_BATCH_LINES="1000",
-        ONS_INGEST_SENSOR="stopped",
-        ONS_INGEST_VERIFY="stopped",
-    )
+    env = {
+        **cli_env,
+        "ONS_INFLUX_BATCH_LINES": "1000",
+        "ONS_INGEST_SENSOR": "stopped",
+        "ONS_INGEST_VERIFY": "stopped",
+    }
     command = migrate_command(table, DAY, DAY, timeout_s=240)
     with FaultProxy(port) as proxy:
         env["ONS_INFLUX_URL"] = proxy.url

@@ -7,7 +7,6 @@ import os
 import random
 import subprocess
 from datetime import date
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -24,7 +23,7 @@ from ons_pipeline.local.faults import (
     source_points,
 )
 from ons_pipeline.local.servers import ServerInfo
-from ons_pipeline_tests.defs.cli import cli_env, migrate_command, stage_exports
+from ons_pipeline_tests.defs.cli import migrate_command, stage_exports
 from ons_pipeline_tests.defs.test_migration import materialize_day
 
 DAY = date(2024, 3, 5)
@@ -32,7 +31,11 @@ DAY = date(2024, 3, 5)
 
 @pytest.mark.slow
 def test_migrate_after_a_correction_reloads_the_day_and_keeps_the_corrected_values(
-    tmp_path: Path, influx_url: str, influx_db: str, moto_server: ServerInfo, s3_bucket: str
+    cli_env: dict[str, str],
+    influx_url: str,
+    influx_db: str,
+    moto_server: ServerInfo,
+    s3_bucket: str,
 ) -> None:
     """A migrated day gets a partial correction (the ingest run of a raw file); its verification
     run has not passed yet (ONS_INGEST_VERIFY=stopped, or that run failed), so the day is pending
@@ -45,15 +48,7 @@ def test_migrate_after_a_correction_reloads_the_day_and_keeps_the_corrected_valu
     aws = AwsSettings(endpoint_url=moto_server.url, bucket=s3_bucket)
     influx = InfluxSettings.of(url=influx_url, database=influx_db)
     resources = {"aws": aws, "influxdb": influx}
-    env = cli_env(
-        tmp_path,
-        influx_url,
-        influx_db,
-        moto_server.url,
-        s3_bucket,
-        ONS_INGEST_SENSOR="stopped",
-        ONS_INGEST_VERIFY="stopped",
-    )
+    env = {**cli_env, "ONS_INGEST_SENSOR": "stopped", "ONS_INGEST_VERIFY": "stopped"}
     # Timestream would answer the day's export again
     stage_exports(env, table, [DAY], page_bytes=1 << 30, answers=2)
     source = source_points(table, DAY)
