@@ -63,17 +63,19 @@ def resources(moto_server, s3_bucket, influx_url, influx_db) -> dict:  # type: i
     }
 
 
-def stage(resources: dict, tables: list[str], days: list[date]) -> None:
+def stage(resources: dict, tables: list[str], days: list[date], mode: str = "query") -> None:
+    """Stage what Timestream answers for each table-day, in ``mode`` (query or unload)."""
     aws: AwsSettings = resources["aws"]
+    s3 = aws.client("s3")
     for name in tables:
         for day in days:
             stage_day(
                 schema.table(name),
                 day,
-                mode="query",
+                mode=mode,
                 endpoint_url=str(aws.endpoint_url),
                 target=aws,
-                s3=aws.client("s3"),
+                s3=s3,
             )
 
 
