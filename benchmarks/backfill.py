@@ -32,6 +32,7 @@ from pathlib import Path
 
 import dagster as dg
 import requests
+from load import raw_seconds  # a sibling script: benchmarks/ is sys.path[0] when run as one
 
 from ons_pipeline.defs.state import pending_partitions
 from ons_pipeline.lib import schema
@@ -106,24 +107,6 @@ def prebuilt(tables: list[str], window: Window) -> dict[int, tuple[list[bytes], 
     return out
 
 
-def raw_seconds(url: str, payloads: list[bytes], db: str, connections: int = 2) -> float:
-    requests.post(f"{url}/query", params={"q": f'CREATE DATABASE "{db}"'}).raise_for_status()
-
-    def post(share: list[bytes]) -> None:
-        with requests.Session() as session:
-            for payload in share:
-                response = session.post(
-                    f"{url}/write", params={"db": db, "precision": "ns"}, data=payload, timeout=120
-                )
-                response.raise_for_status()
-
-    shares = [payloads[k::connections] for k in range(connections)]
-    started = time.perf_counter()
-    with ThreadPoolExecutor(connections) as pool:
-        list(pool.map(post, shares))
-    return time.perf_counter() - started
-
-
 def points_in(url: str, db: str, measurement: str) -> int:
     body = requests.post(
         f"{url}/query", params={"db": db, "q": f'SELECT count(*) FROM "{measurement}"'}
@@ -187,7 +170,7 @@ def main() -> None:
             payloads = prebuilt(tables, window)
             raw: dict[int, float] = {}
             for size, (batches, lines) in payloads.items():
-                raw[size] = raw_seconds(influx_info.url, batches, f"raw_{size}")
+                raw[size] = raw_seconds(influx_info.url, batches, f"raw_{size}", timeout=120)
                 print(f"  raw POST, {size:>6}-line batches: {lines / raw[size]:>12,.0f} points/s")
             best = min(raw, key=lambda s: raw[s])
             points = payloads[best][1]

@@ -29,23 +29,15 @@ from ons_pipeline.lib.influx.lineprotocol import iter_encoded
 from ons_pipeline.lib.migration.loader import load_tables
 from ons_pipeline.lib.ons_time import Window
 from ons_pipeline.lib.partitions import validate_table
-from ons_pipeline.local.generator import generate_canonical
+from ons_pipeline.local.generator import generate_canonical, write_ons_parquet
 from ons_pipeline.local.servers import InfluxServer
 
 
 def build_partition(table: str, days: int, path: Path) -> tuple[int, Window]:
     start = datetime(2024, 1, 1, tzinfo=UTC)
     window = Window(start, start + timedelta(days=days))
-    writer: pq.ParquetWriter | None = None
-    rows = 0
-    for chunk in generate_canonical(table, window.start, window.end, seed=1):
-        if writer is None:
-            writer = pq.ParquetWriter(path, chunk.schema, compression="zstd")
-        writer.write_table(chunk, row_group_size=100_000)
-        rows += chunk.num_rows
-    assert writer is not None
-    writer.close()
-    return rows, window
+    chunks = generate_canonical(table, window.start, window.end, seed=1)
+    return write_ons_parquet(chunks, path, row_group_size=100_000), window
 
 
 def count_points(url: str, db: str, measurement: str, field: str) -> int:
@@ -56,15 +48,21 @@ def count_points(url: str, db: str, measurement: str, field: str) -> int:
     return int(series[0]["values"][0][1]) if series else 0
 
 
-def raw_rate(url: str, payloads: list[bytes], lines: int, db: str, connections: int) -> float:
-    """POST pre-built payloads over ``connections`` keep-alive connections (one thread each)."""
+def raw_seconds(
+    url: str, payloads: list[bytes], db: str, connections: int = 2, timeout: float = 60
+) -> float:
+    """Seconds to POST pre-built payloads into a new database ``db`` over ``connections``
+    keep-alive connections (one thread each); benchmarks/backfill.py uses it too."""
     requests.post(f"{url}/query", params={"q": f'CREATE DATABASE "{db}"'}).raise_for_status()
 
     def post(share: list[bytes]) -> None:
         with requests.Session() as session:
             for payload in share:
                 response = session.post(
-                    f"{url}/write", params={"db": db, "precision": "ns"}, data=payload, timeout=60
+                    f"{url}/write",
+                    params={"db": db, "precision": "ns"},
+                    data=payload,
+                    timeout=timeout,
                 )
                 response.raise_for_status()
 
@@ -72,7 +70,12 @@ def raw_rate(url: str, payloads: list[bytes], lines: int, db: str, connections: 
     started = time.perf_counter()
     with ThreadPoolExecutor(connections) as pool:
         list(pool.map(post, shares))
-    return lines / (time.perf_counter() - started)
+    return time.perf_counter() - started
+
+
+def raw_rate(url: str, payloads: list[bytes], lines: int, db: str, connections: int) -> float:
+    """Points a second of :func:`raw_seconds`."""
+    return lines / raw_seconds(url, payloads, db, connections)
 
 
 def ours_rate(

@@ -20,9 +20,7 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
-from ons_pipeline.local.generator import generate_canonical
+from ons_pipeline.local.generator import generate_canonical, write_ons_parquet
 from ons_pipeline.local.servers import InfluxServer
 
 TABLE = "geracao_usina"
@@ -33,15 +31,8 @@ def build(path: Path, rows: int) -> tuple[int, str, str]:
     start = datetime(2020, 1, 1, tzinfo=UTC)
     days = -(-rows // ROWS_PER_DAY)
     end = start + timedelta(days=days)
-    writer: pq.ParquetWriter | None = None
-    total = 0
-    for chunk in generate_canonical(TABLE, start, end, seed=2):
-        if writer is None:
-            writer = pq.ParquetWriter(path, chunk.schema, compression="zstd")
-        writer.write_table(chunk, row_group_size=50_000)
-        total += chunk.num_rows
-    assert writer is not None
-    writer.close()
+    chunks = generate_canonical(TABLE, start, end, seed=2)
+    total = write_ons_parquet(chunks, path, row_group_size=50_000)
     return total, start.isoformat(), end.isoformat()
 
 

@@ -10,7 +10,6 @@ is reloaded from that partition, never exported again: Timestream lacks what the
 """
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from ons_pipeline.cli.common import stop_process_group
 from ons_pipeline.defs.keys import influxdb_key, parquet_key
 from ons_pipeline.defs.state import all_records, metadata_totals, pending_partitions
 from ons_pipeline.lib.ons_time import day_range
@@ -148,12 +148,7 @@ def owned_daemon(
     try:
         yield daemon
     finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        try:
-            daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
-            daemon.wait()
+        stop_process_group(daemon, timeout=30)
         # Its last heartbeats would make the next command think a daemon is alive.
         instance.wipe_daemon_heartbeats()
         _daemon_pid_file().unlink(missing_ok=True)

@@ -7,75 +7,32 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from datetime import date, timedelta
-from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from ons_pipeline.lib import schema
-from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.migration.timestream import export_query, stage_query_results, table_to_pages
 from ons_pipeline.lib.ons_time import day_window
-from ons_pipeline.local.staging import stage_day
 from ons_pipeline_tests.conftest import influxql
+from ons_pipeline_tests.defs.cli import migrate_command, stage_exports
 from ons_pipeline_tests.defs.test_migration import field_counts_in_influx, field_counts_in_source
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def cli_env(tmp_path: Path, moto_server, s3_bucket, influx_url, influx_db) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {
-        **os.environ,
-        "ONS_STATE_DIR": str(tmp_path / "no-local-servers"),
-        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
-        "ONS_INFLUX_URL": influx_url,
-        "ONS_INFLUX_DATABASE": influx_db,
-        "ONS_AWS_ENDPOINT_URL": moto_server.url,
-        "ONS_S3_BUCKET": s3_bucket,
-    }
-
-
 def migrate(env: dict[str, str], table: str, first: date, last: date, **kwargs):  # type: ignore[no-untyped-def]
-    command = [
-        sys.executable,
-        "-m",
-        "ons_pipeline.cli.main",
-        "migrate",
-        "--tables",
-        table,
-        "--start",
-        first.isoformat(),
-        "--end",
-        last.isoformat(),
-        "--timeout",
-        "300",
-    ]
     return subprocess.Popen(
-        command,
+        migrate_command(table, first, last),
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         **kwargs,
     )
-
-
-def stage(env: dict[str, str], table: str, days: list[date], page_bytes: int = 1_000_000) -> None:
-    target = AwsSettings(bucket=env["ONS_S3_BUCKET"])
-    for day in days:
-        stage_day(
-            schema.table(table),
-            day,
-            mode="query",
-            endpoint_url=env["ONS_AWS_ENDPOINT_URL"],
-            target=target,
-            page_bytes=page_bytes,
-        )
 
 
 def runs_by_range(env: dict[str, str]) -> list[tuple[str, str, dg.DagsterRunStatus]]:
@@ -115,7 +72,7 @@ def loads_by_day(env: dict[str, str], table: str) -> dict[str, int]:
 def test_failed_partition_reruns_alone_and_finished_ones_are_not_redone(cli_env) -> None:  # type: ignore[no-untyped-def]
     table = "curva_carga"
     good, bad = date(2018, 11, 3), date(2018, 11, 4)
-    stage(cli_env, table, [good])
+    stage_exports(cli_env, table, [good])
     # The bad day's export meets a record with an unknown measure_name: its run fails.
     spec = schema.table(table)
     pages = table_to_pages([], spec)
@@ -141,7 +98,7 @@ def test_failed_partition_reruns_alone_and_finished_ones_are_not_redone(cli_env)
     assert runs_by_range(cli_env) == [("2018-11-03", "2018-11-04", dg.DagsterRunStatus.FAILURE)]
     assert loads_by_day(cli_env, table) == {"2018-11-03": 1}
 
-    stage(cli_env, table, [bad])
+    stage_exports(cli_env, table, [bad])
     second = migrate(cli_env, table, good, bad)
     output, _ = second.communicate(timeout=400)
     assert second.returncode == 0, output
@@ -160,7 +117,7 @@ def test_killing_a_migration_halfway_then_rerunning_loses_and_duplicates_nothing
     days = [date(2018, 11, 1) + timedelta(days=k) for k in range(7)]
     # One page per day: a kill between pages would leave the stand-in's queue half consumed,
     # which real Timestream (that simply answers a repeated query again) never does.
-    stage(cli_env, table, days, page_bytes=1 << 30)
+    stage_exports(cli_env, table, days, page_bytes=1 << 30)
     process = migrate(cli_env, table, days[0], days[-1], start_new_session=True)
     daemon_pid: int | None = None
     deadline = time.monotonic() + 240
@@ -211,7 +168,7 @@ def test_killing_a_migration_halfway_then_rerunning_loses_and_duplicates_nothing
     finally:
         os.environ.pop("DAGSTER_HOME", None)
     assert todo, "some days must be left to do"
-    stage(cli_env, table, todo, page_bytes=1 << 30)
+    stage_exports(cli_env, table, todo, page_bytes=1 << 30)
     rerun = migrate(cli_env, table, days[0], days[-1])
     output, _ = rerun.communicate(timeout=400)
     assert rerun.returncode == 0, output

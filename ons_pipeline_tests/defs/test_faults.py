@@ -17,7 +17,6 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from ons_pipeline.lib import schema
 from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.settings import InfluxSettings
 from ons_pipeline.local.faults import (
@@ -38,8 +37,8 @@ from ons_pipeline.local.faults import (
     source_points,
 )
 from ons_pipeline.local.servers import InfluxServer, ServerInfo
-from ons_pipeline.local.staging import stage_day
 from ons_pipeline_tests.conftest import influxql
+from ons_pipeline_tests.defs.cli import migrate_command, stage_exports
 from ons_pipeline_tests.defs.test_migration import materialize_day, stage
 
 DAY = date(2024, 3, 5)
@@ -156,7 +155,7 @@ def test_influx_crash_mid_load_is_absorbed_or_fails_loudly_and_the_rerun_complet
 
 @pytest.mark.slow
 def test_run_worker_killed_mid_load_fails_the_command_and_migrate_again_completes(
-    tmp_path: Path, influx_url: str, influx_db: str, moto_server: ServerInfo, s3_bucket: str
+    cli_env: dict[str, str], influx_url: str, influx_db: str
 ) -> None:
     """The user's path: `ons-pipeline migrate` (an asset backfill run by the daemon it starts);
     the run worker that sends the 3rd write is killed with SIGKILL. The command fails naming the
@@ -164,43 +163,16 @@ def test_run_worker_killed_mid_load_fails_the_command_and_migrate_again_complete
     table = "geracao_usina"
     port = int(influx_url.rsplit(":", 1)[1])
     env = {
-        **os.environ,
-        "ONS_STATE_DIR": str(tmp_path / "no-local-servers"),
-        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
-        "ONS_INFLUX_DATABASE": influx_db,
+        **cli_env,
         "ONS_INFLUX_BATCH_LINES": "1000",
-        "ONS_AWS_ENDPOINT_URL": moto_server.url,
-        "ONS_S3_BUCKET": s3_bucket,
         "ONS_INGEST_SENSOR": "stopped",
         "ONS_INGEST_VERIFY": "stopped",
     }
-    aws = AwsSettings(endpoint_url=moto_server.url, bucket=s3_bucket)
-    command = [
-        sys.executable,
-        "-m",
-        "ons_pipeline.cli.main",
-        "migrate",
-        "--tables",
-        table,
-        "--start",
-        DAY.isoformat(),
-        "--end",
-        DAY.isoformat(),
-        "--timeout",
-        "240",
-    ]
+    command = migrate_command(table, DAY, DAY, timeout_s=240)
     with FaultProxy(port) as proxy:
         env["ONS_INFLUX_URL"] = proxy.url
         # One page per day and a spare answer: real Timestream answers a repeated query again.
-        for _ in range(2):
-            stage_day(
-                schema.table(table),
-                DAY,
-                mode="query",
-                endpoint_url=moto_server.url,
-                target=aws,
-                page_bytes=1 << 30,
-            )
+        stage_exports(env, table, [DAY], page_bytes=1 << 30, answers=2)
         killed: list[int] = []
         migrate = subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

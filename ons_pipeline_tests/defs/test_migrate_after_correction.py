@@ -6,9 +6,7 @@ from __future__ import annotations
 import os
 import random
 import subprocess
-import sys
 from datetime import date
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -25,7 +23,7 @@ from ons_pipeline.local.faults import (
     source_points,
 )
 from ons_pipeline.local.servers import ServerInfo
-from ons_pipeline.local.staging import stage_day
+from ons_pipeline_tests.defs.cli import migrate_command, stage_exports
 from ons_pipeline_tests.defs.test_migration import materialize_day
 
 DAY = date(2024, 3, 5)
@@ -33,7 +31,11 @@ DAY = date(2024, 3, 5)
 
 @pytest.mark.slow
 def test_migrate_after_a_correction_reloads_the_day_and_keeps_the_corrected_values(
-    tmp_path: Path, influx_url: str, influx_db: str, moto_server: ServerInfo, s3_bucket: str
+    cli_env: dict[str, str],
+    influx_url: str,
+    influx_db: str,
+    moto_server: ServerInfo,
+    s3_bucket: str,
 ) -> None:
     """A migrated day gets a partial correction (the ingest run of a raw file); its verification
     run has not passed yet (ONS_INGEST_VERIFY=stopped, or that run failed), so the day is pending
@@ -46,26 +48,9 @@ def test_migrate_after_a_correction_reloads_the_day_and_keeps_the_corrected_valu
     aws = AwsSettings(endpoint_url=moto_server.url, bucket=s3_bucket)
     influx = InfluxSettings.of(url=influx_url, database=influx_db)
     resources = {"aws": aws, "influxdb": influx}
-    env = {
-        **os.environ,
-        "ONS_STATE_DIR": str(tmp_path / "no-local-servers"),
-        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
-        "ONS_INFLUX_URL": influx_url,
-        "ONS_INFLUX_DATABASE": influx_db,
-        "ONS_AWS_ENDPOINT_URL": moto_server.url,
-        "ONS_S3_BUCKET": s3_bucket,
-        "ONS_INGEST_SENSOR": "stopped",
-        "ONS_INGEST_VERIFY": "stopped",
-    }
-    for _ in range(2):  # Timestream would answer the day's export again
-        stage_day(
-            schema.table(table),
-            DAY,
-            mode="query",
-            endpoint_url=moto_server.url,
-            target=aws,
-            page_bytes=1 << 30,
-        )
+    env = {**cli_env, "ONS_INGEST_SENSOR": "stopped", "ONS_INGEST_VERIFY": "stopped"}
+    # Timestream would answer the day's export again
+    stage_exports(env, table, [DAY], page_bytes=1 << 30, answers=2)
     source = source_points(table, DAY)
     keys = sorted(source)[5:8]
     body, corrected = correction_csv(table, source, keys, random.Random(11))
@@ -90,8 +75,7 @@ def test_migrate_after_a_correction_reloads_the_day_and_keeps_the_corrected_valu
             os.environ["DAGSTER_HOME"] = saved
     expected = {**source, **corrected}
     assert compare(expected, influx_points(influx_url, influx_db, table, DAY)).clean
-    command = [sys.executable, "-m", "ons_pipeline.cli.main", "migrate", "--tables", table]
-    command += ["--start", DAY.isoformat(), "--end", DAY.isoformat(), "--timeout", "240"]
+    command = migrate_command(table, DAY, DAY, timeout_s=240)
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "table-days run:      1" in again.stdout, again.stdout

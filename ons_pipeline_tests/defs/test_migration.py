@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from ons_pipeline.defs.keys import influxdb_key, parquet_key
+from ons_pipeline.defs.keys import EXACT_VERIFICATION, influxdb_key, parquet_key
 from ons_pipeline.defs.migration.assets import migration_assets
 from ons_pipeline.defs.migration.rollback import rollback
 from ons_pipeline.defs.state import loaded_partitions
@@ -63,17 +63,19 @@ def resources(moto_server, s3_bucket, influx_url, influx_db) -> dict:  # type: i
     }
 
 
-def stage(resources: dict, tables: list[str], days: list[date]) -> None:
+def stage(resources: dict, tables: list[str], days: list[date], mode: str = "query") -> None:
+    """Stage what Timestream answers for each table-day, in ``mode`` (query or unload)."""
     aws: AwsSettings = resources["aws"]
+    s3 = aws.client("s3")
     for name in tables:
         for day in days:
             stage_day(
                 schema.table(name),
                 day,
-                mode="query",
+                mode=mode,
                 endpoint_url=str(aws.endpoint_url),
                 target=aws,
-                s3=aws.client("s3"),
+                s3=s3,
             )
 
 
@@ -87,6 +89,14 @@ def materialize_day(resources: dict, day: date, tables: list[str], instance=None
         instance=instance,
         raise_on_error=False,
     )
+
+
+def assert_day_verified(result: dg.ExecuteInJobResult, tables: list[str]) -> None:
+    """The day's run succeeded and the exact verification of every table passed."""
+    assert result.success
+    checks = {(e.asset_key, e.check_name): e.passed for e in result.get_asset_check_evaluations()}
+    for name in tables:
+        assert checks[(influxdb_key(name), EXACT_VERIFICATION)] is True, name
 
 
 @pytest.mark.slow

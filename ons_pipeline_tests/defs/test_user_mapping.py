@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from ons_pipeline.defs.keys import EXACT_VERIFICATION, influxdb_key, parquet_key
+from ons_pipeline.defs.keys import influxdb_key
 from ons_pipeline.defs.migration.assets import migration_assets
 from ons_pipeline.defs.migration.jobs import migration_jobs, table_job_name
 from ons_pipeline.lib import schema
@@ -20,6 +20,7 @@ from ons_pipeline.lib.settings import InfluxSettings
 from ons_pipeline.local.generator import generate_day
 from ons_pipeline.local.staging import stage_day
 from ons_pipeline_tests.conftest import influxql
+from ons_pipeline_tests.defs.test_migration import assert_day_verified, materialize_day
 from ons_pipeline_tests.lib.test_schema import EXAMPLE, USER_FILE
 
 DAY = date(2024, 1, 5)  # a Friday: the weekly CMO has its row
@@ -56,17 +57,7 @@ def test_a_user_file_adds_and_replaces_tables_and_they_migrate(
         spec = schema.table(name)
         staged = stage_day(spec, DAY, mode="query", endpoint_url=str(aws.endpoint_url), target=aws)
         sources[name] = staged.rows
-    result = dg.materialize(
-        assets,
-        partition_key=DAY.isoformat(),
-        resources=resources,
-        selection=[k for n in names for k in (parquet_key(n), influxdb_key(n))],
-        raise_on_error=False,
-    )
-    assert result.success
-    checks = {(e.asset_key, e.check_name): e.passed for e in result.get_asset_check_evaluations()}
-    for name in names:
-        assert checks[(influxdb_key(name), EXACT_VERIFICATION)] is True, name
+    assert_day_verified(materialize_day(resources, DAY, names), names)
     # the replaced table writes where the user's entry says
     spec = schema.table("curva_carga")
     assert spec.measurement == "carga_horaria"

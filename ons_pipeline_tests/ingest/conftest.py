@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
+from ons_pipeline.defs.ingest.sensors import ingest_verify_sensor
 from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.schema import MAPPING_FILE, TableSpec, load_mappings
 from ons_pipeline.lib.settings import InfluxSettings
@@ -31,3 +34,20 @@ def aws(moto_server, s3_bucket) -> AwsSettings:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def influxdb(influx_url, influx_db) -> InfluxSettings:  # type: ignore[no-untyped-def]
     return InfluxSettings.of(url=influx_url, database=influx_db, batch_lines=2_000)
+
+
+def verify_requests(
+    ingested: dg.ExecuteInJobResult, instance: dg.DagsterInstance, defs: dg.Definitions
+) -> list[dg.RunRequest]:
+    """What the ``ons_ingest_verify`` sensor asks for after the successful ingest run
+    ``ingested``: one verify run per UTC day it touched."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)  # repository_def is in beta
+        context = dg.build_run_status_sensor_context(
+            sensor_name="ons_ingest_verify",
+            dagster_event=ingested.get_run_success_event(),
+            dagster_instance=instance,
+            dagster_run=ingested.dagster_run,
+            repository_def=defs.get_repository_def(),
+        )
+    return list(ingest_verify_sensor(context) or [])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import dagster as dg
 import pytest
 import yaml
 
+from ons_pipeline.cli.common import stop_process_group
 from ons_pipeline.cli.demo import demo_drop_and_wait
 from ons_pipeline.lib import ons_time
 from ons_pipeline.local.generator import generate_day
@@ -72,12 +72,7 @@ def daemon(
     try:
         yield env
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_process_group(process, timeout=20)
         log.close()
 
 

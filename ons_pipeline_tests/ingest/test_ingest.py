@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import warnings
 from datetime import UTC, date, datetime
 
 import dagster as dg
@@ -12,7 +11,7 @@ import pytest
 
 from ons_pipeline.defs.ingest import ingest_jobs, ingest_sensors
 from ons_pipeline.defs.ingest.jobs import ingest_raw_object_job
-from ons_pipeline.defs.ingest.sensors import ingest_verify_sensor, touched_partitions
+from ons_pipeline.defs.ingest.sensors import touched_partitions
 from ons_pipeline.defs.keys import influxdb_key, parquet_key
 from ons_pipeline.defs.migration.assets import migration_assets
 from ons_pipeline.lib import ons_time, schema
@@ -27,6 +26,7 @@ from ons_pipeline.lib.partitions import ParquetStore, Partition
 from ons_pipeline.lib.settings import InfluxSettings
 from ons_pipeline.local.generator import generate_day, generate_raw_ons, write_ons_csv
 from ons_pipeline_tests.conftest import influxql
+from ons_pipeline_tests.ingest.conftest import verify_requests
 
 DAY = date(2024, 1, 5)
 NEXT = date(2024, 1, 6)
@@ -261,16 +261,7 @@ def test_ingest_job_records_partitions_and_the_verify_run_rechecks_them(
         assert loaded.metadata["points deleted (correction)"].value == 1
         assert loaded.metadata["points kept (not in the file)"].value == 0
         assert touched_partitions(instance, result.run_id) == {"2024-01-05": [table]}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", dg.BetaWarning)  # repository_def is in beta
-            context = dg.build_run_status_sensor_context(
-                sensor_name="ons_ingest_verify",
-                dagster_event=result.get_run_success_event(),
-                dagster_instance=instance,
-                dagster_run=result.dagster_run,
-                repository_def=defs.get_repository_def(),
-            )
-        requests = list(ingest_verify_sensor(context) or [])
+        requests = verify_requests(result, instance, defs)
         assert [(r.partition_key, r.asset_selection) for r in requests] == [
             ("2024-01-05", [influxdb_key(table)])
         ]

@@ -6,7 +6,6 @@ options."""
 from __future__ import annotations
 
 import json
-import warnings
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 
 from ons_pipeline.defs.ingest import ingest_jobs, ingest_sensors
 from ons_pipeline.defs.ingest.jobs import ingest_raw_object_job
-from ons_pipeline.defs.ingest.sensors import ingest_verify_sensor, raw_files_sensor
+from ons_pipeline.defs.ingest.sensors import raw_files_sensor
 from ons_pipeline.defs.migration.assets import migration_assets
 from ons_pipeline.lib import schema
 from ons_pipeline.lib.aws import AwsSettings
@@ -24,7 +23,12 @@ from ons_pipeline.lib.ingest.normalize import UnknownDatasetError, normalize_byt
 from ons_pipeline.lib.settings import InfluxSettings
 from ons_pipeline.local.generator import generate_day, generate_raw_ons, write_ons_csv
 from ons_pipeline_tests.conftest import influxql
-from ons_pipeline_tests.ingest.conftest import EXAMPLE_MAPPING, EXTRA_SAMPLES, SAMPLES
+from ons_pipeline_tests.ingest.conftest import (
+    EXAMPLE_MAPPING,
+    EXTRA_SAMPLES,
+    SAMPLES,
+    verify_requests,
+)
 
 WEEKLY = EXTRA_SAMPLES / "cmo_semanal_2024_excerpt.csv"
 FIELDS = ("val_cmomediasemanal", "val_cmoleve", "val_cmomedia", "val_cmopesada")
@@ -155,16 +159,7 @@ def test_a_real_weekly_cmo_file_through_the_sensor_and_the_ingest_job(
             instance=instance,
         )
         assert loaded.success
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", dg.BetaWarning)  # repository_def is in beta
-            status = dg.build_run_status_sensor_context(
-                sensor_name="ons_ingest_verify",
-                dagster_event=loaded.get_run_success_event(),
-                dagster_instance=instance,
-                dagster_run=loaded.dagster_run,
-                repository_def=defs.get_repository_def(),
-            )
-        requests = list(ingest_verify_sensor(status) or [])
+        requests = verify_requests(loaded, instance, defs)
         assert len(requests) == 7  # one per week's UTC day
         for verify_request in requests:
             verify = defs.resolve_job_def("ingest_verify").get_subset(

@@ -25,6 +25,20 @@ TABLES = ["curva_carga", "balanco_subsistema", "geracao_usina", "generation_data
 DATABASES = {"ons": "ons", "legacy": "ons_energy_data"}
 
 
+def compare_stores(s3, bucket: str, influx, tables: list[str], first: date, last: date):  # type: ignore[no-untyped-def]
+    """The query suite over ``tables`` and ``first``..``last``: the Parquet partitions (as
+    Timestream would answer) against InfluxDB."""
+    return compare_days(
+        ParquetStore(s3, bucket, PARQUET),
+        influx,
+        tables,
+        first,
+        last,
+        DATABASES,
+        influx.config.database,
+    )
+
+
 def test_duration_literals_become_intervals_outside_quotes() -> None:
     sql = "SELECT bin(time, 1h), '1h' FROM \"30m\" WHERE time > ago(7d) - 15m"
     assert to_duckdb_sql(sql) == (
@@ -41,15 +55,7 @@ def test_the_query_suite_gives_identical_results_then_catches_an_altered_point(
         for day in DAYS:
             put_day(s3, s3_bucket, table, day)
             load_day(s3, s3_bucket, influx, table, day)
-    report = compare_days(
-        ParquetStore(s3, s3_bucket, PARQUET),
-        influx,
-        TABLES,
-        DAYS[0],
-        DAYS[-1],
-        DATABASES,
-        influx.config.database,
-    )
+    report = compare_stores(s3, s3_bucket, influx, TABLES, DAYS[0], DAYS[-1])
     assert report.ok, report.summary()
     assert len(report.results) >= 20
     shapes = " ".join(r.case.sql for r in report.results)
@@ -80,15 +86,7 @@ def test_the_query_suite_gives_identical_results_then_catches_an_altered_point(
     tags = ",".join(f"{t}=" + victim[t].replace(" ", "\\ ").replace(",", "\\,") for t in spec.tags)
     value = victim["val_geracao"] + 0.001
     influx.write(f"geracao_usina,{tags} val_geracao={value!r} {moment}\n".encode())
-    report = compare_days(
-        ParquetStore(s3, s3_bucket, PARQUET),
-        influx,
-        ["geracao_usina"],
-        DAYS[0],
-        DAYS[-1],
-        DATABASES,
-        influx.config.database,
-    )
+    report = compare_stores(s3, s3_bucket, influx, ["geracao_usina"], DAYS[0], DAYS[-1])
     failed = {r.case.name for r in report.failed}
     assert "geracao_usina: raw points of id_subsistema = 'N'" in failed
     assert any("daily generation per plant type" in name for name in failed)
@@ -121,15 +119,7 @@ def test_tables_of_a_user_mapping_give_identical_results(
         for day in days if table == "telemetria" else days[:1]:  # no weekly row on Saturday
             put_day(s3, s3_bucket, table, day)
             load_day(s3, s3_bucket, influx, table, day)
-    report = compare_days(
-        ParquetStore(s3, s3_bucket, PARQUET),
-        influx,
-        tables,
-        days[0],
-        days[-1],
-        DATABASES,
-        influx.config.database,
-    )
+    report = compare_stores(s3, s3_bucket, influx, tables, days[0], days[-1])
     assert report.ok, report.summary()
     sqls = [r.case.sql for r in report.results]
     assert any('"plant_ops"."telemetria"' in s for s in sqls)  # the table's own database

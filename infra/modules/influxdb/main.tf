@@ -14,6 +14,8 @@ locals {
   is_v2 = var.engine == "v2"
   is_v3 = var.engine == "v3"
   port  = coalesce(var.port, local.is_v2 ? 8086 : 8181)
+  # The host name of the one database the engine creates: the v2 instance or the v3 cluster.
+  endpoint = one(concat(aws_timestreaminfluxdb_db_instance.this[*].endpoint, aws_timestreaminfluxdb_db_cluster.this[*].endpoint))
 }
 
 # InfluxDB 2.x admin password: generated, stored by the service in the Secrets Manager secret it

@@ -20,7 +20,7 @@ output "name" {
 
 output "endpoint" {
   description = "Endpoint host name."
-  value       = one(concat(aws_timestreaminfluxdb_db_instance.this[*].endpoint, aws_timestreaminfluxdb_db_cluster.this[*].endpoint))
+  value       = local.endpoint
 }
 
 output "port" {
@@ -30,7 +30,7 @@ output "port" {
 
 output "url" {
   description = "Base URL for ONS_INFLUX_URL (TLS)."
-  value       = "https://${one(concat(aws_timestreaminfluxdb_db_instance.this[*].endpoint, aws_timestreaminfluxdb_db_cluster.this[*].endpoint))}:${local.port}"
+  value       = "https://${local.endpoint}:${local.port}"
 }
 
 output "auth_secret_arn" {

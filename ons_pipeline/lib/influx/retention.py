@@ -100,18 +100,7 @@ def apply_retention(
             )
         except RetentionConflict as conflict:
             current = client.retention_policy(group.policy, database)
-            out.append(
-                RetentionStatus(
-                    group=group.name,
-                    description=group.description,
-                    policy=_name(current, group),
-                    declared=_declared(group),
-                    applied=current.duration if current else None,
-                    shard_duration=current.shard_duration if current else None,
-                    action="refused",
-                    note=str(conflict),
-                )
-            )
+            out.append(_held(group, current, "refused", str(conflict)))
             continue
         out.append(_status(group, change))
     return out
@@ -138,19 +127,24 @@ def read_retention(
         if current is not None and applied != _declared(group):
             action = "differs"
             note = f"declared {_declared(group)}: materialize influxdb_retention to apply it"
-        out.append(
-            RetentionStatus(
-                group=group.name,
-                description=group.description,
-                policy=_name(current, group),
-                declared=_declared(group),
-                applied=applied,
-                shard_duration=current.shard_duration if current else None,
-                action=action,
-                note=note,
-            )
-        )
+        out.append(_held(group, current, action, note))
     return out
+
+
+def _held(
+    group: RetentionGroup, current: RetentionPolicyInfo | None, action: str, note: str
+) -> RetentionStatus:
+    """The status of ``group`` from the policy InfluxDB holds (``current``; None: no policy)."""
+    return RetentionStatus(
+        group=group.name,
+        description=group.description,
+        policy=_name(current, group),
+        declared=_declared(group),
+        applied=current.duration if current else None,
+        shard_duration=current.shard_duration if current else None,
+        action=action,
+        note=note,
+    )
 
 
 def _name(current: RetentionPolicyInfo | None, group: RetentionGroup) -> str:

@@ -793,6 +793,38 @@ class VerificationResult:
     seconds: float
     type_mismatches: dict[str, str] = field(default_factory=dict)  # field → what differs
 
+    @classmethod
+    def of(
+        cls,
+        table: str,
+        partition: str,
+        window: Window,
+        source: Digest,
+        influx: Digest,
+        diffs: list[SeriesDiff],
+        *,
+        attempts: int,
+        seconds: float,
+        type_mismatches: dict[str, str],
+    ) -> VerificationResult:
+        """The result of comparing the two digests of ``window``."""
+        return cls(
+            table=table,
+            partition=partition,
+            window=window,
+            source_rows=source.rows,
+            influx_rows=influx.rows,
+            source_values=source.values,
+            influx_values=influx.values,
+            source_checksum=source.checksum_hex,
+            influx_checksum=influx.checksum_hex,
+            series=len(set(source.series) | set(influx.series)),
+            diffs=diffs,
+            attempts=attempts,
+            seconds=seconds,
+            type_mismatches=type_mismatches,
+        )
+
     @property
     def ok(self) -> bool:
         return not self.diffs
@@ -895,18 +927,13 @@ def verify(
     if diffs:
         drill_down(diffs, source_tables, client, spec, database, max_points)
         mismatched = type_mismatches(spec, field_types(client, spec.measurement, database))
-    return VerificationResult(
-        table=spec.name,
-        partition=partition,
-        window=window,
-        source_rows=source.rows,
-        influx_rows=influx.rows,
-        source_values=source.values,
-        influx_values=influx.values,
-        source_checksum=source.checksum_hex,
-        influx_checksum=influx.checksum_hex,
-        series=len(set(source.series) | set(influx.series)),
-        diffs=diffs,
+    return VerificationResult.of(
+        spec.name,
+        partition,
+        window,
+        source,
+        influx,
+        diffs,
         attempts=tries,
         seconds=time.perf_counter() - began,
         type_mismatches=mismatched,
@@ -957,18 +984,13 @@ def verify_days(
         started = time.perf_counter()
         if diffs[day]:
             drill_down(diffs[day], lambda d=day: [tables[d]], client, spec, database, max_points)
-        results[day] = VerificationResult(
-            table=spec.name,
-            partition=day.isoformat(),
-            window=day_window(day),
-            source_rows=src.rows,
-            influx_rows=dst.rows,
-            source_values=src.values,
-            influx_values=dst.values,
-            source_checksum=src.checksum_hex,
-            influx_checksum=dst.checksum_hex,
-            series=len(set(src.series) | set(dst.series)),
-            diffs=diffs[day],
+        results[day] = VerificationResult.of(
+            spec.name,
+            day.isoformat(),
+            day_window(day),
+            src,
+            dst,
+            diffs[day],
             attempts=tries,
             seconds=share + time.perf_counter() - started,
             type_mismatches=mismatched if diffs[day] else {},

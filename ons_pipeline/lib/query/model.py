@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -926,16 +927,20 @@ def expr_unit(spec: TableSpec, expr: Expr, window: Duration | None = None) -> st
     return f"{left}/{right}" if right else left
 
 
-def evaluate(expr: Expr, values: dict[str, float | None]) -> float | None:
+def evaluate(
+    expr: Expr, values: Mapping[str, float | None], *, by_zero: float | None = None
+) -> float | None:
     """Value of an aggregate expression given each leaf's value (keyed by its canonical text);
-    ``None`` when a leaf is missing or a division is by zero."""
+    ``None`` when a leaf is missing, ``by_zero`` when a division is by zero (InfluxQL's own
+    arithmetic gives 0)."""
     if isinstance(expr, Agg | FieldRef):
         return values.get(str(expr))
     if isinstance(expr, Const):
         return float(expr.value)
     if isinstance(expr, Transform):
         raise ModelError("transforms cannot be evaluated on single values")
-    left, right = evaluate(expr.left, values), evaluate(expr.right, values)
+    left = evaluate(expr.left, values, by_zero=by_zero)
+    right = evaluate(expr.right, values, by_zero=by_zero)
     if left is None or right is None:
         return None
     if expr.op == "+":
@@ -944,4 +949,4 @@ def evaluate(expr: Expr, values: dict[str, float | None]) -> float | None:
         return left - right
     if expr.op == "*":
         return left * right
-    return None if right == 0 else left / right
+    return by_zero if right == 0 else left / right

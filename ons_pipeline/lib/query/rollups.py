@@ -43,13 +43,13 @@ from ons_pipeline.lib.query.model import (
     Agg,
     Aggregation,
     BinOp,
-    Const,
     Duration,
     Expr,
     FieldRef,
     Fill,
     QueryModel,
     Transform,
+    evaluate,
     leaves,
 )
 from ons_pipeline.lib.rollup.spec import (
@@ -396,25 +396,6 @@ def _leaf(func: Aggregation, stats: _Stats | None) -> Any:
     return stats.low
 
 
-def _evaluate(expr: Expr, values: Mapping[str, Any]) -> Any:
-    """An expression over aggregates as InfluxQL evaluates it (x / 0 = 0; null in, null out)."""
-    if isinstance(expr, Agg):
-        return values.get(str(expr))
-    if isinstance(expr, Const):
-        return float(expr.value)
-    assert isinstance(expr, BinOp)
-    left, right = _evaluate(expr.left, values), _evaluate(expr.right, values)
-    if left is None or right is None:
-        return None
-    if expr.op == "+":
-        return left + right
-    if expr.op == "-":
-        return left - right
-    if expr.op == "*":
-        return left * right
-    return 0 if right == 0 else left / right
-
-
 def _lone_selector(model: QueryModel) -> Agg | None:
     """The one aggregate of the statement when it is a selector: InfluxQL then reports the time
     of the point it selected instead of the range's start."""
@@ -522,7 +503,8 @@ def _row(
         found = stats.get(lone.field)
         if found is not None and found.count:
             time = found.high_time if lone.func is Aggregation.MAX else found.low_time
-    values = [_json_number(_evaluate(s.expr, leaf_values)) for s in model.selections]
+    # As InfluxQL evaluates it: x / 0 = 0; null in, null out.
+    values = [_json_number(evaluate(s.expr, leaf_values, by_zero=0)) for s in model.selections]
     return [time, *values]
 
 

@@ -81,12 +81,52 @@ def _extreme(
     return best, when
 
 
+def _total(codes: np.ndarray, values: np.ndarray, groups: int, kind: MeasureType) -> np.ndarray:
+    """Per group, the sum of ``values`` (floating-point for DOUBLE, exact integers otherwise)."""
+    if kind is MeasureType.DOUBLE:
+        return np.bincount(codes, weights=values, minlength=groups)
+    total = np.zeros(groups, dtype=np.int64)
+    np.add.at(total, codes, values)
+    return total
+
+
+Stats = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def _put_field_stats(
+    stats: Stats,
+    name: str,
+    codes: np.ndarray,
+    count: np.ndarray,
+    total: np.ndarray,
+    lows: tuple[np.ndarray, np.ndarray],
+    highs: tuple[np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """Every stat of field ``name`` into ``stats``, from its count and total per group and the
+    candidate (value, time) minima and maxima of the rows (``codes``: each row's group); returns
+    which groups have a value."""
+    groups = len(count)
+    has = count > 0
+    low, low_t = _extreme(codes, *lows, groups, largest=False)
+    high, high_t = _extreme(codes, *highs, groups, largest=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / np.where(has, count, 1)
+    stats[column(name, COUNT)] = (count, np.ones(groups, dtype=bool))
+    stats[column(name, SUM)] = (total, has)
+    stats[column(name, MEAN)] = (mean.astype(np.float64), has)
+    stats[column(name, MIN)] = (low, has)
+    stats[column(name, MAX)] = (high, has)
+    stats[column(name, MIN_TIME)] = (low_t, has)
+    stats[column(name, MAX_TIME)] = (high_t, has)
+    return has
+
+
 def _assemble(
     rt: RollupTable,
     level_spec: TableSpec,
     start_ns: int,
     tag_rows: pa.Table,
-    stats: dict[str, tuple[np.ndarray, np.ndarray]],
+    stats: Stats,
     keep: np.ndarray,
 ) -> pa.Table:
     """The rollup rows of the series in ``keep``: time = bucket start, tags, stats (null where
@@ -117,30 +157,14 @@ def rollup_bucket(
     codes, first = _series_codes(rows, rt.source.tags)
     groups = len(first)
     times = pc.cast(rows.column(TIME_COLUMN), pa.int64()).to_numpy(zero_copy_only=False)
-    stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    stats: Stats = {}
     any_value = np.zeros(groups, dtype=bool)
     for f in rt.fields:
         values, valid = _values(rows.column(f.name), f.type)
         c, v, t = codes[valid], values[valid], times[valid]
         count = np.bincount(c, minlength=groups).astype(np.int64)
-        if f.type is MeasureType.DOUBLE:
-            total = np.bincount(c, weights=v, minlength=groups)
-        else:
-            total = np.zeros(groups, dtype=np.int64)
-            np.add.at(total, c, v)
-        has = count > 0
-        any_value |= has
-        low, low_t = _extreme(c, v, t, groups, largest=False)
-        high, high_t = _extreme(c, v, t, groups, largest=True)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = total / np.where(has, count, 1)
-        stats[column(f.name, COUNT)] = (count, np.ones(groups, dtype=bool))
-        stats[column(f.name, SUM)] = (total, has)
-        stats[column(f.name, MEAN)] = (mean.astype(np.float64), has)
-        stats[column(f.name, MIN)] = (low, has)
-        stats[column(f.name, MAX)] = (high, has)
-        stats[column(f.name, MIN_TIME)] = (low_t, has)
-        stats[column(f.name, MAX_TIME)] = (high_t, has)
+        total = _total(c, v, groups, f.type)
+        any_value |= _put_field_stats(stats, f.name, c, count, total, (v, t), (v, t))
     tag_rows = rows.select(list(rt.source.tags)).take(pa.array(first)) if groups else rows
     return _assemble(rt, level_spec, window.start_ns, tag_rows, stats, any_value)
 
@@ -152,7 +176,7 @@ def combine_buckets(
     the extreme of the extremes with its first time, the mean as sum / count."""
     codes, first = _series_codes(parts, rt.source.tags)
     groups = len(first)
-    stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    stats: Stats = {}
     any_value = np.zeros(groups, dtype=bool)
     for f in rt.fields:
         counts, _ = _values(parts.column(column(f.name, COUNT)), MeasureType.BIGINT)
@@ -161,27 +185,19 @@ def combine_buckets(
         count = np.zeros(groups, dtype=np.int64)
         np.add.at(count, c, counts[has_row])
         sums, _ = _values(parts.column(column(f.name, SUM)), f.type)
-        if f.type is MeasureType.DOUBLE:
-            total = np.bincount(c, weights=sums[has_row], minlength=groups)
-        else:
-            total = np.zeros(groups, dtype=np.int64)
-            np.add.at(total, c, sums[has_row])
-        has = count > 0
-        any_value |= has
+        total = _total(c, sums[has_row], groups, f.type)
         lows, _ = _values(parts.column(column(f.name, MIN)), f.type)
         low_ts, _ = _values(parts.column(column(f.name, MIN_TIME)), MeasureType.BIGINT)
         highs, _ = _values(parts.column(column(f.name, MAX)), f.type)
         high_ts, _ = _values(parts.column(column(f.name, MAX_TIME)), MeasureType.BIGINT)
-        low, low_t = _extreme(c, lows[has_row], low_ts[has_row], groups, largest=False)
-        high, high_t = _extreme(c, highs[has_row], high_ts[has_row], groups, largest=True)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = total / np.where(has, count, 1)
-        stats[column(f.name, COUNT)] = (count, np.ones(groups, dtype=bool))
-        stats[column(f.name, SUM)] = (total, has)
-        stats[column(f.name, MEAN)] = (mean.astype(np.float64), has)
-        stats[column(f.name, MIN)] = (low, has)
-        stats[column(f.name, MAX)] = (high, has)
-        stats[column(f.name, MIN_TIME)] = (low_t, has)
-        stats[column(f.name, MAX_TIME)] = (high_t, has)
+        any_value |= _put_field_stats(
+            stats,
+            f.name,
+            c,
+            count,
+            total,
+            (lows[has_row], low_ts[has_row]),
+            (highs[has_row], high_ts[has_row]),
+        )
     tag_rows = parts.select(list(rt.source.tags)).take(pa.array(first)) if groups else parts
     return _assemble(rt, level_spec, window.start_ns, tag_rows, stats, any_value)

@@ -255,7 +255,11 @@ def write_ons_csv(tables: Iterable[pa.Table], path: str | Path, *, crlf: bool = 
 
 
 def write_ons_parquet(
-    tables: Iterable[pa.Table], path: str | Path, *, table: str | None = None
+    tables: Iterable[pa.Table],
+    path: str | Path,
+    *,
+    table: str | None = None,
+    row_group_size: int | None = None,
 ) -> int:
     """Write tables as one Parquet file; with ``table``, typed as ONS Parquet (``to_typed_ons``).
 
@@ -269,7 +273,7 @@ def write_ons_parquet(
                 chunk = to_typed_ons(chunk, table)
             if writer is None:
                 writer = pq.ParquetWriter(str(path), chunk.schema, compression="zstd")
-            writer.write_table(chunk)
+            writer.write_table(chunk, row_group_size=row_group_size)
             rows += chunk.num_rows
     finally:
         if writer is not None:

@@ -11,14 +11,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import click
-import dagster as dg
 import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
 from ons_pipeline.cli.discover import register
-from ons_pipeline.defs.keys import EXACT_VERIFICATION, influxdb_key, parquet_key
-from ons_pipeline.defs.migration.assets import migration_assets
 from ons_pipeline.lib import schema
 from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.migration.discover import (
@@ -41,6 +38,7 @@ from ons_pipeline.lib.settings import InfluxSettings
 from ons_pipeline.local.generator import generate_canonical
 from ons_pipeline.local.staging import recast, stage_day, stage_discovery
 from ons_pipeline_tests.conftest import influxql
+from ons_pipeline_tests.defs.test_migration import assert_day_verified, materialize_day
 
 # AWS's DevOps sample table (Timestream developer guide, continuous-ingestor README): single-
 # measure records; process_name and jdk_version only on some measures' records.
@@ -200,17 +198,8 @@ def test_a_discovered_mapping_round_trips_staged_tables_through_the_migration(
         # Timestream's answers come from the staged schema; the export asks with the found one
         stage_day(spec, DAY, mode="query", endpoint_url=moto_server.url, target=aws,
                   source=truth[name])  # fmt: skip
-    result = dg.materialize(
-        migration_assets(),
-        partition_key=DAY.isoformat(),
-        resources=resources,
-        selection=[k for n in picked for k in (parquet_key(n), influxdb_key(n))],
-        raise_on_error=False,
-    )
-    assert result.success
-    checks = {(e.asset_key, e.check_name): e.passed for e in result.get_asset_check_evaluations()}
+    assert_day_verified(materialize_day(resources, DAY, picked), picked)
     for name in picked:
-        assert checks[(influxdb_key(name), EXACT_VERIFICATION)] is True, name
         spec = schema.table(name)
         body = influxql(influx_url, f'SELECT count(*) FROM "{spec.measurement}"', influx_db)
         [series] = body["results"][0]["series"]

@@ -21,8 +21,8 @@ from ons_pipeline.lib.ons_time import Window, day_window
 from ons_pipeline.lib.partitions import ParquetStore, Partition
 from ons_pipeline.lib.settings import MigrationSettings
 from ons_pipeline.local.generator import generate_canonical
-from ons_pipeline.local.staging import stage_day
 from ons_pipeline.local.timestream_standin import parse_unload
+from ons_pipeline_tests.defs.test_migration import stage as stage_days
 
 TABLE = "curva_carga"
 FIRST = date(2023, 7, 1)
@@ -49,16 +49,7 @@ def aws(moto_server, s3_bucket) -> AwsSettings:  # type: ignore[no-untyped-def]
 
 
 def stage(aws: AwsSettings, staged: list[date]) -> None:
-    s3 = aws.client("s3")
-    for day in staged:
-        stage_day(
-            schema.table(TABLE),
-            day,
-            mode="unload",
-            endpoint_url=str(aws.endpoint_url),
-            target=aws,
-            s3=s3,
-        )
+    stage_days({"aws": aws}, [TABLE], staged, mode="unload")
 
 
 class CountingQuery:

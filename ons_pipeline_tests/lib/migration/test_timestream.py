@@ -87,6 +87,16 @@ def query_client(moto_server):  # type: ignore[no-untyped-def]
     return boto3.client("timestream-query", endpoint_url=moto_server.url)
 
 
+@pytest.fixture
+def s3(moto_server):  # type: ignore[no-untyped-def]
+    return boto3.client("s3")  # AWS_ENDPOINT_URL is the moto server's
+
+
+@pytest.fixture
+def target(s3_bucket: str) -> AwsSettings:
+    return AwsSettings(bucket=s3_bucket)
+
+
 def test_export_query_is_half_open_and_never_between() -> None:
     spec = schema.table("curva_carga")
     sql = export_query(spec, "ons", WINDOW)
@@ -149,9 +159,9 @@ def test_null_dimension_in_required_tag_names_the_row() -> None:
         page_to_table(pages[0], ALL_TYPES)
 
 
-def test_export_partition_query_mode_replaces_the_day(moto_server, query_client, s3_bucket) -> None:  # type: ignore[no-untyped-def]
-    s3 = boto3.client("s3")
-    target = AwsSettings(bucket=s3_bucket)
+def test_export_partition_query_mode_replaces_the_day(
+    moto_server, query_client, s3_bucket, s3, target
+) -> None:  # type: ignore[no-untyped-def]
     table = all_types_table(24)
     sql = export_query(ALL_TYPES, "ons", WINDOW)
     prefix = Partition(ALL_TYPES.name, DAY).prefix(target.parquet_prefix)
@@ -169,9 +179,9 @@ def test_export_partition_query_mode_replaces_the_day(moto_server, query_client,
     assert stored.column("t").to_pylist() == table.column("t").to_pylist()
 
 
-def test_unload_mode_reads_manifest_and_cleans_up(moto_server, query_client, s3_bucket) -> None:  # type: ignore[no-untyped-def]
-    s3 = boto3.client("s3")
-    target = AwsSettings(bucket=s3_bucket)
+def test_unload_mode_reads_manifest_and_cleans_up(
+    moto_server, query_client, s3_bucket, s3, target
+) -> None:  # type: ignore[no-untyped-def]
     destination = unload_destination(target, ALL_TYPES.name, DAY)
     table = all_types_table(30)
     stage_unload(
@@ -186,8 +196,9 @@ def test_unload_mode_reads_manifest_and_cleans_up(moto_server, query_client, s3_
     assert bits(stored.column("d").to_pylist()) == bits(table.column("d").to_pylist())
 
 
-def test_failed_unload_read_removes_partial_output(moto_server, query_client, s3_bucket) -> None:  # type: ignore[no-untyped-def]
-    s3 = boto3.client("s3")
+def test_failed_unload_read_removes_partial_output(
+    moto_server, query_client, s3_bucket, s3
+) -> None:  # type: ignore[no-untyped-def]
     destination = f"s3://{s3_bucket}/unload/all_types/date={DAY}/"
     manifest = stage_unload(
         s3, moto_server.url, ALL_TYPES, "ons", WINDOW, destination, [all_types_table(10)], 4
@@ -203,10 +214,8 @@ def test_failed_unload_read_removes_partial_output(moto_server, query_client, s3
 
 
 def test_nan_in_source_fails_with_table_partition_row_and_column(
-    moto_server, query_client, s3_bucket
+    moto_server, query_client, s3_bucket, s3, target
 ) -> None:  # type: ignore[no-untyped-def]
-    s3 = boto3.client("s3")
-    target = AwsSettings(bucket=s3_bucket)
     table = all_types_table(6)
     doubles = table.column("d").to_pylist()
     doubles[4] = math.nan
@@ -244,12 +253,10 @@ def test_a_source_dimension_the_mapping_does_not_know_stops_the_export(
 
 
 def test_query_mode_export_is_reconciled_with_timestreams_own_count(
-    moto_server, query_client, s3_bucket
+    moto_server, query_client, s3_bucket, s3, target
 ) -> None:  # type: ignore[no-untyped-def]
     # The pages hold 24 rows; Timestream counts 25 for the window (a page lost in between, or
     # rows the query did not return): the day fails and nothing is published.
-    s3 = boto3.client("s3")
-    target = AwsSettings(bucket=s3_bucket)
     table = all_types_table(24)
     more = all_types_table(25)
     stage_query_results(
@@ -260,7 +267,7 @@ def test_query_mode_export_is_reconciled_with_timestreams_own_count(
         },
     )
     with pytest.raises(ExportError, match=r"rows: source 25, exported 24"):
-        export_partition(ALL_TYPES, DAY, "query", query_client, s3, AwsSettings(bucket=s3_bucket))
+        export_partition(ALL_TYPES, DAY, "query", query_client, s3, target)
     store = ParquetStore(s3, s3_bucket)
     assert store.manifest(Partition(ALL_TYPES.name, DAY)) is None  # nothing published
     # The same pages with a matching count export, and the result says it was reconciled.
@@ -313,10 +320,8 @@ def test_single_measure_records_are_pivoted_by_the_export_and_its_count() -> Non
 
 
 def test_a_pivoted_day_exports_exactly_in_both_modes_and_a_short_count_fails(
-    moto_server, query_client, s3_bucket
+    moto_server, query_client, s3_bucket, s3, target
 ) -> None:  # type: ignore[no-untyped-def]
-    s3 = boto3.client("s3")
-    target = AwsSettings(bucket=s3_bucket)
     table = all_types_table(24)
     store = ParquetStore(s3, s3_bucket)
     partition = Partition(PIVOTED.name, DAY)
