@@ -638,6 +638,30 @@ def test_422_is_bad_data_and_413_splits_the_batch(stub_factory: Callable[..., St
         stats = client.write(data)
     accepted = b"".join(s.body for s in big.seen if len(s.body) <= 100)
     assert accepted == data and stats.requests == sum(len(s.body) <= 100 for s in big.seen)
+    # A caller that counted its points (the loader) is halved the same way.
+    big.seen.clear()
+    with InfluxClient(InfluxConfig(url=big.url)) as client:
+        stats = client.write(data, lines=8)
+    accepted = b"".join(s.body for s in big.seen if len(s.body) <= 100)
+    assert accepted == data and stats.lines == 8 and stats.requests > 1
+
+
+def test_a_counted_payload_that_fails_after_a_split_says_how_many_points_were_stored(
+    stub_factory: Callable[..., Stub],
+) -> None:
+    def reject_the_third_request(seen: Seen) -> Reply:
+        return (400, JSON, error_body("bad")) if len(stub.seen) == 3 else (204, {}, b"")
+
+    stub = stub_factory(reject_the_third_request)
+    data = lines_for("m", 10)
+    per_line = len(data) // 10
+    with (
+        InfluxClient(InfluxConfig(url=stub.url), max_batch_bytes=3 * per_line) as client,
+        pytest.raises(BadDataError) as caught,
+    ):
+        client.write(data, lines=10)
+    assert (caught.value.chunk_index, caught.value.written_lines) == (2, 6)
+    assert caught.value.chunk_lines == 3 and len(stub.seen) == 3
 
 
 def test_read_timeout_is_retried(stub_factory: Callable[..., Stub]) -> None:
