@@ -12,7 +12,7 @@ import pyarrow as pa
 from ons_pipeline.lib.influx.client import InfluxClient
 from ons_pipeline.lib.partitions import ParquetStore, Partition
 from ons_pipeline.lib.rollup.compute import combine_buckets, rollup_bucket
-from ons_pipeline.lib.rollup.publish import Bucket, Published, publish_buckets
+from ons_pipeline.lib.rollup.publish import Bucket, Published, publish_buckets, require_policy
 from ons_pipeline.lib.rollup.spec import DAY, MONTH, RollupTable
 from ons_pipeline.lib.rollup.store import RollupStore
 
@@ -58,6 +58,7 @@ def roll_days(
     progress: Callable[[str], None] | None = None,
 ) -> list[Published]:
     """Compute, publish and keep (on S3) the daily rollups of ``days``."""
+    require_policy(client, rt)
     buckets = list(day_buckets(parquet, rt, days))
 
     def keep(bucket: Bucket) -> None:
@@ -86,6 +87,7 @@ def roll_months(
     progress: Callable[[str], None] | None = None,
 ) -> list[Published]:
     """Compute and publish the monthly rollups of ``months`` from their days' rollups."""
+    require_policy(client, rt)
     buckets = list(month_buckets(rollups, rt, months))
     return publish_buckets(
         client, rt, MONTH, buckets, database=database, batch_lines=batch_lines, progress=progress

@@ -120,6 +120,7 @@ def publish_buckets(
 ) -> list[Published]:
     """Replace ``buckets`` of ``level`` in InfluxDB, one contiguous span at a time; see the
     module docstring. ``client`` must write to the rollup group's retention policy."""
+    require_policy(client, rt)
     spans: list[list[Bucket]] = []
     for bucket in sorted(buckets, key=lambda b: b.window.start_ns):
         if spans and spans[-1][-1].window.end_ns == bucket.window.start_ns:
@@ -146,6 +147,15 @@ def publish_buckets(
     return published
 
 
+def require_policy(client: InfluxClient, rt: RollupTable) -> None:
+    """Refuse a client that would write the rollups outside their group's retention policy."""
+    if rt.policy is not None and client.config.retention_policy != rt.policy:
+        raise ValueError(
+            f"the client writes to retention policy {client.config.retention_policy!r}, "
+            f"the rollups live in {rt.policy!r}"
+        )
+
+
 def _publish_span(
     client: InfluxClient,
     rt: RollupTable,
@@ -157,11 +167,6 @@ def _publish_span(
     progress: Callable[[str], None] | None,
     verify_attempts: int,
 ) -> list[Published]:
-    if rt.policy is not None and client.config.retention_policy != rt.policy:
-        raise ValueError(
-            f"the client writes to retention policy {client.config.retention_policy!r}, "
-            f"the rollups live in {rt.policy!r}"
-        )
     say = progress or (lambda _step: None)
     spec = rt.level_spec(level)
     start, end = buckets[0].window.start_ns, buckets[-1].window.end_ns
