@@ -159,15 +159,15 @@ class MigrationSettings:
 
     A run covers up to ``run_rows`` expected rows of one table (its expected rows per day, from
     the mapping's ``series`` and ``grain``) and at most ``max_days_per_run`` days; tables whose
-    run size comes out the same share runs. Inside a run, days are exported ``export_threads`` at a
-    time, and validated, loaded and verified in groups of about ``group_rows`` rows while the next
-    group is exported."""
+    run size comes out the same share runs. Inside a run, days are exported (in UNLOAD mode: their
+    partitions written) ``export_threads`` at a time, and validated, loaded and verified in groups
+    of about ``group_rows`` rows while the next group is exported."""
 
     start: str = "2018-01-01"  # ONS_MIGRATION_START: the first day of the partitions
     run_rows: int = 2_000_000  # ONS_MIGRATION_RUN_ROWS
     max_days_per_run: int = 366  # ONS_MIGRATION_MAX_DAYS_PER_RUN
     group_rows: int = 400_000  # ONS_MIGRATION_GROUP_ROWS
-    export_threads: int = 4  # ONS_EXPORT_THREADS: concurrent Timestream exports in a run
+    export_threads: int = 4  # ONS_EXPORT_THREADS: days exported (query) or written (unload) at once
 
     def days_per_run(self, rows_per_day: int) -> int:
         return max(1, min(self.max_days_per_run, self.run_rows // max(1, rows_per_day)))

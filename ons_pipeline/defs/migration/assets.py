@@ -127,12 +127,13 @@ def build_migration_asset(spec: TableSpec, migration: MigrationSettings) -> dg.A
         )
         s3 = aws.client("s3")
         timestream = aws.client("timestream-query") if stages.export else None
+        settings = load_settings().migration
 
         def export(day: date) -> ExportResult:
             return export_partition(spec, day, aws.export_mode, timestream, s3, aws)
 
         def export_range(group: list[date]) -> dict[date, ExportResult | Exception]:
-            return export_days(spec, group, timestream, s3, aws)
+            return export_days(spec, group, timestream, s3, aws, settings.export_threads)
 
         def check_source() -> None:
             database = database_for(spec, aws.timestream_database, aws.timestream_legacy_database)
@@ -155,7 +156,7 @@ def build_migration_asset(spec: TableSpec, migration: MigrationSettings) -> dg.A
                 export_days=export_range if aws.export_mode == "unload" else None,
                 check_source=check_source,
                 client=client,
-                settings=load_settings().migration,
+                settings=settings,
                 deadletter=S3DeadLetterStore(aws.bucket, aws.deadletter_prefix, client=s3),
                 batch_lines=influxdb.batch_lines,
                 writers=influxdb.write_connections,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -165,22 +166,30 @@ def export_days(
     query_client: QueryClient,
     s3: Any,
     target: AwsSettings,
+    write_threads: int = 4,
 ) -> dict[date, ExportResult | Exception]:
     """UNLOAD ``days`` of ``spec``, one statement per run of consecutive days (at most
-    :data:`MAX_DAYS_PER_UNLOAD`), and replace each day's partition. Each day gets its result or
-    the error that stopped it: a failed statement fails its days, a failed write only its day.
-    The rows read are checked against the UNLOAD manifest's counts, as for one day."""
+    :data:`MAX_DAYS_PER_UNLOAD`), and replace each day's partition (``write_threads`` days at a
+    time: a partition costs a few S3 requests, which wait on the network, not on the CPU). Each
+    day gets its result or the error that stopped it: a failed statement fails its days, a
+    failed write only its day. The rows read are checked against the UNLOAD manifest's counts,
+    as for one day."""
     results: dict[date, ExportResult | Exception] = {}
     for run in consecutive_runs(days, MAX_DAYS_PER_UNLOAD):
         try:
-            results.update(_export_run(spec, run, query_client, s3, target))
+            results.update(_export_run(spec, run, query_client, s3, target, write_threads))
         except Exception as error:  # the statement or its output: every day of the run
             results.update(dict.fromkeys(run, error))
     return results
 
 
 def _export_run(
-    spec: TableSpec, days: list[date], query_client: QueryClient, s3: Any, target: AwsSettings
+    spec: TableSpec,
+    days: list[date],
+    query_client: QueryClient,
+    s3: Any,
+    target: AwsSettings,
+    write_threads: int,
 ) -> dict[date, ExportResult | Exception]:
     started = time.perf_counter()
     first, last = days[0], days[-1]
@@ -197,15 +206,14 @@ def _export_run(
     share = (time.perf_counter() - started) / len(days)
     store = ParquetStore.of(target, s3)
     statement = f"UNLOAD of {first}…{last}" if first != last else f"UNLOAD of {first}"
-    results: dict[date, ExportResult | Exception] = {}
-    for day, part in by_day.items():
+
+    def write(day: date) -> ExportResult | Exception:
         began = time.perf_counter()
         try:
-            written = store.write(Partition(spec.name, day), [part], spec)
+            written = store.write(Partition(spec.name, day), [by_day[day]], spec)
         except Exception as error:  # this day only
-            results[day] = error
-            continue
-        results[day] = ExportResult(
+            return error
+        return ExportResult(
             table=spec.name,
             day=day,
             window=day_window(day),
@@ -220,7 +228,9 @@ def _export_run(
             statement=statement,
             data=written.table,
         )
-    return results
+
+    with ThreadPoolExecutor(max(1, write_threads), "partition-write") as pool:
+        return dict(zip(by_day, pool.map(write, by_day), strict=True))
 
 
 def split_days(rows: pa.Table, days: list[date], where: str) -> dict[date, pa.Table]:
