@@ -217,15 +217,38 @@ class ParquetStore:
             for obj in page.get("Contents", [])
         ]
 
+    def listed_days(self, table: str, first: date, last: date) -> dict[date, list[str]]:
+        """Every object under the partitions of ``table`` from ``first`` to ``last``, by day:
+        one paged LIST for the range instead of one per day."""
+        common = Partition(table, first).prefix(self.base).rsplit("date=", 1)[0] + "date="
+        after = Partition(table, first).prefix(self.base)[:-1]  # keys of ``first`` sort after
+        found: dict[date, list[str]] = {}
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=common, StartAfter=after):
+            for obj in page.get("Contents", []):
+                key = str(obj["Key"])
+                text = key[len(common) : len(common) + 10]
+                try:
+                    day = date.fromisoformat(text)
+                except ValueError:
+                    continue  # not a partition's object
+                if day > last:
+                    return found
+                if day >= first and key.startswith(Partition(table, day).prefix(self.base)):
+                    found.setdefault(day, []).append(key)
+        return found
+
     def write(
         self,
         partition: Partition,
         tables: Iterable[pa.Table],
         spec: TableSpec,
         rows_per_file: int = DEFAULT_ROWS_PER_FILE,
+        existing: list[str] | None = None,
     ) -> PartitionWrite:
         """Write a partition's rows as a new generation of Parquet files and publish it (the
-        manifest), replacing what was there; rows sharing a series and time are refused."""
+        manifest), replacing what was there (``existing``: the partition's objects, when the
+        caller listed them before the write); rows sharing a series and time are refused."""
         s3, bucket, prefix, window = self.s3, self.bucket, self.prefix(partition), partition.window
         generation = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
         result = PartitionWrite(generation=generation)
@@ -269,7 +292,8 @@ class ParquetStore:
         }
         s3.put_object(Bucket=bucket, Key=prefix + MANIFEST, Body=json.dumps(manifest).encode())
         keep = {*result.keys, prefix + MANIFEST}
-        stale = [{"Key": key} for key in self.listed(partition) if key not in keep]
+        listed = self.listed(partition) if existing is None else existing
+        stale = [{"Key": key} for key in listed if key not in keep]
         for start in range(0, len(stale), 1000):
             s3.delete_objects(Bucket=bucket, Delete={"Objects": stale[start : start + 1000]})
         result.removed_stale = len(stale)

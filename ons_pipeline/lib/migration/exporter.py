@@ -205,12 +205,14 @@ def _export_run(
     by_day = split_days(rows, days, f"table {spec.name!r}, UNLOAD of {first}…{last}")
     share = (time.perf_counter() - started) / len(days)
     store = ParquetStore.of(target, s3)
+    existing = store.listed_days(spec.name, first, last)
     statement = f"UNLOAD of {first}…{last}" if first != last else f"UNLOAD of {first}"
 
     def write(day: date) -> ExportResult | Exception:
         began = time.perf_counter()
         try:
-            written = store.write(Partition(spec.name, day), [by_day[day]], spec)
+            partition = Partition(spec.name, day)
+            written = store.write(partition, [by_day[day]], spec, existing=existing.get(day, []))
         except Exception as error:  # this day only
             return error
         return ExportResult(

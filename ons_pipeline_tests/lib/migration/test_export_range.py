@@ -18,7 +18,7 @@ from ons_pipeline.lib.migration.exporter import ExportResult, export_days, split
 from ons_pipeline.lib.migration.pipeline import Stages, TableMigration
 from ons_pipeline.lib.migration.timestream import ExportError, unload_query
 from ons_pipeline.lib.ons_time import Window, day_window
-from ons_pipeline.lib.partitions import ParquetStore, Partition
+from ons_pipeline.lib.partitions import MANIFEST, ParquetStore, Partition
 from ons_pipeline.lib.settings import MigrationSettings
 from ons_pipeline.local.generator import generate_canonical
 from ons_pipeline.local.timestream_standin import parse_unload
@@ -89,6 +89,32 @@ def test_consecutive_days_are_one_statement_and_each_day_its_own_partition(aws) 
         assert store.generation(Partition(TABLE, day)) == result.generation
     leftovers = s3.list_objects_v2(Bucket=aws.bucket, Prefix=aws.unload_prefix + "/")
     assert leftovers.get("KeyCount", 0) == 0, "the UNLOAD output is removed once read"
+
+
+def test_exporting_a_range_again_replaces_each_days_objects_and_nothing_else(aws) -> None:  # type: ignore[no-untyped-def]
+    wanted = days(4)
+    neighbour = FIRST + timedelta(days=4)  # a partition just after the range: left alone
+    stage(aws, [*wanted, neighbour])
+    spec, s3 = schema.table(TABLE), aws.client("s3")
+    store = ParquetStore.of(aws, s3)
+    assert isinstance(
+        export_days(spec, [neighbour], aws.client("timestream-query"), s3, aws)[neighbour],
+        ExportResult,
+    )
+    kept = store.listed(Partition(TABLE, neighbour))
+    first = export_days(spec, wanted, aws.client("timestream-query"), s3, aws)
+    second = export_days(spec, wanted, aws.client("timestream-query"), s3, aws, write_threads=1)
+    for day in wanted:
+        old, new = first[day], second[day]
+        assert isinstance(old, ExportResult) and isinstance(new, ExportResult)
+        assert new.removed_stale == len(old.keys)  # the older generation's files
+        listed = store.listed(Partition(TABLE, day))
+        assert sorted(listed) == sorted([*new.keys, store.prefix(Partition(TABLE, day)) + MANIFEST])
+        assert store.read(Partition(TABLE, day), spec).num_rows == source_rows(day)
+    assert store.listed(Partition(TABLE, neighbour)) == kept
+    assert store.listed_days(TABLE, wanted[1], wanted[2]) == {
+        d: store.listed(Partition(TABLE, d)) for d in wanted[1:3]
+    }
 
 
 def test_a_failed_statement_fails_each_of_its_days_and_publishes_nothing(aws) -> None:  # type: ignore[no-untyped-def]
