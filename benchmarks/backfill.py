@@ -10,10 +10,17 @@ start to its summary. Staging the year in the stand-in happens before and is not
 Side B (raw): the same points, pre-built as line protocol before the clock starts, POSTed to the
 same InfluxDB (a fresh database) over two keep-alive connections at the best of three batch sizes.
 
+With ``--direct``, a third side shows what Dagster's bookkeeping costs: the same table-days
+exported, checked, loaded and verified again by the same pipeline code
+(``lib.migration.pipeline.TableMigration``, same settings) called directly, two tables at a time
+in two processes (as the two run slots), into a fresh database, without Dagster runs, events or
+the daemon.
+
 Both sides run on servers this script starts on loopback (its own state directory) and stops.
 The last line printed is one JSON object: ``points``, ``wall_s``, ``raw_s``,
 ``backfill_over_raw_time`` (= wall_s / raw_s) and ``verified`` (true only when every table-day
-passed its exact verification and both databases hold the same number of points per table).
+passed its exact verification and both databases hold the same number of points per table);
+with ``--direct`` also ``direct_s`` and ``direct_over_raw_time``.
 """
 
 from __future__ import annotations
@@ -26,8 +33,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 
 import dagster as dg
@@ -35,16 +43,21 @@ import requests
 from load import raw_seconds  # a sibling script: benchmarks/ is sys.path[0] when run as one
 
 from ons_pipeline.defs.state import pending_partitions
+from ons_pipeline.environment import load_settings
 from ons_pipeline.lib import schema
 from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.influx.lineprotocol import iter_encoded
+from ons_pipeline.lib.migration.exporter import export_days
+from ons_pipeline.lib.migration.pipeline import Stages, TableMigration
 from ons_pipeline.lib.ons_time import Window, day_range, day_window
+from ons_pipeline.lib.partitions import ParquetStore
 from ons_pipeline.local.generator import generate_canonical
 from ons_pipeline.local.servers import InfluxServer, MotoServer
 from ons_pipeline.local.staging import stage_day
 
 REPO = Path(__file__).resolve().parent.parent
 DATABASE = "ons_backfill"
+DIRECT_DATABASE = "ons_backfill_direct"
 BATCH_SIZES = (5_000, 10_000, 20_000)
 
 
@@ -91,6 +104,42 @@ def migrate(env: dict[str, str], tables: list[str], first: date, last: date) -> 
     return wall, done.stdout
 
 
+def direct_table(env: dict[str, str], table: str, days: list[date], database: str) -> int:
+    """Migrate ``table``'s days with the pipeline's code, no Dagster; returns the failed days."""
+    settings = load_settings(env)
+    spec, aws = schema.table(table), settings.aws
+    s3, query = aws.client("s3"), aws.client("timestream-query")
+    with settings.influx.client() as client:
+        client.ensure_database(database)
+        migration = TableMigration(
+            spec,
+            ParquetStore.of(aws, s3),
+            export=lambda day: export_days(spec, [day], query, s3, aws)[day],  # type: ignore[return-value]
+            export_days=lambda group: export_days(
+                spec, group, query, s3, aws, settings.migration.export_threads
+            ),
+            client=client,
+            settings=settings.migration,
+            batch_lines=settings.influx.batch_lines,
+            writers=settings.influx.write_connections,
+            database=database,
+        )
+        return sum(not o.ok for group in migration.run(days, Stages()) for o in group)
+
+
+def direct(env: dict[str, str], tables: list[str], days: list[date]) -> tuple[float, int]:
+    """Seconds for every table through :func:`direct_table`, two tables at a time (largest
+    first); and the failed table-days."""
+    env = {**env, "ONS_INFLUX_DATABASE": DIRECT_DATABASE}
+    ordered = sorted(tables, key=lambda t: -schema.table(t).rows_per_day)
+    started = time.perf_counter()
+    with ProcessPoolExecutor(2) as pool:
+        failed = sum(
+            pool.map(partial(direct_table, env, days=days, database=DIRECT_DATABASE), ordered)
+        )
+    return time.perf_counter() - started, failed
+
+
 def prebuilt(tables: list[str], window: Window) -> dict[int, tuple[list[bytes], int]]:
     """Per batch size, the payloads of every point of ``tables`` in ``window`` and their lines."""
     out: dict[int, tuple[list[bytes], int]] = {size: ([], 0) for size in BATCH_SIZES}
@@ -129,6 +178,11 @@ def main() -> None:
         help="work in this directory and keep it (the Dagster "
         "instance of the runs, to open with DAGSTER_HOME=<dir>/dagster_home dagster dev)",
     )
+    parser.add_argument(
+        "--direct",
+        action="store_true",
+        help="also time the same work through the pipeline code without Dagster",
+    )
     args = parser.parse_args()
     tables = list(schema.tables()) if args.tables == "all" else args.tables.split(",")
     days = day_range(args.start, args.start + timedelta(days=args.days - 1))
@@ -163,6 +217,9 @@ def main() -> None:
             )
             wall, output = migrate(env, tables, days[0], days[-1])
             print("\n".join(output.strip().splitlines()[-8:]), flush=True)
+            direct_s, direct_failed = direct(env, tables, days) if args.direct else (0.0, 0)
+            if args.direct:
+                print(f"direct (no Dagster): {direct_s:.1f} s, {direct_failed} failed table-days")
             os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
             with dg.DagsterInstance.get() as instance:
                 pending = pending_partitions(instance, tables, days)
@@ -174,10 +231,12 @@ def main() -> None:
                 print(f"  raw POST, {size:>6}-line batches: {lines / raw[size]:>12,.0f} points/s")
             best = min(raw, key=lambda s: raw[s])
             points = payloads[best][1]
-            same = all(
-                points_in(influx_info.url, DATABASE, schema.table(t).measurement)
+            compared = [DATABASE, DIRECT_DATABASE] if args.direct else [DATABASE]
+            same = direct_failed == 0 and all(
+                points_in(influx_info.url, db, schema.table(t).measurement)
                 == points_in(influx_info.url, f"raw_{best}", schema.table(t).measurement)
                 for t in tables
+                for db in compared
             )
         finally:
             influx.stop()
@@ -192,6 +251,11 @@ def main() -> None:
         "ours_points_per_s": round(points / wall),
         "raw_points_per_s": round(points / raw[best]),
         "backfill_over_raw_time": round(wall / raw[best], 2),
+        **(
+            {"direct_s": round(direct_s, 1), "direct_over_raw_time": round(direct_s / raw[best], 2)}
+            if args.direct
+            else {}
+        ),
         "table_days_not_verified": not_verified,
         "verified": not_verified == 0 and same,
     }
