@@ -347,8 +347,11 @@ def _table_from_mapping(name: str, raw: dict[str, Any], origin: str = "") -> Tab
     )
 
 
-def load_mapping(path: Path = MAPPING_FILE) -> dict[str, TableSpec]:
-    """Parse and validate one mapping file; errors name the file, the table and the key."""
+def load_mapping(path: Path = MAPPING_FILE, *, extra: bool = False) -> dict[str, TableSpec]:
+    """Parse and validate one mapping file; errors name the file, the table and the key. An
+    ``extra`` file (``ONS_MAPPING_EXTRA``) adds tables only: retention and rollups are the
+    project's, declared once in its mapping file, and an extra file declaring them is refused
+    rather than silently ignored."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -361,6 +364,12 @@ def load_mapping(path: Path = MAPPING_FILE) -> dict[str, TableSpec]:
     if unknown:
         raise SchemaError(f"{path}: key {unknown[0]!r}: unknown; a mapping file holds only "
                           "[tables.<name>], [retention.<group>] and [rollups] entries")  # fmt: skip
+    for section in ("retention", "rollups") if extra else ():
+        if section in document:
+            raise SchemaError(
+                f"{path}: [{section}] belongs in the project mapping file (ONS_MAPPING_FILE); "
+                "an ONS_MAPPING_EXTRA file adds [tables.<name>] entries only"
+            )
     tables = document.get("tables")
     if not isinstance(tables, dict) or not tables:
         raise SchemaError(f"{path}: no [tables.<name>] entries")
@@ -371,11 +380,12 @@ def load_mapping(path: Path = MAPPING_FILE) -> dict[str, TableSpec]:
 
 
 def load_mappings(paths: Sequence[Path]) -> dict[str, TableSpec]:
-    """The merged mapping of ``paths`` in order: a later file's table adds to the earlier ones or
-    replaces the one of the same name, whole. Two tables may not write one measurement."""
+    """The merged mapping of ``paths`` in order (the project file, then the extra files): a later
+    file's table adds to the earlier ones or replaces the one of the same name, whole. Two tables
+    may not write one measurement."""
     merged: dict[str, TableSpec] = {}
-    for path in paths:
-        merged.update(load_mapping(path))
+    for index, path in enumerate(paths):
+        merged.update(load_mapping(path, extra=index > 0))
     by_measurement: dict[str, TableSpec] = {}
     for spec in merged.values():
         other = by_measurement.setdefault(spec.measurement, spec)

@@ -118,6 +118,20 @@ def test_the_base_file_can_be_replaced(tmp_path: Path, monkeypatch) -> None:  # 
     assert list(schema.tables()) == ["unica"]
 
 
+@pytest.mark.parametrize(
+    "section",
+    ['[retention.curto]\npolicy = "curto"\nduration = "30d"\n', '[rollups]\ntables = ["x"]\n'],
+)
+def test_an_extra_file_declaring_retention_or_rollups_is_refused_by_name(
+    tmp_path: Path, section: str
+) -> None:
+    extra = write(tmp_path, entry() + section)
+    name = section.split("]")[0].split(".")[0].lstrip("[")
+    with pytest.raises(SchemaError, match=rf"user\.toml: \[{name}\] belongs in the project"):
+        load_mappings([SHIPPED_MAPPING, extra])
+    assert "minha_tabela" in load_mappings([SHIPPED_MAPPING, write(tmp_path, entry(), "ok.toml")])
+
+
 def test_the_example_file_adds_the_two_ons_datasets() -> None:
     specs = load_mappings([SHIPPED_MAPPING, EXAMPLE])
     weekly, daily = specs["cmo_semanal"], specs["carga_energia"]
