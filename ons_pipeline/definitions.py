@@ -8,7 +8,7 @@ from ons_pipeline.defs.ingest import ingest_jobs, ingest_sensors
 from ons_pipeline.defs.integrity import integrity_assets, integrity_sensors
 from ons_pipeline.defs.migration import migration_assets, migration_jobs, rollback
 from ons_pipeline.defs.monitoring import monitoring_assets, monitoring_sensors
-from ons_pipeline.defs.rollup import rollup_assets, rollup_jobs, rollups_in_step
+from ons_pipeline.defs.rollup import rollup_assets, rollup_jobs, rollup_sensors
 from ons_pipeline.environment import load_settings
 from ons_pipeline.resources import pipeline_resources
 
@@ -20,7 +20,7 @@ warnings.filterwarnings("ignore", message=".*materializes assets with varying Ba
 defs = dg.Definitions(
     assets=[*migration_assets(), *monitoring_assets(), *integrity_assets(), *rollup_assets()],
     jobs=[*migration_jobs(), rollback, *ingest_jobs(), *rollup_jobs()],
-    sensors=[*monitoring_sensors(), *ingest_sensors(), *integrity_sensors(), rollups_in_step],
+    sensors=[*monitoring_sensors(), *ingest_sensors(), *integrity_sensors(), *rollup_sensors()],
     resources=pipeline_resources(load_settings()),
     # Every job, the implicit asset job of backfills included, runs its steps in the run's own
     # process: one interpreter start and one Great Expectations import per run, not per step.

@@ -131,14 +131,18 @@ def owned_daemon(
     purpose: str,
 ) -> Iterator[subprocess.Popen[bytes] | None]:
     """A dagster-daemon serving ``instance`` for the block: the one already alive (e.g.
-    ``dagster dev``), else one started here, recorded in a pid file and stopped by PID after."""
+    ``dagster dev``), else one started here, recorded in a pid file and stopped by PID after.
+    A daemon started here leaves the ``rollups_in_step`` sensor stopped (unless
+    ``ONS_ROLLUPS_SENSOR`` says otherwise): the rollup runs it would launch would be killed with
+    it at the end of the command, and they would take CPU and run slots from the command's own
+    runs. The next long-lived daemon (``dagster dev``, production) brings the rollups in step."""
     if _daemon_alive(instance):
         yield None
         return
     with (home / "daemon.log").open("ab") as log:
         daemon = subprocess.Popen(
             [daemon_bin, "run", "-m", "ons_pipeline.definitions"],
-            env=env,
+            env={"ONS_ROLLUPS_SENSOR": "stopped", **env},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -152,6 +156,10 @@ def owned_daemon(
         # Its last heartbeats would make the next command think a daemon is alive.
         instance.wipe_daemon_heartbeats()
         _daemon_pid_file().unlink(missing_ok=True)
+        echo(
+            f"stopped dagster-daemon (pid {daemon.pid}); rollups of the days loaded are brought "
+            "in step by the next long-lived daemon (`make dev`, `dagster dev`, production)"
+        )
 
 
 def check_daemon(daemon: subprocess.Popen[bytes] | None, home: Path) -> None:

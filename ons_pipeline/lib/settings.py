@@ -453,6 +453,17 @@ class RetentionSettings:
         raise SettingsError(f"no retention group {name!r} in tables.toml")
 
 
+@dataclass(frozen=True)
+class RollupSettings:
+    """How the rollups are kept in step (``ONS_ROLLUPS_*``)."""
+
+    sensor_running: bool = True  # ONS_ROLLUPS_SENSOR: running | stopped (rollups_in_step default)
+
+
+def _rollups(env: _Env) -> RollupSettings:
+    return RollupSettings(sensor_running=env.running("ONS_ROLLUPS_SENSOR"))
+
+
 def _retention(env: _Env) -> RetentionSettings:
     durations: dict[str, str] = {}
     for name in retention_groups():
@@ -485,6 +496,7 @@ class Settings:
     seed: int = 0  # ONS_SEED: the generator's seed (local data)
     mapping: MappingSettings = field(default_factory=MappingSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    rollups: RollupSettings = field(default_factory=RollupSettings)
 
     @classmethod
     def from_env(cls, source: Mapping[str, str] | None = None) -> Settings:
@@ -526,4 +538,5 @@ class Settings:
             seed=env.integer("ONS_SEED", 0),
             mapping=_mapping(env),
             retention=_retention(env),
+            rollups=_rollups(env),
         )

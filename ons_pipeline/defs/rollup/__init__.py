@@ -3,10 +3,11 @@ retention asset, their jobs and the automation sensor (thin wrappers over ``lib.
 ``lib.influx.retention``)."""
 
 from ons_pipeline.defs.rollup.assets import (
+    ROLLUPS_SENSOR,
     influxdb_retention,
     rollup_assets,
     rollup_jobs,
-    rollups_in_step,
+    rollup_sensors,
 )
 
-__all__ = ["influxdb_retention", "rollup_assets", "rollup_jobs", "rollups_in_step"]
+__all__ = ["ROLLUPS_SENSOR", "influxdb_retention", "rollup_assets", "rollup_jobs", "rollup_sensors"]

@@ -344,19 +344,31 @@ def rollup_assets() -> list[dg.AssetsDefinition]:
 
 ROLLUP_SELECTION = dg.AssetSelection.groups(ROLLUP) | dg.AssetSelection.assets(RETENTION_KEY)
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", dg.BetaWarning)
-    rollups_in_step = dg.AutomationConditionSensorDefinition(
-        "rollups_in_step",
-        target=ROLLUP_SELECTION,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=60,
-        description=(
-            "Keeps the rollups in step with the raw days they read (and applies the retention "
-            "configuration when it changes): requests every stale partition of `rollup/<table>` "
-            "and `rollup_monthly/<table>`."
-        ),
-    )
+ROLLUPS_SENSOR = "rollups_in_step"
+
+
+def rollup_sensors() -> list[dg.SensorDefinition]:
+    """The automation sensor that keeps the rollups in step; its default status is
+    ``ONS_ROLLUPS_SENSOR`` (``ons-pipeline migrate`` stops it in the daemon it starts)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        running = load_settings().rollups.sensor_running
+        return [
+            dg.AutomationConditionSensorDefinition(
+                ROLLUPS_SENSOR,
+                target=ROLLUP_SELECTION,
+                default_status=(
+                    dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED
+                ),
+                minimum_interval_seconds=60,
+                description=(
+                    "Keeps the rollups in step with the raw days they read (and applies the "
+                    "retention configuration when it changes): requests every stale partition "
+                    "of `rollup/<table>` and `rollup_monthly/<table>`. Default status: "
+                    "ONS_ROLLUPS_SENSOR (running|stopped)."
+                ),
+            )
+        ]
 
 
 def rollup_jobs() -> list[Any]:

@@ -1,0 +1,65 @@
+"""The daemon a command starts for itself leaves the rollups sensor stopped (its rollup runs would
+be killed with it), unless ONS_ROLLUPS_SENSOR says otherwise; the sensor follows the setting."""
+
+import os
+import stat
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from ons_pipeline.cli.backfill import owned_daemon
+from ons_pipeline.defs.rollup import rollup_sensors
+from ons_pipeline.lib.settings import SettingsError
+
+
+def fake_daemon(tmp_path: Path) -> tuple[str, Path]:
+    """An executable standing in for dagster-daemon: records the variable, then waits."""
+    seen = tmp_path / "seen"
+    script = tmp_path / "dagster-daemon"
+    script.write_text(f'#!/bin/sh\necho "$ONS_ROLLUPS_SENSOR" > {seen}\nexec sleep 60\n')
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return str(script), seen
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "stopped"), ("running", "running")])
+def test_a_daemon_started_for_a_command_stops_the_rollups_sensor_unless_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: str | None, expected: str
+) -> None:
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    daemon_bin, seen = fake_daemon(tmp_path)
+    env = {"PATH": os.environ["PATH"], **({"ONS_ROLLUPS_SENSOR": given} if given else {})}
+    said: list[str] = []
+    with (
+        dg.instance_for_test() as instance,
+        owned_daemon(instance, tmp_path, env, daemon_bin, said.append, "a test") as daemon,
+    ):
+        assert daemon is not None
+        deadline = time.monotonic() + 10
+        while not seen.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert seen.read_text().strip() == expected
+    assert daemon.poll() is not None, "stopped by PID at the end of the block"
+    assert "brought in step by the next long-lived daemon" in said[-1]
+
+
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [(None, dg.DefaultSensorStatus.RUNNING), ("stopped", dg.DefaultSensorStatus.STOPPED)],
+)
+def test_the_rollups_sensor_follows_its_setting(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, status: dg.DefaultSensorStatus
+) -> None:
+    if value is None:
+        monkeypatch.delenv("ONS_ROLLUPS_SENSOR", raising=False)
+    else:
+        monkeypatch.setenv("ONS_ROLLUPS_SENSOR", value)
+    (sensor,) = rollup_sensors()
+    assert sensor.name == "rollups_in_step" and sensor.default_status == status
+
+
+def test_a_bad_rollups_sensor_value_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ONS_ROLLUPS_SENSOR", "sometimes")
+    with pytest.raises(SettingsError, match="ONS_ROLLUPS_SENSOR"):
+        rollup_sensors()
