@@ -139,10 +139,11 @@ def owned_daemon(
     if _daemon_alive(instance):
         yield None
         return
+    rollups = env.get("ONS_ROLLUPS_SENSOR") or "stopped"
     with (home / "daemon.log").open("ab") as log:
         daemon = subprocess.Popen(
             [daemon_bin, "run", "-m", "ons_pipeline.definitions"],
-            env={"ONS_ROLLUPS_SENSOR": "stopped", **env},
+            env={**env, "ONS_ROLLUPS_SENSOR": rollups},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -156,10 +157,13 @@ def owned_daemon(
         # Its last heartbeats would make the next command think a daemon is alive.
         instance.wipe_daemon_heartbeats()
         _daemon_pid_file().unlink(missing_ok=True)
-        echo(
-            f"stopped dagster-daemon (pid {daemon.pid}); rollups of the days loaded are brought "
-            "in step by the next long-lived daemon (`make dev`, `dagster dev`, production)"
-        )
+        stopped = f"stopped dagster-daemon (pid {daemon.pid})"
+        if rollups.strip().lower() == "stopped":
+            stopped += (
+                "; rollups of the days loaded are brought in step by the next long-lived daemon "
+                "(`make dev`, `dagster dev`, production)"
+            )
+        echo(stopped)
 
 
 def check_daemon(daemon: subprocess.Popen[bytes] | None, home: Path) -> None:

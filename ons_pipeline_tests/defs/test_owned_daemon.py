@@ -23,13 +23,17 @@ def fake_daemon(tmp_path: Path) -> tuple[str, Path]:
     return str(script), seen
 
 
-@pytest.mark.parametrize(("given", "expected"), [(None, "stopped"), ("running", "running")])
+@pytest.mark.parametrize(
+    ("given", "expected"), [(None, "stopped"), ("", "stopped"), ("running", "running")]
+)
 def test_a_daemon_started_for_a_command_stops_the_rollups_sensor_unless_asked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: str | None, expected: str
 ) -> None:
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     daemon_bin, seen = fake_daemon(tmp_path)
-    env = {"PATH": os.environ["PATH"], **({"ONS_ROLLUPS_SENSOR": given} if given else {})}
+    env = {"PATH": os.environ["PATH"]}
+    if given is not None:
+        env["ONS_ROLLUPS_SENSOR"] = given
     said: list[str] = []
     with (
         dg.instance_for_test() as instance,
@@ -41,7 +45,8 @@ def test_a_daemon_started_for_a_command_stops_the_rollups_sensor_unless_asked(
             time.sleep(0.05)
     assert seen.read_text().strip() == expected
     assert daemon.poll() is not None, "stopped by PID at the end of the block"
-    assert "brought in step by the next long-lived daemon" in said[-1]
+    assert said[-1].startswith("stopped dagster-daemon")
+    assert ("brought in step by the next long-lived daemon" in said[-1]) == (expected == "stopped")
 
 
 @pytest.mark.parametrize(

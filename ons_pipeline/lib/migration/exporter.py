@@ -205,14 +205,18 @@ def _export_run(
     by_day = split_days(rows, days, f"table {spec.name!r}, UNLOAD of {first}…{last}")
     share = (time.perf_counter() - started) / len(days)
     store = ParquetStore.of(target, s3)
-    existing = store.listed_days(spec.name, first, last)
+    try:
+        listing: dict[date, list[str]] | None = store.listed_days(spec.name, first, last)
+    except Exception:  # each day lists its own objects instead: a LIST fails only its day
+        listing = None
     statement = f"UNLOAD of {first}…{last}" if first != last else f"UNLOAD of {first}"
 
     def write(day: date) -> ExportResult | Exception:
         began = time.perf_counter()
         try:
             partition = Partition(spec.name, day)
-            written = store.write(partition, [by_day[day]], spec, existing=existing.get(day, []))
+            existing = None if listing is None else listing.get(day, [])
+            written = store.write(partition, [by_day[day]], spec, existing=existing)
         except Exception as error:  # this day only
             return error
         return ExportResult(

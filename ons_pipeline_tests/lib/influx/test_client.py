@@ -646,6 +646,45 @@ def test_422_is_bad_data_and_413_splits_the_batch(stub_factory: Callable[..., St
     assert accepted == data and stats.lines == 8 and stats.requests > 1
 
 
+def test_a_counted_payload_in_one_request_that_fails_counts_its_own_points(
+    stub_factory: Callable[..., Stub],
+) -> None:
+    stub = stub_factory(scripted((400, JSON, error_body("bad"))))
+    with (
+        InfluxClient(InfluxConfig(url=stub.url)) as client,
+        pytest.raises(BadDataError) as caught,
+    ):
+        client.write(lines_for("m", 7), lines=7)
+    assert (caught.value.chunk_index, caught.value.written_lines, caught.value.chunk_lines) == (
+        0,
+        0,
+        7,
+    )
+    assert len(stub.seen) == 1
+
+
+def test_a_counted_payload_halved_on_413_whose_second_half_fails_counts_the_first(
+    stub_factory: Callable[..., Stub],
+) -> None:
+    data = lines_for("m", 10)
+
+    def halve_then_refuse(seen: Seen) -> Reply:
+        if len(seen.body) == len(data):
+            return (413, JSON, error_body("too large"))
+        return (400, JSON, error_body("bad")) if len(stub.seen) == 3 else (204, {}, b"")
+
+    stub = stub_factory(halve_then_refuse)
+    with (
+        InfluxClient(InfluxConfig(url=stub.url)) as client,
+        pytest.raises(BadDataError) as caught,
+    ):
+        client.write(data, lines=10)
+    first = stub.seen[1].body.count(b"\n")
+    assert 0 < first < 10 and len(stub.seen) == 3
+    assert (caught.value.chunk_index, caught.value.written_lines) == (1, first)
+    assert caught.value.chunk_lines == 10 - first
+
+
 def test_a_counted_payload_that_fails_after_a_split_says_how_many_points_were_stored(
     stub_factory: Callable[..., Stub],
 ) -> None:

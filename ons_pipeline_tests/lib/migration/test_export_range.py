@@ -117,6 +117,25 @@ def test_exporting_a_range_again_replaces_each_days_objects_and_nothing_else(aws
     }
 
 
+def test_a_failed_range_listing_falls_back_to_each_days_own(aws, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    wanted = days(2)
+    stage(aws, wanted)
+    spec, s3 = schema.table(TABLE), aws.client("s3")
+    first = export_days(spec, wanted, aws.client("timestream-query"), s3, aws)
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("LIST refused")
+
+    monkeypatch.setattr(ParquetStore, "listed_days", refuse)
+    second = export_days(spec, wanted, aws.client("timestream-query"), s3, aws)
+    store = ParquetStore.of(aws, s3)
+    for day in wanted:
+        old, new = first[day], second[day]
+        assert isinstance(old, ExportResult) and isinstance(new, ExportResult), new
+        assert new.removed_stale == len(old.keys)
+        assert store.generation(Partition(TABLE, day)) == new.generation
+
+
 def test_a_failed_statement_fails_each_of_its_days_and_publishes_nothing(aws) -> None:  # type: ignore[no-untyped-def]
     stage(aws, days(3))
     # The days after them were never staged: Timestream answers no result row for them.
