@@ -3,11 +3,10 @@ retention asset, their jobs and the automation sensor (thin wrappers over ``lib.
 ``lib.influx.retention``)."""
 
 from ons_pipeline.defs.rollup.assets import (
-    ROLLUPS_SENSOR,
     influxdb_retention,
     rollup_assets,
     rollup_jobs,
     rollup_sensors,
 )
 
-__all__ = ["ROLLUPS_SENSOR", "influxdb_retention", "rollup_assets", "rollup_jobs", "rollup_sensors"]
+__all__ = ["influxdb_retention", "rollup_assets", "rollup_jobs", "rollup_sensors"]

@@ -767,9 +767,9 @@ class InfluxClient:
         # (payload, its points if known): a caller that counted its points and fits one request
         # skips the per-line scans, which cost the writer threads more CPU than the request.
         pending: list[tuple[bytes, int | None]]
-        if lines is not None and len(data) <= self.max_batch_bytes:
-            pending = [(bytes(data), lines)] if lines else []
-        else:
+        if lines and len(data) <= self.max_batch_bytes:
+            pending = [(bytes(data), lines)]
+        else:  # uncounted, said to hold no point, or larger than a request: scanned
             pending = [(piece, None) for piece in split_points(bytes(data), self.max_batch_bytes)]
         written_lines = 0
         index = 0

@@ -646,6 +646,15 @@ def test_422_is_bad_data_and_413_splits_the_batch(stub_factory: Callable[..., St
     assert accepted == data and stats.lines == 8 and stats.requests > 1
 
 
+def test_a_payload_said_to_hold_no_point_is_still_scanned_not_dropped(
+    influx_url: str, influx_db: str
+) -> None:
+    with InfluxClient(InfluxConfig(url=influx_url, database=influx_db)) as c:
+        stats = c.write(lines_for("miscounted", 5), lines=0)
+    assert stats.requests == 1
+    assert count(influx_url, influx_db, "miscounted") == 5
+
+
 def test_a_counted_payload_in_one_request_that_fails_counts_its_own_points(
     stub_factory: Callable[..., Stub],
 ) -> None:
