@@ -55,6 +55,10 @@ class ApiData:
     db: str
     frames: dict[str, pd.DataFrame]
 
+    def influx(self) -> InfluxSettings:
+        """The settings of the database holding the data."""
+        return InfluxSettings.of(url=self.url, database=self.db)
+
 
 def _write(url: str, db: str, table: str, data: pa.Table) -> None:
     spec = schema.table(table)
@@ -88,6 +92,18 @@ def knowledge_index(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeIndex:
     return index
 
 
+def app_client(settings: Settings, knowledge_index: KnowledgeIndex) -> TestClient:
+    """A TestClient, sending the test key, of a fresh app on ``settings``: its own backend and
+    query processor (clock at ``NOW``, own cache), the session's knowledge index."""
+    backend = InfluxBackend.connect(settings.influx)
+    processor = QueryProcessor(backend, settings.api, clock=lambda: NOW)
+    rag = RagService(processor, retriever=knowledge_index)
+    app = create_app(settings, backend=backend, processor=processor, rag=rag)
+    client = TestClient(app, raise_server_exceptions=False)
+    client.headers["X-API-Key"] = API_KEY
+    return client
+
+
 @pytest.fixture
 def make_client(
     api_data: ApiData, knowledge_index: KnowledgeIndex
@@ -99,15 +115,10 @@ def make_client(
         influx: InfluxSettings | None = None, api_key: str | None = API_KEY, **kwargs: object
     ) -> TestClient:
         settings = Settings(
-            influx=influx or InfluxSettings.of(url=api_data.url, database=api_data.db),
+            influx=influx or api_data.influx(),
             api=ApiSettings(api_key=api_key, **kwargs),  # type: ignore[arg-type]
         )
-        backend = InfluxBackend.connect(settings.influx)
-        processor = QueryProcessor(backend, settings.api, clock=lambda: NOW)
-        rag = RagService(processor, retriever=knowledge_index)
-        app = create_app(settings, backend=backend, processor=processor, rag=rag)
-        client = TestClient(app, raise_server_exceptions=False)
-        client.headers["X-API-Key"] = API_KEY
+        client = app_client(settings, knowledge_index)
         clients.append(client)
         return client
 

@@ -22,10 +22,7 @@ from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.influx.secrets import SECURITY_LOGGER
 from ons_pipeline.lib.ops.apiguard import key_fingerprint
 from ons_pipeline.lib.ops.apimetrics import COUNTERS
-from ons_pipeline.lib.query.backend import InfluxBackend
-from ons_pipeline.lib.query.service import QueryProcessor
 from ons_pipeline.lib.rag.index import KnowledgeIndex
-from ons_pipeline.lib.rag.service import RagService
 from ons_pipeline.lib.settings import (
     ApiSettings,
     InfluxSettings,
@@ -33,7 +30,7 @@ from ons_pipeline.lib.settings import (
     Settings,
 )
 from ons_pipeline.local.servers import ServerInfo
-from ons_pipeline_tests.api.conftest import API_KEY, NOW, ApiData
+from ons_pipeline_tests.api.conftest import API_KEY, ApiData, app_client
 from ons_pipeline_tests.api.openapi_check import OpenApiValidator
 from ons_pipeline_tests.api.stubs import silent_server
 
@@ -57,17 +54,12 @@ def make_app(
         api.setdefault("metrics", True)
         settings = Settings(
             aws=AwsSettings(endpoint_url=moto_server.url),
-            influx=influx or InfluxSettings.of(url=api_data.url, database=api_data.db),
+            influx=influx or api_data.influx(),
             monitoring=MonitoringSettings(namespace=NAMESPACE, environment=environment),
             api=ApiSettings(**api),
         )
-        backend = InfluxBackend.connect(settings.influx)
-        processor = QueryProcessor(backend, settings.api, clock=lambda: NOW)
-        rag = RagService(processor, retriever=knowledge_index)
-        app = create_app(settings, backend=backend, processor=processor, rag=rag)
-        client = TestClient(app, raise_server_exceptions=False)
+        client = app_client(settings, knowledge_index)
         client.__enter__()  # lifespan: the metrics thread starts
-        client.headers["X-API-Key"] = API_KEY
         client.environment = environment  # type: ignore[attr-defined]
         clients.append(client)
         return client

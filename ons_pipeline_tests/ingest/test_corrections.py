@@ -6,7 +6,7 @@ partitions of every UTC day the files touch.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,7 +19,7 @@ from ons_pipeline.lib.partitions import ParquetStore, Partition
 from ons_pipeline.lib.schema import TIME_COLUMN
 from ons_pipeline.lib.settings import InfluxSettings
 from ons_pipeline_tests.ingest.conftest import SAMPLES
-from ons_pipeline_tests.ingest.test_ingest import DAY, NEXT, ingest, points, raw_csv
+from ons_pipeline_tests.ingest.test_ingest import DAY, NEXT, ingest, local, points, raw_csv
 
 Points = dict[tuple[tuple[str, ...], int], dict[str, object]]
 
@@ -63,12 +63,6 @@ def stores(
             in_parquet.update(as_points(store.read(partition, spec), table))
         day += timedelta(days=1)
     return in_influx, in_parquet
-
-
-def at(day: date, clock: str) -> int:
-    """UTC ns of a local clock time ``HH:MM`` of ``day``."""
-    local = datetime.fromisoformat(f"{day.isoformat()} {clock}:00")
-    return ons_time.to_ns(ons_time.to_utc(local))
 
 
 # --- (1) the quarantine workflow: fix the bad rows, re-upload them ----------------------------
@@ -213,11 +207,11 @@ def test_a_complete_corrected_day_deletes_exactly_the_vanished_points(
     report = ingest(aws, influxdb, correction, "raw/balanco/2024.csv", etag="e2")
 
     n, se, ne, s = ("N", "NORTE"), ("SE", "SUDESTE/CENTRO-OESTE"), ("NE", "NORDESTE"), ("S", "SUL")
-    vanished = {(n, at(DAY, "10:30")), (n, at(DAY, "11:00"))}
+    vanished = {(n, local(DAY, 10, 30)), (n, local(DAY, 11))}
     want = {k: dict(v) for k, v in before.items() if k not in vanished}
-    want[(se, at(DAY, "12:00"))]["val_carga"] = 12345.678
-    del want[(ne, at(DAY, "13:00"))]["val_gersolar"]
-    assert (s, at(DAY, "14:00")) in want  # kept with its old values
+    want[(se, local(DAY, 12))]["val_carga"] = 12345.678
+    del want[(ne, local(DAY, 13))]["val_gersolar"]
+    assert (s, local(DAY, 14)) in want  # kept with its old values
 
     in_influx, in_parquet = stores(aws, influx_url, influx_db, table, first_day, last_day)
     assert in_influx == want
@@ -229,7 +223,7 @@ def test_a_complete_corrected_day_deletes_exactly_the_vanished_points(
     # the same correction, its bad row fixed: the last stale value is replaced, nothing else moves
     fixed = raw_csv(table, [DAY, NEXT], lambda rows: corrected(rows, bad=False))
     ingest(aws, influxdb, fixed, "raw/balanco/2024.csv", etag="e3")
-    want[(s, at(DAY, "14:00"))] = expected(fixed, table)[(s, at(DAY, "14:00"))]
+    want[(s, local(DAY, 14))] = expected(fixed, table)[(s, local(DAY, 14))]
     in_influx, in_parquet = stores(aws, influx_url, influx_db, table, first_day, last_day)
     assert in_influx == want == in_parquet
 
@@ -265,9 +259,9 @@ def test_a_file_without_a_field_column_keeps_that_field(
     for (series, moment), fields in want.items():
         if series[0] != "N":
             continue
-        if moment == at(DAY, "10:00"):
+        if moment == local(DAY, 10):
             fields["val_intercambiomwmed"] = 1234.5
-        if moment == at(DAY, "11:00"):
+        if moment == local(DAY, 11):
             fields.pop("val_intercambiomwmed", None)
     want = {k: v for k, v in want.items() if v}
     in_influx, in_parquet = stores(aws, influx_url, influx_db, table, first_day, last_day)

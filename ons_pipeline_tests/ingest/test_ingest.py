@@ -76,8 +76,9 @@ def ingest(aws: AwsSettings, influxdb: InfluxSettings, data: bytes, key: str, **
         )
 
 
-def local(day: date, hour: int) -> int:
-    return ons_time.to_ns(ons_time.to_utc(datetime(day.year, day.month, day.day, hour)))
+def local(day: date, hour: int, minute: int = 0) -> int:
+    """UTC ns of a local clock time of ``day``."""
+    return ons_time.to_ns(ons_time.to_utc(datetime(day.year, day.month, day.day, hour, minute)))
 
 
 def test_correction_replaces_what_it_covers_and_deletes_only_what_it_withdraws(

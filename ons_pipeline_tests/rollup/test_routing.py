@@ -57,6 +57,16 @@ def model(table: str, exprs: list, start: date, end: date, **options) -> QueryMo
     return QueryModel(table, selections, TimeRange(local(start), local(end)), **options)
 
 
+def uncover(loaded: Loaded, table: str, level: str, bucket: date) -> None:
+    """Delete the coverage marker of one bucket (its local start day): no longer read."""
+    influxql(
+        loaded.url,
+        f'DELETE FROM "rollup_coverage" WHERE "table" = \'{table}\' AND "level" = \'{level}\' '
+        f"AND time = {local(bucket)}",
+        loaded.database,
+    )
+
+
 LOAD = "val_cargaenergiahomwmed"
 SE = TagFilter("id_subsistema", FilterOp.EQ, ("SE",))
 
@@ -265,13 +275,7 @@ def test_questions_are_answered_from_the_rollups_as_from_the_raw_data(
 def test_a_day_not_covered_sends_the_question_to_the_raw_measurement(loaded: Loaded) -> None:
     m = model("curva_carga", [Agg(Aggregation.MEAN, LOAD)], date(2018, 3, 10), date(2018, 3, 20))
     assert_same_answer(loaded, m)
-    day = local(date(2018, 3, 15))
-    influxql(
-        loaded.url,
-        'DELETE FROM "rollup_coverage" WHERE "table" = \'curva_carga\' AND "level" = \'1d\' '
-        f"AND time = {day}",
-        loaded.database,
-    )
+    uncover(loaded, "curva_carga", DAY, date(2018, 3, 15))
     try:
         raw, routed = raw_and_routed(loaded, m)
         assert routed.source is not None and routed.source.kind == "raw"
@@ -293,13 +297,7 @@ def test_monthly_coverage_missing_falls_back_to_the_days(loaded: Loaded) -> None
         date(2018, 4, 1),
         group_tags=("id_subsistema",),
     )
-    month = local(date(2018, 3, 1))
-    influxql(
-        loaded.url,
-        'DELETE FROM "rollup_coverage" WHERE "table" = \'ear_diario\' AND "level" = \'1mo\' '
-        f"AND time = {month}",
-        loaded.database,
-    )
+    uncover(loaded, "ear_diario", MONTH, date(2018, 3, 1))
     try:
         routed = assert_same_answer(loaded, m)
         assert routed.source is not None and routed.source.levels == (DAY,)

@@ -20,6 +20,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import date
+from functools import partial
 from typing import Any
 
 import dagster as dg
@@ -141,12 +142,19 @@ def _run(
     rt: RollupTable,
     level: str,
     influxdb: InfluxDBResource,
-    publish: Callable[[InfluxClient], list[Published]],
+    publish: Callable[..., list[Published]],
 ) -> Iterator[Any]:
+    """Publish one level's buckets (``publish(client, database=, batch_lines=, progress=)``, as
+    :func:`roll_days` and :func:`roll_months` take them) and report each bucket's events."""
     with rollup_client(influxdb, rt) as client:
         ensure_policy(client, influxdb.database)
         try:
-            published = publish(client)
+            published = publish(
+                client,
+                database=influxdb.database,
+                batch_lines=influxdb.batch_lines,
+                progress=context.log.debug,
+            )
         except RollupPublishError as error:
             yield from _events(key, rt, level, error.published, influxdb.database)
             raise dg.Failure(description=str(error)[:4000]) from error
@@ -208,23 +216,8 @@ def build_daily_rollup(rt: RollupTable) -> dg.AssetsDefinition:
         s3 = aws.client("s3")
         parquet = ParquetStore.of(aws, s3)
         store = RollupStore(s3, aws.bucket, aws.parquet_prefix)
-        yield from _run(
-            context,
-            key,
-            rt,
-            DAY,
-            influxdb,
-            lambda client: roll_days(
-                client,
-                parquet,
-                store,
-                rt,
-                days,
-                database=influxdb.database,
-                batch_lines=influxdb.batch_lines,
-                progress=context.log.debug,
-            ),
-        )
+        publish = partial(roll_days, parquet=parquet, rollups=store, rt=rt, days=days)
+        yield from _run(context, key, rt, DAY, influxdb, publish)
 
     return daily
 
@@ -267,22 +260,8 @@ def build_monthly_rollup(rt: RollupTable) -> dg.AssetsDefinition:
     ) -> Iterator[Any]:
         months = [date.fromisoformat(k) for k in context.partition_keys]
         store = RollupStore(aws.client("s3"), aws.bucket, aws.parquet_prefix)
-        yield from _run(
-            context,
-            key,
-            rt,
-            MONTH,
-            influxdb,
-            lambda client: roll_months(
-                client,
-                store,
-                rt,
-                months,
-                database=influxdb.database,
-                batch_lines=influxdb.batch_lines,
-                progress=context.log.debug,
-            ),
-        )
+        publish = partial(roll_months, rollups=store, rt=rt, months=months)
+        yield from _run(context, key, rt, MONTH, influxdb, publish)
 
     return monthly
 

@@ -681,25 +681,15 @@ def _normalize_rows(
             bad_rows.append(BadRow(source, int(raw.rows[index]), column, reason, text))
     result.bad_rows = sorted(bad_rows, key=lambda b: b.row)
 
-    # series+time of bad rows whose key parsed: a correction never deletes those points
-    keyed = bad_mask & time_ok & ~nonexistent
-    for tag in spec.tags:
-        if tag not in spec.optional_tags:
-            keyed &= ~_bool(pc.equal(tag_arrays[tag], ""))
-    if keyed.any():
-        picked = pa.array(np.flatnonzero(keyed))
-        tag_values = [pc.fill_null(tag_arrays[t].take(picked), "").to_pylist() for t in spec.tags]
-        times = utc[np.flatnonzero(keyed)].tolist()
-        result.protected = frozenset(
-            (tuple(values), t)
-            for values, t in zip(zip(*tag_values, strict=True), times, strict=True)
-        )
-
     # what the file mentions: every row whose series and time parsed (good, empty or bad)
     mentioned = time_ok & ~nonexistent
     for tag in spec.tags:
         if tag not in spec.optional_tags:
             mentioned &= ~_bool(pc.equal(tag_arrays[tag], ""))
+    # series+time of bad rows whose key parsed: a correction never deletes those points
+    keyed = bad_mask & mentioned
+    if keyed.any():
+        result.protected = frozenset(_series_times(spec, tag_arrays, utc, np.flatnonzero(keyed)))
     if empty.any():
         picked = np.flatnonzero(empty & mentioned)
         result.empty = frozenset(_series_times(spec, tag_arrays, utc, picked))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from ons_pipeline.lib.ons_time import ONS_TIMEZONE
 from ons_pipeline.lib.query.model import (
     Agg,
     Aggregation,
@@ -29,8 +30,6 @@ from ons_pipeline.lib.query.model import (
     leaves,
     zone_info,
 )
-
-LOCAL_ZONE = "America/Sao_Paulo"
 
 _FIELDS: dict[str, tuple[str, str]] = {
     "val_cargaenergiahomwmed": ("carga horária", "hourly load"),
@@ -262,7 +261,7 @@ def _moment(ns: int, zone: str) -> str:
 def describe(model: QueryModel, language: str = "en", assumptions: tuple[str, ...] = ()) -> str:
     """The model in words (``pt`` or ``en``); see the module docstring."""
     pt = language == "pt"
-    zone = model.timezone or LOCAL_ZONE
+    zone = model.timezone or ONS_TIMEZONE
     parts = ["; ".join(_expr(model, s.expr, pt) for s in model.selections)]
     units = {u for u in model.units().values() if u}
     if len(units) == 1:

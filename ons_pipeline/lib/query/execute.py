@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -109,6 +109,15 @@ def _sort_key(values: Sequence[Any]) -> tuple[Any, ...]:
     return tuple((v is None, v if v is not None else 0) for v in values)
 
 
+def _rows(result: Mapping[str, Any]) -> Iterator[tuple[Mapping[str, Any], dict[str, Any]]]:
+    """Each row of one statement's result (column → value), with the tags of its series."""
+    for series in result.get("series", []) or []:
+        series_tags = series.get("tags") or {}
+        columns = series.get("columns", [])
+        for values in series.get("values", []):
+            yield series_tags, dict(zip(columns, values, strict=False))
+
+
 def _combine(
     model: QueryModel, stmts: Sequence[Statement], by_id: dict[int, dict[str, Any]]
 ) -> list[tuple[Any, ...]]:
@@ -116,29 +125,25 @@ def _combine(
     plan = combine_plan(model)
     tags = model.result_tags()
     acc: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for index, _stmt in enumerate(stmts):
-        for series in by_id.get(index, {}).get("series", []) or []:
-            series_tags = series.get("tags") or {}
-            columns = series.get("columns", [])
-            for values in series.get("values", []):
-                row = dict(zip(columns, values, strict=False))
-                key = tuple(
-                    None if series_tags.get(t) in (None, "") else str(series_tags[t]) for t in tags
-                )
-                slot = acc.setdefault(key, {})
-                for part in plan:
-                    value = row.get(part.alias)
-                    if value is None:
-                        continue
-                    old = slot.get(part.alias)
-                    if old is None:
-                        slot[part.alias] = value
-                    elif part.func in (Aggregation.SUM, Aggregation.COUNT):
-                        slot[part.alias] = old + value
-                    elif part.func is Aggregation.MAX:
-                        slot[part.alias] = max(old, value)
-                    else:
-                        slot[part.alias] = min(old, value)
+    for index in range(len(stmts)):
+        for series_tags, row in _rows(by_id.get(index, {})):
+            key = tuple(
+                None if series_tags.get(t) in (None, "") else str(series_tags[t]) for t in tags
+            )
+            slot = acc.setdefault(key, {})
+            for part in plan:
+                value = row.get(part.alias)
+                if value is None:
+                    continue
+                old = slot.get(part.alias)
+                if old is None:
+                    slot[part.alias] = value
+                elif part.func in (Aggregation.SUM, Aggregation.COUNT):
+                    slot[part.alias] = old + value
+                elif part.func is Aggregation.MAX:
+                    slot[part.alias] = max(old, value)
+                else:
+                    slot[part.alias] = min(old, value)
     moment = min(p.start for p in model.periods)
     rows = []
     for key, slot in acc.items():
@@ -165,25 +170,21 @@ def _merge(
     merged: dict[tuple[Any, ...], dict[str, Any]] = {}
     order: list[tuple[Any, ...]] = []
     for index, stmt in enumerate(stmts):
-        for series in by_id.get(index, {}).get("series", []) or []:
-            series_tags = series.get("tags") or {}
-            columns = series.get("columns", [])
-            for values in series.get("values", []):
-                row = dict(zip(columns, values, strict=False))
-                moment = stmt.label if stmt.label is not None else row.get("time")
-                tag_values = []
-                for tag in tags:
-                    if tag == PERIOD_COLUMN and model.compared:
-                        value = stmt.period
-                    else:
-                        value = series_tags.get(tag, row.get(tag))
-                    tag_values.append(None if value in (None, "") else str(value))
-                key = (moment, *tag_values)
-                if key not in merged:
-                    merged[key] = {}
-                    order.append(key)
-                for alias in stmt.aliases:
-                    merged[key][alias] = row.get(alias)
+        for series_tags, row in _rows(by_id.get(index, {})):
+            moment = stmt.label if stmt.label is not None else row.get("time")
+            tag_values = []
+            for tag in tags:
+                if tag == PERIOD_COLUMN and model.compared:
+                    value = stmt.period
+                else:
+                    value = series_tags.get(tag, row.get(tag))
+                tag_values.append(None if value in (None, "") else str(value))
+            key = (moment, *tag_values)
+            if key not in merged:
+                merged[key] = {}
+                order.append(key)
+            for alias in stmt.aliases:
+                merged[key][alias] = row.get(alias)
     return [(*key, *(merged[key].get(a) for a in aliases)) for key in order]
 
 

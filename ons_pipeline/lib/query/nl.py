@@ -38,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from ons_pipeline.lib import schema
-from ons_pipeline.lib.ons_time import to_ns
+from ons_pipeline.lib.ons_time import ONS_TIMEZONE, to_ns
 from ons_pipeline.lib.query import numbers
 from ons_pipeline.lib.query import periods as P
 from ons_pipeline.lib.query.describe import describe
@@ -63,7 +63,6 @@ from ons_pipeline.lib.query.model import (
 )
 from ons_pipeline.lib.query.text import Text, fold, rx
 
-DEFAULT_TIMEZONE = "America/Sao_Paulo"
 DEFAULT_PERIOD = timedelta(days=7)
 
 STRUCTURAL_GAPS = frozenset({"measure", "period", "subsystem", "filter", "number", "combination"})
@@ -582,7 +581,7 @@ class RuleTranslator:
 
     def __init__(
         self,
-        timezone: str = DEFAULT_TIMEZONE,
+        timezone: str = ONS_TIMEZONE,
         default_period: timedelta = DEFAULT_PERIOD,
         clock: Callable[[], datetime] | None = None,
         latest: LatestData | None = None,
@@ -1828,7 +1827,7 @@ def _language(norm: str) -> str:
 def translate(
     question: str,
     now: datetime | None = None,
-    timezone: str = DEFAULT_TIMEZONE,
+    timezone: str = ONS_TIMEZONE,
     latest: LatestData | None = None,
 ) -> Translation:
     """Translate with the default :class:`RuleTranslator`."""

@@ -425,7 +425,7 @@ def read(text: Text, now: datetime) -> Reading:
         for match in text.take(pattern):
             try:
                 month = MONTHS[match.group("m")]
-                year = int(match.group("y")) if match.group("y") else _year(month, now)
+                year = _year(month, now, match.group("y"))
                 a = day_span(year, month, int(match.group("d1")), zone)
                 b = day_span(year, month, int(match.group("d2")), zone)
             except ValueError:
@@ -564,9 +564,17 @@ def _back(span: Span, shift: str) -> Span:
     return Span(add_days(span.start, -days), add_days(span.end, -days))
 
 
-def _year(month: int, now: datetime) -> int:
-    """The year of the latest such month that has begun."""
+def _year(month: int, now: datetime, written: str | None = None) -> int:
+    """The year written, else the year of the latest such month that has begun."""
+    if written:
+        return int(written)
     return now.year if month <= now.month else now.year - 1
+
+
+def _named_month(m: re.Match[str], now: datetime) -> Span:
+    """The month a match names (groups ``m`` and, optionally, ``y``), in ``now``'s zone."""
+    month = MONTHS[m.group("m")]
+    return month_span(_year(month, now, m.group("y")), month, now.tzinfo)
 
 
 def _named(key: str, now: datetime, today: datetime) -> Span:
@@ -616,10 +624,7 @@ def _relative(n: int, unit: str, now: datetime) -> Span:
 
 def _first_n(m: re.Match[str], now: datetime) -> Span:
     """The first or last N days (weeks) of a month."""
-    zone = now.tzinfo
-    month = MONTHS[m.group("m")]
-    year = int(m.group("y")) if m.group("y") else _year(month, now)
-    whole = month_span(year, month, zone)
+    whole = _named_month(m, now)
     n = numbers.parse(m.group("n1") or m.group("n2"))
     if n is None or n < 1:
         raise ValueError("not a whole number of days")
@@ -643,10 +648,7 @@ def _semester(m: re.Match[str], now: datetime) -> Span:
 
 
 def _submonth(m: re.Match[str], now: datetime) -> Span:
-    zone = now.tzinfo
-    month = MONTHS[m.group("m")]
-    year = int(m.group("y")) if m.group("y") else _year(month, now)
-    whole = month_span(year, month, zone)
+    whole = _named_month(m, now)
     nth = numbers.ORDINALS[m.group("ord")]
     if m.group("unit") in ("weekend",) or m.group("unit").startswith("fim"):
         weekends = [b for b in day_blocks(whole, WEEKEND) if b.end - b.start >= timedelta(days=1)]
@@ -741,12 +743,10 @@ def _dx(m: re.Match[str], now: datetime) -> Span | None:
         return Span(a.start, _add_months(a.start, 3))
     if g["pm"]:
         month = MONTHS[g["pm"]]
-        year = int(g["py"]) if g["py"] else _year(month, now)
-        return day_span(year, month, int(g["pd"]), zone)
+        return day_span(_year(month, now, g["py"]), month, int(g["pd"]), zone)
     if g["em"]:
         month = MONTHS[g["em"]]
-        year = int(g["ey"]) if g["ey"] else _year(month, now)
-        return day_span(year, month, int(g["ed"]), zone)
+        return day_span(_year(month, now, g["ey"]), month, int(g["ed"]), zone)
     if g["mm"]:
         return month_span(int(g["my"]), MONTHS[g["mm"]], zone)
     if g["ny"]:

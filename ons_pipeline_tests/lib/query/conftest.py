@@ -11,6 +11,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,10 +19,14 @@ import pytest
 import requests
 
 from ons_pipeline.lib.query import fluxcheck
+from ons_pipeline.lib.query.model import Duration, QueryModel, Selection, TimeRange, parse_expr
 from ons_pipeline_tests.conftest import influxql
 
 START = pd.Timestamp("2024-03-01T00:00:00Z")
 HOURS = 24 * 5
+RANGE_END = START + pd.Timedelta(days=3)
+RANGE = TimeRange(START.value, RANGE_END.value)
+"""The period of the models the tests build, unless a test gives its own."""
 
 # tag values chosen to break naive quoting: quotes, backslashes, commas, spaces, regex characters
 TRICKY_PLANTS = [
@@ -33,6 +38,16 @@ TRICKY_PLANTS = [
     "x' OR '1'='1",
     "a/b.*(c)",
 ]
+
+
+def model(table: str, *exprs: str, **options: Any) -> QueryModel:
+    """A model of ``table`` selecting each expression as ``c0``, ``c1``… over :data:`RANGE` (unless
+    ``time_range`` is given); ``window`` may be given as text ("1h")."""
+    selections = tuple(Selection(parse_expr(e), f"c{i}") for i, e in enumerate(exprs))
+    options.setdefault("time_range", RANGE)
+    if isinstance(options.get("window"), str):
+        options["window"] = Duration.parse(options["window"])
+    return QueryModel(table, selections, **options)
 
 
 def _escape_tag(value: str) -> str:

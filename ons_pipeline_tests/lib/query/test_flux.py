@@ -16,32 +16,20 @@ from hypothesis import strategies as st
 from ons_pipeline.lib.query.flux import flux_string, render_flux
 from ons_pipeline.lib.query.fluxcheck import FluxChecker
 from ons_pipeline.lib.query.model import (
-    Duration,
     Fill,
     FilterOp,
     OrderKey,
-    QueryModel,
-    Selection,
     TagFilter,
     TimeRange,
     TopN,
     ValueFilter,
-    parse_expr,
     parse_time,
 )
 from ons_pipeline.lib.query.nl import translate
 from ons_pipeline.lib.query.timestream_sql import parse_sql
+from ons_pipeline_tests.lib.query.conftest import model
 
-RANGE = TimeRange(parse_time("2024-03-01T00:00:00Z"), parse_time("2024-03-04T00:00:00Z"))
 CORPUS = Path(__file__).with_name("nl_corpus.toml")
-
-
-def model(table: str, *exprs: str, **kwargs: Any) -> QueryModel:
-    sels = tuple(Selection(parse_expr(e), f"c{i}") for i, e in enumerate(exprs))
-    kwargs.setdefault("time_range", RANGE)
-    if isinstance(kwargs.get("window"), str):
-        kwargs["window"] = Duration.parse(kwargs["window"])
-    return QueryModel(table, sels, **kwargs)
 
 
 SE_NE = (TagFilter("id_subsistema", FilterOp.EQ, ("SE", "NE")),)

@@ -21,31 +21,24 @@ from ons_pipeline.lib.query.influxql import (
     statements,
 )
 from ons_pipeline.lib.query.model import (
-    Duration,
     Fill,
     FilterOp,
     OrderKey,
-    QueryModel,
-    Selection,
     TagFilter,
     TimeRange,
     TopN,
     ValueFilter,
-    parse_expr,
 )
-from ons_pipeline_tests.lib.query.conftest import START, TRICKY_PLANTS, Dataset
+from ons_pipeline_tests.lib.query.conftest import (
+    RANGE_END,
+    START,
+    TRICKY_PLANTS,
+    Dataset,
+    model,
+)
 
 T0 = START
-T1 = START + pd.Timedelta(days=3)
-RANGE = TimeRange(T0.value, T1.value)
-
-
-def model(table: str, *exprs: str, **kwargs: object) -> QueryModel:
-    sels = tuple(Selection(parse_expr(e), f"c{i}") for i, e in enumerate(exprs))
-    kwargs.setdefault("time_range", RANGE)
-    if isinstance(kwargs.get("window"), str):
-        kwargs["window"] = Duration.parse(str(kwargs["window"]))
-    return QueryModel(table, sels, **kwargs)  # type: ignore[arg-type]
+T1 = RANGE_END
 
 
 def in_range(frame: pd.DataFrame, start: pd.Timestamp = T0, end: pd.Timestamp = T1) -> pd.DataFrame:
