@@ -98,7 +98,8 @@ def test_per_endpoint_alarms_watch_what_the_api_publishes() -> None:
     assert rate["for_each"] == "${var.api_metric_endpoints}"
     assert rate["alarm_name"].startswith("${var.name}-api-${each.key}-")
     created = endpoint_alarms()
-    assert set(created) == {f"{key}-{name}" for key in endpoints for name in ("latency", "timeouts")}
+    alarm_names = ("latency", "timeouts")
+    assert set(created) == {f"{key}-{name}" for key in endpoints for name in alarm_names}
     for alarm in (single, rate):
         assert alarm["treat_missing_data"] == "notBreaching"  # no data = no request, not down
         assert alarm["alarm_actions"] == alarm["ok_actions"] == "${local.actions}"
