@@ -14,7 +14,10 @@ Anything but the literal (``true``/``false``, or its string form) fails, a missi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+
+from ons_checkov_common import INFLUXDB_RESOURCES
 
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
@@ -22,7 +25,7 @@ from checkov.terraform.checks.resource.base_resource_check import BaseResourceCh
 
 class ExplicitFlag(BaseResourceCheck):
     def __init__(
-        self, id: str, name: str, resources: list[str], argument: str, required: bool
+        self, id: str, name: str, resources: Iterable[str], argument: str, required: bool
     ) -> None:
         super().__init__(
             name=name, id=id, categories=[CheckCategories.NETWORKING], supported_resources=resources
@@ -44,7 +47,7 @@ class ExplicitFlag(BaseResourceCheck):
 not_public = ExplicitFlag(
     id="CKV_ONS_1",
     name="Timestream for InfluxDB is never publicly accessible (explicit false)",
-    resources=["aws_timestreaminfluxdb_db_instance", "aws_timestreaminfluxdb_db_cluster"],
+    resources=INFLUXDB_RESOURCES,
     argument="publicly_accessible",
     required=False,
 )

@@ -10,17 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ons_checkov_common import first as _first
+
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
 INFLUXDB_PORTS = (8086, 8181)
 OPEN_CIDRS = {"0.0.0.0/0", "::/0"}
-
-
-def _first(value: Any) -> Any:
-    if isinstance(value, list):
-        return value[0] if value else None
-    return value
 
 
 def _flat(value: Any) -> list[Any]:

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ons_checkov_common import INFLUXDB_RESOURCES
+from ons_checkov_common import first as _first
+
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
-
-
-def _first(block: Any) -> Any:
-    if isinstance(block, list):
-        return block[0] if block else None
-    return block
 
 
 def _true(value: Any) -> bool:
@@ -29,10 +26,7 @@ class TimestreamInfluxDBLogDelivery(BaseResourceCheck):
             name="Timestream for InfluxDB delivers engine logs to an S3 bucket",
             id="CKV_ONS_2",
             categories=[CheckCategories.LOGGING],
-            supported_resources=[
-                "aws_timestreaminfluxdb_db_instance",
-                "aws_timestreaminfluxdb_db_cluster",
-            ],
+            supported_resources=INFLUXDB_RESOURCES,
         )
 
     def scan_resource_conf(self, conf: dict[str, list[Any]]) -> CheckResult:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ons_checkov_common import INFLUXDB_RESOURCES
+
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
@@ -27,10 +29,7 @@ class TimestreamInfluxDBPasswordNotLiteral(BaseResourceCheck):
             name="Timestream for InfluxDB admin password is generated or injected, not literal",
             id="CKV_ONS_3",
             categories=[CheckCategories.SECRETS],
-            supported_resources=[
-                "aws_timestreaminfluxdb_db_instance",
-                "aws_timestreaminfluxdb_db_cluster",
-            ],
+            supported_resources=INFLUXDB_RESOURCES,
         )
 
     def scan_resource_conf(self, conf: dict[str, list[Any]]) -> CheckResult:

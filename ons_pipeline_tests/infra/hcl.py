@@ -225,11 +225,15 @@ def _substitute(value: Any, key: str, item: dict[str, Any]) -> Any:
     return _EACH_VALUE.sub(inline, value).replace("${each.key}", key)
 
 
-def instances(mod: Module, body: dict[str, Any]) -> dict[str | None, dict[str, Any]]:
+def instances(
+    mod: Module, body: dict[str, Any], items: dict[str, Any] | None = None
+) -> dict[str | None, dict[str, Any]]:
     """A block's instances: ``{None: body}`` without for_each; with ``for_each = local.x`` (a map
     written in the module), one body per key, ``each.key`` and ``each.value.<attr>`` replaced by
-    what the map holds for that key. Other for_each expressions stay unexpanded, under None."""
-    items = resolve_local(mod, body.get("for_each"))
+    what the map holds for that key. Other for_each expressions stay unexpanded, under None,
+    unless the caller passes ``items``: the map it has worked out that expression to be."""
+    if items is None:
+        items = resolve_local(mod, body.get("for_each"))
     if not isinstance(items, dict):
         return {None: body}
     out = {}

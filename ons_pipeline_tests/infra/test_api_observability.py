@@ -68,26 +68,55 @@ def test_every_data_endpoint_has_its_alarms_and_only_those() -> None:
         assert key.replace("-", "").isalnum() and key == key.lower(), key
 
 
+def endpoint_alarms() -> dict[str | None, dict[str, Any]]:
+    """The instances of ``aws_cloudwatch_metric_alarm.api_endpoint``: its for_each,
+    ``local.api_endpoint_alarms``, is every (endpoint, alarm) pair, worked out here from the
+    expression it is held to."""
+    mod = monitoring()
+    assert mod.locals["api_endpoint_alarms"] == (
+        "${merge([for alarm, spec in local.api_endpoint_alarm_specs : "
+        '{for key, endpoint in var.api_metric_endpoints : "${key}-${alarm}" => '
+        "merge(spec, {endpoint = endpoint})}] ...)}"
+    )
+    alarm = mod.of_type("aws_cloudwatch_metric_alarm")["api_endpoint"]
+    assert alarm["for_each"] == "${local.api_endpoint_alarms}"
+    items = {
+        f"{key}-{name}": {**spec, "endpoint": endpoint}
+        for name, spec in mod.locals["api_endpoint_alarm_specs"].items()
+        for key, endpoint in mod.variables["api_metric_endpoints"]["default"].items()
+    }
+    return instances(mod, alarm, items)
+
+
 def test_per_endpoint_alarms_watch_what_the_api_publishes() -> None:
     names = published_names()
     assert names == {"ApiRequests", "ApiLatencyMs", *COUNTERS}
+    endpoints = monitoring().variables["api_metric_endpoints"]["default"]
     alarms = monitoring().of_type("aws_cloudwatch_metric_alarm")
-    latency = alarms["api_endpoint_latency"]
-    timeouts = alarms["api_endpoint_timeouts"]
+    single = alarms["api_endpoint"]  # one alarm on one metric, per endpoint and alarm
     rate = alarms["api_endpoint_5xx_rate"]
-    for alarm in (latency, timeouts, rate):
-        assert alarm["for_each"] == "${var.api_metric_endpoints}"
+    assert rate["for_each"] == "${var.api_metric_endpoints}"
+    assert rate["alarm_name"].startswith("${var.name}-api-${each.key}-")
+    created = endpoint_alarms()
+    alarm_names = ("latency", "timeouts")
+    assert set(created) == {f"{key}-{name}" for key in endpoints for name in alarm_names}
+    for alarm in (single, rate):
         assert alarm["treat_missing_data"] == "notBreaching"  # no data = no request, not down
         assert alarm["alarm_actions"] == alarm["ok_actions"] == "${local.actions}"
-        assert alarm["alarm_name"].startswith("${var.name}-api-${each.key}-")
-    for alarm in (latency, timeouts):
-        assert alarm["namespace"] == "${var.pipeline_metrics_namespace}"
-        assert alarm["dimensions"] == PER_ENDPOINT
-        assert alarm["metric_name"] in names
-        assert alarm["period"] == 60  # the API publishes per minute
-    assert latency["metric_name"] == "ApiLatencyMs" and latency["extended_statistic"] == "p99"
-    assert "statistic" not in latency  # percentiles: the API publishes a distribution
-    assert timeouts["metric_name"] == "ApiTimeouts" and timeouts["statistic"] == "Sum"
+    assert single["alarm_name"] == "${var.name}-api-${each.key}"
+    assert single["namespace"] == "${var.pipeline_metrics_namespace}"
+    assert single["dimensions"] == PER_ENDPOINT.replace("each.value", "each.value.endpoint")
+    assert single["period"] == 60  # the API publishes per minute
+    for key, alarm in created.items():
+        assert alarm["metric_name"] in names, key
+    latency = {k: a for k, a in created.items() if k.endswith("-latency")}
+    timeouts = {k: a for k, a in created.items() if k.endswith("-timeouts")}
+    for alarm in latency.values():
+        assert alarm["metric_name"] == "ApiLatencyMs" and alarm["extended_statistic"] == "p99"
+        assert alarm["statistic"] is None  # percentiles: the API publishes a distribution
+    for alarm in timeouts.values():
+        assert alarm["metric_name"] == "ApiTimeouts" and alarm["statistic"] == "Sum"
+        assert alarm["extended_statistic"] is None
     queries = {q["id"]: q for q in as_list(rate["metric_query"])}
     assert queries["rate"]["expression"] == "IF(requests > 0, 100 * errors / requests, 0)"
     assert queries["rate"]["return_data"] is True

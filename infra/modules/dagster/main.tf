@@ -27,6 +27,12 @@ locals {
     daemon    = "/ecs/${var.name}/dagster-daemon"
     run       = "/ecs/${var.name}/dagster-run"
   }
+
+  tasks_egress = {
+    influxdb = { description = "InfluxDB", port = var.influxdb_port, security_group = var.influxdb_security_group_id, cidr = null }
+    postgres = { description = "Dagster storage (PostgreSQL)", port = 5432, security_group = aws_security_group.rds.id, cidr = null }
+    https    = { description = "AWS APIs (ECR, S3, Timestream, Secrets Manager, CloudWatch, SNS) over TLS", port = 443, security_group = null, cidr = "0.0.0.0/0" }
+  }
 }
 
 resource "aws_ecs_cluster" "this" {
@@ -67,34 +73,18 @@ resource "aws_security_group" "tasks" {
   tags        = merge(var.tags, { Name = "${var.name}-dagster-tasks" })
 }
 
-resource "aws_vpc_security_group_egress_rule" "tasks_influxdb" {
+# Egress of the tasks, as in modules/api: InfluxDB and PostgreSQL (whose security groups admit this
+# one) and HTTPS for the AWS APIs. Nothing else.
+resource "aws_vpc_security_group_egress_rule" "tasks" {
+  for_each                     = local.tasks_egress
   security_group_id            = aws_security_group.tasks.id
-  referenced_security_group_id = var.influxdb_security_group_id
+  referenced_security_group_id = each.value.security_group
+  cidr_ipv4                    = each.value.cidr
   ip_protocol                  = "tcp"
-  from_port                    = var.influxdb_port
-  to_port                      = var.influxdb_port
-  description                  = "InfluxDB"
+  from_port                    = each.value.port
+  to_port                      = each.value.port
+  description                  = each.value.description
   tags                         = var.tags
-}
-
-resource "aws_vpc_security_group_egress_rule" "tasks_postgres" {
-  security_group_id            = aws_security_group.tasks.id
-  referenced_security_group_id = aws_security_group.rds.id
-  ip_protocol                  = "tcp"
-  from_port                    = 5432
-  to_port                      = 5432
-  description                  = "Dagster storage (PostgreSQL)"
-  tags                         = var.tags
-}
-
-resource "aws_vpc_security_group_egress_rule" "tasks_https" {
-  security_group_id = aws_security_group.tasks.id
-  cidr_ipv4         = "0.0.0.0/0"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  description       = "AWS APIs (ECR, S3, Timestream, Secrets Manager, CloudWatch, SNS) over TLS"
-  tags              = var.tags
 }
 
 resource "aws_security_group" "rds" {

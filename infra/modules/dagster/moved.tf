@@ -36,3 +36,20 @@ moved {
   from = aws_lb_listener.https[0]
   to   = module.ui_alb[0].aws_lb_listener.https
 }
+
+# The tasks' three egress rules became one for_each resource, as in modules/api.
+
+moved {
+  from = aws_vpc_security_group_egress_rule.tasks_influxdb
+  to   = aws_vpc_security_group_egress_rule.tasks["influxdb"]
+}
+
+moved {
+  from = aws_vpc_security_group_egress_rule.tasks_postgres
+  to   = aws_vpc_security_group_egress_rule.tasks["postgres"]
+}
+
+moved {
+  from = aws_vpc_security_group_egress_rule.tasks_https
+  to   = aws_vpc_security_group_egress_rule.tasks["https"]
+}

@@ -43,6 +43,14 @@ locals {
     operating_system_family = "LINUX"
     cpu_architecture        = var.cpu_architecture
   }
+
+  # Each container logs to its own group (webserver, daemon, run), the stream prefix its name.
+  log_configuration = {
+    for key, group in aws_cloudwatch_log_group.this : key => {
+      logDriver = "awslogs"
+      options   = { "awslogs-group" = group.name, "awslogs-region" = local.region, "awslogs-stream-prefix" = key }
+    }
+  }
 }
 
 resource "aws_ecs_task_definition" "webserver" {
@@ -69,7 +77,7 @@ resource "aws_ecs_task_definition" "webserver" {
     environment      = [for k, v in local.base_environment : { name = k, value = v }]
     secrets          = local.pg_secrets
     linuxParameters  = local.linux_parameters
-    logConfiguration = { logDriver = "awslogs", options = { "awslogs-group" = aws_cloudwatch_log_group.this["webserver"].name, "awslogs-region" = local.region, "awslogs-stream-prefix" = "webserver" } }
+    logConfiguration = local.log_configuration["webserver"]
   }])
 
   tags = var.tags
@@ -98,7 +106,7 @@ resource "aws_ecs_task_definition" "daemon" {
     environment      = [for k, v in local.base_environment : { name = k, value = v }]
     secrets          = concat(local.pg_secrets, local.pipeline_secrets)
     linuxParameters  = local.linux_parameters
-    logConfiguration = { logDriver = "awslogs", options = { "awslogs-group" = aws_cloudwatch_log_group.this["daemon"].name, "awslogs-region" = local.region, "awslogs-stream-prefix" = "daemon" } }
+    logConfiguration = local.log_configuration["daemon"]
   }])
 
   tags = var.tags
@@ -132,7 +140,7 @@ resource "aws_ecs_task_definition" "run" {
     environment      = [for k, v in local.run_environment : { name = k, value = v }]
     secrets          = concat(local.pg_secrets, local.pipeline_secrets)
     linuxParameters  = local.linux_parameters
-    logConfiguration = { logDriver = "awslogs", options = { "awslogs-group" = aws_cloudwatch_log_group.this["run"].name, "awslogs-region" = local.region, "awslogs-stream-prefix" = "run" } }
+    logConfiguration = local.log_configuration["run"]
   }])
 
   tags = var.tags

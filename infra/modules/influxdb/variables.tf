@@ -99,7 +99,9 @@ variable "port" {
   default     = null
 
   validation {
-    condition = var.port == null || (
+    # A conditional, not `||`: Terraform before 1.12 evaluates both sides of `||`, and
+    # contains() and the comparisons fail on null.
+    condition = var.port == null ? true : (
       var.port >= 1024 && var.port <= 65535 &&
       !contains([2375, 2376, 8090, 51678, 51679, 51680], var.port) &&
       !(var.port >= 7788 && var.port <= 7799)

@@ -217,6 +217,31 @@ locals {
 
   # Every alarm on one metric of the pipeline or the API: one resource (keys and names unchanged).
   metric_alarm_specs = merge(local.pipeline_alarm_specs, local.api_alarm_specs, local.api_metric_alarm_specs)
+
+  # The API's own metrics per data endpoint: each of these alarms for each endpoint of
+  # var.api_metric_endpoints, keyed "<endpoint key>-<alarm>" (the end of the alarm's name).
+  api_endpoint_alarm_specs = {
+    # Percentiles: the API publishes a distribution, so no statistic.
+    latency = {
+      metric             = "ApiLatencyMs"
+      statistic          = null
+      extended_statistic = "p99"
+      threshold          = var.api_endpoint_latency_p99_ms
+      description        = "p99 latency above ${var.api_endpoint_latency_p99_ms} ms in 3 of 5 minutes"
+    }
+    timeouts = {
+      metric             = "ApiTimeouts"
+      statistic          = "Sum"
+      extended_statistic = null
+      threshold          = var.api_endpoint_timeouts_threshold
+      description        = "more than ${var.api_endpoint_timeouts_threshold} requests a minute failed on an InfluxDB or Bedrock timeout in 3 of 5 minutes"
+    }
+  }
+  api_endpoint_alarms = merge([
+    for alarm, spec in local.api_endpoint_alarm_specs : {
+      for key, endpoint in var.api_metric_endpoints : "${key}-${alarm}" => merge(spec, { endpoint = endpoint })
+    }
+  ]...)
 }
 
 resource "aws_sns_topic" "alarms" {
@@ -369,19 +394,20 @@ resource "aws_cloudwatch_metric_alarm" "api_5xx_rate" {
 # Published only in minutes with requests (no data = idle, not broken); the counters are 0, not
 # absent, in those minutes, so the 5xx share needs no FILL.
 
-resource "aws_cloudwatch_metric_alarm" "api_endpoint_latency" {
-  for_each = var.api_metric_endpoints
+resource "aws_cloudwatch_metric_alarm" "api_endpoint" {
+  for_each = local.api_endpoint_alarms
 
-  alarm_name          = "${var.name}-api-${each.key}-latency"
-  alarm_description   = "Query API ${each.value}: p99 latency above ${var.api_endpoint_latency_p99_ms} ms in 3 of 5 minutes"
+  alarm_name          = "${var.name}-api-${each.key}"
+  alarm_description   = "Query API ${each.value.endpoint}: ${each.value.description}"
   namespace           = var.pipeline_metrics_namespace
-  metric_name         = "ApiLatencyMs"
-  dimensions          = merge(var.pipeline_metric_dimensions, { Endpoint = each.value })
-  extended_statistic  = "p99"
+  metric_name         = each.value.metric
+  dimensions          = merge(var.pipeline_metric_dimensions, { Endpoint = each.value.endpoint })
+  statistic           = each.value.statistic
+  extended_statistic  = each.value.extended_statistic
   period              = 60
   evaluation_periods  = 5
   datapoints_to_alarm = 3
-  threshold           = var.api_endpoint_latency_p99_ms
+  threshold           = each.value.threshold
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.actions
@@ -432,24 +458,4 @@ resource "aws_cloudwatch_metric_alarm" "api_endpoint_5xx_rate" {
   }
 
   tags = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "api_endpoint_timeouts" {
-  for_each = var.api_metric_endpoints
-
-  alarm_name          = "${var.name}-api-${each.key}-timeouts"
-  alarm_description   = "Query API ${each.value}: more than ${var.api_endpoint_timeouts_threshold} requests a minute failed on an InfluxDB or Bedrock timeout in 3 of 5 minutes"
-  namespace           = var.pipeline_metrics_namespace
-  metric_name         = "ApiTimeouts"
-  dimensions          = merge(var.pipeline_metric_dimensions, { Endpoint = each.value })
-  statistic           = "Sum"
-  period              = 60
-  evaluation_periods  = 5
-  datapoints_to_alarm = 3
-  threshold           = var.api_endpoint_timeouts_threshold
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.actions
-  ok_actions          = local.actions
-  tags                = var.tags
 }

@@ -27,3 +27,46 @@ moved {
   from = aws_cloudwatch_metric_alarm.pipeline
   to   = aws_cloudwatch_metric_alarm.metric
 }
+
+# The per-endpoint latency and timeout alarms became one for_each resource over every (endpoint,
+# alarm) pair (local.api_endpoint_alarms); every alarm keeps its name.
+
+moved {
+  from = aws_cloudwatch_metric_alarm.api_endpoint_latency["v2-query"]
+  to   = aws_cloudwatch_metric_alarm.api_endpoint["v2-query-latency"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.api_endpoint_timeouts["v2-query"]
+  to   = aws_cloudwatch_metric_alarm.api_endpoint["v2-query-timeouts"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.api_endpoint_latency["v2-context"]
+  to   = aws_cloudwatch_metric_alarm.api_endpoint["v2-context-latency"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.api_endpoint_timeouts["v2-context"]
+  to   = aws_cloudwatch_metric_alarm.api_endpoint["v2-context-timeouts"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.api_endpoint_latency["query"]
+  to   = aws_cloudwatch_metric_alarm.api_endpoint["query-latency"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.api_endpoint_timeouts["query"]
+  to   = aws_cloudwatch_metric_alarm.api_endpoint["query-timeouts"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.api_endpoint_latency["v1-query"]
+  to   = aws_cloudwatch_metric_alarm.api_endpoint["v1-query-latency"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.api_endpoint_timeouts["v1-query"]
+  to   = aws_cloudwatch_metric_alarm.api_endpoint["v1-query-timeouts"]
+}

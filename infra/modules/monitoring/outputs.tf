@@ -9,8 +9,8 @@ output "alarm_names" {
     [for a in aws_cloudwatch_metric_alarm.influxdb : a.alarm_name],
     [for a in aws_cloudwatch_metric_alarm.metric : a.alarm_name],
     [aws_cloudwatch_metric_alarm.api_5xx_rate.alarm_name],
-    [for a in aws_cloudwatch_metric_alarm.api_endpoint_latency : a.alarm_name],
+    [for key in keys(var.api_metric_endpoints) : aws_cloudwatch_metric_alarm.api_endpoint["${key}-latency"].alarm_name],
     [for a in aws_cloudwatch_metric_alarm.api_endpoint_5xx_rate : a.alarm_name],
-    [for a in aws_cloudwatch_metric_alarm.api_endpoint_timeouts : a.alarm_name],
+    [for key in keys(var.api_metric_endpoints) : aws_cloudwatch_metric_alarm.api_endpoint["${key}-timeouts"].alarm_name],
   )
 }
