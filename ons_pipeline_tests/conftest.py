@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import pytest
 import requests
 
@@ -54,6 +55,26 @@ def moto_server(server_state_dir: Path) -> Iterator[ServerInfo]:
 @pytest.fixture(scope="session")
 def influx_url(influx_server: ServerInfo) -> str:
     return influx_server.url
+
+
+def run_ended_context(
+    sensor: str,
+    result: dg.ExecuteInJobResult,
+    instance: dg.DagsterInstance,
+    *,
+    failed: bool = False,
+    **options: object,
+) -> dg.RunStatusSensorContext:
+    """The context Dagster hands the run status sensor ``sensor`` when ``result``'s run ends
+    (``failed``: the run-failure sensor's context)."""
+    context = dg.build_run_status_sensor_context(
+        sensor_name=sensor,
+        dagster_event=result.get_run_failure_event() if failed else result.get_run_success_event(),
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        **options,  # type: ignore[arg-type]
+    )
+    return context.for_run_failure() if failed else context
 
 
 def influxql(url: str, query: str, db: str | None = None) -> dict:

@@ -28,6 +28,13 @@ def influxdb_key(table: str) -> dg.AssetKey:
     return dg.AssetKey([INFLUXDB, table])
 
 
+def loaded_table(key: dg.AssetKey | None) -> str | None:
+    """The table of an ``influxdb/<table>`` key; None for any other key."""
+    if key is not None and len(key.path) == 2 and key.path[0] == INFLUXDB:
+        return key.path[1]
+    return None
+
+
 ROLLUP = "rollup"
 ROLLUP_MONTHLY = "rollup_monthly"
 RETENTION_KEY = dg.AssetKey("influxdb_retention")

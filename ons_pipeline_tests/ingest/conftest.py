@@ -12,6 +12,7 @@ from ons_pipeline.defs.ingest.sensors import ingest_verify_sensor
 from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.schema import MAPPING_FILE, TableSpec, load_mappings
 from ons_pipeline.lib.settings import InfluxSettings
+from ons_pipeline_tests.conftest import run_ended_context
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "ons_samples"
 EXTRA_SAMPLES = Path(__file__).resolve().parent / "data"
@@ -43,11 +44,7 @@ def verify_requests(
     ``ingested``: one verify run per UTC day it touched."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.BetaWarning)  # repository_def is in beta
-        context = dg.build_run_status_sensor_context(
-            sensor_name="ons_ingest_verify",
-            dagster_event=ingested.get_run_success_event(),
-            dagster_instance=instance,
-            dagster_run=ingested.dagster_run,
-            repository_def=defs.get_repository_def(),
+        context = run_ended_context(
+            "ons_ingest_verify", ingested, instance, repository_def=defs.get_repository_def()
         )
     return list(ingest_verify_sensor(context) or [])

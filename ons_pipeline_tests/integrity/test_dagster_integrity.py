@@ -38,6 +38,7 @@ from ons_pipeline.lib.ops.notify import LOCAL_TOPIC_NAME, resolve_topic
 from ons_pipeline.lib.settings import InfluxSettings, MonitoringSettings, Settings
 from ons_pipeline.local.staging import stage_day
 from ons_pipeline.resources import Monitoring
+from ons_pipeline_tests.conftest import run_ended_context
 from ons_pipeline_tests.integrity.conftest import generated
 
 TABLE = "curva_carga"
@@ -218,13 +219,13 @@ def test_failure_and_completion_are_published_to_sns(backfill, subscribed_queue)
     instance, aws = backfill["instance"], backfill["aws"]
     monitoring = Monitoring(MonitoringSettings(notification_topic_arn=topic), aws)
     failed = backfill["results"][BAD]
-    context = dg.build_run_status_sensor_context(
-        sensor_name="migration_failure_notification",
-        dagster_event=failed.get_run_failure_event(),
-        dagster_instance=instance,
-        dagster_run=failed.dagster_run,
+    context = run_ended_context(
+        "migration_failure_notification",
+        failed,
+        instance,
+        failed=True,
         resources={"monitoring": monitoring},
-    ).for_run_failure()
+    )
     migration_failure_notification(context)
     envelope = _received(sqs, queue)[0]
     message = json.loads(envelope["Message"])
@@ -235,12 +236,8 @@ def test_failure_and_completion_are_published_to_sns(backfill, subscribed_queue)
     assert envelope["Subject"].startswith(f"ons-pipeline: migrate_{TABLE} FAILED {BAD}")
 
     done = backfill["results"][GOOD]
-    context = dg.build_run_status_sensor_context(
-        sensor_name="migration_completion_notification",
-        dagster_event=done.get_run_success_event(),
-        dagster_instance=instance,
-        dagster_run=done.dagster_run,
-        resources={"monitoring": monitoring},
+    context = run_ended_context(
+        "migration_completion_notification", done, instance, resources={"monitoring": monitoring}
     )
     migration_completion_notification(context)
     message = json.loads(_received(sqs, queue)[0]["Message"])

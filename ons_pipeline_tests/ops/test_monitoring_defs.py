@@ -32,6 +32,7 @@ from ons_pipeline.lib.settings import InfluxSettings, MonitoringSettings, Settin
 from ons_pipeline.local.servers import free_port
 from ons_pipeline.local.staging import stage_day
 from ons_pipeline.resources import Monitoring
+from ons_pipeline_tests.conftest import run_ended_context
 from ons_pipeline_tests.ops.conftest import Inbox, metric_values
 
 DAY = date(2024, 3, 5)
@@ -141,11 +142,10 @@ def test_run_status_sensor_publishes_the_figures_of_a_real_load(
     assert result.success
     event = instance.get_latest_materialization_event(influxdb_key("curva_carga"))
     points = int(event.asset_materialization.metadata["points"].value)  # type: ignore[union-attr]
-    context = dg.build_run_status_sensor_context(
-        sensor_name="pipeline_metrics_on_success",
-        dagster_event=result.get_run_success_event(),
-        dagster_instance=instance,
-        dagster_run=result.dagster_run,
+    context = run_ended_context(
+        "pipeline_metrics_on_success",
+        result,
+        instance,
         resources={"monitoring": monitoring(moto_server.url, metrics_env, inbox.topic_arn)},
     )
     assert pipeline_metrics_on_success(context) is None
@@ -191,13 +191,13 @@ def test_failure_sensor_reports_failed_batches_and_alerts(
     influx = InfluxSettings.of(url=influx_url, database=influx_db, batch_lines=50)
     instance, result = migrate(moto_server.url, s3_bucket, influx, ["curva_carga"])
     assert not result.success
-    context = dg.build_run_status_sensor_context(
-        sensor_name="pipeline_metrics_on_failure",
-        dagster_event=result.get_run_failure_event(),
-        dagster_instance=instance,
-        dagster_run=result.dagster_run,
+    context = run_ended_context(
+        "pipeline_metrics_on_failure",
+        result,
+        instance,
+        failed=True,
         resources={"monitoring": monitoring(moto_server.url, metrics_env, inbox.topic_arn)},
-    ).for_run_failure()
+    )
     assert pipeline_metrics_on_failure(context) is None
     cloudwatch = aws("cloudwatch")
     failed = metric_values(cloudwatch, metrics_env, "FailedBatches")

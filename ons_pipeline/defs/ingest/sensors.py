@@ -27,7 +27,13 @@ from ons_pipeline.defs.ingest.jobs import (
     ingest_raw_object_job,
     ingest_verify_job,
 )
-from ons_pipeline.defs.keys import INFLUXDB, PARQUET, influxdb_key, parquet_key
+from ons_pipeline.defs.keys import (
+    INFLUXDB,
+    PARQUET,
+    influxdb_key,
+    loaded_table,
+    parquet_key,
+)
 from ons_pipeline.environment import load_settings
 from ons_pipeline.lib.ingest.files import (
     RejectedObjectError,
@@ -297,11 +303,11 @@ def touched_partitions(instance: dg.DagsterInstance, run_id: str) -> dict[str, l
     out: dict[str, set[str]] = {}
     for record in records:
         event = record.event_log_entry.dagster_event
-        if event is None or event.asset_key is None or event.partition is None:
+        if event is None or event.partition is None:
             continue
-        path = event.asset_key.path
-        if len(path) == 2 and path[0] == INFLUXDB:
-            out.setdefault(event.partition, set()).add(path[1])
+        table = loaded_table(event.asset_key)
+        if table is not None:
+            out.setdefault(event.partition, set()).add(table)
     return {day: sorted(names) for day, names in sorted(out.items())}
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import dagster as dg
 
-from ons_pipeline.defs.keys import EXACT_VERIFICATION, INFLUXDB
+from ons_pipeline.defs.keys import EXACT_VERIFICATION, loaded_table
 from ons_pipeline.lib.ops.notify import RunNotification, StepError, publish, resolve_topic, table_of
 from ons_pipeline.lib.schema import tables
 from ons_pipeline.resources import MonitoringResource
@@ -101,9 +101,10 @@ def completion_notification(context: dg.RunStatusSensorContext) -> RunNotificati
     loaded: list[str] = []
     for record in _records(context.instance, run.run_id, dg.DagsterEventType.ASSET_MATERIALIZATION):
         materialization = record.asset_materialization
-        if materialization is None or materialization.asset_key.path[0] != INFLUXDB:
+        table = loaded_table(materialization.asset_key) if materialization else None
+        if materialization is None or table is None:
             continue
-        loaded.append(materialization.asset_key.path[-1])
+        loaded.append(table)
         meta = materialization.metadata
         rows += int(getattr(meta.get("rows"), "value", 0) or 0)
         points += int(getattr(meta.get("points"), "value", 0) or 0)

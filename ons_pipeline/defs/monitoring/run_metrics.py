@@ -8,7 +8,7 @@ from typing import Any
 
 import dagster as dg
 
-from ons_pipeline.defs.keys import INFLUXDB
+from ons_pipeline.defs.keys import loaded_table
 from ons_pipeline.defs.monitoring.health import DEFAULT_STATUS, MONITORING, newest_loaded_until
 from ons_pipeline.lib.ops.monitoring import (
     STANDING_RUN_ALERTS,
@@ -46,12 +46,6 @@ def _plain(metadata: Mapping[str, Any]) -> dict[str, Any]:
     return {key: getattr(value, "value", value) for key, value in metadata.items()}
 
 
-def _load_table(key: dg.AssetKey | None) -> str | None:
-    if key is not None and len(key.path) == 2 and key.path[0] == INFLUXDB:
-        return key.path[1]
-    return None
-
-
 def _table_of_step(step_key: str | None) -> str | None:
     """The table a migration step (``<table>_migration``) works on."""
     suffix = "_migration"
@@ -75,7 +69,7 @@ def collect_run_metrics(instance: dg.DagsterInstance, run: dg.DagsterRun) -> Run
             dg.DagsterEventType.ASSET_OBSERVATION,
         ):
             record = entry.asset_materialization or entry.asset_observation
-            table = _load_table(record.asset_key if record else None)
+            table = loaded_table(record.asset_key if record else None)
             if record is None or table is None:
                 continue
             failed = event.event_type == dg.DagsterEventType.ASSET_OBSERVATION
