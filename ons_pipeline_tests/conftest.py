@@ -77,6 +77,14 @@ def run_ended_context(
     return context.for_run_failure() if failed else context
 
 
+def influx_write(url: str, db: str, data: bytes | str) -> None:
+    """POST line protocol (ns timestamps) to the test server; it must answer 204."""
+    response = requests.post(
+        f"{url}/write", params={"db": db, "precision": "ns"}, data=data, timeout=60
+    )
+    assert response.status_code == 204, response.text
+
+
 def influxql(url: str, query: str, db: str | None = None) -> dict:
     """Run InfluxQL on the test server and return the JSON body (raises on HTTP errors)."""
     params = {"q": query, "epoch": "ns"}

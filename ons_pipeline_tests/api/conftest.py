@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 import pandas as pd
 import pyarrow as pa
 import pytest
-import requests
 from fastapi.testclient import TestClient
 
 from ons_pipeline.api.app import create_app
@@ -30,7 +29,7 @@ from ons_pipeline.lib.rag.knowledge import load_knowledge
 from ons_pipeline.lib.rag.service import RagService
 from ons_pipeline.lib.settings import ApiSettings, InfluxSettings, Settings
 from ons_pipeline.local.generator import generate_canonical
-from ons_pipeline_tests.conftest import influxql
+from ons_pipeline_tests.conftest import influx_write, influxql
 
 API_KEY = "test-key-0123456789abcdef"
 SEED = 11
@@ -63,10 +62,7 @@ class ApiData:
 def _write(url: str, db: str, table: str, data: pa.Table) -> None:
     spec = schema.table(table)
     for batch in iter_encoded(data, spec, max_lines=10_000):
-        response = requests.post(
-            f"{url}/write", params={"db": db, "precision": "ns"}, data=batch.data, timeout=60
-        )
-        assert response.status_code == 204, response.text
+        influx_write(url, db, batch.data)
 
 
 @pytest.fixture(scope="session")

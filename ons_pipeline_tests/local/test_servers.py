@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from ons_pipeline.local.servers import InfluxServer, MotoServer, ServerError
-from ons_pipeline_tests.conftest import influxql
+from ons_pipeline_tests.conftest import influx_write, influxql
 
 
 def test_influx_write_and_read_back_through_influxql(influx_url: str, influx_db: str) -> None:
@@ -21,10 +21,7 @@ def test_influx_write_and_read_back_through_influxql(influx_url: str, influx_db:
         "curva_carga,id_subsistema=S,nom_subsistema=SUL val_cargaenergiahomwmed=9988.92500427 "
         "1541257200000000000\n"
     )
-    response = requests.post(
-        f"{influx_url}/write", params={"db": influx_db, "precision": "ns"}, data=lines, timeout=10
-    )
-    assert response.status_code == 204, response.text
+    influx_write(influx_url, influx_db, lines)
     body = influxql(
         influx_url,
         'SELECT "val_cargaenergiahomwmed" FROM "curva_carga" GROUP BY "id_subsistema"',

@@ -49,7 +49,7 @@ from ons_pipeline.lib.influx.lineprotocol import (
     iter_encoded,
 )
 from ons_pipeline.lib.schema import table as table_spec
-from ons_pipeline_tests.conftest import influxql
+from ons_pipeline_tests.conftest import influx_write, influxql
 
 NS = pa.timestamp("ns", tz="UTC")
 
@@ -599,7 +599,7 @@ def test_round_trip_through_real_influxdb(influx_url: str, case: dict[str, Any])
         batch = encode_columns(case["table"], case["measurement"], case["tags"], case["fields"])
         expected = [p for p in expected_points(case) if p is not None]
         if batch.lines:
-            write(influx_url, db, batch.data)
+            influx_write(influx_url, db, batch.data)
         assert read_back(influx_url, db) == sorted_points(expected)
     finally:
         influxql(influx_url, f'DROP DATABASE "{db}"')
@@ -633,7 +633,7 @@ def test_nasty_fixed_table_round_trips_through_real_influxdb(
     }
     batch = encode_columns(table, case["measurement"], case["tags"], fields)
     assert (batch.lines, batch.skipped_rows) == (5, 0)
-    write(influx_url, influx_db, batch.data)
+    influx_write(influx_url, influx_db, batch.data)
     expected = [p for p in expected_points(case) if p is not None]
     assert read_back(influx_url, influx_db) == sorted_points(expected)
 
@@ -641,7 +641,7 @@ def test_nasty_fixed_table_round_trips_through_real_influxdb(
 def test_ons_table_round_trips_through_real_influxdb(influx_url: str, influx_db: str) -> None:
     spec = table_spec("geracao_usina")
     table = geracao_usina(hours=24)
-    write(influx_url, influx_db, encode(table, spec).data)
+    influx_write(influx_url, influx_db, encode(table, spec).data)
     body = influxql(
         influx_url,
         'SELECT count("val_geracao") FROM "geracao_usina" GROUP BY "nom_usina"',
@@ -863,11 +863,6 @@ def test_every_table_matches_the_row_by_row_reference(case: dict[str, Any]) -> N
 
 
 # -- real-server helpers --------------------------------------------------------------------------
-def write(url: str, db: str, data: bytes) -> None:
-    response = requests.post(
-        f"{url}/write", params={"db": db, "precision": "ns"}, data=data, timeout=30
-    )
-    assert response.status_code == 204, response.text
 
 
 def query(url: str, db: str, q: str) -> dict[str, Any]:

@@ -16,11 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-import requests
 
 from ons_pipeline.lib.query import fluxcheck
 from ons_pipeline.lib.query.model import Duration, QueryModel, Selection, TimeRange, parse_expr
-from ons_pipeline_tests.conftest import influxql
+from ons_pipeline_tests.conftest import influx_write, influxql
 
 START = pd.Timestamp("2024-03-01T00:00:00Z")
 HOURS = 24 * 5
@@ -171,11 +170,7 @@ def write_frames(url: str, db: str, frames: dict[str, pd.DataFrame]) -> None:
         spec = schema.table(table)
         lines += _lines(spec.measurement, frame, list(spec.tags), list(spec.field_names))
     for start in range(0, len(lines), 5000):
-        body = "\n".join(lines[start : start + 5000]).encode()
-        response = requests.post(
-            f"{url}/write", params={"db": db, "precision": "ns"}, data=body, timeout=60
-        )
-        assert response.status_code == 204, response.text
+        influx_write(url, db, "\n".join(lines[start : start + 5000]).encode())
 
 
 @pytest.fixture(scope="session")
