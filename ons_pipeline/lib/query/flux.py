@@ -4,8 +4,9 @@ Each aggregate or field of a selection becomes one stream (filter the field, gro
 requested tags, aggregate per window); a selection with arithmetic unions its streams, pivots them
 side by side and maps the expression; a transform follows. The selections are pivoted into one
 wide table (``_time``, tags, one column per selection alias), like InfluxQL's answer. Strings are
-double-quoted with ``\\``, ``"`` and ``${`` escaped; case-insensitive tag matches compare
-``strings.toLower`` of the tag with lower-cased literals, so no input can inject Flux.
+double-quoted with ``\\``, ``"`` and ``${`` escaped (:func:`flux_string`); case-insensitive tag
+matches compare ``strings.toLower`` of the tag with lower-cased literals, so no input can inject
+Flux.
 
 Several periods: compared periods render the query once per period (its own ``range``) and tag
 each period's rows with a ``period`` column; combined periods read the union of the ranges as
@@ -40,19 +41,31 @@ from ons_pipeline.lib.query.model import (
 _INDENT = "\n    |> "
 
 
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def flux_string(value: str) -> str:
-    """A Flux string literal: ``\\``, ``"``, ``${`` and control characters escaped."""
+    """A Flux string: a literal with ``\\``, ``"``, ``${`` and control characters escaped.
+
+    Flux's scanner reads a ``$`` and the character after it as one unit, so ``"$\\"`` or
+    ``"$\\""`` would end (or not end) the literal somewhere else than its parser thinks; where
+    ``$`` comes before an escape, the string is split there into literals joined with ``+``."""
     if "\x00" in value:
         raise ModelError("Flux strings cannot contain NUL")
-    text = (
-        value.replace("\\", "\\\\")
-        .replace('"', '\\"')
-        .replace("${", "\\${")
-        .replace("\n", "\\n")
-        .replace("\r", "\\r")
-        .replace("\t", "\\t")
-    )
-    return '"' + text + '"'
+    literals: list[str] = []
+    current: list[str] = []
+    for index, char in enumerate(value):
+        text = (
+            "\\$" if char == "$" and value.startswith("{", index + 1) else _ESCAPES.get(char, char)
+        )
+        if text.startswith("\\") and current and current[-1] == "$":
+            literals.append("".join(current))
+            current = []
+        current.append(text)
+    literals.append("".join(current))
+    if len(literals) == 1:
+        return f'"{literals[0]}"'
+    return "(" + " + ".join(f'"{text}"' for text in literals) + ")"
 
 
 def flux_float(value: float) -> str:

@@ -163,8 +163,29 @@ def test_injected_text_stays_one_string_literal(flux_checker: FluxChecker, value
 def test_flux_string_round_trips_through_flux_parser(flux_checker: FluxChecker, value: str) -> None:
     ast = flux_checker.ast(f"x = {flux_string(value)}\n")
     (statement,) = ast["body"]
-    assert statement["init"]["type"] == "StringLiteral"
-    assert statement["init"]["value"] == value
+    assert _string_value(statement["init"]) == value
+
+
+def _string_value(node: dict) -> str:
+    """The value of a string literal, or of literals joined with ``+`` (in parentheses)."""
+    if node["type"] == "ParenExpression":
+        return _string_value(node["expression"])
+    if node["type"] == "BinaryExpression" and node["operator"] == "+":
+        return _string_value(node["left"]) + _string_value(node["right"])
+    assert node["type"] == "StringLiteral", node
+    return node["value"]
+
+
+@pytest.mark.parametrize(
+    "value", ["$\\", "$\\0", '$"', '$") |> drop() |> yield(name: "x', "$${", "a$\n"]
+)
+def test_a_dollar_before_an_escape_stays_inside_the_string(
+    flux_checker: FluxChecker, value: str
+) -> None:
+    # Flux's scanner pairs "$" with the next character: "$\\" once escaped the closing quote.
+    ast = flux_checker.ast(f"x = {flux_string(value)}\n")
+    (statement,) = ast["body"]
+    assert _string_value(statement["init"]) == value
 
 
 def test_flux_time_range_is_half_open_like_the_model() -> None:
