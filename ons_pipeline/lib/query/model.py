@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import cached_property
 from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -599,8 +600,9 @@ class QueryModel:
         self._validate()
 
     # -- validation ---------------------------------------------------------------------------
-    @property
+    @cached_property
     def spec(self) -> TableSpec:
+        """The table's mapping as this model was validated against (looked up once)."""
         try:
             return schema.table(self.table)
         except schema.SchemaError as exc:

@@ -44,6 +44,7 @@ from ons_pipeline.lib.influx.client import (
 )
 from ons_pipeline.lib.influx.points import split_points
 from ons_pipeline.lib.settings import Settings, SettingsError
+from ons_pipeline.local.faults import FaultProxy
 from ons_pipeline.local.servers import InfluxServer, ServerInfo, TlsFiles, free_port
 from ons_pipeline_tests.conftest import influxql
 
@@ -569,6 +570,40 @@ def test_tls_verifies_by_default_and_trusts_a_ca_bundle(
         client.ensure_database()
         client.write(b"m v=1 1\n")
         assert client.query('SELECT count("v") FROM "m"')[0]["series"][0]["values"][0][1] == 1
+
+
+def test_the_environment_requests_reads_is_read_once_at_construction(
+    tls_server: tuple[ServerInfo, Path],
+    influx_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """REQUESTS_CA_BUNDLE and the proxy variables count as requests counts them, but are read
+    when the client is built (requests re-reads the environment at every request otherwise)."""
+    info, cert = tls_server
+    for name in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+    with InfluxClient(InfluxConfig(url=info.url, database="tls")) as client:
+        monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+        assert client.ping().startswith("1.6")  # the bundle named when it was built
+    with (
+        InfluxClient(InfluxConfig(url=info.url, database="tls"), policy(Recorder())) as client,
+        pytest.raises(TlsError),
+    ):
+        client.ping()  # built without it: the default trust store refuses the test CA
+
+    port = int(influx_url.rsplit(":", 1)[1])
+    with FaultProxy(port) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        with InfluxClient(InfluxConfig(url=influx_url)) as client:
+            monkeypatch.delenv("HTTP_PROXY")
+            assert client.ping()
+            assert sum(proxy.stats.requests.values()) == 1  # through the proxy named at build
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        with InfluxClient(InfluxConfig(url=influx_url)) as client:
+            assert client.ping()
+        assert sum(proxy.stats.requests.values()) == 1  # NO_PROXY: straight to the server
 
 
 # -- retries against scripted servers ---------------------------------------------------------
