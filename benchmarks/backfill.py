@@ -16,11 +16,15 @@ exported, checked, loaded and verified again by the same pipeline code
 in two processes (as the two run slots), into a fresh database, without Dagster runs, events or
 the daemon.
 
+While the command runs, the CPU each kind of process uses (InfluxDB, moto, Dagster's runs, daemon
+and code servers, the command, everything else) is read from ``/proc`` and printed: on a machine
+whose cores are all busy, that, not any one stage's speed, is what sets the wall time.
+
 Both sides run on servers this script starts on loopback (its own state directory) and stops.
 The last line printed is one JSON object: ``points``, ``wall_s``, ``raw_s``,
 ``backfill_over_raw_time`` (= wall_s / raw_s) and ``verified`` (true only when every table-day
 passed its exact verification and both databases hold the same number of points per table);
-with ``--direct`` also ``direct_s`` and ``direct_over_raw_time``.
+with ``--direct`` also ``direct_s`` and ``direct_over_raw_time``; ``cpu_core_s_during_migrate``.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import date, timedelta
@@ -79,6 +84,61 @@ def stage_year(aws: AwsSettings, tables: list[str], days: list[date]) -> int:
 
     with ThreadPoolExecutor(4) as pool:
         return sum(pool.map(one, [(t, d) for t in tables for d in days]))
+
+
+# Who used the CPU while ``migrate`` ran, by command line (first match wins).
+CPU_USERS = (
+    ("influxdb", "influxd"),
+    ("moto (S3 + Timestream stand-in)", "timestream_standin"),
+    ("dagster runs", "spawn_main"),
+    ("dagster-daemon", "dagster-daemon"),
+    ("dagster code servers", "dagster api grpc"),
+    ("migrate command", "ons_pipeline.cli.main"),
+)
+
+
+class CpuMeter:
+    """Core-seconds each kind of process used between ``__enter__`` and ``__exit__``, read from
+    ``/proc`` every half second (a process that ends is counted up to its last reading)."""
+
+    def __init__(self) -> None:
+        self.used: dict[str, float] = {}
+        self._first: dict[str, float] = {}
+        self._last: dict[str, tuple[str, float]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._tick = os.sysconf("SC_CLK_TCK")
+
+    def _read(self) -> dict[str, tuple[str, float]]:
+        seen: dict[str, tuple[str, float]] = {}
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            cpu = (int(fields[11]) + int(fields[12])) / self._tick
+            seen[pid] = (command or self._last.get(pid, ("", 0.0))[0], cpu)
+        return seen
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.5):
+            self._last.update(self._read())
+
+    def __enter__(self) -> CpuMeter:
+        self._last = self._read()
+        self._first = {pid: cpu for pid, (_, cpu) in self._last.items()}
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._last.update(self._read())
+        for pid, (command, cpu) in self._last.items():
+            kind = next((k for k, mark in CPU_USERS if mark in command), "other")
+            self.used[kind] = self.used.get(kind, 0.0) + cpu - self._first.get(pid, 0.0)
 
 
 def migrate(env: dict[str, str], tables: list[str], first: date, last: date) -> tuple[float, str]:
@@ -215,8 +275,15 @@ def main() -> None:
             print(
                 f"staged {rows:,} rows, {len(tables)} tables × {len(days)} days in {seconds:.0f} s"
             )
-            wall, output = migrate(env, tables, days[0], days[-1])
+            with CpuMeter() as meter:
+                wall, output = migrate(env, tables, days[0], days[-1])
             print("\n".join(output.strip().splitlines()[-8:]), flush=True)
+            cpu = {kind: round(used, 1) for kind, used in sorted(meter.used.items())}
+            print(
+                f"CPU while migrate ran (core-s; {os.cpu_count()} cores × {wall:.0f} s = "
+                f"{(os.cpu_count() or 1) * wall:.0f}): "
+                + ", ".join(f"{kind} {used}" for kind, used in cpu.items())
+            )
             direct_s, direct_failed = direct(env, tables, days) if args.direct else (0.0, 0)
             if args.direct:
                 print(f"direct (no Dagster): {direct_s:.1f} s, {direct_failed} failed table-days")
@@ -256,6 +323,7 @@ def main() -> None:
             if args.direct
             else {}
         ),
+        "cpu_core_s_during_migrate": cpu,
         "table_days_not_verified": not_verified,
         "verified": not_verified == 0 and same,
     }
