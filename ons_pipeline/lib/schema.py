@@ -12,24 +12,49 @@ Canonical partition layout (the Parquet on S3 and what the converter reads): a `
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
-if TYPE_CHECKING:
-    from ons_pipeline.lib.settings import MappingSettings
+from ons_pipeline.lib.env import Env
 
 TIME_COLUMN = "time"
 TIME_TYPE = pa.timestamp("ns", tz="UTC")
 MAPPING_FILE = Path(__file__).with_name("tables.toml")
+
+
+@dataclass(frozen=True)
+class MappingSettings:
+    """Where the schema mapping comes from: the project's mapping file (``ONS_MAPPING_FILE``,
+    default the one shipped in the package) and user files whose tables add to it or replace
+    its tables of the same name (``ONS_MAPPING_EXTRA``: paths separated by ``os.pathsep``,
+    applied in order)."""
+
+    file: Path = MAPPING_FILE
+    extra: tuple[Path, ...] = ()
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        return (self.file, *self.extra)
+
+    @classmethod
+    def from_env(cls, source: Mapping[str, str] | None = None) -> MappingSettings:
+        env = Env(os.environ if source is None else source)
+        base = env.text("ONS_MAPPING_FILE")
+        extra = env.text("ONS_MAPPING_EXTRA") or ""
+        return cls(
+            file=Path(base).expanduser() if base else MAPPING_FILE,
+            extra=tuple(Path(p).expanduser() for p in extra.split(os.pathsep) if p.strip()),
+        )
 
 
 class SchemaError(ValueError):
@@ -415,8 +440,6 @@ def tables(mapping: MappingSettings | None = None) -> dict[str, TableSpec]:
     merged with the ``ONS_MAPPING_EXTRA`` files. Read from the environment at every call and
     cached by the files' modification times, so a changed setting or file is seen at once."""
     if mapping is None:
-        from ons_pipeline.lib.settings import MappingSettings
-
         mapping = MappingSettings.from_env()
     return _load_stamped(tuple(_stamp(p) for p in mapping.files))
 
@@ -546,8 +569,6 @@ def _declaring(section: str) -> Path:
     """The project mapping file (``ONS_MAPPING_FILE``) when it declares ``section``, else the
     shipped one: a user's project file may govern retention and rollups, or leave them as
     shipped."""
-    from ons_pipeline.lib.settings import MappingSettings
-
     path = MappingSettings.from_env().file
     if path != MAPPING_FILE:
         try:

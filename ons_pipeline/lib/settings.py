@@ -9,7 +9,6 @@ with the local servers' URLs filled in when they run, come from
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -17,58 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from ons_pipeline.lib.aws import AwsSettings, SettingsError
+from ons_pipeline.lib.env import Env
 from ons_pipeline.lib.influx.client import InfluxClient, InfluxConfig, RetryPolicy
 from ons_pipeline.lib.influx.secrets import resolve_influx_config, secure_client
-from ons_pipeline.lib.schema import RetentionGroup, SchemaError, check_duration, retention_groups
+from ons_pipeline.lib.schema import (
+    MappingSettings,
+    RetentionGroup,
+    SchemaError,
+    check_duration,
+    retention_groups,
+)
 
 __all__ = ["AwsSettings", "SettingsError"]
-
-
-class _Env:
-    """Typed reads of one environment mapping; errors name the variable."""
-
-    def __init__(self, source: Mapping[str, str]) -> None:
-        self.source = source
-
-    def text(self, name: str, default: str | None = None) -> str | None:
-        value = self.source.get(name)
-        return default if value is None or value.strip() == "" else value
-
-    def number(self, name: str, default: float) -> float:
-        raw = self.text(name)
-        if raw is None:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise SettingsError(f"{name} must be a number, not {raw!r}") from None
-        if not math.isfinite(value):
-            raise SettingsError(f"{name} must be finite, not {raw!r}")
-        return value
-
-    def integer(self, name: str, default: int, minimum: int | None = None) -> int:
-        value = int(self.number(name, default))
-        return value if minimum is None else max(minimum, value)
-
-    def flag(self, name: str, default: bool) -> bool:
-        raw = self.text(name)
-        if raw is None:
-            return default
-        value = raw.strip().lower()
-        if value in {"1", "true", "yes", "on"}:
-            return True
-        if value in {"0", "false", "no", "off"}:
-            return False
-        raise SettingsError(f"{name} must be true or false, not {raw!r}")
-
-    def running(self, name: str, default: bool = True) -> bool:
-        raw = self.text(name)
-        if raw is None:
-            return default
-        status = raw.strip().lower()
-        if status not in {"running", "stopped"}:
-            raise SettingsError(f"{name} must be 'running' or 'stopped', not {raw!r}")
-        return status == "running"
 
 
 # -- InfluxDB -----------------------------------------------------------------------------------
@@ -121,7 +80,7 @@ class InfluxSettings:
         )
 
 
-def _influx(env: _Env, aws: AwsSettings) -> InfluxSettings:
+def _influx(env: Env, aws: AwsSettings) -> InfluxSettings:
     arn = env.text("ONS_INFLUX_SECRET_ARN")
     connection: dict[str, Any] = {
         "url": env.text("ONS_INFLUX_URL", InfluxConfig.url),
@@ -176,7 +135,7 @@ class MigrationSettings:
         return max(1, min(100, self.group_rows // max(1, rows_per_day)))
 
 
-def _migration(env: _Env) -> MigrationSettings:
+def _migration(env: Env) -> MigrationSettings:
     d = MigrationSettings()
     return MigrationSettings(
         start=env.text("ONS_MIGRATION_START", d.start) or d.start,
@@ -203,7 +162,7 @@ class IngestSettings:
     max_bad_fraction: float = 0.5  # ONS_INGEST_MAX_BAD_FRACTION: above it nothing is loaded
 
 
-def _ingest(env: _Env) -> IngestSettings:
+def _ingest(env: Env) -> IngestSettings:
     d = IngestSettings()
     return IngestSettings(
         sensor_interval_s=env.integer("ONS_INGEST_SENSOR_INTERVAL", d.sensor_interval_s, 1),
@@ -255,7 +214,7 @@ class MonitoringSettings:
     sensors_running: bool = False
 
 
-def _monitoring(env: _Env) -> MonitoringSettings:
+def _monitoring(env: Env) -> MonitoringSettings:
     d = MonitoringSettings()
     limits: dict[str, Any] = {}
     for spec in fields(Thresholds):
@@ -285,7 +244,7 @@ class InstanceSettings:
     deployment_type: str = "SINGLE_AZ"  # ONS_INFLUX_DEPLOYMENT_TYPE
 
 
-def _instance(env: _Env) -> InstanceSettings:
+def _instance(env: Env) -> InstanceSettings:
     d = InstanceSettings()
     return InstanceSettings(
         instance_type=env.text("ONS_INFLUX_INSTANCE_TYPE", d.instance_type) or d.instance_type,
@@ -356,7 +315,7 @@ class ApiSettings:
             raise SettingsError("ONS_RAG_RETRIEVER=bedrock needs ONS_BEDROCK_KNOWLEDGE_BASE_ID")
 
 
-def _bedrock(env: _Env, aws: AwsSettings) -> BedrockSettings:
+def _bedrock(env: Env, aws: AwsSettings) -> BedrockSettings:
     d = BedrockSettings()
     return BedrockSettings(
         knowledge_base_id=env.text("ONS_BEDROCK_KNOWLEDGE_BASE_ID"),
@@ -369,7 +328,7 @@ def _bedrock(env: _Env, aws: AwsSettings) -> BedrockSettings:
     )
 
 
-def _api(env: _Env, state_dir: Path, aws: AwsSettings | None = None) -> ApiSettings:
+def _api(env: Env, state_dir: Path, aws: AwsSettings | None = None) -> ApiSettings:
     d = ApiSettings()
     rag_dir = env.text("ONS_RAG_CACHE_DIR")
     metrics_default = env.text("ONS_METRICS_ENVIRONMENT") is not None
@@ -389,39 +348,6 @@ def _api(env: _Env, state_dir: Path, aws: AwsSettings | None = None) -> ApiSetti
         rag_retriever=(env.text("ONS_RAG_RETRIEVER", d.rag_retriever) or d.rag_retriever).lower(),
         bedrock=_bedrock(env, aws or AwsSettings()),
         rollups=env.flag("ONS_QUERY_ROLLUPS", d.rollups),
-    )
-
-
-# -- schema mapping -------------------------------------------------------------------------------
-
-SHIPPED_MAPPING = Path(__file__).with_name("tables.toml")
-
-
-@dataclass(frozen=True)
-class MappingSettings:
-    """Where the schema mapping comes from: the project's mapping file (``ONS_MAPPING_FILE``,
-    default the one shipped in the package) and user files whose tables add to it or replace
-    its tables of the same name (``ONS_MAPPING_EXTRA``: paths separated by ``os.pathsep``,
-    applied in order)."""
-
-    file: Path = SHIPPED_MAPPING
-    extra: tuple[Path, ...] = ()
-
-    @property
-    def files(self) -> tuple[Path, ...]:
-        return (self.file, *self.extra)
-
-    @classmethod
-    def from_env(cls, source: Mapping[str, str] | None = None) -> MappingSettings:
-        return _mapping(_Env(os.environ if source is None else source))
-
-
-def _mapping(env: _Env) -> MappingSettings:
-    base = env.text("ONS_MAPPING_FILE")
-    extra = env.text("ONS_MAPPING_EXTRA") or ""
-    return MappingSettings(
-        file=Path(base).expanduser() if base else SHIPPED_MAPPING,
-        extra=tuple(Path(p).expanduser() for p in extra.split(os.pathsep) if p.strip()),
     )
 
 
@@ -460,11 +386,11 @@ class RollupSettings:
     sensor_running: bool = True  # ONS_ROLLUPS_SENSOR: running | stopped (rollups_in_step default)
 
 
-def _rollups(env: _Env) -> RollupSettings:
+def _rollups(env: Env) -> RollupSettings:
     return RollupSettings(sensor_running=env.running("ONS_ROLLUPS_SENSOR"))
 
 
-def _retention(env: _Env) -> RetentionSettings:
+def _retention(env: Env) -> RetentionSettings:
     durations: dict[str, str] = {}
     for name in retention_groups():
         variable = f"ONS_RETENTION_{name.upper()}"
@@ -502,7 +428,7 @@ class Settings:
     def from_env(cls, source: Mapping[str, str] | None = None) -> Settings:
         """Parse ``source`` (default: ``os.environ``); a bad value raises :class:`SettingsError`
         naming its variable."""
-        env = _Env(os.environ if source is None else source)
+        env = Env(os.environ if source is None else source)
         state_dir = Path(env.text("ONS_STATE_DIR", ".ons-pipeline") or ".ons-pipeline").resolve()
         defaults = AwsSettings()
         aws = AwsSettings(
@@ -536,7 +462,7 @@ class Settings:
             report_path=env.text("ONS_REPORT_PATH"),
             state_dir=state_dir,
             seed=env.integer("ONS_SEED", 0),
-            mapping=_mapping(env),
+            mapping=MappingSettings.from_env(env.source),
             retention=_retention(env),
             rollups=_rollups(env),
         )

@@ -11,8 +11,16 @@ from pathlib import Path
 import pytest
 
 from ons_pipeline.lib import schema
-from ons_pipeline.lib.schema import Layout, SchemaError, Source, load_mapping, load_mappings
-from ons_pipeline.lib.settings import SHIPPED_MAPPING, MappingSettings, Settings
+from ons_pipeline.lib.schema import (
+    MAPPING_FILE,
+    Layout,
+    MappingSettings,
+    SchemaError,
+    Source,
+    load_mapping,
+    load_mappings,
+)
+from ons_pipeline.lib.settings import Settings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "mappings" / "ons_extra.toml"
 
@@ -66,10 +74,10 @@ def entry(name: str = "minha_tabela", **keys: str | None) -> str:
 
 
 def test_the_shipped_mapping_is_the_default() -> None:
-    assert MappingSettings.from_env({}).files == (SHIPPED_MAPPING,)
+    assert MappingSettings.from_env({}).files == (MAPPING_FILE,)
     assert Settings.from_env({}).mapping == MappingSettings()
     specs = schema.tables(MappingSettings())
-    assert {s.origin for s in specs.values()} == {str(SHIPPED_MAPPING)}
+    assert {s.origin for s in specs.values()} == {str(MAPPING_FILE)}
     assert specs["generation_data"].layout is Layout.SINGLE
     assert specs["curva_carga"].layout is Layout.MULTI
 
@@ -87,7 +95,7 @@ def test_a_user_file_adds_and_replaces_tables(tmp_path: Path, monkeypatch) -> No
     user = write(tmp_path, USER_FILE)
     monkeypatch.setenv("ONS_MAPPING_EXTRA", str(user))
     specs = schema.tables()
-    shipped = load_mapping(SHIPPED_MAPPING)
+    shipped = load_mapping(MAPPING_FILE)
     assert set(specs) == set(shipped) | {"telemetria"}
     curva = schema.table("curva_carga")  # replaced whole, by the user's entry
     assert (curva.measurement, curva.series, curva.origin) == ("carga_horaria", 8, str(user))
@@ -128,12 +136,12 @@ def test_an_extra_file_declaring_retention_or_rollups_is_refused_by_name(
     extra = write(tmp_path, entry() + section)
     name = section.split("]")[0].split(".")[0].lstrip("[")
     with pytest.raises(SchemaError, match=rf"user\.toml: \[{name}\] belongs in the project"):
-        load_mappings([SHIPPED_MAPPING, extra])
-    assert "minha_tabela" in load_mappings([SHIPPED_MAPPING, write(tmp_path, entry(), "ok.toml")])
+        load_mappings([MAPPING_FILE, extra])
+    assert "minha_tabela" in load_mappings([MAPPING_FILE, write(tmp_path, entry(), "ok.toml")])
 
 
 def test_the_example_file_adds_the_two_ons_datasets() -> None:
-    specs = load_mappings([SHIPPED_MAPPING, EXAMPLE])
+    specs = load_mappings([MAPPING_FILE, EXAMPLE])
     weekly, daily = specs["cmo_semanal"], specs["carga_energia"]
     assert weekly.grain == timedelta(days=7) and daily.grain == timedelta(days=1)
     assert weekly.field_names == (
@@ -202,7 +210,7 @@ def test_validation_errors_name_the_file_the_table_and_the_key(
 ) -> None:
     path = write(tmp_path, entry("boa") + text)
     with pytest.raises(SchemaError) as info:
-        load_mappings([SHIPPED_MAPPING, path])
+        load_mappings([MAPPING_FILE, path])
     message = str(info.value)
     assert message.startswith(f"{path}: table 'minha_tabela', key '{key}': "), message
     assert words in message, message
@@ -227,14 +235,14 @@ def test_errors_of_the_file_itself_name_it(tmp_path: Path, monkeypatch) -> None:
 def test_two_tables_may_not_write_one_measurement(tmp_path: Path) -> None:
     path = write(tmp_path, entry("copia", measurement='"curva_carga"'))
     with pytest.raises(SchemaError) as info:
-        load_mappings([SHIPPED_MAPPING, path])
+        load_mappings([MAPPING_FILE, path])
     message = str(info.value)
     assert message.startswith(f"{path}: table 'copia', key 'measurement': ")
-    assert "'curva_carga'" in message and str(SHIPPED_MAPPING) in message
+    assert "'curva_carga'" in message and str(MAPPING_FILE) in message
 
 
 def test_a_project_file_may_declare_its_own_retention(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    shipped = SHIPPED_MAPPING.read_text(encoding="utf-8")
+    shipped = MAPPING_FILE.read_text(encoding="utf-8")
     base = tmp_path / "project.toml"
     marker = 'description = "Every table above'
     base.write_text(shipped.replace(marker, 'note = "x"\n' + marker, 1), encoding="utf-8")
@@ -245,5 +253,5 @@ def test_a_project_file_may_declare_its_own_retention(tmp_path: Path, monkeypatc
     without = tmp_path / "tables_only.toml"
     without.write_text(shipped.split("[retention.raw]")[0], encoding="utf-8")
     monkeypatch.setenv("ONS_MAPPING_FILE", str(without))
-    assert schema.retention_groups() == schema.load_retention(SHIPPED_MAPPING)
-    assert schema.rollup_config() == schema.load_rollups(SHIPPED_MAPPING)
+    assert schema.retention_groups() == schema.load_retention(MAPPING_FILE)
+    assert schema.rollup_config() == schema.load_rollups(MAPPING_FILE)
