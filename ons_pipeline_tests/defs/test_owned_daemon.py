@@ -3,6 +3,7 @@ be killed with it), unless ONS_ROLLUPS_SENSOR says otherwise; the sensor follows
 
 import os
 import stat
+import sys
 import time
 from pathlib import Path
 
@@ -15,10 +16,17 @@ from ons_pipeline.lib.settings import SettingsError
 
 
 def fake_daemon(tmp_path: Path) -> tuple[str, Path]:
-    """An executable standing in for dagster-daemon: records the variable, then waits."""
+    """An executable standing in for dagster-daemon: records the variable, then waits. Like the
+    real daemon it takes SIGTERM even when started from a shell that ignores it."""
     seen = tmp_path / "seen"
     script = tmp_path / "dagster-daemon"
-    script.write_text(f'#!/bin/sh\necho "$ONS_ROLLUPS_SENSOR" > {seen}\nexec sleep 60\n')
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import os, signal, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_DFL)\n"
+        f"open({str(seen)!r}, 'w').write(os.environ.get('ONS_ROLLUPS_SENSOR', '') + '\\n')\n"
+        "time.sleep(60)\n"
+    )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     return str(script), seen
 
