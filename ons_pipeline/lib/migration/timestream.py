@@ -402,14 +402,16 @@ def count_query(spec: TableSpec, database: str, window: Window) -> str:
 def source_counts(
     client: QueryClient, spec: TableSpec, database: str, window: Window
 ) -> dict[str, int] | None:
-    """Timestream's count of the window (``rows`` and each measure's values); ``None`` when the
-    source gave no answer."""
-    page = client.query(QueryString=count_query(spec, database, window))
-    names = [c["Name"] for c in page.get("ColumnInfo") or []]
-    rows = page.get("Rows") or []
-    if not rows:
-        return None
-    return {n: int(d.get("ScalarValue") or 0) for n, d in zip(names, rows[0]["Data"], strict=True)}
+    """Timestream's count of the window (``rows`` and each measure's values), from the first page
+    that holds it (a running query answers empty pages with a ``NextToken`` first); ``None``
+    when no page did (a source that does not count)."""
+    for page in iter_query_pages(client, count_query(spec, database, window)):
+        rows = page.get("Rows") or []
+        if rows:
+            names = [c["Name"] for c in page.get("ColumnInfo") or []]
+            data = rows[0]["Data"]
+            return {n: int(d.get("ScalarValue") or 0) for n, d in zip(names, data, strict=True)}
+    return None
 
 
 def reconcile_counts(counts: dict[str, int], table: pa.Table, spec: TableSpec, where: str) -> None:

@@ -282,6 +282,27 @@ def test_query_mode_export_is_reconciled_with_timestreams_own_count(
     assert result.rows == 24 and result.source_count == 24
 
 
+def test_a_count_answered_after_empty_pages_is_still_reconciled(
+    moto_server, query_client, s3_bucket, s3, target
+) -> None:  # type: ignore[no-untyped-def]
+    # A running Timestream query answers empty pages with a NextToken before its row: the count
+    # on the later page is the source's answer, not "not answered" (which would skip the check).
+    counted = count_answer(ALL_TYPES, [all_types_table(25)])
+    running = {"Rows": [], "ColumnInfo": counted["ColumnInfo"], "NextToken": "t1", "QueryId": "q"}
+    stage_query_results(
+        moto_server.url,
+        {
+            export_query(ALL_TYPES, "ons", WINDOW): table_to_pages(
+                [all_types_table(24)], ALL_TYPES
+            ),
+            count_query(ALL_TYPES, "ons", WINDOW): [running, dict(running), counted],
+        },
+    )
+    with pytest.raises(ExportError, match=r"rows: source 25, exported 24"):
+        export_partition(ALL_TYPES, DAY, "query", query_client, s3, target)
+    assert ParquetStore(s3, s3_bucket).manifest(Partition(ALL_TYPES.name, DAY)) is None
+
+
 # Single-measure records of every type, in a table and columns renamed by the mapping: the
 # export pivots each (time, series) into one row of typed fields.
 PIVOTED = dataclasses.replace(
