@@ -42,7 +42,6 @@ from typing import Any
 from ons_pipeline.lib.migration.timestream import (
     QueryClient,
     described_columns,
-    page_rows,
     query_rows,
     show_measures_query,
     show_tables_query,
@@ -214,8 +213,7 @@ def _measures(client: QueryClient, database: str, table: str) -> list[tuple[str,
 def _sample(
     client: QueryClient, database: str, table: str, dimensions: list[str], window: Window
 ) -> Sample:
-    page = client.query(QueryString=sample_query(database, table, dimensions, window))
-    rows = page_rows(page)
+    rows = query_rows(client, sample_query(database, table, dimensions, window))
     if not rows:
         return Sample()
     row = rows[0]

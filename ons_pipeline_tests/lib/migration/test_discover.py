@@ -25,6 +25,7 @@ from ons_pipeline.lib.migration.discover import (
     grain_of,
     render_mapping,
     safe_name,
+    sample_query,
 )
 from ons_pipeline.lib.migration.timestream import (
     describe_answer,
@@ -36,7 +37,7 @@ from ons_pipeline.lib.ons_time import Window
 from ons_pipeline.lib.schema import Layout, Source, TableSpec, load_mapping
 from ons_pipeline.lib.settings import InfluxSettings
 from ons_pipeline.local.generator import generate_canonical
-from ons_pipeline.local.staging import recast, stage_day, stage_discovery
+from ons_pipeline.local.staging import recast, sample_answer, stage_day, stage_discovery
 from ons_pipeline_tests.conftest import influxql
 from ons_pipeline_tests.defs.test_migration import assert_day_verified, materialize_day
 
@@ -106,6 +107,24 @@ def stage_two_record_names(endpoint: str, database: str) -> None:
 
 def discovered(found: list[DiscoveredTable], table: str) -> DiscoveredTable:
     return next(t for t in found if t.table == table)
+
+
+def test_a_sample_answered_after_empty_pages_is_read(
+    moto_server, query_client, truth: dict[str, TableSpec], database: str
+) -> None:  # type: ignore[no-untyped-def]
+    # A running Timestream query answers empty pages with a NextToken before its row: the
+    # sample (series, optional dimensions) is on the later page, not absent.
+    devops = truth["devops"]
+    rows = pa.concat_tables(list(generate_canonical(devops, WINDOW.start, WINDOW.end, seed=0)))
+    answer = sample_answer(devops, rows)
+    running = {"Rows": [], "ColumnInfo": answer["ColumnInfo"], "NextToken": "t1", "QueryId": "q"}
+    dimensions = [devops.source_column(t) for t in devops.tags]
+    query = sample_query(database, devops.source_table, dimensions, WINDOW)
+    stage_query_results(moto_server.url, {query: [running, answer]})  # answered before the rest
+    stage_discovery(moto_server.url, database, [devops], WINDOW)
+    (found,) = discover(query_client, database, tables=["DevOps"], window=WINDOW).tables
+    assert found.entry is not None and found.entry["series"] == 12
+    assert found.entry["optional_tags"] == ["process_name", "jdk_version"]
 
 
 def test_discovery_maps_each_staged_schema(
