@@ -171,6 +171,16 @@ def utc_ns_to_local_ns(utc_ns: np.ndarray, tz: ZoneInfo = SAO_PAULO) -> np.ndarr
     return utc_ns + _offsets_at(table, utc_ns)
 
 
+def in_repeated_hour(utc_ns: np.ndarray, tz: ZoneInfo = SAO_PAULO) -> np.ndarray:
+    """Whether each UTC instant's local clock time occurs twice (the hour repeated when daylight
+    saving time ends): a file of local clock times can name only one of the two instants."""
+    utc_ns = np.asarray(utc_ns, dtype=np.int64)
+    if utc_ns.size == 0:
+        return np.zeros(0, dtype=bool)
+    _, _, ambiguous = local_ns_to_utc_ns(utc_ns_to_local_ns(utc_ns, tz), tz)
+    return ambiguous
+
+
 # --- Arrow helpers ----------------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ partitions of every UTC day the files touch.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -18,6 +19,7 @@ from ons_pipeline.lib.ingest.normalize import normalize_bytes
 from ons_pipeline.lib.partitions import ParquetStore, Partition
 from ons_pipeline.lib.schema import TIME_COLUMN
 from ons_pipeline.lib.settings import InfluxSettings
+from ons_pipeline.local.generator.raw_files import generate_raw_ons, write_ons_csv
 from ons_pipeline_tests.ingest.conftest import SAMPLES
 from ons_pipeline_tests.ingest.test_ingest import DAY, NEXT, ingest, local, points, raw_csv
 
@@ -226,6 +228,29 @@ def test_a_complete_corrected_day_deletes_exactly_the_vanished_points(
     want[(s, local(DAY, 14))] = expected(fixed, table)[(s, local(DAY, 14))]
     in_influx, in_parquet = stores(aws, influx_url, influx_db, table, first_day, last_day)
     assert in_influx == want == in_parquet
+
+
+def test_a_fall_back_day_written_with_its_hour_once_deletes_neither_occurrence(
+    aws: AwsSettings, influxdb: InfluxSettings, influx_url: str, influx_db: str, tmp_path: Path
+) -> None:
+    """Local 2018-02-17 has 25 hours (23:00 twice), as migrated from Timestream; ONS files write
+    the repeated hour once. The whole day re-published that way names only one of the two
+    instants: the other is not withdrawn, in InfluxDB nor in the partitions."""
+    table, day = "curva_carga", date(2018, 2, 17)
+
+    def written(repeated_hour: str, name: str) -> bytes:
+        path = tmp_path / name
+        write_ons_csv([generate_raw_ons(table, day, repeated_hour=repeated_hour)], path)
+        return path.read_bytes()
+
+    ingest(aws, influxdb, written("repeat", "both.csv"), "raw/curva/2018.csv")
+    first, last = day, day + timedelta(days=1)  # local 2018-02-17 spans these two UTC days
+    before, before_parquet = stores(aws, influx_url, influx_db, table, first, last)
+    assert before == before_parquet and len(before) == 4 * 25
+    report = ingest(aws, influxdb, written("drop", "once.csv"), "raw/curva/2018.csv", etag="e2")
+    after, after_parquet = stores(aws, influx_url, influx_db, table, first, last)
+    assert after == before and after_parquet == before
+    assert sum(d.reconciliation.deleted_points for d in report.days) == 0
 
 
 # --- (4) a field the file has no column for ----------------------------------------------------

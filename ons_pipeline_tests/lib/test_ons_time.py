@@ -274,3 +274,15 @@ def test_agrees_with_arrow_assume_timezone() -> None:
     gap = early_ns != late_ns
     assert np.array_equal(nonexistent | ambiguous, gap)
     assert np.array_equal(utc_ns[~nonexistent], early_ns[~nonexistent])
+
+
+def test_the_hour_repeated_when_dst_ends_is_both_of_its_instants_and_nothing_else() -> None:
+    # local 2018-02-17 23:00-24:00 happens twice: 01:00-02:00 UTC (-02) and 02:00-03:00 (-03)
+    start = ot.to_ns(datetime(2018, 2, 17, 20, tzinfo=UTC))
+    hours = np.arange(start, start + 12 * 3600 * 10**9, 15 * 60 * 10**9, dtype=np.int64)
+    repeated = ot.in_repeated_hour(hours)
+    first = ot.to_ns(datetime(2018, 2, 18, 1, tzinfo=UTC))
+    last = ot.to_ns(datetime(2018, 2, 18, 3, tzinfo=UTC))
+    assert repeated.tolist() == [first <= h < last for h in hours.tolist()]
+    spring = ot.to_ns(datetime(2018, 11, 4, 0, tzinfo=UTC))  # DST starts: no repeat
+    assert not ot.in_repeated_hour(np.arange(spring, spring + 86_400 * 10**9, 3600 * 10**9)).any()

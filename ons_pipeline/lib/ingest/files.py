@@ -11,7 +11,9 @@ of a local day the file mentions, the file's rows decide (``DayClaims.fate``):
 * no row at that series + time: the point is deleted (**vanished**) only when the file holds that
   series' *whole local day* — a row at every local clock slot of the day at the dataset's grain
   (``normalize.NormalizedFile.whole``): a complete re-publication of the series-day, so a stored
-  point it lacks (an off-grid time, a stale daily ``00:00:01``) is no longer published;
+  point it lacks (an off-grid time, a stale daily ``00:00:01``) is no longer published — except
+  in the hour repeated when DST ends, whose two instants share one clock slot that ONS files
+  write once: the occurrence the file does not name is kept;
 * otherwise the point is **kept**: a partial file — a fixed quarantine CSV, a patch of some hours
   or of some series, an excerpt — upserts its own points and leaves everything else of the day.
 
@@ -81,7 +83,7 @@ from ons_pipeline.lib.ingest.normalize import (
 )
 from ons_pipeline.lib.migration.deadletter import DeadLetterStore
 from ons_pipeline.lib.migration.loader import LoadReport, load_tables
-from ons_pipeline.lib.ons_time import NS_PER_DAY
+from ons_pipeline.lib.ons_time import NS_PER_DAY, in_repeated_hour
 from ons_pipeline.lib.partitions import ParquetStore, Partition, PartitionWrite
 from ons_pipeline.lib.schema import TIME_COLUMN, TableSpec
 from ons_pipeline.lib.settings import IngestSettings
@@ -240,17 +242,23 @@ class DayClaims:
     absent_fields: tuple[str, ...] = ()  # fields the file has no column for: never changed
 
     def fate(
-        self, key: SeriesTime, local_day: int, incoming: Mapping[SeriesTime, frozenset[str]]
+        self,
+        key: SeriesTime,
+        local_day: int,
+        incoming: Mapping[SeriesTime, frozenset[str]],
+        repeated_hour: bool = False,
     ) -> str:
         """What the file does to a stored point: ``replaced``, ``protected``, ``withdrawn``,
-        ``vanished`` (both deleted) or ``kept``."""
+        ``vanished`` (both deleted) or ``kept``. A point in the hour repeated when DST ends
+        never vanishes: a file of local clock times holds that slot once and cannot say which of
+        the two instants it leaves out."""
         if key in incoming:
             return "replaced"
         if key in self.protected:
             return "protected"
         if key in self.empty:
             return "withdrawn"
-        if (key[0], local_day) in self.whole:
+        if (key[0], local_day) in self.whole and not repeated_hour:
             return "vanished"
         return "kept"
 
@@ -356,7 +364,8 @@ def plan_partition(
     series = _series_strings(existing, spec)
     keys = _suffixed(series, times)
     new_keys = _suffixed(_series_strings(rows, spec), pc.cast(rows.column(TIME_COLUMN), pa.int64()))
-    local_days, _ = clock_slots(times.to_numpy(zero_copy_only=False), spec.grain)
+    instants = times.to_numpy(zero_copy_only=False)
+    local_days, _ = clock_slots(instants, spec.grain)
 
     def among(values: pa.Array, strings: Iterable[str]) -> pa.Array:
         return pc.is_in(values, value_set=pa.array(list(strings), pa.string()))
@@ -364,7 +373,10 @@ def plan_partition(
     replaced = pc.is_in(keys, value_set=new_keys)
     protected = among(keys, (_joined(*k) for k in claims.protected))
     withdrawn = among(keys, (_joined(*k) for k in claims.empty))
-    vanished = among(_suffixed(series, local_days), (_joined(*k) for k in claims.whole))
+    vanished = pc.and_(
+        among(_suffixed(series, local_days), (_joined(*k) for k in claims.whole)),
+        pa.array(~in_repeated_hour(instants)),  # as DayClaims.fate
+    )
     doomed = pc.and_(pc.invert(pc.or_(replaced, protected)), pc.or_(withdrawn, vanished))
     kept = existing.filter(pc.invert(pc.or_(replaced, doomed)))
     if claims.absent_fields:
@@ -483,10 +495,12 @@ def reconcile(client: InfluxClient, spec: TableSpec, claims: DayClaims) -> Recon
     incoming = new_points(claims.rows, spec)
     absent = frozenset(claims.absent_fields)
     keys = list(existing)
-    local_days, _ = clock_slots(np.array([t for _, t in keys], dtype=np.int64), spec.grain)
+    instants = np.array([t for _, t in keys], dtype=np.int64)
+    local_days, _ = clock_slots(instants, spec.grain)
+    repeated = in_repeated_hour(instants).tolist()
     doomed: set[SeriesTime] = set()
-    for key, local_day in zip(keys, local_days.tolist(), strict=True):
-        fate = claims.fate(key, local_day, incoming)
+    for key, local_day, twice in zip(keys, local_days.tolist(), repeated, strict=True):
+        fate = claims.fate(key, local_day, incoming, twice)
         if fate == "replaced":
             if existing[key] - incoming[key] - absent:
                 doomed.add(key)
