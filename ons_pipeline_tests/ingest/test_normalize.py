@@ -202,6 +202,25 @@ def test_generated_raw_days_round_trip_to_canonical(table: str, tmp_path: Path) 
             assert all_rows(result).equals(expected), (table, day, path.suffix)
 
 
+def test_numbers_beyond_the_double_range_are_bad_rows_not_zero_or_infinity() -> None:
+    text = (
+        "id_subsistema;nom_subsistema;din_instante;val_cargaenergiahomwmed\n"
+        "N;NORTE;2024-01-05 00:00:00;4828.07250000\n"  # 2 good
+        "N;NORTE;2024-01-05 01:00:00;1e-400\n"  # 3 underflows to 0
+        "N;NORTE;2024-01-05 02:00:00;-1E+400\n"  # 4 overflows to -inf
+        "N;NORTE;2024-01-05 03:00:00;4.9e-324\n"  # 5 good: the smallest subnormal
+        "N;NORTE;2024-01-05 04:00:00;0.000e-500\n"  # 6 good: zero, however written
+    )
+    result = normalize_bytes(text.encode(), "raw/curva_carga/range.csv")
+    assert [(b.row, b.column) for b in result.bad_rows] == [
+        (3, "val_cargaenergiahomwmed"),
+        (4, "val_cargaenergiahomwmed"),
+    ]
+    assert "beyond the range of double" in result.bad_rows[0].reason
+    values = all_rows(result).column("val_cargaenergiahomwmed").to_pylist()
+    assert values == [4828.0725, 5e-324, 0.0]
+
+
 def test_broken_rows_are_reported_with_row_and_column() -> None:
     text = (
         "id_subsistema;nom_subsistema;din_instante;val_cargaenergiahomwmed\r\n"  # line 1

@@ -463,15 +463,38 @@ def _parse_field(
     if decimal != ".":
         dotted = _bool(pc.match_substring(text, "."))
         text = pc.if_else(pa.array(dotted), "?", pc.replace_substring(text, decimal, "."))
-    pattern = _NUMBER if pa.types.is_floating(target) else _INTEGER
-    ok = _bool(pc.match_substring_regex(text, pattern))
-    bad = ~blank & ~ok
-    usable = pa.array(~blank & ok)
+    floating = pa.types.is_floating(target)
+    ok = _bool(pc.match_substring_regex(text, _NUMBER if floating else _INTEGER))
+    in_range = np.ones(len(ok), bool)
+    if not floating:  # digits beyond the type's range would fail the whole cast
+        texts = text.to_pylist()
+        in_range = np.array(
+            [not good or _fits(v, target) for v, good in zip(texts, ok, strict=True)], bool
+        )
+    usable = pa.array(~blank & ok & in_range)
     cleaned = pc.if_else(usable, text, pa.scalar(None, pa.string()))
     values = pc.cast(cleaned, target)
-    if pa.types.is_floating(target):
+    if floating:
+        # beyond the double range: 1e400 parses as inf, 1e-400 as 0 (a nonzero digit says so)
+        finite = _bool(pc.or_kleene(pc.is_finite(values), pc.is_null(values)))
+        underflow = _bool(pc.equal(values, 0.0)) & _bool(
+            pc.match_substring_regex(cleaned, r"^[^eE]*[1-9]")
+        )
+        in_range = finite & ~underflow
+        values = pc.if_else(pa.array(~blank & ok & in_range), values, pa.scalar(None, target))
         values = pc.add(values, pa.scalar(0.0, target))  # -0 → 0
+    bad = ~blank & ~(ok & in_range)
+    if (ok & ~in_range & ~blank).any():
+        return values, bad, f"not a number, or beyond the range of {target}"
     return values, bad, "not a number"
+
+
+def _fits(text: str, target: pa.DataType) -> bool:
+    bits = target.bit_width
+    value = int(text)
+    if pa.types.is_unsigned_integer(target):
+        return 0 <= value < 2**bits
+    return -(2 ** (bits - 1)) <= value < 2 ** (bits - 1)
 
 
 def normalize_bytes(
