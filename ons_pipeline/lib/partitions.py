@@ -148,7 +148,17 @@ def _refuse_duplicates(table: pa.Table, spec: TableSpec, where: str) -> None:
     keys = [TIME_COLUMN, *spec.tags]
     if table.num_rows < 2:
         return
-    counts = table.select(keys).group_by(keys, use_threads=False).aggregate([([], "count_all")])
+    # InfluxDB has no empty tag value: a null and an empty tag name the same series
+    columns = [table.column(TIME_COLUMN)]
+    for tag in spec.tags:
+        values = table.column(tag)
+        if values.null_count:
+            if _is_string_dictionary(values.type):
+                values = values.cast(pa.string())
+            values = pc.fill_null(values, "")
+        columns.append(values)
+    series = pa.table(columns, names=keys)
+    counts = series.group_by(keys, use_threads=False).aggregate([([], "count_all")])
     repeated = counts.filter(pc.greater(counts.column("count_all"), 1))
     if repeated.num_rows:
         example = repeated.slice(0, 1).to_pylist()[0]

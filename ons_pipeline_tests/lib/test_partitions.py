@@ -64,3 +64,18 @@ def test_rows_sharing_a_series_and_time_are_refused_naming_them(store: ParquetSt
         caught.value
     )
     assert store.manifest(partition) is None  # nothing was published
+
+
+def test_a_null_and_an_empty_tag_are_one_series(store: ParquetStore) -> None:
+    # InfluxDB stores no empty tag value: the two rows would be one point, one value lost.
+    table = "generation_data"  # legacy: quality_flag is an optional tag
+    spec, partition = schema.table(table), Partition(table, DAY)
+    row = generated(table, DAY).slice(0, 1)
+    tag = "quality_flag"
+    position = row.schema.get_field_index(tag)
+    field = row.schema.field(position)
+    nulled = row.set_column(position, field, pa.nulls(1, field.type))
+    emptied = row.set_column(position, field, pa.array([""], field.type))
+    with pytest.raises(PartitionError, match=r"2 rows share their series and time"):
+        store.write(partition, [pa.concat_tables([nulled, emptied])], spec)
+    assert store.manifest(partition) is None
