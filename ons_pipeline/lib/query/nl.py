@@ -133,7 +133,9 @@ _SUBSYSTEMS: list[tuple[str, str]] = [
      r"|national\s+(?:grid|system)|(?:todo\s+o\s+)?sistema\s+(?:eletrico\s+)?nacional"
      r"|whole\s+(?:grid|system)", "SIN"),
 ]  # fmt: skip
-_SUBSYSTEM_CODES = re.compile(r"(?<![\w-])(SE|NE|SIN|S|N)(?![\w-])")
+# ONS's codes, SE/CO (Sudeste/Centro-Oeste) among them; joined by a hyphen or an arrow ("N-SE",
+# "NE->SE") they name an interconnection
+_SUBSYSTEM_CODES = re.compile(r"(?<![\w])(SE\s*[/-]\s*CO|SECO|SE|NE|SIN|S|N)(?![\w])")
 SUBSYSTEM_NAMES = {
     "SE": "Sudeste/Centro-Oeste", "S": "Sul", "NE": "Nordeste", "N": "Norte", "SIN": "SIN",
 }  # fmt: skip
@@ -475,6 +477,10 @@ _SERIES_WORDS = rx(
 _BETWEEN_SUBSYSTEMS = rx(r"\b(?:entre|between)(?:\s+(?:o|a|the))?\s*$")
 _FROM_TO = rx(r"\b(?:de|do|da|from)(?:\s+(?:o|a|the))?\s*$")
 _TO = rx(r"^\s*(?:para\s+o|para\s+a|para|pro|pra|ao|a|to|into|->|→)(?:\s+(?:o|a|the))?\s*$")
+# between two subsystem codes: an arrow gives the direction ("N->SE"); a hyphen or slash names
+# the interconnection ("NE-SE", "N/SE"), both directions
+_ARROW = re.compile(r"^\s*(?:->|-->|=>|→|⟶|>)\s*$")
+_PAIR = re.compile(r"^\s*(?:-|–|—|/)\s*$")
 _AND = rx(r"^\s*(?:e|and|x|vs\.?|versus|com|with|,|-)(?:\s+(?:o|a|the|do|da))?\s*$")
 
 _EXPORT_VERB = rx(
@@ -868,7 +874,8 @@ class RuleTranslator:
         current = text.current
         for match in _SUBSYSTEM_CODES.finditer(text.orig):
             if current[match.start() : match.end()].strip():
-                st.subsystems.append((match.start(), match.group(1), match.group(0)))
+                code = "SE" if "CO" in match.group(1) else match.group(1)
+                st.subsystems.append((match.start(), code, match.group(0)))
                 text.consume(match.start(), match.end())
         st.subsystems.sort()
         # two subsystem names joined into one region ("Midwest-South region") name none of them
@@ -1246,6 +1253,8 @@ class RuleTranslator:
         return bool(
             (_BETWEEN_SUBSYSTEMS.search(before) and _AND.match(between))
             or (_FROM_TO.search(before) and _TO.match(between))
+            or _ARROW.match(between)
+            or _PAIR.match(between)
         )
 
     def _table_of(self, key: str, keys: list[str], codes: list[str]) -> str:
@@ -1483,7 +1492,11 @@ class RuleTranslator:
         """Interchange between two subsystems named together: a direction when written "do X
         para Y", else both directions of the pair."""
         text = st.text.norm
-        if _FROM_TO.search(text[: st.subsystems[0][0]]) and "interchange_scheduled" not in keys:
+        a_pos, _, a_text = st.subsystems[0]
+        oriented = _FROM_TO.search(text[:a_pos]) or _ARROW.match(
+            text[a_pos + len(a_text) : st.subsystems[1][0]]
+        )
+        if oriented and "interchange_scheduled" not in keys:
             return self._flow_model(st, keys, (codes[0], codes[1]))
         field_name = (
             "val_intercambioprogmwmed"
@@ -1491,7 +1504,7 @@ class RuleTranslator:
             else "val_intercambiomwmed"
         )
         a, b = codes[0], codes[1]
-        if _FROM_TO.search(text[: st.subsystems[0][0]]):
+        if oriented:
             filters = [
                 TagFilter("id_subsistema_origem", FilterOp.EQ, (a,)),
                 TagFilter("id_subsistema_destino", FilterOp.EQ, (b,)),

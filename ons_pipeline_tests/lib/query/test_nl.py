@@ -101,6 +101,38 @@ def test_southeast_is_never_south() -> None:
     assert result.model is not None and result.model.tag_filters[0].values == ("NE", "N")
 
 
+def test_ons_subsystem_notation() -> None:
+    """ONS's own shorthand: SE/CO for Sudeste/Centro-Oeste; two codes joined by an arrow are a
+    flow in that direction, joined by a hyphen or slash the interconnection both ways."""
+    for question in ("CMO médio do SE/CO ontem", "carga do SECO ontem", "load of SE-CO yesterday"):
+        result = translate(question, NOW)
+        assert result.complete, (question, result.unmapped)
+        assert result.model is not None
+        assert [f.values for f in result.model.tag_filters] == [("SE",)], question
+    flows = {
+        "intercâmbio N->SE ontem": ("N", "SE", False),
+        "intercâmbio NE → SE ontem": ("NE", "SE", False),
+        "interchange SE=>N yesterday": ("N", "SE", True),  # ONS orients N → SE: sign reversed
+    }
+    for question, (origin, destination, reversed_) in flows.items():
+        result = translate(question, NOW)
+        assert result.complete and result.model is not None, (question, result.unmapped)
+        where = {f.tag: f.values for f in result.model.tag_filters}
+        assert where == {
+            "id_subsistema_origem": (origin,),
+            "id_subsistema_destino": (destination,),
+        }, question
+        assert ("(-1) *" in str(result.model.selections[0].expr)) == reversed_, question
+    for question in ("intercâmbio NE-SE ontem", "maior intercâmbio N/SE em 2024"):
+        result = translate(question, NOW)
+        assert result.complete and result.model is not None, (question, result.unmapped)
+        assert {f.tag for f in result.model.tag_filters} == {
+            "id_subsistema_origem",
+            "id_subsistema_destino",
+        }, question
+        assert all(len(f.values) == 2 for f in result.model.tag_filters), question
+
+
 def test_states_are_not_subsystems() -> None:
     result = translate("geração das usinas do Rio Grande do Sul ontem", NOW)
     assert result.model is not None
