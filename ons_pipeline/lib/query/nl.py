@@ -460,6 +460,13 @@ _FULLNESS = rx(r"\b(?:how\s+full|quao\s+cheios?|nivel\s+de\s+enchimento)\b")
 _MWMES = rx(r"\b(?:em\s+|in\s+)?(?:mw\s*mes|mwmes|mw[\s-]*months?|mwmonth)\b")
 _MWH = rx(r"(?:,\s*)?\b(?:em\s+|in\s+)?(?:mwh|(?P<gwh>gwh))\b(?:\s*,)?")
 _MWMED = rx(r"(?:,\s*)?\b(?:em\s+|in\s+)?(?:mw\s*med(?:ios)?|mw\s+medios|average\s+mw)\b(?:\s*,)?")
+# how many plants / subsystems / states there are: a register, not a measure of the data
+_ENTITY_COUNT = rx(
+    r"\b(?:quant[oa]s|how\s+many|numero\s+de|number\s+of|count\s+of)\s+(?:(?:as|os|the)\s+)?"
+    r"(?:(?:wind|solar|hydro(?:electric)?|thermal|nuclear|photovoltaic|gas|coal)\s+)?"
+    r"(?:usinas?|plantas?|plants?|power\s+(?:plants?|stations?)|parques?|geradoras?"
+    r"|subsistemas?|subsystems?|estados?|states?)\b"
+)
 _AMOUNT = rx(r"\b(?:quant[oa]s?|how\s+much)\b")
 _ENERGY_VERB = rx(
     r"\b(?:ger(?:ou|aram)|produz(?:iu|iram)|consum(?:iu|iram)|export(?:ou|aram|ed|s)?"
@@ -608,6 +615,15 @@ class RuleTranslator:
         st = _State(text=text, now=moment.astimezone(self.zone), zone=self.zone)
         for match in text.take(_FILLER):
             st.ignored.append(text.original(match.start(), match.end()))
+        for match in text.take(_ENTITY_COUNT):
+            st.unmapped.append(
+                Unmapped(
+                    "measure",
+                    text.original(match.start(), match.end()),
+                    "how many plants, subsystems or states there are is not a measure of the "
+                    "data: ask for their generation or load, or for the top N plants",
+                )
+            )
         self._plants(st)
         self._states(st)
         self._legacy(st)

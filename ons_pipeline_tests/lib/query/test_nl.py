@@ -183,6 +183,8 @@ def test_what_cannot_be_mapped_is_reported() -> None:
         "carga do Sul até 2024-03-01": "period",
         "Load of the SIN and CMO of the southeast yesterday": "combination",
         "carga do Sul em 31/02/2024": "period",
+        "quantas usinas eólicas existem na Bahia?": "measure",  # a register, not a measure
+        "how many solar power plants are there in the northeast?": "measure",
     }
     for question, kind in cases.items():
         result = translate(question, NOW)
