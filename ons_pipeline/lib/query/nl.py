@@ -528,7 +528,9 @@ _LEGACY_MARK = rx(
 )
 _LEGACY_MTYPE = rx(r"\b(?:(?P<s>programad[oa]s?|scheduled)|(?P<v>verificad[oa]s?|verified))\b")
 
-_CONNECTORS = {"de", "do", "da", "dos", "das", "e", "del", "di", "du", "of", "the"}
+_CONNECTORS = {"de", "do", "da", "dos", "das", "del", "di", "du", "of", "the"}
+# between two names: a list of plants ("Jirau e Santo Antônio", "Jirau, Belo Monte and Itaipu")
+_NAME_LIST = re.compile(r"\s*(?:,\s*(?:(?:e|and)\s+)?|\s(?:e|and)\s+)")
 _NOT_NAMES = {
     "which", "what", "the", "top", "bottom", "qual", "quais", "a", "o", "as", "os", "average",
     "total", "largest", "biggest", "smallest", "hydro", "wind", "solar", "thermal", "nuclear",
@@ -670,15 +672,16 @@ class RuleTranslator:
             st.plant_names.append(match.group("name").strip())
             text.consume(match.start(), match.end())
         name_rx = rx(
-            r"\b(?P<kw>usina|uhe|ute|ufv|eol|plant|power\s+plant|power\s+station)"
-            r"(?:\s+(?:de|da|do|of))?\s+(?P<rest>.*)$"
-        )
+            r"\b(?:(?P<kw>usina|uhe|ute|ufv|eol|plant|power\s+plant|power\s+station)"
+            r"(?:\s+(?:de|da|do|of))?|(?:usinas|uhes|plants|power\s+plants))\s+(?P<rest>.*)$"
+        )  # a plural only right before the names: "usinas da Bahia" is a state
         for match in list(text.finditer(name_rx)):
-            start = match.start("rest")
-            name_end = _capitalised_run(text.orig, start)
-            if name_end > start:
-                st.plant_names.append(text.orig[start:name_end].strip())
-                text.consume(match.start(), name_end)
+            if not text.orig[match.start("rest") : match.start("rest") + 1].isupper():
+                continue  # "usinas da Bahia", "usina eólica": no name follows
+            spans = _name_runs(text.orig, match.start("rest"))
+            if spans:
+                st.plant_names += [text.orig[a:b].strip() for a, b in spans]
+                text.consume(match.start(), spans[-1][1])
         before_rx = rx(r"(?P<kw>\s(?:plant|power\s+plant|power\s+station|hydro\s+plant|dam))\b")
         for match in list(text.finditer(before_rx)):
             begin = _capitalised_run_backwards(text.orig, match.start())
@@ -987,11 +990,16 @@ class RuleTranslator:
                 r"\b(?:geracao|generation|output|producao|gerou|generated)\s+(?:(?:media|horaria"
                 r"|average|hourly|total|diaria|daily)\s+)*(?:of|de|da|do)\s*$",
                 before,
-            ) or re.match(
+            ):
+                spans = _name_runs(orig, match.start())
+                st.plant_names += [orig[a:b].strip() for a, b in spans]
+                st.text.consume(match.start(), spans[-1][1])
+                st.plant_context = True
+            elif re.match(
                 r"'s\s+(?:(?:average|hourly|total|daily)\s+)*(?:generation|output)", after
             ):
                 st.plant_names.append(orig[match.start() : end].strip())
-                st.text.consume(match.start(), end + (3 if after.startswith("'s") else 0))
+                st.text.consume(match.start(), end + 3)
                 st.plant_context = True
 
     def _leftovers(self, st: _State) -> None:
@@ -1773,6 +1781,8 @@ def _capitalised_run(text: str, start: int) -> int:
         if word[0].isupper() or word[0].isdigit() or re.fullmatch(r"[IVX]+", word):
             end = start + match.start() + len(word)
             pos = end
+            if match.group(0).rstrip("?!.").endswith((",", ";")):
+                break  # a list of names goes on after the comma
             continue
         if word.lower() in _CONNECTORS:
             rest = text[start + match.end() :].lstrip()
@@ -1780,6 +1790,19 @@ def _capitalised_run(text: str, start: int) -> int:
                 continue
         break
     return pos if pos > start else end
+
+
+def _name_runs(text: str, start: int) -> list[tuple[int, int]]:
+    """The spans of the names listed from ``start`` ("Jirau, Santo Antônio e Belo Monte")."""
+    spans: list[tuple[int, int]] = []
+    pos = start
+    while (end := _capitalised_run(text, pos)) > pos:
+        spans.append((pos, end))
+        joint = _NAME_LIST.match(text, end)
+        if joint is None or not text[joint.end() : joint.end() + 1].isupper():
+            break
+        pos = joint.end()
+    return spans
 
 
 def _capitalised_run_backwards(text: str, end: int) -> int:

@@ -133,6 +133,23 @@ def test_ons_subsystem_notation() -> None:
         assert all(len(f.values) == 2 for f in result.model.tag_filters), question
 
 
+def test_a_list_of_plants_names_each_plant() -> None:
+    cases = {
+        "geração de Jirau e Santo Antônio em 2023": ("Jirau", "Santo Antônio"),
+        "geração das usinas Jirau, Belo Monte e Itaipu em 2023": ("Jirau", "Belo Monte", "Itaipu"),
+        "generation of the plants Jirau and Itaipu in 2023": ("Jirau", "Itaipu"),
+        "geração da usina Santo Antônio do Jari em 2023": ("Santo Antônio do Jari",),
+    }
+    for question, plants in cases.items():
+        result = translate(question, NOW)
+        assert result.complete and result.model is not None, (question, result.unmapped)
+        where = {f.tag: f.values for f in result.model.tag_filters}
+        assert where == {"nom_usina": plants}, question
+    result = translate("geração das usinas da Bahia em 2023", NOW)  # a state, not a plant
+    assert result.model is not None
+    assert {f.tag: f.values for f in result.model.tag_filters} == {"id_estado": ("BA",)}
+
+
 def test_states_are_not_subsystems() -> None:
     result = translate("geração das usinas do Rio Grande do Sul ontem", NOW)
     assert result.model is not None
