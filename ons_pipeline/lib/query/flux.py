@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ons_pipeline.lib.query.influxql import ieq_pattern
 from ons_pipeline.lib.query.model import (
     PERIOD_COLUMN,
     Agg,
@@ -86,6 +87,7 @@ def column(name: str) -> str:
 @dataclass
 class _Ctx:
     imports: set[str] = field(default_factory=set)
+    defs: list[str] = field(default_factory=list)  # values the filters use, before the data
     blocks: list[str] = field(default_factory=list)
     counter: int = 0
     data: str = "data"
@@ -97,11 +99,11 @@ class _Ctx:
 
 def _tag_predicate(flt: TagFilter, ctx: _Ctx) -> str:
     col = column(flt.tag)
-    if flt.op is FilterOp.IEQ:
-        ctx.imports.add("strings")
-        lowered = f"strings.toLower(v: {col})"
-        terms = [f"{lowered} == {flux_string(v.lower())}" for v in flt.values]
-        return " or ".join(terms)
+    if flt.op is FilterOp.IEQ:  # one compiled pattern, as InfluxQL's (case and accents ignored)
+        ctx.imports.add("regexp")
+        name = ctx.name("names")
+        ctx.defs.append(f"{name} = regexp.compile(v: {flux_string(ieq_pattern(flt.values))})")
+        return f"{col} =~ {name}"
     if flt.op is FilterOp.EQ:
         return " or ".join(f"{col} == {flux_string(v)}" for v in flt.values)
     return " and ".join(f"{col} != {flux_string(v)}" for v in flt.values)
@@ -342,6 +344,8 @@ def render_flux(model: QueryModel, bucket: str = "ons") -> str:
         lines.append(f"option location = timezone.location(name: {flux_string(model.timezone)})")
     if lines:
         lines.append("")
+    if ctx.defs:
+        lines += [*ctx.defs, ""]
     for name, base in bases:
         lines.append(f"{name} = {base}")
         lines.append("")

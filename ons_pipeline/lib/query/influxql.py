@@ -41,6 +41,7 @@ from ons_pipeline.lib.query.model import (
     leaves,
     zone_info,
 )
+from ons_pipeline.lib.query.text import fold_char
 
 MAX_CALENDAR_STATEMENTS = 600
 
@@ -85,9 +86,21 @@ def regex_literal(pattern: str) -> str:
     return "/" + "".join(escaped) + "/"
 
 
+# the letters Portuguese (and names written in it) accent, with their accented forms
+_ACCENTED = {
+    "a": "aáàâãä", "e": "eéèêë", "i": "iíìîï", "o": "oóòôõö", "u": "uúùûü", "c": "cç", "n": "nñ",
+}  # fmt: skip
+
+
+def _letter(ch: str) -> str:
+    variants = _ACCENTED.get(fold_char(ch)) if ch.isalpha() else None
+    return f"[{variants}]" if variants else re2_escape(ch)
+
+
 def ieq_pattern(values: tuple[str, ...]) -> str:
-    """RE2 pattern matching exactly one of ``values``, ignoring case."""
-    return "(?i)^(?:" + "|".join(re2_escape(v) for v in values) + ")$"
+    """RE2 pattern matching exactly one of ``values``, ignoring case and accents ("Tucurui"
+    matches "Tucuruí", "SAO" matches "São")."""
+    return "(?i)^(?:" + "|".join("".join(_letter(ch) for ch in v) for v in values) + ")$"
 
 
 def number(value: float) -> str:

@@ -78,7 +78,7 @@ class Fill(StrEnum):
 
 class FilterOp(StrEnum):
     """Tag filter operators: ``=`` (any of the values), ``!=`` (none of them), ``~=`` (equal to
-    one of the values ignoring case)."""
+    one of the values ignoring case and accents)."""
 
     EQ = "="
     NE = "!="
