@@ -534,8 +534,14 @@ _NAME_LIST = re.compile(r"\s*(?:,\s*(?:(?:e|and)\s+)?|\s(?:e|and)\s+)")
 _NOT_NAMES = {
     "which", "what", "the", "top", "bottom", "qual", "quais", "a", "o", "as", "os", "average",
     "total", "largest", "biggest", "smallest", "hydro", "wind", "solar", "thermal", "nuclear",
-    "each", "every", "per", "show", "list",
+    "each", "every", "per", "show", "list", "quanto", "quanta", "how", "much", "did", "em",
+    "in", "no", "na",
 }  # fmt: skip
+# a verb of generation right after a plant's name (its subject)
+_GENERATED = re.compile(
+    r"(?<=\s)(?:gerou|geraram|gera|geram|produziu|produziram|produz|produzem|generated"
+    r"|generates|generate|produced|produces|produce)\b"
+)
 
 
 # -- the translator ---------------------------------------------------------------------------
@@ -1000,6 +1006,31 @@ class RuleTranslator:
             ):
                 st.plant_names.append(orig[match.start() : end].strip())
                 st.text.consume(match.start(), end + 3)
+                st.plant_context = True
+        # the plant as the subject: "Belo Monte gerou", "how much did Itaipu generate"
+        for verb in re.finditer(_GENERATED, norm):
+            begin = _capitalised_run_backwards(orig, verb.start())
+            while begin < verb.start() and not current[begin].strip():
+                begin += 1  # words already read ("In 2024 Itaipu generated")
+            name = orig[begin : verb.start()].strip()
+            if name and orig[begin].isupper() and not re.search(r"[,;]", name):
+                names = [name]
+                while joint := re.search(r"(?:,|\s(?:e|and))\s*$", orig[:begin]):
+                    earlier = _capitalised_run_backwards(orig, joint.start())
+                    if earlier >= joint.start() or not current[earlier : joint.start()].strip():
+                        break
+                    names.insert(0, orig[earlier : joint.start()].strip())
+                    begin = earlier
+                st.plant_names += names
+                st.text.consume(begin, verb.start())
+                st.plant_context = True
+                continue
+            after = re.match(r"\s+", orig[verb.end() :])  # "quanto gerou Itaipu"
+            start = verb.end() + (after.end() if after else 0)
+            spans = _name_runs(orig, start) if orig[start : start + 1].isupper() else []
+            if spans and current[start : spans[0][1]].strip():
+                st.plant_names += [orig[a:b].strip() for a, b in spans]
+                st.text.consume(start, spans[-1][1])
                 st.plant_context = True
 
     def _leftovers(self, st: _State) -> None:
@@ -1810,6 +1841,8 @@ def _capitalised_run_backwards(text: str, end: int) -> int:
     run = []
     for match in reversed(words):
         word = match.group(0)
+        if run and word.endswith((",", ";")):
+            break  # the end of an earlier name of a list
         if word[0].isupper() or word[0].isdigit():
             run.insert(0, match)
             continue

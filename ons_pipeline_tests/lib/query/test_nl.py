@@ -150,6 +150,25 @@ def test_a_list_of_plants_names_each_plant() -> None:
     assert {f.tag: f.values for f in result.model.tag_filters} == {"id_estado": ("BA",)}
 
 
+def test_a_plant_as_the_subject_of_generating() -> None:
+    cases = {
+        "quanto Tucuruí gerou em abril de 2023?": ("Tucuruí",),
+        "How much did Itaipu generate in 2023?": ("Itaipu",),
+        "In 2023 Belo Monte generated how much?": ("Belo Monte",),
+        "quanto gerou Jirau em 2023": ("Jirau",),
+        "quanto Tucuruí, Jirau e Itaipu geraram em 2023?": ("Tucuruí", "Jirau", "Itaipu"),
+    }
+    for question, plants in cases.items():
+        result = translate(question, NOW)
+        assert result.complete and result.model is not None, (question, result.unmapped)
+        assert result.model.table == "geracao_usina", question
+        where = {f.tag: f.values for f in result.model.tag_filters}
+        assert where == {"nom_usina": plants}, question
+    for question in ("quanto o Nordeste gerou em 2023", "Quanto o SIN gerou ontem"):
+        result = translate(question, NOW)  # a subsystem, not a plant
+        assert result.model is not None and result.model.table == "balanco_subsistema", question
+
+
 def test_states_are_not_subsystems() -> None:
     result = translate("geração das usinas do Rio Grande do Sul ontem", NOW)
     assert result.model is not None
