@@ -1186,7 +1186,9 @@ class RuleTranslator:
             return self._net_model(st, st.net)
         interchange = [k for k in keys if k.startswith("interchange")]
         if interchange and len(codes) >= 2 and self._directional(st):
-            return self._interchange_model(st, keys, codes)
+            model = self._interchange_model(st, keys, codes)
+            self._two_to_compare(st, 1, len(model.selections))  # one pair of subsystems
+            return model
         stock = any(k.startswith(("ear", "ena")) for k in keys)
         if st.share and stock and not any(k in SOURCES for k in keys) and not st.by_source:
             st.share, st.percent = False, True  # "em %": the percentage field
@@ -1251,7 +1253,12 @@ class RuleTranslator:
         elif "id_subsistema" not in group:
             group.append("id_subsistema")
             st.assumptions.append("no subsystem given: one series per subsystem")
-        if st.compare and len(codes) < 2 and len(selections) < 2 and len(st.reading.spans) < 2:
+        self._two_to_compare(st, len(codes), len(selections))
+        window = self._window(st, grain)
+        return self._finish(st, table, selections, filters, group, window, top)
+
+    def _two_to_compare(self, st: _State, subjects: int, selections: int) -> None:
+        if st.compare and subjects < 2 and selections < 2 and len(st.reading.spans) < 2:
             st.unmapped.append(
                 Unmapped(
                     "combination",
@@ -1259,8 +1266,6 @@ class RuleTranslator:
                     "comparing needs two subsystems, two measures or two periods",
                 )
             )
-        window = self._window(st, grain)
-        return self._finish(st, table, selections, filters, group, window, top)
 
     def _mapped_datasets(self, st: _State, keys: list[str], codes: list[str]) -> list[str]:
         """The weekly CMO and the daily load when the schema mapping holds them: "CMO semanal"

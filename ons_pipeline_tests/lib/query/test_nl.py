@@ -221,6 +221,7 @@ def test_what_cannot_be_mapped_is_reported() -> None:
         "carga do Sul em 31/02/2024": "period",
         "quantas usinas eólicas existem na Bahia?": "measure",  # a register, not a measure
         "how many solar power plants are there in the northeast?": "measure",
+        "intercâmbio programado vs verificado N->SE ontem": "combination",  # one measure read
     }
     for question, kind in cases.items():
         result = translate(question, NOW)
