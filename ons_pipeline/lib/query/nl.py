@@ -235,6 +235,10 @@ _MEASURES: list[tuple[str, str]] = [
      "generation"),
 ]  # fmt: skip
 _MEASURES_RX = [(rx(r"\b(?:" + p + r")\b"), k) for p, k in _MEASURES]
+# ONS's "balanço de energia" of a subsystem: its load, generation by source and interchange
+_BALANCE = rx(
+    r"\b(?:balanco(?:\s+(?:de\s+energia|energetico))?|energy\s+balance|power\s+balance)\b"
+)
 
 _PLANT_WORD = (
     r"(?:usinas?|plants?|power\s+plants?|power\s+stations?|geradoras?|uhe|ute|ufv|eol"
@@ -880,6 +884,9 @@ class RuleTranslator:
             st.patamar = (PATAMAR_FIELDS[word], match.group(0).strip())
 
     def _measures(self, st: _State) -> None:
+        for match in st.text.take(_BALANCE):  # the whole balance: every measure of it
+            for key in ("load", "hydro", "thermal", "wind", "solar", "interchange"):
+                st.measures.append((match.start(), key, match.group(0)))
         for pattern, key in _MEASURES_RX:
             for match in st.text.take(pattern):
                 st.measures.append((match.start(), key, match.group(0)))

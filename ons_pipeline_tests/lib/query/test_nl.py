@@ -169,6 +169,17 @@ def test_a_plant_as_the_subject_of_generating() -> None:
         assert result.model is not None and result.model.table == "balanco_subsistema", question
 
 
+def test_the_energy_balance_is_every_measure_of_it() -> None:
+    fields = {"val_carga", "val_gerhidraulica", "val_gertermica", "val_gereolica", "val_gersolar"}
+    for question in ("balanço de energia do Sul ontem", "energy balance of the south yesterday"):
+        result = translate(question, NOW)
+        assert result.complete and result.model is not None, (question, result.unmapped)
+        assert result.model.table == "balanco_subsistema"
+        read = {str(s.expr.field) for s in result.model.selections if isinstance(s.expr, Agg)}
+        assert read == fields | {"val_intercambio"}, question
+        assert [f.values for f in result.model.tag_filters] == [("S",)], question
+
+
 def test_states_are_not_subsystems() -> None:
     result = translate("geração das usinas do Rio Grande do Sul ontem", NOW)
     assert result.model is not None
