@@ -191,6 +191,17 @@ _DAYS = rx(
     + _DAY_NAME
     + r"""))*))\b"""
 )
+# one named day: the latest such weekday before today ("domingo passado", "na última segunda",
+# "last Sunday")
+_LAST_WEEKDAY = rx(
+    r"""\b(?:(?:n[oa]|on|d[oa])\s+)?(?:(?:ultim[oa]|passad[oa])\s+(?P<a>"""
+    + _DAY_NAME
+    + r""")|(?P<b>"""
+    + _DAY_NAME
+    + r""")\s+passad[oa]|(?:last|this\s+past|previous)\s+(?P<c>"""
+    + _DAY_NAME
+    + r"""))\b"""
+)
 _FIRST_N = rx(
     r"""\b(?:(?:n?[oa]s|the|in\s+the|during\s+the)\s+)?(?:(?P<n1>"""
     + NUM
@@ -383,6 +394,12 @@ def read(text: Text, now: datetime) -> Reading:
     today = midnight(now)
     reading = Reading()
     atoms: list[_Atom] = []
+    for match in text.take(_LAST_WEEKDAY):
+        name = match.group("a") or match.group("b") or match.group("c")
+        weekday = next(d for p, d in _DAY_NAMES if re.fullmatch(p, name))
+        back = (today.weekday() - weekday) % 7 or 7
+        day = add_days(today, -back)
+        atoms.append(_Atom(match.start(), match.end(), Span(day, add_days(day, 1))))
     for match in text.take(_DAYS):
         if match.group("we"):
             reading.days = WEEKEND

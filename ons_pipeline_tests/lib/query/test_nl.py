@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -216,6 +216,24 @@ def test_relative_dates_follow_the_injected_now() -> None:
     assert clocked.model == b
     utc = RuleTranslator(timezone="UTC").translate("carga do Sul ontem", NOW).model
     assert utc is not None and utc.time_range.to_dict()["start"] == "2024-05-14T00:00:00Z"
+
+
+def test_a_past_weekday_names_one_day() -> None:
+    # NOW is Wednesday 2024-05-15 (local): the latest such day before today
+    cases = {
+        "carga do Sul no domingo passado": "2024-05-12",
+        "load of the south last Monday": "2024-05-13",
+        "carga do Sul na última quarta-feira": "2024-05-08",
+        "CMO do Sul na terça passada": "2024-05-14",
+    }
+    for question, day in cases.items():
+        result = translate(question, NOW)
+        assert result.complete and result.model is not None, (question, result.unmapped)
+        start = datetime.fromisoformat(day).replace(hour=3, tzinfo=UTC)  # local midnight (-03)
+        assert result.model.time_range.to_dict() == {
+            "start": f"{start:%Y-%m-%dT%H:%M:%SZ}",
+            "end": f"{start + timedelta(days=1):%Y-%m-%dT%H:%M:%SZ}",
+        }, question
 
 
 def test_what_cannot_be_mapped_is_reported() -> None:
