@@ -191,6 +191,13 @@ _DAYS = rx(
     + _DAY_NAME
     + r"""))*))\b"""
 )
+# the first or last day of a month or a year ("no último dia de 2024", "the first day of March")
+_EDGE_DAY = rx(
+    r"""\b(?:(?:n?[oa]|on\s+the|the)\s+)?(?P<e>primeir[oa]|ultim[oa]|first|last)\s+(?:dia|day)
+    \s+(?:do\s+ano\s+|do\s+mes\s+)?(?:de|do|of)\s+(?:(?P<m>"""
+    + MONTH_ANY
+    + r""")(?:\s*(?:de|,|of)?\s*(?P<y>\d{4}))?|(?P<yy>\d{4}))\b"""
+)
 # one named day: the latest such weekday before today ("domingo passado", "na última segunda",
 # "last Sunday")
 _LAST_WEEKDAY = rx(
@@ -205,7 +212,8 @@ _LAST_WEEKDAY = rx(
 _FIRST_N = rx(
     r"""\b(?:(?:n?[oa]s|the|in\s+the|during\s+the)\s+)?(?:(?P<n1>"""
     + NUM
-    + r""")\s+(?P<e1>primeir[oa]s|ultim[oa]s)|(?P<e2>first|last)\s+(?P<n2>"""
+    + r""")\s+(?P<e1>primeir[oa]s|ultim[oa]s)
+    |(?P<e2>first|last|primeir[oa]s|ultim[oa]s)\s+(?P<n2>"""
     + NUM
     + r"""))\s+(?P<unit>dias|semanas|days|weeks)\s+(?:do\s+mes\s+)?(?:de|do|of)\s+(?P<m>"""
     + MONTH_ANY
@@ -415,6 +423,7 @@ def read(text: Text, now: datetime) -> Reading:
         atoms.append(_Atom(match.start(), match.end(), None, _PREVIOUS_SHIFT[unit]))
     for pattern, builder in (
         (_FIRST_N, _first_n),
+        (_EDGE_DAY, _edge_day),
         (_SEMESTER, _semester),
         (_SUBMONTH, _submonth),
         (_HYDRO, _hydro),
@@ -652,6 +661,20 @@ def _first_n(m: re.Match[str], now: datetime) -> Span:
     if last:
         return Span(max(add_days(whole.end, -days), whole.start), whole.end)
     return Span(whole.start, min(add_days(whole.start, days), whole.end))
+
+
+def _edge_day(m: re.Match[str], now: datetime) -> Span:
+    """The first or last day of the month or the year named."""
+    if m.group("yy"):
+        year = int(m.group("yy"))
+        whole = Span(
+            datetime(year, 1, 1, tzinfo=now.tzinfo), datetime(year + 1, 1, 1, tzinfo=now.tzinfo)
+        )
+    else:
+        whole = _named_month(m, now)
+    if m.group("e").startswith(("ultim", "last")):
+        return Span(add_days(whole.end, -1), whole.end)
+    return Span(whole.start, add_days(whole.start, 1))
 
 
 def _semester(m: re.Match[str], now: datetime) -> Span:

@@ -236,6 +236,23 @@ def test_a_past_weekday_names_one_day() -> None:
         }, question
 
 
+def test_the_first_or_last_days_of_a_month_or_year() -> None:
+    cases = {
+        "EAR do Sudeste no último dia de 2023": ("2023-12-31", 1),
+        "carga do Sul no primeiro dia de março de 2024": ("2024-03-01", 1),
+        "load of the south on the last day of February 2024": ("2024-02-29", 1),
+        "carga do Sul nos últimos 3 dias de março de 2024": ("2024-03-29", 3),
+    }
+    for question, (day, days) in cases.items():
+        result = translate(question, NOW)
+        assert result.complete and result.model is not None, (question, result.unmapped)
+        start = datetime.fromisoformat(day).replace(hour=3, tzinfo=UTC)  # local midnight (-03)
+        assert result.model.time_range.to_dict() == {
+            "start": f"{start:%Y-%m-%dT%H:%M:%SZ}",
+            "end": f"{start + timedelta(days=days):%Y-%m-%dT%H:%M:%SZ}",
+        }, question
+
+
 def test_what_cannot_be_mapped_is_reported() -> None:
     cases = {
         "Qual o PLD do Sul hoje?": "measure",
