@@ -165,3 +165,20 @@ def test_dry_run_and_max_rows(client: TestClient) -> None:
     assert full["row_count"] == 24 and not full["truncated"]
     cut = post(client, query="CMO do Sudeste por hora ontem", max_rows=5)
     assert cut["row_count"] == 5 and cut["truncated"] and cut["rows"] == full["rows"][:5]
+
+
+def test_unknown_plant_is_named_not_silent(client: TestClient, api_data: ApiData) -> None:
+    known = set(api_data.frames["geracao_usina"].nom_usina)
+    assert "Santo Antônio do Jari" in known
+    # a known plant typed without accents: answered, no warning
+    found = post(client, query="geração total da usina Santo Antonio do Jari em 2024-03-01")
+    assert found["_status"] == 200, found
+    assert found["rows"] and not [w for w in found["warnings"] if "in the data" in w]
+    # a misspelt plant: the empty answer says so and names the closest plants the data holds
+    typo = post(client, query="geração total da usina Santo Antonio do Jary em 2024-03-01")
+    assert typo["_status"] == 200, typo
+    warning = [w for w in typo["warnings"] if "in the data" in w]
+    assert warning and "Santo Antônio do Jari" in warning[0], typo["warnings"]
+    # a name nothing resembles: still named
+    none = post(client, query="geração total da usina Xyzabc em 2024-03-01")
+    assert any("'Xyzabc'" in w and "closest" not in w for w in none["warnings"]), none["warnings"]

@@ -21,6 +21,7 @@ policy. Only successful results are cached.
 
 from __future__ import annotations
 
+import difflib
 import threading
 import time
 import uuid
@@ -44,7 +45,14 @@ from ons_pipeline.lib.query.errors import (
 from ons_pipeline.lib.query.execute import Column, QueryResult, execute, result_columns
 from ons_pipeline.lib.query.flux import render_flux
 from ons_pipeline.lib.query.influxql import RenderError, render_influxql
-from ons_pipeline.lib.query.model import ModelError, QueryModel, format_time, from_ns, zone_info
+from ons_pipeline.lib.query.model import (
+    FilterOp,
+    ModelError,
+    QueryModel,
+    format_time,
+    from_ns,
+    zone_info,
+)
 from ons_pipeline.lib.query.nl import STRUCTURAL_GAPS, RuleTranslator, Translation, Unmapped
 from ons_pipeline.lib.query.response import (
     AnsweredFrom,
@@ -61,6 +69,7 @@ from ons_pipeline.lib.query.response import (
     time_range_info,
     translation_info,
 )
+from ons_pipeline.lib.query.text import fold
 from ons_pipeline.lib.query.timestream_sql import SqlError, SqlTranslation, execute_sql, parse_sql
 from ons_pipeline.lib.rollup.spec import rollup_tables
 from ons_pipeline.lib.settings import ApiSettings
@@ -151,37 +160,74 @@ class QueryProcessor:
         self.settings = settings
         self.cache = cache or TTLCache(self.settings.cache_ttl_s, self.settings.cache_max_entries)
         self.clock = clock or (lambda: datetime.now(UTC))
-        self._latest: dict[str, tuple[datetime | None, float]] = {}
+        self._latest: dict[tuple[str, ...], tuple[Any, float]] = {}
         self._latest_lock = threading.Lock()
+
+    def _remembered(self, key: tuple[str, ...], lookup: Callable[[], Any]) -> Any:
+        """``lookup()`` cached ``cache_ttl_s`` seconds (a failure, as ``None``, 5 s)."""
+        mark = time.monotonic()
+        with self._latest_lock:
+            cached = self._latest.get(key)
+            if cached is not None and cached[1] > mark:
+                return cached[0]
+        try:
+            value, ttl = lookup(), self.settings.cache_ttl_s
+        except (InfluxError, KeyError, IndexError, TypeError, ValueError):
+            value, ttl = None, 5.0
+        with self._latest_lock:
+            self._latest[key] = (value, mark + ttl)
+        return value
+
+    def _source(self, table: str) -> str:
+        source = quote_ident(schema.table(table).measurement)
+        rp = self.backend.retention_policy
+        return f"{quote_ident(rp)}.{source}" if rp else source
+
+    def _lookup(self, text: str) -> list[dict[str, Any]]:
+        runner = self.backend.runner(min(self.settings.query_timeout_s, 10.0))
+        results = runner.query(text, self.backend.database, "ns")
+        return (results[0].get("series") or []) if results else []
 
     def latest_data(self, table: str) -> datetime | None:
         """Time of the latest point of ``table`` in InfluxDB (``None`` when empty or the lookup
         fails), cached ``cache_ttl_s`` seconds (a failure 5 s)."""
-        mark = time.monotonic()
-        with self._latest_lock:
-            cached = self._latest.get(table)
-            if cached is not None and cached[1] > mark:
-                return cached[0]
-        spec = schema.table(table)
-        rp = self.backend.retention_policy
-        source = quote_ident(spec.measurement)
-        if rp:
-            source = f"{quote_ident(rp)}.{source}"
-        text = f"SELECT last({quote_ident(spec.fields[0].name)}) FROM {source}"
-        value: datetime | None = None
-        ttl = 5.0
-        try:
-            runner = self.backend.runner(min(self.settings.query_timeout_s, 10.0))
-            results = runner.query(text, self.backend.database, "ns")
-            series = (results[0].get("series") or []) if results else []
-            if series:
-                value = from_ns(int(series[0]["values"][0][0]))
-            ttl = self.settings.cache_ttl_s
-        except (InfluxError, KeyError, IndexError, TypeError, ValueError):
-            value = None
-        with self._latest_lock:
-            self._latest[table] = (value, mark + ttl)
+        field_name = quote_ident(schema.table(table).fields[0].name)
+
+        def lookup() -> datetime | None:
+            series = self._lookup(f"SELECT last({field_name}) FROM {self._source(table)}")
+            return from_ns(int(series[0]["values"][0][0])) if series else None
+
+        value: datetime | None = self._remembered(("latest", table), lookup)
         return value
+
+    def known_values(self, table: str, tag: str) -> frozenset[str] | None:
+        """The values ``tag`` has in ``table``'s measurement (cached as :meth:`latest_data`)."""
+
+        def lookup() -> frozenset[str]:
+            text = f"SHOW TAG VALUES FROM {self._source(table)} WITH KEY = {quote_ident(tag)}"
+            return frozenset(str(v[1]) for s in self._lookup(text) for v in s.get("values") or [])
+
+        value: frozenset[str] | None = self._remembered(("values", table, tag), lookup)
+        return value
+
+    def _unknown_names(self, model: QueryModel) -> list[str]:
+        """A warning per name a question gave (plants: case and accents ignored) that the data
+        does not hold, with the closest it does: an empty answer is then not a silent one."""
+        out = []
+        for flt in model.tag_filters:
+            if flt.op is not FilterOp.IEQ:
+                continue
+            known = self.known_values(model.table, flt.tag)
+            if not known:
+                continue  # unknown (lookup failed) or no data at all: nothing to say
+            folded = {fold(k): k for k in known}
+            for value in flt.values:
+                if fold(value) in folded:
+                    continue
+                close = difflib.get_close_matches(fold(value), list(folded), n=3, cutoff=0.6)
+                hint = f"; closest: {', '.join(folded[c] for c in close)}" if close else ""
+                out.append(f"no {flt.tag} {value!r} in the data{hint}")
+        return out
 
     # -- planning -----------------------------------------------------------------------------
     def _plan(self, req: QueryInput, now: datetime) -> _Plan:
@@ -369,6 +415,8 @@ class QueryProcessor:
         table: ResultTable | None = None
         hit, age = False, None
         execute_ms = 0.0
+        if req.execute and plan.translation is not None and plan.model is not None:
+            plan.warnings += self._unknown_names(plan.model)
         if req.execute:
             cached = self.cache.get(key) if req.use_cache else None
             if cached is not None:
