@@ -1132,7 +1132,7 @@ class RuleTranslator:
             or st.total_word
             or (st.asks_value and not st.wants_series)
             or len(st.reading.spans) > 1
-            or (st.reading.days and st.grain_adj is None)
+            or ((st.reading.days or st.reading.hours) and st.grain_adj is None)
         )
 
     def _covering(self, st: _State, window: str | None) -> str | None:
@@ -1455,6 +1455,27 @@ class RuleTranslator:
         spans = st.reading.spans
         if not spans:
             spans = [self._default_span(st, table)]
+        hours = st.reading.hours
+        if hours is not None and len(spans) > 1:
+            narrowed = []
+            for span in spans:
+                blocks = P.clock_blocks(span, hours, st.reading.days)
+                if not blocks:
+                    raise ModelError(f"that time of day is not within {P.label(span)}")
+                if len(blocks) > 1:
+                    raise ModelError("comparing a time of day over several days: compare days")
+                narrowed.append(blocks[0])
+            spans = narrowed
+        elif hours is not None:
+            blocks = P.clock_blocks(spans[0], hours, st.reading.days)
+            if not blocks:
+                raise ModelError(f"that time of day is not within {P.label(spans[0])}")
+            if len(blocks) == 1:
+                return TimeRange(to_ns(blocks[0].start), to_ns(blocks[0].end)), []
+            span = spans[0]
+            return TimeRange(to_ns(span.start), to_ns(span.end)), [
+                Period(to_ns(b.start), to_ns(b.end), P.label(b)) for b in blocks
+            ]
         if len(spans) == 1:
             span = spans[0]
             rng = TimeRange(to_ns(span.start), to_ns(span.end))

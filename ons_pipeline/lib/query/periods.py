@@ -73,6 +73,7 @@ class Reading:
 
     spans: list[Span] = field(default_factory=list)
     days: frozenset[int] | None = None  # weekdays kept (0 = Monday)
+    hours: tuple[timedelta, timedelta] | None = None  # the time of day kept, from midnight
     phrases: list[str] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)
 
@@ -179,7 +180,146 @@ def day_blocks(span: Span, days: frozenset[int] | str) -> list[Span]:
     return blocks
 
 
+def clock_blocks(
+    span: Span, hours: tuple[timedelta, timedelta], days: frozenset[int] | None = None
+) -> list[Span]:
+    """The time of day ``hours`` (offsets from local midnight; the end may pass midnight) of
+    every day of ``span`` (of the weekdays ``days`` only, when given), clipped to it."""
+    blocks: list[Span] = []
+    # a time passing midnight ("das 22h às 2h") reaches past the span's last day
+    overflow = max(hours[1] - timedelta(days=1), timedelta(0))
+    limit = _wall(span.end, overflow) if span.end == midnight(span.end) else span.end
+    day = midnight(span.start)
+    while day < span.end:
+        if days is None or day.weekday() in days:
+            lo = max(_wall(day, hours[0]), span.start)
+            hi = min(_wall(day, hours[1]), limit)
+            if lo < hi:
+                blocks.append(Span(lo, hi))
+        day = add_days(day, 1)
+    return blocks
+
+
+def _wall(day: datetime, offset: timedelta) -> datetime:
+    """The local wall-clock time ``offset`` after midnight of ``day``."""
+    naive = day.replace(tzinfo=None) + offset
+    return naive.replace(tzinfo=day.tzinfo)
+
+
 # -- the grammar --------------------------------------------------------------------------------
+
+# a time of day: 18h, 18h30, 18:30, 6 pm, 6pm, meio-dia, midnight ("às 18 horas" after "às")
+_CLOCK = (
+    r"(?:\d{1,2}(?:\s*h(?:rs?|s)?(?:\s*\d{2}(?:\s*min)?)?|:\d{2}(?:\s*h)?)(?:\s*[ap]\.?m\b\.?)?"
+    r"|\d{1,2}\s*(?:[ap]\.?m\b\.?|o'?clock)|meio[\s-]dia|meia[\s-]noite|noon|midnight)"
+)
+_CLOCK_AT = r"(?:\d{1,2}\s+horas)"
+_CLOCK_RANGE = rx(
+    r"""\b(?:(?:entre|between)\s+(?:as\s+)?(?P<a1>"""
+    + _CLOCK
+    + r"""|\d{1,2})\s*(?:e|and|-)\s*(?:as\s+)?(?P<b1>"""
+    + _CLOCK
+    + r"""|"""
+    + _CLOCK_AT
+    + r""")
+    |(?:das?|de|from)\s+(?:as\s+)?(?P<a2>"""
+    + _CLOCK
+    + r"""|\d{1,2})\s*(?:as|a|ate|to|till|until|-)\s*(?:as\s+)?(?P<b2>"""
+    + _CLOCK
+    + r"""|"""
+    + _CLOCK_AT
+    + r"""))(?!\w)"""
+)
+_CLOCK_ONE = rx(
+    r"""(?:\b(?:(?:a|as|at|around|por\s+volta\s+d[ao]s?|perto\s+d[ao]s?)\s+)?(?P<t>"""
+    + _CLOCK
+    + r""")|\b(?:as|a)\s+(?P<t2>"""
+    + _CLOCK_AT
+    + r"""))(?!\w)"""
+)
+# parts of the day: madrugada 0–6 h, manhã 6–12 h, tarde 12–18 h, noite 18–24 h
+_PART_LEAD = r"(?:a|as|de|da|na|nas|pela|pelas|durante\s+as?)"
+_DAY_PART = rx(
+    r"""\b(?:(?P<edge>inicio|comeco|fim|final|meio)\s+)?"""
+    + _PART_LEAD
+    + r"""\s+(?:(?P<dawn>madrugadas?)|(?P<morning>manhas?)|(?P<afternoon>tardes?)
+    |(?P<night>noites?))
+    |\b(?:in|during)\s+the\s+(?:(?P<edge_en>early|late|mid)[\s-]*)?(?:(?P<morning_en>mornings?)
+    |(?P<afternoon_en>afternoons?)|(?P<night_en>evenings?|nights?))|\bat\s+(?P<night_at>night)\b"""
+)
+_DAY_PARTS = {
+    "dawn": (0, 6), "morning": (6, 12), "morning_en": (6, 12), "afternoon": (12, 18),
+    "afternoon_en": (12, 18), "night": (18, 24), "night_en": (18, 24), "night_at": (18, 24),
+}  # fmt: skip
+
+
+def _clock(written: str) -> timedelta:
+    """``18h30`` / ``6 pm`` / ``meio-dia`` as an offset from midnight (``ValueError`` if none)."""
+    words = {"meio dia": 12, "meio-dia": 12, "noon": 12, "meia noite": 0, "meia-noite": 0}
+    words["midnight"] = 0
+    if written in words:
+        return timedelta(hours=words[written])
+    m = re.match(r"(\d{1,2})(?:\D*?(\d{2}))?\s*(?:min)?\s*(?:([ap])\.?m)?", written)
+    if m is None:
+        raise ValueError(f"not a time of day: {written}")
+    hour, minute = int(m.group(1)), int(m.group(2) or 0)
+    if m.group(3):
+        if not 1 <= hour <= 12:
+            raise ValueError(f"not a time of day: {written}")
+        hour = hour % 12 + (12 if m.group(3) == "p" else 0)
+    if hour > 24 or minute > 59 or (hour == 24 and minute):
+        raise ValueError(f"not a time of day: {written}")
+    return timedelta(hours=hour, minutes=minute)
+
+
+def _read_clock(text: Text, reading: Reading) -> list[tuple[int, int]]:
+    """A time of day: one hour (or the half hour written, 18:30), a range of hours (das 18h às
+    21h; passing midnight reaches into the next day) or a part of the day. The same time may be
+    repeated for periods compared ("ontem às 18h vs hoje às 18h"). Returns where they stand."""
+    found: list[tuple[re.Match[str], tuple[timedelta, timedelta]]] = []
+    for match in text.take(_CLOCK_RANGE):
+        a, b = match.group("a1") or match.group("a2"), match.group("b1") or match.group("b2")
+        try:
+            if re.fullmatch(r"\d{1,2}", a.strip()):  # "between 6 and 9 pm": the end's am/pm
+                pm = re.search(r"([ap])\.?m", b)
+                a = a + (f" {pm.group(1)}m" if pm else "h")
+            lo, hi = _clock(a.strip()), _clock(b.strip())
+        except ValueError as exc:
+            _bad(reading, text, match, str(exc))
+            continue
+        found.append((match, (lo, hi if hi > lo else hi + timedelta(days=1))))
+    for match in text.take(_CLOCK_ONE):
+        written = (match.group("t") or match.group("t2")).strip()
+        try:
+            at = _clock(written)
+        except ValueError as exc:
+            _bad(reading, text, match, str(exc))
+            continue
+        length = timedelta(minutes=30) if at.seconds % 3600 else timedelta(hours=1)
+        found.append((match, (at, at + length)))
+    for match in text.take(_DAY_PART):
+        if (
+            match.group("edge")
+            or match.group("edge_en")
+            or (re.match(r"as?\s+(?:madrugada|manha)", match.group(0)) is not None)
+        ):  # "fim da tarde": which hours? never the whole afternoon
+            _bad(
+                reading,
+                text,
+                match,
+                "the start or end of a part of the day is not a time: say 'das 16h às 18h'",
+            )
+            continue
+        lo, hi = next(v for k, v in _DAY_PARTS.items() if match.group(k))
+        found.append((match, (timedelta(hours=lo), timedelta(hours=hi))))
+    if len({hours for _, hours in found}) > 1:
+        shown = ", ".join(repr(text.original(m.start(), m.end()).strip()) for m, _ in found)
+        reading.problems.append((shown, "several times of day: ask one time or one range"))
+    elif found:
+        reading.hours = found[0][1]
+        reading.phrases.append(text.original(found[0][0].start(), found[0][0].end()).strip())
+    return [(m.start(), m.end()) for m, _ in found]
+
 
 _DAYS = rx(
     r"""\b(?:(?:n[oa]s|aos|em|on|during|in|over)\s+(?:the\s+|os\s+|as\s+)?)?
@@ -447,6 +587,7 @@ def read(text: Text, now: datetime) -> Reading:
                 _bad(reading, text, match, "not a whole number of units")
                 continue
             atoms.append(_Atom(match.start(), match.end(), _relative(n, match.group("unit"), now)))
+    clocks = _read_clock(text, reading)
     for pattern in (_DAY_RANGE, _DAY_RANGE_EN):
         for match in text.take(pattern):
             try:
@@ -484,7 +625,7 @@ def read(text: Text, now: datetime) -> Reading:
         text.consume(edge.start(), atom.start)
         atom.start = edge.start()
     periods = _ranges(text, atoms, now, reading)
-    _compare(text, periods, reading)
+    _compare(text, periods, reading, clocks)
     for span in reading.spans:
         if span.start > now:
             reading.problems.append((label(span), "the period is in the future"))
@@ -544,11 +685,17 @@ def _ranges(text: Text, atoms: list[_Atom], now: datetime, reading: Reading) -> 
     return out
 
 
-def _compare(text: Text, periods: list[_Atom], reading: Reading) -> None:
+def _compare(
+    text: Text, periods: list[_Atom], reading: Reading, clocks: list[tuple[int, int]]
+) -> None:
     if not periods:
         return
+    norm = list(text.norm)
+    for start, end in clocks:  # a time of day between compared periods is not their join
+        norm[start:end] = " " * (end - start)
     joins = [
-        _COMPARE_JOIN.fullmatch(text.norm[a.end : b.start]) for a, b in itertools.pairwise(periods)
+        _COMPARE_JOIN.fullmatch(re.sub(r"\s+", " ", "".join(norm[a.end : b.start])))
+        for a, b in itertools.pairwise(periods)
     ]
     shown = ", ".join(repr(text.original(p.start, p.end).strip()) for p in periods)
     if not all(joins):

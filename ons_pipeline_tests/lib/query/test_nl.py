@@ -258,7 +258,7 @@ def test_what_cannot_be_mapped_is_reported() -> None:
         "Qual o PLD do Sul hoje?": "measure",
         "carga do Sul em Marte ontem": "filter",
         "Carga do Sul em março de 2023 ontem": "period",
-        "carga do Sul pelas manhãs de março": "period",
+        "carga do Sul no fim da tarde de ontem": "period",
         "top 2,5 usinas em março de 2024": "number",
         "as 2000 maiores usinas em 2023": "number",
         "What was the temperature in the south yesterday?": "measure",
@@ -319,3 +319,70 @@ def test_translated_questions_give_the_right_numbers(dataset: Dataset) -> None:
     best = totals.val_geracao.sum().sort_values(ascending=False)[:2]
     rows = execute(result.model, dataset.url, dataset.db).rows
     assert [(r[1], round(r[2], 6)) for r in rows] == [(k, round(v, 6)) for k, v in best.items()]
+
+
+def test_a_time_of_day_narrows_the_day() -> None:
+    # NOW is 2024-05-15 11:30 local: "ontem" is 2024-05-14 (local = UTC-3)
+    cases = {
+        "qual foi a carga do Sudeste às 18h de ontem": ("21:00", "22:00"),
+        "load in the southeast at 6 pm yesterday": ("21:00", "22:00"),
+        "carga do SE ontem às 18 horas": ("21:00", "22:00"),
+        "CMO do Sudeste às 18:30 de ontem": ("21:30", "22:00"),  # the half hour written
+        "carga do Sul entre 18h e 21h de ontem": ("21:00", "00:00"),
+        "average load in the south between 6 and 9 pm yesterday": ("21:00", "00:00"),
+        "carga do Sul ontem à noite": ("21:00", "03:00"),
+        "carga do SIN de madrugada ontem": ("03:00", "09:00"),
+        "carga do Sul das 22h às 2h de ontem": ("01:00", "05:00"),  # into the next day
+        "carga do Norte ao meio-dia de ontem": ("15:00", "16:00"),
+    }
+    for question, (start, end) in cases.items():
+        result = translate(question, NOW)
+        assert result.complete and result.model is not None, (question, result.unmapped)
+        rng = result.model.time_range.to_dict()
+        assert (rng["start"][11:16], rng["end"][11:16]) == (start, end), (question, rng)
+        day = "2024-05-15" if start < "03:00" else "2024-05-14"  # local midnight is 03:00 UTC
+        assert rng["start"][:10] == day, question
+        assert not result.model.periods, question
+
+
+def test_a_time_of_day_over_several_days_keeps_that_hour_of_each() -> None:
+    result = translate("carga média do Nordeste às 18h em fevereiro de 2024", NOW)
+    assert result.complete and result.model is not None, result.unmapped
+    assert result.model.combine_periods and len(result.model.periods) == 29
+    assert result.model.periods[0].label == "2024-02-01T18:00/2024-02-01T19:00"
+    compared = translate("carga do SE ontem às 18h vs anteontem às 18h", NOW)
+    assert compared.complete and compared.model is not None, compared.unmapped
+    assert [p.label for p in compared.model.periods] == [
+        "2024-05-14T18:00/2024-05-14T19:00",
+        "2024-05-13T18:00/2024-05-13T19:00",
+    ]
+
+
+def test_a_time_of_day_that_is_not_one_is_refused() -> None:
+    for question in (
+        "carga do SE às 25h de ontem",  # no such hour
+        "carga do SE ontem às 8h e às 18h",  # two times: which?
+        "carga do SE hoje às 18h",  # not yet (NOW is 11:30 local)
+    ):
+        result = translate(question, NOW)
+        assert not result.complete, question
+    assert translate("carga nas últimas 18h", NOW).model.time_range.to_dict()["start"] == (
+        "2024-05-14T20:30:00Z"  # "the last 18 hours" stays a duration, not a time of day
+    )
+
+
+def test_a_time_of_day_gives_the_right_numbers(dataset: Dataset) -> None:
+    now = datetime(2024, 3, 4, 12, tzinfo=UTC)
+    carga = dataset.frames["curva_carga"]
+    local = carga.assign(t=carga.time.dt.tz_convert("America/Sao_Paulo"))
+    south = local[local.id_subsistema == "S"]
+    result = translate("carga média do Sul entre 18h e 21h de ontem", now)
+    assert result.complete and result.model is not None, result.unmapped
+    (row,) = execute(result.model, dataset.url, dataset.db).rows
+    kept = south[(south.t.dt.day == 3) & (south.t.dt.hour >= 18) & (south.t.dt.hour < 21)]
+    assert len(kept) == 3 and math.isclose(row[1], kept.val_cargaenergiahomwmed.mean())
+    result = translate("carga média do Sul às 18h de 1 a 3 de março de 2024", now)
+    assert result.complete and result.model is not None, result.unmapped
+    (row,) = execute(result.model, dataset.url, dataset.db).rows
+    kept = south[(south.t.dt.day <= 3) & (south.t.dt.hour == 18)]
+    assert len(kept) == 3 and math.isclose(row[-1], kept.val_cargaenergiahomwmed.mean())

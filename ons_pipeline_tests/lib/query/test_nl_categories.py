@@ -180,7 +180,7 @@ def test_periods_that_cannot_be_read_are_reported() -> None:
         "carga do Sul na semana 60 de 2024",
         "carga do Sul em março de 2030",
         "carga do Sul no Natal de 2023",
-        "carga do Sul pela manhã em março",
+        "carga do Sul no início da manhã em março",
     ):
         assert {u.kind for u in tr(question).unmapped} & {"period", "filter"}, question
 
@@ -371,7 +371,7 @@ def test_legacy_wording_reads_the_legacy_tables() -> None:
         ("carga média da região Amazônica em março de 2024", "filter"),
         ("average load in the Midwest-South region in March 2024", "subsystem"),
         ("carga do Sudeste no Carnaval de 2024", "period"),
-        ("carga média do Sudeste ontem à noite", "period"),
+        ("carga média do Sudeste no fim da noite de ontem", "period"),
         ("Qual o PLD do Sudeste em março de 2024?", "measure"),
         ("carga prevista do Sudeste para amanhã", "word"),
         ("carga do Sul em março de 2024 exceto domingos", "word"),
