@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from ons_pipeline.lib.query.influxql import ieq_pattern
 from ons_pipeline.lib.query.model import (
     PERIOD_COLUMN,
+    WEEK_OFFSET,
     Agg,
     Aggregation,
     BinOp,
@@ -165,6 +166,13 @@ def _leaf_source(model: QueryModel, fname: str) -> list[str]:
     return steps
 
 
+def _every(model: QueryModel) -> str:
+    """The window of ``aggregateWindow``; weeks start on Monday (see ``WEEK_OFFSET``)."""
+    window = model.window
+    assert window is not None
+    return f"{window}, offset: {WEEK_OFFSET}" if window.unit == "w" else str(window)
+
+
 def _agg_call(func: Aggregation) -> str:
     return f"{func}()"
 
@@ -173,7 +181,7 @@ def _window_steps(model: QueryModel, func: Aggregation, ctx: _Ctx) -> list[str]:
     assert model.window is not None
     create_empty = model.fill not in (Fill.NONE, Fill.LINEAR)
     steps = [
-        f"aggregateWindow(every: {model.window}, fn: {func}, "
+        f"aggregateWindow(every: {_every(model)}, fn: {func}, "
         f'createEmpty: {"true" if create_empty else "false"}, timeSrc: "_start")',
         "toFloat()",
     ]
@@ -270,7 +278,7 @@ def _top_stream(model: QueryModel, ctx: _Ctx) -> str:
     steps.append(f"group(columns: {_group_columns(ranked)})")
     if model.window is not None:
         steps.append(
-            f"aggregateWindow(every: {model.window}, fn: {sel.expr.func}, createEmpty: false, "
+            f"aggregateWindow(every: {_every(model)}, fn: {sel.expr.func}, createEmpty: false, "
             'timeSrc: "_start")'
         )
         steps.append(f"group(columns: {flux_list(['_time', *model.group_tags])})")

@@ -21,6 +21,7 @@ from datetime import datetime
 from ons_pipeline.lib.influx.client import quote_ident, quote_literal
 from ons_pipeline.lib.ons_time import to_ns
 from ons_pipeline.lib.query.model import (
+    WEEK_OFFSET,
     Agg,
     Aggregation,
     BinOp,
@@ -225,11 +226,17 @@ def _time_only(start: int | None, end: int | None) -> str:
 
 
 def _group(window: Duration | None, tags: tuple[str, ...], fill: str | None) -> str:
-    parts = ([f"time({window})"] if window is not None else []) + [quote_ident(t) for t in tags]
+    parts = ([_time_group(window)] if window is not None else []) + [quote_ident(t) for t in tags]
     text = " GROUP BY " + ", ".join(parts) if parts else ""
     if window is not None and fill:
         text += f" fill({fill})"
     return text
+
+
+def _time_group(window: Duration) -> str:
+    """``time(window)``; weeks start on Monday (InfluxDB aligns windows to the epoch, a
+    Thursday: ``time(1w)`` alone runs Thursday to Wednesday)."""
+    return f"time({window}, {WEEK_OFFSET})" if window.unit == "w" else f"time({window})"
 
 
 def _fill(model: QueryModel) -> str:

@@ -101,6 +101,9 @@ _UNIT_NS = {
     "d": 86_400 * NS_PER_SECOND,
     "w": 7 * 86_400 * NS_PER_SECOND,
 }
+# windows of weeks start on Monday (ISO 8601), local time; both engines align windows to the Unix
+# epoch, a Thursday, so a week window is shifted by four days
+WEEK_OFFSET = "4d"
 
 
 @dataclass(frozen=True, order=True)

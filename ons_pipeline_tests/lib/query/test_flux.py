@@ -204,3 +204,14 @@ def test_flux_time_range_is_half_open_like_the_model() -> None:
 def test_now_is_not_used_by_rendering() -> None:
     assert render_flux(MODELS[2], "ons") == render_flux(MODELS[2], "ons")
     assert datetime.now(UTC)  # rendering is a pure function of the model
+
+
+def test_weeks_start_on_monday(flux_checker: FluxChecker) -> None:
+    # Flux aligns windows to the epoch (a Thursday) as InfluxQL does: weeks are shifted to Monday
+    weekly = model("curva_carga", "mean(val_cargaenergiahomwmed)", window="1w",
+                   timezone="America/Sao_Paulo")  # fmt: skip
+    source = render_flux(weekly, "ons")
+    assert "aggregateWindow(every: 1w, offset: 4d, fn: mean" in source
+    assert flux_checker.check(source) == []
+    daily = render_flux(model("curva_carga", "mean(val_cargaenergiahomwmed)", window="1d"), "ons")
+    assert "offset" not in daily

@@ -189,6 +189,27 @@ def test_calendar_months_in_local_time(dataset: Dataset) -> None:
     assert all(close(r[2], sums[r[1]]) for r in result.rows)
 
 
+def test_weeks_start_on_monday_in_local_time(dataset: Dataset) -> None:
+    # the data runs Friday 2024-03-01 to Tuesday 03-05 (UTC): two ISO weeks, not one
+    # Thursday-to-Wednesday window as InfluxDB's epoch-aligned time(1w) alone would give
+    whole = TimeRange(START.value, (START + pd.Timedelta(days=5)).value)
+    m = model("curva_carga", "mean(val_cargaenergiahomwmed)", window="1w",
+              timezone="America/Sao_Paulo", time_range=whole,
+              tag_filters=(TagFilter("id_subsistema", FilterOp.EQ, ("SE",)),))  # fmt: skip
+    result = execute(m, dataset.url, dataset.db)
+    frame = dataset.frames["curva_carga"]
+    frame = frame[frame.id_subsistema == "SE"].copy()
+    local = frame["time"].dt.tz_convert("America/Sao_Paulo")
+    frame["week"] = local.dt.floor("D") - pd.to_timedelta(local.dt.day_of_week, unit="D")
+    weekly = frame.groupby("week")["val_cargaenergiahomwmed"].mean()
+    got = dict(result.rows)
+    assert len(weekly) == 2 and set(got) == {w.tz_convert("UTC").value for w in weekly.index}
+    assert all(pd.Timestamp(t, tz="UTC").tz_convert("America/Sao_Paulo").weekday() == 0
+               for t in got)  # fmt: skip
+    for week, value in weekly.items():
+        assert close(got[week.tz_convert("UTC").value], value)
+
+
 def test_fill_zero_and_previous(dataset: Dataset) -> None:
     start = T1 - pd.Timedelta(hours=2)
     end = T1 + pd.Timedelta(days=10)  # past the data: empty windows
