@@ -182,3 +182,14 @@ def test_unknown_plant_is_named_not_silent(client: TestClient, api_data: ApiData
     # a name nothing resembles: still named
     none = post(client, query="geração total da usina Xyzabc em 2024-03-01")
     assert any("'Xyzabc'" in w and "closest" not in w for w in none["warnings"]), none["warnings"]
+
+
+def test_a_plant_the_data_holds_is_read_wherever_it_stands(
+    client: TestClient, api_data: ApiData
+) -> None:
+    # no "usina" and no "geração de" before the name: the name itself is known from the data
+    data = post(client, query="Santo Antonio do Jari generation on 2024-03-01, total")
+    assert data["_status"] == 200, data
+    df = frame(api_data, "geracao_usina", data["time_range"]["start"], data["time_range"]["end"])
+    expected = df[df.nom_usina == "Santo Antônio do Jari"].val_geracao.sum()
+    assert expected > 0 and math.isclose(data["rows"][0][-1], expected, rel_tol=1e-9), data["rows"]

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -69,6 +69,9 @@ STRUCTURAL_GAPS = frozenset({"measure", "period", "subsystem", "filter", "number
 """Kinds of :class:`Unmapped` that refuse a question even in lenient mode."""
 
 LatestData = Callable[[str], datetime | None]
+PLANT_TABLE, PLANT_TAG = "geracao_usina", "nom_usina"  # generation per plant, by plant name
+# the plant names the data holds (``None`` when not known)
+KnownPlants = Callable[[], Collection[str] | None]
 """Table name → the time of its latest data point (aware), or ``None`` when unknown."""
 
 # -- results ----------------------------------------------------------------------------------
@@ -231,7 +234,7 @@ _MEASURES: list[tuple[str, str]] = [
      "generation_total"),
     (r"energia\s+(?:gerada|produzida)|(?:energy|power|electricity)\s+(?:generated|produced)"
      r"|\b(?:geracao|generation|gerou|geraram|gerada|gerado|generated|produced|produziu"
-     r"|generate|generating|produce)\b",
+     r"|generate|generating|produce|output|production|producao)\b",
      "generation"),
 ]  # fmt: skip
 _MEASURES_RX = [(rx(r"\b(?:" + p + r")\b"), k) for p, k in _MEASURES]
@@ -367,8 +370,9 @@ _COMPARE = rx(
 _WHEN = rx(
     r"\b(?:e\s+)?(?:em\s+que\s+(?:hora|horario|dia|momento)|a\s+que\s+horas?|que\s+horas"
     r"|quando|when|at\s+what\s+time|on\s+which\s+day|and\s+when)\b"
-    r"(?:\s+(?:ela|ele|isso|it|this))?(?:\s+(?:ocorreu|aconteceu|foi\s+registrad[oa]"
-    r"|happened|occurred|took\s+place|was\s+recorded))?"
+    r"(?:\s+(?:did|does|was|is))?(?:\s+(?:ela|ele|isso|it|this|that))?"
+    r"(?:\s+(?:ocorreu|aconteceu|foi\s+registrad[oa]|happen(?:ed)?|occur(?:red)?"
+    r"|take\s+place|took\s+place|(?:was\s+)?recorded|reached|peak(?:ed)?))?"
 )
 
 _GROUP_TIME: list[tuple[str, str]] = [
@@ -445,7 +449,8 @@ _AGGREGATIONS: list[tuple[str, Aggregation]] = [
      r"|latest|right\s+now|most\s+recent|ultimo\s+valor|last\s+value|now)", Aggregation.LAST),
     (r"primeiro\s+valor|first\s+value", Aggregation.FIRST),
     (r"medi[ao]s?|average|\bavg\b|\bmean\b|em\s+media|on\s+average", Aggregation.MEAN),
-    (r"(?:valor\s+)?(?:maxim[oa]s?|max|maximum|pico|picos|peak|peaks|highest|maior(?:es)?"
+    (r"(?:valor\s+)?(?:maxim[oa]s?|max|maximum|pico|picos|peak\s+hour|peak|peaks|highest"
+     r"|maior(?:es)?"
      r"|mais\s+alt[oa]|record|recorde)", Aggregation.MAX),
     (r"(?:valor\s+)?(?:minim[oa]s?|min|minimum|lowest|menor(?:es)?|mais\s+baix[oa]|vale)",
      Aggregation.MIN),
@@ -488,8 +493,16 @@ _SERIES_WORDS = rx(
 _BETWEEN_SUBSYSTEMS = rx(r"\b(?:entre|between)(?:\s+(?:o|a|the))?\s*$")
 _FROM_TO = rx(r"\b(?:de|do|da|from)(?:\s+(?:o|a|the))?\s*$")
 _TO = rx(r"^\s*(?:para\s+o|para\s+a|para|pro|pra|ao|a|to|into|->|→)(?:\s+(?:o|a|the))?\s*$")
+
+
 # between two subsystem codes: an arrow gives the direction ("N->SE"); a hyphen or slash names
 # the interconnection ("NE-SE", "N/SE"), both directions
+def _bare_to(before: str, between: str) -> bool:
+    """ "North to Southeast interchange": "to" alone between two subsystems gives a direction,
+    unless they are compared ("compare North to Southeast")."""
+    return bool(_TO.match(between)) and not re.search(r"\b(?:compar\w*|vs|versus)\b", before)
+
+
 _ARROW = re.compile(r"^\s*(?:->|-->|=>|→|⟶|>)\s*$")
 _PAIR = re.compile(r"^\s*(?:-|–|—|/)\s*$")
 _AND = rx(r"^\s*(?:e|and|x|vs\.?|versus|com|with|,|-)(?:\s+(?:o|a|the|do|da))?\s*$")
@@ -530,6 +543,14 @@ _LEGACY_MARK = rx(
     r"|anterior)|dados\s+legados|tabelas?\s+legadas?|legacy(?:\s+(?:platform|data|tables?))?"
     r"|old\s+platform|(?P<table>generation_data|consumption_data|transmission_data))\b"
 )
+# over all the data: "ever", "all-time", "de todos os tempos", "máximo histórico"
+_ALL_TIME = rx(
+    r"\b(?:(?:de\s+)?todos\s+os\s+tempos|all[\s-]time|of\s+all\s+time|ever(?:\s+recorded)?"
+    r"|since\s+records\s+began|em\s+toda\s+a\s+(?:serie|historia)"
+    r"|(?<=maximo\s)historico|(?<=maxima\s)historica|(?<=minimo\s)historico"
+    r"|(?<=minima\s)historica|(?<=recorde\s)historico)\b"
+)
+_VERIFIED = rx(r"\b(?:verificad[oa]s?|verified|realizad[oa]s?|observad[oa]s?|actual|measured)\b")
 _LEGACY_MTYPE = rx(r"\b(?:(?P<s>programad[oa]s?|scheduled)|(?P<v>verificad[oa]s?|verified))\b")
 
 _CONNECTORS = {"de", "do", "da", "dos", "das", "del", "di", "du", "of", "the"}
@@ -599,6 +620,7 @@ class _State:
     total_word: bool = False
     gwh: bool = False
     patamar: tuple[str, str] | None = None  # (field, text) of a load level of the weekly CMO
+    all_time: bool = False  # a record: over all the data unless a period is given
 
 
 class RuleTranslator:
@@ -610,12 +632,14 @@ class RuleTranslator:
         default_period: timedelta = DEFAULT_PERIOD,
         clock: Callable[[], datetime] | None = None,
         latest: LatestData | None = None,
+        plants: KnownPlants | None = None,
     ) -> None:
         self.timezone = timezone
         self.zone = zone_info(timezone)
         self.default_period = default_period
         self.clock = clock or (lambda: datetime.now(UTC))
         self.latest = latest
+        self.plants = plants
 
     # -- entry point ----------------------------------------------------------------------------
     def translate(self, question: str, now: datetime | None = None) -> Translation:
@@ -657,6 +681,7 @@ class RuleTranslator:
         self._aggregations(st)
         self._compare(st)
         self._late_plant_names(st)
+        self._known_plant_names(st)
         model = self._build(st)
         self._leftovers(st)
         language = _language(text.norm)
@@ -892,6 +917,21 @@ class RuleTranslator:
                 st.measures.append((match.start(), key, match.group(0)))
         st.measures.sort()
         st.percent = bool(st.text.take(_PERCENT)) or st.percent
+        scheduled = [m for m in st.measures if m[1] == "interchange_scheduled"]
+        verified = _VERIFIED.search(st.text.norm)
+        if scheduled and verified:  # "programado e verificado": never only one of the two
+            st.unmapped.append(
+                Unmapped(
+                    "combination",
+                    f"{scheduled[0][2]} / {st.text.original(verified.start(), verified.end())}",
+                    "scheduled and verified values of one measure together are not supported: "
+                    "ask for each",
+                    (
+                        "intercâmbio programado de SE para NE",
+                        "intercâmbio verificado de SE para NE",
+                    ),
+                )
+            )
 
     def _subsystems(self, st: _State) -> None:
         text = st.text
@@ -976,14 +1016,41 @@ class RuleTranslator:
             return
 
     def _aggregations(self, st: _State) -> None:
+        if st.text.take(_ALL_TIME):
+            st.all_time = True
         for pattern, agg in _AGG_RX:
             for match in st.text.take(pattern):
                 st.aggregations.append((match.start(), agg, match.group(0)))
+                st.all_time = st.all_time or "record" in match.group(0)
         st.aggregations.sort()
 
     def _compare(self, st: _State) -> None:
         if st.text.take(_COMPARE):
             st.compare = True
+
+    def _known_plant_names(self, st: _State) -> None:
+        """A capitalised name the data holds as a plant names it wherever it stands ("Tucuruí
+        generation", "Xingó: geração máxima"), with or without its accents."""
+        keys = {k for _, k, _ in st.measures}
+        plant_measures = {"generation", "generation_total", *PLANT_TYPES}
+        if self.plants is None or (keys and not keys & plant_measures):
+            return
+        known = {" ".join(fold(n).split()): n for n in (self.plants() or ())}
+        if not known:
+            return
+        longest = max(len(n.split()) for n in known)
+        orig, text = st.text.orig, st.text
+        for start in [m.start() for m in re.finditer(r"(?<![\wÀ-ÿ])[A-ZÀ-Ý]", orig)]:
+            words = list(re.finditer(r"[\wÀ-ÿ.'-]+", orig[start:]))[:longest]
+            for k in range(len(words), 0, -1):
+                end = start + words[k - 1].end()
+                if text.current[start:end] != text.norm[start:end]:
+                    continue  # partly read as something else already
+                if " ".join(fold(orig[start:end]).split()) in known:
+                    st.plant_names.append(orig[start:end])
+                    text.consume(start, end)
+                    st.plant_context = True
+                    break
 
     def _late_plant_names(self, st: _State) -> None:
         """A capitalised name right after "geração de" / "generation of", or before "'s
@@ -1320,6 +1387,7 @@ class RuleTranslator:
         return bool(
             (_BETWEEN_SUBSYSTEMS.search(before) and _AND.match(between))
             or (_FROM_TO.search(before) and _TO.match(between))
+            or _bare_to(before, between)
             or _ARROW.match(between)
             or _PAIR.match(between)
         )
@@ -1533,8 +1601,10 @@ class RuleTranslator:
             )
         last = any(isinstance(s.expr, Agg) and s.expr.func is Aggregation.LAST for s in selections)
         periods: list[Period] = []
-        if last and not st.reading.spans:
+        if (last or st.all_time) and not st.reading.spans:
             time_range = TimeRange(None, to_ns(st.now))
+            if st.all_time:
+                st.assumptions.append("a record without a period: all the data")
         else:
             time_range, periods = self._time_range(st, table)
         combine = bool(periods) and len(st.reading.spans) <= 1 and window is None
@@ -1581,8 +1651,11 @@ class RuleTranslator:
         para Y", else both directions of the pair."""
         text = st.text.norm
         a_pos, _, a_text = st.subsystems[0]
-        oriented = _FROM_TO.search(text[:a_pos]) or _ARROW.match(
-            text[a_pos + len(a_text) : st.subsystems[1][0]]
+        between = text[a_pos + len(a_text) : st.subsystems[1][0]]
+        oriented = (
+            _FROM_TO.search(text[:a_pos])
+            or _ARROW.match(between)
+            or _bare_to(text[:a_pos], between)
         )
         if oriented and "interchange_scheduled" not in keys:
             return self._flow_model(st, keys, (codes[0], codes[1]))
@@ -1700,7 +1773,7 @@ class RuleTranslator:
                 )
             )
         if st.plant_names:
-            filters.append(TagFilter("nom_usina", FilterOp.IEQ, tuple(st.plant_names)))
+            filters.append(TagFilter(PLANT_TAG, FilterOp.IEQ, tuple(st.plant_names)))
         if types:
             filters.append(TagFilter("nom_tipousina", FilterOp.EQ, tuple(dict.fromkeys(types))))
         if st.fuels:
@@ -1752,7 +1825,7 @@ class RuleTranslator:
             window = self._window(st, "1h")
         window = self._covering(st, window)
         selections = [Selection(Agg(agg, "val_geracao"), f"{agg}_val_geracao")]
-        return self._finish(st, "geracao_usina", selections, filters, group, window, top)
+        return self._finish(st, PLANT_TABLE, selections, filters, group, window, top)
 
     def _legacy_model(self, st: _State, keys: list[str], codes: list[str]) -> QueryModel | None:
         """The replaced platform's tables: generation by energy source, consumption by consumer
@@ -1933,7 +2006,8 @@ _PT_HINTS = re.compile(
 )
 _EN_HINTS = re.compile(
     r"\b(?:what|which|the|of|in|by|per|yesterday|today|generation|load|average|last|past|month|week"
-    r"|plants?|between|show|maximum|minimum|peak)\b"
+    r"|plants?|between|show|maximum|minimum|peak|on|to|from|and|for|how|was|did|is|output|flow"
+    r"|interchange|hourly|daily)\b"
 )
 
 
@@ -1947,6 +2021,7 @@ def translate(
     now: datetime | None = None,
     timezone: str = ONS_TIMEZONE,
     latest: LatestData | None = None,
+    plants: KnownPlants | None = None,
 ) -> Translation:
     """Translate with the default :class:`RuleTranslator`."""
-    return RuleTranslator(timezone=timezone, latest=latest).translate(question, now)
+    return RuleTranslator(timezone=timezone, latest=latest, plants=plants).translate(question, now)

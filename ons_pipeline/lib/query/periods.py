@@ -421,6 +421,7 @@ _MONTH_YEAR = (
     r"(?P<mm>"
     + MONTH_ANY
     + r")\s*(?:de|/|,|-|of)?\s*(?P<my>\d{4})|(?P<ny>\d{4})-(?P<nm>\d{2})(?!-)"
+    r"|(?P<m2>" + MONTH_ANY + r")\s*(?:/|-|')\s*(?P<y2>\d{2})(?!\d)"  # fev/24, jan-24, mar'24
     r"|(?P<sm>\d{1,2})/(?P<sy>\d{4})"
 )
 _QUARTER = (
@@ -936,6 +937,8 @@ def _dx(m: re.Match[str], now: datetime) -> Span | None:
         return day_span(_year(month, now, g["ey"]), month, int(g["ed"]), zone)
     if g["mm"]:
         return month_span(int(g["my"]), MONTHS[g["mm"]], zone)
+    if g.get("y2"):
+        return month_span(2000 + int(g["y2"]), MONTHS[g["m2"]], zone)
     if g["ny"]:
         return month_span(int(g["ny"]), int(g["nm"]), zone)
     if g["sy"]:

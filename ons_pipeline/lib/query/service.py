@@ -53,7 +53,14 @@ from ons_pipeline.lib.query.model import (
     from_ns,
     zone_info,
 )
-from ons_pipeline.lib.query.nl import STRUCTURAL_GAPS, RuleTranslator, Translation, Unmapped
+from ons_pipeline.lib.query.nl import (
+    PLANT_TABLE,
+    PLANT_TAG,
+    STRUCTURAL_GAPS,
+    RuleTranslator,
+    Translation,
+    Unmapped,
+)
 from ons_pipeline.lib.query.response import (
     AnsweredFrom,
     CacheInfo,
@@ -210,6 +217,10 @@ class QueryProcessor:
         value: frozenset[str] | None = self._remembered(("values", table, tag), lookup)
         return value
 
+    def known_plants(self) -> frozenset[str] | None:
+        """The plant names the data holds (what the question reader matches names against)."""
+        return self.known_values(PLANT_TABLE, PLANT_TAG)
+
     def _unknown_names(self, model: QueryModel) -> list[str]:
         """A warning per name a question gave (plants: case and accents ignored) that the data
         does not hold, with the closest it does: an empty answer is then not a silent one."""
@@ -280,6 +291,7 @@ class QueryProcessor:
             translator = RuleTranslator(
                 timezone=req.timezone or self.settings.timezone,
                 latest=self.latest_data if req.execute else None,
+                plants=self.known_plants if req.execute else None,
             )
         except ModelError as exc:
             raise InvalidParameter("validation_error", f"timezone: {exc}") from None

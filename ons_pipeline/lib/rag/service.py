@@ -153,6 +153,7 @@ class RagService:
             RuleTranslator(
                 timezone=self.processor.settings.timezone,
                 latest=self.processor.latest_data if timeseries else None,
+                plants=self.processor.known_plants if timeseries else None,
             ),
             k=k,
             max_points=max_points,

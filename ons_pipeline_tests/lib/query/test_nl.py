@@ -386,3 +386,86 @@ def test_a_time_of_day_gives_the_right_numbers(dataset: Dataset) -> None:
     (row,) = execute(result.model, dataset.url, dataset.db).rows
     kept = south[(south.t.dt.day <= 3) & (south.t.dt.hour == 18)]
     assert len(kept) == 3 and math.isclose(row[-1], kept.val_cargaenergiahomwmed.mean())
+
+
+def test_scheduled_and_verified_together_are_refused_not_halved() -> None:
+    # the verified half was dropped in silence and the scheduled values answered alone
+    for question in (
+        "intercambio programado e verificado de SE para NE ontem",
+        "intercâmbio programado vs verificado SE->NE ontem",
+    ):
+        result = translate(question, NOW)
+        assert "combination" in {u.kind for u in result.unmapped}, question
+    assert translate("intercambio programado de SE para NE ontem", NOW).complete
+
+
+def test_a_to_b_before_interchange_is_a_direction() -> None:
+    for question in (
+        "North to Southeast interchange flow, hourly, on 5 March",
+        "intercâmbio Norte para Sudeste em 5 de março",
+    ):
+        result = translate(question, NOW)
+        assert result.complete and result.model is not None, (question, result.unmapped)
+        where = {(f.tag, f.values) for f in result.model.tag_filters}
+        assert ("id_subsistema_origem", ("N",)) in where, (question, where)
+        assert ("id_subsistema_destino", ("SE",)) in where, (question, where)
+    assert translate("North to Southeast interchange flow on 5 March", NOW).language == "en"
+    compared = translate("compare North to Southeast interchange on 5 March", NOW)
+    assert compared.model is not None and compared.model.table != "intercambio"
+
+
+def test_a_record_without_a_period_reads_all_the_data() -> None:
+    for question in (
+        "recorde de geração eólica do Nordeste",
+        "maximum wind generation in the northeast ever",
+        "máximo histórico da carga do SIN",
+        "all-time peak load in the southeast",
+    ):
+        result = translate(question, NOW)
+        assert result.complete and result.model is not None, (question, result.unmapped)
+        assert result.model.time_range.start is None, question
+    with_period = translate("recorde de carga do SIN em 2023", NOW)
+    assert with_period.model is not None
+    assert with_period.model.time_range.to_dict()["start"] == "2023-01-01T03:00:00Z"
+
+
+def test_short_month_and_year() -> None:
+    result = translate("carga do nordeste fev/24 x fev/23", NOW)
+    assert result.complete and result.model is not None, result.unmapped
+    assert [p.label for p in result.model.periods] == ["2024-02", "2023-02"]
+    assert translate("load in the south in Mar '24", NOW).model.periods == ()
+    assert translate("load in the south in Mar '24", NOW).model.time_range.to_dict() == {
+        "start": "2024-03-01T03:00:00Z",
+        "end": "2024-04-01T03:00:00Z",
+    }
+
+
+def test_when_did_it_happen_is_the_time_of_the_extreme() -> None:
+    for question in (
+        "peak CMO in the north in 2023 and when did it occur",
+        "max load in the south in 2023, when was it reached",
+        "what was the peak hour load in the south yesterday",
+    ):
+        result = translate(question, NOW)
+        assert result.complete and result.model is not None, (question, result.unmapped)
+        assert "max" in result.model.selections[0].alias, question
+
+
+def test_a_plant_the_data_holds_is_read_wherever_it_stands() -> None:
+    known = ["Tucuruí", "Belo Monte", "Xingó", "Jirau", "Santo Antônio do Jari"]
+    cases = {
+        "Tucurui generation yesterday": "Tucurui",
+        "Xingó: geração máxima horária em dezembro de 2023": "Xingó",
+        "Belo Monte output on March 1st": "Belo Monte",
+        "geração total de Jirau nesta semana": "Jirau",
+        "Santo Antonio do Jari ontem": "Santo Antonio do Jari",
+    }
+    for question, name in cases.items():
+        result = translate(question, NOW, plants=lambda: known)
+        assert result.complete and result.model is not None, (question, result.unmapped)
+        assert result.model.table == "geracao_usina", question
+        assert [f.values for f in result.model.tag_filters] == [(name,)], question
+        # without the names of the data, never a guess
+        assert not translate(question, NOW).complete or "usina" in question, question
+    load = translate("carga do Sudeste ontem", NOW, plants=lambda: known)
+    assert load.model is not None and load.model.table == "curva_carga"
