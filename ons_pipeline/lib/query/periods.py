@@ -487,7 +487,10 @@ _NAMED: list[tuple[str, str]] = [
     (r"(?:d?[oa]\s+)?ontem|yesterday", "day-1"),
     (r"(?:d?[oa]\s+)?hoje|today|(?:d?[oa]\s+)?dia\s+de\s+hoje", "today"),
     (r"(?:n?[oa]\s+)?(?:ultimas|past|last)\s+24\s*(?:horas|hours|h)", "hours24"),
-    (r"(?:n?[oa]\s+)?(?:ultima|past|last|previous)\s+(?:semana|week)|(?:n?[oa]\s+)?semana\s+passada"
+    # like "mês passado" / "último mês": "semana passada", "last week" are the calendar week
+    # before this one (Monday to Sunday); "a última semana", "the last/past week", seven days
+    (r"(?:n?[oa]\s+)?semana\s+passada|(?<!the\s)last\s+week", "week-prev"),
+    (r"(?:n?[oa]\s+)?(?:ultima|past|last|previous)\s+(?:semana|week)"
      r"|(?:nos\s+)?ultimos\s+sete\s+dias", "week-rolling"),
     (r"(?:n?[oa]\s+)?(?:esta|nesta|essa|nessa|this|current)\s+(?:semana|week)"
      r"|(?:n?[oa]\s+)?semana\s+atual", "week-this"),
@@ -762,6 +765,9 @@ def _named(key: str, now: datetime, today: datetime) -> Span:
         return Span(now - timedelta(hours=24), now)
     if key == "week-rolling":
         return Span(add_days(now, -7), now)
+    if key == "week-prev":
+        monday = add_days(today, -today.weekday())
+        return Span(add_days(monday, -7), monday)
     if key == "week-this":
         return Span(add_days(today, -today.weekday()), now)
     month_start = today.replace(day=1)

@@ -469,3 +469,17 @@ def test_a_plant_the_data_holds_is_read_wherever_it_stands() -> None:
         assert not translate(question, NOW).complete or "usina" in question, question
     load = translate("carga do Sudeste ontem", NOW, plants=lambda: known)
     assert load.model is not None and load.model.table == "curva_carga"
+
+
+def test_last_week_is_the_calendar_week_before_as_last_month_is() -> None:
+    # NOW is Wednesday 2024-05-15 11:30 local: the week before runs Monday 6 to Sunday 12 May
+    calendar = {"start": "2024-05-06T03:00:00Z", "end": "2024-05-13T03:00:00Z"}
+    for question in ("CMO médio do Sul na semana passada", "average load in the south last week"):
+        result = translate(question, NOW)
+        assert result.model is not None and result.model.time_range.to_dict() == calendar
+    rolling = {"start": "2024-05-08T14:30:00Z", "end": "2024-05-15T14:30:00Z"}
+    for question in ("carga do Sul na última semana", "load in the south over the last week"):
+        result = translate(question, NOW)
+        assert result.model is not None and result.model.time_range.to_dict() == rolling
+    month = translate("carga do Sul no mês passado", NOW).model
+    assert month is not None and month.time_range.to_dict()["start"] == "2024-04-01T03:00:00Z"
