@@ -276,6 +276,21 @@ def describe(model: QueryModel, language: str = "en", assumptions: tuple[str, ..
         parts.append(("por " if pt else "per ") + (" e " if pt else " and ").join(names))
     if model.window is not None:
         parts.append(_t(_WINDOWS.get(str(model.window), (str(model.window),) * 2), pt))
+    ranked = [k for k in model.order_by if k.column != model.time_alias]
+    if ranked and model.limit is not None:
+        up = ranked[0].descending
+        if pt:
+            word = "maiores" if up else "menores"
+            parts.append(
+                f"só os {model.limit} de {word[:-2]} valor"
+                if model.limit > 1
+                else f"só o de {'maior' if up else 'menor'} valor"
+            )
+        else:
+            word = "highest" if up else "lowest"
+            parts.append(
+                f"only the {model.limit} {word}" if model.limit > 1 else f"only the {word}"
+            )
     local = "(horário local)" if pt else "(local time)"
     if model.periods and model.combine_periods:
         days = {d for p in model.periods for d in _weekdays(p.start, p.end, zone)}

@@ -51,6 +51,7 @@ from ons_pipeline.lib.query.model import (
     Expr,
     FilterOp,
     ModelError,
+    OrderKey,
     Period,
     QueryModel,
     Selection,
@@ -327,6 +328,25 @@ _RANK_ONE = rx(
     r"\b(?:(?:a|o|the)\s+)?(?P<adj>maior|largest|biggest|menor|smallest)\s+(?:"
     + _ENTITY_ANY
     + r")\b"
+)
+# a ranking of time windows: "qual dia teve a maior carga", "os 3 dias de maior CMO", "the day
+# with the highest load", "which month had the lowest EAR"
+_TIME_UNITS = {
+    "dia": "1d", "dias": "1d", "day": "1d", "days": "1d", "data": "1d", "date": "1d",
+    "semana": "1w", "semanas": "1w", "week": "1w", "weeks": "1w",
+    "mes": "1mo", "meses": "1mo", "month": "1mo", "months": "1mo",
+    "ano": "1y", "anos": "1y", "year": "1y", "years": "1y",
+    "hora": "1h", "horas": "1h", "hour": "1h", "hours": "1h", "horario": "1h",
+}  # fmt: skip
+_TIME_UNIT = r"(?:" + "|".join(sorted(_TIME_UNITS, key=len, reverse=True)) + r")"
+_TIME_RANK = rx(
+    r"\b(?:(?:em\s+|in\s+|on\s+)?(?:qual|quais|which|what)\s+(?:(?:foi|foram|e|was|were|is)\s+)?"
+    r"(?:(?:o|a|os|as|the)\s+)?(?:(?P<n1>" + NUM + r")\s+)?(?P<u1>" + _TIME_UNIT + r")"
+    r"|(?:(?:os|as|the)\s+)?(?:(?P<dir>top|bottom)[\s-]*)?(?P<n2>" + NUM + r")\s+"
+    r"(?:(?P<adj2>maiores|menores|largest|highest|lowest|smallest)\s+)?(?P<u2>" + _TIME_UNIT + r")"
+    r"|(?:(?:o|a|the)\s+)?(?P<adj3>maior|menor|highest|lowest)\s+(?P<u3>" + _TIME_UNIT + r")"
+    r"|(?:(?:o|a|the)\s+)?(?P<u4>" + _TIME_UNIT + r")(?=\s+(?:de|com|with|that\s+had)\s+"
+    r"(?:(?:o|a|the)\s+)?(?:maior|menor|highest|lowest|largest|smallest)\b))\b"
 )
 _RANK_HINTS = rx(
     r"\b(?:que\s+mais\s+(?:geraram|gerou|produziram|produziu)|that\s+generated\s+the\s+most"
@@ -621,6 +641,7 @@ class _State:
     gwh: bool = False
     patamar: tuple[str, str] | None = None  # (field, text) of a load level of the weekly CMO
     all_time: bool = False  # a record: over all the data unless a period is given
+    time_rank: tuple[int, bool, str] | None = None  # (n, bottom, window): which days, months...
 
 
 class RuleTranslator:
@@ -793,8 +814,34 @@ class RuleTranslator:
         ) or bool(re.search(r"\b(?:how\s+much|quanta)\s+(?:energy|energia)\b", norm))
         st.text.take(_WHEN)
 
+    def _time_rank(self, st: _State) -> bool:
+        """ "Qual dia teve a maior carga": the windows of a period ranked by the measure."""
+        text = st.text
+        for match in text.finditer(_TIME_RANK):
+            g = match.groupdict()
+            unit = g["u1"] or g["u2"] or g["u3"] or g["u4"]
+            adj = g["adj2"] or g["adj3"] or ""
+            bottom: bool | None = None
+            if g["dir"] or adj:
+                bottom = g["dir"] == "bottom" or adj in ("menores", "lowest", "smallest", "menor")
+            else:
+                sup = next(iter(text.finditer(_SUPERLATIVE)), None)
+                if sup is None or sup.start() < match.end():
+                    continue  # "os 7 dias", "qual dia": no ranking without a superlative
+                bottom = bool(sup.group("down"))
+                text.consume(sup.start(), sup.end())
+            n = numbers.parse(g["n1"] or g["n2"]) if (g["n1"] or g["n2"]) else 1
+            if n is None or not 1 <= n <= 1000:
+                continue
+            text.consume(match.start(), match.end())
+            st.time_rank = (n, bottom, _TIME_UNITS[unit])
+            return True
+        return False
+
     def _rank(self, st: _State) -> None:
         text = st.text
+        if self._time_rank(st):
+            return
         for pattern in (_RANK_WHICH, _RANK_N, _RANK_TOP, _RANK_ADJ_N, _RANK_PLAIN, _RANK_ONE):
             match = next(iter(text.finditer(pattern)), None)
             if match is None:
@@ -1193,6 +1240,7 @@ class RuleTranslator:
         return bool(
             st.aggregations
             or st.rank
+            or st.time_rank
             or st.share
             or st.amount
             or st.unit_sum
@@ -1599,6 +1647,13 @@ class RuleTranslator:
                     ("top 5 usinas", "qual subsistema teve a maior carga"),
                 )
             )
+        order: tuple[OrderKey, ...] = ()
+        limit = None
+        if st.time_rank is not None:
+            n, bottom, window = st.time_rank
+            if group or len(selections) != 1 or top is not None:
+                raise ModelError("ranking days, weeks or months: ask for one measure of one series")
+            order, limit = (OrderKey(selections[0].alias, descending=not bottom),), n
         last = any(isinstance(s.expr, Agg) and s.expr.func is Aggregation.LAST for s in selections)
         periods: list[Period] = []
         if (last or st.all_time) and not st.reading.spans:
@@ -1644,6 +1699,8 @@ class RuleTranslator:
             top=top,
             periods=tuple(periods),
             combine_periods=combine,
+            order_by=order,
+            limit=limit,
         )
 
     def _interchange_model(self, st: _State, keys: list[str], codes: list[str]) -> QueryModel:

@@ -483,3 +483,38 @@ def test_last_week_is_the_calendar_week_before_as_last_month_is() -> None:
         assert result.model is not None and result.model.time_range.to_dict() == rolling
     month = translate("carga do Sul no mês passado", NOW).model
     assert month is not None and month.time_range.to_dict()["start"] == "2024-04-01T03:00:00Z"
+
+
+def test_which_day_ranks_the_windows_of_the_period() -> None:
+    cases = {
+        "qual o dia de maior carga no SE em março de 2024": ("1d", True, 1),
+        "os 3 dias de menor CMO no Sul em fevereiro de 2024": ("1d", False, 3),
+        "which month had the lowest EAR in the southeast in 2023": ("1mo", False, 1),
+        "the day with the highest load in the south in March 2024": ("1d", True, 1),
+    }
+    for question, (window, descending, n) in cases.items():
+        result = translate(question, NOW)
+        assert result.complete and result.model is not None, (question, result.unmapped)
+        m = result.model
+        assert str(m.window) == window and m.limit == n, question
+        assert [k.descending for k in m.order_by] == [descending], question
+        assert m.top is None and not m.group_tags, question
+    # a count of days is a period, not a ranking
+    plain = translate("carga média do SE nos últimos 7 dias", NOW).model
+    assert plain is not None and plain.limit is None and not plain.order_by
+
+
+def test_which_day_gives_the_right_day(dataset: Dataset) -> None:
+    now = datetime(2024, 3, 4, 12, tzinfo=UTC)
+    tz = "America/Sao_Paulo"
+    carga = dataset.frames["curva_carga"]
+    south = carga[carga.id_subsistema == "S"]
+    local = south.assign(day=south.time.dt.tz_convert(tz).dt.floor("D"))
+    local = local[(local.day >= pd.Timestamp("2024-03-01", tz=tz)) & (local.day.dt.day <= 3)]
+    daily = local.groupby("day").val_cargaenergiahomwmed.mean().sort_values(ascending=False)
+    result = translate("os 2 dias de maior carga do Sul de 1 a 3 de março de 2024", now)
+    assert result.complete and result.model is not None, result.unmapped
+    rows = execute(result.model, dataset.url, dataset.db).rows
+    expected = [(d.tz_convert("UTC").value, v) for d, v in daily.head(2).items()]
+    assert len(rows) == 2 and [r[0] for r in rows] == [e[0] for e in expected]
+    assert all(math.isclose(r[1], e[1]) for r, e in zip(rows, expected, strict=True))
