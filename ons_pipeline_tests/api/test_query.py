@@ -193,3 +193,24 @@ def test_a_plant_the_data_holds_is_read_wherever_it_stands(
     df = frame(api_data, "geracao_usina", data["time_range"]["start"], data["time_range"]["end"])
     expected = df[df.nom_usina == "Santo Antônio do Jari"].val_geracao.sum()
     assert expected > 0 and math.isclose(data["rows"][0][-1], expected, rel_tol=1e-9), data["rows"]
+
+
+def test_scheduled_and_verified_flow_against_the_data(
+    client: TestClient, api_data: ApiData
+) -> None:
+    # SE -> NE: the data holds the NE -> SE series, so both values are its values negated
+    data = post(client, query="intercâmbio programado e verificado de SE para NE em 2024-03-02")
+    assert data["_status"] == 200, data
+    df = frame(api_data, "intercambio", data["time_range"]["start"], data["time_range"]["end"])
+    pair = df[(df.id_subsistema_origem == "NE") & (df.id_subsistema_destino == "SE")]
+    hourly = (
+        pair.set_index("time")
+        .resample("1h")[["val_intercambiomwmed", "val_intercambioprogmwmed"]]
+        .mean()
+    )
+    got = {pd.Timestamp(r[0]).value: (r[1], r[2]) for r in data["rows"]}
+    assert len(got) == len(hourly) == 24
+    for moment, row in hourly.iterrows():
+        verified, scheduled = got[moment.value]
+        assert close(verified, -row.val_intercambiomwmed)
+        assert close(scheduled, -row.val_intercambioprogmwmed)

@@ -517,6 +517,16 @@ _TO = rx(r"^\s*(?:para\s+o|para\s+a|para|pro|pra|ao|a|to|into|->|→)(?:\s+(?:o|
 
 # between two subsystem codes: an arrow gives the direction ("N->SE"); a hyphen or slash names
 # the interconnection ("NE-SE", "N/SE"), both directions
+VERIFIED_INTERCHANGE, SCHEDULED_INTERCHANGE = "val_intercambiomwmed", "val_intercambioprogmwmed"
+
+
+def _interchange_fields(st: _State, keys: list[str]) -> list[str]:
+    """The interchange fields asked: verified, scheduled ("programado") or both."""
+    if st.both_interchanges:
+        return [VERIFIED_INTERCHANGE, SCHEDULED_INTERCHANGE]
+    return [SCHEDULED_INTERCHANGE if "interchange_scheduled" in keys else VERIFIED_INTERCHANGE]
+
+
 def _bare_to(before: str, between: str) -> bool:
     """ "North to Southeast interchange": "to" alone between two subsystems gives a direction,
     unless they are compared ("compare North to Southeast")."""
@@ -642,6 +652,7 @@ class _State:
     patamar: tuple[str, str] | None = None  # (field, text) of a load level of the weekly CMO
     all_time: bool = False  # a record: over all the data unless a period is given
     time_rank: tuple[int, bool, str] | None = None  # (n, bottom, window): which days, months...
+    both_interchanges: str | None = None  # "programado e verificado" asked (the words)
 
 
 class RuleTranslator:
@@ -704,6 +715,16 @@ class RuleTranslator:
         self._late_plant_names(st)
         self._known_plant_names(st)
         model = self._build(st)
+        if st.both_interchanges and not (model and model.table == "intercambio"):
+            st.unmapped.append(
+                Unmapped(
+                    "combination",
+                    st.both_interchanges,
+                    "scheduled and verified values together are read for a pair of subsystems "
+                    "(de X para Y): ask for each otherwise",
+                    ("intercâmbio programado e verificado de SE para NE",),
+                )
+            )
         self._leftovers(st)
         language = _language(text.norm)
         interpretation = describe(model, language, tuple(st.assumptions)) if model else ""
@@ -966,18 +987,9 @@ class RuleTranslator:
         st.percent = bool(st.text.take(_PERCENT)) or st.percent
         scheduled = [m for m in st.measures if m[1] == "interchange_scheduled"]
         verified = _VERIFIED.search(st.text.norm)
-        if scheduled and verified:  # "programado e verificado": never only one of the two
-            st.unmapped.append(
-                Unmapped(
-                    "combination",
-                    f"{scheduled[0][2]} / {st.text.original(verified.start(), verified.end())}",
-                    "scheduled and verified values of one measure together are not supported: "
-                    "ask for each",
-                    (
-                        "intercâmbio programado de SE para NE",
-                        "intercâmbio verificado de SE para NE",
-                    ),
-                )
+        if scheduled and verified:  # "programado e verificado": both, never only one of the two
+            st.both_interchanges = (
+                f"{scheduled[0][2]} / {st.text.original(verified.start(), verified.end())}"
             )
 
     def _subsystems(self, st: _State) -> None:
@@ -1714,13 +1726,8 @@ class RuleTranslator:
             or _ARROW.match(between)
             or _bare_to(text[:a_pos], between)
         )
-        if oriented and "interchange_scheduled" not in keys:
+        if oriented:
             return self._flow_model(st, keys, (codes[0], codes[1]))
-        field_name = (
-            "val_intercambioprogmwmed"
-            if "interchange_scheduled" in keys
-            else "val_intercambiomwmed"
-        )
         a, b = codes[0], codes[1]
         if oriented:
             filters = [
@@ -1740,18 +1747,13 @@ class RuleTranslator:
             )
         agg = self._agg(st, Aggregation.MEAN)
         window = self._window(st, "1h")
-        selections = [Selection(Agg(agg, field_name), f"{agg}_{field_name}")]
+        selections = [Selection(Agg(agg, f), f"{agg}_{f}") for f in _interchange_fields(st, keys)]
         return self._finish(st, "intercambio", selections, filters, group, window)
 
     def _flow_model(self, st: _State, keys: list[str], flow: tuple[str, str]) -> QueryModel | None:
         """The flow from one subsystem to another: the pair's series as ONS orients it, its sign
         reversed when asked the other way (a maximum becomes the negated minimum)."""
         a, b = flow
-        field_name = (
-            "val_intercambioprogmwmed"
-            if "interchange_scheduled" in keys
-            else "val_intercambiomwmed"
-        )
         if (a, b) in INTERCONNECTIONS:
             origin, destination, sign = a, b, 1
         elif (b, a) in INTERCONNECTIONS:
@@ -1772,17 +1774,20 @@ class RuleTranslator:
             TagFilter("id_subsistema_origem", FilterOp.EQ, (origin,)),
             TagFilter("id_subsistema_destino", FilterOp.EQ, (destination,)),
         ]
-        expr: Expr
-        if sign == 1:
-            expr = Agg(agg, field_name)
-        else:
-            swapped = {Aggregation.MAX: Aggregation.MIN, Aggregation.MIN: Aggregation.MAX}
-            expr = BinOp("*", Const(-1), Agg(swapped.get(agg, agg), field_name))
+        selections = []
+        for field_name in _interchange_fields(st, keys):
+            expr: Expr = Agg(agg, field_name)
+            if sign == -1:
+                swapped = {Aggregation.MAX: Aggregation.MIN, Aggregation.MIN: Aggregation.MAX}
+                expr = BinOp("*", Const(-1), Agg(swapped.get(agg, agg), field_name))
+            kind = "scheduled_flow" if field_name == SCHEDULED_INTERCHANGE else "flow"
+            selections.append(Selection(expr, f"{agg}_{kind}_{a}_to_{b}"))
+        if sign == -1:
             st.assumptions.append(
                 f"the flow {a} → {b} is the {b} → {a} series of the data with its sign reversed"
             )
         window = self._window(st, "1h")
-        selections = [Selection(expr, f"{agg}_flow_{a}_to_{b}")]
+        self._two_to_compare(st, 1, len(selections))
         return self._finish(st, "intercambio", selections, filters, [], window)
 
     def _unused_subsystems(self, st: _State, used: set[str]) -> None:

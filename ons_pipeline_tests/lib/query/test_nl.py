@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from ons_pipeline.lib.query.execute import execute
-from ons_pipeline.lib.query.model import Agg, Aggregation
+from ons_pipeline.lib.query.model import Agg, Aggregation, leaves
 from ons_pipeline.lib.query.nl import RuleTranslator, Translation, translate
 from ons_pipeline_tests.lib.query.conftest import Dataset
 
@@ -267,7 +267,7 @@ def test_what_cannot_be_mapped_is_reported() -> None:
         "carga do Sul em 31/02/2024": "period",
         "quantas usinas eólicas existem na Bahia?": "measure",  # a register, not a measure
         "how many solar power plants are there in the northeast?": "measure",
-        "intercâmbio programado vs verificado N->SE ontem": "combination",  # one measure read
+        "intercâmbio programado e verificado do Norte ontem": "combination",  # no pair: refused
     }
     for question, kind in cases.items():
         result = translate(question, NOW)
@@ -388,15 +388,31 @@ def test_a_time_of_day_gives_the_right_numbers(dataset: Dataset) -> None:
     assert len(kept) == 3 and math.isclose(row[-1], kept.val_cargaenergiahomwmed.mean())
 
 
-def test_scheduled_and_verified_together_are_refused_not_halved() -> None:
+def test_scheduled_and_verified_together_are_both_read_never_halved() -> None:
     # the verified half was dropped in silence and the scheduled values answered alone
     for question in (
         "intercambio programado e verificado de SE para NE ontem",
         "intercâmbio programado vs verificado SE->NE ontem",
     ):
         result = translate(question, NOW)
-        assert "combination" in {u.kind for u in result.unmapped}, question
-    assert translate("intercambio programado de SE para NE ontem", NOW).complete
+        assert result.complete and result.model is not None, (question, result.unmapped)
+        fields = {leaf.field for s in result.model.selections for leaf in leaves(s.expr)}
+        assert fields == {"val_intercambiomwmed", "val_intercambioprogmwmed"}, question
+    # both for a subsystem's net interchange (one field in the balance): refused, not halved
+    net = translate("intercâmbio programado e verificado do Sul ontem", NOW)
+    assert "combination" in {u.kind for u in net.unmapped}
+
+
+def test_a_scheduled_flow_reads_the_pair_as_the_data_orients_it() -> None:
+    # the data holds NE -> SE only: SE -> NE is that series with its sign reversed (it was a
+    # filter on SE -> NE, an empty answer)
+    result = translate("intercambio programado de SE para NE ontem", NOW)
+    assert result.complete and result.model is not None
+    where = {(f.tag, f.values) for f in result.model.tag_filters}
+    assert where == {("id_subsistema_origem", ("NE",)), ("id_subsistema_destino", ("SE",))}
+    (selection,) = result.model.selections
+    assert selection.alias == "mean_scheduled_flow_SE_to_NE"
+    assert "-1" in str(result.model.to_dict()["select"][0]["expr"])
 
 
 def test_a_to_b_before_interchange_is_a_direction() -> None:
