@@ -28,6 +28,15 @@ def post(client: TestClient, validator: OpenApiValidator | None = None, **body: 
     return data
 
 
+def answered(client: TestClient, api_data: ApiData, question: str) -> tuple[dict, pd.DataFrame]:
+    """The answer to ``question`` (which must succeed) and the written rows of its table and
+    time range."""
+    data = post(client, query=question)
+    assert data["_status"] == 200, data
+    rng = data["time_range"]
+    return data, frame(api_data, data["model"]["table"], rng["start"], rng["end"])
+
+
 @pytest.fixture
 def validator(client: TestClient) -> OpenApiValidator:
     return OpenApiValidator(client)
@@ -188,9 +197,7 @@ def test_a_plant_the_data_holds_is_read_wherever_it_stands(
     client: TestClient, api_data: ApiData
 ) -> None:
     # no "usina" and no "geração de" before the name: the name itself is known from the data
-    data = post(client, query="Santo Antonio do Jari generation on 2024-03-01, total")
-    assert data["_status"] == 200, data
-    df = frame(api_data, "geracao_usina", data["time_range"]["start"], data["time_range"]["end"])
+    data, df = answered(client, api_data, "Santo Antonio do Jari generation on 2024-03-01, total")
     expected = df[df.nom_usina == "Santo Antônio do Jari"].val_geracao.sum()
     assert expected > 0 and math.isclose(data["rows"][0][-1], expected, rel_tol=1e-9), data["rows"]
 
@@ -199,9 +206,9 @@ def test_scheduled_and_verified_flow_against_the_data(
     client: TestClient, api_data: ApiData
 ) -> None:
     # SE -> NE: the data holds the NE -> SE series, so both values are its values negated
-    data = post(client, query="intercâmbio programado e verificado de SE para NE em 2024-03-02")
-    assert data["_status"] == 200, data
-    df = frame(api_data, "intercambio", data["time_range"]["start"], data["time_range"]["end"])
+    data, df = answered(
+        client, api_data, "intercâmbio programado e verificado de SE para NE em 2024-03-02"
+    )
     pair = df[(df.id_subsistema_origem == "NE") & (df.id_subsistema_destino == "SE")]
     hourly = (
         pair.set_index("time")

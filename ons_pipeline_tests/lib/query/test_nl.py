@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from ons_pipeline.lib.query.execute import execute
-from ons_pipeline.lib.query.model import Agg, Aggregation, leaves
+from ons_pipeline.lib.query.model import Agg, Aggregation, QueryModel, leaves
 from ons_pipeline.lib.query.nl import RuleTranslator, Translation, translate
 from ons_pipeline_tests.lib.query.conftest import Dataset
 
@@ -227,13 +227,25 @@ def test_a_past_weekday_names_one_day() -> None:
         "CMO do Sul na terça passada": "2024-05-14",
     }
     for question, day in cases.items():
-        result = translate(question, NOW)
-        assert result.complete and result.model is not None, (question, result.unmapped)
-        start = datetime.fromisoformat(day).replace(hour=3, tzinfo=UTC)  # local midnight (-03)
-        assert result.model.time_range.to_dict() == {
-            "start": f"{start:%Y-%m-%dT%H:%M:%SZ}",
-            "end": f"{start + timedelta(days=1):%Y-%m-%dT%H:%M:%SZ}",
-        }, question
+        assert_local_days(question, day, 1)
+
+
+def understood(question: str, **options: Any) -> QueryModel:
+    """The model of ``question`` asked at NOW, every part of it understood."""
+    result = translate(question, NOW, **options)
+    assert result.complete and result.model is not None, (question, result.unmapped)
+    return result.model
+
+
+def assert_local_days(question: str, day: str, days: int) -> None:
+    """``question`` (asked at NOW) reads ``days`` whole local days from ``day``."""
+    result = translate(question, NOW)
+    assert result.complete and result.model is not None, (question, result.unmapped)
+    start = datetime.fromisoformat(day).replace(hour=3, tzinfo=UTC)  # local midnight (-03)
+    assert result.model.time_range.to_dict() == {
+        "start": f"{start:%Y-%m-%dT%H:%M:%SZ}",
+        "end": f"{start + timedelta(days=days):%Y-%m-%dT%H:%M:%SZ}",
+    }, question
 
 
 def test_the_first_or_last_days_of_a_month_or_year() -> None:
@@ -244,13 +256,7 @@ def test_the_first_or_last_days_of_a_month_or_year() -> None:
         "carga do Sul nos últimos 3 dias de março de 2024": ("2024-03-29", 3),
     }
     for question, (day, days) in cases.items():
-        result = translate(question, NOW)
-        assert result.complete and result.model is not None, (question, result.unmapped)
-        start = datetime.fromisoformat(day).replace(hour=3, tzinfo=UTC)  # local midnight (-03)
-        assert result.model.time_range.to_dict() == {
-            "start": f"{start:%Y-%m-%dT%H:%M:%SZ}",
-            "end": f"{start + timedelta(days=days):%Y-%m-%dT%H:%M:%SZ}",
-        }, question
+        assert_local_days(question, day, days)
 
 
 def test_what_cannot_be_mapped_is_reported() -> None:
@@ -336,13 +342,12 @@ def test_a_time_of_day_narrows_the_day() -> None:
         "carga do Norte ao meio-dia de ontem": ("15:00", "16:00"),
     }
     for question, (start, end) in cases.items():
-        result = translate(question, NOW)
-        assert result.complete and result.model is not None, (question, result.unmapped)
-        rng = result.model.time_range.to_dict()
+        model = understood(question)
+        rng = model.time_range.to_dict()
         assert (rng["start"][11:16], rng["end"][11:16]) == (start, end), (question, rng)
         day = "2024-05-15" if start < "03:00" else "2024-05-14"  # local midnight is 03:00 UTC
         assert rng["start"][:10] == day, question
-        assert not result.model.periods, question
+        assert not model.periods, question
 
 
 def test_a_time_of_day_over_several_days_keeps_that_hour_of_each() -> None:
@@ -394,9 +399,8 @@ def test_scheduled_and_verified_together_are_both_read_never_halved() -> None:
         "intercambio programado e verificado de SE para NE ontem",
         "intercâmbio programado vs verificado SE->NE ontem",
     ):
-        result = translate(question, NOW)
-        assert result.complete and result.model is not None, (question, result.unmapped)
-        fields = {leaf.field for s in result.model.selections for leaf in leaves(s.expr)}
+        model = understood(question)
+        fields = {leaf.field for s in model.selections for leaf in leaves(s.expr)}
         assert fields == {"val_intercambiomwmed", "val_intercambioprogmwmed"}, question
     # both for a subsystem's net interchange (one field in the balance): refused, not halved
     net = translate("intercâmbio programado e verificado do Sul ontem", NOW)
@@ -420,9 +424,8 @@ def test_a_to_b_before_interchange_is_a_direction() -> None:
         "North to Southeast interchange flow, hourly, on 5 March",
         "intercâmbio Norte para Sudeste em 5 de março",
     ):
-        result = translate(question, NOW)
-        assert result.complete and result.model is not None, (question, result.unmapped)
-        where = {(f.tag, f.values) for f in result.model.tag_filters}
+        model = understood(question)
+        where = {(f.tag, f.values) for f in model.tag_filters}
         assert ("id_subsistema_origem", ("N",)) in where, (question, where)
         assert ("id_subsistema_destino", ("SE",)) in where, (question, where)
     assert translate("North to Southeast interchange flow on 5 March", NOW).language == "en"
@@ -437,9 +440,8 @@ def test_a_record_without_a_period_reads_all_the_data() -> None:
         "máximo histórico da carga do SIN",
         "all-time peak load in the southeast",
     ):
-        result = translate(question, NOW)
-        assert result.complete and result.model is not None, (question, result.unmapped)
-        assert result.model.time_range.start is None, question
+        model = understood(question)
+        assert model.time_range.start is None, question
     with_period = translate("recorde de carga do SIN em 2023", NOW)
     assert with_period.model is not None
     assert with_period.model.time_range.to_dict()["start"] == "2023-01-01T03:00:00Z"
@@ -462,9 +464,8 @@ def test_when_did_it_happen_is_the_time_of_the_extreme() -> None:
         "max load in the south in 2023, when was it reached",
         "what was the peak hour load in the south yesterday",
     ):
-        result = translate(question, NOW)
-        assert result.complete and result.model is not None, (question, result.unmapped)
-        assert "max" in result.model.selections[0].alias, question
+        model = understood(question)
+        assert "max" in model.selections[0].alias, question
 
 
 def test_a_plant_the_data_holds_is_read_wherever_it_stands() -> None:
@@ -477,10 +478,9 @@ def test_a_plant_the_data_holds_is_read_wherever_it_stands() -> None:
         "Santo Antonio do Jari ontem": "Santo Antonio do Jari",
     }
     for question, name in cases.items():
-        result = translate(question, NOW, plants=lambda: known)
-        assert result.complete and result.model is not None, (question, result.unmapped)
-        assert result.model.table == "geracao_usina", question
-        assert [f.values for f in result.model.tag_filters] == [(name,)], question
+        model = understood(question, plants=lambda: known)
+        assert model.table == "geracao_usina", question
+        assert [f.values for f in model.tag_filters] == [(name,)], question
         # without the names of the data, never a guess
         assert not translate(question, NOW).complete or "usina" in question, question
     load = translate("carga do Sudeste ontem", NOW, plants=lambda: known)
@@ -509,9 +509,8 @@ def test_which_day_ranks_the_windows_of_the_period() -> None:
         "the day with the highest load in the south in March 2024": ("1d", True, 1),
     }
     for question, (window, descending, n) in cases.items():
-        result = translate(question, NOW)
-        assert result.complete and result.model is not None, (question, result.unmapped)
-        m = result.model
+        model = understood(question)
+        m = model
         assert str(m.window) == window and m.limit == n, question
         assert [k.descending for k in m.order_by] == [descending], question
         assert m.top is None and not m.group_tags, question
