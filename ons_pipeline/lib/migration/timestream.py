@@ -445,9 +445,14 @@ def unload_result(page: dict[str, Any]) -> dict[str, str]:
 
 
 def read_unload_output(
-    s3: Any, manifest_url: str, spec: TableSpec, keys: list[str] | None = None
+    s3: Any,
+    manifest_url: str,
+    spec: TableSpec,
+    keys: list[str] | None = None,
+    unloaded: int | None = None,
 ) -> Iterator[pa.Table]:
-    """Canonical tables from the Parquet files an UNLOAD manifest lists (rows checked).
+    """Canonical tables from the Parquet files an UNLOAD manifest lists, their rows checked
+    against each file's count, the manifest's total and ``unloaded`` (the UNLOAD's own answer).
 
     ``keys`` receives the keys of the result files the manifest lists."""
     bucket, key = split_s3_url(manifest_url)
@@ -475,6 +480,11 @@ def read_unload_output(
     if expected_total is not None and expected_total != total:
         raise ExportError(
             f"UNLOAD {manifest_url}: read {total} rows, manifest says {expected_total}"
+        )
+    if unloaded is not None and unloaded != total:
+        raise ExportError(
+            f"UNLOAD {manifest_url}: read {total} rows from the files the manifest lists, "
+            f"the UNLOAD unloaded {unloaded}"
         )
 
 
@@ -522,8 +532,12 @@ def export_unload_mode(
         if page is None:
             raise ExportError(f"UNLOAD finished without a result row: {sql}")
         result = unload_result(page)
+        try:
+            unloaded = int(result["rows"])
+        except (KeyError, ValueError):
+            raise ExportError(f"UNLOAD answered no row count ({sorted(result)}): {sql}") from None
         files: list[str] = []
-        yield from read_unload_output(s3, result["manifestFile"], spec, files)
+        yield from read_unload_output(s3, result["manifestFile"], spec, files, unloaded)
         written = [
             *(
                 split_s3_url(result[k])[1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import struct
 import uuid
@@ -29,6 +30,7 @@ from ons_pipeline.lib.migration.timestream import (
     page_to_table,
     show_measures_answer,
     show_measures_query,
+    split_s3_url,
     stage_query_results,
     stage_unload,
     table_to_pages,
@@ -194,6 +196,25 @@ def test_unload_mode_reads_manifest_and_cleans_up(
     stored = ParquetStore(s3, s3_bucket).read(Partition(ALL_TYPES.name, DAY), ALL_TYPES)
     assert stored.column("time").to_pylist() == table.column("time").to_pylist()
     assert bits(stored.column("d").to_pylist()) == bits(table.column("d").to_pylist())
+
+
+def test_unload_rows_missing_from_the_manifest_fail_the_day(
+    moto_server, query_client, s3_bucket, s3, target
+) -> None:  # type: ignore[no-untyped-def]
+    # a manifest that lists (and counts) fewer files than the UNLOAD wrote: its own totals agree,
+    # only the UNLOAD's answer ("rows") says 30
+    destination = unload_destination(target, ALL_TYPES.name, DAY)
+    manifest_url = stage_unload(
+        s3, moto_server.url, ALL_TYPES, "ons", WINDOW, destination, [all_types_table(30)], 7
+    )
+    bucket, key = split_s3_url(manifest_url)
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    manifest["result_files"] = manifest["result_files"][:2]
+    manifest["query_metadata"]["total_row_count"] = 14
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(manifest).encode())
+    with pytest.raises(ExportError, match=r"read 14 rows .* the UNLOAD unloaded 30"):
+        export_partition(ALL_TYPES, DAY, "unload", query_client, s3, target)
+    assert not ParquetStore(s3, s3_bucket).keys(Partition(ALL_TYPES.name, DAY))
 
 
 def test_failed_unload_read_removes_partial_output(
