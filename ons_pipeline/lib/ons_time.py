@@ -34,6 +34,9 @@ UTC_NS = pa.timestamp("ns", tz="UTC")
 NS_PER_SECOND = 1_000_000_000
 NS_PER_DAY = 86_400 * NS_PER_SECOND
 LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"
+# what LOCAL_FORMAT reads, seconds 0-59 only: strptime also takes 60 and 61 (leap seconds) and
+# moves the instant to the next minute
+LOCAL_PATTERN = r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:[0-5]\d)?$"
 _SCAN_STEP_S = 3 * 3600  # offsets are assumed to change at most once within this step
 
 
@@ -214,7 +217,10 @@ def parse_local(
         pa.array(is_date), pc.binary_join_element_wise(strings, "00:00:00", " "), strings
     )
     parsed = pc.strptime(padded, format=LOCAL_FORMAT, unit="s", error_is_null=True)
-    parsed_ok = parsed.is_valid().to_numpy(zero_copy_only=False)
+    shaped = pc.fill_null(pc.match_substring_regex(strings, LOCAL_PATTERN), False)
+    parsed_ok = (parsed.is_valid().to_numpy(zero_copy_only=False)) & shaped.to_numpy(
+        zero_copy_only=False
+    )
     bad = ((length > 0) & ~present) | (present & ~parsed_ok)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])

@@ -221,6 +221,23 @@ def test_numbers_beyond_the_double_range_are_bad_rows_not_zero_or_infinity() -> 
     assert values == [4828.0725, 5e-324, 0.0]
 
 
+def test_a_second_of_60_or_61_is_a_bad_row_not_the_next_minute() -> None:
+    text = (
+        "id_subsistema;nom_subsistema;din_instante;val_cargaenergiahomwmed\n"
+        "N;NORTE;2024-01-05 10:00:00;1.0\n"  # 2 good
+        "N;NORTE;2024-01-05 10:59:60;2.0\n"  # 3 was loaded at 11:00
+        "N;NORTE;2024-01-05 23:59:60;3.0\n"  # 4 was loaded at 00:00 of the next day
+        "N;NORTE;2024-01-05 10:00:61;4.0\n"  # 5 was loaded at 10:01:01
+    )
+    result = normalize_bytes(text.encode(), "raw/curva_carga/seconds.csv")
+    assert [(b.row, b.column) for b in result.bad_rows] == [
+        (3, "din_instante"),
+        (4, "din_instante"),
+        (5, "din_instante"),
+    ]
+    assert all_rows(result).column("val_cargaenergiahomwmed").to_pylist() == [1.0]
+
+
 def test_broken_rows_are_reported_with_row_and_column() -> None:
     text = (
         "id_subsistema;nom_subsistema;din_instante;val_cargaenergiahomwmed\r\n"  # line 1

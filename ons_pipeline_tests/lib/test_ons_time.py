@@ -67,7 +67,17 @@ def test_padded_strings_are_trimmed() -> None:
     assert ot.parse_local([" 2023-01-01 00:00:00  "]).utc.to_pylist() == [utc(2023, 1, 1, 3)]
 
 
-@pytest.mark.parametrize("bad", ["2018-13-01", "2018-11-04 24:00:00", "04/11/2018", "2018-11-4"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "2018-13-01",
+        "2018-11-04 24:00:00",
+        "04/11/2018",
+        "2018-11-4",
+        "2018-11-04 10:59:60",  # strptime reads it as 11:00:00
+        "2018-11-04 10:00:61",
+    ],
+)
 def test_malformed_values_raise_naming_the_row(bad: str) -> None:
     with pytest.raises(ValueError, match=r"row 1: .*is not a local time"):
         ot.parse_local(["2018-11-04", bad])

@@ -78,7 +78,6 @@ SEPARATOR = ";"
 PLACEHOLDERS = ("", "-")
 _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 _INTEGER = r"^[+-]?\d+$"
-_LOCAL_TIME = r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})?$"
 _BOM = b"\xef\xbb\xbf"
 _NS_PER_DAY = ons_time.NS_PER_DAY
 _SUPPORTED_FIELD_TYPES = {MeasureType.DOUBLE, MeasureType.BIGINT, MeasureType.VARCHAR}
@@ -568,7 +567,7 @@ def _normalize_rows(
         local_text = None
     else:
         local_text = _time_strings(time_column)
-        shaped = _bool(pc.match_substring_regex(local_text, _LOCAL_TIME))
+        shaped = _bool(pc.match_substring_regex(local_text, ons_time.LOCAL_PATTERN))
         padded = pc.if_else(
             pc.equal(pc.utf8_length(local_text), 10),
             pc.binary_join_element_wise(local_text, "00:00:00", " "),
