@@ -295,3 +295,32 @@ def test_a_file_without_a_field_column_keeps_that_field(
     # the same file again: nothing to do
     again = ingest(aws, influxdb, ons_file, "raw/intercambio/INTERCAMBIO_2024.csv", etag="e3")
     assert again.days == []
+
+
+def test_a_tag_influxdb_cannot_store_is_a_bad_row_and_the_rest_of_the_day_is_rewritten(
+    aws: AwsSettings, influxdb: InfluxSettings, influx_url: str, influx_db: str
+) -> None:
+    """A trailing backslash failed the encoder only after the day's changed points had been
+    deleted: the point rewritten without one field lost all its others, on every retry."""
+    table = "balanco_subsistema"
+    ingest(aws, influxdb, raw_csv(table, [DAY]), "raw/balanco/day.csv")
+    before, _ = stores(aws, influx_url, influx_db, table, DAY, NEXT)
+
+    def edit(rows: list[dict]) -> None:
+        for r in rows:
+            if r["din_instante"] == "2024-01-05 12:00:00" and r["id_subsistema"] == "NE":
+                r["val_gersolar"] = ""  # withdrawn: the solar value only
+            if r["din_instante"] == "2024-01-05 13:00:00" and r["id_subsistema"] == "S":
+                r["nom_subsistema"] = "SUL\\"  # InfluxDB cannot read a trailing backslash back
+
+    fixed = _edit(raw_csv(table, [DAY]), edit)
+    report = ingest(aws, influxdb, fixed, "raw/balanco/fix.csv", etag="e2")
+    (bad,) = report.normalized.bad_rows
+    assert bad.column == "nom_subsistema" and "backslash" in bad.reason
+    want = {k: dict(v) for k, v in before.items()}
+    for (series, moment), fields in want.items():
+        if series[0] == "NE" and moment == local(DAY, 12):
+            fields.pop("val_gersolar")
+    in_influx, in_parquet = stores(aws, influx_url, influx_db, table, DAY, NEXT)
+    assert in_influx == want  # the S 13:00 point kept as it was (protected by its bad row)
+    assert in_parquet == want

@@ -56,6 +56,7 @@ import pyarrow.compute as pc
 from ons_pipeline.lib.schema import TIME_COLUMN, TableSpec
 
 __all__ = [
+    "BAD_TAG_VALUE",
     "DEFAULT_MAX_LINES",
     "TIME_MAX_NS",
     "TIME_MIN_NS",
@@ -68,6 +69,7 @@ __all__ = [
     "escape_measurement",
     "escape_string_value",
     "iter_encoded",
+    "unstorable_reason",
 ]
 
 # InfluxDB's valid point times (models.MinNanoTime / MaxNanoTime).
@@ -78,6 +80,7 @@ DEFAULT_CHUNK_ROWS = 1 << 18
 
 # A name or tag value InfluxDB cannot read back as written (see the module docstring).
 _BAD_VALUE = r"\n|\\(?:[\\, =]|$)"
+BAD_TAG_VALUE = _BAD_VALUE
 _BAD_VALUE_RE = re.compile(_BAD_VALUE)
 _RADIX_LIMIT = 1 << 62
 
@@ -123,6 +126,12 @@ def _check_name(what: str, name: str) -> None:
     match = _BAD_VALUE_RE.search(name)
     if match:
         raise LineProtocolError(f"{what} {name!r}: {_reason(match.group(0))}")
+
+
+def unstorable_reason(value: str) -> str | None:
+    """Why InfluxDB cannot store ``value`` as a name or tag value faithfully (``None``: it can)."""
+    match = _BAD_VALUE_RE.search(value)
+    return None if match is None else _reason(match.group(0))
 
 
 def _reason(bad: str) -> str:

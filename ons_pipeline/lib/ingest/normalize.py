@@ -68,6 +68,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ons_pipeline.lib import ons_time
+from ons_pipeline.lib.influx.lineprotocol import BAD_TAG_VALUE, unstorable_reason
 from ons_pipeline.lib.ons_time import day_window
 from ons_pipeline.lib.partitions import validate_table
 from ons_pipeline.lib.schema import TIME_COLUMN, MeasureType, Source, TableSpec, tables
@@ -555,6 +556,11 @@ def _normalize_rows(
             values = pc.if_else(pa.array(empty), pa.scalar(None, pa.string()), values)
         else:
             flag(empty, tag, lambda _i: "empty value (a tag is required)")
+        # refused here, as a bad row, not by the encoder after the run has deleted what it replaces
+        unstorable = _bool(pc.match_substring_regex(values, BAD_TAG_VALUE))
+        if unstorable.any():
+            texts = values.to_pylist()
+            flag(unstorable, tag, lambda i, t=texts: f"{t[i]!r} {unstorable_reason(t[i])}")
         tag_arrays[tag] = values
 
     # time
