@@ -683,8 +683,8 @@ def ingest_runs(bench: Bench) -> list[tuple[Command, Any]]:
     import dagster as dg
 
     from ons_pipeline.definitions import defs
-    from ons_pipeline.defs.ingest.jobs import INGEST_JOB
     from ons_pipeline.defs.ingest.sensors import evaluate_raw_files
+    from ons_pipeline.defs.keys import INGEST_JOB
     from ons_pipeline.environment import load_settings
 
     settings = load_settings()
@@ -712,7 +712,7 @@ def reexecute(bench: Bench, request: Any) -> Command:
     import dagster as dg
 
     from ons_pipeline.definitions import defs
-    from ons_pipeline.defs.ingest.jobs import INGEST_JOB
+    from ons_pipeline.defs.keys import INGEST_JOB
 
     with dg.DagsterInstance.get() as instance:
         started = time.monotonic()
@@ -730,8 +730,9 @@ def verify_runs(bench: Bench) -> list[Command]:
     import dagster as dg
 
     from ons_pipeline.definitions import defs
-    from ons_pipeline.defs.ingest.jobs import INGEST_JOB, VERIFY_JOB
+    from ons_pipeline.defs.ingest.jobs import VERIFY_JOB
     from ons_pipeline.defs.ingest.sensors import ingest_verify_sensor
+    from ons_pipeline.defs.keys import INGEST_JOB
 
     commands: list[Command] = []
     with dg.DagsterInstance.get() as instance:

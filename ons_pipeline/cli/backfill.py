@@ -23,8 +23,12 @@ from pathlib import Path
 import dagster as dg
 
 from ons_pipeline.cli.common import stop_process_group
-from ons_pipeline.defs.keys import influxdb_key, parquet_key
-from ons_pipeline.defs.state import all_records, metadata_totals, pending_partitions
+from ons_pipeline.defs.keys import INGEST_JOB, influxdb_key, parquet_key
+from ons_pipeline.defs.state import (
+    metadata_totals,
+    partition_writers,
+    pending_partitions,
+)
 from ons_pipeline.lib.ons_time import day_range
 
 FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
@@ -174,17 +178,7 @@ def check_daemon(daemon: subprocess.Popen[bytes] | None, home: Path) -> None:
 def corrected_since_export(instance: dg.DagsterInstance, table: str, days: list[str]) -> set[str]:
     """Days whose newest ``parquet/<table>`` materialization is continuous loading's, after an
     export: their partition holds corrections Timestream does not have."""
-    from ons_pipeline.defs.ingest.jobs import INGEST_JOB
-
-    records = all_records(
-        instance.fetch_materializations,
-        dg.AssetRecordsFilter(asset_key=parquet_key(table), asset_partitions=days),
-    )
-    writers: dict[str, list[str]] = {}  # day → job of each write, oldest first
-    for record in sorted(records, key=lambda r: r.storage_id):
-        event = record.asset_materialization
-        if event is not None and event.partition is not None:
-            writers.setdefault(event.partition, []).append(record.event_log_entry.job_name or "")
+    writers = partition_writers(instance, table, days)
     return {
         day
         for day, jobs in writers.items()

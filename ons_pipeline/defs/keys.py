@@ -14,6 +14,7 @@ GX_PLAUSIBILITY = "gx_plausibility"
 EXACT_VERIFICATION = "exact_verification"
 
 ROLLED_BACK = "rolled back"  # observation metadata key: the day was deleted from InfluxDB
+INGEST_JOB = "ingest_raw_object"  # continuous loading's job: its partitions are not exports
 
 
 def timestream_key(table: str) -> dg.AssetKey:

@@ -2,6 +2,8 @@
 
 The one home of "is this day migrated?". A day of a table is migrated when
 
+* it was exported from Timestream (a ``parquet/<table>`` materialization not written by continuous
+  loading: an ONS file loaded before the migration reached the day holds only the file's rows),
 * its newest ``influxdb/<table>`` materialization is newer than any rollback of that day, and
 * the newest exact-verification verdict on that day passed and came after that materialization.
 
@@ -17,8 +19,14 @@ from datetime import UTC, date, datetime
 
 import dagster as dg
 
-from ons_pipeline.defs.keys import EXACT_VERIFICATION, ROLLED_BACK, influxdb_key
-from ons_pipeline.lib.migration.deadletter import GENERATION, DeadLetterMeta
+from ons_pipeline.defs.keys import (
+    EXACT_VERIFICATION,
+    INGEST_JOB,
+    ROLLED_BACK,
+    influxdb_key,
+    parquet_key,
+)
+from ons_pipeline.lib.migration.deadletter import GENERATION, INGESTED_FROM, DeadLetterMeta
 from ons_pipeline.lib.migration.loader import LoadReport
 from ons_pipeline.lib.partitions import ParquetStore, Partition
 
@@ -35,6 +43,7 @@ class DayState:
     rolled_back_at: float | None = None
     verified_at: float | None = None
     verified: bool | None = None
+    exported: bool = False
 
     @property
     def loaded(self) -> bool:
@@ -45,7 +54,8 @@ class DayState:
     @property
     def migrated(self) -> bool:
         return (
-            self.loaded
+            self.exported
+            and self.loaded
             and bool(self.verified)
             and self.verified_at is not None
             and self.verified_at >= self.loaded_at  # type: ignore[operator]
@@ -94,8 +104,10 @@ def day_states(
         if evaluation is None or execution.partition not in wanted:
             continue
         _newer(verdicts, execution.partition, execution.event.timestamp, evaluation.passed)  # type: ignore[union-attr]
+    writers = partition_writers(instance, table, keys)
     return {
         day: DayState(
+            exported=any(job != INGEST_JOB for job in writers.get(day, [])),
             loaded_at=loaded.get(day),
             rolled_back_at=rolled.get(day),
             verified_at=verdicts[day][0] if day in verdicts else None,
@@ -103,6 +115,30 @@ def day_states(
         )
         for day in keys
     }
+
+
+def partition_writers(
+    instance: dg.DagsterInstance, table: str, days: list[str]
+) -> dict[str, list[str]]:
+    """Per day, the job of each write of its ``parquet/<table>`` partition, oldest first (the
+    migration's, or continuous loading's :data:`INGEST_JOB`)."""
+    records = all_records(
+        instance.fetch_materializations,
+        dg.AssetRecordsFilter(asset_key=parquet_key(table), asset_partitions=days),
+    )
+    writers: dict[str, list[str]] = {}
+    for record in sorted(records, key=lambda r: r.storage_id):
+        event = record.asset_materialization
+        if event is not None and event.partition is not None:
+            writers.setdefault(event.partition, []).append(record.event_log_entry.job_name or "")
+    return writers
+
+
+def ingested_before_export(instance: dg.DagsterInstance, table: str, days: list[str]) -> set[str]:
+    """Days whose partition only continuous loading has written: ONS files the migration has
+    to keep over the rows it exports."""
+    writers = partition_writers(instance, table, days)
+    return {day for day, jobs in writers.items() if all(job == INGEST_JOB for job in jobs)}
 
 
 def _newer(verdicts: dict[str, tuple[float, bool]], day: str, at: float, passed: bool) -> None:
@@ -188,6 +224,13 @@ def dead_letter_supersession(
             return None  # not a day partition: nothing to compare with
         key = (meta.table, meta.partition)
         partition = Partition(meta.table, day)
+        source = meta.extra.get(INGESTED_FROM)
+        if source is not None:  # its rows are not in the partition: a replay would split them
+            return (
+                f"a batch of continuous loading from {source}: re-execute that object's ingest "
+                "run, which rewrites the Parquet partition as well; a replay would change "
+                "InfluxDB only"
+            )
         recorded = meta.extra.get(GENERATION)
         if recorded is not None:
             if key not in generations:

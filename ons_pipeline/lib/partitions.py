@@ -26,6 +26,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -169,6 +170,28 @@ def _refuse_duplicates(table: pa.Table, spec: TableSpec, where: str) -> None:
             "the mapping does not know, or duplicate records; their points would collapse into "
             "one in InfluxDB"
         )
+
+
+def overlay(base: pa.Table, top: pa.Table, spec: TableSpec) -> pa.Table:
+    """``top``'s rows, and ``base``'s rows at every series and time ``top`` has no row for."""
+    if not top.num_rows or not base.num_rows:
+        return top if not base.num_rows else base
+    keys = [TIME_COLUMN, *spec.tags]
+
+    def keyed(table: pa.Table) -> pa.Table:
+        columns = [table.column(TIME_COLUMN)]
+        for tag in spec.tags:
+            values = table.column(tag)
+            if _is_string_dictionary(values.type):
+                values = values.cast(pa.string())
+            columns.append(pc.fill_null(values, ""))  # null and "" are one series in InfluxDB
+        return pa.table(columns, names=keys)
+
+    left = keyed(base).append_column("_row", pa.array(np.arange(base.num_rows)))
+    kept = left.join(keyed(top), keys, join_type="left anti", use_threads=False)
+    rows = pc.sort_indices(kept.column("_row"))
+    below = base.take(pc.take(kept.column("_row"), rows))
+    return pa.concat_tables([below, top.cast(below.schema)])
 
 
 def _is_string_dictionary(type_: pa.DataType) -> bool:

@@ -324,3 +324,47 @@ def test_a_tag_influxdb_cannot_store_is_a_bad_row_and_the_rest_of_the_day_is_rew
     in_influx, in_parquet = stores(aws, influx_url, influx_db, table, DAY, NEXT)
     assert in_influx == want  # the S 13:00 point kept as it was (protected by its bad row)
     assert in_parquet == want
+
+
+def test_a_failed_batch_of_a_correction_is_redone_by_its_ingest_not_replayed_alone(
+    aws: AwsSettings, influxdb: InfluxSettings, influx_url: str, influx_db: str
+) -> None:
+    """A replay wrote the corrected points to InfluxDB only: the partition, left as it was when
+    the batch failed, kept the old values (and a reload from it would bring them back)."""
+    import dagster as dg
+
+    from ons_pipeline.defs.state import dead_letter_supersession
+    from ons_pipeline.lib.migration.deadletter import S3DeadLetterStore
+    from ons_pipeline_tests.conftest import influxql
+
+    table = "curva_carga"
+    ingest(aws, influxdb, raw_csv(table, [DAY]), "raw/curva/day.csv")
+
+    def correct(rows: list[dict]) -> None:
+        for r in rows:
+            if r["id_subsistema"] == "SE":
+                r["val_cargaenergiahomwmed"] = "1.00000000"
+
+    s3 = aws.client("s3")
+    letters = S3DeadLetterStore(aws.bucket, aws.deadletter_prefix, client=s3)
+    # InfluxDB refuses the points for a while: a retention of one hour drops 2024's points
+    policy = f'RETENTION POLICY "short" ON "{influx_db}"'
+    influxql(influx_url, f"CREATE {policy} DURATION 1h REPLICATION 1 DEFAULT")
+    try:
+        fixed = _edit(raw_csv(table, [DAY]), correct)
+        report = ingest(aws, influxdb, fixed, "raw/curva/fix.csv", etag="e2", deadletter=letters)
+    finally:
+        influxql(influx_url, f"ALTER {policy} DURATION INF")
+    assert report.failed_batches and report.dead_letter_ids()
+    with dg.instance_for_test() as instance, influxdb.client() as client:
+        supersession = dead_letter_supersession(instance, ParquetStore.of(aws, s3))
+        replayed = letters.replay(client, superseded=supersession)
+    assert not replayed.replayed and set(replayed.superseded) == set(report.dead_letter_ids())
+    assert all("re-execute that object's ingest" in r for r in replayed.superseded.values())
+    # redoing the ingest corrects both stores
+    influxql(influx_url, f'ALTER RETENTION POLICY "autogen" ON "{influx_db}" DEFAULT')
+    ingest(aws, influxdb, fixed, "raw/curva/fix.csv", etag="e2", deadletter=letters)
+    in_influx, in_parquet = stores(aws, influx_url, influx_db, table, DAY, NEXT)
+    assert in_influx == in_parquet
+    se = [f for (series, _), f in in_parquet.items() if series[0] == "SE"]
+    assert se and all(f["val_cargaenergiahomwmed"] == 1.0 for f in se)

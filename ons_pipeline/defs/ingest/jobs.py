@@ -5,7 +5,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from ons_pipeline.defs.keys import INFLUXDB, influxdb_key, parquet_key
+from ons_pipeline.defs.keys import INFLUXDB, INGEST_JOB, influxdb_key, parquet_key
 from ons_pipeline.defs.partitions import daily_partitions
 from ons_pipeline.environment import load_settings
 from ons_pipeline.lib.ingest.files import (
@@ -21,7 +21,6 @@ from ons_pipeline.lib.migration.deadletter import S3DeadLetterStore
 from ons_pipeline.lib.schema import tables
 from ons_pipeline.resources import AwsResource, InfluxDBResource
 
-INGEST_JOB = "ingest_raw_object"
 VERIFY_JOB = "ingest_verify"
 RAW_KEY_TAG = "ons/raw_key"
 RAW_ETAG_TAG = "ons/raw_etag"
@@ -180,8 +179,11 @@ def normalize_and_load(
         raise dg.Failure(
             description=(
                 f"{uri}: {report.failed_batches} batch(es) failed and were kept in the dead-letter "
-                f"store (`ons-pipeline dlq list --table {normalized.table}`, then `dlq replay`). "
-                f"First error: {report.errors()[0]}"
+                f"store (`ons-pipeline dlq list --table {normalized.table}`); the Parquet "
+                "partitions of the failed days were left as they were. Re-execute this run once "
+                "InfluxDB accepts writes (it redoes those days, partition included; `dlq "
+                f"replay` would change InfluxDB only and refuses these batches). First error: "
+                f"{report.errors()[0]}"
             ),
             metadata={
                 **metadata,

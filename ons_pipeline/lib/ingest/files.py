@@ -81,7 +81,7 @@ from ons_pipeline.lib.ingest.normalize import (
     read_header,
     sniff_format,
 )
-from ons_pipeline.lib.migration.deadletter import DeadLetterStore
+from ons_pipeline.lib.migration.deadletter import INGESTED_FROM, DeadLetterStore
 from ons_pipeline.lib.migration.loader import LoadReport, load_tables
 from ons_pipeline.lib.ons_time import NS_PER_DAY, in_repeated_hour
 from ons_pipeline.lib.partitions import ParquetStore, Partition, PartitionWrite
@@ -679,6 +679,7 @@ def ingest_normalized(
                 deadletter=deadletter,
                 batch_lines=batch_lines,
                 generation=store.generation(Partition(spec.name, day)) or "",
+                extra={INGESTED_FROM: normalized.source},
             )
         write = PartitionWrite()
         if load is None or not load.failed_batches:

@@ -45,6 +45,8 @@ STATUS_SUPERSEDED = "superseded"  # newer data (or a rollback) made replaying it
 # Extra key: the generation of the partition (lib/partitions.py) when the batch was written; a
 # partition rewritten since holds newer rows than the batch, which must not overwrite them.
 GENERATION = "partition generation"
+# the raw ONS file a batch of continuous loading came from: redo its ingest, never a replay alone
+INGESTED_FROM = "ingested from"
 _ID_RE = re.compile(r"^([^/]+)/([^/]+)/(\d{6,})-([0-9a-f]{16})$")
 _MAX_MESSAGE = 4000
 

@@ -8,7 +8,7 @@ rows into the days' partitions."""
 from __future__ import annotations
 
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,7 +30,7 @@ from ons_pipeline.lib.migration.timestream import (
     source_counts,
 )
 from ons_pipeline.lib.ons_time import consecutive_runs, day_window
-from ons_pipeline.lib.partitions import ParquetStore, Partition
+from ons_pipeline.lib.partitions import ParquetStore, Partition, overlay
 from ons_pipeline.lib.schema import TIME_COLUMN, TableSpec
 
 EXPORT_MODES = ("query", "unload")
@@ -102,12 +102,15 @@ def export_partition(
     query_client: QueryClient,
     s3: Any,
     target: AwsSettings,
+    keep: pa.Table | None = None,
 ) -> ExportResult:
     """Export the UTC day ``[day, day+1)`` of ``spec`` and replace its Parquet partition.
 
     The rows are reconciled with Timestream's own count before the partition is published: in
     ``query`` mode by a ``count`` query of the window (rows and each measure), in ``unload`` mode
-    by the row counts of the UNLOAD manifest. A difference fails the day, nothing published."""
+    by the row counts of the UNLOAD manifest. A difference fails the day, nothing published.
+    ``keep``: rows newer than the export (ONS files loaded before the migration reached the
+    day), published over the exported rows of their series and time."""
     started = time.perf_counter()
     window = day_window(day)
     result = ExportResult(table=spec.name, day=day, window=window, mode=mode)
@@ -134,9 +137,10 @@ def export_partition(
                 rows = pa.concat_tables(tables) if tables else spec.arrow_schema().empty_table()
                 reconcile_counts(counts, rows, spec, f"table {spec.name!r}, day {day}")
                 result.source_count = counts["rows"]
-            written = store.write(partition, tables, spec)
+            written = store.write(partition, _kept_over(tables, keep, spec), spec)
         else:
-            written = store.write(partition, counted(), spec)
+            exported = counted() if keep is None else _kept_over(counted(), keep, spec)
+            written = store.write(partition, exported, spec)
     finally:
         source.close()  # runs the source's clean-up (UNLOAD output) also when writing failed
     result.rows = written.rows
@@ -155,6 +159,16 @@ def export_partition(
 MAX_DAYS_PER_UNLOAD = 100
 
 
+def _kept_over(
+    tables: Iterable[pa.Table], keep: pa.Table | None, spec: TableSpec
+) -> Iterable[pa.Table]:
+    if keep is None:
+        return tables
+    exported = list(tables)
+    rows = pa.concat_tables(exported) if exported else spec.arrow_schema().empty_table()
+    return [overlay(rows, keep, spec)]
+
+
 def unload_range_destination(target: AwsSettings, table: str, first: date, last: date) -> str:
     prefix = target.unload_prefix.strip("/")
     return f"s3://{target.bucket}/{prefix}/{table}/from={first.isoformat()}_to={last.isoformat()}/"
@@ -167,17 +181,20 @@ def export_days(
     s3: Any,
     target: AwsSettings,
     write_threads: int = 4,
+    keep: Mapping[date, pa.Table] | None = None,
 ) -> dict[date, ExportResult | Exception]:
     """UNLOAD ``days`` of ``spec``, one statement per run of consecutive days (at most
     :data:`MAX_DAYS_PER_UNLOAD`), and replace each day's partition (``write_threads`` days at a
     time: a partition costs a few S3 requests, which wait on the network, not on the CPU). Each
     day gets its result or the error that stopped it: a failed statement fails its days, a
     failed write only its day. The rows read are checked against the UNLOAD manifest's counts,
-    as for one day."""
+    as for one day; ``keep`` as for one day."""
     results: dict[date, ExportResult | Exception] = {}
     for run in consecutive_runs(days, MAX_DAYS_PER_UNLOAD):
         try:
-            results.update(_export_run(spec, run, query_client, s3, target, write_threads))
+            results.update(
+                _export_run(spec, run, query_client, s3, target, write_threads, keep or {})
+            )
         except Exception as error:  # the statement or its output: every day of the run
             results.update(dict.fromkeys(run, error))
     return results
@@ -190,6 +207,7 @@ def _export_run(
     s3: Any,
     target: AwsSettings,
     write_threads: int,
+    keep: Mapping[date, pa.Table],
 ) -> dict[date, ExportResult | Exception]:
     started = time.perf_counter()
     first, last = days[0], days[-1]
@@ -216,7 +234,8 @@ def _export_run(
         try:
             partition = Partition(spec.name, day)
             existing = None if listing is None else listing.get(day, [])
-            written = store.write(partition, [by_day[day]], spec, existing=existing)
+            rows = _kept_over([by_day[day]], keep.get(day), spec)
+            written = store.write(partition, rows, spec, existing=existing)
         except Exception as error:  # this day only
             return error
         return ExportResult(

@@ -158,6 +158,7 @@ class Loader:
         self.reports: dict[str, LoadReport] = {}
         self._started: dict[str, float] = {}
         self._generations: dict[str, str] = {}
+        self._extras: dict[str, dict[str, str]] = {}
         self._finished: dict[str, float] = {}
         self._pending: queue.Queue[_Job | None] = queue.Queue(maxsize=_QUEUE_DEPTH)
         self._fatal: list[BaseException] = []
@@ -181,13 +182,21 @@ class Loader:
     # -- producer side ------------------------------------------------------------------------
 
     def load(
-        self, partition: str, tables: Iterable[pa.Table], *, generation: str | None = None
+        self,
+        partition: str,
+        tables: Iterable[pa.Table],
+        *,
+        generation: str | None = None,
+        extra: Mapping[str, str] | None = None,
     ) -> LoadReport:
         """Convert and queue every row of ``tables`` as points of the partition ``partition``;
-        ``generation`` (the Parquet partition's, when known) goes with any dead-lettered batch."""
+        ``generation`` (the Parquet partition's, when known) and ``extra`` go with any
+        dead-lettered batch."""
         report = self.reports.setdefault(partition, LoadReport(self.spec.name, partition))
         if generation is not None:
             self._generations[partition] = generation
+        if extra:
+            self._extras[partition] = dict(extra)
         self._started.setdefault(partition, time.perf_counter())
         for table in tables:
             report.rows += table.num_rows
@@ -302,6 +311,7 @@ class Loader:
             )
             if job.partition in self._generations:
                 meta.extra[GENERATION] = self._generations[job.partition]
+            meta.extra.update(self._extras.get(job.partition, {}))
             if written or not known:
                 meta.extra["partially applied"] = "true"
                 meta.extra["points stored"] = str(written) if known else "unknown"
@@ -334,10 +344,11 @@ def load_tables(
     batch_lines: int = DEFAULT_BATCH_LINES,
     writers: int = 1,
     generation: str | None = None,
+    extra: Mapping[str, str] | None = None,
 ) -> LoadReport:
     """Write every row of ``tables`` as points of ``spec``'s measurement (one partition)."""
     with Loader(
         spec, client, deadletter=deadletter, batch_lines=batch_lines, writers=writers
     ) as loader:
-        loader.load(partition, tables, generation=generation)
+        loader.load(partition, tables, generation=generation, extra=extra)
         return loader.finish()[partition]
