@@ -121,6 +121,9 @@ class TableSpec:
     fields: tuple[FieldSpec, ...]
     measurement: str
     optional_tags: frozenset[str] = frozenset()
+    # the tags that identify a series; the others only describe it (a name beside its code), so a
+    # file may rename them: empty means every tag identifies
+    key_tags: tuple[str, ...] = ()
     raw_time_column: str | None = None
     raw_renames: dict[str, str] = field(default_factory=dict)
     series: int = 5  # expected number of series (sizes runs; the data may have more or fewer)
@@ -131,6 +134,11 @@ class TableSpec:
     source_columns: dict[str, str] = field(default_factory=dict)  # tag/field → source name
     raw_columns: tuple[str, ...] = ()  # the raw file's header, in order (empty: derived)
     raw_decimal: str = "."  # decimal separator of the raw file's numbers
+
+    @property
+    def identity_tags(self) -> tuple[str, ...]:
+        """The tags that identify a series (``key_tags``, else all of them)."""
+        return self.key_tags or self.tags
 
     @property
     def source_table(self) -> str:
@@ -182,6 +190,7 @@ _ALLOWED_KEYS = {
     "grain",
     "tags",
     "optional_tags",
+    "key_tags",
     "fields",
     "units",
     "measurement",
@@ -296,6 +305,9 @@ def _table_from_mapping(name: str, raw: dict[str, Any], origin: str = "") -> Tab
     optional = frozenset(keys.names("optional_tags"))
     if not optional <= set(tags):
         raise keys.error("optional_tags", f"{sorted(optional - set(tags))} are not tags")
+    key_tags = tuple(keys.names("key_tags"))
+    if not set(key_tags) <= set(tags) or set(key_tags) & optional:
+        raise keys.error("key_tags", f"{list(key_tags)} must be required tags of {list(tags)}")
     if set(units) - set(fields_raw):
         strays = sorted(set(units) - set(fields_raw))
         raise keys.error("units", f"units for unknown fields {strays}")
@@ -359,6 +371,7 @@ def _table_from_mapping(name: str, raw: dict[str, Any], origin: str = "") -> Tab
         fields=tuple(fields),
         measurement=measurement,
         optional_tags=optional,
+        key_tags=key_tags,
         raw_time_column=raw_time_column,
         raw_renames=renames,
         series=series,

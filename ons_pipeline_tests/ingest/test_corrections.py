@@ -368,3 +368,24 @@ def test_a_failed_batch_of_a_correction_is_redone_by_its_ingest_not_replayed_alo
     assert in_influx == in_parquet
     se = [f for (series, _), f in in_parquet.items() if series[0] == "SE"]
     assert se and all(f["val_cargaenergiahomwmed"] == 1.0 for f in se)
+
+
+def test_a_file_that_renames_a_descriptive_tag_replaces_the_series_not_duplicates_it(
+    aws: AwsSettings, influxdb: InfluxSettings, influx_url: str, influx_db: str
+) -> None:
+    """Re-publishing a day with ``nom_subsistema`` spelt anew added a second series of each code
+    beside the first: every hourly value of a subsystem counted twice."""
+    table = "curva_carga"
+    ingest(aws, influxdb, raw_csv(table, [DAY]), "raw/curva/day.csv")
+    before, _ = stores(aws, influx_url, influx_db, table, DAY, NEXT)
+
+    def title_case(rows: list[dict]) -> None:
+        for r in rows:
+            r["nom_subsistema"] = r["nom_subsistema"].title()
+
+    renamed = _edit(raw_csv(table, [DAY]), title_case)
+    report = ingest(aws, influxdb, renamed, "raw/curva/renamed.csv", etag="e2")
+    in_influx, in_parquet = stores(aws, influx_url, influx_db, table, DAY, NEXT)
+    want = {((code, name.title()), moment): f for ((code, name), moment), f in before.items()}
+    assert in_influx == want and in_parquet == want
+    assert sum(d.reconciliation.deleted_points for d in report.days) == len(before)

@@ -8,6 +8,10 @@ of a local day the file mentions, the file's rows decide (``DayClaims.fate``):
 * a bad row with that series + time **protects** it: the stored point stays as it is;
 * a row with that series + time but no value at all **withdraws** it: the point is deleted (ONS
   publishes missing data as empty values; this is how a correction removes a point);
+* a row at the point's time whose identifying tags (``key_tags`` of the mapping: the code) are
+  the point's but whose descriptive tags differ (a name spelt anew, ``SUDESTE`` → ``Sudeste``)
+  **renames** it: the point is deleted and the row written (two series of one code would count
+  every value twice);
 * no row at that series + time: the point is deleted (**vanished**) only when the file holds that
   series' *whole local day* — a row at every local clock slot of the day at the dataset's grain
   (``normalize.NormalizedFile.whole``): a complete re-publication of the series-day, so a stored
@@ -247,9 +251,12 @@ class DayClaims:
         local_day: int,
         incoming: Mapping[SeriesTime, frozenset[str]],
         repeated_hour: bool = False,
+        renamed: bool = False,
     ) -> str:
         """What the file does to a stored point: ``replaced``, ``protected``, ``withdrawn``,
-        ``vanished`` (both deleted) or ``kept``. A point in the hour repeated when DST ends
+        ``renamed``, ``vanished`` (the last three deleted) or ``kept``. ``renamed``: the file has
+        a row of the point's identifying tags and time under other descriptive tags (a name
+        beside the same code), which replaces it. A point in the hour repeated when DST ends
         never vanishes: a file of local clock times holds that slot once and cannot say which of
         the two instants it leaves out."""
         if key in incoming:
@@ -258,6 +265,8 @@ class DayClaims:
             return "protected"
         if key in self.empty:
             return "withdrawn"
+        if renamed:
+            return "renamed"
         if (key[0], local_day) in self.whole and not repeated_hour:
             return "vanished"
         return "kept"
@@ -300,9 +309,11 @@ def day_claims(normalized: NormalizedFile) -> dict[date, DayClaims]:
     }
 
 
-def _series_strings(table: pa.Table, spec: TableSpec) -> pa.Array:
-    tags = [pc.fill_null(pc.cast(table.column(t), pa.string()), "") for t in spec.tags]
-    return pc.binary_join_element_wise(*tags, "\x1f")
+def _series_strings(
+    table: pa.Table, spec: TableSpec, tags: tuple[str, ...] | None = None
+) -> pa.Array:
+    columns = [pc.fill_null(pc.cast(table.column(t), pa.string()), "") for t in tags or spec.tags]
+    return pc.binary_join_element_wise(*columns, "\x1f")
 
 
 def _joined(series: tuple[str, ...], suffix: int) -> str:
@@ -377,7 +388,16 @@ def plan_partition(
         among(_suffixed(series, local_days), (_joined(*k) for k in claims.whole)),
         pa.array(~in_repeated_hour(instants)),  # as DayClaims.fate
     )
-    doomed = pc.and_(pc.invert(pc.or_(replaced, protected)), pc.or_(withdrawn, vanished))
+    identity = spec.identity_tags
+    renamed = pc.is_in(  # as DayClaims.fate
+        _suffixed(_series_strings(existing, spec, identity), times),
+        value_set=_suffixed(
+            _series_strings(rows, spec, identity), pc.cast(rows.column(TIME_COLUMN), pa.int64())
+        ),
+    )
+    doomed = pc.and_(
+        pc.invert(pc.or_(replaced, protected)), pc.or_(pc.or_(withdrawn, vanished), renamed)
+    )
     kept = existing.filter(pc.invert(pc.or_(replaced, doomed)))
     if claims.absent_fields:
         rows = _complete_rows(rows, new_keys, existing, keys, doomed, spec, claims.absent_fields)
@@ -493,6 +513,8 @@ def reconcile(client: InfluxClient, spec: TableSpec, claims: DayClaims) -> Recon
     if not existing:
         return result
     incoming = new_points(claims.rows, spec)
+    positions = [spec.tags.index(t) for t in spec.identity_tags]
+    identities = {(tuple(s[i] for i in positions), t) for s, t in incoming}
     absent = frozenset(claims.absent_fields)
     keys = list(existing)
     instants = np.array([t for _, t in keys], dtype=np.int64)
@@ -500,7 +522,8 @@ def reconcile(client: InfluxClient, spec: TableSpec, claims: DayClaims) -> Recon
     repeated = in_repeated_hour(instants).tolist()
     doomed: set[SeriesTime] = set()
     for key, local_day, twice in zip(keys, local_days.tolist(), repeated, strict=True):
-        fate = claims.fate(key, local_day, incoming, twice)
+        renamed = (tuple(key[0][i] for i in positions), key[1]) in identities
+        fate = claims.fate(key, local_day, incoming, twice, renamed)
         if fate == "replaced":
             if existing[key] - incoming[key] - absent:
                 doomed.add(key)
