@@ -246,7 +246,7 @@ _BALANCE = rx(
 
 _PLANT_WORD = (
     r"(?:usinas?|plants?|power\s+plants?|power\s+stations?|geradoras?|uhe|ute|ufv|eol"
-    r"|parques?\s+eolicos?|wind\s+farms?|complexos?\s+eolicos?)"
+    r"|parques?\s+(?:eolicos?|solares?)|(?:wind|solar)\s+(?:farms?|parks?)|complexos?\s+eolicos?)"
 )
 
 _STOPWORDS = set(
@@ -288,7 +288,8 @@ _PERIOD_WORDS = {
 
 _ENTITY = {
     "subsystem": r"subsistemas?|regi(?:ao|oes)|submercados?|subsystems?|regions?|submarkets?",
-    "plant": r"usinas?|(?:power\s+)?plants?|power\s+stations?|parques?\s+eolicos?|wind\s+farms?",
+    "plant": r"usinas?|(?:power\s+)?plants?|power\s+stations?|parques?\s+(?:eolicos?|solares?)"
+    r"|(?:wind|solar)\s+(?:farms?|parks?)|complexos?\s+eolicos?",
     "state": r"estados?|states?|ufs?",
     "source": r"fontes?(?:\s+de\s+energia)?|(?:energy\s+)?sources?|tipos?\s+de\s+(?:usina|fonte)",
     "fuel": r"combustive(?:l|is)|fuels?(?:\s+types?)?",
@@ -363,10 +364,22 @@ _MOVING_AVG_PREFIX = rx(
     r"\b(?P<n>" + NUM + r")[\s-]*(?P<unit>dias?|days?|horas?|hours?|semanas?|weeks?|meses|months?"
     r"|pontos|points)\s+(?:moving\s+average|rolling\s+(?:average|mean)|media\s+movel)\b"
 )
+# a change from one step to the next ("variação diária", "day-to-day change"): within a period
+_PER_STEP = rx(
+    r"\b(?:diari[oa]s?|horari[oa]s?|semana(?:l|is)|mensa(?:l|is)|por\s+(?:dia|hora|semana|mes)"
+    r"|daily|hourly|weekly|monthly|per\s+(?:day|hour|week|month)|a\s+cada|dia\s+a\s+dia"
+    r"|hora\s+a\s+hora|(?:day|hour|week|month)[\s-]+(?:to|over|on|by)[\s-]+(?:day|hour|week|month)"
+    r"|from\s+(?:one|each)\s+\w+)\b"
+)
 _TREND = rx(r"\b(?:tendencias?|trends?|trending|taxa\s+de\s+variacao|rate\s+of\s+change)\b")
 _DIFFERENCE = rx(
     r"\b(?:variacao|variacoes|changes?\s+(?:from|between)\s+(?:one|each)\s+\w+"
     r"|period[\s-]+over[\s-]+period\s+change|changes?|diferenca\s+entre\s+periodos)\b"
+)
+# a change between two periods: "variação", and "diferença" only when two periods are named
+_CHANGE = rx(
+    r"\b(?:variacao|variacoes|changes?|diferencas?|differences?|period[\s-]+over[\s-]+period"
+    r"\s+change)\b"
 )
 _CUMULATIVE = rx(
     r"\b(?:soma\s+acumulada|acumulad[oa]\s+(?:ao\s+longo|no\s+periodo)|running\s+total"
@@ -696,7 +709,8 @@ class RuleTranslator:
         self._states(st)
         self._legacy(st)
         self._fuels(st)
-        st.reading = P.read(text, st.now)
+        change = bool(_CHANGE.search(text.current)) and not _PER_STEP.search(text.current)
+        st.reading = P.read(text, st.now, ends=change)
         for shown, reason in st.reading.problems:
             st.unmapped.append(Unmapped("period", shown, reason, _period_hints(text.norm)))
         self._units(st)
@@ -890,6 +904,7 @@ class RuleTranslator:
             if adj:
                 bottom = adj in ("menores", "smallest", "lowest", "menor", "bottom")
             text.consume(match.start(), match.end())
+            after: re.Match[str] | None = None
             if pattern in (_RANK_TOP, _RANK_ADJ_N):  # "top 5 usinas": the entity may follow
                 after = re.match(r"\s*(?:" + _ENTITY_ANY + r")\b", text.current[match.end() :])
                 if after:
@@ -906,6 +921,13 @@ class RuleTranslator:
             text.take(_RANK_HINTS)
             assert n is not None
             st.rank = _Rank(n, bool(bottom), entity)
+            kind = re.search(r"\b(?:eolic|wind|solar)", text.norm[match.start() : match.end()])
+            if kind is None and entity == "plant" and after is not None:
+                span = text.norm[match.end() : match.end() + after.end()]
+                kind = re.search(r"\b(?:eolic|wind|solar)", span)
+            if kind is not None:  # "wind farms", "parques eólicos": the type is a filter too
+                key = "solar" if kind.group(0) == "solar" else "wind"
+                st.measures.append((match.start(), key, kind.group(0)))
             if entity in ("plant", "state", "source", "fuel"):
                 st.plant_context = True
             return
@@ -937,7 +959,13 @@ class RuleTranslator:
             st.transform = (TransformKind.DERIVATIVE, None, None)
         if text.take(_CUMULATIVE):
             st.transform = (TransformKind.CUMULATIVE_SUM, None, None)
-        if text.take(_DIFFERENCE):
+        if len(st.reading.spans) > 1 and text.take(_CHANGE):
+            # "variação de fev/23 para fev/24": between the periods, not within each
+            st.assumptions.append(
+                "a change between periods: each period's value (the change is the difference "
+                "of the values)"
+            )
+        elif text.take(_DIFFERENCE):
             st.transform = (TransformKind.DIFFERENCE, None, None)
         if text.take(_RATIO):
             st.ratio = True
@@ -1089,7 +1117,9 @@ class RuleTranslator:
 
     def _known_plant_names(self, st: _State) -> None:
         """A capitalised name the data holds as a plant names it wherever it stands ("Tucuruí
-        generation", "Xingó: geração máxima"), with or without its accents."""
+        generation", "Xingó: geração máxima"), with or without its accents; written in lower
+        case too when the question asks for generation ("geração de tucurui"), unless it is one
+        short or ordinary word."""
         keys = {k for _, k, _ in st.measures}
         plant_measures = {"generation", "generation_total", *PLANT_TYPES}
         if self.plants is None or (keys and not keys & plant_measures):
@@ -1099,13 +1129,21 @@ class RuleTranslator:
             return
         longest = max(len(n.split()) for n in known)
         orig, text = st.text.orig, st.text
-        for start in [m.start() for m in re.finditer(r"(?<![\wÀ-ÿ])[A-ZÀ-Ý]", orig)]:
+        lower = bool(keys)  # an explicit generation measure
+        for match in re.finditer(r"(?<![\wÀ-ÿ])[\wÀ-ÿ]", orig):
+            start = match.start()
+            capital = match.group(0).isupper()
+            if not capital and not lower:
+                continue
             words = list(re.finditer(r"[\wÀ-ÿ.'-]+", orig[start:]))[:longest]
             for k in range(len(words), 0, -1):
                 end = start + words[k - 1].end()
                 if text.current[start:end] != text.norm[start:end]:
                     continue  # partly read as something else already
-                if " ".join(fold(orig[start:end]).split()) in known:
+                name = " ".join(fold(orig[start:end]).split())
+                if not capital and k == 1 and (len(name) < 5 or name in _VOCABULARY_SET):
+                    continue
+                if name in known:
                     st.plant_names.append(orig[start:end])
                     text.consume(start, end)
                     st.plant_context = True
@@ -2034,6 +2072,7 @@ _VOCABULARY = sorted(
         "average", "maximum", "minimum", "total", "soma", "participacao", "share",
     }
 )  # fmt: skip
+_VOCABULARY_SET = frozenset(_VOCABULARY) | frozenset(_STOPWORDS)
 
 
 def _period_hints(norm: str) -> tuple[str, ...]:

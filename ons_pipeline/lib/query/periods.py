@@ -540,8 +540,10 @@ def _bad(reading: Reading, text: Text, match: re.Match[str], reason: str) -> Non
     reading.problems.append((text.original(match.start(), match.end()).strip(), reason))
 
 
-def read(text: Text, now: datetime) -> Reading:
-    """Read (and consume) every period phrase of ``text``; see the module docstring."""
+def read(text: Text, now: datetime, ends: bool = False) -> Reading:
+    """Read (and consume) every period phrase of ``text``; see the module docstring. With
+    ``ends`` (a change asked for: "variação de fev/23 a fev/24"), a range names its two ends,
+    compared, not the span between them."""
     zone = now.tzinfo
     today = midnight(now)
     reading = Reading()
@@ -628,17 +630,25 @@ def read(text: Text, now: datetime) -> Reading:
             atom.span = Span(max(add_days(span.end, -1), span.start), span.end)
         text.consume(edge.start(), atom.start)
         atom.start = edge.start()
-    periods = _ranges(text, atoms, now, reading)
-    _compare(text, periods, reading, clocks)
+    joined: set[int] = set()  # the ends of ranges read as compared periods (by their start)
+    periods = _ranges(text, atoms, now, reading, joined if ends else None)
+    _compare(text, periods, reading, clocks, joined)
     for span in reading.spans:
         if span.start > now:
             reading.problems.append((label(span), "the period is in the future"))
     return reading
 
 
-def _ranges(text: Text, atoms: list[_Atom], now: datetime, reading: Reading) -> list[_Atom]:
+def _ranges(
+    text: Text,
+    atoms: list[_Atom],
+    now: datetime,
+    reading: Reading,
+    ends: set[int] | None = None,
+) -> list[_Atom]:
     """Join atoms written as ranges (de X a Y, entre X e Y), open ones (desde X) and leading
-    prepositions into the periods the question names."""
+    prepositions into the periods the question names; with ``ends``, a range's two ends stay
+    two periods (their second atoms' starts are added to ``ends``)."""
     out: list[_Atom] = []
     i = 0
     while i < len(atoms):
@@ -660,6 +670,12 @@ def _ranges(text: Text, atoms: list[_Atom], now: datetime, reading: Reading) -> 
                 prefix = _RANGE_START.search(before) if joined else None
                 begin = prefix.start() if prefix else a.start
                 assert a.span is not None and b.span is not None
+                if ends is not None:
+                    text.consume(begin, b.end)
+                    out += [_Atom(begin, a.end, a.span), _Atom(b.start, b.end, b.span)]
+                    ends.add(b.start)
+                    i += 2
+                    continue
                 if b.span.end <= a.span.start:
                     reading.problems.append(
                         (text.original(begin, b.end).strip(), "the range ends before it starts")
@@ -690,7 +706,11 @@ def _ranges(text: Text, atoms: list[_Atom], now: datetime, reading: Reading) -> 
 
 
 def _compare(
-    text: Text, periods: list[_Atom], reading: Reading, clocks: list[tuple[int, int]]
+    text: Text,
+    periods: list[_Atom],
+    reading: Reading,
+    clocks: list[tuple[int, int]],
+    joined: set[int],
 ) -> None:
     if not periods:
         return
@@ -698,7 +718,8 @@ def _compare(
     for start, end in clocks:  # a time of day between compared periods is not their join
         norm[start:end] = " " * (end - start)
     joins = [
-        _COMPARE_JOIN.fullmatch(re.sub(r"\s+", " ", "".join(norm[a.end : b.start])))
+        b.start in joined
+        or _COMPARE_JOIN.fullmatch(re.sub(r"\s+", " ", "".join(norm[a.end : b.start])))
         for a, b in itertools.pairwise(periods)
     ]
     shown = ", ".join(repr(text.original(p.start, p.end).strip()) for p in periods)

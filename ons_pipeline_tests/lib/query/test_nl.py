@@ -533,3 +533,41 @@ def test_which_day_gives_the_right_day(dataset: Dataset) -> None:
     expected = [(d.tz_convert("UTC").value, v) for d, v in daily.head(2).items()]
     assert len(rows) == 2 and [r[0] for r in rows] == [e[0] for e in expected]
     assert all(math.isclose(r[1], e[1]) for r, e in zip(rows, expected, strict=True))
+
+
+def test_a_change_between_two_periods_compares_them_not_the_days_within() -> None:
+    # 'variação' was read as day-to-day differences inside each period, silently
+    for question, labels in {
+        "variação da carga do Sudeste em fev/24 comparado a fev/23": ["2024-02", "2023-02"],
+        "change in SE load from January to February 2024": ["2024-01", "2024-02"],
+        "difference in SE load between February 2024 and February 2023": ["2024-02", "2023-02"],
+    }.items():
+        model = understood(question)
+        assert [p.label for p in model.periods] == labels, question
+        assert model.window is None and "difference" not in str(model.to_dict()), question
+    within = understood("variação diária da carga do SE em março de 2024")
+    assert "difference" in str(within.to_dict()) and str(within.window) == "1d"
+    # a difference of two measures is not a change between periods: still refused
+    assert not translate("diferença entre geração e carga do Nordeste ontem", NOW).complete
+
+
+def test_wind_and_solar_farms_keep_their_type_in_a_ranking() -> None:
+    for question, kind in {
+        "Top 10 wind farms by generation in Q3 2023": "EOLIELÉTRICA",
+        "top 10 parques eólicos em 2023": "EOLIELÉTRICA",
+        "top 5 solar farms in 2023": "FOTOVOLTAICA",
+    }.items():
+        model = understood(question)
+        assert model.top is not None and model.top.tag == "nom_usina", question
+        assert ("nom_tipousina", (kind,)) in {(f.tag, f.values) for f in model.tag_filters}
+
+
+def test_a_plant_in_lower_case_is_read_when_generation_is_asked() -> None:
+    known = ["Belo Monte", "Tucuruí", "Estreito"]
+    model = understood("belo monte geraçao maxima horaria em 2023", plants=lambda: known)
+    assert [f.values for f in model.tag_filters] == [("belo monte",)]
+    model = understood("geração de tucurui em fevereiro de 2024", plants=lambda: known)
+    assert [f.values for f in model.tag_filters] == [("tucurui",)]
+    # without generation asked, words in lower case are never taken for plant names
+    load = translate("carga do sudeste ontem", NOW, plants=lambda: known)
+    assert load.model is not None and load.model.table == "curva_carga"
