@@ -256,7 +256,8 @@ _STOPWORDS = set(
     quero queria ver saber valor valores dados sobre com como quanto quanta quantos quantas se
     que ao aos durante nesse neste nessa nesta esse este essa esta ser estava tem teve tinha
     tiveram houve registrado registrada registrados registradas registrou registraram
-    verificado verificada verificados observado observada nivel niveis serie historico informe
+    verificado verificada verificados verified actual observado observada inteiro inteira whole
+    entire nivel niveis serie historico informe
     informar diga dizer traga trazer gere gerar calcule calcular obter obtenha buscar busque
     retorne retornar eh ela ele elas eles isso isto ficou ficaram variou variaram cada
     regiao regioes subsistema subsistemas sistema eletrico energia mw mwmed mwh medios medias
@@ -371,6 +372,11 @@ _PER_STEP = rx(
     r"|hora\s+a\s+hora|(?:day|hour|week|month)[\s-]+(?:to|over|on|by)[\s-]+(?:day|hour|week|month)"
     r"|from\s+(?:one|each)\s+\w+)\b"
 )
+_OVER_PREVIOUS = rx(
+    r"\b(?:(?P<y>yoy|y-o-y|year[\s-]+(?:over|on)[\s-]+year|ano\s+contra\s+ano|interanual)"
+    r"|(?P<m>mom|m-o-m|month[\s-]+(?:over|on)[\s-]+month|mes\s+contra\s+mes)"
+    r"|(?P<w>wow|w-o-w|week[\s-]+(?:over|on)[\s-]+week|semana\s+contra\s+semana))\b"
+)
 _TREND = rx(r"\b(?:tendencias?|trends?|trending|taxa\s+de\s+variacao|rate\s+of\s+change)\b")
 _DIFFERENCE = rx(
     r"\b(?:variacao|variacoes|changes?\s+(?:from|between)\s+(?:one|each)\s+\w+"
@@ -482,9 +488,9 @@ _AGGREGATIONS: list[tuple[str, Aggregation]] = [
      r"|latest|right\s+now|most\s+recent|ultimo\s+valor|last\s+value|now)", Aggregation.LAST),
     (r"primeiro\s+valor|first\s+value", Aggregation.FIRST),
     (r"medi[ao]s?|average|\bavg\b|\bmean\b|em\s+media|on\s+average", Aggregation.MEAN),
-    (r"(?:valor\s+)?(?:maxim[oa]s?|max|maximum|pico|picos|peak\s+hour|peak|peaks|highest"
+    (r"(?:valor\s+)?(?:maxim[oa]s?|max|maximum|pico|picos|(?:peak|busiest)\s+hour|peak|peaks|highest"
      r"|maior(?:es)?"
-     r"|mais\s+alt[oa]|record|recorde)", Aggregation.MAX),
+     r"|mais\s+alt[oa]|record|recorde|busiest)", Aggregation.MAX),
     (r"(?:valor\s+)?(?:minim[oa]s?|min|minimum|lowest|menor(?:es)?|mais\s+baix[oa]|vale)",
      Aggregation.MIN),
     (r"soma|somatorio|\bsum\b|\btotal\b|energia\s+total|total\s+energy", Aggregation.SUM),
@@ -593,6 +599,7 @@ _ALL_TIME = rx(
     r"|(?<=maximo\s)historico|(?<=maxima\s)historica|(?<=minimo\s)historico"
     r"|(?<=minima\s)historica|(?<=recorde\s)historico)\b"
 )
+_SCHEDULED_WORD = rx(r"\b(?:programad[oa]s?|scheduled|previst[oa]s?|planned)\b")
 _VERIFIED = rx(r"\b(?:verificad[oa]s?|verified|realizad[oa]s?|observad[oa]s?|actual|measured)\b")
 _LEGACY_MTYPE = rx(r"\b(?:(?P<s>programad[oa]s?|scheduled)|(?P<v>verificad[oa]s?|verified))\b")
 
@@ -711,6 +718,7 @@ class RuleTranslator:
         self._fuels(st)
         change = bool(_CHANGE.search(text.current)) and not _PER_STEP.search(text.current)
         st.reading = P.read(text, st.now, ends=change)
+        self._over_previous(st)
         for shown, reason in st.reading.problems:
             st.unmapped.append(Unmapped("period", shown, reason, _period_hints(text.norm)))
         self._units(st)
@@ -935,6 +943,19 @@ class RuleTranslator:
         if plants and text.take(_RANK_HINTS):
             st.rank = _Rank(10, False, None)
 
+    def _over_previous(self, st: _State) -> None:
+        """ "YoY", "month-over-month", "semana contra semana": one period compared with the one
+        before it (a year, a month or a week earlier); with two periods named, only a word."""
+        for match in st.text.take(_OVER_PREVIOUS):
+            shift = "12mo" if match.group("y") else "1mo" if match.group("m") else "7d"
+            spans = st.reading.spans
+            if len(spans) == 1:
+                st.reading.spans = [spans[0], P.back(spans[0], shift)]
+            elif not spans:
+                st.unmapped.append(
+                    Unmapped("period", match.group(0), "compared with what period? Name one")
+                )
+
     def _transforms(self, st: _State) -> None:
         text = st.text
         for match in text.take(_MOVING_AVG_PREFIX) + text.take(_MOVING_AVG):
@@ -1015,6 +1036,15 @@ class RuleTranslator:
         st.percent = bool(st.text.take(_PERCENT)) or st.percent
         scheduled = [m for m in st.measures if m[1] == "interchange_scheduled"]
         verified = _VERIFIED.search(st.text.norm)
+        interchange = [m for m in st.measures if m[1] == "interchange"]
+        alone = next(iter(st.text.finditer(_SCHEDULED_WORD)), None)
+        if interchange and alone is not None and verified:  # "scheduled vs verified interchange"
+            st.text.consume(alone.start(), alone.end())
+            st.measures = [
+                (p, "interchange_scheduled" if k == "interchange" else k, t)
+                for p, k, t in st.measures
+            ]
+            scheduled = [m for m in st.measures if m[1] == "interchange_scheduled"]
         if scheduled and verified:  # "programado e verificado": both, never only one of the two
             st.both_interchanges = (
                 f"{scheduled[0][2]} / {st.text.original(verified.start(), verified.end())}"

@@ -425,11 +425,17 @@ _MONTH_YEAR = (
     r"|(?P<sm>\d{1,2})/(?P<sy>\d{4})"
 )
 _QUARTER = (
-    r"(?:(?P<qo>primeiro|segundo|terceiro|quarto|ultimo|1o|2o|3o|4o|1º|2º|3º|4º|first|second"
-    r"|third|fourth|last|1st|2nd|3rd|4th)\s+(?:trimestre|quarter)|q(?P<qn>[1-4]))"
+    r"(?:(?:(?P<qo>primeiro|segundo|terceiro|quarto|ultimo|1o|2o|3o|4o|1º|2º|3º|4º|first|second"
+    r"|third|fourth|last|1st|2nd|3rd|4th)\s+(?:trimestre|quarter|tri)|q(?P<qn>[1-4]))"
     r"\s*(?:de|of|,)?\s*(?P<qy>\d{4})"
+    # ONS and market shorthand: 1T23, 1T2023, T1 2023, 1º tri 23
+    r"|(?P<tn>[1-4])\s*t\s*(?P<ty>\d{2}|\d{4})|t(?P<tn2>[1-4])\s*[/-]?\s*(?P<ty2>\d{4}))"
 )
-_MONTH_ALONE = r"(?P<am>" + MONTH_FULL + r")"
+# a month's abbreviation alone only after a preposition, and only those that are no other word
+_MONTH_ALONE = (
+    r"(?P<am>" + MONTH_FULL + r"|(?:(?<=\bem\s)|(?<=\bde\s)|(?<=\bin\s)|(?<=\bof\s))"
+    r"(?:jan|fev|feb|abr|apr|jun|jul|dez|dec|nov)(?!\s*[/'-]))"
+)
 # a four-digit count ("as 2000 maiores usinas", "top 2000") is not a year
 _YEAR = (
     r"(?<!top\s)(?<!bottom\s)(?<!top-)(?P<yy>(?:19|20)\d{2})(?!\s+(?:maiores|menores|principais"
@@ -504,7 +510,7 @@ _NAMED: list[tuple[str, str]] = [
     (r"(?:n?[oa]\s+)?ultimo\s+ano|(?:the\s+)?past\s+year|(?:the\s+)?last\s+12\s+months",
      "year-rolling"),
     (r"(?:n?[oa]\s+)?(?:este|neste|esse|nesse|this|current)\s+(?:ano|year)"
-     r"|(?:n?[oa]\s+)?ano\s+atual|year\s+to\s+date|ytd", "year-this"),
+     r"|(?:n?[oa]\s+)?ano\s+atual|year[\s-]+to[\s-]+date|ytd", "year-this"),
 ]  # fmt: skip
 _NAMED_RX = [(rx(r"\b(?:" + p + r")\b"), key) for p, key in _NAMED]
 
@@ -751,6 +757,11 @@ def _compare(
 # -- builders -----------------------------------------------------------------------------------
 
 
+def back(span: Span, shift: str) -> Span:
+    """``span`` moved back by ``shift`` ("12mo", "1mo", "7d" or "length")."""
+    return _back(span, shift)
+
+
 def _back(span: Span, shift: str) -> Span:
     if shift == "length":
         length = span.end - span.start
@@ -955,6 +966,10 @@ def _dx(m: re.Match[str], now: datetime) -> Span | None:
     if g["qy"]:
         q = int(g["qn"]) if g["qn"] else _QUARTER_WORDS.get(g["qo"], 0) or int(g["qo"][0])
         a = month_span(int(g["qy"]), 3 * q - 2, zone)
+        return Span(a.start, _add_months(a.start, 3))
+    if g["tn"] or g["tn2"]:
+        year = int(g["ty"] or g["ty2"])
+        a = month_span(year + 2000 if year < 100 else year, 3 * int(g["tn"] or g["tn2"]) - 2, zone)
         return Span(a.start, _add_months(a.start, 3))
     if g["pm"]:
         month = MONTHS[g["pm"]]

@@ -571,3 +571,36 @@ def test_a_plant_in_lower_case_is_read_when_generation_is_asked() -> None:
     # without generation asked, words in lower case are never taken for plant names
     load = translate("carga do sudeste ontem", NOW, plants=lambda: known)
     assert load.model is not None and load.model.table == "curva_carga"
+
+
+def test_market_and_operator_shorthand_for_periods() -> None:
+    # NOW is 2024-05-15: quarters as ONS writes them, a month's abbreviation after a preposition
+    for question, start in {
+        "geração térmica do SIN no 1º tri de 2023 em GWh": "2023-01-01T03:00:00Z",
+        "carga do SE no 1T23": "2023-01-01T03:00:00Z",
+        "carga do SE no T3 2023": "2023-07-01T03:00:00Z",
+        "carga do NE em jan": "2024-01-01T03:00:00Z",
+        "Year-to-date average CMO in the southeast": "2024-01-01T03:00:00Z",
+        "intercâmbio NE->SE em 2023 inteiro": "2023-01-01T03:00:00Z",
+    }.items():
+        assert understood(question).time_range.to_dict()["start"] == start, question
+    # "ago", "set", "mar", "out" alone are words too: not read as months without a year
+    assert not translate("carga do NE em ago", NOW).complete
+
+
+def test_over_the_previous_period() -> None:
+    for question, labels in {
+        "YoY comparison of SIN load for January 2024": ["2024-01", "2023-01"],
+        "carga do SIN em janeiro de 2024 interanual": ["2024-01", "2023-01"],
+        "month-over-month NE wind generation in April 2024": ["2024-04", "2024-03"],
+    }.items():
+        assert [p.label for p in understood(question).periods] == labels, question
+    assert "period" in {u.kind for u in translate("YoY load", NOW).unmapped}
+
+
+def test_scheduled_and_verified_in_english() -> None:
+    model = understood("Scheduled vs verified interchange from North to Southeast yesterday")
+    fields = {leaf.field for s in model.selections for leaf in leaves(s.expr)}
+    assert fields == {"val_intercambiomwmed", "val_intercambioprogmwmed"}
+    model = understood("busiest hour of load in the southeast last week")
+    assert "max" in model.selections[0].alias
