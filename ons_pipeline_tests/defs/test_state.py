@@ -8,25 +8,31 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from ons_pipeline.defs.keys import EXACT_VERIFICATION, influxdb_key
+from ons_pipeline.defs.keys import EXACT_VERIFICATION, influxdb_key, parquet_key
 from ons_pipeline.defs.partitions import daily_partitions
 from ons_pipeline.defs.state import VERDICT, pending_partitions
 
 TABLE = "curva_carga"
 DAYS = [date(2019, 3, 1), date(2019, 3, 2), date(2019, 3, 3)]
 KEY = influxdb_key(TABLE)
+EXPORTED = parquet_key(TABLE)
 
 
 def run_days(instance: dg.DagsterInstance, verdicts: dict[date, bool]) -> None:
-    """One multi-day run that loads ``verdicts``' days and records their verification results."""
+    """One multi-day run that exports and loads ``verdicts``' days and records their verification
+    results, as a migration run does."""
 
     @dg.multi_asset(
-        specs=[dg.AssetSpec(KEY, partitions_def=daily_partitions, skippable=True)],
+        specs=[
+            dg.AssetSpec(EXPORTED, partitions_def=daily_partitions, skippable=True),
+            dg.AssetSpec(KEY, partitions_def=daily_partitions, skippable=True),
+        ],
         check_specs=[dg.AssetCheckSpec(EXACT_VERIFICATION, asset=KEY, blocking=True)],
         can_subset=True,
     )
     def loads(context: dg.AssetExecutionContext) -> Iterator[Any]:
         for key in context.partition_keys:
+            yield dg.AssetMaterialization(EXPORTED, partition=key, metadata={"rows": 96})
             yield dg.AssetMaterialization(KEY, partition=key, metadata={"points": 96})
             passed = verdicts[date.fromisoformat(key)]
             yield dg.AssetCheckEvaluation(
