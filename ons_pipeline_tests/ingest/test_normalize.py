@@ -425,3 +425,17 @@ def test_partial_files_and_unreadable_rows_hold_no_whole_day(tmp_path: Path) -> 
     # a row that names no day at all: no day of the file is whole
     garbage = normalize_bytes(data + b"N;NORTE\n", "garbage.csv")
     assert garbage.whole == frozenset() and len(garbage.bad_rows) == 1
+
+
+def test_a_line_that_is_not_utf8_is_quarantined_byte_for_byte() -> None:
+    """The quarantine CSV held U+FFFD for each Latin-1 byte: re-uploaded, it loaded garbled tag
+    values ('HIDROEL\\ufffdTRICA') as new series."""
+    header = "id_subsistema;nom_subsistema;din_instante;val_cargaenergiahomwmed\n"
+    good = "N;NORTE;2024-01-05 00:00:00;1.0\n"
+    latin = "S;SUL ÁGUA;2024-01-05 00:00:00;2.0\n".encode("latin-1")
+    result = normalize_bytes(header.encode() + good.encode() + latin, "raw/curva_carga/l1.csv")
+    (bad,) = result.bad_rows
+    assert "UTF-8" in bad.reason
+    assert result.quarantine_csv().splitlines()[1] == latin.rstrip(b"\n")
+    again = normalize_bytes(result.quarantine_csv(), "raw/curva_carga/l1-fixed.csv")
+    assert again.rows == 0 and len(again.bad_rows) == 1  # refused again, never garbled

@@ -101,6 +101,7 @@ class BadRow:
     column: str | None
     reason: str
     text: str
+    raw: bytes | None = None  # the line's bytes when its text is not them (not valid UTF-8)
 
     def __str__(self) -> str:
         where = f"{self.source}: row {self.row}"
@@ -188,8 +189,9 @@ class NormalizedFile:
 
     def quarantine_csv(self) -> bytes:
         """The bad rows as an ONS CSV (original header, verbatim lines): fix and re-upload."""
-        lines = [SEPARATOR.join(self.header), *(b.text for b in self.bad_rows)]
-        return ("\n".join(lines) + "\n").encode("utf-8")
+        lines = [SEPARATOR.join(self.header).encode("utf-8")]
+        lines += [b.raw if b.raw is not None else b.text.encode("utf-8") for b in self.bad_rows]
+        return b"\n".join(lines) + b"\n"
 
 
 # --- dataset detection ------------------------------------------------------------------------
@@ -283,7 +285,8 @@ class _RawRows:
     columns: list[pa.Array]
     rows: np.ndarray  # int64, 1-based line/row numbers
     texts: Any  # callable(index array) -> list[str]
-    bad: list[tuple[int, str | None, str, str]]  # structural problems: (row, column, reason, text)
+    # structural problems: (row, column, reason, text, the line's bytes when not its text)
+    bad: list[tuple[int, str | None, str, str, bytes | None]]
 
 
 def _line_table(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -327,7 +330,7 @@ def _read_csv(data: bytes, source: str) -> _RawRows:
     def text_of(line: int) -> str:
         return arr[starts[line] : ends[line]].tobytes().decode("utf-8", errors="replace")
 
-    bad: list[tuple[int, str | None, str, str]] = []
+    bad: list[tuple[int, str | None, str, str, bytes | None]] = []
     wrong_count = data_line & (found != expected)
     for line in np.flatnonzero(wrong_count).tolist():
         bad.append(
@@ -336,11 +339,12 @@ def _read_csv(data: bytes, source: str) -> _RawRows:
                 None,
                 f"expected {expected + 1} fields separated by ';', found {int(found[line]) + 1}",
                 text_of(line),
+                None,
             )
         )
     cr_inside = data_line & ~wrong_count & stray_cr
     for line in np.flatnonzero(cr_inside).tolist():
-        bad.append((line + 1, None, "carriage return inside the line", text_of(line)))
+        bad.append((line + 1, None, "carriage return inside the line", text_of(line), None))
     keep = data_line & ~wrong_count & ~cr_inside
     # Invalid UTF-8: only searched line by line when the file as a whole does not decode.
     try:
@@ -350,7 +354,9 @@ def _read_csv(data: bytes, source: str) -> _RawRows:
             try:
                 arr[starts[line] : ends[line]].tobytes().decode("utf-8")
             except UnicodeDecodeError as exc:
-                bad.append((line + 1, None, f"not valid UTF-8 ({exc.reason})", text_of(line)))
+                reason = f"not valid UTF-8 ({exc.reason})"
+                raw_bytes = arr[starts[line] : ends[line]].tobytes()
+                bad.append((line + 1, None, reason, text_of(line), raw_bytes))
                 keep[line] = False
     kept = np.flatnonzero(keep)
     if kept.size:
@@ -700,7 +706,7 @@ def _normalize_rows(
     result.dropped_empty = int(empty.sum())
 
     # bad rows: structural ones from the reader, then per-cell ones, in file order
-    bad_rows = [BadRow(source, row, column, reason, text) for row, column, reason, text in raw.bad]
+    bad_rows = [BadRow(source, *entry) for entry in raw.bad]
     if problems:
         indices = np.array(sorted(problems), dtype=np.int64)
         texts = raw.texts(indices)
@@ -721,7 +727,7 @@ def _normalize_rows(
     if empty.any():
         picked = np.flatnonzero(empty & mentioned)
         result.empty = frozenset(_series_times(spec, tag_arrays, utc, picked))
-    unreadable = [text for _, _, _, text in raw.bad]
+    unreadable = [entry[3] for entry in raw.bad]
     unkeyed = np.flatnonzero(bad_mask & ~mentioned)
     if unkeyed.size:
         unreadable += raw.texts(unkeyed)
