@@ -439,3 +439,20 @@ def test_a_line_that_is_not_utf8_is_quarantined_byte_for_byte() -> None:
     assert result.quarantine_csv().splitlines()[1] == latin.rstrip(b"\n")
     again = normalize_bytes(result.quarantine_csv(), "raw/curva_carga/l1-fixed.csv")
     assert again.rows == 0 and len(again.bad_rows) == 1  # refused again, never garbled
+
+
+def test_quoted_cells_are_read_without_their_quotes() -> None:
+    """A spreadsheet export quotes its text cells: '"SE"' was loaded as a new series '"SE"'."""
+    text = (
+        "id_subsistema;nom_subsistema;din_instante;val_cargaenergiahomwmed\n"
+        '"SE";"SUDESTE";"2024-01-05 00:00:00";"1.5"\n'
+        'N;"NORTE ""N""";2024-01-05 00:00:00;2.5\n'
+    )
+    result = normalize_bytes(text.encode(), "raw/curva_carga/quoted.csv")
+    assert not result.bad_rows
+    rows = all_rows(result).to_pylist()
+    assert {(r["id_subsistema"], r["nom_subsistema"]) for r in rows} == {
+        ("SE", "SUDESTE"),
+        ("N", 'NORTE "N"'),
+    }
+    assert sorted(r["val_cargaenergiahomwmed"] for r in rows) == [1.5, 2.5]

@@ -393,7 +393,7 @@ def _read_csv(data: bytes, source: str) -> _RawRows:
             raise NormalizeError(
                 f"{source}: read {table.num_rows} rows but the file has {kept.size} data lines"
             )
-        columns = [c.combine_chunks() for c in table.columns]
+        columns = [_unquoted(c.combine_chunks()) for c in table.columns]
     else:
         columns = [pa.array([], pa.string()) for _ in header]
 
@@ -401,6 +401,18 @@ def _read_csv(data: bytes, source: str) -> _RawRows:
         return [text_of(int(kept[i])) for i in indices]
 
     return _RawRows(header, columns, (kept + 1).astype(np.int64), texts, bad)
+
+
+def _unquoted(column: pa.Array) -> pa.Array:
+    """Cells written in double quotes ("SE", as spreadsheet exports write them) without the
+    quotes ("" inside is one quote): kept verbatim they named a new series ``"SE"``. A separator
+    inside quotes is not supported: its line has too many fields and is a bad row."""
+    quoted = pc.match_substring_regex(column, r'^\s*".*"\s*$')
+    if not pc.any(quoted).as_py():
+        return column
+    inner = pc.replace_substring_regex(column, r'^\s*"(.*)"\s*$', r"\1")
+    inner = pc.replace_substring(inner, '""', '"')
+    return pc.if_else(quoted, inner, column)
 
 
 def _read_parquet(data: bytes, source: str) -> _RawRows:
