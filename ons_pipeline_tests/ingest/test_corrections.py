@@ -389,3 +389,39 @@ def test_a_file_that_renames_a_descriptive_tag_replaces_the_series_not_duplicate
     want = {((code, name.title()), moment): f for ((code, name), moment), f in before.items()}
     assert in_influx == want and in_parquet == want
     assert sum(d.reconciliation.deleted_points for d in report.days) == len(before)
+
+
+def test_a_reload_that_a_correction_overtakes_fails_its_day(
+    aws: AwsSettings, influxdb: InfluxSettings, influx_url: str, influx_db: str
+) -> None:
+    """A reload from the partition read it, a correction was ingested, then the reload wrote the
+    old rows over the correction and verified them against what it had read: a pass, with
+    InfluxDB holding the old values and Parquet the corrected ones."""
+    from ons_pipeline.lib.migration.pipeline import Stages, TableMigration
+    from ons_pipeline.lib.settings import MigrationSettings
+
+    table = "curva_carga"
+    ingest(aws, influxdb, raw_csv(table, [DAY]), "raw/curva/day.csv")
+
+    def correct(rows: list[dict]) -> None:
+        for r in rows:
+            if r["id_subsistema"] == "SE" and r["din_instante"] == "2024-01-05 12:00:00":
+                r["val_cargaenergiahomwmed"] = "1.00000000"
+
+    store = ParquetStore.of(aws, aws.client("s3"))
+    read_raw = store.read_raw
+
+    def read_then_a_correction_arrives(partition: Partition):  # type: ignore[no-untyped-def]
+        rows = read_raw(partition)
+        ingest(aws, influxdb, _edit(raw_csv(table, [DAY]), correct), "raw/curva/fix.csv", etag="e2")
+        return rows
+
+    store.read_raw = read_then_a_correction_arrives  # type: ignore[method-assign]
+    with influxdb.client() as client:
+        migration = TableMigration(
+            schema.table(table), store, export=None, client=client, settings=MigrationSettings()
+        )
+        stages = Stages(export=False, validate=False, load=True, verify=True)
+        (outcomes,) = list(migration.run([DAY], stages))
+    (outcome,) = outcomes
+    assert not outcome.ok and "was rewritten while this run reloaded it" in (outcome.error or "")
