@@ -28,8 +28,9 @@ Then the user's resume, when the command failed: ``ons-pipeline migrate`` again 
 days, and ``ons-pipeline dlq replay`` when the dead-letter store holds pending entries (before
 each migrate, the answers the stand-in hands out only once are topped up: real Timestream answers
 a query again). A command that reported success is not resumed: its data must be complete. For a
-correction: ``dlq replay`` (what a failed ingest run's message advises), the failed run
-re-executed (same job and config, as the UI's Re-execute), then the verification run the sensor
+correction: ``dlq replay`` (which refuses a correction's batches: they are redone by the
+re-executed run), the failed run re-executed (same job and config, as the UI's Re-execute, what
+the failed run's message advises), then the verification run the sensor
 requests and ``ons-pipeline migrate`` over every day so far, which must reload a corrected day
 whose verification failed and never bring back the values the file corrected.
 
