@@ -516,6 +516,12 @@ _ENTITY_COUNT = rx(
     r"|subsistemas?|subsystems?|estados?|states?)\b"
 )
 _AMOUNT = rx(r"\b(?:quant[oa]s?|how\s+much)\b")
+# an amount of energy named as such: "energia exportada", "energy imported", "net exports"
+_AMOUNT_NOUN = rx(
+    r"\b(?:(?:energia|energy)\s+(?:exportada|importada|gerada|produzida|consumida|recebida"
+    r"|enviada|exported|imported|generated|produced|consumed|received|sent)"
+    r"|(?:net\s+)?(?:exports|imports)|exportac(?:ao|oes)|importac(?:ao|oes))\b"
+)
 _ENERGY_VERB = rx(
     r"\b(?:ger(?:ou|aram)|produz(?:iu|iram)|consum(?:iu|iram)|export(?:ou|aram|ed|s)?"
     r"|import(?:ou|aram|ed|s)?|receb(?:eu|eram)|envi(?:ou|aram)|generated|generate|produced"
@@ -855,6 +861,7 @@ class RuleTranslator:
             and _ENERGY_VERB.search(norm)
             and not re.search(r"\b(?:quant[oa]\s+d[ao]|how\s+much\s+of)\b", norm)
         ) or bool(re.search(r"\b(?:how\s+much|quanta)\s+(?:energy|energia)\b", norm))
+        st.amount = st.amount or bool(_AMOUNT_NOUN.search(norm))
         st.text.take(_WHEN)
 
     def _time_rank(self, st: _State) -> bool:

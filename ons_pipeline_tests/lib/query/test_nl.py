@@ -604,3 +604,16 @@ def test_scheduled_and_verified_in_english() -> None:
     assert fields == {"val_intercambiomwmed", "val_intercambioprogmwmed"}
     model = understood("busiest hour of load in the southeast last week")
     assert "max" in model.selections[0].alias
+
+
+def test_an_amount_of_energy_named_as_such_is_a_total() -> None:
+    # "net exports in February" gave the hourly series of the month
+    for question in (
+        "Energy imported by the South from the Southeast in Q4 2023",
+        "Net exports of the Northeast in February 2024",
+        "exportação líquida do Nordeste em fevereiro de 2024",
+    ):
+        model = understood(question)
+        assert model.window is None and "sum(" in str(model.to_dict()["select"]), question
+    series = understood("intercâmbio do Nordeste para o Sudeste em 5 de março de 2024")
+    assert str(series.window) == "1h"
