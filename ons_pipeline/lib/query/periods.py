@@ -368,6 +368,12 @@ _SAME_LAST_YEAR = rx(
     |same\s+(?:month|period|quarter|day|week)\s+(?:of\s+)?(?:the\s+)?(?:last|previous|prior)\s+year
     |same\s+(?:month|period)\s+a\s+year\s+(?:earlier|before|ago))\b"""
 )
+# "o mesmo dia da semana passada", "the same day last week": seven days before the one compared
+_SAME_LAST_WEEK = rx(
+    r"""\b(?:(?:o|a|the)\s+)?(?:mesm[oa]\s+(?:dia|horario|hora|periodo)\s+d[ae]\s+semana
+    \s+(?:anterior|passada)|same\s+(?:day|time|hour|period)\s+(?:of\s+)?(?:the\s+)?
+    (?:last|previous|prior)\s+week|same\s+day\s+a\s+week\s+(?:earlier|before|ago))\b"""
+)
 # "o mês anterior", "the previous week": the period before the one compared, of its own kind
 _PREVIOUS = rx(
     r"""\b(?:(?:o|a|the)\s+)?(?:(?P<pt>mes|semana|ano|trimestre|semestre|dia|periodo)\s+anterior
@@ -570,6 +576,8 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
             reading.days = frozenset(d for p, d in _DAY_NAMES if re.search(rf"\b(?:{p})\b", names))
     for match in text.take(_SAME_LAST_YEAR):
         atoms.append(_Atom(match.start(), match.end(), None))
+    for match in text.take(_SAME_LAST_WEEK):
+        atoms.append(_Atom(match.start(), match.end(), None, "7d"))
     for match in text.take(_PREVIOUS):
         unit = match.group("pt") or match.group("en") or match.group("en2")
         atoms.append(_Atom(match.start(), match.end(), None, _PREVIOUS_SHIFT[unit]))

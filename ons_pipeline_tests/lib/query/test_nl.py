@@ -617,3 +617,12 @@ def test_an_amount_of_energy_named_as_such_is_a_total() -> None:
         assert model.window is None and "sum(" in str(model.to_dict()["select"]), question
     series = understood("intercâmbio do Nordeste para o Sudeste em 5 de março de 2024")
     assert str(series.window) == "1h"
+
+
+def test_the_same_day_of_the_week_before() -> None:
+    for question in (
+        "carga do SE ontem vs mesmo dia da semana passada",
+        "load in the south yesterday compared with the same day last week",
+    ):
+        labels = [p.label for p in understood(question).periods]
+        assert labels == ["2024-05-14", "2024-05-07"], (question, labels)
