@@ -183,14 +183,17 @@ def test_unknown_plant_is_named_not_silent(client: TestClient, api_data: ApiData
     found = post(client, query="geração total da usina Santo Antonio do Jari em 2024-03-01")
     assert found["_status"] == 200, found
     assert found["rows"] and not [w for w in found["warnings"] if "in the data" in w]
-    # a misspelt plant: the empty answer says so and names the closest plants the data holds
+    # a misspelt plant: refused, naming the closest plants the data holds (not an empty answer)
     typo = post(client, query="geração total da usina Santo Antonio do Jary em 2024-03-01")
-    assert typo["_status"] == 200, typo
-    warning = [w for w in typo["warnings"] if "in the data" in w]
-    assert warning and "Santo Antônio do Jari" in warning[0], typo["warnings"]
-    # a name nothing resembles: still named
+    assert typo["_status"] == 422, typo
+    (unknown,) = typo["error"]["details"]["not_understood"]
+    assert unknown["text"] == "Santo Antonio do Jary"
+    assert "Santo Antônio do Jari" in unknown["suggestions"], unknown
+    # a name nothing resembles: refused too
     none = post(client, query="geração total da usina Xyzabc em 2024-03-01")
-    assert any("'Xyzabc'" in w and "closest" not in w for w in none["warnings"]), none["warnings"]
+    assert (
+        none["_status"] == 422 and not none["error"]["details"]["not_understood"][0]["suggestions"]
+    )
 
 
 def test_a_plant_the_data_holds_is_read_wherever_it_stands(

@@ -1894,6 +1894,26 @@ class RuleTranslator:
             st, "balanco_subsistema", [Selection(expr, f"{agg}_{name}")], filters, [], window
         )
 
+    def _known_or_refused(self, st: _State) -> None:
+        """With the plant names of the data at hand, a name it does not hold is not understood
+        (with the closest it holds), never an empty answer."""
+        known = {" ".join(fold(n).split()): n for n in (self.plants() or ())} if self.plants else {}
+        if not known:
+            return
+        for name in st.plant_names:
+            folded = " ".join(fold(name).split())
+            if folded in known:
+                continue
+            close = difflib.get_close_matches(folded, list(known), n=3, cutoff=0.6)
+            st.unmapped.append(
+                Unmapped(
+                    "filter",
+                    name,
+                    "no plant of that name in the data",
+                    tuple(known[c] for c in close),
+                )
+            )
+
     def _plant_model(self, st: _State, keys: list[str], codes: list[str]) -> QueryModel:
         filters: list[TagFilter] = []
         types = [PLANT_TYPES[k] for k in keys if k in PLANT_TYPES]
@@ -1910,6 +1930,7 @@ class RuleTranslator:
                 )
             )
         if st.plant_names:
+            self._known_or_refused(st)
             filters.append(TagFilter(PLANT_TAG, FilterOp.IEQ, tuple(st.plant_names)))
         if types:
             filters.append(TagFilter("nom_tipousina", FilterOp.EQ, tuple(dict.fromkeys(types))))

@@ -21,7 +21,6 @@ policy. Only successful results are cached.
 
 from __future__ import annotations
 
-import difflib
 import threading
 import time
 import uuid
@@ -46,7 +45,6 @@ from ons_pipeline.lib.query.execute import Column, QueryResult, execute, result_
 from ons_pipeline.lib.query.flux import render_flux
 from ons_pipeline.lib.query.influxql import RenderError, render_influxql
 from ons_pipeline.lib.query.model import (
-    FilterOp,
     ModelError,
     QueryModel,
     format_time,
@@ -76,7 +74,6 @@ from ons_pipeline.lib.query.response import (
     time_range_info,
     translation_info,
 )
-from ons_pipeline.lib.query.text import fold
 from ons_pipeline.lib.query.timestream_sql import SqlError, SqlTranslation, execute_sql, parse_sql
 from ons_pipeline.lib.rollup.spec import rollup_tables
 from ons_pipeline.lib.settings import ApiSettings
@@ -220,25 +217,6 @@ class QueryProcessor:
     def known_plants(self) -> frozenset[str] | None:
         """The plant names the data holds (what the question reader matches names against)."""
         return self.known_values(PLANT_TABLE, PLANT_TAG)
-
-    def _unknown_names(self, model: QueryModel) -> list[str]:
-        """A warning per name a question gave (plants: case and accents ignored) that the data
-        does not hold, with the closest it does: an empty answer is then not a silent one."""
-        out = []
-        for flt in model.tag_filters:
-            if flt.op is not FilterOp.IEQ:
-                continue
-            known = self.known_values(model.table, flt.tag)
-            if not known:
-                continue  # unknown (lookup failed) or no data at all: nothing to say
-            folded = {fold(k): k for k in known}
-            for value in flt.values:
-                if fold(value) in folded:
-                    continue
-                close = difflib.get_close_matches(fold(value), list(folded), n=3, cutoff=0.6)
-                hint = f"; closest: {', '.join(folded[c] for c in close)}" if close else ""
-                out.append(f"no {flt.tag} {value!r} in the data{hint}")
-        return out
 
     # -- planning -----------------------------------------------------------------------------
     def _plan(self, req: QueryInput, now: datetime) -> _Plan:
@@ -427,8 +405,6 @@ class QueryProcessor:
         table: ResultTable | None = None
         hit, age = False, None
         execute_ms = 0.0
-        if req.execute and plan.translation is not None and plan.model is not None:
-            plan.warnings += self._unknown_names(plan.model)
         if req.execute:
             cached = self.cache.get(key) if req.use_cache else None
             if cached is not None:

@@ -626,3 +626,12 @@ def test_the_same_day_of_the_week_before() -> None:
     ):
         labels = [p.label for p in understood(question).periods]
         assert labels == ["2024-05-14", "2024-05-07"], (question, labels)
+
+
+def test_a_plant_name_the_data_does_not_hold_is_refused_with_the_closest() -> None:
+    known = ["Santo Antônio do Jari", "Tucuruí"]
+    result = translate("geracao de Santo Antonio do Jary ontem", NOW, plants=lambda: known)
+    (unknown,) = result.unmapped
+    assert unknown.kind == "filter" and unknown.suggestions == ("Santo Antônio do Jari",)
+    # without the data's names (a dry run), the name is taken as written
+    assert translate("geracao de Santo Antonio do Jary ontem", NOW).complete
