@@ -215,7 +215,8 @@ _MEASURES: list[tuple[str, str]] = [
      r"|intercambio\s+previsto", "interchange_scheduled"),
     (r"intercambios?(?:\s+(?:de\s+energia|liquido|verificado))*|(?:net\s+)?(?:energy\s+)?"
      r"interchanges?|(?:net\s+)?(?:power\s+)?exchanges?|troca(?:s)?\s+de\s+energia"
-     r"|energy\s+transfers?|fluxo\s+(?:medio\s+)?de\s+energia|fluxo|power\s+flow|flow",
+     r"|energy\s+transfers?|fluxo\s+(?:medio\s+)?de\s+energia|fluxo|power\s+flow|flowed|flowing"
+     r"|flows?",
      "interchange"),
     (_GEN + _OF + r"\s+(?:hidraulica|hidreletrica|hidroeletrica|hidro)s?"
      r"|(?:hidraulica|hidreletrica|hidroeletrica)s?|hydro(?:electric|power)?(?:\s+" + _GEN

@@ -228,7 +228,8 @@ _CLOCK_RANGE = rx(
     + _CLOCK
     + r"""|"""
     + _CLOCK_AT
-    + r"""))(?!\w)"""
+    + r""")
+    |(?P<a3>\d{1,2})\s*h?\s*-\s*(?P<b3>\d{1,2})\s*h\b)(?!\w)"""
 )
 _CLOCK_ONE = rx(
     r"""(?:\b(?:(?:a|as|at|around|por\s+volta\s+d[ao]s?|perto\s+d[ao]s?)\s+)?(?P<t>"""
@@ -278,7 +279,8 @@ def _read_clock(text: Text, reading: Reading) -> list[tuple[int, int]]:
     repeated for periods compared ("ontem às 18h vs hoje às 18h"). Returns where they stand."""
     found: list[tuple[re.Match[str], tuple[timedelta, timedelta]]] = []
     for match in text.take(_CLOCK_RANGE):
-        a, b = match.group("a1") or match.group("a2"), match.group("b1") or match.group("b2")
+        a = match.group("a1") or match.group("a2") or match.group("a3") + "h"
+        b = match.group("b1") or match.group("b2") or match.group("b3") + "h"
         try:
             if re.fullmatch(r"\d{1,2}", a.strip()):  # "between 6 and 9 pm": the end's am/pm
                 pm = re.search(r"([ap])\.?m", b)
@@ -312,6 +314,12 @@ def _read_clock(text: Text, reading: Reading) -> list[tuple[int, int]]:
             continue
         lo, hi = next(v for k, v in _DAY_PARTS.items() if match.group(k))
         found.append((match, (timedelta(hours=lo), timedelta(hours=hi))))
+    parts = [(m, h) for m, h in found if _DAY_PART.fullmatch(m.group(0))]
+    clocks = [(m, h) for m, h in found if (m, h) not in parts]
+    if (
+        parts and clocks and all(p[0] <= c[0] and c[1] <= p[1] for _, c in clocks for _, p in parts)
+    ):  # "the evening peak (18-21h)": the hours written are within the part of the day named
+        found = clocks
     if len({hours for _, hours in found}) > 1:
         shown = ", ".join(repr(text.original(m.start(), m.end()).strip()) for m, _ in found)
         reading.problems.append((shown, "several times of day: ask one time or one range"))
@@ -368,6 +376,7 @@ _SAME_LAST_YEAR = rx(
     |same\s+(?:month|period|quarter|day|week)\s+(?:of\s+)?(?:the\s+)?(?:last|previous|prior)\s+year
     |same\s+(?:month|period)\s+a\s+year\s+(?:earlier|before|ago))\b"""
 )
+_SO_FAR = rx(r"\b(?:so\s+far|to\s+date|ate\s+(?:agora|o\s+momento|hoje)|ate\s+aqui)\b")
 # "o mesmo dia da semana passada", "the same day last week": seven days before the one compared
 _SAME_LAST_WEEK = rx(
     r"""\b(?:(?:o|a|the)\s+)?(?:mesm[oa]\s+(?:dia|horario|hora|periodo)\s+d[ae]\s+semana
@@ -400,7 +409,7 @@ _SUBMONTH = rx(
 )
 _SEASON = rx(
     r"""\b(?:(?P<y0>\d{4})\s+)?(?P<s>verao|outono|inverno|primavera|summer|autumn|fall|winter
-    |spring)(?:\s+(?:de|of|do\s+ano\s+de))?(?:\s+(?P<y>\d{4}))?\b"""
+    |spring)(?:\s+(?:de|of|do\s+ano\s+de))?(?:\s+(?:(?P<ya>\d{4})\s*[/-]\s*)?(?P<y>\d{4}))?\b"""
 )
 _HYDRO = rx(
     r"""\b(?:(?:ultimo|last)\s+)?(?:(?P<y0>\d{4})(?:\s*[/-]\s*(?P<y0b>\d{4}))?\s+)?
@@ -511,7 +520,8 @@ _NAMED: list[tuple[str, str]] = [
     (r"(?:n?[oa]\s+)?ultimo\s+mes|(?:the\s+)?past\s+month", "month-rolling"),
     (r"(?:n?[oa]\s+)?(?:este|neste|esse|nesse|this|current)\s+(?:mes|month)"
      r"|(?:n?[oa]\s+)?mes\s+atual", "month-this"),
-    (r"(?:n?[oa]\s+)?trimestre\s+passado|(?:the\s+)?(?:last|previous)\s+quarter", "quarter-prev"),
+    (r"(?:n?[oa]\s+)?(?:trimestre\s+passado|ultimo\s+trimestre(?!\s*(?:de|do|,)?\s*(?:ano\s+)?\d))"
+     r"|(?:the\s+)?(?:last|previous)\s+quarter", "quarter-prev"),
     (r"(?:n?[oa]\s+)?ano\s+passado|(?:the\s+)?(?:last|previous)\s+year", "year-prev"),
     (r"(?:n?[oa]\s+)?ultimo\s+ano|(?:the\s+)?past\s+year|(?:the\s+)?last\s+12\s+months",
      "year-rolling"),
@@ -560,6 +570,7 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
     today = midnight(now)
     reading = Reading()
     atoms: list[_Atom] = []
+    so_far = bool(text.take(_SO_FAR))
     for match in text.take(_LAST_WEEKDAY):
         name = match.group("a") or match.group("b") or match.group("c")
         weekday = next(d for p, d in _DAY_NAMES if re.fullmatch(p, name))
@@ -647,6 +658,8 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
     joined: set[int] = set()  # the ends of ranges read as compared periods (by their start)
     periods = _ranges(text, atoms, now, reading, joined if ends else None)
     _compare(text, periods, reading, clocks, joined)
+    if so_far:  # "em 2024 até agora": the period up to now
+        reading.spans = [Span(s.start, min(s.end, now)) for s in reading.spans]
     for span in reading.spans:
         if span.start > now:
             reading.problems.append((label(span), "the period is in the future"))

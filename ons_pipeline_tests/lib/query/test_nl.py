@@ -635,3 +635,17 @@ def test_a_plant_name_the_data_does_not_hold_is_refused_with_the_closest() -> No
     assert unknown.kind == "filter" and unknown.suggestions == ("Santo Antônio do Jari",)
     # without the data's names (a dry run), the name is taken as written
     assert translate("geracao de Santo Antonio do Jary ontem", NOW).complete
+
+
+def test_more_period_wordings_of_a_fourth_review() -> None:
+    # NOW is 2024-05-15 11:30 local
+    for question, (start, end) in {
+        "carga do Sul no ultimo trimestre, por mes": ("2024-01-01T03:00Z", "2024-04-01T03:00Z"),
+        "carga do SE no verao 2023/2024": ("2023-12-01T03:00Z", "2024-03-01T03:00Z"),
+        "load in the South in 2024 so far": ("2024-01-01T03:00Z", "2024-05-15T14:30Z"),
+        "carga do SE em 14/05/2024 18-21h": ("2024-05-14T21:00Z", "2024-05-15T00:00Z"),
+    }.items():
+        rng = understood(question).time_range.to_dict()
+        assert (rng["start"][:16] + "Z", rng["end"][:16] + "Z") == (start, end), question
+    flow = understood("How much power flowed from the Northeast to the Southeast yesterday")
+    assert flow.table == "intercambio"
