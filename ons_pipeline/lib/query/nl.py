@@ -258,7 +258,7 @@ _STOPWORDS = set(
     que ao aos durante nesse neste nessa nesta esse este essa esta ser estava tem teve tinha
     tiveram houve registrado registrada registrados registradas registrou registraram
     verificado verificada verificados verified actual observado observada inteiro inteira whole
-    entire nivel niveis serie historico informe
+    entire nivel niveis serie historico informe evolucao evolution
     informar diga dizer traga trazer gere gerar calcule calcular obter obtenha buscar busque
     retorne retornar eh ela ele elas eles isso isto ficou ficaram variou variaram cada
     regiao regioes subsistema subsistemas sistema eletrico energia mw mwmed mwh medios medias

@@ -248,6 +248,11 @@ _DAY_PART = rx(
     |\b(?:in|during)\s+the\s+(?:(?P<edge_en>early|late|mid)[\s-]*)?(?:(?P<morning_en>mornings?)
     |(?P<afternoon_en>afternoons?)|(?P<night_en>evenings?|nights?))|\bat\s+(?P<night_at>night)\b"""
 )
+# the hours of the peak, named beside the clock times that say which they are
+_PEAK_HOURS = rx(
+    r"\b(?:(?:during|in|at)\s+)?(?:the\s+)?(?:(?:evening|morning)\s+peak|peak\s+(?:hours?|period))"
+    r"|\b(?:n[oa]\s+)?(?:horario|periodo)\s+de\s+(?:ponta|pico)|\bn[oa]\s+ponta\b"
+)
 _DAY_PARTS = {
     "dawn": (0, 6), "morning": (6, 12), "morning_en": (6, 12), "afternoon": (12, 18),
     "afternoon_en": (12, 18), "night": (18, 24), "night_en": (18, 24), "night_at": (18, 24),
@@ -299,6 +304,8 @@ def _read_clock(text: Text, reading: Reading) -> list[tuple[int, int]]:
             continue
         length = timedelta(minutes=30) if at.seconds % 3600 else timedelta(hours=1)
         found.append((match, (at, at + length)))
+    if found:  # "during the evening peak (18-21h)": the peak hours are the hours written
+        text.take(_PEAK_HOURS)
     for match in text.take(_DAY_PART):
         if (
             match.group("edge")

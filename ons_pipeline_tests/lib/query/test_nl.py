@@ -649,3 +649,11 @@ def test_more_period_wordings_of_a_fourth_review() -> None:
         assert (rng["start"][:16] + "Z", rng["end"][:16] + "Z") == (start, end), question
     flow = understood("How much power flowed from the Northeast to the Southeast yesterday")
     assert flow.table == "intercambio"
+
+
+def test_the_peak_hours_written_beside_the_peak_are_a_time_of_day() -> None:
+    # "peak" there names the hours, not a maximum
+    model = understood("Hydro generation in the SIN during the evening peak (18-21h) last week")
+    assert "mean" in model.selections[0].alias and len(model.periods) == 7
+    assert model.periods[0].label == "2024-05-06T18:00/2024-05-06T21:00"
+    assert "max" in understood("peak load in the south yesterday").selections[0].alias
