@@ -523,6 +523,8 @@ _AMOUNT_NOUN = rx(
     r"|enviada|exported|imported|generated|produced|consumed|received|sent)"
     r"|(?:net\s+)?(?:exports|imports)|exportac(?:ao|oes)|importac(?:ao|oes))\b"
 )
+# "o acumulado do mês": the total so far
+_TO_DATE = rx(r"\bacumulad[oa]\s+d[oa]\s+(?:mes|ano|semana)\b")
 _ENERGY_VERB = rx(
     r"\b(?:ger(?:ou|aram)|produz(?:iu|iram)|consum(?:iu|iram)|export(?:ou|aram|ed|s)?"
     r"|import(?:ou|aram|ed|s)?|receb(?:eu|eram)|envi(?:ou|aram)|generated|generate|produced"
@@ -862,7 +864,7 @@ class RuleTranslator:
             and _ENERGY_VERB.search(norm)
             and not re.search(r"\b(?:quant[oa]\s+d[ao]|how\s+much\s+of)\b", norm)
         ) or bool(re.search(r"\b(?:how\s+much|quanta)\s+(?:energy|energia)\b", norm))
-        st.amount = st.amount or bool(_AMOUNT_NOUN.search(norm))
+        st.amount = st.amount or bool(_AMOUNT_NOUN.search(norm) or _TO_DATE.search(norm))
         st.text.take(_WHEN)
 
     def _time_rank(self, st: _State) -> bool:

@@ -521,19 +521,21 @@ _NAMED: list[tuple[str, str]] = [
     (r"(?:n?[oa]\s+)?(?:ultima|past|last|previous)\s+(?:semana|week)"
      r"|(?:nos\s+)?ultimos\s+sete\s+dias", "week-rolling"),
     (r"(?:n?[oa]\s+)?(?:esta|nesta|essa|nessa|this|current)\s+(?:semana|week)"
-     r"|(?:n?[oa]\s+)?semana\s+atual", "week-this"),
+     r"|(?:n?[oa]\s+)?semana\s+atual|(?:o\s+)?acumulad[oa]\s+da\s+semana", "week-this"),
     (r"(?:for|over|in|during|within)\s+the\s+(?:last|past)\s+month", "month-rolling"),
     (r"(?:n?[oa]\s+)?mes\s+passado|(?:the\s+)?(?:last|previous)\s+month", "month-prev"),
     (r"(?:n?[oa]\s+)?ultimo\s+mes|(?:the\s+)?past\s+month", "month-rolling"),
     (r"(?:n?[oa]\s+)?(?:este|neste|esse|nesse|this|current)\s+(?:mes|month)"
-     r"|(?:n?[oa]\s+)?mes\s+atual", "month-this"),
+     r"|(?:n?[oa]\s+)?mes\s+atual|(?:o\s+)?acumulad[oa]\s+do\s+mes|month[\s-]+to[\s-]+date|mtd",
+     "month-this"),
     (r"(?:n?[oa]\s+)?(?:trimestre\s+passado|ultimo\s+trimestre(?!\s*(?:de|do|,)?\s*(?:ano\s+)?\d))"
      r"|(?:the\s+)?(?:last|previous)\s+quarter", "quarter-prev"),
     (r"(?:n?[oa]\s+)?ano\s+passado|(?:the\s+)?(?:last|previous)\s+year", "year-prev"),
     (r"(?:n?[oa]\s+)?ultimo\s+ano|(?:the\s+)?past\s+year|(?:the\s+)?last\s+12\s+months",
      "year-rolling"),
     (r"(?:n?[oa]\s+)?(?:este|neste|esse|nesse|this|current)\s+(?:ano|year)"
-     r"|(?:n?[oa]\s+)?ano\s+atual|year[\s-]+to[\s-]+date|ytd", "year-this"),
+     r"|(?:n?[oa]\s+)?ano\s+atual|(?:o\s+)?acumulad[oa]\s+do\s+ano|year[\s-]+to[\s-]+date|ytd",
+     "year-this"),
 ]  # fmt: skip
 _NAMED_RX = [(rx(r"\b(?:" + p + r")\b"), key) for p, key in _NAMED]
 

@@ -657,3 +657,14 @@ def test_the_peak_hours_written_beside_the_peak_are_a_time_of_day() -> None:
     assert "mean" in model.selections[0].alias and len(model.periods) == 7
     assert model.periods[0].label == "2024-05-06T18:00/2024-05-06T21:00"
     assert "max" in understood("peak load in the south yesterday").selections[0].alias
+
+
+def test_the_total_so_far_of_a_month_or_year() -> None:
+    # NOW is 2024-05-15 11:30 local; "acumulado do mês" was refused ('mês' not a period)
+    model = understood("geração eólica do NE acumulado do mes")
+    assert model.time_range.to_dict()["start"] == "2024-05-01T03:00:00Z"
+    assert model.window is None and "sum(" in str(model.to_dict()["select"])
+    year = understood("carga do SE acumulada do ano em GWh")
+    assert year.time_range.to_dict()["start"] == "2024-01-01T03:00:00Z"
+    running = understood("geração eólica acumulada do NE em março de 2024")
+    assert "cumulative" in str(running.to_dict()["select"])  # a running total, as before
