@@ -146,19 +146,10 @@ def validate_table(
 
 def _refuse_duplicates(table: pa.Table, spec: TableSpec, where: str) -> None:
     """Two rows of one series at one time would be one point in InfluxDB: one value lost."""
-    keys = [TIME_COLUMN, *spec.tags]
     if table.num_rows < 2:
         return
-    # InfluxDB has no empty tag value: a null and an empty tag name the same series
-    columns = [table.column(TIME_COLUMN)]
-    for tag in spec.tags:
-        values = table.column(tag)
-        if values.null_count:
-            if _is_string_dictionary(values.type):
-                values = values.cast(pa.string())
-            values = pc.fill_null(values, "")
-        columns.append(values)
-    series = pa.table(columns, names=keys)
+    series = _series_times(table, spec)
+    keys = series.column_names
     counts = series.group_by(keys, use_threads=False).aggregate([([], "count_all")])
     repeated = counts.filter(pc.greater(counts.column("count_all"), 1))
     if repeated.num_rows:
@@ -178,20 +169,32 @@ def overlay(base: pa.Table, top: pa.Table, spec: TableSpec) -> pa.Table:
         return top if not base.num_rows else base
     keys = [TIME_COLUMN, *spec.tags]
 
-    def keyed(table: pa.Table) -> pa.Table:
-        columns = [table.column(TIME_COLUMN)]
-        for tag in spec.tags:
-            values = table.column(tag)
-            if _is_string_dictionary(values.type):
-                values = values.cast(pa.string())
-            columns.append(pc.fill_null(values, ""))  # null and "" are one series in InfluxDB
+    def joinable(table: pa.Table) -> pa.Table:  # a join wants the same key types on both sides
+        series = _series_times(table, spec)
+        columns = [
+            c.cast(pa.string()) if _is_string_dictionary(c.type) else c for c in series.columns
+        ]
         return pa.table(columns, names=keys)
 
-    left = keyed(base).append_column("_row", pa.array(np.arange(base.num_rows)))
-    kept = left.join(keyed(top), keys, join_type="left anti", use_threads=False)
+    left = joinable(base).append_column("_row", pa.array(np.arange(base.num_rows)))
+    kept = left.join(joinable(top), keys, join_type="left anti", use_threads=False)
     rows = pc.sort_indices(kept.column("_row"))
     below = base.take(pc.take(kept.column("_row"), rows))
     return pa.concat_tables([below, top.cast(below.schema)])
+
+
+def _series_times(table: pa.Table, spec: TableSpec) -> pa.Table:
+    """Time and tags of each row, as InfluxDB tells series apart: it has no empty tag value, so a
+    null and an empty tag name the same series."""
+    columns = [table.column(TIME_COLUMN)]
+    for tag in spec.tags:
+        values = table.column(tag)
+        if values.null_count:
+            if _is_string_dictionary(values.type):
+                values = values.cast(pa.string())
+            values = pc.fill_null(values, "")
+        columns.append(values)
+    return pa.table(columns, names=[TIME_COLUMN, *spec.tags])
 
 
 def _is_string_dictionary(type_: pa.DataType) -> bool:

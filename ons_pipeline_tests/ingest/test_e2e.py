@@ -95,7 +95,6 @@ def count(url: str, db: str, where: str = "") -> int:
 def test_files_dropped_in_s3_are_loaded_by_the_running_sensor(
     daemon: dict[str, str], influx_url: str, influx_db: str, tmp_path: Path
 ) -> None:
-    started = time.monotonic()
     s3 = boto3.client("s3", endpoint_url=daemon["ONS_AWS_ENDPOINT_URL"])
     bucket = daemon["ONS_S3_BUCKET"]
     log = tmp_path / "daemon.log"
@@ -132,4 +131,3 @@ def test_files_dropped_in_s3_are_loaded_by_the_running_sensor(
         runs = instance.get_runs(filters=dg.RunsFilter(job_name="ingest_raw_object"))
         assert len(runs) == 3 and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
         assert {r.tags["dagster/sensor_name"] for r in runs} == {"ons_raw_files"}
-    assert time.monotonic() - started < 90

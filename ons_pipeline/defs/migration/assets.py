@@ -130,12 +130,17 @@ def build_migration_asset(spec: TableSpec, migration: MigrationSettings) -> dg.A
         timestream = aws.client("timestream-query") if stages.export else None
         settings = load_settings().migration
 
+        store = ParquetStore.of(aws, s3)
         # ONS files loaded before the migration reached a day are newer than its export
-        ingested = ingested_before_export(context.instance, spec.name, context.partition_keys)
-        early = [date.fromisoformat(k) for k in sorted(ingested)] if stages.export else []
-        keep = {
-            day: ParquetStore.of(aws, s3).read(Partition(spec.name, day), spec) for day in early
-        }
+        early = (
+            sorted(
+                date.fromisoformat(k)
+                for k in ingested_before_export(context.instance, spec.name, context.partition_keys)
+            )
+            if stages.export
+            else []
+        )
+        keep = {day: store.read(Partition(spec.name, day), spec) for day in early}
         for day in early:
             context.log.info(
                 f"{spec.name} {day}: {keep[day].num_rows} rows loaded from ONS files before the "
@@ -158,7 +163,6 @@ def build_migration_asset(spec: TableSpec, migration: MigrationSettings) -> dg.A
                     "were not checked against the mapping"
                 )
 
-        store = ParquetStore.of(aws, s3)
         failed: list[DayOutcome] = []
         client = influxdb.client() if stages.load or stages.verify else None
         try:

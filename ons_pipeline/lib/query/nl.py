@@ -555,6 +555,11 @@ def _interchange_fields(st: _State, keys: list[str]) -> list[str]:
     return [SCHEDULED_INTERCHANGE if "interchange_scheduled" in keys else VERIFIED_INTERCHANGE]
 
 
+def _name_key(name: str) -> str:
+    """A name as it is matched: without case, accents or repeated spaces."""
+    return " ".join(fold(name).split())
+
+
 def _bare_to(before: str, between: str) -> bool:
     """ "North to Southeast interchange": "to" alone between two subsystems gives a direction,
     unless they are compared ("compare North to Southeast")."""
@@ -1164,7 +1169,7 @@ class RuleTranslator:
         plant_measures = {"generation", "generation_total", *PLANT_TYPES}
         if self.plants is None or (keys and not keys & plant_measures):
             return
-        known = {" ".join(fold(n).split()): n for n in (self.plants() or ())}
+        known = self._known_plants()
         if not known:
             return
         longest = max(len(n.split()) for n in known)
@@ -1180,7 +1185,7 @@ class RuleTranslator:
                 end = start + words[k - 1].end()
                 if text.current[start:end] != text.norm[start:end]:
                     continue  # partly read as something else already
-                name = " ".join(fold(orig[start:end]).split())
+                name = _name_key(orig[start:end])
                 if not capital and k == 1 and (len(name) < 5 or name in _VOCABULARY_SET):
                     continue
                 if name in known:
@@ -1897,14 +1902,18 @@ class RuleTranslator:
             st, "balanco_subsistema", [Selection(expr, f"{agg}_{name}")], filters, [], window
         )
 
+    def _known_plants(self) -> dict[str, str]:
+        """The plant names of the data (none when not known), by :func:`_name_key`."""
+        return {_name_key(n): n for n in (self.plants() or ())} if self.plants else {}
+
     def _known_or_refused(self, st: _State) -> None:
         """With the plant names of the data at hand, a name it does not hold is not understood
         (with the closest it holds), never an empty answer."""
-        known = {" ".join(fold(n).split()): n for n in (self.plants() or ())} if self.plants else {}
+        known = self._known_plants()
         if not known:
             return
         for name in st.plant_names:
-            folded = " ".join(fold(name).split())
+            folded = _name_key(name)
             if folded in known:
                 continue
             close = difflib.get_close_matches(folded, list(known), n=3, cutoff=0.6)

@@ -164,22 +164,22 @@ class QueryProcessor:
         self.settings = settings
         self.cache = cache or TTLCache(self.settings.cache_ttl_s, self.settings.cache_max_entries)
         self.clock = clock or (lambda: datetime.now(UTC))
-        self._latest: dict[tuple[str, ...], tuple[Any, float]] = {}
-        self._latest_lock = threading.Lock()
+        self._lookups: dict[tuple[str, ...], tuple[Any, float]] = {}
+        self._lookups_lock = threading.Lock()
 
     def _remembered(self, key: tuple[str, ...], lookup: Callable[[], Any]) -> Any:
         """``lookup()`` cached ``cache_ttl_s`` seconds (a failure, as ``None``, 5 s)."""
         mark = time.monotonic()
-        with self._latest_lock:
-            cached = self._latest.get(key)
+        with self._lookups_lock:
+            cached = self._lookups.get(key)
             if cached is not None and cached[1] > mark:
                 return cached[0]
         try:
             value, ttl = lookup(), self.settings.cache_ttl_s
         except (InfluxError, KeyError, IndexError, TypeError, ValueError):
             value, ttl = None, 5.0
-        with self._latest_lock:
-            self._latest[key] = (value, mark + ttl)
+        with self._lookups_lock:
+            self._lookups[key] = (value, mark + ttl)
         return value
 
     def _source(self, table: str) -> str:
