@@ -267,6 +267,9 @@ def describe(model: QueryModel, language: str = "en", assumptions: tuple[str, ..
     if len(units) == 1:
         parts[0] += f" ({units.pop()})"
     parts += _filters(model, pt)
+    for vf in model.value_filters:  # "só os valores > 200", "only values > 200"
+        value = f"{vf.value:g}"
+        parts.append(f"só os valores {vf.op} {value}" if pt else f"only values {vf.op} {value}")
     if model.top is not None:
         parts.append(_top(model.top.tag, model.top.n, model.top.bottom, pt))
     if model.group_tags:

@@ -881,6 +881,7 @@ class QueryModel:
 _INTENSIVE = frozenset({"%", "%MLT", "R$/MWh"})
 _POWER = frozenset({"MWmed", "MW"})
 _THOUSANDS = {"MWh": "GWh", "MW": "GW", "MWmed": "GWmed"}
+_MILLIONS = {"MWh": "TWh", "MW": "TW", "MWmed": "TWmed"}
 
 
 def agg_unit(spec: TableSpec, agg: Agg) -> str:
@@ -929,6 +930,8 @@ def expr_unit(spec: TableSpec, expr: Expr, window: Duration | None = None) -> st
         return ""
     if isinstance(expr.right, Const) and expr.right.value == 1000 and left in _THOUSANDS:
         return _THOUSANDS[left]
+    if isinstance(expr.right, Const) and expr.right.value == 1_000_000 and left in _MILLIONS:
+        return _MILLIONS[left]
     return f"{left}/{right}" if right else left
 
 

@@ -39,7 +39,7 @@ from typing import Protocol
 
 from ons_pipeline.lib import schema
 from ons_pipeline.lib.ons_time import ONS_TIMEZONE, to_ns
-from ons_pipeline.lib.query import numbers
+from ons_pipeline.lib.query import numbers, spelling
 from ons_pipeline.lib.query import periods as P
 from ons_pipeline.lib.query.describe import describe
 from ons_pipeline.lib.query.model import (
@@ -60,6 +60,7 @@ from ons_pipeline.lib.query.model import (
     TopN,
     Transform,
     TransformKind,
+    ValueFilter,
     zone_info,
 )
 from ons_pipeline.lib.query.text import Text, fold, rx
@@ -140,6 +141,16 @@ _SUBSYSTEMS: list[tuple[str, str]] = [
 # ONS's codes, SE/CO (Sudeste/Centro-Oeste) among them; joined by a hyphen or an arrow ("N-SE",
 # "NE->SE") they name an interconnection
 _SUBSYSTEM_CODES = re.compile(r"(?<![\w])(SE\s*[/-]\s*CO|SECO|SE|NE|SIN|S|N)(?![\w])")
+# operators type the codes in lower case too ("cmo se agora", "carga ne ontem"): read only right
+# after a measure and before a period or the end, as "se" is also Portuguese for "if"
+_SUBSYSTEM_LOWER = re.compile(
+    r"(?<![\w])(se|ne|sin)(?=\s*(?:$|[?.!,;]|\d|(?:hoje|hj|ontem|agora|now|today|yesterday|em"
+    r"|no|na|nos|nas|in|on|last|ultim[oa]s?)\b))"
+)
+_MEASURE_BEFORE = re.compile(
+    r"\b(?:cmo|carga|load|ear|ena|geracao|generation|eolica|solar|termica|hidraulica|wind|hydro"
+    r"|thermal|intercambio|interchange|media|medio|maxim[oa]|minim[oa]|max|min)\s+$"
+)
 SUBSYSTEM_NAMES = {
     "SE": "Sudeste/Centro-Oeste", "S": "Sul", "NE": "Nordeste", "N": "Norte", "SIN": "SIN",
 }  # fmt: skip
@@ -158,6 +169,11 @@ _STATES = {
     "santa catarina": "SC", "sao paulo": "SP", "sergipe": "SE", "tocantins": "TO",
 }  # fmt: skip
 
+_STATE_CODE = re.compile(
+    r"(?<![\w/])(?<!\d\s)("
+    + "|".join(sorted(code for code in _STATES.values() if code != "SE"))
+    + r")(?![\w/])"
+)
 # plant type names as ONS writes them (nom_tipousina)
 PLANT_TYPES = {
     "hydro": "HIDROELÉTRICA",
@@ -235,8 +251,9 @@ _MEASURES: list[tuple[str, str]] = [
     (r"(?:geracao|producao)\s+total|total\s+(?:de\s+)?(?:geracao|generation|production)",
      "generation_total"),
     (r"energia\s+(?:gerada|produzida)|(?:energy|power|electricity)\s+(?:generated|produced)"
-     r"|\b(?:geracao|generation|gerou|geraram|gerada|gerado|generated|produced|produziu"
-     r"|generate|generating|produce|output|production|producao)\b",
+     r"|\b(?:geracao|generation|gerou|geraram|gerada|gerado|gerando|generated|produced|produziu"
+     r"|produzindo|generate|generating|produce|output|production|producao"
+     r"|ran|dispatched|despachou|despacharam|operou|operaram)\b",
      "generation"),
 ]  # fmt: skip
 _MEASURES_RX = [(rx(r"\b(?:" + p + r")\b"), k) for p, k in _MEASURES]
@@ -270,6 +287,7 @@ _STOPWORDS = set(
     região regiões subsistema elétrico
     fala entre between from existe existem exist exists there electricity
     eletricidade eletrica energetica region regions subsystem subsystems
+    what's how's where's when's it's that's there's vary varied evolve evolved
     """.split()  # noqa: SIM905
 )
 # politeness and hedges: ignored, and said to be
@@ -307,9 +325,9 @@ _SUPERLATIVE = rx(
     + r"))\b"
 )
 _RANK_WHICH = rx(
-    r"\b(?:qual|quais|which|what)\s+(?:(?:foi|e|eh|was|is)\s+)?(?:(?:o|a|the)\s+)?(?:"
-    + _ENTITY_ANY
-    + r")\b"
+    r"\b(?:qual|quais|which|what)\s+(?:(?:foi|e|eh|was|is)\s+)?(?:(?:o|a|the)\s+)?"
+    r"(?P<kind>(?:thermal|thermoelectric|hydro(?:electric)?|hydropower|wind|solar|photovoltaic"
+    r"|nuclear|gas(?:-fired)?|coal(?:-fired)?)\s+)?(?:" + _ENTITY_ANY + r")\b"
 )
 _RANK_N = rx(
     r"\b(?:(?:os|as|the)\s+)?(?:(?P<dir>top|bottom)(?:-|\s*))?(?P<n>" + NUM + r")\s+"
@@ -409,12 +427,17 @@ _COMPARE = rx(
 )
 _WHEN = rx(
     r"\b(?:e\s+)?(?:em\s+que\s+(?:hora|horario|dia|momento)|a\s+que\s+horas?|que\s+horas"
-    r"|quando|when|at\s+what\s+time|on\s+which\s+day|and\s+when)\b"
+    r"|quando|when|at\s+what\s+(?:time|hour)|at\s+which\s+hour|on\s+which\s+day|and\s+when"
+    r"|(?:with|and)\s+(?:the\s+|its\s+)?timestamps?|com\s+(?:o\s+)?(?:horario|instante)"
+    r"|(?:[ao]\s+)?(?:hora|horario|dia|momento|instante)\s+(?:em\s+)?que"
+    r"(?=\s+(?:ocorreu|aconteceu|foi\s+registrad[oa])))\b"
     r"(?:\s+(?:did|does|was|is))?(?:\s+(?:ela|ele|isso|it|this|that))?"
     r"(?:\s+(?:ocorreu|aconteceu|foi\s+registrad[oa]|happen(?:ed)?|occur(?:red)?"
     r"|take\s+place|took\s+place|(?:was\s+)?recorded|reached|peak(?:ed)?))?"
 )
 
+# "por dia", "em cada mês", "for each week": one value per such unit
+_EACH = r"(?:por|(?:em\s+|n[oa]\s+)?(?:a\s+)?cada|(?:in\s+|for\s+)?each|every|per|by)\s+"
 _GROUP_TIME: list[tuple[str, str]] = [
     (r"(?:a\s+cada|every|por|per|each|in)\s+(?P<n>" + NUM + r")\s*(?:minutos|minutes|mins?|min)"
      r"(?:\s+windows)?", "{n}m"),
@@ -424,13 +447,12 @@ _GROUP_TIME: list[tuple[str, str]] = [
      "{n}d"),
     (r"(?:por|a\s+cada)\s+meia\s+hora|every\s+half\s+hour|per\s+half\s+hour"
      r"|(?:a\s+cada|every)\s+30\s+min", "30m"),
-    (r"(?:por|a\s+cada|de|each|every|per|by)\s+(?:hora|hour)|hora\s+a\s+hora|hour\s+by\s+hour",
-     "1h"),
-    (r"(?:por|a\s+cada|each|every|per|by)\s+(?:dia|day)|dia\s+a\s+dia|day\s+by\s+day", "1d"),
-    (r"(?:por|a\s+cada|each|every|per|by)\s+(?:semana|week)|semana\s+a\s+semana"
+    (r"(?:de\s+|" + _EACH + r")(?:hora|hour)|hora\s+a\s+hora|hour\s+by\s+hour", "1h"),
+    (_EACH + r"(?:dia|day)|dia\s+a\s+dia|day\s+by\s+day", "1d"),
+    (_EACH + r"(?:semana|week)|semana\s+a\s+semana"
      r"|week\s+by\s+week", "1w"),
-    (r"(?:por|a\s+cada|each|every|per|by)\s+(?:mes|month)|mes\s+a\s+mes|month\s+by\s+month", "1mo"),
-    (r"(?:por|a\s+cada|each|every|per|by)\s+(?:ano|year)|ano\s+a\s+ano|year\s+by\s+year", "1y"),
+    (_EACH + r"(?:mes|month)|mes\s+a\s+mes|month\s+by\s+month", "1mo"),
+    (_EACH + r"(?:ano|year)|ano\s+a\s+ano|year\s+by\s+year", "1y"),
 ]  # fmt: skip
 _GROUP_TIME_RX = [(rx(r"\b(?:" + p + r")\b"), w) for p, w in _GROUP_TIME]
 # adjectives of grain: a grouping, or (with an aggregate, at the data's own grain) the values
@@ -476,14 +498,16 @@ _BY_SOURCE = rx(
     r"(?:\s+(?:por|by)\s+(?:fontes?|sources?))?\b"
 )
 
+# "the high of 2023", "CMO low, with timestamp": high and low as nouns, as markets write them
+_AS_NOUN = r"(?=\s+(?:of|for|in|on|during|over|last|this|yesterday|today)\b|\s*[,?.!]|\s*$)"
 _AGGREGATIONS: list[tuple[str, Aggregation]] = [
     (r"desvio[\s-]+padrao|standard\s+deviation|std\s*dev|stddev|volatilidade|volatility",
      Aggregation.STDDEV),
     (r"mediana|median", Aggregation.MEDIAN),
     (r"amplitude|spread", Aggregation.SPREAD),
     (r"(?:quantos|quantas|numero\s+de|how\s+many|number\s+of|count\s+of)\s+(?:registros|medicoes"
-     r"|pontos|amostras|valores|records|points|measurements|samples|values|rows|linhas|horas"
-     r"|hours)(?:\s+(?:de\s+dados|of\s+data))?"
+     r"|pontos|amostras|valores|records|points|measurements|samples|values|rows|linhas"
+     r")(?:\s+(?:de\s+dados|of\s+data))?"
      r"|contagem|\bcount\b", Aggregation.COUNT),
     (r"(?:valor\s+)?(?:mais\s+recente|atual|atualmente|agora|neste\s+momento|current(?:ly)?"
      r"|latest|right\s+now|most\s+recent|ultimo\s+valor|last\s+value|now)", Aggregation.LAST),
@@ -491,9 +515,11 @@ _AGGREGATIONS: list[tuple[str, Aggregation]] = [
     (r"medi[ao]s?|average|\bavg\b|\bmean\b|em\s+media|on\s+average", Aggregation.MEAN),
     (r"(?:valor\s+)?(?:maxim[oa]s?|max|maximum|pico|picos|(?:peak|busiest)\s+hour|peak|peaks|highest"
      r"|maior(?:es)?"
-     r"|mais\s+alt[oa]|record|recorde|busiest)", Aggregation.MAX),
-    (r"(?:valor\s+)?(?:minim[oa]s?|min|minimum|lowest|menor(?:es)?|mais\s+baix[oa]|vale)",
-     Aggregation.MIN),
+     r"|mais\s+alt[oa]|(?:(?:bateu|bate|bater|batido|quebrou|broke|set|hit)\s+(?:o\s+|um\s+|seu\s+"
+    r"|a\s+|its\s+)?(?:novo\s+|new\s+)?)?(?:record|recorde)|busiest|high" + _AS_NOUN + ")",
+     Aggregation.MAX),
+    (r"(?:valor\s+)?(?:minim[oa]s?|min|minimum|lowest|menor(?:es)?|mais\s+baix[oa]|vale"
+     r"|low" + _AS_NOUN + ")", Aggregation.MIN),
     (r"soma|somatorio|\bsum\b|\btotal\b|energia\s+total|total\s+energy", Aggregation.SUM),
 ]  # fmt: skip
 _AGG_RX = [(rx(r"\b(?:" + p + r")\b"), a) for p, a in _AGGREGATIONS]
@@ -507,8 +533,38 @@ _MLT = rx(
 _PERCENT = rx(r"(?:\b(?:em|in|como|as)\s+)?(?:%|\bpercentu?al\b|\bpercent\b|\bpercentage\b)")
 _FULLNESS = rx(r"\b(?:how\s+full|quao\s+cheios?|nivel\s+de\s+enchimento)\b")
 _MWMES = rx(r"\b(?:em\s+|in\s+)?(?:mw\s*mes|mwmes|mw[\s-]*months?|mwmonth)\b")
-_MWH = rx(r"(?:,\s*)?\b(?:em\s+|in\s+)?(?:mwh|(?P<gwh>gwh))\b(?:\s*,)?")
+_MWH = rx(r"(?:,\s*)?\b(?:em\s+|in\s+)?(?:mwh|(?P<gwh>gwh)|(?P<twh>twh))\b(?:\s*,)?")
+_ENERGY_SCALE = {"gwh": 1000, "twh": 1_000_000}
 _MWMED = rx(r"(?:,\s*)?\b(?:em\s+|in\s+)?(?:mw\s*med(?:ios)?|mw\s+medios|average\s+mw)\b(?:\s*,)?")
+# a profile over many days (the mean of each hour of the day, a typical day): InfluxDB's windows
+# run along time, so this is refused rather than answered as an hourly series
+_DAY_PROFILE = rx(
+    r"\b(?:(?:by|per|for\s+each|across)\s+(?:the\s+)?)?hours?[\s-]+of[\s-]+(?:the[\s-]+)?day\b"
+    r"|\b(?:(?:por|em\s+cada|para\s+cada|n?as)\s+)?horas?\s+do\s+dia\b"
+    r"|\b(?:perfil|curva)\s+(?:horari[oa]\s+)?(?:medi[oa]|tipic[oa])\b|\bdia\s+tipico\b"
+    r"|\b(?:typical|average)\s+(?:daily\s+)?(?:profile|day)\b|\b(?:daily|hourly)\s+profile\b"
+)
+# a condition on the values ("acima de 200 R$/MWh", "below 50%"): points kept before aggregating
+_CONDITION = rx(
+    r"\b(?:(?:ficou|ficaram|esteve|estiveram|foi|foram|was|were|stayed|been|is|are)\s+)?"
+    r"(?P<op>acima\s+d[eo]|abaixo\s+d[eo]|maior(?:es)?\s+(?:que|do\s+que)|menor(?:es)?\s+(?:que"
+    r"|do\s+que)|superior(?:es)?\s+a|inferior(?:es)?\s+a|above|below|greater\s+than|less\s+than"
+    r"|more\s+than|higher\s+than|lower\s+than|exceeded|exceeding|>=|<=|>|<)\s*(?:r\$\s*)?"
+    r"(?P<n>-?\d+(?:[.,]\d+)?)(?:\s*(?:r\$\s*/\s*mwh|reais|mw\s*med(?:ios)?|mw|mwh|%))?"
+    r"(?!\s*(?:horas?|hours?|dias?|days?|semanas?|weeks?|meses|months?|anos?|years?|usinas?"
+    r"|plants?|%?\s*d[ao]s?\b))(?![\w%])"
+)
+_CONDITION_OPS = {
+    "acima": ">", "above": ">", "maior": ">", "superior": ">", "greater": ">", "more": ">",
+    "higher": ">", "exceeded": ">", "exceeding": ">", "abaixo": "<", "below": "<", "menor": "<",
+    "inferior": "<", "less": "<", "lower": "<", ">": ">", "<": "<", ">=": ">=", "<=": "<=",
+}  # fmt: skip
+# a count of time steps ("quantas horas", "how many half-hours"): those that meet a condition
+_COUNT_STEPS = rx(
+    r"\b(?:quant[oa]s|how\s+many|numero\s+de|number\s+of)\s+(?:(?P<half>meias?[\s-]+horas"
+    r"|half[\s-]+hours)|(?P<hour>horas|hours)|(?P<day>dias|days))"
+    r"(?P<data>\s+(?:de\s+dados|of\s+data|com\s+dados|with\s+data))?\b"
+)
 # how many plants / subsystems / states there are: a register, not a measure of the data
 _ENTITY_COUNT = rx(
     r"\b(?:quant[oa]s|how\s+many|numero\s+de|number\s+of|count\s+of)\s+(?:(?:as|os|the)\s+)?"
@@ -536,7 +592,9 @@ _ASKS_VALUE = rx(
 )
 _SERIES_WORDS = rx(
     r"\b(?:mostre|mostrar|exiba|exibir|liste|listar|show|list|display|plot|grafico|serie"
-    r"|curva|evolucao|perfil|trajetoria)\b"
+    r"|curva|evolucao|perfil|trajetoria"
+    r"|como\s+(?:\w+\s+)?(?:variou|variaram|evoluiu|evoluiram|oscilou|oscilaram|se\s+comport\w+)"
+    r"|how\s+did\s+(?:\w+\s+){1,6}?(?:vary|evolve|develop|behave))\b"
 )
 _BETWEEN_SUBSYSTEMS = rx(r"\b(?:entre|between)(?:\s+(?:o|a|the))?\s*$")
 _FROM_TO = rx(r"\b(?:de|do|da|from)(?:\s+(?:o|a|the))?\s*$")
@@ -667,6 +725,8 @@ class _State:
     fuels: list[str] = field(default_factory=list)
     plant_context: bool = False
     aggregations: list[tuple[int, Aggregation, str]] = field(default_factory=list)
+    conditions: list[tuple[str, float, str]] = field(default_factory=list)  # (op, value, shown)
+    counted: tuple[str, str] | None = None  # a count of time steps: (grain, shown)
     compare: bool = False
     mlt: bool = False
     mwmes: bool = False
@@ -682,7 +742,7 @@ class _State:
     legacy_marked: bool = False
     consumers: list[str] = field(default_factory=list)
     total_word: bool = False
-    gwh: bool = False
+    energy_unit: str | None = None  # "gwh" or "twh": a total asked in that unit
     patamar: tuple[str, str] | None = None  # (field, text) of a load level of the weekly CMO
     all_time: bool = False  # a record: over all the data unless a period is given
     time_rank: tuple[int, bool, str] | None = None  # (n, bottom, window): which days, months...
@@ -709,12 +769,34 @@ class RuleTranslator:
 
     # -- entry point ----------------------------------------------------------------------------
     def translate(self, question: str, now: datetime | None = None) -> Translation:
-        """Translate one question; ``now`` (aware) anchors relative periods."""
+        """Translate one question; ``now`` (aware) anchors relative periods. Shorthand is written
+        out first; words not understood that are one slip away from the vocabulary are read as
+        that word if the question is then understood better. Both are said in the assumptions."""
         moment = now or self.clock()
         if moment.tzinfo is None:
             raise ModelError("now must be an aware datetime")
-        text = Text(question[:1000])
+        written, expanded = spelling.expand_shorthand(question[:1000])
+        notes = [f"read {short!r} as {full!r}" for short, full in expanded]
+        result = self._translate(question, written, moment, notes)
+        fixes = {
+            u.text: fix
+            for u in result.unmapped
+            if u.kind in ("word", "filter", "period")
+            and (fix := spelling.correction(fold(u.text), _VOCABULARY)) is not None
+        }
+        if fixes:
+            notes += [f"read {wrong!r} as {right!r}" for wrong, right in fixes.items()]
+            retry = self._translate(question, spelling.replace_words(written, fixes), moment, notes)
+            if len(retry.unmapped) < len(result.unmapped):
+                result = retry
+        return result
+
+    def _translate(
+        self, question: str, written: str, moment: datetime, notes: list[str]
+    ) -> Translation:
+        text = Text(written)
         st = _State(text=text, now=moment.astimezone(self.zone), zone=self.zone)
+        st.assumptions.extend(notes)
         for match in text.take(_FILLER):
             st.ignored.append(text.original(match.start(), match.end()))
         for match in text.take(_ENTITY_COUNT):
@@ -724,6 +806,16 @@ class RuleTranslator:
                     text.original(match.start(), match.end()),
                     "how many plants, subsystems or states there are is not a measure of the "
                     "data: ask for their generation or load, or for the top N plants",
+                )
+            )
+        for match in text.take(_DAY_PROFILE):
+            st.unmapped.append(
+                Unmapped(
+                    "combination",
+                    text.original(match.start(), match.end()),
+                    "a profile by hour of the day (each hour's mean over many days) is not "
+                    "supported: ask per hour for one day, or for one time of day over the period",
+                    ("carga do SE por hora em 5 de março", "CMO médio às 18h em fevereiro"),
                 )
             )
         self._plants(st)
@@ -736,6 +828,7 @@ class RuleTranslator:
         for shown, reason in st.reading.problems:
             st.unmapped.append(Unmapped("period", shown, reason, _period_hints(text.norm)))
         self._units(st)
+        self._conditions(st)
         self._intent(st)
         self._rank(st)
         self._transforms(st)
@@ -748,6 +841,7 @@ class RuleTranslator:
         self._direction(st)
         self._aggregations(st)
         self._compare(st)
+        self._spread_between(st)
         self._late_plant_names(st)
         self._known_plant_names(st)
         model = self._build(st)
@@ -826,6 +920,14 @@ class RuleTranslator:
                     st.text.restore(match.start(), match.end())
                     continue
                 st.states.append((match.start(), _STATES[name]))
+        # a state's code in capitals ("usinas eólicas BA"); SE stays the Southeast subsystem,
+        # and a question written all in capitals has no codes to tell apart
+        if st.text.orig.isupper():
+            return
+        for match in _STATE_CODE.finditer(st.text.orig):
+            if st.text.current[match.start() : match.end()].strip():
+                st.states.append((match.start(), match.group(1)))
+                st.text.consume(match.start(), match.end())
 
     def _legacy(self, st: _State) -> None:
         text = st.text
@@ -857,7 +959,9 @@ class RuleTranslator:
         st.percent = bool(text.take(_FULLNESS))
         found = text.take(_MWH)
         st.unit_sum = bool(found)
-        st.gwh = any(m.group("gwh") for m in found)
+        st.energy_unit = next(
+            (unit for m in found for unit in ("gwh", "twh") if m.group(unit)), None
+        )
         st.unit_mean = bool(text.take(_MWMED))
 
     def _intent(self, st: _State) -> None:
@@ -920,13 +1024,19 @@ class RuleTranslator:
                         )
                     )
                     return
-            elif pattern is _RANK_PLAIN:
+            elif pattern is _RANK_PLAIN or (
+                pattern is _RANK_WHICH
+                and entity in ("plant", "state")
+                and re.search(r"s$|^quais\b", match.group(0).strip())
+            ):  # "as maiores usinas", "which plants": a list, as "top 10" would give
                 n = 10
             adj = groups.get("adj") or groups.get("dir") or ""
             bottom: bool | None = None
             if adj:
                 bottom = adj in ("menores", "smallest", "lowest", "menor", "bottom")
             text.consume(match.start(), match.end())
+            if groups.get("kind"):  # "which thermal plants": the type is read as a filter
+                text.restore(match.start("kind"), match.end("kind"))
             after: re.Match[str] | None = None
             if pattern in (_RANK_TOP, _RANK_ADJ_N):  # "top 5 usinas": the entity may follow
                 after = re.match(r"\s*(?:" + _ENTITY_ANY + r")\b", text.current[match.end() :])
@@ -1071,7 +1181,7 @@ class RuleTranslator:
             pattern_rx = rx(
                 r"\b(?:(?:(?:o|a|no|na|do|da|de|in|of|the|for)\s+)?(?:regiao|subsistema"
                 r"|submercado|region|subsystem)\s+)?(?:" + pattern + r")(?:\s+(?:region|subsystem"
-                r"|regiao|subsistema))?\b"
+                r"|regiao|subsistema|submercado|submarket))?\b"
             )
             for match in text.take(pattern_rx):
                 st.subsystems.append((match.start(), code, match.group(0)))
@@ -1080,6 +1190,11 @@ class RuleTranslator:
             if current[match.start() : match.end()].strip():
                 code = "SE" if "CO" in match.group(1) else match.group(1)
                 st.subsystems.append((match.start(), code, match.group(0)))
+                text.consume(match.start(), match.end())
+        norm = text.norm
+        for match in _SUBSYSTEM_LOWER.finditer(text.current):
+            if _MEASURE_BEFORE.search(norm[: match.start()]):
+                st.subsystems.append((match.start(), match.group(1).upper(), match.group(0)))
                 text.consume(match.start(), match.end())
         st.subsystems.sort()
         # two subsystem names joined into one region ("Midwest-South region") name none of them
@@ -1155,6 +1270,35 @@ class RuleTranslator:
                 st.aggregations.append((match.start(), agg, match.group(0)))
                 st.all_time = st.all_time or "record" in match.group(0)
         st.aggregations.sort()
+
+    def _conditions(self, st: _State) -> None:
+        text = st.text
+        for match in text.take(_COUNT_STEPS):
+            grain = "30m" if match.group("half") else "1h" if match.group("hour") else "1d"
+            st.counted = (grain, match.group(0).strip())
+            st.aggregations.append((match.start(), Aggregation.COUNT, match.group(0)))
+            if match.group("data"):
+                st.counted = None  # "quantas horas de dados": every point counts
+        for match in text.take(_CONDITION):
+            op = _CONDITION_OPS[match.group("op").split()[0]]
+            value = float(match.group("n").replace(",", "."))
+            st.conditions.append((op, value, text.original(match.start(), match.end()).strip()))
+
+    def _spread_between(self, st: _State) -> None:
+        """ "SE-NE spread", "spread entre SE e NE": traders mean the difference between the two
+        subsystems, not each one's max - min (InfluxDB's spread): refused, not misread."""
+        codes = {code for _, code, _ in st.subsystems}
+        spread = [shown for _, agg, shown in st.aggregations if agg is Aggregation.SPREAD]
+        if spread and len(codes) == 2:
+            st.unmapped.append(
+                Unmapped(
+                    "combination",
+                    spread[0],
+                    "the spread between two subsystems (their difference) is not computed: ask "
+                    "for both and compare, or for each one's spread (max - min) separately",
+                    ("CMO médio do SE e do NE ontem",),
+                )
+            )
 
     def _compare(self, st: _State) -> None:
         if st.text.take(_COMPARE):
@@ -1750,6 +1894,12 @@ class RuleTranslator:
                 raise ModelError("ranking days, weeks or months: ask for one measure of one series")
             order, limit = (OrderKey(selections[0].alias, descending=not bottom),), n
         last = any(isinstance(s.expr, Agg) and s.expr.func is Aggregation.LAST for s in selections)
+        value_filters = self._value_filters(st, table, selections)
+        one_plant = any(f.tag == "nom_usina" and len(f.values) == 1 for f in filters)
+        if last and table == "geracao_usina" and not group and top is None and not one_plant:
+            # the latest point of several plants is one plant's: each plant's latest instead
+            group = ["nom_usina"]
+            st.assumptions.append("the latest value of each plant")
         periods: list[Period] = []
         if (last or st.all_time) and not st.reading.spans:
             time_range = TimeRange(None, to_ns(st.now))
@@ -1760,12 +1910,14 @@ class RuleTranslator:
         combine = bool(periods) and len(st.reading.spans) <= 1 and window is None
         if combine and top is not None:
             raise ModelError("a ranking over some days of the week is not supported: ask per day")
-        if st.gwh and top is None:
+        if st.energy_unit and top is None:
+            scale = _ENERGY_SCALE[st.energy_unit]
             selections = [
-                Selection(BinOp("/", s.expr, Const(1000)), f"{s.alias}_gwh") for s in selections
+                Selection(BinOp("/", s.expr, Const(scale)), f"{s.alias}_{st.energy_unit}")
+                for s in selections
             ]
-        elif st.gwh:
-            st.assumptions.append("a ranking is in MWh, not GWh")
+        elif st.energy_unit:
+            st.assumptions.append(f"a ranking is in MWh, not {st.energy_unit[:-2].upper()}Wh")
         if st.transform is not None:
             kind, n, _ = st.transform
             if kind is TransformKind.MOVING_AVERAGE and n is None:
@@ -1788,6 +1940,7 @@ class RuleTranslator:
             selections=tuple(selections),
             time_range=time_range,
             tag_filters=tuple(filters),
+            value_filters=value_filters,
             window=Duration.parse(window) if window else None,
             group_tags=tuple(group),
             timezone=self.timezone if window else None,
@@ -1797,6 +1950,50 @@ class RuleTranslator:
             order_by=order,
             limit=limit,
         )
+
+    def _value_filters(
+        self, st: _State, table: str, selections: list[Selection]
+    ) -> tuple[ValueFilter, ...]:
+        """The conditions on the selected field's values; a count of time steps needs one, at
+        the data's own step (counting hours of half-hourly data would count half-hours)."""
+        fields = {s.expr.field for s in selections if isinstance(s.expr, Agg)}
+        if st.counted is not None:
+            grain, shown = st.counted
+            step = schema.table(table).grain
+            if not st.conditions:
+                st.unmapped.append(
+                    Unmapped(
+                        "combination",
+                        shown,
+                        "a count of hours or days counts those that meet a condition on the "
+                        "values: write it as a number ('acima de 200', 'below 30%')",
+                        ("quantas horas o CMO do Sul ficou acima de 200 em fevereiro",),
+                    )
+                )
+            elif Duration.parse(grain).ns != int(step.total_seconds()) * 1_000_000_000:
+                words = {1800: "quantas meias horas", 3600: "quantas horas", 86400: "quantos dias"}
+                st.unmapped.append(
+                    Unmapped(
+                        "combination",
+                        shown,
+                        f"this data has one value every {int(step.total_seconds()) // 60} "
+                        "minutes: count its own steps",
+                        (words.get(int(step.total_seconds()), "quantos valores"),),
+                    )
+                )
+        if not st.conditions:
+            return ()
+        if len(fields) != 1 or len(selections) != 1 or not isinstance(selections[0].expr, Agg):
+            st.unmapped.append(
+                Unmapped(
+                    "combination",
+                    st.conditions[0][2],
+                    "a condition on values applies to one measure at a time",
+                )
+            )
+            return ()
+        (name,) = fields
+        return tuple(ValueFilter(name, op, value) for op, value, _ in st.conditions)
 
     def _interchange_model(self, st: _State, keys: list[str], codes: list[str]) -> QueryModel:
         """Interchange between two subsystems named together: a direction when written "do X
@@ -2140,6 +2337,13 @@ _VOCABULARY = sorted(
         "verao", "inverno", "outono", "primavera", "fins de semana", "dias uteis", "weekends",
         "weekdays", "usinas", "plants", "estados", "states", "media", "maxima", "minima",
         "average", "maximum", "minimum", "total", "soma", "participacao", "share",
+        "ultimo", "ultima", "ultimos", "ultimas", "reservatorio", "reservoirs",
+        "reservoir", "ontem", "hoje", "yesterday", "today", "energia", "energy", "armazenada",
+        "afluente", "natural", "programado", "verificado", "horaria", "diaria", "mensal",
+        "semanal", "hidreletrica", "hidreletricas", "termicas", "eolicas", "usina", "geradas",
+        "gerada", "gerou", "marginal", "custo", "subsistema", "submercado", "consumo", "demanda",
+        "storage", "inflow", "inflows", "stored", "cost", "peak", "pico", "recorde",
+        "record", "plant", "hourly", "daily", "weekly", "monthly", "yearly", "anual",
     }
 )  # fmt: skip
 _VOCABULARY_SET = frozenset(_VOCABULARY) | frozenset(_STOPWORDS)

@@ -229,7 +229,8 @@ _CLOCK_RANGE = rx(
     + r"""|"""
     + _CLOCK_AT
     + r""")
-    |(?P<a3>\d{1,2})\s*h?\s*-\s*(?P<b3>\d{1,2})\s*h\b)(?!\w)"""
+    |(?P<a3>\d{1,2})\s*h?\s*-\s*(?P<b3>\d{1,2})\s*h\b
+    |(?P<a4>\d{1,2}\s*[ap]\.?m\.?|\d{1,2}:\d{2})\s*-\s*(?P<b4>\d{1,2}\s*[ap]\.?m\b\.?|\d{1,2}:\d{2}))(?!\w)"""
 )
 _CLOCK_ONE = rx(
     r"""(?:\b(?:(?:a|as|at|around|por\s+volta\s+d[ao]s?|perto\s+d[ao]s?)\s+)?(?P<t>"""
@@ -242,9 +243,12 @@ _CLOCK_ONE = rx(
 _PART_LEAD = r"(?:a|as|de|da|na|nas|pela|pelas|durante\s+as?)"
 _DAY_PART = rx(
     r"""\b(?:(?P<edge>inicio|comeco|fim|final|meio)\s+)?"""
+    + r"""(?:"""
     + _PART_LEAD
-    + r"""\s+(?:(?P<dawn>madrugadas?)|(?P<morning>manhas?)|(?P<afternoon>tardes?)
-    |(?P<night>noites?))
+    + r"""\s+)?(?:(?P<dawn>madrugadas?)|(?P<morning>manhas?)|(?P<night>noites?))
+    |\b(?:(?P<edge2>inicio|comeco|fim|final|meio)\s+)?"""
+    + _PART_LEAD
+    + r"""\s+(?P<afternoon>tardes?)
     |\b(?:in|during)\s+the\s+(?:(?P<edge_en>early|late|mid)[\s-]*)?(?:(?P<morning_en>mornings?)
     |(?P<afternoon_en>afternoons?)|(?P<night_en>evenings?|nights?))|\bat\s+(?P<night_at>night)\b"""
 )
@@ -252,6 +256,8 @@ _DAY_PART = rx(
 _PEAK_HOURS = rx(
     r"\b(?:(?:during|in|at)\s+)?(?:the\s+)?(?:(?:evening|morning)\s+peak|peak\s+(?:hours?|period))"
     r"|\b(?:n[oa]\s+)?(?:horario|periodo)\s+de\s+(?:ponta|pico)|\bn[oa]\s+ponta\b"
+    r"|\b(?:(?:during|in)\s+)?(?:the\s+)?(?:daylight|daytime|business|working)\s+hours"
+    r"|\b(?:n[oa]\s+|durante\s+o\s+)?(?:horario|periodo)\s+(?:diurno|comercial)"
 )
 _DAY_PARTS = {
     "dawn": (0, 6), "morning": (6, 12), "morning_en": (6, 12), "afternoon": (12, 18),
@@ -284,8 +290,8 @@ def _read_clock(text: Text, reading: Reading) -> list[tuple[int, int]]:
     repeated for periods compared ("ontem às 18h vs hoje às 18h"). Returns where they stand."""
     found: list[tuple[re.Match[str], tuple[timedelta, timedelta]]] = []
     for match in text.take(_CLOCK_RANGE):
-        a = match.group("a1") or match.group("a2") or match.group("a3") + "h"
-        b = match.group("b1") or match.group("b2") or match.group("b3") + "h"
+        a = match.group("a1") or match.group("a2") or match.group("a4") or match.group("a3") + "h"
+        b = match.group("b1") or match.group("b2") or match.group("b4") or match.group("b3") + "h"
         try:
             if re.fullmatch(r"\d{1,2}", a.strip()):  # "between 6 and 9 pm": the end's am/pm
                 pm = re.search(r"([ap])\.?m", b)
@@ -309,6 +315,7 @@ def _read_clock(text: Text, reading: Reading) -> list[tuple[int, int]]:
     for match in text.take(_DAY_PART):
         if (
             match.group("edge")
+            or match.group("edge2")
             or match.group("edge_en")
             or (re.match(r"as?\s+(?:madrugada|manha)", match.group(0)) is not None)
         ):  # "fim da tarde": which hours? never the whole afternoon
@@ -415,7 +422,7 @@ _SUBMONTH = rx(
     + r""")(?:\s*(?:de|,|of)?\s*(?P<y>\d{4}))?\b"""
 )
 _SEASON = rx(
-    r"""\b(?:(?P<y0>\d{4})\s+)?(?P<s>verao|outono|inverno|primavera|summer|autumn|fall|winter
+    r"""\b(?:(?:ultimo|last|past)\s+)?(?:(?P<y0>\d{4})\s+)?(?P<s>verao|outono|inverno|primavera|summer|autumn|fall|winter
     |spring)(?:\s+(?:de|of|do\s+ano\s+de))?(?:\s+(?:(?P<ya>\d{4})\s*[/-]\s*)?(?P<y>\d{4}))?\b"""
 )
 _HYDRO = rx(
@@ -424,6 +431,24 @@ _HYDRO = rx(
     |estacao\s+(?P<pt2>chuvosa|umida|seca)|(?P<en>wet|rainy|dry)\s+season)
     (?:\s+(?:de|of|do\s+ano\s+de))?(?:\s+(?P<y1>\d{4})(?:\s*[/-]\s*(?P<y2>\d{4}))?)?\b"""
 )
+# Brazil's national holidays on fixed dates (the movable ones, Carnaval and Easter, are not read)
+_HOLIDAY = rx(
+    r"""\b(?:(?:n[oa]|on|d[oa]|the)\s+)?(?:(?:dia|day)\s+(?:de\s+|d[ao]\s+)?)?
+    (?:(?P<xmas_eve>vespera\s+de\s+natal|christmas\s+eve)
+    |(?P<xmas>natal|christmas(?:\s+day)?)
+    |(?P<nye>reveillon|vespera\s+de\s+ano\s+novo|new\s+year'?s\s+eve)
+    |(?P<ny>ano\s+novo|new\s+year'?s(?:\s+day)?|confraternizacao\s+universal)
+    |(?P<tiradentes>tiradentes)|(?P<labour>trabalho|trabalhador)
+    |(?P<indep>independencia(?:\s+do\s+brasil)?)|(?P<aparecida>nossa\s+senhora\s+aparecida)
+    |(?P<finados>finados)|(?P<republic>proclamacao\s+da\s+republica)
+    |(?P<black>consciencia\s+negra))
+    (?:\s+(?:de|of))?(?:\s+(?P<y>\d{4}))?\b"""
+)
+_HOLIDAY_DATES = {
+    "xmas_eve": (12, 24), "xmas": (12, 25), "nye": (12, 31), "ny": (1, 1), "tiradentes": (4, 21),
+    "labour": (5, 1), "indep": (9, 7), "aparecida": (10, 12), "finados": (11, 2),
+    "republic": (11, 15), "black": (11, 20),
+}  # fmt: skip
 _ISO_WEEK = rx(
     r"""\b(?:semana|week)\s+(?:n[oº.]?\s*|number\s+)?(?P<w>\d{1,2})
     \s+(?:de|of|do\s+ano\s+de)\s+(?P<y>\d{4})\b"""
@@ -432,6 +457,8 @@ _DATE_ISO = (
     r"(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?:[t\s](?P<ih>\d{1,2}):(?P<imin>\d{2}))?"
 )
 _DATE_BR = r"(?P<bd>\d{1,2})/(?P<bm>\d{1,2})/(?P<by>\d{4})"
+# dd/mm without a year: the latest such day up to now, like a month named without one
+_DATE_DM = r"(?P<dd>0?[1-9]|[12]\d|3[01])/(?P<dm>0?[1-9]|1[0-2])(?![/\d])"
 _DATE_LONG_PT = (
     r"(?:dia\s+)?(?P<pd>\d{1,2})(?:o|º)?\s+(?:de\s+)?(?P<pm>" + MONTH_ANY + r")"
     r"(?:\s*(?:de|,)?\s+(?P<py>\d{4}))?"
@@ -467,8 +494,8 @@ _YEAR = (
 _DX = re.compile(
     r"\b(?:"
     + "|".join(
-        f"(?:{p})" for p in (_DATE_ISO, _DATE_BR, _QUARTER, _DATE_LONG_PT, _DATE_LONG_EN,
-                             _MONTH_YEAR, _MONTH_ALONE, _YEAR)
+        f"(?:{p})" for p in (_DATE_ISO, _DATE_BR, _DATE_DM, _QUARTER, _DATE_LONG_PT,
+                             _DATE_LONG_EN, _MONTH_YEAR, _MONTH_ALONE, _YEAR)
     )
     + r")\b"
 )  # fmt: skip
@@ -609,12 +636,16 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
         (_HYDRO, _hydro),
         (_SEASON, _season),
         (_ISO_WEEK, _iso_week),
+        (_HOLIDAY, _holiday),
     ):
         for match in text.take(pattern):
             try:
                 span = builder(match, now)
             except ValueError as exc:
                 _bad(reading, text, match, str(exc) or "not a valid period")
+                continue
+            if span is None:
+                text.restore(match.start(), match.end())
                 continue
             atoms.append(_Atom(match.start(), match.end(), span))
     for pattern, key in _NAMED_RX:
@@ -975,6 +1006,17 @@ def _hydro(m: re.Match[str], now: datetime) -> Span:
     return Span(datetime(year, 5, 1, tzinfo=zone), datetime(year, 11, 1, tzinfo=zone))
 
 
+def _holiday(m: re.Match[str], now: datetime) -> Span | None:
+    """The holiday's day in the year written, else its latest day up to now."""
+    if m.group("labour") and not re.search(r"\bdia\s+d[oa]\s+trabalh", m.group(0)):
+        return None  # "trabalho" alone is work, not Labour Day
+    month, day = next(v for k, v in _HOLIDAY_DATES.items() if m.group(k))
+    year = int(m.group("y")) if m.group("y") else now.year
+    if not m.group("y") and (month, day) > (now.month, now.day):
+        year -= 1
+    return day_span(year, month, day, now.tzinfo)
+
+
 def _iso_week(m: re.Match[str], now: datetime) -> Span:
     monday = date.fromisocalendar(int(m.group("y")), int(m.group("w")), 1)
     start = datetime(monday.year, monday.month, monday.day, tzinfo=now.tzinfo)
@@ -993,6 +1035,9 @@ def _dx(m: re.Match[str], now: datetime) -> Span | None:
         return day_span(int(g["iy"]), int(g["im"]), int(g["id"]), zone)
     if g["by"]:
         return day_span(int(g["by"]), int(g["bm"]), int(g["bd"]), zone)
+    if g["dd"]:
+        month = int(g["dm"])
+        return day_span(_year(month, now, None), month, int(g["dd"]), zone)
     if g["qy"]:
         q = int(g["qn"]) if g["qn"] else _QUARTER_WORDS.get(g["qo"], 0) or int(g["qo"][0])
         a = month_span(int(g["qy"]), 3 * q - 2, zone)

@@ -668,3 +668,114 @@ def test_the_total_so_far_of_a_month_or_year() -> None:
     assert year.time_range.to_dict()["start"] == "2024-01-01T03:00:00Z"
     running = understood("geração eólica acumulada do NE em março de 2024")
     assert "cumulative" in str(running.to_dict()["select"])  # a running total, as before
+
+
+# -- a fifth independent set: operators' shorthand, slips, conditions --------------------------
+
+
+def test_operators_shorthand_is_written_out_and_said_to_be() -> None:
+    result = translate("ger eol NE hj ate agora", NOW)
+    assert result.complete and result.model is not None, result.unmapped
+    assert result.model.table == "balanco_subsistema"
+    assert "val_gereolica" in str(result.model.to_dict()["select"])
+    assert result.model.time_range.to_dict()["start"] == "2024-05-15T03:00:00Z"
+    assert "read 'hj' as 'hoje'" in result.assumptions
+    assert "max" in understood("pico de carga do SIN ontem e hr q ocorreu").selections[0].alias
+    record = understood("Em que dia de 2023 o consumo de energia do Brasil bateu recorde?")
+    assert "max" in record.selections[0].alias
+    # "long-term", "18 hrs" and capitals are not shorthand
+    assert understood("ENA do SE em % da long-term average em abril").table == "ena_diario"
+
+
+def test_a_slip_of_one_letter_is_read_as_the_word() -> None:
+    result = translate("geracao eolca nordete ontem total em mwh", NOW)
+    assert result.complete and result.model is not None, result.unmapped
+    assert [f.values for f in result.model.tag_filters] == [("NE",)]
+    assert {"read 'eolca' as 'eolica'", "read 'nordete' as 'nordeste'"} <= set(result.assumptions)
+    assert understood("carag do sul no dia 15/02 hora a hora").table == "curva_carga"
+    plural = translate("reservatoris do norte ultmo mes evolucao diaria", NOW)
+    assert plural.complete and "read 'reservatoris' as 'reservatorios'" in plural.assumptions
+    # a word no vocabulary word is one slip from stays not understood
+    assert not translate("carga do Sul em abril de 2024 xyzzyq", NOW).complete
+
+
+def test_day_and_month_without_a_year_and_fixed_holidays() -> None:
+    # NOW is 2024-05-15: the latest such day up to now
+    for question, start in {
+        "carga do sul no dia 15/02 hora a hora": "2024-02-15T03:00:00Z",
+        "carga do sul em 20/12": "2023-12-20T03:00:00Z",
+        "lowest SE load on Christmas day 2023, and at what hour?": "2023-12-25T03:00:00Z",
+        "carga do SIN no Natal": "2023-12-25T03:00:00Z",
+        "geração eólica no dia do trabalho": "2024-05-01T03:00:00Z",
+        "carga no réveillon de 2022": "2022-12-31T03:00:00Z",
+    }.items():
+        rng = understood(question).time_range
+        assert rng.to_dict()["start"] == start, question
+        assert rng.end is not None and rng.start is not None
+        assert rng.end - rng.start == 86_400 * 10**9, question  # one day
+    assert not translate("carga do Sul no Carnaval de 2023", NOW).complete  # movable: not read
+
+
+def test_english_market_words() -> None:
+    # "low"/"high" as nouns, "submarket", "What's", "TWh"
+    model = understood("NE CMO low of 2023, with timestamp")
+    assert "min" in model.selections[0].alias
+    assert "max" in understood("daily high of SE load last week").selections[0].alias
+    assert understood("max CMO in the South submarket last month").tag_filters[0].values == ("S",)
+    assert understood("What's the hydro share of Brazil's power generation in 2023?")
+    twh = understood("How much wind generation did the Northeast produce last year in TWh?")
+    assert "/ 1000000" in str(twh.to_dict()["select"]) and twh.units()
+    assert set(twh.units().values()) == {"TWh"}
+
+
+def test_per_unit_and_variation_wordings() -> None:
+    assert str(understood("geração de Belo Monte em média em cada mês de 2023").window) == "1mo"
+    series = understood("Como variou a ENA do Sul durante o último verão?")
+    assert str(series.window) == "1d"
+    assert series.time_range.to_dict()["start"] == "2023-12-01T03:00:00Z"
+    dawn = understood("min carga sul madrugada de ontem").time_range.to_dict()
+    assert (dawn["start"], dawn["end"]) == ("2024-05-14T03:00:00Z", "2024-05-14T09:00:00Z")
+    assert not translate("carga do SE no fim da tarde de ontem", NOW).complete
+    day = understood("solar SE last week 6am-6pm")
+    assert len(day.periods) == 7 and day.periods[0].label == "2024-05-06T06:00/2024-05-06T18:00"
+
+
+def test_state_codes_plants_running_now_and_which_plants() -> None:
+    model = understood("top 5 usinas eolicas BA ontem")
+    assert ("id_estado", ("BA",)) in {(f.tag, f.values) for f in model.tag_filters}
+    now = understood("usinas a gas do RJ gerando agora")
+    assert now.group_tags == ("nom_usina",) and "last" in now.selections[0].alias
+    ranked = understood("Which thermal plants ran the most in Q4 2023?")
+    assert ranked.top is not None and ranked.top.n == 10
+    assert ("nom_tipousina", ("TÉRMICA",)) in {(f.tag, f.values) for f in ranked.tag_filters}
+    # SE stays the subsystem; a code in lower case only right after a measure
+    assert understood("cmo se agora").tag_filters[0].values == ("SE",)
+    kept = translate("a carga se manteve ontem", NOW).model
+    assert kept is not None and not any(f.tag == "id_subsistema" for f in kept.tag_filters)
+
+
+def test_conditions_on_values_and_counts_of_steps() -> None:
+    half = understood("quantas meias horas o cmo do sul ficou acima de 200 R$/MWh em abril")
+    assert [(v.field, v.op, v.value) for v in half.value_filters] == [("val_cmo", ">", 200.0)]
+    assert "count" in half.selections[0].alias
+    days = understood("how many days was SE EAR below 50% in 2023")
+    assert [(v.op, v.value) for v in days.value_filters] == [("<", 50.0)]
+    # a count of hours without a condition, or of hours of half-hourly data, is refused
+    for question in (
+        "Quantas horas o Nordeste exportou energia em fevereiro?",
+        "quantas horas o cmo do SE ficou acima de 100 em fevereiro",
+    ):
+        assert "combination" in {u.kind for u in translate(question, NOW).unmapped}, question
+    assert understood("quantas horas de dados de carga do SE em fevereiro").value_filters == ()
+    # a mean over the points above a value
+    assert understood("média do CMO do SE quando acima de 200 em abril").value_filters
+
+
+def test_questions_the_data_cannot_answer_as_asked_are_refused_not_misread() -> None:
+    for question in (
+        "Average CMO SE/CO by hour of day over the last 30 days",  # was an hourly series
+        "média da carga do SE por hora do dia em fevereiro",
+        "SE-NE CMO spread yesterday?",  # was each one's max - min
+    ):
+        assert "combination" in {u.kind for u in translate(question, NOW).unmapped}, question
+    assert understood("spread of SE CMO yesterday").selections[0].alias.startswith("spread")

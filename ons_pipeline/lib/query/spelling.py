@@ -1,0 +1,79 @@
+"""How people type questions in a hurry: operators' shorthand ("ger eol NE hj") expanded before
+the question is read, and misspelt words ("carag", "nordete") matched to the translator's
+vocabulary. Both are reported back as assumptions, so the reading can be checked."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from ons_pipeline.lib.query.text import fold
+
+# Portuguese and English shorthand of chat and control rooms, as whole words (folded). Only
+# forms that are no ordinary word of either language stand here: "sol" (sun) and "min" (minute or
+# minimum) are left to the translator.
+SHORTHAND: dict[str, str] = {
+    "hj": "hoje", "ger": "geração", "eol": "eólica", "term": "térmica", "hidr": "hidráulica",
+    "nucl": "nuclear", "qto": "quanto", "qta": "quanta", "qtos": "quantos", "qtas": "quantas",
+    "qnt": "quanto", "qnto": "quanto", "qnta": "quanta", "qdo": "quando", "qnd": "quando",
+    "q": "que", "pq": "por que", "vc": "você", "tb": "também", "tbm": "também", "hr": "hora",
+    "hrs": "horas", "med": "média", "ult": "último", "interc": "intercâmbio",
+    "prog": "programado", "verif": "verificado", "subsist": "subsistema", "reserv": "reservatórios",
+    "gen": "generation", "yday": "yesterday", "hrly": "hourly", "wk": "week", "wks": "weeks",
+}  # fmt: skip
+# a shorthand word, optionally with its dot ("ger."), not after a number ("18 hrs" is a time)
+_WORD = re.compile(r"(?<!\d\s)(?<![\w/-])([^\W\d_]+)\.?(?![\w/-])")
+
+
+def expand_shorthand(question: str) -> tuple[str, list[tuple[str, str]]]:
+    """The question with shorthand written out, and the (shorthand, expansion) pairs used."""
+    used: list[tuple[str, str]] = []
+
+    def expand(match: re.Match[str]) -> str:
+        word = match.group(1)
+        full = SHORTHAND.get(fold(word))
+        if full is None or (word.isupper() and len(word) > 1):
+            return match.group(0)  # "TERM", "MED" in capitals are names, not shorthand
+        used.append((match.group(0), full))
+        return full
+
+    return _WORD.sub(expand, question), used
+
+
+def edit_distance(a: str, b: str, limit: int = 2) -> int:
+    """Optimal string alignment distance (insert, delete, substitute, swap two neighbours);
+    any value above ``limit`` is returned as ``limit + 1``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        row = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                row[j] = min(row[j], previous2[j - 2] + 1)
+        if min(row) > limit:
+            return limit + 1
+        previous2, previous = previous, row
+    return min(previous[-1], limit + 1)
+
+
+def correction(word: str, vocabulary: Iterable[str]) -> str | None:
+    """The one vocabulary word ``word`` (folded) is a slip of: one edit for words of five to
+    eight letters, two from nine; ``None`` when none is that close or two are equally close."""
+    if len(word) < 5 or not word.isalpha():
+        return None
+    limit = 1 if len(word) < 9 else 2
+    scored = sorted((edit_distance(word, v, limit), v) for v in vocabulary if " " not in v)
+    best = [v for d, v in scored if d <= limit and d == scored[0][0]]
+    if len(best) > 1:  # "reservatoris": the plural, as its last letter says
+        best = [v for v in best if v[-1] == word[-1]]
+    return best[0] if len(best) == 1 and best[0] != word else None
+
+
+def replace_words(question: str, fixes: dict[str, str]) -> str:
+    """``question`` with each whole word of ``fixes`` (as written) replaced."""
+    for wrong, right in fixes.items():
+        question = re.sub(rf"(?<!\w){re.escape(wrong)}(?!\w)", right, question)
+    return question
