@@ -196,3 +196,28 @@ def test_legacy_platform_wording(client: TestClient, api_data: ApiData) -> None:
     data = ask(client, "geração eólica média do Nordeste na plataforma antiga em 2/3/2024")
     assert data["model"]["table"] == "generation_data"
     assert close(data["rows"][0][-1], df.value.mean())
+
+
+def test_counts_and_means_under_a_condition_on_values(
+    client: TestClient, api_data: ApiData
+) -> None:
+    """ "Quantas meias horas o CMO ficou acima de X": the points above X, counted by InfluxDB."""
+    df = day(frame(api_data, "cmo_semihorario"), "2024-03-05")
+    se = df[df.id_subsistema == "SE"].val_cmo.dropna()
+    threshold = round(float(se.median()), 2)
+    data = ask(
+        client, f"quantas meias horas o cmo do SE ficou acima de {threshold} em 5 de março de 2024"
+    )
+    assert data["model"]["value_filters"] == [{"field": "val_cmo", "op": ">", "value": threshold}]
+    assert data["rows"][0][-1] == int((se > threshold).sum()) > 0
+    mean = ask(client, f"média do CMO do SE quando acima de {threshold} em 5 de março de 2024")
+    assert close(mean["rows"][0][-1], float(se[se > threshold].mean()))
+
+
+def test_each_plants_latest_value(client: TestClient, api_data: ApiData) -> None:
+    df = frame(api_data, "geracao_usina").dropna(subset=["val_geracao"])
+    latest = df.sort_values("time").groupby("nom_usina").tail(1).set_index("nom_usina")
+    data = ask(client, "usinas gerando agora", now="2024-03-03T12:00:00Z")
+    got = {r[1]: r[-1] for r in data["rows"]}
+    assert got.keys() == set(latest.index)
+    assert all(close(got[name], row.val_geracao) for name, row in latest.iterrows())
