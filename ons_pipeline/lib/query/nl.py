@@ -404,7 +404,8 @@ _DIFFERENCE = rx(
 # a change between two periods: "variação", and "diferença" only when two periods are named
 _CHANGE = rx(
     r"\b(?:variacao|variacoes|changes?|diferencas?|differences?|period[\s-]+over[\s-]+period"
-    r"\s+change)\b"
+    r"\s+change|aument(?:ou|aram|o)|diminu(?:iu|iram|icao)|cresc(?:eu|eram|imento)|ca(?:iu|iram)"
+    r"|queda|subi(?:u|ram)|increased?|decreased?|grew|growth|rose|fell|dropped)\b"
 )
 _CUMULATIVE = rx(
     r"\b(?:soma\s+acumulada|acumulad[oa]\s+(?:ao\s+longo|no\s+periodo)|running\s+total"

@@ -431,6 +431,11 @@ _HYDRO = rx(
     |estacao\s+(?P<pt2>chuvosa|umida|seca)|(?P<en>wet|rainy|dry)\s+season)
     (?:\s+(?:de|of|do\s+ano\s+de))?(?:\s+(?P<y1>\d{4})(?:\s*[/-]\s*(?P<y2>\d{4}))?)?\b"""
 )
+# "fevereiro deste ano", "March this year", "dezembro do ano passado", "May last year"
+_MONTH_REL_YEAR = rx(
+    r"\b(?P<m>" + MONTH_ANY + r")\s+(?:(?P<this>deste|desse|neste|nesse|este|esse|this)\s+"
+    r"(?:ano|year)|do\s+ano\s+passado|(?:of\s+)?last\s+year)\b"
+)
 # Brazil's national holidays on fixed dates (the movable ones, Carnaval and Easter, are not read)
 _HOLIDAY = rx(
     r"""\b(?:(?:n[oa]|on|d[oa]|the)\s+)?(?:(?:dia|day)\s+(?:de\s+|d[ao]\s+)?)?
@@ -637,6 +642,7 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
         (_SEASON, _season),
         (_ISO_WEEK, _iso_week),
         (_HOLIDAY, _holiday),
+        (_MONTH_REL_YEAR, _month_rel_year),
     ):
         for match in text.take(pattern):
             try:
@@ -733,6 +739,10 @@ def _ranges(
                     r"\s*(?:a|ate|to|until|till|through|-|e)\s*(?:o\s+dia\s+)?", between
                 )
             )
+            if ends is not None and not joined:  # "variação de janeiro para fevereiro"
+                joined = _RANGE_START.search(before) and re.fullmatch(
+                    r"\s*(?:para|pra|pro|versus|vs\.?)\s*", between
+                )
             if joined or re.fullmatch(r"\s*(?:-|a|ate|to|until|through)\s*", between):
                 prefix = _RANGE_START.search(before) if joined else None
                 begin = prefix.start() if prefix else a.start
@@ -1006,6 +1016,11 @@ def _hydro(m: re.Match[str], now: datetime) -> Span:
     return Span(datetime(year, 5, 1, tzinfo=zone), datetime(year, 11, 1, tzinfo=zone))
 
 
+def _month_rel_year(m: re.Match[str], now: datetime) -> Span:
+    year = now.year if m.group("this") else now.year - 1
+    return month_span(year, MONTHS[m.group("m")], now.tzinfo)
+
+
 def _holiday(m: re.Match[str], now: datetime) -> Span | None:
     """The holiday's day in the year written, else its latest day up to now."""
     if m.group("labour") and not re.search(r"\bdia\s+d[oa]\s+trabalh", m.group(0)):
@@ -1060,6 +1075,7 @@ def _dx(m: re.Match[str], now: datetime) -> Span | None:
         return month_span(int(g["ny"]), int(g["nm"]), zone)
     if g["sy"]:
         return month_span(int(g["sy"]), int(g["sm"]), zone)
+
     if g["am"]:
         month = MONTHS[g["am"]]
         return month_span(_year(month, now), month, zone)

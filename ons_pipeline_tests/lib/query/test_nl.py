@@ -779,3 +779,23 @@ def test_questions_the_data_cannot_answer_as_asked_are_refused_not_misread() -> 
     ):
         assert "combination" in {u.kind for u in translate(question, NOW).unmapped}, question
     assert understood("spread of SE CMO yesterday").selections[0].alias.startswith("spread")
+
+
+def test_growth_wording_compares_the_periods() -> None:
+    # NOW is 2024-05-15; "aumentou" was not understood, "de X para Y" gave two unjoined periods
+    for question, labels in {
+        "A geração térmica aumentou no Sudeste entre janeiro e fevereiro deste ano?": [
+            "2024-01",
+            "2024-02",
+        ],
+        "quanto cresceu a carga do SIN de 2022 para 2023": ["2022", "2023"],
+        "did SE load increase from January to February?": ["2024-01", "2024-02"],
+        "variação da geração eólica do NE de março para abril de 2024": ["2024-03", "2024-04"],
+    }.items():
+        assert [p.label for p in understood(question).periods] == labels, question
+    for question, start in {
+        "carga do SE em dezembro do ano passado": "2023-12-01T03:00:00Z",
+        "SE load in May last year": "2023-05-01T03:00:00Z",
+        "carga do SE em fevereiro deste ano": "2024-02-01T03:00:00Z",
+    }.items():
+        assert understood(question).time_range.to_dict()["start"] == start, question
