@@ -192,7 +192,14 @@ _FUELS: list[tuple[str, str]] = [
     (r"residuos\s+industriais|industrial\s+waste", "Resíduos Industriais"),
 ]
 _FUEL_RX = [
-    (rx(r"\b(?:(?:movidas?\s+a|a|de)\s+)?(?:" + p + r")(?:[\s-]+fired)?\b"), name)
+    (
+        rx(
+            r"\b(?:(?:movidas?\s+a|a|de|(?:fuel|combustivel)\s*(?:is|=|e)?)\s+)?(?:"
+            + p
+            + r")(?:[\s-]+fired)?\b"
+        ),
+        name,
+    )
     for p, name in _FUELS
 ]
 
@@ -287,7 +294,7 @@ _STOPWORDS = set(
     região regiões subsistema elétrico
     fala entre between from existe existem exist exists there electricity
     eletricidade eletrica energetica region regions subsystem subsystems
-    what's how's where's when's it's that's there's vary varied evolve evolved
+    what's how's where's when's it's that's there's vary varied evolve evolved where
     """.split()  # noqa: SIM905
 )
 # politeness and hedges: ignored, and said to be
@@ -777,7 +784,8 @@ class RuleTranslator:
         if moment.tzinfo is None:
             raise ModelError("now must be an aware datetime")
         written, expanded = spelling.expand_shorthand(question[:1000])
-        notes = [f"read {short!r} as {full!r}" for short, full in expanded]
+        written, named = _schema_words(written)
+        notes = [f"read {short!r} as {full!r}" for short, full in expanded + named]
         result = self._translate(question, written, moment, notes)
         fixes = {
             u.text: fix
@@ -2324,6 +2332,59 @@ def _capitalised_run_backwards(text: str, end: int) -> int:
     while run and fold(run[0].group(0).strip(",.;:?!")) in _NOT_NAMES:
         run.pop(0)
     return run[0].start() if run else end
+
+
+# -- column names typed as words ------------------------------------------------------------------
+
+# the schema's own names, as people used to the tables type them ("avg of val_cmo from
+# cmo_semihorario", "max(val_geracao) per nom_usina"): read as the words for what they hold
+_SCHEMA_WORDS = {
+    "val_cargaenergiahomwmed": "carga", "curva_carga": "carga", "val_carga": "carga",
+    "val_gerhidraulica": "geração hidráulica", "val_gertermica": "geração térmica",
+    "val_gereolica": "geração eólica", "val_gersolar": "geração solar",
+    "val_intercambio": "intercâmbio líquido", "val_intercambiomwmed": "intercâmbio",
+    "val_intercambioprogmwmed": "intercâmbio programado", "val_cmo": "CMO",
+    "cmo_semihorario": "CMO", "ear_verif_subsistema_percentual": "EAR em %",
+    "ear_verif_subsistema_mwmes": "EAR em MWmês", "ear_max_subsistema": "EAR máxima",
+    "ear_diario": "EAR", "ena_bruta_regiao_mwmed": "ENA bruta",
+    "ena_bruta_regiao_percentualmlt": "ENA bruta em % da MLT",
+    "ena_armazenavel_regiao_mwmed": "ENA armazenável",
+    "ena_armazenavel_regiao_percentualmlt": "ENA armazenável em % da MLT", "ena_diario": "ENA",
+    "val_geracao": "geração", "geracao_usina": "geração das usinas", "nom_usina": "usina",
+    "id_subsistema": "subsistema", "nom_subsistema": "subsistema", "id_estado": "estado",
+    "nom_estado": "estado", "nom_tipousina": "tipo", "nom_tipocombustivel": "combustível",
+}  # fmt: skip
+_SCHEMA_WORD = re.compile(
+    r"(?<![\w])(" + "|".join(sorted(_SCHEMA_WORDS, key=len, reverse=True)) + r")(?![\w])",
+    re.IGNORECASE,
+)
+# time buckets written as code: "bin(time, 1h)", "1 day bins", "date_trunc('day', time)"
+_BINS = re.compile(
+    r"\bbin\s*\(\s*time\s*,\s*(?P<n1>\d+)\s*(?P<u1>[mhd])\s*\)"
+    r"|\b(?P<n2>\d+)[\s-]*(?P<u2>minute|hour|day|week|month)s?[\s-]+bins?\b"
+    r"|\bdate_trunc\s*\(\s*'(?P<u3>hour|day|week|month)'\s*,\s*time\s*\)",
+    re.IGNORECASE,
+)
+_BIN_WORDS = {"m": "minute", "h": "hour", "d": "day"}
+
+
+def _schema_words(question: str) -> tuple[str, list[tuple[str, str]]]:
+    """``question`` with the schema's column names and time buckets written as words."""
+    used: list[tuple[str, str]] = []
+
+    def name(match: re.Match[str]) -> str:
+        words = _SCHEMA_WORDS[match.group(1).lower()]
+        used.append((match.group(0), words))
+        return words
+
+    def bucket(match: re.Match[str]) -> str:
+        n = match.group("n1") or match.group("n2") or "1"
+        unit = _BIN_WORDS.get(match.group("u1") or "", match.group("u2") or match.group("u3"))
+        words = f"per {unit.lower()}" if n == "1" else f"every {n} {unit.lower()}s"
+        used.append((match.group(0), words))
+        return words
+
+    return _BINS.sub(bucket, _SCHEMA_WORD.sub(name, question)), used
 
 
 # -- what was not understood --------------------------------------------------------------------

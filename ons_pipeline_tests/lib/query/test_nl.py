@@ -799,3 +799,16 @@ def test_growth_wording_compares_the_periods() -> None:
         "carga do SE em fevereiro deste ano": "2024-02-01T03:00:00Z",
     }.items():
         assert understood(question).time_range.to_dict()["start"] == start, question
+
+
+def test_column_names_typed_as_words() -> None:
+    model = understood("avg of val_cmo from cmo_semihorario where subsystem = SE, 1 day bins")
+    assert model.table == "cmo_semihorario" and str(model.window) == "1d"
+    assert model.tag_filters[0].values == ("SE",)
+    plants = understood("max(val_geracao) per nom_usina where fuel is coal in January 2024")
+    assert plants.group_tags == ("nom_usina",) and "max" in plants.selections[0].alias
+    assert ("nom_tipocombustivel", ("Carvão",)) in {(f.tag, f.values) for f in plants.tag_filters}
+    weekly = understood("weekly avg of ena_armazenavel_regiao_mwmed for NE last month")
+    assert "ena_armazenavel_regiao_mwmed" in str(weekly.to_dict()["select"])
+    hourly = understood("bin(time, 1h) of sum val_gerhidraulica for SE yesterday")
+    assert str(hourly.window) == "1h" and "val_gerhidraulica" in str(hourly.to_dict()["select"])
