@@ -580,6 +580,23 @@ _ENTITY_COUNT = rx(
     r"(?:usinas?|plantas?|plants?|power\s+(?:plants?|stations?)|parques?|geradoras?"
     r"|subsistemas?|subsystems?|estados?|states?)\b"
 )
+# questions the data cannot answer as asked, refused with the reason before anything is read
+_REFUSED: list[tuple[re.Pattern[str], str, str, tuple[str, ...]]] = [
+    (
+        _ENTITY_COUNT,
+        "measure",
+        "how many plants, subsystems or states there are is not a measure of the data: ask for "
+        "their generation or load, or for the top N plants",
+        (),
+    ),
+    (
+        _DAY_PROFILE,
+        "combination",
+        "a profile by hour of the day (each hour's mean over many days) is not supported: ask per "
+        "hour for one day, or for one time of day over the period",
+        ("carga do SE por hora em 5 de março", "CMO médio às 18h em fevereiro"),
+    ),
+]
 _AMOUNT = rx(r"\b(?:quant[oa]s?|how\s+much)\b")
 # an amount of energy named as such: "energia exportada", "energy imported", "net exports"
 _AMOUNT_NOUN = rx(
@@ -808,25 +825,10 @@ class RuleTranslator:
         st.assumptions.extend(notes)
         for match in text.take(_FILLER):
             st.ignored.append(text.original(match.start(), match.end()))
-        for match in text.take(_ENTITY_COUNT):
-            st.unmapped.append(
-                Unmapped(
-                    "measure",
-                    text.original(match.start(), match.end()),
-                    "how many plants, subsystems or states there are is not a measure of the "
-                    "data: ask for their generation or load, or for the top N plants",
-                )
-            )
-        for match in text.take(_DAY_PROFILE):
-            st.unmapped.append(
-                Unmapped(
-                    "combination",
-                    text.original(match.start(), match.end()),
-                    "a profile by hour of the day (each hour's mean over many days) is not "
-                    "supported: ask per hour for one day, or for one time of day over the period",
-                    ("carga do SE por hora em 5 de março", "CMO médio às 18h em fevereiro"),
-                )
-            )
+        for pattern, kind, reason, suggestions in _REFUSED:
+            for match in text.take(pattern):
+                shown = text.original(match.start(), match.end())
+                st.unmapped.append(Unmapped(kind, shown, reason, suggestions))
         self._plants(st)
         self._states(st)
         self._legacy(st)
