@@ -136,7 +136,8 @@ _SUBSYSTEMS: list[tuple[str, str]] = [
     (r"norte|north(?:ern)?", "N"),
     (r"sin|sistema\s+interligado(?:\s+nacional)?|brasil|brazil|(?:o\s+)?pais|(?:the\s+)?country"
      r"|national\s+(?:grid|system)|(?:todo\s+o\s+)?sistema\s+(?:eletrico\s+)?nacional"
-     r"|whole\s+(?:grid|system)", "SIN"),
+     r"|whole\s+(?:grid|system)|(?:the\s+)?(?:brazilian\s+|national\s+)?interconnected\s+(?:power\s+)?"
+     r"(?:system|grid)", "SIN"),
 ]  # fmt: skip
 # ONS's codes, SE/CO (Sudeste/Centro-Oeste) among them; joined by a hyphen or an arrow ("N-SE",
 # "NE->SE") they name an interconnection
@@ -252,7 +253,7 @@ _MEASURES: list[tuple[str, str]] = [
     (_GEN + _OF + r"\s+(?:solar|fotovoltaica)|solar(?:es)?(?:\s+" + _GEN + r")?|fotovoltaicas?"
      r"|photovoltaic(?:\s+" + _GEN + r")?|\bpv\b", "solar"),
     (r"nuclear(?:es)?(?:\s+" + _GEN + r")?", "nuclear"),
-    (r"carga(?:\s+de\s+energia)?|demanda(?:\s+de\s+energia)?|consumo(?:\s+de\s+energia)?"
+    (r"(?:curva\s+de\s+)?carga(?:\s+de\s+energia)?|demanda(?:\s+de\s+energia)?|consumo(?:\s+de\s+energia)?"
      r"|(?:electricity\s+|power\s+|energy\s+)?(?:load|demand|consumption)"
      r"|consum(?:iu|iram|ida|ido)|consumed|consumes?|consuming", "load"),
     (r"(?:geracao|producao)\s+total|total\s+(?:de\s+)?(?:geracao|generation|production)",
@@ -295,6 +296,13 @@ _STOPWORDS = set(
     fala entre between from existe existem exist exists there electricity
     eletricidade eletrica energetica region regions subsystem subsystems
     what's how's where's when's it's that's there's vary varied evolve evolved where
+    preciso precisava precisamos quero queria gostaria poderia poderiam pode podes consegue
+    responde responda responder diz passa passe manda mande calcula compute calculate provide
+    report need want would could can you i we please kindly determine find fetch
+    aconteceu aconteceram comportou comportaram observed seen located situated segundo according
+    respectivos respectivas respectivo respectiva respectively separately separadamente together
+    junto juntos inclusive inclusivo both ambos ambas calendar came comes coming gross periodo
+    period submarket submarkets submercado submercados deu reported
     """.split()  # noqa: SIM905
 )
 # politeness and hedges: ignored, and said to be
@@ -348,9 +356,8 @@ _RANK_ADJ_N = rx(
     r"|biggest|smallest|highest|lowest)\b"
 )
 _RANK_PLAIN = rx(
-    r"\b(?:(?:as|os|the)\s+)?(?P<adj>maiores|principais|largest|biggest|menores|smallest)\s+(?:"
-    + _ENTITY_ANY
-    + r")\b"
+    r"\b(?:(?:as|os|the)\s+)?(?P<adj>maiores|principais|largest|biggest|menores|smallest"
+    r"|ranking\s+d[aoe]s?|rank(?:ing)?\s+(?:of\s+)?(?:the\s+)?)\s*(?:" + _ENTITY_ANY + r")\b"
 )
 _RANK_ONE = rx(
     r"\b(?:(?:a|o|the)\s+)?(?P<adj>maior|largest|biggest|menor|smallest)\s+(?:"
@@ -441,7 +448,8 @@ _WHEN = rx(
     r"(?=\s+(?:ocorreu|aconteceu|foi\s+registrad[oa])))\b"
     r"(?:\s+(?:did|does|was|is))?(?:\s+(?:ela|ele|isso|it|this|that))?"
     r"(?:\s+(?:ocorreu|aconteceu|foi\s+registrad[oa]|happen(?:ed)?|occur(?:red)?"
-    r"|take\s+place|took\s+place|(?:was\s+)?recorded|reached|peak(?:ed)?))?"
+    r"|take\s+place|took\s+place|(?:was\s+)?(?:recorded|observed|seen|registered)|reached"
+    r"|peak(?:ed)?))?"
 )
 
 # "por dia", "em cada mês", "for each week": one value per such unit
@@ -539,11 +547,17 @@ _MLT = rx(
     r"|media\s+historica)\b"
 )
 _PERCENT = rx(r"(?:\b(?:em|in|como|as)\s+)?(?:%|\bpercentu?al\b|\bpercent\b|\bpercentage\b)")
-_FULLNESS = rx(r"\b(?:how\s+full|quao\s+cheios?|nivel\s+de\s+enchimento)\b")
+_FULLNESS = rx(
+    r"\b(?:how\s+full|quao\s+cheios?|nivel\s+de\s+enchimento|(?:as\s+a\s+|in\s+)?percent(?:age)?"
+    r"\s+of\s+(?:the\s+)?(?:capacity|maximum)|em\s+%\s+da\s+capacidade)\b"
+)
 _MWMES = rx(r"\b(?:em\s+|in\s+)?(?:mw\s*mes|mwmes|mw[\s-]*months?|mwmonth)\b")
 _MWH = rx(r"(?:,\s*)?\b(?:em\s+|in\s+)?(?:mwh|(?P<gwh>gwh)|(?P<twh>twh))\b(?:\s*,)?")
 _ENERGY_SCALE = {"gwh": 1000, "twh": 1_000_000}
-_MWMED = rx(r"(?:,\s*)?\b(?:em\s+|in\s+)?(?:mw\s*med(?:ios)?|mw\s+medios|average\s+mw)\b(?:\s*,)?")
+_MWMED = rx(
+    r"(?:,\s*)?\b(?:em\s+|in\s+)?(?:mw\s*med(?:ios)?|mw\s+medios|(?:average|avg)\s+mw|mw\s*avg"
+    r"|mwavg)\b(?:\s*,)?"
+)
 # a profile over many days (the mean of each hour of the day, a typical day): InfluxDB's windows
 # run along time, so this is refused rather than answered as an hourly series
 _DAY_PROFILE = rx(
@@ -558,7 +572,8 @@ _CONDITION = rx(
     r"(?P<op>acima\s+d[eo]|abaixo\s+d[eo]|maior(?:es)?\s+(?:que|do\s+que)|menor(?:es)?\s+(?:que"
     r"|do\s+que)|superior(?:es)?\s+a|inferior(?:es)?\s+a|above|below|greater\s+than|less\s+than"
     r"|more\s+than|higher\s+than|lower\s+than|exceeded|exceeding|>=|<=|>|<)\s*(?:r\$\s*)?"
-    r"(?P<n>-?\d+(?:[.,]\d+)?)(?:\s*(?:r\$\s*/\s*mwh|reais|mw\s*med(?:ios)?|mw|mwh|%))?"
+    r"(?P<n>-?\d+(?:[.,]\d+)*)(?:\s*(?:r\$\s*/\s*mwh|reais|mw\s*med(?:ios)?|mw\s*avg|mwavg|mw|mwh"
+    r"|%))?"
     r"(?!\s*(?:horas?|hours?|dias?|days?|semanas?|weeks?|meses|months?|anos?|years?|usinas?"
     r"|plants?|%?\s*d[ao]s?\b))(?![\w%])"
 )
@@ -569,8 +584,10 @@ _CONDITION_OPS = {
 }  # fmt: skip
 # a count of time steps ("quantas horas", "how many half-hours"): those that meet a condition
 _COUNT_STEPS = rx(
-    r"\b(?:quant[oa]s|how\s+many|numero\s+de|number\s+of)\s+(?:(?P<half>meias?[\s-]+horas"
-    r"|half[\s-]+hours)|(?P<hour>horas|hours)|(?P<day>dias|days))"
+    r"\b(?:(?:em|in)\s+)?(?:quant[oa]s|how\s+many|numero\s+de|number\s+of)\s+(?:(?P<half>meias?"
+    r"[\s-]+horas|half[\s-]+hours|(?:intervalos|periodos)\s+(?:semi[\s-]?horarios|de\s+meia\s+hora)"
+    r"|half[\s-]+hour(?:ly)?\s+(?:intervals|periods))|(?P<hour>horas|hours|(?:intervalos|periodos)"
+    r"\s+horarios|hourly\s+(?:intervals|periods))|(?P<day>dias|days))"
     r"(?P<data>\s+(?:de\s+dados|of\s+data|com\s+dados|with\s+data))?\b"
 )
 # how many plants / subsystems / states there are: a register, not a measure of the data
@@ -774,6 +791,14 @@ class _State:
     both_interchanges: str | None = None  # "programado e verificado" asked (the words)
 
 
+def _condition_number(written: str) -> float:
+    """A number as written in either language: groups of three digits after a comma or dot are
+    thousands ("5,000", "12.500"), any other comma or dot is the decimal mark ("200,5")."""
+    if re.fullmatch(r"-?\d{1,3}(?:([.,])\d{3})(?:\1\d{3})*", written):
+        return float(re.sub(r"[.,]", "", written))
+    return float(written.replace(",", "."))
+
+
 class RuleTranslator:
     """The offline, deterministic translator (see the module docstring)."""
 
@@ -802,7 +827,8 @@ class RuleTranslator:
             raise ModelError("now must be an aware datetime")
         written, expanded = spelling.expand_shorthand(question[:1000])
         written, named = _schema_words(written)
-        notes = [f"read {short!r} as {full!r}" for short, full in expanded + named]
+        written, years = P.year_words(written, moment.astimezone(self.zone))
+        notes = [f"read {short!r} as {full!r}" for short, full in expanded + named + years]
         result = self._translate(question, written, moment, notes)
         fixes = {
             u.text: fix
@@ -918,9 +944,8 @@ class RuleTranslator:
     def _states(self, st: _State) -> None:
         for name in sorted(_STATES, key=len, reverse=True):
             pattern = rx(
-                r"\b(?:(?:n[oa]|d[oa]|em|in|of)\s+)?(?:estado\s+(?:d[eoa]\s+)?)?"
-                + re.escape(name)
-                + r"\b"
+                r"\b(?:(?:n[oa]|d[oa]|em|in|of)\s+)?(?:estado\s+(?:d[eoa]\s+)?"
+                r"|(?:the\s+)?state\s+of\s+)?" + re.escape(name) + r"\b"
             )
             for match in st.text.take(pattern):
                 # "para" is also a preposition: only "Pará", or after "do/no/estado do"
@@ -1043,7 +1068,7 @@ class RuleTranslator:
                 n = 10
             adj = groups.get("adj") or groups.get("dir") or ""
             bottom: bool | None = None
-            if adj:
+            if adj and not adj.startswith("rank"):  # "ranking dos estados": the superlative says
                 bottom = adj in ("menores", "smallest", "lowest", "menor", "bottom")
             text.consume(match.start(), match.end())
             if groups.get("kind"):  # "which thermal plants": the type is read as a filter
@@ -1162,12 +1187,14 @@ class RuleTranslator:
             st.patamar = (PATAMAR_FIELDS[word], match.group(0).strip())
 
     def _measures(self, st: _State) -> None:
-        for match in st.text.take(_BALANCE):  # the whole balance: every measure of it
-            for key in ("load", "hydro", "thermal", "wind", "solar", "interchange"):
-                st.measures.append((match.start(), key, match.group(0)))
+        balance = st.text.take(_BALANCE)
         for pattern, key in _MEASURES_RX:
             for match in st.text.take(pattern):
                 st.measures.append((match.start(), key, match.group(0)))
+        if not st.measures:  # the whole balance; beside a measure it names the source
+            for match in balance:
+                for key in ("load", "hydro", "thermal", "wind", "solar", "interchange"):
+                    st.measures.append((match.start(), key, match.group(0)))
         st.measures.sort()
         st.percent = bool(st.text.take(_PERCENT)) or st.percent
         scheduled = [m for m in st.measures if m[1] == "interchange_scheduled"]
@@ -1292,7 +1319,7 @@ class RuleTranslator:
                 st.counted = None  # "quantas horas de dados": every point counts
         for match in text.take(_CONDITION):
             op = _CONDITION_OPS[match.group("op").split()[0]]
-            value = float(match.group("n").replace(",", "."))
+            value = _condition_number(match.group("n"))
             st.conditions.append((op, value, text.original(match.start(), match.end()).strip()))
 
     def _spread_between(self, st: _State) -> None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
 from ons_pipeline.lib.query import numbers
-from ons_pipeline.lib.query.text import Text, rx
+from ons_pipeline.lib.query.text import Text, fold, rx
 
 NUM = numbers.PATTERN
 
@@ -346,7 +346,9 @@ def _read_clock(text: Text, reading: Reading) -> list[tuple[int, int]]:
 _DAYS = rx(
     r"""\b(?:(?:n[oa]s|aos|em|on|during|in|over)\s+(?:the\s+|os\s+|as\s+)?)?
     (?:(?P<we>fins?\s+de\s+semana|finais\s+de\s+semana|weekends?)
-    |(?P<wd>dias\s+uteis|dias\s+de\s+semana|weekdays|business\s+days|working\s+days)
+    |(?P<wd>dias\s+uteis|dias\s+de\s+semana|weekdays|business\s+days|working\s+days
+    |de\s+segunda(?:[\s-]feira)?\s+a\s+sexta(?:[\s-]feira)?|(?:from\s+)?monday\s+(?:to|through
+    |till|until|-)\s+friday)
     |(?P<names>(?:"""
     + _DAY_NAME
     + r""")(?:\s*(?:,|e|and|ou|or)\s*(?:(?:n?[oa]s|aos|on)\s+)?(?:"""
@@ -431,11 +433,6 @@ _HYDRO = rx(
     |estacao\s+(?P<pt2>chuvosa|umida|seca)|(?P<en>wet|rainy|dry)\s+season)
     (?:\s+(?:de|of|do\s+ano\s+de))?(?:\s+(?P<y1>\d{4})(?:\s*[/-]\s*(?P<y2>\d{4}))?)?\b"""
 )
-# "fevereiro deste ano", "March this year", "dezembro do ano passado", "May last year"
-_MONTH_REL_YEAR = rx(
-    r"\b(?P<m>" + MONTH_ANY + r")\s+(?:(?P<this>deste|desse|neste|nesse|este|esse|this)\s+"
-    r"(?:ano|year)|do\s+ano\s+passado|(?:of\s+)?last\s+year)\b"
-)
 # Brazil's national holidays on fixed dates (the movable ones, Carnaval and Easter, are not read)
 _HOLIDAY = rx(
     r"""\b(?:(?:n[oa]|on|d[oa]|the)\s+)?(?:(?:dia|day)\s+(?:de\s+|d[ao]\s+)?)?
@@ -492,6 +489,8 @@ _MONTH_ALONE = (
 )
 # a four-digit count ("as 2000 maiores usinas", "top 2000") is not a year
 _YEAR = (
+    r"(?:(?:o\s+)?ano\s+(?:de\s+)?(?=(?:19|20)\d{2})|(?:the\s+)?(?:calendar\s+)?year\s+"
+    r"(?=(?:19|20)\d{2}))?"
     r"(?<!top\s)(?<!bottom\s)(?<!top-)(?P<yy>(?:19|20)\d{2})(?!\s+(?:maiores|menores|principais"
     r"|largest|biggest|smallest|highest|lowest|usinas|plants|subsistemas|subsystems|estados"
     r"|states|fontes|sources|regioes|regions)\b)"
@@ -549,6 +548,7 @@ _NAMED: list[tuple[str, str]] = [
     (r"(?:n?[oa]\s+)?(?:ultimas|past|last)\s+24\s*(?:horas|hours|h)", "hours24"),
     # like "mês passado" / "último mês": "semana passada", "last week" are the calendar week
     # before this one (Monday to Sunday); "a última semana", "the last/past week", seven days
+    (r"(?:n?[oa]\s+)?semana\s+retrasada|(?:the\s+)?week\s+before\s+last", "week-prev2"),
     (r"(?:n?[oa]\s+)?semana\s+passada|(?<!the\s)last\s+week", "week-prev"),
     (r"(?:n?[oa]\s+)?(?:ultima|past|last|previous)\s+(?:semana|week)"
      r"|(?:nos\s+)?ultimos\s+sete\s+dias", "week-rolling"),
@@ -558,16 +558,18 @@ _NAMED: list[tuple[str, str]] = [
     (r"(?:n?[oa]\s+)?mes\s+passado|(?:the\s+)?(?:last|previous)\s+month", "month-prev"),
     (r"(?:n?[oa]\s+)?ultimo\s+mes|(?:the\s+)?past\s+month", "month-rolling"),
     (r"(?:n?[oa]\s+)?(?:este|neste|esse|nesse|this|current)\s+(?:mes|month)"
-     r"|(?:n?[oa]\s+)?mes\s+atual|(?:o\s+)?acumulad[oa]\s+do\s+mes|month[\s-]+to[\s-]+date|mtd",
-     "month-this"),
+     r"|(?:n?[oa]\s+)?mes\s+atual|(?:o\s+)?acumulad[oa]\s+do\s+mes|month[\s-]+to[\s-]+date|mtd"
+     r"|desde\s+o\s+(?:comeco|inicio)\s+do\s+mes|since\s+the\s+(?:start|beginning)\s+of\s+the"
+     r"\s+month", "month-this"),
     (r"(?:n?[oa]\s+)?(?:trimestre\s+passado|ultimo\s+trimestre(?!\s*(?:de|do|,)?\s*(?:ano\s+)?\d))"
      r"|(?:the\s+)?(?:last|previous)\s+quarter", "quarter-prev"),
     (r"(?:n?[oa]\s+)?ano\s+passado|(?:the\s+)?(?:last|previous)\s+year", "year-prev"),
     (r"(?:n?[oa]\s+)?ultimo\s+ano|(?:the\s+)?past\s+year|(?:the\s+)?last\s+12\s+months",
      "year-rolling"),
     (r"(?:n?[oa]\s+)?(?:este|neste|esse|nesse|this|current)\s+(?:ano|year)"
-     r"|(?:n?[oa]\s+)?ano\s+atual|(?:o\s+)?acumulad[oa]\s+do\s+ano|year[\s-]+to[\s-]+date|ytd",
-     "year-this"),
+     r"|(?:n?[oa]\s+)?ano\s+atual|(?:o\s+)?acumulad[oa]\s+do\s+ano|year[\s-]+to[\s-]+date|ytd"
+     r"|desde\s+o\s+(?:comeco|inicio)\s+do\s+ano|since\s+the\s+(?:start|beginning)\s+of\s+the"
+     r"\s+year", "year-this"),
 ]  # fmt: skip
 _NAMED_RX = [(rx(r"\b(?:" + p + r")\b"), key) for p, key in _NAMED]
 
@@ -642,7 +644,6 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
         (_SEASON, _season),
         (_ISO_WEEK, _iso_week),
         (_HOLIDAY, _holiday),
-        (_MONTH_REL_YEAR, _month_rel_year),
     ):
         for match in text.take(pattern):
             try:
@@ -868,8 +869,8 @@ def _named(key: str, now: datetime, today: datetime) -> Span:
         return Span(now - timedelta(hours=24), now)
     if key == "week-rolling":
         return Span(add_days(now, -7), now)
-    if key == "week-prev":
-        monday = add_days(today, -today.weekday())
+    if key in ("week-prev", "week-prev2"):
+        monday = add_days(today, -today.weekday() - (7 if key == "week-prev2" else 0))
         return Span(add_days(monday, -7), monday)
     if key == "week-this":
         return Span(add_days(today, -today.weekday()), now)
@@ -1016,9 +1017,30 @@ def _hydro(m: re.Match[str], now: datetime) -> Span:
     return Span(datetime(year, 5, 1, tzinfo=zone), datetime(year, 11, 1, tzinfo=zone))
 
 
-def _month_rel_year(m: re.Match[str], now: datetime) -> Span:
-    year = now.year if m.group("this") else now.year - 1
-    return month_span(year, MONTHS[m.group("m")], now.tzinfo)
+# a month "deste ano" / "do ano passado" ("March this year", "May last year"): the year written
+_MONTH_REL_YEAR = re.compile(
+    r"\b(?P<m>" + MONTH_ANY + r")\s+(?:(?P<this>deste|desse|neste|nesse|este|esse|this)\s+"
+    r"(?:ano|year)|do\s+ano\s+passado|(?:of\s+)?last\s+year)\b"
+)
+
+
+def year_words(question: str, now: datetime) -> tuple[str, list[tuple[str, str]]]:
+    """``question`` with "<month> deste ano" / "<month> last year" written with the year, so
+    that every date form (days, ranges, months) reads it; and the replacements made."""
+    used: list[tuple[str, str]] = []
+    out, last = [], 0
+    for match in _MONTH_REL_YEAR.finditer(fold(question)):
+        year = now.year if match.group("this") else now.year - 1
+        month = question[match.start("m") : match.end("m")]
+        written = (
+            f"{month} de {year}"
+            if re.search(r"\b(?:de|do)\b", match.group(0))
+            else (f"{month} {year}")
+        )
+        used.append((question[match.start() : match.end()], written))
+        out += [question[last : match.start()], written]
+        last = match.end()
+    return "".join(out) + question[last:], used
 
 
 def _holiday(m: re.Match[str], now: datetime) -> Span | None:

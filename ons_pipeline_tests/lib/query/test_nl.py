@@ -812,3 +812,51 @@ def test_column_names_typed_as_words() -> None:
     assert "ena_armazenavel_regiao_mwmed" in str(weekly.to_dict()["select"])
     hourly = understood("bin(time, 1h) of sum val_gerhidraulica for SE yesterday")
     assert str(hourly.window) == "1h" and "val_gerhidraulica" in str(hourly.to_dict()["select"])
+
+
+# -- a sixth independent set: requests in full sentences, regulators' ranges -----------------
+
+
+def test_requests_and_discourse_words_are_not_meaning() -> None:
+    for question in (
+        "Preciso do pico de carga do Sudeste na semana passada e do horário em que ocorreu.",
+        "Could you compute the weekly mean thermal generation in the Southeast in 2023?",
+        "I need the daily gross natural inflow energy (ENA, in MWavg) for the South in April",
+        "Quanta energia o Sul consumiu em janeiro de 2024? Responde em GWh por favor",
+        "me mostra a curva de carga hora a hora do nordeste de hoje",
+        "What share of total generation in the National Interconnected System came from solar?",
+        "N submarket hydro gen, avg MW per day, last 2 weeks",
+    ):
+        understood(question)
+
+
+def test_regulators_periods() -> None:
+    # NOW is 2024-05-15 (Wednesday) 11:30 local
+    for question, (start, end) in {
+        "CMO médio do Sudeste entre 10 e 20 de janeiro deste ano.": ("2024-01-10", "2024-01-21"),
+        "media movel de 7 dias da carga do sul desde o comeco do ano": ("2024-01-01", "2024-05-15"),
+        "carga do SE na semana retrasada": ("2024-04-29", "2024-05-06"),
+        "Which ten plants in the state of Bahia produced the most in calendar year 2023?": (
+            "2023-01-01",
+            "2024-01-01",
+        ),
+    }.items():
+        rng = understood(question).time_range.to_dict()
+        assert (rng["start"][:10], rng["end"][:10]) == (start, end), question
+    weekdays = understood("carga do SE de segunda a sexta da semana passada")
+    assert [p.label for p in weekdays.periods] == ["2024-05-06/2024-05-10"]  # Monday to Friday
+
+
+def test_rankings_counts_and_sources_in_full_sentences() -> None:
+    states = understood("Ranking dos estados que mais geraram energia eólica em 2023")
+    assert states.top is not None and states.top.tag == "id_estado" and not states.top.bottom
+    intervals = understood("Em quantos intervalos semi-horários o CMO do Sul ficou acima de 200?")
+    assert "count" in intervals.selections[0].alias and intervals.value_filters
+    # "5,000" in English is five thousand; "200,5" in Portuguese is 200.5
+    flows = understood("how many hours in Feb was N->SE verified interchange above 5,000 MWavg?")
+    assert flows.value_filters[0].value == 5000.0
+    decimal = understood("quantas meias horas o CMO do SE ficou acima de 200,5 em abril")
+    assert decimal.value_filters[0].value == 200.5
+    # "segundo o balanço" names the source of the measure asked, not every measure of it
+    balance = understood("Evolução mensal do intercâmbio líquido do Sul em 2023, segundo o balanço")
+    assert balance.table == "balanco_subsistema" and len(balance.selections) == 1
