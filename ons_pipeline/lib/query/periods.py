@@ -26,7 +26,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from ons_pipeline.lib.query import numbers
 from ons_pipeline.lib.query.text import Text, fold, rx
@@ -455,9 +455,10 @@ _ISO_WEEK = rx(
     r"""\b(?:semana|week)\s+(?:n[oº.]?\s*|number\s+)?(?P<w>\d{1,2})
     \s+(?:de|of|do\s+ano\s+de)\s+(?P<y>\d{4})\b"""
 )
-_DATE_ISO = (
-    r"(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?:[t\s](?P<ih>\d{1,2}):(?P<imin>\d{2}))?"
-)
+_TIME_ISO = r"[t\s](?P<ih>\d{1,2}):(?P<imin>\d{2})(?::\d{2})?(?:\s*(?P<iz>z|utc|gmt)\b)?"
+_DATE_ISO = r"(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?:" + _TIME_ISO + r")?"
+# an ISO date with its time, read before times of day so that its time stays with its date
+_ISO_DATETIME = rx(r"\b(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})" + _TIME_ISO)
 _DATE_BR = r"(?P<bd>\d{1,2})/(?P<bm>\d{1,2})/(?P<by>\d{4})"
 # dd/mm without a year: the latest such day up to now, like a month named without one
 _DATE_DM = r"(?P<dd>0?[1-9]|[12]\d|3[01])/(?P<dm>0?[1-9]|1[0-2])(?![/\d])"
@@ -644,6 +645,7 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
         (_SEASON, _season),
         (_ISO_WEEK, _iso_week),
         (_HOLIDAY, _holiday),
+        (_ISO_DATETIME, _iso_datetime),
     ):
         for match in text.take(pattern):
             try:
@@ -759,7 +761,13 @@ def _ranges(
                         (text.original(begin, b.end).strip(), "the range ends before it starts")
                     )
                 text.consume(begin, b.end)
-                out.append(_Atom(begin, b.end, Span(a.span.start, b.span.end)))
+                # a range ending at a time of day ends at that instant, not an hour later
+                end = (
+                    b.span.start
+                    if re.search(r"\d:\d{2}", text.norm[b.start : b.end])
+                    else b.span.end
+                )
+                out.append(_Atom(begin, b.end, Span(a.span.start, end)))
                 i += 2
                 continue
         since, until = _SINCE.search(before), _UNTIL.search(before)
@@ -1054,6 +1062,21 @@ def _holiday(m: re.Match[str], now: datetime) -> Span | None:
     return day_span(year, month, day, now.tzinfo)
 
 
+def _iso_datetime(m: re.Match[str], now: datetime) -> Span:
+    """The hour starting at an ISO date and time; one written in UTC ("00:00 UTC", "T03:00Z")
+    is converted to local time."""
+    g = m.groupdict()
+    start = datetime(
+        int(g["iy"]),
+        int(g["im"]),
+        int(g["id"]),
+        int(g["ih"]),
+        int(g["imin"]),
+        tzinfo=UTC if g["iz"] else now.tzinfo,
+    ).astimezone(now.tzinfo)
+    return Span(start, start + timedelta(hours=1))
+
+
 def _iso_week(m: re.Match[str], now: datetime) -> Span:
     monday = date.fromisocalendar(int(m.group("y")), int(m.group("w")), 1)
     start = datetime(monday.year, monday.month, monday.day, tzinfo=now.tzinfo)
@@ -1065,10 +1088,7 @@ def _dx(m: re.Match[str], now: datetime) -> Span | None:
     zone = now.tzinfo
     if g["iy"]:
         if g["ih"]:
-            start = datetime(
-                int(g["iy"]), int(g["im"]), int(g["id"]), int(g["ih"]), int(g["imin"]), tzinfo=zone
-            )
-            return Span(start, start + timedelta(hours=1))
+            return _iso_datetime(m, now)
         return day_span(int(g["iy"]), int(g["im"]), int(g["id"]), zone)
     if g["by"]:
         return day_span(int(g["by"]), int(g["bm"]), int(g["bd"]), zone)

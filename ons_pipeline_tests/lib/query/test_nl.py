@@ -860,3 +860,18 @@ def test_rankings_counts_and_sources_in_full_sentences() -> None:
     # "segundo o balanço" names the source of the measure asked, not every measure of it
     balance = understood("Evolução mensal do intercâmbio líquido do Sul em 2023, segundo o balanço")
     assert balance.table == "balanco_subsistema" and len(balance.selections) == 1
+
+
+def test_bounds_with_a_time_and_in_utc() -> None:
+    utc = understood(
+        "hourly load of each subsystem between 2023-08-14 00:00 UTC and 2023-08-16 00:00 UTC"
+    )
+    assert utc.time_range.to_dict() == {
+        "start": "2023-08-14T00:00:00Z",
+        "end": "2023-08-16T00:00:00Z",
+    }
+    local = understood("carga do SE entre 2024-02-01 08:00 e 2024-02-01 12:00")
+    assert local.time_range.to_dict() == {
+        "start": "2024-02-01T11:00:00Z",
+        "end": "2024-02-01T15:00:00Z",
+    }
