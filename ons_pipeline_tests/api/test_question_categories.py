@@ -221,3 +221,19 @@ def test_each_plants_latest_value(client: TestClient, api_data: ApiData) -> None
     got = {r[1]: r[-1] for r in data["rows"]}
     assert got.keys() == set(latest.index)
     assert all(close(got[name], row.val_geracao) for name, row in latest.iterrows())
+
+
+def test_difference_of_scheduled_and_verified_interchange(
+    client: TestClient, api_data: ApiData
+) -> None:
+    df = day(frame(api_data, "intercambio"), "2024-03-02")
+    df = df[(df.id_subsistema_origem == "N") & (df.id_subsistema_destino == "SE")]
+    data = ask(
+        client,
+        "Qual a diferença entre o intercâmbio programado e o verificado do Norte para o Sudeste "
+        "em 2 de março de 2024?",
+    )
+    verified, scheduled = df.val_intercambiomwmed.mean(), df.val_intercambioprogmwmed.mean()
+    assert data["row_count"] == 1 and data["columns"][-1]["unit"] == "MWmed"
+    assert close(data["rows"][0][-1], verified - scheduled)
+    assert close(data["rows"][0][-2], scheduled) and close(data["rows"][0][-3], verified)

@@ -648,6 +648,28 @@ _TO = rx(r"^\s*(?:para\s+o|para\s+a|para|pro|pra|ao|a|to|into|->|→)(?:\s+(?:o|
 VERIFIED_INTERCHANGE, SCHEDULED_INTERCHANGE = "val_intercambiomwmed", "val_intercambioprogmwmed"
 
 
+# "a diferença entre o programado e o verificado", "deviation from schedule"
+_FIELD_DIFFERENCE = rx(r"\b(?:diferencas?|differences?|desvios?|deviations?|gap)\b")
+
+
+def _with_difference(st: _State, selections: list[Selection], agg: Aggregation) -> None:
+    """Scheduled and verified interchange asked with "diferença": their difference beside them
+    (verified − scheduled). Only for means and totals: a difference of maxima is no maximum."""
+    found = st.text.take(_FIELD_DIFFERENCE) if st.both_interchanges else []
+    if not found or len(selections) != 2:
+        return
+    if agg not in (Aggregation.MEAN, Aggregation.SUM):
+        shown = st.text.original(found[0].start(), found[0].end())
+        reason = "the difference of scheduled and verified is given for means and totals"
+        st.unmapped.append(Unmapped("combination", shown, reason))
+        return
+    verified, scheduled = (s.expr for s in selections)
+    selections.append(
+        Selection(BinOp("-", verified, scheduled), "difference_verified_minus_scheduled")
+    )
+    st.assumptions.append("the difference is verified minus scheduled")
+
+
 def _interchange_fields(st: _State, keys: list[str]) -> list[str]:
     """The interchange fields asked: verified, scheduled ("programado") or both."""
     if st.both_interchanges:
@@ -2066,6 +2088,7 @@ class RuleTranslator:
         agg = self._agg(st, Aggregation.MEAN)
         window = self._window(st, "1h")
         selections = [Selection(Agg(agg, f), f"{agg}_{f}") for f in _interchange_fields(st, keys)]
+        _with_difference(st, selections, agg)
         return self._finish(st, "intercambio", selections, filters, group, window)
 
     def _flow_model(self, st: _State, keys: list[str], flow: tuple[str, str]) -> QueryModel | None:
@@ -2104,6 +2127,7 @@ class RuleTranslator:
             st.assumptions.append(
                 f"the flow {a} → {b} is the {b} → {a} series of the data with its sign reversed"
             )
+        _with_difference(st, selections, agg)
         window = self._window(st, "1h")
         self._two_to_compare(st, 1, len(selections))
         return self._finish(st, "intercambio", selections, filters, [], window)

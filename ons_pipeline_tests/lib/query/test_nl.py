@@ -875,3 +875,19 @@ def test_bounds_with_a_time_and_in_utc() -> None:
         "start": "2024-02-01T11:00:00Z",
         "end": "2024-02-01T15:00:00Z",
     }
+
+
+def test_the_difference_of_scheduled_and_verified_interchange() -> None:
+    model = understood(
+        "Qual a diferença entre o intercâmbio programado e o verificado de N para SE ontem?"
+    )
+    assert [s.alias for s in model.selections][-1] == "difference_verified_minus_scheduled"
+    assert (
+        "the difference is verified minus scheduled"
+        in translate(
+            "diferença entre intercâmbio programado e verificado de N para SE ontem", NOW
+        ).assumptions
+    )
+    # a difference of two maxima is not the maximum difference: refused
+    refused = translate("max difference between scheduled and verified interchange N to SE", NOW)
+    assert "combination" in {u.kind for u in refused.unmapped}
