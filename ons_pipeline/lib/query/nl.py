@@ -261,7 +261,7 @@ _MEASURES: list[tuple[str, str]] = [
     (r"energia\s+(?:gerada|produzida)|(?:energy|power|electricity)\s+(?:generated|produced)"
      r"|\b(?:geracao|generation|gerou|geraram|gerada|gerado|gerando|generated|produced|produziu"
      r"|produzindo|generate|generating|produce|output|production|producao"
-     r"|ran|dispatched|despachou|despacharam|operou|operaram)\b",
+     r"|ran|dispatched|despachou|despacharam|operou|operaram|churn(?:ed)?\s+out|put\s+out)\b",
      "generation"),
 ]  # fmt: skip
 _MEASURES_RX = [(rx(r"\b(?:" + p + r")\b"), k) for p, k in _MEASURES]
@@ -302,7 +302,9 @@ _STOPWORDS = set(
     aconteceu aconteceram comportou comportaram observed seen located situated segundo according
     respectivos respectivas respectivo respectiva respectively separately separadamente together
     junto juntos inclusive inclusivo both ambos ambas calendar came comes coming gross periodo
-    period submarket submarkets submercado submercados deu reported
+    period submarket submarkets submercado submercados deu reported across resample ta tá tao
+    tão estao estão esta está i.e e.g summarise summarize atendimento region's completeness check
+    records somadas somados combined
     """.split()  # noqa: SIM905
 )
 # politeness and hedges: ignored, and said to be
@@ -330,7 +332,10 @@ _ENTITY = {
     "fuel": r"combustive(?:l|is)|fuels?(?:\s+types?)?",
 }
 _ENTITY_ANY = "|".join(f"(?P<{k}>{v})" for k, v in _ENTITY.items())
-_UP = r"maior(?:es)?|mais\s+alt[oa]s?|highest|largest|biggest|greatest|most|top|principais|mais"
+_UP = (
+    r"maior(?:es)?|mais\s+alt[oa]s?|highest|largest|biggest|greatest|most|top|principais"
+    r"|priciest|most\s+expensive|mais\s+car[oa]s?|mais"
+)
 _DOWN = r"menor(?:es)?|mais\s+baix[oa]s?|lowest|smallest|least|bottom|menos"
 _SUPERLATIVE = rx(
     r"\b(?:(?:com|with|that|que|de)\s+)?(?:(?:o|a|the)\s+)?(?:(?P<down>"
@@ -443,7 +448,8 @@ _COMPARE = rx(
 _WHEN = rx(
     r"\b(?:e\s+)?(?:em\s+que\s+(?:hora|horario|dia|momento)|a\s+que\s+horas?|que\s+horas"
     r"|quando|when|at\s+what\s+(?:time|hour)|at\s+which\s+hour|on\s+which\s+day|and\s+when"
-    r"|(?:with|and)\s+(?:the\s+|its\s+)?timestamps?|com\s+(?:o\s+)?(?:horario|instante)"
+    r"|(?:with|and)\s+(?:the\s+|its\s+)?timestamps?|com\s+(?:o\s+|a\s+)?(?:horario|instante|data"
+    r"|hora|dia)(?:\s+e\s+(?:a\s+|o\s+)?(?:hora|horario|data|dia))?"
     r"|(?:[ao]\s+)?(?:hora|horario|dia|momento|instante)\s+(?:em\s+)?que"
     r"(?=\s+(?:ocorreu|aconteceu|foi\s+registrad[oa])))\b"
     r"(?:\s+(?:did|does|was|is))?(?:\s+(?:ela|ele|isso|it|this|that))?"
@@ -520,15 +526,17 @@ _AGGREGATIONS: list[tuple[str, Aggregation]] = [
     (r"desvio[\s-]+padrao|standard\s+deviation|std\s*dev|stddev|volatilidade|volatility",
      Aggregation.STDDEV),
     (r"mediana|median", Aggregation.MEDIAN),
-    (r"amplitude|spread", Aggregation.SPREAD),
+    (r"amplitude|(?:peak[\s-]+to[\s-]+trough|pico\s+a\s+vale)(?:\s+spread)?|spread",
+     Aggregation.SPREAD),
     (r"(?:quantos|quantas|numero\s+de|how\s+many|number\s+of|count\s+of)\s+(?:registros|medicoes"
      r"|pontos|amostras|valores|records|points|measurements|samples|values|rows|linhas"
      r")(?:\s+(?:de\s+dados|of\s+data))?"
-     r"|contagem|\bcount\b", Aggregation.COUNT),
+     r"|contagem|(?:row|record)\s+count|\bcount\b", Aggregation.COUNT),
     (r"(?:valor\s+)?(?:mais\s+recente|atual|atualmente|agora|neste\s+momento|current(?:ly)?"
      r"|latest|right\s+now|most\s+recent|ultimo\s+valor|last\s+value|now)", Aggregation.LAST),
     (r"primeiro\s+valor|first\s+value", Aggregation.FIRST),
-    (r"medi[ao]s?|average|\bavg\b|\bmean\b|em\s+media|on\s+average", Aggregation.MEAN),
+    (r"(?:medi[ao]s?|average|\bavg\b|\bmeans?\b|em\s+media|on\s+average)(?:\s+do\s+dia)?",
+     Aggregation.MEAN),
     (r"(?:valor\s+)?(?:maxim[oa]s?|max|maximum|pico|picos|(?:peak|busiest)\s+hour|peak|peaks|highest"
      r"|maior(?:es)?"
      r"|mais\s+alt[oa]|(?:(?:bateu|bate|bater|batido|quebrou|broke|set|hit)\s+(?:o\s+|um\s+|seu\s+"
@@ -576,6 +584,11 @@ _CONDITION = rx(
     r"|%))?"
     r"(?!\s*(?:horas?|hours?|dias?|days?|semanas?|weeks?|meses|months?|anos?|years?|usinas?"
     r"|plants?|%?\s*d[ao]s?\b))(?![\w%])"
+)
+_ZERO = rx(
+    r"\b(?:(?:ficou|ficaram|esteve|estiveram|estava|was|were|stayed|been|is|are)\s+)?(?:zerad[oa]s?"
+    r"|parad[oa]s?|(?:at|em)\s+zero|sem\s+gerar|with(?:out)?\s+(?:no\s+)?(?:output|generation)"
+    r"|offline)\b"
 )
 _CONDITION_OPS = {
     "acima": ">", "above": ">", "maior": ">", "superior": ">", "greater": ">", "more": ">",
@@ -648,6 +661,11 @@ _TO = rx(r"^\s*(?:para\s+o|para\s+a|para|pro|pra|ao|a|to|into|->|→)(?:\s+(?:o|
 VERIFIED_INTERCHANGE, SCHEDULED_INTERCHANGE = "val_intercambiomwmed", "val_intercambioprogmwmed"
 
 
+# plants added together: "Angra 1 + Angra 2", "somadas", "combined"
+_COMBINED = re.compile(
+    r"\w\s*\+\s*\w|\b(?:somad[oa]s|junt[oa]s|combined|together|in\s+total|no\s+total)\b",
+    re.IGNORECASE,
+)
 # "a diferença entre o programado e o verificado", "deviation from schedule"
 _FIELD_DIFFERENCE = rx(r"\b(?:diferencas?|differences?|desvios?|deviations?|gap)\b")
 
@@ -861,7 +879,7 @@ class RuleTranslator:
         if fixes:
             notes += [f"read {wrong!r} as {right!r}" for wrong, right in fixes.items()]
             retry = self._translate(question, spelling.replace_words(written, fixes), moment, notes)
-            if len(retry.unmapped) < len(result.unmapped):
+            if retry.complete:  # a guess that leaves the question half-read is no better
                 result = retry
         return result
 
@@ -1339,6 +1357,8 @@ class RuleTranslator:
             st.aggregations.append((match.start(), Aggregation.COUNT, match.group(0)))
             if match.group("data"):
                 st.counted = None  # "quantas horas de dados": every point counts
+        for match in text.take(_ZERO):  # "ficou zerada", "parada", "at zero"
+            st.conditions.append(("<=", 0.0, text.original(match.start(), match.end()).strip()))
         for match in text.take(_CONDITION):
             op = _CONDITION_OPS[match.group("op").split()[0]]
             value = _condition_number(match.group("n"))
@@ -2221,8 +2241,12 @@ class RuleTranslator:
             group.append("nom_tipousina")
         if len(codes) > 1 and "id_subsistema" not in group:
             group.append("id_subsistema")
-        if len(st.plant_names) > 1 and "nom_usina" not in group:
-            group.append("nom_usina")
+        if (
+            len(st.plant_names) > 1
+            and "nom_usina" not in group
+            and not _COMBINED.search(st.text.orig)
+        ):
+            group.append("nom_usina")  # each plant, unless added together ("Angra 1 + Angra 2")
         default = Aggregation.SUM if (st.rank or not st.plant_names) else Aggregation.MEAN
         agg = self._agg(st, default)
         top = None

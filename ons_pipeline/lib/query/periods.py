@@ -346,7 +346,7 @@ def _read_clock(text: Text, reading: Reading) -> list[tuple[int, int]]:
 _DAYS = rx(
     r"""\b(?:(?:n[oa]s|aos|em|on|during|in|over)\s+(?:the\s+|os\s+|as\s+)?)?
     (?:(?P<we>fins?\s+de\s+semana|finais\s+de\s+semana|weekends?)
-    |(?P<wd>dias\s+uteis|dias\s+de\s+semana|weekdays|business\s+days|working\s+days
+    |(?P<wd>dias\s+uteis|dias\s+de\s+semana|weekdays?|business\s+days|working\s+days
     |de\s+segunda(?:[\s-]feira)?\s+a\s+sexta(?:[\s-]feira)?|(?:from\s+)?monday\s+(?:to|through
     |till|until|-)\s+friday)
     |(?P<names>(?:"""
@@ -550,6 +550,10 @@ _NAMED: list[tuple[str, str]] = [
     # like "mês passado" / "último mês": "semana passada", "last week" are the calendar week
     # before this one (Monday to Sunday); "a última semana", "the last/past week", seven days
     (r"(?:n?[oa]\s+)?semana\s+retrasada|(?:the\s+)?week\s+before\s+last", "week-prev2"),
+    # "no fim de semana" (one weekend): the latest that has begun
+    (r"(?:n?o\s+)?(?:ultimo\s+)?fim\s+de\s+semana(?:\s+passado)?|(?:the\s+)?(?:last|past)\s+weekend",
+     "weekend-last"),
+    (r"(?:n?[oa]\s+)?(?:ultima|last|past)\s+(?:quinzena|fortnight)", "days14"),
     (r"(?:n?[oa]\s+)?semana\s+passada|(?<!the\s)last\s+week", "week-prev"),
     (r"(?:n?[oa]\s+)?(?:ultima|past|last|previous)\s+(?:semana|week)"
      r"|(?:nos\s+)?ultimos\s+sete\s+dias", "week-rolling"),
@@ -877,6 +881,11 @@ def _named(key: str, now: datetime, today: datetime) -> Span:
         return Span(now - timedelta(hours=24), now)
     if key == "week-rolling":
         return Span(add_days(now, -7), now)
+    if key == "days14":
+        return Span(add_days(now, -14), now)
+    if key == "weekend-last":
+        saturday = add_days(today, -((today.weekday() - 5) % 7))
+        return Span(saturday, min(add_days(saturday, 2), now))
     if key in ("week-prev", "week-prev2"):
         monday = add_days(today, -today.weekday() - (7 if key == "week-prev2" else 0))
         return Span(add_days(monday, -7), monday)

@@ -61,11 +61,15 @@ def edit_distance(a: str, b: str, limit: int = 2) -> int:
 
 def correction(word: str, vocabulary: Iterable[str]) -> str | None:
     """The one vocabulary word ``word`` (folded) is a slip of: one edit for words of five to
-    eight letters, two from nine; ``None`` when none is that close or two are equally close."""
-    if len(word) < 5 or not word.isalpha():
+    eight letters (a missing letter for four), two from nine; ``None`` when none is that close or
+    two are equally close."""
+    if len(word) < 4 or not word.isalpha():
         return None
     limit = 1 if len(word) < 9 else 2
-    scored = sorted((edit_distance(word, v, limit), v) for v in vocabulary if " " not in v)
+    candidates = [v for v in vocabulary if " " not in v]
+    if len(word) == 4:  # "onte": a four-letter word only ever misses a letter
+        candidates = [v for v in candidates if len(v) == 5]
+    scored = sorted((edit_distance(word, v, limit), v) for v in candidates)
     best = [v for d, v in scored if d <= limit and d == scored[0][0]]
     if len(best) > 1:  # "reservatoris": the plural, as its last letter says
         best = [v for v in best if v[-1] == word[-1]]

@@ -891,3 +891,50 @@ def test_the_difference_of_scheduled_and_verified_interchange() -> None:
     # a difference of two maxima is not the maximum difference: refused
     refused = translate("max difference between scheduled and verified interchange N to SE", NOW)
     assert "combination" in {u.kind for u in refused.unmapped}
+
+
+# -- a seventh independent set: plant engineers, data scientists, planners ------------------
+
+
+def test_a_guess_is_kept_only_when_it_completes_the_reading() -> None:
+    # "zerada" is one letter from "gerada": the guess is not taken, "zerada" is a value of zero
+    model = understood(
+        "quantas horas Porto do Itaqui ficou zerada entre 10 e 20 de janeiro?",
+        plants=lambda: ["Porto do Itaqui"],
+    )
+    assert [(v.op, v.value) for v in model.value_filters] == [("<=", 0.0)]
+    assert understood("qual foi a carga do nordeste onte a noite").time_range.to_dict() == {
+        "start": "2024-05-14T21:00:00Z",
+        "end": "2024-05-15T03:00:00Z",
+    }
+
+
+def test_analysts_and_planners_wording() -> None:
+    assert (
+        understood("Peak-to-trough spread of Southern load on 2024-05-05")
+        .selections[0]
+        .alias.startswith("spread")
+    )
+    assert str(understood("Resample N solar generation to daily means for April").window) == "1d"
+    rows = understood("Row count of Xingó generation records in April", plants=lambda: ["Xingó"])
+    assert "count" in rows.selections[0].alias
+    priciest = understood("which region's been the priciest on CMO so far this year?")
+    assert priciest.top is not None and priciest.top.tag == "id_subsistema"
+    weekend = understood("geracao solar no nordeste no fim de semana").time_range.to_dict()
+    assert (weekend["start"][:10], weekend["end"][:10]) == ("2024-05-11", "2024-05-13")
+    fortnight = understood("NE load over the last fortnight").time_range
+    assert fortnight.end is not None and fortnight.start is not None
+    assert fortnight.end - fortnight.start == 14 * 86_400 * 10**9
+    share = understood("participação da eólica no atendimento à carga do Nordeste em 2023")
+    assert "val_carga" in str(share.to_dict()["select"])
+    assert understood("carga verificada do SIN ontem, média do dia em MWmed").window is None
+    peak = understood("pico de geração de Belo Monte em fev/24, com data e hora")
+    assert "max" in peak.selections[0].alias
+
+
+def test_plants_added_together_are_one_total() -> None:
+    names = lambda: ["Angra 1", "Angra 2"]  # noqa: E731
+    total = understood("Angra 1 + Angra 2, energia total gerada em 2023 (MWh)", plants=names)
+    assert total.group_tags == () and "sum(" in str(total.to_dict()["select"])
+    each = understood("geração total de Angra 1 e Angra 2 em 2023", plants=names)
+    assert each.group_tags == ("nom_usina",)

@@ -34,7 +34,10 @@ def test_correction_is_unique_and_close() -> None:
     assert correction("reservatoris", VOCABULARY) == "reservatorios"  # the plural, by its s
     assert correction("medik", VOCABULARY) is None  # media or medio: not guessed
     assert correction("carga", VOCABULARY) is None  # nothing to correct
-    assert correction("cara", VOCABULARY) is None  # short words are left alone
+    assert correction("carg", VOCABULARY) == "carga"  # four letters: only a missing one
+    assert correction("cagra", VOCABULARY) == "carga"
+    assert correction("crag", VOCABULARY) is None  # four letters, not a missing letter
+    assert correction("sul", VOCABULARY) is None  # three letters are left alone
 
 
 def test_shorthand_is_expanded_as_whole_words_only() -> None:
