@@ -1236,6 +1236,11 @@ class RuleTranslator:
                 for key in ("load", "hydro", "thermal", "wind", "solar", "interchange"):
                     st.measures.append((match.start(), key, match.group(0)))
         st.measures.sort()
+        if st.share:  # "of total generation (hydro + thermal + wind + solar)": the total, spelt out
+            sums = [m.span() for m in re.finditer(r"\([^()]*\+[^()]*\)", st.text.orig)]
+            outside = [m for m in st.measures if not any(a <= m[0] < b for a, b in sums)]
+            if sums and outside:
+                st.measures = outside
         st.percent = bool(st.text.take(_PERCENT)) or st.percent
         scheduled = [m for m in st.measures if m[1] == "interchange_scheduled"]
         verified = _VERIFIED.search(st.text.norm)

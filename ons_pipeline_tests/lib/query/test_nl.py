@@ -938,3 +938,10 @@ def test_plants_added_together_are_one_total() -> None:
     assert total.group_tags == () and "sum(" in str(total.to_dict()["select"])
     each = understood("geração total de Angra 1 e Angra 2 em 2023", plants=names)
     assert each.group_tags == ("nom_usina",)
+
+
+def test_a_total_spelt_out_in_parentheses_is_the_denominator() -> None:
+    model = understood(
+        "Share of solar in total SIN generation (hydro + thermal + wind + solar) in 2023"
+    )
+    assert [s.alias for s in model.selections] == ["share_val_gersolar_of_generation"]
