@@ -237,3 +237,17 @@ def test_difference_of_scheduled_and_verified_interchange(
     assert data["row_count"] == 1 and data["columns"][-1]["unit"] == "MWmed"
     assert close(data["rows"][0][-1], verified - scheduled)
     assert close(data["rows"][0][-2], scheduled) and close(data["rows"][0][-3], verified)
+
+
+def test_several_aggregates_of_one_measure(client: TestClient, api_data: ApiData) -> None:
+    df = day(frame(api_data, "curva_carga"), "2024-03-02")
+    south = df[df.id_subsistema == "S"].val_cargaenergiahomwmed.dropna()
+    data = ask(client, "carga do Sul em 2 de março de 2024: média, mínimo e máximo")
+    assert [c["name"] for c in data["columns"]][-3:] == [
+        "mean_val_cargaenergiahomwmed",
+        "min_val_cargaenergiahomwmed",
+        "max_val_cargaenergiahomwmed",
+    ]
+    row = data["rows"][0]
+    assert close(row[-3], south.mean()) and close(row[-2], south.min())
+    assert close(row[-1], south.max())

@@ -143,7 +143,10 @@ def _of(measure: str, pt: bool) -> str:
 def _expr(model: QueryModel, expr: Expr, pt: bool) -> str:
     if isinstance(expr, Agg):
         measure = _measure(model, expr.field, pt)
-        return f"{_t(_AGG[expr.func], pt)} {_of(measure, pt)} {measure}"
+        words = _t(_AGG[expr.func], pt)
+        if len(model.selections) > 1:  # beside other aggregates InfluxDB gives no time
+            words = words.split(" (")[0]
+        return f"{words} {_of(measure, pt)} {measure}"
     if isinstance(expr, FieldRef):
         return _measure(model, expr.name, pt)
     if isinstance(expr, Transform):

@@ -229,7 +229,7 @@ _MEASURES: list[tuple[str, str]] = [
     (r"energia\s+natural\s+afluente|ena(?:\s+bruta)?|natural\s+inflow(?:\s+energy)?"
      r"|inflow\s+energy|afluencias?|inflows?(?:\s+to\s+(?:the\s+)?hydro\s+plants)?", "ena"),
     (r"(?:capacidade\s+maxima\s+de\s+armazenamento|ear\s+maxim[ao]|armazenamento\s+maximo"
-     r"|maximum\s+storage(?:\s+capacity)?|storage\s+capacity|max(?:imum)?\s+ear)", "ear_max"),
+     r"|maximum\s+storage\s+capacity|storage\s+capacity)", "ear_max"),
     (r"energia\s+armazenada(?:\s+verificada)?|\bear\b|armazenamento|nivel\s+d[oe]s\s+reservatorios"
      r"|reservatorios|stored\s+energy|reservoir\s+(?:level|storage)s?|reservoirs?|storage",
      "ear"),
@@ -450,6 +450,8 @@ _WHEN = rx(
     r"|quando|when|at\s+what\s+(?:time|hour)|at\s+which\s+hour|on\s+which\s+day|and\s+when"
     r"|(?:with|and)\s+(?:the\s+|its\s+)?timestamps?|com\s+(?:o\s+|a\s+)?(?:horario|instante|data"
     r"|hora|dia)(?:\s+e\s+(?:a\s+|o\s+)?(?:hora|horario|data|dia))?"
+    r"|com\s+(?:os\s+|as\s+)?(?:respectiv[oa]s\s+)?(?:instantes|horarios|datas|horas)"
+    r"|with\s+(?:the\s+)?(?:dates|times)(?:\s+(?:they|it)\s+occurred)?"
     r"|(?:[ao]\s+)?(?:hora|horario|dia|momento|instante)\s+(?:em\s+)?que"
     r"(?=\s+(?:ocorreu|aconteceu|foi\s+registrad[oa])))\b"
     r"(?:\s+(?:did|does|was|is))?(?:\s+(?:ela|ele|isso|it|this|that))?"
@@ -661,6 +663,24 @@ _TO = rx(r"^\s*(?:para\s+o|para\s+a|para|pro|pra|ao|a|to|into|->|→)(?:\s+(?:o|
 VERIFIED_INTERCHANGE, SCHEDULED_INTERCHANGE = "val_intercambiomwmed", "val_intercambioprogmwmed"
 
 
+# aggregates that may be asked together of one measure ("média e máximo")
+_SEVERAL = frozenset(
+    {
+        Aggregation.MEAN,
+        Aggregation.MAX,
+        Aggregation.MIN,
+        Aggregation.SUM,
+        Aggregation.MEDIAN,
+        Aggregation.STDDEV,
+        Aggregation.SPREAD,
+        Aggregation.COUNT,
+    }
+)
+_AGG_NOUN = re.compile(
+    r"(?:valor\s+)?(?:medi[ao]s?|average|avg|means?|em\s+media|maxim[oa]s?|max|maximum|minim[oa]s?"
+    r"|min|minimum|soma|total|sum|mediana|median|desvio[\s-]+padrao|standard\s+deviation|std\s*dev"
+    r"|stddev|amplitude|spread|contagem|count)"
+)
 # plants added together: "Angra 1 + Angra 2", "somadas", "combined"
 _COMBINED = re.compile(
     r"\w\s*\+\s*\w|\b(?:somad[oa]s|junt[oa]s|combined|together|in\s+total|no\s+total)\b",
@@ -809,6 +829,7 @@ class _State:
     aggregations: list[tuple[int, Aggregation, str]] = field(default_factory=list)
     conditions: list[tuple[str, float, str]] = field(default_factory=list)  # (op, value, shown)
     counted: tuple[str, str] | None = None  # a count of time steps: (grain, shown)
+    asks_when: bool = False  # "e quando", "with timestamp": the time of an extreme
     compare: bool = False
     mlt: bool = False
     mwmes: bool = False
@@ -1050,7 +1071,7 @@ class RuleTranslator:
             and not re.search(r"\b(?:quant[oa]\s+d[ao]|how\s+much\s+of)\b", norm)
         ) or bool(re.search(r"\b(?:how\s+much|quanta)\s+(?:energy|energia)\b", norm))
         st.amount = st.amount or bool(_AMOUNT_NOUN.search(norm) or _TO_DATE.search(norm))
-        st.text.take(_WHEN)
+        st.asks_when = bool(st.text.take(_WHEN))
 
     def _time_rank(self, st: _State) -> bool:
         """ "Qual dia teve a maior carga": the windows of a period ranked by the measure."""
@@ -1541,6 +1562,36 @@ class RuleTranslator:
             st.unmapped.append(Unmapped("combination", st.text.orig.strip()[:80], str(exc)))
             return None
 
+    def _several(self, st: _State) -> list[Aggregation]:
+        """ "Média e máximo", "min and max": several aggregates of one measure in one statement,
+        when nothing else shapes the answer (a ranking, a transform, a share). The time of a
+        maximum or minimum is its own when asked alone; asked together, it is refused."""
+        aggs = list(dict.fromkeys(a for _, a, _ in st.aggregations))
+        named = all(_AGG_NOUN.fullmatch(fold(t).strip()) for _, _, t in st.aggregations)
+        if (
+            len(aggs) < 2
+            or not named  # "maior", "menor" compare or rank: never a second aggregate
+            or set(aggs) - _SEVERAL
+            or st.rank
+            or st.time_rank
+            or st.transform
+            or st.share
+            or st.ratio
+        ):
+            return []
+        if st.asks_when and {Aggregation.MAX, Aggregation.MIN} & set(aggs):
+            st.unmapped.append(
+                Unmapped(
+                    "combination",
+                    ", ".join(t for _, _, t in st.aggregations),
+                    "the time of a maximum or minimum is given when it is asked alone: ask once "
+                    "per aggregate",
+                )
+            )
+        elif {Aggregation.MAX, Aggregation.MIN} & set(aggs):
+            st.assumptions.append("several aggregates together: values without their times")
+        return aggs
+
     def _agg(self, st: _State, default: Aggregation) -> Aggregation:
         aggs = []
         for _, agg, _ in st.aggregations:
@@ -1658,11 +1709,19 @@ class RuleTranslator:
             ]
         table = self._table_of(keys[0], keys, codes)
         grain = _grain(table)
-        agg = self._agg(st, Aggregation.MEAN)
+        several = self._several(st)
+        agg = several[0] if several else self._agg(st, Aggregation.MEAN)
         fields = self._fields(st, table, keys)
-        selections = self._selections(st, table, fields, agg)
+        selections: list[Selection] | None = []
+        for one in several or [agg]:
+            part = self._selections(st, table, fields, one)
+            selections = None if part is None or selections is None else selections + part
         if selections is None:
             return None
+        if several and len(selections) != len(several):
+            st.unmapped.append(
+                Unmapped("combination", "several aggregations", "several aggregates of one measure")
+            )
         filters: list[TagFilter] = []
         group = [t for t in st.group_tags if t == "id_subsistema"]
         for tag in st.group_tags:

@@ -945,3 +945,15 @@ def test_a_total_spelt_out_in_parentheses_is_the_denominator() -> None:
         "Share of solar in total SIN generation (hydro + thermal + wind + solar) in 2023"
     )
     assert [s.alias for s in model.selections] == ["share_val_gersolar_of_generation"]
+
+
+def test_several_aggregates_of_one_measure() -> None:
+    model = understood("intercâmbio líquido do Nordeste na semana passada: média e máximo")
+    assert [s.alias for s in model.selections] == ["mean_val_intercambio", "max_val_intercambio"]
+    # with their times asked, refused: InfluxDB gives no time beside other aggregates
+    timed = translate("CMO máximo e mínimo do SE em abril, com os respectivos instantes", NOW)
+    assert "combination" in {u.kind for u in timed.unmapped}
+    # a ranking still takes one aggregate
+    assert "combination" in {
+        u.kind for u in translate("top 5 usinas por média e máximo em abril", NOW).unmapped
+    }
