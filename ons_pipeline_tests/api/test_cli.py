@@ -87,9 +87,7 @@ def test_query_says_what_it_answered_and_what_it_did_not_understand(
     assert ok.exit_code == 0, ok.output
     assert ok.output.startswith("answer to: média da carga horária (MWmed), subsistema SE, por dia")
     assert "7 row(s)" in ok.output and "2024-03-01 a 2024-03-07" in ok.output
-    bad = runner.invoke(
-        cli, ["query", "Como andam os reservatórios do Nordeste?"], env=env
-    )
+    bad = runner.invoke(cli, ["query", "Como andam os reservatórios do Nordeste?"], env=env)
     assert bad.exit_code == 1
     assert "not understood (word): 'andam'" in bad.output and "try: " in bad.output
     lenient = runner.invoke(

@@ -170,6 +170,8 @@ _STATES = {
     "santa catarina": "SC", "sao paulo": "SP", "sergipe": "SE", "tocantins": "TO",
 }  # fmt: skip
 
+# codes that are also other things ("7-day MA", "6 AM", "TO", "GO"): only after "no", "do", "in"
+_AMBIGUOUS_CODES = frozenset({"MA", "AM", "TO", "GO", "AL", "ES", "PI", "AP", "PE"})
 _STATE_CODE = re.compile(
     r"(?<![\w/])(?<!\d\s)("
     + "|".join(sorted(code for code in _STATES.values() if code != "SE"))
@@ -299,7 +301,7 @@ _STOPWORDS = set(
     preciso precisava precisamos quero queria gostaria poderia poderiam pode podes consegue
     responde responda responder diz passa passe manda mande calcula compute calculate provide
     report need want would could can you i we please kindly determine find fetch
-    aconteceu aconteceram comportou comportaram observed seen located situated segundo according
+    aconteceu aconteceram comportou comportaram observed seen located situated according
     respectivos respectivas respectivo respectiva respectively separately separadamente together
     junto juntos inclusive inclusivo both ambos ambas calendar came comes coming gross periodo
     period submarket submarkets submercado submercados deu reported across resample ta tá tao
@@ -309,7 +311,7 @@ _STOPWORDS = set(
 )
 # politeness and hedges: ignored, and said to be
 _FILLER = rx(
-    r"\b(?:por\s+favor|please|kindly|aproximadamente|approximately|roughly|exatamente|exactly"
+    r"\b(?:segundo\s+(?:o|a|os|as)(?=\s)|por\s+favor|please|kindly|aproximadamente|approximately|roughly|exatamente|exactly"
     r"|obrigad[oa]|thanks|thank\s+you|ola|oi|hello|hi|hey)\b"
 )
 _PERIOD_WORDS = {
@@ -589,8 +591,8 @@ _CONDITION = rx(
 )
 _ZERO = rx(
     r"\b(?:(?:ficou|ficaram|esteve|estiveram|estava|was|were|stayed|been|is|are)\s+)?(?:zerad[oa]s?"
-    r"|parad[oa]s?|(?:at|em)\s+zero|sem\s+gerar|with(?:out)?\s+(?:no\s+)?(?:output|generation)"
-    r"|offline)\b"
+    r"|parad[oa]s?|(?:at|em)\s+zero|sem\s+gerar|without\s+(?:output|generation)"
+    r"|with\s+(?:no|zero)\s+(?:output|generation)|offline)\b"
 )
 _CONDITION_OPS = {
     "acima": ">", "above": ">", "maior": ">", "superior": ">", "greater": ">", "more": ">",
@@ -1022,7 +1024,10 @@ class RuleTranslator:
         if st.text.orig.isupper():
             return
         for match in _STATE_CODE.finditer(st.text.orig):
-            if st.text.current[match.start() : match.end()].strip():
+            ambiguous = match.group(1) in _AMBIGUOUS_CODES and not re.search(
+                r"\b(?:n[oa]|d[oa]|em|in|of|estado)\s+$", st.text.norm[: match.start()]
+            )
+            if st.text.current[match.start() : match.end()].strip() and not ambiguous:
                 st.states.append((match.start(), match.group(1)))
                 st.text.consume(match.start(), match.end())
 

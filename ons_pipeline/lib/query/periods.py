@@ -1064,6 +1064,10 @@ def _holiday(m: re.Match[str], now: datetime) -> Span | None:
     """The holiday's day in the year written, else its latest day up to now."""
     if m.group("labour") and not re.search(r"\bdia\s+d[oa]\s+trabalh", m.group(0)):
         return None  # "trabalho" alone is work, not Labour Day
+    if m.group("xmas") == "natal" and not (
+        m.group("y") or re.match(r"(?:n|d)[oa]\s|dia", m.group(0))
+    ):
+        return None  # "em Natal" is the city; the holiday is "no Natal", "Natal de 2023"
     month, day = next(v for k, v in _HOLIDAY_DATES.items() if m.group(k))
     year = int(m.group("y")) if m.group("y") else now.year
     if not m.group("y") and (month, day) > (now.month, now.day):

@@ -957,3 +957,23 @@ def test_several_aggregates_of_one_measure() -> None:
     assert "combination" in {
         u.kind for u in translate("top 5 usinas por média e máximo em abril", NOW).unmapped
     }
+
+
+def test_words_that_are_also_something_else_are_not_guessed() -> None:
+    # Natal the city, MA the moving average, "segundo maior" (second largest)
+    assert not translate("carga de Natal ontem", NOW).complete
+    assert (
+        understood("carga do SIN no Natal").time_range.to_dict()["start"] == "2023-12-25T03:00:00Z"
+    )
+    assert not translate("7-day MA of wind generation in the NE", NOW).complete
+    model = understood("geração das usinas do MA em 2023")
+    assert ("id_estado", ("MA",)) in {(f.tag, f.values) for f in model.tag_filters}
+    assert not translate("a segunda maior usina em 2023", NOW).complete
+    assert not translate("o segundo maior CMO do SE em abril", NOW).complete
+    # "without output" is a condition of zero; "with output" is none
+    xingo = lambda: ["Xingó"]  # noqa: E731
+    zero = understood("how many hours was Xingó without output in April", plants=xingo)
+    assert [(v.op, v.value) for v in zero.value_filters] == [("<=", 0.0)]
+    assert not translate(
+        "how many hours was Xingó with output in April", NOW, plants=xingo
+    ).complete
