@@ -35,6 +35,7 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Protocol
 
 from ons_pipeline.lib import schema
@@ -147,6 +148,11 @@ _SUBSYSTEM_CODES = re.compile(r"(?<![\w])(SE\s*[/-]\s*CO|SECO|SE|NE|SIN|S|N)(?![
 _SUBSYSTEM_LOWER = re.compile(
     r"(?<![\w])(se|ne|sin)(?=\s*(?:$|[?.!,;]|\d|(?:hoje|hj|ontem|agora|now|today|yesterday|em"
     r"|no|na|nos|nas|in|on|last|ultim[oa]s?)\b))"
+)
+# "se" opening a clause ("a carga média se ontem ficou abaixo de…") is "if", not Southeast
+_IF_CLAUSE = re.compile(
+    r"\b(?:ficou|ficar|ficaram|foi|for|forem|fosse|estiver|esteve|houver|houve|tiver|teve|passou"
+    r"|passar|maior|menor|acima|abaixo|superou|superar|atingiu|atingir)\b"
 )
 _MEASURE_BEFORE = re.compile(
     r"\b(?:cmo|carga|load|ear|ena|geracao|generation|eolica|solar|termica|hidraulica|wind|hydro"
@@ -302,11 +308,10 @@ _STOPWORDS = set(
     responde responda responder diz passa passe manda mande calcula compute calculate provide
     report need want would could can you i we please kindly determine find fetch
     aconteceu aconteceram comportou comportaram observed seen located situated according
-    respectivos respectivas respectivo respectiva respectively separately separadamente together
-    junto juntos inclusive inclusivo both ambos ambas calendar came comes coming gross periodo
+    respectivos respectivas respectivo respectiva
+    inclusive inclusivo both ambos ambas calendar came comes coming gross periodo
     period submarket submarkets submercado submercados deu reported across resample ta tá tao
     tão estao estão esta está i.e e.g summarise summarize atendimento region's completeness check
-    records somadas somados combined
     """.split()  # noqa: SIM905
 )
 # politeness and hedges: ignored, and said to be
@@ -594,6 +599,12 @@ _ZERO = rx(
     r"|parad[oa]s?|(?:at|em)\s+zero|sem\s+gerar|without\s+(?:output|generation)"
     r"|with\s+(?:no|zero)\s+(?:output|generation)|offline)\b"
 )
+# a condition right after the plants names their size, not their generation
+_PLANT_SIZE = re.compile(r"\b(?:usinas?|plants?|parques?|geradoras?)\s+(?:com\s+|with\s+)?$")
+# "quais usinas …" with a condition: a list of the plants that meet it
+_WHICH_ENTITIES = re.compile(
+    r"\b(?:quais|which)\s+(?:\w+\s+)?(?:usinas?|plants?|subsistemas?|subsystems?|estados?|states?)\b"
+)
 _CONDITION_OPS = {
     "acima": ">", "above": ">", "maior": ">", "superior": ">", "greater": ">", "more": ">",
     "higher": ">", "exceeded": ">", "exceeding": ">", "abaixo": "<", "below": "<", "menor": "<",
@@ -652,7 +663,8 @@ _ASKS_VALUE = rx(
 _SERIES_WORDS = rx(
     r"\b(?:mostre|mostrar|exiba|exibir|liste|listar|show|list|display|plot|grafico|serie"
     r"|curva|evolucao|perfil|trajetoria"
-    r"|como\s+(?:\w+\s+)?(?:variou|variaram|evoluiu|evoluiram|oscilou|oscilaram|se\s+comport\w+)"
+    r"|como\s+(?:\w+\s+){0,6}?(?:variou|variaram|evoluiu|evoluiram|oscilou|oscilaram"
+    r"|se\s+comport\w+)"
     r"|how\s+did\s+(?:\w+\s+){1,6}?(?:vary|evolve|develop|behave))\b"
 )
 _BETWEEN_SUBSYSTEMS = rx(r"\b(?:entre|between)(?:\s+(?:o|a|the))?\s*$")
@@ -688,6 +700,10 @@ _COMBINED = re.compile(
     r"\w\s*\+\s*\w|\b(?:somad[oa]s|junt[oa]s|combined|together|in\s+total|no\s+total)\b",
     re.IGNORECASE,
 )
+_SEPARATELY = rx(
+    r"\b(?:(?:reported\s+|given\s+|shown\s+)?separately|separadamente|respectively"
+    r"|(?:cada\s+uma|each\s+one)(?:\s+(?:separadamente|separately))?)\b"
+)
 # "a diferença entre o programado e o verificado", "deviation from schedule"
 _FIELD_DIFFERENCE = rx(r"\b(?:diferencas?|differences?|desvios?|deviations?|gap)\b")
 
@@ -702,6 +718,12 @@ def _with_difference(st: _State, selections: list[Selection], agg: Aggregation) 
         shown = st.text.original(found[0].start(), found[0].end())
         reason = "the difference of scheduled and verified is given for means and totals"
         st.unmapped.append(Unmapped("combination", shown, reason))
+        return
+    if re.search(r"percent|%", st.text.norm):
+        shown = st.text.original(found[0].start(), found[0].end())
+        st.unmapped.append(
+            Unmapped("combination", shown, "the difference is given in MWmed, not %")
+        )
         return
     verified, scheduled = (s.expr for s in selections)
     selections.append(
@@ -832,6 +854,7 @@ class _State:
     conditions: list[tuple[str, float, str]] = field(default_factory=list)  # (op, value, shown)
     counted: tuple[str, str] | None = None  # a count of time steps: (grain, shown)
     asks_when: bool = False  # "e quando", "with timestamp": the time of an extreme
+    fullness: bool = False  # "% da capacidade": known for stored energy only
     compare: bool = False
     mlt: bool = False
     mwmes: bool = False
@@ -854,12 +877,19 @@ class _State:
     both_interchanges: str | None = None  # "programado e verificado" asked (the words)
 
 
-def _condition_number(written: str) -> float:
+def _condition_number(written: str) -> float | None:
     """A number as written in either language: groups of three digits after a comma or dot are
-    thousands ("5,000", "12.500"), any other comma or dot is the decimal mark ("200,5")."""
-    if re.fullmatch(r"-?\d{1,3}(?:([.,])\d{3})(?:\1\d{3})*", written):
-        return float(re.sub(r"[.,]", "", written))
-    return float(written.replace(",", "."))
+    thousands ("5,000", "12.500"), a single other comma or dot is the decimal mark ("200,5");
+    with both marks, the last is the decimal one ("40.000,5", "1,000.5"). ``None`` otherwise."""
+    sign, digits = ("-", written[1:]) if written.startswith("-") else ("", written)
+    both = re.fullmatch(r"(\d{1,3}(?:([.,])\d{3})*)([.,])(\d+)", digits)
+    if both and both.group(2) and both.group(2) != both.group(3):
+        return float(sign + re.sub(r"[.,]", "", both.group(1)) + "." + both.group(4))
+    if re.fullmatch(r"\d{1,3}(?:([.,])\d{3})(?:\1\d{3})*", digits):
+        return float(sign + re.sub(r"[.,]", "", digits))
+    if re.fullmatch(r"\d+(?:[.,]\d+)?", digits):
+        return float(sign + digits.replace(",", "."))
+    return None
 
 
 class RuleTranslator:
@@ -897,7 +927,7 @@ class RuleTranslator:
             u.text: fix
             for u in result.unmapped
             if u.kind in ("word", "filter", "period")
-            and (fix := spelling.correction(fold(u.text), _VOCABULARY)) is not None
+            and (fix := spelling.correction(u.text, _VOCABULARY)) is not None
         }
         if fixes:
             notes += [f"read {wrong!r} as {right!r}" for wrong, right in fixes.items()]
@@ -1058,7 +1088,7 @@ class RuleTranslator:
         text = st.text
         st.mlt = bool(text.take(_MLT))
         st.mwmes = bool(text.take(_MWMES))
-        st.percent = bool(text.take(_FULLNESS))
+        st.percent = st.fullness = bool(text.take(_FULLNESS))
         found = text.take(_MWH)
         st.unit_sum = bool(found)
         st.energy_unit = next(
@@ -1302,7 +1332,17 @@ class RuleTranslator:
                 text.consume(match.start(), match.end())
         norm = text.norm
         for match in _SUBSYSTEM_LOWER.finditer(text.current):
-            if _MEASURE_BEFORE.search(norm[: match.start()]):
+            conditional = match.group(1) == "se" and _IF_CLAUSE.search(norm[match.end() :])
+            if conditional and _MEASURE_BEFORE.search(norm[: match.start()]):
+                st.unmapped.append(
+                    Unmapped(
+                        "combination",
+                        text.original(match.start(), len(norm)).strip(),
+                        "a yes-or-no question ('se … ficou abaixo de …') is not answered: ask "
+                        "for the values, or for how many hours met the condition",
+                    )
+                )
+            if _MEASURE_BEFORE.search(norm[: match.start()]) and not conditional:
                 st.subsystems.append((match.start(), match.group(1).upper(), match.group(0)))
                 text.consume(match.start(), match.end())
         st.subsystems.sort()
@@ -1376,9 +1416,29 @@ class RuleTranslator:
             st.all_time = True
         for pattern, agg in _AGG_RX:
             for match in st.text.take(pattern):
+                if match.group(0) in ("high", "low") and re.search(
+                    r"\b(?:was|were|is|are|been|be)\s+(?:\w+\s+){0,3}$",
+                    st.text.norm[: match.start()],
+                ):  # "was the CMO high?": an adjective, a yes or no
+                    st.text.restore(match.start(), match.end())
+                    continue
+                verb = re.match(r"(?:bat|set|broke|hit|quebr)", match.group(0))
+                if verb and not st.asks_when:  # "did it set a new record?": a yes or no
+                    st.unmapped.append(
+                        Unmapped(
+                            "combination",
+                            st.text.original(match.start(), match.end()),
+                            "whether a new record was set is not answered: ask for the maximum "
+                            "and when it occurred",
+                            ("qual foi a carga máxima do SIN em 2023 e quando ocorreu",),
+                        )
+                    )
+                    continue
                 st.aggregations.append((match.start(), agg, match.group(0)))
                 st.all_time = st.all_time or "record" in match.group(0)
         st.aggregations.sort()
+        if any(a is Aggregation.COUNT for _, a, _ in st.aggregations):  # what a count counts
+            st.text.take(rx(r"\b(?:records|registros|rows|linhas|pontos|points|values|valores)\b"))
 
     def _conditions(self, st: _State) -> None:
         text = st.text
@@ -1390,10 +1450,25 @@ class RuleTranslator:
                 st.counted = None  # "quantas horas de dados": every point counts
         for match in text.take(_ZERO):  # "ficou zerada", "parada", "at zero"
             st.conditions.append(("<=", 0.0, text.original(match.start(), match.end()).strip()))
+        for match in text.finditer(_CONDITION):
+            if _PLANT_SIZE.search(text.norm[: match.start()]):  # "usinas acima de 1000 MW"
+                text.consume(match.start(), match.end())
+                st.unmapped.append(
+                    Unmapped(
+                        "combination",
+                        text.original(match.start(), match.end()).strip(),
+                        "plants by size: installed capacity is not in the data",
+                    )
+                )
         for match in text.take(_CONDITION):
-            op = _CONDITION_OPS[match.group("op").split()[0]]
+            word = match.group("op").split()[0]
+            op = _CONDITION_OPS[re.sub(r"(?<=[a-z])(?:es|s)$", "", word)]
             value = _condition_number(match.group("n"))
-            st.conditions.append((op, value, text.original(match.start(), match.end()).strip()))
+            shown = text.original(match.start(), match.end()).strip()
+            if value is None:
+                st.unmapped.append(Unmapped("number", shown, "not a number as written"))
+                continue
+            st.conditions.append((op, value, shown))
 
     def _spread_between(self, st: _State) -> None:
         """ "SE-NE spread", "spread entre SE e NE": traders mean the difference between the two
@@ -1528,6 +1603,15 @@ class RuleTranslator:
                     )
                 )
         keys = [k for k in keys if not k.startswith("unsupported:")]
+        if st.fullness and keys and not all(k.startswith("ear") for k in keys):
+            st.unmapped.append(
+                Unmapped(
+                    "combination",
+                    "% da capacidade",
+                    "a percentage of capacity is known for stored energy (EAR) only: installed "
+                    "capacity is not in the data",
+                )
+            )
         if not keys and st.by_source:
             keys = ["generation"]
         if not keys and st.legacy:
@@ -1573,6 +1657,15 @@ class RuleTranslator:
         maximum or minimum is its own when asked alone; asked together, it is refused."""
         aggs = list(dict.fromkeys(a for _, a, _ in st.aggregations))
         named = all(_AGG_NOUN.fullmatch(fold(t).strip()) for _, _, t in st.aggregations)
+        found = sorted(st.aggregations)
+        joined = all(  # "média e máximo", "min, max": not "média diária máxima" (one quantity)
+            re.fullmatch(
+                r"\s*(?:,|e|and|&|/)\s*(?:(?:o|a|the)\s+)?",
+                st.text.norm[a + len(ta) : b],
+            )
+            for (a, _, ta), (b, _, _) in pairwise(found)
+        )
+        named = named and joined
         if (
             len(aggs) < 2
             or not named  # "maior", "menor" compare or rank: never a second aggregate
@@ -2046,6 +2139,10 @@ class RuleTranslator:
         value_filters = self._value_filters(st, table, selections)
         one_plant = any(f.tag == "nom_usina" and len(f.values) == 1 for f in filters)
         if last and table == "geracao_usina" and not group and top is None and not one_plant:
+            if st.total_word or st.amount:
+                raise ModelError(
+                    "the total of the plants' latest values is not computed: ask for each plant's"
+                )
             # the latest point of several plants is one plant's: each plant's latest instead
             group = ["nom_usina"]
             st.assumptions.append("the latest value of each plant")
@@ -2106,6 +2203,16 @@ class RuleTranslator:
         """The conditions on the selected field's values; a count of time steps needs one, at
         the data's own step (counting hours of half-hourly data would count half-hours)."""
         fields = {s.expr.field for s in selections if isinstance(s.expr, Agg)}
+        if st.conditions and _WHICH_ENTITIES.search(st.text.norm):
+            st.unmapped.append(
+                Unmapped(
+                    "combination",
+                    st.conditions[0][2],
+                    "the list of plants, subsystems or states that meet a condition is not "
+                    "supported: ask for the top N, or for each one's values",
+                )
+            )
+            return ()
         if st.counted is not None:
             grain, shown = st.counted
             step = schema.table(table).grain
@@ -2305,16 +2412,21 @@ class RuleTranslator:
         codes = [c for c in codes if c != "SIN"]
         if codes:
             filters.append(TagFilter("id_subsistema", FilterOp.EQ, tuple(codes)))
+        states = set(c for _, c in st.states)
+        if st.compare and states and codes:  # "NE vs RN": one would filter the other
+            raise ModelError("comparing a subsystem with a state: ask for each")
         group = list(st.group_tags)
+        if len(states) > 1 and "id_estado" not in group:
+            group.append("id_estado")  # "RN vs CE", "do RN e do CE": each state, as subsystems
         if st.by_source and "nom_tipousina" not in group:
             group.append("nom_tipousina")
         if len(codes) > 1 and "id_subsistema" not in group:
             group.append("id_subsistema")
-        if (
-            len(st.plant_names) > 1
-            and "nom_usina" not in group
-            and not _COMBINED.search(st.text.orig)
-        ):
+        separately = st.text.take(_SEPARATELY) if len(st.plant_names) > 1 else []
+        combined = _COMBINED.search(st.text.orig)
+        if separately and combined:
+            raise ModelError("the plants added together or each one? Ask one of the two")
+        if len(st.plant_names) > 1 and "nom_usina" not in group and not combined:
             group.append("nom_usina")  # each plant, unless added together ("Angra 1 + Angra 2")
         default = Aggregation.SUM if (st.rank or not st.plant_names) else Aggregation.MEAN
         agg = self._agg(st, default)

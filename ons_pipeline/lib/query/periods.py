@@ -461,7 +461,9 @@ _DATE_ISO = r"(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?:" + _TIME_ISO + r"
 _ISO_DATETIME = rx(r"\b(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})" + _TIME_ISO)
 _DATE_BR = r"(?P<bd>\d{1,2})/(?P<bm>\d{1,2})/(?P<by>\d{4})"
 # dd/mm without a year: the latest such day up to now, like a month named without one
-_DATE_DM = r"(?P<dd>0?[1-9]|[12]\d|3[01])/(?P<dm>0?[1-9]|1[0-2])(?![/\d])"
+_DATE_DM = r"(?<!cada\s)(?<!every\s)(?P<dd>0?[1-9]|[12]\d|3[01])/(?P<dm>0?[1-9]|1[0-2])(?![/\d])"
+# after a day/month written as a fraction would be ("1/2 hora", "1/3 das usinas"): not a date
+_FRACTION_OF = re.compile(r"\s*(?:horas?|hours?|h\b|d[aoe]s?\b|of\b)")
 _DATE_LONG_PT = (
     r"(?:dia\s+)?(?P<pd>\d{1,2})(?:o|º)?\s+(?:de\s+)?(?P<pm>" + MONTH_ANY + r")"
     r"(?:\s*(?:de|,)?\s+(?P<py>\d{4}))?"
@@ -618,7 +620,14 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
     today = midnight(now)
     reading = Reading()
     atoms: list[_Atom] = []
-    so_far = bool(text.take(_SO_FAR))
+    so_far_matches = text.take(_SO_FAR)
+    so_far = bool(so_far_matches)
+    # "de janeiro até hoje", "from March to date": a range that runs to now
+    so_far_from = any(
+        re.search(r"\b(?:de|desde|from|since)\s+\S+(?:\s+\S+){0,3}\s*$", text.norm[: m.start()])
+        and re.match(r"\s*(?:ate|until|to)\b", text.norm[m.start() :])
+        for m in so_far_matches
+    )
     for match in text.take(_LAST_WEEKDAY):
         name = match.group("a") or match.group("b") or match.group("c")
         weekday = next(d for p, d in _DAY_NAMES if re.fullmatch(p, name))
@@ -711,8 +720,11 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
     joined: set[int] = set()  # the ends of ranges read as compared periods (by their start)
     periods = _ranges(text, atoms, now, reading, joined if ends else None)
     _compare(text, periods, reading, clocks, joined)
-    if so_far:  # "em 2024 até agora": the period up to now
-        reading.spans = [Span(s.start, min(s.end, now)) for s in reading.spans]
+    if so_far:  # "em 2024 até agora": the period up to now; "de janeiro até hoje": to now
+        reading.spans = [
+            Span(s.start, now if so_far_from and s.start < now else min(s.end, now))
+            for s in reading.spans
+        ]
     for span in reading.spans:
         if span.start > now:
             reading.problems.append((label(span), "the period is in the future"))
@@ -1107,6 +1119,8 @@ def _dx(m: re.Match[str], now: datetime) -> Span | None:
         return day_span(int(g["by"]), int(g["bm"]), int(g["bd"]), zone)
     if g["dd"]:
         month = int(g["dm"])
+        if int(g["dd"]) < month and _FRACTION_OF.match(m.string, m.end()):
+            return None
         return day_span(_year(month, now, None), month, int(g["dd"]), zone)
     if g["qy"]:
         q = int(g["qn"]) if g["qn"] else _QUARTER_WORDS.get(g["qo"], 0) or int(g["qo"][0])

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from wordfreq import zipf_frequency
+
 from ons_pipeline.lib.query.text import fold
 
 # Portuguese and English shorthand of chat and control rooms, as whole words (folded). Only
@@ -59,12 +61,24 @@ def edit_distance(a: str, b: str, limit: int = 2) -> int:
     return min(previous[-1], limit + 1)
 
 
+# a word this common in Portuguese or English (Zipf scale: 3 = once per million words) is a word
+# the writer meant, not a slip: never corrected
+COMMON_ZIPF = 3.0
+
+
+def is_common_word(word: str) -> bool:
+    """``word`` (as written, or folded) is in common use in Portuguese or English."""
+    forms = {word.lower(), fold(word)}
+    return any(zipf_frequency(f, lang) >= COMMON_ZIPF for f in forms for lang in ("pt", "en"))
+
+
 def correction(word: str, vocabulary: Iterable[str]) -> str | None:
-    """The one vocabulary word ``word`` (folded) is a slip of: one edit for words of five to
-    eight letters (a missing letter for four), two from nine; ``None`` when none is that close or
-    two are equally close."""
-    if len(word) < 4 or not word.isalpha():
+    """The one vocabulary word ``word`` is a slip of (a word in common use never is): one edit
+    for words of five to eight letters (a missing letter for four), two from nine; ``None`` when
+    none is that close or two are equally close."""
+    if len(word) < 4 or not word.isalpha() or is_common_word(word):
         return None
+    word = fold(word)
     limit = 1 if len(word) < 9 else 2
     candidates = [v for v in vocabulary if " " not in v]
     if len(word) == 4:  # "onte": a four-letter word only ever misses a letter

@@ -977,3 +977,57 @@ def test_words_that_are_also_something_else_are_not_guessed() -> None:
     assert not translate(
         "how many hours was Xingó with output in April", NOW, plants=xingo
     ).complete
+
+
+# -- an adversarial review of the rules above: confident wrong answers it found, now refused --
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "geração de todas as usinas eólicas do NE ontem",  # todas → today (a common word)
+        "corte de geração eólica no NE ontem",  # corte → norte
+        "mapa da geração eólica por estado em 2023",  # mapa → amapá
+        "carga média diária máxima do SE em fevereiro",  # one quantity, not two aggregates
+        "CMO médio máximo do SE em fevereiro",
+        "carga do SE e do NE somadas em fevereiro",  # "somadas" mattered
+        "Angra 1 + Angra 2 separadamente em 2023",
+        "geração eólica do NE em % da capacidade",  # capacity is not in the data
+        "diferença percentual entre o intercâmbio programado e o verificado de N para SE ontem",
+        "carga do SE a cada 1/2 hora ontem",  # a fraction, not 1 February
+        "diga a carga média se ontem ficou abaixo de 30000",  # "se" = if
+        "geração das usinas acima de 1000 MW",  # plant size
+        "quais usinas geraram acima de 500 MW ontem",  # a list of plants meeting a condition
+        "geração eólica do NE vs RN em 2023",  # a subsystem against a state
+        "geração total das usinas eólicas da BA agora",  # a total of latest values
+        "was the CMO high in SE yesterday?",  # an adjective: yes or no
+        "did the SE load set a new record yesterday",
+        "CMO do SE menores que 100,5.3 em fevereiro",  # not a number (it crashed)
+    ],
+)
+def test_what_the_review_found_is_refused(question: str) -> None:
+    assert not translate(question, NOW).complete, question
+
+
+def test_what_the_review_found_is_read_as_meant() -> None:
+    # plural comparatives (they crashed), numbers with both separators
+    model = understood("média do CMO do SE menores que 100 em abril")
+    assert [(v.op, v.value) for v in model.value_filters] == [("<", 100.0)]
+    assert (
+        understood("quantas meias horas o CMO do SE ficou acima de 40.000,5 em abril")
+        .value_filters[0]
+        .value
+        == 40000.5
+    )
+    assert (
+        understood("quantas meias horas o CMO do SE ficou acima de 1,000.5 em abril")
+        .value_filters[0]
+        .value
+        == 1000.5
+    )
+    # "de janeiro deste ano até hoje" runs to now; two states are each one
+    rng = understood("carga do SE de janeiro deste ano até hoje").time_range.to_dict()
+    assert (rng["start"][:10], rng["end"]) == ("2024-01-01", "2024-05-15T14:30:00Z")
+    assert understood("geração eólica do RN e do CE em 2023").group_tags[-1:] == ("id_estado",)
+    series = understood("como a geração eólica do NE se comportou ontem")
+    assert str(series.window) == "1h"

@@ -51,3 +51,10 @@ def test_shorthand_is_expanded_as_whole_words_only() -> None:
 def test_replace_words_keeps_other_words() -> None:
     assert replace_words("carag do sul, carag", {"carag": "carga"}) == "carga do sul, carga"
     assert replace_words("cara caragx", {"carag": "carga"}) == "cara caragx"
+
+
+def test_a_word_in_common_use_is_never_corrected() -> None:
+    vocabulary = ["today", "norte", "amapa", "share", "solar", "yearly", "ontem", "marco"]
+    for word in ("todas", "corte", "porte", "forte", "mapa", "shape", "somar", "early", "contém"):
+        assert correction(word, vocabulary) is None, word
+    assert correction("nortte", vocabulary) == "norte"
