@@ -155,8 +155,8 @@ _IF_CLAUSE = re.compile(
     r"|passar|maior|menor|acima|abaixo|superou|superar|atingiu|atingir)\b"
 )
 _MEASURE_BEFORE = re.compile(
-    r"\b(?:cmo|carga|load|ear|ena|geracao|generation|eolica|solar|termica|hidraulica|wind|hydro"
-    r"|thermal|intercambio|interchange|media|medio|maxim[oa]|minim[oa]|max|min)\s+$"
+    r"\b(?:do|no|pro|ao|para\s+o|cmo|carga|load|ear|ena|geracao|generation|eolica|solar|termica"
+    r"|hidraulica|wind|hydro|thermal|intercambio|interchange|media|medio|maxim[oa]|minim[oa]|max|min)\s+$"
 )
 SUBSYSTEM_NAMES = {
     "SE": "Sudeste/Centro-Oeste", "S": "Sul", "NE": "Nordeste", "N": "Norte", "SIN": "SIN",
@@ -352,7 +352,8 @@ _SUPERLATIVE = rx(
     + r"))\b"
 )
 _RANK_WHICH = rx(
-    r"\b(?:qual|quais|which|what)\s+(?:(?:foi|e|eh|was|is)\s+)?(?:(?:o|a|the)\s+)?"
+    r"\b(?:qual|quais|which|what)\s+(?:(?:foi|foram|e|eh|sao|was|were|is|are)\s+)?"
+    r"(?:(?:o|a|os|as|the)\s+)?"
     r"(?P<kind>(?:thermal|thermoelectric|hydro(?:electric)?|hydropower|wind|solar|photovoltaic"
     r"|nuclear|gas(?:-fired)?|coal(?:-fired)?)\s+)?(?:" + _ENTITY_ANY + r")\b"
 )
@@ -569,7 +570,9 @@ _FULLNESS = rx(
     r"\s+of\s+(?:the\s+)?(?:capacity|maximum)|em\s+%\s+da\s+capacidade)\b"
 )
 _MWMES = rx(r"\b(?:em\s+|in\s+)?(?:mw\s*mes|mwmes|mw[\s-]*months?|mwmonth)\b")
-_MWH = rx(r"(?:,\s*)?\b(?:em\s+|in\s+)?(?:mwh|(?P<gwh>gwh)|(?P<twh>twh))\b(?:\s*,)?")
+_MWH = rx(r"(?:,\s*)?\b(?:em\s+|in\s+)?(?<!/)(?:mwh|(?P<gwh>gwh)|(?P<twh>twh))\b(?:\s*,)?")
+# the CMO's own unit: "em R$/MWh" says nothing about the aggregate
+_PRICE_UNIT = rx(r"(?:\b(?:em|in)\s+)?r\$\s*/\s*mwh\b")
 _ENERGY_SCALE = {"gwh": 1000, "twh": 1_000_000}
 _MWMED = rx(
     r"(?:,\s*)?\b(?:em\s+|in\s+)?(?:mw\s*med(?:ios)?|mw\s+medios|(?:average|avg)\s+mw|mw\s*avg"
@@ -695,6 +698,7 @@ _AGG_NOUN = re.compile(
     r"|min|minimum|soma|total|sum|mediana|median|desvio[\s-]+padrao|standard\s+deviation|std\s*dev"
     r"|stddev|amplitude|spread|contagem|count)"
 )
+_PLUS = re.compile(r"[\wÀ-ÿ]\s*\+\s*[^\W\d]")
 # plants added together: "Angra 1 + Angra 2", "somadas", "combined"
 _COMBINED = re.compile(
     r"\w\s*\+\s*\w|\b(?:somad[oa]s|junt[oa]s|combined|together|in\s+total|no\s+total)\b",
@@ -855,6 +859,7 @@ class _State:
     counted: tuple[str, str] | None = None  # a count of time steps: (grain, shown)
     asks_when: bool = False  # "e quando", "with timestamp": the time of an extreme
     fullness: bool = False  # "% da capacidade": known for stored energy only
+    plus_read: bool = False  # a "+" read as plants added together
     compare: bool = False
     mlt: bool = False
     mwmes: bool = False
@@ -985,6 +990,15 @@ class RuleTranslator:
                     ("intercâmbio programado e verificado de SE para NE",),
                 )
             )
+        if _PLUS.search(text.orig) and not st.plus_read:
+            st.unmapped.append(
+                Unmapped(
+                    "combination",
+                    "+",
+                    "adding series together is read only for the total energy of named plants",
+                    ("Angra 1 + Angra 2, energia total em 2023",),
+                )
+            )
         self._leftovers(st)
         language = _language(text.norm)
         interpretation = describe(model, language, tuple(st.assumptions)) if model else ""
@@ -1089,6 +1103,7 @@ class RuleTranslator:
         st.mlt = bool(text.take(_MLT))
         st.mwmes = bool(text.take(_MWMES))
         st.percent = st.fullness = bool(text.take(_FULLNESS))
+        text.take(_PRICE_UNIT)
         found = text.take(_MWH)
         st.unit_sum = bool(found)
         st.energy_unit = next(
@@ -1297,6 +1312,7 @@ class RuleTranslator:
             outside = [m for m in st.measures if not any(a <= m[0] < b for a, b in sums)]
             if sums and outside:
                 st.measures = outside
+                st.plus_read = True
         st.percent = bool(st.text.take(_PERCENT)) or st.percent
         scheduled = [m for m in st.measures if m[1] == "interchange_scheduled"]
         verified = _VERIFIED.search(st.text.norm)
@@ -2197,12 +2213,35 @@ class RuleTranslator:
             limit=limit,
         )
 
+    def _condition_refused(self, st: _State, table: str, selections: list[Selection]) -> str | None:
+        """Why a condition on values cannot be applied as InfluxDB would (``None`` if it can)."""
+        funcs = {s.expr.func for s in selections if isinstance(s.expr, Agg)}
+        if funcs & {Aggregation.LAST, Aggregation.FIRST}:
+            return "is the latest value above or below? A yes or no: ask for the latest value"
+        asked_when = re.match(r"\W*(?:quando|when|em\s+que|at\s+what|a\s+que)\b", st.text.norm)
+        if st.asks_when and asked_when and Aggregation.COUNT not in funcs:
+            return "the times a condition held are not listed: ask how many hours it held"
+        plants = [f for f in st.plant_names]
+        if table == "geracao_usina" and len(plants) != 1 and "nom_usina" not in st.group_tags:
+            return (
+                "a condition on several plants applies to each plant's values, not to their "
+                "total: ask for one plant"
+            )
+        if len(st.conditions) > 1 and len({c for _, c, _ in st.subsystems}) > 1:
+            return "one condition per subsystem is not supported: ask once per subsystem"
+        return None
+
     def _value_filters(
         self, st: _State, table: str, selections: list[Selection]
     ) -> tuple[ValueFilter, ...]:
         """The conditions on the selected field's values; a count of time steps needs one, at
         the data's own step (counting hours of half-hourly data would count half-hours)."""
         fields = {s.expr.field for s in selections if isinstance(s.expr, Agg)}
+        if st.conditions:
+            reason = self._condition_refused(st, table, selections)
+            if reason:
+                st.unmapped.append(Unmapped("combination", st.conditions[0][2], reason))
+                return ()
         if st.conditions and _WHICH_ENTITIES.search(st.text.norm):
             st.unmapped.append(
                 Unmapped(
@@ -2430,6 +2469,10 @@ class RuleTranslator:
             group.append("nom_usina")  # each plant, unless added together ("Angra 1 + Angra 2")
         default = Aggregation.SUM if (st.rank or not st.plant_names) else Aggregation.MEAN
         agg = self._agg(st, default)
+        if combined and len(st.plant_names) > 1:
+            if agg is not Aggregation.SUM or st.compare:  # a mean of both is no sum of them
+                raise ModelError("plants added together: ask for their total energy (MWh)")
+            st.plus_read = True
         top = None
         if st.rank is not None:
             tag = {

@@ -392,7 +392,10 @@ _SAME_LAST_YEAR = rx(
     |same\s+(?:month|period|quarter|day|week)\s+(?:of\s+)?(?:the\s+)?(?:last|previous|prior)\s+year
     |same\s+(?:month|period)\s+a\s+year\s+(?:earlier|before|ago))\b"""
 )
-_SO_FAR = rx(r"\b(?:so\s+far|to\s+date|ate\s+(?:agora|o\s+momento|hoje)|ate\s+aqui)\b")
+_SO_FAR = rx(
+    r"\b(?:so\s+far|to\s+date|ate\s+(?:agora|o\s+momento|hoje)|ate\s+aqui|(?:up\s+)?(?:to|until|till)"
+    r"\s+now)\b"
+)
 # "o mesmo dia da semana passada", "the same day last week": seven days before the one compared
 _SAME_LAST_WEEK = rx(
     r"""\b(?:(?:o|a|the)\s+)?(?:mesm[oa]\s+(?:dia|horario|hora|periodo)\s+d[ae]\s+semana
@@ -553,7 +556,8 @@ _NAMED: list[tuple[str, str]] = [
     # before this one (Monday to Sunday); "a última semana", "the last/past week", seven days
     (r"(?:n?[oa]\s+)?semana\s+retrasada|(?:the\s+)?week\s+before\s+last", "week-prev2"),
     # "no fim de semana" (one weekend): the latest that has begun
-    (r"(?:n?o\s+)?(?:ultimo\s+)?fim\s+de\s+semana(?:\s+passado)?|(?:the\s+)?(?:last|past)\s+weekend",
+    (r"(?<!neste\s)(?<!nesse\s)(?<!este\s)(?<!esse\s)(?<!proximo\s)(?:n?o\s+)?(?:ultimo\s+)?"
+     r"fim\s+de\s+semana(?:\s+passado)?|(?:the\s+)?(?:last|past)\s+weekend",
      "weekend-last"),
     (r"(?:n?[oa]\s+)?(?:ultima|last|past)\s+(?:quinzena|fortnight)", "days14"),
     (r"(?:n?[oa]\s+)?semana\s+passada|(?<!the\s)last\s+week", "week-prev"),
@@ -624,7 +628,9 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
     so_far = bool(so_far_matches)
     # "de janeiro até hoje", "from March to date": a range that runs to now
     so_far_from = any(
-        re.search(r"\b(?:de|desde|from|since)\s+\S+(?:\s+\S+){0,3}\s*$", text.norm[: m.start()])
+        re.search(
+            r"\b(?:de|desde|from|since|d[oa]s?)\s+\S+(?:\s+\S+){0,3}\s*$", text.norm[: m.start()]
+        )
         and re.match(r"\s*(?:ate|until|to)\b", text.norm[m.start() :])
         for m in so_far_matches
     )
@@ -681,6 +687,16 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
                 continue
             atoms.append(_Atom(match.start(), match.end(), _relative(n, match.group("unit"), now)))
     clocks = _read_clock(text, reading)
+    if clocks and (so_far or re.search(r"\b(?:desde|since|a\s+partir\s+d|starting)", text.norm)):
+        # "desde ontem às 18h", "das 18h de ontem até agora": a time of day on every day would be
+        # read, not the instant the range starts or ends at
+        a, b = clocks[0]
+        reading.problems.append(
+            (
+                text.original(a, b).strip(),
+                "a range from or to a time of day: write the date and time (2024-03-07 18:00)",
+            )
+        )
     for pattern in (_DAY_RANGE, _DAY_RANGE_EN):
         for match in text.take(pattern):
             try:
@@ -1051,6 +1067,10 @@ _MONTH_REL_YEAR = re.compile(
     r"\b(?P<m>" + MONTH_ANY + r")\s+(?:(?P<this>deste|desse|neste|nesse|este|esse|this)\s+"
     r"(?:ano|year)|do\s+ano\s+passado|(?:of\s+)?last\s+year)\b"
 )
+# the months listed before it take the same year ("janeiro e fevereiro do ano passado")
+_MONTH_LIST_BEFORE = re.compile(
+    r"\b(?P<m>" + MONTH_ANY + r")(?P<sep>\s*(?:,|e|and|a|ate|to|-)\s*)$"
+)
 
 
 def year_words(question: str, now: datetime) -> tuple[str, list[tuple[str, str]]]:
@@ -1058,8 +1078,24 @@ def year_words(question: str, now: datetime) -> tuple[str, list[tuple[str, str]]
     that every date form (days, ranges, months) reads it; and the replacements made."""
     used: list[tuple[str, str]] = []
     out, last = [], 0
-    for match in _MONTH_REL_YEAR.finditer(fold(question)):
+    folded = fold(question)
+    for match in _MONTH_REL_YEAR.finditer(folded):
         year = now.year if match.group("this") else now.year - 1
+        start = match.start()
+        while (before := _MONTH_LIST_BEFORE.search(folded[:start])) and before.start() >= last:
+            start = before.start()  # "janeiro e fevereiro do ano passado": both months
+        if start < match.start():
+            written_seg, pos = [], 0
+            segment = question[start : match.start()]
+            for month_match in re.finditer(
+                r"\b(?:" + MONTH_ANY + r")\b", folded[start : match.start()]
+            ):
+                written_seg += [segment[pos : month_match.end()], f" de {year}"]
+                pos = month_match.end()
+            written_seg.append(segment[pos:])
+            used.append((segment, "".join(written_seg)))
+            out += [question[last:start], "".join(written_seg)]
+            last = match.start()
         month = question[match.start("m") : match.end("m")]
         written = (
             f"{month} de {year}"

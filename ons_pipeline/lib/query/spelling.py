@@ -34,7 +34,8 @@ def expand_shorthand(question: str) -> tuple[str, list[tuple[str, str]]]:
     def expand(match: re.Match[str]) -> str:
         word = match.group(1)
         full = SHORTHAND.get(fold(word))
-        if full is None or (word.isupper() and len(word) > 1):
+        unit = full == "média" and re.search(r"mw\s*$", question[: match.start()], re.IGNORECASE)
+        if full is None or unit or (word.isupper() and len(word) > 1):  # "MW med" is a unit
             return match.group(0)  # "TERM", "MED" in capitals are names, not shorthand
         used.append((match.group(0), full))
         return full
@@ -61,9 +62,9 @@ def edit_distance(a: str, b: str, limit: int = 2) -> int:
     return min(previous[-1], limit + 1)
 
 
-# a word this common in Portuguese or English (Zipf scale: 3 = once per million words) is a word
-# the writer meant, not a slip: never corrected
-COMMON_ZIPF = 3.0
+# a word this common in Portuguese or English (Zipf scale: 3 = once per million words; 2.5 keeps
+# "bimonthly", "semestral") is a word the writer meant, not a slip: never corrected
+COMMON_ZIPF = 2.5
 
 
 def is_common_word(word: str) -> bool:

@@ -1031,3 +1031,34 @@ def test_what_the_review_found_is_read_as_meant() -> None:
     assert understood("geração eólica do RN e do CE em 2023").group_tags[-1:] == ("id_estado",)
     series = understood("como a geração eólica do NE se comportou ontem")
     assert str(series.window) == "1h"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # a second adversarial review: confident wrong answers, now refused
+        "geração eólica da BA acima de 3000 MW ontem",  # a condition on each plant, not the total
+        "o CMO atual do SE está acima de 200?",  # a yes or no on the latest value
+        "quando o CMO do SE ficou acima de 200 ontem",  # the times, not a mean
+        "Angra 1 + Angra 2 em 2023",  # a mean of both is no sum
+        "eólica + solar do NE ontem",
+        "carga do SE acima de 40000 e do NE acima de 10000 ontem",
+        "load in the SE since yesterday 6 pm",  # a range from a time of day
+        "das 18h de ontem até agora, carga do SE",
+    ],
+)
+def test_what_the_second_review_found_is_refused(question: str) -> None:
+    assert not translate(question, NOW).complete, question
+
+
+def test_what_the_second_review_found_is_read_as_meant() -> None:
+    # "R$/MWh" is the CMO's unit, not a total of energy
+    assert "mean" in understood("CMO do SE em R$/MWh ontem").selections[0].alias
+    periods = understood("carga do SE em janeiro e fevereiro do ano passado").periods
+    assert [p.label for p in periods] == ["2023-01", "2023-02"]
+    rng = understood("carga do SE do ano passado até hoje").time_range.to_dict()
+    assert (rng["start"][:10], rng["end"]) == ("2023-01-01", "2024-05-15T14:30:00Z")
+    ranked = understood("quais foram as usinas com maior geração em 2023")
+    assert ranked.top is not None and ranked.top.n == 10
+    assert understood("carga do se ontem").tag_filters[0].values == ("SE",)
+    assert understood("média do CMO do SE quando acima de 200 em abril").value_filters
