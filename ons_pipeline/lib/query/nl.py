@@ -1406,9 +1406,11 @@ class RuleTranslator:
             partner_from = next(
                 (s for s in after if _PARTNER_FROM.search(norm[match.end() : s[0]])), None
             )
-            if noun:  # "exportação do Nordeste para o Sudeste"
-                subject = partner_from if exporting else partner_to
-                other = partner_to if exporting else partner_from
+            if noun and exporting:  # "exportação do Nordeste para o Sudeste"
+                subject, other = partner_from, partner_to
+            elif noun:  # "importação do Nordeste" is the Northeast's, as "importação para o NE"
+                subject = partner_to or partner_from
+                other = partner_from if partner_to is not None else None
                 if subject is None:
                     subject = before[-1] if before else None
             else:

@@ -1062,3 +1062,11 @@ def test_what_the_second_review_found_is_read_as_meant() -> None:
     assert ranked.top is not None and ranked.top.n == 10
     assert understood("carga do se ontem").tag_filters[0].values == ("SE",)
     assert understood("média do CMO do SE quando acima de 200 em abril").value_filters
+
+
+def test_imports_named_as_a_noun_are_the_subsystems_imports() -> None:
+    # "importação do NE" was the NE's net interchange without its sign reversed (its exports)
+    model = understood("importação do NE em fevereiro")
+    assert model.selections[0].alias == "sum_net_import"
+    assert str(model.selections[0].expr).startswith("(-1")
+    assert understood("exportação do NE em fevereiro").selections[0].alias == "sum_net_interchange"
