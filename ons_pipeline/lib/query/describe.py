@@ -308,6 +308,10 @@ def describe(model: QueryModel, language: str = "en", assumptions: tuple[str, ..
             kind = (
                 f"em {len(model.periods)} intervalos" if pt else f"over {len(model.periods)} spans"
             )
+        first = model.periods[0]
+        if first.end - first.start < 86_400 * 10**9:  # the same hours of each day
+            a, b = _local(first.start, zone), _local(first.end, zone)
+            kind += f", {a:%H:%M}–{b:%H:%M}"
         parts.append(
             f"{kind}, {_range(model.time_range.start, model.time_range.end, zone, pt)} {local}"
         )

@@ -312,6 +312,7 @@ _STOPWORDS = set(
     inclusive inclusivo both ambos ambas calendar came comes coming gross periodo
     period submarket submarkets submercado submercados deu reported across resample ta tá tao
     tão estao estão esta está i.e e.g summarise summarize atendimento region's completeness check
+    single dado
     """.split()  # noqa: SIM905
 )
 # politeness and hedges: ignored, and said to be
@@ -353,7 +354,7 @@ _SUPERLATIVE = rx(
 )
 _RANK_WHICH = rx(
     r"\b(?:qual|quais|which|what)\s+(?:(?:foi|foram|e|eh|sao|was|were|is|are)\s+)?"
-    r"(?:(?:o|a|os|as|the)\s+)?"
+    r"(?:(?:o|a|os|as|the)\s+)?(?:(?:single|one)\s+)?"
     r"(?P<kind>(?:thermal|thermoelectric|hydro(?:electric)?|hydropower|wind|solar|photovoltaic"
     r"|nuclear|gas(?:-fired)?|coal(?:-fired)?)\s+)?(?:" + _ENTITY_ANY + r")\b"
 )
@@ -554,7 +555,7 @@ _AGGREGATIONS: list[tuple[str, Aggregation]] = [
      Aggregation.MAX),
     (r"(?:valor\s+)?(?:minim[oa]s?|min|minimum|lowest|menor(?:es)?|mais\s+baix[oa]|vale"
      r"|low" + _AS_NOUN + ")", Aggregation.MIN),
-    (r"soma|somatorio|\bsum\b|\btotal\b|energia\s+total|total\s+energy", Aggregation.SUM),
+    (r"soma|somatorio|\bsum\b|\btota(?:l|is|ls)\b|energia\s+total|total\s+energy", Aggregation.SUM),
 ]  # fmt: skip
 _AGG_RX = [(rx(r"\b(?:" + p + r")\b"), a) for p, a in _AGGREGATIONS]
 
@@ -591,8 +592,9 @@ _CONDITION = rx(
     r"\b(?:(?:ficou|ficaram|esteve|estiveram|foi|foram|was|were|stayed|been|is|are)\s+)?"
     r"(?P<op>acima\s+d[eo]|abaixo\s+d[eo]|maior(?:es)?\s+(?:que|do\s+que)|menor(?:es)?\s+(?:que"
     r"|do\s+que)|superior(?:es)?\s+a|inferior(?:es)?\s+a|above|below|greater\s+than|less\s+than"
-    r"|more\s+than|higher\s+than|lower\s+than|exceeded|exceeding|>=|<=|>|<)\s*(?:r\$\s*)?"
-    r"(?P<n>-?\d+(?:[.,]\d+)*)(?:\s*(?:r\$\s*/\s*mwh|reais|mw\s*med(?:ios)?|mw\s*avg|mwavg|mw|mwh"
+    r"|more\s+than|higher\s+than|lower\s+than|exceed(?:ed|ing|s)?|ultrapass\w+|super(?:ou|aram)"
+    r"|>=|<=|>|<)\s*(?:r\$\s*)?"
+    r"(?P<n>-?\d+(?:[.,]\d+)*)(?:\s*(?:r\$\s*/\s*mwh|/\s*mwh|reais|mw\s*med(?:ios)?|mw\s*avg|mwavg|mw|mwh"
     r"|%))?"
     r"(?!\s*(?:horas?|hours?|dias?|days?|semanas?|weeks?|meses|months?|anos?|years?|usinas?"
     r"|plants?|%?\s*d[ao]s?\b))(?![\w%])"
@@ -610,7 +612,9 @@ _WHICH_ENTITIES = re.compile(
 )
 _CONDITION_OPS = {
     "acima": ">", "above": ">", "maior": ">", "superior": ">", "greater": ">", "more": ">",
-    "higher": ">", "exceeded": ">", "exceeding": ">", "abaixo": "<", "below": "<", "menor": "<",
+    "higher": ">", "exceeded": ">", "exceeding": ">", "exceed": ">", "exceeds": ">",
+    "ultrapassou": ">", "ultrapassaram": ">", "superou": ">", "superaram": ">",
+    "abaixo": "<", "below": "<", "menor": "<",
     "inferior": "<", "less": "<", "lower": "<", ">": ">", "<": "<", ">=": ">=", "<=": "<=",
 }  # fmt: skip
 # a count of time steps ("quantas horas", "how many half-hours"): those that meet a condition
@@ -924,6 +928,7 @@ class RuleTranslator:
         if moment.tzinfo is None:
             raise ModelError("now must be an aware datetime")
         written, expanded = spelling.expand_shorthand(question[:1000])
+        written = re.sub(r"(?<=[A-Za-zÀ-ÿ])['’]s\b", "", written)  # "Belo Monte's output"
         written, named = _schema_words(written)
         written, years = P.year_words(written, moment.astimezone(self.zone))
         notes = [f"read {short!r} as {full!r}" for short, full in expanded + named + years]
@@ -1621,6 +1626,16 @@ class RuleTranslator:
                     )
                 )
         keys = [k for k in keys if not k.startswith("unsupported:")]
+        if st.share and "nuclear" in keys:  # nuclear is in the plants, not in the balance
+            st.unmapped.append(
+                Unmapped(
+                    "combination",
+                    "nuclear",
+                    "the nuclear share is not computed (nuclear generation is in the plants' "
+                    "data, the total in the balance): ask for each",
+                    ("geração das usinas nucleares em 2023", "geração total do SIN em 2023"),
+                )
+            )
         if st.fullness and keys and not all(k.startswith("ear") for k in keys):
             st.unmapped.append(
                 Unmapped(

@@ -229,8 +229,8 @@ _CLOCK_RANGE = rx(
     + r"""|"""
     + _CLOCK_AT
     + r""")
-    |(?P<a3>\d{1,2})\s*h?\s*-\s*(?P<b3>\d{1,2})\s*h\b
-    |(?P<a4>\d{1,2}\s*[ap]\.?m\.?|\d{1,2}:\d{2})\s*-\s*(?P<b4>\d{1,2}\s*[ap]\.?m\b\.?|\d{1,2}:\d{2}))(?!\w)"""
+    |(?P<a3>\d{1,2})\s*h?\s*[-–—]\s*(?P<b3>\d{1,2})\s*h\b
+    |(?P<a4>\d{1,2}\s*[ap]\.?m\.?|\d{1,2}:\d{2})\s*[-–—]\s*(?P<b4>\d{1,2}\s*[ap]\.?m\b\.?|\d{1,2}:\d{2}))(?!\w)"""
 )
 _CLOCK_ONE = rx(
     r"""(?:\b(?:(?:a|as|at|around|por\s+volta\s+d[ao]s?|perto\s+d[ao]s?)\s+)?(?P<t>"""
@@ -428,7 +428,8 @@ _SUBMONTH = rx(
 )
 _SEASON = rx(
     r"""\b(?:(?:ultimo|last|past)\s+)?(?:(?P<y0>\d{4})\s+)?(?P<s>verao|outono|inverno|primavera|summer|autumn|fall|winter
-    |spring)(?:\s+(?:de|of|do\s+ano\s+de))?(?:\s+(?:(?P<ya>\d{4})\s*[/-]\s*)?(?P<y>\d{4}))?\b"""
+    |spring)(?:\s+(?:de|of|do\s+ano\s+de))?(?:\s+(?:(?P<ya>\d{4})\s*[/-]\s*)?(?P<y>\d{4}|(?<=[/-])\d{2}
+    |(?<=[/-]\s)\d{2}))?\b"""
 )
 _HYDRO = rx(
     r"""\b(?:(?:ultimo|last)\s+)?(?:(?P<y0>\d{4})(?:\s*[/-]\s*(?P<y0b>\d{4}))?\s+)?
@@ -462,7 +463,7 @@ _TIME_ISO = r"[t\s](?P<ih>\d{1,2}):(?P<imin>\d{2})(?::\d{2})?(?:\s*(?P<iz>z|utc|
 _DATE_ISO = r"(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?:" + _TIME_ISO + r")?"
 # an ISO date with its time, read before times of day so that its time stays with its date
 _ISO_DATETIME = rx(r"\b(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})" + _TIME_ISO)
-_DATE_BR = r"(?P<bd>\d{1,2})/(?P<bm>\d{1,2})/(?P<by>\d{4})"
+_DATE_BR = r"(?P<bd>\d{1,2})/(?P<bm>\d{1,2})/(?P<by>\d{4}|\d{2}(?!\d))"
 # dd/mm without a year: the latest such day up to now, like a month named without one
 _DATE_DM = r"(?<!cada\s)(?<!every\s)(?P<dd>0?[1-9]|[12]\d|3[01])/(?P<dm>0?[1-9]|1[0-2])(?![/\d])"
 # after a day/month written as a fraction would be ("1/2 hora", "1/3 das usinas"): not a date
@@ -516,7 +517,7 @@ _QUARTER_WORDS = {
 
 _DAY_RANGE = rx(
     r"""\b(?:(?:(?:n[oa]\s+)?semana\s+(?:de|do\s+dia)|de|from|entre|between|dias?|days?)\s+)?
-    (?P<d1>\d{1,2})\s*(?:a|e|ate|to|and|-|through)\s*
+    (?P<d1>\d{1,2})\s*(?:a|e|ate|to|and|-|–|—|through)\s*
     (?P<d2>\d{1,2})\s+(?:de\s+)?(?P<m>"""
     + MONTH_ANY
     + r""")(?:\s*(?:de|,)?\s+(?P<y>\d{4}))?\b"""
@@ -525,7 +526,7 @@ _DAY_RANGE_EN = rx(
     r"""\b(?:(?:from|between)\s+)?(?P<m>"""
     + MONTH_ANY
     + r""")\s+(?P<d1>\d{1,2})\s*
-    (?:-|to|and|through|until)\s*(?P<d2>\d{1,2})(?:\s*,?\s+(?P<y>\d{4}))?\b"""
+    (?:-|–|—|to|and|through|until)\s*(?P<d2>\d{1,2})(?:\s*,?\s+(?P<y>\d{4}))?\b"""
 )
 _UNIT_WORDS = (
     r"(?P<unit>horas?|hrs?|h|hours?|dias?|days?|d|semanas?|weeks?|meses|mes|months?|anos?"
@@ -1029,7 +1030,7 @@ def _season(m: re.Match[str], now: datetime) -> Span:
 
     year = m.group("y") or m.group("y0")
     if year:
-        start = starting(int(year))
+        start = starting(int(year) + (2000 if len(year) == 2 else 0))  # "verão 2023/24"
     else:
         start = starting(now.year + (month == 12 and now.month == 12))
         if start > now:
@@ -1152,7 +1153,8 @@ def _dx(m: re.Match[str], now: datetime) -> Span | None:
             return _iso_datetime(m, now)
         return day_span(int(g["iy"]), int(g["im"]), int(g["id"]), zone)
     if g["by"]:
-        return day_span(int(g["by"]), int(g["bm"]), int(g["bd"]), zone)
+        year = int(g["by"]) + (2000 if len(g["by"]) == 2 else 0)  # 31/12/23
+        return day_span(year, int(g["bm"]), int(g["bd"]), zone)
     if g["dd"]:
         month = int(g["dm"])
         if int(g["dd"]) < month and _FRACTION_OF.match(m.string, m.end()):

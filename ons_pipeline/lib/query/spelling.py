@@ -37,6 +37,8 @@ def expand_shorthand(question: str) -> tuple[str, list[tuple[str, str]]]:
         unit = full == "média" and re.search(r"mw\s*$", question[: match.start()], re.IGNORECASE)
         if full is None or unit or (word.isupper() and len(word) > 1):  # "MW med" is a unit
             return match.group(0)  # "TERM", "MED" in capitals are names, not shorthand
+        if full == "último" and re.match(r"\s*\d", question[match.end() :]):
+            full = "últimos"  # "ult 24h", "ult 7 dias"
         used.append((match.group(0), full))
         return full
 

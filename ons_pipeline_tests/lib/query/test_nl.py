@@ -1070,3 +1070,34 @@ def test_imports_named_as_a_noun_are_the_subsystems_imports() -> None:
     assert model.selections[0].alias == "sum_net_import"
     assert str(model.selections[0].expr).startswith("(-1")
     assert understood("exportação do NE em fevereiro").selections[0].alias == "sum_net_interchange"
+
+
+# -- an eighth independent set, first measured after all of the above ------------------------
+
+
+def test_an_eighth_set_wordings() -> None:
+    # NOW is 2024-05-15 11:30 local
+    assert understood("cmo NE ult 24h max").time_range.to_dict()["start"] == "2024-05-14T14:30:00Z"
+    count = understood("How many half-hours did the NE CMO exceed R$ 200/MWh in Q4 2023?")
+    assert [(v.op, v.value) for v in count.value_filters] == [(">", 200.0)]
+    names = lambda: ["Belo Monte"]  # noqa: E731
+    assert understood("Show me Belo Monte's hourly output yesterday", plants=names).tag_filters
+    totals = understood(
+        "Scheduled vs verified interchange North→Northeast, daily totals, 1–7 May 2024"
+    )
+    assert str(totals.window) == "1d" and "sum(" in str(totals.to_dict()["select"])
+    one = understood("Which single plant generated the most energy in Brazil last year?")
+    assert one.top is not None and one.top.n == 1
+    peak = understood(
+        "Average SE CMO during the evening peak (18:00–21:00) on weekdays in April 2024"
+    )
+    assert peak.periods[0].label == "2024-04-01T18:00/2024-04-01T21:00"
+    assert understood("ger térmica SIN 31/12/23 hora a hora").time_range.to_dict()["start"] == (
+        "2023-12-31T03:00:00Z"
+    )
+    summer = understood("Peak hourly load in the South during summer 2023/24").time_range.to_dict()
+    assert summer["start"][:10] == "2023-12-01"
+    # the nuclear share needs the plants and the balance: refused, not read as a total
+    assert not translate(
+        "What share of SIN generation came from nuclear plants in 2023?", NOW
+    ).complete
