@@ -388,8 +388,10 @@ _TIME_UNITS = {
     "hora": "1h", "horas": "1h", "hour": "1h", "hours": "1h", "horario": "1h",
 }  # fmt: skip
 _TIME_UNIT = r"(?:" + "|".join(sorted(_TIME_UNITS, key=len, reverse=True)) + r")"
+# a comparative of the value ("foi maior", "had the most"), not a named maximum ("máximo", "pico")
+_LARGER = rx(r"\b(?:maior|menor|highest|lowest|largest|smallest|greatest|most|least)\b")
 _TIME_RANK = rx(
-    r"\b(?:(?:em\s+|in\s+|on\s+)?(?:qual|quais|which|what)\s+(?:(?:foi|foram|e|was|were|is)\s+)?"
+    r"\b(?:(?:em\s+|in\s+|on\s+)?(?:qual|quais|which|what|(?<=em\s)que)\s+(?:(?:foi|foram|e|was|were|is)\s+)?"
     r"(?:(?:o|a|os|as|the)\s+)?(?:(?P<n1>" + NUM + r")\s+)?(?P<u1>" + _TIME_UNIT + r")"
     r"|(?:(?:os|as|the)\s+)?(?:(?P<dir>top|bottom)[\s-]*)?(?P<n2>" + NUM + r")\s+"
     r"(?:(?P<adj2>maiores|menores|largest|highest|lowest|smallest)\s+)?(?P<u2>" + _TIME_UNIT + r")"
@@ -1126,7 +1128,14 @@ class RuleTranslator:
             and not re.search(r"\b(?:quant[oa]\s+d[ao]|how\s+much\s+of)\b", norm)
         ) or bool(re.search(r"\b(?:how\s+much|quanta)\s+(?:energy|energia)\b", norm))
         st.amount = st.amount or bool(_AMOUNT_NOUN.search(norm) or _TO_DATE.search(norm))
-        st.asks_when = bool(st.text.take(_WHEN))
+        for match in st.text.finditer(_WHEN):
+            # "em que dia a geração foi maior": the day with the largest value, a ranking of days
+            # (read by _time_rank), not the hour of the maximum
+            day = re.search(r"\b(?:dia|day|semana|week|mes|month|ano|year)\b", match.group(0))
+            if day and _LARGER.search(norm[match.end() :]):
+                continue
+            st.text.consume(match.start(), match.end())
+            st.asks_when = True
 
     def _time_rank(self, st: _State) -> bool:
         """ "Qual dia teve a maior carga": the windows of a period ranked by the measure."""

@@ -1101,3 +1101,10 @@ def test_an_eighth_set_wordings() -> None:
     assert not translate(
         "What share of SIN generation came from nuclear plants in 2023?", NOW
     ).complete
+
+
+def test_which_day_was_larger_ranks_the_days() -> None:
+    # "em que dia … foi maior" is the day with the largest value, not the hour of the maximum
+    model = understood("Em que dia de 2023 a geracao solar do Nordeste foi maior?")
+    assert str(model.window) == "1d" and model.limit == 1
+    assert "max" in understood("em que dia a carga do SE foi máxima em abril").selections[0].alias
