@@ -389,7 +389,10 @@ _TIME_UNITS = {
 }  # fmt: skip
 _TIME_UNIT = r"(?:" + "|".join(sorted(_TIME_UNITS, key=len, reverse=True)) + r")"
 # a comparative of the value ("foi maior", "had the most"), not a named maximum ("máximo", "pico")
-_LARGER = rx(r"\b(?:maior|menor|highest|lowest|largest|smallest|greatest|most|least)\b")
+_LARGER = rx(
+    r"\b(?:maior|menor|mais\s+alt[oa]|mais\s+baix[oa]|highest|lowest|largest|smallest|greatest"
+    r"|most|least)\b"
+)
 _TIME_RANK = rx(
     r"\b(?:(?:em\s+|in\s+|on\s+)?(?:qual|quais|which|what|(?<=em\s)que)\s+(?:(?:foi|foram|e|was|were|is)\s+)?"
     r"(?:(?:o|a|os|as|the)\s+)?(?:(?P<n1>" + NUM + r")\s+)?(?P<u1>" + _TIME_UNIT + r")"
@@ -1494,7 +1497,12 @@ class RuleTranslator:
                 )
         for match in text.take(_CONDITION):
             word = match.group("op").split()[0]
-            op = _CONDITION_OPS[re.sub(r"(?<=[a-z])(?:es|s)$", "", word)]
+            word = re.sub(r"(?<=[a-z])(?:es|s)$", "", word)
+            op = _CONDITION_OPS.get(word) or (
+                ">" if word.startswith(("ultrapass", "exceed")) else None
+            )
+            if op is None:
+                op = ">" if word.startswith("super") else "<"
             value = _condition_number(match.group("n"))
             shown = text.original(match.start(), match.end()).strip()
             if value is None:
@@ -2244,7 +2252,9 @@ class RuleTranslator:
         funcs = {s.expr.func for s in selections if isinstance(s.expr, Agg)}
         if funcs & {Aggregation.LAST, Aggregation.FIRST}:
             return "is the latest value above or below? A yes or no: ask for the latest value"
-        asked_when = re.match(r"\W*(?:quando|when|em\s+que|at\s+what|a\s+que)\b", st.text.norm)
+        asked_when = re.match(
+            r"\W*(?:(?:e|and)\s+)?(?:quando|when|em\s+que|at\s+what|a\s+que)\b", st.text.norm
+        )
         if st.asks_when and asked_when and Aggregation.COUNT not in funcs:
             return "the times a condition held are not listed: ask how many hours it held"
         plants = [f for f in st.plant_names]

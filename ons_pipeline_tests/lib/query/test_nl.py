@@ -1108,3 +1108,15 @@ def test_which_day_was_larger_ranks_the_days() -> None:
     model = understood("Em que dia de 2023 a geracao solar do Nordeste foi maior?")
     assert str(model.window) == "1d" and model.limit == 1
     assert "max" in understood("em que dia a carga do SE foi máxima em abril").selections[0].alias
+
+
+def test_what_the_third_review_found() -> None:
+    # every form of "ultrapassar" is a condition (one crashed); "mais baixa" ranks the days
+    for question in (
+        "quantas horas a carga do SE ultrapassa 40000 em abril",
+        "quantas horas a carga do SE ultrapassou 40000 em abril",
+    ):
+        assert [(v.op, v.value) for v in understood(question).value_filters] == [(">", 40000.0)]
+    low = understood("em que dia de abril a geração solar do NE foi mais baixa")
+    assert str(low.window) == "1d" and low.limit == 1
+    assert not translate("e quando a carga do SE ficou abaixo de 30000 em abril?", NOW).complete
