@@ -615,12 +615,13 @@ _PLANT_SIZE = re.compile(r"\b(?:usinas?|plants?|parques?|geradoras?)\s+(?:com\s+
 _WHICH_ENTITIES = re.compile(
     r"\b(?:quais|which)\s+(?:\w+\s+)?(?:usinas?|plants?|subsistemas?|subsystems?|estados?|states?)\b"
 )
+# the comparison of each condition word, by its stem: every inflection the pattern admits
+# ("maiores", "ultrapassa", "exceeds") has one; ">=" before ">"
 _CONDITION_OPS = {
-    "acima": ">", "above": ">", "maior": ">", "superior": ">", "greater": ">", "more": ">",
-    "higher": ">", "exceeded": ">", "exceeding": ">", "exceed": ">", "exceeds": ">",
-    "ultrapassou": ">", "ultrapassaram": ">", "superou": ">", "superaram": ">",
-    "abaixo": "<", "below": "<", "menor": "<",
-    "inferior": "<", "less": "<", "lower": "<", ">": ">", "<": "<", ">=": ">=", "<=": "<=",
+    ">=": ">=", "<=": "<=", ">": ">", "<": "<",
+    "acima": ">", "above": ">", "maior": ">", "superior": ">", "super": ">", "greater": ">",
+    "more": ">", "higher": ">", "exceed": ">", "ultrapass": ">",
+    "abaixo": "<", "below": "<", "menor": "<", "inferior": "<", "less": "<", "lower": "<",
 }  # fmt: skip
 # a count of time steps ("quantas horas", "how many half-hours"): those that meet a condition
 _COUNT_STEPS = rx(
@@ -1497,12 +1498,7 @@ class RuleTranslator:
                 )
         for match in text.take(_CONDITION):
             word = match.group("op").split()[0]
-            word = re.sub(r"(?<=[a-z])(?:es|s)$", "", word)
-            op = _CONDITION_OPS.get(word) or (
-                ">" if word.startswith(("ultrapass", "exceed")) else None
-            )
-            if op is None:
-                op = ">" if word.startswith("super") else "<"
+            op = next(op for stem, op in _CONDITION_OPS.items() if word.startswith(stem))
             value = _condition_number(match.group("n"))
             shown = text.original(match.start(), match.end()).strip()
             if value is None:
@@ -2257,8 +2253,11 @@ class RuleTranslator:
         )
         if st.asks_when and asked_when and Aggregation.COUNT not in funcs:
             return "the times a condition held are not listed: ask how many hours it held"
-        plants = [f for f in st.plant_names]
-        if table == "geracao_usina" and len(plants) != 1 and "nom_usina" not in st.group_tags:
+        if (
+            table == "geracao_usina"
+            and len(st.plant_names) != 1
+            and "nom_usina" not in st.group_tags
+        ):
             return (
                 "a condition on several plants applies to each plant's values, not to their "
                 "total: ask for one plant"
