@@ -251,3 +251,26 @@ def test_several_aggregates_of_one_measure(client: TestClient, api_data: ApiData
     row = data["rows"][0]
     assert close(row[-3], south.mean()) and close(row[-2], south.min())
     assert close(row[-1], south.max())
+
+
+def test_windows_ranked_without_a_period_are_ranked_over_all_the_data(
+    make_client: Callable[..., TestClient], api_data: ApiData
+) -> None:
+    """ "Em que dia a carga foi maior": the days of all the data (from its first point, looked up
+    on the server), not of the latest week; "a maior carga até hoje" likewise."""
+    client = make_client()
+    client.app.state.processor.clock = lambda: datetime(2025, 6, 1, 12, tzinfo=UTC)  # type: ignore[attr-defined]
+    df = frame(api_data, "curva_carga")
+    df = df[df.id_subsistema == "SE"].dropna(subset=["val_cargaenergiahomwmed"])
+    means = df.groupby(local_days(df)).val_cargaenergiahomwmed.mean()
+    data = ask(client, "em que dia a carga do SE foi maior")
+    assert data["time_range"]["start"] == rfc3339(local_days(df).min())
+    assert [(r[0], round(r[-1], 6)) for r in data["rows"]] == [
+        (rfc3339(means.idxmax()), round(means.max(), 6))
+    ]
+    assert any("all the data" in a for a in data["translation"]["assumptions"])
+    record = ask(client, "maior carga do SE até hoje")
+    high = df.loc[df.val_cargaenergiahomwmed.idxmax()]
+    assert [(r[0], round(r[-1], 6)) for r in record["rows"]] == [
+        (rfc3339(high.time), round(high.val_cargaenergiahomwmed, 6))
+    ]

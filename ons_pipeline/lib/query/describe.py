@@ -334,6 +334,9 @@ def _default_period_note(note: str, pt: bool) -> str:
         if pt:
             return f"sem período na pergunta: os últimos {n} dias com dados ({a} a {b})"
         return f"no period asked: the latest {n} days of data ({a} to {b})"
+    everything = re.fullmatch(r"all the data \(from (\S+)\)", note)
+    if everything and pt:
+        return f"sem período na pergunta: todos os dados (desde {everything.group(1)})"
     clock = re.fullmatch(r"the last (\d+) days up to now.*", note)
     if clock and pt:
         return (

@@ -778,6 +778,13 @@ _IMPORT_VERB = rx(
 _EXPORT_NOUN = rx(r"\b(?:exportac(?:ao|oes)|exports?|envio)\b")
 _IMPORT_NOUN = rx(r"\b(?:importac(?:ao|oes)|imports?|recebimento)\b")
 _PARTNER_TO = re.compile(r"\b(?:para|pro|pra|ao|a|to|into|towards)(?:\s+(?:o|a|the))?\s*$")
+_BY_WORDS = r"^(?:\s+(?:liquid[oa]s?|net|total|media|de\s+energia|of\s+energy|energy))*"
+_PARTNER_BY = re.compile(
+    _BY_WORDS + r"\s+(?:pel[oa]|n[oa]|by|in|of)(?:\s+(?:o|a|the))?"
+    r"(?:\s+(?:regiao|subsistema|region|subsystem))?\s*$"
+)
+_NOTHING_BETWEEN = re.compile(_BY_WORDS + r"\s*$")
+_LEADS_BY = re.compile(r"(?:pel[oa]|n[oa]|in|of)\s")
 _PARTNER_FROM = re.compile(r"\b(?:do|da|de|from|vind[oa]\s+d[oa])(?:\s+(?:o|a|the))?\s*$")
 
 # legacy platform (generation_data, consumption_data, transmission_data)
@@ -917,8 +924,10 @@ class RuleTranslator:
         clock: Callable[[], datetime] | None = None,
         latest: LatestData | None = None,
         plants: KnownPlants | None = None,
+        earliest: LatestData | None = None,
     ) -> None:
         self.timezone = timezone
+        self.earliest = earliest  # table → its first point's time, as ``latest``
         self.zone = zone_info(timezone)
         self.default_period = default_period
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -1424,10 +1433,20 @@ class RuleTranslator:
             partner_from = next(
                 (s for s in after if _PARTNER_FROM.search(norm[match.end() : s[0]])), None
             )
+            # "importação pelo / no Nordeste": the subsystem that imports (or exports)
+            by = next(
+                (
+                    s
+                    for s in after
+                    if _PARTNER_BY.search(norm[match.end() : s[0]])
+                    or (_LEADS_BY.match(s[2]) and _NOTHING_BETWEEN.search(norm[match.end() : s[0]]))
+                ),
+                None,
+            )
             if noun and exporting:  # "exportação do Nordeste para o Sudeste"
-                subject, other = partner_from, partner_to
+                subject, other = partner_from or by, partner_to
             elif noun:  # "importação do Nordeste" is the Northeast's, as "importação para o NE"
-                subject = partner_to or partner_from
+                subject = partner_to or partner_from or by
                 other = partner_from if partner_to is not None else None
                 if subject is None:
                     subject = before[-1] if before else None
@@ -1473,6 +1492,9 @@ class RuleTranslator:
                 st.aggregations.append((match.start(), agg, match.group(0)))
                 st.all_time = st.all_time or "record" in match.group(0)
         st.aggregations.sort()
+        extreme = {Aggregation.MAX, Aggregation.MIN} & {a for _, a, _ in st.aggregations}
+        if (extreme or st.rank) and st.reading.so_far and not st.reading.spans:
+            st.all_time = True  # "a maior carga até hoje": the record so far, over all the data
         if any(a is Aggregation.COUNT for _, a, _ in st.aggregations):  # what a count counts
             st.text.take(rx(r"\b(?:records|registros|rows|linhas|pontos|points|values|valores)\b"))
 
@@ -1639,16 +1661,6 @@ class RuleTranslator:
                     )
                 )
         keys = [k for k in keys if not k.startswith("unsupported:")]
-        if st.share and "nuclear" in keys:  # nuclear is in the plants, not in the balance
-            st.unmapped.append(
-                Unmapped(
-                    "combination",
-                    "nuclear",
-                    "the nuclear share is not computed (nuclear generation is in the plants' "
-                    "data, the total in the balance): ask for each",
-                    ("geração das usinas nucleares em 2023", "geração total do SIN em 2023"),
-                )
-            )
         if st.fullness and keys and not all(k.startswith("ear") for k in keys):
             st.unmapped.append(
                 Unmapped(
@@ -1748,6 +1760,8 @@ class RuleTranslator:
             )
         if aggs:
             return aggs[0]
+        if st.unit_mean and not st.unit_sum:
+            return Aggregation.MEAN  # "quanto gerou … em MWmed": the mean power, as the unit says
         if st.unit_sum or st.amount or st.total_word:
             return Aggregation.SUM
         if st.transform is not None and st.transform[0] is TransformKind.CUMULATIVE_SUM:
@@ -1819,7 +1833,23 @@ class RuleTranslator:
             or "nuclear" in keys
             or (st.rank is not None and st.rank.entity in ("plant", "state", "source", "fuel"))
         )
+        if plant and st.share and (st.rank is None or st.rank.entity == "subsystem"):
+            # a share is computed of the balance's sources; a plant's, fuel's or state's share
+            # would need the plants' data over the balance's total: refused, not given as energy
+            st.unmapped.append(
+                Unmapped(
+                    "combination",
+                    "share",
+                    "a share is computed of a source (hidráulica, térmica, eólica, solar) in a "
+                    "subsystem's or the SIN's total; the share of a plant, fuel or state is not: "
+                    "ask for its generation and the total",
+                    ("geração das usinas a gás do SE em 2023", "geração total do SE em 2023"),
+                )
+            )
+            return None
         if plant:
+            if st.share:
+                st.assumptions.append("ranked by generation: the same order as by share")
             return self._plant_model(st, keys, codes)
         if st.flow is not None:
             return self._flow_model(st, keys, st.flow)
@@ -2137,9 +2167,23 @@ class RuleTranslator:
         ]
 
     def _default_span(self, st: _State, table: str) -> P.Span:
-        """No period given: the latest week of data (the clock when the latest is unknown)."""
+        """No period given: the latest week of data (the clock when the latest is unknown); for
+        months or years, or windows ranked, all the data (from its earliest point)."""
         days = self.default_period.days or 7
         latest = self.latest(table) if self.latest is not None else None
+        grain = st.time_rank[2] if st.time_rank else st.window
+        if st.time_rank or grain in ("1mo", "1y"):
+            earliest = self.earliest(table) if self.earliest is not None else None
+            if earliest is not None:
+                start = P.midnight(earliest.astimezone(self.zone))
+                end = P.add_days(P.midnight(latest.astimezone(self.zone)), 1) if latest else st.now
+                st.assumptions.append(f"no period given: all the data (from {start:%Y-%m-%d})")
+                return P.Span(start, max(end, P.add_days(start, 1)))
+            if st.time_rank:  # the days, months or years of a week ranked: not what was asked
+                raise ModelError(
+                    "ranking without a period needs the data's first day, not known here: "
+                    "give the period (e.g. 'de 2018 a 2023')"
+                )
         if latest is not None:
             end = P.add_days(P.midnight(latest.astimezone(self.zone)), 1)
             start = P.add_days(end, -days)
@@ -2181,6 +2225,13 @@ class RuleTranslator:
             if group or len(selections) != 1 or top is not None:
                 raise ModelError("ranking days, weeks or months: ask for one measure of one series")
             order, limit = (OrderKey(selections[0].alias, descending=not bottom),), n
+            nominal = {"1d": 1, "1w": 7, "1mo": 31, "1y": 366}.get(window)
+            spans = st.reading.spans
+            if nominal and spans and all(s.end - s.start <= timedelta(days=nominal) for s in spans):
+                # "em que ano … em fevereiro": the same month of each year, not ranked here
+                raise ModelError(
+                    "the period asked holds one such window: ask for each one (e.g. per year)"
+                )
         last = any(isinstance(s.expr, Agg) and s.expr.func is Aggregation.LAST for s in selections)
         value_filters = self._value_filters(st, table, selections)
         one_plant = any(f.tag == "nom_usina" and len(f.values) == 1 for f in filters)

@@ -76,6 +76,7 @@ class Reading:
     hours: tuple[timedelta, timedelta] | None = None  # the time of day kept, from midnight
     phrases: list[str] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)
+    so_far: bool = False  # "até hoje", "to date": up to now
 
 
 # -- calendar arithmetic ------------------------------------------------------------------------
@@ -232,6 +233,8 @@ _CLOCK_RANGE = rx(
     |(?P<a3>\d{1,2})\s*h?\s*[-–—]\s*(?P<b3>\d{1,2})\s*h\b
     |(?P<a4>\d{1,2}\s*[ap]\.?m\.?|\d{1,2}:\d{2})\s*[-–—]\s*(?P<b4>\d{1,2}\s*[ap]\.?m\b\.?|\d{1,2}:\d{2}))(?!\w)"""
 )
+_AFTER = rx(r"\b(?:from|after|depois\s+(?:d[ao]s?|de)|apos(?:\s+[ao]s?)?)\s*$")
+_ONWARD = rx(r"\s*(?:on(?:wards?)?|em\s+diante|pra\s+frente|para\s+frente)\b")
 _CLOCK_ONE = rx(
     r"""(?:\b(?:(?:a|as|at|around|por\s+volta\s+d[ao]s?|perto\s+d[ao]s?)\s+)?(?P<t>"""
     + _CLOCK
@@ -309,6 +312,14 @@ def _read_clock(text: Text, reading: Reading) -> list[tuple[int, int]]:
             _bad(reading, text, match, str(exc))
             continue
         length = timedelta(minutes=30) if at.seconds % 3600 else timedelta(hours=1)
+        onward = _ONWARD.match(text.current, match.end()) or _AFTER.search(
+            text.current[: match.start()]
+        )
+        if onward:
+            text.consume(onward.start(), onward.end())
+            # "after 6 pm", "from 6 pm on", "das 18h em diante": to the end of the day
+            found.append((match, (at, timedelta(days=1))))
+            continue
         found.append((match, (at, at + length)))
     if found:  # "during the evening peak (18-21h)": the peak hours are the hours written
         text.take(_PEAK_HOURS)
@@ -626,7 +637,7 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
     reading = Reading()
     atoms: list[_Atom] = []
     so_far_matches = text.take(_SO_FAR)
-    so_far = bool(so_far_matches)
+    so_far = reading.so_far = bool(so_far_matches)
     # "de janeiro até hoje", "from March to date": a range that runs to now
     so_far_from = any(
         re.search(

@@ -195,13 +195,20 @@ class QueryProcessor:
     def latest_data(self, table: str) -> datetime | None:
         """Time of the latest point of ``table`` in InfluxDB (``None`` when empty or the lookup
         fails), cached ``cache_ttl_s`` seconds (a failure 5 s)."""
+        return self._data_edge(table, "last")
+
+    def earliest_data(self, table: str) -> datetime | None:
+        """Time of the first point of ``table`` (cached as :meth:`latest_data`)."""
+        return self._data_edge(table, "first")
+
+    def _data_edge(self, table: str, func: str) -> datetime | None:
         field_name = quote_ident(schema.table(table).fields[0].name)
 
         def lookup() -> datetime | None:
-            series = self._lookup(f"SELECT last({field_name}) FROM {self._source(table)}")
+            series = self._lookup(f"SELECT {func}({field_name}) FROM {self._source(table)}")
             return from_ns(int(series[0]["values"][0][0])) if series else None
 
-        value: datetime | None = self._remembered(("latest", table), lookup)
+        value: datetime | None = self._remembered((func, table), lookup)
         return value
 
     def known_values(self, table: str, tag: str) -> frozenset[str] | None:
@@ -270,6 +277,7 @@ class QueryProcessor:
                 timezone=req.timezone or self.settings.timezone,
                 latest=self.latest_data if req.execute else None,
                 plants=self.known_plants if req.execute else None,
+                earliest=self.earliest_data if req.execute else None,
             )
         except ModelError as exc:
             raise InvalidParameter("validation_error", f"timezone: {exc}") from None

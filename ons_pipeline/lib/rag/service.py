@@ -154,6 +154,7 @@ class RagService:
                 timezone=self.processor.settings.timezone,
                 latest=self.processor.latest_data if timeseries else None,
                 plants=self.processor.known_plants if timeseries else None,
+                earliest=self.processor.earliest_data if timeseries else None,
             ),
             k=k,
             max_points=max_points,

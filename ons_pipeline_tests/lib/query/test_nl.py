@@ -1120,3 +1120,96 @@ def test_what_the_third_review_found() -> None:
     low = understood("em que dia de abril a geração solar do NE foi mais baixa")
     assert str(low.window) == "1d" and low.limit == 1
     assert not translate("e quando a carga do SE ficou abaixo de 30000 em abril?", NOW).complete
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "participação da geração térmica a gás no SIN em 2023",
+        "share of gas-fired generation in the SIN in 2023",
+        "participação das usinas eólicas da BA na geração eólica do NE em 2023",
+        "participação de Belo Monte na geração hidráulica do N em 2023",
+        "% da geração a carvão no S em 2023",
+    ],
+)
+def test_a_share_of_plants_fuel_or_state_is_refused_not_given_as_energy(question: str) -> None:
+    result = translate(question, NOW, plants=lambda: ["Belo Monte"])
+    assert not result.complete and result.model is None, question
+
+
+def test_a_ranking_by_share_of_plants_ranks_by_their_energy() -> None:
+    result = translate("qual estado tem a maior participação na geração solar em 2023", NOW)
+    assert result.complete and result.model is not None and result.model.top is not None
+    assert "the same order as by share" in " ".join(result.assumptions)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "importação pelo Nordeste em fevereiro",
+        "importação de energia pelo NE em fevereiro",
+        "importação no NE em fevereiro",
+        "importação na região Nordeste em fevereiro",
+        "importação líquida de energia pela região Nordeste em 2023",
+    ],
+)
+def test_imports_by_or_in_a_subsystem_are_its_imports(question: str) -> None:
+    model = understood(question)
+    assert model.selections[0].alias.endswith("net_import"), question
+    assert model.tag_filters[0].values == ("NE",)
+
+
+def test_an_extreme_or_ranking_to_date_without_a_start_is_over_all_the_data() -> None:
+    for question in ("maior carga do SE até hoje", "maior CMO do SE até agora"):
+        assert understood(question).time_range.start is None, question
+    assert understood("qual usina gerou mais até hoje").time_range.start is None
+    # with a start, "até agora" ends the period given
+    assert understood("maior carga do SE em 2024 até agora").time_range.start is not None
+
+
+def test_windows_ranked_or_years_without_a_period_cover_all_the_data() -> None:
+    first = datetime(2018, 1, 1, 2, tzinfo=UTC)  # local midnight in summer time
+    options: dict[str, Any] = {"earliest": lambda table: first}
+    translator = RuleTranslator(**options)
+    for question in (
+        "em que ano a geração eólica do NE foi maior",
+        "qual mês teve a maior carga do SE",
+        "carga média do SE por ano",
+    ):
+        result = translator.translate(question, NOW)
+        assert result.complete and result.model is not None, (question, result.unmapped)
+        assert result.model.time_range.start == int(first.timestamp()) * 10**9, question
+        assert "all the data" in " ".join(result.assumptions)
+    # the first day not known: a ranking of windows is refused, not ranked within a week
+    assert not translate("em que ano a geração eólica do NE foi maior", NOW).complete
+    # years ranked within one February: the Februaries of each year are not compared here
+    refused = translator.translate("em que ano a carga do SE em fevereiro foi maior", NOW)
+    assert not refused.complete
+
+
+def test_a_time_of_day_with_from_or_after_runs_to_the_end_of_the_day() -> None:
+    for question in (
+        "load in the SE from 6 pm yesterday",
+        "load in the SE after 6 pm yesterday",
+        "carga do SE ontem depois das 18h",
+        "carga do SE ontem das 18h em diante",
+    ):
+        assert understood(question).time_range.to_dict() == {
+            "start": "2024-05-14T21:00:00Z",
+            "end": "2024-05-15T03:00:00Z",
+        }, question
+    assert understood("load in the SE from 6 pm to 9 pm yesterday").time_range.to_dict()["end"] == (
+        "2024-05-15T00:00:00Z"
+    )
+
+
+def test_an_explicit_mwmed_unit_is_the_mean_whatever_the_amount_word() -> None:
+    for question in (
+        "importação do Nordeste em MWmed em fevereiro",
+        "quanto o NE gerou de energia eólica em fevereiro em MWmed",
+        "quanta energia o SE consumiu em fevereiro em MW médios",
+    ):
+        assert understood(question).selections[0].alias.startswith("mean"), question
+    assert understood("quanto o NE gerou de energia eólica em fevereiro").selections[0].alias == (
+        "sum_val_gereolica"
+    )
