@@ -97,7 +97,7 @@ def test_questions_that_cannot_be_mapped_are_422(client: TestClient) -> None:
     [
         ("carga do subsistema Centro-Sul em março de 2024", "filter", "Centro"),
         ("geração das usinas a hidrogênio em 2023", "word", "hidrogênio"),
-        ("carga do Sudeste no Carnaval de 2024", "period", "Carnaval"),
+        ("carga do Sudeste na Quaresma de 2024", "period", "Quaresma"),
         ("carga do Sul no fim da madrugada de 3 de março", "period", "fim da madrugada"),
         ("carga do Norte em 31/02/2024", "period", "31/02/2024"),
         ("top 2,5 usinas em março de 2024", "number", "2,5"),

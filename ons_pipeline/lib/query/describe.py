@@ -300,10 +300,15 @@ def describe(model: QueryModel, language: str = "en", assumptions: tuple[str, ..
     local = "(horário local)" if pt else "(local time)"
     if model.periods and model.combine_periods:
         days = {d for p in model.periods for d in _weekdays(p.start, p.end, zone)}
-        if days <= {5, 6}:
+        if days == {5, 6}:
             kind = "nos fins de semana" if pt else "on weekends"
-        elif not days & {5, 6}:
+        elif days == {0, 1, 2, 3, 4}:
             kind = "nos dias úteis" if pt else "on weekdays"
+        elif len(days) <= 3:  # "às sextas-feiras": the days named
+            names = _DAY_NAMES_PT if pt else _DAY_NAMES_EN
+            kind = ("só " if pt else "on ") + (" e " if pt else " and ").join(
+                names[d] for d in sorted(days)
+            )
         else:
             kind = (
                 f"em {len(model.periods)} intervalos" if pt else f"over {len(model.periods)} spans"
@@ -325,6 +330,18 @@ def describe(model: QueryModel, language: str = "en", assumptions: tuple[str, ..
     if notes:
         parts.append(_default_period_note(notes[0], pt))
     return ", ".join(parts)
+
+
+_DAY_NAMES_PT = ("segundas", "terças", "quartas", "quintas", "sextas", "sábados", "domingos")
+_DAY_NAMES_EN = (
+    "Mondays",
+    "Tuesdays",
+    "Wednesdays",
+    "Thursdays",
+    "Fridays",
+    "Saturdays",
+    "Sundays",
+)
 
 
 def _default_period_note(note: str, pt: bool) -> str:

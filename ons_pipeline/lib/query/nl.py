@@ -320,6 +320,12 @@ _FILLER = rx(
     r"\b(?:segundo\s+(?:o|a|os|as)(?=\s)|por\s+favor|please|kindly|aproximadamente|approximately|roughly|exatamente|exactly"
     r"|obrigad[oa]|thanks|thank\s+you|ola|oi|hello|hi|hey)\b"
 )
+# "a fonte solar", "energy source wind": the noun before a source names it
+_SOURCE_NOUN = rx(
+    r"\b(?:fontes?|(?:energy\s+)?sources?)(?=\s+(?:de\s+(?:energia\s+)?|de\s+geracao\s+)?"
+    r"(?:solar|eolica|hidraulica|hidrica|hidreletrica|termica|termeletrica|nuclear"
+    r"|fotovoltaica|wind|hydro|thermal)\b)"
+)
 _PERIOD_WORDS = {
     "feriado", "feriados", "holiday", "holidays", "carnaval", "carnival", "natal", "christmas",
     "pascoa", "easter", "madrugada", "madrugadas", "manha", "tarde", "noite", "morning",
@@ -466,6 +472,9 @@ _WHEN = rx(
     r"|hora|dia)(?:\s+e\s+(?:a\s+|o\s+)?(?:hora|horario|data|dia))?"
     r"|com\s+(?:os\s+|as\s+)?(?:respectiv[oa]s\s+)?(?:instantes|horarios|datas|horas)"
     r"|with\s+(?:the\s+)?(?:dates|times)(?:\s+(?:they|it)\s+occurred)?"
+    # "cmo max sul ontem e horário", "max load and time": the time, said last
+    r"|(?:e|and)\s+(?:o\s+|a\s+|seu\s+|sua\s+|the\s+|its\s+)?(?:horario|hora|instante|time"
+    r"|timestamp)(?=\s*[?.!]?\s*$)"
     r"|(?:[ao]\s+)?(?:hora|horario|dia|momento|instante)\s+(?:em\s+)?que"
     r"(?=\s+(?:ocorreu|aconteceu|foi\s+registrad[oa])))\b"
     r"(?:\s+(?:did|does|was|is))?(?:\s+(?:ela|ele|isso|it|this|that))?"
@@ -530,7 +539,8 @@ _GROUP_TAG: list[tuple[str, str]] = [
 ]  # fmt: skip
 _GROUP_TAG_RX = [(rx(r"\b(?:" + p + r")\b"), t) for p, t in _GROUP_TAG]
 _BY_SOURCE = rx(
-    r"\b(?:por|each|per|by|para\s+cada|for\s+each)\s+(?:fontes?|sources?|tipo\s+de\s+fonte"
+    r"\b(?:por|each|per|by|(?:para\s+|de\s+|d[ae]\s+)?cada|for\s+each)\s+(?:fontes?|sources?"
+    r"|tipo\s+de\s+fonte"
     r"|energy\s+sources?|fonte\s+de\s+energia)\b|\b(?:matriz|mix|breakdown|distribuicao)"
     r"(?:\s+(?:eletrica|energetica|de\s+geracao|energy|generation|electricity))?"
     r"(?:\s+(?:por|by)\s+(?:fontes?|sources?))?\b"
@@ -878,6 +888,7 @@ class _State:
     fullness: bool = False  # "% da capacidade": known for stored energy only
     plus_read: bool = False  # a "+" read as plants added together
     compare: bool = False
+    hours_of_steps: bool = False  # hours counted on half-hourly data
     mlt: bool = False
     mwmes: bool = False
     percent: bool = False
@@ -969,6 +980,7 @@ class RuleTranslator:
         st.assumptions.extend(notes)
         for match in text.take(_FILLER):
             st.ignored.append(text.original(match.start(), match.end()))
+        text.take(_SOURCE_NOUN)
         for pattern, kind, reason, suggestions in _REFUSED:
             for match in text.take(pattern):
                 shown = text.original(match.start(), match.end())
@@ -1456,6 +1468,12 @@ class RuleTranslator:
                 if other is not None and subject is other:
                     other = None
             if subject is None:
+                if not exporting and st.rank is not None and st.rank.entity == "subsystem":
+                    # "qual subsistema importou mais": the lowest net interchange (exports > 0)
+                    st.rank = _Rank(st.rank.n, not st.rank.bottom, st.rank.entity)
+                    st.assumptions.append(
+                        "imports are the net interchange below zero: the lowest ranks first"
+                    )
                 st.measures.append((match.start(), "interchange", match.group(0)))
                 return
             if other is not None and other[1] != subject[1]:
@@ -1783,6 +1801,12 @@ class RuleTranslator:
             or ((st.reading.days or st.reading.hours) and st.grain_adj is None)
         )
 
+    def _compared_whole(self, st: _State) -> bool:
+        """ "Compare Jirau and Santo Antônio in 2022": one value each over the period."""
+        if st.compare:
+            st.assumptions.append("compared without a time grouping: one value each")
+        return st.compare
+
     def _covering(self, st: _State, window: str | None) -> str | None:
         """A fixed window as long as the whole period groups nothing: the period's own value."""
         spans = st.reading.spans
@@ -1813,6 +1837,8 @@ class RuleTranslator:
                 return None  # "a carga mínima horária": the hourly values, aggregated
             return st.grain_adj
         if self._single(st):
+            return None
+        if self._compared_whole(st):
             return None
         st.assumptions.append(f"no aggregation given: mean values per {grain}")
         return grain
@@ -2234,6 +2260,9 @@ class RuleTranslator:
                 )
         last = any(isinstance(s.expr, Agg) and s.expr.func is Aggregation.LAST for s in selections)
         value_filters = self._value_filters(st, table, selections)
+        if st.hours_of_steps and value_filters:
+            selections = [Selection(BinOp("/", s.expr, Const(2)), "hours") for s in selections]
+            st.assumptions.append("hours counted as the half-hours that meet it, halved")
         one_plant = any(f.tag == "nom_usina" and len(f.values) == 1 for f in filters)
         if last and table == "geracao_usina" and not group and top is None and not one_plant:
             if st.total_word or st.amount:
@@ -2351,6 +2380,8 @@ class RuleTranslator:
                         ("quantas horas o CMO do Sul ficou acima de 200 em fevereiro",),
                     )
                 )
+            elif grain == "1h" and step == timedelta(minutes=30):
+                st.hours_of_steps = True  # "quantas horas … ficou zerado": half-hours / 2
             elif Duration.parse(grain).ns != int(step.total_seconds()) * 1_000_000_000:
                 words = {1800: "quantas meias horas", 3600: "quantas horas", 86400: "quantos dias"}
                 st.unmapped.append(
@@ -2578,7 +2609,7 @@ class RuleTranslator:
             if st.grain_adj is not None:
                 single = st.aggregations or st.amount or st.unit_sum
                 window = None if (st.grain_adj == "1h" and single) else st.grain_adj
-            elif not self._single(st) and not st.total_word:
+            elif not self._single(st) and not st.total_word and not self._compared_whole(st):
                 window = "1h"
                 st.assumptions.append(
                     "no aggregation given: hourly values"

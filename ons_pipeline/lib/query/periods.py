@@ -26,7 +26,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from ons_pipeline.lib.query import numbers
 from ons_pipeline.lib.query.text import Text, fold, rx
@@ -138,9 +138,14 @@ _NOT_ORDINAL = r"(?!\s+(?:quinzenas?|semanas?|metades?|trimestres?|semestres?)\b
 _DAY_NAMES = [
     (r"segundas?[\s-]feiras?|segundas" + _NOT_ORDINAL + r"|mondays?", 0),
     (r"tercas?(?:[\s-]feiras?)?|tuesdays?", 1),
-    (r"quartas?[\s-]feiras?|quartas" + _NOT_ORDINAL + r"|wednesdays?", 2),
+    (
+        r"(?!quarta[\s-]feira\s+de\s+cinzas)quartas?[\s-]feiras?|quartas"
+        + _NOT_ORDINAL
+        + r"|(?<!ash\s)wednesdays?",
+        2,
+    ),
     (r"quintas?[\s-]feiras?|quintas" + _NOT_ORDINAL + r"|thursdays?", 3),
-    (r"sextas?(?:[\s-]feiras?)?|fridays?", 4),
+    (r"(?!sexta[\s-]feira\s+(?:santa|da\s+paixao))sextas?(?:[\s-]feiras?)?|(?<!good\s)fridays?", 4),
     (r"sabados?|saturdays?", 5),
     (r"domingos?|sundays?", 6),
 ]
@@ -241,6 +246,9 @@ _CLOCK_ONE = rx(
     + r""")|\b(?:as|a)\s+(?P<t2>"""
     + _CLOCK_AT
     + r"""))(?!\w)"""
+    # "as 5 horas de maior carga": five hours ranked, not 05:00
+    + r"""(?!\s+(?:de|com|with|of)\s+(?:a\s+|the\s+)?"""
+    + r"""(?:maior|menor|mais|highest|lowest|top|pico))"""
 )
 # parts of the day: madrugada 0–6 h, manhã 6–12 h, tarde 12–18 h, noite 18–24 h
 _PART_LEAD = r"(?:a|as|de|da|na|nas|pela|pelas|durante\s+as?)"
@@ -448,7 +456,7 @@ _HYDRO = rx(
     |estacao\s+(?P<pt2>chuvosa|umida|seca)|(?P<en>wet|rainy|dry)\s+season)
     (?:\s+(?:de|of|do\s+ano\s+de))?(?:\s+(?P<y1>\d{4})(?:\s*[/-]\s*(?P<y2>\d{4}))?)?\b"""
 )
-# Brazil's national holidays on fixed dates (the movable ones, Carnaval and Easter, are not read)
+# Brazil's national holidays: on fixed dates, and those that move with Easter (Carnaval Sat–Tue)
 _HOLIDAY = rx(
     r"""\b(?:(?:n[oa]|on|d[oa]|the)\s+)?(?:(?:dia|day)\s+(?:de\s+|d[ao]\s+)?)?
     (?:(?P<xmas_eve>vespera\s+de\s+natal|christmas\s+eve)
@@ -458,9 +466,18 @@ _HOLIDAY = rx(
     |(?P<tiradentes>tiradentes)|(?P<labour>trabalho|trabalhador)
     |(?P<indep>independencia(?:\s+do\s+brasil)?)|(?P<aparecida>nossa\s+senhora\s+aparecida)
     |(?P<finados>finados)|(?P<republic>proclamacao\s+da\s+republica)
-    |(?P<black>consciencia\s+negra))
-    (?:\s+(?:de|of))?(?:\s+(?P<y>\d{4}))?\b"""
+    |(?P<black>consciencia\s+negra)
+    |(?P<carnival>(?:feriados?\s+de\s+)?carnaval|carnival(?:\s+holidays?)?)|(?P<ash>quarta[\s-]feira\s+de\s+cinzas|ash\s+wednesday)
+    |(?P<good_friday>sexta[\s-]feira\s+(?:santa|da\s+paixao)|good\s+friday)
+    |(?P<easter>pascoa|easter(?:\s+sunday)?)|(?P<corpus>corpus\s+christi))
+    (?:(?:\s+(?:de|of))?\s+(?P<y>\d{4})|\s+(?P<this>deste|desse|neste|nesse|este|esse|this)\s+
+    (?:ano|year)|\s+(?P<last_year>do\s+ano\s+passado|(?:of\s+)?last\s+year))?\b"""
 )
+# holidays that move with Easter: (days from Easter Sunday, how many days)
+_EASTER_HOLIDAYS = {
+    "carnival": (-50, 4), "ash": (-46, 1), "good_friday": (-2, 1), "easter": (0, 1),
+    "corpus": (60, 1),
+}  # fmt: skip
 _HOLIDAY_DATES = {
     "xmas_eve": (12, 24), "xmas": (12, 25), "nye": (12, 31), "ny": (1, 1), "tiradentes": (4, 21),
     "labour": (5, 1), "indep": (9, 7), "aparecida": (10, 12), "finados": (11, 2),
@@ -1077,12 +1094,19 @@ def _hydro(m: re.Match[str], now: datetime) -> Span:
 # a month "deste ano" / "do ano passado" ("March this year", "May last year"): the year written
 _MONTH_REL_YEAR = re.compile(
     r"\b(?P<m>" + MONTH_ANY + r")\s+(?:(?P<this>deste|desse|neste|nesse|este|esse|this)\s+"
-    r"(?:ano|year)|do\s+ano\s+passado|(?:of\s+)?last\s+year)\b"
+    r"(?:ano|year)|do\s+ano\s+passado|(?:of\s+)?last\s+year|(?:(?:de|of)\s+)?(?P<y>(?:19|20)\d\d)"
+    r"(?![\d/]))\b"
 )
 # the months listed before it take the same year ("janeiro e fevereiro do ano passado")
 _MONTH_LIST_BEFORE = re.compile(
-    r"\b(?P<m>" + MONTH_ANY + r")(?P<sep>\s*(?:,|e|and|a|ate|to|-)\s*)$"
+    r"\b(?P<m>" + MONTH_ANY + r")(?P<sep>\s*(?:,|e|and|a|ate|to|-|x|vs\.?|versus)\s*)$"
 )
+_ENGLISH_MONTHS = frozenset(
+    {
+        "january", "february", "march", "april", "may", "june", "july", "august", "september",
+        "october", "november", "december", "feb", "apr", "aug", "sep", "sept", "oct", "dec",
+    }
+)  # fmt: skip
 
 
 def year_words(question: str, now: datetime) -> tuple[str, list[tuple[str, str]]]:
@@ -1092,22 +1116,34 @@ def year_words(question: str, now: datetime) -> tuple[str, list[tuple[str, str]]
     out, last = [], 0
     folded = fold(question)
     for match in _MONTH_REL_YEAR.finditer(folded):
-        year = now.year if match.group("this") else now.year - 1
+        written_year = match.group("y")
+        year = int(written_year) if written_year else now.year - (not match.group("this"))
         start = match.start()
+        # "janeiro e fevereiro do ano passado", "from May to October 2021": each month listed
+        # before takes the year, one less where a range runs into the next year ("dezembro a
+        # fevereiro de 2024")
+        listed: list[tuple[re.Match[str], int]] = []
+        following, following_year = MONTHS[match.group("m")], year
         while (before := _MONTH_LIST_BEFORE.search(folded[:start])) and before.start() >= last:
-            start = before.start()  # "janeiro e fevereiro do ano passado": both months
+            month = MONTHS[before.group("m")]
+            ranged = re.fullmatch(r"\s*(?:a|ate|to|-)\s*", before.group("sep")) is not None
+            following_year -= ranged and month > following
+            listed.append((before, following_year))
+            following, start = month, before.start()
         if start < match.start():
             written_seg, pos = [], 0
             segment = question[start : match.start()]
-            for month_match in re.finditer(
-                r"\b(?:" + MONTH_ANY + r")\b", folded[start : match.start()]
-            ):
-                written_seg += [segment[pos : month_match.end()], f" de {year}"]
-                pos = month_match.end()
+            for before, month_year in reversed(listed):
+                english = before.group("m") in _ENGLISH_MONTHS
+                end = before.end("m") - start
+                written_seg += [segment[pos:end], f"{'' if english else ' de'} {month_year}"]
+                pos = end
             written_seg.append(segment[pos:])
             used.append((segment, "".join(written_seg)))
             out += [question[last:start], "".join(written_seg)]
             last = match.start()
+        if written_year:
+            continue
         month = question[match.start("m") : match.end("m")]
         written = (
             f"{month} de {year}"
@@ -1128,11 +1164,34 @@ def _holiday(m: re.Match[str], now: datetime) -> Span | None:
         m.group("y") or re.match(r"(?:n|d)[oa]\s|dia", m.group(0))
     ):
         return None  # "em Natal" is the city; the holiday is "no Natal", "Natal de 2023"
-    month, day = next(v for k, v in _HOLIDAY_DATES.items() if m.group(k))
-    year = int(m.group("y")) if m.group("y") else now.year
-    if not m.group("y") and (month, day) > (now.month, now.day):
-        year -= 1
-    return day_span(year, month, day, now.tzinfo)
+    written = m.group("y") or m.group("this") or m.group("last_year")
+    year = int(m.group("y")) if m.group("y") else now.year - bool(m.group("last_year"))
+
+    def span_in(year: int) -> Span:
+        movable = next((v for k, v in _EASTER_HOLIDAYS.items() if m.group(k)), None)
+        if movable is None:
+            month, day = next(v for k, v in _HOLIDAY_DATES.items() if m.group(k))
+            return day_span(year, month, day, now.tzinfo)
+        offset, days = movable
+        first = datetime.combine(easter(year) + timedelta(days=offset), time(), now.tzinfo)
+        return Span(first, add_days(first, days))
+
+    span = span_in(year)
+    return span_in(year - 1) if not written and span.start > now else span
+
+
+def easter(year: int) -> date:
+    """Easter Sunday of ``year`` (the Gregorian computus: Carnival, Good Friday and Corpus
+    Christi follow it)."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = divmod(b, 4)
+    g = (b - (b + 8) // 25 + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    weekday = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * weekday) // 451
+    month, day = divmod(h + weekday - 7 * m + 114, 31)
+    return date(year, month, day + 1)
 
 
 def _iso_datetime(m: re.Match[str], now: datetime) -> Span:

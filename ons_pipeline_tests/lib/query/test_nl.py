@@ -713,7 +713,7 @@ def test_day_and_month_without_a_year_and_fixed_holidays() -> None:
         assert rng.to_dict()["start"] == start, question
         assert rng.end is not None and rng.start is not None
         assert rng.end - rng.start == 86_400 * 10**9, question  # one day
-    assert not translate("carga do Sul no Carnaval de 2023", NOW).complete  # movable: not read
+    assert not translate("carga do Sul na Quaresma de 2023", NOW).complete  # Lent: not read
 
 
 def test_english_market_words() -> None:
@@ -760,10 +760,10 @@ def test_conditions_on_values_and_counts_of_steps() -> None:
     assert "count" in half.selections[0].alias
     days = understood("how many days was SE EAR below 50% in 2023")
     assert [(v.op, v.value) for v in days.value_filters] == [("<", 50.0)]
-    # a count of hours without a condition, or of hours of half-hourly data, is refused
+    # a count of hours without a condition, or of days of half-hourly data, is refused
     for question in (
         "Quantas horas o Nordeste exportou energia em fevereiro?",
-        "quantas horas o cmo do SE ficou acima de 100 em fevereiro",
+        "quantos dias o cmo do SE ficou acima de 100 em fevereiro",
     ):
         assert "combination" in {u.kind for u in translate(question, NOW).unmapped}, question
     assert understood("quantas horas de dados de carga do SE em fevereiro").value_filters == ()
@@ -1213,3 +1213,86 @@ def test_an_explicit_mwmed_unit_is_the_mean_whatever_the_amount_word() -> None:
     assert understood("quanto o NE gerou de energia eólica em fevereiro").selections[0].alias == (
         "sum_val_gereolica"
     )
+
+
+def test_which_subsystem_imported_most_is_the_lowest_net_interchange() -> None:
+    # the balance's net interchange is positive when a subsystem exports
+    imports = understood("qual subsistema importou mais em fevereiro")
+    assert imports.top is not None and imports.top.bottom
+    exports = understood("qual subsistema exportou mais em fevereiro")
+    assert exports.top is not None and not exports.top.bottom
+
+
+# -- a ninth independent set, first measured after the third review's fixes ------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "start", "days"),
+    [
+        ("carga do Sul no carnaval de 2024", "2024-02-10", 4),  # Saturday to Tuesday
+        ("carga do Sul no carnaval deste ano", "2024-02-10", 4),
+        ("carga do Sul na quarta-feira de cinzas de 2023", "2023-02-22", 1),
+        ("load in the South on Good Friday 2023", "2023-04-07", 1),
+        ("carga do Sul na sexta-feira da paixão de 2019", "2019-04-19", 1),
+        ("carga do Sul na Páscoa de 2023", "2023-04-09", 1),
+        ("carga do Sul no Corpus Christi de 2022", "2022-06-16", 1),
+    ],
+)
+def test_holidays_that_move_with_easter(question: str, start: str, days: int) -> None:
+    assert_local_days(question, start, days)
+
+
+def test_easter_by_the_gregorian_computus() -> None:
+    from ons_pipeline.lib.query.periods import easter
+
+    known = {2000: "04-23", 2008: "03-23", 2011: "04-24", 2018: "04-01", 2024: "03-31"}
+    for year, day in known.items():
+        assert easter(year).isoformat() == f"{year}-{day}"
+
+
+def test_a_year_written_after_listed_or_ranged_months_is_each_months_year() -> None:
+    both = understood("carga do SE em fevereiro e março de 2023").periods
+    assert [p.label for p in both] == ["2023-02", "2023-03"]
+    for question, start, end in (
+        ("carga média do SE entre março e junho de 2022", "2022-03-01", "2022-07-01"),
+        ("Monthly load for SE/CO from May to October 2021", "2021-05-01", "2021-11-01"),
+        ("weekly average load in the Southeast for Jan-Feb 2024", "2024-01-01", "2024-03-01"),
+        # a range that runs into the year written starts the year before
+        ("carga média do SE de dezembro a fevereiro de 2024", "2023-12-01", "2024-03-01"),
+        ("carga média do SE de dezembro a fevereiro do ano passado", "2022-12-01", "2023-03-01"),
+    ):
+        rng = understood(question).time_range.to_dict()
+        assert (rng["start"][:10], rng["end"][:10]) == (start, end), question
+
+
+def test_compared_without_a_grain_is_one_value_each() -> None:
+    names = lambda: ["Jirau", "Santo Antônio", "Santo Antônio do Jari"]  # noqa: E731
+    plants = understood("compare Jirau and Santo Antonio output in 2022", plants=names)
+    assert plants.window is None and plants.group_tags == ("nom_usina",)
+    assert plants.tag_filters[0].values == ("Jirau", "Santo Antonio")  # matched exactly
+    assert understood("compare a carga do SE e do NE em 2023").window is None
+    assert str(understood("compare a carga do SE e do NE por mês em 2023").window) == "1mo"
+
+
+def test_the_hours_ranked_and_the_time_said_last() -> None:
+    top = understood("quais foram as 5 horas de maior carga no subsistema Norte em 2023?")
+    assert str(top.window) == "1h" and top.limit == 5
+    assert understood("carga do SE às 5 horas de ontem").time_range.to_dict()["start"] == (
+        "2024-05-14T08:00:00Z"
+    )
+    result = translate("cmo max sul ontem e horario", NOW)
+    assert result.complete and result.model is not None and result.model.window is None
+    assert "max" in result.model.selections[0].alias
+
+
+def test_a_source_named_with_its_noun() -> None:
+    share = understood("Qual foi a participação da fonte solar na geração total do SIN em 2023?")
+    assert [s.alias for s in share.selections] == ["share_val_gersolar_of_generation"]
+    assert len(understood("participação de cada fonte na geração do NE em 2023").selections) == 4
+
+
+def test_hours_counted_on_half_hourly_data_are_its_half_hours_halved() -> None:
+    model = understood("Quantas horas o CMO do Nordeste ficou zerado em 2023?")
+    assert str(model.selections[0].expr) == "count(val_cmo) / 2"
+    assert [(v.op, v.value) for v in model.value_filters] == [("<=", 0.0)]
+    assert not translate("quantos dias o CMO do NE ficou acima de 100 em 2023", NOW).complete

@@ -179,7 +179,7 @@ def test_periods_that_cannot_be_read_are_reported() -> None:
         "carga do Sul em 31/02/2024",
         "carga do Sul na semana 60 de 2024",
         "carga do Sul em março de 2030",
-        "carga do Sul no Carnaval de 2023",  # a movable holiday: not read
+        "carga do Sul na Quaresma de 2023",  # Lent: not a period read
         "carga do Sul no início da manhã em março",
     ):
         assert {u.kind for u in tr(question).unmapped} & {"period", "filter"}, question
@@ -370,7 +370,7 @@ def test_legacy_wording_reads_the_legacy_tables() -> None:
         ("carga do subsistema Centro-Sul em março de 2024", "filter"),
         ("carga média da região Amazônica em março de 2024", "filter"),
         ("average load in the Midwest-South region in March 2024", "subsystem"),
-        ("carga do Sudeste no Carnaval de 2024", "period"),
+        ("carga do Sudeste na Quaresma de 2024", "period"),
         ("carga média do Sudeste no fim da noite de ontem", "period"),
         ("Qual o PLD do Sudeste em março de 2024?", "measure"),
         ("carga prevista do Sudeste para amanhã", "word"),
