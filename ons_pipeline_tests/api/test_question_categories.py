@@ -212,6 +212,10 @@ def test_counts_and_means_under_a_condition_on_values(
     assert data["rows"][0][-1] == int((se > threshold).sum()) > 0
     mean = ask(client, f"média do CMO do SE quando acima de {threshold} em 5 de março de 2024")
     assert close(mean["rows"][0][-1], float(se[se > threshold].mean()))
+    hours = ask(
+        client, f"quantas horas o cmo do SE ficou acima de {threshold} em 5 de março de 2024"
+    )
+    assert close(hours["rows"][0][-1], (se > threshold).sum() / 2)  # half-hours, halved
 
 
 def test_each_plants_latest_value(client: TestClient, api_data: ApiData) -> None:
