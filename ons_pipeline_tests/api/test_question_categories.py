@@ -278,3 +278,17 @@ def test_windows_ranked_without_a_period_are_ranked_over_all_the_data(
     assert [(r[0], round(r[-1], 6)) for r in record["rows"]] == [
         (rfc3339(high.time), round(high.val_cargaenergiahomwmed, 6))
     ]
+
+
+def test_the_sins_stored_energy_summed_over_the_subsystems(
+    client: TestClient, api_data: ApiData
+) -> None:
+    """ "EAR do SIN": ear_diario has no SIN series; each day's subsystems summed, and its % the
+    sum stored over the sum of capacities (not a mean of percentages)."""
+    df = day(frame(api_data, "ear_diario"), "2024-03-04")
+    data = ask(client, "EAR do SIN em 04/03/2024")
+    share = df.ear_verif_subsistema_mwmes.sum() / df.ear_max_subsistema.sum() * 100
+    assert len(df) == 4 and data["row_count"] == 1
+    assert close(data["rows"][0][-1], share)
+    stored = ask(client, "energia armazenada do SIN em MWmês em 04/03/2024")
+    assert close(stored["rows"][0][-1], df.ear_verif_subsistema_mwmes.sum())

@@ -326,6 +326,7 @@ _SOURCE_NOUN = rx(
     r"(?:solar|eolica|hidraulica|hidrica|hidreletrica|termica|termeletrica|nuclear"
     r"|fotovoltaica|wind|hydro|thermal)\b)"
 )
+_EAR_STORED, _EAR_CAPACITY = "ear_verif_subsistema_mwmes", "ear_max_subsistema"
 _PERIOD_WORDS = {
     "feriado", "feriados", "holiday", "holidays", "carnaval", "carnival", "natal", "christmas",
     "pascoa", "easter", "madrugada", "madrugadas", "manha", "tarde", "noite", "morning",
@@ -1933,6 +1934,8 @@ class RuleTranslator:
                         f"{table} has no {tag}: that grouping applies to plant generation (usinas)",
                     )
                 )
+        if codes == ["SIN"] and table == "ear_diario":
+            return self._sin_stored_energy(st, fields)
         if "SIN" in codes and table != "balanco_subsistema":
             st.unmapped.append(
                 Unmapped("subsystem", "SIN", f"{table} has no SIN total, only subsystems")
@@ -1961,6 +1964,34 @@ class RuleTranslator:
         self._two_to_compare(st, len(codes), len(selections))
         window = self._window(st, grain)
         return self._finish(st, table, selections, filters, group, window, top)
+
+    def _sin_stored_energy(self, st: _State, fields: list[str]) -> QueryModel | None:
+        """The SIN's stored energy: the subsystems' values summed each day (its % is the sum
+        stored over the sum of their capacities); other aggregates of it are refused."""
+        window = st.window or st.grain_adj
+        asked = (
+            st.aggregations or st.amount or st.unit_sum or st.total_word or st.rank or st.compare
+        )
+        if asked or st.transform or st.time_rank or st.conditions or window not in (None, "1d"):
+            st.unmapped.append(
+                Unmapped(
+                    "subsystem",
+                    "SIN",
+                    "the SIN's stored energy is the sum of the subsystems' each day: it is "
+                    "read day by day; ask for its daily values or per subsystem",
+                    ("EAR do SIN por dia em fevereiro", "EAR média de cada subsistema em 2023"),
+                )
+            )
+            return None
+        stored, capacity = Agg(Aggregation.SUM, _EAR_STORED), Agg(Aggregation.SUM, _EAR_CAPACITY)
+        selections = [
+            Selection(BinOp("*", BinOp("/", stored, capacity), Const(100)), "sin_ear_percent")
+            if field == "ear_verif_subsistema_percentual"
+            else Selection(Agg(Aggregation.SUM, field), f"sin_{field}")
+            for field in fields
+        ]
+        st.assumptions.append("the SIN: the subsystems' values summed each day")
+        return self._finish(st, "ear_diario", selections, [], [], "1d")
 
     def _two_to_compare(self, st: _State, subjects: int, selections: int) -> None:
         if st.compare and subjects < 2 and selections < 2 and len(st.reading.spans) < 2:

@@ -1296,3 +1296,16 @@ def test_hours_counted_on_half_hourly_data_are_its_half_hours_halved() -> None:
     assert str(model.selections[0].expr) == "count(val_cmo) / 2"
     assert [(v.op, v.value) for v in model.value_filters] == [("<=", 0.0)]
     assert not translate("quantos dias o CMO do NE ficou acima de 100 em 2023", NOW).complete
+
+
+def test_the_sins_stored_energy_is_the_subsystems_summed_each_day() -> None:
+    model = understood("EAR do SIN em 01/01/2024")
+    assert str(model.window) == "1d" and model.tag_filters == ()
+    assert str(model.selections[0].expr) == (
+        "sum(ear_verif_subsistema_mwmes) / sum(ear_max_subsistema) * 100"
+    )
+    stored = understood("EAR do SIN em MWmês ontem")
+    assert str(stored.selections[0].expr) == "sum(ear_verif_subsistema_mwmes)"
+    # a mean or a month of the SIN would need the daily sums first: refused, not misread
+    for question in ("EAR média do SIN em 2023", "EAR do SIN por mês em 2023"):
+        assert not translate(question, NOW).complete, question
