@@ -138,8 +138,11 @@ _SUBSYSTEMS: list[tuple[str, str]] = [
     (r"sin|sistema\s+interligado(?:\s+nacional)?|brasil|brazil|(?:o\s+)?pais|(?:the\s+)?country"
      r"|national\s+(?:grid|system)|(?:todo\s+o\s+)?sistema\s+(?:eletrico\s+)?nacional"
      r"|whole\s+(?:grid|system)|(?:the\s+)?(?:brazilian\s+|national\s+)?interconnected\s+(?:power\s+)?"
-     r"(?:system|grid)", "SIN"),
+     r"(?:system|grid)|(?:somando|soma\s+d[eo]s?|summing(?:\s+up)?|sum\s+of|adding(?:\s+up)?)\s+"
+     r"(?:todos\s+os\s+|all\s+(?:the\s+)?|the\s+|os\s+)?(?:quatro\s+|four\s+)?(?:subsistemas"
+     r"|subsystems|regioes|regions)", "SIN"),
 ]  # fmt: skip
+_SUBSYSTEM_RX = [(re.compile(r"\b(?:" + p + r")\b"), code) for p, code in _SUBSYSTEMS]
 # ONS's codes, SE/CO (Sudeste/Centro-Oeste) among them; joined by a hyphen or an arrow ("N-SE",
 # "NE->SE") they name an interconnection
 _SUBSYSTEM_CODES = re.compile(r"(?<![\w])(SE\s*[/-]\s*CO|SECO|SE|NE|SIN|S|N)(?![\w])")
@@ -248,7 +251,8 @@ _MEASURES: list[tuple[str, str]] = [
     (r"intercambios?(?:\s+(?:de\s+energia|liquido|verificado))*|(?:net\s+)?(?:energy\s+)?"
      r"interchanges?|(?:net\s+)?(?:power\s+)?exchanges?|troca(?:s)?\s+de\s+energia"
      r"|energy\s+transfers?|fluxo\s+(?:medio\s+)?de\s+energia|fluxo|power\s+flow|flowed|flowing"
-     r"|flows?",
+     r"|flows?|(?:net\s+)?(?:export|import)s?\s*/\s*(?:import|export)s?"
+     r"|(?:exportacao|importacao)\s*/\s*(?:importacao|exportacao)",
      "interchange"),
     (_GEN + _OF + r"\s+(?:hidraulica|hidreletrica|hidroeletrica|hidro)s?"
      r"|(?:hidraulica|hidreletrica|hidroeletrica)s?|hydro(?:electric|power)?(?:\s+" + _GEN
@@ -318,7 +322,23 @@ _STOPWORDS = set(
 # politeness and hedges: ignored, and said to be
 _FILLER = rx(
     r"\b(?:segundo\s+(?:o|a|os|as)(?=\s)|por\s+favor|please|kindly|aproximadamente|approximately|roughly|exatamente|exactly"
-    r"|obrigad[oa]|thanks|thank\s+you|ola|oi|hello|hi|hey)\b"
+    r"|obrigad[oa]|thanks|thank\s+you|ola|oi|hello|hi|hey"
+    r"|por\s+gentileza|se\s+(?:for\s+)?possivel|se\s+puder|sera\s+que|desde\s+ja|agradec[oe]"
+    r"|grat[oa]|voce|if\s+possible|if\s+you\s+can|i\s+(?:would|'d)\s+(?:really\s+)?appreciate"
+    r"(?:\s+it)?|(?:and\s+)?i\s+(?:was|am)\s+wondering\s+(?:if|whether)|much\s+appreciated)\b"
+)
+# a sentence of greetings or thanks, or a preamble before the request ("I'm writing a piece on
+# wind power and I was wondering if you could tell me …"), or a purpose ("para minha
+# dissertação"): context, dropped when the question then reads completely
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_REQUEST = rx(
+    r"\b(?:(?:i\s+(?:was|am)\s+)?wondering\s+(?:if|whether)|could\s+you|can\s+you|would\s+you"
+    r"|(?:voce|vc)\s+(?:poderia|pode|podia|consegue)|gostaria\s+de\s+saber|queria\s+saber"
+    r"|preciso\s+saber|i(?:'d|\s+would)\s+like\s+to\s+know|please\s+tell)\b"
+)
+_PURPOSE = rx(
+    r"[,\s]+(?:para|pra|for)\s+(?:a\s+|o\s+)?(?:minha|meu|nossa|nosso|my|our)(?:\s+[^\W\d]+){1,3}"
+    r"\s*[.!?]*\s*$"
 )
 # "a fonte solar", "energy source wind": the noun before a source names it
 _SOURCE_NOUN = rx(
@@ -464,7 +484,11 @@ _SERVED_BY = rx(
 _RATIO = rx(r"\b(?:razao|relacao|ratio|dividid[oa]\s+por|divided\s+by|sobre\s+a)\b")
 _COMPARE = rx(
     r"\b(?:compare|comparar|compara|comparacao|comparativo|comparing|comparison|versus"
-    r"|vs\.?|contra|against)\b|(?<=\s)x(?=\s)"
+    r"|vs\.?|contra|against)\b|(?<=\s)x(?=\s)|\b"
+    + P.COMPARATIVE
+    # "quantos GWh a mais (ou a menos)": the difference, read from the two values compared
+    + r"|\ba\s+(?:mais|menos)(?:\s*\(?\s*ou\s+a\s+(?:mais|menos)\s*\)?)?"
+    + r"|\b(?:how\s+much|quant[oa]s?)\s+(?:more|less|mais|menos)\b"
 )
 _WHEN = rx(
     r"\b(?:e\s+)?(?:em\s+que\s+(?:hora|horario|dia|momento)|a\s+que\s+horas?|que\s+horas"
@@ -534,8 +558,10 @@ _GROUP_TAG: list[tuple[str, str]] = [
     (r"(?:por|cada|each|per|by|para\s+cada|for\s+each)\s+(?:usinas?|plants?|power\s+plants?)",
      "nom_usina"),
     (r"(?:por|cada|each|per|by|para\s+cada|for\s+each)\s+(?:estados?|states?|uf)", "id_estado"),
-    (r"(?:por|cada|each|per|by|para\s+cada|for\s+each|todos\s+os|em\s+todos\s+os|all|across|de\s+cada"
-     r"|of\s+each|in\s+each)\s+(?:os\s+)?(?:subsistemas?|regioes|regiao|subsystems?|regions?"
+    (r"(?<!somando\s)(?<!summing\s)(?<!adding\s)"
+     r"(?:por|cada|each|per|by|para\s+cada|for\s+each|todos\s+os|em\s+todos\s+os|all|across|de\s+cada"
+     r"|of\s+each|in\s+each|nos|entre\s+os)\s+(?:os\s+|the\s+)?(?:(?:four|quatro|all|4)\s+)?"
+     r"(?:subsistemas?|regioes|regiao|subsystems?|regions?"
      r"|submercados?)", "id_subsistema"),
 ]  # fmt: skip
 _GROUP_TAG_RX = [(rx(r"\b(?:" + p + r")\b"), t) for p, t in _GROUP_TAG]
@@ -958,7 +984,8 @@ class RuleTranslator:
         written = re.sub(r"(?<=[A-Za-zÀ-ÿ])['’]s\b", "", written)  # "Belo Monte's output"
         written, named = _schema_words(written)
         written, years = P.year_words(written, moment.astimezone(self.zone))
-        notes = [f"read {short!r} as {full!r}" for short, full in expanded + named + years]
+        written, parts = P.day_part_words(written)
+        notes = [f"read {short!r} as {full!r}" for short, full in expanded + named + years + parts]
         result = self._translate(question, written, moment, notes)
         fixes = {
             u.text: fix
@@ -971,6 +998,13 @@ class RuleTranslator:
             retry = self._translate(question, spelling.replace_words(written, fixes), moment, notes)
             if retry.complete:  # a guess that leaves the question half-read is no better
                 result = retry
+        if not result.complete:
+            trimmed, context = _without_context(written)
+            if context:
+                notes = [*notes, *(f"ignored as context: {c!r}" for c in context)]
+                retry = self._translate(question, trimmed, moment, notes)
+                if retry.complete:
+                    result = retry
         return result
 
     def _translate(
@@ -1235,8 +1269,9 @@ class RuleTranslator:
                 if sup is not None and sup.start() >= match.start():
                     bottom = bool(sup.group("down"))
                     text.consume(sup.start(), sup.end())
-                elif bottom is None and pattern is _RANK_WHICH:
-                    text.restore(match.start(), match.end())  # "qual subsistema" alone: no rank
+                elif bottom is None and pattern in (_RANK_WHICH, _RANK_N):
+                    # "qual subsistema" alone, "across the four subsystems": no ranking
+                    text.restore(match.start(), match.end())
                     return
             text.take(_RANK_HINTS)
             assert n is not None
@@ -1494,6 +1529,11 @@ class RuleTranslator:
                     r"\b(?:was|were|is|are|been|be)\s+(?:\w+\s+){0,3}$",
                     st.text.norm[: match.start()],
                 ):  # "was the CMO high?": an adjective, a yes or no
+                    st.text.restore(match.start(), match.end())
+                    continue
+                if re.match(r"\s+(?:do\s+)?que\b", st.text.norm[match.end() :]) and re.match(
+                    P.COMPARATIVE, st.text.norm[match.start() :]
+                ):  # "maior do que em 2022": a comparison, not the maximum
                     st.text.restore(match.start(), match.end())
                     continue
                 verb = re.match(r"(?:bat|set|broke|hit|quebr)", match.group(0))
@@ -1961,7 +2001,10 @@ class RuleTranslator:
         elif "id_subsistema" not in group:
             group.append("id_subsistema")
             st.assumptions.append("no subsystem given: one series per subsystem")
-        self._two_to_compare(st, len(codes), len(selections))
+        elif table == "balanco_subsistema":  # "por subsistema": the four, not the SIN's total too
+            filters.append(TagFilter("id_subsistema", FilterOp.NE, ("SIN",)))
+        subjects = max(len(codes), 2 if "id_subsistema" in group else 0)
+        self._two_to_compare(st, subjects, len(selections))
         window = self._window(st, grain)
         return self._finish(st, table, selections, filters, group, window, top)
 
@@ -1969,8 +2012,9 @@ class RuleTranslator:
         """The SIN's stored energy: the subsystems' values summed each day (its % is the sum
         stored over the sum of their capacities); other aggregates of it are refused."""
         window = st.window or st.grain_adj
+        # "total do SIN, somando os subsistemas": the same daily sum
         asked = (
-            st.aggregations or st.amount or st.unit_sum or st.total_word or st.rank or st.compare
+            any(a is not Aggregation.SUM for _, a, _ in st.aggregations) or st.rank or st.compare
         )
         if asked or st.transform or st.time_rank or st.conditions or window not in (None, "1d"):
             st.unmapped.append(
@@ -2895,6 +2939,45 @@ _EN_HINTS = re.compile(
     r"|plants?|between|show|maximum|minimum|peak|on|to|from|and|for|how|was|did|is|output|flow"
     r"|interchange|hourly|daily)\b"
 )
+
+
+def _without_context(written: str) -> tuple[str, list[str]]:
+    """The question without its greetings, thanks, preamble or purpose, and what was taken: a
+    part is context only if it names nothing (measure, subsystem, number) the rest does not."""
+    context: list[str] = []
+    sentences = _SENTENCE.split(written.strip())
+    if len(sentences) > 1:
+        kept = [
+            s
+            for i, s in enumerate(sentences)
+            if not _data_words(s) <= _data_words(" ".join(sentences[:i] + sentences[i + 1 :]))
+            or all(_data_words(o) <= _data_words(s) for o in sentences if o is not s)
+        ]
+        context += [s for s in sentences if s not in kept]
+        written = " ".join(kept)
+    request = next(reversed(list(_REQUEST.finditer(fold(written)))), None)
+    if request is not None and request.start() > 0:
+        before, after = written[: request.start()], written[request.start() :]
+        if _data_words(before) <= _data_words(after):
+            context.append(before.strip())
+            written = after
+    purpose = _PURPOSE.search(fold(written))
+    if purpose is not None and not _data_words(written[purpose.start() :]):
+        context.append(written[purpose.start() :].strip(" ,"))
+        written = written[: purpose.start()]
+    return written, [c for c in context if c]
+
+
+def _data_words(text: str) -> set[str]:
+    """What ``text`` names of the data: measures, subsystems and whether it holds a number."""
+    folded = fold(text)
+    found = {key for pattern, key in _MEASURES_RX if pattern.search(folded)}
+    found |= {code for pattern, code in _SUBSYSTEM_RX if pattern.search(folded)}
+    found |= {m.group(1)[:2] for m in _SUBSYSTEM_CODES.finditer(text)}
+    found |= {str(agg) for pattern, agg in _AGG_RX if pattern.search(folded)}
+    units = (_MWH, _MWMED, _MWMES, _PERCENT, _AMOUNT, _COUNT_STEPS)
+    found |= {pattern.pattern for pattern in units if pattern.search(folded)}
+    return found | ({"number"} if re.search(r"\d", folded) else set())
 
 
 def _language(norm: str) -> str:

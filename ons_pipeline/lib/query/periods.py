@@ -263,6 +263,16 @@ _DAY_PART = rx(
     |\b(?:in|during)\s+the\s+(?:(?P<edge_en>early|late|mid)[\s-]*)?(?:(?P<morning_en>mornings?)
     |(?P<afternoon_en>afternoons?)|(?P<night_en>evenings?|nights?))|\bat\s+(?P<night_at>night)\b"""
 )
+# "last night", "this morning", "tonight": a part of a day named with its day
+_DAY_PART_WORDS = [
+    (re.compile(r"\blast\s+night\b", re.IGNORECASE), "yesterday at night"),
+    (re.compile(r"\btonight\b", re.IGNORECASE), "today at night"),
+    (re.compile(r"\bthis\s+(morning|afternoon|evening)\b", re.IGNORECASE), r"today in the \1"),
+    (
+        re.compile(r"\byesterday\s+(morning|afternoon|evening|night)\b", re.IGNORECASE),
+        r"yesterday in the \1",
+    ),
+]
 # the hours of the peak, named beside the clock times that say which they are
 _PEAK_HOURS = rx(
     r"\b(?:(?:during|in|at)\s+)?(?:the\s+)?(?:(?:evening|morning)\s+peak|peak\s+(?:hours?|period))"
@@ -624,12 +634,19 @@ _SINCE = re.compile(
 )
 _UNTIL = re.compile(r"\b(?:ate|until|till|before|antes\s+de)(?:\s+(?:o\s+dia|o|a|the))?\s*$")
 _RANGE_START = re.compile(r"\b(?:entre|between|de|from|do\s+dia|desde|since)\s*$")
+# "higher than", "maior do que": two things compared, when no number follows (a condition)
+COMPARATIVE = (
+    r"(?:(?:more|higher|lower|less|greater|bigger|smaller|larger)\s+than"
+    r"|(?:mais|maior|menor|menos)(?:\s+(?:alt[oa]|baix[oa]))?\s+(?:do\s+)?que)"
+    r"(?!\s+(?:r\$\s*)?\d)"
+)
 _COMPARE_JOIN = re.compile(
     r"\s*(?:,\s*)?(?:vs\.?|versus|x|contra|against|e|and|com|with|ante|frente\s+a|sobre"
     r"|na\s+comparacao\s+com|year[\s-]+on[\s-]+year\s+(?:with|to)"
     r"|comparad[oa]s?\s+(?:com|a|ao)|em\s+comparacao\s+(?:com|a|ao)|em\s+relacao\s+(?:a|ao|as)"
     r"|relativ[oa]\s+a|compared?\s+(?:with|to)|in\s+comparison\s+(?:with|to)|relative\s+to"
-    r"|as\s+against)\s*(?:(?:a|o|ao|the)\s+)?"
+    r"|as\s+against|(?:(?:foi|era|e|ficou|was|is|were)\s+)?" + COMPARATIVE + r")"
+    r"\s*(?:(?:a|o|ao|the)\s+)?"
 )
 
 
@@ -714,7 +731,17 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
             if n is None or n < 1:
                 _bad(reading, text, match, "not a whole number of units")
                 continue
-            atoms.append(_Atom(match.start(), match.end(), _relative(n, match.group("unit"), now)))
+            unit = match.group("unit")
+            if pattern is _RELATIVE_N_AGO and re.search(r"(?:atras|ago)$", match.group(0)):
+                # "3 days ago" is that day, not the last 3 days; "hoje vs 1 semana atrás" the
+                # period compared, moved back
+                shift = _ago_shift(n, unit)
+                if shift and any(a.start < match.start() for a in atoms):
+                    atoms.append(_Atom(match.start(), match.end(), None, shift))
+                else:
+                    atoms.append(_Atom(match.start(), match.end(), _ago(n, unit, now)))
+                continue
+            atoms.append(_Atom(match.start(), match.end(), _relative(n, unit, now)))
     clocks = _read_clock(text, reading)
     if clocks and (so_far or re.search(r"\b(?:desde|since|a\s+partir\s+d|starting)", text.norm)):
         # "desde ontem às 18h", "das 18h de ontem até agora": a time of day on every day would be
@@ -980,6 +1007,38 @@ def _relative(n: int, unit: str, now: datetime) -> Span:
     return Span(_add_months(now, -12 * n), now)
 
 
+def _ago_shift(n: int, unit: str) -> str | None:
+    if unit.startswith(("d", "dia", "day")):
+        return f"{n}d"
+    if unit.startswith(("sem", "week")):
+        return f"{7 * n}d"
+    if unit.startswith(("mes", "month")):
+        return f"{n}mo"
+    if unit.startswith(("ano", "year")):
+        return f"{12 * n}mo"
+    return None  # hours and minutes: the span itself
+
+
+def _ago(n: int, unit: str, now: datetime) -> Span:
+    """The day, week (Monday–Sunday), month, year or clock hour N units before the current
+    one."""
+    today = midnight(now)
+    if unit.startswith(("min", "minute", "h", "hora", "hour")):
+        minutes = n if unit.startswith(("min", "minute")) else 60 * n
+        start = (now - timedelta(minutes=minutes)).replace(minute=0, second=0, microsecond=0)
+        return Span(start, start + timedelta(hours=1))
+    if unit.startswith(("d", "dia", "day")):
+        return Span(add_days(today, -n), add_days(today, 1 - n))
+    if unit.startswith(("sem", "week")):
+        monday = add_days(today, -today.weekday() - 7 * n)
+        return Span(monday, add_days(monday, 7))
+    first = today.replace(day=1)
+    if unit.startswith(("mes", "month")):
+        return Span(_add_months(first, -n), _add_months(first, 1 - n))
+    january = first.replace(month=1)
+    return Span(_add_months(january, -12 * n), _add_months(january, 12 - 12 * n))
+
+
 def _first_n(m: re.Match[str], now: datetime) -> Span:
     """The first or last N days (weeks) of a month."""
     whole = _named_month(m, now)
@@ -1107,6 +1166,16 @@ _ENGLISH_MONTHS = frozenset(
         "october", "november", "december", "feb", "apr", "aug", "sep", "sept", "oct", "dec",
     }
 )  # fmt: skip
+
+
+def day_part_words(question: str) -> tuple[str, list[tuple[str, str]]]:
+    """``question`` with "last night", "tonight", "this morning" written with their day."""
+    used: list[tuple[str, str]] = []
+    for pattern, written in _DAY_PART_WORDS:
+        for match in pattern.finditer(question):
+            used.append((match.group(0), match.expand(written)))
+        question = pattern.sub(written, question)
+    return question, used
 
 
 def year_words(question: str, now: datetime) -> tuple[str, list[tuple[str, str]]]:

@@ -22,9 +22,12 @@ SHORTHAND: dict[str, str] = {
     "hrs": "horas", "med": "média", "ult": "último", "interc": "intercâmbio",
     "prog": "programado", "verif": "verificado", "subsist": "subsistema", "reserv": "reservatórios",
     "gen": "generation", "yday": "yesterday", "hrly": "hourly", "wk": "week", "wks": "weeks",
+    "subsys": "subsystem", "sto": "santo", "sta": "santa",
 }  # fmt: skip
-# a shorthand word, optionally with its dot ("ger."), not after a number ("18 hrs" is a time)
-_WORD = re.compile(r"(?<!\d\s)(?<![\w/-])([^\W\d_]+)\.?(?![\w/-])")
+# a shorthand word, optionally with its dot ("ger."); after a number only units ("18 hrs" is a
+# time)
+_WORD = re.compile(r"(?<![\w/-])([^\W\d_]+)\.?(?![\w/-])")
+_AFTER_NUMBER = {"week", "weeks"}  # "1 wk ago"; other shorthand after a number is left
 
 
 def expand_shorthand(question: str) -> tuple[str, list[tuple[str, str]]]:
@@ -35,6 +38,9 @@ def expand_shorthand(question: str) -> tuple[str, list[tuple[str, str]]]:
         word = match.group(1)
         full = SHORTHAND.get(fold(word))
         unit = full == "média" and re.search(r"mw\s*$", question[: match.start()], re.IGNORECASE)
+        number = re.search(r"\d\s$", question[: match.start()])
+        if number and full not in _AFTER_NUMBER:
+            return match.group(0)
         if full is None or unit or (word.isupper() and len(word) > 1):  # "MW med" is a unit
             return match.group(0)  # "TERM", "MED" in capitals are names, not shorthand
         if full == "último" and re.match(r"\s*\d", question[match.end() :]):

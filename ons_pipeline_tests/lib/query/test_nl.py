@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from ons_pipeline.lib.query.execute import execute
-from ons_pipeline.lib.query.model import Agg, Aggregation, QueryModel, leaves
+from ons_pipeline.lib.query.model import Agg, Aggregation, FilterOp, QueryModel, leaves
 from ons_pipeline.lib.query.nl import RuleTranslator, Translation, translate
 from ons_pipeline_tests.lib.query.conftest import Dataset
 
@@ -1309,3 +1309,60 @@ def test_the_sins_stored_energy_is_the_subsystems_summed_each_day() -> None:
     # a mean or a month of the SIN would need the daily sums first: refused, not misread
     for question in ("EAR média do SIN em 2023", "EAR do SIN por mês em 2023"):
         assert not translate(question, NOW).complete, question
+
+
+# -- a tenth independent set (people who did not design the system: chat users, reporters) ----
+
+
+def test_greetings_thanks_preambles_and_purposes_are_context() -> None:
+    for question in (
+        "Bom dia! Será que você poderia me dizer, por gentileza, qual era a energia armazenada "
+        "no subsistema Nordeste no último dia de dezembro de 2023? Muito obrigada desde já.",
+        "Hi there, I'm writing a piece on wind power and I was wondering if you could tell me "
+        "the average wind generation in the Northeast in 2023. Thank you so much!",
+        "Preciso da média mensal do CMO do subsistema Sul em 2023 para minha dissertação",
+    ):
+        result = translate(question, NOW)
+        assert result.complete, (question, result.unmapped)
+        assert any(a.startswith("ignored as context") for a in result.assumptions), question
+    # a preamble that names what the rest does not (a subsystem) is never dropped
+    assert not translate(
+        "For the Northeast, I'm curious, could you tell me the average load yesterday?", NOW
+    ).complete
+    # a second sentence that asks for a unit is part of the question
+    both = understood("A geração eólica no Brasil em 2023 foi maior que em 2022? Quantos GWh?")
+    assert [p.label for p in both.periods] == ["2023", "2022"]
+    assert both.selections[0].alias.endswith("_gwh")
+
+
+def test_comparatives_compare_and_n_units_ago_is_that_unit() -> None:
+    plants = understood(
+        "Did Xingo generate more than Sobradinho last month? give me both totals",
+        plants=lambda: ["Xingó", "Sobradinho"],
+    )
+    assert plants.group_tags == ("nom_usina",) and plants.window is None
+    years = understood("a carga do SE em 2023 foi maior do que em 2022?")
+    assert [p.label for p in years.periods] == ["2023", "2022"]
+    assert years.selections[0].alias.startswith("mean")  # "maior que" compares, not a maximum
+    # NOW is Wednesday 2024-05-15
+    assert_local_days("carga do SE 3 dias atrás", "2024-05-12", 1)
+    assert_local_days("load in the SE 2 weeks ago", "2024-04-29", 7)
+    shifted = understood("S subsys storage % today vs 1 wk ago").periods
+    assert [p.start for p in shifted][1] == shifted[0].start - 7 * 86_400 * 10**9
+
+
+def test_parts_of_days_named_with_their_day_and_whole_groupings() -> None:
+    evening = understood("average hourly load in the Southeast yesterday evening")
+    assert evening.time_range.to_dict() == {
+        "start": "2024-05-14T21:00:00Z",
+        "end": "2024-05-15T03:00:00Z",
+    }
+    assert understood("load in the SE last night").time_range.to_dict()["start"] == (
+        "2024-05-14T21:00:00Z"
+    )
+    four = understood("Compare total hydro generation in 2023 across the four subsystems, in TWh")
+    assert four.group_tags == ("id_subsistema",) and four.top is None
+    assert [(f.op, f.values) for f in four.tag_filters] == [(FilterOp.NE, ("SIN",))]
+    assert understood("NE net export/import yesterday hourly").selections[0].alias == (
+        "mean_val_intercambio"
+    )
