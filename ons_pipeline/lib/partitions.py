@@ -148,29 +148,32 @@ def _refuse_duplicates(table: pa.Table, spec: TableSpec, where: str) -> None:
     """Two rows of one series at one time would be one point in InfluxDB: one value lost."""
     if table.num_rows < 2:
         return
-    series = _series_times(table, spec)
+    series = _series_times(table, spec, spec.identity_tags)  # SUDESTE and Sudeste: one series
     keys = series.column_names
     counts = series.group_by(keys, use_threads=False).aggregate([([], "count_all")])
     repeated = counts.filter(pc.greater(counts.column("count_all"), 1))
     if repeated.num_rows:
         example = repeated.slice(0, 1).to_pylist()[0]
         rows = pc.sum(repeated.column("count_all")).as_py()
+        named = ", ".join(spec.identity_tags)
         raise PartitionError(
-            f"{where}: {rows} rows share their series and time with another row "
+            f"{where}: {rows} rows share their series ({named}) and time with another row "
             f"({repeated.num_rows} series+time, e.g. {example}): the source has a dimension "
-            "the mapping does not know, or duplicate records; their points would collapse into "
-            "one in InfluxDB"
+            "the mapping does not know, duplicate records, or one series under two spellings of "
+            "a descriptive tag; InfluxDB would keep one value or count the series twice "
+            "(the mapping's key_tags say which tags identify a series)"
         )
 
 
 def overlay(base: pa.Table, top: pa.Table, spec: TableSpec) -> pa.Table:
-    """``top``'s rows, and ``base``'s rows at every series and time ``top`` has no row for."""
+    """``top``'s rows, and ``base``'s rows at every series and time ``top`` has no row for (a
+    series named by its key tags: ``top`` may spell a descriptive tag anew)."""
     if not top.num_rows or not base.num_rows:
         return top if not base.num_rows else base
-    keys = [TIME_COLUMN, *spec.tags]
+    keys = [TIME_COLUMN, *spec.identity_tags]
 
     def joinable(table: pa.Table) -> pa.Table:  # a join wants the same key types on both sides
-        series = _series_times(table, spec)
+        series = _series_times(table, spec, spec.identity_tags)
         columns = [
             c.cast(pa.string()) if _is_string_dictionary(c.type) else c for c in series.columns
         ]
@@ -183,18 +186,18 @@ def overlay(base: pa.Table, top: pa.Table, spec: TableSpec) -> pa.Table:
     return pa.concat_tables([below, top.cast(below.schema)])
 
 
-def _series_times(table: pa.Table, spec: TableSpec) -> pa.Table:
-    """Time and tags of each row, as InfluxDB tells series apart: it has no empty tag value, so a
-    null and an empty tag name the same series."""
+def _series_times(table: pa.Table, spec: TableSpec, tags: tuple[str, ...]) -> pa.Table:
+    """Time and ``tags`` of each row, as InfluxDB tells series apart: it has no empty tag value,
+    so a null and an empty tag name the same series."""
     columns = [table.column(TIME_COLUMN)]
-    for tag in spec.tags:
+    for tag in tags:
         values = table.column(tag)
         if values.null_count:
             if _is_string_dictionary(values.type):
                 values = values.cast(pa.string())
             values = pc.fill_null(values, "")
         columns.append(values)
-    return pa.table(columns, names=[TIME_COLUMN, *spec.tags])
+    return pa.table(columns, names=[TIME_COLUMN, *tags])
 
 
 def _is_string_dictionary(type_: pa.DataType) -> bool:

@@ -58,3 +58,37 @@ def test_a_day_loaded_from_a_file_first_is_migrated_only_by_its_export_and_keeps
     spec = schema.table(TABLE)
     stored = as_points(ParquetStore.of(aws).read(Partition(TABLE, DAY), spec), spec)
     assert compare(expected, stored).clean and len(stored) == len(expected)
+
+
+def test_a_file_that_respelt_a_name_before_the_migration_keeps_one_point_per_code_and_time(
+    moto_server: ServerInfo, s3_bucket: str, influx_url: str, influx_db: str
+) -> None:
+    """The export laid Timestream's day under the file's rows by all tags: the file's 'Norte'
+    and Timestream's 'NORTE' of one code and hour became two points, the hour counted twice."""
+    aws = AwsSettings(endpoint_url=moto_server.url, bucket=s3_bucket)
+    resources = {"aws": aws, "influxdb": InfluxSettings.of(url=influx_url, database=influx_db)}
+    source = source_points(TABLE, DAY)
+    keys = sorted(source)[10:13]
+    name = schema.table(TABLE).tags.index("nom_subsistema")
+
+    def respelt(series: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(v.title() if i == name else v for i, v in enumerate(series))
+
+    renamed = {(respelt(series), moment): source[(series, moment)] for series, moment in keys}
+    body, corrected = correction_csv(TABLE, renamed, sorted(renamed), random.Random(6))
+    key = "raw/curva_carga/respelt.csv"
+    etag = aws.client("s3").put_object(Bucket=aws.bucket, Key=key, Body=body)["ETag"].strip('"')
+    with dg.instance_for_test() as instance:
+        assert ingest_raw_object_job.execute_in_process(
+            run_config={"ops": {"normalize_and_load": {"config": {"key": key, "etag": etag}}}},
+            resources=resources,
+            instance=instance,
+        ).success
+        stage(resources, [TABLE], [DAY])
+        assert_day_verified(materialize_day(resources, DAY, [TABLE], instance), [TABLE])
+    expected = {k: v for k, v in source.items() if k not in set(keys)} | corrected
+    found = influx_points(influx_url, influx_db, TABLE, DAY)
+    assert compare(expected, found).clean and len(found) == len(source)
+    spec = schema.table(TABLE)
+    stored = as_points(ParquetStore.of(aws).read(Partition(TABLE, DAY), spec), spec)
+    assert compare(expected, stored).clean and len(stored) == len(source)

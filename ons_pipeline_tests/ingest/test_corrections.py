@@ -391,6 +391,52 @@ def test_a_file_that_renames_a_descriptive_tag_replaces_the_series_not_duplicate
     assert sum(d.reconciliation.deleted_points for d in report.days) == len(before)
 
 
+@pytest.mark.parametrize(
+    ("table", "key", "renamed"),
+    [
+        ("curva_carga", "id_subsistema", "nom_subsistema"),  # a patch of one subsystem
+        ("geracao_usina", "id_ons", "nom_tipocombustivel"),  # a plant's fuel corrected
+    ],
+)
+def test_a_patch_that_respells_a_descriptive_tag_replaces_its_series(
+    table: str,
+    key: str,
+    renamed: str,
+    aws: AwsSettings,
+    influxdb: InfluxSettings,
+    influx_url: str,
+    influx_db: str,
+) -> None:
+    """A file of some series of a day that spelt a descriptive tag anew (SUDESTE → Sudeste, a
+    plant's fuel) kept the old spelling's points beside the new ones: each hour counted twice."""
+    full = raw_csv(table, [DAY])
+    ingest(aws, influxdb, full, f"raw/{table}/day.csv")
+    before, _ = stores(aws, influx_url, influx_db, table, DAY, NEXT)
+    lines = full.decode().splitlines()
+    column = lines[0].split(";").index(key)
+    chosen = lines[1].split(";")[column]
+
+    def one_series_respelt(rows: list[dict]) -> None:
+        rows[:] = [r for r in rows if r[key] == chosen]
+        for r in rows:
+            r[renamed] = r[renamed] + " (corrigido)"
+
+    patch = _edit(full, one_series_respelt)
+    ingest(aws, influxdb, patch, f"raw/{table}/patch.csv", etag="e2")
+    in_influx, in_parquet = stores(aws, influx_url, influx_db, table, DAY, NEXT)
+    tags = schema.table(table).tags
+    position, respelt = tags.index(key), tags.index(renamed)
+
+    def corrected(series: tuple[str, ...]) -> tuple[str, ...]:
+        if series[position] != chosen:
+            return series
+        return tuple(v + " (corrigido)" if i == respelt else v for i, v in enumerate(series))
+
+    want = {(corrected(series), moment): f for (series, moment), f in before.items()}
+    assert len(want) == len(before)
+    assert in_influx == want and in_parquet == want
+
+
 def test_a_reload_that_a_correction_overtakes_fails_its_day(
     aws: AwsSettings, influxdb: InfluxSettings, influx_url: str, influx_db: str
 ) -> None:

@@ -456,3 +456,52 @@ def test_quoted_cells_are_read_without_their_quotes() -> None:
         ("N", 'NORTE "N"'),
     }
     assert sorted(r["val_cargaenergiahomwmed"] for r in rows) == [1.5, 2.5]
+
+
+def test_one_code_and_time_under_two_spellings_is_a_duplicate_row() -> None:
+    # The name describes the subsystem, the code identifies it: written as two points, every
+    # sum over subsystems would count that hour's load twice.
+    text = (
+        "id_subsistema;nom_subsistema;din_instante;val_cargaenergiahomwmed\r\n"
+        "N;NORTE;2024-01-05 00:00:00;4828.0\r\n"  # 2
+        "N;Norte;2024-01-05 00:00:00;4828.0\r\n"  # 3 the same point, spelt anew
+        "N;Norte;2024-01-05 01:00:00;4900.0\r\n"  # 4 another hour: kept
+    )
+    result = normalize_bytes(text.encode(), "raw/curva_carga/two_spellings.csv")
+    [bad] = result.bad_rows
+    assert bad.row == 3 and "duplicate of row 2 (same id_subsistema and time)" in bad.reason
+    assert all_rows(result).column("val_cargaenergiahomwmed").to_pylist() == [4828.0, 4900.0]
+
+
+def test_a_plant_is_its_code_whatever_its_fuel_or_name(tmp_path: Path) -> None:
+    # geracao_usina: a corrected fuel or name for one id_ons at one hour is the same plant-hour
+    raw = generate_raw_ons("geracao_usina", date(2024, 1, 5))
+    first = raw.slice(0, 1).to_pylist()[0]
+    renamed = dict(first, nom_tipocombustivel=first["nom_tipocombustivel"] + " (corrigido)")
+    twice = pa.concat_tables([raw, pa.Table.from_pylist([renamed], raw.schema)])
+    path = tmp_path / "geracao_usina_fuel.csv"
+    write_ons_csv([twice], path)
+    result = normalize_file(path)
+    [bad] = result.bad_rows
+    assert bad.row == twice.num_rows + 1 and "(same id_ons and time)" in bad.reason
+    write_ons_csv([raw], tmp_path / "geracao_usina.csv")
+    assert result.rows == normalize_file(tmp_path / "geracao_usina.csv").rows
+
+
+def test_a_timestamp_with_a_fraction_of_a_second_is_refused_not_cut(tmp_path: Path) -> None:
+    # Cut to the second, 00:00:00.5 would become 00:00:00 and overwrite that point's value.
+    times = [datetime(2024, 1, 5, 0, 0), datetime(2024, 1, 5, 0, 0, 0, 500_000)]
+    raw = pa.table(
+        {
+            "id_subsistema": ["N", "N"],
+            "nom_subsistema": ["NORTE", "NORTE"],
+            "din_instante": pa.array(times, pa.timestamp("ms")),
+            "val_cargaenergiahomwmed": [4828.0, 1.0],
+        }
+    )
+    path = tmp_path / "carga.parquet"
+    pq.write_table(raw, path)
+    result = normalize_file(path)
+    [bad] = result.bad_rows
+    assert (bad.row, bad.column) == (2, "din_instante")
+    assert all_rows(result).column("val_cargaenergiahomwmed").to_pylist() == [4828.0]

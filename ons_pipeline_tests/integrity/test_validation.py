@@ -45,7 +45,7 @@ def test_generated_days_pass_every_expectation(table: str) -> None:
 def test_bad_rows_fail_blocking_expectations_with_rows_and_examples() -> None:
     spec = schema.table("ear_diario")
     rows = generated("ear_diario", DAY).to_pylist()
-    rows.append(dict(rows[2]))  # row 4: duplicate series+time of row 2
+    rows.append(dict(rows[2], nom_subsistema="Sudeste"))  # row 4: row 2's series (its code) again
     rows[0]["time"] += dt.timedelta(days=1)  # outside the UTC day
     rows[1]["id_subsistema"] = None  # a key tag missing
     rows[3]["nom_subsistema"] = "SUL\\"  # a trailing backslash InfluxDB cannot store
@@ -60,7 +60,7 @@ def test_bad_rows_fail_blocking_expectations_with_rows_and_examples() -> None:
     assert found[("ExpectColumnValuesToBeNull", NONFINITE_COLUMN)].examples == [  # type: ignore[attr-defined]
         "ear_max_subsistema"
     ]
-    duplicate = found[("ExpectCompoundColumnsToBeUnique", "time, id_subsistema, nom_subsistema")]
+    duplicate = found[("ExpectCompoundColumnsToBeUnique", "time, id_subsistema")]
     assert sorted(duplicate.rows) == [2, 4]  # type: ignore[attr-defined]
     markdown = report.markdown(blocking=True)
     assert "❌" in markdown and "`ExpectCompoundColumnsToBeUnique`" in markdown

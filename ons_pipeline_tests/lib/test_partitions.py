@@ -11,7 +11,13 @@ import pyarrow as pa
 import pytest
 
 from ons_pipeline.lib import schema
-from ons_pipeline.lib.partitions import MANIFEST, ParquetStore, Partition, PartitionError
+from ons_pipeline.lib.partitions import (
+    MANIFEST,
+    ParquetStore,
+    Partition,
+    PartitionError,
+    overlay,
+)
 from ons_pipeline_tests.integrity.conftest import generated
 
 TABLE = "cmo_semihorario"
@@ -58,7 +64,7 @@ def test_rows_sharing_a_series_and_time_are_refused_naming_them(store: ParquetSt
     # A source dimension the mapping does not know: two rows differ only there.
     spec, partition = schema.table(TABLE), Partition(TABLE, DAY)
     rows = generated(TABLE, DAY)
-    with pytest.raises(PartitionError, match=r"2 rows share their series and time") as caught:
+    with pytest.raises(PartitionError, match=r"2 rows share their series \(.*\) and") as caught:
         store.write(partition, [pa.concat_tables([rows, rows.slice(7, 1)])], spec)
     assert "id_subsistema" in str(caught.value) and "a dimension the mapping does not know" in str(
         caught.value
@@ -76,6 +82,38 @@ def test_a_null_and_an_empty_tag_are_one_series(store: ParquetStore) -> None:
     field = row.schema.field(position)
     nulled = row.set_column(position, field, pa.nulls(1, field.type))
     emptied = row.set_column(position, field, pa.array([""], field.type))
-    with pytest.raises(PartitionError, match=r"2 rows share their series and time"):
+    with pytest.raises(PartitionError, match=r"2 rows share their series \(.*\) and time"):
         store.write(partition, [pa.concat_tables([nulled, emptied])], spec)
     assert store.manifest(partition) is None
+
+
+def test_one_code_at_one_time_under_two_names_is_refused(store: ParquetStore) -> None:
+    # nom_subsistema describes the series id_subsistema names: two points would count it twice
+    spec, partition = schema.table(TABLE), Partition(TABLE, DAY)
+    rows = generated(TABLE, DAY)
+    again = rows.slice(7, 1)
+    position = again.schema.get_field_index("nom_subsistema")
+    renamed = again.set_column(
+        position,
+        again.schema.field(position),
+        pa.array(["Outro nome"], again.schema.field(position).type),
+    )
+    with pytest.raises(PartitionError, match=r"share their series \(id_subsistema\) and time"):
+        store.write(partition, [pa.concat_tables([rows, renamed])], spec)
+    assert store.manifest(partition) is None
+
+
+def test_overlay_replaces_a_series_respelt_by_the_newer_rows() -> None:
+    spec = schema.table(TABLE)
+    base = generated(TABLE, DAY)
+    position = base.schema.get_field_index("nom_subsistema")
+    field = base.schema.field(position)
+    first = base.slice(0, 1)
+    top = first.set_column(position, field, pa.array(["Novo nome"], field.type))
+    merged = overlay(base, top, spec)
+    assert merged.num_rows == base.num_rows  # replaced, not added beside
+    key = first.column("id_subsistema")[0].as_py(), first.column("time")[0].as_py()
+    names = [
+        r["nom_subsistema"] for r in merged.to_pylist() if (r["id_subsistema"], r["time"]) == key
+    ]
+    assert names == ["Novo nome"]

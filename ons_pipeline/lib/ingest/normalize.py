@@ -445,11 +445,26 @@ def _bool(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
+def _codes(tag_arrays: dict[str, pa.Array], tags: tuple[str, ...]) -> np.ndarray:
+    """One integer per distinct combination of ``tags`` (null as "")."""
+    key = pc.binary_join_element_wise(*[pc.fill_null(tag_arrays[t], "") for t in tags], "\x1f")
+    return np.asarray(
+        pc.dictionary_encode(key).indices.to_numpy(zero_copy_only=False), dtype=np.int64
+    )
+
+
 def _time_strings(column: pa.Array) -> pa.Array:
     """Any ONS time column (string, naive timestamp, date) → trimmed local clock strings."""
-    if pa.types.is_timestamp(column.type):  # naive: local clock (ONS has no sub-seconds)
+    if pa.types.is_timestamp(column.type):  # naive: local clock
         seconds = pc.cast(column, pa.timestamp("s"), safe=False)
-        return pc.strftime(seconds, format=ons_time.LOCAL_FORMAT)
+        whole = pc.fill_null(pc.equal(pc.cast(seconds, column.type), column), True)
+        # a fraction of a second is written out, so that the row is refused as the CSV's would
+        # be (the ONS clock has whole seconds), never cut to the second before it
+        return pc.if_else(
+            whole,
+            pc.strftime(seconds, format=ons_time.LOCAL_FORMAT),
+            pc.strftime(column, format=ons_time.LOCAL_FORMAT),
+        )
     if pa.types.is_date(column.type):
         return pc.cast(column, pa.string())
     return _trimmed(column)
@@ -678,17 +693,17 @@ def _normalize_rows(
     )
     dst_drop = nonexistent & ~dst_with_value & time_ok
 
-    series_key = pc.binary_join_element_wise(
-        *[pc.fill_null(tag_arrays[t], "") for t in spec.tags], "\x1f"
-    )
-    series_codes = np.asarray(
-        pc.dictionary_encode(series_key).indices.to_numpy(zero_copy_only=False), dtype=np.int64
+    series_codes = _codes(tag_arrays, spec.tags)
+    # a series is what its key tags name: the same code and time under another spelling of a
+    # descriptive tag (SUDESTE / Sudeste) is the same point written twice
+    identity_codes = (
+        series_codes if spec.identity_tags == spec.tags else _codes(tag_arrays, spec.identity_tags)
     )
 
     # the fall-back hour written twice: second occurrence = one hour later
     candidates = ambiguous & ~bad_mask
     if candidates.any():
-        order, first, rank = _groups(np.flatnonzero(candidates), series_codes, utc)
+        order, first, rank = _groups(np.flatnonzero(candidates), identity_codes, utc)
         second = order[rank == 1]
         if second.size:
             shifted = utc[second] + 3600 * ons_time.NS_PER_SECOND
@@ -701,14 +716,15 @@ def _normalize_rows(
     # duplicates of series+time among the remaining rows with values: the first one wins
     alive = np.flatnonzero(time_ok & ~nonexistent & ~bad_mask & has_value)
     if alive.size > 1:
-        order, first, rank = _groups(alive, series_codes, utc)
+        order, first, rank = _groups(alive, identity_codes, utc)
         duplicate = np.zeros(n, bool)
         duplicate[order[rank > 0]] = True
         first_row = dict(zip(order[rank > 0].tolist(), first[rank > 0].tolist(), strict=True))
+        same = "series" if spec.identity_tags == spec.tags else ", ".join(spec.identity_tags)
         flag(
             duplicate,
             None,
-            lambda i: f"duplicate of row {int(raw.rows[first_row[i]])} (same series and time)",
+            lambda i: f"duplicate of row {int(raw.rows[first_row[i]])} (same {same} and time)",
         )
 
     dst_drop &= ~bad_mask

@@ -208,9 +208,10 @@ def rules_for(spec: TableSpec, window: Window) -> list[Rule]:
     rules += [
         Rule(
             "ExpectCompoundColumnsToBeUnique",
-            {"column_list": [TIME_COLUMN, *spec.tags]},
+            {"column_list": [TIME_COLUMN, *spec.identity_tags]},
             True,
-            "one row per series+time: InfluxDB keeps only the last of duplicates",
+            "one row per series (its key tags) and time: a second spelling of a descriptive tag "
+            "would be a second point",
         ),
         Rule(
             "ExpectColumnValuesToBeNull",
