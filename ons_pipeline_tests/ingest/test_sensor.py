@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import pytest
@@ -18,6 +18,7 @@ from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.settings import InfluxSettings, IngestSettings
 from ons_pipeline.local.generator import generate_raw_ons, write_ons_parquet
 from ons_pipeline_tests.ingest.conftest import SAMPLES
+from ons_pipeline_tests.ingest.test_ingest import points
 
 CURVA = (SAMPLES / "curva_carga_2018_excerpt.csv").read_bytes()
 CMO = (SAMPLES / "cmo_semihorario_2022_excerpt.csv").read_bytes()
@@ -227,3 +228,46 @@ def test_whole_bucket_as_raw_prefix_ignores_the_pipelines_own_objects(
     whole = AwsSettings(endpoint_url=aws.endpoint_url, bucket=aws.bucket, raw_prefix="")
     result = tick(instance, whole, None)
     assert keys_of(result) == [f"CMO_SEMIHORARIO_2022.csv@{etag}"]
+
+
+def test_a_version_uploaded_again_after_another_is_loaded_again(
+    instance: dg.DagsterInstance, aws: AwsSettings, influxdb: InfluxSettings, influx_url: str
+) -> None:
+    """A → B → A (a correction withdrawn by re-uploading the original): the run key of A was
+    known, so the sensor skipped it and the stores kept B's values."""
+    key = "raw/cmo/2022-01.csv"
+
+    def run(request: dg.RunRequest) -> None:
+        assert ingest_raw_object_job.execute_in_process(
+            run_config=request.run_config,
+            tags={**request.tags, "dagster/run_key": request.run_key or ""},
+            resources={"aws": aws, "influxdb": influxdb},
+            instance=instance,
+        ).success
+
+    def cmo_values() -> list[float]:
+        start, end = datetime(2022, 1, 1, tzinfo=UTC), datetime(2022, 2, 1, tzinfo=UTC)
+        found = points(influx_url, influxdb.database, "cmo_semihorario", start, end)
+        return sorted(f["val_cmo"] for f in found.values())
+
+    original = put(aws, key, CMO)
+    first = tick(instance, aws, None)
+    [request] = first.run_requests or []
+    run(request)
+    loaded = cmo_values()
+    line = CMO.splitlines()[1]
+    value = line.rsplit(b";", 1)[1]
+    assert put(aws, key, CMO.replace(line, line.replace(value, b"1.0"), 1)) != original
+    second = tick(instance, aws, first.cursor)
+    [request] = second.run_requests or []
+    run(request)
+    assert cmo_values() != loaded
+
+    assert put(aws, key, CMO) == original  # the original again
+    third = tick(instance, aws, second.cursor)
+    [request] = third.run_requests or []
+    assert request.run_key and request.run_key.startswith(f"{key}@{original}@")
+    run(request)
+    assert cmo_values() == loaded
+    assert tick(instance, aws, third.cursor).run_requests == []
+    assert tick(instance, aws, None).run_requests == []  # a lost cursor: unchanged since its run

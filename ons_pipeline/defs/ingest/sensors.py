@@ -3,7 +3,9 @@
 ``ons_raw_files`` lists the raw prefix with ``dagster_aws.s3.sensor.get_objects`` and a cursor on
 (last-modified, key): every object version after the cursor gets one run of ``ingest_raw_object``
 with run key ``<key>@<ETag>``, so an identical re-upload is not run again (Dagster skips known run
-keys, and the sensor checks them first) while a changed one is. Objects listed late (S3 stamps
+keys, and the sensor checks them first) while a changed one is. A version uploaded again after
+another (A → B → A: a correction reverted) is a change: it runs again, its run key
+``<key>@<ETag>@<last-modified>``. Objects listed late (S3 stamps
 the upload's start) are still found within ``ONS_INGEST_LOOKBACK`` seconds behind the cursor.
 Before requesting a run the sensor reads the object's header (a ranged GET, or the Parquet
 footer): an object that is not an ONS file of a known dataset is reported (tick log and a JSON
@@ -158,6 +160,12 @@ def _already_run(instance: dg.DagsterInstance, key: str) -> bool:
     return bool(records)
 
 
+def _last_ingested_etag(instance: dg.DagsterInstance, key: str) -> str | None:
+    """The ETag the latest ingest run of the object ``key`` was asked to load."""
+    records = instance.get_run_records(filters=dg.RunsFilter(tags={RAW_KEY_TAG: key}), limit=1)
+    return records[0].dagster_run.tags.get(RAW_ETAG_TAG) if records else None
+
+
 def evaluate_raw_files(
     context: dg.SensorEvaluationContext,
     aws: AwsResource,
@@ -197,19 +205,28 @@ def evaluate_raw_files(
         key, size = obj["Key"], int(obj.get("Size", 0))
         moment = _aware(obj["LastModified"])
         version = run_key(key, obj.get("ETag"))
+        # one upload: an older version uploaded again (A → B → A) is a new upload of A
+        upload = f"{version}@{moment.isoformat()}"
         if key.endswith("/") or (own and key.startswith(own)):
             continue  # a "folder" marker, or one of the pipeline's own objects
-        if version in cursor.recent:
-            cursor.advance(moment, key, version)  # handled already (or re-uploaded unchanged)
+        if upload in cursor.recent:
+            cursor.advance(moment, key, upload)  # handled already
             continue
         if position is not None and (moment, key) <= position and config.lookback_s == 0:
             continue
         if len(requests) >= config.max_objects_per_tick:
             break  # the rest waits for the next tick; the cursor stops before it
-        if _already_run(context.instance, version):  # e.g. a cursor that was reset
-            already.append(version)
-            cursor.advance(moment, key, version)
-            continue
+        if _already_run(context.instance, version):  # re-uploaded, or a cursor that was reset
+            if _last_ingested_etag(context.instance, key) == clean_etag(obj.get("ETag")):
+                already.append(version)  # unchanged since its last run
+                cursor.advance(moment, key, upload)
+                continue
+            # a revert to a version loaded before another: loaded again, under its own run key
+            version = upload
+            if _already_run(context.instance, version):
+                already.append(version)
+                cursor.advance(moment, key, upload)
+                continue
         try:
             dataset = probe_object(
                 s3,
@@ -243,7 +260,7 @@ def evaluate_raw_files(
                     },
                 )
             )
-        cursor.advance(moment, key, version)
+        cursor.advance(moment, key, upload)
     cursor.prune(lookback)
     if already:
         context.log.info(f"already ingested (same key and ETag), not run again: {already}")
