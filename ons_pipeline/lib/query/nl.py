@@ -489,6 +489,9 @@ _COMPARE = rx(
     # "quantos GWh a mais (ou a menos)": the difference, read from the two values compared
     + r"|\ba\s+(?:mais|menos)(?:\s*\(?\s*ou\s+a\s+(?:mais|menos)\s*\)?)?"
     + r"|\b(?:how\s+much|quant[oa]s?)\s+(?:more|less|mais|menos)\b"
+    # "did the NE generate more wind than the S": the second term of a comparative split by
+    # its noun (a number after it is a condition)
+    + r"|\bthan\b(?!\s+(?:r\$\s*)?\d)"
 )
 _WHEN = rx(
     r"\b(?:e\s+)?(?:em\s+que\s+(?:hora|horario|dia|momento)|a\s+que\s+horas?|que\s+horas"

@@ -1349,6 +1349,21 @@ def test_comparatives_compare_and_n_units_ago_is_that_unit() -> None:
     assert_local_days("load in the SE 2 weeks ago", "2024-04-29", 7)
     shifted = understood("S subsys storage % today vs 1 wk ago").periods
     assert [p.start for p in shifted][1] == shifted[0].start - 7 * 86_400 * 10**9
+    # "how much more … than": both totals, the comparative split by its noun
+    for question in (
+        "quantos GWh a mais o Sudeste consumiu que o Sul em abril?",
+        "how much more wind did the Northeast generate than the South in April?",
+    ):
+        more = understood(question)
+        assert more.group_tags == ("id_subsistema",), question
+        assert [f.values for f in more.tag_filters] == [("NE", "S")] or [
+            f.values for f in more.tag_filters
+        ] == [("SE", "S")], question
+        assert more.selections[0].alias.startswith("sum"), question
+    assert not translate("NE wind more than 10000 MW yesterday", NOW).model.group_tags  # type: ignore[union-attr]
+    # "somando todos os subsistemas" is the SIN
+    summed = understood("carga média de ontem somando todos os subsistemas")
+    assert [(f.tag, f.values) for f in summed.tag_filters] == [("id_subsistema", ("SIN",))]
 
 
 def test_parts_of_days_named_with_their_day_and_whole_groupings() -> None:
