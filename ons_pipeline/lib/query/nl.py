@@ -137,7 +137,8 @@ _SUBSYSTEMS: list[tuple[str, str]] = [
     (r"norte|north(?:ern)?", "N"),
     (r"sin|sistema\s+interligado(?:\s+nacional)?|brasil|brazil|(?:o\s+)?pais|(?:the\s+)?country"
      r"|national\s+(?:grid|system)|(?:todo\s+o\s+)?sistema\s+(?:eletrico\s+)?nacional"
-     r"|whole\s+(?:grid|system)|(?:the\s+)?(?:brazilian\s+|national\s+)?interconnected\s+(?:power\s+)?"
+     r"|(?:the\s+)?(?:whole|entire)\s+(?:brazilian\s+)?(?:power\s+|electric(?:ity)?\s+)?(?:grid|system)"
+     r"|(?:the\s+)?brazilian\s+(?:power\s+|electric(?:ity)?\s+)?(?:grid|system)|(?:the\s+)?(?:brazilian\s+|national\s+)?interconnected\s+(?:power\s+)?"
      r"(?:system|grid)|(?:somando|soma\s+d[eo]s?|summing(?:\s+up)?|sum\s+of|adding(?:\s+up)?)\s+"
      r"(?:todos\s+os\s+|all\s+(?:the\s+)?|the\s+|os\s+)?(?:quatro\s+|four\s+)?(?:subsistemas"
      r"|subsystems|regioes|regions)", "SIN"),
@@ -240,9 +241,10 @@ _MEASURES: list[tuple[str, str]] = [
     (r"energia\s+natural\s+afluente|ena(?:\s+bruta)?|natural\s+inflow(?:\s+energy)?"
      r"|inflow\s+energy|afluencias?|inflows?(?:\s+to\s+(?:the\s+)?hydro\s+plants)?", "ena"),
     (r"(?:capacidade\s+maxima\s+de\s+armazenamento|ear\s+maxim[ao]|armazenamento\s+maximo"
-     r"|maximum\s+storage\s+capacity|storage\s+capacity)", "ear_max"),
+     r"|energia\s+armazenave(?:l|is)\s+maxima|maximum\s+storage\s+capacity|storage\s+capacity)"
+     r"(?:\s*\(?\s*(?:capacidade|capacity)\b\s*\)?)?", "ear_max"),
     (r"energia\s+armazenada(?:\s+verificada)?|\bear\b|armazenamento|nivel\s+d[oe]s\s+reservatorios"
-     r"|reservatorios|stored\s+energy|reservoir\s+(?:level|storage)s?|reservoirs?|storage",
+     r"|reservatorios?|stored\s+energy|reservoir\s+(?:level|storage)s?|reservoirs?|storage",
      "ear"),
     (r"custo\s+marginal(?:\s+de\s+operacao)?|\bcmo\b|marginal\s+(?:operating\s+|operation\s+)?cost",
      "cmo"),
@@ -316,13 +318,13 @@ _STOPWORDS = set(
     inclusive inclusivo both ambos ambas calendar came comes coming gross periodo
     period submarket submarkets submercado submercados deu reported across resample ta tá tao
     tão estao estão esta está i.e e.g summarise summarize atendimento region's completeness check
-    single dado
+    single dado atingiu atingiram alcancou alcançou reached gone
     """.split()  # noqa: SIM905
 )
 # politeness and hedges: ignored, and said to be
 _FILLER = rx(
     r"\b(?:segundo\s+(?:o|a|os|as)(?=\s)|por\s+favor|please|kindly|aproximadamente|approximately|roughly|exatamente|exactly"
-    r"|obrigad[oa]|thanks|thank\s+you|ola|oi|hello|hi|hey"
+    r"|at\s+any\s+(?:point|time|moment)|em\s+algum\s+momento|obrigad[oa]|thanks|thank\s+you|ola|oi|hello|hi|hey"
     r"|por\s+gentileza|se\s+(?:for\s+)?possivel|se\s+puder|sera\s+que|desde\s+ja|agradec[oe]"
     r"|grat[oa]|voce|if\s+possible|if\s+you\s+can|i\s+(?:would|'d)\s+(?:really\s+)?appreciate"
     r"(?:\s+it)?|(?:and\s+)?i\s+(?:was|am)\s+wondering\s+(?:if|whether)|much\s+appreciated)\b"
@@ -373,11 +375,14 @@ _UP = (
 )
 _DOWN = r"menor(?:es)?|mais\s+baix[oa]s?|lowest|smallest|least|bottom|menos"
 _SUPERLATIVE = rx(
-    r"\b(?:(?:com|with|that|que|de)\s+)?(?:(?:o|a|the)\s+)?(?:(?P<down>"
+    r"\b(?:(?:com|with|that|que|de|from|do|da)\s+)?(?:(?:o|a|the)\s+)?(?:(?P<down>"
     + _DOWN
     + r")|(?P<up>"
     + _UP
     + r"))\b"
+    # the order of a ranking said as such: "highest first", "do maior para o menor"
+    + r"(?:\s+first\b|\s+(?:to|para\s+[oa])\s+(?:the\s+)?(?:lowest|highest|smallest|largest"
+    + r"|menor|maior)\b)?"
 )
 _RANK_WHICH = rx(
     r"\b(?:qual|quais|which|what)\s+(?:(?:foi|foram|e|eh|sao|was|were|is|are)\s+)?"
@@ -423,6 +428,8 @@ _LARGER = rx(
 _TIME_RANK = rx(
     r"\b(?:(?:em\s+|in\s+|on\s+)?(?:qual|quais|which|what|(?<=em\s)que)\s+(?:(?:foi|foram|e|was|were|is)\s+)?"
     r"(?:(?:o|a|os|as|the)\s+)?(?:(?P<n1>" + NUM + r")\s+)?(?P<u1>" + _TIME_UNIT + r")"
+    # "em que dia e hora": the instant of an extreme, not a ranking of days
+    r"(?!\s+(?:e|and)\s+(?:a\s+|the\s+)?(?:hora|horario|time|hour)\b)"
     r"|(?:(?:os|as|the)\s+)?(?:(?P<dir>top|bottom)[\s-]*)?(?P<n2>" + NUM + r")\s+"
     r"(?:(?P<adj2>maiores|menores|largest|highest|lowest|smallest)\s+)?(?P<u2>" + _TIME_UNIT + r")"
     r"|(?:(?:o|a|the)\s+)?(?P<adj3>maior|menor|highest|lowest)\s+(?P<u3>" + _TIME_UNIT + r")"
@@ -463,9 +470,18 @@ _DIFFERENCE = rx(
 )
 # a change between two periods: "variação", and "diferença" only when two periods are named
 _CHANGE = rx(
-    r"\b(?:variacao|variacoes|changes?|diferencas?|differences?|period[\s-]+over[\s-]+period"
+    r"\b(?:variacao|variacoes|vari(?:ou|aram)|var(?:y|ied)|changes?|diferencas?|differences?|period[\s-]+over[\s-]+period"
     r"\s+change|aument(?:ou|aram|o)|diminu(?:iu|iram|icao)|cresc(?:eu|eram|imento)|ca(?:iu|iram)"
     r"|queda|subi(?:u|ram)|increased?|decreased?|grew|growth|rose|fell|dropped)\b"
+)
+# the change asked in percent: "variação percentual", "% change", "cresceu quanto (%)"
+_CHANGE_PERCENT = rx(
+    r"\b(?:variacao|crescimento|aumento|queda|reducao|change|growth|increase|decrease|drop|rise)"
+    r"\s+(?:percentual|em\s+%|in\s+%|in\s+percent(?:age)?(?:\s+terms)?|%)"
+    r"|(?:\b(?:percent(?:age)?|percentual)|%)\s+(?:change|growth|increase|decrease|drop|rise"
+    r"|variacao|de\s+variacao|de\s+crescimento)\b"
+    r"|\b(?:cresceu|aumentou|caiu|diminuiu|variou|grew|rose|fell|increased|decreased|changed)"
+    r"(?:\s+(?:quanto|how\s+much|by\s+how\s+much))?\s*(?:\(\s*(?:em\s+)?%\s*\)|em\s+%|in\s+%)"
 )
 _CUMULATIVE = rx(
     r"\b(?:soma\s+acumulada|acumulad[oa]\s+(?:ao\s+longo|no\s+periodo)|running\s+total"
@@ -492,9 +508,16 @@ _COMPARE = rx(
     # "did the NE generate more wind than the S": the second term of a comparative split by
     # its noun (a number after it is a condition)
     + r"|\bthan\b(?!\s+(?:r\$\s*)?\d)"
+    # "which one generated more?", "qual das duas gerou mais?": the values compared, each given
+    + r"|\bwhich\s+(?:one|of\s+(?:the\s+)?(?:two|them|both))\s+(?:\w+\s+)?(?:more|less|higher"
+    + r"|lower|(?:the\s+)?most|(?:the\s+)?least)\b"
+    + r"|\bqual\s+(?:d[oa]s\s+(?:dois|duas)|delas|deles)\s+(?:\w+\s+)?(?:mais|menos)\b"
 )
 _WHEN = rx(
-    r"\b(?:e\s+)?(?:em\s+que\s+(?:hora|horario|dia|momento)|a\s+que\s+horas?|que\s+horas"
+    r"\b(?:e\s+)?(?:em\s+que\s+(?:dia\s+e\s+(?:hora|horario)|data\s+e\s+(?:hora|horario)"
+    r"|hora|horario|dia|momento)|(?:on\s+|at\s+)?(?:which|what)\s+(?:day|date)\s+and\s+(?:time|hour)"
+    r"|(?:the\s+)?date\s+and\s+(?:the\s+)?(?:value|time)"
+    r"|data\s+e\s+(?:o\s+)?valor|a\s+que\s+horas?|que\s+horas"
     r"|quando|when|at\s+what\s+(?:time|hour)|at\s+which\s+hour|on\s+which\s+day|and\s+when"
     r"|(?:with|and)\s+(?:the\s+|its\s+)?timestamps?|com\s+(?:o\s+|a\s+)?(?:horario|instante|data"
     r"|hora|dia)(?:\s+e\s+(?:a\s+|o\s+)?(?:hora|horario|data|dia))?"
@@ -754,12 +777,18 @@ _COMBINED = re.compile(
     r"\w\s*\+\s*\w|\b(?:somad[oa]s|junt[oa]s|combined|together|in\s+total|no\s+total)\b",
     re.IGNORECASE,
 )
+# "Angra 1 e 2", "Pecém I and II": two plants of one name, numbered
+_NUMBERED_PAIR = re.compile(
+    r"(?P<stem>(?:[^\W\d_][\w'-]*\s+){0,3}[^\W\d_][\w'-]*)\s+(?P<a>\d{1,2}|[IVX]{1,4})\s+"
+    r"(?P<join>e|and|&)\s+(?P<b>\d{1,2}|[IVX]{1,4})\b"
+)
+_COMBINED_WORD = rx(r"\b(?:somad[oa]s|junt[oa]s|combined|together)\b")
 _SEPARATELY = rx(
     r"\b(?:(?:reported\s+|given\s+|shown\s+)?separately|separadamente|respectively"
     r"|(?:cada\s+uma|each\s+one)(?:\s+(?:separadamente|separately))?)\b"
 )
 # "a diferença entre o programado e o verificado", "deviation from schedule"
-_FIELD_DIFFERENCE = rx(r"\b(?:diferencas?|differences?|desvios?|deviations?|gap)\b")
+_FIELD_DIFFERENCE = rx(r"\b(?:diferencas?|differences?|desvios?|deviations?|gap|minus|menos)\b")
 
 
 def _with_difference(st: _State, selections: list[Selection], agg: Aggregation) -> None:
@@ -975,6 +1004,30 @@ class RuleTranslator:
         self.latest = latest
         self.plants = plants
 
+    def _numbered_plants(self, written: str) -> tuple[str, list[tuple[str, str]]]:
+        """ "Angra 1 e 2", "Pecém I and II": each number with the name before it, when the data
+        holds both plants so named."""
+        if self.plants is None or not _NUMBERED_PAIR.search(written):
+            return written, []  # the names are asked of the server only when needed
+        names = self.plants()
+        if not names:
+            return written, []
+        known = {fold(n) for n in names}
+        used: list[tuple[str, str]] = []
+
+        def expand(match: re.Match[str]) -> str:
+            words = match.group("stem").split()
+            for k in range(len(words)):  # the shortest name the data holds ("Porto do Pecém")
+                stem = " ".join(words[k:])
+                first, second = f"{stem} {match.group('a')}", f"{stem} {match.group('b')}"
+                if fold(first) in known and fold(second) in known:
+                    full = f"{' '.join([*words[:k], first])} {match.group('join')} {second}"
+                    used.append((match.group(0), full))
+                    return full
+            return match.group(0)
+
+        return _NUMBERED_PAIR.sub(expand, written), used
+
     # -- entry point ----------------------------------------------------------------------------
     def translate(self, question: str, now: datetime | None = None) -> Translation:
         """Translate one question; ``now`` (aware) anchors relative periods. Shorthand is written
@@ -988,7 +1041,11 @@ class RuleTranslator:
         written, named = _schema_words(written)
         written, years = P.year_words(written, moment.astimezone(self.zone))
         written, parts = P.day_part_words(written)
-        notes = [f"read {short!r} as {full!r}" for short, full in expanded + named + years + parts]
+        written, numbered = self._numbered_plants(written)
+        notes = [
+            f"read {short!r} as {full!r}"
+            for short, full in expanded + named + years + parts + numbered
+        ]
         result = self._translate(question, written, moment, notes)
         fixes = {
             u.text: fix
@@ -1195,7 +1252,8 @@ class RuleTranslator:
             # "em que dia a geração foi maior": the day with the largest value, a ranking of days
             # (read by _time_rank), not the hour of the maximum
             day = re.search(r"\b(?:dia|day|semana|week|mes|month|ano|year)\b", match.group(0))
-            if day and _LARGER.search(norm[match.end() :]):
+            hour = re.search(r"\b(?:hora|horario|hour|time)\b", match.group(0))  # "dia e hora"
+            if day and not hour and _LARGER.search(norm[match.end() :]):
                 continue
             st.text.consume(match.start(), match.end())
             st.asks_when = True
@@ -1330,11 +1388,13 @@ class RuleTranslator:
             st.transform = (TransformKind.DERIVATIVE, None, None)
         if text.take(_CUMULATIVE):
             st.transform = (TransformKind.CUMULATIVE_SUM, None, None)
-        if len(st.reading.spans) > 1 and text.take(_CHANGE):
+        percent = len(st.reading.spans) > 1 and bool(text.take(_CHANGE_PERCENT))
+        if len(st.reading.spans) > 1 and (text.take(_CHANGE) or percent):
             # "variação de fev/23 para fev/24": between the periods, not within each
             st.assumptions.append(
                 "a change between periods: each period's value (the change is the difference "
-                "of the values)"
+                "of the values"
+                + (", in percent (later − earlier) / earlier × 100)" if percent else ")")
             )
         elif text.take(_DIFFERENCE):
             st.transform = (TransformKind.DIFFERENCE, None, None)
@@ -2142,10 +2202,14 @@ class RuleTranslator:
                     fields.append("ear_max_subsistema")
                 elif st.mwmes:
                     fields.append("ear_verif_subsistema_mwmes")
+                    if st.percent:  # "em MWmês e em % da capacidade": both units, both fields
+                        fields.append("ear_verif_subsistema_percentual")
                 else:
                     fields.append("ear_verif_subsistema_percentual")
             elif table == "ena_diario":
                 prefix = "ena_armazenavel_regiao" if key == "ena_storable" else "ena_bruta_regiao"
+                if pct and st.unit_mean:  # "MWmed and %MLT": each unit names its field
+                    fields.append(f"{prefix}_mwmed")
                 fields.append(f"{prefix}_percentualmlt" if pct else f"{prefix}_mwmed")
             elif table == "intercambio":
                 fields.append("val_intercambioprogmwmed")
@@ -2662,7 +2726,11 @@ class RuleTranslator:
             raise ModelError("the plants added together or each one? Ask one of the two")
         if len(st.plant_names) > 1 and "nom_usina" not in group and not combined:
             group.append("nom_usina")  # each plant, unless added together ("Angra 1 + Angra 2")
-        default = Aggregation.SUM if (st.rank or not st.plant_names) else Aggregation.MEAN
+        # plants added together without an aggregate ("Angra 1 e 2 somadas"): their energy
+        added = bool(combined) and len(st.plant_names) > 1
+        if added:
+            st.text.take(_COMBINED_WORD)
+        default = Aggregation.SUM if (st.rank or not st.plant_names or added) else Aggregation.MEAN
         agg = self._agg(st, default)
         if combined and len(st.plant_names) > 1:
             if agg is not Aggregation.SUM or st.compare:  # a mean of both is no sum of them
@@ -2980,7 +3048,15 @@ def _data_words(text: str) -> set[str]:
     found |= {str(agg) for pattern, agg in _AGG_RX if pattern.search(folded)}
     units = (_MWH, _MWMED, _MWMES, _PERCENT, _AMOUNT, _COUNT_STEPS)
     found |= {pattern.pattern for pattern in units if pattern.search(folded)}
+    if _SCOPE_WORDS.search(folded):  # "show the averages for all four": what to show
+        found.add("scope")
     return found | ({"number"} if re.search(r"\d", folded) else set())
+
+
+_SCOPE_WORDS = rx(
+    r"\b(?:all|each|every|both|todos|todas|cada|ambos|ambas|two|three|four|five|dois|duas|tres"
+    r"|quatro|cinco)\b"
+)
 
 
 def _language(norm: str) -> str:

@@ -235,6 +235,11 @@ _CLOCK_RANGE = rx(
     + r"""|"""
     + _CLOCK_AT
     + r""")
+    |(?P<a5>"""
+    + _CLOCK
+    + r""")\s*(?:as|ate|to|till|until)\s+(?P<b5>"""
+    + _CLOCK
+    + r""")
     |(?P<a3>\d{1,2})\s*h?\s*[-–—]\s*(?P<b3>\d{1,2})\s*h\b
     |(?P<a4>\d{1,2}\s*[ap]\.?m\.?|\d{1,2}:\d{2})\s*[-–—]\s*(?P<b4>\d{1,2}\s*[ap]\.?m\b\.?|\d{1,2}:\d{2}))(?!\w)"""
 )
@@ -311,8 +316,10 @@ def _read_clock(text: Text, reading: Reading) -> list[tuple[int, int]]:
     repeated for periods compared ("ontem às 18h vs hoje às 18h"). Returns where they stand."""
     found: list[tuple[re.Match[str], tuple[timedelta, timedelta]]] = []
     for match in text.take(_CLOCK_RANGE):
-        a = match.group("a1") or match.group("a2") or match.group("a4") or match.group("a3") + "h"
-        b = match.group("b1") or match.group("b2") or match.group("b4") or match.group("b3") + "h"
+        a = next((g for g in match.group("a1", "a2", "a4", "a5") if g), None)
+        b = next((g for g in match.group("b1", "b2", "b4", "b5") if g), None)
+        a = a or match.group("a3") + "h"
+        b = b or match.group("b3") + "h"
         try:
             if re.fullmatch(r"\d{1,2}", a.strip()):  # "between 6 and 9 pm": the end's am/pm
                 pm = re.search(r"([ap])\.?m", b)
@@ -622,6 +629,10 @@ _NAMED: list[tuple[str, str]] = [
      r"\s+year", "year-this"),
 ]  # fmt: skip
 _NAMED_RX = [(rx(r"\b(?:" + p + r")\b"), key) for p, key in _NAMED]
+_SINCE_MIDNIGHT = rx(
+    r"\b(?:desde|since|a\s+partir\s+da|from)\s+(?:a\s+)?(?:meia[\s-]*noite|midnight)"
+    r"(?:\s+(?:ate\s+agora|until\s+now|till\s+now))?\b"
+)
 
 _LEAD = re.compile(
     r"(?:\b(?:em|in|on|no|na|nos|nas|durante|during|for|de|do|da|dos|das|of|at|throughout"
@@ -742,6 +753,10 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
                     atoms.append(_Atom(match.start(), match.end(), _ago(n, unit, now)))
                 continue
             atoms.append(_Atom(match.start(), match.end(), _relative(n, unit, now)))
+    for match in text.take(_SINCE_MIDNIGHT):
+        # "hoje desde a meia-noite", "since midnight": the day from its start, i.e. the day
+        if not atoms:
+            atoms.append(_Atom(match.start(), match.end(), _named("today", now, today)))
     clocks = _read_clock(text, reading)
     if clocks and (so_far or re.search(r"\b(?:desde|since|a\s+partir\s+d|starting)", text.norm)):
         # "desde ontem às 18h", "das 18h de ontem até agora": a time of day on every day would be

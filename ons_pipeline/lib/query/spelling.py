@@ -22,12 +22,18 @@ SHORTHAND: dict[str, str] = {
     "hrs": "horas", "med": "média", "ult": "último", "interc": "intercâmbio",
     "prog": "programado", "verif": "verificado", "subsist": "subsistema", "reserv": "reservatórios",
     "gen": "generation", "yday": "yesterday", "hrly": "hourly", "wk": "week", "wks": "weeks",
-    "subsys": "subsystem", "sto": "santo", "sta": "santa",
+    "subsys": "subsystem", "sto": "santo", "sta": "santa", "yr": "year",
+    "yrs": "years",
 }  # fmt: skip
 # a shorthand word, optionally with its dot ("ger."); after a number only units ("18 hrs" is a
 # time)
 _WORD = re.compile(r"(?<![\w/-])([^\W\d_]+)\.?(?![\w/-])")
-_AFTER_NUMBER = {"week", "weeks"}  # "1 wk ago"; other shorthand after a number is left
+_AFTER_NUMBER = {
+    "week",
+    "weeks",
+    "year",
+    "years",
+}  # "1 wk ago"; other shorthand after a number is left
 
 
 def expand_shorthand(question: str) -> tuple[str, list[tuple[str, str]]]:

@@ -1381,3 +1381,75 @@ def test_parts_of_days_named_with_their_day_and_whole_groupings() -> None:
     assert understood("NE net export/import yesterday hourly").selections[0].alias == (
         "mean_val_intercambio"
     )
+
+
+def test_what_the_eleventh_set_found() -> None:
+    # NOW is Wednesday 2024-05-15 11:30 local
+    midnight = understood("pico de carga do Nordeste hoje desde a meia-noite, e em que hora?")
+    assert midnight.time_range.to_dict()["start"] == "2024-05-15T03:00:00Z"
+    assert understood("load since midnight in the SE").time_range.to_dict()["start"] == (
+        "2024-05-15T03:00:00Z"
+    )
+    grid = understood("How much energy did the whole Brazilian grid consume in 2023, in TWh?")
+    assert [f.values for f in grid.tag_filters] == [("SIN",)]
+    assert understood("peak hourly load in the SIN this yr").time_range.to_dict()["start"] == (
+        "2024-01-01T03:00:00Z"
+    )
+    ranked = understood("Rank the four subsystems by average CMO in Q1 2024, highest first")
+    assert ranked.top is not None and not ranked.top.bottom
+    # each unit names its field
+    both = understood("Daily storable ENA for the Southeast over the last 30 days, MWmed and %MLT")
+    assert [s.alias for s in both.selections] == [
+        "mean_ena_armazenavel_regiao_mwmed",
+        "mean_ena_armazenavel_regiao_percentualmlt",
+    ]
+    # a change asked in percent is the periods compared, never a share
+    for question in (
+        "Comparar a geracao eolica do NE em agosto de 2022 e agosto de 2023: cresceu quanto (%)?",
+        "variação percentual da geração eólica do NE entre agosto de 2022 e agosto de 2023",
+    ):
+        result = translate(question, NOW)
+        assert result.complete and result.model is not None, question
+        assert len(result.model.periods) == 2 and "share" not in result.model.selections[0].alias
+        assert any("in percent" in a for a in result.assumptions), question
+    assert len(understood("Quanto a geração térmica do SIN variou de 2021 para 2022?").periods) == 2
+    # a sentence that says what to show is no context to drop: refused, not answered without it
+    assert not translate(
+        "Which subsystem had the highest average load in 2023? Show the averages for all four.",
+        NOW,
+    ).complete
+    # the instant of an extreme asked as "dia e hora", "date and value"
+    for question in (
+        "Em que dia e hora de 2023 o CMO do Nordeste atingiu o valor mais alto? E quanto foi?",
+        "Lowest SE/CO stored energy percentage since 2018 - date and value?",
+        "on which day and time was the SE load highest in 2023?",
+    ):
+        model = understood(question)
+        assert model.window is None and model.selections[0].alias.startswith(("max", "min"))
+    minus = understood("NE->SE interchange verified minus scheduled, avg per day, last month")
+    assert minus.selections[-1].alias == "difference_verified_minus_scheduled"
+    above = understood("Has the SE CMO gone above R$300 at any point today? When?")
+    assert [(v.op, v.value) for v in above.value_filters] == [(">", 300.0)]
+    assert understood("quantos dias em 2023 o reservatorio do nordeste ficou abaixo de 50,5%?")
+    capacity = understood("qual a energia armazenavel maxima (capacidade) de cada subsistema hj")
+    assert capacity.selections[0].alias == "mean_ear_max_subsistema"
+    # plants: numbered pairs, added together, compared, at the hours written beside a day part
+    plants = ["Angra 1", "Angra 2", "Pecém I", "Pecém II", "Jirau", "Santo Antônio", "Tucuruí"]
+    names = lambda: plants  # noqa: E731
+    added = understood(
+        "Geração de Angra 1 e 2 somadas, mês a mês, no 1º trimestre de 2024", plants=names
+    )
+    assert added.selections[0].alias.startswith("sum") and "nom_usina" not in added.group_tags
+    pair = understood("Pecem I and II coal plants: average output in January 2022?", plants=names)
+    assert pair.group_tags == ("nom_usina",)
+    dawn = understood(
+        "Jirau e Sto Antonio - geração média ontem de madrugada (0h às 6h)", plants=names
+    )
+    assert dawn.time_range.to_dict() == {
+        "start": "2024-05-14T03:00:00Z",
+        "end": "2024-05-14T09:00:00Z",
+    }
+    which = understood(
+        "Tucurui vs Jirau: total output in 2023, which one generated more?", plants=names
+    )
+    assert which.group_tags == ("nom_usina",) and which.selections[0].alias.startswith("sum")
