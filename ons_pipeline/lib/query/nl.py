@@ -333,6 +333,7 @@ _FILLER = rx(
 # wind power and I was wondering if you could tell me …"), or a purpose ("para minha
 # dissertação"): context, dropped when the question then reads completely
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_LABEL = re.compile(r"\s*[^\W\d_][^:\n]{0,40}:\s+(?=\S)")
 _REQUEST = rx(
     r"\b(?:(?:i\s+(?:was|am)\s+)?wondering\s+(?:if|whether)|could\s+you|can\s+you|would\s+you"
     r"|(?:voce|vc)\s+(?:poderia|pode|podia|consegue)|gostaria\s+de\s+saber|queria\s+saber"
@@ -2970,6 +2971,7 @@ _VOCABULARY = sorted(
         "gerada", "gerou", "marginal", "custo", "subsistema", "submercado", "consumo", "demanda",
         "storage", "inflow", "inflows", "stored", "cost", "peak", "pico", "recorde",
         "record", "plant", "hourly", "daily", "weekly", "monthly", "yearly", "anual",
+        "happen", "happened", "occur", "occurred", "ocorreu", "aconteceu",
     }
 )  # fmt: skip
 _VOCABULARY_SET = frozenset(_VOCABULARY) | frozenset(_STOPWORDS)
@@ -3016,6 +3018,18 @@ def _without_context(written: str) -> tuple[str, list[str]]:
     """The question without its greetings, thanks, preamble or purpose, and what was taken: a
     part is context only if it names nothing (measure, subsystem, number) the rest does not."""
     context: list[str] = []
+    label = _LABEL.match(written)  # "Passagem de turno: qual foi …", "Quick one: …"
+    words = label.group(0).strip(" :").split() if label is not None else []
+    # a name ("Xingó:", "Belo Monte:") is no label: two words or more, none capitalised after
+    # the first
+    if (
+        label is not None
+        and len(words) > 1
+        and not any(w[:1].isupper() for w in words[1:])
+        and _data_words(label.group(0)) <= _data_words(written[label.end() :])
+    ):
+        context.append(label.group(0).strip(" :"))
+        written = written[label.end() :]
     sentences = _SENTENCE.split(written.strip())
     if len(sentences) > 1:
         kept = [

@@ -1453,3 +1453,9 @@ def test_what_the_eleventh_set_found() -> None:
         "Tucurui vs Jirau: total output in 2023, which one generated more?", plants=names
     )
     assert which.group_tags == ("nom_usina",) and which.selections[0].alias.startswith("sum")
+    # a label before a colon that names nothing the question does not is context; a slip of
+    # "happen" is read as it
+    label = translate("Passagem de turno: qual foi o pico de carga do Nordeste hoje?", NOW)
+    assert label.complete and any("ignored as context" in a for a in label.assumptions)
+    happen = understood("peak hourly load in the SIN this yr and when did it hapen")
+    assert happen.selections[0].alias.startswith("max") and happen.window is None
