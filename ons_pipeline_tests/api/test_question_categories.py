@@ -292,3 +292,16 @@ def test_the_sins_stored_energy_summed_over_the_subsystems(
     assert close(data["rows"][0][-1], share)
     stored = ask(client, "energia armazenada do SIN em MWmês em 04/03/2024")
     assert close(stored["rows"][0][-1], df.ear_verif_subsistema_mwmes.sum())
+
+
+def test_a_share_now_is_the_share_at_the_latest_hour(client: TestClient, api_data: ApiData) -> None:
+    df = frame(api_data, "balanco_subsistema")
+    sin = df[(df.id_subsistema == "SIN") & (df.time < pd.Timestamp("2024-03-05T12:00:00Z"))]
+    latest = sin.sort_values("time").iloc[-1]
+    total = latest.val_gerhidraulica + latest.val_gertermica + latest.val_gereolica
+    total += latest.val_gersolar
+    data = ask(
+        client, "what's the hydro share of SIN generation right now?", now="2024-03-05T12:00:00Z"
+    )
+    assert data["row_count"] == 1 and data["columns"][-1]["unit"] == "%"
+    assert close(data["rows"][0][-1], latest.val_gerhidraulica / total * 100)

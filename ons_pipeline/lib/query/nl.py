@@ -62,6 +62,7 @@ from ons_pipeline.lib.query.model import (
     Transform,
     TransformKind,
     ValueFilter,
+    leaves,
     zone_info,
 )
 from ons_pipeline.lib.query.text import Text, fold, rx
@@ -421,6 +422,10 @@ _TIME_UNITS = {
     "hora": "1h", "horas": "1h", "hour": "1h", "hours": "1h", "horario": "1h",
 }  # fmt: skip
 _TIME_UNIT = r"(?:" + "|".join(sorted(_TIME_UNITS, key=len, reverse=True)) + r")"
+_LAST_OF_EACH = rx(
+    r"\b(?:n?o\s+)?(?:ultimo\s+dia|fi(?:m|nal))\s+de\s+cada\s+(mes|semana|ano)\b"
+    r"|\b(?:on\s+|at\s+)?the\s+(?:last\s+day|end)\s+of\s+(?:each|every)\s+(month|week|year)\b"
+)
 # a comparative of the value ("foi maior", "had the most"), not a named maximum ("máximo", "pico")
 _LARGER = rx(
     r"\b(?:maior|menor|mais\s+alt[oa]|mais\s+baix[oa]|highest|lowest|largest|smallest|greatest"
@@ -1085,6 +1090,11 @@ class RuleTranslator:
         self._states(st)
         self._legacy(st)
         self._fuels(st)
+        for match in text.take(_LAST_OF_EACH):
+            # "no último dia de cada mês", "at the end of each month": each window's last value
+            unit = next(u for u in match.groups() if u)
+            st.window = _TIME_UNITS[unit]
+            st.aggregations.append((match.start(), Aggregation.LAST, match.group(0)))
         change = bool(_CHANGE.search(text.current)) and not _PER_STEP.search(text.current)
         st.reading = P.read(text, st.now, ends=change)
         self._over_previous(st)
@@ -2256,7 +2266,11 @@ class RuleTranslator:
             )
             return None
         aggs = {a for _, a, _ in st.aggregations}
-        if aggs - {Aggregation.MEAN, Aggregation.SUM}:
+        # "a participação da hidráulica agora": the share at the latest hour of data
+        func = Aggregation.LAST if aggs == {Aggregation.LAST} else Aggregation.SUM
+        if aggs - {Aggregation.MEAN, Aggregation.SUM, Aggregation.LAST} or (
+            Aggregation.LAST in aggs and len(aggs) > 1
+        ):
             st.unmapped.append(
                 Unmapped(
                     "combination",
@@ -2265,10 +2279,10 @@ class RuleTranslator:
                 )
             )
         if "load" in keys:
-            denominator: Expr = Agg(Aggregation.SUM, "val_carga")
+            denominator: Expr = Agg(func, "val_carga")
             name = "load"
         else:
-            denominator = _total_generation(Aggregation.SUM)
+            denominator = _total_generation(func)
             name = "generation"
             if "generation" not in keys:
                 st.assumptions.append("share of what not given: of total generation")
@@ -2276,7 +2290,7 @@ class RuleTranslator:
             Selection(
                 BinOp(
                     "*",
-                    BinOp("/", Agg(Aggregation.SUM, BALANCO_FIELD[s]), denominator),
+                    BinOp("/", Agg(func, BALANCO_FIELD[s]), denominator),
                     Const(100),
                 ),
                 f"share_{BALANCO_FIELD[s]}_of_{name}",
@@ -2401,7 +2415,11 @@ class RuleTranslator:
                 raise ModelError(
                     "the period asked holds one such window: ask for each one (e.g. per year)"
                 )
-        last = any(isinstance(s.expr, Agg) and s.expr.func is Aggregation.LAST for s in selections)
+        last = any(
+            isinstance(leaf, Agg) and leaf.func is Aggregation.LAST
+            for s in selections
+            for leaf in leaves(s.expr)
+        )
         value_filters = self._value_filters(st, table, selections)
         if st.hours_of_steps and value_filters:
             selections = [Selection(BinOp("/", s.expr, Const(2)), "hours") for s in selections]

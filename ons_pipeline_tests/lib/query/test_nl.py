@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from ons_pipeline.lib.query.execute import execute
+from ons_pipeline.lib.query.influxql import calendar_periods, render_influxql
 from ons_pipeline.lib.query.model import Agg, Aggregation, FilterOp, QueryModel, leaves
 from ons_pipeline.lib.query.nl import RuleTranslator, Translation, translate
 from ons_pipeline_tests.lib.query.conftest import Dataset
@@ -1459,3 +1460,13 @@ def test_what_the_eleventh_set_found() -> None:
     assert label.complete and any("ignored as context" in a for a in label.assumptions)
     happen = understood("peak hourly load in the SIN this yr and when did it hapen")
     assert happen.selections[0].alias.startswith("max") and happen.window is None
+    # each month's last value; a share "now" is the share at the latest hour
+    for question in (
+        "Como ficou o armazenamento (EAR %) do Sudeste no último dia de cada mês de 2023?",
+        "SE stored energy % at the end of each month in 2023",
+    ):
+        monthly = understood(question)
+        assert len(calendar_periods(monthly)) == 12, question
+        assert monthly.selections[0].alias == "last_ear_verif_subsistema_percentual"
+    now = understood("what's the hydro share of SIN generation right now?")
+    assert now.time_range.start is None and "last(" in render_influxql(now)
