@@ -422,6 +422,13 @@ _TIME_UNITS = {
     "hora": "1h", "horas": "1h", "hour": "1h", "hours": "1h", "horario": "1h",
 }  # fmt: skip
 _TIME_UNIT = r"(?:" + "|".join(sorted(_TIME_UNITS, key=len, reverse=True)) + r")"
+# after "which subsystem …?": every one of them, ranked ("show the averages for all four")
+_SHOW_ALL = rx(
+    r"\b(?:show|list|give|display|mostre|mostra|liste|lista|traga|exiba)\s+(?:me\s+)?"
+    r"(?:(?:the|as|os)\s+)?(?:(?:averages|means|values|totals|figures|medias|valores|totais"
+    r"|numeros)\s+)?(?:(?:for|of|de|para|d[oa]s)\s+)?(?:all|todos|todas|each|cada)\s*"
+    r"(?:(?:the|os|as)\s+)?(?:(?P<n>" + NUM + r")\b\s*)?(?:" + _ENTITY_ANY + r")?"
+)
 _LAST_OF_EACH = rx(
     r"\b(?:n?o\s+)?(?:ultimo\s+dia|fi(?:m|nal))\s+de\s+cada\s+(mes|semana|ano)\b"
     r"|\b(?:on\s+|at\s+)?the\s+(?:last\s+day|end)\s+of\s+(?:each|every)\s+(month|week|year)\b"
@@ -1347,6 +1354,9 @@ class RuleTranslator:
                     return
             text.take(_RANK_HINTS)
             assert n is not None
+            shown = next(iter(text.take(_SHOW_ALL)), None)
+            if shown is not None and n == 1:  # "which …? Show the averages for all four": each
+                n = numbers.parse(shown.group("n") or "") or 10
             st.rank = _Rank(n, bool(bottom), entity)
             kind = re.search(r"\b(?:eolic|wind|solar)", text.norm[match.start() : match.end()])
             if kind is None and entity == "plant" and after is not None:

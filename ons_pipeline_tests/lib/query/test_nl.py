@@ -1414,11 +1414,13 @@ def test_what_the_eleventh_set_found() -> None:
         assert len(result.model.periods) == 2 and "share" not in result.model.selections[0].alias
         assert any("in percent" in a for a in result.assumptions), question
     assert len(understood("Quanto a geração térmica do SIN variou de 2021 para 2022?").periods) == 2
-    # a sentence that says what to show is no context to drop: refused, not answered without it
-    assert not translate(
-        "Which subsystem had the highest average load in 2023? Show the averages for all four.",
-        NOW,
-    ).complete
+    # a sentence that says what to show is read, never dropped as context: every one ranked
+    four = understood(
+        "Which subsystem had the highest average load in 2023? Show the averages for all four."
+    )
+    assert four.top is not None and four.top.n == 4
+    every = translate("Qual subsistema teve o maior CMO em 2023? E de cada um, qual foi?", NOW)
+    assert not any("ignored as context" in a for a in every.assumptions)
     # the instant of an extreme asked as "dia e hora", "date and value"
     for question in (
         "Em que dia e hora de 2023 o CMO do Nordeste atingiu o valor mais alto? E quanto foi?",
