@@ -136,7 +136,7 @@ _SUBSYSTEMS: list[tuple[str, str]] = [
     (r"nordeste|north[\s-]*east(?:ern)?", "NE"),
     (r"sul|south(?:ern)?", "S"),
     (r"norte|north(?:ern)?", "N"),
-    (r"sin|sistema\s+interligado(?:\s+nacional)?|brasil|brazil|(?:o\s+)?pais|(?:the\s+)?country"
+    (r"sin|sistema\s+interligado(?:\s+nacional)?|brasil|brazil|nation[\s-]?wide|(?:o\s+)?pais|(?:the\s+)?country"
      r"|national\s+(?:grid|system)|(?:todo\s+o\s+)?sistema\s+(?:eletrico\s+)?nacional"
      r"|(?:the\s+)?(?:whole|entire)\s+(?:brazilian\s+)?(?:power\s+|electric(?:ity)?\s+)?(?:grid|system)"
      r"|(?:the\s+)?brazilian\s+(?:power\s+|electric(?:ity)?\s+)?(?:grid|system)|(?:the\s+)?(?:brazilian\s+|national\s+)?interconnected\s+(?:power\s+)?"
@@ -287,7 +287,7 @@ _BALANCE = rx(
 
 _PLANT_WORD = (
     r"(?:usinas?|plants?|power\s+plants?|power\s+stations?|geradoras?|uhe|ute|ufv|eol"
-    r"|parques?\s+(?:eolicos?|solares?)|(?:wind|solar)\s+(?:farms?|parks?)|complexos?\s+eolicos?)"
+    r"|parques?\s+(?:eolicos?|solares?)|(?:wind|solar)\s+(?:farms?|parks?|complex(?:es)?)|complexos?\s+eolicos?)"
 )
 
 _STOPWORDS = set(
@@ -319,7 +319,7 @@ _STOPWORDS = set(
     inclusive inclusivo both ambos ambas calendar came comes coming gross periodo
     period submarket submarkets submercado submercados deu reported across resample ta tá tao
     tão estao estão esta está i.e e.g summarise summarize atendimento region's completeness check
-    single dado atingiu atingiram alcancou alcançou reached gone
+    single dado atingiu atingiram alcancou alcançou reached gone saw see answer responda
     """.split()  # noqa: SIM905
 )
 # politeness and hedges: ignored, and said to be
@@ -334,6 +334,7 @@ _FILLER = rx(
 # wind power and I was wondering if you could tell me …"), or a purpose ("para minha
 # dissertação"): context, dropped when the question then reads completely
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_ASIDE = re.compile(r"\s*\([^()]{1,80}\)")
 _LABEL = re.compile(r"\s*[^\W\d_][^:\n]{0,40}:\s+(?=\S)")
 _REQUEST = rx(
     r"\b(?:(?:i\s+(?:was|am)\s+)?wondering\s+(?:if|whether)|could\s+you|can\s+you|would\s+you"
@@ -365,7 +366,7 @@ _PERIOD_WORDS = {
 _ENTITY = {
     "subsystem": r"subsistemas?|regi(?:ao|oes)|submercados?|subsystems?|regions?|submarkets?",
     "plant": r"usinas?|(?:power\s+)?plants?|power\s+stations?|parques?\s+(?:eolicos?|solares?)"
-    r"|(?:wind|solar)\s+(?:farms?|parks?)|complexos?\s+eolicos?",
+    r"|(?:wind|solar)\s+(?:farms?|parks?|complex(?:es)?)|complexos?\s+eolicos?",
     "state": r"estados?|states?|ufs?",
     "source": r"fontes?(?:\s+de\s+energia)?|(?:energy\s+)?sources?|tipos?\s+de\s+(?:usina|fonte)",
     "fuel": r"combustive(?:l|is)|fuels?(?:\s+types?)?",
@@ -375,7 +376,10 @@ _UP = (
     r"maior(?:es)?|mais\s+alt[oa]s?|highest|largest|biggest|greatest|most|top|principais"
     r"|priciest|most\s+expensive|mais\s+car[oa]s?|mais"
 )
-_DOWN = r"menor(?:es)?|mais\s+baix[oa]s?|lowest|smallest|least|bottom|menos"
+_DOWN = (
+    r"menor(?:es)?|mais\s+baix[oa]s?|mais\s+barat[oa]s?|cheapest|lowest|smallest|least|bottom"
+    r"|menos"
+)
 _SUPERLATIVE = rx(
     r"\b(?:(?:com|with|that|que|de|from|do|da)\s+)?(?:(?:o|a|the)\s+)?(?:(?P<down>"
     + _DOWN
@@ -383,8 +387,8 @@ _SUPERLATIVE = rx(
     + _UP
     + r"))\b"
     # the order of a ranking said as such: "highest first", "do maior para o menor"
-    + r"(?:\s+first\b|\s+(?:to|para\s+[oa])\s+(?:the\s+)?(?:lowest|highest|smallest|largest"
-    + r"|menor|maior)\b)?"
+    + r"(?:\s+first\b|\s+(?:to|para\s+[oa]|pr[oa])\s+(?:the\s+)?(?:lowest|highest|smallest|largest"
+    + r"|cheapest|priciest|menor|maior|mais\s+barat[oa]|mais\s+car[oa])\b)?"
 )
 _RANK_WHICH = rx(
     r"\b(?:qual|quais|which|what)\s+(?:(?:foi|foram|e|eh|sao|was|were|is|are)\s+)?"
@@ -522,8 +526,8 @@ _COMPARE = rx(
     # its noun (a number after it is a condition)
     + r"|\bthan\b(?!\s+(?:r\$\s*)?\d)"
     # "which one generated more?", "qual das duas gerou mais?": the values compared, each given
-    + r"|\bwhich\s+(?:one|of\s+(?:the\s+)?(?:two|them|both))\s+(?:\w+\s+)?(?:more|less|higher"
-    + r"|lower|(?:the\s+)?most|(?:the\s+)?least)\b"
+    + r"|\b(?:who|which\s+(?:one|of\s+(?:the\s+)?(?:two|them|both)))\s+(?:\w+\s+)?"
+    + r"(?:more|less|higher|lower|(?:the\s+)?most|(?:the\s+)?least)\b"
     + r"|\bqual\s+(?:d[oa]s\s+(?:dois|duas)|delas|deles)\s+(?:\w+\s+)?(?:mais|menos)\b"
 )
 _WHEN = rx(
@@ -627,7 +631,7 @@ _AGGREGATIONS: list[tuple[str, Aggregation]] = [
     (r"(?:valor\s+)?(?:mais\s+recente|atual|atualmente|agora|neste\s+momento|current(?:ly)?"
      r"|latest|right\s+now|most\s+recent|ultimo\s+valor|last\s+value|now)", Aggregation.LAST),
     (r"primeiro\s+valor|first\s+value", Aggregation.FIRST),
-    (r"(?:medi[ao]s?|average|\bavg\b|\bmeans?\b|em\s+media|on\s+average)(?:\s+do\s+dia)?",
+    (r"(?:medi[ao]s?|averages?|\bavgs?\b|\bmeans?\b|em\s+media|on\s+average)(?:\s+do\s+dia)?",
      Aggregation.MEAN),
     (r"(?:valor\s+)?(?:maxim[oa]s?|max|maximum|pico|picos|(?:peak|busiest)\s+hour|peak|peaks|highest"
      r"|maior(?:es)?"
@@ -684,6 +688,8 @@ _ZERO = rx(
     r"\b(?:(?:ficou|ficaram|esteve|estiveram|estava|was|were|stayed|been|is|are)\s+)?(?:zerad[oa]s?"
     r"|parad[oa]s?|(?:at|em)\s+zero|sem\s+gerar|without\s+(?:output|generation)"
     r"|with\s+(?:no|zero)\s+(?:output|generation)|offline)\b"
+    # "at zero or negative", "zerado ou negativo": the same condition, at or below zero
+    r"(?:\s+(?:or|ou)\s+(?:negative|negativ[oa]s?|below(?:\s+zero)?|abaixo(?:\s+de\s+zero)?))?"
 )
 # a condition right after the plants names their size, not their generation
 _PLANT_SIZE = re.compile(r"\b(?:usinas?|plants?|parques?|geradoras?)\s+(?:com\s+|with\s+)?$")
@@ -788,6 +794,14 @@ _PLUS = re.compile(r"[\wÀ-ÿ]\s*\+\s*[^\W\d]")
 # plants added together: "Angra 1 + Angra 2", "somadas", "combined"
 _COMBINED = re.compile(
     r"\w\s*\+\s*\w|\b(?:somad[oa]s|junt[oa]s|combined|together|in\s+total|no\s+total)\b",
+    re.IGNORECASE,
+)
+# "Export/Download hourly generation …", "Exporte a carga …": the verb of a request, not the
+# interchange ("export of the NE", "exportação do NE" stay the interchange)
+_DOWNLOAD_VERB = re.compile(
+    r"\s*(?:please\s+|por\s+favor,?\s+)?(?:export|download|exporte|exportar|baixe|baixar)\s+"
+    r"(?:(?:me|the|a|o|os|as|all|todos|todas)\s+)?(?=(?:[\w-]+\s+){0,2}(?:generation|geracao"
+    r"|geração|load|carga|cmo|data|dados|values|valores|series|ear|ena|output))",
     re.IGNORECASE,
 )
 # "Angra 1 e 2", "Pecém I and II": two plants of one name, numbered
@@ -1055,6 +1069,10 @@ class RuleTranslator:
         written, years = P.year_words(written, moment.astimezone(self.zone))
         written, parts = P.day_part_words(written)
         written, numbered = self._numbered_plants(written)
+        verb = _DOWNLOAD_VERB.match(written)  # "Export hourly generation for …": a request
+        if verb is not None:
+            numbered = [*numbered, (verb.group(0).strip(), "a request for the data")]
+            written = written[verb.end() :]
         notes = [
             f"read {short!r} as {full!r}"
             for short, full in expanded + named + years + parts + numbered
@@ -1357,6 +1375,12 @@ class RuleTranslator:
             shown = next(iter(text.take(_SHOW_ALL)), None)
             if shown is not None and n == 1:  # "which …? Show the averages for all four": each
                 n = numbers.parse(shown.group("n") or "") or 10
+            later = next((m for m in text.finditer(_RANK_TOP) if m.start() > match.end()), None)
+            if later is not None and n == 1 and pattern is _RANK_WHICH:
+                # "which state …? Give me the top 5 states": that many, ranked
+                n = numbers.parse(later.group("n")) or n
+                tail = re.match(r"\s*(?:" + _ENTITY_ANY + r")\b", text.current[later.end() :])
+                text.consume(later.start(), later.end() + (tail.end() if tail else 0))
             st.rank = _Rank(n, bool(bottom), entity)
             kind = re.search(r"\b(?:eolic|wind|solar)", text.norm[match.start() : match.end()])
             if kind is None and entity == "plant" and after is not None:
@@ -1371,6 +1395,19 @@ class RuleTranslator:
         plants = st.plant_context or re.search(r"\b" + _PLANT_WORD + r"\b", text.current)
         if plants and text.take(_RANK_HINTS):
             st.rank = _Rank(10, False, None)
+            return
+        # "ranking do CMO médio por submercado, do mais caro pro mais barato": the groups ranked
+        by = re.search(r"\b(?:por|by|per)\s+(?:" + _ENTITY_ANY + r")\b", text.current)
+        word = next(iter(text.finditer(rx(r"\b(?:ranking|rank(?:ed)?|ordenad[oa]s?)\b"))), None)
+        if by is not None and word is not None:
+            entity = next(k for k, v in by.groupdict().items() if v)
+            text.consume(word.start(), word.end())
+            sup = next(iter(text.finditer(_SUPERLATIVE)), None)
+            bottom = False
+            if sup is not None:  # "from lowest to highest": the first word says which comes first
+                bottom = bool(sup.group("down"))
+                text.consume(sup.start(), sup.end())
+            st.rank = _Rank(10, bottom, entity)
 
     def _over_previous(self, st: _State) -> None:
         """ "YoY", "month-over-month", "semana contra semana": one period compared with the one
@@ -1714,6 +1751,8 @@ class RuleTranslator:
             words = list(re.finditer(r"[\wÀ-ÿ.'-]+", orig[start:]))[:longest]
             for k in range(len(words), 0, -1):
                 end = start + words[k - 1].end()
+                while end > start and orig[end - 1] == ".":  # "… and Paulo Afonso IV."
+                    end -= 1
                 if text.current[start:end] != text.norm[start:end]:
                     continue  # partly read as something else already
                 name = _name_key(orig[start:end])
@@ -3046,6 +3085,12 @@ def _without_context(written: str) -> tuple[str, list[str]]:
     """The question without its greetings, thanks, preamble or purpose, and what was taken: a
     part is context only if it names nothing (measure, subsystem, number) the rest does not."""
     context: list[str] = []
+    for aside in reversed(list(_ASIDE.finditer(written))):
+        # "(dia do apagão)", "(the DST switch day)": a remark that names nothing the rest does not
+        rest = written[: aside.start()] + written[aside.end() :]
+        if _data_words(aside.group(0)) <= _data_words(rest):
+            context.append(aside.group(0).strip())
+            written = rest
     label = _LABEL.match(written)  # "Passagem de turno: qual foi …", "Quick one: …"
     words = label.group(0).strip(" :").split() if label is not None else []
     # a name ("Xingó:", "Belo Monte:") is no label: two words or more, none capitalised after
@@ -3087,14 +3132,24 @@ def _data_words(text: str) -> set[str]:
     found = {key for pattern, key in _MEASURES_RX if pattern.search(folded)}
     found |= {code for pattern, code in _SUBSYSTEM_RX if pattern.search(folded)}
     found |= {m.group(1)[:2] for m in _SUBSYSTEM_CODES.finditer(text)}
+    found |= {m.group(1) for m in _STATE_CODE.finditer(text)}
     found |= {str(agg) for pattern, agg in _AGG_RX if pattern.search(folded)}
     units = (_MWH, _MWMED, _MWMES, _PERCENT, _AMOUNT, _COUNT_STEPS)
     found |= {pattern.pattern for pattern in units if pattern.search(folded)}
     if _SCOPE_WORDS.search(folded):  # "show the averages for all four": what to show
         found.add("scope")
+    # "Give me the top 5 states": a ranking, and of what
+    found |= {f"rank:{m.group(0)}" for m in _RANK_WORDS.finditer(folded)}
+    found |= {
+        f"entity:{kind}"
+        for m in re.finditer(r"\b(?:" + _ENTITY_ANY + r")\b", folded)
+        for kind, value in m.groupdict().items()
+        if value
+    }
     return found | ({"number"} if re.search(r"\d", folded) else set())
 
 
+_RANK_WORDS = rx(r"\b(?:top|bottom|ranking|rank|maiores|menores|largest|smallest)\b")
 _SCOPE_WORDS = rx(
     r"\b(?:all|each|every|both|todos|todas|cada|ambos|ambas|two|three|four|five|dois|duas|tres"
     r"|quatro|cinco)\b"

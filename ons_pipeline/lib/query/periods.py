@@ -150,6 +150,8 @@ _DAY_NAMES = [
     (r"domingos?|sundays?", 6),
 ]
 _DAY_NAME = "|".join(f"(?:{p})" for p, _ in _DAY_NAMES)
+# in a range of weekdays ("de segunda a quarta") the ordinals are days
+_BARE_DAYS = {"segunda": 0, "quarta": 2, "quinta": 3}
 
 
 def days_name(days: frozenset[int]) -> str:
@@ -385,6 +387,11 @@ _DAYS = rx(
     |(?P<wd>dias\s+uteis|dias\s+de\s+semana|weekdays?|business\s+days|working\s+days
     |de\s+segunda(?:[\s-]feira)?\s+a\s+sexta(?:[\s-]feira)?|(?:from\s+)?monday\s+(?:to|through
     |till|until|-)\s+friday)
+    |(?P<range>(?:de|from)\s+(?:o\s+|a\s+)?(?P<r1>segunda|quarta|quinta|"""
+    + _DAY_NAME
+    + r""")\s+(?:a|ate|to|through|till|until|-)\s+(?:o\s+|a\s+)?(?P<r2>segunda|quarta|quinta|"""
+    + _DAY_NAME
+    + r"""))
     |(?P<names>(?:"""
     + _DAY_NAME
     + r""")(?:\s*(?:,|e|and|ou|or)\s*(?:(?:n?[oa]s|aos|on)\s+)?(?:"""
@@ -609,21 +616,23 @@ _NAMED: list[tuple[str, str]] = [
     (r"(?:n?[oa]\s+)?semana\s+passada|(?<!the\s)last\s+week", "week-prev"),
     (r"(?:n?[oa]\s+)?(?:ultima|past|last|previous)\s+(?:semana|week)"
      r"|(?:nos\s+)?ultimos\s+sete\s+dias", "week-rolling"),
-    (r"(?:n?[oa]\s+)?(?:esta|nesta|essa|nessa|this|current)\s+(?:semana|week)"
+    (r"(?:n?[oa]\s+)?(?:esta|nesta|essa|nessa|desta|dessa|this|current)\s+(?:semana|week)"
      r"|(?:n?[oa]\s+)?semana\s+atual|(?:o\s+)?acumulad[oa]\s+da\s+semana", "week-this"),
     (r"(?:for|over|in|during|within)\s+the\s+(?:last|past)\s+month", "month-rolling"),
     (r"(?:n?[oa]\s+)?mes\s+passado|(?:the\s+)?(?:last|previous)\s+month", "month-prev"),
     (r"(?:n?[oa]\s+)?ultimo\s+mes|(?:the\s+)?past\s+month", "month-rolling"),
-    (r"(?:n?[oa]\s+)?(?:este|neste|esse|nesse|this|current)\s+(?:mes|month)"
+    (r"(?:n?[oa]\s+)?(?:este|neste|esse|nesse|deste|desse|this|current)\s+(?:mes|month)"
      r"|(?:n?[oa]\s+)?mes\s+atual|(?:o\s+)?acumulad[oa]\s+do\s+mes|month[\s-]+to[\s-]+date|mtd"
      r"|desde\s+o\s+(?:comeco|inicio)\s+do\s+mes|since\s+the\s+(?:start|beginning)\s+of\s+the"
      r"\s+month", "month-this"),
     (r"(?:n?[oa]\s+)?(?:trimestre\s+passado|ultimo\s+trimestre(?!\s*(?:de|do|,)?\s*(?:ano\s+)?\d))"
      r"|(?:the\s+)?(?:last|previous)\s+quarter", "quarter-prev"),
+    (r"(?:n?[oa]\s+)?(?:este|neste|esse|nesse|deste|desse|this|current)\s+(?:trimestre|quarter)"
+     r"|(?:n?[oa]\s+)?trimestre\s+atual|quarter[\s-]+to[\s-]+date|qtd", "quarter-this"),
     (r"(?:n?[oa]\s+)?ano\s+passado|(?:the\s+)?(?:last|previous)\s+year", "year-prev"),
     (r"(?:n?[oa]\s+)?ultimo\s+ano|(?:the\s+)?past\s+year|(?:the\s+)?last\s+12\s+months",
      "year-rolling"),
-    (r"(?:n?[oa]\s+)?(?:este|neste|esse|nesse|this|current)\s+(?:ano|year)"
+    (r"(?:n?[oa]\s+)?(?:este|neste|esse|nesse|deste|desse|this|current)\s+(?:ano|year)"
      r"|(?:n?[oa]\s+)?ano\s+atual|(?:o\s+)?acumulad[oa]\s+do\s+ano|year[\s-]+to[\s-]+date|ytd"
      r"|desde\s+o\s+(?:comeco|inicio)\s+do\s+ano|since\s+the\s+(?:start|beginning)\s+of\s+the"
      r"\s+year", "year-this"),
@@ -698,7 +707,15 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
         day = add_days(today, -back)
         atoms.append(_Atom(match.start(), match.end(), Span(day, add_days(day, 1))))
     for match in text.take(_DAYS):
-        if match.group("we"):
+        if match.group("range"):  # "de sábado até a terça": the days between, both included
+            first, last = (
+                _BARE_DAYS.get(match.group(g))
+                if match.group(g) in _BARE_DAYS
+                else next(d for p, d in _DAY_NAMES if re.fullmatch(p, match.group(g)))
+                for g in ("r1", "r2")
+            )
+            reading.days = frozenset((first + i) % 7 for i in range((last - first) % 7 + 1))
+        elif match.group("we"):
             reading.days = WEEKEND
         elif match.group("wd"):
             reading.days = WEEKDAYS
@@ -1000,6 +1017,8 @@ def _named(key: str, now: datetime, today: datetime) -> Span:
     if key == "quarter-prev":
         quarter_start = month_start.replace(month=(today.month - 1) // 3 * 3 + 1)
         return Span(_add_months(quarter_start, -3), quarter_start)
+    if key == "quarter-this":
+        return Span(month_start.replace(month=(today.month - 1) // 3 * 3 + 1), now)
     year_start = today.replace(month=1, day=1)
     if key == "year-prev":
         return Span(year_start.replace(year=year_start.year - 1), year_start)

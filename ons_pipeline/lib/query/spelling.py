@@ -23,7 +23,7 @@ SHORTHAND: dict[str, str] = {
     "prog": "programado", "verif": "verificado", "subsist": "subsistema", "reserv": "reservatórios",
     "gen": "generation", "yday": "yesterday", "hrly": "hourly", "wk": "week", "wks": "weeks",
     "subsys": "subsystem", "sto": "santo", "sta": "santa", "yr": "year",
-    "yrs": "years",
+    "yrs": "years", "whats": "what is",
 }  # fmt: skip
 # a shorthand word, optionally with its dot ("ger."); after a number only units ("18 hrs" is a
 # time)

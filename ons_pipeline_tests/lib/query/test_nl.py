@@ -1472,3 +1472,62 @@ def test_what_the_eleventh_set_found() -> None:
         assert monthly.selections[0].alias == "last_ear_verif_subsistema_percentual"
     now = understood("what's the hydro share of SIN generation right now?")
     assert now.time_range.start is None and "last(" in render_influxql(now)
+
+
+def test_what_the_twelfth_set_found() -> None:
+    # NOW is Wednesday 2024-05-15 11:30 local
+    for question, start in (
+        ("Em quantos dias deste ano a ENA do Sul ficou acima de 100% da MLT?", "2024-01-01"),
+        ("carga do SE deste mês", "2024-05-01"),
+        ("carga do SE neste trimestre", "2024-04-01"),
+        ("SE load this quarter", "2024-04-01"),
+        ("carga do SE desta semana", "2024-05-13"),
+    ):
+        assert understood(question).time_range.to_dict()["start"] == f"{start}T03:00:00Z"
+    # a remark in parentheses that names nothing the rest does not is context
+    aside = translate(
+        "carga do SIN hora a hora no dia 15/08/2023 entre 8h e 11h (dia do apagão)", NOW
+    )
+    assert aside.complete and any("apagão" in a for a in aside.assumptions)
+    averages = understood("SE->S interchange this week: scheduled vs verified, daily averages")
+    assert [s.alias.split("_")[0] for s in averages.selections] == ["mean", "mean"]
+    for question in (
+        "whats the all time record for hourly wind generaton in the NE and when did it happen",
+        "How many hours so far in 2024 has the SE CMO been at zero or negative?",
+        "Which day last month saw the highest thermal generation nationwide, and how much was it?",
+    ):
+        assert translate(question, NOW).complete, question
+    zero = understood("How many hours so far in 2024 has the SE CMO been at zero or negative?")
+    assert [(v.op, v.value) for v in zero.value_filters] == [("<=", 0.0)]
+    # rankings: "top 5" after "which", "ranking … por", the order said
+    top = understood(
+        "Which state generated the most hydroelectric energy in 2023? Give me the top 5 states."
+    )
+    assert top.top is not None and (top.top.n, top.top.tag) == (5, "id_estado")
+    ranked = understood(
+        "Ranking do CMO médio por submercado em abril, do mais caro pro mais barato"
+    )
+    assert ranked.top is not None and not ranked.top.bottom
+    cheap = understood("rank CMO by subsystem in April 2024 from lowest to highest")
+    assert cheap.top is not None and cheap.top.bottom
+    # plants: a name ending the sentence, "Export … generation" is a request, "who … more"
+    plants = ["Furnas", "Paulo Afonso IV", "Jirau", "Santo Antônio", "Tucuruí", "Belo Monte"]
+    names = lambda: plants  # noqa: E731
+    for question in (
+        "Compare Furnas and Paulo Afonso IV.",
+        "Export hourly generation for Jirau and Santo Antonio, March 1-7 2024.",
+        "Tucurui vs Belo Monte - who produced more on average in April 2024?",
+        "Top 10 wind complexes in Rio Grande do Norte by total generation in 2023, in GWh please.",
+    ):
+        model = understood(question, plants=names)
+        assert model.table == "geracao_usina", question
+    assert understood("export from NE to SE yesterday").table == "intercambio"
+    # a range of weekdays, the ordinals among them
+    assert understood("carga do SE de segunda a quarta na semana passada").periods
+    carnival = understood(
+        "Qual foi o peak de carga do Nordeste no Carnaval de 2024, de sábado até a terça?"
+    )
+    assert carnival.time_range.to_dict() == {
+        "start": "2024-02-10T03:00:00Z",
+        "end": "2024-02-14T03:00:00Z",
+    }
