@@ -678,6 +678,7 @@ _CONDITION = rx(
     r"(?P<op>acima\s+d[eo]|abaixo\s+d[eo]|maior(?:es)?\s+(?:que|do\s+que)|menor(?:es)?\s+(?:que"
     r"|do\s+que)|superior(?:es)?\s+a|inferior(?:es)?\s+a|above|below|greater\s+than|less\s+than"
     r"|more\s+than|higher\s+than|lower\s+than|exceed(?:ed|ing|s)?|ultrapass\w+|super(?:ou|aram)"
+    r"|pass(?:ou|aram|a|am)\s+d[eo]|went\s+(?:above|over)|gone\s+(?:above|over)|over"
     r"|>=|<=|>|<)\s*(?:r\$\s*)?"
     r"(?P<n>-?\d+(?:[.,]\d+)*)(?:\s*(?:r\$\s*/\s*mwh|/\s*mwh|reais|mw\s*med(?:ios)?|mw\s*avg|mwavg|mw|mwh"
     r"|%))?"
@@ -702,7 +703,8 @@ _WHICH_ENTITIES = re.compile(
 _CONDITION_OPS = {
     ">=": ">=", "<=": "<=", ">": ">", "<": "<",
     "acima": ">", "above": ">", "maior": ">", "superior": ">", "super": ">", "greater": ">",
-    "more": ">", "higher": ">", "exceed": ">", "ultrapass": ">",
+    "more": ">", "higher": ">", "exceed": ">", "ultrapass": ">", "pass": ">", "went": ">",
+    "gone": ">", "over": ">",
     "abaixo": "<", "below": "<", "menor": "<", "inferior": "<", "less": "<", "lower": "<",
 }  # fmt: skip
 # a count of time steps ("quantas horas", "how many half-hours"): those that meet a condition

@@ -670,6 +670,14 @@ _COMPARE_JOIN = re.compile(
 )
 
 
+_EITHER_JOIN = re.compile(r"\s*,?\s*(?:ou|or)\s*(?:(?:em|in|no|na|on)\s+)?(?:(?:o|a|the)\s+)?")
+_COMPARED_TAIL = re.compile(
+    r"(?:,\s*)?\b(?:comparad[oa]s?\s+(?:com|a|ao)|compared?\s+(?:with|to)"
+    r"|em\s+comparacao\s+(?:com|a|ao)|em\s+relacao\s+(?:a|ao|as)|relative\s+to|as\s+against"
+    r"|versus|vs\.?|against|frente\s+a)\s*(?:(?:a|o|ao|the)\s+)?$"
+)
+
+
 @dataclass
 class _Atom:
     start: int
@@ -923,11 +931,26 @@ def _compare(
     norm = list(text.norm)
     for start, end in clocks:  # a time of day between compared periods is not their join
         norm[start:end] = " " * (end - start)
-    joins = [
-        b.start in joined
-        or _COMPARE_JOIN.fullmatch(re.sub(r"\s+", " ", "".join(norm[a.end : b.start])))
-        for a, b in itertools.pairwise(periods)
-    ]
+    comparative = re.search(
+        r"\b(?:mais|maior|menor|menos|more|higher|lower|less|bigger|smaller)\b", text.norm
+    )
+    cuts: list[tuple[int, int]] = []  # what joins each pair, consumed once all are joined
+    for a, b in itertools.pairwise(periods):
+        between = "".join(norm[a.end : b.start])
+        if b.start in joined or _COMPARE_JOIN.fullmatch(re.sub(r"\s+", " ", between)):
+            cuts.append((a.end, b.start))
+        elif comparative and _EITHER_JOIN.fullmatch(between):
+            cuts.append((a.end, b.start))  # "gerou mais em 2023 ou em 2024?"
+            if comparative.group(0) in ("mais", "more", "menos", "less"):
+                cuts.append((comparative.start(), comparative.end()))  # the comparison itself
+        elif tail := _COMPARED_TAIL.search(between):
+            # "no Natal, qual foi o CMO médio, comparado com a média de dezembro": the words
+            # between are the question's; only the comparison joins the periods
+            cuts.append((a.end + tail.start(), b.start))
+    joined_pairs = sum(
+        1 for a, b in itertools.pairwise(periods) if any(c[1] == b.start for c in cuts)
+    )
+    joins = [True] * joined_pairs + [False] * (len(periods) - 1 - joined_pairs)
     shown = ", ".join(repr(text.original(p.start, p.end).strip()) for p in periods)
     if not all(joins):
         reading.problems.append(
@@ -946,8 +969,8 @@ def _compare(
         else:
             spans.append(atom.span)
         reading.phrases.append(text.original(atom.start, atom.end).strip())
-    for a, b in itertools.pairwise(periods):
-        text.consume(a.end, b.start)
+    for start, end in cuts:
+        text.consume(start, end)
     if len(spans) > 1 and len({(s.start, s.end) for s in spans}) < len(spans):
         reading.problems.append((shown, "the same period twice"))
         return

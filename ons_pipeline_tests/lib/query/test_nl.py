@@ -1531,3 +1531,16 @@ def test_what_the_twelfth_set_found() -> None:
         "start": "2024-02-10T03:00:00Z",
         "end": "2024-02-14T03:00:00Z",
     }
+    # periods compared with the question's words between them, or "A ou B" after a comparative
+    christmas = understood(
+        "On Christmas Day 2023, what was the South's average CMO, compared with the December "
+        "2023 average?"
+    )
+    assert christmas.periods[0].label == "2023-12-25"
+    assert len(christmas.periods) == 2
+    either = understood("Belo Monte gerou mais em 2022 ou em 2023? Me passa o total de cada ano.")
+    assert len(either.periods) == 2 and either.selections[0].alias.startswith("sum")
+    assert not translate("carga do SE em maio ou junho de 2023", NOW).complete  # which one?
+    passed = understood("Em quantas meias-horas deste mês o CMO do Sul passou de R$ 300,00/MWh?")
+    assert [(v.op, v.value) for v in passed.value_filters] == [(">", 300.0)]
+    assert not understood("SE load over the last 3 days").value_filters
