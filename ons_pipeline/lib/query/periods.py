@@ -372,6 +372,13 @@ def _read_clock(text: Text, reading: Reading) -> list[tuple[int, int]]:
         parts and clocks and all(p[0] <= c[0] and c[1] <= p[1] for _, c in clocks for _, p in parts)
     ):  # "the evening peak (18-21h)": the hours written are within the part of the day named
         found = clocks
+    elif (
+        parts
+        and clocks
+        and all(p == (timedelta(hours=18), timedelta(hours=24)) for _, p in parts)
+        and all(c[1] <= timedelta(hours=6) for _, c in clocks)
+    ):  # "last night between 0h and 6h": that night's small hours, on the day after
+        found = [(m, (c[0] + timedelta(days=1), c[1] + timedelta(days=1))) for m, c in clocks]
     if len({hours for _, hours in found}) > 1:
         shown = ", ".join(repr(text.original(m.start(), m.end()).strip()) for m, _ in found)
         reading.problems.append((shown, "several times of day: ask one time or one range"))

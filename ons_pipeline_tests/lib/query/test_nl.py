@@ -1544,3 +1544,11 @@ def test_what_the_twelfth_set_found() -> None:
     passed = understood("Em quantas meias-horas deste mês o CMO do Sul passou de R$ 300,00/MWh?")
     assert [(v.op, v.value) for v in passed.value_filters] == [(">", 300.0)]
     assert not understood("SE load over the last 3 days").value_filters
+    # "last night between 0h and 6h": that night's small hours, on the day after
+    small = understood(
+        "what was the lowest SIN load last night between 0h and 6h and at what hour?"
+    )
+    assert small.time_range.to_dict() == {
+        "start": "2024-05-15T03:00:00Z",
+        "end": "2024-05-15T09:00:00Z",
+    }
