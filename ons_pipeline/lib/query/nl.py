@@ -1377,6 +1377,20 @@ class RuleTranslator:
             shown = next(iter(text.take(_SHOW_ALL)), None)
             if shown is not None and n == 1:  # "which …? Show the averages for all four": each
                 n = numbers.parse(shown.group("n") or "") or 10
+            other = re.search(
+                r"\b(?:e|and)\s+(?:(?:a|o|the)\s+)?(?:(?P<down>menor|lowest|smallest|least)"
+                r"|(?P<up>maior|highest|largest|most))\b(?=\s*[?.!]?\s*$)",
+                text.current,
+            )
+            if (
+                other is not None
+                and n == 1
+                and bottom is not None
+                and bool(other.group("down")) != bottom
+            ):  # "qual teve a maior carga? e a menor?": all of them, ranked, first and last
+                n = 10
+                text.consume(other.start(), other.end())
+                st.assumptions.append("the highest and the lowest: every one, ranked")
             later = next((m for m in text.finditer(_RANK_TOP) if m.start() > match.end()), None)
             if later is not None and n == 1 and pattern is _RANK_WHICH:
                 # "which state …? Give me the top 5 states": that many, ranked

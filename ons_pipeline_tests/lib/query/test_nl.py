@@ -1552,3 +1552,7 @@ def test_what_the_twelfth_set_found() -> None:
         "start": "2024-05-15T03:00:00Z",
         "end": "2024-05-15T09:00:00Z",
     }
+    # the highest and the lowest asked together: every one ranked
+    both_ends = understood("anteontem qual submercado teve a maior carga media? e a menor?")
+    assert both_ends.top is not None and both_ends.top.n > 1
+    assert understood("qual subsistema teve a maior carga média ontem?").top.n == 1  # type: ignore[union-attr]
