@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from datetime import date
+from typing import Any
 
 import dagster as dg
 
@@ -28,6 +29,19 @@ DAY = date(2024, 1, 5)
 TABLE = "curva_carga"
 
 
+def ingest_file(
+    resources: dict[str, Any], key: str, body: bytes, instance: dg.DagsterInstance
+) -> None:
+    """Upload an ONS file and run its ingest, as the sensor would."""
+    aws = resources["aws"]
+    etag = aws.client("s3").put_object(Bucket=aws.bucket, Key=key, Body=body)["ETag"].strip('"')
+    assert ingest_raw_object_job.execute_in_process(
+        run_config={"ops": {"normalize_and_load": {"config": {"key": key, "etag": etag}}}},
+        resources=resources,
+        instance=instance,
+    ).success
+
+
 def test_a_day_loaded_from_a_file_first_is_migrated_only_by_its_export_and_keeps_the_file(
     moto_server: ServerInfo, s3_bucket: str, influx_url: str, influx_db: str
 ) -> None:
@@ -36,14 +50,8 @@ def test_a_day_loaded_from_a_file_first_is_migrated_only_by_its_export_and_keeps
     source = source_points(TABLE, DAY)
     keys = sorted(source)[10:13]  # three points of the day, their values changed
     body, corrected = correction_csv(TABLE, source, keys, random.Random(5))
-    key = "raw/curva_carga/patch.csv"
-    etag = aws.client("s3").put_object(Bucket=aws.bucket, Key=key, Body=body)["ETag"].strip('"')
     with dg.instance_for_test() as instance:
-        assert ingest_raw_object_job.execute_in_process(
-            run_config={"ops": {"normalize_and_load": {"config": {"key": key, "etag": etag}}}},
-            resources=resources,
-            instance=instance,
-        ).success
+        ingest_file(resources, "raw/curva_carga/patch.csv", body, instance)
         # only the file's three points are anywhere: the day is not migrated, whatever verifies
         assert len(influx_points(influx_url, influx_db, TABLE, DAY)) == 3
         assert not day_states(instance, TABLE, [DAY.isoformat()])[DAY.isoformat()].exported
@@ -76,14 +84,8 @@ def test_a_file_that_respelt_a_name_before_the_migration_keeps_one_point_per_cod
 
     renamed = {(respelt(series), moment): source[(series, moment)] for series, moment in keys}
     body, corrected = correction_csv(TABLE, renamed, sorted(renamed), random.Random(6))
-    key = "raw/curva_carga/respelt.csv"
-    etag = aws.client("s3").put_object(Bucket=aws.bucket, Key=key, Body=body)["ETag"].strip('"')
     with dg.instance_for_test() as instance:
-        assert ingest_raw_object_job.execute_in_process(
-            run_config={"ops": {"normalize_and_load": {"config": {"key": key, "etag": etag}}}},
-            resources=resources,
-            instance=instance,
-        ).success
+        ingest_file(resources, "raw/curva_carga/respelt.csv", body, instance)
         stage(resources, [TABLE], [DAY])
         assert_day_verified(materialize_day(resources, DAY, [TABLE], instance), [TABLE])
     expected = {k: v for k, v in source.items() if k not in set(keys)} | corrected
