@@ -488,14 +488,22 @@ def test_a_plant_is_its_code_whatever_its_fuel_or_name(tmp_path: Path) -> None:
     assert result.rows == normalize_file(tmp_path / "geracao_usina.csv").rows
 
 
-def test_a_timestamp_with_a_fraction_of_a_second_is_refused_not_cut(tmp_path: Path) -> None:
-    # Cut to the second, 00:00:00.5 would become 00:00:00 and overwrite that point's value.
+@pytest.mark.parametrize("zone", [None, "America/Sao_Paulo"])
+def test_a_timestamp_with_a_fraction_of_a_second_is_refused_not_cut(
+    tmp_path: Path, zone: str | None
+) -> None:
+    # Cut to the second, 00:00:00.5 would become 00:00:00 and overwrite that point's value;
+    # kept (a zoned column, as pandas writes one), 12:59:59.999 would be a second point of the
+    # hour beside 13:00
     times = [datetime(2024, 1, 5, 0, 0), datetime(2024, 1, 5, 0, 0, 0, 500_000)]
+    column = pa.array(times, pa.timestamp("ms"))
+    if zone is not None:
+        column = pc.assume_timezone(column, zone)
     raw = pa.table(
         {
             "id_subsistema": ["N", "N"],
             "nom_subsistema": ["NORTE", "NORTE"],
-            "din_instante": pa.array(times, pa.timestamp("ms")),
+            "din_instante": column,
             "val_cargaenergiahomwmed": [4828.0, 1.0],
         }
     )

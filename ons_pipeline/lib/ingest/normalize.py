@@ -600,10 +600,14 @@ def _normalize_rows(
     time_name = spec.raw_time_column or ""
     time_column = raw.columns[mapping[time_name]]
     aware = pa.types.is_timestamp(time_column.type) and time_column.type.tz is not None
+    fraction = None
     if aware:
         utc_all = pc.cast(time_column, ons_time.UTC_NS)
         time_ok = _bool(pc.is_valid(utc_all))
         local_text = None
+        # ONS times are whole seconds: 12:59:59.999 is refused, never stored beside 13:00
+        whole = pc.cast(pc.cast(utc_all, pa.timestamp("s", "UTC"), safe=False), ons_time.UTC_NS)
+        fraction = _bool(pc.not_equal(whole, utc_all)) & time_ok
     else:
         local_text = _time_strings(time_column)
         shaped = _bool(pc.match_substring_regex(local_text, ons_time.LOCAL_PATTERN))
@@ -624,6 +628,14 @@ def _normalize_rows(
             else "missing time"
         ),
     )
+    if fraction is not None and fraction.any():
+        shown = pc.cast(time_column, pa.string()).to_pylist()
+        flag(
+            fraction,
+            time_name,
+            lambda i: f"{shown[i]!r} has a fraction of a second (ONS times are whole seconds)",
+        )
+        time_ok &= ~fraction
 
     # fields
     field_arrays: dict[str, pa.Array] = {}
