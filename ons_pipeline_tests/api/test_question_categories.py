@@ -305,3 +305,25 @@ def test_a_share_now_is_the_share_at_the_latest_hour(client: TestClient, api_dat
     )
     assert data["row_count"] == 1 and data["columns"][-1]["unit"] == "%"
     assert close(data["rows"][0][-1], latest.val_gerhidraulica / total * 100)
+
+
+def test_a_profile_by_hour_of_the_day(client: TestClient, api_data: ApiData) -> None:
+    """Each local hour's mean over the days of the period (the half-hourly CMO: both half
+    hours of every day), as pandas groups the points by their local hour."""
+    for table, field, question in (
+        (
+            "balanco_subsistema",
+            "val_gersolar",
+            "média da geração solar do NE por hora do dia de 1 a 7 de março de 2024",
+        ),
+        ("cmo_semihorario", "val_cmo", "average NE CMO by hour of the day, March 1-7, 2024"),
+    ):
+        df = frame(api_data, table)
+        df = df[(df.id_subsistema == "NE") & (local_days(df) <= pd.Timestamp("2024-03-07", tz=TZ))]
+        expected = df.groupby(df.time.dt.tz_convert(TZ).dt.hour)[field].mean()
+        data = ask(client, question)
+        assert data["columns"][0]["kind"] == "tag" and data["row_count"] == 24, question
+        got = {row[0]: row[-1] for row in data["rows"]}
+        assert sorted(got) == [f"{h:02d}:00" for h in range(24)]
+        for hour, value in expected.items():
+            assert close(got[f"{hour:02d}:00"], value), (question, hour)

@@ -282,6 +282,16 @@ def describe(model: QueryModel, language: str = "en", assumptions: tuple[str, ..
         parts.append(("por " if pt else "per ") + (" e " if pt else " and ").join(names))
     if model.window is not None:
         parts.append(_t(_WINDOWS.get(str(model.window), (str(model.window),) * 2), pt))
+    if model.by_hour_of_day:
+        parts.append(
+            _t(
+                (
+                    "por hora do dia (cada hora sobre os dias do período)",
+                    "by hour of the day (each hour over the days of the period)",
+                ),
+                pt,
+            )
+        )
     ranked = [k for k in model.order_by if k.column != model.time_alias]
     if ranked and model.limit is not None:
         up = ranked[0].descending

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from ons_pipeline.lib.influx.client import (
@@ -26,6 +27,7 @@ from ons_pipeline.lib.influx.client import (
     QueryError,
     TlsError,
 )
+from ons_pipeline.lib.ons_time import ONS_TIMEZONE
 from ons_pipeline.lib.query import rollups as routing
 from ons_pipeline.lib.query.errors import (
     BackendTimeout,
@@ -34,7 +36,13 @@ from ons_pipeline.lib.query.errors import (
     QueryRejected,
 )
 from ons_pipeline.lib.query.influxql import Statement, combine_plan, statements
-from ons_pipeline.lib.query.model import PERIOD_COLUMN, Aggregation, QueryModel, evaluate
+from ons_pipeline.lib.query.model import (
+    PERIOD_COLUMN,
+    Aggregation,
+    QueryModel,
+    evaluate,
+    zone_info,
+)
 from ons_pipeline.lib.query.rollups import AnswerSource
 from ons_pipeline.lib.rollup.spec import MONTH, RollupTable
 
@@ -121,15 +129,20 @@ def _rows(result: Mapping[str, Any]) -> Iterator[tuple[Mapping[str, Any], dict[s
 def _combine(
     model: QueryModel, stmts: Sequence[Statement], by_id: dict[int, dict[str, Any]]
 ) -> list[tuple[Any, ...]]:
-    """One row per group from the partial aggregates of every period's statement."""
+    """One row per group from the partial aggregates of every period's statement; for a
+    profile, one row per local hour of the day and group from the hourly partials."""
     plan = combine_plan(model)
     tags = model.result_tags()
+    zone = zone_info(model.timezone or ONS_TIMEZONE)
     acc: dict[tuple[Any, ...], dict[str, Any]] = {}
     for index in range(len(stmts)):
         for series_tags, row in _rows(by_id.get(index, {})):
             key = tuple(
                 None if series_tags.get(t) in (None, "") else str(series_tags[t]) for t in tags
             )
+            if model.by_hour_of_day:
+                local = datetime.fromtimestamp(int(row["time"]) / 1e9, UTC).astimezone(zone)
+                key = (f"{local.hour:02d}:00", *key)
             slot = acc.setdefault(key, {})
             for part in plan:
                 value = row.get(part.alias)
@@ -144,9 +157,11 @@ def _combine(
                     slot[part.alias] = max(old, value)
                 else:
                     slot[part.alias] = min(old, value)
-    moment = min(p.start for p in model.periods)
+    moment = None if model.by_hour_of_day else min(p.start for p in model.periods)
     rows = []
     for key, slot in acc.items():
+        if model.by_hour_of_day:
+            moment, key = key[0], key[1:]
         leaf_values: dict[str, float | None] = {}
         for part in plan:
             value = slot.get(part.alias)
@@ -194,7 +209,7 @@ def merge_results(
     """Rows (time, result tags..., selection values...) from the statements' results."""
     tags = model.result_tags()
     by_id = {int(r.get("statement_id", i)): r for i, r in enumerate(results)}
-    merge = _combine if model.combine_periods else _merge
+    merge = _combine if model.combine_periods or model.by_hour_of_day else _merge
     rows = merge(model, stmts, by_id)
     columns = model.result_columns()
     if model.order_by:
@@ -225,7 +240,9 @@ def result_columns(model: QueryModel) -> tuple[Column, ...]:
     tags = set(model.result_tags())
     cols = []
     for name in model.output_columns or model.result_columns():
-        if name == model.time_alias:
+        if name == model.time_alias and model.by_hour_of_day:
+            cols.append(Column(name, "tag"))  # the local hour of the day, "00:00" … "23:00"
+        elif name == model.time_alias:
             cols.append(Column(name, "time", "ns"))
         elif name in tags:
             cols.append(Column(name, "tag"))

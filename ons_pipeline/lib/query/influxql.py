@@ -388,10 +388,24 @@ def _combined_statement(model: QueryModel, period: Period, rp: str | None) -> St
     return Statement(text, tuple(p.alias for p in plan), None, period.label)
 
 
+def _profile_statement(model: QueryModel, rp: str | None) -> Statement:
+    """Each hour's partial aggregates over the range, combined by hour of the day after."""
+    plan = combine_plan(model)
+    items = ", ".join(f"{p.func}({quote_ident(p.field)}) AS {quote_ident(p.alias)}" for p in plan)
+    start, end = model.time_range.start, model.time_range.end
+    text = (
+        f"SELECT {items} FROM {_source(model, rp)}{_where(model, start, end)}"
+        f"{_group(Duration.parse('1h'), model.group_tags, 'none')}"
+    )
+    return Statement(text, tuple(p.alias for p in plan))
+
+
 def statements(model: QueryModel, retention_policy: str | None = None) -> list[Statement]:
     """The InfluxQL statements that answer ``model`` (usually one)."""
     start, end = model.time_range.start, model.time_range.end
     rp = retention_policy
+    if model.by_hour_of_day:
+        return [_profile_statement(model, rp)]
     if model.periods:
         if model.combine_periods:
             return [_combined_statement(model, p, rp) for p in model.periods]

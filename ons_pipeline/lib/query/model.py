@@ -11,6 +11,10 @@ label): compared side by side (rows tagged with a ``period`` column), or combine
 per group (``combine_periods``, e.g. the weekends of a month; only sums, counts, means, minima and
 maxima combine). Units follow aggregation: a sum of hourly MWmed is energy in MWh.
 
+``by_hour_of_day`` asks for a profile: one row per local hour of the day (0–23) over the whole
+range, each the combination of that hour's values on every day (means from sums and counts);
+InfluxDB's windows run along time, so the hours of each day are read and combined after.
+
 Every expression has a canonical text form (``mean(val_cmo)``, ``mean(a) / (mean(a) + mean(b)) *
 100``, ``moving_average(mean(val_carga), 3)``) that :func:`parse_expr` reads back; ``to_dict`` /
 ``from_dict`` give a stable JSON form.
@@ -598,6 +602,7 @@ class QueryModel:
     output_columns: tuple[str, ...] | None = None
     periods: tuple[Period, ...] = ()
     combine_periods: bool = False
+    by_hour_of_day: bool = False
 
     def __post_init__(self) -> None:
         self._validate()
@@ -692,6 +697,7 @@ class QueryModel:
             if self.fill is not Fill.NONE:
                 raise ModelError("fill does not apply to top-N")
         self._validate_periods(aggregated)
+        self._validate_profile(aggregated)
         if self.limit is not None and (
             not isinstance(self.limit, int) or isinstance(self.limit, bool) or self.limit < 1
         ):
@@ -704,6 +710,26 @@ class QueryModel:
             unknown = [c for c in self.output_columns if c not in columns]
             if unknown:
                 raise ModelError(f"output columns {unknown} are not in {sorted(columns)}")
+
+    def _validate_profile(self, aggregated: bool) -> None:
+        if not self.by_hour_of_day:
+            return
+        if not aggregated:
+            raise ModelError("a profile by hour of the day needs aggregated selections")
+        if self.window is not None or self.top is not None or self.periods:
+            raise ModelError("a profile by hour of the day takes no window, top-N or periods")
+        if self.fill is not Fill.NONE or self.order_by or self.limit is not None:
+            raise ModelError("a profile by hour of the day takes no fill, ORDER BY or LIMIT")
+        if self.time_range.start is None or self.time_range.end is None:
+            raise ModelError("a profile by hour of the day needs a time range")
+        for sel in self.selections:
+            if isinstance(sel.expr, Transform):
+                raise ModelError("a profile by hour of the day takes no transform")
+            for leaf in leaves(sel.expr):
+                if isinstance(leaf, Agg) and leaf.func not in COMBINABLE:
+                    raise ModelError(
+                        f"{leaf}: only {sorted(COMBINABLE)} combine over the days of a profile"
+                    )
 
     def _validate_periods(self, aggregated: bool) -> None:
         if not self.periods:
@@ -818,6 +844,7 @@ class QueryModel:
                 for p in self.periods
             ],
             "combine_periods": self.combine_periods,
+            "by_hour_of_day": self.by_hour_of_day,
         }
 
     @classmethod
@@ -871,6 +898,7 @@ class QueryModel:
                     for p in data.get("periods") or ()
                 ),
                 combine_periods=bool(data.get("combine_periods", False)),
+                by_hour_of_day=bool(data.get("by_hour_of_day", False)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, ModelError):

@@ -664,13 +664,17 @@ _MWMED = rx(
     r"(?:,\s*)?\b(?:em\s+|in\s+)?(?:mw\s*med(?:ios)?|mw\s+medios|(?:average|avg)\s+mw|mw\s*avg"
     r"|mwavg)\b(?:\s*,)?"
 )
-# a profile over many days (the mean of each hour of the day, a typical day): InfluxDB's windows
-# run along time, so this is refused rather than answered as an hourly series
+# a profile over many days (the mean of each hour of the day, a typical day): each hour's values
+# combined over the days of the period (QueryModel.by_hour_of_day)
 _DAY_PROFILE = rx(
     r"\b(?:(?:by|per|for\s+each|across)\s+(?:the\s+)?)?hours?[\s-]+of[\s-]+(?:the[\s-]+)?day\b"
     r"|\b(?:(?:por|em\s+cada|para\s+cada|n?as)\s+)?horas?\s+do\s+dia\b"
     r"|\b(?:perfil|curva)\s+(?:horari[oa]\s+)?(?:medi[oa]|tipic[oa])\b|\bdia\s+tipico\b"
     r"|\b(?:typical|average)\s+(?:daily\s+)?(?:profile|day)\b|\b(?:daily|hourly)\s+profile\b"
+)
+_PROFILE_PEAK = rx(
+    r"\b(?:ger(?:a|am)|produz(?:em)?|consome(?:m)?)\s+mais\b"
+    r"|\b(?:generates?|produces?|consumes?)\s+(?:the\s+)?most\b|\bpeaks?\b"
 )
 # a condition on the values ("acima de 200 R$/MWh", "below 50%"): points kept before aggregating
 _CONDITION = rx(
@@ -730,13 +734,6 @@ _REFUSED: list[tuple[re.Pattern[str], str, str, tuple[str, ...]]] = [
         "how many plants, subsystems or states there are is not a measure of the data: ask for "
         "their generation or load, or for the top N plants",
         (),
-    ),
-    (
-        _DAY_PROFILE,
-        "combination",
-        "a profile by hour of the day (each hour's mean over many days) is not supported: ask per "
-        "hour for one day, or for one time of day over the period",
-        ("carga do SE por hora em 5 de março", "CMO médio às 18h em fevereiro"),
     ),
 ]
 _AMOUNT = rx(r"\b(?:quant[oa]s?|how\s+much)\b")
@@ -974,6 +971,7 @@ class _State:
     counted: tuple[str, str] | None = None  # a count of time steps: (grain, shown)
     asks_when: bool = False  # "e quando", "with timestamp": the time of an extreme
     fullness: bool = False  # "% da capacidade": known for stored energy only
+    by_hour_of_day: bool = False  # "por hora do dia", "typical day": a profile over the days
     plus_read: bool = False  # a "+" read as plants added together
     compare: bool = False
     hours_of_steps: bool = False  # hours counted on half-hourly data
@@ -1109,6 +1107,9 @@ class RuleTranslator:
         for match in text.take(_FILLER):
             st.ignored.append(text.original(match.start(), match.end()))
         text.take(_SOURCE_NOUN)
+        st.by_hour_of_day = bool(text.take(_DAY_PROFILE))
+        if st.by_hour_of_day:  # "em que hora do dia … gera mais": the profile shows it
+            text.take(_PROFILE_PEAK)
         for pattern, kind, reason, suggestions in _REFUSED:
             for match in text.take(pattern):
                 shown = text.original(match.start(), match.end())
@@ -2505,6 +2506,14 @@ class RuleTranslator:
                 st.assumptions.append("a record without a period: all the data")
         else:
             time_range, periods = self._time_range(st, table)
+        profile = st.by_hour_of_day
+        if profile:
+            if top is not None or periods or window not in (None, "1h"):
+                raise ModelError(
+                    "a profile by hour of the day is one value per hour over one period: no "
+                    "ranking, other window, compared periods or days of the week"
+                )
+            window = None
         combine = bool(periods) and len(st.reading.spans) <= 1 and window is None
         if combine and top is not None:
             raise ModelError("a ranking over some days of the week is not supported: ask per day")
@@ -2541,12 +2550,16 @@ class RuleTranslator:
             value_filters=value_filters,
             window=Duration.parse(window) if window else None,
             group_tags=tuple(group),
-            timezone=self.timezone if window else None,
             top=top,
             periods=tuple(periods),
             combine_periods=combine,
             order_by=order,
             limit=limit,
+            by_hour_of_day=profile,
+            timezone=self.timezone if window or profile else None,
+            time_alias=("hora" if _language(st.text.norm) == "pt" else "hour")
+            if profile
+            else "time",
         )
 
     def _condition_refused(self, st: _State, table: str, selections: list[Selection]) -> str | None:

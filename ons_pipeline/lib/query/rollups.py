@@ -150,6 +150,8 @@ class NotRoutable(Exception):
 
 
 def _check_model(model: QueryModel, rt: RollupTable) -> None:
+    if model.by_hour_of_day:
+        raise NotRoutable("a profile by hour of the day reads the hours of the raw measurement")
     numeric = {f.name for f in rt.fields}
     for sel in model.selections:
         if isinstance(sel.expr, Transform) or any(

@@ -194,3 +194,41 @@ def test_time_parsing_and_formatting() -> None:
         parse_time("2024-02-30")
     with pytest.raises(ModelError):
         TimeRange(10, 10)
+
+
+def test_a_profile_by_hour_of_the_day_combines_hourly_partials() -> None:
+    from ons_pipeline.lib.query import rollups
+    from ons_pipeline.lib.query.flux import render_flux
+    from ons_pipeline.lib.query.influxql import render_influxql
+
+    profile = QueryModel(
+        "cmo_semihorario",
+        (sel("mean(val_cmo)", "mean_cmo"), sel("max(val_cmo)", "max_cmo")),
+        RANGE,
+        group_tags=("id_subsistema",),
+        by_hour_of_day=True,
+        time_alias="hour",
+    )
+    text = render_influxql(profile)
+    assert 'sum("val_cmo")' in text and 'count("val_cmo")' in text and 'max("val_cmo")' in text
+    assert 'GROUP BY time(1h), "id_subsistema" fill(none)' in text
+    assert QueryModel.from_dict(profile.to_dict()) == profile
+    with pytest.raises(ModelError, match="InfluxQL only"):
+        render_flux(profile)
+    with pytest.raises(rollups.NotRoutable, match="hour of the day"):
+        rollups._check_model(profile, None)  # type: ignore[arg-type]
+    for wrong, message in (
+        ({"window": Duration.parse("1d")}, "no window"),
+        ({"selections": (sel("last(val_cmo)"),)}, "combine over the days"),
+        ({"time_range": TimeRange(None, RANGE.end)}, "needs a time range"),
+        ({"selections": (sel("val_cmo"),)}, "aggregated selections"),
+    ):
+        kwargs = {
+            "table": "cmo_semihorario",
+            "selections": (sel("mean(val_cmo)"),),
+            "time_range": RANGE,
+            "by_hour_of_day": True,
+            **wrong,
+        }
+        with pytest.raises(ModelError, match=message):
+            QueryModel(**kwargs)  # type: ignore[arg-type]

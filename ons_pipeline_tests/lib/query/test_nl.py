@@ -773,12 +773,19 @@ def test_conditions_on_values_and_counts_of_steps() -> None:
 
 
 def test_questions_the_data_cannot_answer_as_asked_are_refused_not_misread() -> None:
-    for question in (
-        "Average CMO SE/CO by hour of day over the last 30 days",  # was an hourly series
-        "média da carga do SE por hora do dia em fevereiro",
-        "SE-NE CMO spread yesterday?",  # was each one's max - min
-    ):
+    for question in ("SE-NE CMO spread yesterday?",):  # was each one's max - min
         assert "combination" in {u.kind for u in translate(question, NOW).unmapped}, question
+    # a profile by hour of the day: each hour combined over the days (it was an hourly series,
+    # then refused)
+    for question in (
+        "Average CMO SE/CO by hour of day over the last 30 days",
+        "média da carga do SE por hora do dia em fevereiro",
+        "Em setembro até agora, em que hora do dia a eólica do NE gera mais, na média?",
+    ):
+        profile = understood(question)
+        assert profile.by_hour_of_day and profile.window is None, question
+        assert profile.selections[0].alias.startswith("mean"), question
+    assert understood("média da carga do SE por hora do dia em fevereiro").time_alias == "hora"
     assert understood("spread of SE CMO yesterday").selections[0].alias.startswith("spread")
 
 
