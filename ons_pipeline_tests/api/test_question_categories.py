@@ -327,3 +327,26 @@ def test_a_profile_by_hour_of_the_day(client: TestClient, api_data: ApiData) -> 
         assert sorted(got) == [f"{h:02d}:00" for h in range(24)]
         for hour, value in expected.items():
             assert close(got[f"{hour:02d}:00"], value), (question, hour)
+
+
+def test_the_spread_between_two_subsystems_is_their_difference(
+    client: TestClient, api_data: ApiData
+) -> None:
+    df = day(frame(api_data, "cmo_semihorario"), "2024-03-02")
+    se = df[df.id_subsistema == "SE"].set_index("time").val_cmo
+    ne = df[df.id_subsistema == "NE"].set_index("time").val_cmo
+    data = ask(client, "spread médio de CMO SE-NE em 2 de março de 2024")
+    got = {row[1]: row[-1] for row in data["rows"]}
+    assert close(got["SE"], se.mean()) and close(got["NE"], ne.mean())
+    # the difference of the two means (the mean of the half-hourly differences when both have
+    # every half-hour; the generated data has gaps)
+    assert close(got["SE − NE"], se.mean() - ne.mean())
+    assert any(
+        "difference of the" in a or "diferença d" in a for a in data["translation"]["assumptions"]
+    )
+    hourly = ask(client, "SE-NE CMO spread on March 2, 2024")
+    spread = {row[0]: row[-1] for row in hourly["rows"] if row[1] == "SE − NE"}
+    both = (se - ne).dropna()
+    assert len(spread) == len(both) > 40
+    for moment, value in both.items():
+        assert close(spread[rfc3339(moment)], value)

@@ -282,6 +282,9 @@ def describe(model: QueryModel, language: str = "en", assumptions: tuple[str, ..
         parts.append(("por " if pt else "per ") + (" e " if pt else " and ").join(names))
     if model.window is not None:
         parts.append(_t(_WINDOWS.get(str(model.window), (str(model.window),) * 2), pt))
+    if model.difference is not None:
+        _, a, b = model.difference
+        parts.append(_t((f"e a diferença {a} − {b}", f"and the difference {a} − {b}"), pt))
     if model.by_hour_of_day:
         parts.append(
             _t(

@@ -203,6 +203,36 @@ def _merge(
     return [(*key, *(merged[key].get(a) for a in aliases)) for key in order]
 
 
+def difference_label(model: QueryModel) -> str:
+    assert model.difference is not None
+    _, a, b = model.difference
+    return f"{a} − {b}"
+
+
+def _differences(model: QueryModel, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """A row ``a − b`` for each time (and other tags) where both groups have a row."""
+    assert model.difference is not None
+    tag, a, b = model.difference
+    tags = model.result_tags()
+    at = 1 + tags.index(tag)
+    width = 1 + len(tags)
+    pairs: dict[tuple[Any, ...], dict[str, tuple[Any, ...]]] = {}
+    for row in rows:
+        if row[at] in (a, b):
+            key = (*row[:at], *row[at + 1 : width])
+            pairs.setdefault(key, {})[row[at]] = row
+    out = []
+    for key, found in pairs.items():
+        if a not in found or b not in found:
+            continue
+        values = [
+            None if x is None or y is None else x - y
+            for x, y in zip(found[a][width:], found[b][width:], strict=True)
+        ]
+        out.append((*key[:at], difference_label(model), *key[at:], *values))
+    return out
+
+
 def merge_results(
     model: QueryModel, stmts: Sequence[Statement], results: Sequence[dict[str, Any]]
 ) -> list[tuple[Any, ...]]:
@@ -211,6 +241,8 @@ def merge_results(
     by_id = {int(r.get("statement_id", i)): r for i, r in enumerate(results)}
     merge = _combine if model.combine_periods or model.by_hour_of_day else _merge
     rows = merge(model, stmts, by_id)
+    if model.difference is not None:
+        rows += _differences(model, rows)
     columns = model.result_columns()
     if model.order_by:
         for okey in reversed(model.order_by):

@@ -15,6 +15,11 @@ maxima combine). Units follow aggregation: a sum of hourly MWmed is energy in MW
 range, each the combination of that hour's values on every day (means from sums and counts);
 InfluxDB's windows run along time, so the hours of each day are read and combined after.
 
+``difference`` (tag, a, b) adds, beside the rows of groups ``a`` and ``b`` of ``tag``, a row
+``a − b`` of their values at each time ("the SE-NE spread": InfluxQL cannot subtract across
+series); only means and sums, whose difference is the aggregate of the difference when both
+groups have values at the same times.
+
 Every expression has a canonical text form (``mean(val_cmo)``, ``mean(a) / (mean(a) + mean(b)) *
 100``, ``moving_average(mean(val_carga), 3)``) that :func:`parse_expr` reads back; ``to_dict`` /
 ``from_dict`` give a stable JSON form.
@@ -603,6 +608,7 @@ class QueryModel:
     periods: tuple[Period, ...] = ()
     combine_periods: bool = False
     by_hour_of_day: bool = False
+    difference: tuple[str, str, str] | None = None
 
     def __post_init__(self) -> None:
         self._validate()
@@ -698,6 +704,7 @@ class QueryModel:
                 raise ModelError("fill does not apply to top-N")
         self._validate_periods(aggregated)
         self._validate_profile(aggregated)
+        self._validate_difference(aggregated)
         if self.limit is not None and (
             not isinstance(self.limit, int) or isinstance(self.limit, bool) or self.limit < 1
         ):
@@ -710,6 +717,21 @@ class QueryModel:
             unknown = [c for c in self.output_columns if c not in columns]
             if unknown:
                 raise ModelError(f"output columns {unknown} are not in {sorted(columns)}")
+
+    def _validate_difference(self, aggregated: bool) -> None:
+        if self.difference is None:
+            return
+        tag, a, b = self.difference
+        if tag not in self.group_tags or a == b:
+            raise ModelError(f"a difference of two groups needs {tag!r} grouped and two values")
+        if not aggregated or self.top is not None:
+            raise ModelError("a difference of two groups needs aggregates and no top-N")
+        for sel in self.selections:
+            for leaf in leaves(sel.expr):
+                if isinstance(leaf, Agg) and leaf.func not in (Aggregation.MEAN, Aggregation.SUM):
+                    raise ModelError(
+                        f"{leaf}: the difference of two groups is kept for means and sums only"
+                    )
 
     def _validate_profile(self, aggregated: bool) -> None:
         if not self.by_hour_of_day:
@@ -845,6 +867,9 @@ class QueryModel:
             ],
             "combine_periods": self.combine_periods,
             "by_hour_of_day": self.by_hour_of_day,
+            "difference": None
+            if self.difference is None
+            else dict(zip(("tag", "minuend", "subtrahend"), self.difference, strict=True)),
         }
 
     @classmethod
@@ -899,6 +924,13 @@ class QueryModel:
                 ),
                 combine_periods=bool(data.get("combine_periods", False)),
                 by_hour_of_day=bool(data.get("by_hour_of_day", False)),
+                difference=None
+                if not data.get("difference")
+                else (
+                    str(data["difference"]["tag"]),
+                    str(data["difference"]["minuend"]),
+                    str(data["difference"]["subtrahend"]),
+                ),
             )
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, ModelError):

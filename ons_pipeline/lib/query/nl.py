@@ -972,6 +972,7 @@ class _State:
     asks_when: bool = False  # "e quando", "with timestamp": the time of an extreme
     fullness: bool = False  # "% da capacidade": known for stored energy only
     by_hour_of_day: bool = False  # "por hora do dia", "typical day": a profile over the days
+    subsystem_difference: tuple[str, str] | None = None  # "the SE-NE spread": SE − NE
     plus_read: bool = False  # a "+" read as plants added together
     compare: bool = False
     hours_of_steps: bool = False  # hours counted on half-hourly data
@@ -1728,17 +1729,17 @@ class RuleTranslator:
     def _spread_between(self, st: _State) -> None:
         """ "SE-NE spread", "spread entre SE e NE": traders mean the difference between the two
         subsystems, not each one's max - min (InfluxDB's spread): refused, not misread."""
-        codes = {code for _, code, _ in st.subsystems}
+        codes = list(dict.fromkeys(code for _, code, _ in sorted(st.subsystems)))
         spread = [shown for _, agg, shown in st.aggregations if agg is Aggregation.SPREAD]
         if spread and len(codes) == 2:
-            st.unmapped.append(
-                Unmapped(
-                    "combination",
-                    spread[0],
-                    "the spread between two subsystems (their difference) is not computed: ask "
-                    "for both and compare, or for each one's spread (max - min) separately",
-                    ("CMO médio do SE e do NE ontem",),
-                )
+            # each one and their difference, in the order written ("SE-NE": SE − NE)
+            st.subsystem_difference = (codes[0], codes[1])
+            st.aggregations = [a for a in st.aggregations if a[1] is not Aggregation.SPREAD]
+            st.text.take(rx(r"\b(?:minus|menos)\b"))
+            st.assumptions.append(
+                f"the spread between {codes[0]} and {codes[1]}: each one's value and the "
+                f"difference of the values, {codes[0]} − {codes[1]} (over a period, the difference "
+                "of the two means: the mean of the differences when both have every point)"
             )
 
     def _compare(self, st: _State) -> None:
@@ -2556,6 +2557,9 @@ class RuleTranslator:
             order_by=order,
             limit=limit,
             by_hour_of_day=profile,
+            difference=None
+            if st.subsystem_difference is None
+            else ("id_subsistema", *st.subsystem_difference),
             timezone=self.timezone if window or profile else None,
             time_alias=("hora" if _language(st.text.norm) == "pt" else "hour")
             if profile

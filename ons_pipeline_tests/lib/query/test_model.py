@@ -232,3 +232,36 @@ def test_a_profile_by_hour_of_the_day_combines_hourly_partials() -> None:
         }
         with pytest.raises(ModelError, match=message):
             QueryModel(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_difference_of_two_groups_is_for_means_and_sums_of_grouped_rows() -> None:
+    from ons_pipeline.lib.query.execute import merge_results
+    from ons_pipeline.lib.query.influxql import statements
+
+    spread = QueryModel(
+        "cmo_semihorario",
+        (sel("mean(val_cmo)", "mean_cmo"),),
+        RANGE,
+        tag_filters=(TagFilter("id_subsistema", FilterOp.EQ, ("SE", "NE")),),
+        group_tags=("id_subsistema",),
+        difference=("id_subsistema", "SE", "NE"),
+    )
+    assert QueryModel.from_dict(spread.to_dict()) == spread
+    result = {
+        "statement_id": 0,
+        "series": [
+            {"tags": {"id_subsistema": code}, "columns": ["time", "mean_cmo"], "values": [[0, v]]}
+            for code, v in (("NE", 100.0), ("SE", 130.5))
+        ],
+    }
+    rows = merge_results(spread, statements(spread), [result])
+    assert sorted(rows) == [(0, "NE", 100.0), (0, "SE", 130.5), (0, "SE − NE", 30.5)]
+    for wrong, message in (
+        ({"group_tags": ()}, "grouped"),
+        ({"selections": (sel("max(val_cmo)"),)}, "means and sums only"),
+        ({"difference": ("id_subsistema", "SE", "SE")}, "two values"),
+    ):
+        kwargs = {**spread.__dict__, **wrong}
+        kwargs.pop("spec", None)
+        with pytest.raises(ModelError, match=message):
+            QueryModel(**kwargs)

@@ -545,9 +545,9 @@ def test_a_change_between_two_periods_compares_them_not_the_days_within() -> Non
     }.items():
         model = understood(question)
         assert [p.label for p in model.periods] == labels, question
-        assert model.window is None and "difference" not in str(model.to_dict()), question
+        assert model.window is None and "difference" not in str(model.to_dict()["select"]), question
     within = understood("variação diária da carga do SE em março de 2024")
-    assert "difference" in str(within.to_dict()) and str(within.window) == "1d"
+    assert "difference" in str(within.to_dict()["select"]) and str(within.window) == "1d"
     # a difference of two measures is not a change between periods: still refused
     assert not translate("diferença entre geração e carga do Nordeste ontem", NOW).complete
 
@@ -773,8 +773,16 @@ def test_conditions_on_values_and_counts_of_steps() -> None:
 
 
 def test_questions_the_data_cannot_answer_as_asked_are_refused_not_misread() -> None:
-    for question in ("SE-NE CMO spread yesterday?",):  # was each one's max - min
-        assert "combination" in {u.kind for u in translate(question, NOW).unmapped}, question
+    # the spread between two subsystems is their difference (it was each one's max - min, then
+    # refused), in the order written
+    for question, pair in (
+        ("SE-NE CMO spread yesterday?", ("SE", "NE")),
+        ("spread medio de CMO SE-S em abril", ("SE", "S")),
+        ("NE minus SE CMO spread, avg over last week?", ("NE", "SE")),
+    ):
+        spread = understood(question)
+        assert spread.difference == ("id_subsistema", *pair), question
+        assert spread.selections[0].alias.startswith("mean"), question
     # a profile by hour of the day: each hour combined over the days (it was an hourly series,
     # then refused)
     for question in (
