@@ -490,6 +490,7 @@ _HYDRO = rx(
 # Brazil's national holidays: on fixed dates, and those that move with Easter (Carnaval Sat–Tue)
 _HOLIDAY = rx(
     r"""\b(?:(?:n[oa]|on|d[oa]|the)\s+)?(?:(?:dia|day)\s+(?:de\s+|d[ao]\s+)?)?
+    (?:feriado\s+(?:de\s+|d[ao]\s+)?|(?:the\s+)?holiday\s+of\s+)?
     (?:(?P<xmas_eve>vespera\s+de\s+natal|christmas\s+eve)
     |(?P<xmas>natal|christmas(?:\s+day)?)
     |(?P<nye>reveillon|vespera\s+de\s+ano\s+novo|new\s+year'?s\s+eve)
@@ -504,6 +505,15 @@ _HOLIDAY = rx(
     (?:(?:\s+(?:de|of))?\s+(?P<y>\d{4})|\s+(?P<this>deste|desse|neste|nesse|este|esse|this)\s+
     (?:ano|year)|\s+(?P<last_year>do\s+ano\s+passado|(?:of\s+)?last\s+year))?\b"""
 )
+# "no último feriado", "the last holiday": the national holiday that began most recently
+_LAST_HOLIDAY = rx(
+    r"\b(?:n?o\s+|on\s+|over\s+|during\s+)?(?:the\s+)?(?:ultimo|last|most\s+recent|previous)\s+"
+    r"(?:feriado(?:\s+nacional)?|(?:national\s+|public\s+|bank\s+)?holiday)\b"
+)
+_NATIONAL_HOLIDAYS = (
+    "ny", "carnival", "good_friday", "tiradentes", "labour", "corpus", "indep", "aparecida",
+    "finados", "republic", "black", "xmas",
+)  # fmt: skip
 # holidays that move with Easter: (days from Easter Sunday, how many days)
 _EASTER_HOLIDAYS = {
     "carnival": (-50, 4), "ash": (-46, 1), "good_friday": (-2, 1), "easter": (0, 1),
@@ -752,6 +762,7 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
         (_HYDRO, _hydro),
         (_SEASON, _season),
         (_ISO_WEEK, _iso_week),
+        (_LAST_HOLIDAY, _last_holiday),
         (_HOLIDAY, _holiday),
         (_ISO_DATETIME, _iso_datetime),
     ):
@@ -1300,17 +1311,34 @@ def _holiday(m: re.Match[str], now: datetime) -> Span | None:
     written = m.group("y") or m.group("this") or m.group("last_year")
     year = int(m.group("y")) if m.group("y") else now.year - bool(m.group("last_year"))
 
+    key = next(k for k in (*_EASTER_HOLIDAYS, *_HOLIDAY_DATES) if m.group(k))
+
     def span_in(year: int) -> Span:
-        movable = next((v for k, v in _EASTER_HOLIDAYS.items() if m.group(k)), None)
-        if movable is None:
-            month, day = next(v for k, v in _HOLIDAY_DATES.items() if m.group(k))
-            return day_span(year, month, day, now.tzinfo)
-        offset, days = movable
-        first = datetime.combine(easter(year) + timedelta(days=offset), time(), now.tzinfo)
-        return Span(first, add_days(first, days))
+        return holiday_span(key, year, now.tzinfo)
 
     span = span_in(year)
     return span_in(year - 1) if not written and span.start > now else span
+
+
+def holiday_span(key: str, year: int, zone: tzinfo | None) -> Span:
+    """The days of holiday ``key`` (a group of :data:`_HOLIDAY`) in ``year``."""
+    if key in _EASTER_HOLIDAYS:
+        offset, days = _EASTER_HOLIDAYS[key]
+        first = datetime.combine(easter(year) + timedelta(days=offset), time(), zone)
+        return Span(first, add_days(first, days))
+    month, day = _HOLIDAY_DATES[key]
+    return day_span(year, month, day, zone)
+
+
+def _last_holiday(m: re.Match[str], now: datetime) -> Span:
+    """The national holiday that began last, up to now (Consciência Negra from 2024)."""
+    spans = [
+        holiday_span(key, year, now.tzinfo)
+        for year in (now.year - 1, now.year)
+        for key in _NATIONAL_HOLIDAYS
+        if key != "black" or year >= 2024
+    ]
+    return max((s for s in spans if s.start <= now), key=lambda s: s.start)
 
 
 def easter(year: int) -> date:

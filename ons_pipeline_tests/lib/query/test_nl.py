@@ -1571,3 +1571,11 @@ def test_what_the_twelfth_set_found() -> None:
     both_ends = understood("anteontem qual submercado teve a maior carga media? e a menor?")
     assert both_ends.top is not None and both_ends.top.n > 1
     assert understood("qual subsistema teve a maior carga média ontem?").top.n == 1  # type: ignore[union-attr]
+
+
+def test_holidays_named_as_such_and_the_last_one() -> None:
+    # NOW is Wednesday 2024-05-15: the last national holiday began on 2024-05-01 (Labour Day)
+    assert_local_days("carga do SE no último feriado", "2024-05-01", 1)
+    assert_local_days("SE load over the last holiday", "2024-05-01", 1)
+    assert_local_days("carga do Sudeste no feriado de Corpus Christi de 2023", "2023-06-08", 1)
+    assert_local_days("carga do SE no feriado da Proclamação da República de 2023", "2023-11-15", 1)
