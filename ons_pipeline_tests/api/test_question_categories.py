@@ -323,6 +323,7 @@ def test_a_profile_by_hour_of_the_day(client: TestClient, api_data: ApiData) -> 
         expected = df.groupby(df.time.dt.tz_convert(TZ).dt.hour)[field].mean()
         data = ask(client, question)
         assert data["columns"][0]["kind"] == "tag" and data["row_count"] == 24, question
+        assert data["model"]["by_hour_of_day"] is True
         got = {row[0]: row[-1] for row in data["rows"]}
         assert sorted(got) == [f"{h:02d}:00" for h in range(24)]
         for hour, value in expected.items():
@@ -336,6 +337,11 @@ def test_the_spread_between_two_subsystems_is_their_difference(
     se = df[df.id_subsistema == "SE"].set_index("time").val_cmo
     ne = df[df.id_subsistema == "NE"].set_index("time").val_cmo
     data = ask(client, "spread médio de CMO SE-NE em 2 de março de 2024")
+    assert data["model"]["difference"] == {
+        "tag": "id_subsistema",
+        "minuend": "SE",
+        "subtrahend": "NE",
+    }
     got = {row[1]: row[-1] for row in data["rows"]}
     assert close(got["SE"], se.mean()) and close(got["NE"], ne.mean())
     # the difference of the two means (the mean of the half-hourly differences when both have

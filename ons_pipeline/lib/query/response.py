@@ -93,6 +93,12 @@ class ModelTimeRange(BaseModel):
     end: str | None
 
 
+class DifferenceInfo(BaseModel):
+    tag: str
+    minuend: str
+    subtrahend: str
+
+
 class QueryModelInfo(BaseModel):
     """The query model (``QueryModel.to_dict``): one table, its selections and options."""
 
@@ -118,6 +124,16 @@ class QueryModelInfo(BaseModel):
         description="Several time ranges: compared (rows tagged with 'period') or combined",
     )
     combine_periods: bool = False
+    by_hour_of_day: bool = Field(
+        default=False,
+        description="A profile: one row per local hour of the day (the time_alias column, "
+        "'00:00' … '23:00'), each hour combined over the days of the range",
+    )
+    difference: DifferenceInfo | None = Field(
+        default=None,
+        description="Beside the rows of two groups of a tag, a row 'minuend − subtrahend' of "
+        "their values at each time",
+    )
 
 
 class InputInfo(BaseModel):
