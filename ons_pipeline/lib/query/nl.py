@@ -320,6 +320,7 @@ _STOPWORDS = set(
     period submarket submarkets submercado submercados deu reported across resample ta tá tao
     tão estao estão esta está i.e e.g summarise summarize atendimento region's completeness check
     single dado atingiu atingiram alcancou alcançou reached gone saw see answer responda
+    go goes went reach reaches representou representa represents represented accounted
     """.split()  # noqa: SIM905
 )
 # politeness and hedges: ignored, and said to be
@@ -675,6 +676,11 @@ _DAY_PROFILE = rx(
 _PROFILE_PEAK = rx(
     r"\b(?:ger(?:a|am)|produz(?:em)?|consome(?:m)?)\s+mais\b"
     r"|\b(?:generates?|produces?|consumes?)\s+(?:the\s+)?most\b|\bpeaks?\b"
+    # "at what hour is it highest?", "em que hora fica mais alto?"
+    r"|\b(?:at\s+)?(?:what|which)\s+(?:hour|time)\s+(?:is\s+it|does\s+it|it\s+is)?\s*"
+    r"(?:highest|lowest|peak|the\s+highest|the\s+lowest)\b"
+    r"|\b(?:em\s+)?que\s+hora(?:rio)?\s+(?:e|fica|esta)?\s*(?:o\s+|a\s+)?(?:maior|menor|mais\s+alt[oa]"
+    r"|mais\s+baix[oa]|pico)\b"
 )
 # a condition on the values ("acima de 200 R$/MWh", "below 50%"): points kept before aggregating
 _CONDITION = rx(
@@ -1111,6 +1117,7 @@ class RuleTranslator:
         st.by_hour_of_day = bool(text.take(_DAY_PROFILE))
         if st.by_hour_of_day:  # "em que hora do dia … gera mais": the profile shows it
             text.take(_PROFILE_PEAK)
+            text.take(rx(r"\b(?:profile|perfil)\b"))
         for pattern, kind, reason, suggestions in _REFUSED:
             for match in text.take(pattern):
                 shown = text.original(match.start(), match.end())
@@ -1146,6 +1153,9 @@ class RuleTranslator:
         self._spread_between(st)
         self._late_plant_names(st)
         self._known_plant_names(st)
+        if len(st.plant_names) > 1 and st.rank is None and st.text.take(_RANK_VERB):
+            # "Rank Furnas, Ilha Solteira and Serra da Mesa by generation": those plants, ranked
+            st.rank = _Rank(len(st.plant_names), False, "plant")
         model = self._build(st)
         if st.both_interchanges and not (model and model.table == "intercambio"):
             st.unmapped.append(
@@ -1318,6 +1328,18 @@ class RuleTranslator:
             if n is None or not 1 <= n <= 1000:
                 continue
             text.consume(match.start(), match.end())
+            before = text.norm[: match.start()]
+            if re.search(r"\b(?:e|and)\s*$", before) and any(p.search(before) for p, _ in _AGG_RX):
+                # "média da semana e a hora de maior geração": two questions, never one of them
+                st.unmapped.append(
+                    Unmapped(
+                        "combination",
+                        text.original(0, match.end()).strip(),
+                        "two questions (a value over the period and the window of the extreme):"
+                        " ask each",
+                    )
+                )
+                return True
             st.time_rank = (n, bottom, _TIME_UNITS[unit])
             return True
         return False
@@ -3171,6 +3193,9 @@ def _data_words(text: str) -> set[str]:
     found |= {pattern.pattern for pattern in units if pattern.search(folded)}
     if _SCOPE_WORDS.search(folded):  # "show the averages for all four": what to show
         found.add("scope")
+    # "(jan a out)": a period narrows the question, never context
+    found |= {f"month:{MONTHS[m.group(0)]}" for m in _MONTH_WORD.finditer(folded)}
+    found |= {f"period:{w}" for w in re.findall(r"[a-z]+", folded) if w in _PERIOD_WORDS}
     # "Give me the top 5 states": a ranking, and of what
     found |= {f"rank:{m.group(0)}" for m in _RANK_WORDS.finditer(folded)}
     found |= {
@@ -3182,6 +3207,8 @@ def _data_words(text: str) -> set[str]:
     return found | ({"number"} if re.search(r"\d", folded) else set())
 
 
+_MONTH_WORD = rx(r"\b(?:" + P.MONTH_ANY + r")\b")
+_RANK_VERB = rx(r"\b(?:rank|ranking|ordene|ordenar|classifique|sort|order)\b")
 _RANK_WORDS = rx(r"\b(?:top|bottom|ranking|rank|maiores|menores|largest|smallest)\b")
 _SCOPE_WORDS = rx(
     r"\b(?:all|each|every|both|todos|todas|cada|ambos|ambas|two|three|four|five|dois|duas|tres"

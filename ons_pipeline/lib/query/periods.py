@@ -246,7 +246,10 @@ _CLOCK_RANGE = rx(
     |(?P<a4>\d{1,2}\s*[ap]\.?m\.?|\d{1,2}:\d{2})\s*[-–—]\s*(?P<b4>\d{1,2}\s*[ap]\.?m\b\.?|\d{1,2}:\d{2}))(?!\w)"""
 )
 _AFTER = rx(r"\b(?:from|after|depois\s+(?:d[ao]s?|de)|apos(?:\s+[ao]s?)?)\s*$")
-_ONWARD = rx(r"\s*(?:on(?:wards?)?|em\s+diante|pra\s+frente|para\s+frente)\b")
+# "from 6 pm on": "on" ends the phrase ("at 7pm on Nov 19" is a day, not onwards)
+_ONWARD = rx(
+    r"\s*(?:onwards?\b|on\b(?=\s*(?:[,.;?!]|$))|em\s+diante\b|pra\s+frente\b|para\s+frente\b)"
+)
 _CLOCK_ONE = rx(
     r"""(?:\b(?:(?:a|as|at|around|por\s+volta\s+d[ao]s?|perto\s+d[ao]s?)\s+)?(?P<t>"""
     + _CLOCK
@@ -445,6 +448,8 @@ _SAME_LAST_YEAR = rx(
 _SO_FAR = rx(
     r"\b(?:so\s+far|to\s+date|ate\s+(?:agora|o\s+momento|hoje)|ate\s+aqui|(?:up\s+)?(?:to|until|till)"
     r"\s+now)\b"
+    # "in 2025 YTD": the year written, to date
+    r"|(?<=\d{4}\s)(?:ytd|year[\s-]+to[\s-]+date)\b"
 )
 # "o mesmo dia da semana passada", "the same day last week": seven days before the one compared
 _SAME_LAST_WEEK = rx(
@@ -836,6 +841,8 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
             text.consume(match.start(), match.end())
             atoms.append(_Atom(match.start(), match.end(), span))
     atoms.sort(key=lambda a: a.start)
+    if any(_whole_year(a.span) for a in atoms):  # "em 2024 (total no ano)": that year again
+        text.take(_THE_YEAR)
     for atom in atoms:
         edge = _EDGE.search(text.current[: atom.start])
         if edge is None or atom.span is None:
@@ -848,7 +855,12 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
         text.consume(edge.start(), atom.start)
         atom.start = edge.start()
     joined: set[int] = set()  # the ends of ranges read as compared periods (by their start)
-    periods = _ranges(text, atoms, now, reading, joined if ends else None)
+    # "Jan-Oct 2025 vs Jan-Oct 2024": with the comparison written, a range stays a range
+    explicit = re.search(
+        r"\b(?:vs\.?|versus|compared|comparad[oa]s?|contra|against|em\s+relacao|frente\s+a)(?!\w)",
+        text.norm,
+    )
+    periods = _ranges(text, atoms, now, reading, joined if ends and not explicit else None)
     _compare(text, periods, reading, clocks, joined)
     if so_far:  # "em 2024 até agora": the period up to now; "de janeiro até hoje": to now
         reading.spans = [
@@ -1233,7 +1245,9 @@ _MONTH_REL_YEAR = re.compile(
 )
 # the months listed before it take the same year ("janeiro e fevereiro do ano passado")
 _MONTH_LIST_BEFORE = re.compile(
-    r"\b(?P<m>" + MONTH_ANY + r")(?P<sep>\s*(?:,|e|and|a|ate|to|-|x|vs\.?|versus)\s*)$"
+    r"\b(?P<m>"
+    + MONTH_ANY
+    + r")(?P<sep>\s*(?:,|e|and|a|ate|to|-|x|vs\.?|versus|para|pra|ou|or)\s*)$"
 )
 _ENGLISH_MONTHS = frozenset(
     {
@@ -1339,6 +1353,17 @@ def _last_holiday(m: re.Match[str], now: datetime) -> Span:
         if key != "black" or year >= 2024
     ]
     return max((s for s in spans if s.start <= now), key=lambda s: s.start)
+
+
+_THE_YEAR = rx(r"\b(?:n[oa]|in\s+the|over\s+the|for\s+the)\s+(?:ano|year)\b(?!\s+(?:de|of|\d))")
+
+
+def _whole_year(span: Span | None) -> bool:
+    return (
+        span is not None
+        and (span.start.month, span.start.day, span.start.hour) == (1, 1, 0)
+        and span.end == span.start.replace(year=span.start.year + 1)
+    )
 
 
 def easter(year: int) -> date:

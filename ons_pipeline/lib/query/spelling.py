@@ -23,7 +23,8 @@ SHORTHAND: dict[str, str] = {
     "prog": "programado", "verif": "verificado", "subsist": "subsistema", "reserv": "reservatórios",
     "gen": "generation", "yday": "yesterday", "hrly": "hourly", "wk": "week", "wks": "weeks",
     "subsys": "subsystem", "sto": "santo", "sta": "santa", "yr": "year",
-    "yrs": "years", "whats": "what is",
+    "yrs": "years", "whats": "what is", "pls": "please", "plz": "please", "oq": "o que",
+    "btwn": "between",
 }  # fmt: skip
 # a shorthand word, optionally with its dot ("ger."); after a number only units ("18 hrs" is a
 # time)

@@ -1579,3 +1579,37 @@ def test_holidays_named_as_such_and_the_last_one() -> None:
     assert_local_days("SE load over the last holiday", "2024-05-01", 1)
     assert_local_days("carga do Sudeste no feriado de Corpus Christi de 2023", "2023-06-08", 1)
     assert_local_days("carga do SE no feriado da Proclamação da República de 2023", "2023-11-15", 1)
+
+
+def test_what_the_thirteenth_set_found() -> None:
+    # NOW is Wednesday 2024-05-15 11:30 local; the first three were answered wrongly
+    ranges = understood("YoY change in average SIN load, Jan-Apr 2024 vs Jan-Apr 2023")
+    assert [p.label for p in ranges.periods] == ["2024-01-01/2024-04-30", "2023-01-01/2023-04-30"]
+    assert understood("what was the SIN load at 7pm on May 10 2024?").time_range.to_dict() == {
+        "start": "2024-05-10T22:00:00Z",
+        "end": "2024-05-10T23:00:00Z",
+    }
+    aside = translate("Sobradinho e Paulo Afonso IV: geração média mensal em 2023 (jan a out)", NOW)
+    assert not any("ignored as context" in a for a in aside.assumptions)  # a period, never dropped
+    two = translate("Xingo: media de geracao semana passada e a hora de maior geração", NOW)
+    assert not two.complete and "two questions" in str(two.unmapped)
+    january = understood("variação da carga do SE de janeiro para fevereiro de 2024")
+    assert [p.label for p in january.periods] == ["2024-01", "2024-02"]
+    # words that were all that stood in the way
+    for question in (
+        "Quanto a geração solar representou da geração total do SIN no mês passado? Em %.",
+        "how many hours in 2024 did SIN load go above 100,000 MWmed?",
+        "coal generation in 2023 vs 2022 - total GWh for each year pls",
+        "Solar generation profile by hour of day in the Northeast, last week",
+        "Average CMO profile for SE by hour of day in April 2024 - at what hour is it highest?",
+        "thermal generation by fuel type in 2024 YTD",
+        "Top 10 usinas que mais geraram energia no Brasil em 2023 (total no ano).",
+    ):
+        assert translate(question, NOW).complete, question
+    ytd = understood("thermal generation by fuel type in 2024 YTD")
+    assert ytd.time_range.to_dict()["end"] == "2024-05-15T14:30:00Z"
+    ranked = understood(
+        "Rank Furnas, Ilha Solteira, Três Marias and Serra da Mesa by average generation this year",
+        plants=lambda: ["Furnas", "Ilha Solteira", "Três Marias", "Serra da Mesa"],
+    )
+    assert ranked.top is not None and ranked.top.n == 4
