@@ -326,7 +326,9 @@ _STOPWORDS = set(
 # politeness and hedges: ignored, and said to be
 _FILLER = rx(
     r"\b(?:segundo\s+(?:o|a|os|as)(?=\s)|por\s+favor|please|kindly|aproximadamente|approximately|roughly|exatamente|exactly"
-    r"|at\s+any\s+(?:point|time|moment)|em\s+algum\s+momento|obrigad[oa]|thanks|thank\s+you|ola|oi|hello|hi|hey"
+    r"|at\s+any\s+(?:point|time|moment)|em\s+algum\s+momento|obrigad[oa]|thanks"
+    # "who exports, who imports?": the sign of the net interchange says it
+    r"|who\s+exports?\s*,?\s*(?:and\s+)?who\s+imports?|quem\s+exporta\s*,?\s*(?:e\s+)?quem\s+importa|thank\s+you|ola|oi|hello|hi|hey"
     r"|por\s+gentileza|se\s+(?:for\s+)?possivel|se\s+puder|sera\s+que|desde\s+ja|agradec[oe]"
     r"|grat[oa]|voce|if\s+possible|if\s+you\s+can|i\s+(?:would|'d)\s+(?:really\s+)?appreciate"
     r"(?:\s+it)?|(?:and\s+)?i\s+(?:was|am)\s+wondering\s+(?:if|whether)|much\s+appreciated)\b"

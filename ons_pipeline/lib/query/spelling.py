@@ -55,7 +55,26 @@ def expand_shorthand(question: str) -> tuple[str, list[tuple[str, str]]]:
         used.append((match.group(0), full))
         return full
 
-    return _WORD.sub(expand, question), used
+    written = _WORD.sub(expand, question)
+    for pattern, full in _IN_CONTEXT:
+        for match in list(pattern.finditer(written)):
+            used.append((match.group(0).strip(), full))
+        written = pattern.sub(lambda m, full=full: m.group(0).replace(m.group("w"), full), written)
+    return written, used
+
+
+# shorthand that is something else elsewhere, read only where it stands: "btw SE and S"
+# (between, not "by the way"), "rn" at the end (right now; "no RN" is Rio Grande do Norte)
+_IN_CONTEXT = [
+    (re.compile(r"\b(?P<w>btw)(?=\s+\S+\s+(?:and|&|e)\s+\S)", re.IGNORECASE), "between"),
+    (
+        re.compile(
+            r"(?<!\bno\s)(?<!\bdo\s)(?<!\bin\s)(?<!\bof\s)(?<!\bem\s)(?<!\bda\s)"
+            r"\b(?P<w>rn)(?=\s*[?.!]*\s*$)"
+        ),
+        "right now",
+    ),
+]
 
 
 def edit_distance(a: str, b: str, limit: int = 2) -> int:

@@ -1613,3 +1613,12 @@ def test_what_the_thirteenth_set_found() -> None:
         plants=lambda: ["Furnas", "Ilha Solteira", "Três Marias", "Serra da Mesa"],
     )
     assert ranked.top is not None and ranked.top.n == 4
+    # shorthand read where it stands
+    flow = understood("whats the flow btw SE and S rn?")
+    assert flow.table == "intercambio" and flow.time_range.start is None  # the latest values
+    assert "btw" in str(translate("btw, what is the SE load today?", NOW).unmapped)
+    assert not translate("geração eólica no rn", NOW).complete  # RN the state, never "right now"
+    assert translate(
+        "For class: average net interchange of each subsystem in 2023 - who exports, who imports?",
+        NOW,
+    ).complete
