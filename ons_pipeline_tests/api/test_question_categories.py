@@ -356,3 +356,15 @@ def test_the_spread_between_two_subsystems_is_their_difference(
     assert len(spread) == len(both) > 40
     for moment, value in both.items():
         assert close(spread[rfc3339(moment)], value)
+
+
+def test_a_profile_by_day_of_the_week(client: TestClient, api_data: ApiData) -> None:
+    """Each local weekday's mean over the weeks of the period, as pandas groups the points."""
+    df = frame(api_data, "curva_carga")
+    df = df[(df.id_subsistema == "SE") & (local_days(df) <= pd.Timestamp("2024-03-07", tz=TZ))]
+    expected = df.groupby(df.time.dt.tz_convert(TZ).dt.day_of_week).val_cargaenergiahomwmed.mean()
+    data = ask(client, "média da carga do SE por dia da semana de 1 a 7 de março de 2024")
+    assert data["model"]["by_day_of_week"] is True and data["row_count"] == 7
+    got = {row[0]: row[-1] for row in data["rows"]}
+    for weekday, value in expected.items():
+        assert close(got[str(weekday + 1)], value), weekday

@@ -285,6 +285,18 @@ def describe(model: QueryModel, language: str = "en", assumptions: tuple[str, ..
     if model.difference is not None:
         _, a, b = model.difference
         parts.append(_t((f"e a diferença {a} − {b}", f"and the difference {a} − {b}"), pt))
+    if model.by_day_of_week:
+        parts.append(
+            _t(
+                (
+                    "por dia da semana (1 = segunda … 7 = domingo, cada um sobre as semanas do "
+                    "período)",
+                    "by day of the week (1 = Monday … 7 = Sunday, each over the weeks of the "
+                    "period)",
+                ),
+                pt,
+            )
+        )
     if model.by_hour_of_day:
         parts.append(
             _t(

@@ -140,9 +140,12 @@ def _combine(
             key = tuple(
                 None if series_tags.get(t) in (None, "") else str(series_tags[t]) for t in tags
             )
-            if model.by_hour_of_day:
+            if model.profile is not None:
                 local = datetime.fromtimestamp(int(row["time"]) / 1e9, UTC).astimezone(zone)
-                key = (f"{local.hour:02d}:00", *key)
+                slot_name = (
+                    f"{local.hour:02d}:00" if model.by_hour_of_day else str(local.isoweekday())
+                )
+                key = (slot_name, *key)
             slot = acc.setdefault(key, {})
             for part in plan:
                 value = row.get(part.alias)
@@ -157,10 +160,10 @@ def _combine(
                     slot[part.alias] = max(old, value)
                 else:
                     slot[part.alias] = min(old, value)
-    moment = None if model.by_hour_of_day else min(p.start for p in model.periods)
+    moment = None if model.profile is not None else min(p.start for p in model.periods)
     rows = []
     for key, slot in acc.items():
-        if model.by_hour_of_day:
+        if model.profile is not None:
             moment, key = key[0], key[1:]
         leaf_values: dict[str, float | None] = {}
         for part in plan:
@@ -239,7 +242,7 @@ def merge_results(
     """Rows (time, result tags..., selection values...) from the statements' results."""
     tags = model.result_tags()
     by_id = {int(r.get("statement_id", i)): r for i, r in enumerate(results)}
-    merge = _combine if model.combine_periods or model.by_hour_of_day else _merge
+    merge = _combine if model.combine_periods or model.profile is not None else _merge
     rows = merge(model, stmts, by_id)
     if model.difference is not None:
         rows += _differences(model, rows)
@@ -272,8 +275,9 @@ def result_columns(model: QueryModel) -> tuple[Column, ...]:
     tags = set(model.result_tags())
     cols = []
     for name in model.output_columns or model.result_columns():
-        if name == model.time_alias and model.by_hour_of_day:
-            cols.append(Column(name, "tag"))  # the local hour of the day, "00:00" … "23:00"
+        if name == model.time_alias and model.profile is not None:
+            # the local hour of the day ("00:00" … "23:00") or ISO weekday ("1" Monday … "7")
+            cols.append(Column(name, "tag"))
         elif name == model.time_alias:
             cols.append(Column(name, "time", "ns"))
         elif name in tags:

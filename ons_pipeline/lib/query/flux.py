@@ -303,7 +303,7 @@ def _streams(model: QueryModel, ctx: _Ctx) -> list[str]:
 
 def render_flux(model: QueryModel, bucket: str = "ons") -> str:
     """The Flux program answering ``model`` from ``bucket`` (one ``yield``)."""
-    if model.by_hour_of_day or model.difference is not None:
+    if model.profile is not None or model.difference is not None:
         raise ModelError(
             "a profile by hour of the day or a difference of two groups is rendered as InfluxQL "
             "only"

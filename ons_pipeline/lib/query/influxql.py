@@ -393,10 +393,13 @@ def _profile_statement(model: QueryModel, rp: str | None) -> Statement:
     plan = combine_plan(model)
     items = ", ".join(f"{p.func}({quote_ident(p.field)}) AS {quote_ident(p.alias)}" for p in plan)
     start, end = model.time_range.start, model.time_range.end
+    window = model.profile or "1h"
     text = (
         f"SELECT {items} FROM {_source(model, rp)}{_where(model, start, end)}"
-        f"{_group(Duration.parse('1h'), model.group_tags, 'none')}"
+        f"{_group(Duration.parse(window), model.group_tags, 'none')}"
     )
+    if model.timezone:  # local days and hours
+        text += f" tz({quote_literal(model.timezone)})"
     return Statement(text, tuple(p.alias for p in plan))
 
 
@@ -404,7 +407,7 @@ def statements(model: QueryModel, retention_policy: str | None = None) -> list[S
     """The InfluxQL statements that answer ``model`` (usually one)."""
     start, end = model.time_range.start, model.time_range.end
     rp = retention_policy
-    if model.by_hour_of_day:
+    if model.profile is not None:
         return [_profile_statement(model, rp)]
     if model.periods:
         if model.combine_periods:

@@ -14,6 +14,7 @@ maxima combine). Units follow aggregation: a sum of hourly MWmed is energy in MW
 ``by_hour_of_day`` asks for a profile: one row per local hour of the day (0–23) over the whole
 range, each the combination of that hour's values on every day (means from sums and counts);
 InfluxDB's windows run along time, so the hours of each day are read and combined after.
+``by_day_of_week`` does the same with local days: one row per ISO weekday ("1" Monday … "7").
 
 ``difference`` (tag, a, b) adds, beside the rows of groups ``a`` and ``b`` of ``tag``, a row
 ``a − b`` of their values at each time ("the SE-NE spread": InfluxQL cannot subtract across
@@ -609,6 +610,7 @@ class QueryModel:
     combine_periods: bool = False
     by_hour_of_day: bool = False
     difference: tuple[str, str, str] | None = None
+    by_day_of_week: bool = False
 
     def __post_init__(self) -> None:
         self._validate()
@@ -733,24 +735,33 @@ class QueryModel:
                         f"{leaf}: the difference of two groups is kept for means and sums only"
                     )
 
+    @property
+    def profile(self) -> str | None:
+        """The window a profile combines by its position ("1h": hour of the day, "1d": day of
+        the week), or ``None``."""
+        return "1h" if self.by_hour_of_day else "1d" if self.by_day_of_week else None
+
     def _validate_profile(self, aggregated: bool) -> None:
-        if not self.by_hour_of_day:
+        if self.by_hour_of_day and self.by_day_of_week:
+            raise ModelError("one profile at a time: by hour of the day or by day of the week")
+        if self.profile is None:
             return
         if not aggregated:
-            raise ModelError("a profile by hour of the day needs aggregated selections")
+            raise ModelError("a profile needs aggregated selections")
         if self.window is not None or self.top is not None or self.periods:
-            raise ModelError("a profile by hour of the day takes no window, top-N or periods")
+            raise ModelError("a profile takes no window, top-N or periods")
         if self.fill is not Fill.NONE or self.order_by or self.limit is not None:
-            raise ModelError("a profile by hour of the day takes no fill, ORDER BY or LIMIT")
+            raise ModelError("a profile takes no fill, ORDER BY or LIMIT")
         if self.time_range.start is None or self.time_range.end is None:
-            raise ModelError("a profile by hour of the day needs a time range")
+            raise ModelError("a profile needs a time range")
         for sel in self.selections:
             if isinstance(sel.expr, Transform):
-                raise ModelError("a profile by hour of the day takes no transform")
+                raise ModelError("a profile takes no transform")
             for leaf in leaves(sel.expr):
                 if isinstance(leaf, Agg) and leaf.func not in COMBINABLE:
                     raise ModelError(
-                        f"{leaf}: only {sorted(COMBINABLE)} combine over the days of a profile"
+                        f"{leaf}: only {sorted(COMBINABLE)} combine over the days or weeks of a "
+                        "profile"
                     )
 
     def _validate_periods(self, aggregated: bool) -> None:
@@ -867,6 +878,7 @@ class QueryModel:
             ],
             "combine_periods": self.combine_periods,
             "by_hour_of_day": self.by_hour_of_day,
+            "by_day_of_week": self.by_day_of_week,
             "difference": None
             if self.difference is None
             else dict(zip(("tag", "minuend", "subtrahend"), self.difference, strict=True)),
@@ -924,6 +936,7 @@ class QueryModel:
                 ),
                 combine_periods=bool(data.get("combine_periods", False)),
                 by_hour_of_day=bool(data.get("by_hour_of_day", False)),
+                by_day_of_week=bool(data.get("by_day_of_week", False)),
                 difference=None
                 if not data.get("difference")
                 else (

@@ -345,8 +345,9 @@ _REQUEST = rx(
     r"|preciso\s+saber|i(?:'d|\s+would)\s+like\s+to\s+know|please\s+tell)\b"
 )
 _PURPOSE = rx(
-    r"[,\s]+(?:para|pra|for)\s+(?:a\s+|o\s+)?(?:minha|meu|nossa|nosso|my|our)(?:\s+[^\W\d]+){1,3}"
-    r"\s*[.!?]*\s*$"
+    r"[,\s]+(?:para|pra|for)\s+(?:(?:a\s+|o\s+)?(?:minha|meu|nossa|nosso|my|our)"
+    r"|(?:mostrar|apresentar|usar|showing|presenting|using|show|present|use)\s+"
+    r"(?:em|na|no|numa|num|in|at|to|a|an|the)?)(?:\s+[^\W\d]+){1,3}\s*[.!?]*\s*$"
 )
 # "a fonte solar", "energy source wind": the noun before a source names it
 _SOURCE_NOUN = rx(
@@ -675,6 +676,12 @@ _DAY_PROFILE = rx(
     r"|\b(?:perfil|curva)\s+(?:horari[oa]\s+)?(?:medi[oa]|tipic[oa])\b|\bdia\s+tipico\b"
     r"|\b(?:typical|average)\s+(?:daily\s+)?(?:profile|day)\b|\b(?:daily|hourly)\s+profile\b"
 )
+# "por dia da semana", "by day of the week": each weekday over the weeks of the period ("dias
+# de semana" / "weekdays" are Monday to Friday, read by the periods)
+_WEEK_PROFILE = rx(
+    r"\b(?:(?:por|para\s+cada|em\s+cada|de\s+cada)\s+dia\s+da\s+semana"
+    r"|(?:by|per|for\s+each)\s+(?:the\s+)?(?:day\s+of\s+(?:the\s+)?week|weekday))\b"
+)
 _PROFILE_PEAK = rx(
     r"\b(?:ger(?:a|am)|produz(?:em)?|consome(?:m)?)\s+mais\b"
     r"|\b(?:generates?|produces?|consumes?)\s+(?:the\s+)?most\b|\bpeaks?\b"
@@ -981,6 +988,7 @@ class _State:
     fullness: bool = False  # "% da capacidade": known for stored energy only
     by_hour_of_day: bool = False  # "por hora do dia", "typical day": a profile over the days
     subsystem_difference: tuple[str, str] | None = None  # "the SE-NE spread": SE − NE
+    by_day_of_week: bool = False  # "por dia da semana": a profile over the weeks
     plus_read: bool = False  # a "+" read as plants added together
     compare: bool = False
     hours_of_steps: bool = False  # hours counted on half-hourly data
@@ -1117,6 +1125,7 @@ class RuleTranslator:
             st.ignored.append(text.original(match.start(), match.end()))
         text.take(_SOURCE_NOUN)
         st.by_hour_of_day = bool(text.take(_DAY_PROFILE))
+        st.by_day_of_week = bool(text.take(_WEEK_PROFILE))
         if st.by_hour_of_day:  # "em que hora do dia … gera mais": the profile shows it
             text.take(_PROFILE_PEAK)
             text.take(rx(r"\b(?:profile|perfil)\b"))
@@ -2531,9 +2540,9 @@ class RuleTranslator:
                 st.assumptions.append("a record without a period: all the data")
         else:
             time_range, periods = self._time_range(st, table)
-        profile = st.by_hour_of_day
+        profile = st.by_hour_of_day or st.by_day_of_week
         if profile:
-            if top is not None or periods or window not in (None, "1h"):
+            if top is not None or periods or window not in (None, "1h", "1d"):
                 raise ModelError(
                     "a profile by hour of the day is one value per hour over one period: no "
                     "ranking, other window, compared periods or days of the week"
@@ -2580,14 +2589,13 @@ class RuleTranslator:
             combine_periods=combine,
             order_by=order,
             limit=limit,
-            by_hour_of_day=profile,
+            by_hour_of_day=st.by_hour_of_day,
+            by_day_of_week=st.by_day_of_week,
             difference=None
             if st.subsystem_difference is None
             else ("id_subsistema", *st.subsystem_difference),
             timezone=self.timezone if window or profile else None,
-            time_alias=("hora" if _language(st.text.norm) == "pt" else "hour")
-            if profile
-            else "time",
+            time_alias=_profile_column(st) if profile else "time",
         )
 
     def _condition_refused(self, st: _State, table: str, selections: list[Selection]) -> str | None:
@@ -3216,6 +3224,14 @@ _SCOPE_WORDS = rx(
     r"\b(?:all|each|every|both|todos|todas|cada|ambos|ambas|two|three|four|five|dois|duas|tres"
     r"|quatro|cinco)\b"
 )
+
+
+def _profile_column(st: _State) -> str:
+    """The column of a profile's hour or weekday, in the question's language."""
+    pt = _language(st.text.norm) == "pt"
+    if st.by_day_of_week:
+        return "dia_da_semana" if pt else "weekday"
+    return "hora" if pt else "hour"
 
 
 def _language(norm: str) -> str:

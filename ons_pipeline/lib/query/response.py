@@ -129,6 +129,11 @@ class QueryModelInfo(BaseModel):
         description="A profile: one row per local hour of the day (the time_alias column, "
         "'00:00' … '23:00'), each hour combined over the days of the range",
     )
+    by_day_of_week: bool = Field(
+        default=False,
+        description="A profile: one row per ISO weekday of the time_alias column ('1' Monday … "
+        "'7' Sunday), each combined over the weeks of the range",
+    )
     difference: DifferenceInfo | None = Field(
         default=None,
         description="Beside the rows of two groups of a tag, a row 'minuend − subtrahend' of "

@@ -150,8 +150,10 @@ class NotRoutable(Exception):
 
 
 def _check_model(model: QueryModel, rt: RollupTable) -> None:
-    if model.by_hour_of_day:
-        raise NotRoutable("a profile by hour of the day reads the hours of the raw measurement")
+    if model.profile is not None:
+        raise NotRoutable(
+            "a profile by hour of the day or day of the week reads the raw measurement"
+        )
     numeric = {f.name for f in rt.fields}
     for sel in model.selections:
         if isinstance(sel.expr, Transform) or any(

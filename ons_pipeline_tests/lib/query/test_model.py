@@ -265,3 +265,26 @@ def test_a_difference_of_two_groups_is_for_means_and_sums_of_grouped_rows() -> N
         kwargs.pop("spec", None)
         with pytest.raises(ModelError, match=message):
             QueryModel(**kwargs)
+
+
+def test_a_profile_by_day_of_the_week_reads_local_days() -> None:
+    from ons_pipeline.lib.query.influxql import render_influxql
+
+    weekly = QueryModel(
+        "curva_carga",
+        (sel("mean(val_cargaenergiahomwmed)", "mean_load"),),
+        RANGE,
+        timezone="America/Sao_Paulo",
+        by_day_of_week=True,
+        time_alias="weekday",
+    )
+    assert "GROUP BY time(1d) fill(none) tz('America/Sao_Paulo')" in render_influxql(weekly)
+    assert QueryModel.from_dict(weekly.to_dict()) == weekly
+    with pytest.raises(ModelError, match="one profile at a time"):
+        QueryModel(
+            "curva_carga",
+            (sel("mean(val_cargaenergiahomwmed)"),),
+            RANGE,
+            by_day_of_week=True,
+            by_hour_of_day=True,
+        )

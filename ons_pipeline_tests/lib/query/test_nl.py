@@ -1622,3 +1622,8 @@ def test_what_the_thirteenth_set_found() -> None:
         "For class: average net interchange of each subsystem in 2023 - who exports, who imports?",
         NOW,
     ).complete
+    # a profile by day of the week ("dias de semana" stay Monday to Friday)
+    weekly = understood("media de carga por dia da semana do SIN em 2023 pra mostrar em aula")
+    assert weekly.by_day_of_week and weekly.time_alias == "dia_da_semana"
+    assert understood("average SE load by day of the week in April 2024").time_alias == "weekday"
+    assert not understood("carga do SE nos dias de semana de abril").by_day_of_week
