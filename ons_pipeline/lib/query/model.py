@@ -754,15 +754,16 @@ class QueryModel:
             raise ModelError("a profile takes no fill, ORDER BY or LIMIT")
         if self.time_range.start is None or self.time_range.end is None:
             raise ModelError("a profile needs a time range")
+        self._require_combinable("profiles", "combine over the days or weeks of a profile")
+
+    def _require_combinable(self, what: str, how: str) -> None:
+        """Selections answered from partial aggregates: no transform, only recombinable ones."""
         for sel in self.selections:
             if isinstance(sel.expr, Transform):
-                raise ModelError("a profile takes no transform")
+                raise ModelError(f"{what} take no transform")
             for leaf in leaves(sel.expr):
                 if isinstance(leaf, Agg) and leaf.func not in COMBINABLE:
-                    raise ModelError(
-                        f"{leaf}: only {sorted(COMBINABLE)} combine over the days or weeks of a "
-                        "profile"
-                    )
+                    raise ModelError(f"{leaf}: only {sorted(COMBINABLE)} {how}")
 
     def _validate_periods(self, aggregated: bool) -> None:
         if not self.periods:
@@ -787,14 +788,7 @@ class QueryModel:
                 raise ModelError("combined periods must not overlap")
             if self.window is not None or self.top is not None:
                 raise ModelError("combined periods give one value per group: no window or top-N")
-            for sel in self.selections:
-                if isinstance(sel.expr, Transform):
-                    raise ModelError("combined periods take no transform")
-                for leaf in leaves(sel.expr):
-                    if isinstance(leaf, Agg) and leaf.func not in COMBINABLE:
-                        raise ModelError(
-                            f"{leaf}: only {sorted(COMBINABLE)} can be combined over periods"
-                        )
+            self._require_combinable("combined periods", "can be combined over periods")
         else:
             labels = [p.label for p in self.periods]
             if len(set(labels)) != len(labels):
