@@ -693,7 +693,8 @@ _PROFILE_PEAK = rx(
 )
 # a condition on the values ("acima de 200 R$/MWh", "below 50%"): points kept before aggregating
 _CONDITION = rx(
-    r"\b(?:(?:ficou|ficaram|esteve|estiveram|foi|foram|was|were|stayed|been|is|are)\s+)?"
+    # "geração > 0": a sign after a word needs no word boundary
+    r"(?:\b|(?=[<>]))(?:(?:ficou|ficaram|esteve|estiveram|foi|foram|was|were|stayed|been|is|are)\s+)?"
     r"(?P<op>acima\s+d[eo]|abaixo\s+d[eo]|maior(?:es)?\s+(?:que|do\s+que)|menor(?:es)?\s+(?:que"
     r"|do\s+que)|superior(?:es)?\s+a|inferior(?:es)?\s+a|above|below|greater\s+than|less\s+than"
     r"|more\s+than|higher\s+than|lower\s+than|exceed(?:ed|ing|s)?|ultrapass\w+|super(?:ou|aram)"
@@ -2608,9 +2609,11 @@ class RuleTranslator:
         )
         if st.asks_when and asked_when and Aggregation.COUNT not in funcs:
             return "the times a condition held are not listed: ask how many hours it held"
+        each_plant = len(st.plant_names) > 1 and not _COMBINED.search(st.text.orig)
         if (
             table == "geracao_usina"
             and len(st.plant_names) != 1
+            and not each_plant  # plants named one by one: each one's own values
             and "nom_usina" not in st.group_tags
         ):
             return (

@@ -1627,3 +1627,11 @@ def test_what_the_thirteenth_set_found() -> None:
     assert weekly.by_day_of_week and weekly.time_alias == "dia_da_semana"
     assert understood("average SE load by day of the week in April 2024").time_alias == "weekday"
     assert not understood("carga do SE nos dias de semana de abril").by_day_of_week
+    # a sign right after a word; a condition on plants named one by one is each one's
+    each = understood(
+        "Pecém I e Pecém II: quantas horas cada uma gerou (geração > 0) em setembro/2023?",
+        plants=lambda: ["Pecém I", "Pecém II"],
+    )
+    assert [(v.op, v.value) for v in each.value_filters] == [(">", 0.0)]
+    assert each.group_tags == ("nom_usina",)
+    assert not translate("quantas horas as usinas eólicas do RN ficaram acima de 100", NOW).complete
