@@ -368,3 +368,15 @@ def test_a_profile_by_day_of_the_week(client: TestClient, api_data: ApiData) -> 
     got = {row[0]: row[-1] for row in data["rows"]}
     for weekday, value in expected.items():
         assert close(got[str(weekday + 1)], value), weekday
+
+
+def test_how_a_stock_moved_over_a_period(client: TestClient, api_data: ApiData) -> None:
+    """ "Quanto o armazenamento caiu em março, em pontos percentuais": the last day's stored
+    energy % minus the first day's (the data holds 1–7 March)."""
+    df = frame(api_data, "ear_diario")
+    se = df[df.id_subsistema == "SE"].sort_values("time")
+    data = ask(client, "Quanto o armazenamento do SE caiu em março de 2024, em pontos percentuais?")
+    expected = (
+        se.ear_verif_subsistema_percentual.iloc[-1] - se.ear_verif_subsistema_percentual.iloc[0]
+    )
+    assert data["row_count"] == 1 and close(data["rows"][0][-1], expected)

@@ -759,6 +759,12 @@ _AMOUNT_NOUN = rx(
     r"|enviada|exported|imported|generated|produced|consumed|received|sent)"
     r"|(?:net\s+)?(?:exports|imports)|exportac(?:ao|oes)|importac(?:ao|oes))\b"
 )
+# how a stock moved over one period ("caiu", "subiu", "variou", "changed by")
+_STOCK_CHANGE = rx(
+    r"\b(?:caiu|cairam|subiu|subiram|variou|variaram|aumentou|diminuiu|recuou|fell|rose|dropped"
+    r"|increased|decreased|changed|grew)\b"
+)
+_POINTS = rx(r"\b(?:em\s+)?(?:pontos?\s+percentua(?:l|is)|p\.?p\.?|percentage\s+points?)\b")
 # "o acumulado do mês": the total so far
 _TO_DATE = rx(r"\bacumulad[oa]\s+d[oa]\s+(?:mes|ano|semana)\b")
 _ENERGY_VERB = rx(
@@ -990,6 +996,7 @@ class _State:
     by_hour_of_day: bool = False  # "por hora do dia", "typical day": a profile over the days
     subsystem_difference: tuple[str, str] | None = None  # "the SE-NE spread": SE − NE
     by_day_of_week: bool = False  # "por dia da semana": a profile over the weeks
+    stock_change: bool = False  # "quanto o armazenamento caiu": last − first of the period
     plus_read: bool = False  # a "+" read as plants added together
     compare: bool = False
     hours_of_steps: bool = False  # hours counted on half-hourly data
@@ -1498,6 +1505,17 @@ class RuleTranslator:
             st.transform = (TransformKind.DERIVATIVE, None, None)
         if text.take(_CUMULATIVE):
             st.transform = (TransformKind.CUMULATIVE_SUM, None, None)
+        stock = re.search(
+            r"\b(?:ear|armazenamento|armazenada|stored|storage|reservatorios?"
+            r"|reservoirs?)\b",
+            text.norm,
+        )
+        if len(st.reading.spans) == 1 and stock and _STOCK_CHANGE.search(text.norm):
+            # "quanto o armazenamento caiu neste trimestre": the stock at the end minus at the
+            # start (in percentage points for the percentage)
+            text.take(_STOCK_CHANGE)
+            text.take(_POINTS)
+            st.stock_change = True
         percent = len(st.reading.spans) > 1 and bool(text.take(_CHANGE_PERCENT))
         if len(st.reading.spans) > 1 and (text.take(_CHANGE) or percent):
             # "variação de fev/23 para fev/24": between the periods, not within each
@@ -2343,6 +2361,13 @@ class RuleTranslator:
                 return None
             a, b = (total if f == "generation" else Agg(agg, f) for f in fields)
             return [Selection(BinOp("/", a, b), f"ratio_{fields[0]}_{fields[1]}")]
+        if st.stock_change and table == "ear_diario":
+            return [
+                Selection(
+                    BinOp("-", Agg(Aggregation.LAST, f), Agg(Aggregation.FIRST, f)), f"change_{f}"
+                )
+                for f in fields
+            ]
         selections = []
         for f in fields:
             expr: Expr = total if f == "generation" else Agg(agg, f)

@@ -1635,3 +1635,7 @@ def test_what_the_thirteenth_set_found() -> None:
     assert [(v.op, v.value) for v in each.value_filters] == [(">", 0.0)]
     assert each.group_tags == ("nom_usina",)
     assert not translate("quantas horas as usinas eólicas do RN ficaram acima de 100", NOW).complete
+    # how a stock moved over one period: the last value minus the first
+    fell = understood("Quanto o armazenamento do SE caiu neste trimestre, em pontos percentuais?")
+    assert fell.selections[0].alias == "change_ear_verif_subsistema_percentual"
+    assert "last(" in render_influxql(fell) and "first(" in render_influxql(fell)
