@@ -3233,7 +3233,11 @@ def _data_words(text: str) -> set[str]:
         found.add("scope")
     # "(jan a out)": a period narrows the question, never context
     found |= {f"month:{MONTHS[m.group(0)]}" for m in _MONTH_WORD.finditer(folded)}
-    found |= {f"period:{w}" for w in re.findall(r"[a-z]+", folded) if w in _PERIOD_WORDS}
+    found |= {
+        f"period:{w}"
+        for w in re.findall(r"[a-z]+", folded)
+        if w in _PERIOD_WORDS and w not in _TIME_UNITS  # "Bom dia!": a unit alone names nothing
+    }
     # "Give me the top 5 states": a ranking, and of what
     found |= {f"rank:{m.group(0)}" for m in _RANK_WORDS.finditer(folded)}
     found |= {

@@ -1639,3 +1639,10 @@ def test_what_the_thirteenth_set_found() -> None:
     fell = understood("Quanto o armazenamento do SE caiu neste trimestre, em pontos percentuais?")
     assert fell.selections[0].alias == "change_ear_verif_subsistema_percentual"
     assert "last(" in render_influxql(fell) and "first(" in render_influxql(fell)
+    # a unit word alone ("Bom dia!", "(the DST switch day)") names no period: still context
+    for question in (
+        "Bom dia! Qual foi o CMO médio do Sudeste na semana passada?",
+        "South hourly load on 2023-11-04 (the DST switch day), please.",
+        "weekly mean load per subsystem from 1 July to 31 August 2023 (Mon-Sun weeks)",
+    ):
+        assert translate(question, NOW).complete, question
