@@ -130,7 +130,8 @@ def _combine(
     model: QueryModel, stmts: Sequence[Statement], by_id: dict[int, dict[str, Any]]
 ) -> list[tuple[Any, ...]]:
     """One row per group from the partial aggregates of every period's statement; for a
-    profile, one row per local hour of the day and group from the hourly partials."""
+    profile, one row per local hour of the day (or ISO weekday) and group, from the hourly (or
+    daily) partials."""
     plan = combine_plan(model)
     tags = model.result_tags()
     zone = zone_info(model.timezone or ONS_TIMEZONE)
@@ -206,7 +207,7 @@ def _merge(
     return [(*key, *(merged[key].get(a) for a in aliases)) for key in order]
 
 
-def difference_label(model: QueryModel) -> str:
+def _difference_label(model: QueryModel) -> str:
     assert model.difference is not None
     _, a, b = model.difference
     return f"{a} − {b}"
@@ -232,7 +233,7 @@ def _differences(model: QueryModel, rows: list[tuple[Any, ...]]) -> list[tuple[A
             None if x is None or y is None else x - y
             for x, y in zip(found[a][width:], found[b][width:], strict=True)
         ]
-        out.append((*key[:at], difference_label(model), *key[at:], *values))
+        out.append((*key[:at], _difference_label(model), *key[at:], *values))
     return out
 
 

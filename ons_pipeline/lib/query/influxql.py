@@ -378,9 +378,13 @@ def calendar_periods(model: QueryModel) -> list[tuple[int, int, int]]:
     return periods
 
 
+def _partial_items(plan: list[Partial]) -> str:
+    return ", ".join(f"{p.func}({quote_ident(p.field)}) AS {quote_ident(p.alias)}" for p in plan)
+
+
 def _combined_statement(model: QueryModel, period: Period, rp: str | None) -> Statement:
     plan = combine_plan(model)
-    items = ", ".join(f"{p.func}({quote_ident(p.field)}) AS {quote_ident(p.alias)}" for p in plan)
+    items = _partial_items(plan)
     text = (
         f"SELECT {items} FROM {_source(model, rp)}{_where(model, period.start, period.end)}"
         f"{_group(None, model.group_tags, None)}"
@@ -389,9 +393,10 @@ def _combined_statement(model: QueryModel, period: Period, rp: str | None) -> St
 
 
 def _profile_statement(model: QueryModel, rp: str | None) -> Statement:
-    """Each hour's partial aggregates over the range, combined by hour of the day after."""
+    """Each local hour's (or day's) partial aggregates over the range, combined by hour of the
+    day (or day of the week) after."""
     plan = combine_plan(model)
-    items = ", ".join(f"{p.func}({quote_ident(p.field)}) AS {quote_ident(p.alias)}" for p in plan)
+    items = _partial_items(plan)
     start, end = model.time_range.start, model.time_range.end
     window = model.profile or "1h"
     text = (

@@ -1136,7 +1136,7 @@ class RuleTranslator:
         st.by_day_of_week = bool(text.take(_WEEK_PROFILE))
         if st.by_hour_of_day:  # "em que hora do dia … gera mais": the profile shows it
             text.take(_PROFILE_PEAK)
-            text.take(rx(r"\b(?:profile|perfil)\b"))
+            text.take(_PROFILE_WORD)
         for pattern, kind, reason, suggestions in _REFUSED:
             for match in text.take(pattern):
                 shown = text.original(match.start(), match.end())
@@ -1457,7 +1457,7 @@ class RuleTranslator:
             return
         # "ranking do CMO médio por submercado, do mais caro pro mais barato": the groups ranked
         by = re.search(r"\b(?:por|by|per)\s+(?:" + _ENTITY_ANY + r")\b", text.current)
-        word = next(iter(text.finditer(rx(r"\b(?:ranking|rank(?:ed)?|ordenad[oa]s?)\b"))), None)
+        word = next(iter(text.finditer(_RANKING_WORD)), None)
         if by is not None and word is not None:
             entity = next(k for k, v in by.groupdict().items() if v)
             text.consume(word.start(), word.end())
@@ -1787,7 +1787,7 @@ class RuleTranslator:
             # each one and their difference, in the order written ("SE-NE": SE − NE)
             st.subsystem_difference = (codes[0], codes[1])
             st.aggregations = [a for a in st.aggregations if a[1] is not Aggregation.SPREAD]
-            st.text.take(rx(r"\b(?:minus|menos)\b"))
+            st.text.take(_MINUS)
             st.assumptions.append(
                 f"the spread between {codes[0]} and {codes[1]}: each one's value and the "
                 f"difference of the values, {codes[0]} − {codes[1]} (over a period, the difference "
@@ -2570,8 +2570,9 @@ class RuleTranslator:
         if profile:
             if top is not None or periods or window not in (None, "1h", "1d"):
                 raise ModelError(
-                    "a profile by hour of the day is one value per hour over one period: no "
-                    "ranking, other window, compared periods or days of the week"
+                    "a profile (by hour of the day or day of the week) is one value per hour or "
+                    "weekday over one period: no ranking, other window, compared periods or days "
+                    "of the week"
                 )
             window = None
         combine = bool(periods) and len(st.reading.spans) <= 1 and window is None
@@ -3250,6 +3251,9 @@ def _data_words(text: str) -> set[str]:
 
 
 _MONTH_WORD = rx(r"\b(?:" + P.MONTH_ANY + r")\b")
+_RANKING_WORD = rx(r"\b(?:ranking|rank(?:ed)?|ordenad[oa]s?)\b")
+_PROFILE_WORD = rx(r"\b(?:profile|perfil)\b")
+_MINUS = rx(r"\b(?:minus|menos)\b")
 _RANK_VERB = rx(r"\b(?:rank|ranking|ordene|ordenar|classifique|sort|order)\b")
 _RANK_WORDS = rx(r"\b(?:top|bottom|ranking|rank|maiores|menores|largest|smallest)\b")
 _SCOPE_WORDS = rx(
