@@ -166,6 +166,16 @@ def _last_ingested_etag(instance: dg.DagsterInstance, key: str) -> str | None:
     return records[0].dagster_run.tags.get(RAW_ETAG_TAG) if records else None
 
 
+def _reverted_within_its_second(
+    instance: dg.DagsterInstance, key: str, version: str, etag: str | None
+) -> bool:
+    """A version handled before whose key's latest ingest loaded another one (A → B → A with the
+    first and last upload in one second: S3 stamps whole seconds, so the two uploads look alike)."""
+    if not _already_run(instance, version):
+        return False  # requested or rejected in an earlier tick, never run under another version
+    return _last_ingested_etag(instance, key) not in (None, clean_etag(etag))
+
+
 def evaluate_raw_files(
     context: dg.SensorEvaluationContext,
     aws: AwsResource,
@@ -209,7 +219,9 @@ def evaluate_raw_files(
         upload = f"{version}@{moment.isoformat()}"
         if key.endswith("/") or (own and key.startswith(own)):
             continue  # a "folder" marker, or one of the pipeline's own objects
-        if upload in cursor.recent:
+        if upload in cursor.recent and not _reverted_within_its_second(
+            context.instance, key, version, obj.get("ETag")
+        ):
             cursor.advance(moment, key, upload)  # handled already
             continue
         if position is not None and (moment, key) <= position and config.lookback_s == 0:
