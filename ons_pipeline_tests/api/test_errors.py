@@ -183,7 +183,10 @@ def test_flux_on_2x_goes_to_the_v2_endpoint(make_client: Callable[..., TestClien
         assert response.status_code == 200, response.json()
         body = response.json()
         OpenApiValidator(client).validate("/v2/query", "post", 200, body)
-        assert seen == ["POST /api/v2/query"]
+        # the question's one query goes to the v2 endpoint; beside it at most the lookup of where
+        # the data starts (InfluxQL metadata, failing here: the answer does not depend on it)
+        assert [s for s in seen if s != "GET /query"] == ["POST /api/v2/query"]
+        assert seen.count("GET /query") <= 1
         assert body["query"]["language"] == "flux" and body["query"]["executed"]
         assert [c["name"] for c in body["columns"]] == ["time", "id_subsistema", "mean_val_cmo"]
         assert body["columns"][2]["unit"] == "R$/MWh"

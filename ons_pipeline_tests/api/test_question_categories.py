@@ -380,3 +380,29 @@ def test_how_a_stock_moved_over_a_period(client: TestClient, api_data: ApiData) 
         se.ear_verif_subsistema_percentual.iloc[-1] - se.ear_verif_subsistema_percentual.iloc[0]
     )
     assert data["row_count"] == 1 and close(data["rows"][0][-1], expected)
+
+
+def test_energy_on_average_per_day_is_the_mean_days_energy(
+    client: TestClient, api_data: ApiData
+) -> None:
+    """ "Quanto o SE consumiu em média por dia": the energy of the period's mean day (MWh a
+    day), equal to each local day's total averaged over the days (every day complete)."""
+    df = frame(api_data, "curva_carga")
+    se = df[df.id_subsistema == "SE"]
+    daily = se.groupby(local_days(se)).val_cargaenergiahomwmed.sum()
+    data = ask(client, "Quanto o SE consumiu em média por dia de 1 a 7 de março de 2024?")
+    assert len(daily) == 7 and data["row_count"] == 1
+    assert close(data["rows"][0][-1], daily.mean())
+    assert "MWh/d" in data["interpretation"]
+
+
+def test_a_period_before_the_first_point_is_refused_with_where_the_data_starts(
+    client: TestClient, api_data: ApiData
+) -> None:
+    first = frame(api_data, "curva_carga").time.min().tz_convert(TZ)
+    response = client.post("/v2/query", json={"query": "carga do SE em fevereiro de 2024"})
+    error = response.json()["error"]
+    assert response.status_code == 422 and error["code"] == "incomplete_translation"
+    assert f"the data starts on {first:%Y-%m-%d}" in str(error["details"])
+    across = ask(client, "carga média do SE de 15 de fevereiro a 2 de março de 2024")
+    assert f"the data starts on {first:%Y-%m-%d}" in across["translation"]["assumptions"]

@@ -947,8 +947,9 @@ class QueryModel:
 
 _INTENSIVE = frozenset({"%", "%MLT", "R$/MWh"})
 _POWER = frozenset({"MWmed", "MW"})
-_THOUSANDS = {"MWh": "GWh", "MW": "GW", "MWmed": "GWmed"}
-_MILLIONS = {"MWh": "TWh", "MW": "TW", "MWmed": "TWmed"}
+_THOUSANDS = {"MWh": "GWh", "MW": "GW", "MWmed": "GWmed", "MWh/d": "GWh/d"}
+_MILLIONS = {"MWh": "TWh", "MW": "TW", "MWmed": "TWmed", "MWh/d": "TWh/d"}
+HOURS_A_DAY = 24  # a mean power (MWmed) × 24 h: the energy of a mean day (MWh/d)
 
 
 def agg_unit(spec: TableSpec, agg: Agg) -> str:
@@ -992,6 +993,8 @@ def expr_unit(spec: TableSpec, expr: Expr, window: Duration | None = None) -> st
     if expr.op == "*":
         if isinstance(expr.right, Const) and expr.right.value == 100 and left == "":
             return "%"
+        if isinstance(expr.right, Const) and expr.right.value == HOURS_A_DAY and left in _POWER:
+            return "MWh/d"
         return left or right if not (left and right) else f"{left}·{right}"
     if left == right:
         return ""

@@ -44,6 +44,7 @@ from ons_pipeline.lib.query import numbers, spelling
 from ons_pipeline.lib.query import periods as P
 from ons_pipeline.lib.query.describe import describe
 from ons_pipeline.lib.query.model import (
+    HOURS_A_DAY,
     Agg,
     Aggregation,
     BinOp,
@@ -274,7 +275,7 @@ _MEASURES: list[tuple[str, str]] = [
     (r"(?:geracao|producao)\s+total|total\s+(?:de\s+)?(?:geracao|generation|production)",
      "generation_total"),
     (r"energia\s+(?:gerada|produzida)|(?:energy|power|electricity)\s+(?:generated|produced)"
-     r"|\b(?:geracao|generation|gerou|geraram|gerada|gerado|gerando|generated|produced|produziu"
+     r"|\b(?:geracao|geracoes|generation|gerou|geraram|gerada|gerado|gerando|generated|produced|produziu"
      r"|produzindo|generate|generating|produce|output|production|producao"
      r"|ran|dispatched|despachou|despacharam|operou|operaram|churn(?:ed)?\s+out|put\s+out)\b",
      "generation"),
@@ -612,6 +613,13 @@ _GROUP_TAG: list[tuple[str, str]] = [
      r"|submercados?)", "id_subsistema"),
 ]  # fmt: skip
 _GROUP_TAG_RX = [(rx(r"\b(?:" + p + r")\b"), t) for p, t in _GROUP_TAG]
+# "the nuclear plants and their total generation": each of the things named, with its value
+_THEIR = rx(r"\b(?:their|respective|respectiv[oa]s|suas|seus)\b")
+_PLURAL_ENTITIES = [
+    (rx(r"\b(?:usinas|plants|power\s+stations|stations)\b"), "nom_usina"),
+    (rx(r"\b(?:estados|states)\b"), "id_estado"),
+    (rx(r"\b(?:subsistemas|subsystems|regioes|regions|submercados)\b"), "id_subsistema"),
+]
 _BY_SOURCE = rx(
     r"\b(?:por|each|per|by|(?:para\s+|de\s+|d[ae]\s+)?cada|for\s+each)\s+(?:fontes?|sources?"
     r"|tipo\s+de\s+fonte"
@@ -766,6 +774,11 @@ _STOCK_CHANGE = rx(
 )
 _POINTS = rx(r"\b(?:em\s+)?(?:pontos?\s+percentua(?:l|is)|p\.?p\.?|percentage\s+points?)\b")
 # "o acumulado do mês": the total so far
+# "quanto gerou em média por dia em outubro": one figure, the period's mean day (not each day)
+_PER_DAY_AVERAGE = rx(
+    r"\b(?:em\s+media\s+por\s+dia|por\s+dia\s*,?\s+em\s+media|on\s+average\s+(?:per|a|each)\s+day"
+    r"|(?:per|a)\s+day\s*,?\s+on\s+average|average\s+per\s+day)\b"
+)
 _TO_DATE = rx(r"\bacumulad[oa]\s+d[oa]\s+(?:mes|ano|semana)\b")
 _ENERGY_VERB = rx(
     r"\b(?:ger(?:ou|aram)|produz(?:iu|iram)|consum(?:iu|iram)|export(?:ou|aram|ed|s)?"
@@ -1006,6 +1019,7 @@ class _State:
     unit_sum: bool = False
     unit_mean: bool = False
     amount: bool = False
+    per_day: bool = False  # "em média por dia": the period's mean day
     asks_value: bool = False
     wants_series: bool = False
     flow: tuple[str, str] | None = None  # (from, to)
@@ -1176,6 +1190,8 @@ class RuleTranslator:
             # "Rank Furnas, Ilha Solteira and Serra da Mesa by generation": those plants, ranked
             st.rank = _Rank(len(st.plant_names), False, "plant")
         model = self._build(st)
+        if model is not None:
+            self._before_the_data(st, model.table)
         if st.both_interchanges and not (model and model.table == "intercambio"):
             st.unmapped.append(
                 Unmapped(
@@ -1208,6 +1224,69 @@ class RuleTranslator:
             ignored=tuple(st.ignored),
             days=P.days_name(st.reading.days) if st.reading.days else None,
         )
+
+    def _per_day(
+        self,
+        st: _State,
+        table: str,
+        selections: list[Selection],
+        filters: list[TagFilter],
+        group: list[str],
+    ) -> list[Selection]:
+        """An hourly mean power asked as energy a day ("quanto gerou em média por dia") is the
+        mean × 24 h of each series: its energy over the period's days; anything else, the
+        period's mean. Several plants in one figure have no such mean: refused."""
+        spec = schema.table(table)
+        units = {f.name: f.unit for f in spec.fields}
+        fields = {
+            leaf.field for s in selections for leaf in leaves(s.expr) if isinstance(leaf, Agg)
+        }
+        energy = st.amount or st.unit_sum
+        if not (
+            energy and spec.grain == timedelta(hours=1) and all(units[f] == "MWmed" for f in fields)
+        ):
+            st.assumptions.append("on average per day: the mean over the whole period")
+            return selections
+        one = {f.tag for f in filters if f.op is not FilterOp.NE and len(f.values) == 1}
+        identity = [PLANT_TAG] if table == PLANT_TABLE else list(spec.identity_tags)
+        if not all(tag in one or tag in group for tag in identity):
+            st.unmapped.append(
+                Unmapped(
+                    "combination",
+                    "por dia",
+                    "the average day of several series together is not read: ask for their "
+                    "total energy, or each one's average per day",
+                    ("quanto as eólicas da Bahia geraram em outubro, em MWh",),
+                )
+            )
+            return selections
+        st.assumptions.append("on average per day: the mean power × 24 h (MWh a day)")
+        return [
+            Selection(BinOp("*", s.expr, Const(HOURS_A_DAY)), f"{s.alias}_per_day")
+            for s in selections
+        ]
+
+    def _before_the_data(self, st: _State, table: str) -> None:
+        """A period that ends before the table's first point has nothing to answer with (the
+        future is said by the period reading); one that starts before it is answered from there."""
+        if self.earliest is None or not st.reading.spans:
+            return
+        first = self.earliest(table)
+        if first is None:
+            return
+        first_day = P.midnight(first.astimezone(self.zone))
+        for span in st.reading.spans:
+            if span.end <= first:
+                st.unmapped.append(
+                    Unmapped(
+                        "period",
+                        P.label(span),
+                        f"the data starts on {first_day:%Y-%m-%d}: nothing before it",
+                        (f"desde {first_day:%Y}", f"em {first_day.year + 1}"),
+                    )
+                )
+            elif span.start < first_day:
+                st.assumptions.append(f"the data starts on {first_day:%Y-%m-%d}")
 
     # -- extractors -----------------------------------------------------------------------------
     def _plants(self, st: _State) -> None:
@@ -1530,6 +1609,9 @@ class RuleTranslator:
             st.ratio = True
 
     def _grouping(self, st: _State) -> None:
+        for match in st.text.take(_PER_DAY_AVERAGE):
+            st.per_day = True
+            st.aggregations.append((match.start(), Aggregation.MEAN, match.group(0)))
         for pattern, window in _GROUP_TIME_RX:
             for match in st.text.take(pattern):
                 n = match.groupdict().get("n")
@@ -1551,6 +1633,13 @@ class RuleTranslator:
                     st.plant_context = True
         if st.text.take(_BY_SOURCE):
             st.by_source = True
+        if _THEIR.search(st.text.current):
+            named = [t for pattern, t in _PLURAL_ENTITIES if pattern.search(st.text.norm)]
+            if len(named) == 1:
+                st.text.take(_THEIR)
+                if named[0] not in st.group_tags:
+                    st.group_tags.append(named[0])
+                    st.plant_context = st.plant_context or named[0] != "id_subsistema"
 
     def _share(self, st: _State) -> None:
         if st.text.take(_SHARE):
@@ -2578,6 +2667,8 @@ class RuleTranslator:
         combine = bool(periods) and len(st.reading.spans) <= 1 and window is None
         if combine and top is not None:
             raise ModelError("a ranking over some days of the week is not supported: ask per day")
+        if st.per_day and window is None:
+            selections = self._per_day(st, table, selections, filters, group)
         if st.energy_unit and top is None:
             scale = _ENERGY_SCALE[st.energy_unit]
             selections = [
@@ -3281,6 +3372,8 @@ def translate(
     timezone: str = ONS_TIMEZONE,
     latest: LatestData | None = None,
     plants: KnownPlants | None = None,
+    earliest: LatestData | None = None,
 ) -> Translation:
     """Translate with the default :class:`RuleTranslator`."""
-    return RuleTranslator(timezone=timezone, latest=latest, plants=plants).translate(question, now)
+    reader = RuleTranslator(timezone=timezone, latest=latest, plants=plants, earliest=earliest)
+    return reader.translate(question, now)

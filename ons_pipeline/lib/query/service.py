@@ -272,12 +272,14 @@ class QueryProcessor:
             return None
 
     def _plan_question(self, plan: _Plan, req: QueryInput, now: datetime) -> None:
+        # the server is asked about its data only for a query it will run
+        runs = req.execute and (str(req.target) != "flux" or self.backend.supports_flux)
         try:
             translator = RuleTranslator(
                 timezone=req.timezone or self.settings.timezone,
-                latest=self.latest_data if req.execute else None,
-                plants=self.known_plants if req.execute else None,
-                earliest=self.earliest_data if req.execute else None,
+                latest=self.latest_data if runs else None,
+                plants=self.known_plants if runs else None,
+                earliest=self.earliest_data if runs else None,
             )
         except ModelError as exc:
             raise InvalidParameter("validation_error", f"timezone: {exc}") from None

@@ -1646,3 +1646,31 @@ def test_what_the_thirteenth_set_found() -> None:
         "weekly mean load per subsystem from 1 July to 31 August 2023 (Mon-Sun weeks)",
     ):
         assert translate(question, NOW).complete, question
+
+
+def test_what_the_fourteenth_set_found() -> None:
+    # NOW is Wednesday 2024-05-15 11:30 local; the three answered wrongly first
+    first = datetime(2018, 1, 1, 3, tzinfo=UTC)
+    before = translate("Qual a carga média do Sudeste em 2016?", NOW, earliest=lambda _t: first)
+    assert not before.complete and "the data starts on 2018-01-01" in str(before.unmapped)
+    one_side = translate("carga do SE em 2017 vs 2023", NOW, earliest=lambda _t: first)
+    assert not one_side.complete  # one period of two has nothing to compare
+    across = translate("carga média do SE de 2016 a 2019", NOW, earliest=lambda _t: first)
+    assert across.complete and "the data starts on 2018-01-01" in across.assumptions
+    assert translate("Qual a carga média do Sudeste em 2016?", NOW).complete  # first unknown
+    listed = understood("List the nuclear plants and their total generation in Q1 2024.")
+    assert listed.group_tags == ("nom_usina",) and listed.window is None
+    assert understood("the subsystems and their average load in 2023").group_tags == (
+        "id_subsistema",
+    )
+    assert understood("as usinas nucleares e suas gerações totais em 2023").group_tags == (
+        "nom_usina",
+    )
+    per_day = understood("Quanto a usina de Tucuruí gerou em média por dia em abril de 2024?")
+    [selection] = per_day.selections
+    assert per_day.window is None and str(selection.expr) == "mean(val_geracao) * 24"
+    assert understood("CMO do SE em média por dia em abril de 2024").window is None
+    several = translate("quanto as eólicas da Bahia geraram em média por dia em abril", NOW)
+    assert not several.complete and "several series" in str(several.unmapped)
+    daily = understood("Carga média diária do Sul na primeira quinzena de fevereiro de 2024")
+    assert str(daily.window) == "1d"  # each day's mean, as ONS bulletins write it
