@@ -252,6 +252,8 @@ class InfluxServer(LocalServer):
     def prepare(self, port: int) -> dict[str, str]:
         super().prepare(port)
         rpc_port = free_port()
+        while rpc_port == port:  # the HTTP port, just released by its own probe
+            rpc_port = free_port()
         https = ""
         if self.tls:
             https = (

@@ -51,6 +51,8 @@ def daemon(
         # The check re-runs (a run per touched day, Great Expectations inside) would double the
         # wall time on 2 cores; test_ingest.py runs that sensor and job against the same stores.
         "ONS_INGEST_VERIFY": "stopped",
+        # rollup runs would compete for the run slots and cores with the loads waited for below
+        "ONS_ROLLUPS_SENSOR": "stopped",
         "ONS_INGEST_SENSOR_INTERVAL": "1",
     }
     for name, value in env.items():
@@ -113,14 +115,14 @@ def test_files_dropped_in_s3_are_loaded_by_the_running_sensor(
     )
     assert corrected != SAMPLE
     s3.put_object(Bucket=bucket, Key=key, Body=corrected)
-    wait_for("the correction", lambda: count(influx_url, influx_db, at_removed) == 3, 30, log)
+    wait_for("the correction", lambda: count(influx_url, influx_db, at_removed) == 3, 90, log)
     assert count(influx_url, influx_db) == 139
 
     # the demo's helper finds the running daemon and waits for its own file
     report = demo_drop_and_wait(
         "curva_carga",
         date(2018, 11, 8),
-        timeout=30,
+        timeout=90,
         home=Path(daemon["DAGSTER_HOME"]),
         echo=lambda _: None,
     )

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 import pytest
 from botocore.exceptions import ClientError
+from dagster._core.test_utils import create_run_for_test
 
 from ons_pipeline.defs.ingest import sensors
 from ons_pipeline.defs.ingest.jobs import ingest_raw_object_job
@@ -74,12 +75,18 @@ def test_new_object_then_quiet_then_identical_then_changed_upload(
     }
     assert request.tags["ons/dataset"] == "curva_carga"
     assert RawCursor.parse(new.cursor).key == "raw/curva_carga/2018-11.csv"
+    # the daemon launches the requested run under its run key (and tags)
+    create_run_for_test(
+        instance,
+        job_name=ingest_raw_object_job.name,
+        tags={**request.tags, "dagster/run_key": request.run_key or ""},
+    )
 
     quiet = tick(instance, aws, new.cursor)
     assert quiet.run_requests == [] and skip(quiet) == "no new raw object"
 
     assert put(aws, "raw/curva_carga/2018-11.csv", CURVA) == etag  # identical re-upload
-    same = tick(instance, aws, quiet.cursor)
+    same = tick(instance, aws, quiet.cursor)  # in the first upload's second or a later one
     assert same.run_requests == []
 
     changed_etag = put(aws, "raw/curva_carga/2018-11.csv", CURVA.replace(b"4851.678", b"4851.679"))
