@@ -239,11 +239,14 @@ _MEASURES: list[tuple[str, str]] = [
     (r"(?:energia\s+natural\s+afluente|ena|natural\s+inflow(?:\s+energy)?|inflow\s+energy"
      r"|afluencias?|inflows?)\s+armazenave(?:l|is)", "ena_storable"),
     (r"(?:ena|energia\s+natural\s+afluente)\s+armazenavel|storable\s+(?:natural\s+)?inflow"
-     r"(?:\s+energy)?|storable\s+ena", "ena_storable"),
+     r"(?:\s+energy)?|storable\s+ena|(?:ena|natural\s+inflow(?:\s+energy)?)\s+storable",
+     "ena_storable"),
     (r"energia\s+natural\s+afluente|ena(?:\s+bruta)?|natural\s+inflow(?:\s+energy)?"
      r"|inflow\s+energy|afluencias?|inflows?(?:\s+to\s+(?:the\s+)?hydro\s+plants)?", "ena"),
     (r"(?:capacidade\s+maxima\s+de\s+armazenamento|ear\s+maxim[ao]|armazenamento\s+maximo"
-     r"|energia\s+armazenave(?:l|is)\s+maxima|maximum\s+storage\s+capacity|storage\s+capacity)"
+     r"|energia\s+armazenave(?:l|is)\s+maxima|maximum\s+storage\s+capacity|storage\s+capacity"
+     r"|(?:max(?:imum)?\s+)?(?:ear|reservoir)\s+capacity|capacidade(?:\s+maxima)?\s+(?:de\s+"
+     r"armazenamento|d[oe]s?\s+reservatorios?|de\s+ear)(?:\s+maxima)?)"
      r"(?:\s*\(?\s*(?:capacidade|capacity)\b\s*\)?)?", "ear_max"),
     (r"energia\s+armazenada(?:\s+verificada)?|\bear\b|armazenamento|nivel\s+d[oe]s\s+reservatorios"
      r"|reservatorios?|stored\s+energy|reservoir\s+(?:level|storage)s?|reservoirs?|storage",
@@ -259,7 +262,7 @@ _MEASURES: list[tuple[str, str]] = [
      r"|(?:exportacao|importacao)\s*/\s*(?:importacao|exportacao)",
      "interchange"),
     (_GEN + _OF + r"\s+(?:hidraulica|hidreletrica|hidroeletrica|hidro)s?"
-     r"|(?:hidraulica|hidreletrica|hidroeletrica)s?|hydro(?:electric|power)?(?:\s+" + _GEN
+     r"|(?:hidraulica|hidreletrica|hidroeletrica|hidro)s?|hydro(?:electric|power)?(?:\s+" + _GEN
      + r")?|usinas\s+hidreletricas", "hydro"),
     (_GEN + _OF + r"\s+(?:termica|termeletrica|termoeletrica)s?|(?:termica|termeletrica"
      r"|termoeletrica)s?|thermal(?:\s+" + _GEN + r")?|thermoelectric(?:\s+" + _GEN + r")?",
@@ -271,6 +274,7 @@ _MEASURES: list[tuple[str, str]] = [
     (r"nuclear(?:es)?(?:\s+" + _GEN + r")?", "nuclear"),
     (r"(?:curva\s+de\s+)?carga(?:\s+de\s+energia)?|demanda(?:\s+de\s+energia)?|consumo(?:\s+de\s+energia)?"
      r"|(?:electricity\s+|power\s+|energy\s+)?(?:load|demand|consumption)"
+     r"|(?:electricity|energy|power)\s+use"
      r"|consum(?:iu|iram|ida|ido)|consumed|consumes?|consuming", "load"),
     (r"(?:geracao|producao)\s+total|total\s+(?:de\s+)?(?:geracao|generation|production)",
      "generation_total"),
@@ -281,6 +285,11 @@ _MEASURES: list[tuple[str, str]] = [
      "generation"),
 ]  # fmt: skip
 _MEASURES_RX = [(rx(r"\b(?:" + p + r")\b"), k) for p, k in _MEASURES]
+# a qualifier alone after another ENA ("ENA armazenável vs bruta", "storable vs gross"): that ENA
+_ENA_QUALIFIER = rx(
+    r"(?<=\s)(?:vs\.?|versus|x|e|and|com|with|contra|against)\s+(?:a\s+|the\s+)?"
+    r"(?P<q>bruta|gross|armazenavel|storable)\b"
+)
 # ONS's "balanço de energia" of a subsystem: its load, generation by source and interchange
 _BALANCE = rx(
     r"\b(?:balanco(?:\s+(?:de\s+energia|energetico))?|energy\s+balance|power\s+balance)\b"
@@ -322,12 +331,14 @@ _STOPWORDS = set(
     tão estao estão esta está i.e e.g summarise summarize atendimento region's completeness check
     single dado atingiu atingiram alcancou alcançou reached gone saw see answer responda
     go goes went reach reaches representou representa represents represented accounted
+    anything algo use typically usually normally tipicamente normalmente geralmente
     """.split()  # noqa: SIM905
 )
 # politeness and hedges: ignored, and said to be
 _FILLER = rx(
     r"\b(?:segundo\s+(?:o|a|os|as)(?=\s)|por\s+favor|please|kindly|aproximadamente|approximately|roughly|exatamente|exactly"
     r"|at\s+any\s+(?:point|time|moment)|em\s+algum\s+momento|obrigad[oa]|thanks"
+    r"|beleza|valeu|okay|ok|asap"
     # "who exports, who imports?": the sign of the net interchange says it
     r"|who\s+exports?\s*,?\s*(?:and\s+)?who\s+imports?|quem\s+exporta\s*,?\s*(?:e\s+)?quem\s+importa|thank\s+you|ola|oi|hello|hi|hey"
     r"|por\s+gentileza|se\s+(?:for\s+)?possivel|se\s+puder|sera\s+que|desde\s+ja|agradec[oe]"
@@ -565,8 +576,8 @@ _GROUP_TIME: list[tuple[str, str]] = [
      r"(?:\s+windows)?", "{n}h"),
     (r"(?:a\s+cada|every|por|per|each|in)\s+(?P<n>" + NUM + r")\s*(?:dias|days)(?:\s+windows)?",
      "{n}d"),
-    (r"(?:por|a\s+cada)\s+meia\s+hora|every\s+half\s+hour|per\s+half\s+hour"
-     r"|(?:a\s+cada|every)\s+30\s+min", "30m"),
+    (r"(?:por|a\s+cada|de)\s+meia\s+hora|de\s+meia\s+em\s+meia\s+hora"
+     r"|(?:every|per|each|by\s+the)\s+half[\s-]+hour|(?:a\s+cada|every|each)\s+30\s+min", "30m"),
     (r"(?:de\s+|" + _EACH + r")(?:hora|hour)|hora\s+a\s+hora|hour\s+by\s+hour", "1h"),
     (_EACH + r"(?:dia|day)|dia\s+a\s+dia|day\s+by\s+day", "1d"),
     (_EACH + r"(?:semana|week)|semana\s+a\s+semana"
@@ -788,6 +799,13 @@ _ENERGY_VERB = rx(
 _ASKS_VALUE = rx(
     r"^\W*(?:(?:e|and|entao|so)\s+)?(?:qual|quais|quanto|quanta|quantos|quantas|what|how|which"
     r"|como|quando|when|em\s+que|at\s+what)\b"
+)
+# "was it importing or exporting?": one figure over the period, whose sign says it
+_WHICH_WAY = rx(
+    r"\b(?:(?:was|is|were|are)\s+(?:it|they|the\s+\w+)\s+)?(?:(?:net\s+)?(?:importing|exporting"
+    r"|an?\s+(?:net\s+)?(?:importer|exporter))|(?:(?:foi|era|estava|esta|ficou)\s+)?"
+    r"(?:importador|exportador|importando|exportando)a?)\s+(?:ou|or)\s+(?:net\s+)?(?:importing|exporting"
+    r"|an?\s+(?:net\s+)?(?:importer|exporter)|(?:importador|exportador|importando|exportando)a?)\b"
 )
 _SERIES_WORDS = rx(
     r"\b(?:mostre|mostrar|exiba|exibir|liste|listar|show|list|display|plot|grafico|serie"
@@ -1388,7 +1406,7 @@ class RuleTranslator:
 
     def _intent(self, st: _State) -> None:
         norm = st.text.norm
-        st.asks_value = bool(_ASKS_VALUE.search(norm))
+        st.asks_value = bool(_ASKS_VALUE.search(norm)) or bool(st.text.take(_WHICH_WAY))
         st.wants_series = bool(_SERIES_WORDS.search(norm))
         st.amount = bool(
             _AMOUNT.search(norm)
@@ -1661,6 +1679,10 @@ class RuleTranslator:
             for match in balance:
                 for key in ("load", "hydro", "thermal", "wind", "solar", "interchange"):
                     st.measures.append((match.start(), key, match.group(0)))
+        if any(k in ("ena", "ena_storable") for _, k, _ in st.measures):
+            for match in st.text.take(_ENA_QUALIFIER):  # "ENA armazenável vs bruta"
+                key = "ena" if match.group("q") in ("bruta", "gross") else "ena_storable"
+                st.measures.append((match.start("q"), key, match.group("q")))
         st.measures.sort()
         if st.share:  # "of total generation (hydro + thermal + wind + solar)": the total, spelt out
             sums = [m.span() for m in re.finditer(r"\([^()]*\+[^()]*\)", st.text.orig)]

@@ -451,6 +451,13 @@ _SO_FAR = rx(
     # "in 2025 YTD": the year written, to date
     r"|(?<=\d{4}\s)(?:ytd|year[\s-]+to[\s-]+date)\b"
 )
+# "Jan-Oct 2025 vs the same months in 2024", "em 2025 vs o mesmo período de 2023": the period
+# compared, moved to that year
+_SAME_IN_YEAR = rx(
+    r"""\b(?:(?:o|os|a|as|the)\s+)?(?:mesm[oa]s?\s+(?:mes(?:es)?|periodos?|trimestres?|dias?|datas?
+    |semestres?|semanas?|intervalos?)|same\s+(?:months?|period|quarter|days?|dates?|weeks?
+    |stretch|span|window|interval))\s+(?:de|do|em|no|in|of|for|during)\s+(?P<y>\d{4})\b"""
+)
 # "o mesmo dia da semana passada", "the same day last week": seven days before the one compared
 _SAME_LAST_WEEK = rx(
     r"""\b(?:(?:o|a|the)\s+)?(?:mesm[oa]\s+(?:dia|horario|hora|periodo)\s+d[ae]\s+semana
@@ -705,7 +712,7 @@ class _Atom:
     start: int
     end: int
     span: Span | None  # None: a period relative to the one before it ("o mesmo mês de 2023")
-    shift: str = "12mo"  # how far back: "1mo", "7d", "length" (of the previous span)...
+    shift: str = "12mo"  # how far back: "1mo", "7d", "length" (of the previous span), "in2023"...
 
 
 def _bad(reading: Reading, text: Text, match: re.Match[str], reason: str) -> None:
@@ -754,6 +761,8 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
             reading.days = frozenset(d for p, d in _DAY_NAMES if re.search(rf"\b(?:{p})\b", names))
     for match in text.take(_SAME_LAST_YEAR):
         atoms.append(_Atom(match.start(), match.end(), None))
+    for match in text.take(_SAME_IN_YEAR):
+        atoms.append(_Atom(match.start(), match.end(), None, f"in{match.group('y')}"))
     for match in text.take(_SAME_LAST_WEEK):
         atoms.append(_Atom(match.start(), match.end(), None, "7d"))
     for match in text.take(_PREVIOUS):
@@ -861,7 +870,7 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
         text.norm,
     )
     periods = _ranges(text, atoms, now, reading, joined if ends and not explicit else None)
-    _compare(text, periods, reading, clocks, joined)
+    _compare(text, periods, reading, clocks, joined, now)
     if so_far:  # "em 2024 até agora": the period up to now; "de janeiro até hoje": to now
         reading.spans = [
             Span(s.start, now if so_far_from and s.start < now else min(s.end, now))
@@ -955,6 +964,7 @@ def _compare(
     reading: Reading,
     clocks: list[tuple[int, int]],
     joined: set[int],
+    now: datetime,
 ) -> None:
     if not periods:
         return
@@ -995,7 +1005,10 @@ def _compare(
                     (text.original(atom.start, atom.end).strip(), "the same period as what?")
                 )
                 return
-            spans.append(_back(spans[-1], atom.shift))
+            base = spans[-1]
+            if base.start < now < base.end:  # "this month vs the same month last year": the
+                base = spans[-1] = Span(base.start, now)  # dates gone by, in both
+            spans.append(_back(base, atom.shift))
         else:
             spans.append(atom.span)
         reading.phrases.append(text.original(atom.start, atom.end).strip())
@@ -1016,6 +1029,9 @@ def back(span: Span, shift: str) -> Span:
 
 
 def _back(span: Span, shift: str) -> Span:
+    if shift.startswith("in"):  # the same dates in that year
+        months = 12 * (span.start.year - int(shift[2:]))
+        return Span(_add_months(span.start, -months), _add_months(span.end, -months))
     if shift == "length":
         length = span.end - span.start
         return Span(span.start - length, span.start)

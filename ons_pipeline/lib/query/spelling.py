@@ -24,7 +24,8 @@ SHORTHAND: dict[str, str] = {
     "gen": "generation", "yday": "yesterday", "hrly": "hourly", "wk": "week", "wks": "weeks",
     "subsys": "subsystem", "sto": "santo", "sta": "santa", "yr": "year",
     "yrs": "years", "whats": "what is", "pls": "please", "plz": "please", "oq": "o que",
-    "btwn": "between",
+    "btwn": "between", "pfv": "por favor", "pfvr": "por favor", "blz": "beleza", "vlw": "valeu",
+    "obg": "obrigado", "obgd": "obrigado", "thx": "thanks", "agr": "agora", "msm": "mesmo",
 }  # fmt: skip
 # a shorthand word, optionally with its dot ("ger."); after a number only units ("18 hrs" is a
 # time)

@@ -1674,3 +1674,46 @@ def test_what_the_fourteenth_set_found() -> None:
     assert not several.complete and "several series" in str(several.unmapped)
     daily = understood("Carga média diária do Sul na primeira quinzena de fevereiro de 2024")
     assert str(daily.window) == "1d"  # each day's mean, as ONS bulletins write it
+
+
+def test_what_the_fourteenth_set_found_refused() -> None:
+    # NOW is Wednesday 2024-05-15 11:30 local
+    same = understood("average SIN load for Jan-Apr 2024 against the same months in 2023")
+    assert [p.label for p in same.periods] == ["2024-01-01/2024-04-30", "2023-01-01/2023-04-30"]
+    pt = understood("geração eólica do NE de janeiro a março de 2024 vs o mesmo período de 2022")
+    assert [p.label for p in pt.periods] == ["2024-01-01/2024-03-31", "2022-01-01/2022-03-31"]
+    # a period not over yet, compared with "the same period": the dates gone by, in both
+    elapsed = understood("carga do SE em 2024 vs o mesmo período de 2023")
+    utc = [
+        (datetime.fromtimestamp(p.start / 1e9, UTC), datetime.fromtimestamp(p.end / 1e9, UTC))
+        for p in elapsed.periods
+    ]
+    assert utc == [
+        (datetime(2024, 1, 1, 3, tzinfo=UTC), NOW),
+        (datetime(2023, 1, 1, 3, tzinfo=UTC), NOW.replace(year=2023)),
+    ]
+    assert understood("CMO SE today so far, each half hour").window is not None
+    assert str(understood("CMO do SE hoje de meia em meia hora").window) == "30m"
+    hydro = understood("participação da hidro na geração do SIN em abril")
+    assert "val_gerhidraulica" in str(hydro.selections[0].expr)
+    assert understood("ENA storable vs gross for SE, last 30 days, daily").selections[1].alias == (
+        "mean_ena_bruta_regiao_mwmed"
+    )
+    assert len(understood("ENA armazenável vs bruta do SE em abril").selections) == 2
+    assert not translate("carga bruta do SE em abril", NOW).complete  # no ENA: not a qualifier
+    for question in ("max EAR capacity per subsystem", "capacidade de armazenamento do SE"):
+        assert understood(question).selections[0].alias == "mean_ear_max_subsistema", question
+    way = understood("net interchange of the South yesterday - was it importing or exporting?")
+    assert way.window is None  # one figure over the day: its sign says which
+    pt_way = understood("intercâmbio líquido do Sul ontem: foi importador ou exportador?")
+    assert pt_way.window is None
+    assert understood("energy use in the SE last week").table == "curva_carga"
+    # words of chat and hedges that stood alone in the way
+    for question in (
+        "me passa o intercambio entre Norte e Sudeste das ultimas 6 horas, hora a hora pfv",
+        "blz, e qual foi o minimo do cmo no sudeste semana passada?",
+        "Did Sobradinho generate anything on 2024-04-15? Total MWh please.",
+        "what's the hour of day when SE load typically peaks? use last month's data",
+        "ok, carga do SE ontem",
+    ):
+        assert translate(question, NOW).complete, question
