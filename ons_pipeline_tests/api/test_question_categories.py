@@ -406,3 +406,18 @@ def test_a_period_before_the_first_point_is_refused_with_where_the_data_starts(
     assert f"the data starts on {first:%Y-%m-%d}" in str(error["details"])
     across = ask(client, "carga média do SE de 15 de fevereiro a 2 de março de 2024")
     assert f"the data starts on {first:%Y-%m-%d}" in across["translation"]["assumptions"]
+
+
+def test_the_sins_stored_energy_on_the_last_day_of_each_month(
+    client: TestClient, api_data: ApiData
+) -> None:
+    """ "Armazenamento do SIN em % no último dia de cada mês de 2024": the SIN's day (summed over
+    the subsystems) on each month's last day the data holds; the data ends on 7 March, so March
+    gives that day, and the months before the data are left out."""
+    df = frame(api_data, "ear_diario")
+    last = day(df, "2024-03-07")
+    share = last.ear_verif_subsistema_mwmes.sum() / last.ear_max_subsistema.sum() * 100
+    data = ask(client, "Preciso do armazenamento do SIN em % no último dia de cada mês de 2024.")
+    assert len(last) == 4 and data["row_count"] == 1
+    assert close(data["rows"][0][-1], share)
+    assert "2024-03-07" in data["interpretation"]

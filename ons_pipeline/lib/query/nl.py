@@ -1038,6 +1038,7 @@ class _State:
     unit_mean: bool = False
     amount: bool = False
     per_day: bool = False  # "em média por dia": the period's mean day
+    last_of_each: str | None = None  # "no último dia de cada mês": that window
     asks_value: bool = False
     wants_series: bool = False
     flow: tuple[str, str] | None = None  # (from, to)
@@ -1180,7 +1181,7 @@ class RuleTranslator:
         for match in text.take(_LAST_OF_EACH):
             # "no último dia de cada mês", "at the end of each month": each window's last value
             unit = next(u for u in match.groups() if u)
-            st.window = _TIME_UNITS[unit]
+            st.window = st.last_of_each = _TIME_UNITS[unit]
             st.aggregations.append((match.start(), Aggregation.LAST, match.group(0)))
         change = bool(_CHANGE.search(text.current)) and not _PER_STEP.search(text.current)
         st.reading = P.read(text, st.now, ends=change)
@@ -2315,6 +2316,7 @@ class RuleTranslator:
     def _sin_stored_energy(self, st: _State, fields: list[str]) -> QueryModel | None:
         """The SIN's stored energy: the subsystems' values summed each day (its % is the sum
         stored over the sum of their capacities); other aggregates of it are refused."""
+        self._sin_on_last_days(st)
         window = st.window or st.grain_adj
         # "total do SIN, somando os subsistemas": the same daily sum
         asked = (
@@ -2340,6 +2342,32 @@ class RuleTranslator:
         ]
         st.assumptions.append("the SIN: the subsystems' values summed each day")
         return self._finish(st, "ear_diario", selections, [], [], "1d")
+
+    def _sin_on_last_days(self, st: _State) -> None:
+        """ "EAR do SIN no último dia de cada mês": the SIN's day (summed over the subsystems)
+        on each month's (or year's) last day, one compared period each; for the month still
+        running, its latest day with data."""
+        months = {"1mo": 1, "1y": 12}.get(st.last_of_each or "")
+        if months is None or len(st.reading.spans) > 1 or st.reading.days:
+            return
+        others = [a for _, a, _ in st.aggregations if a is not Aggregation.LAST]
+        if others or st.rank or st.compare or st.transform or st.time_rank or st.conditions:
+            return
+        span = st.reading.spans[0] if st.reading.spans else self._default_span(st, "ear_diario")
+        latest = self.latest("ear_diario") if self.latest is not None else None
+        latest_day = P.midnight(latest.astimezone(self.zone)) if latest else None
+        if latest_day is None or latest_day >= P.midnight(st.now):
+            latest_day = P.add_days(P.midnight(st.now), -1)  # today's point may not be in yet
+        days = P.last_days(span, months, latest_day)
+        first = self.earliest("ear_diario") if self.earliest is not None else None
+        days = [d for d in days if first is None or d.end > first]  # those the data holds
+        if not days:
+            return
+        st.reading.spans = days
+        st.aggregations = [a for a in st.aggregations if a[1] is not Aggregation.LAST]
+        st.window = None
+        unit = "month" if months == 1 else "year"
+        st.assumptions.append(f"the last day of each {unit} (of a {unit} not over, its latest)")
 
     def _two_to_compare(self, st: _State, subjects: int, selections: int) -> None:
         if st.compare and subjects < 2 and selections < 2 and len(st.reading.spans) < 2:

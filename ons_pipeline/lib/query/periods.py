@@ -109,6 +109,24 @@ def _add_months(moment: datetime, months: int) -> datetime:
 add_months = _add_months
 
 
+def last_days(span: Span, months: int, latest_day: datetime) -> list[Span]:
+    """The last day of each calendar window of ``months`` months (1: a month, 12: a year) that
+    ``span`` covers; for a window not over by ``latest_day`` (a local midnight: the latest day
+    with data), that day, so each window gives the last day it has."""
+    first = midnight(span.start).replace(day=1)
+    if months == 12:
+        first = first.replace(month=1)
+    days: list[Span] = []
+    start = first
+    while start < span.end:
+        end = _add_months(start, months)
+        day = add_days(end, -1) if add_days(end, -1) <= latest_day else latest_day
+        if start <= day and span.start <= day < span.end:
+            days.append(Span(day, add_days(day, 1)))
+        start = end
+    return days
+
+
 def _leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 

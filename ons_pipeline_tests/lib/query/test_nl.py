@@ -1717,3 +1717,25 @@ def test_what_the_fourteenth_set_found_refused() -> None:
         "ok, carga do SE ontem",
     ):
         assert translate(question, NOW).complete, question
+
+
+def test_last_days_of_each_month_or_year() -> None:
+    from zoneinfo import ZoneInfo
+
+    from ons_pipeline.lib.query import periods as P
+
+    zone = ZoneInfo("America/Sao_Paulo")
+    year = P.Span(datetime(2024, 1, 1, tzinfo=zone), datetime(2025, 1, 1, tzinfo=zone))
+    latest = datetime(2024, 5, 14, tzinfo=zone)
+    months = P.last_days(year, 1, latest)
+    assert [P.label(d) for d in months] == [
+        "2024-01-31", "2024-02-29", "2024-03-31", "2024-04-30", "2024-05-14",
+    ]  # fmt: skip
+    years = P.Span(datetime(2022, 6, 1, tzinfo=zone), datetime(2025, 1, 1, tzinfo=zone))
+    assert [P.label(d) for d in P.last_days(years, 12, latest)] == [
+        "2022-12-31", "2023-12-31", "2024-05-14",
+    ]  # fmt: skip
+    sin = understood("EAR do SIN no último dia de cada mês de 2023")
+    assert len(sin.periods) == 12 and sin.periods[1].label == "2023-02-28"
+    se = understood("EAR do SE no último dia de cada mês de 2023")  # one series: each month's last
+    assert str(se.window) == "1mo" and not se.periods
