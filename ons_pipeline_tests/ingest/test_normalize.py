@@ -513,3 +513,20 @@ def test_a_timestamp_with_a_fraction_of_a_second_is_refused_not_cut(
     [bad] = result.bad_rows
     assert (bad.row, bad.column) == (2, "din_instante")
     assert all_rows(result).column("val_cargaenergiahomwmed").to_pylist() == [4828.0]
+
+
+def test_a_bad_first_row_of_the_repeated_hour_still_counts_as_its_first_occurrence() -> None:
+    """DST end (2019-02-16 23:00 local happens twice): a file whose first 23:00 row is bad and
+    second good gave the good value to the first occurrence (overwriting it) and never corrected
+    the second: the occurrences are counted over every row whose series and time parsed."""
+    header = b"id_subsistema;nom_subsistema;din_instante;val_cargaenergiahomwmed\n"
+    rows = b"N;NORTE;2019-02-16 23:00:00;abc\nN;NORTE;2019-02-16 23:00:00;3333.0\n"
+    result = normalize_bytes(header + rows, "raw/curva_carga/fix.csv")
+    first = ons_time.to_ns(datetime(2019, 2, 17, 1, tzinfo=UTC))  # 23:00 at -02
+    second = ons_time.to_ns(datetime(2019, 2, 17, 2, tzinfo=UTC))  # 23:00 at -03
+    (bad,) = result.bad_rows
+    assert bad.row == 2 and result.second_occurrences == 1
+    [table] = result.days.values()
+    assert table.column("time").cast(pa.int64()).to_pylist() == [second]
+    assert table.column("val_cargaenergiahomwmed").to_pylist() == [3333.0]
+    assert (("N", "NORTE"), first) in result.protected  # the first occurrence stays as it was

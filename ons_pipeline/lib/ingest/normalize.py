@@ -712,8 +712,9 @@ def _normalize_rows(
         series_codes if spec.identity_tags == spec.tags else _codes(tag_arrays, spec.identity_tags)
     )
 
-    # the fall-back hour written twice: second occurrence = one hour later
-    candidates = ambiguous & ~bad_mask
+    # the fall-back hour written twice: second occurrence = one hour later; every row whose
+    # series and time parsed takes its place in the count (a bad first row is still the first)
+    candidates = ambiguous.copy()
     if candidates.any():
         order, first, rank = _groups(np.flatnonzero(candidates), identity_codes, utc)
         second = order[rank == 1]

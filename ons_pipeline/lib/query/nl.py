@@ -331,7 +331,8 @@ _STOPWORDS = set(
     tão estao estão esta está i.e e.g summarise summarize atendimento region's completeness check
     single dado atingiu atingiram alcancou alcançou reached gone saw see answer responda
     go goes went reach reaches representou representa represents represented accounted
-    anything algo use typically usually normally tipicamente normalmente geralmente
+    anything algo use typically usually normally tipicamente normalmente geralmente costuma
+    costumam
     """.split()  # noqa: SIM905
 )
 # politeness and hedges: ignored, and said to be
