@@ -134,13 +134,6 @@ def partition_writers(
     return writers
 
 
-def ingested_before_export(instance: dg.DagsterInstance, table: str, days: list[str]) -> set[str]:
-    """Days whose partition only continuous loading has written: ONS files the migration has
-    to keep over the rows it exports."""
-    writers = partition_writers(instance, table, days)
-    return {day for day, jobs in writers.items() if all(job == INGEST_JOB for job in jobs)}
-
-
 def _newer(verdicts: dict[str, tuple[float, bool]], day: str, at: float, passed: bool) -> None:
     if day not in verdicts or at >= verdicts[day][0]:
         verdicts[day] = (at, passed)

@@ -9,6 +9,12 @@ Partitions written before manifests existed (no ``_manifest.json``) are read as 
 ``.parquet`` files. A partition never holds two rows of the same series and time: two such rows
 mean a source dimension the mapping does not know (their points would collapse into one).
 
+A partition that ONS files were loaded into (continuous loading) also holds ``_ons_files.json``:
+what those files said beyond their rows (points withdrawn, points left as they were, series-days
+held whole), by the series' key tags. Written before the partition itself and never removed, it
+tells an export of that day that the partition's rows are newer than the export and which of the
+exported rows the files did away with (:func:`files_over`).
+
 Reading streams record batches (memory bounded by the batch, not the partition) and validates
 every batch against the mapping and the partition's window, with errors that name the table,
 partition, file, row and column.
@@ -20,7 +26,7 @@ import json
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -32,16 +38,94 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ons_pipeline.lib.aws import AwsSettings
-from ons_pipeline.lib.ons_time import Window, day_window
+from ons_pipeline.lib.ons_time import (
+    NS_PER_DAY,
+    Window,
+    day_window,
+    in_repeated_hour,
+    utc_ns_to_local_ns,
+)
 from ons_pipeline.lib.schema import TIME_COLUMN, TableSpec
 
 DEFAULT_ROWS_PER_FILE = 1_000_000
 DEFAULT_BATCH_ROWS = 10_000
 MANIFEST = "_manifest.json"
+FILE_CLAIMS = "_ons_files.json"
 
 
 class PartitionError(ValueError):
     """A partition's data does not match the mapping or its window."""
+
+
+class PartitionChangedError(RuntimeError):
+    """The partition was rewritten (an ONS file loaded) while another write prepared its rows."""
+
+
+KeyTime = tuple[tuple[str, ...], int]  # a series by its key tags, and a time (ns) or local day
+
+
+@dataclass(frozen=True)
+class FileClaims:
+    """What the ONS files loaded into a partition said beyond their rows, each series named by
+    its key tags: points withdrawn (rows without values), points left as they were (unreadable
+    rows) and series-days held whole (days as days since 1970-01-01, local)."""
+
+    withdrawn: frozenset[KeyTime] = frozenset()
+    protected: frozenset[KeyTime] = frozenset()
+    whole: frozenset[KeyTime] = frozenset()
+
+    def union(self, other: FileClaims) -> FileClaims:
+        return FileClaims(
+            self.withdrawn | other.withdrawn,
+            self.protected | other.protected,
+            self.whole | other.whole,
+        )
+
+    def to_json(self) -> bytes:
+        def listed(keys: frozenset[KeyTime]) -> list[list[Any]]:
+            return [[list(series), at] for series, at in sorted(keys)]
+
+        return json.dumps(
+            {
+                "withdrawn": listed(self.withdrawn),
+                "protected": listed(self.protected),
+                "whole": listed(self.whole),
+            }
+        ).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> FileClaims:
+        raw = json.loads(data)
+
+        def keys(name: str) -> frozenset[KeyTime]:
+            return frozenset((tuple(str(t) for t in k[0]), int(k[1])) for k in raw.get(name, []))
+
+        return cls(keys("withdrawn"), keys("protected"), keys("whole"))
+
+
+def files_over(
+    exported: pa.Table, files: pa.Table, claims: FileClaims, spec: TableSpec
+) -> pa.Table:
+    """An export of a day that ONS files were loaded into first, as if the files came after it:
+    the files' rows (``files``: the partition as they left it), and the exported rows they did
+    not replace, withdraw or leave out of a series-day they held whole (a point of the hour
+    repeated at DST's end, or one of a row the files could not read, stays)."""
+    if exported.num_rows and (claims.withdrawn or claims.whole):
+        series = _series_times(exported, spec, spec.identity_tags)
+        names = list(spec.identity_tags)
+        tags = list(
+            zip(*(series.column(t).cast(pa.string()).to_pylist() for t in names), strict=True)
+        )
+        times = pc.cast(exported.column(TIME_COLUMN), pa.int64()).to_numpy(zero_copy_only=False)
+        days = np.floor_divide(utc_ns_to_local_ns(times), NS_PER_DAY).tolist()
+        repeated = in_repeated_hour(times)
+        gone = [
+            (key, at) not in claims.protected
+            and ((key, at) in claims.withdrawn or ((key, day) in claims.whole and not again))
+            for key, at, day, again in zip(tags, times.tolist(), days, repeated, strict=True)
+        ]
+        exported = exported.filter(pa.array([not g for g in gone]))
+    return overlay(exported, files, spec)
 
 
 @dataclass(frozen=True, order=True)
@@ -235,6 +319,23 @@ class ParquetStore:
             return None
         return dict(json.loads(body["Body"].read()))
 
+    def claims(self, partition: Partition) -> FileClaims | None:
+        """What ONS files loaded into the partition said (``None``: no file was loaded into it)."""
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=self.prefix(partition) + FILE_CLAIMS)
+        except self.s3.exceptions.NoSuchKey:
+            return None
+        return FileClaims.from_json(body["Body"].read())
+
+    def add_claims(self, partition: Partition, claims: FileClaims) -> None:
+        """Record that an ONS file is loaded into the partition, with what it said (kept with
+        what earlier files said); written before the partition's rows."""
+        known = self.claims(partition)
+        merged = claims if known is None else known.union(claims)
+        if merged != known:
+            key = self.prefix(partition) + FILE_CLAIMS
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=merged.to_json())
+
     def generation(self, partition: Partition) -> str | None:
         """The current generation of the partition (``None``: none, or written before manifests)."""
         manifest = self.manifest(partition)
@@ -284,10 +385,13 @@ class ParquetStore:
         spec: TableSpec,
         rows_per_file: int = DEFAULT_ROWS_PER_FILE,
         existing: list[str] | None = None,
+        precondition: Callable[[], None] | None = None,
     ) -> PartitionWrite:
         """Write a partition's rows as a new generation of Parquet files and publish it (the
         manifest), replacing what was there (``existing``: the partition's objects, when the
-        caller listed them before the write); rows sharing a series and time are refused."""
+        caller listed them before the write); rows sharing a series and time are refused.
+        ``precondition`` runs just before the manifest is published: raising there publishes
+        nothing (the files written are removed by the next write)."""
         s3, bucket, prefix, window = self.s3, self.bucket, self.prefix(partition), partition.window
         generation = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
         result = PartitionWrite(generation=generation)
@@ -329,8 +433,10 @@ class ParquetStore:
             "day": partition.key,
             "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
+        if precondition is not None:
+            precondition()
         s3.put_object(Bucket=bucket, Key=prefix + MANIFEST, Body=json.dumps(manifest).encode())
-        keep = {*result.keys, prefix + MANIFEST}
+        keep = {*result.keys, prefix + MANIFEST, prefix + FILE_CLAIMS}
         listed = self.listed(partition) if existing is None else existing
         stale = [{"Key": key} for key in listed if key not in keep]
         for start in range(0, len(stale), 1000):

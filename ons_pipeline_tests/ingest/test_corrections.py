@@ -470,4 +470,4 @@ def test_a_reload_that_a_correction_overtakes_fails_its_day(
         stages = Stages(export=False, validate=False, load=True, verify=True)
         (outcomes,) = list(migration.run([DAY], stages))
     (outcome,) = outcomes
-    assert not outcome.ok and "was rewritten while this run reloaded it" in (outcome.error or "")
+    assert not outcome.ok and "was rewritten while this run loaded it" in (outcome.error or "")

@@ -117,3 +117,48 @@ def test_overlay_replaces_a_series_respelt_by_the_newer_rows() -> None:
         r["nom_subsistema"] for r in merged.to_pylist() if (r["id_subsistema"], r["time"]) == key
     ]
     assert names == ["Novo nome"]
+
+
+def test_files_over_an_export_keep_their_rows_and_do_away_with_what_they_claimed() -> None:
+    """``files_over``: the files' rows; of the export, what the files did not replace, withdraw
+    or leave out of a series-day they held whole (a point they could not read stays)."""
+    from ons_pipeline.lib.ons_time import NS_PER_DAY, utc_ns_to_local_ns
+    from ons_pipeline.lib.partitions import FileClaims, files_over
+
+    spec = schema.table(TABLE)
+    exported = generated(TABLE, DAY)
+    times = pa.compute.cast(exported.column("time"), pa.int64()).to_pylist()
+    local_days = (utc_ns_to_local_ns(pa.array(times).to_numpy()) // NS_PER_DAY).tolist()
+    rows = [
+        dict(r, ns=t, day=d)
+        for r, t, d in zip(exported.to_pylist(), times, local_days, strict=True)
+    ]
+    ids = sorted({r["id_subsistema"] for r in rows})
+    held, withdrawn_id, unread = ids[0], ids[1], ids[2]
+    day = max(local_days)  # the local day DAY (the UTC day also holds the evening before)
+    in_file = [i for i, r in enumerate(rows) if r["id_subsistema"] == held and r["day"] == day][:2]
+    gone = next(r for r in rows if r["id_subsistema"] == withdrawn_id)
+    kept = next(r for r in rows if r["id_subsistema"] == unread)
+    claims = FileClaims(
+        withdrawn=frozenset({((withdrawn_id,), gone["ns"]), ((unread,), kept["ns"])}),
+        protected=frozenset({((unread,), kept["ns"])}),
+        whole=frozenset({((held,), day)}),
+    )
+    merged = files_over(exported, exported.take(in_file), claims, spec)
+    got = {
+        (r["id_subsistema"], t)
+        for r, t in zip(
+            merged.to_pylist(),
+            pa.compute.cast(merged.column("time"), pa.int64()).to_pylist(),
+            strict=True,
+        )
+    }
+    want = {
+        (r["id_subsistema"], r["ns"])
+        for i, r in enumerate(rows)
+        if not (r["id_subsistema"] == held and r["day"] == day and i not in in_file)
+        and r is not gone
+    }
+    assert got == want and merged.num_rows == len(want)
+    assert (unread, kept["ns"]) in got  # withdrawn too, but unreadable in a file: as it was
+    assert any(r["id_subsistema"] == held and r["day"] != day for r in rows)  # kept: not held

@@ -29,13 +29,12 @@ from ons_pipeline.defs.migration.checks import (
     verification_evaluation,
 )
 from ons_pipeline.defs.partitions import daily_partitions
-from ons_pipeline.defs.state import ingested_before_export
 from ons_pipeline.environment import load_settings
 from ons_pipeline.lib.migration.deadletter import S3DeadLetterStore
 from ons_pipeline.lib.migration.exporter import ExportResult, export_days, export_partition
 from ons_pipeline.lib.migration.pipeline import DayOutcome, Stages, TableMigration
 from ons_pipeline.lib.migration.timestream import check_source_columns, database_for
-from ons_pipeline.lib.partitions import ParquetStore, Partition
+from ons_pipeline.lib.partitions import ParquetStore
 from ons_pipeline.lib.schema import TableSpec, tables
 from ons_pipeline.lib.settings import MigrationSettings
 from ons_pipeline.resources import AwsResource, InfluxDBResource
@@ -131,29 +130,12 @@ def build_migration_asset(spec: TableSpec, migration: MigrationSettings) -> dg.A
         settings = load_settings().migration
 
         store = ParquetStore.of(aws, s3)
-        # ONS files loaded before the migration reached a day are newer than its export
-        early = (
-            sorted(
-                date.fromisoformat(k)
-                for k in ingested_before_export(context.instance, spec.name, context.partition_keys)
-            )
-            if stages.export
-            else []
-        )
-        keep = {day: store.read(Partition(spec.name, day), spec) for day in early}
-        for day in early:
-            context.log.info(
-                f"{spec.name} {day}: {keep[day].num_rows} rows loaded from ONS files before the "
-                "export are kept over the exported rows of their series and time"
-            )
 
         def export(day: date) -> ExportResult:
-            return export_partition(
-                spec, day, aws.export_mode, timestream, s3, aws, keep=keep.get(day)
-            )
+            return export_partition(spec, day, aws.export_mode, timestream, s3, aws)
 
         def export_range(group: list[date]) -> dict[date, ExportResult | Exception]:
-            return export_days(spec, group, timestream, s3, aws, settings.export_threads, keep=keep)
+            return export_days(spec, group, timestream, s3, aws, settings.export_threads)
 
         def check_source() -> None:
             database = database_for(spec, aws.timestream_database, aws.timestream_legacy_database)

@@ -88,7 +88,13 @@ from ons_pipeline.lib.ingest.normalize import (
 from ons_pipeline.lib.migration.deadletter import INGESTED_FROM, DeadLetterStore
 from ons_pipeline.lib.migration.loader import LoadReport, load_tables
 from ons_pipeline.lib.ons_time import NS_PER_DAY, in_repeated_hour
-from ons_pipeline.lib.partitions import ParquetStore, Partition, PartitionWrite
+from ons_pipeline.lib.partitions import (
+    FileClaims,
+    KeyTime,
+    ParquetStore,
+    Partition,
+    PartitionWrite,
+)
 from ons_pipeline.lib.schema import TIME_COLUMN, TableSpec
 from ons_pipeline.lib.settings import IngestSettings
 
@@ -307,6 +313,17 @@ def day_claims(normalized: NormalizedFile) -> dict[date, DayClaims]:
         )
         for day in sorted(days)
     }
+
+
+def file_claims(claims: DayClaims, spec: TableSpec) -> FileClaims:
+    """What a file says of one day beyond its rows, as the partition records it (each series by
+    its key tags)."""
+    picks = [spec.tags.index(t) for t in spec.identity_tags]
+
+    def by_key(keys: Iterable[tuple[tuple[str, ...], int]]) -> frozenset[KeyTime]:
+        return frozenset((tuple(series[i] for i in picks), at) for series, at in keys)
+
+    return FileClaims(by_key(claims.empty), by_key(claims.protected), by_key(claims.whole))
 
 
 def _series_strings(
@@ -686,6 +703,9 @@ def ingest_normalized(
     report = IngestReport(normalized.source, clean_etag(etag), normalized)
     client.ensure_database()
     for day, claims in day_claims(normalized).items():
+        # first the record that a file is loaded into this day: an export of the day from then
+        # on keeps the file's rows and claims (and one racing this write fails)
+        store.add_claims(Partition(spec.name, day), file_claims(claims, spec))
         plan = plan_partition(store, spec, day, claims)
         if plan.unchanged(spec):
             report.unchanged_days.append(day)

@@ -8,7 +8,7 @@ rows into the days' partitions."""
 from __future__ import annotations
 
 import time
-from collections.abc import Generator, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,7 +30,14 @@ from ons_pipeline.lib.migration.timestream import (
     source_counts,
 )
 from ons_pipeline.lib.ons_time import consecutive_runs, day_window
-from ons_pipeline.lib.partitions import ParquetStore, Partition, overlay
+from ons_pipeline.lib.partitions import (
+    FILE_CLAIMS,
+    FileClaims,
+    ParquetStore,
+    Partition,
+    PartitionChangedError,
+    files_over,
+)
 from ons_pipeline.lib.schema import TIME_COLUMN, TableSpec
 
 EXPORT_MODES = ("query", "unload")
@@ -52,6 +59,7 @@ class ExportResult:
     generation: str | None = None  # of the Parquet partition written
     statement: str = ""  # the source statement that exported the day (a range for UNLOAD)
     data: pa.Table | None = field(default=None, repr=False)  # the partition's rows, as written
+    file_rows: int | None = None  # rows of ONS files loaded into the day first, kept over it
 
     def to_metadata(self, bucket: str) -> dict[str, Any]:
         """The figures as materialization metadata (plain values)."""
@@ -69,6 +77,7 @@ class ExportResult:
             if self.mode == "unload"
             else (self.source_count if self.source_count is not None else "not answered"),
             "duration s": round(self.seconds, 3),
+            "rows from ONS files kept": self.file_rows or 0,
         }
 
 
@@ -102,15 +111,14 @@ def export_partition(
     query_client: QueryClient,
     s3: Any,
     target: AwsSettings,
-    keep: pa.Table | None = None,
 ) -> ExportResult:
     """Export the UTC day ``[day, day+1)`` of ``spec`` and replace its Parquet partition.
 
     The rows are reconciled with Timestream's own count before the partition is published: in
     ``query`` mode by a ``count`` query of the window (rows and each measure), in ``unload`` mode
     by the row counts of the UNLOAD manifest. A difference fails the day, nothing published.
-    ``keep``: rows newer than the export (ONS files loaded before the migration reached the
-    day), published over the exported rows of their series and time."""
+    A day that ONS files were loaded into first keeps their rows and claims over the export
+    (:func:`~ons_pipeline.lib.partitions.files_over`); one they are loaded into meanwhile fails."""
     started = time.perf_counter()
     window = day_window(day)
     result = ExportResult(table=spec.name, day=day, window=window, mode=mode)
@@ -126,6 +134,8 @@ def export_partition(
 
     store = ParquetStore.of(target, s3)
     partition = Partition(spec.name, day)
+    files = _files_in(store, partition, spec)
+    check = _unchanged(store, partition, files)
     try:
         if mode == "query":  # the pages are read whole, then checked against the source's count
             tables = list(counted())
@@ -137,10 +147,12 @@ def export_partition(
                 rows = pa.concat_tables(tables) if tables else spec.arrow_schema().empty_table()
                 reconcile_counts(counts, rows, spec, f"table {spec.name!r}, day {day}")
                 result.source_count = counts["rows"]
-            written = store.write(partition, _kept_over(tables, keep, spec), spec)
+            written = store.write(
+                partition, _kept_over(tables, files, spec), spec, precondition=check
+            )
         else:
-            exported = counted() if keep is None else _kept_over(counted(), keep, spec)
-            written = store.write(partition, exported, spec)
+            exported = counted() if files is None else _kept_over(counted(), files, spec)
+            written = store.write(partition, exported, spec, precondition=check)
     finally:
         source.close()  # runs the source's clean-up (UNLOAD output) also when writing failed
     result.rows = written.rows
@@ -150,6 +162,7 @@ def export_partition(
     result.removed_stale = written.removed_stale
     result.data = written.table
     result.pages = pages
+    result.file_rows = files.rows.num_rows if files is not None else None
     result.seconds = time.perf_counter() - started
     return result
 
@@ -159,14 +172,57 @@ def export_partition(
 MAX_DAYS_PER_UNLOAD = 100
 
 
+@dataclass(frozen=True)
+class _Files:
+    """A partition that ONS files were loaded into, as the export found it."""
+
+    claims: FileClaims
+    rows: pa.Table
+    generation: str | None
+
+
+def _files_in(
+    store: ParquetStore, partition: Partition, spec: TableSpec, listed: list[str] | None = None
+) -> _Files | None:
+    """The partition's file rows and claims when ONS files were loaded into it (``listed``: its
+    objects, when the caller listed them, saves a request for the days without)."""
+    if listed is not None and store.prefix(partition) + FILE_CLAIMS not in listed:
+        return None
+    claims = store.claims(partition)
+    if claims is None:
+        return None
+    generation = store.generation(partition)
+    return _Files(claims, store.read(partition, spec), generation)
+
+
+def _unchanged(
+    store: ParquetStore, partition: Partition, files: _Files | None
+) -> Callable[[], None]:
+    """A check, just before the export publishes, that no ONS file was loaded into the day since
+    the export looked (its rows would be replaced by older ones, in both stores)."""
+
+    def check() -> None:
+        if files is None:
+            changed = store.claims(partition) is not None
+        else:
+            changed = store.generation(partition) != files.generation
+        if changed:
+            raise PartitionChangedError(
+                f"{store.uri(partition)}: an ONS file was loaded into this day while it was "
+                "exported; nothing was published: `ons-pipeline migrate` exports it again"
+            )
+
+    return check
+
+
 def _kept_over(
-    tables: Iterable[pa.Table], keep: pa.Table | None, spec: TableSpec
+    tables: Iterable[pa.Table], files: _Files | None, spec: TableSpec
 ) -> Iterable[pa.Table]:
-    if keep is None:
+    if files is None:
         return tables
     exported = list(tables)
     rows = pa.concat_tables(exported) if exported else spec.arrow_schema().empty_table()
-    return [overlay(rows, keep, spec)]
+    return [files_over(rows, files.rows, files.claims, spec)]
 
 
 def unload_range_destination(target: AwsSettings, table: str, first: date, last: date) -> str:
@@ -181,20 +237,17 @@ def export_days(
     s3: Any,
     target: AwsSettings,
     write_threads: int = 4,
-    keep: Mapping[date, pa.Table] | None = None,
 ) -> dict[date, ExportResult | Exception]:
     """UNLOAD ``days`` of ``spec``, one statement per run of consecutive days (at most
     :data:`MAX_DAYS_PER_UNLOAD`), and replace each day's partition (``write_threads`` days at a
     time: a partition costs a few S3 requests, which wait on the network, not on the CPU). Each
     day gets its result or the error that stopped it: a failed statement fails its days, a
     failed write only its day. The rows read are checked against the UNLOAD manifest's counts,
-    as for one day; ``keep`` as for one day."""
+    and ONS files loaded into a day are kept over it, as for one day."""
     results: dict[date, ExportResult | Exception] = {}
     for run in consecutive_runs(days, MAX_DAYS_PER_UNLOAD):
         try:
-            results.update(
-                _export_run(spec, run, query_client, s3, target, write_threads, keep or {})
-            )
+            results.update(_export_run(spec, run, query_client, s3, target, write_threads))
         except Exception as error:  # the statement or its output: every day of the run
             results.update(dict.fromkeys(run, error))
     return results
@@ -207,7 +260,6 @@ def _export_run(
     s3: Any,
     target: AwsSettings,
     write_threads: int,
-    keep: Mapping[date, pa.Table],
 ) -> dict[date, ExportResult | Exception]:
     started = time.perf_counter()
     first, last = days[0], days[-1]
@@ -234,8 +286,10 @@ def _export_run(
         try:
             partition = Partition(spec.name, day)
             existing = None if listing is None else listing.get(day, [])
-            rows = _kept_over([by_day[day]], keep.get(day), spec)
-            written = store.write(partition, rows, spec, existing=existing)
+            files = _files_in(store, partition, spec, existing)
+            rows = _kept_over([by_day[day]], files, spec)
+            check = _unchanged(store, partition, files)
+            written = store.write(partition, rows, spec, existing=existing, precondition=check)
         except Exception as error:  # this day only
             return error
         return ExportResult(
@@ -252,6 +306,7 @@ def _export_run(
             generation=written.generation,
             statement=statement,
             data=written.table,
+            file_rows=files.rows.num_rows if files is not None else None,
         )
 
     with ThreadPoolExecutor(max(1, write_threads), "partition-write") as pool:

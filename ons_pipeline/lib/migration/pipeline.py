@@ -193,15 +193,15 @@ class TableMigration:
         return _Read(canonical=canonical, raw=raw, generation=generation)
 
     def _unchanged_since_read(self, day: date, read: _Read, outcome: DayOutcome) -> None:
-        """A reload from the partition fails its day when continuous loading rewrote the partition
-        meanwhile: the rows just written are older than InfluxDB's (the correction's) and the
-        verification, against the rows read, would pass."""
+        """A load (of a reload or an export) fails its day when continuous loading rewrote the
+        partition meanwhile: the rows just written are older than InfluxDB's (the correction's)
+        and the verification, against the rows read, would pass."""
         partition = Partition(self.spec.name, day)
         now = self.store.generation(partition)
         if read.generation is not None and now != read.generation:
             outcome.fail(
                 "load",
-                f"{self.store.uri(partition)} was rewritten while this run reloaded it (generation "
+                f"{self.store.uri(partition)} was rewritten while this run loaded it (generation "
                 f"{read.generation} → {now}, a correction): the day holds older values; "
                 "`ons-pipeline migrate` reloads it",
             )
@@ -245,7 +245,7 @@ class TableMigration:
                         f"{report.failed_batches} of {report.batches} batches "
                         f"({report.failed_points} points) failed: {report.errors[0]}",
                     )
-                elif data[day].export is None:
+                else:
                     self._unchanged_since_read(day, data[day], outcomes[day])
         if stages.verify and self.client is not None:
             verifiable = {d: data[d].canonical for d in sorted(data) if outcomes[d].ok}

@@ -1,0 +1,147 @@
+"""ONS files loaded into a day before (or while) the migration exports it, on moto and InfluxDB.
+
+What a day's files said lives in the partition itself (``_ons_files.json``), not in Dagster's
+event log: an export keeps the files' rows and does not bring back what they withdrew, also when
+the file came through ``ons-pipeline load`` (no Dagster run); a file loaded while the day is
+being exported fails the day instead of being overwritten by older rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from ons_pipeline.lib import ons_time, schema
+from ons_pipeline.lib.aws import AwsSettings
+from ons_pipeline.lib.migration.exporter import ExportResult, export_days, export_partition
+from ons_pipeline.lib.migration.pipeline import Stages, TableMigration
+from ons_pipeline.lib.partitions import (
+    FILE_CLAIMS,
+    ParquetStore,
+    Partition,
+    PartitionChangedError,
+)
+from ons_pipeline.lib.settings import InfluxSettings, MigrationSettings
+from ons_pipeline_tests.defs.test_migration import stage as stage_days
+from ons_pipeline_tests.ingest.test_corrections import _edit
+from ons_pipeline_tests.ingest.test_ingest import DAY, ingest, raw_csv
+from ons_pipeline_tests.lib.migration.test_export_range import source_rows
+
+TABLE = "curva_carga"
+SE_NOON = ons_time.to_ns(datetime(DAY.year, DAY.month, DAY.day, 15, tzinfo=UTC))  # 12:00 local
+
+
+@pytest.fixture
+def aws(moto_server, s3_bucket) -> AwsSettings:  # type: ignore[no-untyped-def]
+    return AwsSettings(
+        endpoint_url=moto_server.url,
+        bucket=s3_bucket,
+        export_mode="unload",
+        timestream_database=f"ons_{uuid.uuid4().hex[:8]}",
+    )
+
+
+@pytest.fixture
+def influxdb(influx_url, influx_db) -> InfluxSettings:  # type: ignore[no-untyped-def]
+    return InfluxSettings.of(url=influx_url, database=influx_db)
+
+
+def edited(value: str) -> bytes:
+    """The local day DAY as ONS publishes it, SE's 12:00 value replaced by ``value``."""
+
+    def edit(rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            if row["id_subsistema"] == "SE" and row["din_instante"].endswith("12:00:00"):
+                row["val_cargaenergiahomwmed"] = value
+
+    return _edit(raw_csv(TABLE, [DAY]), edit)
+
+
+def se_noon(aws: AwsSettings) -> list[float]:
+    rows = ParquetStore.of(aws).read(Partition(TABLE, DAY), schema.table(TABLE))
+    at = pc.and_(
+        pc.equal(pc.cast(rows.column("time"), pa.int64()), SE_NOON),
+        pc.equal(rows.column("id_subsistema").cast(pa.string()), "SE"),
+    )
+    return rows.filter(at).column("val_cargaenergiahomwmed").to_pylist()
+
+
+def test_an_export_after_a_file_keeps_its_rows_and_not_what_it_withdrew(
+    aws: AwsSettings, influxdb: InfluxSettings
+) -> None:
+    """Loaded by ``ingest_bytes`` alone (as ``ons-pipeline load`` does: no Dagster record), the
+    file withdrew SE's 12:00 (a row without a value); the export brought Timestream's back."""
+    stage_days({"aws": aws}, [TABLE], [DAY], mode="unload")
+    ingest(aws, influxdb, edited(""), "raw/curva/withdrawn.csv")
+    s3 = aws.client("s3")
+    assert s3.head_object(
+        Bucket=aws.bucket, Key=ParquetStore.of(aws).prefix(Partition(TABLE, DAY)) + FILE_CLAIMS
+    )
+    result = export_days(schema.table(TABLE), [DAY], aws.client("timestream-query"), s3, aws)[DAY]
+    assert isinstance(result, ExportResult), result
+    assert result.rows == source_rows(DAY) - 1 and result.file_rows
+    assert se_noon(aws) == []
+    # the same in query mode, a day at a time
+    query = AwsSettings(**{**aws.__dict__, "export_mode": "query"})
+    stage_days({"aws": query}, [TABLE], [DAY], mode="query")
+    again = export_partition(
+        schema.table(TABLE), DAY, "query", query.client("timestream-query"), s3, query
+    )
+    assert again.rows == source_rows(DAY) - 1 and se_noon(aws) == []
+
+
+def test_a_file_loaded_while_the_day_is_exported_fails_the_day_and_is_kept(
+    aws: AwsSettings, influxdb: InfluxSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The export read the partition (no file yet), a correction was loaded, then the export
+    published Timestream's rows over it: both stores held the old value, verification passing."""
+    stage_days({"aws": aws}, [TABLE], [DAY], mode="unload")
+    write = ParquetStore.write
+    arrived: list[bool] = []
+
+    def a_correction_arrives_first(self, partition, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not arrived:
+            arrived.append(True)
+            ingest(aws, influxdb, edited("1.0"), "raw/curva/fix.csv", etag="e2")
+        return write(self, partition, *args, **kwargs)
+
+    monkeypatch.setattr(ParquetStore, "write", a_correction_arrives_first)
+    s3 = aws.client("s3")
+    result = export_days(schema.table(TABLE), [DAY], aws.client("timestream-query"), s3, aws)[DAY]
+    assert isinstance(result, PartitionChangedError), result
+    assert "an ONS file was loaded into this day while it was exported" in str(result)
+    assert se_noon(aws) == [1.0]  # the correction's partition, not the export's
+
+
+def test_a_file_loaded_after_the_export_published_fails_the_load(
+    aws: AwsSettings, influxdb: InfluxSettings
+) -> None:
+    """Exported and published, then a correction was loaded (partition and InfluxDB), then the
+    run loaded the exported rows over InfluxDB's corrected point and verified them against the
+    export: a pass, InfluxDB holding the old value and Parquet the new one."""
+    stage_days({"aws": aws}, [TABLE], [DAY], mode="unload")
+    spec, s3 = schema.table(TABLE), aws.client("s3")
+
+    def export_then_a_correction(day):  # type: ignore[no-untyped-def]
+        result = export_partition(spec, day, "unload", aws.client("timestream-query"), s3, aws)
+        ingest(aws, influxdb, edited("1.0"), "raw/curva/fix.csv", etag="e3")
+        return result
+
+    store = ParquetStore.of(aws, s3)
+    with influxdb.client() as client:
+        migration = TableMigration(
+            spec,
+            store,
+            export=export_then_a_correction,
+            client=client,
+            settings=MigrationSettings(),
+        )
+        stages = Stages(export=True, validate=False, load=True, verify=True)
+        (outcomes,) = list(migration.run([DAY], stages))
+    (outcome,) = outcomes
+    assert not outcome.ok and "was rewritten while this run loaded it" in (outcome.error or "")
