@@ -332,6 +332,7 @@ _STOPWORDS = set(
     single dado atingiu atingiram alcancou alcançou reached gone saw see answer responda
     go goes went reach reaches representou representa represents represented accounted
     anything algo use typically usually normally tipicamente normalmente geralmente costuma
+    proprio propria own
     costumam
     """.split()  # noqa: SIM905
 )
@@ -339,7 +340,9 @@ _STOPWORDS = set(
 _FILLER = rx(
     r"\b(?:segundo\s+(?:o|a|os|as)(?=\s)|por\s+favor|please|kindly|aproximadamente|approximately|roughly|exatamente|exactly"
     r"|at\s+any\s+(?:point|time|moment)|em\s+algum\s+momento|obrigad[oa]|thanks"
-    r"|beleza|valeu|okay|ok|asap"
+    r"|beleza|valeu|okay|ok|asap|break\s+(?:it\s+)?down|desagreg(?:ue|ar)|discrimin(?:e|ar)"
+    # "scheduled vs verified, daily average of each": each of the measures named
+    r"|(?:of|for)\s+(?:each|both)(?=\s*[.?!]?\s*$)|de\s+cada\s+uma?(?=\s*[.?!]?\s*$)"
     # "who exports, who imports?": the sign of the net interchange says it
     r"|who\s+exports?\s*,?\s*(?:and\s+)?who\s+imports?|quem\s+exporta\s*,?\s*(?:e\s+)?quem\s+importa|thank\s+you|ola|oi|hello|hi|hey"
     r"|por\s+gentileza|se\s+(?:for\s+)?possivel|se\s+puder|sera\s+que|desde\s+ja|agradec[oe]"
@@ -382,7 +385,8 @@ _PERIOD_WORDS = {
 
 _ENTITY = {
     "subsystem": r"subsistemas?|regi(?:ao|oes)|submercados?|subsystems?|regions?|submarkets?",
-    "plant": r"usinas?|(?:power\s+)?plants?|power\s+stations?|parques?\s+(?:eolicos?|solares?)"
+    "plant": r"usinas?|(?:power\s+|generating\s+)?plants?|power\s+stations?"
+    r"|parques?\s+(?:eolicos?|solares?)"
     r"|(?:wind|solar)\s+(?:farms?|parks?|complex(?:es)?)|complexos?\s+eolicos?",
     "state": r"estados?|states?|ufs?",
     "source": r"fontes?(?:\s+de\s+energia)?|(?:energy\s+)?sources?|tipos?\s+de\s+(?:usina|fonte)",
@@ -527,7 +531,7 @@ _SHARE = rx(
     r"|%"
 )
 _SERVED_BY = rx(
-    r"\b(?:atendid[oa]s?|suprid[oa]s?|coberto|coberta|met|served|supplied|covered)\s+"
+    r"\b(?:atendid[oa]s?|suprid[oa]s?|cobert[oa]s?|met|served|supplied|covered)\s+"
     r"(?:pel[oa]s?|por|by)\b|\b(?:cover(?:ed|s)?|meet|met|supplied|supply|served|serve"
     r"|atendeu|atende|cobriu|cobre|supriu)\b"
 )
@@ -653,7 +657,10 @@ _AGGREGATIONS: list[tuple[str, Aggregation]] = [
      r")(?:\s+(?:de\s+dados|of\s+data))?"
      r"|contagem|(?:row|record)\s+count|\bcount\b", Aggregation.COUNT),
     (r"(?:valor\s+)?(?:mais\s+recente|atual|atualmente|agora|neste\s+momento|current(?:ly)?"
-     r"|latest|right\s+now|most\s+recent|ultimo\s+valor|last\s+value|now)", Aggregation.LAST),
+     r"|latest|right\s+now|most\s+recent|ultimo\s+valor|last\s+value|now"
+     # "ended November with", "fechou outubro em": the level at the end of the period
+     r"|ended|closed|finished|terminou|terminaram|fechou|fecharam|encerrou|encerraram)",
+     Aggregation.LAST),
     (r"primeiro\s+valor|first\s+value", Aggregation.FIRST),
     (r"(?:medi[ao]s?|averages?|\bavgs?\b|\bmeans?\b|em\s+media|on\s+average)(?:\s+do\s+dia)?",
      Aggregation.MEAN),
@@ -803,10 +810,11 @@ _ASKS_VALUE = rx(
 )
 # "was it importing or exporting?": one figure over the period, whose sign says it
 _WHICH_WAY = rx(
-    r"\b(?:(?:was|is|were|are)\s+(?:it|they|the\s+\w+)\s+)?(?:(?:net\s+)?(?:importing|exporting"
+    r"\b(?:(?:was|is|were|are)\s+(?:it|they)\s+)?(?:(?:net\s+)?(?:importing|exporting"
     r"|an?\s+(?:net\s+)?(?:importer|exporter))|(?:(?:foi|era|estava|esta|ficou)\s+)?"
     r"(?:importador|exportador|importando|exportando)a?)\s+(?:ou|or)\s+(?:net\s+)?(?:importing|exporting"
-    r"|an?\s+(?:net\s+)?(?:importer|exporter)|(?:importador|exportador|importando|exportando)a?)\b"
+    r"|(?:an?\s+)?(?:net\s+)?(?:importer|exporter)|(?:importador|exportador|importando|exportando)a?)"
+    r"(?:\s+(?:of\s+)?(?:electricity|energy|power|energia))?\b"
 )
 _SERIES_WORDS = rx(
     r"\b(?:mostre|mostrar|exiba|exibir|liste|listar|show|list|display|plot|grafico|serie"
@@ -837,6 +845,11 @@ _SEVERAL = frozenset(
         Aggregation.SPREAD,
         Aggregation.COUNT,
     }
+)
+# the other end of a ranking, right after its superlative ("the highest and the lowest")
+_OTHER_END = re.compile(
+    r"\s*(?:e|and)\s+(?:(?:a|o|the)\s+)?(?:(?P<down>menor|lowest|smallest|least)"
+    r"|(?P<up>maior|highest|largest|most))\b"
 )
 _AGG_NOUN = re.compile(
     r"(?:valor\s+)?(?:medi[ao]s?|average|avg|means?|em\s+media|maxim[oa]s?|max|maximum|minim[oa]s?"
@@ -1039,6 +1052,7 @@ class _State:
     unit_mean: bool = False
     amount: bool = False
     per_day: bool = False  # "em média por dia": the period's mean day
+    which_way: bool = False  # "was it a net importer or exporter?": the net interchange's sign
     last_of_each: str | None = None  # "no último dia de cada mês": that window
     asks_value: bool = False
     wants_series: bool = False
@@ -1128,6 +1142,8 @@ class RuleTranslator:
         written, years = P.year_words(written, moment.astimezone(self.zone))
         written, parts = P.day_part_words(written)
         written, numbered = self._numbered_plants(written)
+        written, kinds = _plants_of_a_kind(written)
+        numbered = [*numbered, *kinds]
         verb = _DOWNLOAD_VERB.match(written)  # "Export hourly generation for …": a request
         if verb is not None:
             numbered = [*numbered, (verb.group(0).strip(), "a request for the data")]
@@ -1189,6 +1205,7 @@ class RuleTranslator:
         self._over_previous(st)
         for shown, reason in st.reading.problems:
             st.unmapped.append(Unmapped("period", shown, reason, _period_hints(text.norm)))
+        st.assumptions.extend(st.reading.notes)
         self._units(st)
         self._conditions(st)
         self._intent(st)
@@ -1347,8 +1364,8 @@ class RuleTranslator:
         for name in sorted(_STATES, key=len, reverse=True):
             pattern = rx(
                 r"\b(?:(?:n[oa]|d[oa]|em|in|of)\s+)?(?:estado\s+(?:d[eoa]\s+)?"
-                r"|(?:the\s+)?state\s+of\s+)?" + re.escape(name) + r"\b"
-            )
+                r"|(?:the\s+)?state\s+of\s+)?" + re.escape(name) + r"\b(?:\s+state\b)?"
+            )  # "no estado do Paraná", "the state of Paraná", "in Paraná state"
             for match in st.text.take(pattern):
                 # "para" is also a preposition: only "Pará", or after "do/no/estado do"
                 if name == "para" and not (
@@ -1408,7 +1425,8 @@ class RuleTranslator:
 
     def _intent(self, st: _State) -> None:
         norm = st.text.norm
-        st.asks_value = bool(_ASKS_VALUE.search(norm)) or bool(st.text.take(_WHICH_WAY))
+        st.which_way = bool(st.text.take(_WHICH_WAY))
+        st.asks_value = bool(_ASKS_VALUE.search(norm)) or st.which_way
         st.wants_series = bool(_SERIES_WORDS.search(norm))
         st.amount = bool(
             _AMOUNT.search(norm)
@@ -1492,6 +1510,8 @@ class RuleTranslator:
                 and re.search(r"s$|^quais\b", match.group(0).strip())
             ):  # "as maiores usinas", "which plants": a list, as "top 10" would give
                 n = 10
+                if pattern is _RANK_PLAIN and not re.search(r"s\s*$", match.group(0)):
+                    n = 1  # "the biggest generating plant": one
             adj = groups.get("adj") or groups.get("dir") or ""
             bottom: bool | None = None
             if adj and not adj.startswith("rank"):  # "ranking dos estados": the superlative says
@@ -1505,6 +1525,7 @@ class RuleTranslator:
                 if after:
                     entity = next((k for k in _ENTITY if after.groupdict().get(k)), None)
                     text.consume(match.end(), match.end() + after.end())
+            sup: re.Match[str] | None = None
             if bottom is None or pattern in (_RANK_WHICH, _RANK_N):
                 sup = next(iter(text.finditer(_SUPERLATIVE)), None)
                 if sup is not None and sup.start() >= match.start():
@@ -1524,6 +1545,8 @@ class RuleTranslator:
                 r"|(?P<up>maior|highest|largest|most))\b(?=\s*[?.!]?\s*$)",
                 text.current,
             )
+            if other is None and sup is not None:  # "a maior e a menor carga": both, at once
+                other = _OTHER_END.match(text.current, sup.end())
             if (
                 other is not None
                 and n == 1
@@ -1618,6 +1641,8 @@ class RuleTranslator:
         percent = len(st.reading.spans) > 1 and bool(text.take(_CHANGE_PERCENT))
         if len(st.reading.spans) > 1 and (text.take(_CHANGE) or percent):
             # "variação de fev/23 para fev/24": between the periods, not within each
+            if stock:
+                text.take(_POINTS)  # "caiu entre 1º de maio e 30 de novembro, em p.p."
             st.assumptions.append(
                 "a change between periods: each period's value (the change is the difference "
                 "of the values"
@@ -1685,6 +1710,8 @@ class RuleTranslator:
             for match in st.text.take(_ENA_QUALIFIER):  # "ENA armazenável vs bruta"
                 key = "ena" if match.group("q") in ("bruta", "gross") else "ena_storable"
                 st.measures.append((match.start("q"), key, match.group("q")))
+        if st.which_way and not st.measures:  # "was the SE a net importer or exporter?"
+            st.measures.append((0, "interchange", "net importer or exporter"))
         st.measures.sort()
         if st.share:  # "of total generation (hydro + thermal + wind + solar)": the total, spelt out
             sums = [m.span() for m in re.finditer(r"\([^()]*\+[^()]*\)", st.text.orig)]
@@ -2088,7 +2115,9 @@ class RuleTranslator:
             )
             for (a, _, ta), (b, _, _) in pairwise(found)
         )
-        named = named and joined
+        # "highest and lowest values": both extremes, never one ranking
+        extremes = set(aggs) == {Aggregation.MAX, Aggregation.MIN} and not st.rank
+        named = (named or extremes) and joined
         if (
             len(aggs) < 2
             or not named  # "maior", "menor" compare or rank: never a second aggregate
@@ -3317,6 +3346,23 @@ _EN_HINTS = re.compile(
 )
 
 
+# "as 10 hidrelétricas", "quais eólicas": plants of that kind, as "as 10 usinas hidrelétricas"
+_KIND_PLURAL = re.compile(
+    r"\b(?P<lead>(?:\d{1,4}|quais|which|as\s+maiores|as\s+menores)\s+)"
+    r"(?P<kind>hidrel[eé]tricas|hidroel[eé]tricas|termel[eé]tricas|termoel[eé]tricas|t[eé]rmicas"
+    r"|e[oó]licas|nucleares|fotovoltaicas)\b",
+    re.IGNORECASE,
+)
+
+
+def _plants_of_a_kind(written: str) -> tuple[str, list[tuple[str, str]]]:
+    used = [
+        (m.group(0), f"{m.group('lead')}usinas {m.group('kind')}")
+        for m in _KIND_PLURAL.finditer(written)
+    ]
+    return _KIND_PLURAL.sub(r"\g<lead>usinas \g<kind>", written), used
+
+
 def _without_context(written: str) -> tuple[str, list[str]]:
     """The question without its greetings, thanks, preamble or purpose, and what was taken: a
     part is context only if it names nothing (measure, subsystem, number) the rest does not."""
@@ -3381,6 +3427,8 @@ def _data_words(text: str) -> set[str]:
         for w in re.findall(r"[a-z]+", folded)
         if w in _PERIOD_WORDS and w not in _TIME_UNITS  # "Bom dia!": a unit alone names nothing
     }
+    if P.names_relative_period(folded):  # "E no mesmo mês do ano passado?": a period too
+        found.add("period:relative")
     # "Give me the top 5 states": a ranking, and of what
     found |= {f"rank:{m.group(0)}" for m in _RANK_WORDS.finditer(folded)}
     found |= {

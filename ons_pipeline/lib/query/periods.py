@@ -77,6 +77,7 @@ class Reading:
     phrases: list[str] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)
     so_far: bool = False  # "até hoje", "to date": up to now
+    notes: list[str] = field(default_factory=list)  # readings to state as assumptions
 
 
 # -- calendar arithmetic ------------------------------------------------------------------------
@@ -308,6 +309,12 @@ _PEAK_HOURS = rx(
     r"|\b(?:(?:during|in)\s+)?(?:the\s+)?(?:daylight|daytime|business|working)\s+hours"
     r"|\b(?:n[oa]\s+|durante\s+o\s+)?(?:horario|periodo)\s+(?:diurno|comercial)"
 )
+# the tariff peak, written without its hours: 18–21 h (ANEEL's three-hour "posto ponta" of most
+# distributors), said in the answer
+_TARIFF_PEAK = rx(
+    r"\b(?:(?:during|in|at)\s+)?(?:the\s+)?peak\s+(?:hours|period)"
+    r"|\b(?:n[oa]\s+)?(?:horario|periodo|posto)\s+(?:de\s+)?(?:ponta|pico)\b"
+)
 _DAY_PARTS = {
     "dawn": (0, 6), "morning": (6, 12), "morning_en": (6, 12), "afternoon": (12, 18),
     "afternoon_en": (12, 18), "night": (18, 24), "night_en": (18, 24), "night_at": (18, 24),
@@ -371,6 +378,10 @@ def _read_clock(text: Text, reading: Reading) -> list[tuple[int, int]]:
         found.append((match, (at, at + length)))
     if found:  # "during the evening peak (18-21h)": the peak hours are the hours written
         text.take(_PEAK_HOURS)
+    else:
+        for match in text.take(_TARIFF_PEAK):
+            found.append((match, (timedelta(hours=18), timedelta(hours=21))))
+            reading.notes.append("peak hours (horário de ponta): 18:00–21:00, write others")
     for match in text.take(_DAY_PART):
         if (
             match.group("edge")
@@ -488,6 +499,16 @@ _PREVIOUS = rx(
     |(?:previous|prior|preceding)\s+(?P<en>month|week|year|quarter|day|period)
     |(?P<en2>month|week|year|quarter|day|period)\s+before)\b"""
 )
+
+
+def names_relative_period(folded: str) -> bool:
+    """Whether ``folded`` text names a period by the one before it ("e no mesmo mês do ano
+    passado?", "the same period in 2023", "o mês anterior")."""
+    return any(
+        p.search(folded) for p in (_SAME_LAST_YEAR, _SAME_IN_YEAR, _SAME_LAST_WEEK, _PREVIOUS)
+    )
+
+
 _PREVIOUS_SHIFT = {
     "mes": "1mo", "month": "1mo", "semana": "7d", "week": "7d", "ano": "12mo", "year": "12mo",
     "trimestre": "3mo", "quarter": "3mo", "semestre": "6mo", "dia": "1d", "day": "1d",
@@ -708,11 +729,16 @@ COMPARATIVE = (
     r"(?!\s+(?:r\$\s*)?\d)"
 )
 _COMPARE_JOIN = re.compile(
-    r"\s*(?:,\s*)?(?:vs\.?|versus|x|contra|against|e|and|com|with|ante|frente\s+a|sobre"
+    # "Quanto gerou em setembro? E no mesmo mês do ano passado?": a follow-up compares too
+    r"\s*(?:[,?]\s*)?(?:(?:and\s+)?(?:what|how)\s+about|e\s+quanto\s+a"
+    r"|vs\.?|versus|x|contra|against|e|and|com|with|ante|frente\s+a|sobre"
     r"|na\s+comparacao\s+com|year[\s-]+on[\s-]+year\s+(?:with|to)"
     r"|comparad[oa]s?\s+(?:com|a|ao)|em\s+comparacao\s+(?:com|a|ao)|em\s+relacao\s+(?:a|ao|as)"
     r"|relativ[oa]\s+a|compared?\s+(?:with|to)|in\s+comparison\s+(?:with|to)|relative\s+to"
-    r"|as\s+against|(?:(?:foi|era|e|ficou|was|is|were)\s+)?" + COMPARATIVE + r")"
+    r"|as\s+against|(?:(?:foi|era|e|ficou|was|is|were)\s+)?"
+    # "foi maior ou menor que", "higher or lower than": either way, a comparison
+    r"(?:(?:maior|menor|mais|menos|more|higher|lower|less|greater|bigger|smaller|larger)"
+    r"\s+(?:ou|or)\s+)?" + COMPARATIVE + r")"
     r"\s*(?:(?:a|o|ao|the)\s+)?"
 )
 

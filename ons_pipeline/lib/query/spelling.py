@@ -68,6 +68,9 @@ def expand_shorthand(question: str) -> tuple[str, list[tuple[str, str]]]:
 # (between, not "by the way"), "rn" at the end (right now; "no RN" is Rio Grande do Norte)
 _IN_CONTEXT = [
     (re.compile(r"\b(?P<w>btw)(?=\s+\S+\s+(?:and|&|e)\s+\S)", re.IGNORECASE), "between"),
+    # "do norte p/ sudeste", "c/ data": the slash forms of "para" and "com"
+    (re.compile(r"(?<![\w/])(?P<w>p/)(?=\s*[^\W\d_])", re.IGNORECASE), "para "),
+    (re.compile(r"(?<![\w/])(?P<w>c/)(?=\s*[^\W\d_])", re.IGNORECASE), "com "),
     (
         re.compile(
             r"(?<!\bno\s)(?<!\bdo\s)(?<!\bin\s)(?<!\bof\s)(?<!\bem\s)(?<!\bda\s)"

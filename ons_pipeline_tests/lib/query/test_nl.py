@@ -1739,3 +1739,51 @@ def test_last_days_of_each_month_or_year() -> None:
     assert len(sin.periods) == 12 and sin.periods[1].label == "2023-02-28"
     se = understood("EAR do SE no último dia de cada mês de 2023")  # one series: each month's last
     assert str(se.window) == "1mo" and not se.periods
+
+
+def test_what_the_fifteenth_set_found() -> None:
+    # NOW is Wednesday 2024-05-15 11:30 local; the two answered wrongly first
+    flow = understood("qual o intercambio do norte p/ sudeste agora?")
+    assert flow.table == "intercambio"  # the flow N → SE, not each one's net interchange
+    follow_up = understood("Quanto Belo Monte gerou em março? E no mesmo mês do ano passado?")
+    assert [p.label for p in follow_up.periods] == ["2024-03", "2023-03"]
+    also = understood("SE load in March 2024? And what about March 2023?")
+    assert [p.label for p in also.periods] == ["2024-03", "2023-03"]
+    # a ranking asked both ways at once: every one, ranked (never a minimum ranked up)
+    both = understood("qual subsistema teve a maior e a menor carga em abril?")
+    assert both.top is not None and both.top.n > 1
+    assert [s.alias for s in both.selections] == ["mean_val_cargaenergiahomwmed"]
+    extremes = understood("North CMO, April 2024: highest and lowest values")
+    assert [s.alias for s in extremes.selections] == ["max_val_cmo", "min_val_cmo"]
+    ended = understood("Which subsystem ended April 2024 with the lowest reservoir storage?")
+    assert ended.top is not None and ended.top.bottom and "last" in ended.selections[0].alias
+    assert "last" in understood("a EAR do SE fechou abril em quanto?").selections[0].alias
+    way = understood("Was the Southeast a net importer or exporter on Christmas Day 2023?")
+    assert way.table == "balanco_subsistema" and way.window is None
+    assert [f.values for f in way.tag_filters if f.tag == "id_subsistema"] == [("SE",)]
+    peak = translate("carga media do SE no horario de ponta ontem", NOW)
+    assert peak.complete and peak.model is not None
+    assert peak.model.time_range.to_dict() == {
+        "start": "2024-05-14T21:00:00Z",
+        "end": "2024-05-15T00:00:00Z",
+    }
+    assert any("18:00–21:00" in a for a in peak.assumptions)
+    assert not translate("carga do SE ontem na ponta", NOW).complete  # the peak of what?
+    kinds = understood("quais as 10 hidreletricas com maior geração media no 1o trimestre de 2024?")
+    assert kinds.top is not None and kinds.top.n == 10 and kinds.top.tag == "nom_usina"
+    assert understood("Biggest generating plant in Paraná state in April 2024?").top.n == 1  # type: ignore[union-attr]
+    assert understood("as maiores usinas do Paraná em abril de 2024").top.n == 10  # type: ignore[union-attr]
+    either = understood(
+        "A carga do SIN no Carnaval deste ano foi maior ou menor que no do ano passado?"
+    )
+    assert len(either.periods) == 2
+    covered = understood(
+        "quantos % da carga do NE foram cobertos pela geração eólica do próprio NE?"
+    )
+    assert "val_gereolica" in str(covered.selections[0].expr)
+    for question in (
+        "Quanto o EAR do SE caiu entre 1º de março e 30 de abril de 2024, em pontos percentuais?",
+        "Break down 2023 thermal generation in the SIN by fuel type, in GWh.",
+        "NE->SE interchange yesterday: scheduled vs verified, daily average of each",
+    ):
+        assert translate(question, NOW).complete, question
