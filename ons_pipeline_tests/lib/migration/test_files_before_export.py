@@ -144,4 +144,6 @@ def test_a_file_loaded_after_the_export_published_fails_the_load(
         stages = Stages(export=True, validate=False, load=True, verify=True)
         (outcomes,) = list(migration.run([DAY], stages))
     (outcome,) = outcomes
-    assert not outcome.ok and "was rewritten while this run loaded it" in (outcome.error or "")
+    assert not outcome.ok and "was loaded into this day while this run loaded it" in (
+        outcome.error or ""
+    )
