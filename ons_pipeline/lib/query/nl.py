@@ -808,6 +808,8 @@ _ASKS_VALUE = rx(
     r"^\W*(?:(?:e|and|entao|so)\s+)?(?:qual|quais|quanto|quanta|quantos|quantas|what|how|which"
     r"|como|quando|when|em\s+que|at\s+what)\b"
 )
+# "YTD", "month-to-date": a figure to date (a total of what adds up, else the period's mean)
+_YEAR_TO_DATE = rx(r"\b(?:ytd|mtd|(?:year|month)[\s-]+to[\s-]+date)\b")
 # "was it importing or exporting?": one figure over the period, whose sign says it
 _WHICH_WAY = rx(
     r"\b(?:(?:was|is|were|are)\s+(?:it|they)\s+)?(?:(?:net\s+)?(?:importing|exporting"
@@ -1053,6 +1055,7 @@ class _State:
     amount: bool = False
     per_day: bool = False  # "em média por dia": the period's mean day
     which_way: bool = False  # "was it a net importer or exporter?": the net interchange's sign
+    to_date: bool = False  # "2025 YTD": one figure to date, not a series
     last_of_each: str | None = None  # "no último dia de cada mês": that window
     asks_value: bool = False
     wants_series: bool = False
@@ -1426,6 +1429,7 @@ class RuleTranslator:
     def _intent(self, st: _State) -> None:
         norm = st.text.norm
         st.which_way = bool(st.text.take(_WHICH_WAY))
+        st.to_date = bool(_YEAR_TO_DATE.search(norm))
         st.asks_value = bool(_ASKS_VALUE.search(norm)) or st.which_way
         st.wants_series = bool(_SERIES_WORDS.search(norm))
         st.amount = bool(
@@ -2172,6 +2176,7 @@ class RuleTranslator:
             or st.amount
             or st.unit_sum
             or st.total_word
+            or st.to_date
             or (st.asks_value and not st.wants_series)
             or len(st.reading.spans) > 1
             or ((st.reading.days or st.reading.hours) and st.grain_adj is None)

@@ -1787,3 +1787,15 @@ def test_what_the_fifteenth_set_found() -> None:
         "NE->SE interchange yesterday: scheduled vs verified, daily average of each",
     ):
         assert translate(question, NOW).complete, question
+
+
+def test_a_figure_to_date_is_one_figure() -> None:
+    """ "thermal generation by fuel type in 2024 YTD" was an hourly series per fuel (set 13's
+    last wrong answer): year- or month-to-date asks one figure over the period — a total of
+    what adds up, the period's mean otherwise; a grain written still gives the series."""
+    fuels = understood("thermal generation by fuel type in 2024 YTD")
+    assert fuels.window is None and fuels.group_tags == ("nom_tipocombustivel",)
+    assert "sum" in fuels.selections[0].alias
+    price = understood("CMO SE YTD")
+    assert price.window is None and "mean" in price.selections[0].alias
+    assert str(understood("hourly wind generation in the NE YTD").window) == "1h"
