@@ -332,7 +332,7 @@ _STOPWORDS = set(
     single dado atingiu atingiram alcancou alcançou reached gone saw see answer responda
     go goes went reach reaches representou representa represents represented accounted
     anything algo use typically usually normally tipicamente normalmente geralmente costuma
-    proprio propria own
+    proprio propria own looking am i'm
     costumam
     """.split()  # noqa: SIM905
 )
@@ -623,7 +623,7 @@ _GROUP_TAG: list[tuple[str, str]] = [
      "nom_usina"),
     (r"(?:por|cada|each|per|by|para\s+cada|for\s+each)\s+(?:estados?|states?|uf)", "id_estado"),
     (r"(?<!somando\s)(?<!summing\s)(?<!adding\s)"
-     r"(?:por|cada|each|per|by|para\s+cada|for\s+each|todos\s+os|em\s+todos\s+os|all|across|de\s+cada"
+     r"(?:por|cada|each(?:\s+of)?|per|by|para\s+cada|for\s+each|todos\s+os|em\s+todos\s+os|all|across|de\s+cada"
      r"|of\s+each|in\s+each|nos|entre\s+os)\s+(?:os\s+|the\s+)?(?:(?:four|quatro|all|4)\s+)?"
      r"(?:subsistemas?|regioes|regiao|subsystems?|regions?"
      r"|submercados?)", "id_subsistema"),

@@ -533,10 +533,10 @@ _SEASON = rx(
     |(?<=[/-]\s)\d{2}))?\b"""
 )
 _HYDRO = rx(
-    r"""\b(?:(?:ultimo|last)\s+)?(?:(?P<y0>\d{4})(?:\s*[/-]\s*(?P<y0b>\d{4}))?\s+)?
+    r"""\b(?:(?:ultimo|last)\s+)?(?:(?:the\s+)?(?P<y0>\d{4})(?:\s*[/-]\s*(?P<y0b>\d{4}|\d{2}))?\s+)?
     (?:periodo\s+(?P<pt>umido|chuvoso|seco)
     |estacao\s+(?P<pt2>chuvosa|umida|seca)|(?P<en>wet|rainy|dry)\s+season)
-    (?:\s+(?:de|of|do\s+ano\s+de))?(?:\s+(?P<y1>\d{4})(?:\s*[/-]\s*(?P<y2>\d{4}))?)?\b"""
+    (?:\s+(?:de|of|do\s+ano\s+de))?(?:\s+(?P<y1>\d{4})(?:\s*[/-]\s*(?P<y2>\d{4}|\d{2}))?)?\b"""
 )
 # Brazil's national holidays: on fixed dates, and those that move with Easter (Carnaval Sat–Tue)
 _HOLIDAY = rx(
@@ -1012,6 +1012,16 @@ def _compare(
 ) -> None:
     if not periods:
         return
+    restated = [  # "the 2024/25 wet season (Nov 2024 to Apr 2025)": one period, said twice
+        b
+        for a, b in itertools.pairwise(periods)
+        if a.span is not None
+        and a.span == b.span
+        and re.fullmatch(
+            r"\s*[(,:—–-]?\s*(?:i\.?e\.?,?|ou\s+seja,?|that\s+is,?)?\s*", text.norm[a.end : b.start]
+        )
+    ]
+    periods = [p for p in periods if p not in restated]
     norm = list(text.norm)
     for start, end in clocks:  # a time of day between compared periods is not their join
         norm[start:end] = " " * (end - start)
@@ -1277,6 +1287,8 @@ def _hydro(m: re.Match[str], now: datetime) -> Span:
     kind = m.group("pt") or m.group("pt2") or m.group("en") or ""
     wet = kind not in ("seco", "seca", "dry")
     y1, y2 = m.group("y1") or m.group("y0"), m.group("y2") or m.group("y0b")
+    if y1 and y2 and len(y2) == 2:  # "2024/25": the century of the first year
+        y2 = y1[:2] + y2
     if wet:
         if y1 and y2:
             if int(y2) != int(y1) + 1:

@@ -1799,3 +1799,17 @@ def test_a_figure_to_date_is_one_figure() -> None:
     price = understood("CMO SE YTD")
     assert price.window is None and "mean" in price.selections[0].alias
     assert str(understood("hourly wind generation in the NE YTD").window) == "1h"
+
+
+def test_a_season_written_with_two_digit_years_and_restated_in_parentheses() -> None:
+    question = (
+        "I'm looking at the 2022/23 wet season (Nov 2022 to Apr 2023 inclusive). What was the "
+        "average natural inflow energy as % of the long-term mean in each of the four subsystems?"
+    )
+    model = understood(question)
+    assert model.time_range.to_dict() == {
+        "start": "2022-11-01T03:00:00Z",
+        "end": "2023-05-01T03:00:00Z",
+    }
+    assert model.group_tags == ("id_subsistema",)
+    assert not translate("carga do SE em março de 2024 (abril de 2024)", NOW).complete
