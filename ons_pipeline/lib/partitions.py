@@ -27,7 +27,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -68,17 +68,32 @@ KeyTime = tuple[tuple[str, ...], int]  # a series by its key tags, and a time (n
 class FileClaims:
     """What the ONS files loaded into a partition said beyond their rows, each series named by
     its key tags: points withdrawn (rows without values), points left as they were (unreadable
-    rows) and series-days held whole (days as days since 1970-01-01, local)."""
+    rows) and series-days held whole (days as days since 1970-01-01, local); and the files whose
+    load into the day has begun but not finished (``pending``: their claims are not in yet)."""
 
     withdrawn: frozenset[KeyTime] = frozenset()
     protected: frozenset[KeyTime] = frozenset()
     whole: frozenset[KeyTime] = frozenset()
+    pending: frozenset[str] = frozenset()
 
-    def union(self, other: FileClaims) -> FileClaims:
+    def dooms(self, key: KeyTime) -> bool:
+        """Whether these claims withdraw the point ``key`` or leave it out of a whole day."""
+        series, at = key
+        day = int(utc_ns_to_local_ns(np.array([at], dtype=np.int64))[0] // NS_PER_DAY)
+        repeated = bool(in_repeated_hour(np.array([at], dtype=np.int64))[0])
+        return key in self.withdrawn or ((series, day) in self.whole and not repeated)
+
+    def then(self, later: FileClaims) -> FileClaims:
+        """These claims, then a later file's: a point one file left as it was and another
+        withdrew (or left out of a whole day) is gone, in either order, as loading them did."""
+        protected = {k for k in self.protected if not later.dooms(k)} | {
+            k for k in later.protected if not self.dooms(k)
+        }
         return FileClaims(
-            self.withdrawn | other.withdrawn,
-            self.protected | other.protected,
-            self.whole | other.whole,
+            self.withdrawn | later.withdrawn,
+            frozenset(protected),
+            self.whole | later.whole,
+            self.pending | later.pending,
         )
 
     def to_json(self) -> bytes:
@@ -90,6 +105,7 @@ class FileClaims:
                 "withdrawn": listed(self.withdrawn),
                 "protected": listed(self.protected),
                 "whole": listed(self.whole),
+                "pending": sorted(self.pending),
             }
         ).encode()
 
@@ -100,7 +116,8 @@ class FileClaims:
         def keys(name: str) -> frozenset[KeyTime]:
             return frozenset((tuple(str(t) for t in k[0]), int(k[1])) for k in raw.get(name, []))
 
-        return cls(keys("withdrawn"), keys("protected"), keys("whole"))
+        pending = frozenset(str(p) for p in raw.get("pending", []))
+        return cls(keys("withdrawn"), keys("protected"), keys("whole"), pending)
 
 
 def files_over(
@@ -321,20 +338,34 @@ class ParquetStore:
 
     def claims(self, partition: Partition) -> FileClaims | None:
         """What ONS files loaded into the partition said (``None``: no file was loaded into it)."""
+        return self.claims_and_etag(partition)[0]
+
+    def claims_and_etag(self, partition: Partition) -> tuple[FileClaims | None, str | None]:
+        """The claims and the ETag of the object holding them (``(None, None)``: none)."""
         try:
             body = self.s3.get_object(Bucket=self.bucket, Key=self.prefix(partition) + FILE_CLAIMS)
         except self.s3.exceptions.NoSuchKey:
-            return None
-        return FileClaims.from_json(body["Body"].read())
+            return None, None
+        return FileClaims.from_json(body["Body"].read()), str(body.get("ETag", ""))
 
-    def add_claims(self, partition: Partition, claims: FileClaims) -> None:
-        """Record that an ONS file is loaded into the partition, with what it said (kept with
-        what earlier files said); written before the partition's rows."""
+    def begin_file(self, partition: Partition, source: str) -> None:
+        """Record, before any of its writes, that the ONS file ``source`` is being loaded into
+        the partition: an export meanwhile (or after the load failed) fails the day."""
+        known = self.claims(partition) or FileClaims()
+        if source not in known.pending:
+            self._put_claims(partition, known.then(FileClaims(pending=frozenset({source}))))
+
+    def commit_file(self, partition: Partition, source: str, claims: FileClaims) -> None:
+        """Record, once its rows are in the partition, what the file ``source`` said."""
         known = self.claims(partition)
-        merged = claims if known is None else known.union(claims)
+        merged = claims if known is None else known.then(claims)
+        merged = replace(merged, pending=merged.pending - {source})
         if merged != known:
-            key = self.prefix(partition) + FILE_CLAIMS
-            self.s3.put_object(Bucket=self.bucket, Key=key, Body=merged.to_json())
+            self._put_claims(partition, merged)
+
+    def _put_claims(self, partition: Partition, claims: FileClaims) -> None:
+        key = self.prefix(partition) + FILE_CLAIMS
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=claims.to_json())
 
     def generation(self, partition: Partition) -> str | None:
         """The current generation of the partition (``None``: none, or written before manifests)."""
@@ -360,9 +391,13 @@ class ParquetStore:
     def listed_days(self, table: str, first: date, last: date) -> dict[date, list[str]]:
         """Every object under the partitions of ``table`` from ``first`` to ``last``, by day:
         one paged LIST for the range instead of one per day."""
+        return {d: list(k) for d, k in self.listed_days_etags(table, first, last).items()}
+
+    def listed_days_etags(self, table: str, first: date, last: date) -> dict[date, dict[str, str]]:
+        """As :meth:`listed_days`, each object with its ETag."""
         common = Partition(table, first).prefix(self.base).rsplit("date=", 1)[0] + "date="
         after = Partition(table, first).prefix(self.base)[:-1]  # keys of ``first`` sort after
-        found: dict[date, list[str]] = {}
+        found: dict[date, dict[str, str]] = {}
         paginator = self.s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=common, StartAfter=after):
             for obj in page.get("Contents", []):
@@ -375,7 +410,7 @@ class ParquetStore:
                 if day > last:
                     return found
                 if day >= first and key.startswith(Partition(table, day).prefix(self.base)):
-                    found.setdefault(day, []).append(key)
+                    found.setdefault(day, {})[key] = str(obj.get("ETag", ""))
         return found
 
     def write(

@@ -702,13 +702,16 @@ def ingest_normalized(
     spec = normalized.spec
     report = IngestReport(normalized.source, clean_etag(etag), normalized)
     client.ensure_database()
+    source = f"{normalized.source}@{clean_etag(etag)}"
     for day, claims in day_claims(normalized).items():
-        # first the record that a file is loaded into this day: an export of the day from then
-        # on keeps the file's rows and claims (and one racing this write fails)
-        store.add_claims(Partition(spec.name, day), file_claims(claims, spec))
+        partition = Partition(spec.name, day)
+        # first the record that this file is being loaded into the day (an export meanwhile,
+        # or after this load failed, fails the day); its claims count once its rows are in
+        store.begin_file(partition, source)
         plan = plan_partition(store, spec, day, claims)
         if plan.unchanged(spec):
             report.unchanged_days.append(day)
+            store.commit_file(partition, source, file_claims(claims, spec))
             continue
         rows = plan.rows
         recon = reconcile(client, spec, replace(claims, rows=rows))
@@ -727,7 +730,8 @@ def ingest_normalized(
         write = PartitionWrite()
         if load is None or not load.failed_batches:
             merged = plan.merged(spec)
-            write = store.write(Partition(spec.name, day), [merged], spec)
+            write = store.write(partition, [merged], spec)
+            store.commit_file(partition, source, file_claims(claims, spec))
         report.days.append(
             DayIngest(
                 spec.name,

@@ -60,6 +60,7 @@ class ExportResult:
     statement: str = ""  # the source statement that exported the day (a range for UNLOAD)
     data: pa.Table | None = field(default=None, repr=False)  # the partition's rows, as written
     file_rows: int | None = None  # rows of ONS files loaded into the day first, kept over it
+    claims_etag: str | None = None  # of the files' claims the export kept (None: no file)
 
     def to_metadata(self, bucket: str) -> dict[str, Any]:
         """The figures as materialization metadata (plain values)."""
@@ -134,9 +135,9 @@ def export_partition(
 
     store = ParquetStore.of(target, s3)
     partition = Partition(spec.name, day)
-    files = _files_in(store, partition, spec)
-    check = _unchanged(store, partition, files)
     try:
+        files = _files_in(store, partition, spec)
+        check = _unchanged(store, partition, files)
         if mode == "query":  # the pages are read whole, then checked against the source's count
             tables = list(counted())
             database = database_for(
@@ -163,6 +164,7 @@ def export_partition(
     result.data = written.table
     result.pages = pages
     result.file_rows = files.rows.num_rows if files is not None else None
+    result.claims_etag = files.etag if files is not None else None
     result.seconds = time.perf_counter() - started
     return result
 
@@ -179,20 +181,31 @@ class _Files:
     claims: FileClaims
     rows: pa.Table
     generation: str | None
+    etag: str | None  # of the claims' object: any file loaded since changes it
 
 
 def _files_in(
     store: ParquetStore, partition: Partition, spec: TableSpec, listed: list[str] | None = None
 ) -> _Files | None:
     """The partition's file rows and claims when ONS files were loaded into it (``listed``: its
-    objects, when the caller listed them, saves a request for the days without)."""
+    objects, when the caller listed them, saves a request for the days without). The generation
+    is read first: claims are written before a file's rows, so they are at least as new."""
     if listed is not None and store.prefix(partition) + FILE_CLAIMS not in listed:
         return None
-    claims = store.claims(partition)
+    generation = store.generation(partition)
+    claims, etag = store.claims_and_etag(partition)
     if claims is None:
         return None
-    generation = store.generation(partition)
-    return _Files(claims, store.read(partition, spec), generation)
+    if claims.pending:
+        raise PartitionChangedError(
+            f"{store.uri(partition)}: the load of {', '.join(sorted(claims.pending))} into this "
+            "day has not finished (running, or failed): once that file is loaded (its ingest run "
+            "again), `ons-pipeline migrate` exports the day"
+        )
+    rows = (
+        store.read(partition, spec) if store.keys(partition) else spec.arrow_schema().empty_table()
+    )
+    return _Files(claims, rows, generation, etag)
 
 
 def _unchanged(
@@ -202,10 +215,11 @@ def _unchanged(
     the export looked (its rows would be replaced by older ones, in both stores)."""
 
     def check() -> None:
+        claims, etag = store.claims_and_etag(partition)
         if files is None:
-            changed = store.claims(partition) is not None
+            changed = claims is not None
         else:
-            changed = store.generation(partition) != files.generation
+            changed = etag != files.etag or store.generation(partition) != files.generation
         if changed:
             raise PartitionChangedError(
                 f"{store.uri(partition)}: an ONS file was loaded into this day while it was "
@@ -307,6 +321,7 @@ def _export_run(
             statement=statement,
             data=written.table,
             file_rows=files.rows.num_rows if files is not None else None,
+            claims_etag=files.etag if files is not None else None,
         )
 
     with ThreadPoolExecutor(max(1, write_threads), "partition-write") as pool:

@@ -198,11 +198,11 @@ class TableMigration:
         canonical = validate_table(raw, self.spec, partition.window, where)
         return _Read(canonical=canonical, raw=raw, generation=generation)
 
-    def _listing(self, days: list[date]) -> dict[date, list[str]] | None:
-        """The objects of ``days``' partitions, one LIST for the group (``None``: it failed, each
-        day asks its manifest)."""
+    def _listing(self, days: list[date]) -> dict[date, dict[str, str]] | None:
+        """The objects of ``days``' partitions with their ETags, one LIST for the group
+        (``None``: it failed, each day asks its manifest and claims)."""
         try:
-            return self.store.listed_days(self.spec.name, min(days), max(days))
+            return self.store.listed_days_etags(self.spec.name, min(days), max(days))
         except Exception:
             return None
 
@@ -211,7 +211,7 @@ class TableMigration:
         day: date,
         read: _Read,
         outcome: DayOutcome,
-        listing: dict[date, list[str]] | None = None,
+        listing: dict[date, dict[str, str]] | None = None,
     ) -> None:
         """A load (of a reload or an export) fails its day when continuous loading rewrote the
         partition meanwhile: the rows just written are older than InfluxDB's (the correction's)
@@ -220,10 +220,14 @@ class TableMigration:
         partition = Partition(self.spec.name, day)
         if read.generation is None:
             return
-        keys = (listing or {}).get(day, [])
-        exported_without_files = read.export is not None and read.export.file_rows is None
-        if exported_without_files and any(k.endswith("/" + FILE_CLAIMS) for k in keys):
-            # an ONS file began loading into the day after the export published: its points in
+        keys = (listing or {}).get(day, {})
+        claims: str | None = None
+        if listing is not None:
+            claims = next((e for k, e in keys.items() if k.endswith("/" + FILE_CLAIMS)), None)
+        elif read.export is not None:  # no listing: the claims' object asked alone
+            claims = self.store.claims_and_etag(partition)[1]
+        if read.export is not None and claims != read.export.claims_etag:
+            # an ONS file began loading into the day after the export looked: its points in
             # InfluxDB may be older than the ones this run just loaded over them, or newer
             outcome.fail(
                 "load",
@@ -305,6 +309,9 @@ class TableMigration:
                         generation=data[day].generation,
                     )
                     outcomes[day].reloaded = True
+                relisted = self._listing(short)  # a file loaded meanwhile: older rows written
+                for day in short:
+                    self._unchanged_since_read(day, data[day], outcomes[day], relisted)
                 again = {d: data[d].canonical for d in short}
                 results.update(verify_days(again, self.client, self.spec, database=self.database))
             for day, result in results.items():
