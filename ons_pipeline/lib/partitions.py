@@ -11,9 +11,10 @@ mean a source dimension the mapping does not know (their points would collapse i
 
 A partition that ONS files were loaded into (continuous loading) also holds ``_ons_files.json``:
 what those files said beyond their rows (points withdrawn, points left as they were, series-days
-held whole), by the series' key tags. Written before the partition itself and never removed, it
-tells an export of that day that the partition's rows are newer than the export and which of the
-exported rows the files did away with (:func:`files_over`).
+held whole), by the series' key tags, and the files whose load has begun and not finished (marked
+before a file's first write, its claims added once its rows are in). Never removed, it tells an
+export of that day that the partition's rows are newer than the export and which of the exported
+rows the files did away with (:func:`files_over`).
 
 Reading streams record batches (memory bounded by the batch, not the partition) and validates
 every batch against the mapping and the partition's window, with errors that name the table,
@@ -86,8 +87,8 @@ class FileClaims:
     def then(self, later: FileClaims) -> FileClaims:
         """These claims, then a later file's: a point one file left as it was and another
         withdrew (or left out of a whole day) is gone, in either order, as loading them did."""
-        protected = {k for k in self.protected if not later.dooms(k)} | {
-            k for k in later.protected if not self.dooms(k)
+        protected = {k for k in self.protected if not later.dooms(k) or k in later.protected} | {
+            k for k in later.protected if not self.dooms(k) or k in self.protected
         }
         return FileClaims(
             self.withdrawn | later.withdrawn,
@@ -349,17 +350,21 @@ class ParquetStore:
         return FileClaims.from_json(body["Body"].read()), str(body.get("ETag", ""))
 
     def begin_file(self, partition: Partition, source: str) -> None:
-        """Record, before any of its writes, that the ONS file ``source`` is being loaded into
-        the partition: an export meanwhile (or after the load failed) fails the day."""
+        """Record, before any of its writes, that the ONS file ``source`` (``key@etag``) is being
+        loaded into the partition: an export meanwhile (or after the load failed) fails the day."""
         known = self.claims(partition) or FileClaims()
         if source not in known.pending:
-            self._put_claims(partition, known.then(FileClaims(pending=frozenset({source}))))
+            self._put_claims(partition, replace(known, pending=known.pending | {source}))
 
     def commit_file(self, partition: Partition, source: str, claims: FileClaims) -> None:
-        """Record, once its rows are in the partition, what the file ``source`` said."""
+        """Record, once its rows are in the partition, what the file ``source`` said; a load of
+        an earlier version of the same object that never finished is superseded by this one."""
         known = self.claims(partition)
         merged = claims if known is None else known.then(claims)
-        merged = replace(merged, pending=merged.pending - {source})
+        key = source.rsplit("@", 1)[0]
+        merged = replace(
+            merged, pending=frozenset(p for p in merged.pending if p.rsplit("@", 1)[0] != key)
+        )
         if merged != known:
             self._put_claims(partition, merged)
 

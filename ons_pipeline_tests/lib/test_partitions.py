@@ -162,3 +162,24 @@ def test_files_over_an_export_keep_their_rows_and_do_away_with_what_they_claimed
     assert got == want and merged.num_rows == len(want)
     assert (unread, kept["ns"]) in got  # withdrawn too, but unreadable in a file: as it was
     assert any(r["id_subsistema"] == held and r["day"] != day for r in rows)  # kept: not held
+
+
+def test_claims_combine_as_the_files_loaded_and_a_later_version_supersedes_a_failed_one(
+    store: ParquetStore,
+) -> None:
+    """The same file's claims committed twice (a retry, the yearly file published again) kept
+    no point it could not read; a version whose load never finished held its day for ever after
+    a later version of the same object was loaded."""
+    from ons_pipeline.lib.partitions import FileClaims
+
+    at = 1_704_466_800_000_000_000  # 2024-01-05 12:00 local
+    day = 19727  # 2024-01-05 as days since 1970-01-01
+    file = FileClaims(protected=frozenset({(("SE",), at)}), whole=frozenset({(("SE",), day)}))
+    assert file.then(file).protected == file.protected
+    assert not file.then(FileClaims(withdrawn=frozenset({(("SE",), at)}))).protected
+    partition = Partition(TABLE, DAY)
+    store.begin_file(partition, "raw/x.csv@v1")  # its load fails: pending
+    store.begin_file(partition, "raw/x.csv@v2")
+    store.commit_file(partition, "raw/x.csv@v2", file)
+    claims = store.claims(partition)
+    assert claims is not None and claims.pending == frozenset() and claims.protected

@@ -166,6 +166,15 @@ def _last_ingested_etag(instance: dg.DagsterInstance, key: str) -> str | None:
     return records[0].dagster_run.tags.get(RAW_ETAG_TAG) if records else None
 
 
+def _another_version_recent(cursor: RawCursor, key: str, version: str) -> bool:
+    """Whether the cursor's recent uploads hold another version of ``key`` (only then can this
+    upload be a revert: the run records are asked no more than that)."""
+    return any(
+        upload.rsplit("@", 1)[0] != version and upload.rsplit("@", 2)[0] == key
+        for upload in cursor.recent
+    )
+
+
 def _reverted_within_its_second(
     instance: dg.DagsterInstance, key: str, version: str, etag: str | None
 ) -> bool:
@@ -219,8 +228,9 @@ def evaluate_raw_files(
         upload = f"{version}@{moment.isoformat()}"
         if key.endswith("/") or (own and key.startswith(own)):
             continue  # a "folder" marker, or one of the pipeline's own objects
-        if upload in cursor.recent and not _reverted_within_its_second(
-            context.instance, key, version, obj.get("ETag")
+        if upload in cursor.recent and not (
+            _another_version_recent(cursor, key, version)
+            and _reverted_within_its_second(context.instance, key, version, obj.get("ETag"))
         ):
             cursor.advance(moment, key, upload)  # handled already
             continue

@@ -705,14 +705,16 @@ def ingest_normalized(
     source = f"{normalized.source}@{clean_etag(etag)}"
     for day, claims in day_claims(normalized).items():
         partition = Partition(spec.name, day)
-        # first the record that this file is being loaded into the day (an export meanwhile,
-        # or after this load failed, fails the day); its claims count once its rows are in
-        store.begin_file(partition, source)
         plan = plan_partition(store, spec, day, claims)
-        if plan.unchanged(spec):
+        if plan.unchanged(spec):  # its rows are in already: its claims too (no write if known)
             report.unchanged_days.append(day)
             store.commit_file(partition, source, file_claims(claims, spec))
             continue
+        # first the mark that this file is being loaded into the day (an export meanwhile, or
+        # after this load failed, fails the day), then the plan read after it; its claims count
+        # once its rows are in
+        store.begin_file(partition, source)
+        plan = plan_partition(store, spec, day, claims)
         rows = plan.rows
         recon = reconcile(client, spec, replace(claims, rows=rows))
         load = None

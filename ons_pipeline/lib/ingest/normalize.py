@@ -713,8 +713,8 @@ def _normalize_rows(
     )
 
     # the fall-back hour written twice: second occurrence = one hour later; every row whose
-    # series and time parsed takes its place in the count (a bad first row is still the first)
-    candidates = ambiguous.copy()
+    # time parsed takes its place in the count (a bad first row is still the first)
+    candidates = ambiguous
     if candidates.any():
         order, first, rank = _groups(np.flatnonzero(candidates), identity_codes, utc)
         second = order[rank == 1]

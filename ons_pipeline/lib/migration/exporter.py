@@ -189,7 +189,9 @@ def _files_in(
 ) -> _Files | None:
     """The partition's file rows and claims when ONS files were loaded into it (``listed``: its
     objects, when the caller listed them, saves a request for the days without). The generation
-    is read first: claims are written before a file's rows, so they are at least as new."""
+    is read first: a file's pending mark precedes its rows and its claims follow them, so a file
+    loaded after that read changes the claims' ETag or the generation, which the check before
+    publishing compares."""
     if listed is not None and store.prefix(partition) + FILE_CLAIMS not in listed:
         return None
     generation = store.generation(partition)

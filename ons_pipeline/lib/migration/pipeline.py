@@ -80,6 +80,7 @@ class _Read:
     raw: pa.Table
     export: ExportResult | None = None
     generation: str | None = None  # the Parquet partition's, when known
+    claims_etag: str | None = None  # of the ONS files' claims when read (None: no file)
 
 
 Exporter = Callable[[date], ExportResult]
@@ -93,7 +94,13 @@ class _Pending(Protocol):
 
 def _exported(result: ExportResult, spec: TableSpec) -> _Read:
     data = result.data if result.data is not None else spec.arrow_schema().empty_table()
-    return _Read(canonical=data, raw=data, export=result, generation=result.generation)
+    return _Read(
+        canonical=data,
+        raw=data,
+        export=result,
+        generation=result.generation,
+        claims_etag=result.claims_etag,
+    )
 
 
 @dataclass
@@ -188,6 +195,7 @@ class TableMigration:
             return _exported(self.export(day), self.spec)
         partition = Partition(self.spec.name, day)
         generation = self.store.generation(partition)
+        claims_etag = self.store.claims_and_etag(partition)[1]
         raw, _keys = self.store.read_raw(partition)
         if raw is None:
             raise PartitionError(
@@ -196,7 +204,7 @@ class TableMigration:
             )
         where = f"table {self.spec.name!r}, partition {self.store.uri(partition)}"
         canonical = validate_table(raw, self.spec, partition.window, where)
-        return _Read(canonical=canonical, raw=raw, generation=generation)
+        return _Read(canonical=canonical, raw=raw, generation=generation, claims_etag=claims_etag)
 
     def _listing(self, days: list[date]) -> dict[date, dict[str, str]] | None:
         """The objects of ``days``' partitions with their ETags, one LIST for the group
@@ -221,12 +229,11 @@ class TableMigration:
         if read.generation is None:
             return
         keys = (listing or {}).get(day, {})
-        claims: str | None = None
         if listing is not None:
             claims = next((e for k, e in keys.items() if k.endswith("/" + FILE_CLAIMS)), None)
-        elif read.export is not None:  # no listing: the claims' object asked alone
+        else:  # no listing: the claims' object asked alone
             claims = self.store.claims_and_etag(partition)[1]
-        if read.export is not None and claims != read.export.claims_etag:
+        if claims != read.claims_etag:
             # an ONS file began loading into the day after the export looked: its points in
             # InfluxDB may be older than the ones this run just loaded over them, or newer
             outcome.fail(
@@ -239,7 +246,7 @@ class TableMigration:
         if files and all(f"/part-{read.generation}-" in k for k in files):
             return
         now = self.store.generation(partition)
-        if read.generation is not None and now != read.generation:
+        if now != read.generation:
             outcome.fail(
                 "load",
                 f"{self.store.uri(partition)} was rewritten while this run loaded it (generation "

@@ -454,6 +454,12 @@ _SHOW_ALL = rx(
     r"|numeros)\s+)?(?:(?:for|of|de|para|d[oa]s)\s+)?(?:all|todos|todas|each|cada)\s*"
     r"(?:(?:the|os|as)\s+)?(?:(?P<n>" + NUM + r")\b\s*)?(?:" + _ENTITY_ANY + r")?"
 )
+# "ended November with", "fechou outubro em": the level at the end of the period named
+_ENDED = rx(
+    r"\b(?:ended|closed|finished|terminou|terminaram|fechou|fecharam|encerrou|encerraram)"
+    r"(?=\s+(?:(?:o|a|the)\s+)?(?:" + P.MONTH_ANY + r"|\d|mes|ano|semana|trimestre|semestre"
+    r"|month|year|week|quarter)\b)"
+)
 _LAST_OF_EACH = rx(
     r"\b(?:n?o\s+)?(?:ultimo\s+dia|fi(?:m|nal))\s+de\s+cada\s+(mes|semana|ano)\b"
     r"|\b(?:on\s+|at\s+)?the\s+(?:last\s+day|end)\s+of\s+(?:each|every)\s+(month|week|year)\b"
@@ -657,9 +663,7 @@ _AGGREGATIONS: list[tuple[str, Aggregation]] = [
      r")(?:\s+(?:de\s+dados|of\s+data))?"
      r"|contagem|(?:row|record)\s+count|\bcount\b", Aggregation.COUNT),
     (r"(?:valor\s+)?(?:mais\s+recente|atual|atualmente|agora|neste\s+momento|current(?:ly)?"
-     r"|latest|right\s+now|most\s+recent|ultimo\s+valor|last\s+value|now"
-     # "ended November with", "fechou outubro em": the level at the end of the period
-     r"|ended|closed|finished|terminou|terminaram|fechou|fecharam|encerrou|encerraram)",
+     r"|latest|right\s+now|most\s+recent|ultimo\s+valor|last\s+value|now)",
      Aggregation.LAST),
     (r"primeiro\s+valor|first\s+value", Aggregation.FIRST),
     (r"(?:medi[ao]s?|averages?|\bavgs?\b|\bmeans?\b|em\s+media|on\s+average)(?:\s+do\s+dia)?",
@@ -1198,6 +1202,8 @@ class RuleTranslator:
         self._states(st)
         self._legacy(st)
         self._fuels(st)
+        for match in text.take(_ENDED):
+            st.aggregations.append((match.start(), Aggregation.LAST, match.group(0)))
         for match in text.take(_LAST_OF_EACH):
             # "no último dia de cada mês", "at the end of each month": each window's last value
             unit = next(u for u in match.groups() if u)

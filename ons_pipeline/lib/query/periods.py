@@ -311,9 +311,9 @@ _PEAK_HOURS = rx(
 )
 # the tariff peak, written without its hours: 18–21 h (ANEEL's three-hour "posto ponta" of most
 # distributors), said in the answer
-_TARIFF_PEAK = rx(
-    r"\b(?:(?:during|in|at)\s+)?(?:the\s+)?peak\s+(?:hours|period)"
-    r"|\b(?:n[oa]\s+)?(?:horario|periodo|posto)\s+(?:de\s+)?(?:ponta|pico)\b"
+_TARIFF_PEAK = rx(  # after a preposition: "qual o horário de pico" asks when the peak is
+    r"\b(?:during|in|at)\s+(?:the\s+)?peak\s+(?:hours|period)\b"
+    r"|\b(?:n[oa]|durante\s+o|em)\s+(?:horario|periodo|posto)\s+(?:de\s+)?(?:ponta|pico)\b"
 )
 _DAY_PARTS = {
     "dawn": (0, 6), "morning": (6, 12), "morning_en": (6, 12), "afternoon": (12, 18),
@@ -757,6 +757,7 @@ class _Atom:
     end: int
     span: Span | None  # None: a period relative to the one before it ("o mesmo mês de 2023")
     shift: str = "12mo"  # how far back: "1mo", "7d", "length" (of the previous span), "in2023"...
+    same: bool = False  # "the same period …": the same dates as the one before it
 
 
 def _bad(reading: Reading, text: Text, match: re.Match[str], reason: str) -> None:
@@ -804,11 +805,11 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
             names = match.group("names")
             reading.days = frozenset(d for p, d in _DAY_NAMES if re.search(rf"\b(?:{p})\b", names))
     for match in text.take(_SAME_LAST_YEAR):
-        atoms.append(_Atom(match.start(), match.end(), None))
+        atoms.append(_Atom(match.start(), match.end(), None, same=True))
     for match in text.take(_SAME_IN_YEAR):
-        atoms.append(_Atom(match.start(), match.end(), None, f"in{match.group('y')}"))
+        atoms.append(_Atom(match.start(), match.end(), None, f"in{match.group('y')}", same=True))
     for match in text.take(_SAME_LAST_WEEK):
-        atoms.append(_Atom(match.start(), match.end(), None, "7d"))
+        atoms.append(_Atom(match.start(), match.end(), None, "7d", same=True))
     for match in text.take(_PREVIOUS):
         unit = match.group("pt") or match.group("en") or match.group("en2")
         atoms.append(_Atom(match.start(), match.end(), None, _PREVIOUS_SHIFT[unit]))
@@ -997,7 +998,7 @@ def _ranges(
             lead = _LEAD.search(before)
             begin = lead.start() if lead else a.start
             text.consume(begin, a.end)
-            out.append(_Atom(begin, a.end, a.span, a.shift))
+            out.append(_Atom(begin, a.end, a.span, a.shift, a.same))
         i += 1
     return out
 
@@ -1060,8 +1061,9 @@ def _compare(
                 )
                 return
             base = spans[-1]
-            if base.start < now < base.end:  # "this month vs the same month last year": the
-                base = spans[-1] = Span(base.start, now)  # dates gone by, in both
+            if atom.same and base.start < now < base.end:  # "this month vs the same month last
+                base = spans[-1] = Span(base.start, now)  # year": the dates gone by, in both
+                reading.notes.append("a period not over, compared over the dates gone by")
             spans.append(_back(base, atom.shift))
         else:
             spans.append(atom.span)

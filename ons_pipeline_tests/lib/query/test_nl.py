@@ -1813,3 +1813,16 @@ def test_a_season_written_with_two_digit_years_and_restated_in_parentheses() -> 
     }
     assert model.group_tags == ("id_subsistema",)
     assert not translate("carga do SE em março de 2024 (abril de 2024)", NOW).complete
+
+
+def test_words_of_the_fifteenth_set_read_only_where_they_mean_it() -> None:
+    # "qual o horário de pico" asks when the peak is, not about 18–21 h
+    when = translate("Qual o horário de pico da carga do SE em 2023?", NOW)
+    assert not any("18:00–21:00" in a for a in when.assumptions)
+    # "ended" reads the end of a period only when the period follows it
+    ended = translate("average load in the SE in the quarter that ended in March 2024", NOW)
+    assert not any(
+        isinstance(leaf, Agg) and leaf.func is Aggregation.LAST
+        for s in (ended.model.selections if ended.model else ())
+        for leaf in leaves(s.expr)
+    )
