@@ -62,6 +62,9 @@ class PartitionChangedError(RuntimeError):
     """The partition was rewritten (an ONS file loaded) while another write prepared its rows."""
 
 
+CONDITIONAL_ATTEMPTS = 8
+ANY_GENERATION: Any = object()  # ``write(based_on=...)``: publish over whatever is current
+
 KeyTime = tuple[tuple[str, ...], int]  # a series by its key tags, and a time (ns) or local day
 
 
@@ -246,6 +249,15 @@ def validate_table(
     return canonical
 
 
+def _not_older(key: str, prefix: str, generation: str) -> bool:
+    """Whether ``key`` is a data file of a generation started no earlier than ``generation``
+    (another writer's, begun after this one published: not this write's to remove)."""
+    name = key[len(prefix) :]
+    if not name.startswith("part-"):
+        return False
+    return name[len("part-") :].split("-", 1)[0] >= generation.split("-", 1)[0]
+
+
 def _refuse_duplicates(table: pa.Table, spec: TableSpec, where: str) -> None:
     """Two rows of one series at one time would be one point in InfluxDB: one value lost."""
     if table.num_rows < 2:
@@ -331,11 +343,14 @@ class ParquetStore:
 
     def manifest(self, partition: Partition) -> dict[str, Any] | None:
         """The partition's manifest (generation, files, rows), ``None`` when it has none."""
+        return self._manifest_and_etag(partition)[0]
+
+    def _manifest_and_etag(self, partition: Partition) -> tuple[dict[str, Any] | None, str | None]:
         try:
             body = self.s3.get_object(Bucket=self.bucket, Key=self.prefix(partition) + MANIFEST)
         except self.s3.exceptions.NoSuchKey:
-            return None
-        return dict(json.loads(body["Body"].read()))
+            return None, None
+        return dict(json.loads(body["Body"].read())), str(body.get("ETag", ""))
 
     def claims(self, partition: Partition) -> FileClaims | None:
         """What ONS files loaded into the partition said (``None``: no file was loaded into it)."""
@@ -352,25 +367,60 @@ class ParquetStore:
     def begin_file(self, partition: Partition, source: str) -> None:
         """Record, before any of its writes, that the ONS file ``source`` (``key@etag``) is being
         loaded into the partition: an export meanwhile (or after the load failed) fails the day."""
-        known = self.claims(partition) or FileClaims()
-        if source not in known.pending:
-            self._put_claims(partition, replace(known, pending=known.pending | {source}))
+
+        def begun(known: FileClaims | None) -> FileClaims:
+            known = known or FileClaims()
+            return replace(known, pending=known.pending | {source})
+
+        self._update_claims(partition, begun)
 
     def commit_file(self, partition: Partition, source: str, claims: FileClaims) -> None:
         """Record, once its rows are in the partition, what the file ``source`` said; a load of
         an earlier version of the same object that never finished is superseded by this one."""
-        known = self.claims(partition)
-        merged = claims if known is None else known.then(claims)
         key = source.rsplit("@", 1)[0]
-        merged = replace(
-            merged, pending=frozenset(p for p in merged.pending if p.rsplit("@", 1)[0] != key)
-        )
-        if merged != known:
-            self._put_claims(partition, merged)
 
-    def _put_claims(self, partition: Partition, claims: FileClaims) -> None:
+        def committed(known: FileClaims | None) -> FileClaims:
+            merged = claims if known is None else known.then(claims)
+            pending = frozenset(p for p in merged.pending if p.rsplit("@", 1)[0] != key)
+            return replace(merged, pending=pending)
+
+        self._update_claims(partition, committed)
+
+    def _update_claims(
+        self, partition: Partition, change: Callable[[FileClaims | None], FileClaims]
+    ) -> None:
+        """Apply ``change`` to the partition's claims as one conditional write (S3 ``If-Match``
+        / ``If-None-Match``): a file loading into the same day at the same moment makes the
+        write fail, and the change is applied again to what that file wrote, never over it."""
         key = self.prefix(partition) + FILE_CLAIMS
-        self.s3.put_object(Bucket=self.bucket, Key=key, Body=claims.to_json())
+        for attempt in range(CONDITIONAL_ATTEMPTS):
+            known, etag = self.claims_and_etag(partition)
+            wanted = change(known)
+            if wanted == known:
+                return
+            if self._put_if(key, wanted.to_json(), etag):
+                return
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+        raise PartitionChangedError(
+            f"s3://{self.bucket}/{key}: {CONDITIONAL_ATTEMPTS} attempts to update the files' "
+            "claims each lost to another writer of this day; nothing of this file was recorded "
+            "as loaded: its ingest fails and is run again"
+        )
+
+    def _put_if(self, key: str, body: bytes, etag: str | None) -> bool:
+        """PUT ``key`` only if it still has ``etag`` (``None``: only if it does not exist);
+        ``False`` when another writer got there first."""
+        from botocore.exceptions import ClientError
+
+        condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
+        try:
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, **condition)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}:
+                return False
+            raise
+        return True
 
     def generation(self, partition: Partition) -> str | None:
         """The current generation of the partition (``None``: none, or written before manifests)."""
@@ -426,14 +476,21 @@ class ParquetStore:
         rows_per_file: int = DEFAULT_ROWS_PER_FILE,
         existing: list[str] | None = None,
         precondition: Callable[[], None] | None = None,
+        based_on: Any = ANY_GENERATION,
     ) -> PartitionWrite:
         """Write a partition's rows as a new generation of Parquet files and publish it (the
         manifest), replacing what was there (``existing``: the partition's objects, when the
         caller listed them before the write); rows sharing a series and time are refused.
-        ``precondition`` runs just before the manifest is published: raising there publishes
-        nothing (the files written are removed by the next write)."""
+
+        The manifest is published by a conditional write on the manifest read just before
+        ``precondition`` runs, so another writer's generation published in between is never
+        overwritten: :class:`PartitionChangedError`, nothing published (the files written are
+        removed by a later write). ``based_on``: the generation the caller's rows were derived
+        from (``None``: no manifest); any other current generation raises the same."""
         s3, bucket, prefix, window = self.s3, self.bucket, self.prefix(partition), partition.window
-        generation = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
+        now_ns = time.time_ns()
+        started = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now_ns // 10**9))
+        generation = f"{started}{now_ns // 1000 % 10**6:06d}-{uuid.uuid4().hex[:8]}"
         result = PartitionWrite(generation=generation)
         pending: list[pa.Table] = []
         pending_rows = 0
@@ -473,12 +530,26 @@ class ParquetStore:
             "day": partition.key,
             "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
+        current, etag = self._manifest_and_etag(partition)
+        if based_on is not ANY_GENERATION and (current or {}).get("generation") != based_on:
+            raise PartitionChangedError(
+                f"{self.uri(partition)}: generation {(current or {}).get('generation')} was "
+                f"published after these rows were derived from {based_on}; nothing was published"
+            )
         if precondition is not None:
             precondition()
-        s3.put_object(Bucket=bucket, Key=prefix + MANIFEST, Body=json.dumps(manifest).encode())
+        if not self._put_if(prefix + MANIFEST, json.dumps(manifest).encode(), etag):
+            raise PartitionChangedError(
+                f"{self.uri(partition)}: another writer published this partition during this "
+                "write; nothing was published"
+            )
         keep = {*result.keys, prefix + MANIFEST, prefix + FILE_CLAIMS}
         listed = self.listed(partition) if existing is None else existing
-        stale = [{"Key": key} for key in listed if key not in keep]
+        stale = [
+            {"Key": key}
+            for key in listed
+            if key not in keep and not _not_older(key, prefix, generation)
+        ]
         for start in range(0, len(stale), 1000):
             s3.delete_objects(Bucket=bucket, Delete={"Objects": stale[start : start + 1000]})
         result.removed_stale = len(stale)

@@ -89,10 +89,12 @@ from ons_pipeline.lib.migration.deadletter import INGESTED_FROM, DeadLetterStore
 from ons_pipeline.lib.migration.loader import LoadReport, load_tables
 from ons_pipeline.lib.ons_time import NS_PER_DAY, in_repeated_hour
 from ons_pipeline.lib.partitions import (
+    CONDITIONAL_ATTEMPTS,
     FileClaims,
     KeyTime,
     ParquetStore,
     Partition,
+    PartitionChangedError,
     PartitionWrite,
 )
 from ons_pipeline.lib.schema import TIME_COLUMN, TableSpec
@@ -353,6 +355,7 @@ class PartitionMerge:
     existing: pa.Table
     kept: pa.Table  # existing rows the file leaves as they are (not mentioned, or protected)
     rows: pa.Table  # the file's rows, completed with the stored values of its absent fields
+    generation: str | None = None  # the partition's, read before its rows
 
     def unchanged(self, spec: TableSpec) -> bool:
         """Applying the file leaves the partition exactly as it is."""
@@ -383,11 +386,12 @@ def plan_partition(
     prefix = store.prefix(partition)
     empty = spec.arrow_schema().empty_table()
     rows = claims.rows
+    generation = store.generation(partition)
     if not store.keys(partition):
-        return PartitionMerge(prefix, False, empty, empty, rows)
+        return PartitionMerge(prefix, False, empty, empty, rows, generation)
     existing = store.read(partition, spec)
     if existing.num_rows == 0:
-        return PartitionMerge(prefix, True, existing, existing, rows)
+        return PartitionMerge(prefix, True, existing, existing, rows, generation)
     times = pc.cast(existing.column(TIME_COLUMN), pa.int64())
     series = _series_strings(existing, spec)
     keys = _suffixed(series, times)
@@ -418,7 +422,7 @@ def plan_partition(
     kept = existing.filter(pc.invert(pc.or_(replaced, doomed)))
     if claims.absent_fields:
         rows = _complete_rows(rows, new_keys, existing, keys, doomed, spec, claims.absent_fields)
-    return PartitionMerge(prefix, True, existing, kept, rows)
+    return PartitionMerge(prefix, True, existing, kept, rows, generation)
 
 
 def _complete_rows(
@@ -714,26 +718,37 @@ def ingest_normalized(
         # after this load failed, fails the day), then the plan read after it; its claims count
         # once its rows are in
         store.begin_file(partition, source)
-        plan = plan_partition(store, spec, day, claims)
-        rows = plan.rows
-        recon = reconcile(client, spec, replace(claims, rows=rows))
-        load = None
-        if rows.num_rows:
-            load = load_tables(
-                [rows],
-                spec,
-                client,
-                partition=day.isoformat(),
-                deadletter=deadletter,
-                batch_lines=batch_lines,
-                generation=store.generation(Partition(spec.name, day)) or "",
-                extra={INGESTED_FROM: normalized.source},
-            )
-        write = PartitionWrite()
-        if load is None or not load.failed_batches:
-            merged = plan.merged(spec)
-            write = store.write(partition, [merged], spec)
-            store.commit_file(partition, source, file_claims(claims, spec))
+        for attempt in range(1, CONDITIONAL_ATTEMPTS + 1):
+            plan = plan_partition(store, spec, day, claims)
+            rows = plan.rows
+            recon = reconcile(client, spec, replace(claims, rows=rows))
+            load = None
+            if rows.num_rows:
+                load = load_tables(
+                    [rows],
+                    spec,
+                    client,
+                    partition=day.isoformat(),
+                    deadletter=deadletter,
+                    batch_lines=batch_lines,
+                    generation=plan.generation or "",
+                    extra={INGESTED_FROM: normalized.source},
+                )
+            write = PartitionWrite()
+            if load is None or not load.failed_batches:
+                try:
+                    write = store.write(
+                        partition, [plan.merged(spec)], spec, based_on=plan.generation
+                    )
+                except PartitionChangedError:
+                    # another file was loaded into this day meanwhile: apply this one to what
+                    # that file published (serially, as if it came after), never over it
+                    if attempt == CONDITIONAL_ATTEMPTS:
+                        raise
+                    time.sleep(min(0.05 * 2**attempt, 1.0))
+                    continue
+                store.commit_file(partition, source, file_claims(claims, spec))
+            break
         report.days.append(
             DayIngest(
                 spec.name,
