@@ -248,8 +248,13 @@ _MEASURES: list[tuple[str, str]] = [
      r"|(?:max(?:imum)?\s+)?(?:ear|reservoir)\s+capacity|capacidade(?:\s+maxima)?\s+(?:de\s+"
      r"armazenamento|d[oe]s?\s+reservatorios?|de\s+ear)(?:\s+maxima)?)"
      r"(?:\s*\(?\s*(?:capacidade|capacity)\b\s*\)?)?", "ear_max"),
-    (r"energia\s+armazenada(?:\s+verificada)?|\bear\b|armazenamento|nivel\s+d[oe]s\s+reservatorios"
-     r"|reservatorios?|stored\s+energy|reservoir\s+(?:level|storage)s?|reservoirs?|storage",
+    (r"energia\s+armazenada(?:\s+verificada)?|\bear\b|armazenamento"
+     # "Brazil's hydro reservoirs", "reservatórios das hidrelétricas": the reservoirs, not
+     # hydro generation
+     r"|(?:nivel\s+d[oe]s\s+)?reservatorios?"
+     r"(?:\s+(?:hidreletricos|hidricos|das\s+(?:usinas\s+)?hidreletricas))?"
+     r"|stored\s+energy|(?:hydro(?:electric|power)?\s+)?reservoir\s+(?:level|storage)s?"
+     r"|(?:hydro(?:electric|power)?\s+)?reservoirs?|storage",
      "ear"),
     (r"custo\s+marginal(?:\s+de\s+operacao)?|\bcmo\b|marginal\s+(?:operating\s+|operation\s+)?cost",
      "cmo"),
@@ -333,18 +338,19 @@ _STOPWORDS = set(
     go goes went reach reaches representou representa represents represented accounted
     anything algo use typically usually normally tipicamente normalmente geralmente costuma
     proprio propria own looking am i'm
-    costumam
+    costumam veio vieram solicito solicita solicitamos solicitar referente referentes
+    disponivel disponiveis available
     """.split()  # noqa: SIM905
 )
 # politeness and hedges: ignored, and said to be
 _FILLER = rx(
     r"\b(?:segundo\s+(?:o|a|os|as)(?=\s)|por\s+favor|please|kindly|aproximadamente|approximately|roughly|exatamente|exactly"
     r"|at\s+any\s+(?:point|time|moment)|em\s+algum\s+momento|obrigad[oa]|thanks"
-    r"|beleza|valeu|okay|ok|asap|break\s+(?:it\s+)?down|desagreg(?:ue|ar)|discrimin(?:e|ar)"
+    r"|beleza|valeu|okay|ok|asap|(?:a\s+)?mesma\s+coisa|(?:the\s+)?same\s+thing|break\s+(?:it\s+)?down|desagreg(?:ue|ar)|discrimin(?:e|ar)"
     # "scheduled vs verified, daily average of each": each of the measures named
     r"|(?:of|for)\s+(?:each|both)(?=\s*[.?!]?\s*$)|de\s+cada\s+uma?(?=\s*[.?!]?\s*$)"
     # "who exports, who imports?": the sign of the net interchange says it
-    r"|who\s+exports?\s*,?\s*(?:and\s+)?who\s+imports?|quem\s+exporta\s*,?\s*(?:e\s+)?quem\s+importa|thank\s+you|ola|oi|hello|hi|hey"
+    r"|who\s+exports?\s*,?\s*(?:and\s+)?who\s+imports?|quem\s+exporta\s*,?\s*(?:e\s+)?quem\s+importa|(?:in\s+)?(?:which|what)\s+direction|(?:em\s+)?(?:qual|que)\s+(?:o\s+|a\s+)?(?:sentido|direcao)|thank\s+you|ola|oi|hello|hi|hey"
     r"|por\s+gentileza|se\s+(?:for\s+)?possivel|se\s+puder|sera\s+que|desde\s+ja|agradec[oe]"
     r"|grat[oa]|voce|if\s+possible|if\s+you\s+can|i\s+(?:would|'d)\s+(?:really\s+)?appreciate"
     r"(?:\s+it)?|(?:and\s+)?i\s+(?:was|am)\s+wondering\s+(?:if|whether)|much\s+appreciated)\b"
@@ -358,8 +364,12 @@ _LABEL = re.compile(r"\s*[^\W\d_][^:\n]{0,40}:\s+(?=\S)")
 _REQUEST = rx(
     r"\b(?:(?:i\s+(?:was|am)\s+)?wondering\s+(?:if|whether)|could\s+you|can\s+you|would\s+you"
     r"|(?:voce|vc)\s+(?:poderia|pode|podia|consegue)|gostaria\s+de\s+saber|queria\s+saber"
-    r"|preciso\s+saber|i(?:'d|\s+would)\s+like\s+to\s+know|please\s+tell)\b"
+    r"|preciso\s+(?:saber|d[oae]s?)|i\s+need\s+(?:to\s+know|the)"
+    r"|i(?:'d|\s+would)\s+like\s+to\s+know|please\s+tell)\b"
 )
+# who asks, before the request ("Trabalho numa distribuidora em SC e preciso …", "I work for a
+# utility in Paraná and need …"): about the asker, never a filter of the data
+_ASKER = rx(r"^\s*(?:eu\s+)?(?:trabalho|moro|sou|atuo|estudo|i\s+(?:work|live|study)|i'm|i\s+am)\b")
 _PURPOSE = rx(
     r"[,\s]+(?:para|pra|for)\s+(?:(?:a\s+|o\s+)?(?:minha|meu|nossa|nosso|my|our)"
     r"|(?:mostrar|apresentar|usar|showing|presenting|using|show|present|use)\s+"
@@ -423,6 +433,8 @@ _RANK_N = rx(
     + _ENTITY_ANY
     + r")\b"
 )
+_UP_WORDS = frozenset({"maiores", "principais", "largest", "biggest", "highest", "top"})
+_DOWN_WORDS = frozenset({"menores", "smallest", "lowest", "bottom"})
 _RANK_TOP = rx(r"\b(?P<dir>top|bottom)(?:-|\s*)(?P<n>" + NUM + r")\b")
 _RANK_ADJ_N = rx(
     r"\b(?:(?:os|as|the)\s+)?(?P<n>" + NUM + r")\s+(?P<adj>maiores|menores|principais|largest"
@@ -558,8 +570,9 @@ _COMPARE = rx(
     + r"|\bqual\s+(?:d[oa]s\s+(?:dois|duas)|delas|deles)\s+(?:\w+\s+)?(?:mais|menos)\b"
 )
 _WHEN = rx(
-    r"\b(?:e\s+)?(?:em\s+que\s+(?:dia\s+e\s+(?:hora|horario)|data\s+e\s+(?:hora|horario)"
-    r"|hora|horario|dia|momento)|(?:on\s+|at\s+)?(?:which|what)\s+(?:day|date)\s+and\s+(?:time|hour)"
+    r"\b(?:e\s+)?(?:em\s+(?:que|qual)\s+(?:dia\s+e\s+(?:hora|horario)|data\s+e\s+(?:hora|horario)"
+    r"|hora|horario|dia|data|momento|mes)"
+    r"|(?:on\s+|at\s+)?(?:which|what)\s+(?:day|date)\s+and\s+(?:time|hour)"
     r"|(?:the\s+)?date\s+and\s+(?:the\s+)?(?:value|time)"
     r"|data\s+e\s+(?:o\s+)?valor|a\s+que\s+horas?|que\s+horas"
     r"|quando|when|at\s+what\s+(?:time|hour)|at\s+which\s+hour|on\s+which\s+day|and\s+when"
@@ -680,8 +693,10 @@ _AGGREGATIONS: list[tuple[str, Aggregation]] = [
 _AGG_RX = [(rx(r"\b(?:" + p + r")\b"), a) for p, a in _AGGREGATIONS]
 
 _MLT = rx(
+    # "acima da média histórica?", "below the long-term average": compared with the MLT
+    r"(?:\b(?P<vs>acima|abaixo|above|below|under|over)\s+)?"
     r"(?:\b(?:em|in|as|como)\s+)?(?:%|\bpercentual|\bpercent(?:age)?)?\s*"
-    r"(?:\b(?:da|de|of\s+the|of)\s+)?"
+    r"(?:\b(?:da|de|do|of\s+the|of|the)\s+)?"
     r"\b(?:mlt|long[\s-]term\s+(?:average|mean)|media\s+de\s+longo\s+termo|historical\s+average"
     r"|media\s+historica)\b"
 )
@@ -706,6 +721,8 @@ _DAY_PROFILE = rx(
     r"|\b(?:(?:por|em\s+cada|para\s+cada|n?as)\s+)?horas?\s+do\s+dia\b"
     r"|\b(?:perfil|curva)\s+(?:horari[oa]\s+)?(?:medi[oa]|tipic[oa])\b|\bdia\s+tipico\b"
     r"|\b(?:typical|average)\s+(?:daily\s+)?(?:profile|day)\b|\b(?:daily|hourly)\s+profile\b"
+    # "at what time of day does it peak?": the hours of the day compared
+    r"|\b(?:at\s+)?(?:what|which)\s+time\s+of\s+(?:the\s+)?day\b"
 )
 # "por dia da semana", "by day of the week": each weekday over the weeks of the period ("dias
 # de semana" / "weekdays" are Monday to Friday, read by the periods)
@@ -716,6 +733,7 @@ _WEEK_PROFILE = rx(
 _PROFILE_PEAK = rx(
     r"\b(?:ger(?:a|am)|produz(?:em)?|consome(?:m)?)\s+mais\b"
     r"|\b(?:generates?|produces?|consumes?)\s+(?:the\s+)?most\b|\bpeaks?\b"
+    r"|\b(?:(?:tem|faz|atinge|chega\s+ao)\s+(?:o\s+|seu\s+)?)?picos?\b"
     # "at what hour is it highest?", "em que hora fica mais alto?"
     r"|\b(?:at\s+)?(?:what|which)\s+(?:hour|time)\s+(?:is\s+it|does\s+it|it\s+is)?\s*"
     r"(?:highest|lowest|peak|the\s+highest|the\s+lowest)\b"
@@ -731,7 +749,9 @@ _CONDITION = rx(
     r"|more\s+than|higher\s+than|lower\s+than|exceed(?:ed|ing|s)?|ultrapass\w+|super(?:ou|aram)"
     r"|pass(?:ou|aram|a|am)\s+d[eo]|went\s+(?:above|over)|gone\s+(?:above|over)|over"
     r"|>=|<=|>|<)\s*(?:r\$\s*)?"
-    r"(?P<n>-?\d+(?:[.,]\d+)*)(?:\s*(?:r\$\s*/\s*mwh|/\s*mwh|reais|mw\s*med(?:ios)?|mw\s*avg|mwavg|mw|mwh"
+    # a multiplier as people write it: "20 mil MW", "20k", "1,5 thousand", "2 milhões"
+    r"(?P<n>-?\d+(?:[.,]\d+)*)(?:\s*(?P<scale>mil|k|thousand|milh(?:ao|oes)|millions?)\b)?"
+    r"(?:\s*(?:r\$\s*/\s*mwh|/\s*mwh|reais|mw\s*med(?:ios)?|mw\s*avg|mwavg|mw|mwh"
     r"|%))?"
     r"(?!\s*(?:horas?|hours?|dias?|days?|semanas?|weeks?|meses|months?|anos?|years?|usinas?"
     r"|plants?|%?\s*d[ao]s?\b))(?![\w%])"
@@ -1421,7 +1441,16 @@ class RuleTranslator:
 
     def _units(self, st: _State) -> None:
         text = st.text
-        st.mlt = bool(text.take(_MLT))
+        mlt = text.take(_MLT)
+        st.mlt = bool(mlt)
+        vs = next((m for m in mlt if m.group("vs")), None)
+        if vs is not None and not st.aggregations and not st.reading.spans:
+            # "a ENA está acima da média histórica?": the latest value in % of the MLT says it
+            st.aggregations.append((vs.start(), Aggregation.LAST, vs.group(0)))
+            st.assumptions.append(
+                "above or below the long-term mean (MLT): the latest value in % of the MLT "
+                "(above 100 % is above it)"
+            )
         st.mwmes = bool(text.take(_MWMES))
         st.percent = st.fullness = bool(text.take(_FULLNESS))
         text.take(_PRICE_UNIT)
@@ -1566,9 +1595,18 @@ class RuleTranslator:
                 n = 10
                 text.consume(other.start(), other.end())
                 st.assumptions.append("the highest and the lowest: every one, ranked")
-            later = next((m for m in text.finditer(_RANK_TOP) if m.start() > match.end()), None)
-            if later is not None and n == 1 and pattern is _RANK_WHICH:
-                # "which state …? Give me the top 5 states": that many, ranked
+            restated = [
+                m
+                for p in (_RANK_TOP, _RANK_ADJ_N)
+                for m in text.finditer(p)
+                if m.start() > match.end()
+                and (m.groupdict().get("adj") or m.group("dir") or "")
+                in ((_DOWN_WORDS if bottom else _UP_WORDS) | {""})
+            ]
+            later = min(restated, key=lambda m: m.start(), default=None)
+            if later is not None and not groups.get("n") and pattern is _RANK_WHICH:
+                # "which state …? Give me the top 5 states", "quais térmicas mais geraram? as
+                # 10 maiores": that many, ranked
                 n = numbers.parse(later.group("n")) or n
                 tail = re.match(r"\s*(?:" + _ENTITY_ANY + r")\b", text.current[later.end() :])
                 text.consume(later.start(), later.end() + (tail.end() if tail else 0))
@@ -1926,6 +1964,8 @@ class RuleTranslator:
             if value is None:
                 st.unmapped.append(Unmapped("number", shown, "not a number as written"))
                 continue
+            if match.group("scale"):
+                value *= 1_000_000 if match.group("scale").startswith("milh") else 1000
             st.conditions.append((op, value, shown))
 
     def _spread_between(self, st: _State) -> None:
@@ -2389,10 +2429,22 @@ class RuleTranslator:
         on each month's (or year's) last day, one compared period each; for the month still
         running, its latest day with data."""
         months = {"1mo": 1, "1y": 12}.get(st.last_of_each or "")
-        if months is None or len(st.reading.spans) > 1 or st.reading.days:
-            return
         others = [a for _, a, _ in st.aggregations if a is not Aggregation.LAST]
         if others or st.rank or st.compare or st.transform or st.time_rank or st.conditions:
+            return
+        if months is None and st.aggregations and not st.reading.spans and not st.reading.days:
+            # "how full are Brazil's reservoirs now?": the SIN's latest day with data
+            latest = self.latest("ear_diario") if self.latest is not None else None
+            day = P.add_days(P.midnight(st.now), -1)
+            if latest is not None:
+                day = min(P.midnight(latest.astimezone(self.zone)), P.midnight(st.now))
+            st.reading.spans = [P.Span(day, P.add_days(day, 1))]
+            st.aggregations = []
+            st.assumptions.append(
+                f"the SIN's latest value: its latest day with data ({day:%Y-%m-%d})"
+            )
+            return
+        if months is None or len(st.reading.spans) > 1 or st.reading.days:
             return
         span = st.reading.spans[0] if st.reading.spans else self._default_span(st, "ear_diario")
         latest = self.latest("ear_diario") if self.latest is not None else None
@@ -3409,7 +3461,7 @@ def _without_context(written: str) -> tuple[str, list[str]]:
     request = next(reversed(list(_REQUEST.finditer(fold(written)))), None)
     if request is not None and request.start() > 0:
         before, after = written[: request.start()], written[request.start() :]
-        if _data_words(before) <= _data_words(after):
+        if _data_words(before) <= _data_words(after) or _ASKER.match(fold(before)):
             context.append(before.strip())
             written = after
     purpose = _PURPOSE.search(fold(written))

@@ -1013,15 +1013,26 @@ def _compare(
 ) -> None:
     if not periods:
         return
-    restated = [  # "the 2024/25 wet season (Nov 2024 to Apr 2025)": one period, said twice
-        b
-        for a, b in itertools.pairwise(periods)
-        if a.span is not None
-        and a.span == b.span
-        and re.fullmatch(
-            r"\s*[(,:—–-]?\s*(?:i\.?e\.?,?|ou\s+seja,?|that\s+is,?)?\s*", text.norm[a.end : b.start]
+    restated: list[_Atom] = []
+    for a, b in itertools.pairwise(periods):
+        # "the 2024/25 wet season (Nov 2024 to Apr 2025)": one period, said twice; spelled out
+        # differently after a parenthesis, a colon or "i.e." ("(December 2024 through April
+        # 2025)"), the dates spelled out are the period
+        sep = re.fullmatch(
+            r"\s*([(,:—–-])?\s*(i\.?e\.?,?|ou\s+seja,?|that\s+is,?)?\s*", text.norm[a.end : b.start]
         )
-    ]
+        if sep is None or a.span is None or b.span is None or a in restated:
+            continue
+        if a.span == b.span:
+            restated.append(b)
+        elif (sep.group(1) in ("(", ":") or sep.group(2)) and (
+            a.span.start < b.span.end and b.span.start < a.span.end
+        ):
+            restated.append(a)
+            reading.notes.append(
+                f"'{text.original(a.start, a.end).strip()}' read as the dates spelled out "
+                f"after it ({label(b.span)})"
+            )
     periods = [p for p in periods if p not in restated]
     norm = list(text.norm)
     for start, end in clocks:  # a time of day between compared periods is not their join

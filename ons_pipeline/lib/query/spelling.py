@@ -71,6 +71,15 @@ _IN_CONTEXT = [
     # "do norte p/ sudeste", "c/ data": the slash forms of "para" and "com"
     (re.compile(r"(?<![\w/])(?P<w>p/)(?=\s*[^\W\d_])", re.IGNORECASE), "para "),
     (re.compile(r"(?<![\w/])(?P<w>c/)(?=\s*[^\W\d_])", re.IGNORECASE), "com "),
+    # "peak CMO + when", "máximo + horário": a plus sign before the time asked is "and"
+    (
+        re.compile(
+            r"(?<=\s)(?P<w>\+)(?=\s*(?:when|quando|que\s+horas?|what\s+time|which\s+day|time"
+            r"|timestamp|date|hora|hor[aá]rio|data|dia|instante)\b)",
+            re.IGNORECASE,
+        ),
+        "and",
+    ),
     (
         re.compile(
             r"(?<!\bno\s)(?<!\bdo\s)(?<!\bin\s)(?<!\bof\s)(?<!\bem\s)(?<!\bda\s)"

@@ -1826,3 +1826,79 @@ def test_words_of_the_fifteenth_set_read_only_where_they_mean_it() -> None:
         for s in (ended.model.selections if ended.model else ())
         for leaf in leaves(s.expr)
     )
+
+
+def test_what_the_sixteenth_set_found() -> None:
+    """Set 16 (an independent writer, read no code): 72 % on first contact, no wrong answer;
+    its refusals of answerable questions, each read by the principle behind it."""
+    # a multiplier as written: "20 mil MW", "20k", "1,5 mil"
+    for question, value in (
+        ("quantas horas a carga do Sul passou de 20 mil MW em janeiro?", 20_000.0),
+        ("how many hours was South load above 20k MW in January?", 20_000.0),
+        ("quantas horas a carga do SE ficou acima de 1,5 mil MW em 2023?", 1_500.0),
+    ):
+        assert understood(question).value_filters[0].value == value, question
+    # "+ when": a plus sign before the time asked is "and"
+    peak = translate("peak CMO south last month + when", NOW)
+    assert peak.complete and any("'+'" in a for a in peak.assumptions)
+    assert translate("max carga SE ontem + horário", NOW).complete
+    plus = translate("Angra 1 + Angra 2, energia total em 2023", NOW)  # still a sum
+    assert not any("'+'" in a for a in plus.assumptions)
+    # "em qual dia" is when, as "em que dia"
+    assert translate("Qual foi o menor EAR do Nordeste em 2023 e em qual dia?", NOW).complete
+    # "acima da média histórica?": the latest value in % of the MLT
+    above = understood("a ena do sul ta acima da media historica?")
+    assert "percentualmlt" in above.selections[0].alias
+    assert any(
+        isinstance(leaf, Agg) and leaf.func is Aggregation.LAST
+        for leaf in leaves(above.selections[0].expr)
+    )
+    # a ranking's count restated ("as 10 maiores", "the top 10"), in the ranking's direction
+    for question, n in (
+        ("Quais térmicas a gás mais geraram na semana passada? Me passa as 3 maiores", 3),
+        ("which gas plants generated the most last week? give me the top 4", 4),
+        ("quais usinas menos geraram em 2023? as 3 menores", 3),
+    ):
+        top = understood(question).top
+        assert top is not None and top.n == n, question
+    assert understood("quais usinas menos geraram em 2023? as 3 menores").top.bottom  # type: ignore[union-attr]
+    # "at what time of day does it peak, on average": the hours of the day compared
+    for question in (
+        "At what time of day does solar generation peak in the Northeast, on average, in April?",
+        "em que hora do dia a geração solar do NE tem pico, em média, em abril?",
+    ):
+        assert understood(question).by_hour_of_day, question
+    # a season restated with its dates spelled out: the dates are the period, and said
+    season = translate(
+        "How much hydro energy did the North generate during the 2022/23 wet season "
+        "(December 2022 through April 2023)?",
+        NOW,
+    )
+    assert season.complete and season.model is not None
+    assert season.model.time_range.to_dict() == {
+        "start": "2022-12-01T03:00:00Z",
+        "end": "2023-05-01T03:00:00Z",
+    }
+    assert any("spelled out" in a for a in season.assumptions)
+    # who asks is context, never a filter: "SC" here is where the asker works
+    asker = understood(
+        "Trabalho numa distribuidora em SC e preciso do perfil médio horário da carga do Sul "
+        "em fevereiro de 2024"
+    )
+    assert asker.table == "curva_carga" and asker.by_hour_of_day
+    assert all(f.tag != "id_estado" for f in asker.tag_filters)
+    # the hydro reservoirs are the stored energy; the SIN's latest is its latest day, summed
+    sin = understood("How full are Brazil's hydro reservoirs now?")
+    assert sin.table == "ear_diario" and sin.selections[0].alias == "sin_ear_percent"
+    assert understood("nível dos reservatórios das hidrelétricas do SE hoje").table == "ear_diario"
+    # formal and follow-up wording
+    for question in (
+        "Solicito o nível de armazenamento dos reservatórios do subsistema Sudeste/Centro-Oeste, "
+        "em percentual, referente à data mais recente disponível.",
+        "E pro Sul? mesma coisa, média diária da carga nos últimos 7 dias",
+        "quanto % da geração do SIN veio de solar ontem?",
+        "current flow between S and SE, which direction?",
+    ):
+        assert translate(question, NOW).complete, question
+    # ...and what still stays unread: next week is never this one
+    assert not translate("qual vai ser o CMO do SE na semana que vem?", NOW).complete
