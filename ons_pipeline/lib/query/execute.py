@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -38,9 +38,11 @@ from ons_pipeline.lib.query.errors import (
 from ons_pipeline.lib.query.influxql import Statement, combine_plan, statements
 from ons_pipeline.lib.query.model import (
     PERIOD_COLUMN,
+    Agg,
     Aggregation,
     QueryModel,
     evaluate,
+    leaves,
     zone_info,
 )
 from ons_pipeline.lib.query.rollups import AnswerSource
@@ -338,8 +340,38 @@ def _execute(
         raise execution_error(exc, text) from None
     elapsed = (time.perf_counter() - began) * 1000
     rows = merge_results(model, stmts, results)
+    if not rows and _counts_under_condition(model):
+        rows = _zero_counts(model, runner, database, retention_policy)
     source = AnswerSource.raw(model, reason, retention_policy)
     return QueryResult(model, result_columns(model), rows, text, elapsed, source)
+
+
+def _counts_under_condition(model: QueryModel) -> bool:
+    """Every selection counts points under a condition on their values, in one bucket."""
+    found = [leaf for s in model.selections for leaf in leaves(s.expr)]
+    return bool(
+        model.value_filters
+        and model.window is None
+        and not model.periods
+        and found
+        and all(isinstance(leaf, Agg) and leaf.func is Aggregation.COUNT for leaf in found)
+    )
+
+
+def _zero_counts(
+    model: QueryModel, runner: QueryRunner, database: str | None, retention_policy: str | None
+) -> list[tuple[Any, ...]]:
+    """No point met the condition: InfluxDB returns no row, where the answer is 0 — for each
+    group that has points at all (no data in the range stays no row, never a 0)."""
+    unfiltered = replace(model, value_filters=())
+    stmts = statements(unfiltered, retention_policy)
+    try:
+        results = runner.query(";\n".join(s.text for s in stmts), database=database, epoch="ns")
+    except InfluxError as exc:
+        raise execution_error(exc, stmts[0].text) from None
+    width = 1 + len(model.result_tags())
+    found = merge_results(unfiltered, stmts, results)
+    return [(*row[:width], *(0 for _ in model.selections)) for row in found]
 
 
 def _from_rollups(

@@ -339,18 +339,18 @@ _STOPWORDS = set(
     anything algo use typically usually normally tipicamente normalmente geralmente costuma
     proprio propria own looking am i'm
     costumam veio vieram solicito solicita solicitamos solicitar referente referentes
-    disponivel disponiveis available
+    disponivel disponiveis available expresso expressa expressos expressas expressed tambem
     """.split()  # noqa: SIM905
 )
 # politeness and hedges: ignored, and said to be
 _FILLER = rx(
     r"\b(?:segundo\s+(?:o|a|os|as)(?=\s)|por\s+favor|please|kindly|aproximadamente|approximately|roughly|exatamente|exactly"
     r"|at\s+any\s+(?:point|time|moment)|em\s+algum\s+momento|obrigad[oa]|thanks"
-    r"|beleza|valeu|okay|ok|asap|(?:a\s+)?mesma\s+coisa|(?:the\s+)?same\s+thing|break\s+(?:it\s+)?down|desagreg(?:ue|ar)|discrimin(?:e|ar)"
+    r"|beleza|valeu|okay|ok|asap|(?:a\s+)?mesma\s+coisa|(?:the\s+)?same\s+thing|same\s+for(?=\s)|separad[oa]s?\s+por\s+fonte|(?:broken\s+down|split)\s+by\s+source|break\s+(?:it\s+)?down|desagreg(?:ue|ar)|discrimin(?:e|ar)"
     # "scheduled vs verified, daily average of each": each of the measures named
     r"|(?:of|for)\s+(?:each|both)(?=\s*[.?!]?\s*$)|de\s+cada\s+uma?(?=\s*[.?!]?\s*$)"
     # "who exports, who imports?": the sign of the net interchange says it
-    r"|who\s+exports?\s*,?\s*(?:and\s+)?who\s+imports?|quem\s+exporta\s*,?\s*(?:e\s+)?quem\s+importa|(?:in\s+)?(?:which|what)\s+direction|(?:em\s+)?(?:qual|que)\s+(?:o\s+|a\s+)?(?:sentido|direcao)|thank\s+you|ola|oi|hello|hi|hey"
+    r"|who\s+exports?\s*,?\s*(?:and\s+)?who\s+imports?|quem\s+exporta\s*,?\s*(?:e\s+)?quem\s+importa|(?:in\s+)?(?:which|what)\s+direction|(?:em\s+)?(?:qual|que)\s+(?:o\s+|a\s+)?(?:sentido|direcao)|(?:indicando|mostrando|showing|indicating)\s+(?:o\s+|the\s+)?(?:sentido|direcao|direction)(?:\s+predominante|\s+(?:mostly|mainly))?(?:\s+(?:do|of\s+the)\s+(?:fluxo|flow))?|favor(?=\s+(?:informar|enviar|indicar|mostrar|listar|calcular|responder|me\b))|thank\s+you|ola|oi|hello|hi|hey"
     r"|por\s+gentileza|se\s+(?:for\s+)?possivel|se\s+puder|sera\s+que|desde\s+ja|agradec[oe]"
     r"|grat[oa]|voce|if\s+possible|if\s+you\s+can|i\s+(?:would|'d)\s+(?:really\s+)?appreciate"
     r"(?:\s+it)?|(?:and\s+)?i\s+(?:was|am)\s+wondering\s+(?:if|whether)|much\s+appreciated)\b"
@@ -364,12 +364,16 @@ _LABEL = re.compile(r"\s*[^\W\d_][^:\n]{0,40}:\s+(?=\S)")
 _REQUEST = rx(
     r"\b(?:(?:i\s+(?:was|am)\s+)?wondering\s+(?:if|whether)|could\s+you|can\s+you|would\s+you"
     r"|(?:voce|vc)\s+(?:poderia|pode|podia|consegue)|gostaria\s+de\s+saber|queria\s+saber"
-    r"|preciso\s+(?:saber|d[oae]s?)|i\s+need\s+(?:to\s+know|the)"
+    r"|(?:preciso|precisamos)\s+(?:saber|d[oae]s?)|(?:i|we)\s+need\s+(?:to\s+know|the)"
     r"|i(?:'d|\s+would)\s+like\s+to\s+know|please\s+tell)\b"
 )
 # who asks, before the request ("Trabalho numa distribuidora em SC e preciso …", "I work for a
 # utility in Paraná and need …"): about the asker, never a filter of the data
-_ASKER = rx(r"^\s*(?:eu\s+)?(?:trabalho|moro|sou|atuo|estudo|i\s+(?:work|live|study)|i'm|i\s+am)\b")
+_ASKER = rx(
+    r"^\s*(?:eu\s+)?(?:trabalho|moro|sou|atuo|estudo|i\s+(?:work|live|study)|i'm|i\s+am"
+    r"|(?:to|tou|estou|estamos)\s+(?:fazendo|escrevendo|preparando|montando)"
+    r"|(?:we're|we\s+are)\s+(?:writing|preparing|doing))\b"
+)
 _PURPOSE = rx(
     r"[,\s]+(?:para|pra|for)\s+(?:(?:a\s+|o\s+)?(?:minha|meu|nossa|nosso|my|our)"
     r"|(?:mostrar|apresentar|usar|showing|presenting|using|show|present|use)\s+"
@@ -582,7 +586,7 @@ _WHEN = rx(
     r"|with\s+(?:the\s+)?(?:dates|times)(?:\s+(?:they|it)\s+occurred)?"
     # "cmo max sul ontem e horário", "max load and time": the time, said last
     r"|(?:e|and)\s+(?:o\s+|a\s+|seu\s+|sua\s+|the\s+|its\s+)?(?:horario|hora|instante|time"
-    r"|timestamp)(?=\s*[?.!]?\s*$)"
+    r"|timestamp|hour|dia|day|data|date)(?=\s*[?.!]?\s*$)"
     r"|(?:[ao]\s+)?(?:hora|horario|dia|momento|instante)\s+(?:em\s+)?que"
     r"(?=\s+(?:ocorreu|aconteceu|foi\s+registrad[oa])))\b"
     r"(?:\s+(?:did|does|was|is))?(?:\s+(?:ela|ele|isso|it|this|that))?"
@@ -720,7 +724,8 @@ _DAY_PROFILE = rx(
     r"\b(?:(?:by|per|for\s+each|across)\s+(?:the\s+)?)?hours?[\s-]+of[\s-]+(?:the[\s-]+)?day\b"
     r"|\b(?:(?:por|em\s+cada|para\s+cada|n?as)\s+)?horas?\s+do\s+dia\b"
     r"|\b(?:perfil|curva)\s+(?:horari[oa]\s+)?(?:medi[oa]|tipic[oa])\b|\bdia\s+tipico\b"
-    r"|\b(?:typical|average)\s+(?:daily\s+)?(?:profile|day)\b|\b(?:daily|hourly)\s+profile\b"
+    r"|\b(?:typical|average)\s+(?:daily\s+)?(?:profile|day|shape)\b"
+    r"|\b(?:daily|hourly)\s+(?:profile|shape)\b"
     # "at what time of day does it peak?": the hours of the day compared
     r"|\b(?:at\s+)?(?:what|which)\s+time\s+of\s+(?:the\s+)?day\b"
 )
@@ -746,8 +751,8 @@ _CONDITION = rx(
     r"(?:\b|(?=[<>]))(?:(?:ficou|ficaram|esteve|estiveram|foi|foram|was|were|stayed|been|is|are)\s+)?"
     r"(?P<op>acima\s+d[eo]|abaixo\s+d[eo]|maior(?:es)?\s+(?:que|do\s+que)|menor(?:es)?\s+(?:que"
     r"|do\s+que)|superior(?:es)?\s+a|inferior(?:es)?\s+a|above|below|greater\s+than|less\s+than"
-    r"|more\s+than|higher\s+than|lower\s+than|exceed(?:ed|ing|s)?|ultrapass\w+|super(?:ou|aram)"
-    r"|pass(?:ou|aram|a|am)\s+d[eo]|went\s+(?:above|over)|gone\s+(?:above|over)|over"
+    r"|more\s+than|higher\s+than|lower\s+than|exceed(?:ed|ing|s)?|ultrapass\w+|super(?:ou|aram|ar|a)"
+    r"|pass(?:ou|aram|a|am|ar)\s+d[eo]|went\s+(?:above|over)|gone\s+(?:above|over)|over"
     r"|>=|<=|>|<)\s*(?:r\$\s*)?"
     # a multiplier as people write it: "20 mil MW", "20k", "1,5 thousand", "2 milhões"
     r"(?P<n>-?\d+(?:[.,]\d+)*)(?:\s*(?P<scale>mil|k|thousand|milh(?:ao|oes)|millions?)\b)?"
@@ -758,6 +763,8 @@ _CONDITION = rx(
 )
 _ZERO = rx(
     r"\b(?:(?:ficou|ficaram|esteve|estiveram|estava|was|were|stayed|been|is|are)\s+)?(?:zerad[oa]s?"
+    r"|(?:(?:chegou|chegaram)\s+a\s+)?zer(?:ar|ou|aram)|(?:hit|reach(?:ed)?|went\s+to|dropped\s+to)"
+    r"\s+zero"
     r"|parad[oa]s?|(?:at|em)\s+zero|sem\s+gerar|without\s+(?:output|generation)"
     r"|with\s+(?:no|zero)\s+(?:output|generation)|offline)\b"
     # "at zero or negative", "zerado ou negativo": the same condition, at or below zero
@@ -813,8 +820,23 @@ _AMOUNT_NOUN = rx(
 # how a stock moved over one period ("caiu", "subiu", "variou", "changed by")
 _STOCK_CHANGE = rx(
     r"\b(?:caiu|cairam|subiu|subiram|variou|variaram|aumentou|diminuiu|recuou|fell|rose|dropped"
-    r"|increased|decreased|changed|grew)\b"
+    r"|increased|decreased|changed|grew|gained(?:\s+or\s+lost)?|lost(?:\s+or\s+gained)?"
+    r"|ganhou(?:\s+ou\s+perdeu)?|perdeu(?:\s+ou\s+ganhou)?)\b"
 )
+# a question answered yes or no ("did it …?", "chegou a …?", "houve …?")
+_YES_NO = rx(
+    r"^\s*(?:did|was|were|has|have|is|are|does|do)\b|\b(?P<reach>(?:chegou|chegaram)\s+a)\b"
+    r"|\b(?:ficou|ficaram|esteve|estiveram)\b|\b(?P<ever>ever|alguma\s+vez)\b"
+    r"|\b(?P<when>(?:houve|teve|there\s+(?:was|were))\s+(?:alguma?\s+|any\s+)?(?:hora|dia|momento"
+    r"|hour|day|moment|time)s?\s+(?:com|em\s+que|when|with|in\s+which))"
+)
+# a series asked step by step ("dia a dia", "por hora", "for each day")
+_EACH_STEP = rx(
+    r"\b(?:dia\s+a\s+dia|hora\s+a\s+hora|mes\s+a\s+mes|semana\s+a\s+semana"
+    r"|por\s+(?:dia|hora|mes|semana)|(?:per|each|every|by)\s+(?:day|hour|month|week))\b"
+)
+# the bare verb after "did" ("how much did SE storage fall"): how a stock moved too
+_STOCK_VERB = rx(r"\b(?:fall|rise|drop|change|grow|increase|decrease)\b")
 _POINTS = rx(r"\b(?:em\s+)?(?:pontos?\s+percentua(?:l|is)|p\.?p\.?|percentage\s+points?)\b")
 # "o acumulado do mês": the total so far
 # "quanto gerou em média por dia em outubro": one figure, the period's mean day (not each day)
@@ -1237,6 +1259,16 @@ class RuleTranslator:
         st.assumptions.extend(st.reading.notes)
         self._units(st)
         self._conditions(st)
+        yes_no = _YES_NO.search(text.norm)
+        asks_when = st.asks_when or re.search(r"\b(?:quando|when)\b", text.norm)
+        series = st.window or _EACH_STEP.search(text.norm)  # "dia a dia": a series asked
+        if st.conditions and not st.aggregations and yes_no and not asks_when and not series:
+            # "o CMO chegou a zerar?", "did the load go above 40 GW?": how many points met it
+            for part in ("when", "reach", "ever"):
+                if yes_no.group(part):
+                    text.consume(yes_no.start(part), yes_no.end(part))
+            st.aggregations.append((yes_no.start(), Aggregation.COUNT, yes_no.group(0)))
+            st.assumptions.append("a yes or no on a condition: the points that met it (0: no)")
         self._intent(st)
         self._rank(st)
         self._transforms(st)
@@ -1680,11 +1712,15 @@ class RuleTranslator:
             r"|reservoirs?)\b",
             text.norm,
         )
-        if len(st.reading.spans) == 1 and stock and _STOCK_CHANGE.search(text.norm):
+        did = re.search(r"\bdid\b", text.norm) and _STOCK_VERB.search(text.current)
+        if len(st.reading.spans) == 1 and stock and (_STOCK_CHANGE.search(text.norm) or did):
             # "quanto o armazenamento caiu neste trimestre": the stock at the end minus at the
             # start (in percentage points for the percentage)
             text.take(_STOCK_CHANGE)
-            text.take(_POINTS)
+            if did:
+                text.take(_STOCK_VERB)
+            if text.take(_POINTS):  # "in percentage points": the percentage's change too
+                st.percent = True
             st.stock_change = True
         percent = len(st.reading.spans) > 1 and bool(text.take(_CHANGE_PERCENT))
         if len(st.reading.spans) > 1 and (text.take(_CHANGE) or percent):
@@ -3458,12 +3494,14 @@ def _without_context(written: str) -> tuple[str, list[str]]:
         ]
         context += [s for s in sentences if s not in kept]
         written = " ".join(kept)
-    request = next(reversed(list(_REQUEST.finditer(fold(written)))), None)
-    if request is not None and request.start() > 0:
+    for request in _REQUEST.finditer(fold(written)):  # the first request after a preamble
         before, after = written[: request.start()], written[request.start() :]
-        if _data_words(before) <= _data_words(after) or _ASKER.match(fold(before)):
+        if request.start() > 0 and (
+            _data_words(before) <= _data_words(after) or _ASKER.match(fold(before))
+        ):
             context.append(before.strip())
             written = after
+            break
     purpose = _PURPOSE.search(fold(written))
     if purpose is not None and not _data_words(written[purpose.start() :]):
         context.append(written[purpose.start() :].strip(" ,"))

@@ -420,6 +420,12 @@ def _read_clock(text: Text, reading: Reading) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m, _ in found]
 
 
+# "weeks Monday to Sunday", "(Mon to Sun)": how weeks are counted here, every day kept
+_WHOLE_WEEK = rx(
+    r"\(?\s*\b(?:(?:weeks?|semanas?)\s+)?(?:(?:from|de|da)\s+)?"
+    r"(?:mon(?:day)?|seg(?:unda)?(?:[\s-]feira)?)\s*(?:to|through|thru|till|until|-|–|a|ate)\s*"
+    r"(?:sun(?:day)?|dom(?:ingo)?)\b\s*\)?"
+)
 _DAYS = rx(
     r"""\b(?:(?:n[oa]s|aos|em|on|during|in|over)\s+(?:the\s+|os\s+|as\s+)?)?
     (?:(?P<we>fins?\s+de\s+semana|finais\s+de\s+semana|weekends?)
@@ -517,7 +523,8 @@ _PREVIOUS_SHIFT = {
 _SEMESTER = rx(
     r"""\b(?:(?:the\s+)?(?P<ord>primeiro|segundo|1o|2o|1º|2º|first|second|1st|2nd)
     \s+(?:semestre|half)\s+(?:de|do\s+ano\s+de|of)\s+(?P<y>\d{4})
-    |h(?P<h>[12])\s*(?P<hy>\d{4}))\b"""
+    |h(?P<h>[12])\s*(?P<hy>\d{4})
+    |(?:n?[oa]\s+)?(?P<ord2>primeiro|segundo|1o|2o|1º|2º)\s+semestre(?!\s+(?:de|do|of)\b))\b"""
 )
 _SUBMONTH = rx(
     r"""\b(?:(?:the)\s+)?(?P<ord>"""
@@ -528,8 +535,9 @@ _SUBMONTH = rx(
     + r""")(?:\s*(?:de|,|of)?\s*(?P<y>\d{4}))?\b"""
 )
 _SEASON = rx(
-    r"""\b(?:(?:ultimo|last|past)\s+)?(?:(?P<y0>\d{4})\s+)?(?P<s>verao|outono|inverno|primavera|summer|autumn|fall|winter
-    |spring)(?:\s+(?:de|of|do\s+ano\s+de))?(?:\s+(?:(?P<ya>\d{4})\s*[/-]\s*)?(?P<y>\d{4}|(?<=[/-])\d{2}
+    r"""\b(?:(?:ultimo|last|past)\s+)?(?:(?P<y0>\d{4})\s+)?(?P<s>verao|outono|inverno|primavera|summer|autumn|winter
+    |spring|(?:(?<=\bthe\s)|(?<=\bin\s)|(?<=\bthis\s)|(?<=\blast\s)|(?<=\bpast\s)
+    |(?<=\bduring\s)|(?<=\bof\s)|(?<=\bnext\s)|(?<=\d\s))fall|fall(?=\s+(?:of\s+)?\d{4}))(?:\s+(?:de|of|do\s+ano\s+de))?(?:\s+(?:(?P<ya>\d{4})\s*[/-]\s*)?(?P<y>\d{4}|(?<=[/-])\d{2}
     |(?<=[/-]\s)\d{2}))?\b"""
 )
 _HYDRO = rx(
@@ -606,6 +614,10 @@ _QUARTER = (
     r"(?:(?:(?P<qo>primeiro|segundo|terceiro|quarto|ultimo|1o|2o|3o|4o|1º|2º|3º|4º|first|second"
     r"|third|fourth|last|1st|2nd|3rd|4th)\s+(?:trimestre|quarter|tri)|q(?P<qn>[1-4]))"
     r"\s*(?:de|of|,)?\s*(?P<qy>\d{4})"
+    # without a year ("no 2º tri", "in Q2"): the latest such quarter that has begun
+    r"|(?:(?P<qa>primeiro|segundo|terceiro|quarto|1o|2o|3o|4o|1º|2º|3º|4º|first|second|third"
+    r"|fourth|1st|2nd|3rd|4th)\s+(?:trimestre|quarter|tri)|q(?P<qan>[1-4]))"
+    r"(?!\s*(?:de|of|,)?\s*\d)"
     # ONS and market shorthand: 1T23, 1T2023, T1 2023, 1º tri 23
     r"|(?P<tn>[1-4])\s*t\s*(?P<ty>\d{2}|\d{4})|t(?P<tn2>[1-4])\s*[/-]?\s*(?P<ty2>\d{4}))"
 )
@@ -656,8 +668,9 @@ _RELATIVE_N = rx(
     r"""\b(?:(?:n[oa]s?|over\s+the|in\s+the|during\s+the|for\s+the|within\s+the|the)\s+)?
     (?:ultim[oa]s|last|past|previous|recent(?:es)?)\s+(?P<n>"""
     + NUM
-    + r""")\s*"""
+    + r""")\s*(?:(?P<full>full|complete|whole)\s+)?"""
     + _UNIT_WORDS
+    + r"""(?:\s+(?P<full2>complet[oa]s|inteir[oa]s|chei[oa]s|fechad[oa]s))?"""
     + r"""(?:\s+(?:atras|ago))?\b"""
 )
 _RELATIVE_N_AGO = rx(
@@ -788,6 +801,8 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
         back = (today.weekday() - weekday) % 7 or 7
         day = add_days(today, -back)
         atoms.append(_Atom(match.start(), match.end(), Span(day, add_days(day, 1))))
+    if text.take(_WHOLE_WEEK):
+        reading.notes.append("weeks from Monday to Sunday, every day kept")
     for match in text.take(_DAYS):
         if match.group("range"):  # "de sábado até a terça": the days between, both included
             first, last = (
@@ -854,7 +869,9 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
                 else:
                     atoms.append(_Atom(match.start(), match.end(), _ago(n, unit, now)))
                 continue
-            atoms.append(_Atom(match.start(), match.end(), _relative(n, unit, now)))
+            whole = pattern is _RELATIVE_N and (match.group("full") or match.group("full2"))
+            span = _complete(n, unit, now) if whole else _relative(n, unit, now)
+            atoms.append(_Atom(match.start(), match.end(), span))
     for match in text.take(_SINCE_MIDNIGHT):
         # "hoje desde a meia-noite", "since midnight": the day from its start, i.e. the day
         if not atoms:
@@ -1177,6 +1194,26 @@ def _relative(n: int, unit: str, now: datetime) -> Span:
     return Span(_add_months(now, -12 * n), now)
 
 
+def _complete(n: int, unit: str, now: datetime) -> Span:
+    """ "the last 8 full weeks": the N whole calendar units (weeks Monday to Sunday) before the
+    current one."""
+    today = midnight(now)
+    if unit.startswith(("min", "minute", "h", "hora", "hour")):
+        top = now.replace(minute=0, second=0, microsecond=0)
+        step = timedelta(minutes=n) if unit.startswith("min") else timedelta(hours=n)
+        return Span(top - step, top)
+    if unit.startswith(("d", "dia", "day")):
+        return Span(add_days(today, -n), today)
+    if unit.startswith(("sem", "week")):
+        monday = add_days(today, -today.weekday())
+        return Span(add_days(monday, -7 * n), monday)
+    first = today.replace(day=1)
+    if unit.startswith(("mes", "month")):
+        return Span(_add_months(first, -n), first)
+    january = first.replace(month=1)
+    return Span(_add_months(january, -12 * n), january)
+
+
 def _ago_shift(n: int, unit: str) -> str | None:
     if unit.startswith(("d", "dia", "day")):
         return f"{n}d"
@@ -1242,6 +1279,9 @@ def _semester(m: re.Match[str], now: datetime) -> Span:
     zone = now.tzinfo
     if m.group("h"):
         first, year = m.group("h") == "1", int(m.group("hy"))
+    elif m.group("ord2"):  # "no 1º semestre": the latest such half that has begun
+        first = numbers.ORDINALS[m.group("ord2")] == 1
+        year = _year(1 if first else 7, now)
     else:
         first, year = numbers.ORDINALS[m.group("ord")] == 1, int(m.group("y"))
     start = datetime(year, 1 if first else 7, 1, tzinfo=zone)
@@ -1504,6 +1544,10 @@ def _dx(m: re.Match[str], now: datetime) -> Span | None:
     if g["qy"]:
         q = int(g["qn"]) if g["qn"] else _QUARTER_WORDS.get(g["qo"], 0) or int(g["qo"][0])
         a = month_span(int(g["qy"]), 3 * q - 2, zone)
+        return Span(a.start, _add_months(a.start, 3))
+    if g["qa"] or g["qan"]:
+        q = int(g["qan"]) if g["qan"] else _QUARTER_WORDS.get(g["qa"], 0) or int(g["qa"][0])
+        a = month_span(_year(3 * q - 2, now), 3 * q - 2, zone)
         return Span(a.start, _add_months(a.start, 3))
     if g["tn"] or g["tn2"]:
         year = int(g["ty"] or g["ty2"])

@@ -59,7 +59,7 @@ def expand_shorthand(question: str) -> tuple[str, list[tuple[str, str]]]:
     written = _WORD.sub(expand, question)
     for pattern, full in _IN_CONTEXT:
         for match in list(pattern.finditer(written)):
-            used.append((match.group(0).strip(), full))
+            used.append((match.group("w").strip(), full))
         written = pattern.sub(lambda m, full=full: m.group(0).replace(m.group("w"), full), written)
     return written, used
 
@@ -71,6 +71,14 @@ _IN_CONTEXT = [
     # "do norte p/ sudeste", "c/ data": the slash forms of "para" and "com"
     (re.compile(r"(?<![\w/])(?P<w>p/)(?=\s*[^\W\d_])", re.IGNORECASE), "para "),
     (re.compile(r"(?<![\w/])(?P<w>c/)(?=\s*[^\W\d_])", re.IGNORECASE), "com "),
+    # "lowest load hour in SE": the hour of the extreme, asked
+    (
+        re.compile(
+            r"\b(?:lowest|highest|minimum|maximum|min|max)\s+[^\W\d_]+\s+(?P<w>hour)\b",
+            re.IGNORECASE,
+        ),
+        "and when",
+    ),
     # "peak CMO + when", "máximo + horário": a plus sign before the time asked is "and"
     (
         re.compile(

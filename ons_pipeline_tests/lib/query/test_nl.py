@@ -1902,3 +1902,97 @@ def test_what_the_sixteenth_set_found() -> None:
         assert translate(question, NOW).complete, question
     # ...and what still stays unread: next week is never this one
     assert not translate("qual vai ser o CMO do SE na semana que vem?", NOW).complete
+
+
+def test_a_yes_or_no_on_a_condition_counts_and_none_is_zero(dataset: Dataset) -> None:
+    """ "o CMO chegou a zerar?", "did the load go above …?": the points that met it, and 0 (not
+    an empty answer) when none did but the data is there; no data at all stays no row."""
+    now = datetime(2024, 3, 4, 12, tzinfo=UTC)  # inside the fixture data
+    carga = dataset.frames["curva_carga"]
+    south = carga[carga.id_subsistema == "S"]
+    tz = "America/Sao_Paulo"
+    local = south.assign(day=south.time.dt.tz_convert(tz).dt.floor("D"))
+    day = local[local.day == pd.Timestamp("2024-03-03", tz=tz)]
+    threshold = float(day.val_cargaenergiahomwmed.median())
+    above = translate(f"a carga do Sul chegou a passar de {threshold:.0f} MW ontem?", now)
+    assert above.complete and above.model is not None
+    assert any("yes or no" in a for a in above.assumptions)
+    (row,) = execute(above.model, dataset.url, dataset.db).rows
+    assert row[-1] == int((day.val_cargaenergiahomwmed > round(threshold)).sum()) > 0
+    never = translate("did the South load go above 999999 MW yesterday?", now)
+    assert never.complete and never.model is not None
+    (row,) = execute(never.model, dataset.url, dataset.db).rows
+    assert row[-1] == 0
+    before = translate("did the South load go above 999999 MW on 2019-01-01?", now)
+    assert before.complete and before.model is not None
+    assert execute(before.model, dataset.url, dataset.db).rows == []
+
+
+def test_what_the_seventeenth_set_found() -> None:
+    """Set 17 (written after set 16's fixes): 60 % on first contact, no wrong answer; its
+    refusals of answerable questions, each read by the principle behind it."""
+    # a quarter or half without its year: the latest such that has begun
+    assert understood("geracao termica no sul no 2o tri").time_range.to_dict() == {
+        "start": "2024-04-01T03:00:00Z",
+        "end": "2024-07-01T03:00:00Z",
+    }
+    assert understood("thermal in the south in Q3").time_range.start is not None
+    assert understood("carga do SE no 2º semestre").time_range.to_dict()["start"] == (
+        "2023-07-01T03:00:00Z"
+    )
+    assert understood("thermal generation in the south last quarter").time_range.to_dict() == {
+        "start": "2024-01-01T03:00:00Z",
+        "end": "2024-04-01T03:00:00Z",
+    }
+    # "the last 8 full weeks": whole weeks, Monday to Sunday, before the current one
+    full = understood(
+        "Average Southeast load by day of week over the last 2 full weeks (Mon to Sun)"
+    )
+    assert full.time_range.to_dict() == {
+        "start": "2024-04-29T03:00:00Z",
+        "end": "2024-05-13T03:00:00Z",
+    }
+    assert understood("carga do SE nos últimos 3 meses fechados").time_range.to_dict() == {
+        "start": "2024-02-01T03:00:00Z",
+        "end": "2024-05-01T03:00:00Z",
+    }
+    weekly = translate(
+        "Weekly average SIN thermal generation since April 1st, weeks Monday to Sunday", NOW
+    )
+    assert weekly.complete and weekly.model is not None and str(weekly.model.window) == "1w"
+    assert understood("carga do SE de segunda a sexta em abril").by_day_of_week is False
+    # the time asked in words: "and the hour", "lowest load hour"
+    for question in (
+        "same for solar pls - NE max yesterday and the hour",
+        "lowest load hour in SE last night?",
+    ):
+        result = translate(question, NOW)
+        assert result.complete and "time" in result.interpretation, question
+    # who asks and how they ask it are context
+    for question in (
+        "Hi, for a paper we're writing we need the typical daily shape of solar output for the "
+        "whole interconnected system in April 2024 - could you give the average for each hour "
+        "of the day (0 to 23, local time)?",
+        "Favor informar o intercâmbio médio entre o Sul e o Sudeste em abril de 2024, indicando o "
+        "sentido predominante do fluxo.",
+        "to fazendo um relatorio pra diretoria e preciso saber quanto o SIN gerou de hidraulica e "
+        "eolica no fim de semana passado separado por fonte",
+        "Solicito o total de energia gerada pelas usinas eólicas do RN no primeiro semestre de "
+        "2023, expresso em MWh.",
+    ):
+        assert translate(question, NOW).complete, question
+    # a stock gained or lost since a date: its change, in both units asked
+    gained = understood(
+        "how much stored energy has the southeast gained or lost since April 1st? in MWmonth "
+        "and in percentage points"
+    )
+    assert len(gained.selections) == 2
+    assert understood("how much did SE storage fall this quarter").selections
+    # "fall" is the season only where a season stands
+    assert understood("SE load in the fall of 2023").time_range.to_dict()["start"] == (
+        "2023-03-01T03:00:00Z"
+    )
+    # a yes or no on a condition counts the points that met it; a series or "when" does not
+    zero = understood("hj de madrugada o cmo do nordeste chegou a zerar?")
+    assert zero.value_filters and "count" in zero.selections[0].alias and zero.window is None
+    assert not translate("quando o CMO do SE ficou acima de 200 ontem", NOW).complete
