@@ -24,6 +24,7 @@ partition, file, row and column.
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 import time
 import uuid
@@ -249,6 +250,9 @@ def validate_table(
     return canonical
 
 
+_GENERATION_FILE = re.compile(r"/part-\d{8}T\d{6}(?:\d{6})?-[0-9a-f]{8}-\d{5}\.parquet$")
+
+
 def _not_older(key: str, prefix: str, generation: str) -> bool:
     """Whether ``key`` is a data file of a generation started no earlier than ``generation``
     (another writer's, begun after this one published: not this write's to remove)."""
@@ -428,11 +432,17 @@ class ParquetStore:
         return str(manifest["generation"]) if manifest else None
 
     def keys(self, partition: Partition) -> list[str]:
-        """The partition's Parquet objects: those of its manifest, else every ``.parquet``."""
+        """The partition's Parquet objects: those of its manifest, else every ``.parquet``
+        written before manifests (a generation's files count only once a manifest names
+        them: those of a write that never published are not the partition's)."""
         manifest = self.manifest(partition)
         if manifest is not None:
             return list(manifest["files"])
-        return sorted(k for k in self.listed(partition) if k.endswith(".parquet"))
+        return sorted(
+            k
+            for k in self.listed(partition)
+            if k.endswith(".parquet") and not _GENERATION_FILE.search(k)
+        )
 
     def listed(self, partition: Partition) -> list[str]:
         """Every object under the partition's prefix (published or not)."""
@@ -482,12 +492,18 @@ class ParquetStore:
         manifest), replacing what was there (``existing``: the partition's objects, when the
         caller listed them before the write); rows sharing a series and time are refused.
 
-        The manifest is published by a conditional write on the manifest read just before
-        ``precondition`` runs, so another writer's generation published in between is never
-        overwritten: :class:`PartitionChangedError`, nothing published (the files written are
-        removed by a later write). ``based_on``: the generation the caller's rows were derived
-        from (``None``: no manifest); any other current generation raises the same."""
+        The manifest is published by a conditional write on the manifest read when the write
+        began, so another writer's generation published meanwhile is never overwritten:
+        :class:`PartitionChangedError`, nothing published (the files written are removed by a
+        later write). ``based_on``: the generation the caller's rows were derived from
+        (``None``: no manifest); any other current generation raises the same."""
         s3, bucket, prefix, window = self.s3, self.bucket, self.prefix(partition), partition.window
+        current, etag = self._manifest_and_etag(partition)  # what this write replaces
+        if based_on is not ANY_GENERATION and (current or {}).get("generation") != based_on:
+            raise PartitionChangedError(
+                f"{self.uri(partition)}: generation {(current or {}).get('generation')} was "
+                f"published after these rows were derived from {based_on}; nothing was written"
+            )
         now_ns = time.time_ns()
         started = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now_ns // 10**9))
         generation = f"{started}{now_ns // 1000 % 10**6:06d}-{uuid.uuid4().hex[:8]}"
@@ -530,12 +546,6 @@ class ParquetStore:
             "day": partition.key,
             "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        current, etag = self._manifest_and_etag(partition)
-        if based_on is not ANY_GENERATION and (current or {}).get("generation") != based_on:
-            raise PartitionChangedError(
-                f"{self.uri(partition)}: generation {(current or {}).get('generation')} was "
-                f"published after these rows were derived from {based_on}; nothing was published"
-            )
         if precondition is not None:
             precondition()
         if not self._put_if(prefix + MANIFEST, json.dumps(manifest).encode(), etag):
@@ -576,7 +586,7 @@ class ParquetStore:
         with tempfile.TemporaryDirectory(prefix="ons-partition-") as tmp:
             for key in keys:
                 local = Path(tmp) / "part.parquet"
-                self.s3.download_file(self.bucket, key, str(local))
+                self._download(partition, key, local)
                 where = f"table {spec.name!r}, partition {uri}, file {key}"
                 try:
                     parquet = pq.ParquetFile(
@@ -589,6 +599,22 @@ class ParquetStore:
                     raise PartitionError(f"{where}: unreadable Parquet: {exc}") from exc
                 finally:
                     local.unlink(missing_ok=True)
+
+    def _download(self, partition: Partition, key: str, local: Path) -> None:
+        """Download one of the partition's files; one removed meanwhile because a newer
+        generation was published raises :class:`PartitionChangedError` (read it again)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.s3.download_file(self.bucket, key, str(local))
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in {"404", "NoSuchKey", "NotFound"} and key not in self.keys(partition):
+                raise PartitionChangedError(
+                    f"{self.uri(partition)}: a newer generation was published while it was "
+                    f"read ({key} is no longer the partition's)"
+                ) from None
+            raise
 
     def download(self, partition: Partition, dest: Path) -> list[Path]:
         """Copy the partition's files under ``dest/<table>/<day>/``; the local paths."""

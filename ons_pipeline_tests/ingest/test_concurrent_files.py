@@ -176,3 +176,180 @@ def test_a_write_leaves_the_files_of_a_later_writer_in_flight(moto_server, s3_bu
     listed = set(store.listed(partition))
     assert later in listed and earlier not in listed
     assert set(written.keys) <= listed and store.keys(partition) == written.keys
+
+
+# --- a review of the conditional writes, with reproductions (each fails without its fix) -------
+
+PROGRAMMED, VERIFIED = "val_intercambioprogmwmed", "val_intercambiomwmed"
+
+
+def test_a_retry_gives_way_for_the_fields_the_file_lacks(
+    aws: AwsSettings,
+    influxdb: InfluxSettings,
+    influx_url: str,
+    influx_db: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A's file has no programmed-interchange column; B (published while A loaded) withdrew a
+    point's programmed value. A's retry kept in InfluxDB the value its first attempt had taken
+    from the older partition, while the partition had none: the stores disagreed, the ingest
+    reported success."""
+    from ons_pipeline.lib.ingest import files as files_mod
+    from ons_pipeline_tests.ingest.test_corrections import stores
+    from ons_pipeline_tests.ingest.test_ingest import NEXT
+
+    table = "intercambio"
+    ingest(aws, influxdb, raw_csv(table, [DAY, NEXT]), "raw/intercambio/migrated.csv")
+
+    def at_ten_from_n(edit: Any) -> Any:
+        def rows_of(rows: list[dict[str, Any]]) -> None:
+            rows[:] = [
+                r
+                for r in rows
+                if r["din_instante"] == "2024-01-05 10:00:00" and r["id_subsistema_origem"] == "N"
+            ]
+            for r in rows:
+                edit(r)
+
+        return rows_of
+
+    def a_edit(row: dict[str, Any]) -> None:
+        del row[PROGRAMMED]
+        row[VERIFIED] = "1234.5"
+
+    def b_edit(row: dict[str, Any]) -> None:
+        row[VERIFIED], row[PROGRAMMED] = "999.0", ""
+
+    a_file = _edit(raw_csv(table, [DAY]), at_ten_from_n(a_edit))
+    b_file = _edit(raw_csv(table, [DAY]), at_ten_from_n(b_edit))
+    reconcile = files_mod.reconcile
+    state = {"busy": False, "done": False}
+
+    def b_lands_after_a_planned(client, spec, claims):  # type: ignore[no-untyped-def]
+        if not state["busy"] and not state["done"]:
+            state["busy"] = True
+            ingest(aws, influxdb, b_file, "raw/intercambio/b.csv", etag="b1")
+            state["busy"], state["done"] = False, True
+        return reconcile(client, spec, claims)
+
+    monkeypatch.setattr(files_mod, "reconcile", b_lands_after_a_planned)
+    assert not ingest(aws, influxdb, a_file, "raw/intercambio/a.csv", etag="a1").failed_batches
+    in_influx, in_parquet = stores(aws, influx_url, influx_db, table, DAY, NEXT)
+    assert in_influx == in_parquet
+    changed = [fields for fields in in_parquet.values() if fields.get(VERIFIED) == 1234.5]
+    assert len(changed) >= 1 and all(PROGRAMMED not in fields for fields in changed)
+
+
+@pytest.mark.parametrize("at_read", [2, 4], ids=["before its mark", "in its retry loop"])
+def test_a_plan_read_while_another_file_publishes_reads_again(
+    at_read: int,
+    aws: AwsSettings,
+    influxdb: InfluxSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """B published (and removed the files A was about to download) between A's reading of the
+    manifest and of its files: A failed with a bare 404, leaving its pending mark on the day."""
+    ingest(aws, influxdb, raw_csv(TABLE, [DAY]), "raw/curva/base.csv", etag="base")
+    keys = ParquetStore.keys
+    state = {"busy": False, "reads": 0}
+
+    def b_publishes_after_a_read_the_manifest(self, partition):  # type: ignore[no-untyped-def]
+        found = keys(self, partition)
+        if state["busy"] or partition.day != DAY:
+            return found
+        state["reads"] += 1
+        if state["reads"] == at_read:
+            state["busy"] = True
+            ingest(aws, influxdb, only("S", "2.0"), "raw/curva/b.csv", etag="b1")
+            state["busy"] = False
+        return found
+
+    monkeypatch.setattr(ParquetStore, "keys", b_publishes_after_a_read_the_manifest)
+    ingest(aws, influxdb, only("SE", "1.0"), "raw/curva/a.csv", etag="a1")
+    monkeypatch.setattr(ParquetStore, "keys", keys)
+    assert noon_in_parquet(aws, "SE") == [1.0] and noon_in_parquet(aws, "S") == [2.0]
+    claims = ParquetStore.of(aws).claims(Partition(TABLE, DAY))
+    assert claims is not None and claims.pending == frozenset()
+
+
+def test_two_exports_of_one_day_leave_a_readable_partition(
+    aws: AwsSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Export Y began after X, published first and removed X's unpublished file; X then
+    published on Y's manifest: a manifest naming a removed file (the day unreadable)."""
+    from ons_pipeline.lib import partitions as partitions_mod
+
+    stage_days({"aws": aws}, [TABLE], [DAY], mode="unload")
+    spec, s3 = schema.table(TABLE), aws.client("s3")
+    refuse = partitions_mod._refuse_duplicates
+    state = {"busy": False, "done": False}
+
+    def y_exports_between_xs_files_and_its_publish(table, spec_, where):  # type: ignore[no-untyped-def]
+        refuse(table, spec_, where)
+        if not state["busy"] and not state["done"]:
+            state["busy"] = True
+            y = export_days(spec, [DAY], aws.client("timestream-query"), s3, aws)[DAY]
+            assert not isinstance(y, Exception), y
+            state["busy"], state["done"] = False, True
+
+    monkeypatch.setattr(
+        partitions_mod, "_refuse_duplicates", y_exports_between_xs_files_and_its_publish
+    )
+    x = export_days(spec, [DAY], aws.client("timestream-query"), s3, aws)[DAY]
+    assert isinstance(x, PartitionChangedError), x
+    store = ParquetStore.of(aws)
+    partition = Partition(TABLE, DAY)
+    assert set(store.keys(partition)) <= set(store.listed(partition))
+    assert store.read(partition, spec).num_rows > 0
+
+
+def test_a_partition_without_manifest_ignores_files_no_manifest_named(
+    moto_server, s3_bucket
+) -> None:  # type: ignore[no-untyped-def]
+    """A partition written before manifests read every .parquet under it, also the files of a
+    write that never published: its rows twice, refused, the day blocked for good."""
+    import pyarrow.parquet as pq
+
+    s3 = boto3.client("s3", endpoint_url=moto_server.url)
+    store, spec = ParquetStore(s3, s3_bucket), schema.table("cmo_semihorario")
+    partition = Partition("cmo_semihorario", DAY)
+    rows = generated("cmo_semihorario", DAY)
+    prefix = store.prefix(partition)
+    for name in ("part-00000.parquet", "part-20240105T101010123456-0badc0de-00000.parquet"):
+        sink = pa.BufferOutputStream()
+        pq.write_table(rows, sink)
+        s3.put_object(Bucket=s3_bucket, Key=prefix + name, Body=sink.getvalue().to_pybytes())
+    assert store.keys(partition) == [prefix + "part-00000.parquet"]
+    assert store.read(partition, spec).num_rows == rows.num_rows
+
+
+def test_an_older_version_of_an_object_does_not_retry_over_the_newer(
+    aws: AwsSettings,
+    influxdb: InfluxSettings,
+    influx_url: str,
+    influx_db: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """v1 and v2 of one key loading at once: v2 published first, then v1's retry re-applied
+    itself over it, both stores ending with the older version's value."""
+    s3 = aws.client("s3")
+    key = "raw/curva/year.csv"
+    v1, v2 = only("SE", "1.0"), only("SE", "2.0")
+    first = s3.put_object(Bucket=aws.bucket, Key=key, Body=v1)["ETag"]
+    write = ParquetStore.write
+    arrived: list[bool] = []
+
+    def v2_arrives_while_v1_writes(self, partition, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not arrived:
+            arrived.append(True)
+            second = s3.put_object(Bucket=aws.bucket, Key=key, Body=v2)["ETag"]
+            ingest(aws, influxdb, v2, key, etag=second)
+        return write(self, partition, *args, **kwargs)
+
+    monkeypatch.setattr(ParquetStore, "write", v2_arrives_while_v1_writes)
+    from ons_pipeline.lib.ingest.files import ObjectChangedError
+
+    with pytest.raises(ObjectChangedError, match="superseded"):
+        ingest(aws, influxdb, v1, key, etag=first)
+    assert noon_in_parquet(aws, "SE") == [2.0]
+    assert noon_in_influxdb(influx_url, influx_db, "SE") == [2.0]

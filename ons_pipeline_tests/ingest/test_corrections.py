@@ -95,8 +95,8 @@ def test_a_fixed_quarantine_file_restores_its_points_and_keeps_the_rest_of_the_d
     for good, bad in BROKEN.items():
         fixed = fixed.replace(bad, good)
     assert fixed.count(b"\n") == 3  # header + the two fixed lines: a partial file
-    s3.put_object(Bucket=aws.bucket, Key="raw/curva_carga/fix.csv", Body=fixed)
-    second = ingest(aws, influxdb, fixed, "raw/curva_carga/fix.csv", etag="e2")
+    uploaded = s3.put_object(Bucket=aws.bucket, Key="raw/curva_carga/fix.csv", Body=fixed)
+    second = ingest(aws, influxdb, fixed, "raw/curva_carga/fix.csv", etag=uploaded["ETag"])
 
     # the two points are back and nothing else of 2018-11-04 moved, in either store
     want = expected(CURVA, table)

@@ -132,6 +132,10 @@ def normalize_and_load(
                 batch_lines=influxdb.batch_lines,
                 max_bad_fraction=settings.max_bad_fraction,
             )
+    except ObjectChangedError as exc:  # a newer version was uploaded meanwhile: its run loads it
+        context.log.warning(f"stopped: {exc}")
+        yield dg.Output(None, metadata={"superseded": str(exc)})
+        return
     except TooManyBadRowsError as exc:
         raise dg.Failure(description=str(exc)) from exc
     except NormalizeError as exc:

@@ -61,7 +61,7 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -374,6 +374,21 @@ class PartitionMerge:
 
 
 def plan_partition(
+    store: ParquetStore, spec: TableSpec, day: date, claims: DayClaims
+) -> PartitionMerge:
+    """:func:`_plan_once`, read again when a newer generation replaces the partition under the
+    read (its files removed as it downloaded them)."""
+    for attempt in range(1, CONDITIONAL_ATTEMPTS + 1):
+        try:
+            return _plan_once(store, spec, day, claims)
+        except PartitionChangedError:
+            if attempt == CONDITIONAL_ATTEMPTS:
+                raise
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+    raise AssertionError("unreachable")
+
+
+def _plan_once(
     store: ParquetStore, spec: TableSpec, day: date, claims: DayClaims
 ) -> PartitionMerge:
     """Read a day's partition (if any): the rows the file keeps, and the file's rows completed.
@@ -694,13 +709,17 @@ def ingest_normalized(
     deadletter: DeadLetterStore | None = None,
     batch_lines: int = 10_000,
     etag: str = "",
+    still_current: Callable[[], bool] | None = None,
 ) -> IngestReport:
     """Corrections, load and partition for every UTC day the file covers and changes.
 
     A day whose partition already holds exactly the file's rows for the covered period is left
     alone (ONS re-publishes a growing yearly file every day: only the new or corrected days cost
     anything). The partition is rewritten last, and only when every batch was written, so a
-    failed day still differs from the file and is redone by the next attempt.
+    failed day still differs from the file and is redone by the next attempt. A day another file
+    was published into meanwhile is planned and loaded again over what it published. Before
+    each day's load, ``still_current`` says whether this version of the object is still the
+    object's: when a newer version was uploaded, its own run stands (:class:`ObjectChangedError`).
     """
     started = time.perf_counter()
     spec = normalized.spec
@@ -720,8 +739,18 @@ def ingest_normalized(
         store.begin_file(partition, source)
         for attempt in range(1, CONDITIONAL_ATTEMPTS + 1):
             plan = plan_partition(store, spec, day, claims)
+            # after the plan: a newer version uploaded before it is seen here, one published
+            # after it makes this write's publish fail and this check run again
+            if still_current is not None and not still_current():
+                raise ObjectChangedError(
+                    f"{normalized.source}: a newer version of the object was uploaded while "
+                    f"this one was loading ({partition.key}): this version is superseded"
+                )
             rows = plan.rows
-            recon = reconcile(client, spec, replace(claims, rows=rows))
+            # a retry's rows carry the stored values of the fields the file lacks: reconciled
+            # as written, so what the first attempt loaded for them gives way too
+            absent = claims.absent_fields if attempt == 1 else ()
+            recon = reconcile(client, spec, replace(claims, rows=rows, absent_fields=absent))
             load = None
             if rows.num_rows:
                 load = load_tables(
@@ -785,6 +814,19 @@ def ingest_bytes(
         s3, aws.bucket, aws.quarantine_prefix, aws.raw_prefix, normalized, raw_key or source, etag
     )
     check_bad_fraction(normalized, max_bad_fraction)
+
+    def still_current() -> bool:
+        """Whether ``raw_key`` still holds this version (a removed object tells nothing)."""
+        if not raw_key or not etag:
+            return True
+        try:
+            head = s3.head_object(Bucket=aws.bucket, Key=raw_key)
+        except s3.exceptions.ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code", "")) in {"404", "NoSuchKey"}:
+                return True
+            raise
+        return clean_etag(head.get("ETag")) == clean_etag(etag)
+
     report = ingest_normalized(
         normalized,
         store=ParquetStore.of(aws, s3),
@@ -792,6 +834,7 @@ def ingest_bytes(
         deadletter=deadletter,
         batch_lines=batch_lines,
         etag=etag,
+        still_current=still_current,
     )
     report.quarantine_keys = quarantined
     return report
