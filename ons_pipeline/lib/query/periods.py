@@ -294,7 +294,6 @@ _DAY_PART = rx(
 )
 # "last night", "this morning", "tonight": a part of a day named with its day
 _DAY_PART_WORDS = [
-    (re.compile(r"\blast\s+night\b", re.IGNORECASE), "yesterday at night"),
     (re.compile(r"\btonight\b", re.IGNORECASE), "today at night"),
     (re.compile(r"\bthis\s+(morning|afternoon|evening)\b", re.IGNORECASE), r"today in the \1"),
     (
@@ -683,6 +682,8 @@ _RELATIVE_N_AGO = rx(
 
 _NAMED: list[tuple[str, str]] = [
     (r"(?:d?[oa]\s+)?anteontem|(?:the\s+)?day\s+before\s+yesterday", "day-2"),
+    # "last night", "overnight", "a noite passada": the night that just ended, across midnight
+    (r"(?:(?:the|during|over)\s+)?last\s+night|overnight|(?:n?a\s+)?noite\s+passada", "night-last"),
     (r"(?:d?[oa]\s+)?ontem|yesterday", "day-1"),
     (r"(?:d?[oa]\s+)?hoje|today|(?:d?[oa]\s+)?dia\s+de\s+hoje", "today"),
     (r"(?:n?[oa]\s+)?(?:ultimas|past|last)\s+24\s*(?:horas|hours|h)", "hours24"),
@@ -853,6 +854,8 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
     for pattern, key in _NAMED_RX:
         for match in text.take(pattern):
             atoms.append(_Atom(match.start(), match.end(), _named(key, now, today)))
+            if key == "night-last":
+                reading.notes.append("last night: from 18:00 yesterday to 06:00 today")
     for pattern in (_RELATIVE_N, _RELATIVE_N_AGO):
         for match in text.take(pattern):
             n = numbers.parse(match.group("n"))
@@ -1140,6 +1143,9 @@ def _named_month(m: re.Match[str], now: datetime) -> Span:
 
 
 def _named(key: str, now: datetime, today: datetime) -> Span:
+    if key == "night-last":
+        end = today + timedelta(hours=6)
+        return Span(add_days(today, -1) + timedelta(hours=18), min(end, now))
     if key == "day-2":
         return Span(add_days(today, -2), add_days(today, -1))
     if key == "day-1":

@@ -1992,6 +1992,15 @@ def test_what_the_seventeenth_set_found() -> None:
     assert understood("SE load in the fall of 2023").time_range.to_dict()["start"] == (
         "2023-03-01T03:00:00Z"
     )
+    # "last night" is the night that just ended, across midnight ("ontem à noite" the evening)
+    night = translate("lowest load hour in SE last night?", NOW)
+    assert night.complete and night.model is not None
+    assert night.model.time_range.to_dict() == {
+        "start": "2024-05-14T21:00:00Z",
+        "end": "2024-05-15T09:00:00Z",
+    }
+    evening = understood("carga mínima do SE ontem à noite")
+    assert evening.time_range.to_dict()["end"] == "2024-05-15T03:00:00Z"
     # a yes or no on a condition counts the points that met it; a series or "when" does not
     zero = understood("hj de madrugada o cmo do nordeste chegou a zerar?")
     assert zero.value_filters and "count" in zero.selections[0].alias and zero.window is None
