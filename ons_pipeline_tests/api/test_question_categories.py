@@ -421,3 +421,20 @@ def test_the_sins_stored_energy_on_the_last_day_of_each_month(
     assert len(last) == 4 and data["row_count"] == 1
     assert close(data["rows"][0][-1], share)
     assert "2024-03-07" in data["interpretation"]
+
+
+def test_todays_value_of_a_daily_table_is_its_latest_up_to_now(
+    client: TestClient, api_data: ApiData
+) -> None:
+    """ "EAR do SE hoje" before today's point is published (the data ends on 7 March; NOW is
+    the 8th) answered nothing; it is the latest point up to now, with its date. On a day whose
+    point is in, that day's."""
+    df = frame(api_data, "ear_diario")
+    se = df[df.id_subsistema == "SE"].sort_values("time")
+    data = ask(client, "EAR do SE hoje, em %")
+    assert data["row_count"] == 1
+    assert close(data["rows"][0][-1], se.iloc[-1].ear_verif_subsistema_percentual)
+    assert data["rows"][0][0] == rfc3339(se.iloc[-1].time)
+    fifth = day(se, "2024-03-05").iloc[0]
+    on_the_day = ask(client, "EAR do SE hoje, em %", now="2024-03-05T18:00:00Z")
+    assert close(on_the_day["rows"][0][-1], fifth.ear_verif_subsistema_percentual)

@@ -2776,6 +2776,44 @@ class RuleTranslator:
         )
         return P.Span(end - self.default_period, end)
 
+    def _today_of_daily(
+        self,
+        st: _State,
+        table: str,
+        selections: list[Selection],
+        group: list[str],
+        window: str | None,
+        top: TopN | None,
+    ) -> tuple[list[Selection], TimeRange] | None:
+        """ "EAR do SE hoje": a daily table's point of today may not be published yet; its
+        latest value up to now answers (today's, else the day before's, its date shown)."""
+        spans = st.reading.spans
+        if (
+            len(spans) != 1
+            or spans[0].start != P.midnight(st.now)
+            or schema.table(table).grain < timedelta(days=1)
+            or window is not None
+            or top is not None
+            or st.conditions
+            or st.transform is not None
+            or st.reading.days
+            or "time" in group
+        ):
+            return None
+        aggs = [s.expr for s in selections]
+        if not all(
+            isinstance(a, Agg) and a.func in (Aggregation.MEAN, Aggregation.LAST) for a in aggs
+        ):
+            return None
+        st.assumptions[:] = [a for a in st.assumptions if not a.startswith("no aggregation")]
+        st.assumptions.append(
+            "today's daily value, or, if not yet published, the latest before it (its date is "
+            "in the answer)"
+        )
+        latest = [Selection(Agg(Aggregation.LAST, a.field), f"last_{a.field}") for a in aggs]  # type: ignore[union-attr]
+        start = P.add_days(P.midnight(st.now), -7)
+        return latest, TimeRange(to_ns(start), to_ns(st.now))
+
     def _finish(
         self,
         st: _State,
@@ -2828,7 +2866,10 @@ class RuleTranslator:
             group = ["nom_usina"]
             st.assumptions.append("the latest value of each plant")
         periods: list[Period] = []
-        if (last or st.all_time) and not st.reading.spans:
+        today = self._today_of_daily(st, table, selections, group, window, top)
+        if today is not None:
+            selections, time_range = today
+        elif (last or st.all_time) and not st.reading.spans:
             time_range = TimeRange(None, to_ns(st.now))
             if st.all_time:
                 st.assumptions.append("a record without a period: all the data")
