@@ -979,12 +979,14 @@ _PAIR = re.compile(r"^\s*(?:-|–|—|/)\s*$")
 _AND = rx(r"^\s*(?:e|and|x|vs\.?|versus|com|with|,|-)(?:\s+(?:o|a|the|do|da))?\s*$")
 
 _EXPORT_VERB = rx(
-    r"\b(?:export(?:ou|aram|a|am|ava|ed|s|ing)?|envi(?:ou|aram|a|am)|sent|sends?|send"
+    r"\b(?:export(?:ou|aram|a|am|ava|ando|ed|s|ing)?|envi(?:ou|aram|a|am)|sent|sends?|send"
     r"|mand(?:ou|aram)|forneceu|supplied|transferiu|transferred)\b"
 )
 _IMPORT_VERB = rx(
-    r"\b(?:import(?:ou|aram|a|am|ava|ed|s|ing)?|receb(?:eu|eram|e|em)|received|receives?)\b"
+    r"\b(?:import(?:ou|aram|a|am|ava|ando|ed|s|ing)?|receb(?:eu|eram|e|em)|received|receives?)\b"
 )
+# "quantas horas … ficou exportando", "how many hours was it importing"
+_HOURS_WHILE = rx(r"\b(?:quantas|how\s+many)\s+(?:horas|hours)\b")
 _EXPORT_NOUN = rx(r"\b(?:exportac(?:ao|oes)|exports?|envio)\b")
 _IMPORT_NOUN = rx(r"\b(?:importac(?:ao|oes)|imports?|recebimento)\b")
 _PARTNER_TO = re.compile(r"\b(?:para|pro|pra|ao|a|to|into|towards)(?:\s+(?:o|a|the))?\s*$")
@@ -1927,7 +1929,16 @@ class RuleTranslator:
                     )
                 st.measures.append((match.start(), "interchange", match.group(0)))
                 return
-            if other is not None and other[1] != subject[1]:
+            ongoing = re.search(r"(?:ando|ing)$", match.group(0))
+            if other is None and ongoing and _HOURS_WHILE.search(norm):
+                # "quantas horas o NE ficou exportando?": the hours its net interchange (> 0
+                # when it exports) was above zero, or below it for importing
+                st.conditions.append((">" if exporting else "<", 0.0, match.group(0)))
+                st.net = ("export", subject[1])
+                st.assumptions.append(
+                    "exporting: a net interchange above zero; importing: below zero"
+                )
+            elif other is not None and other[1] != subject[1]:
                 st.flow = (subject[1], other[1]) if exporting else (other[1], subject[1])
             else:
                 st.net = ("export" if exporting else "import", subject[1])

@@ -2005,3 +2005,12 @@ def test_what_the_seventeenth_set_found() -> None:
     zero = understood("hj de madrugada o cmo do nordeste chegou a zerar?")
     assert zero.value_filters and "count" in zero.selections[0].alias and zero.window is None
     assert not translate("quando o CMO do SE ficou acima de 200 ontem", NOW).complete
+    # hours spent exporting or importing: the net interchange's sign (> 0 when it exports)
+    exporting = understood("quantas horas ontem o nordeste ficou exportando?")
+    assert exporting.table == "balanco_subsistema"
+    assert [(v.field, v.op, v.value) for v in exporting.value_filters] == [
+        ("val_intercambio", ">", 0.0)
+    ]
+    importing = understood("how many hours was the South importing last week?")
+    assert [(v.op, v.value) for v in importing.value_filters] == [("<", 0.0)]
+    assert not understood("quanto o nordeste exportou em abril?").value_filters  # an amount
