@@ -438,3 +438,32 @@ def test_todays_value_of_a_daily_table_is_its_latest_up_to_now(
     fifth = day(se, "2024-03-05").iloc[0]
     on_the_day = ask(client, "EAR do SE hoje, em %", now="2024-03-05T18:00:00Z")
     assert close(on_the_day["rows"][0][-1], fifth.ear_verif_subsistema_percentual)
+
+
+def test_several_extremes_each_with_its_time(client: TestClient, api_data: ApiData) -> None:
+    """ "min and max … with times" was refused (InfluxDB gives a statement of several
+    aggregates its range's start as time): each extreme is asked apart and comes at its own
+    time; a mean asked beside them sits at the start of the period."""
+    df = day(frame(api_data, "curva_carga"), "2024-03-03")
+    south = df[df.id_subsistema == "S"].dropna(subset=["val_cargaenergiahomwmed"])
+    low = south.loc[south.val_cargaenergiahomwmed.idxmin()]
+    high = south.loc[south.val_cargaenergiahomwmed.idxmax()]
+    data = ask(client, "min and max load in the South on March 3, 2024, with times")
+    names = [c["name"] for c in data["columns"]]
+    lo, hi = names.index("min_val_cargaenergiahomwmed"), names.index("max_val_cargaenergiahomwmed")
+    rows = {row[0]: row for row in data["rows"]}
+    assert data["row_count"] == 2 and data["model"]["extreme_times"] is True
+    assert close(rows[rfc3339(low.time)][lo], low.val_cargaenergiahomwmed)
+    assert close(rows[rfc3339(high.time)][hi], high.val_cargaenergiahomwmed)
+    both = ask(client, "média e máximo da carga do Sul em 3 de março de 2024, com dia e hora")
+    names = [c["name"] for c in both["columns"]]
+    by_time = {row[0]: row for row in both["rows"]}
+    start = rfc3339(pd.Timestamp("2024-03-03T03:00:00Z"))
+    assert close(
+        by_time[start][names.index("mean_val_cargaenergiahomwmed")],
+        south.val_cargaenergiahomwmed.mean(),
+    )
+    assert close(
+        by_time[rfc3339(high.time)][names.index("max_val_cargaenergiahomwmed")],
+        high.val_cargaenergiahomwmed,
+    )

@@ -144,8 +144,8 @@ def _expr(model: QueryModel, expr: Expr, pt: bool) -> str:
     if isinstance(expr, Agg):
         measure = _measure(model, expr.field, pt)
         words = _t(_AGG[expr.func], pt)
-        if len(model.selections) > 1:  # beside other aggregates InfluxDB gives no time
-            words = words.split(" (")[0]
+        if len(model.selections) > 1 and not model.extreme_times:
+            words = words.split(" (")[0]  # beside other aggregates InfluxDB gives no time
         return f"{words} {_of(measure, pt)} {measure}"
     if isinstance(expr, FieldRef):
         return _measure(model, expr.name, pt)

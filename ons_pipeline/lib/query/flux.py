@@ -303,10 +303,10 @@ def _streams(model: QueryModel, ctx: _Ctx) -> list[str]:
 
 def render_flux(model: QueryModel, bucket: str = "ons") -> str:
     """The Flux program answering ``model`` from ``bucket`` (one ``yield``)."""
-    if model.profile is not None or model.difference is not None:
+    if model.profile is not None or model.difference is not None or model.extreme_times:
         raise ModelError(
-            "a profile by hour of the day or a difference of two groups is rendered as InfluxQL "
-            "only"
+            "a profile by hour of the day, a difference of two groups or extremes with their "
+            "times are rendered as InfluxQL only"
         )
     ctx = _Ctx()
     bases: list[tuple[str, str]] = []

@@ -39,6 +39,7 @@ from ons_pipeline.lib.query.model import (
     Transform,
     format_time,
     from_ns,
+    is_selector,
     leaves,
     zone_info,
 )
@@ -441,11 +442,16 @@ def statements(model: QueryModel, retention_policy: str | None = None) -> list[S
         return [Statement(text, (model.selections[0].alias,))]
     direct = [s for s in model.selections if not _needs_subquery(s)]
     nested = [s for s in model.selections if _needs_subquery(s)]
+    # with extreme_times, each selector alone: InfluxDB then gives it its point's time
+    groups = [direct]
+    if model.extreme_times:
+        alone = [[s] for s in direct if is_selector(s.expr)]
+        groups = [[s for s in direct if not is_selector(s.expr)], *alone]
     out = []
-    if direct:
-        text = _plain_statement(model, direct, start, end, model.window, rp)
+    for group in (g for g in groups if g):
+        text = _plain_statement(model, group, start, end, model.window, rp)
         out.append(
-            Statement(text + _order_limit(model) + _tz(model), tuple(s.alias for s in direct))
+            Statement(text + _order_limit(model) + _tz(model), tuple(s.alias for s in group))
         )
     for sel in nested:
         text = _subquery_statement(model, sel, start, end, rp)

@@ -21,6 +21,11 @@ InfluxDB's windows run along time, so the hours of each day are read and combine
 series); only means and sums, whose difference is the aggregate of the difference when both
 groups have values at the same times.
 
+``extreme_times`` answers each maximum, minimum, first or last value in a statement of its own,
+so that each comes with the time of its point ("the lowest and the highest load yesterday, with
+their times"): one row per such time, the other aggregates together in a row at the range's
+start (InfluxDB gives a statement of several aggregates the start of its range as time).
+
 Every expression has a canonical text form (``mean(val_cmo)``, ``mean(a) / (mean(a) + mean(b)) *
 100``, ``moving_average(mean(val_carga), 3)``) that :func:`parse_expr` reads back; ``to_dict`` /
 ``from_dict`` give a stable JSON form.
@@ -352,6 +357,15 @@ def _contains_transform(expr: Expr) -> bool:
     return False
 
 
+SELECTORS = frozenset({Aggregation.MAX, Aggregation.MIN, Aggregation.FIRST, Aggregation.LAST})
+
+
+def is_selector(expr: Expr) -> bool:
+    """A selection InfluxDB answers with the time of the point it selects, when it stands alone
+    in its statement (a maximum, minimum, first or last value)."""
+    return isinstance(expr, Agg) and expr.func in SELECTORS
+
+
 def leaves(expr: Expr) -> list[FieldRef | Agg]:
     """The field references and aggregates of an expression, left to right."""
     if isinstance(expr, FieldRef | Agg):
@@ -611,6 +625,7 @@ class QueryModel:
     by_hour_of_day: bool = False
     difference: tuple[str, str, str] | None = None
     by_day_of_week: bool = False
+    extreme_times: bool = False
 
     def __post_init__(self) -> None:
         self._validate()
@@ -707,6 +722,7 @@ class QueryModel:
         self._validate_periods(aggregated)
         self._validate_profile(aggregated)
         self._validate_difference(aggregated)
+        self._validate_extreme_times(aggregated)
         if self.limit is not None and (
             not isinstance(self.limit, int) or isinstance(self.limit, bool) or self.limit < 1
         ):
@@ -719,6 +735,16 @@ class QueryModel:
             unknown = [c for c in self.output_columns if c not in columns]
             if unknown:
                 raise ModelError(f"output columns {unknown} are not in {sorted(columns)}")
+
+    def _validate_extreme_times(self, aggregated: bool) -> None:
+        if not self.extreme_times:
+            return
+        if not aggregated or self.window is not None or self.top is not None:
+            raise ModelError("extreme times need aggregates over the whole range: no window, top-N")
+        if self.periods or self.profile is not None or self.difference is not None:
+            raise ModelError("extreme times take no periods, profile or difference")
+        if not any(is_selector(s.expr) for s in self.selections):
+            raise ModelError("extreme times need a maximum, minimum, first or last value")
 
     def _validate_difference(self, aggregated: bool) -> None:
         if self.difference is None:
@@ -873,6 +899,7 @@ class QueryModel:
             "combine_periods": self.combine_periods,
             "by_hour_of_day": self.by_hour_of_day,
             "by_day_of_week": self.by_day_of_week,
+            "extreme_times": self.extreme_times,
             "difference": None
             if self.difference is None
             else dict(zip(("tag", "minuend", "subtrahend"), self.difference, strict=True)),
@@ -931,6 +958,7 @@ class QueryModel:
                 combine_periods=bool(data.get("combine_periods", False)),
                 by_hour_of_day=bool(data.get("by_hour_of_day", False)),
                 by_day_of_week=bool(data.get("by_day_of_week", False)),
+                extreme_times=bool(data.get("extreme_times", False)),
                 difference=None
                 if not data.get("difference")
                 else (

@@ -63,6 +63,7 @@ from ons_pipeline.lib.query.model import (
     Transform,
     TransformKind,
     ValueFilter,
+    is_selector,
     leaves,
     zone_info,
 )
@@ -338,7 +339,8 @@ _STOPWORDS = set(
     go goes went reach reaches representou representa represents represented accounted
     anything algo use typically usually normally tipicamente normalmente geralmente costuma
     proprio propria own looking am i'm
-    costumam veio vieram solicito solicita solicitamos solicitar referente referentes
+    costumam ocorreu ocorreram occurred happened veio vieram solicito solicita solicitamos
+    solicitar referente referentes
     disponivel disponiveis available expresso expressa expressos expressas expressed tambem
     """.split()  # noqa: SIM905
 )
@@ -1103,6 +1105,7 @@ class _State:
     amount: bool = False
     per_day: bool = False  # "em média por dia": the period's mean day
     which_way: bool = False  # "was it a net importer or exporter?": the net interchange's sign
+    extreme_times: bool = False  # several aggregates, each maximum or minimum with its time
     to_date: bool = False  # "2025 YTD": one figure to date, not a series
     last_of_each: str | None = None  # "no último dia de cada mês": that window
     asks_value: bool = False
@@ -2200,8 +2203,8 @@ class RuleTranslator:
 
     def _several(self, st: _State) -> list[Aggregation]:
         """ "Média e máximo", "min and max": several aggregates of one measure in one statement,
-        when nothing else shapes the answer (a ranking, a transform, a share). The time of a
-        maximum or minimum is its own when asked alone; asked together, it is refused."""
+        when nothing else shapes the answer (a ranking, a transform, a share). Asked with their
+        times, each maximum or minimum is answered apart, at its own time."""
         aggs = list(dict.fromkeys(a for _, a, _ in st.aggregations))
         named = all(_AGG_NOUN.fullmatch(fold(t).strip()) for _, _, t in st.aggregations)
         found = sorted(st.aggregations)
@@ -2227,14 +2230,8 @@ class RuleTranslator:
         ):
             return []
         if st.asks_when and {Aggregation.MAX, Aggregation.MIN} & set(aggs):
-            st.unmapped.append(
-                Unmapped(
-                    "combination",
-                    ", ".join(t for _, _, t in st.aggregations),
-                    "the time of a maximum or minimum is given when it is asked alone: ask once "
-                    "per aggregate",
-                )
-            )
+            # "min and max SIN load in the past 24 hours, with times": each extreme apart
+            st.extreme_times = True
         elif {Aggregation.MAX, Aggregation.MIN} & set(aggs):
             st.assumptions.append("several aggregates together: values without their times")
         return aggs
@@ -2943,9 +2940,36 @@ class RuleTranslator:
             difference=None
             if st.subsystem_difference is None
             else ("id_subsistema", *st.subsystem_difference),
+            extreme_times=self._extreme_times(st, selections, window, top, periods, profile),
             timezone=self.timezone if window or profile else None,
             time_alias=_profile_column(st) if profile else "time",
         )
+
+    def _extreme_times(
+        self,
+        st: _State,
+        selections: list[Selection],
+        window: str | None,
+        top: TopN | None,
+        periods: list[Period],
+        profile: bool,
+    ) -> bool:
+        """Several aggregates asked with their times: each maximum or minimum apart, at its
+        own time (said); where that cannot be (a window, periods, a ranking), refused."""
+        if not st.extreme_times:
+            return False
+        if window or top is not None or periods or profile or st.subsystem_difference:
+            raise ModelError(
+                "the times of several extremes are given over one period, without windows, "
+                "rankings or compared periods: ask once per aggregate"
+            )
+        if not any(is_selector(s.expr) for s in selections) or len(selections) < 2:
+            return False
+        st.assumptions.append(
+            "each maximum or minimum in a row of its own, at its time; the other aggregates in "
+            "a row at the start of the period"
+        )
+        return True
 
     def _condition_refused(self, st: _State, table: str, selections: list[Selection]) -> str | None:
         """Why a condition on values cannot be applied as InfluxDB would (``None`` if it can)."""

@@ -134,6 +134,11 @@ class QueryModelInfo(BaseModel):
         description="A profile: one row per ISO weekday of the time_alias column ('1' Monday … "
         "'7' Sunday), each combined over the weeks of the range",
     )
+    extreme_times: bool = Field(
+        default=False,
+        description="Each maximum, minimum, first or last value in its own row at the time of "
+        "its point; the other aggregates in a row at the range's start",
+    )
     difference: DifferenceInfo | None = Field(
         default=None,
         description="Beside the rows of two groups of a tag, a row 'minuend − subtrahend' of "

@@ -154,6 +154,8 @@ def _check_model(model: QueryModel, rt: RollupTable) -> None:
         raise NotRoutable(
             "a profile by hour of the day or day of the week reads the raw measurement"
         )
+    if model.extreme_times:
+        raise NotRoutable("extremes each with its time read the raw measurement")
     numeric = {f.name for f in rt.fields}
     for sel in model.selections:
         if isinstance(sel.expr, Transform) or any(

@@ -14,7 +14,14 @@ import pytest
 
 from ons_pipeline.lib.query.execute import execute
 from ons_pipeline.lib.query.influxql import calendar_periods, render_influxql
-from ons_pipeline.lib.query.model import Agg, Aggregation, FilterOp, QueryModel, leaves
+from ons_pipeline.lib.query.model import (
+    Agg,
+    Aggregation,
+    FilterOp,
+    ModelError,
+    QueryModel,
+    leaves,
+)
 from ons_pipeline.lib.query.nl import RuleTranslator, Translation, translate
 from ons_pipeline_tests.lib.query.conftest import Dataset
 
@@ -967,8 +974,9 @@ def test_several_aggregates_of_one_measure() -> None:
     model = understood("intercâmbio líquido do Nordeste na semana passada: média e máximo")
     assert [s.alias for s in model.selections] == ["mean_val_intercambio", "max_val_intercambio"]
     # with their times asked, refused: InfluxDB gives no time beside other aggregates
-    timed = translate("CMO máximo e mínimo do SE em abril, com os respectivos instantes", NOW)
-    assert "combination" in {u.kind for u in timed.unmapped}
+    # with their times: each extreme apart, at its own time (refused before they were)
+    timed = understood("CMO máximo e mínimo do SE em abril, com os respectivos instantes")
+    assert timed.extreme_times and render_influxql(timed).count("SELECT") == 2
     # a ranking still takes one aggregate
     assert "combination" in {
         u.kind for u in translate("top 5 usinas por média e máximo em abril", NOW).unmapped
@@ -2005,6 +2013,13 @@ def test_what_the_seventeenth_set_found() -> None:
     zero = understood("hj de madrugada o cmo do nordeste chegou a zerar?")
     assert zero.value_filters and "count" in zero.selections[0].alias and zero.window is None
     assert not translate("quando o CMO do SE ficou acima de 200 ontem", NOW).complete
+    # several extremes asked with their times: each apart, at its own time (set 17's Q47)
+    both = understood("min and max SIN load in the past 24 hours, with times")
+    assert both.extreme_times and render_influxql(both).count("SELECT") == 2
+    assert QueryModel.from_dict(both.to_dict()) == both
+    assert not understood("min and max SIN load in the past 24 hours").extreme_times
+    with pytest.raises(ModelError, match="extreme times"):
+        QueryModel.from_dict({**both.to_dict(), "window": "1h"})
     # hours spent exporting or importing: the net interchange's sign (> 0 when it exports)
     exporting = understood("quantas horas ontem o nordeste ficou exportando?")
     assert exporting.table == "balanco_subsistema"
