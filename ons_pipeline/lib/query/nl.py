@@ -837,6 +837,10 @@ _EACH_STEP = rx(
     r"\b(?:dia\s+a\s+dia|hora\s+a\s+hora|mes\s+a\s+mes|semana\s+a\s+semana"
     r"|por\s+(?:dia|hora|mes|semana)|(?:per|each|every|by)\s+(?:day|hour|month|week))\b"
 )
+# "higher in January or in February?": which of the periods named, compared
+_WHICH_MORE = rx(
+    r"\b(?:higher|lower|bigger|smaller|larger|greater)(?=\s+(?:in|on|during)\b[^?.!]*\bor\b)"
+)
 # the bare verb after "did" ("how much did SE storage fall"): how a stock moved too
 _STOCK_VERB = rx(r"\b(?:fall|rise|drop|change|grow|increase|decrease)\b")
 _POINTS = rx(r"\b(?:em\s+)?(?:pontos?\s+percentua(?:l|is)|p\.?p\.?|percentage\s+points?)\b")
@@ -1611,6 +1615,11 @@ class RuleTranslator:
                     # "qual subsistema" alone, "across the four subsystems": no ranking
                     text.restore(match.start(), match.end())
                     return
+            ranking = next(iter(text.finditer(_RANKING_WORD)), None)
+            if ranking is not None and n == 1 and pattern is _RANK_WHICH:
+                # "which fuel generated most? give a ranking": every one, ranked
+                n = 10
+                st.assumptions.append("a ranking asked: each one, ranked (the first 10)")
             text.take(_RANK_HINTS)
             assert n is not None
             shown = next(iter(text.take(_SHOW_ALL)), None)
@@ -1952,6 +1961,8 @@ class RuleTranslator:
     def _aggregations(self, st: _State) -> None:
         if st.text.take(_ALL_TIME):
             st.all_time = True
+        for match in _WHICH_MORE.finditer(st.text.norm):  # "higher in Jan or in Feb?"
+            st.text.consume(match.start(), match.end())
         for pattern, agg in _AGG_RX:
             for match in st.text.take(pattern):
                 if match.group(0) in ("high", "low") and re.search(
@@ -1960,10 +1971,19 @@ class RuleTranslator:
                 ):  # "was the CMO high?": an adjective, a yes or no
                     st.text.restore(match.start(), match.end())
                     continue
-                if re.match(r"\s+(?:do\s+)?que\b", st.text.norm[match.end() :]) and re.match(
+                after = st.text.norm[match.end() :]
+                than = re.match(r"\s+(?:do\s+)?que\b", after) and re.match(
                     P.COMPARATIVE, st.text.norm[match.start() :]
-                ):  # "maior do que em 2022": a comparison, not the maximum
+                )  # "maior do que em 2022": a comparison, not the maximum
+                which = re.match(  # "foi maior em abril ou em março?": which one, compared
+                    r"(?:maior|menor|higher|lower|bigger|smaller|larger|greater)\s+(?:em|no|na|in"
+                    r"|on|during)\b[^?.!]*\b(?:ou|or)\b",
+                    st.text.norm[match.start() :],
+                )
+                if than:
                     st.text.restore(match.start(), match.end())
+                    continue
+                if which:  # the periods say what is compared: the word is read
                     continue
                 verb = re.match(r"(?:bat|set|broke|hit|quebr)", match.group(0))
                 if verb and not st.asks_when:  # "did it set a new record?": a yes or no
@@ -3272,6 +3292,16 @@ class RuleTranslator:
         elif st.transform is not None:
             window = self._window(st, "1h")
         window = self._covering(st, window)
+        one_plant = len(st.plant_names) == 1 or any(
+            f.tag == "nom_usina" and len(f.values) == 1 for f in filters
+        )
+        if (st.by_hour_of_day or st.by_day_of_week) and agg is Aggregation.SUM and not one_plant:
+            # a profile adds each hour's partials over the days: the plants' total per hour
+            # summed over the month, not the typical day asked (a mean of those totals)
+            raise ModelError(
+                "the profile of several plants' total is not computed: ask it per plant, or "
+                "for a subsystem's generation by source"
+            )
         selections = [Selection(Agg(agg, "val_geracao"), f"{agg}_val_geracao")]
         return self._finish(st, PLANT_TABLE, selections, filters, group, window, top)
 
