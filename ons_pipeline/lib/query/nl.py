@@ -177,7 +177,8 @@ LEGACY_REGIONS = {"N": "north", "NE": "northeast", "S": "south", "SE": "southeas
 _STATES = {
     "acre": "AC", "alagoas": "AL", "amapa": "AP", "amazonas": "AM", "bahia": "BA", "ceara": "CE",
     "distrito federal": "DF", "espirito santo": "ES", "goias": "GO", "maranhao": "MA",
-    "mato grosso do sul": "MS", "mato grosso": "MT", "minas gerais": "MG", "para": "PA",
+    "mato grosso do sul": "MS", "mato grosso": "MT", "minas gerais": "MG", "minas": "MG",
+    "para": "PA",
     "paraiba": "PB", "parana": "PR", "pernambuco": "PE", "piaui": "PI", "rio de janeiro": "RJ",
     "rio grande do norte": "RN", "rio grande do sul": "RS", "rondonia": "RO", "roraima": "RR",
     "santa catarina": "SC", "sao paulo": "SP", "sergipe": "SE", "tocantins": "TO",
@@ -342,6 +343,7 @@ _STOPWORDS = set(
     costumam ocorreu ocorreram occurred happened veio vieram solicito solicita solicitamos
     solicitar referente referentes
     disponivel disponiveis available expresso expressa expressos expressas expressed tambem
+    sendo montante
     """.split()  # noqa: SIM905
 )
 # politeness and hedges: ignored, and said to be
@@ -467,7 +469,8 @@ _TIME_UNITS = {
 _TIME_UNIT = r"(?:" + "|".join(sorted(_TIME_UNITS, key=len, reverse=True)) + r")"
 # after "which subsystem …?": every one of them, ranked ("show the averages for all four")
 _SHOW_ALL = rx(
-    r"\b(?:show|list|give|display|mostre|mostra|liste|lista|traga|exiba)\s+(?:me\s+)?"
+    r"\b(?:show|list|give|display|mostre|mostra|liste|lista|traga|exiba|rank|ordene"
+    r"|classifique)\s+(?:me\s+)?"
     r"(?:(?:the|as|os)\s+)?(?:(?:averages|means|values|totals|figures|medias|valores|totais"
     r"|numeros)\s+)?(?:(?:for|of|de|para|d[oa]s)\s+)?(?:all|todos|todas|each|cada)\s*"
     r"(?:(?:the|os|as)\s+)?(?:(?P<n>" + NUM + r")\b\s*)?(?:" + _ENTITY_ANY + r")?"
@@ -544,6 +547,10 @@ _CHANGE_PERCENT = rx(
     r"|variacao|de\s+variacao|de\s+crescimento)\b"
     r"|\b(?:cresceu|aumentou|caiu|diminuiu|variou|grew|rose|fell|increased|decreased|changed)"
     r"(?:\s+(?:quanto|how\s+much|by\s+how\s+much))?\s*(?:\(\s*(?:em\s+)?%\s*\)|em\s+%|in\s+%)"
+    # "how much % did it grow?", "quantos % cresceu?"
+    r"|\b(?:how\s+much|by\s+how\s+many|quant[oa]s?)\s*(?:%|percent|por\s+cento)\s+(?:did\s+"
+    r"(?:it|they)\s+)?(?:grow|rise|increase|fall|drop|decrease|change|cresceu|aumentou|caiu"
+    r"|diminuiu|variou)\b"
 )
 _CUMULATIVE = rx(
     r"\b(?:soma\s+acumulada|acumulad[oa]\s+(?:ao\s+longo|no\s+periodo)|running\s+total"
@@ -692,7 +699,7 @@ _AGGREGATIONS: list[tuple[str, Aggregation]] = [
      r"|mais\s+alt[oa]|(?:(?:bateu|bate|bater|batido|quebrou|broke|set|hit)\s+(?:o\s+|um\s+|seu\s+"
     r"|a\s+|its\s+)?(?:novo\s+|new\s+)?)?(?:record|recorde)|busiest|high" + _AS_NOUN + ")",
      Aggregation.MAX),
-    (r"(?:valor\s+)?(?:minim[oa]s?|min|minimum|lowest|menor(?:es)?|mais\s+baix[oa]|vale"
+    (r"(?:valor\s+)?(?:minim[oa]s?|min|minimum|lowest|most\s+low|menor(?:es)?|mais\s+baix[oa]|vale"
      r"|low" + _AS_NOUN + ")", Aggregation.MIN),
     (r"soma|somatorio|\bsum\b|\btota(?:l|is|ls)\b|energia\s+total|total\s+energy", Aggregation.SUM),
 ]  # fmt: skip
@@ -729,7 +736,8 @@ _DAY_PROFILE = rx(
     r"|\b(?:typical|average)\s+(?:daily\s+)?(?:profile|day|shape)\b"
     r"|\b(?:daily|hourly)\s+(?:profile|shape)\b"
     # "at what time of day does it peak?": the hours of the day compared
-    r"|\b(?:at\s+)?(?:what|which)\s+time\s+of\s+(?:the\s+)?day\b"
+    r"|\b(?:at\s+)?(?:what|which)\s+(?:time|hour)\s+of\s+(?:the\s+)?day\b"
+    r"|\b(?:average|mean|typical)\s+hour[\s-]by[\s-]hour\b"
 )
 # "por dia da semana", "by day of the week": each weekday over the weeks of the period ("dias
 # de semana" / "weekdays" are Monday to Friday, read by the periods)
@@ -740,7 +748,7 @@ _WEEK_PROFILE = rx(
 _PROFILE_PEAK = rx(
     r"\b(?:ger(?:a|am)|produz(?:em)?|consome(?:m)?)\s+mais\b"
     r"|\b(?:generates?|produces?|consumes?)\s+(?:the\s+)?most\b|\bpeaks?\b"
-    r"|\b(?:(?:tem|faz|atinge|chega\s+ao)\s+(?:o\s+|seu\s+)?)?picos?\b"
+    r"|\b(?:(?:tem|faz|atinge|chega\s+ao)\s+(?:o\s+|seu\s+)?)?picos?\b|\bmost\s+(?:low|high)\b"
     # "at what hour is it highest?", "em que hora fica mais alto?"
     r"|\b(?:at\s+)?(?:what|which)\s+(?:hour|time)\s+(?:is\s+it|does\s+it|it\s+is)?\s*"
     r"(?:highest|lowest|peak|the\s+highest|the\s+lowest)\b"
@@ -1616,13 +1624,15 @@ class RuleTranslator:
                     text.restore(match.start(), match.end())
                     return
             ranking = next(iter(text.finditer(_RANKING_WORD)), None)
+            if _SHOW_ALL.search(text.current):  # "rank all 4": that many, below
+                ranking = None
             if ranking is not None and n == 1 and pattern is _RANK_WHICH:
                 # "which fuel generated most? give a ranking": every one, ranked
                 n = 10
                 st.assumptions.append("a ranking asked: each one, ranked (the first 10)")
+            shown = next(iter(text.take(_SHOW_ALL)), None)
             text.take(_RANK_HINTS)
             assert n is not None
-            shown = next(iter(text.take(_SHOW_ALL)), None)
             if shown is not None and n == 1:  # "which …? Show the averages for all four": each
                 n = numbers.parse(shown.group("n") or "") or 10
             other = re.search(

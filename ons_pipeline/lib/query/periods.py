@@ -427,7 +427,7 @@ _WHOLE_WEEK = rx(
 )
 _DAYS = rx(
     r"""\b(?:(?:n[oa]s|aos|em|on|during|in|over)\s+(?:the\s+|os\s+|as\s+)?)?
-    (?:(?P<we>fins?\s+de\s+semana|finais\s+de\s+semana|weekends?)
+    (?:(?P<we>fins?\s+de\s+semana|finais\s+de\s+semana|(?<!last\s)(?<!past\s)weekends?)
     |(?P<wd>dias\s+uteis|dias\s+de\s+semana|weekdays?|business\s+days|working\s+days
     |de\s+segunda(?:[\s-]feira)?\s+a\s+sexta(?:[\s-]feira)?|(?:from\s+)?monday\s+(?:to|through
     |till|until|-)\s+friday)
@@ -1045,6 +1045,8 @@ def _compare(
             continue
         if a.span == b.span:
             restated.append(b)
+        elif not sep.group(1) and b.span.start <= a.span.start and a.span.end <= b.span.end:
+            restated.append(b)  # "May 1st this year", "em 3 de março deste ano": the day
         elif (sep.group(1) in ("(", ":") or sep.group(2)) and (
             a.span.start < b.span.end and b.span.start < a.span.end
         ):

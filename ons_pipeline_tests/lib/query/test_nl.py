@@ -2054,3 +2054,36 @@ def test_what_the_eighteenth_set_answered_wrongly() -> None:
     )
     assert ranked.top is not None and ranked.top.n == 10
     assert understood("qual estado gerou mais energia eólica em 2023?").top.n == 1  # type: ignore[union-attr]
+
+
+def test_what_the_eighteenth_set_refused() -> None:
+    """Set 18's refusals of answerable questions, each read by the principle behind it."""
+    last_weekend = understood(
+        "How much energy did the solar plants in MG produce over last weekend?"
+    )
+    assert last_weekend.time_range.to_dict() == {  # NOW is Wednesday 2024-05-15
+        "start": "2024-05-11T03:00:00Z",
+        "end": "2024-05-13T03:00:00Z",
+    }
+    assert understood(
+        "For the last 30 days, what is the average hour-by-hour solar generation in the SE?"
+    ).by_hour_of_day
+    assert understood(
+        "please which hour of day the CMO of South is most low, in average for april?"
+    ).by_hour_of_day
+    for question in (
+        "qual ta sendo o cmo medio do sudeste essa semana?",
+        "Solicito o montante de energia eólica gerada no subsistema Nordeste no 1º trimestre de "
+        "2024, em MWh.",
+        "compare the South's average load in jan 2023 and jan 2024, how much % did it grow",
+    ):
+        assert translate(question, NOW).complete, question
+    rank_all = understood("which subsystem had highest avg CMO in Q1 2024? rank all 4")
+    assert rank_all.top is not None and rank_all.top.n == 4
+    minas = understood("qual usina solar de minas gerou mais ontem?")
+    assert any(f.tag == "id_estado" and f.values == ("MG",) for f in minas.tag_filters)
+    day = understood("NE load on May 1st this year")
+    assert day.time_range.to_dict() == {
+        "start": "2024-05-01T03:00:00Z",
+        "end": "2024-05-02T03:00:00Z",
+    }
