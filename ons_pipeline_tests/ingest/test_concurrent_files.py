@@ -353,3 +353,53 @@ def test_an_older_version_of_an_object_does_not_retry_over_the_newer(
         ingest(aws, influxdb, v1, key, etag=first)
     assert noon_in_parquet(aws, "SE") == [2.0]
     assert noon_in_influxdb(influx_url, influx_db, "SE") == [2.0]
+
+
+def test_an_ingest_run_whose_object_is_overwritten_mid_load_stops_as_superseded(
+    aws: AwsSettings,
+    influxdb: InfluxSettings,
+    influx_url: str,
+    influx_db: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The Dagster ingest run of v1 sees v2 uploaded while it loads: the run ends without
+    error, says it was superseded, and leaves the day to v2's run (which loads v2)."""
+    import dagster as dg
+
+    from ons_pipeline.defs.ingest.jobs import ingest_raw_object_job
+    from ons_pipeline.lib.ingest import files as files_mod
+
+    s3 = aws.client("s3")
+    key = "raw/curva/year.csv"
+    first = s3.put_object(Bucket=aws.bucket, Key=key, Body=only("SE", "1.0"))["ETag"]
+    plan = files_mod.plan_partition
+    uploaded: list[bool] = []
+
+    def v2_uploaded_during_the_plan(*args: Any, **kwargs: Any) -> Any:
+        if not uploaded:
+            uploaded.append(True)
+            s3.put_object(Bucket=aws.bucket, Key=key, Body=only("SE", "2.0"))
+        return plan(*args, **kwargs)
+
+    monkeypatch.setattr(files_mod, "plan_partition", v2_uploaded_during_the_plan)
+
+    def run(etag: str) -> dg.ExecuteInProcessResult:
+        with dg.instance_for_test() as instance:
+            return ingest_raw_object_job.execute_in_process(
+                run_config={"ops": {"normalize_and_load": {"config": {"key": key, "etag": etag}}}},
+                resources={"aws": aws, "influxdb": influxdb},
+                instance=instance,
+            )
+
+    v1 = run(first.strip('"'))
+    assert v1.success and uploaded
+    outputs = [
+        e
+        for e in v1.all_node_events
+        if e.is_successful_output and e.step_output_data.metadata.get("superseded")
+    ]
+    assert outputs, "the run says it was superseded"
+    second = s3.head_object(Bucket=aws.bucket, Key=key)["ETag"]
+    assert run(second.strip('"')).success
+    assert noon_in_parquet(aws, "SE") == [2.0]
+    assert noon_in_influxdb(influx_url, influx_db, "SE") == [2.0]
