@@ -350,7 +350,7 @@ _STOPWORDS = set(
 _FILLER = rx(
     r"\b(?:segundo\s+(?:o|a|os|as)(?=\s)|por\s+favor|please|kindly|aproximadamente|approximately|roughly|exatamente|exactly"
     r"|at\s+any\s+(?:point|time|moment)|em\s+algum\s+momento|obrigad[oa]|thanks"
-    r"|beleza|valeu|okay|ok|asap|(?:a\s+)?mesma\s+coisa|(?:the\s+)?same\s+thing|same\s+for(?=\s)|separad[oa]s?\s+por\s+fonte|(?:broken\s+down|split)\s+by\s+source|break\s+(?:it\s+)?down|desagreg(?:ue|ar)|discrimin(?:e|ar)"
+    r"|beleza|valeu|okay|ok|asap|(?:a\s+)?mesma\s+coisa|(?:the\s+)?same\s+thing|same\s+for(?=\s)|break\s+(?:it\s+)?down|desagreg(?:ue|ar)|discrimin(?:e|ar)"
     # "scheduled vs verified, daily average of each": each of the measures named
     r"|(?:of|for)\s+(?:each|both)(?=\s*[.?!]?\s*$)|de\s+cada\s+uma?(?=\s*[.?!]?\s*$)"
     # "who exports, who imports?": the sign of the net interchange says it
@@ -584,7 +584,7 @@ _COMPARE = rx(
 )
 _WHEN = rx(
     r"\b(?:e\s+)?(?:em\s+(?:que|qual)\s+(?:dia\s+e\s+(?:hora|horario)|data\s+e\s+(?:hora|horario)"
-    r"|hora|horario|dia|data|momento|mes)"
+    r"|hora|horario|dia|data|momento)"
     r"|(?:on\s+|at\s+)?(?:which|what)\s+(?:day|date)\s+and\s+(?:time|hour)"
     r"|(?:the\s+)?date\s+and\s+(?:the\s+)?(?:value|time)"
     r"|data\s+e\s+(?:o\s+)?valor|a\s+que\s+horas?|que\s+horas"
@@ -748,7 +748,7 @@ _WEEK_PROFILE = rx(
 _PROFILE_PEAK = rx(
     r"\b(?:ger(?:a|am)|produz(?:em)?|consome(?:m)?)\s+mais\b"
     r"|\b(?:generates?|produces?|consumes?)\s+(?:the\s+)?most\b|\bpeaks?\b"
-    r"|\b(?:(?:tem|faz|atinge|chega\s+ao)\s+(?:o\s+|seu\s+)?)?picos?\b|\bmost\s+(?:low|high)\b"
+    r"|\b(?:tem|faz|atinge|chega\s+ao)\s+(?:o\s+|seu\s+)?picos?\b|\bmost\s+(?:low|high)\b"
     # "at what hour is it highest?", "em que hora fica mais alto?"
     r"|\b(?:at\s+)?(?:what|which)\s+(?:hour|time)\s+(?:is\s+it|does\s+it|it\s+is)?\s*"
     r"(?:highest|lowest|peak|the\s+highest|the\s+lowest)\b"
@@ -833,13 +833,24 @@ _STOCK_CHANGE = rx(
     r"|increased|decreased|changed|grew|gained(?:\s+or\s+lost)?|lost(?:\s+or\s+gained)?"
     r"|ganhou(?:\s+ou\s+perdeu)?|perdeu(?:\s+ou\s+ganhou)?)\b"
 )
+_SPLIT_BY_SOURCE = rx(r"\b(?:separad[oa]s?\s+por\s+fonte|(?:broken\s+down|split)\s+by\s+source)\b")
+# an aggregate named before a copula and a condition: the aggregate is what is compared
+_OF_AGGREGATE = rx(
+    r"\b(?:medi[ao]s?|average|mean|avg|total|soma|sum|maxim[oa]|minim[oa]|max|min|pico|peak)\b"
+    r"(?![^?.!]*\b(?:quando|when|em\s+que|in\s+which|que|that|where)\b)[^?.!]*$"
+)
+_COPULA = rx(r"\s*(?:foi|foram|was|were|is|are|esteve|ficou|ficaram)\b")
+_COPULA_BEFORE = rx(
+    r"\b(?:foi|foram|was|were|is|are|esteve|ficou|ficaram)(?:\s+(?:it|ela|ele|they|isso|this))?\s*$"
+)
 # a question answered yes or no ("did it …?", "chegou a …?", "houve …?")
 _YES_NO = rx(
-    r"^\s*(?:did|was|were|has|have|is|are|does|do)\b|\b(?P<reach>(?:chegou|chegaram)\s+a)\b"
+    r"^\s*(?:did|was|were|has|have)\b|\b(?P<reach>(?:chegou|chegaram)\s+a)\b"
     r"|\b(?:ficou|ficaram|esteve|estiveram)\b|\b(?P<ever>ever|alguma\s+vez)\b"
     r"|\b(?P<when>(?:houve|teve|there\s+(?:was|were))\s+(?:alguma?\s+|any\s+)?(?:hora|dia|momento"
     r"|hour|day|moment|time)s?\s+(?:com|em\s+que|when|with|in\s+which))"
 )
+_VALUE_ASKED = rx(r"\b(?:qual|quanto|what|how\s+much)\b")
 # a series asked step by step ("dia a dia", "por hora", "for each day")
 _EACH_STEP = rx(
     r"\b(?:dia\s+a\s+dia|hora\s+a\s+hora|mes\s+a\s+mes|semana\s+a\s+semana"
@@ -1247,6 +1258,10 @@ class RuleTranslator:
         st.assumptions.extend(notes)
         for match in text.take(_FILLER):
             st.ignored.append(text.original(match.start(), match.end()))
+        named = {k for pattern, k in _MEASURES_RX if k in SOURCES and pattern.search(text.norm)}
+        if len(named) > 1:  # "hidráulica, térmica e eólica, separado por fonte": each already
+            for match in text.take(_SPLIT_BY_SOURCE):
+                st.ignored.append(text.original(match.start(), match.end()))
         text.take(_SOURCE_NOUN)
         st.by_hour_of_day = bool(text.take(_DAY_PROFILE))
         st.by_day_of_week = bool(text.take(_WEEK_PROFILE))
@@ -1279,6 +1294,8 @@ class RuleTranslator:
         yes_no = _YES_NO.search(text.norm)
         asks_when = st.asks_when or re.search(r"\b(?:quando|when)\b", text.norm)
         series = st.window or _EACH_STEP.search(text.norm)  # "dia a dia": a series asked
+        # "qual foi a carga às 20h, ficou acima de 50 mil?", "mostre a carga: …?": the value
+        series = series or _SERIES_WORDS.search(text.norm) or _VALUE_ASKED.search(text.norm)
         if st.conditions and not st.aggregations and yes_no and not asks_when and not series:
             # "o CMO chegou a zerar?", "did the load go above 40 GW?": how many points met it
             for part in ("when", "reach", "ever"):
@@ -1446,6 +1463,11 @@ class RuleTranslator:
             )  # "no estado do Paraná", "the state of Paraná", "in Paraná state"
             for match in st.text.take(pattern):
                 # "para" is also a preposition: only "Pará", or after "do/no/estado do"
+                if name == "minas" and re.search(
+                    r"[A-ZÀ-Ý][\w-]*\s+de\s+$", st.text.orig[: match.start()]
+                ):  # "Patos de Minas", "Poços de Minas": a place's (or a plant's) name
+                    st.text.restore(match.start(), match.end())
+                    continue
                 if name == "para" and not (
                     "á" in st.text.orig[match.start() : match.end()].lower()
                     or re.match(r"(?:n|d)o\s|estado", match.group(0))
@@ -1493,7 +1515,15 @@ class RuleTranslator:
         mlt = text.take(_MLT)
         st.mlt = bool(mlt)
         vs = next((m for m in mlt if m.group("vs")), None)
-        if vs is not None and not st.aggregations and not st.reading.spans:
+        inflow = re.search(
+            r"\b(?:ena|energia\s+natural\s+afluente|natural\s+inflows?|inflows?|afluencias?)\b",
+            text.norm,
+        )
+        if vs is not None and (not inflow or st.aggregations or st.reading.spans):
+            # only the inflows have a % of the long-term mean, and only now: otherwise unread
+            text.restore(vs.start("vs"), vs.end("vs"))
+            vs = None
+        if vs is not None:
             # "a ENA está acima da média histórica?": the latest value in % of the MLT says it
             st.aggregations.append((vs.start(), Aggregation.LAST, vs.group(0)))
             st.assumptions.append(
@@ -2044,6 +2074,20 @@ class RuleTranslator:
             if value is None:
                 st.unmapped.append(Unmapped("number", shown, "not a number as written"))
                 continue
+            prefix = text.norm[: match.start()]
+            copula = _COPULA.match(match.group(0)) or _COPULA_BEFORE.search(prefix)
+            if _OF_AGGREGATE.search(prefix) and copula:
+                # "a carga média foi superior a 40 mil?": the mean compared, not the mean of
+                # the points above it — given, to compare (said)
+                st.unmapped.append(
+                    Unmapped(
+                        "combination",
+                        shown,
+                        "whether an average, total or extreme passed a threshold: ask for it and "
+                        "compare (a condition keeps the points that meet it before aggregating)",
+                    )
+                )
+                continue
             if match.group("scale"):
                 value *= 1_000_000 if match.group("scale").startswith("milh") else 1000
             st.conditions.append((op, value, shown))
@@ -2297,6 +2341,7 @@ class RuleTranslator:
             or st.unit_sum
             or st.total_word
             or st.to_date
+            or st.stock_change
             or (st.asks_value and not st.wants_series)
             or len(st.reading.spans) > 1
             or ((st.reading.days or st.reading.hours) and st.grain_adj is None)
@@ -2668,6 +2713,11 @@ class RuleTranslator:
             a, b = (total if f == "generation" else Agg(agg, f) for f in fields)
             return [Selection(BinOp("/", a, b), f"ratio_{fields[0]}_{fields[1]}")]
         if st.stock_change and table == "ear_diario":
+            if st.window or st.grain_adj or st.time_rank:
+                raise ModelError(
+                    "the change of a daily stock is given over the whole period (its last day "
+                    "minus its first): for each day or week, ask for its daily values"
+                )
             return [
                 Selection(
                     BinOp("-", Agg(Aggregation.LAST, f), Agg(Aggregation.FIRST, f)), f"change_{f}"
@@ -3613,7 +3663,7 @@ def _without_context(written: str) -> tuple[str, list[str]]:
     for request in _REQUEST.finditer(fold(written)):  # the first request after a preamble
         before, after = written[: request.start()], written[request.start() :]
         if request.start() > 0 and (
-            _data_words(before) <= _data_words(after) or _ASKER.match(fold(before))
+            _data_words(before) <= _data_words(after) or _asker_aside(before, after)
         ):
             context.append(before.strip())
             written = after
@@ -3623,6 +3673,16 @@ def _without_context(written: str) -> tuple[str, list[str]]:
         context.append(written[purpose.start() :].strip(" ,"))
         written = written[: purpose.start()]
     return written, [c for c in context if c]
+
+
+def _asker_aside(before: str, after: str) -> bool:
+    """ "Trabalho numa distribuidora em SC e preciso da carga do Sul": who asks, beside a
+    request that names its own place and points back to nothing ("quanto ela gerou")."""
+    if not _ASKER.match(fold(before)):
+        return False
+    places = {*_STATES.values(), "SE", "NE", "S", "N", "SIN"}
+    pointer = re.search(r"\b(?:ela|ele|elas|eles|dela|dele|it|its|they|them|their)\b", fold(after))
+    return bool(_data_words(after) & places) and pointer is None
 
 
 def _data_words(text: str) -> set[str]:

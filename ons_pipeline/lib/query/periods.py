@@ -523,7 +523,8 @@ _SEMESTER = rx(
     r"""\b(?:(?:the\s+)?(?P<ord>primeiro|segundo|1o|2o|1º|2º|first|second|1st|2nd)
     \s+(?:semestre|half)\s+(?:de|do\s+ano\s+de|of)\s+(?P<y>\d{4})
     |h(?P<h>[12])\s*(?P<hy>\d{4})
-    |(?:n?[oa]\s+)?(?P<ord2>primeiro|segundo|1o|2o|1º|2º)\s+semestre(?!\s+(?:de|do|of)\b))\b"""
+    |(?<!cada\s)(?:n?[oa]\s+)?(?P<ord2>primeiro|segundo|1o|2o|1º|2º)\s+semestre
+    (?!\s+(?:de|do|of)\b))\b"""
 )
 _SUBMONTH = rx(
     r"""\b(?:(?:the)\s+)?(?P<ord>"""
@@ -614,9 +615,9 @@ _QUARTER = (
     r"|third|fourth|last|1st|2nd|3rd|4th)\s+(?:trimestre|quarter|tri)|q(?P<qn>[1-4]))"
     r"\s*(?:de|of|,)?\s*(?P<qy>\d{4})"
     # without a year ("no 2º tri", "in Q2"): the latest such quarter that has begun
-    r"|(?:(?P<qa>primeiro|segundo|terceiro|quarto|1o|2o|3o|4o|1º|2º|3º|4º|first|second|third"
-    r"|fourth|1st|2nd|3rd|4th)\s+(?:trimestre|quarter|tri)|q(?P<qan>[1-4]))"
-    r"(?!\s*(?:de|of|,)?\s*\d)"
+    r"|(?<!cada\s)(?<!each\s)(?<!every\s)(?:(?P<qa>primeiro|segundo|terceiro|quarto|1o|2o|3o"
+    r"|4o|1º|2º|3º|4º|first|second|third|fourth|1st|2nd|3rd|4th)\s+(?:trimestre|quarter|tri)"
+    r"|q(?P<qan>[1-4]))(?!\s*(?:de|of|,)?\s*\d)(?!\s+(?:de|do|of|in)\s+(?:cada|each|every|todo))"
     # ONS and market shorthand: 1T23, 1T2023, T1 2023, 1º tri 23
     r"|(?P<tn>[1-4])\s*t\s*(?P<ty>\d{2}|\d{4})|t(?P<tn2>[1-4])\s*[/-]?\s*(?P<ty2>\d{4}))"
 )
@@ -1045,7 +1046,12 @@ def _compare(
             continue
         if a.span == b.span:
             restated.append(b)
-        elif not sep.group(1) and b.span.start <= a.span.start and a.span.end <= b.span.end:
+        elif (
+            not sep.group(1)
+            and len(periods) == 2
+            and b.span.start <= a.span.start
+            and a.span.end <= b.span.end
+        ):
             restated.append(b)  # "May 1st this year", "em 3 de março deste ano": the day
         elif (sep.group(1) in ("(", ":") or sep.group(2)) and (
             a.span.start < b.span.end and b.span.start < a.span.end

@@ -74,7 +74,8 @@ _IN_CONTEXT = [
     # "lowest load hour in SE": the hour of the extreme, asked
     (
         re.compile(
-            r"\b(?:lowest|highest|minimum|maximum|min|max)\s+[^\W\d_]+\s+(?P<w>hour)\b",
+            r"\b(?:lowest|highest|minimum|maximum|min|max)\s+"
+            r"(?!(?:each|every|per|by|a|an|the|por|cada)\b)[^\W\d_]+\s+(?P<w>hour)\b",
             re.IGNORECASE,
         ),
         "and when",

@@ -2087,3 +2087,60 @@ def test_what_the_eighteenth_set_refused() -> None:
         "start": "2024-05-01T03:00:00Z",
         "end": "2024-05-02T03:00:00Z",
     }
+
+
+def test_what_the_differential_review_found() -> None:
+    """A reviewer's 495 new questions run on the reader before and after this release's
+    phrases: 28 answered wrongly by the new rules (most refused before). Each now refused or
+    right, and the near misses that became refusals answered again."""
+
+    def refused(question: str) -> bool:
+        return not translate(question, NOW).complete
+
+    # only the inflows have a % of the long-term mean
+    assert refused("A carga do Sudeste está acima da média histórica?")
+    assert refused("O CMO do Sul está acima da média histórica?")
+    assert refused("Is the SE stored energy below the historical average?")
+    assert refused("A ENA do Norte em 2023 ficou acima da média histórica?")
+    # "pico" in a profile is each hour's maximum
+    peak = understood("Qual o pico de carga do SE por hora do dia em abril?")
+    assert peak.by_hour_of_day and "max" in peak.selections[0].alias
+    # the asker's clause never takes the request's place or subject away
+    assert refused(
+        "Sou responsável pela usina de Itumbiara e preciso saber quanto ela gerou ontem."
+    )
+    assert refused(
+        "Trabalho com energia eólica no Nordeste e preciso saber a geração eólica máxima de "
+        "ontem e quando."
+    )
+    assert refused("Sou do Nordeste e preciso saber o CMO de ontem.")
+    # "by source" with no sources named is not the total
+    assert refused("Geração do NE em abril separada por fonte")
+    assert refused("SIN generation split by source yesterday")
+    # an average compared with a threshold is not the average of the points above it
+    assert refused("A carga média do SE em abril foi superior a 40 mil MWmed?")
+    assert refused("A carga média do SE em abril foi superior a 40000 MWmed?")
+    assert refused("What was the average SE load in April 2024, and was it above 40k MW?")
+    assert understood("average SE load in April 2024 when it was above 40k MW").value_filters
+    # a daily stock's change is over the period, never per day
+    assert understood("Did SE storage fall last week?").window is None
+    assert refused("Quanto o EAR do SE caiu por dia em abril?")
+    assert refused("On which day did SE storage rise the most in April 2024?")
+    # a day "this year" compared with "last year" is not compared with the whole year
+    assert refused("SE load on May 1st this year vs last year")
+    # "of each year" is every year's quarter, not the latest
+    assert refused("Average SE load in Q1 of each year")
+    assert refused("Geração solar do NE em cada 2º semestre")
+    # a present-tense yes or no is not a count over the last days
+    is_now = translate("Is the SE CMO above 200?", NOW)
+    assert not any("yes or no" in a for a in is_now.assumptions)
+    # near misses answered again
+    month = understood("Em qual mês de 2023 o NE gerou mais energia eólica?")
+    assert month.limit == 1 and str(month.window) == "1mo"
+    assert str(understood("SE CMO yesterday: minimum each hour").window) == "1h"
+    assert not any(
+        f.tag == "id_estado"
+        for f in translate(
+            "Segundo o Ministério de Minas e Energia, a carga do SIN ontem", NOW
+        ).model.tag_filters  # type: ignore[union-attr]
+    )
