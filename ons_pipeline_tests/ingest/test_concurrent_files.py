@@ -347,9 +347,10 @@ def test_an_older_version_of_an_object_does_not_retry_over_the_newer(
         return write(self, partition, *args, **kwargs)
 
     monkeypatch.setattr(ParquetStore, "write", v2_arrives_while_v1_writes)
-    from ons_pipeline.lib.ingest.files import ObjectChangedError
+    from ons_pipeline.lib.ingest.files import SupersededLoadError
 
-    with pytest.raises(ObjectChangedError, match="superseded"):
+    # v1 had written its rows to InfluxDB before v2 published: loud, the day rewritten from v2's
+    with pytest.raises(SupersededLoadError):
         ingest(aws, influxdb, v1, key, etag=first)
     assert noon_in_parquet(aws, "SE") == [2.0]
     assert noon_in_influxdb(influx_url, influx_db, "SE") == [2.0]
@@ -403,3 +404,54 @@ def test_an_ingest_run_whose_object_is_overwritten_mid_load_stops_as_superseded(
     assert run(second.strip('"')).success
     assert noon_in_parquet(aws, "SE") == [2.0]
     assert noon_in_influxdb(influx_url, influx_db, "SE") == [2.0]
+
+
+def test_a_version_superseded_after_its_load_fails_loudly(
+    aws: AwsSettings,
+    influxdb: InfluxSettings,
+    influx_url: str,
+    influx_db: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """v2 was uploaded and loaded between v1's check and v1's InfluxDB write: v1's rows were in
+    InfluxDB, v2's in the partition, and v1's run ended as 'superseded', successful. It fails
+    now, naming the day and what to do (a final read of the change found it)."""
+    import dagster as dg
+
+    from ons_pipeline.defs.ingest.jobs import ingest_raw_object_job
+    from ons_pipeline.lib.ingest import files as files_mod
+    from ons_pipeline.lib.ingest.files import SupersededLoadError
+
+    s3 = aws.client("s3")
+    key = "raw/curva/year.csv"
+    first = s3.put_object(Bucket=aws.bucket, Key=key, Body=only("SE", "1.0"))["ETag"]
+    load = files_mod.load_tables
+    state: dict[str, Any] = {"done": False, "busy": False, "newer": "2.0"}
+
+    def newer_runs_before_this_loads(*args: Any, **kwargs: Any) -> Any:
+        if not state["done"] and not state["busy"]:
+            state["busy"] = True
+            body = only("SE", state["newer"])
+            newer = s3.put_object(Bucket=aws.bucket, Key=key, Body=body)["ETag"]
+            ingest(aws, influxdb, body, key, etag=newer)
+            state["busy"], state["done"] = False, True
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(files_mod, "load_tables", newer_runs_before_this_loads)
+    with pytest.raises(SupersededLoadError, match="written to InfluxDB again from its partition"):
+        ingest(aws, influxdb, only("SE", "1.0"), key, etag=first)
+    assert noon_in_parquet(aws, "SE") == [2.0]
+    assert noon_in_influxdb(influx_url, influx_db, "SE") == [2.0]  # the newer version's again
+    state.update(done=False, newer="3.0")  # the Dagster run of a fresh version, the same way
+    s3.put_object(Bucket=aws.bucket, Key=key, Body=only("SE", "1.0"))
+    third = s3.head_object(Bucket=aws.bucket, Key=key)["ETag"].strip('"')
+    with dg.instance_for_test() as instance:
+        result = ingest_raw_object_job.execute_in_process(
+            run_config={"ops": {"normalize_and_load": {"config": {"key": key, "etag": third}}}},
+            resources={"aws": aws, "influxdb": influxdb},
+            instance=instance,
+            raise_on_error=False,
+        )
+    assert not result.success
+    failure = result.failure_data_for_node("normalize_and_load")
+    assert failure is not None and "wrote its rows to InfluxDB" in str(failure.user_failure_data)

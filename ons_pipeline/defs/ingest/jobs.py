@@ -11,6 +11,7 @@ from ons_pipeline.environment import load_settings
 from ons_pipeline.lib.ingest.files import (
     IngestReport,
     ObjectChangedError,
+    SupersededLoadError,
     TooManyBadRowsError,
     fetch_object,
     ingest_bytes,
@@ -134,8 +135,12 @@ def normalize_and_load(
             )
     except ObjectChangedError as exc:  # a newer version was uploaded meanwhile: its run loads it
         context.log.warning(f"stopped: {exc}")
+        for event in _materializations(exc.report, uri) if exc.report else ():
+            context.log_event(event)  # the days this version had published before it stopped
         yield dg.Output(None, metadata={"superseded": str(exc)})
         return
+    except SupersededLoadError as exc:
+        raise dg.Failure(description=str(exc)) from exc
     except TooManyBadRowsError as exc:
         raise dg.Failure(description=str(exc)) from exc
     except NormalizeError as exc:

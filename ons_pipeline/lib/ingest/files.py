@@ -52,8 +52,11 @@ Bad rows are kept under ``<quarantine prefix>/rows/<raw key>@<etag>.json`` (reas
 Objects that cannot be ingested at all (unknown dataset, not CSV/Parquet, too big) get a report
 under ``<quarantine prefix>/objects/``.
 
-Not safe for two runs on the same table-day at once (read-merge-write of the partition): the ingest
-op runs in the ``influxdb`` pool, which ``dagster.yaml`` limits to one step at a time.
+Two files loading into one table-day at once (two runs, or ``ons-pipeline load`` beside a run) are
+safe: the partition's manifest and the files' claims are published by conditional writes, and a
+file whose day changed meanwhile plans and loads again over what the other published. A version of
+an object overwritten while it loads stops (:class:`ObjectChangedError`), or fails loudly when it
+had already written rows the newer version's partition does not hold (:class:`SupersededLoadError`).
 """
 
 from __future__ import annotations
@@ -108,7 +111,18 @@ class IngestError(RuntimeError):
 
 
 class ObjectChangedError(IngestError):
-    """The object was overwritten since the sensor saw it: a newer run owns the new version."""
+    """The object was overwritten since the sensor saw it: a newer run owns the new version.
+    ``report``: what this version had already done (the days it published) when it stopped."""
+
+    def __init__(self, message: str, report: IngestReport | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class SupersededLoadError(IngestError):
+    """A newer version of the object was published into a day after this version had written its
+    rows to InfluxDB: InfluxDB may hold this version's values where the partition holds the
+    newer one's. Never reported as superseded: the day needs the newer version loaded again."""
 
 
 class TooManyBadRowsError(IngestError):
@@ -737,14 +751,36 @@ def ingest_normalized(
         # after this load failed, fails the day), then the plan read after it; its claims count
         # once its rows are in
         store.begin_file(partition, source)
+        loaded = False  # whether an attempt of this day wrote rows to InfluxDB
         for attempt in range(1, CONDITIONAL_ATTEMPTS + 1):
             plan = plan_partition(store, spec, day, claims)
             # after the plan: a newer version uploaded before it is seen here, one published
             # after it makes this write's publish fail and this check run again
             if still_current is not None and not still_current():
+                report.seconds = time.perf_counter() - started
+                if loaded:
+                    # the newer version's partition is the truth: its rows over this version's
+                    if plan.existing.num_rows:
+                        load_tables(
+                            [plan.existing],
+                            spec,
+                            client,
+                            partition=day.isoformat(),
+                            deadletter=deadletter,
+                            batch_lines=batch_lines,
+                            generation=plan.generation or "",
+                        )
+                    raise SupersededLoadError(
+                        f"{normalized.source}: a newer version of the object was published into "
+                        f"{partition.key} after this version wrote its rows to InfluxDB; the day "
+                        "was written to InfluxDB again from its partition (the newer version's), "
+                        "but a point only this version held may remain there: check the day "
+                        "(its exact verification, the `ingest_verify` job)"
+                    )
                 raise ObjectChangedError(
                     f"{normalized.source}: a newer version of the object was uploaded while "
-                    f"this one was loading ({partition.key}): this version is superseded"
+                    f"this one was loading ({partition.key}): this version is superseded",
+                    report,
                 )
             rows = plan.rows
             # a retry's rows carry the stored values of the fields the file lacks: reconciled
@@ -763,6 +799,7 @@ def ingest_normalized(
                     generation=plan.generation or "",
                     extra={INGESTED_FROM: normalized.source},
                 )
+                loaded = True
             write = PartitionWrite()
             if load is None or not load.failed_batches:
                 try:

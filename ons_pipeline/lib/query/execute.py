@@ -340,38 +340,59 @@ def _execute(
         raise execution_error(exc, text) from None
     elapsed = (time.perf_counter() - began) * 1000
     rows = merge_results(model, stmts, results)
-    if not rows and _counts_under_condition(model):
-        rows = _zero_counts(model, runner, database, retention_policy)
+    if _counts_under_condition(model) and (not rows or model.group_tags):
+        began = time.perf_counter()
+        rows, again = _with_zero_counts(model, rows, runner, database, retention_policy)
+        text, elapsed = f"{text};\n{again}", elapsed + (time.perf_counter() - began) * 1000
     source = AnswerSource.raw(model, reason, retention_policy)
     return QueryResult(model, result_columns(model), rows, text, elapsed, source)
 
 
 def _counts_under_condition(model: QueryModel) -> bool:
-    """Every selection counts points under a condition on their values, in one bucket."""
+    """Every selection counts points under a condition on their values, in one bucket, and the
+    rows are as InfluxDB groups them (no ranking, ordering, limit or projection)."""
     found = [leaf for s in model.selections for leaf in leaves(s.expr)]
     return bool(
         model.value_filters
         and model.window is None
         and not model.periods
+        and model.top is None
+        and not model.order_by
+        and model.limit is None
+        and model.output_columns is None
         and found
         and all(isinstance(leaf, Agg) and leaf.func is Aggregation.COUNT for leaf in found)
     )
 
 
-def _zero_counts(
-    model: QueryModel, runner: QueryRunner, database: str | None, retention_policy: str | None
-) -> list[tuple[Any, ...]]:
-    """No point met the condition: InfluxDB returns no row, where the answer is 0 — for each
-    group that has points at all (no data in the range stays no row, never a 0)."""
+def _with_zero_counts(
+    model: QueryModel,
+    rows: list[tuple[Any, ...]],
+    runner: QueryRunner,
+    database: str | None,
+    retention_policy: str | None,
+) -> tuple[list[tuple[Any, ...]], str]:
+    """InfluxDB gives no row to a group none of whose points met the condition, where the answer
+    is 0: each group that has points at all gets its row (no data in the range stays no row,
+    never a 0). Also returns the query that found the groups."""
     unfiltered = replace(model, value_filters=())
     stmts = statements(unfiltered, retention_policy)
+    text = ";\n".join(s.text for s in stmts)
     try:
-        results = runner.query(";\n".join(s.text for s in stmts), database=database, epoch="ns")
+        results = runner.query(text, database=database, epoch="ns")
     except InfluxError as exc:
-        raise execution_error(exc, stmts[0].text) from None
+        raise execution_error(exc, text) from None
     width = 1 + len(model.result_tags())
-    found = merge_results(unfiltered, stmts, results)
-    return [(*row[:width], *(0 for _ in model.selections)) for row in found]
+    zero = [evaluate(s.expr, {str(leaf): 0 for leaf in leaves(s.expr)}) for s in model.selections]
+    present = {row[1:width] for row in rows}
+    missing = [
+        (*row[:width], *zero)
+        for row in merge_results(unfiltered, stmts, results)
+        if row[1:width] not in present
+    ]
+    out = rows + missing
+    out.sort(key=lambda row: _sort_key(row[1:width]))
+    return out, text
 
 
 def _from_rollups(

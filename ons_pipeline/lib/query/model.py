@@ -743,6 +743,8 @@ class QueryModel:
             raise ModelError("extreme times need aggregates over the whole range: no window, top-N")
         if self.periods or self.profile is not None or self.difference is not None:
             raise ModelError("extreme times take no periods, profile or difference")
+        if self.limit is not None or self.order_by:
+            raise ModelError("extreme times take no ORDER BY or LIMIT (each extreme is its row)")
         if not any(is_selector(s.expr) for s in self.selections):
             raise ModelError("extreme times need a maximum, minimum, first or last value")
 

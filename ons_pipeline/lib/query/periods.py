@@ -1212,10 +1212,12 @@ def _complete(n: int, unit: str, now: datetime) -> Span:
     """ "the last 8 full weeks": the N whole calendar units (weeks Monday to Sunday) before the
     current one."""
     today = midnight(now)
-    if unit.startswith(("min", "minute", "h", "hora", "hour")):
+    if unit.startswith(("min", "minute")):
+        top = now.replace(second=0, microsecond=0)
+        return Span(top - timedelta(minutes=n), top)
+    if unit.startswith(("h", "hora", "hour")):
         top = now.replace(minute=0, second=0, microsecond=0)
-        step = timedelta(minutes=n) if unit.startswith("min") else timedelta(hours=n)
-        return Span(top - step, top)
+        return Span(top - timedelta(hours=n), top)
     if unit.startswith(("d", "dia", "day")):
         return Span(add_days(today, -n), today)
     if unit.startswith(("sem", "week")):

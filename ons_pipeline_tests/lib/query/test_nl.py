@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -2144,3 +2145,50 @@ def test_what_the_differential_review_found() -> None:
             "Segundo o Ministério de Minas e Energia, a carga do SIN ontem", NOW
         ).model.tag_filters  # type: ignore[union-attr]
     )
+
+
+def test_counts_under_a_condition_give_every_group_its_zero(dataset: Dataset) -> None:
+    """A final read found: a group with no point over the threshold had no row when another
+    group had some (its answer is 0); an expression of a count got a bare 0; the query that
+    found the groups was not in the answer's InfluxQL. Projected or ranked models are left as
+    InfluxDB answers them."""
+    from ons_pipeline.lib.query.model import (
+        Selection,
+        TagFilter,
+        TimeRange,
+        ValueFilter,
+        parse_expr,
+    )
+
+    carga = dataset.frames["curva_carga"]
+    start, end = pd.Timestamp("2024-03-02T03:00:00Z"), pd.Timestamp("2024-03-03T03:00:00Z")
+    day = carga[(carga.time >= start) & (carga.time < end)]
+    north = day[day.id_subsistema == "N"].val_cargaenergiahomwmed
+    south = day[day.id_subsistema == "S"].val_cargaenergiahomwmed
+    threshold = (float(north.max()) + float(south.max())) / 2  # one group passes, not the other
+    assert min((north > threshold).sum(), (south > threshold).sum()) == 0
+    model = QueryModel(
+        "curva_carga",
+        (Selection(parse_expr("count(val_cargaenergiahomwmed) + 1"), "n"),),
+        time_range=TimeRange(start.value, end.value),
+        tag_filters=(TagFilter("id_subsistema", FilterOp.EQ, ("N", "S")),),
+        value_filters=(ValueFilter("val_cargaenergiahomwmed", ">", threshold),),
+        group_tags=("id_subsistema",),
+    )
+    result = execute(model, dataset.url, dataset.db)
+    got = {row[1]: row[-1] for row in result.rows}
+    assert got == {"N": int((north > threshold).sum()) + 1, "S": int((south > threshold).sum()) + 1}
+    assert result.influxql.count("SELECT") == 2
+    projected = replace(model, output_columns=("n",))
+    assert all(len(row) == 1 for row in execute(projected, dataset.url, dataset.db).rows)
+
+
+def test_extremes_with_times_take_no_limit_and_full_minutes_are_minutes() -> None:
+    both = understood("min and max SIN load in the past 24 hours, with times")
+    with pytest.raises(ModelError, match="LIMIT"):
+        replace(both, limit=1)
+    minutes = understood("SE load over the last 30 full minutes")
+    assert minutes.time_range.to_dict() == {
+        "start": "2024-05-15T14:00:00Z",
+        "end": "2024-05-15T14:30:00Z",
+    }
