@@ -61,6 +61,7 @@ had already written rows the newer version's partition does not hold (:class:`Su
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import time
@@ -754,6 +755,16 @@ def ingest_normalized(
         loaded = False  # whether an attempt of this day wrote rows to InfluxDB
         for attempt in range(1, CONDITIONAL_ATTEMPTS + 1):
             plan = plan_partition(store, spec, day, claims)
+            load_rows = functools.partial(
+                load_tables,
+                spec=spec,
+                client=client,
+                partition=day.isoformat(),
+                deadletter=deadletter,
+                batch_lines=batch_lines,
+                generation=plan.generation or "",
+            )
+
             # after the plan: a newer version uploaded before it is seen here, one published
             # after it makes this write's publish fail and this check run again
             if still_current is not None and not still_current():
@@ -761,15 +772,7 @@ def ingest_normalized(
                 if loaded:
                     # the newer version's partition is the truth: its rows over this version's
                     if plan.existing.num_rows:
-                        load_tables(
-                            [plan.existing],
-                            spec,
-                            client,
-                            partition=day.isoformat(),
-                            deadletter=deadletter,
-                            batch_lines=batch_lines,
-                            generation=plan.generation or "",
-                        )
+                        load_rows([plan.existing])
                     raise SupersededLoadError(
                         f"{normalized.source}: a newer version of the object was published into "
                         f"{partition.key} after this version wrote its rows to InfluxDB; the day "
@@ -789,16 +792,7 @@ def ingest_normalized(
             recon = reconcile(client, spec, replace(claims, rows=rows, absent_fields=absent))
             load = None
             if rows.num_rows:
-                load = load_tables(
-                    [rows],
-                    spec,
-                    client,
-                    partition=day.isoformat(),
-                    deadletter=deadletter,
-                    batch_lines=batch_lines,
-                    generation=plan.generation or "",
-                    extra={INGESTED_FROM: normalized.source},
-                )
+                load = load_rows([rows], extra={INGESTED_FROM: normalized.source})
                 loaded = True
             write = PartitionWrite()
             if load is None or not load.failed_batches:
