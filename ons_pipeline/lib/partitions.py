@@ -40,6 +40,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ons_pipeline.lib.aws import AwsSettings
+from ons_pipeline.lib.influx.client import RetryPolicy
 from ons_pipeline.lib.ons_time import (
     NS_PER_DAY,
     Window,
@@ -64,6 +65,9 @@ class PartitionChangedError(RuntimeError):
 
 
 CONDITIONAL_ATTEMPTS = 8
+# the pause before trying a lost conditional write again (jittered: two writers that lost to
+# each other do not retry in step)
+CONFLICT_RETRY = RetryPolicy(max_attempts=CONDITIONAL_ATTEMPTS, base_delay=0.05, max_delay=1.0)
 ANY_GENERATION: Any = object()  # ``write(based_on=...)``: publish over whatever is current
 
 KeyTime = tuple[tuple[str, ...], int]  # a series by its key tags, and a time (ns) or local day
@@ -404,7 +408,7 @@ class ParquetStore:
                 return
             if self._put_if(key, wanted.to_json(), etag):
                 return
-            time.sleep(min(0.05 * 2**attempt, 1.0))
+            CONFLICT_RETRY.sleep(CONFLICT_RETRY.backoff(attempt + 1))
         raise PartitionChangedError(
             f"s3://{self.bucket}/{key}: {CONDITIONAL_ATTEMPTS} attempts to update the files' "
             "claims each lost to another writer of this day; nothing of this file was recorded "

@@ -94,6 +94,7 @@ from ons_pipeline.lib.migration.loader import LoadReport, load_tables
 from ons_pipeline.lib.ons_time import NS_PER_DAY, in_repeated_hour
 from ons_pipeline.lib.partitions import (
     CONDITIONAL_ATTEMPTS,
+    CONFLICT_RETRY,
     FileClaims,
     KeyTime,
     ParquetStore,
@@ -399,7 +400,7 @@ def plan_partition(
         except PartitionChangedError:
             if attempt == CONDITIONAL_ATTEMPTS:
                 raise
-            time.sleep(min(0.05 * 2**attempt, 1.0))
+            CONFLICT_RETRY.sleep(CONFLICT_RETRY.backoff(attempt))
     raise AssertionError("unreachable")
 
 
@@ -805,7 +806,7 @@ def ingest_normalized(
                     # that file published (serially, as if it came after), never over it
                     if attempt == CONDITIONAL_ATTEMPTS:
                         raise
-                    time.sleep(min(0.05 * 2**attempt, 1.0))
+                    CONFLICT_RETRY.sleep(CONFLICT_RETRY.backoff(attempt))
                     continue
                 store.commit_file(partition, source, file_claims(claims, spec))
             break
