@@ -5,11 +5,20 @@ all of them at ``/openapi.json``."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AliasChoices,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from ons_pipeline.lib.query.service import (
+    MAX_PREVIOUS,
+    MAX_QUESTION_CHARS,
     MAX_ROWS_LIMIT,
     MAX_TIMEOUT_S,
     InputLanguage,
@@ -56,6 +65,8 @@ V2_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 # -- requests ---------------------------------------------------------------------------------
+
+Question = Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUESTION_CHARS)]
 
 
 class QueryRequest(BaseModel):
@@ -109,9 +120,19 @@ class QueryRequest(BaseModel):
         "mode a measure, period, subsystem, filter, number or combination still refuses it",
     )
 
+    previous: list[Question] = Field(
+        default_factory=list,
+        max_length=MAX_PREVIOUS,
+        description="For questions: the conversation's earlier questions, oldest first. A "
+        "question that only names what changes ('e no Nordeste?', 'and in 2023?', 'e a "
+        "mínima?') is read as the one before it with those parts replaced "
+        "(translation.read_as says how)",
+    )
+
     def to_input(self) -> QueryInput:
         """The query service's request."""
-        return QueryInput(**self.model_dump())
+        fields = self.model_dump()
+        return QueryInput(**{**fields, "previous": tuple(fields["previous"])})
 
 
 class ContextRequest(BaseModel):

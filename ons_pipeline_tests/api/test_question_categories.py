@@ -467,3 +467,38 @@ def test_several_extremes_each_with_its_time(client: TestClient, api_data: ApiDa
         by_time[rfc3339(high.time)][names.index("max_val_cargaenergiahomwmed")],
         high.val_cargaenergiahomwmed,
     )
+
+
+def test_a_follow_up_is_read_with_the_conversations_earlier_questions(
+    client: TestClient, api_data: ApiData
+) -> None:
+    """ "e no Nordeste?" alone names no measure and was refused; sent with the conversation's
+    earlier questions (``previous``) it is the question before it with the place replaced, and
+    a chain of follow-ups carries every part not replaced (the period, then the place)."""
+    df = frame(api_data, "curva_carga")
+    first = "qual foi a carga máxima do Sudeste em 3 de março de 2024?"
+    alone = client.post("/v2/query", json={"query": "e no Nordeste?"})
+    assert alone.status_code == 422
+    data = ask(client, "e no Nordeste?", previous=[first])
+    ne = day(df[df.id_subsistema == "NE"], "2024-03-03")
+    assert close(data["rows"][0][-1], ne.val_cargaenergiahomwmed.max())
+    assert (
+        data["translation"]["read_as"]
+        == "qual foi a carga máxima no Nordeste em 3 de março de 2024?"
+    )
+    chained = ask(client, "e a mínima?", previous=[first, "e no Nordeste?"])
+    assert close(chained["rows"][0][-1], ne.val_cargaenergiahomwmed.min())
+    assert chained["rows"][0][0] == rfc3339(ne.loc[ne.val_cargaenergiahomwmed.idxmin()].time)
+    again = ask(client, "and on March 4?", previous=[first, "e no Nordeste?", "e a mínima?"])
+    fourth = day(df[df.id_subsistema == "NE"], "2024-03-04")
+    assert close(again["rows"][0][-1], fourth.val_cargaenergiahomwmed.min())
+    # a whole question is read alone, whatever came before it
+    whole = ask(client, "carga média do Sul em 3 de março de 2024", previous=[first])
+    south = day(df[df.id_subsistema == "S"], "2024-03-03")
+    assert close(whole["rows"][0][-1], south.val_cargaenergiahomwmed.mean())
+    assert whole["translation"]["read_as"] is None
+    # what the data has not stays refused, conversation or not
+    refused = client.post("/v2/query", json={"query": "e a previsão?", "previous": [first]})
+    assert refused.status_code == 422
+    too_many = client.post("/v2/query", json={"query": "e no Sul?", "previous": [first] * 11})
+    assert too_many.status_code == 422

@@ -32,8 +32,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Protocol
@@ -111,6 +111,7 @@ class Translation:
     interpretation: str = ""
     ignored: tuple[str, ...] = ()
     days: str | None = None  # days of the week kept: "weekend", "weekday" or "0,6"
+    read_as: str = ""  # a follow-up: the earlier question with the parts it named replaced
 
     @property
     def complete(self) -> bool:
@@ -1078,6 +1079,26 @@ _GENERATED = re.compile(
 # -- the translator ---------------------------------------------------------------------------
 
 
+# the parts of a question a follow-up can replace ("e no Nordeste?", "and in 2023?")
+PLACE, PERIOD, MEASURE, AGGREGATION = "place", "period", "measure", "aggregation"
+_FOLLOW_UP = rx(
+    r"""^\W*(?:
+        (?:e|and)\s+(?:quanto\s+(?:a|ao|as|aos)|sobre|para|pra|com|for|in\s+the\s+case\s+of)\b
+      | (?:and\s+)?(?:what|how)\s+about\b
+      | (?:e\s+)?(?:o\s+)?mesm[oa]\s+(?:coisa\s+)?(?:para|pra)\b
+      | (?:and\s+)?(?:the\s+)?same\s+(?:thing\s+)?for\b
+      | (?:e|and)\b
+    )"""
+)
+_ARTICLE = re.compile(r"(?:the|o|a|os|as)\s+", re.IGNORECASE)
+_BARE_FOLLOW_UP_WORDS = 4  # "Nordeste?", "em 2023?": no connector, only a few words
+# articles and prepositions left hanging when the part after them is replaced
+_DANGLING = rx(
+    r"""(?:\b(?:d[oae]s?|n[oae]s?|em|para|pra|o|a|os|as|in|for|of|the|at|on|during|durante)
+    \s+)+$"""
+)
+
+
 @dataclass
 class _Rank:
     n: int
@@ -1144,6 +1165,13 @@ class _State:
     all_time: bool = False  # a record: over all the data unless a period is given
     time_rank: tuple[int, bool, str] | None = None  # (n, bottom, window): which days, months...
     both_interchanges: str | None = None  # "programado e verificado" asked (the words)
+    slots: dict[str, set[int]] = field(default_factory=dict)  # slot → the positions naming it
+
+    def mark(self, slot: str, before: str) -> None:
+        """The characters consumed since ``before`` (the working text then) named ``slot``."""
+        found = self.slots.setdefault(slot, set())
+        now = self.text.current
+        found.update(i for i, (a, b) in enumerate(zip(before, now, strict=True)) if a != b)
 
 
 def _condition_number(written: str) -> float | None:
@@ -1206,13 +1234,92 @@ class RuleTranslator:
         return _NUMBERED_PAIR.sub(expand, written), used
 
     # -- entry point ----------------------------------------------------------------------------
-    def translate(self, question: str, now: datetime | None = None) -> Translation:
+    def translate(
+        self, question: str, now: datetime | None = None, previous: Sequence[str] = ()
+    ) -> Translation:
         """Translate one question; ``now`` (aware) anchors relative periods. Shorthand is written
         out first; words not understood that are one slip away from the vocabulary are read as
-        that word if the question is then understood better. Both are said in the assumptions."""
+        that word if the question is then understood better. Both are said in the assumptions.
+
+        ``previous``: the conversation's earlier questions, oldest first. A question that cannot
+        be read alone and only names what changes ("e no Nordeste?", "and in 2023?", "e a
+        mínima?") is read as the one before it with those parts replaced (``read_as``)."""
         moment = now or self.clock()
         if moment.tzinfo is None:
             raise ModelError("now must be an aware datetime")
+        result = self._translate_alone(question, moment)
+        if not previous:
+            return result
+        context = previous[0]
+        for earlier in previous[1:]:
+            alone = self._translate_alone(earlier, moment)
+            context = self._follow_up(earlier, alone, context, moment) or earlier
+        combined = self._follow_up(question, result, context, moment)
+        if combined is None:
+            return result
+        joined = self._translate_alone(combined, moment)
+        if not joined.complete:
+            return result
+        note = f"read as a follow-up of {context!r}: {combined!r}"
+        return replace(
+            joined, question=question, read_as=combined, assumptions=(note, *joined.assumptions)
+        )
+
+    def _follow_up(
+        self, question: str, alone: Translation, context: str, moment: datetime
+    ) -> str | None:
+        """``context`` with the parts ``question`` names (place, period, measure, aggregation)
+        replaced by its words, when ``question`` reads as a follow-up; else ``None``. A follow-up
+        is a question not understood alone, or a few words after "e", "and", "what about"
+        ("e a eólica?" is the wind generation of the place and period just asked)."""
+        connector = _FOLLOW_UP.match(fold(question))
+        fragment = question[connector.end() :] if connector else question
+        fragment = fragment.strip().rstrip("?!. ").strip()
+        short = len(fragment.split()) <= _BARE_FOLLOW_UP_WORDS
+        if not fragment or (not short and (connector is None or alone.complete)):
+            return None
+        if alone.complete and connector is None:
+            return None
+        written, _ = self._prepare(fragment, moment)
+        asked = self._read(written, moment, [])
+        slots = {slot for slot, where in asked.slots.items() if where}
+        if not slots or (connector is None and MEASURE in slots):
+            return None
+        if asked.unmapped:  # "e a previsão?": a part the data has not stays refused
+            return None
+        earlier, _ = self._prepare(context, moment)
+        state = self._read(earlier, moment, [])
+        gone = set().union(*(state.slots.get(slot, set()) for slot in slots))
+        runs: list[tuple[int, int]] = []
+        for i in sorted(gone):
+            if runs and i <= runs[-1][1] + 1:
+                runs[-1] = (runs[-1][0], i + 1)
+            else:
+                runs.append((i, i + 1))
+        kept, last, insert_at, first_lead = [], 0, None, ""
+        for start, end in runs:
+            lead = _DANGLING.search(earlier[last:start])  # "do" of "do Sudeste"
+            cut = last + lead.start() if lead else start
+            kept.append(earlier[last:cut])
+            if insert_at is None:
+                insert_at, first_lead = len("".join(kept)), lead.group(0) if lead else ""
+            last = end
+        kept.append(earlier[last:])
+        rest = re.sub(r"\s+", " ", "".join(kept))
+        if insert_at is None or len(slots) > 1:
+            rest = rest.strip().rstrip("?!. ")
+            return f"{rest} {written}?" if rest else None
+        article = _ARTICLE.match(written)
+        if article and first_lead.strip() and not _ARTICLE.fullmatch(first_lead):
+            written = first_lead + written[article.end() :]  # "in the" + "South", "do" + "Sul"
+        head = re.sub(r"\s+", " ", "".join(kept)[:insert_at]).rstrip()
+        tail = rest[len(head) :].lstrip()
+        joined = " ".join(part for part in (head, written) if part)
+        return f"{joined}{tail}" if tail[:1] in ("?", "!", ".", ",") else f"{joined} {tail}".strip()
+
+    def _prepare(self, question: str, moment: datetime) -> tuple[str, list[str]]:
+        """The question with shorthand, year words and numbered plants written out, and the
+        notes saying so."""
         written, expanded = spelling.expand_shorthand(question[:1000])
         written = re.sub(r"(?<=[A-Za-zÀ-ÿ])['’]s\b", "", written)  # "Belo Monte's output"
         written, named = _schema_words(written)
@@ -1229,6 +1336,10 @@ class RuleTranslator:
             f"read {short!r} as {full!r}"
             for short, full in expanded + named + years + parts + numbered
         ]
+        return written, notes
+
+    def _translate_alone(self, question: str, moment: datetime) -> Translation:
+        written, notes = self._prepare(question, moment)
         result = self._translate(question, written, moment, notes)
         fixes = {
             u.text: fix
@@ -1250,9 +1361,9 @@ class RuleTranslator:
                     result = retry
         return result
 
-    def _translate(
-        self, question: str, written: str, moment: datetime, notes: list[str]
-    ) -> Translation:
+    def _read(self, written: str, moment: datetime, notes: list[str]) -> _State:
+        """The question's parts, each phrase consumed by the step that read it; ``slots`` keeps
+        which characters named the place, the period, the measure and the aggregation."""
         text = Text(written)
         st = _State(text=text, now=moment.astimezone(self.zone), zone=self.zone)
         st.assumptions.extend(notes)
@@ -1272,10 +1383,15 @@ class RuleTranslator:
             for match in text.take(pattern):
                 shown = text.original(match.start(), match.end())
                 st.unmapped.append(Unmapped(kind, shown, reason, suggestions))
+        before = text.current
         self._plants(st)
         self._states(st)
+        st.mark(PLACE, before)
+        before = text.current
         self._legacy(st)
         self._fuels(st)
+        st.mark(MEASURE, before)
+        before = text.current
         for match in text.take(_ENDED):
             st.aggregations.append((match.start(), Aggregation.LAST, match.group(0)))
         for match in text.take(_LAST_OF_EACH):
@@ -1283,9 +1399,12 @@ class RuleTranslator:
             unit = next(u for u in match.groups() if u)
             st.window = st.last_of_each = _TIME_UNITS[unit]
             st.aggregations.append((match.start(), Aggregation.LAST, match.group(0)))
+        st.mark(AGGREGATION, before)
+        before = text.current
         change = bool(_CHANGE.search(text.current)) and not _PER_STEP.search(text.current)
         st.reading = P.read(text, st.now, ends=change)
         self._over_previous(st)
+        st.mark(PERIOD, before)
         for shown, reason in st.reading.problems:
             st.unmapped.append(Unmapped("period", shown, reason, _period_hints(text.norm)))
         st.assumptions.extend(st.reading.notes)
@@ -1310,17 +1429,32 @@ class RuleTranslator:
         self._plant_words(st)
         self._share(st)
         self._patamar(st)
+        before = text.current
         self._measures(st)
+        st.mark(MEASURE, before)
+        before = text.current
         self._subsystems(st)
         self._direction(st)
+        st.mark(PLACE, before)
+        before = text.current
         self._aggregations(st)
+        st.mark(AGGREGATION, before)
         self._compare(st)
         self._spread_between(st)
+        before = text.current
         self._late_plant_names(st)
         self._known_plant_names(st)
+        st.mark(PLACE, before)
         if len(st.plant_names) > 1 and st.rank is None and st.text.take(_RANK_VERB):
             # "Rank Furnas, Ilha Solteira and Serra da Mesa by generation": those plants, ranked
             st.rank = _Rank(len(st.plant_names), False, "plant")
+        return st
+
+    def _translate(
+        self, question: str, written: str, moment: datetime, notes: list[str]
+    ) -> Translation:
+        st = self._read(written, moment, notes)
+        text = st.text
         model = self._build(st)
         if model is not None:
             self._before_the_data(st, model.table)

@@ -51,6 +51,11 @@ class TranslationInfo(BaseModel):
         "", description="The interpreted question in words, in the question's language"
     )
     ignored: list[str] = Field(default_factory=list, description="Filler words ignored")
+    read_as: str | None = Field(
+        None,
+        description="A follow-up of the request's previous questions: the whole question it "
+        "was read as",
+    )
 
 
 class SelectItem(BaseModel):
@@ -251,6 +256,7 @@ def translation_info(tr: Translation) -> TranslationInfo:
         assumptions=list(tr.assumptions),
         interpretation=tr.interpretation,
         ignored=list(tr.ignored),
+        read_as=tr.read_as or None,
     )
 
 

@@ -79,6 +79,8 @@ from ons_pipeline.lib.rollup.spec import rollup_tables
 from ons_pipeline.lib.settings import ApiSettings
 
 MAX_ROWS_LIMIT = 100_000
+MAX_PREVIOUS = 10  # earlier questions of a conversation a request may send
+MAX_QUESTION_CHARS = 1000  # what the translator reads of a question
 MAX_TIMEOUT_S = 300.0
 
 
@@ -112,11 +114,19 @@ class QueryInput:
     strict: bool = False
     lenient: bool = False
     rollups: bool | None = None  # None: the service's setting (ONS_QUERY_ROLLUPS)
+    previous: tuple[str, ...] = ()  # the conversation's earlier questions, oldest first
 
     def __post_init__(self) -> None:
         problems = []
         if not self.query:
             problems.append("query: must not be empty")
+        if len(self.previous) > MAX_PREVIOUS or any(
+            not q or len(q) > MAX_QUESTION_CHARS for q in self.previous
+        ):
+            problems.append(
+                f"previous: at most {MAX_PREVIOUS} questions of 1 to {MAX_QUESTION_CHARS} "
+                "characters"
+            )
         if self.now is not None and self.now.tzinfo is None:
             problems.append("now: needs a time zone")
         if self.max_rows is not None and not 1 <= self.max_rows <= MAX_ROWS_LIMIT:
@@ -284,7 +294,7 @@ class QueryProcessor:
         except ModelError as exc:
             raise InvalidParameter("validation_error", f"timezone: {exc}") from None
         try:
-            tr = translator.translate(req.query, now)
+            tr = translator.translate(req.query, now, previous=req.previous)
         except ModelError as exc:
             raise QuestionNotUnderstood("untranslatable_question", str(exc)) from None
         plan.translation = tr

@@ -2192,3 +2192,41 @@ def test_extremes_with_times_take_no_limit_and_full_minutes_are_minutes() -> Non
         "start": "2024-05-15T14:00:00Z",
         "end": "2024-05-15T14:30:00Z",
     }
+
+
+def follow(question: str, *previous: str) -> Translation:
+    return RuleTranslator().translate(question, NOW, previous=previous)
+
+
+def test_a_follow_up_replaces_only_the_parts_it_names() -> None:
+    """A question that names only what changes is the question before it with that part
+    replaced: the place, the period, the aggregation or the measure; the rest carries over."""
+    first = "qual foi a carga máxima do Sudeste em abril de 2024?"
+    base = understood(first)
+    place = follow("e no Nordeste?", first)
+    assert place.complete and place.read_as
+    assert place.model == replace(
+        base, tag_filters=understood("carga máxima do NE em abril de 2024").tag_filters
+    )
+    period = follow("and in March?", first)
+    assert period.model == understood("qual foi a carga máxima do Sudeste em março de 2024?")
+    lowest = follow("e a mínima?", first)
+    assert lowest.model == understood("qual foi a carga mínima do Sudeste em abril de 2024?")
+    measure = follow("e o CMO?", "CMO médio do Sul ontem")
+    assert measure.model is not None and measure.model.table == "cmo_semihorario"
+    wind = follow("e a eólica?", "geração solar média do Nordeste em abril de 2024")
+    assert wind.model == understood("geração eólica média do Nordeste em abril de 2024")
+    # a chain: each follow-up carries what the ones before it replaced
+    chain = follow("and in March?", first, "e no Nordeste?", "e a mínima?")
+    assert chain.model == understood("qual foi a carga mínima do Nordeste em março de 2024?")
+
+
+def test_what_is_no_follow_up_is_read_alone() -> None:
+    """A whole question is read alone whatever came before; a follow-up asking what the data
+    has not (a forecast) stays refused; without earlier questions nothing changes."""
+    first = "qual foi a carga máxima do Sudeste em abril de 2024?"
+    whole = follow("CMO médio do Sul em 2023", first)
+    assert whole.model == understood("CMO médio do Sul em 2023") and not whole.read_as
+    assert not follow("e a previsão para amanhã?", first).complete
+    assert not follow("e no Nordeste?").complete
+    assert not follow("qual o preço da energia no Nordeste?", first).complete
