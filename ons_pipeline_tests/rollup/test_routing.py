@@ -375,3 +375,27 @@ def test_recombination_keeps_the_first_time_of_an_extreme_and_sums_counts() -> N
     assert answered[0]["series"][0]["values"] == [[day5 + 9, 9.5]]
     results[0]["series"][0]["values"] = [[0, 1]]  # one of the two days not covered
     assert answer(p, results) is None
+
+
+def test_the_query_benchmarks_questions_are_read_whole_and_routed() -> None:
+    """``benchmarks/query.py`` stops at a question it cannot read: each of its questions is read
+    completely at the benchmark's own "now", and each but the daily table's maximum (a daily
+    table's points are its days) plans a read of the rollups."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[2] / "benchmarks" / "query.py"
+    spec = importlib.util.spec_from_file_location("query_benchmark", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    raw = []
+    for template in bench.QUESTIONS:
+        question = template.format(a=2018, b=2024)
+        found = translate(question, datetime(2025, 3, 1, tzinfo=UTC))
+        assert found.complete and found.model is not None, (question, found.unmapped)
+        try:
+            plan(found.model, rt(found.model.table))
+        except NotRoutable:
+            raw.append(question)
+    assert raw == ["EAR máxima do Sudeste de 2018 a 2024"]

@@ -219,8 +219,18 @@ _RANKED = {
 }
 
 
+EVERY_RANKED = 1000  # the largest top-N the model takes: a ranking of every one
+
+
 def _top(tag: str, n: int, bottom: bool, pt: bool) -> str:
     one, many, feminine, one_en, many_en = _RANKED.get(tag, (tag, tag, False, tag, tag))
+    if n >= EVERY_RANKED:  # the largest top-N: every one, ranked
+        if pt:
+            every = "todas as" if feminine else "todos os"
+            first, last = ("menor", "maior") if bottom else ("maior", "menor")
+            return f"{every} {many}, do {first} para o {last} valor"
+        first, last = ("lowest", "highest") if bottom else ("highest", "lowest")
+        return f"every {one_en}, from the {first} value to the {last}"
     if pt:
         order = "menor" if bottom else "maior"
         if n == 1:

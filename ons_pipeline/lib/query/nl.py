@@ -344,7 +344,7 @@ _STOPWORDS = set(
     costumam ocorreu ocorreram occurred happened veio vieram solicito solicita solicitamos
     solicitar referente referentes
     disponivel disponiveis available expresso expressa expressos expressas expressed tambem
-    sendo montante
+    sendo montante figure figures figura hit hits
     """.split()  # noqa: SIM905
 )
 # politeness and hedges: ignored, and said to be
@@ -354,6 +354,8 @@ _FILLER = rx(
     r"|beleza|valeu|okay|ok|asap|(?:a\s+)?mesma\s+coisa|(?:the\s+)?same\s+thing|same\s+for(?=\s)|break\s+(?:it\s+)?down|desagreg(?:ue|ar)|discrimin(?:e|ar)"
     # "scheduled vs verified, daily average of each": each of the measures named
     r"|(?:of|for)\s+(?:each|both)(?=\s*[.?!]?\s*$)|de\s+cada\s+uma?(?=\s*[.?!]?\s*$)"
+    # "output of Jirau and Santo Antônio over the last 30 days, each": of each one named
+    r"|,\s*(?:each|cada\s+uma?)(?=\s*[.?!]?\s*$)"
     # "who exports, who imports?": the sign of the net interchange says it
     r"|who\s+exports?\s*,?\s*(?:and\s+)?who\s+imports?|quem\s+exporta\s*,?\s*(?:e\s+)?quem\s+importa|(?:in\s+)?(?:which|what)\s+direction|(?:em\s+)?(?:qual|que)\s+(?:o\s+|a\s+)?(?:sentido|direcao)|(?:indicando|mostrando|showing|indicating)\s+(?:o\s+|the\s+)?(?:sentido|direcao|direction)(?:\s+predominante|\s+(?:mostly|mainly))?(?:\s+(?:do|of\s+the)\s+(?:fluxo|flow))?|favor(?=\s+(?:informar|enviar|indicar|mostrar|listar|calcular|responder|me\b))|thank\s+you|ola|oi|hello|hi|hey"
     r"|por\s+gentileza|se\s+(?:for\s+)?possivel|se\s+puder|sera\s+que|desde\s+ja|agradec[oe]"
@@ -593,7 +595,7 @@ _WHEN = rx(
     r"|(?:with|and)\s+(?:the\s+|its\s+)?timestamps?|com\s+(?:o\s+|a\s+)?(?:horario|instante|data"
     r"|hora|dia)(?:\s+e\s+(?:a\s+|o\s+)?(?:hora|horario|data|dia))?"
     r"|com\s+(?:os\s+|as\s+)?(?:respectiv[oa]s\s+)?(?:instantes|horarios|datas|horas)"
-    r"|with\s+(?:the\s+)?(?:dates|times)(?:\s+(?:they|it)\s+occurred)?"
+    r"|with\s+(?:the\s+|its\s+|their\s+)?(?:dates?|times?|hours?)(?:\s+(?:they|it)\s+occurred)?"
     # "cmo max sul ontem e horário", "max load and time": the time, said last
     r"|(?:e|and)\s+(?:o\s+|a\s+|seu\s+|sua\s+|the\s+|its\s+)?(?:horario|hora|instante|time"
     r"|timestamp|hour|dia|day|data|date)(?=\s*[?.!]?\s*$)"
@@ -718,6 +720,9 @@ _PERCENT = rx(r"(?:\b(?:em|in|como|as)\s+)?(?:%|\bpercentu?al\b|\bpercent\b|\bpe
 _FULLNESS = rx(
     r"\b(?:how\s+full|quao\s+cheios?|nivel\s+de\s+enchimento|(?:as\s+a\s+|in\s+)?percent(?:age)?"
     r"\s+of\s+(?:the\s+)?(?:capacity|maximum)|em\s+%\s+da\s+capacidade)\b"
+    # "in % of max", "em % do máximo": of the storage capacity
+    r"|(?:\b(?:in|as|em|como)\s+)?%\s*(?:of\s+(?:the\s+)?|d[oa]\s+)(?:max(?:imum)?|maxim[oa]"
+    r"|capacity|capacidade)\b"
 )
 _MWMES = rx(r"\b(?:em\s+|in\s+)?(?:mw\s*mes|mwmes|mw[\s-]*months?|mwmonth)\b")
 _MWH = rx(r"(?:,\s*)?\b(?:em\s+|in\s+)?(?<!/)(?:mwh|(?P<gwh>gwh)|(?P<twh>twh))\b(?:\s*,)?")
@@ -768,7 +773,7 @@ _CONDITION = rx(
     # a multiplier as people write it: "20 mil MW", "20k", "1,5 thousand", "2 milhões"
     r"(?P<n>-?\d+(?:[.,]\d+)*)(?:\s*(?P<scale>mil|k|thousand|milh(?:ao|oes)|millions?)\b)?"
     r"(?:\s*(?:r\$\s*/\s*mwh|/\s*mwh|reais|mw\s*med(?:ios)?|mw\s*avg|mwavg|mw|mwh"
-    r"|%))?"
+    r"|(?P<giga>gw\s*med(?:ios)?|gw\s*avg|gw)|%))?"
     r"(?!\s*(?:horas?|hours?|dias?|days?|semanas?|weeks?|meses|months?|anos?|years?|usinas?"
     r"|plants?|%?\s*d[ao]s?\b))(?![\w%])"
 )
@@ -807,7 +812,9 @@ _COUNT_STEPS = rx(
 # how many plants / subsystems / states there are: a register, not a measure of the data
 _ENTITY_COUNT = rx(
     r"\b(?:quant[oa]s|how\s+many|numero\s+de|number\s+of|count\s+of)\s+(?:(?:as|os|the)\s+)?"
-    r"(?:(?:wind|solar|hydro(?:electric)?|thermal|nuclear|photovoltaic|gas|coal)\s+)?"
+    # "how many solar PV plants": a few describing words, never a unit or a verb between
+    r"(?:(?!(?:did|do|does|were|was|are|is|have|has|of|de|[kmgt]wh|[mg]w|mwmed|hours?|horas?"
+    r"|dias?|days?|times?|vezes)\b)[a-z-]+\s+){0,3}"
     r"(?:usinas?|plantas?|plants?|power\s+(?:plants?|stations?)|parques?|geradoras?"
     r"|subsistemas?|subsystems?|estados?|states?)\b"
 )
@@ -1056,9 +1063,11 @@ _ALL_TIME = rx(
     r"|(?<=maximo\s)historico|(?<=maxima\s)historica|(?<=minimo\s)historico"
     r"|(?<=minima\s)historica|(?<=recorde\s)historico)\b"
 )
-_SCHEDULED_WORD = rx(r"\b(?:programad[oa]s?|scheduled|previst[oa]s?|planned)\b")
+_SCHEDULED_WORD = rx(r"\b(?:programad[oa]s?|scheduled|programmed|previst[oa]s?|planned)\b")
 _VERIFIED = rx(r"\b(?:verificad[oa]s?|verified|realizad[oa]s?|observad[oa]s?|actual|measured)\b")
-_LEGACY_MTYPE = rx(r"\b(?:(?P<s>programad[oa]s?|scheduled)|(?P<v>verificad[oa]s?|verified))\b")
+_LEGACY_MTYPE = rx(
+    r"\b(?:(?P<s>programad[oa]s?|scheduled|programmed)|(?P<v>verificad[oa]s?|verified))\b"
+)
 
 _CONNECTORS = {"de", "do", "da", "dos", "das", "del", "di", "du", "of", "the"}
 # between two names: a list of plants ("Jirau e Santo Antônio", "Jirau, Belo Monte and Itaipu")
@@ -1092,6 +1101,7 @@ _FOLLOW_UP = rx(
 )
 _ARTICLE = re.compile(r"(?:the|o|a|os|as)\s+", re.IGNORECASE)
 _BARE_FOLLOW_UP_WORDS = 4  # "Nordeste?", "em 2023?": no connector, only a few words
+ALL_RANKED = 1000  # a ranking of every state, source or subsystem: the largest top-N
 # articles and prepositions left hanging when the part after them is replaced
 _DANGLING = rx(
     r"""(?:\b(?:d[oae]s?|n[oae]s?|em|para|pra|o|a|os|as|in|for|of|the|at|on|during|durante)
@@ -1765,6 +1775,10 @@ class RuleTranslator:
                 if pattern is _RANK_PLAIN and not re.search(r"s\s*$", match.group(0)):
                     n = 1  # "the biggest generating plant": one
             adj = groups.get("adj") or groups.get("dir") or ""
+            if adj.startswith("rank") and not groups.get("n") and entity not in (None, "plant"):
+                # "ranking dos estados": every state, ranked (hundreds of plants: the first 10)
+                n = ALL_RANKED
+                st.assumptions.append("a ranking asked: every one, ranked")
             bottom: bool | None = None
             if adj and not adj.startswith("rank"):  # "ranking dos estados": the superlative says
                 bottom = adj in ("menores", "smallest", "lowest", "menor", "bottom")
@@ -2224,6 +2238,8 @@ class RuleTranslator:
                 continue
             if match.group("scale"):
                 value *= 1_000_000 if match.group("scale").startswith("milh") else 1000
+            if match.group("giga"):  # "above 80 GW": the data is in MW
+                value *= 1000
             st.conditions.append((op, value, shown))
 
     def _spread_between(self, st: _State) -> None:

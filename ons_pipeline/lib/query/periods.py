@@ -480,7 +480,7 @@ _SAME_LAST_YEAR = rx(
     |same\s+(?:month|period)\s+a\s+year\s+(?:earlier|before|ago))\b"""
 )
 _SO_FAR = rx(
-    r"\b(?:so\s+far|to\s+date|ate\s+(?:agora|o\s+momento|hoje)|ate\s+aqui|(?:up\s+)?(?:to|until|till)"
+    r"\b(?:so\s+far|(?<!year[\s-])(?<!month[\s-])(?<!quarter[\s-])to\s+date|ate\s+(?:agora|o\s+momento|hoje)|ate\s+aqui|(?:up\s+)?(?:to|until|till)"
     r"\s+now)\b"
     # "in 2025 YTD": the year written, to date
     r"|(?<=\d{4}\s)(?:ytd|year[\s-]+to[\s-]+date)\b"
@@ -628,8 +628,10 @@ _MONTH_ALONE = (
 )
 # a four-digit count ("as 2000 maiores usinas", "top 2000") is not a year
 _YEAR = (
+    # "ano de 2023", "calendar year 2023" — but "por ano de 2018 a 2024" groups by year
+    r"(?:(?<!por\s)(?<!cada\s)(?<!per\s)(?<!each\s)(?<!by\s)(?<!every\s)"
     r"(?:(?:o\s+)?ano\s+(?:de\s+)?(?=(?:19|20)\d{2})|(?:the\s+)?(?:calendar\s+)?year\s+"
-    r"(?=(?:19|20)\d{2}))?"
+    r"(?=(?:19|20)\d{2})))?"
     r"(?<!top\s)(?<!bottom\s)(?<!top-)(?P<yy>(?:19|20)\d{2})(?!\s+(?:maiores|menores|principais"
     r"|largest|biggest|smallest|highest|lowest|usinas|plants|subsistemas|subsystems|estados"
     r"|states|fontes|sources|regioes|regions)\b)"

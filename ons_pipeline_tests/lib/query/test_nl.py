@@ -23,7 +23,7 @@ from ons_pipeline.lib.query.model import (
     QueryModel,
     leaves,
 )
-from ons_pipeline.lib.query.nl import RuleTranslator, Translation, translate
+from ons_pipeline.lib.query.nl import ALL_RANKED, RuleTranslator, Translation, translate
 from ons_pipeline_tests.lib.query.conftest import Dataset
 
 CORPUS = Path(__file__).with_name("nl_corpus.toml")
@@ -2230,3 +2230,45 @@ def test_what_is_no_follow_up_is_read_alone() -> None:
     assert not follow("e a previsão para amanhã?", first).complete
     assert not follow("e no Nordeste?").complete
     assert not follow("qual o preço da energia no Nordeste?", first).complete
+
+
+def test_what_the_nineteenth_set_found() -> None:
+    """Set 19: 66 % on first contact (with the conversation), 2 answered wrongly; each fixed by
+    the principle behind it, and the refusals of answerable questions read."""
+    # "how many solar PV plants …": counting plants is no measure, whatever words describe them
+    counted = translate("How many solar PV plants in Bahia reported generation in May 2024?", NOW)
+    assert not counted.complete and "how many plants" in str(counted.unmapped)
+    assert understood("how many GWh did wind plants generate in 2023").table == "geracao_usina"
+    # "ranking dos estados": every state, ranked (plants, by the hundred: the first 10)
+    states = understood("ranking dos estados por geração térmica em 2023")
+    assert states.top is not None and states.top.n == ALL_RANKED
+    plants = understood("ranking das usinas eólicas em 2023")
+    assert plants.top is not None and plants.top.n == 10
+    # "por ano de 2018 a 2024": per year over the range, not "the year 2018" to 2024
+    yearly = understood("carga média do Sudeste por ano de 2018 a 2023")
+    assert len(yearly.periods) == 6 or yearly.window is not None
+    assert understood("carga média no ano de 2023").time_range.to_dict() == {
+        "start": "2023-01-01T03:00:00Z",
+        "end": "2024-01-01T03:00:00Z",
+    }
+    # "year to date" is this year up to now, not "to date" with "year" left over
+    ytd = understood("top 5 power plants by energy generated year to date")
+    assert ytd.time_range.to_dict()["start"] == "2024-01-01T03:00:00Z"
+    # the time of each extreme, said "with the hour"
+    assert understood("Daily peak load in the Northeast last week, with the hour").top is None
+    # "programmed" is scheduled; "% of max" is the storage's fullness; "80 GW" is 80,000 MW
+    programmed = understood("difference between programmed and verified NE->SE interchange")
+    assert len(programmed.selections) == 3
+    full = understood("Where is SE/CO reservoir storage right now, in % of max?")
+    assert [leaf.field for s in full.selections for leaf in leaves(s.expr)] == [  # type: ignore[union-attr]
+        "ear_verif_subsistema_percentual"
+    ]
+    above = understood("how many hours was the SIN load above 80 GW in 2023")
+    assert [f.value for f in above.value_filters] == [80_000]
+    # words a question carries beside what it asks: a "figure", a value it "hit", ", each"
+    for question in (
+        "What's the most recent hourly load figure for the Southeast/Center-West?",
+        "Highest hourly load the Southeast hit in 2023, and when?",
+        "Average output of Jirau and Santo Antônio over the last 30 days, each",
+    ):
+        assert translate(question, NOW).complete, question
