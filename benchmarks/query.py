@@ -44,17 +44,19 @@ from ons_pipeline.lib.influx.lineprotocol import iter_encoded
 from ons_pipeline.lib.partitions import ParquetStore, Partition
 from ons_pipeline.lib.query.execute import execute
 from ons_pipeline.lib.query.model import QueryModel, leaves
-from ons_pipeline.lib.query.nl import translate
+from ons_pipeline.lib.query.nl import RuleTranslator
 from ons_pipeline.lib.query.rollups import answers_equal
 from ons_pipeline.lib.rollup.build import roll_days, roll_months
 from ons_pipeline.lib.rollup.spec import months_between, rollup_tables
 from ons_pipeline.lib.rollup.store import RollupStore
 from ons_pipeline.lib.schema import TIME_COLUMN
 from ons_pipeline.local.generator import generate_canonical
+from ons_pipeline.local.generator.plants import plant_catalogue
 from ons_pipeline.local.servers import InfluxServer, MotoServer
 
 DATABASE = "ons_query"
 TABLES = (
+    "geracao_usina",
     "curva_carga",
     "balanco_subsistema",
     "cmo_semihorario",
@@ -79,7 +81,19 @@ QUESTIONS = (
     "EAR máxima do Sudeste de {a} a {b}",
     "energia armazenada média por subsistema por mês de {a} a {b}",
     "ENA média do Sul por ano de {a} a {b}",
+    "geração eólica total por estado por ano de {a} a {b}",
+    "geração média mensal das usinas solares de {a} a {b}",
+    "geração máxima de Tucuruí de {a} a {b}",
+    "geração das usinas térmicas por subsistema por ano de {a} a {b}",
+    "energia gerada pelas usinas eólicas da Bahia por mês de {a} a {b}",
 )
+
+
+def reader() -> RuleTranslator:
+    """The question reader as the API builds it: it knows the plants' names (the API asks the
+    server; here the generated catalogue, which is what is loaded)."""
+    names = sorted(set(plant_catalogue().tags.column("nom_usina").to_pylist()))
+    return RuleTranslator(plants=lambda: names)
 
 
 def load_table(
@@ -193,9 +207,10 @@ def main() -> None:
             routed_ms: list[float] = []
             per_question: list[dict[str, Any]] = []
             all_equal = True
+            questions = reader()
             for template in QUESTIONS:
                 question = template.format(a=args.first_year, b=args.last_year)
-                translation = translate(question, now)
+                translation = questions.translate(question, now)
                 model = translation.model
                 if model is None or not translation.complete:
                     raise SystemExit(f"{question!r} was not translated: {translation.unmapped}")

@@ -502,3 +502,23 @@ def test_a_follow_up_is_read_with_the_conversations_earlier_questions(
     assert refused.status_code == 422
     too_many = client.post("/v2/query", json={"query": "e no Sul?", "previous": [first] * 11})
     assert too_many.status_code == 422
+
+
+def test_the_last_time_a_condition_held_and_sources_added(
+    client: TestClient, api_data: ApiData
+) -> None:
+    """ "When was the last time … below X?" is the latest point that met the condition, with its
+    time (it was refused); "eólica + solar" is one sum of the two sources (it was refused)."""
+    ear = frame(api_data, "ear_diario")
+    se = ear[ear.id_subsistema == "SE"].sort_values("time")
+    threshold = round(float(se.ear_verif_subsistema_percentual.median()), 4)
+    below = se[se.ear_verif_subsistema_percentual < threshold].iloc[-1]
+    data = ask(client, f"When was the last time Southeast reservoirs were below {threshold:.4f}%?")
+    assert data["row_count"] == 1
+    assert data["rows"][0][0] == rfc3339(below.time)
+    assert close(data["rows"][0][-1], below.ear_verif_subsistema_percentual)
+    balance = day(frame(api_data, "balanco_subsistema"), "2024-03-03")
+    ne = balance[balance.id_subsistema == "NE"]
+    added = ask(client, "geração eólica + solar do NE em 3 de março de 2024, em MWh")
+    assert added["row_count"] == 1
+    assert close(added["rows"][0][-1], ne.val_gereolica.sum() + ne.val_gersolar.sum())

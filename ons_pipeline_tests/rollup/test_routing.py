@@ -392,7 +392,7 @@ def test_the_query_benchmarks_questions_are_read_whole_and_routed() -> None:
     raw = []
     for template in bench.QUESTIONS:
         question = template.format(a=2018, b=2024)
-        found = translate(question, datetime(2025, 3, 1, tzinfo=UTC))
+        found = bench.reader().translate(question, datetime(2025, 3, 1, tzinfo=UTC))
         assert found.complete and found.model is not None, (question, found.unmapped)
         try:
             plan(found.model, rt(found.model.table))

@@ -540,7 +540,7 @@ _DIFFERENCE = rx(
 _CHANGE = rx(
     r"\b(?:variacao|variacoes|vari(?:ou|aram)|var(?:y|ied)|changes?|diferencas?|differences?|period[\s-]+over[\s-]+period"
     r"\s+change|aument(?:ou|aram|o)|diminu(?:iu|iram|icao)|cresc(?:eu|eram|imento)|ca(?:iu|iram)"
-    r"|queda|subi(?:u|ram)|increased?|decreased?|grew|growth|rose|fell|dropped)\b"
+    r"|queda|subi(?:u|ram)|increased?|decreased?|grew|grow|growth|rose|rise|fell|dropped|drop)\b"
 )
 # the change asked in percent: "variação percentual", "% change", "cresceu quanto (%)"
 _CHANGE_PERCENT = rx(
@@ -750,6 +750,22 @@ _DAY_PROFILE = rx(
 _WEEK_PROFILE = rx(
     r"\b(?:(?:por|para\s+cada|em\s+cada|de\s+cada)\s+dia\s+da\s+semana"
     r"|(?:by|per|for\s+each)\s+(?:the\s+)?(?:day\s+of\s+(?:the\s+)?week|weekday))\b"
+)
+# "which weekday had the lowest load?", "qual dia da semana tem a maior carga?": the weekdays
+# compared, the profile shows which
+_WHICH_WEEKDAY = rx(
+    r"\b(?:(?:em\s+)?(?:qual|que)\s+dia\s+da\s+semana"
+    r"|(?:on\s+)?(?:which|what)\s+(?:weekday|day\s+of\s+(?:the\s+)?week))\b"
+)
+_ADDED = rx(r"\+|\b(?:somad[oa]s?|plus)\b")
+_LAST_TIME = rx(
+    r"\b(?:(?:when\s+was|when's|when\s+did)\s+)?the\s+(?:last|most\s+recent|first)\s+time"
+    r"(?:\s+(?:that|when))?\b"
+    r"|\b(?:quando\s+(?:foi|aconteceu)\s+)?a\s+(?:ultima|primeira)\s+vez(?:\s+(?:em\s+)?que)?\b"
+)
+_PROFILE_EXTREME = rx(
+    r"\b(?:(?:the|a|o)\s+)?(?:highest|lowest|largest|smallest|biggest|maior|menor"
+    r"|mais\s+alt[oa]|mais\s+baix[oa])\b"
 )
 _PROFILE_PEAK = rx(
     r"\b(?:ger(?:a|am)|produz(?:em)?|consome(?:m)?)\s+mais\b"
@@ -1149,6 +1165,7 @@ class _State:
     by_day_of_week: bool = False  # "por dia da semana": a profile over the weeks
     stock_change: bool = False  # "quanto o armazenamento caiu": last − first of the period
     plus_read: bool = False  # a "+" read as plants added together
+    sources_added: bool = False  # "eólica + solar": the sources' values added
     compare: bool = False
     hours_of_steps: bool = False  # hours counted on half-hourly data
     mlt: bool = False
@@ -1160,6 +1177,7 @@ class _State:
     per_day: bool = False  # "em média por dia": the period's mean day
     which_way: bool = False  # "was it a net importer or exporter?": the net interchange's sign
     extreme_times: bool = False  # several aggregates, each maximum or minimum with its time
+    last_time: bool = False  # "when was the last time it was below 50%": that point, with its time
     to_date: bool = False  # "2025 YTD": one figure to date, not a series
     last_of_each: str | None = None  # "no último dia de cada mês": that window
     asks_value: bool = False
@@ -1386,6 +1404,15 @@ class RuleTranslator:
         text.take(_SOURCE_NOUN)
         st.by_hour_of_day = bool(text.take(_DAY_PROFILE))
         st.by_day_of_week = bool(text.take(_WEEK_PROFILE))
+        if text.take(_WHICH_WEEKDAY):
+            st.by_day_of_week = True
+            st.assumptions.append("which day of the week: each weekday's value, to compare")
+            text.take(_PROFILE_PEAK)
+            if not re.search(
+                r"\b(?:and|e)\s+(?:the\s+|o\s+|a\s+)?(?:lowest|menor|highest|maior)\b", text.current
+            ):
+                for match in list(text.finditer(_PROFILE_EXTREME))[:1]:
+                    text.consume(match.start(), match.end())
         if st.by_hour_of_day:  # "em que hora do dia … gera mais": the profile shows it
             text.take(_PROFILE_PEAK)
             text.take(_PROFILE_WORD)
@@ -1411,6 +1438,12 @@ class RuleTranslator:
             st.aggregations.append((match.start(), Aggregation.LAST, match.group(0)))
         st.mark(AGGREGATION, before)
         before = text.current
+        for match in text.take(_LAST_TIME):
+            # "the last time … below 50%": the latest point that met it, over all the data
+            first = "first" in match.group(0) or "primeira" in match.group(0)
+            agg = Aggregation.FIRST if first else Aggregation.LAST
+            st.aggregations.append((match.start(), agg, match.group(0)))
+            st.asks_when = st.all_time = st.last_time = True
         change = bool(_CHANGE.search(text.current)) and not _PER_STEP.search(text.current)
         st.reading = P.read(text, st.now, ends=change)
         self._over_previous(st)
@@ -2005,6 +2038,14 @@ class RuleTranslator:
             if sums and outside:
                 st.measures = outside
                 st.plus_read = True
+        sources = [m for m in st.measures if m[1] in SOURCES]
+        if not st.share and len(sources) == len(st.measures) > 1:
+            joins = [(a[0], _ADDED.search(st.text.norm, a[0], b[0])) for a, b in pairwise(sources)]
+            if all(found for _, found in joins):
+                st.sources_added = st.plus_read = True  # "eólica + solar": one sum
+                for _, found in joins:
+                    assert found is not None
+                    st.text.consume(found.start(), found.end())
         st.percent = bool(st.text.take(_PERCENT)) or st.percent
         scheduled = [m for m in st.measures if m[1] == "interchange_scheduled"]
         verified = _VERIFIED.search(st.text.norm)
@@ -2555,6 +2596,17 @@ class RuleTranslator:
             or "nuclear" in keys
             or (st.rank is not None and st.rank.entity in ("plant", "state", "source", "fuel"))
         )
+        if (
+            plant
+            and st.share
+            and st.plant_context
+            and not (st.states or st.fuels or st.plant_names or st.rank)
+            and set(st.group_tags) <= {"id_subsistema"}  # "por combustível": the plants' data
+            and "nuclear" not in keys
+            and any(k in SOURCES for k in keys)
+        ):  # "what % came from hydro plants": every hydro plant is the balance's hydro source
+            plant = False
+            st.assumptions.append("a kind of plant's share: its source's share of the balance")
         if plant and st.share and (st.rank is None or st.rank.entity == "subsystem"):
             # a share is computed of the balance's sources; a plant's, fuel's or state's share
             # would need the plants' data over the balance's total: refused, not given as energy
@@ -2874,6 +2926,12 @@ class RuleTranslator:
                 )
                 for f in fields
             ]
+        if st.sources_added and len(fields) > 1 and agg in (Aggregation.SUM, Aggregation.MEAN):
+            added: Expr = Agg(agg, fields[0])
+            for f in fields[1:]:
+                added = BinOp("+", added, Agg(agg, f))
+            st.assumptions.append("the sources added together")
+            return [Selection(added, f"{agg}_" + "_plus_".join(fields))]
         selections = []
         for f in fields:
             expr: Expr = total if f == "generation" else Agg(agg, f)
@@ -3204,6 +3262,8 @@ class RuleTranslator:
     def _condition_refused(self, st: _State, table: str, selections: list[Selection]) -> str | None:
         """Why a condition on values cannot be applied as InfluxDB would (``None`` if it can)."""
         funcs = {s.expr.func for s in selections if isinstance(s.expr, Agg)}
+        if st.last_time:
+            return None if funcs <= {Aggregation.LAST, Aggregation.FIRST} else "one value at a time"
         if funcs & {Aggregation.LAST, Aggregation.FIRST}:
             return "is the latest value above or below? A yes or no: ask for the latest value"
         asked_when = re.match(

@@ -542,9 +542,13 @@ _SEASON = rx(
 )
 _HYDRO = rx(
     r"""\b(?:(?:ultimo|last)\s+)?(?:(?:the\s+)?(?P<y0>\d{4})(?:\s*[/-]\s*(?P<y0b>\d{4}|\d{2}))?\s+)?
+    (?:(?P<rel0>this|last)\s+year(?:'s)?\s+)?
     (?:periodo\s+(?P<pt>umido|chuvoso|seco)
     |estacao\s+(?P<pt2>chuvosa|umida|seca)|(?P<en>wet|rainy|dry)\s+season)
-    (?:\s+(?:de|of|do\s+ano\s+de))?(?:\s+(?P<y1>\d{4})(?:\s*[/-]\s*(?P<y2>\d{4}|\d{2}))?)?\b"""
+    (?:\s+(?:de|of|do\s+ano\s+de))?(?:\s+(?P<y1>\d{4})(?:\s*[/-]\s*(?P<y2>\d{4}|\d{2}))?)?
+    # "the dry season of this year", "o período seco do ano passado": that year's
+    (?:\s+(?:of\s+)?(?P<rel1>this\s+year|last\s+year|deste\s+ano|desse\s+ano|neste\s+ano
+    |do\s+ano\s+passado))?\b"""
 )
 # Brazil's national holidays: on fixed dates, and those that move with Easter (Carnaval Sat–Tue)
 _HOLIDAY = rx(
@@ -1358,6 +1362,9 @@ def _hydro(m: re.Match[str], now: datetime) -> Span:
     kind = m.group("pt") or m.group("pt2") or m.group("en") or ""
     wet = kind not in ("seco", "seca", "dry")
     y1, y2 = m.group("y1") or m.group("y0"), m.group("y2") or m.group("y0b")
+    relative = m.group("rel0") or m.group("rel1")
+    if relative and not y1:  # "this year's dry season", "a estação chuvosa do ano passado"
+        y1 = str(now.year - bool(re.search(r"last|passado", relative)))
     if y1 and y2 and len(y2) == 2:  # "2024/25": the century of the first year
         y2 = y1[:2] + y2
     if wet:

@@ -61,7 +61,15 @@ def expand_shorthand(question: str) -> tuple[str, list[tuple[str, str]]]:
         for match in list(pattern.finditer(written)):
             used.append((match.group("w").strip(), full))
         written = pattern.sub(lambda m, full=full: m.group(0).replace(m.group("w"), full), written)
+    used += [("p", "para")] * len(_FROM_TO_P.findall(written))  # "de julho p agosto"
+    written = _FROM_TO_P.sub(r"\g<from> para ", written)
     return written, used
+
+
+# "de julho p agosto", "do norte p sudeste": a lone "p" between the two ends is "para"
+_FROM_TO_P = re.compile(
+    r"(?P<from>\b(?:de|do|da|dos|das|from)\s+[^\W\d_]+)\s+p\s+(?=[^\W\d_])", re.IGNORECASE
+)
 
 
 # shorthand that is something else elsewhere, read only where it stands: "btw SE and S"

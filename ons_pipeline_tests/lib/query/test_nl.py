@@ -18,6 +18,7 @@ from ons_pipeline.lib.query.influxql import calendar_periods, render_influxql
 from ons_pipeline.lib.query.model import (
     Agg,
     Aggregation,
+    BinOp,
     FilterOp,
     ModelError,
     QueryModel,
@@ -1066,7 +1067,6 @@ def test_what_the_review_found_is_read_as_meant() -> None:
         "o CMO atual do SE está acima de 200?",  # a yes or no on the latest value
         "quando o CMO do SE ficou acima de 200 ontem",  # the times, not a mean
         "Angra 1 + Angra 2 em 2023",  # a mean of both is no sum
-        "eólica + solar do NE ontem",
         "carga do SE acima de 40000 e do NE acima de 10000 ontem",
         "load in the SE since yesterday 6 pm",  # a range from a time of day
         "das 18h de ontem até agora, carga do SE",
@@ -2272,3 +2272,42 @@ def test_what_the_nineteenth_set_found() -> None:
         "Average output of Jirau and Santo Antônio over the last 30 days, each",
     ):
         assert translate(question, NOW).complete, question
+
+
+def test_what_the_nineteenth_set_refused() -> None:
+    """Set 19's refusals of answerable questions, each read by the principle behind it."""
+    # a kind of plant's share of the country's generation is its source's share of the balance
+    hydro = understood(
+        "What percentage of the country's generation came from hydro plants in April?"
+    )
+    assert hydro.table == "balanco_subsistema"
+    assert not translate("participação das usinas eólicas da Bahia na geração do NE", NOW).complete
+    # "this year's dry season", "a estação chuvosa do ano passado": that year's season
+    dry = understood("ENA média do SE no período seco do ano passado")
+    assert dry.time_range.to_dict() == {
+        "start": "2023-05-01T03:00:00Z",
+        "end": "2023-11-01T03:00:00Z",
+    }
+    # "did it grow", "de julho p agosto": a change between two periods
+    for question in (
+        "By how much did SIN load grow in Jan-Apr 2024 compared with Jan-Apr 2023?",
+        "quanto o CMO medio do sudeste variou de janeiro p fevereiro de 2024?",
+    ):
+        assert len(understood(question).periods) == 2, question
+    # "which weekday had the lowest load": the weekdays compared
+    assert understood(
+        "In 2023 which weekday had the lowest average load in the South?"
+    ).by_day_of_week
+    # "the last time it was below 50 %": the latest point that met it, over all the data
+    last = understood("When was the last time Southeast reservoirs were below 50%?")
+    assert [s.expr.func for s in last.selections] == [Aggregation.LAST]  # type: ignore[union-attr]
+    assert [(f.op, f.value) for f in last.value_filters] == [("<", 50)]
+    assert last.time_range.start is None
+    # "eólica + solar": one sum of the sources
+    added = understood("eolica + solar no SIN mes a mes em 2023, em GWh")
+    assert len(added.selections) == 1 and isinstance(added.selections[0].expr, BinOp)
+    # a follow-up of a question with its own time asked keeps it
+    first = "Daily peak load in the Northeast for each day last week, with the hour"
+    minimum = follow("and the daily minimum?", first)
+    assert minimum.complete and minimum.model is not None
+    assert {s.expr.func for s in minimum.model.selections} == {Aggregation.MIN}  # type: ignore[union-attr]
