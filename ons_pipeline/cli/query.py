@@ -89,6 +89,8 @@ def render_table(body: dict[str, Any]) -> str:
         f"cache {'hit' if cache['hit'] else 'miss'}"
     )
     translation = body.get("translation")
+    if translation and translation.get("read_as"):
+        lines.append(f"read as: {translation['read_as']}")
     if translation and translation["assumptions"]:
         lines.append("assumptions: " + "; ".join(translation["assumptions"]))
     for warning in body["warnings"]:
@@ -135,6 +137,12 @@ def register(main: click.Group) -> None:
         default=None,
         help="Let a routable question read the rollups (default: ONS_QUERY_ROLLUPS, true).",
     )
+    @click.option(
+        "--previous",
+        multiple=True,
+        help="An earlier question of the conversation (repeat, oldest first): a follow-up such "
+        "as 'e no Nordeste?' is read with them.",
+    )
     def query_command(
         text: str,
         fmt: str,
@@ -148,6 +156,7 @@ def register(main: click.Group) -> None:
         lenient: bool,
         strict: bool,
         rollups: bool | None,
+        previous: tuple[str, ...],
     ) -> None:
         """Run a question (pt-BR/en), InfluxQL, Flux or Timestream SQL query.
 
@@ -180,6 +189,7 @@ def register(main: click.Group) -> None:
                 strict=strict,
                 lenient=lenient,
                 rollups=rollups,
+                previous=previous,
             )
             settings = load_settings()
             backend = InfluxBackend.connect(settings.influx)

@@ -96,6 +96,18 @@ def test_query_says_what_it_answered_and_what_it_did_not_understand(
     assert lenient.exit_code == 0 and "warning: words not understood" in lenient.output
 
 
+def test_a_follow_up_with_the_earlier_question(cli: click.Group, env: dict) -> None:
+    """``--previous`` sends the conversation: "e no Nordeste?" is the question before it with
+    the place replaced, and the table says what it was read as."""
+    runner = CliRunner()
+    first = "carga média do Sudeste em 2024-03-04"
+    alone = runner.invoke(cli, ["query", "e no Nordeste?"], env=env)
+    assert alone.exit_code == 1
+    follow = runner.invoke(cli, ["query", "e no Nordeste?", "--previous", first], env=env)
+    assert follow.exit_code == 0, follow.output
+    assert "subsistema NE" in follow.output and "read as: carga média no Nordeste" in follow.output
+
+
 def test_serve_refuses_a_public_host_without_key(cli: click.Group, env: dict) -> None:
     result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0"], env={**env, "ONS_API_KEY": ""})
     assert result.exit_code != 0 and "ONS_API_KEY" in result.output
