@@ -522,3 +522,17 @@ def test_the_last_time_a_condition_held_and_sources_added(
     added = ask(client, "geração eólica + solar do NE em 3 de março de 2024, em MWh")
     assert added["row_count"] == 1
     assert close(added["rows"][0][-1], ne.val_gereolica.sum() + ne.val_gersolar.sum())
+
+
+def test_each_days_peak_with_its_hour(client: TestClient, api_data: ApiData) -> None:
+    """ "Daily peak … with the hour": each day's maximum at the time of its point (InfluxQL's
+    max() per window is stamped at the window's start; it is asked as top(f, 1))."""
+    df = frame(api_data, "curva_carga")
+    south = df[df.id_subsistema == "S"].dropna(subset=["val_cargaenergiahomwmed"])
+    south = south[(local_days(south) >= pd.Timestamp("2024-03-02", tz=TZ))]
+    south = south[(local_days(south) <= pd.Timestamp("2024-03-04", tz=TZ))]
+    data = ask(client, "daily peak load in the South from March 2 to 4, 2024, with the hour")
+    expected = south.loc[south.groupby(local_days(south)).val_cargaenergiahomwmed.idxmax()]
+    assert [row[0] for row in data["rows"]] == [rfc3339(t) for t in expected.time]
+    for row, value in zip(data["rows"], expected.val_cargaenergiahomwmed, strict=True):
+        assert close(row[-1], value)

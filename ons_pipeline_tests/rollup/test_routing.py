@@ -209,6 +209,24 @@ def test_daily_windows_without_an_offset_change(loaded: Loaded) -> None:
     assert routed.source is not None and routed.source.levels == (DAY,)
 
 
+def test_each_days_extreme_comes_at_its_own_time(loaded: Loaded) -> None:
+    """A daily window's lone maximum (minimum) is at the time of its point, from the raw data
+    (InfluxQL's top/bottom) and from the rollups alike — ``max()`` would stamp it at midnight."""
+    for func in (Aggregation.MAX, Aggregation.MIN):
+        m = model(
+            "curva_carga",
+            [Agg(func, LOAD)],
+            date(2018, 3, 1),
+            date(2018, 3, 11),
+            tag_filters=(TagFilter("id_subsistema", FilterOp.EQ, ("NE",)),),
+            window=Duration(1, "d"),
+        )
+        routed = assert_same_answer(loaded, m)
+        assert len(routed.rows) == 10
+        midnights = {local(date(2018, 3, d)) for d in range(1, 11)}
+        assert sum(row[0] in midnights for row in routed.rows) < 3  # peaks are not at 00:00
+
+
 def test_ordered_and_limited(loaded: Loaded) -> None:
     m = model(
         "curva_carga",

@@ -281,6 +281,18 @@ def _order_limit(model: QueryModel) -> str:
     return text
 
 
+def windowed_extreme(model: QueryModel) -> Agg | None:
+    """The one maximum or minimum of a model grouped by fixed windows: InfluxQL stamps ``max()``
+    with its window's start, so it is asked as ``top(f, 1)`` / ``bottom(f, 1)``, which keep the
+    time of the point (the earliest of equal values)."""
+    if model.window is None or model.window.is_calendar or len(model.selections) != 1:
+        return None
+    expr = model.selections[0].expr
+    if isinstance(expr, Agg) and expr.func in (Aggregation.MAX, Aggregation.MIN):
+        return expr
+    return None
+
+
 def _select_list(sels: list[Selection], extra: list[str] | None = None) -> str:
     items = [f"{_expr(s.expr)} AS {quote_ident(s.alias)}" for s in sels]
     return ", ".join(items + (extra or []))
@@ -297,6 +309,11 @@ def _plain_statement(
     source = _source(model, rp)
     if model.aggregated:
         group = _group(window, model.group_tags, _fill(model) if window else None)
+        extreme = windowed_extreme(model) if window is not None else None
+        if extreme is not None:  # each window's extreme at its own time
+            func = "top" if extreme.func is Aggregation.MAX else "bottom"
+            items = f"{func}({quote_ident(extreme.field)}, 1) AS {quote_ident(sels[0].alias)}"
+            return f"SELECT {items} FROM {source}{_where(model, start, end)}{group}"
         return f"SELECT {_select_list(sels)} FROM {source}{_where(model, start, end)}{group}"
     has_transform = any(isinstance(s.expr, Transform) for s in sels)
     tags = model.result_tags()

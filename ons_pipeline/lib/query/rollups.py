@@ -38,6 +38,7 @@ from ons_pipeline.lib.query.influxql import (
     Statement,
     combine_plan,
     tag_conditions,
+    windowed_extreme,
 )
 from ons_pipeline.lib.query.model import (
     Agg,
@@ -505,7 +506,8 @@ def _row(
     if all(v is None for v in leaf_values.values()):
         return None
     time = moment
-    if lone is not None and not cell.daily:
+    # a daily window's lone maximum or minimum is asked as top/bottom: at its point's time
+    if lone is not None and (not cell.daily or windowed_extreme(model) is not None):
         found = stats.get(lone.field)
         if found is not None and found.count:
             time = found.high_time if lone.func is Aggregation.MAX else found.low_time
