@@ -344,7 +344,7 @@ _STOPWORDS = set(
     costumam ocorreu ocorreram occurred happened veio vieram solicito solicita solicitamos
     solicitar referente referentes
     disponivel disponiveis available expresso expressa expressos expressas expressed tambem
-    sendo montante figure figures figura hit hits
+    sendo montante figure figures figura hit hits inteiro inteira inteiros inteiras whole entire
     """.split()  # noqa: SIM905
 )
 # politeness and hedges: ignored, and said to be
@@ -1107,7 +1107,8 @@ _GENERATED = re.compile(
 # the parts of a question a follow-up can replace ("e no Nordeste?", "and in 2023?")
 PLACE, PERIOD, MEASURE, AGGREGATION = "place", "period", "measure", "aggregation"
 _FOLLOW_UP = rx(
-    r"""^\W*(?:
+    r"""^\W*(?:(?:ok|okay|certo|beleza|blz|hmm+|ta|entendi|obrigad[oa]|valeu|thanks|great|nice
+    |cool|got\s+it)\W+)*(?:
         (?:e|and)\s+(?:quanto\s+(?:a|ao|as|aos)|sobre|para|pra|com|for|in\s+the\s+case\s+of)\b
       | (?:and\s+)?(?:what|how)\s+about\b
       | (?:e\s+)?(?:o\s+)?mesm[oa]\s+(?:coisa\s+)?(?:para|pra)\b
@@ -1281,7 +1282,11 @@ class RuleTranslator:
         context = previous[0]
         for earlier in previous[1:]:
             alone = self._translate_alone(earlier, moment)
-            context = self._follow_up(earlier, alone, context, moment) or earlier
+            resolved = self._follow_up(earlier, alone, context, moment)
+            if resolved is not None:
+                context = resolved
+            elif alone.model is not None:  # "obrigado!" between two questions changes nothing
+                context = earlier
         combined = self._follow_up(question, result, context, moment)
         if combined is None:
             return result

@@ -2221,6 +2221,14 @@ def test_a_follow_up_replaces_only_the_parts_it_names() -> None:
     assert chain.model == understood("qual foi a carga mínima do Nordeste em março de 2024?")
 
 
+def test_a_conversation_carries_over_what_is_no_question() -> None:
+    """A thanks between two questions is no question: the next follow-up still follows the
+    last question asked; "ok, e o NE?" starts with an acknowledgement."""
+    first = "qual foi a carga média do SE ontem?"
+    chain = follow("e anteontem?", first, "ok, e o NE?", "obrigado!")
+    assert chain.model == understood("qual foi a carga média do NE anteontem?")
+
+
 def test_what_is_no_follow_up_is_read_alone() -> None:
     """A whole question is read alone whatever came before; a follow-up asking what the data
     has not (a forecast) stays refused; without earlier questions nothing changes."""
