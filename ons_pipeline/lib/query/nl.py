@@ -266,6 +266,8 @@ _MEASURES: list[tuple[str, str]] = [
     (r"intercambios?(?:\s+(?:de\s+energia|liquido|verificado))*|(?:net\s+)?(?:energy\s+)?"
      r"interchanges?|(?:net\s+)?(?:power\s+)?exchanges?|troca(?:s)?\s+de\s+energia"
      r"|energy\s+transfers?|fluxo\s+(?:medio\s+)?de\s+energia|fluxo|power\s+flow|flowed|flowing"
+     # "quanto tá passando do Sul pro Sudeste?": what flows from one to the other
+     r"|(?:passando|fluindo|passou|fluiu)(?=\s+d[oa]s?\s+[\w/-]+\s+(?:para|pro|pra|ao|a)\b)"
      r"|flows?|(?:net\s+)?(?:export|import)s?\s*/\s*(?:import|export)s?"
      r"|(?:exportacao|importacao)\s*/\s*(?:importacao|exportacao)",
      "interchange"),
@@ -294,6 +296,7 @@ _MEASURES: list[tuple[str, str]] = [
 ]  # fmt: skip
 _MEASURES_RX = [(rx(r"\b(?:" + p + r")\b"), k) for p, k in _MEASURES]
 # a qualifier alone after another ENA ("ENA armazenável vs bruta", "storable vs gross"): that ENA
+_GROSS = rx(r"\b(?:bruta|gross)\b")
 _ENA_QUALIFIER = rx(
     r"(?<=\s)(?:vs\.?|versus|x|e|and|com|with|contra|against)\s+(?:a\s+|the\s+)?"
     r"(?P<q>bruta|gross|armazenavel|storable)\b"
@@ -345,6 +348,7 @@ _STOPWORDS = set(
     solicitar referente referentes
     disponivel disponiveis available expresso expressa expressos expressas expressed tambem
     sendo montante figure figures figura hit hits inteiro inteira inteiros inteiras whole entire
+    table tabela dataset
     """.split()  # noqa: SIM905
 )
 # politeness and hedges: ignored, and said to be
@@ -386,6 +390,10 @@ _PURPOSE = rx(
     r"|(?:mostrar|apresentar|usar|showing|presenting|using|show|present|use)\s+"
     r"(?:em|na|no|numa|num|in|at|to|a|an|the)?)(?:\s+[^\W\d]+){1,3}\s*[.!?]*\s*$"
 )
+_PURPOSE_LEAD = rx(
+    r"\s*(?:para|pra|for)\s+(?:a\s+|o\s+|as\s+|os\s+)?(?:minhas?|meus?|nossas?|nossos?|my|our)"
+    r"(?:\s+[^\W\d]+){1,2}?\s*(?:[,:]\s*|(?=\s+(?:i|we|eu|preciso|quero|gostaria)\b))"
+)
 # "a fonte solar", "energy source wind": the noun before a source names it
 _SOURCE_NOUN = rx(
     r"\b(?:fontes?|(?:energy\s+)?sources?)(?=\s+(?:de\s+(?:energia\s+)?|de\s+geracao\s+)?"
@@ -416,11 +424,11 @@ _ENTITY = {
 _ENTITY_ANY = "|".join(f"(?P<{k}>{v})" for k, v in _ENTITY.items())
 _UP = (
     r"maior(?:es)?|mais\s+alt[oa]s?|highest|largest|biggest|greatest|most|top|principais"
-    r"|priciest|most\s+expensive|mais\s+car[oa]s?|mais"
+    r"|priciest|most\s+expensive|mais\s+car[oa]s?|fullest|mais\s+chei[oa]s?|mais"
 )
 _DOWN = (
     r"menor(?:es)?|mais\s+baix[oa]s?|mais\s+barat[oa]s?|cheapest|lowest|smallest|least|bottom"
-    r"|menos"
+    r"|emptiest|mais\s+vazi[oa]s?|menos"
 )
 _SUPERLATIVE = rx(
     r"\b(?:(?:com|with|that|que|de|from|do|da)\s+)?(?:(?:o|a|the)\s+)?(?:(?P<down>"
@@ -741,6 +749,10 @@ _DAY_PROFILE = rx(
     r"|\b(?:perfil|curva)\s+(?:horari[oa]\s+)?(?:medi[oa]|tipic[oa])\b|\bdia\s+tipico\b"
     r"|\b(?:typical|average)\s+(?:daily\s+)?(?:profile|day|shape)\b"
     r"|\b(?:daily|hourly)\s+(?:profile|shape)\b"
+    # "the typical daily load curve": the measure stands between, "curve" is taken after
+    r"|\btypical\s+(?:daily\s+)?(?=[\w-]+\s+(?:curve|shape)\b)"
+    r"|(?<=\baverage\s)daily\s+(?=[\w-]+\s+(?:curve|shape)\b)"
+    r"|\bcurva\s+(?:diaria\s+)?tipica\b|\bcurva\s+de\s+(?=[\w-]+\s+(?:diaria\s+)?tipica\b)"
     # "at what time of day does it peak?": the hours of the day compared
     r"|\b(?:at\s+)?(?:what|which)\s+(?:time|hour)\s+of\s+(?:the\s+)?day\b"
     r"|\b(?:average|mean|typical)\s+hour[\s-]by[\s-]hour\b"
@@ -871,6 +883,8 @@ _COPULA_BEFORE = rx(
 _YES_NO = rx(
     r"^\s*(?:did|was|were|has|have)\b|\b(?P<reach>(?:chegou|chegaram)\s+a)\b"
     r"|\b(?:ficou|ficaram|esteve|estiveram)\b|\b(?P<ever>ever|alguma\s+vez)\b"
+    # "a carga passou de 50 mil ontem?": a past condition, asked
+    r"|\b(?:passou|passaram|superou|superaram|ultrapassou|ultrapassaram)\b(?=[^?]*\?\s*$)"
     r"|\b(?P<when>(?:houve|teve|there\s+(?:was|were))\s+(?:alguma?\s+|any\s+)?(?:hora|dia|momento"
     r"|hour|day|moment|time)s?\s+(?:com|em\s+que|when|with|in\s+which))"
 )
@@ -1075,6 +1089,8 @@ _LEGACY_MARK = rx(
 # over all the data: "ever", "all-time", "de todos os tempos", "máximo histórico"
 _ALL_TIME = rx(
     r"\b(?:(?:de\s+)?todos\s+os\s+tempos|all[\s-]time|of\s+all\s+time|ever(?:\s+recorded)?"
+    # "a maior carga já registrada", "já vista": the record, over all the data
+    r"|ja\s+(?:registrad[oa]s?|vist[oa]s?|observad[oa]s?|medid[oa]s?)"
     r"|since\s+records\s+began|em\s+toda\s+a\s+(?:serie|historia)"
     r"|(?<=maximo\s)historico|(?<=maxima\s)historica|(?<=minimo\s)historico"
     r"|(?<=minima\s)historica|(?<=recorde\s)historico)\b"
@@ -1314,14 +1330,25 @@ class RuleTranslator:
         if alone.complete and connector is None:
             return None
         written, _ = self._prepare(fragment, moment)
+        earlier, _ = self._prepare(context, moment)
+        state = self._read(earlier, moment, [])
         asked = self._read(written, moment, [])
         slots = {slot for slot, where in asked.slots.items() if where}
+        measure = "".join(earlier[i] for i in sorted(state.slots.get(MEASURE, ())))
+        if not slots and measure.strip():
+            # "e Tucuruí?": a plant's name is read beside the measure asked before
+            lead = f"{measure.strip()} "
+            beside = self._read(lead + written, moment, [])
+            slots = {
+                slot
+                for slot, where in beside.slots.items()
+                if slot != MEASURE and any(i >= len(lead) for i in where)
+            }
+            asked = beside
         if not slots or (connector is None and MEASURE in slots):
             return None
         if asked.unmapped:  # "e a previsão?": a part the data has not stays refused
             return None
-        earlier, _ = self._prepare(context, moment)
-        state = self._read(earlier, moment, [])
         gone = set().union(*(state.slots.get(slot, set()) for slot in slots))
         runs: list[tuple[int, int]] = []
         for i in sorted(gone):
@@ -2034,6 +2061,8 @@ class RuleTranslator:
             for match in st.text.take(_ENA_QUALIFIER):  # "ENA armazenável vs bruta"
                 key = "ena" if match.group("q") in ("bruta", "gross") else "ena_storable"
                 st.measures.append((match.start("q"), key, match.group("q")))
+            if any(k == "ena" for _, k, _ in st.measures):
+                st.text.take(_GROSS)  # "ENA (bruta, MWmed)": the gross inflow, as read
         if st.which_way and not st.measures:  # "was the SE a net importer or exporter?"
             st.measures.append((0, "interchange", "net importer or exporter"))
         st.measures.sort()
@@ -2044,7 +2073,8 @@ class RuleTranslator:
                 st.measures = outside
                 st.plus_read = True
         sources = [m for m in st.measures if m[1] in SOURCES]
-        if not st.share and len(sources) == len(st.measures) > 1:
+        others = [m for m in st.measures if m[1] not in SOURCES and m[1] != "generation"]
+        if len(sources) > 1 and not others:
             joins = [(a[0], _ADDED.search(st.text.norm, a[0], b[0])) for a, b in pairwise(sources)]
             if all(found for _, found in joins):
                 st.sources_added = st.plus_read = True  # "eólica + solar": one sum
@@ -2981,16 +3011,21 @@ class RuleTranslator:
             name = "generation"
             if "generation" not in keys:
                 st.assumptions.append("share of what not given: of total generation")
+        parts: list[tuple[Expr, str]] = [
+            (Agg(func, BALANCO_FIELD[s]), BALANCO_FIELD[s]) for s in sources
+        ]
+        if st.sources_added and len(parts) > 1:  # "wind + solar": the share of their sum
+            added = parts[0][0]
+            for expr, _ in parts[1:]:
+                added = BinOp("+", added, expr)
+            parts = [(added, "_plus_".join(field for _, field in parts))]
+            st.assumptions.append("the sources added together")
         selections = [
             Selection(
-                BinOp(
-                    "*",
-                    BinOp("/", Agg(func, BALANCO_FIELD[s]), denominator),
-                    Const(100),
-                ),
-                f"share_{BALANCO_FIELD[s]}_of_{name}",
+                BinOp("*", BinOp("/", numerator, denominator), Const(100)),
+                f"share_{field}_of_{name}",
             )
-            for s in sources
+            for numerator, field in parts
         ]
         filters = []
         codes = [c for c in codes] or ["SIN"]
@@ -3883,6 +3918,10 @@ def _without_context(written: str) -> tuple[str, list[str]]:
             context.append(before.strip())
             written = after
             break
+    lead = _PURPOSE_LEAD.match(fold(written))  # "For my class I need …", "Pra minha aula, …"
+    if lead is not None and not _data_words(written[: lead.end()]):
+        context.append(written[: lead.end()].strip(" ,:"))
+        written = written[lead.end() :]
     purpose = _PURPOSE.search(fold(written))
     if purpose is not None and not _data_words(written[purpose.start() :]):
         context.append(written[purpose.start() :].strip(" ,"))
@@ -3934,7 +3973,7 @@ def _data_words(text: str) -> set[str]:
 
 _MONTH_WORD = rx(r"\b(?:" + P.MONTH_ANY + r")\b")
 _RANKING_WORD = rx(r"\b(?:ranking|rank(?:ed)?|ordenad[oa]s?)\b")
-_PROFILE_WORD = rx(r"\b(?:profile|perfil)\b")
+_PROFILE_WORD = rx(r"\b(?:profile|perfil|curve|curva|shape|(?:diaria\s+)?tipica)\b")
 _MINUS = rx(r"\b(?:minus|menos)\b")
 _RANK_VERB = rx(r"\b(?:rank|ranking|ordene|ordenar|classifique|sort|order)\b")
 _RANK_WORDS = rx(r"\b(?:top|bottom|ranking|rank|maiores|menores|largest|smallest)\b")

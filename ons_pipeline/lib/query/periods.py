@@ -682,10 +682,12 @@ _RELATIVE_N = rx(
 _RELATIVE_N_AGO = rx(
     r"\b(?:(?:n[oa]s|over\s+the|in\s+the)\s+)?(?P<n>"
     + NUM
-    + r")\s*"
+    + r"|an?)\s*"
     + _UNIT_WORDS
     + r"\s+(?:atras|ago|passad[oa]s)\b"
 )
+# "há um ano", "há 3 dias": as "N units ago"
+_HA_N = rx(r"\bha\s+(?P<n>" + NUM + r")\s*" + _UNIT_WORDS + r"\b(?!\s+(?:atras|ago)\b)")
 
 _NAMED: list[tuple[str, str]] = [
     (r"(?:d?[oa]\s+)?anteontem|(?:the\s+)?day\s+before\s+yesterday", "day-2"),
@@ -756,7 +758,7 @@ _COMPARE_JOIN = re.compile(
     r"|na\s+comparacao\s+com|year[\s-]+on[\s-]+year\s+(?:with|to)"
     r"|comparad[oa]s?\s+(?:com|a|ao)|em\s+comparacao\s+(?:com|a|ao)|em\s+relacao\s+(?:a|ao|as)"
     r"|relativ[oa]\s+a|compared?\s+(?:with|to)|in\s+comparison\s+(?:with|to)|relative\s+to"
-    r"|as\s+against|(?:(?:foi|era|e|ficou|was|is|were)\s+)?"
+    r"|as\s+against|(?:(?:foi|era|e|ficou|esta|ta|estava|anda|was|is|were|has\s+been)\s+)?"
     # "foi maior ou menor que", "higher or lower than": either way, a comparison
     r"(?:(?:maior|menor|mais|menos|more|higher|lower|less|greater|bigger|smaller|larger)"
     r"\s+(?:ou|or)\s+)?" + COMPARATIVE + r")"
@@ -863,14 +865,15 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
             atoms.append(_Atom(match.start(), match.end(), _named(key, now, today)))
             if key == "night-last":
                 reading.notes.append("last night: from 18:00 yesterday to 06:00 today")
-    for pattern in (_RELATIVE_N, _RELATIVE_N_AGO):
+    for pattern in (_RELATIVE_N, _RELATIVE_N_AGO, _HA_N):
         for match in text.take(pattern):
-            n = numbers.parse(match.group("n"))
+            n = 1 if match.group("n") in ("a", "an") else numbers.parse(match.group("n"))
             if n is None or n < 1:
                 _bad(reading, text, match, "not a whole number of units")
                 continue
             unit = match.group("unit")
-            if pattern is _RELATIVE_N_AGO and re.search(r"(?:atras|ago)$", match.group(0)):
+            ago = pattern is _RELATIVE_N_AGO and re.search(r"(?:atras|ago)$", match.group(0))
+            if ago or pattern is _HA_N:
                 # "3 days ago" is that day, not the last 3 days; "hoje vs 1 semana atrás" the
                 # period compared, moved back
                 shift = _ago_shift(n, unit)
@@ -1249,8 +1252,9 @@ def _ago_shift(n: int, unit: str) -> str | None:
 
 
 def _ago(n: int, unit: str, now: datetime) -> Span:
-    """The day, week (Monday–Sunday), month, year or clock hour N units before the current
-    one."""
+    """The day, week (Monday–Sunday), month or clock hour N units before the current one; N
+    years ago is this day N years back ("a year ago": the same day last year, as a stock is
+    compared; "last year" is the calendar year)."""
     today = midnight(now)
     if unit.startswith(("min", "minute", "h", "hora", "hour")):
         minutes = n if unit.startswith(("min", "minute")) else 60 * n
@@ -1264,8 +1268,8 @@ def _ago(n: int, unit: str, now: datetime) -> Span:
     first = today.replace(day=1)
     if unit.startswith(("mes", "month")):
         return Span(_add_months(first, -n), _add_months(first, 1 - n))
-    january = first.replace(month=1)
-    return Span(_add_months(january, -12 * n), _add_months(january, 12 - 12 * n))
+    day = _add_months(today, -12 * n)
+    return Span(day, add_days(day, 1))
 
 
 def _first_n(m: re.Match[str], now: datetime) -> Span:

@@ -2319,3 +2319,46 @@ def test_what_the_nineteenth_set_refused() -> None:
     minimum = follow("and the daily minimum?", first)
     assert minimum.complete and minimum.model is not None
     assert {s.expr.func for s in minimum.model.selections} == {Aggregation.MIN}  # type: ignore[union-attr]
+
+
+def test_what_the_twentieth_set_refused() -> None:
+    """Set 20's refusals of answerable questions, each read by the principle behind it."""
+    for question in (
+        # the record "já registrada"; a purpose before the request; "ENA (bruta, …)"
+        "qual a maior carga horaria ja registrada no sudeste e quando foi",
+        "For my class I need the typical daily load curve of the SIN in October 2023",
+        "Pra minha aula, preciso da curva de carga típica do SIN em outubro de 2023",
+        "North subsystem ENA (bruta, MWmed): average over the 2022/23 wet season",
+        # naming the table; "fullest"; "tá passando do Sul pro Sudeste" is a flow
+        "Northeast net interchange from the balanco table, monthly average in 2023",
+        "Which subsystem has the fullest reservoirs right now?",
+        "quanto ta passando do sul pro sudeste agora?",
+    ):
+        assert translate(question, NOW).complete, question
+    assert understood("For my class I need the typical daily load curve of the SIN").by_hour_of_day
+    flow = understood("quanto ta passando do sul pro sudeste agora?")
+    assert flow.table in ("intercambio", "balanco_subsistema")
+    # "está maior ou menor que em nov/23": the two periods compared
+    compared = understood("a carga do SIN em abril ta maior ou menor q em abr/23?")
+    assert len(compared.periods) == 2
+    # "wind + solar" as one share; "a year ago" is this day a year back
+    share = understood("What share of the SIN's generation came from wind + solar in 2023?")
+    assert len(share.selections) == 1
+    year_ago = understood("EAR do SE há um ano")
+    assert year_ago.time_range.to_dict()["start"] == "2023-05-15T03:00:00Z"
+    assert understood("SE load a year ago").time_range.to_dict() == {
+        "start": "2023-05-15T03:00:00Z",
+        "end": "2023-05-16T03:00:00Z",
+    }
+    # "a carga passou de 50 mil ontem?": a yes or no on a past condition counts the points
+    passed = understood("a carga do SE passou de 50 mil MW ontem?")
+    assert [s.expr.func for s in passed.selections] == [Aggregation.COUNT]  # type: ignore[union-attr]
+
+
+def test_a_follow_up_names_a_plant_beside_the_measure_asked_before() -> None:
+    names = ["Belo Monte", "Tucuruí"]
+    reader = RuleTranslator(plants=lambda: names)
+    found = reader.translate("e tucurui?", NOW, previous=["quanto Belo Monte gerou ontem?"])
+    assert found.complete and found.model is not None
+    assert found.model.table == "geracao_usina"
+    assert "tucurui" in str(found.model.tag_filters).lower()
