@@ -1194,6 +1194,7 @@ class _State:
     per_day: bool = False  # "em média por dia": the period's mean day
     which_way: bool = False  # "was it a net importer or exporter?": the net interchange's sign
     extreme_times: bool = False  # several aggregates, each maximum or minimum with its time
+    extremes_alone: bool = False  # "max e min" (no other aggregate): each at its time if it can
     last_time: bool = False  # "when was the last time it was below 50%": that point, with its time
     to_date: bool = False  # "2025 YTD": one figure to date, not a series
     last_of_each: str | None = None  # "no último dia de cada mês": that window
@@ -2532,6 +2533,9 @@ class RuleTranslator:
         if st.asks_when and {Aggregation.MAX, Aggregation.MIN} & set(aggs):
             # "min and max SIN load in the past 24 hours, with times": each extreme apart
             st.extreme_times = True
+        elif set(aggs) <= {Aggregation.MAX, Aggregation.MIN}:
+            # "max e min": each extreme at its time, as a single one is, where it can be
+            st.extremes_alone = True
         elif {Aggregation.MAX, Aggregation.MIN} & set(aggs):
             st.assumptions.append("several aggregates together: values without their times")
         return aggs
@@ -3284,18 +3288,22 @@ class RuleTranslator:
     ) -> bool:
         """Several aggregates asked with their times: each maximum or minimum apart, at its
         own time (said); where that cannot be (a window, periods, a ranking), refused."""
-        if not st.extreme_times:
+        if not (st.extreme_times or st.extremes_alone):
             return False
         if window or top is not None or periods or profile or st.subsystem_difference:
+            if not st.extreme_times:  # "max e min por dia": the values, as InfluxQL gives them
+                st.assumptions.append("several aggregates together: values without their times")
+                return False
             raise ModelError(
                 "the times of several extremes are given over one period, without windows, "
                 "rankings or compared periods: ask once per aggregate"
             )
         if not any(is_selector(s.expr) for s in selections) or len(selections) < 2:
             return False
+        others = not all(is_selector(s.expr) for s in selections)
         st.assumptions.append(
-            "each maximum or minimum in a row of its own, at its time; the other aggregates in "
-            "a row at the start of the period"
+            "each maximum or minimum in a row of its own, at its time"
+            + ("; the other aggregates in a row at the start of the period" if others else "")
         )
         return True
 

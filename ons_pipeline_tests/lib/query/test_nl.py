@@ -2018,7 +2018,9 @@ def test_what_the_seventeenth_set_found() -> None:
     both = understood("min and max SIN load in the past 24 hours, with times")
     assert both.extreme_times and render_influxql(both).count("SELECT") == 2
     assert QueryModel.from_dict(both.to_dict()) == both
-    assert not understood("min and max SIN load in the past 24 hours").extreme_times
+    # since set 20, the two extremes alone come at their times even when not asked
+    assert understood("min and max SIN load in the past 24 hours").extreme_times
+    assert not understood("min, mean and max SIN load in the past 24 hours").extreme_times
     with pytest.raises(ModelError, match="extreme times"):
         QueryModel.from_dict({**both.to_dict(), "window": "1h"})
     # hours spent exporting or importing: the net interchange's sign (> 0 when it exports)
@@ -2362,3 +2364,13 @@ def test_a_follow_up_names_a_plant_beside_the_measure_asked_before() -> None:
     assert found.complete and found.model is not None
     assert found.model.table == "geracao_usina"
     assert "tucurui" in str(found.model.tag_filters).lower()
+
+
+def test_maximum_and_minimum_together_each_come_at_their_time() -> None:
+    """ "max e min" alone: each extreme at its time, as a single one is (set 20's one judged
+    wrong); beside a mean, or per window, the values without their times (said)."""
+    both = understood("cmo sul semana passada, max e min")
+    assert both.extreme_times
+    assert not understood("média, máximo e mínimo do CMO do Sul ontem").extreme_times
+    per_day = understood("carga máxima e mínima do SE por dia na semana passada")
+    assert not per_day.extreme_times and per_day.window is not None
