@@ -45,6 +45,7 @@ from ons_pipeline.lib.query import periods as P
 from ons_pipeline.lib.query.describe import describe
 from ons_pipeline.lib.query.model import (
     HOURS_A_DAY,
+    SELECTORS,
     Agg,
     Aggregation,
     BinOp,
@@ -267,7 +268,7 @@ _MEASURES: list[tuple[str, str]] = [
      r"interchanges?|(?:net\s+)?(?:power\s+)?exchanges?|troca(?:s)?\s+de\s+energia"
      r"|energy\s+transfers?|fluxo\s+(?:medio\s+)?de\s+energia|fluxo|power\s+flow|flowed|flowing"
      # "quanto tá passando do Sul pro Sudeste?": what flows from one to the other
-     r"|(?:passando|fluindo|passou|fluiu)(?=\s+d[oa]s?\s+[\w/-]+\s+(?:para|pro|pra|ao|a)\b)"
+     r"|(?:passando|fluindo)(?=\s+d[oa]s?\s+[\w/-]+\s+(?:para|pro|pra|ao|a)\b)"
      r"|flows?|(?:net\s+)?(?:export|import)s?\s*/\s*(?:import|export)s?"
      r"|(?:exportacao|importacao)\s*/\s*(?:importacao|exportacao)",
      "interchange"),
@@ -348,7 +349,6 @@ _STOPWORDS = set(
     solicitar referente referentes
     disponivel disponiveis available expresso expressa expressos expressas expressed tambem
     sendo montante figure figures figura hit hits inteiro inteira inteiros inteiras whole entire
-    table tabela dataset
     """.split()  # noqa: SIM905
 )
 # politeness and hedges: ignored, and said to be
@@ -389,6 +389,11 @@ _PURPOSE = rx(
     r"[,\s]+(?:para|pra|for)\s+(?:(?:a\s+|o\s+)?(?:minha|meu|nossa|nosso|my|our)"
     r"|(?:mostrar|apresentar|usar|showing|presenting|using|show|present|use)\s+"
     r"(?:em|na|no|numa|num|in|at|to|a|an|the)?)(?:\s+[^\W\d]+){1,3}\s*[.!?]*\s*$"
+)
+# "from the balanco table", "na tabela de balanço": where the data is, its name read as usual
+_FROM_TABLE = rx(
+    r"\b(?P<a>(?:from|in|using|on)\s+the)\s+[\w-]+\s+(?P<b>table|dataset)\b"
+    r"|\b(?P<a2>(?:n|d)a\s+tabela)\s+(?:de\s+|d[oa]\s+)?[\w-]+"
 )
 _PURPOSE_LEAD = rx(
     r"\s*(?:para|pra|for)\s+(?:a\s+|o\s+|as\s+|os\s+)?(?:minhas?|meus?|nossas?|nossos?|my|our)"
@@ -768,6 +773,17 @@ _WEEK_PROFILE = rx(
 _WHICH_WEEKDAY = rx(
     r"\b(?:(?:em\s+)?(?:qual|que)\s+dia\s+da\s+semana"
     r"|(?:on\s+)?(?:which|what)\s+(?:weekday|day\s+of\s+(?:the\s+)?week))\b"
+    # "qual dia da semana passada": which day of last week, a ranking of its days
+    r"(?!\s+(?:passada|retrasada|atual|anterior|que\s+vem))"
+)
+_FULLEST = rx(r"\b(?:fullest|emptiest|mais\s+chei[oa]s?|mais\s+vazi[oa]s?)\b")
+# "quanto a carga passou de 80 GW?": by how much a threshold was exceeded
+_EXCESS = rx(
+    r"\b(?:quant[oa]|by\s+how\s+much|how\s+much)\b[^?.!]*\b(?:passou|ultrapassou|superou"
+    r"|excedeu|exceed(?:ed)?|(?:go|went)\s+(?:over|above)|surpass(?:ed)?)\b"
+)
+_WH_WORD = rx(
+    r"\b(?:quant[oa]s?|que\s+horas?|em\s+que|quais|qual|which|what|when|quando|how|where|onde)\b"
 )
 _ADDED = rx(r"\+|\b(?:somad[oa]s?|plus)\b")
 _LAST_TIME = rx(
@@ -884,7 +900,7 @@ _YES_NO = rx(
     r"^\s*(?:did|was|were|has|have)\b|\b(?P<reach>(?:chegou|chegaram)\s+a)\b"
     r"|\b(?:ficou|ficaram|esteve|estiveram)\b|\b(?P<ever>ever|alguma\s+vez)\b"
     # "a carga passou de 50 mil ontem?": a past condition, asked
-    r"|\b(?:passou|passaram|superou|superaram|ultrapassou|ultrapassaram)\b(?=[^?]*\?\s*$)"
+    r"|\b(?P<passed>passou|passaram|superou|superaram|ultrapassou|ultrapassaram)\b(?=[^?]*\?\s*$)"
     r"|\b(?P<when>(?:houve|teve|there\s+(?:was|were))\s+(?:alguma?\s+|any\s+)?(?:hora|dia|momento"
     r"|hour|day|moment|time)s?\s+(?:com|em\s+que|when|with|in\s+which))"
 )
@@ -1122,6 +1138,7 @@ _GENERATED = re.compile(
 
 # the parts of a question a follow-up can replace ("e no Nordeste?", "and in 2023?")
 PLACE, PERIOD, MEASURE, AGGREGATION = "place", "period", "measure", "aggregation"
+WHEN = "when"  # "e quando": the time of an extreme, dropped when a follow-up asks a mean
 _FOLLOW_UP = rx(
     r"""^\W*(?:(?:ok|okay|certo|beleza|blz|hmm+|ta|entendi|obrigad[oa]|valeu|thanks|great|nice
     |cool|got\s+it)\W+)*(?:
@@ -1310,6 +1327,17 @@ class RuleTranslator:
         joined = self._translate_alone(combined, moment)
         if not joined.complete:
             return result
+        tags = {f.tag for f in joined.model.tag_filters} if joined.model else set()
+        if {"nom_usina", "nom_tipousina"} <= tags:
+            # "e Xingó?" after the wind generation: the plant's own generation, not its wind
+            connector = _FOLLOW_UP.match(fold(question))
+            plant = question[connector.end() :] if connector else question
+            noun = "geração de" if joined.language == "pt" else "generation of"
+            combined = self._follow_up(f"e a {noun} {plant.strip()}", result, context, moment)
+            joined = self._translate_alone(combined, moment) if combined else result
+            tags = {f.tag for f in joined.model.tag_filters} if joined.model else set()
+            if not joined.complete or "nom_tipousina" in tags:
+                return result
         note = f"read as a follow-up of {context!r}: {combined!r}"
         return replace(
             joined, question=question, read_as=combined, assumptions=(note, *joined.assumptions)
@@ -1351,6 +1379,9 @@ class RuleTranslator:
         if asked.unmapped:  # "e a previsão?": a part the data has not stays refused
             return None
         gone = set().union(*(state.slots.get(slot, set()) for slot in slots))
+        extreme = {a for _, a, _ in asked.aggregations} & SELECTORS
+        if AGGREGATION in slots and not extreme:  # "and the average?" has no time of its own
+            gone |= state.slots.get(WHEN, set())
         runs: list[tuple[int, int]] = []
         for i in sorted(gone):
             if runs and i <= runs[-1][1] + 1:
@@ -1430,6 +1461,10 @@ class RuleTranslator:
         st.assumptions.extend(notes)
         for match in text.take(_FILLER):
             st.ignored.append(text.original(match.start(), match.end()))
+        for match in text.finditer(_FROM_TABLE):  # "from the balanco table": the name is read
+            for part in ("a", "b", "a2"):
+                if match.group(part) is not None:
+                    text.consume(match.start(part), match.end(part))
         named = {k for pattern, k in _MEASURES_RX if k in SOURCES and pattern.search(text.norm)}
         if len(named) > 1:  # "hidráulica, térmica e eólica, separado por fonte": each already
             for match in text.take(_SPLIT_BY_SOURCE):
@@ -1441,9 +1476,8 @@ class RuleTranslator:
             st.by_day_of_week = True
             st.assumptions.append("which day of the week: each weekday's value, to compare")
             text.take(_PROFILE_PEAK)
-            if not re.search(
-                r"\b(?:and|e)\s+(?:the\s+|o\s+|a\s+)?(?:lowest|menor|highest|maior)\b", text.current
-            ):
+            both = r"\b(?:and|e)\s+(?:the\s+|o\s+|a\s+)?(?:lowest|menor|highest|maior)\b"
+            if not re.search(both, text.orig, re.IGNORECASE):  # "é menor" is no "e menor"
                 for match in list(text.finditer(_PROFILE_EXTREME))[:1]:
                     text.consume(match.start(), match.end())
         if st.by_hour_of_day:  # "em que hora do dia … gera mais": the profile shows it
@@ -1491,6 +1525,18 @@ class RuleTranslator:
         series = st.window or _EACH_STEP.search(text.norm)  # "dia a dia": a series asked
         # "qual foi a carga às 20h, ficou acima de 50 mil?", "mostre a carga: …?": the value
         series = series or _SERIES_WORDS.search(text.norm) or _VALUE_ASKED.search(text.norm)
+        excess = _EXCESS.search(text.norm)
+        if excess and st.conditions:
+            st.unmapped.append(
+                Unmapped(
+                    "combination",
+                    text.original(excess.start(), excess.end()),
+                    "by how much a threshold was exceeded is not computed: ask for the maximum "
+                    "(and compare), or how many hours it was above",
+                )
+            )
+        if yes_no and yes_no.group("passed") and _WH_WORD.search(text.norm):
+            yes_no = None  # "em que horas a carga passou de 80 GW?", "quanto passou": no yes or no
         if st.conditions and not st.aggregations and yes_no and not asks_when and not series:
             # "o CMO chegou a zerar?", "did the load go above 40 GW?": how many points met it
             for part in ("when", "reach", "ever"):
@@ -1534,6 +1580,37 @@ class RuleTranslator:
         model = self._build(st)
         if model is not None:
             self._before_the_data(st, model.table)
+            funcs = {leaf.func for s in model.selections for leaf in leaves(s.expr)}
+            if _FULLEST.search(text.norm) and model.table != "ear_diario":
+                st.unmapped.append(  # "qual usina está mais cheia?": only reservoirs fill
+                    Unmapped(
+                        "word",
+                        _FULLEST.search(text.norm).group(0),
+                        "only the stored energy (reservoirs, EAR) is full or empty",
+                    )
+                )
+            if st.last_time and not model.value_filters:
+                st.unmapped.append(  # "the last time the South exported": a condition on values
+                    Unmapped(
+                        "combination",
+                        "last time",
+                        "the last time a condition held needs the condition on the values "
+                        "(below 50 %, above 40 000 MW, at zero)",
+                    )
+                )
+            shaped = model.by_hour_of_day or model.by_day_of_week or model.top or model.order_by
+            shaped = shaped or model.value_filters  # "média … quando acima de 200": a condition
+            if st.asks_when and model.window is None and not funcs & SELECTORS and not shaped:
+                # "a carga média de ontem com a hora": a mean or a total has no time of its own
+                st.unmapped.append(
+                    Unmapped(
+                        "combination",
+                        "when",
+                        "a mean, total or count has no time of its own: ask per hour (or day), "
+                        "or for the maximum and when it occurred",
+                        ("carga média do SE ontem por hora", "carga máxima do SE ontem e quando"),
+                    )
+                )
         if st.both_interchanges and not (model and model.table == "intercambio"):
             st.unmapped.append(
                 Unmapped(
@@ -1771,6 +1848,7 @@ class RuleTranslator:
                 continue
             st.text.consume(match.start(), match.end())
             st.asks_when = True
+            st.slots.setdefault(WHEN, set()).update(range(match.start(), match.end()))
 
     def _time_rank(self, st: _State) -> bool:
         """ "Qual dia teve a maior carga": the windows of a period ranked by the measure."""
@@ -1863,6 +1941,8 @@ class RuleTranslator:
                 if sup is not None and sup.start() >= match.start():
                     bottom = bool(sup.group("down"))
                     text.consume(sup.start(), sup.end())
+                    # "e o menor?" after "qual subsistema teve o maior CMO": the other end
+                    st.slots.setdefault(AGGREGATION, set()).update(range(sup.start(), sup.end()))
                 elif bottom is None and pattern in (_RANK_WHICH, _RANK_N):
                     # "qual subsistema" alone, "across the four subsystems": no ranking
                     text.restore(match.start(), match.end())
@@ -2077,7 +2157,8 @@ class RuleTranslator:
         others = [m for m in st.measures if m[1] not in SOURCES and m[1] != "generation"]
         if len(sources) > 1 and not others:
             joins = [(a[0], _ADDED.search(st.text.norm, a[0], b[0])) for a, b in pairwise(sources)]
-            if all(found for _, found in joins):
+            each = re.search(r"\b(?:cada\s+uma?|each|separad[oa]s?|separately)\b", st.text.norm)
+            if all(found for _, found in joins) and not each:
                 st.sources_added = st.plus_read = True  # "eólica + solar": one sum
                 for _, found in joins:
                     assert found is not None
@@ -2310,6 +2391,22 @@ class RuleTranslator:
                         shown,
                         "whether an average, total or extreme passed a threshold: ask for it and "
                         "compare (a condition keeps the points that meet it before aggregating)",
+                    )
+                )
+                continue
+            present = (
+                re.search(r"\b(?:esta|ta|is|are|anda)\s*$", prefix)
+                or re.match(r"\s*(?:is|are)\b", match.group(0))
+                or re.match(r"\W*(?:is|are)\b", text.norm)  # "is the SE load above …?"
+            )
+            if present and not st.reading.spans and text.orig.rstrip().endswith("?"):
+                # "a carga do SE está maior que 50 GW?": the value now, compared (said)
+                st.unmapped.append(
+                    Unmapped(
+                        "combination",
+                        shown,
+                        "is it above or below now? A yes or no on the latest value: ask for the "
+                        "latest value and compare",
                     )
                 )
                 continue
@@ -2642,6 +2739,8 @@ class RuleTranslator:
             and not (st.states or st.fuels or st.plant_names or st.rank)
             and set(st.group_tags) <= {"id_subsistema"}  # "por combustível": the plants' data
             and "nuclear" not in keys
+            # "% of plants that are solar" counts plants (refused): the generation is named
+            and re.search(r"\b(?:geracao|generation|energia|energy|gerad[ao]|produ)", st.text.norm)
             and any(k in SOURCES for k in keys)
         ):  # "what % came from hydro plants": every hydro plant is the balance's hydro source
             plant = False
@@ -2965,6 +3064,15 @@ class RuleTranslator:
                 )
                 for f in fields
             ]
+        if st.sources_added and agg not in (Aggregation.SUM, Aggregation.MEAN):
+            st.unmapped.append(
+                Unmapped(
+                    "combination",
+                    "+",
+                    "sources are added for totals and averages; the peak of their sum needs their "
+                    "hourly sum: ask for each source's maximum",
+                )
+            )
         if st.sources_added and len(fields) > 1 and agg in (Aggregation.SUM, Aggregation.MEAN):
             added: Expr = Agg(agg, fields[0])
             for f in fields[1:]:

@@ -686,6 +686,11 @@ _RELATIVE_N_AGO = rx(
     + _UNIT_WORDS
     + r"\s+(?:atras|ago|passad[oa]s)\b"
 )
+# a level at a moment: stored energy, or "now" ("EAR do SE há um ano", "right now a year ago")
+_LEVEL_ASKED = rx(
+    r"\b(?:agora|now|atual(?:mente)?|current(?:ly)?|neste\s+momento|ear|armazenad[oa]|armazenamento"
+    r"|reservatorios?|reservoirs?|storage|stored)\b"
+)
 # "há um ano", "há 3 dias": as "N units ago"
 _HA_N = rx(r"\bha\s+(?P<n>" + NUM + r")\s*" + _UNIT_WORDS + r"\b(?!\s+(?:atras|ago)\b)")
 
@@ -880,7 +885,8 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
                 if shift and any(a.start < match.start() for a in atoms):
                     atoms.append(_Atom(match.start(), match.end(), None, shift))
                 else:
-                    atoms.append(_Atom(match.start(), match.end(), _ago(n, unit, now)))
+                    level = bool(_LEVEL_ASKED.search(text.norm))
+                    atoms.append(_Atom(match.start(), match.end(), _ago(n, unit, now, level)))
                 continue
             whole = pattern is _RELATIVE_N and (match.group("full") or match.group("full2"))
             span = _complete(n, unit, now) if whole else _relative(n, unit, now)
@@ -1251,10 +1257,10 @@ def _ago_shift(n: int, unit: str) -> str | None:
     return None  # hours and minutes: the span itself
 
 
-def _ago(n: int, unit: str, now: datetime) -> Span:
-    """The day, week (Monday–Sunday), month or clock hour N units before the current one; N
-    years ago is this day N years back ("a year ago": the same day last year, as a stock is
-    compared; "last year" is the calendar year)."""
+def _ago(n: int, unit: str, now: datetime, level: bool = False) -> Span:
+    """The day, week (Monday–Sunday), month, year or clock hour N units before the current
+    one; for a level asked at a moment (stored energy, "agora"), N years ago is this day N years
+    back ("how full were the reservoirs a year ago")."""
     today = midnight(now)
     if unit.startswith(("min", "minute", "h", "hora", "hour")):
         minutes = n if unit.startswith(("min", "minute")) else 60 * n
@@ -1268,8 +1274,11 @@ def _ago(n: int, unit: str, now: datetime) -> Span:
     first = today.replace(day=1)
     if unit.startswith(("mes", "month")):
         return Span(_add_months(first, -n), _add_months(first, 1 - n))
-    day = _add_months(today, -12 * n)
-    return Span(day, add_days(day, 1))
+    if level:
+        day = _add_months(today, -12 * n)
+        return Span(day, add_days(day, 1))
+    january = first.replace(month=1)
+    return Span(_add_months(january, -12 * n), _add_months(january, 12 - 12 * n))
 
 
 def _first_n(m: re.Match[str], now: datetime) -> Span:

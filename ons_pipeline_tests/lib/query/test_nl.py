@@ -2348,7 +2348,7 @@ def test_what_the_twentieth_set_refused() -> None:
     assert len(share.selections) == 1
     year_ago = understood("EAR do SE há um ano")
     assert year_ago.time_range.to_dict()["start"] == "2023-05-15T03:00:00Z"
-    assert understood("SE load a year ago").time_range.to_dict() == {
+    assert understood("SE reservoir storage a year ago").time_range.to_dict() == {
         "start": "2023-05-15T03:00:00Z",
         "end": "2023-05-16T03:00:00Z",
     }
@@ -2374,3 +2374,52 @@ def test_maximum_and_minimum_together_each_come_at_their_time() -> None:
     assert not understood("média, máximo e mínimo do CMO do Sul ontem").extreme_times
     per_day = understood("carga máxima e mínima do SE por dia na semana passada")
     assert not per_day.extreme_times and per_day.window is not None
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # a differential review of this release's rules, near misses that must stay refused
+        "average load in the SE yesterday with the hour",  # a mean has no time of its own
+        "what's in the geracao_usina table?",  # the data's structure, not its values
+        "which dataset has wind generation?",
+        "percentage of plants that are solar in the NE",  # a share of plant counts
+        "the last time the South exported to the Southeast",  # no condition on the values
+        "peak of wind + solar in the NE yesterday",  # the peak of a sum needs the hourly sum
+        "eólica + solar no NE ontem, cada uma",  # each one: never their sum
+        "qual usina está mais cheia?",  # only reservoirs are full or empty
+        "a carga do SE está maior que 50 GW?",  # the value now, compared: ask for it
+        "is the SE load above 50 GW?",
+        "quanto passou de 80 GW a carga do SE ontem?",  # by how much: not computed
+        "by how much did the SE load exceed 50 GW yesterday?",
+        "em que horas a carga do SE passou de 80 GW ontem?",  # the hours, not their count
+    ],
+)
+def test_what_the_third_differential_review_found_is_refused(question: str) -> None:
+    assert not translate(question, NOW).complete, question
+
+
+def test_what_the_third_differential_review_found_is_read_as_meant() -> None:
+    # years ago: the calendar year for totals and means; the day for a level at a moment
+    assert understood("average load 2 years ago").time_range.to_dict()["start"] == (
+        "2022-01-01T03:00:00Z"
+    )
+    assert understood("EAR do SE há um ano").time_range.to_dict() == {
+        "start": "2023-05-15T03:00:00Z",
+        "end": "2023-05-16T03:00:00Z",
+    }
+    # "em que dia da semana … é menor": the weekdays' means compared ("é" is no "e")
+    solar = understood("em que dia da semana a geração solar é menor em 2023?")
+    assert solar.by_day_of_week
+    assert {leaf.func for s in solar.selections for leaf in leaves(s.expr)} == {  # type: ignore[union-attr]
+        Aggregation.MEAN
+    }
+    # a follow-up's "e o menor?" after a ranking is the other end of the ranking
+    lowest = follow("e o menor?", "qual subsistema teve o maior CMO ontem?")
+    assert lowest.model is not None and lowest.model.top is not None and lowest.model.top.bottom
+    # "and the average?" after "peak … and when": the mean, without a time
+    mean = follow("and the average?", "Peak SE load last week - how much and when?")
+    assert mean.complete and mean.model is not None
+    assert {leaf.func for s in mean.model.selections for leaf in leaves(s.expr)} == {  # type: ignore[union-attr]
+        Aggregation.MEAN
+    }
