@@ -268,7 +268,8 @@ _MEASURES: list[tuple[str, str]] = [
      r"interchanges?|(?:net\s+)?(?:power\s+)?exchanges?|troca(?:s)?\s+de\s+energia"
      r"|energy\s+transfers?|fluxo\s+(?:medio\s+)?de\s+energia|fluxo|power\s+flow|flowed|flowing"
      # "quanto tá passando do Sul pro Sudeste?": what flows from one to the other
-     r"|(?:passando|fluindo)(?=\s+d[oa]s?\s+[\w/-]+\s+(?:para|pro|pra|ao|a)\b)"
+     r"|(?:passando|fluindo|(?:(?<=quanto\s)|(?<=que\s)|(?<=quanta\s))(?:passou|fluiu))"
+     r"(?=\s+d[oa]s?\s+[\w/-]+\s+(?:para|pro|pra|ao|a)\b)"
      r"|flows?|(?:net\s+)?(?:export|import)s?\s*/\s*(?:import|export)s?"
      r"|(?:exportacao|importacao)\s*/\s*(?:importacao|exportacao)",
      "interchange"),
@@ -358,6 +359,8 @@ _FILLER = rx(
     r"|beleza|valeu|okay|ok|asap|(?:a\s+)?mesma\s+coisa|(?:the\s+)?same\s+thing|same\s+for(?=\s)|break\s+(?:it\s+)?down|desagreg(?:ue|ar)|discrimin(?:e|ar)"
     # "scheduled vs verified, daily average of each": each of the measures named
     r"|(?:of|for)\s+(?:each|both)(?=\s*[.?!]?\s*$)|de\s+cada\s+uma?(?=\s*[.?!]?\s*$)"
+    # "table of average load by subsystem": the answer is a table
+    r"|^\W*(?:(?:a|uma)\s+)?(?:table|tabela)\s+(?:of|de|com)(?=\s)"
     # "output of Jirau and Santo Antônio over the last 30 days, each": of each one named
     r"|,\s*(?:each|cada\s+uma?)(?=\s*[.?!]?\s*$)"
     # "who exports, who imports?": the sign of the net interchange says it

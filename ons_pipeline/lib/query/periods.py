@@ -691,6 +691,10 @@ _LEVEL_ASKED = rx(
     r"\b(?:agora|now|atual(?:mente)?|current(?:ly)?|neste\s+momento|ear|armazenad[oa]|armazenamento"
     r"|reservatorios?|reservoirs?|storage|stored)\b"
 )
+_OVER_A_PERIOD = rx(
+    r"\b(?:average|mean|medi[ao]|total|soma|sum|acumulad[oa]|monthly|mensal|mes\s+a\s+mes"
+    r"|(?:por|per|each|cada)\s+(?:mes|month|semana|week|dia|day))\b"
+)
 # "há um ano", "há 3 dias": as "N units ago"
 _HA_N = rx(r"\bha\s+(?P<n>" + NUM + r")\s*" + _UNIT_WORDS + r"\b(?!\s+(?:atras|ago)\b)")
 
@@ -885,7 +889,10 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
                 if shift and any(a.start < match.start() for a in atoms):
                     atoms.append(_Atom(match.start(), match.end(), None, shift))
                 else:
-                    level = bool(_LEVEL_ASKED.search(text.norm))
+                    # "load a year ago": that day; "average load 2 years ago": that year
+                    level = bool(_LEVEL_ASKED.search(text.norm)) or not _OVER_A_PERIOD.search(
+                        text.norm
+                    )
                     atoms.append(_Atom(match.start(), match.end(), _ago(n, unit, now, level)))
                 continue
             whole = pattern is _RELATIVE_N and (match.group("full") or match.group("full2"))

@@ -68,7 +68,9 @@ def expand_shorthand(question: str) -> tuple[str, list[tuple[str, str]]]:
 
 # "de julho p agosto", "do norte p sudeste": a lone "p" between the two ends is "para"
 _FROM_TO_P = re.compile(
-    r"(?P<from>\b(?:de|do|da|dos|das|from)\s+[^\W\d_]+)\s+p\s+(?=[^\W\d_])", re.IGNORECASE
+    r"(?P<from>\b(?:de|do|da|dos|das|from)\s+[^\W\d_]+)\s+p\s+"
+    r"(?!(?:ontem|hoje|amanh[aã]|anteontem|agora)\b)(?=[^\W\d_])",
+    re.IGNORECASE,
 )
 
 

@@ -2408,6 +2408,15 @@ def test_what_the_third_differential_review_found_is_read_as_meant() -> None:
         "start": "2023-05-15T03:00:00Z",
         "end": "2023-05-16T03:00:00Z",
     }
+    # "load a year ago" is that day; a table asked for; "quanto passou do N para o SE" a flow
+    assert understood("load in the SE a year ago").time_range.to_dict()["start"] == (
+        "2023-05-15T03:00:00Z"
+    )
+    assert understood("table of average load by subsystem last month").group_tags
+    assert understood("quanto passou do Norte para o Sudeste ontem?").table in (
+        "intercambio",
+        "balanco_subsistema",
+    )
     # "em que dia da semana … é menor": the weekdays' means compared ("é" is no "e")
     solar = understood("em que dia da semana a geração solar é menor em 2023?")
     assert solar.by_day_of_week
