@@ -299,6 +299,7 @@ _MEASURES: list[tuple[str, str]] = [
 _MEASURES_RX = [(rx(r"\b(?:" + p + r")\b"), k) for p, k in _MEASURES]
 # a qualifier alone after another ENA ("ENA armazenável vs bruta", "storable vs gross"): that ENA
 _GROSS = rx(r"\b(?:bruta|gross)\b")
+_STORABLE = rx(r"\b(?:armazenavel|storable|stored(?:[\s-]+inflows?)?)\b")
 _ENA_QUALIFIER = rx(
     r"(?<=\s)(?:vs\.?|versus|x|e|and|com|with|contra|against)\s+(?:a\s+|the\s+)?"
     r"(?P<q>bruta|gross|armazenavel|storable)\b"
@@ -350,6 +351,7 @@ _STOPWORDS = set(
     solicitar referente referentes
     disponivel disponiveis available expresso expressa expressos expressas expressed tambem
     sendo montante figure figures figura hit hits inteiro inteira inteiros inteiras whole entire
+    muito muita
     """.split()  # noqa: SIM905
 )
 # politeness and hedges: ignored, and said to be
@@ -358,7 +360,15 @@ _FILLER = rx(
     r"|at\s+any\s+(?:point|time|moment)|em\s+algum\s+momento|obrigad[oa]|thanks"
     r"|beleza|valeu|okay|ok|asap|(?:a\s+)?mesma\s+coisa|(?:the\s+)?same\s+thing|same\s+for(?=\s)|break\s+(?:it\s+)?down|desagreg(?:ue|ar)|discrimin(?:e|ar)"
     # "scheduled vs verified, daily average of each": each of the measures named
-    r"|(?:of|for)\s+(?:each|both)(?=\s*[.?!]?\s*$)|de\s+cada\s+uma?(?=\s*[.?!]?\s*$)"
+    r"|(?:of|for)\s+(?:each|both)(?=\s*[,.?!]|\s*$)|de\s+cada\s+uma?(?=\s*[,.?!]|\s*$)"
+    # "how big was the spread?": the value asked
+    r"|how\s+(?:big|large|wide)(?=\s+(?:was|is|were|are)\b)"
+    # "up or down and by how much?": the change between the periods, its sign says
+    r"|(?:went\s+|go\s+|was\s+it\s+|is\s+it\s+)?up\s+or\s+down"
+    r"|(?:subiu|aumentou|cresceu)\s+ou\s+(?:desceu|caiu|diminuiu)"
+    # "change over January? first day vs last day": how a stock's change is taken
+    r"|(?:the\s+)?first\s+day\s+(?:vs\.?|versus|to|and)\s+(?:the\s+)?last\s+day"
+    r"|(?:o\s+)?primeiro\s+dia\s+(?:vs\.?|x|e|versus|contra)\s+(?:o\s+)?ultimo\s+dia"
     # "table of average load by subsystem": the answer is a table
     r"|^\W*(?:(?:a|uma)\s+)?(?:table|tabela)\s+(?:of|de|com)(?=\s)"
     # "output of Jirau and Santo Antônio over the last 30 days, each": of each one named
@@ -452,7 +462,9 @@ _RANK_WHICH = rx(
     r"\b(?:qual|quais|which|what)\s+(?:(?:foi|foram|e|eh|sao|was|were|is|are)\s+)?"
     r"(?:(?:o|a|os|as|the)\s+)?(?:(?:single|one)\s+)?"
     r"(?P<kind>(?:thermal|thermoelectric|hydro(?:electric)?|hydropower|wind|solar|photovoltaic"
-    r"|nuclear|gas(?:-fired)?|coal(?:-fired)?)\s+)?(?:" + _ENTITY_ANY + r")\b"
+    r"|nuclear|gas(?:-fired)?|coal(?:-fired)?)\s+)?(?:" + _ENTITY_ANY + r""
+    # "qual hidrelétrica de MG gerou mais": the kind of plant names the plants
+    r"|(?P<plant_kind>hidreletricas?|termeletricas?|termoeletricas?))\b"
 )
 _RANK_N = rx(
     r"\b(?:(?:os|as|the)\s+)?(?:(?P<dir>top|bottom)(?:-|\s*))?(?P<n>" + NUM + r")\s+"
@@ -665,16 +677,17 @@ PATAMAR_FIELDS = {"leve": "val_cmoleve", "medio": "val_cmomedia", "media": "val_
 WEEKLY_CMO = "cmo_semanal"
 DAILY_LOAD = "carga_energia"
 
+_EVERY = r"(?:por|cada|each|per|by|para\s+cada|for\s+(?:each|every)|every)"
 _GROUP_TAG: list[tuple[str, str]] = [
-    (r"(?:por|cada|each|per|by|para\s+cada|for\s+each)\s+(?:tipos?\s+de\s+)?(?:combustivel"
+    (_EVERY + r"\s+(?:tipos?\s+de\s+)?(?:combustivel"
      r"|combustiveis|fuels?(?:\s+types?)?)", "nom_tipocombustivel"),
-    (r"(?:por|cada|each|per|by|para\s+cada|for\s+each|todos\s+os|all)\s+(?:tipos?\s+de\s+usinas?"
+    (r"(?:por|cada|each|per|by|para\s+cada|for\s+(?:each|every)|every|todos\s+os|all)\s+(?:tipos?\s+de\s+usinas?"
      r"|tipos?|plant\s+types?|types?(?:\s+of\s+plants?)?)", "nom_tipousina"),
-    (r"(?:por|cada|each|per|by|para\s+cada|for\s+each)\s+(?:usinas?|plants?|power\s+plants?)",
+    (_EVERY + r"\s+(?:usinas?|plants?|power\s+plants?)",
      "nom_usina"),
-    (r"(?:por|cada|each|per|by|para\s+cada|for\s+each)\s+(?:estados?|states?|uf)", "id_estado"),
+    (_EVERY + r"\s+(?:estados?|states?|uf)", "id_estado"),
     (r"(?<!somando\s)(?<!summing\s)(?<!adding\s)"
-     r"(?:por|cada|each(?:\s+of)?|per|by|para\s+cada|for\s+each|todos\s+os|em\s+todos\s+os|all|across|de\s+cada"
+     r"(?:por|cada|each(?:\s+of)?|per|by|para\s+cada|for\s+(?:each|every)|every|todos\s+os|em\s+todos\s+os|all|across|de\s+cada"
      r"|of\s+each|in\s+each|nos|entre\s+os)\s+(?:os\s+|the\s+)?(?:(?:four|quatro|all|4)\s+)?"
      r"(?:subsistemas?|regioes|regiao|subsystems?|regions?"
      r"|submercados?)", "id_subsistema"),
@@ -732,7 +745,14 @@ _MLT = rx(
     r"\b(?:mlt|long[\s-]term\s+(?:average|mean)|media\s+de\s+longo\s+termo|historical\s+average"
     r"|media\s+historica)\b"
 )
-_PERCENT = rx(r"(?:\b(?:em|in|como|as)\s+)?(?:%|\bpercentu?al\b|\bpercent\b|\bpercentage\b)")
+_PERCENT_POINTS = rx(
+    r"(?:\b(?:em|in)\s+)?(?:%\s*points?\b|\bpercentage\s+points?\b|\bpontos?\s+percentua(?:l|is)\b"
+    r"|\bp\.\s?p\.)"
+)
+_PERCENT = rx(
+    r"(?:\b(?:em|in|como|as)\s+)?(?:%\s*points?\b|\bpercentage\s+points?\b"
+    r"|\bpontos?\s+percentua(?:l|is)\b|%|\bpercentu?al\b|\bpercent\b|\bpercentage\b)"
+)
 _FULLNESS = rx(
     r"\b(?:how\s+full|quao\s+cheios?|nivel\s+de\s+enchimento|(?:as\s+a\s+|in\s+)?percent(?:age)?"
     r"\s+of\s+(?:the\s+)?(?:capacity|maximum)|em\s+%\s+da\s+capacidade)\b"
@@ -815,7 +835,8 @@ _CONDITION = rx(
     r"(?P<op>acima\s+d[eo]|abaixo\s+d[eo]|maior(?:es)?\s+(?:que|do\s+que)|menor(?:es)?\s+(?:que"
     r"|do\s+que)|superior(?:es)?\s+a|inferior(?:es)?\s+a|above|below|greater\s+than|less\s+than"
     r"|more\s+than|higher\s+than|lower\s+than|exceed(?:ed|ing|s)?|ultrapass\w+|super(?:ou|aram|ar|a)"
-    r"|pass(?:ou|aram|a|am|ar)\s+d[eo]|went\s+(?:above|over)|gone\s+(?:above|over)|over"
+    r"|pass(?:ou|aram|a|am|ar)\s+d[eo]|went\s+(?:above|over)|gone\s+(?:above|over)|over|under"
+    r"|beneath"
     r"|>=|<=|>|<)\s*(?:r\$\s*)?"
     # a multiplier as people write it: "20 mil MW", "20k", "1,5 thousand", "2 milhões"
     r"(?P<n>-?\d+(?:[.,]\d+)*)(?:\s*(?P<scale>mil|k|thousand|milh(?:ao|oes)|millions?)\b)?"
@@ -847,6 +868,7 @@ _CONDITION_OPS = {
     "more": ">", "higher": ">", "exceed": ">", "ultrapass": ">", "pass": ">", "went": ">",
     "gone": ">", "over": ">",
     "abaixo": "<", "below": "<", "menor": "<", "inferior": "<", "less": "<", "lower": "<",
+    "under": "<", "beneath": "<",
 }  # fmt: skip
 # a count of time steps ("quantas horas", "how many half-hours"): those that meet a condition
 _COUNT_STEPS = rx(
@@ -1142,13 +1164,15 @@ _GENERATED = re.compile(
 # the parts of a question a follow-up can replace ("e no Nordeste?", "and in 2023?")
 PLACE, PERIOD, MEASURE, AGGREGATION = "place", "period", "measure", "aggregation"
 WHEN = "when"  # "e quando": the time of an extreme, dropped when a follow-up asks a mean
+UNIT = "unit"  # "em MWmês", "in % points": "same but in MWmonth" replaces it
 _FOLLOW_UP = rx(
     r"""^\W*(?:(?:ok|okay|certo|beleza|blz|hmm+|ta|entendi|obrigad[oa]|valeu|thanks|great|nice
     |cool|got\s+it)\W+)*(?:
         (?:e|and)\s+(?:quanto\s+(?:a|ao|as|aos)|sobre|para|pra|com|for|in\s+the\s+case\s+of)\b
       | (?:and\s+)?(?:what|how)\s+about\b
       | (?:e\s+)?(?:o\s+)?mesm[oa]\s+(?:coisa\s+)?(?:para|pra)\b
-      | (?:and\s+)?(?:the\s+)?same\s+(?:thing\s+)?for\b
+      | (?:and\s+)?(?:the\s+)?same\s+(?:thing\s+)?(?:for|but)\b
+      | (?:e\s+)?(?:o\s+)?mesm[oa]\s+(?:coisa\s*)?,?\s*mas\b
       | (?:e|and)\b
     )"""
 )
@@ -1521,7 +1545,9 @@ class RuleTranslator:
         for shown, reason in st.reading.problems:
             st.unmapped.append(Unmapped("period", shown, reason, _period_hints(text.norm)))
         st.assumptions.extend(st.reading.notes)
+        before = text.current
         self._units(st)
+        st.mark(UNIT, before)
         self._conditions(st)
         yes_no = _YES_NO.search(text.norm)
         asks_when = st.asks_when or re.search(r"\b(?:quando|when)\b", text.norm)
@@ -1552,6 +1578,10 @@ class RuleTranslator:
         self._transforms(st)
         self._grouping(st)
         self._plant_words(st)
+        before = text.current
+        if text.take(_PERCENT_POINTS):  # "in % points": a change of a percentage, no share
+            st.percent = True
+            st.mark(UNIT, before)
         self._share(st)
         self._patamar(st)
         before = text.current
@@ -1930,8 +1960,9 @@ class RuleTranslator:
             if adj and not adj.startswith("rank"):  # "ranking dos estados": the superlative says
                 bottom = adj in ("menores", "smallest", "lowest", "menor", "bottom")
             text.consume(match.start(), match.end())
-            if groups.get("kind"):  # "which thermal plants": the type is read as a filter
-                text.restore(match.start("kind"), match.end("kind"))
+            for kind in ("kind", "plant_kind"):  # "which thermal plants": the type, a filter
+                if groups.get(kind):
+                    text.restore(match.start(kind), match.end(kind))
             after: re.Match[str] | None = None
             if pattern in (_RANK_TOP, _RANK_ADJ_N):  # "top 5 usinas": the entity may follow
                 after = re.match(r"\s*(?:" + _ENTITY_ANY + r")\b", text.current[match.end() :])
@@ -2145,6 +2176,13 @@ class RuleTranslator:
             for match in st.text.take(_ENA_QUALIFIER):  # "ENA armazenável vs bruta"
                 key = "ena" if match.group("q") in ("bruta", "gross") else "ena_storable"
                 st.measures.append((match.start("q"), key, match.group("q")))
+            storable = next(iter(st.text.finditer(_STORABLE)), None)
+            if storable is not None and not _GROSS.search(st.text.current):
+                # "stored-inflow ENA (armazenável)": the storable inflow, named apart
+                st.text.consume(storable.start(), storable.end())
+                st.measures = [
+                    (p, "ena_storable" if k == "ena" else k, t) for p, k, t in st.measures
+                ]
             if any(k == "ena" for _, k, _ in st.measures):
                 st.text.take(_GROSS)  # "ENA (bruta, MWmed)": the gross inflow, as read
         if st.which_way and not st.measures:  # "was the SE a net importer or exporter?"
@@ -2157,7 +2195,9 @@ class RuleTranslator:
                 st.measures = outside
                 st.plus_read = True
         sources = [m for m in st.measures if m[1] in SOURCES]
-        others = [m for m in st.measures if m[1] not in SOURCES and m[1] != "generation"]
+        others = [
+            m for m in st.measures if m[1] not in SOURCES and not m[1].startswith("generation")
+        ]
         if len(sources) > 1 and not others:
             joins = [(a[0], _ADDED.search(st.text.norm, a[0], b[0])) for a, b in pairwise(sources)]
             each = re.search(r"\b(?:cada\s+uma?|each|separad[oa]s?|separately)\b", st.text.norm)
@@ -2891,10 +2931,13 @@ class RuleTranslator:
         on each month's (or year's) last day, one compared period each; for the month still
         running, its latest day with data."""
         months = {"1mo": 1, "1y": 12}.get(st.last_of_each or "")
-        others = [a for _, a, _ in st.aggregations if a is not Aggregation.LAST]
+        # "armazenamento total do SIN": the total is the subsystems' sum, as read after
+        others = [a for _, a, _ in st.aggregations if a not in (Aggregation.LAST, Aggregation.SUM)]
         if others or st.rank or st.compare or st.transform or st.time_rank or st.conditions:
             return
-        if months is None and st.aggregations and not st.reading.spans and not st.reading.days:
+        spans = st.reading.spans
+        today = len(spans) == 1 and spans[0].start == P.midnight(st.now)  # "EAR do SIN hoje"
+        if months is None and not st.reading.days and ((st.aggregations and not spans) or today):
             # "how full are Brazil's reservoirs now?": the SIN's latest day with data
             latest = self.latest("ear_diario") if self.latest is not None else None
             day = P.add_days(P.midnight(st.now), -1)

@@ -19,6 +19,7 @@ SHORTHAND: dict[str, str] = {
     "nucl": "nuclear", "qto": "quanto", "qta": "quanta", "qtos": "quantos", "qtas": "quantas",
     "qnt": "quanto", "qnto": "quanto", "qnta": "quanta", "qdo": "quando", "qnd": "quando",
     "q": "que", "pq": "por que", "vc": "você", "tb": "também", "tbm": "também", "hr": "hora",
+    "mt": "muito", "mto": "muito", "fv": "fotovoltaica",
     "hrs": "horas", "med": "média", "ult": "último", "interc": "intercâmbio",
     "prog": "programado", "verif": "verificado", "subsist": "subsistema", "reserv": "reservatórios",
     "gen": "generation", "yday": "yesterday", "hrly": "hourly", "wk": "week", "wks": "weeks",
@@ -27,6 +28,8 @@ SHORTHAND: dict[str, str] = {
     "btwn": "between", "pfv": "por favor", "pfvr": "por favor", "blz": "beleza", "vlw": "valeu",
     "obg": "obrigado", "obgd": "obrigado", "thx": "thanks", "agr": "agora", "msm": "mesmo",
 }  # fmt: skip
+# shorthand written in capitals as it usually is: "geração FV"
+_ACRONYMS = {"fv"}
 # a shorthand word, optionally with its dot ("ger."); after a number only units ("18 hrs" is a
 # time)
 _WORD = re.compile(r"(?<![\w/-])([^\W\d_]+)\.?(?![\w/-])")
@@ -49,7 +52,8 @@ def expand_shorthand(question: str) -> tuple[str, list[tuple[str, str]]]:
         number = re.search(r"\d\s$", question[: match.start()])
         if number and full not in _AFTER_NUMBER:
             return match.group(0)
-        if full is None or unit or (word.isupper() and len(word) > 1):  # "MW med" is a unit
+        capitals = word.isupper() and len(word) > 1 and fold(word) not in _ACRONYMS
+        if full is None or unit or capitals:  # "MW med" is a unit
             return match.group(0)  # "TERM", "MED" in capitals are names, not shorthand
         if full == "último" and re.match(r"\s*\d", question[match.end() :]):
             full = "últimos"  # "ult 24h", "ult 7 dias"

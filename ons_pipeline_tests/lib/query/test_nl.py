@@ -2432,3 +2432,41 @@ def test_what_the_third_differential_review_found_is_read_as_meant() -> None:
     assert {leaf.func for s in mean.model.selections for leaf in leaves(s.expr)} == {  # type: ignore[union-attr]
         Aggregation.MEAN
     }
+
+
+def test_what_the_twenty_first_set_refused() -> None:
+    """Set 21's refusals of answerable questions, each read by the principle behind it."""
+    for question in (
+        "Avg marginal cost Southeast vs South for January, how big was the spread?",
+        "How many hours last month was the SE CMO under R$ 100/MWh?",
+        "qual foi a participacao de eolica + solar na geraçao total do SIN em 2023?",
+        "intercambio NE->SE programado x verificado hj de madrugada, deu mt diferença?",
+        "Compare SIN thermal generation in Jan 2024 with Jan 2023 - up or down and by how much?",
+        "How much did Southeast storage change over January? first day vs last day, in % points",
+        "qual hidreletrica de MG gerou mais no ano passado?",
+        "latest CMO for every subsystem?",
+        "perfil horario medio da geracao FV no NE em dezembro/23",
+        "mean stored-inflow ENA (armazenavel) for NE this month so far vs same period last year",
+    ):
+        assert translate(question, NOW).complete, question
+    under = understood("How many hours last month was the SE CMO under R$ 100/MWh?")
+    assert [(f.op, f.value) for f in under.value_filters] == [("<", 100)]
+    hydro = understood("qual hidreletrica de MG gerou mais no ano passado?")
+    assert hydro.top is not None and hydro.top.n == 1
+    assert any(f.tag == "nom_tipousina" for f in hydro.tag_filters)
+    storable = understood("mean stored-inflow ENA (armazenavel) for NE in April 2024")
+    assert [leaf.field for s in storable.selections for leaf in leaves(s.expr)] == [  # type: ignore[union-attr]
+        "ena_armazenavel_regiao_mwmed"
+    ]
+    # the SIN's stored energy "hoje": its latest day with data, as "now" is
+    sin = translate("armazenamento total do SIN hj, em % e MWmes", NOW)
+    assert sin.complete and "latest day" in str(sin.assumptions)
+    # follow-ups: "same but in MWmonth" replaces the unit; "for each" follows the grouping
+    stock = "How much did Southeast storage change over January? first day vs last day, in % points"
+    mwmes = follow("same but in MWmonth please", stock)
+    assert mwmes.complete and mwmes.model is not None
+    assert "ear_verif_subsistema_mwmes" in str(mwmes.model.selections)
+    peak = follow(
+        "and yesterday's peak for each, with the time?", "latest CMO for every subsystem?"
+    )
+    assert peak.complete and peak.model is not None and peak.model.group_tags == ("id_subsistema",)
