@@ -1165,6 +1165,7 @@ _GENERATED = re.compile(
 PLACE, PERIOD, MEASURE, AGGREGATION = "place", "period", "measure", "aggregation"
 WHEN = "when"  # "e quando": the time of an extreme, dropped when a follow-up asks a mean
 UNIT = "unit"  # "em MWmês", "in % points": "same but in MWmonth" replaces it
+RANK, GROUPING = "rank", "grouping"  # "and the bottom 5?", "and per month?"
 _FOLLOW_UP = rx(
     r"""^\W*(?:(?:ok|okay|certo|beleza|blz|hmm+|ta|entendi|obrigad[oa]|valeu|thanks|great|nice
     |cool|got\s+it)\W+)*(?:
@@ -1177,6 +1178,10 @@ _FOLLOW_UP = rx(
     )"""
 )
 _ARTICLE = re.compile(r"(?:the|o|a|os|as)\s+", re.IGNORECASE)
+_QUALIFIER = re.compile(
+    r"\b(?:bruta|gross|armazen[aá]vel|storable|programad[oa]|scheduled|verificad[oa]|verified)\b",
+    re.IGNORECASE,
+)
 _BARE_FOLLOW_UP_WORDS = 4  # "Nordeste?", "em 2023?": no connector, only a few words
 ALL_RANKED = 1000  # a ranking of every state, source or subsystem: the largest top-N
 # articles and prepositions left hanging when the part after them is replaced
@@ -1390,16 +1395,25 @@ class RuleTranslator:
         state = self._read(earlier, moment, [])
         asked = self._read(written, moment, [])
         slots = {slot for slot, where in asked.slots.items() if where}
-        measure = "".join(earlier[i] for i in sorted(state.slots.get(MEASURE, ())))
+        where = sorted(state.slots.get(MEASURE, ()))
+        measure = "".join(
+            (" " if k and i != where[k - 1] + 1 else "") + earlier[i] for k, i in enumerate(where)
+        )
         if not slots and measure.strip():
             # "e Tucuruí?": a plant's name is read beside the measure asked before
-            lead = f"{measure.strip()} "
-            beside = self._read(lead + written, moment, [])
+            # the measure without its qualifier: "e a armazenável?" after "ENA bruta"
+            lead = f"{_QUALIFIER.sub('', measure).strip()} "
+            bare = _ARTICLE.sub("", written, count=1) if _ARTICLE.match(written) else written
+            beside = self._read(lead + bare, moment, [])
             slots = {
                 slot
                 for slot, where in beside.slots.items()
                 if slot != MEASURE and any(i >= len(lead) for i in where)
             }
+            if {k for _, k, _ in beside.measures} != {k for _, k, _ in state.measures}:
+                # "e a armazenável?", "e o programado?": the measure, qualified otherwise
+                slots.add(MEASURE)
+                written = lead + bare
             asked = beside
         if not slots or (connector is None and MEASURE in slots):
             return None
@@ -1574,9 +1588,13 @@ class RuleTranslator:
             st.aggregations.append((yes_no.start(), Aggregation.COUNT, yes_no.group(0)))
             st.assumptions.append("a yes or no on a condition: the points that met it (0: no)")
         self._intent(st)
+        before = text.current
         self._rank(st)
+        st.mark(RANK, before)
         self._transforms(st)
+        before = text.current
         self._grouping(st)
+        st.mark(GROUPING, before)
         self._plant_words(st)
         before = text.current
         if text.take(_PERCENT_POINTS):  # "in % points": a change of a percentage, no share

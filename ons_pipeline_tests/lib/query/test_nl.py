@@ -2470,3 +2470,17 @@ def test_what_the_twenty_first_set_refused() -> None:
         "and yesterday's peak for each, with the time?", "latest CMO for every subsystem?"
     )
     assert peak.complete and peak.model is not None and peak.model.group_tags == ("id_subsistema",)
+
+
+def test_a_follow_up_adds_a_grouping_or_qualifies_the_measure() -> None:
+    """ "and per month?" adds the grouping; "e o programado?", "e a armazenável?" qualify the
+    measure asked before; the rest carries over."""
+    monthly = follow("and per month?", "total wind generation in the NE in 2023")
+    assert monthly.model is not None and str(monthly.model.window) == "1mo"
+    scheduled = follow("e o programado?", "intercâmbio do N para o SE ontem")
+    assert scheduled.model is not None and "programado" in scheduled.read_as
+    storable = follow("e a armazenável?", "ENA bruta do Sul em abril de 2024")
+    assert storable.model is not None
+    assert [leaf.field for s in storable.model.selections for leaf in leaves(s.expr)] == [  # type: ignore[union-attr]
+        "ena_armazenavel_regiao_mwmed"
+    ]
