@@ -247,7 +247,7 @@ _MEASURES: list[tuple[str, str]] = [
      "ena_storable"),
     (r"energia\s+natural\s+afluente|ena(?:\s+bruta)?|natural\s+inflow(?:\s+energy)?"
      r"|inflow\s+energy|afluencias?|inflows?(?:\s+to\s+(?:the\s+)?hydro\s+plants)?", "ena"),
-    (r"(?:capacidade\s+maxima\s+de\s+armazenamento|ear\s+maxim[ao]|armazenamento\s+maximo"
+    (r"(?:capacidade\s+max(?:ima|\.)?\s+de\s+armazenamento|ear\s+maxim[ao]|armazenamento\s+maximo"
      r"|energia\s+armazenave(?:l|is)\s+maxima|maximum\s+storage\s+capacity|storage\s+capacity"
      r"|(?:max(?:imum)?\s+)?(?:ear|reservoir)\s+capacity|capacidade(?:\s+maxima)?\s+(?:de\s+"
      r"armazenamento|d[oe]s?\s+reservatorios?|de\s+ear)(?:\s+maxima)?)"
@@ -287,6 +287,8 @@ _MEASURES: list[tuple[str, str]] = [
     (r"(?:curva\s+de\s+)?carga(?:\s+de\s+energia)?|demanda(?:\s+de\s+energia)?|consumo(?:\s+de\s+energia)?"
      r"|(?:electricity\s+|power\s+|energy\s+)?(?:load|demand|consumption)"
      r"|(?:electricity|energy|power)\s+use"
+     # "how much electricity did Brazil use yesterday?": the load, its verb after the subject
+     r"|electricity(?=\s+(?:did|does|do)\s+[\w\s']{1,40}?\s+(?:use|consume)\b)"
      r"|consum(?:iu|iram|ida|ido)|consumed|consumes?|consuming", "load"),
     (r"(?:geracao|producao)\s+total|total\s+(?:de\s+)?(?:geracao|generation|production)",
      "generation_total"),
@@ -361,6 +363,10 @@ _FILLER = rx(
     r"|beleza|valeu|okay|ok|asap|(?:a\s+)?mesma\s+coisa|(?:the\s+)?same\s+thing|same\s+for(?=\s)|break\s+(?:it\s+)?down|desagreg(?:ue|ar)|discrimin(?:e|ar)"
     # "scheduled vs verified, daily average of each": each of the measures named
     r"|(?:of|for)\s+(?:each|both)(?=\s*[,.?!]|\s*$)|de\s+cada\s+uma?(?=\s*[,.?!]|\s*$)"
+    # "na semana passada toda": the whole period named
+    r"|(?<=\s)tod[oa](?=\s*[?.!,]|\s*$)"
+    # "o máximo em vez da média": what is replaced, named (a follow-up says what it wants)
+    r"|(?:em\s+vez|ao\s+inves)\s+d[aoe]s?\s+[^\W\d]+|instead\s+of\s+(?:the\s+)?[^\W\d]+"
     # "how big was the spread?": the value asked
     r"|how\s+(?:big|large|wide)(?=\s+(?:was|is|were|are)\b)"
     # "up or down and by how much?": the change between the periods, its sign says
@@ -402,6 +408,14 @@ _PURPOSE = rx(
     r"[,\s]+(?:para|pra|for)\s+(?:(?:a\s+|o\s+)?(?:minha|meu|nossa|nosso|my|our)"
     r"|(?:mostrar|apresentar|usar|showing|presenting|using|show|present|use)\s+"
     r"(?:em|na|no|numa|num|in|at|to|a|an|the)?)(?:\s+[^\W\d]+){1,3}\s*[.!?]*\s*$"
+)
+_SOURCE_WORD = (
+    r"(?:hidro\w*|hidraulica|hidrica|term\w*|eolica|solar|nuclear|fotovoltaica|wind|hydro\w*"
+    r"|thermal)"
+)
+_WHICH_SOURCE = rx(r"\b(?:qual|quais|which|what)\s+(?:a\s+|the\s+)?(?:fontes?|sources?)\b")
+_SOURCE_OR = rx(
+    r"\b" + _SOURCE_WORD + r"\s*,?\s+(?P<or>ou|or)\s+(?:a\s+|the\s+)?" + _SOURCE_WORD + r"\b"
 )
 # "from the balanco table", "na tabela de balanço": where the data is, its name read as usual
 _FROM_TABLE = rx(
@@ -481,7 +495,8 @@ _RANK_ADJ_N = rx(
 )
 _RANK_PLAIN = rx(
     r"\b(?:(?:as|os|the)\s+)?(?P<adj>maiores|principais|largest|biggest|menores|smallest"
-    r"|ranking\s+d[aoe]s?|rank(?:ing)?\s+(?:of\s+)?(?:the\s+)?)\s*(?:" + _ENTITY_ANY + r")\b"
+    r"|ranking\s+d[aoe]s?|rank(?:ing)?\s+(?:of\s+)?(?:the\s+)?(?:(?:all|four|five|4|5)\s+)?)\s*"
+    r"(?:" + _ENTITY_ANY + r")\b"
 )
 _RANK_ONE = rx(
     r"\b(?:(?:a|o|the)\s+)?(?P<adj>maior|largest|biggest|menor|smallest)\s+(?:"
@@ -1502,6 +1517,9 @@ class RuleTranslator:
         st.assumptions.extend(notes)
         for match in text.take(_FILLER):
             st.ignored.append(text.original(match.start(), match.end()))
+        if _WHICH_SOURCE.search(text.norm):  # "qual fonte …? hidro, térmica ou solar": options
+            for match in text.finditer(_SOURCE_OR):
+                text.consume(match.start("or"), match.end("or"))
         for match in text.finditer(_FROM_TABLE):  # "from the balanco table": the name is read
             for part in ("a", "b", "a2"):
                 if match.group(part) is not None:
@@ -1881,6 +1899,11 @@ class RuleTranslator:
     def _intent(self, st: _State) -> None:
         norm = st.text.norm
         st.which_way = bool(st.text.take(_WHICH_WAY))
+        if st.which_way:
+            st.assumptions.append(
+                "exporting or importing: the net interchange's sign says it (above zero "
+                "exporting, below zero importing)"
+            )
         st.to_date = bool(_YEAR_TO_DATE.search(norm))
         st.asks_value = bool(_ASKS_VALUE.search(norm)) or st.which_way
         st.wants_series = bool(_SERIES_WORDS.search(norm))
@@ -1996,9 +2019,14 @@ class RuleTranslator:
                     # "e o menor?" after "qual subsistema teve o maior CMO": the other end
                     st.slots.setdefault(AGGREGATION, set()).update(range(sup.start(), sup.end()))
                 elif bottom is None and pattern in (_RANK_WHICH, _RANK_N):
-                    # "qual subsistema" alone, "across the four subsystems": no ranking
-                    text.restore(match.start(), match.end())
-                    return
+                    verb = _RANK_VERB_BEFORE.search(text.norm[: match.start()])
+                    if pattern is not _RANK_N or verb is None:
+                        # "qual subsistema" alone, "across the four subsystems": no ranking
+                        text.restore(match.start(), match.end())
+                        return
+                    # "rank the four subsystems by …": those, from the highest
+                    text.consume(verb.start(), verb.end())
+                    bottom = False
             ranking = next(iter(text.finditer(_RANKING_WORD)), None)
             if _SHOW_ALL.search(text.current):  # "rank all 4": that many, below
                 ranking = None
@@ -4155,6 +4183,9 @@ _MONTH_WORD = rx(r"\b(?:" + P.MONTH_ANY + r")\b")
 _RANKING_WORD = rx(r"\b(?:ranking|rank(?:ed)?|ordenad[oa]s?)\b")
 _PROFILE_WORD = rx(r"\b(?:profile|perfil|curve|curva|shape|(?:diaria\s+)?tipica)\b")
 _MINUS = rx(r"\b(?:minus|menos)\b")
+_RANK_VERB_BEFORE = rx(
+    r"\b(?:rank|ranking|ordene|ordenar|classifique|sort)\s+(?:the\s+|os\s+|as\s+)?$"
+)
 _RANK_VERB = rx(r"\b(?:rank|ranking|ordene|ordenar|classifique|sort|order)\b")
 _RANK_WORDS = rx(r"\b(?:top|bottom|ranking|rank|maiores|menores|largest|smallest)\b")
 _SCOPE_WORDS = rx(

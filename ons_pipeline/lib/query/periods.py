@@ -734,8 +734,8 @@ _NAMED: list[tuple[str, str]] = [
      "year-rolling"),
     (r"(?:n?[oa]\s+)?(?:este|neste|esse|nesse|deste|desse|this|current)\s+(?:ano|year)"
      r"|(?:n?[oa]\s+)?ano\s+atual|(?:o\s+)?acumulad[oa]\s+do\s+ano|year[\s-]+to[\s-]+date|ytd"
-     r"|desde\s+o\s+(?:comeco|inicio)\s+do\s+ano|since\s+the\s+(?:start|beginning)\s+of\s+the"
-     r"\s+year", "year-this"),
+     r"|desde\s+o\s+(?:comeco|inicio)\s+do\s+ano|since\s+(?:the\s+)?(?:start|beginning|begin)"
+     r"\s+of\s+(?:the|this)\s+year", "year-this"),
 ]  # fmt: skip
 _NAMED_RX = [(rx(r"\b(?:" + p + r")\b"), key) for p, key in _NAMED]
 _SINCE_MIDNIGHT = rx(
@@ -1417,7 +1417,7 @@ _MONTH_REL_YEAR = re.compile(
 _MONTH_LIST_BEFORE = re.compile(
     r"\b(?P<m>"
     + MONTH_ANY
-    + r")(?P<sep>\s*(?:,|e|and|a|ate|to|-|x|vs\.?|versus|para|pra|ou|or)\s*)$"
+    + r")(?P<sep>\s*(?:,|e|and|a|ate|to|until|till|through|-|x|vs\.?|versus|para|pra|ou|or)\s*)$"
 )
 _ENGLISH_MONTHS = frozenset(
     {
@@ -1454,7 +1454,10 @@ def year_words(question: str, now: datetime) -> tuple[str, list[tuple[str, str]]
         following, following_year = MONTHS[match.group("m")], year
         while (before := _MONTH_LIST_BEFORE.search(folded[:start])) and before.start() >= last:
             month = MONTHS[before.group("m")]
-            ranged = re.fullmatch(r"\s*(?:a|ate|to|-)\s*", before.group("sep")) is not None
+            ranged = (
+                re.fullmatch(r"\s*(?:a|ate|to|until|till|through|-)\s*", before.group("sep"))
+                is not None
+            )
             following_year -= ranged and month > following
             listed.append((before, following_year))
             following, start = month, before.start()

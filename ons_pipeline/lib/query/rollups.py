@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ons_pipeline.lib.influx.client import quote_ident
+from ons_pipeline.lib.influx.client import quote_ident, quote_literal
 from ons_pipeline.lib.query.influxql import (
     MAX_CALENDAR_STATEMENTS,
     Statement,
@@ -337,11 +337,19 @@ def _source(rt: RollupTable, level: str) -> str:
 def statements(p: Plan) -> list[str]:
     """Per read: its coverage count, then its rollup rows (one request for all)."""
     columns = [column(f, stat) for f, stats in sorted(p.needs.items()) for stat in sorted(stats)]
-    select = ", ".join(quote_ident(c) for c in columns)
     tags = tag_conditions(p.model)
-    group = ""
-    if p.model.group_tags:
-        group = " GROUP BY " + ", ".join(quote_ident(t) for t in p.model.group_tags)
+    by_tags = [quote_ident(t) for t in p.model.group_tags]
+    if all(stat in (COUNT, SUM) for stats in p.needs.values() for stat in stats):
+        # counts and sums of many series (a table of plants): InfluxDB adds each bucket's
+        # rows up, one row per group and bucket (a bucket starts at a local midnight)
+        select = ", ".join(f"sum({quote_ident(c)}) AS {quote_ident(c)}" for c in columns)
+        group = (
+            f" GROUP BY {', '.join(['time(1d)', *by_tags])} fill(none)"
+            f" tz({quote_literal(p.rt.timezone)})"
+        )
+    else:
+        select = ", ".join(quote_ident(c) for c in columns)
+        group = f" GROUP BY {', '.join(by_tags)}" if by_tags else ""
     out = []
     for read in p.reads:
         out.append(coverage_query(p.rt, read.level, read.start, read.end, p.rt.policy))

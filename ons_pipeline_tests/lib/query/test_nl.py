@@ -2484,3 +2484,34 @@ def test_a_follow_up_adds_a_grouping_or_qualifies_the_measure() -> None:
     assert [leaf.field for s in storable.model.selections for leaf in leaves(s.expr)] == [  # type: ignore[union-attr]
         "ena_armazenavel_regiao_mwmed"
     ]
+
+
+def test_what_the_twenty_second_set_refused() -> None:
+    """Set 22's refusals of answerable questions, each read by the principle behind it."""
+    ranked = understood("Rank the four subsystems by average hourly load in March 2024.")
+    assert ranked.top is not None and ranked.top.n == 4 and not ranked.top.bottom
+    assert understood("across the four subsystems, average load in March 2024").top is None
+    months = understood("monthly mean load per subsystem from jan until mar 2024")
+    assert months.time_range.to_dict() == {
+        "start": "2024-01-01T03:00:00Z",
+        "end": "2024-04-01T03:00:00Z",
+    }
+    since = understood(
+        "How many hours the CMO of North was above 300 R$/MWh since begin of the year?"
+    )
+    assert since.time_range.to_dict()["start"] == "2024-01-01T03:00:00Z"
+    for question in (
+        "carga do SE na semana passada toda",
+        "semana passada no NE qual fonte gerou mais? hidro, termica, eolica ou solar",
+        "qual a capacidade max de armazenamento do SE em MWmes?",
+        "how much electricity did brazil use yesterday, in GWh?",
+    ):
+        assert translate(question, NOW).complete, question
+    # "ou" between two sources is an option list only after "qual fonte"
+    assert not translate("a geração eólica ou solar do NE foi maior ontem?", NOW).complete
+    # "mesma coisa mas o máximo em vez da média": the aggregate replaced
+    maximum = follow(
+        "mesma coisa mas o maximo em vez da media", "CMO médio do SE na semana passada"
+    )
+    assert maximum.model is not None
+    assert {s.expr.func for s in maximum.model.selections} == {Aggregation.MAX}  # type: ignore[union-attr]
