@@ -2434,6 +2434,17 @@ class RuleTranslator:
                     continue
                 st.aggregations.append((match.start(), agg, match.group(0)))
                 st.all_time = st.all_time or "record" in match.group(0)
+        stock = st.measures and all(k in ("ear", "ear_max") for _, k, _ in st.measures)
+        if (
+            stock
+            and st.asks_value
+            and not (st.aggregations or st.reading.spans or st.reading.days or st.reading.hours)
+            and not (st.window or st.grain_adj or st.rank or st.time_rank or st.compare)
+            and not (st.transform or st.conditions or st.wants_series or st.by_hour_of_day)
+            and not st.by_day_of_week
+        ):  # "qual a capacidade de armazenamento do SE?": a level asked, its latest value
+            st.aggregations.append((0, Aggregation.LAST, ""))
+            st.assumptions.append("a stock asked without a period: its latest value")
         st.aggregations.sort()
         extreme = {Aggregation.MAX, Aggregation.MIN} & {a for _, a, _ in st.aggregations}
         if (extreme or st.rank) and st.reading.so_far and not st.reading.spans:

@@ -2515,3 +2515,11 @@ def test_what_the_twenty_second_set_refused() -> None:
     )
     assert maximum.model is not None
     assert {s.expr.func for s in maximum.model.selections} == {Aggregation.MAX}  # type: ignore[union-attr]
+
+
+def test_a_stock_asked_without_a_period_is_its_latest_value() -> None:
+    """ "qual a capacidade de armazenamento do SE?" (set 22's one judged wrong): a level asked
+    is its latest value, not a mean of the latest week; a bare "EAR do SE" stays the week."""
+    capacity = understood("qual a capacidade max de armazenamento do SE em MWmes?")
+    assert [s.expr.func for s in capacity.selections] == [Aggregation.LAST]  # type: ignore[union-attr]
+    assert understood("EAR do SE").window is not None
