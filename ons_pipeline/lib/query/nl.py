@@ -288,7 +288,7 @@ _MEASURES: list[tuple[str, str]] = [
      r"|(?:electricity\s+|power\s+|energy\s+)?(?:load|demand|consumption)"
      r"|(?:electricity|energy|power)\s+use"
      # "how much electricity did Brazil use yesterday?": the load, its verb after the subject
-     r"|electricity(?=\s+(?:did|does|do)\s+[\w\s']{1,40}?\s+(?:use|consume)\b)"
+     r"|electricity(?=\s+(?:did|does|do)\s+[\w\s']{1,40}?\s+(?:use|consume)\b(?!\s+from))"
      r"|consum(?:iu|iram|ida|ido)|consumed|consumes?|consuming", "load"),
     (r"(?:geracao|producao)\s+total|total\s+(?:de\s+)?(?:geracao|generation|production)",
      "generation_total"),
@@ -301,7 +301,10 @@ _MEASURES: list[tuple[str, str]] = [
 _MEASURES_RX = [(rx(r"\b(?:" + p + r")\b"), k) for p, k in _MEASURES]
 # a qualifier alone after another ENA ("ENA armazenável vs bruta", "storable vs gross"): that ENA
 _GROSS = rx(r"\b(?:bruta|gross)\b")
-_STORABLE = rx(r"\b(?:armazenavel|storable|stored(?:[\s-]+inflows?)?)\b")
+_STORABLE = rx(
+    r"\b(?:stored|storable)(?:[\s-]+inflows?)?(?=[\s-]+(?:\w+\s+)?ena\b)"
+    r"|(?<=\()\s*armazenavel(?=\s*\))"
+)
 _ENA_QUALIFIER = rx(
     r"(?<=\s)(?:vs\.?|versus|x|e|and|com|with|contra|against)\s+(?:a\s+|the\s+)?"
     r"(?P<q>bruta|gross|armazenavel|storable)\b"
@@ -356,6 +359,21 @@ _STOPWORDS = set(
     muito muita
     """.split()  # noqa: SIM905
 )
+_AGG_WORD = r"(?:media|average|mean|maxim[oa]|maximum|max|minim[oa]|minimum|min|soma|sum|total)"
+# "up or down and by how much?": the change between two periods, its sign says it
+_UP_OR_DOWN = rx(
+    r"\b(?:(?:went|go|was\s+it|is\s+it)\s+)?up\s+or\s+down\b"
+    r"|\b(?:subiu|aumentou|cresceu)\s+ou\s+(?:desceu|caiu|diminuiu)\b"
+)
+# "change over January? first day vs last day": how a stock's change is taken
+_STOCK_WORD = rx(r"\b(?:ear|armazen\w*|storage|stored|reservat\w*|reservoirs?)\b")
+# "na semana passada toda", "no Brasil todo": the whole of what is named (no condition: "acima
+# de 200 o mês todo?" asks "throughout")
+_WHOLE = rx(r"(?<=\s)tod[oa](?=\s*[?.!,]|\s*$)")
+_FIRST_VS_LAST = rx(
+    r"\b(?:the\s+)?first\s+day\s+(?:vs\.?|versus|to|and)\s+(?:the\s+)?last\s+day\b"
+    r"|\b(?:o\s+)?primeiro\s+dia\s+(?:vs\.?|x|e|versus|contra)\s+(?:o\s+)?ultimo\s+dia\b"
+)
 # politeness and hedges: ignored, and said to be
 _FILLER = rx(
     r"\b(?:segundo\s+(?:o|a|os|as)(?=\s)|por\s+favor|please|kindly|aproximadamente|approximately|roughly|exatamente|exactly"
@@ -363,18 +381,17 @@ _FILLER = rx(
     r"|beleza|valeu|okay|ok|asap|(?:a\s+)?mesma\s+coisa|(?:the\s+)?same\s+thing|same\s+for(?=\s)|break\s+(?:it\s+)?down|desagreg(?:ue|ar)|discrimin(?:e|ar)"
     # "scheduled vs verified, daily average of each": each of the measures named
     r"|(?:of|for)\s+(?:each|both)(?=\s*[,.?!]|\s*$)|de\s+cada\s+uma?(?=\s*[,.?!]|\s*$)"
-    # "na semana passada toda": the whole period named
-    r"|(?<=\s)tod[oa](?=\s*[?.!,]|\s*$)"
-    # "o máximo em vez da média": what is replaced, named (a follow-up says what it wants)
-    r"|(?:em\s+vez|ao\s+inves)\s+d[aoe]s?\s+[^\W\d]+|instead\s+of\s+(?:the\s+)?[^\W\d]+"
+    # "o máximo em vez da média": the aggregate replaced, named (a follow-up says what it wants)
+    r"|(?:em\s+vez|ao\s+inves)\s+d[aoe]s?\s+(?="
+    + _AGG_WORD
+    + r"\b)"
+    + _AGG_WORD
+    + r"|instead\s+of\s+(?:the\s+)?(?="
+    + _AGG_WORD
+    + r"\b)"
+    + _AGG_WORD
     # "how big was the spread?": the value asked
-    r"|how\s+(?:big|large|wide)(?=\s+(?:was|is|were|are)\b)"
-    # "up or down and by how much?": the change between the periods, its sign says
-    r"|(?:went\s+|go\s+|was\s+it\s+|is\s+it\s+)?up\s+or\s+down"
-    r"|(?:subiu|aumentou|cresceu)\s+ou\s+(?:desceu|caiu|diminuiu)"
-    # "change over January? first day vs last day": how a stock's change is taken
-    r"|(?:the\s+)?first\s+day\s+(?:vs\.?|versus|to|and)\s+(?:the\s+)?last\s+day"
-    r"|(?:o\s+)?primeiro\s+dia\s+(?:vs\.?|x|e|versus|contra)\s+(?:o\s+)?ultimo\s+dia"
+    + r"|how\s+(?:big|large|wide)(?=\s+(?:was|is|were|are)\b)"
     # "table of average load by subsystem": the answer is a table
     r"|^\W*(?:(?:a|uma)\s+)?(?:table|tabela)\s+(?:of|de|com)(?=\s)"
     # "output of Jirau and Santo Antônio over the last 30 days, each": of each one named
@@ -413,7 +430,10 @@ _SOURCE_WORD = (
     r"(?:hidro\w*|hidraulica|hidrica|term\w*|eolica|solar|nuclear|fotovoltaica|wind|hydro\w*"
     r"|thermal)"
 )
-_WHICH_SOURCE = rx(r"\b(?:qual|quais|which|what)\s+(?:a\s+|the\s+)?(?:fontes?|sources?)\b")
+_WHICH_SOURCE = rx(
+    r"\b(?:qual|quais|which|what)\s+(?:a\s+|the\s+)?(?:fontes?|sources?)\b[^?.!]{0,40}?"
+    r"\b(?:gerou|geraram|produziu|produziram|generated|produced)\b"
+)
 _SOURCE_OR = rx(
     r"\b" + _SOURCE_WORD + r"\s*,?\s+(?P<or>ou|or)\s+(?:a\s+|the\s+)?" + _SOURCE_WORD + r"\b"
 )
@@ -813,6 +833,10 @@ _WHICH_WEEKDAY = rx(
     r"|(?:on\s+)?(?:which|what)\s+(?:weekday|day\s+of\s+(?:the\s+)?week))\b"
     # "qual dia da semana passada": which day of last week, a ranking of its days
     r"(?!\s+(?:passada|retrasada|atual|anterior|que\s+vem))"
+)
+_PRICIEST = rx(
+    r"\b(?:mais\s+car[oa]s?|mais\s+barat[oa]s?|priciest|cheapest|most\s+expensive|cheaper"
+    r"|pricier|more\s+expensive)\b"
 )
 _FULLEST = rx(r"\b(?:fullest|emptiest|mais\s+chei[oa]s?|mais\s+vazi[oa]s?)\b")
 # "quanto a carga passou de 80 GW?": by how much a threshold was exceeded
@@ -1574,6 +1598,11 @@ class RuleTranslator:
         st.reading = P.read(text, st.now, ends=change)
         self._over_previous(st)
         st.mark(PERIOD, before)
+        stock = _STOCK_WORD.search(text.norm)
+        if len(st.reading.spans) > 1 or stock:  # "Jan 2026 vs Jan 2025 - up or down?"
+            text.take(_UP_OR_DOWN)
+        if stock and (_STOCK_CHANGE.search(text.norm) or _CHANGE.search(text.norm)):
+            text.take(_FIRST_VS_LAST)  # "how much did storage change? first vs last day"
         for shown, reason in st.reading.problems:
             st.unmapped.append(Unmapped("period", shown, reason, _period_hints(text.norm)))
         st.assumptions.extend(st.reading.notes)
@@ -1581,6 +1610,8 @@ class RuleTranslator:
         self._units(st)
         st.mark(UNIT, before)
         self._conditions(st)
+        if not st.conditions and not st.counted:
+            text.take(_WHOLE)
         yes_no = _YES_NO.search(text.norm)
         asks_when = st.asks_when or re.search(r"\b(?:quando|when)\b", text.norm)
         series = st.window or _EACH_STEP.search(text.norm)  # "dia a dia": a series asked
@@ -1615,7 +1646,10 @@ class RuleTranslator:
         st.mark(GROUPING, before)
         self._plant_words(st)
         before = text.current
-        if text.take(_PERCENT_POINTS):  # "in % points": a change of a percentage, no share
+        stock = re.search(
+            r"\b(?:ear|armazen\w*|storage|stored|reservat\w*|reservoirs?|mlt|ena)\b", text.norm
+        )
+        if stock and text.take(_PERCENT_POINTS):  # "in % points": a change of a stock's %
             st.percent = True
             st.mark(UNIT, before)
         self._share(st)
@@ -1650,6 +1684,15 @@ class RuleTranslator:
         if model is not None:
             self._before_the_data(st, model.table)
             funcs = {leaf.func for s in model.selections for leaf in leaves(s.expr)}
+            if _PRICIEST.search(text.norm) and model.table != "cmo_semihorario":
+                st.unmapped.append(  # "qual termelétrica é mais cara?": prices are not here
+                    Unmapped(
+                        "word",
+                        _PRICIEST.search(text.norm).group(0),  # type: ignore[union-attr]
+                        "prices and costs of plants are not in the data; the marginal operating "
+                        "cost (CMO) of each subsystem is",
+                    )
+                )
             if _FULLEST.search(text.norm) and model.table != "ear_diario":
                 st.unmapped.append(  # "qual usina está mais cheia?": only reservoirs fill
                     Unmapped(
@@ -1970,6 +2013,8 @@ class RuleTranslator:
                 continue
             groups = match.groupdict()
             entity = next((k for k in _ENTITY if groups.get(k)), None)
+            if groups.get("plant_kind"):  # "qual hidrelétrica": the plants of that kind
+                entity = "plant"
             n: int | None = 1
             if groups.get("n"):
                 n = numbers.parse(groups["n"])
@@ -2222,10 +2267,11 @@ class RuleTranslator:
             for match in st.text.take(_ENA_QUALIFIER):  # "ENA armazenável vs bruta"
                 key = "ena" if match.group("q") in ("bruta", "gross") else "ena_storable"
                 st.measures.append((match.start("q"), key, match.group("q")))
-            storable = next(iter(st.text.finditer(_STORABLE)), None)
-            if storable is not None and not _GROSS.search(st.text.current):
+            storable = list(_STORABLE.finditer(st.text.norm))  # beside the ENA as written
+            if storable and not _GROSS.search(st.text.norm):
                 # "stored-inflow ENA (armazenável)": the storable inflow, named apart
-                st.text.consume(storable.start(), storable.end())
+                for match in storable:
+                    st.text.consume(match.start(), match.end())
                 st.measures = [
                     (p, "ena_storable" if k == "ena" else k, t) for p, k, t in st.measures
                 ]

@@ -19,7 +19,7 @@ SHORTHAND: dict[str, str] = {
     "nucl": "nuclear", "qto": "quanto", "qta": "quanta", "qtos": "quantos", "qtas": "quantas",
     "qnt": "quanto", "qnto": "quanto", "qnta": "quanta", "qdo": "quando", "qnd": "quando",
     "q": "que", "pq": "por que", "vc": "você", "tb": "também", "tbm": "também", "hr": "hora",
-    "mt": "muito", "mto": "muito", "fv": "fotovoltaica",
+    "mto": "muito", "fv": "fotovoltaica",
     "hrs": "horas", "med": "média", "ult": "último", "interc": "intercâmbio",
     "prog": "programado", "verif": "verificado", "subsist": "subsistema", "reserv": "reservatórios",
     "gen": "generation", "yday": "yesterday", "hrly": "hourly", "wk": "week", "wks": "weeks",
@@ -81,6 +81,14 @@ _FROM_TO_P = re.compile(
 # shorthand that is something else elsewhere, read only where it stands: "btw SE and S"
 # (between, not "by the way"), "rn" at the end (right now; "no RN" is Rio Grande do Norte)
 _IN_CONTEXT = [
+    # "deu mt diferença": "muito" — but "em MT", "do mt", "usinas de mt" are Mato Grosso
+    (
+        re.compile(
+            r"(?<!\bem\s)(?<!\bno\s)(?<!\bna\s)(?<!\bdo\s)(?<!\bda\s)(?<!\bde\s)(?<!\bo\s)"
+            r"\b(?P<w>mt)\b(?=\s+[^\W\d_])"
+        ),
+        "muito",
+    ),
     (re.compile(r"\b(?P<w>btw)(?=\s+\S+\s+(?:and|&|e)\s+\S)", re.IGNORECASE), "between"),
     # "do norte p/ sudeste", "c/ data": the slash forms of "para" and "com"
     (re.compile(r"(?<![\w/])(?P<w>p/)(?=\s*[^\W\d_])", re.IGNORECASE), "para "),

@@ -2523,3 +2523,34 @@ def test_a_stock_asked_without_a_period_is_its_latest_value() -> None:
     capacity = understood("qual a capacidade max de armazenamento do SE em MWmes?")
     assert [s.expr.func for s in capacity.selections] == [Aggregation.LAST]  # type: ignore[union-attr]
     assert understood("EAR do SE").window is not None
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # a fourth differential review of this release's later rules: near misses refused
+        "o CMO do SE ficou abaixo de 100 na semana passada toda?",  # "toda": throughout
+        "CMO do SE esta semana em vez da semana passada",  # "em vez de" only an aggregate
+        "geração eólica no NE em vez de no Sul em maio de 2024",
+        "wind generation in the NE in March 2024, up or down?",  # one period: up or down of what
+        "geração solar em mt ontem",  # "mt" after a preposition is Mato Grosso, not "muito"
+        "qual termelétrica é mais cara?",  # prices of plants are not in the data
+        "qual fonte cresceu mais em 2024, eólica ou solar?",  # grew: not an option list
+    ],
+)
+def test_what_the_fourth_differential_review_found_is_refused(question: str) -> None:
+    assert not translate(question, NOW).complete, question
+
+
+def test_what_the_fourth_differential_review_found_is_read_as_meant() -> None:
+    # "qual hidrelétrica … gerou mais": the plants of that kind, not the subsystems
+    hydro = understood("qual hidrelétrica gerou menos no Sul ontem?")
+    assert hydro.top is not None and hydro.top.tag == "nom_usina" and hydro.top.bottom
+    # "toda" closing a period with no condition: the whole of it
+    assert translate("carga do SE na semana passada toda", NOW).complete
+    # a stock's "aumentou ou diminuiu" over one period is its change
+    assert translate("a EAR do SE aumentou ou diminuiu na semana passada?", NOW).complete
+    # "first day vs last day" only beside a stock's change
+    assert not translate("load in the SE in April 2024, first day vs last day", NOW).complete
+    # the option list after "qual fonte … gerou": the sources compared
+    assert translate("qual fonte, hidro ou térmica, gerou menos no Sul em 2023?", NOW).complete
