@@ -365,11 +365,12 @@ _UP_OR_DOWN = rx(
     r"\b(?:(?:went|go|was\s+it|is\s+it)\s+)?up\s+or\s+down\b"
     r"|\b(?:subiu|aumentou|cresceu)\s+ou\s+(?:desceu|caiu|diminuiu)\b"
 )
-# "change over January? first day vs last day": how a stock's change is taken
+# words of a stock (stored energy): its change over one period can be asked "up or down"
 _STOCK_WORD = rx(r"\b(?:ear|armazen\w*|storage|stored|reservat\w*|reservoirs?)\b")
 # "na semana passada toda", "no Brasil todo": the whole of what is named (no condition: "acima
 # de 200 o mês todo?" asks "throughout")
 _WHOLE = rx(r"(?<=\s)tod[oa](?=\s*[?.!,]|\s*$)")
+# "change over January? first day vs last day": how a stock's change is taken
 _FIRST_VS_LAST = rx(
     r"\b(?:the\s+)?first\s+day\s+(?:vs\.?|versus|to|and)\s+(?:the\s+)?last\s+day\b"
     r"|\b(?:o\s+)?primeiro\s+dia\s+(?:vs\.?|x|e|versus|contra)\s+(?:o\s+)?ultimo\s+dia\b"
