@@ -16,6 +16,7 @@ from datetime import datetime
 
 from ons_pipeline.lib.ons_time import ONS_TIMEZONE
 from ons_pipeline.lib.query.model import (
+    TOP_N_MAX,
     Agg,
     Aggregation,
     BinOp,
@@ -219,12 +220,9 @@ _RANKED = {
 }
 
 
-EVERY_RANKED = 1000  # the largest top-N the model takes: a ranking of every one
-
-
 def _top(tag: str, n: int, bottom: bool, pt: bool) -> str:
     one, many, feminine, one_en, many_en = _RANKED.get(tag, (tag, tag, False, tag, tag))
-    if n >= EVERY_RANKED:  # the largest top-N: every one, ranked
+    if n >= TOP_N_MAX:  # the largest top-N: every one, ranked
         if pt:
             every = "todas as" if feminine else "todos os"
             first, last = ("menor", "maior") if bottom else ("maior", "menor")

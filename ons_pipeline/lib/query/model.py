@@ -533,6 +533,9 @@ class ValueFilter:
         return f"{self.field} {self.op} {Const(self.value)}"
 
 
+TOP_N_MAX = 1000  # the largest top-N: a ranking of every state, source or subsystem asks it
+
+
 @dataclass(frozen=True)
 class TopN:
     """Keep the ``n`` values of ``tag`` with the largest (or smallest) aggregate."""
@@ -542,8 +545,8 @@ class TopN:
     bottom: bool = False
 
     def __post_init__(self) -> None:
-        if not isinstance(self.n, int) or isinstance(self.n, bool) or not 1 <= self.n <= 1000:
-            raise ModelError(f"top-N needs 1 <= n <= 1000, not {self.n!r}")
+        if not isinstance(self.n, int) or isinstance(self.n, bool) or not 1 <= self.n <= TOP_N_MAX:
+            raise ModelError(f"top-N needs 1 <= n <= {TOP_N_MAX}, not {self.n!r}")
 
 
 @dataclass(frozen=True)

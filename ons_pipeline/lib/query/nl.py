@@ -46,6 +46,7 @@ from ons_pipeline.lib.query.describe import describe
 from ons_pipeline.lib.query.model import (
     HOURS_A_DAY,
     SELECTORS,
+    TOP_N_MAX,
     Agg,
     Aggregation,
     BinOp,
@@ -1223,7 +1224,8 @@ _QUALIFIER = re.compile(
     re.IGNORECASE,
 )
 _BARE_FOLLOW_UP_WORDS = 4  # "Nordeste?", "em 2023?": no connector, only a few words
-ALL_RANKED = 1000  # a ranking of every state, source or subsystem: the largest top-N
+ALL_RANKED = TOP_N_MAX  # a ranking of every state, source or subsystem
+MAX_QUESTION_CHARS = 1000  # what the translator reads of a question
 # articles and prepositions left hanging when the part after them is replaced
 _DANGLING = rx(
     r"""(?:\b(?:d[oae]s?|n[oae]s?|em|para|pra|o|a|os|as|in|for|of|the|at|on|during|durante)
@@ -1402,10 +1404,9 @@ class RuleTranslator:
         tags = {f.tag for f in joined.model.tag_filters} if joined.model else set()
         if {"nom_usina", "nom_tipousina"} <= tags:
             # "e Xingó?" after the wind generation: the plant's own generation, not its wind
-            connector = _FOLLOW_UP.match(fold(question))
-            plant = question[connector.end() :] if connector else question
+            _, plant = _fragment(question)
             noun = "geração de" if joined.language == "pt" else "generation of"
-            combined = self._follow_up(f"e a {noun} {plant.strip()}", result, context, moment)
+            combined = self._follow_up(f"e a {noun} {plant}", result, context, moment)
             joined = self._translate_alone(combined, moment) if combined else result
             tags = {f.tag for f in joined.model.tag_filters} if joined.model else set()
             if not joined.complete or "nom_tipousina" in tags:
@@ -1422,9 +1423,7 @@ class RuleTranslator:
         replaced by its words, when ``question`` reads as a follow-up; else ``None``. A follow-up
         is a question not understood alone, or a few words after "e", "and", "what about"
         ("e a eólica?" is the wind generation of the place and period just asked)."""
-        connector = _FOLLOW_UP.match(fold(question))
-        fragment = question[connector.end() :] if connector else question
-        fragment = fragment.strip().rstrip("?!. ").strip()
+        connector, fragment = _fragment(question)
         short = len(fragment.split()) <= _BARE_FOLLOW_UP_WORDS
         if not fragment or (not short and (connector is None or alone.complete)):
             return None
@@ -1435,13 +1434,10 @@ class RuleTranslator:
         state = self._read(earlier, moment, [])
         asked = self._read(written, moment, [])
         slots = {slot for slot, where in asked.slots.items() if where}
-        where = sorted(state.slots.get(MEASURE, ()))
-        measure = "".join(
-            (" " if k and i != where[k - 1] + 1 else "") + earlier[i] for k, i in enumerate(where)
-        )
+        measure = _slot_text(earlier, state.slots.get(MEASURE, set()))
         if not slots and measure.strip():
-            # "e Tucuruí?": a plant's name is read beside the measure asked before
-            # the measure without its qualifier: "e a armazenável?" after "ENA bruta"
+            # "e Tucuruí?": a plant's name is read beside the measure asked before (without its
+            # qualifier: "e a armazenável?" after "ENA bruta")
             lead = f"{_QUALIFIER.sub('', measure).strip()} "
             bare = _ARTICLE.sub("", written, count=1) if _ARTICLE.match(written) else written
             beside = self._read(lead + bare, moment, [])
@@ -1463,37 +1459,12 @@ class RuleTranslator:
         extreme = {a for _, a, _ in asked.aggregations} & SELECTORS
         if AGGREGATION in slots and not extreme:  # "and the average?" has no time of its own
             gone |= state.slots.get(WHEN, set())
-        runs: list[tuple[int, int]] = []
-        for i in sorted(gone):
-            if runs and i <= runs[-1][1] + 1:
-                runs[-1] = (runs[-1][0], i + 1)
-            else:
-                runs.append((i, i + 1))
-        kept, last, insert_at, first_lead = [], 0, None, ""
-        for start, end in runs:
-            lead = _DANGLING.search(earlier[last:start])  # "do" of "do Sudeste"
-            cut = last + lead.start() if lead else start
-            kept.append(earlier[last:cut])
-            if insert_at is None:
-                insert_at, first_lead = len("".join(kept)), lead.group(0) if lead else ""
-            last = end
-        kept.append(earlier[last:])
-        rest = re.sub(r"\s+", " ", "".join(kept))
-        if insert_at is None or len(slots) > 1:
-            rest = rest.strip().rstrip("?!. ")
-            return f"{rest} {written}?" if rest else None
-        article = _ARTICLE.match(written)
-        if article and first_lead.strip() and not _ARTICLE.fullmatch(first_lead):
-            written = first_lead + written[article.end() :]  # "in the" + "South", "do" + "Sul"
-        head = re.sub(r"\s+", " ", "".join(kept)[:insert_at]).rstrip()
-        tail = rest[len(head) :].lstrip()
-        joined = " ".join(part for part in (head, written) if part)
-        return f"{joined}{tail}" if tail[:1] in ("?", "!", ".", ",") else f"{joined} {tail}".strip()
+        return _splice(earlier, gone, written, single=len(slots) == 1)
 
     def _prepare(self, question: str, moment: datetime) -> tuple[str, list[str]]:
         """The question with shorthand, year words and numbered plants written out, and the
         notes saying so."""
-        written, expanded = spelling.expand_shorthand(question[:1000])
+        written, expanded = spelling.expand_shorthand(question[:MAX_QUESTION_CHARS])
         written = re.sub(r"(?<=[A-Za-zÀ-ÿ])['’]s\b", "", written)  # "Belo Monte's output"
         written, named = _schema_words(written)
         written, years = P.year_words(written, moment.astimezone(self.zone))
@@ -4142,6 +4113,53 @@ def _plants_of_a_kind(written: str) -> tuple[str, list[tuple[str, str]]]:
         for m in _KIND_PLURAL.finditer(written)
     ]
     return _KIND_PLURAL.sub(r"\g<lead>usinas \g<kind>", written), used
+
+
+def _fragment(question: str) -> tuple[re.Match[str] | None, str]:
+    """A follow-up's connector ("e", "and", "what about"…) and the words after it."""
+    connector = _FOLLOW_UP.match(fold(question))
+    fragment = question[connector.end() :] if connector else question
+    return connector, fragment.strip().rstrip("?!. ").strip()
+
+
+def _slot_text(text: str, where: set[int]) -> str:
+    """The characters of ``text`` at ``where``, a space between separate runs."""
+    ordered = sorted(where)
+    return "".join(
+        (" " if k and i != ordered[k - 1] + 1 else "") + text[i] for k, i in enumerate(ordered)
+    )
+
+
+def _splice(earlier: str, gone: set[int], written: str, single: bool) -> str | None:
+    """``earlier`` without the characters at ``gone`` (and the articles or prepositions left
+    hanging before them), with ``written`` in their place when it replaces one part
+    (``single``), else after the rest."""
+    runs: list[tuple[int, int]] = []
+    for i in sorted(gone):
+        if runs and i <= runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], i + 1)
+        else:
+            runs.append((i, i + 1))
+    kept, last, insert_at, first_lead = [], 0, None, ""
+    for start, end in runs:
+        lead = _DANGLING.search(earlier[last:start])  # "do" of "do Sudeste"
+        cut = last + lead.start() if lead else start
+        kept.append(earlier[last:cut])
+        if insert_at is None:
+            insert_at, first_lead = len("".join(kept)), lead.group(0) if lead else ""
+        last = end
+    kept.append(earlier[last:])
+    rest = re.sub(r"\s+", " ", "".join(kept))
+    if insert_at is None or not single:
+        rest = rest.strip().rstrip("?!. ")
+        return f"{rest} {written}?" if rest else None
+    article = _ARTICLE.match(written)
+    if article and first_lead.strip() and not _ARTICLE.fullmatch(first_lead):
+        written = first_lead + written[article.end() :]  # "in the" + "South", "do" + "Sul"
+    head = re.sub(r"\s+", " ", "".join(kept)[:insert_at]).rstrip()
+    tail = rest[len(head) :].lstrip()
+    joined = " ".join(part for part in (head, written) if part)
+    return f"{joined}{tail}" if tail[:1] in ("?", "!", ".", ",") else f"{joined} {tail}".strip()
 
 
 def _without_context(written: str) -> tuple[str, list[str]]:

@@ -52,6 +52,7 @@ from ons_pipeline.lib.query.model import (
     zone_info,
 )
 from ons_pipeline.lib.query.nl import (
+    MAX_QUESTION_CHARS,
     PLANT_TABLE,
     PLANT_TAG,
     STRUCTURAL_GAPS,
@@ -80,7 +81,6 @@ from ons_pipeline.lib.settings import ApiSettings
 
 MAX_ROWS_LIMIT = 100_000
 MAX_PREVIOUS = 10  # earlier questions of a conversation a request may send
-MAX_QUESTION_CHARS = 1000  # what the translator reads of a question
 MAX_TIMEOUT_S = 300.0
 
 
