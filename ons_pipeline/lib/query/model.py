@@ -1012,6 +1012,17 @@ def expr_unit(spec: TableSpec, expr: Expr, window: Duration | None = None) -> st
     if isinstance(expr, FieldRef):
         return spec.field_spec(expr.name).unit
     if isinstance(expr, Agg):
+        grain_ns = int(spec.grain.total_seconds()) * NS_PER_SECOND
+        if (
+            expr.func is Aggregation.SUM
+            and window is not None
+            and not window.is_calendar
+            and grain_ns >= _UNIT_NS["d"]
+            and window.ns <= grain_ns
+        ):
+            # one sample per series in each window: the sum adds series (the SIN's daily
+            # inflow is the subsystems' MWmed summed), not durations
+            return spec.field_spec(expr.field).unit
         return agg_unit(spec, expr)
     if isinstance(expr, Const):
         return ""

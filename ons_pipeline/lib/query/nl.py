@@ -2937,8 +2937,8 @@ class RuleTranslator:
                         f"{table} has no {tag}: that grouping applies to plant generation (usinas)",
                     )
                 )
-        if codes == ["SIN"] and table == "ear_diario":
-            return self._sin_stored_energy(st, fields)
+        if codes == ["SIN"] and table in ("ear_diario", "ena_diario"):
+            return self._sin_daily_sum(st, table, fields)
         if "SIN" in codes and table != "balanco_subsistema":
             st.unmapped.append(
                 Unmapped("subsystem", "SIN", f"{table} has no SIN total, only subsystems")
@@ -2971,10 +2971,23 @@ class RuleTranslator:
         window = self._window(st, grain)
         return self._finish(st, table, selections, filters, group, window, top)
 
-    def _sin_stored_energy(self, st: _State, fields: list[str]) -> QueryModel | None:
-        """The SIN's stored energy: the subsystems' values summed each day (its % is the sum
-        stored over the sum of their capacities); other aggregates of it are refused."""
-        self._sin_on_last_days(st)
+    def _sin_daily_sum(self, st: _State, table: str, fields: list[str]) -> QueryModel | None:
+        """The SIN's stored energy or inflow: the subsystems' values summed each day (its stored
+        % is the sum stored over the sum of their capacities; an inflow in % of the long-term
+        mean has no SIN sum); other aggregates of it are refused."""
+        what = "stored energy" if table == "ear_diario" else "inflow (ENA)"
+        if any(f.endswith("_percentualmlt") for f in fields):
+            st.unmapped.append(
+                Unmapped(
+                    "subsystem",
+                    "SIN",
+                    "the SIN's ENA in % of the long-term mean (MLT) is not in the data: its "
+                    "MWmed is the subsystems' sum",
+                    ("ENA do SIN em MWmed ontem", "ENA de cada subsistema em % da MLT"),
+                )
+            )
+            return None
+        self._sin_on_last_days(st, table)
         window = st.window or st.grain_adj
         # "total do SIN, somando os subsistemas": the same daily sum
         asked = (
@@ -2985,7 +2998,7 @@ class RuleTranslator:
                 Unmapped(
                     "subsystem",
                     "SIN",
-                    "the SIN's stored energy is the sum of the subsystems' each day: it is "
+                    f"the SIN's {what} is the sum of the subsystems' each day: it is "
                     "read day by day; ask for its daily values or per subsystem",
                     ("EAR do SIN por dia em fevereiro", "EAR média de cada subsistema em 2023"),
                 )
@@ -2999,9 +3012,9 @@ class RuleTranslator:
             for field in fields
         ]
         st.assumptions.append("the SIN: the subsystems' values summed each day")
-        return self._finish(st, "ear_diario", selections, [], [], "1d")
+        return self._finish(st, table, selections, [], [], "1d")
 
-    def _sin_on_last_days(self, st: _State) -> None:
+    def _sin_on_last_days(self, st: _State, table: str) -> None:
         """ "EAR do SIN no último dia de cada mês": the SIN's day (summed over the subsystems)
         on each month's (or year's) last day, one compared period each; for the month still
         running, its latest day with data."""
@@ -3014,7 +3027,7 @@ class RuleTranslator:
         today = len(spans) == 1 and spans[0].start == P.midnight(st.now)  # "EAR do SIN hoje"
         if months is None and not st.reading.days and ((st.aggregations and not spans) or today):
             # "how full are Brazil's reservoirs now?": the SIN's latest day with data
-            latest = self.latest("ear_diario") if self.latest is not None else None
+            latest = self.latest(table) if self.latest is not None else None
             day = P.add_days(P.midnight(st.now), -1)
             if latest is not None:
                 day = min(P.midnight(latest.astimezone(self.zone)), P.midnight(st.now))
@@ -3026,13 +3039,13 @@ class RuleTranslator:
             return
         if months is None or len(st.reading.spans) > 1 or st.reading.days:
             return
-        span = st.reading.spans[0] if st.reading.spans else self._default_span(st, "ear_diario")
-        latest = self.latest("ear_diario") if self.latest is not None else None
+        span = st.reading.spans[0] if st.reading.spans else self._default_span(st, table)
+        latest = self.latest(table) if self.latest is not None else None
         latest_day = P.midnight(latest.astimezone(self.zone)) if latest else None
         if latest_day is None or latest_day >= P.midnight(st.now):
             latest_day = P.add_days(P.midnight(st.now), -1)  # today's point may not be in yet
         days = P.last_days(span, months, latest_day)
-        first = self.earliest("ear_diario") if self.earliest is not None else None
+        first = self.earliest(table) if self.earliest is not None else None
         days = [d for d in days if first is None or d.end > first]  # those the data holds
         if not days:
             return

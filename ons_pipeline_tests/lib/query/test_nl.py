@@ -1336,6 +1336,18 @@ def test_the_sins_stored_energy_is_the_subsystems_summed_each_day() -> None:
         assert not translate(question, NOW).complete, question
 
 
+def test_the_sins_inflow_is_the_subsystems_summed_each_day_in_mwmed() -> None:
+    model = understood("ENA do SIN ontem")
+    assert str(model.window) == "1d" and model.tag_filters == ()
+    assert str(model.selections[0].expr) == "sum(ena_bruta_regiao_mwmed)"
+    assert model.units() == {"sin_ena_bruta_regiao_mwmed": "MWmed"}  # series added, not days
+    storable = understood("Brazil's storable inflow per day in May 2024")
+    assert str(storable.selections[0].expr) == "sum(ena_armazenavel_regiao_mwmed)"
+    # the long-term mean of the SIN is not in the data; a mean of daily sums needs them first
+    for question in ("ENA do SIN em % da MLT ontem", "ENA média do SIN em 2024"):
+        assert not translate(question, NOW).complete, question
+
+
 # -- a tenth independent set (people who did not design the system: chat users, reporters) ----
 
 
