@@ -358,6 +358,7 @@ _STOPWORDS = set(
     disponivel disponiveis available expresso expressa expressos expressas expressed tambem
     sendo montante figure figures figura hit hits inteiro inteira inteiros inteiras whole entire
     muito muita
+    considerando considering pega pegue pegando tava tavam quem who
     """.split()  # noqa: SIM905
 )
 _AGG_WORD = r"(?:media|average|mean|maxim[oa]|maximum|max|minim[oa]|minimum|min|soma|sum|total)"
@@ -399,7 +400,7 @@ _FILLER = rx(
     # "output of Jirau and Santo Antônio over the last 30 days, each": of each one named
     r"|,\s*(?:each|cada\s+uma?)(?=\s*[.?!]?\s*$)"
     # "who exports, who imports?": the sign of the net interchange says it
-    r"|who\s+exports?\s*,?\s*(?:and\s+)?who\s+imports?|quem\s+exporta\s*,?\s*(?:e\s+)?quem\s+importa|(?:in\s+)?(?:which|what)\s+direction|(?:em\s+)?(?:qual|que)\s+(?:o\s+|a\s+)?(?:sentido|direcao)|(?:indicando|mostrando|showing|indicating)\s+(?:o\s+|the\s+)?(?:sentido|direcao|direction)(?:\s+predominante|\s+(?:mostly|mainly))?(?:\s+(?:do|of\s+the)\s+(?:fluxo|flow))?|favor(?=\s+(?:informar|enviar|indicar|mostrar|listar|calcular|responder|me\b))|thank\s+you|ola|oi|hello|hi|hey"
+    r"|who\s+exports?\s*,?\s*(?:and\s+)?who\s+imports?|quem\s+exporta\s*,?\s*(?:e\s+)?quem\s+importa|(?:in\s+)?(?:which|what)\s+direction|which\s+way|(?:em\s+)?(?:qual|que)\s+(?:o\s+|a\s+)?(?:sentido|direcao)|(?:indicando|mostrando|showing|indicating)\s+(?:o\s+|the\s+)?(?:sentido|direcao|direction)(?:\s+predominante|\s+(?:mostly|mainly))?(?:\s+(?:do|of\s+the)\s+(?:fluxo|flow))?|favor(?=\s+(?:informar|enviar|indicar|mostrar|listar|calcular|responder|me\b))|thank\s+you|ola|oi|hello|hi|hey"
     r"|por\s+gentileza|se\s+(?:for\s+)?possivel|se\s+puder|sera\s+que|desde\s+ja|agradec[oe]"
     r"|grat[oa]|voce|if\s+possible|if\s+you\s+can|i\s+(?:would|'d)\s+(?:really\s+)?appreciate"
     r"(?:\s+it)?|(?:and\s+)?i\s+(?:was|am)\s+wondering\s+(?:if|whether)|much\s+appreciated)\b"
@@ -802,6 +803,11 @@ _MWH = rx(r"(?:,\s*)?\b(?:em\s+|in\s+)?(?<!/)(?:mwh|(?P<gwh>gwh)|(?P<twh>twh))\b
 # the CMO's own unit: "em R$/MWh" says nothing about the aggregate
 _PRICE_UNIT = rx(r"(?:\b(?:em|in)\s+)?r\$\s*/\s*mwh\b")
 _ENERGY_SCALE = {"gwh": 1000, "twh": 1_000_000}
+# "em GW", "how many GW was it": a power (or a mean power) in thousands of MW; after a number it
+# is a threshold's unit, read with the threshold
+_GW = rx(
+    r"(?:,\s*)?(?<!\d)(?<!\d\s)\b(?:em\s+|in\s+)?(?:gw\s*med(?:ios)?|gw\s*avg|gwavg|gw)\b(?:\s*,)?"
+)
 _MWMED = rx(
     r"(?:,\s*)?\b(?:em\s+|in\s+)?(?:mw\s*med(?:ios)?|mw\s+medios|(?:average|avg)\s+mw|mw\s*avg"
     r"|mwavg)\b(?:\s*,)?"
@@ -814,6 +820,8 @@ _DAY_PROFILE = rx(
     r"|\b(?:perfil|curva)\s+(?:horari[oa]\s+)?(?:medi[oa]|tipic[oa])\b|\bdia\s+tipico\b"
     r"|\b(?:typical|average)\s+(?:daily\s+)?(?:profile|day|shape)\b"
     r"|\b(?:daily|hourly)\s+(?:profile|shape)\b"
+    # "the average hourly load profile", "perfil horário de carga": the measure may stand between
+    r"|\bhourly\s+(?=(?:[\w-]+\s+){1,3}(?:profile|shape)\b)|\bperfil\s+horario\b"
     # "the typical daily load curve": the measure stands between, "curve" is taken after
     r"|\btypical\s+(?:daily\s+)?(?=[\w-]+\s+(?:curve|shape)\b)"
     r"|(?<=\baverage\s)daily\s+(?=[\w-]+\s+(?:curve|shape)\b)"
@@ -859,6 +867,12 @@ _PROFILE_EXTREME = rx(
     r"\b(?:(?:the|a|o)\s+)?(?:highest|lowest|largest|smallest|biggest|maior|menor"
     r"|mais\s+alt[oa]|mais\s+baix[oa])\b"
 )
+_AVERAGE_WORD = rx(r"\b(?:average|mean|avg|media|medio)\b")
+# "which hour of the day …", "em que horário do dia …": one of the profile's hours asked
+_WHICH_HOUR = rx(
+    r"\b(?:what|which|qual|que|em\s+que)\s+(?:time|hour|hora|horario)s?\s+(?:of|do)\s+"
+    r"(?:the\s+)?(?:day|dia)\b"
+)
 _PROFILE_PEAK = rx(
     r"\b(?:ger(?:a|am)|produz(?:em)?|consome(?:m)?)\s+mais\b"
     r"|\b(?:generates?|produces?|consumes?)\s+(?:the\s+)?most\b|\bpeaks?\b"
@@ -891,7 +905,10 @@ _ZERO = rx(
     r"|(?:(?:chegou|chegaram)\s+a\s+)?zer(?:ar|ou|aram)|(?:hit|reach(?:ed)?|went\s+to|dropped\s+to)"
     r"\s+zero"
     r"|parad[oa]s?|(?:at|em)\s+zero|sem\s+gerar|without\s+(?:output|generation)"
-    r"|with\s+(?:no|zero)\s+(?:output|generation)|offline)\b"
+    r"|with\s+(?:no|zero)\s+(?:output|generation)|offline"
+    # "producing nothing", "não gerou nada": a plant's output at zero
+    r"|(?:producing|generating|produced|generated|gerando|produzindo)\s+(?:nothing|nada)"
+    r"|(?:nao\s+)?(?:gerou|produziu|gerava|produzia)\s+nada)\b"
     # "at zero or negative", "zerado ou negativo": the same condition, at or below zero
     r"(?:\s+(?:or|ou)\s+(?:negative|negativ[oa]s?|below(?:\s+zero)?|abaixo(?:\s+de\s+zero)?))?"
 )
@@ -939,6 +956,19 @@ _REFUSED: list[tuple[re.Pattern[str], str, str, tuple[str, ...]]] = [
     ),
 ]
 _AMOUNT = rx(r"\b(?:quant[oa]s?|how\s+much)\b")
+# "Jirau or Santo Antônio - which generated more?", "quem gerou mais, A ou B?": a choice between
+# the things named ("ou"/"or" joins them), the comparison read from their values
+_WHICH_OF_THE_NAMED = rx(
+    r"\b(?:which|qual|quem|who)\b(?:\s+[\w-]+){0,3}?\s+(?:(?P<more>more|mais|less|menos)"
+    r"|maior|menor|higher|lower|bigger|smaller|larger)\b(?!\s+(?:than|que|do\s+que|de)\b)"
+)
+_OR = rx(r"\b(?:or|ou)\b")
+# "of any single wind farm", "de uma única usina": one plant, whichever reached the extreme
+_ANY_SINGLE = rx(
+    r"\b(?:any|a)\s+single(?=\s+(?:[\w-]+\s+)?(?:plants?|farms?|parks?|stations?|units?))"
+    r"|\bany(?=\s+(?:(?:wind|solar|hydro|thermal|power)\s+)?(?:plants?|farms?|parks?|stations?))"
+    r"|\b(?:qualquer|uma\s+(?:unica|so))(?=\s+usinas?)"
+)
 # an amount of energy named as such: "energia exportada", "energy imported", "net exports"
 _AMOUNT_NOUN = rx(
     r"\b(?:(?:energia|energy)\s+(?:exportada|importada|gerada|produzida|consumida|recebida"
@@ -1282,6 +1312,8 @@ class _State:
     unit_sum: bool = False
     unit_mean: bool = False
     amount: bool = False
+    more_generated: bool = False  # "which generated more, A or B?": their amounts compared
+    any_single: bool = False  # "of any single plant": the one plant that reached it
     per_day: bool = False  # "em média por dia": the period's mean day
     which_way: bool = False  # "was it a net importer or exporter?": the net interchange's sign
     extreme_times: bool = False  # several aggregates, each maximum or minimum with its time
@@ -1298,6 +1330,7 @@ class _State:
     consumers: list[str] = field(default_factory=list)
     total_word: bool = False
     energy_unit: str | None = None  # "gwh" or "twh": a total asked in that unit
+    gigawatts: bool = False  # a power asked in GW
     patamar: tuple[str, str] | None = None  # (field, text) of a load level of the weekly CMO
     all_time: bool = False  # a record: over all the data unless a period is given
     time_rank: tuple[int, bool, str] | None = None  # (n, bottom, window): which days, months...
@@ -1395,6 +1428,17 @@ class RuleTranslator:
                 context = resolved
             elif alone.model is not None:  # "obrigado!" between two questions changes nothing
                 context = earlier
+        if not result.complete and _ABOUT_THE_ANSWER.match(fold(question)):
+            # "which plant was that, and at what time?": the earlier answer names them
+            earlier = self._translate_alone(context, moment)
+            if earlier.complete and _names_what_is_asked(earlier.model, fold(question)):
+                note = f"asks about the answer to {context!r}: it names them"
+                return replace(
+                    earlier,
+                    question=question,
+                    read_as=context,
+                    assumptions=(note, *earlier.assumptions),
+                )
         combined = self._follow_up(question, result, context, moment)
         if combined is None:
             return result
@@ -1451,6 +1495,11 @@ class RuleTranslator:
                 slots.add(MEASURE)
                 written = lead + bare
             asked = beside
+        if slots == {PERIOD} and any(
+            r == P.RELATIVE_WITHOUT_BASE for _, r in asked.reading.problems
+        ):
+            said = _slot_text(written, asked.slots[PERIOD])
+            return self._relative_period(earlier, state, said, moment)
         if not slots or (connector is None and MEASURE in slots):
             return None
         if asked.unmapped:  # "e a previsão?": a part the data has not stays refused
@@ -1460,6 +1509,41 @@ class RuleTranslator:
         if AGGREGATION in slots and not extreme:  # "and the average?" has no time of its own
             gone |= state.slots.get(WHEN, set())
         return _splice(earlier, gone, written, single=len(slots) == 1)
+
+    def _relative_period(
+        self, earlier: str, state: _State, fragment: str, moment: datetime
+    ) -> str | None:
+        """ "and the week before that?", "e no mesmo dia do ano passado?": the earlier question
+        over its period moved back as the words say, its dates written out; after a latest
+        value, from the day of the latest data."""
+        where = state.slots.get(PERIOD, set())
+        base = _slot_text(earlier, where)
+        if not state.reading.spans and [a for _, a, _ in state.aggregations] == [Aggregation.LAST]:
+            model = self._translate_alone(earlier, moment).model
+            latest = self.latest(model.table) if model and self.latest else None
+            where = state.slots.get(AGGREGATION, set())
+            if latest is None or not where:
+                return None
+            base = f"em {latest.astimezone(self.zone):%Y-%m-%d}"
+        elif len(state.reading.spans) != 1 or not where:
+            return None
+        # read as a comparison with the earlier period, whose second span is the one asked
+        pair = self._read(f"{base} vs {fragment}", moment, [])
+        if len(pair.reading.spans) != 2 or pair.reading.problems:
+            return None
+        span = pair.reading.spans[1]
+        pt = _language(fold(earlier)) == "pt"
+        if span.start == P.midnight(span.start) and span.end == P.midnight(span.end):
+            last = P.add_days(span.end, -1)
+            if last == span.start:
+                words = f"{'em' if pt else 'on'} {span.start:%Y-%m-%d}"
+            else:
+                words = f"{'de' if pt else 'from'} {span.start:%Y-%m-%d} {'a' if pt else 'to'} "
+                words += f"{last:%Y-%m-%d}"
+        else:
+            words = f"{'de' if pt else 'from'} {span.start:%Y-%m-%d %H:%M} {'a' if pt else 'to'} "
+            words += f"{span.end:%Y-%m-%d %H:%M}"
+        return _splice(earlier, where, words, single=True)
 
     def _prepare(self, question: str, moment: datetime) -> tuple[str, list[str]]:
         """The question with shorthand, year words and numbered plants written out, and the
@@ -1516,6 +1600,16 @@ class RuleTranslator:
         if _WHICH_SOURCE.search(text.norm):  # "qual fonte …? hidro, térmica ou solar": options
             for match in text.finditer(_SOURCE_OR):
                 text.consume(match.start("or"), match.end("or"))
+        st.any_single = bool(text.take(_ANY_SINGLE))
+        named_options = _OR.search(text.norm) and not _WHICH_SOURCE.search(text.norm)
+        for match in text.finditer(_WHICH_OF_THE_NAMED) if named_options else ():
+            # "Jirau or Santo Antônio - which generated more?": the two named, compared; an
+            # amount of energy when generating (or consuming) is what is compared
+            if match.group("more"):
+                text.consume(match.start("more"), match.end("more"))
+            for joint in text.finditer(_OR):
+                text.consume(joint.start(), joint.end())
+            st.more_generated = bool(_ENERGY_VERB.search(match.group(0)))
         for match in text.finditer(_FROM_TABLE):  # "from the balanco table": the name is read
             for part in ("a", "b", "a2"):
                 if match.group(part) is not None:
@@ -1538,6 +1632,13 @@ class RuleTranslator:
         if st.by_hour_of_day:  # "em que hora do dia … gera mais": the profile shows it
             text.take(_PROFILE_PEAK)
             text.take(_PROFILE_WORD)
+            if _WHICH_HOUR.search(text.norm) and _AVERAGE_WORD.search(text.current):
+                # "which hour of the day had the highest average CMO?": the profile's hours,
+                # compared; the extreme picks one of them, the aggregate is the average
+                both = r"\b(?:and|e)\s+(?:the\s+|o\s+|a\s+)?(?:lowest|menor|highest|maior)\b"
+                if not re.search(both, text.orig, re.IGNORECASE):
+                    for match in list(text.finditer(_PROFILE_EXTREME))[:1]:
+                        text.consume(match.start(), match.end())
         for pattern, kind, reason, suggestions in _REFUSED:
             for match in text.take(pattern):
                 shown = text.original(match.start(), match.end())
@@ -1910,6 +2011,7 @@ class RuleTranslator:
             (unit for m in found for unit in ("gwh", "twh") if m.group(unit)), None
         )
         st.unit_mean = bool(text.take(_MWMED))
+        st.gigawatts = bool(text.take(_GW))
 
     def _intent(self, st: _State) -> None:
         norm = st.text.norm
@@ -1928,6 +2030,7 @@ class RuleTranslator:
             and not re.search(r"\b(?:quant[oa]\s+d[ao]|how\s+much\s+of)\b", norm)
         ) or bool(re.search(r"\b(?:how\s+much|quanta)\s+(?:energy|energia)\b", norm))
         st.amount = st.amount or bool(_AMOUNT_NOUN.search(norm) or _TO_DATE.search(norm))
+        st.amount = st.amount or st.more_generated
         for match in st.text.finditer(_WHEN):
             # "em que dia a geração foi maior": the day with the largest value, a ranking of days
             # (read by _time_rank), not the hour of the maximum
@@ -2557,8 +2660,8 @@ class RuleTranslator:
     def _known_plant_names(self, st: _State) -> None:
         """A capitalised name the data holds as a plant names it wherever it stands ("Tucuruí
         generation", "Xingó: geração máxima"), with or without its accents; written in lower
-        case too when the question asks for generation ("geração de tucurui"), unless it is one
-        short or ordinary word."""
+        case too when the question asks for generation ("geração de tucurui") or for its hours
+        at zero, unless it is one short or ordinary word."""
         keys = {k for _, k, _ in st.measures}
         plant_measures = {"generation", "generation_total", *PLANT_TYPES}
         if self.plants is None or (keys and not keys & plant_measures):
@@ -2568,7 +2671,8 @@ class RuleTranslator:
             return
         longest = max(len(n.split()) for n in known)
         orig, text = st.text.orig, st.text
-        lower = bool(keys)  # an explicit generation measure
+        # an explicit generation measure, or a plant said to stand still ("angra 1 ficou parada")
+        lower = bool(keys) or bool(_ZERO.search(st.text.norm))
         for match in re.finditer(r"(?<![\wÀ-ÿ])[\wÀ-ÿ]", orig):
             start = match.start()
             capital = match.group(0).isupper()
@@ -2656,6 +2760,11 @@ class RuleTranslator:
 
     # -- building the model ---------------------------------------------------------------------
     def _build(self, st: _State) -> QueryModel | None:
+        if st.any_single and st.rank is None:
+            # "the highest output of any single wind farm": the plants ranked by that extreme,
+            # the first one answers (with its name and time)
+            low = any(a is Aggregation.MIN for _, a, _ in st.aggregations)
+            st.rank = _Rank(1, low, "plant")
         keys = [k for _, k, _ in st.measures]
         for _, key, shown in st.measures:
             if key.startswith("unsupported:"):
@@ -3479,6 +3588,12 @@ class RuleTranslator:
             ]
         elif st.energy_unit:
             st.assumptions.append(f"a ranking is in MWh, not {st.energy_unit[:-2].upper()}Wh")
+        if st.gigawatts and not st.energy_unit and top is None:
+            selections = [
+                Selection(BinOp("/", s.expr, Const(1000)), f"{s.alias}_gw") for s in selections
+            ]
+        elif st.gigawatts and top is not None:
+            st.assumptions.append("a ranking is in MW, not GW")
         if st.transform is not None:
             kind, n, _ = st.transform
             if kind is TransformKind.MOVING_AVERAGE and n is None:
@@ -4126,6 +4241,35 @@ def _plants_of_a_kind(written: str) -> tuple[str, list[tuple[str, str]]]:
         for m in _KIND_PLURAL.finditer(written)
     ]
     return _KIND_PLURAL.sub(r"\g<lead>usinas \g<kind>", written), used
+
+
+# a follow-up about the answer just given: "which plant was that, and at what time?", "e
+# quando foi isso?"
+_ABOUT_THE_ANSWER = rx(
+    r"^\W*(?:(?:and|e)\s+)?(?:(?P<which>which|what|qual|que)\s+(?P<entity>plant|usina|state"
+    r"|estado|subsystem|subsistema|one|day|dia|hour|hora|time|horario)\s+(?:was|were|foi|eram"
+    r"|era)\s+(?:that|it|this|essa|esse|isso|ela|ele)|(?:when|quando)\s+(?:was|foi)\s+"
+    r"(?:that|it|this|isso))\b(?:\s*,?\s*(?:and|e)\s+(?:at\s+)?(?:what|which|que|qual)\s+"
+    r"(?:time|hour|day|hora|horario|dia)\b|\s*,?\s*(?:and|e)\s+(?:when|quando)\b)?\W*$"
+)
+_ENTITY_TAG = {
+    "plant": "nom_usina", "usina": "nom_usina", "state": "id_estado", "estado": "id_estado",
+    "subsystem": "id_subsistema", "subsistema": "id_subsistema",
+}  # fmt: skip
+
+
+def _names_what_is_asked(model: QueryModel | None, folded: str) -> bool:
+    """Whether the answer to ``model`` names what a question about it asks: the plant (state,
+    subsystem) it ranked first, and the time of an extreme."""
+    match = _ABOUT_THE_ANSWER.match(folded)
+    if model is None or match is None:
+        return False
+    tag = _ENTITY_TAG.get(match.group("entity") or "")
+    if tag is not None:
+        ranked = model.top.tag if model.top is not None else None
+        if ranked != tag and (ranked, tag) != ("id_ons", "nom_usina"):
+            return False
+    return model.extreme_times or any(is_selector(s.expr) for s in model.selections)
 
 
 def _fragment(question: str) -> tuple[re.Match[str] | None, str]:

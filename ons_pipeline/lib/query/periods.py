@@ -150,6 +150,9 @@ def label(span: Span) -> str:
     return f"{s:%Y-%m-%dT%H:%M}/{e:%Y-%m-%dT%H:%M}"
 
 
+# a period said relative to another ("the week before", "o mesmo dia do ano passado") with none
+# before it
+RELATIVE_WITHOUT_BASE = "the same period as what?"
 WEEKEND = frozenset({5, 6})
 WEEKDAYS = frozenset({0, 1, 2, 3, 4})
 # "segunda", "quarta", "quinta" are also ordinals: alone, only plural and not before a period
@@ -502,7 +505,8 @@ _SAME_LAST_WEEK = rx(
 _PREVIOUS = rx(
     r"""\b(?:(?:o|a|the)\s+)?(?:(?P<pt>mes|semana|ano|trimestre|semestre|dia|periodo)\s+anterior
     |(?:previous|prior|preceding)\s+(?P<en>month|week|year|quarter|day|period)
-    |(?P<en2>month|week|year|quarter|day|period)\s+before)\b"""
+    |(?P<en2>month|week|year|quarter|day|period)\s+before(?!\s+(?:yesterday|last)\b)
+    |(?:a|one|um|uma)\s+(?P<ago>month|week|year|day|mes|semana|ano|dia)\s+(?:earlier|antes))\b"""
 )
 
 
@@ -628,7 +632,10 @@ _QUARTER = (
 # a month's abbreviation alone only after a preposition, and only those that are no other word
 _MONTH_ALONE = (
     r"(?P<am>" + MONTH_FULL + r"|(?:(?<=\bem\s)|(?<=\bde\s)|(?<=\bin\s)|(?<=\bof\s))"
-    r"(?:jan|fev|feb|abr|apr|jun|jul|dez|dec|nov)(?!\s*[/'-]))"
+    r"(?:jan|fev|feb|abr|apr|jun|jul|dez|dec|nov)(?!\s*[/'-])"
+    # "May" is a month after a preposition or before "to September", not the verb ("it may be")
+    r"|(?:(?<=\bin\s)|(?<=\bfrom\s)|(?<=\bsince\s)|(?<=\bof\s)|(?<=\())may"
+    r"|may(?=\s*(?:to|through|thru|until|till|-|–|and)\s*" + MONTH_FULL + r"\b))"
 )
 # a four-digit count ("as 2000 maiores usinas", "top 2000") is not a year
 _YEAR = (
@@ -845,7 +852,7 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
     for match in text.take(_SAME_LAST_WEEK):
         atoms.append(_Atom(match.start(), match.end(), None, "7d", same=True))
     for match in text.take(_PREVIOUS):
-        unit = match.group("pt") or match.group("en") or match.group("en2")
+        unit = match.group("pt") or match.group("en") or match.group("en2") or match.group("ago")
         atoms.append(_Atom(match.start(), match.end(), None, _PREVIOUS_SHIFT[unit]))
     for pattern, builder in (
         (_FIRST_N, _first_n),
@@ -1118,7 +1125,7 @@ def _compare(
         if atom.span is None:
             if not spans:
                 reading.problems.append(
-                    (text.original(atom.start, atom.end).strip(), "the same period as what?")
+                    (text.original(atom.start, atom.end).strip(), RELATIVE_WITHOUT_BASE)
                 )
                 return
             base = spans[-1]

@@ -2566,3 +2566,108 @@ def test_what_the_fourth_differential_review_found_is_read_as_meant() -> None:
     assert not translate("load in the SE in April 2024, first day vs last day", NOW).complete
     # the option list after "qual fonte … gerou": the sources compared
     assert translate("qual fonte, hidro ou térmica, gerou menos no Sul em 2023?", NOW).complete
+
+
+# -- a twenty-third independent set (sent as a conversation) -----------------------------------
+
+
+def test_what_the_twenty_third_set_found_is_read_as_meant() -> None:
+    # "how many GW was it": the power in thousands of MW, the extreme still at its time
+    peak = understood(
+        "When did the Brazilian grid hit its highest load so far this year, and how many GW was it?"
+    )
+    assert str(peak.selections[0].expr) == "max(val_carga) / 1000"
+    assert list(peak.units().values()) == ["GWmed"]
+    assert (
+        translate("quantas horas a carga do SIN passou de 80 GW em 2023?", NOW)
+        .model.value_filters[0]
+        .value
+        == 80000
+    )  # type: ignore[union-attr]
+    # "the average hourly load profile … hour by hour": one value per hour of the day
+    assert understood(
+        "average hourly load profile of the South in April 2024, hour by hour"
+    ).by_hour_of_day
+    assert understood("hourly wind generation profile of the NE last month").by_hour_of_day
+    # chat words: "pf" (por favor), "tava" (estava), a lead-in "Considerando", "pega …"
+    for question in (
+        "belo monte gerou qto por ano desde 2020? em GWh pf",
+        "hj as 8h qto tava a geracao solar no nordeste?",
+        "Considerando março de 2024, qual foi a ENA bruta média do Sudeste em % da MLT?",
+        "em q dia da semana a carga do sudeste costuma ser menor? pega os ultimos 3 meses",
+        "Between the Northeast and the Southeast, which way did power flow on average last week?",
+    ):
+        assert translate(question, NOW, plants=lambda: ["Belo Monte"]).complete, question
+    # a plant "producing nothing", "parada" (written in lower case too): its hours at zero
+    for question in (
+        "How many hours in 2023 was Angra 1 producing nothing?",
+        "quantas horas angra 1 ficou parada em 2023?",
+        "quantas horas Angra 2 não gerou nada em 2023?",
+    ):
+        zero = understood(question, plants=lambda: ["Angra 1", "Angra 2"])
+        assert [(v.op, v.value) for v in zero.value_filters] == [("<=", 0.0)], question
+    # "of any single wind farm": the plants ranked by that extreme, the first with its name
+    single = understood("highest hourly output of any single wind farm in Bahia in March 2024")
+    assert single.top is not None and single.top.n == 1 and not single.top.bottom
+    assert str(single.selections[0].expr) == "max(val_geracao)"
+    # "which hour of the day had the highest average": the mean profile, its hours compared
+    hours = understood(
+        "In March 2024, which hour of the day had the highest average CMO in the NE?"
+    )
+    assert hours.by_hour_of_day and str(hours.selections[0].expr) == "mean(val_cmo)"
+    # "(May to September)": May is a month beside another month or after a preposition
+    october = datetime(2025, 10, 14, 12, 20, tzinfo=UTC)
+    season = translate("wind generation in the 2025 dry season (May to September)", october)
+    assert season.complete and season.model is not None
+    assert season.model.time_range.to_dict() == {
+        "start": "2025-05-01T03:00:00Z",
+        "end": "2025-10-01T03:00:00Z",
+    }
+    assert not translate("may I see the load of the south yesterday?", NOW).complete
+    # "A or B - which generated more?": each one's amount, to compare
+    either = understood(
+        "Jirau or Santo Antônio - which generated more in 2023?",
+        plants=lambda: ["Jirau", "Santo Antônio"],
+    )
+    assert str(either.selections[0].expr) == "sum(val_geracao)" and either.group_tags
+    # "the day before yesterday" is one day, not "the day before" and "yesterday"
+    assert understood("SE load the day before yesterday").time_range.to_dict()["start"] == (
+        "2024-05-13T03:00:00Z"
+    )
+
+
+def test_what_the_twenty_third_set_found_in_follow_ups() -> None:
+    # a period said relative to the one asked before: moved back from it, its dates written
+    week = follow("and the week before that?", "mean SE load last week")
+    assert week.complete and week.model is not None
+    assert week.model.time_range.to_dict() == {
+        "start": "2024-04-29T03:00:00Z",
+        "end": "2024-05-06T03:00:00Z",
+    }
+    month = follow("e no mesmo mês do ano passado?", "carga média do sudeste em março de 2024")
+    assert month.model is not None and month.model.time_range.to_dict()["start"] == (
+        "2023-03-01T03:00:00Z"
+    )
+    earlier = follow("and a year earlier?", "wind generation in the NE in August 2023")
+    assert earlier.model is not None and earlier.model.time_range.to_dict()["start"] == (
+        "2022-08-01T03:00:00Z"
+    )
+    # after a latest value, from the day of the latest data
+    latest = datetime(2024, 5, 14, 3, 0, tzinfo=UTC)
+    reader = RuleTranslator(latest=lambda _table: latest)
+    day = reader.translate(
+        "e como estava no mesmo dia do ano passado?",
+        NOW,
+        previous=["qual o nível de armazenamento (EAR, em %) do Sudeste no dado mais recente?"],
+    )
+    assert day.complete and day.model is not None
+    assert day.model.time_range.to_dict()["start"] == "2023-05-14T03:00:00Z"
+    # "what about the minimum?" after a question that asked its unit
+    low = follow("what about the minimum?", "highest SIN load this year, and how many GW was it?")
+    assert low.model is not None and str(low.model.selections[0].expr) == "min(val_carga) / 1000"
+    # "which plant was that, and at what time?": the answer before names both
+    first = "highest hourly output of any single wind farm in Bahia in March 2024"
+    which = follow("which plant was that, and at what time?", first)
+    assert which.complete and which.model == understood(first)
+    # a subsystem's maximum names no plant
+    assert not follow("which plant was that?", "max wind generation in the NE yesterday").complete
