@@ -45,6 +45,9 @@ def _normalized_text(normalized: Any) -> str:
         lines.append(
             f"  fields absent from the file (NULL): {', '.join(normalized.missing_fields)}"
         )
+    if normalized.duplicates_dropped:
+        lines.append(f"  rows repeated verbatim, dropped: {normalized.duplicates_dropped:,}")
+    lines += [f"  read as: {note}" for note in normalized.notes]
     if normalized.bad_rows:
         lines.append("bad rows (kept in quarantine, not loaded):")
         lines += _bad_rows_text(normalized)
@@ -81,6 +84,13 @@ def normalize_command(file: Path, out: Path | None, strict: bool, as_json: bool)
         click.echo(_normalized_text(normalized))
         for path in written:
             click.echo(f"wrote {path}")
+    if normalized.bad_rows and not normalized.rows:
+        click.echo(
+            f"error: none of the {len(normalized.bad_rows)} rows of {file} could be read "
+            "(the bad rows above say why)",
+            err=True,
+        )
+        sys.exit(1)
     if strict and normalized.bad_rows:
         sys.exit(1)
 

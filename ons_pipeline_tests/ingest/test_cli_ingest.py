@@ -46,6 +46,21 @@ def test_normalize_reports_rows_days_and_bad_rows(tmp_path: Path) -> None:
     assert (out / "cmo_semihorario" / "date=2022-01-01" / "part-00000.parquet").exists()
     assert (out / "quarantine" / "broken.csv.json").exists()
     assert runner.invoke(cli, ["normalize", str(broken), "--strict"]).exit_code == 1
+    # a file of which nothing could be read fails, even without --strict
+    nothing = tmp_path / "nothing.csv"
+    nothing.write_text(
+        "id_subsistema;nom_subsistema;din_instante;val_cmo\nN;NORTE;ontem;1.0\n", encoding="utf-8"
+    )
+    result = runner.invoke(cli, ["normalize", str(nothing)])
+    assert result.exit_code == 1 and "none of the 1 rows" in result.output
+    # how a file not written as ONS writes it was read is said
+    excel = tmp_path / "excel.csv"
+    excel.write_text(
+        "id_subsistema;nom_subsistema;din_instante;val_cmo\nN;NORTE;01/01/2022 00:00;1,5\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(cli, ["normalize", str(excel)])
+    assert result.exit_code == 0 and "read as: times: dates written dd/mm/yyyy" in result.output
 
 
 def test_normalize_unknown_dataset_is_a_clear_error(tmp_path: Path) -> None:

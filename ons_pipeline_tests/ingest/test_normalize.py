@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -313,14 +314,21 @@ def test_unknown_and_unreadable_files() -> None:
 
 
 def test_invalid_utf8_rows_are_quarantined() -> None:
+    """A UTF-8 file with a line that is not: that line is a bad row (the file is UTF-8, as its
+    other accented line shows); a file with no UTF-8 beyond ASCII is read as Windows-1252."""
     data = (
         b"id_subsistema;nom_subsistema;din_instante;val_cmo\n"
-        b"N;NORTE;2022-01-01 00:00:00;1.0\n"
+        b"N;NORT\xc3\x89;2022-01-01 00:00:00;1.0\n"
         b"S;SUL\xe9;2022-01-01 00:00:00;2.0\n"
     )
-    result = normalize_bytes(data, "latin.csv")
+    result = normalize_bytes(data, "mixed.csv")
     assert result.rows == 1 and [b.row for b in result.bad_rows] == [3]
     assert "UTF-8" in result.bad_rows[0].reason
+    latin = normalize_bytes(data.replace(b"\xc3\x89", b"\xc9"), "latin.csv")
+    assert latin.rows == 2 and not latin.bad_rows
+    assert latin.notes == ["encoding: Windows-1252 (Latin-1), not UTF-8"]
+    names = sorted(pc.unique(all_rows(latin).column("nom_subsistema")).to_pylist())
+    assert names == ["NORTÉ", "SULé"]
 
 
 def test_coverage_is_cut_at_utc_midnight_and_follows_dst() -> None:
@@ -431,14 +439,15 @@ def test_a_line_that_is_not_utf8_is_quarantined_byte_for_byte() -> None:
     """The quarantine CSV held U+FFFD for each Latin-1 byte: re-uploaded, it loaded garbled tag
     values ('HIDROEL\\ufffdTRICA') as new series."""
     header = "id_subsistema;nom_subsistema;din_instante;val_cargaenergiahomwmed\n"
-    good = "N;NORTE;2024-01-05 00:00:00;1.0\n"
+    good = "N;NORTE ÁGUA;2024-01-05 00:00:00;1.0\n"  # UTF-8: the file is UTF-8
     latin = "S;SUL ÁGUA;2024-01-05 00:00:00;2.0\n".encode("latin-1")
     result = normalize_bytes(header.encode() + good.encode() + latin, "raw/curva_carga/l1.csv")
     (bad,) = result.bad_rows
     assert "UTF-8" in bad.reason
     assert result.quarantine_csv().splitlines()[1] == latin.rstrip(b"\n")
     again = normalize_bytes(result.quarantine_csv(), "raw/curva_carga/l1-fixed.csv")
-    assert again.rows == 0 and len(again.bad_rows) == 1  # refused again, never garbled
+    # alone, the line is a Windows-1252 file: read as written, never garbled
+    assert all_rows(again).column("nom_subsistema").to_pylist() == ["SUL ÁGUA"]
 
 
 def test_quoted_cells_are_read_without_their_quotes() -> None:
@@ -530,3 +539,161 @@ def test_a_bad_first_row_of_the_repeated_hour_still_counts_as_its_first_occurren
     assert table.column("time").cast(pa.int64()).to_pylist() == [second]
     assert table.column("val_cargaenergiahomwmed").to_pylist() == [3333.0]
     assert (("N", "NORTE"), first) in result.protected  # the first occurrence stays as it was
+
+
+# -- file forms people's tools write (a review with 79 variants of real ONS files) -------------
+
+CURVA = "id_subsistema;nom_subsistema;din_instante;val_cargaenergiahomwmed"
+
+
+def curva(*rows: str, header: str = CURVA, end: str = "\n") -> bytes:
+    return (end.join([header, *rows]) + end).encode()
+
+
+def values_of(result: NormalizedFile) -> list[tuple[str, str, float]]:
+    rows = all_rows(result).to_pylist()
+    return sorted((str(r["time"]), r["id_subsistema"], r["val_cargaenergiahomwmed"]) for r in rows)
+
+
+def test_numbers_with_a_decimal_comma_are_read_with_their_thousands() -> None:
+    """A pt-BR spreadsheet writes '13.712,900' and, for a whole number, '8.643': the dot is a
+    thousands separator in that file (read 1000× too small, it overwrote correct points)."""
+    data = curva(
+        "N;NORTE;2024-01-01 00:00:00;8.643",
+        "NE;NORDESTE;2024-01-01 00:00:00;13.712,900",
+        "S;SUL;2024-01-01 00:00:00;5401,888",
+    )
+    result = normalize_bytes(data, "ptbr.csv")
+    assert not result.bad_rows
+    assert [v for _, _, v in values_of(result)] == [8643.0, 13712.9, 5401.888]
+    assert any("decimal comma" in n for n in result.notes)
+    # a point that can only be a decimal one ("4828.07") keeps the file's convention the ONS
+    # one: a stray comma is then the bad row, never a reason to misread the rest
+    mixed = normalize_bytes(
+        curva("N;NORTE;2024-01-01 00:00:00;4828.07", "S;SUL;2024-01-01 00:00:00;1,5"), "m.csv"
+    )
+    assert [v for _, _, v in values_of(mixed)] == [4828.07]
+    assert [b.row for b in mixed.bad_rows] == [3]
+
+
+def test_times_as_spreadsheets_and_other_tools_write_them() -> None:
+    for written in (
+        "01/03/2024 05:00",
+        "1/3/2024 5:00",
+        "2024-03-01T05:00:00",
+        "2024-03-01 05:00",
+        "2024-03-01 05:00:00.0",
+    ):
+        result = normalize_bytes(curva(f"N;NORTE;{written};1.5"), "t.csv")
+        assert not result.bad_rows, written
+        assert values_of(result) == [("2024-03-01 08:00:00+00:00", "N", 1.5)], written
+        assert result.notes, written  # said how the times were read
+    # a month above 12 after the day: the file writes the month first; never guessed
+    us = normalize_bytes(curva("N;NORTE;03/13/2024 05:00;1.5"), "us.csv")
+    assert us.rows == 0 and "not a local time" in us.bad_rows[0].reason
+
+
+def test_hours_labelled_by_the_end_of_their_interval_refuse_the_file() -> None:
+    """01:00 … 24:00: read as ONS's start-of-interval labels every row would be an hour late."""
+    data = curva("N;NORTE;2024-01-01 01:00:00;1.0", "N;NORTE;2024-01-01 24:00:00;2.0")
+    with pytest.raises(NormalizeError, match="24:00"):
+        normalize_bytes(data, "end-labels.csv")
+
+
+def test_a_daily_parquet_with_dates_as_utc_midnights_keeps_its_days(tmp_path: Path) -> None:
+    """pandas and Spark write a date as its UTC midnight: read as an instant it fell on the
+    evening before in Brasília (every EAR day one day early)."""
+    path = tmp_path / "EAR_DIARIO_SUBSISTEMA_2023.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "id_subsistema": ["SE", "SE"],
+                "nom_subsistema": ["SUDESTE", "SUDESTE"],
+                "ear_data": pa.array(
+                    [datetime(2023, 1, 1, tzinfo=UTC), datetime(2023, 1, 2, tzinfo=UTC)],
+                    pa.timestamp("us", "UTC"),
+                ),
+                "ear_max_subsistema": [204615.0, 204615.0],
+                "ear_verif_subsistema_mwmes": [110008.17, 110100.0],
+                "ear_verif_subsistema_percentual": [53.76, 53.8],
+            }
+        ),
+        path,
+    )
+    result = normalize_file(path)
+    assert local_day_of(all_rows(result)) == [date(2023, 1, 1), date(2023, 1, 2)]
+    assert any("UTC-midnight" in n for n in result.notes)
+
+
+def test_a_null_tag_in_parquet_is_a_bad_row_not_a_failed_file(tmp_path: Path) -> None:
+    path = tmp_path / "CURVA_CARGA_2024.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "id_subsistema": ["N", "N"],
+                "nom_subsistema": ["NORTE", None],
+                "din_instante": ["2024-01-01 00:00:00", "2024-01-01 01:00:00"],
+                "val_cargaenergiahomwmed": [5401.888, 5399.1],
+            }
+        ),
+        path,
+    )
+    result = normalize_file(path)
+    assert result.rows == 1
+    [bad] = result.bad_rows
+    assert (bad.row, bad.column) == (2, "nom_subsistema") and "empty" in bad.reason
+
+
+def test_nan_in_parquet_is_a_missing_value_as_an_empty_csv_cell(tmp_path: Path) -> None:
+    path = tmp_path / "CURVA_CARGA_2024.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "id_subsistema": ["N", "S"],
+                "nom_subsistema": ["NORTE", "SUL"],
+                "din_instante": ["2024-01-01 00:00:00"] * 2,
+                "val_cargaenergiahomwmed": [float("nan"), 5399.1],
+            }
+        ),
+        path,
+    )
+    result = normalize_file(path)
+    assert result.rows == 1 and not result.bad_rows and result.dropped_empty == 1
+    assert len(result.empty) == 1  # published without a value: the stored point is withdrawn
+
+
+def test_byte_level_forms_are_read_and_said() -> None:
+    rows = ("N;NORTE;2024-01-01 00:00:00;5401.888", "S;SUL;2024-01-01 00:00:00;9151.393")
+    expected = [
+        ("2024-01-01 03:00:00+00:00", "N", 5401.888),
+        ("2024-01-01 03:00:00+00:00", "S", 9151.393),
+    ]
+    forms = {
+        "gzip": gzip.compress(curva(*rows)),
+        "CR only": curva(*rows, end="\r"),
+        "CR CR LF": curva(*rows, end="\r\r\n"),
+        "quoted header": curva(*rows, header=";".join(f'"{c}"' for c in CURVA.split(";"))),
+        "trailing ';' on rows only": curva(*(r + ";" for r in rows)),
+    }
+    for form, data in forms.items():
+        result = normalize_bytes(data, "CURVA_CARGA_2024.csv")
+        assert not result.bad_rows, form
+        assert values_of(result) == expected, form
+    # spaces, a DOS end-of-file mark, the header again (two monthly files joined), a row
+    # repeated verbatim: nothing, not bad rows (a bad row stops a day being replaced whole)
+    noisy = curva(rows[0], "   ", CURVA, rows[1], rows[1], "\x1a")
+    result = normalize_bytes(noisy, "joined.csv")
+    assert not result.bad_rows and values_of(result) == expected
+    assert result.duplicates_dropped == 1
+    # the same series and time with other values is still a bad row: which one is right?
+    clash = normalize_bytes(curva(rows[0], rows[0].replace("5401.888", "1.0")), "c.csv")
+    assert [b.row for b in clash.bad_rows] == [3]
+
+
+def test_an_xlsx_or_a_huge_header_gets_an_error_that_says_what_it_is() -> None:
+    with pytest.raises(NormalizeError, match="xlsx"):
+        normalize_bytes(b"PK\x03\x04" + b"\x00" * 64, "CURVA_CARGA_2024.xlsx")
+    header = ";".join(f"c{i}" * 40 for i in range(200))
+    with pytest.raises(UnknownDatasetError) as raised:
+        normalize_bytes((header + "\n").encode(), "wide.csv")
+    assert len(str(raised.value)) < 5000

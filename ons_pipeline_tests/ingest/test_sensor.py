@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
+import pyarrow as pa
 import pytest
 from botocore.exceptions import ClientError
 from dagster._core.test_utils import create_run_for_test
@@ -16,6 +18,7 @@ from ons_pipeline.defs.ingest import sensors
 from ons_pipeline.defs.ingest.jobs import ingest_raw_object_job
 from ons_pipeline.defs.ingest.sensors import RawCursor, evaluate_raw_files, raw_files_sensor
 from ons_pipeline.lib.aws import AwsSettings
+from ons_pipeline.lib.ingest.normalize import normalize_bytes
 from ons_pipeline.lib.settings import InfluxSettings, IngestSettings
 from ons_pipeline.local.generator import generate_raw_ons, write_ons_parquet
 from ons_pipeline_tests.ingest.conftest import SAMPLES
@@ -133,7 +136,7 @@ def test_bad_objects_are_reported_and_skipped_and_the_sensor_goes_on(
         json.loads(s3.get_object(Bucket=aws.bucket, Key=k)["Body"].read())["reason"]
         for k in sorted(reports)
     ]
-    assert "binary content" in reasons[1]
+    assert "an Excel .xlsx" in reasons[1]
     assert "empty object" in reasons[2]
     assert "Parquet" in reasons[3]
     # the cursor moved past them: the next tick neither re-reports nor re-requests
@@ -289,3 +292,51 @@ def test_a_version_uploaded_again_after_another_is_loaded_again(
     assert cmo_values() == loaded
     assert tick(instance, aws, third.cursor).run_requests == []
     assert tick(instance, aws, None).run_requests == []  # a lost cursor: unchanged since its run
+
+
+def spreadsheet_copy(csv: bytes) -> bytes:
+    """An ONS CSV as a pt-BR Excel saves it, gzip-compressed for the upload: Windows-1252,
+    CRLF, day-first times without seconds, decimal comma with dots between thousands."""
+    lines = csv.decode().splitlines()
+    out = [lines[0]]
+    for line in lines[1:]:
+        code, name, moment, value = line.split(";")
+        day, clock = moment.split(" ")
+        year, month, dom = day.split("-")
+        if value:
+            whole, _, fraction = f"{float(value):.3f}".partition(".")
+            value = f"{int(whole):,}".replace(",", ".") + "," + fraction
+        out.append(f"{code};{name};{dom}/{month}/{year} {clock[:5]};{value}")
+    return gzip.compress(("\r\n".join(out) + "\r\n").encode("cp1252"))
+
+
+def test_a_spreadsheet_copy_of_an_ons_file_loads_the_same_points(
+    instance: dg.DagsterInstance,
+    aws: AwsSettings,
+    influxdb: InfluxSettings,
+    influx_url: str,
+    influx_db: str,
+) -> None:
+    """The sensor recognises a gzip-compressed pt-BR spreadsheet copy of the curva de carga
+    and the ingest job loads, to the point, what the ONS file itself holds (values rounded to
+    the copy's three decimals)."""
+    put(aws, "raw/curva_carga/planilha.csv.gz", spreadsheet_copy(CURVA))
+    [request] = tick(instance, aws, None).run_requests or []
+    assert request.tags["ons/dataset"] == "curva_carga"
+    result = ingest_raw_object_job.execute_in_process(
+        run_config=request.run_config,
+        tags={**request.tags, "dagster/run_key": request.run_key or ""},
+        resources={"aws": aws, "influxdb": influxdb},
+        instance=instance,
+    )
+    assert result.success
+    start, end = datetime(2018, 11, 3, tzinfo=UTC), datetime(2018, 11, 6, tzinfo=UTC)
+    loaded = points(influx_url, influx_db, "curva_carga", start, end)
+    expected = normalize_bytes(CURVA, "ons.csv")
+    table = pa.concat_tables(list(expected.days.values()))
+    times = table.column("time").cast(pa.int64()).to_pylist()
+    assert len(loaded) == table.num_rows == expected.rows > 0
+    for row, moment in zip(table.to_pylist(), times, strict=True):
+        key = ((row["id_subsistema"], row["nom_subsistema"]), moment)
+        value = loaded[key]["val_cargaenergiahomwmed"]
+        assert value == round(row["val_cargaenergiahomwmed"], 3), key

@@ -78,6 +78,8 @@ import pyarrow.parquet as pq
 from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.influx.client import InfluxClient, quote_ident, quote_literal
 from ons_pipeline.lib.ingest.normalize import (
+    GZIP_MAGIC,
+    ZIP_MAGIC,
     FileFormat,
     Interval,
     NormalizedFile,
@@ -85,6 +87,7 @@ from ons_pipeline.lib.ingest.normalize import (
     SeriesTime,
     clock_slots,
     detect_dataset,
+    gunzip,
     normalize_bytes,
     read_header,
     sniff_format,
@@ -944,6 +947,19 @@ def probe_object(
         kwargs["IfMatch"] = f'"{clean_etag(etag)}"'
     head = s3.get_object(Bucket=bucket, Key=key, **kwargs)["Body"].read()
     try:
+        if head[:2] == GZIP_MAGIC:  # the whole (compressed) object, to read what it holds
+            del kwargs["Range"]
+            whole = gunzip(s3.get_object(Bucket=bucket, Key=key, **kwargs)["Body"].read(), uri)
+            if whole[:4] == b"PAR1":
+                columns = pq.read_schema(pa.BufferReader(whole)).names
+            else:
+                columns = read_header(whole[:PROBE_BYTES], uri)
+            return detect_dataset(columns, uri).name
+        if head[:4] == ZIP_MAGIC:
+            raise RejectedObjectError(
+                f"{uri}: a zip archive (an Excel .xlsx is one): ONS publishes every dataset as "
+                "';' CSV and Parquet too; upload one of those"
+            )
         if head[:4] == b"PAR1":
             reader = _RangeReader(s3, bucket, key, size, etag)
             try:
@@ -953,7 +969,7 @@ def probe_object(
         else:
             if b"\x00" in head:
                 raise RejectedObjectError(f"{uri}: binary content, neither ';' CSV nor Parquet")
-            if b"\n" not in head and size > len(head):
+            if b"\n" not in head and b"\r" not in head and size > len(head):
                 raise RejectedObjectError(f"{uri}: no line break in the first {PROBE_BYTES} bytes")
             columns = read_header(head, uri)
         return detect_dataset(columns, uri).name

@@ -12,14 +12,20 @@ file, its header and the closest dataset with the columns it misses.
 Row rules (every quirk of ../shared/DESIGN.md §4 and the sample README):
 
 * bytes: UTF-8 (a BOM is ignored), LF or CRLF, ``;`` without quoting; blank lines are skipped;
+  what tools make of an ONS file is read and said in ``notes`` (:func:`text_bytes`: gzip,
+  Windows-1252, CR-only line ends; a quoted header; a ``;`` closing every data row); lines of
+  spaces or Ctrl-Z, a repeated header and rows repeated verbatim are skipped;
 * codes and names: surrounding spaces stripped (padded codes); case, accents, dots and
   parentheses kept as published (they are tag values); ``-`` is kept as a tag value (ONS writes
   ``ceg = -`` for conjuntos); an empty tag makes the row bad;
 * values: ``.`` decimals in every ONS style (``4828.07250000``, ``0E-8``, ``51691.2265625``,
   ``2.3``, negative numbers) parsed to float64; empty and ``-`` are NULL; anything else (``1,5``,
-  ``NaN``, ``inf``, text) makes the row bad; ``-0`` becomes ``0``; a dataset declared with
-  ``raw_decimal = ","`` reads ``4828,0725`` instead (and refuses a ``.``);
-* time: local Brasília clock (``YYYY-MM-DD HH:MM:SS`` or ``YYYY-MM-DD``) → UTC with
+  ``NaN``, ``inf``, text) makes the row bad (NaN in Parquet is missing); ``-0`` becomes ``0``;
+  a file whose numbers have a decimal comma and none a point that can only be a decimal one, or
+  a dataset declared with ``raw_decimal = ","``, reads ``4828,0725`` and ``1.234,5`` instead;
+* time: local Brasília clock (``YYYY-MM-DD HH:MM:SS`` or ``YYYY-MM-DD``; day-first slashes, a
+  ``T``, no seconds and a zero fraction are rewritten to it; labels up to ``24:00`` refuse the
+  file; a daily Parquet's UTC-midnight instants are the dates they name) → UTC with
   :func:`ons_time.parse_local` (daily datasets read a time part as an offset in the day, so the
   2013 ``00:00:01`` row stays on its day). The non-existent DST-start hour is **dropped** when its
   values are empty or zero (ONS's placeholders: empty, or ``0E-8`` for Sul in 2018) and makes the
@@ -55,6 +61,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -139,6 +146,8 @@ class NormalizedFile:
     empty: frozenset[SeriesTime] = frozenset()  # series+time of rows without values: withdrawn
     whole: frozenset[SeriesDay] = frozenset()  # (series, local day) held at every clock slot
     series_days: int = 0  # (series, local day) pairs the file has rows for
+    duplicates_dropped: int = 0  # rows repeated verbatim (same series, time and values)
+    notes: list[str] = field(default_factory=list)  # how the file was read, when not as ONS writes
 
     @property
     def table(self) -> str:
@@ -171,6 +180,8 @@ class NormalizedFile:
             "series-days held in part (upserted)": self.series_days - len(self.whole),
             "ignored columns": self.ignored_columns,
             "missing fields (NULL)": self.missing_fields,
+            "repeated rows dropped": self.duplicates_dropped,
+            "read as": self.notes,
         }
 
     def quarantine_json(self, **extra: Any) -> bytes:
@@ -198,7 +209,8 @@ class NormalizedFile:
 
 
 def _clean_name(name: str) -> str:
-    return name.strip().strip("\ufeff").strip().lower()
+    # a header written in quotes ("id_subsistema", as spreadsheet exports write it) is unquoted
+    return name.strip().strip("\ufeff").strip().strip('"').strip().lower()
 
 
 def _ons_specs(specs: Mapping[str, TableSpec] | None) -> list[TableSpec]:
@@ -226,8 +238,11 @@ def detect_dataset(
         if not scored:
             raise UnknownDatasetError(f"{source}: the schema mapping has no ONS dataset")
         _, _, closest, missing = min(scored, key=lambda e: (e[0], e[1]))
+        shown = [c if len(c) <= 60 else c[:57] + "..." for c in header[:40]]
+        if len(header) > 40:
+            shown.append(f"... {len(header) - 40} more")
         raise UnknownDatasetError(
-            f"{source}: header {header} matches no known ONS dataset "
+            f"{source}: header {shown} matches no known ONS dataset "
             f"({', '.join(s.name for s in _ons_specs(specs))}); closest is "
             f"{closest.name!r}, which also needs {missing}. A new dataset is declared in a "
             "mapping file (ONS_MAPPING_EXTRA; see README, 'Schema mapping')"
@@ -254,6 +269,64 @@ def _column_map(header: list[str], spec: TableSpec, source: str) -> dict[str, in
 # --- reading ----------------------------------------------------------------------------------
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+ZIP_MAGIC = b"PK\x03\x04"  # xlsx is a zip of XML parts
+MAX_UNCOMPRESSED_BYTES = 4 * 1024**3
+# a valid non-ASCII UTF-8 sequence: a file that has one is UTF-8, whatever else is wrong in it
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+
+
+def gunzip(data: bytes, source: str, limit: int = MAX_UNCOMPRESSED_BYTES) -> bytes:
+    """The content of gzip data (every member), refused beyond ``limit`` bytes or damaged."""
+    parts: list[bytes] = []
+    total, rest = 0, data
+    while rest:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            chunk = inflater.decompress(rest, limit + 1 - total)
+        except zlib.error as exc:
+            raise NormalizeError(f"{source}: damaged gzip data ({exc})") from None
+        total += len(chunk)
+        parts.append(chunk)
+        if total > limit or inflater.unconsumed_tail:
+            raise NormalizeError(f"{source}: more than {limit:,} bytes once decompressed")
+        if not inflater.eof:
+            raise NormalizeError(f"{source}: truncated gzip data")
+        rest = inflater.unused_data.lstrip(b"\x00")
+    return b"".join(parts)
+
+
+def text_bytes(data: bytes) -> tuple[bytes, list[str]]:
+    """A CSV's bytes as UTF-8 with LF or CRLF line ends, and notes of what was changed: CR-only
+    line ends (classic Mac) and ``\\r\\r\\n`` (a CRLF file rewritten in Windows text mode) become
+    LF; a file with no valid UTF-8 beyond ASCII that reads as Windows-1252 (Excel's "CSV" on a
+    pt-BR Windows) is re-encoded. A file that is partly UTF-8 is left as it is: its undecodable
+    lines are bad rows."""
+    notes: list[str] = []
+    if b"\r" in data:
+        if b"\n" not in data:
+            data = data.replace(b"\r", b"\n")
+            notes.append("line breaks: carriage returns only (classic Mac)")
+        elif b"\r\r" in data:
+            data = re.sub(rb"\r+\n", b"\n", data)
+            notes.append("line breaks: repeated carriage returns before each line feed")
+    body = data[len(_BOM) :] if data.startswith(_BOM) else data
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        if not _UTF8_MULTIBYTE.search(body):
+            try:
+                text = body.decode("cp1252")
+            except UnicodeDecodeError:
+                pass
+            else:
+                data = text.encode("utf-8")
+                notes.append("encoding: Windows-1252 (Latin-1), not UTF-8")
+    return data, notes
+
+
 def sniff_format(data: bytes, name: str = "") -> FileFormat:
     """Parquet by its magic bytes, else CSV."""
     if data[:4] == b"PAR1" or name.lower().endswith(".parquet"):
@@ -263,11 +336,12 @@ def sniff_format(data: bytes, name: str = "") -> FileFormat:
 
 def read_header(data: bytes, source: str = "<file>") -> list[str]:
     """The column names of a CSV's first non-blank line (a prefix of the file is enough)."""
+    data, _ = text_bytes(data)
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
     for raw in data.split(b"\n"):
         line = raw.rstrip(b"\r")
-        if not line.strip():
+        if not line.strip(b" \t\x1a"):
             continue
         try:
             text = line.decode("utf-8")
@@ -287,6 +361,7 @@ class _RawRows:
     texts: Any  # callable(index array) -> list[str]
     # structural problems: (row, column, reason, text, the line's bytes when not its text)
     bad: list[tuple[int, str | None, str, str, bytes | None]]
+    notes: list[str] = field(default_factory=list)
 
 
 def _line_table(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -302,11 +377,18 @@ def _line_table(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return starts, ends, nexts
 
 
-def _read_csv(data: bytes, source: str) -> _RawRows:
+def _read_csv(data: bytes, source: str, notes: list[str] | None = None) -> _RawRows:
+    notes = list(notes or [])
     offset = len(_BOM) if data.startswith(_BOM) else 0
     arr = np.frombuffer(data, dtype=np.uint8)[offset:]
     starts, ends, nexts = _line_table(arr)
-    blank = ends == starts
+
+    def per_line(positions: np.ndarray) -> np.ndarray:
+        lines = np.searchsorted(starts, positions, side="right") - 1
+        return np.bincount(lines, minlength=starts.size)
+
+    # a line of spaces, tabs or a DOS end-of-file mark (Ctrl-Z) holds nothing: blank
+    blank = per_line(np.flatnonzero(~np.isin(arr, (9, 10, 13, 26, 32)))) == 0
     content = np.flatnonzero(~blank)
     if content.size == 0:
         raise NormalizeError(f"{source}: no header line (empty file)")
@@ -314,18 +396,30 @@ def _read_csv(data: bytes, source: str) -> _RawRows:
     header_bytes = arr[starts[header_line] : ends[header_line]].tobytes()
     header = read_header(header_bytes, source)
     expected = len(header) - 1
-
-    def per_line(positions: np.ndarray) -> np.ndarray:
-        lines = np.searchsorted(starts, positions, side="right") - 1
-        return np.bincount(lines, minlength=starts.size)
+    # the header again further down (monthly files joined into one): a separator, not a row
+    lengths = ends - starts
+    for line in np.flatnonzero(~blank & (lengths >= len(header_bytes))).tolist():
+        if line > header_line and arr[starts[line] : ends[line]].tobytes().lstrip(
+            _BOM
+        ) == header_bytes.lstrip(_BOM):
+            blank[line] = True
+            notes.append(f"line {line + 1}: the header repeated (files joined), skipped")
 
     found = per_line(np.flatnonzero(arr == 59))
+    data_line = ~blank & (np.arange(starts.size) > header_line)
+    # every data row ending in one empty field more than the header names (a trailing ';' the
+    # header lacks): the separator closes the row, it opens no field
+    trailing = data_line & (found == expected + 1) & (ends > starts)
+    trailing &= arr[np.maximum(ends - 1, 0)] == 59
+    if trailing.any() and not header_bytes.rstrip().endswith(b";"):
+        cut = np.delete(np.frombuffer(data, dtype=np.uint8), offset + ends[trailing] - 1)
+        note = "a ';' closing each data row (not the header): read as the row's end"
+        return _read_csv(cut.tobytes(), source, [*notes, note])
     carriage = np.flatnonzero(arr == 13)
     followed = carriage + 1
     lone = followed >= arr.size
     lone[~lone] = arr[followed[~lone]] != 10
     stray_cr = per_line(carriage[lone]) > 0
-    data_line = ~blank & (np.arange(starts.size) > header_line)
 
     def text_of(line: int) -> str:
         return arr[starts[line] : ends[line]].tobytes().decode("utf-8", errors="replace")
@@ -400,7 +494,7 @@ def _read_csv(data: bytes, source: str) -> _RawRows:
     def texts(indices: np.ndarray) -> list[str]:
         return [text_of(int(kept[i])) for i in indices]
 
-    return _RawRows(header, columns, (kept + 1).astype(np.int64), texts, bad)
+    return _RawRows(header, columns, (kept + 1).astype(np.int64), texts, bad, notes)
 
 
 def _unquoted(column: pa.Array) -> pa.Array:
@@ -470,6 +564,66 @@ def _time_strings(column: pa.Array) -> pa.Array:
     return _trimmed(column)
 
 
+def _utc_midnights(column: pa.Array) -> bool:
+    """Whether every instant of a zoned time column is a UTC midnight (and there is one)."""
+    ns = pc.cast(pc.cast(column, ons_time.UTC_NS), pa.int64()).drop_null()
+    values = ns.to_numpy(zero_copy_only=False)
+    return bool(values.size) and bool((values % _NS_PER_DAY == 0).all())
+
+
+# local clock forms people's tools write, each rewritten to ONS's own (and said so): day first
+# with slashes (a pt-BR spreadsheet), a 'T', no seconds, a zero fraction of a second
+_CLOCK_FORMS = (
+    (r"^(\d)/", r"0\1/", None),
+    (r"^(\d{2})/(\d)/", r"\1/0\2/", None),
+    (r"^(\d{2})/(\d{2})/(\d{4})", r"\3-\2-\1", "dates written dd/mm/yyyy"),
+    (r"^(\d{4}-\d{2}-\d{2})T", r"\1 ", "a 'T' between date and time"),
+    (r"^(\d{4}-\d{2}-\d{2} )(\d):", r"\10\2:", None),  # RE2: group 1, then "0"
+    (r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2})$", r"\1:00", "times without seconds"),
+    (r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})\.0+$", r"\1", "a zero fraction of a second"),
+)
+# a month after the day above 12: the file writes the month first (a US spreadsheet)
+_MONTH_FIRST = r"^\d{1,2}/(1[3-9]|[2-3]\d)/\d{4}"
+
+
+def _clock_text(text: pa.Array) -> tuple[pa.Array, list[str]]:
+    """Local clock strings in ONS's form, and the forms found; day-first slashes only when no
+    date of the column has its month above 12 (else they stay as written: bad rows)."""
+    found: list[str] = []
+    slashes = pc.any(pc.match_substring_regex(text, r"^\d{1,2}/\d{1,2}/\d{4}")).as_py()
+    month_first = slashes and pc.any(pc.match_substring_regex(text, _MONTH_FIRST)).as_py()
+    for pattern, replacement, form in _CLOCK_FORMS:
+        if "/" in pattern and (not slashes or month_first):
+            continue
+        if pc.any(pc.match_substring_regex(text, pattern)).as_py():
+            text = pc.replace_substring_regex(text, pattern, replacement)
+            if form is not None:
+                found.append(f"times: {form}")
+    return text, found
+
+
+# a number written with a decimal comma (its thousands, if any, grouped by dots): "4828,07",
+# "12.345,678"; and one that can only be a decimal point ("4828.0725", "2.3")
+_COMMA_NUMBER = r"^[+-]?(\d+|\d{1,3}(\.\d{3})+),\d*([eE][+-]?\d+)?$"
+_DOT_NUMBER = r"^[+-]?\d*\.\d*([eE][+-]?\d+)?$"
+_GROUPED = r"^[+-]?\d{1,3}(\.\d{3})+(,\d*)?$"
+
+
+def _comma_decimals(columns: list[pa.Array]) -> bool:
+    """Whether a file's numbers use the decimal comma: some value has one, and none has a point
+    that can only be a decimal point ("12.345" may be twelve thousand; "4828.07" may not)."""
+    commas = points = False
+    for column in columns:
+        text = _trimmed(column)
+        commas |= bool(pc.any(pc.match_substring_regex(text, _COMMA_NUMBER)).as_py())
+        only_point = pc.and_(
+            pc.match_substring_regex(text, _DOT_NUMBER),
+            pc.invert(pc.match_substring_regex(text, _GROUPED)),
+        )
+        points |= bool(pc.any(only_point).as_py())
+    return commas and not points
+
+
 def _parse_field(
     column: pa.Array, ftype: MeasureType, decimal: str = "."
 ) -> tuple[pa.Array, np.ndarray, str | None]:
@@ -488,12 +642,16 @@ def _parse_field(
         values = pc.cast(column, target)
         bad = np.zeros(len(values), bool)
         if pa.types.is_floating(target):
+            # NaN is how numpy and Spark write a missing value: missing, as an empty CSV cell
+            values = pc.if_else(pc.fill_null(pc.is_nan(values), False), None, values)
             bad = ~_bool(pc.or_kleene(pc.is_finite(values), pc.is_null(values)))
             values = pc.if_else(pa.array(bad), pa.scalar(None, target), values)
         return values, bad, "not a finite number"
     text = _trimmed(column)
     blank = _bool(pc.is_in(text, pa.array(PLACEHOLDERS)))
     if decimal != ".":
+        grouped = pc.fill_null(pc.match_substring_regex(text, _GROUPED), False)
+        text = pc.if_else(grouped, pc.replace_substring(text, ".", ""), text)
         dotted = _bool(pc.match_substring(text, "."))
         text = pc.if_else(pa.array(dotted), "?", pc.replace_substring(text, decimal, "."))
     floating = pa.types.is_floating(target)
@@ -538,8 +696,23 @@ def normalize_bytes(
     specs: Mapping[str, TableSpec] | None = None,
 ) -> NormalizedFile:
     """Normalise one raw ONS file's bytes (see the module docstring for every rule)."""
+    notes: list[str] = []
+    if data[:2] == GZIP_MAGIC:  # "CURVA_CARGA_2024.csv.gz": the file inside
+        data = gunzip(data, source)
+        notes.append("gzip-compressed: read decompressed")
+        fmt = sniff_format(data, source.removesuffix(".gz").removesuffix(".GZ"))
+    if data[:4] == ZIP_MAGIC:
+        raise NormalizeError(
+            f"{source}: a zip archive (an Excel .xlsx is one): ONS publishes every dataset as "
+            "';' CSV and Parquet too; upload one of those"
+        )
     fmt = fmt or sniff_format(data, source)
-    raw = _read_parquet(data, source) if fmt == "parquet" else _read_csv(data, source)
+    if fmt == "parquet":
+        raw = _read_parquet(data, source)
+    else:
+        data, changed = text_bytes(data)
+        raw = _read_csv(data, source, [*notes, *changed])
+        notes = []
     spec = detect_dataset(raw.header, source, specs)
     for f in spec.fields:
         if f.type not in _SUPPORTED_FIELD_TYPES:
@@ -554,6 +727,7 @@ def normalize_bytes(
         rows_read=len(raw.rows) + len(raw.bad),
         ignored_columns=[raw.header[i] for n, i in mapping.items() if n not in wanted],
         missing_fields=[f for f in spec.field_names if f not in mapping],
+        notes=[*notes, *raw.notes],
     )
     _normalize_rows(raw, spec, mapping, result)
     return result
@@ -583,7 +757,7 @@ def _normalize_rows(
     # tags
     tag_arrays: dict[str, pa.Array] = {}
     for tag in spec.tags:
-        values = _trimmed(raw.columns[mapping[tag]])
+        values = pc.fill_null(_trimmed(raw.columns[mapping[tag]]), "")  # Parquet's NULL too
         empty = _bool(pc.equal(values, ""))
         if tag in spec.optional_tags:
             values = pc.if_else(pa.array(empty), pa.scalar(None, pa.string()), values)
@@ -600,6 +774,13 @@ def _normalize_rows(
     time_name = spec.raw_time_column or ""
     time_column = raw.columns[mapping[time_name]]
     aware = pa.types.is_timestamp(time_column.type) and time_column.type.tz is not None
+    if aware and spec.grain >= timedelta(days=1) and _utc_midnights(time_column):
+        # a daily dataset's dates written as UTC-midnight instants (pandas, Spark): the dates
+        # they name, not the evening before in Brasília
+        utc_clock = pc.cast(pc.cast(time_column, ons_time.UTC_NS), pa.int64())
+        time_column = pc.cast(pc.cast(utc_clock, pa.timestamp("ns")), pa.date32())
+        aware = False
+        result.notes.append("dates written as UTC-midnight timestamps: read as those dates")
     fraction = None
     if aware:
         utc_all = pc.cast(time_column, ons_time.UTC_NS)
@@ -609,7 +790,14 @@ def _normalize_rows(
         whole = pc.cast(pc.cast(utc_all, pa.timestamp("s", "UTC"), safe=False), ons_time.UTC_NS)
         fraction = _bool(pc.not_equal(whole, utc_all)) & time_ok
     else:
-        local_text = _time_strings(time_column)
+        local_text, forms = _clock_text(_time_strings(time_column))
+        result.notes += forms
+        if pc.any(pc.match_substring_regex(local_text, r"\s24:00(:00)?$")).as_py():
+            raise NormalizeError(
+                f"{source}: column {time_name!r} has times at 24:00: the file labels each "
+                "interval by its end (01:00 … 24:00), ONS by its start (00:00 … 23:00); read as "
+                "they are, every row would be one step late. Label the rows by their start"
+            )
         shaped = _bool(pc.match_substring_regex(local_text, ons_time.LOCAL_PATTERN))
         padded = pc.if_else(
             pc.equal(pc.utf8_length(local_text), 10),
@@ -638,13 +826,25 @@ def _normalize_rows(
         time_ok &= ~fraction
 
     # fields
+    decimal = spec.raw_decimal
+    numeric_text = [
+        raw.columns[mapping[f.name]]
+        for f in spec.fields
+        if f.name in mapping
+        and f.type in (MeasureType.DOUBLE, MeasureType.BIGINT)
+        and not pa.types.is_floating(raw.columns[mapping[f.name]].type)
+        and not pa.types.is_integer(raw.columns[mapping[f.name]].type)
+    ]
+    if decimal == "." and _comma_decimals(numeric_text):
+        decimal = ","
+        result.notes.append("numbers written '12.345,67' (decimal comma, '.' between thousands)")
     field_arrays: dict[str, pa.Array] = {}
     for f in spec.fields:
         if f.name not in mapping:
             field_arrays[f.name] = pa.nulls(n, f.type.arrow_type)
             continue
         column = raw.columns[mapping[f.name]]
-        values, bad, reason = _parse_field(column, f.type, spec.raw_decimal)
+        values, bad, reason = _parse_field(column, f.type, decimal)
         if bad.any():
             shown = _trimmed(column).to_pylist() if not pa.types.is_floating(column.type) else None
             flag(
@@ -726,13 +926,24 @@ def _normalize_rows(
             utc[second[same_clock]] = shifted[same_clock]
             result.second_occurrences = int(same_clock.sum())
 
-    # duplicates of series+time among the remaining rows with values: the first one wins
+    # duplicates of series+time among the remaining rows with values: the first one wins; a row
+    # repeated with the same series, time and values (a file appended twice) says nothing new
     alive = np.flatnonzero(time_ok & ~nonexistent & ~bad_mask & has_value)
+    repeated = np.zeros(n, bool)
     if alive.size > 1:
         order, first, rank = _groups(alive, identity_codes, utc)
+        later, earliest = order[rank > 0], first[rank > 0]
+        same = series_codes[later] == series_codes[earliest]
+        for name in spec.field_names:
+            a = field_arrays[name].take(pa.array(later))
+            b = field_arrays[name].take(pa.array(earliest))
+            equal = pc.or_kleene(pc.equal(a, b), pc.and_(pc.is_null(a), pc.is_null(b)))
+            same &= _bool(equal)
+        repeated[later[same]] = True
+        result.duplicates_dropped = int(same.sum())
         duplicate = np.zeros(n, bool)
-        duplicate[order[rank > 0]] = True
-        first_row = dict(zip(order[rank > 0].tolist(), first[rank > 0].tolist(), strict=True))
+        duplicate[later[~same]] = True
+        first_row = dict(zip(later.tolist(), earliest.tolist(), strict=True))
         same = "series" if spec.identity_tags == spec.tags else ", ".join(spec.identity_tags)
         flag(
             duplicate,
@@ -742,7 +953,7 @@ def _normalize_rows(
 
     dst_drop &= ~bad_mask
     empty = ~bad_mask & ~dst_drop & ~has_value
-    good = ~bad_mask & ~dst_drop & has_value
+    good = ~bad_mask & ~dst_drop & has_value & ~repeated
     result.dropped_dst = int(dst_drop.sum())
     result.dropped_empty = int(empty.sum())
 
