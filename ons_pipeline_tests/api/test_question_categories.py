@@ -536,3 +536,38 @@ def test_each_days_peak_with_its_hour(client: TestClient, api_data: ApiData) -> 
     assert [row[0] for row in data["rows"]] == [rfc3339(t) for t in expected.time]
     for row, value in zip(data["rows"], expected.val_cargaenergiahomwmed, strict=True):
         assert close(row[-1], value)
+
+
+def test_days_whose_value_passed_a_threshold_are_counted(
+    client: TestClient, api_data: ApiData
+) -> None:
+    """ "Quantos dias a carga média passou de X?": each local day's mean compared, the days that
+    passed counted (InfluxQL compares points, not a day's mean); without an aggregate, a day
+    passed when it did at some hour (its maximum). Both as pandas counts them."""
+    df = frame(api_data, "curva_carga")
+    se = df[df.id_subsistema == "SE"].dropna(subset=["val_cargaenergiahomwmed"])
+    daily = se.groupby(local_days(se)).val_cargaenergiahomwmed
+    means, peaks = daily.mean(), daily.max()
+    threshold = round(float(means.median()), 2)
+    data = ask(
+        client,
+        f"quantos dias de 1 a 7 de março de 2024 a carga média diária do Sudeste passou de "
+        f"{threshold}?",
+    )
+    assert data["model"]["window_filter"] == {"op": ">", "value": threshold, "count": True}
+    assert data["columns"][-1]["name"] == "windows"
+    assert data["rows"][0][-1] == int((means > threshold).sum()) > 0
+    peak_line = round(float(peaks.median()), 2)
+    peaks_data = ask(client, f"how many days in March 1-7, 2024 did SE load exceed {peak_line} MW?")
+    assert peaks_data["rows"][0][-1] == int((peaks > peak_line).sum()) > 0
+    assert any("at some point" in a for a in peaks_data["translation"]["assumptions"])
+    # per subsystem: one count each, 0 for a subsystem whose days never passed it
+    each = ask(
+        client,
+        f"quantos dias de 1 a 7 de março de 2024 a carga média de cada subsistema passou de "
+        f"{threshold}?",
+    )
+    counted = {row[1]: row[-1] for row in each["rows"]}
+    for code, group in df.dropna(subset=["val_cargaenergiahomwmed"]).groupby("id_subsistema"):
+        day_means = group.groupby(local_days(group)).val_cargaenergiahomwmed.mean()
+        assert counted[code] == int((day_means > threshold).sum()), code

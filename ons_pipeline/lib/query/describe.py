@@ -113,6 +113,13 @@ _TRANSFORMS = {
 }
 
 
+# the windows a window filter keeps or counts, named
+_WINDOW_NOUNS = {
+    "1h": ("as horas", "hours"), "1d": ("os dias", "days"), "1w": ("as semanas", "weeks"),
+    "1mo": ("os meses", "months"), "1y": ("os anos", "years"),
+}  # fmt: skip
+
+
 def _t(pair: tuple[str, str], pt: bool) -> str:
     return pair[0] if pt else pair[1]
 
@@ -293,6 +300,22 @@ def describe(model: QueryModel, language: str = "en", assumptions: tuple[str, ..
     if model.difference is not None:
         _, a, b = model.difference
         parts.append(_t((f"e a diferença {a} − {b}", f"and the difference {a} − {b}"), pt))
+    if model.window_filter is not None:
+        wf = model.window_filter
+        value = f"{wf.value:g}"
+        kind = _t(_WINDOW_NOUNS.get(str(model.window), ("as janelas", "windows")), pt)
+        if wf.count:
+            parts.append(
+                f"contando {kind} cujo valor {wf.op} {value}"
+                if pt
+                else f"counting the {kind} whose value {wf.op} {value}"
+            )
+        else:
+            parts.append(
+                f"só {kind} cujo valor {wf.op} {value}"
+                if pt
+                else f"only the {kind} whose value {wf.op} {value}"
+            )
     if model.by_day_of_week:
         parts.append(
             _t(

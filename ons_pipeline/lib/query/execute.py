@@ -239,6 +239,21 @@ def _differences(model: QueryModel, rows: list[tuple[Any, ...]]) -> list[tuple[A
     return out
 
 
+def _window_filtered(model: QueryModel, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The windows whose value passes the model's window filter; counted, one row per group
+    that has windows at all (0 when none passed), at the range's start."""
+    wf = model.window_filter
+    assert wf is not None
+    width = 1 + len(model.result_tags())
+    kept = [row for row in rows if wf.passes(row[width])]
+    if not wf.count:
+        return kept
+    counts: dict[tuple[Any, ...], int] = {tuple(row[1:width]): 0 for row in rows}
+    for row in kept:
+        counts[tuple(row[1:width])] += 1
+    return [(model.time_range.start, *key, n) for key, n in counts.items()]
+
+
 def merge_results(
     model: QueryModel, stmts: Sequence[Statement], results: Sequence[dict[str, Any]]
 ) -> list[tuple[Any, ...]]:
@@ -249,6 +264,8 @@ def merge_results(
     rows = merge(model, stmts, by_id)
     if model.difference is not None:
         rows += _differences(model, rows)
+    if model.window_filter is not None:
+        rows = _window_filtered(model, rows)
     columns = model.result_columns()
     if model.order_by:
         for okey in reversed(model.order_by):

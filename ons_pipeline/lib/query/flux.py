@@ -303,10 +303,15 @@ def _streams(model: QueryModel, ctx: _Ctx) -> list[str]:
 
 def render_flux(model: QueryModel, bucket: str = "ons") -> str:
     """The Flux program answering ``model`` from ``bucket`` (one ``yield``)."""
-    if model.profile is not None or model.difference is not None or model.extreme_times:
+    if (
+        model.profile is not None
+        or model.difference is not None
+        or model.extreme_times
+        or model.window_filter is not None
+    ):
         raise ModelError(
-            "a profile by hour of the day, a difference of two groups or extremes with their "
-            "times are rendered as InfluxQL only"
+            "a profile by hour of the day, a difference of two groups, extremes with their "
+            "times or windows compared after aggregating are rendered as InfluxQL only"
         )
     ctx = _Ctx()
     bases: list[tuple[str, str]] = []

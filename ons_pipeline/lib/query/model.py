@@ -26,6 +26,11 @@ so that each comes with the time of its point ("the lowest and the highest load 
 their times"): one row per such time, the other aggregates together in a row at the range's
 start (InfluxDB gives a statement of several aggregates the start of its range as time).
 
+``window_filter`` keeps the time windows whose one aggregate passes a comparison ("the days of
+2024 whose mean load passed 80 GW"), or counts them per group (``count``: the ``windows``
+column): InfluxQL compares values before aggregating, so the windows are read and compared
+after (the rollups answer the windows the same way).
+
 Every expression has a canonical text form (``mean(val_cmo)``, ``mean(a) / (mean(a) + mean(b)) *
 100``, ``moving_average(mean(val_carga), 3)``) that :func:`parse_expr` reads back; ``to_dict`` /
 ``from_dict`` give a stable JSON form.
@@ -537,6 +542,34 @@ TOP_N_MAX = 1000  # the largest top-N: a ranking of every state, source or subsy
 
 
 @dataclass(frozen=True)
+class WindowFilter:
+    """Keep the windows whose one selection compares to ``value`` (after aggregation: "the days
+    whose mean load passed 80 GW"); with ``count``, one row per group: how many windows did."""
+
+    op: str
+    value: float
+    count: bool = False
+
+    def __post_init__(self) -> None:
+        ValueFilter("_", self.op, self.value)  # the same comparisons, checked the same way
+
+    def passes(self, value: float | None) -> bool:
+        if value is None:
+            return False
+        return {
+            "=": value == self.value,
+            "!=": value != self.value,
+            "<": value < self.value,
+            "<=": value <= self.value,
+            ">": value > self.value,
+            ">=": value >= self.value,
+        }[self.op]
+
+
+WINDOWS_COLUMN = "windows"  # a window filter's count
+
+
+@dataclass(frozen=True)
 class TopN:
     """Keep the ``n`` values of ``tag`` with the largest (or smallest) aggregate."""
 
@@ -629,6 +662,7 @@ class QueryModel:
     difference: tuple[str, str, str] | None = None
     by_day_of_week: bool = False
     extreme_times: bool = False
+    window_filter: WindowFilter | None = None
 
     def __post_init__(self) -> None:
         self._validate()
@@ -726,6 +760,7 @@ class QueryModel:
         self._validate_profile(aggregated)
         self._validate_difference(aggregated)
         self._validate_extreme_times(aggregated)
+        self._validate_window_filter(aggregated)
         if self.limit is not None and (
             not isinstance(self.limit, int) or isinstance(self.limit, bool) or self.limit < 1
         ):
@@ -750,6 +785,18 @@ class QueryModel:
             raise ModelError("extreme times take no ORDER BY or LIMIT (each extreme is its row)")
         if not any(is_selector(s.expr) for s in self.selections):
             raise ModelError("extreme times need a maximum, minimum, first or last value")
+
+    def _validate_window_filter(self, aggregated: bool) -> None:
+        if self.window_filter is None:
+            return
+        if not aggregated or self.window is None or len(self.selections) != 1:
+            raise ModelError("a window filter compares one aggregate per time window")
+        if isinstance(self.selections[0].expr, Transform) or self.fill is not Fill.NONE:
+            raise ModelError("a window filter takes no transform or fill")
+        if self.top is not None or self.periods or self.profile is not None:
+            raise ModelError("a window filter takes no top-N, periods or profile")
+        if self.difference is not None or self.extreme_times:
+            raise ModelError("a window filter takes no difference or extreme times")
 
     def _validate_difference(self, aggregated: bool) -> None:
         if self.difference is None:
@@ -859,12 +906,20 @@ class QueryModel:
             return self.group_tags or self.spec.tags
         return (*period, *self.group_tags)
 
+    def value_columns(self) -> tuple[str, ...]:
+        """The value columns: the selections, or the count of a counting window filter."""
+        if self.window_filter is not None and self.window_filter.count:
+            return (WINDOWS_COLUMN,)
+        return tuple(s.alias for s in self.selections)
+
     def result_columns(self) -> tuple[str, ...]:
-        """Columns of the result before ``output_columns``: time, tags, selections."""
-        return (self.time_alias, *self.result_tags(), *(s.alias for s in self.selections))
+        """Columns of the result before ``output_columns``: time, tags, values."""
+        return (self.time_alias, *self.result_tags(), *self.value_columns())
 
     def units(self) -> dict[str, str]:
-        """Unit of each selection column, from the schema (``""`` for counts and ratios)."""
+        """Unit of each value column, from the schema (``""`` for counts and ratios)."""
+        if self.window_filter is not None and self.window_filter.count:
+            return {WINDOWS_COLUMN: ""}
         return {s.alias: expr_unit(self.spec, s.expr, self.window) for s in self.selections}
 
     def with_range(self, start: int, end: int) -> QueryModel:
@@ -908,6 +963,13 @@ class QueryModel:
             "difference": None
             if self.difference is None
             else dict(zip(("tag", "minuend", "subtrahend"), self.difference, strict=True)),
+            "window_filter": None
+            if self.window_filter is None
+            else {
+                "op": self.window_filter.op,
+                "value": self.window_filter.value,
+                "count": self.window_filter.count,
+            },
         }
 
     @classmethod
@@ -970,6 +1032,13 @@ class QueryModel:
                     str(data["difference"]["tag"]),
                     str(data["difference"]["minuend"]),
                     str(data["difference"]["subtrahend"]),
+                ),
+                window_filter=None
+                if not data.get("window_filter")
+                else WindowFilter(
+                    str(data["window_filter"]["op"]),
+                    float(data["window_filter"]["value"]),
+                    bool(data["window_filter"].get("count", False)),
                 ),
             )
         except (KeyError, TypeError, ValueError) as exc:

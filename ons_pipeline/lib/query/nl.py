@@ -65,6 +65,7 @@ from ons_pipeline.lib.query.model import (
     Transform,
     TransformKind,
     ValueFilter,
+    WindowFilter,
     is_selector,
     leaves,
     zone_info,
@@ -1306,6 +1307,9 @@ class _State:
     sources_added: bool = False  # "eólica + solar": the sources' values added
     compare: bool = False
     hours_of_steps: bool = False  # hours counted on half-hourly data
+    # days counted on finer data: the window each is, and the aggregate that decides it
+    window_count: str | None = None
+    window_agg: Aggregation | None = None
     mlt: bool = False
     mwmes: bool = False
     percent: bool = False
@@ -2869,6 +2873,10 @@ class RuleTranslator:
         for _, agg, _ in st.aggregations:
             if agg not in aggs:
                 aggs.append(agg)
+        count = Aggregation.COUNT
+        if st.counted is not None and st.conditions and len(aggs) == 2 and count in aggs:
+            # "quantos dias a carga média passou de 80 GW": days counted by their own mean
+            st.window_agg, aggs = next(a for a in aggs if a is not count), [count]
         if len(aggs) > 1:
             shown = ", ".join(t for _, _, t in st.aggregations)
             st.unmapped.append(
@@ -3544,6 +3552,10 @@ class RuleTranslator:
             for leaf in leaves(s.expr)
         )
         value_filters = self._value_filters(st, table, selections)
+        window_filter = None
+        if st.window_count is not None:
+            selections, window_filter = self._windows_counted(st, selections)
+            window = st.window_count
         if st.hours_of_steps and value_filters:
             selections = [Selection(BinOp("/", s.expr, Const(2)), "hours") for s in selections]
             st.assumptions.append("hours counted as the half-hours that meet it, halved")
@@ -3632,7 +3644,34 @@ class RuleTranslator:
             extreme_times=self._extreme_times(st, selections, window, top, periods, profile),
             timezone=self.timezone if window or profile else None,
             time_alias=_profile_column(st) if profile else "time",
+            window_filter=window_filter,
         )
+
+    def _windows_counted(
+        self, st: _State, selections: list[Selection]
+    ) -> tuple[list[Selection], WindowFilter]:
+        """ "Quantos dias de 2024 a carga passou de 80 GW?": each day's value compared, the days
+        that passed counted. A day's value is the aggregate asked ("média diária"), else its
+        extreme on the side of the condition: a day passed 80 GW if it did at some hour."""
+        op, value, _ = st.conditions[0]
+        field = next(leaf.field for leaf in leaves(selections[0].expr) if isinstance(leaf, Agg))
+        agg = st.window_agg or (
+            Aggregation.MAX
+            if op in (">", ">=")
+            else Aggregation.MIN
+            if op in ("<", "<=")
+            else Aggregation.MEAN
+        )
+        unit = {"1d": "day", "1w": "week", "1mo": "month"}.get(st.window_count or "", "window")
+        if st.window_agg is None:
+            st.assumptions.append(
+                f"a {unit} counts when the value was {op} {value:g} at some point in it (its "
+                f"{'maximum' if agg is Aggregation.MAX else 'minimum'}); ask for the daily mean "
+                "to compare that"
+            )
+        else:
+            st.assumptions.append(f"a {unit} counts when its {agg} is {op} {value:g}")
+        return [Selection(Agg(agg, field), f"{agg}_{field}")], WindowFilter(op, value, count=True)
 
     def _extreme_times(
         self,
@@ -3727,6 +3766,13 @@ class RuleTranslator:
                 )
             elif grain == "1h" and step == timedelta(minutes=30):
                 st.hours_of_steps = True  # "quantas horas … ficou zerado": half-hours / 2
+            elif (
+                Duration.parse(grain).ns > int(step.total_seconds()) * 1_000_000_000
+                and len(st.conditions) == 1
+                and len(selections) == 1
+            ):
+                st.window_count = grain  # "quantos dias … passou de": each day's value, compared
+                return ()
             elif Duration.parse(grain).ns != int(step.total_seconds()) * 1_000_000_000:
                 words = {1800: "quantas meias horas", 3600: "quantas horas", 86400: "quantos dias"}
                 st.unmapped.append(

@@ -104,6 +104,12 @@ class DifferenceInfo(BaseModel):
     subtrahend: str
 
 
+class WindowFilterInfo(BaseModel):
+    op: str
+    value: float
+    count: bool
+
+
 class QueryModelInfo(BaseModel):
     """The query model (``QueryModel.to_dict``): one table, its selections and options."""
 
@@ -148,6 +154,11 @@ class QueryModelInfo(BaseModel):
         default=None,
         description="Beside the rows of two groups of a tag, a row 'minuend − subtrahend' of "
         "their values at each time",
+    )
+    window_filter: WindowFilterInfo | None = Field(
+        default=None,
+        description="Only the time windows whose aggregate passes 'op value'; with count, one "
+        "row per group whose 'windows' column counts them",
     )
 
 

@@ -288,3 +288,54 @@ def test_a_profile_by_day_of_the_week_reads_local_days() -> None:
             by_day_of_week=True,
             by_hour_of_day=True,
         )
+
+
+def test_a_window_filter_keeps_or_counts_the_windows_that_passed() -> None:
+    from ons_pipeline.lib.query.execute import merge_results
+    from ons_pipeline.lib.query.influxql import statements
+    from ons_pipeline.lib.query.model import WindowFilter
+
+    days = QueryModel(
+        "cmo_semihorario",
+        (sel("mean(val_cmo)", "mean_cmo"),),
+        RANGE,
+        window=Duration.parse("1d"),
+        group_tags=("id_subsistema",),
+        window_filter=WindowFilter(">", 100.0, count=True),
+    )
+    assert QueryModel.from_dict(days.to_dict()) == days
+    result = {
+        "statement_id": 0,
+        "series": [
+            {
+                "tags": {"id_subsistema": code},
+                "columns": ["time", "mean_cmo"],
+                "values": [[t * 86_400 * 10**9, v] for t, v in enumerate(values)],
+            }
+            for code, values in (("NE", (90.0, 100.0, 101.0)), ("SE", (20.0, None)))
+        ],
+    }
+    counted = merge_results(days, statements(days), [result])
+    # equal is not above; a window without a value never passes; a group with none gets 0
+    assert sorted(counted) == [(RANGE.start, "NE", 1), (RANGE.start, "SE", 0)]
+    listed = merge_results(
+        days.__class__(**{**_fields(days), "window_filter": WindowFilter(">=", 100.0)}),
+        statements(days),
+        [result],
+    )
+    assert sorted(listed) == [(86_400 * 10**9, "NE", 100.0), (2 * 86_400 * 10**9, "NE", 101.0)]
+    for wrong, message in (
+        ({"window": None}, "per time window"),
+        ({"selections": (sel("mean(val_cmo)", "a"), sel("max(val_cmo)", "b"))}, "one aggregate"),
+        ({"fill": Fill.NULL}, "no transform or fill"),
+    ):
+        with pytest.raises(ModelError, match=message):
+            QueryModel(**{**_fields(days), **wrong})
+    with pytest.raises(ModelError, match="unknown comparison"):
+        WindowFilter("~", 1.0)
+
+
+def _fields(model: QueryModel) -> dict:
+    fields = dict(model.__dict__)
+    fields.pop("spec", None)
+    return fields

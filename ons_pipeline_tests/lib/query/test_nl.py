@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from ons_pipeline.lib.query.execute import execute
+from ons_pipeline.lib.query.flux import render_flux
 from ons_pipeline.lib.query.influxql import calendar_periods, render_influxql
 from ons_pipeline.lib.query.model import (
     Agg,
@@ -22,6 +23,7 @@ from ons_pipeline.lib.query.model import (
     FilterOp,
     ModelError,
     QueryModel,
+    WindowFilter,
     leaves,
 )
 from ons_pipeline.lib.query.nl import ALL_RANKED, RuleTranslator, Translation, translate
@@ -770,12 +772,14 @@ def test_conditions_on_values_and_counts_of_steps() -> None:
     assert "count" in half.selections[0].alias
     days = understood("how many days was SE EAR below 50% in 2023")
     assert [(v.op, v.value) for v in days.value_filters] == [("<", 50.0)]
-    # a count of hours without a condition, or of days of half-hourly data, is refused
-    for question in (
-        "Quantas horas o Nordeste exportou energia em fevereiro?",
-        "quantos dias o cmo do SE ficou acima de 100 em fevereiro",
-    ):
-        assert "combination" in {u.kind for u in translate(question, NOW).unmapped}, question
+    # a count of hours without a condition is refused
+    refused = translate("Quantas horas o Nordeste exportou energia em fevereiro?", NOW)
+    assert "combination" in {u.kind for u in refused.unmapped}
+    # days of finer data: each day's value compared after aggregating, the days counted
+    cmo = understood("quantos dias o cmo do SE ficou acima de 100 em fevereiro")
+    assert str(cmo.window) == "1d" and cmo.value_filters == ()
+    assert str(cmo.selections[0].expr) == "max(val_cmo)"
+    assert cmo.window_filter == WindowFilter(">", 100.0, count=True)
     assert understood("quantas horas de dados de carga do SE em fevereiro").value_filters == ()
     # a mean over the points above a value
     assert understood("média do CMO do SE quando acima de 200 em abril").value_filters
@@ -1320,7 +1324,9 @@ def test_hours_counted_on_half_hourly_data_are_its_half_hours_halved() -> None:
     model = understood("Quantas horas o CMO do Nordeste ficou zerado em 2023?")
     assert str(model.selections[0].expr) == "count(val_cmo) / 2"
     assert [(v.op, v.value) for v in model.value_filters] == [("<=", 0.0)]
-    assert not translate("quantos dias o CMO do NE ficou acima de 100 em 2023", NOW).complete
+    # days of half-hourly data: each day compared, not its half-hours
+    days = understood("quantos dias o CMO do NE ficou acima de 100 em 2023")
+    assert days.window_filter is not None and days.window_filter.count
 
 
 def test_the_sins_stored_energy_is_the_subsystems_summed_each_day() -> None:
@@ -2671,3 +2677,24 @@ def test_what_the_twenty_third_set_found_in_follow_ups() -> None:
     assert which.complete and which.model == understood(first)
     # a subsystem's maximum names no plant
     assert not follow("which plant was that?", "max wind generation in the NE yesterday").complete
+
+
+def test_days_whose_own_value_passed_a_threshold_are_counted() -> None:
+    """ "Quantos dias … a carga média diária passou de 80 GW?" was refused ("count its own
+    steps"): each day's value is compared after aggregating, and the days that passed are
+    counted; without an aggregate, a day passed when it did at some point (its extreme)."""
+    mean = understood("quantos dias de 2023 a carga média diária do SIN passou de 80 GW?")
+    assert str(mean.selections[0].expr) == "mean(val_carga)" and str(mean.window) == "1d"
+    assert mean.window_filter == WindowFilter(">", 80000.0, count=True)
+    assert mean.result_columns() == ("time", "windows") and mean.units() == {"windows": ""}
+    low = understood("how many days in May 2023 was wind generation in the NE below 5000 MW?")
+    assert str(low.selections[0].expr) == "min(val_gereolica)"
+    assert low.window_filter == WindowFilter("<", 5000.0, count=True)
+    each = understood("quantos dias de maio de 2023 a carga de cada subsistema passou de 20000?")
+    assert each.group_tags == ("id_subsistema",) and each.window_filter is not None
+    # a daily table's days are its points: counted under the condition, as before
+    ear = understood("quantos dias a EAR do SE ficou abaixo de 50% em 2023?")
+    assert ear.window_filter is None and ear.value_filters
+    # Flux has no rendering of it: said, not rendered wrong
+    with pytest.raises(ModelError, match="InfluxQL only"):
+        render_flux(mean)
