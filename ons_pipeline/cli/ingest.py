@@ -1,8 +1,8 @@
 """``ons-pipeline normalize`` and ``ons-pipeline load``: one raw ONS file, without Dagster.
 
-* ``normalize FILE``: read a raw ONS file (``;`` CSV or Parquet) and show what continuous loading
-  would make of it — dataset, rows per UTC day, dropped rows, every bad row with its line and
-  column; ``--out DIR`` writes the canonical Parquet per day and the quarantine files.
+* ``normalize FILE``: read a raw ONS file (``;`` CSV, Parquet or .xlsx) and show what continuous
+  loading would make of it — dataset, rows per UTC day, dropped rows, every bad row with its line
+  and column; ``--out DIR`` writes the canonical Parquet per day and the quarantine files.
 * ``load FILE``: the whole ingest path without Dagster: normalise, quarantine the bad rows on S3,
   merge into the daily Parquet partitions, apply corrections in InfluxDB, load.
 """
@@ -65,7 +65,7 @@ def _normalized_text(normalized: Any) -> str:
 @click.option("--strict", is_flag=True, help="Exit with status 1 when any row is bad.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def normalize_command(file: Path, out: Path | None, strict: bool, as_json: bool) -> None:
-    """Normalise a raw ONS file (';' CSV or Parquet) and report rows, days and bad rows."""
+    """Normalise a raw ONS file (';' CSV, Parquet or .xlsx) and report rows, days and bad rows."""
     from ons_pipeline.lib.ingest.normalize import NormalizeError, normalize_file, write_local
 
     try:

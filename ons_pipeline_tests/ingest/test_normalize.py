@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -690,9 +691,34 @@ def test_byte_level_forms_are_read_and_said() -> None:
     assert [b.row for b in clash.bad_rows] == [3]
 
 
-def test_an_xlsx_or_a_huge_header_gets_an_error_that_says_what_it_is() -> None:
-    with pytest.raises(NormalizeError, match="xlsx"):
-        normalize_bytes(b"PK\x03\x04" + b"\x00" * 64, "CURVA_CARGA_2024.xlsx")
+def test_an_excel_workbook_reads_as_its_csv() -> None:
+    """ONS publishes each dataset-year as CSV, XLSX and Parquet: the workbook's first sheet is
+    read as the CSV (typed date-times and numbers, or text cells), row numbers the sheet's."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(CURVA.split(";"))
+    sheet.append(["N", "NORTE", datetime(2024, 1, 1, 0, 59, 59, 999_999), 5401.888])  # float noise
+    sheet.append(["S", "SUL", "2024-01-01 01:00:00", "9151.393"])
+    sheet.append([None, None, None, None])
+    sheet.append(["SE", "SUDESTE", datetime(2024, 1, 1, 1), "abc"])
+    data = io.BytesIO()
+    book.save(data)
+    result = normalize_bytes(data.getvalue(), "CURVA_CARGA_2024.xlsx")
+    assert result.format == "xlsx" and result.notes == ["Excel workbook: sheet 'Sheet'"]
+    assert values_of(result) == [
+        ("2024-01-01 04:00:00+00:00", "N", 5401.888),
+        ("2024-01-01 04:00:00+00:00", "S", 9151.393),
+    ]
+    [bad] = result.bad_rows
+    assert (bad.row, bad.column) == (5, "val_cargaenergiahomwmed")
+    assert bad.text == "SE;SUDESTE;2024-01-01 01:00:00;abc"  # the quarantine CSV's line
+
+
+def test_a_zip_or_a_huge_header_gets_an_error_that_says_what_it_is() -> None:
+    with pytest.raises(NormalizeError, match="no Excel workbook"):
+        normalize_bytes(b"PK\x03\x04" + b"\x00" * 64, "CURVA_CARGA_2024.zip")
     header = ";".join(f"c{i}" * 40 for i in range(200))
     with pytest.raises(UnknownDatasetError) as raised:
         normalize_bytes((header + "\n").encode(), "wide.csv")

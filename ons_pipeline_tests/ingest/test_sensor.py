@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
@@ -136,7 +137,7 @@ def test_bad_objects_are_reported_and_skipped_and_the_sensor_goes_on(
         json.loads(s3.get_object(Bucket=aws.bucket, Key=k)["Body"].read())["reason"]
         for k in sorted(reports)
     ]
-    assert "an Excel .xlsx" in reasons[1]
+    assert "no Excel workbook" in reasons[1]
     assert "empty object" in reasons[2]
     assert "Parquet" in reasons[3]
     # the cursor moved past them: the next tick neither re-reports nor re-requests
@@ -310,17 +311,44 @@ def spreadsheet_copy(csv: bytes) -> bytes:
     return gzip.compress(("\r\n".join(out) + "\r\n").encode("cp1252"))
 
 
+def workbook(csv: bytes) -> bytes:
+    """An ONS CSV as ONS's own .xlsx holds it: typed date-times and numbers."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    lines = csv.decode().splitlines()
+    sheet.append(lines[0].split(";"))
+    for line in lines[1:]:
+        code, name, moment, value = line.split(";")
+        sheet.append([code, name, datetime.fromisoformat(moment), float(value) if value else None])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("key", "make", "digits"),
+    [
+        ("raw/curva_carga/planilha.csv.gz", lambda csv: spreadsheet_copy(csv), 3),
+        ("raw/curva_carga/CURVA_CARGA_2018.xlsx", lambda csv: workbook(csv), None),
+    ],
+    ids=["pt-BR spreadsheet copy, gzip", "xlsx"],
+)
 def test_a_spreadsheet_copy_of_an_ons_file_loads_the_same_points(
     instance: dg.DagsterInstance,
     aws: AwsSettings,
     influxdb: InfluxSettings,
     influx_url: str,
     influx_db: str,
+    key: str,
+    make: Callable[[bytes], bytes],
+    digits: int | None,
 ) -> None:
-    """The sensor recognises a gzip-compressed pt-BR spreadsheet copy of the curva de carga
-    and the ingest job loads, to the point, what the ONS file itself holds (values rounded to
-    the copy's three decimals)."""
-    put(aws, "raw/curva_carga/planilha.csv.gz", spreadsheet_copy(CURVA))
+    """The sensor recognises a gzip-compressed pt-BR spreadsheet copy of the curva de carga,
+    and the workbook ONS publishes beside the CSV; the ingest job loads, to the point, what the
+    ONS CSV itself holds (values rounded to the spreadsheet copy's three decimals)."""
+    put(aws, key, make(CURVA))
     [request] = tick(instance, aws, None).run_requests or []
     assert request.tags["ons/dataset"] == "curva_carga"
     result = ingest_raw_object_job.execute_in_process(
@@ -337,6 +365,6 @@ def test_a_spreadsheet_copy_of_an_ons_file_loads_the_same_points(
     times = table.column("time").cast(pa.int64()).to_pylist()
     assert len(loaded) == table.num_rows == expected.rows > 0
     for row, moment in zip(table.to_pylist(), times, strict=True):
-        key = ((row["id_subsistema"], row["nom_subsistema"]), moment)
-        value = loaded[key]["val_cargaenergiahomwmed"]
-        assert value == round(row["val_cargaenergiahomwmed"], 3), key
+        point = ((row["id_subsistema"], row["nom_subsistema"]), moment)
+        value, original = loaded[point]["val_cargaenergiahomwmed"], row["val_cargaenergiahomwmed"]
+        assert value == (original if digits is None else round(original, digits)), point

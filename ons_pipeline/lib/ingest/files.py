@@ -91,6 +91,7 @@ from ons_pipeline.lib.ingest.normalize import (
     normalize_bytes,
     read_header,
     sniff_format,
+    workbook_header,
 )
 from ons_pipeline.lib.migration.deadletter import INGESTED_FROM, DeadLetterStore
 from ons_pipeline.lib.migration.loader import LoadReport, load_tables
@@ -955,11 +956,10 @@ def probe_object(
             else:
                 columns = read_header(whole[:PROBE_BYTES], uri)
             return detect_dataset(columns, uri).name
-        if head[:4] == ZIP_MAGIC:
-            raise RejectedObjectError(
-                f"{uri}: a zip archive (an Excel .xlsx is one): ONS publishes every dataset as "
-                "';' CSV and Parquet too; upload one of those"
-            )
+        if head[:4] == ZIP_MAGIC:  # an Excel workbook: its header is in the whole archive
+            del kwargs["Range"]
+            whole = s3.get_object(Bucket=bucket, Key=key, **kwargs)["Body"].read()
+            return detect_dataset(workbook_header(whole, uri), uri).name
         if head[:4] == b"PAR1":
             reader = _RangeReader(s3, bucket, key, size, etag)
             try:

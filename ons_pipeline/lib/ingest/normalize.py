@@ -80,7 +80,7 @@ from ons_pipeline.lib.ons_time import day_window
 from ons_pipeline.lib.partitions import validate_table
 from ons_pipeline.lib.schema import TIME_COLUMN, MeasureType, Source, TableSpec, tables
 
-FileFormat = Literal["csv", "parquet"]
+FileFormat = Literal["csv", "parquet", "xlsx"]
 
 SEPARATOR = ";"
 PLACEHOLDERS = ("", "-")
@@ -328,10 +328,17 @@ def text_bytes(data: bytes) -> tuple[bytes, list[str]]:
 
 
 def sniff_format(data: bytes, name: str = "") -> FileFormat:
-    """Parquet by its magic bytes, else CSV."""
+    """Parquet or an Excel workbook by their magic bytes, else CSV."""
     if data[:4] == b"PAR1" or name.lower().endswith(".parquet"):
         return "parquet"
+    if data[:4] == ZIP_MAGIC:
+        return "xlsx"
     return "csv"
+
+
+def workbook_header(data: bytes, source: str) -> list[str]:
+    """The column names of an Excel workbook's first sheet (its first non-empty row)."""
+    return _read_xlsx(data, source, header_only=True).header
 
 
 def read_header(data: bytes, source: str = "<file>") -> list[str]:
@@ -528,6 +535,85 @@ def _read_parquet(data: bytes, source: str) -> _RawRows:
     return _RawRows(header, columns, rows, texts, [])
 
 
+def _xlsx_cell(value: Any) -> str:
+    """A cell as ONS's CSV writes it: a date-time as the local clock (Excel's float noise below
+    a millisecond rounded away), a number in its shortest exact form, empty as ""."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        if value.microsecond:
+            rounded = (value + timedelta(milliseconds=1)).replace(microsecond=0)
+            if abs((rounded - value).total_seconds()) < 0.001:
+                value = rounded
+        if value.microsecond:
+            return value.isoformat(sep=" ")  # a fraction: refused like the CSV's
+        return value.strftime(ons_time.LOCAL_FORMAT)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _read_xlsx(data: bytes, source: str, header_only: bool = False) -> _RawRows:
+    """An Excel workbook's first sheet: its first non-empty row is the header; cells as the CSV
+    writes them; the row numbers are the sheet's."""
+    import zipfile
+
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise NormalizeError(f"{source}: a zip archive that is no Excel workbook ({exc})") from None
+    try:
+        sheet = book.worksheets[0]
+        notes = [f"Excel workbook: sheet {sheet.title!r}"]
+        if len(book.worksheets) > 1:
+            notes[0] += f", the first of {len(book.worksheets)} (the others are not read)"
+        header: list[str] | None = None
+        cells: list[list[str]] = []
+        numbers: list[int] = []
+        bad: list[tuple[int, str | None, str, str, bytes | None]] = []
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            row = [_xlsx_cell(v) for v in values]
+            while row and not row[-1].strip():
+                row.pop()
+            if not row:
+                continue
+            if header is None:
+                header = row
+                if header_only:
+                    break
+                continue
+            if len(row) > len(header):
+                bad.append(
+                    (
+                        number,
+                        None,
+                        f"expected {len(header)} cells, found {len(row)}",
+                        SEPARATOR.join(row),
+                        None,
+                    )
+                )
+                continue
+            cells.append(row + [""] * (len(header) - len(row)))
+            numbers.append(number)
+    finally:
+        book.close()
+    if header is None:
+        raise NormalizeError(f"{source}: no header row (empty sheet)")
+    columns = [pa.array([r[i] for r in cells], pa.string()) for i in range(len(header))]
+
+    def texts(indices: np.ndarray) -> list[str]:
+        return [SEPARATOR.join(cells[int(i)]) for i in indices]
+
+    rows = np.array(numbers, dtype=np.int64)
+    return _RawRows(header, columns, rows, texts, bad, notes)
+
+
 # --- normalisation ----------------------------------------------------------------------------
 
 
@@ -701,14 +787,11 @@ def normalize_bytes(
         data = gunzip(data, source)
         notes.append("gzip-compressed: read decompressed")
         fmt = sniff_format(data, source.removesuffix(".gz").removesuffix(".GZ"))
-    if data[:4] == ZIP_MAGIC:
-        raise NormalizeError(
-            f"{source}: a zip archive (an Excel .xlsx is one): ONS publishes every dataset as "
-            "';' CSV and Parquet too; upload one of those"
-        )
-    fmt = fmt or sniff_format(data, source)
+    fmt = "xlsx" if data[:4] == ZIP_MAGIC else fmt or sniff_format(data, source)
     if fmt == "parquet":
         raw = _read_parquet(data, source)
+    elif fmt == "xlsx":
+        raw = _read_xlsx(data, source)
     else:
         data, changed = text_bytes(data)
         raw = _read_csv(data, source, [*notes, *changed])
