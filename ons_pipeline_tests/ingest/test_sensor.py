@@ -54,6 +54,18 @@ def put(aws: AwsSettings, key: str, body: bytes) -> str:
     return aws.client("s3").put_object(Bucket=aws.bucket, Key=key, Body=body)["ETag"].strip('"')
 
 
+def launch(
+    instance: dg.DagsterInstance, aws: AwsSettings, influxdb: InfluxSettings, request: dg.RunRequest
+) -> bool:
+    """Run a request's ingest job as the daemon would (its config, tags and run key)."""
+    return ingest_raw_object_job.execute_in_process(
+        run_config=request.run_config,
+        tags={**request.tags, "dagster/run_key": request.run_key or ""},
+        resources={"aws": aws, "influxdb": influxdb},
+        instance=instance,
+    ).success
+
+
 def skip(result: dg.SensorResult) -> str:
     return result.skip_reason.skip_message or "" if result.skip_reason else ""
 
@@ -106,13 +118,7 @@ def test_known_run_key_is_not_requested_again(
     does not request it again, and the requested run loads the file."""
     put(aws, "raw/cmo/2022-01.csv", CMO)
     [request] = tick(instance, aws, None).run_requests or []
-    result = ingest_raw_object_job.execute_in_process(
-        run_config=request.run_config,
-        tags={**request.tags, "dagster/run_key": request.run_key or ""},
-        resources={"aws": aws, "influxdb": influxdb},
-        instance=instance,
-    )
-    assert result.success
+    assert launch(instance, aws, influxdb, request)
     assert tick(instance, aws, None).run_requests == []  # cursor lost: run keys still protect
 
 
@@ -255,12 +261,7 @@ def test_a_version_uploaded_again_after_another_is_loaded_again(
     key = "raw/cmo/2022-01.csv"
 
     def run(request: dg.RunRequest) -> None:
-        assert ingest_raw_object_job.execute_in_process(
-            run_config=request.run_config,
-            tags={**request.tags, "dagster/run_key": request.run_key or ""},
-            resources={"aws": aws, "influxdb": influxdb},
-            instance=instance,
-        ).success
+        assert launch(instance, aws, influxdb, request)
 
     def cmo_values() -> list[float]:
         start, end = datetime(2022, 1, 1, tzinfo=UTC), datetime(2022, 2, 1, tzinfo=UTC)
@@ -351,13 +352,7 @@ def test_a_spreadsheet_copy_of_an_ons_file_loads_the_same_points(
     put(aws, key, make(CURVA))
     [request] = tick(instance, aws, None).run_requests or []
     assert request.tags["ons/dataset"] == "curva_carga"
-    result = ingest_raw_object_job.execute_in_process(
-        run_config=request.run_config,
-        tags={**request.tags, "dagster/run_key": request.run_key or ""},
-        resources={"aws": aws, "influxdb": influxdb},
-        instance=instance,
-    )
-    assert result.success
+    assert launch(instance, aws, influxdb, request)
     start, end = datetime(2018, 11, 3, tzinfo=UTC), datetime(2018, 11, 6, tzinfo=UTC)
     loaded = points(influx_url, influx_db, "curva_carga", start, end)
     expected = normalize_bytes(CURVA, "ons.csv")
