@@ -571,3 +571,27 @@ def test_days_whose_value_passed_a_threshold_are_counted(
     for code, group in df.dropna(subset=["val_cargaenergiahomwmed"]).groupby("id_subsistema"):
         day_means = group.groupby(local_days(group)).val_cargaenergiahomwmed.mean()
         assert counted[code] == int((day_means > threshold).sum()), code
+
+
+def test_steps_when_one_subsystem_was_above_the_other_are_counted(
+    client: TestClient, api_data: ApiData
+) -> None:
+    """ "In how many half-hours was the South CMO higher than the Southeast's?": the half-hours
+    where their difference was above 0 (it was refused: a condition needed a number)."""
+    df = day(frame(api_data, "cmo_semihorario"), "2024-03-05")
+    wide = df.pivot_table(index="time", columns="id_subsistema", values="val_cmo").dropna()
+    data = ask(
+        client,
+        "On March 5, 2024, in how many half-hours was the South CMO higher than the Southeast CMO?",
+    )
+    assert data["model"]["difference"] == {
+        "tag": "id_subsistema",
+        "minuend": "S",
+        "subtrahend": "SE",
+    }
+    assert data["row_count"] == 1 and data["rows"][0][1] == "S − SE"
+    assert data["rows"][0][-1] == int((wide["S"] > wide["SE"]).sum())
+    lower = ask(
+        client, "quantas meias horas de 5 de março de 2024 o CMO do Sul ficou abaixo do SE?"
+    )
+    assert lower["rows"][0][-1] == int((wide["S"] < wide["SE"]).sum())

@@ -244,7 +244,11 @@ def _window_filtered(model: QueryModel, rows: list[tuple[Any, ...]]) -> list[tup
     that has windows at all (0 when none passed), at the range's start."""
     wf = model.window_filter
     assert wf is not None
-    width = 1 + len(model.result_tags())
+    tags = model.result_tags()
+    width = 1 + len(tags)
+    if model.difference is not None:  # the difference's windows alone
+        at = 1 + tags.index(model.difference[0])
+        rows = [row for row in rows if row[at] == _difference_label(model)]
     kept = [row for row in rows if wf.passes(row[width])]
     if not wf.count:
         return kept

@@ -964,6 +964,12 @@ _WHICH_OF_THE_NAMED = rx(
     r"|maior|menor|higher|lower|bigger|smaller|larger)\b(?!\s+(?:than|que|do\s+que|de)\b)"
 )
 _OR = rx(r"\b(?:or|ou)\b")
+# "higher than the Southeast's", "maior que o do Sudeste": one value compared with another's
+_THAN_THE_OTHER = rx(
+    r"\b(?:(?:higher|greater|bigger|lower|smaller|maior|menor|superior|inferior|mais\s+alt[oa]"
+    r"|mais\s+baix[oa])\s+(?:than|que|do\s+que|a)|(?:above|below)|(?:acima|abaixo)\s+d[eoa])"
+    r"(?:\s+(?:the|o|a|o\s+d[oa]|a\s+d[oa]|that\s+of))?(?=\s)"
+)
 # "of any single wind farm", "de uma única usina": one plant, whichever reached the extreme
 _ANY_SINGLE = rx(
     r"\b(?:any|a)\s+single(?=\s+(?:[\w-]+\s+)?(?:plants?|farms?|parks?|stations?|units?))"
@@ -1738,6 +1744,7 @@ class RuleTranslator:
         self._subsystems(st)
         self._direction(st)
         st.mark(PLACE, before)
+        self._one_above_the_other(st)
         before = text.current
         self._aggregations(st)
         st.mark(AGGREGATION, before)
@@ -2640,6 +2647,22 @@ class RuleTranslator:
             if match.group("giga"):  # "above 80 GW": the data is in MW
                 value *= 1000
             st.conditions.append((op, value, shown))
+
+    def _one_above_the_other(self, st: _State) -> None:
+        """ "In how many half-hours was the South CMO higher than the Southeast's?": the steps
+        where one subsystem's value passed the other's, counted on their difference."""
+        codes = list(dict.fromkeys(code for _, code, _ in sorted(st.subsystems)))
+        if st.counted is None or st.conditions or len(codes) != 2:
+            return
+        first, second = sorted(st.subsystems)[0], sorted(st.subsystems)[-1]
+        for match in st.text.finditer(_THAN_THE_OTHER):
+            if not first[0] < match.start() < second[0]:
+                continue
+            st.text.consume(match.start(), match.end())
+            up = not re.match(r"lower|smaller|below|menor|abaixo|inferior|mais\s+baix", match[0])
+            st.subsystem_difference = (first[1], second[1])
+            st.conditions.append((">" if up else "<", 0.0, match.group(0).strip()))
+            return
 
     def _spread_between(self, st: _State) -> None:
         """ "SE-NE spread", "spread entre SE e NE": traders mean the difference between the two
@@ -3655,6 +3678,13 @@ class RuleTranslator:
         extreme on the side of the condition: a day passed 80 GW if it did at some hour."""
         op, value, _ = st.conditions[0]
         field = next(leaf.field for leaf in leaves(selections[0].expr) if isinstance(leaf, Agg))
+        if st.subsystem_difference is not None:
+            a, b = st.subsystem_difference
+            step = {"30m": "half-hour", "1h": "hour", "1d": "day"}.get(st.window_count or "")
+            article = "an" if step == "hour" else "a"
+            st.assumptions.append(f"{article} {step or 'window'} counts when {a}'s mean {op} {b}'s")
+            mean = Selection(Agg(Aggregation.MEAN, field), f"mean_{field}")
+            return [mean], WindowFilter(op, value, count=True)
         agg = st.window_agg or (
             Aggregation.MAX
             if op in (">", ">=")
@@ -3754,6 +3784,9 @@ class RuleTranslator:
         if st.counted is not None:
             grain, shown = st.counted
             step = schema.table(table).grain
+            if st.subsystem_difference is not None and st.conditions:
+                st.window_count = grain  # each step's difference compared, the steps counted
+                return ()
             if not st.conditions:
                 st.unmapped.append(
                     Unmapped(

@@ -2698,3 +2698,19 @@ def test_days_whose_own_value_passed_a_threshold_are_counted() -> None:
     # Flux has no rendering of it: said, not rendered wrong
     with pytest.raises(ModelError, match="InfluxQL only"):
         render_flux(mean)
+
+
+def test_steps_when_one_subsystem_passed_the_other_are_counted_on_their_difference() -> None:
+    """A condition on another subsystem's value ("higher than the Southeast's"), counted per
+    step: the difference of the two, its windows compared with 0 (set 23's Q29 was refused)."""
+    half = understood("in how many half-hours of May 2024 was the South CMO higher than the SE's?")
+    assert half.difference == ("id_subsistema", "S", "SE") and str(half.window) == "30m"
+    assert half.window_filter == WindowFilter(">", 0.0, count=True)
+    assert half.value_filters == ()
+    days = understood("quantos dias de 2023 o CMO do NE ficou acima do SE?")
+    assert days.difference == ("id_subsistema", "NE", "SE") and str(days.window) == "1d"
+    below = understood("quantas horas em 2023 a carga do SE foi menor que a do Sul?")
+    assert below.window_filter == WindowFilter("<", 0.0, count=True)
+    # a number is still a threshold on each one's own values
+    each = understood("quantas horas o CMO do Sul e do SE ficou acima de 200 em fevereiro")
+    assert each.difference is None and each.value_filters
