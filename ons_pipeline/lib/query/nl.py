@@ -66,6 +66,7 @@ from ons_pipeline.lib.query.model import (
     TransformKind,
     ValueFilter,
     WindowFilter,
+    expr_unit,
     is_selector,
     leaves,
     zone_info,
@@ -359,7 +360,7 @@ _STOPWORDS = set(
     disponivel disponiveis available expresso expressa expressos expressas expressed tambem
     sendo montante figure figures figura hit hits inteiro inteira inteiros inteiras whole entire
     muito muita
-    considerando considering pega pegue pegando tava tavam quem who
+    considerando considering pega pegue pegando tava tavam
     """.split()  # noqa: SIM905
 )
 _AGG_WORD = r"(?:media|average|mean|maxim[oa]|maximum|max|minim[oa]|minimum|min|soma|sum|total)"
@@ -403,6 +404,8 @@ _FILLER = rx(
     # "who exports, who imports?": the sign of the net interchange says it
     r"|who\s+exports?\s*,?\s*(?:and\s+)?who\s+imports?|quem\s+exporta\s*,?\s*(?:e\s+)?quem\s+importa|(?:in\s+)?(?:which|what)\s+direction|which\s+way|(?:em\s+)?(?:qual|que)\s+(?:o\s+|a\s+)?(?:sentido|direcao)|(?:indicando|mostrando|showing|indicating)\s+(?:o\s+|the\s+)?(?:sentido|direcao|direction)(?:\s+predominante|\s+(?:mostly|mainly))?(?:\s+(?:do|of\s+the)\s+(?:fluxo|flow))?|favor(?=\s+(?:informar|enviar|indicar|mostrar|listar|calcular|responder|me\b))|thank\s+you|ola|oi|hello|hi|hey"
     r"|por\s+gentileza|se\s+(?:for\s+)?possivel|se\s+puder|sera\s+que|desde\s+ja|agradec[oe]"
+    # "pf" (por favor) where politeness stands: first, last, or between commas
+    r"|(?:^\W*|,\s*)pfv?r?(?=\s*(?:[,.?!]|$))|(?<=[?.!,]\s)pfv?r?(?=\W*$)|(?<=\s)pfv?r?(?=\W*$)"
     r"|grat[oa]|voce|if\s+possible|if\s+you\s+can|i\s+(?:would|'d)\s+(?:really\s+)?appreciate"
     r"(?:\s+it)?|(?:and\s+)?i\s+(?:was|am)\s+wondering\s+(?:if|whether)|much\s+appreciated)\b"
 )
@@ -817,7 +820,7 @@ _MWMED = rx(
 # combined over the days of the period (QueryModel.by_hour_of_day)
 _DAY_PROFILE = rx(
     r"\b(?:(?:by|per|for\s+each|across)\s+(?:the\s+)?)?hours?[\s-]+of[\s-]+(?:the[\s-]+)?day\b"
-    r"|\b(?:(?:por|em\s+cada|para\s+cada|n?as)\s+)?horas?\s+do\s+dia\b"
+    r"|\b(?:(?:por|em\s+cada|para\s+cada|n?as|n?os)\s+)?(?:horas?|horarios?)\s+do\s+dia\b"
     r"|\b(?:perfil|curva)\s+(?:horari[oa]\s+)?(?:medi[oa]|tipic[oa])\b|\bdia\s+tipico\b"
     r"|\b(?:typical|average)\s+(?:daily\s+)?(?:profile|day|shape)\b"
     r"|\b(?:daily|hourly)\s+(?:profile|shape)\b"
@@ -960,10 +963,22 @@ _AMOUNT = rx(r"\b(?:quant[oa]s?|how\s+much)\b")
 # "Jirau or Santo Antônio - which generated more?", "quem gerou mais, A ou B?": a choice between
 # the things named ("ou"/"or" joins them), the comparison read from their values
 _WHICH_OF_THE_NAMED = rx(
-    r"\b(?:which|qual|quem|who)\b(?:\s+[\w-]+){0,3}?\s+(?:(?P<more>more|mais|less|menos)"
-    r"|maior|menor|higher|lower|bigger|smaller|larger)\b(?!\s+(?:than|que|do\s+que|de)\b)"
+    r"\b(?:which|qual|(?P<who>quem|who))\b(?P<between>(?:\s+[\w-]+){0,3}?)\s+(?:(?P<more>more"
+    r"|mais|less|menos)|(?P<cmp>maior|menor|higher|lower|bigger|smaller|larger))\b"
+    r"(?!\s+(?:than|que|do\s+que|de)\b)"
+)
+# the things a "which" may rank: "qual subsistema teve a carga maior" ranks, it names no option
+_ENTITY_NOUN = rx(
+    r"\b(?:fontes?|sources?|usinas?|plants?|subsistemas?|subsystems?|estados?|states?|regi\w+"
+    r"|tipos?|types?|dias?|days?|mes(?:es)?|months?|anos?|years?|horas?|hours?)\b"
 )
 _OR = rx(r"\b(?:or|ou)\b")
+# all of a counted day: "dias inteiros", "the whole day", "in every hour", "o tempo todo"
+_ALL_DAY = rx(
+    r"\b(?:(?<=dias\s)inteiros|(?<=days\s)(?:whole|entire)|o\s+dia\s+(?:todo|inteiro)"
+    r"|(?:o\s+)?tempo\s+todo|em\s+todas\s+as\s+horas|(?:in\s+)?every\s+hour|all\s+day(?:\s+long)?"
+    r"|(?:the\s+)?(?:whole|entire)\s+day|throughout\s+the\s+day|sempre|always)\b"
+)
 # "higher than the Southeast's", "maior que o do Sudeste": one value compared with another's
 _THAN_THE_OTHER = rx(
     r"\b(?:(?:higher|greater|bigger|lower|smaller|maior|menor|superior|inferior|mais\s+alt[oa]"
@@ -1316,6 +1331,7 @@ class _State:
     # days counted on finer data: the window each is, and the aggregate that decides it
     window_count: str | None = None
     window_agg: Aggregation | None = None
+    whole_window: bool = False  # the condition held all through each counted day
     mlt: bool = False
     mwmes: bool = False
     percent: bool = False
@@ -1526,6 +1542,8 @@ class RuleTranslator:
         """ "and the week before that?", "e no mesmo dia do ano passado?": the earlier question
         over its period moved back as the words say, its dates written out; after a latest
         value, from the day of the latest data."""
+        if state.reading.days or state.reading.hours:
+            return None  # "nos fins de semana de maio ››› e um ano antes?": only dates move
         where = state.slots.get(PERIOD, set())
         base = _slot_text(earlier, where)
         if not state.reading.spans and [a for _, a, _ in state.aggregations] == [Aggregation.LAST]:
@@ -1617,6 +1635,10 @@ class RuleTranslator:
             # amount of energy when generating (or consuming) is what is compared
             if match.group("more"):
                 text.consume(match.start("more"), match.end("more"))
+            elif match.group("cmp") and not _ENTITY_NOUN.search(match.group("between")):
+                text.consume(match.start("cmp"), match.end("cmp"))  # "which had the higher …"
+            if match.group("who"):  # "quem gerou mais, A ou B?": one of those named
+                text.consume(match.start("who"), match.end("who"))
             for joint in text.finditer(_OR):
                 text.consume(joint.start(), joint.end())
             st.more_generated = bool(_ENERGY_VERB.search(match.group(0)))
@@ -2592,6 +2614,9 @@ class RuleTranslator:
             st.aggregations.append((match.start(), Aggregation.COUNT, match.group(0)))
             if match.group("data"):
                 st.counted = None  # "quantas horas de dados": every point counts
+        if st.counted is not None and st.counted[0] == "1d":
+            # "quantos dias inteiros …", "in every hour", "o dia todo": all of each day
+            st.whole_window = bool(text.take(_ALL_DAY))
         for match in text.take(_ZERO):  # "ficou zerada", "parada", "at zero"
             st.conditions.append(("<=", 0.0, text.original(match.start(), match.end()).strip()))
         for match in text.finditer(_CONDITION):
@@ -2614,7 +2639,8 @@ class RuleTranslator:
                 continue
             prefix = text.norm[: match.start()]
             copula = _COPULA.match(match.group(0)) or _COPULA_BEFORE.search(prefix)
-            if _OF_AGGREGATE.search(prefix) and copula:
+            days_counted = st.counted is not None and st.counted[0] == "1d"
+            if _OF_AGGREGATE.search(prefix) and copula and not days_counted:
                 # "a carga média foi superior a 40 mil?": the mean compared, not the mean of
                 # the points above it — given, to compare (said)
                 st.unmapped.append(
@@ -2787,11 +2813,22 @@ class RuleTranslator:
 
     # -- building the model ---------------------------------------------------------------------
     def _build(self, st: _State) -> QueryModel | None:
-        if st.any_single and st.rank is None:
+        extremes = {a for _, a, _ in st.aggregations} & {Aggregation.MAX, Aggregation.MIN}
+        # "highest hourly output of any single …": the data's own grain, not a window of it
+        own_grain = st.grain_adj in (None, "1h", "30m")
+        if st.any_single and st.rank is None and len(extremes) == 1 and own_grain:
             # "the highest output of any single wind farm": the plants ranked by that extreme,
             # the first one answers (with its name and time)
-            low = any(a is Aggregation.MIN for _, a, _ in st.aggregations)
-            st.rank = _Rank(1, low, "plant")
+            st.rank = _Rank(1, Aggregation.MIN in extremes, "plant")
+        elif st.any_single:  # "average output of any single wind farm": which one?
+            st.unmapped.append(
+                Unmapped(
+                    "combination",
+                    "any single",
+                    "one plant's highest or lowest value is read; for another aggregate, rank "
+                    "the plants (top 1)",
+                )
+            )
         keys = [k for _, k, _ in st.measures]
         for _, key, shown in st.measures:
             if key.startswith("unsupported:"):
@@ -3623,12 +3660,8 @@ class RuleTranslator:
             ]
         elif st.energy_unit:
             st.assumptions.append(f"a ranking is in MWh, not {st.energy_unit[:-2].upper()}Wh")
-        if st.gigawatts and not st.energy_unit and top is None:
-            selections = [
-                Selection(BinOp("/", s.expr, Const(1000)), f"{s.alias}_gw") for s in selections
-            ]
-        elif st.gigawatts and top is not None:
-            st.assumptions.append("a ranking is in MW, not GW")
+        if st.gigawatts:
+            selections = self._in_gigawatts(st, table, selections, top)
         if st.transform is not None:
             kind, n, _ = st.transform
             if kind is TransformKind.MOVING_AVERAGE and n is None:
@@ -3670,13 +3703,31 @@ class RuleTranslator:
             window_filter=window_filter,
         )
 
+    def _in_gigawatts(
+        self, st: _State, table: str, selections: list[Selection], top: TopN | None
+    ) -> list[Selection]:
+        """ "Em GW", "how many GW": a power (MW, MWmed) in thousands of MW; a measure of another
+        unit (a price, a percentage, stored energy) has no GW: refused, not divided."""
+        spec = schema.table(table)
+        units = {expr_unit(spec, s.expr) for s in selections}
+        if not units <= {"MW", "MWmed"}:
+            shown = ", ".join(sorted(u or "no unit" for u in units))
+            st.unmapped.append(
+                Unmapped("combination", "GW", f"GW is a unit of power; this is in {shown}")
+            )
+            return selections
+        if st.energy_unit or top is not None:
+            st.assumptions.append("a ranking is in MW, not GW")
+            return selections
+        return [Selection(BinOp("/", s.expr, Const(1000)), f"{s.alias}_gw") for s in selections]
+
     def _windows_counted(
         self, st: _State, selections: list[Selection]
     ) -> tuple[list[Selection], WindowFilter]:
         """ "Quantos dias de 2024 a carga passou de 80 GW?": each day's value compared, the days
         that passed counted. A day's value is the aggregate asked ("média diária"), else its
         extreme on the side of the condition: a day passed 80 GW if it did at some hour."""
-        op, value, _ = st.conditions[0]
+        op, value, shown = st.conditions[0]
         field = next(leaf.field for leaf in leaves(selections[0].expr) if isinstance(leaf, Agg))
         if st.subsystem_difference is not None:
             a, b = st.subsystem_difference
@@ -3685,19 +3736,23 @@ class RuleTranslator:
             st.assumptions.append(f"{article} {step or 'window'} counts when {a}'s mean {op} {b}'s")
             mean = Selection(Agg(Aggregation.MEAN, field), f"mean_{field}")
             return [mean], WindowFilter(op, value, count=True)
-        agg = st.window_agg or (
-            Aggregation.MAX
-            if op in (">", ">=")
-            else Aggregation.MIN
-            if op in ("<", "<=")
-            else Aggregation.MEAN
-        )
+        # at some point in the day (the extreme on the condition's side), or all through it ("o
+        # dia inteiro", "in every hour", a plant stopped): the other extreme
+        whole = st.whole_window or bool(op == "<=" and value == 0 and _ZERO.search(fold(shown)))
+        if op in (">", ">="):
+            agg = Aggregation.MIN if whole else Aggregation.MAX
+        elif op in ("<", "<="):
+            agg = Aggregation.MAX if whole else Aggregation.MIN
+        else:
+            agg = Aggregation.MEAN
+        agg = st.window_agg or agg
         unit = {"1d": "day", "1w": "week", "1mo": "month"}.get(st.window_count or "", "window")
         if st.window_agg is None:
+            extreme = "maximum" if agg is Aggregation.MAX else "minimum"
+            when = "all through it" if whole else "at some point in it"
             st.assumptions.append(
-                f"a {unit} counts when the value was {op} {value:g} at some point in it (its "
-                f"{'maximum' if agg is Aggregation.MAX else 'minimum'}); ask for the daily mean "
-                "to compare that"
+                f"a {unit} counts when the value was {op} {value:g} {when} (its {extreme}); "
+                "ask for the daily mean to compare that"
             )
         else:
             st.assumptions.append(f"a {unit} counts when its {agg} is {op} {value:g}")
@@ -3804,6 +3859,17 @@ class RuleTranslator:
                 and len(st.conditions) == 1
                 and len(selections) == 1
             ):
+                if (st.window or st.grain_adj or grain) != grain:
+                    # "quantos dias por mês …": a count per month of days is not computed
+                    st.unmapped.append(
+                        Unmapped(
+                            "combination",
+                            shown,
+                            "the days that passed are counted over the whole period, not per "
+                            "month or week: ask for one month at a time",
+                        )
+                    )
+                    return ()
                 st.window_count = grain  # "quantos dias … passou de": each day's value, compared
                 return ()
             elif Duration.parse(grain).ns != int(step.total_seconds()) * 1_000_000_000:
@@ -4348,7 +4414,13 @@ def _names_what_is_asked(model: QueryModel | None, folded: str) -> bool:
         ranked = model.top.tag if model.top is not None else None
         if ranked != tag and (ranked, tag) != ("id_ons", "nom_usina"):
             return False
-    return model.extreme_times or any(is_selector(s.expr) for s in model.selections)
+    if tag is not None and model.top is not None:
+        return True  # "qual usina foi essa?" after a top-1: the ranking names it
+    return model.extreme_times or any(
+        isinstance(leaf, Agg) and leaf.func in SELECTORS
+        for s in model.selections
+        for leaf in leaves(s.expr)
+    )
 
 
 def _fragment(question: str) -> tuple[re.Match[str] | None, str]:

@@ -706,7 +706,8 @@ _OVER_A_PERIOD = rx(
 _HA_N = rx(r"\bha\s+(?P<n>" + NUM + r")\s*" + _UNIT_WORDS + r"\b(?!\s+(?:atras|ago)\b)")
 
 _NAMED: list[tuple[str, str]] = [
-    (r"(?:d?[oa]\s+)?anteontem|(?:the\s+)?day\s+before\s+yesterday", "day-2"),
+    (r"(?:d?[oa]\s+)?(?:anteontem|antes\s+de\s+ontem)|(?:the\s+)?day\s+before\s+(?:yesterday|last)",
+     "day-2"),
     # "last night", "overnight", "a noite passada": the night that just ended, across midnight
     (r"(?:(?:the|during|over)\s+)?last\s+night|overnight|(?:n?a\s+)?noite\s+passada", "night-last"),
     (r"(?:d?[oa]\s+)?ontem|yesterday", "day-1"),
@@ -726,6 +727,7 @@ _NAMED: list[tuple[str, str]] = [
     (r"(?:n?[oa]\s+)?(?:esta|nesta|essa|nessa|desta|dessa|this|current)\s+(?:semana|week)"
      r"|(?:n?[oa]\s+)?semana\s+atual|(?:o\s+)?acumulad[oa]\s+da\s+semana", "week-this"),
     (r"(?:for|over|in|during|within)\s+the\s+(?:last|past)\s+month", "month-rolling"),
+    (r"(?:n?[oa]\s+)?mes\s+retrasado|(?:the\s+)?month\s+before\s+last", "month-prev2"),
     (r"(?:n?[oa]\s+)?mes\s+passado|(?:the\s+)?(?:last|previous)\s+month", "month-prev"),
     (r"(?:n?[oa]\s+)?ultimo\s+mes|(?:the\s+)?past\s+month", "month-rolling"),
     (r"(?:n?[oa]\s+)?(?:este|neste|esse|nesse|deste|desse|this|current)\s+(?:mes|month)"
@@ -1204,8 +1206,9 @@ def _named(key: str, now: datetime, today: datetime) -> Span:
     if key == "week-this":
         return Span(add_days(today, -today.weekday()), now)
     month_start = today.replace(day=1)
-    if key == "month-prev":
-        return Span(_add_months(month_start, -1), month_start)
+    if key in ("month-prev", "month-prev2"):
+        back = 1 if key == "month-prev" else 2
+        return Span(_add_months(month_start, -back), _add_months(month_start, 1 - back))
     if key == "month-rolling":
         return Span(_add_months(now, -1), now)
     if key == "month-this":

@@ -25,8 +25,7 @@ SHORTHAND: dict[str, str] = {
     "gen": "generation", "yday": "yesterday", "hrly": "hourly", "wk": "week", "wks": "weeks",
     "subsys": "subsystem", "sto": "santo", "sta": "santa", "yr": "year",
     "yrs": "years", "whats": "what is", "pls": "please", "plz": "please", "oq": "o que",
-    "btwn": "between", "pfv": "por favor", "pfvr": "por favor", "pf": "por favor",
-    "blz": "beleza", "vlw": "valeu",
+    "btwn": "between", "pfv": "por favor", "pfvr": "por favor", "blz": "beleza", "vlw": "valeu",
     "obg": "obrigado", "obgd": "obrigado", "thx": "thanks", "agr": "agora", "msm": "mesmo",
 }  # fmt: skip
 # shorthand written in capitals as it usually is: "geração FV"
