@@ -2714,3 +2714,53 @@ def test_steps_when_one_subsystem_passed_the_other_are_counted_on_their_differen
     # a number is still a threshold on each one's own values
     each = understood("quantas horas o CMO do Sul e do SE ficou acima de 200 em fevereiro")
     assert each.difference is None and each.value_filters
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # a fifth differential review (this release's rules): near misses refused, not misread
+        "CMO médio do SE ontem em GW",  # GW is a unit of power
+        "EAR do SE em MWmês ontem em GW",
+        "qual o pf da usina de Jirau em 2023?",  # pf = fator de potência, not "por favor"
+        "quem exporta energia para o Sudeste?",  # "quem" asks who, no options named
+        "how many days per month in 2023 did SE load exceed 50 GW?",  # not one count a year
+        "average output of any single wind farm in BA in 2023",  # which one? not a ranking
+        "lowest daily generation of any single hydro plant in 2023",
+    ],
+)
+def test_what_the_fifth_differential_review_found_is_refused(question: str) -> None:
+    assert not translate(question, NOW, plants=lambda: ["Jirau"]).complete, question
+
+
+def test_what_the_fifth_differential_review_found_is_read_as_meant() -> None:
+    # all through each day: the other extreme decides ("in every hour", "dias inteiros", stopped)
+    every = understood("how many days in 2023 was SE load above 35 GW in every hour?")
+    assert str(every.selections[0].expr) == "min(val_cargaenergiahomwmed)"
+    stopped = understood(
+        "quantos dias inteiros Angra 1 ficou parada em 2023?", plants=lambda: ["Angra 1"]
+    )
+    assert str(stopped.selections[0].expr) == "max(val_geracao)"
+    assert stopped.window_filter == WindowFilter("<=", 0.0, count=True)
+    # a day's mean that "ficou abaixo de": counted by its mean
+    mean = understood("quantos dias o CMO médio diário do SE ficou abaixo de 50 em 2023?")
+    assert str(mean.selections[0].expr) == "mean(val_cmo)" and mean.window_filter is not None
+    # the days before the last ones named
+    for question, start in (
+        ("carga do SE antes de ontem", "2024-05-13T03:00:00Z"),
+        ("NE solar the day before last", "2024-05-13T03:00:00Z"),
+        ("mean CMO in the south the month before last", "2024-03-01T03:00:00Z"),
+        ("carga média do SE no mês retrasado", "2024-03-01T03:00:00Z"),
+    ):
+        assert understood(question).time_range.to_dict()["start"] == start, question
+    # "qual horário do dia": the hours of the day compared
+    assert understood("qual horário do dia teve o maior CMO médio no SE em abril?").by_hour_of_day
+    # "which had the higher …, A or B?": each one's value, to compare
+    higher = understood("which had the higher average CMO in 2023, SE or NE?")
+    assert higher.group_tags == ("id_subsistema",) and higher.top is None
+    # a follow-up about the answer: after a top-1 ranking, and after an extreme in GW
+    ranked = "qual a usina que mais gerou na BA em 2023?"
+    assert follow("qual usina foi essa?", ranked).model == understood(ranked)
+    assert follow("which day was that?", "SE load peak in 2023 in GW").complete
+    # a relative follow-up after days of the week: only the dates would move, refused
+    assert not follow("and a year earlier?", "SE load on weekends in May 2023").complete
