@@ -723,3 +723,53 @@ def test_a_zip_or_a_huge_header_gets_an_error_that_says_what_it_is() -> None:
     with pytest.raises(UnknownDatasetError) as raised:
         normalize_bytes((header + "\n").encode(), "wide.csv")
     assert len(str(raised.value)) < 5000
+
+
+def test_what_a_second_review_of_file_forms_found() -> None:
+    """A second pass of the review (46 near misses of the rules above)."""
+    # one stray comma beside ONS's own '457.403' is a bad row: the point stays a decimal point
+    # (a fixed quarantine CSV read 457.403 as 457403 and overwrote correct points)
+    stray = normalize_bytes(
+        curva("N;NORTE;2024-01-01 00:00:00;457.403", "S;SUL;2024-01-01 00:00:00;12,5"), "q.csv"
+    )
+    assert [v for _, _, v in values_of(stray)] == [457.403] and len(stray.bad_rows) == 1
+    assert any("both with a decimal point and with a decimal comma" in n for n in stray.notes)
+    # commas alone are the decimal comma
+    commas = normalize_bytes(curva("N;NORTE;2024-01-01 00:00:00;5401,888"), "c.csv")
+    assert [v for _, _, v in values_of(commas)] == [5401.888]
+    # a row of empty cells (a spreadsheet's ';;;') and the header again in capitals: nothing
+    noisy = curva("N;NORTE;2024-01-01 00:00:00;1.5", ";;;", CURVA.upper())
+    assert normalize_bytes(noisy, "n.csv").bad_rows == []
+    # a stray 24:00 in a file that has 00:00 labels is a bad row, not the file's convention
+    stray_24 = normalize_bytes(
+        curva("N;NORTE;2024-01-01 00:00:00;1.5", "N;NORTE;2024-01-01 24:00:00;2.5"), "s.csv"
+    )
+    assert stray_24.rows == 1 and [b.row for b in stray_24.bad_rows] == [3]
+    # gzip within gzip; UTF-16 ("Unicode text") decoded, so its error shows a readable header
+    twice = normalize_bytes(gzip.compress(gzip.compress(curva("N;NORTE;2024-01-01;1.5"))), "z")
+    assert twice.rows == 1
+    with pytest.raises(UnknownDatasetError, match="id_subsistema"):
+        normalize_bytes(CURVA.replace(";", "\t").encode("utf-16"), "u16.txt")
+
+
+def test_a_daily_parquets_utc_dates_with_the_2013_second_keep_their_day(tmp_path: Path) -> None:
+    """Dates as UTC instants, one of them the 2013 '00:00:01' quirk: every one keeps its date
+    (only all-midnight files were read so: one such row put the whole file a day early)."""
+    path = tmp_path / "EAR.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "id_subsistema": ["SE", "SE"],
+                "nom_subsistema": ["SUDESTE", "SUDESTE"],
+                "ear_data": pa.array(
+                    [datetime(2013, 1, 1, tzinfo=UTC), datetime(2013, 1, 2, 0, 0, 1, tzinfo=UTC)],
+                    pa.timestamp("us", "UTC"),
+                ),
+                "ear_max_subsistema": [204615.0, 204615.0],
+                "ear_verif_subsistema_mwmes": [110008.17, 110100.0],
+                "ear_verif_subsistema_percentual": [53.76, 53.8],
+            }
+        ),
+        path,
+    )
+    assert local_day_of(all_rows(normalize_file(path))) == [date(2013, 1, 1), date(2013, 1, 2)]

@@ -65,6 +65,7 @@ import functools
 import io
 import json
 import time
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -948,14 +949,21 @@ def probe_object(
         kwargs["IfMatch"] = f'"{clean_etag(etag)}"'
     head = s3.get_object(Bucket=bucket, Key=key, **kwargs)["Body"].read()
     try:
-        if head[:2] == GZIP_MAGIC:  # the whole (compressed) object, to read what it holds
+        if head[:2] == GZIP_MAGIC:  # the (compressed) object, to read what it holds
             del kwargs["Range"]
-            whole = gunzip(s3.get_object(Bucket=bucket, Key=key, **kwargs)["Body"].read(), uri)
-            if whole[:4] == b"PAR1":
-                columns = pq.read_schema(pa.BufferReader(whole)).names
-            else:
-                columns = read_header(whole[:PROBE_BYTES], uri)
-            return detect_dataset(columns, uri).name
+            packed = s3.get_object(Bucket=bucket, Key=key, **kwargs)["Body"].read()
+            try:  # a CSV's header is in its first bytes: only those are inflated
+                first = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(packed, PROBE_BYTES)
+            except zlib.error as exc:
+                raise RejectedObjectError(f"{uri}: damaged gzip data ({exc})") from None
+            if first[:4] == b"PAR1" or first[:2] == GZIP_MAGIC:
+                whole = gunzip(packed, uri)
+                while whole[:2] == GZIP_MAGIC:
+                    whole = gunzip(whole, uri)
+                if whole[:4] != b"PAR1":
+                    return detect_dataset(read_header(whole[:PROBE_BYTES], uri), uri).name
+                return detect_dataset(pq.read_schema(pa.BufferReader(whole)).names, uri).name
+            return detect_dataset(read_header(first, uri), uri).name
         if head[:4] == ZIP_MAGIC:  # an Excel workbook: its header is in the whole archive
             del kwargs["Range"]
             whole = s3.get_object(Bucket=bucket, Key=key, **kwargs)["Body"].read()

@@ -305,6 +305,12 @@ def text_bytes(data: bytes) -> tuple[bytes, list[str]]:
     pt-BR Windows) is re-encoded. A file that is partly UTF-8 is left as it is: its undecodable
     lines are bad rows."""
     notes: list[str] = []
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Excel's "Unicode text"
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+            notes.append("encoding: UTF-16, not UTF-8")
+        except UnicodeDecodeError:
+            pass
     if b"\r" in data:
         if b"\n" not in data:
             data = data.replace(b"\r", b"\n")
@@ -395,7 +401,8 @@ def _read_csv(data: bytes, source: str, notes: list[str] | None = None) -> _RawR
         return np.bincount(lines, minlength=starts.size)
 
     # a line of spaces, tabs or a DOS end-of-file mark (Ctrl-Z) holds nothing: blank
-    blank = per_line(np.flatnonzero(~np.isin(arr, (9, 10, 13, 26, 32)))) == 0
+    # (and a row of empty cells, ";;;", as a spreadsheet writes below its data)
+    blank = per_line(np.flatnonzero(~np.isin(arr, (9, 10, 13, 26, 32, 34, 59)))) == 0
     content = np.flatnonzero(~blank)
     if content.size == 0:
         raise NormalizeError(f"{source}: no header line (empty file)")
@@ -406,9 +413,8 @@ def _read_csv(data: bytes, source: str, notes: list[str] | None = None) -> _RawR
     # the header again further down (monthly files joined into one): a separator, not a row
     lengths = ends - starts
     for line in np.flatnonzero(~blank & (lengths >= len(header_bytes))).tolist():
-        if line > header_line and arr[starts[line] : ends[line]].tobytes().lstrip(
-            _BOM
-        ) == header_bytes.lstrip(_BOM):
+        again = arr[starts[line] : ends[line]].tobytes().lstrip(_BOM)
+        if line > header_line and again.lower() == header_bytes.lstrip(_BOM).lower():
             blank[line] = True
             notes.append(f"line {line + 1}: the header repeated (files joined), skipped")
 
@@ -651,10 +657,12 @@ def _time_strings(column: pa.Array) -> pa.Array:
 
 
 def _utc_midnights(column: pa.Array) -> bool:
-    """Whether every instant of a zoned time column is a UTC midnight (and there is one)."""
+    """Whether a zoned daily column holds dates written as UTC instants: every instant before
+    03:00 UTC (UTC midnight, or the 2013 "00:00:01" written so), which would fall on the evening
+    before in Brasília; a local midnight is 03:00 UTC (02:00 in summer time, the same date)."""
     ns = pc.cast(pc.cast(column, ons_time.UTC_NS), pa.int64()).drop_null()
     values = ns.to_numpy(zero_copy_only=False)
-    return bool(values.size) and bool((values % _NS_PER_DAY == 0).all())
+    return bool(values.size) and bool((values % _NS_PER_DAY < 3 * 3600 * 10**9).all())
 
 
 # local clock forms people's tools write, each rewritten to ONS's own (and said so): day first
@@ -693,21 +701,28 @@ def _clock_text(text: pa.Array) -> tuple[pa.Array, list[str]]:
 _COMMA_NUMBER = r"^[+-]?(\d+|\d{1,3}(\.\d{3})+),\d*([eE][+-]?\d+)?$"
 _DOT_NUMBER = r"^[+-]?\d*\.\d*([eE][+-]?\d+)?$"
 _GROUPED = r"^[+-]?\d{1,3}(\.\d{3})+(,\d*)?$"
+_GROUPED_COMMA = r"^[+-]?\d{1,3}(\.\d{3})+,\d*([eE][+-]?\d+)?$"
 
 
-def _comma_decimals(columns: list[pa.Array]) -> bool:
-    """Whether a file's numbers use the decimal comma: some value has one, and none has a point
-    that can only be a decimal point ("12.345" may be twelve thousand; "4828.07" may not)."""
-    commas = points = False
+def _comma_decimals(columns: list[pa.Array]) -> bool | None:
+    """Whether a file's numbers use the decimal comma: some value has both separators the pt-BR
+    way ("13.712,900") and none a point that can only be a decimal one ("4828.07"), or values
+    have commas and none a point at all ("5401,888"). One "12,5" beside ONS's "457.403" is a
+    stray comma, not a reason to read 457.403 as 457403. ``None``: both conventions appear."""
+    commas = both = dots = points = False
     for column in columns:
         text = _trimmed(column)
         commas |= bool(pc.any(pc.match_substring_regex(text, _COMMA_NUMBER)).as_py())
+        both |= bool(pc.any(pc.match_substring_regex(text, _GROUPED_COMMA)).as_py())
+        dots |= bool(pc.any(pc.match_substring_regex(text, _DOT_NUMBER)).as_py())
         only_point = pc.and_(
             pc.match_substring_regex(text, _DOT_NUMBER),
             pc.invert(pc.match_substring_regex(text, _GROUPED)),
         )
         points |= bool(pc.any(only_point).as_py())
-    return commas and not points
+    if (both and not points) or (commas and not dots):
+        return True
+    return None if commas and dots else False
 
 
 def _parse_field(
@@ -783,7 +798,7 @@ def normalize_bytes(
 ) -> NormalizedFile:
     """Normalise one raw ONS file's bytes (see the module docstring for every rule)."""
     notes: list[str] = []
-    if data[:2] == GZIP_MAGIC:  # "CURVA_CARGA_2024.csv.gz": the file inside
+    while data[:2] == GZIP_MAGIC and len(notes) < 3:  # "CURVA_CARGA_2024.csv.gz": the file
         data = gunzip(data, source)
         notes.append("gzip-compressed: read decompressed")
         fmt = sniff_format(data, source.removesuffix(".gz").removesuffix(".GZ"))
@@ -875,7 +890,8 @@ def _normalize_rows(
     else:
         local_text, forms = _clock_text(_time_strings(time_column))
         result.notes += forms
-        if pc.any(pc.match_substring_regex(local_text, r"\s24:00(:00)?$")).as_py():
+        end_labels = pc.any(pc.match_substring_regex(local_text, r"\s24:00(:00)?$")).as_py()
+        if end_labels and not pc.any(pc.match_substring_regex(local_text, r"\s00:00")).as_py():
             raise NormalizeError(
                 f"{source}: column {time_name!r} has times at 24:00: the file labels each "
                 "interval by its end (01:00 … 24:00), ONS by its start (00:00 … 23:00); read as "
@@ -918,9 +934,15 @@ def _normalize_rows(
         and not pa.types.is_floating(raw.columns[mapping[f.name]].type)
         and not pa.types.is_integer(raw.columns[mapping[f.name]].type)
     ]
-    if decimal == "." and _comma_decimals(numeric_text):
+    convention = _comma_decimals(numeric_text) if decimal == "." else False
+    if convention:
         decimal = ","
         result.notes.append("numbers written '12.345,67' (decimal comma, '.' between thousands)")
+    elif convention is None:
+        result.notes.append(
+            "numbers written both with a decimal point and with a decimal comma: read with the "
+            "point (ONS's); those with a comma are bad rows"
+        )
     field_arrays: dict[str, pa.Array] = {}
     for f in spec.fields:
         if f.name not in mapping:
