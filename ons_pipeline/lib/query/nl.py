@@ -484,10 +484,12 @@ _ENTITY_ANY = "|".join(f"(?P<{k}>{v})" for k, v in _ENTITY.items())
 _UP = (
     r"maior(?:es)?|mais\s+alt[oa]s?|highest|largest|biggest|greatest|most|top|principais"
     r"|priciest|most\s+expensive|mais\s+car[oa]s?|fullest|mais\s+chei[oa]s?|mais"
+    # the comparative for the superlative, as "mais" is both: "which source generated more?"
+    r"|more|higher|bigger|greater|larger"
 )
 _DOWN = (
     r"menor(?:es)?|mais\s+baix[oa]s?|mais\s+barat[oa]s?|cheapest|lowest|smallest|least|bottom"
-    r"|emptiest|mais\s+vazi[oa]s?|menos"
+    r"|emptiest|mais\s+vazi[oa]s?|menos|less|lower|smaller|fewer"
 )
 _SUPERLATIVE = rx(
     r"\b(?:(?:com|with|that|que|de|from|do|da)\s+)?(?:(?:o|a|the)\s+)?(?:(?P<down>"
@@ -825,7 +827,8 @@ _DAY_PROFILE = rx(
     r"|\b(?:typical|average)\s+(?:daily\s+)?(?:profile|day|shape)\b"
     r"|\b(?:daily|hourly)\s+(?:profile|shape)\b"
     # "the average hourly load profile", "perfil horário de carga": the measure may stand between
-    r"|\bhourly\s+(?=(?:[\w-]+\s+){1,3}(?:profile|shape)\b)|\bperfil\s+horario\b"
+    r"|\b(?:typical\s+|average\s+)?hourly\s+(?=(?:[\w-]+\s+){1,3}(?:profile|shape)\b)"
+    r"|\bperfil\s+horario\b"
     # "the typical daily load curve": the measure stands between, "curve" is taken after
     r"|\btypical\s+(?:daily\s+)?(?=[\w-]+\s+(?:curve|shape)\b)"
     r"|(?<=\baverage\s)daily\s+(?=[\w-]+\s+(?:curve|shape)\b)"
@@ -987,9 +990,10 @@ _THAN_THE_OTHER = rx(
 )
 # "of any single wind farm", "de uma única usina": one plant, whichever reached the extreme
 _ANY_SINGLE = rx(
-    r"\b(?:any|a)\s+single(?=\s+(?:[\w-]+\s+)?(?:plants?|farms?|parks?|stations?|units?))"
+    r"\b(?:any|a)\s+(?:single|one|individual)(?=\s+(?:[\w-]+\s+)?(?:plants?|farms?|parks?"
+    r"|stations?|units?))"
     r"|\bany(?=\s+(?:(?:wind|solar|hydro|thermal|power)\s+)?(?:plants?|farms?|parks?|stations?))"
-    r"|\b(?:qualquer|uma\s+(?:unica|so))(?=\s+usinas?)"
+    r"|\b(?:qualquer|uma\s+(?:unica|so)|um\s+(?:unico|so))(?=\s+(?:usinas?|parques?))"
 )
 # an amount of energy named as such: "energia exportada", "energy imported", "net exports"
 _AMOUNT_NOUN = rx(

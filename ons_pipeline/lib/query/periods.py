@@ -1020,6 +1020,10 @@ def _ranges(
                     ends.add(b.start)
                     i += 2
                     continue
+                if b.span.end <= a.span.start and not re.search(r"\d", text.norm[b.start : b.end]):
+                    # "from May to September" in June: one run of months, its end the first
+                    # such month after the start (each alone would be its latest, a year apart)
+                    b.span = Span(_add_months(b.span.start, 12), _add_months(b.span.end, 12))
                 if b.span.end <= a.span.start:
                     reading.problems.append(
                         (text.original(begin, b.end).strip(), "the range ends before it starts")

@@ -2764,3 +2764,28 @@ def test_what_the_fifth_differential_review_found_is_read_as_meant() -> None:
     assert follow("which day was that?", "SE load peak in 2023 in GW").complete
     # a relative follow-up after days of the week: only the dates would move, refused
     assert not follow("and a year earlier?", "SE load on weekends in May 2023").complete
+
+
+def test_near_misses_the_fifth_differential_review_found_still_refused_are_read() -> None:
+    # months without a year written as one run: its end the first such month after the start
+    june = datetime(2025, 6, 18, 14, 30, tzinfo=UTC)
+    run = translate("NE wind generation from May to September", june)
+    assert run.model is not None and run.model.time_range.to_dict()["start"] == (
+        "2025-05-01T03:00:00Z"
+    )
+    assert run.model.time_range.to_dict()["end"] == "2025-10-01T03:00:00Z"
+    assert not translate("carga do SE de 10 de junho a 5 de maio", june).complete  # days: no
+    # the comparative for the superlative, as "mais" is both
+    source = understood("which source generated more in the NE last month?")
+    assert source.top is not None and source.top.tag == "nom_tipousina" and not source.top.bottom
+    fewer = understood("which state generated less wind energy in 2023?")
+    assert fewer.top is not None and fewer.top.tag == "id_estado" and fewer.top.bottom
+    # "any one", "any individual", "um único parque": one plant, whichever reached it
+    for question in (
+        "highest output of any one wind farm in BA in 2023",
+        "highest output of any individual wind farm in BA in 2023",
+        "maior geração de um único parque eólico na BA em 2023",
+    ):
+        model = understood(question)
+        assert model.top is not None and model.top.n == 1, question
+    assert understood("typical hourly load profile of the SIN in winter 2023").by_hour_of_day
