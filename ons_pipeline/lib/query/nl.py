@@ -283,7 +283,8 @@ _MEASURES: list[tuple[str, str]] = [
      r"|termoeletrica)s?|thermal(?:\s+" + _GEN + r")?|thermoelectric(?:\s+" + _GEN + r")?",
      "thermal"),
     (_GEN + _OF + r"\s+eolica|eolicas?|eolico|wind(?:\s+(?:power|farms?|energy))?(?:\s+" + _GEN
-     + r")?", "wind"),
+     # "o vento rende mais", "o vento gerou": the wind's generation, said as people say it
+     + r")?|(?:o\s+)?vento\s+(?:rende|rendeu|rendem|gera|gerou|produz|produziu)", "wind"),
     (_GEN + _OF + r"\s+(?:solar|fotovoltaica)|solar(?:es)?(?:\s+" + _GEN + r")?|fotovoltaicas?"
      r"|photovoltaic(?:\s+" + _GEN + r")?|\bpv\b", "solar"),
     (r"nuclear(?:es)?(?:\s+" + _GEN + r")?", "nuclear"),
@@ -303,7 +304,7 @@ _MEASURES: list[tuple[str, str]] = [
 ]  # fmt: skip
 _MEASURES_RX = [(rx(r"\b(?:" + p + r")\b"), k) for p, k in _MEASURES]
 # a qualifier alone after another ENA ("ENA armazenável vs bruta", "storable vs gross"): that ENA
-_GROSS = rx(r"\b(?:bruta|gross)\b")
+_GROSS = rx(r"\b(?:bruta|gross|raw)\b")
 _STORABLE = rx(
     r"\b(?:stored|storable)(?:[\s-]+inflows?)?(?=[\s-]+(?:\w+\s+)?ena\b)"
     r"|(?<=\()\s*armazenavel(?=\s*\))"
@@ -360,7 +361,8 @@ _STOPWORDS = set(
     disponivel disponiveis available expresso expressa expressos expressas expressed tambem
     sendo montante figure figures figura hit hits inteiro inteira inteiros inteiras whole entire
     muito muita
-    considerando considering pega pegue pegando tava tavam
+    considerando considering pega pegue pegando tava tavam grid so somente apenas only
+    complexo complex
     """.split()  # noqa: SIM905
 )
 _AGG_WORD = r"(?:media|average|mean|maxim[oa]|maximum|max|minim[oa]|minimum|min|soma|sum|total)"
@@ -395,14 +397,18 @@ _FILLER = rx(
     + _AGG_WORD
     + r"\b)"
     + _AGG_WORD
-    # "how big was the spread?": the value asked
+    # "the programmed one": the measure named again
+    + r"|(?:(?<=programmed\s)|(?<=scheduled\s)|(?<=verified\s)|(?<=planned\s))one"
+    # "how big was the spread?", "how high did it go?": the value asked
     + r"|how\s+(?:big|large|wide)(?=\s+(?:was|is|were|are)\b)"
+    + r"|how\s+(?:high|low|far\s+up|far\s+down)\s+(?:did|does)\s+it\s+(?:go|get|climb|reach|fall"
+    + r"|drop)"
     # "table of average load by subsystem": the answer is a table
     r"|^\W*(?:(?:a|uma)\s+)?(?:table|tabela)\s+(?:of|de|com)(?=\s)"
     # "output of Jirau and Santo Antônio over the last 30 days, each": of each one named
     r"|,\s*(?:each|cada\s+uma?)(?=\s*[.?!]?\s*$)"
     # "who exports, who imports?": the sign of the net interchange says it
-    r"|who\s+exports?\s*,?\s*(?:and\s+)?who\s+imports?|quem\s+exporta\s*,?\s*(?:e\s+)?quem\s+importa|(?:in\s+)?(?:which|what)\s+direction|which\s+way|(?:em\s+)?(?:qual|que)\s+(?:o\s+|a\s+)?(?:sentido|direcao)|(?:indicando|mostrando|showing|indicating)\s+(?:o\s+|the\s+)?(?:sentido|direcao|direction)(?:\s+predominante|\s+(?:mostly|mainly))?(?:\s+(?:do|of\s+the)\s+(?:fluxo|flow))?|favor(?=\s+(?:informar|enviar|indicar|mostrar|listar|calcular|responder|me\b))|thank\s+you|ola|oi|hello|hi|hey"
+    r"|who\s+exports?\s*,?\s*(?:and\s+)?who\s+imports?|quem\s+exporta\s*,?\s*(?:e\s+)?quem\s+importa|(?:in\s+)?(?:which|what)\s+direction|which\s+way(?:\s+(?:is|was|does|did)\s+it\s+(?:going|flowing|go|flow|running|run))?|(?:em\s+)?(?:qual|que)\s+(?:o\s+|a\s+)?(?:sentido|direcao)|(?:indicando|mostrando|showing|indicating)\s+(?:o\s+|the\s+)?(?:sentido|direcao|direction)(?:\s+predominante|\s+(?:mostly|mainly))?(?:\s+(?:do|of\s+the)\s+(?:fluxo|flow))?|favor(?=\s+(?:informar|enviar|indicar|mostrar|listar|calcular|responder|me\b))|thank\s+you|ola|oi|hello|hi|hey"
     r"|por\s+gentileza|se\s+(?:for\s+)?possivel|se\s+puder|sera\s+que|desde\s+ja|agradec[oe]"
     # "pf" (por favor) where politeness stands: first, last, or between commas
     r"|(?:^\W*|,\s*)pfv?r?(?=\s*(?:[,.?!]|$))|(?<=[?.!,]\s)pfv?r?(?=\W*$)|(?<=\s)pfv?r?(?=\W*$)"
@@ -840,7 +846,10 @@ _DAY_PROFILE = rx(
 # "por dia da semana", "by day of the week": each weekday over the weeks of the period ("dias
 # de semana" / "weekdays" are Monday to Friday, read by the periods)
 _WEEK_PROFILE = rx(
-    r"\b(?:(?:por|para\s+cada|em\s+cada|de\s+cada)\s+dia\s+da\s+semana"
+    # "perfil semanal", "weekly profile": the days of the week compared, not weekly windows
+    r"\b(?:perfil|padrao|curva)\s+semanal\b|\bweekly\s+(?:profile|pattern|shape)\b"
+    r"|\bweekly\s+(?=(?:[\w-]+\s+){1,3}(?:profile|pattern|shape)\b)"
+    r"|\b(?:(?:por|para\s+cada|em\s+cada|de\s+cada)\s+dia\s+da\s+semana"
     r"|(?:by|per|for\s+each)\s+(?:the\s+)?(?:day\s+of\s+(?:the\s+)?week|weekday))\b"
 )
 # "which weekday had the lowest load?", "qual dia da semana tem a maior carga?": the weekdays
@@ -865,6 +874,12 @@ _WH_WORD = rx(
     r"\b(?:quant[oa]s?|que\s+horas?|em\s+que|quais|qual|which|what|when|quando|how|where|onde)\b"
 )
 _ADDED = rx(r"\+|\b(?:somad[oa]s?|plus)\b")
+# "wind and solar together", "eólica e solar juntas": the sources named, added
+_TOGETHER = rx(
+    r"(?:\s+(?:generation|geracao|energy|energia|power))?\s+(?P<w>together|combined|juntas?|juntos?"
+    r"|somad[oa]s|combinad[oa]s)\b"
+)
+_AND_JOIN = rx(r"\b(?:and|e)\b|,")
 _LAST_TIME = rx(
     r"\b(?:(?:when\s+was|when's|when\s+did)\s+)?the\s+(?:last|most\s+recent|first)\s+time"
     r"(?:\s+(?:that|when))?\b"
@@ -875,6 +890,7 @@ _PROFILE_EXTREME = rx(
     r"|mais\s+alt[oa]|mais\s+baix[oa])\b"
 )
 _AVERAGE_WORD = rx(r"\b(?:average|mean|avg|media|medio)\b")
+_MORE_OR_LESS = rx(r"\b(?:mais|menos|more|less|most|least)\b")
 # "which hour of the day …", "em que horário do dia …": one of the profile's hours asked
 _WHICH_HOUR = rx(
     r"\b(?:what|which|qual|que|em\s+que)\s+(?:time|hour|hora|horario)s?\s+(?:of|do)\s+"
@@ -1061,8 +1077,10 @@ _YEAR_TO_DATE = rx(r"\b(?:ytd|mtd|(?:year|month)[\s-]+to[\s-]+date)\b")
 _WHICH_WAY = rx(
     r"\b(?:(?:was|is|were|are)\s+(?:it|they)\s+)?(?:(?:net\s+)?(?:importing|exporting"
     r"|an?\s+(?:net\s+)?(?:importer|exporter))|(?:(?:foi|era|estava|esta|ficou)\s+)?"
-    r"(?:importador|exportador|importando|exportando)a?)\s+(?:ou|or)\s+(?:net\s+)?(?:importing|exporting"
-    r"|(?:an?\s+)?(?:net\s+)?(?:importer|exporter)|(?:importador|exportador|importando|exportando)a?)"
+    r"(?:importador|exportador|importando|exportando)a?|importou|exportou|imported|exported)"
+    r"\s+(?:ou|or)\s+(?:net\s+)?(?:importing|exporting"
+    r"|(?:an?\s+)?(?:net\s+)?(?:importer|exporter)|(?:importador|exportador|importando|exportando)a?"
+    r"|importou|exportou|imported|exported)"
     r"(?:\s+(?:of\s+)?(?:electricity|energy|power|energia))?\b"
 )
 _SERIES_WORDS = rx(
@@ -1130,7 +1148,11 @@ _SEPARATELY = rx(
     r"|(?:cada\s+uma|each\s+one)(?:\s+(?:separadamente|separately))?)\b"
 )
 # "a diferença entre o programado e o verificado", "deviation from schedule"
-_FIELD_DIFFERENCE = rx(r"\b(?:diferencas?|differences?|desvios?|deviations?|gap|minus|menos)\b")
+_FIELD_DIFFERENCE = rx(
+    r"\b(?:diferencas?|differences?|desvios?|deviations?|gap|minus|menos"
+    # "how far was the verified from the programmed one?": their difference
+    r"|how\s+far(?:\s+(?:was|is|were|are|did))?|quao\s+long[ei])\b"
+)
 
 
 def _with_difference(st: _State, selections: list[Selection], agg: Aggregation) -> None:
@@ -1498,6 +1520,8 @@ class RuleTranslator:
         is a question not understood alone, or a few words after "e", "and", "what about"
         ("e a eólica?" is the wind generation of the place and period just asked)."""
         connector, fragment = _fragment(question)
+        # "e a média do mês?", "and hydro, same two years?": the period asked before, named
+        fragment = re.sub(r"\s+", " ", _BACK_REFERENCE.sub(" ", fragment)).strip(" ,;")
         short = len(fragment.split()) <= _BARE_FOLLOW_UP_WORDS
         if not fragment or (not short and (connector is None or alone.complete)):
             return None
@@ -1525,9 +1549,13 @@ class RuleTranslator:
                 slots.add(MEASURE)
                 written = lead + bare
             asked = beside
-        if slots == {PERIOD} and any(
-            r == P.RELATIVE_WITHOUT_BASE for _, r in asked.reading.problems
-        ):
+        relative = any(r == P.RELATIVE_WITHOUT_BASE for _, r in asked.reading.problems)
+        if slots == {PERIOD} and asked.reading.days and not asked.reading.spans and not relative:
+            # "só dias úteis", "only weekends": the period asked before, narrowed to those days
+            if asked.unmapped or state.reading.days:
+                return None
+            return f"{earlier.strip().rstrip('?!.').rstrip()}, {written}"
+        if slots == {PERIOD} and relative:
             said = _slot_text(written, asked.slots[PERIOD])
             return self._relative_period(earlier, state, said, moment)
         if not slots or (connector is None and MEASURE in slots):
@@ -1583,6 +1611,7 @@ class RuleTranslator:
         written, expanded = spelling.expand_shorthand(question[:MAX_QUESTION_CHARS])
         written = re.sub(r"(?<=[A-Za-zÀ-ÿ])['’]s\b", "", written)  # "Belo Monte's output"
         written, named = _schema_words(written)
+        written, pairs = P.month_pairs(written)
         written, years = P.year_words(written, moment.astimezone(self.zone))
         written, parts = P.day_part_words(written)
         written, numbered = self._numbered_plants(written)
@@ -1594,7 +1623,7 @@ class RuleTranslator:
             written = written[verb.end() :]
         notes = [
             f"read {short!r} as {full!r}"
-            for short, full in expanded + named + years + parts + numbered
+            for short, full in expanded + named + pairs + years + parts + numbered
         ]
         return written, notes
 
@@ -1657,6 +1686,8 @@ class RuleTranslator:
         text.take(_SOURCE_NOUN)
         st.by_hour_of_day = bool(text.take(_DAY_PROFILE))
         st.by_day_of_week = bool(text.take(_WEEK_PROFILE))
+        if st.by_day_of_week:
+            text.take(_PROFILE_WORD)  # "weekly load profile": the word the rule looked ahead to
         if text.take(_WHICH_WEEKDAY):
             st.by_day_of_week = True
             st.assumptions.append("which day of the week: each weekday's value, to compare")
@@ -1668,6 +1699,9 @@ class RuleTranslator:
         if st.by_hour_of_day:  # "em que hora do dia … gera mais": the profile shows it
             text.take(_PROFILE_PEAK)
             text.take(_PROFILE_WORD)
+            if _WHICH_HOUR.search(text.norm):  # "que horas do dia o vento rende mais": shown
+                for match in list(text.finditer(_MORE_OR_LESS))[:1]:
+                    text.consume(match.start(), match.end())
             if _WHICH_HOUR.search(text.norm) and _AVERAGE_WORD.search(text.current):
                 # "which hour of the day had the highest average CMO?": the profile's hours,
                 # compared; the extreme picks one of them, the aggregate is the average
@@ -2405,6 +2439,14 @@ class RuleTranslator:
         if len(sources) > 1 and not others:
             joins = [(a[0], _ADDED.search(st.text.norm, a[0], b[0])) for a, b in pairwise(sources)]
             each = re.search(r"\b(?:cada\s+uma?|each|separad[oa]s?|separately)\b", st.text.norm)
+            last = sources[-1][0] + len(sources[-1][2])
+            together = _TOGETHER.match(st.text.norm, last)  # "wind and solar together"
+            if together and not each:
+                joins = [
+                    (a[0], _AND_JOIN.search(st.text.norm, a[0], b[0])) for a, b in pairwise(sources)
+                ]
+                if all(found for _, found in joins):
+                    st.text.consume(together.start("w"), together.end("w"))
             if all(found for _, found in joins) and not each:
                 st.sources_added = st.plus_read = True  # "eólica + solar": one sum
                 for _, found in joins:
@@ -3666,6 +3708,8 @@ class RuleTranslator:
             st.assumptions.append(f"a ranking is in MWh, not {st.energy_unit[:-2].upper()}Wh")
         if st.gigawatts:
             selections = self._in_gigawatts(st, table, selections, top)
+        if order and order[0].column != selections[0].alias:  # ranked in the unit asked
+            order = (replace(order[0], column=selections[0].alias),)
         if st.transform is not None:
             kind, n, _ = st.transform
             if kind is TransformKind.MOVING_AVERAGE and n is None:
@@ -4017,9 +4061,16 @@ class RuleTranslator:
         known = self._known_plants()
         if not known:
             return
-        for name in st.plant_names:
+        for name in list(st.plant_names):
             folded = _name_key(name)
             if folded in known:
+                continue
+            # "o complexo de Paulo Afonso": the plants whose names begin so (I, II, III, IV)
+            family = sorted(known[k] for k in known if k.startswith(folded + " "))
+            if family and len(folded) >= 5:
+                at = st.plant_names.index(name)
+                st.plant_names[at : at + 1] = family
+                st.assumptions.append(f"{name!r}: the plants named so ({', '.join(family)})")
                 continue
             close = difflib.get_close_matches(folded, list(known), n=3, cutoff=0.6)
             st.unmapped.append(
@@ -4392,13 +4443,26 @@ def _plants_of_a_kind(written: str) -> tuple[str, list[tuple[str, str]]]:
     return _KIND_PLURAL.sub(r"\g<lead>usinas \g<kind>", written), used
 
 
+# in a follow-up, words that point back to the period asked before: "do mês", "that day",
+# "same two years", "no mesmo período" (not "the same period last year", a period of its own)
+_BACK_REFERENCE = re.compile(
+    r"(?:,\s*)?\b(?:(?:d[oa]|n[oa]|of\s+the|in\s+the|for\s+the|that|this)\s+(?:mes|mês|month|dia|day"
+    r"|semana|week|ano|year|periodo|período|period)(?!\s+(?:passad|anterior|last|previous|before|de\s|of\s|\d))"
+    r"|(?:(?:the|in\s+the|for\s+the|over\s+the)\s+)?same\s+(?:(?:two|three|four|\d+)\s+)?"
+    r"(?:years?|periods?|months?|days?|weeks?|dates?|time(?:\s+span)?)"
+    r"(?!\s+(?:last|previous|prior|a\s+year|in\s+\d|of\s+\d|the\s+year|ago))"
+    r"|(?:n?o\s+)?mesmo\s+per[ií]odo(?!\s+(?:d[oe]|em|no)\b)"
+    r"|(?:n?os\s+)?mesmos\s+(?:(?:dois|tr[eê]s|\d+)\s+)?(?:anos|meses|dias|per[ií]odos))\b",
+    re.IGNORECASE,
+)
 # a follow-up about the answer just given: "which plant was that, and at what time?", "e
 # quando foi isso?"
 _ABOUT_THE_ANSWER = rx(
-    r"^\W*(?:(?:and|e)\s+)?(?:(?P<which>which|what|qual|que)\s+(?P<entity>plant|usina|state"
-    r"|estado|subsystem|subsistema|one|day|dia|hour|hora|time|horario)\s+(?:was|were|foi|eram"
-    r"|era)\s+(?:that|it|this|essa|esse|isso|ela|ele)|(?:when|quando)\s+(?:was|foi)\s+"
-    r"(?:that|it|this|isso))\b(?:\s*,?\s*(?:and|e)\s+(?:at\s+)?(?:what|which|que|qual)\s+"
+    r"^\W*(?:(?:and|e)\s+)?(?:(?:at|em|a|as|in|on)\s+)?(?:(?P<which>which|what|qual|que|quais)\s+"
+    r"(?P<entity>plant|usina|state|estado|subsystem|subsistema|one|day|dia|hour|hora|horas|time"
+    r"|horario)\s+(?:was|were|foi|eram|era|did\s+(?:it|that|this)\s+happen|aconteceu)"
+    r"(?:\s+(?:that|it|this|essa|esse|isso|ela|ele))?|(?:when|quando)\s+(?:was|foi|did)\s+"
+    r"(?:that|it|this|isso)(?:\s+happen)?|(?:when|quando)|(?:e\s+)?(?:a\s+)?que\s+horas)\b(?:\s*,?\s*(?:and|e)\s+(?:at\s+)?(?:what|which|que|qual)\s+"
     r"(?:time|hour|day|hora|horario|dia)\b|\s*,?\s*(?:and|e)\s+(?:when|quando)\b)?\W*$"
 )
 _ENTITY_TAG = {

@@ -545,7 +545,8 @@ _SEASON = rx(
     |(?<=[/-]\s)\d{2}))?\b"""
 )
 _HYDRO = rx(
-    r"""\b(?:(?:ultimo|last)\s+)?(?:(?:the\s+)?(?P<y0>\d{4})(?:\s*[/-]\s*(?P<y0b>\d{4}|\d{2}))?\s+)?
+    r"""\b(?:(?:ultimo|last|(?:this|current|neste|nesta|este|esta|deste|desta)(?=\s+(?:wet|dry|rainy
+    |periodo|estacao)))\s+)?(?:(?:the\s+)?(?P<y0>\d{4})(?:\s*[/-]\s*(?P<y0b>\d{4}|\d{2}))?\s+)?
     (?:(?P<rel0>this|last)\s+year(?:'s)?\s+)?
     (?:periodo\s+(?P<pt>umido|chuvoso|seco)
     |estacao\s+(?P<pt2>chuvosa|umida|seca)|(?P<en>wet|rainy|dry)\s+season)
@@ -753,7 +754,7 @@ _SINCE_MIDNIGHT = rx(
 )
 
 _LEAD = re.compile(
-    r"(?:\b(?:em|in|on|no|na|nos|nas|durante|during|for|de|do|da|dos|das|of|at|throughout"
+    r"(?:\b(?:em|in|on|no|na|nos|nas|durante|during|for|de|do|da|dos|das|of|at|throughout|through"
     r"|over|within|ao\s+longo\s+d[eoa])\s+)+(?:(?:o|a|the)\s+)?"
     r"(?:(?:dia|mes|ano|day|month|year)\s+(?:de\s+|of\s+)?)?$"
 )
@@ -1439,6 +1440,40 @@ _ENGLISH_MONTHS = frozenset(
         "october", "november", "december", "feb", "apr", "aug", "sep", "sept", "oct", "dec",
     }
 )  # fmt: skip
+
+
+# "nov-jan", "trimestre nov-jan", "Q jan–mar": two months joined by a dash, no year between —
+# a run of months, written as a range the period reading knows
+_MONTH_PAIR = re.compile(
+    r"\b(?:(?:(?:o|the)\s+)?(?:trimestre|quarter|bimestre|semestre|periodo|period)\s+)?(?P<a>"
+    + MONTH_ANY
+    + r")\s*[-–]\s*(?P<b>"
+    + MONTH_ANY
+    + r")\b(?!\s*[-/]?\s*\d)",
+    re.IGNORECASE,
+)
+
+
+_FULL_MONTHS = {
+    1: ("janeiro", "January"), 2: ("fevereiro", "February"), 3: ("março", "March"),
+    4: ("abril", "April"), 5: ("maio", "May"), 6: ("junho", "June"), 7: ("julho", "July"),
+    8: ("agosto", "August"), 9: ("setembro", "September"), 10: ("outubro", "October"),
+    11: ("novembro", "November"), 12: ("dezembro", "December"),
+}  # fmt: skip
+
+
+def month_pairs(question: str) -> tuple[str, list[tuple[str, str]]]:
+    """``question`` with a dash between two months ("nov-jan") written as their range."""
+    used: list[tuple[str, str]] = []
+    english = bool(re.search(r"\b(?:the|of|in|what|which|how)\b", question, re.IGNORECASE))
+    out, last = [], 0
+    for match in _MONTH_PAIR.finditer(fold(question)):  # folding keeps each character's place
+        a, b = (_FULL_MONTHS[MONTHS[match.group(g)]][english] for g in ("a", "b"))
+        text = f"from {a} to {b}" if english else f"de {a} a {b}"
+        used.append((question[match.start() : match.end()], text))
+        out += [question[last : match.start()], text]
+        last = match.end()
+    return "".join([*out, question[last:]]), used
 
 
 def day_part_words(question: str) -> tuple[str, list[tuple[str, str]]]:

@@ -2789,3 +2789,87 @@ def test_near_misses_the_fifth_differential_review_found_still_refused_are_read(
         model = understood(question)
         assert model.top is not None and model.top.n == 1, question
     assert understood("typical hourly load profile of the SIN in winter 2023").by_hour_of_day
+
+
+# -- a twenty-fourth independent set (sent as a conversation) ----------------------------------
+
+
+def test_what_the_twenty_fourth_set_found_is_read_as_meant() -> None:
+    # "wind and solar together": one sum, in a share too
+    share = understood(
+        "What share of Brazil's grid generation came from wind and solar together last month?"
+    )
+    assert "val_gereolica" in str(share.selections[0].expr)
+    assert "val_gersolar" in str(share.selections[0].expr) and len(share.selections) == 1
+    # "how high did it go", "which way is it going", "importou ou exportou": the value asked
+    for question in (
+        "When did the North hit its peak half-hourly CMO in Q4 2023, and how high did it go?",
+        "What is the flow between North and Northeast right now, and which way is it going?",
+        "No último fim de semana o Sudeste importou ou exportou energia?",
+        "Compare the monthly generation of Belo Monte and Tucuruí through 2023, month by month.",
+    ):
+        assert translate(question, NOW, plants=lambda: ["Belo Monte", "Tucuruí"]).complete, question
+    # the verified interchange "how far from the programmed one": their difference
+    far = understood(
+        "Yesterday, how far was the verified North-Southeast interchange from the programmed "
+        "one, on average?"
+    )
+    assert any(s.alias == "difference_verified_minus_scheduled" for s in far.selections)
+    # a ranking of months in the unit asked (it failed: the ranked column was renamed)
+    months = understood(
+        "Which month of 2023 had the highest electricity demand on the national grid, in TWh?"
+    )
+    assert months.order_by[0].column == months.selections[0].alias
+    # "raw" inflow is the gross one; "this wet season" is the current one
+    raw = understood(
+        "Which day so far this wet season had the highest raw natural inflow energy in the "
+        "Southeast, in MWmed?"
+    )
+    assert str(raw.selections[0].expr) == "mean(ena_bruta_regiao_mwmed)"
+    assert raw.time_range.to_dict()["start"] == "2023-11-01T03:00:00Z"
+    # "nov-jan", "jun-aug": two months joined by a dash are their run
+    run = understood("ena armazenavel do norte em %mlt, media do trimestre nov-jan")
+    assert run.time_range.to_dict() == {
+        "start": "2023-11-01T03:00:00Z",
+        "end": "2024-02-01T03:00:00Z",
+    }
+    # the weekly profile is the days of the week, not weekly windows
+    for question in (
+        "Preciso do perfil semanal da carga do SIN em 2023: média por dia da semana, de segunda a domingo.",  # noqa: E501
+        "weekly load profile of the SE in 2023",
+    ):
+        assert understood(question).by_day_of_week, question
+    # "o vento rende mais": the wind's generation; which hours of the day, compared
+    wind = understood("q horas do dia o vento rende mais no NE? media por hora em jan")
+    assert wind.by_hour_of_day and str(wind.selections[0].expr) == "mean(val_gereolica)"
+    assert not translate("velocidade do vento no NE ontem", NOW).complete  # weather: not data
+    # "o complexo de Paulo Afonso": the plants whose names begin so
+    names = ["Paulo Afonso I", "Paulo Afonso IV", "Xingó"]
+    plants = understood("quanto o complexo de Paulo Afonso gerou em 2023?", plants=lambda: names)
+    [plant_filter] = [f for f in plants.tag_filters if f.tag == "nom_usina"]
+    assert set(plant_filter.values) == {"Paulo Afonso I", "Paulo Afonso IV"}
+
+
+def test_what_the_twenty_fourth_set_found_in_follow_ups() -> None:
+    # "at what time was that?" after an extreme: the answer before says it
+    peak = "Highest SE/CO marginal cost yesterday?"
+    assert follow("at what time was that?", peak).model == understood(peak)
+    # "e a média do mês": the month asked before; "same two years": the years asked before
+    mean = follow(
+        "e a média do mês, em GW?", "Qual foi a demanda máxima horária do Sul em janeiro de 2024?"
+    )
+    assert mean.model is not None and str(mean.model.selections[0].expr) == (
+        "mean(val_cargaenergiahomwmed) / 1000"
+    )
+    assert mean.model.time_range.to_dict()["start"] == "2024-01-01T03:00:00Z"
+    hydro = follow(
+        "and hydro, same two years?", "Total thermal generation in the SIN in 2023 vs 2022, in TWh?"
+    )
+    assert hydro.model is not None and len(hydro.model.periods) == 2
+    assert "val_gerhidraulica" in str(hydro.model.selections[0].expr)
+    # "só dias úteis", "e nos fins de semana?": the period asked before, narrowed to those days
+    narrowed = follow("e nos fins de semana?", "carga média do SE em março de 2024")
+    assert narrowed.model is not None and narrowed.model.time_range.to_dict()["start"] == (
+        "2024-03-01T03:00:00Z"
+    )
+    assert narrowed.days is not None
