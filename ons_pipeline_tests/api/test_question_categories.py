@@ -595,3 +595,17 @@ def test_steps_when_one_subsystem_was_above_the_other_are_counted(
         client, "quantas meias horas de 5 de março de 2024 o CMO do Sul ficou abaixo do SE?"
     )
     assert lower["rows"][0][-1] == int((wide["S"] < wide["SE"]).sum())
+
+
+def test_two_plants_compared_with_their_difference(client: TestClient, api_data: ApiData) -> None:
+    """ "Quem gerou mais, A ou B? E qual foi a diferença?": each plant's energy and A − B, the
+    plants named as the data spells them."""
+    df = day(frame(api_data, "geracao_usina"), "2024-03-01")
+    totals = df.groupby("nom_usina").val_geracao.sum().sort_values(ascending=False)
+    a, b = totals.index[0], totals.index[1]
+    data = ask(
+        client, f'Quem gerou mais em 1º de março de 2024, "{a}" ou "{b}"? E qual foi a diferença?'
+    )
+    rows = {row[1]: row[-1] for row in data["rows"]}
+    assert close(rows[a], totals[a]) and close(rows[b], totals[b])
+    assert close(rows[f"{a} − {b}"], totals[a] - totals[b])

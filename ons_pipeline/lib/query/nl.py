@@ -1148,6 +1148,11 @@ _SEPARATELY = rx(
     r"|(?:cada\s+uma|each\s+one)(?:\s+(?:separadamente|separately))?)\b"
 )
 # "a diferença entre o programado e o verificado", "deviation from schedule"
+# "e qual foi a diferença?", "how much more?": the difference of the two named
+_HOW_MUCH_APART = rx(
+    r"\b(?:(?:a|the|qual\s+(?:foi\s+)?a|what\s+(?:was|is)\s+the)\s+)?(?:diferenca|difference|gap)\b"
+    r"|\b(?:how\s+much\s+more|quanto\s+a\s+mais|by\s+how\s+much)\b"
+)
 _FIELD_DIFFERENCE = rx(
     r"\b(?:diferencas?|differences?|desvios?|deviations?|gap|minus|menos"
     # "how far was the verified from the programmed one?": their difference
@@ -1348,6 +1353,7 @@ class _State:
     fullness: bool = False  # "% da capacidade": known for stored energy only
     by_hour_of_day: bool = False  # "por hora do dia", "typical day": a profile over the days
     subsystem_difference: tuple[str, str] | None = None  # "the SE-NE spread": SE − NE
+    group_difference: tuple[str, str, str] | None = None  # (tag, a, b): two plants' difference
     by_day_of_week: bool = False  # "por dia da semana": a profile over the weeks
     stock_change: bool = False  # "quanto o armazenamento caiu": last − first of the period
     plus_read: bool = False  # a "+" read as plants added together
@@ -3742,7 +3748,7 @@ class RuleTranslator:
             limit=limit,
             by_hour_of_day=st.by_hour_of_day,
             by_day_of_week=st.by_day_of_week,
-            difference=None
+            difference=st.group_difference
             if st.subsystem_difference is None
             else ("id_subsistema", *st.subsystem_difference),
             extreme_times=self._extreme_times(st, selections, window, top, periods, profile),
@@ -4178,6 +4184,13 @@ class RuleTranslator:
                 "for a subsystem's generation by source"
             )
         selections = [Selection(Agg(agg, "val_geracao"), f"{agg}_val_geracao")]
+        two = len(st.plant_names) == 2 and "nom_usina" in group and top is None
+        if two and agg in (Aggregation.MEAN, Aggregation.SUM) and st.text.take(_HOW_MUCH_APART):
+            # "Jirau ou Santo Antônio? E qual foi a diferença?": each one and the difference
+            known = self._known_plants()
+            a, b = (known.get(_name_key(n), n) for n in st.plant_names)
+            st.group_difference = ("nom_usina", a, b)
+            st.assumptions.append(f"the difference is {a} − {b}")
         return self._finish(st, PLANT_TABLE, selections, filters, group, window, top)
 
     def _legacy_model(self, st: _State, keys: list[str], codes: list[str]) -> QueryModel | None:

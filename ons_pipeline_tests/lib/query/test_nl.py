@@ -2873,3 +2873,16 @@ def test_what_the_twenty_fourth_set_found_in_follow_ups() -> None:
         "2024-03-01T03:00:00Z"
     )
     assert narrowed.days is not None
+
+
+def test_two_plants_and_their_difference() -> None:
+    """ "Quem gerou mais, Jirau ou Santo Antônio? E qual foi a diferença?": the sentence asking
+    the difference was dropped as context (set 24's one wrong answer); each plant and A − B."""
+    names = ["JIRAU", "SANTO ANTONIO"]  # as the data spells them
+    model = understood(
+        "Quem gerou mais em dezembro de 2023, Jirau ou Santo Antônio? E qual foi a diferença?",
+        plants=lambda: names,
+    )
+    assert model.group_tags == ("nom_usina",)
+    assert model.difference == ("nom_usina", "JIRAU", "SANTO ANTONIO")
+    assert str(model.selections[0].expr) == "sum(val_geracao)"
