@@ -609,3 +609,23 @@ def test_two_plants_compared_with_their_difference(client: TestClient, api_data:
     rows = {row[1]: row[-1] for row in data["rows"]}
     assert close(rows[a], totals[a]) and close(rows[b], totals[b])
     assert close(rows[f"{a} − {b}"], totals[a] - totals[b])
+
+
+def test_days_that_passed_a_threshold_counted_in_each_period_compared(
+    client: TestClient, api_data: ApiData
+) -> None:
+    """ "Quantos dias de … vs de … a carga média passou de X?": one count per period."""
+    df = frame(api_data, "curva_carga")
+    se = df[df.id_subsistema == "SE"].dropna(subset=["val_cargaenergiahomwmed"])
+    means = se.groupby(local_days(se)).val_cargaenergiahomwmed.mean()
+    threshold = round(float(means.median()), 2)
+    data = ask(
+        client,
+        "quantos dias de 1 a 3 de março de 2024 vs de 4 a 7 de março de 2024 a carga média "
+        f"diária do Sudeste passou de {threshold}?",
+    )
+    counts = [row[-1] for row in data["rows"]]
+    first = means[means.index < pd.Timestamp("2024-03-04", tz=TZ)]
+    second = means[means.index >= pd.Timestamp("2024-03-04", tz=TZ)]
+    assert counts == [int((first > threshold).sum()), int((second > threshold).sum())]
+    assert [row[0] for row in data["rows"]] == ["2024-03-01T03:00:00Z", "2024-03-04T03:00:00Z"]

@@ -255,7 +255,12 @@ def _window_filtered(model: QueryModel, rows: list[tuple[Any, ...]]) -> list[tup
     counts: dict[tuple[Any, ...], int] = {tuple(row[1:width]): 0 for row in rows}
     for row in kept:
         counts[tuple(row[1:width])] += 1
-    return [(model.time_range.start, *key, n) for key, n in counts.items()]
+    # each count at its period's start (periods compared: the period is the first tag)
+    starts = {p.label: p.start for p in model.periods} if model.compared else {}
+    return [
+        (starts.get(key[0], model.time_range.start) if starts else model.time_range.start, *key, n)
+        for key, n in counts.items()
+    ]
 
 
 def merge_results(

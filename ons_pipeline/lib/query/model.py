@@ -30,7 +30,8 @@ start (InfluxDB gives a statement of several aggregates the start of its range a
 2024 whose mean load passed 80 GW"), or counts them per group (``count``: the ``windows``
 column): InfluxQL compares values before aggregating, so the windows are read and compared
 after (the rollups answer the windows the same way). With a ``difference``, it compares the
-difference's rows alone ("the half-hours when the South's CMO was above the Southeast's").
+difference's rows alone ("the half-hours when the South's CMO was above the Southeast's");
+over compared periods, each period's windows apart.
 
 Every expression has a canonical text form (``mean(val_cmo)``, ``mean(a) / (mean(a) + mean(b)) *
 100``, ``moving_average(mean(val_carga), 3)``) that :func:`parse_expr` reads back; ``to_dict`` /
@@ -794,8 +795,8 @@ class QueryModel:
             raise ModelError("a window filter compares one aggregate per time window")
         if isinstance(self.selections[0].expr, Transform) or self.fill is not Fill.NONE:
             raise ModelError("a window filter takes no transform or fill")
-        if self.top is not None or self.periods or self.profile is not None:
-            raise ModelError("a window filter takes no top-N, periods or profile")
+        if self.top is not None or self.combine_periods or self.profile is not None:
+            raise ModelError("a window filter takes no top-N, combined periods or profile")
         if self.extreme_times:
             raise ModelError("a window filter takes no extreme times")
 
