@@ -288,6 +288,15 @@ def describe(model: QueryModel, language: str = "en", assumptions: tuple[str, ..
     for vf in model.value_filters:  # "só os valores > 200", "only values > 200"
         value = f"{vf.value:g}"
         parts.append(f"só os valores {vf.op} {value}" if pt else f"only values {vf.op} {value}")
+    counts = [leaf for s in model.selections for leaf in leaves(s.expr)]
+    plain = model.window is None and not model.periods and model.top is None
+    if (
+        model.value_filters
+        and plain
+        and counts
+        and all(isinstance(leaf, Agg) and leaf.func is Aggregation.COUNT for leaf in counts)
+    ):  # InfluxDB gives no row when none passed; the answer gives 0 (execute._with_zero_counts)
+        parts.append("0 quando nenhum" if pt else "0 when none")
     if model.top is not None:
         parts.append(_top(model.top.tag, model.top.n, model.top.bottom, pt))
     if model.group_tags:
