@@ -629,3 +629,19 @@ def test_days_that_passed_a_threshold_counted_in_each_period_compared(
     second = means[means.index >= pd.Timestamp("2024-03-04", tz=TZ)]
     assert counts == [int((first > threshold).sum()), int((second > threshold).sum())]
     assert [row[0] for row in data["rows"]] == ["2024-03-01T03:00:00Z", "2024-03-04T03:00:00Z"]
+
+
+def test_a_profile_by_hour_of_the_day_over_some_days_of_the_week(
+    client: TestClient, api_data: ApiData
+) -> None:
+    """The hourly profile of the weekdays only (it was refused: a profile took no days of the
+    week): each local hour's mean over those days, as pandas has it."""
+    df = frame(api_data, "curva_carga")
+    df = df[(df.id_subsistema == "S") & (local_days(df) <= pd.Timestamp("2024-03-07", tz=TZ))]
+    weekdays = df[df.time.dt.tz_convert(TZ).dt.day_of_week < 5]
+    expected = weekdays.groupby(weekdays.time.dt.tz_convert(TZ).dt.hour).val_cargaenergiahomwmed
+    data = ask(client, "average hourly load profile of the South on weekdays, March 1-7, 2024")
+    got = {row[0]: row[-1] for row in data["rows"]}
+    assert data["model"]["by_hour_of_day"] and data["row_count"] == 24
+    for hour, value in expected.mean().items():
+        assert close(got[f"{hour:02d}:00"], value), hour

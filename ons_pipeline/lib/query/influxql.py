@@ -430,8 +430,9 @@ def statements(model: QueryModel, retention_policy: str | None = None) -> list[S
     """The InfluxQL statements that answer ``model`` (usually one)."""
     start, end = model.time_range.start, model.time_range.end
     rp = retention_policy
-    if model.profile is not None:
-        return [_profile_statement(model, rp)]
+    if model.profile is not None:  # over some days: each run of them, combined after
+        parts = [model.with_range(p.start, p.end) for p in model.periods] or [model]
+        return [_profile_statement(part, rp) for part in parts]
     if model.periods:
         if model.combine_periods:
             return [_combined_statement(model, p, rp) for p in model.periods]

@@ -15,6 +15,7 @@ maxima combine). Units follow aggregation: a sum of hourly MWmed is energy in MW
 range, each the combination of that hour's values on every day (means from sums and counts);
 InfluxDB's windows run along time, so the hours of each day are read and combined after.
 ``by_day_of_week`` does the same with local days: one row per ISO weekday ("1" Monday … "7").
+With combined ``periods`` (the weekdays of a month), a profile is made of those days only.
 
 ``difference`` (tag, a, b) adds, beside the rows of groups ``a`` and ``b`` of ``tag``, a row
 ``a − b`` of their values at each time ("the SE-NE spread": InfluxQL cannot subtract across
@@ -828,8 +829,10 @@ class QueryModel:
             return
         if not aggregated:
             raise ModelError("a profile needs aggregated selections")
-        if self.window is not None or self.top is not None or self.periods:
-            raise ModelError("a profile takes no window, top-N or periods")
+        if self.window is not None or self.top is not None:
+            raise ModelError("a profile takes no window or top-N")
+        if self.periods and not self.combine_periods:
+            raise ModelError("a profile combines its periods (some days of the week): no compared")
         if self.fill is not Fill.NONE or self.order_by or self.limit is not None:
             raise ModelError("a profile takes no fill, ORDER BY or LIMIT")
         if self.time_range.start is None or self.time_range.end is None:

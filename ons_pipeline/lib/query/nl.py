@@ -3692,7 +3692,8 @@ class RuleTranslator:
             time_range, periods = self._time_range(st, table)
         profile = st.by_hour_of_day or st.by_day_of_week
         if profile:
-            if top is not None or periods or window not in (None, "1h", "1d"):
+            some_days = bool(periods) and len(st.reading.spans) <= 1  # "nos dias úteis de maio"
+            if top is not None or (periods and not some_days) or window not in (None, "1h", "1d"):
                 raise ModelError(
                     "a profile (by hour of the day or day of the week) is one value per hour or "
                     "weekday over one period: no ranking, other window, compared periods or days "

@@ -2886,3 +2886,20 @@ def test_two_plants_and_their_difference() -> None:
     assert model.group_tags == ("nom_usina",)
     assert model.difference == ("nom_usina", "JIRAU", "SANTO ANTONIO")
     assert str(model.selections[0].expr) == "sum(val_geracao)"
+
+
+def test_a_profile_over_some_days_of_the_week() -> None:
+    """ "the hourly load profile on weekdays in March": the profile of those days only, each
+    run of them read and combined by hour (it was refused)."""
+    model = understood("average hourly load profile of the South on weekdays in March 2024")
+    assert model.by_hour_of_day and model.combine_periods
+    assert (
+        all(datetime.fromisoformat(p.to_dict()["start"]).weekday() < 5 for p in model.periods)
+        if hasattr(model.periods[0], "to_dict")
+        else len(model.periods) >= 4
+    )
+    assert len(render_influxql(model).split(";")) == len(model.periods)
+    # two groups of days compared is still refused (one profile per question)
+    assert not translate(
+        "average hourly load shape of the South for weekdays versus weekends in March 2024", NOW
+    ).complete
