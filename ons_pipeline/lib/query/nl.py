@@ -361,7 +361,7 @@ _STOPWORDS = set(
     disponivel disponiveis available expresso expressa expressos expressas expressed tambem
     sendo montante figure figures figura hit hits inteiro inteira inteiros inteiras whole entire
     muito muita
-    considerando considering pega pegue pegando tava tavam grid so somente apenas only
+    considerando considering pega pegue pegando tava tavam grid so somente apenas
     complexo complex
     """.split()  # noqa: SIM905
 )
@@ -399,10 +399,8 @@ _FILLER = rx(
     + _AGG_WORD
     # "the programmed one": the measure named again
     + r"|(?:(?<=programmed\s)|(?<=scheduled\s)|(?<=verified\s)|(?<=planned\s))one"
-    # "how big was the spread?", "how high did it go?": the value asked
+    # "how big was the spread?": the value asked
     + r"|how\s+(?:big|large|wide)(?=\s+(?:was|is|were|are)\b)"
-    + r"|how\s+(?:high|low|far\s+up|far\s+down)\s+(?:did|does)\s+it\s+(?:go|get|climb|reach|fall"
-    + r"|drop)"
     # "table of average load by subsystem": the answer is a table
     r"|^\W*(?:(?:a|uma)\s+)?(?:table|tabela)\s+(?:of|de|com)(?=\s)"
     # "output of Jirau and Santo Antônio over the last 30 days, each": of each one named
@@ -411,7 +409,8 @@ _FILLER = rx(
     r"|who\s+exports?\s*,?\s*(?:and\s+)?who\s+imports?|quem\s+exporta\s*,?\s*(?:e\s+)?quem\s+importa|(?:in\s+)?(?:which|what)\s+direction|which\s+way(?:\s+(?:is|was|does|did)\s+it\s+(?:going|flowing|go|flow|running|run))?|(?:em\s+)?(?:qual|que)\s+(?:o\s+|a\s+)?(?:sentido|direcao)|(?:indicando|mostrando|showing|indicating)\s+(?:o\s+|the\s+)?(?:sentido|direcao|direction)(?:\s+predominante|\s+(?:mostly|mainly))?(?:\s+(?:do|of\s+the)\s+(?:fluxo|flow))?|favor(?=\s+(?:informar|enviar|indicar|mostrar|listar|calcular|responder|me\b))|thank\s+you|ola|oi|hello|hi|hey"
     r"|por\s+gentileza|se\s+(?:for\s+)?possivel|se\s+puder|sera\s+que|desde\s+ja|agradec[oe]"
     # "pf" (por favor) where politeness stands: first, last, or between commas
-    r"|(?:^\W*|,\s*)pfv?r?(?=\s*(?:[,.?!]|$))|(?<=[?.!,]\s)pfv?r?(?=\W*$)|(?<=\s)pfv?r?(?=\W*$)"
+    r"|(?<!\bo\s)(?<!\ba\s)(?<!\bdo\s)(?<!\bda\s)(?<!\bde\s)(?<!\bthe\s)(?<!\bum\s)(?<!\ban\s)\bpfv?r?"
+    r"(?!\s+(?:d[aeo]|of)\b)"
     r"|grat[oa]|voce|if\s+possible|if\s+you\s+can|i\s+(?:would|'d)\s+(?:really\s+)?appreciate"
     r"(?:\s+it)?|(?:and\s+)?i\s+(?:was|am)\s+wondering\s+(?:if|whether)|much\s+appreciated)\b"
 )
@@ -491,11 +490,12 @@ _UP = (
     r"maior(?:es)?|mais\s+alt[oa]s?|highest|largest|biggest|greatest|most|top|principais"
     r"|priciest|most\s+expensive|mais\s+car[oa]s?|fullest|mais\s+chei[oa]s?|mais"
     # the comparative for the superlative, as "mais" is both: "which source generated more?"
-    r"|more|higher|bigger|greater|larger"
+    r"|more(?!\s+than)|higher(?!\s+than)|bigger(?!\s+than)|greater(?!\s+than)|larger(?!\s+than)"
 )
 _DOWN = (
     r"menor(?:es)?|mais\s+baix[oa]s?|mais\s+barat[oa]s?|cheapest|lowest|smallest|least|bottom"
-    r"|emptiest|mais\s+vazi[oa]s?|menos|less|lower|smaller|fewer"
+    r"|emptiest|mais\s+vazi[oa]s?|menos|less(?!\s+than)|lower(?!\s+than)|smaller(?!\s+than)"
+    r"|fewer(?!\s+than)"
 )
 _SUPERLATIVE = rx(
     r"\b(?:(?:com|with|that|que|de|from|do|da)\s+)?(?:(?:o|a|the)\s+)?(?:(?P<down>"
@@ -992,9 +992,21 @@ _ENTITY_NOUN = rx(
     r"|tipos?|types?|dias?|days?|mes(?:es)?|months?|anos?|years?|horas?|hours?)\b"
 )
 _OR = rx(r"\b(?:or|ou)\b")
+_WHO = rx(r"\bquem\b")  # "who" is read as a question word already
+# "how high did it go?", "how low did the SE EAR get": the extreme reached
+_HOW_HIGH = rx(
+    r"\bhow\s+(?P<dir>high|low)\s+(?:did|does|has)\b"
+    r"(?=(?:\s+[\w-]+){0,4}?\s+(?P<verb>go|get|gone|got|climb|reach|fall|drop|run)\b)"
+)
+# a state at zero (stopped, offline, "ficou zerado"), not the event of reaching it ("zerou")
+_STATE_ZERO = rx(
+    r"\b(?:parad[oa]s?|offline|sem\s+gerar|without\s+(?:output|generation)|with\s+(?:no|zero)"
+    r"\s+(?:output|generation)|(?:producing|generating)\s+nothing|(?:nao\s+)?ger\w*\s+nada"
+    r"|(?:ficou|ficaram|esteve|estiveram|stayed|remained)\s+(?:zerad[oa]s?|at\s+zero|em\s+zero))\b"
+)
 # all of a counted day: "dias inteiros", "the whole day", "in every hour", "o tempo todo"
 _ALL_DAY = rx(
-    r"\b(?:(?<=dias\s)inteiros|(?<=days\s)(?:whole|entire)|o\s+dia\s+(?:todo|inteiro)"
+    r"\b(?:inteir[oa]s|complet[oa]s|whole|entire|full(?=\s+days?\b|\s*$)|o\s+dia\s+(?:todo|inteiro)"
     r"|(?:o\s+)?tempo\s+todo|em\s+todas\s+as\s+horas|(?:in\s+)?every\s+hour|all\s+day(?:\s+long)?"
     r"|(?:the\s+)?(?:whole|entire)\s+day|throughout\s+the\s+day|sempre|always)\b"
 )
@@ -1002,7 +1014,7 @@ _ALL_DAY = rx(
 _THAN_THE_OTHER = rx(
     r"\b(?:(?:higher|greater|bigger|lower|smaller|maior|menor|superior|inferior|mais\s+alt[oa]"
     r"|mais\s+baix[oa])\s+(?:than|que|do\s+que|a)|(?:above|below)|(?:acima|abaixo)\s+d[eoa])"
-    r"(?:\s+(?:the|o|a|o\s+d[oa]|a\s+d[oa]|that\s+of))?(?=\s)"
+    r"(?:\s+(?:o\s+d[oa]|a\s+d[oa]|that\s+of|the|d[oa]|o|a))?(?=\s)"
 )
 # "of any single wind farm", "de uma única usina": one plant, whichever reached the extreme
 _ANY_SINGLE = rx(
@@ -1372,6 +1384,8 @@ class _State:
     amount: bool = False
     more_generated: bool = False  # "which generated more, A or B?": their amounts compared
     any_single: bool = False  # "of any single plant": the one plant that reached it
+    options_compared: bool = False  # "which had the higher CMO, SE or NE?": one value each
+    reached: tuple[int, Aggregation, str] | None = None  # "how high did it go": that extreme
     per_day: bool = False  # "em média por dia": the period's mean day
     which_way: bool = False  # "was it a net importer or exporter?": the net interchange's sign
     extreme_times: bool = False  # several aggregates, each maximum or minimum with its time
@@ -1526,8 +1540,16 @@ class RuleTranslator:
         is a question not understood alone, or a few words after "e", "and", "what about"
         ("e a eólica?" is the wind generation of the place and period just asked)."""
         connector, fragment = _fragment(question)
-        # "e a média do mês?", "and hydro, same two years?": the period asked before, named
-        fragment = re.sub(r"\s+", " ", _BACK_REFERENCE.sub(" ", fragment)).strip(" ,;")
+        # "e a média do mês?", "and hydro, same two years?": the period asked before, named;
+        # "do mês" after yesterday names another period (not read: refused)
+        unit = _span_unit(self._read(self._prepare(context, moment)[0], moment, []))
+
+        def back(match: re.Match[str]) -> str:
+            named = match.group("unit")
+            same = named is None or _UNIT_OF.get(fold(named)) in (unit, "any")
+            return " " if same else match.group(0)
+
+        fragment = re.sub(r"\s+", " ", _BACK_REFERENCE.sub(back, fragment)).strip(" ,;")
         short = len(fragment.split()) <= _BARE_FOLLOW_UP_WORDS
         if not fragment or (not short and (connector is None or alone.complete)):
             return None
@@ -1668,6 +1690,11 @@ class RuleTranslator:
             for match in text.finditer(_SOURCE_OR):
                 text.consume(match.start("or"), match.end("or"))
         st.any_single = bool(text.take(_ANY_SINGLE))
+        for match in text.take(_HOW_HIGH):  # "how high did it go?": its maximum (low: minimum)
+            agg = Aggregation.MAX if match.group("dir") == "high" else Aggregation.MIN
+            st.reached = (match.start(), agg, match.group(0))
+            text.consume(match.start("verb"), match.end("verb"))
+            text.take(rx(r"(?<=\bdid\s)it\b|^\W*it\b"))
         named_options = _OR.search(text.norm) and not _WHICH_SOURCE.search(text.norm)
         for match in text.finditer(_WHICH_OF_THE_NAMED) if named_options else ():
             # "Jirau or Santo Antônio - which generated more?": the two named, compared; an
@@ -1676,11 +1703,15 @@ class RuleTranslator:
                 text.consume(match.start("more"), match.end("more"))
             elif match.group("cmp") and not _ENTITY_NOUN.search(match.group("between")):
                 text.consume(match.start("cmp"), match.end("cmp"))  # "which had the higher …"
+                st.options_compared = True
             if match.group("who"):  # "quem gerou mais, A ou B?": one of those named
                 text.consume(match.start("who"), match.end("who"))
             for joint in text.finditer(_OR):
                 text.consume(joint.start(), joint.end())
             st.more_generated = bool(_ENERGY_VERB.search(match.group(0)))
+        for who in text.finditer(_WHO):  # "quem teve a maior carga?": which one, ranked
+            if _SUPERLATIVE.search(text.norm, who.end()):
+                text.consume(who.start(), who.end())
         for match in text.finditer(_FROM_TABLE):  # "from the balanco table": the name is read
             for part in ("a", "b", "a2"):
                 if match.group(part) is not None:
@@ -1694,6 +1725,18 @@ class RuleTranslator:
         st.by_day_of_week = bool(text.take(_WEEK_PROFILE))
         if st.by_day_of_week:
             text.take(_PROFILE_WORD)  # "weekly load profile": the word the rule looked ahead to
+            hourly = rx(
+                r"\b(?:by|per|each|por|cada|a\s+cada)\s+(?:hour|hora)\b|\bhora\s+a\s+hora\b"
+            )
+            if st.by_hour_of_day or next(text.finditer(hourly), None):
+                # "weekly load profile by hour": each hour of the week (168 values), not kept
+                st.unmapped.append(
+                    Unmapped(
+                        "combination",
+                        "by hour of the week",
+                        "a profile is by hour of the day or by day of the week, not both",
+                    )
+                )
         if text.take(_WHICH_WEEKDAY):
             st.by_day_of_week = True
             st.assumptions.append("which day of the week: each weekday's value, to compare")
@@ -2640,6 +2683,8 @@ class RuleTranslator:
                     continue
                 st.aggregations.append((match.start(), agg, match.group(0)))
                 st.all_time = st.all_time or "record" in match.group(0)
+        if st.reached is not None and not any(a in SELECTORS for _, a, _ in st.aggregations):
+            st.aggregations.append(st.reached)  # "how high did it go": the maximum reached
         stock = st.measures and all(k in ("ear", "ear_max") for _, k, _ in st.measures)
         if (
             stock
@@ -2733,8 +2778,13 @@ class RuleTranslator:
         if st.counted is None or st.conditions or len(codes) != 2:
             return
         first, second = sorted(st.subsystems)[0], sorted(st.subsystems)[-1]
+        if "SIN" in codes or len({k for _, k, _ in st.measures}) > 1:
+            return  # the SIN holds each subsystem; another measure is no peer's same value
         for match in st.text.finditer(_THAN_THE_OTHER):
-            if not first[0] < match.start() < second[0]:
+            # only a subsystem after the comparative ("the SE's", "o do Sul"): another measure
+            # or an aggregate there ("the NE wind", "a média do SIN") is no peer's same value
+            between = st.text.norm[match.end() : second[0]]
+            if not first[0] < match.start() < second[0] or between.strip():
                 continue
             st.text.consume(match.start(), match.end())
             up = not re.match(r"lower|smaller|below|menor|abaixo|inferior|mais\s+baix", match[0])
@@ -3016,6 +3066,7 @@ class RuleTranslator:
             or st.total_word
             or st.to_date
             or st.stock_change
+            or st.options_compared
             or (st.asks_value and not st.wants_series)
             or len(st.reading.spans) > 1
             or ((st.reading.days or st.reading.hours) and st.grain_adj is None)
@@ -3765,6 +3816,14 @@ class RuleTranslator:
         unit (a price, a percentage, stored energy) has no GW: refused, not divided."""
         spec = schema.table(table)
         units = {expr_unit(spec, s.expr) for s in selections}
+        if top is not None:
+            st.assumptions.append("a ranking is in its own unit, not GW")
+            return selections
+        if units == {"MWh"} and not st.energy_unit:  # "total wind generation in GW": GWh
+            st.assumptions.append("GW read as GWh: a total of generation is energy")
+            return [
+                Selection(BinOp("/", s.expr, Const(1000)), f"{s.alias}_gwh") for s in selections
+            ]
         if not units <= {"MW", "MWmed"}:
             shown = ", ".join(sorted(u or "no unit" for u in units))
             st.unmapped.append(
@@ -3793,7 +3852,9 @@ class RuleTranslator:
             return [mean], WindowFilter(op, value, count=True)
         # at some point in the day (the extreme on the condition's side), or all through it ("o
         # dia inteiro", "in every hour", a plant stopped): the other extreme
-        whole = st.whole_window or bool(op == "<=" and value == 0 and _ZERO.search(fold(shown)))
+        whole = st.whole_window or bool(
+            op == "<=" and value == 0 and _STATE_ZERO.search(fold(shown))
+        )
         if op in (">", ">="):
             agg = Aggregation.MIN if whole else Aggregation.MAX
         elif op in ("<", "<="):
@@ -3894,7 +3955,21 @@ class RuleTranslator:
         if st.counted is not None:
             grain, shown = st.counted
             step = schema.table(table).grain
+            finer = Duration.parse(grain).ns < int(step.total_seconds()) * 1_000_000_000
+            other_window = (st.window or st.grain_adj or grain) != grain
             if st.subsystem_difference is not None and st.conditions:
+                if finer or other_window or st.whole_window:
+                    st.subsystem_difference = None
+                    st.unmapped.append(
+                        Unmapped(
+                            "combination",
+                            shown,
+                            f"one subsystem above the other is counted in steps of the data "
+                            f"({int(step.total_seconds()) // 60} min) or days, over the whole "
+                            "period: ask so",
+                        )
+                    )
+                    return ()
                 st.window_count = grain  # each step's difference compared, the steps counted
                 return ()
             if not st.conditions:
@@ -4068,13 +4143,22 @@ class RuleTranslator:
         known = self._known_plants()
         if not known:
             return
+        complex_word = re.search(r"\bcomplex[oa]?\b", st.text.norm)
         for name in list(st.plant_names):
             folded = _name_key(name)
+            # "o complexo de Paulo Afonso": the plants of that name numbered (I, II, III, IV);
+            # a word that only begins other names ("usina Salto") names none of them
+            numbered = re.compile(re.escape(folded) + r" (?:[ivx]+|\d+)")
+            family = sorted(known[k] for k in known if numbered.fullmatch(k))
             if folded in known:
+                if complex_word and family:  # "complexo de Jacuí": Jacuí and Jacuí II …
+                    at = st.plant_names.index(name)
+                    st.plant_names[at : at + 1] = [known[folded], *family]
+                    st.assumptions.append(
+                        f"the {name} complex: {', '.join([known[folded], *family])}"
+                    )
                 continue
-            # "o complexo de Paulo Afonso": the plants whose names begin so (I, II, III, IV)
-            family = sorted(known[k] for k in known if k.startswith(folded + " "))
-            if family and len(folded) >= 5:
+            if family:
                 at = st.plant_names.index(name)
                 st.plant_names[at : at + 1] = family
                 st.assumptions.append(f"{name!r}: the plants named so ({', '.join(family)})")
@@ -4186,7 +4270,13 @@ class RuleTranslator:
             )
         selections = [Selection(Agg(agg, "val_geracao"), f"{agg}_val_geracao")]
         two = len(st.plant_names) == 2 and "nom_usina" in group and top is None
-        if two and agg in (Aggregation.MEAN, Aggregation.SUM) and st.text.take(_HOW_MUCH_APART):
+        percent = re.search(r"%|\bpercent|\bpercentu?al|\bpor\s+cento", st.text.norm)
+        if (
+            two
+            and agg in (Aggregation.MEAN, Aggregation.SUM)
+            and not percent
+            and st.text.take(_HOW_MUCH_APART)
+        ):
             # "Jirau ou Santo Antônio? E qual foi a diferença?": each one and the difference
             known = self._known_plants()
             a, b = (known.get(_name_key(n), n) for n in st.plant_names)
@@ -4460,8 +4550,9 @@ def _plants_of_a_kind(written: str) -> tuple[str, list[tuple[str, str]]]:
 # in a follow-up, words that point back to the period asked before: "do mês", "that day",
 # "same two years", "no mesmo período" (not "the same period last year", a period of its own)
 _BACK_REFERENCE = re.compile(
-    r"(?:,\s*)?\b(?:(?:d[oa]|n[oa]|of\s+the|in\s+the|for\s+the|that|this)\s+(?:mes|mês|month|dia|day"
-    r"|semana|week|ano|year|periodo|período|period)(?!\s+(?:passad|anterior|last|previous|before|de\s|of\s|\d))"
+    r"(?:,\s*)?\b(?:(?:d[oa]|n[oa]|of\s+the|in\s+the|for\s+the|that|this)\s+(?P<unit>mes|mês|month"
+    r"|dia|day|semana|week|ano|year|periodo|período|period)"
+    r"(?!\s+(?:passad|anterior|last|previous|before|de\s|of\s|\d))"
     r"|(?:(?:the|in\s+the|for\s+the|over\s+the)\s+)?same\s+(?:(?:two|three|four|\d+)\s+)?"
     r"(?:years?|periods?|months?|days?|weeks?|dates?|time(?:\s+span)?)"
     r"(?!\s+(?:last|previous|prior|a\s+year|in\s+\d|of\s+\d|the\s+year|ago))"
@@ -4469,6 +4560,33 @@ _BACK_REFERENCE = re.compile(
     r"|(?:n?os\s+)?mesmos\s+(?:(?:dois|tr[eê]s|\d+)\s+)?(?:anos|meses|dias|per[ií]odos))\b",
     re.IGNORECASE,
 )
+_UNIT_OF = {
+    "mes": "month", "month": "month", "dia": "day", "day": "day", "semana": "week",
+    "week": "week", "ano": "year", "year": "year", "periodo": "any", "period": "any",
+}  # fmt: skip
+
+
+def _span_unit(state: _State) -> str | None:
+    """The calendar unit the one period a question read is exactly (a local day, a week from
+    Monday, a month, a year), or ``None``."""
+    if len(state.reading.spans) != 1:
+        return None
+    span = state.reading.spans[0]
+    start, end = span.start, span.end
+    if start != P.midnight(start) or end != P.midnight(end):
+        return None
+    if P.add_days(start, 1) == end:
+        return "day"
+    if start.weekday() == 0 and P.add_days(start, 7) == end:
+        return "week"
+    month_end = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    if start.day == 1 and end == month_end:
+        return "month"
+    if (start.month, start.day) == (1, 1) and end == start.replace(year=start.year + 1):
+        return "year"
+    return None
+
+
 # a follow-up about the answer just given: "which plant was that, and at what time?", "e
 # quando foi isso?"
 _ABOUT_THE_ANSWER = rx(

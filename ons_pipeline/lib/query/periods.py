@@ -754,7 +754,7 @@ _SINCE_MIDNIGHT = rx(
 )
 
 _LEAD = re.compile(
-    r"(?:\b(?:em|in|on|no|na|nos|nas|durante|during|for|de|do|da|dos|das|of|at|throughout|through"
+    r"(?:\b(?:em|in|on|no|na|nos|nas|durante|during|for|de|do|da|dos|das|of|at|throughout"
     r"|over|within|ao\s+longo\s+d[eoa])\s+)+(?:(?:o|a|the)\s+)?"
     r"(?:(?:dia|mes|ano|day|month|year)\s+(?:de\s+|of\s+)?)?$"
 )
@@ -1022,9 +1022,9 @@ def _ranges(
                     i += 2
                     continue
                 if b.span.end <= a.span.start and not re.search(r"\d", text.norm[b.start : b.end]):
-                    # "from May to September" in June: one run of months, its end the first
-                    # such month after the start (each alone would be its latest, a year apart)
-                    b.span = Span(_add_months(b.span.start, 12), _add_months(b.span.end, 12))
+                    # "from May to September" in June: one run of months, the latest whose end
+                    # has come (each month alone is its latest: May this year, September last)
+                    a.span = Span(_add_months(a.span.start, -12), _add_months(a.span.end, -12))
                 if b.span.end <= a.span.start:
                     reading.problems.append(
                         (text.original(begin, b.end).strip(), "the range ends before it starts")

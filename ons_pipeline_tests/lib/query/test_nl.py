@@ -2767,13 +2767,19 @@ def test_what_the_fifth_differential_review_found_is_read_as_meant() -> None:
 
 
 def test_near_misses_the_fifth_differential_review_found_still_refused_are_read() -> None:
-    # months without a year written as one run: its end the first such month after the start
+    # months without a year written as one run: the latest run whose end has come (each month
+    # alone is its latest: this May, last September — "the range ends before it starts")
     june = datetime(2025, 6, 18, 14, 30, tzinfo=UTC)
     run = translate("NE wind generation from May to September", june)
     assert run.model is not None and run.model.time_range.to_dict()["start"] == (
-        "2025-05-01T03:00:00Z"
+        "2024-05-01T03:00:00Z"
     )
-    assert run.model.time_range.to_dict()["end"] == "2025-10-01T03:00:00Z"
+    assert run.model.time_range.to_dict()["end"] == "2024-10-01T03:00:00Z"
+    year = translate("carga do SE de junho a maio", june)  # not 18 days of a year to come
+    assert year.model is not None and year.model.time_range.to_dict() == {
+        "start": "2024-06-01T03:00:00Z",
+        "end": "2025-06-01T03:00:00Z",
+    }
     assert not translate("carga do SE de 10 de junho a 5 de maio", june).complete  # days: no
     # the comparative for the superlative, as "mais" is both
     source = understood("which source generated more in the NE last month?")
@@ -2806,7 +2812,6 @@ def test_what_the_twenty_fourth_set_found_is_read_as_meant() -> None:
         "When did the North hit its peak half-hourly CMO in Q4 2023, and how high did it go?",
         "What is the flow between North and Northeast right now, and which way is it going?",
         "No último fim de semana o Sudeste importou ou exportou energia?",
-        "Compare the monthly generation of Belo Monte and Tucuruí through 2023, month by month.",
     ):
         assert translate(question, NOW, plants=lambda: ["Belo Monte", "Tucuruí"]).complete, question
     # the verified interchange "how far from the programmed one": their difference
@@ -2903,3 +2908,54 @@ def test_a_profile_over_some_days_of_the_week() -> None:
     assert not translate(
         "average hourly load shape of the South for weekdays versus weekends in March 2024", NOW
     ).complete
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # a sixth differential review (the rules of sets 23–24 and the fifth review's mends)
+        "how many hours in 2023 was the SE load higher than the NE wind generation?",  # another
+        "quantos dias de 2023 a carga do SE ficou acima da média do SIN?",  # measure, the SIN
+        "quantas horas em 2023 a ENA do SE foi maior que a do Sul?",  # hours of daily data
+        "how many half-hours in 2023 was the SE load higher than the South's?",  # hourly data
+        "quantos dias por mês em 2023 a carga do SE foi maior que a do Sul?",
+        "the only subsystem with CMO above 500 yesterday",  # "only" is no filler
+        "weekly load profile of the SE in 2023 by hour",  # 168 values: not kept
+        "SE load through the end of 2023",  # "through" ends a range; it is no "in"
+        "geração da usina Salto em 2023",  # a word that begins other names names none
+    ],
+)
+def test_what_the_sixth_differential_review_found_is_refused(question: str) -> None:
+    names = ["Salto Osório", "Salto Santiago"]
+    assert not translate(question, NOW, plants=lambda: names).complete, question
+
+
+def test_what_the_sixth_differential_review_found_is_read_as_meant() -> None:
+    # GW on a total of generation is GWh (said); a ranking keeps its own unit
+    total = understood("total wind generation in the NE in 2023 in GW")
+    assert str(total.selections[0].expr) == "sum(val_gereolica) / 1000"
+    assert list(total.units().values()) == ["GWh"]
+    assert understood("top 5 usinas eólicas da BA em maio de 2023 em GW").top is not None
+    # "pf" is politeness wherever no article makes it a noun
+    for question in ("me manda pf a carga do SE de ontem", "carga do SE ontem, pf obg"):
+        assert translate(question, NOW).complete, question
+    # "how high did it go", "how low did the SE EAR get": that extreme
+    low = understood("how low did the SE EAR get in 2021?")
+    assert str(low.selections[0].expr) == "min(ear_verif_subsistema_percentual)"
+    assert str(understood("SE load yesterday, how high did it go?").selections[0].expr) == (
+        "max(val_cargaenergiahomwmed)"
+    )
+    # reaching zero is an event (some point of the day); being stopped lasts all day
+    hit = understood("quantos dias o CMO do SE zerou em 2023?")
+    assert str(hit.selections[0].expr) == "min(val_cmo)"
+    # "dias inteiros": each day all through (it was read "at some hour")
+    whole = understood("quantos dias inteiros a carga do SE ficou acima de 45 GW em 2023?")
+    assert str(whole.selections[0].expr) == "min(val_cargaenergiahomwmed)"
+    # "quem" before a superlative asks which one
+    assert translate("quem teve a maior carga em 2023?", NOW).complete
+    # the plants of a complex: its numbered plants, the first included when it is named so
+    names = ["Jacuí", "Jacuí II", "Paulo Afonso I", "Paulo Afonso IV"]
+    jacui = understood("geração do complexo de Jacuí em 2023", plants=lambda: names)
+    assert set(jacui.tag_filters[0].values) == {"Jacuí", "Jacuí II"}
+    # "do mês" after a day names another period: refused, not read as the day again
+    assert not follow("e a média do mês?", "carga máxima do SE ontem").complete
