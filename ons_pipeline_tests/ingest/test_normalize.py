@@ -589,9 +589,42 @@ def test_times_as_spreadsheets_and_other_tools_write_them() -> None:
         assert not result.bad_rows, written
         assert values_of(result) == [("2024-03-01 08:00:00+00:00", "N", 1.5)], written
         assert result.notes, written  # said how the times were read
-    # a month above 12 after the day: the file writes the month first; never guessed
+    # a day above 12 after the month: the file writes the month first (a US spreadsheet)
     us = normalize_bytes(curva("N;NORTE;03/13/2024 05:00;1.5"), "us.csv")
-    assert us.rows == 0 and "not a local time" in us.bad_rows[0].reason
+    assert values_of(us) == [("2024-03-13 08:00:00+00:00", "N", 1.5)]
+    assert any("mm/dd/yyyy" in n for n in us.notes)
+
+
+def _days(result: NormalizedFile) -> list[str]:
+    return sorted({t[:10] for t, _, _ in values_of(result)})
+
+
+def test_slashed_dates_are_read_in_the_order_that_makes_them_one_run_of_days() -> None:
+    """A US file of 1–12 March ('03/05/2024') read day first put 11 of its 12 days on the 3rd of
+    other months, silently; ONS files are runs of days, so the order under which the dates are
+    one is the file's, and the day first (ONS's) when either or neither is."""
+    hours = ("00:00", "12:00")
+    march = [f"2024-03-{d:02d}" for d in range(1, 13)]
+    us = normalize_bytes(
+        curva(*(f"N;NORTE;03/{d:02d}/2024 {h};1" for d in range(1, 13) for h in hours)), "us.csv"
+    )
+    assert not us.bad_rows and _days(us) == march
+    assert any("mm/dd/yyyy" in n and "one run of days" in n for n in us.notes)
+    br = [f"N;NORTE;{d:02d}/03/2024 {h};1" for d in range(1, 13) for h in hours]
+    assert _days(normalize_bytes(curva(*br), "br.csv")) == march
+    # a mistyped month-first row in a day-first file is that row's fault, not the file's
+    typo = normalize_bytes(curva(*br, "N;NORTE;03/13/2024 05:00;1"), "typo.csv")
+    assert _days(typo) == march and [b.row for b in typo.bad_rows] == [len(br) + 2]
+    # one date alone cannot tell: day first, and the note says nothing proved it
+    one = normalize_bytes(curva("N;NORTE;03/05/2024 14:00;1"), "one.csv")
+    assert _days(one) == ["2024-05-03"]
+    assert any("no date shows which comes first" in n for n in one.notes)
+    # a whole month written month first reads whole; a day-first one too
+    us_month = [f"N;NORTE;03/{d:02d}/2024 00:00;1" for d in range(1, 32)]
+    br_month = [f"N;NORTE;{d:02d}/03/2024 00:00;1" for d in range(1, 32)]
+    whole = [f"2024-03-{d:02d}" for d in range(1, 32)]
+    assert _days(normalize_bytes(curva(*us_month), "usm.csv")) == whole
+    assert _days(normalize_bytes(curva(*br_month), "brm.csv")) == whole
 
 
 def test_hours_labelled_by_the_end_of_their_interval_refuse_the_file() -> None:

@@ -665,30 +665,76 @@ def _utc_midnights(column: pa.Array) -> bool:
     return bool(values.size) and bool((values % _NS_PER_DAY < 3 * 3600 * 10**9).all())
 
 
-# local clock forms people's tools write, each rewritten to ONS's own (and said so): day first
-# with slashes (a pt-BR spreadsheet), a 'T', no seconds, a zero fraction of a second
+# local clock forms people's tools write, each rewritten to ONS's own (and said so): slashed
+# dates (their order decided by :func:`_date_order`), a 'T', no seconds, a zero fraction
+_PADDING = ((r"^(\d)/", r"0\1/"), (r"^(\d{2})/(\d)/", r"\1/0\2/"))
+_SLASHED = r"^(\d{2})/(\d{2})/(\d{4})"
 _CLOCK_FORMS = (
-    (r"^(\d)/", r"0\1/", None),
-    (r"^(\d{2})/(\d)/", r"\1/0\2/", None),
-    (r"^(\d{2})/(\d{2})/(\d{4})", r"\3-\2-\1", "dates written dd/mm/yyyy"),
     (r"^(\d{4}-\d{2}-\d{2})T", r"\1 ", "a 'T' between date and time"),
     (r"^(\d{4}-\d{2}-\d{2} )(\d):", r"\10\2:", None),  # RE2: group 1, then "0"
     (r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2})$", r"\1:00", "times without seconds"),
     (r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})\.0+$", r"\1", "a zero fraction of a second"),
 )
-# a month after the day above 12: the file writes the month first (a US spreadsheet)
-_MONTH_FIRST = r"^\d{1,2}/(1[3-9]|[2-3]\d)/\d{4}"
+
+
+def _run_of_days(years: np.ndarray, months: np.ndarray, days: np.ndarray) -> tuple[int, bool]:
+    """(rows that are no date, whether the dates are one unbroken run of three days or more)."""
+    valid = (months >= 1) & (months <= 12) & (days >= 1) & (days <= 31)
+    keys, counts = np.unique((years * 10_000 + months * 100 + days)[valid], return_counts=True)
+    invalid = int((~valid).sum())
+    dates: list[date] = []
+    for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
+        try:
+            dates.append(date(key // 10_000, key // 100 % 100, key % 100))
+        except ValueError:  # 31/04
+            invalid += count
+    if len(dates) < 3:
+        return invalid, False
+    return invalid, (max(dates) - min(dates)).days + 1 == len(dates)
+
+
+def _date_order(text: pa.Array) -> tuple[str, str] | None:
+    """How a column's dd/mm/yyyy-or-mm/dd/yyyy dates are read: (RE2 replacement, note).
+
+    ONS and pt-BR write the day first; a US spreadsheet the month. The reading taken is the one
+    under which the rows' dates form one unbroken run of days (an ONS file is a run of hourly or
+    daily points) when only one reading does; otherwise the one that leaves fewer rows without a
+    date, day first on a tie. Rows that are no date in the reading taken are bad rows."""
+    parts = pc.extract_regex(text, r"^(?P<a>\d{2})/(?P<b>\d{2})/(?P<y>\d{4})")
+    if parts.null_count == len(parts):
+        return None
+    parts = parts.drop_null()
+    first, second, year = (
+        pc.cast(parts.field(i), pa.int32()).to_numpy(zero_copy_only=False) for i in range(3)
+    )
+    day_bad, day_run = _run_of_days(year, second, first)
+    month_bad, month_run = _run_of_days(year, first, second)
+    day_first = "dates written dd/mm/yyyy"
+    month_first = "dates written mm/dd/yyyy (month first"
+    above_12 = f"{month_first}: a day above 12 after the month)"
+    if month_run and not day_run:
+        run = f"{month_first}: read day first, the dates would not be one run of days)"
+        return r"\3-\1-\2", above_12 if month_bad < day_bad else run
+    if (day_run and not month_run) or day_bad < month_bad:
+        return r"\3-\2-\1", day_first
+    if month_bad < day_bad:
+        return r"\3-\1-\2", above_12
+    if bool((first != second).any()):
+        return r"\3-\2-\1", f"{day_first} (no date shows which comes first: day first, as ONS)"
+    return r"\3-\2-\1", day_first
 
 
 def _clock_text(text: pa.Array) -> tuple[pa.Array, list[str]]:
-    """Local clock strings in ONS's form, and the forms found; day-first slashes only when no
-    date of the column has its month above 12 (else they stay as written: bad rows)."""
+    """Local clock strings in ONS's form, and the forms found."""
     found: list[str] = []
-    slashes = pc.any(pc.match_substring_regex(text, r"^\d{1,2}/\d{1,2}/\d{4}")).as_py()
-    month_first = slashes and pc.any(pc.match_substring_regex(text, _MONTH_FIRST)).as_py()
+    if pc.any(pc.match_substring_regex(text, r"^\d{1,2}/\d{1,2}/\d{4}")).as_py():
+        for pattern, replacement in _PADDING:
+            text = pc.replace_substring_regex(text, pattern, replacement)
+        order = _date_order(text)
+        if order is not None:
+            text = pc.replace_substring_regex(text, _SLASHED, order[0])
+            found.append(f"times: {order[1]}")
     for pattern, replacement, form in _CLOCK_FORMS:
-        if "/" in pattern and (not slashes or month_first):
-            continue
         if pc.any(pc.match_substring_regex(text, pattern)).as_py():
             text = pc.replace_substring_regex(text, pattern, replacement)
             if form is not None:
