@@ -542,6 +542,28 @@ def test_a_bad_first_row_of_the_repeated_hour_still_counts_as_its_first_occurren
     assert (("N", "NORTE"), first) in result.protected  # the first occurrence stays as it was
 
 
+def test_a_fall_back_day_appended_to_itself_invents_no_second_occurrence() -> None:
+    """DST end 2018-02-17, its 23:00 written once, the file appended to itself: the repeated
+    23:00 row came after the next day's rows yet was read as the hour's second occurrence — a
+    point invented at 02:00Z with the first hour's value (overwriting a stored second one)."""
+    midnight = b"N;NORTE;2018-02-18 00:00:00;200\n"
+    once = b"N;NORTE;2018-02-17 23:00:00;100\n" + midnight
+    result = normalize_bytes(curva_header() + once + once, "raw/curva_carga/appended.csv")
+    assert result.second_occurrences == 0 and result.duplicates_dropped == 2
+    [table] = result.days.values()
+    first = ons_time.to_ns(datetime(2018, 2, 18, 1, tzinfo=UTC))  # 23:00 at -02
+    assert table.column("time").cast(pa.int64()).to_pylist()[0] == first
+    assert all_rows(result).num_rows == 2
+    # written twice in order (23:00, 23:00, 00:00) it is the second occurrence, as before
+    twice = b"N;NORTE;2018-02-17 23:00:00;100\nN;NORTE;2018-02-17 23:00:00;150\n"
+    ordered = normalize_bytes(curva_header() + twice + midnight, "raw/curva_carga/t.csv")
+    assert ordered.second_occurrences == 1 and all_rows(ordered).num_rows == 3
+
+
+def curva_header() -> bytes:
+    return (CURVA + "\n").encode()
+
+
 # -- file forms people's tools write (a review with 79 variants of real ONS files) -------------
 
 CURVA = "id_subsistema;nom_subsistema;din_instante;val_cargaenergiahomwmed"

@@ -1068,7 +1068,22 @@ def _normalize_rows(
     candidates = ambiguous
     if candidates.any():
         order, first, rank = _groups(np.flatnonzero(candidates), identity_codes, utc)
-        second = order[rank == 1]
+        second, of = order[rank == 1], first[rank == 1]
+        # a second occurrence follows the first before any later hour of its series; after
+        # one, the row is the file repeated (appended to itself), as any other repeat
+        after = time_ok & ~ambiguous
+        follows = np.array(
+            [
+                not (
+                    after[i + 1 : j]
+                    & (identity_codes[i + 1 : j] == identity_codes[j])
+                    & (utc[i + 1 : j] > utc[i])
+                ).any()
+                for i, j in zip(of.tolist(), second.tolist(), strict=True)
+            ],
+            bool,
+        )
+        second = second[follows]
         if second.size:
             shifted = utc[second] + 3600 * ons_time.NS_PER_SECOND
             same_clock = ons_time.utc_ns_to_local_ns(shifted) == ons_time.utc_ns_to_local_ns(
