@@ -259,7 +259,9 @@ _MEASURES: list[tuple[str, str]] = [
      # "Brazil's hydro reservoirs", "reservatórios das hidrelétricas": the reservoirs, not
      # hydro generation
      r"|(?:nivel\s+d[oe]s\s+)?reservatorios?"
-     r"(?:\s+(?:hidreletricos|hidricos|das\s+(?:usinas\s+)?hidreletricas))?"
+     # "reservatório equivalente": ONS's name for a subsystem's reservoirs as one
+     r"(?:\s+(?:hidreletricos|hidricos|equivalentes?|das\s+(?:usinas\s+)?hidreletricas))?"
+     r"|equivalent\s+reservoirs?"
      r"|stored\s+energy|(?:hydro(?:electric|power)?\s+)?reservoir\s+(?:level|storage)s?"
      r"|(?:hydro(?:electric|power)?\s+)?reservoirs?|storage",
      "ear"),
@@ -385,6 +387,13 @@ _FIRST_VS_LAST = rx(
 _FILLER = rx(
     r"\b(?:segundo\s+(?:o|a|os|as)(?=\s)|por\s+favor|please|kindly|aproximadamente|approximately|roughly|exatamente|exactly"
     r"|at\s+any\s+(?:point|time|moment)|em\s+algum\s+momento|obrigad[oa]|thanks"
+    # a greeting heading the message ("Morning.", "bom dia,"), never a period asked
+    r"|(?:(?<=^)|(?<=^\W))(?:good\s+)?(?:morning|afternoon|evening)(?=\s*[.!,])"
+    r"|(?:(?<=^)|(?<=^\W))(?:bom\s+dia|boa\s+(?:tarde|noite))(?=\s*[.!,])"
+    r"|prezad[oa]s?(?:\s+senhor(?:es|as)?)?|dear\s+(?:sirs?|madam|team|all|colleagues)"
+    r"|(?:ok(?:ay)?|alright|all\s+right)\s+then"
+    # "no sentido Norte → Sudeste", "in the direction N to SE": the direction the pair names
+    r"|(?:n[oa]\s+|in\s+the\s+)?(?:sentido|direction)(?=\s+(?:d[oa]\s+|from\s+)?[a-z/]+\s*(?:→|->|>|para|pro|pra|to)\s)"
     r"|beleza|valeu|okay|ok|asap|(?:a\s+)?mesma\s+coisa|(?:the\s+)?same\s+thing|same\s+for(?=\s)|break\s+(?:it\s+)?down|desagreg(?:ue|ar)|discrimin(?:e|ar)"
     # "scheduled vs verified, daily average of each": each of the measures named
     r"|(?:of|for)\s+(?:each|both)(?=\s*[,.?!]|\s*$)|de\s+cada\s+uma?(?=\s*[,.?!]|\s*$)"
@@ -420,6 +429,12 @@ _FILLER = rx(
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _ASIDE = re.compile(r"\s*\([^()]{1,80}\)")
 _LABEL = re.compile(r"\s*[^\W\d_][^:\n]{0,40}:\s+(?=\S)")
+# one word before a colon that heads a message, never a name ("Xingó: quanto gerou?")
+_LABEL_WORDS = {
+    "ultima", "ultimo", "pergunta", "duvida", "obs", "observacao", "urgente", "adicionalmente",
+    "tambem", "ps", "nota", "question", "last", "also", "additionally", "note", "urgent",
+    "update", "followup", "bonus",
+}  # fmt: skip
 _REQUEST = rx(
     r"\b(?:(?:i\s+(?:was|am)\s+)?wondering\s+(?:if|whether)|could\s+you|can\s+you|would\s+you"
     r"|(?:voce|vc)\s+(?:poderia|pode|podia|consegue)|gostaria\s+de\s+saber|queria\s+saber"
@@ -434,9 +449,12 @@ _ASKER = rx(
     r"|(?:we're|we\s+are)\s+(?:writing|preparing|doing))\b"
 )
 _PURPOSE = rx(
-    r"[,\s]+(?:para|pra|for)\s+(?:(?:a\s+|o\s+)?(?:minha|meu|nossa|nosso|my|our)"
+    r"[,\s]+(?:(?:para|pra|for|so(?:\s+that)?)\s+(?:eu|a\s+gente|nos|i|we)(?:\s+(?:can|could))?"
+    r"|(?:para|pra|for)\s+(?:(?:a\s+|o\s+)?(?:minha|meu|nossa|nosso|my|our)"
     r"|(?:mostrar|apresentar|usar|showing|presenting|using|show|present|use)\s+"
-    r"(?:em|na|no|numa|num|in|at|to|a|an|the)?)(?:\s+[^\W\d]+){1,3}\s*[.!?]*\s*$"
+    r"(?:em|na|no|numa|num|in|at|to|a|an|the)?))(?:\s+[^\W\d]+){1,3}\s*[.!?]*\s*$"
+    # "…, pra comparar?": why it is asked, not what
+    r"|[,\s]+(?:(?:para|pra)\s+(?:comparar|comparacao)|to\s+compare|for\s+comparison)\s*[.!?]*\s*$"
 )
 _SOURCE_WORD = (
     r"(?:hidro\w*|hidraulica|hidrica|term\w*|eolica|solar|nuclear|fotovoltaica|wind|hydro\w*"
@@ -639,7 +657,7 @@ _CUMULATIVE = rx(
 )
 _SHARE = rx(
     r"\b(?:participacao|parcela|fatia|proporcao|percentual|porcentagem|share|proportion"
-    r"|percentage|fraction|contribution|contribuicao|quant[oa]\s+d[oa]|how\s+much\s+of\s+the)\b"
+    r"|percentage|percent|por\s+cento|fraction|contribution|contribuicao|quant[oa]\s+d[oa]|how\s+much\s+of\s+the)\b"
     r"|%"
 )
 _SERVED_BY = rx(
@@ -669,6 +687,7 @@ _WHEN = rx(
     r"|(?:on\s+|at\s+)?(?:which|what)\s+(?:day|date)\s+and\s+(?:time|hour)"
     r"|(?:the\s+)?date\s+and\s+(?:the\s+)?(?:value|time)"
     r"|data\s+e\s+(?:o\s+)?valor|a\s+que\s+horas?|que\s+horas"
+    r"|(?:valor\s+e\s+)?(?:a\s+)?data\s*/\s*hora|(?:value\s+and\s+)?(?:the\s+)?date\s*/\s*time"
     r"|quando|when|at\s+what\s+(?:time|hour)|at\s+which\s+hour|on\s+which\s+day|and\s+when"
     r"|(?:with|and)\s+(?:the\s+|its\s+)?timestamps?|com\s+(?:o\s+|a\s+)?(?:horario|instante|data"
     r"|hora|dia)(?:\s+e\s+(?:a\s+|o\s+)?(?:hora|horario|data|dia))?"
@@ -1310,6 +1329,8 @@ _FOLLOW_UP = rx(
       | (?:e\s+)?(?:o\s+)?mesm[oa]\s+(?:coisa\s+)?(?:para|pra)\b
       | (?:and\s+)?(?:the\s+)?same\s+(?:thing\s+)?(?:for|but)\b
       | (?:e\s+)?(?:o\s+)?mesm[oa]\s+(?:coisa\s*)?,?\s*mas\b
+      | (?:e\s+)?compar[ae](?:r)?\s+(?:isso\s+|it\s+|that\s+)?(?:com|with|to)\b
+      | (?:and\s+)?compared?\s+(?:it\s+|that\s+|this\s+)?(?:with|to)\b
       | (?:e|and)\b
     )"""
 )
@@ -1352,6 +1373,7 @@ class _State:
     grain_adj: str | None = None
     group_tags: list[str] = field(default_factory=list)
     by_source: bool = False
+    excluded: list[tuple[str, str]] = field(default_factory=list)  # (kind, words): "sem nuclear"
     measures: list[tuple[int, str, str]] = field(default_factory=list)  # (pos, key, text)
     subsystems: list[tuple[int, str, str]] = field(default_factory=list)  # (pos, code, text)
     states: list[tuple[int, str]] = field(default_factory=list)
@@ -1500,6 +1522,17 @@ class RuleTranslator:
                 context = resolved
             elif alone.model is not None:  # "obrigado!" between two questions changes nothing
                 context = earlier
+        referred = self._period_referred(question, context, moment)
+        if referred is not None:  # "nesse trimestre", "in that month": the one just asked
+            asked, note = referred
+            joined = self._translate_alone(asked, moment)
+            if joined.complete:
+                return replace(
+                    joined,
+                    question=question,
+                    read_as=asked,
+                    assumptions=(note, *joined.assumptions),
+                )
         if not result.complete and _ABOUT_THE_ANSWER.match(fold(question)):
             # "which plant was that, and at what time?": the earlier answer names them
             earlier = self._translate_alone(context, moment)
@@ -1590,11 +1623,47 @@ class RuleTranslator:
             return None
         if asked.unmapped:  # "e a previsão?": a part the data has not stays refused
             return None
+        if PLACE in slots and state.slots.get(PLACE) and _THE_TWO.search(fold(question)):
+            # "e Belo Monte? qual das duas gerou mais?": the place asked before, and this one
+            slots = slots - {PLACE}
+            written = f"{'e' if _language(fold(question)) == 'pt' else 'and'} {written}"
+            if not slots:
+                return f"{earlier.strip().rstrip('?!.').rstrip()} {written}"
         gone = set().union(*(state.slots.get(slot, set()) for slot in slots))
+        if PERIOD in slots and [a for _, a, _ in state.aggregations] == [Aggregation.LAST]:
+            # "agora", "now": the latest value of the period up to now; another period asked
+            # takes it away ("quanto gera agora?" ››› "e ontem?": yesterday's, not its last)
+            at, _, said = state.aggregations[0]
+            gone |= set(range(at, at + len(said)))
         extreme = {a for _, a, _ in asked.aggregations} & SELECTORS
         if AGGREGATION in slots and not extreme:  # "and the average?" has no time of its own
             gone |= state.slots.get(WHEN, set())
         return _splice(earlier, gone, written, single=len(slots) == 1)
+
+    def _period_referred(
+        self, question: str, context: str, moment: datetime
+    ) -> tuple[str, str] | None:
+        """``question`` with "nesse trimestre", "that month", "the same period" written as the
+        dates of the period ``context`` asked, when that period is one of that unit."""
+        match = _DEMONSTRATIVE_PERIOD.search(question)
+        if match is None:
+            return None
+        state = self._read(self._prepare(context, moment)[0], moment, [])
+        unit = _UNIT_OF.get(fold(match.group("unit")))
+        if unit is None or len(state.reading.spans) != 1 or state.reading.days:
+            return None
+        if unit != "any" and _span_unit(state) != unit:
+            return None
+        span = state.reading.spans[0]
+        if span.start != P.midnight(span.start) or span.end != P.midnight(span.end):
+            return None
+        last = P.add_days(span.end, -1)
+        pt = _language(fold(question)) == "pt"
+        words = (
+            f"{'de' if pt else 'from'} {span.start:%Y-%m-%d} {'a' if pt else 'to'} {last:%Y-%m-%d}"
+        )
+        asked = f"{question[: match.start()].rstrip()} {words}{question[match.end() :]}".strip()
+        return asked, f"{match.group(0).strip()!r}: the period asked before ({words})"
 
     def _relative_period(
         self, earlier: str, state: _State, fragment: str, moment: datetime
@@ -2424,10 +2493,13 @@ class RuleTranslator:
             if st.text.take(pattern) and st.grain_adj is None:
                 st.grain_adj = window
         for pattern, tag in _GROUP_TAG_RX:
+            before = st.text.current
             if st.text.take(pattern) and tag not in st.group_tags:
                 st.group_tags.append(tag)
                 if tag != "id_subsistema":
                     st.plant_context = True
+                else:  # "e nos 4 submercados?": the place asked before, replaced by all
+                    st.mark(PLACE, before)
         if st.text.take(_BY_SOURCE):
             st.by_source = True
         if _THEIR.search(st.text.current):
@@ -2450,6 +2522,9 @@ class RuleTranslator:
             st.patamar = (PATAMAR_FIELDS[word], match.group(0).strip())
 
     def _measures(self, st: _State) -> None:
+        for match in st.text.take(_EXCLUDED_KIND):  # "térmicas, desconsiderando as nucleares"
+            kind = next(k for p, k in _MEASURES_RX if p.search(match.group("kind")))
+            st.excluded.append((kind, match.group(0).strip()))
         balance = st.text.take(_BALANCE)
         for pattern, key in _MEASURES_RX:
             for match in st.text.take(pattern):
@@ -2959,6 +3034,10 @@ class RuleTranslator:
             keys = ["load" if st.legacy == "consumption" else "generation"]
         if not keys and st.plant_context and (st.rank or st.plant_names or st.group_tags):
             keys = ["generation"]
+        if not keys and _PRICE_UNIT.search(st.text.norm) and not st.patamar:
+            # "o spread SE - NE, em R$/MWh": the data's one price is the marginal cost
+            keys = ["cmo"]
+            st.assumptions.append("R$/MWh: the marginal operating cost (CMO), the data's price")
         if not keys:
             if st.patamar is not None:
                 st.unmapped.append(
@@ -3217,6 +3296,14 @@ class RuleTranslator:
                         f"{table} has no {tag}: that grouping applies to plant generation (usinas)",
                     )
                 )
+        if group and len(codes) == 1 and codes != ["SIN"] and st.subsystem_difference is None:
+            st.unmapped.append(
+                Unmapped(
+                    "combination",
+                    f"{codes[0]}, per subsystem",
+                    "one subsystem named and each subsystem asked: name several, or none for all",
+                )
+            )
         if codes == ["SIN"] and table in ("ear_diario", "ena_diario"):
             return self._sin_daily_sum(st, table, fields)
         if "SIN" in codes and table != "balanco_subsistema":
@@ -3686,6 +3773,10 @@ class RuleTranslator:
         window: str | None,
         top: TopN | None = None,
     ) -> QueryModel:
+        for _, words in st.excluded if table != PLANT_TABLE else ():
+            st.unmapped.append(
+                Unmapped("combination", words, f"{table} does not hold that part apart")
+            )
         if st.rank is not None and top is None:
             st.unmapped.append(
                 Unmapped(
@@ -4176,6 +4267,10 @@ class RuleTranslator:
     def _plant_model(self, st: _State, keys: list[str], codes: list[str]) -> QueryModel:
         filters: list[TagFilter] = []
         types = [PLANT_TYPES[k] for k in keys if k in PLANT_TYPES]
+        for kind, words in st.excluded:  # ONS classes each plant in one type: the others hold none
+            if not types or PLANT_TYPES[kind] in types:
+                raise ModelError(f"{words!r}: ask for the plant types to keep, by name")
+            st.assumptions.append(f"{words!r}: {' and '.join(types)} plants include none")
         if st.fuels and types == [PLANT_TYPES["thermal"]]:
             types = []  # "térmicas a gás": the fuel says it
         others = [k for k in keys if k not in PLANT_TYPES and k != "generation"]
@@ -4282,6 +4377,9 @@ class RuleTranslator:
             a, b = (known.get(_name_key(n), n) for n in st.plant_names)
             st.group_difference = ("nom_usina", a, b)
             st.assumptions.append(f"the difference is {a} − {b}")
+        # "e Belo Monte? qual das duas gerou mais?" after one plant: one named, two compared
+        named = max([len(st.plant_names), *(len(f.values) for f in filters), 1])
+        self._two_to_compare(st, 2 if group or top is not None else named, len(selections))
         return self._finish(st, PLANT_TABLE, selections, filters, group, window, top)
 
     def _legacy_model(self, st: _State, keys: list[str], codes: list[str]) -> QueryModel | None:
@@ -4487,7 +4585,8 @@ _VOCABULARY = sorted(
         "gerada", "gerou", "marginal", "custo", "subsistema", "submercado", "consumo", "demanda",
         "storage", "inflow", "inflows", "stored", "cost", "peak", "pico", "recorde",
         "record", "plant", "hourly", "daily", "weekly", "monthly", "yearly", "anual",
-        "happen", "happened", "occur", "occurred", "ocorreu", "aconteceu",
+        "happen", "happened", "occur", "occurred", "ocorreu", "aconteceu", "passada", "passado",
+        "passadas", "passados", "anterior", "previous",
     }
 )  # fmt: skip
 _VOCABULARY_SET = frozenset(_VOCABULARY) | frozenset(_STOPWORDS)
@@ -4563,7 +4662,17 @@ _BACK_REFERENCE = re.compile(
 _UNIT_OF = {
     "mes": "month", "month": "month", "dia": "day", "day": "day", "semana": "week",
     "week": "week", "ano": "year", "year": "year", "periodo": "any", "period": "any",
+    "trimestre": "quarter", "quarter": "quarter", "semestre": "half", "semester": "half",
 }  # fmt: skip
+# "nesse trimestre", "naquele mês", "in that month", "no mesmo período": a period named before
+# ("neste", "this" are the current one; "the same day in 2021" names its own)
+_DEMONSTRATIVE_PERIOD = re.compile(
+    r"(?:,\s*)?\b(?:(?:in|during|over|for|on)\s+)?(?:(?:em\s+|n)(?:ess[ea]|aquel[ea])|that"
+    r"|(?:n[oa]\s+)?mesm[oa]|(?:the\s+)?same)\s+(?P<unit>m[eê]s|month|dia|day|semana|week|ano|year"
+    r"|per[ií]odo|period|trimestre|quarter|semestre|semester)\b"
+    r"(?!\s+(?:passad|anterior|last|previous|before|de\s|do\s|da\s|of\s|in\s|em\s|\d))",
+    re.IGNORECASE,
+)
 
 
 def _span_unit(state: _State) -> str | None:
@@ -4584,6 +4693,9 @@ def _span_unit(state: _State) -> str | None:
         return "month"
     if (start.month, start.day) == (1, 1) and end == start.replace(year=start.year + 1):
         return "year"
+    months = (end.year - start.year) * 12 + end.month - start.month
+    if start.day == 1 and end.day == 1 and months in (3, 6) and (start.month - 1) % months == 0:
+        return "quarter" if months == 3 else "half"
     return None
 
 
@@ -4670,6 +4782,22 @@ def _splice(earlier: str, gone: set[int], written: str, single: bool) -> str | N
     return f"{joined}{tail}" if tail[:1] in ("?", "!", ".", ",") else f"{joined} {tail}".strip()
 
 
+_CLOCK_TIME = re.compile(
+    r"\b\d{1,2}(?::\d{2})?\s*(?:am|pm|h)\b|\b\d{1,2}:\d{2}\b|\b\d{1,2}h\d{2}\b"
+)
+# a plant type left out ("desconsiderando as nucleares", "excluding nuclear")
+_EXCLUDED_KIND = rx(
+    r"\b(?:desconsiderando|excluindo|exceto|tirando|sem\s+contar|excluding|except(?:\s+for)?"
+    r"|not\s+counting|other\s+than|apart\s+from)\s+(?:(?:a|o|as|os|the)\s+)?(?:usinas\s+|plants?\s+)?"
+    r"(?P<kind>nucleares|nuclear|eolicas?|wind|solares|solar|fotovoltaicas?|hidreletricas?|hidro"
+    r"|hydro|termicas?|termeletricas?|thermal)\b"
+)
+# "qual das duas", "which of the two", "both": two of what is named, compared
+_THE_TWO = rx(
+    r"\b(?:d[oa]s\s+(?:dois|duas)|(?:of\s+)?the\s+two|both|ambas|ambos|as\s+duas|os\s+dois)\b"
+)
+
+
 def _without_context(written: str) -> tuple[str, list[str]]:
     """The question without its greetings, thanks, preamble or purpose, and what was taken: a
     part is context only if it names nothing (measure, subsystem, number) the rest does not."""
@@ -4686,7 +4814,7 @@ def _without_context(written: str) -> tuple[str, list[str]]:
     # the first
     if (
         label is not None
-        and len(words) > 1
+        and (len(words) > 1 or fold(words[0]) in _LABEL_WORDS if words else False)
         and not any(w[:1].isupper() for w in words[1:])
         and _data_words(label.group(0)) <= _data_words(written[label.end() :])
     ):
@@ -4697,7 +4825,8 @@ def _without_context(written: str) -> tuple[str, list[str]]:
         kept = [
             s
             for i, s in enumerate(sentences)
-            if not _data_words(s) <= _data_words(" ".join(sentences[:i] + sentences[i + 1 :]))
+            if not _sentence_words(s)
+            <= _sentence_words(" ".join(sentences[:i] + sentences[i + 1 :]))
             or all(_data_words(o) <= _data_words(s) for o in sentences if o is not s)
         ]
         context += [s for s in sentences if s not in kept]
@@ -4719,6 +4848,13 @@ def _without_context(written: str) -> tuple[str, list[str]]:
         context.append(written[purpose.start() :].strip(" ,"))
         written = written[: purpose.start()]
     return written, [c for c in context if c]
+
+
+def _sentence_words(text: str) -> set[str]:
+    """What a sentence names of the data, its hours of the day each apart ("… 10am to 3pm?
+    and from 7pm to 10pm?": the second sentence asks another range, never context)."""
+    clocks = {"clock:" + "".join(m.group(0).split()) for m in _CLOCK_TIME.finditer(fold(text))}
+    return _data_words(text) | clocks
 
 
 def _asker_aside(before: str, after: str) -> bool:

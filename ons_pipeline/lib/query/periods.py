@@ -1003,9 +1003,8 @@ def _ranges(
                 and re.fullmatch(r"\s*(?:e|and|-)\s*", between)
             ) or (
                 _RANGE_START.search(before)
-                and re.fullmatch(
-                    r"\s*(?:a|ate|to|until|till|through|-|e)\s*(?:o\s+dia\s+)?", between
-                )
+                # "de 2025 e 2024" names two periods; "de … a …", "entre … e …" one range
+                and re.fullmatch(r"\s*(?:a|ate|to|until|till|through|-)\s*(?:o\s+dia\s+)?", between)
             )
             if ends is not None and not joined:  # "variação de janeiro para fevereiro"
                 joined = _RANGE_START.search(before) and re.fullmatch(

@@ -1367,7 +1367,8 @@ def test_greetings_thanks_preambles_and_purposes_are_context() -> None:
     ):
         result = translate(question, NOW)
         assert result.complete, (question, result.unmapped)
-        assert any(a.startswith("ignored as context") for a in result.assumptions), question
+        context = any(a.startswith("ignored as context") for a in result.assumptions)
+        assert context or result.ignored, question  # a greeting heading it is ignored as filler
     # a preamble that names what the rest does not (a subsystem) is never dropped
     assert not translate(
         "For the Northeast, I'm curious, could you tell me the average load yesterday?", NOW
@@ -2959,3 +2960,91 @@ def test_what_the_sixth_differential_review_found_is_read_as_meant() -> None:
     assert set(jacui.tag_filters[0].values) == {"Jacuí", "Jacuí II"}
     # "do mês" after a day names another period: refused, not read as the day again
     assert not follow("e a média do mês?", "carga máxima do SE ontem").complete
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # a subsystem named and every subsystem asked
+        "CMO do SE médio de ontem em todos os subsistemas",
+        # a second range of hours in its own sentence is asked, not context
+        "From 10am to 3pm in March, what was the avg flow between NE and SE? and from 7pm to 10pm?",
+        # "which of the two" with one plant named
+        "qual das duas gerou mais ontem, Jirau?",
+        # a part left out that the table does not hold apart (the balance's thermal has nuclear)
+        "geração térmica do SE sem contar nuclear em 2023",
+        "geração das usinas exceto eólicas em 2023",
+    ],
+)
+def test_what_the_twenty_fifth_set_found_is_refused(question: str) -> None:
+    names = ["JIRAU", "SANTO ANTONIO"]
+    assert not translate(question, NOW, plants=lambda: names).complete, question
+
+
+def test_what_the_twenty_fifth_set_found_is_read_as_meant() -> None:
+    # "what percent of … came from hydro": a share, never the hydro mean with "percent" dropped
+    share = translate("what percent of SIN generation came from hydro in 2023?", NOW)
+    assert share.complete and "share" in share.interpretation
+    # greetings, salutations, one-word labels and purposes around the request
+    for question in (
+        "Morning. Total wind generation in the NE yesterday, GWh pls.",
+        "Prezados, solicito a geração térmica do Nordeste em 2023, em GWh.",
+        "Última: carga média do SIN mês a mês em 2023, em GW, pra eu montar o gráfico.",
+        "ok then give me the top 5 wind plants in BA by energy last month",
+        "E a carga máxima do SE em 2023, pra comparar?",
+    ):
+        assert translate(question, NOW).complete, question
+    # a name before a colon is no label
+    xingo = understood("Xingó: quanto gerou ontem?", plants=lambda: ["XINGO"])
+    assert xingo.tag_filters[0].values == ("Xingó",)
+    # thermal plants "desconsiderando as nucleares": ONS types them apart (said)
+    thermal = translate(
+        "Qual usina termelétrica, desconsiderando as nucleares, gerou mais em 2023?", NOW
+    )
+    assert thermal.complete and thermal.model is not None
+    assert [f.values for f in thermal.model.tag_filters] == [("TÉRMICA",)]
+    # R$/MWh is the data's one price: the CMO (a "preço" stays refused)
+    spread = understood("qual foi o spread médio SE - NE em março? SE menos NE, em R$/MWh")
+    assert spread.measurement == "cmo_semihorario" and spread.difference is not None
+    assert not translate("quanto ficou o preço do SE ontem em R$/MWh", NOW).complete
+    # "reservatório equivalente" is ONS's stored energy; "no sentido Norte → Sudeste" a direction
+    assert understood("reservatório equivalente do Nordeste ontem").measurement == "ear_diario"
+    flow = understood("intercâmbio médio no sentido NE para SE em 2023")
+    assert flow.measurement == "intercambio"
+    # "de 2023 e 2022": two years, not a range that ends before it starts
+    assert len(understood("carga máxima do SIN de 2023 e 2022").periods) == 2
+
+
+def test_what_the_twenty_fifth_set_found_in_follow_ups() -> None:
+    # "nesse trimestre", "in that month": the period asked just before
+    quarter = follow(
+        "Qual usina térmica teve a maior geração nesse trimestre?",
+        "geração térmica do Nordeste no 1º trimestre de 2024, em GWh",
+    )
+    assert quarter.model is not None
+    assert quarter.model.time_range.to_dict()["start"] == "2024-01-01T03:00:00Z"
+    assert quarter.model.time_range.to_dict()["end"] == "2024-04-01T03:00:00Z"
+    month = follow("lowest hour of NE load in that month?", "average NE solar in February 2024")
+    assert month.model is not None
+    assert month.model.time_range.to_dict()["start"] == "2024-02-01T03:00:00Z"
+    # "e nos 4 submercados?": every subsystem in place of the one asked before
+    every = follow("e a média de ontem nos 4 submercados?", "CMO do SE agora?")
+    assert every.model is not None and every.model.group_tags == ("id_subsistema",)
+    assert not every.model.tag_filters
+    # "e Belo Monte? qual das duas gerou mais ontem": both plants, their energy yesterday
+    names = ["TUCURUI", "BELO MONTE"]
+    reader = RuleTranslator(plants=lambda: names)
+    both = reader.translate(
+        "e belo monte? qual das duas gerou mais ontem",
+        NOW,
+        previous=["quanto está gerando Tucuruí agora?"],
+    )
+    assert both.complete and both.model is not None
+    assert both.model.group_tags == ("nom_usina",) and len(both.model.tag_filters[0].values) == 2
+    assert str(both.model.selections[0].expr) == "sum(val_geracao)"
+    # "Compara com as máximas de 2023 e 2022 (valor e data/hora de cada)"
+    maxima = follow(
+        "Compara com as máximas de 2023 e 2022 (valor e data/hora de cada)",
+        "Qual a demanda máxima horária do SIN em 2024 até o momento? valor e instante",
+    )
+    assert maxima.model is not None and len(maxima.model.periods) == 2
