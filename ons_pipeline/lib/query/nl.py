@@ -392,6 +392,10 @@ _FILLER = rx(
     r"|(?:(?<=^)|(?<=^\W))(?:bom\s+dia|boa\s+(?:tarde|noite))(?=\s*[.!,])"
     r"|prezad[oa]s?(?:\s+senhor(?:es|as)?)?|dear\s+(?:sirs?|madam|team|all|colleagues)"
     r"|(?:ok(?:ay)?|alright|all\s+right)\s+then"
+    # "now the same hourly profile but for net load": what the answer before was, named again
+    r"|(?:(?<=^)|(?<=[.!?,]\s)|(?<=[.!?,]))\s*now(?=\s+(?:the\s+)?same\b)"
+    r"|(?:the\s+)?same(?=(?:\s+[\w-]+){1,4}\s+but\s+(?:for|with|in|on)\b)"
+    r"|(?<=\s)but(?=\s+(?:for|with|in|on)\s)"
     # "no sentido Norte → Sudeste", "in the direction N to SE": the direction the pair names
     r"|(?:n[oa]\s+|in\s+the\s+)?(?:sentido|direction)(?=\s+(?:d[oa]\s+|from\s+)?[a-z/]+\s*(?:→|->|>|para|pro|pra|to)\s)"
     r"|beleza|valeu|okay|ok|asap|(?:a\s+)?mesma\s+coisa|(?:the\s+)?same\s+thing|same\s+for(?=\s)|break\s+(?:it\s+)?down|desagreg(?:ue|ar)|discrimin(?:e|ar)"
@@ -444,7 +448,8 @@ _REQUEST = rx(
 # who asks, before the request ("Trabalho numa distribuidora em SC e preciso …", "I work for a
 # utility in Paraná and need …"): about the asker, never a filter of the data
 _ASKER = rx(
-    r"^\s*(?:eu\s+)?(?:trabalho|moro|sou|atuo|estudo|i\s+(?:work|live|study)|i'm|i\s+am"
+    r"^\s*(?:(?:hi|hello|hey|oi|ola|bom\s+dia|boa\s+(?:tarde|noite)|good\s+(?:morning|afternoon"
+    r"|evening))\W+)?(?:eu\s+)?(?:trabalho|moro|sou|atuo|estudo|i\s+(?:work|live|study)|i'm|i\s+am"
     r"|(?:to|tou|estou|estamos)\s+(?:fazendo|escrevendo|preparando|montando)"
     r"|(?:we're|we\s+are)\s+(?:writing|preparing|doing))\b"
 )
@@ -796,11 +801,14 @@ _AGGREGATIONS: list[tuple[str, Aggregation]] = [
     (r"(?:medi[ao]s?|averages?|\bavgs?\b|\bmeans?\b|em\s+media|on\s+average)(?:\s+do\s+dia)?",
      Aggregation.MEAN),
     (r"(?:valor\s+)?(?:maxim[oa]s?|max|maximum|pico|picos|(?:peak|busiest)\s+hour|peak|peaks|highest"
+     r"|dearest|most\s+expensive|mais\s+car[oa]"
      r"|maior(?:es)?"
      r"|mais\s+alt[oa]|(?:(?:bateu|bate|bater|batido|quebrou|broke|set|hit)\s+(?:o\s+|um\s+|seu\s+"
     r"|a\s+|its\s+)?(?:novo\s+|new\s+)?)?(?:record|recorde)|busiest|high" + _AS_NOUN + ")",
      Aggregation.MAX),
+    # of a price (the CMO): "cheapest" is its lowest, "dearest" its highest
     (r"(?:valor\s+)?(?:minim[oa]s?|min|minimum|lowest|most\s+low|menor(?:es)?|mais\s+baix[oa]|vale"
+     r"|cheapest|mais\s+barat[oa]"
      r"|low" + _AS_NOUN + ")", Aggregation.MIN),
     (r"soma|somatorio|\bsum\b|\btota(?:l|is|ls)\b|energia\s+total|total\s+energy", Aggregation.SUM),
 ]  # fmt: skip
@@ -906,7 +914,7 @@ _LAST_TIME = rx(
 )
 _PROFILE_EXTREME = rx(
     r"\b(?:(?:the|a|o)\s+)?(?:highest|lowest|largest|smallest|biggest|maior|menor"
-    r"|mais\s+alt[oa]|mais\s+baix[oa])\b"
+    r"|mais\s+alt[oa]|mais\s+baix[oa]|cheapest|dearest|mais\s+barat[oa]|mais\s+car[oa])\b"
 )
 _AVERAGE_WORD = rx(r"\b(?:average|mean|avg|media|medio)\b")
 _MORE_OR_LESS = rx(r"\b(?:mais|menos|more|less|most|least)\b")
@@ -1155,6 +1163,9 @@ _AGG_NOUN = re.compile(
     r"|stddev|amplitude|spread|contagem|count)"
 )
 _PLUS = re.compile(r"[\wÀ-ÿ]\s*\+\s*[^\W\d]")
+# between two measures: the second taken from the first ("load minus wind", "carga - eólica")
+_LESS = rx(r"\s*,?\s*(?P<op>minus|menos|[-−–])\s+(?:(?:a|o|the)\s+)?(?:geracao\s+|generation\s+)?")
+_NET_LOAD = rx(r"\b(?:net\s+load|carga\s+liquida|demanda\s+liquida)\b")
 # plants added together: "Angra 1 + Angra 2", "somadas", "combined"
 _COMBINED = re.compile(
     r"\w\s*\+\s*\w|\b(?:somad[oa]s|junt[oa]s|combined|together|in\s+total|no\s+total)\b",
@@ -1392,6 +1403,8 @@ class _State:
     stock_change: bool = False  # "quanto o armazenamento caiu": last − first of the period
     plus_read: bool = False  # a "+" read as plants added together
     sources_added: bool = False  # "eólica + solar": the sources' values added
+    subtracted: bool = False  # "load minus wind minus solar": the first less the others
+    net_load: tuple[int, str] | None = None  # "net load", "carga líquida": where, as written
     compare: bool = False
     hours_of_steps: bool = False  # hours counted on half-hourly data
     # days counted on finer data: the window each is, and the aggregate that decides it
@@ -2522,6 +2535,8 @@ class RuleTranslator:
             st.patamar = (PATAMAR_FIELDS[word], match.group(0).strip())
 
     def _measures(self, st: _State) -> None:
+        for match in st.text.take(_NET_LOAD):  # "net load": the load less wind and solar
+            st.net_load = (match.start(), match.group(0))
         for match in st.text.take(_EXCLUDED_KIND):  # "térmicas, desconsiderando as nucleares"
             kind = next(k for p, k in _MEASURES_RX if p.search(match.group("kind")))
             st.excluded.append((kind, match.group(0).strip()))
@@ -2576,6 +2591,7 @@ class RuleTranslator:
                 for _, found in joins:
                     assert found is not None
                     st.text.consume(found.start(), found.end())
+        self._subtracted(st)
         st.percent = bool(st.text.take(_PERCENT)) or st.percent
         scheduled = [m for m in st.measures if m[1] == "interchange_scheduled"]
         verified = _VERIFIED.search(st.text.norm)
@@ -2592,6 +2608,28 @@ class RuleTranslator:
             st.both_interchanges = (
                 f"{scheduled[0][2]} / {st.text.original(verified.start(), verified.end())}"
             )
+
+    def _subtracted(self, st: _State) -> None:
+        """ "load minus wind minus solar", "carga líquida" (net load: the load less wind and
+        solar, what the other plants must meet): the first measure less the others."""
+        if st.net_load is not None and {k for _, k, _ in st.measures} <= {"load"}:
+            at, said = st.net_load
+            st.measures = [(at, "load", said), (at + 1, "wind", ""), (at + 2, "solar", "")]
+            st.assumptions.append(f"{said!r}: the load less wind and solar")
+            st.subtracted = True
+            return
+        if st.net_load is not None:  # "net load = load minus wind minus solar": as written
+            st.assumptions.append(f"{st.net_load[1]!r}: as written")
+        if len(st.measures) < 2:
+            return
+        joins = [
+            _LESS.fullmatch(st.text.norm, a[0] + len(a[2]), b[0]) for a, b in pairwise(st.measures)
+        ]
+        if all(joins):
+            st.subtracted = True
+            for join in joins:
+                assert join is not None
+                st.text.consume(join.start("op"), join.end("op"))
 
     def _subsystems(self, st: _State) -> None:
         text = st.text
@@ -3574,6 +3612,17 @@ class RuleTranslator:
                     "hourly sum: ask for each source's maximum",
                 )
             )
+        if st.subtracted and len(fields) > 1:
+            if agg not in (Aggregation.SUM, Aggregation.MEAN):
+                raise ModelError(
+                    "one measure less another is given for totals and averages; its extremes need "
+                    "the difference at each step: ask for each measure's values"
+                )
+            less: Expr = Agg(agg, fields[0])
+            for f in fields[1:]:
+                less = BinOp("-", less, Agg(agg, f))
+            st.assumptions.append(" − ".join(fields))
+            return [Selection(less, f"{agg}_" + "_minus_".join(fields))]
         if st.sources_added and len(fields) > 1 and agg in (Aggregation.SUM, Aggregation.MEAN):
             added: Expr = Agg(agg, fields[0])
             for f in fields[1:]:

@@ -3048,3 +3048,34 @@ def test_what_the_twenty_fifth_set_found_in_follow_ups() -> None:
         "Qual a demanda máxima horária do SIN em 2024 até o momento? valor e instante",
     )
     assert maxima.model is not None and len(maxima.model.periods) == 2
+
+
+def test_one_measure_less_others_and_net_load() -> None:
+    """ "net load = load minus wind minus solar", "carga líquida" (the load less wind and
+    solar): "net" was dropped and the plain load answered; an extreme of a difference needs the
+    difference at each step and is refused."""
+    for question in (
+        "average hourly profile of NE net load in March 2024",
+        "the hourly profile of net load = load minus wind minus solar, NE, march 2024",
+        "thanks!! now the same hourly profile but for net load, NE, march 2024",
+    ):
+        model = understood(question)
+        assert model.measurement == "balanco_subsistema" and model.by_hour_of_day, question
+        assert str(model.selections[0].expr) == (
+            "mean(val_carga) - mean(val_gereolica) - mean(val_gersolar)"
+        ), question
+    less = understood("carga menos geração eólica do NE em março de 2024")
+    assert str(less.selections[0].expr) == "mean(val_carga) - mean(val_gereolica)"
+    assert not translate("maximum of load minus wind in NE in March 2024", NOW).complete
+    # "cheapest" of a price is its lowest; of a load it is no price (refused)
+    cheap = understood("which hour of the day is CMO Norte cheapest on avg in March 2024?")
+    assert cheap.by_hour_of_day and str(cheap.selections[0].expr) == "mean(val_cmo)"
+    # who asks, after a greeting, is context
+    student = translate(
+        "hi, I'm an exchange student writing my thesis on the duck curve in the Nordeste. could "
+        "you give me the average solar generation for each hour of the day in the NE subsystem "
+        "during March 2024?",
+        NOW,
+    )
+    assert student.complete and student.model is not None
+    assert str(student.model.selections[0].expr) == "mean(val_gersolar)"
