@@ -392,6 +392,11 @@ _FILLER = rx(
     r"|(?:(?<=^)|(?<=^\W))(?:bom\s+dia|boa\s+(?:tarde|noite))(?=\s*[.!,])"
     r"|prezad[oa]s?(?:\s+senhor(?:es|as)?)?|dear\s+(?:sirs?|madam|team|all|colleagues)"
     r"|(?:ok(?:ay)?|alright|all\s+right)\s+then"
+    # "is it going down each year?": the values of each year show it
+    r"|(?:(?:is|are)\s+(?:it\s+|they\s+)?)?(?:going|trending)\s+(?:down|up)"
+    r"(?=\s+(?:each|every|per|a\s+cada|todo)\s+(?:year|month|ano|mes))"
+    r"|(?:esta|vem|tem)\s+(?:caindo|subindo|aumentando|diminuindo)"
+    r"(?=\s+(?:a\s+cada|todo|por|cada)\s+(?:ano|mes))"
     # "now the same hourly profile but for net load": what the answer before was, named again
     r"|(?:(?<=^)|(?<=[.!?,]\s)|(?<=[.!?,]))\s*now(?=\s+(?:the\s+)?same\b)"
     r"|(?:the\s+)?same(?=(?:\s+[\w-]+){1,4}\s+but\s+(?:for|with|in|on)\b)"
@@ -431,7 +436,13 @@ _FILLER = rx(
 # wind power and I was wondering if you could tell me …"), or a purpose ("para minha
 # dissertação"): context, dropped when the question then reads completely
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
-_ASIDE = re.compile(r"\s*\([^()]{1,80}\)")
+_ASIDE = re.compile(
+    r"\s*\([^()]{1,80}\)"
+    # ", the year of the crisis", ", o dia do apagão": what a period named was, at the end
+    r"|,\s*(?:the|o|a)\s+(?:year|ano|month|m[eê]s|day|dia|week|semana)\s+(?:of|da|do|de|das|dos)"
+    r"\s+[^,?.!()]{1,40}(?=[?.!]*\s*$)",
+    re.IGNORECASE,
+)
 _LABEL = re.compile(r"\s*[^\W\d_][^:\n]{0,40}:\s+(?=\S)")
 # one word before a colon that heads a message, never a name ("Xingó: quanto gerou?")
 _LABEL_WORDS = {
@@ -451,7 +462,18 @@ _ASKER = rx(
     r"^\s*(?:(?:hi|hello|hey|oi|ola|bom\s+dia|boa\s+(?:tarde|noite)|good\s+(?:morning|afternoon"
     r"|evening))\W+)?(?:eu\s+)?(?:trabalho|moro|sou|atuo|estudo|i\s+(?:work|live|study)|i'm|i\s+am"
     r"|(?:to|tou|estou|estamos)\s+(?:fazendo|escrevendo|preparando|montando)"
-    r"|(?:we're|we\s+are)\s+(?:writing|preparing|doing))\b"
+    r"|(?:we're|we\s+are)\s+(?:writing|preparing|doing)"
+    r"|(?:our|my|nossa|nosso|minha|meu)\s+(?:[^\W\d]+\s+)?(?:plant|usina|factory|fabrica|company|empresa|site|farm"
+    r"|parque|fazenda|business|negocio|plants|usinas))\b"
+)
+# where the asker is ("our plant sits in the submercado Norte"), and "there" pointing at it
+_ASKER_PLACE = re.compile(
+    r"\b(?:in|at|no|na|em)\s+(?:the\s+|o\s+|a\s+)?(?P<place>(?:(?:submercado|subsistema|subsystem"
+    r"|submarket|region|regi[aã]o|estado|state)\s+(?:d[oa]\s+|of\s+)?)?[A-ZÀ-Ý][\wÀ-ÿ]+"
+    r"(?:\s+(?:d[oa]\s+)?[A-ZÀ-Ý][\wÀ-ÿ]+)?(?:\s+(?:submarket|subsystem|region))?)"
+)
+_THERE = rx(
+    r"\b(?:there|l[aá]|ali|nesse\s+(?:subsistema|submercado|estado)|in\s+that\s+(?:subsystem|submarket|region|state))\b"
 )
 _PURPOSE = rx(
     r"[,\s]+(?:(?:para|pra|for|so(?:\s+that)?)\s+(?:eu|a\s+gente|nos|i|we)(?:\s+(?:can|could))?"
@@ -1596,8 +1618,15 @@ class RuleTranslator:
             return " " if same else match.group(0)
 
         fragment = re.sub(r"\s+", " ", _BACK_REFERENCE.sub(back, fragment)).strip(" ,;")
+        # "This percent is going down each year? Give me the value for every year …": the
+        # answer before, pointed at, over other periods
+        pointed = _THE_ANSWER_BEFORE.search(fold(fragment))
+        if pointed is not None:
+            fragment = (fragment[: pointed.start()] + fragment[pointed.end() :]).strip(" ,;")
         short = len(fragment.split()) <= _BARE_FOLLOW_UP_WORDS
-        if not fragment or (not short and (connector is None or alone.complete)):
+        if not fragment or (
+            not short and ((connector is None and pointed is None) or alone.complete)
+        ):
             return None
         if alone.complete and connector is None:
             return None
@@ -4841,6 +4870,11 @@ _EXCLUDED_KIND = rx(
     r"(?P<kind>nucleares|nuclear|eolicas?|wind|solares|solar|fotovoltaicas?|hidreletricas?|hidro"
     r"|hydro|termicas?|termeletricas?|thermal)\b"
 )
+# the previous answer pointed at: "this percent", "esse valor", "that number"
+_THE_ANSWER_BEFORE = rx(
+    r"\b(?:this|that|these|those|esse|essa|este|esta|esses|essas|aquele|aquela)\s+(?:percent(?:age)?s?"
+    r"|values?|numbers?|figures?|shares?|percentua(?:l|is)|valor(?:es)?|numeros?|participac(?:ao|oes))\b"
+)
 # "qual das duas", "which of the two", "both": two of what is named, compared
 _THE_TWO = rx(
     r"\b(?:d[oa]s\s+(?:dois|duas)|(?:of\s+)?the\s+two|both|ambas|ambos|as\s+duas|os\s+dois)\b"
@@ -4870,6 +4904,23 @@ def _without_context(written: str) -> tuple[str, list[str]]:
         context.append(label.group(0).strip(" :"))
         written = written[label.end() :]
     sentences = _SENTENCE.split(written.strip())
+    if len(sentences) == 2 and _ASKER.match(fold(sentences[0])):
+        # "Our plant sits in the Norte submarket. Avg CMO there last month?": where the asker
+        # is, pointed at by "there" in the question that names no place of its own
+        place = _ASKER_PLACE.search(sentences[0])
+        there = _THERE.search(fold(sentences[1]))
+        places = {*_STATES.values(), "SE", "NE", "S", "N", "SIN"}
+        if place and there and not _data_words(sentences[1]) & places:
+            named = place.group("place")
+            sentences = [
+                sentences[0],
+                f"{sentences[1][: there.start()]}in {named}{sentences[1][there.end() :]}",
+            ]
+            about = {w for w in _data_words(sentences[0]) if not w.startswith("entity:")}
+            if about - {"generation"} <= _data_words(sentences[1]):  # "our plant": the asker's
+                context.append(sentences[0])
+                sentences = sentences[1:]
+            written = " ".join(sentences)
     if len(sentences) > 1:
         kept = [
             s

@@ -3079,3 +3079,30 @@ def test_one_measure_less_others_and_net_load() -> None:
     )
     assert student.complete and student.model is not None
     assert str(student.model.selections[0].expr) == "mean(val_gersolar)"
+
+
+def test_where_the_asker_is_and_what_the_answer_before_was() -> None:
+    # "there" points at the place the asker's sentence names; the sentence is then context
+    cmo = understood("Nossa fábrica fica no Nordeste. Qual foi o CMO médio lá ontem?")
+    assert cmo.measurement == "cmo_semihorario"
+    assert [f.values for f in cmo.tag_filters] == [("NE",)]
+    wind = understood("our wind farm is in Bahia. how much wind was generated there yesterday?")
+    assert ("BA",) in [f.values for f in wind.tag_filters]
+    # a place of the asker beside a question about another place stays refused
+    assert not translate("Our plant is in the Norte. what was the SE load yesterday?", NOW).complete
+    # ", the year of the crisis": what a period named was
+    crisis = translate(
+        "EAR do Sudeste hoje comparado com o mesmo dia de 2021, o ano da crise?", NOW
+    )
+    assert crisis.complete and crisis.model is not None and len(crisis.model.periods) == 2
+    # "This percent is going down each year? … every year from 2020 until 2023": the share
+    # asked before, per year
+    share = follow(
+        "This percent is going down each year? Please give me the value for every year from "
+        "2020 until 2023.",
+        "how much percent of SIN generation is coming from hydro in the last 12 months?",
+    )
+    assert share.model is not None and "share" in share.interpretation
+    assert share.model.window is not None and share.model.time_range.to_dict()["start"] == (
+        "2020-01-01T03:00:00Z"
+    )
