@@ -363,7 +363,7 @@ _STOPWORDS = set(
     disponivel disponiveis available expresso expressa expressos expressas expressed tambem
     sendo montante figure figures figura hit hits inteiro inteira inteiros inteiras whole entire
     muito muita
-    considerando considering pega pegue pegando tava tavam grid so somente apenas
+    considerando considering pega pegue pegando tava tavam grid so somente apenas only
     complexo complex
     """.split()  # noqa: SIM905
 )
@@ -392,6 +392,9 @@ _FILLER = rx(
     r"|(?:(?<=^)|(?<=^\W))(?:bom\s+dia|boa\s+(?:tarde|noite))(?=\s*[.!,])"
     r"|prezad[oa]s?(?:\s+senhor(?:es|as)?)?|dear\s+(?:sirs?|madam|team|all|colleagues)"
     r"|(?:ok(?:ay)?|alright|all\s+right)\s+then"
+    # "please send the SE load", "me envia a carga": a request for the data, never an export
+    r"|(?:(?<=^)|(?<=please\s)|(?<=pls\s)|(?<=,\s)|(?<=\bme\s))(?:send|envie|envia|manda|mande)"
+    r"(?=\s+(?:(?:me|us|pra\s+mim)\s+)?(?:the|a|o|os|as)\s)"
     # "is it going down each year?": the values of each year show it
     r"|(?:(?:is|are)\s+(?:it\s+|they\s+)?)?(?:going|trending)\s+(?:down|up)"
     r"(?=\s+(?:each|every|per|a\s+cada|todo)\s+(?:year|month|ano|mes))"
@@ -399,10 +402,9 @@ _FILLER = rx(
     r"(?=\s+(?:a\s+cada|todo|por|cada)\s+(?:ano|mes))"
     # "now the same hourly profile but for net load": what the answer before was, named again
     r"|(?:(?<=^)|(?<=[.!?,]\s)|(?<=[.!?,]))\s*now(?=\s+(?:the\s+)?same\b)"
-    r"|(?:the\s+)?same(?=(?:\s+[\w-]+){1,4}\s+but\s+(?:for|with|in|on)\b)"
+    r"|(?:the\s+)?same(?!\s+(?:month|period|day|week|year|quarter|time|date)s?\b)"
+    r"(?=(?:\s+[\w-]+){1,4}\s+but\s+(?:for|with|in|on)\b)"
     r"|(?<=\s)but(?=\s+(?:for|with|in|on)\s)"
-    # "no sentido Norte → Sudeste", "in the direction N to SE": the direction the pair names
-    r"|(?:n[oa]\s+|in\s+the\s+)?(?:sentido|direction)(?=\s+(?:d[oa]\s+|from\s+)?[a-z/]+\s*(?:→|->|>|para|pro|pra|to)\s)"
     r"|beleza|valeu|okay|ok|asap|(?:a\s+)?mesma\s+coisa|(?:the\s+)?same\s+thing|same\s+for(?=\s)|break\s+(?:it\s+)?down|desagreg(?:ue|ar)|discrimin(?:e|ar)"
     # "scheduled vs verified, daily average of each": each of the measures named
     r"|(?:of|for)\s+(?:each|both)(?=\s*[,.?!]|\s*$)|de\s+cada\s+uma?(?=\s*[,.?!]|\s*$)"
@@ -436,13 +438,33 @@ _FILLER = rx(
 # wind power and I was wondering if you could tell me …"), or a purpose ("para minha
 # dissertação"): context, dropped when the question then reads completely
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
-_ASIDE = re.compile(
-    r"\s*\([^()]{1,80}\)"
-    # ", the year of the crisis", ", o dia do apagão": what a period named was, at the end
-    r"|,\s*(?:the|o|a)\s+(?:year|ano|month|m[eê]s|day|dia|week|semana)\s+(?:of|da|do|de|das|dos)"
+_ASIDE = re.compile(r"\s*\([^()]{1,80}\)")
+# ", the year of the crisis", ", o dia do apagão": what the period just named was, at the end
+_APPOSITIVE = re.compile(
+    r",\s*(?:the|o|a)\s+(?P<unit>year|ano|month|m[eê]s|day|dia)\s+(?:of|da|do|de|das|dos)"
     r"\s+[^,?.!()]{1,40}(?=[?.!]*\s*$)",
     re.IGNORECASE,
 )
+# the period an appositive follows, by its unit: a year, a month (and year), a date
+_PERIOD_BEFORE = {
+    "year": re.compile(r"\b\d{4}\s*$"),
+    "month": re.compile(
+        r"\b(?:jan|fev|feb|mar|abr|apr|mai|may|jun|jul|ago|aug|set|sep|out|oct|nov|dez|dec)[a-z]*"
+        r"(?:\s+(?:de\s+|of\s+)?\d{4})?\s*$"
+    ),
+    "day": re.compile(
+        r"\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\s*$|\b\d{4}-\d{2}-\d{2}\s*$"
+        r"|\b\d{1,2}\s+(?:de\s+)?[a-z]+(?:\s+(?:de\s+)?\d{4})?\s*$|\b[a-z]+\s+\d{1,2},?\s+\d{4}\s*$"
+    ),
+}
+_APPOSITIVE_UNIT = {
+    "year": "year",
+    "ano": "year",
+    "month": "month",
+    "mes": "month",
+    "day": "day",
+    "dia": "day",
+}
 _LABEL = re.compile(r"\s*[^\W\d_][^:\n]{0,40}:\s+(?=\S)")
 # one word before a colon that heads a message, never a name ("Xingó: quanto gerou?")
 _LABEL_WORDS = {
@@ -476,7 +498,8 @@ _THERE = rx(
     r"\b(?:there|l[aá]|ali|nesse\s+(?:subsistema|submercado|estado)|in\s+that\s+(?:subsystem|submarket|region|state))\b"
 )
 _PURPOSE = rx(
-    r"[,\s]+(?:(?:para|pra|for|so(?:\s+that)?)\s+(?:eu|a\s+gente|nos|i|we)(?:\s+(?:can|could))?"
+    r"[,\s]+(?:(?:para|pra)\s+(?:eu|a\s+gente)(?=\s+[a-z]+(?:ar|er|ir)\b)"
+    r"|so\s+(?:that\s+(?:i|we)(?:\s+(?:can|could))?|(?:i|we)\s+(?:can|could))"
     r"|(?:para|pra|for)\s+(?:(?:a\s+|o\s+)?(?:minha|meu|nossa|nosso|my|our)"
     r"|(?:mostrar|apresentar|usar|showing|presenting|using|show|present|use)\s+"
     r"(?:em|na|no|numa|num|in|at|to|a|an|the)?))(?:\s+[^\W\d]+){1,3}\s*[.!?]*\s*$"
@@ -684,7 +707,7 @@ _CUMULATIVE = rx(
 )
 _SHARE = rx(
     r"\b(?:participacao|parcela|fatia|proporcao|percentual|porcentagem|share|proportion"
-    r"|percentage|percent|por\s+cento|fraction|contribution|contribuicao|quant[oa]\s+d[oa]|how\s+much\s+of\s+the)\b"
+    r"|percentage|percent(?=\s+of\b)|por\s+cento(?=\s+d[aoe]s?\b)|fraction|contribution|contribuicao|quant[oa]\s+d[oa]|how\s+much\s+of\s+the)\b"
     r"|%"
 )
 _SERVED_BY = rx(
@@ -823,14 +846,14 @@ _AGGREGATIONS: list[tuple[str, Aggregation]] = [
     (r"(?:medi[ao]s?|averages?|\bavgs?\b|\bmeans?\b|em\s+media|on\s+average)(?:\s+do\s+dia)?",
      Aggregation.MEAN),
     (r"(?:valor\s+)?(?:maxim[oa]s?|max|maximum|pico|picos|(?:peak|busiest)\s+hour|peak|peaks|highest"
-     r"|dearest|most\s+expensive|mais\s+car[oa]"
+     r"|dearest|most\s+expensive|mais\s+car[oa](?!\s+(?:do\s+)?que)"
      r"|maior(?:es)?"
      r"|mais\s+alt[oa]|(?:(?:bateu|bate|bater|batido|quebrou|broke|set|hit)\s+(?:o\s+|um\s+|seu\s+"
     r"|a\s+|its\s+)?(?:novo\s+|new\s+)?)?(?:record|recorde)|busiest|high" + _AS_NOUN + ")",
      Aggregation.MAX),
     # of a price (the CMO): "cheapest" is its lowest, "dearest" its highest
     (r"(?:valor\s+)?(?:minim[oa]s?|min|minimum|lowest|most\s+low|menor(?:es)?|mais\s+baix[oa]|vale"
-     r"|cheapest|mais\s+barat[oa]"
+     r"|cheapest|mais\s+barat[oa](?!\s+(?:do\s+)?que)"
      r"|low" + _AS_NOUN + ")", Aggregation.MIN),
     (r"soma|somatorio|\bsum\b|\btota(?:l|is|ls)\b|energia\s+total|total\s+energy", Aggregation.SUM),
 ]  # fmt: skip
@@ -1020,6 +1043,16 @@ _ENTITY_COUNT = rx(
 # questions the data cannot answer as asked, refused with the reason before anything is read
 _REFUSED: list[tuple[re.Pattern[str], str, str, tuple[str, ...]]] = [
     (
+        # "the only subsystem with CMO above 500": which ones meet a condition
+        rx(
+            r"\b(?:the\s+only|(?:o|a)\s+unic[oa]|(?:os|as)\s+unic[oa]s)\s+(?:subsystems?|plants?"
+            r"|states?|sources?|regions?|ones?|subsistemas?|usinas?|estados?|fontes?|regioes?)\b"
+        ),
+        "combination",
+        "which ones meet a condition is not computed: ask for each one's values",
+        (),
+    ),
+    (
         _ENTITY_COUNT,
         "measure",
         "how many plants, subsystems or states there are is not a measure of the data: ask for "
@@ -1054,8 +1087,15 @@ _STATE_ZERO = rx(
     r"|(?:ficou|ficaram|esteve|estiveram|stayed|remained)\s+(?:zerad[oa]s?|at\s+zero|em\s+zero))\b"
 )
 # all of a counted day: "dias inteiros", "the whole day", "in every hour", "o tempo todo"
+# "dias inteiros", "whole days": the days counted, each all through (read on the question as
+# written: "dias" is taken by the count before); "the whole of 2023" is the period, never this
+_WHOLE_DAYS = rx(
+    r"\bdias\s+(?P<w>inteiros|completos)\b(?!\s+(?:de|com)\s+dados)"
+    r"|\b(?P<w2>whole|entire|full)\s+days?\b(?!\s+(?:of|with)\s+data)"
+    r"|\bdays\s+(?P<w3>whole|entire)\b"
+)
 _ALL_DAY = rx(
-    r"\b(?:inteir[oa]s|complet[oa]s|whole|entire|full(?=\s+days?\b|\s*$)|o\s+dia\s+(?:todo|inteiro)"
+    r"\b(?:o\s+dia\s+(?:todo|inteiro)"
     r"|(?:o\s+)?tempo\s+todo|em\s+todas\s+as\s+horas|(?:in\s+)?every\s+hour|all\s+day(?:\s+long)?"
     r"|(?:the\s+)?(?:whole|entire)\s+day|throughout\s+the\s+day|sempre|always)\b"
 )
@@ -1185,8 +1225,17 @@ _AGG_NOUN = re.compile(
     r"|stddev|amplitude|spread|contagem|count)"
 )
 _PLUS = re.compile(r"[\wÀ-ÿ]\s*\+\s*[^\W\d]")
-# between two measures: the second taken from the first ("load minus wind", "carga - eólica")
-_LESS = rx(r"\s*,?\s*(?P<op>minus|menos|[-−–])\s+(?:(?:a|o|the)\s+)?(?:geracao\s+|generation\s+)?")
+# between two measures: the second taken from the first ("load minus wind", "carga menos eólica";
+# a hyphen may join a pair's names: "wind - solar comparison")
+_LESS = rx(r"\s*,?\s*(?P<op>minus|menos|−)\s+(?:(?:a|o|the)\s+)?(?:geracao\s+|generation\s+)?")
+# "percent of hydro generation …", "% da geração solar …": a source's own total as the whole
+_SHARE_OF_SOURCE = rx(
+    # (a "share of wind", "participação da eólica" names the part: not this)
+    r"\bpercent(?:age)?\s+of\s+"
+    r"(?:(?:the|a|o)\s+)?(?:(?:sin|brazil|brazilian|country|national|total|se|ne|s|n)\s+){0,2}"
+    r"(?:hydro\w*|hidr\w*|wind|eolic\w*|solar\w*|fotovolt\w*"
+    r"|thermal|term\w*|nuclear\w*)\b"
+)
 _NET_LOAD = rx(r"\b(?:net\s+load|carga\s+liquida|demanda\s+liquida)\b")
 # plants added together: "Angra 1 + Angra 2", "somadas", "combined"
 _COMBINED = re.compile(
@@ -1557,17 +1606,25 @@ class RuleTranslator:
                 context = resolved
             elif alone.model is not None:  # "obrigado!" between two questions changes nothing
                 context = earlier
-        referred = self._period_referred(question, context, moment)
-        if referred is not None:  # "nesse trimestre", "in that month": the one just asked
-            asked, note = referred
-            joined = self._translate_alone(asked, moment)
-            if joined.complete:
-                return replace(
-                    joined,
-                    question=question,
-                    read_as=asked,
-                    assumptions=(note, *joined.assumptions),
-                )
+
+        def not_a_follow_up() -> Translation:
+            """Not a follow-up: the question alone, a period it refers to ("nesse trimestre",
+            "in that month") read as the latest earlier question's period of that unit."""
+            for earlier in dict.fromkeys([context, *reversed(previous)]):
+                referred = self._period_referred(question, earlier, moment)
+                if referred is None:
+                    continue
+                asked, note = referred
+                joined = self._translate_alone(asked, moment)
+                if joined.complete:
+                    return replace(
+                        joined,
+                        question=question,
+                        read_as=asked,
+                        assumptions=(note, *joined.assumptions),
+                    )
+            return result
+
         if not result.complete and _ABOUT_THE_ANSWER.match(fold(question)):
             # "which plant was that, and at what time?": the earlier answer names them
             earlier = self._translate_alone(context, moment)
@@ -1581,10 +1638,10 @@ class RuleTranslator:
                 )
         combined = self._follow_up(question, result, context, moment)
         if combined is None:
-            return result
+            return not_a_follow_up()
         joined = self._translate_alone(combined, moment)
         if not joined.complete:
-            return result
+            return not_a_follow_up()
         tags = {f.tag for f in joined.model.tag_filters} if joined.model else set()
         if {"nom_usina", "nom_tipousina"} <= tags:
             # "e Xingó?" after the wind generation: the plant's own generation, not its wind
@@ -1594,8 +1651,11 @@ class RuleTranslator:
             joined = self._translate_alone(combined, moment) if combined else result
             tags = {f.tag for f in joined.model.tag_filters} if joined.model else set()
             if not joined.complete or "nom_tipousina" in tags:
-                return result
+                return not_a_follow_up()
         note = f"read as a follow-up of {context!r}: {combined!r}"
+        connector, _ = _fragment(question)
+        if connector is not None and "compar" in connector.group(0):
+            note += " (the answer before is the other side of the comparison)"
         return replace(
             joined, question=question, read_as=combined, assumptions=(note, *joined.assumptions)
         )
@@ -1665,6 +1725,8 @@ class RuleTranslator:
             return None
         if asked.unmapped:  # "e a previsão?": a part the data has not stays refused
             return None
+        if pointed is not None and connector is None and PERIOD not in slots:
+            return None  # "This value, is it per hour?": about the answer, no new request
         if PLACE in slots and state.slots.get(PLACE) and _THE_TWO.search(fold(question)):
             # "e Belo Monte? qual das duas gerou mais?": the place asked before, and this one
             slots = slots - {PLACE}
@@ -1797,6 +1859,14 @@ class RuleTranslator:
         st.assumptions.extend(notes)
         for match in text.take(_FILLER):
             st.ignored.append(text.original(match.start(), match.end()))
+        for match in text.finditer(_DIRECTION_WORD):
+            # "no sentido Norte → Sudeste": the direction the pair after it names; after a pair
+            # named before ("SE-NE, sentido SE para NE") the word stays unread (refused)
+            before = text.orig[: match.start()]
+            if not _SUBSYSTEM_CODES.search(before) and not any(
+                p.search(fold(before)) for p, _ in _SUBSYSTEM_RX
+            ):
+                text.consume(match.start(), match.end())
         if _WHICH_SOURCE.search(text.norm):  # "qual fonte …? hidro, térmica ou solar": options
             for match in text.finditer(_SOURCE_OR):
                 text.consume(match.start("or"), match.end("or"))
@@ -2856,6 +2926,10 @@ class RuleTranslator:
         if st.counted is not None and st.counted[0] == "1d":
             # "quantos dias inteiros …", "in every hour", "o dia todo": all of each day
             st.whole_window = bool(text.take(_ALL_DAY))
+            for match in _WHOLE_DAYS.finditer(text.norm):
+                part = next(g for g in ("w", "w2", "w3") if match.group(g))
+                text.consume(match.start(part), match.end(part))
+                st.whole_window = True
         for match in text.take(_ZERO):  # "ficou zerada", "parada", "at zero"
             st.conditions.append(("<=", 0.0, text.original(match.start(), match.end()).strip()))
         for match in text.finditer(_CONDITION):
@@ -3101,7 +3175,8 @@ class RuleTranslator:
             keys = ["load" if st.legacy == "consumption" else "generation"]
         if not keys and st.plant_context and (st.rank or st.plant_names or st.group_tags):
             keys = ["generation"]
-        if not keys and _PRICE_UNIT.search(st.text.norm) and not st.patamar:
+        refused_measure = any(u.kind == "measure" for u in st.unmapped)  # "o PLD em R$/MWh"
+        if not keys and _PRICE_UNIT.search(st.text.norm) and not st.patamar and not refused_measure:
             # "o spread SE - NE, em R$/MWh": the data's one price is the marginal cost
             keys = ["cmo"]
             st.assumptions.append("R$/MWh: the marginal operating cost (CMO), the data's price")
@@ -3647,9 +3722,10 @@ class RuleTranslator:
                     "one measure less another is given for totals and averages; its extremes need "
                     "the difference at each step: ask for each measure's values"
                 )
-            less: Expr = Agg(agg, fields[0])
-            for f in fields[1:]:
-                less = BinOp("-", less, Agg(agg, f))
+            terms = [total if f == "generation" else Agg(agg, f) for f in fields]
+            less: Expr = terms[0]
+            for term in terms[1:]:
+                less = BinOp("-", less, term)
             st.assumptions.append(" − ".join(fields))
             return [Selection(less, f"{agg}_" + "_minus_".join(fields))]
         if st.sources_added and len(fields) > 1 and agg in (Aggregation.SUM, Aggregation.MEAN):
@@ -3719,7 +3795,17 @@ class RuleTranslator:
             for numerator, field in parts
         ]
         filters = []
+        if not codes and "id_subsistema" in st.group_tags:  # "por subsistema": each of the four
+            codes = ["SE", "S", "NE", "N"]
         codes = [c for c in codes] or ["SIN"]
+        whole = _SHARE_OF_SOURCE.search(st.text.norm)
+        if ("SIN" in codes and len(codes) > 1) or whole:
+            # "what percent of Brazil's solar came from the NE", "NE wind was what percent of
+            # the SIN total": one place's part of another's (or of a source's) total
+            raise ModelError(
+                "the share of one place in another's or in a source's total is not computed: "
+                "ask for each place's value"
+            )
         if not [c for _, c, _ in st.subsystems]:
             st.assumptions.append("no subsystem given: the SIN total")
         filters.append(TagFilter("id_subsistema", FilterOp.EQ, tuple(codes)))
@@ -4732,7 +4818,7 @@ _BACK_REFERENCE = re.compile(
     r"(?!\s+(?:passad|anterior|last|previous|before|de\s|of\s|\d))"
     r"|(?:(?:the|in\s+the|for\s+the|over\s+the)\s+)?same\s+(?:(?:two|three|four|\d+)\s+)?"
     r"(?:years?|periods?|months?|days?|weeks?|dates?|time(?:\s+span)?)"
-    r"(?!\s+(?:last|previous|prior|a\s+year|in\s+\d|of\s+\d|the\s+year|ago))"
+    r"(?!\s+(?:but\s+)?(?:last|previous|prior|a\s+year|in\s+\d|of\s+\d|the\s+year|ago))"
     r"|(?:n?o\s+)?mesmo\s+per[ií]odo(?!\s+(?:d[oe]|em|no)\b)"
     r"|(?:n?os\s+)?mesmos\s+(?:(?:dois|tr[eê]s|\d+)\s+)?(?:anos|meses|dias|per[ií]odos))\b",
     re.IGNORECASE,
@@ -4860,6 +4946,15 @@ def _splice(earlier: str, gone: set[int], written: str, single: bool) -> str | N
     return f"{joined}{tail}" if tail[:1] in ("?", "!", ".", ",") else f"{joined} {tail}".strip()
 
 
+_DIRECTION_WORD = rx(
+    r"\b(?:n[oa]\s+|in\s+the\s+)?(?:sentido|direction)"
+    r"(?=\s+(?:d[oa]\s+|from\s+)?[a-z/]+\s*(?:→|->|>|para|pro|pra|to)\s)"
+)
+# a sentence asking other hours: a follow-up ("and from 7pm to 10pm?") or a range of them
+_OTHER_HOURS = re.compile(
+    r"^\W*(?:and|e|or|ou|what\s+about|e\s+quanto)\b"
+    r"|\b(?:from|das?|between|entre)\s+\d{1,2}(?::\d{2})?\s*(?:h|am|pm)?\s*(?:to|as|a|and|e|-|ate)\s+\d"
+)
 _CLOCK_TIME = re.compile(
     r"\b\d{1,2}(?::\d{2})?\s*(?:am|pm|h)\b|\b\d{1,2}:\d{2}\b|\b\d{1,2}h\d{2}\b"
 )
@@ -4891,6 +4986,15 @@ def _without_context(written: str) -> tuple[str, list[str]]:
         if _data_words(aside.group(0)) <= _data_words(rest):
             context.append(aside.group(0).strip())
             written = rest
+    appositive = _APPOSITIVE.search(written)
+    if appositive is not None:
+        unit = _APPOSITIVE_UNIT[fold(appositive.group("unit"))]
+        rest = written[: appositive.start()] + written[appositive.end() :]
+        if _PERIOD_BEFORE[unit].search(fold(written[: appositive.start()])) and _data_words(
+            appositive.group(0)
+        ) <= _data_words(rest):
+            context.append(appositive.group(0).strip(" ,"))
+            written = rest
     label = _LABEL.match(written)  # "Passagem de turno: qual foi …", "Quick one: …"
     words = label.group(0).strip(" :").split() if label is not None else []
     # a name ("Xingó:", "Belo Monte:") is no label: two words or more, none capitalised after
@@ -4910,7 +5014,11 @@ def _without_context(written: str) -> tuple[str, list[str]]:
         place = _ASKER_PLACE.search(sentences[0])
         there = _THERE.search(fold(sentences[1]))
         places = {*_STATES.values(), "SE", "NE", "S", "N", "SIN"}
-        if place and there and not _data_words(sentences[1]) & places:
+        # one place, as the place readers read it ("Brazil's Northeast" names two: left alone)
+        named_places = _data_words(place.group("place")) & places if place else set()
+        if place and fold(place.group("place")) in _STATES:
+            named_places.add(_STATES[fold(place.group("place"))])
+        if place and there and len(named_places) == 1:
             named = place.group("place")
             sentences = [
                 sentences[0],
@@ -4953,7 +5061,10 @@ def _without_context(written: str) -> tuple[str, list[str]]:
 def _sentence_words(text: str) -> set[str]:
     """What a sentence names of the data, its hours of the day each apart ("… 10am to 3pm?
     and from 7pm to 10pm?": the second sentence asks another range, never context)."""
-    clocks = {"clock:" + "".join(m.group(0).split()) for m in _CLOCK_TIME.finditer(fold(text))}
+    folded = fold(text)
+    if not _OTHER_HOURS.search(folded):  # "need it by 16:00!", "It's 9:40 here": the asker's
+        return _data_words(text)
+    clocks = {"clock:" + "".join(m.group(0).split()) for m in _CLOCK_TIME.finditer(folded)}
     return _data_words(text) | clocks
 
 
@@ -4963,7 +5074,9 @@ def _asker_aside(before: str, after: str) -> bool:
     if not _ASKER.match(fold(before)):
         return False
     places = {*_STATES.values(), "SE", "NE", "S", "N", "SIN"}
-    pointer = re.search(r"\b(?:ela|ele|elas|eles|dela|dele|it|its|they|them|their)\b", fold(after))
+    pointer = re.search(
+        r"\b(?:ela|ele|elas|eles|dela|dele|it|its|they|them|their|there|la|ali)\b", fold(after)
+    )
     return bool(_data_words(after) & places) and pointer is None
 
 

@@ -3106,3 +3106,77 @@ def test_where_the_asker_is_and_what_the_answer_before_was() -> None:
     assert share.model.window is not None and share.model.time_range.to_dict()["start"] == (
         "2020-01-01T03:00:00Z"
     )
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # "só nos meses de inverno" restricts the period: never a purpose
+        "carga média do SE em 2023 só nos meses de inverno",
+        # a share of one place in another's or in a source's total
+        "what percent of SIN hydro generation was in the SE in 2023?",
+        "NE wind generation in 2023 was what percent of the SIN total?",
+        # a direction after a pair named before it
+        "intercâmbio SE-NE ontem, sentido SE para NE",
+        # "mais caro que": a comparative, not the extreme
+        "o CMO do SE foi mais caro que o do NE em 2023?",
+        # an appositive naming a day after a month or a year
+        "carga do SIN em agosto de 2023, o dia do apagão",
+        "SE load in 2023, the day of the blackout",
+        # "the only subsystem with …": which ones meet a condition
+        "the only subsystem with CMO above 500 in 2023",
+    ],
+)
+def test_what_the_seventh_differential_review_found_is_refused(question: str) -> None:
+    assert not translate(question, NOW).complete, question
+
+
+def test_what_the_seventh_differential_review_found_is_read_as_meant() -> None:
+    # a time in a sentence about the asker is context
+    for question in (
+        "SE load yesterday at 14h. Thanks, need it by 16:00!",
+        "Carga média do SE ontem das 10h às 15h. Preciso até as 17h, obrigado!",
+    ):
+        assert translate(question, NOW).complete, question
+    # "please send the SE load": a request, not an export
+    sent = understood("Dear team, please send the SE load for 2023.")
+    assert sent.measurement == "curva_carga"
+    # "by what percent did it grow": both values, as "percent change" reads
+    grew = understood("By what percent did SE load grow from 2022 to 2023?")
+    assert len(grew.periods) == 2
+    # "the whole of 2023" is the period; "dias inteiros" each day all through
+    some = understood("How many days in the whole of 2023 was the SE load above 50 GW?")
+    assert str(some.selections[0].expr) == "max(val_cargaenergiahomwmed)"
+    # "only" restricting what is read
+    assert translate("SE load yesterday only", NOW).complete
+    # "wind - solar comparison": a hyphen joins the pair compared
+    assert len(understood("wind - solar comparison in the NE in 2023").selections) == 2
+    # the share per subsystem: each of the four
+    each = understood("participação da geração eólica por subsistema em 2023")
+    assert each.group_tags == ("id_subsistema",)
+    assert each.tag_filters[0].values == ("SE", "S", "NE", "N")
+    # "there" beside another place: both
+    both = understood(
+        "Our company is in the SE. Can you tell me how much the CMO was there yesterday and "
+        "in the NE?"
+    )
+    assert set(both.tag_filters[0].values) == {"SE", "NE"}
+
+
+def test_what_the_seventh_differential_review_found_in_follow_ups() -> None:
+    # "no mesmo período", "in that month" keep the rest of the question before
+    solar = follow(
+        "E a geração solar no mesmo período?", "geração eólica do NE em março de 2024, em GWh"
+    )
+    assert solar.model is not None
+    assert [f.values for f in solar.model.tag_filters] == [("NE",)]
+    assert str(solar.model.selections[0].expr) == "sum(val_gersolar) / 1000"
+    hours = follow("e o CMO no mesmo período?", "carga do SE em 10/05/2024 das 10h às 15h")
+    assert hours.model is not None and hours.model.time_range.to_dict()["start"] == (
+        "2024-05-10T13:00:00Z"
+    )
+    # "same month but in 2022" is that month of 2022, never the whole year (refused)
+    same = follow("same month but in 2022?", "SE load in March 2024")
+    assert not same.complete or same.model.time_range.to_dict()["start"] == "2022-03-01T03:00:00Z"
+    # a question about the answer is no new request
+    assert not follow("This value, is it per hour?", "carga média do SE em 2023").complete
