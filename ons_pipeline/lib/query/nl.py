@@ -5052,7 +5052,11 @@ def _without_context(written: str) -> tuple[str, list[str]]:
         context.append(written[: lead.end()].strip(" ,:"))
         written = written[lead.end() :]
     purpose = _PURPOSE.search(fold(written))
-    if purpose is not None and not _data_words(written[purpose.start() :]):
+    # "so that I can compare months": a purpose naming a grain asks for it, never context
+    grain = purpose is not None and re.search(
+        r"\b" + _TIME_UNIT + r"\b", fold(written[purpose.start() :])
+    )
+    if purpose is not None and not grain and not _data_words(written[purpose.start() :]):
         context.append(written[purpose.start() :].strip(" ,"))
         written = written[: purpose.start()]
     return written, [c for c in context if c]

@@ -3125,6 +3125,8 @@ def test_where_the_asker_is_and_what_the_answer_before_was() -> None:
         "SE load in 2023, the day of the blackout",
         # "the only subsystem with …": which ones meet a condition
         "the only subsystem with CMO above 500 in 2023",
+        # a purpose naming a grain asks for it
+        "SE load in 2023 so that I can compare months",
     ],
 )
 def test_what_the_seventh_differential_review_found_is_refused(question: str) -> None:
