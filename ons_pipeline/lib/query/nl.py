@@ -392,6 +392,13 @@ _FILLER = rx(
     r"|(?:(?<=^)|(?<=^\W))(?:bom\s+dia|boa\s+(?:tarde|noite))(?=\s*[.!,])"
     r"|prezad[oa]s?(?:\s+senhor(?:es|as)?)?|dear\s+(?:sirs?|madam|team|all|colleagues)"
     r"|(?:ok(?:ay)?|alright|all\s+right)\s+then"
+    # "each hour 0-23", "(00 to 23)": every hour of the day, as an hourly profile lists them
+    r"|(?<![\d:])0?0h?\s*(?:-|–|a|to|ate)\s*23h?(?![\d:])"
+    # "em energia mesmo": "really", never "the same" (that names a period or thing after it)
+    r"|(?<=[a-z]\s)mesmo(?=\s*[,?.!])"
+    # chat interjections and turn-taking ("mano", "eita kkkk", "tá bom então", "outra coisa")
+    r"|mano|eita|k{3,}|(?:ha){2,}h?|tudo\s+bem|ta\s+bom|entao(?=[\s,])|outra\s+coisa|enfim"
+    r"|(?<=^)fine(?=\s*[.,!])|ok\s+so|(?<=^)urgente?(?=\s*[,:!])"
     # "please send the SE load", "me envia a carga": a request for the data, never an export
     r"|(?:(?<=^)|(?<=please\s)|(?<=pls\s)|(?<=,\s)|(?<=\bme\s))(?:send|envie|envia|manda|mande)"
     r"(?=\s+(?:(?:me|us|pra\s+mim)\s+)?(?:the|a|o|os|as)\s)"
@@ -439,6 +446,10 @@ _FILLER = rx(
 # dissertação"): context, dropped when the question then reads completely
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _ASIDE = re.compile(r"\s*\([^()]{1,80}\)")
+# a question quoted after who sent it: "Forwarding from Reuters: 'What was …?'"
+_QUOTED = re.compile(
+    r"""^(?P<lead>[^'"“‘:]{1,80}):\s*['"“‘](?P<q>[^'"”’]{10,})['"”’]\s*[.?!]?\s*$"""
+)
 # ", the year of the crisis", ", o dia do apagão": what the period just named was, at the end
 _APPOSITIVE = re.compile(
     r",\s*(?:the|o|a)\s+(?P<unit>year|ano|month|m[eê]s|day|dia)\s+(?:of|da|do|de|das|dos)"
@@ -503,6 +514,9 @@ _PURPOSE = rx(
     r"|(?:para|pra|for)\s+(?:(?:a\s+|o\s+)?(?:minha|meu|nossa|nosso|my|our)"
     r"|(?:mostrar|apresentar|usar|showing|presenting|using|show|present|use)\s+"
     r"(?:em|na|no|numa|num|in|at|to|a|an|the)?))(?:\s+[^\W\d]+){1,3}\s*[.!?]*\s*$"
+    # "pra uma apresentação", "for a class": what the answer is for
+    r"|[,\s]+(?:para|pra|for)\s+(?:uma?|a|an|the)\s+(?:apresentacao|aula|reportagem|materia|relatorio"
+    r"|palestra|presentation|class|lecture|report|article|story|talk|slides?|post)\s*[.!?]*\s*$"
     # "…, pra comparar?": why it is asked, not what
     r"|[,\s]+(?:(?:para|pra)\s+(?:comparar|comparacao)|to\s+compare|for\s+comparison)\s*[.!?]*\s*$"
 )
@@ -653,7 +667,9 @@ _TIME_RANK = rx(
 _RANK_HINTS = rx(
     r"\b(?:que\s+mais\s+(?:geraram|gerou|produziram|produziu)|that\s+generated\s+the\s+most"
     r"|with\s+the\s+(?:highest|largest|most)\s+(?:generation|output)|generated\s+the\s+most"
-    r"|por\s+(?:geracao|generation)|by\s+(?:generation|output)|em\s+geracao|ranking|rank(?:ed)?)\b"
+    r"|por\s+(?:geracao|generation)|by\s+(?:generation|output)|em\s+geracao"
+    # "manda o ranking dos 4", "rank them": every one ranked
+    r"|ranking(?:\s+d[oa]s\s+(?:4|quatro|tod[oa]s))?|rank(?:ed)?(?:\s+(?:them|all(?:\s+(?:4|four))?))?)\b"
 )
 
 _MOVING_AVG = rx(
@@ -961,6 +977,9 @@ _PROFILE_EXTREME = rx(
     r"\b(?:(?:the|a|o)\s+)?(?:highest|lowest|largest|smallest|biggest|maior|menor"
     r"|mais\s+alt[oa]|mais\s+baix[oa]|cheapest|dearest|mais\s+barat[oa]|mais\s+car[oa])\b"
 )
+_RANK_THEM = rx(
+    r"\brank(?:ed)?\s+(?:them|all(?:\s+of\s+them)?)\b|\b(?:ordene|ordenar)(?:\s+(?:eles|elas))?\b"
+)
 _AVERAGE_WORD = rx(r"\b(?:average|mean|avg|media|medio)\b")
 _MORE_OR_LESS = rx(r"\b(?:mais|menos|more|less|most|least)\b")
 # "which hour of the day …", "em que horário do dia …": one of the profile's hours asked
@@ -1225,13 +1244,22 @@ _AGG_NOUN = re.compile(
     r"|stddev|amplitude|spread|contagem|count)"
 )
 _PLUS = re.compile(r"[\wÀ-ÿ]\s*\+\s*[^\W\d]")
+# "Mon+Tue": days of the week named together, no series added
+_WEEKDAYS_ADDED = re.compile(
+    r"\b(?:mon|tues?|wed|thu(?:rs?)?|fri|sat|sun|seg|ter|qua|qui|sex|sab|dom)\w*"
+    r"(?:\s*\+\s*(?:mon|tues?|wed|thu(?:rs?)?|fri|sat|sun|seg|ter|qua|qui|sex|sab|dom)\w*)+",
+    re.IGNORECASE,
+)
 # between two measures: the second taken from the first ("load minus wind", "carga menos eólica";
 # a hyphen may join a pair's names: "wind - solar comparison")
 _LESS = rx(r"\s*,?\s*(?P<op>minus|menos|−)\s+(?:(?:a|o|the)\s+)?(?:geracao\s+|generation\s+)?")
 # "percent of hydro generation …", "% da geração solar …": a source's own total as the whole
 _SHARE_OF_SOURCE = rx(
     # (a "share of wind", "participação da eólica" names the part: not this)
-    r"\bpercent(?:age)?\s+of\s+"
+    r"(?:\bpercent(?:age)?\s+of"
+    # "isso representa quantos % da eólica do Nordeste": the whole is what follows
+    r"|\b(?:representa[mv]?|equivalem?|correspondem?|is|was|are|were)\s+(?:a\s+)?"
+    r"(?:quant[oa]s?|qual|que|what|how\s+many)?\s*(?:%|por\s*cento|percent(?:ual)?)\s+(?:d[aoe]s?|of))\s+"
     r"(?:(?:the|a|o)\s+)?(?:(?:sin|brazil|brazilian|country|national|total|se|ne|s|n)\s+){0,2}"
     r"(?:hydro\w*|hidr\w*|wind|eolic\w*|solar\w*|fotovolt\w*"
     r"|thermal|term\w*|nuclear\w*)\b"
@@ -1609,7 +1637,16 @@ class RuleTranslator:
 
         def not_a_follow_up() -> Translation:
             """Not a follow-up: the question alone, a period it refers to ("nesse trimestre",
-            "in that month") read as the latest earlier question's period of that unit."""
+            "in that month") read as the latest earlier question's period of that unit. "Same
+            for …" that could not be joined to the question before is refused: alone it would
+            drop what it repeats."""
+            if _SAME_FOR.match(fold(question)):
+                why = Unmapped(
+                    "combination",
+                    question.strip()[:80],
+                    "repeats the question before, which could not be read with this change",
+                )
+                return replace(result, unmapped=(*result.unmapped, why))
             for earlier in dict.fromkeys([context, *reversed(previous)]):
                 referred = self._period_referred(question, earlier, moment)
                 if referred is None:
@@ -1922,6 +1959,7 @@ class RuleTranslator:
             st.by_day_of_week = True
             st.assumptions.append("which day of the week: each weekday's value, to compare")
             text.take(_PROFILE_PEAK)
+            text.take(_RANK_THEM)  # "… rank them": the seven values, shown to compare
             both = r"\b(?:and|e)\s+(?:the\s+|o\s+|a\s+)?(?:lowest|menor|highest|maior)\b"
             if not re.search(both, text.orig, re.IGNORECASE):  # "é menor" is no "e menor"
                 for match in list(text.finditer(_PROFILE_EXTREME))[:1]:
@@ -2107,7 +2145,7 @@ class RuleTranslator:
                     ("intercâmbio programado e verificado de SE para NE",),
                 )
             )
-        if _PLUS.search(text.orig) and not st.plus_read:
+        if _PLUS.search(_WEEKDAYS_ADDED.sub(" ", text.orig)) and not st.plus_read:
             st.unmapped.append(
                 Unmapped(
                     "combination",
@@ -4970,6 +5008,11 @@ _THE_ANSWER_BEFORE = rx(
     r"\b(?:this|that|these|those|esse|essa|este|esta|esses|essas|aquele|aquela)\s+(?:percent(?:age)?s?"
     r"|values?|numbers?|figures?|shares?|percentua(?:l|is)|valor(?:es)?|numeros?|participac(?:ao|oes))\b"
 )
+# "same for …", "o mesmo para …", "idem": the question before, repeated with a change
+_SAME_FOR = rx(
+    r"^\W*(?:(?:and|e)\s+)?(?:(?:the|o|a)\s+)?(?:same|mesm[oa])\s+(?:thing\s+|coisa\s+)?(?:for|para|pra|but)\b"
+    r"|^\W*idem\b"
+)
 # "qual das duas", "which of the two", "both": two of what is named, compared
 _THE_TWO = rx(
     r"\b(?:d[oa]s\s+(?:dois|duas)|(?:of\s+)?the\s+two|both|ambas|ambos|as\s+duas|os\s+dois)\b"
@@ -4986,6 +5029,10 @@ def _without_context(written: str) -> tuple[str, list[str]]:
         if _data_words(aside.group(0)) <= _data_words(rest):
             context.append(aside.group(0).strip())
             written = rest
+    quoted = _QUOTED.match(written)  # "Forwarding from Reuters: 'What was …?'": the question
+    if quoted is not None and _data_words(quoted.group("lead")) <= _data_words(quoted.group("q")):
+        context.append(quoted.group("lead").strip())
+        written = quoted.group("q")
     appositive = _APPOSITIVE.search(written)
     if appositive is not None:
         unit = _APPOSITIVE_UNIT[fold(appositive.group("unit"))]

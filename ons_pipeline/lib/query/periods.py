@@ -158,16 +158,19 @@ WEEKDAYS = frozenset({0, 1, 2, 3, 4})
 # "segunda", "quarta", "quinta" are also ordinals: alone, only plural and not before a period
 _NOT_ORDINAL = r"(?!\s+(?:quinzenas?|semanas?|metades?|trimestres?|semestres?)\b)"
 _DAY_NAMES = [
-    (r"segundas?[\s-]feiras?|segundas" + _NOT_ORDINAL + r"|mondays?", 0),
-    (r"tercas?(?:[\s-]feiras?)?|tuesdays?", 1),
+    (r"segundas?[\s-]feiras?|segundas" + _NOT_ORDINAL + r"|mondays?|mon", 0),
+    (r"tercas?(?:[\s-]feiras?)?|tuesdays?|tues?", 1),
     (
         r"(?!quarta[\s-]feira\s+de\s+cinzas)quartas?[\s-]feiras?|quartas"
         + _NOT_ORDINAL
-        + r"|(?<!ash\s)wednesdays?",
+        + r"|(?<!ash\s)wednesdays?|wed",
         2,
     ),
-    (r"quintas?[\s-]feiras?|quintas" + _NOT_ORDINAL + r"|thursdays?", 3),
-    (r"(?!sexta[\s-]feira\s+(?:santa|da\s+paixao))sextas?(?:[\s-]feiras?)?|(?<!good\s)fridays?", 4),
+    (r"quintas?[\s-]feiras?|quintas" + _NOT_ORDINAL + r"|thursdays?|thu(?:rs?)?", 3),
+    (
+        r"(?!sexta[\s-]feira\s+(?:santa|da\s+paixao))sextas?(?:[\s-]feiras?)?|(?<!good\s)fridays?|fri",
+        4,
+    ),
     (r"sabados?|saturdays?", 5),
     (r"domingos?|sundays?", 6),
 ]
@@ -432,6 +435,7 @@ _DAYS = rx(
     r"""\b(?:(?:n[oa]s|aos|em|on|during|in|over)\s+(?:the\s+|os\s+|as\s+)?)?
     (?:(?P<we>fins?\s+de\s+semana|finais\s+de\s+semana|(?<!last\s)(?<!past\s)weekends?)
     |(?P<wd>dias\s+uteis|dias\s+de\s+semana|weekdays?|business\s+days|working\s+days
+    |mon\s*[-–]\s*fri|seg\s*[-–a]\s*sex(?:ta)?
     |de\s+segunda(?:[\s-]feira)?\s+a\s+sexta(?:[\s-]feira)?|(?:from\s+)?monday\s+(?:to|through
     |till|until|-)\s+friday)
     |(?P<range>(?:de|from)\s+(?:o\s+|a\s+)?(?P<r1>segunda|quarta|quinta|"""
@@ -441,7 +445,7 @@ _DAYS = rx(
     + r"""))
     |(?P<names>(?:"""
     + _DAY_NAME
-    + r""")(?:\s*(?:,|e|and|ou|or)\s*(?:(?:n?[oa]s|aos|on)\s+)?(?:"""
+    + r""")(?:\s*(?:,|e|and|ou|or|\+|&)\s*(?:(?:n?[oa]s|aos|on)\s+)?(?:"""
     + _DAY_NAME
     + r"""))*))\b"""
 )
@@ -647,6 +651,12 @@ _YEAR = (
     r"(?<!top\s)(?<!bottom\s)(?<!top-)(?P<yy>(?:19|20)\d{2})(?!\s+(?:maiores|menores|principais"
     r"|largest|biggest|smallest|highest|lowest|usinas|plants|subsistemas|subsystems|estados"
     r"|states|fontes|sources|regioes|regions)\b)"
+)
+# a day of the month named alone: "o dia 1 (do mês)", "the 1st (of the month)"
+_DAY_OF_MONTH = rx(
+    r"\b(?:(?:o\s+)?dia\s+(?P<d>\d{1,2})(?:\s+(?:do|deste|desse)\s+mes)?"
+    r"|the\s+(?P<d2>\d{1,2})(?:st|nd|rd|th)(?:\s+of\s+(?:the|this)\s+month)?)\b"
+    r"(?!\s*(?:/|-|de\s+[a-z]|of\s+[a-z]|[a-z]{3,}))"
 )
 _DX = re.compile(
     r"\b(?:"
@@ -937,6 +947,18 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
                 _bad(reading, text, match, "the range ends before it starts")
                 continue
             atoms.append(_Atom(match.start(), match.end(), Span(a.start, b.end)))
+    for match in text.take(_DAY_OF_MONTH):
+        # "desde o dia 1 do mês", "since the 1st": that day of this month (of the month before
+        # when it has not come yet)
+        day, month_start = int(match.group("d") or match.group("d2")), now.replace(day=1)
+        if day > now.day:
+            month_start = _add_months(month_start, -1)
+        try:
+            start = month_start.replace(day=day, hour=0, minute=0, second=0, microsecond=0)
+        except ValueError:
+            _bad(reading, text, match, "not a valid date")
+            continue
+        atoms.append(_Atom(match.start(), match.end(), Span(start, add_days(start, 1))))
     for match in list(text.finditer(_DX)):
         try:
             span = _dx(match, now)

@@ -3182,3 +3182,41 @@ def test_what_the_seventh_differential_review_found_in_follow_ups() -> None:
     assert not same.complete or same.model.time_range.to_dict()["start"] == "2022-03-01T03:00:00Z"
     # a question about the answer is no new request
     assert not follow("This value, is it per hour?", "carga média do SE em 2023").complete
+
+
+def test_what_the_twenty_sixth_set_found() -> None:
+    # chat words, a purpose for a presentation, a quoted question, "each hour 0-23", "Mon-Fri"
+    for question in (
+        "mano qual usina gerou mais energia no brasil ano passado??",
+        "Quanto os parques eólicos da Bahia geraram em fevereiro de 2024? Preciso em GWh pra "
+        "uma apresentação.",
+        "Forwarding from Reuters: 'What was the average marginal operating cost in the "
+        "Southeast last week?'",
+        "e na semana passada qual submercado teve o CMO médio mais alto? manda o ranking dos 4",
+        "across the last 4 full weeks which day of week had the highest mean SE load? rank them",
+    ):
+        assert translate(question, NOW).complete, question
+    profile = understood(
+        "Need the weekday hourly profile for last month: mean SE load for each hour 0-23, "
+        "Mon-Fri only."
+    )
+    assert profile.by_hour_of_day
+    # "Mon+Tue": both days, no series added
+    days = translate("SE load Mon+Tue of last week", NOW)
+    assert days.complete and days.days == "0,1"
+    # "desde o dia 1 do mês": the 1st of this month (NOW is 2024-05-15)
+    since = understood("EAR do Norte desde o dia 1 do mês")
+    assert since.time_range.to_dict()["start"] == "2024-05-01T03:00:00Z"
+    # "isso representa quantos % da eólica do Nordeste": a place's part of a source's total
+    part = follow(
+        "E isso representa quantos % da eólica do Nordeste inteiro no mesmo mês?",
+        "Quanto os parques eólicos da Bahia geraram em fevereiro de 2024, em GWh?",
+    )
+    assert not part.complete
+    # "same for …" that cannot be joined to the question before is refused, never read alone
+    same = follow(
+        "same for cmo_semihorario, all 4 subsystems, same month",
+        "number of hourly points in curva_carga for N in Feb 2024 vs the 672 expected?",
+    )
+    assert not same.complete
+    assert follow("o mesmo para o Sul", "carga do SE ontem").complete
