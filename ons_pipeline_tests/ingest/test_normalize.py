@@ -631,7 +631,7 @@ def test_slashed_dates_are_read_in_the_order_that_makes_them_one_run_of_days() -
         curva(*(f"N;NORTE;03/{d:02d}/2024 {h};1" for d in range(1, 13) for h in hours)), "us.csv"
     )
     assert not us.bad_rows and _days(us) == march
-    assert any("mm/dd/yyyy" in n and "one run of days" in n for n in us.notes)
+    assert any("mm/dd/yyyy" in n and "run(s) of days" in n for n in us.notes)
     br = [f"N;NORTE;{d:02d}/03/2024 {h};1" for d in range(1, 13) for h in hours]
     assert _days(normalize_bytes(curva(*br), "br.csv")) == march
     # a mistyped month-first row in a day-first file is that row's fault, not the file's
@@ -812,3 +812,33 @@ def test_what_a_second_review_of_file_forms_found() -> None:
     assert twice.rows == 1
     with pytest.raises(UnknownDatasetError, match="id_subsistema"):
         normalize_bytes(CURVA.replace(";", "\t").encode("utf-16"), "u16.txt")
+
+
+def test_slashed_dates_by_runs_of_days_and_stray_rows() -> None:
+    """A third review of the date order: a day-first file with a gap and one mistyped row
+    (month 13) was read month first whole; the 1st and 15th of each month became 1–2 January; a
+    pt-BR file (decimal comma) of month starts was read month first. A reading that leaves more
+    than a stray few rows without a date is out; then the fewer runs of consecutive days; a
+    decimal comma says pt-BR, day first."""
+    gap = [f"N;NORTE;{d:02d}/03/2024 {h:02d}:00;1" for d in (1, 2, 3, 6, 7, 8) for h in range(12)]
+    typo = normalize_bytes(curva(*gap, "N;NORTE;03/13/2024 00:00;1"), "gap.csv")
+    assert _days(typo) == [f"2024-03-{d:02d}" for d in (1, 2, 3, 6, 7, 8)]
+    assert [b.row for b in typo.bad_rows] == [len(gap) + 2]
+    assert "03/13/2024" in typo.bad_rows[0].text
+    halves = [f"N;NORTE;{d:02d}/{m:02d}/2024 00:00;1" for m in (1, 2, 3) for d in (1, 15)]
+    assert _days(normalize_bytes(curva(*halves), "halves.csv")) == [
+        f"2024-{m:02d}-{d:02d}" for m in (1, 2, 3) for d in (1, 15)
+    ]
+    starts = [f"N;NORTE;01/{m:02d}/2024 00:00;1.001,5" for m in (1, 2, 3, 4)]
+    ptbr = normalize_bytes(curva(*starts), "starts.csv")
+    assert _days(ptbr) == [f"2024-{m:02d}-01" for m in (1, 2, 3, 4)]
+
+
+def test_a_fall_back_day_ending_at_its_repeated_hour_appended_to_itself() -> None:
+    """The file ends at the repeated 23:00 and is appended to itself: the copy starts over at
+    00:00, an earlier hour, so 'no later hour between them' still took the copy's 23:00 as the
+    second occurrence. A second occurrence follows its first with no other hour between."""
+    day = [f"N;NORTE;2018-02-17 {h:02d}:00:00;{100 + h}" for h in range(24)]
+    result = normalize_bytes(curva(*day, *day), "raw/curva_carga/twice.csv")
+    assert result.second_occurrences == 0
+    assert all_rows(result).num_rows == 24

@@ -677,29 +677,27 @@ _CLOCK_FORMS = (
 )
 
 
-def _run_of_days(years: np.ndarray, months: np.ndarray, days: np.ndarray) -> tuple[int, bool]:
-    """(rows that are no date, whether the dates are one unbroken run of three days or more)."""
-    valid = (months >= 1) & (months <= 12) & (days >= 1) & (days <= 31)
-    keys, counts = np.unique((years * 10_000 + months * 100 + days)[valid], return_counts=True)
-    invalid = int((~valid).sum())
-    dates: list[date] = []
+def _read_dates(years: np.ndarray, months: np.ndarray, days: np.ndarray) -> tuple[int, int]:
+    """(rows that are no date, runs of consecutive days the dates fall into)."""
+    keys, counts = np.unique(years * 10_000 + months * 100 + days, return_counts=True)
+    invalid, dates = 0, []
     for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
         try:
             dates.append(date(key // 10_000, key // 100 % 100, key % 100))
-        except ValueError:  # 31/04
+        except ValueError:  # month 13, 31/04
             invalid += count
-    if len(dates) < 3:
-        return invalid, False
-    return invalid, (max(dates) - min(dates)).days + 1 == len(dates)
+    runs = sum(1 for i, d in enumerate(dates) if i == 0 or (d - dates[i - 1]).days != 1)
+    return invalid, runs
 
 
-def _date_order(text: pa.Array) -> tuple[str, str] | None:
+def _date_order(text: pa.Array, day_first: bool = False) -> tuple[str, str] | None:
     """How a column's dd/mm/yyyy-or-mm/dd/yyyy dates are read: (RE2 replacement, note).
 
-    ONS and pt-BR write the day first; a US spreadsheet the month. The reading taken is the one
-    under which the rows' dates form one unbroken run of days (an ONS file is a run of hourly or
-    daily points) when only one reading does; otherwise the one that leaves fewer rows without a
-    date, day first on a tie. Rows that are no date in the reading taken are bad rows."""
+    ONS and pt-BR write the day first; a US spreadsheet the month. A reading that leaves more
+    than a stray few rows (1 in 20) without a date is out; of the readings left, the one whose
+    dates fall into fewer runs of consecutive days (an ONS file is a run of hourly or daily
+    points); day first on a tie, or when the file writes its numbers the pt-BR way
+    (``day_first``). Rows that are no date in the reading taken are bad rows."""
     parts = pc.extract_regex(text, r"^(?P<a>\d{2})/(?P<b>\d{2})/(?P<y>\d{4})")
     if parts.null_count == len(parts):
         return None
@@ -707,30 +705,36 @@ def _date_order(text: pa.Array) -> tuple[str, str] | None:
     first, second, year = (
         pc.cast(parts.field(i), pa.int32()).to_numpy(zero_copy_only=False) for i in range(3)
     )
-    day_bad, day_run = _run_of_days(year, second, first)
-    month_bad, month_run = _run_of_days(year, first, second)
-    day_first = "dates written dd/mm/yyyy"
-    month_first = "dates written mm/dd/yyyy (month first"
-    above_12 = f"{month_first}: a day above 12 after the month)"
-    if month_run and not day_run:
-        run = f"{month_first}: read day first, the dates would not be one run of days)"
-        return r"\3-\1-\2", above_12 if month_bad < day_bad else run
-    if (day_run and not month_run) or day_bad < month_bad:
-        return r"\3-\2-\1", day_first
-    if month_bad < day_bad:
-        return r"\3-\1-\2", above_12
+    day_bad, day_runs = _read_dates(year, second, first)
+    month_bad, month_runs = _read_dates(year, first, second)
+    stray = len(first) / 20
+    day_in, month_in = day_bad < stray, month_bad < stray
+    day = (r"\3-\2-\1", "dates written dd/mm/yyyy")
+    if month_in and not day_in:
+        return r"\3-\1-\2", "dates written mm/dd/yyyy (month first: a day above 12 after the month)"
+    if (day_in and not month_in) or day_first:
+        return day
+    if (month_runs, month_bad) < (day_runs, day_bad):
+        why = f"read so its dates are {month_runs} run(s) of days, day first {day_runs}"
+        return r"\3-\1-\2", f"dates written mm/dd/yyyy (month first: {why})"
+    if (day_runs, day_bad) < (month_runs, month_bad):
+        return day
     if bool((first != second).any()):
-        return r"\3-\2-\1", f"{day_first} (no date shows which comes first: day first, as ONS)"
-    return r"\3-\2-\1", day_first
+        return (
+            r"\3-\2-\1",
+            "dates written dd/mm/yyyy (no date shows which comes first: day first, as ONS)",
+        )
+    return day
 
 
-def _clock_text(text: pa.Array) -> tuple[pa.Array, list[str]]:
-    """Local clock strings in ONS's form, and the forms found."""
+def _clock_text(text: pa.Array, day_first: bool = False) -> tuple[pa.Array, list[str]]:
+    """Local clock strings in ONS's form, and the forms found (``day_first``: see
+    :func:`_date_order`)."""
     found: list[str] = []
     if pc.any(pc.match_substring_regex(text, r"^\d{1,2}/\d{1,2}/\d{4}")).as_py():
         for pattern, replacement in _PADDING:
             text = pc.replace_substring_regex(text, pattern, replacement)
-        order = _date_order(text)
+        order = _date_order(text, day_first)
         if order is not None:
             text = pc.replace_substring_regex(text, _SLASHED, order[0])
             found.append(f"times: {order[1]}")
@@ -914,63 +918,7 @@ def _normalize_rows(
             flag(unstorable, tag, lambda i, t=texts: f"{t[i]!r} {unstorable_reason(t[i])}")
         tag_arrays[tag] = values
 
-    # time
-    time_name = spec.raw_time_column or ""
-    time_column = raw.columns[mapping[time_name]]
-    aware = pa.types.is_timestamp(time_column.type) and time_column.type.tz is not None
-    if aware and spec.grain >= timedelta(days=1) and _utc_midnights(time_column):
-        # a daily dataset's dates written as UTC-midnight instants (pandas, Spark): the dates
-        # they name, not the evening before in Brasília
-        utc_clock = pc.cast(pc.cast(time_column, ons_time.UTC_NS), pa.int64())
-        time_column = pc.cast(pc.cast(utc_clock, pa.timestamp("ns")), pa.date32())
-        aware = False
-        result.notes.append("dates written as UTC-midnight timestamps: read as those dates")
-    fraction = None
-    if aware:
-        utc_all = pc.cast(time_column, ons_time.UTC_NS)
-        time_ok = _bool(pc.is_valid(utc_all))
-        local_text = None
-        # ONS times are whole seconds: 12:59:59.999 is refused, never stored beside 13:00
-        whole = pc.cast(pc.cast(utc_all, pa.timestamp("s", "UTC"), safe=False), ons_time.UTC_NS)
-        fraction = _bool(pc.not_equal(whole, utc_all)) & time_ok
-    else:
-        local_text, forms = _clock_text(_time_strings(time_column))
-        result.notes += forms
-        end_labels = pc.any(pc.match_substring_regex(local_text, r"\s24:00(:00)?$")).as_py()
-        if end_labels and not pc.any(pc.match_substring_regex(local_text, r"\s00:00")).as_py():
-            raise NormalizeError(
-                f"{source}: column {time_name!r} has times at 24:00: the file labels each "
-                "interval by its end (01:00 … 24:00), ONS by its start (00:00 … 23:00); read as "
-                "they are, every row would be one step late. Label the rows by their start"
-            )
-        shaped = _bool(pc.match_substring_regex(local_text, ons_time.LOCAL_PATTERN))
-        padded = pc.if_else(
-            pc.equal(pc.utf8_length(local_text), 10),
-            pc.binary_join_element_wise(local_text, "00:00:00", " "),
-            local_text,
-        )
-        parsed = pc.strptime(padded, format=ons_time.LOCAL_FORMAT, unit="s", error_is_null=True)
-        time_ok = shaped & _bool(pc.is_valid(parsed))
-    time_texts = local_text.to_pylist() if local_text is not None and not time_ok.all() else None
-    flag(
-        ~time_ok,
-        time_name,
-        lambda i: (
-            f"{time_texts[i]!r} is not a local time like 'YYYY-MM-DD HH:MM:SS' or 'YYYY-MM-DD'"
-            if time_texts is not None and time_texts[i]
-            else "missing time"
-        ),
-    )
-    if fraction is not None and fraction.any():
-        shown = pc.cast(time_column, pa.string()).to_pylist()
-        flag(
-            fraction,
-            time_name,
-            lambda i: f"{shown[i]!r} has a fraction of a second (ONS times are whole seconds)",
-        )
-        time_ok &= ~fraction
-
-    # fields
+    # the numbers' convention (a pt-BR file also writes its dates day first)
     decimal = spec.raw_decimal
     numeric_text = [
         raw.columns[mapping[f.name]]
@@ -989,6 +937,64 @@ def _normalize_rows(
             "numbers written both with a decimal point and with a decimal comma: read with the "
             "point (ONS's); those with a comma are bad rows"
         )
+    # time
+    time_name = spec.raw_time_column or ""
+    time_column = raw.columns[mapping[time_name]]
+    aware = pa.types.is_timestamp(time_column.type) and time_column.type.tz is not None
+    if aware and spec.grain >= timedelta(days=1) and _utc_midnights(time_column):
+        # a daily dataset's dates written as UTC-midnight instants (pandas, Spark): the dates
+        # they name, not the evening before in Brasília
+        utc_clock = pc.cast(pc.cast(time_column, ons_time.UTC_NS), pa.int64())
+        time_column = pc.cast(pc.cast(utc_clock, pa.timestamp("ns")), pa.date32())
+        aware = False
+        result.notes.append("dates written as UTC-midnight timestamps: read as those dates")
+    fraction = None
+    if aware:
+        utc_all = pc.cast(time_column, ons_time.UTC_NS)
+        time_ok = _bool(pc.is_valid(utc_all))
+        local_text = written_times = None
+        # ONS times are whole seconds: 12:59:59.999 is refused, never stored beside 13:00
+        whole = pc.cast(pc.cast(utc_all, pa.timestamp("s", "UTC"), safe=False), ons_time.UTC_NS)
+        fraction = _bool(pc.not_equal(whole, utc_all)) & time_ok
+    else:
+        written_times = _time_strings(time_column)
+        local_text, forms = _clock_text(written_times, day_first=bool(convention))
+        result.notes += forms
+        end_labels = pc.any(pc.match_substring_regex(local_text, r"\s24:00(:00)?$")).as_py()
+        if end_labels and not pc.any(pc.match_substring_regex(local_text, r"\s00:00")).as_py():
+            raise NormalizeError(
+                f"{source}: column {time_name!r} has times at 24:00: the file labels each "
+                "interval by its end (01:00 … 24:00), ONS by its start (00:00 … 23:00); read as "
+                "they are, every row would be one step late. Label the rows by their start"
+            )
+        shaped = _bool(pc.match_substring_regex(local_text, ons_time.LOCAL_PATTERN))
+        padded = pc.if_else(
+            pc.equal(pc.utf8_length(local_text), 10),
+            pc.binary_join_element_wise(local_text, "00:00:00", " "),
+            local_text,
+        )
+        parsed = pc.strptime(padded, format=ons_time.LOCAL_FORMAT, unit="s", error_is_null=True)
+        time_ok = shaped & _bool(pc.is_valid(parsed))
+    # a bad time is quoted as written ("03/13/2024 05:00"), not as rewritten
+    time_texts = written_times.to_pylist() if local_text is not None and not time_ok.all() else None
+    flag(
+        ~time_ok,
+        time_name,
+        lambda i: (
+            f"{time_texts[i]!r} is not a local time like 'YYYY-MM-DD HH:MM:SS' or 'YYYY-MM-DD'"
+            if time_texts is not None and time_texts[i]
+            else "missing time"
+        ),
+    )
+    if fraction is not None and fraction.any():
+        shown = pc.cast(time_column, pa.string()).to_pylist()
+        flag(
+            fraction,
+            time_name,
+            lambda i: f"{shown[i]!r} has a fraction of a second (ONS times are whole seconds)",
+        )
+        time_ok &= ~fraction
+
     field_arrays: dict[str, pa.Array] = {}
     for f in spec.fields:
         if f.name not in mapping:
@@ -1069,16 +1075,12 @@ def _normalize_rows(
     if candidates.any():
         order, first, rank = _groups(np.flatnonzero(candidates), identity_codes, utc)
         second, of = order[rank == 1], first[rank == 1]
-        # a second occurrence follows the first before any later hour of its series; after
-        # one, the row is the file repeated (appended to itself), as any other repeat
+        # a second occurrence follows its first with no other hour of its series between them
+        # (earlier or later); with one, the row is the file repeated (appended to itself)
         after = time_ok & ~ambiguous
         follows = np.array(
             [
-                not (
-                    after[i + 1 : j]
-                    & (identity_codes[i + 1 : j] == identity_codes[j])
-                    & (utc[i + 1 : j] > utc[i])
-                ).any()
+                not (after[i + 1 : j] & (identity_codes[i + 1 : j] == identity_codes[j])).any()
                 for i, j in zip(of.tolist(), second.tolist(), strict=True)
             ],
             bool,
