@@ -393,12 +393,16 @@ _FILLER = rx(
     r"|prezad[oa]s?(?:\s+senhor(?:es|as)?)?|dear\s+(?:sirs?|madam|team|all|colleagues)"
     r"|(?:ok(?:ay)?|alright|all\s+right)\s+then"
     # "each hour 0-23", "(00 to 23)": every hour of the day, as an hourly profile lists them
-    r"|(?<![\d:])0?0h?\s*(?:-|–|a|to|ate)\s*23h?(?![\d:])"
+    r"|(?<![\d:])0?0h\s*(?:-|–|a|to|ate)\s*23h(?![\w:])"
+    r"|(?:(?<=hour\s)|(?<=hours\s)|(?<=hora\s)|(?<=horas\s)|(?<=day\s\()|(?<=dia\s\())\(?0?0\s*(?:-|–|a|to|ate)\s*23"
+    r"\)?(?![\w:]|\s*(?:mw|gw|r\$|%))"
     # "em energia mesmo": "really", never "the same" (that names a period or thing after it)
     r"|(?<=[a-z]\s)mesmo(?=\s*[,?.!])"
+    # closing the conversation or qualifying the source away: "para fechar:", "qualquer fonte"
+    r"|(?:para|pra)\s+fechar|to\s+wrap\s+up|por\s+fim|por\s+ultimo"
+    r"|(?:de\s+)?qualquer\s+fonte|(?:of\s+)?any\s+source"
     # chat interjections and turn-taking ("mano", "eita kkkk", "tá bom então", "outra coisa")
-    r"|mano|eita|k{3,}|(?:ha){2,}h?|tudo\s+bem|ta\s+bom|entao(?=[\s,])|outra\s+coisa|enfim"
-    r"|(?<=^)fine(?=\s*[.,!])|ok\s+so|(?<=^)urgente?(?=\s*[,:!])"
+    r"|(?<=^)mano(?=\s)|k{3,}|(?:ha){2,}h?|ok\s+so"
     # "please send the SE load", "me envia a carga": a request for the data, never an export
     r"|(?:(?<=^)|(?<=please\s)|(?<=pls\s)|(?<=,\s)|(?<=\bme\s))(?:send|envie|envia|manda|mande)"
     r"(?=\s+(?:(?:me|us|pra\s+mim)\s+)?(?:the|a|o|os|as)\s)"
@@ -447,6 +451,10 @@ _FILLER = rx(
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _ASIDE = re.compile(r"\s*\([^()]{1,80}\)")
 # a question quoted after who sent it: "Forwarding from Reuters: 'What was …?'"
+_ATTRIBUTION = re.compile(
+    r"\b(?:forward(?:ing|ed)?|fwd|encaminh\w+|from|via|de\s+(?:um|uma)|pergunt\w+|ask(?:s|ed|ing)?"
+    r"|quer\s+saber|wants\s+to\s+know|question\s+from|pergunta\s+d[aeo])\b"
+)
 _QUOTED = re.compile(
     r"""^(?P<lead>[^'"“‘:]{1,80}):\s*['"“‘](?P<q>[^'"”’]{10,})['"”’]\s*[.?!]?\s*$"""
 )
@@ -669,7 +677,7 @@ _RANK_HINTS = rx(
     r"|with\s+the\s+(?:highest|largest|most)\s+(?:generation|output)|generated\s+the\s+most"
     r"|por\s+(?:geracao|generation)|by\s+(?:generation|output)|em\s+geracao"
     # "manda o ranking dos 4", "rank them": every one ranked
-    r"|ranking(?:\s+d[oa]s\s+(?:4|quatro|tod[oa]s))?|rank(?:ed)?(?:\s+(?:them|all(?:\s+(?:4|four))?))?)\b"
+    r"|ranking|rank(?:ed)?)\b"
 )
 
 _MOVING_AVG = rx(
@@ -978,7 +986,8 @@ _PROFILE_EXTREME = rx(
     r"|mais\s+alt[oa]|mais\s+baix[oa]|cheapest|dearest|mais\s+barat[oa]|mais\s+car[oa])\b"
 )
 _RANK_THEM = rx(
-    r"\brank(?:ed)?\s+(?:them|all(?:\s+of\s+them)?)\b|\b(?:ordene|ordenar)(?:\s+(?:eles|elas))?\b"
+    r"\b(?:rank(?:ed)?\s+(?:them|all(?:\s+of\s+them)?)|(?:ordene|ordenar)(?:\s+(?:eles|elas))?)\b"
+    r"(?!\s+(?:by|por|pel[oa])\b)"
 )
 _AVERAGE_WORD = rx(r"\b(?:average|mean|avg|media|medio)\b")
 _MORE_OR_LESS = rx(r"\b(?:mais|menos|more|less|most|least)\b")
@@ -1044,7 +1053,9 @@ _CONDITION_OPS = {
 }  # fmt: skip
 # a count of time steps ("quantas horas", "how many half-hours"): those that meet a condition
 _COUNT_STEPS = rx(
-    r"\b(?:(?:em|in)\s+)?(?:quant[oa]s|how\s+many|numero\s+de|number\s+of)\s+(?:(?P<half>meias?"
+    r"\b(?:(?:em|in)\s+)?(?:quant[oa]s|how\s+many|numero\s+de|number\s+of"
+    # "count the days … on which", "conte os dias em que": the same count, as an order
+    r"|count\s+(?:of\s+)?the|cont(?:e|ar|a)\s+(?:os|as))\s+(?:(?P<half>meias?"
     r"[\s-]+horas|half[\s-]+hours|(?:intervalos|periodos)\s+(?:semi[\s-]?horarios|de\s+meia\s+hora)"
     r"|half[\s-]+hour(?:ly)?\s+(?:intervals|periods))|(?P<hour>horas|hours|(?:intervalos|periodos)"
     r"\s+horarios|hourly\s+(?:intervals|periods))|(?P<day>dias|days))"
@@ -1258,7 +1269,7 @@ _SHARE_OF_SOURCE = rx(
     # (a "share of wind", "participação da eólica" names the part: not this)
     r"(?:\bpercent(?:age)?\s+of"
     # "isso representa quantos % da eólica do Nordeste": the whole is what follows
-    r"|\b(?:representa[mv]?|equivalem?|correspondem?|is|was|are|were)\s+(?:a\s+)?"
+    r"|\b(?:representa[mv]?|equivalem?|correspondem?|is|was|are|were|e|eh|sao|foi)\s+(?:a\s+)?"
     r"(?:quant[oa]s?|qual|que|what|how\s+many)?\s*(?:%|por\s*cento|percent(?:ual)?)\s+(?:d[aoe]s?|of))\s+"
     r"(?:(?:the|a|o)\s+)?(?:(?:sin|brazil|brazilian|country|national|total|se|ne|s|n)\s+){0,2}"
     r"(?:hydro\w*|hidr\w*|wind|eolic\w*|solar\w*|fotovolt\w*"
@@ -1640,7 +1651,10 @@ class RuleTranslator:
             "in that month") read as the latest earlier question's period of that unit. "Same
             for …" that could not be joined to the question before is refused: alone it would
             drop what it repeats."""
-            if _SAME_FOR.match(fold(question)):
+            leans = any(
+                a.startswith(("no period given", "no subsystem given")) for a in result.assumptions
+            )
+            if _SAME_FOR.match(fold(question)) and (leans or not result.complete):
                 why = Unmapped(
                     "combination",
                     question.strip()[:80],
@@ -2145,7 +2159,7 @@ class RuleTranslator:
                     ("intercâmbio programado e verificado de SE para NE",),
                 )
             )
-        if _PLUS.search(_WEEKDAYS_ADDED.sub(" ", text.orig)) and not st.plus_read:
+        if _PLUS.search(_WEEKDAYS_ADDED.sub(" ", text.norm)) and not st.plus_read:
             st.unmapped.append(
                 Unmapped(
                     "combination",
@@ -2489,7 +2503,15 @@ class RuleTranslator:
             ranking = next(iter(text.finditer(_RANKING_WORD)), None)
             if _SHOW_ALL.search(text.current):  # "rank all 4": that many, below
                 ranking = None
-            if ranking is not None and n == 1 and pattern is _RANK_WHICH:
+            count = ranking and re.match(
+                r"\s+d[oa]s\s+(?P<n>\d+|tres|quatro|cinco|dez)\b", text.current[ranking.end() :]
+            )
+            if ranking is not None and n == 1 and pattern is _RANK_WHICH and count:
+                # "qual submercado …? manda o ranking dos 4": the first four, ranked
+                n = numbers.parse(count.group("n")) or 10
+                text.consume(ranking.end(), ranking.end() + count.end())
+                st.assumptions.append(f"a ranking asked: the first {n}, ranked")
+            elif ranking is not None and n == 1 and pattern is _RANK_WHICH:
                 # "which fuel generated most? give a ranking": every one, ranked
                 n = 10
                 st.assumptions.append("a ranking asked: each one, ranked (the first 10)")
@@ -5030,7 +5052,7 @@ def _without_context(written: str) -> tuple[str, list[str]]:
             context.append(aside.group(0).strip())
             written = rest
     quoted = _QUOTED.match(written)  # "Forwarding from Reuters: 'What was …?'": the question
-    if quoted is not None and _data_words(quoted.group("lead")) <= _data_words(quoted.group("q")):
+    if quoted is not None and _ATTRIBUTION.search(fold(quoted.group("lead"))):
         context.append(quoted.group("lead").strip())
         written = quoted.group("q")
     appositive = _APPOSITIVE.search(written)

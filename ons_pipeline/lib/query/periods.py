@@ -158,17 +158,17 @@ WEEKDAYS = frozenset({0, 1, 2, 3, 4})
 # "segunda", "quarta", "quinta" are also ordinals: alone, only plural and not before a period
 _NOT_ORDINAL = r"(?!\s+(?:quinzenas?|semanas?|metades?|trimestres?|semestres?)\b)"
 _DAY_NAMES = [
-    (r"segundas?[\s-]feiras?|segundas" + _NOT_ORDINAL + r"|mondays?|mon", 0),
-    (r"tercas?(?:[\s-]feiras?)?|tuesdays?|tues?", 1),
+    (r"segundas?[\s-]feiras?|segundas" + _NOT_ORDINAL + r"|mondays?", 0),
+    (r"tercas?(?:[\s-]feiras?)?|tuesdays?", 1),
     (
         r"(?!quarta[\s-]feira\s+de\s+cinzas)quartas?[\s-]feiras?|quartas"
         + _NOT_ORDINAL
-        + r"|(?<!ash\s)wednesdays?|wed",
+        + r"|(?<!ash\s)wednesdays?",
         2,
     ),
-    (r"quintas?[\s-]feiras?|quintas" + _NOT_ORDINAL + r"|thursdays?|thu(?:rs?)?", 3),
+    (r"quintas?[\s-]feiras?|quintas" + _NOT_ORDINAL + r"|thursdays?", 3),
     (
-        r"(?!sexta[\s-]feira\s+(?:santa|da\s+paixao))sextas?(?:[\s-]feiras?)?|(?<!good\s)fridays?|fri",
+        r"(?!sexta[\s-]feira\s+(?:santa|da\s+paixao))sextas?(?:[\s-]feiras?)?|(?<!good\s)fridays?",
         4,
     ),
     (r"sabados?|saturdays?", 5),
@@ -435,7 +435,7 @@ _DAYS = rx(
     r"""\b(?:(?:n[oa]s|aos|em|on|during|in|over)\s+(?:the\s+|os\s+|as\s+)?)?
     (?:(?P<we>fins?\s+de\s+semana|finais\s+de\s+semana|(?<!last\s)(?<!past\s)weekends?)
     |(?P<wd>dias\s+uteis|dias\s+de\s+semana|weekdays?|business\s+days|working\s+days
-    |mon\s*[-–]\s*fri|seg\s*[-–a]\s*sex(?:ta)?
+    |(?<!')mon\s*[-–]\s*fri\b|seg\s*[-–]\s*sex(?:ta)?\b
     |de\s+segunda(?:[\s-]feira)?\s+a\s+sexta(?:[\s-]feira)?|(?:from\s+)?monday\s+(?:to|through
     |till|until|-)\s+friday)
     |(?P<range>(?:de|from)\s+(?:o\s+|a\s+)?(?P<r1>segunda|quarta|quinta|"""
@@ -654,7 +654,8 @@ _YEAR = (
 )
 # a day of the month named alone: "o dia 1 (do mês)", "the 1st (of the month)"
 _DAY_OF_MONTH = rx(
-    r"\b(?:(?:o\s+)?dia\s+(?P<d>\d{1,2})(?:\s+(?:do|deste|desse)\s+mes)?"
+    r"(?:(?<=desde\s)|(?<=since\s)|(?<=partir\sdo\s))"
+    r"(?:(?:o\s+)?dia\s+(?P<d>\d{1,2})(?:\s+(?:do|deste|desse)\s+mes)?"
     r"|the\s+(?P<d2>\d{1,2})(?:st|nd|rd|th)(?:\s+of\s+(?:the|this)\s+month)?)\b"
     r"(?!\s*(?:/|-|de\s+[a-z]|of\s+[a-z]|[a-z]{3,}))"
 )
@@ -953,9 +954,16 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
         day, month_start = int(match.group("d") or match.group("d2")), now.replace(day=1)
         if day > now.day:
             month_start = _add_months(month_start, -1)
-        try:
-            start = month_start.replace(day=day, hour=0, minute=0, second=0, microsecond=0)
-        except ValueError:
+        start = None
+        for back in range(3):  # "desde o dia 31" on 18 March: 31 January
+            try:
+                start = _add_months(month_start, -back).replace(
+                    day=day, hour=0, minute=0, second=0, microsecond=0
+                )
+                break
+            except ValueError:
+                continue
+        if start is None:
             _bad(reading, text, match, "not a valid date")
             continue
         atoms.append(_Atom(match.start(), match.end(), Span(start, add_days(start, 1))))

@@ -3192,7 +3192,6 @@ def test_what_the_twenty_sixth_set_found() -> None:
         "uma apresentação.",
         "Forwarding from Reuters: 'What was the average marginal operating cost in the "
         "Southeast last week?'",
-        "e na semana passada qual submercado teve o CMO médio mais alto? manda o ranking dos 4",
         "across the last 4 full weeks which day of week had the highest mean SE load? rank them",
     ):
         assert translate(question, NOW).complete, question
@@ -3201,9 +3200,10 @@ def test_what_the_twenty_sixth_set_found() -> None:
         "Mon-Fri only."
     )
     assert profile.by_hour_of_day
-    # "Mon+Tue": both days, no series added
-    days = translate("SE load Mon+Tue of last week", NOW)
+    # "Monday+Tuesday", "sexta + sábado": both days, no series added
+    days = translate("SE load on Monday+Tuesday of last week", NOW)
     assert days.complete and days.days == "0,1"
+    assert translate("carga do SE na sexta + sábado da semana passada", NOW).complete
     # "desde o dia 1 do mês": the 1st of this month (NOW is 2024-05-15)
     since = understood("EAR do Norte desde o dia 1 do mês")
     assert since.time_range.to_dict()["start"] == "2024-05-01T03:00:00Z"
@@ -3220,3 +3220,39 @@ def test_what_the_twenty_sixth_set_found() -> None:
     )
     assert not same.complete
     assert follow("o mesmo para o Sul", "carga do SE ontem").complete
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # a value or day range is no "every hour"
+        "carga do SE de 0 a 23 de março",
+        # abbreviations a range or list of which would keep one day
+        "SE load Mon-Thu in February",
+        # "rank them by peak": the ranking's measure is not the profile's mean
+        "which day of the week had the highest SE load last month? rank them by peak",
+        # a name before a quote is no sender
+        "Xingó: 'quanto gerou ontem?'",
+        # "isso é quantos % da eólica do NE": a place's part of a source's total
+        "isso é quantos % da eólica do NE em 2024?",
+    ],
+)
+def test_what_the_eighth_differential_review_found_is_refused(question: str) -> None:
+    assert not translate(question, NOW, plants=lambda: ["XINGO"]).complete, question
+
+
+def test_what_the_eighth_differential_review_found_is_read_as_meant() -> None:
+    # an interjection heading the message is context: the question reads as without it
+    for chat in ("tudo bem? ", "Enfim. ", "eita! "):
+        plain = understood("qual a carga do SE em 2023?")
+        assert understood(chat + "qual a carga do SE em 2023?").window == plain.window, chat
+    # "o ranking dos 4": the first four, of plants or of subsystems
+    plants = understood("qual usina eólica gerou mais em fevereiro de 2024? manda o ranking dos 4")
+    assert plants.top is not None and plants.top.n == 4
+    cmo = understood("qual submercado teve o CMO médio mais alto em 2023? manda o ranking dos 4")
+    assert cmo.top is not None and cmo.top.n == 4
+    # "same for …" naming its own measure, place and period reads alone
+    assert translate("Same for the South: what was the load in 2023?", NOW).complete
+    # "desde o dia 31" before the 31st of this month: the latest month that has one
+    since = understood("carga do SE desde o dia 31")  # NOW is 2024-05-15
+    assert since.time_range.to_dict()["start"] == "2024-03-31T03:00:00Z"
