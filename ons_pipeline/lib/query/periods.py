@@ -759,6 +759,30 @@ _NAMED: list[tuple[str, str]] = [
      r"\s+of\s+(?:the|this)\s+year", "year-this"),
 ]  # fmt: skip
 _NAMED_RX = [(rx(r"\b(?:" + p + r")\b"), key) for p, key in _NAMED]
+_DAY_OFFSET = {"hoje": 0, "today": 0, "ontem": -1, "yesterday": -1, "anteontem": -2}
+_AT_CLOCK = r"\d{1,2}(?::\d{2}|h\d{2})?\s*(?:h|[ap]\.?m\.?)?"
+_INSTANT_DAY = r"hoje|today|ontem|yesterday|anteontem"
+# from a time of one day to a time of another: "das 22h de ontem até as 6h de hoje", "ontem às
+# 22h até hoje às 6h", "from 10pm yesterday to 6am today"
+_INSTANT_RANGE = rx(
+    r"\b(?:(?:das?|desde(?:\s+as)?|from|since)\s+)?(?P<t1>" + _AT_CLOCK + r")\s+(?:de\s+)?"
+    r"(?P<d1>"
+    + _INSTANT_DAY
+    + r")\s+(?:ate|a|to|until|till|-)\s+(?:as?\s+)?(?P<t2>"
+    + _AT_CLOCK
+    + r")\s+(?:de\s+)?(?P<d2>"
+    + _INSTANT_DAY
+    + r")\b"
+    r"|\b(?:(?:de|desde|from|since)\s+)?(?P<e1>"
+    + _INSTANT_DAY
+    + r")\s+(?:as|at)\s+(?P<u1>"
+    + _AT_CLOCK
+    + r")\s+(?:ate|a|to|until|till|-)\s+(?P<e2>"
+    + _INSTANT_DAY
+    + r")\s+(?:as|at)\s+(?P<u2>"
+    + _AT_CLOCK
+    + r")(?!\w)"
+)
 _SINCE_MIDNIGHT = rx(
     r"\b(?:desde|since|a\s+partir\s+da|from)\s+(?:a\s+)?(?:meia[\s-]*noite|midnight)"
     r"(?:\s+(?:ate\s+agora|until\s+now|till\s+now))?\b"
@@ -825,6 +849,21 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
     today = midnight(now)
     reading = Reading()
     atoms: list[_Atom] = []
+    for match in text.take(_INSTANT_RANGE):
+        # "das 22h de ontem até as 6h de hoje", "from 10pm yesterday to 6am today": a night
+        # shift, from one instant to another
+        try:
+            a = add_days(today, _DAY_OFFSET[match.group("d1") or match.group("e1")])
+            b = add_days(today, _DAY_OFFSET[match.group("d2") or match.group("e2")])
+            start = a + _clock((match.group("t1") or match.group("u1")).strip())
+            end = b + _clock((match.group("t2") or match.group("u2")).strip())
+        except ValueError as exc:
+            _bad(reading, text, match, str(exc))
+            continue
+        if end <= start:
+            _bad(reading, text, match, "the range ends before it starts")
+            continue
+        atoms.append(_Atom(match.start(), match.end(), Span(start, end)))
     so_far_matches = text.take(_SO_FAR)
     so_far = reading.so_far = bool(so_far_matches)
     # "de janeiro até hoje", "from March to date": a range that runs to now

@@ -3256,3 +3256,18 @@ def test_what_the_eighth_differential_review_found_is_read_as_meant() -> None:
     # "desde o dia 31" before the 31st of this month: the latest month that has one
     since = understood("carga do SE desde o dia 31")  # NOW is 2024-05-15
     assert since.time_range.to_dict()["start"] == "2024-03-31T03:00:00Z"
+
+
+def test_a_night_shift_from_one_days_time_to_the_next() -> None:
+    """ "das 22h de ontem até as 6h de hoje" (set 26: an operator off the night shift) was two
+    times of day and two periods, refused: it is one range from an instant to another."""
+    for question in (
+        "quanto Tucuruí gerou em média das 22h de ontem até as 6h de hoje?",
+        "SE load from 10pm yesterday to 6am today",
+        "carga do SE ontem às 22h até hoje às 6h",
+    ):
+        model = understood(question, plants=lambda: ["TUCURUI"])
+        assert model.time_range.to_dict()["start"] == "2024-05-15T01:00:00Z", question
+        assert model.time_range.to_dict()["end"] == "2024-05-15T09:00:00Z", question
+    # a range that ends before it starts is refused
+    assert not translate("carga do SE das 6h de hoje até as 22h de ontem", NOW).complete
