@@ -265,7 +265,8 @@ _MEASURES: list[tuple[str, str]] = [
      r"|stored\s+energy|(?:hydro(?:electric|power)?\s+)?reservoir\s+(?:level|storage)s?"
      r"|(?:hydro(?:electric|power)?\s+)?reservoirs?|storage",
      "ear"),
-    (r"custo\s+marginal(?:\s+de\s+operacao)?|\bcmo\b|marginal\s+(?:operating\s+|operation\s+)?cost",
+    (r"custo\s+marginal(?:\s+de\s+operacao)?|\bcmo\b|marginal\s+(?:operating\s+|operation\s+)?cost"
+     r"(?:\s+of\s+operation)?",
      "cmo"),
     (r"intercambio\s+programado|programmed\s+interchange|scheduled\s+(?:interchange|exchange)"
      r"|intercambio\s+previsto", "interchange_scheduled"),
@@ -357,7 +358,7 @@ _STOPWORDS = set(
     single dado atingiu atingiram alcancou alcançou reached gone saw see answer responda
     go goes went reach reaches representou representa represents represented accounted
     anything algo use typically usually normally tipicamente normalmente geralmente costuma
-    proprio propria own looking am i'm
+    proprio propria own looking am i'm temos
     costumam ocorreu ocorreram occurred happened veio vieram solicito solicita solicitamos
     solicitar referente referentes
     disponivel disponiveis available expresso expressa expressos expressas expressed tambem
@@ -401,6 +402,10 @@ _FILLER = rx(
     # closing the conversation or qualifying the source away: "para fechar:", "qualquer fonte"
     r"|(?:para|pra)\s+fechar|to\s+wrap\s+up|por\s+fim|por\s+ultimo"
     r"|(?:de\s+)?qualquer\s+fonte|(?:of\s+)?any\s+source"
+    # hedges and framing: "praticamente parada", "what did it look like", "qual deles tem"
+    r"|praticamente|basicamente|practically|virtually|basically"
+    r"|(?<=\s)look(?:ed|s)?\s+like|(?<=qual\s)(?:deles|delas)|(?<=which\s)of\s+them"
+    r"|(?:chegou|chegaram)(?=\s+(?:n?o|a|ao)\s+(?:seu\s+)?(?:minimo|maximo|pico|menor|maior)\b)"
     # chat interjections and turn-taking ("mano", "eita kkkk", "tá bom então", "outra coisa")
     r"|(?<=^)mano(?=\s)|k{3,}|(?:ha){2,}h?|ok\s+so"
     # "please send the SE load", "me envia a carga": a request for the data, never an export
@@ -486,6 +491,11 @@ _APPOSITIVE_UNIT = {
 }
 _LABEL = re.compile(r"\s*[^\W\d_][^:\n]{0,40}:\s+(?=\S)")
 # one word before a colon that heads a message, never a name ("Xingó: quanto gerou?")
+# a sentence that only greets: "Bom dia.", "Hi!", "Good morning,"
+_GREETING_ONLY = re.compile(
+    r"\W*(?:bom\s+dia|boa\s+(?:tarde|noite)|ola|oi|hi|hello|hey|good\s+(?:morning|afternoon"
+    r"|evening)|morning)\W*"
+)
 _LABEL_WORDS = {
     "ultima", "ultimo", "pergunta", "duvida", "obs", "observacao", "urgente", "adicionalmente",
     "tambem", "ps", "nota", "question", "last", "also", "additionally", "note", "urgent",
@@ -1111,6 +1121,10 @@ _HOW_HIGH = rx(
     r"(?=(?:\s+[\w-]+){0,4}?\s+(?P<verb>go|get|gone|got|climb|reach|fall|drop|run)\b)"
 )
 # a state at zero (stopped, offline, "ficou zerado"), not the event of reaching it ("zerou")
+_BELOW_A_NUMBER = rx(
+    r"\b(?:abaixo|menos|inferior|below|under|less\s+than|lower\s+than)\b[^?.!]{0,12}\d"
+)
+_SIGN = rx(r"\b(?:(?P<neg>negativ[oa]s?|negative)|positiv[oa]s?|positive)\b")
 _STATE_ZERO = rx(
     r"\b(?:parad[oa]s?|offline|sem\s+gerar|without\s+(?:output|generation)|with\s+(?:no|zero)"
     r"\s+(?:output|generation)|(?:producing|generating)\s+nothing|(?:nao\s+)?ger\w*\s+nada"
@@ -1861,6 +1875,10 @@ class RuleTranslator:
         """The question with shorthand, year words and numbered plants written out, and the
         notes saying so."""
         written, expanded = spelling.expand_shorthand(question[:MAX_QUESTION_CHARS])
+        # "What's …": a contraction ("what is"), before possessives are dropped ("Belo Monte's")
+        written = re.sub(
+            r"\b(what|that|it|there|here|who|where|how|when)['’]s\b", r"\1 is", written, flags=re.I
+        )
         written = re.sub(r"(?<=[A-Za-zÀ-ÿ])['’]s\b", "", written)  # "Belo Monte's output"
         written, named = _schema_words(written)
         written, pairs = P.month_pairs(written)
@@ -2992,6 +3010,14 @@ class RuleTranslator:
                 st.whole_window = True
         for match in text.take(_ZERO):  # "ficou zerada", "parada", "at zero"
             st.conditions.append(("<=", 0.0, text.original(match.start(), match.end()).strip()))
+        if st.conditions and _BELOW_A_NUMBER.search(text.current):
+            # "praticamente parada, com geração abaixo de 10 MWmed": the number says what
+            # stopped means here; the stopped state is not a second condition
+            st.conditions = [c for c in st.conditions if (c[0], c[1]) != ("<=", 0.0)]
+        if st.counted is not None:  # "in how many hours was the net interchange negative?"
+            for match in text.take(_SIGN):
+                op = "<" if match.group("neg") else ">"
+                st.conditions.append((op, 0.0, text.original(match.start(), match.end()).strip()))
         for match in text.finditer(_CONDITION):
             if _PLANT_SIZE.search(text.norm[: match.start()]):  # "usinas acima de 1000 MW"
                 text.consume(match.start(), match.end())
@@ -5064,19 +5090,11 @@ def _without_context(written: str) -> tuple[str, list[str]]:
         ) <= _data_words(rest):
             context.append(appositive.group(0).strip(" ,"))
             written = rest
-    label = _LABEL.match(written)  # "Passagem de turno: qual foi …", "Quick one: …"
-    words = label.group(0).strip(" :").split() if label is not None else []
-    # a name ("Xingó:", "Belo Monte:") is no label: two words or more, none capitalised after
-    # the first
-    if (
-        label is not None
-        and (len(words) > 1 or fold(words[0]) in _LABEL_WORDS if words else False)
-        and not any(w[:1].isupper() for w in words[1:])
-        and _data_words(label.group(0)) <= _data_words(written[label.end() :])
-    ):
-        context.append(label.group(0).strip(" :"))
-        written = written[label.end() :]
+    written = _without_label(written, context)
     sentences = _SENTENCE.split(written.strip())
+    if len(sentences) > 1 and _GREETING_ONLY.fullmatch(fold(sentences[0])):
+        # "Bom dia. Pra passagem de turno: qual foi …": the label after the greeting
+        sentences = [sentences[0], _without_label(sentences[1], context), *sentences[2:]]
     if len(sentences) == 2 and _ASKER.match(fold(sentences[0])):
         # "Our plant sits in the Norte submarket. Avg CMO there last month?": where the asker
         # is, pointed at by "there" in the question that names no place of its own
@@ -5129,6 +5147,23 @@ def _without_context(written: str) -> tuple[str, list[str]]:
         context.append(written[purpose.start() :].strip(" ,"))
         written = written[: purpose.start()]
     return written, [c for c in context if c]
+
+
+def _without_label(written: str, context: list[str]) -> str:
+    """``written`` without a label heading it ("Passagem de turno: qual foi …", "Quick one:
+    …"), added to ``context``; a name ("Xingó:", "Belo Monte:") is no label: two words or more,
+    none capitalised after the first, or one word of :data:`_LABEL_WORDS`."""
+    label = _LABEL.match(written)
+    words = label.group(0).strip(" :").split() if label is not None else []
+    if (
+        label is not None
+        and (len(words) > 1 or fold(words[0]) in _LABEL_WORDS if words else False)
+        and not any(w[:1].isupper() for w in words[1:])
+        and _data_words(label.group(0)) <= _data_words(written[label.end() :])
+    ):
+        context.append(label.group(0).strip(" :"))
+        return written[label.end() :]
+    return written
 
 
 def _sentence_words(text: str) -> set[str]:

@@ -3271,3 +3271,29 @@ def test_a_night_shift_from_one_days_time_to_the_next() -> None:
         assert model.time_range.to_dict()["end"] == "2024-05-15T09:00:00Z", question
     # a range that ends before it starts is refused
     assert not translate("carga do SE das 6h de hoje até as 22h de ontem", NOW).complete
+
+
+def test_what_the_twenty_seventh_set_found() -> None:
+    for question in (
+        # a label after a greeting; "temos"; "cost of operation"; "look like"; "chegou no mínimo"
+        "Bom dia. Pra passagem de turno: qual foi o pico de carga do SIN ontem e em que hora?",
+        "E a carga do Nordeste agora, qual o último valor que temos?",
+        "What was the average marginal cost of operation in the Southeast in Q3 2023?",
+        "For the SE subsystem last month, what did the average CMO look like for each hour of "
+        "the day?",
+        "Em que dia de 2023 o reservatório equivalente do Sul chegou no mínimo, e quanto ficou?",
+    ):
+        assert translate(question, NOW).complete, question
+    # "What's Angra 2's output": a contraction, the plant still named
+    angra = understood("What's Angra 2's average output this year?", plants=lambda: ["ANGRA 2"])
+    assert angra.tag_filters[0].values == ("Angra 2",)
+    # "praticamente parada, com geração abaixo de 10 MWmed": the number says what stopped means
+    stopped = understood(
+        "Quantas horas em 2023 a Angra 1 ficou praticamente parada, com geração abaixo de "
+        "10 MWmed?",
+        plants=lambda: ["ANGRA 1"],
+    )
+    assert [(str(f.op), f.value) for f in stopped.value_filters] == [("<", 10.0)]
+    # "in how many hours was the net interchange negative": a count below zero
+    negative = understood("in 2023, in how many hours was the South's net interchange negative?")
+    assert [(str(f.op), f.value) for f in negative.value_filters] == [("<", 0.0)]
