@@ -490,12 +490,12 @@ _APPOSITIVE_UNIT = {
     "dia": "day",
 }
 _LABEL = re.compile(r"\s*[^\W\d_][^:\n]{0,40}:\s+(?=\S)")
-# one word before a colon that heads a message, never a name ("Xingó: quanto gerou?")
 # a sentence that only greets: "Bom dia.", "Hi!", "Good morning,"
 _GREETING_ONLY = re.compile(
     r"\W*(?:bom\s+dia|boa\s+(?:tarde|noite)|ola|oi|hi|hello|hey|good\s+(?:morning|afternoon"
     r"|evening)|morning)\W*"
 )
+# one word before a colon that heads a message, never a name ("Xingó: quanto gerou?")
 _LABEL_WORDS = {
     "ultima", "ultimo", "pergunta", "duvida", "obs", "observacao", "urgente", "adicionalmente",
     "tambem", "ps", "nota", "question", "last", "also", "additionally", "note", "urgent",
@@ -1270,10 +1270,12 @@ _AGG_NOUN = re.compile(
 )
 _PLUS = re.compile(r"[\wÀ-ÿ]\s*\+\s*[^\W\d]")
 # "Mon+Tue": days of the week named together, no series added
-_WEEKDAYS_ADDED = re.compile(
-    r"\b(?:mon|tues?|wed|thu(?:rs?)?|fri|sat|sun|seg|ter|qua|qui|sex|sab|dom)\w*"
-    r"(?:\s*\+\s*(?:mon|tues?|wed|thu(?:rs?)?|fri|sat|sun|seg|ter|qua|qui|sex|sab|dom)\w*)+",
-    re.IGNORECASE,
+_DAY_WORD = (
+    r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|segunda|terca|quarta|quinta"
+    r"|sexta|sabado|domingo)s?(?:[\s-]feiras?)?"
+)
+_WEEKDAYS_ADDED = re.compile(  # whole day names only: "Belo Monte + X" names no Monday
+    rf"\b{_DAY_WORD}(?:\s*\+\s*{_DAY_WORD})+\b", re.IGNORECASE
 )
 # between two measures: the second taken from the first ("load minus wind", "carga menos eólica";
 # a hyphen may join a pair's names: "wind - solar comparison")
