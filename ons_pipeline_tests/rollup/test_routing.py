@@ -180,6 +180,27 @@ def test_whole_range_aggregates_per_subsystem_over_months_and_edge_days(
     assert routed.source is not None and set(routed.source.levels) == {MONTH, DAY}
 
 
+@pytest.mark.parametrize(
+    ("options", "summed_by_the_server"),
+    [
+        ({}, True),  # the five subsystems in each bucket: InfluxDB adds them up
+        ({"group_tags": ("id_subsistema",)}, False),  # one series per group: its rows are read
+        ({"tag_filters": (SE,)}, False),
+        ({"tag_filters": (TagFilter("id_subsistema", FilterOp.EQ, ("SE", "S")),)}, True),
+    ],
+)
+def test_sums_of_many_series_are_added_by_the_server_and_one_series_is_read(
+    loaded: Loaded,
+    options: dict,
+    summed_by_the_server: bool,  # type: ignore[type-arg]
+) -> None:
+    exprs = [Agg(Aggregation.MEAN, LOAD), Agg(Aggregation.SUM, LOAD), Agg(Aggregation.COUNT, LOAD)]
+    m = model("curva_carga", exprs, date(2018, 1, 31), date(2018, 3, 20), **options)
+    routed = assert_same_answer(loaded, m)
+    assert routed.source is not None and set(routed.source.levels) == {MONTH, DAY}
+    assert ("sum(" in routed.influxql) is summed_by_the_server, routed.influxql
+
+
 def test_shares_and_sums_of_several_fields(loaded: Loaded) -> None:
     wind, solar = Agg(Aggregation.MEAN, "val_gereolica"), Agg(Aggregation.MEAN, "val_gersolar")
     share = BinOp("*", BinOp("/", wind, BinOp("+", wind, solar)), Const(100))

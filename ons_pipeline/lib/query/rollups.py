@@ -48,6 +48,7 @@ from ons_pipeline.lib.query.model import (
     Expr,
     FieldRef,
     Fill,
+    FilterOp,
     QueryModel,
     Transform,
     evaluate,
@@ -339,9 +340,12 @@ def statements(p: Plan) -> list[str]:
     columns = [column(f, stat) for f, stats in sorted(p.needs.items()) for stat in sorted(stats)]
     tags = tag_conditions(p.model)
     by_tags = [quote_ident(t) for t in p.model.group_tags]
-    if all(stat in (COUNT, SUM) for stats in p.needs.values() for stat in stats):
+    if not _one_series_per_group(p) and all(
+        stat in (COUNT, SUM) for stats in p.needs.values() for stat in stats
+    ):
         # counts and sums of many series (a table of plants): InfluxDB adds each bucket's
-        # rows up, one row per group and bucket (a bucket starts at a local midnight)
+        # rows up, one row per group and bucket (a bucket starts at a local midnight); with one
+        # series per group its rows are already that, and reading them costs the server less
         select = ", ".join(f"sum({quote_ident(c)}) AS {quote_ident(c)}" for c in columns)
         group = (
             f" GROUP BY {', '.join(['time(1d)', *by_tags])} fill(none)"
@@ -356,6 +360,19 @@ def statements(p: Plan) -> list[str]:
         where = " AND ".join([f"time >= {read.start}", f"time < {read.end}", *tags])
         out.append(f"SELECT {select} FROM {_source(p.rt, read.level)} WHERE {where}{group}")
     return out
+
+
+def _one_series_per_group(p: Plan) -> bool:
+    """Every tag that identifies a series is grouped by or fixed to one value: each group is
+    (but for a renamed description tag) one series. Only the request's cost depends on it —
+    :func:`answer` adds up whatever rows a bucket has."""
+    fixed = {
+        f.tag
+        for f in p.model.tag_filters
+        if f.op in (FilterOp.EQ, FilterOp.IEQ) and len(f.values) == 1
+    }
+    grouped = set(p.model.group_tags)
+    return all(t in fixed or t in grouped for t in p.rt.source.identity_tags)
 
 
 _STAT_ORDER = (COUNT, SUM, MIN, MIN_TIME, MAX, MAX_TIME)
@@ -447,6 +464,7 @@ def answer(p: Plan, results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
                 rows.setdefault((level, int(values[time_at])), []).append((key, stats))
     model = p.model
     lone = _lone_selector(model)
+    aggs = [leaf for s in model.selections for leaf in leaves(s.expr) if isinstance(leaf, Agg)]
     out: list[dict[str, Any]] = []
     for index, (cell, (months, days)) in enumerate(zip(p.cells, p.pieces, strict=True)):
         windows: dict[int, list[tuple[str, int]]] = {}
@@ -466,7 +484,7 @@ def answer(p: Plan, results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
                     for name, values in zip(fields, per_field, strict=True):
                         stats[name].add(values)
             for key, stats in groups.items():
-                row = _row(model, cell, moment, stats, lone)
+                row = _row(model, cell, moment, stats, lone, aggs)
                 if row is not None:
                     series_out.setdefault(key, []).append(row)
         series = []
@@ -498,7 +516,12 @@ def _aliases(model: QueryModel, cell: Cell) -> list[str]:
 
 
 def _row(
-    model: QueryModel, cell: Cell, moment: int, stats: Mapping[str, _Stats], lone: Agg | None
+    model: QueryModel,
+    cell: Cell,
+    moment: int,
+    stats: Mapping[str, _Stats],
+    lone: Agg | None,
+    aggs: Sequence[Agg],
 ) -> list[Any] | None:
     if cell.partials:
         plan_ = combine_plan(model)
@@ -506,11 +529,7 @@ def _row(
         if all(v is None for v in values):
             return None
         return [moment, *(_json_number(v) for v in values)]
-    leaf_values: dict[str, Any] = {}
-    for sel in model.selections:
-        for leaf in leaves(sel.expr):
-            assert isinstance(leaf, Agg)
-            leaf_values[str(leaf)] = _leaf(leaf.func, stats.get(leaf.field))
+    leaf_values = {str(leaf): _leaf(leaf.func, stats.get(leaf.field)) for leaf in aggs}
     if all(v is None for v in leaf_values.values()):
         return None
     time = moment
