@@ -82,7 +82,7 @@ QUESTIONS = (
     "energia armazenada média por subsistema por mês de {a} a {b}",
     "ENA média do Sul por ano de {a} a {b}",
     "geração eólica total por estado por ano de {a} a {b}",
-    "geração média mensal das usinas solares de {a} a {b}",
+    "geração total das usinas solares por mês de {a} a {b}",
     "geração máxima de Tucuruí de {a} a {b}",
     "geração das usinas térmicas por subsistema por ano de {a} a {b}",
     "energia gerada pelas usinas eólicas da Bahia por mês de {a} a {b}",

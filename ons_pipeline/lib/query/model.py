@@ -1120,6 +1120,10 @@ def expr_unit(spec: TableSpec, expr: Expr, window: Duration | None = None) -> st
         return _THOUSANDS[left]
     if isinstance(expr.right, Const) and expr.right.value == 1_000_000 and left in _MILLIONS:
         return _MILLIONS[left]
+    if isinstance(expr.right, Const) and left == "MWh" and float(expr.right.value).is_integer():
+        # hourly energy over a whole number of hours (several plants' average output: their
+        # energy ÷ the period's hours): a mean power
+        return "MWmed"
     return f"{left}/{right}" if right else left
 
 

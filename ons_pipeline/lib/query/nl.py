@@ -358,7 +358,7 @@ _STOPWORDS = set(
     single dado atingiu atingiram alcancou alcançou reached gone saw see answer responda
     go goes went reach reaches representou representa represents represented accounted
     anything algo use typically usually normally tipicamente normalmente geralmente costuma
-    proprio propria own looking am i'm temos
+    proprio propria own looking am i'm temos voce voces sit sits sat stay stays stayed
     costumam ocorreu ocorreram occurred happened veio vieram solicito solicita solicitamos
     solicitar referente referentes
     disponivel disponiveis available expresso expressa expressos expressas expressed tambem
@@ -408,6 +408,7 @@ _FILLER = rx(
     r"|(?:chegou|chegaram)(?=\s+(?:n?o|a|ao)\s+(?:seu\s+)?(?:minimo|maximo|pico|menor|maior)\b)"
     # chat interjections and turn-taking ("mano", "eita kkkk", "tá bom então", "outra coisa")
     r"|(?<=^)mano(?=\s)|k{3,}|(?:ha){2,}h?|ok\s+so"
+    r"|(?:(?<=^)|(?<=[.!?]\s))(?:opa|beleza|blz|entao)(?=\s*[,.!]|\s)"
     # "please send the SE load", "me envia a carga": a request for the data, never an export
     r"|(?:(?<=^)|(?<=please\s)|(?<=pls\s)|(?<=,\s)|(?<=\bme\s))(?:send|envie|envia|manda|mande)"
     r"(?=\s+(?:(?:me|us|pra\s+mim)\s+)?(?:the|a|o|os|as)\s)"
@@ -490,6 +491,9 @@ _APPOSITIVE_UNIT = {
     "dia": "day",
 }
 _LABEL = re.compile(r"\s*[^\W\d_][^:\n]{0,40}:\s+(?=\S)")
+# a longer lead before a colon: context when it says who asks or what for (see _without_label)
+_LONG_LEAD = re.compile(r"\s*[^\W\d_][^:\n?!]{0,200}:\s+(?=\S)")
+_FOR_WHOM_LEAD = re.compile(r"\s*(?:pra|para|pro|pros|pras|for)\s")
 # a sentence that only greets: "Bom dia.", "Hi!", "Good morning,"
 _GREETING_ONLY = re.compile(
     r"\W*(?:bom\s+dia|boa\s+(?:tarde|noite)|ola|oi|hi|hello|hey|good\s+(?:morning|afternoon"
@@ -4094,6 +4098,14 @@ class RuleTranslator:
                     "of the week"
                 )
             window = None
+        if table == PLANT_TABLE and not one_plant and "nom_usina" not in group and top is None:
+            together = self._plants_together(
+                st, selections, group, window, time_range, bool(periods or profile or last)
+            )
+            if together is not None:
+                selections, window, ranked = together
+                if ranked:
+                    order, limit = ranked, 1
         combine = bool(periods) and len(st.reading.spans) <= 1 and window is None
         if combine and top is not None:
             raise ModelError("a ranking over some days of the week is not supported: ask per day")
@@ -4151,6 +4163,71 @@ class RuleTranslator:
             time_alias=_profile_column(st) if profile else "time",
             window_filter=window_filter,
         )
+
+    def _plants_together(
+        self,
+        st: _State,
+        selections: list[Selection],
+        group: list[str],
+        window: str | None,
+        time_range: TimeRange,
+        other_shape: bool,
+    ) -> tuple[list[Selection], str | None, tuple[OrderKey, ...]] | None:
+        """Several plants' generation is their total hour by hour (MWmed): its mean over a range
+        is their energy ÷ the range's hours with data, its peak the hour of the largest total;
+        each hour's value is the plants' sum. ``None``: the selections stand as they are."""
+        if len(selections) != 1 or not isinstance(selections[0].expr, Agg):
+            return None
+        agg = selections[0].expr
+        if agg.func not in (Aggregation.MEAN, Aggregation.MAX, Aggregation.MIN):
+            return None
+        if other_shape or st.transform is not None or st.window_count is not None:
+            raise ModelError(
+                "several plants' average or peak output together is computed over one period "
+                "only: ask for their energy (MWh), or for each plant ('por usina')"
+            )
+        alias = selections[0].alias
+        total = Agg(Aggregation.SUM, agg.field)
+        if window == "1h":  # each hour's value: the plants' total (MWmed over the hour)
+            st.assumptions.append("each hour: the plants' total (MWmed)")
+            return [Selection(total, alias)], window, ()
+        if window is not None:
+            raise ModelError(
+                "several plants' average or peak output per day or month is not computed: ask "
+                "for their energy (MWh) per day or month, or for each plant ('por usina')"
+            )
+        if agg.func is Aggregation.MEAN:
+            start, end = time_range.start, time_range.end
+            latest = self.latest(PLANT_TABLE) if self.latest is not None else None
+            first = self.earliest(PLANT_TABLE) if self.earliest is not None else None
+            if latest is not None:
+                end = min(end or to_ns(st.now), to_ns(latest) + 3_600 * 10**9)
+            if first is not None and start is not None:
+                start = max(start, to_ns(first))
+            if start is None or end is None or end <= start:
+                return None
+            hours = -(-(end - start) // (3_600 * 10**9))  # a part hour counts as an hour
+            if hours in (1000, 1_000_000):  # ÷ 1000 reads as MWh → GWh: not a mean power
+                raise ModelError(
+                    "several plants' average output over exactly 1000 hours: ask for their "
+                    "energy (MWh)"
+                )
+            st.assumptions.append(
+                f"the plants' average output together: their energy (MWh) ÷ {hours} hours of "
+                "the period with data"
+            )
+            return [Selection(BinOp("/", total, Const(hours)), alias)], None, ()
+        if group:
+            raise ModelError(
+                "the peak of several plants' total per state, source or subsystem is not "
+                "computed: ask for one of them, or for each plant ('por usina')"
+            )
+        highest = agg.func is Aggregation.MAX
+        st.assumptions.append(
+            f"the plants' {'peak' if highest else 'lowest'} output together: the hour of their "
+            f"{'largest' if highest else 'smallest'} total"
+        )
+        return [Selection(total, alias)], "1h", (OrderKey(alias, descending=highest),)
 
     def _in_gigawatts(
         self, st: _State, table: str, selections: list[Selection], top: TopN | None
@@ -5165,6 +5242,16 @@ def _without_label(written: str, context: list[str]) -> str:
     ):
         context.append(label.group(0).strip(" :"))
         return written[label.end() :]
+    lead = _LONG_LEAD.match(written)
+    if (
+        lead is not None
+        and (_ASKER.match(fold(lead.group(0))) or _FOR_WHOM_LEAD.match(fold(lead.group(0))))
+        and _data_words(lead.group(0)) <= _data_words(written[lead.end() :])
+    ):
+        # "Trabalho com reservatórios no Rio Grande e preciso atualizar o boletim: qual …",
+        # "Pros alunos visualizarem a curva de carga: qual …": who asks or what for, then a colon
+        context.append(lead.group(0).strip(" :"))
+        return written[lead.end() :]
     return written
 
 

@@ -1146,10 +1146,14 @@ def _compare(
         sep = re.fullmatch(
             r"\s*([(,:—–-])?\s*(i\.?e\.?,?|ou\s+seja,?|that\s+is,?)?\s*", text.norm[a.end : b.start]
         )
-        if sep is None or a.span is None or b.span is None or a in restated:
+        if a.span is None or b.span is None or a in restated:
             continue
         if a.span == b.span:
+            # the same period named again, even far apart ("… gerou menos em setembro. Qual foi
+            # a geração média dela em setembro?"): one period
             restated.append(b)
+        elif sep is None:
+            continue
         elif (
             not sep.group(1)
             and len(periods) == 2

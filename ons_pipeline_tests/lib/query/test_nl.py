@@ -3297,3 +3297,60 @@ def test_what_the_twenty_seventh_set_found() -> None:
     # "in how many hours was the net interchange negative": a count below zero
     negative = understood("in 2023, in how many hours was the South's net interchange negative?")
     assert [(str(f.op), f.value) for f in negative.value_filters] == [("<", 0.0)]
+
+
+def test_what_the_twenty_eighth_set_found() -> None:
+    for question in (
+        # who asks, or what for, before a colon; "vocês têm"; "Beleza. Então …"; "opa"; "sit"
+        "Boa tarde! Trabalho com operação de reservatórios aqui no Rio Grande e preciso "
+        "atualizar o boletim: qual o armazenamento (EAR, em %) do Sudeste no dado mais recente "
+        "que vocês têm?",
+        "Pros alunos visualizarem a curva de carga típica: qual a carga média do SIN em cada hora "
+        "do dia em abril de 2024?",
+        "Beleza. Entao me passa a carga média diária do Sul na semana retrasada, dia a dia",
+        "opa, qual foi o pico da geração solar do SIN anteontem e em que horario?",
+        "How many half-hours so far this month did the Northeast CMO sit above R$300/MWh?",
+    ):
+        assert translate(question, NOW).complete, question
+    # a lead that names a place the question does not is no context
+    assert understood("Para o Sudeste: qual a carga média em abril?").tag_filters
+    # the same period named twice is one period
+    twice = understood(
+        "Disseram que a carga do Sul caiu em abril. Qual foi a carga média do Sul em abril?"
+    )
+    assert twice.time_range.to_dict()["start"] == "2024-04-01T03:00:00Z"
+    assert not twice.periods
+
+
+def test_several_plants_output_is_their_hourly_total() -> None:
+    """A group of plants' average output is their energy over the period's hours with data, its
+    peak the hour of their largest total; one plant, or each plant, keeps its own mean."""
+    latest = datetime(2024, 5, 10, 12, tzinfo=UTC)
+    fleet = understood(
+        "geração média das eólicas do RN em abril de 2024", latest=lambda table: latest
+    )
+    assert str(fleet.selections[0].expr) == "sum(val_geracao) / 720"  # 30 days × 24 h
+    assert not fleet.window and not fleet.group_tags
+    # a period running past the latest data: the hours with data (1 May … 10 May 12:00Z, the
+    # latest point's hour included)
+    lagging = understood("geração média das eólicas do RN em maio de 2024", latest=lambda t: latest)
+    assert str(lagging.selections[0].expr) == "sum(val_geracao) / 226"
+    per_state = understood("geração média das usinas eólicas por estado em abril de 2024")
+    assert per_state.group_tags == ("id_estado",)
+    assert str(per_state.selections[0].expr) == "sum(val_geracao) / 720"
+    peak = understood("pico de geração eólica da Bahia ontem")
+    assert str(peak.selections[0].expr) == "sum(val_geracao)"
+    assert peak.window is not None and str(peak.window) == "1h"
+    assert peak.limit == 1 and peak.order_by[0].descending
+    # one plant, or each plant: its own mean
+    angra = understood("geração média de Angra 2 em 2023", plants=lambda: ["ANGRA 2"])
+    assert str(angra.selections[0].expr) == "mean(val_geracao)"
+    each = understood("geração média de cada usina eólica do RN em abril de 2024")
+    assert each.group_tags == ("nom_usina",)
+    assert str(each.selections[0].expr) == "mean(val_geracao)"
+    # per day or month, or per state's peak, is not computed: refused, never a plant's mean
+    for question in (
+        "geração eólica média da Bahia por dia em abril de 2024",
+        "pico de geração eólica por estado ontem",
+    ):
+        assert not translate(question, NOW).complete, question
