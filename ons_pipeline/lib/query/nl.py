@@ -734,6 +734,10 @@ _CHANGE_PERCENT = rx(
     r"|variacao|de\s+variacao|de\s+crescimento)\b"
     r"|\b(?:cresceu|aumentou|caiu|diminuiu|variou|grew|rose|fell|increased|decreased|changed)"
     r"(?:\s+(?:quanto|how\s+much|by\s+how\s+much))?\s*(?:\(\s*(?:em\s+)?%\s*\)|em\s+%|in\s+%)"
+    # "cresceu quantos %?", "grow by how many percent", "grow in %"
+    r"|\b(?:cresceu|aumentou|caiu|diminuiu|variou|grew|grow|rose|rise|fell|fall|increased?"
+    r"|decreased?|changed?)\s+(?:(?:by\s+)?how\s+many|quant[oa]s?|in|by|em)\s*"
+    r"(?:%|percent|por\s+cento)"
     # "how much % did it grow?", "quantos % cresceu?"
     r"|\b(?:how\s+much|by\s+how\s+many|quant[oa]s?)\s*(?:%|percent|por\s+cento)\s+(?:did\s+"
     r"(?:it|they)\s+)?(?:grow|rise|increase|fall|drop|decrease|change|cresceu|aumentou|caiu"
@@ -1739,6 +1743,9 @@ class RuleTranslator:
         is a question not understood alone, or a few words after "e", "and", "what about"
         ("e a eólica?" is the wind generation of the place and period just asked)."""
         connector, fragment = _fragment(question)
+        compared = self._change_follow_up(fragment, context, moment)
+        if compared is not None:
+            return compared
         # "e a média do mês?", "and hydro, same two years?": the period asked before, named;
         # "do mês" after yesterday names another period (not read: refused)
         unit = _span_unit(self._read(self._prepare(context, moment)[0], moment, []))
@@ -1814,6 +1821,33 @@ class RuleTranslator:
         if AGGREGATION in slots and not extreme:  # "and the average?" has no time of its own
             gone |= state.slots.get(WHEN, set())
         return _splice(earlier, gone, written, single=len(slots) == 1)
+
+    def _change_follow_up(self, fragment: str, context: str, moment: datetime) -> str | None:
+        """ "e em outubro do ano passado? cresceu quantos %?", "compared with the same month of
+        2024, how much did it grow?": the question before, compared with the period named, and
+        the change asked; ``None`` unless the rest of ``fragment`` names only a period."""
+        clauses = [c for c in re.split(r"[?,;.!]+", fragment) if c.strip()]
+        change = [c for c in clauses if _CHANGE.search(fold(c))]
+        rest = " ".join(c for c in clauses if c not in change).strip()
+        rest = re.sub(
+            r"^(?:(?:e|and)\s+)?(?:comparad[oa]s?\s+(?:com|a|ao)|compared\s+(?:with|to)|vs\.?|versus"
+            r"|em\s+relacao\s+(?:a|ao)|frente\s+(?:a|ao))\s+",
+            "",
+            fold(rest),
+        )
+        if len(change) != 1 or not rest:
+            return None
+        earlier, _ = self._prepare(context, moment)
+        state = self._read(earlier, moment, [])
+        asked = self._read(self._prepare(rest, moment)[0], moment, [])
+        slots = {slot for slot, where in asked.slots.items() if where}
+        # "o mesmo mês de 2024" alone asks "the same as what?": beside the period before, read
+        unread = [u for u in asked.unmapped if u.reason != P.RELATIVE_WITHOUT_BASE]
+        if slots != {PERIOD} or unread or len(state.reading.spans) != 1:
+            return None
+        pt = _language(fold(context)) == "pt"
+        joined = "comparado com" if pt else "compared with"
+        return f"{earlier.strip().rstrip('?!.').rstrip()} {joined} {rest}, {change[0].strip()}?"
 
     def _period_referred(
         self, question: str, context: str, moment: datetime
@@ -4992,13 +5026,14 @@ _UNIT_OF = {
     "mes": "month", "month": "month", "dia": "day", "day": "day", "semana": "week",
     "week": "week", "ano": "year", "year": "year", "periodo": "any", "period": "any",
     "trimestre": "quarter", "quarter": "quarter", "semestre": "half", "semester": "half",
+    "window": "any", "janela": "any", "intervalo": "any", "timeframe": "any",
 }  # fmt: skip
 # "nesse trimestre", "naquele mês", "in that month", "no mesmo período": a period named before
 # ("neste", "this" are the current one; "the same day in 2021" names its own)
 _DEMONSTRATIVE_PERIOD = re.compile(
     r"(?:,\s*)?\b(?:(?:in|during|over|for|on)\s+)?(?:(?:em\s+|n)(?:ess[ea]|aquel[ea])|that"
     r"|(?:n[oa]\s+)?mesm[oa]|(?:the\s+)?same)\s+(?P<unit>m[eê]s|month|dia|day|semana|week|ano|year"
-    r"|per[ií]odo|period|trimestre|quarter|semestre|semester)\b"
+    r"|per[ií]odo|period|trimestre|quarter|semestre|semester|window|janela|intervalo|timeframe)\b"
     r"(?!\s+(?:passad|anterior|last|previous|before|de\s|do\s|da\s|of\s|in\s|em\s|\d))",
     re.IGNORECASE,
 )

@@ -480,6 +480,14 @@ _FIRST_N = rx(
 _EDGE = rx(
     r"\b(?:(?P<start>inicio|comeco|beginning|start)|(?P<end>fim|final|end))\s+(?:de|do|da|of)\s*$"
 )
+# "the 12 months through October", "nos 3 meses até setembro": that many whole units ending
+# with the period named after it
+_UNITS_THROUGH = rx(
+    r"""\b(?:(?:over|in|during|for)\s+)?(?:(?:the|n?os|n?as|durante\s+os)\s+)?
+    (?P<n>\d{1,3})\s+(?P<unit>months?|meses|years?|anos|weeks?|semanas|days?|dias|quarters?
+    |trimestres)\s+(?:through|thru|to|ending(?:\s+(?:in|on|with))?|up\s+to|ate(?:\s+o\s+fim\s+de)?
+    |terminando\s+em)\s+(?:(?:o|a|em|in)\s+)?$"""
+)
 _SAME_LAST_YEAR = rx(
     r"""\b(?:(?:o|the)\s+)?(?:(?:mesmo|igual)\s+(?:mes|periodo|trimestre|dia|semestre|ano|semana)
     \s+d[oe]\s+ano\s+(?:anterior|passado)
@@ -1030,6 +1038,23 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
             atom.span = Span(max(add_days(span.end, -1), span.start), span.end)
         text.consume(edge.start(), atom.start)
         atom.start = edge.start()
+    for atom in atoms:
+        through = _UNITS_THROUGH.search(text.current[: atom.start])
+        if through is None or atom.span is None:
+            continue
+        n, unit = int(through.group("n")), fold(through.group("unit"))[:3]
+        end = atom.span.end
+        if unit in ("mon", "mes", "yea", "ano", "qua", "tri"):
+            months = n * {"mon": 1, "mes": 1, "yea": 12, "ano": 12}.get(unit, 3)
+            start = _add_months(end, -months)
+        else:
+            start = add_days(end, -n * (7 if unit in ("wee", "sem") else 1))
+        if n < 1:
+            _bad(reading, text, through, "not a whole number of units")
+            continue
+        atom.span = Span(start, end)
+        text.consume(through.start(), atom.start)
+        atom.start = through.start()
     joined: set[int] = set()  # the ends of ranges read as compared periods (by their start)
     # "Jan-Oct 2025 vs Jan-Oct 2024": with the comparison written, a range stays a range
     explicit = re.search(

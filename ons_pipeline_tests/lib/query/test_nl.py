@@ -3320,6 +3320,31 @@ def test_what_the_twenty_eighth_set_found() -> None:
     )
     assert twice.time_range.to_dict()["start"] == "2024-04-01T03:00:00Z"
     assert not twice.periods
+    # "the 12 months through March", "nos 3 meses até abril": whole units ending with the period
+    through = understood("wind share of generation over the 12 months through March")
+    assert through.time_range.to_dict() == {
+        "start": "2023-04-01T03:00:00Z",
+        "end": "2024-04-01T03:00:00Z",
+    }
+    assert understood("carga do SIN nos 3 meses até abril").time_range.to_dict()["start"] == (
+        "2024-02-01T03:00:00Z"
+    )
+    # "in that window": the period asked before
+    window = follow(
+        "and which month in that window had the highest wind share?",
+        "wind share of generation over the 12 months through March",
+    )
+    assert window.complete and window.model is not None
+    assert window.model.time_range.to_dict()["start"] == "2023-04-01T03:00:00Z"
+    # a follow-up naming a period and asking the change: the two periods compared
+    for question in (
+        "e em abril do ano passado? cresceu quantos %?",
+        "comparado com o mesmo mês de 2023, cresceu quanto?",
+    ):
+        grew = follow(question, "Qual foi a carga média do Sul em abril de 2024?")
+        assert grew.complete and grew.model is not None, (question, grew.unmapped)
+        assert [p.label for p in grew.model.periods] == ["2024-04", "2023-04"], question
+        assert grew.model.tag_filters[0].values == ("S",)
 
 
 def test_several_plants_output_is_their_hourly_total() -> None:
