@@ -1686,17 +1686,21 @@ class RuleTranslator:
                 )
                 return replace(result, unmapped=(*result.unmapped, why))
             for earlier in dict.fromkeys([context, *reversed(previous)]):
-                referred = self._period_referred(question, earlier, moment)
-                if referred is None:
+                asked, notes = question, []
+                for refer in (self._place_referred, self._period_referred):
+                    referred = refer(asked, earlier, moment)
+                    if referred is not None:
+                        asked, note = referred
+                        notes.append(note)
+                if not notes:
                     continue
-                asked, note = referred
                 joined = self._translate_alone(asked, moment)
                 if joined.complete:
                     return replace(
                         joined,
                         question=question,
                         read_as=asked,
-                        assumptions=(note, *joined.assumptions),
+                        assumptions=(*notes, *joined.assumptions),
                     )
             return result
 
@@ -1848,6 +1852,27 @@ class RuleTranslator:
         pt = _language(fold(context)) == "pt"
         joined = "comparado com" if pt else "compared with"
         return f"{earlier.strip().rstrip('?!.').rstrip()} {joined} {rest}, {change[0].strip()}?"
+
+    def _place_referred(
+        self, question: str, context: str, moment: datetime
+    ) -> tuple[str, str] | None:
+        """``question`` with "do estado", "nesse subsistema", "that state" written as the one
+        state or subsystem ``context`` asked about."""
+        match = _DEMONSTRATIVE_PLACE.search(question)
+        if match is None or re.match(r"\s+[A-ZÀ-Ý]", question[match.end() :]):
+            return None  # "do subsistema Sul" names its own
+        own = self._read(self._prepare(question, moment)[0], moment, [])
+        state = self._read(self._prepare(context, moment)[0], moment, [])
+        if fold(match.group("unit")) in ("estado", "state"):
+            codes = {code for _, code in state.states} if not own.states else set()
+        else:  # "no subsistema norte" names its own
+            codes = {code for _, code, _ in state.subsystems} if not own.subsystems else set()
+        if len(codes) != 1:
+            return None
+        code = codes.pop()
+        prep = match.group("prep") or f"{match.group('contracted').lower()}o"
+        asked = f"{question[: match.start()]}{prep} {code}{question[match.end() :]}"
+        return asked, f"{match.group(0).strip()!r}: the one asked before ({code})"
 
     def _period_referred(
         self, question: str, context: str, moment: datetime
@@ -5028,6 +5053,14 @@ _UNIT_OF = {
     "trimestre": "quarter", "quarter": "quarter", "semestre": "half", "semester": "half",
     "window": "any", "janela": "any", "intervalo": "any", "timeframe": "any",
 }  # fmt: skip
+# "do estado", "nesse subsistema", "in that state": the one place named before
+_DEMONSTRATIVE_PLACE = re.compile(
+    r"\b(?:(?P<prep>d[oa]|n[oa]|em|in|of|for|from)\s+(?:(?:ess|est|aquel)[ea]\s+|mesm[oa]\s+"
+    r"|(?:that|this|the\s+same|the)\s+)?|(?P<contracted>[nd])(?:ess|est|aquel)[ea]\s+)"
+    r"(?P<unit>estado|state|subsistema|submercado|subsystem"
+    r"|submarket)\b(?!\s+(?:d[eoa]s?|of)\b)",
+    re.IGNORECASE,
+)
 # "nesse trimestre", "naquele mês", "in that month", "no mesmo período": a period named before
 # ("neste", "this" are the current one; "the same day in 2021" names its own)
 _DEMONSTRATIVE_PERIOD = re.compile(

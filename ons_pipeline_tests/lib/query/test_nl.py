@@ -3336,6 +3336,19 @@ def test_what_the_twenty_eighth_set_found() -> None:
     )
     assert window.complete and window.model is not None
     assert window.model.time_range.to_dict()["start"] == "2023-04-01T03:00:00Z"
+    # "do estado", "nesse subsistema": the one place asked before
+    state = follow(
+        "e qual foi a hora de maior geração eólica do estado nessa semana?",
+        "quanto as eólicas do RN geraram em média na semana passada?",
+    )
+    assert state.complete and state.model is not None
+    assert ("id_estado", ("RN",)) in [(f.tag, f.values) for f in state.model.tag_filters]
+    assert state.model.time_range.to_dict()["start"] == "2024-05-06T03:00:00Z"
+    system = follow(
+        "qual foi o pico de carga nesse subsistema ontem?", "carga média do NE em abril"
+    )
+    assert system.model is not None and system.model.tag_filters[0].values == ("NE",)
+    assert not system.model.group_tags
     # a follow-up naming a period and asking the change: the two periods compared
     for question in (
         "e em abril do ano passado? cresceu quantos %?",
