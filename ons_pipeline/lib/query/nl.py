@@ -2162,6 +2162,8 @@ class RuleTranslator:
             st.mark(UNIT, before)
         self._share(st)
         self._patamar(st)
+        if st.rank is not None:  # "top 5 usinas por energia gerada": what ranks them
+            text.take(_RANKED_BY_MEASURE)
         before = text.current
         self._measures(st)
         st.mark(MEASURE, before)
@@ -5053,6 +5055,11 @@ _UNIT_OF = {
     "trimestre": "quarter", "quarter": "quarter", "semestre": "half", "semester": "half",
     "window": "any", "janela": "any", "intervalo": "any", "timeframe": "any",
 }  # fmt: skip
+# "top 5 por energia gerada", "ranked by output": the measure that ranks them
+_RANKED_BY_MEASURE = rx(
+    r"\b(?:por|by|pel[oa]|in\s+terms\s+of|em\s+termos\s+de)(?=\s+(?:(?:total\s+)?(?:energia"
+    r"|energy|geracao|generation|output|producao|production)\b))"
+)
 # "do estado", "nesse subsistema", "in that state": the one place named before
 _DEMONSTRATIVE_PLACE = re.compile(
     r"\b(?:(?P<prep>d[oa]|n[oa]|em|in|of|for|from)\s+(?:(?:ess|est|aquel)[ea]\s+|mesm[oa]\s+"

@@ -3312,6 +3312,9 @@ def test_what_the_twenty_eighth_set_found() -> None:
         "How many half-hours so far this month did the Northeast CMO sit above R$300/MWh?",
     ):
         assert translate(question, NOW).complete, question
+    # "top 5 … por energia gerada": the measure that ranks them
+    ranked = understood("top 5 das usinas eólicas do RN por energia gerada em abril, em GWh")
+    assert ranked.top is not None and ranked.top.n == 5
     # a lead that names a place the question does not is no context
     assert understood("Para o Sudeste: qual a carga média em abril?").tag_filters
     # the same period named twice is one period
