@@ -1686,22 +1686,37 @@ class RuleTranslator:
                 )
                 return replace(result, unmapped=(*result.unmapped, why))
             for earlier in dict.fromkeys([context, *reversed(previous)]):
-                asked, notes = question, []
+                asked, notes, placed = question, [], False
                 for refer in (self._place_referred, self._period_referred):
                     referred = refer(asked, earlier, moment)
                     if referred is not None:
                         asked, note = referred
                         notes.append(note)
+                        placed |= refer == self._place_referred
                 if not notes:
                     continue
                 joined = self._translate_alone(asked, moment)
-                if joined.complete:
+                # a place pointed back at, read alone, must not fall back on a default period
+                # ("qual usina gerou mais no estado?" after October: not the last 7 days)
+                leaning = placed and any(
+                    a.startswith("no period given") for a in joined.assumptions
+                )
+                if joined.complete and not leaning:
                     return replace(
                         joined,
                         question=question,
                         read_as=asked,
                         assumptions=(*notes, *joined.assumptions),
                     )
+            pointing = self._pointing_at_a_place(question, moment)
+            if pointing is not None:
+                # "nesse subsistema" not joined to the question it points at: never "each one"
+                why = Unmapped(
+                    "filter",
+                    pointing.group(0).strip(),
+                    "which one? Name it, or ask it right after the question that names it",
+                )
+                return replace(result, unmapped=(*result.unmapped, why))
             return result
 
         if not result.complete and _ABOUT_THE_ANSWER.match(fold(question)):
@@ -1714,6 +1729,26 @@ class RuleTranslator:
                     question=question,
                     read_as=context,
                     assumptions=(note, *earlier.assumptions),
+                )
+        referred_to, notes = question, []
+        for refer in (self._place_referred, self._period_referred):
+            found = refer(referred_to, context, moment)
+            if found is not None:
+                referred_to, note = found
+                notes.append(note)
+        if notes and len(_fragment(question)[1].split()) <= _BARE_FOLLOW_UP_WORDS:
+            # "e o CMO nessa janela?", "and solar in that state?": the reference resolved, then
+            # joined to the question before as if written (a whole question stands alone)
+            alone = self._translate_alone(referred_to, moment)
+            resolved = self._follow_up(referred_to, alone, context, moment, referring=True)
+            joined = self._translate_alone(resolved, moment) if resolved else None
+            if resolved is not None and joined is not None and joined.complete:
+                note = f"read as a follow-up of {context!r}: {resolved!r}"
+                return replace(
+                    joined,
+                    question=question,
+                    read_as=resolved,
+                    assumptions=(*notes, note, *joined.assumptions),
                 )
         combined = self._follow_up(question, result, context, moment)
         if combined is None:
@@ -1740,7 +1775,12 @@ class RuleTranslator:
         )
 
     def _follow_up(
-        self, question: str, alone: Translation, context: str, moment: datetime
+        self,
+        question: str,
+        alone: Translation,
+        context: str,
+        moment: datetime,
+        referring: bool = False,
     ) -> str | None:
         """``context`` with the parts ``question`` names (place, period, measure, aggregation)
         replaced by its words, when ``question`` reads as a follow-up; else ``None``. A follow-up
@@ -1766,11 +1806,11 @@ class RuleTranslator:
         if pointed is not None:
             fragment = (fragment[: pointed.start()] + fragment[pointed.end() :]).strip(" ,;")
         short = len(fragment.split()) <= _BARE_FOLLOW_UP_WORDS
-        if not fragment or (
-            not short and ((connector is None and pointed is None) or alone.complete)
-        ):
+        # ``referring``: a place or period pointed back at ("nessa janela") makes it a follow-up
+        complete = alone.complete and not referring
+        if not fragment or (not short and ((connector is None and pointed is None) or complete)):
             return None
-        if alone.complete and connector is None:
+        if complete and connector is None:
             return None
         written, _ = self._prepare(fragment, moment)
         earlier, _ = self._prepare(context, moment)
@@ -1841,6 +1881,13 @@ class RuleTranslator:
         )
         if len(change) != 1 or not rest:
             return None
+        if re.fullmatch(
+            r"(?:o\s+|the\s+)?(?:ano\s+(?:passado|anterior)|(?:last|previous|prior)\s+year"
+            r"|year\s+before)",
+            rest.strip(),
+        ):  # "em relação ao ano passado, quanto cresceu?" after a month: that month a year before
+            pt_rest = _language(fold(context)) == "pt"
+            rest = "o mesmo periodo do ano passado" if pt_rest else "the same period last year"
         earlier, _ = self._prepare(context, moment)
         state = self._read(earlier, moment, [])
         asked = self._read(self._prepare(rest, moment)[0], moment, [])
@@ -1853,20 +1900,30 @@ class RuleTranslator:
         joined = "comparado com" if pt else "compared with"
         return f"{earlier.strip().rstrip('?!.').rstrip()} {joined} {rest}, {change[0].strip()}?"
 
+    def _pointing_at_a_place(self, question: str, moment: datetime) -> re.Match[str] | None:
+        """ "do estado", "nesse subsistema" in a question that names no state (subsystem) of
+        its own ("do subsistema Sul", "no subsistema norte" name theirs)."""
+        match = _DEMONSTRATIVE_PLACE.search(question)
+        if match is None or re.match(r"\s+[A-ZÀ-Ý]", question[match.end() :]):
+            return None
+        own = self._read(self._prepare(question, moment)[0], moment, [])
+        if fold(match.group("unit")) in ("estado", "state"):
+            return None if own.states else match
+        return None if own.subsystems else match
+
     def _place_referred(
         self, question: str, context: str, moment: datetime
     ) -> tuple[str, str] | None:
         """``question`` with "do estado", "nesse subsistema", "that state" written as the one
         state or subsystem ``context`` asked about."""
-        match = _DEMONSTRATIVE_PLACE.search(question)
-        if match is None or re.match(r"\s+[A-ZÀ-Ý]", question[match.end() :]):
-            return None  # "do subsistema Sul" names its own
-        own = self._read(self._prepare(question, moment)[0], moment, [])
+        match = self._pointing_at_a_place(question, moment)
+        if match is None:
+            return None
         state = self._read(self._prepare(context, moment)[0], moment, [])
         if fold(match.group("unit")) in ("estado", "state"):
-            codes = {code for _, code in state.states} if not own.states else set()
-        else:  # "no subsistema norte" names its own
-            codes = {code for _, code, _ in state.subsystems} if not own.subsystems else set()
+            codes = {code for _, code in state.states}
+        else:
+            codes = {code for _, code, _ in state.subsystems}
         if len(codes) != 1:
             return None
         code = codes.pop()
@@ -1885,6 +1942,8 @@ class RuleTranslator:
         state = self._read(self._prepare(context, moment)[0], moment, [])
         unit = _UNIT_OF.get(fold(match.group("unit")))
         if unit is None or len(state.reading.spans) != 1 or state.reading.days:
+            return None
+        if state.reading.hours:  # "entre 18h e 21h ontem ››› nessa janela": not the days alone
             return None
         if unit != "any" and _span_unit(state) != unit:
             return None
@@ -4239,6 +4298,8 @@ class RuleTranslator:
         each hour's value is the plants' sum. ``None``: the selections stand as they are."""
         if len(selections) != 1 or not isinstance(selections[0].expr, Agg):
             return None
+        if _ONE_PLANT_AT_A_TIME.search(st.text.norm):  # "de uma usina", "a média das usinas"
+            return None
         agg = selections[0].expr
         if agg.func not in (Aggregation.MEAN, Aggregation.MAX, Aggregation.MIN):
             return None
@@ -5055,6 +5116,14 @@ _UNIT_OF = {
     "trimestre": "quarter", "quarter": "quarter", "semestre": "half", "semester": "half",
     "window": "any", "janela": "any", "intervalo": "any", "timeframe": "any",
 }  # fmt: skip
+# one plant at a time among several ("a maior geração de uma usina eólica", "any single plant",
+# "a média das usinas", "the average plant"): each plant's values, not the plants' total
+_ONE_PLANT_AT_A_TIME = rx(
+    r"\b(?:de|by|from|for|of)\s+(?:uma|a|one|any|qualquer)\s+(?:(?:unica|so|single)\s+)?(?:usina"
+    r"|plant|parque|farm)\b|\b(?:individual|single)\s+(?:usina|plant|farm)s?\b"
+    r"|\businas?\s+individua(?:l|is)\b|(?<!geracao\s)(?<!producao\s)(?<!generation\s)"
+    r"\bmedia\s+das\s+usinas\b|\b(?:average|typical)\s+plant\b|\busina\s+(?:media|tipica)\b"
+)
 # "top 5 por energia gerada", "ranked by output": the measure that ranks them
 _RANKED_BY_MEASURE = rx(
     r"\b(?:por|by|pel[oa]|in\s+terms\s+of|em\s+termos\s+de)(?=\s+(?:(?:total\s+)?(?:energia"
@@ -5065,7 +5134,7 @@ _DEMONSTRATIVE_PLACE = re.compile(
     r"\b(?:(?P<prep>d[oa]|n[oa]|em|in|of|for|from)\s+(?:(?:ess|est|aquel)[ea]\s+|mesm[oa]\s+"
     r"|(?:that|this|the\s+same|the)\s+)?|(?P<contracted>[nd])(?:ess|est|aquel)[ea]\s+)"
     r"(?P<unit>estado|state|subsistema|submercado|subsystem"
-    r"|submarket)\b(?!\s+(?:d[eoa]s?|of)\b)",
+    r"|submarket)\b(?!\s+(?:d[eoa]s?|of|com|with|que|that|which|where|onde|cuj[oa]|mais|most)\b)",
     re.IGNORECASE,
 )
 # "nesse trimestre", "naquele mês", "in that month", "no mesmo período": a period named before
@@ -5322,12 +5391,20 @@ def _without_label(written: str, context: list[str]) -> str:
         lead is not None
         and (_ASKER.match(fold(lead.group(0))) or _FOR_WHOM_LEAD.match(fold(lead.group(0))))
         and _data_words(lead.group(0)) <= _data_words(written[lead.end() :])
+        and _states_named(lead.group(0)) <= _states_named(written[lead.end() :])
     ):
         # "Trabalho com reservatórios no Rio Grande e preciso atualizar o boletim: qual …",
         # "Pros alunos visualizarem a curva de carga: qual …": who asks or what for, then a colon
         context.append(lead.group(0).strip(" :"))
         return written[lead.end() :]
     return written
+
+
+def _states_named(text: str) -> set[str]:
+    """The states ``text`` names, by name or code ("Trabalho na Bahia …": BA)."""
+    folded = fold(text)
+    named = {code for name, code in _STATES.items() if re.search(rf"\b{name}\b", folded)}
+    return named | {m.group(1) for m in _STATE_CODE.finditer(text)}
 
 
 def _sentence_words(text: str) -> set[str]:

@@ -3395,3 +3395,50 @@ def test_several_plants_output_is_their_hourly_total() -> None:
         "pico de geração eólica por estado ontem",
     ):
         assert not translate(question, NOW).complete, question
+
+
+def test_what_the_ninth_differential_review_found() -> None:
+    """Near misses of set 28's rules, run before and after them: what read worse, mended."""
+    # a lead naming a state by name is no context: never answered without it
+    lead = translate("Trabalho na Bahia e preciso do boletim: qual a geração eólica em abril?", NOW)
+    assert lead.model is not None
+    assert ("id_estado", ("BA",)) in [(f.tag, f.values) for f in lead.model.tag_filters]
+    # "nessa janela" after an hour window: not the day alone (refused)
+    hours = follow("e o CMO do SE nessa janela?", "carga do SE entre 18h e 21h ontem")
+    assert not hours.complete
+    # a period pointed back at, then joined to the question before (place and mean kept)
+    window = follow("e o CMO nessa janela?", "carga média do SE em abril")
+    assert window.complete and window.model is not None
+    assert window.model.table == "cmo_semihorario" and window.model.window is None
+    assert window.model.tag_filters[0].values == ("SE",)
+    # a place pointed back at keeps the period before; alone it may not lean on a default one
+    solar = follow("and solar in that state?", "wind generation in Bahia in April")
+    assert solar.complete and solar.model is not None
+    assert solar.model.time_range.to_dict()["start"] == "2024-04-01T03:00:00Z"
+    assert not follow(
+        "qual usina gerou mais no estado?", "geração eólica da Bahia em abril"
+    ).complete
+    # "no estado com maior …" describes a state, it points at none
+    described = follow(
+        "qual usina gerou mais no estado com maior geração solar?",
+        "geração eólica da Bahia em abril",
+    )
+    assert not described.complete
+    # "nesse subsistema" not joined to the question before is never "each subsystem"
+    assert not follow("opa, e o CMO nesse subsistema?", "carga média do Sul em abril").complete
+    assert understood("carga no subsistema norte em 2023").tag_filters[0].values == ("N",)
+    # "em relação ao ano passado" after a month: that month a year before
+    grew = follow(
+        "em relação ao ano passado, quanto cresceu?", "qual a carga média do Sul em abril?"
+    )
+    assert grew.model is not None and [p.label for p in grew.model.periods] == [
+        "2024-04",
+        "2023-04",
+    ]
+    # one plant at a time among several: each plant's values
+    for question in (
+        "qual a maior geração horária de uma usina eólica na BA em abril?",
+        "a média das usinas eólicas da BA em abril",
+    ):
+        model = understood(question)
+        assert str(model.selections[0].expr) in ("max(val_geracao)", "mean(val_geracao)"), question
