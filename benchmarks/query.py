@@ -19,7 +19,9 @@ rows, times, tags, counts, minima and maxima exactly, sums and means within the 
 summation bound of the values they add (n and max |x| read from the raw data).
 
 The last line is one JSON object: ``questions``, ``raw_p50_ms``, ``rollup_p50_ms``, ``speedup``
-(raw / rollup p50), ``answers_equal``, and the per-question figures.
+(raw / rollup p50), ``answers_equal``, ``raw_load_verified`` (InfluxDB holds every point
+written of each table: when false, a difference in ``answers_equal`` may be the raw side's), and
+the per-question figures.
 """
 
 from __future__ import annotations
@@ -98,11 +100,12 @@ def reader() -> RuleTranslator:
 
 def load_table(
     client: InfluxClient, store: ParquetStore, table: str, first: date, last: date
-) -> int:
+) -> tuple[int, dict[str, int]]:
     """Generate ``table`` for the UTC days ``first``…``last``: one Parquet partition per day on
-    S3, and the same rows into InfluxDB. Returns the points."""
+    S3, and the same rows into InfluxDB. Returns the points and each field's values written."""
     spec = schema.table(table)
     points = 0
+    values = dict.fromkeys(spec.field_names, 0)
     for month in months_between(first, last):
         start = datetime(month.year, month.month, 1, tzinfo=UTC)
         end = min(
@@ -122,7 +125,24 @@ def load_table(
             if batch.lines:
                 client.write(batch.data, batch.lines)
                 points += batch.lines
-    return points
+        for name in values:
+            values[name] += len(rows) - rows.column(name).null_count
+    return points, values
+
+
+def values_held(client: InfluxClient, table: str, first: date, last: date) -> dict[str, int]:
+    """Each field's values InfluxDB holds of ``table`` over the UTC days ``first``…``last``."""
+    spec = schema.table(table)
+    start = int(datetime.combine(first, datetime.min.time(), UTC).timestamp()) * 10**9
+    end = int(datetime.combine(last, datetime.min.time(), UTC).timestamp() + 86_400) * 10**9
+    result = client.query(
+        f'SELECT count(*) FROM "{spec.measurement}" WHERE time >= {start} AND time < {end}'
+    )
+    series = result[0].get("series") or []
+    if not series:
+        return dict.fromkeys(spec.field_names, 0)
+    counts = dict(zip(series[0]["columns"], series[0]["values"][0], strict=True))
+    return {name: int(counts.get(f"count_{name}") or 0) for name in spec.field_names}
 
 
 def build_rollups(
@@ -190,12 +210,14 @@ def main() -> None:
             for table in tables:
                 began = time.perf_counter()
                 # the local days of the years need the UTC day after the last one
-                points = load_table(client, store, table, first, last + timedelta(days=1))
+                points, written = load_table(client, store, table, first, last + timedelta(days=1))
                 loaded = time.perf_counter()
+                held = values_held(client, table, first, last + timedelta(days=1))
                 days, months = build_rollups(influx_info.url, store, rollups, table, first, last)
                 built = time.perf_counter()
                 setup[table] = {
                     "points": points,
+                    "raw_verified": held == written,  # every field's values written are held
                     "load_s": round(loaded - began, 1),
                     "rollup_days": days,
                     "rollup_months": months,
@@ -268,6 +290,9 @@ def main() -> None:
         "rollup_p50_ms": round(rollup_p50, 2),
         "speedup": round(raw_p50 / rollup_p50, 1),
         "answers_equal": all_equal,
+        # the raw side is the loaded points themselves: a point lost on the way makes the raw
+        # answer, not the routed one, differ from the data
+        "raw_load_verified": all(s["raw_verified"] for s in setup.values()),
         "setup": setup,
         "per_question": per_question,
     }
