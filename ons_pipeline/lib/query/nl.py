@@ -1686,13 +1686,7 @@ class RuleTranslator:
                 )
                 return replace(result, unmapped=(*result.unmapped, why))
             for earlier in dict.fromkeys([context, *reversed(previous)]):
-                asked, notes, placed = question, [], False
-                for refer in (self._place_referred, self._period_referred):
-                    referred = refer(asked, earlier, moment)
-                    if referred is not None:
-                        asked, note = referred
-                        notes.append(note)
-                        placed |= refer == self._place_referred
+                asked, notes, placed = self._referred(question, earlier, moment)
                 if not notes:
                     continue
                 joined = self._translate_alone(asked, moment)
@@ -1730,12 +1724,7 @@ class RuleTranslator:
                     read_as=context,
                     assumptions=(note, *earlier.assumptions),
                 )
-        referred_to, notes = question, []
-        for refer in (self._place_referred, self._period_referred):
-            found = refer(referred_to, context, moment)
-            if found is not None:
-                referred_to, note = found
-                notes.append(note)
+        referred_to, notes, _ = self._referred(question, context, moment)
         if notes and len(_fragment(question)[1].split()) <= _BARE_FOLLOW_UP_WORDS:
             # "e o CMO nessa janela?", "and solar in that state?": the reference resolved, then
             # joined to the question before as if written (a whole question stands alone)
@@ -1881,13 +1870,13 @@ class RuleTranslator:
         )
         if len(change) != 1 or not rest:
             return None
+        pt = _language(fold(context)) == "pt"
         if re.fullmatch(
             r"(?:o\s+|the\s+)?(?:ano\s+(?:passado|anterior)|(?:last|previous|prior)\s+year"
             r"|year\s+before)",
             rest.strip(),
         ):  # "em relação ao ano passado, quanto cresceu?" after a month: that month a year before
-            pt_rest = _language(fold(context)) == "pt"
-            rest = "o mesmo periodo do ano passado" if pt_rest else "the same period last year"
+            rest = "o mesmo periodo do ano passado" if pt else "the same period last year"
         earlier, _ = self._prepare(context, moment)
         state = self._read(earlier, moment, [])
         asked = self._read(self._prepare(rest, moment)[0], moment, [])
@@ -1896,9 +1885,22 @@ class RuleTranslator:
         unread = [u for u in asked.unmapped if u.reason != P.RELATIVE_WITHOUT_BASE]
         if slots != {PERIOD} or unread or len(state.reading.spans) != 1:
             return None
-        pt = _language(fold(context)) == "pt"
         joined = "comparado com" if pt else "compared with"
         return f"{earlier.strip().rstrip('?!.').rstrip()} {joined} {rest}, {change[0].strip()}?"
+
+    def _referred(
+        self, question: str, context: str, moment: datetime
+    ) -> tuple[str, list[str], bool]:
+        """``question`` with the place and the period it points back at ("do estado", "nessa
+        janela") written as ``context`` named them; the notes saying so; whether a place was."""
+        asked, notes, placed = question, [], False
+        for refer in (self._place_referred, self._period_referred):
+            found = refer(asked, context, moment)
+            if found is not None:
+                asked, note = found
+                notes.append(note)
+                placed |= refer == self._place_referred
+        return asked, notes, placed
 
     def _pointing_at_a_place(self, question: str, moment: datetime) -> re.Match[str] | None:
         """ "do estado", "nesse subsistema" in a question that names no state (subsystem) of

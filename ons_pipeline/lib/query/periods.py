@@ -1043,15 +1043,15 @@ def read(text: Text, now: datetime, ends: bool = False) -> Reading:
         if through is None or atom.span is None:
             continue
         n, unit = int(through.group("n")), fold(through.group("unit"))[:3]
+        if n < 1:
+            _bad(reading, text, through, "not a whole number of units")
+            continue
         end = atom.span.end
         if unit in ("mon", "mes", "yea", "ano", "qua", "tri"):
             months = n * {"mon": 1, "mes": 1, "yea": 12, "ano": 12}.get(unit, 3)
             start = _add_months(end, -months)
         else:
             start = add_days(end, -n * (7 if unit in ("wee", "sem") else 1))
-        if n < 1:
-            _bad(reading, text, through, "not a whole number of units")
-            continue
         atom.span = Span(start, end)
         text.consume(through.start(), atom.start)
         atom.start = through.start()
