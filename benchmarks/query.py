@@ -223,6 +223,8 @@ def main() -> None:
                     "rollup_months": months,
                     "rollup_s": round(built - loaded, 1),
                 }
+                if held != written:
+                    setup[table]["values_written"], setup[table]["values_held"] = written, held
                 print(f"{table}: {setup[table]}", flush=True)
             catalog = rollup_tables()
             raw_ms: list[float] = []
