@@ -28,7 +28,7 @@ import re
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -488,21 +488,26 @@ class ParquetStore:
         tables: Iterable[pa.Table],
         spec: TableSpec,
         rows_per_file: int = DEFAULT_ROWS_PER_FILE,
-        existing: list[str] | None = None,
+        existing: Mapping[str, str] | None = None,
         precondition: Callable[[], None] | None = None,
         based_on: Any = ANY_GENERATION,
     ) -> PartitionWrite:
         """Write a partition's rows as a new generation of Parquet files and publish it (the
-        manifest), replacing what was there (``existing``: the partition's objects, when the
-        caller listed them before the write); rows sharing a series and time are refused.
+        manifest), replacing what was there (``existing``: the partition's objects with their
+        ETags, when the caller listed them before the write); rows sharing a series and time
+        are refused.
 
-        The manifest is published by a conditional write on the manifest read when the write
-        began, so another writer's generation published meanwhile is never overwritten:
-        :class:`PartitionChangedError`, nothing published (the files written are removed by a
-        later write). ``based_on``: the generation the caller's rows were derived from
-        (``None``: no manifest); any other current generation raises the same."""
+        The manifest is published by a conditional write on the manifest as it was when the
+        write began (or as ``existing`` listed it, which saves reading it), so another writer's
+        generation published meanwhile is never overwritten: :class:`PartitionChangedError`,
+        nothing published (the files written are removed by a later write). ``based_on``: the
+        generation the caller's rows were derived from (``None``: no manifest); any other
+        current generation raises the same."""
         s3, bucket, prefix, window = self.s3, self.bucket, self.prefix(partition), partition.window
-        current, etag = self._manifest_and_etag(partition)  # what this write replaces
+        if existing is not None and based_on is ANY_GENERATION:
+            current, etag = None, existing.get(prefix + MANIFEST)  # a LIST's ETag is the GET's
+        else:
+            current, etag = self._manifest_and_etag(partition)  # what this write replaces
         if based_on is not ANY_GENERATION and (current or {}).get("generation") != based_on:
             raise PartitionChangedError(
                 f"{self.uri(partition)}: generation {(current or {}).get('generation')} was "
@@ -555,7 +560,8 @@ class ParquetStore:
         if not self._put_if(prefix + MANIFEST, json.dumps(manifest).encode(), etag):
             raise PartitionChangedError(
                 f"{self.uri(partition)}: another writer published this partition during this "
-                "write; nothing was published"
+                "write (an ONS file's load, or another run); nothing was published: "
+                "`ons-pipeline migrate` exports the day again"
             )
         keep = {*result.keys, prefix + MANIFEST, prefix + FILE_CLAIMS}
         listed = self.listed(partition) if existing is None else existing

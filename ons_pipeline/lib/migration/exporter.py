@@ -8,7 +8,7 @@ rows into the days' partitions."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -185,7 +185,10 @@ class _Files:
 
 
 def _files_in(
-    store: ParquetStore, partition: Partition, spec: TableSpec, listed: list[str] | None = None
+    store: ParquetStore,
+    partition: Partition,
+    spec: TableSpec,
+    listed: Mapping[str, str] | None = None,
 ) -> _Files | None:
     """The partition's file rows and claims when ONS files were loaded into it (``listed``: its
     objects, when the caller listed them, saves a request for the days without). The generation
@@ -292,7 +295,7 @@ def _export_run(
     share = (time.perf_counter() - started) / len(days)
     store = ParquetStore.of(target, s3)
     try:
-        listing: dict[date, list[str]] | None = store.listed_days(spec.name, first, last)
+        listing: dict[date, dict[str, str]] | None = store.listed_days_etags(spec.name, first, last)
     except Exception:  # each day lists its own objects instead: a LIST fails only its day
         listing = None
     statement = f"UNLOAD of {first}…{last}" if first != last else f"UNLOAD of {first}"
@@ -301,10 +304,16 @@ def _export_run(
         began = time.perf_counter()
         try:
             partition = Partition(spec.name, day)
-            existing = None if listing is None else listing.get(day, [])
+            existing = None if listing is None else listing.get(day, {})
             files = _files_in(store, partition, spec, existing)
             rows = _kept_over([by_day[day]], files, spec)
-            check = _unchanged(store, partition, files)
+            # A day without files as listed needs no check of its own before publishing: the
+            # manifest is published only if it is still as listed (a file's load publishes a
+            # new one), and a file whose load begins later fails this run's load of the day
+            # (``TableMigration``'s check after loading), so the day is exported again.
+            check = None
+            if files is not None or existing is None:
+                check = _unchanged(store, partition, files)
             written = store.write(partition, rows, spec, existing=existing, precondition=check)
         except Exception as error:  # this day only
             return error

@@ -117,6 +117,29 @@ def test_exporting_a_range_again_replaces_each_days_objects_and_nothing_else(aws
     }
 
 
+def test_a_range_export_reads_no_object_of_the_days_it_listed(aws) -> None:  # type: ignore[no-untyped-def]
+    """One LIST of the range tells each day's manifest (its ETag, for the conditional publish)
+    and whether ONS files were loaded into it: no per-day GET, first export or again."""
+    wanted = days(3)
+    stage(aws, wanted)
+    spec, s3 = schema.table(TABLE), aws.client("s3")
+    asked: list[str] = []
+    s3.meta.events.register(
+        "before-parameter-build.s3.GetObject",
+        lambda params, **_: asked.append(params["Key"]),
+    )
+    store = ParquetStore.of(aws, s3)
+    for _ in range(2):
+        results = export_days(spec, wanted, aws.client("timestream-query"), s3, aws)
+        assert all(isinstance(r, ExportResult) for r in results.values()), results
+    assert [k for k in asked if k.startswith(store.base + "/")] == []
+    for day in wanted:
+        result = results[day]
+        assert isinstance(result, ExportResult)
+        assert store.generation(Partition(TABLE, day)) == result.generation
+        assert store.read(Partition(TABLE, day), spec).num_rows == source_rows(day)
+
+
 def test_a_failed_range_listing_falls_back_to_each_days_own(aws, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     wanted = days(2)
     stage(aws, wanted)
@@ -126,7 +149,7 @@ def test_a_failed_range_listing_falls_back_to_each_days_own(aws, monkeypatch) ->
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("LIST refused")
 
-    monkeypatch.setattr(ParquetStore, "listed_days", refuse)
+    monkeypatch.setattr(ParquetStore, "listed_days_etags", refuse)
     second = export_days(spec, wanted, aws.client("timestream-query"), s3, aws)
     store = ParquetStore.of(aws, s3)
     for day in wanted:
