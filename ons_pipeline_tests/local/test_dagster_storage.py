@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from dagster._core.storage.event_log.sqlite import sqlite_event_log
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
 from ons_pipeline.local.dagster_storage import PooledSqliteEventLogStorage
 
@@ -91,3 +92,23 @@ def test_wipe_forgets_the_tables_seen(instance: dg.DagsterInstance) -> None:
     storage.wipe()
     assert storage.has_table("asset_check_executions")  # recreated by wipe, asked again
     assert dg.materialize([load], partition_key="2024-01-03", instance=instance).success
+
+
+def test_the_asset_key_columns_are_inspected_once(
+    instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dagster reads the asset key table's columns before every asset event; the pool asks once
+    and records the same events."""
+    inspected: list[str] = []
+    real = SqliteEventLogStorage._has_asset_key_col_on_connection
+
+    def counted(self, conn, column_name):  # type: ignore[no-untyped-def]
+        inspected.append(column_name)
+        return real(self, conn, column_name)
+
+    monkeypatch.setattr(SqliteEventLogStorage, "_has_asset_key_col_on_connection", counted)
+    for day in ("2024-01-04", "2024-01-05", "2024-01-06"):
+        assert dg.materialize([load], partition_key=day, instance=instance).success
+    assert inspected == ["last_materialization_timestamp"]
+    records = instance.fetch_materializations(dg.AssetKey("load"), limit=10).records
+    assert sorted(r.partition_key for r in records) == ["2024-01-04", "2024-01-05", "2024-01-06"]
