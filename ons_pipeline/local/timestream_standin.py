@@ -96,25 +96,33 @@ def store_day(
     return rows.num_rows
 
 
-def answer_unload(s3: Any, statement: UnloadStatement) -> list[dict[str, Any]] | None:
-    """Run ``statement`` over the staged days (``None`` when its table was never staged)."""
-    prefix = _prefix(statement.database, statement.table)
-    try:
-        columns = json.loads(
-            s3.get_object(Bucket=STANDIN_BUCKET, Key=prefix + COLUMNS_FILE)["Body"].read()
-        )
-    except (s3.exceptions.NoSuchKey, s3.exceptions.NoSuchBucket):
+def _staged_objects() -> dict[str, Any] | None:
+    """The stand-in bucket's objects by key, read from moto's S3 backend in this process (the
+    UNLOAD runs inside moto's server: no HTTP request to itself per staged day); ``None`` when
+    nothing was ever staged."""
+    from moto.s3.models import FakeKey, s3_backends
+
+    located = s3_backends.bucket_accounts.get(STANDIN_BUCKET)
+    if located is None:
         return None
+    partition, account = located
+    keys = s3_backends[account][partition].get_bucket(STANDIN_BUCKET).keys
+    return {name: keys[name] for name in list(keys.keys()) if isinstance(keys[name], FakeKey)}
+
+
+def answer_unload(s3: Any, statement: UnloadStatement) -> list[dict[str, Any]] | None:
+    """Run ``statement`` over the staged days (``None`` when its table was never staged); the
+    result is written to the statement's destination through ``s3``."""
+    prefix = _prefix(statement.database, statement.table)
+    objects = _staged_objects()
+    if objects is None or prefix + COLUMNS_FILE not in objects:
+        return None
+    columns = json.loads(objects[prefix + COLUMNS_FILE].value)
     parts = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=STANDIN_BUCKET, Prefix=prefix):
-        for item in page.get("Contents", []):
-            name = item["Key"][len(prefix) :]
-            if not name.endswith(".parquet"):
-                continue
-            start, end = (int(x) for x in name.removesuffix(".parquet").split("-"))
-            if start < statement.end_ns and statement.start_ns < end:
-                body = s3.get_object(Bucket=STANDIN_BUCKET, Key=item["Key"])["Body"].read()
-                parts.append(pq.read_table(io.BytesIO(body)))
+    for key in sorted(k for k in objects if k.startswith(prefix) and k.endswith(".parquet")):
+        start, end = (int(x) for x in key[len(prefix) :].removesuffix(".parquet").split("-"))
+        if start < statement.end_ns and statement.start_ns < end:
+            parts.append(pq.read_table(io.BytesIO(objects[key].value)))
     if parts:
         rows = pa.concat_tables(parts)
         times = rows.column(UNLOAD_TIME_COLUMN)
