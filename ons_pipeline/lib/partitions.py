@@ -457,13 +457,9 @@ class ParquetStore:
             for obj in page.get("Contents", [])
         ]
 
-    def listed_days(self, table: str, first: date, last: date) -> dict[date, list[str]]:
-        """Every object under the partitions of ``table`` from ``first`` to ``last``, by day:
-        one paged LIST for the range instead of one per day."""
-        return {d: list(k) for d, k in self.listed_days_etags(table, first, last).items()}
-
     def listed_days_etags(self, table: str, first: date, last: date) -> dict[date, dict[str, str]]:
-        """As :meth:`listed_days`, each object with its ETag."""
+        """Every object under the partitions of ``table`` from ``first`` to ``last``, by day, each
+        with its ETag: one paged LIST for the range instead of one per day."""
         common = Partition(table, first).prefix(self.base).rsplit("date=", 1)[0] + "date="
         after = Partition(table, first).prefix(self.base)[:-1]  # keys of ``first`` sort after
         found: dict[date, dict[str, str]] = {}
