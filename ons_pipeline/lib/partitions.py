@@ -556,8 +556,7 @@ class ParquetStore:
         if not self._put_if(prefix + MANIFEST, json.dumps(manifest).encode(), etag):
             raise PartitionChangedError(
                 f"{self.uri(partition)}: another writer published this partition during this "
-                "write (an ONS file's load, or another run); nothing was published: "
-                "`ons-pipeline migrate` exports the day again"
+                "write (an ONS file's load, or another export); nothing was published"
             )
         keep = {*result.keys, prefix + MANIFEST, prefix + FILE_CLAIMS}
         listed = self.listed(partition) if existing is None else existing
