@@ -107,7 +107,8 @@ def _staged_objects() -> dict[str, Any] | None:
         return None
     partition, account = located
     keys = s3_backends[account][partition].get_bucket(STANDIN_BUCKET).keys
-    return {name: keys[name] for name in list(keys.keys()) if isinstance(keys[name], FakeKey)}
+    found = {name: keys.get(name) for name in list(keys.keys())}  # a copy: staging may go on
+    return {name: key for name, key in found.items() if isinstance(key, FakeKey)}
 
 
 def answer_unload(s3: Any, statement: UnloadStatement) -> list[dict[str, Any]] | None:
