@@ -471,3 +471,53 @@ def test_a_reload_that_a_correction_overtakes_fails_its_day(
         (outcomes,) = list(migration.run([DAY], stages))
     (outcome,) = outcomes
     assert not outcome.ok and "was rewritten while this run loaded it" in (outcome.error or "")
+
+
+def test_a_reload_that_reads_a_day_a_correction_is_being_loaded_into_fails_its_day(
+    aws: AwsSettings,
+    influxdb: InfluxSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reload that reads the partition after a correction's rows reached InfluxDB but before
+    the correction published its partition would write the old rows over the new ones and pass
+    its own verification (it compares with what it read): it fails the day instead, and once the
+    correction has finished InfluxDB holds exactly the corrected partition."""
+    import ons_pipeline.lib.ingest.files as files
+    from ons_pipeline.lib.integrity.verification import verify_partition
+    from ons_pipeline.lib.migration.pipeline import Stages, TableMigration
+    from ons_pipeline.lib.settings import MigrationSettings
+
+    table = "curva_carga"
+    spec = schema.table(table)
+    ingest(aws, influxdb, raw_csv(table, [DAY]), "raw/curva/day.csv")
+
+    def correct(rows: list[dict]) -> None:
+        for r in rows:
+            if r["id_subsistema"] == "SE" and r["din_instante"] == "2024-01-05 12:00:00":
+                r["val_cargaenergiahomwmed"] = "1.00000000"
+
+    store = ParquetStore.of(aws, aws.client("s3"))
+    load_correction = files.load_tables
+    reloads = []
+
+    def the_correction_loads_then_a_reload_runs(*args, **kwargs):  # type: ignore[no-untyped-def]
+        report = load_correction(*args, **kwargs)  # the corrected rows are in InfluxDB
+        with influxdb.client() as client:
+            migration = TableMigration(
+                spec, store, export=None, client=client, settings=MigrationSettings()
+            )
+            stages = Stages(export=False, validate=False, load=True, verify=True)
+            reloads.extend(*migration.run([DAY], stages))
+        return report
+
+    monkeypatch.setattr(files, "load_tables", the_correction_loads_then_a_reload_runs)
+    report = ingest(
+        aws, influxdb, _edit(raw_csv(table, [DAY]), correct), "raw/curva/fix.csv", etag="e2"
+    )
+    assert report.failed_batches == 0
+    (reload,) = reloads
+    assert reload.load is None and reload.verification is None  # nothing written over it
+    assert not reload.ok and "has not finished" in (reload.error or ""), reload.error
+    with influxdb.client() as client:
+        after = verify_partition(store, client, spec, DAY)
+    assert after.ok, after.summary()

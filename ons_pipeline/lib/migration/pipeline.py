@@ -32,6 +32,7 @@ from ons_pipeline.lib.partitions import (
     FILE_CLAIMS,
     ParquetStore,
     Partition,
+    PartitionChangedError,
     PartitionError,
     validate_table,
 )
@@ -195,7 +196,15 @@ class TableMigration:
             return _exported(self.export(day), self.spec)
         partition = Partition(self.spec.name, day)
         generation = self.store.generation(partition)
-        claims_etag = self.store.claims_and_etag(partition)[1]
+        claims, claims_etag = self.store.claims_and_etag(partition)
+        if claims is not None and claims.pending:
+            # an ONS file is being loaded into the day (or its load failed): its rows may be in
+            # InfluxDB already and the partition not yet published, so these rows could be older
+            raise PartitionChangedError(
+                f"{self.store.uri(partition)}: the load of {', '.join(sorted(claims.pending))} "
+                "into this day has not finished (running, or failed): load the day once that "
+                "file's ingest has finished"
+            )
         raw, _keys = self.store.read_raw(partition)
         if raw is None:
             raise PartitionError(
