@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import gzip
 import io
 import json
@@ -723,6 +724,37 @@ def test_nan_in_parquet_is_a_missing_value_as_an_empty_csv_cell(tmp_path: Path) 
     result = normalize_file(path)
     assert result.rows == 1 and not result.bad_rows and result.dropped_empty == 1
     assert len(result.empty) == 1  # published without a value: the stored point is withdrawn
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pa.array([None, "5399.1"], pa.string()),  # pandas' dtype=str
+        pa.array([None, decimal.Decimal("5399.1")], pa.decimal128(12, 4)),  # Spark's decimals
+    ],
+    ids=["string", "decimal"],
+)
+def test_a_null_value_in_a_text_or_decimal_parquet_column_is_a_missing_value(
+    tmp_path: Path, values: pa.Array
+) -> None:
+    """As an empty CSV cell: the stored point is withdrawn, not the row quarantined (a bad row
+    would also keep its day from being replaced whole)."""
+    path = tmp_path / "CURVA_CARGA_2024.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "id_subsistema": ["N", "S"],
+                "nom_subsistema": ["NORTE", "SUL"],
+                "din_instante": ["2024-01-01 00:00:00"] * 2,
+                "val_cargaenergiahomwmed": values,
+            }
+        ),
+        path,
+    )
+    result = normalize_file(path)
+    assert not result.bad_rows, result.bad_rows
+    assert result.rows == 1 and result.dropped_empty == 1 and len(result.empty) == 1
+    assert values_of(result) == [("2024-01-01 03:00:00+00:00", "S", 5399.1)]
 
 
 def test_byte_level_forms_are_read_and_said() -> None:

@@ -799,7 +799,8 @@ def _parse_field(
             values = pc.if_else(pa.array(bad), pa.scalar(None, target), values)
         return values, bad, "not a finite number"
     text = _trimmed(column)
-    blank = _bool(pc.is_in(text, pa.array(PLACEHOLDERS)))
+    # a null cell (Parquet text or decimal columns) is missing, as an empty CSV cell
+    blank = _bool(pc.or_kleene(pc.is_in(text, pa.array(PLACEHOLDERS)), pc.is_null(text)))
     if decimal != ".":
         grouped = pc.fill_null(pc.match_substring_regex(text, _GROUPED), False)
         text = pc.if_else(grouped, pc.replace_substring(text, ".", ""), text)
