@@ -23,7 +23,7 @@ from pathlib import Path
 import dagster as dg
 
 from ons_pipeline.cli.common import stop_process_group
-from ons_pipeline.defs.keys import INGEST_JOB, influxdb_key, parquet_key
+from ons_pipeline.defs.keys import DAY_MIGRATED, INGEST_JOB, influxdb_key, parquet_key
 from ons_pipeline.defs.state import (
     metadata_totals,
     partition_writers,
@@ -318,6 +318,7 @@ def _follow(
     total = sum(len(d) for d in wanted.values())
     progress = Progress(total, started, echo)
     done: dict[str, set[str]] = {t: set() for t in wanted}
+    failed: dict[str, set[str]] = {t: set() for t in wanted}
     points = 0
     cursors: dict[str, int | None] = {t: None for t in wanted}
     deadline = time.monotonic() + timeout
@@ -334,10 +335,8 @@ def _follow(
             )
             for record in page.records:
                 event = record.asset_materialization
-                if event is not None and event.partition not in done[table]:
-                    done[table].add(str(event.partition))
-                    value = event.metadata.get("points")
-                    points += int(getattr(value, "value", 0) or 0)
+                if event is not None:
+                    points += tally(event, done[table], failed[table])
                 cursors[table] = record.storage_id
         runs = instance.get_runs(filters=dg.RunsFilter(tags={BACKFILL_TAG: report.backfill_id}))
         running = [r for r in runs if r.status not in FINISHED]
@@ -345,7 +344,7 @@ def _follow(
         requested_all = backfill is not None and _requested_all(backfill)
         finished = requested_all and not running
         ended = len(runs) - len(running)
-        failed_so_far = 0
+        failed_so_far = sum(len(d) for d in failed.values())
         if finished:
             failed_so_far = total - sum(len(d) for d in done.values())
         progress.update(
@@ -371,6 +370,21 @@ def _follow(
         check_daemon(daemon, home)
         time.sleep(1.0)
     raise TimeoutError(f"backfill {report.backfill_id} not finished after {timeout:.0f}s")
+
+
+def tally(event: dg.AssetMaterialization, done: set[str], failed: set[str]) -> int:
+    """Count one load materialization's day as done, or as failed when a stage after the load
+    failed it (its points are written but the day is not migrated); the points it adds."""
+    day = str(event.partition)
+    if day in done or day in failed:
+        return 0
+    migrated = event.metadata.get(DAY_MIGRATED)
+    if getattr(migrated, "value", migrated) is False:
+        failed.add(day)
+        return 0
+    done.add(day)
+    value = event.metadata.get("points")
+    return int(getattr(value, "value", 0) or 0)
 
 
 def _requested_all(backfill: object) -> bool:

@@ -14,6 +14,8 @@ GX_PLAUSIBILITY = "gx_plausibility"
 EXACT_VERIFICATION = "exact_verification"
 
 ROLLED_BACK = "rolled back"  # observation metadata key: the day was deleted from InfluxDB
+# load materialization metadata key: False when a later stage (verification...) failed the day
+DAY_MIGRATED = "day migrated"
 INGEST_JOB = "ingest_raw_object"  # continuous loading's job: its partitions are not exports
 
 

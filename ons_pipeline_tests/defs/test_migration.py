@@ -11,7 +11,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from ons_pipeline.defs.keys import EXACT_VERIFICATION, influxdb_key, parquet_key
+from ons_pipeline.cli.backfill import tally
+from ons_pipeline.defs.keys import DAY_MIGRATED, EXACT_VERIFICATION, influxdb_key, parquet_key
 from ons_pipeline.defs.migration.assets import migration_assets
 from ons_pipeline.defs.migration.rollback import rollback
 from ons_pipeline.defs.state import loaded_partitions
@@ -22,7 +23,7 @@ from ons_pipeline.lib.partitions import ParquetStore, Partition
 from ons_pipeline.lib.settings import InfluxSettings
 from ons_pipeline.local.generator import generate_canonical
 from ons_pipeline.local.staging import stage_day
-from ons_pipeline_tests.conftest import influxql
+from ons_pipeline_tests.conftest import influx_write, influxql
 
 START = date(2018, 11, 1)
 WEEK = [START + timedelta(days=k) for k in range(7)]
@@ -181,6 +182,54 @@ def test_bad_partition_fails_naming_table_partition_and_row_others_complete(
     assert "outside the partition window" in message
     # What was loaded before is still there, untouched.
     assert field_counts_in_influx(influx_url, influx_db, "cmo_semihorario", good) == loaded_before
+
+
+def test_a_day_loaded_whose_verification_fails_is_counted_failed_not_done(
+    resources, influx_url, influx_db, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Its points are written (a materialization of the load) but the day is not migrated: the
+    metadata says so, and `migrate`'s progress counts it as failed while the backfill runs."""
+    import ons_pipeline.lib.migration.pipeline as pipeline
+
+    day, table = WEEK[2], "cmo_semihorario"
+    stage(resources, [table], [day])
+    verify_days = pipeline.verify_days
+
+    def a_point_arrives_before_the_verification(*args, **kwargs):  # type: ignore[no-untyped-def]
+        # a series the source lacks, inside the day: InfluxDB holds more than the source
+        line = "cmo_semihorario,id_subsistema=XX,nom_subsistema=XX val_cmo=1 "
+        influx_write(influx_url, influx_db, line + str(day_window(day).start_ns))
+        return verify_days(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "verify_days", a_point_arrives_before_the_verification)
+    result = materialize_day(resources, day, [table])
+    assert not result.success
+    checks = {(e.asset_key, e.check_name): e.passed for e in result.get_asset_check_evaluations()}
+    assert checks[(influxdb_key(table), EXACT_VERIFICATION)] is False
+    (load,) = [
+        e.event_specific_data.materialization  # type: ignore[union-attr]
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == influxdb_key(table)
+    ]
+    assert load.metadata[DAY_MIGRATED].value is False
+    done: set[str] = set()
+    failed: set[str] = set()
+    assert tally(load, done, failed) == 0
+    assert (done, failed) == (set(), {day.isoformat()})
+    # a day that passed: done, with its points
+    monkeypatch.setattr(pipeline, "verify_days", verify_days)
+    other = WEEK[3]
+    stage(resources, [table], [other])
+    result = materialize_day(resources, other, [table])
+    assert_day_verified(result, [table])
+    (load,) = [
+        e.event_specific_data.materialization  # type: ignore[union-attr]
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == influxdb_key(table)
+    ]
+    assert tally(load, done, failed) == load.metadata["points"].value > 0
+    assert tally(load, done, failed) == 0  # counted once
+    assert done == {other.isoformat()}
 
 
 def test_rollback_deletes_the_range_records_it_and_reload_restores(

@@ -13,6 +13,7 @@ from typing import Any
 import dagster as dg
 
 from ons_pipeline.defs.keys import (
+    DAY_MIGRATED,
     EXACT_VERIFICATION,
     GX_PLAUSIBILITY,
     GX_STRUCTURE,
@@ -216,6 +217,8 @@ def _events(
                 partition=key,
                 metadata={
                     **load.to_metadata(),
+                    # written, but a later stage (exact verification...) may still fail the day
+                    DAY_MIGRATED: outcome.ok,
                     "reloaded after a short read-back": outcome.reloaded,
                     "measurement": spec.measurement,
                     "database": database,
