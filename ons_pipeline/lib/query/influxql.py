@@ -284,8 +284,14 @@ def _order_limit(model: QueryModel) -> str:
 def windowed_extreme(model: QueryModel) -> Agg | None:
     """The one maximum or minimum of a model grouped by fixed windows: InfluxQL stamps ``max()``
     with its window's start, so it is asked as ``top(f, 1)`` / ``bottom(f, 1)``, which keep the
-    time of the point (the earliest of equal values)."""
-    if model.window is None or model.window.is_calendar or len(model.selections) != 1:
+    time of the point (the earliest of equal values), unless the model asks for the window's
+    start."""
+    if (
+        model.window is None
+        or model.window.is_calendar
+        or model.window_start_times
+        or len(model.selections) != 1
+    ):
         return None
     expr = model.selections[0].expr
     if isinstance(expr, Agg) and expr.func in (Aggregation.MAX, Aggregation.MIN):

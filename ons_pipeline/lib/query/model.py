@@ -27,6 +27,10 @@ so that each comes with the time of its point ("the lowest and the highest load 
 their times"): one row per such time, the other aggregates together in a row at the range's
 start (InfluxDB gives a statement of several aggregates the start of its range as time).
 
+``window_start_times``: a lone maximum or minimum per fixed time window is stamped with its
+window's start, as SQL's ``bin()`` groups it, instead of its point's time ("the peak of each
+day, and when").
+
 ``window_filter`` keeps the time windows whose one aggregate passes a comparison ("the days of
 2024 whose mean load passed 80 GW"), or counts them per group (``count``: the ``windows``
 column): InfluxQL compares values before aggregating, so the windows are read and compared
@@ -666,6 +670,7 @@ class QueryModel:
     by_day_of_week: bool = False
     extreme_times: bool = False
     window_filter: WindowFilter | None = None
+    window_start_times: bool = False
 
     def __post_init__(self) -> None:
         self._validate()
@@ -965,6 +970,7 @@ class QueryModel:
             "by_hour_of_day": self.by_hour_of_day,
             "by_day_of_week": self.by_day_of_week,
             "extreme_times": self.extreme_times,
+            "window_start_times": self.window_start_times,
             "difference": None
             if self.difference is None
             else dict(zip(("tag", "minuend", "subtrahend"), self.difference, strict=True)),
@@ -1031,6 +1037,7 @@ class QueryModel:
                 by_hour_of_day=bool(data.get("by_hour_of_day", False)),
                 by_day_of_week=bool(data.get("by_day_of_week", False)),
                 extreme_times=bool(data.get("extreme_times", False)),
+                window_start_times=bool(data.get("window_start_times", False)),
                 difference=None
                 if not data.get("difference")
                 else (

@@ -150,6 +150,11 @@ class QueryModelInfo(BaseModel):
         description="Each maximum, minimum, first or last value in its own row at the time of "
         "its point; the other aggregates in a row at the range's start",
     )
+    window_start_times: bool = Field(
+        default=False,
+        description="A lone maximum or minimum per fixed time window at its window's start (as "
+        "SQL's bin() groups it), not at the time of its point",
+    )
     difference: DifferenceInfo | None = Field(
         default=None,
         description="Beside the rows of two groups of a tag, a row 'minuend − subtrahend' of "

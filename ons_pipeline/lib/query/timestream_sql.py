@@ -939,6 +939,7 @@ class _Semantics:
                 limit=p["limit"],
                 time_alias=time_alias or "time",
                 output_columns=tuple(c for c in output if c not in constants),
+                window_start_times=True,  # bin(time, …) is the bucket's start
             )
         except ModelError as exc:
             raise SqlError(str(exc), self.sql, items[0][2], "query") from None

@@ -201,3 +201,21 @@ def test_quotes_in_sql_literals_stay_literal() -> None:
         NOW,
     )
     assert translation.model.tag_filters[0].values == ("a'b\" OR 1=1",)
+
+
+@pytest.mark.parametrize("func", ["max", "min"])
+def test_a_binned_extreme_is_stamped_with_its_bin_not_its_point(
+    dataset: Dataset, func: str
+) -> None:
+    """Timestream's ``bin(time, 1d)`` is the bucket's start whatever the aggregate; the time of
+    the extreme point is what InfluxQL's ``top``/``bottom`` would give."""
+    sql = f"""
+        SELECT id_subsistema, bin(time, 1d) AS day, {func}(val_cmo) AS v
+        FROM cmo_semihorario WHERE time >= '2024-03-01' AND time < '2024-03-03'
+        GROUP BY id_subsistema, bin(time, 1d) ORDER BY id_subsistema, day
+    """
+    rows = execute_sql(sql, dataset.url, dataset.db, now=NOW).rows
+    frame = dataset.frames["cmo_semihorario"]
+    frame = frame[(frame.time >= START) & (frame.time < START + pd.Timedelta(days=2))]
+    want = frame.groupby(["id_subsistema", frame.time.dt.floor("D")]).val_cmo.agg(func)
+    assert rows == [(sub, day.value, value) for (sub, day), value in want.items()]
