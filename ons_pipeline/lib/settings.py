@@ -17,7 +17,7 @@ from typing import Any
 
 from ons_pipeline.lib.aws import AwsSettings, SettingsError
 from ons_pipeline.lib.env import Env
-from ons_pipeline.lib.influx.client import InfluxClient, InfluxConfig, RetryPolicy
+from ons_pipeline.lib.influx.client import InfluxClient, InfluxConfig, RetryPolicy, check_url
 from ons_pipeline.lib.influx.secrets import resolve_influx_config, secure_client
 from ons_pipeline.lib.schema import (
     MappingSettings,
@@ -39,7 +39,7 @@ class InfluxSettings:
     may instead come from the Secrets Manager secret ``secret_arn``, read when a client is made,
     never stored here) and the load knobs."""
 
-    connection: Mapping[str, Any] = field(default_factory=dict)
+    connection: Mapping[str, Any] = field(default_factory=dict, repr=False)  # holds secrets
     secret_arn: str | None = None
     secret_aws: AwsSettings = field(default_factory=AwsSettings)  # where the secret is read
     batch_lines: int = 10_000
@@ -51,6 +51,8 @@ class InfluxSettings:
             raise SettingsError(f"unknown InfluxDB settings: {sorted(unknown)}")
         if self.batch_lines < 1 or self.write_connections < 1:
             raise SettingsError("ONS_INFLUX_BATCH_LINES and _WRITE_CONNECTIONS must be >= 1")
+        if self.connection.get("url"):  # whatever the credentials' source: never in the URL
+            check_url(str(self.connection["url"]))
 
     @classmethod
     def of(cls, **values: Any) -> InfluxSettings:

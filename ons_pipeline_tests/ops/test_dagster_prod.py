@@ -78,6 +78,8 @@ def test_production_config_is_valid_and_says_what_the_infra_expects() -> None:
     assert "storage" not in local and "run_launcher" not in local
     assert local["run_coordinator"]["class"] == "QueuedRunCoordinator"
     assert local["concurrency"]["runs"]["max_concurrent_runs"] >= 1
+    # a step that failed (refused credentials, bad data) is not re-run by Dagster, here either
+    assert local["run_retries"]["retry_on_asset_or_op_failure"] is False
 
 
 def test_production_storage_runs_a_job_on_a_real_postgresql(

@@ -213,6 +213,33 @@ def test_a_missing_secret_fails_the_run_clearly_not_the_definitions(aws: Any) ->
         resource.client()
 
 
+CANARY = "S3cr3t-CANARY-7781"
+
+
+@pytest.mark.parametrize(
+    "url", [f"https://admin:{CANARY}@127.0.0.1:8086", f"https://h:8086/?p={CANARY}"]
+)
+def test_a_url_with_credentials_is_refused_whatever_the_credentials_source(url: str) -> None:
+    """With a secret ARN too (health reports and alerts show the URL: it must hold no secret),
+    from the environment as from code; the message does not repeat the URL."""
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ons-AbCdEf"
+    env = {"ONS_INFLUX_URL": url, "ONS_INFLUX_SECRET_ARN": arn}
+    for build in (
+        lambda: Settings.from_env(env),
+        lambda: InfluxSettings.of(url=url, secret_arn=arn),
+    ):
+        with pytest.raises(ConfigError) as raised:
+            build()
+        assert "CANARY" not in str(raised.value)
+
+
+def test_the_settings_repr_shows_no_password_or_token() -> None:
+    settings = InfluxSettings.of(
+        url="http://127.0.0.1:8086", password="pw-CANARY", token="t-CANARY"
+    )
+    assert "CANARY" not in repr(settings) and "CANARY" not in str(settings)
+
+
 # -- refused credentials and TLS as security events -----------------------------------------
 
 
@@ -240,6 +267,29 @@ def test_wrong_credentials_are_a_clear_unretried_error_logged_as_a_security_even
     assert record.getMessage().startswith("SECURITY EVENT influxdb.auth_failure {")
     for text in (caplog.text, str(error), repr(error), json.dumps(event)):
         assert wrong not in text and loader.password not in text
+
+
+def test_reports_over_many_measurements_stop_at_refused_credentials(
+    loader: Loader, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The storage report's cardinality and retention reads loop over measurements and groups:
+    refused credentials end the loop at the first request, they are not one entry's error."""
+    from ons_pipeline.lib.influx.retention import read_retention
+    from ons_pipeline.lib.integrity.cardinality import Target, measure
+    from ons_pipeline.lib.schema import retention_groups, tables
+
+    wrong = "Wr0ng-" + secrets.token_urlsafe(12)
+    settings = InfluxSettings.of(
+        url=loader.url, database="secured", username=loader.username, password=wrong
+    )
+    caplog.set_level(logging.INFO)
+    with settings.client() as client:
+        with pytest.raises(AuthError):
+            measure(client, [Target(t.measurement) for t in tables().values()])
+        with pytest.raises(AuthError):
+            read_retention(client, list(retention_groups().values()))
+    events = security_records(caplog)
+    assert [e["event"] for e in events] == ["influxdb.auth_failure"] * 2
 
 
 def test_a_wrong_ca_is_a_clear_tls_error_and_a_security_event(

@@ -22,6 +22,7 @@ message is passed through :func:`redact` and raised without chaining the request
 
 from __future__ import annotations
 
+import base64
 import gzip as gzip_module
 import json
 import logging
@@ -141,6 +142,10 @@ class TlsError(InfluxError):
     """The TLS handshake or certificate verification failed. Never retried."""
 
 
+# refused credentials or a failed TLS handshake: whatever loops over requests stops at the first
+SECURITY_ERRORS = (AuthError, TlsError)
+
+
 class RetriesExhaustedError(InfluxError):
     """Every attempt failed with a retryable error (5xx, 429, connection error, timeout)."""
 
@@ -246,6 +251,20 @@ def format_rfc3339_ns(ns: int) -> str:
 # -- configuration ----------------------------------------------------------------------------
 
 
+def check_url(url: str) -> None:
+    """Refuse an InfluxDB URL that is not ``http(s)://host[:port]`` or that carries credentials
+    or query parameters (the message never repeats the URL: it may hold a secret)."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError(f"InfluxDB URL must be http(s)://host[:port], not {parts.scheme}://…")
+    if parts.username or parts.password:
+        raise ConfigError(
+            "put InfluxDB credentials in ONS_INFLUX_USERNAME/PASSWORD or TOKEN, not in the URL"
+        )
+    if parts.query:
+        raise ConfigError("the InfluxDB URL must not carry query parameters")
+
+
 @dataclass(frozen=True, repr=False)
 class InfluxConfig:
     """Where and how to reach InfluxDB. ``repr``/``str`` never show the password or token.
@@ -276,15 +295,7 @@ class InfluxConfig:
     allow_insecure: bool = False
 
     def __post_init__(self) -> None:
-        parts = urlsplit(self.url)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ConfigError(f"InfluxDB URL must be http(s)://host[:port], not {parts.scheme}://…")
-        if parts.username or parts.password:
-            raise ConfigError(
-                "put InfluxDB credentials in ONS_INFLUX_USERNAME/PASSWORD or TOKEN, not in the URL"
-            )
-        if parts.query:
-            raise ConfigError("the InfluxDB URL must not carry query parameters")
+        check_url(self.url)
         object.__setattr__(self, "url", self.url.rstrip("/"))
         scheme = self.auth_scheme
         if scheme is None or scheme == "":
@@ -306,8 +317,15 @@ class InfluxConfig:
 
     @property
     def secrets(self) -> tuple[str | None, ...]:
-        """Values to scrub from any text that leaves the client."""
-        return (self.password, self.token)
+        """Values to scrub from any text that leaves the client: the password and token, and
+        the Basic credential as it travels (``user:secret`` in Base64), should a server or proxy
+        echo the header's value."""
+        basic = [
+            base64.b64encode(f"{self.username or ''}:{secret}".encode()).decode()
+            for secret in (self.password, self.token)
+            if secret
+        ]
+        return (self.password, self.token, *basic)
 
     @property
     def is_loopback(self) -> bool:
@@ -857,17 +875,18 @@ class InfluxClient:
         form = {"q": params.pop("q")}
         return self._request("POST", "/query", params=params, data=form, **options).response
 
-    @staticmethod
-    def _check_chunk(body: Any) -> list[dict[str, Any]]:
+    def _check_chunk(self, body: Any) -> list[dict[str, Any]]:
+        # the server's messages leave the client: scrubbed of secrets as any other error's
         if not isinstance(body, dict):
-            raise MalformedResponseError(f"unexpected /query answer: {str(body)[:200]}")
+            text = self._redact(str(body)[:200])
+            raise MalformedResponseError(f"unexpected /query answer: {text}")
         if "error" in body:
-            message = str(body["error"])
+            message = self._redact(str(body["error"]))
             raise QueryError(f"InfluxQL error: {message}", server_message=message)
         results = body.get("results", [])
         for result in results:
             if "error" in result:
-                message = str(result["error"])
+                message = self._redact(str(result["error"]))
                 sid = result.get("statement_id")
                 raise QueryError(
                     f"InfluxQL error in statement {sid}: {message}",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ons_pipeline.lib.influx.client import (
+    SECURITY_ERRORS,
     InfluxClient,
     InfluxError,
     RetentionChange,
@@ -118,6 +119,8 @@ def read_retention(
             continue
         try:
             current = client.retention_policy(group.policy, database)
+        except SECURITY_ERRORS:
+            raise  # refused credentials or TLS: not one group's problem
         except InfluxError as error:
             current, note = None, f"unreadable: {error}"
         else:

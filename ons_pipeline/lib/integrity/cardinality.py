@@ -19,7 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ons_pipeline.lib.influx.client import InfluxClient, InfluxError, quote_ident
+from ons_pipeline.lib.influx.client import (
+    SECURITY_ERRORS,
+    InfluxClient,
+    InfluxError,
+    quote_ident,
+)
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,8 @@ def measure(
         )
         try:
             results = client.query(text, database, epoch=None)
+        except SECURITY_ERRORS:
+            raise  # refused credentials or TLS: not one measurement's problem
         except InfluxError as error:
             found.error = str(error)[:200]
             out.append(found)

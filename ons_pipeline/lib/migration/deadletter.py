@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from ons_pipeline.lib.influx.client import AuthError, redact
+from ons_pipeline.lib.influx.client import SECURITY_ERRORS, AuthError, redact
 from ons_pipeline.lib.influx.points import count_points
 
 log = logging.getLogger(__name__)
@@ -385,8 +385,9 @@ class DeadLetterStore(ABC):
                     )
                 )
                 report.failed[meta.id] = f"{type(error).__name__}: {message}"
-                if isinstance(error, AuthError):
-                    report.aborted = f"authentication failed, replay stopped: {message}"
+                if isinstance(error, SECURITY_ERRORS):  # the next entry would fail the same way
+                    what = "authentication" if isinstance(error, AuthError) else "TLS"
+                    report.aborted = f"{what} failed, replay stopped: {message}"
                     break
                 continue
             report.replayed.append(meta.id)

@@ -28,10 +28,9 @@ from typing import Any
 import pyarrow as pa
 
 from ons_pipeline.lib.influx.client import (
-    AuthError,
+    SECURITY_ERRORS,
     InfluxClient,
     InfluxError,
-    TlsError,
     WriteStats,
     points_written,
     redact,
@@ -42,7 +41,6 @@ from ons_pipeline.lib.schema import TableSpec
 
 DEFAULT_BATCH_LINES = 10_000
 _QUEUE_DEPTH = 4
-_FATAL = (AuthError, TlsError)
 _PUT_WAIT_S = 1.0
 
 
@@ -271,7 +269,7 @@ class Loader:
     def _write(self, job: _Job) -> None:
         try:
             stats = self.client.write(job.batch.data, lines=job.batch.lines, precision="ns")
-        except _FATAL as exc:
+        except SECURITY_ERRORS as exc:
             self._fatal.append(exc)
             return
         except Exception as exc:  # bad data, retries exhausted, anything else: kept

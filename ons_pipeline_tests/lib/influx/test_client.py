@@ -642,6 +642,36 @@ def test_gzip_body_and_token_header(stub_factory: Callable[..., Stub]) -> None:
     assert seen.headers["Authorization"] == "Token tok-123"
 
 
+def test_a_server_echoing_the_credentials_has_them_scrubbed_from_every_error(
+    stub_factory: Callable[..., Stub],
+) -> None:
+    """A proxy or server that echoes the Authorization header's value (the password in Base64
+    for Basic, or the token) into a statement's error or a write's error: neither leaves."""
+
+    def echo(seen: Seen) -> Reply:
+        header = seen.headers.get("Authorization", "")
+        if seen.path == "/query":
+            body = {"results": [{"statement_id": 0, "error": f"rejected {header}"}]}
+            return 200, JSON, json.dumps(body).encode()
+        return 500, JSON, error_body(f"upstream rejected {header.split()[-1]}")
+
+    for credentials in (
+        {"username": "admin", "password": "S3cr3t-CANARY"},
+        {"token": "tok-CANARY"},
+    ):
+        stub = stub_factory(echo)
+        config = InfluxConfig(url=stub.url, database="d", **credentials)
+        with InfluxClient(config, policy(Recorder(), attempts=1)) as client:
+            with pytest.raises(QueryError) as query_error:
+                client.query("SELECT * FROM m")
+            with pytest.raises(InfluxError) as write_error:
+                client.write(b"m v=1 1\n")
+        for error in (query_error.value, write_error.value):
+            text = f"{error} {error!r} {getattr(error, 'server_message', '')}"
+            assert "***" in text, text
+            assert "CANARY" not in text and "UzNjcjN0LUNBTkFSWQ" not in text, text
+
+
 def test_5xx_forever_exhausts_retries(stub_factory: Callable[..., Stub]) -> None:
     stub = stub_factory(scripted((500, JSON, error_body("engine: cache full"))))
     recorder = Recorder()

@@ -18,6 +18,7 @@ from ons_pipeline.lib.influx.client import (
     InfluxConfig,
     InfluxWriter,
     RetriesExhaustedError,
+    TlsError,
 )
 from ons_pipeline.lib.migration.deadletter import (
     STATUS_REPLAYED,
@@ -250,7 +251,7 @@ class FailingWriter:
         raise self.error
 
 
-def test_auth_failure_stops_the_replay(tmp_path: Path) -> None:
+def test_auth_or_tls_failure_stops_the_replay(tmp_path: Path) -> None:
     store = LocalDeadLetterStore(tmp_path)
     for index in range(3):
         store.put(batch("m", 2, start_s=index * 10), meta_for(batch_index=index))
@@ -260,6 +261,9 @@ def test_auth_failure_stops_the_replay(tmp_path: Path) -> None:
     entries = store.list()
     assert [e.failures for e in entries] == [2, 1, 1]
     assert entries[0].error_class == "AuthError"
+    tls = FailingWriter(TlsError("certificate verify failed"))
+    report = store.replay(tls)
+    assert tls.calls == 1 and "TLS failed" in (report.aborted or "")
     bad = FailingWriter(BadDataError("rejected", status=400, server_message="rejected"))
     report = store.replay(bad)
     assert bad.calls == 3 and len(report.failed) == 3 and report.aborted is None
