@@ -364,8 +364,14 @@ class QueryProcessor:
     def _run_model(self, plan: _Plan, timeout: float) -> QueryResult:
         assert plan.model is not None
         runner = self.backend.runner(timeout)
-        if plan.sql is not None and plan.sql.constants:
-            return execute_sql(plan.sql, runner, self.backend.database)
+        if plan.sql is not None:
+            return execute_sql(
+                plan.sql,
+                runner,
+                self.backend.database,
+                retention_policy=self.backend.retention_policy,
+                rollups=rollup_tables() if plan.rollups else None,
+            )
         return execute(
             plan.model,
             runner,

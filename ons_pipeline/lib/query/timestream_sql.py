@@ -15,7 +15,8 @@ ordinals, ``ASC``/``DESC``); ``LIMIT``. ``BETWEEN`` keeps SQL's inclusive end (`
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,8 +40,10 @@ from ons_pipeline.lib.query.model import (
     TagFilter,
     TimeRange,
     ValueFilter,
+    evaluate,
     parse_time,
 )
+from ons_pipeline.lib.rollup.spec import RollupTable
 from ons_pipeline.lib.schema import MeasureType, Source, TableSpec
 
 
@@ -765,6 +768,10 @@ class _Semantics:
                 filters.append(TagFilter(tag, op, tuple(dict.fromkeys(ordered))))
             else:
                 merged = [v for g in groups for v in g]
+                if tag in self.spec.optional_tags:
+                    # SQL: NULL <> 'x' is not true, so records without the dimension are left
+                    # out; InfluxDB's "tag" != 'x' keeps the series that lack the tag ('')
+                    merged.append("")
                 filters.append(TagFilter(tag, op, tuple(dict.fromkeys(merged))))
         if start is not None and end is not None and end <= start:
             raise SqlError(
@@ -1010,11 +1017,17 @@ def execute_sql(
     client: QueryRunner | str,
     database: str | None = None,
     now: datetime | None = None,
+    retention_policy: str | None = None,
+    *,
+    rollups: Mapping[str, RollupTable] | None = None,
 ) -> QueryResult:
     """Parse (if needed) and run a Timestream SELECT on InfluxDB; columns in the SELECT's order,
-    constant columns (``measure_name``) included."""
+    constant columns (``measure_name``) included. As in SQL, aggregates without ``GROUP BY``
+    give one row even when nothing matches (``count`` 0, the others ``NULL``)."""
     translation = sql if isinstance(sql, SqlTranslation) else parse_sql(sql, now)
-    result = execute(translation.model, client, database)
+    result = execute(translation.model, client, database, retention_policy, rollups=rollups)
+    if not result.rows and _one_row_always(translation.model):
+        result = replace(result, rows=[_nothing_matched(result)])
     if not translation.constants:
         return result
     by_name = {c.name: i for i, c in enumerate(result.columns)}
@@ -1034,3 +1047,30 @@ def execute_sql(
         for row in result.rows
     ]
     return QueryResult(result.model, tuple(columns), rows, result.influxql, result.elapsed_ms)
+
+
+def _one_row_always(model: QueryModel) -> bool:
+    """An aggregate over the whole range, without groups: SQL answers it with one row."""
+    return (
+        model.aggregated
+        and model.window is None
+        and not model.group_tags
+        and not model.periods
+        and model.top is None
+        and model.limit != 0
+    )
+
+
+def _nothing_matched(result: QueryResult) -> tuple[Any, ...]:
+    """The row of aggregates over no record: counts 0, every other aggregate NULL."""
+    leaves: dict[str, float | None] = {}
+    for sel in result.model.selections:
+        for leaf in _leaves(sel.expr):
+            if isinstance(leaf, Agg):
+                leaves[str(leaf)] = 0.0 if leaf.func is Aggregation.COUNT else None
+    exprs = {sel.alias: sel.expr for sel in result.model.selections}
+    row: list[Any] = []
+    for column in result.columns:
+        value = evaluate(exprs[column.name], leaves) if column.name in exprs else None
+        row.append(int(value) if value is not None and value.is_integer() else value)
+    return tuple(row)

@@ -219,3 +219,36 @@ def test_a_binned_extreme_is_stamped_with_its_bin_not_its_point(
     frame = frame[(frame.time >= START) & (frame.time < START + pd.Timedelta(days=2))]
     want = frame.groupby(["id_subsistema", frame.time.dt.floor("D")]).val_cmo.agg(func)
     assert rows == [(sub, day.value, value) for (sub, day), value in want.items()]
+
+
+def test_not_equal_on_an_optional_dimension_leaves_out_records_without_it(
+    dataset: Dataset,
+) -> None:
+    """SQL: NULL <> 'x' is not true. InfluxDB's tag != 'x' alone would keep the series that
+    lack the tag."""
+    frame = dataset.frames["generation_data"]
+    frame = frame[(frame.time >= START) & (frame.time < START + pd.Timedelta(days=1))]
+    want = frame[frame.quality_flag.notna()].groupby("region").value.count()
+    for condition in ("quality_flag <> 'suspect'", "quality_flag NOT IN ('bad', 'suspect')"):
+        sql = f"""
+            SELECT region, count(measure_value::double) AS n FROM generation_data
+            WHERE time >= '2024-03-01' AND time < '2024-03-02' AND {condition}
+            GROUP BY region ORDER BY region
+        """
+        rows = execute_sql(sql, dataset.url, dataset.db, now=NOW).rows
+        assert rows == sorted(want.items()), condition
+        assert all(n < len(frame) / 4 for _, n in rows)  # the records without a flag are out
+
+
+def test_aggregates_without_group_by_give_one_row_when_nothing_matches(
+    dataset: Dataset,
+) -> None:
+    sql = """
+        SELECT count(val_cmo) AS n, avg(val_cmo) AS mean, count(val_cmo) * 2 + 1 AS k
+        FROM cmo_semihorario WHERE id_subsistema = 'se' AND time > ago(1d)
+    """
+    result = execute_sql(sql, dataset.url, dataset.db, now=NOW)
+    assert result.names == ["n", "mean", "k"]
+    assert result.rows == [(0, None, 1)]
+    grouped = sql.replace("FROM", ", id_subsistema FROM") + " GROUP BY id_subsistema"
+    assert execute_sql(grouped, dataset.url, dataset.db, now=NOW).rows == []  # no group: no row
