@@ -10,12 +10,13 @@ is reloaded from that partition, never exported again: Timestream lacks what the
 """
 
 import os
+import signal
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -47,6 +48,7 @@ class BackfillReport:
     points: int = 0
     seconds: float = 0.0
     backfill_id: str | None = None
+    causes: list[str] = field(default_factory=list)  # the failed runs' own messages
 
     @property
     def failed_partitions(self) -> list[str]:
@@ -106,6 +108,44 @@ def _daemon_pid_file() -> Path:
     return Path(os.environ["DAGSTER_HOME"]) / "ons-daemon.pid"
 
 
+def _started(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot: with the pid, names one process
+    across pid reuse); None when there is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _owner_record() -> str:
+    """What the pid file says of the command that owns the daemon: its pid and start time."""
+    return f"{os.getpid()} {_started(os.getpid())}"
+
+
+def stop_orphaned_daemon(instance: dg.DagsterInstance) -> int | None:
+    """Stop the daemon (its process group: code servers and run workers too) of a command that
+    was killed without stopping it: left running, it would go on with the killed command's
+    backfill beside the next one's. Its pid; None when there was none."""
+    pid_file = _daemon_pid_file()
+    try:
+        pid, owner, started = pid_file.read_text().split()
+        daemon = int(pid)
+    except (OSError, ValueError):
+        return None  # no daemon of ours, or one recorded without its owner
+    if _started(int(owner)) == started or _started(daemon) is None:
+        return None  # its command is alive, or the daemon is gone (_daemon_alive tidies up)
+    for sig, wait in ((signal.SIGTERM, 30.0), (signal.SIGKILL, 5.0)):
+        with suppress(ProcessLookupError):
+            os.killpg(daemon, sig)
+        deadline = time.monotonic() + wait
+        while _started(daemon) is not None and time.monotonic() < deadline:
+            time.sleep(0.2)
+    pid_file.unlink(missing_ok=True)
+    instance.wipe_daemon_heartbeats()
+    return daemon
+
+
 def _daemon_alive(instance: dg.DagsterInstance) -> bool:
     """Is a daemon serving this instance? Ours is known by its pid file; another one (e.g.
     `dagster dev`) by fresh heartbeats. A daemon of ours that died leaves heartbeats that look
@@ -113,10 +153,10 @@ def _daemon_alive(instance: dg.DagsterInstance) -> bool:
     pid_file = _daemon_pid_file()
     if pid_file.exists():
         try:
-            pid = int(pid_file.read_text())
+            pid = int(pid_file.read_text().split()[0])
             os.kill(pid, 0)
             return True
-        except (ValueError, ProcessLookupError):
+        except (ValueError, IndexError, ProcessLookupError):
             pid_file.unlink(missing_ok=True)
             instance.wipe_daemon_heartbeats()
             return False
@@ -152,7 +192,7 @@ def owned_daemon(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    _daemon_pid_file().write_text(str(daemon.pid))
+    _daemon_pid_file().write_text(f"{daemon.pid} {_owner_record()}")
     echo(f"started dagster-daemon (pid {daemon.pid}) for {purpose}")
     try:
         yield daemon
@@ -238,6 +278,9 @@ def run_backfill(
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     days = day_range(first, last)
     with dg.DagsterInstance.get() as instance:
+        orphan = stop_orphaned_daemon(instance)
+        if orphan is not None:
+            echo(f"stopped the dagster-daemon (pid {orphan}) of an interrupted migration")
         abandoned = close_abandoned(instance)
         if abandoned:
             echo(f"closed {len(abandoned)} run(s)/backfill(s) of an interrupted migration")
@@ -255,6 +298,8 @@ def run_backfill(
             echo(f"backfill {report.backfill_id}: {total} table-day(s) of {len(todo)} table(s)")
             with owned_daemon(instance, home, env, daemon_bin, echo, "the backfill") as daemon:
                 _follow(instance, report, todo, daemon, home, timeout, started, echo)
+            if daemon is not None:
+                _close_followed(instance, report)
         for table, days_run in report.planned.items():
             exported = metadata_totals(instance, parquet_key(table), days_run)
             loaded = metadata_totals(instance, influxdb_key(table), days_run)
@@ -356,6 +401,7 @@ def _follow(
         )
         if finished:
             report.runs = len(runs)
+            report.causes = _failure_messages(instance, runs)
             states = pending_partitions(
                 instance,
                 wanted,
@@ -385,6 +431,35 @@ def tally(event: dg.AssetMaterialization, done: set[str], failed: set[str]) -> i
     done.add(day)
     value = event.metadata.get("points")
     return int(getattr(value, "value", 0) or 0)
+
+
+def _failure_messages(instance: dg.DagsterInstance, runs: list[dg.DagsterRun]) -> list[str]:
+    """What the failed runs' steps said (each names its table, days and why)."""
+    messages = []
+    for run in runs:
+        if run.status != dg.DagsterRunStatus.FAILURE:
+            continue
+        for record in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
+            event = record.dagster_event
+            data = event.step_failure_data if event is not None else None
+            if data is not None and data.error is not None:
+                messages.append(data.error.message.strip())
+    return messages
+
+
+def _close_followed(instance: dg.DagsterInstance, report: BackfillReport) -> None:
+    """Mark the backfill done, as its daemon would have on its next pass had it not been stopped
+    once every run ended (else the next command would take it for an interrupted one)."""
+    from dagster._core.execution.backfill import BulkActionStatus
+
+    assert report.backfill_id is not None
+    backfill = instance.get_backfill(report.backfill_id)
+    if backfill is None or backfill.status != BulkActionStatus.REQUESTED:
+        return
+    status = BulkActionStatus.COMPLETED_SUCCESS
+    if report.failed:
+        status = BulkActionStatus.COMPLETED_FAILED
+    instance.update_backfill(backfill.with_status(status).with_end_timestamp(time.time()))
 
 
 def _requested_all(backfill: object) -> bool:

@@ -16,7 +16,7 @@ from ons_pipeline.cli.common import table_names
 from ons_pipeline.environment import load_settings
 from ons_pipeline.lib import schema
 from ons_pipeline.lib.ons_time import day_range
-from ons_pipeline.lib.partitions import ParquetStore
+from ons_pipeline.lib.partitions import ParquetStore, PartitionError
 from ons_pipeline.lib.settings import Settings
 
 
@@ -53,27 +53,45 @@ def verify_command(tables: str, day: Any, end: Any, attempts: int, as_json: bool
     settings, s3, client = _clients()
     aws = settings.aws
     results = []
+    unverifiable: list[str] = []  # days without a partition to compare with
     with client:
         for name in table_names(tables):
             for one in _days(day.date(), end.date() if end else None):
-                result = verify_partition(
-                    ParquetStore.of(aws, s3),
-                    client,
-                    schema.table(name),
-                    one,
-                    attempts=attempts,
-                )
+                try:
+                    result = verify_partition(
+                        ParquetStore.of(aws, s3),
+                        client,
+                        schema.table(name),
+                        one,
+                        attempts=attempts,
+                    )
+                except PartitionError as exc:
+                    unverifiable.append(f"{name} {one}")
+                    click.echo(f"{name} {one}: cannot verify: {exc}", err=as_json)
+                    continue
                 results.append(result)
                 if not as_json:
                     click.echo(result.summary())
     _record_verdicts(results)
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in results], indent=2))
-    failed = [r for r in results if not r.ok]
-    if failed:
+    failed = [f"{r.table} {r.partition}" for r in results if not r.ok]
+    if failed or unverifiable:
+        total = len(results) + len(unverifiable)
         raise click.ClickException(
-            f"{len(failed)} of {len(results)} partition(s) differ: "
-            + ", ".join(f"{r.table} {r.partition}" for r in failed)
+            "; ".join(
+                text
+                for text in (
+                    f"{len(failed)} of {total} partition(s) differ: {', '.join(failed)}"
+                    if failed
+                    else "",
+                    f"{len(unverifiable)} of {total} could not be verified (no partition): "
+                    f"{', '.join(unverifiable)}"
+                    if unverifiable
+                    else "",
+                )
+                if text
+            )
         )
 
 

@@ -33,23 +33,56 @@ def migrate(tables: str, start: Any, end: Any, timeout: float) -> None:
     """
     from ons_pipeline.cli.backfill import run_backfill
 
-    report = run_backfill(
-        tables=table_names(tables),
-        first=start.date(),
-        last=end.date(),
-        home=dagster_home(),
-        daemon_bin=dagster_bin("dagster-daemon"),
-        timeout=timeout,
-        echo=click.echo,
-    )
+    try:
+        report = run_backfill(
+            tables=table_names(tables),
+            first=start.date(),
+            last=end.date(),
+            home=dagster_home(),
+            daemon_bin=dagster_bin("dagster-daemon"),
+            timeout=timeout,
+            echo=click.echo,
+        )
+    except KeyboardInterrupt:
+        raise click.ClickException(
+            "interrupted: the days already migrated and verified stay so; `ons-pipeline migrate` "
+            "with the same range closes the runs left unfinished and redoes the other days"
+        ) from None
     click.echo(report.summary())
     if report.failed:
         failed = report.failed_partitions
+        causes = "".join(f"\n  {_first_lines(c)}" for c in report.causes[:5])
+        pending = _pending_dead_letters(list(report.failed))
         raise click.ClickException(
             f"{len(failed)} table-day(s) failed: {', '.join(failed[:20])}"
             + (" …" if len(failed) > 20 else "")
             + " (see the runs in the Dagster UI; `ons-pipeline migrate` again redoes them)"
+            + (f"\nwhy:{causes}" if causes else "")
+            + (
+                f"\n{pending} dead-lettered batch(es) pending: `ons-pipeline dlq list` (the "
+                "days redone by migrate make them superseded)"
+                if pending
+                else ""
+            )
         )
+
+
+def _first_lines(text: str, lines: int = 4, width: int = 300) -> str:
+    kept = [line[:width] for line in text.splitlines()[:lines]]
+    more = " …" if len(text.splitlines()) > lines else ""
+    return "\n  ".join(kept) + more
+
+
+def _pending_dead_letters(tables: list[str]) -> int:
+    """Failed batches kept for ``tables`` and not replayed (0 when the store cannot be read:
+    the failure itself is what matters here)."""
+    from ons_pipeline.lib.migration.deadletter import STATUS_PENDING
+
+    try:
+        entries = deadletter_store().list()
+    except Exception:
+        return 0
+    return sum(1 for e in entries if e.table in tables and e.status == STATUS_PENDING)
 
 
 @click.group()

@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 from datetime import date, timedelta
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -94,6 +95,9 @@ def test_failed_partition_reruns_alone_and_finished_ones_are_not_redone(cli_env)
     output, _ = first.communicate(timeout=400)
     assert first.returncode != 0, output
     assert "1 table-day(s) failed: curva_carga 2018-11-04" in output, output
+    # why, in the failed run's own words: the table, the day and the record it could not map
+    why = output.split("why:", 1)[1]
+    assert "curva_carga" in why and "2018-11-04" in why and "unexpected" in why, output
     # One run covered both days: the good day is migrated, only the bad day failed.
     assert runs_by_range(cli_env) == [("2018-11-03", "2018-11-04", dg.DagsterRunStatus.FAILURE)]
     assert loads_by_day(cli_env, table) == {"2018-11-03": 1}
@@ -103,6 +107,7 @@ def test_failed_partition_reruns_alone_and_finished_ones_are_not_redone(cli_env)
     output, _ = second.communicate(timeout=400)
     assert second.returncode == 0, output
     assert "table-days skipped:  1 (already migrated and verified)" in output, output
+    assert "interrupted migration" not in output, output  # the first one ended: nothing to close
     # The failed day ran again alone; the finished day was not redone.
     assert runs_by_range(cli_env)[1:] == [("2018-11-04", "2018-11-04", dg.DagsterRunStatus.SUCCESS)]
     assert loads_by_day(cli_env, table) == {"2018-11-03": 1, "2018-11-04": 1}
@@ -112,7 +117,21 @@ def test_failed_partition_reruns_alone_and_finished_ones_are_not_redone(cli_env)
         ) == field_counts_in_source(table, day)
 
 
-def test_killing_a_migration_halfway_then_rerunning_loses_and_duplicates_nothing(cli_env) -> None:  # type: ignore[no-untyped-def]
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
+
+
+@pytest.mark.parametrize("killed", ["everything", "the command alone"])
+def test_killing_a_migration_halfway_then_rerunning_loses_and_duplicates_nothing(
+    cli_env,  # type: ignore[no-untyped-def]
+    killed: str,
+) -> None:
+    """Killed with its daemon and runs, or the command alone (kill -9: its daemon, in a session
+    of its own, goes on): the next migrate stops what was left and redoes exactly the rest."""
     table = "geracao_usina"
     days = [date(2018, 11, 1) + timedelta(days=k) for k in range(7)]
     # One page per day: a kill between pages would leave the stand-in's queue half consumed,
@@ -141,11 +160,14 @@ def test_killing_a_migration_halfway_then_rerunning_loses_and_duplicates_nothing
             break
         time.sleep(0.05)
     assert daemon_pid is not None, output
-    # Kill everything the migration started: the CLI, the daemon and the runs it launched.
-    for group in (daemon_pid, process.pid):
+    # Kill everything the migration started (the CLI, the daemon and the runs it launched), or
+    # the CLI alone.
+    groups = (daemon_pid, process.pid) if killed == "everything" else (process.pid,)
+    for group in groups:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(group, signal.SIGKILL)
     process.wait(timeout=30)
+    assert alive(daemon_pid) is (killed != "everything")
     loaded = sum(
         sum(
             field_counts_in_influx(
@@ -169,6 +191,41 @@ def test_killing_a_migration_halfway_then_rerunning_loses_and_duplicates_nothing
         os.environ.pop("DAGSTER_HOME", None)
     assert todo, "some days must be left to do"
     stage_exports(cli_env, table, todo, page_bytes=1 << 30)
+    rerun = migrate(cli_env, table, days[0], days[-1])
+    output, _ = rerun.communicate(timeout=400)
+    assert rerun.returncode == 0, output
+    orphan = f"stopped the dagster-daemon (pid {daemon_pid}) of an interrupted migration"
+    assert (orphan in output) is (killed != "everything"), output
+    assert not alive(daemon_pid)
+    for day in days:
+        assert field_counts_in_influx(
+            cli_env["ONS_INFLUX_URL"], cli_env["ONS_INFLUX_DATABASE"], table, day
+        ) == field_counts_in_source(table, day), day
+
+
+def test_ctrl_c_stops_the_migration_with_a_clear_message_and_the_next_one_resumes(cli_env) -> None:  # type: ignore[no-untyped-def]
+    table = "cmo_semihorario"
+    days = [date(2018, 11, 1) + timedelta(days=k) for k in range(3)]
+    stage_exports(cli_env, table, days)
+    process = migrate(cli_env, table, days[0], days[-1], start_new_session=True)
+    assert process.stdout is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)  # type: ignore[arg-type]
+    reader.start()
+    deadline = time.monotonic() + 120
+    while "started dagster-daemon" not in "".join(lines) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    found = re.search(r"dagster-daemon \(pid (\d+)\)", "".join(lines))
+    assert found, "".join(lines)
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C on a terminal: the command's process group
+    process.wait(timeout=60)
+    reader.join(timeout=10)
+    output = "".join(lines)
+    assert process.returncode == 1, output
+    assert "interrupted: the days already migrated and verified stay so" in output, output
+    assert "Traceback" not in output, output
+    assert not alive(int(found.group(1)))  # its daemon stopped with it
+    stage_exports(cli_env, table, days)
     rerun = migrate(cli_env, table, days[0], days[-1])
     output, _ = rerun.communicate(timeout=400)
     assert rerun.returncode == 0, output

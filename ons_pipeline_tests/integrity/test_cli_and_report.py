@@ -62,6 +62,15 @@ def test_verify_command_passes_then_names_the_deleted_series(
     assert diff["tags"]["id_subsistema"] == "S" and diff["status"] == "missing in InfluxDB"
     assert diff["ranges"][0]["start"] == "2018-11-04T03:00:00Z"  # local midnight, UTC-3
     assert "1 of 1 partition(s) differ: ena_diario 2018-11-04" in bad.output
+    # a day with no partition (never exported, or its objects lost) cannot be verified: said
+    # per day, the other days are verified, and the command fails
+    span = ["--table", "ena_diario", "--date", DAY.isoformat(), "--end", "2018-11-05"]
+    both = runner.invoke(verify_command, [*span, "--attempts", "1"])
+    assert both.exit_code == 1 and isinstance(both.exception, SystemExit), both.output
+    assert "ena_diario 2018-11-05: cannot verify:" in both.output
+    assert "no Parquet files" in both.output and "Traceback" not in both.output
+    assert "1 of 2 partition(s) differ: ena_diario 2018-11-04" in both.output
+    assert "1 of 2 could not be verified (no partition): ena_diario 2018-11-05" in both.output
 
 
 def test_report_markdown_lists_figures_gaps_failures_and_dead_letters() -> None:
