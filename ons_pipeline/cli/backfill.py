@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -35,6 +36,10 @@ from ons_pipeline.lib.ons_time import day_range
 FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 MIGRATION_TAG = "ons/migration"
 BACKFILL_TAG = "dagster/backfill"
+
+
+class MigrationInterrupted(Exception):
+    """The user asked the command to stop (Ctrl-C) while it followed the backfill."""
 
 
 @dataclass
@@ -272,7 +277,10 @@ def run_backfill(
     daemon_bin: str,
     timeout: float,
     echo: Callable[[str], None],
+    interrupted: threading.Event | None = None,
 ) -> BackfillReport:
+    """Back-fill the table-days of ``tables`` not yet migrated and follow the runs to their end;
+    ``interrupted`` (set on Ctrl-C) stops the following at its next look, its daemon with it."""
     started = time.monotonic()
     report = BackfillReport()
     env = {**os.environ, "DAGSTER_HOME": str(home)}
@@ -297,7 +305,7 @@ def run_backfill(
             total = sum(len(d) for d in todo.values())
             echo(f"backfill {report.backfill_id}: {total} table-day(s) of {len(todo)} table(s)")
             with owned_daemon(instance, home, env, daemon_bin, echo, "the backfill") as daemon:
-                _follow(instance, report, todo, daemon, home, timeout, started, echo)
+                _follow(instance, report, todo, daemon, home, timeout, started, echo, interrupted)
             if daemon is not None:
                 _close_followed(instance, report)
         for table, days_run in report.planned.items():
@@ -356,6 +364,7 @@ def _follow(
     timeout: float,
     started: float,
     echo: Callable[[str], None],
+    interrupted: threading.Event | None = None,
 ) -> None:
     """Wait for the backfill's runs, showing progress; fill the report's outcome per table-day."""
     assert report.backfill_id is not None
@@ -368,6 +377,8 @@ def _follow(
     cursors: dict[str, int | None] = {t: None for t in wanted}
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if interrupted is not None and interrupted.is_set():
+            raise MigrationInterrupted(f"backfill {report.backfill_id} interrupted")
         for table in wanted:  # new load materializations since the last look
             page = instance.fetch_materializations(
                 dg.AssetRecordsFilter(

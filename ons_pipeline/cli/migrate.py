@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from dataclasses import asdict
 from typing import Any
 
@@ -31,8 +33,17 @@ def migrate(tables: str, start: Any, end: Any, timeout: float) -> None:
     runs of many days each (ONS_MIGRATION_RUN_ROWS). Days whose load or verification failed run
     again; the others are skipped. Progress shows days, points, rate and ETA.
     """
-    from ons_pipeline.cli.backfill import run_backfill
+    from ons_pipeline.cli.backfill import MigrationInterrupted, run_backfill
 
+    interrupted = threading.Event()
+
+    def stop(_signum: int, _frame: Any) -> None:
+        if interrupted.is_set():  # a second Ctrl-C: at once
+            raise KeyboardInterrupt
+        interrupted.set()
+        click.echo("\nstopping (Ctrl-C again to stop at once)…", err=True)
+
+    previous = signal.signal(signal.SIGINT, stop)
     try:
         report = run_backfill(
             tables=table_names(tables),
@@ -42,12 +53,15 @@ def migrate(tables: str, start: Any, end: Any, timeout: float) -> None:
             daemon_bin=dagster_bin("dagster-daemon"),
             timeout=timeout,
             echo=click.echo,
+            interrupted=interrupted,
         )
-    except KeyboardInterrupt:
+    except (MigrationInterrupted, KeyboardInterrupt):
         raise click.ClickException(
             "interrupted: the days already migrated and verified stay so; `ons-pipeline migrate` "
             "with the same range closes the runs left unfinished and redoes the other days"
         ) from None
+    finally:
+        signal.signal(signal.SIGINT, previous)
     click.echo(report.summary())
     if report.failed:
         failed = report.failed_partitions

@@ -177,7 +177,8 @@ def test_killing_a_migration_halfway_then_rerunning_loses_and_duplicates_nothing
         for d in days
     )
     expected = sum(sum(field_counts_in_source(table, d).values()) for d in days)
-    assert 0 < loaded < expected, "the kill must land halfway through the migration"
+    if killed == "everything":  # else the daemon left running may finish them meanwhile
+        assert 0 < loaded < expected, "the kill must land halfway through the migration"
 
     # Days interrupted mid-export consumed their staged pages: stage the unfinished days again,
     # as the real Timestream would simply answer the query again.
@@ -189,8 +190,10 @@ def test_killing_a_migration_halfway_then_rerunning_loses_and_duplicates_nothing
             todo = pending_partitions(instance, [table], days)[table]
     finally:
         os.environ.pop("DAGSTER_HOME", None)
-    assert todo, "some days must be left to do"
-    stage_exports(cli_env, table, todo, page_bytes=1 << 30)
+    assert todo or killed != "everything", "some days must be left to do"
+    # (the daemon left running may take a page of any day until the next migrate stops it)
+    again = todo if killed == "everything" else days
+    stage_exports(cli_env, table, again, page_bytes=1 << 30)
     rerun = migrate(cli_env, table, days[0], days[-1])
     output, _ = rerun.communicate(timeout=400)
     assert rerun.returncode == 0, output
