@@ -23,14 +23,17 @@ from ons_pipeline.defs.keys import (
     rollup_monthly_key,
 )
 from ons_pipeline.defs.migration.assets import migration_assets
+from ons_pipeline.defs.migration.rollback import rollback
 from ons_pipeline.defs.rollup.assets import rollup_assets
 from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.influx.client import InfluxClient, InfluxConfig
+from ons_pipeline.lib.ingest.files import ingest_bytes
 from ons_pipeline.lib.query.backend import InfluxBackend
 from ons_pipeline.lib.query.service import QueryInput, QueryProcessor
 from ons_pipeline.lib.settings import ApiSettings, InfluxSettings
 from ons_pipeline.local.servers import InfluxServer
 from ons_pipeline_tests.conftest import influxql
+from ons_pipeline_tests.ingest.test_ingest import raw_csv
 from ons_pipeline_tests.integrity.conftest import generated, load_day, put_day
 from ons_pipeline_tests.rollup.conftest import utc_days
 
@@ -186,6 +189,12 @@ def test_rollups_materialise_with_checks_answer_like_raw_and_follow_a_corrected_
         partition_key=corrected.isoformat(),
     )
     assert reload.success and all(c.passed for c in _evaluations(reload))
+    # until its rollups are built again, the corrected day's buckets answer nothing: the
+    # questions read the raw measurement, and agree with it
+    for question in (MEAN_Q, MAX_Q):
+        routed, raw = ask(env, question, True), ask(env, question, False)
+        assert routed.answered_from is not None and routed.answered_from.kind == "raw"
+        assert routed.rows == raw.rows
     second = dg.evaluate_automation_conditions(
         defs=definitions(env), instance=env.instance, cursor=first.cursor
     )
@@ -230,3 +239,89 @@ def test_influxdb_down_fails_the_run_and_publishes_nothing(env: Env, tmp_path) -
         assert marks["results"][0]["series"][0]["values"][0][1] == 2
     finally:
         server.stop()
+
+
+def test_a_rolled_back_day_is_answered_raw_and_its_rollups_are_not_rebuilt_from_parquet(
+    env: Env,
+) -> None:
+    """Rollback deletes the day from InfluxDB only (its Parquet partition stays): the rollups
+    that counted it stop answering, and building them again is refused until the day is loaded
+    again, since they would count points the raw measurement no longer holds."""
+    load_raw(env, RAW_DAYS)
+    assert materialize(env, rollup_key(TABLE), "2024-02-01", "2024-02-29").success
+    assert materialize(env, rollup_monthly_key(TABLE), "2024-02-01").success
+    assert_answers_agree(env)
+    # an ONS file correcting a day (continuous loading, `ons-pipeline load`) also withdraws it
+    corrected = date(2024, 2, 20)
+
+    def triple(rows: list[dict]) -> None:
+        for r in rows:
+            r[FIELD] = str(float(r[FIELD]) * 3)
+
+    with InfluxSettings.of(url=env.url, database=env.database).client() as client:
+        report = ingest_bytes(
+            raw_csv(TABLE, [corrected], triple),
+            f"s3://{env.aws.bucket}/raw/fix.csv",
+            aws=env.aws,
+            s3=env.aws.client("s3"),
+            client=client,
+            raw_key="raw/fix.csv",
+            etag="e1",
+        )
+    assert report.failed_batches == 0 and report.days
+    for question in (MEAN_Q, MAX_Q):
+        routed, raw = ask(env, question, True), ask(env, question, False)
+        assert routed.answered_from is not None and routed.answered_from.kind == "raw"
+        assert routed.rows == raw.rows
+    rolled = date(2024, 2, 10)
+    result = rollback.execute_in_process(
+        run_config={
+            "ops": {
+                "rollback_influxdb_range": {
+                    "config": {
+                        "table": TABLE,
+                        "first_day": rolled.isoformat(),
+                        "last_day": rolled.isoformat(),
+                    }
+                }
+            }
+        },
+        resources=env.resources,
+        instance=env.instance,
+    )
+    assert result.success
+    for question in (MEAN_Q, MAX_Q):
+        routed, raw = ask(env, question, True), ask(env, question, False)
+        assert routed.answered_from is not None and routed.answered_from.kind == "raw"
+        assert routed.rows == raw.rows
+    for key, first, last in (
+        (rollup_key(TABLE), "2024-02-09", "2024-02-10"),
+        (rollup_monthly_key(TABLE), "2024-02-01", None),
+    ):
+        refused = materialize(env, key, first, last)
+        assert not refused.success
+        failure = next(e for e in refused.all_events if e.is_step_failure)
+        message = failure.step_failure_data.error.message  # type: ignore[union-attr]
+        assert "rolled back: 2024-02-10" in message and "ons-pipeline migrate" in message
+    # loaded again (by the load asset, as migrate does), the day's rollups build and answer as
+    # the raw data
+    reload = dg.materialize(
+        definitions(env).assets,  # type: ignore[arg-type]
+        selection=[influxdb_key(TABLE)],
+        resources=env.resources,
+        instance=env.instance,
+        partition_key=rolled.isoformat(),
+    )
+    assert reload.success and all(c.passed for c in _evaluations(reload))
+    assert materialize(env, rollup_key(TABLE), "2024-02-09", "2024-02-10").success
+    # the month waits for every day whose data changed: the corrected one is not rolled up yet
+    refused = materialize(env, rollup_monthly_key(TABLE), "2024-02-01")
+    assert not refused.success
+    failure = next(e for e in refused.all_events if e.is_step_failure)
+    message = failure.step_failure_data.error.message  # type: ignore[union-attr]
+    # (the file's local day 20 is in UTC partitions 20 and 21: local days 19 to 21 read them)
+    stale = "(2024-02-19, 2024-02-20, 2024-02-21)"
+    assert f"3 day(s) not rolled up since their data last changed {stale}" in message
+    assert materialize(env, rollup_key(TABLE), "2024-02-19", "2024-02-21").success
+    assert materialize(env, rollup_monthly_key(TABLE), "2024-02-01").success
+    assert_answers_agree(env)

@@ -19,7 +19,7 @@ import json
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from functools import partial
 from typing import Any
 
@@ -36,6 +36,7 @@ from ons_pipeline.defs.keys import (
 )
 from ons_pipeline.defs.migration.checks import verification_metadata
 from ons_pipeline.defs.partitions import daily_partitions, monthly_partitions
+from ons_pipeline.defs.state import day_states
 from ons_pipeline.environment import load_settings
 from ons_pipeline.lib.influx.client import InfluxClient
 from ons_pipeline.lib.influx.retention import apply_retention, markdown
@@ -165,6 +166,32 @@ def _run(
     )
 
 
+def refuse_days_influxdb_lacks(
+    instance: dg.DagsterInstance, rt: RollupTable, local_days: list[date]
+) -> None:
+    """Rollups are computed from the Parquet partitions: a UTC day those local days read that
+    was rolled back (or whose newest exact verification failed) holds other points in InfluxDB,
+    so its rollup would answer for points the raw measurement does not have."""
+    before, after = partition_offsets(rt.timezone)
+    utc_days = sorted(
+        {(d + timedelta(days=k)).isoformat() for d in local_days for k in range(before, after + 1)}
+    )
+    states = day_states(instance, rt.table, utc_days)
+    rolled = [d for d, st in states.items() if st.rolled_back_at is not None and not st.loaded]
+    failed = [d for d, st in states.items() if st.verified is False]
+    if rolled or failed:
+        reasons = ([f"rolled back: {', '.join(rolled)}"] if rolled else []) + (
+            [f"failed their exact verification: {', '.join(failed)}"] if failed else []
+        )
+        raise dg.Failure(
+            description=(
+                f"{rt.table}: not rolled up, the UTC days it reads differ in InfluxDB from their "
+                f"Parquet partitions ({'; '.join(reasons)}); `ons-pipeline migrate` loads them "
+                "again, then the rollups can be built"
+            )
+        )
+
+
 def build_daily_rollup(rt: RollupTable) -> dg.AssetsDefinition:
     key = rollup_key(rt.table)
     start, end = partition_offsets(rt.timezone)
@@ -213,6 +240,7 @@ def build_daily_rollup(rt: RollupTable) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, aws: AwsResource, influxdb: InfluxDBResource
     ) -> Iterator[Any]:
         days = [date.fromisoformat(k) for k in context.partition_keys]
+        refuse_days_influxdb_lacks(context.instance, rt, days)
         s3 = aws.client("s3")
         parquet = ParquetStore.of(aws, s3)
         store = RollupStore(s3, aws.bucket, aws.parquet_prefix)
@@ -259,11 +287,17 @@ def build_monthly_rollup(rt: RollupTable) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, aws: AwsResource, influxdb: InfluxDBResource
     ) -> Iterator[Any]:
         months = [date.fromisoformat(k) for k in context.partition_keys]
+        refuse_days_influxdb_lacks(context.instance, rt, [d for m in months for d in _days_of(m)])
         store = RollupStore(aws.client("s3"), aws.bucket, aws.parquet_prefix)
         publish = partial(roll_months, rollups=store, rt=rt, months=months)
         yield from _run(context, key, rt, MONTH, influxdb, publish)
 
     return monthly
+
+
+def _days_of(month: date) -> list[date]:
+    following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return [month + timedelta(days=k) for k in range((following - month).days)]
 
 
 def _retention_version(settings: RetentionSettings) -> str:

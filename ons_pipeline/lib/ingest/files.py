@@ -107,6 +107,7 @@ from ons_pipeline.lib.partitions import (
     PartitionChangedError,
     PartitionWrite,
 )
+from ons_pipeline.lib.rollup.publish import withdraw_coverage
 from ons_pipeline.lib.schema import TIME_COLUMN, TableSpec
 from ons_pipeline.lib.settings import IngestSettings
 
@@ -758,6 +759,8 @@ def ingest_normalized(
         # after this load failed, fails the day), then the plan read after it; its claims count
         # once its rows are in
         store.begin_file(partition, source)
+        # the day's rollups no longer answer for it until they are built again
+        withdraw_coverage(client, spec.name, partition.window.start_ns, partition.window.end_ns)
         loaded = False  # whether an attempt of this day wrote rows to InfluxDB
         for attempt in range(1, CONDITIONAL_ATTEMPTS + 1):
             plan = plan_partition(store, spec, day, claims)

@@ -36,6 +36,7 @@ from ons_pipeline.lib.partitions import (
     PartitionError,
     validate_table,
 )
+from ons_pipeline.lib.rollup.publish import withdraw_coverage
 from ons_pipeline.lib.schema import TableSpec
 from ons_pipeline.lib.settings import MigrationSettings
 
@@ -290,6 +291,14 @@ class TableMigration:
                     outcomes[day].fail("gx_structure", report.summary(blocking=True))
         loadable = [d for d in sorted(data) if outcomes[d].ok]
         if stages.load and loader is not None and loadable:
+            # the rollups of these days no longer answer for them until they are built again
+            withdraw_coverage(
+                self.client,  # type: ignore[arg-type]
+                self.spec.name,
+                Partition(self.spec.name, loadable[0]).window.start_ns,
+                Partition(self.spec.name, loadable[-1]).window.end_ns,
+                self.database,
+            )
             for day in loadable:
                 loader.load(day.isoformat(), [data[day].canonical], generation=data[day].generation)
             reports = loader.drain()

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 
 from ons_pipeline.lib.influx.client import InfluxClient, quote_ident
 from ons_pipeline.lib.ons_time import day_window
+from ons_pipeline.lib.rollup.publish import withdraw_coverage
 from ons_pipeline.lib.schema import TableSpec
 
 
@@ -75,6 +76,7 @@ def rollback_days(
         requested_at=datetime.now(UTC).isoformat(),
         deleted=count_by_series(client, spec, start_ns, end_ns),
     )
+    withdraw_coverage(client, spec.name, start_ns, end_ns)  # its rollups no longer answer
     client.delete_range(spec.measurement, start_ns, end_ns)
     remaining = count_by_series(client, spec, start_ns, end_ns)
     record.remaining_after = sum(sum(e["counts"].values()) for e in remaining)

@@ -12,7 +12,14 @@ import pyarrow as pa
 from ons_pipeline.lib.influx.client import InfluxClient
 from ons_pipeline.lib.partitions import ParquetStore, Partition
 from ons_pipeline.lib.rollup.compute import combine_buckets, rollup_bucket
-from ons_pipeline.lib.rollup.publish import Bucket, Published, publish_buckets, require_policy
+from ons_pipeline.lib.rollup.publish import (
+    Bucket,
+    Published,
+    RollupPublishError,
+    covered_keys,
+    publish_buckets,
+    require_policy,
+)
 from ons_pipeline.lib.rollup.spec import DAY, MONTH, RollupTable
 from ons_pipeline.lib.rollup.store import RollupStore
 
@@ -86,8 +93,21 @@ def roll_months(
     batch_lines: int = 10_000,
     progress: Callable[[str], None] | None = None,
 ) -> list[Published]:
-    """Compute and publish the monthly rollups of ``months`` from their days' rollups."""
+    """Compute and publish the monthly rollups of ``months`` from their days' rollups, each of
+    which must be covered: a day whose data changed since its rollup was kept (its coverage
+    withdrawn) is rolled up again first, or the month would count its old points."""
     require_policy(client, rt)
+    for month in sorted(months):
+        window = rt.month_window(month)
+        days = rt.days_between(window.start_ns, window.end_ns)
+        covered = set(covered_keys(client, rt, DAY, window.start_ns, window.end_ns))
+        stale = [d for d in days if rt.day_start_ns(d) not in covered]
+        if stale:
+            shown = ", ".join(d.isoformat() for d in stale[:10]) + (" …" if len(stale) > 10 else "")
+            raise RollupPublishError(
+                f"{rt.measurement(MONTH)} {month:%Y-%m}: {len(stale)} day(s) not rolled up since "
+                f"their data last changed ({shown}): materialize rollup/{rt.table} for them first"
+            )
     buckets = list(month_buckets(rollups, rt, months))
     return publish_buckets(
         client, rt, MONTH, buckets, database=database, batch_lines=batch_lines, progress=progress

@@ -32,11 +32,14 @@ from ons_pipeline.lib.migration.loader import LoadReport, load_tables
 from ons_pipeline.lib.ons_time import Window
 from ons_pipeline.lib.rollup.spec import (
     COUNT,
+    DAY,
     LEVEL_TAG,
+    MONTH,
     TABLE_TAG,
     RollupTable,
     column,
     coverage_query,
+    rollup_tables,
 )
 
 
@@ -88,6 +91,29 @@ def delete_target(client: InfluxClient, rt: RollupTable, database: str) -> str:
     if client.config.engine == "2" and rt.policy:
         return f"{database}_{rt.policy}"
     return database
+
+
+def withdraw_coverage(
+    client: InfluxClient, table: str, start_ns: int, end_ns: int, database: str | None = None
+) -> bool:
+    """The raw points of ``table`` in ``[start, end)`` are about to change (a load, a correction,
+    a rollback): the daily and monthly rollup buckets that overlap them stop being covered, so
+    readers answer from the raw measurement until the rollups are built again. ``False`` when the
+    table has no rollups (nothing to withdraw)."""
+    rt = rollup_tables().get(table)
+    if rt is None or end_ns <= start_ns:
+        return False
+    target = delete_target(client, rt, database or client.config.database)
+    first = rt.local_date(start_ns)  # the local day (and month) the first changed point is in
+    for level, since in ((DAY, first), (MONTH, first.replace(day=1))):
+        client.delete_range(
+            rt.coverage_measurement,
+            rt.day_start_ns(since),
+            end_ns,
+            {TABLE_TAG: rt.table, LEVEL_TAG: level},
+            database=target,
+        )
+    return True
 
 
 def coverage_lines(
