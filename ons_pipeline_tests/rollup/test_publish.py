@@ -163,3 +163,21 @@ def test_a_client_on_the_wrong_policy_is_refused(loaded_db: Loaded) -> None:
             [date(2023, 6, 9)],
             database=loaded_db.database,
         )
+
+
+def test_withdrawing_coverage_sends_nothing_where_no_rollup_can_be_covered() -> None:
+    """A table without rollups, or InfluxDB 3 (no deletes over the v1 API, so no rollup is ever
+    published there): a load must not fail on the withdrawal. The port answers nothing: a
+    request would raise."""
+    from ons_pipeline.lib.rollup.publish import withdraw_coverage
+
+    window = day_window(date(2024, 2, 10))
+    v3 = InfluxConfig(url="http://127.0.0.1:9", database="ons", engine="3", token="t")
+    v1 = InfluxConfig(url="http://127.0.0.1:9", database="ons")
+    with InfluxClient(v3, RetryPolicy(max_attempts=1)) as client:
+        assert not withdraw_coverage(client, "curva_carga", window.start_ns, window.end_ns)
+    with InfluxClient(v1, RetryPolicy(max_attempts=1)) as client:
+        assert "transmission_data" not in rollup_tables()
+        assert not withdraw_coverage(client, "transmission_data", window.start_ns, window.end_ns)
+        with pytest.raises(InfluxError):  # a table with rollups: the request is sent
+            withdraw_coverage(client, "curva_carga", window.start_ns, window.end_ns)

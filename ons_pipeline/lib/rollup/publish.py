@@ -101,8 +101,8 @@ def withdraw_coverage(
     readers answer from the raw measurement until the rollups are built again. ``False`` when the
     table has no rollups (nothing to withdraw)."""
     rt = rollup_tables().get(table)
-    if rt is None or end_ns <= start_ns:
-        return False
+    if rt is None or end_ns <= start_ns or client.config.engine == "3":
+        return False  # (InfluxDB 3 deletes nothing over the v1 API: no rollup is ever covered)
     target = delete_target(client, rt, database or client.config.database)
     first = rt.local_date(start_ns)  # the local day (and month) the first changed point is in
     for level, since in ((DAY, first), (MONTH, first.replace(day=1))):
