@@ -55,6 +55,8 @@ def test_data_question_cites_exact_range_query_and_points(
         point["values"]["mean_val_cargaenergiahomwmed"], want
     )
     assert ts["query"]["language"] == "influxql"
+    assert ts["answered_from"]["kind"] == "raw"
+    assert ts["answered_from"]["measurements"] == ["curva_carga"]
     assert f"time >= '{tr['start']}' AND time < '{tr['end']}'" in ts["query"]["text"]
     assert "\"id_subsistema\" = 'SE'" in ts["query"]["text"]
     # the context block names all of it under [1]

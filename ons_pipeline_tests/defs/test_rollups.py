@@ -29,7 +29,10 @@ from ons_pipeline.lib.aws import AwsSettings
 from ons_pipeline.lib.influx.client import InfluxClient, InfluxConfig
 from ons_pipeline.lib.ingest.files import ingest_bytes
 from ons_pipeline.lib.query.backend import InfluxBackend
+from ons_pipeline.lib.query.model import QueryModel
 from ons_pipeline.lib.query.service import QueryInput, QueryProcessor
+from ons_pipeline.lib.rag.compose import _evidence_block
+from ons_pipeline.lib.rag.timeseries import build_evidence
 from ons_pipeline.lib.settings import ApiSettings, InfluxSettings
 from ons_pipeline.local.servers import InfluxServer
 from ons_pipeline_tests.conftest import influxql
@@ -251,6 +254,19 @@ def test_a_rolled_back_day_is_answered_raw_and_its_rollups_are_not_rebuilt_from_
     assert materialize(env, rollup_key(TABLE), "2024-02-01", "2024-02-29").success
     assert materialize(env, rollup_monthly_key(TABLE), "2024-02-01").success
     assert_answers_agree(env)
+    # the RAG context cites where the numbers came from: the monthly rollup
+    backend = InfluxBackend(InfluxClient(InfluxConfig(url=env.url, database=env.database)))
+    try:
+        processor = QueryProcessor(backend, ApiSettings(cache_ttl_s=0))
+        routed = ask(env, MEAN_Q, True)
+        model = QueryModel.from_dict(routed.model.model_dump())
+        result, _ = processor.execute_model(model)
+    finally:
+        backend.close()
+    evidence = build_evidence(result, "question", 10)
+    cited = evidence.to_dict()["answered_from"]
+    assert cited["kind"] == "rollup" and cited["measurements"] == ["rollups.curva_carga_1mo"]
+    assert "answered from the rollups rollups.curva_carga_1mo" in _evidence_block(evidence)[0]
     # an ONS file correcting a day (continuous loading, `ons-pipeline load`) also withdraws it
     corrected = date(2024, 2, 20)
 

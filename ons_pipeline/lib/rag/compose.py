@@ -129,6 +129,9 @@ def _evidence_block(ev: Evidence) -> list[str]:
         f"{', '.join(ev.fields)}; tag filters: {filters}; time range [{tr['start']}, {tr['end']}) "
         f"UTC"
     )
+    source = ev.answered_from or {}
+    if source.get("kind") == "rollup":
+        head += f"; answered from the rollups {', '.join(source.get('measurements', []))}"
     if ev.model.window is not None:
         head += f"; window {ev.model.window}"
     if ev.model.group_tags:

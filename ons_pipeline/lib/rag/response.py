@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from ons_pipeline.lib.query.response import (
+    AnsweredFrom,
     ColumnInfo,
     QueryModelInfo,
     TimeRangeInfo,
@@ -49,6 +50,11 @@ class TimeSeriesCitation(BaseModel):
     series: list[SeriesSummary] = Field(description="Summaries over every returned row")
     elapsed_ms: float
     error: str | None
+    answered_from: AnsweredFrom | None = Field(
+        default=None,
+        description="Which measurement answered: the table's own, or its rollups (the query "
+        "text is what ran on them)",
+    )
 
 
 class KnowledgeCitationInfo(BaseModel):

@@ -119,6 +119,7 @@ class Evidence:
     error: str | None = None
     ref: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    answered_from: dict[str, Any] | None = None  # AnswerSource.to_dict(): raw or rollups
 
     @property
     def measurement(self) -> str:
@@ -173,6 +174,7 @@ class Evidence:
             "series": [s.to_dict() for s in self.series],
             "elapsed_ms": round(self.elapsed_ms, 3),
             "error": self.error,
+            "answered_from": self.answered_from,
         }
 
 
@@ -261,6 +263,7 @@ def build_evidence(
         series=series,
         elapsed_ms=result.elapsed_ms,
         doc_id=doc_id,
+        answered_from=None if result.source is None else result.source.to_dict(),
     )
 
 
