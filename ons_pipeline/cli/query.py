@@ -101,7 +101,7 @@ def render_table(body: dict[str, Any]) -> str:
 def register(main: click.Group) -> None:
     """Add ``query``, ``ask`` and ``serve`` to the ``ons-pipeline`` group."""
 
-    @main.command("query")
+    @main.command("query", context_settings={"ignore_unknown_options": True})
     @click.argument("text")
     @click.option(
         "--format", "fmt", type=click.Choice(["json", "table"]), default="table", show_default=True

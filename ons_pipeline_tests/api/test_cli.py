@@ -59,6 +59,17 @@ def test_query_json_prints_the_api_schema(cli: click.Group, env: dict, api_data:
         assert math.isclose(got[sub], value, rel_tol=1e-9)
 
 
+def test_a_query_that_starts_with_an_sql_comment_is_the_query_not_an_option(
+    cli: click.Group, env: dict
+) -> None:
+    sql = "-- the mean CMO\nSELECT avg(val_cmo) AS mean FROM cmo_semihorario"
+    result = CliRunner().invoke(cli, ["query", sql, "--format", "json"], env=env)
+    assert result.exit_code == 0, result.output
+    body = QueryResponse.model_validate(json.loads(result.output))
+    assert body.input.language == "timestream_sql" and body.input.text == sql
+    assert len(body.rows) == 1 and body.rows[0][-1] is not None
+
+
 def test_query_table_and_errors(cli: click.Group, env: dict) -> None:
     runner = CliRunner()
     result = runner.invoke(

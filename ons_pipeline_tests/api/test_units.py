@@ -41,6 +41,12 @@ from ons_pipeline.lib.settings import ApiSettings
         ),
         ("SELECT region, avg(x) FROM t WHERE time BETWEEN ago(7d) AND now()", "timestream_sql"),
         ("  -- comment\n select bin(time, 1h) from generation_data", "timestream_sql"),
+        # database.table, unquoted or not: Timestream's, unless the first part is a retention
+        # policy (InfluxQL's rp.measurement)
+        ("SELECT max(val_cmo) FROM ons.cmo_semihorario", "timestream_sql"),
+        ('SELECT max(val_cmo) FROM "ons".cmo_semihorario', "timestream_sql"),
+        ("SELECT max(val_cmo_max) FROM rollups.cmo_semihorario_1d", "influxql"),
+        ("SELECT max(val_cmo) FROM autogen.cmo_semihorario", "influxql"),
     ],
 )
 def test_detection(text: str, language: str) -> None:

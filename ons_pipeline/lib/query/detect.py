@@ -3,9 +3,10 @@ the read-only guard for raw InfluxQL.
 
 Detection: ``|>`` or ``from(bucket:`` is Flux; ``SHOW``/``EXPLAIN`` is InfluxQL; a ``SELECT`` is
 Timestream SQL when it has constructs only SQL has (``measure_value::double``, ``ago()``,
-``bin()``, ``avg()``, ``BETWEEN``, ``"db"."table"``, …) more than InfluxQL-only ones
-(``GROUP BY time()``, ``mean()``, ``fill()``, ``=~``, ``"db".."m"``, …), else InfluxQL (a SELECT
-valid in both with nothing specific is read as InfluxQL); anything else is a question. An
+``bin()``, ``avg()``, ``BETWEEN``, ``"db"."table"``, ``db.table`` when ``db`` is no retention
+policy, …) more than InfluxQL-only ones (``GROUP BY time()``, ``mean()``, ``fill()``, ``=~``,
+``"db".."m"``, …), else InfluxQL (a SELECT valid in both with nothing specific is read as
+InfluxQL); anything else is a question. An
 explicit ``language`` in the request overrides all of this.
 """
 
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 
 from ons_pipeline.lib.query.errors import QueryRefused
 from ons_pipeline.lib.query.timestream_sql import SqlError, parse_sql
+from ons_pipeline.lib.schema import retention_groups
 
 QUESTION, INFLUXQL, FLUX, TIMESTREAM_SQL = "question", "influxql", "flux", "timestream_sql"
 
@@ -53,6 +55,21 @@ def _score(text: str, patterns: list[str]) -> int:
     return sum(1 for p in patterns if re.search(p, text, re.I))
 
 
+_QUALIFIED_FROM = re.compile(
+    r'\bfrom\s+"?([A-Za-z_]\w*)"?\s*\.\s*"?[A-Za-z_]\w*\b"?(?!\s*\.)', re.I
+)
+
+
+def _database_qualified(text: str) -> bool:
+    """``FROM ons.curva_carga``: in InfluxQL the first part is a retention policy; when it is
+    not one the mapping declares (nor ``autogen``), it is Timestream's database."""
+    found = _QUALIFIED_FROM.search(text)
+    if found is None:
+        return False
+    policies = {g.policy for g in retention_groups().values() if g.policy} | {"autogen"}
+    return found.group(1).lower() not in {p.lower() for p in policies}
+
+
 def detect_language(text: str, now: datetime | None = None) -> tuple[str, str]:
     """``(language, reason)`` of ``text`` — see the module docstring."""
     if _FLUX.search(text):
@@ -64,6 +81,7 @@ def detect_language(text: str, now: datetime | None = None) -> tuple[str, str]:
         return INFLUXQL, f"starts with {first}"
     if first in ("SELECT", "WITH"):
         sql, influx = _score(text, _SQL_MARKERS), _score(text, _INFLUXQL_MARKERS)
+        sql += _database_qualified(text)
         try:
             parse_sql(text, now or datetime.now(UTC))
         except SqlError:
