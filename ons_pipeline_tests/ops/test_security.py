@@ -292,6 +292,21 @@ def test_reports_over_many_measurements_stop_at_refused_credentials(
     assert [e["event"] for e in events] == ["influxdb.auth_failure"] * 2
 
 
+def test_refused_credentials_on_the_2x_admin_api_are_a_security_event(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """influxdb-client's own error for a 401 becomes the same AuthError, logged alike."""
+    from influxdb_client.rest import ApiException
+
+    settings = InfluxSettings.of(url="https://127.0.0.1:9", engine="2", token="tok-x", org="o")
+    caplog.set_level(logging.INFO)
+    with settings.client() as client:
+        error = client._v2_error("ensuring bucket 'ons'", ApiException(status=401, reason="no"))
+    assert isinstance(error, AuthError) and error.status == 401
+    (event,) = security_records(caplog)
+    assert event["event"] == "influxdb.auth_failure" and event["status"] == 401
+
+
 def test_a_wrong_ca_is_a_clear_tls_error_and_a_security_event(
     tls_server: tuple[ServerInfo, Path],  # noqa: F811
     tmp_path: Path,
@@ -321,6 +336,21 @@ def test_a_wrong_ca_is_a_clear_tls_error_and_a_security_event(
     assert sleeps == [] and caught.value.attempts == 1
     (event,) = security_records(caplog)
     assert event["event"] == "influxdb.tls_failure" and event["ca_bundle"] == str(other_ca)
+    # the 2.x admin API (influxdb-client: buckets, retention, deletes) fails and is logged alike
+    caplog.clear()
+    v2 = InfluxSettings.of(
+        url=info.url,
+        database="tls",
+        ca_bundle=str(other_ca),
+        engine="2",
+        token="tok-not-used-7781",
+        org="ons",
+    )
+    with v2.client() as client, pytest.raises(TlsError) as caught:
+        client.ensure_database()
+    assert "ONS_INFLUX_CA_BUNDLE" in str(caught.value)
+    (event,) = security_records(caplog)
+    assert event["event"] == "influxdb.tls_failure" and "bucket" in event["path"]
     # https is the default expectation, and the right CA works through the same path.
     right = InfluxSettings.of(url=info.url, database="tls", ca_bundle=str(right_ca))
     with right.client() as client:

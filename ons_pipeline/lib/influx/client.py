@@ -248,6 +248,22 @@ def format_rfc3339_ns(ns: int) -> str:
     return f"{moment:%Y-%m-%dT%H:%M:%S}.{frac:09d}Z"
 
 
+def _tls_failure(exc: BaseException | None) -> bool:
+    """Whether ``exc`` or what caused it (urllib3 wraps it as a ``reason``) is a TLS failure."""
+    import ssl
+
+    from urllib3.exceptions import SSLError as Urllib3SSLError
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, ssl.SSLError | Urllib3SSLError | requests.exceptions.SSLError):
+            return True
+        reason = getattr(exc, "reason", None)
+        exc = reason if isinstance(reason, BaseException) else (exc.__cause__ or exc.__context__)
+    return False
+
+
 # -- configuration ----------------------------------------------------------------------------
 
 
@@ -1257,7 +1273,15 @@ class InfluxClient:
         return InfluxDBClient(**kwargs)
 
     def _v2_error(self, action: str, exc: Exception) -> InfluxError:
+        """The error of a call through influxdb-client (2.x admin API): refused credentials and
+        TLS failures as :class:`AuthError` / :class:`TlsError`, as on the v1 API."""
         status = getattr(exc, "status", None)
+        if _tls_failure(exc):
+            return TlsError(
+                f"InfluxDB 2.x {action} failed: TLS failure talking to {self.config.url}: "
+                f"{self._redact(str(exc))[:500]}. Hint: set ONS_INFLUX_CA_BUNDLE to the CA that "
+                "signed the server certificate"
+            )
         body = getattr(exc, "body", None) or getattr(exc, "message", None) or str(exc)
         message = self._redact(str(body))[:1000]
         cls: type[InfluxError] = AuthError if status in (401, 403) else RequestError

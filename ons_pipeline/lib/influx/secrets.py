@@ -42,6 +42,7 @@ from ons_pipeline.lib.influx.client import (
     ConfigError,
     InfluxClient,
     InfluxConfig,
+    InfluxError,
     RetryPolicy,
     TlsError,
     redact,
@@ -354,7 +355,18 @@ class AuditedInfluxClient(InfluxClient):
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             return super()._request(method, path, **kwargs)
-        except AuthError as error:
+        except (AuthError, TlsError) as error:
+            self._audit(error, method, path)
+            raise
+
+    def _v2_error(self, action: str, exc: Exception) -> InfluxError:
+        error = super()._v2_error(action, exc)  # the 2.x admin API (buckets, retention, delete)
+        if isinstance(error, AuthError | TlsError):
+            self._audit(error, "v2", action)
+        return error
+
+    def _audit(self, error: AuthError | TlsError, method: str, path: str) -> None:
+        if isinstance(error, AuthError):
             security_event(
                 "influxdb.auth_failure",
                 secrets=self.config.secrets,
@@ -368,8 +380,7 @@ class AuditedInfluxClient(InfluxClient):
                 server_message=error.server_message or "",
                 attempts=error.attempts,
             )
-            raise
-        except TlsError as error:
+        else:
             security_event(
                 "influxdb.tls_failure",
                 secrets=self.config.secrets,
@@ -380,7 +391,6 @@ class AuditedInfluxClient(InfluxClient):
                 verify_tls=self.config.verify_tls,
                 error=str(error),
             )
-            raise
 
 
 def secure_client(
