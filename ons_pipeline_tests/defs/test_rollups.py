@@ -158,6 +158,28 @@ def _evaluations(result: Any) -> list[dg.AssetCheckEvaluation]:
     return result.get_asset_check_evaluations()
 
 
+def reload_day(env: Env, day: date) -> None:
+    """Load the day again from its partition through the load asset (as migrate and the ingest
+    verify job do), its exact verification passing."""
+    reload = dg.materialize(
+        definitions(env).assets,  # type: ignore[arg-type]
+        selection=[influxdb_key(TABLE)],
+        resources=env.resources,
+        instance=env.instance,
+        partition_key=day.isoformat(),
+    )
+    assert reload.success and all(c.passed for c in _evaluations(reload))
+
+
+def assert_answered_raw(env: Env) -> None:
+    """The month's questions read the raw measurement (a changed day is not covered), and agree
+    with it."""
+    for question in (MEAN_Q, MAX_Q):
+        routed, raw = ask(env, question, True), ask(env, question, False)
+        assert routed.answered_from is not None and routed.answered_from.kind == "raw"
+        assert routed.rows == raw.rows
+
+
 def test_rollups_materialise_with_checks_answer_like_raw_and_follow_a_corrected_day(
     env: Env,
 ) -> None:
@@ -184,20 +206,9 @@ def test_rollups_materialise_with_checks_answer_like_raw_and_follow_a_corrected_
     )
     put_day(env.aws.client("s3"), env.aws.bucket, TABLE, corrected, rows)
     # the day is loaded again by the load asset itself (as the ingest verify job does)
-    reload = dg.materialize(
-        definitions(env).assets,  # type: ignore[arg-type]
-        selection=[influxdb_key(TABLE)],
-        resources=env.resources,
-        instance=env.instance,
-        partition_key=corrected.isoformat(),
-    )
-    assert reload.success and all(c.passed for c in _evaluations(reload))
-    # until its rollups are built again, the corrected day's buckets answer nothing: the
-    # questions read the raw measurement, and agree with it
-    for question in (MEAN_Q, MAX_Q):
-        routed, raw = ask(env, question, True), ask(env, question, False)
-        assert routed.answered_from is not None and routed.answered_from.kind == "raw"
-        assert routed.rows == raw.rows
+    reload_day(env, corrected)
+    # until its rollups are built again, the corrected day's buckets answer nothing
+    assert_answered_raw(env)
     second = dg.evaluate_automation_conditions(
         defs=definitions(env), instance=env.instance, cursor=first.cursor
     )
@@ -285,10 +296,7 @@ def test_a_rolled_back_day_is_answered_raw_and_its_rollups_are_not_rebuilt_from_
             etag="e1",
         )
     assert report.failed_batches == 0 and report.days
-    for question in (MEAN_Q, MAX_Q):
-        routed, raw = ask(env, question, True), ask(env, question, False)
-        assert routed.answered_from is not None and routed.answered_from.kind == "raw"
-        assert routed.rows == raw.rows
+    assert_answered_raw(env)
     rolled = date(2024, 2, 10)
     result = rollback.execute_in_process(
         run_config={
@@ -306,10 +314,7 @@ def test_a_rolled_back_day_is_answered_raw_and_its_rollups_are_not_rebuilt_from_
         instance=env.instance,
     )
     assert result.success
-    for question in (MEAN_Q, MAX_Q):
-        routed, raw = ask(env, question, True), ask(env, question, False)
-        assert routed.answered_from is not None and routed.answered_from.kind == "raw"
-        assert routed.rows == raw.rows
+    assert_answered_raw(env)
     for key, first, last in (
         (rollup_key(TABLE), "2024-02-09", "2024-02-10"),
         (rollup_monthly_key(TABLE), "2024-02-01", None),
@@ -321,14 +326,7 @@ def test_a_rolled_back_day_is_answered_raw_and_its_rollups_are_not_rebuilt_from_
         assert "rolled back: 2024-02-10" in message and "ons-pipeline migrate" in message
     # loaded again (by the load asset, as migrate does), the day's rollups build and answer as
     # the raw data
-    reload = dg.materialize(
-        definitions(env).assets,  # type: ignore[arg-type]
-        selection=[influxdb_key(TABLE)],
-        resources=env.resources,
-        instance=env.instance,
-        partition_key=rolled.isoformat(),
-    )
-    assert reload.success and all(c.passed for c in _evaluations(reload))
+    reload_day(env, rolled)
     assert materialize(env, rollup_key(TABLE), "2024-02-09", "2024-02-10").success
     # the month waits for every day whose data changed: the corrected one is not rolled up yet
     refused = materialize(env, rollup_monthly_key(TABLE), "2024-02-01")

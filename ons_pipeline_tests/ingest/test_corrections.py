@@ -437,6 +437,13 @@ def test_a_patch_that_respells_a_descriptive_tag_replaces_its_series(
     assert in_influx == want and in_parquet == want
 
 
+def _se_noon_set_to_one(rows: list[dict]) -> None:
+    """A correction of one point: the Southeast's load at noon of DAY."""
+    for r in rows:
+        if r["id_subsistema"] == "SE" and r["din_instante"] == "2024-01-05 12:00:00":
+            r["val_cargaenergiahomwmed"] = "1.00000000"
+
+
 def test_a_reload_that_a_correction_overtakes_fails_its_day(
     aws: AwsSettings, influxdb: InfluxSettings, influx_url: str, influx_db: str
 ) -> None:
@@ -449,17 +456,18 @@ def test_a_reload_that_a_correction_overtakes_fails_its_day(
     table = "curva_carga"
     ingest(aws, influxdb, raw_csv(table, [DAY]), "raw/curva/day.csv")
 
-    def correct(rows: list[dict]) -> None:
-        for r in rows:
-            if r["id_subsistema"] == "SE" and r["din_instante"] == "2024-01-05 12:00:00":
-                r["val_cargaenergiahomwmed"] = "1.00000000"
-
     store = ParquetStore.of(aws, aws.client("s3"))
     read_raw = store.read_raw
 
     def read_then_a_correction_arrives(partition: Partition):  # type: ignore[no-untyped-def]
         rows = read_raw(partition)
-        ingest(aws, influxdb, _edit(raw_csv(table, [DAY]), correct), "raw/curva/fix.csv", etag="e2")
+        ingest(
+            aws,
+            influxdb,
+            _edit(raw_csv(table, [DAY]), _se_noon_set_to_one),
+            "raw/curva/fix.csv",
+            etag="e2",
+        )
         return rows
 
     store.read_raw = read_then_a_correction_arrives  # type: ignore[method-assign]
@@ -491,11 +499,6 @@ def test_a_reload_that_reads_a_day_a_correction_is_being_loaded_into_fails_its_d
     spec = schema.table(table)
     ingest(aws, influxdb, raw_csv(table, [DAY]), "raw/curva/day.csv")
 
-    def correct(rows: list[dict]) -> None:
-        for r in rows:
-            if r["id_subsistema"] == "SE" and r["din_instante"] == "2024-01-05 12:00:00":
-                r["val_cargaenergiahomwmed"] = "1.00000000"
-
     store = ParquetStore.of(aws, aws.client("s3"))
     load_correction = files.load_tables
     reloads = []
@@ -512,7 +515,11 @@ def test_a_reload_that_reads_a_day_a_correction_is_being_loaded_into_fails_its_d
 
     monkeypatch.setattr(files, "load_tables", the_correction_loads_then_a_reload_runs)
     report = ingest(
-        aws, influxdb, _edit(raw_csv(table, [DAY]), correct), "raw/curva/fix.csv", etag="e2"
+        aws,
+        influxdb,
+        _edit(raw_csv(table, [DAY]), _se_noon_set_to_one),
+        "raw/curva/fix.csv",
+        etag="e2",
     )
     assert report.failed_batches == 0
     (reload,) = reloads

@@ -708,33 +708,16 @@ def test_a_null_tag_in_parquet_is_a_bad_row_not_a_failed_file(tmp_path: Path) ->
     assert (bad.row, bad.column) == (2, "nom_subsistema") and "empty" in bad.reason
 
 
-def test_nan_in_parquet_is_a_missing_value_as_an_empty_csv_cell(tmp_path: Path) -> None:
-    path = tmp_path / "CURVA_CARGA_2024.parquet"
-    pq.write_table(
-        pa.table(
-            {
-                "id_subsistema": ["N", "S"],
-                "nom_subsistema": ["NORTE", "SUL"],
-                "din_instante": ["2024-01-01 00:00:00"] * 2,
-                "val_cargaenergiahomwmed": [float("nan"), 5399.1],
-            }
-        ),
-        path,
-    )
-    result = normalize_file(path)
-    assert result.rows == 1 and not result.bad_rows and result.dropped_empty == 1
-    assert len(result.empty) == 1  # published without a value: the stored point is withdrawn
-
-
 @pytest.mark.parametrize(
     "values",
     [
         pa.array([None, "5399.1"], pa.string()),  # pandas' dtype=str
         pa.array([None, decimal.Decimal("5399.1")], pa.decimal128(12, 4)),  # Spark's decimals
+        pa.array([float("nan"), 5399.1]),  # how numpy and Spark write a missing float
     ],
-    ids=["string", "decimal"],
+    ids=["string", "decimal", "NaN"],
 )
-def test_a_null_value_in_a_text_or_decimal_parquet_column_is_a_missing_value(
+def test_a_null_or_nan_value_in_a_parquet_column_is_a_missing_value(
     tmp_path: Path, values: pa.Array
 ) -> None:
     """As an empty CSV cell: the stored point is withdrawn, not the row quarantined (a bad row
