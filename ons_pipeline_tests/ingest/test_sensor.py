@@ -6,6 +6,7 @@ import dataclasses
 import gzip
 import io
 import json
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -363,3 +364,35 @@ def test_a_spreadsheet_copy_of_an_ons_file_loads_the_same_points(
         point = ((row["id_subsistema"], row["nom_subsistema"]), moment)
         value, original = loaded[point]["val_cargaenergiahomwmed"], row["val_cargaenergiahomwmed"]
         assert value == (original if digits is None else round(original, digits)), point
+
+
+def test_an_object_deleted_before_its_run_then_uploaded_again_is_loaded(
+    instance: dg.DagsterInstance,
+    aws: AwsSettings,
+    influxdb: InfluxSettings,
+    influx_url: str,
+) -> None:
+    """Its run found nothing to load (a success: the object was gone); the same bytes uploaded
+    again were taken as loaded by that run and skipped for good, the stores empty."""
+    key = "raw/cmo/2022-01.csv"
+    put(aws, key, CMO)
+    first = tick(instance, aws, None)
+    [request] = first.run_requests or []
+    aws.client("s3").delete_object(Bucket=aws.bucket, Key=key)
+    assert launch(instance, aws, influxdb, request)  # nothing to do: the object is gone
+    start, end = datetime(2022, 1, 1, tzinfo=UTC), datetime(2022, 2, 1, tzinfo=UTC)
+    assert points(influx_url, influxdb.database, "cmo_semihorario", start, end) == {}
+    time.sleep(1.1)  # S3 stamps whole seconds: a later upload is told apart by its second
+    put(aws, key, CMO)  # the same file again
+    again = tick(instance, aws, first.cursor)
+    [request] = again.run_requests or []
+    assert (
+        request.run_key
+        and request.run_key.startswith(f"{key}@")
+        and request.run_key.count("@") == 2
+    )  # its own run key: the first one is taken
+    assert launch(instance, aws, influxdb, request)
+    expected = normalize_bytes(CMO, key).rows
+    assert len(points(influx_url, influxdb.database, "cmo_semihorario", start, end)) == expected
+    assert tick(instance, aws, again.cursor).run_requests == []
+    assert tick(instance, aws, None).run_requests == []  # a lost cursor: loaded since

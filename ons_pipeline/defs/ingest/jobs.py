@@ -25,6 +25,9 @@ from ons_pipeline.resources import AwsResource, InfluxDBResource
 VERIFY_JOB = "ingest_verify"
 RAW_KEY_TAG = "ons/raw_key"
 RAW_ETAG_TAG = "ons/raw_etag"
+# set on a run that loaded nothing of its version (deleted or replaced before it was read): a
+# later upload of the same bytes is then loaded, not taken as done
+NOT_LOADED_TAG = "ons/not_loaded"
 MAX_LOGGED_BAD_ROWS = 20
 
 
@@ -116,6 +119,7 @@ def normalize_and_load(
         raw = fetch_object(s3, aws.bucket, config.key, config.etag or None)
     except ObjectChangedError as exc:
         context.log.warning(f"nothing to do: {exc}")
+        context.instance.add_run_tags(context.run_id, {NOT_LOADED_TAG: "object gone or replaced"})
         yield dg.Output(None, metadata={"superseded": str(exc)})
         return
     store = S3DeadLetterStore(aws.bucket, aws.deadletter_prefix, client=s3)

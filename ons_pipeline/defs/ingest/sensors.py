@@ -24,6 +24,7 @@ import dagster as dg
 from dagster_aws.s3.sensor import get_objects
 
 from ons_pipeline.defs.ingest.jobs import (
+    NOT_LOADED_TAG,
     RAW_ETAG_TAG,
     RAW_KEY_TAG,
     ingest_raw_object_job,
@@ -160,6 +161,18 @@ def _already_run(instance: dg.DagsterInstance, key: str) -> bool:
     return bool(records)
 
 
+def _loaded(instance: dg.DagsterInstance, key: str) -> bool:
+    """Whether the latest run of run key ``key`` loaded its version, or still may: not when it
+    failed or was canceled, nor when the object was gone (or replaced) by the time it ran."""
+    records = instance.get_run_records(filters=dg.RunsFilter(tags={RUN_KEY_TAG: key}), limit=1)
+    if not records:
+        return False
+    run = records[0].dagster_run
+    if run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
+        return False
+    return NOT_LOADED_TAG not in run.tags
+
+
 def _last_ingested_etag(instance: dg.DagsterInstance, key: str) -> str | None:
     """The ETag the latest ingest run of the object ``key`` was asked to load."""
     records = instance.get_run_records(filters=dg.RunsFilter(tags={RAW_KEY_TAG: key}), limit=1)
@@ -239,11 +252,14 @@ def evaluate_raw_files(
         if len(requests) >= config.max_objects_per_tick:
             break  # the rest waits for the next tick; the cursor stops before it
         if _already_run(context.instance, version):  # re-uploaded, or a cursor that was reset
-            if _last_ingested_etag(context.instance, key) == clean_etag(obj.get("ETag")):
+            if _last_ingested_etag(context.instance, key) == clean_etag(
+                obj.get("ETag")
+            ) and _loaded(context.instance, version):
                 already.append(version)  # unchanged since its last run
                 cursor.advance(moment, key, upload)
                 continue
-            # a revert to a version loaded before another: loaded again, under its own run key
+            # a revert to a version loaded before another, or one whose run did not load it
+            # (failed, or the object was gone): loaded again, under its own run key
             version = upload
             if _already_run(context.instance, version):
                 already.append(version)
