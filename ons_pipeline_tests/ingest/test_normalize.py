@@ -857,3 +857,15 @@ def test_a_fall_back_day_ending_at_its_repeated_hour_appended_to_itself() -> Non
     result = normalize_bytes(curva(*day, *day), "raw/curva_carga/twice.csv")
     assert result.second_occurrences == 0
     assert all_rows(result).num_rows == 24
+
+
+def test_a_line_far_longer_than_any_ons_row_is_a_bad_row_naming_its_line() -> None:
+    """(pyarrow failed the whole file on a line over its 1 MiB block, naming no line, and the
+    run wrote no rejection report.)"""
+    rows = [f"N;NORTE;2024-01-01 {h:02d}:00:00;5401.888" for h in range(4)]
+    rows[2] = "N;" + "X" * 3_000_000 + ";2024-01-01 02:00:00;1.0"
+    result = normalize_bytes(curva(*rows), "CURVA_CARGA_2024.csv")
+    [bad] = result.bad_rows
+    assert bad.row == 4 and "3,000,0" in bad.reason and "longer than any ONS row" in bad.reason
+    assert len(bad.text) < 1_000  # the quarantine keeps the line's start, not 3 MB
+    assert result.rows == 3

@@ -83,6 +83,7 @@ from ons_pipeline.lib.schema import TIME_COLUMN, MeasureType, Source, TableSpec,
 FileFormat = Literal["csv", "parquet", "xlsx"]
 
 SEPARATOR = ";"
+MAX_LINE_BYTES = 64 * 1024  # an ONS row is well under 1 KiB; pyarrow's blocks are 1 MiB
 PLACEHOLDERS = ("", "-")
 _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 _INTEGER = r"^[+-]?\d+$"
@@ -465,6 +466,13 @@ def _read_csv(data: bytes, source: str, notes: list[str] | None = None) -> _RawR
                 raw_bytes = arr[starts[line] : ends[line]].tobytes()
                 bad.append((line + 1, None, reason, text_of(line), raw_bytes))
                 keep[line] = False
+    # A line far longer than any ONS row (a runaway field, a binary blob): a bad row, not a
+    # parser failure that names no line
+    lengths = ends - starts
+    for line in np.flatnonzero(keep & (lengths > MAX_LINE_BYTES)).tolist():
+        reason = f"a line of {int(lengths[line]):,} bytes: longer than any ONS row"
+        bad.append((line + 1, None, reason, text_of(line)[:200] + " …", None))
+        keep[line] = False
     kept = np.flatnonzero(keep)
     if kept.size:
         # Contiguous runs of kept lines are copied as slices (one run when nothing was dropped).
