@@ -595,6 +595,18 @@ def reconcile(client: InfluxClient, spec: TableSpec, claims: DayClaims) -> Recon
             result.deleted_points += 1
     if not doomed:
         return result
+    result.delete_statements = delete_points(client, spec, existing, doomed)
+    return result
+
+
+def delete_points(
+    client: InfluxClient,
+    spec: TableSpec,
+    existing: Mapping[SeriesTime, frozenset[str]],
+    doomed: set[SeriesTime],
+) -> int:
+    """Delete the ``doomed`` points of ``existing`` (runs of consecutive ones per series, in as
+    few requests as the engine allows); the number of statements."""
     runs = _delete_runs(existing, doomed)
     statements = []
     for series, first, last in runs:
@@ -606,7 +618,6 @@ def reconcile(client: InfluxClient, spec: TableSpec, claims: DayClaims) -> Recon
         statements.append(
             f"DELETE FROM {quote_ident(spec.measurement)} WHERE " + " AND ".join(conditions)
         )
-    result.delete_statements = len(statements)
     if client.config.engine == "1":
         for start in range(0, len(statements), DELETE_STATEMENTS_PER_REQUEST):
             chunk = statements[start : start + DELETE_STATEMENTS_PER_REQUEST]
@@ -616,7 +627,7 @@ def reconcile(client: InfluxClient, spec: TableSpec, claims: DayClaims) -> Recon
             client.delete_range(
                 spec.measurement, first, last + 1, tags=dict(zip(spec.tags, series, strict=True))
             )
-    return result
+    return len(statements)
 
 
 # --- one object, end to end -------------------------------------------------------------------
@@ -761,7 +772,7 @@ def ingest_normalized(
         store.begin_file(partition, source)
         # the day's rollups no longer answer for it until they are built again
         withdraw_coverage(client, spec.name, partition.window.start_ns, partition.window.end_ns)
-        loaded = False  # whether an attempt of this day wrote rows to InfluxDB
+        written: pa.Table | None = None  # the rows an attempt of this day wrote to InfluxDB
         for attempt in range(1, CONDITIONAL_ATTEMPTS + 1):
             plan = plan_partition(store, spec, day, claims)
             load_rows = functools.partial(
@@ -778,16 +789,21 @@ def ingest_normalized(
             # after it makes this write's publish fail and this check run again
             if still_current is not None and not still_current():
                 report.seconds = time.perf_counter() - started
-                if loaded:
-                    # the newer version's partition is the truth: its rows over this version's
+                if written is not None:
+                    # the newer version's partition is the truth: its rows over this version's,
+                    # and the points only this version wrote deleted
                     if plan.existing.num_rows:
                         load_rows([plan.existing])
+                    ours = new_points(written, spec)
+                    only_ours = set(ours) - set(new_points(plan.existing, spec))
+                    if only_ours:
+                        delete_points(client, spec, ours, only_ours)
                     raise SupersededLoadError(
                         f"{normalized.source}: a newer version of the object was published into "
                         f"{partition.key} after this version wrote its rows to InfluxDB; the day "
-                        "was written to InfluxDB again from its partition (the newer version's), "
-                        "but a point only this version held may remain there: check the day "
-                        "(its exact verification, the `ingest_verify` job)"
+                        "was written to InfluxDB again from its partition (the newer version's) "
+                        f"and the {len(only_ours)} point(s) only this version held were deleted: "
+                        "check the day (its exact verification, the `ingest_verify` job)"
                     )
                 raise ObjectChangedError(
                     f"{normalized.source}: a newer version of the object was uploaded while "
@@ -802,7 +818,7 @@ def ingest_normalized(
             load = None
             if rows.num_rows:
                 load = load_rows([rows], extra={INGESTED_FROM: normalized.source})
-                loaded = True
+                written = rows
             write = PartitionWrite()
             if load is None or not load.failed_batches:
                 try:
