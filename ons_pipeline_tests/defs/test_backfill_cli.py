@@ -117,6 +117,13 @@ def test_failed_partition_reruns_alone_and_finished_ones_are_not_redone(cli_env)
         ) == field_counts_in_source(table, day)
 
 
+def stop_if_alive(pid: int) -> None:
+    """Kill the process group ``pid`` leads, if it still runs (a daemon a test left behind)."""
+    if alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+
+
 def alive(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -129,6 +136,7 @@ def alive(pid: int) -> bool:
 def test_killing_a_migration_halfway_then_rerunning_loses_and_duplicates_nothing(
     cli_env,  # type: ignore[no-untyped-def]
     killed: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     """Killed with its daemon and runs, or the command alone (kill -9: its daemon, in a session
     of its own, goes on): the next migrate stops what was left and redoes exactly the rest."""
@@ -160,6 +168,7 @@ def test_killing_a_migration_halfway_then_rerunning_loses_and_duplicates_nothing
             break
         time.sleep(0.05)
     assert daemon_pid is not None, output
+    request.addfinalizer(lambda: stop_if_alive(daemon_pid))  # should the test fail midway
     # Kill everything the migration started (the CLI, the daemon and the runs it launched), or
     # the CLI alone.
     groups = (daemon_pid, process.pid) if killed == "everything" else (process.pid,)
