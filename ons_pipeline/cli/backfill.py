@@ -120,12 +120,14 @@ def _started(pid: int) -> str | None:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return stat.rsplit(")", 1)[1].split()[19]
+    fields = stat.rsplit(")", 1)[1].split()
+    return None if fields[0] == "Z" else fields[19]  # a zombie has exited
 
 
-def _owner_record() -> str:
-    """What the pid file says of the command that owns the daemon: its pid and start time."""
-    return f"{os.getpid()} {_started(os.getpid())}"
+def _pid_record(daemon: int) -> str:
+    """The pid file's line: the daemon's pid and start time, then the owning command's (a pid
+    alone could name another process once its own has ended)."""
+    return f"{daemon} {_started(daemon)} {os.getpid()} {_started(os.getpid())}"
 
 
 def stop_orphaned_daemon(instance: dg.DagsterInstance) -> int | None:
@@ -134,11 +136,11 @@ def stop_orphaned_daemon(instance: dg.DagsterInstance) -> int | None:
     backfill beside the next one's. Its pid; None when there was none."""
     pid_file = _daemon_pid_file()
     try:
-        pid, owner, started = pid_file.read_text().split()
+        pid, daemon_started, owner, owner_started = pid_file.read_text().split()
         daemon = int(pid)
     except (OSError, ValueError):
         return None  # no daemon of ours, or one recorded without its owner
-    if _started(int(owner)) == started or _started(daemon) is None:
+    if _started(int(owner)) == owner_started or _started(daemon) != daemon_started:
         return None  # its command is alive, or the daemon is gone (_daemon_alive tidies up)
     for sig, wait in ((signal.SIGTERM, 30.0), (signal.SIGKILL, 5.0)):
         with suppress(ProcessLookupError):
@@ -157,9 +159,12 @@ def _daemon_alive(instance: dg.DagsterInstance) -> bool:
     fresh for a while: they are wiped."""
     pid_file = _daemon_pid_file()
     if pid_file.exists():
+        fields = pid_file.read_text().split()
         try:
-            pid = int(pid_file.read_text().split()[0])
+            pid = int(fields[0])
             os.kill(pid, 0)
+            if len(fields) > 1 and _started(pid) != fields[1]:
+                raise ProcessLookupError(pid)  # the pid names another process now
             return True
         except (ValueError, IndexError, ProcessLookupError):
             pid_file.unlink(missing_ok=True)
@@ -197,7 +202,7 @@ def owned_daemon(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    _daemon_pid_file().write_text(f"{daemon.pid} {_owner_record()}")
+    _daemon_pid_file().write_text(_pid_record(daemon.pid))
     echo(f"started dagster-daemon (pid {daemon.pid}) for {purpose}")
     try:
         yield daemon

@@ -76,3 +76,38 @@ def test_a_bad_rollups_sensor_value_is_refused_by_name(monkeypatch: pytest.Monke
     monkeypatch.setenv("ONS_ROLLUPS_SENSOR", "sometimes")
     with pytest.raises(SettingsError, match="ONS_ROLLUPS_SENSOR"):
         rollup_sensors()
+
+
+def test_only_the_daemon_of_a_killed_command_is_stopped_never_a_reused_pid() -> None:
+    """The pid file records the daemon's and its command's pids with their start times: a
+    daemon whose command is gone is stopped (its process group); a pid that now names another
+    process is neither stopped nor taken for a live daemon."""
+    import subprocess
+
+    from ons_pipeline.cli import backfill
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    orphan = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    other = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        with dg.instance_for_test() as instance:
+            pid_file = backfill._daemon_pid_file()  # in the test instance's DAGSTER_HOME
+            pid_file.write_text(f"{orphan.pid} {backfill._started(orphan.pid)} {gone.pid} 1")
+            assert backfill._daemon_alive(instance)
+            assert backfill.stop_orphaned_daemon(instance) == orphan.pid
+            assert orphan.wait(timeout=10) is not None and not pid_file.exists()
+            # the same pid line, but the process under that pid started at another time
+            pid_file.write_text(f"{other.pid} 1 {gone.pid} 1")
+            assert backfill.stop_orphaned_daemon(instance) is None
+            assert not backfill._daemon_alive(instance) and not pid_file.exists()
+            assert other.poll() is None  # untouched
+            # a live command's daemon is its own to stop
+            mine = f"{other.pid} {backfill._started(other.pid)} {os.getpid()}"
+            pid_file.write_text(f"{mine} {backfill._started(os.getpid())}")
+            assert backfill.stop_orphaned_daemon(instance) is None and other.poll() is None
+    finally:
+        for process in (orphan, other):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
