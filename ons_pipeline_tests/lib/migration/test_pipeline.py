@@ -7,14 +7,22 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 
 from ons_pipeline.lib import schema
 from ons_pipeline.lib.aws import AwsSettings
-from ons_pipeline.lib.influx.client import InfluxClient, InfluxConfig, WriteStats
+from ons_pipeline.lib.influx.client import (
+    InfluxClient,
+    InfluxConfig,
+    RetriesExhaustedError,
+    WriteStats,
+)
 from ons_pipeline.lib.migration.exporter import export_partition
 from ons_pipeline.lib.migration.pipeline import Stages, TableMigration
 from ons_pipeline.lib.ons_time import Window, day_window
 from ons_pipeline.lib.partitions import ParquetStore
+from ons_pipeline.lib.rollup.publish import covered_keys
+from ons_pipeline.lib.rollup.spec import rollup_tables
 from ons_pipeline.lib.settings import MigrationSettings
 from ons_pipeline.local.staging import stage_day
 from ons_pipeline_tests.conftest import influxql
@@ -119,3 +127,51 @@ def test_a_day_still_short_after_the_second_write_fails_alone(
     assert [o.ok for o in outcomes] == [True, False, True]
     assert outcomes[1].reloaded and outcomes[1].error
     assert outcomes[1].error.startswith("exact_verification: ")
+
+
+class CoverageRefusingClient(InfluxClient):
+    """InfluxDB goes away at the withdrawal of the rollups' coverage of ``window``'s group."""
+
+    def __init__(self, *args: Any, window: Window, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.window = window
+
+    def delete_range(self, measurement: str, start_ns: int, end_ns: int, *a: Any, **k: Any) -> None:
+        if start_ns <= self.window.start_ns < end_ns:
+            raise RetriesExhaustedError("InfluxDB unreachable (a test's)", attempts=6)
+        return super().delete_range(measurement, start_ns, end_ns, *a, **k)
+
+
+def test_a_load_withdraws_its_days_rollup_coverage_first_and_fails_loudly_if_it_cannot(
+    migration, influx_url, influx_db
+) -> None:  # type: ignore[no-untyped-def]
+    """Covered rollup buckets of the days a load changes stop answering before any point is
+    written; InfluxDB failing right there fails the run with nothing of those days written."""
+    rt = rollup_tables()[TABLE]
+    markers = "".join(
+        f"{rt.coverage_measurement},level={level},table={TABLE} series=4i {rt.day_start_ns(day)}\n"
+        for day in DAYS[:3]
+        for level in ("1d", "1mo")
+    )
+    influxql(
+        influx_url,
+        f'CREATE RETENTION POLICY "{rt.policy}" ON "{influx_db}" DURATION INF REPLICATION 1',
+    )
+    written = requests.post(
+        f"{influx_url}/write", params={"db": influx_db, "rp": rt.policy}, data=markers, timeout=30
+    )
+    assert written.status_code == 204, written.text
+    with InfluxClient(InfluxConfig(url=influx_url, database=influx_db)) as client:
+        list(migration(client).run(DAYS[:3], Stages()))
+        assert (
+            covered_keys(client, rt, "1d", rt.day_start_ns(DAYS[0]), rt.day_start_ns(DAYS[3])) == []
+        )
+    config = InfluxConfig(url=influx_url, database=influx_db)
+    with CoverageRefusingClient(config, window=day_window(DAYS[4])) as client:
+        groups = migration(client).run(DAYS, Stages())
+        assert all(o.ok for o in next(groups))
+        with pytest.raises(RetriesExhaustedError, match="unreachable"):
+            next(groups)
+    second = day_window(DAYS[3]).start_ns
+    body = influxql(influx_url, f'SELECT count("val_cmo") FROM "{TABLE}" WHERE time >= {second}')
+    assert "series" not in body["results"][0], body  # nothing of the failed group written
