@@ -869,3 +869,22 @@ def test_a_line_far_longer_than_any_ons_row_is_a_bad_row_naming_its_line() -> No
     assert bad.row == 4 and "3,000,0" in bad.reason and "longer than any ONS row" in bad.reason
     assert len(bad.text) < 1_000  # the quarantine keeps the line's start, not 3 MB
     assert result.rows == 3
+
+
+def test_a_file_cut_inside_its_last_number_keeps_that_row_out() -> None:
+    """A file written with fixed decimals (4198.85714300, as ONS writes some years) that ends
+    without a line end inside its last number: that row is a bad row naming its column, not a
+    shorter number loaded as if true. With a line end, or numbers in their shortest form, or
+    the last value as long as the others, nothing is suspected."""
+    rows = [f"N;NORTE;2024-01-01 {h:02d}:00:00;5401.88800000" for h in range(4)]
+    cut = normalize_bytes(curva(*rows[:-1], rows[-1][:-6], end="\n").rstrip(b"\n"), "C.csv")
+    [bad] = cut.bad_rows
+    assert (bad.row, bad.column) == (5, "val_cargaenergiahomwmed") and "cut short" in bad.reason
+    assert cut.rows == 3
+    whole = normalize_bytes(curva(*rows).rstrip(b"\n"), "C.csv")
+    shortest = normalize_bytes(
+        curva(*(r.replace("5401.88800000", "5401.8") for r in rows)).rstrip(b"\n"), "C.csv"
+    )
+    ended = normalize_bytes(curva(*rows[:-1], rows[-1][:-6]), "C.csv")
+    for result in (whole, shortest, ended):
+        assert result.rows == 4 and not result.bad_rows

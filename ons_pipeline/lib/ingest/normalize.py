@@ -512,10 +512,43 @@ def _read_csv(data: bytes, source: str, notes: list[str] | None = None) -> _RawR
     else:
         columns = [pa.array([], pa.string()) for _ in header]
 
+    if kept.size > 1 and arr.size and arr[-1] not in (10, 13):
+        cut = _cut_short(header, columns)
+        if cut is not None:  # the last line, without a line end, looks cut inside a number
+            last = int(kept[-1])
+            bad.append((last + 1, cut, _CUT_SHORT, text_of(last), None))
+            kept = kept[:-1]
+            columns = [c.slice(0, kept.size) for c in columns]
+
     def texts(indices: np.ndarray) -> list[str]:
         return [text_of(int(kept[i])) for i in indices]
 
     return _RawRows(header, columns, (kept + 1).astype(np.int64), texts, bad, notes)
+
+
+_CUT_SHORT = (
+    "the file ends inside this line (no line end) with fewer decimals than every other value "
+    "of the column: cut short?"
+)
+
+
+def _cut_short(header: list[str], columns: list[pa.Array]) -> str | None:
+    """The column whose last value has fewer decimals than all the others, when they all have
+    the same number of them (a file written with fixed decimals, ``4198.85714300``, and cut
+    after ``4198.85``); None when no column looks so."""
+    for name, column in zip(header, columns, strict=True):
+        decimals = pc.utf8_length(
+            pc.struct_field(pc.extract_regex(column, r"^\s*-?\d+\.(?P<d>\d+)\s*$"), [0])
+        )
+        others = decimals.slice(0, len(decimals) - 1)
+        if others.null_count == len(others):
+            continue  # not a column of decimal numbers
+        low, high = (v.as_py() for v in pc.min_max(others).values())
+        last = decimals[len(decimals) - 1].as_py()
+        fixed = others.null_count == 0 and low == high and low >= 2
+        if fixed and last is not None and last < low:
+            return name
+    return None
 
 
 def _unquoted(column: pa.Array) -> pa.Array:
