@@ -195,6 +195,15 @@ def test_rollups_materialise_with_checks_answer_like_raw_and_follow_a_corrected_
     policies = influxql(env.url, f'SHOW RETENTION POLICIES ON "{env.database}"')
     assert ["rollups", "0s", "8736h0m0s", 1, False] in policies["results"][0]["series"][0]["values"]
     before = assert_answers_agree(env)
+    # Timestream SQL is routed too, and says so also when it selects measure_name (a constant)
+    sql = (
+        "SELECT measure_name, avg(val_cargaenergiahomwmed) AS mean FROM ons.curva_carga "
+        "WHERE id_subsistema = 'SE' AND time >= '2024-02-01 03:00:00' "
+        "AND time < '2024-03-01 03:00:00'"
+    )
+    routed = ask(env, sql, True)
+    assert routed.answered_from is not None and routed.answered_from.kind == "rollup"
+    assert routed.rows[0][-1] == pytest.approx(before[0][1], rel=1e-12)
 
     # Kept in step: the automation condition asks for exactly the rollups that read a day
     # loaded again (and verified), then for their month.

@@ -1046,7 +1046,7 @@ def execute_sql(
         )
         for row in result.rows
     ]
-    return QueryResult(result.model, tuple(columns), rows, result.influxql, result.elapsed_ms)
+    return replace(result, columns=tuple(columns), rows=rows)  # which measurement answered, kept
 
 
 def _one_row_always(model: QueryModel) -> bool:
