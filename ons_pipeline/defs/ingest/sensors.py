@@ -156,18 +156,15 @@ def _is_transient(exc: Exception) -> bool:
     return _error_code(exc) in TRANSIENT_S3_CODES
 
 
-def _already_run(instance: dg.DagsterInstance, key: str) -> bool:
+def _latest_run(instance: dg.DagsterInstance, key: str) -> dg.DagsterRun | None:
+    """The latest run launched under run key ``key``."""
     records = instance.get_run_records(filters=dg.RunsFilter(tags={RUN_KEY_TAG: key}), limit=1)
-    return bool(records)
+    return records[0].dagster_run if records else None
 
 
-def _loaded(instance: dg.DagsterInstance, key: str) -> bool:
-    """Whether the latest run of run key ``key`` loaded its version, or still may: not when it
-    failed or was canceled, nor when the object was gone (or replaced) by the time it ran."""
-    records = instance.get_run_records(filters=dg.RunsFilter(tags={RUN_KEY_TAG: key}), limit=1)
-    if not records:
-        return False
-    run = records[0].dagster_run
+def _loaded(run: dg.DagsterRun) -> bool:
+    """Whether the run loaded its version, or still may: not when it failed or was canceled,
+    nor when the object was gone (or replaced) by the time it ran."""
     if run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
         return False
     return NOT_LOADED_TAG not in run.tags
@@ -193,7 +190,7 @@ def _reverted_within_its_second(
 ) -> bool:
     """A version handled before whose key's latest ingest loaded another one (A → B → A with the
     first and last upload in one second: S3 stamps whole seconds, so the two uploads look alike)."""
-    if not _already_run(instance, version):
+    if _latest_run(instance, version) is None:
         return False  # requested or rejected in an earlier tick, never run under another version
     return _last_ingested_etag(instance, key) not in (None, clean_etag(etag))
 
@@ -251,17 +248,17 @@ def evaluate_raw_files(
             continue
         if len(requests) >= config.max_objects_per_tick:
             break  # the rest waits for the next tick; the cursor stops before it
-        if _already_run(context.instance, version):  # re-uploaded, or a cursor that was reset
-            if _last_ingested_etag(context.instance, key) == clean_etag(
-                obj.get("ETag")
-            ) and _loaded(context.instance, version):
+        previous = _latest_run(context.instance, version)
+        if previous is not None:  # re-uploaded, or a cursor that was reset
+            unchanged = _last_ingested_etag(context.instance, key) == clean_etag(obj.get("ETag"))
+            if unchanged and _loaded(previous):
                 already.append(version)  # unchanged since its last run
                 cursor.advance(moment, key, upload)
                 continue
             # a revert to a version loaded before another, or one whose run did not load it
             # (failed, or the object was gone): loaded again, under its own run key
             version = upload
-            if _already_run(context.instance, version):
+            if _latest_run(context.instance, version) is not None:
                 already.append(version)
                 cursor.advance(moment, key, upload)
                 continue

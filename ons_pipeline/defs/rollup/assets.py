@@ -287,17 +287,14 @@ def build_monthly_rollup(rt: RollupTable) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, aws: AwsResource, influxdb: InfluxDBResource
     ) -> Iterator[Any]:
         months = [date.fromisoformat(k) for k in context.partition_keys]
-        refuse_days_influxdb_lacks(context.instance, rt, [d for m in months for d in _days_of(m)])
+        windows = [rt.month_window(m) for m in months]
+        days = [d for w in windows for d in rt.days_between(w.start_ns, w.end_ns)]
+        refuse_days_influxdb_lacks(context.instance, rt, days)
         store = RollupStore(aws.client("s3"), aws.bucket, aws.parquet_prefix)
         publish = partial(roll_months, rollups=store, rt=rt, months=months)
         yield from _run(context, key, rt, MONTH, influxdb, publish)
 
     return monthly
-
-
-def _days_of(month: date) -> list[date]:
-    following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return [month + timedelta(days=k) for k in range((following - month).days)]
 
 
 def _retention_version(settings: RetentionSettings) -> str:
