@@ -144,6 +144,11 @@ def load_command(file: Path, as_json: bool) -> None:
             )
         if report.unchanged_days:
             click.echo(f"  {len(report.unchanged_days)} UTC day(s) already up to date, skipped")
+        if report.gave_way:
+            click.echo(
+                f"  {report.gave_way:,} row(s) left as a file uploaded later than this one "
+                "wrote or withdrew them"
+            )
         for key in report.quarantine_keys:
             click.echo(f"quarantine: s3://{aws.bucket}/{key}")
     if report.failed_batches:

@@ -73,17 +73,29 @@ ANY_GENERATION: Any = object()  # ``write(based_on=...)``: publish over whatever
 KeyTime = tuple[tuple[str, ...], int]  # a series by its key tags, and a time (ns) or local day
 
 
+FileOrder = tuple[
+    int, str
+]  # a file's upload time (ns since 1970), then its key: the order files apply in
+
+
 @dataclass(frozen=True)
 class FileClaims:
     """What the ONS files loaded into a partition said beyond their rows, each series named by
     its key tags: points withdrawn (rows without values), points left as they were (unreadable
     rows) and series-days held whole (days as days since 1970-01-01, local); and the files whose
-    load into the day has begun but not finished (``pending``: their claims are not in yet)."""
+    load into the day has begun but not finished (``pending``: their claims are not in yet).
+
+    ``stamps`` and ``whole_stamps`` say which file spoke last, in upload order, of each point
+    (a row or a withdrawal) and of each series-day held whole: a file uploaded earlier whose run
+    ends later gives way on those, so the files apply in the order they were uploaded, whatever
+    the order their runs finish in. A file's stamps are recorded when its load begins."""
 
     withdrawn: frozenset[KeyTime] = frozenset()
     protected: frozenset[KeyTime] = frozenset()
     whole: frozenset[KeyTime] = frozenset()
     pending: frozenset[str] = frozenset()
+    stamps: Mapping[KeyTime, FileOrder] = field(default_factory=dict)
+    whole_stamps: Mapping[KeyTime, FileOrder] = field(default_factory=dict)
 
     def dooms(self, key: KeyTime) -> bool:
         """Whether these claims withdraw the point ``key`` or leave it out of a whole day."""
@@ -103,18 +115,42 @@ class FileClaims:
             frozenset(protected),
             self.whole | later.whole,
             self.pending | later.pending,
+            _newest(self.stamps, later.stamps),
+            _newest(self.whole_stamps, later.whole_stamps),
+        )
+
+    def stamped(self, stamps: FileClaims) -> FileClaims:
+        """These claims with the stamps of ``stamps`` added (the newest file's wins)."""
+        return replace(
+            self,
+            stamps=_newest(self.stamps, stamps.stamps),
+            whole_stamps=_newest(self.whole_stamps, stamps.whole_stamps),
         )
 
     def to_json(self) -> bytes:
         def listed(keys: frozenset[KeyTime]) -> list[list[Any]]:
             return [[list(series), at] for series, at in sorted(keys)]
 
+        orders = sorted(set(self.stamps.values()) | set(self.whole_stamps.values()))
+        index = {order: i for i, order in enumerate(orders)}
+        by_series: dict[tuple[tuple[str, ...], int], list[int]] = {}
+        for (series, at), order in self.stamps.items():
+            by_series.setdefault((series, index[order]), []).append(at)
         return json.dumps(
             {
                 "withdrawn": listed(self.withdrawn),
                 "protected": listed(self.protected),
                 "whole": listed(self.whole),
                 "pending": sorted(self.pending),
+                "files": [list(order) for order in orders],
+                "stamps": [
+                    [list(series), file, sorted(times)]
+                    for (series, file), times in sorted(by_series.items())
+                ],
+                "whole_stamps": [
+                    [list(series), day, index[order]]
+                    for (series, day), order in sorted(self.whole_stamps.items())
+                ],
             }
         ).encode()
 
@@ -126,7 +162,29 @@ class FileClaims:
             return frozenset((tuple(str(t) for t in k[0]), int(k[1])) for k in raw.get(name, []))
 
         pending = frozenset(str(p) for p in raw.get("pending", []))
-        return cls(keys("withdrawn"), keys("protected"), keys("whole"), pending)
+        orders = [(int(at), str(key)) for at, key in raw.get("files", [])]
+        stamps = {
+            (tuple(str(t) for t in series), int(at)): orders[file]
+            for series, file, times in raw.get("stamps", [])
+            for at in times
+        }
+        whole_stamps = {
+            (tuple(str(t) for t in series), int(day)): orders[file]
+            for series, day, file in raw.get("whole_stamps", [])
+        }
+        return cls(
+            keys("withdrawn"), keys("protected"), keys("whole"), pending, stamps, whole_stamps
+        )
+
+
+def _newest(
+    first: Mapping[KeyTime, FileOrder], second: Mapping[KeyTime, FileOrder]
+) -> dict[KeyTime, FileOrder]:
+    merged = dict(first)
+    for key, order in second.items():
+        if key not in merged or order > merged[key]:
+            merged[key] = order
+    return merged
 
 
 def files_over(
@@ -372,12 +430,15 @@ class ParquetStore:
             return None, None
         return FileClaims.from_json(body["Body"].read()), str(body.get("ETag", ""))
 
-    def begin_file(self, partition: Partition, source: str) -> None:
+    def begin_file(
+        self, partition: Partition, source: str, stamps: FileClaims | None = None
+    ) -> None:
         """Record, before any of its writes, that the ONS file ``source`` (``key@etag``) is being
-        loaded into the partition: an export meanwhile (or after the load failed) fails the day."""
+        loaded into the partition: an export meanwhile (or after the load failed) fails the day;
+        and its ``stamps``, so that a file uploaded before it gives way from now on."""
 
         def begun(known: FileClaims | None) -> FileClaims:
-            known = known or FileClaims()
+            known = (known or FileClaims()).stamped(stamps or FileClaims())
             return replace(known, pending=known.pending | {source})
 
         self._update_claims(partition, begun)

@@ -190,10 +190,11 @@ def test_a_retry_gives_way_for_the_fields_the_file_lacks(
     influx_db: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A's file has no programmed-interchange column; B (published while A loaded) withdrew a
-    point's programmed value. A's retry kept in InfluxDB the value its first attempt had taken
-    from the older partition, while the partition had none: the stores disagreed, the ingest
-    reported success."""
+    """A's file has no programmed-interchange column; B (uploaded after A, published while A
+    loaded) withdrew a point's programmed value. A's retry kept in InfluxDB the value its first
+    attempt had taken from the older partition, while the partition had none: the stores
+    disagreed, the ingest reported success. Now A's retry gives the point back to B (uploaded
+    later) in InfluxDB as well: B's value, without the programmed one."""
     from ons_pipeline.lib.ingest import files as files_mod
     from ons_pipeline_tests.ingest.test_corrections import stores
     from ons_pipeline_tests.ingest.test_ingest import NEXT
@@ -236,8 +237,9 @@ def test_a_retry_gives_way_for_the_fields_the_file_lacks(
     assert not ingest(aws, influxdb, a_file, "raw/intercambio/a.csv", etag="a1").failed_batches
     in_influx, in_parquet = stores(aws, influx_url, influx_db, table, DAY, NEXT)
     assert in_influx == in_parquet
-    changed = [fields for fields in in_parquet.values() if fields.get(VERIFIED) == 1234.5]
+    changed = [fields for fields in in_parquet.values() if fields.get(VERIFIED) == 999.0]
     assert len(changed) >= 1 and all(PROGRAMMED not in fields for fields in changed)
+    assert not [fields for fields in in_parquet.values() if fields.get(VERIFIED) == 1234.5]
 
 
 @pytest.mark.parametrize("at_read", [2, 4], ids=["before its mark", "in its retry loop"])

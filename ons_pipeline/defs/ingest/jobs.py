@@ -60,6 +60,7 @@ def _materializations(report: IngestReport, uri: str) -> list[dg.AssetMaterializ
                     "rows": dg.MetadataValue.int(day.partition.rows),
                     "rows from this file": dg.MetadataValue.int(day.rows),
                     "rows kept from before": dg.MetadataValue.int(day.partition_rows_kept),
+                    "rows given way (a file uploaded later)": dg.MetadataValue.int(day.gave_way),
                     "bytes": dg.MetadataValue.int(day.partition.bytes),
                     "s3 keys": dg.MetadataValue.json(day.partition.keys),
                     "source": uri,
@@ -136,6 +137,7 @@ def normalize_and_load(
                 deadletter=store,
                 batch_lines=influxdb.batch_lines,
                 max_bad_fraction=settings.max_bad_fraction,
+                uploaded=raw.last_modified,
             )
     except ObjectChangedError as exc:  # a newer version was uploaded meanwhile: its run loads it
         context.log.warning(f"stopped: {exc}")
@@ -165,6 +167,11 @@ def normalize_and_load(
         f"{report.points_written:,} points written, {report.points_deleted:,} deleted, "
         f"{report.points_kept:,} not in the file kept"
     )
+    if report.gave_way:
+        context.log.warning(
+            f"{uri}: {report.gave_way:,} row(s) of this file left as a file uploaded after it "
+            "(its run finished first) wrote or withdrew them"
+        )
     metadata = {
         "dataset": normalized.table,
         "source": uri,
@@ -177,6 +184,7 @@ def normalize_and_load(
         "points written": dg.MetadataValue.int(report.points_written),
         "points deleted": dg.MetadataValue.int(report.points_deleted),
         "points kept (not in the file)": dg.MetadataValue.int(report.points_kept),
+        "rows given way (files uploaded later)": dg.MetadataValue.int(report.gave_way),
         "series-days replaced whole": dg.MetadataValue.int(len(normalized.whole)),
         "series-days upserted (partial)": dg.MetadataValue.int(
             normalized.series_days - len(normalized.whole)

@@ -57,6 +57,10 @@ safe: the partition's manifest and the files' claims are published by conditiona
 file whose day changed meanwhile plans and loads again over what the other published. A version of
 an object overwritten while it loads stops (:class:`ObjectChangedError`), or fails loudly when it
 had already written rows the newer version's partition does not hold (:class:`SupersededLoadError`).
+
+Files apply in the order they were uploaded, not the order their runs finish: each file stamps
+the points it writes or withdraws and the series-days it holds whole (``FileClaims.stamps``, when
+its load begins), and a file uploaded earlier leaves those points as they are (:class:`NewerFiles`).
 """
 
 from __future__ import annotations
@@ -101,6 +105,7 @@ from ons_pipeline.lib.partitions import (
     CONDITIONAL_ATTEMPTS,
     CONFLICT_RETRY,
     FileClaims,
+    FileOrder,
     KeyTime,
     ParquetStore,
     Partition,
@@ -339,15 +344,83 @@ def day_claims(normalized: NormalizedFile) -> dict[date, DayClaims]:
     }
 
 
-def file_claims(claims: DayClaims, spec: TableSpec) -> FileClaims:
+def file_claims(claims: DayClaims, spec: TableSpec, order: FileOrder | None = None) -> FileClaims:
     """What a file says of one day beyond its rows, as the partition records it (each series by
-    its key tags)."""
+    its key tags), with the file's stamps when its upload ``order`` is known."""
     picks = [spec.tags.index(t) for t in spec.identity_tags]
 
     def by_key(keys: Iterable[tuple[tuple[str, ...], int]]) -> frozenset[KeyTime]:
         return frozenset((tuple(series[i] for i in picks), at) for series, at in keys)
 
-    return FileClaims(by_key(claims.empty), by_key(claims.protected), by_key(claims.whole))
+    said = FileClaims(by_key(claims.empty), by_key(claims.protected), by_key(claims.whole))
+    if order is None:
+        return said
+    spoken = set(_key_times(claims.rows, spec)) | said.withdrawn
+    return replace(
+        said,
+        stamps=dict.fromkeys(spoken, order),
+        whole_stamps=dict.fromkeys(said.whole, order),
+    )
+
+
+def _key_times(table: pa.Table, spec: TableSpec) -> list[KeyTime]:
+    """Each row's series by its key tags, and its time (ns)."""
+    tags = [
+        pc.fill_null(table.column(t).cast(pa.string()), "").to_pylist() for t in spec.identity_tags
+    ]
+    times = pc.cast(table.column(TIME_COLUMN), pa.int64()).to_pylist()
+    return [(tuple(values), at) for *values, at in zip(*tags, times, strict=True)]
+
+
+@dataclass(frozen=True)
+class NewerFiles:
+    """What files uploaded after this one already said of a day (``FileClaims.stamps``): the
+    points they wrote or withdrew, and the series-days they held whole, by key tags. Their word
+    stands, whichever run finishes last."""
+
+    points: frozenset[KeyTime] = frozenset()
+    days: frozenset[KeyTime] = frozenset()
+
+    @classmethod
+    def than(cls, known: FileClaims | None, order: FileOrder) -> NewerFiles:
+        if known is None:
+            return cls()
+        return cls(
+            frozenset(k for k, o in known.stamps.items() if o > order),
+            frozenset(k for k, o in known.whole_stamps.items() if o > order),
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.points or self.days)
+
+    def spoke_of(self, keys: list[KeyTime], grain: timedelta) -> np.ndarray:
+        """Which of ``keys`` (series by key tags, time) these files spoke of; a point of the hour
+        repeated when DST ends only by its own stamp (a whole day cannot say which instant)."""
+        if not keys:
+            return np.zeros(0, dtype=bool)
+        instants = np.array([at for _, at in keys], dtype=np.int64)
+        local_days, _ = clock_slots(instants, grain)
+        repeated = in_repeated_hour(instants).tolist()
+        return np.array(
+            [
+                key in self.points or ((key[0], day) in self.days and not twice)
+                for key, day, twice in zip(keys, local_days.tolist(), repeated, strict=True)
+            ],
+            dtype=bool,
+        )
+
+    def without(self, claims: DayClaims, spec: TableSpec) -> DayClaims:
+        """``claims`` without the rows and withdrawals these files spoke of."""
+        if not self:
+            return claims
+        rows = claims.rows.filter(
+            pa.array(~self.spoke_of(_key_times(claims.rows, spec), spec.grain))
+        )
+        picks = [spec.tags.index(t) for t in spec.identity_tags]
+        empty = sorted(claims.empty)
+        spoken = self.spoke_of([(tuple(s[i] for i in picks), at) for s, at in empty], spec.grain)
+        kept = frozenset(key for key, gone in zip(empty, spoken.tolist(), strict=True) if not gone)
+        return replace(claims, rows=rows, empty=kept)
 
 
 def _series_strings(
@@ -378,6 +451,8 @@ class PartitionMerge:
     kept: pa.Table  # existing rows the file leaves as they are (not mentioned, or protected)
     rows: pa.Table  # the file's rows, completed with the stored values of its absent fields
     generation: str | None = None  # the partition's, read before its rows
+    claims: DayClaims | None = None  # the file's, less what files uploaded after it said
+    gave_way: int = 0  # the file's rows and withdrawals a file uploaded after it had said
 
     def unchanged(self, spec: TableSpec) -> bool:
         """Applying the file leaves the partition exactly as it is."""
@@ -396,13 +471,17 @@ class PartitionMerge:
 
 
 def plan_partition(
-    store: ParquetStore, spec: TableSpec, day: date, claims: DayClaims
+    store: ParquetStore,
+    spec: TableSpec,
+    day: date,
+    claims: DayClaims,
+    order: FileOrder | None = None,
 ) -> PartitionMerge:
     """:func:`_plan_once`, read again when a newer generation replaces the partition under the
     read (its files removed as it downloaded them)."""
     for attempt in range(1, CONDITIONAL_ATTEMPTS + 1):
         try:
-            return _plan_once(store, spec, day, claims)
+            return _plan_once(store, spec, day, claims, order)
         except PartitionChangedError:
             if attempt == CONDITIONAL_ATTEMPTS:
                 raise
@@ -411,24 +490,39 @@ def plan_partition(
 
 
 def _plan_once(
-    store: ParquetStore, spec: TableSpec, day: date, claims: DayClaims
+    store: ParquetStore,
+    spec: TableSpec,
+    day: date,
+    claims: DayClaims,
+    order: FileOrder | None = None,
 ) -> PartitionMerge:
     """Read a day's partition (if any): the rows the file keeps, and the file's rows completed.
 
     Fields the file has no column for (``claims.absent_fields``) are not the file's to change: a
     replaced row takes them from the stored row, and a withdrawn or vanished point that has some
-    of them stays with those values only.
+    of them stays with those values only. With the file's upload ``order``, what files uploaded
+    after it already said stands (:class:`NewerFiles`): the file's rows and withdrawals of those
+    points are left out, and the stored points stay as they are.
     """
     partition = Partition(spec.name, day)
     prefix = store.prefix(partition)
     empty = spec.arrow_schema().empty_table()
-    rows = claims.rows
     generation = store.generation(partition)
+    # the stamps after the generation: a file that stamps later publishes a newer generation
+    newer = NewerFiles.than(store.claims(partition), order) if order else NewerFiles()
+    own = claims
+    claims = newer.without(own, spec)
+    gave_way = own.rows.num_rows - claims.rows.num_rows + len(own.empty) - len(claims.empty)
+    rows = claims.rows
+
+    def merge(exists: bool, existing: pa.Table, kept: pa.Table, rows: pa.Table) -> PartitionMerge:
+        return PartitionMerge(prefix, exists, existing, kept, rows, generation, claims, gave_way)
+
     if not store.keys(partition):
-        return PartitionMerge(prefix, False, empty, empty, rows, generation)
+        return merge(False, empty, empty, rows)
     existing = store.read(partition, spec)
     if existing.num_rows == 0:
-        return PartitionMerge(prefix, True, existing, existing, rows, generation)
+        return merge(True, existing, existing, rows)
     times = pc.cast(existing.column(TIME_COLUMN), pa.int64())
     series = _series_strings(existing, spec)
     keys = _suffixed(series, times)
@@ -441,6 +535,16 @@ def _plan_once(
 
     replaced = pc.is_in(keys, value_set=new_keys)
     protected = among(keys, (_joined(*k) for k in claims.protected))
+    if newer:
+        stands = newer.spoke_of(_key_times(existing, spec), spec.grain)
+        protected = pc.or_(protected, pa.array(stands))
+        # the stored points stay as they are in InfluxDB too (DayClaims.fate)
+        stored = list(zip(_series_tuples(existing, spec), instants.tolist(), strict=True))
+        claims = replace(
+            claims,
+            protected=claims.protected
+            | frozenset(k for k, s in zip(stored, stands.tolist(), strict=True) if s),
+        )
     withdrawn = among(keys, (_joined(*k) for k in claims.empty))
     vanished = pc.and_(
         among(_suffixed(series, local_days), (_joined(*k) for k in claims.whole)),
@@ -459,7 +563,12 @@ def _plan_once(
     kept = existing.filter(pc.invert(pc.or_(replaced, doomed)))
     if claims.absent_fields:
         rows = _complete_rows(rows, new_keys, existing, keys, doomed, spec, claims.absent_fields)
-    return PartitionMerge(prefix, True, existing, kept, rows, generation)
+    return merge(True, existing, kept, rows)
+
+
+def _series_tuples(table: pa.Table, spec: TableSpec) -> list[tuple[str, ...]]:
+    tags = [pc.fill_null(table.column(t).cast(pa.string()), "").to_pylist() for t in spec.tags]
+    return [tuple(values) for values in zip(*tags, strict=True)]
 
 
 def _complete_rows(
@@ -645,6 +754,7 @@ class DayIngest:
     partition_rows_kept: int
     reconciliation: Reconciliation
     load: LoadReport | None
+    gave_way: int = 0  # rows and withdrawals left to a file uploaded after this one
 
     @property
     def partition_key(self) -> str:
@@ -668,6 +778,7 @@ class DayIngest:
             "points kept (bad rows)": self.reconciliation.protected_points,
             "points kept (not in the file)": self.reconciliation.kept_points,
             "failed batches": self.load.failed_batches if self.load else 0,
+            "rows given way (a file uploaded later)": self.gave_way,
         }
 
 
@@ -680,6 +791,7 @@ class IngestReport:
     unchanged_days: list[date] = field(default_factory=list)
     quarantine_keys: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    gave_way: int = 0  # rows and withdrawals left to files uploaded later, on every day
 
     @property
     def table(self) -> str:
@@ -718,6 +830,7 @@ class IngestReport:
             "points deleted": self.points_deleted,
             "points kept (not in the file)": self.points_kept,
             "failed batches": self.failed_batches,
+            "rows given way (files uploaded later)": self.gave_way,
             "quarantine": self.quarantine_keys,
             "days": [d.summary() for d in self.days],
             "unchanged days": [d.isoformat() for d in self.unchanged_days],
@@ -743,6 +856,7 @@ def ingest_normalized(
     batch_lines: int = 10_000,
     etag: str = "",
     still_current: Callable[[], bool] | None = None,
+    uploaded: datetime | None = None,
 ) -> IngestReport:
     """Corrections, load and partition for every UTC day the file covers and changes.
 
@@ -753,28 +867,35 @@ def ingest_normalized(
     was published into meanwhile is planned and loaded again over what it published. Before
     each day's load, ``still_current`` says whether this version of the object is still the
     object's: when a newer version was uploaded, its own run stands (:class:`ObjectChangedError`).
+
+    Files apply in the order they were ``uploaded`` (default: now), then by name: what a file
+    uploaded later already wrote or withdrew stands, whichever run finishes first (see
+    ``FileClaims.stamps``).
     """
     started = time.perf_counter()
     spec = normalized.spec
     report = IngestReport(normalized.source, clean_etag(etag), normalized)
     client.ensure_database()
     source = f"{normalized.source}@{clean_etag(etag)}"
+    order = file_order(normalized.source, uploaded)
     for day, claims in day_claims(normalized).items():
         partition = Partition(spec.name, day)
-        plan = plan_partition(store, spec, day, claims)
+        said = file_claims(claims, spec, order)
+        plan = plan_partition(store, spec, day, claims, order)
         if plan.unchanged(spec):  # its rows are in already: its claims too (no write if known)
             report.unchanged_days.append(day)
-            store.commit_file(partition, source, file_claims(claims, spec))
+            report.gave_way += plan.gave_way
+            store.commit_file(partition, source, file_claims(_effective(plan), spec, order))
             continue
         # first the mark that this file is being loaded into the day (an export meanwhile, or
-        # after this load failed, fails the day), then the plan read after it; its claims count
-        # once its rows are in
-        store.begin_file(partition, source)
+        # after this load failed, fails the day) with its stamps, then the plan read after it;
+        # its claims count once its rows are in
+        store.begin_file(partition, source, said)
         # the day's rollups no longer answer for it until they are built again
         withdraw_coverage(client, spec.name, partition.window.start_ns, partition.window.end_ns)
         written: pa.Table | None = None  # the rows an attempt of this day wrote to InfluxDB
         for attempt in range(1, CONDITIONAL_ATTEMPTS + 1):
-            plan = plan_partition(store, spec, day, claims)
+            plan = plan_partition(store, spec, day, claims, order)
             load_rows = functools.partial(
                 load_tables,
                 spec=spec,
@@ -810,11 +931,17 @@ def ingest_normalized(
                     f"this one was loading ({partition.key}): this version is superseded",
                     report,
                 )
+            if written is not None and plan.gave_way:
+                # an earlier attempt wrote points a file uploaded after this one has said since:
+                # InfluxDB takes them back from the partition (that file's)
+                _give_way(client, spec, written, plan, load_rows)
             rows = plan.rows
             # a retry's rows carry the stored values of the fields the file lacks: reconciled
             # as written, so what the first attempt loaded for them gives way too
             absent = claims.absent_fields if attempt == 1 else ()
-            recon = reconcile(client, spec, replace(claims, rows=rows, absent_fields=absent))
+            recon = reconcile(
+                client, spec, replace(_effective(plan), rows=rows, absent_fields=absent)
+            )
             load = None
             if rows.num_rows:
                 load = load_rows([rows], extra={INGESTED_FROM: normalized.source})
@@ -832,7 +959,7 @@ def ingest_normalized(
                         raise
                     CONFLICT_RETRY.sleep(CONFLICT_RETRY.backoff(attempt))
                     continue
-                store.commit_file(partition, source, file_claims(claims, spec))
+                store.commit_file(partition, source, file_claims(_effective(plan), spec, order))
             break
         report.days.append(
             DayIngest(
@@ -844,10 +971,49 @@ def ingest_normalized(
                 plan.kept.num_rows,
                 recon,
                 load,
+                plan.gave_way,
             )
         )
+        report.gave_way += plan.gave_way
     report.seconds = time.perf_counter() - started
     return report
+
+
+def file_order(source: str, uploaded: datetime | None = None) -> FileOrder:
+    """The order a file applies in: its upload time, then its name. S3 stamps an object with
+    the second of its upload: it counts as uploaded at that second's end, so objects of one
+    second apply in name order (as the sensor runs them). A file without an upload time (a local
+    file given to ``ons-pipeline load``) counts as uploaded now."""
+    if uploaded is None:
+        return (time.time_ns(), source)
+    moment = uploaded if uploaded.tzinfo else uploaded.replace(tzinfo=UTC)
+    return (int(moment.timestamp()) * 1_000_000_000 + 999_999_999, source)
+
+
+def _effective(plan: PartitionMerge) -> DayClaims:
+    assert plan.claims is not None  # set by every plan
+    return plan.claims
+
+
+def _give_way(
+    client: InfluxClient,
+    spec: TableSpec,
+    written: pa.Table,
+    plan: PartitionMerge,
+    load_rows: Callable[..., LoadReport],
+) -> None:
+    """Points ``written`` by an earlier attempt that the plan now leaves to a newer file: deleted,
+    then written again as the partition (that file's) holds them, fields it left empty too."""
+    ours = new_points(written, spec)
+    settled = set(new_points(plan.rows, spec))
+    back = {key for key in ours if key not in settled}
+    if not back:
+        return
+    delete_points(client, spec, ours, back)
+    stored = new_points(plan.existing, spec)
+    keep = [key in back for key in stored]
+    if any(keep):
+        load_rows([plan.existing.filter(pa.array(keep, pa.bool_()))])
 
 
 def ingest_bytes(
@@ -863,8 +1029,10 @@ def ingest_bytes(
     batch_lines: int = 10_000,
     max_bad_fraction: float = 0.5,
     fmt: FileFormat | None = None,
+    uploaded: datetime | None = None,
 ) -> IngestReport:
-    """Normalise, quarantine the bad rows, then ingest (the whole path for one file)."""
+    """Normalise, quarantine the bad rows, then ingest (the whole path for one file, which
+    applies as of its ``uploaded`` time: the object's ``LastModified``; now when not given)."""
     normalized = normalize_bytes(data, source, fmt=fmt or sniff_format(data, source))
     quarantined = write_quarantine(
         s3, aws.bucket, aws.quarantine_prefix, aws.raw_prefix, normalized, raw_key or source, etag
@@ -891,6 +1059,7 @@ def ingest_bytes(
         batch_lines=batch_lines,
         etag=etag,
         still_current=still_current,
+        uploaded=uploaded,
     )
     report.quarantine_keys = quarantined
     return report
