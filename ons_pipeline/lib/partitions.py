@@ -73,9 +73,84 @@ ANY_GENERATION: Any = object()  # ``write(based_on=...)``: publish over whatever
 KeyTime = tuple[tuple[str, ...], int]  # a series by its key tags, and a time (ns) or local day
 
 
-FileOrder = tuple[
-    int, str
-]  # a file's upload time (ns since 1970), then its key: the order files apply in
+# a file's upload time (ns since 1970), then its key: the order files apply in
+FileOrder = tuple[int, str]
+FieldKey = tuple[str, KeyTime]  # a field of a point, or of a series-day
+
+
+@dataclass(frozen=True)
+class Stamps:
+    """Which files, in upload order, spoke of what: for each field of each point the last file
+    to write or withdraw it (``points``); for each field of each series-day the files that held
+    it whole (``days``: their rows are that series-day's points, those they lack withdrawn); and
+    the points such a file left as they were (``spared``: its bad rows)."""
+
+    points: Mapping[FieldKey, FileOrder] = field(default_factory=dict)
+    days: Mapping[FieldKey, frozenset[FileOrder]] = field(default_factory=dict)
+    spared: Mapping[KeyTime, frozenset[FileOrder]] = field(default_factory=dict)
+
+    def __or__(self, other: Stamps) -> Stamps:
+        points = dict(self.points)
+        for key, order in other.points.items():
+            if key not in points or order > points[key]:
+                points[key] = order
+        return Stamps(points, _union(self.days, other.days), _union(self.spared, other.spared))
+
+    def to_obj(self) -> dict[str, Any]:
+        orders = sorted(
+            set(self.points.values())
+            | {o for group in self.days.values() for o in group}
+            | {o for group in self.spared.values() for o in group}
+        )
+        index = {order: i for i, order in enumerate(orders)}
+        by_point: dict[KeyTime, dict[FileOrder, list[str]]] = {}
+        for (name, key), order in self.points.items():
+            by_point.setdefault(key, {}).setdefault(order, []).append(name)
+        points: dict[tuple[tuple[str, ...], int, tuple[str, ...]], list[int]] = {}
+        for (series, at), spoken in by_point.items():
+            for order, names in spoken.items():
+                points.setdefault((series, index[order], tuple(sorted(names))), []).append(at)
+        days: dict[tuple[tuple[str, ...], int, int], list[str]] = {}
+        for (name, (series, day)), group in self.days.items():
+            for order in group:
+                days.setdefault((series, day, index[order]), []).append(name)
+        return {
+            "files": [list(order) for order in orders],
+            "points": [[list(s), i, list(f), sorted(t)] for (s, i, f), t in sorted(points.items())],
+            "days": [[list(s), d, i, sorted(f)] for (s, d, i), f in sorted(days.items())],
+            "spared": [
+                [list(series), at, sorted(index[o] for o in group)]
+                for (series, at), group in sorted(self.spared.items())
+            ],
+        }
+
+    @classmethod
+    def from_obj(cls, raw: Mapping[str, Any]) -> Stamps:
+        orders = [(int(at), str(key)) for at, key in raw.get("files", [])]
+        points: dict[FieldKey, FileOrder] = {}
+        for series, file, names, times in raw.get("points", []):
+            named, order = tuple(series), orders[file]
+            for name in names:
+                points.update(((name, (named, at)), order) for at in times)
+        days: dict[FieldKey, set[FileOrder]] = {}
+        for series, day, file, names in raw.get("days", []):
+            named = tuple(series)
+            for name in names:
+                days.setdefault((name, (named, day)), set()).add(orders[file])
+        spared = {
+            (tuple(series), at): frozenset(orders[i] for i in files)
+            for series, at, files in raw.get("spared", [])
+        }
+        return cls(points, {k: frozenset(v) for k, v in days.items()}, spared)
+
+
+def _union(
+    first: Mapping[Any, frozenset[FileOrder]], second: Mapping[Any, frozenset[FileOrder]]
+) -> dict[Any, frozenset[FileOrder]]:
+    merged = dict(first)
+    for key, group in second.items():
+        merged[key] = merged.get(key, frozenset()) | group
+    return merged
 
 
 @dataclass(frozen=True)
@@ -85,17 +160,18 @@ class FileClaims:
     rows) and series-days held whole (days as days since 1970-01-01, local); and the files whose
     load into the day has begun but not finished (``pending``: their claims are not in yet).
 
-    ``stamps`` and ``whole_stamps`` say which file spoke last, in upload order, of each point
-    (a row or a withdrawal) and of each series-day held whole: a file uploaded earlier whose run
-    ends later gives way on those, so the files apply in the order they were uploaded, whatever
-    the order their runs finish in. A file's stamps are recorded when its load begins."""
+    ``stamps`` say which file spoke last, in upload order, of each field of each point (see
+    :class:`Stamps`): a file uploaded earlier whose run ends later gives way on those, so files
+    apply in the order they were uploaded, whatever the order their runs finish in. A file's
+    stamps count from the moment its load begins (``pending_stamps``, by file, until its claims
+    are committed; dropped when a newer version of the same object commits instead)."""
 
     withdrawn: frozenset[KeyTime] = frozenset()
     protected: frozenset[KeyTime] = frozenset()
     whole: frozenset[KeyTime] = frozenset()
     pending: frozenset[str] = frozenset()
-    stamps: Mapping[KeyTime, FileOrder] = field(default_factory=dict)
-    whole_stamps: Mapping[KeyTime, FileOrder] = field(default_factory=dict)
+    stamps: Stamps = field(default_factory=Stamps)
+    pending_stamps: Mapping[str, Stamps] = field(default_factory=dict)
 
     def dooms(self, key: KeyTime) -> bool:
         """Whether these claims withdraw the point ``key`` or leave it out of a whole day."""
@@ -115,42 +191,29 @@ class FileClaims:
             frozenset(protected),
             self.whole | later.whole,
             self.pending | later.pending,
-            _newest(self.stamps, later.stamps),
-            _newest(self.whole_stamps, later.whole_stamps),
+            self.stamps | later.stamps,
+            {**self.pending_stamps, **later.pending_stamps},
         )
 
-    def stamped(self, stamps: FileClaims) -> FileClaims:
-        """These claims with the stamps of ``stamps`` added (the newest file's wins)."""
-        return replace(
-            self,
-            stamps=_newest(self.stamps, stamps.stamps),
-            whole_stamps=_newest(self.whole_stamps, stamps.whole_stamps),
-        )
+    def all_stamps(self) -> Stamps:
+        """The stamps of committed files and of files whose load has begun."""
+        stamps = self.stamps
+        for pending in self.pending_stamps.values():
+            stamps = stamps | pending
+        return stamps
 
     def to_json(self) -> bytes:
         def listed(keys: frozenset[KeyTime]) -> list[list[Any]]:
             return [[list(series), at] for series, at in sorted(keys)]
 
-        orders = sorted(set(self.stamps.values()) | set(self.whole_stamps.values()))
-        index = {order: i for i, order in enumerate(orders)}
-        by_series: dict[tuple[tuple[str, ...], int], list[int]] = {}
-        for (series, at), order in self.stamps.items():
-            by_series.setdefault((series, index[order]), []).append(at)
         return json.dumps(
             {
                 "withdrawn": listed(self.withdrawn),
                 "protected": listed(self.protected),
                 "whole": listed(self.whole),
                 "pending": sorted(self.pending),
-                "files": [list(order) for order in orders],
-                "stamps": [
-                    [list(series), file, sorted(times)]
-                    for (series, file), times in sorted(by_series.items())
-                ],
-                "whole_stamps": [
-                    [list(series), day, index[order]]
-                    for (series, day), order in sorted(self.whole_stamps.items())
-                ],
+                "stamps": self.stamps.to_obj(),
+                "pending_stamps": {k: v.to_obj() for k, v in sorted(self.pending_stamps.items())},
             }
         ).encode()
 
@@ -159,32 +222,17 @@ class FileClaims:
         raw = json.loads(data)
 
         def keys(name: str) -> frozenset[KeyTime]:
-            return frozenset((tuple(str(t) for t in k[0]), int(k[1])) for k in raw.get(name, []))
+            return frozenset((tuple(k[0]), k[1]) for k in raw.get(name, []))
 
         pending = frozenset(str(p) for p in raw.get("pending", []))
-        orders = [(int(at), str(key)) for at, key in raw.get("files", [])]
-        stamps = {
-            (tuple(str(t) for t in series), int(at)): orders[file]
-            for series, file, times in raw.get("stamps", [])
-            for at in times
-        }
-        whole_stamps = {
-            (tuple(str(t) for t in series), int(day)): orders[file]
-            for series, day, file in raw.get("whole_stamps", [])
-        }
         return cls(
-            keys("withdrawn"), keys("protected"), keys("whole"), pending, stamps, whole_stamps
+            keys("withdrawn"),
+            keys("protected"),
+            keys("whole"),
+            pending,
+            Stamps.from_obj(raw.get("stamps", {})),
+            {str(k): Stamps.from_obj(v) for k, v in raw.get("pending_stamps", {}).items()},
         )
-
-
-def _newest(
-    first: Mapping[KeyTime, FileOrder], second: Mapping[KeyTime, FileOrder]
-) -> dict[KeyTime, FileOrder]:
-    merged = dict(first)
-    for key, order in second.items():
-        if key not in merged or order > merged[key]:
-            merged[key] = order
-    return merged
 
 
 def files_over(
@@ -430,20 +478,27 @@ class ParquetStore:
             return None, None
         return FileClaims.from_json(body["Body"].read()), str(body.get("ETag", ""))
 
-    def begin_file(
-        self, partition: Partition, source: str, stamps: FileClaims | None = None
-    ) -> None:
+    def begin_file(self, partition: Partition, source: str, stamps: Stamps | None = None) -> None:
         """Record, before any of its writes, that the ONS file ``source`` (``key@etag``) is being
         loaded into the partition: an export meanwhile (or after the load failed) fails the day;
         and its ``stamps``, so that a file uploaded before it gives way from now on."""
 
         def begun(known: FileClaims | None) -> FileClaims:
-            known = (known or FileClaims()).stamped(stamps or FileClaims())
-            return replace(known, pending=known.pending | {source})
+            known = known or FileClaims()
+            pending_stamps = dict(known.pending_stamps)
+            if stamps is not None:
+                pending_stamps[source] = stamps
+            return replace(known, pending=known.pending | {source}, pending_stamps=pending_stamps)
 
         self._update_claims(partition, begun)
 
-    def commit_file(self, partition: Partition, source: str, claims: FileClaims) -> None:
+    def commit_file(
+        self,
+        partition: Partition,
+        source: str,
+        claims: FileClaims,
+        read: tuple[FileClaims | None, str | None] | None = None,
+    ) -> None:
         """Record, once its rows are in the partition, what the file ``source`` said; a load of
         an earlier version of the same object that never finished is superseded by this one."""
         key = source.rsplit("@", 1)[0]
@@ -451,19 +506,30 @@ class ParquetStore:
         def committed(known: FileClaims | None) -> FileClaims:
             merged = claims if known is None else known.then(claims)
             pending = frozenset(p for p in merged.pending if p.rsplit("@", 1)[0] != key)
-            return replace(merged, pending=pending)
+            # this load's stamps, or an unfinished earlier version's, give way to the claims'
+            pending_stamps = {
+                p: s for p, s in merged.pending_stamps.items() if p.rsplit("@", 1)[0] != key
+            }
+            return replace(merged, pending=pending, pending_stamps=pending_stamps)
 
-        self._update_claims(partition, committed)
+        self._update_claims(partition, committed, read)
 
     def _update_claims(
-        self, partition: Partition, change: Callable[[FileClaims | None], FileClaims]
+        self,
+        partition: Partition,
+        change: Callable[[FileClaims | None], FileClaims],
+        read: tuple[FileClaims | None, str | None] | None = None,
     ) -> None:
         """Apply ``change`` to the partition's claims as one conditional write (S3 ``If-Match``
         / ``If-None-Match``): a file loading into the same day at the same moment makes the
-        write fail, and the change is applied again to what that file wrote, never over it."""
+        write fail, and the change is applied again to what that file wrote, never over it.
+        ``read``: the claims and ETag as just read (the first attempt trusts them; a stale read
+        only makes its write fail)."""
         key = self.prefix(partition) + FILE_CLAIMS
         for attempt in range(CONDITIONAL_ATTEMPTS):
-            known, etag = self.claims_and_etag(partition)
+            known, etag = (
+                read if read is not None and attempt == 0 else self.claims_and_etag(partition)
+            )
             wanted = change(known)
             if wanted == known:
                 return

@@ -9,13 +9,13 @@ already spoke of. On moto and a real InfluxDB.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from ons_pipeline.lib.aws import AwsSettings
-from ons_pipeline.lib.partitions import FileClaims, ParquetStore, Partition
+from ons_pipeline.lib.partitions import FileClaims, ParquetStore, Partition, Stamps
 from ons_pipeline.lib.settings import InfluxSettings
 from ons_pipeline_tests.ingest.test_corrections import _edit, stores
 from ons_pipeline_tests.ingest.test_ingest import DAY, NEXT, ingest, local, raw_csv
@@ -214,16 +214,22 @@ def test_the_ingest_job_applies_objects_in_upload_order(
 
 def test_stamps_survive_their_json_and_the_newest_file_wins() -> None:
     """The stamps are kept in ``_ons_files.json``: written and read back exactly, merged by the
-    newest file, and claims written before stamps existed read as none."""
+    newest file per field, and claims written before stamps existed read as none."""
     older, newer = (10, "s3://b/raw/a.csv"), (20, "s3://b/raw/b.csv")
     point, other = (("SE",), 1_704_463_200_000_000_000), (("S",), 1_704_463_200_000_000_000)
-    first = FileClaims(stamps={point: newer, other: older}, whole_stamps={(("SE",), 19727): older})
-    assert FileClaims.from_json(first.to_json()) == first
-    second = FileClaims(stamps={point: older, other: newer})
-    merged = first.then(second)
-    assert merged.stamps == {point: newer, other: newer}
-    assert merged.whole_stamps == {(("SE",), 19727): older}
-    assert FileClaims().stamped(second).stamps == second.stamps
+    day = (("SE",), 19727)
+    first = Stamps(
+        {("v", point): newer, ("p", point): older, ("v", other): older},
+        {("v", day): frozenset({older})},
+        {point: frozenset({older})},
+    )
+    claims = FileClaims(stamps=first, pending_stamps={"s3://b/raw/c.csv@e": first})
+    assert FileClaims.from_json(claims.to_json()) == claims
+    merged = first | Stamps(
+        {("v", point): older, ("v", other): newer}, {("v", day): frozenset({newer})}
+    )
+    assert merged.points == {("v", point): newer, ("p", point): older, ("v", other): newer}
+    assert merged.days == {("v", day): frozenset({older, newer})}
     legacy = b'{"withdrawn": [], "protected": [], "whole": [], "pending": ["k@e"]}'
     assert FileClaims.from_json(legacy) == FileClaims(pending=frozenset({"k@e"}))
 
@@ -248,5 +254,10 @@ def test_a_day_claims_records_when_each_file_spoke(
         int(upload(20).timestamp()) * 1_000_000_000 + 999_999_999,
         f"s3://{aws.bucket}/raw/curva/b.csv",
     )
-    assert claims.stamps[(("SE",), local(DAY, 12))] == b_order
-    assert claims.stamps[(("SE",), local(DAY, 13))][1].endswith("day.csv")
+    assert claims.stamps.points[(VALUE, (("SE",), local(DAY, 12)))] == b_order
+    # a series-day held whole is stamped as one entry, not point by point
+    assert (VALUE, (("SE",), local(DAY, 13))) not in claims.stamps.points
+    local_day = (DAY - date(1970, 1, 1)).days
+    (whole,) = claims.stamps.days[(VALUE, (("SE",), local_day))]
+    assert whole[1].endswith("day.csv")
+    assert not claims.pending_stamps

@@ -111,6 +111,7 @@ from ons_pipeline.lib.partitions import (
     Partition,
     PartitionChangedError,
     PartitionWrite,
+    Stamps,
 )
 from ons_pipeline.lib.rollup.publish import withdraw_coverage
 from ons_pipeline.lib.schema import TIME_COLUMN, TableSpec
@@ -347,20 +348,44 @@ def day_claims(normalized: NormalizedFile) -> dict[date, DayClaims]:
 def file_claims(claims: DayClaims, spec: TableSpec, order: FileOrder | None = None) -> FileClaims:
     """What a file says of one day beyond its rows, as the partition records it (each series by
     its key tags), with the file's stamps when its upload ``order`` is known."""
-    picks = [spec.tags.index(t) for t in spec.identity_tags]
-
-    def by_key(keys: Iterable[tuple[tuple[str, ...], int]]) -> frozenset[KeyTime]:
-        return frozenset((tuple(series[i] for i in picks), at) for series, at in keys)
-
-    said = FileClaims(by_key(claims.empty), by_key(claims.protected), by_key(claims.whole))
+    said = FileClaims(
+        _by_key(claims.empty, spec), _by_key(claims.protected, spec), _by_key(claims.whole, spec)
+    )
     if order is None:
         return said
-    spoken = set(_key_times(claims.rows, spec)) | said.withdrawn
-    return replace(
-        said,
-        stamps=dict.fromkeys(spoken, order),
-        whole_stamps=dict.fromkeys(said.whole, order),
+    return replace(said, stamps=file_stamps(claims, spec, order))
+
+
+def file_stamps(claims: DayClaims, spec: TableSpec, order: FileOrder) -> Stamps:
+    """What a file speaks of in one day (see :class:`Stamps`): each field it has a column for,
+    of the series-days it holds whole and of the other points it writes or withdraws (a whole
+    series-day speaks of all its points but those of the hour repeated when DST ends, which are
+    stamped one by one: a file that holds every day whole stamps a few entries per series)."""
+    present = [f for f in spec.field_names if f not in claims.absent_fields]
+    whole_days = _by_key(claims.whole, spec)
+    rows = claims.rows
+    if whole_days and rows.num_rows:
+        instants = pc.cast(rows.column(TIME_COLUMN), pa.int64()).to_numpy(zero_copy_only=False)
+        local_days, _ = clock_slots(instants, spec.grain)
+        series = _series_strings(rows, spec, spec.identity_tags)
+        in_whole = pc.is_in(
+            _suffixed(series, local_days),
+            value_set=pa.array([_joined(*k) for k in whole_days], pa.string()),
+        ).to_numpy(zero_copy_only=False)
+        rows = rows.filter(pa.array(~in_whole | in_repeated_hour(instants)))
+    spoken = set(_key_times(rows, spec)) | _by_key(claims.empty, spec)
+    whole = frozenset({order})
+    return Stamps(
+        {(name, key): order for key in spoken for name in present},
+        {(name, day): whole for day in whole_days for name in present},
+        dict.fromkeys(_by_key(claims.protected, spec), whole),
     )
+
+
+def _by_key(keys: Iterable[tuple[tuple[str, ...], int]], spec: TableSpec) -> frozenset[KeyTime]:
+    """Series named by all their tags → by their key tags."""
+    picks = [spec.tags.index(t) for t in spec.identity_tags]
+    return frozenset((tuple(series[i] for i in picks), at) for series, at in keys)
 
 
 def _key_times(table: pa.Table, spec: TableSpec) -> list[KeyTime]:
@@ -374,53 +399,119 @@ def _key_times(table: pa.Table, spec: TableSpec) -> list[KeyTime]:
 
 @dataclass(frozen=True)
 class NewerFiles:
-    """What files uploaded after this one already said of a day (``FileClaims.stamps``): the
-    points they wrote or withdrew, and the series-days they held whole, by key tags. Their word
-    stands, whichever run finishes last."""
+    """What files uploaded after this one already said of a day (``FileClaims.stamps``), by key
+    tags: the fields of points they wrote or withdrew, the fields of series-days they held whole
+    and the points those left as they were. Their word stands, whichever run finishes last."""
 
-    points: frozenset[KeyTime] = frozenset()
-    days: frozenset[KeyTime] = frozenset()
+    points: Mapping[KeyTime, frozenset[str]] = field(default_factory=dict)
+    days: Mapping[KeyTime, Mapping[str, frozenset[FileOrder]]] = field(default_factory=dict)
+    spared: Mapping[KeyTime, frozenset[FileOrder]] = field(default_factory=dict)
 
     @classmethod
     def than(cls, known: FileClaims | None, order: FileOrder) -> NewerFiles:
         if known is None:
             return cls()
-        return cls(
-            frozenset(k for k, o in known.stamps.items() if o > order),
-            frozenset(k for k, o in known.whole_stamps.items() if o > order),
-        )
+        stamps = known.all_stamps()
+        points: dict[KeyTime, set[str]] = {}
+        for (name, key), stamp in stamps.points.items():
+            if stamp > order:
+                points.setdefault(key, set()).add(name)
+        days: dict[KeyTime, dict[str, frozenset[FileOrder]]] = {}
+        for (name, day), group in stamps.days.items():
+            later = frozenset(o for o in group if o > order)
+            if later:
+                days.setdefault(day, {})[name] = later
+        return cls({k: frozenset(v) for k, v in points.items()}, days, stamps.spared)
 
     def __bool__(self) -> bool:
         return bool(self.points or self.days)
 
-    def spoke_of(self, keys: list[KeyTime], grain: timedelta) -> np.ndarray:
-        """Which of ``keys`` (series by key tags, time) these files spoke of; a point of the hour
-        repeated when DST ends only by its own stamp (a whole day cannot say which instant)."""
-        if not keys:
-            return np.zeros(0, dtype=bool)
+    def fields_of(self, keys: list[KeyTime], grain: timedelta) -> list[frozenset[str]]:
+        """For each point (series by key tags, time), the fields these files spoke of; of a
+        point of the hour repeated when DST ends, only by its own stamp (a whole day cannot say
+        which instant it leaves out)."""
+        if not self or not keys:
+            return [frozenset()] * len(keys)
         instants = np.array([at for _, at in keys], dtype=np.int64)
         local_days, _ = clock_slots(instants, grain)
         repeated = in_repeated_hour(instants).tolist()
-        return np.array(
-            [
-                key in self.points or ((key[0], day) in self.days and not twice)
-                for key, day, twice in zip(keys, local_days.tolist(), repeated, strict=True)
-            ],
-            dtype=bool,
-        )
+        out = []
+        for key, day, twice in zip(keys, local_days.tolist(), repeated, strict=True):
+            names = set(self.points.get(key, ()))
+            whole = None if twice else self.days.get((key[0], day))
+            if whole:
+                spared = self.spared.get(key, frozenset())
+                names |= {name for name, group in whole.items() if group - spared}
+            out.append(frozenset(names))
+        return out
 
-    def without(self, claims: DayClaims, spec: TableSpec) -> DayClaims:
-        """``claims`` without the rows and withdrawals these files spoke of."""
+    def apply(
+        self, claims: DayClaims, existing: pa.Table, spec: TableSpec
+    ) -> tuple[DayClaims, int]:
+        """``claims`` less what these files spoke of, and how many rows and withdrawals that
+        touched: a row keeps only its fields they did not speak of (over the stored point; left
+        out when none is left), a withdrawal likewise."""
         if not self:
-            return claims
-        rows = claims.rows.filter(
-            pa.array(~self.spoke_of(_key_times(claims.rows, spec), spec.grain))
-        )
+            return claims, 0
+        present = frozenset(f for f in spec.field_names if f not in claims.absent_fields)
+        stored_keys = _key_times(existing, spec)
+        stored_at = {key: i for i, key in enumerate(stored_keys)}
+        stored_rows: list[dict[str, Any]] | None = None
+
+        def stored(key: KeyTime) -> dict[str, Any] | None:
+            nonlocal stored_rows
+            if key not in stored_at:
+                return None
+            if stored_rows is None:
+                stored_rows = existing.to_pylist()
+            return dict(stored_rows[stored_at[key]])
+
+        row_keys = _key_times(claims.rows, spec)
+        untouched: list[int] = []
+        rewritten: list[dict[str, Any]] = []
+        given = 0
+        mine: list[dict[str, Any]] | None = None
+        for i, (key, spoken) in enumerate(
+            zip(row_keys, self.fields_of(row_keys, spec.grain), strict=True)
+        ):
+            theirs = spoken & present
+            if not theirs:
+                untouched.append(i)
+                continue
+            given += 1
+            if theirs == present:
+                continue
+            mine = mine if mine is not None else claims.rows.to_pylist()
+            base = stored(key) or {**mine[i], **dict.fromkeys(theirs)}
+            rewritten.append({**base, **{f: mine[i][f] for f in present - theirs}})
         picks = [spec.tags.index(t) for t in spec.identity_tags]
-        empty = sorted(claims.empty)
-        spoken = self.spoke_of([(tuple(s[i] for i in picks), at) for s, at in empty], spec.grain)
-        kept = frozenset(key for key, gone in zip(empty, spoken.tolist(), strict=True) if not gone)
-        return replace(claims, rows=rows, empty=kept)
+        withdrawals = sorted(claims.empty)
+        ids = [(tuple(series[i] for i in picks), at) for series, at in withdrawals]
+        empty: set[SeriesTime] = set()
+        for full, key, spoken in zip(
+            withdrawals, ids, self.fields_of(ids, spec.grain), strict=True
+        ):
+            theirs = spoken & present
+            if not theirs:
+                empty.add(full)
+                continue
+            given += 1
+            if theirs == present:
+                continue
+            base = stored(key)
+            if base is None:
+                empty.add(full)
+                continue
+            base.update(dict.fromkeys(present - theirs))
+            if all(base[f] is None for f in spec.field_names):
+                empty.add(full)
+            else:
+                rewritten.append(base)
+        rows = claims.rows.take(pa.array(untouched, pa.int64()))
+        if rewritten:
+            extra = pa.Table.from_pylist(rewritten, schema=claims.rows.schema)
+            rows = pa.concat_tables([rows, extra])
+        return replace(claims, rows=rows, empty=frozenset(empty)), given
 
 
 def _series_strings(
@@ -453,6 +544,8 @@ class PartitionMerge:
     generation: str | None = None  # the partition's, read before its rows
     claims: DayClaims | None = None  # the file's, less what files uploaded after it said
     gave_way: int = 0  # the file's rows and withdrawals a file uploaded after it had said
+    newer: NewerFiles | None = None  # what those files said
+    known: tuple[FileClaims | None, str | None] | None = None  # the day's claims and ETag, as read
 
     def unchanged(self, spec: TableSpec) -> bool:
         """Applying the file leaves the partition exactly as it is."""
@@ -500,29 +593,28 @@ def _plan_once(
 
     Fields the file has no column for (``claims.absent_fields``) are not the file's to change: a
     replaced row takes them from the stored row, and a withdrawn or vanished point that has some
-    of them stays with those values only. With the file's upload ``order``, what files uploaded
-    after it already said stands (:class:`NewerFiles`): the file's rows and withdrawals of those
-    points are left out, and the stored points stay as they are.
+    of them stays with those values only. With the file's upload ``order``, the same holds for
+    the fields of points that files uploaded after it already spoke of (:class:`NewerFiles`).
     """
     partition = Partition(spec.name, day)
     prefix = store.prefix(partition)
     empty = spec.arrow_schema().empty_table()
     generation = store.generation(partition)
     # the stamps after the generation: a file that stamps later publishes a newer generation
-    newer = NewerFiles.than(store.claims(partition), order) if order else NewerFiles()
-    own = claims
-    claims = newer.without(own, spec)
-    gave_way = own.rows.num_rows - claims.rows.num_rows + len(own.empty) - len(claims.empty)
+    known = store.claims_and_etag(partition)
+    newer = NewerFiles.than(known[0], order) if order else NewerFiles()
+    exists = bool(store.keys(partition))
+    existing = store.read(partition, spec) if exists else empty
+    claims, gave_way = newer.apply(claims, existing, spec)
     rows = claims.rows
 
-    def merge(exists: bool, existing: pa.Table, kept: pa.Table, rows: pa.Table) -> PartitionMerge:
-        return PartitionMerge(prefix, exists, existing, kept, rows, generation, claims, gave_way)
+    def merge(kept: pa.Table, rows: pa.Table) -> PartitionMerge:
+        return PartitionMerge(
+            prefix, exists, existing, kept, rows, generation, claims, gave_way, newer, known
+        )
 
-    if not store.keys(partition):
-        return merge(False, empty, empty, rows)
-    existing = store.read(partition, spec)
     if existing.num_rows == 0:
-        return merge(True, existing, existing, rows)
+        return merge(existing, rows)
     times = pc.cast(existing.column(TIME_COLUMN), pa.int64())
     series = _series_strings(existing, spec)
     keys = _suffixed(series, times)
@@ -535,16 +627,6 @@ def _plan_once(
 
     replaced = pc.is_in(keys, value_set=new_keys)
     protected = among(keys, (_joined(*k) for k in claims.protected))
-    if newer:
-        stands = newer.spoke_of(_key_times(existing, spec), spec.grain)
-        protected = pc.or_(protected, pa.array(stands))
-        # the stored points stay as they are in InfluxDB too (DayClaims.fate)
-        stored = list(zip(_series_tuples(existing, spec), instants.tolist(), strict=True))
-        claims = replace(
-            claims,
-            protected=claims.protected
-            | frozenset(k for k, s in zip(stored, stands.tolist(), strict=True) if s),
-        )
     withdrawn = among(keys, (_joined(*k) for k in claims.empty))
     vanished = pc.and_(
         among(_suffixed(series, local_days), (_joined(*k) for k in claims.whole)),
@@ -561,9 +643,13 @@ def _plan_once(
         pc.invert(pc.or_(replaced, protected)), pc.or_(pc.or_(withdrawn, vanished), renamed)
     )
     kept = existing.filter(pc.invert(pc.or_(replaced, doomed)))
-    if claims.absent_fields:
-        rows = _complete_rows(rows, new_keys, existing, keys, doomed, spec, claims.absent_fields)
-    return merge(True, existing, kept, rows)
+    theirs = newer.fields_of(_key_times(existing, spec), spec.grain) if newer else []
+    theirs = theirs or [frozenset()] * existing.num_rows
+    if claims.absent_fields or any(theirs):
+        rows = _complete_rows(
+            rows, new_keys, existing, keys, doomed, spec, claims.absent_fields, theirs
+        )
+    return merge(kept, rows)
 
 
 def _series_tuples(table: pa.Table, spec: TableSpec) -> list[tuple[str, ...]]:
@@ -579,27 +665,30 @@ def _complete_rows(
     doomed: pa.Array,
     spec: TableSpec,
     absent: tuple[str, ...],
+    theirs: list[frozenset[str]],
 ) -> pa.Table:
     """The file's rows with the stored values of the fields it lacks, plus the doomed stored
-    points reduced to those fields (when they have any)."""
+    points reduced to the fields that are not the file's to change: those it lacks, and those a
+    file uploaded after it spoke of (``theirs``, per stored row) — when they have any."""
     stored = pc.index_in(new_keys, value_set=keys)  # null for a point not stored yet
     for name in absent:
         position = rows.schema.get_field_index(name)
         column = existing.column(name).take(stored)
         rows = rows.set_column(position, rows.schema.field(position), column)
-    residual = existing.filter(doomed)
+    positions = np.flatnonzero(doomed.to_numpy(zero_copy_only=False))
+    residual = existing.take(pa.array(positions, pa.int64()))
     if residual.num_rows:
-        has_absent = pc.is_valid(residual.column(absent[0]))
-        for name in absent[1:]:
-            has_absent = pc.or_(has_absent, pc.is_valid(residual.column(name)))
-        residual = residual.filter(has_absent)
+        has_any = pa.array(np.zeros(residual.num_rows, dtype=bool))
         for name in spec.field_names:
-            if name not in absent:
-                position = residual.schema.get_field_index(name)
-                field_ = residual.schema.field(position)
-                residual = residual.set_column(
-                    position, field_, pa.nulls(residual.num_rows, field_.type)
-                )
+            keep = pa.array([name in absent or name in theirs[i] for i in positions], pa.bool_())
+            index = residual.schema.get_field_index(name)
+            field_ = residual.schema.field(index)
+            column = pc.if_else(
+                keep, residual.column(name), pa.nulls(residual.num_rows, field_.type)
+            )
+            residual = residual.set_column(index, field_, column)
+            has_any = pc.or_(has_any, pc.is_valid(column))
+        residual = residual.filter(has_any)
     names = spec.arrow_schema().names
     return pa.concat_tables([rows.select(names), residual.select(names)])
 
@@ -617,6 +706,7 @@ class Reconciliation:
     protected_points: int = 0  # kept because the file's row for them was bad
     kept_points: int = 0  # kept because the file does not mention them (partial files)
     delete_statements: int = 0
+    doomed: dict[SeriesTime, frozenset[str]] = field(default_factory=dict, repr=False)
 
 
 def existing_points(
@@ -705,6 +795,7 @@ def reconcile(client: InfluxClient, spec: TableSpec, claims: DayClaims) -> Recon
     if not doomed:
         return result
     result.delete_statements = delete_points(client, spec, existing, doomed)
+    result.doomed = {key: existing[key] for key in doomed}
     return result
 
 
@@ -880,20 +971,23 @@ def ingest_normalized(
     order = file_order(normalized.source, uploaded)
     for day, claims in day_claims(normalized).items():
         partition = Partition(spec.name, day)
-        said = file_claims(claims, spec, order)
+        stamps = file_stamps(claims, spec, order)
         plan = plan_partition(store, spec, day, claims, order)
         if plan.unchanged(spec):  # its rows are in already: its claims too (no write if known)
             report.unchanged_days.append(day)
             report.gave_way += plan.gave_way
-            store.commit_file(partition, source, file_claims(_effective(plan), spec, order))
+            store.commit_file(partition, source, _said(plan, spec, stamps), plan.known)
             continue
         # first the mark that this file is being loaded into the day (an export meanwhile, or
         # after this load failed, fails the day) with its stamps, then the plan read after it;
         # its claims count once its rows are in
-        store.begin_file(partition, source, said)
+        store.begin_file(partition, source, stamps)
         # the day's rollups no longer answer for it until they are built again
         withdraw_coverage(client, spec.name, partition.window.start_ns, partition.window.end_ns)
         written: pa.Table | None = None  # the rows an attempt of this day wrote to InfluxDB
+        # what the attempts wrote to InfluxDB, and the points they deleted there
+        touched: list[pa.Table] = []
+        deleted: dict[SeriesTime, frozenset[str]] = {}
         for attempt in range(1, CONDITIONAL_ATTEMPTS + 1):
             plan = plan_partition(store, spec, day, claims, order)
             load_rows = functools.partial(
@@ -918,7 +1012,8 @@ def ingest_normalized(
                     ours = new_points(written, spec)
                     only_ours = set(ours) - set(new_points(plan.existing, spec))
                     if only_ours:
-                        delete_points(client, spec, ours, only_ours)
+                        held = existing_points(client, spec, claims.coverage)
+                        delete_points(client, spec, held, only_ours & set(held))
                     raise SupersededLoadError(
                         f"{normalized.source}: a newer version of the object was published into "
                         f"{partition.key} after this version wrote its rows to InfluxDB; the day "
@@ -931,10 +1026,10 @@ def ingest_normalized(
                     f"this one was loading ({partition.key}): this version is superseded",
                     report,
                 )
-            if written is not None and plan.gave_way:
-                # an earlier attempt wrote points a file uploaded after this one has said since:
-                # InfluxDB takes them back from the partition (that file's)
-                _give_way(client, spec, written, plan, load_rows)
+            if (touched or deleted) and plan.newer:
+                # an earlier attempt wrote or deleted points a file uploaded after this one has
+                # spoken of since: InfluxDB takes them back from the partition (that file's)
+                _give_way(client, spec, touched, deleted, plan, claims.coverage, load_rows)
             rows = plan.rows
             # a retry's rows carry the stored values of the fields the file lacks: reconciled
             # as written, so what the first attempt loaded for them gives way too
@@ -942,8 +1037,10 @@ def ingest_normalized(
             recon = reconcile(
                 client, spec, replace(_effective(plan), rows=rows, absent_fields=absent)
             )
+            deleted.update(recon.doomed)
             load = None
             if rows.num_rows:
+                touched.append(rows)
                 load = load_rows([rows], extra={INGESTED_FROM: normalized.source})
                 written = rows
             write = PartitionWrite()
@@ -959,7 +1056,7 @@ def ingest_normalized(
                         raise
                     CONFLICT_RETRY.sleep(CONFLICT_RETRY.backoff(attempt))
                     continue
-                store.commit_file(partition, source, file_claims(_effective(plan), spec, order))
+                store.commit_file(partition, source, _said(plan, spec, stamps))
             break
         report.days.append(
             DayIngest(
@@ -990,6 +1087,11 @@ def file_order(source: str, uploaded: datetime | None = None) -> FileOrder:
     return (int(moment.timestamp()) * 1_000_000_000 + 999_999_999, source)
 
 
+def _said(plan: PartitionMerge, spec: TableSpec, stamps: Stamps) -> FileClaims:
+    """What the file said of the day, as its claims record it once its rows are in."""
+    return replace(file_claims(_effective(plan), spec), stamps=stamps)
+
+
 def _effective(plan: PartitionMerge) -> DayClaims:
     assert plan.claims is not None  # set by every plan
     return plan.claims
@@ -998,20 +1100,31 @@ def _effective(plan: PartitionMerge) -> DayClaims:
 def _give_way(
     client: InfluxClient,
     spec: TableSpec,
-    written: pa.Table,
+    touched: list[pa.Table],
+    deleted: Mapping[SeriesTime, frozenset[str]],
     plan: PartitionMerge,
+    coverage: Iterable[Interval],
     load_rows: Callable[..., LoadReport],
 ) -> None:
-    """Points ``written`` by an earlier attempt that the plan now leaves to a newer file: deleted,
-    then written again as the partition (that file's) holds them, fields it left empty too."""
-    ours = new_points(written, spec)
-    settled = set(new_points(plan.rows, spec))
-    back = {key for key in ours if key not in settled}
+    """Points earlier attempts wrote (``touched``) or deleted that a file uploaded after this
+    one has spoken of since: deleted, then written again as the partition (that file's) holds
+    them; this attempt then applies what is still this file's."""
+    assert plan.newer is not None
+    picks = [spec.tags.index(t) for t in spec.identity_tags]
+    ids = [key for rows in touched for key in _key_times(rows, spec)]
+    ids += [(tuple(series[i] for i in picks), at) for series, at in deleted]
+    back = {
+        key
+        for key, spoken in zip(ids, plan.newer.fields_of(ids, spec.grain), strict=True)
+        if spoken
+    }
     if not back:
         return
-    delete_points(client, spec, ours, back)
-    stored = new_points(plan.existing, spec)
-    keep = [key in back for key in stored]
+    held = existing_points(client, spec, coverage)
+    gone = {key for key in held if (tuple(key[0][i] for i in picks), key[1]) in back}
+    if gone:
+        delete_points(client, spec, held, gone)
+    keep = [key in back for key in _key_times(plan.existing, spec)]
     if any(keep):
         load_rows([plan.existing.filter(pa.array(keep, pa.bool_()))])
 
