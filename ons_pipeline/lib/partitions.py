@@ -94,7 +94,17 @@ class Stamps:
         for key, order in other.points.items():
             if key not in points or order > points[key]:
                 points[key] = order
-        return Stamps(points, _union(self.days, other.days), _union(self.spared, other.spared))
+        spared = _union(self.spared, other.spared)
+        # a series-day held whole again by a later file needs its earlier holders only where
+        # the later one spared a point (a file re-published every day must not grow the claims)
+        sparing = {(series, order) for (series, _), group in spared.items() for order in group}
+        days = {
+            key: frozenset(
+                o for o in group if o == max(group) or (key[1][0], max(group)) in sparing
+            )
+            for key, group in _union(self.days, other.days).items()
+        }
+        return Stamps(points, days, spared)
 
     def to_obj(self) -> dict[str, Any]:
         orders = sorted(

@@ -229,7 +229,10 @@ def test_stamps_survive_their_json_and_the_newest_file_wins() -> None:
         {("v", point): older, ("v", other): newer}, {("v", day): frozenset({newer})}
     )
     assert merged.points == {("v", point): newer, ("p", point): older, ("v", other): newer}
-    assert merged.days == {("v", day): frozenset({older, newer})}
+    # held whole again by a later file: the earlier holder is dropped unless the later spared
+    assert merged.days == {("v", day): frozenset({newer})}
+    spared = Stamps(spared={point: frozenset({newer})})
+    assert (first | spared | merged).days == {("v", day): frozenset({older, newer})}
     legacy = b'{"withdrawn": [], "protected": [], "whole": [], "pending": ["k@e"]}'
     assert FileClaims.from_json(legacy) == FileClaims(pending=frozenset({"k@e"}))
 
@@ -261,3 +264,107 @@ def test_a_day_claims_records_when_each_file_spoke(
     (whole,) = claims.stamps.days[(VALUE, (("SE",), local_day))]
     assert whole[1].endswith("day.csv")
     assert not claims.pending_stamps
+
+
+@pytest.mark.parametrize("hook", ["reconcile", "load_tables"])
+def test_a_later_file_that_changes_nothing_still_wins_over_an_earlier_one_loading(
+    aws: AwsSettings,
+    influxdb: InfluxSettings,
+    influx_url: str,
+    influx_db: str,
+    monkeypatch: pytest.MonkeyPatch,
+    hook: str,
+) -> None:
+    """B (uploaded after A) re-publishes the Southeast's noon exactly as stored, so its day is
+    unchanged, while A (noon = 1.0) is between its plan and its publish: B only recorded its
+    stamps, A's publish did not depend on them and A's noon stood (a second review found it).
+    B now publishes the day when another load is under way in it, and A's noon gives way."""
+    from ons_pipeline.lib.ingest import files as files_mod
+
+    ingest(aws, influxdb, raw_csv(TABLE, [DAY]), "raw/curva/day.csv", uploaded=upload(0))
+    before = southeast_at(aws, influx_url, influx_db, 12)
+    real = getattr(files_mod, hook)
+    arrived: list[Any] = []
+
+    def b_lands(*args: Any, **kwargs: Any) -> Any:
+        out = real(*args, **kwargs)
+        if not arrived:
+            arrived.append(True)
+            b_file = _edit(raw_csv(TABLE, [DAY]), _only_noon_of("SE"))
+            ingest(aws, influxdb, b_file, "raw/curva/b.csv", etag="b1", uploaded=upload(20))
+        return out
+
+    monkeypatch.setattr(files_mod, hook, b_lands)
+    a_file = southeast({12: "1.0"}, whole=False)
+    a = ingest(aws, influxdb, a_file, "raw/curva/a.csv", etag="a1", uploaded=upload(10))
+    assert arrived and not a.failed_batches
+    assert southeast_at(aws, influx_url, influx_db, 12) == before
+
+
+def _only_noon_of(subsystem: str) -> Any:
+    def edit(rows: list[dict[str, Any]]) -> None:
+        rows[:] = [
+            r
+            for r in rows
+            if r["id_subsistema"] == subsystem and r["din_instante"] == f"{DAY} 12:00:00"
+        ]
+
+    return edit
+
+
+def test_a_file_published_every_day_keeps_its_claims_small(
+    aws: AwsSettings, influxdb: InfluxSettings
+) -> None:
+    """A file re-uploaded with the same days every day (ONS's growing yearly files) held each
+    series-day whole again: each upload added its stamp beside the earlier ones, and the day's
+    claims grew by the same size each time (a second review measured +22 KB per upload)."""
+    data = raw_csv(TABLE, [DAY, NEXT])
+    s3 = aws.client("s3")
+    key = f"{ParquetStore.of(aws).prefix(Partition(TABLE, NEXT))}_ons_files.json"
+    sizes = []
+    for n in range(4):
+        ingest(aws, influxdb, data, "raw/curva/yearly.csv", etag=f"v{n}", uploaded=upload(n * 60))
+        sizes.append(s3.head_object(Bucket=aws.bucket, Key=key)["ContentLength"])
+    assert sizes[-1] <= sizes[0] + 200, sizes
+
+
+def test_a_newer_version_of_an_object_never_gives_way_to_an_older_one(
+    aws: AwsSettings,
+    influxdb: InfluxSettings,
+    influx_url: str,
+    influx_db: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Versions of one object are ordered by its ETag (the older one stops as superseded), not
+    by stamps: a newer version counted as uploaded earlier (an upload time read with less
+    precision) gave way to the older version's stamps, and the older one's values stood."""
+    from ons_pipeline.lib.ingest import files as files_mod
+    from ons_pipeline.lib.ingest.files import SupersededLoadError
+
+    ingest(aws, influxdb, raw_csv(TABLE, [DAY]), "raw/curva/day.csv", uploaded=upload(0))
+    s3 = aws.client("s3")
+    key = "raw/curva/k.csv"
+    s3.put_object(Bucket=aws.bucket, Key=key, Body=southeast({12: "1.0"}, whole=False))
+    old_etag = s3.head_object(Bucket=aws.bucket, Key=key)["ETag"].strip('"')
+    real = files_mod.reconcile
+    arrived: list[bool] = []
+
+    def newer_version_lands(*args: Any, **kwargs: Any) -> Any:
+        if not arrived:
+            arrived.append(True)
+            body = southeast({12: "2.0"}, whole=False)
+            etag = s3.put_object(Bucket=aws.bucket, Key=key, Body=body)["ETag"].strip('"')
+            ingest(aws, influxdb, body, key, etag=etag, uploaded=upload(10))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(files_mod, "reconcile", newer_version_lands)
+    with pytest.raises(SupersededLoadError):
+        ingest(
+            aws,
+            influxdb,
+            southeast({12: "1.0"}, whole=False),
+            key,
+            etag=old_etag,
+            uploaded=upload(20),
+        )
+    assert southeast_at(aws, influx_url, influx_db, 12) == ([2.0], [2.0])

@@ -409,18 +409,24 @@ class NewerFiles:
 
     @classmethod
     def than(cls, known: FileClaims | None, order: FileOrder) -> NewerFiles:
+        """What files uploaded after ``order`` said; another version of the same object is
+        not one of them (which version stands is the object's ETag's to say)."""
         if known is None:
             return cls()
         stamps = known.all_stamps()
+
+        def later(stamp: FileOrder) -> bool:
+            return stamp > order and stamp[1] != order[1]
+
         points: dict[KeyTime, set[str]] = {}
         for (name, key), stamp in stamps.points.items():
-            if stamp > order:
+            if later(stamp):
                 points.setdefault(key, set()).add(name)
         days: dict[KeyTime, dict[str, frozenset[FileOrder]]] = {}
         for (name, day), group in stamps.days.items():
-            later = frozenset(o for o in group if o > order)
-            if later:
-                days.setdefault(day, {})[name] = later
+            later_ones = frozenset(o for o in group if later(o))
+            if later_ones:
+                days.setdefault(day, {})[name] = later_ones
         return cls({k: frozenset(v) for k, v in points.items()}, days, stamps.spared)
 
     def __bool__(self) -> bool:
@@ -973,7 +979,11 @@ def ingest_normalized(
         partition = Partition(spec.name, day)
         stamps = file_stamps(claims, spec, order)
         plan = plan_partition(store, spec, day, claims, order)
-        if plan.unchanged(spec):  # its rows are in already: its claims too (no write if known)
+        known = plan.known[0] if plan.known else None
+        # another file loading into the day meanwhile may be older: it must see this file's
+        # stamps before it publishes, so this file publishes the day too (the same rows)
+        others = known is not None and any(p != source for p in known.pending)
+        if plan.unchanged(spec) and not others:  # its rows are in already: its claims too
             report.unchanged_days.append(day)
             report.gave_way += plan.gave_way
             store.commit_file(partition, source, _said(plan, spec, stamps), plan.known)
