@@ -524,10 +524,22 @@ class ParquetStore:
 
         self._update_claims(partition, committed, read)
 
+    def abandon_file(self, partition: Partition, source: str) -> None:
+        """Forget a load of ``source`` that began and left nothing in the day (a newer version
+        of its object stands): its pending mark and its stamps."""
+
+        def abandoned(known: FileClaims | None) -> FileClaims | None:
+            if known is None or source not in known.pending:
+                return known
+            stamps = {p: s for p, s in known.pending_stamps.items() if p != source}
+            return replace(known, pending=known.pending - {source}, pending_stamps=stamps)
+
+        self._update_claims(partition, abandoned)
+
     def _update_claims(
         self,
         partition: Partition,
-        change: Callable[[FileClaims | None], FileClaims],
+        change: Callable[[FileClaims | None], FileClaims | None],
         read: tuple[FileClaims | None, str | None] | None = None,
     ) -> None:
         """Apply ``change`` to the partition's claims as one conditional write (S3 ``If-Match``
@@ -543,6 +555,7 @@ class ParquetStore:
             wanted = change(known)
             if wanted == known:
                 return
+            assert wanted is not None  # a change only keeps "no claims" as they are
             if self._put_if(key, wanted.to_json(), etag):
                 return
             CONFLICT_RETRY.sleep(CONFLICT_RETRY.backoff(attempt + 1))

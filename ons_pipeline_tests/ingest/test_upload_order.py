@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from ons_pipeline.lib.aws import AwsSettings
+from ons_pipeline.lib.ingest.files import ObjectChangedError, SupersededLoadError
 from ons_pipeline.lib.partitions import FileClaims, ParquetStore, Partition, Stamps
 from ons_pipeline.lib.settings import InfluxSettings
 from ons_pipeline_tests.ingest.test_corrections import _edit, stores
@@ -368,3 +369,70 @@ def test_a_newer_version_of_an_object_never_gives_way_to_an_older_one(
             uploaded=upload(20),
         )
     assert southeast_at(aws, influx_url, influx_db, 12) == ([2.0], [2.0])
+
+
+def test_a_version_superseded_before_it_wrote_leaves_no_mark_nor_stamps(
+    aws: AwsSettings,
+    influxdb: InfluxSettings,
+    influx_url: str,
+    influx_db: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """v1 of an object began loading a day, then v2 (of another day) was uploaded and v1 stopped
+    as superseded before writing: its pending mark stayed in the day (exports failed until the
+    file was loaded again) and its stamps made an earlier file give way to values never
+    written. Both are now removed."""
+    ingest(aws, influxdb, raw_csv(TABLE, [DAY]), "raw/curva/day.csv", uploaded=upload(0))
+    s3 = aws.client("s3")
+    key = "raw/curva/k.csv"
+    v1 = southeast({12: "2.0"}, whole=False)
+    etag = s3.put_object(Bucket=aws.bucket, Key=key, Body=v1)["ETag"].strip('"')
+    begin = ParquetStore.begin_file
+
+    def v2_uploaded_once_v1_began(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        begin(self, *args, **kwargs)
+        s3.put_object(Bucket=aws.bucket, Key=key, Body=raw_csv(TABLE, [NEXT]))
+
+    monkeypatch.setattr(ParquetStore, "begin_file", v2_uploaded_once_v1_began)
+    with pytest.raises(ObjectChangedError):
+        ingest(aws, influxdb, v1, key, etag=etag, uploaded=upload(20))
+    monkeypatch.undo()
+    claims = ParquetStore.of(aws).claims(Partition(TABLE, DAY))
+    assert claims is not None and not claims.pending and not claims.pending_stamps
+    earlier = southeast({12: "1.0"}, whole=False)
+    ingest(aws, influxdb, earlier, "raw/curva/a.csv", etag="a1", uploaded=upload(10))
+    assert southeast_at(aws, influx_url, influx_db, 12) == ([1.0], [1.0])
+
+
+def test_a_version_superseded_after_deleting_points_restores_them(
+    aws: AwsSettings,
+    influxdb: InfluxSettings,
+    influx_url: str,
+    influx_db: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """v1 withdrew the Southeast's noon (a delete in InfluxDB, no row written); another file
+    published the day before v1 did, and v2 of the object was uploaded: v1 stopped as
+    superseded as if it had done nothing, InfluxDB without the noon the partition still held."""
+    ingest(aws, influxdb, raw_csv(TABLE, [DAY]), "raw/curva/day.csv", uploaded=upload(0))
+    before = southeast_at(aws, influx_url, influx_db, 12)
+    s3 = aws.client("s3")
+    key = "raw/curva/k.csv"
+    v1 = southeast({12: ""}, whole=False)
+    etag = s3.put_object(Bucket=aws.bucket, Key=key, Body=v1)["ETag"].strip('"')
+    write = ParquetStore.write
+    arrived: list[bool] = []
+
+    def others_arrive_before_v1_publishes(self, partition, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not arrived and partition.day == DAY:
+            arrived.append(True)
+            south = _edit(raw_csv(TABLE, [DAY]), _only_noon_of("S"))
+            ingest(aws, influxdb, south, "raw/curva/s.csv", etag="s1", uploaded=upload(30))
+            s3.put_object(Bucket=aws.bucket, Key=key, Body=raw_csv(TABLE, [NEXT]))
+        return write(self, partition, *args, **kwargs)
+
+    monkeypatch.setattr(ParquetStore, "write", others_arrive_before_v1_publishes)
+    with pytest.raises(SupersededLoadError):
+        ingest(aws, influxdb, v1, key, etag=etag, uploaded=upload(20))
+    assert arrived
+    assert southeast_at(aws, influx_url, influx_db, 12) == before

@@ -1014,23 +1014,27 @@ def ingest_normalized(
             # after it makes this write's publish fail and this check run again
             if still_current is not None and not still_current():
                 report.seconds = time.perf_counter() - started
-                if written is not None:
+                if written is not None or deleted:
                     # the newer version's partition is the truth: its rows over this version's,
                     # and the points only this version wrote deleted
                     if plan.existing.num_rows:
                         load_rows([plan.existing])
-                    ours = new_points(written, spec)
+                    ours = new_points(written, spec) if written is not None else {}
                     only_ours = set(ours) - set(new_points(plan.existing, spec))
                     if only_ours:
                         held = existing_points(client, spec, claims.coverage)
                         delete_points(client, spec, held, only_ours & set(held))
                     raise SupersededLoadError(
                         f"{normalized.source}: a newer version of the object was published into "
-                        f"{partition.key} after this version wrote its rows to InfluxDB; the day "
+                        f"{partition.key} after this version wrote its rows to InfluxDB (or "
+                        "deleted points there); the day "
                         "was written to InfluxDB again from its partition (the newer version's) "
                         f"and the {len(only_ours)} point(s) only this version held were deleted: "
                         "check the day (its exact verification, the `ingest_verify` job)"
                     )
+                # nothing of this version reached the day: its mark and stamps go (the newer
+                # version need not cover this day to clear them)
+                store.abandon_file(partition, source)
                 raise ObjectChangedError(
                     f"{normalized.source}: a newer version of the object was uploaded while "
                     f"this one was loading ({partition.key}): this version is superseded",
