@@ -476,20 +476,25 @@ class NewerFiles:
         untouched: list[int] = []
         rewritten: list[dict[str, Any]] = []
         given = 0
+
+        def ours(spoken: frozenset[str]) -> frozenset[str] | None:
+            """The fields that stay the file's at a point (``None``: no later file spoke)."""
+            nonlocal given
+            theirs = spoken & present
+            given += bool(theirs)
+            return present - theirs if theirs else None
+
         mine: list[dict[str, Any]] | None = None
         for i, (key, spoken) in enumerate(
             zip(row_keys, self.fields_of(row_keys, spec.grain), strict=True)
         ):
-            theirs = spoken & present
-            if not theirs:
+            kept = ours(spoken)
+            if kept is None:
                 untouched.append(i)
-                continue
-            given += 1
-            if theirs == present:
-                continue
-            mine = mine if mine is not None else claims.rows.to_pylist()
-            base = stored(key) or {**mine[i], **dict.fromkeys(theirs)}
-            rewritten.append({**base, **{f: mine[i][f] for f in present - theirs}})
+            elif kept:
+                mine = mine if mine is not None else claims.rows.to_pylist()
+                base = stored(key) or {**mine[i], **dict.fromkeys(present - kept)}
+                rewritten.append({**base, **{f: mine[i][f] for f in kept}})
         picks = [spec.tags.index(t) for t in spec.identity_tags]
         withdrawals = sorted(claims.empty)
         ids = [(tuple(series[i] for i in picks), at) for series, at in withdrawals]
@@ -497,18 +502,16 @@ class NewerFiles:
         for full, key, spoken in zip(
             withdrawals, ids, self.fields_of(ids, spec.grain), strict=True
         ):
-            theirs = spoken & present
-            if not theirs:
+            kept = ours(spoken)
+            if kept is None:
                 empty.add(full)
-                continue
-            given += 1
-            if theirs == present:
+            if not kept:
                 continue
             base = stored(key)
             if base is None:
                 empty.add(full)
                 continue
-            base.update(dict.fromkeys(present - theirs))
+            base.update(dict.fromkeys(kept))
             if all(base[f] is None for f in spec.field_names):
                 empty.add(full)
             else:
