@@ -518,3 +518,57 @@ def test_later_file_landing_while_earlier_reconciles(
     pp = [f for (t, m), f in in_p.items() if t[0] == "SE" and m == at]
     assert arrived and not rep.failed_batches and rep.gave_way == 1
     assert pp == [{CV: 2.0}] and pi == pp
+
+
+def _named(name: str, pick: Any, values: dict[tuple[str, str], dict[str, str]]) -> bytes:
+    """DAY's Southeast rows chosen by ``pick``, changed by ``values``, under the name ``name``."""
+
+    def edit(rows: list[dict[str, Any]]) -> None:
+        rows_edit(DAY, pick, values)(rows)
+        for row in rows:
+            row["nom_subsistema"] = name
+
+    return _edit(raw_csv(CURVA, [DAY]), edit)
+
+
+def _southeast(row: dict[str, Any]) -> bool:
+    return row["id_subsistema"] == "SE" and row["din_instante"].startswith(str(DAY))
+
+
+def test_a_later_withdrawal_under_a_new_spelling(moto_server, influx_url) -> None:  # type: ignore[no-untyped-def]
+    """B (later) withdraws the Southeast's noon under the name 'Sudeste', A (earlier) writes it
+    under that name: the stored 'SUDESTE' point was not withdrawn (a withdrawal matched the
+    name too), yet A gave way to B's stamp (by code) — the result depended on the run order. A
+    withdrawal, a bad row and a whole series-day now name the series by its code."""
+
+    def noon(row: dict[str, Any]) -> bool:
+        return _southeast(row) and hour_in(DAY, {12})(row)
+
+    a = _named("Sudeste", noon, {("SE", "12:00"): {CV: "1.0"}})
+    b = _named("Sudeste", noon, {("SE", "12:00"): {CV: ""}})
+    check_all_orders(
+        moto_server.url,
+        influx_url,
+        CURVA,
+        raw_csv(CURVA, [DAY, NEXT]),
+        {"a": (a, 10), "b": (b, 20)},
+    )
+
+
+def test_a_later_whole_day_under_a_new_spelling(moto_server, influx_url) -> None:  # type: ignore[no-untyped-def]
+    """A (earlier, the stored name) adds 13:30; B (later) holds the Southeast day whole under
+    'Sudeste': 13:30 stayed or went depending on the run order."""
+    a = _edit(
+        raw_csv(CURVA, [DAY]),
+        rows_edit(
+            DAY, lambda r: _southeast(r) and hour_in(DAY, {12})(r), {("SE", "13:30"): {CV: "9.0"}}
+        ),
+    )
+    b = _named("Sudeste", _southeast, {("SE", "12:00"): {CV: "2.0"}})
+    check_all_orders(
+        moto_server.url,
+        influx_url,
+        CURVA,
+        raw_csv(CURVA, [DAY, NEXT]),
+        {"a": (a, 10), "b": (b, 20)},
+    )

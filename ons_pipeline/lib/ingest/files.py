@@ -634,16 +634,24 @@ def _plan_once(
     def among(values: pa.Array, strings: Iterable[str]) -> pa.Array:
         return pc.is_in(values, value_set=pa.array(list(strings), pa.string()))
 
+    # a bad row, a withdrawal or a whole series-day names its series by code (as DayClaims.fate)
+    identity = spec.identity_tags
+    picks = [spec.tags.index(t) for t in identity]
+
+    def coded(claimed: Iterable[tuple[tuple[str, ...], int]]) -> Iterable[str]:
+        return (_joined(tuple(s[i] for i in picks), at) for s, at in claimed)
+
+    id_series = _series_strings(existing, spec, identity)
+    id_keys = _suffixed(id_series, times)
     replaced = pc.is_in(keys, value_set=new_keys)
-    protected = among(keys, (_joined(*k) for k in claims.protected))
-    withdrawn = among(keys, (_joined(*k) for k in claims.empty))
+    protected = among(id_keys, coded(claims.protected))
+    withdrawn = among(id_keys, coded(claims.empty))
     vanished = pc.and_(
-        among(_suffixed(series, local_days), (_joined(*k) for k in claims.whole)),
+        among(_suffixed(id_series, local_days), coded(claims.whole)),
         pa.array(~in_repeated_hour(instants)),  # as DayClaims.fate
     )
-    identity = spec.identity_tags
     renamed = pc.is_in(  # as DayClaims.fate
-        _suffixed(_series_strings(existing, spec, identity), times),
+        id_keys,
         value_set=_suffixed(
             _series_strings(rows, spec, identity), pc.cast(rows.column(TIME_COLUMN), pa.int64())
         ),
@@ -780,7 +788,18 @@ def reconcile(client: InfluxClient, spec: TableSpec, claims: DayClaims) -> Recon
         return result
     incoming = new_points(claims.rows, spec)
     positions = [spec.tags.index(t) for t in spec.identity_tags]
-    identities = {(tuple(s[i] for i in positions), t) for s, t in incoming}
+
+    def coded(keys: Iterable[tuple[tuple[str, ...], int]]) -> frozenset[SeriesTime]:
+        return frozenset((tuple(s[i] for i in positions), t) for s, t in keys)
+
+    identities = coded(incoming)
+    # bad rows, withdrawals and whole series-days name their series by code
+    by_code = replace(
+        claims,
+        empty=coded(claims.empty),
+        protected=coded(claims.protected),
+        whole=coded(claims.whole),
+    )
     absent = frozenset(claims.absent_fields)
     keys = list(existing)
     instants = np.array([t for _, t in keys], dtype=np.int64)
@@ -788,8 +807,11 @@ def reconcile(client: InfluxClient, spec: TableSpec, claims: DayClaims) -> Recon
     repeated = in_repeated_hour(instants).tolist()
     doomed: set[SeriesTime] = set()
     for key, local_day, twice in zip(keys, local_days.tolist(), repeated, strict=True):
-        renamed = (tuple(key[0][i] for i in positions), key[1]) in identities
-        fate = claims.fate(key, local_day, incoming, twice, renamed)
+        code = (tuple(key[0][i] for i in positions), key[1])
+        if key in incoming:
+            fate = "replaced"
+        else:
+            fate = by_code.fate(code, local_day, {}, twice, code in identities)
         if fate == "replaced":
             if existing[key] - incoming[key] - absent:
                 doomed.add(key)
