@@ -18,6 +18,8 @@ of a local day the file mentions, the file's rows decide (``DayClaims.fate``):
   point it lacks (an off-grid time, a stale daily ``00:00:01``) is no longer published — except
   in the hour repeated when DST ends, whose two instants share one clock slot that ONS files
   write once: the occurrence the file does not name is kept;
+* a bad row, a withdrawal and a whole series-day name the series by its code (``key_tags``),
+  whatever the name beside it;
 * otherwise the point is **kept**: a partial file — a fixed quarantine CSV, a patch of some hours
   or of some series, an excerpt — upserts its own points and leaves everything else of the day.
 
