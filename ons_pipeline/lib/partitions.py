@@ -251,23 +251,99 @@ def files_over(
     """An export of a day that ONS files were loaded into first, as if the files came after it:
     the files' rows (``files``: the partition as they left it), and the exported rows they did
     not replace, withdraw or leave out of a series-day they held whole (a point of the hour
-    repeated at DST's end, or one of a row the files could not read, stays)."""
+    repeated at DST's end, or one of a row the files could not read, stays). A field no file
+    spoke of at a point (a column the files lack: ONS intercâmbio files have no programmed
+    value) keeps its exported value, as loading the files after the export would have."""
+    spoken = _spoken_fields(claims, spec)
     if exported.num_rows and (claims.withdrawn or claims.whole):
-        series = _series_times(exported, spec, spec.identity_tags)
-        names = list(spec.identity_tags)
-        tags = list(
-            zip(*(series.column(t).cast(pa.string()).to_pylist() for t in names), strict=True)
-        )
-        times = pc.cast(exported.column(TIME_COLUMN), pa.int64()).to_numpy(zero_copy_only=False)
-        days = np.floor_divide(utc_ns_to_local_ns(times), NS_PER_DAY).tolist()
-        repeated = in_repeated_hour(times)
+        tags, times, days, repeated = _keyed(exported, spec)
         gone = [
             (key, at) not in claims.protected
             and ((key, at) in claims.withdrawn or ((key, day) in claims.whole and not again))
-            for key, at, day, again in zip(tags, times.tolist(), days, repeated, strict=True)
+            for key, at, day, again in zip(tags, times, days, repeated, strict=True)
         ]
+        residual = []
+        if any(gone):
+            positions = [i for i, g in enumerate(gone) if g]
+            for i, row in zip(positions, exported.take(positions).to_pylist(), strict=True):
+                theirs = spoken((tags[i], times[i]), days[i], repeated[i])
+                kept = {f: None if f in theirs else row[f] for f in spec.field_names}
+                if any(v is not None for v in kept.values()):
+                    residual.append({**row, **kept})
         exported = exported.filter(pa.array([not g for g in gone]))
-    return overlay(exported, files, spec)
+        if residual:
+            extra = pa.Table.from_pylist(residual, schema=exported.schema)
+            exported = pa.concat_tables([exported, extra])
+    return overlay(exported, _filled(files, exported, spoken, spec), spec)
+
+
+def _keyed(
+    table: pa.Table, spec: TableSpec
+) -> tuple[list[tuple[str, ...]], list[int], list[int], list[bool]]:
+    """Each row's series by key tags, time (ns), local day and whether DST repeats its hour."""
+    series = _series_times(table, spec, spec.identity_tags)
+    names = list(spec.identity_tags)
+    tags = list(zip(*(series.column(t).cast(pa.string()).to_pylist() for t in names), strict=True))
+    times = pc.cast(table.column(TIME_COLUMN), pa.int64()).to_numpy(zero_copy_only=False)
+    days = np.floor_divide(utc_ns_to_local_ns(times), NS_PER_DAY).tolist()
+    return tags, times.tolist(), days, in_repeated_hour(times).tolist()
+
+
+def _spoken_fields(
+    claims: FileClaims, spec: TableSpec
+) -> Callable[[KeyTime, int, bool], frozenset[str]]:
+    """The fields the files spoke of at a point (series by key tags, time; its local day and
+    whether DST repeats its hour), from their stamps; every field where no stamp says (claims
+    written before stamps existed)."""
+    every = frozenset(spec.field_names)
+    stamps = claims.all_stamps()
+    by_point: dict[KeyTime, set[str]] = {}
+    for name, key in stamps.points:
+        by_point.setdefault(key, set()).add(name)
+    by_day: dict[KeyTime, dict[str, frozenset[FileOrder]]] = {}
+    for (name, day), group in stamps.days.items():
+        by_day.setdefault(day, {})[name] = group
+
+    def spoken(key: KeyTime, local_day: int, repeated: bool) -> frozenset[str]:
+        names = set(by_point.get(key, ()))
+        if not repeated:
+            spared = stamps.spared.get(key, frozenset())
+            names |= {
+                n for n, group in by_day.get((key[0], local_day), {}).items() if group - spared
+            }
+        return frozenset(names) or every
+
+    return spoken
+
+
+def _filled(
+    files: pa.Table,
+    exported: pa.Table,
+    spoken: Callable[[KeyTime, int, bool], frozenset[str]],
+    spec: TableSpec,
+) -> pa.Table:
+    """The files' rows, each field no file spoke of at its point taken from the exported row."""
+    if not files.num_rows or not exported.num_rows or len(spec.field_names) < 2:
+        return files
+    tags, times, days, repeated = _keyed(files, spec)
+    partial = [
+        i
+        for i in range(files.num_rows)
+        if spoken((tags[i], times[i]), days[i], repeated[i]) != frozenset(spec.field_names)
+    ]
+    if not partial:
+        return files
+    ex_tags, ex_times, _, _ = _keyed(exported, spec)
+    at = {key: i for i, key in enumerate(zip(ex_tags, ex_times, strict=True))}
+    rows, sources = files.to_pylist(), exported.to_pylist()
+    for i in partial:
+        j = at.get((tags[i], times[i]))
+        if j is None:
+            continue
+        source = sources[j]
+        theirs = spoken((tags[i], times[i]), days[i], repeated[i])
+        rows[i].update({f: source[f] for f in spec.field_names if f not in theirs})
+    return pa.Table.from_pylist(rows, schema=files.schema)
 
 
 @dataclass(frozen=True, order=True)

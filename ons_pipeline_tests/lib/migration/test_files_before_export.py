@@ -316,3 +316,57 @@ def test_a_file_loaded_before_the_verify_stage_reload_fails_the_day(
         (outcomes,) = list(migration.run([DAY], stages))
     (outcome,) = outcomes
     assert not armed and not outcome.ok and "while this run loaded it" in (outcome.error or "")
+
+
+@pytest.mark.parametrize(
+    ("verified", "held"), [("1234.5", 1234.5), ("", None)], ids=["value", "withdrawal"]
+)
+def test_an_export_keeps_the_fields_the_files_had_no_column_for(
+    aws: AwsSettings, influxdb: InfluxSettings, verified: str, held: float | None
+) -> None:
+    """An intercâmbio file (ONS's have no programmed column) loaded before the migration reached
+    its day, then the export: the file's rows replaced the exported ones whole, and the
+    programmed values Timestream held for those points were lost in both stores, silently (the
+    verification compares the stores with each other). A field no file spoke of keeps its
+    exported value, for a withdrawn point too."""
+    table, verified_field, programmed = (
+        "intercambio",
+        "val_intercambiomwmed",
+        "val_intercambioprogmwmed",
+    )
+    spec = schema.table(table)
+    stage_days({"aws": aws}, [table], [DAY], mode="unload")
+    s3 = aws.client("s3")
+    store = ParquetStore.of(aws)
+
+    def at_ten_from_n(rows: pa.Table) -> pa.Table:
+        return rows.filter(
+            pc.and_(
+                pc.equal(rows.column("id_subsistema_origem").cast(pa.string()), "N"),
+                pc.equal(pc.cast(rows.column("time"), pa.int64()), ten),
+            )
+        )
+
+    ten = ons_time.to_ns(datetime(DAY.year, DAY.month, DAY.day, 13, tzinfo=UTC))  # 10:00 local
+    export_days(spec, [DAY], aws.client("timestream-query"), s3, aws)
+    source = at_ten_from_n(store.read(Partition(table, DAY), spec)).sort_by("id_subsistema_destino")
+    assert source.num_rows and all(v is not None for v in source.column(programmed).to_pylist())
+    store_prefix = store.prefix(Partition(table, DAY))
+    for obj in s3.list_objects_v2(Bucket=aws.bucket, Prefix=store_prefix).get("Contents", []):
+        s3.delete_object(Bucket=aws.bucket, Key=obj["Key"])  # the day not migrated yet
+
+    def edit(rows: list[dict[str, Any]]) -> None:
+        rows[:] = [
+            r
+            for r in rows
+            if r["din_instante"] == f"{DAY} 10:00:00" and r["id_subsistema_origem"] == "N"
+        ]
+        for row in rows:
+            del row[programmed]
+            row[verified_field] = verified
+
+    ingest(aws, influxdb, _edit(raw_csv(table, [DAY]), edit), "raw/intercambio/a.csv")
+    export_days(spec, [DAY], aws.client("timestream-query"), s3, aws)
+    after = at_ten_from_n(store.read(Partition(table, DAY), spec)).sort_by("id_subsistema_destino")
+    assert after.column(programmed).to_pylist() == source.column(programmed).to_pylist()
+    assert set(after.column(verified_field).to_pylist()) == {held}
