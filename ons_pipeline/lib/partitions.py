@@ -153,6 +153,49 @@ class Stamps:
         }
         return cls(points, {k: frozenset(v) for k, v in days.items()}, spared)
 
+    def spoken(self, after: FileOrder | None = None) -> Spoken:
+        """What the stamped files spoke of, point by point; with ``after``, only the files
+        uploaded after it (another version of the same object is not one of them: which
+        version stands is the object's ETag's to say)."""
+
+        def counts(stamp: FileOrder) -> bool:
+            return after is None or (stamp > after and stamp[1] != after[1])
+
+        points: dict[KeyTime, set[str]] = {}
+        for (name, key), stamp in self.points.items():
+            if counts(stamp):
+                points.setdefault(key, set()).add(name)
+        days: dict[KeyTime, dict[str, frozenset[FileOrder]]] = {}
+        for (name, day), group in self.days.items():
+            holders = frozenset(o for o in group if counts(o))
+            if holders:
+                days.setdefault(day, {})[name] = holders
+        return Spoken({k: frozenset(v) for k, v in points.items()}, days, self.spared)
+
+
+@dataclass(frozen=True)
+class Spoken:
+    """:class:`Stamps` by point: the fields of each point files wrote or withdrew, the fields of
+    each series-day files held whole (with those files) and the points such files spared."""
+
+    points: Mapping[KeyTime, frozenset[str]] = field(default_factory=dict)
+    days: Mapping[KeyTime, Mapping[str, frozenset[FileOrder]]] = field(default_factory=dict)
+    spared: Mapping[KeyTime, frozenset[FileOrder]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.points or self.days)
+
+    def at(self, key: KeyTime, local_day: int, repeated: bool) -> frozenset[str]:
+        """The fields spoken of at ``key`` (series by key tags, time) of ``local_day``; of a
+        point of the hour repeated when DST ends, only by its own stamp (a whole day cannot say
+        which instant it leaves out)."""
+        names = set(self.points.get(key, ()))
+        whole = None if repeated else self.days.get((key[0], local_day))
+        if whole:
+            spared = self.spared.get(key, frozenset())
+            names |= {name for name, group in whole.items() if group - spared}
+        return frozenset(names)
+
 
 def _union(
     first: Mapping[Any, frozenset[FileOrder]], second: Mapping[Any, frozenset[FileOrder]]
@@ -296,24 +339,12 @@ def _spoken_fields(
     whether DST repeats its hour), from their stamps; every field where no stamp says (claims
     written before stamps existed)."""
     every = frozenset(spec.field_names)
-    stamps = claims.all_stamps()
-    by_point: dict[KeyTime, set[str]] = {}
-    for name, key in stamps.points:
-        by_point.setdefault(key, set()).add(name)
-    by_day: dict[KeyTime, dict[str, frozenset[FileOrder]]] = {}
-    for (name, day), group in stamps.days.items():
-        by_day.setdefault(day, {})[name] = group
+    spoken = claims.all_stamps().spoken()
 
-    def spoken(key: KeyTime, local_day: int, repeated: bool) -> frozenset[str]:
-        names = set(by_point.get(key, ()))
-        if not repeated:
-            spared = stamps.spared.get(key, frozenset())
-            names |= {
-                n for n, group in by_day.get((key[0], local_day), {}).items() if group - spared
-            }
-        return frozenset(names) or every
+    def fields(key: KeyTime, local_day: int, repeated: bool) -> frozenset[str]:
+        return spoken.at(key, local_day, repeated) or every
 
-    return spoken
+    return fields
 
 
 def _filled(

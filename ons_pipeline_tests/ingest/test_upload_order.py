@@ -340,7 +340,6 @@ def test_a_newer_version_of_an_object_never_gives_way_to_an_older_one(
     by stamps: a newer version counted as uploaded earlier (an upload time read with less
     precision) gave way to the older version's stamps, and the older one's values stood."""
     from ons_pipeline.lib.ingest import files as files_mod
-    from ons_pipeline.lib.ingest.files import SupersededLoadError
 
     ingest(aws, influxdb, raw_csv(TABLE, [DAY]), "raw/curva/day.csv", uploaded=upload(0))
     s3 = aws.client("s3")

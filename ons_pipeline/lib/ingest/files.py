@@ -113,6 +113,7 @@ from ons_pipeline.lib.partitions import (
     Partition,
     PartitionChangedError,
     PartitionWrite,
+    Spoken,
     Stamps,
 )
 from ons_pipeline.lib.rollup.publish import withdraw_coverage
@@ -386,8 +387,13 @@ def file_stamps(claims: DayClaims, spec: TableSpec, order: FileOrder) -> Stamps:
 
 def _by_key(keys: Iterable[tuple[tuple[str, ...], int]], spec: TableSpec) -> frozenset[KeyTime]:
     """Series named by all their tags → by their key tags."""
+    return frozenset(_coded(keys, spec))
+
+
+def _coded(keys: Iterable[tuple[tuple[str, ...], int]], spec: TableSpec) -> list[KeyTime]:
+    """Each series named by all its tags → by its key tags (its code), in order."""
     picks = [spec.tags.index(t) for t in spec.identity_tags]
-    return frozenset((tuple(series[i] for i in picks), at) for series, at in keys)
+    return [(tuple(series[i] for i in picks), at) for series, at in keys]
 
 
 def _key_times(table: pa.Table, spec: TableSpec) -> list[KeyTime]:
@@ -405,53 +411,28 @@ class NewerFiles:
     tags: the fields of points they wrote or withdrew, the fields of series-days they held whole
     and the points those left as they were. Their word stands, whichever run finishes last."""
 
-    points: Mapping[KeyTime, frozenset[str]] = field(default_factory=dict)
-    days: Mapping[KeyTime, Mapping[str, frozenset[FileOrder]]] = field(default_factory=dict)
-    spared: Mapping[KeyTime, frozenset[FileOrder]] = field(default_factory=dict)
+    spoken: Spoken = field(default_factory=Spoken)
 
     @classmethod
     def than(cls, known: FileClaims | None, order: FileOrder) -> NewerFiles:
-        """What files uploaded after ``order`` said; another version of the same object is
-        not one of them (which version stands is the object's ETag's to say)."""
         if known is None:
             return cls()
-        stamps = known.all_stamps()
-
-        def later(stamp: FileOrder) -> bool:
-            return stamp > order and stamp[1] != order[1]
-
-        points: dict[KeyTime, set[str]] = {}
-        for (name, key), stamp in stamps.points.items():
-            if later(stamp):
-                points.setdefault(key, set()).add(name)
-        days: dict[KeyTime, dict[str, frozenset[FileOrder]]] = {}
-        for (name, day), group in stamps.days.items():
-            later_ones = frozenset(o for o in group if later(o))
-            if later_ones:
-                days.setdefault(day, {})[name] = later_ones
-        return cls({k: frozenset(v) for k, v in points.items()}, days, stamps.spared)
+        return cls(known.all_stamps().spoken(after=order))
 
     def __bool__(self) -> bool:
-        return bool(self.points or self.days)
+        return bool(self.spoken)
 
     def fields_of(self, keys: list[KeyTime], grain: timedelta) -> list[frozenset[str]]:
-        """For each point (series by key tags, time), the fields these files spoke of; of a
-        point of the hour repeated when DST ends, only by its own stamp (a whole day cannot say
-        which instant it leaves out)."""
+        """For each point (series by key tags, time), the fields these files spoke of."""
         if not self or not keys:
             return [frozenset()] * len(keys)
         instants = np.array([at for _, at in keys], dtype=np.int64)
         local_days, _ = clock_slots(instants, grain)
         repeated = in_repeated_hour(instants).tolist()
-        out = []
-        for key, day, twice in zip(keys, local_days.tolist(), repeated, strict=True):
-            names = set(self.points.get(key, ()))
-            whole = None if twice else self.days.get((key[0], day))
-            if whole:
-                spared = self.spared.get(key, frozenset())
-                names |= {name for name, group in whole.items() if group - spared}
-            out.append(frozenset(names))
-        return out
+        return [
+            self.spoken.at(key, day, twice)
+            for key, day, twice in zip(keys, local_days.tolist(), repeated, strict=True)
+        ]
 
     def apply(
         self, claims: DayClaims, existing: pa.Table, spec: TableSpec
@@ -497,9 +478,8 @@ class NewerFiles:
                 mine = mine if mine is not None else claims.rows.to_pylist()
                 base = stored(key) or {**mine[i], **dict.fromkeys(present - kept)}
                 rewritten.append({**base, **{f: mine[i][f] for f in kept}})
-        picks = [spec.tags.index(t) for t in spec.identity_tags]
         withdrawals = sorted(claims.empty)
-        ids = [(tuple(series[i] for i in picks), at) for series, at in withdrawals]
+        ids = _coded(withdrawals, spec)
         empty: set[SeriesTime] = set()
         for full, key, spoken in zip(
             withdrawals, ids, self.fields_of(ids, spec.grain), strict=True
@@ -669,11 +649,6 @@ def _plan_once(
             rows, new_keys, existing, keys, doomed, spec, claims.absent_fields, theirs
         )
     return merge(kept, rows)
-
-
-def _series_tuples(table: pa.Table, spec: TableSpec) -> list[tuple[str, ...]]:
-    tags = [pc.fill_null(table.column(t).cast(pa.string()), "").to_pylist() for t in spec.tags]
-    return [tuple(values) for values in zip(*tags, strict=True)]
 
 
 def _complete_rows(
@@ -1151,9 +1126,7 @@ def _give_way(
     one has spoken of since: deleted, then written again as the partition (that file's) holds
     them; this attempt then applies what is still this file's."""
     assert plan.newer is not None
-    picks = [spec.tags.index(t) for t in spec.identity_tags]
-    ids = [key for rows in touched for key in _key_times(rows, spec)]
-    ids += [(tuple(series[i] for i in picks), at) for series, at in deleted]
+    ids = [key for rows in touched for key in _key_times(rows, spec)] + _coded(deleted, spec)
     back = {
         key
         for key, spoken in zip(ids, plan.newer.fields_of(ids, spec.grain), strict=True)
@@ -1162,7 +1135,10 @@ def _give_way(
     if not back:
         return
     held = existing_points(client, spec, coverage)
-    gone = {key for key in held if (tuple(key[0][i] for i in picks), key[1]) in back}
+    held_keys = list(held)
+    gone = {
+        key for key, code in zip(held_keys, _coded(held_keys, spec), strict=True) if code in back
+    }
     if gone:
         delete_points(client, spec, held, gone)
     keep = [key in back for key in _key_times(plan.existing, spec)]
