@@ -615,18 +615,25 @@ class ParquetStore:
         source: str,
         claims: FileClaims,
         read: tuple[FileClaims | None, str | None] | None = None,
+        still_current: Callable[[], bool] | None = None,
     ) -> None:
         """Record, once its rows are in the partition, what the file ``source`` said; a load of
-        an earlier version of the same object that never finished is superseded by this one."""
+        an earlier version of the same object that never finished is superseded by this one.
+
+        Another version's mark goes only while ``source`` is still the object's version (asked
+        after the mark was read: a version marks a day only once it is uploaded), so a version
+        superseded meanwhile never clears the mark of the newer one loading."""
         key = source.rsplit("@", 1)[0]
 
         def committed(known: FileClaims | None) -> FileClaims:
             merged = claims if known is None else known.then(claims)
-            pending = frozenset(p for p in merged.pending if p.rsplit("@", 1)[0] != key)
+            others = {p for p in merged.pending if p != source and p.rsplit("@", 1)[0] == key}
+            if others and still_current is not None and not still_current():
+                others = set()
+            gone = others | {source}
+            pending = frozenset(merged.pending - gone)
             # this load's stamps, or an unfinished earlier version's, give way to the claims'
-            pending_stamps = {
-                p: s for p, s in merged.pending_stamps.items() if p.rsplit("@", 1)[0] != key
-            }
+            pending_stamps = {p: s for p, s in merged.pending_stamps.items() if p not in gone}
             return replace(merged, pending=pending, pending_stamps=pending_stamps)
 
         self._update_claims(partition, committed, read)

@@ -358,6 +358,44 @@ def test_an_older_version_of_an_object_does_not_retry_over_the_newer(
     assert noon_in_influxdb(influx_url, influx_db, "SE") == [2.0]
 
 
+def test_an_older_version_committing_keeps_the_mark_of_the_newer_one_loading(
+    aws: AwsSettings,
+    influxdb: InfluxSettings,
+    influx_url: str,
+    influx_db: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """v2 was uploaded and began loading the day while v1 published it: v1's commit cleared
+    v2's pending mark and stamps (every version of the key's), so an export meanwhile would
+    not have failed the day. Only a version that is still the object's clears other marks."""
+    s3 = aws.client("s3")
+    store = ParquetStore.of(aws)
+    key = "raw/curva/year.csv"
+    first = s3.put_object(Bucket=aws.bucket, Key=key, Body=only("SE", "1.0"))["ETag"]
+    write = ParquetStore.write
+    marked: list[tuple[Partition, str]] = []
+
+    def v2_begins_while_v1_writes(self, partition, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not marked:
+            second = s3.put_object(Bucket=aws.bucket, Key=key, Body=only("SE", "2.0"))["ETag"]
+            marked.append((partition, f"s3://{aws.bucket}/{key}@{second.strip(chr(34))}"))
+            store.begin_file(partition, marked[0][1])
+        return write(self, partition, *args, **kwargs)
+
+    monkeypatch.setattr(ParquetStore, "write", v2_begins_while_v1_writes)
+    with pytest.raises(Exception, match="newer version"):
+        ingest(aws, influxdb, only("SE", "1.0"), key, etag=first)
+    monkeypatch.setattr(ParquetStore, "write", write)
+    partition, v2 = marked[0]
+    claims, _ = store.claims_and_etag(partition)
+    assert claims is not None and v2 in claims.pending, "v1 cleared v2's mark"
+    ingest(aws, influxdb, only("SE", "2.0"), key, etag=v2.rsplit("@", 1)[1])
+    claims, _ = store.claims_and_etag(partition)
+    assert claims is not None and not claims.pending and not claims.pending_stamps
+    assert noon_in_parquet(aws, "SE") == [2.0]
+    assert noon_in_influxdb(influx_url, influx_db, "SE") == [2.0]
+
+
 def test_an_ingest_run_whose_object_is_overwritten_mid_load_stops_as_superseded(
     aws: AwsSettings,
     influxdb: InfluxSettings,

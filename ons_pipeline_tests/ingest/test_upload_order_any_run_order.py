@@ -241,6 +241,32 @@ def test_intercambio_three_files(moto_server, influx_url) -> None:  # type: igno
     )
 
 
+def test_a_file_without_the_programmed_column_renaming_a_subsystem(moto_server, influx_url) -> None:  # type: ignore[no-untyped-def]
+    """A file without the programmed column spelling SE's name anew failed its day ("rows
+    share their series") after changing InfluxDB: the stored points under the old name kept
+    their programmed values beside the renamed rows. The renamed rows take them (by code)."""
+    base = raw_csv(INTER, [DAY, NEXT])
+
+    def renamed(rows):  # type: ignore[no-untyped-def]
+        rows_edit(DAY, lambda r: r["din_instante"].startswith(str(DAY)), {}, (PROG,))(rows)
+        for r in rows:
+            if r["id_subsistema_origem"] == "SE":
+                r["nom_subsistema_origem"] = "Sudeste/Centro-Oeste"
+
+    a = _edit(raw_csv(INTER, [DAY]), renamed)
+    b = _inter_one(DAY, "10:00", {VER: "1.0", PROG: "2.0"})
+    in_influx, in_parquet = run(moto_server.url, influx_url, INTER, base, {"a": (a, 10)}, ["a"])
+    assert in_influx == in_parquet
+    programmed = {
+        (tags[0], tags[2], at): fields.get(PROG)
+        for (tags, at), fields in run(moto_server.url, influx_url, INTER, base, {}, [])[1].items()
+    }
+    assert programmed == {(t[0], t[2], at): f.get(PROG) for (t, at), f in in_parquet.items()}
+    names = {tags[1] for tags, _ in in_parquet if tags[0] == "SE"}
+    assert names == {"Sudeste/Centro-Oeste", "SUDESTE"}  # the day's, and the next day's after it
+    check_all_orders(moto_server.url, influx_url, INTER, base, {"a": (a, 10), "b": (b, 20)})
+
+
 DST_DAY = date(2019, 2, 16)  # 23:00 local repeated (DST ends at 24:00)
 
 

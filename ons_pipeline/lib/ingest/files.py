@@ -632,12 +632,10 @@ def _plan_once(
         among(_suffixed(id_series, local_days), coded(claims.whole)),
         pa.array(~in_repeated_hour(instants)),  # as DayClaims.fate
     )
-    renamed = pc.is_in(  # as DayClaims.fate
-        id_keys,
-        value_set=_suffixed(
-            _series_strings(rows, spec, identity), pc.cast(rows.column(TIME_COLUMN), pa.int64())
-        ),
+    new_id_keys = _suffixed(
+        _series_strings(rows, spec, identity), pc.cast(rows.column(TIME_COLUMN), pa.int64())
     )
+    renamed = pc.is_in(id_keys, value_set=new_id_keys)  # as DayClaims.fate
     doomed = pc.and_(
         pc.invert(pc.or_(replaced, protected)), pc.or_(pc.or_(withdrawn, vanished), renamed)
     )
@@ -645,8 +643,16 @@ def _plan_once(
     theirs = newer.fields_of(_key_times(existing, spec), spec.grain) if newer else []
     theirs = theirs or [frozenset()] * existing.num_rows
     if claims.absent_fields or any(theirs):
+        # a point the file names anew is its row's (by code), not a second series
         rows = _complete_rows(
-            rows, new_keys, existing, keys, doomed, spec, claims.absent_fields, theirs
+            rows,
+            new_id_keys,
+            existing,
+            id_keys,
+            pc.and_(doomed, pc.invert(renamed)),
+            spec,
+            claims.absent_fields,
+            theirs,
         )
     return merge(kept, rows)
 
@@ -661,9 +667,10 @@ def _complete_rows(
     absent: tuple[str, ...],
     theirs: list[frozenset[str]],
 ) -> pa.Table:
-    """The file's rows with the stored values of the fields it lacks, plus the doomed stored
-    points reduced to the fields that are not the file's to change: those it lacks, and those a
-    file uploaded after it spoke of (``theirs``, per stored row) — when they have any."""
+    """The file's rows with the stored values of the fields it lacks (points matched by
+    ``keys``: series by code and time), plus the doomed stored points reduced to the fields
+    that are not the file's to change: those it lacks, and those a file uploaded after it spoke
+    of (``theirs``, per stored row) — when they have any."""
     stored = pc.index_in(new_keys, value_set=keys)  # null for a point not stored yet
     for name in absent:
         position = rows.schema.get_field_index(name)
@@ -988,7 +995,9 @@ def ingest_normalized(
         if plan.unchanged(spec) and not others:  # its rows are in already: its claims too
             report.unchanged_days.append(day)
             report.gave_way += plan.gave_way
-            store.commit_file(partition, source, _said(plan, spec, stamps), plan.known)
+            store.commit_file(
+                partition, source, _said(plan, spec, stamps), plan.known, still_current
+            )
             continue
         # first the mark that this file is being loaded into the day (an export meanwhile, or
         # after this load failed, fails the day) with its stamps, then the plan read after it;
@@ -1072,7 +1081,9 @@ def ingest_normalized(
                         raise
                     CONFLICT_RETRY.sleep(CONFLICT_RETRY.backoff(attempt))
                     continue
-                store.commit_file(partition, source, _said(plan, spec, stamps))
+                store.commit_file(
+                    partition, source, _said(plan, spec, stamps), still_current=still_current
+                )
             break
         report.days.append(
             DayIngest(
