@@ -145,6 +145,9 @@ _SUBSYSTEMS: list[tuple[str, str]] = [
     (r"norte|north(?:ern)?", "N"),
     (r"sin|sistema\s+interligado(?:\s+nacional)?|brasil|brazil|nation[\s-]?wide|(?:o\s+)?pais|(?:the\s+)?country"
      r"|national\s+(?:grid|system)|(?:todo\s+o\s+)?sistema\s+(?:eletrico\s+)?nacional"
+     # ONS's "o sistema" is the SIN ("carga do sistema"); isolated systems are not in it
+     r"|(?:todo\s+o\s+)?sistema(?:\s+eletrico)?(?:\s+brasileiro)?(?!\s+isolad)"
+     r"|(?:the\s+)?system(?:[\s-]+wide)?(?!\s+isolated)"
      r"|(?:the\s+)?(?:whole|entire)\s+(?:brazilian\s+)?(?:power\s+|electric(?:ity)?\s+)?(?:grid|system)"
      r"|(?:the\s+)?brazilian\s+(?:power\s+|electric(?:ity)?\s+)?(?:grid|system)|(?:the\s+)?(?:brazilian\s+|national\s+)?interconnected\s+(?:power\s+)?"
      r"(?:system|grid)|(?:somando|soma\s+d[eo]s?|summing(?:\s+up)?|sum\s+of|adding(?:\s+up)?)\s+"
@@ -158,8 +161,9 @@ _SUBSYSTEM_CODES = re.compile(r"(?<![\w])(SE\s*[/-]\s*CO|SECO|SE|NE|SIN|S|N)(?![
 # operators type the codes in lower case too ("cmo se agora", "carga ne ontem"): read only right
 # after a measure and before a period or the end, as "se" is also Portuguese for "if"
 _SUBSYSTEM_LOWER = re.compile(
-    r"(?<![\w])(se|ne|sin)(?=\s*(?:$|[?.!,;]|\d|(?:hoje|hj|ontem|agora|now|today|yesterday|em"
-    r"|no|na|nos|nas|in|on|last|ultim[oa]s?)\b))"
+    r"(?<![\w])(se|ne|sin|s|n)(?![\w])(?=\s*(?:$|[?.!,;]|\d|(?:hoje|hj|ontem|agora|now|today|yesterday"
+    r"|em|no|na|nos|nas|in|on|last|ultim[oa]s?|e|and|semana|mes|ano|dia|trimestre|week|month"
+    r"|year|day|quarter|desde|since|entre|between|durante|during)\b))"
 )
 # "se" opening a clause ("a carga média se ontem ficou abaixo de…") is "if", not Southeast
 _IF_CLAUSE = re.compile(
@@ -1214,6 +1218,11 @@ _PER_DAY_AVERAGE = rx(
     r"\b(?:em\s+media\s+por\s+dia|por\s+dia\s*,?\s+em\s+media|on\s+average\s+(?:per|a|each)\s+day"
     r"|(?:per|a)\s+day\s*,?\s+on\s+average|average\s+per\s+day)\b"
 )
+# "quanto gerou em média por hora": hourly values' mean over the period (MWmed), not each hour
+_PER_HOUR_AVERAGE = rx(
+    r"\b(?:em\s+media\s+por\s+hora|por\s+hora\s*,?\s+em\s+media|on\s+average\s+(?:per|an|each)"
+    r"\s+hour|(?:per|an)\s+hour\s*,?\s+on\s+average|average\s+per\s+hour)\b"
+)
 _TO_DATE = rx(r"\bacumulad[oa]\s+d[oa]\s+(?:mes|ano|semana)\b")
 _ENERGY_VERB = rx(
     r"\b(?:ger(?:ou|aram)|produz(?:iu|iram)|consum(?:iu|iram)|export(?:ou|aram|ed|s)?"
@@ -1238,7 +1247,7 @@ _WHICH_WAY = rx(
 )
 _SERIES_WORDS = rx(
     r"\b(?:mostre|mostrar|exiba|exibir|liste|listar|show|list|display|plot|grafico|serie"
-    r"|curva|evolucao|perfil|trajetoria"
+    r"|curva|evolucao|perfil|trajetoria|ao\s+longo\s+d[eoa]s?|over\s+the\s+course\s+of|throughout"
     r"|como\s+(?:\w+\s+){0,6}?(?:variou|variaram|evoluiu|evoluiram|oscilou|oscilaram"
     r"|se\s+comport\w+)"
     r"|how\s+did\s+(?:\w+\s+){1,6}?(?:vary|evolve|develop|behave))\b"
@@ -2795,6 +2804,8 @@ class RuleTranslator:
     def _grouping(self, st: _State) -> None:
         for match in st.text.take(_PER_DAY_AVERAGE):
             st.per_day = True
+            st.aggregations.append((match.start(), Aggregation.MEAN, match.group(0)))
+        for match in st.text.take(_PER_HOUR_AVERAGE):
             st.aggregations.append((match.start(), Aggregation.MEAN, match.group(0)))
         for pattern, window in _GROUP_TIME_RX:
             for match in st.text.take(pattern):

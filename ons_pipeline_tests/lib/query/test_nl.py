@@ -3442,3 +3442,44 @@ def test_what_the_ninth_differential_review_found() -> None:
     ):
         model = understood(question)
         assert str(model.selections[0].expr) in ("max(val_geracao)", "mean(val_geracao)"), question
+
+
+@pytest.mark.parametrize(
+    ("question", "subsystem"),
+    [
+        ("demanda máxima do sistema em 2023", "SIN"),  # ONS's "o sistema" is the SIN
+        ("Qual foi a carga do sistema ontem?", "SIN"),
+        ("what was the system load yesterday", "SIN"),
+        ("carga media do s no inverno de 2023", "S"),  # codes typed in lower case, one letter too
+        ("cmo do n ontem", "N"),
+        ("ger eolica ne semana passada", "NE"),
+    ],
+)
+def test_words_naming_a_subsystem_are_not_dropped(question: str, subsystem: str) -> None:
+    """An outside review found these read as every subsystem (a broader answer, no refusal):
+    "sistema" was a filler word and one-letter codes were skipped."""
+    model = understood(question)
+    filters = [f for f in model.tag_filters if f.tag == "id_subsistema"]
+    assert [f.values for f in filters] == [(subsystem,)], filters
+    assert "id_subsistema" not in model.group_tags
+
+
+def test_an_isolated_system_and_a_pronoun_se_are_not_subsystems() -> None:
+    assert not translate("geração dos sistemas isolados em 2023", NOW).complete
+    kept = translate("a carga se manteve ontem", NOW).model
+    assert kept is not None and not any(f.tag == "id_subsistema" for f in kept.tag_filters)
+
+
+def test_over_the_course_of_asks_the_series_and_mean_per_hour_one_figure() -> None:
+    """'Como ficou a EAR ... ao longo de 2023' read one yearly mean; 'quanto gerou em média por
+    hora' read every hour (an outside review). A mean asked over the year stays one figure."""
+    series = understood("Como ficou a EAR do Sul ao longo de 2023?")
+    assert series.window is not None and (series.window.count, series.window.unit) == (1, "d")
+    assert understood("Qual a carga média do Sul ao longo de 2023?").window is None
+    for question in (
+        "Quanto o Sul gerou de energia eólica em média por hora em março de 2024?",
+        "how much wind did the northeast generate on average per hour in March 2024?",
+    ):
+        model = understood(question)
+        assert model.window is None, question
+        assert [s.expr.func for s in model.selections] == [Aggregation.MEAN], question
