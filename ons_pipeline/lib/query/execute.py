@@ -267,7 +267,6 @@ def merge_results(
     model: QueryModel, stmts: Sequence[Statement], results: Sequence[dict[str, Any]]
 ) -> list[tuple[Any, ...]]:
     """Rows (time, result tags..., selection values...) from the statements' results."""
-    tags = model.result_tags()
     by_id = {int(r.get("statement_id", i)): r for i, r in enumerate(results)}
     merge = _combine if model.combine_periods or model.profile is not None else _merge
     rows = merge(model, stmts, by_id)
@@ -275,6 +274,12 @@ def merge_results(
         rows += _differences(model, rows)
     if model.window_filter is not None:
         rows = _window_filtered(model, rows)
+    return arrange(model, rows)
+
+
+def arrange(model: QueryModel, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Rows (time, result tags..., values...) in the model's order, limited and projected."""
+    tags = model.result_tags()
     columns = model.result_columns()
     if model.order_by:
         for okey in reversed(model.order_by):

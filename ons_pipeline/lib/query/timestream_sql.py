@@ -14,7 +14,9 @@ ordinals, ``ASC``/``DESC``); ``LIMIT``. ``BETWEEN`` keeps SQL's inclusive end (`
 
 from __future__ import annotations
 
+import math
 import re
+import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -22,7 +24,14 @@ from typing import Any
 
 from ons_pipeline.lib import schema
 from ons_pipeline.lib.ons_time import to_ns
-from ons_pipeline.lib.query.execute import Column, QueryResult, QueryRunner, execute
+from ons_pipeline.lib.query.execute import (
+    Column,
+    QueryResult,
+    QueryRunner,
+    arrange,
+    execute,
+    result_columns,
+)
 from ons_pipeline.lib.query.model import (
     NS_PER_SECOND,
     Agg,
@@ -43,6 +52,7 @@ from ons_pipeline.lib.query.model import (
     evaluate,
     parse_time,
 )
+from ons_pipeline.lib.query.rollups import AnswerSource
 from ons_pipeline.lib.rollup.spec import RollupTable
 from ons_pipeline.lib.schema import MeasureType, Source, TableSpec
 
@@ -463,6 +473,7 @@ class _Parser:
 
 # -- semantics --------------------------------------------------------------------------------
 
+RECORDS = "*"  # count(*)'s leaf in SqlTranslation.records; RECORDS + name counts a dimension
 _AGGS = {
     "avg": Aggregation.MEAN,
     "mean": Aggregation.MEAN,
@@ -499,6 +510,9 @@ class SqlTranslation:
     model: QueryModel
     constants: dict[str, str] = field(default_factory=dict)
     columns: tuple[str, ...] = ()
+    # the selections with SQL's counts of records (``count(*)``, ``count(time)``) and of a
+    # dimension's non-NULL values, when InfluxDB's per-field count() cannot answer them
+    records: tuple[Selection, ...] | None = None
 
 
 class _Semantics:
@@ -518,6 +532,8 @@ class _Semantics:
             ) from None
         self.legacy = self.spec.source is Source.LEGACY
         self.aliases: dict[str, _Node] = {}
+        self.exact = False  # value_expr: counts of records as RECORDS / RECORDS + dimension
+        self.counts_records = False
 
     def err(self, message: str, node: _Node | None, construct: str = "") -> SqlError:
         return SqlError(
@@ -607,12 +623,13 @@ class _Semantics:
                 if arg.kind == "star":
                     if node.name != "count":
                         raise self.err(f"{node.name}(*) is not valid", node)
-                    return Agg(Aggregation.COUNT, self.spec.field_names[0])
+                    return self._record_count(RECORDS)
                 fname = self.field_of(arg)
                 if fname is None:
                     if self.is_tag(arg) or self.is_time(arg):
                         if node.name == "count":
-                            return Agg(Aggregation.COUNT, self.spec.field_names[0])
+                            tag = arg.name if self.is_tag(arg) else ""
+                            return self._record_count(RECORDS + tag)
                         raise self.err(f"{node.name} of a dimension is not supported", arg)
                     if arg.kind == "col":
                         raise self.unknown_column(arg)
@@ -631,6 +648,15 @@ class _Semantics:
                 return self.value_expr(self.aliases[node.name])
             raise self.unknown_column(node)
         raise self.err(f"unsupported construct in an expression: {node.text()}", node)
+
+    def _record_count(self, counted: str) -> Agg:
+        """A count of records (``counted`` = RECORDS) or of a dimension's non-NULL values
+        (RECORDS + its name): InfluxDB counts a field's values, exact only when every record
+        has the field (a single-measure table) and the dimension is never missing."""
+        self.counts_records = True
+        if self.exact:
+            return Agg(Aggregation.COUNT, counted)
+        return Agg(Aggregation.COUNT, self.spec.field_names[0])
 
     def _func_error(self, node: _Node) -> SqlError:
         if node.name in _KNOWN_UNSUPPORTED_FUNCS:
@@ -864,6 +890,7 @@ class _Semantics:
                 raise self.err(f"unsupported GROUP BY expression: {g.text()}", g, "GROUP BY")
         # SELECT
         selections: list[Selection] = []
+        records: list[Selection] = []
         output: list[str] = []
         constants: dict[str, str] = {}
         time_alias: str | None = None
@@ -926,6 +953,9 @@ class _Semantics:
                 raise self.err(f"{node.text()} must be aggregated (or appear in GROUP BY)", node)
             name = alias or (node.text() if node.kind in ("col", "cast") else f"_col{index}")
             selections.append(Selection(expr, name))
+            self.exact = True
+            records.append(Selection(self.value_expr(node), name))
+            self.exact = False
             output.append(name)
         if not selections:
             raise SqlError("the query selects no measure", self.sql, items[0][2], "SELECT")
@@ -950,7 +980,16 @@ class _Semantics:
             )
         except ModelError as exc:
             raise SqlError(str(exc), self.sql, items[0][2], "query") from None
-        return SqlTranslation(self.sql, model, constants, tuple(output))
+        counted = {
+            leaf.field
+            for sel in records
+            for leaf in _leaves(sel.expr)
+            if isinstance(leaf, Agg) and leaf.field.startswith(RECORDS)
+        }
+        # a single-measure table's records each have its field: count() of it counts them
+        inexact = len(self.spec.field_names) > 1 or counted - {RECORDS}
+        exact = tuple(records) if self.counts_records and inexact else None
+        return SqlTranslation(self.sql, model, constants, tuple(output), exact)
 
     def _resolve(self, node: _Node, items: list[tuple[_Node, str | None, int]]) -> _Node:
         if node.kind == "num" and float(node.value).is_integer():
@@ -1025,7 +1064,10 @@ def execute_sql(
     constant columns (``measure_name``) included. As in SQL, aggregates without ``GROUP BY``
     give one row even when nothing matches (``count`` 0, the others ``NULL``)."""
     translation = sql if isinstance(sql, SqlTranslation) else parse_sql(sql, now)
-    result = execute(translation.model, client, database, retention_policy, rollups=rollups)
+    if translation.records is not None:
+        result = _over_records(translation, client, database, retention_policy)
+    else:
+        result = execute(translation.model, client, database, retention_policy, rollups=rollups)
     if not result.rows and _one_row_always(translation.model):
         result = replace(result, rows=[_nothing_matched(result)])
     if not translation.constants:
@@ -1074,3 +1116,85 @@ def _nothing_matched(result: QueryResult) -> tuple[Any, ...]:
         value = evaluate(exprs[column.name], leaves) if column.name in exprs else None
         row.append(int(value) if value is not None and value.is_integer() else value)
     return tuple(row)
+
+
+def _over_records(
+    translation: SqlTranslation,
+    client: QueryRunner | str,
+    database: str | None,
+    retention_policy: str | None,
+) -> QueryResult:
+    """The aggregates computed from the matching records themselves, for a query that counts
+    records (``count(*)`` on a multi-measure table, where a record may lack any one measure) or
+    a dimension's non-NULL values: InfluxQL's ``count()`` counts one field's values."""
+    model = translation.model
+    assert translation.records is not None
+    spec = model.spec
+    raw = replace(
+        model,
+        selections=tuple(Selection(FieldRef(f), f) for f in spec.field_names),
+        window=None,
+        group_tags=spec.tags,  # every dimension: records stay apart
+        order_by=(),
+        limit=None,
+        time_alias="time",
+        output_columns=None,
+        window_start_times=False,
+    )
+    scanned = execute(raw, client, database, retention_policy)
+    at = {c.name: i for i, c in enumerate(scanned.columns)}
+    step = model.window.ns if model.window is not None else None
+    start = model.time_range.start if model.time_range.start is not None else 0
+    groups: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+    for row in scanned.rows:
+        bucket = (int(row[0]) // step) * step if step else start
+        groups.setdefault((bucket, *(row[at[t]] for t in model.group_tags)), []).append(row)
+    rows = []
+    for key, records in groups.items():
+        values = {
+            str(leaf): _leaf_value(leaf, records, at)
+            for sel in translation.records
+            for leaf in _leaves(sel.expr)
+            if isinstance(leaf, Agg)
+        }
+        row = []
+        for sel in translation.records:
+            value = evaluate(sel.expr, values)
+            counts = isinstance(sel.expr, Agg) and sel.expr.func is Aggregation.COUNT
+            row.append(int(value) if counts and value is not None else value)
+        rows.append((*key, *row))
+    reason = "count(*) counts records: the aggregates computed from them"
+    source = AnswerSource.raw(model, reason, retention_policy)
+    return QueryResult(
+        model,
+        result_columns(model),
+        arrange(model, rows),
+        scanned.influxql,
+        scanned.elapsed_ms,
+        source,
+    )
+
+
+def _leaf_value(leaf: Agg, records: list[tuple[Any, ...]], at: Mapping[str, int]) -> float | None:
+    """One aggregate over a group's records (columns by name in ``at``)."""
+    if leaf.field == RECORDS:
+        return float(len(records))
+    if leaf.field.startswith(RECORDS):
+        column = at[leaf.field[len(RECORDS) :]]
+        return float(sum(1 for r in records if r[column] not in (None, "")))
+    values = [float(r[at[leaf.field]]) for r in records if r[at[leaf.field]] is not None]
+    if leaf.func is Aggregation.COUNT:
+        return float(len(values))
+    if not values:
+        return None
+    if leaf.func is Aggregation.SUM:
+        return math.fsum(values)
+    if leaf.func is Aggregation.MEAN:
+        return math.fsum(values) / len(values)
+    if leaf.func is Aggregation.MIN:
+        return min(values)
+    if leaf.func is Aggregation.MAX:
+        return max(values)
+    if leaf.func is Aggregation.STDDEV:
+        return statistics.stdev(values) if len(values) > 1 else None
+    raise SqlError(f"{leaf.func} is not computed over records")

@@ -252,3 +252,95 @@ def test_aggregates_without_group_by_give_one_row_when_nothing_matches(
     assert result.rows == [(0, None, 1)]
     grouped = sql.replace("FROM", ", id_subsistema FROM") + " GROUP BY id_subsistema"
     assert execute_sql(grouped, dataset.url, dataset.db, now=NOW).rows == []  # no group: no row
+
+
+@pytest.fixture(scope="module")
+def gappy(influx_url: str):  # type: ignore[no-untyped-def]
+    """Energy balance and interchange whose records each lack some measures (ONS leaves solar
+    empty in older years, and any value may be missing), in a database of their own."""
+    import uuid
+
+    import numpy as np
+
+    from ons_pipeline.lib import schema
+    from ons_pipeline_tests.conftest import influx_write, influxql
+    from ons_pipeline_tests.lib.query.conftest import _lines, build_frames
+
+    frames = build_frames(seed=3)
+    rng = np.random.default_rng(5)
+    for table in ("balanco_subsistema",):
+        frame = frames[table]
+        for name in schema.table(table).field_names:
+            frame.loc[rng.random(len(frame)) < 0.1, name] = np.nan
+    inter = frames["balanco_subsistema"][["time", "val_carga", "val_intercambio"]].copy()
+    inter = inter.assign(
+        id_subsistema_origem="N",
+        nom_subsistema_origem="NORTE",
+        id_subsistema_destino="NE",
+        nom_subsistema_destino="NORDESTE",
+        val_intercambiomwmed=inter.val_carga,
+        val_intercambioprogmwmed=inter.val_intercambio,
+    ).drop_duplicates("time")
+    frames = {"balanco_subsistema": frames["balanco_subsistema"], "intercambio": inter}
+    db = f"gappy_{uuid.uuid4().hex[:10]}"
+    influxql(influx_url, f'CREATE DATABASE "{db}"')
+    lines: list[str] = []
+    for table, frame in frames.items():
+        spec = schema.table(table)
+        lines += _lines(spec.measurement, frame, list(spec.tags), list(spec.field_names))
+    influx_write(influx_url, db, "\n".join(lines).encode())
+    yield (
+        db,
+        {
+            t: f.dropna(subset=list(schema.table(t).field_names), how="all")
+            for t, f in frames.items()
+        },
+    )
+    influxql(influx_url, f'DROP DATABASE "{db}"')
+
+
+def test_count_star_counts_records_of_a_multi_measure_table(influx_url: str, gappy) -> None:  # type: ignore[no-untyped-def]
+    """count(*) counted the first measure's values (an outside review: 799 records of 840), and
+    so did count(time) and count(<dimension>); sum(x)/count(*) was too high."""
+    db, frames = gappy
+    balance, inter = frames["balanco_subsistema"], frames["intercambio"]
+    assert balance.val_gerhidraulica.isna().any()  # the first measure lacks some records
+
+    def run(sql: str) -> list[tuple]:  # type: ignore[type-arg]
+        return execute_sql(sql, influx_url, db, now=NOW).rows
+
+    assert run("SELECT count(*) FROM balanco_subsistema") == [(len(balance),)]
+    assert run("SELECT count(time) AS n FROM intercambio") == [(len(inter),)]
+    by_sub = run(
+        "SELECT id_subsistema, count(*) AS n, sum(val_carga) / count(*) AS per_record, "
+        "count(id_subsistema) AS named FROM balanco_subsistema GROUP BY id_subsistema "
+        "ORDER BY n DESC, id_subsistema"
+    )
+    groups = balance.groupby("id_subsistema")
+    want = sorted(
+        ((s, len(g), g.val_carga.sum() / len(g), len(g)) for s, g in groups),
+        key=lambda r: (-r[1], r[0]),
+    )
+    assert [r[0] for r in by_sub] == [w[0] for w in want]
+    for got, expected in zip(by_sub, want, strict=True):
+        assert got[1] == expected[1] and got[3] == expected[3]
+        assert math.isclose(got[2], expected[2], rel_tol=1e-12)
+    (solar,) = run("SELECT count(*) FROM balanco_subsistema WHERE val_gersolar > 1000")
+    assert solar == ((balance.val_gersolar > 1000).sum(),)
+    daily = run(
+        "SELECT bin(time, 1d) AS day, count(*) AS n, max(val_carga) AS peak "
+        "FROM balanco_subsistema WHERE id_subsistema = 'SE' AND time >= '2024-03-01' "
+        "GROUP BY bin(time, 1d) ORDER BY day"
+    )
+    se = balance[balance.id_subsistema == "SE"]
+    days = se.groupby(se.time.dt.floor("D"))
+    assert daily == [(t.value, len(g), g.val_carga.max()) for t, g in days]
+
+
+def test_count_of_an_optional_dimension_leaves_out_its_nulls(dataset: Dataset) -> None:
+    """The legacy quality_flag is missing on some records: count(quality_flag) counted them."""
+    frame = dataset.frames["generation_data"]
+    ((got,),) = execute_sql(
+        "SELECT count(quality_flag) FROM generation_data", dataset.url, dataset.db, now=NOW
+    ).rows
+    assert got == frame.quality_flag.notna().sum() < len(frame)
