@@ -125,6 +125,26 @@ def test_interchange_directions(
     assert close(data["rows"][0][-1], sign * df.val_intercambiomwmed.sum())
 
 
+def test_the_largest_interchange_of_a_pair_each_way_at_its_time(
+    client: TestClient, api_data: ApiData
+) -> None:
+    """'o maior intercâmbio entre X e Y' without a direction: the largest flow each way, each
+    in a row of its own at its time (the stored series' maximum was the answer, labelled both
+    ways, a large flow the other way invisible)."""
+    data = ask(
+        client, "qual foi o maior intercâmbio entre Nordeste e Sudeste em 2 de março de 2024?"
+    )
+    df = day(frame(api_data, "intercambio"), "2024-03-02")
+    df = df[(df.id_subsistema_origem == "NE") & (df.id_subsistema_destino == "SE")]
+    names = [c["name"] for c in data["columns"]]
+    assert names[-2:] == ["max_flow_NE_to_SE", "max_flow_SE_to_NE"]
+    assert data["row_count"] == 2
+    top, bottom = df.loc[df.val_intercambiomwmed.idxmax()], df.loc[df.val_intercambiomwmed.idxmin()]
+    rows = {row[0]: row for row in data["rows"]}
+    assert close(rows[rfc3339(top.time)][-2], top.val_intercambiomwmed)
+    assert close(rows[rfc3339(bottom.time)][-1], -bottom.val_intercambiomwmed)
+
+
 def test_net_export_and_import_of_a_subsystem(client: TestClient, api_data: ApiData) -> None:
     df = day(frame(api_data, "balanco_subsistema"), "2024-03-02")
     ne = df[df.id_subsistema == "NE"].val_intercambio.sum()

@@ -192,10 +192,11 @@ def _filters(model: QueryModel, pt: bool) -> list[str]:
     out = []
     origin = next((f for f in model.tag_filters if f.tag == "id_subsistema_origem"), None)
     dest = next((f for f in model.tag_filters if f.tag == "id_subsistema_destino"), None)
-    negated = any(
+    signs = [
         isinstance(s.expr, BinOp) and isinstance(s.expr.left, Const) and s.expr.left.value == -1
         for s in model.selections
-    )
+    ]
+    negated, each_way = any(signs), any(signs) and not all(signs)
     for flt in model.tag_filters:
         if flt.tag in ("id_subsistema_origem", "id_subsistema_destino"):
             continue
@@ -208,9 +209,14 @@ def _filters(model: QueryModel, pt: bool) -> list[str]:
             out.append(f"{name}{plural} {values}")
     if origin and dest and len(origin.values) == 1 and len(dest.values) == 1:
         a, b = origin.values[0], dest.values[0]
-        if negated:
-            a, b = b, a
-        out.append(f"de {a} para {b}" if pt else f"from {a} to {b}")
+        if each_way:  # the largest flow asked of a pair: each way
+            out.append(
+                f"de {a} para {b} e de {b} para {a}" if pt else f"from {a} to {b} and {b} to {a}"
+            )
+        else:
+            if negated:
+                a, b = b, a
+            out.append(f"de {a} para {b}" if pt else f"from {a} to {b}")
     elif origin and dest:
         pair = (" e " if pt else " and ").join(dict.fromkeys(origin.values + dest.values))
         out.append(f"entre {pair}, nos dois sentidos" if pt else f"between {pair}, both ways")

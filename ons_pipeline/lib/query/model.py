@@ -374,7 +374,11 @@ SELECTORS = frozenset({Aggregation.MAX, Aggregation.MIN, Aggregation.FIRST, Aggr
 
 def is_selector(expr: Expr) -> bool:
     """A selection InfluxDB answers with the time of the point it selects, when it stands alone
-    in its statement (a maximum, minimum, first or last value)."""
+    in its statement (a maximum, minimum, first or last value, or one times a constant: a flow
+    asked against ONS's direction is ``-1 * min``)."""
+    if isinstance(expr, BinOp) and expr.op == "*":
+        sides = (expr.left, expr.right)
+        return any(isinstance(x, Const) for x in sides) and any(is_selector(x) for x in sides)
     return isinstance(expr, Agg) and expr.func in SELECTORS
 
 

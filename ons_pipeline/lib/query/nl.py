@@ -892,7 +892,7 @@ _AGGREGATIONS: list[tuple[str, Aggregation]] = [
     (r"(?:medi[ao]s?|averages?|\bavgs?\b|\bmeans?\b|em\s+media|on\s+average)(?:\s+do\s+dia)?",
      Aggregation.MEAN),
     (r"(?:valor\s+)?(?:maxim[oa]s?|max|maximum|pico|picos|(?:peak|busiest)\s+hour|peak|peaks|highest"
-     r"|dearest|most\s+expensive|mais\s+car[oa](?!\s+(?:do\s+)?que)"
+     r"|largest|biggest|greatest|dearest|most\s+expensive|mais\s+car[oa](?!\s+(?:do\s+)?que)"
      r"|maior(?:es)?"
      r"|mais\s+alt[oa]|(?:(?:bateu|bate|bater|batido|quebrou|broke|set|hit)\s+(?:o\s+|um\s+|seu\s+"
     r"|a\s+|its\s+)?(?:novo\s+|new\s+)?)?(?:record|recorde)|busiest|high" + _AS_NOUN + ")",
@@ -4596,6 +4596,12 @@ class RuleTranslator:
         if oriented:
             return self._flow_model(st, keys, (codes[0], codes[1]))
         a, b = codes[0], codes[1]
+        asked = {agg for _, agg, _ in st.aggregations}
+        interconnected = (a, b) in INTERCONNECTIONS or (b, a) in INTERCONNECTIONS
+        if asked & {Aggregation.MAX, Aggregation.MIN} and len(codes) == 2 and interconnected:
+            # ONS stores a pair in one direction, signed: its maximum is the largest flow that
+            # way only; without a direction, the largest flow is asked of each way
+            return self._both_ways(st, keys, (a, b), Aggregation.MIN in asked)
         if oriented:
             filters = [
                 TagFilter("id_subsistema_origem", FilterOp.EQ, (a,)),
@@ -4658,6 +4664,41 @@ class RuleTranslator:
         window = self._window(st, "1h")
         self._two_to_compare(st, 1, len(selections))
         return self._finish(st, "intercambio", selections, filters, [], window)
+
+    def _both_ways(
+        self, st: _State, keys: list[str], pair: tuple[str, str], smallest: bool
+    ) -> QueryModel:
+        """The largest flow of an interconnection named without a direction, each way (the
+        maximum of the stored series, and its negated minimum), each at its time."""
+        a, b = pair
+        origin, destination = (a, b) if (a, b) in INTERCONNECTIONS else (b, a)
+        if smallest:
+            st.unmapped.append(
+                Unmapped(
+                    "combination",
+                    f"{a} ↔ {b}",
+                    "the smallest interchange of a pair needs a direction (it changes sign): "
+                    f"ask 'de {origin} para {destination}' or 'de {destination} para {origin}'",
+                )
+            )
+        filters = [
+            TagFilter("id_subsistema_origem", FilterOp.EQ, (origin,)),
+            TagFilter("id_subsistema_destino", FilterOp.EQ, (destination,)),
+        ]
+        selections = []
+        for field_name in _interchange_fields(st, keys):
+            kind = "scheduled_flow" if field_name == SCHEDULED_INTERCHANGE else "flow"
+            selections.append(
+                Selection(Agg(Aggregation.MAX, field_name), f"max_{kind}_{origin}_to_{destination}")
+            )
+            reverse = BinOp("*", Const(-1), Agg(Aggregation.MIN, field_name))
+            selections.append(Selection(reverse, f"max_{kind}_{destination}_to_{origin}"))
+        st.extremes_alone = True
+        st.assumptions.append(
+            f"no direction given: the largest flow each way ({origin} → {destination} as ONS "
+            f"stores it; {destination} → {origin} its minimum with the sign reversed)"
+        )
+        return self._finish(st, "intercambio", selections, filters, [], self._window(st, "1h"))
 
     def _unused_subsystems(self, st: _State, used: set[str]) -> None:
         """A subsystem named but not part of the flow asked about is not silently dropped."""

@@ -135,14 +135,42 @@ def test_ons_subsystem_notation() -> None:
             "id_subsistema_destino": (destination,),
         }, question
         assert ("(-1) *" in str(result.model.selections[0].expr)) == reversed_, question
-    for question in ("intercâmbio NE-SE ontem", "maior intercâmbio N/SE em 2024"):
-        result = translate(question, NOW)
-        assert result.complete and result.model is not None, (question, result.unmapped)
-        assert {f.tag for f in result.model.tag_filters} == {
-            "id_subsistema_origem",
-            "id_subsistema_destino",
-        }, question
-        assert all(len(f.values) == 2 for f in result.model.tag_filters), question
+    result = translate("intercâmbio NE-SE ontem", NOW)
+    assert result.complete and result.model is not None, result.unmapped
+    assert {f.tag for f in result.model.tag_filters} == {
+        "id_subsistema_origem",
+        "id_subsistema_destino",
+    }
+    assert all(len(f.values) == 2 for f in result.model.tag_filters)
+
+
+@pytest.mark.parametrize(
+    ("question", "origin", "destination"),
+    [
+        ("maior intercâmbio N/SE em 2024", "N", "SE"),
+        ("qual foi o maior intercâmbio entre Norte e Nordeste em 2023?", "N", "NE"),
+        ("largest interchange between the South and the Southeast in 2023", "SE", "S"),
+    ],
+)
+def test_the_largest_interchange_of_a_pair_is_asked_each_way(
+    question: str, origin: str, destination: str
+) -> None:
+    """The maximum of ONS's stored (signed) series is the largest flow one way only: a large
+    flow the other way was invisible, the answer labelled 'nos dois sentidos' (an outside
+    review). Each way is answered, at its time."""
+    model = understood(question)
+    where = {f.tag: f.values for f in model.tag_filters}
+    assert where == {"id_subsistema_origem": (origin,), "id_subsistema_destino": (destination,)}
+    assert [str(s.expr) for s in model.selections] == [
+        "max(val_intercambiomwmed)",
+        "(-1) * min(val_intercambiomwmed)",
+    ]
+    assert [s.alias for s in model.selections] == [
+        f"max_flow_{origin}_to_{destination}",
+        f"max_flow_{destination}_to_{origin}",
+    ]
+    assert model.extreme_times
+    assert not translate("menor intercâmbio entre Norte e Nordeste em 2023", NOW).complete
 
 
 def test_a_list_of_plants_names_each_plant() -> None:
