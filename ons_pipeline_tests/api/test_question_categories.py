@@ -460,6 +460,19 @@ def test_todays_value_of_a_daily_table_is_its_latest_up_to_now(
     assert close(on_the_day["rows"][0][-1], fifth.ear_verif_subsistema_percentual)
 
 
+def test_a_ranking_of_a_daily_table_today_reads_the_latest_points(
+    client: TestClient, api_data: ApiData
+) -> None:
+    """ "Qual subsistema tem o reservatório mais cheio hoje?" ranked today's points only: an
+    empty answer until they are published (an outside review). It ranks the latest ones."""
+    df = frame(api_data, "ear_diario").sort_values("time")
+    latest = df.groupby("id_subsistema").ear_verif_subsistema_percentual.last()
+    data = ask(client, "Qual subsistema tem o reservatório mais cheio hoje?")
+    assert data["row_count"] == 1
+    assert data["rows"][0][1] == latest.idxmax()
+    assert close(data["rows"][0][-1], latest.max())
+
+
 def test_several_extremes_each_with_its_time(client: TestClient, api_data: ApiData) -> None:
     """ "min and max … with times" was refused (InfluxDB gives a statement of several
     aggregates its range's start as time): each extreme is asked apart and comes at its own

@@ -4131,7 +4131,6 @@ class RuleTranslator:
             or spans[0].start != P.midnight(st.now)
             or schema.table(table).grain < timedelta(days=1)
             or window is not None
-            or top is not None
             or st.conditions
             or st.transform is not None
             or st.reading.days
@@ -4143,10 +4142,11 @@ class RuleTranslator:
             isinstance(a, Agg) and a.func in (Aggregation.MEAN, Aggregation.LAST) for a in aggs
         ):
             return None
-        st.assumptions[:] = [a for a in st.assumptions if not a.startswith("no aggregation")]
+        stale = ("no aggregation", "ranked by the mean")
+        st.assumptions[:] = [a for a in st.assumptions if not a.startswith(stale)]
         st.assumptions.append(
             "today's daily value, or, if not yet published, the latest before it (its date is "
-            "in the answer)"
+            "in the answer)" + ("; ranked by it" if top is not None else "")
         )
         latest = [Selection(Agg(Aggregation.LAST, a.field), f"last_{a.field}") for a in aggs]  # type: ignore[union-attr]
         start = P.add_days(P.midnight(st.now), -7)
