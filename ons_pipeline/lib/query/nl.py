@@ -724,6 +724,8 @@ _DIFFERENCE = rx(
     r"\b(?:variacao|variacoes|changes?\s+(?:from|between)\s+(?:one|each)\s+\w+"
     r"|period[\s-]+over[\s-]+period\s+change|changes?|diferenca\s+entre\s+periodos)\b"
 )
+# "a diferença entre o CMO do SE e do NE": two subsystems' values, one minus the other
+_DIFFERENCE_OF_TWO = rx(r"\b(?:diferencas?|differences?|diff)\b")
 # a change between two periods: "variação", and "diferença" only when two periods are named
 _CHANGE = rx(
     r"\b(?:variacao|variacoes|vari(?:ou|aram)|var(?:y|ied)|changes?|diferencas?|differences?|period[\s-]+over[\s-]+period"
@@ -3238,6 +3240,16 @@ class RuleTranslator:
         subsystems, not each one's max - min (InfluxDB's spread): refused, not misread."""
         codes = list(dict.fromkeys(code for _, code, _ in sorted(st.subsystems)))
         spread = [shown for _, agg, shown in st.aggregations if agg is Aggregation.SPREAD]
+        measures = {k for _, k, _ in st.measures}
+        if (
+            not spread
+            and len(codes) == 2
+            and len(measures) == 1
+            and not any(k.startswith("interchange") for k in measures)
+            and len(st.reading.spans) <= 1
+            and st.text.take(_DIFFERENCE_OF_TWO)
+        ):
+            spread = ["diferença"]  # "a diferença entre o CMO do SE e do NE": as a spread
         if spread and len(codes) == 2:
             # each one and their difference, in the order written ("SE-NE": SE − NE)
             st.subsystem_difference = (codes[0], codes[1])

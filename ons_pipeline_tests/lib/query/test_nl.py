@@ -3511,3 +3511,17 @@ def test_over_the_course_of_asks_the_series_and_mean_per_hour_one_figure() -> No
         model = understood(question)
         assert model.window is None, question
         assert [s.expr.func for s in model.selections] == [Aggregation.MEAN], question
+
+
+def test_the_difference_between_two_subsystems_values() -> None:
+    """ "a diferença entre o CMO do Sudeste e do Nordeste" was refused ('diferença' not
+    understood) though the spread between two subsystems is answered: it is that spread."""
+    for question in (
+        "Qual a diferença entre o CMO do Sudeste e do Nordeste na semana passada?",
+        "difference between the SE and NE marginal cost in May 2023",
+    ):
+        model = translate(question, NOW)
+        assert model.complete and model.model is not None, (question, model.unmapped)
+        assert model.model.difference is not None, question
+    periods = understood("diferença entre a carga do SE em 2023 e em 2022")
+    assert periods.difference is None and len(periods.periods) == 2
