@@ -160,6 +160,30 @@ def test_cache_hit_and_normalised_keys(client: TestClient) -> None:
     assert q3["cache"]["hit"] is False
 
 
+def test_cache_keys_keep_regex_and_string_literals(client: TestClient, api_data: ApiData) -> None:
+    """``--`` inside a /regex/ is no comment and its spaces are no whitespace to collapse: two
+    queries differing only there are two entries, each answered from its own data."""
+    df = frame(api_data, "curva_carga")
+    template = 'SELECT count("val_cargaenergiahomwmed") FROM "curva_carga" WHERE "nom_subsistema" '
+    answers = {}
+    for regex, names in (
+        ("/--|SUDESTE/", {"SUDESTE"}),
+        ("/--|NORTE$/", {"NORTE"}),
+        ("/--|SUL  /", set()),
+        ("/--|SUL /", set()),
+    ):
+        data = post(client, query=template + "=~ " + regex)
+        assert data["_status"] == 200 and data["cache"]["hit"] is False, (regex, data)
+        want = int(df["nom_subsistema"].isin(names).sum())
+        assert (data["rows"][0][1] if data["rows"] else 0) == want, (regex, data["rows"])
+        answers[regex] = data["cache"]["key"]
+    assert len(set(answers.values())) == 4
+    # a string literal holding "--" or "  " is kept as written too
+    one = post(client, query=template + "= 'SUL  --x'")
+    two = post(client, query=template + "= 'SUL --y'")
+    assert one["cache"]["key"] != two["cache"]["key"] and two["cache"]["hit"] is False
+
+
 def test_cache_disabled_with_zero_ttl(make_client: Callable[..., TestClient]) -> None:
     client = make_client(cache_ttl_s=0)
     post(client, query="carga média do Sul ontem")

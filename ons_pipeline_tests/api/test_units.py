@@ -81,6 +81,37 @@ def test_normalised_text() -> None:
     assert a == b == "SELECT * FROM m WHERE a = 'x  y'"
 
 
+def test_normalised_text_keeps_literals() -> None:
+    n = detect.normalise_query_text
+    # InfluxQL: a /regex/ after =~ or !~ (with \\/ escapes), or in FROM, is kept as written
+    assert n("SELECT * FROM m WHERE a =~ /--|SE/") != n("SELECT * FROM m WHERE a =~ /--|N$/")
+    assert n("SELECT * FROM m WHERE a !~ /x  \\/  y/") == "SELECT * FROM m WHERE a !~ /x  \\/  y/"
+    assert n("SELECT * FROM /a  b/") == "SELECT * FROM /a  b/"
+    assert n("SELECT a  /  b FROM m -- c") == "SELECT a / b FROM m"  # a division
+    assert n("SELECT a FROM m WHERE b = 'x  --y'  -- c") == "SELECT a FROM m WHERE b = 'x  --y'"
+    assert n('SELECT "a  --b" FROM m') == 'SELECT "a  --b" FROM m'
+    # an unterminated quote keeps the rest as written (never collapsed into another query)
+    assert n("SELECT a FROM m WHERE b = 'x  y") != n("SELECT a FROM m WHERE b = 'x y")
+    # Flux: "…" strings (with ${…} inside), // comments, /regex/ literals; -- is no comment
+    flux = 'from(bucket: "b")\n  |> filter(fn: (r) => r.a =~ /--|SE/ and r.b == "x // y")'
+    assert n(flux + "  // c", "flux") == (
+        'from(bucket: "b") |> filter(fn: (r) => r.a =~ /--|SE/ and r.b == "x // y")'
+    )
+    assert n(flux.replace("SE", "N$"), "flux") != n(flux, "flux")
+    assert n('x = "a ${"b  c"}"', "flux") == 'x = "a ${"b  c"}"'
+    assert n("x = 1 --2", "flux") != n("x = 1", "flux")
+    assert n("x = 10  /  2 / 5", "flux") == "x = 10 / 2 / 5"
+
+
+def test_readonly_guard_sees_statements_after_a_regex() -> None:
+    # "--" inside a regex hid the rest of the line (a second statement) from the guard
+    with pytest.raises(QueryRefused):
+        detect.check_readonly_influxql("SELECT a FROM m WHERE b =~ /--x/; SHOW USERS")
+    assert detect.check_readonly_influxql("SELECT a FROM m WHERE b =~ /x;y/") == [
+        "SELECT a FROM m WHERE b =~ /x;y/"
+    ]
+
+
 def test_cache_key_is_order_independent() -> None:
     assert cache_key({"a": 1, "b": [1, 2]}) == cache_key({"b": [1, 2], "a": 1})
     assert cache_key({"a": 1}) != cache_key({"a": 2})

@@ -101,54 +101,123 @@ def detect_language(text: str, now: datetime | None = None) -> tuple[str, str]:
 # -- normal form ------------------------------------------------------------------------------
 
 
-def _segments(text: str) -> list[tuple[str, str]]:
-    """``(kind, text)`` runs: ``code``, ``string`` ('…'), ``ident`` ("…"), ``comment``.
-    Raises ValueError on an unterminated quote or comment."""
+_OPERAND_END = re.compile(r"[\w.\"')\]}]")
+_NO_OPERAND_WORDS = frozenset({"SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "BY", "RETURN"})
+
+
+def _regex_may_start(text: str, i: int, flux: bool) -> bool:
+    """Whether a ``/`` at ``i`` opens a regex literal rather than dividing: only where an
+    operand is expected — after ``=~`` / ``!~`` (and, in Flux, any operator or punctuation) or a
+    keyword such as ``FROM`` — never after a name, number, quote or closing bracket."""
+    before = text[:i].rstrip()
+    if not before:
+        return flux
+    if before.endswith(("=~", "!~")):
+        return True
+    if flux:
+        if _OPERAND_END.match(before[-1]):
+            word = re.search(r"[A-Za-z_]\w*$", before)
+            return word is not None and word.group(0).lower() in ("return", "and", "or", "not")
+        return True
+    word = re.search(r"[A-Za-z_]\w*$", before)
+    if word is not None and word.group(0).upper() in _NO_OPERAND_WORDS:
+        return True
+    return before.endswith((",", "("))
+
+
+def _quoted_end(text: str, i: int, flux: bool) -> int:
+    """Index just past the literal opened at ``i`` (``'``, ``"`` or ``/``), honouring backslash
+    escapes (and, in a Flux string, ``${…}`` interpolations with strings inside); -1 when it is
+    not closed."""
+    close, j, n = text[i], i + 1, len(text)
+    while j < n:
+        ch = text[j]
+        if ch == "\\":
+            j += 2
+            continue
+        if ch == close:
+            return j + 1
+        if flux and close == '"' and text.startswith("${", j):
+            j += 2
+            depth = 1
+            while j < n and depth:
+                if text[j] == '"':
+                    inner = _quoted_end(text, j, flux)
+                    if inner < 0:
+                        return -1
+                    j = inner
+                    continue
+                depth += {"{": 1, "}": -1}.get(text[j], 0)
+                j += 1
+            continue
+        j += 1
+    return -1
+
+
+def _segments(text: str, language: str = INFLUXQL, strict: bool = True) -> list[tuple[str, str]]:
+    """``(kind, text)`` runs: ``code``, ``string``, ``ident`` ("…" in InfluxQL), ``regex``
+    (``/…/``) and ``comment``, by the lexical rules of ``language``: InfluxQL (also Timestream
+    SQL) quotes with ``'`` and ``"`` and comments with ``--`` and ``/* */``; Flux quotes strings
+    with ``"`` and comments with ``//``. Both have ``/regex/`` literals with ``\\/`` escapes.
+
+    An unterminated quote or comment raises ValueError when ``strict``; otherwise the rest of
+    the text is one ``string`` run, kept as written. A ``/`` that opens no closed regex divides."""
+    flux = language == FLUX
     out: list[tuple[str, str]] = []
     i, n, start = 0, len(text), 0
+
+    def literal(kind: str, j: int) -> None:
+        nonlocal i, start
+        if start < i:
+            out.append(("code", text[start:i]))
+        out.append((kind, text[i:j]))
+        i = start = j
+
     while i < n:
         ch = text[i]
-        if ch in ("'", '"'):
-            if start < i:
-                out.append(("code", text[start:i]))
-            j = i + 1
-            while j < n and text[j] != ch:
-                j += 2 if text[j] == "\\" else 1
-            if j >= n:
-                raise ValueError(f"unterminated {ch} quote starting at position {i}")
-            out.append(("string" if ch == "'" else "ident", text[i : j + 1]))
-            i = start = j + 1
+        if ch == '"' or (ch == "'" and not flux):
+            j = _quoted_end(text, i, flux)
+            if j < 0:
+                if strict:
+                    raise ValueError(f"unterminated {ch} quote starting at position {i}")
+                literal("string", n)
+                break
+            literal("string" if ch == "'" or flux else "ident", j)
             continue
-        if text.startswith("--", i) or text.startswith("/*", i):
-            if start < i:
-                out.append(("code", text[start:i]))
-            if text.startswith("--", i):
-                j = text.find("\n", i)
-                j = n if j < 0 else j
-            else:
+        comment_start = ("//",) if flux else ("--", "/*")
+        if text.startswith(comment_start, i):
+            if text.startswith("/*", i):
                 j = text.find("*/", i + 2)
                 if j < 0:
-                    raise ValueError(f"unterminated comment starting at position {i}")
+                    if strict:
+                        raise ValueError(f"unterminated comment starting at position {i}")
+                    literal("string", n)
+                    break
                 j += 2
-            out.append(("comment", text[i:j]))
-            i = start = j
+            else:
+                j = text.find("\n", i)
+                j = n if j < 0 else j
+            literal("comment", j)
             continue
+        if ch == "/" and _regex_may_start(text, i, flux):
+            j = _quoted_end(text, i, flux)
+            if j > 0:
+                literal("regex", j)
+                continue
         i += 1
     if start < n:
         out.append(("code", text[start:]))
     return out
 
 
-def normalise_query_text(text: str) -> str:
-    """Whitespace runs outside quotes collapsed, comments dropped, ends stripped (a cache key;
-    case is kept, since identifiers are case-sensitive)."""
-    try:
-        segments = _segments(text)
-    except ValueError:
-        return " ".join(text.split())
+def normalise_query_text(text: str, language: str = INFLUXQL) -> str:
+    """Whitespace runs outside literals collapsed, comments dropped, ends stripped (a cache key;
+    case is kept, since identifiers are case-sensitive). String, identifier and regex literals
+    are kept exactly as written (``/--|SE/`` is a regex, not a comment), by the lexical rules of
+    ``language`` (``influxql`` or ``flux``)."""
     parts: list[str] = []
     code = ""
-    for kind, piece in segments:
+    for kind, piece in _segments(text, language, strict=False):
         if kind in ("code", "comment"):
             code += " " if kind == "comment" else piece
             continue

@@ -348,7 +348,7 @@ class QueryProcessor:
                 payload["sql_constants"] = plan.sql.constants
         else:
             payload["language"] = plan.language
-            payload["text"] = detect.normalise_query_text(text)
+            payload["text"] = detect.normalise_query_text(text, plan.language)
         return cache_key(payload)
 
     # -- execution ----------------------------------------------------------------------------
