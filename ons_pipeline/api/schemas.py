@@ -242,7 +242,11 @@ class LegacyHealth(BaseModel):
 
 
 LEGACY_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": LegacyError, "description": "Missing, empty or too long question"},
+    400: {
+        "model": LegacyError,
+        "description": "Missing, empty or too long question, or a query (InfluxQL, Flux, "
+        "Timestream SQL) the read-only API refuses or cannot run",
+    },
     401: {"model": LegacyError, "description": "Missing or invalid API key"},
     429: {"model": LegacyError, "description": "Too many requests for this API key: Retry-After"},
     500: {"model": LegacyError, "description": "Server error"},

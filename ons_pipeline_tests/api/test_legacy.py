@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 
-from ons_pipeline_tests.api.conftest import API_KEY, ApiData, frame
+from ons_pipeline_tests.api.conftest import API_KEY, ApiData, frame, rfc3339
 from ons_pipeline_tests.api.openapi_check import OpenApiValidator
 
 TOP_KEYS = {
@@ -79,6 +79,88 @@ def test_query_alias_and_knowledge_only_answers(client: TestClient) -> None:
     assert "time_series_data" not in body
     kb = [s for s in body["sources"] if s["type"] == "knowledge_base"]
     assert kb[0]["id"] == "cmo" and kb[0]["location"] == "knowledge/cmo.md"
+
+
+def test_a_timestream_sql_query_runs_in_the_legacy_body(
+    client: TestClient, api_data: ApiData
+) -> None:
+    """The old platform's clients sent SQL in "query": it runs (as InfluxQL) and answers with
+    its rows, not with knowledge-base text and a 'not understood' note."""
+    sql = (
+        "SELECT bin(time, 1d) AS day, max(val_cargaenergiahomwmed) FROM curva_carga "
+        "WHERE id_subsistema = 'NE' AND time BETWEEN '2024-03-02' AND '2024-03-04' "
+        "GROUP BY bin(time, 1d)"
+    )
+    status, body = legacy(client, {"query": sql})
+    assert status == 200, body
+    assert set(body) == TOP_KEYS | {"time_series_data"} and body["question"] == sql
+    assert body["metadata"]["query_type"] == "time_series"
+    assert body["metadata"]["has_timeseries_context"] is True
+    assert [s["type"] for s in body["sources"]] == ["time_series"]
+    ts = body["time_series_data"]
+    assert ts["query_type"] == "aggregation" and ts["influxdb_query"].startswith("SELECT max(")
+    df = frame(api_data, "curva_carga", "2024-03-02T00:00:00Z", "2024-03-04T00:00:01Z")
+    df = df[df.id_subsistema == "NE"]
+    want = df.groupby(df.time.dt.floor("1D")).val_cargaenergiahomwmed.max()
+    assert ts["record_count"] == len(want) == 3 and len(ts["data_points"]) == 3
+    for point, (day, value) in zip(ts["data_points"], want.items(), strict=True):
+        assert set(point) == POINT_KEYS and point["timestamp"] == rfc3339(day)
+        assert point["measurement"] == "curva_carga"
+        assert point["field"] == "val_cargaenergiahomwmed" and point["tags"] == {}
+        assert math.isclose(point["value"], value, rel_tol=1e-9)
+        assert f"{rfc3339(day)}: val_cargaenergiahomwmed = {value:,.2f} MWmed" in body["answer"]
+    assert "3 rows" in body["answer"] and "not understood" not in body["answer"]
+
+
+def test_influxql_in_question_runs_and_a_refused_query_is_a_legacy_400(
+    client: TestClient, api_data: ApiData
+) -> None:
+    influxql = (
+        'SELECT max("val_cmo") FROM "cmo_semihorario" WHERE time >= \'2024-03-03T00:00:00Z\' '
+        "AND time < '2024-03-04T00:00:00Z' GROUP BY \"id_subsistema\""
+    )
+    status, body = legacy(client, {"question": influxql})
+    assert status == 200, body
+    ts = body["time_series_data"]
+    assert ts["influxdb_query"] == influxql and ts["query_type"] == "as_written"
+    df = frame(api_data, "cmo_semihorario", "2024-03-03T00:00:00Z", "2024-03-04T00:00:00Z")
+    want = df.groupby("id_subsistema").val_cmo.max()
+    got = {p["tags"]["id_subsistema"]: p["value"] for p in ts["data_points"]}
+    assert got.keys() == set(want.index) and ts["record_count"] == len(want)
+    assert all(math.isclose(got[k], want[k], rel_tol=1e-9) for k in got)
+    assert {p["field"] for p in ts["data_points"]} == {"max"}
+    # a SHOW the read-only API runs is a query too
+    status, body = legacy(
+        client, {"query": 'SHOW TAG VALUES FROM "curva_carga" WITH KEY = "id_subsistema"'}
+    )
+    assert status == 200 and body["time_series_data"]["record_count"] == 4, body
+    # refused or unrunnable queries: the legacy error, pointing to /v2/query
+    for text in (
+        'DROP MEASUREMENT "curva_carga"',
+        'SELECT * INTO "x" FROM "curva_carga"',
+        'from(bucket: "ons") |> range(start: -1d)',  # Flux on InfluxDB 1.x
+        "SELECT avg(val_cmo) FROM cmo_semihorario WHERE time >= ago(1d) GROUP BY nope(",
+    ):
+        status, body = legacy(client, {"query": text})
+        assert status == 400 and set(body) == {"error", "query_id"}, (text, body)
+        assert "/v2/query" in body["error"], body
+    assert legacy(client, {"question": "SHOW DATABASES"})[0] == 200
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "show me the average load in the Southeast on 2024-03-05",
+        "select the highest load from the Southeast on 2024-03-05",
+        "with the data, what was the average load in the Southeast on 2024-03-05?",
+    ],
+)
+def test_questions_that_look_like_statements_stay_questions(
+    client: TestClient, question: str
+) -> None:
+    status, body = legacy(client, {"question": question})
+    assert status == 200, body
+    assert not body["metadata"]["model_used"].startswith("direct query")
 
 
 @pytest.mark.parametrize(

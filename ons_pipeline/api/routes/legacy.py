@@ -8,7 +8,12 @@ time-series sources also carry ``query`` and ``record_count``), ``processing_tim
 ``{"error": ..., "query_id": ...}`` (400 bad request, 401 API key, 429 rate limit with
 ``Retry-After``, 500 server error).
 
-The answer now comes from the RAG flow (translator → InfluxQL on the v1 endpoint → knowledge
+A ``question`` or ``query`` written in InfluxQL, Flux or Timestream SQL (the old platform's
+clients sent SQL in ``query``) is not a question: it runs as on ``POST /v2/query`` (same cache,
+read-only guard and limits) and answers in the same body — ``time_series_data`` holds the
+InfluxQL (or Flux) that ran, its data points and row count, ``answer`` summarises the rows; a
+query the service refuses is the legacy 400 error. A question's answer comes from the RAG flow
+(translator → InfluxQL on the v1 endpoint → knowledge
 base → template composer), so the old faults — English-only keywords, InfluxQL sent to the Flux
 endpoint, fields the loader never wrote — are gone while the shape stays.
 """
@@ -20,7 +25,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from ons_pipeline.api.deps import Backend, QueryId, Rag
+from ons_pipeline.api.deps import Backend, Processor, QueryId, Rag
 from ons_pipeline.api.errors import ApiError
 from ons_pipeline.api.schemas import (
     LEGACY_ERRORS,
@@ -32,7 +37,10 @@ from ons_pipeline.api.schemas import (
     LegacyTimeSeriesData,
 )
 from ons_pipeline.api.security import malformed_request
+from ons_pipeline.lib.query.errors import QueryServiceError
+from ons_pipeline.lib.query.legacy import legacy_data, query_language
 from ons_pipeline.lib.query.model import Agg, FieldRef, leaves, strip_transform
+from ons_pipeline.lib.query.service import InputLanguage, QueryInput, QueryProcessor
 from ons_pipeline.lib.rag.compose import data_confidence
 from ons_pipeline.lib.rag.pipeline import RagResult
 from ons_pipeline.lib.rag.timeseries import Evidence
@@ -162,11 +170,77 @@ def legacy_response(
     )
 
 
+def direct_query_response(
+    processor: QueryProcessor,
+    text: str,
+    language: str,
+    query_id: str,
+    began: float,
+    database: str,
+    max_data_points: int = 1000,
+) -> LegacyQueryResponse:
+    """A query written in InfluxQL, Flux or Timestream SQL, run as ``POST /v2/query`` runs it
+    (same cache, read-only guard and limits), in the legacy body. A query the service refuses
+    or cannot run is the legacy error (400 for the query, 500 for the server), pointing to
+    ``/v2/query`` for the structured error."""
+    try:
+        resp = processor.process(QueryInput(query=text, language=InputLanguage(language)), query_id)
+    except QueryServiceError as exc:
+        error = ApiError.from_service(exc)
+        raise ApiError(
+            400 if error.status == 501 else error.status,  # a language this server cannot run
+            error.code,
+            f"{error.message} (POST /v2/query answers queries with a structured error and the "
+            "full result)",
+            error.details,
+            error.headers,
+        ) from None
+    data = legacy_data(resp, max_points=max_data_points)
+    location = f"influxdb://{database}/{data.measurement}"
+    source = LegacySource(
+        id="ts-1",
+        type="time_series",
+        relevance_score=1.0,
+        excerpt=_clip(data.answer.replace("\n", " ")),
+        location=location,
+        query=data.query,
+        record_count=data.record_count,
+    )
+    return LegacyQueryResponse(
+        query_id=query_id,
+        question=text,
+        answer=data.answer,
+        confidence_score=1.0,
+        sources=[source],
+        processing_time_ms=round((time.perf_counter() - began) * 1000, 3),
+        timestamp=int(time.time()),
+        metadata=LegacyMetadata(
+            query_type="time_series",
+            citation_count=1,
+            model_used=f"direct query ({language} → {resp.query.language})",
+            has_timeseries_context=True,
+            timeseries_confidence=1.0,
+        ),
+        time_series_data=LegacyTimeSeriesData(
+            query_type=data.query_type,
+            influxdb_query=data.query,
+            data_points=[LegacyDataPoint(**vars(p)) for p in data.points],
+            record_count=data.record_count,
+            processing_time_ms=round(resp.timings.execute_ms, 3),
+        ),
+    )
+
+
 router = APIRouter(tags=["legacy"])
 
 
 def legacy_query(
-    request: Request, body: LegacyQueryRequest, rag: Rag, backend: Backend, query_id: QueryId
+    request: Request,
+    body: LegacyQueryRequest,
+    rag: Rag,
+    backend: Backend,
+    processor: Processor,
+    query_id: QueryId,
 ) -> LegacyQueryResponse:
     began = time.perf_counter()
     text = body.question if body.question is not None else body.query
@@ -176,6 +250,9 @@ def legacy_query(
     if len(text) > MAX_QUESTION:
         malformed_request(request, [{"loc": ("body", "question"), "type": "string_too_long"}])
         raise ApiError(400, "bad_request", f"the question is longer than {MAX_QUESTION} characters")
+    language = query_language(text)
+    if language is not None:
+        return direct_query_response(processor, text, language, query_id, began, backend.database)
     result = rag.run(text, max_points=1000)
     return legacy_response(result, query_id, began, backend.database, rag.embedder_name)
 

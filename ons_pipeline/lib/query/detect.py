@@ -238,6 +238,16 @@ _SHOW_ALLOWED = re.compile(
 )
 
 
+def strip_leading(text: str) -> str:
+    """``text`` without leading whitespace, comments and opening parentheses."""
+    return _LEADING.sub("", text, count=1)
+
+
+def is_readonly_show(statement: str) -> bool:
+    """Whether ``statement`` is one of the ``SHOW`` statements the read-only API runs."""
+    return _SHOW_ALLOWED.match(statement) is not None
+
+
 def check_readonly_influxql(text: str) -> list[str]:
     """The statements of ``text`` if every one only reads (``SELECT`` without ``INTO``, or a
     ``SHOW`` of measurements/tags/fields/series/retention policies/databases); else
