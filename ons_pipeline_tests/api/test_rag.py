@@ -73,6 +73,44 @@ def test_data_question_cites_exact_range_query_and_points(
         assert f"[{ref}]" in answer["text"]
 
 
+def _bullets(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("•")]
+
+
+def test_an_extreme_answer_states_when(client: TestClient, api_data: ApiData) -> None:
+    """The maximum's line says when it happened (Brasília time and the cited UTC instant) —
+    asked 'when' or not, in /v2/context and in the legacy answer alike; a whole-range mean
+    states no time (its row's time is only the range's start)."""
+    df = frame(api_data, "curva_carga", "2024-03-01T03:00:00Z", "2024-04-01T03:00:00Z")
+    ne = df[df.id_subsistema == "NE"].set_index("time").val_cargaenergiahomwmed
+    at = ne.idxmax()
+    local = at.tz_convert("America/Sao_Paulo")
+    when = f"em {local:%d/%m/%Y %H:%M} (horário de Brasília; {rfc3339(at)})"
+    for question in (
+        "qual foi a carga máxima do Nordeste em março de 2024 e quando?",
+        "qual foi a carga máxima do Nordeste em março de 2024?",
+    ):
+        body = context(client, question)
+        (point,) = body["citations"][0]["points"]
+        assert point["time"] == rfc3339(at)
+        (line,) = _bullets(body["answer"]["text"])
+        assert line.endswith(fmt_number(ne.max(), "pt") + " MWmed, " + when), line
+        legacy = client.post("/query", json={"question": question}).json()
+        assert when in legacy["answer"], legacy["answer"]
+    # the day (a 1-day window, local) with the highest mean
+    se = df[df.id_subsistema == "SE"]
+    days = se.groupby(se.time.dt.tz_convert("America/Sao_Paulo").dt.floor("D"))
+    day = days.val_cargaenergiahomwmed.mean().idxmax()
+    body = context(client, "which day had the highest load in the Southeast in March 2024?")
+    (line,) = _bullets(body["answer"]["text"])
+    utc = rfc3339(day.tz_convert("UTC"))
+    assert line.endswith(f"in the 1d window starting {day:%Y-%m-%d} (Brasília time; {utc})"), line
+    # a mean over the whole range: no time
+    body = context(client, "Qual foi a carga média do Sudeste em 2024-03-05?")
+    (line,) = _bullets(body["answer"]["text"])
+    assert line.endswith(" MWmed") and "Brasília" not in line
+
+
 def test_points_and_summaries_of_a_series(client: TestClient, api_data: ApiData) -> None:
     body = context(client, "carga do Sul por hora em 2024-03-04", max_points=10)
     ts = body["citations"][0]

@@ -7,7 +7,10 @@ filters, the exact half-open time range, the query text, the series summaries an
 for each document, its title, location and excerpt.
 
 :class:`TemplateComposer` writes the answer from templates (pt or en, the question's language),
-citing every number with the source it came from. An LLM (e.g. Bedrock, see
+citing every number with the source it came from; a one-row extreme (max, min, first, last, a raw
+value, or the window an ordered aggregate picked) also states when — local time
+(``ONS_API_TIMEZONE``, Brasília by default) and the UTC instant the citation carries. An LLM
+(e.g. Bedrock, see
 :mod:`~ons_pipeline.lib.rag.bedrock`) can implement :class:`AnswerComposer` with the same context.
 """
 
@@ -15,8 +18,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
+from ons_pipeline.lib.query.model import Agg, Aggregation, FieldRef, strip_transform, zone_info
 from ons_pipeline.lib.query.nl import Translation
 from ons_pipeline.lib.rag.index import Passage
 from ons_pipeline.lib.rag.timeseries import Decision, Evidence, SeriesSummary, Stat
@@ -194,11 +199,18 @@ def build_context_text(context: RagContext) -> str:
 
 # -- template answers -------------------------------------------------------------------------
 
+_SELECTORS = {Aggregation.MAX, Aggregation.MIN, Aggregation.FIRST, Aggregation.LAST}
+
 _TEXT = {
     "pt": {
         "data": "Dados do ONS [{ref}] — {fields} ({measurement}), de {start} a {end} (UTC):",
         "data_enrich": "Valores recentes de {title} [{ref}], de {start} a {end} (UTC):",
         "scalar": "• {tags}: {column} = {value}",
+        "at_instant": ", em {local} ({zone}; {utc})",
+        "at_window": ", no intervalo de {window} que começa em {local} ({zone}; {utc})",
+        "brasilia": "horário de Brasília",
+        "local_format": "%d/%m/%Y %H:%M",
+        "date_format": "%d/%m/%Y",
         "series": (
             "• {tags}: {column} — média {mean} em {n} pontos; mínimo {min} ({min_time}); "
             "máximo {max} ({max_time}); último {last} ({last_time})"
@@ -219,6 +231,11 @@ _TEXT = {
         "data": "ONS data [{ref}] — {fields} ({measurement}), from {start} to {end} (UTC):",
         "data_enrich": "Recent values for {title} [{ref}], from {start} to {end} (UTC):",
         "scalar": "• {tags}: {column} = {value}",
+        "at_instant": ", at {local} ({zone}; {utc})",
+        "at_window": ", in the {window} window starting {local} ({zone}; {utc})",
+        "brasilia": "Brasília time",
+        "local_format": "%Y-%m-%d %H:%M",
+        "date_format": "%Y-%m-%d",
         "series": (
             "• {tags}: {column} — mean {mean} over {n} points; minimum {min} ({min_time}); "
             "maximum {max} ({max_time}); last {last} ({last_time})"
@@ -257,6 +274,7 @@ class TemplateComposer:
     max_kb: int = 2
     kb_min_score: float = KB_MIN_SCORE
     kb_relative: float = KB_RELATIVE
+    timezone: str = "America/Sao_Paulo"  # local time of the instants answers state
     _name: str = field(default="template-composer", repr=False)
 
     @property
@@ -276,9 +294,10 @@ class TemplateComposer:
     ) -> str:
         tags = _tags_label(summary.tags, lang, ev)
         if summary.rows == 1 or st.count == 1:
-            return t["scalar"].format(
+            line = t["scalar"].format(
                 tags=tags, column=st.column, value=_with_unit(fmt_number(st.last, lang), st.unit)
             )
+            return line + self._when(ev, st, t)
         return t["series"].format(
             tags=tags,
             column=st.column,
@@ -291,6 +310,33 @@ class TemplateComposer:
             last=_with_unit(fmt_number(st.last, lang), st.unit),
             last_time=st.last_time,
         )
+
+    def _when(self, ev: Evidence, st: Stat, t: dict[str, str]) -> str:
+        """Where a one-row value's time says when it happened — a selector (max, min, first,
+        last) or raw value at its instant, an aggregate of a time window (the day that had the
+        highest mean) at its window — that time, local and as the cited UTC instant; nothing for
+        an aggregate of the whole range (its time is only the range's start)."""
+        if st.last_time is None:
+            return ""
+        window = ev.model.window
+        selection = next((s for s in ev.model.selections if s.alias == st.column), None)
+        if window is None:
+            inner = strip_transform(selection.expr)[0] if selection is not None else None
+            instant = isinstance(inner, FieldRef) or (
+                isinstance(inner, Agg) and inner.func in _SELECTORS
+            )
+            if not instant:
+                return ""
+        zone_name = ev.model.timezone or self.timezone
+        local = datetime.fromisoformat(st.last_time.replace("Z", "+00:00")).astimezone(
+            zone_info(zone_name)
+        )
+        whole_days = window is not None and (window.is_calendar or window.unit in ("d", "w"))
+        midnight = (local.hour, local.minute, local.second) == (0, 0, 0)
+        text = local.strftime(t["date_format" if whole_days and midnight else "local_format"])
+        zone = t["brasilia"] if zone_name == "America/Sao_Paulo" else zone_name
+        key = "at_instant" if window is None else "at_window"
+        return t[key].format(local=text, zone=zone, utc=st.last_time, window=window)
 
     def _evidence_lines(
         self, ev: Evidence, t: dict[str, str], lang: str, title: str | None = None

@@ -55,7 +55,7 @@ def default_composer(settings: ApiSettings) -> AnswerComposer:
         return BedrockComposer(
             model, max_tokens=settings.bedrock.max_tokens, settings=settings.bedrock
         )
-    return TemplateComposer()
+    return TemplateComposer(timezone=settings.timezone)
 
 
 class RagService:
