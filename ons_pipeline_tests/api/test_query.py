@@ -103,6 +103,38 @@ def test_raw_influxql(client: TestClient, validator: OpenApiValidator, api_data:
     assert {c["name"]: c["unit"] for c in raw["columns"]}["val_cmo"] == "R$/MWh"
 
 
+def test_value_types_are_stable(client: TestClient, api_data: ApiData) -> None:
+    """A DOUBLE column is floats only (InfluxDB's JSON writes 0.0 as 0), a count stays ints, and
+    the tags SELECT * returns as columns are tags."""
+    df = frame(api_data, "balanco_subsistema", "2024-03-02T00:00:00Z", "2024-03-02T12:00:00Z")
+    assert (df.val_gersolar == 0).any()  # whole values the JSON sends as ints
+    sql = (
+        "SELECT bin(time, 1h) AS h, avg(val_gersolar) AS a, count(val_gersolar) AS n "
+        "FROM balanco_subsistema WHERE time BETWEEN '2024-03-02 00:00:00' AND "
+        "'2024-03-02 12:00:00' GROUP BY bin(time, 1h) ORDER BY h"
+    )
+    influxql = (
+        "SELECT * FROM \"balanco_subsistema\" WHERE time >= '2024-03-02T00:00:00Z' "
+        "AND time < '2024-03-02T12:00:00Z'"
+    )
+    raw_max = 'SELECT max("val_gersolar") FROM "balanco_subsistema" GROUP BY "id_subsistema"'
+    for query, ints in ((sql, {"n"}), (influxql, set()), (raw_max, set())):
+        data = post(client, query=query)
+        assert data["_status"] == 200, data
+        for i, col in enumerate(data["columns"]):
+            if col["kind"] != "value":
+                continue
+            kinds = {type(row[i]) for row in data["rows"] if row[i] is not None}
+            assert kinds == ({int} if col["name"] in ints else {float}), (query, col, kinds)
+    cols = {c["name"]: c["kind"] for c in data["columns"]}
+    star = post(client, query=influxql)
+    kinds = {c["name"]: c["kind"] for c in star["columns"]}
+    assert kinds["id_subsistema"] == kinds["nom_subsistema"] == "tag", kinds
+    assert kinds["val_gersolar"] == "value" and cols["id_subsistema"] == "tag"
+    assert {s["tags"]["id_subsistema"] for s in star["series"]} == set(df.id_subsistema)
+    assert star["row_count"] == len(df)
+
+
 def test_timestream_sql(client: TestClient, validator: OpenApiValidator, api_data: ApiData) -> None:
     sql = """
         SELECT region, avg(measure_value::double) AS avg_value, count(*) AS n

@@ -15,7 +15,7 @@ import csv
 import io
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ons_pipeline.lib import schema
@@ -28,7 +28,16 @@ from ons_pipeline.lib.influx.client import (
 )
 from ons_pipeline.lib.query.errors import UnsupportedLanguage
 from ons_pipeline.lib.query.execute import Column, QueryResult, QueryRunner, execution_error
-from ons_pipeline.lib.query.model import Aggregation, QueryModel, parse_time
+from ons_pipeline.lib.query.model import (
+    Agg,
+    Aggregation,
+    BinOp,
+    Expr,
+    FieldRef,
+    QueryModel,
+    parse_time,
+    strip_transform,
+)
 from ons_pipeline.lib.query.rollups import AnswerSource
 from ons_pipeline.lib.settings import InfluxSettings
 
@@ -104,12 +113,112 @@ def column_unit(measurement: str | None, column: str) -> str:
     return ""
 
 
+# -- value types --------------------------------------------------------------------------------
+
+_ALWAYS_FLOAT = {"mean", "median", "stddev", "integral"}
+
+
+def _field_is_double(spec: schema.TableSpec, name: str) -> bool | None:
+    for f in spec.fields:
+        if f.name == name:
+            return f.type == schema.MeasureType.DOUBLE
+    return None
+
+
+def _expr_is_float(spec: schema.TableSpec, expr: Expr) -> bool | None:
+    """Whether a model selection's values are floats (``None``: not known)."""
+    inner, transform = strip_transform(expr)
+    if transform is not None or isinstance(inner, BinOp):
+        return True
+    if isinstance(inner, Agg):
+        if inner.func is Aggregation.COUNT:
+            return False
+        if inner.func.value in _ALWAYS_FLOAT:
+            return True
+        return _field_is_double(spec, inner.field)
+    if isinstance(inner, FieldRef):
+        return _field_is_double(spec, inner.name)
+    return None
+
+
+def _raw_column_is_float(specs: list[schema.TableSpec], column: str) -> bool | None:
+    """Whether a raw InfluxQL column holds floats, by the schema of the measurements read: a
+    field's own name, or an aggregate named after one (``max_val_cmo``, ``max`` of a
+    one-field measurement); ``None`` when the schema does not tell."""
+    answers = set()
+    for spec in specs:
+        answer = _field_is_double(spec, column)
+        match = _AGG_PREFIX.match(column) if answer is None else None
+        if match:
+            func, rest = match.group(1), match.group(2)
+            if func in ("count", "distinct"):
+                answer = False if func == "count" else None
+            elif func in _ALWAYS_FLOAT:
+                answer = True
+            elif rest is not None:
+                answer = _field_is_double(spec, rest)
+            elif len(spec.fields) == 1:
+                answer = spec.fields[0].type == schema.MeasureType.DOUBLE
+        answers.add(answer)
+    return answers.pop() if len(answers) == 1 else None
+
+
+def _specs_read(table: ResultTable) -> list[schema.TableSpec]:
+    names = table.source.measurements if table.source is not None else ()
+    specs = []
+    for name in names:
+        spec = _spec_for(name) or _spec_for(name.rsplit(".", 1)[-1])
+        if spec is not None:
+            specs.append(spec)
+    return specs
+
+
+def _numeric(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def with_float_columns(table: ResultTable) -> ResultTable:
+    """``table`` with the values of its float columns as floats. InfluxDB's JSON writes a float
+    field's whole values without a fraction (``0``, not ``0.0``), so a DOUBLE column came out as
+    a mix of ints and floats. Float columns: by the query model (an aggregate of a DOUBLE field,
+    a mean, arithmetic — not a count), else by the schema of the measurements read, else any
+    column whose values are all numbers, at least one a float."""
+    model = table.model
+    selections = {s.alias: s.expr for s in model.selections} if model is not None else {}
+    specs = _specs_read(table) if model is None else [model.spec]
+    cast = []
+    for i, column in enumerate(table.columns):
+        if column.kind != "value":
+            continue
+        values = [row[i] for row in table.rows if row[i] is not None]
+        if not all(_numeric(v) for v in values):
+            continue
+        if column.name in selections:
+            assert model is not None
+            is_float = _expr_is_float(model.spec, selections[column.name])
+        else:
+            is_float = _raw_column_is_float(specs, column.name) if specs else None
+        if is_float is None:
+            is_float = any(isinstance(v, float) for v in values)
+        if is_float:
+            cast.append(i)
+    if not cast or not table.rows:
+        return table
+    rows = [list(row) for row in table.rows]
+    for row in rows:
+        for i in cast:
+            if row[i] is not None:
+                row[i] = float(row[i])
+    return replace(table, rows=rows)
+
+
 def table_from_influxql(
     results: list[dict[str, Any]], query: str, elapsed_ms: float
 ) -> ResultTable:
     """One table from the raw ``results`` of ``/query`` (``epoch=ns``): time, the union of the
-    series' tags, then value columns in order of appearance; ``_measurement`` and ``_statement``
-    columns are added only when several measurements or statements answered."""
+    series' tags (and the columns that are tags of the mapped measurements read, as ``SELECT *``
+    returns them), then value columns in order of appearance; ``_measurement`` and
+    ``_statement`` columns are added only when several measurements or statements answered."""
     series_list: list[tuple[int, dict[str, Any]]] = []
     for index, result in enumerate(results):
         for series in result.get("series", []) or []:
@@ -130,6 +239,15 @@ def table_from_influxql(
     extra_tags = (["_measurement"] if len(names) > 1 else []) + (
         ["_statement"] if len(stmt_ids) > 1 else []
     )
+    # a tag read as a column (SELECT *, SELECT "tag"): a tag of every mapped measurement read
+    specs = [spec for spec in (_spec_for(n) for n in names) if spec is not None]
+    column_tags = [
+        v
+        for v in values
+        if specs and all(v in s.tags and _field_is_double(s, v) is None for s in specs)
+    ]
+    values = [v for v in values if v not in column_tags]
+    tags += column_tags
     measurement = next(iter(names)) if len(names) == 1 else None
     columns = ([Column("time", "time", "ns")] if has_time else []) + [
         Column(t, "tag") for t in [*extra_tags, *tags]
@@ -145,7 +263,7 @@ def table_from_influxql(
             for t in extra_tags:
                 row.append(series.get("name") if t == "_measurement" else str(sid))
             for t in tags:
-                value = series_tags.get(t)
+                value = series_tags.get(t, record.get(t))
                 row.append(None if value in (None, "") else value)
             row.extend(record.get(v) for v in values)
             rows.append(row)

@@ -33,7 +33,7 @@ from typing import Any
 from ons_pipeline.lib import schema
 from ons_pipeline.lib.influx.client import InfluxError, quote_ident
 from ons_pipeline.lib.query import detect
-from ons_pipeline.lib.query.backend import InfluxBackend, ResultTable
+from ons_pipeline.lib.query.backend import InfluxBackend, ResultTable, with_float_columns
 from ons_pipeline.lib.query.cache import TTLCache, cache_key
 from ons_pipeline.lib.query.errors import (
     InvalidParameter,
@@ -353,13 +353,16 @@ class QueryProcessor:
 
     # -- execution ----------------------------------------------------------------------------
     def _execute(self, plan: _Plan, timeout: float) -> ResultTable:
+        """The plan's rows, float columns as floats (:func:`with_float_columns`)."""
         if plan.target == "flux":
             assert plan.flux is not None
-            return self.backend.run_flux(plan.flux, timeout, plan.model)
-        if plan.model is None:
+            table = self.backend.run_flux(plan.flux, timeout, plan.model)
+        elif plan.model is None:
             assert plan.influxql is not None
-            return self.backend.run_influxql(plan.influxql, timeout)
-        return ResultTable.from_result(self._run_model(plan, timeout))
+            table = self.backend.run_influxql(plan.influxql, timeout)
+        else:
+            table = ResultTable.from_result(self._run_model(plan, timeout))
+        return with_float_columns(table)
 
     def _run_model(self, plan: _Plan, timeout: float) -> QueryResult:
         assert plan.model is not None
@@ -392,9 +395,7 @@ class QueryProcessor:
             cached = self.cache.get(key)
             if cached is not None:
                 return cached[0].to_query_result(), True
-        table = ResultTable.from_result(
-            self._run_model(plan, timeout or self.settings.query_timeout_s)
-        )
+        table = self._execute(plan, timeout or self.settings.query_timeout_s)
         self.cache.put(key, table)
         return table.to_query_result(), False
 
