@@ -795,7 +795,10 @@ _WHEN = rx(
     r"|(?:e|and)\s+(?:o\s+|a\s+|seu\s+|sua\s+|the\s+|its\s+)?(?:horario|hora|instante|time"
     r"|timestamp|hour|dia|day|data|date)(?=\s*[?.!]?\s*$)"
     r"|(?:[ao]\s+)?(?:hora|horario|dia|momento|instante)\s+(?:em\s+)?que"
-    r"(?=\s+(?:ocorreu|aconteceu|foi\s+registrad[oa])))\b"
+    r"(?=\s+(?:ocorreu|aconteceu|foi\s+registrad[oa]))"
+    # "and the hour it happened"
+    r"|(?:the\s+)?(?:hour|time|day|moment)\s+(?:when\s+|that\s+)?"
+    r"(?=(?:it|this|that)\s+(?:happened|occurred)))\b"
     r"(?:\s+(?:did|does|was|is))?(?:\s+(?:ela|ele|isso|it|this|that))?"
     r"(?:\s+(?:ocorreu|aconteceu|foi\s+registrad[oa]|happen(?:ed)?|occur(?:red)?"
     r"|take\s+place|took\s+place|(?:was\s+)?(?:recorded|observed|seen|registered)|reached"
@@ -813,8 +816,9 @@ _GROUP_TIME: list[tuple[str, str]] = [
      "{n}d"),
     (r"(?:por|a\s+cada|de)\s+meia\s+hora|de\s+meia\s+em\s+meia\s+hora"
      r"|(?:every|per|each|by\s+the)\s+half[\s-]+hour|(?:a\s+cada|every|each)\s+30\s+min", "30m"),
-    (r"(?:de\s+|" + _EACH + r")(?:hora|hour)|hora\s+a\s+hora|hour\s+by\s+hour", "1h"),
-    (_EACH + r"(?:dia|day)|dia\s+a\s+dia|day\s+by\s+day", "1d"),
+    (r"de\s+hora\s+em\s+hora|(?:de\s+|" + _EACH + r")(?:hora|hour)|hora\s+a\s+hora"
+     r"|hour\s+by\s+hour", "1h"),
+    (r"de\s+dia\s+em\s+dia|" + _EACH + r"(?:dia|day)|dia\s+a\s+dia|day\s+by\s+day", "1d"),
     (_EACH + r"(?:semana|week)|semana\s+a\s+semana"
      r"|week\s+by\s+week", "1w"),
     (_EACH + r"(?:mes|month)|mes\s+a\s+mes|month\s+by\s+month", "1mo"),
@@ -893,7 +897,8 @@ _AGGREGATIONS: list[tuple[str, Aggregation]] = [
     (r"primeiro\s+valor|first\s+value", Aggregation.FIRST),
     (r"(?:medi[ao]s?|averages?|\bavgs?\b|\bmeans?\b|em\s+media|on\s+average)(?:\s+do\s+dia)?",
      Aggregation.MEAN),
-    (r"(?:valor\s+)?(?:maxim[oa]s?|max|maximum|pico|picos|(?:peak|busiest)\s+hour|peak|peaks|highest"
+    (r"(?:valor\s+)?(?:maxim[oa]s?|max|maximum|(?:hora|horario)\s+de\s+pico|pico|picos"
+     r"|(?:peak|busiest)\s+hour|peak|peaks|highest"
      r"|largest|biggest|greatest|dearest|most\s+expensive|mais\s+car[oa](?!\s+(?:do\s+)?que)"
      r"|maior(?:es)?"
      r"|mais\s+alt[oa]|(?:(?:bateu|bate|bater|batido|quebrou|broke|set|hit)\s+(?:o\s+|um\s+|seu\s+"

@@ -682,16 +682,16 @@ _QUARTER_WORDS = {
 
 _DAY_RANGE = rx(
     r"""\b(?:(?:(?:n[oa]\s+)?semana\s+(?:de|do\s+dia)|de|from|entre|between|dias?|days?)\s+)?
-    (?P<d1>\d{1,2})\s*(?:a|e|ate|to|and|-|–|—|through)\s*
-    (?P<d2>\d{1,2})\s+(?:de\s+)?(?P<m>"""
+    (?P<d1>\d{1,2})(?:º|o)?\s*(?:a|e|ate|to|and|-|–|—|through)\s*
+    (?P<d2>\d{1,2})(?:º|o)?\s+(?:de\s+)?(?P<m>"""
     + MONTH_ANY
     + r""")(?:\s*(?:de|,)?\s+(?P<y>\d{4}))?\b"""
 )
 _DAY_RANGE_EN = rx(
     r"""\b(?:(?:from|between)\s+)?(?P<m>"""
     + MONTH_ANY
-    + r""")\s+(?P<d1>\d{1,2})\s*
-    (?:-|–|—|to|and|through|until)\s*(?P<d2>\d{1,2})(?:\s*,?\s+(?P<y>\d{4}))?\b"""
+    + r""")\s+(?P<d1>\d{1,2})(?:st|nd|rd|th)?\s*
+    (?:-|–|—|to|and|through|until)\s*(?P<d2>\d{1,2})(?:st|nd|rd|th)?(?:\s*,?\s+(?P<y>\d{4}))?\b"""
 )
 _UNIT_WORDS = (
     r"(?P<unit>horas?|hrs?|h|hours?|dias?|days?|d|semanas?|weeks?|meses|mes|months?|anos?"

@@ -3525,3 +3525,16 @@ def test_the_difference_between_two_subsystems_values() -> None:
         assert model.model.difference is not None, question
     periods = understood("diferença entre a carga do SE em 2023 e em 2022")
     assert periods.difference is None and len(periods.periods) == 2
+
+
+def test_peak_hour_hour_by_hour_the_hour_it_happened_and_ordinal_days() -> None:
+    """Refused by an outside review's questions: 'hora' was read as a period in "hora de pico"
+    and "de hora em hora", 'hour' in "the hour it happened", and "1º" in a range of days."""
+    peak = understood("Qual foi a hora de pico da carga do Sudeste ontem?")
+    assert [s.expr.func for s in peak.selections] == [Aggregation.MAX]
+    hourly = understood("Me mostra a carga do Sul dos últimos 7 dias, de hora em hora")
+    assert hourly.window is not None and (hourly.window.count, hourly.window.unit) == (1, "h")
+    when = understood("Peak wind generation in the Northeast in 2023 and the hour it happened")
+    assert [s.expr.func for s in when.selections] == [Aggregation.MAX]
+    assert_local_days("carga do Sul de 1º a 15 de maio de 2023", "2023-05-01", 15)
+    assert_local_days("load in the South from May 1st to 15th, 2023", "2023-05-01", 15)
