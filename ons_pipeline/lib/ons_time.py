@@ -37,6 +37,13 @@ LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"
 # what LOCAL_FORMAT reads, seconds 0-59 only: strptime also takes 60 and 61 (leap seconds) and
 # moves the instant to the next minute
 LOCAL_PATTERN = r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:[0-5]\d)?$"
+_PARTS = r"^(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2}) (?P<h>\d{2}):(?P<mi>\d{2}):(?P<s>\d{2})$"
+# the local years whose clock times int64 nanoseconds hold, with a day to spare on each side for
+# the offset and the transition table (the range is 1677-09-21 … 2262-04-11 UTC)
+FIRST_YEAR, LAST_YEAR = 1678, 2261
+BEYOND_RANGE = (
+    f"is outside the range nanosecond timestamps can represent (years {FIRST_YEAR}-{LAST_YEAR})"
+)
 _SCAN_STEP_S = 3 * 3600  # offsets are assumed to change at most once within this step
 
 
@@ -195,6 +202,68 @@ def _as_string_array(values: pa.Array | pa.ChunkedArray | Sequence[str | None]) 
     return pc.cast(values, pa.string())
 
 
+@dataclass(frozen=True)
+class CheckedTimes:
+    """Local clock strings checked: ``valid`` rows are ``YYYY-MM-DD HH:MM:SS`` or ``YYYY-MM-DD``
+    naming a real calendar date and clock time (no 2019-02-29, 06-31, 24:00 or second 60);
+    ``representable`` rows are valid and within ``FIRST_YEAR``…``LAST_YEAR``; ``seconds`` holds
+    their local clock as seconds since 1970-01-01 (0 elsewhere)."""
+
+    strings: pa.Array
+    present: np.ndarray
+    date_only: np.ndarray
+    valid: np.ndarray
+    representable: np.ndarray
+    seconds: np.ndarray
+
+
+def check_local(values: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> CheckedTimes:
+    """Check local clock strings calendar-exactly (surrounding spaces ignored; NULL and empty
+    are not ``present``). Arrow's ``strptime`` would roll 2019-02-29 over to 03-01."""
+    strings = pc.utf8_trim_whitespace(_as_string_array(values))
+    length = pc.fill_null(pc.utf8_length(strings), 0).to_numpy(zero_copy_only=False)
+    date_only = length == 10
+    present = length > 0
+    shaped = pc.fill_null(pc.match_substring_regex(strings, LOCAL_PATTERN), False)
+    padded = pc.if_else(
+        pc.and_(shaped, pa.array(date_only)),
+        pc.binary_join_element_wise(strings, "00:00:00", " "),
+        pc.if_else(shaped, strings, pa.scalar(None, pa.string())),
+    )
+    parts = pc.extract_regex(padded, _PARTS)
+    year, month, day, hour, minute, second = (
+        pc.fill_null(pc.cast(pc.struct_field(parts, [i]), pa.int64()), 0).to_numpy(
+            zero_copy_only=False
+        )
+        for i in range(6)
+    )
+    months = (year - 1970) * 12 + np.clip(month - 1, 0, 11)
+    first = months.astype("datetime64[M]").astype("datetime64[D]")
+    month_days = ((months + 1).astype("datetime64[M]").astype("datetime64[D]") - first).astype(
+        np.int64
+    )
+    valid = pc.fill_null(pc.is_valid(parts), False).to_numpy(zero_copy_only=False)
+    valid = np.asarray(valid, dtype=bool) & present
+    valid &= (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
+    valid &= (hour <= 23) & (minute <= 59) & (second <= 59)
+    representable = valid & (year >= FIRST_YEAR) & (year <= LAST_YEAR)
+    days = first.astype(np.int64) + day - 1
+    seconds = days * 86_400 + hour * 3600 + minute * 60 + second
+    seconds = np.where(representable, seconds, 0).astype(np.int64)
+    return CheckedTimes(strings, present, date_only, valid, representable, seconds)
+
+
+def within_range(instants: pa.Array) -> np.ndarray:
+    """Whether each timestamp (any unit) falls within ``FIRST_YEAR``…``LAST_YEAR`` (NULL: True):
+    outside, a cast to nanoseconds fails or wraps around."""
+    per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[instants.type.unit]
+    low = int(datetime(FIRST_YEAR, 1, 1, tzinfo=UTC).timestamp()) * per_second
+    high = int(datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC).timestamp()) * per_second
+    values = pc.cast(instants, pa.int64())
+    inside = pc.and_(pc.greater_equal(values, low), pc.less(values, high))
+    return np.asarray(pc.fill_null(inside, True).to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def parse_local(
     values: pa.Array | pa.ChunkedArray | Sequence[str | None],
     *,
@@ -206,31 +275,25 @@ def parse_local(
     Surrounding spaces are ignored; NULL or empty input gives NULL. ``YYYY-MM-DD`` means the local
     day and maps to its first instant. With ``daily=True`` a time part is read as an offset from
     the day's first instant, so daily files written ``YYYY-MM-DD 00:00:00`` never report a
-    nonexistent midnight. Raises ``ValueError`` naming the first malformed row.
+    nonexistent midnight. Raises ``ValueError`` naming the first malformed row (not a real
+    calendar date and clock time: :func:`check_local`), or the first outside the years
+    nanoseconds can hold.
     """
-    strings = pc.utf8_trim_whitespace(_as_string_array(values))
-    length = pc.fill_null(pc.utf8_length(strings), 0).to_numpy(zero_copy_only=False)
-    is_date = length == 10
-    is_datetime = length == 19
-    present = is_date | is_datetime
-    padded = pc.if_else(
-        pa.array(is_date), pc.binary_join_element_wise(strings, "00:00:00", " "), strings
-    )
-    parsed = pc.strptime(padded, format=LOCAL_FORMAT, unit="s", error_is_null=True)
-    shaped = pc.fill_null(pc.match_substring_regex(strings, LOCAL_PATTERN), False)
-    parsed_ok = (parsed.is_valid().to_numpy(zero_copy_only=False)) & shaped.to_numpy(
-        zero_copy_only=False
-    )
-    bad = ((length > 0) & ~present) | (present & ~parsed_ok)
+    checked = check_local(values)
+    strings, present, is_date = checked.strings, checked.present, checked.date_only
+    bad = present & ~checked.valid
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise ValueError(
             f"row {row}: {strings[row].as_py()!r} is not a local time like "
             "'YYYY-MM-DD HH:MM:SS' or 'YYYY-MM-DD'"
         )
-    seconds = pc.fill_null(pc.cast(parsed, pa.int64()), 0).to_numpy(zero_copy_only=False)
-    local_ns = seconds.astype(np.int64) * NS_PER_SECOND
-    as_day = is_date | (is_datetime & daily)
+    far = present & ~checked.representable
+    if far.any():
+        row = int(np.flatnonzero(far)[0])
+        raise ValueError(f"row {row}: {strings[row].as_py()!r} {BEYOND_RANGE}")
+    local_ns = checked.seconds * NS_PER_SECOND
+    as_day = is_date | (present & daily)
     day_ns = local_ns - np.mod(local_ns, NS_PER_DAY)
     utc_ns, nonexistent, ambiguous = local_ns_to_utc_ns(np.where(as_day, day_ns, local_ns), tz)
     # Days: first instant of the day (+ the time part for daily rows like 00:00:01).

@@ -888,3 +888,46 @@ def test_a_file_cut_inside_its_last_number_keeps_that_row_out() -> None:
     ended = normalize_bytes(curva(*rows[:-1], rows[-1][:-6]), "C.csv")
     for result in (whole, shortest, ended):
         assert result.rows == 4 and not result.bad_rows
+
+
+def test_impossible_dates_and_years_beyond_nanoseconds_are_bad_rows(tmp_path: Path) -> None:
+    """A review found 2300-06-01 loaded at 1715-11-11 (int64 nanoseconds wrapped around),
+    1600-01-01 failing the whole file with an OverflowError naming no row, and 2019-02-29
+    failing it with 'day is out of range for month' (strptime had rolled it over to 03-01).
+    Each is a bad row naming its line and the time column; the rest of the file loads."""
+    rows = [
+        "SE;SUDESTE;2019-06-01 00:00:00;1",  # 2
+        "SE;SUDESTE;2300-06-01 01:00:00;2",  # 3
+        "SE;SUDESTE;1600-01-01 00:00:00;3",  # 4
+        "SE;SUDESTE;0201-06-01 02:00:00;4",  # 5
+        "SE;SUDESTE;2019-02-29 07:00:00;5",  # 6
+        "SE;SUDESTE;2019-06-31;6",  # 7
+        "SE;SUDESTE;2019-06-01 01:00:00;7",  # 8
+    ]
+    result = normalize_bytes(curva(*rows), "raw/curva_carga/far.csv")
+    assert [(b.row, b.column) for b in result.bad_rows] == [
+        (r, "din_instante") for r in range(3, 8)
+    ]
+    reasons = [b.reason for b in result.bad_rows]
+    assert all("outside the range nanosecond timestamps" in r for r in reasons[:3])
+    assert reasons[3].startswith("'2019-02-29 07:00:00' is not a local time")
+    assert values_of(result) == [
+        ("2019-06-01 03:00:00+00:00", "SE", 1.0),
+        ("2019-06-01 04:00:00+00:00", "SE", 7.0),
+    ]
+    # a Parquet instant in microseconds of year 2300 (no nanosecond cast can hold it)
+    table = pa.table(
+        {
+            "id_subsistema": ["SE", "SE"],
+            "nom_subsistema": ["SUDESTE", "SUDESTE"],
+            "din_instante": pa.array(
+                [datetime(2019, 6, 1, 3), datetime(2300, 6, 1, 4)], pa.timestamp("us", "UTC")
+            ),
+            "val_cargaenergiahomwmed": [1.0, 2.0],
+        }
+    )
+    pq.write_table(table, tmp_path / "far.parquet")
+    parquet = normalize_file(tmp_path / "far.parquet")
+    [bad] = parquet.bad_rows
+    assert (bad.row, bad.column) == (2, "din_instante") and "nanosecond" in bad.reason
+    assert values_of(parquet) == [("2019-06-01 03:00:00+00:00", "SE", 1.0)]

@@ -76,11 +76,33 @@ def test_padded_strings_are_trimmed() -> None:
         "2018-11-4",
         "2018-11-04 10:59:60",  # strptime reads it as 11:00:00
         "2018-11-04 10:00:61",
+        "2019-02-29 07:00:00",  # strptime rolls it over to 2019-03-01
+        "2019-06-31",  # ... and this to 2019-07-01
+        "2100-02-29 00:00:00",  # not a leap year (divisible by 100)
     ],
 )
 def test_malformed_values_raise_naming_the_row(bad: str) -> None:
     with pytest.raises(ValueError, match=r"row 1: .*is not a local time"):
         ot.parse_local(["2018-11-04", bad])
+
+
+@pytest.mark.parametrize(
+    "far", ["2300-06-01 01:00:00", "9999-12-31 23:00:00", "1600-01-01", "0201-06-01 02:00:00"]
+)
+def test_times_nanoseconds_cannot_hold_raise_naming_the_row(far: str) -> None:
+    """(2300 wrapped around to 1715 silently; 1600 failed with an OverflowError naming nothing.)"""
+    with pytest.raises(ValueError, match=r"row 1: .*outside the range nanosecond timestamps"):
+        ot.parse_local(["2018-11-04", far])
+
+
+def test_the_first_and_last_representable_years_parse_exactly() -> None:
+    first, last = f"{ot.FIRST_YEAR}-01-01 00:00:00", f"{ot.LAST_YEAR}-12-31 23:59:59"
+    parsed = ot.parse_local([first, last, "2024-02-29 12:00:00"])
+    expected = [ot.to_utc(datetime.fromisoformat(t)) for t in (first, last, "2024-02-29 12:00:00")]
+    assert parsed.utc.to_pylist() == expected
+    checked = ot.check_local([first, last, "1677-12-31 23:59:59", "2262-01-01", "", None])
+    assert checked.representable.tolist() == [True, True, False, False, False, False]
+    assert checked.valid.tolist() == [True, True, True, True, False, False]
 
 
 def test_date_only_strings_map_to_the_local_day_start() -> None:

@@ -27,7 +27,9 @@ Row rules (every quirk of ../shared/DESIGN.md §4 and the sample README):
   ``T``, no seconds and a zero fraction are rewritten to it; labels up to ``24:00`` refuse the
   file; a daily Parquet's UTC-midnight instants are the dates they name) → UTC with
   :func:`ons_time.parse_local` (daily datasets read a time part as an offset in the day, so the
-  2013 ``00:00:01`` row stays on its day). The non-existent DST-start hour is **dropped** when its
+  2013 ``00:00:01`` row stays on its day). A time naming no real date or clock time
+  (``2019-02-29``, ``06-31``, second 60) or outside the years 1678–2261 that int64 nanoseconds
+  hold makes the row bad. The non-existent DST-start hour is **dropped** when its
   values are empty or zero (ONS's placeholders: empty, or ``0E-8`` for Sul in 2018) and makes the
   row bad when it carries a real value. A fall-back hour written twice for a series is read as the
   first, then the second occurrence; any other repeated series+time makes the later rows bad;
@@ -983,6 +985,16 @@ def _normalize_rows(
     time_name = spec.raw_time_column or ""
     time_column = raw.columns[mapping[time_name]]
     aware = pa.types.is_timestamp(time_column.type) and time_column.type.tz is not None
+    if aware:
+        # instants nanoseconds cannot hold (a Parquet column in µs of year 2300): bad rows, not
+        # a failed cast naming no row
+        beyond = ~ons_time.within_range(time_column)
+        if beyond.any():
+            shown_beyond = pc.cast(time_column, pa.string()).to_pylist()
+            flag(beyond, time_name, lambda i: f"{shown_beyond[i]!r} {ons_time.BEYOND_RANGE}")
+            time_column = pc.if_else(
+                pa.array(beyond), pa.scalar(None, time_column.type), time_column
+            )
     if aware and spec.grain >= timedelta(days=1) and _utc_midnights(time_column):
         # a daily dataset's dates written as UTC-midnight instants (pandas, Spark): the dates
         # they name, not the evening before in Brasília
@@ -990,7 +1002,7 @@ def _normalize_rows(
         time_column = pc.cast(pc.cast(utc_clock, pa.timestamp("ns")), pa.date32())
         aware = False
         result.notes.append("dates written as UTC-midnight timestamps: read as those dates")
-    fraction = None
+    fraction = far = None
     if aware:
         utc_all = pc.cast(time_column, ons_time.UTC_NS)
         time_ok = _bool(pc.is_valid(utc_all))
@@ -1009,16 +1021,14 @@ def _normalize_rows(
                 "interval by its end (01:00 … 24:00), ONS by its start (00:00 … 23:00); read as "
                 "they are, every row would be one step late. Label the rows by their start"
             )
-        shaped = _bool(pc.match_substring_regex(local_text, ons_time.LOCAL_PATTERN))
-        padded = pc.if_else(
-            pc.equal(pc.utf8_length(local_text), 10),
-            pc.binary_join_element_wise(local_text, "00:00:00", " "),
-            local_text,
-        )
-        parsed = pc.strptime(padded, format=ons_time.LOCAL_FORMAT, unit="s", error_is_null=True)
-        time_ok = shaped & _bool(pc.is_valid(parsed))
+        # calendar-exact (no 2019-02-29) and within the years int64 nanoseconds hold
+        checked = ons_time.check_local(local_text)
+        time_ok = checked.representable
+        far = checked.valid & ~checked.representable
     # a bad time is quoted as written ("03/13/2024 05:00"), not as rewritten
     time_texts = written_times.to_pylist() if local_text is not None and not time_ok.all() else None
+    if far is not None and far.any():
+        flag(far, time_name, lambda i: f"{time_texts[i]!r} {ons_time.BEYOND_RANGE}")
     flag(
         ~time_ok,
         time_name,
