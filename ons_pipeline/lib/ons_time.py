@@ -11,9 +11,12 @@ daylight saving time (DST), so:
   flagged in ``LocalTimes.ambiguous``;
 * local days last 23 or 25 hours on those days (``local_day_bounds_utc``).
 
-A date-only string (``YYYY-MM-DD``) denotes a local day and maps to the day's first instant, which
-is ``01:00`` local on a spring-forward day. The offsets come from ``zoneinfo`` (the IANA database):
-a table of the zone's transitions is built once per year and then applied with ``searchsorted``.
+In a daily dataset a date-only string (``YYYY-MM-DD``) denotes a local day and maps to the day's
+first instant, which is ``01:00`` local on a spring-forward day; elsewhere it is the local
+``00:00`` of that day (R's ``write.csv`` writes midnight so), nonexistent on a spring-forward day
+like ``YYYY-MM-DD 00:00:00`` written in full. The offsets come from ``zoneinfo`` (the IANA
+database): a table of the zone's transitions is built once per year and then applied with
+``searchsorted``.
 """
 
 from __future__ import annotations
@@ -211,7 +214,6 @@ class CheckedTimes:
 
     strings: pa.Array
     present: np.ndarray
-    date_only: np.ndarray
     valid: np.ndarray
     representable: np.ndarray
     seconds: np.ndarray
@@ -222,11 +224,10 @@ def check_local(values: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> Ch
     are not ``present``). Arrow's ``strptime`` would roll 2019-02-29 over to 03-01."""
     strings = pc.utf8_trim_whitespace(_as_string_array(values))
     length = pc.fill_null(pc.utf8_length(strings), 0).to_numpy(zero_copy_only=False)
-    date_only = length == 10
     present = length > 0
     shaped = pc.fill_null(pc.match_substring_regex(strings, LOCAL_PATTERN), False)
     padded = pc.if_else(
-        pc.and_(shaped, pa.array(date_only)),
+        pc.and_(shaped, pa.array(length == 10)),
         pc.binary_join_element_wise(strings, "00:00:00", " "),
         pc.if_else(shaped, strings, pa.scalar(None, pa.string())),
     )
@@ -250,7 +251,7 @@ def check_local(values: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> Ch
     days = first.astype(np.int64) + day - 1
     seconds = days * 86_400 + hour * 3600 + minute * 60 + second
     seconds = np.where(representable, seconds, 0).astype(np.int64)
-    return CheckedTimes(strings, present, date_only, valid, representable, seconds)
+    return CheckedTimes(strings, present, valid, representable, seconds)
 
 
 def within_range(instants: pa.Array) -> np.ndarray:
@@ -272,15 +273,16 @@ def parse_local(
 ) -> LocalTimes:
     """Parse ONS local timestamps (``YYYY-MM-DD HH:MM:SS`` or ``YYYY-MM-DD``) to UTC.
 
-    Surrounding spaces are ignored; NULL or empty input gives NULL. ``YYYY-MM-DD`` means the local
-    day and maps to its first instant. With ``daily=True`` a time part is read as an offset from
-    the day's first instant, so daily files written ``YYYY-MM-DD 00:00:00`` never report a
-    nonexistent midnight. Raises ``ValueError`` naming the first malformed row (not a real
-    calendar date and clock time: :func:`check_local`), or the first outside the years
-    nanoseconds can hold.
+    Surrounding spaces are ignored; NULL or empty input gives NULL. With ``daily=True``
+    ``YYYY-MM-DD`` means the local day and maps to its first instant, and a time part is read as
+    an offset from the day's first instant, so daily files written ``YYYY-MM-DD 00:00:00`` never
+    report a nonexistent midnight. Otherwise ``YYYY-MM-DD`` is ``YYYY-MM-DD 00:00:00`` (a tool
+    that writes midnight as the date alone): nonexistent on a DST-start day. Raises
+    ``ValueError`` naming the first malformed row (not a real calendar date and clock time:
+    :func:`check_local`), or the first outside the years nanoseconds can hold.
     """
     checked = check_local(values)
-    strings, present, is_date = checked.strings, checked.present, checked.date_only
+    strings, present = checked.strings, checked.present
     bad = present & ~checked.valid
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
@@ -293,7 +295,7 @@ def parse_local(
         row = int(np.flatnonzero(far)[0])
         raise ValueError(f"row {row}: {strings[row].as_py()!r} {BEYOND_RANGE}")
     local_ns = checked.seconds * NS_PER_SECOND
-    as_day = is_date | (present & daily)
+    as_day = present & daily
     day_ns = local_ns - np.mod(local_ns, NS_PER_DAY)
     utc_ns, nonexistent, ambiguous = local_ns_to_utc_ns(np.where(as_day, day_ns, local_ns), tz)
     # Days: first instant of the day (+ the time part for daily rows like 00:00:01).

@@ -931,3 +931,33 @@ def test_impossible_dates_and_years_beyond_nanoseconds_are_bad_rows(tmp_path: Pa
     [bad] = parquet.bad_rows
     assert (bad.row, bad.column) == (2, "din_instante") and "nanosecond" in bad.reason
     assert values_of(parquet) == [("2019-06-01 03:00:00+00:00", "SE", 1.0)]
+
+
+def test_a_date_only_midnight_of_an_hourly_file_on_the_dst_start_day_is_that_hour() -> None:
+    """R's write.csv writes midnight as the date alone: '2018-11-04' in an hourly file landed at
+    the day's first instant, 01:00, and pushed out the real 01:00 row as its duplicate. It is
+    the nonexistent 00:00, read exactly as '2018-11-04 00:00:00': dropped when empty, a bad row
+    when it carries a value."""
+    for midnight in ("2018-11-04", "2018-11-04 00:00:00"):
+        rows = [
+            "SE;SUDESTE;2018-11-03 23:00:00;11",
+            f"SE;SUDESTE;{midnight};",
+            "SE;SUDESTE;2018-11-04 01:00:00;13",
+        ]
+        empty = normalize_bytes(curva(*rows), "raw/curva_carga/r.csv")
+        assert not empty.bad_rows and empty.dropped_dst == 1, midnight
+        assert values_of(empty) == [
+            ("2018-11-04 02:00:00+00:00", "SE", 11.0),
+            ("2018-11-04 03:00:00+00:00", "SE", 13.0),
+        ], midnight
+        rows[1] += "12"
+        valued = normalize_bytes(curva(*rows), "raw/curva_carga/r.csv")
+        [bad] = valued.bad_rows
+        assert (bad.row, bad.column) == (3, "din_instante") and "DST start" in bad.reason
+        assert valued.rows == 2, midnight
+    # a daily dataset keeps reading the date as its day (the first instant, 01:00)
+    daily = normalize_bytes(
+        b"id_subsistema;nom_subsistema;ear_data;ear_max_subsistema\nSE;SUDESTE;2018-11-04;5.0\n",
+        "raw/ear_diario/d.csv",
+    )
+    assert all_rows(daily).column("time").to_pylist() == [datetime(2018, 11, 4, 3, tzinfo=UTC)]

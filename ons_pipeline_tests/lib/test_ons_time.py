@@ -105,8 +105,8 @@ def test_the_first_and_last_representable_years_parse_exactly() -> None:
     assert checked.valid.tolist() == [True, True, True, True, False, False]
 
 
-def test_date_only_strings_map_to_the_local_day_start() -> None:
-    parsed = ot.parse_local(["2023-01-01", "2018-11-04", "2018-02-17", "2018-02-18"])
+def test_date_only_strings_of_a_daily_dataset_map_to_the_local_day_start() -> None:
+    parsed = ot.parse_local(["2023-01-01", "2018-11-04", "2018-02-17", "2018-02-18"], daily=True)
     assert parsed.utc.to_pylist() == [
         utc(2023, 1, 1, 3),
         utc(2018, 11, 4, 3),
@@ -114,6 +114,23 @@ def test_date_only_strings_map_to_the_local_day_start() -> None:
         utc(2018, 2, 18, 3),
     ]
     assert parsed.nonexistent_rows == []  # 2018-11-04 has no 00:00, but the day exists
+
+
+def test_date_only_strings_elsewhere_are_midnight_written_short() -> None:
+    """R's write.csv writes an hourly file's midnight as the date alone: on the DST-start day
+    that is the nonexistent 00:00, as written in full (it was the day's first instant, 01:00,
+    and pushed the real 01:00 row out as a duplicate)."""
+    short = ["2023-01-01", "2018-11-04", "2018-02-17", "2018-02-18"]
+    parsed = ot.parse_local(short)
+    full = ot.parse_local([f"{d} 00:00:00" for d in short])
+    assert parsed.utc.to_pylist() == full.utc.to_pylist()
+    assert parsed.utc.to_pylist() == [
+        utc(2023, 1, 1, 3),
+        None,
+        utc(2018, 2, 17, 2),
+        utc(2018, 2, 18, 3),
+    ]
+    assert parsed.nonexistent_rows == full.nonexistent_rows == [1]
 
 
 def test_daily_mode_reads_midnight_as_the_day() -> None:

@@ -27,12 +27,14 @@ Row rules (every quirk of ../shared/DESIGN.md §4 and the sample README):
   ``T``, no seconds and a zero fraction are rewritten to it; labels up to ``24:00`` refuse the
   file; a daily Parquet's UTC-midnight instants are the dates they name) → UTC with
   :func:`ons_time.parse_local` (daily datasets read a time part as an offset in the day, so the
-  2013 ``00:00:01`` row stays on its day). A time naming no real date or clock time
-  (``2019-02-29``, ``06-31``, second 60) or outside the years 1678–2261 that int64 nanoseconds
-  hold makes the row bad. The non-existent DST-start hour is **dropped** when its
-  values are empty or zero (ONS's placeholders: empty, or ``0E-8`` for Sul in 2018) and makes the
-  row bad when it carries a real value. A fall-back hour written twice for a series is read as the
-  first, then the second occurrence; any other repeated series+time makes the later rows bad;
+  2013 ``00:00:01`` row stays on its day; in any other a date alone is its 00:00, as R's
+  ``write.csv`` writes midnight, so on the DST-start day it is the non-existent hour). A time
+  naming no real date or clock time (``2019-02-29``, ``06-31``, second 60) or outside the years
+  1678–2261 that int64 nanoseconds hold makes the row bad. The non-existent DST-start hour is
+  **dropped** when its values are empty or zero (ONS's placeholders: empty, or ``0E-8`` for Sul
+  in 2018) and makes the row bad when it carries a real value. A fall-back hour written twice for
+  a series is read as the first, then the second occurrence; any other repeated series+time
+  makes the later rows bad;
 * a row whose values are all NULL is dropped (counted): a point needs a field, so a whole empty
   day (curva carga 2014-02-01) gives zero points and no error; its series + time is kept in
   ``empty`` (a correction that publishes a point empty withdraws it).
