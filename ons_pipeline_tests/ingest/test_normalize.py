@@ -961,3 +961,53 @@ def test_a_date_only_midnight_of_an_hourly_file_on_the_dst_start_day_is_that_hou
         "raw/ear_diario/d.csv",
     )
     assert all_rows(daily).column("time").to_pylist() == [datetime(2018, 11, 4, 3, tzinfo=UTC)]
+
+
+def _reordered(lines: list[str], order: list[int]) -> list[str]:
+    """ONS lines with their cells in ``order``."""
+    return [";".join(line.split(";")[i] for i in order) for line in lines]
+
+
+def test_a_header_further_down_in_another_order_reads_the_rows_below_it() -> None:
+    """Two files joined into one, the second with its own header in another column order (and
+    another spelling: case, the id_subsistena typo): the rows below it were read by the first
+    header's positions (hydro and thermal swapped, silently) and the header was a bad row."""
+    path = SAMPLES / "balanco_energia_subsistema_2023_excerpt.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    whole = normalize_bytes(path.read_bytes(), "balanco.csv")
+    order = [0, 1, 2, 4, 3, 5, 6, 7, 8]  # val_gerhidraulica and val_gertermica swapped
+    header = ";".join(lines[0].split(";")[i] for i in order)
+    # the first header spells the typo (id_subsistena), the second the name, in capitals
+    second = header.replace("id_subsistena", "ID_SUBSISTEMA").upper()
+    # ... and the first header again after 40 rows: the rows below it read by it again
+    joined = [*lines[:61], second, *_reordered(lines[61:101], order), lines[0], *lines[101:]]
+    result = normalize_bytes("\n".join(joined).encode(), "j.csv")
+    assert result.bad_rows == [] and result.rows == whole.rows
+    assert all_rows(result).equals(all_rows(whole))
+    assert result.notes == [
+        "line 62: the header again with its columns in another order (files joined): the rows "
+        "below it read by it",
+        "line 103: the header again (files joined), skipped",
+    ]
+    # a bad row below the reordered header keeps its line; the quarantine CSV gives it in the
+    # first header's order, so that the fixed file reads as it should
+    bad_lines = [*lines[:61], second, *_reordered(lines[61:], order)]
+    bad_lines[70] = bad_lines[70].replace(bad_lines[70].split(";")[3], "abc", 1)
+    broken = normalize_bytes("\n".join(bad_lines).encode(), "j.csv")
+    [bad] = broken.bad_rows
+    assert (bad.row, bad.column) == (71, "val_gertermica")
+    assert broken.quarantine_csv().decode().splitlines()[1] == lines[69].replace(
+        lines[69].split(";")[4], "abc", 1
+    )
+    assert broken.rows == whole.rows - 1
+
+
+def test_a_header_further_down_naming_other_columns_refuses_the_file() -> None:
+    path = SAMPLES / "balanco_energia_subsistema_2023_excerpt.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for other in (
+        lines[0].replace("val_gersolar", "val_gernuclear"),  # as many columns, one another
+        lines[0] + ";val_gernuclear",  # one more
+    ):
+        with pytest.raises(NormalizeError, match=r"j\.csv: line 62 is a header naming other"):
+            normalize_bytes("\n".join([*lines[:61], other, *lines[61:]]).encode(), "j.csv")

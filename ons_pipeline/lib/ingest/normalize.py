@@ -14,7 +14,9 @@ Row rules (every quirk of ../shared/DESIGN.md §4 and the sample README):
 * bytes: UTF-8 (a BOM is ignored), LF or CRLF, ``;`` without quoting; blank lines are skipped;
   what tools make of an ONS file is read and said in ``notes`` (:func:`text_bytes`: gzip,
   Windows-1252, CR-only line ends; a quoted header; a ``;`` closing every data row); lines of
-  spaces or Ctrl-Z, a repeated header and rows repeated verbatim are skipped;
+  spaces or Ctrl-Z and rows repeated verbatim are skipped; a header further down (files joined
+  into one) is skipped and the rows below it are read by its column order (any order, case or
+  ``raw_renames`` spelling of the same columns); one naming other columns refuses the file;
 * codes and names: surrounding spaces stripped (padded codes); case, accents, dots and
   parentheses kept as published (they are tag values); ``-`` is kept as a tag value (ONS writes
   ``ceg = -`` for conjuntos); an empty tag makes the row bad;
@@ -70,7 +72,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import numpy as np
 import pyarrow as pa
@@ -380,6 +382,7 @@ class _RawRows:
     # structural problems: (row, column, reason, text, the line's bytes when not its text)
     bad: list[tuple[int, str | None, str, str, bytes | None]]
     notes: list[str] = field(default_factory=list)
+    unterminated: bool = False  # a CSV whose last line has no line end (cut short?)
 
 
 def _line_table(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -415,13 +418,8 @@ def _read_csv(data: bytes, source: str, notes: list[str] | None = None) -> _RawR
     header_bytes = arr[starts[header_line] : ends[header_line]].tobytes()
     header = read_header(header_bytes, source)
     expected = len(header) - 1
-    # the header again further down (monthly files joined into one): a separator, not a row
-    lengths = ends - starts
-    for line in np.flatnonzero(~blank & (lengths >= len(header_bytes))).tolist():
-        again = arr[starts[line] : ends[line]].tobytes().lstrip(_BOM)
-        if line > header_line and again.lower() == header_bytes.lstrip(_BOM).lower():
-            blank[line] = True
-            notes.append(f"line {line + 1}: the header repeated (files joined), skipped")
+    # the header again further down (files joined into one) is read as a row here and taken
+    # out, with the order of its columns, by _read_by_headers once the dataset is known
 
     found = per_line(np.flatnonzero(arr == 59))
     data_line = ~blank & (np.arange(starts.size) > header_line)
@@ -516,18 +514,128 @@ def _read_csv(data: bytes, source: str, notes: list[str] | None = None) -> _RawR
     else:
         columns = [pa.array([], pa.string()) for _ in header]
 
-    if kept.size > 1 and arr.size and arr[-1] not in (10, 13):
-        cut = _cut_short(header, columns)
-        if cut is not None:  # the last line, without a line end, looks cut inside a number
-            last = int(kept[-1])
-            bad.append((last + 1, cut, _CUT_SHORT, text_of(last), None))
-            kept = kept[:-1]
-            columns = [c.slice(0, kept.size) for c in columns]
-
     def texts(indices: np.ndarray) -> list[str]:
         return [text_of(int(kept[i])) for i in indices]
 
-    return _RawRows(header, columns, (kept + 1).astype(np.int64), texts, bad, notes)
+    # the last kept line is the file's last line and has no line end: it may be cut short
+    unterminated = bool(kept.size) and int(kept[-1]) == starts.size - 1
+    unterminated &= int(arr[-1]) not in (10, 13)
+    rows = (kept + 1).astype(np.int64)
+    return _RawRows(header, columns, rows, texts, bad, notes, unterminated)
+
+
+def _without_cut_short(raw: _RawRows) -> _RawRows:
+    """The rows without the last one when the file ends inside it, cut in a number
+    (:func:`_cut_short`): that row becomes a bad row naming the column."""
+    if not raw.unterminated or len(raw.rows) < 2:
+        return raw
+    cut = _cut_short(raw.header, raw.columns)
+    if cut is None:
+        return raw
+    last = len(raw.rows) - 1
+    [text] = raw.texts(np.array([last]))
+    bad = [*raw.bad, (int(raw.rows[last]), cut, _CUT_SHORT, text, None)]
+    columns = [c.slice(0, last) for c in raw.columns]
+    return _RawRows(raw.header, columns, raw.rows[:last], raw.texts, bad, raw.notes)
+
+
+def _canonical_name(name: str, spec: TableSpec) -> str:
+    cleaned = _clean_name(name)
+    return spec.raw_renames.get(cleaned, cleaned)
+
+
+def _is_header_line(cells: list[str], spellings: set[str]) -> bool:
+    """A line more than half of whose cells are column names: a header, never a data row."""
+    named = sum(_clean_name(c) in spellings for c in cells)
+    return 2 * named > len(cells)
+
+
+def _read_by_headers(raw: _RawRows, spec: TableSpec, source: str) -> _RawRows:
+    """The rows of a file with a header further down (files joined into one) read by the header
+    above them: a line whose cells are the file's column names again (any order or case, or a
+    spelling ``raw_renames`` knows) is taken out, and the rows below it are read by its order,
+    their verbatim texts given in the first header's order (the quarantine CSV has that one).
+    A header naming other columns refuses the file, naming its line: the rows below it cannot
+    be read by the first header's positions."""
+    names = [_canonical_name(h, spec) for h in raw.header]
+    spellings = set(names) | {_clean_name(h) for h in raw.header}
+    spellings |= {typo for typo, name in spec.raw_renames.items() if name in names}
+
+    def refuse(line: int, text: str) -> NoReturn:
+        shown = text if len(text) <= 300 else text[:297] + "..."
+        raise NormalizeError(
+            f"{source}: line {line} is a header naming other columns than the first header "
+            f"{raw.header} (files of different layouts joined into one?): {shown!r}. Split the "
+            "file at that line and load each part"
+        )
+
+    for row, _column, _reason, text, _bytes in raw.bad:
+        if _is_header_line(text.split(SEPARATOR), spellings):
+            refuse(row, text)  # a header with another number of columns
+    if (
+        not raw.columns
+        or len(raw.rows) == 0
+        or not all(
+            pa.types.is_string(c.type) or pa.types.is_large_string(c.type) for c in raw.columns
+        )
+    ):
+        return raw
+    cleaned = [
+        pc.utf8_lower(pc.utf8_trim(pc.fill_null(c, ""), characters=' \t\r\ufeff"'))
+        for c in raw.columns
+    ]
+    value_set = pa.array(sorted(spellings), pa.string())
+    named = np.zeros(len(raw.rows), np.int64)
+    for column in cleaned:
+        named += _bool(pc.is_in(column, value_set=value_set))
+    candidates = np.flatnonzero(2 * named > len(raw.columns))
+    if candidates.size == 0:
+        return raw
+    texts = raw.texts(candidates)
+    # (row index of the header, file position → position of that column in the first header)
+    sections: list[tuple[int, list[int]]] = []
+    notes = list(raw.notes)
+    for index, text in zip(candidates.tolist(), texts, strict=True):
+        line = int(raw.rows[index])
+        found = [_canonical_name(c.as_py(), spec) for c in (col[index] for col in raw.columns)]
+        if sorted(found) != sorted(names):
+            refuse(line, text)
+        order = [names.index(name) for name in found]
+        sections.append((index, order))
+        if order == list(range(len(names))):
+            notes.append(f"line {line}: the header again (files joined), skipped")
+        else:
+            notes.append(
+                f"line {line}: the header again with its columns in another order (files "
+                "joined): the rows below it read by it"
+            )
+    header_rows = np.array([index for index, _ in sections], dtype=np.int64)
+    keep = np.setdiff1d(np.arange(len(raw.rows)), header_rows)
+    # each kept row's section: the order of the header above it (the first header's at the top)
+    section_of = np.searchsorted(header_rows, keep, side="right")
+    orders = [list(range(len(names))), *(order for _, order in sections)]
+    columns: list[pa.Array] = []
+    for target in range(len(names)):
+        pieces = []
+        for section, order in enumerate(orders):
+            picked = keep[section_of == section]
+            if picked.size:
+                pieces.append(raw.columns[order.index(target)].take(pa.array(picked)))
+        columns.append(pa.concat_arrays(pieces) if pieces else raw.columns[target].slice(0, 0))
+    rows = raw.rows[keep]
+
+    def reordered(indices: np.ndarray) -> list[str]:
+        indices = np.asarray(indices, dtype=np.int64)
+        out = []
+        for index, text in zip(indices.tolist(), raw.texts(keep[indices]), strict=True):
+            order = orders[int(section_of[index])]
+            cells = text.split(SEPARATOR)
+            if len(cells) == len(order) and order != sorted(order):
+                cells = [cells[order.index(target)] for target in range(len(order))]
+            out.append(SEPARATOR.join(cells))
+        return out
+
+    return _RawRows(raw.header, columns, rows, reordered, raw.bad, notes, raw.unterminated)
 
 
 _CUT_SHORT = (
@@ -908,6 +1016,8 @@ def normalize_bytes(
         raw = _read_csv(data, source, [*notes, *changed])
         notes = []
     spec = detect_dataset(raw.header, source, specs)
+    if fmt != "parquet":
+        raw = _without_cut_short(_read_by_headers(raw, spec, source))
     for f in spec.fields:
         if f.type not in _SUPPORTED_FIELD_TYPES:
             raise NormalizeError(f"{source}: field {f.name!r} has unsupported type {f.type}")
