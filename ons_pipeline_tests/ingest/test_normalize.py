@@ -1011,3 +1011,38 @@ def test_a_header_further_down_naming_other_columns_refuses_the_file() -> None:
     ):
         with pytest.raises(NormalizeError, match=r"j\.csv: line 62 is a header naming other"):
             normalize_bytes("\n".join([*lines[:61], other, *lines[61:]]).encode(), "j.csv")
+
+
+def test_a_cut_last_number_is_caught_beside_empty_dash_and_exponent_values() -> None:
+    """One 0E-8, empty cell or '-' in the column (all common in real ONS files) disabled the
+    check, and a last value cut before its decimal point ('5401', '5401.') was never judged:
+    a real geração file cut inside its last number loaded 45.36 for 45.369. Only values
+    written with fixed decimals are judged; one with fewer on the unterminated last line is
+    cut short."""
+    path = SAMPLES / "geracao_usina_2021_excerpt.csv"
+    text = path.read_bytes().decode("utf-8").replace("\r\n", "\n").rstrip("\n")
+    lines = text.split("\n")
+    assert any(line.endswith(";0E-8") for line in lines) and lines[-1].endswith(";45.36900000")
+    cut = normalize_bytes("\n".join([*lines[:-1], lines[-1][:-6]]).encode(), "G.csv")
+    [bad] = cut.bad_rows
+    assert (bad.row, bad.column) == (len(lines), "val_geracao") and "cut short" in bad.reason
+    assert cut.rows == len(lines) - 2
+
+    def hours(*values: str) -> list[str]:
+        return [f"N;NORTE;2024-01-01 {h:02d}:00:00;{v}" for h, v in enumerate(values)]
+
+    fixed = ("5401.88800000", "0E-8", "", "-", "9151.39300000")
+    for last in ("5401.88", "5401.", "5401", "-5401"):
+        result = normalize_bytes(curva(*hours(*fixed, last)).rstrip(b"\n"), "C.csv")
+        [bad] = result.bad_rows
+        assert (bad.row, bad.column) == (7, "val_cargaenergiahomwmed"), last
+        assert result.rows == 3, last  # 5401.888, 0E-8, 9151.393 (the empty and '-' rows: empty)
+    # as many decimals, a line end, or a column in shortest form: nothing is suspected
+    shortest = ("5401.888", "0E-8", "", "-", "9151.39")
+    for data in (
+        curva(*hours(*fixed, "1.00000000")).rstrip(b"\n"),
+        curva(*hours(*fixed, "5401")),
+        curva(*hours(*shortest, "5401")).rstrip(b"\n"),
+    ):
+        result = normalize_bytes(data, "C.csv")
+        assert not result.bad_rows and result.rows == 4

@@ -640,25 +640,35 @@ def _read_by_headers(raw: _RawRows, spec: TableSpec, source: str) -> _RawRows:
 
 _CUT_SHORT = (
     "the file ends inside this line (no line end) with fewer decimals than every other value "
-    "of the column: cut short?"
+    "of the column written with fixed decimals: cut short?"
 )
+
+
+_FIXED_DECIMALS = r"^\s*[+-]?\d+\.(?P<d>\d+)\s*$"
+# what a cut leaves of such a number: its digits up to the cut (none, or no point, after it)
+_CUT_NUMBER = re.compile(r"\s*[+-]?\d+(?:\.(\d*))?\s*")
 
 
 def _cut_short(header: list[str], columns: list[pa.Array]) -> str | None:
     """The column whose last value has fewer decimals than all the others, when they all have
     the same number of them (a file written with fixed decimals, ``4198.85714300``, and cut
-    after ``4198.85``); None when no column looks so."""
+    after ``4198.85``, ``4198.`` or ``4198``); None when no column looks so. Only values written
+    with fixed decimals are judged: an empty cell, ``-`` or ``0E-8`` (all common in ONS files)
+    says nothing about the column's decimals."""
     for name, column in zip(header, columns, strict=True):
+        if len(column) < 2 or not pa.types.is_string(column.type):
+            continue
+        others = column.slice(0, len(column) - 1)
         decimals = pc.utf8_length(
-            pc.struct_field(pc.extract_regex(column, r"^\s*-?\d+\.(?P<d>\d+)\s*$"), [0])
-        )
-        others = decimals.slice(0, len(decimals) - 1)
-        if others.null_count == len(others):
+            pc.struct_field(pc.extract_regex(others, _FIXED_DECIMALS), [0])
+        ).drop_null()
+        if len(decimals) == 0:
             continue  # not a column of decimal numbers
-        low, high = (v.as_py() for v in pc.min_max(others).values())
-        last = decimals[len(decimals) - 1].as_py()
-        fixed = others.null_count == 0 and low == high and low >= 2
-        if fixed and last is not None and last < low:
+        low, high = (v.as_py() for v in pc.min_max(decimals).values())
+        last = _CUT_NUMBER.fullmatch(column[len(column) - 1].as_py() or "")
+        if last is None:
+            continue
+        if low == high and low >= 2 and len(last.group(1) or "") < low:
             return name
     return None
 
