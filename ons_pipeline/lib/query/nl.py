@@ -1755,29 +1755,48 @@ class RuleTranslator:
                     read_as=resolved,
                     assumptions=(*notes, note, *joined.assumptions),
                 )
-        combined = self._follow_up(question, result, context, moment)
+        # a period or place pointed back at ("nesse mês") is the one asked before, whatever
+        # else the question says
+        asked, alone = question, result
+        if notes:
+            alone = self._translate_alone(referred_to, moment)
+            leans = any(
+                a.startswith(("no period given", "no subsystem given")) for a in alone.assumptions
+            )
+            if alone.complete and not leans:  # a whole question once its reference is read
+                return not_a_follow_up()
+            asked = referred_to
+        combined = self._follow_up(asked, alone, context, moment, referring=bool(notes))
         if combined is None:
             return not_a_follow_up()
         joined = self._translate_alone(combined, moment)
         if not joined.complete:
             return not_a_follow_up()
         tags = {f.tag for f in joined.model.tag_filters} if joined.model else set()
-        if {"nom_usina", "nom_tipousina"} <= tags:
+        if {"nom_usina", "nom_tipousina"} <= tags and not self._names_a_plant(context, moment):
             # "e Xingó?" after the wind generation: the plant's own generation, not its wind
+            # (after "a usina nuclear Angra 2", "e Angra 1?" keeps the plant's own words)
             _, plant = _fragment(question)
             noun = "geração de" if joined.language == "pt" else "generation of"
             combined = self._follow_up(f"e a {noun} {plant}", result, context, moment)
             joined = self._translate_alone(combined, moment) if combined else result
             tags = {f.tag for f in joined.model.tag_filters} if joined.model else set()
-            if not joined.complete or "nom_tipousina" in tags:
+            if combined is None or not joined.complete or "nom_tipousina" in tags:
                 return not_a_follow_up()
         note = f"read as a follow-up of {context!r}: {combined!r}"
         connector, _ = _fragment(question)
         if connector is not None and "compar" in connector.group(0):
             note += " (the answer before is the other side of the comparison)"
         return replace(
-            joined, question=question, read_as=combined, assumptions=(note, *joined.assumptions)
+            joined,
+            question=question,
+            read_as=combined,
+            assumptions=(*notes, note, *joined.assumptions),
         )
+
+    def _names_a_plant(self, question: str, moment: datetime) -> bool:
+        model = self._translate_alone(question, moment).model
+        return model is not None and any(f.tag == "nom_usina" for f in model.tag_filters)
 
     def _follow_up(
         self,
@@ -1966,13 +1985,19 @@ class RuleTranslator:
         if unit != "any" and _span_unit(state) != unit:
             return None
         span = state.reading.spans[0]
-        if span.start != P.midnight(span.start) or span.end != P.midnight(span.end):
-            return None
-        last = P.add_days(span.end, -1)
         pt = _language(fold(question)) == "pt"
-        words = (
-            f"{'de' if pt else 'from'} {span.start:%Y-%m-%d} {'a' if pt else 'to'} {last:%Y-%m-%d}"
-        )
+        if span.start != P.midnight(span.start):
+            return None
+        if span.end >= moment:  # "desde o início do período úmido": up to now, still
+            words = f"{'desde' if pt else 'since'} {span.start:%Y-%m-%d}"
+        elif span.end != P.midnight(span.end):
+            return None
+        else:
+            last = P.add_days(span.end, -1)
+            words = (
+                f"{'de' if pt else 'from'} {span.start:%Y-%m-%d} {'a' if pt else 'to'} "
+                f"{last:%Y-%m-%d}"
+            )
         asked = f"{question[: match.start()].rstrip()} {words}{question[match.end() :]}".strip()
         return asked, f"{match.group(0).strip()!r}: the period asked before ({words})"
 

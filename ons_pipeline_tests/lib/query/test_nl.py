@@ -3538,3 +3538,29 @@ def test_peak_hour_hour_by_hour_the_hour_it_happened_and_ordinal_days() -> None:
     assert [s.expr.func for s in when.selections] == [Aggregation.MAX]
     assert_local_days("carga do Sul de 1º a 15 de maio de 2023", "2023-05-01", 15)
     assert_local_days("load in the South from May 1st to 15th, 2023", "2023-05-01", 15)
+
+
+def test_follow_ups_of_a_fresh_writer_take_the_period_and_plant_asked_before() -> None:
+    """Set 29's three wrong answers, all follow-ups: "nesse mês" in a long follow-up was read as
+    this month; "nesse mesmo período" after a period running up to now took an older question's
+    day; "E Angra 1?" after "a usina nuclear Angra 2 em dezembro" was read alone (7 days)."""
+    nordeste = "Qual foi a carga média do Nordeste em janeiro de 2024, em MWmed?"
+    peak = follow("E qual foi o pico horário nesse mês, e em que dia e hora aconteceu?", nordeste)
+    assert peak.complete and peak.model is not None
+    assert peak.model.time_range == understood("carga do NE em janeiro de 2024").time_range
+    assert [s.expr.func for s in peak.model.selections] == [Aggregation.MAX]
+    # an earlier question with a word not understood, whose period runs up to now
+    wet = "Como evoluiu dia a dia a energia armazenada do Sudeste desde o início de maio de 2024?"
+    ena = follow(
+        "E a ENA bruta do Sudeste em % da MLT nesse mesmo período, com média mês a mês?",
+        "O Nordeste exportou ontem?",
+        wet,
+    )
+    assert ena.complete and ena.model is not None
+    assert ena.model.time_range.start == understood("EAR do SE em maio de 2024").time_range.start
+    reader = RuleTranslator(plants=lambda: ["Angra 1", "Angra 2", "Furnas"])
+    earlier = "Quanto gerou a usina nuclear Angra 2 em dezembro de 2023?"
+    angra = reader.translate("E Angra 1?", NOW, previous=[earlier])
+    assert angra.complete and angra.model is not None and angra.read_as
+    assert angra.model.time_range == understood("carga do SE em dezembro de 2023").time_range
+    assert ("Angra 1",) in {f.values for f in angra.model.tag_filters}
