@@ -4,7 +4,9 @@ The one home of "is this day migrated?". A day of a table is migrated when
 
 * it was exported from Timestream (a ``parquet/<table>`` materialization not written by continuous
   loading: an ONS file loaded before the migration reached the day holds only the file's rows),
-* its newest ``influxdb/<table>`` materialization is newer than any rollback of that day, and
+* its newest ``influxdb/<table>`` materialization is newer than any rollback of that day and than
+  its newest export (a day exported again — its load then failed, or only the Parquet asset was
+  run — holds in InfluxDB what the new partition may not), and
 * the newest exact-verification verdict on that day passed and came after that materialization.
 
 Verdicts are the ``exact_verification`` check evaluations of migration runs and the observations
@@ -44,11 +46,14 @@ class DayState:
     verified_at: float | None = None
     verified: bool | None = None
     exported: bool = False
+    exported_at: float | None = None  # the newest export's (continuous loading's writes aside)
 
     @property
     def loaded(self) -> bool:
-        return self.loaded_at is not None and (
-            self.rolled_back_at is None or self.loaded_at > self.rolled_back_at
+        return (
+            self.loaded_at is not None
+            and (self.rolled_back_at is None or self.loaded_at > self.rolled_back_at)
+            and (self.exported_at is None or self.loaded_at >= self.exported_at)
         )
 
     @property
@@ -104,10 +109,14 @@ def day_states(
         if evaluation is None or execution.partition not in wanted:
             continue
         _newer(verdicts, execution.partition, execution.event.timestamp, evaluation.passed)  # type: ignore[union-attr]
-    writers = partition_writers(instance, table, keys)
+    exports = {
+        day: max((at for job, at in written if job != INGEST_JOB), default=None)
+        for day, written in partition_writes(instance, table, keys).items()
+    }
     return {
         day: DayState(
-            exported=any(job != INGEST_JOB for job in writers.get(day, [])),
+            exported=exports.get(day) is not None,
+            exported_at=exports.get(day),
             loaded_at=loaded.get(day),
             rolled_back_at=rolled.get(day),
             verified_at=verdicts[day][0] if day in verdicts else None,
@@ -122,16 +131,27 @@ def partition_writers(
 ) -> dict[str, list[str]]:
     """Per day, the job of each write of its ``parquet/<table>`` partition, oldest first (the
     migration's, or continuous loading's :data:`INGEST_JOB`)."""
+    return {
+        day: [job for job, _ in writes]
+        for day, writes in partition_writes(instance, table, days).items()
+    }
+
+
+def partition_writes(
+    instance: dg.DagsterInstance, table: str, days: list[str]
+) -> dict[str, list[tuple[str, float]]]:
+    """Per day, each write of its ``parquet/<table>`` partition as (job, time), oldest first."""
     records = all_records(
         instance.fetch_materializations,
         dg.AssetRecordsFilter(asset_key=parquet_key(table), asset_partitions=days),
     )
-    writers: dict[str, list[str]] = {}
+    writes: dict[str, list[tuple[str, float]]] = {}
     for record in sorted(records, key=lambda r: r.storage_id):
         event = record.asset_materialization
         if event is not None and event.partition is not None:
-            writers.setdefault(event.partition, []).append(record.event_log_entry.job_name or "")
-    return writers
+            job = record.event_log_entry.job_name or ""
+            writes.setdefault(event.partition, []).append((job, record.timestamp))
+    return writes
 
 
 def _newer(verdicts: dict[str, tuple[float, bool]], day: str, at: float, passed: bool) -> None:

@@ -277,3 +277,90 @@ def test_rollback_deletes_the_range_records_it_and_reload_restores(
         assert field_counts_in_influx(influx_url, influx_db, "ear_diario", day) == (
             field_counts_in_source("ear_diario", day)
         )
+
+
+def test_a_migrated_day_exported_again_is_pending_until_loaded_again(resources) -> None:  # type: ignore[no-untyped-def]
+    """A migrated day whose partition was exported again (the Parquet asset alone, or a re-run
+    whose load then failed) stayed "migrated and verified": InfluxDB held the old values, the new
+    partition others, and `migrate` skipped the day (an outside review). It is pending until a
+    load after that export."""
+    from ons_pipeline.defs.state import pending_partitions
+
+    name, day = "curva_carga", WEEK[1]
+    instance = dg.DagsterInstance.ephemeral()
+    stage(resources, [name], [day])
+    assert materialize_day(resources, day, [name], instance).success
+    assert pending_partitions(instance, [name], [day])[name] == []
+
+    def changed() -> None:  # Timestream's values changed (each export reads its own staging)
+        stage_day(
+            schema.table(name),
+            day,
+            mode="query",
+            endpoint_url=str(resources["aws"].endpoint_url),
+            target=resources["aws"],
+            seed=1,
+        )
+
+    changed()
+    exported = dg.materialize(
+        migration_assets(),
+        partition_key=day.isoformat(),
+        resources=resources,
+        selection=[parquet_key(name)],
+        instance=instance,
+    )
+    assert exported.success
+    assert pending_partitions(instance, [name], [day])[name] == [day]
+    changed()
+    assert materialize_day(resources, day, [name], instance).success
+    assert pending_partitions(instance, [name], [day])[name] == []
+
+
+def test_a_rollback_that_fails_after_deleting_leaves_the_days_pending(
+    resources, influx_url, influx_db, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The rollback deleted the days, then writing its record to S3 failed: the job failed
+    without a word on the deletion and the days, empty in InfluxDB, still counted as migrated
+    (an outside review). They are marked before the delete, and the failure says what went."""
+    from ons_pipeline.defs.state import pending_partitions
+
+    name, days = "ear_diario", WEEK[:2]
+    stage(resources, [name], days)
+    instance = dg.DagsterInstance.ephemeral()
+    for day in days:
+        assert materialize_day(resources, day, [name], instance).success
+    assert pending_partitions(instance, [name], days)[name] == []
+    settings = type(resources["aws"])
+    real = settings.client
+
+    def refusing(self, service: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+        client = real(self, service, *args, **kwargs)
+        if service == "s3":
+
+            def put_object(**request):  # type: ignore[no-untyped-def]
+                if str(request.get("Key", "")).startswith("rollbacks/"):
+                    raise ConnectionError("S3 unreachable")
+                return type(client).put_object(client, **request)
+
+            client.put_object = put_object
+        return client
+
+    monkeypatch.setattr(settings, "client", refusing)
+    result = rollback.execute_in_process(
+        run_config={
+            "ops": {
+                "rollback_influxdb_range": {
+                    "config": {"table": name, "first_day": "2018-11-01", "last_day": "2018-11-02"}
+                }
+            }
+        },
+        resources=resources,
+        instance=instance,
+        raise_on_error=False,
+    )
+    assert not result.success
+    failure = result.failure_data_for_node("rollback_influxdb_range")
+    assert failure is not None and "values deleted from InfluxDB" in str(failure.user_failure_data)
+    assert sum(field_counts_in_influx(influx_url, influx_db, name, days[0]).values()) == 0
+    assert pending_partitions(instance, [name], days)[name] == days

@@ -79,3 +79,19 @@ def test_a_later_failed_verify_puts_a_migrated_day_back_and_a_reload_clears_it(i
     assert pending(instance) == [DAYS[2]]
     run_days(instance, {DAYS[2]: True})
     assert pending(instance) == []
+
+
+def test_a_day_exported_again_whose_load_failed_is_pending(instance) -> None:  # type: ignore[no-untyped-def]
+    """The re-run exported the day, then its load failed (an observation, no materialization):
+    InfluxDB may hold a mix of old and new values, so the day is not migrated any more."""
+    run_days(instance, dict.fromkeys(DAYS, True))
+    day = DAYS[1].isoformat()
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(EXPORTED, partition=day, metadata={"rows": 96})
+    )
+    instance.report_runless_asset_event(
+        dg.AssetObservation(KEY, partition=day, description="load failed: 503")
+    )
+    assert pending(instance) == [DAYS[1]]
+    run_days(instance, {DAYS[1]: True})
+    assert pending(instance) == []

@@ -31,19 +31,34 @@ def rollback_influxdb_range(
     observation on its load partition, so the next migration backfill loads it again."""
     spec = table(config.table)
     first, last = date.fromisoformat(config.first_day), date.fromisoformat(config.last_day)
+    days = [d.isoformat() for d in day_range(first, last)]
+
+    def mark(metadata: dict[str, object]) -> None:
+        for day in days:
+            context.log_event(
+                dg.AssetObservation(
+                    asset_key=influxdb_key(spec.name),
+                    partition=day,
+                    metadata={ROLLED_BACK: True, **metadata},
+                )
+            )
+
+    # the days stop counting as migrated before any point goes: a failure after the delete
+    # (the record's S3 write, the count after it) leaves them pending, not "migrated" and empty
+    mark({"rollback": "begun"})
     with influxdb.client() as client:
         record = rollback_days(client, spec, first, last)
     key = f"{ROLLBACK_PREFIX}/{spec.name}/{record.requested_at.replace(':', '')}.json"
-    aws.client("s3").put_object(Bucket=aws.bucket, Key=key, Body=record.to_json())
-    days = [d.isoformat() for d in day_range(first, last)]
-    for day in days:
-        context.log_event(
-            dg.AssetObservation(
-                asset_key=influxdb_key(spec.name),
-                partition=day,
-                metadata={ROLLED_BACK: True, "record": f"s3://{aws.bucket}/{key}"},
-            )
-        )
+    try:
+        aws.client("s3").put_object(Bucket=aws.bucket, Key=key, Body=record.to_json())
+    except Exception as exc:
+        raise dg.Failure(
+            f"rolled back {spec.name} {first}…{last}: {record.values_deleted} values deleted "
+            f"from InfluxDB, but the record could not be written to s3://{aws.bucket}/{key} "
+            f"({type(exc).__name__}: {exc}); the days are pending for `ons-pipeline migrate`",
+            metadata={"values deleted": dg.MetadataValue.int(record.values_deleted)},
+        ) from exc
+    mark({"record": f"s3://{aws.bucket}/{key}"})
     context.log.info(
         f"rolled back {spec.name} {first}…{last}: {record.values_deleted} values in "
         f"{len(record.deleted)} series deleted; record s3://{aws.bucket}/{key}"
