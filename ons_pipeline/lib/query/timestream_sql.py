@@ -963,6 +963,21 @@ class _Semantics:
             time_alias = "_bin"
         order = self._order(p["order"], items, output, time_alias)
         tags = group_tags if aggregated else list(dict.fromkeys(raw_tags))
+        if not aggregated and not self.legacy:
+            # InfluxDB returns no row where every selected field is missing, SQL a row per
+            # record (NULL where a measure is): every measure is read, the others unshown
+            named = {
+                leaf.name
+                for sel in selections
+                for leaf in _leaves(sel.expr)
+                if isinstance(leaf, FieldRef)
+            }
+            taken = {sel.alias for sel in selections}
+            selections += [
+                Selection(FieldRef(f), f"_all_{f}")
+                for f in self.spec.field_names
+                if f not in named and f"_all_{f}" not in taken
+            ]
         try:
             model = QueryModel(
                 table=self.spec.name,
@@ -1066,6 +1081,8 @@ def execute_sql(
     translation = sql if isinstance(sql, SqlTranslation) else parse_sql(sql, now)
     if translation.records is not None:
         result = _over_records(translation, client, database, retention_policy)
+    elif _divides(translation.model):
+        result = _over_leaves(translation.model, client, database, retention_policy, rollups)
     else:
         result = execute(translation.model, client, database, retention_policy, rollups=rollups)
     if not result.rows and _one_row_always(translation.model):
@@ -1159,7 +1176,7 @@ def _over_records(
         }
         row = []
         for sel in translation.records:
-            value = evaluate(sel.expr, values)
+            value = evaluate(sel.expr, values, by_zero=None)
             counts = isinstance(sel.expr, Agg) and sel.expr.func is Aggregation.COUNT
             row.append(int(value) if counts and value is not None else value)
         rows.append((*key, *row))
@@ -1198,3 +1215,51 @@ def _leaf_value(leaf: Agg, records: list[tuple[Any, ...]], at: Mapping[str, int]
     if leaf.func is Aggregation.STDDEV:
         return statistics.stdev(values) if len(values) > 1 else None
     raise SqlError(f"{leaf.func} is not computed over records")
+
+
+def _divides(model: QueryModel) -> bool:
+    """Whether a selection divides by an aggregate (InfluxQL's ``x / 0`` is 0, SQL's NULL)."""
+
+    def has(expr: Expr) -> bool:
+        if not isinstance(expr, BinOp):
+            return False
+        if expr.op == "/" and not isinstance(expr.right, Const):
+            return True
+        return has(expr.left) or has(expr.right)
+
+    return model.aggregated and any(has(sel.expr) for sel in model.selections)
+
+
+def _over_leaves(
+    model: QueryModel,
+    client: QueryRunner | str,
+    database: str | None,
+    retention_policy: str | None,
+    rollups: Mapping[str, RollupTable] | None,
+) -> QueryResult:
+    """Each aggregate read on its own, the arithmetic over them done here: a division by zero
+    is NULL, as in SQL (InfluxQL's own arithmetic gives 0, a wrong number that looks right)."""
+    found: list[Agg] = []
+    for sel in model.selections:
+        for leaf in _leaves(sel.expr):
+            if isinstance(leaf, Agg) and leaf not in found:
+                found.append(leaf)
+    parts = replace(
+        model,
+        selections=tuple(Selection(leaf, f"_leaf{i}") for i, leaf in enumerate(found)),
+        order_by=(),
+        limit=None,
+        output_columns=None,
+    )
+    result = execute(parts, client, database, retention_policy, rollups=rollups)
+    width = 1 + len(parts.result_tags())
+    rows = []
+    for row in result.rows:
+        values = {str(leaf): row[width + i] for i, leaf in enumerate(found)}
+        computed = []
+        for sel in model.selections:
+            value = evaluate(sel.expr, values, by_zero=None)
+            counts = isinstance(sel.expr, Agg) and sel.expr.func is Aggregation.COUNT
+            computed.append(int(value) if counts and value is not None else value)
+        rows.append((*row[:width], *computed))
+    return replace(result, model=model, columns=result_columns(model), rows=arrange(model, rows))

@@ -344,3 +344,45 @@ def test_count_of_an_optional_dimension_leaves_out_its_nulls(dataset: Dataset) -
         "SELECT count(quality_flag) FROM generation_data", dataset.url, dataset.db, now=NOW
     ).rows
     assert got == frame.quality_flag.notna().sum() < len(frame)
+
+
+def test_a_raw_select_of_one_measure_keeps_every_record(influx_url: str, gappy) -> None:  # type: ignore[no-untyped-def]
+    """InfluxDB returns no row where every selected field is missing: a record without solar
+    vanished from `SELECT time, val_gersolar` (rows and LIMIT windows shifted); SQL gives it
+    with NULL (an outside review)."""
+    db, frames = gappy
+    balance = frames["balanco_subsistema"]
+    ne = balance[balance.id_subsistema == "NE"].sort_values("time")
+    assert ne.val_gersolar.isna().any()
+    rows = execute_sql(
+        "SELECT time, id_subsistema, val_gersolar FROM balanco_subsistema "
+        "WHERE id_subsistema = 'NE' ORDER BY time LIMIT 40",
+        influx_url,
+        db,
+        now=NOW,
+    ).rows
+    want = [
+        (r.time.value, "NE", None if r.val_gersolar != r.val_gersolar else r.val_gersolar)
+        for r in ne.head(40).itertuples()
+    ]
+    assert rows == want
+
+
+def test_a_division_by_zero_is_null_not_zero(dataset: Dataset) -> None:
+    """InfluxQL's x / 0 is 0: `max(x) / min(x)` over a field whose minimum is 0 answered 0, a
+    wrong number that looks right (an outside review). SQL gives NULL."""
+    rows = execute_sql(
+        "SELECT id_subsistema, max(val_cmo) / (min(val_cmo) - min(val_cmo)) AS r, "
+        "max(val_cmo) / 2 AS half, count(val_cmo) AS n FROM cmo_semihorario "
+        "GROUP BY id_subsistema ORDER BY id_subsistema",
+        dataset.url,
+        dataset.db,
+        now=NOW,
+    ).rows
+    frame = dataset.frames["cmo_semihorario"]
+    groups = frame.groupby("id_subsistema").val_cmo
+    assert [r[0] for r in rows] == sorted(groups.groups)
+    for sub, ratio, half, n in rows:
+        assert ratio is None
+        assert math.isclose(half, groups.max()[sub] / 2) and n == groups.count()[sub]
+        assert isinstance(n, int)
