@@ -2065,6 +2065,10 @@ class RuleTranslator:
         return written, notes
 
     def _translate_alone(self, question: str, moment: datetime) -> Translation:
+        return self._read_alone(question, moment)[0]
+
+    def _read_alone(self, question: str, moment: datetime) -> tuple[Translation, dict[str, str]]:
+        """The question's reading, and the slips corrected to read it."""
         written, notes = self._prepare(question, moment)
         result = self._translate(question, written, moment, notes)
         fixes = {
@@ -2073,11 +2077,12 @@ class RuleTranslator:
             if u.kind in ("word", "filter", "period")
             and (fix := spelling.correction(u.text, _VOCABULARY)) is not None
         }
+        used: dict[str, str] = {}
         if fixes:
             notes += [f"read {wrong!r} as {right!r}" for wrong, right in fixes.items()]
             retry = self._translate(question, spelling.replace_words(written, fixes), moment, notes)
             if retry.complete:  # a guess that leaves the question half-read is no better
-                result = retry
+                result, used = retry, fixes
         if not result.complete:
             trimmed, context = _without_context(written)
             if context:
@@ -2085,7 +2090,7 @@ class RuleTranslator:
                 retry = self._translate(question, trimmed, moment, notes)
                 if retry.complete:
                     result = retry
-        return result
+        return result, used
 
     def _read(self, written: str, moment: datetime, notes: list[str]) -> _State:
         """The question's parts, each phrase consumed by the step that read it; ``slots`` keeps
@@ -5134,6 +5139,10 @@ _VOCABULARY = sorted(
         "record", "plant", "hourly", "daily", "weekly", "monthly", "yearly", "anual",
         "happen", "happened", "occur", "occurred", "ocorreu", "aconteceu", "passada", "passado",
         "passadas", "passados", "anterior", "previous",
+        # the periods' words: "ano pasado", "semana pasada", "carnavl" are slips of them too
+        *_PERIOD_WORDS, "anteontem", "retrasado", "retrasada", "atras", "weekend", "fortnight",
+        "quarter", "bimestre", "segunda", "terca", "quarta", "quinta", "sexta", "sabado",
+        "domingo", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
     }
 )  # fmt: skip
 _VOCABULARY_SET = frozenset(_VOCABULARY) | frozenset(_STOPWORDS)

@@ -145,19 +145,36 @@ def edit_distance(a: str, b: str, limit: int = 2) -> int:
 COMMON_ZIPF = 2.5
 
 
+# a word in common use is still a slip of a vocabulary word this much more common (Zipf 2 = a
+# hundred times): "pasado" (Spanish, met in Portuguese text) is "passado" mistyped
+FAR_MORE_COMMON = 2.0
+
+
+def frequency(word: str) -> float:
+    """How common ``word`` (as written, or folded) is in Portuguese or English (Zipf scale)."""
+    forms = {word.lower(), fold(word)}
+    return max(zipf_frequency(f, lang) for f in forms for lang in ("pt", "en"))
+
+
 def is_common_word(word: str) -> bool:
     """``word`` (as written, or folded) is in common use in Portuguese or English."""
-    forms = {word.lower(), fold(word)}
-    return any(zipf_frequency(f, lang) >= COMMON_ZIPF for f in forms for lang in ("pt", "en"))
+    return frequency(word) >= COMMON_ZIPF
 
 
 def correction(word: str, vocabulary: Iterable[str]) -> str | None:
-    """The one vocabulary word ``word`` is a slip of (a word in common use never is): one edit
-    for words of five to eight letters (a missing letter for four), two from nine; ``None`` when
-    none is that close or two are equally close."""
-    if len(word) < 4 or not word.isalpha() or is_common_word(word):
+    """The one vocabulary word ``word`` is a slip of (a word in common use never is, unless the
+    vocabulary word is a hundred times more common): one edit for words of five to eight
+    letters (a missing letter for four), two from nine; ``None`` when none is that close or two
+    are equally close."""
+    if len(word) < 4 or not word.isalpha():
         return None
-    word = fold(word)
+    fix = _closest(fold(word), vocabulary)
+    if fix is not None and is_common_word(word):
+        return fix if frequency(fix) >= frequency(word) + FAR_MORE_COMMON else None
+    return fix
+
+
+def _closest(word: str, vocabulary: Iterable[str]) -> str | None:
     limit = 1 if len(word) < 9 else 2
     candidates = [v for v in vocabulary if " " not in v]
     if len(word) == 4:  # "onte": a four-letter word only ever misses a letter

@@ -3564,3 +3564,17 @@ def test_follow_ups_of_a_fresh_writer_take_the_period_and_plant_asked_before() -
     assert angra.complete and angra.model is not None and angra.read_as
     assert angra.model.time_range == understood("carga do SE em dezembro de 2023").time_range
     assert ("Angra 1",) in {f.values for f in angra.model.tag_filters}
+
+
+def test_a_slip_inside_a_period_word_is_read_as_the_word() -> None:
+    """Set 29: "no ano pasado", "semana pasada" fell back to the last 7 days. The period words
+    are vocabulary too, and "pasado" (Spanish, so met in Portuguese text) is no word meant here:
+    "passado" is a hundred times more common."""
+    for typed, right in (
+        ("qual regiao consumiu mais energia no ano pasado", "carga por subsistema em 2023"),
+        ("carga do nordeste na semana pasada", "carga do nordeste na semana passada"),
+        ("carga do nordeste no carnavl de 2024", "carga do nordeste no carnaval de 2024"),
+        ("carga do SIN no feraido de natal de 2023", "carga do SIN no natal de 2023"),
+    ):
+        assert understood(typed).time_range == understood(right).time_range, typed
+    assert "read 'pasado' as 'passado'" in translate("carga do SE no ano pasado", NOW).assumptions

@@ -58,3 +58,11 @@ def test_a_word_in_common_use_is_never_corrected() -> None:
     for word in ("todas", "corte", "porte", "forte", "mapa", "shape", "somar", "early", "contém"):
         assert correction(word, vocabulary) is None, word
     assert correction("nortte", vocabulary) == "norte"
+
+
+def test_a_common_word_is_a_slip_only_of_a_far_more_common_one() -> None:
+    vocabulary = ["passado", "passada", "solar", "today", "norte"]
+    assert correction("pasado", vocabulary) == "passado"  # Spanish: 2.5 against 5.4
+    assert correction("pasada", vocabulary) == "passada"
+    for word in ("somar", "todas", "corte"):  # as common, or nearly: meant
+        assert correction(word, vocabulary) is None, word
