@@ -1677,9 +1677,10 @@ class RuleTranslator:
         result = self._translate_alone(question, moment)
         if not previous:
             return result
-        context = previous[0]
+        context = self._as_read(previous[0], moment)
         for earlier in previous[1:]:
-            alone = self._translate_alone(earlier, moment)
+            alone, fixes = self._read_alone(earlier, moment)
+            earlier = spelling.replace_words(earlier, fixes)
             resolved = self._follow_up(earlier, alone, context, moment)
             if resolved is not None:
                 context = resolved
@@ -2066,6 +2067,11 @@ class RuleTranslator:
 
     def _translate_alone(self, question: str, moment: datetime) -> Translation:
         return self._read_alone(question, moment)[0]
+
+    def _as_read(self, question: str, moment: datetime) -> str:
+        """``question`` with the slips it was read with corrected: an earlier question a
+        follow-up is joined to ("no ano pasado" read as "passado")."""
+        return spelling.replace_words(question, self._read_alone(question, moment)[1])
 
     def _read_alone(self, question: str, moment: datetime) -> tuple[Translation, dict[str, str]]:
         """The question's reading, and the slips corrected to read it."""

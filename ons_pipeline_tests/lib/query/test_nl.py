@@ -3578,3 +3578,15 @@ def test_a_slip_inside_a_period_word_is_read_as_the_word() -> None:
     ):
         assert understood(typed).time_range == understood(right).time_range, typed
     assert "read 'pasado' as 'passado'" in translate("carga do SE no ano pasado", NOW).assumptions
+
+
+def test_a_follow_up_joins_the_question_before_as_it_was_read() -> None:
+    """Set 29: "e so no mes de dezembro?" after "… no ano pasado" was joined to the words as
+    typed, so the slip read alone was lost and nothing was understood."""
+    for earlier in ("qual regiao consumiu mais energia no ano pasado", "carga do nordete em 2023"):
+        december = follow("e so no mes de dezembro?", earlier)
+        assert december.complete and december.model is not None, (earlier, december.unmapped)
+        assert december.model.time_range == understood("carga em dezembro de 2023").time_range
+    middle = follow("e so no mes de dezembro?", "obrigado!", "carga do nordete em 2023")
+    assert middle.complete and middle.model is not None
+    assert [f.values for f in middle.model.tag_filters] == [("NE",)]
