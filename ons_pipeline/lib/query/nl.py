@@ -281,7 +281,9 @@ _MEASURES: list[tuple[str, str]] = [
      r"|(?:passando|fluindo|(?:(?<=quanto\s)|(?<=que\s)|(?<=quanta\s))(?:passou|fluiu))"
      r"(?=\s+d[oa]s?\s+[\w/-]+\s+(?:para|pro|pra|ao|a)\b)"
      r"|flows?|(?:net\s+)?(?:export|import)s?\s*/\s*(?:import|export)s?"
-     r"|(?:exportacao|importacao)\s*/\s*(?:importacao|exportacao)",
+     r"|(?:exportacao|importacao)\s*/\s*(?:importacao|exportacao)"
+     # ONS's "saldo (de intercâmbio)": what a subsystem exported less what it imported
+     r"|saldos?",
      "interchange"),
     (_GEN + _OF + r"\s+(?:hidraulica|hidreletrica|hidroeletrica|hidro)s?"
      r"|(?:hidraulica|hidreletrica|hidroeletrica|hidro)s?|hydro(?:electric|power)?(?:\s+" + _GEN

@@ -3590,3 +3590,20 @@ def test_a_follow_up_joins_the_question_before_as_it_was_read() -> None:
     middle = follow("e so no mes de dezembro?", "obrigado!", "carga do nordete em 2023")
     assert middle.complete and middle.model is not None
     assert [f.values for f in middle.model.tag_filters] == [("NE",)]
+
+
+def test_the_saldo_of_a_subsystem_is_its_net_interchange() -> None:
+    """Set 29: ONS's "saldo (de intercâmbio)" was not understood."""
+    net = understood("Qual foi o intercâmbio médio do Nordeste ontem?")
+    assert net.table == "balanco_subsistema"
+    for question in (
+        "Ontem o Nordeste foi importador ou exportador? Qual foi o saldo médio de intercâmbio?",
+        "qual foi o saldo médio do Nordeste ontem",
+    ):
+        model = understood(question)
+        assert (model.table, model.selections) == (net.table, net.selections), question
+        assert model.tag_filters == net.tag_filters and model.time_range == net.time_range
+    peak = understood("saldo máximo de intercâmbio do Sul em 2023")
+    assert [s.expr.func for s in peak.selections] == [Aggregation.MAX]
+    pair = understood("saldo de intercâmbio entre Norte e Sudeste ontem")
+    assert pair.table == "intercambio"
