@@ -564,6 +564,20 @@ _FROM_TABLE = rx(
     r"\b(?P<a>(?:from|in|using|on)\s+the)\s+[\w-]+\s+(?P<b>table|dataset)\b"
     r"|\b(?P<a2>(?:n|d)a\s+tabela)\s+(?:de\s+|d[oa]\s+)?[\w-]+"
 )
+# how the answer is to be handed over ("as a table I can download", "em CSV", "pra baixar"): the
+# same values whatever the form
+_DOWNLOADABLE = (
+    r"(?:(?:that|which)\s+)?(?:i|we|you)\s+(?:can|could)\s+(?:download|export|save)"
+    r"|(?:to|for)\s+(?:download(?:ing)?|export(?:ing)?)|downloadable"
+    r"|(?:que\s+)?(?:eu\s+|a\s+gente\s+)?(?:possa|possamos|consiga|de)\s+(?:baixar|exportar)"
+    r"|(?:para|pra)\s+(?:eu\s+)?(?:baixar|download|exportar)"
+)
+_DELIVERY = rx(
+    r"[,\s]*\b(?:(?:as|in|into)\s+(?:an?\s+)?|(?:em|numa?|como)\s+(?:uma?\s+)?)"
+    r"(?:tabela|planilha|table|spreadsheet|csv|excel|json)(?:\s+(?:file|format|arquivo|formato))?"
+    r"(?:\s+(?:" + _DOWNLOADABLE + r"))?\b"
+    r"|[,\s]*\b(?:" + _DOWNLOADABLE + r")\b"
+)
 _PURPOSE_LEAD = rx(
     r"\s*(?:para|pra|for)\s+(?:a\s+|o\s+|as\s+|os\s+)?(?:minhas?|meus?|nossas?|nossos?|my|our)"
     r"(?:\s+[^\W\d]+){1,2}?\s*(?:[,:]\s*|(?=\s+(?:i|we|eu|preciso|quero|gostaria)\b))"
@@ -858,9 +872,15 @@ _GROUP_TAG: list[tuple[str, str]] = [
      r"|tipos?|plant\s+types?|types?(?:\s+of\s+plants?)?)", "nom_tipousina"),
     (_EVERY + r"\s+(?:usinas?|plants?|power\s+plants?)",
      "nom_usina"),
+    # "every wind farm", "cada parque eólico": each plant, its kind left to be read
+    (_EVERY + r"(?=\s+(?:(?:wind|solar|hydro(?:electric)?|thermal|nuclear|gas|coal|biomass)\s+"
+     r"(?:farms?|parks?|plants?|power\s+(?:plants?|stations?)|stations?|complex(?:es)?)"
+     r"|parques?\s+(?:eolicos?|solares?)|complexos?\s+eolicos?)\b)", "nom_usina"),
     (_EVERY + r"\s+(?:estados?|states?|uf)", "id_estado"),
     (r"(?<!somando\s)(?<!summing\s)(?<!adding\s)"
      r"(?:por|cada|each(?:\s+of)?|per|by|para\s+cada|for\s+(?:each|every)|every|todos\s+os|em\s+todos\s+os|all|across|de\s+cada"
+     # "the highest CMO in any subsystem": over them all, each one's
+     r"|(?:in\s+|em\s+)?(?:any|qualquer)"
      r"|of\s+each|in\s+each|nos|entre\s+os)\s+(?:os\s+|the\s+)?(?:(?:four|quatro|all|4)\s+)?"
      r"(?:subsistemas?|regioes|regiao|subsystems?|regions?"
      r"|submercados?)", "id_subsistema"),
@@ -1171,6 +1191,12 @@ _THAN_THE_OTHER = rx(
     r"(?:\s+(?:o\s+d[oa]|a\s+d[oa]|that\s+of|the|d[oa]|o|a))?(?=\s)"
 )
 # "of any single wind farm", "de uma única usina": one plant, whichever reached the extreme
+# the stored points, unaggregated ("raw hourly load", "a série bruta"); not the ENA's "bruta"
+_RAW = rx(
+    r"\b(?:raw|unaggregated)\b"
+    r"|(?<=serie\s)bruta\b(?!\s+d[ae]\s+(?:ena|energia\s+natural))"
+    r"|(?<=dados\s)brutos\b|(?<=valores\s)brutos\b"
+)
 _ANY_SINGLE = rx(
     r"\b(?:any|a)\s+(?:single|one|individual)(?=\s+(?:[\w-]+\s+)?(?:plants?|farms?|parks?"
     r"|stations?|units?))"
@@ -1571,6 +1597,7 @@ class _State:
     amount: bool = False
     more_generated: bool = False  # "which generated more, A or B?": their amounts compared
     any_single: bool = False  # "of any single plant": the one plant that reached it
+    raw: str | None = None  # "raw hourly load": the stored points, as written
     options_compared: bool = False  # "which had the higher CMO, SE or NE?": one value each
     reached: tuple[int, Aggregation, str] | None = None  # "how high did it go": that extreme
     per_day: bool = False  # "em média por dia": the period's mean day
@@ -2120,6 +2147,8 @@ class RuleTranslator:
             for match in text.finditer(_SOURCE_OR):
                 text.consume(match.start("or"), match.end("or"))
         st.any_single = bool(text.take(_ANY_SINGLE))
+        raw = text.take(_RAW)
+        st.raw = text.original(raw[0].start(), raw[0].end()) if raw else None
         for match in text.take(_HOW_HIGH):  # "how high did it go?": its maximum (low: minimum)
             agg = Aggregation.MAX if match.group("dir") == "high" else Aggregation.MIN
             st.reached = (match.start(), agg, match.group(0))
@@ -3608,6 +3637,8 @@ class RuleTranslator:
             if st.grain_adj == grain and (st.aggregations or st.amount or st.unit_sum):
                 return None  # "a carga mínima horária": the hourly values, aggregated
             return st.grain_adj
+        if st.raw is not None:
+            return grain  # the stored points: checked against the data's own in _finish
         if self._single(st):
             return None
         if self._compared_whole(st):
@@ -4220,6 +4251,18 @@ class RuleTranslator:
         for _, words in st.excluded if table != PLANT_TABLE else ():
             st.unmapped.append(
                 Unmapped("combination", words, f"{table} does not hold that part apart")
+            )
+        if st.raw is not None and (
+            st.aggregations or st.rank or top is not None or window != _grain(table)
+        ):
+            # "raw daily CMO": the stored points are half-hourly; raw and aggregated at once
+            st.unmapped.append(
+                Unmapped(
+                    "combination",
+                    st.raw,
+                    f"raw values are the stored points, one per {_grain(table)}: ask for them "
+                    "without an aggregate or another grain, or for the aggregate without 'raw'",
+                )
             )
         if st.rank is not None and top is None:
             st.unmapped.append(
@@ -5482,6 +5525,10 @@ def _without_context(written: str) -> tuple[str, list[str]]:
     if purpose is not None and not grain and not _data_words(written[purpose.start() :]):
         context.append(written[purpose.start() :].strip(" ,"))
         written = written[: purpose.start()]
+    for how in reversed(list(_DELIVERY.finditer(fold(written)))):
+        if not _data_words(how.group(0)):  # how the answer is handed over: not what it is
+            context.append(written[how.start() : how.end()].strip(" ,"))
+            written = written[: how.start()] + written[how.end() :]
     return written, [c for c in context if c]
 
 

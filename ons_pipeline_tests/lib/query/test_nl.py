@@ -3607,3 +3607,31 @@ def test_the_saldo_of_a_subsystem_is_its_net_interchange() -> None:
     assert [s.expr.func for s in peak.selections] == [Aggregation.MAX]
     pair = understood("saldo de intercâmbio entre Norte e Sudeste ontem")
     assert pair.table == "intercambio"
+
+
+def test_how_the_answer_is_delivered_changes_no_query() -> None:
+    """Set 29: "raw", "as a table I can download", "every wind farm", "in any subsystem" each
+    refused a reading that was otherwise right. Delivery words are context, the same query;
+    "raw" is the stored points (refused beside an aggregate or a coarser grain); "every wind
+    farm" is each plant, its kind a filter; "any subsystem" is each of them."""
+    hourly = understood("hourly load for all four subsystems in December 2023")
+    raw = understood("Give me the raw hourly load for all four subsystems in December 2023.")
+    assert raw == hourly
+    assert understood("série bruta da carga do Sul em janeiro") == understood(
+        "carga do Sul em janeiro, hora a hora"
+    )
+    for refused in ("raw daily CMO of the North in January", "raw average load of the South"):
+        assert not translate(refused, NOW).complete, refused
+    daily = "Daily ENA per subsystem for the whole of 2023"
+    for delivered in (f"{daily}, as a table I can download.", f"{daily} in CSV format"):
+        assert understood(delivered) == understood(daily), delivered
+    assert understood("carga do Sul em janeiro em CSV pra baixar") == understood(
+        "carga do Sul em janeiro"
+    )
+    farms = understood("Export the hourly generation of every wind farm in Rio Grande do Norte")
+    assert "nom_usina" in farms.group_tags
+    assert {f.tag for f in farms.tag_filters} == {"nom_tipousina", "id_estado"}
+    per_farm = understood("hourly generation per wind farm in Rio Grande do Norte")
+    assert per_farm.group_tags == farms.group_tags
+    any_one = understood("highest marginal operating cost in any subsystem in 2023, and when?")
+    assert any_one == understood("highest marginal operating cost in 2023, and when?")
