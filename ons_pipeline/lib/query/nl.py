@@ -4741,19 +4741,22 @@ class RuleTranslator:
             )
             return None
         self._unused_subsystems(st, {a, b})
-        agg = self._agg(st, Aggregation.MEAN)
+        # "intercâmbio médio e máx": several aggregates of the flow, as of any measure
+        several = self._several(st)
+        agg = several[0] if several else self._agg(st, Aggregation.MEAN)
         filters = [
             TagFilter("id_subsistema_origem", FilterOp.EQ, (origin,)),
             TagFilter("id_subsistema_destino", FilterOp.EQ, (destination,)),
         ]
         selections = []
-        for field_name in _interchange_fields(st, keys):
-            expr: Expr = Agg(agg, field_name)
-            if sign == -1:
-                swapped = {Aggregation.MAX: Aggregation.MIN, Aggregation.MIN: Aggregation.MAX}
-                expr = BinOp("*", Const(-1), Agg(swapped.get(agg, agg), field_name))
-            kind = "scheduled_flow" if field_name == SCHEDULED_INTERCHANGE else "flow"
-            selections.append(Selection(expr, f"{agg}_{kind}_{a}_to_{b}"))
+        for one in several or [agg]:
+            for field_name in _interchange_fields(st, keys):
+                expr: Expr = Agg(one, field_name)
+                if sign == -1:
+                    swapped = {Aggregation.MAX: Aggregation.MIN, Aggregation.MIN: Aggregation.MAX}
+                    expr = BinOp("*", Const(-1), Agg(swapped.get(one, one), field_name))
+                kind = "scheduled_flow" if field_name == SCHEDULED_INTERCHANGE else "flow"
+                selections.append(Selection(expr, f"{one}_{kind}_{a}_to_{b}"))
         if sign == -1:
             st.assumptions.append(
                 f"the flow {a} → {b} is the {b} → {a} series of the data with its sign reversed"
@@ -4815,17 +4818,18 @@ class RuleTranslator:
         same series with its sign reversed."""
         kind, code = net
         self._unused_subsystems(st, {code})
-        agg = self._agg(st, Aggregation.MEAN)
-        expr: Expr = Agg(agg, "val_intercambio")
-        if kind == "import":
-            swapped = {Aggregation.MAX: Aggregation.MIN, Aggregation.MIN: Aggregation.MAX}
-            expr = BinOp("*", Const(-1), Agg(swapped.get(agg, agg), "val_intercambio"))
+        several = self._several(st)  # "a média e o máximo do saldo exportado"
+        selections = []
+        for agg in several or [self._agg(st, Aggregation.MEAN)]:
+            expr: Expr = Agg(agg, "val_intercambio")
+            if kind == "import":
+                swapped = {Aggregation.MAX: Aggregation.MIN, Aggregation.MIN: Aggregation.MAX}
+                expr = BinOp("*", Const(-1), Agg(swapped.get(agg, agg), "val_intercambio"))
+            name = "net_import" if kind == "import" else "net_interchange"
+            selections.append(Selection(expr, f"{agg}_{name}"))
         filters = [TagFilter("id_subsistema", FilterOp.EQ, (code,))]
         window = self._window(st, "1h")
-        name = "net_import" if kind == "import" else "net_interchange"
-        return self._finish(
-            st, "balanco_subsistema", [Selection(expr, f"{agg}_{name}")], filters, [], window
-        )
+        return self._finish(st, "balanco_subsistema", selections, filters, [], window)
 
     def _known_plants(self) -> dict[str, str]:
         """The plant names of the data (none when not known), by :func:`_name_key`."""

@@ -3635,3 +3635,20 @@ def test_how_the_answer_is_delivered_changes_no_query() -> None:
     assert per_farm.group_tags == farms.group_tags
     any_one = understood("highest marginal operating cost in any subsystem in 2023, and when?")
     assert any_one == understood("highest marginal operating cost in 2023, and when?")
+
+
+def test_several_aggregates_of_a_flow_or_a_net_interchange() -> None:
+    """Set 29: "S→SE/CO últimos 7 dias: intercâmbio médio e máx" was refused: the flow and the
+    net interchange (import/export) took one aggregate only, where any other measure takes
+    several. Against ONS's direction, the maximum is the negated minimum."""
+    flow = understood("S→SE/CO últimos 7 dias: intercâmbio médio e máx")
+    exprs = [s.expr for s in flow.selections]
+    assert all(isinstance(e, BinOp) and isinstance(e.right, Agg) for e in exprs)
+    assert [e.right.func for e in exprs if isinstance(e, BinOp) and isinstance(e.right, Agg)] == [
+        Aggregation.MEAN,
+        Aggregation.MIN,
+    ]
+    along = understood("SE→S últimos 7 dias: intercâmbio médio e máx")
+    assert [s.expr.func for s in along.selections] == [Aggregation.MEAN, Aggregation.MAX]
+    imports = understood("quanto o Nordeste importou, média e máxima, em abril de 2024")
+    assert imports.table == "balanco_subsistema" and len(imports.selections) == 2
