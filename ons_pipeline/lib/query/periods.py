@@ -569,7 +569,10 @@ _HYDRO = rx(
 )
 # Brazil's national holidays: on fixed dates, and those that move with Easter (Carnaval Sat–Tue)
 _HOLIDAY = rx(
-    r"""\b(?:(?:n[oa]|on|d[oa]|the)\s+)?(?:(?:dia|day)\s+(?:de\s+|d[ao]\s+)?)?
+    r"""\b(?:(?:n[oa]s?|on|d[oa]s?|the|during\s+the|over\s+the)\s+)?(?:(?:dia|day)\s+(?:de\s+|d[ao]\s+)?
+    # "os dois dias de Carnaval", "the days of Carnival": the holiday's days, or as many of them
+    |(?:(?P<ndays>\d|dois|duas|tres|quatro|two|three|four)\s+)?(?:dias|days)\s+(?:de|d[oa]|of)\s+
+    (?:the\s+)?)?
     (?:feriado\s+(?:de\s+|d[ao]\s+)?|(?:the\s+)?holiday\s+of\s+)?
     (?:(?P<xmas_eve>vespera\s+de\s+natal|christmas\s+eve)
     |(?P<xmas>natal|christmas(?:\s+day)?)
@@ -1645,12 +1648,32 @@ def _holiday(m: re.Match[str], now: datetime) -> Span | None:
     year = int(m.group("y")) if m.group("y") else now.year - bool(m.group("last_year"))
 
     key = next(k for k in (*_EASTER_HOLIDAYS, *_HOLIDAY_DATES) if m.group(k))
+    count = numbers.parse(m.group("ndays")) if m.group("ndays") else None
 
-    def span_in(year: int) -> Span:
-        return holiday_span(key, year, now.tzinfo)
+    def span_in(year: int) -> Span | None:
+        span = holiday_span(key, year, now.tzinfo)
+        if count is None or count == (span.end - span.start).days:
+            return span
+        # "os dois dias de Carnaval": of its four days (Saturday to Tuesday), the two working
+        # days off (Monday and Tuesday); a count that is neither is not read
+        off = [d for d in _days_of(span) if d.weekday() not in WEEKEND]
+        if len(off) != count or (off[-1] - off[0]).days != count - 1:
+            return None
+        return Span(off[0], add_days(off[-1], 1))
 
     span = span_in(year)
+    if span is None:
+        return None
     return span_in(year - 1) if not written and span.start > now else span
+
+
+def _days_of(span: Span) -> list[datetime]:
+    """The midnights of the local days ``span`` covers."""
+    days, day = [], span.start
+    while day < span.end:
+        days.append(day)
+        day = add_days(day, 1)
+    return days
 
 
 def holiday_span(key: str, year: int, zone: tzinfo | None) -> Span:

@@ -3652,3 +3652,21 @@ def test_several_aggregates_of_a_flow_or_a_net_interchange() -> None:
     assert [s.expr.func for s in along.selections] == [Aggregation.MEAN, Aggregation.MAX]
     imports = understood("quanto o Nordeste importou, média e máxima, em abril de 2024")
     assert imports.table == "balanco_subsistema" and len(imports.selections) == 2
+
+
+def test_the_days_of_a_holiday_counted() -> None:
+    """Set 29: "nos dois dias de Carnaval" was refused ('dois', 'dias'). The days of a holiday
+    are the holiday; as many as its working days off (Carnaval's Monday and Tuesday) are those;
+    another count is not read."""
+    carnival = understood("carga do Nordeste no Carnaval de 2024").time_range
+    assert understood("carga do Nordeste nos dias de Carnaval de 2024").time_range == carnival
+    four = understood("carga do Nordeste nos quatro dias de Carnaval de 2024")
+    assert four.time_range == carnival
+    assert_local_days("carga do Nordeste nos dois dias de Carnaval de 2024", "2024-02-12", 2)
+    assert_local_days("load in the Northeast during the two days of Carnival 2024", "2024-02-12", 2)
+    assert not translate("carga do Nordeste nos três dias de Carnaval de 2024", NOW).complete
+    compared = understood(
+        "Compare a carga média do Nordeste nos dois dias de Carnaval deste ano com a da semana "
+        "anterior."
+    )
+    assert len(compared.periods) == 2
