@@ -68,6 +68,16 @@ def test_writes_and_admin_statements_are_refused(
     assert err["code"] == "forbidden_statement"
 
 
+def test_flux_that_writes_or_calls_out_is_refused(client: TestClient) -> None:
+    """Refused before any server is asked (a 1.x server would answer 501 for any Flux)."""
+    for flux in (
+        'from(bucket: "ons") |> range(start: -1h) |> to(bucket: "copy")',
+        'import "http"\nhttp.post(url: "http://169.254.169.254/", data: bytes(v: ""))',
+    ):
+        err = error_of(client, 400, query=flux, language="flux")
+        assert err["code"] == "forbidden_statement", flux
+
+
 def test_questions_that_cannot_be_mapped_are_422(client: TestClient) -> None:
     err = error_of(client, 422, query="qual é a cor do céu?")
     assert err["code"] == "untranslatable_question"

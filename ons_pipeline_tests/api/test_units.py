@@ -75,6 +75,39 @@ def test_readonly_guard() -> None:
         assert ApiError.from_service(info.value).status == 400
 
 
+READ_FLUX = """import "strings"
+import "influxdata/influxdb/schema"
+// a comment saying to(bucket: "x") is no call
+from(bucket: "ons")
+  |> range(start: -1d)
+  |> filter(fn: (r) => r._measurement == "curva_carga" and r.note == "to(bucket)")
+  |> aggregateWindow(every: 1h, fn: mean)
+  |> map(fn: (r) => ({r with label: strings.toUpper(v: r.id_subsistema)}))"""
+
+
+@pytest.mark.parametrize(
+    "flux",
+    [
+        'from(bucket: "ons") |> range(start: -1h) |> to(bucket: "copy")',
+        'from(bucket: "ons") |> range(start: -1h) |> wideTo(bucket: "copy")',
+        'import "experimental"\nfrom(bucket: "ons") |> experimental.to(bucket: "x")',
+        'import "http"\nhttp.post(url: "http://169.254.169.254/", data: bytes(v: ""))',
+        'import "sql"\nsql.from(driverName: "postgres", dataSourceName: "x", query: "y")',
+        'import "influxdata/influxdb/secrets"\nsecrets.get(key: "k")',
+        'import "csv"\ncsv.from(url: "http://example.com/data.csv")',
+        'from(bucket: "ons", host: "http://10.0.0.5:8086", token: "t") |> range(start: -1h)',
+    ],
+)
+def test_flux_that_writes_or_reaches_out_is_refused(flux: str) -> None:
+    """Raw Flux went to InfluxDB 2.x unchecked: a write (to), HTTP/SQL call-outs and secrets
+    were answered 200 (a security review). Only reads of the configured server pass."""
+    with pytest.raises(QueryRefused) as info:
+        detect.check_readonly_flux(flux)
+    assert info.value.code == "forbidden_statement"
+    assert ApiError.from_service(info.value).status == 400
+    detect.check_readonly_flux(READ_FLUX)
+
+
 def test_normalised_text() -> None:
     a = detect.normalise_query_text("SELECT  *\n FROM m  -- c\n WHERE a = 'x  y'")
     b = detect.normalise_query_text("SELECT * FROM m /* other */ WHERE a = 'x  y'")

@@ -293,3 +293,65 @@ def check_readonly_influxql(text: str) -> list[str]:
             f"VALUES / FIELD KEYS / SERIES / RETENTION POLICIES / DATABASES, not {stmt[:60]!r}",
         )
     return statements
+
+
+# Flux packages a read-only query may import; the others write, call out (http, sql, sockets,
+# notification endpoints) or read secrets
+_FLUX_IMPORTS = frozenset(
+    {
+        "array",
+        "contrib/tomhollingworth/events",
+        "date",
+        "experimental",
+        "experimental/aggregate",
+        "experimental/array",
+        "influxdata/influxdb/schema",
+        "influxdata/influxdb/v1",
+        "internal/debug",
+        "interpolate",
+        "join",
+        "math",
+        "regexp",
+        "strings",
+        "system",
+        "timezone",
+        "types",
+        "universe",
+    }
+)
+_FLUX_IMPORT = re.compile(r'\bimport\s+(?:\w+\s+)?"([^"]*)"')
+# writing calls, and arguments that reach another server (host, token, url)
+_FLUX_FORBIDDEN = re.compile(
+    r"(?<![\w.])(?:to|wideTo)\s*\(|\bexperimental\s*\.\s*to\s*\(|\b(?:host|token|url)\s*:"
+)
+
+
+def check_readonly_flux(text: str) -> None:
+    """Refuse (:class:`QueryRefused`) Flux that could write or reach beyond the configured
+    server: an import outside the read-only packages (``http``, ``sql``, ``secrets``, ``csv``,
+    notification endpoints…), a ``to()`` / ``wideTo()`` / ``experimental.to()`` call, or a
+    ``host:``, ``token:`` or ``url:`` argument. A read-only token is the server's own guard;
+    this one holds when the token is not read-only, and stops call-outs either way."""
+    for match in _FLUX_IMPORT.finditer(text):
+        if match.group(1) not in _FLUX_IMPORTS:
+            raise QueryRefused(
+                "forbidden_statement",
+                f"the query API is read-only: Flux package {match.group(1)!r} is not allowed",
+                {"package": match.group(1), "position": match.start()},
+            )
+    try:
+        segments = _segments(text, FLUX)
+    except ValueError as exc:
+        raise QueryRefused("bad_query", f"Flux: {exc}") from None
+    offset = 0
+    for kind, piece in segments:
+        if kind == "code":
+            found = _FLUX_FORBIDDEN.search(piece)
+            if found:
+                raise QueryRefused(
+                    "forbidden_statement",
+                    "the query API is read-only and reads only its own server: "
+                    f"{found.group(0).strip()!r} is not allowed in Flux",
+                    {"construct": found.group(0).strip(), "position": offset + found.start()},
+                )
+        offset += len(piece)

@@ -258,6 +258,7 @@ class QueryProcessor:
             plan.influxql = text
             plan.target = "influxql"
         else:
+            detect.check_readonly_flux(text)
             plan.flux = text
             plan.target = "flux"
         if plan.model is not None:
