@@ -216,6 +216,34 @@ def test_a_transient_s3_error_ends_the_tick_before_that_object(
     assert [k.split("@")[0] for k in keys_of(second)] == ["raw/b.csv"]
 
 
+def test_s3_refusing_the_credentials_fails_the_tick_and_rejects_nothing(
+    instance: dg.DagsterInstance,
+    aws: AwsSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """AccessDenied reading a raw object (a missing s3:GetObject or kms:Decrypt) was taken for a
+    bad file: rejected, reported in quarantine and skipped for good (a security review). The
+    tick now fails with a security event, and the object is read once the access is fixed."""
+    put(aws, "raw/a.csv", CMO)
+    real = sensors.probe_object
+
+    def denied(s3, bucket, key, **kwargs):  # type: ignore[no-untyped-def]
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}}, "GetObject")
+
+    monkeypatch.setattr(sensors, "probe_object", denied)
+    with (
+        caplog.at_level("WARNING", logger="ons_pipeline.security"),
+        pytest.raises(sensors.S3AccessDenied, match="not a bad file"),
+    ):
+        tick(instance, aws, None)
+    assert any("s3.access_denied" in r.getMessage() for r in caplog.records)
+    listed = aws.client("s3").list_objects_v2(Bucket=aws.bucket, Prefix=aws.quarantine_prefix)
+    assert not listed.get("Contents")
+    monkeypatch.setattr(sensors, "probe_object", real)
+    assert [k.split("@")[0] for k in keys_of(tick(instance, aws, None))] == ["raw/a.csv"]
+
+
 def test_cursor_round_trip_and_unreadable_cursor() -> None:
     moment = datetime.fromisoformat("2024-01-05T10:00:00+00:00")
     cursor = RawCursor(moment, "raw/x.csv", {"raw/x.csv@1": moment.isoformat()})

@@ -38,6 +38,7 @@ from ons_pipeline.defs.keys import (
     parquet_key,
 )
 from ons_pipeline.environment import load_settings
+from ons_pipeline.lib.influx.secrets import security_event
 from ons_pipeline.lib.ingest.files import (
     RejectedObjectError,
     clean_etag,
@@ -66,6 +67,20 @@ TRANSIENT_S3_CODES = {
     "ServiceUnavailable",
     "503",
     "500",
+}
+# S3 (or KMS) refusing the pipeline's credentials: not a bad file, a failure to fix first
+DENIED_S3_CODES = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "AllAccessDisabled",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "InvalidToken",
+    "KMS.AccessDeniedException",
+    "KMS.DisabledException",
+    "KMS.KMSInvalidStateException",
+    "403",
 }
 
 settings = load_settings().ingest
@@ -137,6 +152,10 @@ def _error_code(exc: Exception) -> str:
     if isinstance(response, dict):
         return str(response.get("Error", {}).get("Code", ""))
     return ""
+
+
+class S3AccessDenied(RuntimeError):
+    """S3 or KMS refused the credentials reading a raw object."""
 
 
 def _is_transient(exc: Exception) -> bool:
@@ -277,6 +296,21 @@ def evaluate_raw_files(
             if _is_transient(exc):
                 context.log.warning(f"s3://{aws.bucket}/{key}: {exc}; retrying next tick")
                 break
+            if _error_code(exc) in DENIED_S3_CODES:
+                # the tick fails (loud, the cursor unsaved): the object is tried again once the
+                # credentials or KMS permissions are fixed, never rejected as a bad file
+                security_event(
+                    "s3.access_denied",
+                    bucket=aws.bucket,
+                    key=key,
+                    error_code=_error_code(exc),
+                    operation="read a raw object",
+                )
+                raise S3AccessDenied(
+                    f"s3://{aws.bucket}/{key}: S3 refused the pipeline's credentials "
+                    f"({_error_code(exc)}); not a bad file: fix the role's S3/KMS permissions, "
+                    "the sensor reads it again on its next tick"
+                ) from None
             reason = f"{type(exc).__name__}: {exc}"
             rejected.append(_reject(context, s3, aws, config, key, obj.get("ETag"), reason))
         else:
