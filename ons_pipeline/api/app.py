@@ -117,7 +117,7 @@ def create_app(
     app.state.processor = processor
     app.state.rag = rag
     # The HMAC key of the key fingerprints in security events (see lib/ops/apiguard.py).
-    app.state.key_secret = (settings.api.api_key or "").encode() or os.urandom(32)
+    app.state.key_secret = (settings.api.fingerprint_key or "").encode() or os.urandom(32)
     app.state.rate_limiter = RateLimiter(
         settings.api.rate_limit_per_s, settings.api.rate_limit_burst
     )

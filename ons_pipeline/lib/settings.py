@@ -285,6 +285,10 @@ class ApiSettings:
     """The query API and its RAG context (``ONS_API_*``, ``ONS_RAG_*``)."""
 
     api_key: str | None = field(default=None, repr=False)  # ONS_API_KEY
+    # ONS_API_FINGERPRINT_KEY: keys the fingerprints of API keys in security events, the same
+    # on every task; unset, a random one per process (never the API key: its own fingerprint
+    # would then let anyone holding the logs test guesses of it offline)
+    fingerprint_key: str | None = field(default=None, repr=False)
     cache_ttl_s: float = 300.0  # ONS_API_CACHE_TTL (0 disables)
     cache_max_entries: int = 512  # ONS_API_CACHE_SIZE
     query_timeout_s: float = 30.0  # ONS_API_QUERY_TIMEOUT
@@ -336,6 +340,7 @@ def _api(env: Env, state_dir: Path, aws: AwsSettings | None = None) -> ApiSettin
     metrics_default = env.text("ONS_METRICS_ENVIRONMENT") is not None
     return ApiSettings(
         api_key=env.text("ONS_API_KEY"),
+        fingerprint_key=env.text("ONS_API_FINGERPRINT_KEY"),
         cache_ttl_s=env.number("ONS_API_CACHE_TTL", d.cache_ttl_s),
         cache_max_entries=env.integer("ONS_API_CACHE_SIZE", d.cache_max_entries),
         query_timeout_s=env.number("ONS_API_QUERY_TIMEOUT", d.query_timeout_s),
