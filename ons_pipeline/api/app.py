@@ -35,7 +35,7 @@ from ons_pipeline.api.observability import RequestMetricsMiddleware
 from ons_pipeline.api.routes import context, health, legacy, meta, query
 from ons_pipeline.api.security import rate_limit
 from ons_pipeline.environment import load_settings
-from ons_pipeline.lib.ops.apiguard import RateLimiter
+from ons_pipeline.lib.ops.apiguard import EventThrottle, RateLimiter
 from ons_pipeline.lib.ops.apimetrics import MetricsFlusher, RequestMetrics
 from ons_pipeline.lib.ops.monitoring import MetricsPublisher
 from ons_pipeline.lib.query.backend import InfluxBackend
@@ -118,6 +118,7 @@ def create_app(
     app.state.rag = rag
     # The HMAC key of the key fingerprints in security events (see lib/ops/apiguard.py).
     app.state.key_secret = (settings.api.fingerprint_key or "").encode() or os.urandom(32)
+    app.state.key_rejections = EventThrottle()  # one api.key_rejected per client in 10 s
     app.state.rate_limiter = RateLimiter(
         settings.api.rate_limit_per_s, settings.api.rate_limit_burst
     )

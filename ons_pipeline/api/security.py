@@ -26,7 +26,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from ons_pipeline.api.errors import ApiError
 from ons_pipeline.lib.influx.secrets import security_event
-from ons_pipeline.lib.ops.apiguard import RateLimiter, key_fingerprint
+from ons_pipeline.lib.ops.apiguard import EventThrottle, RateLimiter, key_fingerprint
 
 API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ApiKey")
 BEARER = HTTPBearer(auto_error=False, scheme_name="Bearer")
@@ -73,13 +73,18 @@ def require_api_key(
     elif not keys_match(supplied, expected):
         reason = "invalid"
     if reason is not None:
-        security_event(
-            "api.key_rejected",
-            secrets=_secrets(supplied, expected),
-            reason=reason,
-            key_fingerprint=fingerprint,
-            **request_fields(request),
-        )
+        fields = request_fields(request)
+        throttle: EventThrottle = request.app.state.key_rejections
+        unreported = throttle.check((fields["client"], fields["path"], reason, fingerprint))
+        if unreported is not None:
+            security_event(
+                "api.key_rejected",
+                secrets=_secrets(supplied, expected),
+                reason=reason,
+                key_fingerprint=fingerprint,
+                unreported=unreported,
+                **fields,
+            )
         if reason == "not_configured":
             raise ApiError(
                 401, "unauthorized", "the server has no API key configured (set ONS_API_KEY)"

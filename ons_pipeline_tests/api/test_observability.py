@@ -384,3 +384,25 @@ def test_the_key_fingerprint_is_not_keyed_by_the_api_key(
     assert len(prints) == 3 and prints[0] == prints[1] != prints[2]
     assert prints[0] == key_fingerprint("no", b"shared-secret")
     assert key_fingerprint("no", b"no") not in prints
+
+
+def test_a_burst_of_wrong_keys_is_one_event_with_its_count(
+    make_app: Callable[..., TestClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every 401 logged a security event (a wrong key spends no token): anyone reaching the load
+    balancer could write log lines at request rate (a security review). One event per client,
+    route, reason and key in 10 s; the next one says how many went unreported."""
+    from ons_pipeline.lib.ops.apiguard import EventThrottle
+
+    client = make_app(metrics=False)
+    now = [0.0]
+    client.app.state.key_rejections = EventThrottle(clock=lambda: now[0])
+    caplog.set_level(logging.INFO)
+    wrong = {"X-API-Key": WRONG_KEY}
+    for _ in range(50):
+        response = client.post("/v2/query", json={"query": QUESTION}, headers=wrong)
+        assert response.status_code == 401
+    assert [e["unreported"] for e in security_events(caplog, "api.key_rejected")] == [0]
+    now[0] = 11.0
+    assert client.post("/v2/query", json={"query": QUESTION}, headers=wrong).status_code == 401
+    assert [e["unreported"] for e in security_events(caplog, "api.key_rejected")] == [0, 49]

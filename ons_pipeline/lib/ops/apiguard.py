@@ -125,3 +125,38 @@ class RateLimiter:
             del self._buckets[key]
         while len(self._buckets) >= self.max_keys:  # all busy: the least recently used goes
             del self._buckets[min(self._buckets, key=lambda k: self._buckets[k].updated)]
+
+
+class EventThrottle:
+    """At most one report per key in ``window_s``; the events in between are counted and told
+    with the next report (a client sending wrong keys cannot write log lines at request rate).
+    At most ``max_keys`` keys are remembered: past that, the oldest windows are forgotten."""
+
+    def __init__(
+        self,
+        window_s: float = 10.0,
+        max_keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.window_s = window_s
+        self.max_keys = max_keys
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._seen: dict[object, tuple[float, int]] = {}
+
+    def check(self, key: object) -> int | None:
+        """``None``: inside the key's window (counted); else a report is due, and this is how
+        many events of the key went unreported since the last one."""
+        now = self._clock()
+        with self._lock:
+            last = self._seen.get(key)
+            if last is not None and now - last[0] < self.window_s:
+                self._seen[key] = (last[0], last[1] + 1)
+                return None
+            if last is None and len(self._seen) >= self.max_keys:
+                cutoff = now - self.window_s
+                self._seen = {k: v for k, v in self._seen.items() if v[0] >= cutoff}
+                if len(self._seen) >= self.max_keys:
+                    self._seen.clear()
+            self._seen[key] = (now, 0)
+            return last[1] if last is not None else 0
