@@ -123,13 +123,15 @@ module "monitoring" {
 module "iam" {
   source = "./modules/iam"
 
+  # influxdb_secret_arns: the pipeline's token only. The admin secret (auth_secret_arn) is for the
+  # operator who creates the tokens (README, step 4), never for a task.
   name                    = local.name
   data_bucket_arn         = module.storage.data_bucket_arn
   prefixes                = module.storage.prefixes
   kms_key_arn             = module.kms.key_arn
   timestream_databases    = var.timestream_databases
   allow_timestream_unload = var.allow_timestream_unload
-  influxdb_secret_arns    = [module.influxdb.auth_secret_arn, module.influxdb.pipeline_token_secret_arn]
+  influxdb_secret_arns    = [module.influxdb.pipeline_token_secret_arn]
   metrics_namespace       = var.pipeline_metrics_namespace
   alarm_topic_arn         = module.monitoring.alarm_topic_arn
   ecr_repository_arn      = var.ecr_repository_arn
@@ -167,7 +169,7 @@ module "dagster" {
     ONS_TIMESTREAM_DATABASE        = var.timestream_databases[0]
     ONS_TIMESTREAM_LEGACY_DATABASE = length(var.timestream_databases) > 1 ? var.timestream_databases[1] : var.timestream_databases[0]
     ONS_EXPORT_MODE                = var.allow_timestream_unload ? "unload" : "query"
-    ONS_INFLUX_SECRET_ARN          = module.influxdb.auth_secret_arn
+    ONS_INFLUX_SECRET_ARN          = module.influxdb.pipeline_token_secret_arn
     ONS_METRICS_NAMESPACE          = var.pipeline_metrics_namespace
     ONS_METRICS_ENVIRONMENT        = var.environment
     ONS_ALARM_TOPIC_ARN            = module.monitoring.alarm_topic_arn

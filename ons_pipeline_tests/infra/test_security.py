@@ -429,19 +429,38 @@ def test_pipeline_policy_grants_exactly_its_prefixes() -> None:
     }
     listing = _first(statements["ListOnlyThePipelinePrefixes"]["condition"])
     assert listing["variable"] == "s3:prefix"
-    assert statements["ReadInfluxDBSecrets"]["actions"] == ["secretsmanager:GetSecretValue"]
-    assert statements["ReadInfluxDBSecrets"]["resources"] == "${var.influxdb_secret_arns}"
     assert statements["PublishAlerts"]["actions"] == ["sns:Publish"]
     assert statements["PublishAlerts"]["resources"] == ["${var.alarm_topic_arn}"]
     timestream = statements["TimestreamReadAndUnloadSourceTables"]
     assert timestream["resources"] == "${local.timestream_table_arns}"
     assert "timestream:WriteRecords" not in str(iam.locals["timestream_actions"])
     assert "timestream:Select" in str(iam.locals["timestream_actions"])
+
+
+def test_no_task_can_read_the_influxdb_admin_secret() -> None:
+    """The secret the service creates holds the InfluxDB admin credentials: it is for the operator
+    who creates the tokens (infra/README, step 4), never for a task. The Dagster roles (``run``,
+    and ``control``: webserver and daemon) read the pipeline token's secret only, and
+    ``ONS_INFLUX_SECRET_ARN`` (the code reads it whenever ``ONS_INFLUX_TOKEN`` is empty, as in the
+    webserver, which is not injected the token) names that secret too."""
+    token = "module.influxdb.pipeline_token_secret_arn"
+    iam = module(MODULES_DIR / "iam")
+    pipeline = _statements(iam.data_of_type("aws_iam_policy_document")["pipeline"])
+    reading = [s for s in pipeline if any(a.startswith("secretsmanager:") for a in s["actions"])]
+    assert [s["sid"] for s in reading] == ["ReadThePipelineInfluxDBToken"]
+    assert reading[0]["actions"] == ["secretsmanager:GetSecretValue"]
+    assert reading[0]["resources"] == "${var.influxdb_secret_arns}"
+    assert iam.locals["task_roles"]["run"]["pipeline"] is True
+    assert iam.locals["task_roles"]["control"]["pipeline"] is True
     root = module(ROOT_DIR)
-    assert root.modules["iam"]["influxdb_secret_arns"] == [
-        "${module.influxdb.auth_secret_arn}",
-        "${module.influxdb.pipeline_token_secret_arn}",
-    ]
+    assert root.modules["iam"]["influxdb_secret_arns"] == [f"${{{token}}}"]
+    environment = root.modules["dagster"]["container_environment"]
+    assert re.findall(r"\bONS_INFLUX_SECRET_ARN\s*=\s*([^,}]+)", environment) == [token]
+    # The admin secret's ARN goes to no module and no local: only to the operator's output.
+    for name, call in root.modules.items():
+        assert not [s for s in walk_strings(call) if "auth_secret_arn" in s], f"module {name}"
+    assert not [s for s in walk_strings(root.locals) if "auth_secret_arn" in s]
+    assert root.outputs["influxdb_auth_secret_arn"]["value"] == "${module.influxdb.auth_secret_arn}"
 
 
 def test_resource_policies_never_allow_everyone() -> None:

@@ -6,7 +6,8 @@
 #   KMS     the environment key, only through S3, Secrets Manager and SNS
 #   Timestream (LiveAnalytics) Select/ListMeasures (+ Unload) on the source tables;
 #           DescribeEndpoints on "*" (endpoint discovery has no resource-level permission)
-#   Secrets GetSecretValue on the InfluxDB secrets
+#   Secrets GetSecretValue on the pipeline's InfluxDB token secret (var.influxdb_secret_arns);
+#           never the InfluxDB admin secret, which no task needs
 #   CloudWatch PutMetricData on "*" (no resource-level permission) limited to the ONS/Pipeline
 #           namespace by condition
 #   SNS     Publish to the alarm topic
@@ -173,7 +174,7 @@ data "aws_iam_policy_document" "pipeline" {
   }
 
   statement {
-    sid       = "ReadInfluxDBSecrets"
+    sid       = "ReadThePipelineInfluxDBToken"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = var.influxdb_secret_arns
   }
@@ -199,7 +200,7 @@ data "aws_iam_policy_document" "pipeline" {
 
 resource "aws_iam_policy" "pipeline" {
   name        = "${var.name}-pipeline"
-  description = "ons-pipeline tasks: their S3 prefixes, Timestream read/UNLOAD, InfluxDB secrets, ONS/Pipeline metrics, alert topic"
+  description = "ons-pipeline tasks: their S3 prefixes, Timestream read/UNLOAD, InfluxDB token secret, ONS/Pipeline metrics, alert topic"
   policy      = data.aws_iam_policy_document.pipeline.json
   tags        = var.tags
 }

@@ -40,7 +40,7 @@ variable "allow_timestream_unload" {
 }
 
 variable "influxdb_secret_arns" {
-  description = "Secrets the tasks may read: the service-created InfluxDB auth secret and the pipeline token secret."
+  description = "Secrets the Dagster tasks may read (GetSecretValue): the pipeline's InfluxDB token secret. Never the service-created admin secret (auth_secret_arn)."
   type        = list(string)
 }
 
