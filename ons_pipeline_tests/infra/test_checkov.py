@@ -71,6 +71,17 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
         },
     ),
     "CKV_ONS_5": ({"aws_lb.public", "aws_alb.implicit"}, {"aws_lb.internal_api"}),
+    "CKV_ONS_6": (
+        {
+            "aws_timestreaminfluxdb_db_instance.destroyable",
+            "aws_timestreaminfluxdb_db_cluster.destroy_allowed",
+        },
+        {
+            "aws_timestreaminfluxdb_db_instance.generated_password",
+            "aws_timestreaminfluxdb_db_instance.injected_password",
+            "aws_timestreaminfluxdb_db_cluster.v3",
+        },
+    ),
 }
 
 # The load balancers of each environment (dev has no UI certificate, but checkov evaluates a
@@ -170,7 +181,7 @@ def test_custom_policies_ran_on_the_influxdb_resources(infra_report: dict[str, A
         (c["check_id"], c["resource"].rsplit(".", 2)[-2])
         for c in infra_report["results"]["passed_checks"]
     }
-    for policy in ("CKV_ONS_1", "CKV_ONS_2", "CKV_ONS_3"):
+    for policy in ("CKV_ONS_1", "CKV_ONS_2", "CKV_ONS_3", "CKV_ONS_6"):
         assert (policy, "aws_timestreaminfluxdb_db_instance") in passed
         assert (policy, "aws_timestreaminfluxdb_db_cluster") in passed
     assert ("CKV_ONS_4", "aws_vpc_security_group_ingress_rule") in passed

@@ -97,6 +97,27 @@ def test_influxdb_in_private_subnets_behind_its_own_security_group(type_: str) -
     assert root.modules["influxdb"]["subnet_ids"] == "${module.network.private_subnet_ids}"
 
 
+@pytest.mark.parametrize("type_", INFLUXDB_TYPES)
+def test_influxdb_is_never_destroyed_by_terraform(type_: str) -> None:
+    """The service takes no snapshots: a destroy, an engine switch or a forced replacement would
+    delete every migrated point. prevent_destroy makes Terraform refuse the plan; it must be the
+    literal true (Terraform allows no variable there), in every environment."""
+    found = _resources(type_)
+    assert found, f"no {type_} in infra/"
+    for where, name, body in found:
+        lifecycle = _first(body.get("lifecycle"))
+        assert isinstance(lifecycle, dict), f"{where}: {type_}.{name} has no lifecycle block"
+        assert lifecycle.get("prevent_destroy") is True, f"{where}: {type_}.{name}"
+
+
+def test_the_readme_says_how_to_remove_an_environment_deliberately() -> None:
+    text = (INFRA_DIR / "README.md").read_text(encoding="utf-8")
+    start = text.index("**Destroying an environment.**")
+    section = text[start : text.index("\n\n", start)]
+    for needed in ("prevent_destroy", "modules/influxdb/main.tf", "no snapshots", "state rm"):
+        assert needed in section, needed
+
+
 def test_influxdb_admin_password_is_generated_never_literal() -> None:
     influx = module(MODULES_DIR / "influxdb")
     instance = influx.of_type("aws_timestreaminfluxdb_db_instance")["this"]

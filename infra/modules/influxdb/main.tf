@@ -6,6 +6,10 @@
 #                  bucket, organization, username or password (the service creates an admin token).
 # Both: inside the VPC, never publicly accessible, engine logs to S3, reachable only from the
 # security groups in var.allowed_security_groups on the InfluxDB port.
+# Deletion: the service takes no snapshots, so both carry lifecycle { prevent_destroy = true }:
+# Terraform refuses any plan that would delete them (destroy, an engine switch, a change forcing a
+# replacement). A literal, as Terraform requires there, in every environment; removing one is a
+# deliberate edit (README, "Destroying an environment"). Checked by CKV_ONS_6 and the tests.
 # Encryption at rest: the service's (AWS-owned) key. The API takes a customer-managed KmsKeyId
 # since 2026-08, but the provider has no kms_key_id argument yet (see README); add it here,
 # = var.kms_key_arn, once released (creation-time only: it replaces an existing database).
@@ -79,6 +83,8 @@ resource "aws_timestreaminfluxdb_db_instance" "this" {
   tags = var.tags
 
   lifecycle {
+    prevent_destroy = true
+
     precondition {
       condition     = var.deployment_type != "WITH_MULTIAZ_STANDBY" || length(var.subnet_ids) >= 2
       error_message = "A Multi-AZ standby needs at least two subnets in different availability zones."
@@ -107,6 +113,10 @@ resource "aws_timestreaminfluxdb_db_cluster" "this" {
   }
 
   tags = var.tags
+
+  lifecycle {
+    prevent_destroy = true
+  }
 }
 
 # The InfluxDB API tokens of the project's own clients live here, one secret each, created after
