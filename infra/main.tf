@@ -221,9 +221,10 @@ module "api" {
     ONS_INFLUX_TOKEN = module.influxdb.api_token_secret_arn
   }
 
-  certificate_arn         = var.api_certificate_arn
-  allowed_cidr_blocks     = distinct(concat([var.vpc_cidr_block], var.api_allowed_cidr_blocks))
-  access_logs_bucket_name = module.storage.access_logs_bucket_name
+  certificate_arn                  = var.api_certificate_arn
+  allowed_cidr_blocks              = distinct(concat([var.vpc_cidr_block], var.api_allowed_cidr_blocks))
+  load_balancer_subnet_cidr_blocks = module.network.private_subnet_cidr_blocks
+  access_logs_bucket_name          = module.storage.access_logs_bucket_name
 
   cpu                 = var.api_cpu
   memory              = var.api_memory

@@ -5,7 +5,10 @@ from the HCL with python-hcl2, and checked against the code it deploys (``ons-pi
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import ipaddress
+import os
 import re
 from typing import Any
 
@@ -295,6 +298,105 @@ def test_the_execution_role_reads_exactly_the_api_secrets() -> None:
     assert iam.of_type("aws_iam_role_policy_attachment")["pipeline"]["for_each"] == (
         "${local.pipeline_roles}"
     )
+
+
+# X-Forwarded-For: believed from the load balancer only ---------------------------------------
+
+_TRUST_THE_ALB_SUBNETS = '${join(",", var.load_balancer_subnet_cidr_blocks)}'
+
+
+def _forwarded_allow_ips() -> str:
+    """FORWARDED_ALLOW_IPS as the module writes it (an expression or a literal)."""
+    environment = api().locals["environment"]
+    # ``${merge(var.container_environment, {..., FORWARDED_ALLOW_IPS = <value>, ...})}``
+    (value,) = re.findall(r"\bFORWARDED_ALLOW_IPS\s*=\s*(.+?)(?:, [A-Z_]+ = |\}\)\}$)", environment)
+    value = value.strip()
+    return value[1:-1] if value.startswith('"') and value.endswith('"') else f"${{{value}}}"
+
+
+def _private_subnet_cidrs(env: str) -> list[str]:
+    """modules/network's private subnets for an environment: cidrsubnet(vpc, 4, i) per zone."""
+    values = tfvars(env)
+    vpc = ipaddress.ip_network(values["vpc_cidr_block"])
+    subnets = list(vpc.subnets(prefixlen_diff=4))
+    return [str(subnets[i]) for i in range(len(values["availability_zones"]))]
+
+
+def _client_seen_by_uvicorn(trusted: str, peer: str, forwarded_for: str) -> str:
+    """The client address uvicorn's ProxyHeadersMiddleware gives the app (what the API's logs and
+    security events record) for a request from ``peer`` carrying ``X-Forwarded-For``."""
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    seen: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["client"][0])
+
+    scope = {
+        "type": "http",
+        "scheme": "http",
+        "client": (peer, 43210),
+        "headers": [(b"x-forwarded-for", forwarded_for.encode())],
+    }
+    asyncio.run(ProxyHeadersMiddleware(app, trusted_hosts=trusted)(scope, None, None))  # type: ignore[arg-type]
+    return seen[0]
+
+
+def test_uvicorn_believes_x_forwarded_for_from_the_load_balancer_subnets_only() -> None:
+    """With every peer trusted ("*") uvicorn takes the leftmost X-Forwarded-For entry, which the
+    caller writes; the API's security events then log a forged address. Trusting only the
+    subnets the load balancer's nodes are in, it takes the entry the load balancer appended."""
+    assert _forwarded_allow_ips() == _TRUST_THE_ALB_SUBNETS
+    # Those CIDRs are the load balancer's subnets: the private subnets it is placed in.
+    assert api().modules["alb"]["subnet_ids"] == "${var.subnet_ids}"
+    call = root().modules["api"]
+    assert call["subnet_ids"] == "${module.network.private_subnet_ids}"
+    assert call["load_balancer_subnet_cidr_blocks"] == (
+        "${module.network.private_subnet_cidr_blocks}"
+    )
+    network = module(MODULES_DIR / "network")
+    assert network.outputs["private_subnet_cidr_blocks"]["value"] == (
+        "${aws_subnet.private[*].cidr_block}"
+    )
+    assert network.outputs["private_subnet_ids"]["value"] == "${aws_subnet.private[*].id}"
+    assert network.of_type("aws_subnet")["private"]["cidr_block"] == (
+        "${cidrsubnet(var.cidr_block, 4, count.index)}"
+    )
+    condition = first(api().variables["load_balancer_subnet_cidr_blocks"]["validation"])
+    assert "cidrhost(c, 0)" in condition["condition"]
+    assert '"0.0.0.0/0", "::/0"' in condition["condition"]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_a_forged_x_forwarded_for_does_not_reach_the_security_events(env: str) -> None:
+    """What uvicorn (the installed one: it must understand CIDRs, 0.31+) makes of the header the
+    load balancer forwards: the caller's own entries, then the address it saw, appended."""
+    cidrs = _private_subnet_cidrs(env)
+    value = _forwarded_allow_ips()
+    trusted = ",".join(cidrs) if value == _TRUST_THE_ALB_SUBNETS else value
+    balancer = str(ipaddress.ip_network(cidrs[-1])[37])  # a load balancer node
+    # A caller on the VPN forging an address, even one of the VPC: the one the load balancer saw
+    # (appended on the right) wins.
+    forged = str(ipaddress.ip_network(cidrs[0])[10])
+    for header in (f"{forged}, 198.51.100.7", f"203.0.113.1, {forged}, 198.51.100.7"):
+        assert _client_seen_by_uvicorn(trusted, balancer, header) == "198.51.100.7", header
+    assert _client_seen_by_uvicorn(trusted, balancer, "198.51.100.7") == "198.51.100.7"
+    # A peer that is not the load balancer is believed about nothing.
+    assert _client_seen_by_uvicorn(trusted, "198.51.100.9", "10.0.0.1") == "198.51.100.9"
+    # uvicorn reads FORWARDED_ALLOW_IPS from the environment: `serve` passes no value of its own.
+    import uvicorn
+
+    old = os.environ.get("FORWARDED_ALLOW_IPS")
+    os.environ["FORWARDED_ALLOW_IPS"] = trusted
+    try:
+        config = uvicorn.Config(app=None)  # type: ignore[arg-type]
+        assert config.forwarded_allow_ips == trusted
+        assert config.proxy_headers is True
+    finally:
+        if old is None:
+            del os.environ["FORWARDED_ALLOW_IPS"]
+        else:
+            os.environ["FORWARDED_ALLOW_IPS"] = old
 
 
 # Security groups ---------------------------------------------------------------------------------

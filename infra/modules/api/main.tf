@@ -26,9 +26,11 @@ locals {
     AWS_REGION         = local.region
     AWS_DEFAULT_REGION = local.region
     PYTHONUNBUFFERED   = "1"
-    # uvicorn trusts X-Forwarded-For/-Proto from these peers: only the load balancer reaches the
-    # tasks (security group), so the client address in the logs is the real one.
-    FORWARDED_ALLOW_IPS = "*"
+    # uvicorn believes X-Forwarded-For/-Proto only from these peers: the load balancer's subnets.
+    # It reads X-Forwarded-For from the right and takes the first address not in them, so the
+    # address the load balancer appended (the real caller), never one the caller wrote itself.
+    # "*" would make it take the leftmost entry, which the caller controls.
+    FORWARDED_ALLOW_IPS = join(",", var.load_balancer_subnet_cidr_blocks)
   })
   secret_arns = merge(var.container_secret_arns, {
     ONS_API_KEY = aws_secretsmanager_secret.api_key.arn

@@ -87,6 +87,19 @@ variable "allowed_cidr_blocks" {
   type        = list(string)
 }
 
+variable "load_balancer_subnet_cidr_blocks" {
+  description = "IPv4 CIDRs of var.subnet_ids, where the load balancer's nodes take their addresses: the only peers whose X-Forwarded-For uvicorn believes (FORWARDED_ALLOW_IPS). Never \"*\", 0.0.0.0/0 or ::/0."
+  type        = list(string)
+
+  validation {
+    condition = length(var.load_balancer_subnet_cidr_blocks) > 0 && alltrue([
+      for c in var.load_balancer_subnet_cidr_blocks :
+      can(cidrhost(c, 0)) && !contains(["0.0.0.0/0", "::/0"], c)
+    ])
+    error_message = "load_balancer_subnet_cidr_blocks: the load balancer subnets' CIDRs, at least one; never \"*\", 0.0.0.0/0 or ::/0."
+  }
+}
+
 variable "access_logs_bucket_name" {
   description = "Bucket for the load balancer access logs (prefix alb/)."
   type        = string

@@ -13,6 +13,11 @@ output "private_subnet_ids" {
   value       = aws_subnet.private[*].id
 }
 
+output "private_subnet_cidr_blocks" {
+  description = "CIDRs of the private subnets, in the order of private_subnet_ids (the internal load balancers take their addresses there)."
+  value       = aws_subnet.private[*].cidr_block
+}
+
 output "public_subnet_ids" {
   description = "Public subnets (NAT gateways only)."
   value       = aws_subnet.public[*].id
