@@ -89,6 +89,11 @@ output "api_key_secret_arn" {
   value       = module.api.api_key_secret_arn
 }
 
+output "api_fingerprint_key_secret_arn" {
+  description = "Secret holding the query API's fingerprint key (ONS_API_FINGERPRINT_KEY): internal, never handed to clients."
+  value       = module.api.fingerprint_key_secret_arn
+}
+
 output "influxdb_api_token_secret_arn" {
   description = "Secret to put the query API's read-only InfluxDB token in (ONS_INFLUX_TOKEN of the API tasks)."
   value       = module.influxdb.api_token_secret_arn

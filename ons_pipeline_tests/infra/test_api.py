@@ -221,7 +221,9 @@ def test_serve_refuses_a_public_host_without_a_key() -> None:
 def test_the_api_key_comes_from_secrets_manager_never_a_literal() -> None:
     mod = api()
     assert mod.locals["secret_arns"] == (
-        "${merge(var.container_secret_arns, {ONS_API_KEY = aws_secretsmanager_secret.api_key.arn})}"
+        "${merge(var.container_secret_arns, {"
+        "ONS_API_KEY = aws_secretsmanager_secret.api_key.arn, "
+        "ONS_API_FINGERPRINT_KEY = aws_secretsmanager_secret.fingerprint_key.arn})}"
     )
     text = container_definitions()
     assert "secrets = [for k, arn in local.secret_arns : {name = k, valueFrom = arn}]" in text
@@ -264,7 +266,84 @@ def test_the_api_environment_holds_no_secret_and_influxdb_reads_with_its_own_tok
     assert "Read-only" in tokens["api"]
 
 
+def injected_secrets() -> dict[str, str]:
+    """The API container's secrets, name => secret ARN expression: the root's
+    ``container_secret_arns`` merged with the map ``local.secret_arns`` adds to it."""
+    match = re.fullmatch(
+        r"\$\{merge\(var\.container_secret_arns, \{(.*)\}\)\}", api().locals["secret_arns"]
+    )
+    assert match, api().locals["secret_arns"]
+    own = dict(re.findall(r"([A-Z][A-Z0-9_]*) = ([\w.\[\]\"]+)", match.group(1)))
+    return {
+        **root().modules["api"]["container_secret_arns"],
+        **{k: f"${{{v}}}" for k, v in own.items()},
+    }
+
+
+def test_the_fingerprint_key_comes_from_secrets_manager_and_the_execution_role_reads_it() -> None:
+    """ONS_API_FINGERPRINT_KEY keys the API keys' fingerprints in the security events. Unset,
+    each task draws a random one and the events of one key no longer correlate across tasks; so
+    every task gets the same one, from its own generated secret (never a literal, never an
+    environment value), which the execution role may read."""
+    mod = api()
+    secrets = injected_secrets()
+    assert secrets["ONS_API_FINGERPRINT_KEY"] == "${aws_secretsmanager_secret.fingerprint_key.arn}"
+    # Its own secret, not the API key's: the API key must never be the fingerprint key.
+    assert secrets["ONS_API_FINGERPRINT_KEY"] != secrets["ONS_API_KEY"]
+    text = container_definitions()
+    assert "secrets = [for k, arn in local.secret_arns : {name = k, valueFrom = arn}]" in text
+    assert "ONS_API_FINGERPRINT_KEY" not in text
+    assert "ONS_API_FINGERPRINT_KEY" not in mod.locals["environment"]
+    call = root().modules["api"]
+    assert "ONS_API_FINGERPRINT_KEY" not in resolve_local(root(), call["container_environment"])
+    for env in ENVS:
+        assert "ONS_API_FINGERPRINT_KEY" not in str(tfvars(env)), env
+    # Generated like the API key; Terraform leaves the secret alone once written.
+    generated = mod.of_type("random_password")["fingerprint_key"]
+    assert generated["length"] >= 32
+    assert generated["special"] is False
+    version = mod.of_type("aws_secretsmanager_secret_version")["fingerprint_key"]
+    assert version["secret_id"] == "${aws_secretsmanager_secret.fingerprint_key.id}"
+    assert version["secret_string"] == "${random_password.fingerprint_key.result}"
+    assert first(version["lifecycle"])["ignore_changes"] == ["secret_string"]
+    secret = mod.of_type("aws_secretsmanager_secret")["fingerprint_key"]
+    api_key = mod.of_type("aws_secretsmanager_secret")["api_key"]
+    assert secret["kms_key_id"] == "${var.kms_key_arn}"
+    assert secret["recovery_window_in_days"] == api_key["recovery_window_in_days"]
+    assert secret["name"] == "${var.name}/api/fingerprint-key"
+    # Output like the API key's (module and root).
+    assert mod.outputs["fingerprint_key_secret_arn"]["value"] == (
+        "${aws_secretsmanager_secret.fingerprint_key.arn}"
+    )
+    assert root().outputs["api_fingerprint_key_secret_arn"]["value"] == (
+        "${module.api.fingerprint_key_secret_arn}"
+    )
+    # The execution role reads every injected secret (and nothing else): this one among them.
+    assert mod.outputs["injected_secret_arns"]["value"] == "${values(local.secret_arns)}"
+    grants = root().modules["iam"]["execution_grants"]["api_execution"]
+    assert grants["secret_arns"] == "${module.api.injected_secret_arns}"
+    # The variable the tasks receive is the one the settings read and the app keys with.
+    from ons_pipeline.api.app import create_app
+    from ons_pipeline.lib.settings import Settings
+
+    settings = Settings.from_env(
+        {
+            "ONS_API_KEY": "k" * 32,
+            "ONS_API_FINGERPRINT_KEY": "f" * 48,
+            "ONS_RAG_EMBEDDER": "hashing",
+        }
+    )
+    assert settings.api.fingerprint_key == "f" * 48
+    assert create_app(settings).state.key_secret == b"f" * 48
+
+
 def test_the_execution_role_reads_exactly_the_api_secrets() -> None:
+    # Exactly these three, each from Secrets Manager (least privilege: no wildcard, no other).
+    assert injected_secrets() == {
+        "ONS_INFLUX_TOKEN": "${module.influxdb.api_token_secret_arn}",
+        "ONS_API_KEY": "${aws_secretsmanager_secret.api_key.arn}",
+        "ONS_API_FINGERPRINT_KEY": "${aws_secretsmanager_secret.fingerprint_key.arn}",
+    }
     grants = root().modules["iam"]["execution_grants"]
     assert grants["api_execution"] == {
         "log_group_arns": "${module.api.log_group_arns}",

@@ -8,9 +8,12 @@
 #   tasks           security group: 8000 from the load balancer only; egress to InfluxDB and to
 #                   HTTPS (ECR, Secrets Manager, CloudWatch Logs through the NAT gateways)
 #   secrets         ONS_API_KEY from the Secrets Manager secret below (a generated key, which an
-#                   operator may replace, e.g. with the old platform's key); ONS_INFLUX_TOKEN from
-#                   the read-only token secret (var.container_secret_arns). The execution role
-#                   (modules/iam) reads exactly these two; the task role has no policy.
+#                   operator may replace, e.g. with the old platform's key); ONS_API_FINGERPRINT_KEY
+#                   from the second secret below (generated, internal: the HMAC key of the API
+#                   keys' fingerprints in the security events, the same on every task so their
+#                   events correlate); ONS_INFLUX_TOKEN from the read-only token secret
+#                   (var.container_secret_arns). The execution role (modules/iam) reads exactly
+#                   these three; the task role has no Secrets Manager permission.
 #
 # `serve` refuses a non-loopback host without ONS_API_KEY, so a task without its key stops at
 # start instead of serving unauthenticated.
@@ -33,7 +36,8 @@ locals {
     FORWARDED_ALLOW_IPS = join(",", var.load_balancer_subnet_cidr_blocks)
   })
   secret_arns = merge(var.container_secret_arns, {
-    ONS_API_KEY = aws_secretsmanager_secret.api_key.arn
+    ONS_API_KEY             = aws_secretsmanager_secret.api_key.arn
+    ONS_API_FINGERPRINT_KEY = aws_secretsmanager_secret.fingerprint_key.arn
   })
 
   # Egress of the tasks: InfluxDB (its security group admits this one) and HTTPS for the AWS APIs
@@ -73,6 +77,36 @@ resource "aws_secretsmanager_secret" "api_key" {
 resource "aws_secretsmanager_secret_version" "api_key" {
   secret_id     = aws_secretsmanager_secret.api_key.id
   secret_string = random_password.api_key.result
+
+  lifecycle {
+    ignore_changes = [secret_string]
+  }
+}
+
+# The fingerprint key -----------------------------------------------------------------------------
+
+# The HMAC key of the API keys' fingerprints in the security events (key_fingerprint). Every task
+# reads the same one, so the events of one key correlate across tasks; without it each process
+# draws a random key. Internal: never handed to a client. Generated once, like the API key (the
+# state holds it); replacing it (put-secret-value, README) only breaks the correlation of
+# fingerprints across the replacement.
+resource "random_password" "fingerprint_key" {
+  length  = 48
+  special = false
+}
+
+resource "aws_secretsmanager_secret" "fingerprint_key" {
+  #checkov:skip=CKV2_AWS_57:An internal HMAC key of log fingerprints, never handed to clients: rotating it only breaks the correlation of fingerprints across the rotation, so it is replaced by hand when needed (README "Secret rotation"); no rotation Lambda.
+  name                    = "${var.name}/api/fingerprint-key"
+  description             = "HMAC key of the API key fingerprints in the query API's security events (ONS_API_FINGERPRINT_KEY); internal, never handed to clients"
+  kms_key_id              = var.kms_key_arn
+  recovery_window_in_days = 7
+  tags                    = var.tags
+}
+
+resource "aws_secretsmanager_secret_version" "fingerprint_key" {
+  secret_id     = aws_secretsmanager_secret.fingerprint_key.id
+  secret_string = random_password.fingerprint_key.result
 
   lifecycle {
     ignore_changes = [secret_string]

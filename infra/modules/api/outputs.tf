@@ -28,6 +28,11 @@ output "api_key_secret_arn" {
   value       = aws_secretsmanager_secret.api_key.arn
 }
 
+output "fingerprint_key_secret_arn" {
+  description = "Secret holding the HMAC key of the API key fingerprints in security events (ONS_API_FINGERPRINT_KEY); internal, never handed to clients."
+  value       = aws_secretsmanager_secret.fingerprint_key.arn
+}
+
 output "log_group_arns" {
   description = "ARN of the API log group (the execution role writes it)."
   value       = [aws_cloudwatch_log_group.api.arn]

@@ -24,7 +24,7 @@ variable "cluster_name" {
 }
 
 variable "kms_key_arn" {
-  description = "Environment KMS key (log group, API key secret)."
+  description = "Environment KMS key (log group, API key and fingerprint key secrets)."
   type        = string
 }
 
@@ -63,7 +63,7 @@ variable "container_environment" {
 }
 
 variable "container_secret_arns" {
-  description = "Environment variables injected from Secrets Manager (name => secret ARN), besides ONS_API_KEY, which this module adds."
+  description = "Environment variables injected from Secrets Manager (name => secret ARN), besides ONS_API_KEY and ONS_API_FINGERPRINT_KEY, which this module adds."
   type        = map(string)
 }
 
