@@ -155,6 +155,13 @@ _SUBSYSTEMS: list[tuple[str, str]] = [
      r"|subsystems|regioes|regions)", "SIN"),
 ]  # fmt: skip
 _SUBSYSTEM_RX = [(re.compile(r"\b(?:" + p + r")\b"), code) for p, code in _SUBSYSTEMS]
+# "national demand", "carga nacional": the SIN, said beside its measure (read on the question
+# as written: the measure's words are taken first), not the "Operador Nacional do Sistema"
+_NATIONAL = re.compile(
+    r"\bnational(?=\s+(?:electricity\s+|power\s+|energy\s+)?(?:demand|load|consumption"
+    r"|generation)\b)|(?:(?<=\bcarga\s)|(?<=\bdemanda\s)|(?<=\bconsumo\s)|(?<=\bgeracao\s))"
+    r"nacional\b"
+)
 # ONS's codes, SE/CO (Sudeste/Centro-Oeste) among them; joined by a hyphen or an arrow ("N-SE",
 # "NE->SE") they name an interconnection
 _SUBSYSTEM_CODES = re.compile(r"(?<![\w])(SE\s*[/-]\s*CO|SECO|SE|NE|SIN|S|N)(?![\w])")
@@ -343,6 +350,7 @@ _STOPWORDS = set(
     entire nivel niveis serie historico informe evolucao evolution
     informar diga dizer traga trazer gere gerar calcule calcular obter obtenha buscar busque
     retorne retornar eh ela ele elas eles isso isto ficou ficaram variou variaram cada
+    evoluiu evoluiram oscilou oscilaram
     regiao regioes subsistema subsistemas sistema eletrico energia mw mwmed mwh medios medias
     what which how much many show me give list get tell value values level levels the of in on
     for to and at is was were are be been did does do there by with from into onto towards a an
@@ -914,7 +922,8 @@ _AGGREGATIONS: list[tuple[str, Aggregation]] = [
      r")(?:\s+(?:de\s+dados|of\s+data))?"
      r"|contagem|(?:row|record)\s+count|\bcount\b", Aggregation.COUNT),
     (r"(?:valor\s+)?(?:mais\s+recente|atual|atualmente|agora|neste\s+momento|current(?:ly)?"
-     r"|latest|right\s+now|most\s+recent|ultimo\s+valor|last\s+value|now)",
+     r"|latest|right\s+now|most\s+recent|ultimo\s+valor|last\s+value|now"
+     r"|ultimo\s+dado|dado\s+mais\s+recente|last\s+data\s+point)",
      Aggregation.LAST),
     (r"primeiro\s+valor|first\s+value", Aggregation.FIRST),
     (r"(?:medi[ao]s?|averages?|\bavgs?\b|\bmeans?\b|em\s+media|on\s+average)(?:\s+do\s+dia)?",
@@ -3031,6 +3040,10 @@ class RuleTranslator:
             )
             for match in text.take(pattern_rx):
                 st.subsystems.append((match.start(), code, match.group(0)))
+        for match in _NATIONAL.finditer(text.norm):
+            if text.current[match.start() : match.end()].strip():
+                st.subsystems.append((match.start(), "SIN", match.group(0)))
+                text.consume(match.start(), match.end())
         current = text.current
         for match in _SUBSYSTEM_CODES.finditer(text.orig):
             if current[match.start() : match.end()].strip():

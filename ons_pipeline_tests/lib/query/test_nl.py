@@ -3670,3 +3670,20 @@ def test_the_days_of_a_holiday_counted() -> None:
         "anterior."
     )
     assert len(compared.periods) == 2
+
+
+def test_evolved_latest_datum_and_national_demand_are_read() -> None:
+    """Set 29's refusals: 'evoluiu' (read as a series, yet flagged as not understood), "último
+    dado" (the latest value), "national demand" (the SIN, named beside its measure)."""
+    series = understood("Como evoluiu dia a dia a energia armazenada do Sudeste em 2023?")
+    assert series.window is not None and (series.window.count, series.window.unit) == (1, "d")
+    latest = understood("EAR do Sudeste em % último dado")
+    assert [s.expr.func for s in latest.selections] == [Aggregation.LAST]
+    for question in (
+        "Which day last month had the highest national electricity demand?",
+        "qual a carga nacional ontem",
+    ):
+        model = understood(question)
+        filters = [f.values for f in model.tag_filters if f.tag == "id_subsistema"]
+        assert filters == [("SIN",)], question
+    assert not translate("carga do SE segundo o Operador Nacional do Sistema em 2023", NOW).complete
