@@ -25,12 +25,11 @@ _AWS_TEST_ENV = {
 
 @pytest.fixture(scope="session", autouse=True)
 def own_dagster_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A Dagster instance of the test session's own, whatever ``DAGSTER_HOME`` says (the
-    Makefile exports the developer's ``./.dagster_home``): a command run in a test without its
-    own instance recorded there (a deliberately failed verification made `make demo` migrate
-    that day again)."""
+    """A Dagster instance of the test session's own: a command run in a test without its own
+    ``DAGSTER_HOME`` recorded into the developer's ``./.dagster_home`` (a deliberately failed
+    verification made `make demo` migrate that day again)."""
     saved = os.environ.get("DAGSTER_HOME")
-    home = tmp_path_factory.mktemp("dagster_home")
+    home = Path(saved) if saved else tmp_path_factory.mktemp("dagster_home")
     os.environ["DAGSTER_HOME"] = str(home)
     yield home
     if saved is None:
