@@ -23,21 +23,6 @@ _AWS_TEST_ENV = {
 }
 
 
-@pytest.fixture(scope="session", autouse=True)
-def own_dagster_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A Dagster instance of the test session's own: a command run in a test without its own
-    ``DAGSTER_HOME`` recorded into the developer's ``./.dagster_home`` (a deliberately failed
-    verification made `make demo` migrate that day again)."""
-    saved = os.environ.get("DAGSTER_HOME")
-    home = Path(saved) if saved else tmp_path_factory.mktemp("dagster_home")
-    os.environ["DAGSTER_HOME"] = str(home)
-    yield home
-    if saved is None:
-        os.environ.pop("DAGSTER_HOME", None)
-    else:
-        os.environ["DAGSTER_HOME"] = saved
-
-
 @pytest.fixture(scope="session")
 def server_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("servers")

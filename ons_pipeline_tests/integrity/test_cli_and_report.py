@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import click
 from click.testing import CliRunner
@@ -112,13 +111,3 @@ def test_report_markdown_lists_figures_gaps_failures_and_dead_letters() -> None:
         ("2018-11-01", "2018-11-03"),
         ("2018-11-05", "2018-11-05"),
     ]
-
-
-def test_commands_in_tests_never_record_into_the_developers_instance() -> None:
-    """`verify` in the test above recorded its failed verdict into ./.dagster_home, the
-    developer's instance: `make demo` then migrated that day again after every `make test`."""
-    from ons_pipeline.cli.common import REPO_ROOT, dagster_home
-
-    home = dagster_home()
-    assert home.resolve() != (REPO_ROOT / ".dagster_home").resolve()
-    assert home.resolve() != (Path.cwd() / ".dagster_home").resolve()
