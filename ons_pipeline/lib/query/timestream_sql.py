@@ -1174,12 +1174,7 @@ def _over_records(
             for leaf in _leaves(sel.expr)
             if isinstance(leaf, Agg)
         }
-        row = []
-        for sel in translation.records:
-            value = evaluate(sel.expr, values, by_zero=None)
-            counts = isinstance(sel.expr, Agg) and sel.expr.func is Aggregation.COUNT
-            row.append(int(value) if counts and value is not None else value)
-        rows.append((*key, *row))
+        rows.append((*key, *(_sql_value(sel, values) for sel in translation.records)))
     reason = "count(*) counts records: the aggregates computed from them"
     source = AnswerSource.raw(model, reason, retention_policy)
     return QueryResult(
@@ -1256,10 +1251,13 @@ def _over_leaves(
     rows = []
     for row in result.rows:
         values = {str(leaf): row[width + i] for i, leaf in enumerate(found)}
-        computed = []
-        for sel in model.selections:
-            value = evaluate(sel.expr, values, by_zero=None)
-            counts = isinstance(sel.expr, Agg) and sel.expr.func is Aggregation.COUNT
-            computed.append(int(value) if counts and value is not None else value)
-        rows.append((*row[:width], *computed))
+        rows.append((*row[:width], *(_sql_value(sel, values) for sel in model.selections)))
     return replace(result, model=model, columns=result_columns(model), rows=arrange(model, rows))
+
+
+def _sql_value(sel: Selection, leaves: Mapping[str, Any]) -> Any:
+    """A selection's value from its aggregates' values, as SQL gives it: a division by zero is
+    NULL, a count an integer."""
+    value = evaluate(sel.expr, leaves, by_zero=None)
+    counts = isinstance(sel.expr, Agg) and sel.expr.func is Aggregation.COUNT
+    return int(value) if counts and value is not None else value
